@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The context: root prefix, configuration, and the labelers it loaded. */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dispatcher.h"
+#include "internal.h"
+
+static int context_set_root(vfg_context *ctx, const char *root, vfg_error *err)
+{
+	char resolved[PATH_MAX];
+	if (!realpath(root, resolved))
+		return vfg_error_set(err, errno, root, "cannot use as root prefix");
+	struct stat st;
+	if (stat(resolved, &st) < 0)
+		return vfg_error_set(err, errno, resolved, "cannot use as root prefix");
+	if (!S_ISDIR(st.st_mode))
+		return vfg_error_set(err, ENOTDIR, resolved, "cannot use as root prefix");
+	if (strlen(resolved) >= sizeof(ctx->root))
+		return vfg_error_set(err, ENAMETOOLONG, resolved, "cannot use as root prefix");
+	snprintf(ctx->root, sizeof(ctx->root), "%s", resolved);
+	return 0;
+}
+
+static int context_load_config(vfg_context *ctx, const char *config_file, vfg_error *err)
+{
+	ctx->config = vfg_config_new();
+	if (!ctx->config)
+		return vfg_error_set(err, ENOMEM, "", "cannot allocate the configuration");
+	if (config_file)
+		return vfg_config_load(ctx->config, config_file, false, err);
+
+	char path[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, "/etc/vfguard/vfguard.conf", path, sizeof(path), err) < 0)
+		return -1;
+	return vfg_config_load(ctx->config, path, true, err);
+}
+
+VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_error *err)
+{
+	static const vfg_context_options no_options;
+	if (!options)
+		options = &no_options;
+
+	vfg_context *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		vfg_error_set(err, ENOMEM, "", "cannot allocate a context");
+		return NULL;
+	}
+
+	const char *root = options->root;
+	if (!root || !*root)
+		root = getenv("VFGUARD_ROOT");
+	if (!root || !*root)
+		root = "/";
+
+	if (context_set_root(ctx, root, err) < 0 || context_load_config(ctx, options->config_file, err) < 0) {
+		vfg_context_free(ctx);
+		return NULL;
+	}
+	ctx->env.root = ctx->root;
+	ctx->env.config = ctx->config;
+
+	if (vfg_dispatcher_load(ctx, options->plugin_dir, err) < 0) {
+		vfg_context_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+VFG_EXPORT void vfg_context_free(vfg_context *ctx)
+{
+	if (!ctx)
+		return;
+	vfg_dispatcher_unload(ctx);
+	vfg_config_free(ctx->config);
+	free(ctx);
+}
+
+VFG_EXPORT const char *vfg_context_root(const vfg_context *ctx)
+{
+	return ctx->root;
+}
+
+VFG_EXPORT const vfg_config *vfg_context_config(const vfg_context *ctx)
+{
+	return ctx->config;
+}
+
+static int join_root(const char *root, const char *logical_path, char *buf, size_t size, vfg_error *err)
+{
+	if (logical_path[0] != '/')
+		return vfg_error_set(err, EINVAL, logical_path, "host path is not absolute");
+	/* "/" + "/dev/x" is "/dev/x", never "//dev/x". */
+	int n = snprintf(buf, size, "%s%s", strcmp(root, "/") == 0 ? "" : root, logical_path);
+	if (n < 0 || (size_t)n >= size)
+		return vfg_error_set(err, ENAMETOOLONG, logical_path, "host path too long under root %s", root);
+	return 0;
+}
+
+VFG_EXPORT int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, size_t size, vfg_error *err)
+{
+	return join_root(ctx->root, logical_path, buf, size, err);
+}
+
+VFG_EXPORT int vfg_env_host_path(const vfg_labeler_env *env, const char *logical_path, char *buf, size_t size,
+				 vfg_error *err)
+{
+	return join_root(env->root, logical_path, buf, size, err);
+}

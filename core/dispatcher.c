@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The dispatcher: loads each configured labeler from its shared module and
+ * calls the labelers in order, stopping at the first error, the way the
+ * kernel calls its LSM hooks. It knows no labeler by name but the built-in
+ * namespace component, which always runs last.
+ */
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "dispatcher.h"
+
+/*
+ * A library running from the build tree uses the build tree's plugins, so
+ * the build works without installing; an installed one never looks there.
+ */
+static const char *default_plugin_dir(void)
+{
+	Dl_info info;
+	char self[PATH_MAX];
+	if (dladdr((void *)vfg_dispatcher_load, &info) && info.dli_fname && realpath(info.dli_fname, self) &&
+	    strncmp(self, VFG_BUILD_ROOT "/", strlen(VFG_BUILD_ROOT "/")) == 0)
+		return VFG_BUILD_PLUGIN_DIR;
+	return VFG_PLUGIN_DIR;
+}
+
+static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_dir)
+{
+	if (plugin_dir && *plugin_dir)
+		return plugin_dir;
+	const char *env = getenv("VFGUARD_PLUGIN_DIR");
+	if (env && *env)
+		return env;
+	const char *configured = vfg_config_get(ctx->config, "plugin_dir");
+	if (configured && *configured)
+		return configured;
+	return default_plugin_dir();
+}
+
+static int check_labeler_name(const char *name, vfg_error *err)
+{
+	for (const char *p = name; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_' && *p != '-')
+			return vfg_error_set(err, 0, name, "labeler names hold a-z, 0-9, '_' and '-' only");
+	if (strcmp(name, vfg_namespace_labeler.name) == 0)
+		return vfg_error_set(
+			err, 0, name,
+			"the namespace component is built in and always runs last: leave it out of 'labelers'");
+	return 0;
+}
+
+static int check_labeler_table(const vfg_labeler *labeler, const char *name, const char *path, vfg_error *err)
+{
+	if (labeler->abi_version != VFG_LABELER_ABI_VERSION)
+		return vfg_error_set(err, 0, path, "labeler ABI version %u, this vfguard needs %u",
+				     labeler->abi_version, VFG_LABELER_ABI_VERSION);
+	if (!labeler->name || strcmp(labeler->name, name) != 0)
+		return vfg_error_set(err, 0, path, "module calls itself '%s', expected '%s'",
+				     labeler->name ? labeler->name : "(null)", name);
+	if (!labeler->probe || !labeler->plan || !labeler->grant || !labeler->revoke || !labeler->audit)
+		return vfg_error_set(err, 0, path, "labeler table lacks a callback");
+	return 0;
+}
+
+static int add_labeler(vfg_context *ctx, const vfg_labeler *labeler, void *handle, vfg_error *err)
+{
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		if (strcmp(ctx->labelers[i]->name, labeler->name) == 0)
+			return vfg_error_set(err, 0, labeler->name, "labeler listed twice in 'labelers'");
+
+	const vfg_labeler **labelers = realloc(ctx->labelers, (ctx->n_labelers + 1) * sizeof(*labelers));
+	if (labelers)
+		ctx->labelers = labelers;
+	void **handles = realloc(ctx->handles, (ctx->n_labelers + 1) * sizeof(*handles));
+	if (handles)
+		ctx->handles = handles;
+	if (!labelers || !handles)
+		return vfg_error_set(err, ENOMEM, labeler->name, "cannot register labeler");
+	ctx->labelers[ctx->n_labelers] = labeler;
+	ctx->handles[ctx->n_labelers] = handle;
+	ctx->n_labelers++;
+	return 0;
+}
+
+static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_error *err)
+{
+	if (check_labeler_name(name, err) < 0)
+		return -1;
+
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/vfguard-%s.so", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return vfg_error_set(err, ENAMETOOLONG, dir, "plugin path too long");
+
+	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle)
+		return vfg_error_set(err, 0, path, "cannot load labeler '%s': %s", name, dlerror());
+	const vfg_labeler *labeler = dlsym(handle, VFG_LABELER_SYMBOL);
+	if (!labeler) {
+		dlclose(handle);
+		return vfg_error_set(err, 0, path, "not a vfguard labeler: no symbol %s", VFG_LABELER_SYMBOL);
+	}
+	if (check_labeler_table(labeler, name, path, err) < 0 || add_labeler(ctx, labeler, handle, err) < 0) {
+		dlclose(handle);
+		return -1;
+	}
+	return 0;
+}
+
+int vfg_dispatcher_load(vfg_context *ctx, const char *plugin_dir, vfg_error *err)
+{
+	const char *dir = choose_plugin_dir(ctx, plugin_dir);
+	_cleanup_free_ char *list = strdup(vfg_config_get(ctx->config, "labelers"));
+	if (!list)
+		return vfg_error_set(err, ENOMEM, "labelers", "cannot read the labeler list");
+
+	char *saveptr = NULL;
+	for (char *name = strtok_r(list, " \t,", &saveptr); name; name = strtok_r(NULL, " \t,", &saveptr))
+		if (load_plugin(ctx, dir, name, err) < 0)
+			return -1;
+	return add_labeler(ctx, &vfg_namespace_labeler, NULL, err);
+}
+
+void vfg_dispatcher_unload(vfg_context *ctx)
+{
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		if (ctx->handles[i])
+			dlclose(ctx->handles[i]);
+	free(ctx->labelers);
+	free(ctx->handles);
+	ctx->labelers = NULL;
+	ctx->handles = NULL;
+	ctx->n_labelers = 0;
+}
+
+/*
+ * Carry out the plan's grants in order. Until the journal exists
+ * (transactions come with the journal), every labeler's grant refuses with
+ * "not implemented" before it changes anything, so the first grant step
+ * stops the apply with nothing changed.
+ */
+VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_error *err)
+{
+	size_t order = 0; /* numbered as the dry run numbers them: changes only */
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		if (step->action != VFG_ACTION_GRANT)
+			continue;
+		order++;
+		const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
+		const vfg_node *node = &plan->nodes[step->node];
+		if (pl->labeler->grant(&ctx->env, &plan->domain, &pl->probe, node, step, NULL, err) < 0) {
+			vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name, node->path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+VFG_EXPORT int vfg_labeler_grant_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain,
+					       const vfg_probe *probe, const vfg_node *node, const vfg_step *step,
+					       vfg_txn *txn, vfg_error *err)
+{
+	return vfg_error_set(err, ENOSYS, node->path, "grant is not implemented yet; nothing was changed");
+}
+
+VFG_EXPORT int vfg_labeler_revoke_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain,
+						const vfg_probe *probe, const vfg_node *node, vfg_txn *txn,
+						vfg_error *err)
+{
+	return vfg_error_set(err, ENOSYS, node->path, "revoke is not implemented yet; nothing was changed");
+}
+
+VFG_EXPORT int vfg_labeler_audit_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain,
+					       const vfg_probe *probe, const vfg_node *node, vfg_finding *finding,
+					       vfg_error *err)
+{
+	return vfg_error_set(err, ENOSYS, node->path, "audit is not implemented yet");
+}

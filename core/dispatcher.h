@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_CORE_DISPATCHER_H
+#define VFGUARD_CORE_DISPATCHER_H
+
+#include "internal.h"
+
+/* Load the configured labelers (then the built-in namespace component) into @ctx. */
+int vfg_dispatcher_load(vfg_context *ctx, const char *plugin_dir, vfg_error *err);
+void vfg_dispatcher_unload(vfg_context *ctx);
+
+#endif

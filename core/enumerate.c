@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Host enumeration: a PCI function, its IOMMU group and vfio cdev, the group's
+ * viability and the backend that serves it, read from sysfs as the kernel
+ * lays it out:
+ *   /sys/bus/pci/devices/BDF -> ../../../devices/pci.../BDF
+ *     vendor device class config driver-> iommu_group-> vfio-dev/vfioN/dev
+ *   /sys/kernel/iommu_groups/N/devices/BDF...
+ *   /sys/class/vfio/N/dev                 the group node's MAJ:MIN
+ *   /sys/class/misc/{vfio,iommu}/dev      the container's and /dev/iommu's
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* PCI config space offset of the header type (PCI Local Bus spec 3.0, 6.2.1). */
+#define PCI_CONFIG_HEADER_TYPE 0x0e
+#define PCI_HEADER_TYPE_MASK 0x7f /* bit 7 only says multi-function */
+#define PCI_HEADER_TYPE_BRIDGE 1
+#define PCI_HEADER_TYPE_CARDBUS 2
+
+static int function_path(const vfg_context *ctx, const vfg_pci_addr *addr, const char *attribute, char *buf,
+			 size_t size, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN], logical[128];
+	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s%s%s", vfg_pci_addr_format(addr, bdf),
+		 *attribute ? "/" : "", attribute);
+	return vfg_host_path(ctx, logical, buf, size, err);
+}
+
+static int read_header_type(const char *config_path, uint8_t *header_type, vfg_error *err)
+{
+	_cleanup_close_ int fd = open(config_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vfg_error_set(err, errno, config_path, "cannot read PCI config space");
+	uint8_t byte;
+	ssize_t n = pread(fd, &byte, 1, PCI_CONFIG_HEADER_TYPE);
+	if (n < 0)
+		return vfg_error_set(err, errno, config_path, "cannot read PCI config space");
+	if (n != 1)
+		return vfg_error_set(err, 0, config_path, "PCI config space shorter than 0x%x bytes",
+				     PCI_CONFIG_HEADER_TYPE + 1);
+	*header_type = byte & PCI_HEADER_TYPE_MASK;
+	return 0;
+}
+
+static bool is_directory(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+VFG_EXPORT int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn,
+				     vfg_error *err)
+{
+	char path[VFG_PATH_MAX], bdf[VFG_PCI_ADDR_STRLEN];
+	memset(fn, 0, sizeof(*fn));
+	fn->addr = *addr;
+
+	if (function_path(ctx, addr, "", path, sizeof(path), err) < 0)
+		return -1;
+	if (!is_directory(path))
+		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "no such PCI function on this host (%s)",
+				     path);
+
+	unsigned long vendor, device, class_code;
+	if (function_path(ctx, addr, "vendor", path, sizeof(path), err) < 0 ||
+	    vfg_sysfs_read_hex(path, 0xffff, &vendor, err) < 0 ||
+	    function_path(ctx, addr, "device", path, sizeof(path), err) < 0 ||
+	    vfg_sysfs_read_hex(path, 0xffff, &device, err) < 0 ||
+	    function_path(ctx, addr, "class", path, sizeof(path), err) < 0 ||
+	    vfg_sysfs_read_hex(path, 0xffffff, &class_code, err) < 0 ||
+	    function_path(ctx, addr, "config", path, sizeof(path), err) < 0 ||
+	    read_header_type(path, &fn->header_type, err) < 0 ||
+	    function_path(ctx, addr, "driver", path, sizeof(path), err) < 0 ||
+	    vfg_sysfs_link_name(path, fn->driver, sizeof(fn->driver), err) < 0 ||
+	    function_path(ctx, addr, "vfio-dev", path, sizeof(path), err) < 0)
+		return -1;
+	fn->vendor = (uint16_t)vendor;
+	fn->device = (uint16_t)device;
+	fn->class_code = (uint32_t)class_code;
+	fn->vfio_dev = is_directory(path);
+	return 0;
+}
+
+/*
+ * A vfio driver: vfio-pci, or a variant (mlx5_vfio_pci, hisi_acc_vfio_pci,
+ * ...). Kernels with VFIO_DEVICE_CDEV show every one by its vfio-dev/
+ * directory; without it, variant drivers are known by their "_vfio_pci" name.
+ */
+static bool function_has_vfio_driver(const vfg_pci_function *fn)
+{
+	size_t len = strlen(fn->driver);
+	static const char suffix[] = "_vfio_pci";
+	return fn->vfio_dev || strcmp(fn->driver, "vfio-pci") == 0 ||
+	       (len > sizeof(suffix) - 1 && strcmp(fn->driver + len - (sizeof(suffix) - 1), suffix) == 0);
+}
+
+/*
+ * Why another member of the group may stay where it is; NULL when it may not.
+ * The kernel lets userspace own a group's DMA only while every bound driver
+ * declares driver_managed_dma (vfio drivers, pci-stub, pcieport: see
+ * iommu_device_use_default_domain() in drivers/iommu/iommu.c); a function with
+ * no driver does no DMA, and a bridge only forwards.
+ */
+static const char *member_viable_reason(const vfg_pci_function *fn)
+{
+	if (!fn->driver[0])
+		return "bound to no driver";
+	if (function_has_vfio_driver(fn))
+		return "bound to a vfio driver";
+	if (strcmp(fn->driver, "pci-stub") == 0)
+		return "bound to pci-stub";
+	if (strcmp(fn->driver, "pcieport") == 0)
+		return "a PCIe port (pcieport)";
+	if (fn->header_type == PCI_HEADER_TYPE_BRIDGE || fn->header_type == PCI_HEADER_TYPE_CARDBUS)
+		return "a bridge";
+	return NULL;
+}
+
+static int compare_functions(const void *a, const void *b)
+{
+	const vfg_pci_addr *x = &((const vfg_pci_function *)a)->addr, *y = &((const vfg_pci_function *)b)->addr;
+	uint32_t kx = (uint32_t)x->domain << 16 | (uint32_t)x->bus << 8 | (uint32_t)x->slot << 3 | x->function;
+	uint32_t ky = (uint32_t)y->domain << 16 | (uint32_t)y->bus << 8 | (uint32_t)y->slot << 3 | y->function;
+	return (kx > ky) - (kx < ky);
+}
+
+static int read_group_members(const vfg_context *ctx, vfg_iommu_group *group, vfg_error *err)
+{
+	char logical[96], path[VFG_PATH_MAX];
+	snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group->number);
+	if (vfg_host_path(ctx, logical, path, sizeof(path), err) < 0)
+		return -1;
+
+	_cleanup_closedir_ DIR *dir = opendir(path);
+	if (!dir)
+		return vfg_error_set(err, errno, path, "cannot list the IOMMU group's devices");
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		vfg_pci_addr addr;
+		if (entry->d_name[0] == '.')
+			continue;
+		if (vfg_pci_addr_parse(entry->d_name, &addr, NULL) < 0)
+			continue; /* not a PCI function: groups may hold platform devices too */
+		vfg_pci_function *members = realloc(group->members, (group->n_members + 1) * sizeof(*members));
+		if (!members)
+			return vfg_error_set(err, ENOMEM, path, "cannot list the IOMMU group's devices");
+		group->members = members;
+		if (vfg_pci_function_read(ctx, &addr, &group->members[group->n_members], err) < 0)
+			return -1;
+		group->n_members++;
+	}
+	qsort(group->members, group->n_members, sizeof(*group->members), compare_functions);
+	return 0;
+}
+
+static int read_iommu_group(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *err)
+{
+	char path[VFG_PATH_MAX], name[32], bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_addr_format(&hostdev->function.addr, bdf);
+	if (function_path(ctx, &hostdev->function.addr, "iommu_group", path, sizeof(path), err) < 0 ||
+	    vfg_sysfs_link_name(path, name, sizeof(name), err) < 0)
+		return -1;
+	if (!name[0])
+		return vfg_error_set(err, 0, bdf,
+				     "has no IOMMU group (no %s): the IOMMU is off or not in front of this device "
+				     "(boot with intel_iommu=on or amd_iommu=on)",
+				     path);
+	char *end;
+	errno = 0;
+	unsigned long number = strtoul(name, &end, 10);
+	if (errno || *end || end == name || number > 0xffffffffUL)
+		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", name);
+	hostdev->group.number = (unsigned)number;
+	return read_group_members(ctx, &hostdev->group, err);
+}
+
+static int check_group_viable(const vfg_hostdev *hostdev, vfg_error *err)
+{
+	char offenders[VFG_ERROR_MESSAGE_MAX / 2] = "";
+	size_t used = 0, count = 0;
+	for (size_t i = 0; i < hostdev->group.n_members; i++) {
+		const vfg_pci_function *member = &hostdev->group.members[i];
+		if (vfg_pci_addr_equal(&member->addr, &hostdev->function.addr) || member_viable_reason(member))
+			continue;
+		char bdf[VFG_PCI_ADDR_STRLEN];
+		used = vfg_strlcatf(offenders, sizeof(offenders), used, "%s%s is bound to %s", count ? "; " : "",
+				    vfg_pci_addr_format(&member->addr, bdf), member->driver);
+		count++;
+	}
+	if (!count)
+		return 0;
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	return vfg_error_set(err, 0, vfg_pci_addr_format(&hostdev->function.addr, bdf),
+			     "IOMMU group %u is not viable: %s (a host driver that does DMA shares the group; "
+			     "bind %s to vfio-pci or pci-stub, or unbind)",
+			     hostdev->group.number, offenders, count > 1 ? "them" : "it");
+}
+
+static int read_cdev(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (function_path(ctx, &hostdev->function.addr, "vfio-dev", path, sizeof(path), err) < 0)
+		return -1;
+	_cleanup_closedir_ DIR *dir = opendir(path);
+	if (!dir) {
+		if (errno == ENOENT)
+			return 0; /* no cdev: the kernel lacks VFIO_DEVICE_CDEV */
+		return vfg_error_set(err, errno, path, "cannot list the vfio cdev");
+	}
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		if (strncmp(entry->d_name, "vfio", 4) != 0 || strlen(entry->d_name) >= sizeof(hostdev->cdev))
+			continue;
+		if (hostdev->cdev[0])
+			return vfg_error_set(err, 0, path, "holds two vfio cdevs, %s and %s", hostdev->cdev,
+					     entry->d_name);
+		snprintf(hostdev->cdev, sizeof(hostdev->cdev), "%s", entry->d_name);
+	}
+	if (!hostdev->cdev[0])
+		return 0;
+	char dev_path[VFG_PATH_MAX + 64];
+	snprintf(dev_path, sizeof(dev_path), "%s/%s/dev", path, hostdev->cdev);
+	return vfg_sysfs_read_devnum(dev_path, &hostdev->cdev_rdev, err);
+}
+
+/* Whether a backend can serve the hostdev here; when not, @why says what is missing. */
+static bool iommufd_available(const vfg_context *ctx, const vfg_hostdev *hostdev, char *why, size_t size)
+{
+	char sysfs[VFG_PATH_MAX], node[VFG_PATH_MAX];
+	if (!hostdev->cdev[0]) {
+		snprintf(why, size,
+			 "the device has no vfio cdev (vfio-dev/ in sysfs; the kernel needs VFIO_DEVICE_CDEV)");
+		return false;
+	}
+	if (vfg_host_path(ctx, "/sys/class/misc/iommu/dev", sysfs, sizeof(sysfs), NULL) < 0 || !exists(sysfs) ||
+	    vfg_host_path(ctx, "/dev/iommu", node, sizeof(node), NULL) < 0 || !exists(node)) {
+		snprintf(why, size, "the host has no /dev/iommu (the kernel needs IOMMUFD)");
+		return false;
+	}
+	return true;
+}
+
+static bool legacy_available(const vfg_context *ctx, const vfg_hostdev *hostdev, char *why, size_t size)
+{
+	char path[VFG_PATH_MAX], logical[64];
+	if (vfg_host_path(ctx, "/sys/class/misc/vfio/dev", path, sizeof(path), NULL) < 0 || !exists(path)) {
+		snprintf(why, size, "the host has no /dev/vfio/vfio container (the kernel needs VFIO_CONTAINER)");
+		return false;
+	}
+	snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", hostdev->group.number);
+	if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) < 0 || !exists(path)) {
+		snprintf(why, size, "IOMMU group %u has no vfio group node (no %s)", hostdev->group.number, logical);
+		return false;
+	}
+	return true;
+}
+
+static int choose_backend(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN], no_iommufd[192] = "", no_legacy[192] = "";
+	vfg_pci_addr_format(&hostdev->function.addr, bdf);
+	bool iommufd = iommufd_available(ctx, hostdev, no_iommufd, sizeof(no_iommufd));
+	bool legacy = legacy_available(ctx, hostdev, no_legacy, sizeof(no_legacy));
+
+	switch (hostdev->spec.backend) {
+	case VFG_BACKEND_IOMMUFD:
+		if (!iommufd)
+			return vfg_error_set(err, 0, bdf, "backend iommufd cannot serve it: %s", no_iommufd);
+		hostdev->backend = VFG_BACKEND_IOMMUFD;
+		snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason), "asked for");
+		return 0;
+	case VFG_BACKEND_LEGACY:
+		if (!legacy)
+			return vfg_error_set(err, 0, bdf, "backend legacy cannot serve it: %s", no_legacy);
+		hostdev->backend = VFG_BACKEND_LEGACY;
+		snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason), "asked for");
+		return 0;
+	case VFG_BACKEND_AUTO:
+		if (iommufd) {
+			hostdev->backend = VFG_BACKEND_IOMMUFD;
+			snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason),
+				 "auto: the device has cdev %s and the host has /dev/iommu", hostdev->cdev);
+			return 0;
+		}
+		if (legacy) {
+			hostdev->backend = VFG_BACKEND_LEGACY;
+			snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason), "auto: not iommufd, %s",
+				 no_iommufd);
+			return 0;
+		}
+		return vfg_error_set(err, 0, bdf, "no backend can serve it: iommufd: %s; legacy: %s", no_iommufd,
+				     no_legacy);
+	}
+	return vfg_error_set(err, EINVAL, bdf, "unknown backend %d", (int)hostdev->spec.backend);
+}
+
+static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	if (function_has_vfio_driver(&hostdev->function))
+		return 0;
+	vfg_pci_addr_format(&hostdev->function.addr, bdf);
+	if (!hostdev->function.driver[0])
+		return vfg_error_set(err, 0, bdf, "is bound to no driver, not to vfio-pci: bind it to vfio-pci first");
+	return vfg_error_set(err, 0, bdf, "is bound to %s, not to vfio-pci: bind it to vfio-pci first",
+			     hostdev->function.driver);
+}
+
+VFG_EXPORT int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_spec *spec, vfg_hostdev *hostdev,
+				     vfg_error *err)
+{
+	memset(hostdev, 0, sizeof(*hostdev));
+	hostdev->spec = *spec;
+	if (vfg_pci_function_read(ctx, &spec->addr, &hostdev->function, err) < 0 ||
+	    read_iommu_group(ctx, hostdev, err) < 0 || check_bound_to_vfio(hostdev, err) < 0 ||
+	    check_group_viable(hostdev, err) < 0 || read_cdev(ctx, hostdev, err) < 0 ||
+	    choose_backend(ctx, hostdev, err) < 0) {
+		vfg_hostdev_clear(hostdev);
+		return -1;
+	}
+	return 0;
+}
+
+VFG_EXPORT void vfg_hostdev_clear(vfg_hostdev *hostdev)
+{
+	free(hostdev->group.members);
+	hostdev->group.members = NULL;
+	hostdev->group.n_members = 0;
+}

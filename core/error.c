@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+VFG_EXPORT int vfg_error_set(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)
+{
+	if (!err)
+		return -1;
+
+	char text[VFG_ERROR_MESSAGE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+
+	err->errnum = errnum;
+	snprintf(err->subject, sizeof(err->subject), "%s", subject ? subject : "");
+
+	size_t used = 0;
+	err->message[0] = '\0';
+	if (err->subject[0])
+		used = vfg_strlcatf(err->message, sizeof(err->message), used, "%s: ", err->subject);
+	used = vfg_strlcatf(err->message, sizeof(err->message), used, "%s", text);
+	if (errnum)
+		vfg_strlcatf(err->message, sizeof(err->message), used, ": %s", strerror(errnum));
+	return -1;
+}
+
+VFG_EXPORT void vfg_error_prefix(vfg_error *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+
+	char prefix[VFG_ERROR_MESSAGE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+
+	char joined[VFG_ERROR_MESSAGE_MAX];
+	size_t used = vfg_strlcatf(joined, sizeof(joined), 0, "%s: ", prefix);
+	vfg_strlcatf(joined, sizeof(joined), used, "%s", err->message);
+	memcpy(err->message, joined, sizeof(err->message));
+}
+
+VFG_EXPORT void vfg_error_clear(vfg_error *err)
+{
+	if (err)
+		memset(err, 0, sizeof(*err));
+}
+
+size_t vfg_strlcatf(char *buf, size_t size, size_t used, const char *fmt, ...)
+{
+	if (used >= size)
+		return used;
+
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return used;
+	used += (size_t)n;
+	return used < size ? used : size - 1;
+}

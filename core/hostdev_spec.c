@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A hostdev as the CLI names it: "BDF[,backend=...][,access=...][,vf-token=UUID]". */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* A function named by its sysfs path: the directory must be the one /sys/bus/pci/devices/BDF leads to. */
+static int addr_from_sysfs_path(const vfg_context *ctx, const char *path, vfg_pci_addr *addr, vfg_error *err)
+{
+	if (strncmp(path, "/sys/", 5) != 0)
+		return vfg_error_set(err, 0, path, "not a PCI address, nor a sysfs path (/sys/...)");
+
+	char trimmed[VFG_PATH_MAX];
+	snprintf(trimmed, sizeof(trimmed), "%s", path);
+	for (size_t len = strlen(trimmed); len > 1 && trimmed[len - 1] == '/'; len--)
+		trimmed[len - 1] = '\0';
+	const char *name = strrchr(trimmed, '/') + 1;
+	if (strlen(name) != VFG_PCI_ADDR_STRLEN - 1 || vfg_pci_addr_parse(name, addr, NULL) < 0)
+		return vfg_error_set(err, 0, path, "sysfs path does not end in a PCI function DDDD:BB:DD.F");
+
+	char real[VFG_PATH_MAX], canonical[VFG_PATH_MAX], bdf[VFG_PCI_ADDR_STRLEN], logical[64];
+	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s", vfg_pci_addr_format(addr, bdf));
+	if (vfg_host_path(ctx, trimmed, real, sizeof(real), err) < 0 ||
+	    vfg_host_path(ctx, logical, canonical, sizeof(canonical), err) < 0)
+		return -1;
+
+	struct stat given, expected;
+	if (stat(real, &given) < 0) {
+		if (errno == ENOENT)
+			return vfg_error_set(err, 0, real, "no such PCI function on this host");
+		return vfg_error_set(err, errno, real, "cannot find the PCI function");
+	}
+	if (stat(canonical, &expected) < 0)
+		return vfg_error_set(err, errno, canonical, "no such PCI function on this host");
+	if (given.st_dev != expected.st_dev || given.st_ino != expected.st_ino)
+		return vfg_error_set(err, 0, real, "is not the sysfs directory of PCI function %s", bdf);
+	return 0;
+}
+
+static int apply_option(const char *key, const char *value, vfg_hostdev_spec *spec, vfg_error *err)
+{
+	if (strcmp(key, "backend") == 0)
+		return vfg_backend_parse(value, &spec->backend, err);
+	if (strcmp(key, "access") == 0)
+		return vfg_access_parse(value, &spec->access, err);
+	if (strcmp(key, "vf-token") == 0)
+		return vfg_uuid_parse(value, spec->vf_token, err);
+	return vfg_error_set(err, 0, key, "unknown hostdev option: expected backend=, access= or vf-token=");
+}
+
+VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err)
+{
+	memset(spec, 0, sizeof(*spec));
+	_cleanup_free_ char *copy = strdup(text);
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, text, "cannot parse hostdev");
+
+	char *saveptr = NULL;
+	char *device = strtok_r(copy, ",", &saveptr);
+	if (!device)
+		return vfg_error_set(err, 0, text,
+				     "empty hostdev: expected BDF[,backend=..][,access=..][,vf-token=..]");
+	int r = device[0] == '/' ? addr_from_sysfs_path(ctx, device, &spec->addr, err)
+				 : vfg_pci_addr_parse(device, &spec->addr, err);
+	if (r < 0)
+		return -1;
+
+	unsigned seen = 0;
+	for (char *option = strtok_r(NULL, ",", &saveptr); option; option = strtok_r(NULL, ",", &saveptr)) {
+		char *eq = strchr(option, '=');
+		if (!eq)
+			return vfg_error_set(err, 0, text, "hostdev option '%s' needs a value (KEY=VALUE)", option);
+		*eq = '\0';
+		const char *keys[] = {"backend", "access", "vf-token"};
+		for (unsigned i = 0; i < 3; i++)
+			if (strcmp(option, keys[i]) == 0) {
+				if (seen & (1u << i))
+					return vfg_error_set(err, 0, text, "hostdev option '%s' given twice", option);
+				seen |= 1u << i;
+			}
+		if (apply_option(option, eq + 1, spec, err) < 0) {
+			vfg_error_prefix(err, "hostdev %s", text);
+			return -1;
+		}
+	}
+	return 0;
+}

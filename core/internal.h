@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_CORE_INTERNAL_H
+#define VFGUARD_CORE_INTERNAL_H
+
+/* What the core's files share and nobody outside the library sees. */
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <vfguard/vfguard.h>
+
+#define VFG_EXPORT __attribute__((visibility("default")))
+
+/* Cleanup helpers: early returns stay safe without goto ladders. */
+static inline void vfg_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void vfg_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void vfg_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+static inline void vfg_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+#define _cleanup_free_ __attribute__((cleanup(vfg_freep)))
+#define _cleanup_close_ __attribute__((cleanup(vfg_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(vfg_fclosep)))
+#define _cleanup_closedir_ __attribute__((cleanup(vfg_closedirp)))
+
+/* Append printf output at @used in @buf; returns the new length, never past size - 1. */
+size_t vfg_strlcatf(char *buf, size_t size, size_t used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* context.c */
+struct vfg_context {
+	char root[VFG_PATH_MAX]; /* never ends in '/' unless it is "/" */
+	vfg_config *config;
+	vfg_labeler_env env;
+	size_t n_labelers;
+	const vfg_labeler **labelers;
+	void **handles; /* dlopen handles, NULL for built-in labelers */
+};
+
+/* config.c */
+vfg_config *vfg_config_new(void);
+void vfg_config_free(vfg_config *config);
+/* Read KEY = VALUE lines; a missing file is not an error when @optional. */
+int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_error *err);
+int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_error *err);
+
+/* sysfs.c: reading sysfs files the way the kernel writes them. */
+int vfg_sysfs_read_line(const char *path, char *buf, size_t size, vfg_error *err);
+int vfg_sysfs_read_hex(const char *path, unsigned long max, unsigned long *value, vfg_error *err);
+int vfg_sysfs_read_devnum(const char *path, dev_t *rdev, vfg_error *err);
+/* The last component of a symlink's target ("vfio-pci" for .../drivers/vfio-pci); ENOENT: buf = "". */
+int vfg_sysfs_link_name(const char *path, char *buf, size_t size, vfg_error *err);
+
+/* node.c: a /dev node checked against the rdev sysfs gives it. */
+int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err);
+/* Open ROOT + logical path with O_PATH, refusing a symlink anywhere below the root. */
+int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_error *err);
+
+/* namespace/namespace_labeler.c: the built-in labeler that runs last. */
+extern const vfg_labeler vfg_namespace_labeler;
+
+/* json.c: a small streaming writer; keeps commas and escaping right. */
+typedef struct vfg_json {
+	FILE *out;
+	int depth;
+	bool need_comma;
+} vfg_json;
+void vfg_json_begin_object(vfg_json *json, const char *key);
+void vfg_json_end_object(vfg_json *json);
+void vfg_json_begin_array(vfg_json *json, const char *key);
+void vfg_json_end_array(vfg_json *json);
+void vfg_json_string(vfg_json *json, const char *key, const char *value);
+void vfg_json_int(vfg_json *json, const char *key, long long value);
+void vfg_json_bool(vfg_json *json, const char *key, bool value);
+void vfg_json_null(vfg_json *json, const char *key);
+/* The domain, hostdevs and nodes of a plan, shared by the plan and steps outputs. */
+void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan);
+
+#endif

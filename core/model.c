@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Parsing and naming the model's values. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Read exactly @digits hex digits at *@p, advancing it. */
+static bool parse_hex_digits(const char **p, int digits, unsigned *value)
+{
+	unsigned v = 0;
+	for (int i = 0; i < digits; i++) {
+		char c = (*p)[i];
+		if (!isxdigit((unsigned char)c))
+			return false;
+		v = v * 16 + (unsigned)(isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10);
+	}
+	*p += digits;
+	*value = v;
+	return true;
+}
+
+static bool parse_expect(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+VFG_EXPORT int vfg_pci_addr_parse(const char *text, vfg_pci_addr *addr, vfg_error *err)
+{
+	static const char form[] = "expected DDDD:BB:DD.F or BB:DD.F in hex (slot at most 1f, function at most 7)";
+	if (!text || !*text)
+		return vfg_error_set(err, 0, "", "empty PCI address: %s", form);
+
+	/* The domain is optional: "BB:DD.F" has one colon, "DDDD:BB:DD.F" two. */
+	const char *p = text;
+	unsigned domain = 0, bus, slot, function;
+	bool has_domain = strchr(text, ':') != strrchr(text, ':');
+	bool ok = (!has_domain || (parse_hex_digits(&p, 4, &domain) && parse_expect(&p, ':'))) &&
+		  parse_hex_digits(&p, 2, &bus) && parse_expect(&p, ':') && parse_hex_digits(&p, 2, &slot) &&
+		  parse_expect(&p, '.') && parse_hex_digits(&p, 1, &function) && *p == '\0';
+	if (!ok)
+		return vfg_error_set(err, 0, text, "not a PCI address: %s", form);
+	/* PCI: 32 devices (slots) per bus, 8 functions per device. */
+	if (slot > 0x1f)
+		return vfg_error_set(err, 0, text, "not a PCI address: slot %02x is past 1f", slot);
+	if (function > 7)
+		return vfg_error_set(err, 0, text, "not a PCI address: function %u is past 7", function);
+
+	addr->domain = (uint16_t)domain;
+	addr->bus = (uint8_t)bus;
+	addr->slot = (uint8_t)slot;
+	addr->function = (uint8_t)function;
+	return 0;
+}
+
+VFG_EXPORT char *vfg_pci_addr_format(const vfg_pci_addr *addr, char *buf)
+{
+	snprintf(buf, VFG_PCI_ADDR_STRLEN, "%04x:%02x:%02x.%x", addr->domain, addr->bus, addr->slot, addr->function);
+	return buf;
+}
+
+VFG_EXPORT bool vfg_pci_addr_equal(const vfg_pci_addr *a, const vfg_pci_addr *b)
+{
+	return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot && a->function == b->function;
+}
+
+VFG_EXPORT int vfg_uuid_parse(const char *text, char *canonical, vfg_error *err)
+{
+	/* RFC 4122 textual form: groups of 8, 4, 4, 4 and 12 hex digits. */
+	static const int groups[] = {8, 4, 4, 4, 12};
+	const char *p = text ? text : "";
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		for (int i = 0; i < groups[g]; i++, p++)
+			if (!isxdigit((unsigned char)*p))
+				return vfg_error_set(err, 0, text, "not a UUID: expected 8-4-4-4-12 hex digits");
+		if (g + 1 < sizeof(groups) / sizeof(groups[0]) && *p++ != '-')
+			return vfg_error_set(err, 0, text, "not a UUID: expected 8-4-4-4-12 hex digits");
+	}
+	if (*p)
+		return vfg_error_set(err, 0, text, "not a UUID: trailing characters after 36");
+	for (int i = 0; i < VFG_UUID_STRLEN - 1; i++)
+		canonical[i] = (char)tolower((unsigned char)text[i]);
+	canonical[VFG_UUID_STRLEN - 1] = '\0';
+	return 0;
+}
+
+VFG_EXPORT const char *vfg_backend_name(vfg_backend backend)
+{
+	switch (backend) {
+	case VFG_BACKEND_AUTO:
+		return "auto";
+	case VFG_BACKEND_LEGACY:
+		return "legacy";
+	case VFG_BACKEND_IOMMUFD:
+		return "iommufd";
+	}
+	return "?";
+}
+
+VFG_EXPORT const char *vfg_access_name(vfg_access access)
+{
+	switch (access) {
+	case VFG_ACCESS_PATH:
+		return "path";
+	case VFG_ACCESS_FD:
+		return "fd";
+	}
+	return "?";
+}
+
+VFG_EXPORT const char *vfg_node_kind_name(vfg_node_kind kind)
+{
+	switch (kind) {
+	case VFG_NODE_CONTAINER:
+		return "container";
+	case VFG_NODE_GROUP:
+		return "group";
+	case VFG_NODE_IOMMUFD:
+		return "iommufd";
+	case VFG_NODE_CDEV:
+		return "cdev";
+	}
+	return "?";
+}
+
+VFG_EXPORT const char *vfg_action_name(vfg_action action)
+{
+	switch (action) {
+	case VFG_ACTION_NONE:
+		return "none";
+	case VFG_ACTION_GRANT:
+		return "grant";
+	case VFG_ACTION_INACTIVE:
+		return "inactive";
+	}
+	return "?";
+}
+
+VFG_EXPORT int vfg_backend_parse(const char *text, vfg_backend *backend, vfg_error *err)
+{
+	if (strcmp(text, "legacy") == 0)
+		*backend = VFG_BACKEND_LEGACY;
+	else if (strcmp(text, "iommufd") == 0)
+		*backend = VFG_BACKEND_IOMMUFD;
+	else if (strcmp(text, "auto") == 0)
+		*backend = VFG_BACKEND_AUTO;
+	else
+		return vfg_error_set(err, 0, text, "unknown backend: expected legacy, iommufd or auto");
+	return 0;
+}
+
+VFG_EXPORT int vfg_access_parse(const char *text, vfg_access *access, vfg_error *err)
+{
+	if (strcmp(text, "path") == 0)
+		*access = VFG_ACCESS_PATH;
+	else if (strcmp(text, "fd") == 0)
+		*access = VFG_ACCESS_FD;
+	else
+		return vfg_error_set(err, 0, text, "unknown access: expected path or fd");
+	return 0;
+}
+
+VFG_EXPORT int vfg_domain_name_check(const char *name, vfg_error *err)
+{
+	size_t len = name ? strlen(name) : 0;
+	if (len == 0)
+		return vfg_error_set(err, 0, "", "a domain needs a name (--domain)");
+	if (len >= VFG_NAME_MAX)
+		return vfg_error_set(err, 0, name, "domain name longer than %d characters", VFG_NAME_MAX - 1);
+	if (name[0] == '.')
+		return vfg_error_set(err, 0, name, "domain name may not start with '.'");
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || !isgraph((unsigned char)*p))
+			return vfg_error_set(err, 0, name,
+					     "domain name may hold printable characters only, no '/' or space");
+	return 0;
+}
+
+VFG_EXPORT int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)
+{
+	step->action = action;
+	snprintf(step->detail, sizeof(step->detail), "%s", detail ? detail : "");
+	va_list ap;
+	va_start(ap, reason_fmt);
+	vsnprintf(step->reason, sizeof(step->reason), reason_fmt, ap);
+	va_end(ap);
+	return 0;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Device nodes are never trusted by path: one is opened O_PATH without
+ * following any symlink, then must be a character device with exactly the
+ * rdev sysfs gives. Later changes act on that fd, so a node swapped after
+ * the check is not the one changed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include "internal.h"
+
+static const char *file_type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFLNK:
+		return "a symlink";
+	case S_IFCHR:
+		return "a character device";
+	default:
+		return "an unknown file type";
+	}
+}
+
+int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_error *err)
+{
+	char real[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, logical_path, real, sizeof(real), err) < 0)
+		return -1;
+
+	_cleanup_close_ int root_fd = open(ctx->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return vfg_error_set(err, errno, ctx->root, "cannot open root prefix");
+
+	/*
+	 * openat2(2), Linux 5.6: RESOLVE_NO_SYMLINKS refuses a symlink in any
+	 * component (ELOOP) except a trailing one under O_PATH|O_NOFOLLOW, which
+	 * is opened itself so the caller can name it; RESOLVE_BENEATH keeps ".."
+	 * from leaving the root prefix.
+	 */
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH,
+	};
+	int fd = (int)syscall(SYS_openat2, root_fd, logical_path + 1, &how, sizeof(how));
+	if (fd < 0) {
+		if (errno == ELOOP || errno == EXDEV)
+			return vfg_error_set(err, errno, real,
+					     "a directory on the way is a symlink; refusing to follow it");
+		if (errno == ENOENT)
+			return vfg_error_set(err, 0, real, "missing: the device node does not exist");
+		return vfg_error_set(err, errno, real, "cannot open the device node");
+	}
+	return fd;
+}
+
+int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
+{
+	_cleanup_close_ int fd = vfg_node_open_path(ctx, node->path, err);
+	if (fd < 0)
+		return -1;
+
+	char real[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, node->path, real, sizeof(real), err) < 0)
+		return -1;
+
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return vfg_error_set(err, errno, real, "cannot stat the device node");
+	if (S_ISLNK(st.st_mode)) {
+		char target[VFG_PATH_MAX];
+		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		return vfg_error_set(err, 0, real,
+				     "is a symlink to '%s', not a character device %u:%u; refusing to follow it",
+				     target, major(node->rdev), minor(node->rdev));
+	}
+	if (!S_ISCHR(st.st_mode))
+		return vfg_error_set(err, 0, real, "is %s, not a character device %u:%u", file_type_name(st.st_mode),
+				     major(node->rdev), minor(node->rdev));
+	if (st.st_rdev != node->rdev)
+		return vfg_error_set(err, 0, real, "is character device %u:%u, but sysfs gives %u:%u for it",
+				     major(st.st_rdev), minor(st.st_rdev), major(node->rdev), minor(node->rdev));
+
+	node->uid = st.st_uid;
+	node->gid = st.st_gid;
+	node->mode = st.st_mode & 07777;
+	return 0;
+}

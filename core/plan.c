@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The plan: the nodes a domain's hostdevs need, and what each labeler would
+ * do about each. Building it reads the host and changes nothing.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* The nodes a backend needs; where their MAJ:MIN comes from in sysfs. */
+static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, vfg_node_kind kind, dev_t *rdev,
+			   vfg_error *err)
+{
+	char logical[96], path[VFG_PATH_MAX];
+	switch (kind) {
+	case VFG_NODE_CONTAINER:
+		snprintf(logical, sizeof(logical), "/sys/class/misc/vfio/dev");
+		break;
+	case VFG_NODE_IOMMUFD:
+		snprintf(logical, sizeof(logical), "/sys/class/misc/iommu/dev");
+		break;
+	case VFG_NODE_GROUP:
+		snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", hostdev->group.number);
+		break;
+	case VFG_NODE_CDEV:
+		*rdev = hostdev->cdev_rdev; /* read from vfio-dev/vfioN/dev by enumeration */
+		return 0;
+	}
+	if (vfg_host_path(ctx, logical, path, sizeof(path), err) < 0)
+		return -1;
+	return vfg_sysfs_read_devnum(path, rdev, err);
+}
+
+static void node_describe(const vfg_hostdev *hostdev, vfg_node_kind kind, vfg_node *node)
+{
+	node->kind = kind;
+	switch (kind) {
+	case VFG_NODE_CONTAINER:
+		snprintf(node->path, sizeof(node->path), "/dev/vfio/vfio");
+		node->shared = true;
+		break;
+	case VFG_NODE_IOMMUFD:
+		snprintf(node->path, sizeof(node->path), "/dev/iommu");
+		node->shared = true;
+		break;
+	case VFG_NODE_GROUP:
+		snprintf(node->path, sizeof(node->path), "/dev/vfio/%u", hostdev->group.number);
+		node->group = hostdev->group.number;
+		break;
+	case VFG_NODE_CDEV:
+		snprintf(node->path, sizeof(node->path), "/dev/vfio/devices/%s", hostdev->cdev);
+		node->group = hostdev->group.number;
+		break;
+	}
+}
+
+/* Add the node, or find it when another hostdev of the domain needs it too; returns its index. */
+static int plan_add_node(vfg_context *ctx, vfg_plan *plan, vfg_hostdev *hostdev, vfg_node_kind kind, vfg_error *err)
+{
+	vfg_node wanted = {0};
+	node_describe(hostdev, kind, &wanted);
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		if (strcmp(plan->nodes[i].path, wanted.path) != 0)
+			continue;
+		/* Path access wins: the hypervisor opens it itself when any hostdev needs that. */
+		if (hostdev->spec.access == VFG_ACCESS_PATH)
+			plan->nodes[i].access = VFG_ACCESS_PATH;
+		hostdev->nodes[hostdev->n_nodes++] = i;
+		return 0;
+	}
+
+	wanted.access = hostdev->spec.access;
+	if (node_sysfs_rdev(ctx, hostdev, kind, &wanted.rdev, err) < 0 || vfg_node_inspect(ctx, &wanted, err) < 0)
+		return -1;
+	vfg_node *nodes = realloc(plan->nodes, (plan->n_nodes + 1) * sizeof(*nodes));
+	if (!nodes)
+		return vfg_error_set(err, ENOMEM, wanted.path, "cannot plan node");
+	plan->nodes = nodes;
+	plan->nodes[plan->n_nodes] = wanted;
+	hostdev->nodes[hostdev->n_nodes++] = plan->n_nodes++;
+	return 0;
+}
+
+static int plan_add_hostdev_nodes(vfg_context *ctx, vfg_plan *plan, vfg_hostdev *hostdev, vfg_error *err)
+{
+	switch (hostdev->backend) {
+	case VFG_BACKEND_LEGACY:
+		return plan_add_node(ctx, plan, hostdev, VFG_NODE_CONTAINER, err) < 0
+			       ? -1
+			       : plan_add_node(ctx, plan, hostdev, VFG_NODE_GROUP, err);
+	case VFG_BACKEND_IOMMUFD:
+		return plan_add_node(ctx, plan, hostdev, VFG_NODE_IOMMUFD, err) < 0
+			       ? -1
+			       : plan_add_node(ctx, plan, hostdev, VFG_NODE_CDEV, err);
+	case VFG_BACKEND_AUTO:
+		break;
+	}
+	return vfg_error_set(err, EINVAL, "", "hostdev without a resolved backend");
+}
+
+/*
+ * One domain, one claim per function, and one backend per IOMMU group: the
+ * group's DMA ownership is taken either through a legacy group fd or through
+ * device cdevs, and the kernel refuses to mix the two for one group.
+ */
+static int check_hostdev_against_others(const vfg_plan *plan, size_t index, vfg_error *err)
+{
+	const vfg_hostdev *hostdev = &plan->hostdevs[index];
+	char bdf[VFG_PCI_ADDR_STRLEN], other_bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_addr_format(&hostdev->spec.addr, bdf);
+	for (size_t i = 0; i < index; i++) {
+		const vfg_hostdev *other = &plan->hostdevs[i];
+		vfg_pci_addr_format(&other->spec.addr, other_bdf);
+		if (vfg_pci_addr_equal(&other->spec.addr, &hostdev->spec.addr))
+			return vfg_error_set(err, 0, bdf, "hostdev given twice");
+		if (other->group.number == hostdev->group.number && other->backend != hostdev->backend)
+			return vfg_error_set(err, 0, bdf,
+					     "shares IOMMU group %u with %s, but uses backend %s where %s uses %s: "
+					     "one group takes one backend",
+					     hostdev->group.number, other_bdf, vfg_backend_name(hostdev->backend),
+					     other_bdf, vfg_backend_name(other->backend));
+	}
+	return 0;
+}
+
+static int plan_copy_domain(vfg_plan *plan, const vfg_domain *domain, vfg_error *err)
+{
+	if (vfg_domain_name_check(domain->name, err) < 0)
+		return -1;
+	if (domain->n_hostdevs == 0)
+		return vfg_error_set(err, 0, domain->name, "domain has no hostdev to plan for (--hostdev)");
+
+	vfg_hostdev_spec *specs = calloc(domain->n_hostdevs, sizeof(*specs));
+	plan->hostdevs = calloc(domain->n_hostdevs, sizeof(*plan->hostdevs));
+	if (!specs || !plan->hostdevs) {
+		free(specs);
+		return vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
+	}
+	memcpy(specs, domain->hostdevs, domain->n_hostdevs * sizeof(*specs));
+	plan->domain = *domain;
+	plan->domain.hostdevs = specs;
+	return 0;
+}
+
+static int plan_labelers(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
+{
+	plan->labelers = calloc(ctx->n_labelers, sizeof(*plan->labelers));
+	plan->steps = calloc(ctx->n_labelers * plan->n_nodes, sizeof(*plan->steps));
+	if (!plan->labelers || !plan->steps)
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
+
+	for (size_t l = 0; l < ctx->n_labelers; l++) {
+		vfg_plan_labeler *pl = &plan->labelers[l];
+		pl->labeler = ctx->labelers[l];
+		plan->n_labelers++;
+		if (pl->labeler->probe(&ctx->env, &plan->domain, &pl->probe, err) < 0) {
+			vfg_error_prefix(err, "%s: probe", pl->labeler->name);
+			return -1;
+		}
+		for (size_t n = 0; n < plan->n_nodes; n++) {
+			vfg_step *step = &plan->steps[plan->n_steps];
+			step->node = n;
+			step->labeler = l;
+			if (pl->labeler->plan(&ctx->env, &plan->domain, &pl->probe, &plan->nodes[n], step, err) < 0) {
+				vfg_error_prefix(err, "%s: plan for %s", pl->labeler->name, plan->nodes[n].path);
+				return -1;
+			}
+			plan->n_steps++;
+		}
+	}
+	return 0;
+}
+
+VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
+{
+	vfg_plan *plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
+	if (plan_copy_domain(plan, domain, err) < 0) {
+		vfg_plan_free(plan);
+		return -1;
+	}
+
+	for (size_t i = 0; i < domain->n_hostdevs; i++) {
+		if (vfg_hostdev_enumerate(ctx, &plan->domain.hostdevs[i], &plan->hostdevs[i], err) < 0) {
+			vfg_plan_free(plan);
+			return -1;
+		}
+		plan->n_hostdevs++;
+		if (check_hostdev_against_others(plan, i, err) < 0 ||
+		    plan_add_hostdev_nodes(ctx, plan, &plan->hostdevs[i], err) < 0) {
+			vfg_plan_free(plan);
+			return -1;
+		}
+	}
+
+	if (plan_labelers(ctx, plan, err) < 0) {
+		vfg_plan_free(plan);
+		return -1;
+	}
+	*result = plan;
+	return 0;
+}
+
+VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->n_hostdevs; i++)
+		vfg_hostdev_clear(&plan->hostdevs[i]);
+	free(plan->hostdevs);
+	free((void *)plan->domain.hostdevs);
+	free(plan->nodes);
+	free(plan->labelers);
+	free(plan->steps);
+	free(plan);
+}

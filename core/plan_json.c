@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The plan for programs. The schema is docs/plan-json.md: keep the two in step. */
+#include <sys/sysmacros.h>
+
+#include "internal.h"
+
+#define VFG_PLAN_JSON_VERSION 1
+
+static void json_string_or_null(vfg_json *json, const char *key, const char *value)
+{
+	if (value && *value)
+		vfg_json_string(json, key, value);
+	else
+		vfg_json_null(json, key);
+}
+
+static void json_hex(vfg_json *json, const char *key, unsigned value, int digits)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%0*x", digits, value);
+	vfg_json_string(json, key, buf);
+}
+
+static void json_rdev(vfg_json *json, dev_t rdev)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%u:%u", major(rdev), minor(rdev));
+	vfg_json_string(json, "rdev", buf);
+	vfg_json_int(json, "major", major(rdev));
+	vfg_json_int(json, "minor", minor(rdev));
+}
+
+static void json_function(vfg_json *json, const char *key, const vfg_pci_function *fn)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_json_begin_object(json, key);
+	vfg_json_string(json, "address", vfg_pci_addr_format(&fn->addr, bdf));
+	json_hex(json, "vendor", fn->vendor, 4);
+	json_hex(json, "device", fn->device, 4);
+	json_hex(json, "class", fn->class_code, 6);
+	vfg_json_int(json, "header_type", fn->header_type);
+	json_string_or_null(json, "driver", fn->driver);
+	vfg_json_bool(json, "vfio_dev", fn->vfio_dev);
+	vfg_json_end_object(json);
+}
+
+static void json_domain(vfg_json *json, const vfg_domain *domain)
+{
+	vfg_json_begin_object(json, "domain");
+	vfg_json_string(json, "name", domain->name);
+	json_string_or_null(json, "uuid", domain->uuid);
+	vfg_json_int(json, "uid", domain->uid);
+	vfg_json_int(json, "gid", domain->gid);
+	json_string_or_null(json, "selinux_label", domain->selinux_label);
+	json_string_or_null(json, "selinux_image_label", domain->selinux_image_label);
+	json_string_or_null(json, "apparmor_profile", domain->apparmor_profile);
+	json_string_or_null(json, "cgroup", domain->cgroup);
+	if (domain->pid > 0)
+		vfg_json_int(json, "pid", domain->pid);
+	else
+		vfg_json_null(json, "pid");
+	vfg_json_end_object(json);
+}
+
+static void json_hostdev(vfg_json *json, const vfg_plan *plan, const vfg_hostdev *hostdev)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_json_begin_object(json, NULL);
+	vfg_json_string(json, "address", vfg_pci_addr_format(&hostdev->spec.addr, bdf));
+	vfg_json_string(json, "backend", vfg_backend_name(hostdev->backend));
+	vfg_json_string(json, "backend_requested", vfg_backend_name(hostdev->spec.backend));
+	vfg_json_string(json, "backend_reason", hostdev->backend_reason);
+	vfg_json_string(json, "access", vfg_access_name(hostdev->spec.access));
+	json_string_or_null(json, "vf_token", hostdev->spec.vf_token);
+	json_function(json, "function", &hostdev->function);
+	json_string_or_null(json, "cdev", hostdev->cdev);
+	vfg_json_begin_object(json, "iommu_group");
+	vfg_json_int(json, "number", hostdev->group.number);
+	vfg_json_begin_array(json, "members");
+	for (size_t i = 0; i < hostdev->group.n_members; i++)
+		json_function(json, NULL, &hostdev->group.members[i]);
+	vfg_json_end_array(json);
+	vfg_json_end_object(json);
+	vfg_json_begin_array(json, "nodes");
+	for (size_t i = 0; i < hostdev->n_nodes; i++)
+		vfg_json_string(json, NULL, plan->nodes[hostdev->nodes[i]].path);
+	vfg_json_end_array(json);
+	vfg_json_end_object(json);
+}
+
+static void json_node(vfg_json *json, const vfg_node *node)
+{
+	char mode[8];
+	vfg_json_begin_object(json, NULL);
+	vfg_json_string(json, "path", node->path);
+	vfg_json_string(json, "kind", vfg_node_kind_name(node->kind));
+	json_rdev(json, node->rdev);
+	vfg_json_bool(json, "shared", node->shared);
+	vfg_json_string(json, "access", vfg_access_name(node->access));
+	if (node->kind == VFG_NODE_GROUP || node->kind == VFG_NODE_CDEV)
+		vfg_json_int(json, "iommu_group", node->group);
+	else
+		vfg_json_null(json, "iommu_group");
+	vfg_json_int(json, "uid", node->uid);
+	vfg_json_int(json, "gid", node->gid);
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)node->mode);
+	vfg_json_string(json, "mode", mode);
+	vfg_json_end_object(json);
+}
+
+static void json_step(vfg_json *json, const vfg_plan *plan, const vfg_step *step)
+{
+	vfg_json_begin_object(json, NULL);
+	vfg_json_string(json, "labeler", plan->labelers[step->labeler].labeler->name);
+	vfg_json_string(json, "node", plan->nodes[step->node].path);
+	vfg_json_string(json, "action", vfg_action_name(step->action));
+	vfg_json_string(json, "detail", step->detail);
+	vfg_json_string(json, "reason", step->reason);
+	vfg_json_end_object(json);
+}
+
+void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan)
+{
+	vfg_json_int(json, "version", VFG_PLAN_JSON_VERSION);
+	json_domain(json, &plan->domain);
+	vfg_json_begin_array(json, "hostdevs");
+	for (size_t i = 0; i < plan->n_hostdevs; i++)
+		json_hostdev(json, plan, &plan->hostdevs[i]);
+	vfg_json_end_array(json);
+	vfg_json_begin_array(json, "nodes");
+	for (size_t i = 0; i < plan->n_nodes; i++)
+		json_node(json, &plan->nodes[i]);
+	vfg_json_end_array(json);
+	vfg_json_begin_array(json, "labelers");
+	for (size_t i = 0; i < plan->n_labelers; i++) {
+		const vfg_plan_labeler *pl = &plan->labelers[i];
+		vfg_json_begin_object(json, NULL);
+		vfg_json_string(json, "name", pl->labeler->name);
+		vfg_json_string(json, "summary", pl->labeler->summary);
+		vfg_json_bool(json, "active", pl->probe.active);
+		vfg_json_string(json, "note", pl->probe.note);
+		vfg_json_end_object(json);
+	}
+	vfg_json_end_array(json);
+}
+
+VFG_EXPORT int vfg_plan_write_json(const vfg_plan *plan, FILE *out)
+{
+	vfg_json json = {.out = out};
+	vfg_json_begin_object(&json, NULL);
+	vfg_json_write_plan_head(&json, plan);
+	vfg_json_begin_array(&json, "steps");
+	for (size_t i = 0; i < plan->n_steps; i++)
+		json_step(&json, plan, &plan->steps[i]);
+	vfg_json_end_array(&json);
+	vfg_json_end_object(&json);
+	return ferror(out) ? -1 : 0;
+}
+
+VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
+{
+	vfg_json json = {.out = out};
+	vfg_json_begin_object(&json, NULL);
+	vfg_json_bool(&json, "dry_run", true);
+	vfg_json_write_plan_head(&json, plan);
+	vfg_json_begin_array(&json, "steps");
+	for (size_t i = 0; i < plan->n_steps; i++)
+		if (plan->steps[i].action == VFG_ACTION_GRANT)
+			json_step(&json, plan, &plan->steps[i]);
+	vfg_json_end_array(&json);
+	vfg_json_end_object(&json);
+	return ferror(out) ? -1 : 0;
+}
+
+VFG_EXPORT int vfg_error_write_json(const vfg_error *err, FILE *out)
+{
+	vfg_json json = {.out = out};
+	vfg_json_begin_object(&json, NULL);
+	vfg_json_begin_object(&json, "error");
+	vfg_json_string(&json, "message", err->message);
+	json_string_or_null(&json, "subject", err->subject);
+	vfg_json_int(&json, "errno", err->errnum);
+	vfg_json_end_object(&json);
+	vfg_json_end_object(&json);
+	return ferror(out) ? -1 : 0;
+}

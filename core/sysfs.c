@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading sysfs attributes as the kernel writes them: one value and a
+ * newline ("0x10de\n", "243:0\n"). Attributes and links are read through the
+ * root prefix; their own symlinks are the kernel's and are followed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "internal.h"
+
+int vfg_sysfs_read_line(const char *path, char *buf, size_t size, vfg_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vfg_error_set(err, errno, path, "cannot read");
+	ssize_t n = read(fd, buf, size - 1);
+	if (n < 0)
+		return vfg_error_set(err, errno, path, "cannot read");
+	buf[n] = '\0';
+	char *newline = strchr(buf, '\n');
+	if (newline)
+		*newline = '\0';
+	else if ((size_t)n == size - 1)
+		return vfg_error_set(err, EOVERFLOW, path, "value longer than %zu bytes", size - 2);
+	return 0;
+}
+
+int vfg_sysfs_read_hex(const char *path, unsigned long max, unsigned long *value, vfg_error *err)
+{
+	char buf[64];
+	if (vfg_sysfs_read_line(path, buf, sizeof(buf), err) < 0)
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(buf, &end, 16);
+	if (errno || end == buf || *end || v > max)
+		return vfg_error_set(err, 0, path, "expected a hex number up to 0x%lx, found '%s'", max, buf);
+	*value = v;
+	return 0;
+}
+
+int vfg_sysfs_read_devnum(const char *path, dev_t *rdev, vfg_error *err)
+{
+	char buf[64];
+	if (vfg_sysfs_read_line(path, buf, sizeof(buf), err) < 0)
+		return -1;
+	unsigned major, minor;
+	char extra;
+	if (sscanf(buf, "%u:%u%c", &major, &minor, &extra) != 2)
+		return vfg_error_set(err, 0, path, "expected MAJOR:MINOR, found '%s'", buf);
+	*rdev = makedev(major, minor);
+	return 0;
+}
+
+int vfg_sysfs_link_name(const char *path, char *buf, size_t size, vfg_error *err)
+{
+	char target[VFG_PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno == ENOENT) {
+			buf[0] = '\0';
+			return 0;
+		}
+		return vfg_error_set(err, errno, path, "cannot read link");
+	}
+	target[n] = '\0';
+	const char *slash = strrchr(target, '/');
+	const char *name = slash ? slash + 1 : target;
+	if (!*name || strlen(name) >= size)
+		return vfg_error_set(err, 0, path, "unexpected link target '%s'", target);
+	snprintf(buf, size, "%s", name);
+	return 0;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_LABELER_H
+#define VFGUARD_LABELER_H
+
+/*
+ * The labeler ABI. A labeler is one security layer (DAC, device cgroup,
+ * SELinux, AppArmor, the VM's private /dev): a table of callbacks the core
+ * calls for every node of a domain, in the configured order, stopping at the
+ * first error. A plugin is a shared module exporting one symbol,
+ * VFG_LABELER_SYMBOL, that points at its table; it includes only
+ * <vfguard/...> headers and knows nothing of the other labelers.
+ *
+ * The core refuses a table whose abi_version differs from the one it was
+ * built with: a new callback or a changed signature bumps the version.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vfguard/error.h>
+#include <vfguard/model.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VFG_LABELER_ABI_VERSION 1u
+#define VFG_LABELER_SYMBOL "vfg_labeler_v1"
+
+typedef struct vfg_config vfg_config;
+typedef struct vfg_txn vfg_txn; /* the transaction a grant or revoke journals into */
+typedef struct vfg_finding vfg_finding; /* what audit reports */
+
+/* What the core hands a labeler; read-only for it. */
+typedef struct vfg_labeler_env {
+	const char *root; /* host root prefix, "/" on a real host */
+	const vfg_config *config;
+} vfg_labeler_env;
+
+/* Build ROOT + @logical_path (which starts with '/') into @buf. */
+int vfg_env_host_path(const vfg_labeler_env *env, const char *logical_path, char *buf, size_t size, vfg_error *err);
+
+/* The value of a configuration key (its default when the file does not set it); NULL for an unknown key. */
+const char *vfg_config_get(const vfg_config *config, const char *key);
+
+/* What a labeler found about the host and domain before planning. */
+typedef struct vfg_probe {
+	bool active; /* the layer is enforced here and the labeler will act */
+	uint32_t flags; /* facts private to the labeler, handed back to its plan */
+	char note[256]; /* one line for people: what was found */
+} vfg_probe;
+
+typedef enum vfg_action {
+	VFG_ACTION_NONE = 0, /* the layer needs no change for this node */
+	VFG_ACTION_GRANT, /* the layer must be changed: detail says how */
+	VFG_ACTION_INACTIVE, /* the layer is not enforced on this host: nothing to do */
+} vfg_action;
+
+const char *vfg_action_name(vfg_action action);
+
+/* One labeler's decision for one node. */
+typedef struct vfg_step {
+	size_t node; /* index into the plan's nodes */
+	size_t labeler; /* index into the plan's labelers */
+	vfg_action action;
+	char detail[256]; /* the change, short: "chown 107:107", "allow c 243:0 rw" */
+	char reason[512]; /* the kernel check that makes it needed or not */
+} vfg_step;
+
+typedef struct vfg_labeler {
+	uint32_t abi_version; /* VFG_LABELER_ABI_VERSION */
+	const char *name; /* "dac": matches the module name vfguard-NAME.so */
+	const char *summary; /* one line for --help and the plan's legend */
+
+	/* Is the layer enforced here, and what does the planner need to know? */
+	int (*probe)(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err);
+	/* Decide the action for one node under node->access. Pure: changes nothing. */
+	int (*plan)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		    vfg_step *step, vfg_error *err);
+	/* Make the change planned in @step, journaled in @txn before it is made. */
+	int (*grant)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		     const vfg_step *step, vfg_txn *txn, vfg_error *err);
+	/* Take back what grant did for this domain and node. */
+	int (*revoke)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+		      const vfg_node *node, vfg_txn *txn, vfg_error *err);
+	/* Compare the live state with what was granted. */
+	int (*audit)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		     vfg_finding *finding, vfg_error *err);
+} vfg_labeler;
+
+/* A plugin's table is the one symbol it exports. */
+#define VFG_LABELER_EXPORT __attribute__((visibility("default")))
+
+/*
+ * Callbacks for what a labeler does not do yet: they fail with ENOSYS and
+ * say so, never report success, and change nothing.
+ */
+int vfg_labeler_grant_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				    const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err);
+int vfg_labeler_revoke_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				     const vfg_node *node, vfg_txn *txn, vfg_error *err);
+int vfg_labeler_audit_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				    const vfg_node *node, vfg_finding *finding, vfg_error *err);
+
+/* Fill @step and return 0; the short way for plan callbacks. */
+int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_MODEL_H
+#define VFGUARD_MODEL_H
+
+/*
+ * The words of DESIGN.md as types: a PCI function, its IOMMU group, the
+ * hostdev asked for, the device nodes it needs, and the domain (one VM).
+ * Every path kept here is the host's logical path ("/dev/vfio/12"); the
+ * context turns it into a real one under its root prefix.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <vfguard/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VFG_PCI_ADDR_STRLEN 13 /* "DDDD:BB:DD.F" and the NUL */
+#define VFG_UUID_STRLEN 37 /* 8-4-4-4-12 hex digits and the NUL */
+#define VFG_NAME_MAX 128
+#define VFG_LABEL_MAX 256
+#define VFG_PATH_MAX 1024
+#define VFG_DRIVER_MAX 64
+
+typedef struct vfg_pci_addr {
+	uint16_t domain;
+	uint8_t bus;
+	uint8_t slot; /* 0..31 */
+	uint8_t function; /* 0..7 */
+} vfg_pci_addr;
+
+/* Parse "DDDD:BB:DD.F" or "BB:DD.F" (domain 0000), hex digits of either case. */
+int vfg_pci_addr_parse(const char *text, vfg_pci_addr *addr, vfg_error *err);
+/* Canonical form "0000:01:00.0" into @buf of VFG_PCI_ADDR_STRLEN bytes; returns @buf. */
+char *vfg_pci_addr_format(const vfg_pci_addr *addr, char *buf);
+bool vfg_pci_addr_equal(const vfg_pci_addr *a, const vfg_pci_addr *b);
+
+/* Check an RFC 4122 textual UUID and write its lower-case form to @canonical (VFG_UUID_STRLEN). */
+int vfg_uuid_parse(const char *text, char *canonical, vfg_error *err);
+
+typedef enum vfg_backend {
+	VFG_BACKEND_AUTO = 0, /* only in a request: iommufd when the host serves it, else legacy */
+	VFG_BACKEND_LEGACY, /* type1 container /dev/vfio/vfio and group /dev/vfio/N */
+	VFG_BACKEND_IOMMUFD, /* /dev/iommu and the device's cdev /dev/vfio/devices/vfioN */
+} vfg_backend;
+
+typedef enum vfg_access {
+	VFG_ACCESS_PATH = 0, /* the hypervisor opens the node itself */
+	VFG_ACCESS_FD, /* the manager opens it and passes the fd */
+} vfg_access;
+
+typedef enum vfg_node_kind {
+	VFG_NODE_CONTAINER = 0, /* /dev/vfio/vfio, shared by every VM */
+	VFG_NODE_GROUP, /* /dev/vfio/N, one IOMMU group, one VM */
+	VFG_NODE_IOMMUFD, /* /dev/iommu, shared by every VM */
+	VFG_NODE_CDEV, /* /dev/vfio/devices/vfioN, one device, one VM */
+} vfg_node_kind;
+
+const char *vfg_backend_name(vfg_backend backend);
+const char *vfg_access_name(vfg_access access);
+const char *vfg_node_kind_name(vfg_node_kind kind);
+int vfg_backend_parse(const char *text, vfg_backend *backend, vfg_error *err);
+int vfg_access_parse(const char *text, vfg_access *access, vfg_error *err);
+
+/* One PCI function as sysfs shows it. */
+typedef struct vfg_pci_function {
+	vfg_pci_addr addr;
+	uint16_t vendor;
+	uint16_t device;
+	uint32_t class_code; /* 24 bits: base class, subclass, prog-if */
+	uint8_t header_type; /* config space 0x0e, multi-function bit cleared */
+	char driver[VFG_DRIVER_MAX]; /* bound driver, "" when none */
+	bool vfio_dev; /* has vfio-dev/: bound to vfio-pci or a vfio variant driver */
+} vfg_pci_function;
+
+typedef struct vfg_iommu_group {
+	unsigned number;
+	size_t n_members;
+	vfg_pci_function *members; /* every function of the group, the hostdev's own included */
+} vfg_iommu_group;
+
+/* A hostdev as asked for: which function, which backend and access. */
+typedef struct vfg_hostdev_spec {
+	vfg_pci_addr addr;
+	vfg_backend backend; /* VFG_BACKEND_AUTO unless asked */
+	vfg_access access;
+	char vf_token[VFG_UUID_STRLEN]; /* canonical UUID, "" when none */
+} vfg_hostdev_spec;
+
+/* A hostdev as found on the host. */
+typedef struct vfg_hostdev {
+	vfg_hostdev_spec spec;
+	vfg_backend backend; /* what serves it: never AUTO */
+	char backend_reason[256]; /* why that backend */
+	vfg_pci_function function;
+	vfg_iommu_group group;
+	char cdev[32]; /* "vfio0" from vfio-dev/, "" when none */
+	dev_t cdev_rdev; /* from vfio-dev/vfioN/dev when cdev is set */
+	size_t nodes[2]; /* indexes into the plan's nodes */
+	size_t n_nodes;
+} vfg_hostdev;
+
+/* A device node a hostdev needs, checked against sysfs when found. */
+typedef struct vfg_node {
+	vfg_node_kind kind;
+	char path[VFG_PATH_MAX]; /* logical host path, "/dev/vfio/12" */
+	dev_t rdev; /* from sysfs, and the node carries it */
+	bool shared; /* one node for every VM of the host */
+	vfg_access access; /* path when any hostdev using it needs path access */
+	unsigned group; /* IOMMU group number, for VFG_NODE_GROUP */
+	uid_t uid; /* owner, group and mode found on the node */
+	gid_t gid;
+	mode_t mode;
+} vfg_node;
+
+/* One VM. Strings are "" when not given; pid is 0 when the VM does not run yet. */
+typedef struct vfg_domain {
+	char name[VFG_NAME_MAX];
+	char uuid[VFG_UUID_STRLEN];
+	uid_t uid; /* the hypervisor process's uid and gid */
+	gid_t gid;
+	char selinux_label[VFG_LABEL_MAX]; /* process label */
+	char selinux_image_label[VFG_LABEL_MAX]; /* label for its exclusive nodes */
+	char apparmor_profile[VFG_LABEL_MAX];
+	char cgroup[VFG_PATH_MAX]; /* used as it is, never under the root prefix */
+	pid_t pid;
+	size_t n_hostdevs;
+	const vfg_hostdev_spec *hostdevs; /* owned by the caller */
+} vfg_domain;
+
+/* A domain name becomes part of file names: printable, no '/', no leading '.', at most VFG_NAME_MAX-1. */
+int vfg_domain_name_check(const char *name, vfg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_VFGUARD_H
+#define VFGUARD_VFGUARD_H
+
+/*
+ * The library API for hypervisor managers and vfguard's own front ends.
+ * All state lives in a context: two contexts share nothing, and one context
+ * may be used by one thread at a time.
+ */
+
+#include <stdio.h>
+
+#include <vfguard/error.h>
+#include <vfguard/labeler.h>
+#include <vfguard/model.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vfg_context vfg_context;
+
+typedef struct vfg_context_options {
+	const char *root; /* host root prefix; NULL: $VFGUARD_ROOT, else "/" */
+	const char *config_file; /* NULL: ROOT/etc/vfguard/vfguard.conf when it exists */
+	const char *plugin_dir; /* NULL: $VFGUARD_PLUGIN_DIR, the config's plugin_dir, else built in */
+} vfg_context_options;
+
+/* Read the configuration and load the labelers. */
+vfg_context *vfg_context_new(const vfg_context_options *options, vfg_error *err);
+void vfg_context_free(vfg_context *ctx);
+const char *vfg_context_root(const vfg_context *ctx);
+const vfg_config *vfg_context_config(const vfg_context *ctx);
+
+/* Build ROOT + @logical_path into @buf. */
+int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, size_t size, vfg_error *err);
+
+/*
+ * Parse a hostdev as the CLI takes it: "BDF[,backend=legacy|iommufd]
+ * [,access=path|fd][,vf-token=UUID]", where BDF may also be the function's
+ * sysfs path (under the root prefix).
+ */
+int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err);
+
+/* Read one PCI function from sysfs. */
+int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn, vfg_error *err);
+
+/* Find a hostdev's function, IOMMU group, cdev and backend; fails when the group is not viable. */
+int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_spec *spec, vfg_hostdev *hostdev, vfg_error *err);
+void vfg_hostdev_clear(vfg_hostdev *hostdev);
+
+/* A labeler loaded in the context, with what its probe found for the plan's domain. */
+typedef struct vfg_plan_labeler {
+	const vfg_labeler *labeler;
+	vfg_probe probe;
+} vfg_plan_labeler;
+
+/*
+ * Everything vfguard would do for a domain. Steps come in apply order:
+ * labeler by labeler in the configured order (the namespace component last,
+ * so it copies what the others made of the host node), node by node.
+ */
+typedef struct vfg_plan {
+	vfg_domain domain; /* hostdevs points into the plan's own copy */
+	size_t n_hostdevs;
+	vfg_hostdev *hostdevs;
+	size_t n_nodes;
+	vfg_node *nodes;
+	size_t n_labelers;
+	vfg_plan_labeler *labelers;
+	size_t n_steps;
+	vfg_step *steps;
+} vfg_plan;
+
+/* Compute the plan. Changes nothing on the host. */
+int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan, vfg_error *err);
+void vfg_plan_free(vfg_plan *plan);
+
+/* Output for people (a table and the reasons) and for programs (docs/plan-json.md). */
+int vfg_plan_write_text(const vfg_plan *plan, FILE *out);
+int vfg_plan_write_json(const vfg_plan *plan, FILE *out);
+/* The steps apply would take, in order: only the changes. */
+int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out);
+int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out);
+
+/* Carry out the plan's changes, in order, stopping at the first failure. */
+int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_error *err);
+
+/* An error as a JSON object {"error": {...}} for --json front ends. */
+int vfg_error_write_json(const vfg_error *err, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
