@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_TOOLS_CLI_H
+#define VFGUARD_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include <vfguard/vfguard.h>
+
+/* Exit codes (DESIGN.md): ok, failed, usage, audit found drift. */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_DRIFT = 3 };
+
+/* Options every subcommand takes. */
+typedef struct cli_common {
+	vfg_context_options context;
+	bool json;
+} cli_common;
+
+/* A domain as the options describe it; hostdev specs are parsed once the context exists. */
+typedef struct cli_domain {
+	vfg_domain domain;
+	bool uid_given, gid_given;
+	size_t n_hostdev_texts;
+	const char **hostdev_texts;
+	vfg_hostdev_spec *specs;
+} cli_domain;
+
+/* Long options for the common and domain option sets, to put in a subcommand's table. */
+// clang-format off
+#define CLI_COMMON_OPTIONS \
+	{"root", required_argument, NULL, 'R'}, \
+	{"config", required_argument, NULL, 'C'}, \
+	{"plugin-dir", required_argument, NULL, 'P'}, \
+	{"json", no_argument, NULL, 'j'}, \
+	{"help", no_argument, NULL, 'h'}
+#define CLI_DOMAIN_OPTIONS \
+	{"domain", required_argument, NULL, 'd'}, \
+	{"uuid", required_argument, NULL, 'U'}, \
+	{"uid", required_argument, NULL, 'u'}, \
+	{"gid", required_argument, NULL, 'g'}, \
+	{"selinux-label", required_argument, NULL, 's'}, \
+	{"selinux-image-label", required_argument, NULL, 'i'}, \
+	{"apparmor-profile", required_argument, NULL, 'a'}, \
+	{"cgroup", required_argument, NULL, 'c'}, \
+	{"pid", required_argument, NULL, 'p'}, \
+	{"hostdev", required_argument, NULL, 'H'}
+// clang-format on
+
+#define CLI_COMMON_HELP                                                                             \
+	"  --root DIR           resolve /sys, /dev and vfguard's state and config under DIR\n"      \
+	"                       (default $VFGUARD_ROOT, else /)\n"                                  \
+	"  --config FILE        configuration file (default ROOT/etc/vfguard/vfguard.conf)\n"       \
+	"  --plugin-dir DIR     where vfguard-NAME.so labelers are (default $VFGUARD_PLUGIN_DIR,\n" \
+	"                       the config's plugin_dir, else the built-in directory)\n"            \
+	"  --json               output for programs (docs/plan-json.md)\n"                          \
+	"  -h, --help           this help\n"
+
+#define CLI_DOMAIN_HELP                                                                                      \
+	"  --domain NAME        the VM (required)\n"                                                         \
+	"  --uuid UUID          its UUID (names the AppArmor profile libvirt-UUID)\n"                        \
+	"  --uid U --gid G      the hypervisor process's numeric uid and gid (default 0 0)\n"                \
+	"  --selinux-label L    the VM process's SELinux label\n"                                            \
+	"  --selinux-image-label L  label for its exclusive nodes (default: derived from --selinux-label)\n" \
+	"  --apparmor-profile P the VM's AppArmor profile (default libvirt-UUID)\n"                          \
+	"  --cgroup PATH        the VM's cgroup directory, used as it is (never under --root)\n"             \
+	"  --pid PID            the running VM process (its cgroup and mount namespace)\n"                   \
+	"  --hostdev SPEC       a PCI function to assign, repeatable:\n"                                     \
+	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
+	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"
+
+/* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */
+int cli_common_option(cli_common *common, int opt, const char *arg);
+int cli_domain_option(cli_domain *domain, int opt, const char *arg);
+/* Check the domain options after parsing and parse the hostdevs; -1 with the error reported. */
+int cli_domain_finish(cli_domain *domain, const vfg_context *ctx, vfg_error *err);
+void cli_domain_free(cli_domain *domain);
+
+/* Report an error once: to stderr, and as JSON on stdout with --json. */
+void cli_report(const cli_common *common, const vfg_error *err);
+/* A usage error: message and a hint to --help, exit code EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Options shared by the subcommands: the context, output, and the domain. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "vfguard %s: ", command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'vfguard %s --help'.\n", command);
+	return EXIT_USAGE;
+}
+
+void cli_report(const cli_common *common, const vfg_error *err)
+{
+	fprintf(stderr, "vfguard: %s\n", err->message);
+	if (common->json)
+		vfg_error_write_json(err, stdout);
+}
+
+int cli_common_option(cli_common *common, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'R':
+		common->context.root = arg;
+		return 1;
+	case 'C':
+		common->context.config_file = arg;
+		return 1;
+	case 'P':
+		common->context.plugin_dir = arg;
+		return 1;
+	case 'j':
+		common->json = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int parse_id(const char *text, const char *option, unsigned long max, unsigned long *value)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v > max) {
+		fprintf(stderr, "vfguard: --%s '%s': expected a number from 0 to %lu\n", option, text, max);
+		return -1;
+	}
+	*value = v;
+	return 0;
+}
+
+static int copy_option(char *dst, size_t size, const char *arg, const char *option)
+{
+	if (strlen(arg) >= size) {
+		fprintf(stderr, "vfguard: --%s: longer than %zu characters\n", option, size - 1);
+		return -1;
+	}
+	memcpy(dst, arg, strlen(arg) + 1);
+	return 1;
+}
+
+int cli_domain_option(cli_domain *cd, int opt, const char *arg)
+{
+	vfg_domain *d = &cd->domain;
+	vfg_error err;
+	unsigned long value;
+	switch (opt) {
+	case 'd':
+		return copy_option(d->name, sizeof(d->name), arg, "domain");
+	case 'U':
+		if (vfg_uuid_parse(arg, d->uuid, &err) < 0) {
+			fprintf(stderr, "vfguard: --uuid %s\n", err.message);
+			return -1;
+		}
+		return 1;
+	case 'u':
+		/* (uid_t)-1 means "no change" to chown(2): never a hypervisor uid. */
+		if (parse_id(arg, "uid", UINT_MAX - 1, &value) < 0)
+			return -1;
+		d->uid = (uid_t)value;
+		cd->uid_given = true;
+		return 1;
+	case 'g':
+		if (parse_id(arg, "gid", UINT_MAX - 1, &value) < 0)
+			return -1;
+		d->gid = (gid_t)value;
+		cd->gid_given = true;
+		return 1;
+	case 's':
+		return copy_option(d->selinux_label, sizeof(d->selinux_label), arg, "selinux-label");
+	case 'i':
+		return copy_option(d->selinux_image_label, sizeof(d->selinux_image_label), arg, "selinux-image-label");
+	case 'a':
+		return copy_option(d->apparmor_profile, sizeof(d->apparmor_profile), arg, "apparmor-profile");
+	case 'c':
+		if (arg[0] != '/') {
+			fprintf(stderr, "vfguard: --cgroup %s: expected an absolute path\n", arg);
+			return -1;
+		}
+		return copy_option(d->cgroup, sizeof(d->cgroup), arg, "cgroup");
+	case 'p':
+		if (parse_id(arg, "pid", INT_MAX, &value) < 0)
+			return -1;
+		if (value == 0) {
+			fprintf(stderr, "vfguard: --pid 0: expected a process id\n");
+			return -1;
+		}
+		d->pid = (pid_t)value;
+		return 1;
+	case 'H': {
+		const char **texts = realloc(cd->hostdev_texts, (cd->n_hostdev_texts + 1) * sizeof(*texts));
+		if (!texts) {
+			fprintf(stderr, "vfguard: out of memory\n");
+			return -1;
+		}
+		cd->hostdev_texts = texts;
+		cd->hostdev_texts[cd->n_hostdev_texts++] = arg;
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
+
+int cli_domain_finish(cli_domain *cd, const vfg_context *ctx, vfg_error *err)
+{
+	if (vfg_domain_name_check(cd->domain.name, err) < 0)
+		return -1;
+	if (cd->uid_given != cd->gid_given)
+		return vfg_error_set(err, 0, cd->uid_given ? "--uid" : "--gid", "give --uid and --gid together");
+	if (cd->n_hostdev_texts == 0)
+		return vfg_error_set(err, 0, cd->domain.name, "no hostdev: give at least one --hostdev");
+
+	cd->specs = calloc(cd->n_hostdev_texts, sizeof(*cd->specs));
+	if (!cd->specs)
+		return vfg_error_set(err, ENOMEM, "", "out of memory");
+	for (size_t i = 0; i < cd->n_hostdev_texts; i++)
+		if (vfg_hostdev_spec_parse(ctx, cd->hostdev_texts[i], &cd->specs[i], err) < 0)
+			return -1;
+	cd->domain.hostdevs = cd->specs;
+	cd->domain.n_hostdevs = cd->n_hostdev_texts;
+	return 0;
+}
+
+void cli_domain_free(cli_domain *cd)
+{
+	free(cd->hostdev_texts);
+	free(cd->specs);
+}

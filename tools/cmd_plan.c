@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfguard plan, vfguard apply: what each layer would do, and doing it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char plan_help[] = "Usage: vfguard plan --domain NAME --hostdev SPEC... [OPTIONS]\n"
+				"\n"
+				"Show the device nodes each hostdev needs and what every security layer\n"
+				"(DAC, device cgroup, SELinux, AppArmor, the VM's private /dev) would do\n"
+				"about each, with the kernel check that makes it needed. Changes nothing.\n"
+				"\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
+				"Exit status: 0 ok, 1 failed (the error names the device or path), 2 usage.\n";
+
+static const char apply_help[] =
+	"Usage: vfguard apply --dry-run --domain NAME --hostdev SPEC... [OPTIONS]\n"
+	"\n"
+	"Grant the domain access to its hostdevs' nodes, layer by layer, in order.\n"
+	"With --dry-run, print the steps it would take and change nothing.\n"
+	"\n"
+	"  --dry-run            print the steps, change nothing\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
+	"Exit status: 0 ok, 1 failed (the error names the step, device or path), 2 usage.\n";
+
+typedef struct plan_command {
+	const char *name;
+	const char *help;
+	bool dry_run;
+	cli_common common;
+	cli_domain domain;
+} plan_command;
+
+static int parse_plan_options(plan_command *cmd, int argc, char **argv)
+{
+	static const struct option options[] = {
+		CLI_COMMON_OPTIONS,
+		CLI_DOMAIN_OPTIONS,
+		{"dry-run", no_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
+	};
+	bool is_apply = strcmp(cmd->name, "apply") == 0;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(cmd->help, stdout);
+			exit(EXIT_OK);
+		}
+		if (opt == 'n' && is_apply) {
+			cmd->dry_run = true;
+			continue;
+		}
+		int r = cli_common_option(&cmd->common, opt, optarg);
+		if (r == 0)
+			r = cli_domain_option(&cmd->domain, opt, optarg);
+		if (r < 0)
+			return cli_usage_error(cmd->name, "invalid option value");
+		if (r == 0)
+			return cli_usage_error(cmd->name, "unknown option");
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+	if (!cmd->domain.domain.name[0])
+		return cli_usage_error(cmd->name, "--domain is required");
+	if (cmd->domain.n_hostdev_texts == 0)
+		return cli_usage_error(cmd->name, "at least one --hostdev is required");
+	return EXIT_OK;
+}
+
+static int run_plan_command(plan_command *cmd, int argc, char **argv)
+{
+	int status = parse_plan_options(cmd, argc, argv);
+	if (status != EXIT_OK)
+		return status;
+
+	vfg_error err = {0};
+	vfg_context *ctx = vfg_context_new(&cmd->common.context, &err);
+	if (!ctx) {
+		cli_report(&cmd->common, &err);
+		return EXIT_FAILED;
+	}
+	vfg_plan *plan = NULL;
+	if (cli_domain_finish(&cmd->domain, ctx, &err) < 0) {
+		cli_report(&cmd->common, &err);
+		status = EXIT_USAGE;
+	} else if (vfg_plan_build(ctx, &cmd->domain.domain, &plan, &err) < 0) {
+		cli_report(&cmd->common, &err);
+		status = EXIT_FAILED;
+	} else if (strcmp(cmd->name, "plan") == 0) {
+		cmd->common.json ? vfg_plan_write_json(plan, stdout) : vfg_plan_write_text(plan, stdout);
+	} else if (cmd->dry_run) {
+		cmd->common.json ? vfg_plan_write_steps_json(plan, stdout) : vfg_plan_write_steps_text(plan, stdout);
+	} else if (vfg_plan_apply(ctx, plan, &err) < 0) {
+		cli_report(&cmd->common, &err);
+		status = EXIT_FAILED;
+	}
+	if (status == EXIT_OK && fflush(stdout) != 0)
+		status = EXIT_FAILED;
+	vfg_plan_free(plan);
+	vfg_context_free(ctx);
+	return status;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	plan_command cmd = {.name = "plan", .help = plan_help};
+	int status = run_plan_command(&cmd, argc, argv);
+	cli_domain_free(&cmd.domain);
+	return status;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	plan_command cmd = {.name = "apply", .help = apply_help};
+	int status = run_plan_command(&cmd, argc, argv);
+	cli_domain_free(&cmd.domain);
+	return status;
+}

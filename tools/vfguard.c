@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfguard: grant a VM exactly the VFIO device nodes it needs, layer by layer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} subcommands[] = {
+	{"plan", cmd_plan, "show the nodes each hostdev needs and what each layer would do"},
+	{"apply", cmd_apply, "grant them (--dry-run: print the steps, change nothing)"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: vfguard COMMAND [OPTIONS]\n"
+		     "       vfguard COMMAND --help\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\nExit status: 0 ok, 1 failed, 2 usage, 3 audit found drift.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr), EXIT_USAGE;
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+		if (argc > 2 && strcmp(name, "help") == 0) {
+			char *help_argv[] = {argv[2], "--help", NULL};
+			for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+				if (strcmp(subcommands[i].name, argv[2]) == 0)
+					return subcommands[i].run(2, help_argv);
+			fprintf(stderr, "vfguard: unknown command '%s'\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(name, "--version") == 0) {
+		printf("vfguard %s\n", VFGUARD_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(subcommands[i].name, name) == 0)
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "vfguard: unknown command '%s'\n", name);
+	usage(stderr);
+	return EXIT_USAGE;
+}
