@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Each labeler's plan for path and fd access, the plan's shape, and loading the labelers. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+/* Legacy and iommufd on one host: group 7 (GPU + audio), /dev/iommu 0660, container 0666. */
+static const char host_both[] = "misc vfio 10:196\n"
+				"misc iommu 10:257\n"
+				"group 7 243:0\n"
+				"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+				"cdev=vfio0:511:0\n"
+				"device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci "
+				"cdev=vfio1:511:1\n"
+				"group 8 243:1\n"
+				"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
+typedef struct fixture {
+	const char *root;
+	vfg_context *ctx;
+	vfg_plan *plan;
+	vfg_domain domain;
+	vfg_hostdev_spec specs[4];
+} fixture;
+
+static void fixture_open(fixture *f, const char *manifest)
+{
+	memset(f, 0, sizeof(*f));
+	f->root = test_root_new(manifest);
+	f->ctx = test_context(f->root);
+	f->domain.uid = 107;
+	f->domain.gid = 107;
+	snprintf(f->domain.name, sizeof(f->domain.name), "vm1");
+}
+
+/* Plan the fixture's domain for the hostdevs given; returns vfg_plan_build's result. */
+static int fixture_plan(fixture *f, vfg_error *err, const char *const *hostdevs)
+{
+	size_t n = 0;
+	for (; hostdevs[n]; n++)
+		ck_assert_msg(vfg_hostdev_spec_parse(f->ctx, hostdevs[n], &f->specs[n], err) == 0, "%s", err->message);
+	f->domain.hostdevs = f->specs;
+	f->domain.n_hostdevs = n;
+	vfg_plan_free(f->plan);
+	f->plan = NULL;
+	return vfg_plan_build(f->ctx, &f->domain, &f->plan, err);
+}
+
+static void fixture_plan_ok(fixture *f, const char *const *hostdevs)
+{
+	vfg_error err = {0};
+	ck_assert_msg(fixture_plan(f, &err, hostdevs) == 0, "plan: %s", err.message);
+}
+
+static void fixture_close(fixture *f)
+{
+	vfg_plan_free(f->plan);
+	vfg_context_free(f->ctx);
+	test_root_remove(f->root);
+}
+
+static void expect_step(const vfg_plan *plan, const char *labeler, const char *path, vfg_action action,
+			const char *detail, const char *reason_part)
+{
+	const vfg_step *step = test_step(plan, labeler, path);
+	ck_assert_msg(step->action == action, "%s %s: action %s, expected %s (%s)", labeler, path,
+		      vfg_action_name(step->action), vfg_action_name(action), step->reason);
+	if (detail)
+		ck_assert_str_eq(step->detail, detail);
+	ck_assert_msg(strstr(step->reason, reason_part), "%s %s: expected '%s' in reason '%s'", labeler, path,
+		      reason_part, step->reason);
+}
+
+/* dac */
+
+START_TEST(dac_gives_an_exclusive_node_to_the_hypervisor_uid_for_path_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy", NULL});
+	expect_step(f.plan, "dac", "/dev/vfio/7", VFG_ACTION_GRANT, "chown 107:107", "generic_permission");
+	expect_step(f.plan, "dac", "/dev/vfio/vfio", VFG_ACTION_NONE, "", "every uid");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(dac_gives_a_shared_node_an_acl_entry_never_a_new_owner)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", NULL});
+	expect_step(f.plan, "dac", "/dev/iommu", VFG_ACTION_GRANT, "acl u:107:rw", "never changes owner");
+	expect_step(f.plan, "dac", "/dev/vfio/devices/vfio0", VFG_ACTION_GRANT, "chown 107:107", "restores 0:0 0600");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(dac_leaves_a_node_the_hypervisor_can_already_open)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	ck_assert_int_eq(chown(test_path(f.root, "/dev/vfio/7"), 107, 0), 0);
+	ck_assert_int_eq(chown(test_path(f.root, "/dev/iommu"), 0, 107), 0);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy", "01:00.1,backend=legacy", NULL});
+	expect_step(f.plan, "dac", "/dev/vfio/7", VFG_ACTION_NONE, "", "owns it with rw");
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", NULL});
+	expect_step(f.plan, "dac", "/dev/iommu", VFG_ACTION_NONE, "", "its group is the hypervisor gid");
+
+	/* a root hypervisor owns root's nodes already */
+	f.domain.uid = 0;
+	f.domain.gid = 0;
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "dac", "/dev/vfio/8", VFG_ACTION_NONE, "", "owns it with rw");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(dac_adds_owner_rw_when_the_mode_lacks_it)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	ck_assert_int_eq(chmod(test_path(f.root, "/dev/vfio/8"), 0400), 0);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "dac", "/dev/vfio/8", VFG_ACTION_GRANT, "chown 107:107, chmod u+rw", "0400");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(dac_takes_no_access_for_fd_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", "02:00.0,access=fd", NULL});
+	for (size_t i = 0; i < f.plan->n_nodes; i++)
+		expect_step(f.plan, "dac", f.plan->nodes[i].path, VFG_ACTION_NONE, "", "only at open (may_open())");
+	fixture_close(&f);
+}
+END_TEST
+
+/* cgroup: the real cgroup file systems of this machine, only read */
+
+START_TEST(cgroup_without_a_cgroup_is_inactive_for_path_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_INACTIVE, "", "no cgroup given");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cgroup_v1_devices_cgroup_gets_an_allow_rule_for_path_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/devices");
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_GRANT, "allow c 243:1 rw", "v1 devices.allow");
+	expect_step(f.plan, "cgroup", "/dev/vfio/vfio", VFG_ACTION_GRANT, "allow c 10:196 rw", "counted per cgroup");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cgroup_v2_cgroup_gets_a_bpf_map_rule_for_path_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/unified");
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", NULL});
+	expect_step(f.plan, "cgroup", "/dev/vfio/devices/vfio0", VFG_ACTION_GRANT, "allow c 511:0 rw", "v2 BPF map");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cgroup_of_a_pid_on_a_hybrid_host_uses_both_v1_and_v2)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	f.domain.pid = getpid();
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_GRANT, "allow c 243:1 rw",
+		    "v1 devices.allow and v2 BPF map");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cgroup_takes_no_rule_for_fd_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/unified");
+	fixture_plan_ok(&f, (const char *[]){"02:00.0,access=fd", NULL});
+	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_NONE, "", "devcgroup_inode_permission");
+	expect_step(f.plan, "cgroup", "/dev/vfio/vfio", VFG_ACTION_NONE, "", "in the opener's cgroup");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cgroup_that_is_no_device_cgroup_is_an_error)
+{
+	fixture f;
+	vfg_error err = {0};
+	fixture_open(&f, host_both);
+	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "%s", f.root);
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
+	ck_assert_msg(strstr(err.message, "is not a cgroup directory"), "%s", err.message);
+	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/pids");
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
+	ck_assert_msg(strstr(err.message, "without the devices controller"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+/* selinux: this machine has no SELinux enabled */
+
+START_TEST(selinux_is_inactive_for_path_and_fd_access_when_disabled)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", "02:00.0,access=fd", NULL});
+	for (size_t i = 0; i < f.plan->n_nodes; i++)
+		expect_step(f.plan, "selinux", f.plan->nodes[i].path, VFG_ACTION_INACTIVE, "",
+			    "SELinux is not enabled");
+	fixture_close(&f);
+}
+END_TEST
+
+/* apparmor: not enabled here; vfguard itself runs unconfined */
+
+START_TEST(apparmor_adds_an_exact_path_rule_for_path_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy", NULL});
+	expect_step(f.plan, "apparmor", "/dev/vfio/7", VFG_ACTION_GRANT, "rule '/dev/vfio/7 rw,'",
+		    "apparmor_file_open");
+	expect_step(f.plan, "apparmor", "/dev/vfio/vfio", VFG_ACTION_GRANT, "rule '/dev/vfio/vfio rw,'",
+		    "rules file only");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(apparmor_needs_no_rule_for_fd_access_from_an_unconfined_opener)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	expect_step(f.plan, "apparmor", "/dev/iommu", VFG_ACTION_NONE, "", "unconfined opener");
+	expect_step(f.plan, "apparmor", "/dev/vfio/devices/vfio0", VFG_ACTION_NONE, "", "aa_file_perm");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(apparmor_profile_is_given_or_named_after_the_uuid)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	ck_assert_ptr_nonnull(strstr(f.plan->labelers[3].probe.note, "profile vfguard-vm1"));
+	snprintf(f.domain.uuid, sizeof(f.domain.uuid), "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	ck_assert_ptr_nonnull(
+		strstr(f.plan->labelers[3].probe.note, "profile libvirt-c7a5fdbd-cdaf-9455-926a-d65c16db1809"));
+	snprintf(f.domain.apparmor_profile, sizeof(f.domain.apparmor_profile), "my-vm");
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	ck_assert_ptr_nonnull(strstr(f.plan->labelers[3].probe.note, "profile my-vm,"));
+	ck_assert_str_eq(f.plan->labelers[3].labeler->name, "apparmor");
+	fixture_close(&f);
+}
+END_TEST
+
+/* namespace: real mount namespaces */
+
+START_TEST(namespace_makes_an_entry_for_path_access_in_a_private_mount_namespace)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	pid_t child = test_child_in_new_mount_namespace();
+	f.domain.pid = child;
+	char detail[64];
+	snprintf(detail, sizeof(detail), "mknod c 243:1 in pid %d's /dev", (int)child);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "namespace", "/dev/vfio/8", VFG_ACTION_GRANT, detail, "in its own mount namespace");
+	fixture_plan_ok(&f, (const char *[]){"02:00.0,access=fd", NULL});
+	expect_step(f.plan, "namespace", "/dev/vfio/8", VFG_ACTION_NONE, "", "looks no path up");
+	test_child_stop(child);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(namespace_needs_nothing_when_the_pid_shares_the_host_namespace_or_is_absent)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "namespace", "/dev/vfio/8", VFG_ACTION_NONE, "", "no pid");
+	f.domain.pid = getpid();
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "namespace", "/dev/vfio/8", VFG_ACTION_NONE, "", "shares the host's mount namespace");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(namespace_of_a_pid_that_does_not_run_is_an_error)
+{
+	fixture f;
+	vfg_error err = {0};
+	fixture_open(&f, host_both);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0); /* reaped: the pid runs no more */
+	f.domain.pid = child;
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
+	ck_assert_msg(strstr(err.message, "cannot") && strstr(err.message, "No such file"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+/* the plan as a whole */
+
+START_TEST(plan_has_a_step_per_labeler_and_node_in_apply_order_namespace_last)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy", "02:00.0", NULL});
+	const char *order[] = {"dac", "cgroup", "selinux", "apparmor", "namespace"};
+	ck_assert_uint_eq(f.plan->n_labelers, 5);
+	ck_assert_uint_eq(f.plan->n_nodes, 3);
+	ck_assert_uint_eq(f.plan->n_steps, 15);
+	for (size_t i = 0; i < f.plan->n_steps; i++) {
+		const vfg_step *step = &f.plan->steps[i];
+		ck_assert_str_eq(f.plan->labelers[step->labeler].labeler->name, order[i / 3]);
+		ck_assert_uint_eq(step->node, i % 3);
+		ck_assert_msg(step->reason[0], "step %zu has no reason", i);
+	}
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(hostdevs_of_one_group_share_the_group_node_and_path_access_wins)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "01:00.1,backend=legacy", NULL});
+	ck_assert_uint_eq(f.plan->n_nodes, 2);
+	ck_assert_uint_eq(f.plan->hostdevs[0].nodes[1], f.plan->hostdevs[1].nodes[1]);
+	ck_assert_int_eq(test_node(f.plan, "/dev/vfio/7")->access, VFG_ACCESS_PATH);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(hostdevs_of_one_group_must_share_a_backend)
+{
+	fixture f;
+	vfg_error err = {0};
+	fixture_open(&f, host_both);
+	ck_assert_int_eq(
+		fixture_plan(&f, &err, (const char *[]){"01:00.0,backend=legacy", "01:00.1,backend=iommufd", NULL}),
+		-1);
+	ck_assert_msg(strstr(err.message, "0000:01:00.1: shares IOMMU group 7 with 0000:01:00.0"), "%s", err.message);
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", "0000:02:00.0,access=fd", NULL}), -1);
+	ck_assert_msg(strstr(err.message, "hostdev given twice"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(plan_carries_the_vf_token)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0,vf-token=00112233-4455-6677-8899-aabbccddeeff", NULL});
+	ck_assert_str_eq(f.plan->hostdevs[0].spec.vf_token, "00112233-4455-6677-8899-aabbccddeeff");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(apply_stops_at_the_first_unimplemented_grant_and_changes_nothing)
+{
+	fixture f;
+	vfg_error err = {0};
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	struct stat before, after;
+	ck_assert_int_eq(stat(test_path(f.root, "/dev/vfio/8"), &before), 0);
+	ck_assert_int_eq(vfg_plan_apply(f.ctx, f.plan, &err), -1);
+	ck_assert_int_eq(err.errnum, ENOSYS);
+	ck_assert_msg(strstr(err.message, "step 1 (dac /dev/vfio/8)") && strstr(err.message, "not implemented"), "%s",
+		      err.message);
+	ck_assert_int_eq(stat(test_path(f.root, "/dev/vfio/8"), &after), 0);
+	ck_assert_uint_eq(after.st_uid, before.st_uid);
+	ck_assert_uint_eq(after.st_mode, before.st_mode);
+	fixture_close(&f);
+}
+END_TEST
+
+/* loading labelers */
+
+static void expect_context_error(const char *root, const char *config, const char *message)
+{
+	test_write_file(root, "/etc/vfguard/vfguard.conf", config);
+	vfg_error err = {0};
+	vfg_context_options options = {.root = root};
+	vfg_context *ctx = vfg_context_new(&options, &err);
+	ck_assert_msg(ctx == NULL, "context made with config '%s'", config);
+	ck_assert_msg(strstr(err.message, message), "expected '%s' in '%s'", message, err.message);
+}
+
+START_TEST(configured_labelers_are_loaded_in_order_namespace_always_last)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	vfg_context_free(f.ctx);
+	test_write_file(f.root, "/etc/vfguard/vfguard.conf", "# only two\nlabelers = apparmor, dac\n");
+	f.ctx = test_context(f.root);
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	ck_assert_uint_eq(f.plan->n_labelers, 3);
+	ck_assert_str_eq(f.plan->labelers[0].labeler->name, "apparmor");
+	ck_assert_str_eq(f.plan->labelers[1].labeler->name, "dac");
+	ck_assert_str_eq(f.plan->labelers[2].labeler->name, "namespace");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(bad_labeler_configuration_is_refused_with_a_clear_error)
+{
+	const char *root = test_root_new(host_both);
+	expect_context_error(root, "labelers = dac nosuch\n", "vfguard-nosuch.so: cannot load labeler 'nosuch'");
+	expect_context_error(root, "labelers = dac dac\n", "dac: labeler listed twice");
+	expect_context_error(root, "labelers = dac namespace\n", "always runs last");
+	expect_context_error(root, "labelers = ../evil\n", "labeler names hold");
+	expect_context_error(root, "colour = red\n", "vfguard.conf: line 1: unknown key 'colour'");
+	expect_context_error(root, "\nlabelers\n", "line 2: expected KEY = VALUE");
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_module_that_is_no_labeler_is_refused)
+{
+	const char *root = test_root_new(host_both);
+	/* a real shared object without the labeler symbol */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/plugins", root);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	char link[4200];
+	snprintf(link, sizeof(link), "%s/vfguard-dac.so", dir);
+	ck_assert_int_eq(symlink("/lib/x86_64-linux-gnu/libcap-ng.so.0", link), 0);
+	vfg_error err = {0};
+	vfg_context_options options = {.root = root, .plugin_dir = dir};
+	ck_assert_ptr_null(vfg_context_new(&options, &err));
+	ck_assert_msg(strstr(err.message, "not a vfguard labeler: no symbol vfg_labeler_v1"), "%s", err.message);
+	test_root_remove(root);
+}
+END_TEST
+
+static Suite *plan_suite(void)
+{
+	Suite *s = suite_create("plan");
+	TCase *tc = tcase_create("dac");
+	tcase_add_test(tc, dac_gives_an_exclusive_node_to_the_hypervisor_uid_for_path_access);
+	tcase_add_test(tc, dac_gives_a_shared_node_an_acl_entry_never_a_new_owner);
+	tcase_add_test(tc, dac_leaves_a_node_the_hypervisor_can_already_open);
+	tcase_add_test(tc, dac_adds_owner_rw_when_the_mode_lacks_it);
+	tcase_add_test(tc, dac_takes_no_access_for_fd_access);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cgroup");
+	tcase_add_test(tc, cgroup_without_a_cgroup_is_inactive_for_path_access);
+	tcase_add_test(tc, cgroup_v1_devices_cgroup_gets_an_allow_rule_for_path_access);
+	tcase_add_test(tc, cgroup_v2_cgroup_gets_a_bpf_map_rule_for_path_access);
+	tcase_add_test(tc, cgroup_of_a_pid_on_a_hybrid_host_uses_both_v1_and_v2);
+	tcase_add_test(tc, cgroup_takes_no_rule_for_fd_access);
+	tcase_add_test(tc, cgroup_that_is_no_device_cgroup_is_an_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("selinux");
+	tcase_add_test(tc, selinux_is_inactive_for_path_and_fd_access_when_disabled);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("apparmor");
+	tcase_add_test(tc, apparmor_adds_an_exact_path_rule_for_path_access);
+	tcase_add_test(tc, apparmor_needs_no_rule_for_fd_access_from_an_unconfined_opener);
+	tcase_add_test(tc, apparmor_profile_is_given_or_named_after_the_uuid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("namespace");
+	tcase_add_test(tc, namespace_makes_an_entry_for_path_access_in_a_private_mount_namespace);
+	tcase_add_test(tc, namespace_needs_nothing_when_the_pid_shares_the_host_namespace_or_is_absent);
+	tcase_add_test(tc, namespace_of_a_pid_that_does_not_run_is_an_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("plan");
+	tcase_add_test(tc, plan_has_a_step_per_labeler_and_node_in_apply_order_namespace_last);
+	tcase_add_test(tc, hostdevs_of_one_group_share_the_group_node_and_path_access_wins);
+	tcase_add_test(tc, hostdevs_of_one_group_must_share_a_backend);
+	tcase_add_test(tc, plan_carries_the_vf_token);
+	tcase_add_test(tc, apply_stops_at_the_first_unimplemented_grant_and_changes_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("labelers");
+	tcase_add_test(tc, configured_labelers_are_loaded_in_order_namespace_always_last);
+	tcase_add_test(tc, bad_labeler_configuration_is_refused_with_a_clear_error);
+	tcase_add_test(tc, a_module_that_is_no_labeler_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_main(plan_suite());
+}

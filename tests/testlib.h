@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_TESTS_TESTLIB_H
+#define VFGUARD_TESTS_TESTLIB_H
+
+/* What the Check suites share: generated host trees, contexts on them, and running the CLI. */
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <vfguard/vfguard.h>
+
+/*
+ * A small host: container and /dev/iommu, IOMMU group 7 holding a GPU and its
+ * audio function, both on vfio-pci with cdevs vfio0 and vfio1.
+ */
+extern const char test_host_gpu[];
+
+/* Make a fresh temporary root and build @manifest into it; returns the root (static per process). */
+const char *test_root_new(const char *manifest);
+/* Remove the root and everything under it. */
+void test_root_remove(const char *root);
+/* ROOT + @logical into a static buffer (one at a time). */
+const char *test_path(const char *root, const char *logical);
+/* Write @content to ROOT + @logical, making its directories. */
+void test_write_file(const char *root, const char *logical, const char *content);
+
+/* A context on @root; fails the test when it cannot be made. */
+vfg_context *test_context(const char *root);
+
+/* Plan for one domain (uid:gid 107:107) with the given hostdev texts, NULL-terminated. */
+int test_plan(vfg_context *ctx, vfg_plan **plan, vfg_error *err, const char *const *hostdevs);
+/* The step of @labeler for the node at @path; fails the test when there is none. */
+const vfg_step *test_step(const vfg_plan *plan, const char *labeler, const char *path);
+const vfg_node *test_node(const vfg_plan *plan, const char *path);
+
+/* A child process in a new mount namespace, waiting; stop it with test_child_stop(). */
+pid_t test_child_in_new_mount_namespace(void);
+void test_child_stop(pid_t child);
+
+/* Run the vfguard CLI with @argv (NULL-terminated, without argv[0]); capture stdout and stderr. */
+typedef struct test_run {
+	int status; /* exit status */
+	char *out;
+	char *err;
+} test_run;
+void test_cli(test_run *run, const char *const *argv);
+void test_run_free(test_run *run);
+
+/* Run a suite with Check and return the process exit status. */
+int test_main(Suite *suite);
+
+#endif
