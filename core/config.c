@@ -24,6 +24,8 @@ static const struct config_key config_keys[] = {
 	{"state_dir", "/run/vfguard"},
 	/* What must outlive a reboot (SELinux MCS allocations). */
 	{"data_dir", "/var/lib/vfguard"},
+	/* auto: label when SELinux is enabled; force: label anyway (images, containers, tests); off: never. */
+	{"selinux", "auto"},
 	/* libvirt's svirt types: the VM process and its exclusive images and devices. */
 	{"selinux_process_type", "svirt_t"},
 	{"selinux_image_type", "svirt_image_t"},

@@ -230,6 +230,73 @@ START_TEST(selinux_is_inactive_for_path_and_fd_access_when_disabled)
 }
 END_TEST
 
+static void fixture_configure(fixture *f, const char *config)
+{
+	vfg_context_free(f->ctx);
+	test_write_file(f->root, "/etc/vfguard/vfguard.conf", config);
+	f->ctx = test_context(f->root);
+}
+
+START_TEST(selinux_forced_labels_an_exclusive_node_with_the_image_label_for_path_and_fd_access)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_configure(&f, "selinux = force\n");
+	snprintf(f.domain.selinux_label, sizeof(f.domain.selinux_label), "system_u:system_r:svirt_t:s0:c12,c34");
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", "02:00.0,access=fd", NULL});
+	expect_step(f.plan, "selinux", "/dev/vfio/devices/vfio0", VFG_ACTION_GRANT,
+		    "label system_u:object_r:svirt_image_t:s0:c12,c34", "at open and on every ioctl");
+	expect_step(f.plan, "selinux", "/dev/vfio/8", VFG_ACTION_GRANT,
+		    "label system_u:object_r:svirt_image_t:s0:c12,c34", "selinux_file_receive()");
+
+	snprintf(f.domain.selinux_image_label, sizeof(f.domain.selinux_image_label),
+		 "system_u:object_r:my_image_t:s0:c1,c2");
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "selinux", "/dev/vfio/8", VFG_ACTION_GRANT, "label system_u:object_r:my_image_t:s0:c1,c2",
+		    "its categories keep other VMs out");
+
+	f.domain.selinux_label[0] = f.domain.selinux_image_label[0] = '\0';
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "selinux", "/dev/vfio/8", VFG_ACTION_GRANT,
+		    "label svirt_image_t with a unique MCS pair (allocated at apply)", "this domain's alone");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(selinux_forced_gives_a_shared_node_the_shared_label_without_categories)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_configure(&f, "selinux = force\n");
+	snprintf(f.domain.selinux_label, sizeof(f.domain.selinux_label), "system_u:system_r:svirt_t:s0:c12,c34");
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	expect_step(f.plan, "selinux", "/dev/iommu", VFG_ACTION_GRANT, "label system_u:object_r:vfio_device_t:s0",
+		    "no categories");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(selinux_off_or_a_bad_mode_or_label_is_honoured)
+{
+	fixture f;
+	vfg_error err = {0};
+	fixture_open(&f, host_both);
+	fixture_configure(&f, "selinux = off\n");
+	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
+	expect_step(f.plan, "selinux", "/dev/vfio/8", VFG_ACTION_INACTIVE, "", "selinux = off");
+
+	fixture_configure(&f, "selinux = sometimes\n");
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
+	ck_assert_msg(strstr(err.message, "expected auto, force or off"), "%s", err.message);
+
+	fixture_configure(&f, "selinux = force\n");
+	snprintf(f.domain.selinux_label, sizeof(f.domain.selinux_label), "not-a-context");
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
+	ck_assert_msg(strstr(err.message, "not-a-context: not an SELinux context"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
 /* apparmor: not enabled here; vfguard itself runs unconfined */
 
 START_TEST(apparmor_adds_an_exact_path_rule_for_path_access)
@@ -416,9 +483,7 @@ START_TEST(configured_labelers_are_loaded_in_order_namespace_always_last)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	vfg_context_free(f.ctx);
-	test_write_file(f.root, "/etc/vfguard/vfguard.conf", "# only two\nlabelers = apparmor, dac\n");
-	f.ctx = test_context(f.root);
+	fixture_configure(&f, "# only two\nlabelers = apparmor, dac\n");
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	ck_assert_uint_eq(f.plan->n_labelers, 3);
 	ck_assert_str_eq(f.plan->labelers[0].labeler->name, "apparmor");
@@ -481,6 +546,9 @@ static Suite *plan_suite(void)
 
 	tc = tcase_create("selinux");
 	tcase_add_test(tc, selinux_is_inactive_for_path_and_fd_access_when_disabled);
+	tcase_add_test(tc, selinux_forced_labels_an_exclusive_node_with_the_image_label_for_path_and_fd_access);
+	tcase_add_test(tc, selinux_forced_gives_a_shared_node_the_shared_label_without_categories);
+	tcase_add_test(tc, selinux_off_or_a_bad_mode_or_label_is_honoured);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("apparmor");

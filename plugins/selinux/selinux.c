@@ -10,6 +10,7 @@
  */
 #include <selinux/context.h>
 #include <selinux/selinux.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +22,22 @@ enum {
 
 static int selinux_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
-	if (is_selinux_enabled() <= 0) {
+	const char *mode = vfg_config_get(env->config, "selinux");
+	bool enabled = is_selinux_enabled() > 0;
+	if (strcmp(mode, "off") == 0) {
+		snprintf(probe->note, sizeof(probe->note), "turned off in the configuration (selinux = off)");
+		return 0;
+	}
+	if (strcmp(mode, "force") == 0) {
+		probe->active = true;
+		snprintf(probe->note, sizeof(probe->note), "SELinux is %s; labeling anyway (selinux = force)",
+			 enabled ? "enabled" : "not enabled");
+		return 0;
+	}
+	if (strcmp(mode, "auto") != 0)
+		return vfg_error_set(err, 0, "selinux", "configuration value '%s': expected auto, force or off", mode);
+
+	if (!enabled) {
 		snprintf(probe->note, sizeof(probe->note), "SELinux is not enabled on this host: no label to set");
 		return 0;
 	}
