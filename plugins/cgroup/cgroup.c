@@ -89,7 +89,7 @@ static int find_cgroup_mount(const char *controller, char *mountpoint, size_t si
 			return 0;
 		}
 	}
-	return -ENOENT;
+	return ferror(f) ? -EIO : -ENOENT;
 }
 
 /* From /proc/PID/cgroup (cgroups(7): ID:CONTROLLERS:PATH), the pid's cgroups that govern devices. */
@@ -122,8 +122,11 @@ static int cgroups_of_pid(pid_t pid, uint32_t *flags, char *note, size_t size, v
 			continue;
 
 		char mountpoint[512];
-		if (find_cgroup_mount(v2 ? NULL : "devices", mountpoint, sizeof(mountpoint)) < 0)
+		int r = find_cgroup_mount(v2 ? NULL : "devices", mountpoint, sizeof(mountpoint));
+		if (r == -ENOENT)
 			continue; /* not mounted here: the manager could not manage it either */
+		if (r < 0)
+			return vfg_error_set(err, -r, "/proc/self/mountinfo", "cannot find where cgroups are mounted");
 		*flags |= v2 ? CGROUP_V2 : CGROUP_V1_DEVICES;
 		int n = snprintf(note + used, size - used, "%s%s %s%s", used ? "; " : "", v2 ? "v2" : "v1 devices",
 				 mountpoint, strcmp(cgroup, "/") == 0 ? "" : cgroup);
