@@ -205,18 +205,27 @@ static int parse_misc(struct parser *parser, char **words, size_t count)
 	return 0;
 }
 
+/* Make room for one more element of @size in *@items, doubling from 16. */
+static int grow_for_one(void **items, size_t *capacity, size_t count, size_t size)
+{
+	if (count < *capacity)
+		return 0;
+	size_t grown_capacity = *capacity ? 2 * *capacity : 16;
+	void *grown = reallocarray(*items, grown_capacity, size);
+	if (!grown)
+		return -1;
+	*items = grown;
+	*capacity = grown_capacity;
+	return 0;
+}
+
 static int manifest_add_group(const struct parser *parser, const struct manifest_group *group)
 {
 	struct host_manifest *manifest = parser->manifest;
 
-	if (manifest->group_count == manifest->group_capacity) {
-		size_t capacity = manifest->group_capacity ? 2 * manifest->group_capacity : 16;
-		struct manifest_group *grown = reallocarray(manifest->groups, capacity, sizeof(*grown));
-		if (!grown)
-			return parse_error(parser, "out of memory");
-		manifest->groups = grown;
-		manifest->group_capacity = capacity;
-	}
+	if (grow_for_one((void **)&manifest->groups, &manifest->group_capacity, manifest->group_count,
+			 sizeof(*manifest->groups)) < 0)
+		return parse_error(parser, "out of memory");
 	manifest->groups[manifest->group_count++] = *group;
 	return 0;
 }
@@ -415,14 +424,9 @@ static int manifest_add_device(const struct parser *parser, const struct manifes
 {
 	struct host_manifest *manifest = parser->manifest;
 
-	if (manifest->device_count == manifest->device_capacity) {
-		size_t capacity = manifest->device_capacity ? 2 * manifest->device_capacity : 16;
-		struct manifest_device *grown = reallocarray(manifest->devices, capacity, sizeof(*grown));
-		if (!grown)
-			return parse_error(parser, "out of memory");
-		manifest->devices = grown;
-		manifest->device_capacity = capacity;
-	}
+	if (grow_for_one((void **)&manifest->devices, &manifest->device_capacity, manifest->device_count,
+			 sizeof(*manifest->devices)) < 0)
+		return parse_error(parser, "out of memory");
 	manifest->devices[manifest->device_count++] = *device;
 	return 0;
 }
