@@ -66,6 +66,27 @@ void test_write_file(const char *root, const char *logical, const char *content)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+char *test_read_file(const char *root, const char *logical)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s%s", root, logical);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		ck_assert_msg(errno == ENOENT, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *content = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&content, &size);
+	ck_assert(out != NULL);
+	int c;
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, out);
+	fclose(f);
+	ck_assert_int_eq(fclose(out), 0);
+	return content;
+}
+
 vfg_context *test_context(const char *root)
 {
 	vfg_error err = {0};

@@ -26,6 +26,8 @@ const char *test_path(const char *root, const char *logical);
 /* Write @content to ROOT + @logical, making its directories. */
 void test_write_file(const char *root, const char *logical, const char *content);
 
+/* The content of ROOT + @logical (free() it), or NULL when there is no such file. */
+char *test_read_file(const char *root, const char *logical);
 /* A context on @root; fails the test when it cannot be made. */
 vfg_context *test_context(const char *root);
 

@@ -82,5 +82,7 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
 
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_reattach(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@ static const struct subcommand {
 } subcommands[] = {
 	{"plan", cmd_plan, "show the nodes each hostdev needs and what each layer would do"},
 	{"apply", cmd_apply, "grant them (--dry-run: print the steps, change nothing)"},
+	{"detach", cmd_detach, "bind a PCI function to vfio-pci, remembering its driver"},
+	{"reattach", cmd_reattach, "give a detached function back to its original driver"},
 };
 
 static void usage(FILE *out)

@@ -49,6 +49,26 @@ int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_spec *spec, vfg_hostdev *hostdev, vfg_error *err);
 void vfg_hostdev_clear(vfg_hostdev *hostdev);
 
+/* A function's driver before and after detach or reattach. */
+typedef struct vfg_driver_binding {
+	vfg_pci_addr addr;
+	char original[VFG_DRIVER_MAX]; /* its driver before vfguard detached it, "" for none */
+	char driver[VFG_DRIVER_MAX]; /* its driver now, "" for none */
+	bool changed; /* this call rebound it */
+} vfg_driver_binding;
+
+/*
+ * Managed mode. Detach binds the function to @driver (NULL: vfio-pci, else a
+ * vfio variant driver) through driver_override, unbind and drivers_probe,
+ * after remembering its original driver in the state directory; it refuses a
+ * function whose IOMMU group would not be viable, naming the offenders, and
+ * undoes itself when the kernel does not bind as asked. Reattach gives the
+ * function back to its original driver (or none) and clears the override.
+ */
+int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_driver_binding *binding,
+		   vfg_error *err);
+int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err);
+
 /* A labeler loaded in the context, with what its probe found for the plan's domain. */
 typedef struct vfg_plan_labeler {
 	const vfg_labeler *labeler;
