@@ -80,8 +80,15 @@ void cli_report(const cli_common *common, const vfg_error *err);
 /* A usage error: message and a hint to --help, exit code EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What apply, revoke or restore did: a line for people, an object with --json. */
+void cli_print_summary(const cli_common *common, const char *command, const char *domain,
+		       const vfg_change_summary *summary);
+
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_reattach(int argc, char **argv);
 

@@ -103,8 +103,33 @@ int vfg_plan_write_json(const vfg_plan *plan, FILE *out);
 int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out);
 int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out);
 
-/* Carry out the plan's changes, in order, stopping at the first failure. */
-int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_error *err);
+/* What apply, revoke or restore did. */
+typedef struct vfg_change_summary {
+	size_t changed; /* changes made (apply) or undone (revoke, restore --all) */
+	size_t kept; /* apply: grants the domain already held */
+	size_t revoked; /* apply: path grants of an earlier run taken back, the node now being fd access */
+	size_t recovered; /* unfinished transactions of crashed runs finished first */
+	char notes[2048]; /* what was left alone on purpose, one line each */
+} vfg_change_summary;
+
+/*
+ * Carry out the plan's changes as one transaction, journaled in the state
+ * directory under the host lock: claim the hostdevs' IOMMU groups (failing,
+ * with nothing changed, when another domain holds one), then each grant step
+ * in order. On a failure every change of the transaction is undone, newest
+ * first, and the error names the step. @summary may be NULL.
+ */
+int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err);
+
+/* Undo everything domain @name holds and release its groups. A domain that holds nothing: 0, nothing done. */
+int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err);
+
+/* Finish what crashed runs left: undo unfinished applies, complete unfinished revokes; @release_all: revoke every domain too. */
+int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err);
+
+/* The domains the journal holds (@name: only that one, NULL: all): hostdevs, and what each layer granted. */
+int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
+int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
 
 /* An error as a JSON object {"error": {...}} for --json front ends. */
 int vfg_error_write_json(const vfg_error *err, FILE *out);
