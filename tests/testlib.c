@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "hosttree.h"
@@ -85,6 +86,90 @@ char *test_read_file(const char *root, const char *logical)
 	fclose(f);
 	ck_assert_int_eq(fclose(out), 0);
 	return content;
+}
+
+/* nftw() takes no argument for its callback: one snapshot at a time. */
+static struct {
+	FILE *out;
+	size_t root_len;
+	unsigned flags;
+} snapshot;
+
+static void snapshot_xattrs(const char *path)
+{
+	char names[4096];
+	ssize_t n = llistxattr(path, names, sizeof(names));
+	ck_assert_msg(n >= 0, "llistxattr %s: %s", path, strerror(errno));
+	for (char *name = names; name < names + n; name += strlen(name) + 1) {
+		unsigned char value[4096];
+		ssize_t len = lgetxattr(path, name, value, sizeof(value));
+		ck_assert_msg(len >= 0, "lgetxattr %s %s: %s", path, name, strerror(errno));
+		bool printable = true;
+		fprintf(snapshot.out, "  xattr %s=", name);
+		for (ssize_t i = 0; i < len; i++) {
+			fprintf(snapshot.out, "%02x", value[i]);
+			/* labels end in a NUL */
+			printable &= (value[i] >= 0x20 && value[i] < 0x7f) || (value[i] == 0 && i == len - 1);
+		}
+		/* the hex is exact; the text, without a label's closing NUL, is for people */
+		if (printable && len > 0)
+			fprintf(snapshot.out, " \"%.*s\"", (int)(value[len - 1] ? len : len - 1), (const char *)value);
+		fputc('\n', snapshot.out);
+	}
+}
+
+static int snapshot_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *relative = path[snapshot.root_len] ? path + snapshot.root_len + 1 : ".";
+	if ((snapshot.flags & TEST_SNAPSHOT_NO_STATE) &&
+	    (strcmp(relative, "run") == 0 || strncmp(relative, "run/", 4) == 0))
+		return type == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+
+	fprintf(snapshot.out, "%s mode=%o uid=%u gid=%u rdev=%lx size=%lld mtime=%ld.%09ld ino=%lu", relative,
+		st->st_mode, st->st_uid, st->st_gid, (unsigned long)st->st_rdev, (long long)st->st_size,
+		st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (unsigned long)st->st_ino);
+	if (!(snapshot.flags & TEST_SNAPSHOT_NO_CTIME))
+		fprintf(snapshot.out, " ctime=%ld.%09ld", st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	fputc('\n', snapshot.out);
+	if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof(target));
+		ck_assert_msg(n >= 0, "readlink %s: %s", path, strerror(errno));
+		fprintf(snapshot.out, "  -> %.*s\n", (int)n, target);
+	}
+	if (S_ISREG(st->st_mode)) {
+		FILE *f = fopen(path, "r");
+		ck_assert_msg(f != NULL, "cannot read %s: %s", path, strerror(errno));
+		int c;
+		fputs("  content ", snapshot.out);
+		while ((c = fgetc(f)) != EOF)
+			fprintf(snapshot.out, "%02x", c);
+		fputc('\n', snapshot.out);
+		fclose(f);
+	}
+	snapshot_xattrs(path);
+	return FTW_CONTINUE;
+}
+
+char *test_snapshot(const char *root, unsigned flags)
+{
+	char *text = NULL;
+	size_t size = 0;
+	snapshot.out = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(snapshot.out);
+	snapshot.root_len = strlen(root);
+	snapshot.flags = flags;
+	ck_assert_int_eq(nftw(root, snapshot_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL), 0);
+	ck_assert_int_eq(fclose(snapshot.out), 0);
+	return text;
+}
+
+void test_snapshot_expect(const char *root, unsigned flags, const char *before, const char *what)
+{
+	char *after = test_snapshot(root, flags);
+	ck_assert_msg(strcmp(before, after) == 0, "%s: the tree changed:\nbefore:\n%s\nafter:\n%s", what, before,
+		      after);
+	free(after);
 }
 
 vfg_context *test_context(const char *root)
