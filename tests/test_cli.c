@@ -297,11 +297,16 @@ END_TEST
 START_TEST(apply_without_dry_run_fails_while_grants_are_unimplemented)
 {
 	const char *root = test_root_new(host);
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE);
 	test_run run;
 	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm", "--uid", "107", "--gid", "107",
 					"--hostdev", "01:00.0", NULL});
 	ck_assert_int_eq(run.status, 1);
-	ck_assert_msg(strstr(run.err, "step 1 (dac /dev/iommu)") && strstr(run.err, "not implemented"), "%s", run.err);
+	/* steps 1 and 2 are dac's, done and then undone */
+	ck_assert_msg(strstr(run.err, "step 3 (apparmor /dev/iommu)") && strstr(run.err, "not implemented"), "%s",
+		      run.err);
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE, before, "a failed apply");
+	free(before);
 	test_run_free(&run);
 	test_root_remove(root);
 }

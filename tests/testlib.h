@@ -32,7 +32,7 @@ char *test_read_file(const char *root, const char *logical);
 enum {
 	/* chown, chmod and every xattr change move ctime, even one that puts the old value back */
 	TEST_SNAPSHOT_NO_CTIME = 1u << 0,
-	/* the default state directory /run/vfguard, and /run above it, which a real apply creates */
+	/* the default state directory /run/vfguard, /run above it, and the root's times, which creating it moves */
 	TEST_SNAPSHOT_NO_STATE = 1u << 1,
 };
 /*
@@ -41,7 +41,7 @@ enum {
  * content (hex). free() it. Two snapshots are equal when nothing changed.
  */
 char *test_snapshot(const char *root, unsigned flags);
-/* Fail the test, showing both, unless the snapshot of @root is @before. */
+/* Fail the test, showing the entries that differ, unless the snapshot of @root is @before. */
 void test_snapshot_expect(const char *root, unsigned flags, const char *before, const char *what);
 
 /* A context on @root; fails the test when it cannot be made. */
