@@ -53,6 +53,8 @@ static void write_hostdevs(const vfg_plan *plan, FILE *out)
 			vfg_access_name(h->spec.access));
 		if (h->spec.vf_token[0])
 			fprintf(out, ", vf-token %s", h->spec.vf_token);
+		if (h->spec.managed)
+			fprintf(out, ", managed");
 		fprintf(out, "\n    IOMMU group %u:", h->group.number);
 		for (size_t m = 0; m < h->group.n_members; m++) {
 			const vfg_pci_function *fn = &h->group.members[m];

@@ -363,6 +363,47 @@ START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
 }
 END_TEST
 
+START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "group 7 243:0\n"
+			      "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+			      "group 8\n"
+			      "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n");
+	use_testmark(root);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,managed=yes",
+					NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	/* already on vfio-pci: detach had nothing to do, but the original is remembered for reattach */
+	char *record = test_read_file(root, "/run/vfguard/drivers/0000:01:00.0");
+	ck_assert_msg(record && strcmp(record, "driver=vfio-pci\noverride=\n") == 0, "%s", record);
+	free(record);
+	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
+	ck_assert_msg(strstr(run.out, "\"address\": \"0000:01:00.0\""), "%s", run.out);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
+	expect_mark(root, "/dev/vfio/7", "");
+	ck_assert_int_eq(journal_files(root), 0);
+
+	/* A generated /sys never rebinds: the detach fails, and the claim goes with it. */
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "02:00.0,managed=yes",
+					NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "vfio-pci did not take it"), "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:02:00.0"));
+	test_root_remove(root);
+}
+END_TEST
+
 enum { CONCURRENT_DOMAINS = 32, CONCURRENT_GROUPS = 16, CONCURRENT_ROUNDS = 200 };
 
 /* Groups 0..15 with one function each on bus N+1, the container shared by all. */
@@ -480,6 +521,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, a_shared_node_keeps_its_mark_until_the_last_holder_revokes);
 	tcase_add_test(tc, a_failed_revoke_takes_back_the_rest_and_restore_finishes_it);
 	tcase_add_test(tc, a_torn_last_line_is_dropped_and_a_damaged_journal_named);
+	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("crashes");
 	tcase_set_timeout(tc, 300);
