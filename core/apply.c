@@ -246,7 +246,7 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 			summary->changed++;
 		return 0;
 	}
-	if (held && node->access == VFG_ACCESS_FD) {
+	if (held && step->action == VFG_ACTION_REVOKE) {
 		if (undo_record(ctx, hj, dj, held->id, summary, err) < 0)
 			return -1;
 		if (summary)
@@ -270,11 +270,11 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	size_t order = 0; /* numbered as the dry run numbers them: changes only */
 	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
-		if (step->action == VFG_ACTION_GRANT)
+		if (VFG_ACTION_IS_CHANGE(step->action))
 			order++;
 		if (apply_step(ctx, &hj, dj, plan, step, summary, err) < 0) {
 			const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
-			if (step->action == VFG_ACTION_GRANT)
+			if (VFG_ACTION_IS_CHANGE(step->action))
 				vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name,
 						 plan->nodes[step->node].path);
 			r = -1;

@@ -166,7 +166,7 @@ VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
 	vfg_json_write_plan_head(&json, plan);
 	vfg_json_begin_array(&json, "steps");
 	for (size_t i = 0; i < plan->n_steps; i++)
-		if (plan->steps[i].action == VFG_ACTION_GRANT)
+		if (VFG_ACTION_IS_CHANGE(plan->steps[i].action))
 			json_step(&json, plan, &plan->steps[i]);
 	vfg_json_end_array(&json);
 	vfg_json_end_object(&json);

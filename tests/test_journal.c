@@ -161,6 +161,36 @@ START_TEST(apply_twice_keeps_what_is_held_and_one_revoke_restores)
 }
 END_TEST
 
+START_TEST(fd_access_takes_back_the_path_grants_of_an_earlier_run)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	ck_assert_int_eq(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err), 0);
+	expect_mark(root, "/dev/vfio/7", "marked");
+
+	test_run run;
+	const char *const dry_run[] = {"apply",     "--dry-run",         "--root", root, "--domain", "vm1",
+				       "--hostdev", "01:00.0,access=fd", NULL};
+	test_cli(&run, dry_run);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "2 steps") && strstr(run.out, "undo the path grant"), "%s", run.out);
+	test_run_free(&run);
+	const char *const apply[] = {"apply",  "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,access=fd",
+				     "--json", NULL};
+	test_cli(&run, apply);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "\"changed\": 0") && strstr(run.out, "\"revoked\": 2"), "%s", run.out);
+	test_run_free(&run);
+	expect_mark(root, "/dev/vfio/7", "");
+	expect_mark(root, "/dev/vfio/vfio", "");
+	/* the domain still owns the group, with nothing granted by path */
+	ck_assert_int_eq(journal_files(root), 1);
+	ck_assert_int_eq(revoke_domain(root, "vm1", &err), 0);
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_failing_grant_undoes_the_earlier_changes_and_names_the_step)
 {
 	const char *root = host_new();
@@ -517,6 +547,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, apply_marks_the_nodes_and_revoke_restores_them_exactly);
 	tcase_add_test(tc, apply_twice_keeps_what_is_held_and_one_revoke_restores);
 	tcase_add_test(tc, a_failing_grant_undoes_the_earlier_changes_and_names_the_step);
+	tcase_add_test(tc, fd_access_takes_back_the_path_grants_of_an_earlier_run);
 	tcase_add_test(tc, a_group_another_domain_holds_is_refused_naming_the_holder);
 	tcase_add_test(tc, a_shared_node_keeps_its_mark_until_the_last_holder_revokes);
 	tcase_add_test(tc, a_failed_revoke_takes_back_the_rest_and_restore_finishes_it);
