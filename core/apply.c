@@ -68,6 +68,23 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 	return domain_journal_undone(hj, dj, id, err);
 }
 
+/* Give up a claim; a managed hostdev goes back to its original driver first. */
+static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj, size_t index, vfg_error *err)
+{
+	journal_claim claim = dj->claims[index];
+	if (claim.managed) {
+		vfg_driver_binding binding;
+		vfg_error reattach = {0};
+		/* No driver record: the crash came before the detach began; there is nothing to give back. */
+		if (vfg_pci_reattach(ctx, &claim.addr, &binding, &reattach) < 0 && reattach.errnum != ENOENT) {
+			*err = reattach;
+			vfg_error_prefix(err, "reattaching managed hostdev of domain %s", dj->domain.name);
+			return -1;
+		}
+	}
+	return domain_journal_release(hj, dj, &claim.addr, err);
+}
+
 /* Undo every record the open transaction made, newest first, release its claims and commit. */
 static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary, vfg_error *err)
 {
@@ -79,7 +96,7 @@ static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_
 			return -1;
 	}
 	for (size_t i = dj->n_claims; i-- > 0;)
-		if (dj->claims[i].txn == txn && domain_journal_release(hj, dj, &dj->claims[i].addr, err) < 0)
+		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, err) < 0)
 			return -1;
 	return domain_journal_commit(hj, dj, err);
 }
@@ -111,7 +128,7 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 		return -1;
 	}
 	while (dj->n_claims > 0)
-		if (domain_journal_release(hj, dj, &dj->claims[dj->n_claims - 1].addr, err) < 0)
+		if (release_claim(ctx, hj, dj, dj->n_claims - 1, err) < 0)
 			return -1;
 	return domain_journal_commit(hj, dj, err);
 }
@@ -149,27 +166,34 @@ static int open_and_recover(vfg_context *ctx, host_journal *hj, vfg_change_summa
 	return 0;
 }
 
-/* A hostdev's IOMMU group belongs to one domain: refuse before anything is written. */
-static int check_ownership(const host_journal *hj, const vfg_plan *plan, vfg_error *err)
+/* An IOMMU group belongs to one domain: refuse before anything is written. */
+static int check_group_free(const host_journal *hj, const char *name, const vfg_pci_addr *addr, unsigned group,
+			    vfg_error *err)
 {
-	for (size_t h = 0; h < plan->n_hostdevs; h++) {
-		const vfg_hostdev *hostdev = &plan->hostdevs[h];
-		for (size_t d = 0; d < hj->n_domains; d++) {
-			const domain_journal *other = hj->domains[d];
-			if (strcmp(other->domain.name, plan->domain.name) == 0)
+	for (size_t d = 0; d < hj->n_domains; d++) {
+		const domain_journal *other = hj->domains[d];
+		if (strcmp(other->domain.name, name) == 0)
+			continue;
+		for (size_t c = 0; c < other->n_claims; c++) {
+			if (other->claims[c].group != group)
 				continue;
-			for (size_t c = 0; c < other->n_claims; c++) {
-				if (other->claims[c].group != hostdev->group.number)
-					continue;
-				char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];
-				return vfg_error_set(err, EBUSY, vfg_pci_addr_format(&hostdev->function.addr, bdf),
-						     "IOMMU group %u belongs to domain %s (through its hostdev %s); "
-						     "revoke it there first",
-						     hostdev->group.number, other->domain.name,
-						     vfg_pci_addr_format(&other->claims[c].addr, holder));
-			}
+			char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];
+			return vfg_error_set(err, EBUSY, vfg_pci_addr_format(addr, bdf),
+					     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it "
+					     "there first",
+					     group, other->domain.name,
+					     vfg_pci_addr_format(&other->claims[c].addr, holder));
 		}
 	}
+	return 0;
+}
+
+static int check_ownership(const host_journal *hj, const vfg_plan *plan, vfg_error *err)
+{
+	for (size_t h = 0; h < plan->n_hostdevs; h++)
+		if (check_group_free(hj, plan->domain.name, &plan->hostdevs[h].function.addr,
+				     plan->hostdevs[h].group.number, err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -180,6 +204,8 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 		journal_claim *held = domain_journal_find_claim(dj, &hostdev->function.addr);
 		if (held && held->backend == hostdev->backend && held->access == hostdev->spec.access)
 			continue;
+		/* Re-claimed with what the plan found (prepare claimed it before the backend was known). */
+		bool managed = held && held->managed;
 		if (held && domain_journal_release(hj, dj, &hostdev->function.addr, err) < 0)
 			return -1;
 		journal_claim claim = {
@@ -187,6 +213,7 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 			.group = hostdev->group.number,
 			.backend = hostdev->backend,
 			.access = hostdev->spec.access,
+			.managed = managed,
 		};
 		if (domain_journal_claim(hj, dj, &claim, err) < 0)
 			return -1;
@@ -219,7 +246,7 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 			summary->changed++;
 		return 0;
 	}
-	if (held && node->access == VFG_ACCESS_FD) {
+	if (held && step->action == VFG_ACTION_REVOKE) {
 		if (undo_record(ctx, hj, dj, held->id, summary, err) < 0)
 			return -1;
 		if (summary)
@@ -243,11 +270,11 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	size_t order = 0; /* numbered as the dry run numbers them: changes only */
 	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
-		if (step->action == VFG_ACTION_GRANT)
+		if (VFG_ACTION_IS_CHANGE(step->action))
 			order++;
 		if (apply_step(ctx, &hj, dj, plan, step, summary, err) < 0) {
 			const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
-			if (step->action == VFG_ACTION_GRANT)
+			if (VFG_ACTION_IS_CHANGE(step->action))
 				vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name,
 						 plan->nodes[step->node].path);
 			r = -1;
@@ -264,6 +291,62 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 			vfg_strlcatf(err->message, sizeof(err->message), used,
 				     "; undoing the changes failed too (%s): run vfguard restore", undo.message);
 		}
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_hostdev_spec *spec,
+			   vfg_error *err)
+{
+	vfg_iommu_group group;
+	if (vfg_iommu_group_read(ctx, &spec->addr, &group, err) < 0)
+		return -1;
+	free(group.members);
+	if (check_group_free(hj, dj->domain.name, &spec->addr, group.number, err) < 0)
+		return -1;
+	journal_claim claim = {
+		.addr = spec->addr,
+		.group = group.number,
+		.backend = spec->backend,
+		.access = spec->access,
+		.managed = true,
+	};
+	vfg_driver_binding binding;
+	if (domain_journal_claim(hj, dj, &claim, err) < 0 || vfg_pci_detach(ctx, &spec->addr, NULL, &binding, err) < 0)
+		return -1;
+	host_journal_fault_point(hj); /* detached, and the next write is the commit */
+	return 0;
+}
+
+VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
+				  vfg_error *err)
+{
+	host_journal hj;
+	if (open_and_recover(ctx, &hj, summary, err) < 0)
+		return -1;
+	domain_journal *dj = host_journal_find(&hj, domain->name);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < domain->n_hostdevs; i++) {
+		const vfg_hostdev_spec *spec = &domain->hostdevs[i];
+		if (!spec->managed || (dj && domain_journal_find_claim(dj, &spec->addr)))
+			continue; /* not managed, or prepared already */
+		if (!dj)
+			dj = host_journal_get(&hj, domain, err);
+		if (!dj || (!dj->open_txn && domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, domain, err) < 0))
+			r = -1;
+		else
+			r = prepare_hostdev(ctx, &hj, dj, spec, err);
+		if (r == 0 && summary)
+			summary->changed++;
+	}
+	if (dj && dj->open_txn) {
+		vfg_error undo = {0};
+		if (r == 0)
+			r = domain_journal_commit(&hj, dj, err);
+		else if (rollback(ctx, &hj, dj, NULL, &undo) < 0)
+			vfg_error_prefix(err, "undoing the detach failed too (%s): run vfguard restore; then",
+					 undo.message);
 	}
 	host_journal_close(&hj);
 	return r;

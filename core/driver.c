@@ -292,10 +292,13 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 	if (!have_record) {
 		char path[VFG_PATH_MAX];
 		record_path(ctx, bdf, path, sizeof(path), NULL);
-		return vfg_error_set(err, 0, bdf,
-				     "vfguard did not detach it (no %s): its original driver is unknown, so it is left "
-				     "as it is",
-				     path);
+		vfg_error_set(
+			err, 0, bdf,
+			"vfguard did not detach it (no %s): its original driver is unknown, so it is left as it is",
+			path);
+		if (err)
+			err->errnum = ENOENT; /* "nothing to give back", for callers that may meet it after a crash */
+		return -1;
 	}
 	snprintf(binding->original, sizeof(binding->original), "%s", record.driver);
 	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0 || write_override(ctx, bdf, record.override, err) < 0)

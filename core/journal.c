@@ -513,6 +513,13 @@ static int read_line(journal_reader *reader, char *line)
 	unsigned long txn = 0, id = 0;
 	if (count == 0)
 		return reader_error(reader, "empty line");
+	static const char *const entries[] = {"domain",  "begin",  "commit", "claim",
+					      "release", "intent", "done",   "undone"};
+	bool known = false;
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]) && !known; i++)
+		known = strcmp(fields[0], entries[i]) == 0;
+	if (!known)
+		return reader_error(reader, "unknown entry '%s'", fields[0]);
 	if (strcmp(fields[0], "domain") == 0)
 		return read_domain(reader, fields, count);
 	if (count < 2 || !parse_ulong(fields[1], &txn))
@@ -552,7 +559,7 @@ static int read_line(journal_reader *reader, char *line)
 			drop_record(dj, record);
 		return 0;
 	}
-	return reader_error(reader, "unknown entry '%s'", fields[0]);
+	return reader_error(reader, "unknown entry '%s'", fields[0]); /* not reached: entries[] lists them */
 }
 
 static void domain_journal_free(domain_journal *dj)

@@ -66,6 +66,7 @@ typedef struct cli_domain {
 	"  --pid PID            the running VM process (its cgroup and mount namespace)\n"                   \
 	"  --hostdev SPEC       a PCI function to assign, repeatable:\n"                                     \
 	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
+	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"  \
 	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"
 
 /* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */

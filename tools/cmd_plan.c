@@ -86,9 +86,14 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	vfg_plan *plan = NULL;
+	vfg_change_summary prepared = {0};
+	bool applying = strcmp(cmd->name, "apply") == 0 && !cmd->dry_run;
 	if (cli_domain_finish(&cmd->domain, ctx, &err) < 0) {
 		cli_report(&cmd->common, &err);
 		status = EXIT_USAGE;
+	} else if (applying && vfg_domain_prepare(ctx, &cmd->domain.domain, &prepared, &err) < 0) {
+		cli_report(&cmd->common, &err);
+		status = EXIT_FAILED;
 	} else if (vfg_plan_build(ctx, &cmd->domain.domain, &plan, &err) < 0) {
 		cli_report(&cmd->common, &err);
 		status = EXIT_FAILED;

@@ -54,7 +54,11 @@ typedef enum vfg_action {
 	VFG_ACTION_NONE = 0, /* the layer needs no change for this node */
 	VFG_ACTION_GRANT, /* the layer must be changed: detail says how */
 	VFG_ACTION_INACTIVE, /* the layer is not enforced on this host: nothing to do */
+	VFG_ACTION_REVOKE, /* set by the core: an earlier run's path grant this fd-access node no longer needs */
 } vfg_action;
+
+/* A step apply carries out: a grant, or taking back a grant the plan no longer needs. */
+#define VFG_ACTION_IS_CHANGE(action) ((action) == VFG_ACTION_GRANT || (action) == VFG_ACTION_REVOKE)
 
 const char *vfg_action_name(vfg_action action);
 

@@ -37,7 +37,7 @@ int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, s
 
 /*
  * Parse a hostdev as the CLI takes it: "BDF[,backend=legacy|iommufd]
- * [,access=path|fd][,vf-token=UUID]", where BDF may also be the function's
+ * [,access=path|fd][,vf-token=UUID][,managed=yes|no]", where BDF may also be the function's
  * sysfs path (under the root prefix).
  */
 int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err);
@@ -121,10 +121,20 @@ typedef struct vfg_change_summary {
  */
 int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err);
 
+/*
+ * For each managed hostdev of @domain (managed=yes) not yet prepared: claim
+ * its IOMMU group for the domain (refusing one another domain holds) and
+ * detach it to vfio-pci, journaled, so that revoke, or restore after a crash,
+ * gives it back to its driver. Call it before vfg_plan_build, which needs the
+ * function on vfio-pci to find its nodes. Hostdevs not managed are left alone.
+ */
+int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary, vfg_error *err);
+
 /* Undo everything domain @name holds and release its groups. A domain that holds nothing: 0, nothing done. */
 int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err);
 
-/* Finish what crashed runs left: undo unfinished applies, complete unfinished revokes; @release_all: revoke every domain too. */
+/* Finish what crashed runs left: undo unfinished applies, complete unfinished revokes; @release_all: revoke every
+ * domain too. */
 int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err);
 
 /* The domains the journal holds (@name: only that one, NULL: all): hostdevs, and what each layer granted. */
