@@ -125,10 +125,12 @@ static int snapshot_entry(const char *path, const struct stat *st, int type, str
 	    (strcmp(relative, "run") == 0 || strncmp(relative, "run/", 4) == 0))
 		return type == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
 
-	fprintf(snapshot.out, "%s mode=%o uid=%u gid=%u rdev=%lx size=%lld ino=%lu", relative, st->st_mode, st->st_uid,
-		st->st_gid, (unsigned long)st->st_rdev, (long long)st->st_size, (unsigned long)st->st_ino);
-	/* creating run/ moves the root's times; a change of the root's entries shows as entries anyway */
+	/* creating run/ moves the root's times, and its size on tmpfs; a change of its entries shows as entries */
 	bool state_times = (snapshot.flags & TEST_SNAPSHOT_NO_STATE) && ftw->level == 0;
+	fprintf(snapshot.out, "%s mode=%o uid=%u gid=%u rdev=%lx ino=%lu", relative, st->st_mode, st->st_uid, st->st_gid,
+		(unsigned long)st->st_rdev, (unsigned long)st->st_ino);
+	if (!state_times)
+		fprintf(snapshot.out, " size=%lld", (long long)st->st_size);
 	if (!state_times)
 		fprintf(snapshot.out, " mtime=%ld.%09ld", st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 	if (!state_times && !(snapshot.flags & TEST_SNAPSHOT_NO_CTIME))
