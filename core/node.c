@@ -78,6 +78,14 @@ int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_err
 }
 
 /* Is the file behind @fd the character device @node names? */
+/* Another file than the node sysfs names is at the path: EMEDIUMTYPE tells callers so, the message says what. */
+static int wrong_node(vfg_error *err)
+{
+	if (err)
+		err->errnum = EMEDIUMTYPE;
+	return -1;
+}
+
 static int check_node(int fd, const char *real, const vfg_node *node, struct stat *st_out, vfg_error *err)
 {
 	struct stat st;
@@ -87,16 +95,20 @@ static int check_node(int fd, const char *real, const vfg_node *node, struct sta
 		char target[VFG_PATH_MAX];
 		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
 		target[n < 0 ? 0 : n] = '\0';
-		return vfg_error_set(err, 0, real,
-				     "is a symlink to '%s', not a character device %u:%u; refusing to follow it",
-				     target, major(node->rdev), minor(node->rdev));
+		vfg_error_set(err, 0, real, "is a symlink to '%s', not a character device %u:%u; refusing to follow it",
+			      target, major(node->rdev), minor(node->rdev));
+		return wrong_node(err);
 	}
-	if (!S_ISCHR(st.st_mode))
-		return vfg_error_set(err, 0, real, "is %s, not a character device %u:%u", file_type_name(st.st_mode),
-				     major(node->rdev), minor(node->rdev));
-	if (st.st_rdev != node->rdev)
-		return vfg_error_set(err, 0, real, "is character device %u:%u, but sysfs gives %u:%u for it",
-				     major(st.st_rdev), minor(st.st_rdev), major(node->rdev), minor(node->rdev));
+	if (!S_ISCHR(st.st_mode)) {
+		vfg_error_set(err, 0, real, "is %s, not a character device %u:%u", file_type_name(st.st_mode),
+			      major(node->rdev), minor(node->rdev));
+		return wrong_node(err);
+	}
+	if (st.st_rdev != node->rdev) {
+		vfg_error_set(err, 0, real, "is character device %u:%u, but sysfs gives %u:%u for it",
+			      major(st.st_rdev), minor(st.st_rdev), major(node->rdev), minor(node->rdev));
+		return wrong_node(err);
+	}
 	*st_out = st;
 	return 0;
 }

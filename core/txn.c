@@ -12,6 +12,9 @@ VFG_EXPORT int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *un
 		return vfg_error_set(err, EINVAL, node->path,
 				     "labeler %s journaled a second change before marking the first done",
 				     txn->labeler);
+	if (strlen(undo) > VFG_UNDO_MAX)
+		return vfg_error_set(err, E2BIG, node->path, "labeler %s: undo text longer than %d bytes", txn->labeler,
+				     VFG_UNDO_MAX);
 	if (domain_journal_find_record(txn->dj, txn->labeler, node->path))
 		return vfg_error_set(err, EEXIST, node->path, "labeler %s already holds a record for domain %s",
 				     txn->labeler, txn->dj->domain.name);

@@ -124,6 +124,7 @@ int vfg_labeler_audit_unimplemented(const vfg_labeler_env *env, const vfg_domain
  * it returns. When grant fails, the core calls revoke for every record the
  * transaction made, newest first; after a crash, vfguard restore does the same.
  */
+#define VFG_UNDO_MAX 2048 /* bytes of undo text, without the NUL */
 int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *undo, vfg_error *err);
 int vfg_txn_done(vfg_txn *txn, const vfg_node *node, vfg_error *err);
 
@@ -146,8 +147,10 @@ void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared
  * Open the node as O_PATH|O_NOFOLLOW|O_CLOEXEC, refusing a symlink anywhere
  * below the root, anything but a character device, and an rdev other than
  * node->rdev (the one sysfs gave). Act on the fd (fchownat(fd, "", ...,
- * AT_EMPTY_PATH), /proc/self/fd/N), never on the path again. Returns the fd;
- * a missing node fails with err->errnum ENOENT.
+ * AT_EMPTY_PATH), /proc/self/fd/N), never on the path again. Returns the fd.
+ * err->errnum tells a revoke what it met: ENOENT, no node; EMEDIUMTYPE,
+ * another file (type or rdev) at the path; ELOOP or EXDEV, a symlink on the
+ * way; anything else, a failure to report.
  */
 int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, vfg_error *err);
 
