@@ -136,30 +136,6 @@ void vfg_dispatcher_unload(vfg_context *ctx)
 	ctx->n_labelers = 0;
 }
 
-/*
- * Carry out the plan's grants in order. Until the journal exists
- * (transactions come with the journal), every labeler's grant refuses with
- * "not implemented" before it changes anything, so the first grant step
- * stops the apply with nothing changed.
- */
-VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_error *err)
-{
-	size_t order = 0; /* numbered as the dry run numbers them: changes only */
-	for (size_t i = 0; i < plan->n_steps; i++) {
-		const vfg_step *step = &plan->steps[i];
-		if (step->action != VFG_ACTION_GRANT)
-			continue;
-		order++;
-		const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
-		const vfg_node *node = &plan->nodes[step->node];
-		if (pl->labeler->grant(&ctx->env, &plan->domain, &pl->probe, node, step, NULL, err) < 0) {
-			vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name, node->path);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 VFG_EXPORT int vfg_labeler_grant_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain,
 					       const vfg_probe *probe, const vfg_node *node, const vfg_step *step,
 					       vfg_txn *txn, vfg_error *err)

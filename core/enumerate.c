@@ -97,12 +97,17 @@ VFG_EXPORT int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr 
  * ...). Kernels with VFIO_DEVICE_CDEV show every one by its vfio-dev/
  * directory; without it, variant drivers are known by their "_vfio_pci" name.
  */
+bool vfg_driver_is_vfio(const char *driver)
+{
+	size_t len = strlen(driver);
+	static const char suffix[] = "_vfio_pci";
+	return strcmp(driver, "vfio-pci") == 0 ||
+	       (len > sizeof(suffix) - 1 && strcmp(driver + len - (sizeof(suffix) - 1), suffix) == 0);
+}
+
 static bool function_has_vfio_driver(const vfg_pci_function *fn)
 {
-	size_t len = strlen(fn->driver);
-	static const char suffix[] = "_vfio_pci";
-	return fn->vfio_dev || strcmp(fn->driver, "vfio-pci") == 0 ||
-	       (len > sizeof(suffix) - 1 && strcmp(fn->driver + len - (sizeof(suffix) - 1), suffix) == 0);
+	return fn->vfio_dev || vfg_driver_is_vfio(fn->driver);
 }
 
 /*
@@ -164,11 +169,12 @@ static int read_group_members(const vfg_context *ctx, vfg_iommu_group *group, vf
 	return 0;
 }
 
-static int read_iommu_group(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *err)
+int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err)
 {
 	char path[VFG_PATH_MAX], name[32], bdf[VFG_PCI_ADDR_STRLEN];
-	vfg_pci_addr_format(&hostdev->function.addr, bdf);
-	if (function_path(ctx, &hostdev->function.addr, "iommu_group", path, sizeof(path), err) < 0 ||
+	memset(group, 0, sizeof(*group));
+	vfg_pci_addr_format(addr, bdf);
+	if (function_path(ctx, addr, "iommu_group", path, sizeof(path), err) < 0 ||
 	    vfg_sysfs_link_name(path, name, sizeof(name), err) < 0)
 		return -1;
 	if (!name[0])
@@ -181,17 +187,22 @@ static int read_iommu_group(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_er
 	unsigned long number = strtoul(name, &end, 10);
 	if (errno || *end || end == name || number > 0xffffffffUL)
 		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", name);
-	hostdev->group.number = (unsigned)number;
-	return read_group_members(ctx, &hostdev->group, err);
+	group->number = (unsigned)number;
+	if (read_group_members(ctx, group, err) < 0) {
+		free(group->members);
+		memset(group, 0, sizeof(*group));
+		return -1;
+	}
+	return 0;
 }
 
-static int check_group_viable(const vfg_hostdev *hostdev, vfg_error *err)
+int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err)
 {
 	char offenders[VFG_ERROR_MESSAGE_MAX / 2] = "";
 	size_t used = 0, count = 0;
-	for (size_t i = 0; i < hostdev->group.n_members; i++) {
-		const vfg_pci_function *member = &hostdev->group.members[i];
-		if (vfg_pci_addr_equal(&member->addr, &hostdev->function.addr) || member_viable_reason(member))
+	for (size_t i = 0; i < group->n_members; i++) {
+		const vfg_pci_function *member = &group->members[i];
+		if (vfg_pci_addr_equal(&member->addr, addr) || member_viable_reason(member))
 			continue;
 		char bdf[VFG_PCI_ADDR_STRLEN];
 		used = vfg_strlcatf(offenders, sizeof(offenders), used, "%s%s is bound to %s", count ? "; " : "",
@@ -201,10 +212,10 @@ static int check_group_viable(const vfg_hostdev *hostdev, vfg_error *err)
 	if (!count)
 		return 0;
 	char bdf[VFG_PCI_ADDR_STRLEN];
-	return vfg_error_set(err, 0, vfg_pci_addr_format(&hostdev->function.addr, bdf),
+	return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
 			     "IOMMU group %u is not viable: %s (a host driver that does DMA shares the group; "
 			     "bind %s to vfio-pci or pci-stub, or unbind)",
-			     hostdev->group.number, offenders, count > 1 ? "them" : "it");
+			     group->number, offenders, count > 1 ? "them" : "it");
 }
 
 static int read_cdev(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *err)
@@ -323,8 +334,8 @@ VFG_EXPORT int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_s
 	memset(hostdev, 0, sizeof(*hostdev));
 	hostdev->spec = *spec;
 	if (vfg_pci_function_read(ctx, &spec->addr, &hostdev->function, err) < 0 ||
-	    read_iommu_group(ctx, hostdev, err) < 0 || check_bound_to_vfio(hostdev, err) < 0 ||
-	    check_group_viable(hostdev, err) < 0 || read_cdev(ctx, hostdev, err) < 0 ||
+	    vfg_iommu_group_read(ctx, &spec->addr, &hostdev->group, err) < 0 || check_bound_to_vfio(hostdev, err) < 0 ||
+	    vfg_iommu_group_check_viable(&hostdev->group, &spec->addr, err) < 0 || read_cdev(ctx, hostdev, err) < 0 ||
 	    choose_backend(ctx, hostdev, err) < 0) {
 		vfg_hostdev_clear(hostdev);
 		return -1;

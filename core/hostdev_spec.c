@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A hostdev as the CLI names it: "BDF[,backend=...][,access=...][,vf-token=UUID]". */
+/* A hostdev as the CLI names it: "BDF[,backend=...][,access=...][,vf-token=UUID][,managed=yes|no]". */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,7 +47,13 @@ static int apply_option(const char *key, const char *value, vfg_hostdev_spec *sp
 		return vfg_access_parse(value, &spec->access, err);
 	if (strcmp(key, "vf-token") == 0)
 		return vfg_uuid_parse(value, spec->vf_token, err);
-	return vfg_error_set(err, 0, key, "unknown hostdev option: expected backend=, access= or vf-token=");
+	if (strcmp(key, "managed") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return vfg_error_set(err, 0, value, "managed= takes yes or no");
+		spec->managed = strcmp(value, "yes") == 0;
+		return 0;
+	}
+	return vfg_error_set(err, 0, key, "unknown hostdev option: expected backend=, access=, vf-token= or managed=");
 }
 
 VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err)
@@ -73,8 +79,8 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 		if (!eq)
 			return vfg_error_set(err, 0, text, "hostdev option '%s' needs a value (KEY=VALUE)", option);
 		*eq = '\0';
-		const char *keys[] = {"backend", "access", "vf-token"};
-		for (unsigned i = 0; i < 3; i++)
+		const char *keys[] = {"backend", "access", "vf-token", "managed"};
+		for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(option, keys[i]) == 0) {
 				if (seen & (1u << i))
 					return vfg_error_set(err, 0, text, "hostdev option '%s' given twice", option);

@@ -65,6 +65,25 @@ int vfg_sysfs_read_devnum(const char *path, dev_t *rdev, vfg_error *err);
 /* The last component of a symlink's target ("vfio-pci" for .../drivers/vfio-pci); ENOENT: buf = "". */
 int vfg_sysfs_link_name(const char *path, char *buf, size_t size, vfg_error *err);
 
+/* enumerate.c: the IOMMU group of a function, and whether userspace may own it. */
+int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err);
+/* Every member but @addr is bound to a driver that lets userspace own the group's DMA (or to none). */
+int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err);
+/* vfio-pci or a variant driver (NAME_vfio_pci), known by name. */
+bool vfg_driver_is_vfio(const char *driver);
+
+/* statefile.c: files under the state directory, replaced atomically and durably. */
+/* ROOT + state_dir + "/" + @relative (which may be ""). */
+int vfg_state_path(const vfg_context *ctx, const char *relative, char *buf, size_t size, vfg_error *err);
+/* mkdir -p ROOT + state_dir + "/" + @relative, mode 0700 for what it creates. */
+int vfg_state_mkdir(const vfg_context *ctx, const char *relative, vfg_error *err);
+/* Write @content to a temporary file beside @path, fsync it, rename it over @path and fsync the directory. */
+int vfg_file_replace(const char *path, const char *content, size_t size, vfg_error *err);
+/* The whole file, NUL-terminated, in *@content (free() it); ENOENT is returned as -ENOENT with no error set. */
+int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err);
+/* unlink @path and fsync its directory; a missing file is not an error. */
+int vfg_file_remove(const char *path, vfg_error *err);
+
 /* node.c: a /dev node checked against the rdev sysfs gives it. */
 int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err);
 /* Open ROOT + logical path with O_PATH, refusing a symlink anywhere below the root. */

@@ -137,6 +137,8 @@ VFG_EXPORT const char *vfg_action_name(vfg_action action)
 		return "grant";
 	case VFG_ACTION_INACTIVE:
 		return "inactive";
+	case VFG_ACTION_REVOKE:
+		return "revoke";
 	}
 	return "?";
 }

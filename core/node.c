@@ -37,15 +37,11 @@ static const char *file_type_name(mode_t mode)
 	}
 }
 
-int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_error *err)
+static int open_beneath(const char *root, const char *logical_path, const char *real, vfg_error *err)
 {
-	char real[VFG_PATH_MAX];
-	if (vfg_host_path(ctx, logical_path, real, sizeof(real), err) < 0)
-		return -1;
-
-	_cleanup_close_ int root_fd = open(ctx->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
-		return vfg_error_set(err, errno, ctx->root, "cannot open root prefix");
+		return vfg_error_set(err, errno, root, "cannot open root prefix");
 
 	/*
 	 * openat2(2), Linux 5.6: RESOLVE_NO_SYMLINKS refuses a symlink in any
@@ -62,23 +58,36 @@ int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_err
 		if (errno == ELOOP || errno == EXDEV)
 			return vfg_error_set(err, errno, real,
 					     "a directory on the way is a symlink; refusing to follow it");
-		if (errno == ENOENT)
-			return vfg_error_set(err, 0, real, "missing: the device node does not exist");
+		if (errno == ENOENT) {
+			vfg_error_set(err, 0, real, "missing: the device node does not exist");
+			if (err)
+				err->errnum = ENOENT; /* so a revoke can tell "gone" from "refused" */
+			return -1;
+		}
 		return vfg_error_set(err, errno, real, "cannot open the device node");
 	}
 	return fd;
 }
 
-int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
+int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_error *err)
 {
-	_cleanup_close_ int fd = vfg_node_open_path(ctx, node->path, err);
-	if (fd < 0)
-		return -1;
-
 	char real[VFG_PATH_MAX];
-	if (vfg_host_path(ctx, node->path, real, sizeof(real), err) < 0)
+	if (vfg_host_path(ctx, logical_path, real, sizeof(real), err) < 0)
 		return -1;
+	return open_beneath(ctx->root, logical_path, real, err);
+}
 
+/* Is the file behind @fd the character device @node names? */
+/* Another file than the node sysfs names is at the path: EMEDIUMTYPE tells callers so, the message says what. */
+static int wrong_node(vfg_error *err)
+{
+	if (err)
+		err->errnum = EMEDIUMTYPE;
+	return -1;
+}
+
+static int check_node(int fd, const char *real, const vfg_node *node, struct stat *st_out, vfg_error *err)
+{
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return vfg_error_set(err, errno, real, "cannot stat the device node");
@@ -86,19 +95,51 @@ int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
 		char target[VFG_PATH_MAX];
 		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
 		target[n < 0 ? 0 : n] = '\0';
-		return vfg_error_set(err, 0, real,
-				     "is a symlink to '%s', not a character device %u:%u; refusing to follow it",
-				     target, major(node->rdev), minor(node->rdev));
+		vfg_error_set(err, 0, real, "is a symlink to '%s', not a character device %u:%u; refusing to follow it",
+			      target, major(node->rdev), minor(node->rdev));
+		return wrong_node(err);
 	}
-	if (!S_ISCHR(st.st_mode))
-		return vfg_error_set(err, 0, real, "is %s, not a character device %u:%u", file_type_name(st.st_mode),
-				     major(node->rdev), minor(node->rdev));
-	if (st.st_rdev != node->rdev)
-		return vfg_error_set(err, 0, real, "is character device %u:%u, but sysfs gives %u:%u for it",
-				     major(st.st_rdev), minor(st.st_rdev), major(node->rdev), minor(node->rdev));
+	if (!S_ISCHR(st.st_mode)) {
+		vfg_error_set(err, 0, real, "is %s, not a character device %u:%u", file_type_name(st.st_mode),
+			      major(node->rdev), minor(node->rdev));
+		return wrong_node(err);
+	}
+	if (st.st_rdev != node->rdev) {
+		vfg_error_set(err, 0, real, "is character device %u:%u, but sysfs gives %u:%u for it",
+			      major(st.st_rdev), minor(st.st_rdev), major(node->rdev), minor(node->rdev));
+		return wrong_node(err);
+	}
+	*st_out = st;
+	return 0;
+}
 
+int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
+{
+	char real[VFG_PATH_MAX];
+	struct stat st;
+	if (vfg_host_path(ctx, node->path, real, sizeof(real), err) < 0)
+		return -1;
+	_cleanup_close_ int fd = open_beneath(ctx->root, node->path, real, err);
+	if (fd < 0 || check_node(fd, real, node, &st, err) < 0)
+		return -1;
 	node->uid = st.st_uid;
 	node->gid = st.st_gid;
 	node->mode = st.st_mode & 07777;
 	return 0;
+}
+
+VFG_EXPORT int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, vfg_error *err)
+{
+	char real[VFG_PATH_MAX];
+	struct stat st;
+	if (vfg_env_host_path(env, node->path, real, sizeof(real), err) < 0)
+		return -1;
+	int fd = open_beneath(env->root, node->path, real, err);
+	if (fd < 0)
+		return -1;
+	if (check_node(fd, real, node, &st, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

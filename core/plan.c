@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "journal.h"
 
 /* The nodes a backend needs; where their MAJ:MIN comes from in sysfs. */
 static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, vfg_node_kind kind, dev_t *rdev,
@@ -172,6 +172,35 @@ static int plan_labelers(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 	return 0;
 }
 
+/*
+ * A node the plan gives fd access may still carry the path grant an earlier
+ * run of the same domain made: least privilege says take it back, so the
+ * step becomes a revoke (read under the shared host lock; apply re-checks
+ * under the exclusive one).
+ */
+static int plan_leftover_grants(const vfg_context *ctx, vfg_plan *plan, vfg_error *err)
+{
+	host_journal hj;
+	if (host_journal_open(ctx, false, &hj, err) < 0)
+		return -1;
+	const domain_journal *dj = host_journal_find(&hj, plan->domain.name);
+	for (size_t i = 0; dj && i < plan->n_steps; i++) {
+		vfg_step *step = &plan->steps[i];
+		const vfg_node *node = &plan->nodes[step->node];
+		const char *labeler = plan->labelers[step->labeler].labeler->name;
+		if (node->access != VFG_ACCESS_FD || step->action == VFG_ACTION_GRANT ||
+		    !domain_journal_find_record(dj, labeler, node->path))
+			continue;
+		vfg_step_set(
+			step, VFG_ACTION_REVOKE, "undo the path grant",
+			"fd access needs no path grant here, and an earlier run of domain %s left one: it is taken "
+			"back",
+			plan->domain.name);
+	}
+	host_journal_close(&hj);
+	return 0;
+}
+
 VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
 {
 	vfg_plan *plan = calloc(1, sizeof(*plan));
@@ -195,7 +224,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 		}
 	}
 
-	if (plan_labelers(ctx, plan, err) < 0) {
+	if (plan_labelers(ctx, plan, err) < 0 || plan_leftover_grants(ctx, plan, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}

@@ -72,6 +72,7 @@ static void json_hostdev(vfg_json *json, const vfg_plan *plan, const vfg_hostdev
 	vfg_json_string(json, "backend_reason", hostdev->backend_reason);
 	vfg_json_string(json, "access", vfg_access_name(hostdev->spec.access));
 	json_string_or_null(json, "vf_token", hostdev->spec.vf_token);
+	vfg_json_bool(json, "managed", hostdev->spec.managed);
 	json_function(json, "function", &hostdev->function);
 	json_string_or_null(json, "cdev", hostdev->cdev);
 	vfg_json_begin_object(json, "iommu_group");
@@ -165,7 +166,7 @@ VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
 	vfg_json_write_plan_head(&json, plan);
 	vfg_json_begin_array(&json, "steps");
 	for (size_t i = 0; i < plan->n_steps; i++)
-		if (plan->steps[i].action == VFG_ACTION_GRANT)
+		if (VFG_ACTION_IS_CHANGE(plan->steps[i].action))
 			json_step(&json, plan, &plan->steps[i]);
 	vfg_json_end_array(&json);
 	vfg_json_end_object(&json);

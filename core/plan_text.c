@@ -24,6 +24,8 @@ static const char *step_cell(const vfg_step *step)
 		return "-";
 	case VFG_ACTION_INACTIVE:
 		return "(inactive)";
+	case VFG_ACTION_REVOKE:
+		return "(take back)";
 	}
 	return "?";
 }
@@ -53,6 +55,8 @@ static void write_hostdevs(const vfg_plan *plan, FILE *out)
 			vfg_access_name(h->spec.access));
 		if (h->spec.vf_token[0])
 			fprintf(out, ", vf-token %s", h->spec.vf_token);
+		if (h->spec.managed)
+			fprintf(out, ", managed");
 		fprintf(out, "\n    IOMMU group %u:", h->group.number);
 		for (size_t m = 0; m < h->group.n_members; m++) {
 			const vfg_pci_function *fn = &h->group.members[m];
@@ -156,14 +160,14 @@ VFG_EXPORT int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out)
 {
 	size_t count = 0;
 	for (size_t i = 0; i < plan->n_steps; i++)
-		count += plan->steps[i].action == VFG_ACTION_GRANT;
+		count += VFG_ACTION_IS_CHANGE(plan->steps[i].action);
 	fprintf(out, "dry run for domain %s: %zu step%s, nothing changed\n", plan->domain.name, count,
 		count == 1 ? "" : "s");
 
 	size_t order = 0;
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
-		if (step->action != VFG_ACTION_GRANT)
+		if (!VFG_ACTION_IS_CHANGE(step->action))
 			continue;
 		fprintf(out, "  %2zu. %-10s %-26s %s\n", ++order, plan->labelers[step->labeler].labeler->name,
 			plan->nodes[step->node].path, step->detail);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "hosttree.h"
@@ -64,6 +65,154 @@ void test_write_file(const char *root, const char *logical, const char *content)
 	ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
 	fputs(content, f);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+char *test_read_file(const char *root, const char *logical)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s%s", root, logical);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		ck_assert_msg(errno == ENOENT, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *content = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&content, &size);
+	ck_assert(out != NULL);
+	int c;
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, out);
+	fclose(f);
+	ck_assert_int_eq(fclose(out), 0);
+	return content;
+}
+
+/* nftw() takes no argument for its callback: one snapshot at a time. */
+static struct {
+	FILE *out;
+	size_t root_len;
+	unsigned flags;
+} snapshot;
+
+static void snapshot_xattrs(const char *path)
+{
+	char names[4096];
+	ssize_t n = llistxattr(path, names, sizeof(names));
+	ck_assert_msg(n >= 0, "llistxattr %s: %s", path, strerror(errno));
+	for (char *name = names; name < names + n; name += strlen(name) + 1) {
+		unsigned char value[4096];
+		ssize_t len = lgetxattr(path, name, value, sizeof(value));
+		ck_assert_msg(len >= 0, "lgetxattr %s %s: %s", path, name, strerror(errno));
+		bool printable = true;
+		fprintf(snapshot.out, "  xattr %s=", name);
+		for (ssize_t i = 0; i < len; i++) {
+			fprintf(snapshot.out, "%02x", value[i]);
+			/* labels end in a NUL */
+			printable &= (value[i] >= 0x20 && value[i] < 0x7f) || (value[i] == 0 && i == len - 1);
+		}
+		/* the hex is exact; the text, without a label's closing NUL, is for people */
+		if (printable && len > 0)
+			fprintf(snapshot.out, " \"%.*s\"", (int)(value[len - 1] ? len : len - 1), (const char *)value);
+		fputc('\n', snapshot.out);
+	}
+}
+
+static int snapshot_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *relative = path[snapshot.root_len] ? path + snapshot.root_len + 1 : ".";
+	if ((snapshot.flags & TEST_SNAPSHOT_NO_STATE) &&
+	    (strcmp(relative, "run") == 0 || strncmp(relative, "run/", 4) == 0))
+		return type == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+
+	/* creating run/ moves the root's times, and its size on tmpfs; a change of its entries shows as entries */
+	bool state_times = (snapshot.flags & TEST_SNAPSHOT_NO_STATE) && ftw->level == 0;
+	fprintf(snapshot.out, "%s mode=%o uid=%u gid=%u rdev=%lx ino=%lu", relative, st->st_mode, st->st_uid, st->st_gid,
+		(unsigned long)st->st_rdev, (unsigned long)st->st_ino);
+	if (!state_times)
+		fprintf(snapshot.out, " size=%lld", (long long)st->st_size);
+	if (!state_times)
+		fprintf(snapshot.out, " mtime=%ld.%09ld", st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	if (!state_times && !(snapshot.flags & TEST_SNAPSHOT_NO_CTIME))
+		fprintf(snapshot.out, " ctime=%ld.%09ld", st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	fputc('\n', snapshot.out);
+	if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof(target));
+		ck_assert_msg(n >= 0, "readlink %s: %s", path, strerror(errno));
+		fprintf(snapshot.out, "  -> %.*s\n", (int)n, target);
+	}
+	if (S_ISREG(st->st_mode)) {
+		FILE *f = fopen(path, "r");
+		ck_assert_msg(f != NULL, "cannot read %s: %s", path, strerror(errno));
+		int c;
+		fputs("  content ", snapshot.out);
+		while ((c = fgetc(f)) != EOF)
+			fprintf(snapshot.out, "%02x", c);
+		fputc('\n', snapshot.out);
+		fclose(f);
+	}
+	snapshot_xattrs(path);
+	return FTW_CONTINUE;
+}
+
+char *test_snapshot(const char *root, unsigned flags)
+{
+	char *text = NULL;
+	size_t size = 0;
+	snapshot.out = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(snapshot.out);
+	snapshot.root_len = strlen(root);
+	snapshot.flags = flags;
+	ck_assert_int_eq(nftw(root, snapshot_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL), 0);
+	ck_assert_int_eq(fclose(snapshot.out), 0);
+	return text;
+}
+
+/* The entry at @text, a line and the indented lines below it: its length. */
+static size_t snapshot_block_length(const char *text)
+{
+	const char *end = text;
+	do {
+		end = strchr(end, '\n');
+		end = end ? end + 1 : text + strlen(text);
+	} while (*end == ' ');
+	return (size_t)(end - text);
+}
+
+static bool snapshot_has_block(const char *text, const char *block, size_t length)
+{
+	for (const char *at = text; *at; at += snapshot_block_length(at))
+		if (snapshot_block_length(at) == length && memcmp(at, block, length) == 0)
+			return true;
+	return false;
+}
+
+/* The entries of @from that @to lacks, each marked with @sign, into @out. */
+static void snapshot_diff(FILE *out, const char *from, const char *to, char sign)
+{
+	for (const char *at = from; *at; at += snapshot_block_length(at)) {
+		size_t length = snapshot_block_length(at);
+		if (!snapshot_has_block(to, at, length))
+			fprintf(out, "%c %.*s", sign, (int)length, at);
+	}
+}
+
+void test_snapshot_expect(const char *root, unsigned flags, const char *before, const char *what)
+{
+	char *after = test_snapshot(root, flags);
+	if (strcmp(before, after) != 0) {
+		/* Check carries a message of a few KiB: only the entries that differ */
+		char *diff = NULL;
+		size_t size = 0;
+		FILE *out = open_memstream(&diff, &size);
+		ck_assert_ptr_nonnull(out);
+		snapshot_diff(out, before, after, '-');
+		snapshot_diff(out, after, before, '+');
+		ck_assert_int_eq(fclose(out), 0);
+		ck_abort_msg("%s: the tree changed (- before, + after):\n%.3000s", what, diff);
+	}
+	free(after);
 }
 
 vfg_context *test_context(const char *root)

@@ -26,6 +26,24 @@ const char *test_path(const char *root, const char *logical);
 /* Write @content to ROOT + @logical, making its directories. */
 void test_write_file(const char *root, const char *logical, const char *content);
 
+/* The content of ROOT + @logical (free() it), or NULL when there is no such file. */
+char *test_read_file(const char *root, const char *logical);
+/* What test_snapshot() leaves out. */
+enum {
+	/* chown, chmod and every xattr change move ctime, even one that puts the old value back */
+	TEST_SNAPSHOT_NO_CTIME = 1u << 0,
+	/* the default state directory /run/vfguard, /run above it, and the root's times, which creating it moves */
+	TEST_SNAPSHOT_NO_STATE = 1u << 1,
+};
+/*
+ * Everything about every entry under @root, one line each and paths relative
+ * to it: stat, link target, xattrs (hex, and the text when printable), file
+ * content (hex). free() it. Two snapshots are equal when nothing changed.
+ */
+char *test_snapshot(const char *root, unsigned flags);
+/* Fail the test, showing the entries that differ, unless the snapshot of @root is @before. */
+void test_snapshot_expect(const char *root, unsigned flags, const char *before, const char *what);
+
 /* A context on @root; fails the test when it cannot be made. */
 vfg_context *test_context(const char *root);
 

@@ -66,6 +66,7 @@ typedef struct cli_domain {
 	"  --pid PID            the running VM process (its cgroup and mount namespace)\n"                   \
 	"  --hostdev SPEC       a PCI function to assign, repeatable:\n"                                     \
 	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
+	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"  \
 	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"
 
 /* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */
@@ -80,7 +81,16 @@ void cli_report(const cli_common *common, const vfg_error *err);
 /* A usage error: message and a hint to --help, exit code EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What apply, revoke or restore did: a line for people, an object with --json. */
+void cli_print_summary(const cli_common *common, const char *command, const char *domain,
+		       const vfg_change_summary *summary);
+
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_reattach(int argc, char **argv);
 
 #endif

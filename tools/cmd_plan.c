@@ -15,9 +15,14 @@ static const char plan_help[] = "Usage: vfguard plan --domain NAME --hostdev SPE
 				"Exit status: 0 ok, 1 failed (the error names the device or path), 2 usage.\n";
 
 static const char apply_help[] =
-	"Usage: vfguard apply --dry-run --domain NAME --hostdev SPEC... [OPTIONS]\n"
+	"Usage: vfguard apply [--dry-run] --domain NAME --hostdev SPEC... [OPTIONS]\n"
 	"\n"
-	"Grant the domain access to its hostdevs' nodes, layer by layer, in order.\n"
+	"Grant the domain access to its hostdevs' nodes, layer by layer, in order, as\n"
+	"one transaction journaled in the state directory: every change is recorded\n"
+	"before it is made, and the first failure undoes all of them. The hostdevs'\n"
+	"IOMMU groups become the domain's; a group another domain holds is refused.\n"
+	"Grants the domain already holds are kept; a node that now has fd access\n"
+	"loses the path grant an earlier run gave it.\n"
 	"With --dry-run, print the steps it would take and change nothing.\n"
 	"\n"
 	"  --dry-run            print the steps, change nothing\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
@@ -81,9 +86,14 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	vfg_plan *plan = NULL;
+	vfg_change_summary prepared = {0};
+	bool applying = strcmp(cmd->name, "apply") == 0 && !cmd->dry_run;
 	if (cli_domain_finish(&cmd->domain, ctx, &err) < 0) {
 		cli_report(&cmd->common, &err);
 		status = EXIT_USAGE;
+	} else if (applying && vfg_domain_prepare(ctx, &cmd->domain.domain, &prepared, &err) < 0) {
+		cli_report(&cmd->common, &err);
+		status = EXIT_FAILED;
 	} else if (vfg_plan_build(ctx, &cmd->domain.domain, &plan, &err) < 0) {
 		cli_report(&cmd->common, &err);
 		status = EXIT_FAILED;
@@ -91,9 +101,14 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 		cmd->common.json ? vfg_plan_write_json(plan, stdout) : vfg_plan_write_text(plan, stdout);
 	} else if (cmd->dry_run) {
 		cmd->common.json ? vfg_plan_write_steps_json(plan, stdout) : vfg_plan_write_steps_text(plan, stdout);
-	} else if (vfg_plan_apply(ctx, plan, &err) < 0) {
-		cli_report(&cmd->common, &err);
-		status = EXIT_FAILED;
+	} else {
+		vfg_change_summary summary;
+		if (vfg_plan_apply(ctx, plan, &summary, &err) < 0) {
+			cli_report(&cmd->common, &err);
+			status = EXIT_FAILED;
+		} else {
+			cli_print_summary(&cmd->common, "apply", plan->domain.name, &summary);
+		}
 	}
 	if (status == EXIT_OK && fflush(stdout) != 0)
 		status = EXIT_FAILED;

@@ -47,6 +47,9 @@ static void close_file(FILE **file)
 /* As sysfs shows them: identification world-readable, config writable by root. */
 #define SYSFS_ATTRIBUTE_MODE 0444
 #define SYSFS_CONFIG_MODE 0644
+/* driver_override is root-writable; bind, unbind and drivers_probe are write-only (drivers/base/bus.c). */
+#define SYSFS_WRITABLE_MODE 0644
+#define SYSFS_WRITE_ONLY_MODE 0200
 #define DIRECTORY_MODE 0755
 
 struct builder {
@@ -450,6 +453,8 @@ static int build_device_attributes(const struct builder *builder, const struct m
 		{"device", device_id, strlen(device_id), SYSFS_ATTRIBUTE_MODE},
 		{"class", class, strlen(class), SYSFS_ATTRIBUTE_MODE},
 		{"config", (const char *)config, sizeof(config), SYSFS_CONFIG_MODE},
+		/* Unset, it reads "(null)" (driver_override_show() in drivers/pci/pci-sysfs.c). */
+		{"driver_override", "(null)\n", 7, SYSFS_WRITABLE_MODE},
 	};
 	for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++)
 		if (build_device_attribute(builder, device, attributes[i].name, attributes[i].content,
@@ -479,6 +484,23 @@ static int build_device_group_links(const struct builder *builder, const struct 
 	return 0;
 }
 
+/* A loaded driver: /sys/bus/pci/drivers/NAME with its bind and unbind files. Nothing
+ * here reacts to a write; the VM suite (tests/vm) covers the real driver core. */
+static int build_driver_directory(const struct builder *builder, const char *name)
+{
+	char directory[TREE_PATH_MAX], bind[TREE_PATH_MAX], unbind[TREE_PATH_MAX];
+
+	if (format_tree_path(builder, directory, "sys/bus/pci/drivers/%s", name) < 0 ||
+	    format_tree_path(builder, bind, "sys/bus/pci/drivers/%s/bind", name) < 0 ||
+	    format_tree_path(builder, unbind, "sys/bus/pci/drivers/%s/unbind", name) < 0)
+		return -1;
+	if (tree_make_directory(builder, directory) < 0 ||
+	    tree_write_file(builder, bind, "", 0, SYSFS_WRITE_ONLY_MODE) < 0 ||
+	    tree_write_file(builder, unbind, "", 0, SYSFS_WRITE_ONLY_MODE) < 0)
+		return -1;
+	return 0;
+}
+
 static int build_device_driver_links(const struct builder *builder, const struct manifest_device *device)
 {
 	char driver_directory[TREE_PATH_MAX];
@@ -491,7 +513,7 @@ static int build_device_driver_links(const struct builder *builder, const struct
 	    format_tree_path(builder, driver_link, "%s/driver", device->directory) < 0 ||
 	    format_tree_path(builder, bound_link, "%s/%s", driver_directory, device->address) < 0)
 		return -1;
-	if (tree_make_directory(builder, driver_directory) < 0 ||
+	if (build_driver_directory(builder, device->driver) < 0 ||
 	    tree_make_symlink(builder, driver_link, driver_directory) < 0 ||
 	    tree_make_symlink(builder, bound_link, device->directory) < 0)
 		return -1;
@@ -556,9 +578,21 @@ static int manifest_build(struct builder *builder, const struct host_manifest *m
 		if (build_group(builder, &manifest->groups[i]) < 0)
 			return -1;
 	}
+	for (size_t i = 0; i < manifest->driver_count; i++) {
+		builder->line = manifest->driver_lines[i];
+		if (build_driver_directory(builder, manifest->drivers[i]) < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < manifest->device_count; i++) {
 		builder->line = manifest->devices[i].line;
 		if (build_device(builder, manifest, &manifest->devices[i]) < 0)
+			return -1;
+	}
+	if (manifest->device_count > 0) {
+		char probe[TREE_PATH_MAX];
+		builder->line = 0;
+		if (format_tree_path(builder, probe, "sys/bus/pci/drivers_probe") < 0 ||
+		    tree_write_file(builder, probe, "", 0, SYSFS_WRITE_ONLY_MODE) < 0)
 			return -1;
 	}
 	return 0;

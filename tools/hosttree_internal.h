@@ -99,9 +99,15 @@ struct manifest_device {
 	unsigned virtfn_count; /* as a PF: VFs that named it so far */
 };
 
+/* Loaded drivers with no device bound yet ("driver NAME"); bound ones come from devices. */
+#define MANIFEST_DRIVERS_MAX 16
+
 struct host_manifest {
 	struct manifest_misc misc[MISC_NODE_COUNT];
 	size_t misc_count;
+	char drivers[MANIFEST_DRIVERS_MAX][DRIVER_NAME_SIZE];
+	unsigned driver_lines[MANIFEST_DRIVERS_MAX];
+	size_t driver_count;
 	struct manifest_group *groups;
 	size_t group_count;
 	size_t group_capacity;

@@ -453,6 +453,25 @@ static int parse_device(struct parser *parser, char **words, size_t count)
 	return manifest_add_device(parser, &device);
 }
 
+static int parse_driver(struct parser *parser, char **words, size_t count)
+{
+	struct host_manifest *manifest = parser->manifest;
+
+	if (count != 2)
+		return parse_error(parser, "driver: expected 'driver NAME'");
+	if (strlen(words[1]) >= DRIVER_NAME_SIZE || strchr(words[1], '/') || words[1][0] == '.')
+		return parse_error(parser, "driver %s: not a driver name", words[1]);
+	for (size_t i = 0; i < manifest->driver_count; i++)
+		if (strcmp(manifest->drivers[i], words[1]) == 0)
+			return parse_error(parser, "driver %s is already declared on line %u", words[1],
+					   manifest->driver_lines[i]);
+	if (manifest->driver_count == MANIFEST_DRIVERS_MAX)
+		return parse_error(parser, "driver: at most %d drivers", MANIFEST_DRIVERS_MAX);
+	snprintf(manifest->drivers[manifest->driver_count], DRIVER_NAME_SIZE, "%s", words[1]);
+	manifest->driver_lines[manifest->driver_count++] = parser->line;
+	return 0;
+}
+
 struct statement {
 	const char *keyword;
 	int (*parse)(struct parser *parser, char **words, size_t count);
@@ -462,6 +481,7 @@ static const struct statement statements[] = {
 	{.keyword = "misc", .parse = parse_misc},
 	{.keyword = "group", .parse = parse_group},
 	{.keyword = "device", .parse = parse_device},
+	{.keyword = "driver", .parse = parse_driver},
 };
 
 static int parse_line(struct parser *parser, char *line)
@@ -481,7 +501,7 @@ static int parse_line(struct parser *parser, char *line)
 	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++)
 		if (strcmp(words[0], statements[i].keyword) == 0)
 			return statements[i].parse(parser, words, count);
-	return parse_error(parser, "unknown statement '%s' (misc, group or device)", words[0]);
+	return parse_error(parser, "unknown statement '%s' (misc, group, device or driver)", words[0]);
 }
 
 int manifest_parse(struct host_manifest *manifest, const char *text, char *errbuf, size_t errlen)

@@ -12,6 +12,11 @@ static const struct subcommand {
 } subcommands[] = {
 	{"plan", cmd_plan, "show the nodes each hostdev needs and what each layer would do"},
 	{"apply", cmd_apply, "grant them (--dry-run: print the steps, change nothing)"},
+	{"revoke", cmd_revoke, "take back everything a domain was granted"},
+	{"restore", cmd_restore, "finish what crashed runs left (--all: release every domain)"},
+	{"status", cmd_status, "the domains, their hostdevs, and what each layer granted"},
+	{"detach", cmd_detach, "bind a PCI function to vfio-pci, remembering its driver"},
+	{"reattach", cmd_reattach, "give a detached function back to its original driver"},
 };
 
 static void usage(FILE *out)

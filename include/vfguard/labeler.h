@@ -54,7 +54,11 @@ typedef enum vfg_action {
 	VFG_ACTION_NONE = 0, /* the layer needs no change for this node */
 	VFG_ACTION_GRANT, /* the layer must be changed: detail says how */
 	VFG_ACTION_INACTIVE, /* the layer is not enforced on this host: nothing to do */
+	VFG_ACTION_REVOKE, /* set by the core: an earlier run's path grant this fd-access node no longer needs */
 } vfg_action;
+
+/* A step apply carries out: a grant, or taking back a grant the plan no longer needs. */
+#define VFG_ACTION_IS_CHANGE(action) ((action) == VFG_ACTION_GRANT || (action) == VFG_ACTION_REVOKE)
 
 const char *vfg_action_name(vfg_action action);
 
@@ -101,6 +105,54 @@ int vfg_labeler_revoke_unimplemented(const vfg_labeler_env *env, const vfg_domai
 				     const vfg_node *node, vfg_txn *txn, vfg_error *err);
 int vfg_labeler_audit_unimplemented(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 				    const vfg_node *node, vfg_finding *finding, vfg_error *err);
+
+/*
+ * Transactions. Every change a labeler makes goes through the journal:
+ *
+ *	vfg_txn_intent(txn, node, "what undoing needs", err)   durable before the change
+ *	... the change, on an fd from vfg_node_open() ...
+ *	vfg_txn_done(txn, node, err)                            durable after it
+ *
+ * A domain holds at most one record per labeler and node: grant writes it,
+ * revoke undoes it. The undo text is the labeler's own (one line, printable,
+ * no newline), and must let revoke restore the node byte-exactly even when the
+ * change itself never happened (a crash between intent and change): undo is
+ * always "put back what was there", never "reverse what I did".
+ *
+ * The core holds a host-wide lock for the whole transaction, so what a
+ * labeler reads about other domains (vfg_txn_shared_holders) stays true until
+ * it returns. When grant fails, the core calls revoke for every record the
+ * transaction made, newest first; after a crash, vfguard restore does the same.
+ */
+#define VFG_UNDO_MAX 2048 /* bytes of undo text, without the NUL */
+int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *undo, vfg_error *err);
+int vfg_txn_done(vfg_txn *txn, const vfg_node *node, vfg_error *err);
+
+/* In revoke: the undo text this labeler journaled for @node in this domain. Never NULL there. */
+const char *vfg_txn_undo(const vfg_txn *txn, const vfg_node *node);
+
+/* A line for the user about something revoke left alone on purpose ("... is now 243:5; left alone"). */
+void vfg_txn_note(vfg_txn *txn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Who else holds this labeler's grant on a shared node (/dev/vfio/vfio, /dev/iommu). */
+typedef struct vfg_shared_holders {
+	size_t others; /* other domains holding it */
+	size_t others_same_uid; /* of those, how many run as this domain's uid */
+	/* The undo text of the domain that granted first: the node as it was before vfguard. NULL when others is 0. */
+	const char *original;
+} vfg_shared_holders;
+void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared_holders *holders);
+
+/*
+ * Open the node as O_PATH|O_NOFOLLOW|O_CLOEXEC, refusing a symlink anywhere
+ * below the root, anything but a character device, and an rdev other than
+ * node->rdev (the one sysfs gave). Act on the fd (fchownat(fd, "", ...,
+ * AT_EMPTY_PATH), /proc/self/fd/N), never on the path again. Returns the fd.
+ * err->errnum tells a revoke what it met: ENOENT, no node; EMEDIUMTYPE,
+ * another file (type or rdev) at the path; ELOOP or EXDEV, a symlink on the
+ * way; anything else, a failure to report.
+ */
+int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, vfg_error *err);
 
 /* Fill @step and return 0; the short way for plan callbacks. */
 int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)

@@ -90,6 +90,7 @@ typedef struct vfg_hostdev_spec {
 	vfg_backend backend; /* VFG_BACKEND_AUTO unless asked */
 	vfg_access access;
 	char vf_token[VFG_UUID_STRLEN]; /* canonical UUID, "" when none */
+	bool managed; /* vfguard binds it to vfio-pci before the grants and gives it back after the revoke */
 } vfg_hostdev_spec;
 
 /* A hostdev as found on the host. */

@@ -37,7 +37,7 @@ int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, s
 
 /*
  * Parse a hostdev as the CLI takes it: "BDF[,backend=legacy|iommufd]
- * [,access=path|fd][,vf-token=UUID]", where BDF may also be the function's
+ * [,access=path|fd][,vf-token=UUID][,managed=yes|no]", where BDF may also be the function's
  * sysfs path (under the root prefix).
  */
 int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err);
@@ -48,6 +48,26 @@ int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 /* Find a hostdev's function, IOMMU group, cdev and backend; fails when the group is not viable. */
 int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_spec *spec, vfg_hostdev *hostdev, vfg_error *err);
 void vfg_hostdev_clear(vfg_hostdev *hostdev);
+
+/* A function's driver before and after detach or reattach. */
+typedef struct vfg_driver_binding {
+	vfg_pci_addr addr;
+	char original[VFG_DRIVER_MAX]; /* its driver before vfguard detached it, "" for none */
+	char driver[VFG_DRIVER_MAX]; /* its driver now, "" for none */
+	bool changed; /* this call rebound it */
+} vfg_driver_binding;
+
+/*
+ * Managed mode. Detach binds the function to @driver (NULL: vfio-pci, else a
+ * vfio variant driver) through driver_override, unbind and drivers_probe,
+ * after remembering its original driver in the state directory; it refuses a
+ * function whose IOMMU group would not be viable, naming the offenders, and
+ * undoes itself when the kernel does not bind as asked. Reattach gives the
+ * function back to its original driver (or none) and clears the override.
+ */
+int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_driver_binding *binding,
+		   vfg_error *err);
+int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err);
 
 /* A labeler loaded in the context, with what its probe found for the plan's domain. */
 typedef struct vfg_plan_labeler {
@@ -83,8 +103,43 @@ int vfg_plan_write_json(const vfg_plan *plan, FILE *out);
 int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out);
 int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out);
 
-/* Carry out the plan's changes, in order, stopping at the first failure. */
-int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_error *err);
+/* What apply, revoke or restore did. */
+typedef struct vfg_change_summary {
+	size_t changed; /* changes made (apply) or undone (revoke, restore --all) */
+	size_t kept; /* apply: grants the domain already held */
+	size_t revoked; /* apply: path grants of an earlier run taken back, the node now being fd access */
+	size_t recovered; /* unfinished transactions of crashed runs finished first */
+	char notes[2048]; /* what was left alone on purpose, one line each */
+} vfg_change_summary;
+
+/*
+ * Carry out the plan's changes as one transaction, journaled in the state
+ * directory under the host lock: claim the hostdevs' IOMMU groups (failing,
+ * with nothing changed, when another domain holds one), then each grant step
+ * in order. On a failure every change of the transaction is undone, newest
+ * first, and the error names the step. @summary may be NULL.
+ */
+int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err);
+
+/*
+ * For each managed hostdev of @domain (managed=yes) not yet prepared: claim
+ * its IOMMU group for the domain (refusing one another domain holds) and
+ * detach it to vfio-pci, journaled, so that revoke, or restore after a crash,
+ * gives it back to its driver. Call it before vfg_plan_build, which needs the
+ * function on vfio-pci to find its nodes. Hostdevs not managed are left alone.
+ */
+int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary, vfg_error *err);
+
+/* Undo everything domain @name holds and release its groups. A domain that holds nothing: 0, nothing done. */
+int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err);
+
+/* Finish what crashed runs left: undo unfinished applies, complete unfinished revokes; @release_all: revoke every
+ * domain too. */
+int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err);
+
+/* The domains the journal holds (@name: only that one, NULL: all): hostdevs, and what each layer granted. */
+int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
+int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
 
 /* An error as a JSON object {"error": {...}} for --json front ends. */
 int vfg_error_write_json(const vfg_error *err, FILE *out);

@@ -4,25 +4,92 @@
  * opened (may_open() -> inode_permission() -> generic_permission() in
  * fs/namei.c), never on a passed fd. An exclusive node is given to the
  * hypervisor's uid:gid; a shared node never changes owner, a uid that needs
- * it gets a POSIX ACL entry instead.
+ * it gets a POSIX ACL entry instead (dac_shared.c).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
-#include <vfguard/labeler.h>
+#include "dac.h"
 
-/* Would generic_permission() let uid:gid open the node read-write as it is? */
-static const char *dac_already_allows(const vfg_domain *domain, const vfg_node *node)
+int dac_node_open(const vfg_labeler_env *env, const vfg_node *node, dac_node_fd *nfd, vfg_error *err)
 {
-	if (node->uid == domain->uid)
-		return (node->mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR) ? "the hypervisor uid owns it with rw"
-										 : NULL;
-	if (node->gid == domain->gid)
-		return (node->mode & (S_IRGRP | S_IWGRP)) == (S_IRGRP | S_IWGRP)
-			       ? "its group is the hypervisor gid, with rw"
-			       : NULL;
-	return (node->mode & (S_IROTH | S_IWOTH)) == (S_IROTH | S_IWOTH) ? "its mode lets every uid read and write it"
-									 : NULL;
+	nfd->fd = -1;
+	if (vfg_env_host_path(env, node->path, nfd->real, sizeof(nfd->real), err) < 0)
+		return -1;
+	nfd->fd = vfg_node_open(env, node, err);
+	if (nfd->fd < 0)
+		return -1;
+	snprintf(nfd->proc, sizeof(nfd->proc), "/proc/self/fd/%d", nfd->fd);
+	return 0;
+}
+
+int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, dac_node_fd *nfd, vfg_error *err)
+{
+	vfg_error why = {0};
+	if (dac_node_open(env, node, nfd, &why) == 0)
+		return 1;
+	/*
+	 * vfg_node_open()'s errnum: ENOENT for a missing node, EMEDIUMTYPE for one
+	 * that fails the type or rdev check, ELOOP or EXDEV for a symlink on the way.
+	 */
+	switch (why.errnum) {
+	case ENOENT:
+		vfg_txn_note(txn, "dac: %s: gone; nothing to restore", why.subject);
+		return 0;
+	case EMEDIUMTYPE:
+	case ELOOP:
+	case EXDEV:
+		vfg_txn_note(txn, "dac: %s; it is not the node vfguard changed, left alone", why.message);
+		return 0;
+	default:
+		*err = why;
+		return -1;
+	}
+}
+
+/*
+ * Would generic_permission() let uid:gid open the node read-write as it is?
+ * Sets *@why to the reason when it would, leaves it NULL when a grant is
+ * needed; *@acl tells whether the node has an access ACL.
+ */
+static int dac_already_allows(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
+			      const char **why, bool *acl, vfg_error *err)
+{
+	const mode_t rw_user = S_IRUSR | S_IWUSR, rw_group = S_IRGRP | S_IWGRP, rw_other = S_IROTH | S_IWOTH;
+	*why = NULL;
+	*acl = false;
+	/* acl_permission_check() (fs/namei.c) decides on the owner bits alone for the owner, ACL or not. */
+	if (node->uid == domain->uid) {
+		if ((node->mode & rw_user) == rw_user)
+			*why = "the hypervisor uid owns it with rw";
+		return 0;
+	}
+
+	/*
+	 * For anyone else an access ACL decides (posix_acl_permission() in
+	 * fs/posix_acl.c), and the group bits show its mask, not the owning
+	 * group's permission. An ACL_USER entry for this uid may be another
+	 * domain's grant that goes away with that domain, so an ACL always means
+	 * a grant of this domain's own.
+	 */
+	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	if (dac_node_open(env, node, &nfd, err) < 0 || dac_acl_present(&nfd, acl, err) < 0)
+		return -1;
+	if (*acl)
+		return 0;
+
+	if (node->gid == domain->gid) {
+		if ((node->mode & rw_group) == rw_group)
+			*why = "its group is the hypervisor gid, with rw";
+		return 0;
+	}
+	if ((node->mode & rw_other) == rw_other)
+		*why = "its mode lets every uid read and write it";
+	return 0;
 }
 
 static int dac_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
@@ -31,6 +98,31 @@ static int dac_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_p
 	snprintf(probe->note, sizeof(probe->note), "hypervisor runs as uid %u gid %u", (unsigned)domain->uid,
 		 (unsigned)domain->gid);
 	return 0;
+}
+
+/* How the node is now, for the reasons: "owner 0:0 mode 0660", and the ACL when it has one. */
+static void dac_describe(const vfg_node *node, bool acl, char *buf, size_t size)
+{
+	snprintf(buf, size, "owner %u:%u mode %04o%s", (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode,
+		 acl ? " with an ACL, whose mask the group bits show (posix_acl_permission() in fs/posix_acl.c)," : "");
+}
+
+static int dac_plan_shared(const vfg_domain *domain, const vfg_node *node, bool acl, vfg_step *step, vfg_error *err)
+{
+	if (node->uid == domain->uid)
+		return vfg_error_set(
+			err, 0, node->path,
+			"shared node owned by the hypervisor uid %u with mode %04o: the owner bits deny it "
+			"rw, an ACL entry cannot help (the owner is checked first, acl_permission_check() "
+			"in fs/namei.c), and vfguard never changes a shared node's mode",
+			(unsigned)domain->uid, (unsigned)node->mode);
+	char now[256], detail[64];
+	dac_describe(node, acl, now, sizeof(now));
+	snprintf(detail, sizeof(detail), "acl u:%u:rw", (unsigned)domain->uid);
+	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
+			    "%s keeps uid %u out at open (generic_permission())%s; a shared node never changes "
+			    "owner: an ACL entry for the uid, counted across domains",
+			    now, (unsigned)domain->uid, acl ? " or lets it in through another domain's entry" : "");
 }
 
 static int dac_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
@@ -42,30 +134,113 @@ static int dac_plan(const vfg_labeler_env *env, const vfg_domain *domain, const 
 			"fd access: DAC is checked only at open (may_open()); the manager opens the node and "
 			"the hypervisor never does");
 
-	const char *allowed = dac_already_allows(domain, node);
+	const char *allowed;
+	bool acl;
+	if (dac_already_allows(env, domain, node, &allowed, &acl, err) < 0)
+		return -1;
 	if (allowed)
 		return vfg_step_set(step, VFG_ACTION_NONE, "", "owner %u:%u mode %04o: %s", (unsigned)node->uid,
 				    (unsigned)node->gid, (unsigned)node->mode, allowed);
+	if (node->shared)
+		return dac_plan_shared(domain, node, acl, step, err);
 
-	char detail[64];
-	if (node->shared) {
-		snprintf(detail, sizeof(detail), "acl u:%u:rw", (unsigned)domain->uid);
-		return vfg_step_set(step, VFG_ACTION_GRANT, detail,
-				    "owner %u:%u mode %04o keeps uid %u out at open (generic_permission()); a shared "
-				    "node never changes owner: an ACL entry for the uid, counted across domains",
-				    (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode,
-				    (unsigned)domain->uid);
-	}
+	char now[256], detail[64];
+	dac_describe(node, acl, now, sizeof(now));
 	if ((node->mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR))
 		snprintf(detail, sizeof(detail), "chown %u:%u", (unsigned)domain->uid, (unsigned)domain->gid);
 	else
 		snprintf(detail, sizeof(detail), "chown %u:%u, chmod u+rw", (unsigned)domain->uid,
 			 (unsigned)domain->gid);
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
-			    "owner %u:%u mode %04o keeps uid %u out at open (generic_permission()); the node is this "
-			    "domain's alone, so it becomes the hypervisor's until revoke restores %u:%u %04o",
-			    (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode, (unsigned)domain->uid,
-			    (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode);
+			    "%s keeps uid %u out at open (generic_permission()); the node is this domain's alone, so "
+			    "it becomes the hypervisor's until revoke restores %u:%u %04o",
+			    now, (unsigned)domain->uid, (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode);
+}
+
+/* An exclusive node's undo text: its owner and mode before vfguard. */
+typedef struct dac_owner {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* permission bits and S_ISUID, S_ISGID, S_ISVTX */
+} dac_owner;
+
+static void dac_owner_format(const dac_owner *owner, char *buf, size_t size)
+{
+	snprintf(buf, size, "uid=%u gid=%u mode=%04o", (unsigned)owner->uid, (unsigned)owner->gid,
+		 (unsigned)owner->mode);
+}
+
+static int dac_owner_parse(const char *text, const vfg_node *node, dac_owner *owner, vfg_error *err)
+{
+	unsigned uid, gid, mode;
+	int end = -1;
+	if (sscanf(text, "uid=%u gid=%u mode=%o%n", &uid, &gid, &mode, &end) != 3 || text[end] != '\0' || mode > 07777)
+		return vfg_error_set(err, 0, node->path, "dac: journal record '%s' is not 'uid=U gid=G mode=OOOO'",
+				     text);
+	*owner = (dac_owner){.uid = uid, .gid = gid, .mode = mode};
+	return 0;
+}
+
+/* Put owner and mode on the node behind @nfd; chown first, as it clears S_ISUID (notify_change()). */
+static int dac_owner_set(const dac_node_fd *nfd, const dac_owner *owner, vfg_error *err)
+{
+	if (fchownat(nfd->fd, "", owner->uid, owner->gid, AT_EMPTY_PATH) < 0)
+		return vfg_error_set(err, errno, nfd->real, "cannot chown to %u:%u", (unsigned)owner->uid,
+				     (unsigned)owner->gid);
+	/* fchmodat(AT_EMPTY_PATH) needs Linux 6.6; the magic link reaches the same inode. */
+	if (chmod(nfd->proc, owner->mode) < 0)
+		return vfg_error_set(err, errno, nfd->real, "cannot chmod to %04o", (unsigned)owner->mode);
+	return 0;
+}
+
+static int dac_exclusive_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+			       vfg_error *err)
+{
+	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	struct stat st;
+	if (dac_node_open(env, node, &nfd, err) < 0)
+		return -1;
+	if (fstat(nfd.fd, &st) < 0)
+		return vfg_error_set(err, errno, nfd.real, "cannot stat the device node");
+	/* chown drops security.capability (ATTR_KILL_PRIV, cap_inode_killpriv()); its bytes could not come back. */
+	if (getxattr(nfd.proc, "security.capability", NULL, 0) >= 0)
+		return vfg_error_set(err, 0, nfd.real,
+				     "carries security.capability, which chown would remove for good; refusing");
+
+	dac_owner original = {.uid = st.st_uid, .gid = st.st_gid, .mode = st.st_mode & 07777};
+	dac_owner granted = {.uid = domain->uid, .gid = domain->gid, .mode = original.mode | S_IRUSR | S_IWUSR};
+	char undo[64];
+	dac_owner_format(&original, undo, sizeof(undo));
+	if (vfg_txn_intent(txn, node, undo, err) < 0 || dac_owner_set(&nfd, &granted, err) < 0)
+		return -1;
+	return vfg_txn_done(txn, node, err);
+}
+
+static int dac_exclusive_revoke(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	dac_owner original;
+	if (dac_owner_parse(vfg_txn_undo(txn, node), node, &original, err) < 0)
+		return -1;
+	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	int r = dac_revoke_open(env, node, txn, &nfd, err);
+	if (r <= 0)
+		return r;
+	/* Setting the original back is right whether or not the grant happened, and the second time too. */
+	return dac_owner_set(&nfd, &original, err);
+}
+
+static int dac_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		     const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	return node->shared ? dac_shared_grant(env, domain, node, txn, err)
+			    : dac_exclusive_grant(env, domain, node, txn, err);
+}
+
+static int dac_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+		      const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	return node->shared ? dac_shared_revoke(env, domain, node, txn, err)
+			    : dac_exclusive_revoke(env, node, txn, err);
 }
 
 VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
@@ -74,7 +249,7 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
 	.summary = "owner, group, mode and ACL of the host node",
 	.probe = dac_probe,
 	.plan = dac_plan,
-	.grant = vfg_labeler_grant_unimplemented,
-	.revoke = vfg_labeler_revoke_unimplemented,
+	.grant = dac_grant,
+	.revoke = dac_revoke,
 	.audit = vfg_labeler_audit_unimplemented,
 };

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Apply, revoke and restore: the plan's steps carried out as one journaled
+ * transaction per domain, under the host lock.
+ *
+ * apply     claims the hostdevs' IOMMU groups (refusing one another domain
+ *           holds), then runs each labeler's grant in plan order. A grant step
+ *           the domain already holds is kept (apply twice changes nothing); a
+ *           node the plan now gives fd access, but an earlier run granted by
+ *           path, has that grant revoked. The first failure undoes every
+ *           change of the transaction, newest first.
+ * revoke    undoes every record of the domain, newest first, and releases
+ *           its groups. It goes on past a failure, so as much as possible is
+ *           taken back, and leaves the transaction open for restore.
+ * restore   finishes what crashed runs left: an unfinished apply is undone,
+ *           an unfinished revoke completed. apply and revoke do the same
+ *           first, since under the lock an open transaction has no owner.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "journal.h"
+
+static const vfg_labeler *find_labeler(const vfg_context *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		if (strcmp(ctx->labelers[i]->name, name) == 0)
+			return ctx->labelers[i];
+	return NULL;
+}
+
+static void summary_note(vfg_change_summary *summary, const char *notes)
+{
+	if (!summary || !notes)
+		return;
+	size_t used = strlen(summary->notes);
+	vfg_strlcatf(summary->notes, sizeof(summary->notes), used, "%s", notes);
+}
+
+/* Undo the change of record @id with its labeler's revoke, then journal it undone. */
+static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
+		       vfg_change_summary *summary, vfg_error *err)
+{
+	journal_record *record = NULL;
+	for (size_t i = 0; i < dj->n_records && !record; i++)
+		if (dj->records[i].id == id)
+			record = &dj->records[i];
+	if (!record)
+		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
+	const vfg_labeler *labeler = find_labeler(ctx, record->labeler);
+	if (!labeler)
+		return vfg_error_set(err, ENOENT, record->node.path,
+				     "domain %s holds a grant of labeler %s, which is not loaded (config key "
+				     "labelers): cannot undo it",
+				     dj->domain.name, record->labeler);
+	vfg_probe probe = {0};
+	if (labeler->probe(&ctx->env, &dj->domain, &probe, err) < 0)
+		return -1;
+	vfg_node node = record->node;
+	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
+	int r = labeler->revoke(&ctx->env, &dj->domain, &probe, &node, &txn, err);
+	summary_note(summary, txn.notes);
+	free(txn.notes);
+	if (r < 0) {
+		vfg_error_prefix(err, "revoke (%s %s) of domain %s", labeler->name, node.path, dj->domain.name);
+		return -1;
+	}
+	return domain_journal_undone(hj, dj, id, err);
+}
+
+/* Give up a claim; a managed hostdev goes back to its original driver first. */
+static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj, size_t index, vfg_error *err)
+{
+	journal_claim claim = dj->claims[index];
+	if (claim.managed) {
+		vfg_driver_binding binding;
+		vfg_error reattach = {0};
+		/* No driver record: the crash came before the detach began; there is nothing to give back. */
+		if (vfg_pci_reattach(ctx, &claim.addr, &binding, &reattach) < 0 && reattach.errnum != ENOENT) {
+			*err = reattach;
+			vfg_error_prefix(err, "reattaching managed hostdev of domain %s", dj->domain.name);
+			return -1;
+		}
+	}
+	return domain_journal_release(hj, dj, &claim.addr, err);
+}
+
+/* Undo every record the open transaction made, newest first, release its claims and commit. */
+static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary, vfg_error *err)
+{
+	unsigned long txn = dj->open_txn;
+	for (size_t i = dj->n_records; i-- > 0;) {
+		if (i >= dj->n_records || dj->records[i].txn != txn)
+			continue;
+		if (undo_record(ctx, hj, dj, dj->records[i].id, summary, err) < 0)
+			return -1;
+	}
+	for (size_t i = dj->n_claims; i-- > 0;)
+		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, err) < 0)
+			return -1;
+	return domain_journal_commit(hj, dj, err);
+}
+
+/* Undo all the domain holds, newest first, past failures; then release its groups and commit. */
+static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+		      vfg_error *err)
+{
+	vfg_error first = {0};
+	size_t failed = 0;
+	for (size_t i = dj->n_records; i-- > 0;) {
+		vfg_error one = {0};
+		if (i >= dj->n_records)
+			continue;
+		if (undo_record(ctx, hj, dj, dj->records[i].id, summary, &one) < 0) {
+			if (!failed++)
+				first = one;
+			continue;
+		}
+		if (summary)
+			summary->changed++;
+	}
+	if (failed) {
+		*err = first;
+		vfg_error_prefix(err,
+				 "%zu change%s of domain %s could not be undone (run vfguard restore to retry); "
+				 "the first",
+				 failed, failed > 1 ? "s" : "", dj->domain.name);
+		return -1;
+	}
+	while (dj->n_claims > 0)
+		if (release_claim(ctx, hj, dj, dj->n_claims - 1, err) < 0)
+			return -1;
+	return domain_journal_commit(hj, dj, err);
+}
+
+/* Finish every transaction a crashed run left open. */
+static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_summary *summary, vfg_error *err)
+{
+	for (size_t i = 0; i < hj->n_domains; i++) {
+		domain_journal *dj = hj->domains[i];
+		if (!dj->open_txn)
+			continue;
+		int r = dj->open_op == JOURNAL_OP_REVOKE ? revoke_all(ctx, hj, dj, NULL, err)
+							 : rollback(ctx, hj, dj, summary, err);
+		if (r < 0) {
+			vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
+					 journal_op_name(dj->open_op), dj->domain.name);
+			return -1;
+		}
+		if (summary)
+			summary->recovered++;
+	}
+	return 0;
+}
+
+static int open_and_recover(vfg_context *ctx, host_journal *hj, vfg_change_summary *summary, vfg_error *err)
+{
+	if (summary)
+		memset(summary, 0, sizeof(*summary));
+	if (host_journal_open(ctx, true, hj, err) < 0)
+		return -1;
+	if (recover_unfinished(ctx, hj, summary, err) < 0) {
+		host_journal_close(hj);
+		return -1;
+	}
+	return 0;
+}
+
+/* An IOMMU group belongs to one domain: refuse before anything is written. */
+static int check_group_free(const host_journal *hj, const char *name, const vfg_pci_addr *addr, unsigned group,
+			    vfg_error *err)
+{
+	for (size_t d = 0; d < hj->n_domains; d++) {
+		const domain_journal *other = hj->domains[d];
+		if (strcmp(other->domain.name, name) == 0)
+			continue;
+		for (size_t c = 0; c < other->n_claims; c++) {
+			if (other->claims[c].group != group)
+				continue;
+			char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];
+			return vfg_error_set(err, EBUSY, vfg_pci_addr_format(addr, bdf),
+					     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it "
+					     "there first",
+					     group, other->domain.name,
+					     vfg_pci_addr_format(&other->claims[c].addr, holder));
+		}
+	}
+	return 0;
+}
+
+static int check_ownership(const host_journal *hj, const vfg_plan *plan, vfg_error *err)
+{
+	for (size_t h = 0; h < plan->n_hostdevs; h++)
+		if (check_group_free(hj, plan->domain.name, &plan->hostdevs[h].function.addr,
+				     plan->hostdevs[h].group.number, err) < 0)
+			return -1;
+	return 0;
+}
+
+static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *plan, vfg_error *err)
+{
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		journal_claim *held = domain_journal_find_claim(dj, &hostdev->function.addr);
+		if (held && held->backend == hostdev->backend && held->access == hostdev->spec.access)
+			continue;
+		/* Re-claimed with what the plan found (prepare claimed it before the backend was known). */
+		bool managed = held && held->managed;
+		if (held && domain_journal_release(hj, dj, &hostdev->function.addr, err) < 0)
+			return -1;
+		journal_claim claim = {
+			.addr = hostdev->function.addr,
+			.group = hostdev->group.number,
+			.backend = hostdev->backend,
+			.access = hostdev->spec.access,
+			.managed = managed,
+		};
+		if (domain_journal_claim(hj, dj, &claim, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One step: grant it, keep what is held, or take back a path grant the node no longer needs. */
+static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+		      const vfg_step *step, vfg_change_summary *summary, vfg_error *err)
+{
+	const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
+	const vfg_node *node = &plan->nodes[step->node];
+	journal_record *held = domain_journal_find_record(dj, pl->labeler->name, node->path);
+	if (step->action == VFG_ACTION_GRANT) {
+		if (held) {
+			if (summary)
+				summary->kept++;
+			return 0;
+		}
+		vfg_txn txn = {.hj = hj, .dj = dj, .labeler = pl->labeler->name};
+		int r = pl->labeler->grant(&ctx->env, &plan->domain, &pl->probe, node, step, &txn, err);
+		free(txn.notes);
+		if (r == 0 && txn.pending_id)
+			r = vfg_error_set(err, EINVAL, node->path,
+					  "labeler %s returned with its change not marked done", pl->labeler->name);
+		if (r < 0)
+			return -1;
+		if (summary)
+			summary->changed++;
+		return 0;
+	}
+	if (held && step->action == VFG_ACTION_REVOKE) {
+		if (undo_record(ctx, hj, dj, held->id, summary, err) < 0)
+			return -1;
+		if (summary)
+			summary->revoked++;
+	}
+	return 0;
+}
+
+VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err)
+{
+	host_journal hj;
+	if (open_and_recover(ctx, &hj, summary, err) < 0)
+		return -1;
+	domain_journal *dj = NULL;
+	if (check_ownership(&hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
+	    domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, &plan->domain, err) < 0) {
+		host_journal_close(&hj);
+		return -1;
+	}
+	int r = claim_hostdevs(&hj, dj, plan, err);
+	size_t order = 0; /* numbered as the dry run numbers them: changes only */
+	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		if (VFG_ACTION_IS_CHANGE(step->action))
+			order++;
+		if (apply_step(ctx, &hj, dj, plan, step, summary, err) < 0) {
+			const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
+			if (VFG_ACTION_IS_CHANGE(step->action))
+				vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name,
+						 plan->nodes[step->node].path);
+			r = -1;
+		}
+	}
+	if (r == 0)
+		r = domain_journal_commit(&hj, dj, err);
+	else {
+		vfg_error undo = {0};
+		if (summary)
+			summary->changed = summary->kept = summary->revoked = 0;
+		if (rollback(ctx, &hj, dj, summary, &undo) < 0) {
+			size_t used = strlen(err->message);
+			vfg_strlcatf(err->message, sizeof(err->message), used,
+				     "; undoing the changes failed too (%s): run vfguard restore", undo.message);
+		}
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_hostdev_spec *spec,
+			   vfg_error *err)
+{
+	vfg_iommu_group group;
+	if (vfg_iommu_group_read(ctx, &spec->addr, &group, err) < 0)
+		return -1;
+	free(group.members);
+	if (check_group_free(hj, dj->domain.name, &spec->addr, group.number, err) < 0)
+		return -1;
+	journal_claim claim = {
+		.addr = spec->addr,
+		.group = group.number,
+		.backend = spec->backend,
+		.access = spec->access,
+		.managed = true,
+	};
+	vfg_driver_binding binding;
+	if (domain_journal_claim(hj, dj, &claim, err) < 0 || vfg_pci_detach(ctx, &spec->addr, NULL, &binding, err) < 0)
+		return -1;
+	host_journal_fault_point(hj); /* detached, and the next write is the commit */
+	return 0;
+}
+
+VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
+				  vfg_error *err)
+{
+	host_journal hj;
+	if (open_and_recover(ctx, &hj, summary, err) < 0)
+		return -1;
+	domain_journal *dj = host_journal_find(&hj, domain->name);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < domain->n_hostdevs; i++) {
+		const vfg_hostdev_spec *spec = &domain->hostdevs[i];
+		if (!spec->managed || (dj && domain_journal_find_claim(dj, &spec->addr)))
+			continue; /* not managed, or prepared already */
+		if (!dj)
+			dj = host_journal_get(&hj, domain, err);
+		if (!dj || (!dj->open_txn && domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, domain, err) < 0))
+			r = -1;
+		else
+			r = prepare_hostdev(ctx, &hj, dj, spec, err);
+		if (r == 0 && summary)
+			summary->changed++;
+	}
+	if (dj && dj->open_txn) {
+		vfg_error undo = {0};
+		if (r == 0)
+			r = domain_journal_commit(&hj, dj, err);
+		else if (rollback(ctx, &hj, dj, NULL, &undo) < 0)
+			vfg_error_prefix(err, "undoing the detach failed too (%s): run vfguard restore; then",
+					 undo.message);
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
+{
+	host_journal hj;
+	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, &hj, summary, err) < 0)
+		return -1;
+	domain_journal *dj = host_journal_find(&hj, name);
+	int r = 0;
+	if (dj && (dj->n_records > 0 || dj->n_claims > 0)) {
+		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
+		if (r == 0)
+			r = revoke_all(ctx, &hj, dj, summary, err);
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
+{
+	host_journal hj;
+	if (open_and_recover(ctx, &hj, summary, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; release_all && r == 0 && i < hj.n_domains; i++) {
+		domain_journal *dj = hj.domains[i];
+		if (dj->n_records == 0 && dj->n_claims == 0)
+			continue;
+		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
+		if (r == 0)
+			r = revoke_all(ctx, &hj, dj, summary, err);
+	}
+	host_journal_close(&hj);
+	return r;
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Managed mode: moving a PCI function between its host driver and vfio-pci.
+ *
+ * The driver core offers three sysfs files for it (Documentation/ABI/testing/
+ * sysfs-bus-pci): the function's driver_override names the only driver that
+ * may bind it from then on; DRIVER/unbind releases it; /sys/bus/pci/
+ * drivers_probe makes the core match it again, and with the override set that
+ * match can only be the named driver. Writing "\n" to driver_override clears
+ * it (driver_set_override() in drivers/base/driver.c), and DRIVER/bind gives
+ * the function back to one driver by name.
+ *
+ * The original driver and override are kept in STATE/drivers/BDF before the
+ * first write, so reattach (also from another process, after a crash) knows
+ * where the function came from.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* What driver_override reads when unset (driver_override_show() in drivers/pci/pci-sysfs.c). */
+#define DRIVER_OVERRIDE_UNSET "(null)"
+
+typedef struct driver_record {
+	char driver[VFG_DRIVER_MAX]; /* bound before the detach, "" for none */
+	char override[VFG_DRIVER_MAX]; /* driver_override before the detach, "" when unset */
+} driver_record;
+
+static int function_attribute_path(const vfg_context *ctx, const char *bdf, const char *attribute, char *buf,
+				   size_t size, vfg_error *err)
+{
+	char logical[128];
+	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s/%s", bdf, attribute);
+	return vfg_host_path(ctx, logical, buf, size, err);
+}
+
+/* O_TRUNC as a shell's "echo > file" does: sysfs ignores it, a generated tree then holds the last write. */
+static int sysfs_write(const char *path, const char *value, const char *bdf, vfg_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return vfg_error_set(err, errno, path, "cannot open for writing (%s)", bdf);
+	size_t length = strlen(value);
+	ssize_t n = write(fd, value, length);
+	if (n < 0)
+		return vfg_error_set(err, errno, path, "the kernel refused '%s' for %s",
+				     value[0] == '\n' ? "\\n" : value, bdf);
+	if ((size_t)n != length)
+		return vfg_error_set(err, EIO, path, "short write of '%s' for %s", value, bdf);
+	return 0;
+}
+
+static int driver_directory(const vfg_context *ctx, const char *driver, const char *file, char *buf, size_t size,
+			    vfg_error *err)
+{
+	char logical[160];
+	snprintf(logical, sizeof(logical), "/sys/bus/pci/drivers/%s%s%s", driver, file[0] ? "/" : "", file);
+	return vfg_host_path(ctx, logical, buf, size, err);
+}
+
+static int check_driver_loaded(const vfg_context *ctx, const char *driver, const char *bdf, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	struct stat st;
+	if (driver_directory(ctx, driver, "", path, sizeof(path), err) < 0)
+		return -1;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return vfg_error_set(err, 0, bdf, "driver %s is not loaded (no %s): modprobe %s first", driver, path, driver);
+}
+
+static int check_driver_name(const char *driver, vfg_error *err)
+{
+	if (!driver[0] || strlen(driver) >= VFG_DRIVER_MAX || strchr(driver, '/') || driver[0] == '.')
+		return vfg_error_set(err, EINVAL, driver, "not a driver name");
+	if (!vfg_driver_is_vfio(driver))
+		return vfg_error_set(err, EINVAL, driver,
+				     "is not a vfio driver (vfio-pci, or a variant named NAME_vfio_pci): "
+				     "a function bound to it cannot be assigned");
+	return 0;
+}
+
+static int record_path(const vfg_context *ctx, const char *bdf, char *buf, size_t size, vfg_error *err)
+{
+	char relative[64];
+	snprintf(relative, sizeof(relative), "drivers/%s", bdf);
+	return vfg_state_path(ctx, relative, buf, size, err);
+}
+
+/* 1 and the record when there is one, 0 when not. */
+static int record_read(const vfg_context *ctx, const char *bdf, driver_record *record, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	_cleanup_free_ char *content = NULL;
+	memset(record, 0, sizeof(*record));
+	if (record_path(ctx, bdf, path, sizeof(path), err) < 0)
+		return -1;
+	int r = vfg_file_read_all(path, &content, NULL, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return -1;
+	char *state = NULL;
+	bool have_driver = false, have_override = false;
+	for (char *line = strtok_r(content, "\n", &state); line; line = strtok_r(NULL, "\n", &state)) {
+		if (strncmp(line, "driver=", 7) == 0 && strlen(line + 7) < sizeof(record->driver)) {
+			snprintf(record->driver, sizeof(record->driver), "%s", line + 7);
+			have_driver = true;
+		} else if (strncmp(line, "override=", 9) == 0 && strlen(line + 9) < sizeof(record->override)) {
+			snprintf(record->override, sizeof(record->override), "%s", line + 9);
+			have_override = true;
+		}
+	}
+	if (!have_driver || !have_override)
+		return vfg_error_set(err, EINVAL, path, "is not a driver record (driver=NAME, override=NAME lines)");
+	return 1;
+}
+
+static int record_write(const vfg_context *ctx, const char *bdf, const driver_record *record, vfg_error *err)
+{
+	char path[VFG_PATH_MAX], content[2 * VFG_DRIVER_MAX + 32];
+	if (vfg_state_mkdir(ctx, "drivers", err) < 0 || record_path(ctx, bdf, path, sizeof(path), err) < 0)
+		return -1;
+	int n = snprintf(content, sizeof(content), "driver=%s\noverride=%s\n", record->driver, record->override);
+	return vfg_file_replace(path, content, (size_t)n, err);
+}
+
+static int record_remove(const vfg_context *ctx, const char *bdf, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (record_path(ctx, bdf, path, sizeof(path), err) < 0)
+		return -1;
+	return vfg_file_remove(path, err);
+}
+
+static int read_override(const vfg_context *ctx, const char *bdf, char *buf, size_t size, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (function_attribute_path(ctx, bdf, "driver_override", path, sizeof(path), err) < 0 ||
+	    vfg_sysfs_read_line(path, buf, size, err) < 0)
+		return -1;
+	if (strcmp(buf, DRIVER_OVERRIDE_UNSET) == 0)
+		buf[0] = '\0';
+	return 0;
+}
+
+static int write_override(const vfg_context *ctx, const char *bdf, const char *driver, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (function_attribute_path(ctx, bdf, "driver_override", path, sizeof(path), err) < 0)
+		return -1;
+	return sysfs_write(path, driver[0] ? driver : "\n", bdf, err);
+}
+
+static int unbind(const vfg_context *ctx, const char *bdf, const char *driver, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (driver_directory(ctx, driver, "unbind", path, sizeof(path), err) < 0)
+		return -1;
+	return sysfs_write(path, bdf, bdf, err);
+}
+
+static int bind(const vfg_context *ctx, const char *bdf, const char *driver, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (check_driver_loaded(ctx, driver, bdf, err) < 0 ||
+	    driver_directory(ctx, driver, "bind", path, sizeof(path), err) < 0)
+		return -1;
+	return sysfs_write(path, bdf, bdf, err);
+}
+
+static int probe(const vfg_context *ctx, const char *bdf, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, "/sys/bus/pci/drivers_probe", path, sizeof(path), err) < 0)
+		return -1;
+	return sysfs_write(path, bdf, bdf, err);
+}
+
+static const char *driver_or_none(const char *driver)
+{
+	return driver[0] ? driver : "no driver";
+}
+
+/* Put the function back as @record says. */
+static int detach_restore(const vfg_context *ctx, const vfg_pci_addr *addr, const driver_record *record, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_function fn;
+	vfg_pci_addr_format(addr, bdf);
+	if (write_override(ctx, bdf, record->override, err) < 0 || vfg_pci_function_read(ctx, addr, &fn, err) < 0)
+		return -1;
+	if (strcmp(fn.driver, record->driver) != 0 && ((fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
+						       (record->driver[0] && bind(ctx, bdf, record->driver, err) < 0)))
+		return -1;
+	return record_remove(ctx, bdf, err);
+}
+
+/* After a detach went wrong: undo it, and say in @err (which keeps the cause) whether that worked. */
+static void detach_undo(const vfg_context *ctx, const vfg_pci_addr *addr, const driver_record *record, vfg_error *err)
+{
+	vfg_error undo = {0};
+	if (detach_restore(ctx, addr, record, &undo) < 0)
+		vfg_error_prefix(err, "detach failed and could not be undone (%s); the cause", undo.message);
+	else
+		vfg_error_prefix(err, "detach undone, back to %s; the cause", driver_or_none(record->driver));
+}
+
+/* After the kernel rebound the function: is it where we asked, and may userspace own its group? */
+static int detach_verify(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_pci_function *fn,
+			 vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_addr_format(addr, bdf);
+	if (vfg_pci_function_read(ctx, addr, fn, err) < 0)
+		return -1;
+	if (strcmp(fn->driver, driver) != 0)
+		return vfg_error_set(err, 0, bdf, "%s did not take it after drivers_probe (now %s)", driver,
+				     driver_or_none(fn->driver));
+	vfg_iommu_group group;
+	if (vfg_iommu_group_read(ctx, addr, &group, err) < 0)
+		return -1;
+	int r = vfg_iommu_group_check_viable(&group, addr, err);
+	free(group.members);
+	return r;
+}
+
+VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver,
+			      vfg_driver_binding *binding, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_function fn;
+	vfg_pci_addr_format(addr, bdf);
+	memset(binding, 0, sizeof(*binding));
+	binding->addr = *addr;
+	if (!driver)
+		driver = "vfio-pci";
+	if (check_driver_name(driver, err) < 0 || vfg_pci_function_read(ctx, addr, &fn, err) < 0 ||
+	    check_driver_loaded(ctx, driver, bdf, err) < 0)
+		return -1;
+
+	/* Refuse before touching anything when the rest of the group would keep it unusable. */
+	vfg_iommu_group group;
+	if (vfg_iommu_group_read(ctx, addr, &group, err) < 0)
+		return -1;
+	int viable = vfg_iommu_group_check_viable(&group, addr, err);
+	free(group.members);
+	if (viable < 0)
+		return -1;
+
+	driver_record record;
+	int have_record = record_read(ctx, bdf, &record, err);
+	if (have_record < 0)
+		return -1;
+	if (!have_record) {
+		snprintf(record.driver, sizeof(record.driver), "%s", fn.driver);
+		if (read_override(ctx, bdf, record.override, sizeof(record.override), err) < 0 ||
+		    record_write(ctx, bdf, &record, err) < 0)
+			return -1;
+	}
+	snprintf(binding->original, sizeof(binding->original), "%s", record.driver);
+
+	if (strcmp(fn.driver, driver) == 0) {
+		snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
+		return 0;
+	}
+	if (write_override(ctx, bdf, driver, err) < 0 || (fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
+	    probe(ctx, bdf, err) < 0 || detach_verify(ctx, addr, driver, &fn, err) < 0) {
+		detach_undo(ctx, addr, &record, err);
+		return -1;
+	}
+	snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
+	binding->changed = true;
+	return 0;
+}
+
+VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_function fn;
+	driver_record record;
+	vfg_pci_addr_format(addr, bdf);
+	memset(binding, 0, sizeof(*binding));
+	binding->addr = *addr;
+
+	int have_record = record_read(ctx, bdf, &record, err);
+	if (have_record < 0)
+		return -1;
+	if (!have_record) {
+		char path[VFG_PATH_MAX];
+		record_path(ctx, bdf, path, sizeof(path), NULL);
+		vfg_error_set(
+			err, 0, bdf,
+			"vfguard did not detach it (no %s): its original driver is unknown, so it is left as it is",
+			path);
+		if (err)
+			err->errnum = ENOENT; /* "nothing to give back", for callers that may meet it after a crash */
+		return -1;
+	}
+	snprintf(binding->original, sizeof(binding->original), "%s", record.driver);
+	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0 || write_override(ctx, bdf, record.override, err) < 0)
+		return -1;
+	if (strcmp(fn.driver, record.driver) != 0) {
+		/* Unbinding a vfio driver waits until userspace closes the device (vfio_unregister_group_dev()). */
+		if ((fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
+		    (record.driver[0] && bind(ctx, bdf, record.driver, err) < 0))
+			return -1;
+		if (vfg_pci_function_read(ctx, addr, &fn, err) < 0)
+			return -1;
+		if (strcmp(fn.driver, record.driver) != 0)
+			return vfg_error_set(err, 0, bdf, "is bound to %s, not to its original %s, after reattach",
+					     driver_or_none(fn.driver), driver_or_none(record.driver));
+		binding->changed = true;
+	}
+	snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
+	return record_remove(ctx, bdf, err);
+}

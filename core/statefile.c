@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Files in vfguard's state directory. What vfguard remembers about a host
+ * (the journal, a function's original driver) must survive a crash at any
+ * instant: a file is either the old content or the new, never a torn mix.
+ * So every replacement is write-to-temporary, fsync, rename, fsync the
+ * directory (rename is atomic within a filesystem, and the directory's fsync
+ * makes the new name itself durable: fsync(2), "Notes").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+#define STATE_DIRECTORY_MODE 0700
+#define STATE_FILE_MODE 0600
+
+int vfg_state_path(const vfg_context *ctx, const char *relative, char *buf, size_t size, vfg_error *err)
+{
+	const char *state_dir = vfg_config_get(ctx->config, "state_dir");
+	if (state_dir[0] != '/')
+		return vfg_error_set(err, EINVAL, state_dir, "state_dir must be an absolute path");
+	char logical[VFG_PATH_MAX];
+	int n = snprintf(logical, sizeof(logical), "%s%s%s", state_dir, relative[0] ? "/" : "", relative);
+	if (n < 0 || (size_t)n >= sizeof(logical))
+		return vfg_error_set(err, ENAMETOOLONG, state_dir, "state path too long");
+	return vfg_host_path(ctx, logical, buf, size, err);
+}
+
+static int make_directory(const char *path, vfg_error *err)
+{
+	if (mkdir(path, STATE_DIRECTORY_MODE) == 0 || errno == EEXIST) {
+		struct stat st;
+		if (lstat(path, &st) < 0)
+			return vfg_error_set(err, errno, path, "cannot create the state directory");
+		if (!S_ISDIR(st.st_mode))
+			return vfg_error_set(err, ENOTDIR, path, "is in the way of the state directory");
+		return 0;
+	}
+	return vfg_error_set(err, errno, path, "cannot create the state directory");
+}
+
+int vfg_state_mkdir(const vfg_context *ctx, const char *relative, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (vfg_state_path(ctx, relative, path, sizeof(path), err) < 0)
+		return -1;
+	/* Only the part below the root prefix is created: the prefix is the caller's. */
+	size_t start = strcmp(ctx->root, "/") == 0 ? 1 : strlen(ctx->root) + 1;
+	for (char *slash = strchr(path + start, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		int r = make_directory(path, err);
+		*slash = '/';
+		if (r < 0)
+			return -1;
+	}
+	return make_directory(path, err);
+}
+
+static int fsync_parent(const char *path, vfg_error *err)
+{
+	char copy[VFG_PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", path);
+	const char *dir = dirname(copy);
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return vfg_error_set(err, errno, dir, "cannot make the directory durable (fsync)");
+	return 0;
+}
+
+static int write_all(int fd, const char *content, size_t size)
+{
+	while (size > 0) {
+		ssize_t n = write(fd, content, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		content += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+int vfg_file_replace(const char *path, const char *content, size_t size, vfg_error *err)
+{
+	char temporary[VFG_PATH_MAX + 32];
+	snprintf(temporary, sizeof(temporary), "%s.tmp.%d", path, (int)getpid());
+	_cleanup_close_ int fd =
+		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, STATE_FILE_MODE);
+	if (fd < 0)
+		return vfg_error_set(err, errno, temporary, "cannot create");
+	if (write_all(fd, content, size) < 0 || fsync(fd) < 0) {
+		int saved = errno;
+		unlink(temporary);
+		return vfg_error_set(err, saved, temporary, "cannot write");
+	}
+	if (rename(temporary, path) < 0) {
+		int saved = errno;
+		unlink(temporary);
+		return vfg_error_set(err, saved, path, "cannot replace");
+	}
+	return fsync_parent(path, err);
+}
+
+int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err)
+{
+	*content = NULL;
+	if (size)
+		*size = 0;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return vfg_error_set(err, errno, path, "cannot read");
+	}
+	size_t used = 0, capacity = 4096;
+	_cleanup_free_ char *buf = malloc(capacity);
+	if (!buf)
+		return vfg_error_set(err, ENOMEM, path, "cannot read");
+	for (;;) {
+		if (capacity - used < 2) {
+			char *bigger = realloc(buf, capacity * 2);
+			if (!bigger)
+				return vfg_error_set(err, ENOMEM, path, "cannot read");
+			buf = bigger;
+			capacity *= 2;
+		}
+		ssize_t n = read(fd, buf + used, capacity - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return vfg_error_set(err, errno, path, "cannot read");
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	*content = buf;
+	buf = NULL;
+	if (size)
+		*size = used;
+	return 0;
+}
+
+int vfg_file_remove(const char *path, vfg_error *err)
+{
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return vfg_error_set(err, errno, path, "cannot remove");
+	}
+	return fsync_parent(path, err);
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfguard status: what the journal says each domain holds, read under the shared host lock. */
+#include <errno.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "journal.h"
+
+#define VFG_STATUS_JSON_VERSION 1
+
+static int status_open(vfg_context *ctx, const char *name, host_journal *hj, vfg_error *err)
+{
+	if (name && vfg_domain_name_check(name, err) < 0)
+		return -1;
+	return host_journal_open(ctx, false, hj, err);
+}
+
+static bool selected(const domain_journal *dj, const char *name)
+{
+	return (dj->n_records > 0 || dj->n_claims > 0 || dj->open_txn) && (!name || strcmp(dj->domain.name, name) == 0);
+}
+
+VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err)
+{
+	host_journal hj;
+	if (status_open(ctx, name, &hj, err) < 0)
+		return -1;
+	size_t shown = 0;
+	for (size_t i = 0; i < hj.n_domains; i++) {
+		const domain_journal *dj = hj.domains[i];
+		if (!selected(dj, name))
+			continue;
+		fprintf(out, "%sdomain %s (uid %u gid %u)%s\n", shown++ ? "\n" : "", dj->domain.name,
+			(unsigned)dj->domain.uid, (unsigned)dj->domain.gid,
+			dj->open_txn ? "  UNFINISHED: a crashed run left it; vfguard restore finishes it" : "");
+		for (size_t c = 0; c < dj->n_claims; c++) {
+			char bdf[VFG_PCI_ADDR_STRLEN];
+			const journal_claim *claim = &dj->claims[c];
+			fprintf(out, "  hostdev %s  IOMMU group %u  %s  %s access\n",
+				vfg_pci_addr_format(&claim->addr, bdf), claim->group, vfg_backend_name(claim->backend),
+				vfg_access_name(claim->access));
+		}
+		for (size_t r = 0; r < dj->n_records; r++) {
+			const journal_record *record = &dj->records[r];
+			fprintf(out, "  %-10s %-28s %u:%-6u %s  undo: %s\n", record->labeler, record->node.path,
+				major(record->node.rdev), minor(record->node.rdev),
+				record->done ? "granted" : "pending", record->undo);
+		}
+	}
+	if (!shown)
+		fprintf(out, name ? "domain %s holds nothing\n" : "no domain holds anything%s\n", name ? name : "");
+	host_journal_close(&hj);
+	return ferror(out) ? vfg_error_set(err, EIO, "stdout", "cannot write") : 0;
+}
+
+VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *out, vfg_error *err)
+{
+	host_journal hj;
+	if (status_open(ctx, name, &hj, err) < 0)
+		return -1;
+	vfg_json json = {.out = out};
+	vfg_json_begin_object(&json, NULL);
+	vfg_json_int(&json, "version", VFG_STATUS_JSON_VERSION);
+	vfg_json_begin_array(&json, "domains");
+	for (size_t i = 0; i < hj.n_domains; i++) {
+		const domain_journal *dj = hj.domains[i];
+		if (!selected(dj, name))
+			continue;
+		vfg_json_begin_object(&json, NULL);
+		vfg_json_string(&json, "name", dj->domain.name);
+		vfg_json_int(&json, "uid", dj->domain.uid);
+		vfg_json_int(&json, "gid", dj->domain.gid);
+		vfg_json_bool(&json, "unfinished", dj->open_txn != 0);
+		if (dj->open_txn)
+			vfg_json_string(&json, "unfinished_operation", journal_op_name(dj->open_op));
+		else
+			vfg_json_null(&json, "unfinished_operation");
+		vfg_json_begin_array(&json, "hostdevs");
+		for (size_t c = 0; c < dj->n_claims; c++) {
+			char bdf[VFG_PCI_ADDR_STRLEN];
+			const journal_claim *claim = &dj->claims[c];
+			vfg_json_begin_object(&json, NULL);
+			vfg_json_string(&json, "address", vfg_pci_addr_format(&claim->addr, bdf));
+			vfg_json_int(&json, "iommu_group", claim->group);
+			vfg_json_string(&json, "backend", vfg_backend_name(claim->backend));
+			vfg_json_string(&json, "access", vfg_access_name(claim->access));
+			vfg_json_end_object(&json);
+		}
+		vfg_json_end_array(&json);
+		vfg_json_begin_array(&json, "grants");
+		for (size_t r = 0; r < dj->n_records; r++) {
+			char rdev[32];
+			const journal_record *record = &dj->records[r];
+			snprintf(rdev, sizeof(rdev), "%u:%u", major(record->node.rdev), minor(record->node.rdev));
+			vfg_json_begin_object(&json, NULL);
+			vfg_json_string(&json, "labeler", record->labeler);
+			vfg_json_string(&json, "path", record->node.path);
+			vfg_json_string(&json, "kind", vfg_node_kind_name(record->node.kind));
+			vfg_json_string(&json, "rdev", rdev);
+			vfg_json_bool(&json, "shared", record->node.shared);
+			vfg_json_string(&json, "state", record->done ? "granted" : "pending");
+			vfg_json_string(&json, "undo", record->undo);
+			vfg_json_end_object(&json);
+		}
+		vfg_json_end_array(&json);
+		vfg_json_end_object(&json);
+	}
+	vfg_json_end_array(&json);
+	vfg_json_end_object(&json);
+	host_journal_close(&hj);
+	return ferror(out) ? vfg_error_set(err, EIO, "stdout", "cannot write") : 0;
+}

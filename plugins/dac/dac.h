@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_PLUGINS_DAC_H
+#define VFGUARD_PLUGINS_DAC_H
+
+/*
+ * What the DAC labeler's files share. The labeler acts only on the O_PATH fd
+ * vfg_node_open() gives; calls that have no fd form (chmod before Linux 6.6's
+ * fchmodat(AT_EMPTY_PATH), the xattr calls on an O_PATH fd, libacl) reach the
+ * same inode through its /proc/self/fd/N magic link, which the kernel resolves
+ * to the opened file, never to whatever the path names now.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <vfguard/labeler.h>
+
+static inline void dac_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(dac_closep)))
+
+/* An fd opened by vfg_node_open(), with the two names a message or a call needs. */
+typedef struct dac_node_fd {
+	int fd;
+	char proc[32]; /* "/proc/self/fd/N" */
+	char real[VFG_PATH_MAX]; /* ROOT + the node's path, for messages */
+} dac_node_fd;
+
+/* Open @node through vfg_node_open() and fill @nfd; nfd->fd is -1 on failure. */
+int dac_node_open(const vfg_labeler_env *env, const vfg_node *node, dac_node_fd *nfd, vfg_error *err);
+static inline void dac_node_closep(dac_node_fd *nfd)
+{
+	dac_closep(&nfd->fd);
+}
+#define _cleanup_node_fd_ __attribute__((cleanup(dac_node_closep)))
+
+/*
+ * Shared nodes (dac_shared.c): /dev/vfio/vfio and /dev/iommu never change
+ * owner; a hypervisor uid gets a POSIX ACL_USER entry instead.
+ *
+ * The undo text is "mode=0660 acl=none" or "mode=0660 acl=HEX", HEX being the
+ * raw system.posix_acl_access xattr: the node as it was before vfguard, so the
+ * last revoke can put back the exact bytes, or remove the xattr.
+ */
+
+/* Is there an access ACL on the node? Its group bits then show the mask, not the group. */
+int dac_acl_present(const dac_node_fd *nfd, bool *present, vfg_error *err);
+
+int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+		     vfg_error *err);
+int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+		      vfg_error *err);
+
+/*
+ * Revoke's open: 1 with nfd->fd set; 0 when there is nothing to restore (the
+ * node is gone, or is now something else, which is left alone), after a
+ * vfg_txn_note; -1 on any other failure.
+ */
+int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, dac_node_fd *nfd, vfg_error *err);
+
+#endif

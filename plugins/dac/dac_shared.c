@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared nodes (/dev/vfio/vfio, /dev/iommu) serve every VM of the host, so
+ * their owner and mode stay the host's. A hypervisor uid that needs one gets
+ * a POSIX ACL_USER entry: for anyone but the owner, posix_acl_permission()
+ * (fs/posix_acl.c) lets an ACL_USER entry matching the fsuid decide, masked
+ * by ACL_MASK. The core counts holders; the entry of a uid goes when the last
+ * domain of that uid goes, and the node's original ACL and mode come back,
+ * byte for byte, when the last domain of all goes.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <linux/posix_acl_xattr.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/acl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "dac.h"
+
+/* The name is XATTR_NAME_POSIX_ACL_ACCESS in include/uapi/linux/xattr.h. */
+#define DAC_ACL_XATTR "system.posix_acl_access"
+/* 127 entries after the 4-byte header; more than any device node carries, and it keeps a journal line short. */
+#define DAC_ACL_MAX 1020
+#define DAC_SHARED_UNDO_MAX (sizeof("mode=07777 acl=") + 2 * DAC_ACL_MAX)
+
+/* A shared node as it was before vfguard: what the undo text holds. */
+typedef struct dac_shared_original {
+	mode_t mode;
+	size_t acl_size; /* 0: no access ACL */
+	unsigned char acl[DAC_ACL_MAX]; /* the raw xattr, as getxattr(2) gave it */
+} dac_shared_original;
+
+static inline void dac_acl_freep(acl_t *acl)
+{
+	if (*acl)
+		acl_free(*acl);
+}
+#define _cleanup_acl_ __attribute__((cleanup(dac_acl_freep)))
+
+int dac_acl_present(const dac_node_fd *nfd, bool *present, vfg_error *err)
+{
+	if (getxattr(nfd->proc, DAC_ACL_XATTR, NULL, 0) >= 0) {
+		*present = true;
+		return 0;
+	}
+	/* EOPNOTSUPP: a file system mounted without ACLs, where none can be. */
+	if (errno == ENODATA || errno == EOPNOTSUPP) {
+		*present = false;
+		return 0;
+	}
+	return vfg_error_set(err, errno, nfd->real, "cannot read %s", DAC_ACL_XATTR);
+}
+
+static int dac_shared_read(const dac_node_fd *nfd, dac_shared_original *original, vfg_error *err)
+{
+	struct stat st;
+	if (fstat(nfd->fd, &st) < 0)
+		return vfg_error_set(err, errno, nfd->real, "cannot stat the device node");
+	original->mode = st.st_mode & 07777;
+	ssize_t n = getxattr(nfd->proc, DAC_ACL_XATTR, original->acl, sizeof(original->acl));
+	if (n >= 0) {
+		original->acl_size = (size_t)n;
+		return 0;
+	}
+	if (errno == ENODATA || errno == EOPNOTSUPP) {
+		original->acl_size = 0;
+		return 0;
+	}
+	if (errno == ERANGE)
+		return vfg_error_set(err, 0, nfd->real, "its ACL is over %d bytes, too large to journal; refusing",
+				     DAC_ACL_MAX);
+	return vfg_error_set(err, errno, nfd->real, "cannot read %s", DAC_ACL_XATTR);
+}
+
+static void dac_shared_format(const dac_shared_original *original, char *buf, size_t size)
+{
+	int used = snprintf(buf, size, "mode=%04o acl=%s", (unsigned)original->mode, original->acl_size ? "" : "none");
+	for (size_t i = 0; i < original->acl_size; i++)
+		used += snprintf(buf + used, size - (size_t)used, "%02x", original->acl[i]);
+}
+
+static int dac_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Lower-case hex into @out; false unless it is whole bytes and fits. */
+static bool dac_hex_decode(const char *hex, unsigned char *out, size_t max, size_t *size)
+{
+	size_t len = strlen(hex);
+	if (len == 0 || len % 2 || len / 2 > max)
+		return false;
+	for (size_t i = 0; i < len / 2; i++) {
+		int high = dac_hex_digit(hex[2 * i]), low = dac_hex_digit(hex[2 * i + 1]);
+		if (high < 0 || low < 0)
+			return false;
+		out[i] = (unsigned char)(high << 4 | low);
+	}
+	*size = len / 2;
+	return true;
+}
+
+static int dac_shared_parse(const char *text, const vfg_node *node, dac_shared_original *original, vfg_error *err)
+{
+	unsigned mode;
+	int start = -1;
+	bool ok = text && sscanf(text, "mode=%o acl=%n", &mode, &start) == 1 && start > 0 && mode <= 07777;
+	if (ok) {
+		original->mode = mode;
+		original->acl_size = 0;
+		ok = strcmp(text + start, "none") == 0 ||
+		     dac_hex_decode(text + start, original->acl, sizeof(original->acl), &original->acl_size);
+	}
+	if (!ok)
+		return vfg_error_set(err, 0, node->path, "dac: journal record '%s' is not 'mode=OOOO acl=none|HEX'",
+				     text ? text : "(none)");
+	return 0;
+}
+
+/* The permissions of the ACL_USER entry for @uid in the original ACL, or -1 when it had none. */
+static int dac_original_user_perm(const dac_shared_original *original, uid_t uid)
+{
+	/* Layout: include/uapi/linux/posix_acl_xattr.h, a little-endian header then entries. */
+	const size_t header = sizeof(struct posix_acl_xattr_header);
+	for (size_t off = header; off + sizeof(struct posix_acl_xattr_entry) <= original->acl_size;
+	     off += sizeof(struct posix_acl_xattr_entry)) {
+		struct posix_acl_xattr_entry entry;
+		memcpy(&entry, original->acl + off, sizeof(entry));
+		if (le16toh(entry.e_tag) == ACL_USER && le32toh(entry.e_id) == uid)
+			return le16toh(entry.e_perm);
+	}
+	return -1;
+}
+
+/* The entry tagged @tag, for ACL_USER the one naming @uid; NULL when there is none. */
+static acl_entry_t dac_acl_find(acl_t acl, acl_tag_t tag, uid_t uid)
+{
+	acl_entry_t entry;
+	for (int which = ACL_FIRST_ENTRY; acl_get_entry(acl, which, &entry) == 1; which = ACL_NEXT_ENTRY) {
+		acl_tag_t entry_tag;
+		if (acl_get_tag_type(entry, &entry_tag) < 0 || entry_tag != tag)
+			continue;
+		if (tag != ACL_USER)
+			return entry;
+		uid_t *qualifier = acl_get_qualifier(entry);
+		bool match = qualifier && *qualifier == uid;
+		acl_free(qualifier);
+		if (match)
+			return entry;
+	}
+	return NULL;
+}
+
+/* Give @entry @perm (ACL_READ | ACL_WRITE | ACL_EXECUTE bits) on top of what it has, or exactly with @exact. */
+static int dac_entry_set_perm(acl_entry_t entry, int perm, bool exact)
+{
+	acl_permset_t permset;
+	if (acl_get_permset(entry, &permset) < 0 || (exact && acl_clear_perms(permset) < 0))
+		return -1;
+	const acl_perm_t bits[] = {ACL_READ, ACL_WRITE, ACL_EXECUTE};
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if ((perm & (int)bits[i]) && acl_add_perm(permset, bits[i]) < 0)
+			return -1;
+	return acl_set_permset(entry, permset);
+}
+
+static acl_entry_t dac_acl_user_entry(acl_t *acl, uid_t uid)
+{
+	acl_entry_t entry = dac_acl_find(*acl, ACL_USER, uid);
+	if (entry)
+		return entry;
+	if (acl_create_entry(acl, &entry) < 0 || acl_set_tag_type(entry, ACL_USER) < 0 ||
+	    acl_set_qualifier(entry, &uid) < 0)
+		return NULL;
+	return entry;
+}
+
+/* Write @acl as the node's access ACL; the kernel sets the group bits to its mask (posix_acl_update_mode()). */
+static int dac_acl_write(const dac_node_fd *nfd, acl_t acl, const char *what, vfg_error *err)
+{
+	if (acl_valid(acl) < 0)
+		return vfg_error_set(err, errno, nfd->real, "%s would make an invalid ACL", what);
+	if (acl_set_file(nfd->proc, ACL_TYPE_ACCESS, acl) < 0)
+		return vfg_error_set(err, errno, nfd->real, "cannot set the ACL for %s", what);
+	return 0;
+}
+
+static int dac_acl_grant_user(const dac_node_fd *nfd, uid_t uid, vfg_error *err)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "entry u:%u:rw", (unsigned)uid);
+	/* acl_get_file() of a node without an ACL gives the three entries of its mode. */
+	_cleanup_acl_ acl_t acl = acl_get_file(nfd->proc, ACL_TYPE_ACCESS);
+	if (!acl)
+		return vfg_error_set(err, errno, nfd->real, "cannot read the ACL");
+	const int rw = ACL_READ | ACL_WRITE;
+	acl_entry_t user = dac_acl_user_entry(&acl, uid);
+	if (!user || dac_entry_set_perm(user, rw, false) < 0)
+		return vfg_error_set(err, errno, nfd->real, "cannot make the ACL %s", what);
+
+	/*
+	 * The mask only widens by rw: recalculating it (acl_calc_mask(), as
+	 * setfacl does) would also lift every other named entry and the owning
+	 * group to their full permissions, past a mask narrowed on purpose. With
+	 * no mask yet the ACL was its mode's three entries, and the union
+	 * acl_calc_mask() makes is exactly the owning group's bits plus rw.
+	 */
+	acl_entry_t mask = dac_acl_find(acl, ACL_MASK, 0);
+	if (mask ? dac_entry_set_perm(mask, rw, false) < 0 : acl_calc_mask(&acl) < 0)
+		return vfg_error_set(err, errno, nfd->real, "cannot widen the ACL mask for %s", what);
+	return dac_acl_write(nfd, acl, what, err);
+}
+
+/*
+ * Put the uid's ACL_USER entry back as the original had it: gone, or its old
+ * permissions. The mask stays: the other uids' entries still need it.
+ */
+static int dac_acl_restore_user(const dac_node_fd *nfd, uid_t uid, const dac_shared_original *original, vfg_error *err)
+{
+	_cleanup_acl_ acl_t acl = acl_get_file(nfd->proc, ACL_TYPE_ACCESS);
+	if (!acl)
+		return vfg_error_set(err, errno, nfd->real, "cannot read the ACL");
+	int perm = dac_original_user_perm(original, uid);
+	acl_entry_t user = dac_acl_find(acl, ACL_USER, uid);
+	char what[64];
+	if (perm < 0) {
+		if (!user) /* never granted, or revoked already */
+			return 0;
+		snprintf(what, sizeof(what), "dropping entry u:%u", (unsigned)uid);
+		if (acl_delete_entry(acl, user) < 0)
+			return vfg_error_set(err, errno, nfd->real, "cannot make the ACL %s", what);
+	} else {
+		snprintf(what, sizeof(what), "entry u:%u back to its original permissions", (unsigned)uid);
+		user = dac_acl_user_entry(&acl, uid);
+		if (!user || dac_entry_set_perm(user, perm, true) < 0)
+			return vfg_error_set(err, errno, nfd->real, "cannot make the ACL %s", what);
+	}
+	return dac_acl_write(nfd, acl, what, err);
+}
+
+/* The node as it was before vfguard: the raw xattr, or none, then the mode. */
+static int dac_shared_restore(const dac_node_fd *nfd, const dac_shared_original *original, vfg_error *err)
+{
+	if (original->acl_size) {
+		if (setxattr(nfd->proc, DAC_ACL_XATTR, original->acl, original->acl_size, 0) < 0)
+			return vfg_error_set(err, errno, nfd->real, "cannot put back its original ACL");
+	} else if (removexattr(nfd->proc, DAC_ACL_XATTR) < 0 && errno != ENODATA && errno != EOPNOTSUPP) {
+		return vfg_error_set(err, errno, nfd->real, "cannot remove the ACL vfguard added");
+	}
+	/*
+	 * Setting or removing an ACL leaves the group bits at a mask
+	 * (posix_acl_update_mode()), so the mode comes back last. chmod of a
+	 * node with an ACL rewrites its owner, mask and other entries from the
+	 * mode (posix_acl_chmod()); the original mode matches the original ACL,
+	 * so the bytes stay the original's.
+	 */
+	if (chmod(nfd->proc, original->mode) < 0)
+		return vfg_error_set(err, errno, nfd->real, "cannot chmod back to %04o", (unsigned)original->mode);
+	return 0;
+}
+
+int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+		     vfg_error *err)
+{
+	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	if (dac_node_open(env, node, &nfd, err) < 0)
+		return -1;
+
+	/*
+	 * Other holders' entries are on the node now: every holder journals the
+	 * node as the first one found it, so whichever revokes last restores the
+	 * state before vfguard.
+	 */
+	vfg_shared_holders holders;
+	vfg_txn_shared_holders(txn, node, &holders);
+	dac_shared_original original;
+	if (holders.others ? dac_shared_parse(holders.original, node, &original, err) < 0
+			   : dac_shared_read(&nfd, &original, err) < 0)
+		return -1;
+
+	char undo[DAC_SHARED_UNDO_MAX];
+	dac_shared_format(&original, undo, sizeof(undo));
+	if (vfg_txn_intent(txn, node, undo, err) < 0 || dac_acl_grant_user(&nfd, domain->uid, err) < 0)
+		return -1;
+	return vfg_txn_done(txn, node, err);
+}
+
+int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+		      vfg_error *err)
+{
+	dac_shared_original original;
+	if (dac_shared_parse(vfg_txn_undo(txn, node), node, &original, err) < 0)
+		return -1;
+	vfg_shared_holders holders;
+	vfg_txn_shared_holders(txn, node, &holders);
+	if (holders.others_same_uid > 0) /* another domain of this uid still opens it through the entry */
+		return 0;
+
+	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	int r = dac_revoke_open(env, node, txn, &nfd, err);
+	if (r <= 0)
+		return r;
+	if (holders.others == 0)
+		return dac_shared_restore(&nfd, &original, err);
+	return dac_acl_restore_user(&nfd, domain->uid, &original, err);
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Managed mode on generated trees. Nothing in a generated /sys reacts to a
+ * write, so these tests prove the refusals, the record of the original driver
+ * and the undo when the kernel does not bind as asked; the VM suite
+ * (tests/vm) proves the real rebinding against a real driver core.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+
+/* The GPU on its host driver, its audio function on snd_hda_intel, vfio-pci loaded. */
+static const char host_gpu_on_host_drivers[] =
+	"misc vfio 10:196\n"
+	"driver vfio-pci\n"
+	"group 7\n"
+	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=nouveau\n"
+	"device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=snd_hda_intel\n"
+	"group 8\n"
+	"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n"
+	"group 9 243:0\n"
+	"device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n";
+
+static const char *const record_of_e1000e = "/run/vfguard/drivers/0000:02:00.0";
+
+static int detach(const char *root, const char *bdf, const char *driver, vfg_driver_binding *binding, vfg_error *err)
+{
+	vfg_context *ctx = test_context(root);
+	vfg_pci_addr addr;
+	ck_assert_int_eq(vfg_pci_addr_parse(bdf, &addr, NULL), 0);
+	int r = vfg_pci_detach(ctx, &addr, driver, binding, err);
+	vfg_context_free(ctx);
+	return r;
+}
+
+static int reattach(const char *root, const char *bdf, vfg_driver_binding *binding, vfg_error *err)
+{
+	vfg_context *ctx = test_context(root);
+	vfg_pci_addr addr;
+	ck_assert_int_eq(vfg_pci_addr_parse(bdf, &addr, NULL), 0);
+	int r = vfg_pci_reattach(ctx, &addr, binding, err);
+	vfg_context_free(ctx);
+	return r;
+}
+
+static void expect_file(const char *root, const char *logical, const char *expected)
+{
+	char *content = test_read_file(root, logical);
+	if (!expected)
+		ck_assert_msg(content == NULL, "%s exists: '%s'", logical, content);
+	else
+		ck_assert_msg(content && strcmp(content, expected) == 0, "%s is '%s', expected '%s'", logical,
+			      content ? content : "(missing)", expected);
+	free(content);
+}
+
+START_TEST(detach_refuses_a_group_a_host_driver_shares_and_names_it)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:01:00.0", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "IOMMU group 7 is not viable") &&
+			      strstr(err.message, "0000:01:00.1 is bound to snd_hda_intel"),
+		      "%s", err.message);
+	expect_file(root, "/sys/bus/pci/devices/0000:01:00.0/driver_override", "(null)\n");
+	expect_file(root, "/sys/bus/pci/drivers/nouveau/unbind", "");
+	expect_file(root, "/run/vfguard/drivers/0000:01:00.0", NULL);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(detach_needs_the_driver_loaded)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:02:00.0", "mlx5_vfio_pci", &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "driver mlx5_vfio_pci is not loaded") &&
+			      strstr(err.message, "modprobe mlx5_vfio_pci"),
+		      "%s", err.message);
+	expect_file(root, record_of_e1000e, NULL);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(detach_refuses_a_driver_that_is_not_vfio)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:02:00.0", "e1000e", &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "e1000e: is not a vfio driver"), "%s", err.message);
+	expect_file(root, "/sys/bus/pci/devices/0000:02:00.0/driver_override", "(null)\n");
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(detach_writes_override_unbind_probe_and_undoes_when_the_driver_does_not_bind)
+{
+	/* A generated /sys does not rebind: exactly the case of a driver that refuses the device. */
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:02:00.0", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "detach undone, back to e1000e") &&
+			      strstr(err.message, "vfio-pci did not take it after drivers_probe (now e1000e)"),
+		      "%s", err.message);
+	expect_file(root, "/sys/bus/pci/drivers/e1000e/unbind", "0000:02:00.0");
+	expect_file(root, "/sys/bus/pci/drivers_probe", "0000:02:00.0");
+	/* The override was set to vfio-pci, then cleared again with "\n" (driver_set_override()). */
+	expect_file(root, "/sys/bus/pci/devices/0000:02:00.0/driver_override", "\n");
+	expect_file(root, record_of_e1000e, NULL);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_msg(detach(root, "0000:03:00.0", NULL, &binding, &err) == 0, "%s", err.message);
+	ck_assert(!binding.changed);
+	ck_assert_str_eq(binding.driver, "vfio-pci");
+	ck_assert_str_eq(binding.original, "vfio-pci");
+	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
+	expect_file(root, "/run/vfguard/drivers/0000:03:00.0", "driver=vfio-pci\noverride=\n");
+
+	ck_assert_msg(reattach(root, "0000:03:00.0", &binding, &err) == 0, "%s", err.message);
+	ck_assert(!binding.changed);
+	ck_assert_str_eq(binding.driver, "vfio-pci");
+	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "");
+	expect_file(root, "/run/vfguard/drivers/0000:03:00.0", NULL);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(reattach_refuses_a_function_vfguard_did_not_detach)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(reattach(root, "0000:03:00.0", &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:03:00.0: vfguard did not detach it"), "%s", err.message);
+	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
+	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "");
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(cli_detach_reports_the_device_and_json)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	test_run run;
+	test_cli(&run, (const char *[]){"detach", "--root", root, "--json", "03:00.0", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "\"address\": \"0000:03:00.0\"") && strstr(run.out, "\"changed\": false"), "%s",
+		      run.out);
+	test_run_free(&run);
+
+	test_cli(&run, (const char *[]){"detach", "--root", root, "01:00.0", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "0000:01:00.0: IOMMU group 7 is not viable"), "%s", run.err);
+	test_run_free(&run);
+
+	test_cli(&run, (const char *[]){"detach", "--root", root, NULL});
+	ck_assert_int_eq(run.status, 2);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+static Suite *driver_suite(void)
+{
+	Suite *suite = suite_create("driver");
+	TCase *tc = tcase_create("detach and reattach");
+	tcase_add_test(tc, detach_refuses_a_group_a_host_driver_shares_and_names_it);
+	tcase_add_test(tc, detach_needs_the_driver_loaded);
+	tcase_add_test(tc, detach_refuses_a_driver_that_is_not_vfio);
+	tcase_add_test(tc, detach_writes_override_unbind_probe_and_undoes_when_the_driver_does_not_bind);
+	tcase_add_test(tc, detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it);
+	tcase_add_test(tc, reattach_refuses_a_function_vfguard_did_not_detach);
+	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int main(void)
+{
+	return test_main(driver_suite());
+}

@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The journal and its transactions, on generated trees with real nodes and a
+ * test-only labeler (tests/plugins/testmark.c) that changes a real trusted.*
+ * xattr on each node: apply, rollback, ownership, shared counting, revoke
+ * past failures, restore, crashes at every journal point, damaged files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "hosttree.h"
+#include "testlib.h"
+
+#define MARK_XATTR "trusted.vfguard-testmark"
+
+/* The container, and three single-function groups on vfio-pci. */
+static const char host_three[] = "misc vfio 10:196\n"
+				 "group 7 243:0\n"
+				 "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+				 "group 8 243:1\n"
+				 "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+				 "group 9 243:2\n"
+				 "device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n";
+
+static void use_testmark(const char *root)
+{
+	char config[1024];
+	const char *dir = getenv("VFGUARD_TEST_PLUGIN_DIR");
+	ck_assert_msg(dir != NULL, "VFGUARD_TEST_PLUGIN_DIR is not set (meson test sets it)");
+	snprintf(config, sizeof(config), "labelers = testmark\nplugin_dir = %s\n", dir);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", config);
+}
+
+/*
+ * The real DAC labeler alone (the other layers' grants are not written yet),
+ * with the container closed to other uids as distributions may ship it, so
+ * every domain needs a counted ACL entry on it.
+ */
+static void use_dac(const char *root)
+{
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0600), 0);
+}
+
+static const char *host_new(void)
+{
+	const char *root = test_root_new(host_three);
+	use_testmark(root);
+	return root;
+}
+
+/* The mark on a node: "" when there is none. */
+static const char *mark(const char *root, const char *logical)
+{
+	static char value[128];
+	ssize_t n = getxattr(test_path(root, logical), MARK_XATTR, value, sizeof(value) - 1);
+	if (n < 0) {
+		ck_assert_int_eq(errno, ENODATA);
+		n = 0;
+	}
+	value[n] = '\0';
+	return value;
+}
+
+static void set_mark(const char *root, const char *logical, const char *value)
+{
+	ck_assert_int_eq(setxattr(test_path(root, logical), MARK_XATTR, value, strlen(value), 0), 0);
+}
+
+static void expect_mark(const char *root, const char *logical, const char *expected)
+{
+	const char *value = mark(root, logical);
+	ck_assert_msg(strcmp(value, expected) == 0, "%s is marked '%s', expected '%s'", logical, value, expected);
+}
+
+/* How many journal files the state directory holds. */
+static int journal_files(const char *root)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/run/vfguard/domains", root);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return 0;
+	int count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir)))
+		count += entry->d_name[0] != '.';
+	closedir(dir);
+	return count;
+}
+
+static int apply_domain(const char *root, const char *name, const char *const *hostdevs, vfg_error *err)
+{
+	vfg_context *ctx = test_context(root);
+	vfg_domain domain = {.uid = 107, .gid = 107};
+	snprintf(domain.name, sizeof(domain.name), "%s", name);
+	vfg_hostdev_spec specs[8];
+	size_t n = 0;
+	for (; hostdevs[n]; n++)
+		ck_assert_msg(vfg_hostdev_spec_parse(ctx, hostdevs[n], &specs[n], err) == 0, "%s", err->message);
+	domain.hostdevs = specs;
+	domain.n_hostdevs = n;
+	vfg_plan *plan = NULL;
+	int r = vfg_plan_build(ctx, &domain, &plan, err);
+	if (r == 0)
+		r = vfg_plan_apply(ctx, plan, NULL, err);
+	vfg_plan_free(plan);
+	vfg_context_free(ctx);
+	return r;
+}
+
+static void test_cli_ok_revoke(const char *root, const char *name)
+{
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", name, NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+}
+
+static int revoke_domain(const char *root, const char *name, vfg_error *err)
+{
+	vfg_context *ctx = test_context(root);
+	int r = vfg_domain_revoke(ctx, name, NULL, err);
+	vfg_context_free(ctx);
+	return r;
+}
+
+START_TEST(apply_marks_the_nodes_and_revoke_restores_them_exactly)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	set_mark(root, "/dev/vfio/vfio", "set-by-the-admin");
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	expect_mark(root, "/dev/vfio/vfio", "marked");
+	expect_mark(root, "/dev/vfio/7", "marked");
+	expect_mark(root, "/dev/vfio/8", "");
+	ck_assert_int_eq(journal_files(root), 1);
+
+	ck_assert_msg(revoke_domain(root, "vm1", &err) == 0, "%s", err.message);
+	expect_mark(root, "/dev/vfio/vfio", "set-by-the-admin");
+	expect_mark(root, "/dev/vfio/7", "");
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(apply_twice_keeps_what_is_held_and_one_revoke_restores)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	vfg_context *ctx = test_context(root);
+	vfg_domain domain = {.name = "vm1", .uid = 107, .gid = 107};
+	vfg_hostdev_spec spec;
+	ck_assert_int_eq(vfg_hostdev_spec_parse(ctx, "01:00.0", &spec, &err), 0);
+	domain.hostdevs = &spec;
+	domain.n_hostdevs = 1;
+	vfg_plan *plan = NULL;
+	vfg_change_summary summary;
+	ck_assert_int_eq(vfg_plan_build(ctx, &domain, &plan, &err), 0);
+	ck_assert_msg(vfg_plan_apply(ctx, plan, &summary, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(summary.changed, 0);
+	ck_assert_uint_eq(summary.kept, 2);
+	vfg_plan_free(plan);
+	vfg_context_free(ctx);
+
+	ck_assert_msg(revoke_domain(root, "vm1", &err) == 0, "%s", err.message);
+	expect_mark(root, "/dev/vfio/vfio", "");
+	expect_mark(root, "/dev/vfio/7", "");
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(fd_access_takes_back_the_path_grants_of_an_earlier_run)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	ck_assert_int_eq(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err), 0);
+	expect_mark(root, "/dev/vfio/7", "marked");
+
+	test_run run;
+	const char *const dry_run[] = {"apply",     "--dry-run",         "--root", root, "--domain", "vm1",
+				       "--hostdev", "01:00.0,access=fd", NULL};
+	test_cli(&run, dry_run);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "2 steps") && strstr(run.out, "undo the path grant"), "%s", run.out);
+	test_run_free(&run);
+	const char *const apply[] = {"apply",  "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,access=fd",
+				     "--json", NULL};
+	test_cli(&run, apply);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "\"changed\": 0") && strstr(run.out, "\"revoked\": 2"), "%s", run.out);
+	test_run_free(&run);
+	expect_mark(root, "/dev/vfio/7", "");
+	expect_mark(root, "/dev/vfio/vfio", "");
+	/* the domain still owns the group, with nothing granted by path */
+	ck_assert_int_eq(journal_files(root), 1);
+	ck_assert_int_eq(revoke_domain(root, "vm1", &err), 0);
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_failing_grant_undoes_the_earlier_changes_and_names_the_step)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	set_mark(root, "/dev/vfio/vfio", "original");
+	setenv("VFGUARD_TESTMARK_FAIL_GRANT", "/dev/vfio/8", 1);
+	int r = apply_domain(root, "vm1", (const char *[]){"01:00.0", "02:00.0", NULL}, &err);
+	unsetenv("VFGUARD_TESTMARK_FAIL_GRANT");
+	ck_assert_int_eq(r, -1);
+	/* steps in order: container, group 7, group 8 */
+	ck_assert_msg(strstr(err.message, "step 3 (testmark /dev/vfio/8)") && strstr(err.message, "on purpose"), "%s",
+		      err.message);
+	expect_mark(root, "/dev/vfio/vfio", "original");
+	expect_mark(root, "/dev/vfio/7", "");
+	expect_mark(root, "/dev/vfio/8", "");
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_group_another_domain_holds_is_refused_naming_the_holder)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	ck_assert_int_eq(apply_domain(root, "vm2", (const char *[]){"02:00.0", "01:00.0", NULL}, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:01:00.0: IOMMU group 7 belongs to domain vm1"), "%s", err.message);
+	expect_mark(root, "/dev/vfio/8", "");
+	ck_assert_int_eq(journal_files(root), 1);
+
+	test_run run;
+	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
+	ck_assert_int_eq(run.status, 0);
+	ck_assert_msg(strstr(run.out, "\"name\": \"vm1\"") && !strstr(run.out, "vm2"), "%s", run.out);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_shared_node_keeps_its_mark_until_the_last_holder_revokes)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	set_mark(root, "/dev/vfio/vfio", "original");
+	ck_assert_int_eq(apply_domain(root, "a", (const char *[]){"01:00.0", NULL}, &err), 0);
+	ck_assert_int_eq(apply_domain(root, "b", (const char *[]){"02:00.0", NULL}, &err), 0);
+	ck_assert_int_eq(apply_domain(root, "c", (const char *[]){"03:00.0", NULL}, &err), 0);
+	ck_assert_int_eq(revoke_domain(root, "b", &err), 0);
+	expect_mark(root, "/dev/vfio/vfio", "marked");
+	expect_mark(root, "/dev/vfio/8", "");
+	ck_assert_int_eq(revoke_domain(root, "a", &err), 0);
+	expect_mark(root, "/dev/vfio/vfio", "marked");
+	ck_assert_int_eq(revoke_domain(root, "c", &err), 0);
+	expect_mark(root, "/dev/vfio/vfio", "original");
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_failed_revoke_takes_back_the_rest_and_restore_finishes_it)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	ck_assert_int_eq(apply_domain(root, "vm1", (const char *[]){"01:00.0", "02:00.0", NULL}, &err), 0);
+	setenv("VFGUARD_TESTMARK_FAIL_REVOKE", "/dev/vfio/7", 1);
+	int r = revoke_domain(root, "vm1", &err);
+	unsetenv("VFGUARD_TESTMARK_FAIL_REVOKE");
+	ck_assert_int_eq(r, -1);
+	ck_assert_msg(strstr(err.message, "1 change of domain vm1 could not be undone") &&
+			      strstr(err.message, "/dev/vfio/7"),
+		      "%s", err.message);
+	expect_mark(root, "/dev/vfio/8", ""); /* the rest was taken back */
+	expect_mark(root, "/dev/vfio/vfio", "");
+	expect_mark(root, "/dev/vfio/7", "marked");
+
+	test_run run;
+	test_cli(&run, (const char *[]){"status", "--root", root, NULL});
+	ck_assert_msg(strstr(run.out, "UNFINISHED") && strstr(run.out, "/dev/vfio/7"), "%s", run.out);
+	test_run_free(&run);
+
+	test_cli(&run, (const char *[]){"restore", "--root", root, "--json", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "\"recovered\": 1"), "%s", run.out);
+	test_run_free(&run);
+	expect_mark(root, "/dev/vfio/7", "");
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+/* Run the CLI with VFGUARD_FAULT_KILL_AT=@point; the raw wait status. */
+static int cli_killed_at(unsigned point, const char *const *argv)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char value[16];
+		snprintf(value, sizeof(value), "%u", point);
+		setenv("VFGUARD_FAULT_KILL_AT", value, 1);
+		const char *args[32] = {getenv("VFGUARD_CLI")};
+		for (size_t i = 0; argv[i] && i < 30; i++)
+			args[i + 1] = argv[i];
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		execv(args[0], (char **)args);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static bool all_marked(const char *root)
+{
+	return strcmp(mark(root, "/dev/vfio/vfio"), "marked") == 0 &&
+	       strcmp(mark(root, "/dev/vfio/7"), "marked") == 0 && strcmp(mark(root, "/dev/vfio/8"), "marked") == 0 &&
+	       strcmp(mark(root, "/dev/vfio/9"), "marked") == 0;
+}
+
+static bool original(const char *root)
+{
+	return strcmp(mark(root, "/dev/vfio/vfio"), "original") == 0 && !mark(root, "/dev/vfio/7")[0] &&
+	       !mark(root, "/dev/vfio/8")[0] && !mark(root, "/dev/vfio/9")[0];
+}
+
+/*
+ * After a kill, restore finishes the transaction: undone when it was not
+ * committed (the tree is the original), kept when it was (everything
+ * applied), never anything in between. restore --all then gives the original.
+ */
+static void expect_restored(const char *root, unsigned point)
+{
+	test_run run;
+	test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
+	ck_assert_msg(run.status == 0, "restore after a kill at point %u: %s", point, run.err);
+	test_run_free(&run);
+	if (journal_files(root) == 0)
+		ck_assert_msg(original(root), "kill at point %u: no journal left, but the tree is not the original",
+			      point);
+	else
+		ck_assert_msg(all_marked(root), "kill at point %u: the apply is kept, but not whole", point);
+	test_cli(&run, (const char *[]){"restore", "--all", "--root", root, NULL});
+	ck_assert_msg(run.status == 0, "restore --all after a kill at point %u: %s", point, run.err);
+	test_run_free(&run);
+	ck_assert_msg(original(root) && journal_files(root) == 0, "kill at point %u: restore --all left changes",
+		      point);
+}
+
+START_TEST(a_kill_at_every_journal_point_of_an_apply_is_restored)
+{
+	const char *root = host_new();
+	set_mark(root, "/dev/vfio/vfio", "original");
+	const char *const apply[] = {"apply",   "--root",    root,      "--domain",  "vm1",     "--uid",
+				     "107",     "--gid",     "107",     "--hostdev", "01:00.0", "--hostdev",
+				     "02:00.0", "--hostdev", "03:00.0", NULL};
+	unsigned point = 1;
+	for (;; point++) {
+		int status = cli_killed_at(point, apply);
+		if (WIFEXITED(status)) {
+			ck_assert_int_eq(WEXITSTATUS(status), 0);
+			break;
+		}
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "point %u: status %d", point, status);
+		expect_restored(root, point);
+	}
+	/* The run that completed passed every point before it: each of those was a kill, then a restore. */
+	unsigned covered = point - 1;
+	fprintf(stderr, "crash test (testmark, 3 hostdevs): %u journal points covered, all of them\n", covered);
+	ck_assert_uint_ge(covered, 4 * 3); /* four node changes, each with intent, change and done */
+	ck_assert(all_marked(root));
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_restored)
+{
+	const char *root = test_root_new(host_three);
+	use_dac(root);
+	const unsigned flags = TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE;
+	char *before = test_snapshot(root, flags);
+	const char *const apply[] = {"apply",   "--root",    root,      "--domain",  "vm1",     "--uid",
+				     "107",     "--gid",     "107",     "--hostdev", "01:00.0", "--hostdev",
+				     "02:00.0", "--hostdev", "03:00.0", NULL};
+	unsigned point = 1;
+	for (;; point++) {
+		int status = cli_killed_at(point, apply);
+		if (WIFEXITED(status)) {
+			ck_assert_int_eq(WEXITSTATUS(status), 0);
+			break;
+		}
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "point %u: status %d", point, status);
+		test_run run;
+		test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
+		ck_assert_msg(run.status == 0, "restore after a kill at point %u: %s", point, run.err);
+		test_run_free(&run);
+		if (journal_files(root) == 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "restore after a kill at point %u", point);
+			test_snapshot_expect(root, flags, before, what);
+			continue;
+		}
+		/* killed after the commit: the apply is whole; restore --all gives the original */
+		struct stat group;
+		ck_assert_int_eq(stat(test_path(root, "/dev/vfio/9"), &group), 0);
+		ck_assert_msg(group.st_uid == 107, "kill at point %u: a committed apply is not whole", point);
+		test_cli(&run, (const char *[]){"restore", "--all", "--root", root, NULL});
+		ck_assert_msg(run.status == 0, "%s", run.err);
+		test_run_free(&run);
+		char what[64];
+		snprintf(what, sizeof(what), "restore --all after a kill at point %u", point);
+		test_snapshot_expect(root, flags, before, what);
+	}
+	unsigned covered = point - 1;
+	fprintf(stderr, "crash test (dac, 3 hostdevs): %u journal points covered, all of them\n", covered);
+	ck_assert_uint_ge(covered, 4 * 3);
+	test_cli_ok_revoke(root, "vm1");
+	test_snapshot_expect(root, flags, before, "the uninterrupted apply, revoked");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
+{
+	const char *root = host_new();
+	vfg_error err = {0};
+	ck_assert_int_eq(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err), 0);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/run/vfguard/domains/vm1.journal", root);
+	FILE *f = fopen(path, "a");
+	ck_assert(f != NULL);
+	fputs("begin 2 rev", f); /* a write a crash cut short */
+	fclose(f);
+	ck_assert_msg(revoke_domain(root, "vm1", &err) == 0, "%s", err.message);
+	expect_mark(root, "/dev/vfio/7", "");
+	ck_assert_int_eq(journal_files(root), 0);
+
+	ck_assert_int_eq(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err), 0);
+	f = fopen(path, "a");
+	fputs("frobnicate 1\n", f);
+	fclose(f);
+	ck_assert_int_eq(revoke_domain(root, "vm1", &err), -1);
+	ck_assert_msg(strstr(err.message, "vm1.journal: line ") && strstr(err.message, "unknown entry 'frobnicate'") &&
+			      strstr(err.message, "damaged"),
+		      "%s", err.message);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "group 7 243:0\n"
+			      "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+			      "group 8\n"
+			      "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n");
+	use_testmark(root);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,managed=yes",
+					NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	/* already on vfio-pci: detach had nothing to do, but the original is remembered for reattach */
+	char *record = test_read_file(root, "/run/vfguard/drivers/0000:01:00.0");
+	ck_assert_msg(record && strcmp(record, "driver=vfio-pci\noverride=\n") == 0, "%s", record);
+	free(record);
+	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
+	ck_assert_msg(strstr(run.out, "\"address\": \"0000:01:00.0\""), "%s", run.out);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
+	expect_mark(root, "/dev/vfio/7", "");
+	ck_assert_int_eq(journal_files(root), 0);
+
+	/* A generated /sys never rebinds: the detach fails, and the claim goes with it. */
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "02:00.0,managed=yes",
+					NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "vfio-pci did not take it"), "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:02:00.0"));
+	test_root_remove(root);
+}
+END_TEST
+
+enum { CONCURRENT_DOMAINS = 32, CONCURRENT_GROUPS = 16, CONCURRENT_ROUNDS = 200 };
+
+/* Groups 0..15 with one function each on bus N+1, the container shared by all. */
+static const char *concurrent_host_new(void)
+{
+	static char root[64];
+	char manifest[4096];
+	size_t used = (size_t)snprintf(manifest, sizeof(manifest), "misc vfio 10:196\n");
+	for (int g = 0; g < CONCURRENT_GROUPS; g++)
+		used += (size_t)snprintf(manifest + used, sizeof(manifest) - used,
+					 "group %d 243:%d\ndevice 0000:%02x:00.0 group=%d vendor=8086 device=10d3 "
+					 "class=020000 driver=vfio-pci\n",
+					 g, g, g + 1, g);
+	/* tmpfs: the test is about locking and counting, not about how long fsync takes on a disk */
+	snprintf(root, sizeof(root), "/dev/shm/vfguard-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	char error[512] = "";
+	ck_assert_msg(hosttree_build_string(manifest, root, error, sizeof(error)) == 0, "%s", error);
+	return root;
+}
+
+/*
+ * One domain process: apply and revoke its hostdev, round after round. Domains
+ * i and i+16 want the same group, so one of them is refused now and then: the
+ * only failure allowed. Exit status: 0, or 1 after printing what went wrong.
+ */
+static void concurrent_domain(const char *root, int index, int results_fd)
+{
+	vfg_error err = {0};
+	vfg_context_options options = {.root = root};
+	vfg_context *ctx = vfg_context_new(&options, &err);
+	if (!ctx)
+		_exit((dprintf(STDERR_FILENO, "domain %d: %s\n", index, err.message), 1));
+	vfg_domain domain = {.uid = 1000 + (uid_t)(index % 8), .gid = 1000};
+	snprintf(domain.name, sizeof(domain.name), "vm%d", index);
+	char bdf[16];
+	snprintf(bdf, sizeof(bdf), "%02x:00.0", index % CONCURRENT_GROUPS + 1);
+	vfg_hostdev_spec spec;
+	if (vfg_hostdev_spec_parse(ctx, bdf, &spec, &err) < 0)
+		_exit((dprintf(STDERR_FILENO, "domain %d: %s\n", index, err.message), 1));
+	domain.hostdevs = &spec;
+	domain.n_hostdevs = 1;
+	int conflicts = 0;
+	for (int round = 0; round < CONCURRENT_ROUNDS; round++) {
+		vfg_plan *plan = NULL;
+		if (vfg_plan_build(ctx, &domain, &plan, &err) < 0)
+			_exit((dprintf(STDERR_FILENO, "domain %d round %d: plan: %s\n", index, round, err.message), 1));
+		int r = vfg_plan_apply(ctx, plan, NULL, &err);
+		vfg_plan_free(plan);
+		if (r < 0 && strstr(err.message, "belongs to domain")) {
+			conflicts++;
+			continue;
+		}
+		if (r < 0)
+			_exit((dprintf(STDERR_FILENO, "domain %d round %d: apply: %s\n", index, round, err.message),
+			       1));
+		if (vfg_domain_revoke(ctx, domain.name, NULL, &err) < 0)
+			_exit((dprintf(STDERR_FILENO, "domain %d round %d: revoke: %s\n", index, round, err.message),
+			       1));
+	}
+	dprintf(results_fd, "%d\n", conflicts);
+	vfg_context_free(ctx);
+	_exit(0);
+}
+
+/* Run the domain processes to the end; the ownership conflicts they met. */
+static int run_concurrent_domains(const char *root)
+{
+	int results[2];
+	ck_assert_int_eq(pipe(results), 0);
+	pid_t children[CONCURRENT_DOMAINS];
+	for (int i = 0; i < CONCURRENT_DOMAINS; i++) {
+		children[i] = fork();
+		ck_assert_int_ge(children[i], 0);
+		if (children[i] == 0) {
+			close(results[0]);
+			concurrent_domain(root, i, results[1]);
+		}
+	}
+	close(results[1]);
+	for (int i = 0; i < CONCURRENT_DOMAINS; i++) {
+		int status;
+		ck_assert_int_eq(waitpid(children[i], &status, 0), children[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "domain %d failed (its error is above)",
+			      i);
+	}
+	FILE *in = fdopen(results[0], "r");
+	int conflicts = 0, one;
+	while (fscanf(in, "%d", &one) == 1)
+		conflicts += one;
+	fclose(in);
+	return conflicts;
+}
+
+START_TEST(domains_applying_and_revoking_concurrently_share_the_container)
+{
+	const char *root = concurrent_host_new();
+	use_testmark(root);
+	set_mark(root, "/dev/vfio/vfio", "original");
+	int conflicts = run_concurrent_domains(root);
+	fprintf(stderr, "testmark: %d domains x %d rounds: %d ownership conflicts, no other error\n",
+		CONCURRENT_DOMAINS, CONCURRENT_ROUNDS, conflicts);
+	expect_mark(root, "/dev/vfio/vfio", "original");
+	for (int g = 0; g < CONCURRENT_GROUPS; g++) {
+		char node[32];
+		snprintf(node, sizeof(node), "/dev/vfio/%d", g);
+		expect_mark(root, node, "");
+	}
+	ck_assert_int_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(dac_domains_applying_and_revoking_concurrently_leave_the_container_as_it_was)
+{
+	const char *root = concurrent_host_new();
+	use_dac(root);
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE);
+	int conflicts = run_concurrent_domains(root);
+	fprintf(stderr, "dac: %d domains x %d rounds: %d ownership conflicts, no other error\n", CONCURRENT_DOMAINS,
+		CONCURRENT_ROUNDS, conflicts);
+	/* owner, mode, ACL and every xattr of the container and the groups, as before */
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE, before, "after the rounds");
+	ck_assert_int_eq(journal_files(root), 0);
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+static Suite *journal_suite(void)
+{
+	Suite *suite = suite_create("journal");
+	TCase *tc = tcase_create("transactions");
+	tcase_add_test(tc, apply_marks_the_nodes_and_revoke_restores_them_exactly);
+	tcase_add_test(tc, apply_twice_keeps_what_is_held_and_one_revoke_restores);
+	tcase_add_test(tc, a_failing_grant_undoes_the_earlier_changes_and_names_the_step);
+	tcase_add_test(tc, fd_access_takes_back_the_path_grants_of_an_earlier_run);
+	tcase_add_test(tc, a_group_another_domain_holds_is_refused_naming_the_holder);
+	tcase_add_test(tc, a_shared_node_keeps_its_mark_until_the_last_holder_revokes);
+	tcase_add_test(tc, a_failed_revoke_takes_back_the_rest_and_restore_finishes_it);
+	tcase_add_test(tc, a_torn_last_line_is_dropped_and_a_damaged_journal_named);
+	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
+	suite_add_tcase(suite, tc);
+	tc = tcase_create("crashes");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_apply_is_restored);
+	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_restored);
+	suite_add_tcase(suite, tc);
+	tc = tcase_create("concurrency");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, domains_applying_and_revoking_concurrently_share_the_container);
+	tcase_add_test(tc, dac_domains_applying_and_revoking_concurrently_leave_the_container_as_it_was);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int main(void)
+{
+	return test_main(journal_suite());
+}

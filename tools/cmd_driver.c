@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfguard detach, vfguard reattach: managed mode by hand. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char detach_help[] =
+	"Usage: vfguard detach BDF [--driver NAME] [OPTIONS]\n"
+	"\n"
+	"Bind a PCI function to vfio-pci (or the vfio variant driver NAME) through\n"
+	"driver_override, unbind and drivers_probe, after remembering its original\n"
+	"driver in the state directory. Refuses a function whose IOMMU group would\n"
+	"not be viable, naming the functions in the way; when the kernel does not\n"
+	"bind it as asked, the function is put back. Bound already: nothing to do.\n"
+	"\n"
+	"  BDF                  the function: DDDD:BB:DD.F, BB:DD.F or its /sys path\n"
+	"  --driver NAME        the vfio driver to bind (default vfio-pci; must be loaded)\n" CLI_COMMON_HELP "\n"
+	"Exit status: 0 bound as asked, 1 failed (the error names the device and why), 2 usage.\n";
+
+static const char reattach_help[] =
+	"Usage: vfguard reattach BDF [OPTIONS]\n"
+	"\n"
+	"Give a function vfguard detached back to the driver it had before (or to\n"
+	"none, as it was), and restore its driver_override. Unbinding a vfio driver\n"
+	"waits until no process holds the device open.\n"
+	"\n"
+	"  BDF                  the function: DDDD:BB:DD.F, BB:DD.F or its /sys path\n" CLI_COMMON_HELP "\n"
+	"Exit status: 0 reattached, 1 failed (the error names the device and why), 2 usage.\n";
+
+static void print_json_string(const char *key, const char *value, const char *after)
+{
+	printf("\"%s\": ", key);
+	if (!value || !value[0]) {
+		printf("null%s", after);
+		return;
+	}
+	putchar('"');
+	for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	printf("\"%s", after);
+}
+
+static void print_binding(const cli_common *common, const char *command, const vfg_driver_binding *binding)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_addr_format(&binding->addr, bdf);
+	if (common->json) {
+		printf("{\"version\": 1, \"command\": \"%s\", ", command);
+		print_json_string("address", bdf, ", ");
+		print_json_string("driver", binding->driver, ", ");
+		print_json_string("original_driver", binding->original, ", ");
+		printf("\"changed\": %s}\n", binding->changed ? "true" : "false");
+		return;
+	}
+	const char *driver = binding->driver[0] ? binding->driver : "no driver";
+	const char *original = binding->original[0] ? binding->original : "no driver";
+	if (strcmp(command, "detach") == 0)
+		printf("%s: %s %s (original: %s)\n", bdf, binding->changed ? "bound to" : "already bound to", driver,
+		       original);
+	else
+		printf("%s: %s %s\n", bdf, binding->changed ? "returned to" : "stays with", driver);
+}
+
+static int run_driver_command(const char *command, const char *help, int argc, char **argv)
+{
+	static const struct option options[] = {
+		CLI_COMMON_OPTIONS,
+		{"driver", required_argument, NULL, 'D'},
+		{NULL, 0, NULL, 0},
+	};
+	bool is_detach = strcmp(command, "detach") == 0;
+	cli_common common = {0};
+	const char *driver = NULL;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(help, stdout);
+			return EXIT_OK;
+		}
+		if (opt == 'D' && is_detach) {
+			driver = optarg;
+			continue;
+		}
+		int r = cli_common_option(&common, opt, optarg);
+		if (r < 0)
+			return cli_usage_error(command, "invalid option value");
+		if (r == 0)
+			return cli_usage_error(command, "unknown option");
+	}
+	if (optind != argc - 1)
+		return cli_usage_error(command, optind == argc ? "the function (BDF) is required"
+							       : "exactly one function (BDF) is expected");
+
+	vfg_error err = {0};
+	vfg_context *ctx = vfg_context_new(&common.context, &err);
+	if (!ctx) {
+		cli_report(&common, &err);
+		return EXIT_FAILED;
+	}
+	int status = EXIT_OK;
+	vfg_hostdev_spec spec;
+	vfg_driver_binding binding;
+	if (vfg_hostdev_spec_parse(ctx, argv[optind], &spec, &err) < 0) {
+		cli_report(&common, &err);
+		status = EXIT_USAGE;
+	} else if ((is_detach ? vfg_pci_detach(ctx, &spec.addr, driver, &binding, &err)
+			      : vfg_pci_reattach(ctx, &spec.addr, &binding, &err)) < 0) {
+		cli_report(&common, &err);
+		status = EXIT_FAILED;
+	} else {
+		print_binding(&common, command, &binding);
+		if (fflush(stdout) != 0)
+			status = EXIT_FAILED;
+	}
+	vfg_context_free(ctx);
+	return status;
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	return run_driver_command("detach", detach_help, argc, argv);
+}
+
+int cmd_reattach(int argc, char **argv)
+{
+	return run_driver_command("reattach", reattach_help, argc, argv);
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfguard revoke, restore, status: working from the journal rather than from a plan. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char revoke_help[] = "Usage: vfguard revoke --domain NAME [OPTIONS]\n"
+				  "\n"
+				  "Take back everything the domain was granted, newest change first, restoring\n"
+				  "each node exactly as the journal recorded it, and release its IOMMU groups.\n"
+				  "A shared node (/dev/vfio/vfio, /dev/iommu) is restored by the last domain\n"
+				  "that holds it. Goes on past a failure so that as much as possible is taken\n"
+				  "back; what failed stays in the journal for vfguard restore. A domain that\n"
+				  "holds nothing: nothing to do.\n"
+				  "\n"
+				  "  --domain NAME        the VM (required)\n" CLI_COMMON_HELP "\n"
+				  "Exit status: 0 revoked, 1 failed (the error names the node and why), 2 usage.\n";
+
+static const char restore_help[] =
+	"Usage: vfguard restore [--all] [OPTIONS]\n"
+	"\n"
+	"Finish every transaction a crashed vfguard left unfinished: an apply is\n"
+	"undone, a revoke completed. apply and revoke do this first on their own.\n"
+	"\n"
+	"  --all                also revoke every domain (the host as before vfguard)\n" CLI_COMMON_HELP "\n"
+	"Exit status: 0 restored, 1 failed (the error names the node and why), 2 usage.\n";
+
+static const char status_help[] = "Usage: vfguard status [--domain NAME] [OPTIONS]\n"
+				  "\n"
+				  "The domains the journal holds: their hostdevs with IOMMU group, backend and\n"
+				  "access, and every grant each layer made with what undoing it restores.\n"
+				  "A domain a crashed run left unfinished is marked so.\n"
+				  "\n"
+				  "  --domain NAME        only this VM\n" CLI_COMMON_HELP "\n"
+				  "Exit status: 0 ok, 1 failed, 2 usage.\n";
+
+static void print_json_text(const char *text)
+{
+	putchar('"');
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	putchar('"');
+}
+
+void cli_print_summary(const cli_common *common, const char *command, const char *domain,
+		       const vfg_change_summary *summary)
+{
+	if (common->json) {
+		printf("{\"version\": 1, \"command\": \"%s\", \"domain\": ", command);
+		if (domain)
+			print_json_text(domain);
+		else
+			fputs("null", stdout);
+		printf(", \"changed\": %zu, \"kept\": %zu, \"revoked\": %zu, \"recovered\": %zu, \"notes\": [",
+		       summary->changed, summary->kept, summary->revoked, summary->recovered);
+		char notes[sizeof(summary->notes)];
+		snprintf(notes, sizeof(notes), "%s", summary->notes);
+		char *state = NULL;
+		bool first = true;
+		for (char *line = strtok_r(notes, "\n", &state); line; line = strtok_r(NULL, "\n", &state)) {
+			fputs(first ? "" : ", ", stdout);
+			print_json_text(line);
+			first = false;
+		}
+		printf("]}\n");
+		return;
+	}
+	if (summary->recovered)
+		printf("finished %zu transaction%s a crashed run left open\n", summary->recovered,
+		       summary->recovered > 1 ? "s" : "");
+	if (strcmp(command, "apply") == 0)
+		printf("domain %s: %zu change%s made, %zu already held, %zu path grant%s taken back\n", domain,
+		       summary->changed, summary->changed == 1 ? "" : "s", summary->kept, summary->revoked,
+		       summary->revoked == 1 ? "" : "s");
+	else if (domain)
+		printf("domain %s: %zu change%s undone\n", domain, summary->changed, summary->changed == 1 ? "" : "s");
+	else
+		printf("%zu change%s undone\n", summary->changed, summary->changed == 1 ? "" : "s");
+	fputs(summary->notes, stdout);
+}
+
+typedef struct state_command {
+	const char *name;
+	const char *help;
+	cli_common common;
+	const char *domain;
+	bool all;
+} state_command;
+
+static int parse_state_options(state_command *cmd, int argc, char **argv)
+{
+	static const struct option options[] = {
+		CLI_COMMON_OPTIONS,
+		{"domain", required_argument, NULL, 'd'},
+		{"all", no_argument, NULL, 'A'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(cmd->help, stdout);
+			exit(EXIT_OK);
+		}
+		if (opt == 'd' && strcmp(cmd->name, "restore") != 0) {
+			cmd->domain = optarg;
+			continue;
+		}
+		if (opt == 'A' && strcmp(cmd->name, "restore") == 0) {
+			cmd->all = true;
+			continue;
+		}
+		int r = cli_common_option(&cmd->common, opt, optarg);
+		if (r < 0)
+			return cli_usage_error(cmd->name, "invalid option value");
+		if (r == 0)
+			return cli_usage_error(cmd->name, "unknown option");
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+	if (strcmp(cmd->name, "revoke") == 0 && !cmd->domain)
+		return cli_usage_error(cmd->name, "--domain is required");
+	return EXIT_OK;
+}
+
+static int run_state_command(state_command *cmd, int argc, char **argv)
+{
+	int status = parse_state_options(cmd, argc, argv);
+	if (status != EXIT_OK)
+		return status;
+	vfg_error err = {0};
+	vfg_context *ctx = vfg_context_new(&cmd->common.context, &err);
+	if (!ctx) {
+		cli_report(&cmd->common, &err);
+		return EXIT_FAILED;
+	}
+	vfg_change_summary summary;
+	int r;
+	if (strcmp(cmd->name, "status") == 0)
+		r = cmd->common.json ? vfg_status_write_json(ctx, cmd->domain, stdout, &err)
+				     : vfg_status_write_text(ctx, cmd->domain, stdout, &err);
+	else if (strcmp(cmd->name, "revoke") == 0)
+		r = vfg_domain_revoke(ctx, cmd->domain, &summary, &err);
+	else
+		r = vfg_restore(ctx, cmd->all, &summary, &err);
+	if (r < 0) {
+		cli_report(&cmd->common, &err);
+		status = EXIT_FAILED;
+	} else if (strcmp(cmd->name, "status") != 0) {
+		cli_print_summary(&cmd->common, cmd->name, cmd->domain, &summary);
+	}
+	if (status == EXIT_OK && fflush(stdout) != 0)
+		status = EXIT_FAILED;
+	vfg_context_free(ctx);
+	return status;
+}
+
+int cmd_revoke(int argc, char **argv)
+{
+	state_command cmd = {.name = "revoke", .help = revoke_help};
+	return run_state_command(&cmd, argc, argv);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	state_command cmd = {.name = "restore", .help = restore_help};
+	return run_state_command(&cmd, argc, argv);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	state_command cmd = {.name = "status", .help = status_help};
+	return run_state_command(&cmd, argc, argv);
+}
