@@ -9,8 +9,10 @@
  *   #             the number of elements (array) or members (object)
  *
  * e.g. `json_get plan.json nodes.kind=group.rdev`. Strings print bare, other
- * values as JSON. Exit 0 found, 1 not found (said on stderr), 2 usage.
+ * values as JSON (a null as "null"). Exit 0 found, 1 not found (said on
+ * stderr), 2 usage.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,11 @@ static struct json_object *find_element(struct json_object *array, const char *k
 	return NULL;
 }
 
-static struct json_object *step(struct json_object *value, const char *segment, struct json_object **count)
+/*
+ * Take one step from @value into *@next; false when there is nothing there.
+ * json-c represents a JSON null as NULL, so a found null is true with NULL.
+ */
+static bool step(struct json_object *value, const char *segment, struct json_object **next, struct json_object **count)
 {
 	char *end;
 
@@ -45,20 +51,21 @@ static struct json_object *step(struct json_object *value, const char *segment, 
 			*count = json_object_new_int64((int64_t)json_object_array_length(value));
 		else if (json_object_is_type(value, json_type_object))
 			*count = json_object_new_int64(json_object_object_length(value));
-		return *count;
+		else
+			return false;
+		*next = *count;
+		return true;
 	}
 	if (json_object_is_type(value, json_type_array)) {
 		if (strchr(segment, '='))
-			return find_element(value, segment);
+			return (*next = find_element(value, segment)) != NULL;
 		unsigned long index = strtoul(segment, &end, 10);
 		if (!*segment || *end || index >= json_object_array_length(value))
-			return NULL;
-		return json_object_array_get_idx(value, index);
+			return false;
+		*next = json_object_array_get_idx(value, index);
+		return true;
 	}
-	struct json_object *member;
-	if (json_object_is_type(value, json_type_object) && json_object_object_get_ex(value, segment, &member))
-		return member;
-	return NULL;
+	return json_object_is_type(value, json_type_object) && json_object_object_get_ex(value, segment, next);
 }
 
 int main(int argc, char **argv)
@@ -73,12 +80,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct json_object *value = root, *count = NULL;
-	for (int i = 2; i < argc && value; i++) {
-		value = step(value, argv[i], &count);
-		if (!value)
+	bool found = true;
+	for (int i = 2; i < argc && found; i++) {
+		/* A null has nothing inside: json_object_is_type(NULL, ...) is true only for json_type_null. */
+		found = value && step(value, argv[i], &value, &count);
+		if (!found)
 			fprintf(stderr, "json_get: %s: nothing at step %d, '%s'\n", argv[1], i - 1, argv[i]);
 	}
-	if (value) {
+	if (found) {
 		if (json_object_is_type(value, json_type_string))
 			puts(json_object_get_string(value));
 		else
@@ -86,5 +95,5 @@ int main(int argc, char **argv)
 	}
 	json_object_put(count);
 	json_object_put(root);
-	return value ? 0 : 1;
+	return found ? 0 : 1;
 }
