@@ -61,7 +61,7 @@ check_fails() {
 	"$@" >"$VFGVM_DIR/.output" 2>&1
 	status=$?
 	if [ "$status" -ne 0 ]; then
-		pass "$name" "exit $status: $(tail -n 1 "$VFGVM_DIR/.output")"
+		pass "$name" "exit $status$(tail -n 1 "$VFGVM_DIR/.output" | sed 's/^./: &/')"
 	else
 		show_output "$VFGVM_DIR/.output"
 		fail "$name" "'$*' succeeded, expected a failure"
@@ -154,15 +154,10 @@ iommu_group() {
 	basename "$link"
 }
 
-# use_vfio_pci BDF: setup for scenarios that need the function on vfio-pci
-# (reported as the check "setup-vfio-pci").
+# use_vfio_pci BDF: setup for scenarios that need the function on vfio-pci,
+# done by `vfguard detach` (checks "setup-detach" and "setup-vfio-pci").
 use_vfio_pci() {
-	local sys=/sys/bus/pci/devices/$1
-	if [ "$(pci_driver "$1")" != vfio-pci ]; then
-		[ -e "$sys/driver" ] && echo "$1" >"$sys/driver/unbind"
-		echo vfio-pci >"$sys/driver_override"
-		echo "$1" >/sys/bus/pci/drivers_probe
-	fi
+	check setup-detach vfguard detach "$1"
 	expect_eq setup-vfio-pci "$(pci_driver "$1")" vfio-pci
 }
 
