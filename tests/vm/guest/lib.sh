@@ -40,32 +40,35 @@ show_output() {
 	sed 's/^/  | /' "$1"
 }
 
-# check NAME COMMAND...: passes when COMMAND exits 0; its first output line is the message.
-check() {
-	local name=$1 status
-	shift
+# run_check success|failure NAME COMMAND...: what check and check_fails share.
+run_check() {
+	local want=$1 name=$2 status last
+	shift 2
 	"$@" >"$VFGVM_DIR/.output" 2>&1
 	status=$?
-	if [ "$status" -eq 0 ]; then
+	last=$(tail -n 1 "$VFGVM_DIR/.output")
+	if [ "$want" = success ] && [ "$status" -eq 0 ]; then
 		pass "$name" "$(head -n 1 "$VFGVM_DIR/.output")"
+	elif [ "$want" = failure ] && [ "$status" -ne 0 ]; then
+		pass "$name" "exit $status${last:+: $last}"
 	else
 		show_output "$VFGVM_DIR/.output"
-		fail "$name" "exit $status from '$*': $(tail -n 1 "$VFGVM_DIR/.output")"
+		if [ "$want" = success ]; then
+			fail "$name" "exit $status from '$*'${last:+: $last}"
+		else
+			fail "$name" "'$*' succeeded, expected a failure"
+		fi
 	fi
+}
+
+# check NAME COMMAND...: passes when COMMAND exits 0; its first output line is the message.
+check() {
+	run_check success "$@"
 }
 
 # check_fails NAME COMMAND...: passes when COMMAND exits non-zero.
 check_fails() {
-	local name=$1 status
-	shift
-	"$@" >"$VFGVM_DIR/.output" 2>&1
-	status=$?
-	if [ "$status" -ne 0 ]; then
-		pass "$name" "exit $status$(tail -n 1 "$VFGVM_DIR/.output" | sed 's/^./: &/')"
-	else
-		show_output "$VFGVM_DIR/.output"
-		fail "$name" "'$*' succeeded, expected a failure"
-	fi
+	run_check failure "$@"
 }
 
 # expect_eq NAME ACTUAL EXPECTED
