@@ -58,10 +58,13 @@ run_check() {
 		else
 			fail "$name" "'$*' succeeded, expected a failure"
 		fi
+		return 1
 	fi
 }
 
-# check NAME COMMAND...: passes when COMMAND exits 0; its first output line is the message.
+# check NAME COMMAND...: passes when COMMAND exits 0; its first output line is
+# the message. Like every helper, returns non-zero when the check failed, so a
+# scenario can stop where going on makes no sense: check NAME ... || exit 1
 check() {
 	run_check success "$@"
 }
@@ -77,6 +80,7 @@ expect_eq() {
 		pass "$1" "$2"
 	else
 		fail "$1" "got '$2', expected '$3'"
+		return 1
 	fi
 }
 
@@ -108,6 +112,7 @@ run_checks() {
 	elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 		fail "${prefix}exit" "'$*' exited $status after reporting only passes"
 	fi
+	[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$reported" -gt 0 ]
 }
 
 # requires legacy|iommufd...: end the scenario as "not run" when the kernel
@@ -159,18 +164,21 @@ iommu_group() {
 
 # use_vfio_pci BDF: setup for scenarios that need the function on vfio-pci,
 # done by `vfguard detach` (checks "setup-detach" and "setup-vfio-pci").
+# Without it nothing after could pass: a failure ends the scenario.
 use_vfio_pci() {
-	check setup-detach vfguard detach "$1"
-	expect_eq setup-vfio-pci "$(pci_driver "$1")" vfio-pci
+	check setup-detach vfguard detach "$1" || exit 1
+	expect_eq setup-vfio-pci "$(pci_driver "$1")" vfio-pci || exit 1
 }
 
 # plan ARGS...: `vfguard plan --json ARGS` into plan.json, as the check "plan".
+# Without a plan every check on it would fail too: a failure ends the scenario.
 plan() {
 	if vfguard plan --json "$@" >"$VFGVM_DIR/plan.json" 2>"$VFGVM_DIR/plan.errors"; then
 		pass plan "backend $(plan_get hostdevs 0 backend), $(plan_get nodes '#') nodes"
 	else
 		show_output "$VFGVM_DIR/plan.errors"
 		fail plan "vfguard plan $*: $(tail -n 1 "$VFGVM_DIR/plan.errors")"
+		exit 1
 	fi
 }
 
