@@ -51,8 +51,8 @@ struct probe {
 
 struct step {
 	const char *name;
-	int (*run)(struct probe *probe);
-	bool is_open;
+	int (*run)(struct probe *probe); /* NULL: the step opens @node */
+	enum node node;
 };
 
 static int say(struct probe *probe, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -101,26 +101,6 @@ static int open_node(struct probe *probe, enum node node)
 	if (!error)
 		return fail(probe, 0, "%s opened, expected %s", path, errno_name(expected));
 	return fail(probe, error, "open %s: expected %s, got", path, errno_name(expected));
-}
-
-static int step_open_container(struct probe *probe)
-{
-	return open_node(probe, NODE_CONTAINER);
-}
-
-static int step_open_group(struct probe *probe)
-{
-	return open_node(probe, NODE_GROUP);
-}
-
-static int step_open_iommu(struct probe *probe)
-{
-	return open_node(probe, NODE_IOMMU);
-}
-
-static int step_open_cdev(struct probe *probe)
-{
-	return open_node(probe, NODE_CDEV);
 }
 
 static int step_get_api_version(struct probe *probe)
@@ -304,30 +284,30 @@ static int step_ioas_map(struct probe *probe)
 }
 
 static const struct step legacy_steps[] = {
-	{"open-container", step_open_container, true},
-	{"get-api-version", step_get_api_version, false},
-	{"check-extension-type1v2", step_check_extension_type1v2, false},
-	{"open-group", step_open_group, true},
-	{"group-get-status", step_group_get_status, false},
-	{"group-set-container", step_group_set_container, false},
-	{"set-iommu-type1v2", step_set_iommu_type1v2, false},
-	{"group-get-device-fd", step_group_get_device_fd, false},
-	{"device-get-info", step_device_get_info, false},
-	{"iommu-map-dma", step_iommu_map_dma, false},
-	{NULL, NULL, false},
+	{"open-container", .node = NODE_CONTAINER},
+	{"get-api-version", .run = step_get_api_version},
+	{"check-extension-type1v2", .run = step_check_extension_type1v2},
+	{"open-group", .node = NODE_GROUP},
+	{"group-get-status", .run = step_group_get_status},
+	{"group-set-container", .run = step_group_set_container},
+	{"set-iommu-type1v2", .run = step_set_iommu_type1v2},
+	{"group-get-device-fd", .run = step_group_get_device_fd},
+	{"device-get-info", .run = step_device_get_info},
+	{"iommu-map-dma", .run = step_iommu_map_dma},
+	{NULL},
 };
 
 static const struct step iommufd_steps[] = {
-	{"open-iommu", step_open_iommu, true},
-	{"rlimit-mode-get", step_rlimit_mode_get, false},
-	{"rlimit-mode-set", step_rlimit_mode_set, false},
-	{"open-cdev", step_open_cdev, true},
-	{"bind-iommufd", step_bind_iommufd, false},
-	{"ioas-alloc", step_ioas_alloc, false},
-	{"attach-ioas", step_attach_ioas, false},
-	{"ioas-map", step_ioas_map, false},
-	{"device-get-info", step_device_get_info, false},
-	{NULL, NULL, false},
+	{"open-iommu", .node = NODE_IOMMU},
+	{"rlimit-mode-get", .run = step_rlimit_mode_get},
+	{"rlimit-mode-set", .run = step_rlimit_mode_set},
+	{"open-cdev", .node = NODE_CDEV},
+	{"bind-iommufd", .run = step_bind_iommufd},
+	{"ioas-alloc", .run = step_ioas_alloc},
+	{"attach-ioas", .run = step_attach_ioas},
+	{"ioas-map", .run = step_ioas_map},
+	{"device-get-info", .run = step_device_get_info},
+	{NULL},
 };
 
 /*
@@ -338,14 +318,14 @@ static bool run_steps(struct probe *probe, const struct step *steps)
 {
 	const char *failed = NULL;
 	for (const struct step *step = steps; step->name; step++) {
-		if (probe->open_only && !step->is_open)
+		if (probe->open_only && step->run)
 			continue;
 		if (failed && !probe->open_only) {
 			printf("FAIL %s not reached: %s failed\n", step->name, failed);
 			continue;
 		}
 		probe->message[0] = '\0';
-		if (step->run(probe) < 0) {
+		if ((step->run ? step->run(probe) : open_node(probe, step->node)) < 0) {
 			printf("FAIL %s %s\n", step->name, probe->message);
 			failed = failed ? failed : step->name;
 		} else {
