@@ -89,7 +89,7 @@ expect_eq() {
 # PREFIX-NAME when a prefix is given. A command that reports nothing, or
 # fails without saying which step, is a failure too.
 run_checks() {
-	local prefix= status kind name message reported=0 failed=0
+	local prefix='' status kind name message reported=0 failed=0
 	if [ "$1" = -p ]; then
 		prefix=$2-
 		shift 2
