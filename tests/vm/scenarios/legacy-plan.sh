@@ -14,3 +14,9 @@ expect_eq container-rdev-sysfs "$(plan_get nodes kind=container rdev)" "$(cat /s
 expect_eq group-path "$(plan_get nodes kind=group path)" "/dev/vfio/$group"
 expect_eq group-rdev "$(plan_get nodes kind=group rdev)" "$(node_rdev "/dev/vfio/$group")"
 expect_eq group-rdev-sysfs "$(plan_get nodes kind=group rdev)" "$(cat "/sys/class/vfio/$group/dev")"
+# Every labeler packed in the initramfs was loaded (the default config names them all).
+for module in /usr/lib/vfguard/plugins/vfguard-*.so; do
+	name=$(basename "$module" .so)
+	name=${name#vfguard-}
+	expect_eq "labeler-$name" "$(plan_get labelers "name=$name" name)" "$name"
+done
