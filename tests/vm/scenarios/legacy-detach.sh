@@ -1,0 +1,20 @@
+# vfguard detach binds edu to vfio-pci and its group node appears; reattach
+# gives it back to no driver (edu has none on the host) and the node goes.
+requires legacy
+group=$(iommu_group "$EDU")
+# Start from edu as the kernel left it, whatever ran before.
+[ "$(pci_driver "$EDU")" = none ] || vfguard reattach "$EDU" >/dev/null 2>&1
+expect_eq starts-unbound "$(pci_driver "$EDU")" none
+check_fails no-group-node-before test -e "/dev/vfio/$group"
+check detach sh -c "vfguard detach --json $EDU >detach.json"
+expect_eq detach-changed "$(json_get detach.json changed)" true
+expect_eq detach-original-driver "$(json_get detach.json original_driver)" null
+expect_eq driver-after-detach "$(pci_driver "$EDU")" vfio-pci
+check group-node-appears test -c "/dev/vfio/$group"
+expect_eq group-node-rdev "$(node_rdev "/dev/vfio/$group")" "$(cat "/sys/class/vfio/$group/dev")"
+check detach-again sh -c "vfguard detach --json $EDU >again.json"
+expect_eq detach-again-unchanged "$(json_get again.json changed)" false
+check reattach vfguard reattach "$EDU"
+expect_eq driver-after-reattach "$(pci_driver "$EDU")" none
+check_fails group-node-gone test -e "/dev/vfio/$group"
+expect_eq driver-override-cleared "$(cat "$EDU_SYS/driver_override")" "(null)"
