@@ -242,6 +242,17 @@ static int read_cdev(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *er
 		return 0;
 	char dev_path[VFG_PATH_MAX + 64];
 	snprintf(dev_path, sizeof(dev_path), "%s/%s/dev", path, hostdev->cdev);
+	/*
+	 * Since 6.1 every vfio device has its vfio-dev/vfioN directory (the
+	 * struct device in struct vfio_device); only with VFIO_DEVICE_CDEV (6.6)
+	 * does it carry a char device and so a dev file. Seen on bookworm's 6.1
+	 * in the VM suite: no dev file, no cdev.
+	 */
+	struct stat st;
+	if (lstat(dev_path, &st) < 0 && errno == ENOENT) {
+		hostdev->cdev[0] = '\0';
+		return 0;
+	}
 	return vfg_sysfs_read_devnum(dev_path, &hostdev->cdev_rdev, err);
 }
 

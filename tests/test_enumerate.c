@@ -34,6 +34,26 @@ static void expect_plan_error(const char *root, const char *spec, const char *me
 	vfg_context_free(ctx);
 }
 
+/* Linux 6.1-6.5: vfio-dev/vfio0 exists for a vfio-pci device, with no dev file (no cdev). */
+START_TEST(a_vfio_dev_directory_without_a_dev_file_is_no_cdev)
+{
+	const char *root = test_root_new(host_legacy);
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/sys/bus/pci/devices/0000:01:00.0/vfio-dev", root);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	strncat(dir, "/vfio0", sizeof(dir) - strlen(dir) - 1);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	vfg_hostdev hostdev;
+	vfg_error err = {0};
+	ck_assert_msg(enumerate(root, "01:00.0", &hostdev, &err) == 0, "%s", err.message);
+	ck_assert(hostdev.function.vfio_dev);
+	ck_assert_str_eq(hostdev.cdev, "");
+	ck_assert_int_eq(hostdev.backend, VFG_BACKEND_LEGACY);
+	vfg_hostdev_clear(&hostdev);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(legacy_host_gives_container_and_group_nodes_with_sysfs_rdevs)
 {
 	const char *root = test_root_new(host_legacy);
@@ -358,6 +378,7 @@ static Suite *enumerate_suite(void)
 	Suite *s = suite_create("enumerate");
 	TCase *tc = tcase_create("backends");
 	tcase_add_test(tc, legacy_host_gives_container_and_group_nodes_with_sysfs_rdevs);
+	tcase_add_test(tc, a_vfio_dev_directory_without_a_dev_file_is_no_cdev);
 	tcase_add_test(tc, iommufd_host_gives_iommu_and_cdev_nodes_with_sysfs_rdevs);
 	tcase_add_test(tc, group_members_carry_ids_class_header_and_driver);
 	suite_add_tcase(s, tc);

@@ -75,7 +75,7 @@ typedef struct vfg_pci_function {
 	uint32_t class_code; /* 24 bits: base class, subclass, prog-if */
 	uint8_t header_type; /* config space 0x0e, multi-function bit cleared */
 	char driver[VFG_DRIVER_MAX]; /* bound driver, "" when none */
-	bool vfio_dev; /* has vfio-dev/: bound to vfio-pci or a vfio variant driver */
+	bool vfio_dev; /* has vfio-dev/ (Linux >= 6.1): bound to vfio-pci or a vfio variant driver */
 } vfg_pci_function;
 
 typedef struct vfg_iommu_group {
