@@ -42,6 +42,8 @@ struct probe {
 	/* What open(2) of each node must fail with; 0: it must succeed. */
 	int expected_errno[NODE_COUNT];
 	bool open_only;
+	/* What IOMMU_OPTION set RLIMIT_MODE must fail with (EPERM without CAP_SYS_RESOURCE); 0: succeed. */
+	int rlimit_set_errno;
 	const char *device_name; /* legacy: what VFIO_GROUP_GET_DEVICE_FD looks up */
 	int device_fd;
 	uint32_t ioas_id;
@@ -226,6 +228,15 @@ static int step_rlimit_mode_set(struct probe *probe)
 {
 	uint64_t mode = 1;
 	int r = iommufd_option(probe, IOMMU_OPTION_OP_SET, &mode);
+	if (probe->rlimit_set_errno) {
+		/* iommufd_option_rlimit_mode() (drivers/iommu/iommufd/main.c) wants CAP_SYS_RESOURCE */
+		if (r == -probe->rlimit_set_errno)
+			return say(probe, "set refused: %s, as expected", strerror(-r));
+		return r < 0 ? fail(probe, -r, "IOMMU_OPTION set RLIMIT_MODE 1: expected %s",
+				    strerror(probe->rlimit_set_errno))
+			     : fail(probe, 0, "IOMMU_OPTION set RLIMIT_MODE 1 succeeded, expected %s",
+				    strerror(probe->rlimit_set_errno));
+	}
 	if (r < 0)
 		return fail(probe, -r, "IOMMU_OPTION set RLIMIT_MODE 1");
 	mode = 0;
@@ -396,6 +407,8 @@ static void usage(FILE *out)
 		     "  --open-errno NODE=ERRNO     NODE (container, group, iommu, cdev) must fail to open with\n"
 		     "                              ERRNO (EACCES, 13, ...); implies --open-only\n"
 		     "  --open-only                 only open the nodes, no ioctls\n"
+		     "  --rlimit-set-errno ERRNO    IOMMU_OPTION set RLIMIT_MODE must fail so (EPERM for a user\n"
+		     "                              without CAP_SYS_RESOURCE)\n"
 		     "Exit status: 0 every step passed, 1 a step failed, 2 usage.\n");
 }
 
@@ -410,7 +423,8 @@ int main(int argc, char **argv)
 		OPTION_UID,
 		OPTION_GID,
 		OPTION_OPEN_ERRNO,
-		OPTION_OPEN_ONLY
+		OPTION_OPEN_ONLY,
+		OPTION_RLIMIT_SET_ERRNO,
 	};
 	static const struct option options[] = {
 		{"container", required_argument, NULL, OPTION_CONTAINER},
@@ -422,6 +436,7 @@ int main(int argc, char **argv)
 		{"gid", required_argument, NULL, OPTION_GID},
 		{"open-errno", required_argument, NULL, OPTION_OPEN_ERRNO},
 		{"open-only", no_argument, NULL, OPTION_OPEN_ONLY},
+		{"rlimit-set-errno", required_argument, NULL, OPTION_RLIMIT_SET_ERRNO},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -472,6 +487,11 @@ int main(int argc, char **argv)
 			break;
 		case OPTION_OPEN_ONLY:
 			probe.open_only = true;
+			break;
+		case OPTION_RLIMIT_SET_ERRNO:
+			probe.rlimit_set_errno = parse_errno(optarg);
+			if (probe.rlimit_set_errno <= 0)
+				return fprintf(stderr, "vfio_probe: bad --rlimit-set-errno '%s'\n", optarg), 2;
 			break;
 		case 'h':
 			usage(stdout);
