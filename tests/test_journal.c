@@ -250,6 +250,29 @@ START_TEST(a_group_another_domain_holds_is_refused_naming_the_holder)
 }
 END_TEST
 
+START_TEST(cli_second_domain_claiming_a_held_group_exits_1_names_the_holder_and_changes_nothing)
+{
+	const char *root = test_root_new(host_three);
+	use_dac(root);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "01:00.0", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	char *tree = test_snapshot(root, 0); /* everything, ctime and vm1's journal included */
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+					"--hostdev", "02:00.0", "--hostdev", "01:00.0", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "0000:01:00.0: IOMMU group 7 belongs to domain vm1 (through its hostdev "
+				      "0000:01:00.0)"),
+		      "%s", run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, 0, tree, "after the refused claim");
+	free(tree);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_shared_node_keeps_its_mark_until_the_last_holder_revokes)
 {
 	const char *root = host_new();
@@ -641,6 +664,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, fd_access_takes_back_the_path_grants_of_an_earlier_run);
 	tcase_add_test(tc, a_group_another_domain_holds_is_refused_naming_the_holder);
 	tcase_add_test(tc, a_shared_node_keeps_its_mark_until_the_last_holder_revokes);
+	tcase_add_test(tc, cli_second_domain_claiming_a_held_group_exits_1_names_the_holder_and_changes_nothing);
 	tcase_add_test(tc, a_failed_revoke_takes_back_the_rest_and_restore_finishes_it);
 	tcase_add_test(tc, a_torn_last_line_is_dropped_and_a_damaged_journal_named);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
