@@ -127,8 +127,8 @@ static int snapshot_entry(const char *path, const struct stat *st, int type, str
 
 	/* creating run/ moves the root's times, and its size on tmpfs; a change of its entries shows as entries */
 	bool state_times = (snapshot.flags & TEST_SNAPSHOT_NO_STATE) && ftw->level == 0;
-	fprintf(snapshot.out, "%s mode=%o uid=%u gid=%u rdev=%lx ino=%lu", relative, st->st_mode, st->st_uid, st->st_gid,
-		(unsigned long)st->st_rdev, (unsigned long)st->st_ino);
+	fprintf(snapshot.out, "%s mode=%o uid=%u gid=%u rdev=%lx ino=%lu", relative, st->st_mode, st->st_uid,
+		st->st_gid, (unsigned long)st->st_rdev, (unsigned long)st->st_ino);
 	if (!state_times)
 		fprintf(snapshot.out, " size=%lld", (long long)st->st_size);
 	if (!state_times)

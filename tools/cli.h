@@ -66,7 +66,7 @@ typedef struct cli_domain {
 	"  --pid PID            the running VM process (its cgroup and mount namespace)\n"                   \
 	"  --hostdev SPEC       a PCI function to assign, repeatable:\n"                                     \
 	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
-	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"  \
+	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"   \
 	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"
 
 /* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */
@@ -78,6 +78,9 @@ void cli_domain_free(cli_domain *domain);
 
 /* Report an error once: to stderr, and as JSON on stdout with --json. */
 void cli_report(const cli_common *common, const vfg_error *err);
+/* @text as a JSON string, quoted and escaped; NULL or "" as null. */
+void cli_json_string(FILE *out, const char *text);
+
 /* A usage error: message and a hint to --help, exit code EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -20,6 +20,24 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+void cli_json_string(FILE *out, const char *text)
+{
+	if (!text || !text[0]) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(out, "\\%c", *c);
+		else if (*c < 0x20)
+			fprintf(out, "\\u%04x", *c);
+		else
+			fputc(*c, out);
+	}
+	fputc('"', out);
+}
+
 void cli_report(const cli_common *common, const vfg_error *err)
 {
 	fprintf(stderr, "vfguard: %s\n", err->message);

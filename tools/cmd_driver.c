@@ -29,35 +29,18 @@ static const char reattach_help[] =
 	"  BDF                  the function: DDDD:BB:DD.F, BB:DD.F or its /sys path\n" CLI_COMMON_HELP "\n"
 	"Exit status: 0 reattached, 1 failed (the error names the device and why), 2 usage.\n";
 
-static void print_json_string(const char *key, const char *value, const char *after)
-{
-	printf("\"%s\": ", key);
-	if (!value || !value[0]) {
-		printf("null%s", after);
-		return;
-	}
-	putchar('"');
-	for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			printf("\\%c", *c);
-		else if (*c < 0x20)
-			printf("\\u%04x", *c);
-		else
-			putchar(*c);
-	}
-	printf("\"%s", after);
-}
-
 static void print_binding(const cli_common *common, const char *command, const vfg_driver_binding *binding)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_addr_format(&binding->addr, bdf);
 	if (common->json) {
-		printf("{\"version\": 1, \"command\": \"%s\", ", command);
-		print_json_string("address", bdf, ", ");
-		print_json_string("driver", binding->driver, ", ");
-		print_json_string("original_driver", binding->original, ", ");
-		printf("\"changed\": %s}\n", binding->changed ? "true" : "false");
+		printf("{\"version\": 1, \"command\": \"%s\", \"address\": ", command);
+		cli_json_string(stdout, bdf);
+		fputs(", \"driver\": ", stdout);
+		cli_json_string(stdout, binding->driver);
+		fputs(", \"original_driver\": ", stdout);
+		cli_json_string(stdout, binding->original);
+		printf(", \"changed\": %s}\n", binding->changed ? "true" : "false");
 		return;
 	}
 	const char *driver = binding->driver[0] ? binding->driver : "no driver";

@@ -36,29 +36,12 @@ static const char status_help[] = "Usage: vfguard status [--domain NAME] [OPTION
 				  "  --domain NAME        only this VM\n" CLI_COMMON_HELP "\n"
 				  "Exit status: 0 ok, 1 failed, 2 usage.\n";
 
-static void print_json_text(const char *text)
-{
-	putchar('"');
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			printf("\\%c", *c);
-		else if (*c < 0x20)
-			printf("\\u%04x", *c);
-		else
-			putchar(*c);
-	}
-	putchar('"');
-}
-
 void cli_print_summary(const cli_common *common, const char *command, const char *domain,
 		       const vfg_change_summary *summary)
 {
 	if (common->json) {
 		printf("{\"version\": 1, \"command\": \"%s\", \"domain\": ", command);
-		if (domain)
-			print_json_text(domain);
-		else
-			fputs("null", stdout);
+		cli_json_string(stdout, domain);
 		printf(", \"changed\": %zu, \"kept\": %zu, \"revoked\": %zu, \"recovered\": %zu, \"notes\": [",
 		       summary->changed, summary->kept, summary->revoked, summary->recovered);
 		char notes[sizeof(summary->notes)];
@@ -67,7 +50,7 @@ void cli_print_summary(const cli_common *common, const char *command, const char
 		bool first = true;
 		for (char *line = strtok_r(notes, "\n", &state); line; line = strtok_r(NULL, "\n", &state)) {
 			fputs(first ? "" : ", ", stdout);
-			print_json_text(line);
+			cli_json_string(stdout, line);
 			first = false;
 		}
 		printf("]}\n");
