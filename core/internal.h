@@ -81,6 +81,10 @@ int vfg_state_mkdir(const vfg_context *ctx, const char *relative, vfg_error *err
 int vfg_file_replace(const char *path, const char *content, size_t size, vfg_error *err);
 /* The whole file, NUL-terminated, in *@content (free() it); ENOENT is returned as -ENOENT with no error set. */
 int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err);
+/* write() all of @content, again after EINTR or a short write; -1 with errno. */
+int vfg_write_all(int fd, const char *content, size_t size);
+/* fsync the directory holding @path, so a name made or removed there is durable. */
+int vfg_fsync_parent(const char *path, vfg_error *err);
 /* unlink @path and fsync its directory; a missing file is not an error. */
 int vfg_file_remove(const char *path, vfg_error *err);
 

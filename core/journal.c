@@ -92,28 +92,6 @@ void host_journal_fault_point(host_journal *hj)
 
 /* ---- Appending ---- */
 
-static int write_all(int fd, const char *buf, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, buf, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_directory(const char *directory, vfg_error *err)
-{
-	_cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return vfg_error_set(err, errno, directory, "cannot make the journal directory durable (fsync)");
-	return 0;
-}
-
 /* The file exists from the first write on, starting with the magic line and durable by name. */
 static int journal_file_open(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
@@ -127,9 +105,9 @@ static int journal_file_open(host_journal *hj, domain_journal *dj, vfg_error *er
 		return vfg_error_set(err, errno, dj->path, "cannot open the journal");
 	if (st.st_size > 0)
 		return 0;
-	if (write_all(dj->fd, JOURNAL_MAGIC "\n", sizeof(JOURNAL_MAGIC)) < 0 || fdatasync(dj->fd) < 0)
+	if (vfg_write_all(dj->fd, JOURNAL_MAGIC "\n", sizeof(JOURNAL_MAGIC)) < 0 || fdatasync(dj->fd) < 0)
 		return vfg_error_set(err, errno, dj->path, "cannot write the journal");
-	return fsync_directory(hj->directory, err);
+	return vfg_fsync_parent(dj->path, err);
 }
 
 __attribute__((format(printf, 4, 5))) static int journal_append(host_journal *hj, domain_journal *dj, vfg_error *err,
@@ -148,7 +126,7 @@ __attribute__((format(printf, 4, 5))) static int journal_append(host_journal *hj
 	/* One write() per line: a crash leaves at most a torn last line, which a reader drops. */
 	if (journal_file_open(hj, dj, err) < 0)
 		return -1;
-	if (write_all(dj->fd, line, (size_t)n) < 0 || fdatasync(dj->fd) < 0)
+	if (vfg_write_all(dj->fd, line, (size_t)n) < 0 || fdatasync(dj->fd) < 0)
 		return vfg_error_set(err, errno, dj->path, "cannot write the journal");
 	host_journal_fault_point(hj);
 	return 0;

@@ -60,7 +60,7 @@ int vfg_state_mkdir(const vfg_context *ctx, const char *relative, vfg_error *err
 	return make_directory(path, err);
 }
 
-static int fsync_parent(const char *path, vfg_error *err)
+int vfg_fsync_parent(const char *path, vfg_error *err)
 {
 	char copy[VFG_PATH_MAX];
 	snprintf(copy, sizeof(copy), "%s", path);
@@ -71,7 +71,7 @@ static int fsync_parent(const char *path, vfg_error *err)
 	return 0;
 }
 
-static int write_all(int fd, const char *content, size_t size)
+int vfg_write_all(int fd, const char *content, size_t size)
 {
 	while (size > 0) {
 		ssize_t n = write(fd, content, size);
@@ -93,7 +93,7 @@ int vfg_file_replace(const char *path, const char *content, size_t size, vfg_err
 		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, STATE_FILE_MODE);
 	if (fd < 0)
 		return vfg_error_set(err, errno, temporary, "cannot create");
-	if (write_all(fd, content, size) < 0 || fsync(fd) < 0) {
+	if (vfg_write_all(fd, content, size) < 0 || fsync(fd) < 0) {
 		int saved = errno;
 		unlink(temporary);
 		return vfg_error_set(err, saved, temporary, "cannot write");
@@ -103,7 +103,7 @@ int vfg_file_replace(const char *path, const char *content, size_t size, vfg_err
 		unlink(temporary);
 		return vfg_error_set(err, saved, path, "cannot replace");
 	}
-	return fsync_parent(path, err);
+	return vfg_fsync_parent(path, err);
 }
 
 int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err)
@@ -153,5 +153,5 @@ int vfg_file_remove(const char *path, vfg_error *err)
 			return 0;
 		return vfg_error_set(err, errno, path, "cannot remove");
 	}
-	return fsync_parent(path, err);
+	return vfg_fsync_parent(path, err);
 }

@@ -98,7 +98,8 @@ static int journal_files(const char *root)
 	return count;
 }
 
-static int apply_domain(const char *root, const char *name, const char *const *hostdevs, vfg_error *err)
+static int apply_domain_summary(const char *root, const char *name, const char *const *hostdevs,
+				vfg_change_summary *summary, vfg_error *err)
 {
 	vfg_context *ctx = test_context(root);
 	vfg_domain domain = {.uid = 107, .gid = 107};
@@ -112,10 +113,15 @@ static int apply_domain(const char *root, const char *name, const char *const *h
 	vfg_plan *plan = NULL;
 	int r = vfg_plan_build(ctx, &domain, &plan, err);
 	if (r == 0)
-		r = vfg_plan_apply(ctx, plan, NULL, err);
+		r = vfg_plan_apply(ctx, plan, summary, err);
 	vfg_plan_free(plan);
 	vfg_context_free(ctx);
 	return r;
+}
+
+static int apply_domain(const char *root, const char *name, const char *const *hostdevs, vfg_error *err)
+{
+	return apply_domain_summary(root, name, hostdevs, NULL, err);
 }
 
 static void test_cli_ok_revoke(const char *root, const char *name)
@@ -157,21 +163,12 @@ START_TEST(apply_twice_keeps_what_is_held_and_one_revoke_restores)
 {
 	const char *root = host_new();
 	vfg_error err = {0};
-	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
-	vfg_context *ctx = test_context(root);
-	vfg_domain domain = {.name = "vm1", .uid = 107, .gid = 107};
-	vfg_hostdev_spec spec;
-	ck_assert_int_eq(vfg_hostdev_spec_parse(ctx, "01:00.0", &spec, &err), 0);
-	domain.hostdevs = &spec;
-	domain.n_hostdevs = 1;
-	vfg_plan *plan = NULL;
 	vfg_change_summary summary;
-	ck_assert_int_eq(vfg_plan_build(ctx, &domain, &plan, &err), 0);
-	ck_assert_msg(vfg_plan_apply(ctx, plan, &summary, &err) == 0, "%s", err.message);
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	ck_assert_msg(apply_domain_summary(root, "vm1", (const char *[]){"01:00.0", NULL}, &summary, &err) == 0, "%s",
+		      err.message);
 	ck_assert_uint_eq(summary.changed, 0);
 	ck_assert_uint_eq(summary.kept, 2);
-	vfg_plan_free(plan);
-	vfg_context_free(ctx);
 
 	ck_assert_msg(revoke_domain(root, "vm1", &err) == 0, "%s", err.message);
 	expect_mark(root, "/dev/vfio/vfio", "");
