@@ -31,6 +31,8 @@ static const struct config_key config_keys[] = {
 	{"selinux_image_type", "svirt_image_t"},
 	/* Shared nodes never carry one VM's categories: the policy's type at s0. */
 	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0"},
+	/* A binary policy for audit to check instead of the loaded one ("" for the loaded one). */
+	{"selinux_policy", ""},
 	/* Per-domain AppArmor rules files, included by the domain's profile. */
 	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
 };

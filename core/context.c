@@ -38,6 +38,24 @@ static int context_load_config(vfg_context *ctx, const char *config_file, vfg_er
 	return vfg_config_load(ctx->config, path, true, err);
 }
 
+/* "KEY=VALUE" settings given by the caller win over the file. */
+static int context_apply_overrides(vfg_context *ctx, const char *const *overrides, vfg_error *err)
+{
+	for (size_t i = 0; overrides && overrides[i]; i++) {
+		const char *eq = strchr(overrides[i], '=');
+		if (!eq || eq == overrides[i])
+			return vfg_error_set(err, EINVAL, overrides[i], "expected a setting KEY=VALUE");
+		char key[64];
+		if ((size_t)(eq - overrides[i]) >= sizeof(key))
+			return vfg_error_set(err, 0, overrides[i], "unknown configuration key");
+		memcpy(key, overrides[i], (size_t)(eq - overrides[i]));
+		key[eq - overrides[i]] = '\0';
+		if (vfg_config_set(ctx->config, key, eq + 1, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_error *err)
 {
 	static const vfg_context_options no_options;
@@ -56,7 +74,8 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 	if (!root || !*root)
 		root = "/";
 
-	if (context_set_root(ctx, root, err) < 0 || context_load_config(ctx, options->config_file, err) < 0) {
+	if (context_set_root(ctx, root, err) < 0 || context_load_config(ctx, options->config_file, err) < 0 ||
+	    context_apply_overrides(ctx, options->overrides, err) < 0) {
 		vfg_context_free(ctx);
 		return NULL;
 	}

@@ -11,9 +11,14 @@
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_DRIFT = 3 };
 
 /* Options every subcommand takes. */
+#define CLI_MAX_SETTINGS 32
 typedef struct cli_common {
 	vfg_context_options context;
 	bool json;
+	/* --set KEY=VALUE and the shorthands for keys (--selinux MODE), NULL-terminated for context.overrides */
+	const char *settings[CLI_MAX_SETTINGS + 1];
+	size_t n_settings;
+	char selinux_setting[32];
 } cli_common;
 
 /* A domain as the options describe it; hostdev specs are parsed once the context exists. */
@@ -32,6 +37,8 @@ typedef struct cli_domain {
 	{"config", required_argument, NULL, 'C'}, \
 	{"plugin-dir", required_argument, NULL, 'P'}, \
 	{"json", no_argument, NULL, 'j'}, \
+	{"set", required_argument, NULL, 'o'}, \
+	{"selinux", required_argument, NULL, 'Z'}, \
 	{"help", no_argument, NULL, 'h'}
 #define CLI_DOMAIN_OPTIONS \
 	{"domain", required_argument, NULL, 'd'}, \
@@ -52,6 +59,8 @@ typedef struct cli_domain {
 	"  --config FILE        configuration file (default ROOT/etc/vfguard/vfguard.conf)\n"       \
 	"  --plugin-dir DIR     where vfguard-NAME.so labelers are (default $VFGUARD_PLUGIN_DIR,\n" \
 	"                       the config's plugin_dir, else the built-in directory)\n"            \
+	"  --set KEY=VALUE      override a configuration key (docs/config.md), repeatable\n"        \
+	"  --selinux MODE       auto (label when SELinux is enabled), force, or off\n"              \
 	"  --json               output for programs (docs/plan-json.md)\n"                          \
 	"  -h, --help           this help\n"
 
@@ -90,6 +99,7 @@ void cli_print_summary(const cli_common *common, const char *command, const char
 
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_status(int argc, char **argv);

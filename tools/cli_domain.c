@@ -60,6 +60,27 @@ int cli_common_option(cli_common *common, int opt, const char *arg)
 	case 'j':
 		common->json = true;
 		return 1;
+	case 'o':
+	case 'Z':
+		if (common->n_settings == CLI_MAX_SETTINGS) {
+			fprintf(stderr, "vfguard: more than %d settings\n", CLI_MAX_SETTINGS);
+			return -1;
+		}
+		if (opt == 'o' && (!strchr(arg, '=') || arg[0] == '=')) {
+			fprintf(stderr, "vfguard: --set %s: expected KEY=VALUE\n", arg);
+			return -1;
+		}
+		if (opt == 'Z') {
+			if (strcmp(arg, "auto") != 0 && strcmp(arg, "force") != 0 && strcmp(arg, "off") != 0) {
+				fprintf(stderr, "vfguard: --selinux %s: expected auto, force or off\n", arg);
+				return -1;
+			}
+			snprintf(common->selinux_setting, sizeof(common->selinux_setting), "selinux=%s", arg);
+			arg = common->selinux_setting;
+		}
+		common->settings[common->n_settings++] = arg;
+		common->context.overrides = common->settings;
+		return 1;
 	default:
 		return 0;
 	}

@@ -28,12 +28,26 @@ static const char apply_help[] =
 	"  --dry-run            print the steps, change nothing\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
 	"Exit status: 0 ok, 1 failed (the error names the step, device or path), 2 usage.\n";
 
+static const char audit_help[] =
+	"Usage: vfguard audit --domain NAME --hostdev SPEC... [--policy FILE] [OPTIONS]\n"
+	"\n"
+	"Compare what the domain holds (its journal) with the live host, layer by\n"
+	"layer and node by node: owners and modes, labels, rules, cgroup rules,\n"
+	"namespace entries. Labelers that can also check a policy do (SELinux: with\n"
+	"the loaded binary policy, or --policy FILE). Each finding says what was\n"
+	"expected, what is there, and what would fix it. Changes nothing.\n"
+	"\n"
+	"  --policy FILE        a binary SELinux policy to check instead of the loaded one\n" CLI_DOMAIN_HELP
+		CLI_COMMON_HELP "\n"
+	"Exit status: 0 no drift, 1 failed, 2 usage, 3 the audit found drift.\n";
+
 typedef struct plan_command {
 	const char *name;
 	const char *help;
 	bool dry_run;
 	cli_common common;
 	cli_domain domain;
+	char policy_setting[VFG_PATH_MAX + 32];
 } plan_command;
 
 static int parse_plan_options(plan_command *cmd, int argc, char **argv)
@@ -42,9 +56,11 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		CLI_DOMAIN_OPTIONS,
 		{"dry-run", no_argument, NULL, 'n'},
+		{"policy", required_argument, NULL, 'y'},
 		{NULL, 0, NULL, 0},
 	};
 	bool is_apply = strcmp(cmd->name, "apply") == 0;
+	bool is_audit = strcmp(cmd->name, "audit") == 0;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -54,6 +70,12 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 		}
 		if (opt == 'n' && is_apply) {
 			cmd->dry_run = true;
+			continue;
+		}
+		if (opt == 'y' && is_audit) {
+			snprintf(cmd->policy_setting, sizeof(cmd->policy_setting), "selinux_policy=%s", optarg);
+			if (cli_common_option(&cmd->common, 'o', cmd->policy_setting) < 0)
+				return cli_usage_error(cmd->name, "invalid option value");
 			continue;
 		}
 		int r = cli_common_option(&cmd->common, opt, optarg);
@@ -99,6 +121,16 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 		status = EXIT_FAILED;
 	} else if (strcmp(cmd->name, "plan") == 0) {
 		cmd->common.json ? vfg_plan_write_json(plan, stdout) : vfg_plan_write_text(plan, stdout);
+	} else if (strcmp(cmd->name, "audit") == 0) {
+		vfg_audit_report *report = NULL;
+		if (vfg_plan_audit(ctx, plan, &report, &err) < 0) {
+			cli_report(&cmd->common, &err);
+			status = EXIT_FAILED;
+		} else {
+			cmd->common.json ? vfg_audit_write_json(report, stdout) : vfg_audit_write_text(report, stdout);
+			status = report->n_findings ? EXIT_DRIFT : EXIT_OK;
+			vfg_audit_report_free(report);
+		}
 	} else if (cmd->dry_run) {
 		cmd->common.json ? vfg_plan_write_steps_json(plan, stdout) : vfg_plan_write_steps_text(plan, stdout);
 	} else {
@@ -110,7 +142,7 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 			cli_print_summary(&cmd->common, "apply", plan->domain.name, &summary);
 		}
 	}
-	if (status == EXIT_OK && fflush(stdout) != 0)
+	if ((status == EXIT_OK || status == EXIT_DRIFT) && fflush(stdout) != 0)
 		status = EXIT_FAILED;
 	vfg_plan_free(plan);
 	vfg_context_free(ctx);
@@ -128,6 +160,14 @@ int cmd_plan(int argc, char **argv)
 int cmd_apply(int argc, char **argv)
 {
 	plan_command cmd = {.name = "apply", .help = apply_help};
+	int status = run_plan_command(&cmd, argc, argv);
+	cli_domain_free(&cmd.domain);
+	return status;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	plan_command cmd = {.name = "audit", .help = audit_help};
 	int status = run_plan_command(&cmd, argc, argv);
 	cli_domain_free(&cmd.domain);
 	return status;

@@ -12,6 +12,7 @@ static const struct subcommand {
 } subcommands[] = {
 	{"plan", cmd_plan, "show the nodes each hostdev needs and what each layer would do"},
 	{"apply", cmd_apply, "grant them (--dry-run: print the steps, change nothing)"},
+	{"audit", cmd_audit, "compare what a domain holds with the live host (exit 3 on drift)"},
 	{"revoke", cmd_revoke, "take back everything a domain was granted"},
 	{"restore", cmd_restore, "finish what crashed runs left (--all: release every domain)"},
 	{"status", cmd_status, "the domains, their hostdevs, and what each layer granted"},

@@ -29,7 +29,7 @@ extern "C" {
 
 typedef struct vfg_config vfg_config;
 typedef struct vfg_txn vfg_txn; /* the transaction a grant or revoke journals into */
-typedef struct vfg_finding vfg_finding; /* what audit reports */
+typedef struct vfg_finding vfg_finding; /* where audit reports what it found (below) */
 
 /* What the core hands a labeler; read-only for it. */
 typedef struct vfg_labeler_env {
@@ -153,6 +153,36 @@ void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared
  * way; anything else, a failure to report.
  */
 int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, vfg_error *err);
+
+/*
+ * Audit. The audit callback compares the layer as it is now with what the
+ * audited domain holds in it, and reports each difference; it reports nothing
+ * when all is as granted. It changes nothing. What the domain holds is the
+ * undo text its grant journaled (vfg_finding_record): a node with a record
+ * must show the grant, a node without one must not carry this domain's grant.
+ * A labeler whose layer has more to check (a policy that would deny what the
+ * plan needs, another program that overrides its rule) reports that too.
+ */
+typedef enum vfg_finding_kind {
+	VFG_FINDING_DRIFT = 0, /* the live layer differs from what the journal says was granted */
+	VFG_FINDING_MISSING, /* the plan needs a grant the domain does not hold */
+	VFG_FINDING_POLICY, /* the policy (loaded, or --policy) would deny what the plan needs */
+	VFG_FINDING_CONFLICT, /* something outside vfguard would deny it (another device program, ...) */
+	VFG_FINDING_HOST, /* the host itself: IOMMU off, a group not viable, a node's mode */
+} vfg_finding_kind;
+
+const char *vfg_finding_kind_name(vfg_finding_kind kind);
+
+/* In audit: the undo text this labeler journaled for @node in the audited domain; NULL when it holds none. */
+const char *vfg_finding_record(const vfg_finding *finding, const vfg_node *node);
+
+/*
+ * Report one finding about @node (NULL: about the domain or host as a whole):
+ * what the domain should see, what is there, and what would fix it (one line
+ * each, printable; @fix_fmt names the command, rule or boolean).
+ */
+void vfg_finding_report(vfg_finding *finding, const vfg_node *node, vfg_finding_kind kind, const char *expected,
+			const char *actual, const char *fix_fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Fill @step and return 0; the short way for plan callbacks. */
 int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)

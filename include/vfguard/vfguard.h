@@ -24,6 +24,8 @@ typedef struct vfg_context_options {
 	const char *root; /* host root prefix; NULL: $VFGUARD_ROOT, else "/" */
 	const char *config_file; /* NULL: ROOT/etc/vfguard/vfguard.conf when it exists */
 	const char *plugin_dir; /* NULL: $VFGUARD_PLUGIN_DIR, the config's plugin_dir, else built in */
+	/* "KEY=VALUE" strings that override the config file (the CLI's --set), NULL-terminated; NULL for none. */
+	const char *const *overrides;
 } vfg_context_options;
 
 /* Read the configuration and load the labelers. */
@@ -140,6 +142,33 @@ int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary,
 /* The domains the journal holds (@name: only that one, NULL: all): hostdevs, and what each layer granted. */
 int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
 int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
+
+/* One thing audit found (labeler.h: vfg_finding_report). */
+typedef struct vfg_audit_finding {
+	const char *labeler; /* the labeler's name, or "host" */
+	vfg_finding_kind kind;
+	char path[VFG_PATH_MAX]; /* the node's logical path, "" for the domain or host as a whole */
+	char expected[256];
+	char actual[256];
+	char fix[512];
+} vfg_audit_finding;
+
+typedef struct vfg_audit_report {
+	char domain[VFG_NAME_MAX];
+	size_t n_findings;
+	vfg_audit_finding *findings;
+	size_t n_skipped; /* labelers that could not audit (their error is a finding of kind HOST) */
+} vfg_audit_report;
+
+/*
+ * Compare what the plan's domain holds (its journal) with the live host,
+ * layer by layer and node by node; every labeler whose probe found its layer
+ * active is asked. Changes nothing. A report with no findings means no drift.
+ */
+int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **report, vfg_error *err);
+void vfg_audit_report_free(vfg_audit_report *report);
+int vfg_audit_write_text(const vfg_audit_report *report, FILE *out);
+int vfg_audit_write_json(const vfg_audit_report *report, FILE *out);
 
 /* An error as a JSON object {"error": {...}} for --json front ends. */
 int vfg_error_write_json(const vfg_error *err, FILE *out);
