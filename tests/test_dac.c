@@ -597,6 +597,113 @@ START_TEST(revoke_leaves_a_node_that_is_gone_or_replaced_and_says_so)
 }
 END_TEST
 
+/* audit */
+
+/* Audit domain @name holding @hostdevs as @uid:@uid; the caller frees the report. */
+static vfg_audit_report *domain_audit(fixture *f, const char *name, uid_t uid, const char *const *hostdevs)
+{
+	vfg_error err = {0};
+	vfg_hostdev_spec specs[4];
+	size_t n = 0;
+	for (; hostdevs[n]; n++)
+		ck_assert_msg(vfg_hostdev_spec_parse(f->ctx, hostdevs[n], &specs[n], &err) == 0, "%s", err.message);
+	vfg_domain domain = {.uid = uid, .gid = uid, .n_hostdevs = n, .hostdevs = specs};
+	snprintf(domain.name, sizeof(domain.name), "%s", name);
+	vfg_plan *plan = NULL;
+	vfg_audit_report *report = NULL;
+	ck_assert_msg(vfg_plan_build(f->ctx, &domain, &plan, &err) == 0, "plan: %s", err.message);
+	ck_assert_msg(vfg_plan_audit(f->ctx, plan, &report, &err) == 0, "audit: %s", err.message);
+	vfg_plan_free(plan);
+	return report;
+}
+
+/* The report holds exactly one finding of @kind for @path from the DAC labeler, mentioning @found. */
+static void expect_one_finding(const vfg_audit_report *report, vfg_finding_kind kind, const char *path,
+			       const char *found)
+{
+	ck_assert_uint_eq(report->n_findings, 1);
+	const vfg_audit_finding *f = &report->findings[0];
+	ck_assert_str_eq(f->labeler, "dac");
+	ck_assert_str_eq(vfg_finding_kind_name(f->kind), vfg_finding_kind_name(kind));
+	ck_assert_str_eq(f->path, path);
+	ck_assert_msg(strstr(f->actual, found), "expected '%s' in the finding: %s", found, f->actual);
+}
+
+START_TEST(audit_is_clean_after_apply_and_names_each_drift)
+{
+	fixture f;
+	fixture_open(&f);
+	const char *const *hostdevs = both_backends;
+
+	/* Before apply, every path-access node the uid cannot open is missing its grant. */
+	vfg_audit_report *report = domain_audit(&f, "vm1", 107, hostdevs);
+	ck_assert_uint_eq(report->n_findings, 4);
+	for (size_t i = 0; i < report->n_findings; i++)
+		ck_assert_int_eq(report->findings[i].kind, VFG_FINDING_MISSING);
+	vfg_audit_report_free(report);
+
+	domain_apply_ok(&f, "vm1", 107, hostdevs, NULL);
+	report = domain_audit(&f, "vm1", 107, hostdevs);
+	ck_assert_msg(report->n_findings == 0, "a fresh apply drifted: %s %s", report->findings[0].path,
+		      report->findings[0].actual);
+	vfg_audit_report_free(report);
+
+	/* Someone takes the group back: the owner is named. */
+	ck_assert_int_eq(chown(test_path(f.root, GROUP7), 0, 0), 0);
+	report = domain_audit(&f, "vm1", 107, hostdevs);
+	expect_one_finding(report, VFG_FINDING_DRIFT, GROUP7, "owner 0:0");
+	vfg_audit_report_free(report);
+	ck_assert_int_eq(chown(test_path(f.root, GROUP7), 107, 107), 0);
+
+	/* ... or removes the uid's entry from the shared container. */
+	set_acl(f.root, CONTAINER, "u::rw,g::rw,m::rw,o::-");
+	report = domain_audit(&f, "vm1", 107, hostdevs);
+	expect_one_finding(report, VFG_FINDING_DRIFT, CONTAINER, "no entry for uid 107");
+	vfg_audit_report_free(report);
+
+	/* ... or narrows the mask under it. */
+	set_acl(f.root, CONTAINER, "u::rw,u:107:rw,g::rw,m::r,o::-");
+	report = domain_audit(&f, "vm1", 107, hostdevs);
+	expect_one_finding(report, VFG_FINDING_DRIFT, CONTAINER, "mask without rw");
+	vfg_audit_report_free(report);
+	set_acl(f.root, CONTAINER, "u::rw,u:107:rw,g::rw,m::rw,o::-");
+
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_audit_exits_3_on_drift_and_0_when_clean)
+{
+	fixture f;
+	fixture_open(&f);
+	domain_apply_ok(&f, "vm1", 107, both_backends, NULL);
+	const char *argv[] = {"audit",          "--root",    f.root,           "--domain", "vm1",
+			      "--uid",          "107",       "--gid",          "107",      "--hostdev",
+			      both_backends[0], "--hostdev", both_backends[1], "--json",   NULL};
+	test_run run;
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == 0, "clean audit: status %d\n%s%s", run.status, run.out, run.err);
+	ck_assert_msg(strstr(run.out, "\"drift\": false"), "%s", run.out);
+	test_run_free(&run);
+
+	ck_assert_int_eq(chmod(test_path(f.root, GROUP7), 0000), 0);
+	test_cli(&run, argv);
+	ck_assert_int_eq(run.status, 3);
+	ck_assert_msg(strstr(run.out, "\"drift\": true") && strstr(run.out, "\"path\": \"" GROUP7 "\"") &&
+			      strstr(run.out, "mode 0000"),
+		      "%s", run.out);
+	test_run_free(&run);
+
+	argv[sizeof(argv) / sizeof(argv[0]) - 2] = NULL; /* the text table */
+	test_cli(&run, argv);
+	ck_assert_int_eq(run.status, 3);
+	ck_assert_msg(strstr(run.out, "domain vm1: 1 finding") && strstr(run.out, GROUP7) && strstr(run.out, "fix:"),
+		      "%s", run.out);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *dac_suite(void)
 {
 	Suite *s = suite_create("dac");
@@ -629,6 +736,11 @@ static Suite *dac_suite(void)
 	tc = tcase_create("fd access");
 	tcase_add_test(tc, fd_access_grants_nothing);
 	tcase_add_test(tc, fd_access_takes_back_the_path_grant_of_an_earlier_run);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("audit");
+	tcase_add_test(tc, audit_is_clean_after_apply_and_names_each_drift);
+	tcase_add_test(tc, cli_audit_exits_3_on_drift_and_0_when_clean);
 	suite_add_tcase(s, tc);
 	return s;
 }

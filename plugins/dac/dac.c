@@ -243,6 +243,75 @@ static int dac_revoke(const vfg_labeler_env *env, const vfg_domain *domain, cons
 			    : dac_exclusive_revoke(env, node, txn, err);
 }
 
+/* A grant this domain holds: is it still on the node? */
+static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
+			  vfg_finding *finding, vfg_error *err)
+{
+	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	if (dac_node_open(env, node, &nfd, err) < 0) {
+		if (err->errnum != ENOENT && err->errnum != EMEDIUMTYPE)
+			return -1;
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "the granted device node", err->message,
+				   "vfguard revoke --domain %s, then apply again", domain->name);
+		return 0;
+	}
+	char expected[128], found[256];
+	bool holds;
+	if (node->shared) {
+		snprintf(expected, sizeof(expected), "ACL entry u:%u:rw, not masked", (unsigned)domain->uid);
+		if (dac_shared_allows(&nfd, domain->uid, &holds, found, sizeof(found), err) < 0)
+			return -1;
+	} else {
+		struct stat st;
+		if (fstat(nfd.fd, &st) < 0)
+			return vfg_error_set(err, errno, nfd.real, "cannot stat the device node");
+		snprintf(expected, sizeof(expected), "owner %u:%u, mode with u+rw", (unsigned)domain->uid,
+			 (unsigned)domain->gid);
+		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st.st_uid, (unsigned)st.st_gid,
+			 (unsigned)(st.st_mode & 07777));
+		holds = st.st_uid == domain->uid && st.st_gid == domain->gid &&
+			(st.st_mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR);
+	}
+	if (!holds)
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, found,
+				   "vfguard revoke --domain %s, then apply again (revoke puts back what the journal "
+				   "holds: %s)",
+				   domain->name, vfg_finding_record(finding, node));
+	return 0;
+}
+
+/*
+ * Audit. A record means the domain holds a grant: it must still be on the
+ * node, and only a path-access node may hold one. No record on a
+ * path-access node means the hypervisor's open must already be allowed.
+ */
+static int dac_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		     vfg_finding *finding, vfg_error *err)
+{
+	if (vfg_finding_record(finding, node)) {
+		if (node->access == VFG_ACCESS_FD)
+			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "no path grant: the node has fd access",
+					   "the domain holds the path grant of an earlier run",
+					   "vfguard apply --domain %s takes it back", domain->name);
+		return dac_audit_held(env, domain, node, finding, err);
+	}
+	if (node->access == VFG_ACCESS_FD)
+		return 0;
+	const char *allowed;
+	bool acl;
+	if (dac_already_allows(env, domain, node, &allowed, &acl, err) < 0)
+		return -1;
+	if (!allowed) {
+		char expected[64], found[256];
+		snprintf(expected, sizeof(expected), "uid %u:%u may open it read-write", (unsigned)domain->uid,
+			 (unsigned)domain->gid);
+		dac_describe(node, acl, found, sizeof(found));
+		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, found, "vfguard apply --domain %s",
+				   domain->name);
+	}
+	return 0;
+}
+
 VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.name = "dac",
@@ -251,5 +320,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
 	.plan = dac_plan,
 	.grant = dac_grant,
 	.revoke = dac_revoke,
-	.audit = vfg_labeler_audit_unimplemented,
+	.audit = dac_audit,
 };

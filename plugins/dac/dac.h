@@ -51,6 +51,9 @@ static inline void dac_node_closep(dac_node_fd *nfd)
 /* Is there an access ACL on the node? Its group bits then show the mask, not the group. */
 int dac_acl_present(const dac_node_fd *nfd, bool *present, vfg_error *err);
 
+/* Does the access ACL let @uid read and write? @found: what is there, for a finding. */
+int dac_shared_allows(const dac_node_fd *nfd, uid_t uid, bool *allows, char *found, size_t size, vfg_error *err);
+
 int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
 		     vfg_error *err);
 int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,

@@ -13,6 +13,7 @@
 #include <linux/posix_acl_xattr.h>
 #include <stdio.h>
 #include <string.h>
+#include <acl/libacl.h> /* acl_get_perm() */
 #include <sys/acl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -188,6 +189,36 @@ static int dac_acl_write(const dac_node_fd *nfd, acl_t acl, const char *what, vf
 		return vfg_error_set(err, errno, nfd->real, "%s would make an invalid ACL", what);
 	if (acl_set_file(nfd->proc, ACL_TYPE_ACCESS, acl) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot set the ACL for %s", what);
+	return 0;
+}
+
+/* Does the access ACL let @uid read and write (its ACL_USER entry, masked by ACL_MASK)? @found says what is there. */
+int dac_shared_allows(const dac_node_fd *nfd, uid_t uid, bool *allows, char *found, size_t size, vfg_error *err)
+{
+	*allows = false;
+	bool present;
+	if (dac_acl_present(nfd, &present, err) < 0)
+		return -1;
+	if (!present) {
+		snprintf(found, size, "no access ACL");
+		return 0;
+	}
+	_cleanup_acl_ acl_t acl = acl_get_file(nfd->proc, ACL_TYPE_ACCESS);
+	if (!acl)
+		return vfg_error_set(err, errno, nfd->real, "cannot read the access ACL");
+	acl_entry_t user = dac_acl_find(acl, ACL_USER, uid), mask = dac_acl_find(acl, ACL_MASK, 0);
+	acl_permset_t user_perms, mask_perms;
+	if (!user) {
+		snprintf(found, size, "an access ACL with no entry for uid %u", (unsigned)uid);
+		return 0;
+	}
+	if (acl_get_permset(user, &user_perms) < 0 || (mask && acl_get_permset(mask, &mask_perms) < 0))
+		return vfg_error_set(err, errno, nfd->real, "cannot read the ACL's permissions");
+	bool entry_rw = acl_get_perm(user_perms, ACL_READ) == 1 && acl_get_perm(user_perms, ACL_WRITE) == 1;
+	bool mask_rw = !mask || (acl_get_perm(mask_perms, ACL_READ) == 1 && acl_get_perm(mask_perms, ACL_WRITE) == 1);
+	*allows = entry_rw && mask_rw;
+	snprintf(found, size, "entry u:%u:%s, mask %s", (unsigned)uid, entry_rw ? "rw" : "without rw",
+		 mask_rw ? "allowing rw" : "without rw");
 	return 0;
 }
 
