@@ -394,11 +394,13 @@ int memlock_apply(host_journal *hj, domain_journal *dj, const vfg_plan *plan, vf
 {
 	const vfg_memlock *m = &plan->memlock;
 	pid_t pid = plan->domain.pid;
+	if (pid <= 0)
+		return 0; /* no process to set a limit on; one raised for an earlier pid stays until revoke */
 	char path[32];
-	snprintf(path, sizeof(path), "/proc/%d", pid > 0 ? (int)pid : 0);
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (undo_other_pids(hj, dj, path, summary, err) < 0)
 		return -1;
-	if (!m->computed || pid <= 0 || m->input.ipc_lock)
+	if (!m->computed || m->input.ipc_lock)
 		return 0; /* the plan says why */
 
 	struct rlimit now;
