@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "memlock.h"
 
 static const vfg_labeler *find_labeler(const vfg_context *ctx, const char *name)
 {
@@ -47,6 +48,18 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 			record = &dj->records[i];
 	if (!record)
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
+	if (record->no_node) {
+		/* A change of the domain (its hypervisor's locked-memory limit), not of a node: memlock.c undoes it. */
+		char *notes = NULL;
+		int r = memlock_undo(record, &notes, err);
+		summary_note(summary, notes);
+		free(notes);
+		if (r < 0) {
+			vfg_error_prefix(err, "revoke (memlock %s) of domain %s", record->node.path, dj->domain.name);
+			return -1;
+		}
+		return domain_journal_undone(hj, dj, id, err);
+	}
 	const vfg_labeler *labeler = find_labeler(ctx, record->labeler);
 	if (!labeler)
 		return vfg_error_set(err, ENOENT, record->node.path,
@@ -279,6 +292,11 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 						 plan->nodes[step->node].path);
 			r = -1;
 		}
+	}
+	/* The domain's own change comes last, after every node is granted; revoke undoes it first. */
+	if (r == 0 && memlock_apply(&hj, dj, plan, summary, err) < 0) {
+		vfg_error_prefix(err, "memlock");
+		r = -1;
 	}
 	if (r == 0)
 		r = domain_journal_commit(&hj, dj, err);

@@ -5,10 +5,12 @@
  * while it is read), and collect what they report. Changes nothing.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "journal.h"
+#include "memlock.h"
 
 /* What a labeler's audit callback reports into (labeler.h). */
 struct vfg_finding {
@@ -65,6 +67,38 @@ VFG_EXPORT void vfg_finding_report(vfg_finding *finding, const vfg_node *node, v
 	va_end(ap);
 }
 
+/*
+ * The domain's own check, after the labelers: the hypervisor may lock what
+ * the formula asks for. Below it, a limit vfguard raised (the journal holds
+ * the pid's record) has drifted; one it never raised is missing.
+ */
+static void audit_memlock(const vfg_plan *plan, vfg_finding *finding)
+{
+	vfg_memlock live = plan->memlock;
+	if (!live.computed || plan->domain.pid <= 0 || live.input.ipc_lock)
+		return;
+	memlock_read_live(plan, &live);
+	finding->labeler = MEMLOCK_LABELER;
+	char expected[256], actual[256], path[32];
+	snprintf(path, sizeof(path), "/proc/%d", (int)plan->domain.pid);
+	snprintf(expected, sizeof(expected), "RLIMIT_MEMLOCK of pid %d at least %" PRIu64 " bytes",
+		 (int)plan->domain.pid, live.required);
+	if (!live.live) {
+		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, live.note,
+				   "run the audit as root, with the VM running");
+		return;
+	}
+	if (live.suffices)
+		return;
+	bool held = finding->dj && domain_journal_find_record(finding->dj, MEMLOCK_LABELER, path);
+	snprintf(actual, sizeof(actual), "soft %" PRIu64 ", hard %" PRIu64 " bytes (%s)", live.soft, live.hard,
+		 live.formula);
+	vfg_finding_report(finding, NULL, held ? VFG_FINDING_DRIFT : VFG_FINDING_MISSING, expected, actual,
+			   "vfguard apply --domain %s --pid %d --memory %" PRIu64 "%s raises it (docs/memlock.md)",
+			   plan->domain.name, (int)plan->domain.pid, plan->domain.memory,
+			   plan->domain.viommu ? " --viommu" : "");
+}
+
 VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **result, vfg_error *err)
 {
 	vfg_audit_report *report = calloc(1, sizeof(*report));
@@ -100,6 +134,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 			report->n_skipped++;
 		}
 	}
+	audit_memlock(plan, &finding);
 	host_journal_close(&hj);
 	if (finding.errnum) {
 		vfg_audit_report_free(report);

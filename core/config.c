@@ -35,6 +35,10 @@ static const struct config_key config_keys[] = {
 	{"selinux_policy", ""},
 	/* Per-domain AppArmor rules files, included by the domain's profile. */
 	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
+	/* Locked memory (docs/memlock.md): added to the pinned guest RAM; libvirt's allowance is 1 GiB. */
+	{"memlock_extra", "1G"},
+	/* Who iommufd charges: auto (the process when every iommufd hostdev has fd access), process, user. */
+	{"memlock_iommufd_accounting", "auto"},
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -160,10 +160,13 @@ static size_t format_intent(char *buf, size_t size, size_t used, unsigned long t
 {
 	used = vfg_strlcatf(buf, size, used, "intent %lu %lu", txn, id);
 	used = field_encode(buf, size, used, record->labeler);
-	used = vfg_strlcatf(buf, size, used, " %s", vfg_node_kind_name(record->node.kind));
+	used = field_encode(buf, size, used, record->no_node ? "" : vfg_node_kind_name(record->node.kind));
 	used = field_encode(buf, size, used, record->node.path);
-	used = vfg_strlcatf(buf, size, used, " %u:%u %d", major(record->node.rdev), minor(record->node.rdev),
-			    record->node.shared ? 1 : 0);
+	if (record->no_node)
+		used = vfg_strlcatf(buf, size, used, " - 0");
+	else
+		used = vfg_strlcatf(buf, size, used, " %u:%u %d", major(record->node.rdev), minor(record->node.rdev),
+				    record->node.shared ? 1 : 0);
 	used = field_encode(buf, size, used, record->undo);
 	return vfg_strlcatf(buf, size, used, "\n");
 }
@@ -461,13 +464,16 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	journal_record record = {.txn = txn};
 	unsigned major_number, minor_number;
 	char extra;
+	/* KIND and MAJ:MIN both "-" (read as ""): a change of the domain, not of a node (memlock.h). */
+	record.no_node = count == 9 && !fields[4][0] && !fields[6][0];
 	if (count != 9 || !parse_ulong(fields[2], &record.id) || strlen(fields[3]) >= sizeof(record.labeler) ||
-	    !parse_node_kind(fields[4], &record.node.kind) || strlen(fields[5]) >= sizeof(record.node.path) ||
-	    sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2)
+	    (!record.no_node && !parse_node_kind(fields[4], &record.node.kind)) ||
+	    strlen(fields[5]) >= sizeof(record.node.path) ||
+	    (!record.no_node && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
 		return reader_error(reader, "malformed intent");
 	snprintf(record.labeler, sizeof(record.labeler), "%s", fields[3]);
 	snprintf(record.node.path, sizeof(record.node.path), "%s", fields[5]);
-	record.node.rdev = makedev(major_number, minor_number);
+	record.node.rdev = record.no_node ? 0 : makedev(major_number, minor_number);
 	record.node.shared = strcmp(fields[7], "1") == 0;
 	record.undo = fields[8];
 	if (record.id > reader->dj->last_id)

@@ -33,6 +33,8 @@ typedef struct journal_record {
 	vfg_node node; /* kind, path, rdev and shared; the rest is not journaled */
 	char *undo;
 	bool done; /* the change was made; a record not done may or may not have been */
+	/* A change of the domain, not of a device node (memlock.h): node.path names it, KIND and MAJ:MIN are "-". */
+	bool no_node;
 } journal_record;
 
 /* An IOMMU group a domain owns, through one of its hostdevs. */

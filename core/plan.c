@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "memlock.h"
 
 /* The nodes a backend needs; where their MAJ:MIN comes from in sysfs. */
 static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, vfg_node_kind kind, dev_t *rdev,
@@ -224,7 +225,8 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 		}
 	}
 
-	if (plan_labelers(ctx, plan, err) < 0 || plan_leftover_grants(ctx, plan, err) < 0) {
+	if (plan_labelers(ctx, plan, err) < 0 || plan_leftover_grants(ctx, plan, err) < 0 ||
+	    memlock_plan(ctx, plan, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}

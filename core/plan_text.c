@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "internal.h"
+#include "memlock.h"
 
 static const vfg_step *plan_step(const vfg_plan *plan, size_t labeler, size_t node)
 {
@@ -146,6 +146,27 @@ static void write_reasons(const vfg_plan *plan, FILE *out)
 	}
 }
 
+/* The domain's locked-memory limit: the formula's inputs, its arithmetic, and the hypervisor's limit now. */
+static void write_memlock(const vfg_plan *plan, FILE *out)
+{
+	const vfg_memlock *m = &plan->memlock;
+	char memory[32], extra[32];
+	fprintf(out, "\nlocked memory (RLIMIT_MEMLOCK, docs/memlock.md):\n");
+	if (m->computed) {
+		fprintf(out, "  inputs:  guest RAM %s, %zu legacy and %zu iommufd hostdev%s, %s vIOMMU%s, extra %s%s\n",
+			memlock_size_text(m->input.memory, memory, sizeof(memory)), m->input.legacy_devices,
+			m->input.iommufd_devices, m->input.legacy_devices + m->input.iommufd_devices == 1 ? "" : "s",
+			m->input.viommu ? "a" : "no",
+			!m->input.iommufd_devices      ? ""
+			: m->input.iommufd_per_process ? ", iommufd charges the process"
+						       : ", iommufd charges the uid",
+			memlock_size_text(m->input.extra, extra, sizeof(extra)),
+			m->input.ipc_lock ? ", CAP_IPC_LOCK" : "");
+		fprintf(out, "  formula: %s\n", m->formula);
+	}
+	fprintf(out, "  now:     %s\n", m->note);
+}
+
 VFG_EXPORT int vfg_plan_write_text(const vfg_plan *plan, FILE *out)
 {
 	write_domain(plan, out);
@@ -153,12 +174,13 @@ VFG_EXPORT int vfg_plan_write_text(const vfg_plan *plan, FILE *out)
 	write_labelers(plan, out);
 	write_table(plan, out);
 	write_reasons(plan, out);
+	write_memlock(plan, out);
 	return ferror(out) ? -1 : 0;
 }
 
 VFG_EXPORT int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out)
 {
-	size_t count = 0;
+	size_t count = memlock_would_raise(&plan->memlock);
 	for (size_t i = 0; i < plan->n_steps; i++)
 		count += VFG_ACTION_IS_CHANGE(plan->steps[i].action);
 	fprintf(out, "dry run for domain %s: %zu step%s, nothing changed\n", plan->domain.name, count,
@@ -172,6 +194,13 @@ VFG_EXPORT int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out)
 		fprintf(out, "  %2zu. %-10s %-26s %s\n", ++order, plan->labelers[step->labeler].labeler->name,
 			plan->nodes[step->node].path, step->detail);
 		fprintf(out, "      %-10s %s\n", "", step->reason);
+	}
+	if (memlock_would_raise(&plan->memlock)) {
+		char path[32], need[32];
+		snprintf(path, sizeof(path), "/proc/%d", (int)plan->domain.pid);
+		fprintf(out, "  %2zu. %-10s %-26s raise RLIMIT_MEMLOCK to %s\n", ++order, "memlock", path,
+			memlock_size_text(plan->memlock.required, need, sizeof(need)));
+		fprintf(out, "      %-10s %s\n", "", plan->memlock.formula);
 	}
 	for (size_t l = 0; l < plan->n_labelers; l++)
 		if (!plan->labelers[l].probe.active)

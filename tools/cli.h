@@ -30,6 +30,9 @@ typedef struct cli_domain {
 	vfg_hostdev_spec *specs;
 } cli_domain;
 
+/* Domain options without a short letter (numbers no letter option can take). */
+enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK };
+
 /* Long options for the common and domain option sets, to put in a subcommand's table. */
 // clang-format off
 #define CLI_COMMON_OPTIONS \
@@ -50,7 +53,10 @@ typedef struct cli_domain {
 	{"apparmor-profile", required_argument, NULL, 'a'}, \
 	{"cgroup", required_argument, NULL, 'c'}, \
 	{"pid", required_argument, NULL, 'p'}, \
-	{"hostdev", required_argument, NULL, 'H'}
+	{"hostdev", required_argument, NULL, 'H'}, \
+	{"memory", required_argument, NULL, CLI_OPTION_MEMORY}, \
+	{"viommu", no_argument, NULL, CLI_OPTION_VIOMMU}, \
+	{"ipc-lock", no_argument, NULL, CLI_OPTION_IPC_LOCK}
 // clang-format on
 
 #define CLI_COMMON_HELP                                                                             \
@@ -76,7 +82,11 @@ typedef struct cli_domain {
 	"  --hostdev SPEC       a PCI function to assign, repeatable:\n"                                     \
 	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
 	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"   \
-	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"
+	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"                 \
+	"  --memory SIZE        guest RAM (bytes, or K, M, G, T): the locked-memory limit is computed\n"     \
+	"                       from it and set on --pid (docs/memlock.md)\n"                                \
+	"  --viommu             the guest has a vIOMMU: each device may pin all of guest RAM\n"              \
+	"  --ipc-lock           the hypervisor holds CAP_IPC_LOCK: no limit applies\n"
 
 /* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */
 int cli_common_option(cli_common *common, int opt, const char *arg);

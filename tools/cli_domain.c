@@ -157,6 +157,19 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 		}
 		d->pid = (pid_t)value;
 		return 1;
+	case CLI_OPTION_MEMORY:
+		if (vfg_size_parse(arg, &d->memory, &err) < 0 || d->memory == 0) {
+			fprintf(stderr, "vfguard: --memory %s\n",
+				d->memory ? err.message : "0: expected the guest RAM size");
+			return -1;
+		}
+		return 1;
+	case CLI_OPTION_VIOMMU:
+		d->viommu = true;
+		return 1;
+	case CLI_OPTION_IPC_LOCK:
+		d->ipc_lock = true;
+		return 1;
 	case 'H': {
 		const char **texts = realloc(cd->hostdev_texts, (cd->n_hostdev_texts + 1) * sizeof(*texts));
 		if (!texts) {

@@ -132,6 +132,10 @@ typedef struct vfg_domain {
 	pid_t pid;
 	size_t n_hostdevs;
 	const vfg_hostdev_spec *hostdevs; /* owned by the caller */
+	/* What the locked-memory limit is computed from (docs/memlock.md). */
+	uint64_t memory; /* guest RAM in bytes; 0 when not given: no limit is computed or set */
+	bool viommu; /* the guest has a vIOMMU: each device may map all of guest RAM for itself */
+	bool ipc_lock; /* the hypervisor holds CAP_IPC_LOCK (also read from /proc/PID/status): nothing is limited */
 } vfg_domain;
 
 /* A domain name becomes part of file names: printable, no '/', no leading '.', at most VFG_NAME_MAX-1. */

@@ -71,6 +71,44 @@ int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *drive
 		   vfg_error *err);
 int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err);
 
+/*
+ * Locked memory (docs/memlock.md). The kernel charges the guest RAM a
+ * hypervisor pins for DMA against its RLIMIT_MEMLOCK; vfguard computes the
+ * limit a domain needs with one formula (vfg_memlock_compute) and raises the
+ * hypervisor's limit to it at apply, journaled, putting the original back at
+ * revoke.
+ */
+typedef struct vfg_memlock_input {
+	uint64_t memory; /* guest RAM, bytes */
+	size_t legacy_devices; /* hostdevs on type1 containers */
+	size_t iommufd_devices; /* hostdevs on iommufd */
+	bool viommu; /* the guest has a vIOMMU */
+	bool iommufd_per_process; /* iommufd charges the process (RLIMIT_MODE=1), not the uid */
+	uint64_t extra; /* config memlock_extra: what else the hypervisor locks (ROMs, MMIO, its own mlock) */
+	uint64_t page_size; /* the kernel counts whole pages */
+	bool ipc_lock; /* CAP_IPC_LOCK: the kernel checks no limit */
+} vfg_memlock_input;
+
+typedef struct vfg_memlock {
+	bool computed; /* false when the guest memory is not known (--memory) */
+	vfg_memlock_input input;
+	uint64_t process_copies; /* copies of guest RAM charged to the hypervisor process (mm->locked_vm) */
+	uint64_t user_copies; /* copies charged to its uid, shared with every process of that uid */
+	uint64_t required; /* the limit the formula asks for, bytes */
+	char formula[512]; /* the arithmetic, for people */
+	/* The hypervisor's limit now (plan with a pid): */
+	bool live; /* read from the pid */
+	uint64_t soft, hard; /* RLIM_INFINITY as UINT64_MAX */
+	bool suffices; /* soft and hard >= required, or CAP_IPC_LOCK */
+	char note[512]; /* what apply would do, or why it does nothing */
+} vfg_memlock;
+
+/* The formula, pure: fills @result from @input; fails only when the sizes overflow 64 bits. */
+int vfg_memlock_compute(const vfg_memlock_input *input, vfg_memlock *result, vfg_error *err);
+
+/* A size: a number of bytes, or with a binary unit K, M, G, T (optionally "iB" or "B"): "1G", "512MiB". */
+int vfg_size_parse(const char *text, uint64_t *bytes, vfg_error *err);
+
 /* A labeler loaded in the context, with what its probe found for the plan's domain. */
 typedef struct vfg_plan_labeler {
 	const vfg_labeler *labeler;
@@ -92,6 +130,7 @@ typedef struct vfg_plan {
 	vfg_plan_labeler *labelers;
 	size_t n_steps;
 	vfg_step *steps;
+	vfg_memlock memlock; /* the domain's locked-memory limit and the hypervisor's now */
 } vfg_plan;
 
 /* Compute the plan. Changes nothing on the host. */
