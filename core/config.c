@@ -35,6 +35,8 @@ static const struct config_key config_keys[] = {
 	{"selinux_policy", ""},
 	/* Per-domain AppArmor rules files, included by the domain's profile. */
 	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
+	/* What a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried). */
+	{"rlimit_mode", "required"},
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
