@@ -39,3 +39,14 @@ run_checks -p exec vfguard exec --domain vm1 --uid 65534 --gid 65534 --hostdev "
 	vfio_probe iommufd --fd iommu=3 --fd cdev=4 --expect-rlimit-mode 1 --rlimit-set-errno EPERM
 expect_eq qemu-args "$(vfguard qemu-args --domain vm1 --hostdev "$hostdev" | tr '\n' ' ')" \
 	"-object iommufd,id=iommufd0,fd=3 -device vfio-pci,host=$EDU,id=hostdev0,iommufd=iommufd0,fd=4 "
+
+# The cdev path's VF token is VFIO_DEVICE_BIND_FLAG_TOKEN, Linux 6.17 and
+# later: an older kernel refuses the flag (EINVAL), as the plan says.
+case $(uname -r) in
+[0-5].* | 6.[0-9].* | 6.1[0-6].*)
+	vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
+		--vf-token 00112233-4455-6677-8899-aabbccddeeff >vf-token.out 2>&1
+	show_output vf-token.out
+	check vf-token-bind-flag-refused-before-6.17 grep -q "FAIL bind-iommufd .*VF token.*EINVAL" vf-token.out
+	;;
+esac

@@ -51,3 +51,11 @@ show_output busy.err
 check busy-group-named grep -q "IOMMU group $(iommu_group "$EDU") of $EDU is busy" busy.err
 exec 9<&-
 check busy-group-nothing-left test ! -e "$socket"
+
+# The group path's VF token rides in the device name: the kernel parses it and,
+# edu being neither PF nor VF, refuses the token (EINVAL) instead of not
+# finding the device (ENODEV), which an unparsed name would give.
+vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
+	--vf-token 00112233-4455-6677-8899-aabbccddeeff >vf-token.out 2>&1
+show_output vf-token.out
+check vf-token-in-device-name grep -q "FAIL group-get-device-fd .*vf_token=00112233.*EINVAL" vf-token.out
