@@ -39,6 +39,8 @@ static const struct config_key config_keys[] = {
 	{"memlock_extra", "1G"},
 	/* Who iommufd charges: auto (the process when every iommufd hostdev has fd access), process, user. */
 	{"memlock_iommufd_accounting", "auto"},
+	/* What a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried). */
+	{"rlimit_mode", "required"},
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -92,6 +92,8 @@ int vfg_file_remove(const char *path, vfg_error *err);
 int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err);
 /* Open ROOT + logical path with O_PATH, refusing a symlink anywhere below the root. */
 int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_error *err);
+/* Open a checked node O_RDWR|O_CLOEXEC (the fd broker); the open's errno (EBUSY for a held group) is in err. */
+int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err);
 
 /* namespace/namespace_labeler.c: the built-in labeler that runs last. */
 extern const vfg_labeler vfg_namespace_labeler;

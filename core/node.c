@@ -143,3 +143,35 @@ VFG_EXPORT int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, v
 	}
 	return fd;
 }
+
+int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err)
+{
+	char real[VFG_PATH_MAX];
+	struct stat checked, opened;
+	if (vfg_host_path(ctx, node->path, real, sizeof(real), err) < 0)
+		return -1;
+	_cleanup_close_ int path_fd = open_beneath(ctx->root, node->path, real, err);
+	if (path_fd < 0 || check_node(path_fd, real, node, &checked, err) < 0)
+		return -1;
+
+	/*
+	 * Reopen the very inode just checked through its /proc/self/fd magic
+	 * link (proc(5)): a node swapped at the path meanwhile is not the one
+	 * opened, and no driver's open() runs for a file that failed the check.
+	 */
+	char proc_path[64];
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", path_fd);
+	int fd = open(proc_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int error = errno;
+		vfg_error_set(err, error, real, "cannot open the device node read-write");
+		return -1;
+	}
+	if (fstat(fd, &opened) < 0 || opened.st_ino != checked.st_ino || opened.st_dev != checked.st_dev ||
+	    opened.st_rdev != node->rdev) {
+		close(fd);
+		vfg_error_set(err, 0, real, "reopened as another file than the one checked");
+		return wrong_node(err);
+	}
+	return fd;
+}

@@ -72,6 +72,7 @@ static void json_hostdev(vfg_json *json, const vfg_plan *plan, const vfg_hostdev
 	vfg_json_string(json, "backend_reason", hostdev->backend_reason);
 	vfg_json_string(json, "access", vfg_access_name(hostdev->spec.access));
 	json_string_or_null(json, "vf_token", hostdev->spec.vf_token);
+	json_string_or_null(json, "vf_token_via", vfg_hostdev_vf_token_method(hostdev));
 	vfg_json_bool(json, "managed", hostdev->spec.managed);
 	json_function(json, "function", &hostdev->function);
 	json_string_or_null(json, "cdev", hostdev->cdev);

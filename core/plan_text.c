@@ -57,6 +57,8 @@ static void write_hostdevs(const vfg_plan *plan, FILE *out)
 			fprintf(out, ", vf-token %s", h->spec.vf_token);
 		if (h->spec.managed)
 			fprintf(out, ", managed");
+		if (vfg_hostdev_vf_token_method(h))
+			fprintf(out, "\n    vf-token on the %s", vfg_hostdev_vf_token_method(h));
 		fprintf(out, "\n    IOMMU group %u:", h->group.number);
 		for (size_t m = 0; m < h->group.n_members; m++) {
 			const vfg_pci_function *fn = &h->group.members[m];

@@ -121,4 +121,32 @@ _Static_assert(sizeof(struct vfio_device_detach_iommufd_pt) == 8,
 	       "the kernel's struct vfio_device_detach_iommufd_pt is 8 bytes");
 #endif
 
+/*
+ * vfio.h, Linux >= 6.17 (commit "vfio/pci: Do vf_token checks for
+ * VFIO_DEVICE_BIND_IOMMUFD"): the VF token on the cdev path. The flag asks
+ * the kernel to read a 16-byte UUID at token_uuid_ptr, a field appended to
+ * struct vfio_device_bind_iommufd; argsz tells the two layouts apart, and
+ * older kernels refuse any flag with EINVAL. The longer layout has its own
+ * name here so the 16-byte one above stays as the kernel headers define it.
+ */
+#ifndef VFIO_DEVICE_BIND_FLAG_TOKEN
+#define VFIO_DEVICE_BIND_FLAG_TOKEN (1 << 0)
+#endif
+struct vfg_vfio_device_bind_iommufd_token {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+	__aligned_u64 token_uuid_ptr;
+};
+_Static_assert(sizeof(struct vfg_vfio_device_bind_iommufd_token) == 24,
+	       "Linux 6.17's struct vfio_device_bind_iommufd is 24 bytes");
+
+/*
+ * vfio.h (Linux >= 5.7, vfio_pci_core_match()): on the group path the VF
+ * token rides in the device name VFIO_GROUP_GET_DEVICE_FD looks up,
+ * "<bdf> vf_token=<uuid>".
+ */
+#define VFG_VFIO_VF_TOKEN_ARG " vf_token="
+
 #endif /* VFG_VFIO_UAPI_H */

@@ -115,5 +115,8 @@ int cmd_restore(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_reattach(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_fds(int argc, char **argv);
+int cmd_qemu_args(int argc, char **argv);
 
 #endif

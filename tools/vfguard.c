@@ -18,6 +18,9 @@ static const struct subcommand {
 	{"status", cmd_status, "the domains, their hostdevs, and what each layer granted"},
 	{"detach", cmd_detach, "bind a PCI function to vfio-pci, remembering its driver"},
 	{"reattach", cmd_reattach, "give a detached function back to its original driver"},
+	{"exec", cmd_exec, "open the domain's fd-access nodes and run a command with them"},
+	{"fds", cmd_fds, "open them and hand them over on a unix socket (SCM_RIGHTS)"},
+	{"qemu-args", cmd_qemu_args, "the QEMU arguments that use the handed fds"},
 };
 
 static void usage(FILE *out)
@@ -26,7 +29,7 @@ static void usage(FILE *out)
 		     "       vfguard COMMAND --help\n\n"
 		     "Commands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(out, "\nExit status: 0 ok, 1 failed, 2 usage, 3 audit found drift.\n");
 }
 

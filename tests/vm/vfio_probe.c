@@ -11,6 +11,11 @@
  * The flow is a chain (each step needs the fds of the ones before), so after
  * a failure the remaining steps are still printed, as FAIL "not reached": a
  * caller always sees every step it expects.
+ *
+ * Instead of opening the nodes it can take them the way a hypervisor given
+ * fds does: inherited (--fd NODE=N, from `vfguard exec`) or received by
+ * SCM_RIGHTS (--recv-socket PATH, from `vfguard fds`); the open steps then
+ * become have-NODE and check the fd is a character device.
  */
 #include <errno.h>
 #include <grp.h>
@@ -25,6 +30,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vfio_uapi.h"
@@ -45,6 +56,15 @@ struct probe {
 	/* What IOMMU_OPTION set RLIMIT_MODE must fail with (EPERM without CAP_SYS_RESOURCE); 0: succeed. */
 	int rlimit_set_errno;
 	const char *device_name; /* legacy: what VFIO_GROUP_GET_DEVICE_FD looks up */
+	const char *vf_token; /* a VF token: in the device name (group) or the bind flag (cdev) */
+	char device_name_with_token[128];
+	/* What the DMA map must fail with (ENOMEM under a small RLIMIT_MEMLOCK); 0: succeed. */
+	int map_errno;
+	/* Before the DMA map: create PATH.waiting (holding the pid), then wait until PATH exists. */
+	const char *pause_before_map;
+	/* What IOMMU_OPTION get RLIMIT_MODE must read on the iommufd (1 when vfguard set it); 0 by default. */
+	unsigned long expect_rlimit_mode;
+	bool given[NODE_COUNT]; /* the fd came inherited or received, not opened here */
 	int device_fd;
 	uint32_t ioas_id;
 	void *dma_buffer;
@@ -87,8 +107,26 @@ static const char *errno_name(int error)
 	return name ? name : "?";
 }
 
+/* An fd from the caller must be a character device, read-write. */
+static int check_given_fd(struct probe *probe, enum node node)
+{
+	struct stat st;
+	int fd = probe->fd[node];
+	if (fd < 0)
+		return fail(probe, 0, "no %s fd was given", node_names[node]);
+	if (fstat(fd, &st) < 0)
+		return fail(probe, errno, "fd %d", fd);
+	if (!S_ISCHR(st.st_mode))
+		return fail(probe, 0, "fd %d is not a character device", fd);
+	if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR)
+		return fail(probe, 0, "fd %d is not open read-write", fd);
+	return say(probe, "fd %d, char %u:%u", fd, major(st.st_rdev), minor(st.st_rdev));
+}
+
 static int open_node(struct probe *probe, enum node node)
 {
+	if (probe->given[node])
+		return check_given_fd(probe, node);
 	const char *path = probe->path[node];
 	int expected = probe->expected_errno[node];
 	int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -152,6 +190,12 @@ static int step_set_iommu_type1v2(struct probe *probe)
 
 static int step_group_get_device_fd(struct probe *probe)
 {
+	if (probe->vf_token) {
+		/* vfio_pci_core_match(): "<bdf> vf_token=<uuid>" names the device and carries the token. */
+		snprintf(probe->device_name_with_token, sizeof(probe->device_name_with_token), "%s%s%s",
+			 probe->device_name, VFG_VFIO_VF_TOKEN_ARG, probe->vf_token);
+		probe->device_name = probe->device_name_with_token;
+	}
 	probe->device_fd = ioctl(probe->fd[NODE_GROUP], VFIO_GROUP_GET_DEVICE_FD, probe->device_name);
 	if (probe->device_fd < 0)
 		return fail(probe, errno, "VFIO_GROUP_GET_DEVICE_FD %s", probe->device_name);
@@ -180,8 +224,46 @@ static void *dma_buffer(struct probe *probe)
 	return probe->dma_buffer;
 }
 
+/* --pause-before-map: say so with PATH.waiting, then wait for PATH (another scenario step makes it). */
+static int pause_before_map(struct probe *probe)
+{
+	if (!probe->pause_before_map)
+		return 0;
+	char waiting[512];
+	snprintf(waiting, sizeof(waiting), "%s.waiting", probe->pause_before_map);
+	FILE *f = fopen(waiting, "w");
+	if (!f)
+		return fail(probe, errno, "create %s", waiting);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	const struct timespec tick = {.tv_nsec = 20 * 1000 * 1000};
+	for (int i = 0; i < 60 * 50; i++) {
+		if (access(probe->pause_before_map, F_OK) == 0)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return fail(probe, 0, "%s did not appear within 60 s", probe->pause_before_map);
+}
+
+/* The map's result against --map-errno. */
+static int map_result(struct probe *probe, int r, const char *what)
+{
+	int error = r < 0 ? errno : 0;
+	if (error == probe->map_errno && !error)
+		return say(probe, "%u bytes at iova 0x%x", DMA_LENGTH, DMA_IOVA);
+	if (error == probe->map_errno)
+		return say(probe, "%s refused: %s, as expected", what, errno_name(error));
+	if (!probe->map_errno)
+		return fail(probe, error, "%s", what);
+	if (!error)
+		return fail(probe, 0, "%s succeeded, expected %s", what, errno_name(probe->map_errno));
+	return fail(probe, error, "%s: expected %s, got", what, errno_name(probe->map_errno));
+}
+
 static int step_iommu_map_dma(struct probe *probe)
 {
+	if (pause_before_map(probe) < 0)
+		return -1;
 	void *buffer = dma_buffer(probe);
 	if (!buffer)
 		return fail(probe, errno, "mmap");
@@ -192,9 +274,7 @@ static int step_iommu_map_dma(struct probe *probe)
 		.iova = DMA_IOVA,
 		.size = DMA_LENGTH,
 	};
-	if (ioctl(probe->fd[NODE_CONTAINER], VFIO_IOMMU_MAP_DMA, &map) < 0)
-		return fail(probe, errno, "VFIO_IOMMU_MAP_DMA");
-	return say(probe, "%u bytes at iova 0x%x", DMA_LENGTH, DMA_IOVA);
+	return map_result(probe, ioctl(probe->fd[NODE_CONTAINER], VFIO_IOMMU_MAP_DMA, &map), "VFIO_IOMMU_MAP_DMA");
 }
 
 static int iommufd_option(struct probe *probe, uint16_t op, uint64_t *value)
@@ -218,10 +298,10 @@ static int step_rlimit_mode_get(struct probe *probe)
 	int r = iommufd_option(probe, IOMMU_OPTION_OP_GET, &mode);
 	if (r < 0)
 		return fail(probe, -r, "IOMMU_OPTION get RLIMIT_MODE");
-	/* A new iommufd charges pinned pages to the user until told otherwise. */
-	if (mode != 0)
-		return fail(probe, 0, "RLIMIT_MODE %" PRIu64 " on a new iommufd, expected 0", mode);
-	return say(probe, "0 (per user)");
+	/* A new iommufd charges pinned pages to the user until told otherwise; vfguard's says per process. */
+	if (mode != probe->expect_rlimit_mode)
+		return fail(probe, 0, "RLIMIT_MODE %" PRIu64 ", expected %lu", mode, probe->expect_rlimit_mode);
+	return say(probe, "%" PRIu64 " (%s)", mode, mode ? "per process" : "per user");
 }
 
 static int step_rlimit_mode_set(struct probe *probe)
@@ -248,11 +328,36 @@ static int step_rlimit_mode_set(struct probe *probe)
 	return say(probe, "set 1 (per process), read back 1");
 }
 
+static int parse_uuid(const char *text, unsigned char uuid[16])
+{
+	for (int i = 0, nibble = 0; *text; text++) {
+		if (*text == '-')
+			continue;
+		int value = *text >= '0' && *text <= '9' ? *text - '0' : (*text | 0x20) - 'a' + 10;
+		if (value < 0 || value > 15 || i >= 16)
+			return -1;
+		uuid[i] = (unsigned char)(nibble ? uuid[i] | value : value << 4);
+		i += nibble;
+		nibble = !nibble;
+	}
+	return 0;
+}
+
 static int step_bind_iommufd(struct probe *probe)
 {
-	struct vfio_device_bind_iommufd bind = {.argsz = sizeof(bind), .iommufd = probe->fd[NODE_IOMMU]};
+	/* Linux >= 6.17 reads a VF token with VFIO_DEVICE_BIND_FLAG_TOKEN; older kernels refuse the flag (EINVAL). */
+	unsigned char token[16] = {0};
+	struct vfg_vfio_device_bind_iommufd_token bind = {.argsz = sizeof(struct vfio_device_bind_iommufd),
+							  .iommufd = probe->fd[NODE_IOMMU]};
+	if (probe->vf_token) {
+		if (parse_uuid(probe->vf_token, token) < 0)
+			return fail(probe, 0, "--vf-token %s: not a UUID", probe->vf_token);
+		bind.argsz = sizeof(bind);
+		bind.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+		bind.token_uuid_ptr = (uintptr_t)token;
+	}
 	if (ioctl(probe->fd[NODE_CDEV], VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
-		return fail(probe, errno, "VFIO_DEVICE_BIND_IOMMUFD");
+		return fail(probe, errno, "VFIO_DEVICE_BIND_IOMMUFD%s", probe->vf_token ? " with a VF token" : "");
 	/* Once bound, the cdev fd is the device fd. */
 	probe->device_fd = probe->fd[NODE_CDEV];
 	return say(probe, "devid %u", bind.out_devid);
@@ -278,6 +383,8 @@ static int step_attach_ioas(struct probe *probe)
 
 static int step_ioas_map(struct probe *probe)
 {
+	if (pause_before_map(probe) < 0)
+		return -1;
 	void *buffer = dma_buffer(probe);
 	if (!buffer)
 		return fail(probe, errno, "mmap");
@@ -289,9 +396,7 @@ static int step_ioas_map(struct probe *probe)
 		.length = DMA_LENGTH,
 		.iova = DMA_IOVA,
 	};
-	if (ioctl(probe->fd[NODE_IOMMU], IOMMU_IOAS_MAP, &map) < 0)
-		return fail(probe, errno, "IOMMU_IOAS_MAP");
-	return say(probe, "%u bytes at iova 0x%" PRIx64, DMA_LENGTH, (uint64_t)map.iova);
+	return map_result(probe, ioctl(probe->fd[NODE_IOMMU], IOMMU_IOAS_MAP, &map), "IOMMU_IOAS_MAP");
 }
 
 static const struct step legacy_steps[] = {
@@ -329,21 +434,139 @@ static bool run_steps(struct probe *probe, const struct step *steps)
 {
 	const char *failed = NULL;
 	for (const struct step *step = steps; step->name; step++) {
+		char name[64];
+		if (!step->run && probe->given[step->node])
+			snprintf(name, sizeof(name), "have-%s", node_names[step->node]);
+		else
+			snprintf(name, sizeof(name), "%s", step->name);
 		if (probe->open_only && step->run)
 			continue;
 		if (failed && !probe->open_only) {
-			printf("FAIL %s not reached: %s failed\n", step->name, failed);
+			printf("FAIL %s not reached: %s failed\n", name, failed);
 			continue;
 		}
 		probe->message[0] = '\0';
 		if ((step->run ? step->run(probe) : open_node(probe, step->node)) < 0) {
-			printf("FAIL %s %s\n", step->name, probe->message);
+			printf("FAIL %s %s\n", name, probe->message);
 			failed = failed ? failed : step->name;
 		} else {
-			printf("ok %s %s\n", step->name, probe->message);
+			printf("ok %s %s\n", name, probe->message);
 		}
 	}
 	return !failed;
+}
+
+/* vfguard's kind names (vfg_node_kind_name) to this program's nodes. */
+static int node_of_kind(const char *kind)
+{
+	static const char *const kinds[NODE_COUNT] = {"container", "group", "iommufd", "cdev"};
+	for (int node = 0; node < NODE_COUNT; node++)
+		if (strcmp(kinds[node], kind) == 0)
+			return node;
+	return -1;
+}
+
+/* connect(2), again while vfguard has not made the socket yet (ENOENT) or does not listen yet. */
+static int connect_socket(const char *path)
+{
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(address.sun_path))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(address.sun_path, path, strlen(path) + 1);
+	const struct timespec tick = {.tv_nsec = 20 * 1000 * 1000};
+	for (int i = 0; i < 30 * 50; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0)
+			return fd;
+		int error = errno;
+		close(fd);
+		if (error != ENOENT && error != ECONNREFUSED)
+			return errno = error, -1;
+		nanosleep(&tick, NULL);
+	}
+	return errno = ETIMEDOUT, -1;
+}
+
+/*
+ * --recv-socket: connect as the hypervisor would and take the fds vfguard
+ * sends in one SCM_RIGHTS message, with their description (docs/fds.md):
+ * "fd INDEX KIND PATH" lines say which is which. One line, recv-fds.
+ */
+static bool receive_fds(struct probe *probe, const char *path)
+{
+	int sock = connect_socket(path);
+	if (sock < 0) {
+		printf("FAIL recv-fds connect %s: %s (%s)\n", path, errno_name(errno), strerror(errno));
+		return false;
+	}
+	char text[8192] = "";
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
+	struct msghdr message = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+	ssize_t length = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+	int error = errno;
+	close(sock);
+	if (length < 0) {
+		printf("FAIL recv-fds recvmsg: %s (%s)\n", errno_name(error), strerror(error));
+		return false;
+	}
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) {
+		printf("FAIL recv-fds no fds came (%zd bytes): refused?\n", length);
+		return false;
+	}
+	int n_fds = (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	const int *fds = (const int *)CMSG_DATA(cmsg);
+	char accounting[32] = "?";
+	int described = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		int index, node;
+		char kind[32];
+		if (sscanf(line, "accounting %31s", accounting) == 1)
+			continue;
+		if (sscanf(line, "fd %d %31s", &index, kind) != 2)
+			continue;
+		if (index < 0 || index >= n_fds || (node = node_of_kind(kind)) < 0) {
+			printf("FAIL recv-fds bad description line '%s' for %d fds\n", line, n_fds);
+			return false;
+		}
+		probe->fd[node] = fds[index];
+		probe->given[node] = true;
+		described++;
+	}
+	if (described != n_fds) {
+		printf("FAIL recv-fds %d fds, %d described\n", n_fds, described);
+		return false;
+	}
+	printf("ok recv-fds %d fds by SCM_RIGHTS from %s, accounting %s\n", n_fds, path, accounting);
+	return true;
+}
+
+/* --fd NODE=N: an inherited descriptor. */
+static bool parse_given_fd(struct probe *probe, const char *argument)
+{
+	const char *equals = strchr(argument, '=');
+	char *end;
+	if (!equals)
+		return false;
+	for (int node = 0; node < NODE_COUNT; node++) {
+		if (strlen(node_names[node]) == (size_t)(equals - argument) &&
+		    strncmp(argument, node_names[node], (size_t)(equals - argument)) == 0) {
+			long fd = strtol(equals + 1, &end, 10);
+			if (!equals[1] || *end || fd < 0 || fd > 65535)
+				return false;
+			probe->fd[node] = (int)fd;
+			probe->given[node] = true;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* setgroups first: after setuid the process could no longer drop root's groups. */
@@ -409,6 +632,15 @@ static void usage(FILE *out)
 		     "  --open-only                 only open the nodes, no ioctls\n"
 		     "  --rlimit-set-errno ERRNO    IOMMU_OPTION set RLIMIT_MODE must fail so (EPERM for a user\n"
 		     "                              without CAP_SYS_RESOURCE)\n"
+		     "  --expect-rlimit-mode N      IOMMU_OPTION get RLIMIT_MODE must read N (default 0)\n"
+		     "  --recv-socket PATH          take the fds from `vfguard fds --socket PATH` (SCM_RIGHTS),\n"
+		     "                              connecting after --uid/--gid; no path is opened\n"
+		     "  --fd NODE=N                 use the inherited fd N for NODE instead of opening it\n"
+		     "  --vf-token UUID             the VF token: in the device name (legacy) or the bind flag\n"
+		     "  --memlock BYTES             set RLIMIT_MEMLOCK (soft and hard) before anything else\n"
+		     "  --pause-before-map PATH     before the DMA map, write PATH.waiting (the pid) and wait\n"
+		     "                              for PATH to exist (60 s at most)\n"
+		     "  --map-errno ERRNO           the DMA map must fail so (ENOMEM under a small RLIMIT_MEMLOCK)\n"
 		     "Exit status: 0 every step passed, 1 a step failed, 2 usage.\n");
 }
 
@@ -425,6 +657,13 @@ int main(int argc, char **argv)
 		OPTION_OPEN_ERRNO,
 		OPTION_OPEN_ONLY,
 		OPTION_RLIMIT_SET_ERRNO,
+		OPTION_EXPECT_RLIMIT_MODE,
+		OPTION_RECV_SOCKET,
+		OPTION_FD,
+		OPTION_VF_TOKEN,
+		OPTION_MEMLOCK,
+		OPTION_PAUSE_BEFORE_MAP,
+		OPTION_MAP_ERRNO,
 	};
 	static const struct option options[] = {
 		{"container", required_argument, NULL, OPTION_CONTAINER},
@@ -437,12 +676,23 @@ int main(int argc, char **argv)
 		{"open-errno", required_argument, NULL, OPTION_OPEN_ERRNO},
 		{"open-only", no_argument, NULL, OPTION_OPEN_ONLY},
 		{"rlimit-set-errno", required_argument, NULL, OPTION_RLIMIT_SET_ERRNO},
+		{"expect-rlimit-mode", required_argument, NULL, OPTION_EXPECT_RLIMIT_MODE},
+		{"recv-socket", required_argument, NULL, OPTION_RECV_SOCKET},
+		{"fd", required_argument, NULL, OPTION_FD},
+		{"vf-token", required_argument, NULL, OPTION_VF_TOKEN},
+		{"memlock", required_argument, NULL, OPTION_MEMLOCK},
+		{"pause-before-map", required_argument, NULL, OPTION_PAUSE_BEFORE_MAP},
+		{"map-errno", required_argument, NULL, OPTION_MAP_ERRNO},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct probe probe = {.fd = {-1, -1, -1, -1}, .device_fd = -1};
 	unsigned uid = 0, gid = 0;
 	bool have_uid = false, have_gid = false;
+	const char *recv_socket = NULL;
+	unsigned long long memlock = 0;
+	bool have_memlock = false;
+	char *end;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2 || (strcmp(argv[1], "legacy") != 0 && strcmp(argv[1], "iommufd") != 0)) {
@@ -493,6 +743,36 @@ int main(int argc, char **argv)
 			if (probe.rlimit_set_errno <= 0)
 				return fprintf(stderr, "vfio_probe: bad --rlimit-set-errno '%s'\n", optarg), 2;
 			break;
+		case OPTION_EXPECT_RLIMIT_MODE:
+			probe.expect_rlimit_mode = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || probe.expect_rlimit_mode > 1)
+				return fprintf(stderr, "vfio_probe: bad --expect-rlimit-mode '%s'\n", optarg), 2;
+			break;
+		case OPTION_RECV_SOCKET:
+			recv_socket = optarg;
+			break;
+		case OPTION_FD:
+			if (!parse_given_fd(&probe, optarg))
+				return fprintf(stderr, "vfio_probe: --fd wants NODE=N, got '%s'\n", optarg), 2;
+			break;
+		case OPTION_VF_TOKEN:
+			probe.vf_token = optarg;
+			break;
+		case OPTION_MEMLOCK:
+			errno = 0;
+			memlock = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno)
+				return fprintf(stderr, "vfio_probe: bad --memlock '%s'\n", optarg), 2;
+			have_memlock = true;
+			break;
+		case OPTION_PAUSE_BEFORE_MAP:
+			probe.pause_before_map = optarg;
+			break;
+		case OPTION_MAP_ERRNO:
+			probe.map_errno = parse_errno(optarg);
+			if (probe.map_errno <= 0)
+				return fprintf(stderr, "vfio_probe: bad --map-errno '%s'\n", optarg), 2;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -505,14 +785,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio_probe: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	bool complete = legacy ? probe.path[NODE_CONTAINER] && probe.path[NODE_GROUP] && probe.device_name
-			       : probe.path[NODE_IOMMU] && probe.path[NODE_CDEV];
+#define HAVE(node) (probe.path[node] || probe.given[node] || recv_socket)
+	bool complete = legacy ? HAVE(NODE_CONTAINER) && HAVE(NODE_GROUP) && probe.device_name
+			       : HAVE(NODE_IOMMU) && HAVE(NODE_CDEV);
+#undef HAVE
 	if (!complete) {
 		usage(stderr);
 		return 2;
 	}
 
+	if (have_memlock) {
+		struct rlimit limit = {.rlim_cur = memlock, .rlim_max = memlock};
+		if (setrlimit(RLIMIT_MEMLOCK, &limit) < 0) {
+			printf("FAIL set-memlock %llu: %s (%s)\n", memlock, errno_name(errno), strerror(errno));
+			return 1;
+		}
+		printf("ok set-memlock RLIMIT_MEMLOCK %llu bytes\n", memlock);
+	}
 	if ((have_uid || have_gid) && !become_user(have_uid ? uid : 0, have_gid ? gid : (have_uid ? uid : 0)))
+		return 1;
+	if (recv_socket && !receive_fds(&probe, recv_socket))
 		return 1;
 	return run_steps(&probe, legacy ? legacy_steps : iommufd_steps) ? 0 : 1;
 }

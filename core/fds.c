@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The fd broker: open a domain's fd-access nodes, set iommufd's accounting
+ * while nothing exists on it yet, and hand the fds over (docs/fds.md).
+ * Every fd is O_CLOEXEC until handed over, and on every failure the set
+ * closes what it opened: nothing leaks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "internal.h"
+#include "vfio_uapi.h"
+
+/* The description sent with the fds; docs/fds.md is its reference. */
+#define FDS_WIRE_MAGIC "vfguard-fds 1"
+/* SCM_MAX_FD in include/net/scm.h: the most fds one SCM_RIGHTS message carries. */
+#define FDS_SCM_MAX 253
+
+VFG_EXPORT int vfg_rlimit_mode_parse(const char *text, vfg_rlimit_mode *mode, vfg_error *err)
+{
+	static const vfg_rlimit_mode modes[] = {VFG_RLIMIT_MODE_REQUIRED, VFG_RLIMIT_MODE_WARN, VFG_RLIMIT_MODE_OFF};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(text, vfg_rlimit_mode_name(modes[i])) == 0) {
+			*mode = modes[i];
+			return 0;
+		}
+	}
+	return vfg_error_set(err, EINVAL, "rlimit_mode", "'%s': expected required, warn or off", text);
+}
+
+VFG_EXPORT const char *vfg_rlimit_mode_name(vfg_rlimit_mode mode)
+{
+	switch (mode) {
+	case VFG_RLIMIT_MODE_REQUIRED:
+		return "required";
+	case VFG_RLIMIT_MODE_WARN:
+		return "warn";
+	case VFG_RLIMIT_MODE_OFF:
+		return "off";
+	}
+	return "?";
+}
+
+VFG_EXPORT const char *vfg_accounting_name(vfg_accounting accounting)
+{
+	switch (accounting) {
+	case VFG_ACCOUNTING_NONE:
+		return "none";
+	case VFG_ACCOUNTING_PROCESS:
+		return "process";
+	case VFG_ACCOUNTING_USER:
+		return "user";
+	case VFG_ACCOUNTING_TYPE1:
+		return "type1";
+	}
+	return "?";
+}
+
+VFG_EXPORT void vfg_fdset_close(vfg_fdset *fdset)
+{
+	if (!fdset)
+		return;
+	for (size_t i = 0; i < fdset->n_fds; i++) {
+		if (fdset->fds[i].fd >= 0)
+			close(fdset->fds[i].fd);
+		fdset->fds[i].fd = -1;
+	}
+}
+
+VFG_EXPORT void vfg_fdset_free(vfg_fdset *fdset)
+{
+	if (!fdset)
+		return;
+	vfg_fdset_close(fdset);
+	free(fdset->fds);
+	free(fdset->hostdevs);
+	free(fdset);
+}
+
+static void fdset_freep(vfg_fdset **fdset)
+{
+	vfg_fdset_free(*fdset);
+}
+#define _cleanup_fdset_ __attribute__((cleanup(fdset_freep)))
+
+/* The hostdevs whose group or cdev is node @index, "0000:01:00.0, 0000:01:00.1". */
+static void node_hostdevs(const vfg_plan *plan, size_t index, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		for (size_t n = 0; n < hostdev->n_nodes; n++) {
+			if (hostdev->nodes[n] != index)
+				continue;
+			char bdf[VFG_PCI_ADDR_STRLEN];
+			used = vfg_strlcatf(buf, size, used, "%s%s", used ? ", " : "",
+					    vfg_pci_addr_format(&hostdev->spec.addr, bdf));
+		}
+	}
+}
+
+static int fdset_open_node(vfg_context *ctx, const vfg_plan *plan, size_t index, vfg_fd *slot, vfg_error *err)
+{
+	const vfg_node *node = &plan->nodes[index];
+	slot->node = index;
+	slot->kind = node->kind;
+	snprintf(slot->path, sizeof(slot->path), "%s", node->path);
+	slot->fd = vfg_node_open_device(ctx, node, err);
+	if (slot->fd >= 0)
+		return 0;
+	/* vfio_group_fops_open() (drivers/vfio/group.c): a group has one opener at a time. */
+	if (node->kind == VFG_NODE_GROUP && err && err->errnum == EBUSY) {
+		char hostdevs[512];
+		node_hostdevs(plan, index, hostdevs, sizeof(hostdevs));
+		char real[VFG_PATH_MAX];
+		snprintf(real, sizeof(real), "%s", err->subject);
+		vfg_error_set(err, EBUSY, real,
+			      "IOMMU group %u of %s is busy: another process holds the group open, and a group can be "
+			      "open only once at a time",
+			      node->group, hostdevs);
+	}
+	return -1;
+}
+
+static int iommufd_option_rlimit_mode(int fd, uint16_t op, uint64_t *value)
+{
+	struct iommu_option option = {
+		.size = sizeof(option),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = op,
+		.object_id = 0, /* RLIMIT_MODE belongs to the iommufd itself */
+		.val64 = *value,
+	};
+	if (ioctl(fd, IOMMU_OPTION, &option) < 0)
+		return -errno;
+	*value = option.val64;
+	return 0;
+}
+
+/*
+ * iommufd_option_rlimit_mode() (drivers/iommu/iommufd/main.c, Linux >= 6.2):
+ * set needs CAP_SYS_RESOURCE (EPERM) and an iommufd without objects yet
+ * (EBUSY), which is why it comes right after the open. Read back, so that
+ * "process" is what the kernel says, not what was asked.
+ */
+static int fdset_set_rlimit_mode(vfg_context *ctx, vfg_fdset *fdset, const vfg_fd *iommufd, vfg_rlimit_mode mode,
+				 vfg_error *err)
+{
+	if (mode == VFG_RLIMIT_MODE_OFF) {
+		fdset->accounting = VFG_ACCOUNTING_USER;
+		return 0;
+	}
+	uint64_t value = 1;
+	const char *what = "IOMMU_OPTION set RLIMIT_MODE=1";
+	int r = iommufd_option_rlimit_mode(iommufd->fd, IOMMU_OPTION_OP_SET, &value);
+	if (r == 0) {
+		value = 0;
+		what = "IOMMU_OPTION get RLIMIT_MODE";
+		r = iommufd_option_rlimit_mode(iommufd->fd, IOMMU_OPTION_OP_GET, &value);
+		if (r == 0 && value != 1)
+			r = -EIO;
+	}
+	if (r == 0) {
+		fdset->accounting = VFG_ACCOUNTING_PROCESS;
+		return 0;
+	}
+
+	char real[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, iommufd->path, real, sizeof(real), err) < 0)
+		return -1;
+	if (mode == VFG_RLIMIT_MODE_REQUIRED)
+		return vfg_error_set(err, -r, real,
+				     "%s failed (rlimit_mode=required): per-process accounting of pinned pages "
+				     "needs CAP_SYS_RESOURCE and an iommufd with no object yet",
+				     what);
+	vfg_strlcatf(fdset->warnings, sizeof(fdset->warnings), strlen(fdset->warnings),
+		     "%s: %s failed: %s; pinned pages stay charged to uid %u, shared by all its VMs "
+		     "(rlimit_mode=warn)\n",
+		     real, what, strerror(-r), (unsigned)fdset->uid);
+	fdset->accounting = VFG_ACCOUNTING_USER;
+	return 0;
+}
+
+static int fdset_add_hostdevs(const vfg_plan *plan, vfg_fdset *fdset, vfg_error *err)
+{
+	fdset->hostdevs = calloc(plan->n_hostdevs ? plan->n_hostdevs : 1, sizeof(*fdset->hostdevs));
+	if (!fdset->hostdevs)
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot list the hostdevs' fds");
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		if (hostdev->n_nodes < 2)
+			continue;
+		/* nodes[1]: the hostdev's own group or cdev (plan.c adds the shared node first). */
+		for (size_t i = 0; i < fdset->n_fds; i++) {
+			if (fdset->fds[i].node != hostdev->nodes[1])
+				continue;
+			vfg_fd_hostdev *entry = &fdset->hostdevs[fdset->n_hostdevs++];
+			vfg_pci_addr_format(&hostdev->spec.addr, entry->bdf);
+			entry->backend = hostdev->backend;
+			entry->fd = i;
+			snprintf(entry->vf_token, sizeof(entry->vf_token), "%s", hostdev->spec.vf_token);
+		}
+	}
+	return 0;
+}
+
+VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const vfg_fd_options *options,
+				   vfg_fdset **result, vfg_error *err)
+{
+	*result = NULL;
+	vfg_rlimit_mode mode;
+	const char *mode_text =
+		options && options->rlimit_mode ? options->rlimit_mode : vfg_config_get(ctx->config, "rlimit_mode");
+	if (vfg_rlimit_mode_parse(mode_text, &mode, err) < 0)
+		return -1;
+
+	_cleanup_fdset_ vfg_fdset *fdset = calloc(1, sizeof(*fdset));
+	if (!fdset || !(fdset->fds = calloc(plan->n_nodes ? plan->n_nodes : 1, sizeof(*fdset->fds)))) {
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot allocate the fd set");
+	}
+	snprintf(fdset->domain, sizeof(fdset->domain), "%s", plan->domain.name);
+	fdset->uid = plan->domain.uid;
+	fdset->gid = plan->domain.gid;
+
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		if (plan->nodes[i].access != VFG_ACCESS_FD)
+			continue;
+		vfg_fd *slot = &fdset->fds[fdset->n_fds];
+		if (fdset_open_node(ctx, plan, i, slot, err) < 0)
+			return -1;
+		fdset->n_fds++;
+		switch (slot->kind) {
+		case VFG_NODE_IOMMUFD:
+			if (fdset_set_rlimit_mode(ctx, fdset, slot, mode, err) < 0)
+				return -1;
+			break;
+		case VFG_NODE_CONTAINER:
+			/* vfio_iommu_type1 charges what it pins to the pinning mm (vfio_lock_acct()). */
+			fdset->accounting = VFG_ACCOUNTING_TYPE1;
+			break;
+		case VFG_NODE_GROUP:
+		case VFG_NODE_CDEV:
+			break;
+		}
+	}
+	if (fdset->n_fds == 0)
+		return vfg_error_set(err, 0, plan->domain.name,
+				     "no node has fd access: give a hostdev access=fd to hand its fds over");
+	if (fdset->n_fds > FDS_SCM_MAX)
+		return vfg_error_set(err, E2BIG, plan->domain.name, "%zu fds: more than one message carries (%d)",
+				     fdset->n_fds, FDS_SCM_MAX);
+	if (fdset_add_hostdevs(plan, fdset, err) < 0)
+		return -1;
+	*result = fdset;
+	fdset = NULL;
+	return 0;
+}
+
+/* The description that goes with the fds: one line each, the fds in the order of the SCM_RIGHTS array. */
+static size_t fdset_describe(const vfg_fdset *fdset, char *buf, size_t size)
+{
+	size_t used = vfg_strlcatf(buf, size, 0, "%s\ndomain %s\naccounting %s\n", FDS_WIRE_MAGIC, fdset->domain,
+				   vfg_accounting_name(fdset->accounting));
+	for (size_t i = 0; i < fdset->n_fds; i++)
+		used = vfg_strlcatf(buf, size, used, "fd %zu %s %s\n", i, vfg_node_kind_name(fdset->fds[i].kind),
+				    fdset->fds[i].path);
+	for (size_t i = 0; i < fdset->n_hostdevs; i++) {
+		const vfg_fd_hostdev *h = &fdset->hostdevs[i];
+		used = vfg_strlcatf(buf, size, used, "hostdev %s %zu %s\n", h->bdf, h->fd,
+				    h->vf_token[0] ? h->vf_token : "-");
+	}
+	return used;
+}
+
+VFG_EXPORT int vfg_fdset_send(vfg_fdset *fdset, int sockfd, vfg_error *err)
+{
+	char subject[64];
+	snprintf(subject, sizeof(subject), "socket fd %d", sockfd);
+
+	/* SO_PEERCRED (unix(7)): the peer's credentials when it connected, kept by the kernel. */
+	struct ucred peer;
+	socklen_t length = sizeof(peer);
+	if (getsockopt(sockfd, SOL_SOCKET, SO_PEERCRED, &peer, &length) < 0)
+		return vfg_error_set(err, errno, subject, "cannot read the peer's credentials");
+	snprintf(subject, sizeof(subject), "peer pid %d", (int)peer.pid);
+	if (peer.uid != fdset->uid)
+		return vfg_error_set(err, EACCES, subject,
+				     "refused: uid %u gid %u is not domain %s's hypervisor uid %u; no fd sent",
+				     (unsigned)peer.uid, (unsigned)peer.gid, fdset->domain, (unsigned)fdset->uid);
+	for (size_t i = 0; i < fdset->n_fds; i++)
+		if (fdset->fds[i].fd < 0)
+			return vfg_error_set(err, EBADF, fdset->fds[i].path, "already handed over or closed");
+
+	char text[8192];
+	size_t text_length = fdset_describe(fdset, text, sizeof(text));
+	if (text_length >= sizeof(text) - 1)
+		return vfg_error_set(err, E2BIG, fdset->domain, "the fd description is too long");
+
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * FDS_SCM_MAX)];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct iovec iov = {.iov_base = text, .iov_len = text_length};
+	struct msghdr message = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = CMSG_SPACE(sizeof(int) * fdset->n_fds),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fdset->n_fds);
+	int *fds = (int *)CMSG_DATA(cmsg);
+	for (size_t i = 0; i < fdset->n_fds; i++)
+		fds[i] = fdset->fds[i].fd;
+
+	ssize_t sent;
+	do
+		sent = sendmsg(sockfd, &message, MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	if (sent < 0)
+		return vfg_error_set(err, errno, subject, "cannot send domain %s's fds", fdset->domain);
+	if ((size_t)sent != text_length)
+		return vfg_error_set(err, EMSGSIZE, subject, "short send of domain %s's fds", fdset->domain);
+	/* The peer holds its own references now: vfguard's copies go. */
+	vfg_fdset_close(fdset);
+	return 0;
+}
+
+/* The lowest descriptor above every one in use, so that moving the set clobbers nothing. */
+static int fd_above_all(void)
+{
+	int highest = 2;
+	_cleanup_closedir_ DIR *dir = opendir("/proc/self/fd");
+	if (!dir)
+		return -1;
+	struct dirent *entry;
+	while ((entry = readdir(dir)))
+		if (entry->d_name[0] != '.' && atoi(entry->d_name) > highest)
+			highest = atoi(entry->d_name);
+	return highest + 1;
+}
+
+/* close_range(2), Linux 5.9: close [first, last]; a range past the table's end is fine. */
+static int close_from(unsigned first, unsigned last)
+{
+	if (first > last)
+		return 0;
+	return (int)syscall(SYS_close_range, first, last, 0);
+}
+
+VFG_EXPORT int vfg_fdset_install(vfg_fdset *fdset, int base, vfg_error *err)
+{
+	if (base < 3)
+		return vfg_error_set(err, EINVAL, fdset->domain, "fd base %d: 0, 1 and 2 are stdin, stdout, stderr",
+				     base);
+	int above = fd_above_all();
+	if (above < 0)
+		return vfg_error_set(err, errno, "/proc/self/fd", "cannot list open descriptors");
+	if (above < base + (int)fdset->n_fds)
+		above = base + (int)fdset->n_fds;
+
+	/* First out of the way, above everything, then down to their numbers. */
+	for (size_t i = 0; i < fdset->n_fds; i++) {
+		if (fdset->fds[i].fd < 0)
+			return vfg_error_set(err, EBADF, fdset->fds[i].path, "already handed over or closed");
+		int moved = fcntl(fdset->fds[i].fd, F_DUPFD_CLOEXEC, above);
+		if (moved < 0)
+			return vfg_error_set(err, errno, fdset->fds[i].path, "cannot move the fd");
+		close(fdset->fds[i].fd);
+		fdset->fds[i].fd = moved;
+	}
+	for (size_t i = 0; i < fdset->n_fds; i++) {
+		int target = base + (int)i;
+		/* dup2(2) leaves FD_CLOEXEC clear on the new descriptor: this one is inherited. */
+		if (dup2(fdset->fds[i].fd, target) < 0)
+			return vfg_error_set(err, errno, fdset->fds[i].path, "cannot move the fd to %d", target);
+		close(fdset->fds[i].fd);
+		fdset->fds[i].fd = target;
+	}
+	if (close_from(3, (unsigned)base - 1) < 0 || close_from((unsigned)(base + (int)fdset->n_fds), ~0u) < 0)
+		return vfg_error_set(err, errno, fdset->domain, "cannot close the other descriptors");
+	return 0;
+}
+
+static char *env_entry(const char *name, const char *value)
+{
+	char *entry = NULL;
+	return asprintf(&entry, "%s=%s", name, value) < 0 ? NULL : entry;
+}
+
+VFG_EXPORT char **vfg_fdset_environment(const vfg_fdset *fdset)
+{
+	enum { N_VARS = 6 };
+	char all[2048] = "", hostdevs[4096] = "", number[16] = "";
+	const char *shared_name = NULL;
+	size_t used = 0;
+	for (size_t i = 0; i < fdset->n_fds; i++) {
+		used = vfg_strlcatf(all, sizeof(all), used, "%s%d", i ? " " : "", fdset->fds[i].fd);
+		if (fdset->fds[i].kind == VFG_NODE_IOMMUFD || fdset->fds[i].kind == VFG_NODE_CONTAINER) {
+			shared_name =
+				fdset->fds[i].kind == VFG_NODE_IOMMUFD ? "VFGUARD_IOMMUFD_FD" : "VFGUARD_CONTAINER_FD";
+			snprintf(number, sizeof(number), "%d", fdset->fds[i].fd);
+		}
+	}
+	used = 0;
+	for (size_t i = 0; i < fdset->n_hostdevs; i++)
+		used = vfg_strlcatf(hostdevs, sizeof(hostdevs), used, "%s%s=%d", i ? " " : "", fdset->hostdevs[i].bdf,
+				    fdset->fds[fdset->hostdevs[i].fd].fd);
+
+	char **env = calloc(N_VARS + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	size_t n = 0;
+	env[n++] = env_entry("VFGUARD_DOMAIN", fdset->domain);
+	env[n++] = env_entry("VFGUARD_FDS", all);
+	env[n++] = env_entry("VFGUARD_HOSTDEV_FDS", hostdevs);
+	env[n++] = env_entry("VFGUARD_ACCOUNTING", vfg_accounting_name(fdset->accounting));
+	if (shared_name)
+		env[n++] = env_entry(shared_name, number);
+	for (size_t i = 0; i < n; i++) {
+		if (!env[i]) {
+			for (size_t j = 0; j < n; j++)
+				free(env[j]);
+			free(env);
+			return NULL;
+		}
+	}
+	return env;
+}

@@ -1,0 +1,911 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The fd broker with real character devices standing in for the VFIO nodes:
+ * the generated tree gives each node the rdev of a device this kernel has
+ * (null, zero, full, random, urandom, fuse), so the opens, the fd numbers,
+ * SCM_RIGHTS and SO_PEERCRED, exec and the capabilities are all the real
+ * kernel's. The one thing a stand-in cannot do is iommufd's IOMMU_OPTION:
+ * on /dev/zero it fails with ENOTTY, which is exactly the failure the
+ * rlimit_mode setting decides about. The VM suite (fds-*.sh) runs the same
+ * code on real VFIO nodes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static const char host[] = "misc vfio 1:3\n" /* /dev/null */
+			   "misc iommu 1:5\n" /* /dev/zero: IOMMU_OPTION fails with ENOTTY */
+			   "group 7 1:7\n" /* /dev/full */
+			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+			   "cdev=vfio0:1:8\n" /* /dev/random */
+			   "device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci "
+			   "cdev=vfio1:1:9\n" /* /dev/urandom */
+			   "group 8 10:229\n" /* /dev/fuse */
+			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
+			   "cdev=vfio2:10:200\n"; /* /dev/net/tun */
+
+#define TOKEN "00112233-4455-6677-8899-aabbccddeeff"
+#define HYPERVISOR_UID 107
+
+typedef struct fixture {
+	const char *root;
+	vfg_context *ctx;
+	vfg_plan *plan;
+	char dir[64]; /* for sockets */
+	int fds_before;
+} fixture;
+
+/* How many descriptors this process has open. */
+static int count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(dir);
+	int n = 0;
+	for (struct dirent *entry; (entry = readdir(dir));)
+		n += entry->d_name[0] != '.';
+	closedir(dir);
+	return n - 1; /* the directory's own */
+}
+
+static void fixture_open(fixture *f, const char *config)
+{
+	memset(f, 0, sizeof(*f));
+	f->root = test_root_new(host);
+	ck_assert_int_eq(chmod(f->root, 0755), 0);
+	if (config)
+		test_write_file(f->root, "/etc/vfguard/vfguard.conf", config);
+	f->ctx = test_context(f->root);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vfguard-fds-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	ck_assert_int_eq(chmod(f->dir, 0755), 0);
+	f->fds_before = count_fds();
+}
+
+static void fixture_plan(fixture *f, const char *const *hostdevs)
+{
+	vfg_error err = {0};
+	ck_assert_msg(test_plan(f->ctx, &f->plan, &err, hostdevs) == 0, "%s", err.message);
+}
+
+static void fixture_close(fixture *f)
+{
+	vfg_plan_free(f->plan);
+	f->plan = NULL;
+	/* Every path, failures included, leaves exactly the descriptors it found. */
+	ck_assert_int_eq(count_fds(), f->fds_before);
+	vfg_context_free(f->ctx);
+	test_root_remove(f->root);
+	test_root_remove(f->dir);
+}
+
+static vfg_fdset *open_ok(fixture *f, const char *rlimit_mode)
+{
+	vfg_fdset *fdset = NULL;
+	vfg_error err = {0};
+	vfg_fd_options options = {.rlimit_mode = rlimit_mode};
+	ck_assert_msg(vfg_domain_open_fds(f->ctx, f->plan, &options, &fdset, &err) == 0, "%s", err.message);
+	return fdset;
+}
+
+static void expect_open_device(int fd, unsigned major, unsigned minor)
+{
+	struct stat st;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	ck_assert_uint_eq(major(st.st_rdev), major);
+	ck_assert_uint_eq(minor(st.st_rdev), minor);
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+}
+
+START_TEST(iommufd_opens_iommu_once_and_each_cdev_rdwr_cloexec)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd,vf-token=" TOKEN,
+					  "02:00.0,backend=iommufd,access=fd", NULL});
+	vfg_fdset *fdset = open_ok(&f, "warn");
+	ck_assert_uint_eq(fdset->n_fds, 3);
+	ck_assert_str_eq(fdset->fds[0].path, "/dev/iommu");
+	ck_assert_int_eq(fdset->fds[0].kind, VFG_NODE_IOMMUFD);
+	expect_open_device(fdset->fds[0].fd, 1, 5);
+	ck_assert_str_eq(fdset->fds[1].path, "/dev/vfio/devices/vfio0");
+	expect_open_device(fdset->fds[1].fd, 1, 8);
+	ck_assert_str_eq(fdset->fds[2].path, "/dev/vfio/devices/vfio2");
+	expect_open_device(fdset->fds[2].fd, 10, 200);
+	ck_assert_uint_eq(fdset->n_hostdevs, 2);
+	ck_assert_str_eq(fdset->hostdevs[0].bdf, "0000:01:00.0");
+	ck_assert_uint_eq(fdset->hostdevs[0].fd, 1);
+	ck_assert_str_eq(fdset->hostdevs[0].vf_token, TOKEN);
+	ck_assert_str_eq(fdset->hostdevs[1].bdf, "0000:02:00.0");
+	ck_assert_uint_eq(fdset->hostdevs[1].fd, 2);
+	ck_assert_str_eq(fdset->hostdevs[1].vf_token, "");
+	ck_assert_int_eq(count_fds(), f.fds_before + 3);
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(legacy_opens_the_container_once_and_a_shared_group_once)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "01:00.1,backend=legacy,access=fd",
+					  "02:00.0,backend=legacy,access=fd", NULL});
+	vfg_fdset *fdset = open_ok(&f, NULL);
+	ck_assert_uint_eq(fdset->n_fds, 3);
+	ck_assert_str_eq(fdset->fds[0].path, "/dev/vfio/vfio");
+	expect_open_device(fdset->fds[0].fd, 1, 3);
+	ck_assert_str_eq(fdset->fds[1].path, "/dev/vfio/7");
+	expect_open_device(fdset->fds[1].fd, 1, 7);
+	ck_assert_str_eq(fdset->fds[2].path, "/dev/vfio/8");
+	expect_open_device(fdset->fds[2].fd, 10, 229);
+	/* Both functions of group 7 use its one fd. */
+	ck_assert_uint_eq(fdset->n_hostdevs, 3);
+	ck_assert_uint_eq(fdset->hostdevs[0].fd, 1);
+	ck_assert_uint_eq(fdset->hostdevs[1].fd, 1);
+	ck_assert_uint_eq(fdset->hostdevs[2].fd, 2);
+	/* type1 charges the pinning process whatever is set: no RLIMIT_MODE to try. */
+	ck_assert_int_eq(fdset->accounting, VFG_ACCOUNTING_TYPE1);
+	ck_assert_str_eq(fdset->warnings, "");
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(path_access_nodes_are_not_opened)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "02:00.0,backend=legacy", NULL});
+	/* The container is shared with a path hostdev: path wins, the hypervisor opens it itself. */
+	vfg_fdset *fdset = open_ok(&f, NULL);
+	ck_assert_uint_eq(fdset->n_fds, 1);
+	ck_assert_str_eq(fdset->fds[0].path, "/dev/vfio/7");
+	ck_assert_int_eq(fdset->accounting, VFG_ACCOUNTING_NONE);
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_domain_without_fd_access_is_an_error)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd", NULL});
+	vfg_fdset *fdset = NULL;
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err), -1);
+	ck_assert_ptr_null(fdset);
+	ck_assert_msg(strstr(err.message, "access=fd"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(rlimit_mode_required_fails_naming_dev_iommu_with_nothing_open)
+{
+	fixture f;
+	fixture_open(&f, NULL); /* the default: required */
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	vfg_fdset *fdset = NULL;
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err), -1);
+	ck_assert_ptr_null(fdset);
+	/* The stand-in /dev/zero has no ioctl: the kernel answers ENOTTY, as a kernel without IOMMU_OPTION would. */
+	ck_assert_int_eq(err.errnum, ENOTTY);
+	ck_assert_msg(strstr(err.subject, "/dev/iommu"), "%s", err.message);
+	ck_assert_msg(strstr(err.message, "RLIMIT_MODE"), "%s", err.message);
+	fixture_close(&f); /* the fd count is back where it was */
+}
+END_TEST
+
+START_TEST(rlimit_mode_warn_goes_on_with_a_warning)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	vfg_fdset *fdset = open_ok(&f, "warn");
+	ck_assert_uint_eq(fdset->n_fds, 2);
+	ck_assert_int_eq(fdset->accounting, VFG_ACCOUNTING_USER);
+	ck_assert_msg(strstr(fdset->warnings, "/dev/iommu") && strstr(fdset->warnings, "RLIMIT_MODE") &&
+			      strstr(fdset->warnings, "uid 107"),
+		      "%s", fdset->warnings);
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(rlimit_mode_off_from_the_config_is_not_tried)
+{
+	fixture f;
+	fixture_open(&f, "rlimit_mode = off\n");
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	/* Tried, the ioctl would fail on the stand-in and required or warn would say so. */
+	vfg_fdset *fdset = open_ok(&f, NULL);
+	ck_assert_uint_eq(fdset->n_fds, 2);
+	ck_assert_int_eq(fdset->accounting, VFG_ACCOUNTING_USER);
+	ck_assert_str_eq(fdset->warnings, "");
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(rlimit_mode_unknown_value_is_refused)
+{
+	fixture f;
+	fixture_open(&f, "rlimit_mode = sometimes\n");
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	vfg_fdset *fdset = NULL;
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err), -1);
+	ck_assert_msg(strstr(err.message, "sometimes"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+/* Put another device at the cdev's path after planning: the rdev no longer matches sysfs. */
+START_TEST(a_swapped_node_is_refused_and_what_was_opened_is_closed)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	const char *cdev = test_path(f.root, "/dev/vfio/devices/vfio0");
+	ck_assert_int_eq(unlink(cdev), 0);
+	ck_assert_int_eq(mknod(cdev, S_IFCHR | 0600, makedev(1, 3)), 0);
+	vfg_fdset *fdset = NULL;
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, &(vfg_fd_options){.rlimit_mode = "warn"}, &fdset, &err),
+			 -1);
+	ck_assert_int_eq(err.errnum, EMEDIUMTYPE);
+	ck_assert_msg(strstr(err.message, "vfio0") && strstr(err.message, "1:3"), "%s", err.message);
+	fixture_close(&f); /* /dev/iommu, opened first, was closed again */
+}
+END_TEST
+
+START_TEST(a_symlink_at_the_node_is_not_followed)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	const char *group = test_path(f.root, "/dev/vfio/7");
+	ck_assert_int_eq(unlink(group), 0);
+	ck_assert_int_eq(symlink("/dev/full", group), 0); /* the right rdev, behind a symlink */
+	vfg_fdset *fdset = NULL;
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err), -1);
+	ck_assert_msg(strstr(err.message, "symlink"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * The peer: a child that becomes @uid:@gid, connects to @path and reports on
+ * @report what it received: "n=N" then per fd "MAJ:MIN ACCMODE", then the
+ * description text.
+ */
+static void peer_receive(const char *path, uid_t uid, gid_t gid, int report)
+{
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		_exit(10);
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+	snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&address, sizeof(address)) < 0)
+		_exit(11);
+	char text[8192] = "";
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
+	struct msghdr message = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+	ssize_t n = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		_exit(12);
+	int n_fds = 0, *fds = NULL;
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+		n_fds = (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		fds = (int *)CMSG_DATA(cmsg);
+	}
+	/* The sender's pid, to read its capabilities back. */
+	struct ucred sender;
+	socklen_t length = sizeof(sender);
+	getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &sender, &length);
+	dprintf(report, "sender=%d\nn=%d\n", (int)sender.pid, n_fds);
+	for (int i = 0; i < n_fds; i++) {
+		struct stat st;
+		fstat(fds[i], &st);
+		dprintf(report, "%u:%u %s\n", major(st.st_rdev), minor(st.st_rdev),
+			(fcntl(fds[i], F_GETFL) & O_ACCMODE) == O_RDWR ? "rdwr" : "other");
+	}
+	dprintf(report, "%s", text);
+	_exit(0);
+}
+
+/* Listen on DIR/NAME (open to everyone: SO_PEERCRED alone must decide). */
+static int listen_at(fixture *f, const char *name, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", f->dir, name);
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(sock, 0);
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+	snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
+	ck_assert_int_eq(bind(sock, (struct sockaddr *)&address, sizeof(address)), 0);
+	ck_assert_int_eq(chmod(path, 0777), 0);
+	ck_assert_int_eq(listen(sock, 4), 0);
+	return sock;
+}
+
+/* Fork a peer as @uid, accept it, and try to send; the peer's report in @report (free it). */
+static int send_to_peer(fixture *f, vfg_fdset *fdset, uid_t uid, char **report, vfg_error *err)
+{
+	char path[128];
+	int listener = listen_at(f, "fds.sock", path, sizeof(path));
+	int pipe_fds[2];
+	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		close(pipe_fds[0]);
+		peer_receive(path, uid, HYPERVISOR_UID, pipe_fds[1]);
+	}
+	close(pipe_fds[1]);
+	int connection = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(connection, 0);
+	int r = vfg_fdset_send(fdset, connection, err);
+	close(connection);
+	close(listener);
+	unlink(path);
+
+	FILE *in = fdopen(pipe_fds[0], "r");
+	ck_assert_ptr_nonnull(in);
+	size_t size = 0;
+	*report = NULL;
+	ck_assert_int_ge(getdelim(report, &size, '\0', in), 0);
+	fclose(in);
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "peer failed: %d", status);
+	return r;
+}
+
+START_TEST(scm_rights_hands_every_fd_to_the_domain_uid_and_closes_vfguards_copies)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd,vf-token=" TOKEN, NULL});
+	vfg_fdset *fdset = open_ok(&f, "warn");
+	char *report;
+	vfg_error err = {0};
+	ck_assert_msg(send_to_peer(&f, fdset, HYPERVISOR_UID, &report, &err) == 0, "%s", err.message);
+	ck_assert_msg(strstr(report, "\nn=2\n1:5 rdwr\n1:8 rdwr\nvfguard-fds 1\n"), "%s", report);
+	ck_assert_msg(strstr(report, "\ndomain vm1\naccounting user\n"), "%s", report);
+	ck_assert_msg(strstr(report, "\nfd 0 iommufd /dev/iommu\nfd 1 cdev /dev/vfio/devices/vfio0\n"), "%s", report);
+	ck_assert_msg(strstr(report, "\nhostdev 0000:01:00.0 1 " TOKEN "\n"), "%s", report);
+	free(report);
+	for (size_t i = 0; i < fdset->n_fds; i++)
+		ck_assert_int_eq(fdset->fds[i].fd, -1);
+	ck_assert_int_eq(count_fds(), f.fds_before); /* vfguard's own copies are gone */
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(scm_rights_refuses_a_peer_with_another_uid)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	vfg_fdset *fdset = open_ok(&f, NULL);
+	char *report;
+	vfg_error err = {0};
+	/* Same group as the hypervisor, another uid: only the uid counts. */
+	ck_assert_int_eq(send_to_peer(&f, fdset, HYPERVISOR_UID + 1, &report, &err), -1);
+	ck_assert_int_eq(err.errnum, EACCES);
+	ck_assert_msg(strstr(err.message, "uid 108") && strstr(err.message, "107") && strstr(err.subject, "pid"), "%s",
+		      err.message);
+	ck_assert_msg(strstr(report, "\nn=0\n"), "the refused peer got fds: %s", report);
+	free(report);
+	/* Refused, the set still holds its fds: the right peer may still come. */
+	ck_assert_int_ge(fdset->fds[0].fd, 0);
+	ck_assert_msg(send_to_peer(&f, fdset, HYPERVISOR_UID, &report, &err) == 0, "%s", err.message);
+	ck_assert_msg(strstr(report, "\nn=2\n1:3 rdwr\n1:7 rdwr\n"), "%s", report);
+	free(report);
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+/* In a child: what /proc/self/fd holds, "0 1 2 10 11", FD_CLOEXEC marked with '*'. */
+static void list_fds(char *buf, size_t size)
+{
+	int dir_fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fdopendir(dir_fd);
+	int numbers[64], n = 0;
+	for (struct dirent *entry; dir && (entry = readdir(dir)) && n < 64;)
+		if (entry->d_name[0] != '.' && atoi(entry->d_name) != dir_fd)
+			numbers[n++] = atoi(entry->d_name);
+	closedir(dir);
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int number = 0; number < 4096; number++)
+		for (int i = 0; i < n; i++)
+			if (numbers[i] == number)
+				used += (size_t)snprintf(buf + used, size - used, "%s%d%s", used ? " " : "", number,
+							 fcntl(number, F_GETFD) & FD_CLOEXEC ? "*" : "");
+}
+
+START_TEST(install_puts_the_fds_at_the_base_and_closes_every_other)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	int pipe_fds[2];
+	ck_assert_int_eq(pipe(pipe_fds), 0);
+	/* Stray descriptors an exec'ed command must not see: one below the base, one above. */
+	int stray_low = open("/dev/null", O_RDONLY), stray_high = fcntl(stray_low, F_DUPFD, 40);
+	ck_assert_int_ge(stray_high, 40);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		vfg_fdset *fdset = NULL;
+		vfg_error err = {0};
+		char fds[512];
+		int report = fcntl(pipe_fds[1], F_DUPFD_CLOEXEC, 0);
+		if (dup2(report, STDOUT_FILENO) < 0 || vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err) < 0 ||
+		    vfg_fdset_install(fdset, 10, &err) < 0)
+			dprintf(STDOUT_FILENO, "failed: %s", err.message), _exit(1);
+		list_fds(fds, sizeof(fds));
+		struct stat container, group;
+		fstat(10, &container);
+		fstat(11, &group);
+		dprintf(STDOUT_FILENO, "%s|%u:%u %u:%u|%d %d", fds, major(container.st_rdev), minor(container.st_rdev),
+			major(group.st_rdev), minor(group.st_rdev), fdset->fds[0].fd, fdset->fds[1].fd);
+		_exit(0);
+	}
+	close(pipe_fds[1]);
+	close(stray_low);
+	close(stray_high);
+	char out[1024] = "";
+	ssize_t n = read(pipe_fds[0], out, sizeof(out) - 1);
+	ck_assert_int_ge(n, 0);
+	close(pipe_fds[0]);
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+	/* stdin and stderr as they were, stdout the report; the two fds inheritable, nothing else. */
+	ck_assert_str_eq(out, "0 1 2 10 11|1:3 1:7|10 11");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(the_environment_names_every_fd)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f,
+		     (const char *[]){"01:00.0,backend=iommufd,access=fd", "02:00.0,backend=iommufd,access=fd", NULL});
+	vfg_fdset *fdset = open_ok(&f, "off");
+	char **env = vfg_fdset_environment(fdset);
+	ck_assert_ptr_nonnull(env);
+	char joined[2048] = "";
+	size_t used = 0;
+	for (char **entry = env; *entry; entry++) {
+		used += (size_t)snprintf(joined + used, sizeof(joined) - used, "%s\n", *entry);
+		free(*entry);
+	}
+	free(env);
+	char expected[1024];
+	snprintf(expected, sizeof(expected),
+		 "VFGUARD_DOMAIN=vm1\nVFGUARD_FDS=%d %d %d\nVFGUARD_HOSTDEV_FDS=0000:01:00.0=%d 0000:02:00.0=%d\n"
+		 "VFGUARD_ACCOUNTING=user\nVFGUARD_IOMMUFD_FD=%d\n",
+		 fdset->fds[0].fd, fdset->fds[1].fd, fdset->fds[2].fd, fdset->fds[1].fd, fdset->fds[2].fd,
+		 fdset->fds[0].fd);
+	ck_assert_str_eq(joined, expected);
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+/* "CapInh CapPrm CapEff CapBnd CapAmb" of a /proc/PID/status text, space-separated. */
+static void capabilities_of(const char *status, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (const char *line = status; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (strncmp(line, "Cap", 3) == 0)
+			used += (size_t)snprintf(buf + used, size - used, "%s%.*s", used ? " " : "",
+						 (int)(strcspn(line, "\n")), line);
+}
+
+#define NO_CAPABILITIES                                                                           \
+	"CapInh:\t0000000000000000 CapPrm:\t0000000000000000 CapEff:\t0000000000000000 CapBnd:\t" \
+	"0000000000000000 CapAmb:\t0000000000000000"
+
+/* The Cap* lines of /proc/@pid/status, read by this process, one space between. */
+static void capabilities_of_pid(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *in = fopen(path, "r");
+	ck_assert_ptr_nonnull(in);
+	char *status = NULL;
+	size_t length = 0;
+	ck_assert_int_ge(getdelim(&status, &length, '\0', in), 0);
+	fclose(in);
+	capabilities_of(status, buf, size);
+	free(status);
+}
+
+START_TEST(privileges_drop_leaves_no_capability_and_the_domain_ids)
+{
+	int report[2], release[2];
+	ck_assert_int_eq(pipe(report), 0);
+	ck_assert_int_eq(pipe(release), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		vfg_error err = {0};
+		close(report[0]);
+		close(release[1]);
+		if (vfg_privileges_drop(true, HYPERVISOR_UID, HYPERVISOR_UID, &err) < 0)
+			dprintf(report[1], "failed: %s", err.message), _exit(1);
+		gid_t groups[4];
+		dprintf(report[1], "%u %u %d|", (unsigned)geteuid(), (unsigned)getegid(), getgroups(4, groups));
+		close(report[1]);
+		char byte;
+		_exit(read(release[0], &byte, 1) == 0 ? 0 : 2); /* alive until the parent has looked */
+	}
+	close(report[1]);
+	close(release[0]);
+	char out[256] = "";
+	size_t got = 0;
+	for (ssize_t n; (n = read(report[0], out + got, sizeof(out) - 1 - got)) > 0;)
+		got += (size_t)n;
+	close(report[0]);
+	char capabilities[512] = "";
+	if (strcmp(out, "107 107 0|") == 0)
+		capabilities_of_pid(child, capabilities, sizeof(capabilities));
+	close(release[1]);
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+	ck_assert_str_eq(out, "107 107 0|");
+	ck_assert_str_eq(capabilities, NO_CAPABILITIES);
+}
+END_TEST
+
+START_TEST(qemu_args_for_iommufd_name_each_fd_and_the_vf_token)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd,vf-token=" TOKEN,
+					  "02:00.0,backend=iommufd,access=fd", NULL});
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	vfg_error err = {0};
+	ck_assert_msg(vfg_qemu_args_write_text(f.plan, 3, out, &err) == 0, "%s", err.message);
+	fclose(out);
+	ck_assert_str_eq(text,
+			 "-object iommufd,id=iommufd0,fd=3\n"
+			 "-device vfio-pci,host=0000:01:00.0,id=hostdev0,iommufd=iommufd0,fd=4,vf-token=" TOKEN "\n"
+			 "-device vfio-pci,host=0000:02:00.0,id=hostdev1,iommufd=iommufd0,fd=5\n");
+	free(text);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(qemu_args_follow_the_fd_base_and_leave_path_nodes_to_qemu)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	/* /dev/iommu is shared with a path hostdev: QEMU opens it itself, only the fd hostdev's cdev is passed. */
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd", "02:00.0,backend=iommufd,access=fd", NULL});
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	vfg_error err = {0};
+	ck_assert_msg(vfg_qemu_args_write_text(f.plan, 20, out, &err) == 0, "%s", err.message);
+	fclose(out);
+	ck_assert_str_eq(text, "-object iommufd,id=iommufd0\n"
+			       "-device vfio-pci,host=0000:01:00.0,id=hostdev0,iommufd=iommufd0\n"
+			       "-device vfio-pci,host=0000:02:00.0,id=hostdev1,iommufd=iommufd0,fd=20\n");
+	free(text);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(qemu_args_refuse_a_legacy_hostdev_with_fd_access)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_qemu_args_write_text(f.plan, 3, out, &err), -1);
+	fclose(out);
+	ck_assert_str_eq(text, "");
+	ck_assert_int_eq(err.errnum, EOPNOTSUPP);
+	ck_assert_msg(strstr(err.message, "0000:01:00.0") && strstr(err.message, "hw/vfio/device.c"), "%s",
+		      err.message);
+	free(text);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(plan_says_how_the_vf_token_reaches_the_kernel)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,vf-token=" TOKEN,
+					  "02:00.0,backend=iommufd,access=fd,vf-token=" TOKEN, NULL});
+	ck_assert_msg(strstr(vfg_hostdev_vf_token_method(&f.plan->hostdevs[0]), "vf_token=UUID"), "legacy");
+	ck_assert_msg(strstr(vfg_hostdev_vf_token_method(&f.plan->hostdevs[1]), "VFIO_DEVICE_BIND_FLAG_TOKEN") &&
+			      strstr(vfg_hostdev_vf_token_method(&f.plan->hostdevs[1]), "6.17"),
+		      "iommufd");
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	vfg_plan_write_text(f.plan, out);
+	fclose(out);
+	ck_assert_msg(strstr(text, "vf-token on the group path"), "%s", text);
+	ck_assert_msg(strstr(text, "vf-token on the cdev path"), "%s", text);
+	free(text);
+	fixture_close(&f);
+}
+END_TEST
+
+/* ---- the CLI ---------------------------------------------------------------------------- */
+
+START_TEST(cli_exec_runs_the_command_as_the_domain_with_exactly_the_stated_fds_and_no_capability)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	/* The command lists its own descriptors with shell built-ins only, and its capabilities. */
+	test_run run;
+	test_cli(&run, (const char *[]){"exec",
+					"--root",
+					f.root,
+					"--domain",
+					"vm1",
+					"--uid",
+					"107",
+					"--gid",
+					"107",
+					"--hostdev",
+					"01:00.0,backend=iommufd,access=fd",
+					"--rlimit-mode",
+					"warn",
+					"--fd-base",
+					"5",
+					"--",
+					"/bin/sh",
+					"-c",
+					"ls /proc/$$/fd; "
+					"grep ^Cap /proc/$$/status | tr '\\n' ' '; echo; id -u; id -g; id -G; "
+					"echo $VFGUARD_FDS; echo $VFGUARD_IOMMUFD_FD; echo $VFGUARD_HOSTDEV_FDS; "
+					"echo $VFGUARD_ACCOUNTING; echo $VFGUARD_DOMAIN",
+					NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	ck_assert_str_eq(run.out, "0\n1\n2\n5\n6\n"
+				  "CapInh:\t0000000000000000 CapPrm:\t0000000000000000 CapEff:\t0000000000000000 "
+				  "CapBnd:\t0000000000000000 CapAmb:\t0000000000000000 \n"
+				  "107\n107\n107\n"
+				  "5 6\n5\n0000:01:00.0=6\nuser\nvm1\n");
+	ck_assert_msg(strstr(run.err, "warning") && strstr(run.err, "/dev/iommu"), "%s", run.err);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_exec_as_root_still_gets_no_capability)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	test_run run;
+	/* uid 0: only the empty bounding set keeps exec from handing root's capabilities back. */
+	test_cli(&run, (const char *[]){"exec", "--root", f.root, "--domain", "vm1", "--hostdev",
+					"01:00.0,backend=legacy,access=fd", "--", "/bin/sh", "-c",
+					"grep ^Cap /proc/$$/status | tr '\\n' ' '; id -u", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	ck_assert_str_eq(run.out, "CapInh:\t0000000000000000 CapPrm:\t0000000000000000 CapEff:\t0000000000000000 "
+				  "CapBnd:\t0000000000000000 CapAmb:\t0000000000000000 0\n");
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_exec_fails_before_the_command_when_rlimit_mode_is_required)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	char marker[128];
+	snprintf(marker, sizeof(marker), "touch %s/ran", f.dir);
+	test_run run;
+	test_cli(&run, (const char *[]){"exec", "--root", f.root, "--domain", "vm1", "--hostdev",
+					"01:00.0,backend=iommufd,access=fd", "--", "/bin/sh", "-c", marker, NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "/dev/iommu") && strstr(run.err, "RLIMIT_MODE"), "%s", run.err);
+	char ran[128];
+	snprintf(ran, sizeof(ran), "%s/ran", f.dir);
+	ck_assert_int_eq(access(ran, F_OK), -1);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_qemu_args_json_lists_the_fds_and_the_arguments)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	test_run run;
+	test_cli(&run, (const char *[]){"qemu-args", "--json", "--root", f.root, "--domain", "vm1", "--hostdev",
+					"02:00.0,backend=iommufd,access=fd", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	ck_assert_msg(strstr(run.out, "\"fd\": 3,\n      \"kind\": \"iommufd\",\n      \"path\": \"/dev/iommu\""), "%s",
+		      run.out);
+	ck_assert_msg(strstr(run.out, "\"-object\",\n    \"iommufd,id=iommufd0,fd=3\",\n    \"-device\",\n    "
+				      "\"vfio-pci,host=0000:02:00.0,id=hostdev0,iommufd=iommufd0,fd=4\""),
+		      "%s", run.out);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+/* Start `vfguard fds` in the background; its stdout is read through *@out, its stderr goes to @err_path. */
+static pid_t start_fds_server(const char *const *argv, FILE **out, const char *err_path)
+{
+	int pipe_fds[2];
+	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *args[32] = {getenv("VFGUARD_CLI")};
+		for (size_t i = 0; argv[i] && i < 30; i++)
+			args[i + 1] = argv[i];
+		int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(pipe_fds[1], STDOUT_FILENO);
+		dup2(err_fd, STDERR_FILENO);
+		execv(args[0], (char **)args);
+		_exit(127);
+	}
+	close(pipe_fds[1]);
+	*out = fdopen(pipe_fds[0], "r");
+	ck_assert_ptr_nonnull(*out);
+	return pid;
+}
+
+START_TEST(cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_first)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	char socket_path[128], err_path[128];
+	snprintf(socket_path, sizeof(socket_path), "%s/vm1.sock", f.dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f.dir);
+	FILE *out;
+	pid_t server =
+		start_fds_server((const char *[]){"fds", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid",
+						  "107", "--hostdev", "01:00.0,backend=iommufd,access=fd",
+						  "--rlimit-mode", "warn", "--socket", socket_path, NULL},
+				 &out, err_path);
+	char *line = NULL;
+	size_t size = 0;
+	ck_assert_int_gt(getline(&line, &size, out), 0); /* ready */
+	ck_assert_msg(strstr(line, "2 fds ready on") && strstr(line, "uid 107"), "%s", line);
+	/* Ready means the fds are open and every capability is gone, before any peer came. */
+	char capabilities[512];
+	capabilities_of_pid(server, capabilities, sizeof(capabilities));
+	ck_assert_str_eq(capabilities, NO_CAPABILITIES);
+	struct stat st;
+	ck_assert_int_eq(stat(socket_path, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 107);
+	ck_assert_uint_eq(st.st_gid, 107);
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+
+	/* uid 108 in the hypervisor's group may connect, and gets nothing. */
+	for (uid_t uid = HYPERVISOR_UID + 1;; uid = HYPERVISOR_UID) {
+		int pipe_fds[2];
+		ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+		pid_t peer = fork();
+		ck_assert_int_ge(peer, 0);
+		if (peer == 0) {
+			close(pipe_fds[0]);
+			peer_receive(socket_path, uid, HYPERVISOR_UID, pipe_fds[1]);
+		}
+		close(pipe_fds[1]);
+		char report[8192] = "";
+		size_t got = 0;
+		for (ssize_t n; (n = read(pipe_fds[0], report + got, sizeof(report) - 1 - got)) > 0;)
+			got += (size_t)n;
+		close(pipe_fds[0]);
+		int status;
+		ck_assert_int_eq(waitpid(peer, &status, 0), peer);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "peer %u: %d", (unsigned)uid, status);
+		if (uid != HYPERVISOR_UID) {
+			ck_assert_msg(strstr(report, "\nn=0\n"), "refused peer got fds: %s", report);
+			continue;
+		}
+		ck_assert_msg(strstr(report, "\nn=2\n1:5 rdwr\n1:8 rdwr\n"), "%s", report);
+		ck_assert_int_eq(atoi(report + strlen("sender=")), server);
+		break;
+	}
+	int status;
+	ck_assert_int_gt(getline(&line, &size, out), 0);
+	ck_assert_msg(strstr(line, "2 fds handed to pid"), "%s", line);
+	ck_assert_int_eq(waitpid(server, &status, 0), server);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "vfguard fds: %d", status);
+	fclose(out);
+	free(line);
+	char *errors = test_read_file(f.dir, "/stderr");
+	ck_assert_msg(strstr(errors, "refused") && strstr(errors, "uid 108"), "%s", errors);
+	free(errors);
+	ck_assert_int_eq(access(socket_path, F_OK), -1); /* removed */
+	fixture_close(&f);
+}
+END_TEST
+
+static Suite *fds_suite(void)
+{
+	Suite *suite = suite_create("fds");
+	TCase *tc = tcase_create("open");
+	tcase_add_test(tc, iommufd_opens_iommu_once_and_each_cdev_rdwr_cloexec);
+	tcase_add_test(tc, legacy_opens_the_container_once_and_a_shared_group_once);
+	tcase_add_test(tc, path_access_nodes_are_not_opened);
+	tcase_add_test(tc, a_domain_without_fd_access_is_an_error);
+	tcase_add_test(tc, a_swapped_node_is_refused_and_what_was_opened_is_closed);
+	tcase_add_test(tc, a_symlink_at_the_node_is_not_followed);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("accounting");
+	tcase_add_test(tc, rlimit_mode_required_fails_naming_dev_iommu_with_nothing_open);
+	tcase_add_test(tc, rlimit_mode_warn_goes_on_with_a_warning);
+	tcase_add_test(tc, rlimit_mode_off_from_the_config_is_not_tried);
+	tcase_add_test(tc, rlimit_mode_unknown_value_is_refused);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("hand-over");
+	tcase_add_test(tc, scm_rights_hands_every_fd_to_the_domain_uid_and_closes_vfguards_copies);
+	tcase_add_test(tc, scm_rights_refuses_a_peer_with_another_uid);
+	tcase_add_test(tc, install_puts_the_fds_at_the_base_and_closes_every_other);
+	tcase_add_test(tc, the_environment_names_every_fd);
+	tcase_add_test(tc, privileges_drop_leaves_no_capability_and_the_domain_ids);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("qemu");
+	tcase_add_test(tc, qemu_args_for_iommufd_name_each_fd_and_the_vf_token);
+	tcase_add_test(tc, qemu_args_follow_the_fd_base_and_leave_path_nodes_to_qemu);
+	tcase_add_test(tc, qemu_args_refuse_a_legacy_hostdev_with_fd_access);
+	tcase_add_test(tc, plan_says_how_the_vf_token_reaches_the_kernel);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("cli");
+	tcase_add_test(tc, cli_exec_runs_the_command_as_the_domain_with_exactly_the_stated_fds_and_no_capability);
+	tcase_add_test(tc, cli_exec_as_root_still_gets_no_capability);
+	tcase_add_test(tc, cli_exec_fails_before_the_command_when_rlimit_mode_is_required);
+	tcase_add_test(tc, cli_qemu_args_json_lists_the_fds_and_the_arguments);
+	tcase_add_test(tc, cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_first);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int main(void)
+{
+	return test_main(fds_suite());
+}

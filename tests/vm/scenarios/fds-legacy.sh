@@ -1,0 +1,61 @@
+# The fd broker on a real kernel, legacy: vfguard opens the container and
+# the group and hands them by SCM_RIGHTS to a process that cannot open them
+# (uid 65534, in a v1 devices cgroup denying both nodes), which walks the
+# whole type1 flow and maps DMA. A peer with another uid gets nothing; the
+# exec hand-over works the same; a group held open elsewhere is a clear error.
+requires legacy
+use_vfio_pci "$EDU"
+group=/dev/vfio/$(iommu_group "$EDU")
+socket=/tmp/fds-legacy.sock
+hostdev="$EDU,backend=legacy,access=fd"
+
+# A hand-written deny, exactly the two nodes (the cgroup labeler is not used here).
+mkdir -p /tmp/devcg
+grep -q " /tmp/devcg " /proc/mounts || check cgroup-mount mount -t cgroup -o devices devices /tmp/devcg || exit 1
+cg=/tmp/devcg/fds-legacy
+mkdir -p "$cg"
+check cgroup-deny sh -c "echo 'c $(node_rdev /dev/vfio/vfio) rwm' >$cg/devices.deny &&
+	echo 'c $(node_rdev "$group") rwm' >$cg/devices.deny" || exit 1
+# in_cgroup CMD...: CMD in the denying cgroup.
+in_cgroup() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+run_checks -p cgroup-denies-root in_cgroup vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+	--device "$EDU" --open-errno container=EPERM --open-errno group=EPERM
+run_checks -p receiver-no-path in_cgroup vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+	--device "$EDU" --uid 65534 --gid 65534 --open-errno container=EPERM --open-errno group=EACCES
+
+vfguard fds --domain vm1 --uid 65534 --gid 65534 --hostdev "$hostdev" --socket "$socket" --timeout 60 \
+	>fds.out 2>fds.err &
+server=$!
+# uid 108 in the hypervisor's group may connect to the 0660 socket; SO_PEERCRED refuses it.
+check_fails other-uid-refused in_cgroup vfio_probe legacy --recv-socket "$socket" --device "$EDU" \
+	--uid 108 --gid 65534
+run_checks -p receiver in_cgroup vfio_probe legacy --recv-socket "$socket" --device "$EDU" \
+	--uid 65534 --gid 65534
+check fds-exit wait "$server"
+show_output fds.out
+check fds-handed grep -q "fds handed to pid" fds.out
+check refusal-logged grep -q "refused: uid 108" fds.err
+check socket-removed test ! -e "$socket"
+
+# exec: vfguard becomes the command, as uid 65534, the fds at 3 and 4.
+run_checks -p exec vfguard exec --domain vm1 --uid 65534 --gid 65534 --hostdev "$hostdev" -- \
+	vfio_probe legacy --fd container=3 --fd group=4 --device "$EDU"
+
+# A group has one opener at a time: held here, vfguard names the group and the device.
+exec 9<>"$group"
+check_fails busy-group sh -c "vfguard fds --domain vm1 --uid 65534 --gid 65534 --hostdev '$hostdev' \
+	--socket $socket --timeout 5 2>busy.err"
+show_output busy.err
+check busy-group-named grep -q "IOMMU group $(iommu_group "$EDU") of $EDU is busy" busy.err
+exec 9<&-
+check busy-group-nothing-left test ! -e "$socket"
+
+# The group path's VF token rides in the device name: the kernel parses it and,
+# edu being neither PF nor VF, refuses the token (EINVAL) instead of not
+# finding the device (ENODEV), which an unparsed name would give.
+vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
+	--vf-token 00112233-4455-6677-8899-aabbccddeeff >vf-token.out 2>&1
+show_output vf-token.out
+check vf-token-in-device-name grep -q "FAIL group-get-device-fd .*vf_token=00112233.*EINVAL" vf-token.out
