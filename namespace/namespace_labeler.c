@@ -15,8 +15,10 @@
  *	mnt=DEV:INO entry=made|found mkdir=/dev/vfio|-
  *
  * entry=found is an equal node that was there already, which stays; mkdir
- * is the outermost directory the grant made ("-": none), removed with those
- * below it when they are empty.
+ * is the outermost directory the record claims ("-": none), removed with
+ * those below it when they are empty: the ones the grant made, and the ones
+ * vfguard made for the same domain before (NS_XATTR_MARK), so that the
+ * domain's last entry in a directory takes it away in any revoke order.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -248,11 +250,12 @@ static int grant_found(const ns_entry_request *request, const ns_entry_report *r
 		char seen[256], want[256];
 		ns_attrs_describe(&report->seen, seen, sizeof(seen));
 		ns_attrs_describe(&request->want, want, sizeof(want));
-		return vfg_error_set(
-			err, EEXIST, path,
-			"in pid %d's mount namespace: holds %s, not the host node's copy %s (it differs in "
-			"%s); refusing to replace it, nothing changed",
-			(int)target->pid, seen, want, differs);
+		vfg_error_set(err, 0, path,
+			      "in pid %d's mount namespace: holds %s, not the host node's copy %s (it differs in %s); "
+			      "refusing to replace it, nothing changed",
+			      (int)target->pid, seen, want, differs);
+		err->errnum = EEXIST; /* for callers; the message says more than strerror would */
+		return -1;
 	}
 	entry_record record = {.dev = target->dev, .ino = target->ino, .made = false};
 	char undo[VFG_PATH_MAX + 64];
@@ -267,10 +270,13 @@ static int grant_make(const ns_entry_request *request, const ns_entry_report *in
 		      const vfg_node *node, ns_helper *helper, vfg_txn *txn, vfg_error *err)
 {
 	entry_record record = {.dev = target->dev, .ino = target->ino, .made = true};
-	if (inspected->first_missing < request->n_dirs) {
+	size_t first = inspected->first_missing; /* those from here on are made; /dev (0) is never claimed */
+	while (first > 1 && inspected->marked[first - 1])
+		first--;
+	if (first < request->n_dirs) {
 		ns_entry_request logical = *request;
 		snprintf(logical.root, sizeof(logical.root), "/");
-		ns_request_path(&logical, inspected->first_missing + 1, record.mkdir, sizeof(record.mkdir));
+		ns_request_path(&logical, first + 1, record.mkdir, sizeof(record.mkdir));
 	}
 	char undo[VFG_PATH_MAX + 64];
 	record_format(&record, undo, sizeof(undo));
@@ -302,7 +308,8 @@ static int namespace_grant(const vfg_labeler_env *env, const vfg_domain *domain,
 {
 	/* Everything the helper needs is ready before it forks: it may not allocate, format or read /proc. */
 	ns_entry_request request;
-	if (ns_request_init(env, node, &request, err) < 0 || ns_host_node_read(env, node, &request.want, err) < 0)
+	if (ns_request_init(env, domain, node, &request, err) < 0 ||
+	    ns_host_node_read(env, node, &request.want, err) < 0)
 		return -1;
 	_cleanup_target_ ns_target target = {.fd = -1};
 	if (grant_target_open(domain, &target, err) < 0)
@@ -339,7 +346,7 @@ static int namespace_revoke(const vfg_labeler_env *env, const vfg_domain *domain
 {
 	ns_entry_request request;
 	entry_record record;
-	if (ns_request_init(env, node, &request, err) < 0 ||
+	if (ns_request_init(env, domain, node, &request, err) < 0 ||
 	    record_parse(vfg_txn_undo(txn, node), node, &request, &record, err) < 0)
 		return -1;
 	if (!record.made && !record.mkdir[0])
@@ -418,7 +425,8 @@ static int namespace_audit(const vfg_labeler_env *env, const vfg_domain *domain,
 	ns_entry_request request;
 	entry_record record;
 	const char *undo = vfg_finding_record(finding, node);
-	if (ns_request_init(env, node, &request, err) < 0 || ns_host_node_read(env, node, &request.want, err) < 0 ||
+	if (ns_request_init(env, domain, node, &request, err) < 0 ||
+	    ns_host_node_read(env, node, &request.want, err) < 0 ||
 	    (undo && record_parse(undo, node, &request, &record, err) < 0))
 		return -1;
 	_cleanup_target_ ns_target target = {.fd = -1};

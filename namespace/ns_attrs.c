@@ -13,9 +13,12 @@
 #include "internal.h"
 #include "ns_attrs.h"
 
-int ns_request_init(const vfg_labeler_env *env, const vfg_node *node, ns_entry_request *request, vfg_error *err)
+int ns_request_init(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
+		    ns_entry_request *request, vfg_error *err)
 {
 	memset(request, 0, sizeof(*request));
+	request->mark_size = strlen(domain->name);
+	memcpy(request->mark, domain->name, request->mark_size);
 	if (snprintf(request->root, sizeof(request->root), "%s", env->root) >= (int)sizeof(request->root))
 		return vfg_error_set(err, ENAMETOOLONG, env->root, "root prefix too long");
 

@@ -8,8 +8,9 @@
 
 #include "ns_entry.h"
 
-/* Split @node's logical path into the request's directories and name, under env->root. */
-int ns_request_init(const vfg_labeler_env *env, const vfg_node *node, ns_entry_request *request, vfg_error *err);
+/* Split @node's logical path into the request's directories and name, under env->root; mark for @domain. */
+int ns_request_init(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
+		    ns_entry_request *request, vfg_error *err);
 /* ROOT + the first @depth components (the name is component n_dirs), for messages and the journal. */
 void ns_request_path(const ns_entry_request *request, size_t depth, char *buf, size_t size);
 

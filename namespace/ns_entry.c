@@ -5,8 +5,10 @@
  * async-signal-safe functions (signal-safety(7): system calls, and the
  * mem* functions POSIX.1-2017 added to the list); no stdio, no malloc.
  *
- * The calls that have no fd form before Linux 6.6 (chmod, the xattr calls on
- * a node) use the node's name relative to the working directory, which is
+ * Directories are opened O_RDONLY (never a device node: that would open the
+ * device), so their mark is read and written through the fd. The calls that
+ * have no fd form on an O_PATH fd before Linux 6.6 (chmod, the xattr calls
+ * on a node) use the node's name relative to the working directory, which is
  * the node's directory (fchdir to its O_PATH fd): /proc, through which the
  * host side reaches an O_PATH fd's inode, may be missing or another pid
  * namespace's inside the VM's mount namespace. The l* xattr calls never
@@ -50,7 +52,23 @@ static bool report_failure(ns_entry_report *report, ns_entry_call call, size_t a
 
 static int open_dir(int parent, const char *name)
 {
-	return openat(parent, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	return openat(parent, name, O_RDONLY | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Does the directory carry the request's mark? Unreadable or unsupported: no. */
+static bool dir_marked(int fd, const ns_entry_request *request)
+{
+	char value[VFG_NAME_MAX];
+	ssize_t n = fgetxattr(fd, NS_XATTR_MARK, value, sizeof(value));
+	return n == (ssize_t)request->mark_size && memcmp(value, request->mark, request->mark_size) == 0;
+}
+
+/* Mark a directory just made; a file system without trusted.* xattrs only loses the hint. */
+static bool dir_mark(int fd, const ns_entry_request *request, ns_entry_report *report, size_t at)
+{
+	if (fsetxattr(fd, NS_XATTR_MARK, request->mark, request->mark_size, 0) < 0 && errno != EOPNOTSUPP)
+		return report_failure(report, NS_CALL_MKDIR, at);
+	return true;
 }
 
 /*
@@ -69,9 +87,12 @@ static bool walk_open(const ns_entry_request *request, bool create, entry_walk *
 	walk->fds[walk->n_open++] = fd;
 	for (size_t i = 0; i < request->n_dirs; i++) {
 		int parent = walk->fds[i];
+		bool made = false;
 		fd = open_dir(parent, request->dirs[i]);
 		if (fd < 0 && errno == ENOENT && create && i > 0) {
-			if (mkdirat(parent, request->dirs[i], 0755) < 0 && errno != EEXIST)
+			if (mkdirat(parent, request->dirs[i], 0755) == 0)
+				made = true;
+			else if (errno != EEXIST)
 				return report_failure(report, NS_CALL_MKDIR, i);
 			fd = open_dir(parent, request->dirs[i]);
 		}
@@ -86,6 +107,9 @@ static bool walk_open(const ns_entry_request *request, bool create, entry_walk *
 			return report_failure(report, NS_CALL_OPEN_DIR, i);
 		}
 		walk->fds[walk->n_open++] = fd;
+		report->marked[i] = dir_marked(fd, request);
+		if (made && !dir_mark(fd, request, report, i))
+			return false;
 	}
 	if (fchdir(walk_node_dir(walk)) < 0)
 		return report_failure(report, NS_CALL_OPEN_DIR, request->n_dirs - 1);

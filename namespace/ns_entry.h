@@ -25,6 +25,13 @@
 /* The names are XATTR_NAME_POSIX_ACL_ACCESS and XATTR_NAME_SELINUX (include/uapi/linux/xattr.h). */
 #define NS_XATTR_ACL "system.posix_acl_access"
 #define NS_XATTR_LABEL "security.selinux"
+/*
+ * What marks a directory vfguard made for a domain, its value the domain's
+ * name: a later grant of the same domain that finds the directory claims it
+ * too, so whichever of its entries goes last removes it, in any order. Only
+ * CAP_SYS_ADMIN reads or writes trusted.* (xattr(7)): the VM cannot forge it.
+ */
+#define NS_XATTR_MARK "trusted.vfguard-dir"
 
 typedef struct ns_xattr {
 	bool present;
@@ -48,6 +55,8 @@ typedef struct ns_entry_request {
 	char dirs[NS_ENTRY_DEPTH_MAX][NAME_MAX + 1]; /* "dev", "vfio", "devices" */
 	char name[NAME_MAX + 1]; /* the node's own name */
 	ns_attrs want; /* the host node's: what the entry must be */
+	char mark[VFG_NAME_MAX]; /* NS_XATTR_MARK's value for the directories it makes: the domain name */
+	size_t mark_size;
 	/* removal: the first directory the grant made (n_dirs: none), and whether it made the node */
 	size_t first_made;
 	bool remove_node;
@@ -76,6 +85,7 @@ typedef struct ns_entry_report {
 	int errnum;
 	size_t at; /* the directory a directory call concerns */
 	size_t first_missing; /* the first directory that does not exist; n_dirs when all do */
+	bool marked[NS_ENTRY_DEPTH_MAX]; /* an existing directory carries the request's mark */
 	bool found; /* something is at the node's path; seen says what */
 	ns_attrs seen;
 	bool node_removed;
@@ -87,9 +97,10 @@ enum { NS_ENTRY_CREATE = 'c' };
 
 /*
  * Child mains (ns_child_main), each with an ns_entry_request as @arg:
- * inspect    one report: which directories exist, and what is at the path.
+ * inspect    one report: which directories exist (and carry the mark), and
+ *            what is at the path.
  * grant      the inspect report, then waits: on NS_ENTRY_CREATE it makes the
- *            missing directories and the node with want's rdev, owner, ACL,
+ *            missing directories (marked) and the node with want's rdev, owner, ACL,
  *            mode and label, and sends a second report whose seen is the
  *            entry as made; on EOF it stops.
  * remove     removes the node when remove_node and it is a character device
