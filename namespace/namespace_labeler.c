@@ -254,7 +254,8 @@ static int grant_found(const ns_entry_request *request, const ns_entry_report *r
 			      "in pid %d's mount namespace: holds %s, not the host node's copy %s (it differs in %s); "
 			      "refusing to replace it, nothing changed",
 			      (int)target->pid, seen, want, differs);
-		err->errnum = EEXIST; /* for callers; the message says more than strerror would */
+		if (err)
+			err->errnum = EEXIST; /* for callers; the message says more than strerror would */
 		return -1;
 	}
 	entry_record record = {.dev = target->dev, .ino = target->ino, .made = false};
@@ -385,6 +386,11 @@ static int namespace_revoke(const vfg_labeler_env *env, const vfg_domain *domain
 		ns_request_path(&request, report.at + 1, path, sizeof(path));
 		vfg_txn_note(txn, "namespace: %s in pid %d's mount namespace is no directory now: left alone", path,
 			     (int)domain->pid);
+		return 0;
+	}
+	if (report.failed == NS_CALL_OPEN_ROOT && report.errnum == ENOENT) {
+		vfg_txn_note(txn, "namespace: pid %d's mount namespace has no %s any more: nothing to remove",
+			     (int)domain->pid, request.root);
 		return 0;
 	}
 	if (report.failed)
