@@ -92,7 +92,9 @@ static int undo_parse(const char *text, const vfg_node *node, undo_text *undo, v
 		const char *end = strchr(at, ' ');
 		size_t len = end ? (size_t)(end - at) : strlen(at);
 		const char *colon = memrchr(at, ':', len);
-		undo_part *part = strncmp(at, "v1=", 3) == 0 ? &undo->v1 : strncmp(at, "v2=", 3) == 0 ? &undo->v2 : NULL;
+		undo_part *part = strncmp(at, "v1=", 3) == 0   ? &undo->v1
+				  : strncmp(at, "v2=", 3) == 0 ? &undo->v2
+							       : NULL;
 		size_t token_len = colon ? len - (size_t)(colon + 1 - at) : 0;
 		if (!part || part->dir[0] || !colon || colon < at + 3 || token_len == 0 || token_len >= TOKEN_MAX ||
 		    !unescape_path(at + 3, (size_t)(colon - at - 3), part->dir, sizeof(part->dir)) || !part->dir[0])
@@ -183,6 +185,23 @@ static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vf
 	return 0;
 }
 
+/*
+ * Does the v1 cgroup allow the node without this domain? Not when the line
+ * that allows it is a shared node's rule other domains of the cgroup hold:
+ * it goes with the last of them, so this domain must hold it too.
+ */
+static int v1_allowed_before(const char *dir, const vfg_node *node, const cgroup_rule *rule, cgroup_v1_state *state,
+			     vfg_error *err)
+{
+	cgroup_holders holders = {0};
+	if (cgroup_v1_read(dir, rule, state, err) < 0 ||
+	    (node->shared && cgroup_holders_read(dir, rule, &holders, err) < 0))
+		return -1;
+	if (holders.n && strcmp(holders.original, "allowed") != 0)
+		state->allowed = false;
+	return 0;
+}
+
 static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 		       const vfg_node *node, vfg_step *step, vfg_error *err)
 {
@@ -202,7 +221,7 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
 	cgroup_v1_state v1 = {0};
-	if (place.v1[0] && cgroup_v1_read(place.v1, &rule, &v1, err) < 0)
+	if (place.v1[0] && v1_allowed_before(place.v1, node, &rule, &v1, err) < 0)
 		return -1;
 	if (place.v1[0] && !place.v2[0] && v1.allowed)
 		return vfg_step_set(step, VFG_ACTION_NONE, "", "%s/devices.list allows it already ('%s')", place.v1,
@@ -217,14 +236,16 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	if (place.v2[0] && foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	char detail[sizeof(step->detail)];
-	snprintf(detail, sizeof(detail), "allow %s%s", rule_text, foreign[0] ? "; another device program must too" : "");
+	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
+		 foreign[0] ? "; another device program must too" : "");
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
 			    "(devcgroup_inode_permission()): a rule in %s%s%s%s%s",
 			    where, node->shared ? ", counted per cgroup as the node is shared" : "",
 			    foreign[0] ? ". " : "", foreign,
-			    foreign[0] ? (foreign_allowed(env) ? " (cgroup_foreign_programs = proceed: apply goes on)"
-							       : " (apply refuses unless cgroup_foreign_programs = proceed)")
+			    foreign[0] ? (foreign_allowed(env)
+						  ? " (cgroup_foreign_programs = proceed: apply goes on)"
+						  : " (apply refuses unless cgroup_foreign_programs = proceed)")
 				       : "");
 }
 
@@ -277,8 +298,8 @@ static int v1_grant(const vfg_domain *domain, const vfg_node *node, const cgroup
 	return cgroup_v1_write(part->dir, "devices.allow", rule, err);
 }
 
-static int v2_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
-		    const cgroup_rule *rule, const undo_part *part, cgroup_holders *holders, vfg_error *err)
+static int v2_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule,
+		    const undo_part *part, cgroup_holders *holders, vfg_error *err)
 {
 	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
 	if (cgroup_v2_open(part->dir, &prog, err) < 0)
@@ -487,7 +508,8 @@ static void audit_v2(const undo_part *part, const vfg_node *node, const cgroup_r
 	char token[TOKEN_MAX];
 	v2_token_format(&entry, token, sizeof(token));
 	snprintf(actual, sizeof(actual), "program %u's map has %s for it", prog.prog_id, token);
-	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual, "revoke the domain, then apply it again");
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+			   "revoke the domain, then apply it again");
 }
 
 static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,

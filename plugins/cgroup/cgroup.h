@@ -120,7 +120,10 @@ typedef struct cgroup_v2_prog {
 	int map_fd;
 	uint32_t prog_id;
 } cgroup_v2_prog;
-#define CGROUP_V2_PROG_INIT {.cgroup_fd = -1, .prog_fd = -1, .map_fd = -1}
+#define CGROUP_V2_PROG_INIT                                  \
+	{                                                    \
+		.cgroup_fd = -1, .prog_fd = -1, .map_fd = -1 \
+	}
 void cgroup_v2_prog_close(cgroup_v2_prog *prog);
 #define _cleanup_v2_prog_ __attribute__((cleanup(cgroup_v2_prog_close)))
 

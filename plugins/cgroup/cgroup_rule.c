@@ -16,7 +16,8 @@
 
 cgroup_rule cgroup_rule_for_node(const vfg_node *node)
 {
-	return (cgroup_rule){.type = 'c', .major = major(node->rdev), .minor = minor(node->rdev), .access = CGROUP_ACC_RW};
+	return (cgroup_rule){
+		.type = 'c', .major = major(node->rdev), .minor = minor(node->rdev), .access = CGROUP_ACC_RW};
 }
 
 char *cgroup_access_format(unsigned access, char *buf)
@@ -40,7 +41,10 @@ int cgroup_access_parse(const char *text)
 		return 0;
 	unsigned access = 0;
 	for (const char *c = text; *c; c++) {
-		unsigned bit = *c == 'r' ? CGROUP_ACC_READ : *c == 'w' ? CGROUP_ACC_WRITE : *c == 'm' ? CGROUP_ACC_MKNOD : 0;
+		unsigned bit = *c == 'r'   ? CGROUP_ACC_READ
+			       : *c == 'w' ? CGROUP_ACC_WRITE
+			       : *c == 'm' ? CGROUP_ACC_MKNOD
+					   : 0;
 		if (!bit || (access & bit))
 			return -1;
 		access |= bit;
@@ -61,7 +65,8 @@ char *cgroup_rule_format(const cgroup_rule *rule, char *buf, size_t size)
 	char major_text[16], minor_text[16], access[4];
 	number_format(rule->major, major_text, sizeof(major_text));
 	number_format(rule->minor, minor_text, sizeof(minor_text));
-	snprintf(buf, size, "%c %s:%s %s", rule->type, major_text, minor_text, cgroup_access_format(rule->access, access));
+	snprintf(buf, size, "%c %s:%s %s", rule->type, major_text, minor_text,
+		 cgroup_access_format(rule->access, access));
 	return buf;
 }
 
