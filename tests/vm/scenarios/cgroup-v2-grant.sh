@@ -28,7 +28,9 @@ run_checks cgroup_probe open --cgroup "$cg" granted-group "$group" ok
 run_checks cgroup_probe open --cgroup "$cg" granted-container /dev/vfio/vfio ok
 run_checks cgroup_probe open --cgroup "$cg" base-list-null /dev/null ok
 run_checks cgroup_probe open --cgroup "$cg" not-granted-full /dev/full EPERM
-run_checks -p hypervisor-in-cgroup vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU"
+# the whole type1 flow from a process that joined the cgroup before it opened anything
+run_checks -p hypervisor-in-cgroup sh -c 'echo 0 >"$1/cgroup.procs" && shift && exec vfio_probe "$@"' _ "$cg" \
+	legacy --container /dev/vfio/vfio --group "$group" --device "$EDU"
 
 check revoke vfguard revoke --set labelers=cgroup --domain vm1 || exit 1
 expect_eq same-program "$(cgroup_probe programs "$cg")" 1
