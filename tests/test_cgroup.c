@@ -711,21 +711,30 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 }
 END_TEST
 
-START_TEST(v1_a_rule_allowed_already_plans_nothing_and_a_narrower_one_comes_back_as_it_was)
+START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_back_as_it_was)
 {
 	fixture f;
 	fixture_open(&f);
 	char dir[256];
 	/* 1:* covers the container and group 7 in one line; 1:5 r alone would not */
 	make_v1_cgroup(dir, sizeof(dir), 1, (const char *const[]){"c 1:* rwm", NULL});
+	char *wide = devices_list(dir);
 	vfg_plan *plan = NULL;
 	vfg_error err = {0};
 	ck_assert_msg(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7, NULL}, &plan, &err) == 0, "%s",
 		      err.message);
 	const vfg_step *step = test_step(plan, "cgroup", GROUP7);
-	ck_assert_int_eq(step->action, VFG_ACTION_NONE);
-	ck_assert_msg(strstr(step->reason, "c 1:* rwm"), "%s", step->reason);
+	ck_assert_msg(strstr(step->reason, "allows it already, 'c 1:* rwm'"), "%s", step->reason);
+	ck_assert_msg(vfg_plan_apply(f.ctx, plan, NULL, &err) == 0, "%s", err.message);
 	vfg_plan_free(plan);
+	char *held = devices_list(dir);
+	ck_assert_str_eq(held, wide); /* no "c 1:5 rw" line beside the wildcard */
+	domain_revoke_ok(&f, "vm1");
+	char *after = devices_list(dir);
+	ck_assert_str_eq(after, wide);
+	free(wide);
+	free(held);
+	free(after);
 
 	char narrow[256];
 	make_v1_cgroup(narrow, sizeof(narrow), 2, (const char *const[]){"c 1:3 rwm", "c 1:5 r", "c 1:9 m", NULL});
@@ -735,7 +744,7 @@ START_TEST(v1_a_rule_allowed_already_plans_nothing_and_a_narrower_one_comes_back
 	ck_assert_msg(strstr(granted, "c 1:5 rw\n"), "devices.list:\n%s", granted);
 	expect_opens(narrow, f.root, GROUP7);
 	domain_revoke_ok(&f, "vm2");
-	char *after = devices_list(narrow);
+	after = devices_list(narrow);
 	ck_assert_str_eq(after, before); /* "c 1:5 r" again, in its place */
 	free(before);
 	free(granted);
@@ -1031,7 +1040,7 @@ static Suite *cgroup_suite(void)
 	tc = tcase_create("v1");
 	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
 	tcase_add_test(tc, v1_grant_opens_the_node_and_revoke_denies_it_again);
-	tcase_add_test(tc, v1_a_rule_allowed_already_plans_nothing_and_a_narrower_one_comes_back_as_it_was);
+	tcase_add_test(tc, v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_back_as_it_was);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shared nodes");

@@ -217,20 +217,23 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
 		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
-	char rule_text[48], where[128] = "";
+	char rule_text[48], where[128], already[VFG_PATH_MAX + 128] = "";
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
+	/*
+	 * A v1 list that allows the device already is journaled too, as "allowed":
+	 * nothing is written, revoke writes nothing, and the domain holds the rule
+	 * like any other (a shared node's holders count it).
+	 */
 	cgroup_v1_state v1 = {0};
 	if (place.v1[0] && v1_allowed_before(place.v1, node, &rule, &v1, err) < 0)
 		return -1;
-	if (place.v1[0] && !place.v2[0] && v1.allowed)
-		return vfg_step_set(step, VFG_ACTION_NONE, "", "%s/devices.list allows it already ('%s')", place.v1,
-				    v1.covering);
-	if (place.v1[0] && !v1.allowed)
-		snprintf(where, sizeof(where), "v1 devices.allow");
-	if (place.v2[0])
-		snprintf(where + strlen(where), sizeof(where) - strlen(where), "%svfguard's v2 device program map",
-			 where[0] ? " and " : "");
+	if (place.v1[0] && v1.allowed)
+		snprintf(already, sizeof(already),
+			 " (%s/devices.list allows it already, '%s': nothing is written there)", place.v1, v1.covering);
+	snprintf(where, sizeof(where), "%s%s%s", place.v1[0] ? "v1 devices.allow" : "",
+		 place.v1[0] && place.v2[0] ? " and " : "",
+		 place.v2[0] ? "v2 BPF map of vfguard's device program" : "");
 
 	char foreign[1024] = "";
 	if (place.v2[0] && foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
@@ -240,8 +243,8 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 		 foreign[0] ? "; another device program must too" : "");
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
-			    "(devcgroup_inode_permission()): a rule in %s%s%s%s%s",
-			    where, node->shared ? ", counted per cgroup as the node is shared" : "",
+			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s",
+			    where, already, node->shared ? ", counted per cgroup as the node is shared" : "",
 			    foreign[0] ? ". " : "", foreign,
 			    foreign[0] ? (foreign_allowed(env)
 						  ? " (cgroup_foreign_programs = proceed: apply goes on)"
