@@ -33,6 +33,16 @@ static const struct config_key config_keys[] = {
 	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0"},
 	/* A binary policy for audit to check instead of the loaded one ("" for the loaded one). */
 	{"selinux_policy", ""},
+	/*
+	 * What vfguard's v2 device program allows before any grant, so the VM keeps its
+	 * basic devices: device paths (numbers read from the host's node; a missing one is
+	 * skipped) or rules "c MAJ:MIN ACCESS", comma-separated. 136 is the Unix98 pty
+	 * slave major (Documentation/admin-guide/devices.txt).
+	 */
+	{"cgroup_base_devices", "/dev/null, /dev/full, /dev/zero, /dev/random, /dev/urandom, /dev/ptmx, /dev/kvm, "
+				"/dev/userfaultfd, c 136:* rw"},
+	/* fail: apply refuses a cgroup where another device program acts; proceed: go on anyway. */
+	{"cgroup_foreign_programs", "fail"},
 	/* Per-domain AppArmor rules files, included by the domain's profile. */
 	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
 	/* Locked memory (docs/memlock.md): added to the pinned guest RAM; libvirt's allowance is 1 GiB. */
