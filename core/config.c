@@ -29,6 +29,8 @@ static const struct config_key config_keys[] = {
 	/* libvirt's svirt types: the VM process and its exclusive images and devices. */
 	{"selinux_process_type", "svirt_t"},
 	{"selinux_image_type", "svirt_image_t"},
+	/* The categories allocated pairs come from (refpolicy's MCS policy has c0..c1023). */
+	{"selinux_mcs_categories", "c0.c1023"},
 	/* Shared nodes never carry one VM's categories: the policy's type at s0. */
 	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0"},
 	/* A binary policy for audit to check instead of the loaded one ("" for the loaded one). */

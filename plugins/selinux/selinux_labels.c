@@ -30,8 +30,6 @@
 
 #include "selinux_labeler.h"
 
-/* The category space of Debian's refpolicy and Fedora's targeted policy: c0..c1023 (mcs: "category c1023;"). */
-#define SELINUX_CATEGORIES 1024u
 #define SELINUX_NODES_MAX 64
 
 typedef struct labels_record {
@@ -265,16 +263,35 @@ static int labels_from_range(const vfg_labeler_env *env, const char *range, seli
 	return 0;
 }
 
+/* Config selinux_mcs_categories, "cLOW.cHIGH": the categories vfguard may hand out. */
+static int categories_parse(const vfg_labeler_env *env, unsigned *first, unsigned *count, vfg_error *err)
+{
+	const char *text = vfg_config_get(env->config, "selinux_mcs_categories");
+	unsigned low, high;
+	int end = -1;
+	/* refpolicy's MCS policy defines c0..c1023 (policy/mcs: "category c1023;"), as does Fedora's. */
+	if (sscanf(text, "c%u.c%u%n", &low, &high, &end) != 2 || text[end] != '\0' || low >= high || high > 1023)
+		return vfg_error_set(err, 0, "selinux_mcs_categories",
+				     "configuration value '%s': expected cLOW.cHIGH, LOW < HIGH <= 1023", text);
+	*first = low;
+	*count = high - low + 1;
+	return 0;
+}
+
 /* A category pair "s0:cA,cB" (A < B) no other record holds; random, as sVirt's are, so a pair is not reused at once. */
 static int labels_allocate(const vfg_labeler_env *env, const char *name, selinux_labels *labels, vfg_error *err)
 {
-	const unsigned pairs = SELINUX_CATEGORIES * (SELINUX_CATEGORIES - 1) / 2;
+	unsigned first = 0, count = 0;
+	if (categories_parse(env, &first, &count, err) < 0)
+		return -1;
+	const unsigned pairs = count * (count - 1) / 2;
 	uint32_t start;
 	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
 		return vfg_error_set(err, errno, name, "selinux: no random numbers for the MCS categories");
 	/* Walk every pair once from a random start: the first free one wins, and a full space says so. */
 	for (unsigned i = 0; i < pairs; i++) {
-		unsigned index = (start + i) % pairs, low = 0, row = SELINUX_CATEGORIES - 1;
+		/* pair number -> (low, high): row `low` holds the pairs (low, low+1..count-1) */
+		unsigned index = (start + i) % pairs, low = 0, row = count - 1;
 		while (index >= row) {
 			index -= row;
 			low++;
@@ -282,7 +299,7 @@ static int labels_allocate(const vfg_labeler_env *env, const char *name, selinux
 		}
 		unsigned high = low + 1 + index;
 		char range[32], holder[VFG_NAME_MAX];
-		snprintf(range, sizeof(range), "s0:c%u,c%u", low, high);
+		snprintf(range, sizeof(range), "s0:c%u,c%u", first + low, first + high);
 		bool taken;
 		if (range_taken(env, name, range, holder, sizeof(holder), &taken, err) < 0)
 			return -1;
@@ -292,7 +309,10 @@ static int labels_allocate(const vfg_labeler_env *env, const char *name, selinux
 		labels->allocated = true;
 		return 0;
 	}
-	return vfg_error_set(err, ENOSPC, name, "selinux: every MCS category pair is held by a live domain");
+	return vfg_error_set(err, ENOSPC, name,
+			     "selinux: every MCS category pair of %s is held by a live domain (config "
+			     "selinux_mcs_categories)",
+			     vfg_config_get(env->config, "selinux_mcs_categories"));
 }
 
 /*

@@ -67,6 +67,9 @@ int selinux_policy_open(const vfg_labeler_env *env, selinux_policy **policy, vfg
 	int r = policydb_init(&p->db);
 	if (r == 0)
 		r = policydb_read(&p->db, &file, 0);
+	if (r == 0)
+		r = evaluate_conds(
+			&p->db); /* the conditional rules as the booleans stand, as the kernel does at load */
 	fclose(f);
 	if (r != 0) {
 		policydb_destroy(&p->db);
