@@ -9,7 +9,9 @@
  *   fd access:   read, write, ioctl on the node's label, which the kernel
  *                checks when the fd is received (selinux_file_receive() ->
  *                file_has_perm()), and fd use from the manager's domain
- *                (fd_has_perm(): the fd's owner is the process that opened it).
+ *                (fd_has_perm(): the fd's owner is the process that opened it);
+ *   a cdev also: map, as the cdev's fd is the device fd the hypervisor maps
+ *                the device's regions from (selinux_mmap_file()).
  * All in security/selinux/hooks.c.
  */
 #include <errno.h>
@@ -60,11 +62,16 @@ static int audit_policy(const vfg_labeler_env *env, const selinux_labels *labels
 
 	static const char *const path_permissions[] = {"open", "read", "write", "ioctl", NULL};
 	static const char *const fd_permissions[] = {"read", "write", "ioctl", NULL};
+	static const char *const cdev_path_permissions[] = {"open", "read", "write", "ioctl", "map", NULL};
+	static const char *const cdev_fd_permissions[] = {"read", "write", "ioctl", "map", NULL};
 	static const char *const fd_use[] = {"use", NULL};
 	bool by_fd = node->access == VFG_ACCESS_FD;
 	selinux_denial denials[SELINUX_DENIALS_MAX];
-	int n = selinux_policy_check(policy, labels->process, target, "chr_file",
-				     by_fd ? fd_permissions : path_permissions, denials, SELINUX_DENIALS_MAX, err);
+	bool cdev = node->kind == VFG_NODE_CDEV;
+	const char *const *permissions = cdev ? (by_fd ? cdev_fd_permissions : cdev_path_permissions)
+					      : (by_fd ? fd_permissions : path_permissions);
+	int n = selinux_policy_check(policy, labels->process, target, "chr_file", permissions, denials,
+				     SELINUX_DENIALS_MAX, err);
 	if (n >= 0)
 		report_denials(finding, node, labels->process, target, "chr_file", denials, (size_t)n);
 
