@@ -35,7 +35,7 @@ static const struct config_key config_keys[] = {
 	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0"},
 	/* A binary policy for audit to check instead of the loaded one ("" for the loaded one). */
 	{"selinux_policy", ""},
-	/* The context of the process that opens the nodes for fd access ("" for vfguard's own), whose fds the VM uses. */
+	/* Who opens the nodes for fd access, whose fds the VM must use ("": vfguard's own context). */
 	{"selinux_manager_label", ""},
 	/* Per-domain AppArmor rules files, included by the domain's profile. */
 	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
