@@ -35,6 +35,10 @@ static const struct config_key config_keys[] = {
 	{"selinux_policy", ""},
 	/* Per-domain AppArmor rules files, included by the domain's profile. */
 	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
+	/* The domains' profiles (libvirt's virt-aa-helper writes them here), replaced after a change when loaded. */
+	{"apparmor_profile_dir", "/etc/apparmor.d/libvirt"},
+	/* The program that replaces a loaded profile (run as it is, never under the root prefix). */
+	{"apparmor_parser", "/sbin/apparmor_parser"},
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
