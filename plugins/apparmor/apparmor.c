@@ -235,7 +235,7 @@ static int apparmor_probe(const vfg_labeler_env *env, const vfg_domain *domain, 
 		loading =
 			loaded ? "profile loaded: replaced after each change" : "profile not loaded: read when loaded";
 	}
-	snprintf(probe->note, sizeof(probe->note), "profile %s; %s; vfguard %s %s; rules %s", profile, loading,
+	snprintf(probe->note, sizeof(probe->note), "profile %s, %s; vfguard %s %s; rules %s", profile, loading,
 		 confined ? "confined by" : "runs", self, rules_file);
 	return 0;
 }
