@@ -8,7 +8,7 @@
  *	profile)
  *
  *   aa_run handover --group PATH --receiver PROFILE [--opener PROFILE]
- *                   --expect received|refused
+ *                   --expect received|refused [--path-allowed]
  *	a manager handing a VFIO group fd to a confined hypervisor: a
  *	child confines itself by PROFILE (aa_change_profile()), checks that
  *	it cannot open PATH itself, then receives an fd of PATH that the
@@ -17,7 +17,8 @@
  *	re-checks a received file against the receiver's profile unless its
  *	opener was unconfined (aa_file_perm() in security/apparmor/file.c,
  *	called from apparmor_file_receive()): --expect says which must
- *	happen.
+ *	happen. With --path-allowed the receiver's profile holds a rule for
+ *	PATH, and its own open must succeed instead.
  *
  * handover prints "ok STEP message" / "FAIL STEP message" lines
  * (tests/vm/guest/lib.sh run_checks) and exits 1 when a step failed.
@@ -109,7 +110,7 @@ static int receive_fd(int socket, bool *truncated)
 	return fd;
 }
 
-static void receiver(int socket, const char *group, const char *profile, bool expect_received)
+static void receiver(int socket, const char *group, const char *profile, bool expect_received, bool path_allowed)
 {
 	if (aa_change_profile(profile) < 0) {
 		step(false, "receiver-confine", "aa_change_profile(%s): %s", profile, strerror(errno));
@@ -124,8 +125,12 @@ static void receiver(int socket, const char *group, const char *profile, bool ex
 	int saved = errno;
 	if (fd >= 0)
 		close(fd);
-	step(fd < 0 && saved == EACCES, "receiver-open-denied", "open(%s) in %s: %s", group, profile,
-	     fd >= 0 ? "opened: the profile allows the path" : strerror(saved));
+	if (path_allowed)
+		step(fd >= 0, "receiver-open-allowed", "open(%s) in %s: %s", group, profile,
+		     fd >= 0 ? "opened: the profile's rule allows the path" : strerror(saved));
+	else
+		step(fd < 0 && saved == EACCES, "receiver-open-denied", "open(%s) in %s: %s", group, profile,
+		     fd >= 0 ? "opened: the profile allows the path" : strerror(saved));
 
 	char ready = 'r';
 	if (write(socket, &ready, 1) != 1) {
@@ -155,12 +160,11 @@ static void receiver(int socket, const char *group, const char *profile, bool ex
 static int run_handover(int argc, char **argv)
 {
 	const char *group = NULL, *receiver_profile = NULL, *opener_profile = NULL, *expect = NULL;
+	bool path_allowed = false;
 	static const struct option options[] = {
-		{"group", required_argument, NULL, 'g'},
-		{"receiver", required_argument, NULL, 'r'},
-		{"opener", required_argument, NULL, 'o'},
-		{"expect", required_argument, NULL, 'e'},
-		{NULL, 0, NULL, 0},
+		{"group", required_argument, NULL, 'g'},  {"receiver", required_argument, NULL, 'r'},
+		{"opener", required_argument, NULL, 'o'}, {"expect", required_argument, NULL, 'e'},
+		{"path-allowed", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0},
 	};
 	int opt;
 	optind = 2;
@@ -178,6 +182,9 @@ static int run_handover(int argc, char **argv)
 		case 'e':
 			expect = optarg;
 			break;
+		case 'a':
+			path_allowed = true;
+			break;
 		default:
 			return 2;
 		}
@@ -185,7 +192,7 @@ static int run_handover(int argc, char **argv)
 	if (!group || !receiver_profile || !expect ||
 	    (strcmp(expect, "received") != 0 && strcmp(expect, "refused") != 0)) {
 		fprintf(stderr, "aa_run handover --group PATH --receiver PROFILE [--opener PROFILE] "
-				"--expect received|refused\n");
+				"--expect received|refused [--path-allowed]\n");
 		return 2;
 	}
 
@@ -197,7 +204,7 @@ static int run_handover(int argc, char **argv)
 		return perror("aa_run: fork"), 1;
 	if (pid == 0) {
 		close(sv[0]);
-		receiver(sv[1], group, receiver_profile, strcmp(expect, "received") == 0);
+		receiver(sv[1], group, receiver_profile, strcmp(expect, "received") == 0, path_allowed);
 		_exit(failures ? 1 : 0);
 	}
 	close(sv[1]);
@@ -233,6 +240,6 @@ int main(int argc, char **argv)
 		return run_handover(argc, argv);
 	fprintf(stderr, "usage: aa_run exec PROFILE PROGRAM [ARGS...]\n"
 			"       aa_run handover --group PATH --receiver PROFILE [--opener PROFILE] "
-			"--expect received|refused\n");
+			"--expect received|refused [--path-allowed]\n");
 	return 2;
 }

@@ -2,7 +2,8 @@
 # rule in the rules file, and the kernel lets a confined hypervisor use a
 # group fd that an unconfined opener hands over, with no rule for the path
 # (aa_file_perm() skips the re-check of a delegated fd). The same handover
-# from a confined opener is refused: that is when vfguard keeps the rule.
+# from a confined opener is refused: that is when vfguard keeps the rule, as
+# it does when it runs confined itself (the last part).
 requires legacy
 check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exit 1
 use_vfio_pci "$EDU"
@@ -42,4 +43,28 @@ check_fails no-rules-file test -e "/etc/apparmor.d/vfguard/$profile"
 run_checks -p unconfined-opener aa_run handover --group "$group" --receiver "$profile" --expect received
 run_checks -p confined-opener aa_run handover --group "$group" --receiver "$profile" \
 	--opener vfguard-test-manager --expect refused
+# vfguard confined itself: a profile in complain mode is still a profile (no
+# FLAG_UNCONFINED), so an fd it opens is re-checked on receive. Its plan keeps
+# the rule for fd access, apply writes it, and with it the confined opener's
+# handover that was refused above is received.
+cat >/etc/apparmor.d/vfguard-self <<EOF
+profile vfguard-self flags=(complain) {
+}
+EOF
+check load-self apparmor_parser --replace /etc/apparmor.d/vfguard-self || exit 1
+if aa_run exec vfguard-self vfguard plan --json "$@" >"$VFGVM_DIR/plan.json" 2>"$VFGVM_DIR/plan.errors"; then
+	pass confined-plan "vfguard plan under vfguard-self"
+else
+	show_output "$VFGVM_DIR/plan.errors"
+	fail confined-plan "vfguard plan under vfguard-self: $(tail -n 1 "$VFGVM_DIR/plan.errors")"
+	exit 1
+fi
+expect_eq confined-plan-group "$(plan_get steps node="$group" action)" grant
+expect_eq confined-plan-note "$(plan_get labelers name=apparmor note | grep -o 'confined by vfguard-self')" \
+	"confined by vfguard-self"
+check confined-apply aa_run exec vfguard-self vfguard apply "$@" || exit 1
+check confined-rule grep -qF "\"$group\" rw," "/etc/apparmor.d/vfguard/$profile"
+run_checks -p confined-opener-with-rule aa_run handover --group "$group" --receiver "$profile" \
+	--opener vfguard-test-manager --expect received --path-allowed
 check revoke vfguard revoke --config "$PWD/aa.conf" --domain vm1
+check_fails rules-file-gone test -e "/etc/apparmor.d/vfguard/$profile"
