@@ -55,6 +55,13 @@ report "listed twice in $(basename "$map")" "$work/d"
 grep -v '@@VFGUARD_' "$work/exported-versioned" >"$work/d" || true
 report "exported without a VFGUARD_ version" "$work/d"
 
+# No global state (DESIGN.md: everything lives in a context): the library's
+# writable data is the C runtime's own, nothing of ours. Constant tables with
+# pointers live in .data.rel.ro, which is read-only once relocated.
+objdump -t "$library" | awk '$4 == ".data" || $4 == ".bss" || $4 == ".tbss" || $4 == ".tdata" { print $NF }' |
+	grep -vxE 'completed\.[0-9]+|__dso_handle|__TMC_END__|\.(data|bss|tbss|tdata)' >"$work/d" || true
+report "writable static or global data in the library (move it into the context)" "$work/d"
+
 soname=$(readelf -d "$library" | sed -nE 's/.*Library soname: \[(.*)\]/\1/p')
 if [[ $soname != libvfguard.so.0 ]]; then
 	echo "soname is '$soname', expected libvfguard.so.0" >&2
