@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The library exports exactly what its public headers declare, each function
 # in the version node core/libvfguard.map gives it, and the map lists nothing
-# else. Run by meson (test "symbols"):
+# else; and it holds no writable data of its own. Run by meson (test "symbols"):
 #   check-symbols.sh CC INCLUDE_DIR MAP LIBRARY
 # CC is the compiler meson builds with: it lists the headers' declarations
 # itself (-aux-info), so no hand-written parser can miss one.
