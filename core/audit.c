@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "journal.h"
 #include "memlock.h"
@@ -170,29 +171,157 @@ VFG_EXPORT int vfg_audit_write_text(const vfg_audit_report *report, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
+static void audit_json_report(vfg_json *json, const char *key, const vfg_audit_report *report);
+
 VFG_EXPORT int vfg_audit_write_json(const vfg_audit_report *report, FILE *out)
 {
 	vfg_json json = {.out = out};
+	audit_json_report(&json, NULL, report);
+	fputc('\n', out);
+	return ferror(out) ? -1 : 0;
+}
+
+VFG_EXPORT int vfg_audit_write_json_host(const vfg_audit_report *const *reports, size_t n_reports, FILE *out)
+{
+	bool drift = false;
+	for (size_t i = 0; i < n_reports; i++)
+		drift = drift || reports[i]->n_findings > 0;
+	vfg_json json = {.out = out};
 	vfg_json_begin_object(&json, NULL);
-	vfg_json_string(&json, "domain", report->domain);
-	vfg_json_bool(&json, "drift", report->n_findings > 0);
-	vfg_json_begin_array(&json, "findings");
-	for (size_t i = 0; i < report->n_findings; i++) {
-		const vfg_audit_finding *f = &report->findings[i];
-		vfg_json_begin_object(&json, NULL);
-		vfg_json_string(&json, "labeler", f->labeler);
-		vfg_json_string(&json, "kind", vfg_finding_kind_name(f->kind));
-		if (f->path[0])
-			vfg_json_string(&json, "path", f->path);
-		else
-			vfg_json_null(&json, "path");
-		vfg_json_string(&json, "expected", f->expected);
-		vfg_json_string(&json, "found", f->actual);
-		vfg_json_string(&json, "fix", f->fix);
-		vfg_json_end_object(&json);
-	}
+	vfg_json_bool(&json, "drift", drift);
+	audit_json_report(&json, "host", reports[0]);
+	vfg_json_begin_array(&json, "domains");
+	for (size_t i = 1; i < n_reports; i++)
+		audit_json_report(&json, NULL, reports[i]);
 	vfg_json_end_array(&json);
 	vfg_json_end_object(&json);
 	fputc('\n', out);
 	return ferror(out) ? -1 : 0;
+}
+
+static void audit_json_report(vfg_json *json, const char *key, const vfg_audit_report *report)
+{
+	vfg_json_begin_object(json, key);
+	vfg_json_string(json, "domain", report->domain);
+	vfg_json_bool(json, "drift", report->n_findings > 0);
+	vfg_json_begin_array(json, "findings");
+	for (size_t i = 0; i < report->n_findings; i++) {
+		const vfg_audit_finding *f = &report->findings[i];
+		vfg_json_begin_object(json, NULL);
+		vfg_json_string(json, "labeler", f->labeler);
+		vfg_json_string(json, "kind", vfg_finding_kind_name(f->kind));
+		if (f->path[0])
+			vfg_json_string(json, "path", f->path);
+		else
+			vfg_json_null(json, "path");
+		vfg_json_string(json, "expected", f->expected);
+		vfg_json_string(json, "found", f->actual);
+		vfg_json_string(json, "fix", f->fix);
+		vfg_json_end_object(json);
+	}
+	vfg_json_end_array(json);
+	vfg_json_end_object(json);
+}
+
+/* The IOMMU is on when the kernel made IOMMU groups (drivers/iommu/iommu.c creates /sys/kernel/iommu_groups/N). */
+static int host_audit_iommu(vfg_context *ctx, vfg_finding *finding, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, "/sys/kernel/iommu_groups", path, sizeof(path), err) < 0)
+		return -1;
+	_cleanup_closedir_ DIR *dir = opendir(path);
+	size_t groups = 0;
+	for (struct dirent *entry; dir && (entry = readdir(dir));)
+		groups += entry->d_name[0] != '.';
+	if (groups == 0)
+		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, "IOMMU groups in /sys/kernel/iommu_groups",
+				   dir ? "no IOMMU group" : "no /sys/kernel/iommu_groups",
+				   "turn the IOMMU on (intel_iommu=on or amd_iommu=on on the kernel command line, and "
+				   "VT-d/AMD-Vi in the firmware)");
+	return 0;
+}
+
+/* /dev/vfio/vfio, when the vfio module serves it: the container node, usable by its owner. */
+static int host_audit_container(vfg_context *ctx, vfg_finding *finding, vfg_error *err)
+{
+	char sysfs[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, "/sys/class/misc/vfio/dev", sysfs, sizeof(sysfs), err) < 0)
+		return -1;
+	vfg_node node = {.kind = VFG_NODE_CONTAINER, .path = "/dev/vfio/vfio", .shared = true};
+	vfg_error node_err;
+	vfg_error_clear(&node_err);
+	if (access(sysfs, F_OK) < 0)
+		return 0; /* no legacy VFIO on this host: nothing serves a container */
+	if (vfg_sysfs_read_devnum(sysfs, &node.rdev, err) < 0)
+		return -1;
+	if (vfg_node_inspect(ctx, &node, &node_err) < 0) {
+		vfg_finding_report(finding, &node, VFG_FINDING_HOST, "the VFIO container, as sysfs gives it",
+				   node_err.message, "recreate it (udevadm trigger, or mknod with sysfs's MAJ:MIN)");
+		return 0;
+	}
+	if ((node.mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR)) {
+		char found[64];
+		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)node.uid, (unsigned)node.gid,
+			 (unsigned)node.mode);
+		vfg_finding_report(finding, &node, VFG_FINDING_HOST, "mode with rw for its owner", found,
+				   "chmod u+rw /dev/vfio/vfio (udev's rule for it sets the mode)");
+	}
+	return 0;
+}
+
+/* Each claimed hostdev: still on a vfio driver, its IOMMU group still viable. */
+static int host_audit_hostdev(vfg_context *ctx, const vfg_live_domain *live, const vfg_hostdev_spec *spec,
+			      vfg_finding *finding, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN], expected[128];
+	vfg_pci_addr_format(&spec->addr, bdf);
+	vfg_pci_function fn;
+	vfg_iommu_group group = {0};
+	vfg_error host_err;
+	vfg_error_clear(&host_err);
+	snprintf(expected, sizeof(expected), "%s of domain %s on vfio-pci, its IOMMU group viable", bdf,
+		 live->domain.name);
+	if (vfg_pci_function_read(ctx, &spec->addr, &fn, &host_err) < 0) {
+		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, host_err.message,
+				   "vfguard revoke --domain %s: the device is gone", live->domain.name);
+		return 0;
+	}
+	if (!vfg_driver_is_vfio(fn.driver)) {
+		char found[128];
+		snprintf(found, sizeof(found), "bound to %s", fn.driver[0] ? fn.driver : "no driver");
+		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, found, "vfguard detach %s", bdf);
+		return 0;
+	}
+	int r = vfg_iommu_group_read(ctx, &spec->addr, &group, &host_err);
+	if (r == 0)
+		r = vfg_iommu_group_check_viable(&group, &spec->addr, &host_err);
+	free(group.members);
+	if (r < 0)
+		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, host_err.message,
+				   "bind every other member of the group to vfio-pci or to no driver");
+	return 0;
+}
+
+VFG_EXPORT int vfg_host_audit(vfg_context *ctx, const vfg_live_domain *domains, size_t n_domains,
+			      vfg_audit_report **result, vfg_error *err)
+{
+	vfg_audit_report *report = calloc(1, sizeof(*report));
+	if (!report)
+		return vfg_error_set(err, ENOMEM, "host", "cannot allocate the audit report");
+	snprintf(report->domain, sizeof(report->domain), "host");
+	vfg_finding finding = {.labeler = "host", .report = report};
+	int r = host_audit_iommu(ctx, &finding, err);
+	if (r == 0)
+		r = host_audit_container(ctx, &finding, err);
+	for (size_t i = 0; r == 0 && i < n_domains; i++)
+		for (size_t h = 0; r == 0 && h < domains[i].n_hostdevs; h++)
+			r = host_audit_hostdev(ctx, &domains[i], &domains[i].hostdevs[h], &finding, err);
+	if (r == 0 && finding.errnum)
+		r = vfg_error_set(err, finding.errnum, "host", "cannot record the audit's findings");
+	if (r < 0) {
+		vfg_audit_report_free(report);
+		return -1;
+	}
+	*result = report;
+	return 0;
 }

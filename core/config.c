@@ -29,10 +29,24 @@ static const struct config_key config_keys[] = {
 	/* libvirt's svirt types: the VM process and its exclusive images and devices. */
 	{"selinux_process_type", "svirt_t"},
 	{"selinux_image_type", "svirt_image_t"},
+	/* The categories allocated pairs come from (refpolicy's MCS policy has c0..c1023). */
+	{"selinux_mcs_categories", "c0.c1023"},
 	/* Shared nodes never carry one VM's categories: the policy's type at s0. */
 	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0"},
 	/* A binary policy for audit to check instead of the loaded one ("" for the loaded one). */
 	{"selinux_policy", ""},
+	/*
+	 * What vfguard's v2 device program allows before any grant, so the VM keeps its
+	 * basic devices: device paths (numbers read from the host's node; a missing one is
+	 * skipped) or rules "c MAJ:MIN ACCESS", comma-separated. 136 is the Unix98 pty
+	 * slave major (Documentation/admin-guide/devices.txt).
+	 */
+	{"cgroup_base_devices", "/dev/null, /dev/full, /dev/zero, /dev/random, /dev/urandom, /dev/ptmx, /dev/kvm, "
+				"/dev/userfaultfd, c 136:* rw"},
+	/* fail: apply refuses a cgroup where another device program acts; proceed: go on anyway. */
+	{"cgroup_foreign_programs", "fail"},
+	/* Who opens the nodes for fd access, whose fds the VM must use ("": vfguard's own context). */
+	{"selinux_manager_label", ""},
 	/* Per-domain AppArmor rules files, included by the domain's profile. */
 	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
 	/* Locked memory (docs/memlock.md): added to the pinned guest RAM; libvirt's allowance is 1 GiB. */

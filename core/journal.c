@@ -16,7 +16,7 @@
 
 #define JOURNAL_MAGIC "vfguard-journal 1"
 #define JOURNAL_SUFFIX ".journal"
-#define JOURNAL_FIELDS_MAX 12
+#define JOURNAL_FIELDS_MAX 16
 #define JOURNAL_LINE_MAX (4 * VFG_PATH_MAX + 8192)
 
 const char *journal_op_name(journal_op op)
@@ -144,7 +144,9 @@ static size_t format_domain(char *buf, size_t size, const vfg_domain *domain)
 	used = field_encode(buf, size, used, domain->selinux_image_label);
 	used = field_encode(buf, size, used, domain->apparmor_profile);
 	used = field_encode(buf, size, used, domain->cgroup);
-	return vfg_strlcatf(buf, size, used, " %d", (int)domain->pid);
+	/* The memlock inputs came later: a reader takes the line with or without them. */
+	return vfg_strlcatf(buf, size, used, " %d %llu %d %d", (int)domain->pid, (unsigned long long)domain->memory,
+			    domain->viommu ? 1 : 0, domain->ipc_lock ? 1 : 0);
 }
 
 static size_t format_claim(char *buf, size_t size, size_t used, unsigned long txn, const journal_claim *claim)
@@ -422,12 +424,28 @@ static bool parse_node_kind(const char *text, vfg_node_kind *kind)
 	return false;
 }
 
+static bool is_flag(const char *field)
+{
+	return strcmp(field, "0") == 0 || strcmp(field, "1") == 0;
+}
+
 static int read_domain(journal_reader *reader, char **fields, size_t count)
 {
 	vfg_domain *domain = &reader->dj->domain;
 	unsigned long uid, gid;
-	if (count != 10 || !parse_ulong(fields[3], &uid) || !parse_ulong(fields[4], &gid))
+	unsigned long long memory = 0;
+	if ((count != 10 && count != 13) || !parse_ulong(fields[3], &uid) || !parse_ulong(fields[4], &gid))
 		return reader_error(reader, "malformed domain line");
+	if (count == 13) {
+		char *end;
+		errno = 0;
+		memory = strtoull(fields[10], &end, 10);
+		if (errno || *end || end == fields[10] || !is_flag(fields[11]) || !is_flag(fields[12]))
+			return reader_error(reader, "malformed domain line");
+		domain->memory = memory;
+		domain->viommu = fields[11][0] == '1';
+		domain->ipc_lock = fields[12][0] == '1';
+	}
 	snprintf(domain->name, sizeof(domain->name), "%s", fields[1]);
 	snprintf(domain->uuid, sizeof(domain->uuid), "%s", fields[2]);
 	domain->uid = (uid_t)uid;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfguard plan, vfguard apply: what each layer would do, and doing it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,13 @@ static const char apply_help[] =
 	"Exit status: 0 ok, 1 failed (the error names the step, device or path), 2 usage.\n";
 
 static const char audit_help[] =
-	"Usage: vfguard audit --domain NAME --hostdev SPEC... [--policy FILE] [OPTIONS]\n"
+	"Usage: vfguard audit [--domain NAME] [--policy FILE] [OPTIONS]\n"
+	"       vfguard audit --domain NAME --hostdev SPEC... [--policy FILE] [OPTIONS]\n"
+	"\n"
+	"Without --hostdev: audit the host (IOMMU on, /dev/vfio/vfio, every claimed\n"
+	"device still on vfio-pci in a viable group) and every domain the journal\n"
+	"holds (or only --domain's), each as it was applied. With --hostdev: the\n"
+	"domain as the options describe it.\n"
 	"\n"
 	"Compare what the domain holds (its journal) with the live host, layer by\n"
 	"layer and node by node: owners and modes, labels, rules, cgroup rules,\n"
@@ -48,6 +55,7 @@ typedef struct plan_command {
 	cli_common common;
 	cli_domain domain;
 	char policy_setting[VFG_PATH_MAX + 32];
+	bool live; /* audit without --hostdev: every live domain (or --domain's) and the host */
 } plan_command;
 
 static int parse_plan_options(plan_command *cmd, int argc, char **argv)
@@ -88,11 +96,95 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+	if (is_audit && cmd->domain.n_hostdev_texts == 0) {
+		cmd->live = true; /* the domains the journal holds, as they were applied */
+		return EXIT_OK;
+	}
 	if (!cmd->domain.domain.name[0])
 		return cli_usage_error(cmd->name, "--domain is required");
 	if (cmd->domain.n_hostdev_texts == 0)
 		return cli_usage_error(cmd->name, "at least one --hostdev is required");
 	return EXIT_OK;
+}
+
+/* One live domain's audit: its plan as the journal describes it; a plan that fails is itself a finding. */
+static vfg_audit_report *audit_live_domain(vfg_context *ctx, const vfg_live_domain *live, vfg_error *err)
+{
+	vfg_plan *plan = NULL;
+	vfg_audit_report *report = NULL;
+	vfg_error plan_err;
+	vfg_error_clear(&plan_err);
+	if (vfg_plan_build(ctx, &live->domain, &plan, &plan_err) == 0) {
+		int r = vfg_plan_audit(ctx, plan, &report, err);
+		vfg_plan_free(plan);
+		return r == 0 ? report : NULL;
+	}
+	report = calloc(1, sizeof(*report));
+	vfg_audit_finding *finding = calloc(1, sizeof(*finding));
+	if (!report || !finding) {
+		free(report);
+		free(finding);
+		vfg_error_set(err, ENOMEM, live->domain.name, "cannot allocate the audit report");
+		return NULL;
+	}
+	snprintf(report->domain, sizeof(report->domain), "%s", live->domain.name);
+	*finding = (vfg_audit_finding){.labeler = "host", .kind = VFG_FINDING_HOST};
+	snprintf(finding->expected, sizeof(finding->expected), "the domain's hostdevs as it was applied");
+	snprintf(finding->actual, sizeof(finding->actual), "%s", plan_err.message);
+	snprintf(finding->fix, sizeof(finding->fix), "vfguard revoke --domain %s, then apply again once fixed",
+		 live->domain.name);
+	report->findings = finding;
+	report->n_findings = 1;
+	return report;
+}
+
+/* audit without --hostdev: the host, then every live domain (or --domain's) against its journal. */
+static int run_audit_live(plan_command *cmd, vfg_context *ctx)
+{
+	vfg_error err = {0};
+	vfg_live_domain *domains = NULL;
+	size_t n_domains = 0;
+	const char *name = cmd->domain.domain.name[0] ? cmd->domain.domain.name : NULL;
+	if (vfg_live_domains(ctx, name, &domains, &n_domains, &err) < 0) {
+		cli_report(&cmd->common, &err);
+		return EXIT_FAILED;
+	}
+	if (name && n_domains == 0) {
+		vfg_error_set(&err, ENOENT, name, "domain %s holds nothing: there is nothing to audit", name);
+		cli_report(&cmd->common, &err);
+		vfg_live_domains_free(domains, n_domains);
+		return EXIT_FAILED;
+	}
+	vfg_audit_report **reports = calloc(n_domains + 1, sizeof(*reports));
+	int status = reports ? EXIT_OK : EXIT_FAILED;
+	if (reports && vfg_host_audit(ctx, domains, n_domains, &reports[0], &err) < 0)
+		status = EXIT_FAILED;
+	for (size_t i = 0; status == EXIT_OK && i < n_domains; i++)
+		if (!(reports[i + 1] = audit_live_domain(ctx, &domains[i], &err)))
+			status = EXIT_FAILED;
+	if (status != EXIT_OK) {
+		if (!reports)
+			vfg_error_set(&err, ENOMEM, "", "cannot allocate the audit reports");
+		cli_report(&cmd->common, &err);
+	} else {
+		size_t findings = 0;
+		for (size_t i = 0; i <= n_domains; i++)
+			findings += reports[i]->n_findings;
+		if (cmd->common.json) {
+			vfg_audit_write_json_host((const vfg_audit_report *const *)reports, n_domains + 1, stdout);
+		} else {
+			for (size_t i = 0; i <= n_domains; i++)
+				vfg_audit_write_text(reports[i], stdout);
+			if (n_domains == 0)
+				printf("no live domain\n");
+		}
+		status = findings ? EXIT_DRIFT : EXIT_OK;
+	}
+	for (size_t i = 0; reports && i <= n_domains; i++)
+		vfg_audit_report_free(reports[i]);
+	free(reports);
+	vfg_live_domains_free(domains, n_domains);
+	return status;
 }
 
 static int run_plan_command(plan_command *cmd, int argc, char **argv)
@@ -106,6 +198,13 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 	if (!ctx) {
 		cli_report(&cmd->common, &err);
 		return EXIT_FAILED;
+	}
+	if (cmd->live) {
+		status = run_audit_live(cmd, ctx);
+		if ((status == EXIT_OK || status == EXIT_DRIFT) && fflush(stdout) != 0)
+			status = EXIT_FAILED;
+		vfg_context_free(ctx);
+		return status;
 	}
 	vfg_plan *plan = NULL;
 	vfg_change_summary prepared = {0};

@@ -263,6 +263,8 @@ int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **re
 void vfg_audit_report_free(vfg_audit_report *report);
 int vfg_audit_write_text(const vfg_audit_report *report, FILE *out);
 int vfg_audit_write_json(const vfg_audit_report *report, FILE *out);
+/* The host's report (@reports[0]) and every domain's: {"drift": ..., "host": {...}, "domains": [...]}. */
+int vfg_audit_write_json_host(const vfg_audit_report *const *reports, size_t n_reports, FILE *out);
 
 /*
  * The fd broker (docs/fds.md). With fd access the manager, not the
@@ -375,6 +377,25 @@ int vfg_qemu_args_write_json(const vfg_plan *plan, int fd_base, FILE *out, vfg_e
 
 /* How a hostdev's VF token reaches the kernel on its backend, for the plan; NULL when it has none. */
 const char *vfg_hostdev_vf_token_method(const vfg_hostdev *hostdev);
+
+/* A domain the journal holds: what its latest transaction was given, its hostdevs from its claims. */
+typedef struct vfg_live_domain {
+	vfg_domain domain; /* hostdevs points at this entry's own hostdevs */
+	size_t n_hostdevs;
+	vfg_hostdev_spec *hostdevs; /* address, backend, access, managed; no vf-token (the journal keeps none) */
+} vfg_live_domain;
+
+/* The domains the journal holds (@name: only that one, none when it holds nothing; NULL: all), by name. */
+int vfg_live_domains(vfg_context *ctx, const char *name, vfg_live_domain **domains, size_t *n_domains, vfg_error *err);
+void vfg_live_domains_free(vfg_live_domain *domains, size_t n_domains);
+
+/*
+ * The host as every domain needs it: IOMMU groups exist (the IOMMU is on),
+ * /dev/vfio/vfio is the VFIO container with rw for its owner, and the IOMMU
+ * group of every hostdev of @domains is still viable. A report for "host".
+ */
+int vfg_host_audit(vfg_context *ctx, const vfg_live_domain *domains, size_t n_domains, vfg_audit_report **report,
+		   vfg_error *err);
 
 /* An error as a JSON object {"error": {...}} for --json front ends. */
 int vfg_error_write_json(const vfg_error *err, FILE *out);

@@ -1,194 +1,205 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Device cgroup. The kernel checks a device node against the opener's cgroup
- * at open and mknod only (devcgroup_inode_permission() ->
- * devcgroup_check_permission() in security/device_cgroup.c): first every BPF
- * device program attached on cgroup2, then, with the v1 devices controller,
- * its allow list. A hybrid host enforces both. A passed fd is never checked.
+ * The device cgroup labeler. A path-access node gets "c MAJ:MIN rw" in every
+ * hierarchy that governs the domain's cgroup: v1's devices.allow, and the map
+ * of vfguard's device program on cgroup2. A passed fd is never checked (the
+ * check is at open and mknod only, in the opener's cgroup), so fd access needs
+ * no rule, and a rule an earlier path grant left is taken back.
  *
- * The domain's cgroup is the one given (used as it is, never under the root
- * prefix), or the pid's, read from /proc/PID/cgroup.
+ * The undo text names each hierarchy's cgroup and what it had before, so a
+ * revoke needs neither the pid (the VM may be gone) nor a plan:
+ *
+ *	v1=DIR:allowed          devices.list allowed the device already: leave it
+ *	v1=DIR:ACCESS           the access of the exception with these very numbers ("-": none)
+ *	v2=DIR:absent           vfguard's map had no rule with these numbers (or there was no program)
+ *	v2=DIR:ACCESS/FLAGS     the map's rule before, put back as it was
+ *
+ * DIR is written with %XX for bytes outside printable ASCII, space, '%' and ':'.
  */
 #include <errno.h>
-#include <linux/magic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/statfs.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
-#include <vfguard/labeler.h>
+#include "cgroup.h"
+#include "cgroup_bpf.h"
 
-enum {
-	CGROUP_V1_DEVICES = 1u << 0, /* the v1 devices controller governs the domain */
-	CGROUP_V2 = 1u << 1, /* the domain sits in a cgroup2 hierarchy (BPF device programs) */
-};
+#define TOKEN_MAX 32
 
-static void free_charp(char **p)
+/* One hierarchy's part of the undo text. */
+typedef struct undo_part {
+	char dir[VFG_PATH_MAX]; /* "" when this hierarchy has no part */
+	char token[TOKEN_MAX];
+} undo_part;
+
+typedef struct undo_text {
+	undo_part v1, v2;
+} undo_text;
+
+static void escape_path(const char *path, char *out, size_t size)
 {
-	free(*p);
+	size_t used = 0;
+	for (const unsigned char *c = (const unsigned char *)path; *c && used + 4 < size; c++) {
+		if (*c <= ' ' || *c >= 0x7f || *c == '%' || *c == ':')
+			used += (size_t)snprintf(out + used, size - used, "%%%02X", *c);
+		else
+			out[used++] = (char)*c;
+	}
+	out[used] = '\0';
 }
-static void fclose_filep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
 
-/* Undo mountinfo's octal escapes ("\040" for a space) in place. */
-static void unescape_mountinfo(char *s)
+static bool unescape_path(const char *text, size_t len, char *out, size_t size)
 {
-	char *out = s;
-	for (char *in = s; *in; in++) {
-		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' &&
-		    in[3] <= '7') {
-			*out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-			in += 3;
+	size_t used = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (used + 1 >= size)
+			return false;
+		unsigned byte;
+		if (text[i] == '%') {
+			if (i + 2 >= len || sscanf(text + i + 1, "%2X", &byte) != 1)
+				return false;
+			out[used++] = (char)byte;
+			i += 2;
 		} else {
-			*out++ = *in;
+			out[used++] = text[i];
 		}
 	}
-	*out = '\0';
+	out[used] = '\0';
+	return true;
 }
 
-/*
- * Where the hierarchy is mounted: v1 (@controller "devices") or cgroup2
- * (@controller NULL), from /proc/self/mountinfo (proc(5): ID PARENT MAJ:MIN
- * ROOT MOUNTPOINT OPTIONS [TAGS] - FSTYPE SOURCE SUPEROPTIONS).
- */
-static int find_cgroup_mount(const char *controller, char *mountpoint, size_t size)
+static void undo_format(const undo_text *undo, char *buf, size_t size)
 {
-	__attribute__((cleanup(fclose_filep))) FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -errno;
-	__attribute__((cleanup(free_charp))) char *line = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, f) >= 0) {
-		char *fields[6] = {0}, *saveptr = NULL, *token = strtok_r(line, " \n", &saveptr);
-		for (int i = 0; token && i < 6; i++, token = strtok_r(NULL, " \n", &saveptr))
-			fields[i] = token;
-		while (token && strcmp(token, "-") != 0)
-			token = strtok_r(NULL, " \n", &saveptr);
-		char *fstype = token ? strtok_r(NULL, " \n", &saveptr) : NULL;
-		char *source = fstype ? strtok_r(NULL, " \n", &saveptr) : NULL;
-		char *superoptions = source ? strtok_r(NULL, " \n", &saveptr) : NULL;
-		if (!fields[4] || !superoptions)
+	char escaped[3 * VFG_PATH_MAX];
+	size_t used = 0;
+	buf[0] = '\0';
+	const undo_part *parts[] = {&undo->v1, &undo->v2};
+	const char *names[] = {"v1", "v2"};
+	for (size_t i = 0; i < 2; i++) {
+		if (!parts[i]->dir[0])
 			continue;
-		bool match = false;
-		if (!controller) {
-			match = strcmp(fstype, "cgroup2") == 0;
-		} else if (strcmp(fstype, "cgroup") == 0) {
-			char *opt_save = NULL;
-			for (char *opt = strtok_r(superoptions, ",", &opt_save); opt;
-			     opt = strtok_r(NULL, ",", &opt_save))
-				match = match || strcmp(opt, controller) == 0;
-		}
-		if (match) {
-			unescape_mountinfo(fields[4]);
-			snprintf(mountpoint, size, "%s", fields[4]);
-			return 0;
-		}
+		escape_path(parts[i]->dir, escaped, sizeof(escaped));
+		used += (size_t)snprintf(buf + used, size - used, "%s%s=%s:%s", used ? " " : "", names[i], escaped,
+					 parts[i]->token);
 	}
-	return ferror(f) ? -EIO : -ENOENT;
 }
 
-/* From /proc/PID/cgroup (cgroups(7): ID:CONTROLLERS:PATH), the pid's cgroups that govern devices. */
-static int cgroups_of_pid(pid_t pid, uint32_t *flags, char *note, size_t size, vfg_error *err)
+static int undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_error *err)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	__attribute__((cleanup(fclose_filep))) FILE *f = fopen(path, "re");
-	if (!f)
-		return vfg_error_set(err, errno, path, "cannot find the domain's cgroup (is pid %d running?)",
-				     (int)pid);
-
-	__attribute__((cleanup(free_charp))) char *line = NULL;
-	size_t cap = 0, used = 0;
-	note[0] = '\0';
-	while (getline(&line, &cap, f) >= 0) {
-		line[strcspn(line, "\n")] = '\0';
-		char *controllers = strchr(line, ':');
-		char *cgroup = controllers ? strchr(controllers + 1, ':') : NULL;
-		if (!cgroup)
-			continue;
-		*controllers++ = '\0';
-		*cgroup++ = '\0';
-		bool v2 = line[0] == '0' && line[1] == '\0' && controllers[0] == '\0';
-		bool devices = false;
-		char *saveptr = NULL;
-		for (char *c = strtok_r(controllers, ",", &saveptr); c; c = strtok_r(NULL, ",", &saveptr))
-			devices = devices || strcmp(c, "devices") == 0;
-		if (!v2 && !devices)
-			continue;
-
-		char mountpoint[512];
-		int r = find_cgroup_mount(v2 ? NULL : "devices", mountpoint, sizeof(mountpoint));
-		if (r == -ENOENT)
-			continue; /* not mounted here: the manager could not manage it either */
-		if (r < 0)
-			return vfg_error_set(err, -r, "/proc/self/mountinfo", "cannot find where cgroups are mounted");
-		*flags |= v2 ? CGROUP_V2 : CGROUP_V1_DEVICES;
-		int n = snprintf(note + used, size - used, "%s%s %s%s", used ? "; " : "", v2 ? "v2" : "v1 devices",
-				 mountpoint, strcmp(cgroup, "/") == 0 ? "" : cgroup);
-		if (n > 0)
-			used = (size_t)n + used < size ? used + (size_t)n : size - 1;
+	memset(undo, 0, sizeof(*undo));
+	const char *at = text ? text : "";
+	while (*at) {
+		const char *end = strchr(at, ' ');
+		size_t len = end ? (size_t)(end - at) : strlen(at);
+		const char *colon = memrchr(at, ':', len);
+		undo_part *part = strncmp(at, "v1=", 3) == 0   ? &undo->v1
+				  : strncmp(at, "v2=", 3) == 0 ? &undo->v2
+							       : NULL;
+		size_t token_len = colon ? len - (size_t)(colon + 1 - at) : 0;
+		if (!part || part->dir[0] || !colon || colon < at + 3 || token_len == 0 || token_len >= TOKEN_MAX ||
+		    !unescape_path(at + 3, (size_t)(colon - at - 3), part->dir, sizeof(part->dir)) || !part->dir[0])
+			return vfg_error_set(err, 0, node->path,
+					     "cgroup: journal record '%s' is not 'v1=DIR:BEFORE v2=DIR:BEFORE'",
+					     text ? text : "(none)");
+		memcpy(part->token, colon + 1, token_len);
+		part->token[token_len] = '\0';
+		at += len;
+		at += *at == ' ';
 	}
+	if (!undo->v1.dir[0] && !undo->v2.dir[0])
+		return vfg_error_set(err, 0, node->path, "cgroup: journal record '%s' names no cgroup",
+				     text ? text : "(none)");
 	return 0;
 }
 
-static int cgroup_of_path(const char *path, uint32_t *flags, char *note, size_t size, vfg_error *err)
+/* v2 tokens: "absent" or "ACCESS/FLAGS". */
+static void v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size)
 {
-	struct statfs fs;
-	if (statfs(path, &fs) < 0)
-		return vfg_error_set(err, errno, path, "cannot use as the domain's cgroup");
-	if ((unsigned long)fs.f_type == CGROUP2_SUPER_MAGIC) {
-		*flags |= CGROUP_V2;
-		snprintf(note, size, "v2 %s", path);
-		return 0;
-	}
-	if ((unsigned long)fs.f_type != CGROUP_SUPER_MAGIC)
-		return vfg_error_set(err, 0, path,
-				     "is not a cgroup directory (neither cgroup nor cgroup2 file system)");
+	char access[4];
+	if (!entry->present)
+		snprintf(buf, size, "absent");
+	else
+		snprintf(buf, size, "%s/%u", cgroup_access_format(entry->access, access), entry->flags);
+}
 
-	char list[1100];
-	snprintf(list, sizeof(list), "%s/devices.list", path);
-	if (access(list, F_OK) < 0)
-		return vfg_error_set(err, 0, path, "is a v1 cgroup without the devices controller (no devices.list)");
-	*flags |= CGROUP_V1_DEVICES;
-	snprintf(note, size, "v1 devices %s", path);
-	return 0;
+static bool v2_token_parse(const char *token, cgroup_v2_entry *entry)
+{
+	memset(entry, 0, sizeof(*entry));
+	if (strcmp(token, "absent") == 0)
+		return true;
+	char access[8];
+	unsigned flags;
+	int end = -1;
+	if (sscanf(token, "%7[-rwm]/%u%n", access, &flags, &end) != 2 || token[end] != '\0')
+		return false;
+	int bits = cgroup_access_parse(access);
+	if (bits < 0)
+		return false;
+	*entry = (cgroup_v2_entry){.present = true, .access = (unsigned)bits, .flags = flags};
+	return true;
+}
+
+/* Is the directory still there? A cgroup removed after the VM stopped takes its rules with it. */
+static bool cgroup_gone(const char *dir)
+{
+	struct stat st;
+	return stat(dir, &st) < 0 && errno == ENOENT;
+}
+
+static bool foreign_allowed(const vfg_labeler_env *env)
+{
+	const char *value = vfg_config_get(env->config, "cgroup_foreign_programs");
+	return value && strcmp(value, "proceed") == 0;
+}
+
+/* "program 17 'sd_devices' on DIR must allow c 243:0 rw too": what another device program must do. */
+static int foreign_message(const char *dir, const char *rule_text, char *buf, size_t size, vfg_error *err)
+{
+	char programs[768];
+	int n = cgroup_v2_foreign(dir, programs, sizeof(programs), err);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return n;
+	}
+	snprintf(buf, size,
+		 "%s must allow '%s' too: every device program on the cgroup and its ancestors must allow an open "
+		 "(they AND), and vfguard cannot extend another's",
+		 programs, rule_text);
+	return n;
 }
 
 static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
-	char where[sizeof(probe->note) - 16] = "";
-	if (domain->cgroup[0]) {
-		if (cgroup_of_path(domain->cgroup, &probe->flags, where, sizeof(where), err) < 0)
-			return -1;
-	} else if (domain->pid > 0) {
-		if (cgroups_of_pid(domain->pid, &probe->flags, where, sizeof(where), err) < 0)
-			return -1;
-	} else {
-		snprintf(probe->note, sizeof(probe->note),
-			 "no cgroup given (--cgroup or --pid): no device rule is made");
-		return 0;
-	}
-	if (!probe->flags) {
-		snprintf(probe->note, sizeof(probe->note), "pid %d sits in no device-controlled cgroup",
-			 (int)domain->pid);
+	cgroup_place place;
+	char why[sizeof(probe->note)];
+	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+		return -1;
+	if (!place.v1[0] && !place.v2[0]) {
+		snprintf(probe->note, sizeof(probe->note), "%s", why);
 		return 0;
 	}
 	probe->active = true;
-	snprintf(probe->note, sizeof(probe->note), "cgroup %s", where);
+	probe->flags = (place.v1[0] ? CGROUP_V1_DEVICES : 0) | (place.v2[0] ? CGROUP_V2 : 0);
+	snprintf(probe->note, sizeof(probe->note), "cgroup%s%s%s%s%s", place.v1[0] ? " v1 devices " : "", place.v1,
+		 place.v1[0] && place.v2[0] ? ";" : "", place.v2[0] ? " v2 " : "", place.v2);
 	return 0;
 }
 
-/* Where a rule goes: a hybrid host checks both, so both get it. */
-static const char *cgroup_rule_place(uint32_t flags)
+/*
+ * Does the v1 cgroup allow the node without this domain? Not when the line
+ * that allows it is a shared node's rule other domains of the cgroup hold:
+ * it goes with the last of them, so this domain must hold it too.
+ */
+static int v1_allowed_before(const char *dir, const vfg_node *node, const cgroup_rule *rule, cgroup_v1_state *state,
+			     vfg_error *err)
 {
-	if ((flags & CGROUP_V1_DEVICES) && (flags & CGROUP_V2))
-		return "v1 devices.allow and v2 BPF map";
-	return flags & CGROUP_V2 ? "v2 BPF map" : "v1 devices.allow";
+	cgroup_holders holders = {0};
+	if (cgroup_v1_read(dir, rule, state, err) < 0 ||
+	    (node->shared && cgroup_holders_read(dir, rule, &holders, err) < 0))
+		return -1;
+	if (holders.n && strcmp(holders.original, "allowed") != 0)
+		state->allowed = false;
+	return 0;
 }
 
 static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
@@ -201,13 +212,350 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	if (!probe->active)
 		return vfg_step_set(step, VFG_ACTION_INACTIVE, "", "%s", probe->note);
 
-	char detail[64];
-	const char *where = cgroup_rule_place(probe->flags);
-	snprintf(detail, sizeof(detail), "allow c %u:%u rw", major(node->rdev), minor(node->rdev));
+	cgroup_place place;
+	char why[256];
+	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+		return -1;
+	cgroup_rule rule = cgroup_rule_for_node(node);
+	char rule_text[48], where[128], already[VFG_PATH_MAX + 128] = "";
+	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
+
+	/*
+	 * A v1 list that allows the device already is journaled too, as "allowed":
+	 * nothing is written, revoke writes nothing, and the domain holds the rule
+	 * like any other (a shared node's holders count it).
+	 */
+	cgroup_v1_state v1 = {0};
+	if (place.v1[0] && v1_allowed_before(place.v1, node, &rule, &v1, err) < 0)
+		return -1;
+	if (place.v1[0] && v1.allowed)
+		snprintf(already, sizeof(already),
+			 " (%s/devices.list allows it already, '%s': nothing is written there)", place.v1, v1.covering);
+	snprintf(where, sizeof(where), "%s%s%s", place.v1[0] ? "v1 devices.allow" : "",
+		 place.v1[0] && place.v2[0] ? " and " : "",
+		 place.v2[0] ? "v2 BPF map of vfguard's device program" : "");
+
+	char foreign[1024] = "";
+	if (place.v2[0] && foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+		return -1;
+	char detail[sizeof(step->detail)];
+	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
+		 foreign[0] ? "; another device program must too" : "");
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
-			    "(devcgroup_inode_permission()): a rule in the %s%s",
-			    where, node->shared ? ", counted per cgroup as the node is shared" : "");
+			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s",
+			    where, already, node->shared ? ", counted per cgroup as the node is shared" : "",
+			    foreign[0] ? ". " : "", foreign,
+			    foreign[0] ? (foreign_allowed(env)
+						  ? " (cgroup_foreign_programs = proceed: apply goes on)"
+						  : " (apply refuses unless cgroup_foreign_programs = proceed)")
+				       : "");
+}
+
+/* The hierarchy's state before the grant: the first holder's for a shared node others hold here. */
+static int v1_before(const char *dir, const vfg_node *node, const cgroup_rule *rule, cgroup_holders *holders,
+		     char *token, vfg_error *err)
+{
+	if (node->shared && cgroup_holders_read(dir, rule, holders, err) < 0)
+		return -1;
+	if (node->shared && holders->n) {
+		snprintf(token, TOKEN_MAX, "%s", holders->original);
+		return 0;
+	}
+	cgroup_v1_state state;
+	if (cgroup_v1_read(dir, rule, &state, err) < 0)
+		return -1;
+	char access[4];
+	snprintf(token, TOKEN_MAX, "%s", state.allowed ? "allowed" : cgroup_access_format(state.exact, access));
+	return 0;
+}
+
+static int v2_before(const char *dir, const vfg_node *node, const cgroup_rule *rule, cgroup_holders *holders,
+		     char *token, vfg_error *err)
+{
+	if (node->shared && cgroup_holders_read(dir, rule, holders, err) < 0)
+		return -1;
+	if (node->shared && holders->n) {
+		snprintf(token, TOKEN_MAX, "%s", holders->original);
+		return 0;
+	}
+	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
+	cgroup_v2_entry entry = {0};
+	if (cgroup_v2_open(dir, &prog, err) < 0 ||
+	    (prog.prog_fd >= 0 && cgroup_v2_entry_get(dir, &prog, rule, &entry, err) < 0))
+		return -1;
+	v2_token_format(&entry, token, TOKEN_MAX);
+	return 0;
+}
+
+static int v1_grant(const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule, const undo_part *part,
+		    cgroup_holders *holders, vfg_error *err)
+{
+	if (node->shared) {
+		snprintf(holders->original, sizeof(holders->original), "%s", part->token);
+		if (cgroup_holders_add(part->dir, rule, holders, domain->name, err) < 0)
+			return -1;
+	}
+	if (strcmp(part->token, "allowed") == 0)
+		return 0;
+	return cgroup_v1_write(part->dir, "devices.allow", rule, err);
+}
+
+static int v2_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule,
+		    const undo_part *part, cgroup_holders *holders, vfg_error *err)
+{
+	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
+	if (cgroup_v2_open(part->dir, &prog, err) < 0)
+		return -1;
+	if (prog.prog_fd < 0 && cgroup_v2_attach(env, part->dir, &prog, err) < 0)
+		return -1;
+	if (node->shared) {
+		snprintf(holders->original, sizeof(holders->original), "%s", part->token);
+		if (cgroup_holders_add(part->dir, rule, holders, domain->name, err) < 0)
+			return -1;
+	}
+	cgroup_v2_entry entry;
+	if (cgroup_v2_entry_get(part->dir, &prog, rule, &entry, err) < 0)
+		return -1;
+	entry = (cgroup_v2_entry){
+		.present = true,
+		.access = entry.access | rule->access,
+		.flags = entry.flags | VFG_CGROUP_RULE_GRANT,
+	};
+	return cgroup_v2_entry_set(part->dir, &prog, rule, &entry, err);
+}
+
+static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	cgroup_place place;
+	char why[256];
+	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+		return -1;
+	if (!place.v1[0] && !place.v2[0])
+		return vfg_error_set(err, 0, node->path, "cgroup: %s", why);
+	cgroup_rule rule = cgroup_rule_for_node(node);
+	char rule_text[48];
+	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
+
+	/* Another program's deny would stand whatever vfguard's map says: refuse before any change. */
+	char foreign[1024] = "";
+	if (place.v2[0] && foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+		return -1;
+	if (foreign[0] && !foreign_allowed(env))
+		return vfg_error_set(err, 0, place.v2,
+				     "%s; nothing was changed (set cgroup_foreign_programs = proceed to go on once it "
+				     "does)",
+				     foreign);
+
+	undo_text undo = {0};
+	cgroup_holders v1_holders, v2_holders;
+	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place.v1);
+	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place.v2);
+	if ((place.v1[0] && v1_before(place.v1, node, &rule, &v1_holders, undo.v1.token, err) < 0) ||
+	    (place.v2[0] && v2_before(place.v2, node, &rule, &v2_holders, undo.v2.token, err) < 0))
+		return -1;
+	char text[VFG_UNDO_MAX + 1];
+	undo_format(&undo, text, sizeof(text));
+	if (vfg_txn_intent(txn, node, text, err) < 0)
+		return -1;
+	if ((place.v1[0] && v1_grant(domain, node, &rule, &undo.v1, &v1_holders, err) < 0) ||
+	    (place.v2[0] && v2_grant(env, domain, node, &rule, &undo.v2, &v2_holders, err) < 0))
+		return -1;
+	return vfg_txn_done(txn, node, err);
+}
+
+/*
+ * A shared node's rule stays while another domain of this cgroup holds it.
+ * 1: others hold it (this domain is crossed off); 0: restore, then call
+ * holders_release; -1: error.
+ */
+static int shared_others_hold(const char *dir, const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule,
+			      cgroup_holders *holders, vfg_error *err)
+{
+	if (!node->shared)
+		return 0;
+	if (cgroup_holders_read(dir, rule, holders, err) < 0)
+		return -1;
+	bool listed = false;
+	for (size_t i = 0; i < holders->n; i++)
+		listed = listed || strcmp(holders->names[i], domain->name) == 0;
+	if (holders->n - (listed ? 1 : 0) == 0)
+		return 0;
+	return cgroup_holders_remove(dir, rule, holders, domain->name, err) < 0 ? -1 : 1;
+}
+
+static int v1_revoke(const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule, const undo_part *part,
+		     vfg_error *err)
+{
+	cgroup_holders holders;
+	int others = shared_others_hold(part->dir, domain, node, rule, &holders, err);
+	if (others != 0)
+		return others < 0 ? -1 : 0;
+	if (strcmp(part->token, "allowed") != 0) {
+		int before = cgroup_access_parse(part->token);
+		if (before < 0)
+			return vfg_error_set(err, 0, node->path, "cgroup: v1 token '%s' is no access", part->token);
+		cgroup_v1_state state;
+		if (cgroup_v1_read(part->dir, rule, &state, err) < 0)
+			return -1;
+		/*
+		 * Take away only bits the exception has now: devices.deny on a
+		 * default-allow cgroup would add a deny exception that was never there.
+		 */
+		cgroup_rule added = *rule;
+		added.access = rule->access & ~(unsigned)before & state.exact;
+		if (added.access && cgroup_v1_write(part->dir, "devices.deny", &added, err) < 0)
+			return -1;
+	}
+	return node->shared ? cgroup_holders_remove(part->dir, rule, &holders, domain->name, err) : 0;
+}
+
+static int v2_revoke(const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule, const undo_part *part,
+		     vfg_error *err)
+{
+	cgroup_v2_entry before;
+	if (!v2_token_parse(part->token, &before))
+		return vfg_error_set(err, 0, node->path, "cgroup: v2 token '%s' is not 'absent' or 'ACCESS/FLAGS'",
+				     part->token);
+	cgroup_holders holders;
+	int others = shared_others_hold(part->dir, domain, node, rule, &holders, err);
+	if (others != 0)
+		return others < 0 ? -1 : 0;
+
+	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
+	if (cgroup_v2_open(part->dir, &prog, err) < 0)
+		return -1;
+	if (prog.prog_fd >= 0) { /* none: the grant never attached it, or a revoke detached it already */
+		bool grants;
+		if (cgroup_v2_entry_set(part->dir, &prog, rule, &before, err) < 0 ||
+		    cgroup_v2_has_grants(part->dir, &prog, &grants, err) < 0)
+			return -1;
+		/* The program came with the cgroup's first grant; with the last one gone it goes too. */
+		if (!grants && cgroup_v2_detach(part->dir, &prog, err) < 0)
+			return -1;
+	}
+	return node->shared ? cgroup_holders_remove(part->dir, rule, &holders, domain->name, err) : 0;
+}
+
+static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			 const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	undo_text undo;
+	if (undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
+		return -1;
+	cgroup_rule rule = cgroup_rule_for_node(node);
+	const undo_part *parts[] = {&undo.v1, &undo.v2};
+	for (size_t i = 0; i < 2; i++) {
+		const undo_part *part = parts[i];
+		if (!part->dir[0])
+			continue;
+		if (cgroup_gone(part->dir)) {
+			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
+			continue;
+		}
+		int r = i == 0 ? v1_revoke(domain, node, &rule, part, err) : v2_revoke(domain, node, &rule, part, err);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Audit of one hierarchy's part of a grant the journal records. */
+static void audit_v1(const undo_part *part, const vfg_node *node, const cgroup_rule *rule, const char *rule_text,
+		     vfg_finding *finding)
+{
+	cgroup_v1_state state;
+	vfg_error why = {0};
+	char expected[128], actual[VFG_ERROR_MESSAGE_MAX];
+	snprintf(expected, sizeof(expected), "devices.list allows '%s'", rule_text);
+	if (cgroup_v1_read(part->dir, rule, &state, &why) < 0) {
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
+				   "revoke the domain, then apply it again");
+		return;
+	}
+	if (state.allowed)
+		return;
+	_cleanup_free_ char *list = cgroup_v1_list(part->dir, &why);
+	snprintf(actual, sizeof(actual), "no line allows it; %s/devices.list is: %s", part->dir,
+		 list ? list : why.message);
+	for (char *c = actual; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual, "echo '%s' > %s/devices.allow",
+			   rule_text, part->dir);
+}
+
+static void audit_v2(const undo_part *part, const vfg_node *node, const cgroup_rule *rule, const char *rule_text,
+		     vfg_finding *finding)
+{
+	char expected[256], actual[512];
+	snprintf(expected, sizeof(expected), "vfguard's device program on %s, its map allowing '%s'", part->dir,
+		 rule_text);
+	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
+	cgroup_v2_entry entry = {0};
+	vfg_error why = {0};
+	if (cgroup_v2_open(part->dir, &prog, &why) < 0 ||
+	    (prog.prog_fd >= 0 && cgroup_v2_entry_get(part->dir, &prog, rule, &entry, &why) < 0)) {
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
+				   "revoke the domain, then apply it again");
+		return;
+	}
+	if (prog.prog_fd < 0) {
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, "no vfguard device program is attached",
+				   "revoke the domain, then apply it again");
+		return;
+	}
+	if (entry.present && (entry.access & rule->access) == rule->access && (entry.flags & VFG_CGROUP_RULE_GRANT))
+		return;
+	char token[TOKEN_MAX];
+	v2_token_format(&entry, token, sizeof(token));
+	snprintf(actual, sizeof(actual), "program %u's map has %s for it", prog.prog_id, token);
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+			   "revoke the domain, then apply it again");
+}
+
+static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			const vfg_node *node, vfg_finding *finding, vfg_error *err)
+{
+	cgroup_rule rule = cgroup_rule_for_node(node);
+	char rule_text[48];
+	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
+	const char *record = vfg_finding_record(finding, node);
+	if (record) {
+		undo_text undo;
+		if (undo_parse(record, node, &undo, err) < 0)
+			return -1;
+		if (node->access == VFG_ACCESS_FD)
+			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "no rule: fd access",
+					   "a rule an earlier path grant left", "vfguard apply (takes it back)");
+		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0 && !cgroup_gone(undo.v1.dir))
+			audit_v1(&undo.v1, node, &rule, rule_text, finding);
+		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0] && !cgroup_gone(undo.v2.dir))
+			audit_v2(&undo.v2, node, &rule, rule_text, finding);
+	} else if (node->access == VFG_ACCESS_PATH) {
+		vfg_step step = {0};
+		if (cgroup_plan(env, domain, probe, node, &step, err) < 0)
+			return -1;
+		if (step.action == VFG_ACTION_GRANT)
+			vfg_finding_report(finding, node, VFG_FINDING_MISSING, step.detail,
+					   "the domain holds no cgroup rule for it", "vfguard apply");
+	}
+
+	if (node->access != VFG_ACCESS_PATH)
+		return 0;
+	cgroup_place place;
+	char why[256], foreign[1024] = "";
+	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+		return -1;
+	if (!place.v2[0])
+		return 0;
+	if (foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+		return -1;
+	if (foreign[0])
+		vfg_finding_report(finding, node, VFG_FINDING_CONFLICT, "only vfguard's device program decides",
+				   foreign, "make that program allow '%s'", rule_text);
+	return 0;
 }
 
 VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
@@ -216,7 +564,7 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
 	.summary = "device cgroup rule: v1 devices.allow, v2 BPF device program",
 	.probe = cgroup_probe,
 	.plan = cgroup_plan,
-	.grant = vfg_labeler_grant_unimplemented,
-	.revoke = vfg_labeler_revoke_unimplemented,
-	.audit = vfg_labeler_audit_unimplemented,
+	.grant = cgroup_grant,
+	.revoke = cgroup_revoke,
+	.audit = cgroup_audit,
 };

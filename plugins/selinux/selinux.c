@@ -8,17 +8,12 @@
  * VMs out), a shared node the policy's shared label at s0, never one VM's
  * categories.
  */
-#include <selinux/context.h>
 #include <selinux/selinux.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <vfguard/labeler.h>
-
-enum {
-	SELINUX_ENFORCING = 1u << 0,
-};
+#include "selinux_labeler.h"
 
 static int selinux_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
@@ -43,29 +38,10 @@ static int selinux_probe(const vfg_labeler_env *env, const vfg_domain *domain, v
 	}
 	probe->active = true;
 	if (security_getenforce() == 1)
-		probe->flags |= SELINUX_ENFORCING;
+		probe->flags |= SELINUX_PROBE_ENFORCING;
 	snprintf(probe->note, sizeof(probe->note), "SELinux is enabled (%s)",
-		 probe->flags & SELINUX_ENFORCING ? "enforcing" : "permissive");
+		 probe->flags & SELINUX_PROBE_ENFORCING ? "enforcing" : "permissive");
 	return 0;
-}
-
-/*
- * The image label from the process label, the way libvirt pairs them: same
- * user and MLS range, role object_r, the configured image type.
- */
-static int image_label_from_process(const char *process_label, const char *image_type, char *buf, size_t size,
-				    vfg_error *err)
-{
-	context_t context = context_new(process_label);
-	if (!context)
-		return vfg_error_set(err, 0, process_label, "not an SELinux context (user:role:type[:range])");
-	int r = 0;
-	if (context_role_set(context, "object_r") != 0 || context_type_set(context, image_type) != 0)
-		r = vfg_error_set(err, 0, process_label, "cannot derive the image label");
-	else
-		snprintf(buf, size, "%s", context_str(context));
-	context_free(context);
-	return r;
 }
 
 static int selinux_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
@@ -88,14 +64,17 @@ static int selinux_plan(const vfg_labeler_env *env, const vfg_domain *domain, co
 			why);
 	}
 
-	char image[VFG_LABEL_MAX];
-	if (domain->selinux_image_label[0])
-		snprintf(image, sizeof(image), "%s", domain->selinux_image_label);
-	else if (domain->selinux_label[0]) {
-		if (image_label_from_process(domain->selinux_label, vfg_config_get(env->config, "selinux_image_type"),
-					     image, sizeof(image), err) < 0)
-			return -1;
-	} else
+	/* Read only: a plan shows the labels the domain gave, or the pair it holds already. */
+	selinux_labels labels;
+	int r = selinux_labels_recorded(env, domain->name, &labels, err);
+	if (r == 0)
+		r = selinux_labels_given(env, domain, &labels, err);
+	if (r < 0)
+		return -1;
+	char image[VFG_LABEL_MAX + 64];
+	if (r > 0)
+		snprintf(image, sizeof(image), "%s", labels.image);
+	else
 		snprintf(image, sizeof(image), "%s with a unique MCS pair (allocated at apply)",
 			 vfg_config_get(env->config, "selinux_image_type"));
 	snprintf(detail, sizeof(detail), "label %s", image);
@@ -109,7 +88,7 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
 	.summary = "SELinux label of the host node (per-VM MCS categories)",
 	.probe = selinux_probe,
 	.plan = selinux_plan,
-	.grant = vfg_labeler_grant_unimplemented,
-	.revoke = vfg_labeler_revoke_unimplemented,
-	.audit = vfg_labeler_audit_unimplemented,
+	.grant = selinux_grant,
+	.revoke = selinux_revoke,
+	.audit = selinux_audit,
 };

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_PLUGINS_CGROUP_H
+#define VFGUARD_PLUGINS_CGROUP_H
+
+/*
+ * What the cgroup labeler's files share. The kernel checks a device node
+ * against the opener's cgroup at open and mknod only
+ * (devcgroup_inode_permission() -> devcgroup_check_permission() in
+ * security/device_cgroup.c): first every BPF device program attached on
+ * cgroup2, then, with the v1 devices controller, its exception list. A
+ * hybrid host enforces both, so a rule goes into both.
+ *
+ *   cgroup_probe.c    which cgroups govern the domain (a path, or /proc/PID/cgroup)
+ *   cgroup_rule.c     a device rule ("c 243:0 rw") and the base list
+ *   cgroup_v1.c       v1: devices.list read, devices.allow/deny through libcgroup
+ *   cgroup_v2.c       v2: vfguard's device program and its map, other programs
+ *   cgroup_holders.c  shared nodes: which domains of one cgroup hold a rule
+ *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <vfguard/labeler.h>
+
+static inline void cgroup_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void cgroup_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_free_ __attribute__((cleanup(cgroup_freep)))
+#define _cleanup_close_ __attribute__((cleanup(cgroup_closep)))
+
+/* probe flags */
+enum {
+	CGROUP_V1_DEVICES = 1u << 0, /* the v1 devices controller governs the domain */
+	CGROUP_V2 = 1u << 1, /* the domain sits in a cgroup2 hierarchy (BPF device programs) */
+};
+
+/* The domain's cgroup directories; "" where that hierarchy does not govern it. */
+typedef struct cgroup_place {
+	char v1[VFG_PATH_MAX]; /* a v1 cgroup with the devices controller */
+	char v2[VFG_PATH_MAX]; /* a cgroup2 cgroup */
+} cgroup_place;
+
+/*
+ * Find the domain's cgroups: the one given (used as it is, never under the
+ * root prefix), or the pid's. 0 with @place empty and @why filled when there
+ * is none (no cgroup given, or the pid is gone, as at revoke after the VM
+ * stopped); -1 with @err on a failure to report.
+ */
+int cgroup_place_find(const vfg_domain *domain, cgroup_place *place, char *why, size_t size, vfg_error *err);
+/* Where the v1 hierarchy of @controller ("devices"), or cgroup2 (NULL), is mounted; -errno, -ENOENT when not. */
+int cgroup_mount_find(const char *controller, char *mountpoint, size_t size);
+
+/* Access bits, the kernel's BPF_DEVCG_ACC_* values (v1 letters m, r, w). */
+enum {
+	CGROUP_ACC_MKNOD = 1u << 0,
+	CGROUP_ACC_READ = 1u << 1,
+	CGROUP_ACC_WRITE = 1u << 2,
+	CGROUP_ACC_RW = CGROUP_ACC_READ | CGROUP_ACC_WRITE,
+};
+#define CGROUP_ANY UINT32_MAX /* a wildcard major or minor, '*' */
+
+/* A device rule as devices.allow writes it: "c 243:0 rw", "c 136:* rw", "a *:* rwm". */
+typedef struct cgroup_rule {
+	char type; /* 'c', 'b', or 'a' (both) */
+	uint32_t major; /* or CGROUP_ANY */
+	uint32_t minor; /* or CGROUP_ANY */
+	unsigned access; /* CGROUP_ACC_* */
+} cgroup_rule;
+
+/* The rule a path-access node needs: "c MAJ:MIN rw". */
+cgroup_rule cgroup_rule_for_node(const vfg_node *node);
+/* Parse "TYPE MAJ:MIN ACCESS"; false when it is not one. */
+bool cgroup_rule_parse(const char *text, cgroup_rule *rule);
+/* "c 243:0 rw" into @buf (at least 48 bytes). */
+char *cgroup_rule_format(const cgroup_rule *rule, char *buf, size_t size);
+/* Access letters "rw", "m", or "-" for none (at least 4 bytes). */
+char *cgroup_access_format(unsigned access, char *buf);
+/* Parse access letters, "-" for none; -1 when not that. */
+int cgroup_access_parse(const char *text);
+/* Does @rule allow everything @wanted asks for (one rule must cover it all, as match_exception() wants)? */
+bool cgroup_rule_covers(const cgroup_rule *rule, const cgroup_rule *wanted);
+
+/* The base list (config key cgroup_base_devices): rules separated by commas. */
+int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, vfg_error *err);
+
+/*
+ * v1 (cgroup_v1.c). The devices.list of a cgroup in default-deny mode lists
+ * what it allows; in default-allow mode it shows "a *:* rwm" and hides the
+ * denied exceptions, so there a rule counts as allowed already.
+ */
+typedef struct cgroup_v1_state {
+	bool allowed; /* some line covers the rule */
+	unsigned exact; /* the access of the line with the rule's very type and numbers, 0 when none */
+	char covering[48]; /* the line that covers it, for messages */
+} cgroup_v1_state;
+int cgroup_v1_read(const char *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);
+/* Write "TYPE MAJ:MIN ACCESS" to devices.allow or devices.deny, through libcgroup. */
+int cgroup_v1_write(const char *dir, const char *file, const cgroup_rule *rule, vfg_error *err);
+/* The whole devices.list, for audit messages and tests (free() it). */
+char *cgroup_v1_list(const char *dir, vfg_error *err);
+
+/*
+ * v2 (cgroup_v2.c). vfguard owns one program per cgroup, attached with
+ * BPF_F_ALLOW_MULTI, found again through BPF_PROG_QUERY on the cgroup (no
+ * bpffs needed) by its name and its map's.
+ */
+typedef struct cgroup_v2_prog {
+	int cgroup_fd;
+	int prog_fd; /* -1 when vfguard has no program on the cgroup */
+	int map_fd;
+	uint32_t prog_id;
+} cgroup_v2_prog;
+#define CGROUP_V2_PROG_INIT                                  \
+	{                                                    \
+		.cgroup_fd = -1, .prog_fd = -1, .map_fd = -1 \
+	}
+void cgroup_v2_prog_close(cgroup_v2_prog *prog);
+#define _cleanup_v2_prog_ __attribute__((cleanup(cgroup_v2_prog_close)))
+
+/* Open the cgroup directory and find vfguard's program on it (prog_fd -1 when none). */
+int cgroup_v2_open(const char *dir, cgroup_v2_prog *prog, vfg_error *err);
+/* Load the program, seed its map with the base list and attach it (BPF_F_ALLOW_MULTI). */
+int cgroup_v2_attach(const vfg_labeler_env *env, const char *dir, cgroup_v2_prog *prog, vfg_error *err);
+/* Detach vfguard's program; the program and map go when the last fd does. */
+int cgroup_v2_detach(const char *dir, cgroup_v2_prog *prog, vfg_error *err);
+
+typedef struct cgroup_v2_entry {
+	bool present;
+	unsigned access;
+	unsigned flags; /* VFG_CGROUP_RULE_* */
+} cgroup_v2_entry;
+int cgroup_v2_entry_get(const char *dir, const cgroup_v2_prog *prog, const cgroup_rule *rule, cgroup_v2_entry *entry,
+			vfg_error *err);
+/* Put @entry in the map (or delete the rule when !entry->present). */
+int cgroup_v2_entry_set(const char *dir, const cgroup_v2_prog *prog, const cgroup_rule *rule,
+			const cgroup_v2_entry *entry, vfg_error *err);
+/* Does any rule of the map carry VFG_CGROUP_RULE_GRANT? */
+int cgroup_v2_has_grants(const char *dir, const cgroup_v2_prog *prog, bool *any, vfg_error *err);
+
+/*
+ * Device programs other than vfguard's own on this cgroup that act on it:
+ * attached to it or to an ancestor (the kernel runs the effective set). One
+ * line per program into @buf: "program 17 'sd_devices' on /sys/fs/cgroup/x";
+ * the count is returned, -1 on error.
+ */
+int cgroup_v2_foreign(const char *dir, char *buf, size_t size, vfg_error *err);
+
+/*
+ * Shared nodes (cgroup_holders.c). /dev/vfio/vfio and /dev/iommu are needed
+ * by every domain, and two domains may sit in one cgroup: the rule there must
+ * stay until the last of them goes. vfg_txn_shared_holders() counts domains
+ * host-wide, not per cgroup, so each cgroup keeps its own holders in a
+ * trusted.* xattr on its directory (as systemd keeps trusted.invocation_id on
+ * its cgroups): the state before the first grant, then one domain a line. It
+ * dies with the cgroup, as the rule does. Adding and removing a name are
+ * idempotent, which is what a revoke after a crash needs.
+ */
+typedef struct cgroup_holders {
+	char original[64]; /* the hierarchy's undo token before the first holder, "" when none */
+	size_t n;
+	char names[64][VFG_NAME_MAX];
+} cgroup_holders;
+int cgroup_holders_read(const char *dir, const cgroup_rule *rule, cgroup_holders *holders, vfg_error *err);
+/* Add or remove @name, then write the xattr back (removed when no holder is left). */
+int cgroup_holders_add(const char *dir, const cgroup_rule *rule, cgroup_holders *holders, const char *name,
+		       vfg_error *err);
+int cgroup_holders_remove(const char *dir, const cgroup_rule *rule, cgroup_holders *holders, const char *name,
+			  vfg_error *err);
+
+#endif

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Device rules in the syntax of v1's devices.allow and devices.list
+ * (Documentation/admin-guide/cgroup-v1/devices.rst): "TYPE MAJ:MIN ACCESS",
+ * TYPE a (all), c or b, '*' for any number, ACCESS of r, w, m. The same
+ * syntax names the base list vfguard's v2 program starts with.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "cgroup.h"
+
+cgroup_rule cgroup_rule_for_node(const vfg_node *node)
+{
+	return (cgroup_rule){
+		.type = 'c', .major = major(node->rdev), .minor = minor(node->rdev), .access = CGROUP_ACC_RW};
+}
+
+char *cgroup_access_format(unsigned access, char *buf)
+{
+	char *p = buf;
+	if (access & CGROUP_ACC_READ)
+		*p++ = 'r';
+	if (access & CGROUP_ACC_WRITE)
+		*p++ = 'w';
+	if (access & CGROUP_ACC_MKNOD)
+		*p++ = 'm';
+	if (p == buf)
+		*p++ = '-';
+	*p = '\0';
+	return buf;
+}
+
+int cgroup_access_parse(const char *text)
+{
+	if (strcmp(text, "-") == 0)
+		return 0;
+	unsigned access = 0;
+	for (const char *c = text; *c; c++) {
+		unsigned bit = *c == 'r'   ? CGROUP_ACC_READ
+			       : *c == 'w' ? CGROUP_ACC_WRITE
+			       : *c == 'm' ? CGROUP_ACC_MKNOD
+					   : 0;
+		if (!bit || (access & bit))
+			return -1;
+		access |= bit;
+	}
+	return (int)access;
+}
+
+static void number_format(uint32_t n, char *buf, size_t size)
+{
+	if (n == CGROUP_ANY)
+		snprintf(buf, size, "*");
+	else
+		snprintf(buf, size, "%" PRIu32, n);
+}
+
+char *cgroup_rule_format(const cgroup_rule *rule, char *buf, size_t size)
+{
+	char major_text[16], minor_text[16], access[4];
+	number_format(rule->major, major_text, sizeof(major_text));
+	number_format(rule->minor, minor_text, sizeof(minor_text));
+	snprintf(buf, size, "%c %s:%s %s", rule->type, major_text, minor_text,
+		 cgroup_access_format(rule->access, access));
+	return buf;
+}
+
+static bool number_parse(const char *text, uint32_t *n)
+{
+	if (strcmp(text, "*") == 0) {
+		*n = CGROUP_ANY;
+		return true;
+	}
+	char *end;
+	errno = 0;
+	unsigned long value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || value >= CGROUP_ANY)
+		return false;
+	*n = (uint32_t)value;
+	return true;
+}
+
+bool cgroup_rule_parse(const char *text, cgroup_rule *rule)
+{
+	char type, numbers[64], access[8], extra;
+	if (sscanf(text, " %c %63s %7s %c", &type, numbers, access, &extra) != 3)
+		return false;
+	char *colon = strchr(numbers, ':');
+	if (!colon || (type != 'a' && type != 'c' && type != 'b'))
+		return false;
+	*colon = '\0';
+	int bits = cgroup_access_parse(access);
+	if (bits <= 0 || !number_parse(numbers, &rule->major) || !number_parse(colon + 1, &rule->minor))
+		return false;
+	rule->type = type;
+	rule->access = (unsigned)bits;
+	return true;
+}
+
+static bool number_covers(uint32_t have, uint32_t want)
+{
+	return have == CGROUP_ANY || have == want;
+}
+
+bool cgroup_rule_covers(const cgroup_rule *rule, const cgroup_rule *wanted)
+{
+	return (rule->type == 'a' || rule->type == wanted->type) && number_covers(rule->major, wanted->major) &&
+	       number_covers(rule->minor, wanted->minor) && (wanted->access & ~rule->access) == 0;
+}
+
+/*
+ * A device node of the base list: its numbers as the host has them now
+ * (/dev/userfaultfd's minor is dynamic), "rw". 1 with @rule set, 0 when the
+ * host has no such node.
+ */
+static int base_rule_of_path(const vfg_labeler_env *env, const char *logical, cgroup_rule *rule, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	struct stat st;
+	if (vfg_env_host_path(env, logical, path, sizeof(path), err) < 0)
+		return -1;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return vfg_error_set(err, errno, path, "cannot read a device of the base list (cgroup_base_devices)");
+	}
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+		return vfg_error_set(err, 0, path, "is in the base list (cgroup_base_devices) but is no device node");
+	*rule = (cgroup_rule){
+		.type = S_ISCHR(st.st_mode) ? 'c' : 'b',
+		.major = major(st.st_rdev),
+		.minor = minor(st.st_rdev),
+		.access = CGROUP_ACC_RW,
+	};
+	return 1;
+}
+
+/* One item of the base list: 1 with @rule set, 0 to skip it (a node the host lacks), -1 on error. */
+static int base_rule_parse(const vfg_labeler_env *env, const char *item, cgroup_rule *rule, vfg_error *err)
+{
+	if (item[0] == '/')
+		return base_rule_of_path(env, item, rule, err);
+	if (!cgroup_rule_parse(item, rule) || rule->type == 'a')
+		return vfg_error_set(err, 0, "cgroup_base_devices",
+				     "'%s' is neither a device path nor a rule 'c|b MAJ:MIN ACCESS' (MAJ and MIN a "
+				     "number or *, ACCESS of r, w, m)",
+				     item);
+	return 1;
+}
+
+int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, vfg_error *err)
+{
+	const char *list = vfg_config_get(env->config, "cgroup_base_devices");
+	*rules = NULL;
+	*n = 0;
+	_cleanup_free_ char *copy = strdup(list ? list : "");
+	_cleanup_free_ cgroup_rule *parsed = NULL;
+	size_t count = 0;
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, "cgroup_base_devices", "cannot read the base device list");
+	char *saveptr = NULL;
+	for (char *item = strtok_r(copy, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
+		item += strspn(item, " \t");
+		item[strcspn(item, "\n")] = '\0';
+		cgroup_rule rule;
+		int r = *item ? base_rule_parse(env, item, &rule, err) : 0;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		cgroup_rule *grown = realloc(parsed, (count + 1) * sizeof(*grown));
+		if (!grown)
+			return vfg_error_set(err, ENOMEM, "cgroup_base_devices", "cannot read the base device list");
+		parsed = grown;
+		parsed[count++] = rule;
+	}
+	*rules = parsed;
+	*n = count;
+	parsed = NULL;
+	return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_PLUGINS_SELINUX_LABELER_H
+#define VFGUARD_PLUGINS_SELINUX_LABELER_H
+
+/*
+ * What the SELinux labeler's files share:
+ *   selinux.c         probe, plan, and the labeler's table
+ *   selinux_labels.c  the domain's labels: given, or a unique MCS pair allocated and kept under data_dir
+ *   selinux_node.c    a node's label on its O_PATH fd: grant, revoke, and the undo text
+ *   selinux_policy.c  the binary policy through libsepol: may the domain use the node?
+ *   selinux_audit.c   the audit callback: the label against the journal, the policy against the plan
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#include <vfguard/labeler.h>
+
+/* The xattr the kernel keeps a file's label in (XATTR_NAME_SELINUX, include/uapi/linux/xattr.h). */
+#define SELINUX_XATTR "security.selinux"
+
+enum {
+	SELINUX_PROBE_ENFORCING = 1u << 0,
+};
+
+static inline void selinux_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(selinux_closep)))
+
+/* ---- labels (selinux_labels.c) ---- */
+
+/* A domain's two labels and where they come from. */
+typedef struct selinux_labels {
+	char process[VFG_LABEL_MAX]; /* the hypervisor's context: "system_u:system_r:svirt_t:s0:c1,c2" */
+	char image[VFG_LABEL_MAX]; /* its exclusive nodes': "system_u:object_r:svirt_image_t:s0:c1,c2" */
+	bool allocated; /* vfguard chose the categories (else the domain gave its labels) */
+} selinux_labels;
+
+/*
+ * The labels the domain gave (--selinux-label, --selinux-image-label), the
+ * image label derived from the process label the way libvirt pairs them when
+ * only that is given. Returns 1 with @labels set, 0 when the domain gave none.
+ */
+int selinux_labels_given(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels, vfg_error *err);
+
+/* Read only: the labels recorded for domain @name under data_dir. 1 found, 0 none. */
+int selinux_labels_recorded(const vfg_labeler_env *env, const char *name, selinux_labels *labels, vfg_error *err);
+
+/*
+ * Under the data_dir lock: the domain's labels (the recorded ones; else the
+ * given ones; else a fresh MCS pair no live domain has), recorded with
+ * @node_path as one of the nodes that carry them. A given label whose
+ * categories another live domain holds is refused.
+ */
+int selinux_labels_hold(const vfg_labeler_env *env, const vfg_domain *domain, const char *node_path,
+			selinux_labels *labels, vfg_error *err);
+
+/* Under the lock: @node_path no longer carries domain @name's label; the last one frees the record. Idempotent. */
+int selinux_labels_release(const vfg_labeler_env *env, const char *name, const char *node_path, vfg_error *err);
+
+/* The labels audit and plan expect for a domain: recorded, given, or the base types at s0 (1: categories known). */
+int selinux_labels_expected(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels,
+			    vfg_error *err);
+
+/* ---- node labels (selinux_node.c) ---- */
+
+/* An fd from vfg_node_open() with the names a call or a message needs. */
+typedef struct selinux_node_fd {
+	int fd;
+	char proc[32]; /* "/proc/self/fd/N": the xattr calls have no form for an O_PATH fd */
+	char real[VFG_PATH_MAX]; /* ROOT + the node's path, for messages */
+} selinux_node_fd;
+
+static inline void selinux_node_closep(selinux_node_fd *nfd)
+{
+	selinux_closep(&nfd->fd);
+}
+#define _cleanup_node_fd_ __attribute__((cleanup(selinux_node_closep)))
+
+int selinux_node_open(const vfg_labeler_env *env, const vfg_node *node, selinux_node_fd *nfd, vfg_error *err);
+
+/* The node's label bytes as stored (@len 0 and @present false when it has none). */
+typedef struct selinux_label_bytes {
+	bool present;
+	size_t len;
+	char bytes[VFG_LABEL_MAX];
+} selinux_label_bytes;
+
+int selinux_node_label_read(const selinux_node_fd *nfd, selinux_label_bytes *label, vfg_error *err);
+/* The label as text: its bytes without the one NUL libselinux writes at the end. */
+void selinux_label_text(const selinux_label_bytes *label, char *buf, size_t size);
+
+int selinux_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		  const vfg_step *step, vfg_txn *txn, vfg_error *err);
+int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		   vfg_txn *txn, vfg_error *err);
+
+/* ---- the binary policy (selinux_policy.c) ---- */
+
+typedef struct selinux_policy selinux_policy;
+
+/* The policy to check: config selinux_policy, else the loaded one. 0 with *policy NULL when there is none. */
+int selinux_policy_open(const vfg_labeler_env *env, selinux_policy **policy, vfg_error *err);
+void selinux_policy_close(selinux_policy *policy);
+
+/* One permission the policy denies, and what would allow it. */
+typedef struct selinux_denial {
+	char permission[32];
+	char why[256]; /* "no allow rule", "the MCS constraint ..." */
+	char fix[512]; /* "setsebool -P virt_use_vfio on", "allow svirt_t vfio_device_t:chr_file open;" */
+} selinux_denial;
+
+/*
+ * May @source (a process context) do each of @permissions (NULL-terminated)
+ * on @target (an object context) of class @class? Fills up to @max denials
+ * and returns how many, or -1 with @err (an unknown type, class or context).
+ */
+int selinux_policy_check(selinux_policy *policy, const char *source, const char *target, const char *class_name,
+			 const char *const *permissions, selinux_denial *denials, size_t max, vfg_error *err);
+
+/* ---- audit (selinux_audit.c) ---- */
+
+int selinux_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		  vfg_finding *finding, vfg_error *err);
+
+#endif

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A node's label, set and put back on the O_PATH fd vfg_node_open() checked,
+ * through its /proc/self/fd/N magic link (the xattr calls refuse an O_PATH fd,
+ * and the link resolves to the opened inode, never to what the path names now).
+ *
+ * The undo text is the node's security.selinux as it was, byte for byte:
+ * "label=BYTES" with bytes outside '!'..'~' and '%' written %XX (the NUL that
+ * libselinux stores at the end shows as %00), or "none" when the node had no
+ * label. Shared nodes journal the first holder's original, so every record
+ * carries the node as it was before vfguard.
+ */
+#include <errno.h>
+#include <selinux/label.h>
+#include <selinux/selinux.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "selinux_labeler.h"
+
+int selinux_node_open(const vfg_labeler_env *env, const vfg_node *node, selinux_node_fd *nfd, vfg_error *err)
+{
+	nfd->fd = -1;
+	if (vfg_env_host_path(env, node->path, nfd->real, sizeof(nfd->real), err) < 0)
+		return -1;
+	nfd->fd = vfg_node_open(env, node, err);
+	if (nfd->fd < 0)
+		return -1;
+	snprintf(nfd->proc, sizeof(nfd->proc), "/proc/self/fd/%d", nfd->fd);
+	return 0;
+}
+
+int selinux_node_label_read(const selinux_node_fd *nfd, selinux_label_bytes *label, vfg_error *err)
+{
+	memset(label, 0, sizeof(*label));
+	ssize_t n = getxattr(nfd->proc, SELINUX_XATTR, label->bytes, sizeof(label->bytes));
+	if (n >= 0) {
+		label->present = true;
+		label->len = (size_t)n;
+		return 0;
+	}
+	/* ENODATA: no label; EOPNOTSUPP: a file system without xattrs, which has none either. */
+	if (errno == ENODATA || errno == EOPNOTSUPP)
+		return 0;
+	return vfg_error_set(err, errno, nfd->real, "selinux: cannot read the label");
+}
+
+void selinux_label_text(const selinux_label_bytes *label, char *buf, size_t size)
+{
+	size_t len = label->len;
+	if (len > 0 && label->bytes[len - 1] == '\0')
+		len--;
+	if (!label->present)
+		snprintf(buf, size, "(no label)");
+	else
+		snprintf(buf, size, "%.*s", (int)len, label->bytes);
+}
+
+static void undo_format(const selinux_label_bytes *label, char *buf, size_t size)
+{
+	if (!label->present) {
+		snprintf(buf, size, "none");
+		return;
+	}
+	size_t used = (size_t)snprintf(buf, size, "label=");
+	for (size_t i = 0; i < label->len && used + 4 < size; i++) {
+		unsigned char c = (unsigned char)label->bytes[i];
+		if (c > ' ' && c <= '~' && c != '%')
+			buf[used++] = (char)c;
+		else
+			used += (size_t)snprintf(buf + used, size - used, "%%%02X", c);
+	}
+	buf[used] = '\0';
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int undo_parse(const char *text, const vfg_node *node, selinux_label_bytes *label, vfg_error *err)
+{
+	memset(label, 0, sizeof(*label));
+	if (strcmp(text, "none") == 0)
+		return 0;
+	if (strncmp(text, "label=", 6) != 0)
+		return vfg_error_set(err, 0, node->path, "selinux: journal record '%s' is not 'label=...' or 'none'",
+				     text);
+	label->present = true;
+	for (const char *c = text + 6; *c; c++) {
+		if (label->len == sizeof(label->bytes))
+			return vfg_error_set(err, E2BIG, node->path, "selinux: journaled label too long");
+		if (*c != '%') {
+			label->bytes[label->len++] = *c;
+			continue;
+		}
+		int high = hex_value(c[1]), low = high < 0 ? -1 : hex_value(c[2]);
+		if (low < 0)
+			return vfg_error_set(err, 0, node->path, "selinux: journal record '%s': bad %%XX", text);
+		label->bytes[label->len++] = (char)(high << 4 | low);
+		c += 2;
+	}
+	return 0;
+}
+
+/* Set @label as libselinux's setfilecon_raw() stores one: the text and its NUL. */
+static int node_label_set(const selinux_node_fd *nfd, const char *label, vfg_error *err)
+{
+	if (setxattr(nfd->proc, SELINUX_XATTR, label, strlen(label) + 1, 0) < 0)
+		return vfg_error_set(err, errno, nfd->real, "selinux: cannot label it %s", label);
+	return 0;
+}
+
+/* The file contexts' label for @path (what restorecon would set), into @buf; 0 when the policy has none. */
+static int policy_default_label(const char *path, char *buf, size_t size, vfg_error *err)
+{
+	struct selabel_handle *handle = selabel_open(SELABEL_CTX_FILE, NULL, 0);
+	if (!handle)
+		return vfg_error_set(err, errno, path, "selinux: cannot open the policy's file contexts");
+	char *context = NULL;
+	int r = selabel_lookup_raw(handle, &context, path, S_IFCHR);
+	int saved = errno;
+	selabel_close(handle);
+	if (r < 0)
+		return saved == ENOENT ? 0 : vfg_error_set(err, saved, path, "selinux: file contexts lookup failed");
+	snprintf(buf, size, "%s", context);
+	freecon(context);
+	return 1;
+}
+
+/*
+ * Put back what the journal says was there. "none": the node had no label;
+ * removing one is refused while a policy is loaded (selinux_inode_removexattr()
+ * in security/selinux/hooks.c: "No one is allowed to remove a SELinux security
+ * label"), so the node then gets the policy's default for its path, as udev's
+ * restorecon would give a node created since.
+ */
+static int node_label_restore(const vfg_node *node, const selinux_node_fd *nfd, const selinux_label_bytes *original,
+			      vfg_txn *txn, vfg_error *err)
+{
+	if (original->present) {
+		if (setxattr(nfd->proc, SELINUX_XATTR, original->bytes, original->len, 0) < 0)
+			return vfg_error_set(err, errno, nfd->real, "selinux: cannot put its label back");
+		return 0;
+	}
+	if (removexattr(nfd->proc, SELINUX_XATTR) == 0 || errno == ENODATA)
+		return 0;
+	if (errno != EACCES && errno != EPERM && errno != EOPNOTSUPP)
+		return vfg_error_set(err, errno, nfd->real, "selinux: cannot remove the label vfguard set");
+	char fallback[VFG_LABEL_MAX];
+	int r = policy_default_label(node->path, fallback, sizeof(fallback), err);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		vfg_txn_note(txn,
+			     "selinux: %s had no label before vfguard and the policy has no default for it; "
+			     "its label stays",
+			     nfd->real);
+		return 0;
+	}
+	vfg_txn_note(txn, "selinux: %s had no label before vfguard; it gets the policy's default %s", nfd->real,
+		     fallback);
+	return node_label_set(nfd, fallback, err);
+}
+
+static int selinux_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, selinux_node_fd *nfd,
+			       vfg_error *err)
+{
+	vfg_error why = {0};
+	if (selinux_node_open(env, node, nfd, &why) == 0)
+		return 1;
+	/* vfg_node_open()'s errnum: ENOENT, no node; EMEDIUMTYPE, another file; ELOOP or EXDEV, a symlink. */
+	switch (why.errnum) {
+	case ENOENT:
+		vfg_txn_note(txn, "selinux: %s: gone; nothing to restore", why.subject);
+		return 0;
+	case EMEDIUMTYPE:
+	case ELOOP:
+	case EXDEV:
+		vfg_txn_note(txn, "selinux: %s; it is not the node vfguard labeled, left alone", why.message);
+		return 0;
+	default:
+		*err = why;
+		return -1;
+	}
+}
+
+static int grant_shared(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	_cleanup_node_fd_ selinux_node_fd nfd = {.fd = -1};
+	selinux_label_bytes now;
+	if (selinux_node_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
+		return -1;
+	vfg_shared_holders holders;
+	vfg_txn_shared_holders(txn, node, &holders);
+	char undo[VFG_UNDO_MAX + 1];
+	if (holders.others)
+		snprintf(undo, sizeof(undo), "%s",
+			 holders.original); /* the node before vfguard, not its shared label */
+	else
+		undo_format(&now, undo, sizeof(undo));
+	if (vfg_txn_intent(txn, node, undo, err) < 0 ||
+	    node_label_set(&nfd, vfg_config_get(env->config, "selinux_shared_label"), err) < 0)
+		return -1;
+	return vfg_txn_done(txn, node, err);
+}
+
+static int grant_exclusive(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+			   vfg_error *err)
+{
+	_cleanup_node_fd_ selinux_node_fd nfd = {.fd = -1};
+	selinux_label_bytes now;
+	if (selinux_node_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
+		return -1;
+	char undo[VFG_UNDO_MAX + 1];
+	undo_format(&now, undo, sizeof(undo));
+	/* Journaled before the labels are held: a crash in between is undone by revoke, which releases them. */
+	selinux_labels labels;
+	if (vfg_txn_intent(txn, node, undo, err) < 0 ||
+	    selinux_labels_hold(env, domain, node->path, &labels, err) < 0 ||
+	    node_label_set(&nfd, labels.image, err) < 0)
+		return -1;
+	return vfg_txn_done(txn, node, err);
+}
+
+int selinux_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		  const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	return node->shared ? grant_shared(env, node, txn, err) : grant_exclusive(env, domain, node, txn, err);
+}
+
+int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		   vfg_txn *txn, vfg_error *err)
+{
+	selinux_label_bytes original;
+	if (undo_parse(vfg_txn_undo(txn, node), node, &original, err) < 0)
+		return -1;
+	if (node->shared) {
+		vfg_shared_holders holders;
+		vfg_txn_shared_holders(txn, node, &holders);
+		if (holders.others)
+			return 0; /* another domain still needs the shared label; the last one puts the original back */
+	}
+	_cleanup_node_fd_ selinux_node_fd nfd = {.fd = -1};
+	int r = selinux_revoke_open(env, node, txn, &nfd, err);
+	if (r < 0 || (r > 0 && node_label_restore(node, &nfd, &original, txn, err) < 0))
+		return -1;
+	/* Put back whether or not the grant happened, and a second time too; the labels go with their last node. */
+	return node->shared ? 0 : selinux_labels_release(env, domain->name, node->path, err);
+}

@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The cgroup labeler for real: child cgroups made in this machine's v1
+ * devices hierarchy and its cgroup2 hierarchy, a child process moved into
+ * them that opens generated char nodes (1:5, 1:7, 1:8 and 1:9, stand-ins for
+ * VFIO nodes, made with mknod under the test's root), and the kernel's own
+ * answer: the open works or fails with EPERM. Programs and maps are read back
+ * through the bpf syscall, independently of the labeler's code.
+ *
+ * Every cgroup a test makes is named vfgcg-test-RUNNERPID-TESTPID-N; the
+ * unchecked fixture, which runs in the runner process, detaches every program
+ * from them and removes them after each test case, also after a failure.
+ */
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define V1_MOUNT "/sys/fs/cgroup/devices"
+#define V2_MOUNT "/sys/fs/cgroup/unified"
+
+/*
+ * The container is 1:7 (full), groups 7 and 8 are 1:5 (zero) and 1:8 (random); /dev/null 1:3 is the base
+ * list. Group 9's node has no driver: it is never opened.
+ */
+static const char host[] = "misc vfio 1:7\n"
+			   "misc iommu 1:9\n"
+			   "group 7 1:5\n"
+			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+			   "cdev=vfio0:511:0\n"
+			   "group 8 1:8\n"
+			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+			   "group 9 240:9\n"
+			   "device 0000:03:00.0 group=9 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
+#define CONTAINER "/dev/vfio/vfio"
+#define GROUP7 "/dev/vfio/7"
+#define GROUP8 "/dev/vfio/8"
+#define DEVNULL "/dev/null"
+#define LEGACY7 "01:00.0,backend=legacy"
+#define LEGACY8 "02:00.0,backend=legacy"
+#define LEGACY9 "03:00.0,backend=legacy"
+
+static pid_t runner;
+
+/* ---- cgroups the tests make, and their cleanup ---- */
+
+static void cgroup_dir(char *buf, size_t size, const char *mount, int n)
+{
+	/* the test's own pid too: the runner removes them only once its test case is over */
+	snprintf(buf, size, "%s/vfgcg-test-%d-%d-%d", mount, (int)runner, (int)getpid(), n);
+}
+
+/* Detach every device program attached to @dir itself. */
+static void detach_all(const char *dir)
+{
+	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgroup_fd < 0)
+		return;
+	__u32 ids[64], n = 64, flags = 0;
+	if (bpf_prog_query(cgroup_fd, BPF_CGROUP_DEVICE, 0, &flags, ids, &n) == 0)
+		for (__u32 i = 0; i < n; i++) {
+			int fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd >= 0) {
+				bpf_prog_detach2(fd, cgroup_fd, BPF_CGROUP_DEVICE);
+				close(fd);
+			}
+		}
+	close(cgroup_fd);
+}
+
+static void remove_cgroup_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+			char child[1024];
+			snprintf(child, sizeof(child), "%s/%s", dir, e->d_name);
+			remove_cgroup_tree(child);
+		}
+	closedir(d);
+	if (strncmp(dir, V2_MOUNT, strlen(V2_MOUNT)) == 0)
+		detach_all(dir);
+	rmdir(dir);
+}
+
+static void cleanup_cgroups(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "vfgcg-test-%d-", (int)runner);
+	const char *mounts[] = {V1_MOUNT, V2_MOUNT};
+	for (size_t m = 0; m < 2; m++) {
+		DIR *d = opendir(mounts[m]);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+				char path[1024];
+				snprintf(path, sizeof(path), "%s/%s", mounts[m], e->d_name);
+				remove_cgroup_tree(path);
+			}
+		closedir(d);
+	}
+}
+
+static void runner_setup(void)
+{
+	runner = getpid();
+	cleanup_cgroups();
+}
+
+static void make_dir(const char *path)
+{
+	ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s: %s", path, strerror(errno));
+}
+
+static void write_to(const char *dir, const char *file, const char *text)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_msg(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write '%s' to %s: %s", text, path,
+		      strerror(errno));
+	close(fd);
+}
+
+/* A v1 cgroup that denies every device but the ones given (devices.allow lines, NULL-terminated). */
+static void make_v1_cgroup(char *dir, size_t size, int n, const char *const *allowed)
+{
+	cgroup_dir(dir, size, V1_MOUNT, n);
+	make_dir(dir);
+	write_to(dir, "devices.deny", "a");
+	for (size_t i = 0; allowed[i]; i++)
+		write_to(dir, "devices.allow", allowed[i]);
+}
+
+static void make_v2_cgroup(char *dir, size_t size, int n)
+{
+	cgroup_dir(dir, size, V2_MOUNT, n);
+	make_dir(dir);
+}
+
+static char *devices_list(const char *dir)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/devices.list", dir);
+	char *text = test_read_file("", path);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+/* ---- what the kernel says ---- */
+
+/*
+ * open(@path, O_RDWR) from a child moved into the cgroups @dirs (NULL-terminated; none: it stays where the
+ * runner is): 0 when it opened, else the errno.
+ */
+static int open_in(const char *const *dirs, const char *path)
+{
+	int pipefd[2];
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int result = -1; /* could not join the cgroups */
+		bool joined = true;
+		for (size_t i = 0; dirs[i] && joined; i++) {
+			char procs[1024];
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[i]);
+			int fd = open(procs, O_WRONLY | O_CLOEXEC);
+			joined = fd >= 0 && write(fd, "0", 1) == 1;
+			if (fd >= 0)
+				close(fd);
+		}
+		if (joined) {
+			int fd = open(path, O_RDWR | O_CLOEXEC);
+			result = fd >= 0 ? 0 : errno;
+		}
+		(void)!write(pipefd[1], &result, sizeof(result));
+		_exit(0);
+	}
+	int result = -2;
+	ck_assert_int_eq(read(pipefd[0], &result, sizeof(result)), (ssize_t)sizeof(result));
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	ck_assert_msg(result >= 0, "the child could not join its cgroups");
+	return result;
+}
+
+static void expect_opens(const char *dir, const char *root, const char *logical)
+{
+	int r = open_in((const char *[]){dir, NULL}, test_path(root, logical));
+	ck_assert_msg(r == 0, "opening %s in %s: %s, expected it to open", logical, dir, strerror(r));
+}
+
+static void expect_eperm(const char *dir, const char *root, const char *logical)
+{
+	int r = open_in((const char *[]){dir, NULL}, test_path(root, logical));
+	ck_assert_msg(r == EPERM, "opening %s in %s: %s, expected EPERM", logical, dir, r ? strerror(r) : "opened");
+}
+
+/* The ids of the device programs attached to @dir itself, "17 23" (empty: none). */
+static void attached_programs(const char *dir, char *buf, size_t size)
+{
+	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(cgroup_fd, 0);
+	__u32 ids[64], n = 64, flags = 0;
+	ck_assert_msg(bpf_prog_query(cgroup_fd, BPF_CGROUP_DEVICE, 0, &flags, ids, &n) == 0, "BPF_PROG_QUERY %s: %s",
+		      dir, strerror(errno));
+	close(cgroup_fd);
+	size_t used = 0;
+	buf[0] = '\0';
+	for (__u32 i = 0; i < n; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%u", i ? " " : "", ids[i]);
+}
+
+/* vfguard's program on @dir: its id, and its map (the caller closes it); 0 when there is none. */
+static __u32 vfguard_program(const char *dir, int *map_fd)
+{
+	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(cgroup_fd, 0);
+	__u32 ids[64], n = 64, flags = 0, found = 0;
+	ck_assert_int_eq(bpf_prog_query(cgroup_fd, BPF_CGROUP_DEVICE, 0, &flags, ids, &n), 0);
+	close(cgroup_fd);
+	for (__u32 i = 0; i < n && !found; i++) {
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+		ck_assert_int_ge(fd, 0);
+		__u32 map_ids[4];
+		struct bpf_prog_info info = {.nr_map_ids = 4, .map_ids = (__u64)(uintptr_t)map_ids};
+		__u32 len = sizeof(info);
+		ck_assert_int_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+		close(fd);
+		if (strcmp(info.name, "vfg_devices") != 0)
+			continue;
+		ck_assert_uint_eq(info.nr_map_ids, 1);
+		ck_assert_int_eq(info.type, BPF_PROG_TYPE_CGROUP_DEVICE);
+		if (map_fd) {
+			*map_fd = bpf_map_get_fd_by_id(map_ids[0]);
+			ck_assert_int_ge(*map_fd, 0);
+		}
+		found = ids[i];
+	}
+	return found;
+}
+
+static int compare_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The map of vfguard's program on @dir, one sorted line a rule: "c 1:5 6 grant", "c 136:* 6 base"
+ * (type, numbers, access bits, flags). NULL when no vfguard program is attached. free() it.
+ */
+static char *map_content(const char *dir, size_t *count)
+{
+	int map_fd = -1;
+	if (!vfguard_program(dir, &map_fd))
+		return NULL;
+	struct {
+		__u32 type, major, minor;
+	} key, next;
+	struct {
+		__u32 access, flags;
+	} value;
+	size_t n = 0, cap = 0;
+	char **lines = NULL;
+	for (const void *at = NULL; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
+		key = next;
+		ck_assert_int_eq(bpf_map_lookup_elem(map_fd, &key, &value), 0);
+		if (n == cap)
+			lines = realloc(lines, (cap = cap ? 2 * cap : 64) * sizeof(*lines));
+		char major_text[16], minor_text[16];
+		snprintf(major_text, sizeof(major_text), key.major == ~0u ? "*" : "%u", key.major);
+		snprintf(minor_text, sizeof(minor_text), key.minor == ~0u ? "*" : "%u", key.minor);
+		ck_assert_int_ge(asprintf(&lines[n++], "%c %s:%s %u%s%s", key.type == 2 ? 'c' : 'b', major_text,
+					  minor_text, value.access, value.flags & 1 ? " base" : "",
+					  value.flags & 2 ? " grant" : ""),
+				 0);
+	}
+	close(map_fd);
+	qsort(lines, n, sizeof(*lines), compare_lines);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	fclose(out);
+	free(lines);
+	if (count)
+		*count = n;
+	return text;
+}
+
+static void expect_map(const char *dir, const char *expected)
+{
+	char *content = map_content(dir, NULL);
+	ck_assert_msg(content != NULL, "no vfguard program on %s", dir);
+	ck_assert_msg(strcmp(content, expected) == 0, "map of %s:\n%s\nexpected:\n%s", dir, content, expected);
+	free(content);
+}
+
+/* ---- vfguard ---- */
+
+typedef struct fixture {
+	const char *root;
+	vfg_context *ctx;
+} fixture;
+
+static void fixture_open_with(fixture *f, const char *manifest, const char *config)
+{
+	f->root = test_root_new(manifest);
+	/* the base list's /dev/null, read from the node under the root as every host path is */
+	ck_assert_int_eq(mknod(test_path(f->root, DEVNULL), S_IFCHR | 0666, makedev(1, 3)), 0);
+	test_write_file(f->root, "/etc/vfguard/vfguard.conf", config);
+	f->ctx = test_context(f->root);
+}
+
+static void fixture_open(fixture *f)
+{
+	fixture_open_with(f, host, "labelers = cgroup\n");
+}
+
+static void fixture_close(fixture *f)
+{
+	vfg_context_free(f->ctx);
+	test_root_remove(f->root);
+}
+
+/* A domain in cgroup @cgroup (or, when NULL, the cgroups of @pid) with @hostdevs (NULL-terminated). */
+static int domain_plan(fixture *f, const char *name, const char *cgroup, pid_t pid, const char *const *hostdevs,
+		       vfg_plan **plan, vfg_error *err)
+{
+	size_t n = 0;
+	while (hostdevs[n])
+		n++;
+	vfg_hostdev_spec *specs = calloc(n, sizeof(*specs));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(vfg_hostdev_spec_parse(f->ctx, hostdevs[i], &specs[i], err) == 0, "%s", err->message);
+	vfg_domain domain = {.uid = 107, .gid = 107, .pid = pid, .n_hostdevs = n, .hostdevs = specs};
+	snprintf(domain.name, sizeof(domain.name), "%s", name);
+	snprintf(domain.cgroup, sizeof(domain.cgroup), "%s", cgroup ? cgroup : "");
+	int r = vfg_plan_build(f->ctx, &domain, plan, err);
+	free(specs);
+	return r;
+}
+
+static int domain_apply(fixture *f, const char *name, const char *cgroup, pid_t pid, const char *const *hostdevs,
+			vfg_change_summary *summary, vfg_error *err)
+{
+	vfg_plan *plan = NULL;
+	int r = domain_plan(f, name, cgroup, pid, hostdevs, &plan, err);
+	if (r == 0)
+		r = vfg_plan_apply(f->ctx, plan, summary, err);
+	vfg_plan_free(plan);
+	return r;
+}
+
+static void domain_apply_ok(fixture *f, const char *name, const char *cgroup, const char *const *hostdevs,
+			    vfg_change_summary *summary)
+{
+	vfg_error err = {0};
+	ck_assert_msg(domain_apply(f, name, cgroup, 0, hostdevs, summary, &err) == 0, "apply %s: %s", name,
+		      err.message);
+}
+
+static void domain_revoke_ok(fixture *f, const char *name)
+{
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_domain_revoke(f->ctx, name, &summary, &err) == 0, "revoke %s: %s", name, err.message);
+}
+
+/* A child that joins @dirs and waits: a running "VM" whose cgroups come from /proc/PID/cgroup. */
+static pid_t vm_process_in(const char *const *dirs)
+{
+	int pipefd[2];
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (size_t i = 0; dirs[i]; i++) {
+			char procs[1024];
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[i]);
+			int fd = open(procs, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "0", 1) != 1)
+				_exit(1);
+			close(fd);
+		}
+		(void)!write(pipefd[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return pid;
+}
+
+static void vm_process_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* ---- v2 ---- */
+
+START_TEST(v2_grant_opens_the_granted_nodes_and_the_base_list_and_nothing_else)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+
+	expect_opens(dir, f.root, GROUP7);
+	expect_opens(dir, f.root, CONTAINER);
+	expect_opens(dir, f.root, DEVNULL); /* the base list */
+	expect_eperm(dir, f.root, GROUP8);
+	/* the default base list, as the root has it (only /dev/null), and the pty major; then the grants */
+	expect_map(dir, "c 136:* 6 base\nc 1:3 6 base\nc 1:5 6 grant\nc 1:7 6 grant\n");
+	/* a process outside the cgroup is not affected */
+	int r = open_in((const char *[]){NULL}, test_path(f.root, GROUP8));
+	ck_assert_msg(r == 0, "opening group 8 outside the cgroup: %s", strerror(r));
+
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(v2_revoke_denies_the_node_again_while_another_domain_keeps_the_program)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256], before[256], programs[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	attached_programs(dir, before, sizeof(before));
+	domain_apply_ok(&f, "a", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	domain_apply_ok(&f, "b", dir, (const char *[]){LEGACY8, NULL}, NULL);
+	__u32 id = vfguard_program(dir, NULL);
+	expect_opens(dir, f.root, GROUP7);
+	expect_opens(dir, f.root, GROUP8);
+
+	domain_revoke_ok(&f, "a");
+	expect_eperm(dir, f.root, GROUP7);
+	expect_opens(dir, f.root, GROUP8);
+	expect_opens(dir, f.root, CONTAINER); /* shared: b in this cgroup still holds it */
+	expect_opens(dir, f.root, DEVNULL);
+	ck_assert_uint_eq(vfguard_program(dir, NULL), id); /* never reloaded */
+	expect_map(dir, "c 136:* 6 base\nc 1:3 6 base\nc 1:7 6 grant\nc 1:8 6 grant\n");
+
+	domain_revoke_ok(&f, "b");
+	attached_programs(dir, programs, sizeof(programs));
+	ck_assert_str_eq(programs, before);
+	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	fixture_close(&f);
+}
+END_TEST
+
+enum { MANY_DOMAINS = 10, MANY_PER_DOMAIN = 100 };
+
+/* 1000 single-function groups, 240:0 to 240:999 (nodes with no driver; nothing opens them). */
+static char *many_groups_host(void)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	fprintf(out, "misc vfio 1:7\n");
+	for (int i = 0; i < MANY_DOMAINS * MANY_PER_DOMAIN; i++)
+		fprintf(out,
+			"group %d 240:%d\ndevice 0000:%02x:%02x.0 group=%d vendor=8086 device=10d3 class=020000 "
+			"driver=vfio-pci\n",
+			i, i, i / 32 + 1, i % 32, i);
+	fclose(out);
+	return text;
+}
+
+static void apply_many(fixture *f, int domain, const char *dir)
+{
+	char name[16], *hostdevs[MANY_PER_DOMAIN + 1];
+	snprintf(name, sizeof(name), "vm%d", domain);
+	for (int i = 0; i < MANY_PER_DOMAIN; i++) {
+		int n = domain * MANY_PER_DOMAIN + i;
+		ck_assert_int_ge(asprintf(&hostdevs[i], "0000:%02x:%02x.0,backend=legacy", n / 32 + 1, n % 32), 0);
+	}
+	hostdevs[MANY_PER_DOMAIN] = NULL;
+	vfg_change_summary summary;
+	domain_apply_ok(f, name, dir, (const char *const *)hostdevs, &summary);
+	ck_assert_uint_eq(summary.changed, MANY_PER_DOMAIN + 1);
+	for (int i = 0; i < MANY_PER_DOMAIN; i++)
+		free(hostdevs[i]);
+}
+
+START_TEST(v2_a_thousand_grants_keep_one_program_and_the_map_holds_exactly_what_is_granted)
+{
+	fixture f;
+	char *manifest = many_groups_host();
+	fixture_open_with(&f, manifest, "labelers = cgroup\ncgroup_base_devices = c 1:3 rw\n");
+	free(manifest);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+
+	__u32 id = 0;
+	for (int d = 0; d < MANY_DOMAINS; d++) {
+		apply_many(&f, d, dir);
+		__u32 now = vfguard_program(dir, NULL);
+		ck_assert_uint_ne(now, 0);
+		if (d == 0)
+			id = now;
+		ck_assert_msg(now == id, "after domain %d the program is %u, was %u", d, now, id);
+	}
+	size_t count;
+	char *content = map_content(dir, &count);
+	ck_assert_uint_eq(count, 1 + 1 + MANY_DOMAINS * MANY_PER_DOMAIN); /* base, container, groups */
+	free(content);
+
+	/* revoke the even domains: exactly the odd ones' groups stay, with the base rule and the container */
+	for (int d = 0; d < MANY_DOMAINS; d += 2) {
+		char name[16];
+		snprintf(name, sizeof(name), "vm%d", d);
+		domain_revoke_ok(&f, name);
+		ck_assert_uint_eq(vfguard_program(dir, NULL), id);
+	}
+	char *expected = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&expected, &size);
+	char **lines = calloc(MANY_DOMAINS * MANY_PER_DOMAIN + 2, sizeof(*lines));
+	size_t n = 0;
+	ck_assert_int_ge(asprintf(&lines[n++], "c 1:3 6 base"), 0);
+	ck_assert_int_ge(asprintf(&lines[n++], "c 1:7 6 grant"), 0);
+	for (int d = 1; d < MANY_DOMAINS; d += 2)
+		for (int i = 0; i < MANY_PER_DOMAIN; i++)
+			ck_assert_int_ge(asprintf(&lines[n++], "c 240:%d 6 grant", d * MANY_PER_DOMAIN + i), 0);
+	qsort(lines, n, sizeof(*lines), compare_lines);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	fclose(out);
+	free(lines);
+	expect_map(dir, expected);
+	free(expected);
+
+	for (int d = 1; d < MANY_DOMAINS; d += 2) {
+		char name[16];
+		snprintf(name, sizeof(name), "vm%d", d);
+		domain_revoke_ok(&f, name);
+	}
+	ck_assert_uint_eq(vfguard_program(dir, NULL), 0);
+	fixture_close(&f);
+}
+END_TEST
+
+/* A device program of someone else's (systemd's sd_devices, libvirt's): it allows everything. */
+static int attach_foreign_program(const char *dir)
+{
+	/* r0 = 1; exit */
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	int prog_fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "sd_devices", "GPL", insns, 2, &opts);
+	ck_assert_msg(prog_fd >= 0, "loading the foreign program: %s", strerror(errno));
+	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(cgroup_fd, 0);
+	ck_assert_msg(bpf_prog_attach(prog_fd, cgroup_fd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) == 0,
+		      "attaching the foreign program: %s", strerror(errno));
+	struct bpf_prog_info info = {0};
+	__u32 len = sizeof(info);
+	ck_assert_int_eq(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	close(cgroup_fd);
+	close(prog_fd);
+	return (int)info.id;
+}
+
+START_TEST(v2_a_foreign_program_is_named_with_the_rule_it_must_allow_and_apply_changes_nothing)
+{
+	fixture f;
+	fixture_open(&f);
+	char parent[256], dir[512], before[256], programs[256];
+	make_v2_cgroup(parent, sizeof(parent), 1);
+	bool on_ancestor = _i == 1;
+	snprintf(dir, sizeof(dir), "%s%s", parent, on_ancestor ? "/vm" : "");
+	if (on_ancestor)
+		make_dir(dir);
+	int id = attach_foreign_program(parent);
+	attached_programs(parent, before, sizeof(before));
+	char *state_before = test_snapshot(f.root, TEST_SNAPSHOT_NO_STATE);
+
+	char program[64], rule[] = "must allow 'c 1:5 rw'";
+	snprintf(program, sizeof(program), "program %d 'sd_devices' on %s", id, parent);
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_msg(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7, NULL}, &plan, &err) == 0, "%s",
+		      err.message);
+	const vfg_step *step = test_step(plan, "cgroup", GROUP7);
+	ck_assert_int_eq(step->action, VFG_ACTION_GRANT);
+	ck_assert_msg(strstr(step->reason, program) && strstr(step->reason, rule), "plan reason: %s", step->reason);
+	ck_assert_msg(strstr(step->detail, "another device program must too"), "plan detail: %s", step->detail);
+
+	ck_assert_int_eq(vfg_plan_apply(f.ctx, plan, NULL, &err), -1);
+	vfg_plan_free(plan);
+	ck_assert_msg(strstr(err.message, program) && strstr(err.message, "must allow 'c 1:7 rw'") &&
+			      strstr(err.message, "cgroup_foreign_programs = proceed"),
+		      "apply error: %s", err.message);
+	attached_programs(parent, programs, sizeof(programs));
+	ck_assert_str_eq(programs, before);
+	attached_programs(dir, programs, sizeof(programs));
+	ck_assert_str_eq(programs, on_ancestor ? "" : before);
+	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_snapshot_expect(f.root, TEST_SNAPSHOT_NO_STATE, state_before, "a refused apply");
+	ck_assert_ptr_null(test_read_file(f.root, "/run/vfguard/domains/vm1.journal"));
+	free(state_before);
+
+	/* told to proceed, it does, and the round trip leaves the foreign program alone */
+	vfg_context_free(f.ctx);
+	f.ctx = vfg_context_new(
+		&(vfg_context_options){.root = f.root,
+				       .overrides = (const char *const[]){"cgroup_foreign_programs=proceed", NULL}},
+		&err);
+	ck_assert_msg(f.ctx != NULL, "%s", err.message);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	expect_opens(dir, f.root, GROUP7);
+	expect_eperm(dir, f.root, GROUP8);
+	domain_revoke_ok(&f, "vm1");
+	attached_programs(parent, programs, sizeof(programs));
+	ck_assert_str_eq(programs, before);
+	attached_programs(dir, programs, sizeof(programs));
+	ck_assert_str_eq(programs, on_ancestor ? "" : before);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_plan_names_the_foreign_program_and_cli_apply_fails_with_it)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	int id = attach_foreign_program(dir);
+	char program[64];
+	snprintf(program, sizeof(program), "program %d 'sd_devices'", id);
+	const char *args[] = {"--root", f.root, "--domain", "vm1", "--cgroup", dir, "--hostdev", LEGACY7, NULL};
+	test_run run;
+	test_cli(&run, (const char *[]){"plan", args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
+					NULL});
+	ck_assert_msg(run.status == 0, "plan exit %d: %s", run.status, run.err);
+	ck_assert_msg(strstr(run.out, program) && strstr(run.out, "must allow 'c 1:5 rw'"), "plan:\n%s", run.out);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"apply", args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
+					NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, program) && strstr(run.err, "must allow"), "apply: %s", run.err);
+	test_run_free(&run);
+	ck_assert_uint_eq(vfguard_program(dir, NULL), 0);
+	fixture_close(&f);
+}
+END_TEST
+
+/* ---- v1 ---- */
+
+static const char *const v1_base[] = {"c 1:3 rwm", NULL};
+
+START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	char *before = devices_list(dir);
+	expect_eperm(dir, f.root, GROUP7);
+
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	expect_opens(dir, f.root, GROUP7);
+	expect_opens(dir, f.root, CONTAINER);
+	expect_opens(dir, f.root, DEVNULL);
+	expect_eperm(dir, f.root, GROUP8);
+	char *granted = devices_list(dir);
+	ck_assert_msg(strstr(granted, "c 1:5 rw\n") && strstr(granted, "c 1:7 rw\n"), "devices.list:\n%s", granted);
+	free(granted);
+
+	domain_revoke_ok(&f, "vm1");
+	expect_eperm(dir, f.root, GROUP7);
+	expect_eperm(dir, f.root, CONTAINER);
+	char *after = devices_list(dir);
+	ck_assert_str_eq(after, before);
+	free(after);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_back_as_it_was)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	/* 1:* covers the container and group 7 in one line; 1:5 r alone would not */
+	make_v1_cgroup(dir, sizeof(dir), 1, (const char *const[]){"c 1:* rwm", NULL});
+	char *wide = devices_list(dir);
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_msg(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7, NULL}, &plan, &err) == 0, "%s",
+		      err.message);
+	const vfg_step *step = test_step(plan, "cgroup", GROUP7);
+	ck_assert_msg(strstr(step->reason, "allows it already, 'c 1:* rwm'"), "%s", step->reason);
+	ck_assert_msg(vfg_plan_apply(f.ctx, plan, NULL, &err) == 0, "%s", err.message);
+	vfg_plan_free(plan);
+	char *held = devices_list(dir);
+	ck_assert_str_eq(held, wide); /* no "c 1:5 rw" line beside the wildcard */
+	domain_revoke_ok(&f, "vm1");
+	char *after = devices_list(dir);
+	ck_assert_str_eq(after, wide);
+	free(wide);
+	free(held);
+	free(after);
+
+	char narrow[256];
+	make_v1_cgroup(narrow, sizeof(narrow), 2, (const char *const[]){"c 1:3 rwm", "c 1:5 r", "c 1:9 m", NULL});
+	char *before = devices_list(narrow);
+	domain_apply_ok(&f, "vm2", narrow, (const char *[]){LEGACY7, NULL}, NULL);
+	char *granted = devices_list(narrow);
+	ck_assert_msg(strstr(granted, "c 1:5 rw\n"), "devices.list:\n%s", granted);
+	expect_opens(narrow, f.root, GROUP7);
+	domain_revoke_ok(&f, "vm2");
+	after = devices_list(narrow);
+	ck_assert_str_eq(after, before); /* "c 1:5 r" again, in its place */
+	free(before);
+	free(granted);
+	free(after);
+	fixture_close(&f);
+}
+END_TEST
+
+/* Domains a and b share cgroup one, c sits in cgroup two; each has its own group, all hold the container. */
+static const char revoke_orders[][4] = {"abc", "acb", "bac", "bca", "cab", "cba"};
+
+/* Does the cgroup allow the container: v1 by the kernel's answer, v2 by the map (with no grant left there is no
+ * program). */
+static bool container_allowed(const fixture *f, const char *dir, bool v2)
+{
+	if (!v2)
+		return open_in((const char *[]){dir, NULL}, test_path(f->root, CONTAINER)) == 0;
+	char *content = map_content(dir, NULL);
+	bool allowed = content && strstr(content, "c 1:7 6 grant\n");
+	free(content);
+	return allowed;
+}
+
+START_TEST(shared_container_rule_is_counted_per_cgroup)
+{
+	fixture f;
+	fixture_open(&f);
+	bool v2 = _i >= 6;
+	const char *order = revoke_orders[_i % 6];
+	char one[256], two[256];
+	if (v2) {
+		make_v2_cgroup(one, sizeof(one), 1);
+		make_v2_cgroup(two, sizeof(two), 2);
+	} else {
+		make_v1_cgroup(one, sizeof(one), 1, v1_base);
+		make_v1_cgroup(two, sizeof(two), 2, v1_base);
+	}
+	char *before_one = v2 ? NULL : devices_list(one), *before_two = v2 ? NULL : devices_list(two);
+	const char *dirs[] = {one, one, two}, *hostdevs[] = {LEGACY7, LEGACY8, LEGACY9}, *names[] = {"a", "b", "c"};
+	for (size_t i = 0; i < 3; i++)
+		domain_apply_ok(&f, names[i], dirs[i], (const char *[]){hostdevs[i], NULL}, NULL);
+
+	bool held[3] = {true, true, true};
+	for (size_t step = 0; step < 3; step++) {
+		size_t who = (size_t)(order[step] - 'a');
+		domain_revoke_ok(&f, names[who]);
+		held[who] = false;
+		ck_assert_msg(container_allowed(&f, one, v2) == (held[0] || held[1]),
+			      "after revoking %.*s: cgroup one %s the container", (int)step + 1, order,
+			      held[0] || held[1] ? "denies" : "still allows");
+		ck_assert_msg(container_allowed(&f, two, v2) == held[2],
+			      "after revoking %.*s: cgroup two %s the container", (int)step + 1, order,
+			      held[2] ? "denies" : "still allows");
+	}
+	for (size_t i = 0; i < 2; i++) {
+		const char *dir = i ? two : one;
+		ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+		if (v2) {
+			char programs[256];
+			attached_programs(dir, programs, sizeof(programs));
+			ck_assert_str_eq(programs, "");
+		} else {
+			char *after = devices_list(dir);
+			ck_assert_str_eq(after, i ? before_two : before_one);
+			free(after);
+		}
+	}
+	free(before_one);
+	free(before_two);
+	fixture_close(&f);
+}
+END_TEST
+
+/* ---- both hierarchies, by pid: round trips ---- */
+
+typedef struct hybrid {
+	char v1[256], v2[256];
+	char *list; /* devices.list before */
+	char programs[256]; /* programs attached before */
+	pid_t vm;
+} hybrid;
+
+static void hybrid_open(hybrid *h)
+{
+	make_v1_cgroup(h->v1, sizeof(h->v1), 1, v1_base);
+	make_v2_cgroup(h->v2, sizeof(h->v2), 1);
+	h->list = devices_list(h->v1);
+	attached_programs(h->v2, h->programs, sizeof(h->programs));
+	h->vm = vm_process_in((const char *[]){h->v1, h->v2, NULL});
+}
+
+static void hybrid_expect_as_before(const hybrid *h, const char *what)
+{
+	char *list = devices_list(h->v1), programs[256];
+	attached_programs(h->v2, programs, sizeof(programs));
+	ck_assert_msg(strcmp(list, h->list) == 0, "%s: devices.list is\n%s\nwas\n%s", what, list, h->list);
+	ck_assert_msg(strcmp(programs, h->programs) == 0, "%s: programs '%s', were '%s'", what, programs, h->programs);
+	ck_assert_int_lt(getxattr(h->v1, "trusted.vfguard.c1:7", NULL, 0), 0);
+	ck_assert_int_lt(getxattr(h->v2, "trusted.vfguard.c1:7", NULL, 0), 0);
+	free(list);
+}
+
+static void hybrid_close(hybrid *h)
+{
+	vm_process_stop(h->vm);
+	free(h->list);
+}
+
+START_TEST(hybrid_grant_by_pid_goes_to_both_hierarchies_and_revoke_leaves_both_as_before)
+{
+	fixture f;
+	fixture_open(&f);
+	hybrid h;
+	hybrid_open(&h);
+	vfg_error err = {0};
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, h.vm, (const char *[]){LEGACY7, NULL}, NULL, &err) == 0, "%s",
+		      err.message);
+	const char *both[] = {h.v1, h.v2, NULL};
+	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP7)), 0);
+	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP8)), EPERM);
+	char *list = devices_list(h.v1);
+	ck_assert_msg(strstr(list, "c 1:5 rw\n"), "%s", list);
+	free(list);
+	expect_map(h.v2, "c 136:* 6 base\nc 1:3 6 base\nc 1:5 6 grant\nc 1:7 6 grant\n");
+
+	/* the VM stops before the revoke: the journal names the cgroups, the pid is not needed */
+	vm_process_stop(h.vm);
+	h.vm = vm_process_in((const char *[]){NULL});
+	domain_revoke_ok(&f, "vm1");
+	hybrid_expect_as_before(&h, "apply then revoke");
+	hybrid_close(&h);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_programs_as_before)
+{
+	fixture f;
+	fixture_open(&f);
+	hybrid h;
+	hybrid_open(&h);
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	unsigned points = 0;
+	for (;; points++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			char at[16];
+			snprintf(at, sizeof(at), "%u", points + 1);
+			setenv("VFGUARD_FAULT_KILL_AT", at, 1);
+			vfg_error err = {0};
+			_exit(domain_apply(&f, "vm1", NULL, h.vm, hostdevs, NULL, &err) == 0 ? 0 : 1);
+		}
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		if (WIFEXITED(status)) {
+			ck_assert_msg(WEXITSTATUS(status) == 0, "apply failed with no kill at point %u", points + 1);
+			break;
+		}
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "apply died otherwise at point %u",
+			      points + 1);
+		vfg_error err = {0};
+		vfg_change_summary summary;
+		ck_assert_msg(vfg_restore(f.ctx, false, &summary, &err) == 0, "restore after point %u: %s", points + 1,
+			      err.message);
+		domain_revoke_ok(&f, "vm1"); /* a kill after the commit leaves a finished apply */
+		char what[64];
+		snprintf(what, sizeof(what), "restore after a kill at point %u", points + 1);
+		hybrid_expect_as_before(&h, what);
+	}
+	ck_assert_msg(points >= 6, "only %u journal points", points); /* two grants: intent and done each */
+	domain_revoke_ok(&f, "vm1");
+	hybrid_expect_as_before(&h, "the uninterrupted apply, revoked");
+	hybrid_close(&h);
+	fixture_close(&f);
+}
+END_TEST
+
+/* ---- fd access, audit ---- */
+
+START_TEST(fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	ck_assert_uint_ne(vfguard_program(dir, NULL), 0);
+
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_int_eq(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7 ",access=fd", NULL}, &plan, &err), 0);
+	ck_assert_int_eq(test_step(plan, "cgroup", GROUP7)->action, VFG_ACTION_REVOKE);
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_plan_apply(f.ctx, plan, &summary, &err) == 0, "%s", err.message);
+	vfg_plan_free(plan);
+	ck_assert_uint_eq(summary.revoked, 2);
+	ck_assert_uint_eq(summary.changed, 0);
+	ck_assert_uint_eq(vfguard_program(dir, NULL), 0);
+
+	/* a fresh fd-access domain plans no rule at all */
+	ck_assert_int_eq(domain_plan(&f, "vm2", dir, 0, (const char *[]){LEGACY8 ",access=fd", NULL}, &plan, &err), 0);
+	ck_assert_int_eq(test_step(plan, "cgroup", GROUP8)->action, VFG_ACTION_NONE);
+	ck_assert_msg(strstr(test_step(plan, "cgroup", GROUP8)->reason, "devcgroup_inode_permission"), "%s",
+		      test_step(plan, "cgroup", GROUP8)->reason);
+	vfg_plan_free(plan);
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+static vfg_audit_report *audit(fixture *f, const char *name, const char *dir, const char *const *hostdevs)
+{
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_msg(domain_plan(f, name, dir, 0, hostdevs, &plan, &err) == 0, "%s", err.message);
+	vfg_audit_report *report = NULL;
+	ck_assert_msg(vfg_plan_audit(f->ctx, plan, &report, &err) == 0, "%s", err.message);
+	vfg_plan_free(plan);
+	return report;
+}
+
+static const vfg_audit_finding *finding_for(const vfg_audit_report *report, const char *path)
+{
+	for (size_t i = 0; i < report->n_findings; i++)
+		if (strcmp(report->findings[i].path, path) == 0)
+			return &report->findings[i];
+	return NULL;
+}
+
+START_TEST(audit_compares_the_live_rules_with_the_journal)
+{
+	fixture f;
+	fixture_open(&f);
+	bool v2 = _i == 1;
+	char dir[256];
+	if (v2)
+		make_v2_cgroup(dir, sizeof(dir), 1);
+	else
+		make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	const char *const hostdevs[] = {LEGACY7, NULL};
+
+	vfg_audit_report *report = audit(&f, "vm1", dir, hostdevs);
+	ck_assert_msg(finding_for(report, GROUP7) && finding_for(report, GROUP7)->kind == VFG_FINDING_MISSING,
+		      "no 'missing' finding before apply");
+	vfg_audit_report_free(report);
+
+	domain_apply_ok(&f, "vm1", dir, hostdevs, NULL);
+	report = audit(&f, "vm1", dir, hostdevs);
+	ck_assert_msg(report->n_findings == 0, "a fresh grant drifts: %s %s", report->findings[0].path,
+		      report->findings[0].actual);
+	vfg_audit_report_free(report);
+
+	/* someone takes the group's rule away behind vfguard's back */
+	if (v2) {
+		int map_fd = -1;
+		ck_assert_uint_ne(vfguard_program(dir, &map_fd), 0);
+		__u32 key[3] = {2, 1, 5};
+		ck_assert_int_eq(bpf_map_delete_elem(map_fd, key), 0);
+		close(map_fd);
+	} else {
+		write_to(dir, "devices.deny", "c 1:5 w");
+	}
+	report = audit(&f, "vm1", dir, hostdevs);
+	const vfg_audit_finding *drift = finding_for(report, GROUP7);
+	ck_assert_msg(report->n_findings == 1 && drift && drift->kind == VFG_FINDING_DRIFT, "%zu findings",
+		      report->n_findings);
+	ck_assert_msg(strstr(drift->expected, "c 1:5 rw"), "%s", drift->expected);
+	vfg_audit_report_free(report);
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+static Suite *cgroup_suite(void)
+{
+	Suite *s = suite_create("cgroup");
+	TCase *tc = tcase_create("v2");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_test(tc, v2_grant_opens_the_granted_nodes_and_the_base_list_and_nothing_else);
+	tcase_add_test(tc, v2_revoke_denies_the_node_again_while_another_domain_keeps_the_program);
+	tcase_add_test(tc, v2_a_thousand_grants_keep_one_program_and_the_map_holds_exactly_what_is_granted);
+	tcase_set_timeout(tc, 240);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("foreign programs");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_loop_test(tc, v2_a_foreign_program_is_named_with_the_rule_it_must_allow_and_apply_changes_nothing, 0,
+			    2);
+	tcase_add_test(tc, cli_plan_names_the_foreign_program_and_cli_apply_fails_with_it);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("v1");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_test(tc, v1_grant_opens_the_node_and_revoke_denies_it_again);
+	tcase_add_test(tc, v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_back_as_it_was);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shared nodes");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_loop_test(tc, shared_container_rule_is_counted_per_cgroup, 0, 12);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("round trips");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_test(tc, hybrid_grant_by_pid_goes_to_both_hierarchies_and_revoke_leaves_both_as_before);
+	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_programs_as_before);
+	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
+	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_main(cgroup_suite());
+}

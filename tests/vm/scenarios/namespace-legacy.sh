@@ -1,0 +1,44 @@
+# The VM's private /dev on a real kernel: a process in its own mount namespace
+# (propagation private) with a tmpfs /dev has no VFIO node; vfguard apply with
+# its pid makes the container and group there, copies of the host nodes as DAC
+# left them, and the hypervisor uid opens them from inside and walks the type1
+# flow; revoke takes them (and /dev/vfio) away again. The host's /dev keeps
+# its entries throughout.
+requires legacy
+use_vfio_pci "$EDU"
+group=/dev/vfio/$(iommu_group "$EDU")
+echo "labelers = dac" >dac.conf
+# names and inodes of every host entry, as a checksum to keep the result line short
+host_entries=$(stat -c "%i %n" /dev/* /dev/vfio/* | md5sum)
+
+unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600' &
+vm=$!
+i=0
+until grep -q '^tmpfs /dev ' "/proc/$vm/mounts" 2>/dev/null || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check vm-private-dev grep '^tmpfs /dev ' "/proc/$vm/mounts" || { kill "$vm"; exit 1; }
+check_fails vm-no-container-before nsenter -t "$vm" -m test -e /dev/vfio/vfio
+
+plan --domain vm1 --uid 107 --gid 107 --pid "$vm" --hostdev "$EDU,backend=legacy"
+expect_eq plan-namespace-grant "$(plan_get steps labeler=namespace action)" grant
+check apply vfguard apply --config "$PWD/dac.conf" --domain vm1 --uid 107 --gid 107 --pid "$vm" \
+	--hostdev "$EDU,backend=legacy" || { kill "$vm"; exit 1; }
+expect_eq inside-group "$(nsenter -t "$vm" -m stat -c '%F %t:%T %u:%g %a' "$group")" \
+	"$(stat -c '%F %t:%T %u:%g %a' "$group")"
+expect_eq inside-container "$(nsenter -t "$vm" -m stat -c '%F %t:%T %u:%g %a' /dev/vfio/vfio)" \
+	"$(stat -c '%F %t:%T %u:%g %a' /dev/vfio/vfio)"
+expect_eq inside-group-owner "$(nsenter -t "$vm" -m stat -c '%u:%g %a' "$group")" "107:107 600"
+run_checks -p inside nsenter -t "$vm" -m vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+	--device "$EDU" --uid 107 --gid 107
+expect_eq host-entries-kept "$(stat -c "%i %n" /dev/* /dev/vfio/* | md5sum)" "$host_entries"
+
+check revoke vfguard revoke --config "$PWD/dac.conf" --domain vm1 || { kill "$vm"; exit 1; }
+run_checks -p after nsenter -t "$vm" -m vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+	--device "$EDU" --uid 107 --gid 107 --open-errno container=ENOENT --open-errno group=ENOENT
+check_fails vfio-dir-gone nsenter -t "$vm" -m test -e /dev/vfio
+expect_eq host-group-restored "$(stat -c '%u:%g %a' "$group")" "0:0 600"
+expect_eq host-entries-after "$(stat -c "%i %n" /dev/* /dev/vfio/* | md5sum)" "$host_entries"
+check_fails journal-empty sh -c "ls /run/vfguard/domains/* 2>/dev/null"
+kill "$vm"
