@@ -3,7 +3,9 @@
 #define VFGUARD_VFGUARD_H
 
 /*
- * The library API for hypervisor managers and vfguard's own front ends.
+ * The library API for hypervisor managers and vfguard's own front ends
+ * (docs/library.md; pkg-config vfguard; every function in symbol version
+ * VFGUARD_0.1, core/libvfguard.map).
  * All state lives in a context: two contexts share nothing, and one context
  * may be used by one thread at a time.
  */
