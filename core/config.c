@@ -55,6 +55,10 @@ static const struct config_key config_keys[] = {
 	{"memlock_iommufd_accounting", "auto"},
 	/* What a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried). */
 	{"rlimit_mode", "required"},
+	/* The domains' profiles (libvirt's virt-aa-helper writes them here), replaced after a change when loaded. */
+	{"apparmor_profile_dir", "/etc/apparmor.d/libvirt"},
+	/* The program that replaces a loaded profile (run as it is, never under the root prefix). */
+	{"apparmor_parser", "/sbin/apparmor_parser"},
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

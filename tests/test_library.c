@@ -209,6 +209,42 @@ START_TEST(meson_install_puts_every_part_where_the_prefix_says)
 }
 END_TEST
 
+/* The hooks' programs are in LIBEXECDIR/vfguard; what libvirt and the container runtime read points there. */
+START_TEST(the_hooks_are_installed_where_libvirt_and_the_runtime_look_for_them)
+{
+	ck_assert_msg(installed.install_status == 0, "meson install failed:\n%s", installed.install_output);
+	char *libvirt_hook = NULL, *oci_hook = NULL;
+	ck_assert_int_ge(asprintf(&libvirt_hook, "%s/vfguard/vfguard-libvirt-hook", env("VFGUARD_LIBEXECDIR")), 0);
+	ck_assert_int_ge(asprintf(&oci_hook, "%s/vfguard/vfguard-oci-hook", env("VFGUARD_LIBEXECDIR")), 0);
+	for (const char *const *hook = (const char *[]){libvirt_hook, oci_hook, NULL}; *hook; hook++) {
+		char *path = path_in(installed.destdir, *hook);
+		ck_assert_msg(access(path, X_OK) == 0, "%s: %s", path, strerror(errno));
+		free(path);
+	}
+
+	/* libvirt runs every executable in /etc/libvirt/hooks/qemu.d: a link to the hook, absolute on the target. */
+	char *link = installed_path("VFGUARD_SYSCONFDIR", "libvirt/hooks/qemu.d/vfguard");
+	char target[4096] = "";
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	ck_assert_msg(n > 0, "%s: %s", link, strerror(errno));
+	target[n] = '\0';
+	ck_assert_str_eq(target, libvirt_hook);
+
+	/* oci-hooks(5): the hooks.d file names the hook's installed path. */
+	char *hooks_d = installed_path("VFGUARD_DATADIR", "containers/oci/hooks.d/vfguard-hook.json");
+	char *json = test_read_file("", hooks_d);
+	ck_assert_msg(json, "%s is not installed", hooks_d);
+	char expected[4096];
+	snprintf(expected, sizeof(expected), "\"path\": \"%s\"", oci_hook);
+	ck_assert_msg(strstr(json, expected), "%s does not name %s:\n%s", hooks_d, oci_hook, json);
+	free(json);
+	free(hooks_d);
+	free(link);
+	free(libvirt_hook);
+	free(oci_hook);
+}
+END_TEST
+
 START_TEST(the_installed_pc_names_the_installed_headers_version_and_plugin_dir)
 {
 	char *pc_path = NULL, *sysroot = NULL;
@@ -863,6 +899,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, install_setup, install_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, meson_install_puts_every_part_where_the_prefix_says);
+	tcase_add_test(tc, the_hooks_are_installed_where_libvirt_and_the_runtime_look_for_them);
 	tcase_add_test(tc, the_installed_pc_names_the_installed_headers_version_and_plugin_dir);
 	tcase_add_test(tc, the_installed_cli_looks_for_plugins_where_they_were_installed_and_loads_them);
 	tcase_add_test(tc, the_example_builds_from_the_installed_pc_and_does_not_link_the_library);

@@ -305,9 +305,9 @@ START_TEST(apparmor_adds_an_exact_path_rule_for_path_access)
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy", NULL});
-	expect_step(f.plan, "apparmor", "/dev/vfio/7", VFG_ACTION_GRANT, "rule '/dev/vfio/7 rw,'",
+	expect_step(f.plan, "apparmor", "/dev/vfio/7", VFG_ACTION_GRANT, "rule \"/dev/vfio/7\" rw,",
 		    "apparmor_file_open");
-	expect_step(f.plan, "apparmor", "/dev/vfio/vfio", VFG_ACTION_GRANT, "rule '/dev/vfio/vfio rw,'",
+	expect_step(f.plan, "apparmor", "/dev/vfio/vfio", VFG_ACTION_GRANT, "rule \"/dev/vfio/vfio\" rw,",
 		    "rules file only");
 	fixture_close(&f);
 }
@@ -449,7 +449,7 @@ START_TEST(plan_carries_the_vf_token)
 }
 END_TEST
 
-START_TEST(apply_stops_at_the_first_unimplemented_grant_and_changes_nothing)
+START_TEST(apply_stops_at_the_first_failing_grant_and_changes_nothing)
 {
 	fixture f;
 	vfg_error err = {0};
@@ -457,10 +457,12 @@ START_TEST(apply_stops_at_the_first_unimplemented_grant_and_changes_nothing)
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	struct stat before, after;
 	ck_assert_int_eq(stat(test_path(f.root, "/dev/vfio/8"), &before), 0);
+	/* a file where the AppArmor rules directory belongs: the apparmor grant fails */
+	test_write_file(f.root, "/etc/apparmor.d/vfguard", "in the way\n");
 	ck_assert_int_eq(vfg_plan_apply(f.ctx, f.plan, NULL, &err), -1);
-	ck_assert_int_eq(err.errnum, ENOSYS);
+	ck_assert_int_eq(err.errnum, ENOTDIR);
 	/* step 1, dac's chown of /dev/vfio/8, is undone */
-	ck_assert_msg(strstr(err.message, "step 2 (apparmor /dev/vfio/vfio)") && strstr(err.message, "not implemented"),
+	ck_assert_msg(strstr(err.message, "step 2 (apparmor /dev/vfio/vfio)") && strstr(err.message, "Not a directory"),
 		      "%s", err.message);
 	ck_assert_int_eq(stat(test_path(f.root, "/dev/vfio/8"), &after), 0);
 	ck_assert_uint_eq(after.st_uid, before.st_uid);
@@ -572,7 +574,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, hostdevs_of_one_group_share_the_group_node_and_path_access_wins);
 	tcase_add_test(tc, hostdevs_of_one_group_must_share_a_backend);
 	tcase_add_test(tc, plan_carries_the_vf_token);
-	tcase_add_test(tc, apply_stops_at_the_first_unimplemented_grant_and_changes_nothing);
+	tcase_add_test(tc, apply_stops_at_the_first_failing_grant_and_changes_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labelers");

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_PLUGINS_APPARMOR_H
+#define VFGUARD_PLUGINS_APPARMOR_H
+
+/*
+ * What the AppArmor labeler's files share.
+ *
+ * The per-domain rules file (apparmor_rules_dir/PROFILE, included by the
+ * domain's profile) starts with vfguard's section, followed by the file as
+ * it was before vfguard, byte for byte:
+ *
+ *	# vfguard begin: device nodes of domain vm1
+ *	"/dev/vfio/vfio" rw,
+ *	"/dev/vfio/42" rw,
+ *	# vfguard end                      (or "# vfguard end: no file before")
+ *	...the original content, untouched...
+ *
+ * The section comes first so that the original's bytes stay one untouched
+ * run at the end (no newline to add or take off), and a later grant of the
+ * same domain can tell what the file was before vfguard. Every record of the
+ * domain journals that original (inline, or a saved copy in the state
+ * directory when it is too large for the undo text); the revoke that takes
+ * the section's last rule puts it back byte-exactly, or removes the file
+ * when there was none.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <vfguard/labeler.h>
+
+static inline void apparmor_freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(apparmor_freep)))
+
+static inline void apparmor_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(apparmor_closep)))
+
+/* A rule line without its newline: the quoted path, " rw,". */
+#define APPARMOR_RULE_MAX (VFG_PATH_MAX + 16)
+
+/* Format the one exact rule for @path; refuses a path AppArmor would read as a pattern. */
+int apparmor_rule_format(const char *path, char *buf, size_t size, vfg_error *err);
+
+/* A span of a file's content. */
+typedef struct apparmor_span {
+	size_t start;
+	size_t length;
+} apparmor_span;
+
+/* A rules file as read. */
+typedef struct apparmor_rules {
+	char path[VFG_PATH_MAX]; /* ROOT + rules dir + profile */
+	bool exists;
+	char *content; /* the whole file; NULL when it does not exist */
+	size_t size;
+	mode_t mode; /* of the file, for its replacement; 0644 for a new one */
+	uid_t uid;
+	gid_t gid;
+	bool has_section; /* it starts with a vfguard section */
+	char domain[VFG_NAME_MAX]; /* the section's domain */
+	bool created; /* the end line says there was no file before */
+	size_t n_rules;
+	apparmor_span *rules; /* the section's rule lines, without newlines */
+	size_t original; /* offset of the content that follows the section */
+} apparmor_rules;
+
+/* Read and parse @path (a missing file is one that does not exist); a damaged section is an error. */
+int apparmor_rules_read(const char *path, apparmor_rules *rules, vfg_error *err);
+void apparmor_rules_free(apparmor_rules *rules);
+/* Does the section hold @rule? */
+bool apparmor_rules_holds(const apparmor_rules *rules, const char *rule);
+
+/* What the file was before vfguard: what every record journals. */
+typedef struct apparmor_original {
+	bool absent; /* there was no file */
+	const char *content; /* not owned */
+	size_t size;
+} apparmor_original;
+
+/* The original as the file shows it: the part after the section, or the whole file without one. */
+void apparmor_rules_original(const apparmor_rules *rules, apparmor_original *original);
+
+/*
+ * The file with @domain's section holding its rules plus @add (may be NULL)
+ * minus @remove (may be NULL), followed by the original. Fills *@out (free()
+ * it) and *@size.
+ */
+int apparmor_rules_render(const apparmor_rules *rules, const char *domain, const char *add, const char *remove,
+			  char **out, size_t *size, vfg_error *err);
+/* How many rules the section keeps once @remove is taken out. */
+size_t apparmor_rules_left(const apparmor_rules *rules, const char *remove);
+
+/*
+ * The undo text: "rule=new|held original=absent", "... original=text:ENC"
+ * (ENC: printable ASCII as it is, '%' and every other byte as %XX), or
+ * "... original=saved:HASH:SIZE" for a saved copy (apparmor_files.c).
+ * rule=held: the section held the rule before this grant, so revoke keeps it.
+ */
+typedef enum apparmor_original_kind {
+	APPARMOR_ORIGINAL_ABSENT = 0,
+	APPARMOR_ORIGINAL_TEXT,
+	APPARMOR_ORIGINAL_SAVED,
+} apparmor_original_kind;
+
+typedef struct apparmor_undo {
+	bool held;
+	apparmor_original_kind kind;
+	char *text; /* TEXT: the decoded bytes (free() it) */
+	size_t size; /* TEXT and SAVED */
+	uint64_t hash; /* SAVED: apparmor_hash() of the saved bytes */
+} apparmor_undo;
+
+/* The undo text for @original inline; false when it does not fit in VFG_UNDO_MAX. */
+bool apparmor_undo_format_text(bool held, const apparmor_original *original, char *buf, size_t size);
+void apparmor_undo_format_saved(bool held, const apparmor_original *original, char *buf, size_t size);
+int apparmor_undo_parse(const char *text, const vfg_node *node, apparmor_undo *undo, vfg_error *err);
+void apparmor_undo_free(apparmor_undo *undo);
+
+/* 64-bit FNV-1a: names a saved copy and checks it is the one journaled (not a defence against forgery). */
+uint64_t apparmor_hash(const void *data, size_t size);
+
+/* apparmor_files.c: files replaced atomically and durably, and the saved originals. */
+
+/* Write @content to @path through a temporary file, fsync, rename, fsync of the directory. */
+int apparmor_file_replace(const char *path, const char *content, size_t size, mode_t mode, uid_t uid, gid_t gid,
+			  vfg_error *err);
+/* Remove @path durably; a missing file is fine. */
+int apparmor_file_remove(const char *path, vfg_error *err);
+/* Make the directory @path (mode 0755) and its parents below @root. */
+int apparmor_mkdir_below(const char *root, const char *path, mode_t mode, vfg_error *err);
+
+/* STATE/apparmor/DOMAIN.HASH.original: a saved original, written durably before the intent that names it. */
+int apparmor_saved_write(const vfg_labeler_env *env, const char *domain, const apparmor_original *original,
+			 vfg_error *err);
+/* Read the saved original back into *@content (free() it), checking its size and hash. */
+int apparmor_saved_read(const vfg_labeler_env *env, const char *domain, const apparmor_undo *undo, char **content,
+			vfg_error *err);
+/* Remove every saved original of @domain: its section is gone, nothing needs them. */
+int apparmor_saved_remove_all(const vfg_labeler_env *env, const char *domain, vfg_error *err);
+
+#endif

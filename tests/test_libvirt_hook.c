@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The built libvirt hook run as libvirt runs it (`vfguard DOMAIN OPERATION
+ * SUB-OPERATION EXTRA`, the domain XML on standard input) against generated
+ * host trees with real char nodes, under VFGUARD_ROOT, labelers = dac: real
+ * chown at prepare, the byte-exact original back at release, nothing at all
+ * for the other operations, and one stderr line for every failure.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static const char host[] = "misc vfio 234:196\n"
+			   "misc iommu 234:257\n"
+			   "group 7 243:0\n"
+			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+			   "cdev=vfio0:511:0\n"
+			   "group 8 243:1\n"
+			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
+			   "cdev=vfio1:511:1\n";
+
+/* What a round trip must leave as it found it: chown moves ctime, and the journal lives in the state dir. */
+#define UNCHANGED (TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE)
+
+#define DAC_107 "  <seclabel type='static' model='dac' relabel='yes'><label>+107:+107</label></seclabel>\n"
+
+/* A domain XML in libvirt's format with the given <devices> content and extra top-level elements. */
+static char *domain_xml(const char *name, const char *devices, const char *extra)
+{
+	char *xml;
+	ck_assert_int_ge(asprintf(&xml,
+				  "<domain type='kvm'>\n"
+				  "  <name>%s</name>\n"
+				  "  <uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid>\n"
+				  "  <memory unit='GiB'>4</memory>\n"
+				  "  <devices>\n%s  </devices>\n%s"
+				  "</domain>\n",
+				  name, devices, extra),
+			 0);
+	return xml;
+}
+
+#define HOSTDEV(managed, driver, bus)                                                                  \
+	"    <hostdev mode='subsystem' type='pci' managed='" managed "'>\n"                            \
+	"      " driver "\n"                                                                           \
+	"      <source><address domain='0x0000' bus='" bus "' slot='0x00' function='0x0'/></source>\n" \
+	"    </hostdev>\n"
+
+typedef struct hook_run {
+	int status;
+	char *out;
+	char *err;
+} hook_run;
+
+static char *slurp(int fd)
+{
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	char *text = calloc(1, 65536);
+	ck_assert_ptr_nonnull(text);
+	ssize_t n = read(fd, text, 65535);
+	ck_assert_int_ge(n, 0);
+	close(fd);
+	return text;
+}
+
+static int temp_file(void)
+{
+	char path[] = "/tmp/vfguard-hook-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	return fd;
+}
+
+/* Run the hook with @argv (NULL-terminated, after the program name) and @input on stdin, on @root. */
+static void hook(hook_run *run, const char *root, const char *input, const char *const *argv)
+{
+	const char *program = getenv("VFGUARD_LIBVIRT_HOOK");
+	ck_assert_msg(program != NULL, "VFGUARD_LIBVIRT_HOOK is not set");
+	int in = temp_file(), out = temp_file(), err = temp_file();
+	ck_assert_int_eq(write(in, input, strlen(input)), (ssize_t)strlen(input));
+	ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
+
+	const char *args[8] = {"vfguard"};
+	size_t n = 1;
+	for (; argv[n - 1]; n++) {
+		ck_assert_uint_lt(n, 7);
+		args[n] = argv[n - 1];
+	}
+	args[n] = NULL;
+
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		setenv("VFGUARD_ROOT", root, 1);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(program, (char *const *)args);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	close(in);
+	ck_assert_msg(WIFEXITED(status), "the hook did not exit");
+	run->status = WEXITSTATUS(status);
+	run->out = slurp(out);
+	run->err = slurp(err);
+}
+
+static void hook_free(hook_run *run)
+{
+	free(run->out);
+	free(run->err);
+}
+
+static unsigned lines(const char *text)
+{
+	unsigned n = 0;
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+static void expect_ok(const hook_run *run, const char *what)
+{
+	ck_assert_msg(run->status == 0, "%s: exit %d: %s", what, run->status, run->err);
+	ck_assert_msg(run->err[0] == '\0', "%s: stderr '%s'", what, run->err);
+	/* libvirt reads a qemu.d hook's output as a replacement domain XML: there must be none */
+	ck_assert_msg(run->out[0] == '\0', "%s: stdout '%s'", what, run->out);
+}
+
+/* A failure: exit 1, nothing on stdout, ONE line on stderr holding @reason. */
+static void expect_failure(const hook_run *run, const char *reason)
+{
+	ck_assert_msg(run->status == 1, "exit %d, expected 1 (stderr '%s')", run->status, run->err);
+	ck_assert_str_eq(run->out, "");
+	ck_assert_msg(lines(run->err) == 1 && run->err[strlen(run->err) - 1] == '\n', "not one line: '%s'", run->err);
+	ck_assert_msg(strncmp(run->err, "vfguard: ", 9) == 0, "%s", run->err);
+	ck_assert_msg(strstr(run->err, reason), "'%s' lacks '%s'", run->err, reason);
+}
+
+static void expect_owner(const char *root, const char *logical, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	ck_assert_int_eq(lstat(test_path(root, logical), &st), 0);
+	ck_assert_msg(st.st_uid == uid && st.st_gid == gid, "%s is %u:%u, expected %u:%u", logical, (unsigned)st.st_uid,
+		      (unsigned)st.st_gid, (unsigned)uid, (unsigned)gid);
+}
+
+static const char *new_root(void)
+{
+	const char *root = test_root_new(host);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	/* A hardened host: the container is not world-writable, so it needs a grant too. */
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0660), 0);
+	return root;
+}
+
+static void run_ok(const char *root, const char *xml, const char *const *argv, const char *what)
+{
+	hook_run run;
+	hook(&run, root, xml, argv);
+	expect_ok(&run, what);
+	hook_free(&run);
+}
+
+#define PREPARE(name) ((const char *const[]){name, "prepare", "begin", "-", NULL})
+#define RELEASE(name) ((const char *const[]){name, "release", "end", "shutdown", NULL})
+
+START_TEST(prepare_begin_grants_and_release_end_restores_byte_exactly)
+{
+	const char *root = new_root();
+	char *xml = domain_xml("vm1", HOSTDEV("no", "<driver name='vfio'/>", "0x01"), DAC_107);
+	char *before = test_snapshot(root, UNCHANGED);
+
+	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	/* the other group stays the host's */
+	expect_owner(root, "/dev/vfio/8", 0, 0);
+	char *prepared = test_snapshot(root, UNCHANGED);
+	ck_assert_str_ne(prepared, before);
+
+	run_ok(root, xml, RELEASE("vm1"), "release end");
+	test_snapshot_expect(root, UNCHANGED, before, "prepare then release");
+	free(prepared);
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(managed_hostdev_round_trip_is_byte_exact)
+{
+	const char *root = new_root();
+	char *xml = domain_xml("vm1", HOSTDEV("yes", "", "0x01"), DAC_107);
+	const char *override_path = "/sys/devices/pci0000:01/0000:01:00.0/driver_override";
+	struct stat override_stat;
+	ck_assert_int_eq(stat(test_path(root, override_path), &override_stat), 0);
+	char *before = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	run_ok(root, xml, RELEASE("vm1"), "release end");
+	/*
+	 * Reattach cleared the override by writing a newline; the kernel then
+	 * shows "(null)", a generated /sys shows what was written. Check the
+	 * write, then put back what the kernel would show.
+	 */
+	char *override = test_read_file(root, override_path);
+	ck_assert_ptr_nonnull(override);
+	ck_assert_str_eq(override, "\n");
+	free(override);
+	test_write_file(root, override_path, "(null)\n");
+	const struct timespec times[2] = {override_stat.st_atim, override_stat.st_mtim};
+	ck_assert_int_eq(utimensat(AT_FDCWD, test_path(root, override_path), times, 0), 0);
+	test_snapshot_expect(root, UNCHANGED, before, "managed prepare then release");
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(iommufd_hostdev_libvirt_passes_as_fd_gets_no_path_grant)
+{
+	const char *root = new_root();
+	char *xml = domain_xml(
+		"vm1", HOSTDEV("no", "<driver iommufd='yes'/>", "0x01") HOSTDEV("no", "<driver name='vfio'/>", "0x02"),
+		DAC_107);
+	char *before = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
+	/* fd access: DAC is checked at open only, and libvirt opens the cdev and /dev/iommu */
+	expect_owner(root, "/dev/vfio/devices/vfio0", 0, 0);
+	expect_owner(root, "/dev/iommu", 0, 0);
+	/* the legacy hostdev is opened by QEMU itself */
+	expect_owner(root, "/dev/vfio/8", 107, 107);
+	run_ok(root, xml, RELEASE("vm1"), "release end");
+	test_snapshot_expect(root, UNCHANGED, before, "prepare then release");
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(other_operations_change_nothing)
+{
+	static const char *const operations[][3] = {
+		{"start", "begin", "-"},   {"started", "begin", "-"}, {"stopped", "end", "-"},
+		{"migrate", "begin", "-"}, {"restore", "begin", "-"}, {"reconnect", "begin", "-"},
+		{"attach", "begin", "-"},  {"prepare", "end", "-"},   {"release", "begin", "-"},
+	};
+	const char *root = new_root();
+	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01"), DAC_107);
+	/* Nothing at all: not even the state directory. */
+	char *before = test_snapshot(root, 0);
+	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		run_ok(root, xml,
+		       (const char *const[]){"vm1", operations[i][0], operations[i][1], operations[i][2], NULL},
+		       operations[i][0]);
+	test_snapshot_expect(root, 0, before, "operations other than prepare begin and release end");
+
+	/* And while the domain runs they take nothing back. */
+	char *before_round_trip = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
+	char *running = test_snapshot(root, 0);
+	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		run_ok(root, xml,
+		       (const char *const[]){"vm1", operations[i][0], operations[i][1], operations[i][2], NULL},
+		       operations[i][0]);
+	test_snapshot_expect(root, 0, running, "other operations on a prepared domain");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	run_ok(root, xml, RELEASE("vm1"), "release end");
+	test_snapshot_expect(root, UNCHANGED, before_round_trip, "prepare then release");
+	free(before_round_trip);
+	free(running);
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(failure_exits_non_zero_with_one_line_and_changes_nothing)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, UNCHANGED);
+	hook_run run;
+
+	/* The first hostdev could be granted, the second is not on this host: nothing may stay granted. */
+	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01") HOSTDEV("no", "", "0x05"), DAC_107);
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "0000:05:00.0");
+	hook_free(&run);
+	test_snapshot_expect(root, UNCHANGED, before, "a failed prepare");
+	free(xml);
+
+	/* Malformed XML. */
+	hook(&run, root, "<domain><name>vm1</name><devices>", PREPARE("vm1"));
+	expect_failure(&run, "not well-formed XML");
+	hook_free(&run);
+
+	/* The XML of another domain. */
+	xml = domain_xml("other", HOSTDEV("no", "", "0x01"), DAC_107);
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "for 'other'");
+	hook_free(&run);
+	free(xml);
+
+	/* A non-vfio driver. */
+	xml = domain_xml("vm1", HOSTDEV("no", "<driver name='kvm'/>", "0x01"), DAC_107);
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "name='kvm'");
+	hook_free(&run);
+	free(xml);
+
+	test_snapshot_expect(root, UNCHANGED, before, "failed prepares");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(second_domain_claiming_the_group_fails_and_leaves_the_first_alone)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, UNCHANGED);
+	char *first = domain_xml("vm1", HOSTDEV("no", "", "0x01"), DAC_107);
+	char *second = domain_xml("vm2", HOSTDEV("no", "", "0x01"),
+				  "  <seclabel type='static' model='dac'><label>+108:+108</label></seclabel>\n");
+	run_ok(root, first, PREPARE("vm1"), "prepare vm1");
+	char *held = test_snapshot(root, UNCHANGED);
+
+	hook_run run;
+	hook(&run, root, second, PREPARE("vm2"));
+	expect_failure(&run, "vm1");
+	hook_free(&run);
+	test_snapshot_expect(root, UNCHANGED, held, "a refused claim");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+
+	/* vm2's release takes nothing of vm1's */
+	run_ok(root, second, RELEASE("vm2"), "release vm2");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	run_ok(root, first, RELEASE("vm1"), "release vm1");
+	test_snapshot_expect(root, UNCHANGED, before, "both released");
+	free(held);
+	free(before);
+	free(first);
+	free(second);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(release_needs_no_valid_xml_and_is_idempotent)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, UNCHANGED);
+	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01"), DAC_107);
+	run_ok(root, xml, PREPARE("vm1"), "prepare");
+	run_ok(root, "garbage", RELEASE("vm1"), "release with a broken XML");
+	test_snapshot_expect(root, UNCHANGED, before, "released");
+	run_ok(root, xml, RELEASE("vm1"), "a second release");
+	test_snapshot_expect(root, UNCHANGED, before, "released twice");
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(without_a_dac_seclabel_qemu_conf_names_the_hypervisor)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, UNCHANGED);
+	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01"), "");
+	hook_run run;
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "no <seclabel model='dac'>");
+	hook_free(&run);
+	test_snapshot_expect(root, UNCHANGED, before, "no hypervisor user known");
+
+	test_write_file(root, "/etc/libvirt/qemu.conf",
+			"# The user for QEMU processes run by the system instance.\n"
+			"#user = \"qemu\"\n"
+			"user = \"+108\"\n"
+			"group = \"+109\"\n"
+			"dynamic_ownership = 1\n");
+	char *with_conf = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), "prepare with qemu.conf");
+	expect_owner(root, "/dev/vfio/7", 108, 109);
+	run_ok(root, xml, RELEASE("vm1"), "release");
+	test_snapshot_expect(root, UNCHANGED, with_conf, "released");
+	free(with_conf);
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(domain_without_hostdevs_needs_nothing)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, 0);
+	char *before_unchanged = test_snapshot(root, UNCHANGED);
+	char *xml = domain_xml("plain", "", "");
+	run_ok(root, xml, PREPARE("plain"), "prepare");
+	/* not even the state directory */
+	test_snapshot_expect(root, 0, before, "prepare of a domain without hostdevs");
+	run_ok(root, xml, RELEASE("plain"), "release");
+	test_snapshot_expect(root, UNCHANGED, before_unchanged, "release of a domain without hostdevs");
+	free(before_unchanged);
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(wrong_arguments_are_a_usage_error_of_one_line)
+{
+	const char *root = new_root();
+	hook_run run;
+	hook(&run, root, "", (const char *const[]){"vm1", "prepare", "begin", NULL});
+	ck_assert_int_eq(run.status, 2);
+	ck_assert_uint_eq(lines(run.err), 1);
+	ck_assert_str_eq(run.out, "");
+	hook_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *suite = suite_create("libvirt_hook");
+	TCase *tc = tcase_create("hook");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, prepare_begin_grants_and_release_end_restores_byte_exactly);
+	tcase_add_test(tc, managed_hostdev_round_trip_is_byte_exact);
+	tcase_add_test(tc, iommufd_hostdev_libvirt_passes_as_fd_gets_no_path_grant);
+	tcase_add_test(tc, other_operations_change_nothing);
+	tcase_add_test(tc, failure_exits_non_zero_with_one_line_and_changes_nothing);
+	tcase_add_test(tc, second_domain_claiming_the_group_fails_and_leaves_the_first_alone);
+	tcase_add_test(tc, release_needs_no_valid_xml_and_is_idempotent);
+	tcase_add_test(tc, without_a_dac_seclabel_qemu_conf_names_the_hypervisor);
+	tcase_add_test(tc, domain_without_hostdevs_needs_nothing);
+	tcase_add_test(tc, wrong_arguments_are_a_usage_error_of_one_line);
+	suite_add_tcase(suite, tc);
+	return test_main(suite);
+}

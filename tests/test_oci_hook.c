@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The built OCI hook run as a runtime runs it: the container state on
+ * standard input, a bundle whose config.json the test writes, a real child
+ * process as the container's pid, a generated host tree (labelers = dac).
+ * prestart grants the nodes and raises the pid's RLIMIT_MEMLOCK; poststop
+ * puts everything back byte-exactly.
+ */
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static const char host[] = "misc vfio 234:196\n"
+			   "misc iommu 234:257\n"
+			   "group 7 243:0\n"
+			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+			   "cdev=vfio0:511:0\n"
+			   "device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci "
+			   "cdev=vfio2:511:2\n"
+			   "group 8 243:1\n"
+			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
+			   "cdev=vfio1:511:1\n";
+
+#define UNCHANGED (TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE)
+#define CAPABILITY_IPC_LOCK 14 /* include/uapi/linux/capability.h */
+#define CHILD_LIMIT (1u << 20)
+#define CHILD_HARD (8u << 20) /* the tests' own hard limit is 8 MiB or more */
+
+typedef struct fixture {
+	const char *root;
+	char bundle[64];
+	pid_t container;
+} fixture;
+
+/* The container's process: RLIMIT_MEMLOCK 8 MiB and no CAP_IPC_LOCK, so its limit is what counts. */
+static pid_t container_start(void)
+{
+	int ready[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* Only the soft limit is low: raising a hard limit takes CAP_SYS_RESOURCE, which a container
+		 * host may not give even root (this test machine does not). */
+		struct rlimit limit = {.rlim_cur = CHILD_LIMIT, .rlim_max = CHILD_HARD};
+		struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct data[2];
+		bool ok = setrlimit(RLIMIT_MEMLOCK, &limit) == 0 && syscall(SYS_capget, &header, data) == 0;
+		data[0].effective &= ~(1u << CAPABILITY_IPC_LOCK);
+		data[0].permitted &= ~(1u << CAPABILITY_IPC_LOCK);
+		ok = ok && syscall(SYS_capset, &header, data) == 0;
+		(void)!write(ready[1], ok ? "y" : "n", 1);
+		for (;;)
+			pause();
+	}
+	char answer = 0;
+	ck_assert_int_eq(read(ready[0], &answer, 1), 1);
+	ck_assert_msg(answer == 'y', "the container stand-in could not set its limit or drop CAP_IPC_LOCK");
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+/* The soft RLIMIT_MEMLOCK of @pid as /proc/PID/limits shows it. */
+static unsigned long long memlock_of(pid_t pid)
+{
+	struct rlimit limit;
+	ck_assert_int_eq(prlimit(pid, RLIMIT_MEMLOCK, NULL, &limit), 0);
+	return (unsigned long long)limit.rlim_cur;
+}
+
+static void fixture_open(fixture *f, const char *config)
+{
+	f->root = test_root_new(host);
+	/* No extra: the limit the pid needs is the guest memory alone, below its hard limit. */
+	test_write_file(f->root, "/etc/vfguard/vfguard.conf", "labelers = dac\nmemlock_extra = 0\n");
+	ck_assert_int_eq(chmod(test_path(f->root, "/dev/vfio/vfio"), 0660), 0);
+	snprintf(f->bundle, sizeof(f->bundle), "/tmp/vfguard-bundle-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->bundle));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/config.json", f->bundle);
+	FILE *out = fopen(path, "w");
+	ck_assert_ptr_nonnull(out);
+	fputs(config, out);
+	fclose(out);
+	f->container = container_start();
+}
+
+static void fixture_close(fixture *f)
+{
+	kill(f->container, SIGKILL);
+	waitpid(f->container, NULL, 0);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/config.json", f->bundle);
+	unlink(path);
+	rmdir(f->bundle);
+	test_root_remove(f->root);
+}
+
+typedef struct hook_run {
+	int status;
+	char *out;
+	char *err;
+} hook_run;
+
+static char *slurp(int fd)
+{
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	char *text = calloc(1, 65536);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_ge(read(fd, text, 65535), 0);
+	close(fd);
+	return text;
+}
+
+static int temp_file(void)
+{
+	char path[] = "/tmp/vfguard-oci-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	return fd;
+}
+
+/* Run the hook with @stage as its argument (NULL: none) and @state on stdin. */
+static void hook(hook_run *run, const fixture *f, const char *stage, const char *state)
+{
+	const char *program = getenv("VFGUARD_OCI_HOOK");
+	ck_assert_msg(program != NULL, "VFGUARD_OCI_HOOK is not set");
+	int in = temp_file(), out = temp_file(), err = temp_file();
+	ck_assert_int_eq(write(in, state, strlen(state)), (ssize_t)strlen(state));
+	ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		setenv("VFGUARD_ROOT", f->root, 1);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		execl(program, "vfguard-oci-hook", stage, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	close(in);
+	ck_assert(WIFEXITED(status));
+	run->status = WEXITSTATUS(status);
+	run->out = slurp(out);
+	run->err = slurp(err);
+}
+
+static void hook_ok(const fixture *f, const char *stage, const char *state)
+{
+	hook_run run;
+	hook(&run, f, stage, state);
+	ck_assert_msg(run.status == 0 && !run.err[0] && !run.out[0], "%s: exit %d: %s", stage ? stage : "(status)",
+		      run.status, run.err);
+	free(run.out);
+	free(run.err);
+}
+
+/* The state a runtime passes: status created with the pid at prestart, stopped at poststop. */
+static char *state_json(const fixture *f, const char *status, const char *annotations)
+{
+	char *state;
+	ck_assert_int_ge(asprintf(&state,
+				  "{\"ociVersion\": \"1.0.2\", \"id\": \"ctr-4711\", \"status\": \"%s\", \"pid\": %d, "
+				  "\"bundle\": \"%s\", \"annotations\": {%s}}",
+				  status, strcmp(status, "created") == 0 ? (int)f->container : 0, f->bundle,
+				  annotations),
+			 0);
+	return state;
+}
+
+static void expect_owner(const char *root, const char *logical, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	ck_assert_int_eq(lstat(test_path(root, logical), &st), 0);
+	ck_assert_msg(st.st_uid == uid && st.st_gid == gid, "%s is %u:%u, expected %u:%u", logical, (unsigned)st.st_uid,
+		      (unsigned)st.st_gid, (unsigned)uid, (unsigned)gid);
+}
+
+/* A container of uid 107 given the legacy group 7 (both its functions) through linux.devices. */
+static const char config_group7[] =
+	"{\"ociVersion\": \"1.0.2\",\n"
+	" \"process\": {\"user\": {\"uid\": 107, \"gid\": 107}, \"args\": [\"/bin/dpdk-app\"]},\n"
+	" \"linux\": {\"devices\": [\n"
+	"   {\"path\": \"/dev/vfio/vfio\", \"type\": \"c\", \"major\": 234, \"minor\": 196},\n"
+	"   {\"path\": \"/dev/vfio/7\", \"type\": \"c\", \"major\": 243, \"minor\": 0},\n"
+	"   {\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1, \"minor\": 3}]}}\n";
+
+START_TEST(prestart_grants_the_devices_and_poststop_restores_byte_exactly)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	/* A second hostdev by annotation, on iommufd: its cdev and /dev/iommu. */
+	char *created = state_json(&f, "created",
+				   "\"org.vfguard.hostdevs\": \"0000:02:00.0,backend=iommufd\", "
+				   "\"org.vfguard.memory\": \"2M\"");
+	char *stopped = state_json(&f, "stopped", "");
+
+	hook_ok(&f, "prestart", created);
+	expect_owner(f.root, "/dev/vfio/7", 107, 107);
+	expect_owner(f.root, "/dev/vfio/devices/vfio1", 107, 107);
+	/* not the cdevs of the legacy group's functions, nor another device */
+	expect_owner(f.root, "/dev/vfio/devices/vfio0", 0, 0);
+	expect_owner(f.root, "/dev/vfio/8", 0, 0);
+	/* the 2 MiB of guest memory pinned by the legacy container: above the 1 MiB it had */
+	ck_assert_uint_ge(memlock_of(f.container), 2u << 20);
+	ck_assert_uint_le(memlock_of(f.container), CHILD_HARD);
+
+	hook_ok(&f, "poststop", stopped);
+	test_snapshot_expect(f.root, UNCHANGED, before, "prestart then poststop");
+	ck_assert_uint_eq(memlock_of(f.container), CHILD_LIMIT);
+	free(created);
+	free(stopped);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(without_an_argument_the_status_names_the_stage)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", "");
+	char *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, NULL, created);
+	expect_owner(f.root, "/dev/vfio/7", 107, 107);
+	hook_ok(&f, NULL, stopped);
+	test_snapshot_expect(f.root, UNCHANGED, before, "status created then stopped");
+
+	hook_run run;
+	char *running = state_json(&f, "running", "");
+	hook(&run, &f, NULL, running);
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "\"running\"") && strchr(run.err, '\n') == run.err + strlen(run.err) - 1, "%s",
+		      run.err);
+	free(run.out);
+	free(run.err);
+	free(running);
+	free(created);
+	free(stopped);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(container_without_vfio_devices_is_left_alone)
+{
+	fixture f;
+	fixture_open(&f, "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 1000, \"gid\": 1000}}, "
+			 "\"linux\": {\"devices\": [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, "
+			 "\"minor\": 229}]}}");
+	char *before = test_snapshot(f.root, 0);
+	char *created = state_json(&f, "created", "");
+	hook_ok(&f, "prestart", created);
+	test_snapshot_expect(f.root, 0, before, "a container without VFIO devices");
+	ck_assert_uint_eq(memlock_of(f.container), CHILD_LIMIT);
+	free(created);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_failure_exits_one_with_one_line_and_changes_nothing)
+{
+	fixture f;
+	/* group 7 could be granted; group 9 does not exist on this host */
+	fixture_open(&f, "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 107, \"gid\": 107}}, "
+			 "\"linux\": {\"devices\": [{\"path\": \"/dev/vfio/7\"}, {\"path\": \"/dev/vfio/9\"}]}}");
+	char *before = test_snapshot(f.root, UNCHANGED);
+	const char *cases[][2] = {
+		{"", "IOMMU group 9"},
+		{"\"org.vfguard.hostdevs\": \"0000:01:00.0,backend=iommufd\"", "IOMMU group 9"},
+		{"\"org.vfguard.memory\": \"lots\"", "org.vfguard.memory"},
+		{"\"org.vfguard.access\": \"telepathy\"", "org.vfguard.access"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *created = state_json(&f, "created", cases[i][0]);
+		hook_run run;
+		hook(&run, &f, "prestart", created);
+		ck_assert_msg(run.status == 1, "case %zu: exit %d", i, run.status);
+		ck_assert_str_eq(run.out, "");
+		ck_assert_msg(strncmp(run.err, "vfguard: ", 9) == 0 && strstr(run.err, cases[i][1]) &&
+				      strchr(run.err, '\n') == run.err + strlen(run.err) - 1,
+			      "case %zu: '%s'", i, run.err);
+		free(run.out);
+		free(run.err);
+		free(created);
+	}
+	/* not JSON at all */
+	hook_run run;
+	hook(&run, &f, "prestart", "{\"id\": ");
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "not a JSON object"), "%s", run.err);
+	free(run.out);
+	free(run.err);
+	test_snapshot_expect(f.root, UNCHANGED, before, "failed prestarts");
+	ck_assert_uint_eq(memlock_of(f.container), CHILD_LIMIT);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_device_and_an_annotation_may_not_disagree_on_the_backend)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", "\"org.vfguard.hostdevs\": \"0000:01:00.0,backend=iommufd\"");
+	hook_run run;
+	hook(&run, &f, "prestart", created);
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "backend=iommufd") && strstr(run.err, "legacy"), "%s", run.err);
+	free(run.out);
+	free(run.err);
+	test_snapshot_expect(f.root, UNCHANGED, before, "a refused prestart");
+	free(created);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *suite = suite_create("oci_hook");
+	TCase *tc = tcase_create("hook");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, prestart_grants_the_devices_and_poststop_restores_byte_exactly);
+	tcase_add_test(tc, without_an_argument_the_status_names_the_stage);
+	tcase_add_test(tc, container_without_vfio_devices_is_left_alone);
+	tcase_add_test(tc, a_failure_exits_one_with_one_line_and_changes_nothing);
+	tcase_add_test(tc, a_device_and_an_annotation_may_not_disagree_on_the_backend);
+	suite_add_tcase(suite, tc);
+	return test_main(suite);
+}

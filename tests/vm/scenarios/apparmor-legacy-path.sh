@@ -1,0 +1,56 @@
+# AppArmor enforcing, path access: a process confined by a profile that
+# includes vfguard's rules file opens the container and group only after
+# vfguard apply (which replaces the loaded profile) and walks the type1 flow;
+# audit asks the kernel and finds no drift, then drift once the profile is
+# replaced without its include; after revoke the file is gone and the opens
+# are denied again.
+requires legacy
+check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exit 1
+use_vfio_pci "$EDU"
+group=/dev/vfio/$(iommu_group "$EDU")
+uuid=6c1e4a02-2b0d-4d1e-9a53-0f5e8c3b7a11
+profile=libvirt-$uuid
+rules=/etc/apparmor.d/vfguard/$profile
+mkdir -p /etc/apparmor.d/libvirt /etc/apparmor.d/vfguard
+# The hypervisor's profile: vfguard's abstraction, what the test programs need
+# besides the devices (binaries, libraries, sysfs), and the domain's rules file.
+cat >"/etc/apparmor.d/libvirt/$profile" <<EOF
+profile $profile flags=(attach_disconnected) {
+  #include <abstractions/vfguard-hypervisor>
+  /usr/** mr,
+  /etc/** r,
+  /sys/** r,
+  /proc/** r,
+  include if exists <vfguard/$profile>
+}
+EOF
+check load apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile" || exit 1
+check loaded grep -qx "$profile (enforce)" /sys/kernel/security/apparmor/profiles
+run_checks -p before aa_run exec "$profile" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+	--device "$EDU" --open-errno container=EACCES --open-errno group=EACCES
+
+echo "labelers = apparmor" >aa.conf
+set -- --config "$PWD/aa.conf" --domain vm1 --uuid "$uuid" --hostdev "$EDU,backend=legacy"
+plan "$@"
+expect_eq plan-group "$(plan_get steps node="$group" action)" grant
+expect_eq plan-loaded "$(plan_get labelers name=apparmor note | grep -o 'profile loaded: replaced after each change')" \
+	"profile loaded: replaced after each change"
+check apply vfguard apply "$@" || exit 1
+expect_eq rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
+\"/dev/vfio/vfio\" rw,
+\"$group\" rw,
+# vfguard end: no file before"
+run_checks -p granted aa_run exec "$profile" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+	--device "$EDU"
+check audit vfguard audit "$@"
+# The kernel drifting from the journal: the profile replaced without the rules file.
+sed '/include if exists/d' "/etc/apparmor.d/libvirt/$profile" >stale.profile
+check load-stale apparmor_parser --replace stale.profile
+check audit-drift sh -c "vfguard audit $* >audit.out; [ \$? -eq 3 ] && grep -q 'the loaded profile denies it' audit.out"
+check reload apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile"
+check apply-again sh -c "vfguard apply $* | grep -q '0 changes made'"
+
+check revoke vfguard revoke --config "$PWD/aa.conf" --domain vm1 || exit 1
+check_fails rules-file-gone test -e "$rules"
+run_checks -p revoked aa_run exec "$profile" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+	--device "$EDU" --open-errno container=EACCES --open-errno group=EACCES

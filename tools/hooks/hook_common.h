@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_TOOLS_HOOKS_HOOK_COMMON_H
+#define VFGUARD_TOOLS_HOOKS_HOOK_COMMON_H
+
+/* What the libvirt and OCI hooks share: their input, their one-line errors, and the apply. */
+
+#include <stddef.h>
+
+#include <vfguard/vfguard.h>
+
+/* Exit codes, as the CLI's (DESIGN.md): ok, failed, usage. */
+enum { HOOK_EXIT_OK = 0, HOOK_EXIT_FAILED = 1, HOOK_EXIT_USAGE = 2 };
+
+/* All of @fd (the hook's standard input) into a NUL-terminated buffer; free() it. */
+int hook_read_all(int fd, char **text, size_t *size, vfg_error *err);
+
+/*
+ * The error as ONE line on stderr, "vfguard: MESSAGE": libvirt and the
+ * container runtimes show a hook's stderr as the reason the start failed.
+ */
+void hook_report(const vfg_error *err);
+
+/*
+ * Apply for @domain as one step: bind its managed hostdevs to vfio-pci
+ * (vfg_domain_prepare), plan, apply. When any of it fails, whatever the
+ * domain holds is revoked again, so a failed start leaves nothing behind.
+ */
+int hook_apply(vfg_context *ctx, const vfg_domain *domain, vfg_error *err);
+
+/* Revoke everything domain @name holds; nothing held is no error. */
+int hook_revoke(vfg_context *ctx, const char *name, vfg_error *err);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The libvirt QEMU hook, installed as /etc/libvirt/hooks/qemu.d/vfguard.
+ * libvirt runs it as `vfguard DOMAIN OPERATION SUB-OPERATION EXTRA` with the
+ * domain XML on standard input (https://libvirt.org/hooks.html, "Script
+ * arguments" and "/etc/libvirt/hooks/qemu"): `prepare begin` comes before
+ * libvirt labels anything and a failure there stops the start; `release end`
+ * comes after libvirt released everything. Hooks in qemu.d also filter the
+ * XML of `migrate` and `restore`, where an empty standard output keeps the XML
+ * as it is: this hook never writes to standard output.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hook_common.h"
+#include "libvirt_xml.h"
+
+static void file_close(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* A value of qemu.conf's `KEY = "VALUE"` lines (libvirt's config syntax), unquoted. */
+static int qemu_conf_value(const char *line, const char *key, char *value, size_t size)
+{
+	size_t key_length = strlen(key);
+	while (isspace((unsigned char)*line))
+		line++;
+	if (strncmp(line, key, key_length) != 0)
+		return 0;
+	line += key_length;
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line++ != '=')
+		return 0;
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line != '"')
+		return -1;
+	const char *end = strchr(line + 1, '"');
+	if (!end || (size_t)(end - line - 1) >= size)
+		return -1;
+	memcpy(value, line + 1, (size_t)(end - line - 1));
+	value[end - line - 1] = '\0';
+	return 1;
+}
+
+/*
+ * Without a dac seclabel libvirt runs QEMU as qemu.conf's `user` and `group`
+ * (qemu.conf: "The user for QEMU processes run by the system instance").
+ * Both must be there: the built-in default differs between distributions,
+ * and vfguard will not guess an owner for device nodes.
+ */
+static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *domain, vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, "/etc/libvirt/qemu.conf", path, sizeof(path), err) < 0)
+		return -1;
+	__attribute__((cleanup(file_close))) FILE *f = fopen(path, "re");
+	if (!f && errno != ENOENT)
+		return vfg_error_set(err, errno, path, "cannot read");
+
+	char user[VFG_NAME_MAX] = "", group[VFG_NAME_MAX] = "", line[1024];
+	unsigned number = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		number++;
+		int r = qemu_conf_value(line, "user", user, sizeof(user));
+		if (r == 0)
+			r = qemu_conf_value(line, "group", group, sizeof(group));
+		if (r < 0)
+			return vfg_error_set(err, 0, path, "line %u: expected KEY = \"VALUE\"", number);
+	}
+	if (!user[0] || !group[0])
+		return vfg_error_set(err, 0, domain->name,
+				     "no <seclabel model='dac'> with a label, and %s sets no user and group: "
+				     "whom should the device nodes be granted to?",
+				     path);
+	char label[2 * VFG_NAME_MAX + 2];
+	snprintf(label, sizeof(label), "%s:%s", user, group);
+	if (libvirt_dac_label_parse(label, &domain->uid, &domain->gid, err) < 0) {
+		vfg_error_prefix(err, "%s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int prepare(const char *name, const char *xml, size_t size, vfg_error *err)
+{
+	libvirt_domain parsed;
+	if (libvirt_domain_parse(xml, size, &parsed, err) < 0)
+		return -1;
+	if (strcmp(parsed.domain.name, name) != 0) {
+		vfg_error_set(err, 0, name, "the domain XML on standard input is for '%s'", parsed.domain.name);
+		libvirt_domain_clear(&parsed);
+		return -1;
+	}
+
+	if (parsed.n_specs == 0) {
+		libvirt_domain_clear(&parsed);
+		return 0;
+	}
+	/* libvirt confines nothing with SELinux for this domain: vfguard labels nothing either. */
+	const char *selinux_off[] = {"selinux=off", NULL};
+	vfg_context_options options = {.overrides = parsed.selinux_none ? selinux_off : NULL};
+	vfg_context *ctx = vfg_context_new(&options, err);
+	int r = ctx ? 0 : -1;
+	if (r == 0 && !parsed.dac_label)
+		r = hypervisor_ids_from_qemu_conf(ctx, &parsed.domain, err);
+	if (r == 0)
+		r = hook_apply(ctx, &parsed.domain, err);
+	vfg_context_free(ctx);
+	libvirt_domain_clear(&parsed);
+	return r;
+}
+
+static int release(const char *name, vfg_error *err)
+{
+	/* Everything to undo is in the journal: the XML is not needed, and a broken one must not keep a grant. */
+	vfg_context *ctx = vfg_context_new(NULL, err);
+	if (!ctx)
+		return -1;
+	int r = hook_revoke(ctx, name, err);
+	vfg_context_free(ctx);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	vfg_error err = {0};
+	if (argc != 5) {
+		fprintf(stderr, "vfguard: libvirt hook: expected DOMAIN OPERATION SUB-OPERATION EXTRA "
+				"(https://libvirt.org/hooks.html)\n");
+		return HOOK_EXIT_USAGE;
+	}
+	const char *name = argv[1], *operation = argv[2], *sub_operation = argv[3];
+
+	/* Read it all whatever the operation: libvirt writes the whole XML to the pipe. */
+	char *xml = NULL;
+	size_t size = 0;
+	if (hook_read_all(STDIN_FILENO, &xml, &size, &err) < 0) {
+		hook_report(&err);
+		return HOOK_EXIT_FAILED;
+	}
+
+	int r = 0;
+	if (strcmp(operation, "prepare") == 0 && strcmp(sub_operation, "begin") == 0)
+		r = prepare(name, xml, size, &err);
+	else if (strcmp(operation, "release") == 0 && strcmp(sub_operation, "end") == 0)
+		r = release(name, &err);
+	free(xml);
+	if (r < 0) {
+		hook_report(&err);
+		return HOOK_EXIT_FAILED;
+	}
+	return HOOK_EXIT_OK;
+}

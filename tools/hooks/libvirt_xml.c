@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The libvirt domain XML, as libvirt documents it (formatdomain:
+ * https://libvirt.org/formatdomain.html), read for what vfguard needs:
+ *   <name>, <uuid>                         General metadata
+ *   <memory unit='KiB'>N</memory>          Memory Allocation (scaled units)
+ *   <seclabel model= type=>                Security label
+ *   <devices><hostdev mode='subsystem' type='pci' managed=>
+ *     <driver name='vfio' iommufd='yes|no'/>
+ *     <source><address domain= bus= slot= function=/></source>
+ *                                           Host device assignment, Device Addresses
+ *   <devices><iommu model=...>             IOMMU devices
+ *   <iommufd enabled='yes'/>               the domain-wide iommufd switch (libvirt >= 12.2)
+ * and vfguard's own element under <metadata> (docs/hooks.md). Nothing is
+ * kept from a document with any error in what vfguard reads.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "libvirt_xml.h"
+
+static void xml_doc_free(xmlDoc **doc)
+{
+	if (*doc)
+		xmlFreeDoc(*doc);
+}
+
+static void xml_string_free(xmlChar **text)
+{
+	if (*text)
+		xmlFree(*text);
+}
+
+#define cleanup_doc __attribute__((cleanup(xml_doc_free)))
+#define cleanup_xml __attribute__((cleanup(xml_string_free)))
+
+/* What the parse collects before it becomes the result. */
+typedef struct parse_state {
+	libvirt_domain *out;
+	size_t n_names;
+	bool iommufd_default; /* <iommufd enabled='yes'/> */
+	const xmlNode *metadata; /* vfguard's element, applied once every hostdev is known */
+} parse_state;
+
+static const char *node_name(const xmlNode *node)
+{
+	return (const char *)node->name;
+}
+
+/* An element of libvirt's own vocabulary: no namespace. */
+static bool is_element(const xmlNode *node, const char *name)
+{
+	return node->type == XML_ELEMENT_NODE && !node->ns && strcmp(node_name(node), name) == 0;
+}
+
+static int fail(vfg_error *err, const xmlNode *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* An error about @node: the subject names the line and the element. */
+static int fail(vfg_error *err, const xmlNode *node, const char *fmt, ...)
+{
+	char subject[128], text[VFG_ERROR_MESSAGE_MAX / 2];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (node)
+		snprintf(subject, sizeof(subject), "domain XML line %ld <%s>", xmlGetLineNo(node), node_name(node));
+	else
+		snprintf(subject, sizeof(subject), "domain XML");
+	return vfg_error_set(err, 0, subject, "%s", text);
+}
+
+/* The element's text without surrounding white space, into @buf. */
+static int element_text(const xmlNode *node, char *buf, size_t size, vfg_error *err)
+{
+	cleanup_xml xmlChar *content = xmlNodeGetContent(node);
+	const char *text = content ? (const char *)content : "";
+	while (isspace((unsigned char)*text))
+		text++;
+	size_t length = strlen(text);
+	while (length && isspace((unsigned char)text[length - 1]))
+		length--;
+	if (length >= size)
+		return fail(err, node, "longer than %zu characters", size - 1);
+	memcpy(buf, text, length);
+	buf[length] = '\0';
+	return 0;
+}
+
+/* The attribute's value into @buf, "" when absent. */
+static int attribute(const xmlNode *node, const char *name, char *buf, size_t size, vfg_error *err)
+{
+	cleanup_xml xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *)name);
+	const char *text = value ? (const char *)value : "";
+	if (strlen(text) >= size)
+		return fail(err, node, "%s='%.32s...': longer than %zu characters", name, text, size - 1);
+	memcpy(buf, text, strlen(text) + 1);
+	return 0;
+}
+
+/* The only child element called @name: NULL when there is none, an error when there are two. */
+static int only_child(const xmlNode *parent, const char *name, const xmlNode **child, vfg_error *err)
+{
+	*child = NULL;
+	for (const xmlNode *node = parent->children; node; node = node->next) {
+		if (!is_element(node, name))
+			continue;
+		if (*child)
+			return fail(err, node, "a second <%s> in <%s>", name, node_name(parent));
+		*child = node;
+	}
+	return 0;
+}
+
+static int yes_no(const xmlNode *node, const char *name, const char *value, bool *result, vfg_error *err)
+{
+	if (strcmp(value, "yes") == 0)
+		*result = true;
+	else if (strcmp(value, "no") == 0)
+		*result = false;
+	else
+		return fail(err, node, "%s='%s': expected yes or no", name, value);
+	return 0;
+}
+
+/*
+ * Units of a scaled integer (formatdomain, "Memory Allocation"): the
+ * default is KiB; "KB", "MB", ... are powers of 1000, "k"/"KiB", "M"/"MiB",
+ * ... powers of 1024.
+ */
+static const struct {
+	const char *name;
+	uint64_t factor;
+} scaled_units[] = {
+	{"b", 1ull},       {"bytes", 1ull},     {"KB", 1000ull},
+	{"k", 1ull << 10}, {"KiB", 1ull << 10}, {"MB", 1000000ull},
+	{"M", 1ull << 20}, {"MiB", 1ull << 20}, {"GB", 1000000000ull},
+	{"G", 1ull << 30}, {"GiB", 1ull << 30}, {"TB", 1000000000000ull},
+	{"T", 1ull << 40}, {"TiB", 1ull << 40}, {"PB", 1000000000000000ull},
+	{"P", 1ull << 50}, {"PiB", 1ull << 50},
+};
+
+int libvirt_scaled_parse(const char *number, const char *unit, uint64_t *bytes, vfg_error *err)
+{
+	if (!unit || !unit[0])
+		unit = "KiB";
+	uint64_t factor = 0;
+	for (size_t i = 0; i < sizeof(scaled_units) / sizeof(scaled_units[0]); i++)
+		if (strcmp(unit, scaled_units[i].name) == 0)
+			factor = scaled_units[i].factor;
+	if (!factor)
+		return vfg_error_set(err, 0, unit, "not a unit libvirt knows (b, KB, KiB, MB, MiB, GB, GiB, ...)");
+
+	char *end;
+	errno = 0;
+	unsigned long long value = strtoull(number, &end, 10);
+	if (!isdigit((unsigned char)number[0]) || *end || errno)
+		return vfg_error_set(err, errno, number, "not a decimal number");
+	if (value > UINT64_MAX / factor)
+		return vfg_error_set(err, ERANGE, number, "%s is more bytes than 64 bits hold", unit);
+	*bytes = value * factor;
+	return 0;
+}
+
+/* One number of a user or group: "+N" is a number by force, else a name, else a number. */
+static int dac_id(const char *text, bool group, unsigned long *id)
+{
+	bool forced = text[0] == '+';
+	const char *digits = forced ? text + 1 : text;
+	if (!forced && text[0]) {
+		if (group) {
+			struct group *g = getgrnam(text);
+			if (g) {
+				*id = g->gr_gid;
+				return 0;
+			}
+		} else {
+			struct passwd *p = getpwnam(text);
+			if (p) {
+				*id = p->pw_uid;
+				return 0;
+			}
+		}
+	}
+	char *end;
+	errno = 0;
+	unsigned long value = strtoul(digits, &end, 10);
+	/* (uid_t)-1 means "no change" to chown(2): never a hypervisor's id. */
+	if (!isdigit((unsigned char)digits[0]) || *end || errno || value >= UINT_MAX)
+		return -1;
+	*id = value;
+	return 0;
+}
+
+int libvirt_dac_label_parse(const char *label, uid_t *uid, gid_t *gid, vfg_error *err)
+{
+	const char *colon = strchr(label, ':');
+	char user[VFG_LABEL_MAX];
+	if (!colon || (size_t)(colon - label) >= sizeof(user) || colon == label || !colon[1])
+		return vfg_error_set(err, 0, label, "a dac label is USER:GROUP (names, or +UID:+GID)");
+	memcpy(user, label, (size_t)(colon - label));
+	user[colon - label] = '\0';
+	unsigned long u, g;
+	if (dac_id(user, false, &u) < 0)
+		return vfg_error_set(err, 0, label, "no user '%s' on this host, and not a number", user);
+	if (dac_id(colon + 1, true, &g) < 0)
+		return vfg_error_set(err, 0, label, "no group '%s' on this host, and not a number", colon + 1);
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+/* A number of a PCI address: libvirt reads it with base 0 (0x hex, 0 octal, else decimal). */
+static int address_number(const xmlNode *node, const char *name, bool required, unsigned long max, unsigned long *value,
+			  vfg_error *err)
+{
+	char text[32];
+	if (attribute(node, name, text, sizeof(text), err) < 0)
+		return -1;
+	if (!text[0]) {
+		if (required)
+			return fail(err, node, "no %s attribute: a PCI address needs bus, slot and function", name);
+		*value = 0;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	*value = strtoul(text, &end, 0);
+	if (!isdigit((unsigned char)text[0]) || *end || errno || *value > max)
+		return fail(err, node, "%s='%s': expected a number from 0 to %#lx", name, text, max);
+	return 0;
+}
+
+static int parse_pci_address(const xmlNode *node, vfg_pci_addr *addr, vfg_error *err)
+{
+	unsigned long domain, bus, slot, function;
+	/* Ranges of a PCI address (formatdomain, "Device Addresses"). */
+	if (address_number(node, "domain", false, 0xffff, &domain, err) < 0 ||
+	    address_number(node, "bus", true, 0xff, &bus, err) < 0 ||
+	    address_number(node, "slot", true, 0x1f, &slot, err) < 0 ||
+	    address_number(node, "function", true, 7, &function, err) < 0)
+		return -1;
+	*addr = (vfg_pci_addr){
+		.domain = (uint16_t)domain, .bus = (uint8_t)bus, .slot = (uint8_t)slot, .function = (uint8_t)function};
+	return 0;
+}
+
+static int parse_uuid_attribute(const xmlNode *node, char *canonical, vfg_error *err)
+{
+	char text[64];
+	if (attribute(node, "uuid", text, sizeof(text), err) < 0)
+		return -1;
+	if (!text[0])
+		return fail(err, node, "no uuid attribute");
+	vfg_error inner = {0};
+	if (vfg_uuid_parse(text, canonical, &inner) < 0)
+		return fail(err, node, "%s", inner.message);
+	return 0;
+}
+
+static int parse_hostdev_driver(const xmlNode *driver, vfg_hostdev_spec *spec, bool *backend_given, vfg_error *err)
+{
+	char name[32], iommufd[16];
+	if (attribute(driver, "name", name, sizeof(name), err) < 0 ||
+	    attribute(driver, "iommufd", iommufd, sizeof(iommufd), err) < 0)
+		return -1;
+	/* "kvm" (legacy KVM assignment) and "xen" are other backends: no VFIO node is involved. */
+	if (name[0] && strcmp(name, "vfio") != 0)
+		return fail(err, driver,
+			    "driver name='%s': vfguard grants VFIO device nodes, only name='vfio' is served", name);
+	if (iommufd[0]) {
+		bool yes = false;
+		if (yes_no(driver, "iommufd", iommufd, &yes, err) < 0)
+			return -1;
+		spec->backend = yes ? VFG_BACKEND_IOMMUFD : VFG_BACKEND_LEGACY;
+		*backend_given = true;
+	}
+	return 0;
+}
+
+static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *err)
+{
+	char mode[32], type[32], managed[16];
+	if (attribute(hostdev, "mode", mode, sizeof(mode), err) < 0 ||
+	    attribute(hostdev, "type", type, sizeof(type), err) < 0 ||
+	    attribute(hostdev, "managed", managed, sizeof(managed), err) < 0)
+		return -1;
+	/* USB, SCSI, mdev and capabilities-mode devices need no VFIO PCI node of their own. */
+	if ((mode[0] && strcmp(mode, "subsystem") != 0) || strcmp(type, "pci") != 0)
+		return 0;
+
+	libvirt_domain *out = state->out;
+	vfg_hostdev_spec *specs = realloc(out->specs, (out->n_specs + 1) * sizeof(*specs));
+	if (!specs)
+		return vfg_error_set(err, ENOMEM, "domain XML", "out of memory");
+	out->specs = specs;
+	vfg_hostdev_spec *spec = &specs[out->n_specs];
+	*spec = (vfg_hostdev_spec){.backend = VFG_BACKEND_LEGACY, .access = VFG_ACCESS_PATH};
+
+	/* formatdomain: managed omitted means "no", the user detaches the device. */
+	if (managed[0] && yes_no(hostdev, "managed", managed, &spec->managed, err) < 0)
+		return -1;
+
+	const xmlNode *driver, *source, *address, *token;
+	bool backend_given = false;
+	if (only_child(hostdev, "driver", &driver, err) < 0)
+		return -1;
+	if (driver && parse_hostdev_driver(driver, spec, &backend_given, err) < 0)
+		return -1;
+	if (!backend_given && state->iommufd_default)
+		spec->backend = VFG_BACKEND_IOMMUFD;
+
+	if (only_child(hostdev, "source", &source, err) < 0)
+		return -1;
+	if (!source)
+		return fail(err, hostdev, "a PCI hostdev without <source>: no host device named");
+	if (only_child(source, "address", &address, err) < 0)
+		return -1;
+	if (!address)
+		return fail(err, source, "no <address>: a PCI hostdev is named by its address");
+	if (parse_pci_address(address, &spec->addr, err) < 0)
+		return -1;
+	if (only_child(source, "vf-token", &token, err) < 0)
+		return -1;
+	if (token && parse_uuid_attribute(token, spec->vf_token, err) < 0)
+		return -1;
+
+	for (size_t i = 0; i < out->n_specs; i++)
+		if (vfg_pci_addr_equal(&out->specs[i].addr, &spec->addr)) {
+			char bdf[VFG_PCI_ADDR_STRLEN];
+			return fail(err, address, "%s is assigned twice", vfg_pci_addr_format(&spec->addr, bdf));
+		}
+	/* libvirt opens the iommufd and cdev itself and passes the fds; QEMU opens a legacy group (docs/hooks.md). */
+	spec->access = spec->backend == VFG_BACKEND_IOMMUFD ? VFG_ACCESS_FD : VFG_ACCESS_PATH;
+	out->n_specs++;
+	return 0;
+}
+
+static int parse_devices(parse_state *state, const xmlNode *devices, vfg_error *err)
+{
+	for (const xmlNode *node = devices->children; node; node = node->next) {
+		if (is_element(node, "hostdev")) {
+			if (parse_hostdev(state, node, err) < 0)
+				return -1;
+		} else if (is_element(node, "iommu")) {
+			state->out->domain.viommu = true;
+		}
+	}
+	return 0;
+}
+
+typedef enum seclabel_type { SECLABEL_DYNAMIC, SECLABEL_STATIC, SECLABEL_NONE } seclabel_type;
+
+static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error *err)
+{
+	libvirt_domain *out = state->out;
+	vfg_domain *domain = &out->domain;
+	char model[32], type_text[32], label[VFG_LABEL_MAX] = "", image[VFG_LABEL_MAX] = "";
+	const xmlNode *label_node, *image_node;
+	if (attribute(seclabel, "model", model, sizeof(model), err) < 0 ||
+	    attribute(seclabel, "type", type_text, sizeof(type_text), err) < 0 ||
+	    only_child(seclabel, "label", &label_node, err) < 0 ||
+	    only_child(seclabel, "imagelabel", &image_node, err) < 0)
+		return -1;
+	if (label_node && element_text(label_node, label, sizeof(label), err) < 0)
+		return -1;
+	if (image_node && element_text(image_node, image, sizeof(image), err) < 0)
+		return -1;
+
+	/* formatdomain: type defaults to dynamic. */
+	seclabel_type type;
+	if (!type_text[0] || strcmp(type_text, "dynamic") == 0)
+		type = SECLABEL_DYNAMIC;
+	else if (strcmp(type_text, "static") == 0)
+		type = SECLABEL_STATIC;
+	else if (strcmp(type_text, "none") == 0)
+		type = SECLABEL_NONE;
+	else
+		return fail(err, seclabel, "type='%s': expected dynamic, static or none", type_text);
+
+	/* <seclabel type='none'/> without a model turns every security driver off. */
+	if (!model[0] && type == SECLABEL_NONE) {
+		out->selinux_none = true;
+		out->apparmor_none = true;
+		return 0;
+	}
+
+	unsigned bit;
+	if (strcmp(model, "selinux") == 0)
+		bit = LIBVIRT_SECLABEL_SELINUX;
+	else if (strcmp(model, "apparmor") == 0)
+		bit = LIBVIRT_SECLABEL_APPARMOR;
+	else if (strcmp(model, "dac") == 0)
+		bit = LIBVIRT_SECLABEL_DAC;
+	else if (!model[0])
+		return fail(err, seclabel, "no model attribute: vfguard cannot tell which layer the label is for");
+	else
+		return fail(err, seclabel, "model='%s': expected selinux, apparmor or dac", model);
+	if (out->seclabels & bit)
+		return fail(err, seclabel, "a second <seclabel model='%s'>", model);
+	out->seclabels |= bit;
+
+	if (type == SECLABEL_STATIC && !label[0])
+		return fail(err, seclabel, "a static %s seclabel without <label>", model);
+
+	switch (bit) {
+	case LIBVIRT_SECLABEL_SELINUX:
+		if (type == SECLABEL_NONE) {
+			out->selinux_none = true;
+			return 0;
+		}
+		/* A dynamic label is there once libvirt generated it; before that vfguard allocates one. */
+		snprintf(domain->selinux_label, sizeof(domain->selinux_label), "%s", label);
+		snprintf(domain->selinux_image_label, sizeof(domain->selinux_image_label), "%s", image);
+		return 0;
+	case LIBVIRT_SECLABEL_APPARMOR:
+		/* libvirt's AppArmor driver names the profile libvirt-UUID; the apparmor labeler does the same without
+		 * a label. */
+		if (type == SECLABEL_NONE)
+			out->apparmor_none = true;
+		else
+			snprintf(domain->apparmor_profile, sizeof(domain->apparmor_profile), "%s", label);
+		return 0;
+	default:
+		if (type == SECLABEL_NONE || !label[0])
+			return 0;
+		if (libvirt_dac_label_parse(label, &domain->uid, &domain->gid, err) < 0) {
+			vfg_error_prefix(err, "domain XML line %ld <seclabel model='dac'>", xmlGetLineNo(seclabel));
+			return -1;
+		}
+		out->dac_label = true;
+		return 0;
+	}
+}
+
+static int parse_memory(parse_state *state, const xmlNode *memory, vfg_error *err)
+{
+	char text[64], unit[16];
+	if (element_text(memory, text, sizeof(text), err) < 0 || attribute(memory, "unit", unit, sizeof(unit), err) < 0)
+		return -1;
+	vfg_error inner = {0};
+	if (libvirt_scaled_parse(text, unit, &state->out->domain.memory, &inner) < 0)
+		return fail(err, memory, "%s", inner.message);
+	return 0;
+}
+
+static int parse_name(parse_state *state, const xmlNode *name, vfg_error *err)
+{
+	if (state->n_names++)
+		return fail(err, name, "a second <name>");
+	vfg_domain *domain = &state->out->domain;
+	if (element_text(name, domain->name, sizeof(domain->name), err) < 0)
+		return -1;
+	vfg_error inner = {0};
+	if (vfg_domain_name_check(domain->name, &inner) < 0)
+		return fail(err, name, "%s", inner.message);
+	return 0;
+}
+
+static int parse_uuid(parse_state *state, const xmlNode *uuid, vfg_error *err)
+{
+	char text[64];
+	vfg_error inner = {0};
+	if (element_text(uuid, text, sizeof(text), err) < 0)
+		return -1;
+	if (vfg_uuid_parse(text, state->out->domain.uuid, &inner) < 0)
+		return fail(err, uuid, "%s", inner.message);
+	return 0;
+}
+
+static bool is_vfguard_element(const xmlNode *node, const char *name)
+{
+	return node->type == XML_ELEMENT_NODE && node->ns && node->ns->href &&
+	       strcmp((const char *)node->ns->href, LIBVIRT_VFGUARD_NAMESPACE) == 0 &&
+	       strcmp(node_name(node), name) == 0;
+}
+
+static int find_metadata(parse_state *state, const xmlNode *metadata, vfg_error *err)
+{
+	for (const xmlNode *node = metadata->children; node; node = node->next) {
+		if (node->type != XML_ELEMENT_NODE || !node->ns || !node->ns->href ||
+		    strcmp((const char *)node->ns->href, LIBVIRT_VFGUARD_NAMESPACE) != 0)
+			continue;
+		if (!is_vfguard_element(node, "domain"))
+			return fail(err, node, "unknown element in namespace %s (expected domain)",
+				    LIBVIRT_VFGUARD_NAMESPACE);
+		if (state->metadata)
+			return fail(err, node, "a second vfguard metadata element");
+		state->metadata = node;
+	}
+	return 0;
+}
+
+/* Only the attributes in @known (NULL-terminated) may appear on @node. */
+static int known_attributes(const xmlNode *node, const char *const *known, vfg_error *err)
+{
+	for (const xmlAttr *attr = node->properties; attr; attr = attr->next) {
+		bool ok = false;
+		for (size_t i = 0; known[i]; i++)
+			ok = ok || strcmp((const char *)attr->name, known[i]) == 0;
+		if (!ok)
+			return fail(err, node, "unknown attribute %s", (const char *)attr->name);
+	}
+	return 0;
+}
+
+/*
+ * <vfguard:domain xmlns:vfguard="urn:vfguard:libvirt:1">
+ *   <vfguard:hostdev address="0000:01:00.0" access="fd|path" vf-token="UUID"/>
+ * </vfguard:domain>
+ */
+static int apply_metadata_hostdev(parse_state *state, const xmlNode *node, bool *described, vfg_error *err)
+{
+	static const char *const known[] = {"address", "access", "vf-token", NULL};
+	char address[64], access[16], token[64];
+	vfg_error inner = {0};
+	if (known_attributes(node, known, err) < 0 || attribute(node, "address", address, sizeof(address), err) < 0 ||
+	    attribute(node, "access", access, sizeof(access), err) < 0 ||
+	    attribute(node, "vf-token", token, sizeof(token), err) < 0)
+		return -1;
+	vfg_pci_addr addr;
+	if (!address[0])
+		return fail(err, node, "no address attribute: which hostdev?");
+	if (vfg_pci_addr_parse(address, &addr, &inner) < 0)
+		return fail(err, node, "%s", inner.message);
+
+	libvirt_domain *out = state->out;
+	size_t i = 0;
+	while (i < out->n_specs && !vfg_pci_addr_equal(&out->specs[i].addr, &addr))
+		i++;
+	if (i == out->n_specs)
+		return fail(err, node, "address='%s' is no PCI <hostdev> of the domain", address);
+	if (described[i])
+		return fail(err, node, "address='%s' is described twice", address);
+	described[i] = true;
+
+	vfg_hostdev_spec *spec = &out->specs[i];
+	if (access[0]) {
+		if (vfg_access_parse(access, &spec->access, &inner) < 0)
+			return fail(err, node, "%s", inner.message);
+	}
+	if (token[0]) {
+		char canonical[VFG_UUID_STRLEN];
+		if (vfg_uuid_parse(token, canonical, &inner) < 0)
+			return fail(err, node, "%s", inner.message);
+		if (spec->vf_token[0] && strcmp(spec->vf_token, canonical) != 0)
+			return fail(err, node, "vf-token %s differs from the hostdev's <vf-token> %s", canonical,
+				    spec->vf_token);
+		memcpy(spec->vf_token, canonical, sizeof(canonical));
+	}
+	return 0;
+}
+
+static int apply_metadata(parse_state *state, vfg_error *err)
+{
+	if (!state->metadata)
+		return 0;
+	static const char *const known[] = {NULL};
+	if (known_attributes(state->metadata, known, err) < 0)
+		return -1;
+	bool *described = calloc(state->out->n_specs + 1, sizeof(*described));
+	if (!described)
+		return vfg_error_set(err, ENOMEM, "domain XML", "out of memory");
+	int r = 0;
+	for (const xmlNode *node = state->metadata->children; node && r == 0; node = node->next) {
+		if (node->type != XML_ELEMENT_NODE)
+			continue;
+		if (is_vfguard_element(node, "hostdev"))
+			r = apply_metadata_hostdev(state, node, described, err);
+		else
+			r = fail(err, node, "unknown element in vfguard's metadata (expected hostdev)");
+	}
+	free(described);
+	return r;
+}
+
+static int parse_root(parse_state *state, const xmlNode *root, vfg_error *err)
+{
+	if (!is_element(root, "domain"))
+		return fail(err, root, "the document is no libvirt <domain>");
+	for (const xmlNode *node = root->children; node; node = node->next) {
+		int r = 0;
+		if (is_element(node, "iommufd")) {
+			char enabled[16];
+			r = attribute(node, "enabled", enabled, sizeof(enabled), err);
+			if (r == 0 && enabled[0])
+				r = yes_no(node, "enabled", enabled, &state->iommufd_default, err);
+		}
+		if (r < 0)
+			return -1;
+	}
+	for (const xmlNode *node = root->children; node; node = node->next) {
+		int r = 0;
+		if (is_element(node, "name"))
+			r = parse_name(state, node, err);
+		else if (is_element(node, "uuid"))
+			r = parse_uuid(state, node, err);
+		else if (is_element(node, "memory"))
+			r = parse_memory(state, node, err);
+		else if (is_element(node, "seclabel"))
+			r = parse_seclabel(state, node, err);
+		else if (is_element(node, "devices"))
+			r = parse_devices(state, node, err);
+		else if (is_element(node, "metadata"))
+			r = find_metadata(state, node, err);
+		if (r < 0)
+			return -1;
+	}
+	if (!state->n_names)
+		return fail(err, root, "no <name>: libvirt requires one");
+	return apply_metadata(state, err);
+}
+
+/* libxml2 keeps the last error; its message ends in a newline. */
+static int xml_syntax_error(vfg_error *err)
+{
+	const xmlError *last = xmlGetLastError();
+	if (!last || !last->message)
+		return vfg_error_set(err, 0, "domain XML", "not well-formed XML");
+	char message[512];
+	snprintf(message, sizeof(message), "%s", last->message);
+	size_t length = strlen(message);
+	while (length && isspace((unsigned char)message[length - 1]))
+		message[--length] = '\0';
+	return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d: %s)", last->line, message);
+}
+
+int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_error *err)
+{
+	*out = (libvirt_domain){0};
+	if (size == 0)
+		return vfg_error_set(err, 0, "domain XML", "empty: libvirt passes the domain XML on standard input");
+	if (size > INT_MAX)
+		return vfg_error_set(err, EFBIG, "domain XML", "too large");
+
+	/* No network, no entity expansion, no DTD loading; errors come back through xmlGetLastError, never stderr. */
+	xmlResetLastError();
+	cleanup_doc xmlDoc *doc = xmlReadMemory(xml, (int)size, "domain.xml", NULL,
+						XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		return xml_syntax_error(err);
+	const xmlNode *root = xmlDocGetRootElement(doc);
+	if (!root)
+		return vfg_error_set(err, 0, "domain XML", "no root element");
+
+	parse_state state = {.out = out};
+	if (parse_root(&state, root, err) < 0) {
+		libvirt_domain_clear(out);
+		return -1;
+	}
+	/* libvirt's AppArmor driver names a dynamic profile after the uuid. */
+	if ((out->seclabels & LIBVIRT_SECLABEL_APPARMOR) && !out->apparmor_none && !out->domain.apparmor_profile[0] &&
+	    out->domain.uuid[0])
+		snprintf(out->domain.apparmor_profile, sizeof(out->domain.apparmor_profile), "libvirt-%s",
+			 out->domain.uuid);
+	out->domain.hostdevs = out->specs;
+	out->domain.n_hostdevs = out->n_specs;
+	return 0;
+}
+
+void libvirt_domain_clear(libvirt_domain *domain)
+{
+	free(domain->specs);
+	*domain = (libvirt_domain){0};
+}

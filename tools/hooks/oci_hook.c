@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The OCI hook, for the prestart and poststop stages. The runtime passes the
+ * container's state on standard input (runtime-spec runtime.md "State": id,
+ * status, pid, bundle, annotations; config.md "POSIX-platform Hooks"), and
+ * the bundle's config.json says the rest: the process's user and labels
+ * (process.user, process.selinuxLabel, process.apparmorProfile) and the
+ * device nodes the runtime creates (linux.devices, config-linux.md
+ * "Devices"). Hostdevs come from the /dev/vfio entries there and from the
+ * annotation org.vfguard.hostdevs (docs/hooks.md); the domain is the
+ * container, named by its id.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "hook_common.h"
+
+/* The annotations vfguard reads (docs/hooks.md). */
+#define ANNOTATION_HOSTDEVS "org.vfguard.hostdevs"
+#define ANNOTATION_BACKEND "org.vfguard.backend"
+#define ANNOTATION_ACCESS "org.vfguard.access"
+#define ANNOTATION_MEMORY "org.vfguard.memory"
+#define ANNOTATION_VIOMMU "org.vfguard.viommu"
+
+#define MAX_HOSTDEVS 64
+
+typedef enum oci_stage { OCI_STAGE_PRESTART, OCI_STAGE_POSTSTOP } oci_stage;
+
+typedef struct oci_container {
+	json_object *state; /* owned */
+	json_object *config; /* owned, prestart only */
+	const char *id;
+	const char *status;
+	const char *bundle;
+	pid_t pid;
+	json_object *annotations; /* borrowed from state or config; may be NULL */
+	vfg_domain domain;
+	vfg_access access; /* org.vfguard.access, path when not given */
+	vfg_hostdev_spec specs[MAX_HOSTDEVS];
+	size_t n_specs;
+} oci_container;
+
+static void container_free(oci_container *c)
+{
+	json_object_put(c->state);
+	json_object_put(c->config);
+}
+
+/* @key of @object as a string: NULL when absent, an error when not a string. */
+static int json_string_member(json_object *object, const char *key, const char *where, const char **value,
+			      vfg_error *err)
+{
+	json_object *member;
+	*value = NULL;
+	if (!object || !json_object_object_get_ex(object, key, &member) || json_object_is_type(member, json_type_null))
+		return 0;
+	if (!json_object_is_type(member, json_type_string))
+		return vfg_error_set(err, 0, where, "\"%s\" is not a string", key);
+	*value = json_object_get_string(member);
+	return 0;
+}
+
+static int json_object_member(json_object *object, const char *key, json_type type, json_object **value)
+{
+	*value = NULL;
+	if (!object || !json_object_object_get_ex(object, key, value) || !json_object_is_type(*value, type)) {
+		*value = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+static const char *annotation(const oci_container *c, const char *key)
+{
+	json_object *value;
+	if (!c->annotations || !json_object_object_get_ex(c->annotations, key, &value) ||
+	    !json_object_is_type(value, json_type_string))
+		return NULL;
+	return json_object_get_string(value);
+}
+
+static int parse_state(oci_container *c, const char *text, size_t size, vfg_error *err)
+{
+	enum json_tokener_error jerr = json_tokener_success;
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return vfg_error_set(err, ENOMEM, "container state", "out of memory");
+	c->state = json_tokener_parse_ex(tok, text, (int)size);
+	jerr = json_tokener_get_error(tok);
+	json_tokener_free(tok);
+	if (!c->state || jerr != json_tokener_success || !json_object_is_type(c->state, json_type_object))
+		return vfg_error_set(err, 0, "container state", "not a JSON object (%s)",
+				     jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "another value");
+
+	if (json_string_member(c->state, "id", "container state", &c->id, err) < 0 ||
+	    json_string_member(c->state, "status", "container state", &c->status, err) < 0 ||
+	    json_string_member(c->state, "bundle", "container state", &c->bundle, err) < 0)
+		return -1;
+	/* Early drafts of the runtime spec called it bundlePath. */
+	if (!c->bundle && json_string_member(c->state, "bundlePath", "container state", &c->bundle, err) < 0)
+		return -1;
+	if (!c->id)
+		return vfg_error_set(err, 0, "container state", "no \"id\"");
+	json_object *pid;
+	if (json_object_object_get_ex(c->state, "pid", &pid)) {
+		if (!json_object_is_type(pid, json_type_int) || json_object_get_int64(pid) < 0 ||
+		    json_object_get_int64(pid) > INT_MAX)
+			return vfg_error_set(err, 0, "container state", "\"pid\" is not a process id");
+		c->pid = (pid_t)json_object_get_int64(pid);
+	}
+	json_object_member(c->state, "annotations", json_type_object, &c->annotations);
+	return 0;
+}
+
+static int parse_user(oci_container *c, const char *where, vfg_error *err)
+{
+	json_object *process, *user, *value;
+	if (!json_object_member(c->config, "process", json_type_object, &process))
+		return 0;
+	if (json_object_member(process, "user", json_type_object, &user)) {
+		const char *keys[] = {"uid", "gid"};
+		for (size_t i = 0; i < 2; i++) {
+			if (!json_object_object_get_ex(user, keys[i], &value))
+				continue;
+			int64_t id = json_object_get_int64(value);
+			/* (uid_t)-1 means "no change" to chown(2): never a process's id. */
+			if (!json_object_is_type(value, json_type_int) || id < 0 || id >= UINT_MAX)
+				return vfg_error_set(err, 0, where, "process.user.%s is not a user or group id",
+						     keys[i]);
+			if (i == 0)
+				c->domain.uid = (uid_t)id;
+			else
+				c->domain.gid = (gid_t)id;
+		}
+	}
+	const char *selinux, *apparmor;
+	if (json_string_member(process, "selinuxLabel", where, &selinux, err) < 0 ||
+	    json_string_member(process, "apparmorProfile", where, &apparmor, err) < 0)
+		return -1;
+	snprintf(c->domain.selinux_label, sizeof(c->domain.selinux_label), "%s", selinux ? selinux : "");
+	snprintf(c->domain.apparmor_profile, sizeof(c->domain.apparmor_profile), "%s", apparmor ? apparmor : "");
+	return 0;
+}
+
+static vfg_hostdev_spec *spec_for(oci_container *c, const vfg_pci_addr *addr, vfg_error *err)
+{
+	for (size_t i = 0; i < c->n_specs; i++)
+		if (vfg_pci_addr_equal(&c->specs[i].addr, addr))
+			return &c->specs[i];
+	if (c->n_specs == MAX_HOSTDEVS) {
+		vfg_error_set(err, E2BIG, c->id, "more than %d hostdevs", MAX_HOSTDEVS);
+		return NULL;
+	}
+	vfg_hostdev_spec *spec = &c->specs[c->n_specs++];
+	*spec = (vfg_hostdev_spec){.addr = *addr, .backend = VFG_BACKEND_AUTO, .access = c->access};
+	return spec;
+}
+
+/* A device entry's hostdev: the cdev's function, from /sys/class/vfio-dev/vfioN -> .../BDF/vfio-dev/vfioN. */
+static int hostdev_of_cdev(const vfg_context *ctx, oci_container *c, const char *path, const char *name, vfg_error *err)
+{
+	char logical[VFG_PATH_MAX], link[VFG_PATH_MAX], target[VFG_PATH_MAX];
+	snprintf(logical, sizeof(logical), "/sys/class/vfio-dev/%s", name);
+	if (vfg_host_path(ctx, logical, link, sizeof(link), err) < 0)
+		return -1;
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return vfg_error_set(err, errno, path, "no vfio cdev %s in sysfs (%s)", name, logical);
+	target[n] = '\0';
+	char *marker = strstr(target, "/vfio-dev/");
+	if (!marker)
+		return vfg_error_set(err, 0, logical, "does not lead to a PCI function's vfio-dev/");
+	*marker = '\0';
+	const char *bdf = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	vfg_pci_addr addr;
+	if (vfg_pci_addr_parse(bdf, &addr, err) < 0) {
+		vfg_error_prefix(err, "%s", path);
+		return -1;
+	}
+	vfg_hostdev_spec *spec = spec_for(c, &addr, err);
+	if (!spec)
+		return -1;
+	spec->backend = VFG_BACKEND_IOMMUFD;
+	return 0;
+}
+
+static void dir_close(DIR **dir)
+{
+	if (*dir)
+		closedir(*dir);
+}
+
+/* A group node's hostdevs: every member of the group bound to a vfio driver. */
+static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const char *path, unsigned group, vfg_error *err)
+{
+	char logical[VFG_PATH_MAX], real[VFG_PATH_MAX];
+	snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group);
+	if (vfg_host_path(ctx, logical, real, sizeof(real), err) < 0)
+		return -1;
+	__attribute__((cleanup(dir_close))) DIR *dir = opendir(real);
+	if (!dir)
+		return vfg_error_set(err, errno, path, "no IOMMU group %u in sysfs (%s)", group, logical);
+	size_t found = 0;
+	for (struct dirent *entry; (entry = readdir(dir));) {
+		vfg_pci_addr addr;
+		vfg_pci_function fn;
+		if (entry->d_name[0] == '.' || vfg_pci_addr_parse(entry->d_name, &addr, NULL) < 0)
+			continue;
+		if (vfg_pci_function_read(ctx, &addr, &fn, err) < 0)
+			return -1;
+		if (!fn.vfio_dev && strcmp(fn.driver, "vfio-pci") != 0)
+			continue;
+		vfg_hostdev_spec *spec = spec_for(c, &addr, err);
+		if (!spec)
+			return -1;
+		spec->backend = VFG_BACKEND_LEGACY;
+		found++;
+	}
+	if (!found)
+		return vfg_error_set(err, 0, path, "IOMMU group %u has no function bound to vfio", group);
+	return 0;
+}
+
+/* linux.devices entries under /dev/vfio: a group or a cdev names hostdevs; the container is shared. */
+static int parse_devices(const vfg_context *ctx, oci_container *c, const char *where, vfg_error *err)
+{
+	json_object *linux_, *devices;
+	if (!json_object_member(c->config, "linux", json_type_object, &linux_) ||
+	    !json_object_member(linux_, "devices", json_type_array, &devices))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(devices); i++) {
+		const char *path;
+		if (json_string_member(json_object_array_get_idx(devices, i), "path", where, &path, err) < 0)
+			return -1;
+		if (!path || strncmp(path, "/dev/vfio/", 10) != 0)
+			continue;
+		const char *rest = path + 10;
+		char *end;
+		if (strcmp(rest, "vfio") == 0)
+			continue;
+		if (strncmp(rest, "devices/vfio", 12) == 0 && isdigit((unsigned char)rest[12]) &&
+		    !strchr(rest + 8, '/')) {
+			if (hostdev_of_cdev(ctx, c, path, rest + 8, err) < 0)
+				return -1;
+			continue;
+		}
+		errno = 0;
+		unsigned long group = strtoul(rest, &end, 10);
+		if (!isdigit((unsigned char)rest[0]) || *end || errno || group > UINT_MAX)
+			return vfg_error_set(err, 0, path, "a /dev/vfio entry vfguard does not know (linux.devices)");
+		if (hostdevs_of_group(ctx, c, path, (unsigned)group, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* org.vfguard.hostdevs: hostdev specs as the CLI takes them, separated by white space or ';'. */
+static int parse_hostdev_annotation(const vfg_context *ctx, oci_container *c, const char *backend_default,
+				    const char *access_default, vfg_error *err)
+{
+	const char *list = annotation(c, ANNOTATION_HOSTDEVS);
+	if (!list)
+		return 0;
+	char text[256];
+	for (const char *p = list; *p;) {
+		while (*p && (isspace((unsigned char)*p) || *p == ';'))
+			p++;
+		size_t length = strcspn(p, " \t\n;");
+		if (!length)
+			break;
+		if (length >= sizeof(text))
+			return vfg_error_set(err, 0, ANNOTATION_HOSTDEVS, "an entry longer than %zu characters",
+					     sizeof(text) - 1);
+		memcpy(text, p, length);
+		text[length] = '\0';
+		p += length;
+		/* The annotation's defaults go where the entry says nothing itself. */
+		char full[sizeof(text) + 64];
+		snprintf(full, sizeof(full), "%s%s%s%s%s", text,
+			 backend_default && !strstr(text, "backend=") ? ",backend=" : "",
+			 backend_default && !strstr(text, "backend=") ? backend_default : "",
+			 access_default && !strstr(text, "access=") ? ",access=" : "",
+			 access_default && !strstr(text, "access=") ? access_default : "");
+		vfg_hostdev_spec parsed;
+		if (vfg_hostdev_spec_parse(ctx, full, &parsed, err) < 0) {
+			vfg_error_prefix(err, "annotation %s", ANNOTATION_HOSTDEVS);
+			return -1;
+		}
+		vfg_hostdev_spec *spec = spec_for(c, &parsed.addr, err);
+		if (!spec)
+			return -1;
+		/* A device entry fixed the backend; the annotation may not contradict it. */
+		if (spec->backend != VFG_BACKEND_AUTO && parsed.backend != VFG_BACKEND_AUTO &&
+		    spec->backend != parsed.backend)
+			return vfg_error_set(err, 0, ANNOTATION_HOSTDEVS,
+					     "%s: backend=%s, but linux.devices gives it the %s node", text,
+					     vfg_backend_name(parsed.backend), vfg_backend_name(spec->backend));
+		if (parsed.backend == VFG_BACKEND_AUTO)
+			parsed.backend = spec->backend;
+		*spec = parsed;
+	}
+	return 0;
+}
+
+static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err)
+{
+	char where[VFG_PATH_MAX];
+	if (!c->bundle || c->bundle[0] != '/')
+		return vfg_error_set(err, 0, c->id, "the state names no absolute bundle directory");
+	if (snprintf(where, sizeof(where), "%s/config.json", c->bundle) >= (int)sizeof(where))
+		return vfg_error_set(err, ENAMETOOLONG, c->bundle, "bundle path too long");
+	c->config = json_object_from_file(where);
+	if (!c->config || !json_object_is_type(c->config, json_type_object))
+		return vfg_error_set(err, 0, where, "cannot read it as a JSON object (%s)", json_util_get_last_err());
+	if (!c->annotations)
+		json_object_member(c->config, "annotations", json_type_object, &c->annotations);
+
+	const char *backend = annotation(c, ANNOTATION_BACKEND), *access = annotation(c, ANNOTATION_ACCESS);
+	const char *memory = annotation(c, ANNOTATION_MEMORY), *viommu = annotation(c, ANNOTATION_VIOMMU);
+	vfg_backend unused;
+	const char *bad = NULL;
+	if (backend && vfg_backend_parse(backend, &unused, err) < 0)
+		bad = ANNOTATION_BACKEND;
+	else if (access && vfg_access_parse(access, &c->access, err) < 0)
+		bad = ANNOTATION_ACCESS;
+	else if (memory && vfg_size_parse(memory, &c->domain.memory, err) < 0)
+		bad = ANNOTATION_MEMORY;
+	if (bad) {
+		vfg_error_prefix(err, "annotation %s", bad);
+		return -1;
+	}
+	if (viommu) {
+		if (strcmp(viommu, "true") != 0 && strcmp(viommu, "false") != 0)
+			return vfg_error_set(err, 0, ANNOTATION_VIOMMU, "'%s': expected true or false", viommu);
+		c->domain.viommu = strcmp(viommu, "true") == 0;
+	}
+
+	if (parse_user(c, where, err) < 0 || parse_devices(ctx, c, where, err) < 0 ||
+	    parse_hostdev_annotation(ctx, c, backend, access, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int prestart(oci_container *c, vfg_error *err)
+{
+	vfg_context *ctx = vfg_context_new(NULL, err);
+	if (!ctx)
+		return -1;
+	int r = parse_config(ctx, c, err);
+	if (r == 0 && c->n_specs > 0) {
+		if (c->pid <= 0)
+			r = vfg_error_set(err, 0, c->id, "the prestart state carries no container pid");
+		c->domain.pid = c->pid;
+		c->domain.hostdevs = c->specs;
+		c->domain.n_hostdevs = c->n_specs;
+		if (r == 0)
+			r = hook_apply(ctx, &c->domain, err);
+	}
+	vfg_context_free(ctx);
+	return r;
+}
+
+static int poststop(oci_container *c, vfg_error *err)
+{
+	vfg_context *ctx = vfg_context_new(NULL, err);
+	if (!ctx)
+		return -1;
+	int r = hook_revoke(ctx, c->id, err);
+	vfg_context_free(ctx);
+	return r;
+}
+
+/* The stage: the hooks.d entry's argument, else the state's status (runtime.md: created, stopped). */
+static int stage_of(const oci_container *c, const char *arg, oci_stage *stage, vfg_error *err)
+{
+	const char *name = arg;
+	if (!name) {
+		if (!c->status)
+			return vfg_error_set(err, 0, c->id, "no stage argument and no \"status\" in the state");
+		if (strcmp(c->status, "created") == 0)
+			name = "prestart";
+		else if (strcmp(c->status, "stopped") == 0)
+			name = "poststop";
+		else
+			return vfg_error_set(err, 0, c->id,
+					     "status \"%s\" is neither created (prestart) nor stopped (poststop)",
+					     c->status);
+	}
+	if (strcmp(name, "prestart") == 0)
+		*stage = OCI_STAGE_PRESTART;
+	else if (strcmp(name, "poststop") == 0)
+		*stage = OCI_STAGE_POSTSTOP;
+	else
+		return vfg_error_set(err, 0, name, "not a stage this hook serves (prestart, poststop)");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2) {
+		fprintf(stderr, "vfguard: OCI hook: expected [prestart|poststop] and the container state on stdin\n");
+		return HOOK_EXIT_USAGE;
+	}
+	vfg_error err = {0};
+	oci_container container = {0};
+	char *text = NULL;
+	size_t size = 0;
+	oci_stage stage = OCI_STAGE_PRESTART;
+	int r = hook_read_all(STDIN_FILENO, &text, &size, &err);
+	if (r == 0)
+		r = parse_state(&container, text, size, &err);
+	if (r == 0)
+		r = stage_of(&container, argc == 2 ? argv[1] : NULL, &stage, &err);
+	if (r == 0 && vfg_domain_name_check(container.id, &err) < 0)
+		r = -1;
+	if (r == 0) {
+		snprintf(container.domain.name, sizeof(container.domain.name), "%s", container.id);
+		r = stage == OCI_STAGE_PRESTART ? prestart(&container, &err) : poststop(&container, &err);
+	}
+	container_free(&container);
+	free(text);
+	if (r < 0) {
+		hook_report(&err);
+		return HOOK_EXIT_FAILED;
+	}
+	return HOOK_EXIT_OK;
+}
