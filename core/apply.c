@@ -268,8 +268,26 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 	return 0;
 }
 
+/* A step the plan refuses stops apply before anything, the journal included, is touched. */
+static int check_refusals(const vfg_plan *plan, vfg_error *err)
+{
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		if (step->action != VFG_ACTION_REFUSE)
+			continue;
+		const vfg_node *node = &plan->nodes[step->node];
+		return vfg_error_set(err, EPERM, node->path, "%s %s: %s; nothing was changed",
+				     plan->labelers[step->labeler].labeler->name, node->path, step->reason);
+	}
+	return 0;
+}
+
 VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err)
 {
+	if (summary)
+		memset(summary, 0, sizeof(*summary));
+	if (check_refusals(plan, err) < 0)
+		return -1;
 	host_journal hj;
 	if (open_and_recover(ctx, &hj, summary, err) < 0)
 		return -1;

@@ -139,6 +139,8 @@ VFG_EXPORT const char *vfg_action_name(vfg_action action)
 		return "inactive";
 	case VFG_ACTION_REVOKE:
 		return "revoke";
+	case VFG_ACTION_REFUSE:
+		return "refuse";
 	}
 	return "?";
 }

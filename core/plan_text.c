@@ -26,6 +26,8 @@ static const char *step_cell(const vfg_step *step)
 		return "(inactive)";
 	case VFG_ACTION_REVOKE:
 		return "(take back)";
+	case VFG_ACTION_REFUSE:
+		return "(REFUSED)";
 	}
 	return "?";
 }
@@ -208,5 +210,10 @@ VFG_EXPORT int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out)
 		if (!plan->labelers[l].probe.active)
 			fprintf(out, "  %s is inactive: %s\n", plan->labelers[l].labeler->name,
 				plan->labelers[l].probe.note);
+	for (size_t i = 0; i < plan->n_steps; i++)
+		if (plan->steps[i].action == VFG_ACTION_REFUSE)
+			fprintf(out, "  apply would refuse: %s %s: %s\n",
+				plan->labelers[plan->steps[i].labeler].labeler->name,
+				plan->nodes[plan->steps[i].node].path, plan->steps[i].reason);
 	return ferror(out) ? -1 : 0;
 }

@@ -606,16 +606,23 @@ START_TEST(v2_a_foreign_program_is_named_with_the_rule_it_must_allow_and_apply_c
 		make_dir(dir);
 	int id = attach_foreign_program(parent);
 	attached_programs(parent, before, sizeof(before));
+	/* DAC first, as the default order has it: a refusal must come before its chown too. */
+	vfg_error err = {0};
+	vfg_context_free(f.ctx);
+	f.ctx = vfg_context_new(
+		&(vfg_context_options){.root = f.root, .overrides = (const char *const[]){"labelers=dac cgroup", NULL}},
+		&err);
+	ck_assert_msg(f.ctx != NULL, "%s", err.message);
 	char *state_before = test_snapshot(f.root, TEST_SNAPSHOT_NO_STATE);
 
 	char program[64], rule[] = "must allow 'c 1:5 rw'";
 	snprintf(program, sizeof(program), "program %d 'sd_devices' on %s", id, parent);
 	vfg_plan *plan = NULL;
-	vfg_error err = {0};
 	ck_assert_msg(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7, NULL}, &plan, &err) == 0, "%s",
 		      err.message);
 	const vfg_step *step = test_step(plan, "cgroup", GROUP7);
-	ck_assert_int_eq(step->action, VFG_ACTION_GRANT);
+	ck_assert_int_eq(step->action, VFG_ACTION_REFUSE);
+	ck_assert_int_eq(test_step(plan, "dac", GROUP7)->action, VFG_ACTION_GRANT);
 	ck_assert_msg(strstr(step->reason, program) && strstr(step->reason, rule), "plan reason: %s", step->reason);
 	ck_assert_msg(strstr(step->detail, "another device program must too"), "plan detail: %s", step->detail);
 

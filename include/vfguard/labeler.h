@@ -55,6 +55,12 @@ typedef enum vfg_action {
 	VFG_ACTION_GRANT, /* the layer must be changed: detail says how */
 	VFG_ACTION_INACTIVE, /* the layer is not enforced on this host: nothing to do */
 	VFG_ACTION_REVOKE, /* set by the core: an earlier run's path grant this fd-access node no longer needs */
+	/*
+	 * The layer cannot be granted here (another device program would deny
+	 * what vfguard allows, ...): the reason says what must change. Apply
+	 * refuses the whole plan before its first change.
+	 */
+	VFG_ACTION_REFUSE,
 } vfg_action;
 
 /* A step apply carries out: a grant, or taking back a grant the plan no longer needs. */

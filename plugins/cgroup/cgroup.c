@@ -241,7 +241,9 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char detail[sizeof(step->detail)];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
 		 foreign[0] ? "; another device program must too" : "");
-	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
+	/* Refused in the plan, so apply stops before any layer changes anything. */
+	vfg_action action = foreign[0] && !foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
+	return vfg_step_set(step, action, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
 			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s",
 			    where, already, node->shared ? ", counted per cgroup as the node is shared" : "",
