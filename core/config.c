@@ -97,6 +97,15 @@ VFG_EXPORT const char *vfg_config_get(const vfg_config *config, const char *key)
 	return config->values[i] ? config->values[i] : config_keys[i].default_value;
 }
 
+VFG_EXPORT const char *vfg_config_key(size_t index, const char **default_value)
+{
+	if (index >= N_CONFIG_KEYS)
+		return NULL;
+	if (default_value)
+		*default_value = config_keys[index].default_value;
+	return config_keys[index].key;
+}
+
 int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_error *err)
 {
 	int i = config_key_index(key);

@@ -3,7 +3,9 @@
 #define VFGUARD_VFGUARD_H
 
 /*
- * The library API for hypervisor managers and vfguard's own front ends.
+ * The library API for hypervisor managers and vfguard's own front ends
+ * (docs/library.md; pkg-config vfguard; every function in symbol version
+ * VFGUARD_0.1, core/libvfguard.map).
  * All state lives in a context: two contexts share nothing, and one context
  * may be used by one thread at a time.
  */
@@ -20,6 +22,9 @@ extern "C" {
 
 typedef struct vfg_context vfg_context;
 
+/* The library's version, "MAJOR.MINOR.PATCH": the Version vfguard.pc names. */
+const char *vfg_version(void);
+
 typedef struct vfg_context_options {
 	const char *root; /* host root prefix; NULL: $VFGUARD_ROOT, else "/" */
 	const char *config_file; /* NULL: ROOT/etc/vfguard/vfguard.conf when it exists */
@@ -34,6 +39,14 @@ void vfg_context_free(vfg_context *ctx);
 const char *vfg_context_root(const vfg_context *ctx);
 const vfg_config *vfg_context_config(const vfg_context *ctx);
 
+/*
+ * The configuration keys vfguard knows, in the order docs/config.md lists
+ * them: the name of key @index, its default in *@default_value (when not
+ * NULL; "" for a key whose default is decided elsewhere, such as plugin_dir);
+ * NULL past the last key. vfg_config_get reads a context's value.
+ */
+const char *vfg_config_key(size_t index, const char **default_value);
+
 /* Build ROOT + @logical_path into @buf. */
 int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, size_t size, vfg_error *err);
 
@@ -43,6 +56,38 @@ int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, s
  * sysfs path (under the root prefix).
  */
 int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err);
+
+/*
+ * A domain as a manager knows it, in plain values: vfg_domain_new checks
+ * every field and parses the hostdevs, so a manager need not fill a
+ * vfg_domain and its specs by hand. NULL and "" mean "not given".
+ */
+typedef struct vfg_domain_description {
+	const char *name; /* required: printable, no '/' (vfg_domain_name_check) */
+	const char *uuid; /* RFC 4122; names the AppArmor profile libvirt-UUID */
+	uid_t uid; /* the hypervisor process's uid and gid */
+	gid_t gid;
+	const char *selinux_label; /* the VM process's label */
+	const char *selinux_image_label; /* its exclusive nodes' label; NULL: derived from selinux_label */
+	const char *apparmor_profile; /* NULL: libvirt-UUID */
+	const char *cgroup; /* the VM's cgroup directory, absolute, used as it is (never under the root) */
+	pid_t pid; /* the hypervisor once it runs; 0 before */
+	/* Hostdevs as vfg_hostdev_spec_parse takes them, NULL-terminated: at least one. */
+	const char *const *hostdevs;
+	uint64_t memory; /* guest RAM in bytes; 0: no locked-memory limit is computed or set */
+	bool viommu; /* the guest has a vIOMMU */
+	bool ipc_lock; /* the hypervisor holds CAP_IPC_LOCK */
+} vfg_domain_description;
+
+/*
+ * Check @description and build a vfg_domain that owns its hostdev specs (one
+ * allocation: vfg_domain_free frees it). The error names the field or the
+ * hostdev at fault. The domain's fields may be changed afterwards (pid, once
+ * the hypervisor runs).
+ */
+int vfg_domain_new(const vfg_context *ctx, const vfg_domain_description *description, vfg_domain **domain,
+		   vfg_error *err);
+void vfg_domain_free(vfg_domain *domain);
 
 /* Read one PCI function from sysfs. */
 int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn, vfg_error *err);
@@ -170,6 +215,18 @@ int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *s
  * function on vfio-pci to find its nodes. Hostdevs not managed are left alone.
  */
 int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary, vfg_error *err);
+
+/*
+ * What `vfguard apply` does, in one call: vfg_domain_prepare (managed
+ * hostdevs to vfio-pci), vfg_plan_build, vfg_plan_apply. The plan goes to
+ * *@plan (vfg_plan_free it; NULL on failure) for vfg_domain_open_fds and
+ * vfg_plan_audit. Applying again, with the same domain or with its pid now
+ * known, keeps what the domain holds and adds what the pid makes needed. On a
+ * failure the grants are undone; functions prepare detached stay journaled,
+ * and vfg_domain_revoke gives them back as at stop.
+ */
+int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan, vfg_change_summary *summary,
+		     vfg_error *err);
 
 /* Undo everything domain @name holds and release its groups. A domain that holds nothing: 0, nothing done. */
 int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err);
