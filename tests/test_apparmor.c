@@ -539,29 +539,6 @@ END_TEST
 
 /* crashes */
 
-/* Run the CLI with VFGUARD_FAULT_KILL_AT=@point; the raw wait status. */
-static int cli_killed_at(unsigned point, const char *const *argv)
-{
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char value[16];
-		snprintf(value, sizeof(value), "%u", point);
-		setenv("VFGUARD_FAULT_KILL_AT", value, 1);
-		const char *args[32] = {getenv("VFGUARD_CLI")};
-		for (size_t i = 0; argv[i] && i < 30; i++)
-			args[i + 1] = argv[i];
-		int devnull = open("/dev/null", O_WRONLY);
-		dup2(devnull, STDOUT_FILENO);
-		dup2(devnull, STDERR_FILENO);
-		execv(args[0], (char **)args);
-		_exit(127);
-	}
-	int status;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
 static void cli_ok(const char *const *argv, const char *what)
 {
 	test_run run;
@@ -597,7 +574,7 @@ START_TEST(a_kill_at_every_journal_point_of_an_apply_is_restored)
 				     NULL};
 	unsigned point = 1;
 	for (;; point++) {
-		int status = cli_killed_at(point, apply);
+		int status = test_cli_killed_at(point, apply);
 		if (WIFEXITED(status)) {
 			ck_assert_int_eq(WEXITSTATUS(status), 0);
 			break;

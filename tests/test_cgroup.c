@@ -887,6 +887,31 @@ START_TEST(hybrid_grant_by_pid_goes_to_both_hierarchies_and_revoke_leaves_both_a
 }
 END_TEST
 
+/* The crash test's state, for test_kill_at_each_point()'s callbacks. */
+typedef struct cgroup_crash {
+	fixture *f;
+	hybrid *h;
+	const char *const *hostdevs;
+} cgroup_crash;
+
+static int cgroup_crash_apply(void *data)
+{
+	cgroup_crash *c = data;
+	vfg_error err = {0};
+	return domain_apply(c->f, "vm1", NULL, c->h->vm, c->hostdevs, NULL, &err);
+}
+
+/* Restore finishes the killed apply; a kill after the commit leaves a finished apply, which revoke undoes. */
+static void cgroup_crash_restore(unsigned point, void *data)
+{
+	cgroup_crash *c = data;
+	test_restore_ok(c->f->ctx, point);
+	domain_revoke_ok(c->f, "vm1");
+	char what[64];
+	snprintf(what, sizeof(what), "restore after a kill at point %u", point);
+	hybrid_expect_as_before(c->h, what);
+}
+
 START_TEST(restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_programs_as_before)
 {
 	fixture f;
@@ -894,34 +919,8 @@ START_TEST(restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_pro
 	hybrid h;
 	hybrid_open(&h);
 	const char *const hostdevs[] = {LEGACY7, NULL};
-	unsigned points = 0;
-	for (;; points++) {
-		pid_t pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			char at[16];
-			snprintf(at, sizeof(at), "%u", points + 1);
-			setenv("VFGUARD_FAULT_KILL_AT", at, 1);
-			vfg_error err = {0};
-			_exit(domain_apply(&f, "vm1", NULL, h.vm, hostdevs, NULL, &err) == 0 ? 0 : 1);
-		}
-		int status;
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		if (WIFEXITED(status)) {
-			ck_assert_msg(WEXITSTATUS(status) == 0, "apply failed with no kill at point %u", points + 1);
-			break;
-		}
-		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "apply died otherwise at point %u",
-			      points + 1);
-		vfg_error err = {0};
-		vfg_change_summary summary;
-		ck_assert_msg(vfg_restore(f.ctx, false, &summary, &err) == 0, "restore after point %u: %s", points + 1,
-			      err.message);
-		domain_revoke_ok(&f, "vm1"); /* a kill after the commit leaves a finished apply */
-		char what[64];
-		snprintf(what, sizeof(what), "restore after a kill at point %u", points + 1);
-		hybrid_expect_as_before(&h, what);
-	}
+	cgroup_crash crash = {.f = &f, .h = &h, .hostdevs = hostdevs};
+	unsigned points = test_kill_at_each_point(cgroup_crash_apply, cgroup_crash_restore, &crash);
 	ck_assert_msg(points >= 6, "only %u journal points", points); /* two grants: intent and done each */
 	domain_revoke_ok(&f, "vm1");
 	hybrid_expect_as_before(&h, "the uninterrupted apply, revoked");

@@ -759,6 +759,33 @@ END_TEST
 
 /* crashes */
 
+/* The crash test's state, for test_kill_at_each_point()'s callbacks. */
+typedef struct namespace_crash {
+	fixture *f;
+	const char *original;
+	const char *empty;
+} namespace_crash;
+
+static int namespace_crash_apply(void *data)
+{
+	namespace_crash *c = data;
+	vfg_error err = {0};
+	return domain_apply(c->f, c->f->vm.pid, both_backends, NULL, &err);
+}
+
+/* Restore finishes the killed apply; a kill after the commit leaves a finished apply, which revoke undoes. */
+static void namespace_crash_restore(unsigned point, void *data)
+{
+	namespace_crash *c = data;
+	test_restore_ok(c->f->ctx, point);
+	domain_revoke_ok(c->f, NULL);
+	char what[64], *inside = list_inside(c->f);
+	snprintf(what, sizeof(what), "restore after a kill at point %u", point);
+	ck_assert_msg(strcmp(inside, c->empty) == 0, "%s: the namespace holds\n%s", what, inside);
+	free(inside);
+	test_snapshot_expect(c->f->root, UNCHANGED, c->original, what);
+}
+
 START_TEST(restore_after_a_kill_at_any_journal_point_leaves_no_entry)
 {
 	fixture f;
@@ -766,38 +793,8 @@ START_TEST(restore_after_a_kill_at_any_journal_point_leaves_no_entry)
 	char *original = test_snapshot(f.root, UNCHANGED);
 	char *empty = list_inside(&f);
 
-	/* VFGUARD_FAULT_KILL_AT=N: the core kills itself at its Nth journal point, between intent and change too. */
-	unsigned points = 0;
-	for (;; points++) {
-		pid_t pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			char at[16];
-			snprintf(at, sizeof(at), "%u", points + 1);
-			setenv("VFGUARD_FAULT_KILL_AT", at, 1);
-			vfg_error err = {0};
-			_exit(domain_apply(&f, f.vm.pid, both_backends, NULL, &err) == 0 ? 0 : 1);
-		}
-		int status;
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		if (WIFEXITED(status)) {
-			ck_assert_msg(WEXITSTATUS(status) == 0, "apply failed with no kill at point %u", points + 1);
-			break;
-		}
-		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "apply died otherwise at point %u",
-			      points + 1);
-
-		vfg_error err = {0};
-		vfg_change_summary summary;
-		ck_assert_msg(vfg_restore(f.ctx, false, &summary, &err) == 0, "restore after point %u: %s", points + 1,
-			      err.message);
-		domain_revoke_ok(&f, NULL); /* a kill after the commit leaves a finished apply */
-		char what[64], *inside = list_inside(&f);
-		snprintf(what, sizeof(what), "restore after a kill at point %u", points + 1);
-		ck_assert_msg(strcmp(inside, empty) == 0, "%s: the namespace holds\n%s", what, inside);
-		free(inside);
-		test_snapshot_expect(f.root, UNCHANGED, original, what);
-	}
+	namespace_crash crash = {.f = &f, .original = original, .empty = empty};
+	unsigned points = test_kill_at_each_point(namespace_crash_apply, namespace_crash_restore, &crash);
 	/* eight grants, each with a point after its intent, after its change and after its done */
 	ck_assert_msg(points >= 24, "only %u journal points", points);
 	domain_revoke_ok(&f, NULL);

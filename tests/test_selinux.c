@@ -231,6 +231,31 @@ START_TEST(apply_then_revoke_restores_every_label_byte_for_byte)
 }
 END_TEST
 
+/* The crash test's state, for test_kill_at_each_point()'s callbacks. */
+typedef struct selinux_crash {
+	fixture *f;
+	const char *original;
+} selinux_crash;
+
+static int selinux_crash_apply(void *data)
+{
+	selinux_crash *c = data;
+	vfg_error err = {0};
+	return domain_apply_in(c->f->ctx, "vm1", NULL, both_backends, NULL, &err);
+}
+
+/* Restore finishes the killed apply; a kill after the commit leaves a finished apply, which revoke undoes. */
+static void selinux_crash_restore(unsigned point, void *data)
+{
+	selinux_crash *c = data;
+	test_restore_ok(c->f->ctx, point);
+	domain_revoke_ok(c->f, "vm1");
+	char what[64];
+	snprintf(what, sizeof(what), "restore after a kill at point %u", point);
+	test_snapshot_expect(c->f->root, UNCHANGED, c->original, what);
+	ck_assert_msg(records_count(c->f->root) == 0, "an MCS record outlived the restore after point %u", point);
+}
+
 START_TEST(restore_after_a_kill_at_any_journal_point_puts_the_labels_back)
 {
 	fixture f;
@@ -238,36 +263,8 @@ START_TEST(restore_after_a_kill_at_any_journal_point_puts_the_labels_back)
 	label_the_host(f.root);
 	char *original = test_snapshot(f.root, UNCHANGED);
 
-	unsigned points = 0;
-	for (;; points++) {
-		pid_t pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			char at[16];
-			snprintf(at, sizeof(at), "%u", points + 1);
-			setenv("VFGUARD_FAULT_KILL_AT", at, 1);
-			vfg_error err = {0};
-			_exit(domain_apply_in(f.ctx, "vm1", NULL, both_backends, NULL, &err) == 0 ? 0 : 1);
-		}
-		int status;
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		if (WIFEXITED(status)) {
-			ck_assert_msg(WEXITSTATUS(status) == 0, "apply failed with no kill at point %u", points + 1);
-			break;
-		}
-		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "apply died otherwise at point %u",
-			      points + 1);
-		vfg_error err = {0};
-		vfg_change_summary summary;
-		ck_assert_msg(vfg_restore(f.ctx, false, &summary, &err) == 0, "restore after point %u: %s", points + 1,
-			      err.message);
-		domain_revoke_ok(&f, "vm1");
-		char what[64];
-		snprintf(what, sizeof(what), "restore after a kill at point %u", points + 1);
-		test_snapshot_expect(f.root, UNCHANGED, original, what);
-		ck_assert_msg(records_count(f.root) == 0, "an MCS record outlived the restore after point %u",
-			      points + 1);
-	}
+	selinux_crash crash = {.f = &f, .original = original};
+	unsigned points = test_kill_at_each_point(selinux_crash_apply, selinux_crash_restore, &crash);
 	ck_assert_msg(points >= 12, "only %u journal points", points);
 	domain_revoke_ok(&f, "vm1");
 	test_snapshot_expect(f.root, UNCHANGED, original, "the uninterrupted apply, revoked");

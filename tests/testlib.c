@@ -352,3 +352,55 @@ int test_main(Suite *suite)
 	srunner_free(runner);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+int test_cli_killed_at(unsigned point, const char *const *argv)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char value[16];
+		snprintf(value, sizeof(value), "%u", point);
+		setenv("VFGUARD_FAULT_KILL_AT", value, 1);
+		const char *args[32] = {getenv("VFGUARD_CLI")};
+		for (size_t i = 0; argv[i] && i < 30; i++)
+			args[i + 1] = argv[i];
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		execv(args[0], (char **)args);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+unsigned test_kill_at_each_point(int (*apply)(void *data), void (*after_kill)(unsigned point, void *data), void *data)
+{
+	for (unsigned point = 1;; point++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			char at[16];
+			snprintf(at, sizeof(at), "%u", point);
+			setenv("VFGUARD_FAULT_KILL_AT", at, 1);
+			_exit(apply(data) == 0 ? 0 : 1);
+		}
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		if (WIFEXITED(status)) {
+			ck_assert_msg(WEXITSTATUS(status) == 0, "apply failed with no kill at point %u", point);
+			return point - 1;
+		}
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "apply died otherwise at point %u",
+			      point);
+		after_kill(point, data);
+	}
+}
+
+void test_restore_ok(vfg_context *ctx, unsigned point)
+{
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_restore(ctx, false, &summary, &err) == 0, "restore after point %u: %s", point, err.message);
+}

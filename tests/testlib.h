@@ -66,6 +66,23 @@ typedef struct test_run {
 void test_cli(test_run *run, const char *const *argv);
 void test_run_free(test_run *run);
 
+/*
+ * Crash tests. The core kills itself with SIGKILL at its Nth journal point
+ * when VFGUARD_FAULT_KILL_AT=N (core/journal.c): after every durable write and
+ * after every change, so between an intent and its change too.
+ */
+/* Run the CLI with @argv as test_cli does, killed at journal point @point; the raw wait status. */
+int test_cli_killed_at(unsigned point, const char *const *argv);
+/*
+ * Run @apply(@data) in a child killed at point 1, 2, ... until a run reaches
+ * its end with no kill (it must then succeed); after each kill, @after_kill
+ * (restore and compare) runs in the test. Returns how many points there were.
+ */
+unsigned test_kill_at_each_point(int (*apply)(void *data), void (*after_kill)(unsigned point, void *data), void *data);
+
+/* vfg_restore() (no --all), failing the test with @point in the message. */
+void test_restore_ok(vfg_context *ctx, unsigned point);
+
 /* Run a suite with Check and return the process exit status. */
 int test_main(Suite *suite);
 
