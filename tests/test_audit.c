@@ -363,8 +363,8 @@ static void fixture_open(fixture *f)
 	test_write_file(f->root, marker, "");
 	test_write_file(f->root, "/etc/vfguard/vfguard.conf", config);
 	/* the rules directory as the package makes it; AppArmor is not enabled here, its files are what is audited */
-	test_write_file(f->root, "/etc/apparmor.d/vfguard/.keep", "");
-	ck_assert_int_eq(unlink(test_path(f->root, "/etc/apparmor.d/vfguard/.keep")), 0);
+	ck_assert_int_eq(mkdir(test_path(f->root, "/etc/apparmor.d"), 0755), 0);
+	ck_assert_int_eq(mkdir(test_path(f->root, "/etc/apparmor.d/vfguard"), 0755), 0);
 
 	cgroup_dir(f->v1, sizeof(f->v1), V1_MOUNT);
 	cgroup_dir(f->v2, sizeof(f->v2), V2_MOUNT);
