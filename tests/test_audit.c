@@ -1,0 +1,989 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfguard audit over every layer at once, for real: one generated host, one
+ * domain applied with all labelers active (DAC, a v1 devices cgroup and a
+ * cgroup2 child with vfguard's device program, SELinux labels as xattrs with
+ * selinux = force, an AppArmor rules file, the entries in the VM's private
+ * /dev, its RLIMIT_MEMLOCK), and the CLI's verdict. Each test plants drift
+ * the way an administrator or another tool would, in one layer, and expects
+ * exit 3 with exactly that layer's findings; undoing the plant makes the
+ * audit clean again.
+ *
+ * The VM is a child process: in a v1 devices cgroup (deny all, /dev/null
+ * allowed) and a cgroup2 child, both named vfgaudit-test-RUNNERPID-TESTPID,
+ * in its own mount namespace with a tmpfs at ROOT/dev, with RLIMIT_MEMLOCK
+ * 64 KiB soft, 8 MiB hard and without CAP_IPC_LOCK. It exits when the test
+ * process goes away (its command pipe closes); the unchecked fixture, in the
+ * runner, kills what is left in those cgroups and removes them, and the
+ * roots its tests made, also after a failure.
+ */
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define V1_MOUNT "/sys/fs/cgroup/devices"
+#define V2_MOUNT "/sys/fs/cgroup/unified"
+
+#define KiB (UINT64_C(1) << 10)
+#define MiB (UINT64_C(1) << 20)
+
+/*
+ * Group 7 holds the GPU (vm1's) and its audio function, both on vfio-pci;
+ * group 8 a NIC (vm2's). Majors no driver serves: nothing is ever opened.
+ */
+static const char host[] = "misc vfio 234:196\n"
+			   "misc iommu 234:257\n"
+			   "group 7 243:0\n"
+			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+			   "cdev=vfio0:511:0\n"
+			   "device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci "
+			   "cdev=vfio1:511:1\n"
+			   "group 8 243:1\n"
+			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
+			   "cdev=vfio2:511:2\n";
+
+/* data_dir under the root keeps the MCS records with the test's tree. */
+static const char config[] = "labelers = dac cgroup selinux apparmor\n"
+			     "selinux = force\n"
+			     "data_dir = /run/vfguard-data\n"
+			     "memlock_extra = 1M\n"
+			     "cgroup_base_devices = c 1:3 rw\n";
+
+#define CONTAINER "/dev/vfio/vfio"
+#define GROUP7 "/dev/vfio/7"
+#define GROUP7_MAJOR 243
+#define GROUP7_MINOR 0
+#define VM1_HOSTDEV "01:00.0,backend=legacy"
+#define VM2_HOSTDEV "02:00.0,backend=legacy"
+/* Neither a uuid nor a profile: the rules file is named vfguard-NAME (docs/apparmor.md). */
+#define VM1_RULES "/etc/apparmor.d/vfguard/vfguard-vm1"
+#define GPU_SYSFS "/sys/devices/pci0000:01/0000:01:00.0"
+#define AUDIO_SYSFS "/sys/devices/pci0000:01/0000:01:00.1"
+
+/* The VM's need: 1 x 2 MiB of guest RAM + memlock_extra 1 MiB (docs/memlock.md). */
+#define VM_MEMORY "2M"
+#define VM_NEED (3 * MiB)
+#define VM_SOFT (64 * KiB)
+#define VM_HARD (8 * MiB)
+/* include/uapi/linux/capability.h */
+#define CAPABILITY_IPC_LOCK 14
+
+static pid_t runner;
+
+/* ---- cgroups, and their cleanup in the runner ---- */
+
+static void cgroup_dir(char *buf, size_t size, const char *mount)
+{
+	snprintf(buf, size, "%s/vfgaudit-test-%d-%d", mount, (int)runner, (int)getpid());
+}
+
+static void detach_all(const char *dir)
+{
+	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgroup_fd < 0)
+		return;
+	__u32 ids[64], n = 64, flags = 0;
+	if (bpf_prog_query(cgroup_fd, BPF_CGROUP_DEVICE, 0, &flags, ids, &n) == 0)
+		for (__u32 i = 0; i < n; i++) {
+			int fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd >= 0) {
+				bpf_prog_detach2(fd, cgroup_fd, BPF_CGROUP_DEVICE);
+				close(fd);
+			}
+		}
+	close(cgroup_fd);
+}
+
+/* Kill the processes a failed test left in @dir (its VM: only what this suite started goes there). */
+static void kill_members(const char *dir)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	for (;;) {
+		FILE *f = fopen(path, "re");
+		if (!f)
+			return;
+		int pid, n = 0;
+		while (fscanf(f, "%d", &pid) == 1) {
+			kill(pid, SIGKILL);
+			n++;
+		}
+		fclose(f);
+		if (n == 0)
+			return;
+		usleep(10000); /* a killed process leaves its cgroup once it is reaped */
+	}
+}
+
+static void cleanup_cgroups(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "vfgaudit-test-%d-", (int)runner);
+	const char *mounts[] = {V1_MOUNT, V2_MOUNT};
+	for (size_t m = 0; m < 2; m++) {
+		DIR *d = opendir(mounts[m]);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+				char dir[1024];
+				snprintf(dir, sizeof(dir), "%s/%s", mounts[m], e->d_name);
+				kill_members(dir);
+				if (m == 1)
+					detach_all(dir);
+				rmdir(dir);
+			}
+		closedir(d);
+	}
+}
+
+/* The roots this runner's tests made carry this file; a failed test leaves its root for the runner to remove. */
+static void root_marker(char *buf, size_t size)
+{
+	snprintf(buf, size, "/.vfgaudit-runner-%d", (int)runner);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	remove(path);
+	return 0; /* go on: remove what can be removed */
+}
+
+static void cleanup_roots(void)
+{
+	char marker[64];
+	root_marker(marker, sizeof(marker));
+	DIR *d = opendir("/tmp");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char root[512], path[1024];
+		snprintf(root, sizeof(root), "/tmp/%s", e->d_name);
+		snprintf(path, sizeof(path), "%s%s", root, marker);
+		if (strncmp(e->d_name, "vfguard-test-", 13) == 0 && access(path, F_OK) == 0)
+			nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(d);
+}
+
+static void runner_setup(void)
+{
+	runner = getpid();
+	cleanup_cgroups();
+}
+
+static void runner_teardown(void)
+{
+	cleanup_cgroups();
+	cleanup_roots();
+}
+
+static void write_to(const char *dir, const char *file, const char *text)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_msg(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write '%s' to %s: %s", text, path,
+		      strerror(errno));
+	close(fd);
+}
+
+static char *devices_list(const char *dir)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/devices.list", dir);
+	char *text = test_read_file("", path);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+/* The map of vfguard's program on @dir (the caller closes it); -1 when no vfguard program is attached. */
+static int vfguard_map(const char *dir)
+{
+	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(cgroup_fd, 0);
+	__u32 ids[64], n = 64, flags = 0;
+	ck_assert_int_eq(bpf_prog_query(cgroup_fd, BPF_CGROUP_DEVICE, 0, &flags, ids, &n), 0);
+	close(cgroup_fd);
+	int map_fd = -1;
+	for (__u32 i = 0; i < n && map_fd < 0; i++) {
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+		ck_assert_int_ge(fd, 0);
+		__u32 map_ids[4];
+		struct bpf_prog_info info = {.nr_map_ids = 4, .map_ids = (__u64)(uintptr_t)map_ids};
+		__u32 len = sizeof(info);
+		ck_assert_int_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+		close(fd);
+		if (strcmp(info.name, "vfg_devices") == 0 && info.nr_map_ids == 1)
+			map_fd = bpf_map_get_fd_by_id(map_ids[0]);
+	}
+	return map_fd;
+}
+
+/* The map's key and value, as vfguard's program reads them (plugins/cgroup/cgroup_bpf.h). */
+typedef struct map_key {
+	__u32 type, major, minor; /* type 2: a char device (BPF_DEVCG_DEV_CHAR, include/uapi/linux/bpf.h) */
+} map_key;
+typedef struct map_value {
+	__u32 access, flags;
+} map_value;
+
+static const map_key group7_key = {2, GROUP7_MAJOR, GROUP7_MINOR};
+
+/* Every rule of the map, "TYPE MAJ:MIN ACCESS FLAGS" a line, in the map's order (free() it). */
+static char *map_dump(const char *dir)
+{
+	int map_fd = vfguard_map(dir);
+	ck_assert_msg(map_fd >= 0, "no vfguard program on %s", dir);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	map_key key, next;
+	map_value value;
+	for (const void *at = NULL; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
+		key = next;
+		ck_assert_int_eq(bpf_map_lookup_elem(map_fd, &key, &value), 0);
+		fprintf(out, "%u %u:%u %u %u\n", key.type, key.major, key.minor, value.access, value.flags);
+	}
+	fclose(out);
+	close(map_fd);
+	return text;
+}
+
+/* ---- the VM process ---- */
+
+typedef struct vm_process {
+	pid_t pid;
+	int command; /* closing it ends the VM */
+} vm_process;
+
+/*
+ * The VM: a private mount namespace with a tmpfs at ROOT/dev, its locked
+ * memory limit, and no CAP_IPC_LOCK (which would let it lock anything). It
+ * waits until its command pipe closes.
+ */
+__attribute__((noreturn)) static void vm_main(const char *root, int command, int reply)
+{
+	char dev[4096];
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	struct rlimit limit = {.rlim_cur = VM_SOFT, .rlim_max = VM_HARD};
+	bool ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		  mount("tmpfs", dev, "tmpfs", 0, "mode=0755") == 0 && setrlimit(RLIMIT_MEMLOCK, &limit) == 0;
+	struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	ok = ok && syscall(SYS_capget, &header, data) == 0;
+	data[0].effective &= ~(1u << CAPABILITY_IPC_LOCK);
+	data[0].permitted &= ~(1u << CAPABILITY_IPC_LOCK);
+	ok = ok && syscall(SYS_capset, &header, data) == 0;
+	char answer = ok ? 'y' : 'n';
+	(void)!write(reply, &answer, 1);
+	char c;
+	while (read(command, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+/* Start the VM and move it into @cgroups (NULL-terminated). */
+static void vm_start(vm_process *vm, const char *root, const char *const *cgroups)
+{
+	struct rlimit inherited;
+	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &inherited), 0);
+	ck_assert_msg(inherited.rlim_max == RLIM_INFINITY || inherited.rlim_max >= VM_HARD,
+		      "the VM needs a hard RLIMIT_MEMLOCK of 8 MiB or more, this process has %lu",
+		      (unsigned long)inherited.rlim_max);
+	int command[2], reply[2];
+	ck_assert_int_eq(pipe2(command, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(reply, O_CLOEXEC), 0);
+	vm->pid = fork();
+	ck_assert_int_ge(vm->pid, 0);
+	if (vm->pid == 0) {
+		close(command[1]);
+		close(reply[0]);
+		vm_main(root, command[0], reply[1]);
+	}
+	close(command[0]);
+	close(reply[1]);
+	vm->command = command[1];
+	char answer = 0;
+	ck_assert_int_eq(read(reply[0], &answer, 1), 1);
+	close(reply[0]);
+	ck_assert_msg(answer == 'y', "the VM could not make its /dev, set its limit or drop CAP_IPC_LOCK");
+	char pid_text[16];
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)vm->pid);
+	for (size_t i = 0; cgroups[i]; i++)
+		write_to(cgroups[i], "cgroup.procs", pid_text);
+}
+
+static void vm_stop(vm_process *vm)
+{
+	if (vm->pid <= 0)
+		return;
+	close(vm->command);
+	ck_assert_int_eq(waitpid(vm->pid, NULL, 0), vm->pid);
+	vm->pid = 0;
+}
+
+/* ---- the host ---- */
+
+typedef struct fixture {
+	const char *root;
+	char v1[256], v2[256];
+	vm_process vm;
+	char pid_text[16];
+} fixture;
+
+static void fixture_open(fixture *f)
+{
+	f->root = test_root_new(host);
+	ck_assert_int_eq(chmod(f->root, 0755), 0);
+	char marker[64];
+	root_marker(marker, sizeof(marker));
+	test_write_file(f->root, marker, "");
+	test_write_file(f->root, "/etc/vfguard/vfguard.conf", config);
+	/* the rules directory as the package makes it; AppArmor is not enabled here, its files are what is audited */
+	ck_assert_int_eq(mkdir(test_path(f->root, "/etc/apparmor.d"), 0755), 0);
+	ck_assert_int_eq(mkdir(test_path(f->root, "/etc/apparmor.d/vfguard"), 0755), 0);
+
+	cgroup_dir(f->v1, sizeof(f->v1), V1_MOUNT);
+	cgroup_dir(f->v2, sizeof(f->v2), V2_MOUNT);
+	ck_assert_msg(mkdir(f->v1, 0755) == 0, "mkdir %s: %s", f->v1, strerror(errno));
+	ck_assert_msg(mkdir(f->v2, 0755) == 0, "mkdir %s: %s", f->v2, strerror(errno));
+	write_to(f->v1, "devices.deny", "a");
+	write_to(f->v1, "devices.allow", "c 1:3 rwm");
+	vm_start(&f->vm, f->root, (const char *[]){f->v1, f->v2, NULL});
+	snprintf(f->pid_text, sizeof(f->pid_text), "%d", (int)f->vm.pid);
+}
+
+static void fixture_close(fixture *f)
+{
+	vm_stop(&f->vm);
+	detach_all(f->v2);
+	ck_assert_msg(rmdir(f->v1) == 0, "rmdir %s: %s", f->v1, strerror(errno));
+	ck_assert_msg(rmdir(f->v2) == 0, "rmdir %s: %s", f->v2, strerror(errno));
+	test_root_remove(f->root);
+}
+
+/* ROOT + @logical inside the VM's mount namespace, through /proc/PID/root. */
+static const char *inside_path(const fixture *f, const char *logical)
+{
+	static char path[4096];
+	snprintf(path, sizeof(path), "/proc/%d/root%s%s", (int)f->vm.pid, f->root, logical);
+	return path;
+}
+
+static void run_ok(const char *const *argv)
+{
+	test_run run;
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == 0, "vfguard %s: exit %d\n%s%s", argv[0], run.status, run.out, run.err);
+	test_run_free(&run);
+}
+
+/* vm1: the VM process (so its cgroups, its /dev and its limit), group 7's GPU. */
+static void apply_vm1(const fixture *f)
+{
+	run_ok((const char *[]){"apply", "--root", f->root, "--domain", "vm1", "--uid", "107", "--gid", "107", "--pid",
+				f->pid_text, "--memory", VM_MEMORY, "--hostdev", VM1_HOSTDEV, NULL});
+}
+
+/* vm2: not running yet (no pid): the host's layers only, group 8's NIC. */
+static void apply_vm2(const fixture *f)
+{
+	run_ok((const char *[]){"apply", "--root", f->root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				"--hostdev", VM2_HOSTDEV, NULL});
+}
+
+static void revoke_domain(const fixture *f, const char *domain)
+{
+	run_ok((const char *[]){"revoke", "--root", f->root, "--domain", domain, NULL});
+}
+
+/* ---- what audit says ---- */
+
+static json_object *json_get(json_object *object, const char *key)
+{
+	json_object *value = NULL;
+	ck_assert_msg(json_object_object_get_ex(object, key, &value), "the audit's JSON has no '%s'", key);
+	return value;
+}
+
+static int compare_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The findings of one report, "SCOPE LABELER KIND PATH" a line (SCOPE: "host"
+ * or the domain; PATH "-" when null), appended to @lines.
+ */
+static void report_lines(json_object *report, char ***lines, size_t *n)
+{
+	const char *scope = json_object_get_string(json_get(report, "domain"));
+	json_object *findings = json_get(report, "findings");
+	ck_assert_msg(json_object_get_boolean(json_get(report, "drift")) == (json_object_array_length(findings) > 0),
+		      "report %s: drift says otherwise than its findings", scope);
+	for (size_t i = 0; i < json_object_array_length(findings); i++) {
+		json_object *finding = json_object_array_get_idx(findings, i);
+		json_object *path = json_get(finding, "path");
+		*lines = realloc(*lines, (*n + 1) * sizeof(**lines));
+		ck_assert_int_ge(asprintf(&(*lines)[(*n)++], "%s %s %s %s", scope,
+					  json_object_get_string(json_get(finding, "labeler")),
+					  json_object_get_string(json_get(finding, "kind")),
+					  path && json_object_get_type(path) == json_type_string
+						  ? json_object_get_string(path)
+						  : "-"),
+				 0);
+	}
+}
+
+typedef struct audit_result {
+	int status;
+	bool drift; /* the JSON's top-level "drift" */
+	char domains[64]; /* the domains reported, "vm1 vm2" */
+	char *findings; /* sorted "SCOPE LABELER KIND PATH" lines */
+	char *out; /* the whole output, for messages */
+} audit_result;
+
+static void audit_result_free(audit_result *result)
+{
+	free(result->findings);
+	free(result->out);
+}
+
+/* vfguard audit --json [--domain @domain]: its status, and its findings as lines. */
+static audit_result audit_json(const fixture *f, const char *domain)
+{
+	test_run run;
+	if (domain)
+		test_cli(&run, (const char *[]){"audit", "--root", f->root, "--json", "--domain", domain, NULL});
+	else
+		test_cli(&run, (const char *[]){"audit", "--root", f->root, "--json", NULL});
+	ck_assert_msg(run.status == 0 || run.status == 3, "audit: exit %d\n%s%s", run.status, run.out, run.err);
+	json_object *top = json_tokener_parse(run.out);
+	ck_assert_msg(top != NULL, "audit: not JSON:\n%s", run.out);
+
+	audit_result result = {.status = run.status, .out = run.out};
+	result.drift = json_object_get_boolean(json_get(top, "drift"));
+	char **lines = NULL;
+	size_t n = 0;
+	json_object *host_report = json_get(top, "host");
+	ck_assert_str_eq(json_object_get_string(json_get(host_report, "domain")), "host");
+	report_lines(host_report, &lines, &n);
+	json_object *domains = json_get(top, "domains");
+	size_t used = 0;
+	for (size_t i = 0; i < json_object_array_length(domains); i++) {
+		json_object *report = json_object_array_get_idx(domains, i);
+		used += (size_t)snprintf(result.domains + used, sizeof(result.domains) - used, "%s%s", i ? " " : "",
+					 json_object_get_string(json_get(report, "domain")));
+		report_lines(report, &lines, &n);
+	}
+	qsort(lines, n, sizeof(*lines), compare_lines);
+	size_t size = 0;
+	FILE *out = open_memstream(&result.findings, &size);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	fclose(out);
+	free(lines);
+	json_object_put(top);
+	free(run.err);
+	return result;
+}
+
+/* Exit 0, "drift": false, no finding in any report. */
+static void expect_clean(const fixture *f, const char *when)
+{
+	audit_result result = audit_json(f, NULL);
+	ck_assert_msg(result.status == 0 && !result.drift && !result.findings[0],
+		      "%s: exit %d, drift %d, findings:\n%s\noutput:\n%s", when, result.status, result.drift,
+		      result.findings, result.out);
+	ck_assert_msg(strstr(result.domains, "vm1"), "%s: vm1 was not audited: %s", when, result.out);
+	audit_result_free(&result);
+}
+
+/* Exit 3, "drift": true, and exactly @expected (sorted "SCOPE LABELER KIND PATH" lines). */
+static void expect_findings(const fixture *f, const char *expected, const char *when)
+{
+	audit_result result = audit_json(f, NULL);
+	ck_assert_msg(result.status == 3 && result.drift && strcmp(result.findings, expected) == 0,
+		      "%s: exit %d, drift %d, findings:\n%s\nexpected:\n%s\noutput:\n%s", when, result.status,
+		      result.drift, result.findings, expected, result.out);
+	audit_result_free(&result);
+}
+
+/* ---- drift, layer by layer: how an administrator or another tool makes it, and how it is put back ---- */
+
+typedef struct saved {
+	struct stat st;
+	char bytes[4096]; /* a label, a file's content, a symlink target */
+	ssize_t size;
+	map_value value;
+	struct rlimit limit;
+} saved;
+
+typedef struct plant {
+	const char *name;
+	void (*make)(fixture *f, saved *s);
+	void (*undo)(fixture *f, saved *s);
+	const char *expected; /* sorted "SCOPE LABELER KIND PATH" lines */
+} plant;
+
+/* DAC: the group node given back to root. */
+static void chown_group_node(fixture *f, saved *s)
+{
+	ck_assert_int_eq(lstat(test_path(f->root, GROUP7), &s->st), 0);
+	ck_assert_uint_eq(s->st.st_uid, 107); /* the grant is there to drift from */
+	ck_assert_int_eq(lchown(test_path(f->root, GROUP7), 0, 0), 0);
+}
+
+static void chown_group_node_back(fixture *f, saved *s)
+{
+	ck_assert_int_eq(lchown(test_path(f->root, GROUP7), s->st.st_uid, s->st.st_gid), 0);
+	ck_assert_int_eq(chmod(test_path(f->root, GROUP7), s->st.st_mode & 07777), 0);
+}
+
+/* cgroup v2: the group's rule deleted from vfguard's map through bpf(2). */
+static void delete_map_rule(fixture *f, saved *s)
+{
+	int map_fd = vfguard_map(f->v2);
+	ck_assert_msg(map_fd >= 0, "no vfguard program on %s", f->v2);
+	ck_assert_int_eq(bpf_map_lookup_elem(map_fd, &group7_key, &s->value), 0);
+	ck_assert_int_eq(bpf_map_delete_elem(map_fd, &group7_key), 0);
+	close(map_fd);
+}
+
+static void delete_map_rule_back(fixture *f, saved *s)
+{
+	int map_fd = vfguard_map(f->v2);
+	ck_assert_int_ge(map_fd, 0);
+	ck_assert_int_eq(bpf_map_update_elem(map_fd, &group7_key, &s->value, BPF_NOEXIST), 0);
+	close(map_fd);
+}
+
+/* cgroup v1: writing to the group's node denied in devices.deny. */
+static void deny_in_v1(fixture *f, saved *s)
+{
+	char *list = devices_list(f->v1);
+	ck_assert_msg(strstr(list, "c 243:0 rw\n"), "devices.list:\n%s", list);
+	free(list);
+	write_to(f->v1, "devices.deny", "c 243:0 w");
+}
+
+static void deny_in_v1_back(fixture *f, saved *s)
+{
+	write_to(f->v1, "devices.allow", "c 243:0 rw");
+}
+
+/* SELinux: the group node relabelled (chcon) with another domain's categories. */
+static void relabel_group_node(fixture *f, saved *s)
+{
+	static const char other[] = "system_u:object_r:svirt_image_t:s0:c5,c6";
+	s->size = lgetxattr(test_path(f->root, GROUP7), "security.selinux", s->bytes, sizeof(s->bytes));
+	ck_assert_msg(s->size > 0 && strncmp(s->bytes, "system_u:object_r:svirt_image_t:s0:c", 36) == 0,
+		      "the group node carries no image label");
+	ck_assert_int_eq(lsetxattr(test_path(f->root, GROUP7), "security.selinux", other, sizeof(other), 0), 0);
+}
+
+static void relabel_group_node_back(fixture *f, saved *s)
+{
+	ck_assert_int_eq(lsetxattr(test_path(f->root, GROUP7), "security.selinux", s->bytes, (size_t)s->size, 0), 0);
+}
+
+/* AppArmor: the group's rule taken out of the domain's rules file with an editor. */
+static void edit_rules_file(fixture *f, saved *s)
+{
+	char *content = test_read_file(f->root, VM1_RULES);
+	ck_assert_msg(content != NULL, "no %s", VM1_RULES);
+	snprintf(s->bytes, sizeof(s->bytes), "%s", content);
+	char *rule = strstr(content, "\"/dev/vfio/7\" rw,\n");
+	ck_assert_msg(rule != NULL, "%s has no rule for the group:\n%s", VM1_RULES, content);
+	memmove(rule, rule + strlen("\"/dev/vfio/7\" rw,\n"), strlen(rule + strlen("\"/dev/vfio/7\" rw,\n")) + 1);
+	test_write_file(f->root, VM1_RULES, content);
+	free(content);
+}
+
+static void edit_rules_file_back(fixture *f, saved *s)
+{
+	test_write_file(f->root, VM1_RULES, s->bytes);
+}
+
+/* The VM's /dev: its group entry made readable by all. */
+static void chmod_entry(fixture *f, saved *s)
+{
+	ck_assert_int_eq(lstat(inside_path(f, GROUP7), &s->st), 0);
+	ck_assert(S_ISCHR(s->st.st_mode));
+	ck_assert_int_ne(s->st.st_mode & 0777, 0644);
+	ck_assert_int_eq(chmod(inside_path(f, GROUP7), 0644), 0);
+}
+
+static void chmod_entry_back(fixture *f, saved *s)
+{
+	ck_assert_int_eq(chmod(inside_path(f, GROUP7), s->st.st_mode & 07777), 0);
+}
+
+/* The VM's /dev: its container entry deleted. */
+static void delete_entry(fixture *f, saved *s)
+{
+	ck_assert_int_eq(lstat(inside_path(f, CONTAINER), &s->st), 0);
+	ck_assert(S_ISCHR(s->st.st_mode));
+	ck_assert_int_eq(unlink(inside_path(f, CONTAINER)), 0);
+}
+
+/* Made again as the host node is: rdev, owner, mode, and its ACL and label bytes. */
+static void delete_entry_back(fixture *f, saved *s)
+{
+	const char *xattrs[] = {"system.posix_acl_access", "security.selinux"};
+	ck_assert_int_eq(mknod(inside_path(f, CONTAINER), S_IFCHR | (s->st.st_mode & 07777), s->st.st_rdev), 0);
+	ck_assert_int_eq(lchown(inside_path(f, CONTAINER), s->st.st_uid, s->st.st_gid), 0);
+	ck_assert_int_eq(chmod(inside_path(f, CONTAINER), s->st.st_mode & 07777), 0);
+	for (size_t i = 0; i < 2; i++) {
+		char value[4096];
+		ssize_t n = lgetxattr(test_path(f->root, CONTAINER), xattrs[i], value, sizeof(value));
+		if (n < 0) {
+			ck_assert_int_eq(errno, ENODATA);
+			continue;
+		}
+		ck_assert_int_eq(lsetxattr(inside_path(f, CONTAINER), xattrs[i], value, (size_t)n, 0), 0);
+	}
+}
+
+/* memlock: the VM's limit lowered with prlimit(1)'s call. */
+static void lower_limit(fixture *f, saved *s)
+{
+	ck_assert_int_eq(prlimit(f->vm.pid, RLIMIT_MEMLOCK, NULL, &s->limit), 0);
+	ck_assert_uint_ge(s->limit.rlim_cur, VM_NEED); /* apply raised it */
+	struct rlimit lowered = {.rlim_cur = 1 * MiB, .rlim_max = s->limit.rlim_max};
+	ck_assert_int_eq(prlimit(f->vm.pid, RLIMIT_MEMLOCK, &lowered, NULL), 0);
+}
+
+static void lower_limit_back(fixture *f, saved *s)
+{
+	ck_assert_int_eq(prlimit(f->vm.pid, RLIMIT_MEMLOCK, &s->limit, NULL), 0);
+}
+
+/*
+ * What unbinding the function at @device from vfio-pci does to sysfs: its
+ * driver link goes, and so does its vfio-dev/ directory (the cdev is the vfio
+ * driver's, drivers/vfio/device_cdev.c); kept at ROOT/saved-BDF. Then,
+ * unless @driver is NULL, it is bound to @driver.
+ */
+static void rebind(fixture *f, const char *device, const char *driver, saved *s)
+{
+	char link[4096], vfio_dev[4096], kept[4096], target[256];
+	snprintf(kept, sizeof(kept), "%s/saved-%s", f->root, strrchr(device, '/') + 1);
+	snprintf(link, sizeof(link), "%s/driver", test_path(f->root, device));
+	snprintf(vfio_dev, sizeof(vfio_dev), "%s/vfio-dev", test_path(f->root, device));
+	s->size = readlink(link, s->bytes, sizeof(s->bytes) - 1);
+	ck_assert_int_gt(s->size, 0);
+	s->bytes[s->size] = '\0';
+	ck_assert_msg(strstr(s->bytes, "vfio-pci"), "%s -> %s", link, s->bytes);
+	ck_assert_int_eq(unlink(link), 0);
+	ck_assert_int_eq(rename(vfio_dev, kept), 0);
+	if (!driver)
+		return;
+	snprintf(target, sizeof(target), "/sys/bus/pci/drivers/%s", driver);
+	ck_assert_int_eq(mkdir(test_path(f->root, target), 0755), 0);
+	snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", driver);
+	ck_assert_int_eq(symlink(target, link), 0);
+}
+
+/* Bound to vfio-pci again, with its vfio-dev/ back. */
+static void rebind_back(fixture *f, const char *device, saved *s)
+{
+	char link[4096], vfio_dev[4096], kept[4096];
+	snprintf(kept, sizeof(kept), "%s/saved-%s", f->root, strrchr(device, '/') + 1);
+	snprintf(link, sizeof(link), "%s/driver", test_path(f->root, device));
+	snprintf(vfio_dev, sizeof(vfio_dev), "%s/vfio-dev", test_path(f->root, device));
+	ck_assert_int_eq(unlink(link) == 0 || errno == ENOENT, 1);
+	ck_assert_int_eq(symlink(s->bytes, link), 0);
+	ck_assert_int_eq(rename(kept, vfio_dev), 0);
+}
+
+/* The host: the GPU unbound from vfio-pci. */
+static void unbind_device(fixture *f, saved *s)
+{
+	rebind(f, GPU_SYSFS, NULL, s);
+}
+
+static void unbind_device_back(fixture *f, saved *s)
+{
+	rebind_back(f, GPU_SYSFS, s);
+}
+
+/* The host: the GPU's audio function, in its group, bound to a host driver: the group is not viable. */
+static void bind_audio_to_host_driver(fixture *f, saved *s)
+{
+	rebind(f, AUDIO_SYSFS, "snd_hda_intel", s);
+}
+
+static void bind_audio_to_host_driver_back(fixture *f, saved *s)
+{
+	rebind_back(f, AUDIO_SYSFS, s);
+}
+
+static const plant plants[] = {
+	/*
+	 * The entry in the VM's /dev copies the host node as the labelers left it
+	 * (docs/namespace.md, Audit): an owner or label changed on the host node
+	 * makes the entry differ from it too.
+	 */
+	{"dac: the group node chowned", chown_group_node, chown_group_node_back,
+	 "vm1 dac drift /dev/vfio/7\nvm1 namespace drift /dev/vfio/7\n"},
+	{"cgroup v2: the group's rule deleted from the map", delete_map_rule, delete_map_rule_back,
+	 "vm1 cgroup drift /dev/vfio/7\n"},
+	{"cgroup v1: the group's node denied in devices.deny", deny_in_v1, deny_in_v1_back,
+	 "vm1 cgroup drift /dev/vfio/7\n"},
+	{"selinux: the group node relabelled", relabel_group_node, relabel_group_node_back,
+	 "vm1 namespace drift /dev/vfio/7\nvm1 selinux drift /dev/vfio/7\n"},
+	{"apparmor: the group's rule edited out of the rules file", edit_rules_file, edit_rules_file_back,
+	 "vm1 apparmor drift /dev/vfio/7\n"},
+	{"namespace: the group entry chmod'ed", chmod_entry, chmod_entry_back, "vm1 namespace drift /dev/vfio/7\n"},
+	{"namespace: the container entry deleted", delete_entry, delete_entry_back,
+	 "vm1 namespace drift /dev/vfio/vfio\n"},
+	{"memlock: the limit lowered", lower_limit, lower_limit_back, "vm1 memlock drift -\n"},
+	/*
+	 * A domain whose plan fails is itself a host finding (tools/cmd_plan.c):
+	 * planning refuses a device off vfio-pci or in a group that is not viable.
+	 */
+	{"host: the device unbound from vfio-pci", unbind_device, unbind_device_back,
+	 "host host host -\nvm1 host host -\n"},
+	{"host: its group made not viable", bind_audio_to_host_driver, bind_audio_to_host_driver_back,
+	 "host host host -\nvm1 host host -\n"},
+};
+
+#define N_PLANTS (sizeof(plants) / sizeof(plants[0]))
+
+/* ---- tests ---- */
+
+/* The journal holds a record of every layer for vm1: the audit has each layer's grant to compare with. */
+static void expect_every_layer_granted(const fixture *f)
+{
+	char *journal = test_read_file(f->root, "/run/vfguard/domains/vm1.journal");
+	ck_assert_msg(journal != NULL, "vm1 has no journal");
+	const char *labelers[] = {"dac", "cgroup", "selinux", "apparmor", "namespace", "memlock"};
+	for (size_t i = 0; i < sizeof(labelers) / sizeof(labelers[0]); i++) {
+		char needle[32];
+		snprintf(needle, sizeof(needle), " %s ", labelers[i]);
+		ck_assert_msg(strstr(journal, needle), "the journal holds no %s record:\n%s", labelers[i], journal);
+	}
+	free(journal);
+}
+
+START_TEST(a_clean_host_with_every_layer_granted_audits_clean_with_exit_0)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	expect_every_layer_granted(&f);
+	expect_clean(&f, "after apply");
+
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "domain host: no drift\n") &&
+			      strstr(run.out, "domain vm1: no drift\n"),
+		      "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(drift_planted_in_one_layer_exits_3_with_exactly_its_findings_and_undone_is_clean_again)
+{
+	const plant *p = &plants[_i];
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	expect_clean(&f, "after apply");
+
+	saved s = {0};
+	p->make(&f, &s);
+	char when[128];
+	snprintf(when, sizeof(when), "%s", p->name);
+	expect_findings(&f, p->expected, when);
+
+	p->undo(&f, &s);
+	snprintf(when, sizeof(when), "%s, then put back", p->name);
+	expect_clean(&f, when);
+
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(the_text_table_names_the_labeler_kind_and_node_of_a_finding)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	saved s = {0};
+	edit_rules_file(&f, &s);
+
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, NULL});
+	ck_assert_msg(run.status == 3, "exit %d\n%s%s", run.status, run.out, run.err);
+	ck_assert_msg(strstr(run.out, "domain host: no drift\n") && strstr(run.out, "domain vm1: 1 finding\n"), "%s",
+		      run.out);
+	ck_assert_msg(strstr(run.out, "LABELER   KIND      NODE\n") &&
+			      strstr(run.out, "apparmor  drift     /dev/vfio/7\n"),
+		      "%s", run.out);
+	/* what was expected is the rule itself, and the fix names the domain */
+	ck_assert_msg(strstr(run.out, "\"/dev/vfio/7\" rw,") && strstr(run.out, "fix:"), "%s", run.out);
+	test_run_free(&run);
+
+	edit_rules_file_back(&f, &s);
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(domain_limits_the_audit_to_that_domain_and_its_devices)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	apply_vm2(&f);
+	audit_result all = audit_json(&f, NULL);
+	ck_assert_msg(all.status == 0 && strcmp(all.domains, "vm1 vm2") == 0, "exit %d, domains '%s'\n%s", all.status,
+		      all.domains, all.out);
+	audit_result_free(&all);
+
+	/* vm1's group node chowned, and vm1's GPU unbound: both vm1's */
+	saved owner = {0}, driver = {0};
+	chown_group_node(&f, &owner);
+	unbind_device(&f, &driver);
+
+	audit_result only = audit_json(&f, "vm2");
+	ck_assert_msg(only.status == 0 && !only.drift && strcmp(only.domains, "vm2") == 0 && !only.findings[0],
+		      "--domain vm2: exit %d, domains '%s', findings:\n%s", only.status, only.domains, only.findings);
+	audit_result_free(&only);
+
+	only = audit_json(&f, "vm1");
+	ck_assert_msg(only.status == 3 && strcmp(only.domains, "vm1") == 0 &&
+			      strcmp(only.findings, "host host host -\nvm1 host host -\n") == 0,
+		      "--domain vm1: exit %d, domains '%s', findings:\n%s", only.status, only.domains, only.findings);
+	audit_result_free(&only);
+	unbind_device_back(&f, &driver);
+	only = audit_json(&f, "vm1");
+	ck_assert_msg(only.status == 3 && strcmp(only.domains, "vm1") == 0 &&
+			      strcmp(only.findings, "vm1 dac drift /dev/vfio/7\nvm1 namespace drift /dev/vfio/7\n") ==
+				      0,
+		      "--domain vm1: exit %d, domains '%s', findings:\n%s", only.status, only.domains, only.findings);
+	audit_result_free(&only);
+
+	all = audit_json(&f, NULL);
+	ck_assert_msg(all.status == 3 && strcmp(all.domains, "vm1 vm2") == 0, "exit %d, domains '%s'", all.status,
+		      all.domains);
+	audit_result_free(&all);
+
+	/* a domain that holds nothing is an error, not a clean audit */
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--domain", "vm3", NULL});
+	ck_assert_msg(run.status == 1 && strstr(run.err, "vm3"), "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+
+	chown_group_node_back(&f, &owner);
+	revoke_domain(&f, "vm2");
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/* Everything audit reads that a snapshot of the root does not show: cgroups, the VM's /dev, its limit. */
+static char *outside_state(const fixture *f)
+{
+	char *text = NULL, *list = devices_list(f->v1), *map = map_dump(f->v2);
+	char *inside = test_snapshot(inside_path(f, "/dev"), 0);
+	struct rlimit limit;
+	ck_assert_int_eq(prlimit(f->vm.pid, RLIMIT_MEMLOCK, NULL, &limit), 0);
+	ck_assert_int_ge(asprintf(&text, "devices.list:\n%smap:\n%sthe VM's /dev:\n%slimit %lu %lu\n", list, map,
+				  inside, (unsigned long)limit.rlim_cur, (unsigned long)limit.rlim_max),
+			 0);
+	free(list);
+	free(map);
+	free(inside);
+	return text;
+}
+
+START_TEST(audit_changes_nothing_it_reads)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	/* drift in every layer, so every audit path runs */
+	saved s[N_PLANTS];
+	memset(s, 0, sizeof(s));
+	for (size_t i = 0; i < N_PLANTS; i++)
+		plants[i].make(&f, &s[i]);
+
+	char *before = test_snapshot(f.root, 0), *outside = outside_state(&f);
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, NULL});
+	ck_assert_msg(run.status == 3, "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--json", "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 3, "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+
+	test_snapshot_expect(f.root, 0, before, "two audits");
+	char *after = outside_state(&f);
+	ck_assert_msg(strcmp(after, outside) == 0,
+		      "two audits changed what lies outside the root:\nbefore:\n%s\nafter:\n%s", outside, after);
+	free(after);
+	free(outside);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+static Suite *audit_suite(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *tc = tcase_create("clean");
+	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
+	tcase_add_test(tc, a_clean_host_with_every_layer_granted_audits_clean_with_exit_0);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("planted drift");
+	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
+	tcase_add_loop_test(tc, drift_planted_in_one_layer_exits_3_with_exactly_its_findings_and_undone_is_clean_again,
+			    0, (int)N_PLANTS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("output and scope");
+	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
+	tcase_add_test(tc, the_text_table_names_the_labeler_kind_and_node_of_a_finding);
+	tcase_add_test(tc, domain_limits_the_audit_to_that_domain_and_its_devices);
+	tcase_add_test(tc, audit_changes_nothing_it_reads);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_main(audit_suite());
+}
