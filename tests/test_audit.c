@@ -38,10 +38,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cgroup_testlib.h"
 #include "testlib.h"
 
-#define V1_MOUNT "/sys/fs/cgroup/devices"
-#define V2_MOUNT "/sys/fs/cgroup/unified"
+#define V1_MOUNT TEST_CGROUP_V1
+#define V2_MOUNT TEST_CGROUP_V2
 
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
@@ -96,65 +97,11 @@ static void cgroup_dir(char *buf, size_t size, const char *mount)
 	snprintf(buf, size, "%s/vfgaudit-test-%d-%d", mount, (int)runner, (int)getpid());
 }
 
-static void detach_all(const char *dir)
-{
-	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cgroup_fd < 0)
-		return;
-	__u32 ids[64], n = 64, flags = 0;
-	if (bpf_prog_query(cgroup_fd, BPF_CGROUP_DEVICE, 0, &flags, ids, &n) == 0)
-		for (__u32 i = 0; i < n; i++) {
-			int fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (fd >= 0) {
-				bpf_prog_detach2(fd, cgroup_fd, BPF_CGROUP_DEVICE);
-				close(fd);
-			}
-		}
-	close(cgroup_fd);
-}
-
-/* Kill the processes a failed test left in @dir (its VM: only what this suite started goes there). */
-static void kill_members(const char *dir)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	for (;;) {
-		FILE *f = fopen(path, "re");
-		if (!f)
-			return;
-		int pid, n = 0;
-		while (fscanf(f, "%d", &pid) == 1) {
-			kill(pid, SIGKILL);
-			n++;
-		}
-		fclose(f);
-		if (n == 0)
-			return;
-		usleep(10000); /* a killed process leaves its cgroup once it is reaped */
-	}
-}
-
 static void cleanup_cgroups(void)
 {
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "vfgaudit-test-%d-", (int)runner);
-	const char *mounts[] = {V1_MOUNT, V2_MOUNT};
-	for (size_t m = 0; m < 2; m++) {
-		DIR *d = opendir(mounts[m]);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d)))
-			if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-				char dir[1024];
-				snprintf(dir, sizeof(dir), "%s/%s", mounts[m], e->d_name);
-				kill_members(dir);
-				if (m == 1)
-					detach_all(dir);
-				rmdir(dir);
-			}
-		closedir(d);
-	}
+	test_cgroup_remove_prefixed(prefix);
 }
 
 /* The roots this runner's tests made carry this file; a failed test leaves its root for the runner to remove. */
@@ -379,7 +326,7 @@ static void fixture_open(fixture *f)
 static void fixture_close(fixture *f)
 {
 	vm_stop(&f->vm);
-	detach_all(f->v2);
+	test_cgroup_detach_all(f->v2);
 	ck_assert_msg(rmdir(f->v1) == 0, "rmdir %s: %s", f->v1, strerror(errno));
 	ck_assert_msg(rmdir(f->v2) == 0, "rmdir %s: %s", f->v2, strerror(errno));
 	test_root_remove(f->root);

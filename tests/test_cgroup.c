@@ -25,10 +25,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cgroup_testlib.h"
 #include "testlib.h"
 
-#define V1_MOUNT "/sys/fs/cgroup/devices"
-#define V2_MOUNT "/sys/fs/cgroup/unified"
+#define V1_MOUNT TEST_CGROUP_V1
+#define V2_MOUNT TEST_CGROUP_V2
 
 /*
  * The container is 1:7 (full), groups 7 and 8 are 1:5 (zero) and 1:8 (random); /dev/null 1:3 is the base
@@ -62,60 +63,11 @@ static void cgroup_dir(char *buf, size_t size, const char *mount, int n)
 	snprintf(buf, size, "%s/vfgcg-test-%d-%d-%d", mount, (int)runner, (int)getpid(), n);
 }
 
-/* Detach every device program attached to @dir itself. */
-static void detach_all(const char *dir)
-{
-	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cgroup_fd < 0)
-		return;
-	__u32 ids[64], n = 64, flags = 0;
-	if (bpf_prog_query(cgroup_fd, BPF_CGROUP_DEVICE, 0, &flags, ids, &n) == 0)
-		for (__u32 i = 0; i < n; i++) {
-			int fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (fd >= 0) {
-				bpf_prog_detach2(fd, cgroup_fd, BPF_CGROUP_DEVICE);
-				close(fd);
-			}
-		}
-	close(cgroup_fd);
-}
-
-static void remove_cgroup_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_type == DT_DIR && e->d_name[0] != '.') {
-			char child[1024];
-			snprintf(child, sizeof(child), "%s/%s", dir, e->d_name);
-			remove_cgroup_tree(child);
-		}
-	closedir(d);
-	if (strncmp(dir, V2_MOUNT, strlen(V2_MOUNT)) == 0)
-		detach_all(dir);
-	rmdir(dir);
-}
-
 static void cleanup_cgroups(void)
 {
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "vfgcg-test-%d-", (int)runner);
-	const char *mounts[] = {V1_MOUNT, V2_MOUNT};
-	for (size_t m = 0; m < 2; m++) {
-		DIR *d = opendir(mounts[m]);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d)))
-			if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-				char path[1024];
-				snprintf(path, sizeof(path), "%s/%s", mounts[m], e->d_name);
-				remove_cgroup_tree(path);
-			}
-		closedir(d);
-	}
+	test_cgroup_remove_prefixed(prefix);
 }
 
 static void runner_setup(void)

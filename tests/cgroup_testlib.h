@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_TESTS_CGROUP_TESTLIB_H
+#define VFGUARD_TESTS_CGROUP_TESTLIB_H
+
+/*
+ * Real cgroups for the tests that need them (test_cgroup, test_audit): this
+ * machine's hybrid layout, and the clean-up a failed test leaves to its
+ * runner. Test cgroups are made directly under a mount with a name prefix
+ * of the runner's, so the runner finds what its tests left.
+ */
+
+#define TEST_CGROUP_V1 "/sys/fs/cgroup/devices" /* the v1 devices controller */
+#define TEST_CGROUP_V2 "/sys/fs/cgroup/unified" /* cgroup2, where device programs attach */
+
+/* Detach every device program attached to @dir itself (not its ancestors'). */
+void test_cgroup_detach_all(const char *dir);
+/* SIGKILL the processes in @dir until it is empty. */
+void test_cgroup_kill_members(const char *dir);
+/* Remove @dir and its children, deepest first: members killed, programs detached. */
+void test_cgroup_remove_tree(const char *dir);
+/* test_cgroup_remove_tree() every cgroup directly under either mount whose name starts with @prefix. */
+void test_cgroup_remove_prefixed(const char *prefix);
+
+#endif
