@@ -21,6 +21,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -350,11 +351,9 @@ static int listen_at(fixture *f, const char *name, char *path, size_t size)
 	return sock;
 }
 
-/* Fork a peer as @uid, accept it, and try to send; the peer's report in @report (free it). */
-static int send_to_peer(fixture *f, vfg_fdset *fdset, uid_t uid, char **report, vfg_error *err)
+/* Fork peer_receive as @uid (gid 107) towards @path; its report comes on *@report_fd. */
+static pid_t fork_peer(const char *path, uid_t uid, int *report_fd)
 {
-	char path[128];
-	int listener = listen_at(f, "fds.sock", path, sizeof(path));
 	int pipe_fds[2];
 	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
 	pid_t child = fork();
@@ -364,22 +363,39 @@ static int send_to_peer(fixture *f, vfg_fdset *fdset, uid_t uid, char **report, 
 		peer_receive(path, uid, HYPERVISOR_UID, pipe_fds[1]);
 	}
 	close(pipe_fds[1]);
+	*report_fd = pipe_fds[0];
+	return child;
+}
+
+/* The forked peer's whole report (free it), asserting it exited 0. */
+static char *peer_report(pid_t child, int report_fd)
+{
+	FILE *in = fdopen(report_fd, "r");
+	ck_assert_ptr_nonnull(in);
+	size_t size = 0;
+	char *report = NULL;
+	ck_assert_int_ge(getdelim(&report, &size, '\0', in), 0);
+	fclose(in);
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "peer failed: %d", status);
+	return report;
+}
+
+/* Fork a peer as @uid, accept it, and try to send; the peer's report in @report (free it). */
+static int send_to_peer(fixture *f, vfg_fdset *fdset, uid_t uid, char **report, vfg_error *err)
+{
+	char path[128];
+	int listener = listen_at(f, "fds.sock", path, sizeof(path));
+	int report_fd;
+	pid_t child = fork_peer(path, uid, &report_fd);
 	int connection = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 	ck_assert_int_ge(connection, 0);
 	int r = vfg_fdset_send(fdset, connection, err);
 	close(connection);
 	close(listener);
 	unlink(path);
-
-	FILE *in = fdopen(pipe_fds[0], "r");
-	ck_assert_ptr_nonnull(in);
-	size_t size = 0;
-	*report = NULL;
-	ck_assert_int_ge(getdelim(report, &size, '\0', in), 0);
-	fclose(in);
-	int status;
-	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "peer failed: %d", status);
+	*report = peer_report(child, report_fd);
 	return r;
 }
 
@@ -792,19 +808,43 @@ static pid_t start_fds_server(const char *const *argv, FILE **out, const char *e
 	return pid;
 }
 
+/* `vfguard fds` for domain vm1 (uid and gid 107, one iommufd hostdev) on DIR/vm1.sock, stderr in DIR/stderr. */
+static pid_t start_vm1_server(fixture *f, char *socket_path, size_t size, FILE **out)
+{
+	char err_path[128];
+	snprintf(socket_path, size, "%s/vm1.sock", f->dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
+	return start_fds_server((const char *[]){"fds", "--root", f->root, "--domain", "vm1", "--uid", "107", "--gid",
+						 "107", "--hostdev", "01:00.0,backend=iommufd,access=fd",
+						 "--rlimit-mode", "warn", "--socket", socket_path, NULL},
+				out, err_path);
+}
+
+/* A peer as @uid that connects to @path on its own; its report (free it). */
+static char *run_peer(const char *path, uid_t uid)
+{
+	int report_fd;
+	pid_t child = fork_peer(path, uid, &report_fd);
+	return peer_report(child, report_fd);
+}
+
+/* No name in @dir contains @part. */
+static void assert_nothing_named(const char *dir, const char *part)
+{
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	for (struct dirent *entry; (entry = readdir(d));)
+		ck_assert_msg(!strstr(entry->d_name, part), "left in %s: %s", dir, entry->d_name);
+	closedir(d);
+}
+
 START_TEST(cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_first)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	char socket_path[128], err_path[128];
-	snprintf(socket_path, sizeof(socket_path), "%s/vm1.sock", f.dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", f.dir);
+	char socket_path[128];
 	FILE *out;
-	pid_t server =
-		start_fds_server((const char *[]){"fds", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid",
-						  "107", "--hostdev", "01:00.0,backend=iommufd,access=fd",
-						  "--rlimit-mode", "warn", "--socket", socket_path, NULL},
-				 &out, err_path);
+	pid_t server = start_vm1_server(&f, socket_path, sizeof(socket_path), &out);
 	char *line = NULL;
 	size_t size = 0;
 	ck_assert_int_gt(getline(&line, &size, out), 0); /* ready */
@@ -820,32 +860,14 @@ START_TEST(cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_
 	ck_assert_uint_eq(st.st_mode & 07777, 0660);
 
 	/* uid 108 in the hypervisor's group may connect, and gets nothing. */
-	for (uid_t uid = HYPERVISOR_UID + 1;; uid = HYPERVISOR_UID) {
-		int pipe_fds[2];
-		ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
-		pid_t peer = fork();
-		ck_assert_int_ge(peer, 0);
-		if (peer == 0) {
-			close(pipe_fds[0]);
-			peer_receive(socket_path, uid, HYPERVISOR_UID, pipe_fds[1]);
-		}
-		close(pipe_fds[1]);
-		char report[8192] = "";
-		size_t got = 0;
-		for (ssize_t n; (n = read(pipe_fds[0], report + got, sizeof(report) - 1 - got)) > 0;)
-			got += (size_t)n;
-		close(pipe_fds[0]);
-		int status;
-		ck_assert_int_eq(waitpid(peer, &status, 0), peer);
-		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "peer %u: %d", (unsigned)uid, status);
-		if (uid != HYPERVISOR_UID) {
-			ck_assert_msg(strstr(report, "\nn=0\n"), "refused peer got fds: %s", report);
-			continue;
-		}
-		ck_assert_msg(strstr(report, "\nn=2\n1:5 rdwr\n1:8 rdwr\n"), "%s", report);
-		ck_assert_int_eq(atoi(report + strlen("sender=")), server);
-		break;
-	}
+	char *report = run_peer(socket_path, HYPERVISOR_UID + 1);
+	ck_assert_msg(strstr(report, "\nn=0\n"), "refused peer got fds: %s", report);
+	free(report);
+	report = run_peer(socket_path, HYPERVISOR_UID);
+	ck_assert_msg(strstr(report, "\nn=2\n1:5 rdwr\n1:8 rdwr\n"), "%s", report);
+	ck_assert_int_eq(atoi(report + strlen("sender=")), server);
+	free(report);
+
 	int status;
 	ck_assert_int_gt(getline(&line, &size, out), 0);
 	ck_assert_msg(strstr(line, "2 fds handed to pid"), "%s", line);
@@ -857,6 +879,66 @@ START_TEST(cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_
 	ck_assert_msg(strstr(errors, "refused") && strstr(errors, "uid 108"), "%s", errors);
 	free(errors);
 	ck_assert_int_eq(access(socket_path, F_OK), -1); /* removed */
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * A hypervisor that polls for the socket (as libvirt or a script would) must
+ * find it already its own and listening: the first connect works, never
+ * EACCES from a root-owned name or ECONNREFUSED before listen.
+ */
+START_TEST(cli_fds_socket_appears_only_owned_and_listening)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	char socket_path[128];
+	FILE *out;
+	pid_t server = start_vm1_server(&f, socket_path, sizeof(socket_path), &out);
+	struct stat st;
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (lstat(socket_path, &st) < 0) { /* no sleep: the tightest poll a peer could do */
+		ck_assert_int_eq(errno, ENOENT);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ck_assert_msg(now.tv_sec - start.tv_sec < 30, "no socket at %s", socket_path);
+	}
+	ck_assert_msg(S_ISSOCK(st.st_mode), "%s: mode %o", socket_path, st.st_mode);
+	ck_assert_uint_eq(st.st_uid, 107);
+	ck_assert_uint_eq(st.st_gid, 107);
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+
+	char *report = run_peer(socket_path, HYPERVISOR_UID); /* one connect, no retry */
+	ck_assert_msg(strstr(report, "\nn=2\n"), "%s", report);
+	free(report);
+	int status;
+	ck_assert_int_eq(waitpid(server, &status, 0), server);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "vfguard fds: %d", status);
+	fclose(out);
+	assert_nothing_named(f.dir, ".sock"); /* neither the socket nor its temporary name */
+	fixture_close(&f);
+}
+END_TEST
+
+/* A file already at the socket path is neither replaced nor removed; the error names it. */
+START_TEST(cli_fds_never_replaces_a_file_at_the_socket_path)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	char socket_path[128];
+	snprintf(socket_path, sizeof(socket_path), "%s/vm1.sock", f.dir);
+	test_write_file(f.dir, "/vm1.sock", "someone else's\n");
+	test_run run;
+	test_cli(&run, (const char *[]){"fds", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "01:00.0,backend=iommufd,access=fd", "--rlimit-mode", "warn",
+					"--socket", socket_path, "--timeout", "1", NULL});
+	ck_assert_msg(run.status == 1, "exit %d: %s", run.status, run.err);
+	ck_assert_msg(strstr(run.err, socket_path) && strstr(run.err, "Address already in use"), "%s", run.err);
+	test_run_free(&run);
+	char *kept = test_read_file(f.dir, "/vm1.sock");
+	ck_assert_str_eq(kept, "someone else's\n");
+	free(kept);
+	assert_nothing_named(f.dir, "~");
 	fixture_close(&f);
 }
 END_TEST
@@ -901,6 +983,8 @@ static Suite *fds_suite(void)
 	tcase_add_test(tc, cli_exec_fails_before_the_command_when_rlimit_mode_is_required);
 	tcase_add_test(tc, cli_qemu_args_json_lists_the_fds_and_the_arguments);
 	tcase_add_test(tc, cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_first);
+	tcase_add_test(tc, cli_fds_socket_appears_only_owned_and_listening);
+	tcase_add_test(tc, cli_fds_never_replaces_a_file_at_the_socket_path);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -209,16 +209,26 @@ static int run_exec(fds_command *cmd, vfg_context *ctx, vfg_plan *plan, vfg_erro
 }
 
 /* A listening socket at @path, 0660 and owned by the hypervisor's uid:gid, so it can connect. */
+/*
+ * The socket is bound under a temporary name beside PATH, given to the
+ * hypervisor's uid and set listening, and only then renamed to PATH: a
+ * peer never finds it still root's (EACCES) or not yet listening. The
+ * rename does not replace a file already at PATH, as bind would not.
+ */
 static int socket_listen(const char *path, uid_t uid, gid_t gid, vfg_error *err)
 {
 	struct sockaddr_un address = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(address.sun_path))
-		return vfg_error_set(err, ENAMETOOLONG, path, "socket path longer than %zu bytes",
-				     sizeof(address.sun_path) - 1);
-	memcpy(address.sun_path, path, strlen(path) + 1);
+	char suffix[32];
+	snprintf(suffix, sizeof(suffix), ".%ld~", (long)getpid());
+	size_t longest = sizeof(address.sun_path) - 1 - strlen(suffix);
+	if (strlen(path) > longest)
+		return vfg_error_set(err, ENAMETOOLONG, path, "socket path longer than %zu bytes", longest);
+	snprintf(address.sun_path, sizeof(address.sun_path), "%s%s", path, suffix);
+	const char *temporary = address.sun_path;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vfg_error_set(err, errno, path, "cannot create the socket");
+	unlink(temporary); /* left by a killed vfguard with the same pid */
 	mode_t old_umask = umask(0117);
 	int r = bind(fd, (struct sockaddr *)&address, sizeof(address));
 	int error = errno;
@@ -228,11 +238,17 @@ static int socket_listen(const char *path, uid_t uid, gid_t gid, vfg_error *err)
 		return vfg_error_set(err, error, path, "cannot create the socket");
 	}
 	/* AT_SYMLINK_NOFOLLOW: the name just bound, never what a symlink put there would point to. */
-	if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || listen(fd, 4) < 0) {
+	if (fchownat(AT_FDCWD, temporary, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || listen(fd, 4) < 0) {
 		error = errno;
-		unlink(path);
+		unlink(temporary);
 		close(fd);
 		return vfg_error_set(err, error, path, "cannot give the socket to uid %u", (unsigned)uid);
+	}
+	if (renameat2(AT_FDCWD, temporary, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		error = errno;
+		unlink(temporary);
+		close(fd);
+		return vfg_error_set(err, error == EEXIST ? EADDRINUSE : error, path, "cannot create the socket");
 	}
 	return fd;
 }

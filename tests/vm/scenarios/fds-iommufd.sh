@@ -27,7 +27,10 @@ run_checks -p receiver-no-path in_cgroup vfio_probe iommufd --iommu /dev/iommu -
 vfguard fds --domain vm1 --uid 65534 --gid 65534 --hostdev "$hostdev" --socket "$socket" --timeout 60 \
 	>fds.out 2>fds.err &
 server=$!
-check_fails other-uid-refused in_cgroup vfio_probe iommufd --recv-socket "$socket" --uid 108 --gid 65534
+in_cgroup vfio_probe iommufd --recv-socket "$socket" --uid 108 --gid 65534 >other-uid.out 2>&1
+show_output other-uid.out
+# It connected (the socket was its group's from the start) and was sent nothing.
+check other-uid-refused grep -q "FAIL recv-fds no fds came" other-uid.out
 run_checks -p receiver in_cgroup vfio_probe iommufd --recv-socket "$socket" --uid 65534 --gid 65534 \
 	--expect-rlimit-mode 1 --rlimit-set-errno EPERM
 check fds-exit wait "$server"

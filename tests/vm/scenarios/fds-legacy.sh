@@ -29,8 +29,10 @@ vfguard fds --domain vm1 --uid 65534 --gid 65534 --hostdev "$hostdev" --socket "
 	>fds.out 2>fds.err &
 server=$!
 # uid 108 in the hypervisor's group may connect to the 0660 socket; SO_PEERCRED refuses it.
-check_fails other-uid-refused in_cgroup vfio_probe legacy --recv-socket "$socket" --device "$EDU" \
-	--uid 108 --gid 65534
+in_cgroup vfio_probe legacy --recv-socket "$socket" --device "$EDU" --uid 108 --gid 65534 >other-uid.out 2>&1
+show_output other-uid.out
+# It connected (the socket was its group's from the start) and was sent nothing.
+check other-uid-refused grep -q "FAIL recv-fds no fds came" other-uid.out
 run_checks -p receiver in_cgroup vfio_probe legacy --recv-socket "$socket" --device "$EDU" \
 	--uid 65534 --gid 65534
 check fds-exit wait "$server"
