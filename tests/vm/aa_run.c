@@ -20,6 +20,14 @@
  *	happen. With --path-allowed the receiver's profile holds a rule for
  *	PATH, and its own open must succeed instead.
  *
+ *   aa_run handover --iommu PATH --cdev PATH --receiver PROFILE [...]
+ *	the same for the iommufd backend: the opener opens /dev/iommu and
+ *	the device's cdev and sends each fd in a message of its own (so a
+ *	refusal is seen per node), and the receiver checks and receives
+ *	both (step names end in -iommu and -cdev), then uses them as a
+ *	hypervisor does: binds the cdev to the iommufd, allocates an IOAS,
+ *	attaches the device to it and maps one page.
+ *
  * handover prints "ok STEP message" / "FAIL STEP message" lines
  * (tests/vm/guest/lib.sh run_checks) and exits 1 when a step failed.
  */
@@ -30,14 +38,38 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/apparmor.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* The iommufd uAPI that Debian bookworm's 6.1 headers lack (core/vfio_uapi.h cites its source). */
+#include "../../core/vfio_uapi.h"
+
+/* One page, at an IOVA far from the x86 MSI window (0xfee00000), as vfio_probe maps. */
+#define DMA_IOVA 0x100000u
+#define DMA_LENGTH 4096u
+
+/* A node handed over: legacy the group alone (step names as they were), iommufd /dev/iommu and the cdev. */
+struct handover_node {
+	const char *name; /* the step name suffix, "" for the legacy group */
+	const char *path;
+	int fd; /* the receiver's received fd */
+};
+
+enum { HANDOVER_MAX = 2 };
+
+struct handover {
+	struct handover_node node[HANDOVER_MAX];
+	int count;
+	bool iommufd;
+};
 
 static int failures;
 
@@ -110,7 +142,100 @@ static int receive_fd(int socket, bool *truncated)
 	return fd;
 }
 
-static void receiver(int socket, const char *group, const char *profile, bool expect_received, bool path_allowed)
+/* STEP, or STEP-NODE when the handover has more than one node. */
+static const char *step_name(char *buf, size_t size, const char *step_base, const struct handover_node *node)
+{
+	snprintf(buf, size, "%s%s%s", step_base, node->name[0] ? "-" : "", node->name);
+	return buf;
+}
+
+static void receiver_open(const struct handover_node *node, const char *profile, bool path_allowed)
+{
+	char name[64];
+	int fd = open(node->path, O_RDWR | O_CLOEXEC);
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (path_allowed)
+		step(fd >= 0, step_name(name, sizeof(name), "receiver-open-allowed", node), "open(%s) in %s: %s",
+		     node->path, profile, fd >= 0 ? "opened: the profile's rule allows the path" : strerror(saved));
+	else
+		step(fd < 0 && saved == EACCES, step_name(name, sizeof(name), "receiver-open-denied", node),
+		     "open(%s) in %s: %s", node->path, profile,
+		     fd >= 0 ? "opened: the profile allows the path" : strerror(saved));
+}
+
+/* Receive @node's fd into node->fd (-1 when none came); false when the outcome is not the expected one. */
+static bool receiver_receive(int socket, struct handover_node *node, bool expect_received)
+{
+	char name[64];
+	bool truncated;
+	node->fd = receive_fd(socket, &truncated);
+	if (!expect_received) {
+		step(node->fd < 0 && truncated, step_name(name, sizeof(name), "receive-refused", node), "%s",
+		     node->fd >= 0 ? "the fd arrived: the kernel did not re-check it against the profile"
+				   : "no fd arrived (MSG_CTRUNC): the kernel re-checked it against the profile");
+		return node->fd < 0 && truncated;
+	}
+	step(node->fd >= 0, step_name(name, sizeof(name), "receive", node), "%s",
+	     node->fd >= 0 ? "the fd arrived"
+	     : truncated   ? "refused (MSG_CTRUNC)"
+			   : "no fd");
+	if (node->fd < 0)
+		return false;
+	struct stat st, path_st;
+	bool same = fstat(node->fd, &st) == 0 && stat(node->path, &path_st) == 0 && st.st_rdev == path_st.st_rdev;
+	step(same, step_name(name, sizeof(name), "receive-same-node", node), "the received fd is %s",
+	     same ? node->path : "another file");
+	return same;
+}
+
+/* The iommufd flow on the received fds, as a hypervisor given them runs it (vfio_probe's steps, in short). */
+static void receiver_use_iommufd(int iommu, int cdev)
+{
+	struct vfio_device_bind_iommufd bind = {.argsz = sizeof(bind), .iommufd = iommu};
+	if (ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0) {
+		step(false, "bind-iommufd", "VFIO_DEVICE_BIND_IOMMUFD: %s (%s)", strerrorname_np(errno),
+		     strerror(errno));
+		return;
+	}
+	step(true, "bind-iommufd", "the cdev bound to the received iommufd, devid %u", bind.out_devid);
+	struct iommu_ioas_alloc alloc = {.size = sizeof(alloc)};
+	if (ioctl(iommu, IOMMU_IOAS_ALLOC, &alloc) < 0) {
+		step(false, "ioas-alloc", "IOMMU_IOAS_ALLOC: %s (%s)", strerrorname_np(errno), strerror(errno));
+		return;
+	}
+	step(true, "ioas-alloc", "ioas %u", alloc.out_ioas_id);
+	struct vfio_device_attach_iommufd_pt attach = {.argsz = sizeof(attach), .pt_id = alloc.out_ioas_id};
+	if (ioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0) {
+		step(false, "attach-ioas", "VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s (%s)", strerrorname_np(errno),
+		     strerror(errno));
+		return;
+	}
+	step(true, "attach-ioas", "ioas %u, page table %u", alloc.out_ioas_id, attach.pt_id);
+	void *buffer = mmap(NULL, DMA_LENGTH, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buffer == MAP_FAILED) {
+		step(false, "ioas-map", "mmap: %s", strerror(errno));
+		return;
+	}
+	memset(buffer, 0x5a, DMA_LENGTH);
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = alloc.out_ioas_id,
+		.user_va = (uintptr_t)buffer,
+		.length = DMA_LENGTH,
+		.iova = DMA_IOVA,
+	};
+	int r = ioctl(iommu, IOMMU_IOAS_MAP, &map);
+	int saved = errno;
+	step(r == 0, "ioas-map", "IOMMU_IOAS_MAP %u bytes at iova 0x%x: %s", DMA_LENGTH, DMA_IOVA,
+	     r == 0 ? "mapped" : strerrorname_np(saved));
+	munmap(buffer, DMA_LENGTH);
+}
+
+static void receiver(int socket, struct handover *handover, const char *profile, bool expect_received,
+		     bool path_allowed)
 {
 	if (aa_change_profile(profile) < 0) {
 		step(false, "receiver-confine", "aa_change_profile(%s): %s", profile, strerror(errno));
@@ -121,48 +246,66 @@ static void receiver(int socket, const char *group, const char *profile, bool ex
 	step(confined, "receiver-confine", "the receiver runs as %s", label ? label : "?");
 	free(label);
 
-	int fd = open(group, O_RDWR | O_CLOEXEC);
-	int saved = errno;
-	if (fd >= 0)
-		close(fd);
-	if (path_allowed)
-		step(fd >= 0, "receiver-open-allowed", "open(%s) in %s: %s", group, profile,
-		     fd >= 0 ? "opened: the profile's rule allows the path" : strerror(saved));
-	else
-		step(fd < 0 && saved == EACCES, "receiver-open-denied", "open(%s) in %s: %s", group, profile,
-		     fd >= 0 ? "opened: the profile allows the path" : strerror(saved));
+	for (int i = 0; i < handover->count; i++)
+		receiver_open(&handover->node[i], profile, path_allowed);
 
 	char ready = 'r';
 	if (write(socket, &ready, 1) != 1) {
 		step(false, "receive", "cannot tell the opener: %s", strerror(errno));
 		return;
 	}
-	bool truncated;
-	fd = receive_fd(socket, &truncated);
-	if (!expect_received) {
-		step(fd < 0 && truncated, "receive-refused", "%s",
-		     fd >= 0 ? "the fd arrived: the kernel did not re-check it against the profile"
-			     : "no fd arrived (MSG_CTRUNC): the kernel re-checked it against the profile");
-		return;
+	bool all = true;
+	for (int i = 0; i < handover->count; i++)
+		all &= receiver_receive(socket, &handover->node[i], expect_received);
+	if (expect_received && all) {
+		if (handover->iommufd) {
+			receiver_use_iommufd(handover->node[0].fd, handover->node[1].fd);
+		} else {
+			struct vfio_group_status status = {.argsz = sizeof(status)};
+			int r = ioctl(handover->node[0].fd, VFIO_GROUP_GET_STATUS, &status);
+			step(r == 0, "use-fd", "VFIO_GROUP_GET_STATUS: %s", r == 0 ? "flags read" : strerror(errno));
+		}
 	}
-	step(fd >= 0, "receive", "%s", fd >= 0 ? "the fd arrived" : truncated ? "refused (MSG_CTRUNC)" : "no fd");
-	if (fd < 0)
-		return;
-	struct stat st, node;
-	bool same = fstat(fd, &st) == 0 && stat(group, &node) == 0 && st.st_rdev == node.st_rdev;
-	step(same, "receive-same-node", "the received fd is %s", same ? "the group node" : "another file");
-	struct vfio_group_status status = {.argsz = sizeof(status)};
-	int r = ioctl(fd, VFIO_GROUP_GET_STATUS, &status);
-	step(r == 0, "use-fd", "VFIO_GROUP_GET_STATUS: %s", r == 0 ? "flags read" : strerror(errno));
-	close(fd);
+	for (int i = 0; i < handover->count; i++)
+		if (handover->node[i].fd >= 0)
+			close(handover->node[i].fd);
+}
+
+/* The opener's side: confine itself by @profile when given, open each node, send each fd in its own message. */
+static void opener(int socket, const struct handover *handover, const char *profile)
+{
+	if (profile) {
+		int r = aa_change_profile(profile);
+		step(r == 0, "opener-confine", "the opener runs as %s%s%s", profile, r ? ": " : "",
+		     r ? strerror(errno) : "");
+	}
+	for (int i = 0; i < handover->count; i++) {
+		const struct handover_node *node = &handover->node[i];
+		char name[64];
+		int fd = open(node->path, O_RDWR | O_CLOEXEC);
+		step(fd >= 0, step_name(name, sizeof(name), "opener-open", node), "open(%s) by the %s opener: %s",
+		     node->path, profile ? "confined" : "unconfined", fd >= 0 ? "opened" : strerror(errno));
+		/* Without this fd the receiver gets end of file for the rest: it must not take a later node's. */
+		if (fd < 0)
+			return;
+		int r = send_fd(socket, fd);
+		int saved = errno;
+		close(fd);
+		if (r < 0) {
+			step(false, step_name(name, sizeof(name), "opener-send", node), "sendmsg: %s", strerror(saved));
+			return;
+		}
+	}
 }
 
 static int run_handover(int argc, char **argv)
 {
-	const char *group = NULL, *receiver_profile = NULL, *opener_profile = NULL, *expect = NULL;
+	const char *group = NULL, *iommu = NULL, *cdev = NULL;
+	const char *receiver_profile = NULL, *opener_profile = NULL, *expect = NULL;
 	bool path_allowed = false;
 	static const struct option options[] = {
-		{"group", required_argument, NULL, 'g'},  {"receiver", required_argument, NULL, 'r'},
+		{"group", required_argument, NULL, 'g'},  {"iommu", required_argument, NULL, 'i'},
+		{"cdev", required_argument, NULL, 'c'},   {"receiver", required_argument, NULL, 'r'},
 		{"opener", required_argument, NULL, 'o'}, {"expect", required_argument, NULL, 'e'},
 		{"path-allowed", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0},
 	};
@@ -172,6 +315,12 @@ static int run_handover(int argc, char **argv)
 		switch (opt) {
 		case 'g':
 			group = optarg;
+			break;
+		case 'i':
+			iommu = optarg;
+			break;
+		case 'c':
+			cdev = optarg;
 			break;
 		case 'r':
 			receiver_profile = optarg;
@@ -189,11 +338,20 @@ static int run_handover(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!group || !receiver_profile || !expect ||
+	/* Either the legacy group alone or the iommufd pair. */
+	bool nodes_ok = group ? !iommu && !cdev : iommu && cdev;
+	if (!nodes_ok || !receiver_profile || !expect ||
 	    (strcmp(expect, "received") != 0 && strcmp(expect, "refused") != 0)) {
-		fprintf(stderr, "aa_run handover --group PATH --receiver PROFILE [--opener PROFILE] "
-				"--expect received|refused [--path-allowed]\n");
+		fprintf(stderr, "aa_run handover --group PATH | --iommu PATH --cdev PATH --receiver PROFILE "
+				"[--opener PROFILE] --expect received|refused [--path-allowed]\n");
 		return 2;
+	}
+	struct handover handover = {.iommufd = group == NULL};
+	if (group) {
+		handover.node[handover.count++] = (struct handover_node){.name = "", .path = group, .fd = -1};
+	} else {
+		handover.node[handover.count++] = (struct handover_node){.name = "iommu", .path = iommu, .fd = -1};
+		handover.node[handover.count++] = (struct handover_node){.name = "cdev", .path = cdev, .fd = -1};
 	}
 
 	int sv[2];
@@ -204,27 +362,15 @@ static int run_handover(int argc, char **argv)
 		return perror("aa_run: fork"), 1;
 	if (pid == 0) {
 		close(sv[0]);
-		receiver(sv[1], group, receiver_profile, strcmp(expect, "received") == 0, path_allowed);
+		receiver(sv[1], &handover, receiver_profile, strcmp(expect, "received") == 0, path_allowed);
 		_exit(failures ? 1 : 0);
 	}
 	close(sv[1]);
 	char ready;
-	if (read(sv[0], &ready, 1) != 1) {
+	if (read(sv[0], &ready, 1) != 1)
 		step(false, "opener-open", "the receiver never got ready");
-	} else {
-		if (opener_profile) {
-			int r = aa_change_profile(opener_profile);
-			step(r == 0, "opener-confine", "the opener runs as %s%s%s", opener_profile, r ? ": " : "",
-			     r ? strerror(errno) : "");
-		}
-		int fd = open(group, O_RDWR | O_CLOEXEC);
-		step(fd >= 0, "opener-open", "open(%s) by the %s opener: %s", group,
-		     opener_profile ? "confined" : "unconfined", fd >= 0 ? "opened" : strerror(errno));
-		if (fd >= 0 && send_fd(sv[0], fd) < 0)
-			step(false, "opener-send", "sendmsg: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	}
+	else
+		opener(sv[0], &handover, opener_profile);
 	close(sv[0]);
 	int status;
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -239,7 +385,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "handover") == 0)
 		return run_handover(argc, argv);
 	fprintf(stderr, "usage: aa_run exec PROFILE PROGRAM [ARGS...]\n"
-			"       aa_run handover --group PATH --receiver PROFILE [--opener PROFILE] "
-			"--expect received|refused [--path-allowed]\n");
+			"       aa_run handover --group PATH | --iommu PATH --cdev PATH --receiver PROFILE "
+			"[--opener PROFILE] --expect received|refused [--path-allowed]\n");
 	return 2;
 }

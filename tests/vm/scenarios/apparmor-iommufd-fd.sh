@@ -1,0 +1,85 @@
+# AppArmor enforcing, fd access, iommufd: vfguard runs unconfined, so its plan
+# puts no rule in the rules file, and the kernel lets a confined hypervisor
+# use /dev/iommu and cdev fds that an unconfined opener hands over, with no
+# rule for their paths (aa_file_perm() skips the re-check of a delegated fd):
+# it binds, attaches and maps DMA on them. The same handover from a confined
+# opener is refused, node by node: that is when vfguard keeps the rules, as it
+# does when it runs confined itself (the last part).
+requires iommufd
+check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exit 1
+use_vfio_pci "$EDU"
+cdev=/dev/vfio/devices/$(basename "$(ls -d "$EDU_SYS"/vfio-dev/vfio*)")
+uuid=4b7e2d19-c85a-4f36-9e0d-61a3f8b5c2e4
+profile=libvirt-$uuid
+rules=/etc/apparmor.d/vfguard/$profile
+mkdir -p /etc/apparmor.d/libvirt /etc/apparmor.d/vfguard
+cat >"/etc/apparmor.d/libvirt/$profile" <<EOF
+profile $profile flags=(attach_disconnected) {
+  #include <abstractions/vfguard-hypervisor>
+  /usr/** mr,
+  /etc/** r,
+  /sys/** r,
+  /proc/** r,
+  include if exists <vfguard/$profile>
+}
+EOF
+# A manager confined by a profile of its own that may open both nodes.
+cat >/etc/apparmor.d/vfguard-test-manager-iommufd <<EOF
+profile vfguard-test-manager-iommufd {
+  /usr/** mr,
+  /dev/iommu rw,
+  /dev/vfio/devices/* rw,
+}
+EOF
+check load apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile" \
+	/etc/apparmor.d/vfguard-test-manager-iommufd || exit 1
+
+echo "labelers = apparmor" >aa.conf
+set -- --config "$PWD/aa.conf" --domain vm1 --uuid "$uuid" --hostdev "$EDU,backend=iommufd,access=fd"
+plan "$@"
+expect_eq plan-iommu "$(plan_get steps node=/dev/iommu action)" none
+expect_eq plan-cdev "$(plan_get steps node="$cdev" action)" none
+expect_eq plan-iommu-reason "$(plan_get steps node=/dev/iommu reason | grep -o 'unconfined opener')" \
+	"unconfined opener"
+expect_eq plan-cdev-reason "$(plan_get steps node="$cdev" reason | grep -o 'unconfined opener')" \
+	"unconfined opener"
+expect_eq plan-unconfined "$(plan_get labelers name=apparmor note | grep -o 'vfguard runs unconfined')" \
+	"vfguard runs unconfined"
+check apply sh -c "vfguard apply $* | grep -q '0 changes made'" || exit 1
+check_fails no-rules-file test -e "$rules"
+
+run_checks -p unconfined-opener aa_run handover --iommu /dev/iommu --cdev "$cdev" --receiver "$profile" \
+	--expect received
+run_checks -p confined-opener aa_run handover --iommu /dev/iommu --cdev "$cdev" --receiver "$profile" \
+	--opener vfguard-test-manager-iommufd --expect refused
+# vfguard confined itself: a profile in complain mode is still a profile (no
+# FLAG_UNCONFINED), so an fd it opens is re-checked on receive. Its plan keeps
+# the rules for fd access, apply writes them, and with them the confined
+# opener's handover that was refused above is received.
+cat >/etc/apparmor.d/vfguard-self <<EOF
+profile vfguard-self flags=(complain) {
+}
+EOF
+check load-self apparmor_parser --replace /etc/apparmor.d/vfguard-self || exit 1
+if aa_run exec vfguard-self vfguard plan --json "$@" >"$VFGVM_DIR/plan.json" 2>"$VFGVM_DIR/plan.errors"; then
+	pass confined-plan "vfguard plan under vfguard-self"
+else
+	show_output "$VFGVM_DIR/plan.errors"
+	fail confined-plan "vfguard plan under vfguard-self: $(tail -n 1 "$VFGVM_DIR/plan.errors")"
+	exit 1
+fi
+expect_eq confined-plan-iommu "$(plan_get steps node=/dev/iommu action)" grant
+expect_eq confined-plan-cdev "$(plan_get steps node="$cdev" action)" grant
+expect_eq confined-plan-note "$(plan_get labelers name=apparmor note | grep -o 'confined by vfguard-self')" \
+	"confined by vfguard-self"
+check confined-apply aa_run exec vfguard-self vfguard apply "$@" || exit 1
+expect_eq confined-rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
+\"/dev/iommu\" rw,
+\"$cdev\" rw,
+# vfguard end: no file before"
+run_checks -p confined-opener-with-rule aa_run handover --iommu /dev/iommu --cdev "$cdev" \
+	--receiver "$profile" --opener vfguard-test-manager-iommufd --expect received --path-allowed
+check revoke vfguard revoke --config "$PWD/aa.conf" --domain vm1
+check_fails rules-file-gone test -e "$rules"
+run_checks -p revoked aa_run handover --iommu /dev/iommu --cdev "$cdev" --receiver "$profile" \
+	--opener vfguard-test-manager-iommufd --expect refused
