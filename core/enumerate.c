@@ -174,6 +174,11 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 	char path[VFG_PATH_MAX], name[32], bdf[VFG_PCI_ADDR_STRLEN];
 	memset(group, 0, sizeof(*group));
 	vfg_pci_addr_format(addr, bdf);
+	if (function_path(ctx, addr, "", path, sizeof(path), err) < 0)
+		return -1;
+	/* Without this, a device that is not there would read as one the IOMMU does not cover. */
+	if (!is_directory(path))
+		return vfg_error_set(err, 0, bdf, "no such PCI function on this host (%s)", path);
 	if (function_path(ctx, addr, "iommu_group", path, sizeof(path), err) < 0 ||
 	    vfg_sysfs_link_name(path, name, sizeof(name), err) < 0)
 		return -1;

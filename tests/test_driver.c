@@ -71,6 +71,21 @@ START_TEST(detach_refuses_a_group_a_host_driver_shares_and_names_it)
 }
 END_TEST
 
+/* A device that is not on the host is named as missing, not as one the IOMMU does not cover. */
+START_TEST(detach_of_a_device_not_on_the_host_names_it_missing)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:07:00.0", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:07:00.0: no such PCI function on this host") &&
+			      !strstr(err.message, "IOMMU"),
+		      "%s", err.message);
+	expect_file(root, "/run/vfguard/drivers/0000:07:00.0", NULL);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(detach_needs_the_driver_loaded)
 {
 	const char *root = test_root_new(host_gpu_on_host_drivers);
@@ -177,6 +192,7 @@ static Suite *driver_suite(void)
 	Suite *suite = suite_create("driver");
 	TCase *tc = tcase_create("detach and reattach");
 	tcase_add_test(tc, detach_refuses_a_group_a_host_driver_shares_and_names_it);
+	tcase_add_test(tc, detach_of_a_device_not_on_the_host_names_it_missing);
 	tcase_add_test(tc, detach_needs_the_driver_loaded);
 	tcase_add_test(tc, detach_refuses_a_driver_that_is_not_vfio);
 	tcase_add_test(tc, detach_writes_override_unbind_probe_and_undoes_when_the_driver_does_not_bind);

@@ -290,10 +290,11 @@ START_TEST(failure_exits_non_zero_with_one_line_and_changes_nothing)
 	char *before = test_snapshot(root, UNCHANGED);
 	hook_run run;
 
-	/* The first hostdev could be granted, the second is not on this host: nothing may stay granted. */
-	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01") HOSTDEV("no", "", "0x05"), DAC_107);
+	/* The first hostdev could be granted, the second (managed) is not on this host: nothing may stay
+	 * granted, and it is named as missing, not as a device without an IOMMU group. */
+	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01") HOSTDEV("yes", "", "0x05"), DAC_107);
 	hook(&run, root, xml, PREPARE("vm1"));
-	expect_failure(&run, "0000:05:00.0");
+	expect_failure(&run, "0000:05:00.0: no such PCI function on this host");
 	hook_free(&run);
 	test_snapshot_expect(root, UNCHANGED, before, "a failed prepare");
 	free(xml);

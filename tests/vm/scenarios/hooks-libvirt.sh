@@ -116,7 +116,7 @@ unchanged release-again-unchanged before.state
 
 # A hostdev that does not exist: refused, one line naming it, edu (listed first, managed) untouched.
 expect_eq missing-refused "$(run_hook missing.xml vm1 prepare begin -)" "exit 1, stdout 0 bytes, stderr 1 lines"
-check missing-reason grep -E '^vfguard: 0000:07:00\.0: ' hook.err
+check missing-reason grep -E '^vfguard: 0000:07:00\.0: no such PCI function on this host ' hook.err
 unchanged missing-unchanged before.state
 
 # No dac label and no qemu.conf: refused, one line saying whom it cannot tell.
