@@ -264,7 +264,8 @@ int memlock_plan(const vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 		.memory = plan->domain.memory,
 		.viommu = plan->domain.viommu,
 		.page_size = (uint64_t)sysconf(_SC_PAGESIZE),
-		.ipc_lock = plan->domain.ipc_lock || (plan->domain.pid > 0 && process_has_ipc_lock(plan->domain.pid)),
+		.ipc_lock = plan->domain.ipc_lock || (!plan->domain.ipc_lock_known && plan->domain.pid > 0 &&
+						      process_has_ipc_lock(plan->domain.pid)),
 	};
 	for (size_t i = 0; i < plan->n_hostdevs; i++) {
 		if (plan->hostdevs[i].backend == VFG_BACKEND_IOMMUFD)

@@ -42,7 +42,11 @@ typedef struct fixture {
 	pid_t container;
 } fixture;
 
-/* The container's process: RLIMIT_MEMLOCK 8 MiB and no CAP_IPC_LOCK, so its limit is what counts. */
+/*
+ * The container's process as a runtime leaves it at prestart: still root with
+ * every capability, CAP_IPC_LOCK included (the runtime drops them later, just
+ * before the program runs), and a soft RLIMIT_MEMLOCK of 1 MiB.
+ */
 static pid_t container_start(void)
 {
 	int ready[2];
@@ -55,17 +59,15 @@ static pid_t container_start(void)
 		struct rlimit limit = {.rlim_cur = CHILD_LIMIT, .rlim_max = CHILD_HARD};
 		struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
 		struct __user_cap_data_struct data[2];
-		bool ok = setrlimit(RLIMIT_MEMLOCK, &limit) == 0 && syscall(SYS_capget, &header, data) == 0;
-		data[0].effective &= ~(1u << CAPABILITY_IPC_LOCK);
-		data[0].permitted &= ~(1u << CAPABILITY_IPC_LOCK);
-		ok = ok && syscall(SYS_capset, &header, data) == 0;
+		bool ok = setrlimit(RLIMIT_MEMLOCK, &limit) == 0 && syscall(SYS_capget, &header, data) == 0 &&
+			  (data[0].effective >> CAPABILITY_IPC_LOCK & 1);
 		(void)!write(ready[1], ok ? "y" : "n", 1);
 		for (;;)
 			pause();
 	}
 	char answer = 0;
 	ck_assert_int_eq(read(ready[0], &answer, 1), 1);
-	ck_assert_msg(answer == 'y', "the container stand-in could not set its limit or drop CAP_IPC_LOCK");
+	ck_assert_msg(answer == 'y', "the container stand-in could not set its limit or lacks CAP_IPC_LOCK");
 	close(ready[0]);
 	close(ready[1]);
 	return pid;
@@ -315,6 +317,78 @@ START_TEST(a_failure_exits_one_with_one_line_and_changes_nothing)
 }
 END_TEST
 
+/*
+ * Whether the program will hold CAP_IPC_LOCK comes from config.json, not from
+ * the pid (which holds every capability at prestart): uid 0 keeps its bounding
+ * set across execve, another uid only its ambient set; without a capabilities
+ * object root keeps all and another uid has none. Holding it, no limit is set.
+ */
+START_TEST(cap_ipc_lock_is_read_from_the_config_not_from_the_process_at_prestart)
+{
+	static const struct {
+		const char *user, *capabilities;
+		bool holds;
+	} cases[] = {
+		{"107", NULL, false},
+		{"107", "\"effective\": [\"CAP_IPC_LOCK\"], \"permitted\": [\"CAP_IPC_LOCK\"]", false},
+		{"107", "\"ambient\": [\"CAP_NET_RAW\", \"CAP_IPC_LOCK\"]", true},
+		{"0", NULL, true},
+		{"0", "\"bounding\": [\"CAP_CHOWN\"], \"ambient\": [\"CAP_IPC_LOCK\"]", false},
+		{"0", "\"bounding\": [\"CAP_CHOWN\", \"CAP_IPC_LOCK\"]", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *config;
+		ck_assert_int_ge(
+			asprintf(&config,
+				 "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": %s, \"gid\": 107}"
+				 "%s%s%s}, \"linux\": {\"devices\": [{\"path\": \"/dev/vfio/7\"}]}}",
+				 cases[i].user, cases[i].capabilities ? ", \"capabilities\": {" : "",
+				 cases[i].capabilities ? cases[i].capabilities : "", cases[i].capabilities ? "}" : ""),
+			0);
+		fixture f;
+		fixture_open(&f, config);
+		char *created = state_json(&f, "created", "\"org.vfguard.memory\": \"2M\"");
+		char *stopped = state_json(&f, "stopped", "");
+		hook_ok(&f, "prestart", created);
+		if (cases[i].holds)
+			ck_assert_msg(memlock_of(f.container) == CHILD_LIMIT, "case %zu: limit raised to %llu", i,
+				      memlock_of(f.container));
+		else
+			ck_assert_msg(memlock_of(f.container) >= 2u << 20, "case %zu: limit left at %llu", i,
+				      memlock_of(f.container));
+		hook_ok(&f, "poststop", stopped);
+		ck_assert_uint_eq(memlock_of(f.container), CHILD_LIMIT);
+		free(created);
+		free(stopped);
+		free(config);
+		fixture_close(&f);
+	}
+}
+END_TEST
+
+/* A capability list that is not a list of names is an error naming it, and nothing changes. */
+START_TEST(a_malformed_capability_set_is_named)
+{
+	fixture f;
+	fixture_open(
+		&f, "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 107, \"gid\": 107}, "
+		    "\"capabilities\": {\"ambient\": [14]}}, \"linux\": {\"devices\": [{\"path\": \"/dev/vfio/7\"}]}}");
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", "");
+	hook_run run;
+	hook(&run, &f, "prestart", created);
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "process.capabilities.ambient[0] is not a capability name"), "%s", run.err);
+	free(run.out);
+	free(run.err);
+	test_snapshot_expect(f.root, UNCHANGED, before, "a malformed capability set");
+	ck_assert_uint_eq(memlock_of(f.container), CHILD_LIMIT);
+	free(created);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_device_and_an_annotation_may_not_disagree_on_the_backend)
 {
 	fixture f;
@@ -344,6 +418,8 @@ int main(void)
 	tcase_add_test(tc, container_without_vfio_devices_is_left_alone);
 	tcase_add_test(tc, a_failure_exits_one_with_one_line_and_changes_nothing);
 	tcase_add_test(tc, a_device_and_an_annotation_may_not_disagree_on_the_backend);
+	tcase_add_test(tc, cap_ipc_lock_is_read_from_the_config_not_from_the_process_at_prestart);
+	tcase_add_test(tc, a_malformed_capability_set_is_named);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);
 }

@@ -136,6 +136,9 @@ typedef struct vfg_domain {
 	uint64_t memory; /* guest RAM in bytes; 0 when not given: no limit is computed or set */
 	bool viommu; /* the guest has a vIOMMU: each device may map all of guest RAM for itself */
 	bool ipc_lock; /* the hypervisor holds CAP_IPC_LOCK (also read from /proc/PID/status): nothing is limited */
+	/* ipc_lock is what the hypervisor will hold once it runs, and /proc/PID/status is not read: an OCI
+	 * container at prestart is still its runtime's root, before the capabilities are dropped. */
+	bool ipc_lock_known;
 } vfg_domain;
 
 /* A domain name becomes part of file names: printable, no '/', no leading '.', at most VFG_NAME_MAX-1. */

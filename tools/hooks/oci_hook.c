@@ -120,6 +120,37 @@ static int parse_state(oci_container *c, const char *text, size_t size, vfg_erro
 	return 0;
 }
 
+/*
+ * Whether the container's program will hold CAP_IPC_LOCK (then no memlock
+ * limit is checked, docs/memlock.md). It is read from process.capabilities,
+ * never from the pid: at prestart the process is still the runtime's, root
+ * with every capability. What survives the program's execve (capabilities(7),
+ * "Transformation of capabilities during execve()"): uid 0 gets its bounding
+ * set back, any other uid keeps only its ambient set. Without a capabilities
+ * object the runtime changes none: root keeps all, another uid has none.
+ */
+static int parse_ipc_lock(oci_container *c, json_object *process, const char *where, vfg_error *err)
+{
+	json_object *capabilities, *set;
+	const char *name = c->domain.uid == 0 ? "bounding" : "ambient";
+	c->domain.ipc_lock_known = true;
+	if (!json_object_member(process, "capabilities", json_type_object, &capabilities)) {
+		c->domain.ipc_lock = c->domain.uid == 0;
+		return 0;
+	}
+	c->domain.ipc_lock = false;
+	if (!json_object_member(capabilities, name, json_type_array, &set))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(set); i++) {
+		json_object *entry = json_object_array_get_idx(set, i);
+		if (!json_object_is_type(entry, json_type_string))
+			return vfg_error_set(err, 0, where, "process.capabilities.%s[%zu] is not a capability name",
+					     name, i);
+		c->domain.ipc_lock = c->domain.ipc_lock || strcmp(json_object_get_string(entry), "CAP_IPC_LOCK") == 0;
+	}
+	return 0;
+}
+
 static int parse_user(oci_container *c, const char *where, vfg_error *err)
 {
 	json_object *process, *user, *value;
@@ -141,6 +172,8 @@ static int parse_user(oci_container *c, const char *where, vfg_error *err)
 				c->domain.gid = (gid_t)id;
 		}
 	}
+	if (parse_ipc_lock(c, process, where, err) < 0)
+		return -1;
 	const char *selinux, *apparmor;
 	if (json_string_member(process, "selinuxLabel", where, &selinux, err) < 0 ||
 	    json_string_member(process, "apparmorProfile", where, &apparmor, err) < 0)

@@ -53,16 +53,19 @@ snapshot() {
 }
 
 check setup-cgroup mkdir "$cg" || exit 1
-# The container, as in hooks-oci: its cgroup, its mount namespace with a tmpfs /dev, 107:107 with no capability.
+# The container, as in hooks-oci: its cgroup, its mount namespace with a tmpfs /dev, root at prestart.
 sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m --propagation private sh -c \
-	"mount -t tmpfs -o mode=0755 tmpfs /dev && exec nsenter -S 107 -G 107 sleep 600"' _ "$cg" &
+	"mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600"' _ "$cg" &
 ctr=$!
 i=0
-until grep -qE '^Uid:[[:space:]]+107[[:space:]]' "/proc/$ctr/status" 2>/dev/null || [ $i -ge 50 ]; do
+until grep -q '^tmpfs /dev ' "/proc/$ctr/mounts" 2>/dev/null || [ $i -ge 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-check setup-container-user grep -E '^Uid:[[:space:]]+107[[:space:]]' "/proc/$ctr/status" || { kill "$ctr"; exit 1; }
+# At prestart the container's process is still the runtime's root, CAP_IPC_LOCK (14) included: whether the
+# program will hold it comes from config.json (uid 107, no ambient set: it will not), never from the pid.
+expect_eq setup-container-root-ipc-lock "$(awk '/^Uid:/ { print $2 }' "/proc/$ctr/status") \
+$(( 0x$(awk '/^CapEff:/ { print $2 }' "/proc/$ctr/status") >> 14 & 1 ))" "0 1" || { kill "$ctr"; exit 1; }
 snapshot >before.state
 run_checks -p before sh -c 'echo 0 >"$1/cgroup.procs" && exec nsenter -t "$2" -m vfio_probe iommufd \
 	--iommu /dev/iommu --cdev "$3" --uid 107 --gid 107 --open-errno iommu=ENOENT --open-errno cdev=ENOENT' \

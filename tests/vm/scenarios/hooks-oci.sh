@@ -71,19 +71,21 @@ unchanged() {
 check setup-cgroup mkdir "$cg" || exit 1
 bundle ctr1 "$group"
 # The container: joins its cgroup, then its own mount namespace with a tmpfs /dev (as runtimes make
-# it), then runs as 107:107 with no capability, as its user process will (with CAP_IPC_LOCK the
-# kernel checks no locked-memory limit, and vfguard leaves it alone).
+# it), still root with every capability, as a runtime's process is at prestart.
 sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m --propagation private sh -c \
-	"mount -t tmpfs -o mode=0755 tmpfs /dev && exec nsenter -S 107 -G 107 sleep 600"' _ "$cg" &
+	"mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600"' _ "$cg" &
 ctr=$!
 i=0
-until grep -qE '^Uid:[[:space:]]+107[[:space:]]' "/proc/$ctr/status" 2>/dev/null || [ $i -ge 50 ]; do
+until grep -q '^tmpfs /dev ' "/proc/$ctr/mounts" 2>/dev/null || [ $i -ge 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
 check setup-container-dev grep '^tmpfs /dev ' "/proc/$ctr/mounts" || { kill "$ctr"; exit 1; }
 check setup-container-cgroup grep -x '0::/ctr1' "/proc/$ctr/cgroup" || { kill "$ctr"; exit 1; }
-check setup-container-user grep -E '^Uid:[[:space:]]+107[[:space:]]' "/proc/$ctr/status" || { kill "$ctr"; exit 1; }
+# At prestart the container's process is still the runtime's root, CAP_IPC_LOCK (14) included: whether the
+# program will hold it comes from config.json (uid 107, no ambient set: it will not), never from the pid.
+expect_eq setup-container-root-ipc-lock "$(awk '/^Uid:/ { print $2 }' "/proc/$ctr/status") \
+$(( 0x$(awk '/^CapEff:/ { print $2 }' "/proc/$ctr/status") >> 14 & 1 ))" "0 1" || { kill "$ctr"; exit 1; }
 snapshot >before.state
 memlock() {
 	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
