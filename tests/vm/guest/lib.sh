@@ -186,3 +186,289 @@ plan() {
 plan_get() {
 	json_get "$VFGVM_DIR/plan.json" "$@"
 }
+
+# memlock_limits PID: PID's RLIMIT_MEMLOCK, "SOFT HARD" in bytes.
+memlock_limits() {
+	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
+}
+
+# expect_same_inside NAME PID NODE: check NAME that NODE in PID's mount
+# namespace has the type, rdev, owner and mode of the host's NODE.
+expect_same_inside() {
+	expect_eq "$1" "$(nsenter -t "$2" -m stat -c '%F %t:%T %u:%g %a' "$3")" \
+		"$(stat -c '%F %t:%T %u:%g %a' "$3")"
+}
+
+# expect_plan_note NAME LABELER TEXT: check NAME that the plan's note for
+# LABELER says TEXT (a grep pattern, found exactly once).
+expect_plan_note() {
+	expect_eq "$1" "$(plan_get labelers name="$2" note | grep -o "$3")" "$3"
+}
+
+# in_cgroup CGROUP COMMAND...: COMMAND as a process that joined CGROUP first.
+in_cgroup() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
+}
+
+# start_private_dev [CGROUP]: a process (sleep 600) in a new mount namespace
+# (propagation private) with a tmpfs /dev, in CGROUP first when given, as a
+# VM or container runtime makes it; sets private_dev_pid and waits up to 5 s
+# for its /dev to be the tmpfs (the scenario checks that it is).
+start_private_dev() {
+	local i=0
+	if [ -n "${1:-}" ]; then
+		sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m --propagation private sh -c \
+			"mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600"' _ "$1" &
+	else
+		unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600' &
+	fi
+	private_dev_pid=$!
+	until grep -q '^tmpfs /dev ' "/proc/$private_dev_pid/mounts" 2>/dev/null || [ $i -ge 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# deny_devices_cgroup DIR NODE...: DIR, a v1 devices cgroup under /tmp/devcg
+# (mounted when it is not, as the check "cgroup-mount") that denies each
+# NODE, as the check "cgroup-deny". A failure ends the scenario.
+deny_devices_cgroup() {
+	local dir=$1 script='' node
+	shift
+	mkdir -p /tmp/devcg
+	grep -q " /tmp/devcg " /proc/mounts || check cgroup-mount mount -t cgroup -o devices devices /tmp/devcg || exit 1
+	mkdir -p "$dir"
+	for node in "$@"; do
+		script="$script${script:+ && }echo 'c $(node_rdev "$node") rwm' >$dir/devices.deny"
+	done
+	check cgroup-deny sh -c "$script" || exit 1
+}
+
+# ---- AppArmor scenarios (apparmor-*.sh) --------------------------------------
+
+# aa_hypervisor_profile UUID [FILE...]: the domain's profile, named as libvirt
+# names it: sets $profile (libvirt-UUID) and $rules (vfguard's rules file for
+# it), writes /etc/apparmor.d/libvirt/$profile (vfguard's abstraction, what
+# the test programs need besides the devices, and the rules file) and loads
+# it, with the profiles in FILEs, as the check "load". A failure ends the
+# scenario.
+aa_hypervisor_profile() {
+	profile=libvirt-$1 rules=/etc/apparmor.d/vfguard/libvirt-$1
+	shift
+	mkdir -p /etc/apparmor.d/libvirt /etc/apparmor.d/vfguard
+	cat >"/etc/apparmor.d/libvirt/$profile" <<PROFILE
+profile $profile flags=(attach_disconnected) {
+  #include <abstractions/vfguard-hypervisor>
+  /usr/** mr,
+  /etc/** r,
+  /sys/** r,
+  /proc/** r,
+  include if exists <vfguard/$profile>
+}
+PROFILE
+	check load apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile" "$@" || exit 1
+}
+
+# aa_confined_plan ARGS...: vfguard confined itself, by vfguard-self, a
+# profile in complain mode loaded as the check "load-self": `vfguard plan
+# --json ARGS` under it into plan.json, as the check "confined-plan". A
+# failure ends the scenario.
+aa_confined_plan() {
+	cat >/etc/apparmor.d/vfguard-self <<PROFILE
+profile vfguard-self flags=(complain) {
+}
+PROFILE
+	check load-self apparmor_parser --replace /etc/apparmor.d/vfguard-self || exit 1
+	if aa_run exec vfguard-self vfguard plan --json "$@" >"$VFGVM_DIR/plan.json" 2>"$VFGVM_DIR/plan.errors"; then
+		pass confined-plan "vfguard plan under vfguard-self"
+	else
+		show_output "$VFGVM_DIR/plan.errors"
+		fail confined-plan "vfguard plan under vfguard-self: $(tail -n 1 "$VFGVM_DIR/plan.errors")"
+		exit 1
+	fi
+}
+
+# ---- SELinux scenarios (selinux-*.sh) ----------------------------------------
+
+# selinux_label PATH: PATH's SELinux label (security.selinux), empty when none.
+selinux_label() {
+	getfattr -h --only-values -n security.selinux "$1" 2>/dev/null | tr -d '\0'
+}
+
+# selinux_enforce: check SELinux is the LSM ("lsm-selinux") and, unless a
+# scenario of this boot did it already, mount selinuxfs, load the policy with
+# virt_use_vfio on and enforce it ("selinuxfs", "load-policy", "virt-use-vfio",
+# "enforcing"). A failure that makes the rest meaningless ends the scenario.
+selinux_enforce() {
+	check lsm-selinux grep -q selinux /sys/kernel/security/lsm || exit 1
+	[ "$(cat /sys/fs/selinux/enforce 2>/dev/null)" != 1 ] || return 0
+	check selinuxfs sh -c 'mountpoint -q /sys/fs/selinux || mount -t selinuxfs selinuxfs /sys/fs/selinux' || exit 1
+	check load-policy load_policy || exit 1
+	check virt-use-vfio sh -c 'echo 1 >/sys/fs/selinux/booleans/virt_use_vfio &&
+		echo 1 >/sys/fs/selinux/commit_pending_bools && cat /sys/fs/selinux/booleans/virt_use_vfio'
+	check enforcing sh -c 'echo 1 >/sys/fs/selinux/enforce && test "$(cat /sys/fs/selinux/enforce)" = 1' || exit 1
+}
+
+# ---- memlock scenarios (memlock-*.sh) ----------------------------------------
+
+# memlock_start BACKEND NODE-ARGS...: memlock_probe BACKEND NODE-ARGS in the
+# background (pid in $probe, output in probe.out) as uid 65534 under
+# RLIMIT_MEMLOCK 64 KiB, its 1 MiB map refused; checks "probe-waits" (it
+# says so) and "limit-before".
+memlock_start() {
+	rm -f /tmp/memlock.ready /tmp/memlock.go
+	mkfifo -m 0666 /tmp/memlock.ready /tmp/memlock.go
+	memlock_probe "$@" --uid 65534 --gid 65534 \
+		--limit 65536 --size 1048576 --ready /tmp/memlock.ready --go /tmp/memlock.go >probe.out 2>&1 &
+	probe=$!
+	expect_eq probe-waits "$(cat /tmp/memlock.ready)" limit
+	expect_eq limit-before "$(memlock_limits "$probe")" "65536 65536"
+}
+
+# memlock_plan ARGS...: plan ARGS (the probe's domain: 1 MiB guest, memlock_extra
+# 1M), checks that it raises the limit to 2 MiB ("plan-required",
+# "plan-suffices", "plan-action").
+memlock_plan() {
+	plan "$@"
+	expect_eq plan-required "$(plan_get memlock required)" 2097152
+	expect_eq plan-suffices "$(plan_get memlock suffices)" false
+	expect_eq plan-action "$(plan_get memlock action)" raise
+}
+
+# memlock_apply ARGS...: audit, apply and audit again the plan of ARGS, as the
+# checks "audit-before" (the limit missing), "apply", "limit-raised" (2 MiB on
+# $probe), "audit-after" and "audit-after-no-memlock-finding".
+memlock_apply() {
+	vfguard audit --json "$@" >audit.json
+	expect_eq audit-before "$(json_get audit.json findings labeler=memlock kind)" missing
+	check apply vfguard apply "$@"
+	expect_eq limit-raised "$(memlock_limits "$probe")" "2097152 2097152"
+	vfguard audit --json "$@" >audit.json
+	expect_eq audit-after "$(json_get audit.json domain)" vm1
+	check_fails audit-after-no-memlock-finding json_get audit.json findings labeler=memlock kind
+}
+
+# memlock_finish: lets $probe map again ("probe-mapped"), revokes domain vm1
+# ("revoke", "limit-restored": 64 KiB back), ends the probe and turns its
+# report into checks ("probe-STEP").
+memlock_finish() {
+	local status
+	echo go >/tmp/memlock.go
+	expect_eq probe-mapped "$(cat /tmp/memlock.ready)" revoke
+	check revoke vfguard revoke --set labelers=dac --domain vm1
+	expect_eq limit-restored "$(memlock_limits "$probe")" "65536 65536"
+	echo go >/tmp/memlock.go
+	wait "$probe"
+	status=$?
+	run_checks -p probe sh -c "cat probe.out; exit $status"
+	rm -f /tmp/memlock.ready /tmp/memlock.go
+}
+
+# ---- hooks scenarios (hooks-*.sh) --------------------------------------------
+# They run the installed hook program, whose path the scenario puts in $hook.
+
+# What run_hook prints for a hook that succeeded and said nothing.
+quiet="exit 0, stdout 0 bytes, stderr 0 lines"
+
+# run_hook INPUT [ARG...]: $hook ARGs with the file INPUT on stdin, as libvirt
+# or a runtime runs it (stdout into hook.out, stderr into hook.err and the
+# log); prints "exit N, stdout N bytes, stderr N lines".
+run_hook() {
+	local input=$1
+	shift
+	"$hook" "$@" <"$input" >hook.out 2>hook.err
+	echo "exit $?, stdout $(wc -c <hook.out) bytes, stderr $(wc -l <hook.err) lines"
+	show_output hook.err >&2
+}
+
+# unchanged NAME STATE: check NAME that the scenario's `snapshot` still prints
+# what the file STATE holds (the diff in the log).
+unchanged() {
+	snapshot >now.state
+	check "$1" diff "$2" now.state
+}
+
+# libvirt_hostdev DRIVER BDF: a managed PCI <hostdev> (formatdomain) for the
+# function BDF, its <driver> element with the attributes DRIVER.
+libvirt_hostdev() {
+	set -- "$1" $(echo "$2" | tr ':.' '  ')
+	cat <<HOSTDEV
+    <hostdev mode='subsystem' type='pci' managed='yes'>
+      <driver $1/>
+      <source>
+        <address domain='0x$2' bus='0x$3' slot='0x$4' function='0x$5'/>
+      </source>
+    </hostdev>
+HOSTDEV
+}
+
+# libvirt_snapshot NODE...: what the libvirt hook may change, as text to diff:
+# edu's driver, each NODE's type, rdev, owner and mode, and what vfguard's
+# journal, driver records and AppArmor rules folders hold.
+libvirt_snapshot() {
+	echo "edu driver $(pci_driver "$EDU")"
+	stat -c '%n %F %t:%T %u:%g %a' "$@" 2>/dev/null
+	ls -d /run/vfguard/domains/* /run/vfguard/drivers/* /etc/apparmor.d/vfguard/* 2>/dev/null
+}
+
+# oci_snapshot CGROUP NODE...: what the OCI hook may change, as text to diff:
+# edu's driver, each NODE's type, rdev, owner and mode, what vfguard's journal
+# and AppArmor rules folders hold, and how many device programs CGROUP has.
+oci_snapshot() {
+	local cgroup=$1
+	shift
+	echo "edu driver $(pci_driver "$EDU")"
+	stat -c '%n %F %t:%T %u:%g %a' "$@" 2>/dev/null
+	ls -d /run/vfguard/domains/* /etc/apparmor.d/vfguard/* 2>/dev/null
+	echo "programs $(cgroup_probe programs "$cgroup")"
+}
+
+# oci_bundle DIR PATH:MAJOR:MINOR...: a bundle (runtime-spec config.md) whose
+# process runs as 107:107, with vfguard's annotations (64M of memory), and
+# whose linux.devices lists each PATH as that char device.
+oci_bundle() {
+	local dir=$1 entry devices=''
+	shift
+	mkdir -p "$dir/rootfs"
+	for entry in "$@"; do
+		set -- $(echo "$entry" | tr ':' ' ')
+		devices="$devices${devices:+,
+}      {\"path\": \"$1\", \"type\": \"c\", \"major\": $2, \"minor\": $3}"
+	done
+	cat >"$dir/config.json" <<CONFIG
+{
+  "ociVersion": "1.0.2",
+  "root": {"path": "rootfs"},
+  "process": {"user": {"uid": 107, "gid": 107}, "args": ["/usr/bin/qemu-system-x86_64"], "cwd": "/"},
+  "annotations": {"org.vfguard.hostdevs": "", "org.vfguard.memory": "64M"},
+  "linux": {
+    "devices": [
+$devices
+    ]
+  }
+}
+CONFIG
+}
+
+# oci_state ID STATUS BUNDLE [PID]: a container state (runtime-spec
+# runtime.md "State") with oci_bundle's annotations; BUNDLE is under $PWD.
+oci_state() {
+	echo "{\"ociVersion\": \"1.0.2\", \"id\": \"$1\", \"status\": \"$2\",${4:+ \"pid\": $4,} \"bundle\": \"$PWD/$3\", \"annotations\": {\"org.vfguard.hostdevs\": \"\", \"org.vfguard.memory\": \"64M\"}}"
+}
+
+# oci_poststop PID ID BUNDLE: the container PID ends, then the runtime runs
+# the hook at poststop (state stopped, no pid), as the check "poststop".
+oci_poststop() {
+	kill "$1"
+	wait "$1" 2>/dev/null
+	oci_state "$2" stopped "$3" >stopped.json
+	expect_eq poststop "$(run_hook stopped.json)" "$quiet"
+}
+
+# expect_prestart_root PID: check "setup-container-root-ipc-lock" that PID
+# is uid 0 with CAP_IPC_LOCK (14) effective, as a container's process still
+# is at prestart.
+expect_prestart_root() {
+	expect_eq setup-container-root-ipc-lock "$(awk '/^Uid:/ { print $2 }' "/proc/$1/status") \
+$(( 0x$(awk '/^CapEff:/ { print $2 }' "/proc/$1/status") >> 14 & 1 ))" "0 1"
+}

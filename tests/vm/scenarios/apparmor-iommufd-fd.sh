@@ -10,19 +10,6 @@ check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exi
 use_vfio_pci "$EDU"
 cdev=/dev/vfio/devices/$(basename "$(ls -d "$EDU_SYS"/vfio-dev/vfio*)")
 uuid=4b7e2d19-c85a-4f36-9e0d-61a3f8b5c2e4
-profile=libvirt-$uuid
-rules=/etc/apparmor.d/vfguard/$profile
-mkdir -p /etc/apparmor.d/libvirt /etc/apparmor.d/vfguard
-cat >"/etc/apparmor.d/libvirt/$profile" <<EOF
-profile $profile flags=(attach_disconnected) {
-  #include <abstractions/vfguard-hypervisor>
-  /usr/** mr,
-  /etc/** r,
-  /sys/** r,
-  /proc/** r,
-  include if exists <vfguard/$profile>
-}
-EOF
 # A manager confined by a profile of its own that may open both nodes.
 cat >/etc/apparmor.d/vfguard-test-manager-iommufd <<EOF
 profile vfguard-test-manager-iommufd {
@@ -31,8 +18,7 @@ profile vfguard-test-manager-iommufd {
   /dev/vfio/devices/* rw,
 }
 EOF
-check load apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile" \
-	/etc/apparmor.d/vfguard-test-manager-iommufd || exit 1
+aa_hypervisor_profile "$uuid" /etc/apparmor.d/vfguard-test-manager-iommufd
 
 echo "labelers = apparmor" >aa.conf
 set -- --config "$PWD/aa.conf" --domain vm1 --uuid "$uuid" --hostdev "$EDU,backend=iommufd,access=fd"
@@ -43,8 +29,7 @@ expect_eq plan-iommu-reason "$(plan_get steps node=/dev/iommu reason | grep -o '
 	"unconfined opener"
 expect_eq plan-cdev-reason "$(plan_get steps node="$cdev" reason | grep -o 'unconfined opener')" \
 	"unconfined opener"
-expect_eq plan-unconfined "$(plan_get labelers name=apparmor note | grep -o 'vfguard runs unconfined')" \
-	"vfguard runs unconfined"
+expect_plan_note plan-unconfined apparmor 'vfguard runs unconfined'
 check apply sh -c "vfguard apply $* | grep -q '0 changes made'" || exit 1
 check_fails no-rules-file test -e "$rules"
 
@@ -56,22 +41,10 @@ run_checks -p confined-opener aa_run handover --iommu /dev/iommu --cdev "$cdev" 
 # FLAG_UNCONFINED), so an fd it opens is re-checked on receive. Its plan keeps
 # the rules for fd access, apply writes them, and with them the confined
 # opener's handover that was refused above is received.
-cat >/etc/apparmor.d/vfguard-self <<EOF
-profile vfguard-self flags=(complain) {
-}
-EOF
-check load-self apparmor_parser --replace /etc/apparmor.d/vfguard-self || exit 1
-if aa_run exec vfguard-self vfguard plan --json "$@" >"$VFGVM_DIR/plan.json" 2>"$VFGVM_DIR/plan.errors"; then
-	pass confined-plan "vfguard plan under vfguard-self"
-else
-	show_output "$VFGVM_DIR/plan.errors"
-	fail confined-plan "vfguard plan under vfguard-self: $(tail -n 1 "$VFGVM_DIR/plan.errors")"
-	exit 1
-fi
+aa_confined_plan "$@"
 expect_eq confined-plan-iommu "$(plan_get steps node=/dev/iommu action)" grant
 expect_eq confined-plan-cdev "$(plan_get steps node="$cdev" action)" grant
-expect_eq confined-plan-note "$(plan_get labelers name=apparmor note | grep -o 'confined by vfguard-self')" \
-	"confined by vfguard-self"
+expect_plan_note confined-plan-note apparmor 'confined by vfguard-self'
 check confined-apply aa_run exec vfguard-self vfguard apply "$@" || exit 1
 expect_eq confined-rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
 \"/dev/iommu\" rw,

@@ -10,22 +10,9 @@ check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exi
 use_vfio_pci "$EDU"
 cdev=/dev/vfio/devices/$(basename "$(ls -d "$EDU_SYS"/vfio-dev/vfio*)")
 uuid=9a3f5c61-7d2e-4b8a-a1c4-3e6f0b2d8c97
-profile=libvirt-$uuid
-rules=/etc/apparmor.d/vfguard/$profile
-mkdir -p /etc/apparmor.d/libvirt /etc/apparmor.d/vfguard
 # The hypervisor's profile: vfguard's abstraction, what the test programs need
 # besides the devices (binaries, libraries, sysfs), and the domain's rules file.
-cat >"/etc/apparmor.d/libvirt/$profile" <<EOF
-profile $profile flags=(attach_disconnected) {
-  #include <abstractions/vfguard-hypervisor>
-  /usr/** mr,
-  /etc/** r,
-  /sys/** r,
-  /proc/** r,
-  include if exists <vfguard/$profile>
-}
-EOF
-check load apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile" || exit 1
+aa_hypervisor_profile "$uuid"
 check loaded grep -qx "$profile (enforce)" /sys/kernel/security/apparmor/profiles
 run_checks -p before aa_run exec "$profile" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
 	--open-errno iommu=EACCES --open-errno cdev=EACCES
@@ -35,8 +22,7 @@ set -- --config "$PWD/aa.conf" --domain vm1 --uuid "$uuid" --hostdev "$EDU,backe
 plan "$@"
 expect_eq plan-iommu "$(plan_get steps node=/dev/iommu action)" grant
 expect_eq plan-cdev "$(plan_get steps node="$cdev" action)" grant
-expect_eq plan-loaded "$(plan_get labelers name=apparmor note | grep -o 'profile loaded: replaced after each change')" \
-	"profile loaded: replaced after each change"
+expect_plan_note plan-loaded apparmor 'profile loaded: replaced after each change'
 check apply vfguard apply "$@" || exit 1
 expect_eq rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
 \"/dev/iommu\" rw,

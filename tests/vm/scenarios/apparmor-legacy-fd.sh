@@ -9,18 +9,6 @@ check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exi
 use_vfio_pci "$EDU"
 group=/dev/vfio/$(iommu_group "$EDU")
 uuid=2f8d9b3e-51a4-4c7e-8d06-7b1c2e9f4a55
-profile=libvirt-$uuid
-mkdir -p /etc/apparmor.d/libvirt /etc/apparmor.d/vfguard
-cat >"/etc/apparmor.d/libvirt/$profile" <<EOF
-profile $profile flags=(attach_disconnected) {
-  #include <abstractions/vfguard-hypervisor>
-  /usr/** mr,
-  /etc/** r,
-  /sys/** r,
-  /proc/** r,
-  include if exists <vfguard/$profile>
-}
-EOF
 # A manager confined by a profile of its own that may open the group.
 cat >/etc/apparmor.d/vfguard-test-manager <<EOF
 profile vfguard-test-manager {
@@ -28,17 +16,16 @@ profile vfguard-test-manager {
   /dev/vfio/* rw,
 }
 EOF
-check load apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile" /etc/apparmor.d/vfguard-test-manager || exit 1
+aa_hypervisor_profile "$uuid" /etc/apparmor.d/vfguard-test-manager
 
 echo "labelers = apparmor" >aa.conf
 set -- --config "$PWD/aa.conf" --domain vm1 --uuid "$uuid" --hostdev "$EDU,backend=legacy,access=fd"
 plan "$@"
 expect_eq plan-group "$(plan_get steps node="$group" action)" none
 expect_eq plan-reason "$(plan_get steps node="$group" reason | grep -o 'unconfined opener')" "unconfined opener"
-expect_eq plan-unconfined "$(plan_get labelers name=apparmor note | grep -o 'vfguard runs unconfined')" \
-	"vfguard runs unconfined"
+expect_plan_note plan-unconfined apparmor 'vfguard runs unconfined'
 check apply sh -c "vfguard apply $* | grep -q '0 changes made'" || exit 1
-check_fails no-rules-file test -e "/etc/apparmor.d/vfguard/$profile"
+check_fails no-rules-file test -e "$rules"
 
 run_checks -p unconfined-opener aa_run handover --group "$group" --receiver "$profile" --expect received
 run_checks -p confined-opener aa_run handover --group "$group" --receiver "$profile" \
@@ -47,24 +34,12 @@ run_checks -p confined-opener aa_run handover --group "$group" --receiver "$prof
 # FLAG_UNCONFINED), so an fd it opens is re-checked on receive. Its plan keeps
 # the rule for fd access, apply writes it, and with it the confined opener's
 # handover that was refused above is received.
-cat >/etc/apparmor.d/vfguard-self <<EOF
-profile vfguard-self flags=(complain) {
-}
-EOF
-check load-self apparmor_parser --replace /etc/apparmor.d/vfguard-self || exit 1
-if aa_run exec vfguard-self vfguard plan --json "$@" >"$VFGVM_DIR/plan.json" 2>"$VFGVM_DIR/plan.errors"; then
-	pass confined-plan "vfguard plan under vfguard-self"
-else
-	show_output "$VFGVM_DIR/plan.errors"
-	fail confined-plan "vfguard plan under vfguard-self: $(tail -n 1 "$VFGVM_DIR/plan.errors")"
-	exit 1
-fi
+aa_confined_plan "$@"
 expect_eq confined-plan-group "$(plan_get steps node="$group" action)" grant
-expect_eq confined-plan-note "$(plan_get labelers name=apparmor note | grep -o 'confined by vfguard-self')" \
-	"confined by vfguard-self"
+expect_plan_note confined-plan-note apparmor 'confined by vfguard-self'
 check confined-apply aa_run exec vfguard-self vfguard apply "$@" || exit 1
-check confined-rule grep -qF "\"$group\" rw," "/etc/apparmor.d/vfguard/$profile"
+check confined-rule grep -qF "\"$group\" rw," "$rules"
 run_checks -p confined-opener-with-rule aa_run handover --group "$group" --receiver "$profile" \
 	--opener vfguard-test-manager --expect received --path-allowed
 check revoke vfguard revoke --config "$PWD/aa.conf" --domain vm1
-check_fails rules-file-gone test -e "/etc/apparmor.d/vfguard/$profile"
+check_fails rules-file-gone test -e "$rules"

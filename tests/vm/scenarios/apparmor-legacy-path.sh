@@ -9,22 +9,9 @@ check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exi
 use_vfio_pci "$EDU"
 group=/dev/vfio/$(iommu_group "$EDU")
 uuid=6c1e4a02-2b0d-4d1e-9a53-0f5e8c3b7a11
-profile=libvirt-$uuid
-rules=/etc/apparmor.d/vfguard/$profile
-mkdir -p /etc/apparmor.d/libvirt /etc/apparmor.d/vfguard
 # The hypervisor's profile: vfguard's abstraction, what the test programs need
 # besides the devices (binaries, libraries, sysfs), and the domain's rules file.
-cat >"/etc/apparmor.d/libvirt/$profile" <<EOF
-profile $profile flags=(attach_disconnected) {
-  #include <abstractions/vfguard-hypervisor>
-  /usr/** mr,
-  /etc/** r,
-  /sys/** r,
-  /proc/** r,
-  include if exists <vfguard/$profile>
-}
-EOF
-check load apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile" || exit 1
+aa_hypervisor_profile "$uuid"
 check loaded grep -qx "$profile (enforce)" /sys/kernel/security/apparmor/profiles
 run_checks -p before aa_run exec "$profile" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --open-errno container=EACCES --open-errno group=EACCES
@@ -33,8 +20,7 @@ echo "labelers = apparmor" >aa.conf
 set -- --config "$PWD/aa.conf" --domain vm1 --uuid "$uuid" --hostdev "$EDU,backend=legacy"
 plan "$@"
 expect_eq plan-group "$(plan_get steps node="$group" action)" grant
-expect_eq plan-loaded "$(plan_get labelers name=apparmor note | grep -o 'profile loaded: replaced after each change')" \
-	"profile loaded: replaced after each change"
+expect_plan_note plan-loaded apparmor 'profile loaded: replaced after each change'
 check apply vfguard apply "$@" || exit 1
 expect_eq rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
 \"/dev/vfio/vfio\" rw,

@@ -10,28 +10,22 @@ cdev=/dev/vfio/devices/$(basename "$(ls -d "$EDU_SYS"/vfio-dev/vfio*)")
 socket=/tmp/fds-iommufd.sock
 hostdev="$EDU,backend=iommufd,access=fd"
 
-mkdir -p /tmp/devcg
-grep -q " /tmp/devcg " /proc/mounts || check cgroup-mount mount -t cgroup -o devices devices /tmp/devcg || exit 1
+# A hand-written deny, exactly the two nodes (the cgroup labeler is not used here).
 cg=/tmp/devcg/fds-iommufd
-mkdir -p "$cg"
-check cgroup-deny sh -c "echo 'c $(node_rdev /dev/iommu) rwm' >$cg/devices.deny &&
-	echo 'c $(node_rdev "$cdev") rwm' >$cg/devices.deny" || exit 1
-in_cgroup() {
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
-}
-run_checks -p cgroup-denies-root in_cgroup vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
+deny_devices_cgroup "$cg" /dev/iommu "$cdev"
+run_checks -p cgroup-denies-root in_cgroup "$cg" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
 	--open-errno iommu=EPERM --open-errno cdev=EPERM
-run_checks -p receiver-no-path in_cgroup vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
+run_checks -p receiver-no-path in_cgroup "$cg" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
 	--uid 65534 --gid 65534 --open-errno iommu=EACCES --open-errno cdev=EACCES
 
 vfguard fds --domain vm1 --uid 65534 --gid 65534 --hostdev "$hostdev" --socket "$socket" --timeout 60 \
 	>fds.out 2>fds.err &
 server=$!
-in_cgroup vfio_probe iommufd --recv-socket "$socket" --uid 108 --gid 65534 >other-uid.out 2>&1
+in_cgroup "$cg" vfio_probe iommufd --recv-socket "$socket" --uid 108 --gid 65534 >other-uid.out 2>&1
 show_output other-uid.out
 # It connected (the socket was its group's from the start) and was sent nothing.
 check other-uid-refused grep -q "FAIL recv-fds no fds came" other-uid.out
-run_checks -p receiver in_cgroup vfio_probe iommufd --recv-socket "$socket" --uid 65534 --gid 65534 \
+run_checks -p receiver in_cgroup "$cg" vfio_probe iommufd --recv-socket "$socket" --uid 65534 --gid 65534 \
 	--expect-rlimit-mode 1 --rlimit-set-errno EPERM
 check fds-exit wait "$server"
 show_output fds.out

@@ -10,30 +10,22 @@ socket=/tmp/fds-legacy.sock
 hostdev="$EDU,backend=legacy,access=fd"
 
 # A hand-written deny, exactly the two nodes (the cgroup labeler is not used here).
-mkdir -p /tmp/devcg
-grep -q " /tmp/devcg " /proc/mounts || check cgroup-mount mount -t cgroup -o devices devices /tmp/devcg || exit 1
 cg=/tmp/devcg/fds-legacy
-mkdir -p "$cg"
-check cgroup-deny sh -c "echo 'c $(node_rdev /dev/vfio/vfio) rwm' >$cg/devices.deny &&
-	echo 'c $(node_rdev "$group") rwm' >$cg/devices.deny" || exit 1
-# in_cgroup CMD...: CMD in the denying cgroup.
-in_cgroup() {
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
-}
-run_checks -p cgroup-denies-root in_cgroup vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+deny_devices_cgroup "$cg" /dev/vfio/vfio "$group"
+run_checks -p cgroup-denies-root in_cgroup "$cg" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --open-errno container=EPERM --open-errno group=EPERM
-run_checks -p receiver-no-path in_cgroup vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
+run_checks -p receiver-no-path in_cgroup "$cg" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --uid 65534 --gid 65534 --open-errno container=EPERM --open-errno group=EACCES
 
 vfguard fds --domain vm1 --uid 65534 --gid 65534 --hostdev "$hostdev" --socket "$socket" --timeout 60 \
 	>fds.out 2>fds.err &
 server=$!
 # uid 108 in the hypervisor's group may connect to the 0660 socket; SO_PEERCRED refuses it.
-in_cgroup vfio_probe legacy --recv-socket "$socket" --device "$EDU" --uid 108 --gid 65534 >other-uid.out 2>&1
+in_cgroup "$cg" vfio_probe legacy --recv-socket "$socket" --device "$EDU" --uid 108 --gid 65534 >other-uid.out 2>&1
 show_output other-uid.out
 # It connected (the socket was its group's from the start) and was sent nothing.
 check other-uid-refused grep -q "FAIL recv-fds no fds came" other-uid.out
-run_checks -p receiver in_cgroup vfio_probe legacy --recv-socket "$socket" --device "$EDU" \
+run_checks -p receiver in_cgroup "$cg" vfio_probe legacy --recv-socket "$socket" --device "$EDU" \
 	--uid 65534 --gid 65534
 check fds-exit wait "$server"
 show_output fds.out

@@ -15,21 +15,17 @@ expect_eq starts-unbound "$(pci_driver "$EDU")" none || exit 1
 
 # domain_xml NAME [METADATA]: a domain (formatdomain) with edu as a managed iommufd hostdev.
 domain_xml() {
-	set -- "$1" "${2:-}" $(echo "$EDU" | tr ':.' '  ')
 	cat <<EOF
 <domain type='kvm'>
   <name>$1</name>
   <uuid>5a0c8b1e-3f4d-4c2a-9e7b-6d5c4b3a2f10</uuid>
-  $2
+  ${2:-}
   <memory unit='MiB'>256</memory>
   <os><type arch='x86_64' machine='q35'>hvm</type></os>
   <devices>
-    <hostdev mode='subsystem' type='pci' managed='yes'>
-      <driver iommufd='yes'/>
-      <source>
-        <address domain='0x$3' bus='0x$4' slot='0x$5' function='0x$6'/>
-      </source>
-    </hostdev>
+EOF
+	libvirt_hostdev "iommufd='yes'" "$EDU"
+	cat <<EOF
   </devices>
   <seclabel type='static' model='dac' relabel='yes'><label>+107:+107</label></seclabel>
 </domain>
@@ -38,28 +34,13 @@ EOF
 domain_xml vm2 >fd.xml
 domain_xml vm3 "<metadata><vfguard:domain xmlns:vfguard='urn:vfguard:libvirt:1'><vfguard:hostdev address='$EDU' access='path'/></vfguard:domain></metadata>" >path.xml
 
-# run_hook XML ARGS...: the hook as libvirt runs it; prints "exit N, stdout N bytes, stderr N lines".
-run_hook() {
-	local xml=$1
-	shift
-	"$hook" "$@" <"$xml" >hook.out 2>hook.err
-	echo "exit $?, stdout $(wc -c <hook.out) bytes, stderr $(wc -l <hook.err) lines"
-	show_output hook.err >&2
-}
 # What vfguard may change: edu's driver, the VFIO and iommufd nodes, what its
 # journal, driver records and AppArmor rules folders hold.
 snapshot() {
-	echo "edu driver $(pci_driver "$EDU")"
-	stat -c '%n %F %t:%T %u:%g %a' /dev/iommu /dev/vfio /dev/vfio/* /dev/vfio/devices/* 2>/dev/null
-	ls -d /run/vfguard/domains/* /run/vfguard/drivers/* /etc/apparmor.d/vfguard/* 2>/dev/null
-}
-unchanged() {
-	snapshot >now.state
-	check "$1" diff "$2" now.state
+	libvirt_snapshot /dev/iommu /dev/vfio /dev/vfio/* /dev/vfio/devices/*
 }
 snapshot >before.state
 iommu_before=$(stat -c '%u:%g %a' /dev/iommu)
-quiet="exit 0, stdout 0 bytes, stderr 0 lines"
 
 # fd access (libvirt's own way): bound, journaled, no path granted.
 expect_eq fd-prepare "$(run_hook fd.xml vm2 prepare begin -)" "$quiet" || exit 1

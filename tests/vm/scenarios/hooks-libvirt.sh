@@ -31,15 +31,7 @@ domain_xml() {
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
 EOF
 	for address in "$@"; do
-		set -- $(echo "$address" | tr ':.' '  ')
-		cat <<EOF
-    <hostdev mode='subsystem' type='pci' managed='yes'>
-      <driver name='vfio'/>
-      <source>
-        <address domain='0x$1' bus='0x$2' slot='0x$3' function='0x$4'/>
-      </source>
-    </hostdev>
-EOF
+		libvirt_hostdev "name='vfio'" "$address"
 	done
 	echo "  </devices>"
 	echo "  $seclabel"
@@ -51,34 +43,19 @@ domain_xml vm1 "$static_dac" "$EDU" >vm1.xml
 domain_xml vm1 "$static_dac" "$EDU" 0000:07:00.0 >missing.xml
 domain_xml vm1 "<seclabel type='dynamic' model='dac' relabel='yes'/>" "$EDU" >dynamic.xml
 
-# run_hook XML ARGS...: the hook as libvirt runs it; prints "exit N, stdout N bytes, stderr N lines".
-run_hook() {
-	local xml=$1
-	shift
-	"$hook" "$@" <"$xml" >hook.out 2>hook.err
-	echo "exit $?, stdout $(wc -c <hook.out) bytes, stderr $(wc -l <hook.err) lines"
-	show_output hook.err >&2
-}
 # What vfguard may change: edu's driver, the VFIO nodes, what its journal, driver
 # records and AppArmor rules folders hold (the folders themselves stay once made).
 snapshot() {
-	echo "edu driver $(pci_driver "$EDU")"
-	stat -c '%n %F %t:%T %u:%g %a' /dev/vfio /dev/vfio/*
-	ls -d /run/vfguard/domains/* /run/vfguard/drivers/* /etc/apparmor.d/vfguard/* 2>/dev/null
-}
-# unchanged NAME STATE: a check that nothing in the snapshot moved since STATE (the diff in the log).
-unchanged() {
-	snapshot >now.state
-	check "$1" diff "$2" now.state
+	libvirt_snapshot /dev/vfio /dev/vfio/*
 }
 group=/dev/vfio/$(iommu_group "$EDU")
 snapshot >before.state
 
 # Operations other than prepare/release, before anything is granted: nothing.
-expect_eq start-begin-unprepared "$(run_hook vm1.xml vm1 start begin -)" "exit 0, stdout 0 bytes, stderr 0 lines"
+expect_eq start-begin-unprepared "$(run_hook vm1.xml vm1 start begin -)" "$quiet"
 unchanged start-begin-unprepared-unchanged before.state
 
-expect_eq prepare "$(run_hook vm1.xml vm1 prepare begin -)" "exit 0, stdout 0 bytes, stderr 0 lines" || exit 1
+expect_eq prepare "$(run_hook vm1.xml vm1 prepare begin -)" "$quiet" || exit 1
 expect_eq managed-bound "$(pci_driver "$EDU")" vfio-pci
 expect_eq group-owner "$(stat -c '%u:%g %a' "$group")" "107:107 600"
 expect_eq container-kept "$(stat -c '%u:%g %a' /dev/vfio/vfio)" "0:0 666"
@@ -99,11 +76,11 @@ run_checks -p other-uid vfio_probe legacy --container /dev/vfio/vfio --group "$g
 snapshot >granted.state
 for operation in "start begin" "started begin" "reconnect begin" "stopped end"; do
 	name=$(echo "$operation" | tr ' ' -)
-	expect_eq "$name" "$(run_hook vm1.xml vm1 $operation -)" "exit 0, stdout 0 bytes, stderr 0 lines"
+	expect_eq "$name" "$(run_hook vm1.xml vm1 $operation -)" "$quiet"
 	unchanged "$name-unchanged" granted.state
 done
 
-expect_eq release "$(run_hook vm1.xml vm1 release end shutdown)" "exit 0, stdout 0 bytes, stderr 0 lines" || exit 1
+expect_eq release "$(run_hook vm1.xml vm1 release end shutdown)" "$quiet" || exit 1
 expect_eq driver-restored "$(pci_driver "$EDU")" none
 check_fails group-node-gone test -e "$group"
 check_fails journal-empty sh -c "ls /run/vfguard/domains/* 2>/dev/null"
@@ -111,7 +88,7 @@ check_fails driver-record-gone test -e "/run/vfguard/drivers/$EDU"
 unchanged release-restored before.state
 # release with an unreadable XML is still a release; a second one finds nothing to do
 echo '<domain' >broken.xml
-expect_eq release-again "$(run_hook broken.xml vm1 release end -)" "exit 0, stdout 0 bytes, stderr 0 lines"
+expect_eq release-again "$(run_hook broken.xml vm1 release end -)" "$quiet"
 unchanged release-again-unchanged before.state
 
 # A hostdev that does not exist: refused, one line naming it, edu (listed first, managed) untouched.
@@ -125,8 +102,8 @@ check no-user-reason grep -E "^vfguard: .*no <seclabel model='dac'> with a label
 unchanged no-user-unchanged before.state
 # With qemu.conf's user and group (as libvirt reads them), a dynamic dac label grants to them.
 mkdir -p /etc/libvirt && printf 'user = "+108"\ngroup = "+109"\n' >/etc/libvirt/qemu.conf
-expect_eq qemu-conf-prepare "$(run_hook dynamic.xml vm1 prepare begin -)" "exit 0, stdout 0 bytes, stderr 0 lines"
+expect_eq qemu-conf-prepare "$(run_hook dynamic.xml vm1 prepare begin -)" "$quiet"
 expect_eq qemu-conf-owner "$(stat -c '%u:%g %a' "$group")" "108:109 600"
-expect_eq qemu-conf-release "$(run_hook dynamic.xml vm1 release end -)" "exit 0, stdout 0 bytes, stderr 0 lines"
+expect_eq qemu-conf-release "$(run_hook dynamic.xml vm1 release end -)" "$quiet"
 rm -f /etc/libvirt/qemu.conf
 unchanged qemu-conf-restored before.state

@@ -21,104 +21,53 @@ expect_eq hooks-d-stages "$(json_get "$hooks_d" stages 0) $(json_get "$hooks_d" 
 expect_eq hooks-d-when "$(json_get "$hooks_d" when annotations '^org\.vfguard\.hostdevs$')" ".*"
 use_vfio_pci "$EDU"
 group=/dev/vfio/$(iommu_group "$EDU")
-set -- $(stat -c '%t %T' "$group")
-group_major=$((0x$1)) group_minor=$((0x$2))
-
-# run_hook STATE: the hook as a runtime runs it (no argument: the state's status
-# says the stage); prints "exit N, stdout N bytes, stderr N lines".
-run_hook() {
-	"$hook" <"$1" >hook.out 2>hook.err
-	echo "exit $?, stdout $(wc -c <hook.out) bytes, stderr $(wc -l <hook.err) lines"
-	show_output hook.err >&2
-}
-quiet="exit 0, stdout 0 bytes, stderr 0 lines"
-# bundle DIR DEVICE-PATH: a bundle (runtime-spec config.md) whose linux.devices has /dev/vfio/vfio and DEVICE-PATH.
+# A bundle whose linux.devices has /dev/vfio/vfio and DEVICE-PATH (edu's group, or one that is not there).
 bundle() {
-	mkdir -p "$1/rootfs"
-	cat >"$1/config.json" <<EOF
-{
-  "ociVersion": "1.0.2",
-  "root": {"path": "rootfs"},
-  "process": {"user": {"uid": 107, "gid": 107}, "args": ["/usr/bin/qemu-system-x86_64"], "cwd": "/"},
-  "annotations": {"org.vfguard.hostdevs": "", "org.vfguard.memory": "64M"},
-  "linux": {
-    "devices": [
-      {"path": "/dev/vfio/vfio", "type": "c", "major": 10, "minor": 196},
-      {"path": "$2", "type": "c", "major": $group_major, "minor": $group_minor}
-    ]
-  }
-}
-EOF
-}
-# state ID STATUS BUNDLE [PID]: the container state (runtime-spec runtime.md "State").
-state() {
-	echo "{\"ociVersion\": \"1.0.2\", \"id\": \"$1\", \"status\": \"$2\",${4:+ \"pid\": $4,} \"bundle\": \"$PWD/$3\", \"annotations\": {\"org.vfguard.hostdevs\": \"\", \"org.vfguard.memory\": \"64M\"}}"
+	oci_bundle "$1" /dev/vfio/vfio:10:196 "$2:$(node_rdev "$group")"
 }
 # What vfguard may change on the host: the VFIO nodes, what its journal and
 # AppArmor rules folders hold, the cgroup's device programs.
 cg=/sys/fs/cgroup/ctr1
 snapshot() {
-	echo "edu driver $(pci_driver "$EDU")"
-	stat -c '%n %F %t:%T %u:%g %a' /dev/vfio /dev/vfio/*
-	ls -d /run/vfguard/domains/* /etc/apparmor.d/vfguard/* 2>/dev/null
-	echo "programs $(cgroup_probe programs "$cg")"
-}
-unchanged() {
-	snapshot >now.state
-	check "$1" diff "$2" now.state
+	oci_snapshot "$cg" /dev/vfio /dev/vfio/*
 }
 
 check setup-cgroup mkdir "$cg" || exit 1
 bundle ctr1 "$group"
 # The container: joins its cgroup, then its own mount namespace with a tmpfs /dev (as runtimes make
 # it), still root with every capability, as a runtime's process is at prestart.
-sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m --propagation private sh -c \
-	"mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600"' _ "$cg" &
-ctr=$!
-i=0
-until grep -q '^tmpfs /dev ' "/proc/$ctr/mounts" 2>/dev/null || [ $i -ge 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_private_dev "$cg"
+ctr=$private_dev_pid
 check setup-container-dev grep '^tmpfs /dev ' "/proc/$ctr/mounts" || { kill "$ctr"; exit 1; }
 check setup-container-cgroup grep -x '0::/ctr1' "/proc/$ctr/cgroup" || { kill "$ctr"; exit 1; }
 # At prestart the container's process is still the runtime's root, CAP_IPC_LOCK (14) included: whether the
 # program will hold it comes from config.json (uid 107, no ambient set: it will not), never from the pid.
-expect_eq setup-container-root-ipc-lock "$(awk '/^Uid:/ { print $2 }' "/proc/$ctr/status") \
-$(( 0x$(awk '/^CapEff:/ { print $2 }' "/proc/$ctr/status") >> 14 & 1 ))" "0 1" || { kill "$ctr"; exit 1; }
+expect_prestart_root "$ctr" || { kill "$ctr"; exit 1; }
 snapshot >before.state
-memlock() {
-	awk '/^Max locked memory/ { print $4, $5 }' "/proc/$1/limits"
-}
-memlock_before=$(memlock "$ctr")
+memlock_before=$(memlock_limits "$ctr")
 check_fails before-no-vfio-inside nsenter -t "$ctr" -m test -e /dev/vfio
 run_checks cgroup_probe open --cgroup "$cg" before-console-open /dev/console ok
 
-state ctr1 created ctr1 "$ctr" >created.json
+oci_state ctr1 created ctr1 "$ctr" >created.json
 expect_eq prestart "$(run_hook created.json)" "$quiet" || { kill "$ctr"; exit 1; }
 expect_eq group-owner "$(stat -c '%u:%g %a' "$group")" "107:107 600"
 check status sh -c "vfguard status --json >status.json"
 show_output status.json
 expect_eq status-hostdev "$(json_get status.json domains 0 name) $(json_get status.json domains 0 hostdevs 0 address) $(json_get status.json domains 0 hostdevs 0 backend)" \
 	"ctr1 $EDU legacy"
-expect_eq inside-group "$(nsenter -t "$ctr" -m stat -c '%F %t:%T %u:%g %a' "$group")" \
-	"$(stat -c '%F %t:%T %u:%g %a' "$group")"
-expect_eq inside-container "$(nsenter -t "$ctr" -m stat -c '%F %t:%T %u:%g %a' /dev/vfio/vfio)" \
-	"$(stat -c '%F %t:%T %u:%g %a' /dev/vfio/vfio)"
+expect_same_inside inside-group "$ctr" "$group"
+expect_same_inside inside-container "$ctr" /dev/vfio/vfio
 expect_eq cgroup-program "$(cgroup_probe programs "$cg")" 1
 run_checks cgroup_probe open --cgroup "$cg" granted-group "$group" ok
 run_checks cgroup_probe open --cgroup "$cg" not-granted-console /dev/console EPERM
 # 64 MiB of guest memory, one legacy container: 64 MiB + memlock_extra 1 GiB (docs/memlock.md)
-expect_eq memlock-raised "$(memlock "$ctr")" "1140850688 1140850688"
+expect_eq memlock-raised "$(memlock_limits "$ctr")" "1140850688 1140850688"
 # the container's own view: in its cgroup and namespace, as 107:107, the whole type1 flow
-run_checks -p container sh -c 'echo 0 >"$1/cgroup.procs" && exec nsenter -t "$2" -m vfio_probe legacy \
-	--container /dev/vfio/vfio --group "$3" --device "$4" --uid 107 --gid 107' _ "$cg" "$ctr" "$group" "$EDU"
+run_checks -p container in_cgroup "$cg" nsenter -t "$ctr" -m vfio_probe legacy \
+	--container /dev/vfio/vfio --group "$group" --device "$EDU" --uid 107 --gid 107
 
 # The container ends; then the runtime runs poststop (status stopped, no pid).
-kill "$ctr"
-wait "$ctr" 2>/dev/null
-state ctr1 stopped ctr1 >stopped.json
-expect_eq poststop "$(run_hook stopped.json)" "$quiet"
+oci_poststop "$ctr" ctr1 ctr1
 expect_eq group-owner-restored "$(stat -c '%u:%g %a' "$group")" "0:0 600"
 expect_eq cgroup-program-gone "$(cgroup_probe programs "$cg")" 0
 check_fails journal-empty sh -c "ls /run/vfguard/domains/* 2>/dev/null"
@@ -130,10 +79,10 @@ unchanged poststop-again-unchanged before.state
 bundle ctr2 /dev/vfio/99
 sleep 600 &
 other=$!
-state ctr2 created ctr2 "$other" >bad.json
+oci_state ctr2 created ctr2 "$other" >bad.json
 expect_eq unknown-group-refused "$(run_hook bad.json)" "exit 1, stdout 0 bytes, stderr 1 lines"
 check unknown-group-reason grep -E '^vfguard: /dev/vfio/99: no IOMMU group 99 ' hook.err
 unchanged unknown-group-unchanged before.state
-expect_eq unknown-group-memlock-kept "$(memlock "$other")" "$memlock_before"
+expect_eq unknown-group-memlock-kept "$(memlock_limits "$other")" "$memlock_before"
 kill "$other"
 check cleanup-cgroup rmdir "$cg"

@@ -7,21 +7,14 @@ use_vfio_pci "$EDU"
 cdev=/dev/vfio/devices/$(basename "$(ls -d "$EDU_SYS"/vfio-dev/vfio*)")
 echo "labelers = dac" >dac.conf
 
-unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600' &
-vm=$!
-i=0
-until grep -q '^tmpfs /dev ' "/proc/$vm/mounts" 2>/dev/null || [ $i -ge 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_private_dev
+vm=$private_dev_pid
 check vm-private-dev grep '^tmpfs /dev ' "/proc/$vm/mounts" || { kill "$vm"; exit 1; }
 
 check apply vfguard apply --config "$PWD/dac.conf" --domain vm1 --uid 107 --gid 107 --pid "$vm" \
 	--hostdev "$EDU,backend=iommufd" || { kill "$vm"; exit 1; }
-expect_eq inside-cdev "$(nsenter -t "$vm" -m stat -c '%F %t:%T %u:%g %a' "$cdev")" \
-	"$(stat -c '%F %t:%T %u:%g %a' "$cdev")"
-expect_eq inside-iommu "$(nsenter -t "$vm" -m stat -c '%F %t:%T %u:%g %a' /dev/iommu)" \
-	"$(stat -c '%F %t:%T %u:%g %a' /dev/iommu)"
+expect_same_inside inside-cdev "$vm" "$cdev"
+expect_same_inside inside-iommu "$vm" /dev/iommu
 # /dev/iommu stays root's 0660 inside too: only the copied ACL entry lets uid 107 open it.
 run_checks -p inside nsenter -t "$vm" -m vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
 	--uid 107 --gid 107 --rlimit-set-errno EPERM

@@ -11,13 +11,8 @@ echo "labelers = dac" >dac.conf
 # names and inodes of every host entry, as a checksum to keep the result line short
 host_entries=$(stat -c "%i %n" /dev/* /dev/vfio/* | md5sum)
 
-unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600' &
-vm=$!
-i=0
-until grep -q '^tmpfs /dev ' "/proc/$vm/mounts" 2>/dev/null || [ $i -ge 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_private_dev
+vm=$private_dev_pid
 check vm-private-dev grep '^tmpfs /dev ' "/proc/$vm/mounts" || { kill "$vm"; exit 1; }
 check_fails vm-no-container-before nsenter -t "$vm" -m test -e /dev/vfio/vfio
 
@@ -25,10 +20,8 @@ plan --domain vm1 --uid 107 --gid 107 --pid "$vm" --hostdev "$EDU,backend=legacy
 expect_eq plan-namespace-grant "$(plan_get steps labeler=namespace action)" grant
 check apply vfguard apply --config "$PWD/dac.conf" --domain vm1 --uid 107 --gid 107 --pid "$vm" \
 	--hostdev "$EDU,backend=legacy" || { kill "$vm"; exit 1; }
-expect_eq inside-group "$(nsenter -t "$vm" -m stat -c '%F %t:%T %u:%g %a' "$group")" \
-	"$(stat -c '%F %t:%T %u:%g %a' "$group")"
-expect_eq inside-container "$(nsenter -t "$vm" -m stat -c '%F %t:%T %u:%g %a' /dev/vfio/vfio)" \
-	"$(stat -c '%F %t:%T %u:%g %a' /dev/vfio/vfio)"
+expect_same_inside inside-group "$vm" "$group"
+expect_same_inside inside-container "$vm" /dev/vfio/vfio
 expect_eq inside-group-owner "$(nsenter -t "$vm" -m stat -c '%u:%g %a' "$group")" "107:107 600"
 run_checks -p inside nsenter -t "$vm" -m vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --uid 107 --gid 107

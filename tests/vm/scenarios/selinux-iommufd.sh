@@ -11,20 +11,9 @@ use_vfio_pci "$EDU"
 cdev=/dev/vfio/devices/$(ls "$EDU_SYS/vfio-dev")
 c12=system_u:system_r:svirt_t:s0:c1,c2
 c34=system_u:system_r:svirt_t:s0:c3,c4
-label() {
-	getfattr -h --only-values -n security.selinux "$1" 2>/dev/null | tr -d '\0'
-}
 
-check lsm-selinux grep -q selinux /sys/kernel/security/lsm || exit 1
-# The policy may be loaded already by another scenario of this boot.
-if [ "$(cat /sys/fs/selinux/enforce 2>/dev/null)" != 1 ]; then
-	check selinuxfs sh -c 'mountpoint -q /sys/fs/selinux || mount -t selinuxfs selinuxfs /sys/fs/selinux' || exit 1
-	check load-policy load_policy || exit 1
-	check virt-use-vfio sh -c 'echo 1 >/sys/fs/selinux/booleans/virt_use_vfio &&
-		echo 1 >/sys/fs/selinux/commit_pending_bools && cat /sys/fs/selinux/booleans/virt_use_vfio'
-	check enforcing sh -c 'echo 1 >/sys/fs/selinux/enforce && test "$(cat /sys/fs/selinux/enforce)" = 1' || exit 1
-fi
-original_cdev=$(label "$cdev") original_iommu=$(label /dev/iommu)
+selinux_enforce
+original_cdev=$(selinux_label "$cdev") original_iommu=$(selinux_label /dev/iommu)
 pass labels-before "cdev $original_cdev, iommu $original_iommu"
 
 run_checks -p before-c1c2 runcon "$c12" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
@@ -32,12 +21,12 @@ run_checks -p before-c1c2 runcon "$c12" vfio_probe iommufd --iommu /dev/iommu --
 echo "labelers = selinux" >selinux.conf
 check apply vfguard apply --config "$PWD/selinux.conf" --domain vm1 --selinux-label "$c12" \
 	--hostdev "$EDU,backend=iommufd" || exit 1
-expect_eq cdev-label "$(label "$cdev")" system_u:object_r:svirt_image_t:s0:c1,c2
-expect_eq iommu-label "$(label /dev/iommu)" system_u:object_r:vfio_device_t:s0
+expect_eq cdev-label "$(selinux_label "$cdev")" system_u:object_r:svirt_image_t:s0:c1,c2
+expect_eq iommu-label "$(selinux_label /dev/iommu)" system_u:object_r:vfio_device_t:s0
 run_checks -p c1c2 runcon "$c12" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" --rlimit-set-errno EPERM
 run_checks -p c3c4 runcon "$c34" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" --open-errno cdev=EACCES
 check revoke vfguard revoke --config "$PWD/selinux.conf" --domain vm1 || exit 1
-expect_eq cdev-label-restored "$(label "$cdev")" "$original_cdev"
-expect_eq iommu-label-restored "$(label /dev/iommu)" "$original_iommu"
+expect_eq cdev-label-restored "$(selinux_label "$cdev")" "$original_cdev"
+expect_eq iommu-label-restored "$(selinux_label /dev/iommu)" "$original_iommu"
 run_checks -p after-c1c2 runcon "$c12" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
 	--open-errno iommu=EACCES --open-errno cdev=EACCES

@@ -12,38 +12,26 @@ use_vfio_pci "$EDU"
 group=/dev/vfio/$(iommu_group "$EDU")
 c12=system_u:system_r:svirt_t:s0:c1,c2
 c34=system_u:system_r:svirt_t:s0:c3,c4
-label() {
-	getfattr -h --only-values -n security.selinux "$1" 2>/dev/null | tr -d '\0'
-}
 
-check lsm-selinux grep -q selinux /sys/kernel/security/lsm || exit 1
-# The policy may be loaded already by another scenario of this boot.
-if [ "$(cat /sys/fs/selinux/enforce 2>/dev/null)" != 1 ]; then
-	check selinuxfs sh -c 'mountpoint -q /sys/fs/selinux || mount -t selinuxfs selinuxfs /sys/fs/selinux' || exit 1
-	check load-policy load_policy || exit 1
-	check virt-use-vfio sh -c 'echo 1 >/sys/fs/selinux/booleans/virt_use_vfio &&
-		echo 1 >/sys/fs/selinux/commit_pending_bools && cat /sys/fs/selinux/booleans/virt_use_vfio'
-	check enforcing sh -c 'echo 1 >/sys/fs/selinux/enforce && test "$(cat /sys/fs/selinux/enforce)" = 1' ||
-		exit 1
-fi
-original=$(label "$group")
+selinux_enforce
+original=$(selinux_label "$group")
 pass group-label-before "$original"
 
-original_container=$(label /dev/vfio/vfio)
+original_container=$(selinux_label /dev/vfio/vfio)
 run_checks -p before-c1c2 runcon "$c12" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --open-errno container=EACCES --open-errno group=EACCES
 echo "labelers = selinux" >selinux.conf
 check apply vfguard apply --config "$PWD/selinux.conf" --domain vm1 --selinux-label "$c12" \
 	--hostdev "$EDU,backend=legacy" || exit 1
-expect_eq group-label "$(label "$group")" system_u:object_r:svirt_image_t:s0:c1,c2
-expect_eq container-label "$(label /dev/vfio/vfio)" system_u:object_r:vfio_device_t:s0
+expect_eq group-label "$(selinux_label "$group")" system_u:object_r:svirt_image_t:s0:c1,c2
+expect_eq container-label "$(selinux_label /dev/vfio/vfio)" system_u:object_r:vfio_device_t:s0
 run_checks -p c1c2 runcon "$c12" vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU"
 run_checks -p c3c4 runcon "$c34" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --open-errno group=EACCES
 check audit vfguard audit --config "$PWD/selinux.conf" --domain vm1 --selinux-label "$c12" \
 	--hostdev "$EDU,backend=legacy"
 check revoke vfguard revoke --config "$PWD/selinux.conf" --domain vm1 || exit 1
-expect_eq group-label-restored "$(label "$group")" "$original"
-expect_eq container-label-restored "$(label /dev/vfio/vfio)" "$original_container"
+expect_eq group-label-restored "$(selinux_label "$group")" "$original"
+expect_eq container-label-restored "$(selinux_label /dev/vfio/vfio)" "$original_container"
 run_checks -p after-c1c2 runcon "$c12" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --open-errno container=EACCES --open-errno group=EACCES
