@@ -88,6 +88,8 @@ int vfg_fsync_parent(const char *path, vfg_error *err);
 /* unlink @path and fsync its directory; a missing file is not an error. */
 int vfg_file_remove(const char *path, vfg_error *err);
 
+/* node.c: what a stat's file type is called in messages ("a regular file", "a character device"). */
+const char *vfg_file_type_name(mode_t mode);
 /* node.c: a /dev node checked against the rdev sysfs gives it. */
 int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err);
 /* Open ROOT + logical path with O_PATH, refusing a symlink anywhere below the root. */

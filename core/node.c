@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-static const char *file_type_name(mode_t mode)
+const char *vfg_file_type_name(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFREG:
@@ -100,7 +100,7 @@ static int check_node(int fd, const char *real, const vfg_node *node, struct sta
 		return wrong_node(err);
 	}
 	if (!S_ISCHR(st.st_mode)) {
-		vfg_error_set(err, 0, real, "is %s, not a character device %u:%u", file_type_name(st.st_mode),
+		vfg_error_set(err, 0, real, "is %s, not a character device %u:%u", vfg_file_type_name(st.st_mode),
 			      major(node->rdev), minor(node->rdev));
 		return wrong_node(err);
 	}

@@ -117,32 +117,10 @@ void ns_attrs_differences(const ns_attrs *seen, const ns_attrs *want, char *buf,
 		vfg_strlcatf(buf, size, used, "%slabel", used ? ", " : "");
 }
 
-static const char *file_type_name(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-		return "a regular file";
-	case S_IFDIR:
-		return "a directory";
-	case S_IFBLK:
-		return "a block device";
-	case S_IFIFO:
-		return "a FIFO";
-	case S_IFSOCK:
-		return "a socket";
-	case S_IFLNK:
-		return "a symlink";
-	case S_IFCHR:
-		return "a character device";
-	default:
-		return "an unknown file type";
-	}
-}
-
 void ns_attrs_describe(const ns_attrs *attrs, char *buf, size_t size)
 {
 	if (!S_ISCHR(attrs->mode)) {
-		snprintf(buf, size, "%s (%u:%u %04o)", file_type_name(attrs->mode), (unsigned)attrs->uid,
+		snprintf(buf, size, "%s (%u:%u %04o)", vfg_file_type_name(attrs->mode), (unsigned)attrs->uid,
 			 (unsigned)attrs->gid, (unsigned)(attrs->mode & 07777));
 		return;
 	}
