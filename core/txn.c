@@ -38,6 +38,24 @@ VFG_EXPORT int vfg_txn_done(vfg_txn *txn, const vfg_node *node, vfg_error *err)
 	return 0;
 }
 
+VFG_EXPORT int vfg_txn_unopened(vfg_txn *txn, const vfg_error *why, vfg_error *err)
+{
+	/* vfg_node_open()'s errnum: ENOENT, no node; EMEDIUMTYPE, another file; ELOOP or EXDEV, a symlink. */
+	switch (why->errnum) {
+	case ENOENT:
+		vfg_txn_note(txn, "%s: %s: gone; nothing to restore", txn->labeler, why->subject);
+		return 0;
+	case EMEDIUMTYPE:
+	case ELOOP:
+	case EXDEV:
+		vfg_txn_note(txn, "%s: %s; it is not the node vfguard changed, left alone", txn->labeler, why->message);
+		return 0;
+	default:
+		*err = *why;
+		return -1;
+	}
+}
+
 VFG_EXPORT const char *vfg_txn_undo(const vfg_txn *txn, const vfg_node *node)
 {
 	const journal_record *record = domain_journal_find_record(txn->dj, txn->labeler, node->path);

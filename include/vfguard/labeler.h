@@ -140,6 +140,15 @@ const char *vfg_txn_undo(const vfg_txn *txn, const vfg_node *node);
 /* A line for the user about something revoke left alone on purpose ("... is now 243:5; left alone"). */
 void vfg_txn_note(vfg_txn *txn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * In revoke, when vfg_node_open() refused the node (its error in @why): a
+ * node that is gone, or is another file or behind a symlink now, holds
+ * nothing of this labeler's grant. That is noted (vfg_txn_note, naming the
+ * labeler) and 0 returned: nothing to restore. Any other failure is copied
+ * to @err and -1 returned.
+ */
+int vfg_txn_unopened(vfg_txn *txn, const vfg_error *why, vfg_error *err);
+
 /* Who else holds this labeler's grant on a shared node (/dev/vfio/vfio, /dev/iommu). */
 typedef struct vfg_shared_holders {
 	size_t others; /* other domains holding it */

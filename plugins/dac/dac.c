@@ -32,23 +32,7 @@ int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *t
 	vfg_error why = {0};
 	if (dac_node_open(env, node, nfd, &why) == 0)
 		return 1;
-	/*
-	 * vfg_node_open()'s errnum: ENOENT for a missing node, EMEDIUMTYPE for one
-	 * that fails the type or rdev check, ELOOP or EXDEV for a symlink on the way.
-	 */
-	switch (why.errnum) {
-	case ENOENT:
-		vfg_txn_note(txn, "dac: %s: gone; nothing to restore", why.subject);
-		return 0;
-	case EMEDIUMTYPE:
-	case ELOOP:
-	case EXDEV:
-		vfg_txn_note(txn, "dac: %s; it is not the node vfguard changed, left alone", why.message);
-		return 0;
-	default:
-		*err = why;
-		return -1;
-	}
+	return vfg_txn_unopened(txn, &why, err);
 }
 
 /*

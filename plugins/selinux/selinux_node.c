@@ -177,20 +177,7 @@ static int selinux_revoke_open(const vfg_labeler_env *env, const vfg_node *node,
 	vfg_error why = {0};
 	if (selinux_node_open(env, node, nfd, &why) == 0)
 		return 1;
-	/* vfg_node_open()'s errnum: ENOENT, no node; EMEDIUMTYPE, another file; ELOOP or EXDEV, a symlink. */
-	switch (why.errnum) {
-	case ENOENT:
-		vfg_txn_note(txn, "selinux: %s: gone; nothing to restore", why.subject);
-		return 0;
-	case EMEDIUMTYPE:
-	case ELOOP:
-	case EXDEV:
-		vfg_txn_note(txn, "selinux: %s; it is not the node vfguard labeled, left alone", why.message);
-		return 0;
-	default:
-		*err = why;
-		return -1;
-	}
+	return vfg_txn_unopened(txn, &why, err);
 }
 
 static int grant_shared(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
