@@ -275,6 +275,31 @@ END_TEST
 
 /* labels given and allocated */
 
+/* Revoke finds the group node gone and the cdev replaced by another device: both noted, neither touched. */
+START_TEST(revoke_leaves_a_node_that_is_gone_or_replaced_and_says_so)
+{
+	fixture f;
+	fixture_open(&f);
+	label_the_host(f.root);
+	domain_apply_ok(&f, "vm1", NULL, both_backends);
+	ck_assert_int_eq(unlink(test_path(f.root, GROUP7)), 0);
+	ck_assert_int_eq(unlink(test_path(f.root, CDEV1)), 0);
+	ck_assert_int_eq(mknod(test_path(f.root, CDEV1), S_IFCHR | 0600, makedev(1, 5)), 0);
+	static const char other[] = "system_u:object_r:zero_device_t:s0";
+	ck_assert_int_eq(lsetxattr(test_path(f.root, CDEV1), "security.selinux", other, sizeof(other), 0), 0);
+
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_domain_revoke(f.ctx, "vm1", &summary, &err) == 0, "revoke: %s", err.message);
+	ck_assert_msg(strstr(summary.notes, GROUP7 ": gone; nothing to restore"), "notes: %s", summary.notes);
+	ck_assert_msg(strstr(summary.notes, CDEV1) &&
+			      strstr(summary.notes, "it is not the node vfguard changed, left alone"),
+		      "notes: %s", summary.notes);
+	expect_label(f.root, CDEV1, other);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_given_process_label_gives_the_image_label_with_its_categories)
 {
 	fixture f;
@@ -740,6 +765,7 @@ static Suite *selinux_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labels");
+	tcase_add_test(tc, revoke_leaves_a_node_that_is_gone_or_replaced_and_says_so);
 	tcase_add_test(tc, a_given_process_label_gives_the_image_label_with_its_categories);
 	tcase_add_test(tc, a_given_label_with_another_live_domains_categories_is_refused_and_changes_nothing);
 	tcase_add_test(tc, sixty_four_domains_allocated_concurrently_get_sixty_four_distinct_pairs);
