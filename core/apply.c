@@ -183,30 +183,23 @@ static int open_and_recover(vfg_context *ctx, host_journal *hj, vfg_change_summa
 static int check_group_free(const host_journal *hj, const char *name, const vfg_pci_addr *addr, unsigned group,
 			    vfg_error *err)
 {
-	for (size_t d = 0; d < hj->n_domains; d++) {
-		const domain_journal *other = hj->domains[d];
-		if (strcmp(other->domain.name, name) == 0)
-			continue;
-		for (size_t c = 0; c < other->n_claims; c++) {
-			if (other->claims[c].group != group)
-				continue;
-			char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];
-			return vfg_error_set(err, EBUSY, vfg_pci_addr_format(addr, bdf),
-					     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it "
-					     "there first",
-					     group, other->domain.name,
-					     vfg_pci_addr_format(&other->claims[c].addr, holder));
-		}
-	}
-	return 0;
+	const domain_journal *other = NULL;
+	const journal_claim *claim = host_journal_group_holder(hj, name, group, &other);
+	if (!claim)
+		return 0;
+	char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];
+	return vfg_error_set(err, EBUSY, vfg_pci_addr_format(addr, bdf),
+			     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it there first",
+			     group, other->domain.name, vfg_pci_addr_format(&claim->addr, holder));
 }
 
 static int check_ownership(const host_journal *hj, const vfg_plan *plan, vfg_error *err)
 {
-	for (size_t h = 0; h < plan->n_hostdevs; h++)
-		if (check_group_free(hj, plan->domain.name, &plan->hostdevs[h].function.addr,
-				     plan->hostdevs[h].group.number, err) < 0)
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		if (check_group_free(hj, plan->domain.name, &hostdev->function.addr, hostdev->group.number, err) < 0)
 			return -1;
+	}
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 
-#include "internal.h"
+#include "journal.h"
 #include "vfio_uapi.h"
 
 /* The description sent with the fds; docs/fds.md is its reference. */
@@ -211,16 +211,60 @@ static int fdset_add_hostdevs(const vfg_plan *plan, vfg_fdset *fdset, vfg_error 
 	return 0;
 }
 
-VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const vfg_fd_options *options,
-				   vfg_fdset **result, vfg_error *err)
+/*
+ * A hostdev's fds are the domain's only while apply gave it the hostdev's
+ * IOMMU group (its journal claim), with the backend and access asked for
+ * now: the ownership apply enforces (docs/journal.md). A claim with
+ * access=path is refused too: the hypervisor was given the nodes by path,
+ * and least privilege says fd access goes with no path grant, which an
+ * apply with access=fd takes back in one transaction.
+ */
+static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const vfg_hostdev *hostdev, vfg_error *err)
 {
-	*result = NULL;
-	vfg_rlimit_mode mode;
-	const char *mode_text =
-		options && options->rlimit_mode ? options->rlimit_mode : vfg_config_get(ctx->config, "rlimit_mode");
-	if (vfg_rlimit_mode_parse(mode_text, &mode, err) < 0)
-		return -1;
+	const char *name = plan->domain.name;
+	char bdf[VFG_PCI_ADDR_STRLEN], other_bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_addr_format(&hostdev->spec.addr, bdf);
+	unsigned group = hostdev->group.number;
+	const domain_journal *other = NULL;
+	const journal_claim *held = host_journal_group_holder(hj, name, group, &other);
+	if (held)
+		return vfg_error_set(err, EBUSY, bdf,
+				     "IOMMU group %u belongs to domain %s (through its hostdev %s), not to domain %s: "
+				     "no fd is opened",
+				     group, other->domain.name, vfg_pci_addr_format(&held->addr, other_bdf), name);
+	const domain_journal *dj = host_journal_find(hj, name);
+	const journal_claim *claim = dj ? domain_journal_find_claim(dj, &hostdev->spec.addr) : NULL;
+	if (!claim || claim->backend == VFG_BACKEND_AUTO) /* auto: prepared, never applied */
+		return vfg_error_set(err, EPERM, bdf, "domain %s holds no grant for it; run vfguard apply first", name);
+	/* Under the shared lock an open transaction has no owner left: a crashed run's, for restore to finish. */
+	if (dj->open_txn)
+		return vfg_error_set(err, EAGAIN, bdf,
+				     "domain %s has an unfinished %s that a crashed run left; run vfguard restore, "
+				     "then vfguard apply",
+				     name, journal_op_name(dj->open_op));
+	if (claim->group != group)
+		return vfg_error_set(err, EPERM, bdf,
+				     "domain %s claimed it in IOMMU group %u, and it is in group %u now; run vfguard "
+				     "revoke --domain %s, then vfguard apply",
+				     name, claim->group, group, name);
+	if (claim->backend != hostdev->backend)
+		return vfg_error_set(err, EPERM, bdf,
+				     "domain %s holds it with backend %s, not %s: ask for backend=%s, or run vfguard "
+				     "revoke --domain %s, then apply it with backend=%s",
+				     name, vfg_backend_name(claim->backend), vfg_backend_name(hostdev->backend),
+				     vfg_backend_name(claim->backend), name, vfg_backend_name(hostdev->backend));
+	if (claim->access != hostdev->spec.access)
+		return vfg_error_set(err, EPERM, bdf,
+				     "domain %s holds it with access=%s, not access=%s; run vfguard apply with "
+				     "access=%s first",
+				     name, vfg_access_name(claim->access), vfg_access_name(hostdev->spec.access),
+				     vfg_access_name(hostdev->spec.access));
+	return 0;
+}
 
+static int fdset_open_all(vfg_context *ctx, const vfg_plan *plan, vfg_rlimit_mode mode, vfg_fdset **result,
+			  vfg_error *err)
+{
 	_cleanup_fdset_ vfg_fdset *fdset = calloc(1, sizeof(*fdset));
 	if (!fdset || !(fdset->fds = calloc(plan->n_nodes ? plan->n_nodes : 1, sizeof(*fdset->fds)))) {
 		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot allocate the fd set");
@@ -250,9 +294,6 @@ VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const
 			break;
 		}
 	}
-	if (fdset->n_fds == 0)
-		return vfg_error_set(err, 0, plan->domain.name,
-				     "no node has fd access: give a hostdev access=fd to hand its fds over");
 	if (fdset->n_fds > FDS_SCM_MAX)
 		return vfg_error_set(err, E2BIG, plan->domain.name, "%zu fds: more than one message carries (%d)",
 				     fdset->n_fds, FDS_SCM_MAX);
@@ -261,6 +302,35 @@ VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const
 	*result = fdset;
 	fdset = NULL;
 	return 0;
+}
+
+VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const vfg_fd_options *options,
+				   vfg_fdset **result, vfg_error *err)
+{
+	*result = NULL;
+	vfg_rlimit_mode mode;
+	const char *mode_text =
+		options && options->rlimit_mode ? options->rlimit_mode : vfg_config_get(ctx->config, "rlimit_mode");
+	if (vfg_rlimit_mode_parse(mode_text, &mode, err) < 0)
+		return -1;
+	bool any_fd = false;
+	for (size_t i = 0; i < plan->n_nodes; i++)
+		any_fd = any_fd || plan->nodes[i].access == VFG_ACCESS_FD;
+	if (!any_fd)
+		return vfg_error_set(err, 0, plan->domain.name,
+				     "no node has fd access: give a hostdev access=fd to hand its fds over");
+
+	/* Held until the nodes are open: no revoke, and no other domain's apply, comes between check and open. */
+	host_journal hj;
+	if (host_journal_open(ctx, false, &hj, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t h = 0; r == 0 && h < plan->n_hostdevs; h++)
+		r = fdset_check_claim(&hj, plan, &plan->hostdevs[h], err);
+	if (r == 0)
+		r = fdset_open_all(ctx, plan, mode, result, err);
+	host_journal_close(&hj);
+	return r;
 }
 
 /* The description that goes with the fds: one line each, the fds in the order of the SCM_RIGHTS array. */

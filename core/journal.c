@@ -385,6 +385,29 @@ journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci
 	return NULL;
 }
 
+const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group)
+{
+	for (size_t i = 0; i < dj->n_claims; i++)
+		if (dj->claims[i].group == group)
+			return &dj->claims[i];
+	return NULL;
+}
+
+const journal_claim *host_journal_group_holder(const host_journal *hj, const char *name, unsigned group,
+					       const domain_journal **holder)
+{
+	for (size_t d = 0; d < hj->n_domains; d++) {
+		const domain_journal *other = hj->domains[d];
+		const journal_claim *claim =
+			strcmp(other->domain.name, name) == 0 ? NULL : domain_journal_find_group_claim(other, group);
+		if (claim) {
+			*holder = other;
+			return claim;
+		}
+	}
+	return NULL;
+}
+
 /* ---- Reading ---- */
 
 typedef struct journal_reader {

@@ -96,6 +96,11 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err);
 
 journal_record *domain_journal_find_record(const domain_journal *dj, const char *labeler, const char *path);
 journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr);
+/* The domain's claim on any function of IOMMU group @group, NULL when none. */
+const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group);
+/* A claim on IOMMU group @group by a domain other than @name (that domain in *@holder), NULL when none. */
+const journal_claim *host_journal_group_holder(const host_journal *hj, const char *name, unsigned group,
+					       const domain_journal **holder);
 
 const char *journal_op_name(journal_op op);
 

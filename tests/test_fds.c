@@ -80,6 +80,14 @@ static void fixture_plan(fixture *f, const char *const *hostdevs)
 	ck_assert_msg(test_plan(f->ctx, &f->plan, &err, hostdevs) == 0, "%s", err.message);
 }
 
+/* Plan as fixture_plan does, and apply: the domain holds its groups, as the fd broker requires. */
+static void fixture_apply(fixture *f, const char *const *hostdevs)
+{
+	vfg_error err = {0};
+	fixture_plan(f, hostdevs);
+	ck_assert_msg(vfg_plan_apply(f->ctx, f->plan, NULL, &err) == 0, "apply: %s", err.message);
+}
+
 static void fixture_close(fixture *f)
 {
 	vfg_plan_free(f->plan);
@@ -115,8 +123,8 @@ START_TEST(iommufd_opens_iommu_once_and_each_cdev_rdwr_cloexec)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd,vf-token=" TOKEN,
-					  "02:00.0,backend=iommufd,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd,vf-token=" TOKEN,
+					   "02:00.0,backend=iommufd,access=fd", NULL});
 	vfg_fdset *fdset = open_ok(&f, "warn");
 	ck_assert_uint_eq(fdset->n_fds, 3);
 	ck_assert_str_eq(fdset->fds[0].path, "/dev/iommu");
@@ -143,8 +151,8 @@ START_TEST(legacy_opens_the_container_once_and_a_shared_group_once)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "01:00.1,backend=legacy,access=fd",
-					  "02:00.0,backend=legacy,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "01:00.1,backend=legacy,access=fd",
+					   "02:00.0,backend=legacy,access=fd", NULL});
 	vfg_fdset *fdset = open_ok(&f, NULL);
 	ck_assert_uint_eq(fdset->n_fds, 3);
 	ck_assert_str_eq(fdset->fds[0].path, "/dev/vfio/vfio");
@@ -170,7 +178,7 @@ START_TEST(path_access_nodes_are_not_opened)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "02:00.0,backend=legacy", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "02:00.0,backend=legacy", NULL});
 	/* The container is shared with a path hostdev: path wins, the hypervisor opens it itself. */
 	vfg_fdset *fdset = open_ok(&f, NULL);
 	ck_assert_uint_eq(fdset->n_fds, 1);
@@ -199,7 +207,7 @@ START_TEST(rlimit_mode_required_fails_naming_dev_iommu_with_nothing_open)
 {
 	fixture f;
 	fixture_open(&f, NULL); /* the default: required */
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
 	vfg_fdset *fdset = NULL;
 	vfg_error err = {0};
 	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err), -1);
@@ -216,7 +224,7 @@ START_TEST(rlimit_mode_warn_goes_on_with_a_warning)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
 	vfg_fdset *fdset = open_ok(&f, "warn");
 	ck_assert_uint_eq(fdset->n_fds, 2);
 	ck_assert_int_eq(fdset->accounting, VFG_ACCOUNTING_USER);
@@ -232,7 +240,7 @@ START_TEST(rlimit_mode_off_from_the_config_is_not_tried)
 {
 	fixture f;
 	fixture_open(&f, "rlimit_mode = off\n");
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
 	/* Tried, the ioctl would fail on the stand-in and required or warn would say so. */
 	vfg_fdset *fdset = open_ok(&f, NULL);
 	ck_assert_uint_eq(fdset->n_fds, 2);
@@ -261,7 +269,7 @@ START_TEST(a_swapped_node_is_refused_and_what_was_opened_is_closed)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
 	const char *cdev = test_path(f.root, "/dev/vfio/devices/vfio0");
 	ck_assert_int_eq(unlink(cdev), 0);
 	ck_assert_int_eq(mknod(cdev, S_IFCHR | 0600, makedev(1, 3)), 0);
@@ -279,7 +287,7 @@ START_TEST(a_symlink_at_the_node_is_not_followed)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
 	const char *group = test_path(f.root, "/dev/vfio/7");
 	ck_assert_int_eq(unlink(group), 0);
 	ck_assert_int_eq(symlink("/dev/full", group), 0); /* the right rdev, behind a symlink */
@@ -287,6 +295,120 @@ START_TEST(a_symlink_at_the_node_is_not_followed)
 	vfg_error err = {0};
 	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err), -1);
 	ck_assert_msg(strstr(err.message, "symlink"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+/* ---- whose fds: only a domain that holds the group gets them ------------------------------- */
+
+/* Apply @hostdev for domain @name as uid:gid @uid:@uid, through the library. */
+static void apply_domain(fixture *f, const char *name, uid_t uid, const char *hostdev)
+{
+	vfg_error err = {0};
+	vfg_hostdev_spec spec;
+	ck_assert_msg(vfg_hostdev_spec_parse(f->ctx, hostdev, &spec, &err) == 0, "%s", err.message);
+	vfg_domain domain = {.uid = uid, .gid = uid, .n_hostdevs = 1, .hostdevs = &spec};
+	snprintf(domain.name, sizeof(domain.name), "%s", name);
+	vfg_plan *plan = NULL;
+	ck_assert_msg(vfg_plan_build(f->ctx, &domain, &plan, &err) == 0, "plan %s: %s", name, err.message);
+	ck_assert_msg(vfg_plan_apply(f->ctx, plan, NULL, &err) == 0, "apply %s: %s", name, err.message);
+	vfg_plan_free(plan);
+}
+
+/* Opening domain vm1's fds fails with @errnum, the message holding @what; nothing stays open. */
+static void expect_open_refused(fixture *f, int errnum, const char *what)
+{
+	vfg_fdset *fdset = NULL;
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_domain_open_fds(f->ctx, f->plan, &(vfg_fd_options){.rlimit_mode = "off"}, &fdset, &err),
+			 -1);
+	ck_assert_ptr_null(fdset);
+	ck_assert_msg(err.errnum == errnum, "errno %d, expected %d: %s", err.errnum, errnum, err.message);
+	ck_assert_msg(strstr(err.message, what), "expected '%s' in: %s", what, err.message);
+	ck_assert_int_eq(count_fds(), f->fds_before);
+}
+
+START_TEST(a_group_another_domain_holds_is_refused_naming_the_holder)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	/* vm2 holds group 7 through the other function of it: the whole group is vm2's. */
+	apply_domain(&f, "vm2", HYPERVISOR_UID + 1, "01:00.1,backend=legacy,access=fd");
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	expect_open_refused(&f, EBUSY,
+			    "0000:01:00.0: IOMMU group 7 belongs to domain vm2 (through its hostdev 0000:01:00.1), "
+			    "not to domain vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_domain_never_applied_is_refused)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	expect_open_refused(&f, EPERM, "0000:01:00.0: domain vm1 holds no grant for it; run vfguard apply first");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_revoked_domain_is_refused)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	vfg_error err = {0};
+	ck_assert_msg(vfg_domain_revoke(f.ctx, "vm1", NULL, &err) == 0, "%s", err.message);
+	expect_open_refused(&f, EPERM, "domain vm1 holds no grant for it");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_domain_holding_the_group_with_another_backend_is_refused)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	apply_domain(&f, "vm1", HYPERVISOR_UID, "01:00.0,backend=legacy,access=fd");
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
+	expect_open_refused(&f, EPERM, "domain vm1 holds it with backend legacy, not iommufd");
+	fixture_close(&f);
+}
+END_TEST
+
+/* Applied for path access, the hypervisor opens the nodes itself: no fd until an fd-access apply. */
+START_TEST(a_domain_applied_with_path_access_gets_fds_only_after_an_fd_access_apply)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	apply_domain(&f, "vm1", HYPERVISOR_UID, "01:00.0,backend=legacy");
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	expect_open_refused(&f, EPERM,
+			    "domain vm1 holds it with access=path, not access=fd; run vfguard apply with access=fd");
+	vfg_error err = {0};
+	ck_assert_msg(vfg_plan_apply(f.ctx, f.plan, NULL, &err) == 0, "%s", err.message);
+	vfg_fdset *fdset = open_ok(&f, NULL);
+	ck_assert_uint_eq(fdset->n_fds, 2);
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
+/* An apply a crash cut short claimed the group, but never committed: restore undoes it, so no fd. */
+START_TEST(a_domain_whose_apply_a_crash_cut_short_is_refused)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	/* Points 1 to 3: the begin, the domain and the claim made durable; killed before the commit. */
+	int status = test_cli_killed_at(3, (const char *[]){"apply", "--root", f.root, "--domain", "vm1", "--uid",
+							    "107", "--gid", "107", "--hostdev",
+							    "01:00.0,backend=legacy,access=fd", NULL});
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "apply was not killed: %d", status);
+	char *journal = test_read_file(f.root, "/run/vfguard/domains/vm1.journal");
+	ck_assert_msg(journal && strstr(journal, "\nclaim ") && !strstr(journal, "\ncommit "), "%s", journal);
+	free(journal);
+	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	expect_open_refused(&f, EAGAIN,
+			    "domain vm1 has an unfinished apply that a crashed run left; run vfguard restore");
 	fixture_close(&f);
 }
 END_TEST
@@ -403,7 +525,7 @@ START_TEST(scm_rights_hands_every_fd_to_the_domain_uid_and_closes_vfguards_copie
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd,vf-token=" TOKEN, NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd,vf-token=" TOKEN, NULL});
 	vfg_fdset *fdset = open_ok(&f, "warn");
 	char *report;
 	vfg_error err = {0};
@@ -425,7 +547,7 @@ START_TEST(scm_rights_refuses_a_peer_with_another_uid)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
 	vfg_fdset *fdset = open_ok(&f, NULL);
 	char *report;
 	vfg_error err = {0};
@@ -469,7 +591,7 @@ START_TEST(install_puts_the_fds_at_the_base_and_closes_every_other)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
+	fixture_apply(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
 	int pipe_fds[2];
 	ck_assert_int_eq(pipe(pipe_fds), 0);
 	/* Stray descriptors an exec'ed command must not see: one below the base, one above. */
@@ -513,8 +635,8 @@ START_TEST(the_environment_names_every_fd)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	fixture_plan(&f,
-		     (const char *[]){"01:00.0,backend=iommufd,access=fd", "02:00.0,backend=iommufd,access=fd", NULL});
+	fixture_apply(&f,
+		      (const char *[]){"01:00.0,backend=iommufd,access=fd", "02:00.0,backend=iommufd,access=fd", NULL});
 	vfg_fdset *fdset = open_ok(&f, "off");
 	char **env = vfg_fdset_environment(fdset);
 	ck_assert_ptr_nonnull(env);
@@ -690,10 +812,25 @@ END_TEST
 
 /* ---- the CLI ---------------------------------------------------------------------------- */
 
+/* `vfguard apply` of domain vm1 with @hostdev, as uid:gid @id:@id (root when NULL), as exec and fds require. */
+static void cli_apply_vm1(const fixture *f, const char *id, const char *hostdev)
+{
+	test_run run;
+	if (id)
+		test_cli(&run, (const char *[]){"apply", "--root", f->root, "--domain", "vm1", "--uid", id, "--gid", id,
+						"--hostdev", hostdev, NULL});
+	else
+		test_cli(&run,
+			 (const char *[]){"apply", "--root", f->root, "--domain", "vm1", "--hostdev", hostdev, NULL});
+	ck_assert_msg(run.status == 0, "apply: exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+}
+
 START_TEST(cli_exec_runs_the_command_as_the_domain_with_exactly_the_stated_fds_and_no_capability)
 {
 	fixture f;
 	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, "107", "01:00.0,backend=iommufd,access=fd");
 	/* The command lists its own descriptors with shell built-ins only, and its capabilities. */
 	test_run run;
 	test_cli(&run, (const char *[]){"exec",
@@ -735,6 +872,7 @@ START_TEST(cli_exec_as_root_still_gets_no_capability)
 {
 	fixture f;
 	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, NULL, "01:00.0,backend=legacy,access=fd");
 	test_run run;
 	/* uid 0: only the empty bounding set keeps exec from handing root's capabilities back. */
 	test_cli(&run, (const char *[]){"exec", "--root", f.root, "--domain", "vm1", "--hostdev",
@@ -752,6 +890,7 @@ START_TEST(cli_exec_fails_before_the_command_when_rlimit_mode_is_required)
 {
 	fixture f;
 	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, NULL, "01:00.0,backend=iommufd,access=fd");
 	char marker[128];
 	snprintf(marker, sizeof(marker), "touch %s/ran", f.dir);
 	test_run run;
@@ -842,6 +981,7 @@ START_TEST(cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_
 {
 	fixture f;
 	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, "107", "01:00.0,backend=iommufd,access=fd");
 	char socket_path[128];
 	FILE *out;
 	pid_t server = start_vm1_server(&f, socket_path, sizeof(socket_path), &out);
@@ -892,6 +1032,7 @@ START_TEST(cli_fds_socket_appears_only_owned_and_listening)
 {
 	fixture f;
 	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, "107", "01:00.0,backend=iommufd,access=fd");
 	char socket_path[128];
 	FILE *out;
 	pid_t server = start_vm1_server(&f, socket_path, sizeof(socket_path), &out);
@@ -925,6 +1066,7 @@ START_TEST(cli_fds_never_replaces_a_file_at_the_socket_path)
 {
 	fixture f;
 	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, "107", "01:00.0,backend=iommufd,access=fd");
 	char socket_path[128];
 	snprintf(socket_path, sizeof(socket_path), "%s/vm1.sock", f.dir);
 	test_write_file(f.dir, "/vm1.sock", "someone else's\n");
@@ -943,6 +1085,45 @@ START_TEST(cli_fds_never_replaces_a_file_at_the_socket_path)
 }
 END_TEST
 
+START_TEST(cli_exec_refuses_a_group_another_domain_holds_and_runs_nothing)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", f.root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+					"--hostdev", "01:00.0,backend=legacy,access=fd", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	test_cli(&run,
+		 (const char *[]){"exec", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				  "--hostdev", "01:00.0,backend=legacy,access=fd", "--", "/bin/echo", "ran", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "0000:01:00.0: IOMMU group 7 belongs to domain vm2"), "%s", run.err);
+	ck_assert_str_eq(run.out, ""); /* the command never ran */
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_fds_refuses_a_domain_never_applied_and_makes_no_socket)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	char socket_path[128];
+	snprintf(socket_path, sizeof(socket_path), "%s/vm1.sock", f.dir);
+	test_run run;
+	test_cli(&run, (const char *[]){"fds", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "01:00.0,backend=iommufd,access=fd", "--rlimit-mode", "warn",
+					"--socket", socket_path, "--timeout", "1", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "domain vm1 holds no grant for it; run vfguard apply first"), "%s", run.err);
+	ck_assert_str_eq(run.out, "");
+	test_run_free(&run);
+	ck_assert_int_eq(access(socket_path, F_OK), -1);
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *fds_suite(void)
 {
 	Suite *suite = suite_create("fds");
@@ -953,6 +1134,15 @@ static Suite *fds_suite(void)
 	tcase_add_test(tc, a_domain_without_fd_access_is_an_error);
 	tcase_add_test(tc, a_swapped_node_is_refused_and_what_was_opened_is_closed);
 	tcase_add_test(tc, a_symlink_at_the_node_is_not_followed);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("ownership");
+	tcase_add_test(tc, a_group_another_domain_holds_is_refused_naming_the_holder);
+	tcase_add_test(tc, a_domain_never_applied_is_refused);
+	tcase_add_test(tc, a_revoked_domain_is_refused);
+	tcase_add_test(tc, a_domain_holding_the_group_with_another_backend_is_refused);
+	tcase_add_test(tc, a_domain_applied_with_path_access_gets_fds_only_after_an_fd_access_apply);
+	tcase_add_test(tc, a_domain_whose_apply_a_crash_cut_short_is_refused);
 	suite_add_tcase(suite, tc);
 
 	tc = tcase_create("accounting");
@@ -985,6 +1175,8 @@ static Suite *fds_suite(void)
 	tcase_add_test(tc, cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_first);
 	tcase_add_test(tc, cli_fds_socket_appears_only_owned_and_listening);
 	tcase_add_test(tc, cli_fds_never_replaces_a_file_at_the_socket_path);
+	tcase_add_test(tc, cli_exec_refuses_a_group_another_domain_holds_and_runs_nothing);
+	tcase_add_test(tc, cli_fds_refuses_a_domain_never_applied_and_makes_no_socket);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -3,6 +3,7 @@
 # (uid 65534, in a v1 devices cgroup denying both nodes), which walks the
 # whole type1 flow and maps DMA. A peer with another uid gets nothing; the
 # exec hand-over works the same; a group held open elsewhere is a clear error.
+# Only after vfguard apply: before it, the domain holds nothing and gets no fd.
 requires legacy
 use_vfio_pci "$EDU"
 group=/dev/vfio/$(iommu_group "$EDU")
@@ -12,6 +13,13 @@ hostdev="$EDU,backend=legacy,access=fd"
 # A hand-written deny, exactly the two nodes (the cgroup labeler is not used here).
 cg=/tmp/devcg/fds-legacy
 deny_devices_cgroup "$cg" /dev/vfio/vfio "$group"
+# The fd broker serves only a domain that holds the group: before apply, nothing.
+check_fails unapplied-refused sh -c "vfguard exec --domain vm1 --uid 65534 --gid 65534 --hostdev '$hostdev' \
+	-- true 2>unapplied.err"
+show_output unapplied.err
+check unapplied-named grep -q "domain vm1 holds no grant for it; run vfguard apply first" unapplied.err
+# fd access: apply claims the group and grants no path access (the receiver checks below still hold).
+check apply vfguard apply --set labelers=dac --domain vm1 --uid 65534 --gid 65534 --hostdev "$hostdev" || exit 1
 run_checks -p cgroup-denies-root in_cgroup "$cg" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --open-errno container=EPERM --open-errno group=EPERM
 run_checks -p receiver-no-path in_cgroup "$cg" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
@@ -45,6 +53,8 @@ show_output busy.err
 check busy-group-named grep -q "IOMMU group $(iommu_group "$EDU") of $EDU is busy" busy.err
 exec 9<&-
 check busy-group-nothing-left test ! -e "$socket"
+
+check revoke vfguard revoke --set labelers=dac --domain vm1
 
 # The group path's VF token rides in the device name: the kernel parses it and,
 # edu being neither PF nor VF, refuses the token (EINVAL) instead of not
