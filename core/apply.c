@@ -4,11 +4,12 @@
  * transaction per domain, under the host lock.
  *
  * apply     claims the hostdevs' IOMMU groups (refusing one another domain
- *           holds), then runs each labeler's grant in plan order. A grant step
- *           the domain already holds is kept (apply twice changes nothing); a
- *           node the plan now gives fd access, but an earlier run granted by
- *           path, has that grant revoked. The first failure undoes every
- *           change of the transaction, newest first.
+ *           holds, or one this domain holds with another backend), then
+ *           runs each labeler's grant in plan order. A grant step the domain
+ *           already holds is kept (apply twice changes nothing); a node the
+ *           plan now gives fd access, but an earlier run granted by path,
+ *           has that grant revoked. The first failure undoes every change of
+ *           the transaction, newest first.
  * revoke    undoes every record of the domain, newest first, and releases
  *           its groups. It goes on past a failure, so as much as possible is
  *           taken back, and leaves the transaction open for restore.
@@ -193,11 +194,39 @@ static int check_group_free(const host_journal *hj, const char *name, const vfg_
 			     group, other->domain.name, vfg_pci_addr_format(&claim->addr, holder));
 }
 
+/*
+ * One group takes one backend, also across two applies of the same domain:
+ * the hypervisor reaches the group either through the legacy group node or
+ * through the devices' cdevs, and a second backend's grants next to the
+ * first's would leave both live. A switch is refused rather than carried
+ * out, since the running hypervisor holds what the old backend granted (an
+ * open group keeps a cdev from binding: vfio_device_block_group(),
+ * drivers/vfio/group.c): it is a revoke, then an apply. A claim prepare made
+ * before the backend was chosen (auto) takes the plan's.
+ */
+static int check_backend_kept(const host_journal *hj, const vfg_plan *plan, const vfg_hostdev *hostdev, vfg_error *err)
+{
+	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
+	const journal_claim *claim = dj ? domain_journal_find_group_claim(dj, hostdev->group.number) : NULL;
+	if (!claim || claim->backend == VFG_BACKEND_AUTO || claim->backend == hostdev->backend)
+		return 0;
+	char bdf[VFG_PCI_ADDR_STRLEN], held[VFG_PCI_ADDR_STRLEN];
+	const char *name = plan->domain.name;
+	return vfg_error_set(err, EBUSY, vfg_pci_addr_format(&hostdev->spec.addr, bdf),
+			     "IOMMU group %u is held by domain %s with backend %s (through its hostdev %s), and one "
+			     "group takes one backend: to move it to %s, run vfguard revoke --domain %s first, then "
+			     "apply with backend=%s; nothing was changed",
+			     hostdev->group.number, name, vfg_backend_name(claim->backend),
+			     vfg_pci_addr_format(&claim->addr, held), vfg_backend_name(hostdev->backend), name,
+			     vfg_backend_name(hostdev->backend));
+}
+
 static int check_ownership(const host_journal *hj, const vfg_plan *plan, vfg_error *err)
 {
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
-		if (check_group_free(hj, plan->domain.name, &hostdev->function.addr, hostdev->group.number, err) < 0)
+		if (check_group_free(hj, plan->domain.name, &hostdev->function.addr, hostdev->group.number, err) < 0 ||
+		    check_backend_kept(hj, plan, hostdev, err) < 0)
 			return -1;
 	}
 	return 0;

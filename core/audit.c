@@ -100,6 +100,97 @@ static void audit_memlock(const vfg_plan *plan, vfg_finding *finding)
 			   plan->domain.viommu ? " --viommu" : "");
 }
 
+/* The backend a node serves (the table in docs/journal.md's claims, and plan.c's nodes). */
+static vfg_backend node_backend(vfg_node_kind kind)
+{
+	switch (kind) {
+	case VFG_NODE_CONTAINER:
+	case VFG_NODE_GROUP:
+		return VFG_BACKEND_LEGACY;
+	case VFG_NODE_IOMMUFD:
+	case VFG_NODE_CDEV:
+		break;
+	}
+	return VFG_BACKEND_IOMMUFD;
+}
+
+/*
+ * The claim a grant on @node belongs to: for a group node the claim on that
+ * group; for a cdev the claim of its function, known for the hostdevs of
+ * the plan; otherwise (a shared node, or a cdev of a function outside the
+ * plan) any claim of the node's backend. *@matches: that claim has the
+ * node's backend.
+ */
+static const journal_claim *claim_of_node(const domain_journal *dj, const vfg_plan *plan, const vfg_node *node,
+					  bool *matches)
+{
+	vfg_backend backend = node_backend(node->kind);
+	const journal_claim *claim = NULL;
+	bool known = false;
+	char path[VFG_PATH_MAX];
+	for (size_t i = 0; node->kind == VFG_NODE_GROUP && i < dj->n_claims && !known; i++) {
+		snprintf(path, sizeof(path), "/dev/vfio/%u", dj->claims[i].group);
+		known = strcmp(path, node->path) == 0;
+		claim = known ? &dj->claims[i] : NULL;
+	}
+	known = known || node->kind == VFG_NODE_GROUP; /* a group no claim names is no claim's */
+	for (size_t h = 0; node->kind == VFG_NODE_CDEV && h < plan->n_hostdevs && !known; h++) {
+		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", plan->hostdevs[h].cdev);
+		known = plan->hostdevs[h].cdev[0] && strcmp(path, node->path) == 0;
+		claim = known ? domain_journal_find_claim(dj, &plan->hostdevs[h].spec.addr) : NULL;
+	}
+	for (size_t i = 0; !known && !claim && i < dj->n_claims; i++)
+		if (dj->claims[i].backend == backend)
+			claim = &dj->claims[i];
+	*matches = claim && claim->backend == backend;
+	return claim;
+}
+
+/*
+ * One group takes one backend: a grant the domain holds on a node of the
+ * other backend is one a backend change left live (a vfguard before apply
+ * refused the change kept the old grants next to the new ones). The
+ * labelers audit only the plan's nodes and never see it, so it is found
+ * here, from the journal's records against its claims, and reported as drift.
+ */
+static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
+{
+	const domain_journal *dj = finding->dj;
+	for (size_t i = 0; dj && i < dj->n_records; i++) {
+		const journal_record *record = &dj->records[i];
+		bool matches;
+		if (record->no_node)
+			continue;
+		const journal_claim *claim = claim_of_node(dj, plan, &record->node, &matches);
+		if (matches)
+			continue;
+		const char *backend = vfg_backend_name(node_backend(record->node.kind));
+		char expected[256], actual[256], bdf[VFG_PCI_ADDR_STRLEN];
+		if (claim)
+			snprintf(expected, sizeof(expected),
+				 "no %s grant: domain %s holds %s (IOMMU group %u) with backend %s", backend,
+				 dj->domain.name, vfg_pci_addr_format(&claim->addr, bdf), claim->group,
+				 vfg_backend_name(claim->backend));
+		else if (record->node.shared)
+			snprintf(expected, sizeof(expected), "no %s grant: domain %s claims no hostdev with backend %s",
+				 backend, dj->domain.name, backend);
+		else
+			snprintf(expected, sizeof(expected), "no %s grant: no claim of domain %s uses this node",
+				 backend, dj->domain.name);
+		snprintf(actual, sizeof(actual), "a %s grant of labeler %s still held (journal record %lu)", backend,
+			 record->labeler, record->id);
+		/* A finding keeps a pointer to its labeler's name: the plan's copy outlives the journal's. */
+		finding->labeler = "journal";
+		for (size_t l = 0; l < plan->n_labelers; l++)
+			if (strcmp(plan->labelers[l].labeler->name, record->labeler) == 0)
+				finding->labeler = plan->labelers[l].labeler->name;
+		vfg_finding_report(finding, &record->node, VFG_FINDING_DRIFT, expected, actual,
+				   "vfguard revoke --domain %s takes back every grant; then apply it with the "
+				   "backend it is to use",
+				   dj->domain.name);
+	}
+}
+
 VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **result, vfg_error *err)
 {
 	vfg_audit_report *report = calloc(1, sizeof(*report));
@@ -135,6 +226,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 			report->n_skipped++;
 		}
 	}
+	audit_claim_backends(plan, &finding);
 	audit_memlock(plan, &finding);
 	host_journal_close(&hj);
 	if (finding.errnum) {

@@ -699,6 +699,102 @@ START_TEST(cli_audit_exits_3_on_drift_and_0_when_clean)
 }
 END_TEST
 
+/* a backend change */
+
+static const char *const legacy_7[] = {"01:00.0,backend=legacy", NULL};
+static const char *const iommufd_7[] = {"01:00.0,backend=iommufd", NULL};
+#define CDEV0 "/dev/vfio/devices/vfio0"
+
+START_TEST(a_second_apply_with_another_backend_is_refused_and_changes_nothing)
+{
+	fixture f;
+	fixture_open(&f);
+	domain_apply_ok(&f, "vm1", 107, legacy_7, NULL);
+	char *held = test_snapshot(f.root, 0); /* everything, the journal and every ctime included */
+	vfg_error err = {0};
+	ck_assert_int_eq(domain_apply(&f, "vm1", 107, iommufd_7, NULL, &err), -1);
+	ck_assert_int_eq(err.errnum, EBUSY);
+	ck_assert_msg(strstr(err.message, "0000:01:00.0: IOMMU group 7 is held by domain vm1 with backend legacy") &&
+			      strstr(err.message, "run vfguard revoke --domain vm1 first, then apply with "
+						  "backend=iommufd; nothing was changed"),
+		      "%s", err.message);
+	test_snapshot_expect(f.root, 0, held, "the refused backend change");
+	free(held);
+
+	/* The way the error names: revoke, then apply with the other backend; only its grants are live. */
+	domain_revoke_ok(&f, "vm1");
+	domain_apply_ok(&f, "vm1", 107, iommufd_7, NULL);
+	expect_owner(f.root, CDEV0, 107, 107, 0600);
+	expect_owner(f.root, GROUP7, 0, 0, 0600);
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/* Rewrite domain @name's claims in its journal from backend @from to @to, as nothing but a hand could. */
+static void journal_claims_rewrite(const char *root, const char *name, const char *from, const char *to)
+{
+	char logical[256], claim_from[64], claim_to[64];
+	snprintf(logical, sizeof(logical), "/run/vfguard/domains/%s.journal", name);
+	snprintf(claim_from, sizeof(claim_from), " %s path ", from);
+	snprintf(claim_to, sizeof(claim_to), " %s path ", to);
+	char *journal = test_read_file(root, logical);
+	ck_assert_ptr_nonnull(journal);
+	char rewritten[8192] = "";
+	size_t used = 0;
+	for (char *line = strtok(journal, "\n"); line; line = strtok(NULL, "\n")) {
+		char *at = strncmp(line, "claim ", 6) == 0 ? strstr(line, claim_from) : NULL;
+		if (at)
+			used += (size_t)snprintf(rewritten + used, sizeof(rewritten) - used, "%.*s%s%s\n",
+						 (int)(at - line), line, claim_to, at + strlen(claim_from));
+		else
+			used += (size_t)snprintf(rewritten + used, sizeof(rewritten) - used, "%s\n", line);
+		ck_assert_uint_lt(used, sizeof(rewritten));
+	}
+	free(journal);
+	ck_assert_msg(strstr(rewritten, claim_to), "no claim with backend %s:\n%s", from, rewritten);
+	test_write_file(root, logical, rewritten);
+}
+
+START_TEST(audit_reports_the_grants_of_a_backend_the_claim_no_longer_has)
+{
+	fixture f;
+	fixture_open(&f);
+	char *original = test_snapshot(f.root, UNCHANGED);
+	domain_apply_ok(&f, "vm1", 107, legacy_7, NULL);
+	/* What a vfguard without the backend check left: the claim moved to iommufd, the legacy grants kept. */
+	journal_claims_rewrite(f.root, "vm1", "legacy", "iommufd");
+	domain_apply_ok(&f, "vm1", 107, iommufd_7, NULL);
+	expect_owner(f.root, GROUP7, 107, 107, 0600);
+	expect_owner(f.root, CDEV0, 107, 107, 0600);
+
+	vfg_audit_report *report = domain_audit(&f, "vm1", 107, iommufd_7);
+	ck_assert_uint_eq(report->n_findings, 2);
+	/* The journal's order, as they were granted: the container, which no legacy claim needs now, then the group. */
+	const char *const paths[] = {CONTAINER, GROUP7};
+	const char *const expected[] = {
+		"no legacy grant: domain vm1 claims no hostdev with backend legacy",
+		"no legacy grant: domain vm1 holds 0000:01:00.0 (IOMMU group 7) with backend iommufd",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		const vfg_audit_finding *finding = &report->findings[i];
+		ck_assert_str_eq(finding->labeler, "dac");
+		ck_assert_int_eq(finding->kind, VFG_FINDING_DRIFT);
+		ck_assert_str_eq(finding->path, paths[i]);
+		ck_assert_str_eq(finding->expected, expected[i]);
+		ck_assert_msg(strstr(finding->actual, "legacy grant of labeler dac still held"), "%s", finding->actual);
+		ck_assert_msg(strstr(finding->fix, "vfguard revoke --domain vm1"), "%s", finding->fix);
+	}
+	vfg_audit_report_free(report);
+
+	/* One revoke takes back both backends' grants. */
+	domain_revoke_ok(&f, "vm1");
+	test_snapshot_expect(f.root, UNCHANGED, original, "revoke");
+	free(original);
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *dac_suite(void)
 {
 	Suite *s = suite_create("dac");
@@ -731,6 +827,11 @@ static Suite *dac_suite(void)
 	tc = tcase_create("fd access");
 	tcase_add_test(tc, fd_access_grants_nothing);
 	tcase_add_test(tc, fd_access_takes_back_the_path_grant_of_an_earlier_run);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("backend change");
+	tcase_add_test(tc, a_second_apply_with_another_backend_is_refused_and_changes_nothing);
+	tcase_add_test(tc, audit_reports_the_grants_of_a_backend_the_claim_no_longer_has);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("audit");
