@@ -333,8 +333,12 @@ typedef struct vfg_fdset {
 
 /*
  * Open the plan's fd-access nodes: /dev/iommu or the container once, each
- * cdev or group once. A group another process holds open fails (EBUSY),
- * naming the group and its hostdevs. On any failure nothing stays open.
+ * cdev or group once. Only for a domain that holds every hostdev's IOMMU
+ * group (vfg_plan_apply first) with the plan's backend and access: a group
+ * another domain holds fails (EBUSY) naming that domain, a hostdev the
+ * domain does not hold (EPERM) saying to apply first. A group another
+ * process holds open fails (EBUSY), naming the group and its hostdevs. On
+ * any failure nothing stays open.
  */
 int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const vfg_fd_options *options, vfg_fdset **fdset,
 			vfg_error *err);
