@@ -342,37 +342,17 @@ static void domain_revoke_ok(fixture *f, const char *name)
 	ck_assert_msg(vfg_domain_revoke(f->ctx, name, &summary, &err) == 0, "revoke %s: %s", name, err.message);
 }
 
-/* A child that joins @dirs and waits: a running "VM" whose cgroups come from /proc/PID/cgroup. */
+/* A child that joins @dirs and waits (cgroup_testlib.h). */
 static pid_t vm_process_in(const char *const *dirs)
 {
-	int pipefd[2];
-	ck_assert_int_eq(pipe(pipefd), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		for (size_t i = 0; dirs[i]; i++) {
-			char procs[1024];
-			snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[i]);
-			int fd = open(procs, O_WRONLY | O_CLOEXEC);
-			if (fd < 0 || write(fd, "0", 1) != 1)
-				_exit(1);
-			close(fd);
-		}
-		(void)!write(pipefd[1], "x", 1);
-		pause();
-		_exit(0);
-	}
-	char c;
-	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	pid_t pid = test_cgroup_child_in(dirs, false);
+	ck_assert_msg(pid > 0, "a child could not join its cgroups");
 	return pid;
 }
 
 static void vm_process_stop(pid_t pid)
 {
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	test_cgroup_child_stop(pid);
 }
 
 /* ---- v2 ---- */
