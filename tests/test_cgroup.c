@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <linux/bpf.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -957,6 +958,113 @@ START_TEST(audit_compares_the_live_rules_with_the_journal)
 }
 END_TEST
 
+/* ---- the base list, shown before it is seeded ---- */
+
+static const char base_config[] = "labelers = cgroup\n"
+				  "cgroup_base_devices = /dev/null, /dev/kvm, /dev/vfio, c 136:* rw\n";
+static const char base_note[] = "base list (cgroup_base_devices) seeded with the first grant: /dev/null c 1:3 rw, "
+				"c 136:* rw; skipped: /dev/kvm: not on this host (ENOENT), /dev/vfio: not a device "
+				"node";
+
+START_TEST(plan_note_names_the_base_list_it_will_seed_and_each_entry_it_skips)
+{
+	fixture f;
+	fixture_open_with(&f, host, base_config);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_msg(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7, NULL}, &plan, &err) == 0, "%s",
+		      err.message);
+	const char *note = plan->labelers[test_step(plan, "cgroup", GROUP7)->labeler].probe.note;
+	ck_assert_msg(strstr(note, base_note), "cgroup note: %s", note);
+	vfg_plan_free(plan);
+	fixture_close(&f);
+}
+END_TEST
+
+/* The plan as the CLI prints it, --json or not. */
+static void cli_plan_base_list(fixture *f, bool json, test_run *run)
+{
+	fixture_open_with(f, host, base_config);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	const char *argv[] = {"plan",     "--root", f->root,     "--domain", "vm1",
+			      "--cgroup", dir,      "--hostdev", LEGACY7,    json ? "--json" : NULL,
+			      NULL};
+	test_cli(run, argv);
+	ck_assert_msg(run->status == 0, "plan exit %d: %s", run->status, run->err);
+}
+
+START_TEST(cli_plan_text_shows_the_base_list_and_the_skipped_entries)
+{
+	fixture f;
+	test_run run;
+	cli_plan_base_list(&f, false, &run);
+	ck_assert_msg(strstr(run.out, base_note), "plan:\n%s", run.out);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_plan_json_cgroup_note_shows_the_base_list_and_the_skipped_entries)
+{
+	fixture f;
+	test_run run;
+	cli_plan_base_list(&f, true, &run);
+	json_object *plan = json_tokener_parse(run.out), *labelers = NULL, *note = NULL;
+	ck_assert_msg(plan && json_object_object_get_ex(plan, "labelers", &labelers), "%s", run.out);
+	const char *text = NULL;
+	for (size_t i = 0; i < json_object_array_length(labelers); i++) {
+		json_object *labeler = json_object_array_get_idx(labelers, i), *name = NULL;
+		if (json_object_object_get_ex(labeler, "name", &name) &&
+		    strcmp(json_object_get_string(name), "cgroup") == 0 &&
+		    json_object_object_get_ex(labeler, "note", &note))
+			text = json_object_get_string(note);
+	}
+	ck_assert_msg(text && strstr(text, base_note), "cgroup note: %s", text ? text : "(none)");
+	json_object_put(plan);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(apply_seeds_what_the_plan_showed_and_skips_an_entry_that_is_no_device)
+{
+	fixture f;
+	fixture_open_with(&f, host, base_config);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	expect_map(dir, "c 136:* 6 base\nc 1:3 6 base\nc 1:5 6 grant\nc 1:7 6 grant\n");
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(plan_note_says_the_base_list_was_seeded_when_vfguards_program_is_attached_already)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_msg(domain_plan(&f, "vm2", dir, 0, (const char *[]){LEGACY8, NULL}, &plan, &err) == 0, "%s",
+		      err.message);
+	char attached[128];
+	snprintf(attached, sizeof(attached),
+		 "vfguard's device program %u is attached there already (its base list was seeded then)",
+		 vfguard_program(dir, NULL));
+	const char *note = plan->labelers[test_step(plan, "cgroup", GROUP8)->labeler].probe.note;
+	ck_assert_msg(strstr(note, attached) && !strstr(note, "seeded with the first grant"), "cgroup note: %s", note);
+	vfg_plan_free(plan);
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *cgroup_suite(void)
 {
 	Suite *s = suite_create("cgroup");
@@ -992,6 +1100,15 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_programs_as_before);
 	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("base list");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_test(tc, plan_note_names_the_base_list_it_will_seed_and_each_entry_it_skips);
+	tcase_add_test(tc, cli_plan_text_shows_the_base_list_and_the_skipped_entries);
+	tcase_add_test(tc, cli_plan_json_cgroup_note_shows_the_base_list_and_the_skipped_entries);
+	tcase_add_test(tc, apply_seeds_what_the_plan_showed_and_skips_an_entry_that_is_no_device);
+	tcase_add_test(tc, plan_note_says_the_base_list_was_seeded_when_vfguards_program_is_attached_already);
 	suite_add_tcase(s, tc);
 	return s;
 }

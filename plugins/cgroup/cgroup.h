@@ -90,8 +90,18 @@ int cgroup_access_parse(const char *text);
 /* Does @rule allow everything @wanted asks for (one rule must cover it all, as match_exception() wants)? */
 bool cgroup_rule_covers(const cgroup_rule *rule, const cgroup_rule *wanted);
 
-/* The base list (config key cgroup_base_devices): rules separated by commas. */
-int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, vfg_error *err);
+/* What the base list gives, for people: the plan's note names it before the program is attached. */
+typedef struct cgroup_base_report {
+	char seeded[512]; /* "/dev/null c 1:3 rw, c 136:* rw" */
+	char skipped[384]; /* "/dev/kvm: not on this host (ENOENT), /dev/x: not a device node" */
+} cgroup_base_report;
+/*
+ * The base list (config key cgroup_base_devices): rules and device paths
+ * separated by commas. A path the host lacks, or that is no device node, is
+ * skipped and named in @report (NULL: not wanted).
+ */
+int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, cgroup_base_report *report,
+		      vfg_error *err);
 
 /*
  * v1 (cgroup_v1.c). The devices.list of a cgroup in default-deny mode lists
