@@ -251,6 +251,14 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char rule_text[48], where[128], already[VFG_PATH_MAX + 128] = "";
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
+	/* Refused in the plan, so apply stops before any layer changes anything. */
+	char refusal[sizeof(step->reason)];
+	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	if (refused < 0)
+		return -1;
+	if (refused)
+		return vfg_step_set(step, VFG_ACTION_REFUSE, "", "%s", refusal);
+
 	/*
 	 * A v1 list that allows the device already is journaled too, as "allowed":
 	 * nothing is written, revoke writes nothing, and the domain holds the rule
@@ -272,7 +280,6 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char detail[sizeof(step->detail)];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
 		 foreign[0] ? "; another device program must too" : "");
-	/* Refused in the plan, so apply stops before any layer changes anything. */
 	vfg_action action = foreign[0] && !foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
 	return vfg_step_set(step, action, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
@@ -370,6 +377,14 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
+
+	/* Plan refuses these; checked again for a plan made before vfguard joined the cgroup. */
+	char refusal[512];
+	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	if (refused < 0)
+		return -1;
+	if (refused)
+		return vfg_error_set(err, 0, node->path, "cgroup: %s; nothing was changed", refusal);
 
 	/* Another program's deny would stand whatever vfguard's map says: refuse before any change. */
 	char foreign[1024] = "";
