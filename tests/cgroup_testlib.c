@@ -3,11 +3,88 @@
 
 #include <bpf/bpf.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+int test_cgroup_make(const char *mount, const char *name, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s/%s", mount, name);
+	return mkdir(dir, 0755);
+}
+
+static pid_t runner;
+
+void test_cgroup_runner_setup(void)
+{
+	runner = getpid();
+}
+
+static void runner_prefix(char *buf, size_t size)
+{
+	snprintf(buf, size, "vfgtest-%s-%d-", program_invocation_short_name, (int)runner);
+}
+
+void test_cgroup_runner_teardown(void)
+{
+	char prefix[128];
+	runner_prefix(prefix, sizeof(prefix));
+	test_cgroup_remove_prefixed(prefix);
+}
+
+int test_cgroup_make_own(const char *mount, char *dir, size_t size)
+{
+	char name[160];
+	runner_prefix(name, sizeof(name));
+	snprintf(name + strlen(name), sizeof(name) - strlen(name), "%d", (int)getpid());
+	return test_cgroup_make(mount, name, dir, size);
+}
+
+pid_t test_cgroup_child_in(const char *const *dirs, bool own_mounts)
+{
+	int pipefd[2];
+	if (pipe(pipefd) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char ok = 'y';
+		for (size_t i = 0; dirs[i] && ok == 'y'; i++) {
+			char procs[1024];
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[i]);
+			int fd = open(procs, O_WRONLY | O_CLOEXEC);
+			ok = fd >= 0 && write(fd, "0", 1) == 1 ? 'y' : 'n';
+			if (fd >= 0)
+				close(fd);
+		}
+		if (ok == 'y' && own_mounts && unshare(CLONE_NEWNS) < 0)
+			ok = 'n';
+		(void)!write(pipefd[1], &ok, 1);
+		pause();
+		_exit(0);
+	}
+	char ok = 'n';
+	if (pid > 0 && read(pipefd[0], &ok, 1) != 1)
+		ok = 'n';
+	close(pipefd[0]);
+	close(pipefd[1]);
+	if (pid > 0 && ok != 'y') {
+		test_cgroup_child_stop(pid);
+		return -1;
+	}
+	return pid;
+}
+
+void test_cgroup_child_stop(pid_t child)
+{
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
 
 void test_cgroup_detach_all(const char *dir)
 {

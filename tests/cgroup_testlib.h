@@ -12,6 +12,31 @@
 #define TEST_CGROUP_V1 "/sys/fs/cgroup/devices" /* the v1 devices controller */
 #define TEST_CGROUP_V2 "/sys/fs/cgroup/unified" /* cgroup2, where device programs attach */
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Make MOUNT/NAME (mkdir): 0, or -1 with errno. */
+int test_cgroup_make(const char *mount, const char *name, char *dir, size_t size);
+/*
+ * A suite's VM cgroups, named vfgtest-PROGRAM-RUNNERPID-TESTPID, where the
+ * runner's unchecked fixture finds what a failed test left:
+ * test_cgroup_runner_setup remembers the runner, test_cgroup_runner_teardown
+ * removes them; test_cgroup_make_own makes the test's own in @mount.
+ */
+void test_cgroup_runner_setup(void);
+void test_cgroup_runner_teardown(void);
+int test_cgroup_make_own(const char *mount, char *dir, size_t size);
+/*
+ * A child that joins @dirs (NULL-terminated cgroup directories; none: it
+ * stays where the caller is) and, with @own_mounts, a mount namespace of its
+ * own, as "unshare -m" leaves it; then waits for SIGKILL: a running "VM"
+ * whose cgroups come from /proc/PID/cgroup. -1 when it could not.
+ */
+pid_t test_cgroup_child_in(const char *const *dirs, bool own_mounts);
+/* SIGKILL the child and reap it. */
+void test_cgroup_child_stop(pid_t child);
+
 /* Detach every device program attached to @dir itself (not its ancestors'). */
 void test_cgroup_detach_all(const char *dir);
 /* SIGKILL the processes in @dir until it is empty. */

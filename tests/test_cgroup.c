@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <linux/bpf.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -316,6 +317,16 @@ static int domain_plan(fixture *f, const char *name, const char *cgroup, pid_t p
 	return r;
 }
 
+/* The plan of domain @name in @cgroup (or @pid's) with one hostdev; the test fails when there is none. */
+static vfg_plan *domain_plan_ok(fixture *f, const char *name, const char *cgroup, pid_t pid, const char *hostdev)
+{
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_msg(domain_plan(f, name, cgroup, pid, (const char *[]){hostdev, NULL}, &plan, &err) == 0,
+		      "plan %s: %s", name, err.message);
+	return plan;
+}
+
 static int domain_apply(fixture *f, const char *name, const char *cgroup, pid_t pid, const char *const *hostdevs,
 			vfg_change_summary *summary, vfg_error *err)
 {
@@ -342,37 +353,22 @@ static void domain_revoke_ok(fixture *f, const char *name)
 	ck_assert_msg(vfg_domain_revoke(f->ctx, name, &summary, &err) == 0, "revoke %s: %s", name, err.message);
 }
 
-/* A child that joins @dirs and waits: a running "VM" whose cgroups come from /proc/PID/cgroup. */
+/* A child that joins @dirs and waits (cgroup_testlib.h). */
+static pid_t vm_process_start(const char *const *dirs, bool own_mounts)
+{
+	pid_t pid = test_cgroup_child_in(dirs, own_mounts);
+	ck_assert_msg(pid > 0, "a child could not join its cgroups");
+	return pid;
+}
+
 static pid_t vm_process_in(const char *const *dirs)
 {
-	int pipefd[2];
-	ck_assert_int_eq(pipe(pipefd), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		for (size_t i = 0; dirs[i]; i++) {
-			char procs[1024];
-			snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[i]);
-			int fd = open(procs, O_WRONLY | O_CLOEXEC);
-			if (fd < 0 || write(fd, "0", 1) != 1)
-				_exit(1);
-			close(fd);
-		}
-		(void)!write(pipefd[1], "x", 1);
-		pause();
-		_exit(0);
-	}
-	char c;
-	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
-	close(pipefd[0]);
-	close(pipefd[1]);
-	return pid;
+	return vm_process_start(dirs, false);
 }
 
 static void vm_process_stop(pid_t pid)
 {
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	test_cgroup_child_stop(pid);
 }
 
 /* ---- v2 ---- */
@@ -977,6 +973,326 @@ START_TEST(audit_compares_the_live_rules_with_the_journal)
 }
 END_TEST
 
+/* ---- cgroups vfguard keeps off: the roots, its own, an ancestor of its own ---- */
+
+#define OWN_CGROUP "A VM's process belongs in a cgroup of its own"
+
+/* What a refusal must leave as it was: the programs on the cgroup2 cgroups, the v1 cgroups' lists. */
+typedef struct untouched {
+	const char *v1[3], *v2[3];
+	char *lists[3];
+	char programs[3][256];
+} untouched;
+
+static void untouched_record(untouched *u)
+{
+	for (size_t i = 0; i < 3 && u->v1[i]; i++)
+		u->lists[i] = devices_list(u->v1[i]);
+	for (size_t i = 0; i < 3 && u->v2[i]; i++)
+		attached_programs(u->v2[i], u->programs[i], sizeof(u->programs[i]));
+}
+
+static void untouched_expect(untouched *u)
+{
+	char programs[256];
+	for (size_t i = 0; i < 3 && u->v1[i]; i++) {
+		char *list = devices_list(u->v1[i]);
+		ck_assert_msg(strcmp(list, u->lists[i]) == 0, "%s/devices.list is\n%s\nwas\n%s", u->v1[i], list,
+			      u->lists[i]);
+		free(list);
+		free(u->lists[i]);
+		ck_assert_int_lt(getxattr(u->v1[i], "trusted.vfguard.c1:7", NULL, 0), 0);
+	}
+	for (size_t i = 0; i < 3 && u->v2[i]; i++) {
+		attached_programs(u->v2[i], programs, sizeof(programs));
+		ck_assert_msg(strcmp(programs, u->programs[i]) == 0, "programs on %s: '%s', were '%s'", u->v2[i],
+			      programs, u->programs[i]);
+		ck_assert_int_lt(getxattr(u->v2[i], "trusted.vfguard.c1:7", NULL, 0), 0);
+	}
+}
+
+/* A plan whose every cgroup step is a refusal naming @what (and its reason). */
+static void expect_plan_refuses(fixture *f, const char *cgroup, pid_t pid, const char *const *what)
+{
+	vfg_plan *plan = domain_plan_ok(f, "vm1", cgroup, pid, LEGACY7);
+	const char *paths[] = {CONTAINER, GROUP7};
+	for (size_t p = 0; p < 2; p++) {
+		const vfg_step *step = test_step(plan, "cgroup", paths[p]);
+		ck_assert_msg(step->action == VFG_ACTION_REFUSE, "%s: action %s, reason: %s", paths[p],
+			      vfg_action_name(step->action), step->reason);
+		for (size_t i = 0; what[i]; i++)
+			ck_assert_msg(strstr(step->reason, what[i]), "%s: no '%s' in: %s", paths[p], what[i],
+				      step->reason);
+		ck_assert_msg(strstr(step->reason, OWN_CGROUP), "%s: %s", paths[p], step->reason);
+	}
+	vfg_plan_free(plan);
+}
+
+/*
+ * Apply must fail with @what in its message. Should it ever succeed (the code
+ * under test broken), what it attached is revoked at once, before the test
+ * fails: these are cgroups other processes of the host live in.
+ */
+static void expect_apply_refused(fixture *f, const char *cgroup, pid_t pid, const char *const *what)
+{
+	vfg_error err = {0};
+	int r = domain_apply(f, "vm1", cgroup, pid, (const char *[]){LEGACY7, NULL}, NULL, &err);
+	if (r == 0)
+		domain_revoke_ok(f, "vm1");
+	ck_assert_msg(r == -1, "apply on %s succeeded (revoked again)", cgroup ? cgroup : "the pid's cgroups");
+	for (size_t i = 0; what[i]; i++)
+		ck_assert_msg(strstr(err.message, what[i]), "no '%s' in: %s", what[i], err.message);
+	ck_assert_msg(strstr(err.message, OWN_CGROUP) && strstr(err.message, "nothing was changed"), "%s", err.message);
+	ck_assert_ptr_null(test_read_file(f->root, "/run/vfguard/domains/vm1.journal"));
+}
+
+START_TEST(a_root_cgroup_given_by_path_is_refused_and_apply_changes_nothing)
+{
+	bool v2 = _i == 1;
+	fixture f;
+	fixture_open(&f);
+	const char *root = v2 ? V2_MOUNT : V1_MOUNT;
+	char what[128];
+	snprintf(what, sizeof(what), "%s %s is the root cgroup", v2 ? "cgroup2" : "v1 devices", root);
+	const char *const whats[] = {what, NULL};
+	/* first the plan: code that would attach to the host's root never gets to apply */
+	expect_plan_refuses(&f, root, 0, whats);
+
+	untouched u = {.v1 = {v2 ? NULL : V1_MOUNT}, .v2 = {v2 ? V2_MOUNT : NULL}};
+	untouched_record(&u);
+	char *state_before = test_snapshot(f.root, TEST_SNAPSHOT_NO_STATE);
+	expect_apply_refused(&f, root, 0, whats);
+	untouched_expect(&u);
+	test_snapshot_expect(f.root, TEST_SNAPSHOT_NO_STATE, state_before, "a refused apply");
+	free(state_before);
+	fixture_close(&f);
+}
+END_TEST
+
+/* A process left in both hierarchies' root cgroups, in a mount namespace of its own (unshare -m). */
+static pid_t root_cgroup_process(void)
+{
+	return vm_process_start((const char *[]){V1_MOUNT, V2_MOUNT, NULL}, true);
+}
+
+START_TEST(a_pid_in_the_root_cgroups_is_refused_in_both_hierarchies_and_apply_changes_nothing)
+{
+	fixture f;
+	fixture_open(&f);
+	pid_t vm = root_cgroup_process();
+	const char *const whats[] = {"v1 devices " V1_MOUNT " is the root cgroup",
+				     "cgroup2 " V2_MOUNT " is the root cgroup", NULL};
+	expect_plan_refuses(&f, NULL, vm, whats);
+
+	untouched u = {.v1 = {V1_MOUNT}, .v2 = {V2_MOUNT}};
+	untouched_record(&u);
+	expect_apply_refused(&f, NULL, vm, whats);
+	untouched_expect(&u);
+	vm_process_stop(vm);
+	fixture_close(&f);
+}
+END_TEST
+
+/* The repro: vfguard apply --pid of an "unshare -m sleep" in the root cgroups, plan first. */
+START_TEST(cli_plan_and_apply_refuse_a_pid_in_the_root_cgroups)
+{
+	fixture f;
+	fixture_open(&f);
+	pid_t vm = root_cgroup_process();
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)vm);
+	const char *args[] = {"--root", f.root, "--domain", "n1", "--uid",     "107",
+			      "--gid",  "107",  "--pid",    pid,  "--hostdev", "0000:01:00.0,backend=legacy"};
+	test_run run;
+	test_cli(&run, (const char *[]){"plan", args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
+					args[8], args[9], args[10], args[11], NULL});
+	ck_assert_msg(run.status == 0, "plan exit %d: %s", run.status, run.err);
+	ck_assert_msg(strstr(run.out, "(REFUSED)") && strstr(run.out, "cgroup2 " V2_MOUNT " is the root cgroup") &&
+			      strstr(run.out, OWN_CGROUP),
+		      "plan:\n%s", run.out);
+	test_run_free(&run);
+
+	untouched u = {.v1 = {V1_MOUNT}, .v2 = {V2_MOUNT}};
+	untouched_record(&u);
+	test_cli(&run, (const char *[]){"apply", args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
+					args[8], args[9], args[10], args[11], NULL});
+	int status = run.status;
+	if (status == 0) {
+		test_run revoke;
+		test_cli(&revoke, (const char *[]){"revoke", "--root", f.root, "--domain", "n1", NULL});
+		test_run_free(&revoke);
+	}
+	ck_assert_msg(status == 1 && strstr(run.err, "v1 devices " V1_MOUNT " is the root cgroup") &&
+			      strstr(run.err, OWN_CGROUP) && strstr(run.err, "nothing was changed"),
+		      "apply exit %d: %s", status, run.err);
+	test_run_free(&run);
+	untouched_expect(&u);
+	ck_assert_ptr_null(test_read_file(f.root, "/run/vfguard/domains/n1.journal"));
+	vm_process_stop(vm);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * vfguard's own cgroup, and an ancestor of it: the test (vfguard's caller)
+ * moves itself into OUTER/inner of one hierarchy, a cgroup the runner removes.
+ */
+START_TEST(vfguards_own_cgroup_and_its_ancestor_are_refused_and_apply_changes_nothing)
+{
+	bool v2 = _i / 2 == 1, ancestor = _i % 2 == 1;
+	fixture f;
+	fixture_open(&f);
+	char outer[256], inner[512];
+	cgroup_dir(outer, sizeof(outer), v2 ? V2_MOUNT : V1_MOUNT, 1);
+	make_dir(outer); /* v1: allows every device, as the root does, so the test itself is not confined */
+	snprintf(inner, sizeof(inner), "%s/inner", outer);
+	make_dir(inner);
+	write_to(inner, "cgroup.procs", "0");
+
+	char what[1024];
+	if (ancestor)
+		snprintf(what, sizeof(what), "%s %s is an ancestor of vfguard's own cgroup %s",
+			 v2 ? "cgroup2" : "v1 devices", outer, inner);
+	else
+		snprintf(what, sizeof(what), "%s %s holds vfguard itself (pid %d)", v2 ? "cgroup2" : "v1 devices",
+			 inner, (int)getpid());
+	const char *const whats[] = {what, NULL};
+	const char *target = ancestor ? outer : inner;
+	expect_plan_refuses(&f, target, 0, whats);
+
+	untouched u = {.v1 = {v2 ? NULL : outer, v2 ? NULL : inner}, .v2 = {v2 ? outer : NULL, v2 ? inner : NULL}};
+	untouched_record(&u);
+	expect_apply_refused(&f, target, 0, whats);
+	untouched_expect(&u);
+	fixture_close(&f);
+}
+END_TEST
+
+/* A plan made while the cgroup was the VM's alone, applied once vfguard sits in it: the grant refuses. */
+START_TEST(grant_refuses_a_cgroup_vfguard_joined_after_the_plan)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	vfg_plan *plan = domain_plan_ok(&f, "vm1", dir, 0, LEGACY7);
+	ck_assert_int_eq(test_step(plan, "cgroup", GROUP7)->action, VFG_ACTION_GRANT);
+	write_to(dir, "cgroup.procs", "0");
+
+	vfg_error err = {0};
+	int r = vfg_plan_apply(f.ctx, plan, NULL, &err);
+	vfg_plan_free(plan);
+	char what[512];
+	snprintf(what, sizeof(what), "cgroup2 %s holds vfguard itself (pid %d)", dir, (int)getpid());
+	ck_assert_msg(r == -1 && strstr(err.message, what) && strstr(err.message, OWN_CGROUP), "apply: %s",
+		      r == 0 ? "succeeded" : err.message);
+	ck_assert_uint_eq(vfguard_program(dir, NULL), 0);
+	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	fixture_close(&f);
+}
+END_TEST
+
+/* ---- the base list, shown before it is seeded ---- */
+
+static const char base_config[] = "labelers = cgroup\n"
+				  "cgroup_base_devices = /dev/null, /dev/kvm, /dev/vfio, c 136:* rw\n";
+static const char base_note[] = "base list (cgroup_base_devices) seeded with the first grant: /dev/null c 1:3 rw, "
+				"c 136:* rw; skipped: /dev/kvm: not on this host (ENOENT), /dev/vfio: not a device "
+				"node";
+
+START_TEST(plan_note_names_the_base_list_it_will_seed_and_each_entry_it_skips)
+{
+	fixture f;
+	fixture_open_with(&f, host, base_config);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	vfg_plan *plan = domain_plan_ok(&f, "vm1", dir, 0, LEGACY7);
+	const char *note = plan->labelers[test_step(plan, "cgroup", GROUP7)->labeler].probe.note;
+	ck_assert_msg(strstr(note, base_note), "cgroup note: %s", note);
+	vfg_plan_free(plan);
+	fixture_close(&f);
+}
+END_TEST
+
+/* The plan as the CLI prints it, --json or not. */
+static void cli_plan_base_list(fixture *f, bool json, test_run *run)
+{
+	fixture_open_with(f, host, base_config);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	const char *argv[] = {"plan",     "--root", f->root,     "--domain", "vm1",
+			      "--cgroup", dir,      "--hostdev", LEGACY7,    json ? "--json" : NULL,
+			      NULL};
+	test_cli(run, argv);
+	ck_assert_msg(run->status == 0, "plan exit %d: %s", run->status, run->err);
+}
+
+START_TEST(cli_plan_text_shows_the_base_list_and_the_skipped_entries)
+{
+	fixture f;
+	test_run run;
+	cli_plan_base_list(&f, false, &run);
+	ck_assert_msg(strstr(run.out, base_note), "plan:\n%s", run.out);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_plan_json_cgroup_note_shows_the_base_list_and_the_skipped_entries)
+{
+	fixture f;
+	test_run run;
+	cli_plan_base_list(&f, true, &run);
+	json_object *plan = json_tokener_parse(run.out), *labelers = NULL, *note = NULL;
+	ck_assert_msg(plan && json_object_object_get_ex(plan, "labelers", &labelers), "%s", run.out);
+	const char *text = NULL;
+	for (size_t i = 0; i < json_object_array_length(labelers); i++) {
+		json_object *labeler = json_object_array_get_idx(labelers, i), *name = NULL;
+		if (json_object_object_get_ex(labeler, "name", &name) &&
+		    strcmp(json_object_get_string(name), "cgroup") == 0 &&
+		    json_object_object_get_ex(labeler, "note", &note))
+			text = json_object_get_string(note);
+	}
+	ck_assert_msg(text && strstr(text, base_note), "cgroup note: %s", text ? text : "(none)");
+	json_object_put(plan);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(apply_seeds_what_the_plan_showed_and_skips_an_entry_that_is_no_device)
+{
+	fixture f;
+	fixture_open_with(&f, host, base_config);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	expect_map(dir, "c 136:* 6 base\nc 1:3 6 base\nc 1:5 6 grant\nc 1:7 6 grant\n");
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(plan_note_says_the_base_list_was_seeded_when_vfguards_program_is_attached_already)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	vfg_plan *plan = domain_plan_ok(&f, "vm2", dir, 0, LEGACY8);
+	char attached[128];
+	snprintf(attached, sizeof(attached),
+		 "vfguard's device program %u is attached there already (its base list was seeded then)",
+		 vfguard_program(dir, NULL));
+	const char *note = plan->labelers[test_step(plan, "cgroup", GROUP8)->labeler].probe.note;
+	ck_assert_msg(strstr(note, attached) && !strstr(note, "seeded with the first grant"), "cgroup note: %s", note);
+	vfg_plan_free(plan);
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *cgroup_suite(void)
 {
 	Suite *s = suite_create("cgroup");
@@ -1012,6 +1328,24 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_programs_as_before);
 	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refused cgroups");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_loop_test(tc, a_root_cgroup_given_by_path_is_refused_and_apply_changes_nothing, 0, 2);
+	tcase_add_test(tc, a_pid_in_the_root_cgroups_is_refused_in_both_hierarchies_and_apply_changes_nothing);
+	tcase_add_test(tc, cli_plan_and_apply_refuse_a_pid_in_the_root_cgroups);
+	tcase_add_loop_test(tc, vfguards_own_cgroup_and_its_ancestor_are_refused_and_apply_changes_nothing, 0, 4);
+	tcase_add_test(tc, grant_refuses_a_cgroup_vfguard_joined_after_the_plan);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("base list");
+	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
+	tcase_add_test(tc, plan_note_names_the_base_list_it_will_seed_and_each_entry_it_skips);
+	tcase_add_test(tc, cli_plan_text_shows_the_base_list_and_the_skipped_entries);
+	tcase_add_test(tc, cli_plan_json_cgroup_note_shows_the_base_list_and_the_skipped_entries);
+	tcase_add_test(tc, apply_seeds_what_the_plan_showed_and_skips_an_entry_that_is_no_device);
+	tcase_add_test(tc, plan_note_says_the_base_list_was_seeded_when_vfguards_program_is_attached_already);
 	suite_add_tcase(s, tc);
 	return s;
 }

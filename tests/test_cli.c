@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cgroup_testlib.h"
 #include "testlib.h"
 
 static const char host[] = "misc vfio 10:196\n"
@@ -314,10 +315,21 @@ START_TEST(apply_that_fails_at_a_grant_exits_1_and_changes_nothing)
 }
 END_TEST
 
+/* A VM process in a mount namespace and in cgroups of its own (vfguard refuses the test's own). */
+static pid_t vm_child(void)
+{
+	char v1[256], v2[256];
+	ck_assert_int_eq(test_cgroup_make_own(TEST_CGROUP_V1, v1, sizeof(v1)), 0);
+	ck_assert_int_eq(test_cgroup_make_own(TEST_CGROUP_V2, v2, sizeof(v2)), 0);
+	pid_t child = test_cgroup_child_in((const char *[]){v1, v2, NULL}, true);
+	ck_assert_int_gt(child, 0);
+	return child;
+}
+
 START_TEST(dry_run_lists_only_the_changes_in_apply_order)
 {
 	const char *root = test_root_new(host);
-	pid_t child = test_child_in_new_mount_namespace();
+	pid_t child = vm_child();
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)child);
 	test_run run;
@@ -350,7 +362,7 @@ START_TEST(dry_run_lists_only_the_changes_in_apply_order)
 		      "%s", run.out);
 	ck_assert_msg(strstr(run.out, "selinux is inactive"), "%s", run.out);
 	test_run_free(&run);
-	test_child_stop(child);
+	test_cgroup_child_stop(child);
 	test_root_remove(root);
 }
 END_TEST
@@ -418,6 +430,7 @@ static Suite *cli_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("apply");
+	tcase_add_unchecked_fixture(tc, test_cgroup_runner_setup, test_cgroup_runner_teardown);
 	tcase_add_test(tc, apply_that_fails_at_a_grant_exits_1_and_changes_nothing);
 	tcase_add_test(tc, dry_run_lists_only_the_changes_in_apply_order);
 	tcase_add_test(tc, dry_run_changes_nothing_in_the_tree);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup_testlib.h"
 #include "testlib.h"
 
 /* Legacy and iommufd on one host: group 7 (GPU + audio), /dev/iommu 0660, container 0666. */
@@ -143,7 +144,18 @@ START_TEST(dac_takes_no_access_for_fd_access)
 }
 END_TEST
 
-/* cgroup: the real cgroup file systems of this machine, only read */
+/*
+ * cgroup: the real cgroup file systems of this machine. A plan is pure, but
+ * it must name a cgroup of the VM's own (the roots, and the test's own
+ * cgroup, are refused): each test makes its own in both hierarchies
+ * (cgroup_testlib.h), and the runner removes them.
+ */
+/* The test's cgroup in the v1 devices hierarchy, or (@v2) in cgroup2. */
+static void vm_cgroup(char *dir, size_t size, bool v2)
+{
+	int r = test_cgroup_make_own(v2 ? TEST_CGROUP_V2 : TEST_CGROUP_V1, dir, size);
+	ck_assert_msg(r == 0, "mkdir %s: %s", dir, strerror(errno));
+}
 
 START_TEST(cgroup_without_a_cgroup_is_inactive_for_path_access)
 {
@@ -159,7 +171,7 @@ START_TEST(cgroup_v1_devices_cgroup_gets_an_allow_rule_for_path_access)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/devices");
+	vm_cgroup(f.domain.cgroup, sizeof(f.domain.cgroup), false);
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_GRANT, "allow c 243:1 rw", "v1 devices.allow");
 	expect_step(f.plan, "cgroup", "/dev/vfio/vfio", VFG_ACTION_GRANT, "allow c 10:196 rw", "counted per cgroup");
@@ -171,7 +183,7 @@ START_TEST(cgroup_v2_cgroup_gets_a_bpf_map_rule_for_path_access)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/unified");
+	vm_cgroup(f.domain.cgroup, sizeof(f.domain.cgroup), true);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", NULL});
 	expect_step(f.plan, "cgroup", "/dev/vfio/devices/vfio0", VFG_ACTION_GRANT, "allow c 511:0 rw", "v2 BPF map");
 	fixture_close(&f);
@@ -182,10 +194,15 @@ START_TEST(cgroup_of_a_pid_on_a_hybrid_host_uses_both_v1_and_v2)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	f.domain.pid = getpid();
+	char v1[256], v2[256];
+	vm_cgroup(v1, sizeof(v1), false);
+	vm_cgroup(v2, sizeof(v2), true);
+	f.domain.pid = test_cgroup_child_in((const char *[]){v1, v2, NULL}, false);
+	ck_assert_int_gt(f.domain.pid, 0);
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_GRANT, "allow c 243:1 rw",
 		    "v1 devices.allow and v2 BPF map");
+	test_cgroup_child_stop(f.domain.pid);
 	fixture_close(&f);
 }
 END_TEST
@@ -194,7 +211,7 @@ START_TEST(cgroup_takes_no_rule_for_fd_access)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/unified");
+	vm_cgroup(f.domain.cgroup, sizeof(f.domain.cgroup), true);
 	fixture_plan_ok(&f, (const char *[]){"02:00.0,access=fd", NULL});
 	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_NONE, "", "devcgroup_inode_permission");
 	expect_step(f.plan, "cgroup", "/dev/vfio/vfio", VFG_ACTION_NONE, "", "in the opener's cgroup");
@@ -542,6 +559,7 @@ static Suite *plan_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cgroup");
+	tcase_add_unchecked_fixture(tc, test_cgroup_runner_setup, test_cgroup_runner_teardown);
 	tcase_add_test(tc, cgroup_without_a_cgroup_is_inactive_for_path_access);
 	tcase_add_test(tc, cgroup_v1_devices_cgroup_gets_an_allow_rule_for_path_access);
 	tcase_add_test(tc, cgroup_v2_cgroup_gets_a_bpf_map_rule_for_path_access);

@@ -24,7 +24,8 @@
 extern "C" {
 #endif
 
-#define VFG_LABELER_ABI_VERSION 1u
+/* 2: vfg_probe.note grew from 256 to 1024 bytes (the cgroup labeler names its base list there). */
+#define VFG_LABELER_ABI_VERSION 2u
 #define VFG_LABELER_SYMBOL "vfg_labeler_v1"
 
 typedef struct vfg_config vfg_config;
@@ -47,7 +48,7 @@ const char *vfg_config_get(const vfg_config *config, const char *key);
 typedef struct vfg_probe {
 	bool active; /* the layer is enforced here and the labeler will act */
 	uint32_t flags; /* facts private to the labeler, handed back to its plan */
-	char note[256]; /* one line for people: what was found */
+	char note[1024]; /* one line for people: what was found */
 } vfg_probe;
 
 typedef enum vfg_action {

@@ -168,6 +168,35 @@ static int foreign_message(const char *dir, const char *rule_text, char *buf, si
 	return n;
 }
 
+/*
+ * What vfguard's program on @dir starts with: the base list, seeded when the
+ * cgroup gets its first grant, or nothing new when the program is there
+ * already. Appended to the probe's note, so plan shows it before apply. A
+ * failure goes into the note, not @err: revoke probes too, and must not stop
+ * at a base list it does not need (a grant that attaches still reports it).
+ */
+static void base_note(const vfg_labeler_env *env, const char *dir, char *note, size_t size)
+{
+	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
+	_cleanup_free_ cgroup_rule *rules = NULL;
+	size_t n, used = strlen(note);
+	cgroup_base_report report;
+	vfg_error why = {0};
+	if (cgroup_v2_open(dir, &prog, &why) < 0)
+		snprintf(note + used, size - used, "; %s", why.message);
+	else if (prog.prog_fd >= 0)
+		snprintf(note + used, size - used,
+			 "; vfguard's device program %u is attached there already (its base list was seeded then)",
+			 prog.prog_id);
+	else if (cgroup_base_rules(env, &rules, &n, &report, &why) < 0)
+		snprintf(note + used, size - used, "; base list: %s", why.message);
+	else
+		snprintf(note + used, size - used,
+			 "; base list (cgroup_base_devices) seeded with the first grant: %s%s%s",
+			 report.seeded[0] ? report.seeded : "nothing", report.skipped[0] ? "; skipped: " : "",
+			 report.skipped);
+}
+
 static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
 	cgroup_place place;
@@ -182,6 +211,8 @@ static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vf
 	probe->flags = (place.v1[0] ? CGROUP_V1_DEVICES : 0) | (place.v2[0] ? CGROUP_V2 : 0);
 	snprintf(probe->note, sizeof(probe->note), "cgroup%s%s%s%s%s", place.v1[0] ? " v1 devices " : "", place.v1,
 		 place.v1[0] && place.v2[0] ? ";" : "", place.v2[0] ? " v2 " : "", place.v2);
+	if (place.v2[0])
+		base_note(env, place.v2, probe->note, sizeof(probe->note));
 	return 0;
 }
 
@@ -220,6 +251,14 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char rule_text[48], where[128], already[VFG_PATH_MAX + 128] = "";
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
+	/* Refused in the plan, so apply stops before any layer changes anything. */
+	char refusal[sizeof(step->reason)];
+	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	if (refused < 0)
+		return -1;
+	if (refused)
+		return vfg_step_set(step, VFG_ACTION_REFUSE, "", "%s", refusal);
+
 	/*
 	 * A v1 list that allows the device already is journaled too, as "allowed":
 	 * nothing is written, revoke writes nothing, and the domain holds the rule
@@ -241,7 +280,6 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char detail[sizeof(step->detail)];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
 		 foreign[0] ? "; another device program must too" : "");
-	/* Refused in the plan, so apply stops before any layer changes anything. */
 	vfg_action action = foreign[0] && !foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
 	return vfg_step_set(step, action, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
@@ -339,6 +377,14 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
+
+	/* Plan refuses these; checked again for a plan made before vfguard joined the cgroup. */
+	char refusal[512];
+	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	if (refused < 0)
+		return -1;
+	if (refused)
+		return vfg_error_set(err, 0, node->path, "cgroup: %s; nothing was changed", refusal);
 
 	/* Another program's deny would stand whatever vfguard's map says: refuse before any change. */
 	char foreign[1024] = "";

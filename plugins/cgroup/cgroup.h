@@ -10,7 +10,7 @@
  * cgroup2, then, with the v1 devices controller, its exception list. A
  * hybrid host enforces both, so a rule goes into both.
  *
- *   cgroup_probe.c    which cgroups govern the domain (a path, or /proc/PID/cgroup)
+ *   cgroup_probe.c    which cgroups govern the domain (a path, or /proc/PID/cgroup); which it keeps off
  *   cgroup_rule.c     a device rule ("c 243:0 rw") and the base list
  *   cgroup_v1.c       v1: devices.list read, devices.allow/deny through libcgroup
  *   cgroup_v2.c       v2: vfguard's device program and its map, other programs
@@ -57,6 +57,14 @@ typedef struct cgroup_place {
  * stopped); -1 with @err on a failure to report.
  */
 int cgroup_place_find(const vfg_domain *domain, cgroup_place *place, char *why, size_t size, vfg_error *err);
+/*
+ * Must the labeler keep off @place? A hierarchy's root cgroup (every process
+ * on the host is in it or below), and a cgroup that holds vfguard itself or
+ * an ancestor of its cgroup (what vfguard put there would confine its own
+ * helpers: the namespace labeler's mknod). 1 with @why naming the cgroups
+ * and the reason, 0 when the place is the VM's own, -1 with @err.
+ */
+int cgroup_place_refusal(const cgroup_place *place, char *why, size_t size, vfg_error *err);
 /* Where the v1 hierarchy of @controller ("devices"), or cgroup2 (NULL), is mounted; -errno, -ENOENT when not. */
 int cgroup_mount_find(const char *controller, char *mountpoint, size_t size);
 
@@ -90,8 +98,18 @@ int cgroup_access_parse(const char *text);
 /* Does @rule allow everything @wanted asks for (one rule must cover it all, as match_exception() wants)? */
 bool cgroup_rule_covers(const cgroup_rule *rule, const cgroup_rule *wanted);
 
-/* The base list (config key cgroup_base_devices): rules separated by commas. */
-int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, vfg_error *err);
+/* What the base list gives, for people: the plan's note names it before the program is attached. */
+typedef struct cgroup_base_report {
+	char seeded[512]; /* "/dev/null c 1:3 rw, c 136:* rw" */
+	char skipped[384]; /* "/dev/kvm: not on this host (ENOENT), /dev/x: not a device node" */
+} cgroup_base_report;
+/*
+ * The base list (config key cgroup_base_devices): rules and device paths
+ * separated by commas. A path the host lacks, or that is no device node, is
+ * skipped and named in @report (NULL: not wanted).
+ */
+int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, cgroup_base_report *report,
+		      vfg_error *err);
 
 /*
  * v1 (cgroup_v1.c). The devices.list of a cgroup in default-deny mode lists

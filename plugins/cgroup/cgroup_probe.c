@@ -2,13 +2,15 @@
 /*
  * Which cgroups govern the domain's devices: the one given (used as it is,
  * never under the root prefix), or the pid's, read from /proc/PID/cgroup and
- * found where /proc/self/mountinfo says the hierarchy is mounted.
+ * found where /proc/self/mountinfo says the hierarchy is mounted; and the
+ * cgroups vfguard must keep off: a root, its own, an ancestor of its own.
  */
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -169,4 +171,99 @@ int cgroup_place_find(const vfg_domain *domain, cgroup_place *place, char *why, 
 		return cgroups_of_pid(domain->pid, place, why, size, err);
 	snprintf(why, size, "no cgroup given (--cgroup or --pid): no device rule is made");
 	return 0;
+}
+
+/*
+ * Is @dir the root of its hierarchy? cgroup2's root lacks cgroup.type ("exists
+ * on non-root cgroups", Documentation/admin-guide/cgroup-v2.rst); a v1
+ * hierarchy's top cgroup alone has release_agent ("exists in the top cgroup
+ * only", Documentation/admin-guide/cgroup-v1/cgroups.rst). 1, 0, or -1.
+ */
+static int hierarchy_root(const char *dir, bool v2, vfg_error *err)
+{
+	char path[VFG_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/%s", dir, v2 ? "cgroup.type" : "release_agent");
+	if (access(path, F_OK) == 0)
+		return v2 ? 0 : 1;
+	if (errno != ENOENT)
+		return vfg_error_set(err, errno, path, "cannot tell whether %s is a root cgroup", dir);
+	return v2 ? 1 : 0;
+}
+
+/*
+ * Does @dir hold @own (0 none, 1 @own itself, 2 an ancestor of it)? Compared
+ * by inode up @own's path, so another spelling of @dir (a trailing slash, a
+ * second mount of the hierarchy) is caught too.
+ */
+static int holds_cgroup(const char *dir, const char *own, vfg_error *err)
+{
+	struct stat target;
+	if (stat(dir, &target) < 0)
+		return vfg_error_set(err, errno, dir, "cannot read the domain's cgroup");
+	char path[VFG_PATH_MAX];
+	snprintf(path, sizeof(path), "%s", own);
+	for (int depth = 1;; depth++) {
+		struct stat st;
+		if (stat(path, &st) < 0)
+			return 0; /* above the mount, or gone: no match can follow */
+		if (st.st_dev == target.st_dev && st.st_ino == target.st_ino)
+			return depth == 1 ? 1 : 2;
+		char *slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			return 0;
+		*slash = '\0';
+	}
+}
+
+/* One hierarchy's refusal, appended to @why ("; " between two). 1 when refused, 0, or -1. */
+static int hierarchy_refusal(const char *dir, const char *own, bool v2, char *why, size_t size, vfg_error *err)
+{
+	int root = hierarchy_root(dir, v2, err);
+	int holds = root == 0 && own[0] ? holds_cgroup(dir, own, err) : 0;
+	if (root < 0 || holds < 0)
+		return -1;
+	if (!root && !holds)
+		return 0;
+	size_t used = strlen(why);
+	const char *what = v2 ? "cgroup2" : "v1 devices";
+	if (root)
+		snprintf(why + used, size - used,
+			 "%s%s %s is the root cgroup: every process on the host would be confined", used ? "; " : "",
+			 what, dir);
+	else if (holds == 1)
+		snprintf(why + used, size - used,
+			 "%s%s %s holds vfguard itself (pid %d): vfguard's own helpers would be confined",
+			 used ? "; " : "", what, dir, (int)getpid());
+	else
+		snprintf(why + used, size - used,
+			 "%s%s %s is an ancestor of vfguard's own cgroup %s: vfguard's own helpers would be confined",
+			 used ? "; " : "", what, dir, own);
+	return 1;
+}
+
+int cgroup_place_refusal(const cgroup_place *place, char *why, size_t size, vfg_error *err)
+{
+	why[0] = '\0';
+	/* vfguard's own cgroups: the calling process's, a manager or a hook */
+	cgroup_place own;
+	char none[128];
+	memset(&own, 0, sizeof(own));
+	if (cgroups_of_pid(getpid(), &own, none, sizeof(none), err) < 0)
+		return -1;
+	int refused = 0, r;
+	if (place->v1[0] && (r = hierarchy_refusal(place->v1, own.v1, false, why, size, err)) != 0) {
+		if (r < 0)
+			return -1;
+		refused = 1;
+	}
+	if (place->v2[0] && (r = hierarchy_refusal(place->v2, own.v2, true, why, size, err)) != 0) {
+		if (r < 0)
+			return -1;
+		refused = 1;
+	}
+	if (refused) {
+		size_t used = strlen(why);
+		snprintf(why + used, size - used, ". A VM's process belongs in a cgroup of its own");
+	}
+	return refused;
 }

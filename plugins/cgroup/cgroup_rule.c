@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -113,24 +114,48 @@ bool cgroup_rule_covers(const cgroup_rule *rule, const cgroup_rule *wanted)
 	       number_covers(rule->minor, wanted->minor) && (wanted->access & ~rule->access) == 0;
 }
 
+/* Append ", TEXT" (or TEXT when @buf is empty) to @buf; a text cut short at the size ends in "...". */
+static void list_append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void list_append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	if (used + 4 >= size)
+		return;
+	if (used)
+		used += (size_t)snprintf(buf + used, size - used, ", ");
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && used + (size_t)n >= size)
+		snprintf(buf + size - 4, 4, "...");
+}
+
 /*
  * A device node of the base list: its numbers as the host has them now
- * (/dev/userfaultfd's minor is dynamic), "rw". 1 with @rule set, 0 when the
- * host has no such node.
+ * (/dev/userfaultfd's minor is dynamic), "rw". 1 with @rule set; 0 with
+ * @skipped saying why when the host has no such node or it is no device
+ * (the program then simply does not allow it: nothing to seed).
  */
-static int base_rule_of_path(const vfg_labeler_env *env, const char *logical, cgroup_rule *rule, vfg_error *err)
+static int base_rule_of_path(const vfg_labeler_env *env, const char *logical, cgroup_rule *rule, char *skipped,
+			     size_t size, vfg_error *err)
 {
 	char path[VFG_PATH_MAX];
 	struct stat st;
 	if (vfg_env_host_path(env, logical, path, sizeof(path), err) < 0)
 		return -1;
 	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return vfg_error_set(err, errno, path, "cannot read a device of the base list (cgroup_base_devices)");
+		int errnum = errno;
+		if (errnum != ENOENT && errnum != ENOTDIR)
+			return vfg_error_set(err, errnum, path,
+					     "cannot read a device of the base list (cgroup_base_devices)");
+		snprintf(skipped, size, "not on this host (%s)", strerrorname_np(errnum));
+		return 0;
 	}
-	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-		return vfg_error_set(err, 0, path, "is in the base list (cgroup_base_devices) but is no device node");
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		snprintf(skipped, size, "not a device node");
+		return 0;
+	}
 	*rule = (cgroup_rule){
 		.type = S_ISCHR(st.st_mode) ? 'c' : 'b',
 		.major = major(st.st_rdev),
@@ -140,11 +165,12 @@ static int base_rule_of_path(const vfg_labeler_env *env, const char *logical, cg
 	return 1;
 }
 
-/* One item of the base list: 1 with @rule set, 0 to skip it (a node the host lacks), -1 on error. */
-static int base_rule_parse(const vfg_labeler_env *env, const char *item, cgroup_rule *rule, vfg_error *err)
+/* One item of the base list: 1 with @rule set, 0 to skip it (@skipped says why), -1 on error. */
+static int base_rule_parse(const vfg_labeler_env *env, const char *item, cgroup_rule *rule, char *skipped, size_t size,
+			   vfg_error *err)
 {
 	if (item[0] == '/')
-		return base_rule_of_path(env, item, rule, err);
+		return base_rule_of_path(env, item, rule, skipped, size, err);
 	if (!cgroup_rule_parse(item, rule) || rule->type == 'a')
 		return vfg_error_set(err, 0, "cgroup_base_devices",
 				     "'%s' is neither a device path nor a rule 'c|b MAJ:MIN ACCESS' (MAJ and MIN a "
@@ -153,11 +179,14 @@ static int base_rule_parse(const vfg_labeler_env *env, const char *item, cgroup_
 	return 1;
 }
 
-int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, vfg_error *err)
+int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, cgroup_base_report *report,
+		      vfg_error *err)
 {
 	const char *list = vfg_config_get(env->config, "cgroup_base_devices");
 	*rules = NULL;
 	*n = 0;
+	if (report)
+		*report = (cgroup_base_report){0};
 	_cleanup_free_ char *copy = strdup(list ? list : "");
 	_cleanup_free_ cgroup_rule *parsed = NULL;
 	size_t count = 0;
@@ -167,17 +196,31 @@ int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n
 	for (char *item = strtok_r(copy, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
 		item += strspn(item, " \t");
 		item[strcspn(item, "\n")] = '\0';
+		for (size_t end = strlen(item); end > 0 && (item[end - 1] == ' ' || item[end - 1] == '\t'); end--)
+			item[end - 1] = '\0';
+		if (!*item)
+			continue;
 		cgroup_rule rule;
-		int r = *item ? base_rule_parse(env, item, &rule, err) : 0;
+		char skipped[64];
+		int r = base_rule_parse(env, item, &rule, skipped, sizeof(skipped), err);
 		if (r < 0)
 			return -1;
-		if (r == 0)
+		if (r == 0) {
+			if (report)
+				list_append(report->skipped, sizeof(report->skipped), "%s: %s", item, skipped);
 			continue;
+		}
 		cgroup_rule *grown = realloc(parsed, (count + 1) * sizeof(*grown));
 		if (!grown)
 			return vfg_error_set(err, ENOMEM, "cgroup_base_devices", "cannot read the base device list");
 		parsed = grown;
 		parsed[count++] = rule;
+		if (report) {
+			char text[48];
+			cgroup_rule_format(&rule, text, sizeof(text));
+			list_append(report->seeded, sizeof(report->seeded), "%s%s%s", item[0] == '/' ? item : "",
+				    item[0] == '/' ? " " : "", text);
+		}
 	}
 	*rules = parsed;
 	*n = count;

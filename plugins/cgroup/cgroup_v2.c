@@ -155,7 +155,7 @@ static int seed_base(const vfg_labeler_env *env, const char *dir, int map_fd, vf
 {
 	_cleanup_free_ cgroup_rule *rules = NULL;
 	size_t n;
-	if (cgroup_base_rules(env, &rules, &n, err) < 0)
+	if (cgroup_base_rules(env, &rules, &n, NULL, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct vfg_cgroup_rule_key key = rule_key(&rules[i]);
