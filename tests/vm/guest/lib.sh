@@ -49,12 +49,14 @@ run_check() {
 	last=$(tail -n 1 "$VFGVM_DIR/.output")
 	if [ "$want" = success ] && [ "$status" -eq 0 ]; then
 		pass "$name" "$(head -n 1 "$VFGVM_DIR/.output")"
-	elif [ "$want" = failure ] && [ "$status" -ne 0 ]; then
+	elif [ "$want" = failure ] && [ "$status" -ne 0 ] && [ "$status" -ne 126 ] && [ "$status" -ne 127 ]; then
 		pass "$name" "exit $status${last:+: $last}"
 	else
 		show_output "$VFGVM_DIR/.output"
 		if [ "$want" = success ]; then
 			fail "$name" "exit $status from '$*'${last:+: $last}"
+		elif [ "$status" -eq 126 ] || [ "$status" -eq 127 ]; then
+			fail "$name" "'$*' could not run (exit $status)${last:+: $last}"
 		else
 			fail "$name" "'$*' succeeded, expected a failure"
 		fi
@@ -69,17 +71,49 @@ check() {
 	run_check success "$@"
 }
 
-# check_fails NAME COMMAND...: passes when COMMAND exits non-zero.
+# check_fails NAME COMMAND...: passes when COMMAND exits non-zero, but not
+# when it could not run at all (126, 127: not executable, not found): a
+# missing tool is no refusal.
 check_fails() {
 	run_check failure "$@"
 }
 
-# expect_eq NAME ACTUAL EXPECTED
+# expect_eq NAME ACTUAL EXPECTED: passes when the two strings are equal and
+# not empty. An empty value is a read that came back with nothing (a tool
+# missing, a file gone), never a match with another empty read: it fails.
+# What must be empty is checked with expect_empty.
 expect_eq() {
-	if [ "$2" = "$3" ]; then
+	if [ -z "$2" ]; then
+		fail "$1" "read back nothing, expected '$3'"
+		return 1
+	elif [ -z "$3" ]; then
+		fail "$1" "got '$2', but the value to compare it with is empty (a read that failed earlier?)"
+		return 1
+	elif [ "$2" = "$3" ]; then
 		pass "$1" "$2"
 	else
 		fail "$1" "got '$2', expected '$3'"
+		return 1
+	fi
+}
+
+# expect_match NAME VALUE REGEX: passes when VALUE matches the extended REGEX
+# (so an empty read fails unless REGEX allows it, which it should not).
+expect_match() {
+	if [ -n "$2" ] && echo "$2" | grep -Eq -- "$3"; then
+		pass "$1" "$2"
+	else
+		fail "$1" "got '$2', expected a match of /$3/"
+		return 1
+	fi
+}
+
+# expect_empty NAME VALUE: passes when VALUE is empty (what expect_eq refuses).
+expect_empty() {
+	if [ -z "$2" ]; then
+		pass "$1" "empty"
+	else
+		fail "$1" "got '$2', expected nothing"
 		return 1
 	fi
 }
@@ -290,9 +324,15 @@ PROFILE
 
 # ---- SELinux scenarios (selinux-*.sh) ----------------------------------------
 
-# selinux_label PATH: PATH's SELinux label (security.selinux), empty when none.
+# A whole SELinux file label as a node carries it: user, role, type, level.
+selinux_file_label='^[a-z_]+:object_r:[a-z_]+:s0(:c[0-9]+(,c[0-9]+)*)?$'
+
+# selinux_label PATH: PATH's SELinux label (security.selinux). When it cannot
+# be read (no label, getfattr missing) it prints nothing, says why on stderr
+# (into the log) and returns 1, so every check of it fails.
 selinux_label() {
-	getfattr -h --only-values -n security.selinux "$1" 2>/dev/null | tr -d '\0'
+	getfattr -h --only-values -n security.selinux "$1" >"$VFGVM_DIR/.label" || return 1
+	tr -d '\0' <"$VFGVM_DIR/.label"
 }
 
 # selinux_enforce: check SELinux is the LSM ("lsm-selinux") and, unless a
@@ -302,7 +342,8 @@ selinux_label() {
 selinux_enforce() {
 	check lsm-selinux grep -q selinux /sys/kernel/security/lsm || exit 1
 	[ "$(cat /sys/fs/selinux/enforce 2>/dev/null)" != 1 ] || return 0
-	check selinuxfs sh -c 'mountpoint -q /sys/fs/selinux || mount -t selinuxfs selinuxfs /sys/fs/selinux' || exit 1
+	check selinuxfs sh -c 'grep -q " /sys/fs/selinux selinuxfs " /proc/mounts ||
+		mount -t selinuxfs selinuxfs /sys/fs/selinux' || exit 1
 	check load-policy load_policy || exit 1
 	check virt-use-vfio sh -c 'echo 1 >/sys/fs/selinux/booleans/virt_use_vfio &&
 		echo 1 >/sys/fs/selinux/commit_pending_bools && cat /sys/fs/selinux/booleans/virt_use_vfio'
@@ -345,7 +386,7 @@ memlock_apply() {
 	expect_eq limit-raised "$(memlock_limits "$probe")" "2097152 2097152"
 	vfguard audit --json "$@" >audit.json
 	expect_eq audit-after "$(json_get audit.json domain)" vm1
-	check_fails audit-after-no-memlock-finding json_get audit.json findings labeler=memlock kind
+	expect_no_json audit-after-no-memlock-finding audit.json findings labeler=memlock kind
 }
 
 # memlock_finish: lets $probe map again ("probe-mapped"), revokes domain vm1
@@ -382,10 +423,61 @@ run_hook() {
 }
 
 # unchanged NAME STATE: check NAME that the scenario's `snapshot` still prints
-# what the file STATE holds (the diff in the log).
+# what the file STATE holds (the diff in the log). A snapshot that is empty or
+# could not read something (an "unreadable" line) fails: it proves nothing.
 unchanged() {
 	snapshot >now.state
+	if [ ! -s "$2" ] || grep -q '^unreadable ' "$2" now.state; then
+		show_output "$2"
+		fail "$1" "the snapshot $2 or the one taken now is empty or unreadable"
+		return 1
+	fi
 	check "$1" diff "$2" now.state
+}
+
+# stat_nodes PATH...: each PATH that exists as "PATH TYPE MAJ:MIN UID:GID MODE";
+# a word that names nothing (an unmatched glob) is skipped, a PATH that exists
+# but cannot be read is an "unreadable PATH" line.
+stat_nodes() {
+	local path
+	for path in "$@"; do
+		[ -e "$path" ] || [ -L "$path" ] || continue
+		stat -c '%n %F %t:%T %u:%g %a' "$path" || echo "unreadable $path"
+	done
+}
+
+# digest COMMAND...: the md5 of COMMAND's output; nothing (and status 1) when
+# COMMAND failed or printed nothing, so expect_eq on it fails.
+digest() {
+	local out
+	out=$("$@") && [ -n "$out" ] || return 1
+	echo "$out" | md5sum | cut -d' ' -f1
+}
+
+# expect_no_json NAME FILE STEP...: check NAME that FILE is JSON with nothing
+# at STEP... (json_get exits 3); a missing or unreadable FILE is a failure.
+expect_no_json() {
+	local name=$1 status
+	shift
+	json_get "$@" >"$VFGVM_DIR/.output" 2>&1
+	status=$?
+	if [ "$status" -eq 3 ]; then
+		pass "$name" "nothing at $*"
+	else
+		show_output "$VFGVM_DIR/.output"
+		fail "$name" "json_get $* exited $status, expected 3 (nothing there)"
+		return 1
+	fi
+}
+
+# expect_absent NAME PATH: check NAME that PATH does not exist; an empty PATH
+# (a lookup that failed earlier) is a failure, not an absence.
+expect_absent() {
+	if [ -z "$2" ]; then
+		fail "$1" "no path to look at (a lookup that failed earlier)"
+		return 1
+	fi
+	check_fails "$1" test -e "$2"
 }
 
 # libvirt_hostdev DRIVER BDF: a managed PCI <hostdev> (formatdomain) for the
@@ -407,7 +499,7 @@ HOSTDEV
 # journal, driver records and AppArmor rules folders hold.
 libvirt_snapshot() {
 	echo "edu driver $(pci_driver "$EDU")"
-	stat -c '%n %F %t:%T %u:%g %a' "$@" 2>/dev/null
+	stat_nodes "$@"
 	ls -d /run/vfguard/domains/* /run/vfguard/drivers/* /etc/apparmor.d/vfguard/* 2>/dev/null
 }
 
@@ -418,9 +510,9 @@ oci_snapshot() {
 	local cgroup=$1
 	shift
 	echo "edu driver $(pci_driver "$EDU")"
-	stat -c '%n %F %t:%T %u:%g %a' "$@" 2>/dev/null
+	stat_nodes "$@"
 	ls -d /run/vfguard/domains/* /etc/apparmor.d/vfguard/* 2>/dev/null
-	echo "programs $(cgroup_probe programs "$cgroup")"
+	echo "programs $(cgroup_probe programs "$cgroup" || echo unreadable)"
 }
 
 # oci_bundle DIR PATH:MAJOR:MINOR...: a bundle (runtime-spec config.md) whose

@@ -31,7 +31,7 @@ expect_eq plan-cdev-reason "$(plan_get steps node="$cdev" reason | grep -o 'unco
 	"unconfined opener"
 expect_plan_note plan-unconfined apparmor 'vfguard runs unconfined'
 check apply sh -c "vfguard apply $* | grep -q '0 changes made'" || exit 1
-check_fails no-rules-file test -e "$rules"
+expect_absent no-rules-file "$rules"
 
 run_checks -p unconfined-opener aa_run handover --iommu /dev/iommu --cdev "$cdev" --receiver "$profile" \
 	--expect received
@@ -53,6 +53,6 @@ expect_eq confined-rules-file "$(cat "$rules")" "# vfguard begin: device nodes o
 run_checks -p confined-opener-with-rule aa_run handover --iommu /dev/iommu --cdev "$cdev" \
 	--receiver "$profile" --opener vfguard-test-manager-iommufd --expect received --path-allowed
 check revoke vfguard revoke --config "$PWD/aa.conf" --domain vm1
-check_fails rules-file-gone test -e "$rules"
+expect_absent rules-file-gone "$rules"
 run_checks -p revoked aa_run handover --iommu /dev/iommu --cdev "$cdev" --receiver "$profile" \
 	--opener vfguard-test-manager-iommufd --expect refused

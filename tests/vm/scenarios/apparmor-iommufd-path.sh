@@ -49,6 +49,6 @@ check reload apparmor_parser --replace "/etc/apparmor.d/libvirt/$profile"
 check apply-again sh -c "vfguard apply $* | grep -q '0 changes made'"
 
 check revoke vfguard revoke --config "$PWD/aa.conf" --domain vm1 || exit 1
-check_fails rules-file-gone test -e "$rules"
+expect_absent rules-file-gone "$rules"
 run_checks -p revoked aa_run exec "$profile" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
 	--open-errno iommu=EACCES --open-errno cdev=EACCES

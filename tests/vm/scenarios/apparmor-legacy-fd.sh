@@ -25,7 +25,7 @@ expect_eq plan-group "$(plan_get steps node="$group" action)" none
 expect_eq plan-reason "$(plan_get steps node="$group" reason | grep -o 'unconfined opener')" "unconfined opener"
 expect_plan_note plan-unconfined apparmor 'vfguard runs unconfined'
 check apply sh -c "vfguard apply $* | grep -q '0 changes made'" || exit 1
-check_fails no-rules-file test -e "$rules"
+expect_absent no-rules-file "$rules"
 
 run_checks -p unconfined-opener aa_run handover --group "$group" --receiver "$profile" --expect received
 run_checks -p confined-opener aa_run handover --group "$group" --receiver "$profile" \
@@ -42,4 +42,4 @@ check confined-rule grep -qF "\"$group\" rw," "$rules"
 run_checks -p confined-opener-with-rule aa_run handover --group "$group" --receiver "$profile" \
 	--opener vfguard-test-manager --expect received --path-allowed
 check revoke vfguard revoke --config "$PWD/aa.conf" --domain vm1
-check_fails rules-file-gone test -e "$rules"
+expect_absent rules-file-gone "$rules"

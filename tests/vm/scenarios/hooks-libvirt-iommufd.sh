@@ -9,7 +9,7 @@
 requires iommufd
 hook=/etc/libvirt/hooks/qemu.d/vfguard
 check setup-hook-installed test -x "$hook" || exit 1
-check_fails setup-no-config test -e /etc/vfguard/vfguard.conf || exit 1
+expect_absent setup-no-config /etc/vfguard/vfguard.conf || exit 1
 [ "$(pci_driver "$EDU")" = none ] || vfguard reattach "$EDU" >/dev/null 2>&1
 expect_eq starts-unbound "$(pci_driver "$EDU")" none || exit 1
 
@@ -51,7 +51,7 @@ check fd-status sh -c "vfguard status --json >status.json"
 show_output status.json
 expect_eq fd-status-hostdev "$(json_get status.json domains 0 name) $(json_get status.json domains 0 hostdevs 0 backend) $(json_get status.json domains 0 hostdevs 0 access)" \
 	"vm2 iommufd fd"
-check_fails fd-no-dac-grant json_get status.json domains 0 grants labeler=dac path
+expect_no_json fd-no-dac-grant status.json domains 0 grants labeler=dac path
 expect_eq fd-cdev-kept "$(stat -c '%u:%g %a' "$cdev")" "0:0 600"
 expect_eq fd-iommu-kept "$(stat -c '%u:%g %a' /dev/iommu)" "$iommu_before"
 run_checks -p fd-uid vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" --uid 107 --gid 107 \
@@ -62,7 +62,7 @@ expect_eq fd-started-begin "$(run_hook fd.xml vm2 started begin -)" "$quiet"
 unchanged fd-started-begin-unchanged granted.state
 expect_eq fd-release "$(run_hook fd.xml vm2 release end shutdown)" "$quiet" || exit 1
 expect_eq fd-driver-restored "$(pci_driver "$EDU")" none
-check_fails fd-cdev-gone test -e "$cdev"
+expect_absent fd-cdev-gone "$cdev"
 check_fails fd-journal-empty sh -c "ls /run/vfguard/domains/* 2>/dev/null"
 unchanged fd-restored before.state
 

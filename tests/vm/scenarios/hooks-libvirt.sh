@@ -10,8 +10,8 @@
 requires legacy
 hook=/etc/libvirt/hooks/qemu.d/vfguard
 check setup-hook-installed test -x "$hook" || exit 1
-check_fails setup-no-config test -e /etc/vfguard/vfguard.conf || exit 1
-check_fails setup-no-qemu-conf test -e /etc/libvirt/qemu.conf || exit 1
+expect_absent setup-no-config /etc/vfguard/vfguard.conf || exit 1
+expect_absent setup-no-qemu-conf /etc/libvirt/qemu.conf || exit 1
 [ "$(pci_driver "$EDU")" = none ] || vfguard reattach "$EDU" >/dev/null 2>&1
 expect_eq starts-unbound "$(pci_driver "$EDU")" none || exit 1
 
@@ -82,9 +82,9 @@ done
 
 expect_eq release "$(run_hook vm1.xml vm1 release end shutdown)" "$quiet" || exit 1
 expect_eq driver-restored "$(pci_driver "$EDU")" none
-check_fails group-node-gone test -e "$group"
+expect_absent group-node-gone "$group"
 check_fails journal-empty sh -c "ls /run/vfguard/domains/* 2>/dev/null"
-check_fails driver-record-gone test -e "/run/vfguard/drivers/$EDU"
+expect_absent driver-record-gone "/run/vfguard/drivers/$EDU"
 unchanged release-restored before.state
 # release with an unreadable XML is still a release; a second one finds nothing to do
 echo '<domain' >broken.xml

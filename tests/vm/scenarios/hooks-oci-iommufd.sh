@@ -7,7 +7,7 @@
 # died, puts owners and ACL back and leaves the cgroup with no program.
 requires iommufd
 hooks_d=/usr/share/containers/oci/hooks.d/vfguard-hook.json
-check_fails setup-no-config test -e /etc/vfguard/vfguard.conf || exit 1
+expect_absent setup-no-config /etc/vfguard/vfguard.conf || exit 1
 hook=$(json_get "$hooks_d" hook path)
 check setup-hook-installed test -x "$hook" || exit 1
 use_vfio_pci "$EDU"

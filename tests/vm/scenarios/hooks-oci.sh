@@ -12,7 +12,7 @@
 requires legacy
 hooks_d=/usr/share/containers/oci/hooks.d/vfguard-hook.json
 check setup-hooks-d-installed test -f "$hooks_d" || exit 1
-check_fails setup-no-config test -e /etc/vfguard/vfguard.conf || exit 1
+expect_absent setup-no-config /etc/vfguard/vfguard.conf || exit 1
 # the hooks.d file (oci-hooks(5) 1.0.0): one program for both stages, when the annotation is there
 hook=$(json_get "$hooks_d" hook path)
 check hooks-d-program test -x "$hook" || exit 1
@@ -45,7 +45,7 @@ check setup-container-cgroup grep -x '0::/ctr1' "/proc/$ctr/cgroup" || { kill "$
 expect_prestart_root "$ctr" || { kill "$ctr"; exit 1; }
 snapshot >before.state
 memlock_before=$(memlock_limits "$ctr")
-check_fails before-no-vfio-inside nsenter -t "$ctr" -m test -e /dev/vfio
+check before-no-vfio-inside nsenter -t "$ctr" -m sh -c '! test -e /dev/vfio'
 run_checks cgroup_probe open --cgroup "$cg" before-console-open /dev/console ok
 
 oci_state ctr1 created ctr1 "$ctr" >created.json

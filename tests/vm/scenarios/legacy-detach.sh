@@ -5,7 +5,7 @@ group=$(iommu_group "$EDU")
 # Start from edu as the kernel left it, whatever ran before.
 [ "$(pci_driver "$EDU")" = none ] || vfguard reattach "$EDU" >/dev/null 2>&1
 expect_eq starts-unbound "$(pci_driver "$EDU")" none
-check_fails no-group-node-before test -e "/dev/vfio/$group"
+expect_absent no-group-node-before "/dev/vfio/$group"
 check detach sh -c "vfguard detach --json $EDU >detach.json"
 expect_eq detach-changed "$(json_get detach.json changed)" true
 expect_eq detach-original-driver "$(json_get detach.json original_driver)" null
@@ -16,5 +16,5 @@ check detach-again sh -c "vfguard detach --json $EDU >again.json"
 expect_eq detach-again-unchanged "$(json_get again.json changed)" false
 check reattach vfguard reattach "$EDU"
 expect_eq driver-after-reattach "$(pci_driver "$EDU")" none
-check_fails group-node-gone test -e "/dev/vfio/$group"
+expect_absent group-node-gone "/dev/vfio/$group"
 expect_eq driver-override-cleared "$(cat "$EDU_SYS/driver_override")" "(null)"

@@ -12,5 +12,5 @@ group=/dev/vfio/$(iommu_group "$EDU")
 expect_eq group-owner "$(stat -c '%u:%g' "$group")" "107:107"
 check revoke vfguard revoke --config "$PWD/dac.conf" --domain vm1 || exit 1
 expect_eq driver-after-revoke "$(pci_driver "$EDU")" none
-check_fails group-node-gone test -e "$group"
-check_fails driver-record-gone test -e "/run/vfguard/drivers/$EDU"
+expect_absent group-node-gone "$group"
+expect_absent driver-record-gone "/run/vfguard/drivers/$EDU"

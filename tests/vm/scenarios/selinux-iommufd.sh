@@ -14,7 +14,8 @@ c34=system_u:system_r:svirt_t:s0:c3,c4
 
 selinux_enforce
 original_cdev=$(selinux_label "$cdev") original_iommu=$(selinux_label /dev/iommu)
-pass labels-before "cdev $original_cdev, iommu $original_iommu"
+expect_match cdev-label-before "$original_cdev" "$selinux_file_label"
+expect_match iommu-label-before "$original_iommu" "$selinux_file_label"
 
 run_checks -p before-c1c2 runcon "$c12" vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" \
 	--open-errno iommu=EACCES --open-errno cdev=EACCES

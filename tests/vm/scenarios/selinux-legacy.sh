@@ -15,9 +15,10 @@ c34=system_u:system_r:svirt_t:s0:c3,c4
 
 selinux_enforce
 original=$(selinux_label "$group")
-pass group-label-before "$original"
+expect_match group-label-before "$original" "$selinux_file_label"
 
 original_container=$(selinux_label /dev/vfio/vfio)
+expect_match container-label-before "$original_container" "$selinux_file_label"
 run_checks -p before-c1c2 runcon "$c12" vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$EDU" --open-errno container=EACCES --open-errno group=EACCES
 echo "labelers = selinux" >selinux.conf
