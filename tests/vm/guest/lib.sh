@@ -244,18 +244,16 @@ in_cgroup() {
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
 }
 
-# start_private_dev [CGROUP]: a process (sleep 600) in a new mount namespace
-# (propagation private) with a tmpfs /dev, in CGROUP first when given, as a
-# VM or container runtime makes it; sets private_dev_pid and waits up to 5 s
-# for its /dev to be the tmpfs (the scenario checks that it is).
+# start_private_dev [CGROUP...]: a process (sleep 600) in a new mount namespace
+# (propagation private) with a tmpfs /dev (in each CGROUP first when given:
+# a cgroup2 one and a v1 devices one on a hybrid host), as a VM or container
+# runtime makes it; sets private_dev_pid and waits up to 5 s for its /dev to
+# be the tmpfs (the scenario checks that it is).
 start_private_dev() {
 	local i=0
-	if [ -n "${1:-}" ]; then
-		sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m --propagation private sh -c \
-			"mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600"' _ "$1" &
-	else
-		unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600' &
-	fi
+	sh -c 'for cgroup; do echo $$ >"$cgroup/cgroup.procs" || exit 1; done
+		exec unshare -m --propagation private sh -c "mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600"' \
+		_ "$@" &
 	private_dev_pid=$!
 	until grep -q '^tmpfs /dev ' "/proc/$private_dev_pid/mounts" 2>/dev/null || [ $i -ge 50 ]; do
 		sleep 0.1
@@ -263,15 +261,22 @@ start_private_dev() {
 	done
 }
 
-# deny_devices_cgroup DIR NODE...: DIR, a v1 devices cgroup under /tmp/devcg
-# (mounted when it is not, as the check "cgroup-mount") that denies each
-# NODE, as the check "cgroup-deny". A failure ends the scenario.
+# devices_v1_cgroup DIR: DIR, a cgroup of the v1 devices hierarchy mounted at
+# /tmp/devcg (mounted when it is not, as the check "cgroup-mount"). A VM's
+# process belongs in a devices cgroup of its own, never the root one (vfguard
+# refuses that). A failure ends the scenario.
+devices_v1_cgroup() {
+	mkdir -p /tmp/devcg
+	grep -q " /tmp/devcg " /proc/mounts || check cgroup-mount mount -t cgroup -o devices devices /tmp/devcg || exit 1
+	mkdir -p "$1" || exit 1
+}
+
+# deny_devices_cgroup DIR NODE...: DIR, a v1 devices cgroup (devices_v1_cgroup)
+# that denies each NODE, as the check "cgroup-deny". A failure ends the scenario.
 deny_devices_cgroup() {
 	local dir=$1 script='' node
 	shift
-	mkdir -p /tmp/devcg
-	grep -q " /tmp/devcg " /proc/mounts || check cgroup-mount mount -t cgroup -o devices devices /tmp/devcg || exit 1
-	mkdir -p "$dir"
+	devices_v1_cgroup "$dir"
 	for node in "$@"; do
 		script="$script${script:+ && }echo 'c $(node_rdev "$node") rwm' >$dir/devices.deny"
 	done

@@ -21,9 +21,12 @@ snapshot() {
 }
 
 check setup-cgroup mkdir "$cg" || exit 1
+# On this hybrid host the container also gets a v1 devices cgroup of its own, as a runtime makes it.
+devcg=/tmp/devcg/ctr3
+devices_v1_cgroup "$devcg"
 # The container, as in hooks-oci: its cgroup, its mount namespace with a tmpfs /dev, root at prestart
 # (CAP_IPC_LOCK included: whether the program will hold it comes from config.json, never from the pid).
-start_private_dev "$cg"
+start_private_dev "$cg" "$devcg"
 ctr=$private_dev_pid
 expect_prestart_root "$ctr" || { kill "$ctr"; exit 1; }
 snapshot >before.state
@@ -54,4 +57,4 @@ unchanged poststop-restored before.state
 # the ACL entry went too: uid 107 is refused /dev/iommu on the host
 run_checks -p after vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" --uid 107 --gid 107 \
 	--open-errno iommu=EACCES --open-errno cdev=EACCES
-check cleanup-cgroup rmdir "$cg"
+check cleanup-cgroup rmdir "$cg" "$devcg"

@@ -33,10 +33,13 @@ snapshot() {
 }
 
 check setup-cgroup mkdir "$cg" || exit 1
+# On this hybrid host the container also gets a v1 devices cgroup of its own, as a runtime makes it.
+devcg=/tmp/devcg/ctr1
+devices_v1_cgroup "$devcg"
 bundle ctr1 "$group"
 # The container: joins its cgroup, then its own mount namespace with a tmpfs /dev (as runtimes make
 # it), still root with every capability, as a runtime's process is at prestart.
-start_private_dev "$cg"
+start_private_dev "$cg" "$devcg"
 ctr=$private_dev_pid
 check setup-container-dev grep '^tmpfs /dev ' "/proc/$ctr/mounts" || { kill "$ctr"; exit 1; }
 check setup-container-cgroup grep -x '0::/ctr1' "/proc/$ctr/cgroup" || { kill "$ctr"; exit 1; }
@@ -85,4 +88,4 @@ check unknown-group-reason grep -E '^vfguard: /dev/vfio/99: no IOMMU group 99 ' 
 unchanged unknown-group-unchanged before.state
 expect_eq unknown-group-memlock-kept "$(memlock_limits "$other")" "$memlock_before"
 kill "$other"
-check cleanup-cgroup rmdir "$cg"
+check cleanup-cgroup rmdir "$cg" "$devcg"
