@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The vfguard CLI as a program: JSON parsed back, exit codes, help, and a dry run that changes nothing. */
 #include <fcntl.h>
+#include <glob.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,284 @@ START_TEST(dry_run_changes_nothing_in_the_tree)
 }
 END_TEST
 
+/* ---- text for people: 120 columns, --wide, nothing lost ---------------------------------- */
+
+/* A domain with every labeler active: a pid in a private mount namespace, a cgroup v2, SELinux labels forced. */
+#define FULL_DOMAIN_ARGS(pid)                                                                                         \
+	"--domain", "example-vm", "--uuid", "c7a5fdbd-cdaf-9455-926a-d65c16db1809", "--uid", "64055", "--gid",        \
+		"64055", "--selinux", "force", "--selinux-label", "system_u:system_r:svirt_t:s0:c512,c1023", "--pid", \
+		(pid), "--cgroup", "/sys/fs/cgroup/unified", "--memory", "64G", "--viommu"
+
+/* plan, or apply --dry-run, of the full domain on @root with the hostdevs @bdfs, each with @suffix; it must succeed. */
+static void run_full_domain(test_run *run, bool dry_run, const char *root, const char *pid, const char *const *bdfs,
+			    const char *suffix)
+{
+	const char *argv[128] = {dry_run ? "apply" : "plan", "--root", root, FULL_DOMAIN_ARGS(pid)};
+	static char specs[32][64];
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	for (size_t i = 0; bdfs[i]; i++) {
+		ck_assert(i < 32 && n + 4 < sizeof(argv) / sizeof(argv[0]));
+		snprintf(specs[i], sizeof(specs[i]), "%s%s", bdfs[i], suffix);
+		argv[n++] = "--hostdev";
+		argv[n++] = specs[i];
+	}
+	if (dry_run)
+		argv[n++] = "--dry-run";
+	test_cli(run, argv);
+	ck_assert_msg(run->status == 0, "%s on %s, hostdevs%s: exit %d: %s", argv[0], root, suffix, run->status,
+		      run->err);
+}
+
+/* Build the host manifest @file with the tool the README uses, build/tools/vfguard-mkhost, into a new root. */
+static const char *mkhost(const char *file)
+{
+	static char root[64];
+	snprintf(root, sizeof(root), "/tmp/vfguard-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	const char *tool = getenv("VFGUARD_MKHOST");
+	ck_assert_msg(tool != NULL, "VFGUARD_MKHOST is not set (meson test sets it)");
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		execl(tool, tool, file, root, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "vfguard-mkhost %s failed", file);
+	return root;
+}
+
+/* The functions of a manifest that plan alone (vfio-pci in a viable group), NULL-terminated in @bdfs. */
+static size_t assignable_functions(const char *file, const char *root, char bdfs[][16], const char **list, size_t max)
+{
+	char *manifest = read_file(file);
+	size_t n = 0;
+	for (char *line = strtok(manifest, "\n"); line && n + 1 < max; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "device ", 7) != 0 || !strstr(line, " driver=vfio-pci"))
+			continue;
+		snprintf(bdfs[n], 16, "%.12s", line + 7);
+		test_run run;
+		test_cli(&run,
+			 (const char *[]){"plan", "--root", root, "--domain", "probe", "--hostdev", bdfs[n], NULL});
+		if (run.status == 0) {
+			list[n] = bdfs[n];
+			n++;
+		}
+		test_run_free(&run);
+	}
+	list[n] = NULL;
+	free(manifest);
+	return n;
+}
+
+START_TEST(plan_and_dry_run_fit_120_columns_on_every_example_host)
+{
+	const char *dir = getenv("VFGUARD_EXAMPLE_HOSTS");
+	ck_assert_msg(dir != NULL, "VFGUARD_EXAMPLE_HOSTS is not set (meson test sets it)");
+	char pattern[4096];
+	snprintf(pattern, sizeof(pattern), "%s/*.host", dir);
+	glob_t hosts;
+	ck_assert_int_eq(glob(pattern, 0, NULL, &hosts), 0);
+	ck_assert_uint_ge(hosts.gl_pathc, 3);
+	pid_t child = test_child_in_new_mount_namespace();
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	const char *const variants[] = {"", ",access=fd", ",backend=legacy", ",backend=legacy,access=fd"};
+
+	for (size_t h = 0; h < hosts.gl_pathc; h++) {
+		const char *root = mkhost(hosts.gl_pathv[h]);
+		char bdfs[32][16];
+		const char *list[32];
+		ck_assert_msg(assignable_functions(hosts.gl_pathv[h], root, bdfs, list, 32) > 0,
+			      "%s: nothing to assign", hosts.gl_pathv[h]);
+		for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+			for (int dry_run = 0; dry_run <= 1; dry_run++) {
+				test_run run;
+				run_full_domain(&run, dry_run, root, pid, list, variants[v]);
+				char what[4352];
+				snprintf(what, sizeof(what), "%s %s, hostdevs%s", dry_run ? "dry run" : "plan",
+					 hosts.gl_pathv[h], variants[v]);
+				/* every labeler active: the widest cells there are */
+				ck_assert_msg(dry_run || !strstr(run.out, "inactive"), "%s:\n%.3000s", what, run.out);
+				test_expect_lines_fit(run.out, 120, what);
+				test_run_free(&run);
+			}
+		}
+		test_root_remove(root);
+	}
+	test_child_stop(child);
+	globfree(&hosts);
+}
+END_TEST
+
+/* Eight groups of two functions and a group of eight: 17 hostdevs, long group lines. */
+static char *many_hostdevs_host(const char **list, char bdfs[][16])
+{
+	char *manifest = calloc(1, 16384);
+	ck_assert_ptr_nonnull(manifest);
+	size_t used = snprintf(manifest, 16384, "misc vfio 10:196\nmisc iommu 10:257\n");
+	size_t n = 0;
+	for (unsigned g = 0; g < 8; g++) {
+		used += snprintf(manifest + used, 16384 - used, "group %u 241:%u\n", 100 + g, g);
+		for (unsigned f = 0; f < 2; f++) {
+			snprintf(bdfs[n], 16, "0000:%02x:00.%u", 0x81 + g, f);
+			used += snprintf(manifest + used, 16384 - used,
+					 "device %s group=%u vendor=10de device=2204 class=030000 driver=vfio-pci "
+					 "cdev=vfio%zu:237:%zu\n",
+					 bdfs[n], 100 + g, n, n);
+			list[n] = bdfs[n];
+			n++;
+		}
+	}
+	used += snprintf(manifest + used, 16384 - used, "group 200 241:100\n");
+	for (unsigned f = 0; f < 8; f++)
+		used += snprintf(manifest + used, 16384 - used,
+				 "device 0000:c0:00.%u group=200 vendor=8086 device=1572 class=020000%s\n", f,
+				 f == 0 ? " driver=vfio-pci cdev=vfio99:237:99" : "");
+	snprintf(bdfs[n], 16, "0000:c0:00.0");
+	list[n] = bdfs[n];
+	list[n + 1] = NULL;
+	return manifest;
+}
+
+START_TEST(plan_and_dry_run_fit_120_columns_with_many_hostdevs)
+{
+	char bdfs[32][16];
+	const char *list[32];
+	char *manifest = many_hostdevs_host(list, bdfs);
+	const char *root = test_root_new(manifest);
+	pid_t child = test_child_in_new_mount_namespace();
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	const char *const variants[] = {"", ",access=fd", ",backend=legacy"};
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		for (int dry_run = 0; dry_run <= 1; dry_run++) {
+			test_run run;
+			run_full_domain(&run, dry_run, root, pid, list, variants[v]);
+			/* the plan lists the group of eight, the dry run the last node */
+			const char *last = !dry_run ? "0000:c0:00.7"
+					   : v == 2 ? "/dev/vfio/200"
+						    : "/dev/vfio/devices/vfio99";
+			ck_assert_msg(strstr(run.out, last), "%.2000s", run.out);
+			test_expect_lines_fit(run.out, 120, dry_run ? "dry run" : "plan");
+			test_run_free(&run);
+		}
+	}
+	test_child_stop(child);
+	free(manifest);
+	test_root_remove(root);
+}
+END_TEST
+
+/* @text with every run of spaces and newlines made one space: wrapping changes nothing in it. */
+static char *squeeze(const char *text)
+{
+	char *out = strdup(text), *w = out;
+	ck_assert_ptr_nonnull(out);
+	for (const char *r = text; *r; r++) {
+		bool space = *r == ' ' || *r == '\n';
+		if (space && w > out && w[-1] == ' ')
+			continue;
+		*w++ = space ? ' ' : *r;
+	}
+	*w = '\0';
+	return out;
+}
+
+/* One plan of the full domain with both GPU functions (legacy), as text and as JSON. */
+typedef struct plan_both_ways {
+	const char *root;
+	pid_t child;
+	test_run run, json_run;
+	json_object *steps; /* of the JSON plan */
+	json_object *plan;
+} plan_both_ways;
+
+static void plan_both_ways_run(plan_both_ways *p, const char *text_option)
+{
+	p->root = test_root_new(host);
+	p->child = test_child_in_new_mount_namespace();
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)p->child);
+	const char *args[] = {"plan",      "--root",
+			      p->root,     FULL_DOMAIN_ARGS(pid),
+			      "--hostdev", "01:00.0,backend=legacy",
+			      "--hostdev", "01:00.1,backend=legacy",
+			      text_option, NULL};
+	test_cli(&p->run, args);
+	ck_assert_msg(p->run.status == 0, "exit %d: %s", p->run.status, p->run.err);
+	args[sizeof(args) / sizeof(args[0]) - 2] = "--json";
+	test_cli(&p->json_run, args);
+	ck_assert_msg(p->json_run.status == 0, "exit %d: %s", p->json_run.status, p->json_run.err);
+	p->plan = parse_json(p->json_run.out);
+	p->steps = get(p->plan, "steps");
+}
+
+static void plan_both_ways_free(plan_both_ways *p)
+{
+	json_object_put(p->plan);
+	test_run_free(&p->json_run);
+	test_run_free(&p->run);
+	test_child_stop(p->child);
+	test_root_remove(p->root);
+}
+
+START_TEST(plan_text_without_wide_still_holds_every_change_and_reason)
+{
+	plan_both_ways p;
+	plan_both_ways_run(&p, NULL);
+	char *text = squeeze(p.run.out);
+	for (size_t i = 0; i < json_object_array_length(p.steps); i++) {
+		json_object *step = json_object_array_get_idx(p.steps, i);
+		char *detail = squeeze(get_string(step, "detail")), *reason = squeeze(get_string(step, "reason"));
+		ck_assert_msg(strstr(text, detail), "no '%s' in:\n%.3000s", detail, p.run.out);
+		ck_assert_msg(strstr(text, reason), "no '%s' in:\n%.3000s", reason, p.run.out);
+		free(detail);
+		free(reason);
+	}
+	/* the table names the change by its first word, and the legend says where it is in full */
+	ck_assert_msg(strstr(p.run.out, "  label  ") && strstr(p.run.out, "  chown  ") && strstr(p.run.out, "--wide"),
+		      "%.3000s", p.run.out);
+	free(text);
+	plan_both_ways_free(&p);
+}
+END_TEST
+
+START_TEST(plan_wide_puts_every_change_in_full_in_the_table_and_wraps_nothing)
+{
+	plan_both_ways p;
+	plan_both_ways_run(&p, "--wide");
+	const char *out = p.run.out;
+	for (size_t i = 0; i < json_object_array_length(p.steps); i++) {
+		json_object *step = json_object_array_get_idx(p.steps, i);
+		const char *path = get_string(step, "node"), *detail = get_string(step, "detail");
+		/* the node's row holds the change in full, the reason is one line */
+		char row[1024];
+		snprintf(row, sizeof(row), "\n  %s ", path);
+		const char *start = strstr(out, row);
+		ck_assert_msg(start, "no row for %s in:\n%.3000s", path, out);
+		size_t length = strcspn(start + 1, "\n");
+		ck_assert_msg(memmem(start + 1, length, detail, strlen(detail)), "row of %s has no '%s':\n%.*s", path,
+			      detail, (int)length, start + 1);
+		ck_assert_msg(strstr(out, get_string(step, "reason")), "no '%s' on one line in:\n%.3000s",
+			      get_string(step, "reason"), out);
+	}
+	ck_assert_msg(strstr(out, "label system_u:object_r:svirt_image_t:s0:c512,c1023"), "%.3000s", out);
+	/* wider than 120: nothing was cut to fit */
+	bool wider = false;
+	for (const char *line = out; *line; line += strcspn(line, "\n") + 1) {
+		wider |= strcspn(line, "\n") > 120;
+		if (!line[strcspn(line, "\n")])
+			break;
+	}
+	ck_assert_msg(wider, "%.3000s", out);
+	plan_both_ways_free(&p);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -409,6 +688,14 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, plan_text_shows_the_table_and_the_reasons);
 	tcase_add_test(tc, plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_driver);
 	tcase_add_test(tc, root_comes_from_vfguard_root_when_not_given);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("text width");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, plan_and_dry_run_fit_120_columns_on_every_example_host);
+	tcase_add_test(tc, plan_and_dry_run_fit_120_columns_with_many_hostdevs);
+	tcase_add_test(tc, plan_text_without_wide_still_holds_every_change_and_reason);
+	tcase_add_test(tc, plan_wide_puts_every_change_in_full_in_the_table_and_wraps_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("usage");
