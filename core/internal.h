@@ -117,6 +117,8 @@ extern const vfg_labeler vfg_namespace_labeler;
 const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t labeler, size_t node);
 /* Step @step's number among the changes apply makes (1, 2, ...; the dry run's numbering); 0 for no change. */
 size_t vfg_plan_change_number(const vfg_plan *plan, size_t step);
+/* A hostdev with path access that uses @node (path wins: the hypervisor opens that node); NULL when none. */
+const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node);
 
 /* json.c: a small streaming writer; keeps commas and escaping right. */
 typedef struct vfg_json {

@@ -265,3 +265,14 @@ const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t labeler, size_t node)
 			return &plan->steps[i];
 	return NULL;
 }
+
+const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node)
+{
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		for (size_t n = 0; n < hostdev->n_nodes; n++)
+			if (hostdev->nodes[n] == node && hostdev->spec.access == VFG_ACCESS_PATH)
+				return hostdev;
+	}
+	return NULL;
+}

@@ -680,6 +680,189 @@ START_TEST(plan_wide_puts_every_change_in_full_in_the_table_and_wraps_nothing)
 }
 END_TEST
 
+/* ---- the dry run of fd access ---------------------------------------------------------- */
+
+START_TEST(dry_run_text_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
+{
+	const char *root = test_root_new(host);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--uid", "107", "--gid",
+					"107", "--cgroup", "/sys/fs/cgroup/unified", "--hostdev", "01:00.0,access=fd",
+					"--hostdev", "01:00.1,backend=iommufd", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	char *text = squeeze(run.out);
+	const char *expected[] = {
+		"the manager, vfguard exec or vfguard fds, opens each node below and passes the fd to the hypervisor",
+		"0000:01:00.0 (iommufd backend):",
+		/* the hostdev's own cdev: opened by the manager, and each layer's answer */
+		"/dev/vfio/devices/vfio0 (cdev 511:0): the manager opens it O_RDWR and passes the fd to the hypervisor",
+		"dac not granted: fd access: DAC is checked only at open (may_open()); the manager opens the node",
+		"cgroup not granted: fd access: the device cgroup checks only open and mknod, in the opener's cgroup "
+		"(devcgroup_inode_permission())",
+		"selinux inactive: SELinux is not enabled on this host",
+		"apparmor not granted: fd access, AppArmor not enabled",
+		"namespace not granted: fd access: the hypervisor looks no path up",
+		/* /dev/iommu is 01:00.1's by path (path wins): granted in the steps, opened by the hypervisor */
+		"/dev/iommu (iommufd 10:257): path access, since 0000:01:00.1 needs it: the hypervisor opens it itself",
+	};
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+		ck_assert_msg(strstr(text, expected[i]), "no '%s' in:\n%.3000s", expected[i], run.out);
+	ck_assert_msg(!strstr(text, "0000:01:00.1 (iommufd backend):"), "a path-access hostdev is listed:\n%.3000s",
+		      run.out);
+	free(text);
+	test_run_free(&run);
+
+	/* alone, the manager opens /dev/iommu too, and sets its accounting; a label is a step, numbered */
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--uid", "107", "--gid",
+					"107", "--selinux", "force", "--selinux-label",
+					"system_u:system_r:svirt_t:s0:c1,c2", "--hostdev", "01:00.0,access=fd", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	text = squeeze(run.out);
+	const char *alone[] = {
+		"/dev/iommu (iommufd 10:257): the manager opens it O_RDWR and passes the fd to the hypervisor; right "
+		"after the open it sets IOMMU_OPTION RLIMIT_MODE=1",
+		"selinux granted, step 1: label system_u:object_r:vfio_device_t:s0",
+		"selinux granted, step 2: label system_u:object_r:svirt_image_t:s0:c1,c2",
+	};
+	for (size_t i = 0; i < sizeof(alone) / sizeof(alone[0]); i++)
+		ck_assert_msg(strstr(text, alone[i]), "no '%s' in:\n%.3000s", alone[i], run.out);
+	free(text);
+	test_run_free(&run);
+
+	/* legacy: the container and the group, one fd for the group's functions; none of it without fd access */
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0,backend=legacy,access=fd", "--hostdev",
+					"01:00.1,backend=legacy,access=fd", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	text = squeeze(run.out);
+	ck_assert_msg(strstr(text, "/dev/vfio/vfio (container 10:196): the manager opens it O_RDWR") &&
+			      strstr(text, "/dev/vfio/7 (group 243:0): the manager opens it O_RDWR and passes the fd "
+					   "to the hypervisor; one fd for every function of IOMMU group 7") &&
+			      strstr(text, "0000:01:00.1 (legacy backend): /dev/vfio/vfio (container 10:196): the "
+					   "manager opens it once for the domain, as above"),
+		      "%.3000s", run.out);
+	free(text);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0,backend=legacy", NULL});
+	ck_assert_msg(!strstr(run.out, "fd access"), "%.3000s", run.out);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+/* The fd_access entry of @hostdev's node @path in a dry run's JSON. */
+static json_object *fd_access_node(json_object *result, const char *hostdev, const char *path)
+{
+	json_object *list = get(result, "fd_access");
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *entry = json_object_array_get_idx(list, i);
+		if (strcmp(get_string(entry, "hostdev"), hostdev) != 0)
+			continue;
+		json_object *nodes = get(entry, "nodes");
+		for (size_t n = 0; n < json_object_array_length(nodes); n++)
+			if (strcmp(get_string(json_object_array_get_idx(nodes, n), "path"), path) == 0)
+				return json_object_array_get_idx(nodes, n);
+	}
+	ck_abort_msg("no fd_access node %s of %s", path, hostdev);
+	return NULL;
+}
+
+/* The layer of @labeler in an fd_access node. */
+static json_object *fd_layer(json_object *node, const char *labeler)
+{
+	json_object *layers = get(node, "layers");
+	for (size_t i = 0; i < json_object_array_length(layers); i++)
+		if (strcmp(get_string(json_object_array_get_idx(layers, i), "labeler"), labeler) == 0)
+			return json_object_array_get_idx(layers, i);
+	ck_abort_msg("no %s layer", labeler);
+	return NULL;
+}
+
+START_TEST(dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
+{
+	const char *root = test_root_new(host);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply",
+					"--dry-run",
+					"--json",
+					"--root",
+					root,
+					"--domain",
+					"vm",
+					"--uid",
+					"107",
+					"--gid",
+					"107",
+					"--selinux",
+					"force",
+					"--selinux-label",
+					"system_u:system_r:svirt_t:s0:c1,c2",
+					"--cgroup",
+					"/sys/fs/cgroup/unified",
+					"--hostdev",
+					"01:00.0,access=fd",
+					"--hostdev",
+					"01:00.1,backend=iommufd",
+					NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	json_object *result = parse_json(run.out);
+	ck_assert_uint_eq(json_object_array_length(get(result, "fd_access")), 1);
+	ck_assert_str_eq(get_string(json_object_array_get_idx(get(result, "fd_access"), 0), "backend"), "iommufd");
+
+	json_object *cdev = fd_access_node(result, "0000:01:00.0", "/dev/vfio/devices/vfio0");
+	ck_assert_str_eq(get_string(cdev, "kind"), "cdev");
+	ck_assert_str_eq(get_string(cdev, "rdev"), "511:0");
+	ck_assert_str_eq(get_string(cdev, "opened_by"), "manager");
+	expect_null(cdev, "path_access_for");
+	ck_assert(!get_bool(cdev, "sets_rlimit_mode"));
+	ck_assert_uint_eq(json_object_array_length(get(cdev, "layers")), 5);
+	json_object *layer = fd_layer(cdev, "dac");
+	ck_assert_str_eq(get_string(layer, "action"), "none");
+	expect_null(layer, "step");
+	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "may_open()"));
+	layer = fd_layer(cdev, "cgroup");
+	ck_assert_str_eq(get_string(layer, "action"), "none");
+	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "devcgroup_inode_permission()"));
+	layer = fd_layer(cdev, "apparmor");
+	ck_assert_str_eq(get_string(layer, "action"), "none");
+	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "unconfined opener"));
+	/* SELinux checks the label on receive: a step, and its number is the step's place in "steps" */
+	layer = fd_layer(cdev, "selinux");
+	ck_assert_str_eq(get_string(layer, "action"), "grant");
+	ck_assert_str_eq(get_string(layer, "detail"), "label system_u:object_r:svirt_image_t:s0:c1,c2");
+	json_object *step = json_object_array_get_idx(get(result, "steps"), get_int(layer, "step") - 1);
+	ck_assert_str_eq(get_string(step, "labeler"), "selinux");
+	ck_assert_str_eq(get_string(step, "node"), "/dev/vfio/devices/vfio0");
+
+	/* /dev/iommu is 01:00.1's by path: the hypervisor opens it */
+	json_object *iommu = fd_access_node(result, "0000:01:00.0", "/dev/iommu");
+	ck_assert_str_eq(get_string(iommu, "opened_by"), "hypervisor");
+	ck_assert_str_eq(get_string(iommu, "path_access_for"), "0000:01:00.1");
+	ck_assert_str_eq(get_string(fd_layer(iommu, "dac"), "action"), "grant");
+	json_object_put(result);
+	test_run_free(&run);
+
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0,access=fd", NULL});
+	result = parse_json(run.out);
+	iommu = fd_access_node(result, "0000:01:00.0", "/dev/iommu");
+	ck_assert_str_eq(get_string(iommu, "opened_by"), "manager");
+	ck_assert(get_bool(iommu, "sets_rlimit_mode"));
+	json_object_put(result);
+	test_run_free(&run);
+
+	/* no fd access: an empty list */
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0", NULL});
+	result = parse_json(run.out);
+	ck_assert_uint_eq(json_object_array_length(get(result, "fd_access")), 0);
+	json_object_put(result);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -708,6 +891,8 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, apply_that_fails_at_a_grant_exits_1_and_changes_nothing);
 	tcase_add_test(tc, dry_run_lists_only_the_changes_in_apply_order);
 	tcase_add_test(tc, dry_run_changes_nothing_in_the_tree);
+	tcase_add_test(tc, dry_run_text_lists_each_fd_access_hostdev_its_nodes_and_every_layer);
+	tcase_add_test(tc, dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer);
 	suite_add_tcase(s, tc);
 	return s;
 }
