@@ -97,8 +97,28 @@ int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_err
 /* Open a checked node O_RDWR|O_CLOEXEC (the fd broker); the open's errno (EBUSY for a held group) is in err. */
 int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err);
 
+/* text.c: lines for people, wrapped to a width (VFG_TEXT_COLUMNS; VFG_TEXT_WIDE, 0: never wrapped). */
+/* The columns the first @bytes of @text take: UTF-8 characters, each one column. */
+size_t vfg_text_columns(const char *text, size_t bytes);
+/*
+ * @text (one line, no newline) as lines of at most @width columns, broken at
+ * spaces; a word wider than a line is cut. Lines after the first start with
+ * @hanging spaces. Ends with a newline.
+ */
+void vfg_text_wrap(FILE *out, size_t width, size_t hanging, const char *text);
+void vfg_text_printf(FILE *out, size_t width, size_t hanging, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* namespace/namespace_labeler.c: the built-in labeler that runs last. */
 extern const vfg_labeler vfg_namespace_labeler;
+
+/* plan.c: what the outputs ask of a plan. */
+/* The step of @labeler for @node; NULL when the plan has none. */
+const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t labeler, size_t node);
+/* Step @step's number among the changes apply makes (1, 2, ...; the dry run's numbering); 0 for no change. */
+size_t vfg_plan_change_number(const vfg_plan *plan, size_t step);
+/* A hostdev with path access that uses @node (path wins: the hypervisor opens that node); NULL when none. */
+const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node);
 
 /* json.c: a small streaming writer; keeps commas and escaping right. */
 typedef struct vfg_json {

@@ -247,3 +247,32 @@ VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
 	free(plan->steps);
 	free(plan);
 }
+
+size_t vfg_plan_change_number(const vfg_plan *plan, size_t step)
+{
+	if (!VFG_ACTION_IS_CHANGE(plan->steps[step].action))
+		return 0;
+	size_t number = 1;
+	for (size_t i = 0; i < step; i++)
+		number += VFG_ACTION_IS_CHANGE(plan->steps[i].action);
+	return number;
+}
+
+const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t labeler, size_t node)
+{
+	for (size_t i = 0; i < plan->n_steps; i++)
+		if (plan->steps[i].labeler == labeler && plan->steps[i].node == node)
+			return &plan->steps[i];
+	return NULL;
+}
+
+const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node)
+{
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		for (size_t n = 0; n < hostdev->n_nodes; n++)
+			if (hostdev->nodes[n] == node && hostdev->spec.access == VFG_ACCESS_PATH)
+				return hostdev;
+	}
+	return NULL;
+}

@@ -225,6 +225,68 @@ VFG_EXPORT int vfg_plan_write_json(const vfg_plan *plan, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
+/* One layer on a node an fd-access hostdev uses: its action, and the dry run's step number when it is a change. */
+static void json_fd_layer(vfg_json *json, const vfg_plan *plan, const vfg_step *step)
+{
+	size_t number = vfg_plan_change_number(plan, (size_t)(step - plan->steps));
+	vfg_json_begin_object(json, NULL);
+	vfg_json_string(json, "labeler", plan->labelers[step->labeler].labeler->name);
+	vfg_json_string(json, "action", vfg_action_name(step->action));
+	if (number)
+		vfg_json_int(json, "step", (long long)number);
+	else
+		vfg_json_null(json, "step");
+	vfg_json_string(json, "detail", step->detail);
+	vfg_json_string(json, "reason", step->reason);
+	vfg_json_end_object(json);
+}
+
+/* A node of an fd-access hostdev: who opens it, and what each layer does about it. */
+static void json_fd_node(vfg_json *json, const vfg_plan *plan, size_t n)
+{
+	const vfg_node *node = &plan->nodes[n];
+	bool manager = node->access == VFG_ACCESS_FD;
+	vfg_json_begin_object(json, NULL);
+	vfg_json_string(json, "path", node->path);
+	vfg_json_string(json, "kind", vfg_node_kind_name(node->kind));
+	json_rdev(json, node->rdev);
+	vfg_json_string(json, "opened_by", manager ? "manager" : "hypervisor");
+	const vfg_hostdev *path_user = manager ? NULL : vfg_plan_path_hostdev(plan, n);
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	json_string_or_null(json, "path_access_for",
+			    path_user ? vfg_pci_addr_format(&path_user->spec.addr, bdf) : NULL);
+	vfg_json_bool(json, "sets_rlimit_mode", manager && node->kind == VFG_NODE_IOMMUFD);
+	vfg_json_begin_array(json, "layers");
+	for (size_t l = 0; l < plan->n_labelers; l++) {
+		const vfg_step *step = vfg_plan_step(plan, l, n);
+		if (step)
+			json_fd_layer(json, plan, step);
+	}
+	vfg_json_end_array(json);
+	vfg_json_end_object(json);
+}
+
+/* The fd-access hostdevs of a dry run: their nodes mostly need no step, so the steps alone never show them. */
+static void json_fd_access(vfg_json *json, const vfg_plan *plan)
+{
+	vfg_json_begin_array(json, "fd_access");
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		if (hostdev->spec.access != VFG_ACCESS_FD)
+			continue;
+		char bdf[VFG_PCI_ADDR_STRLEN];
+		vfg_json_begin_object(json, NULL);
+		vfg_json_string(json, "hostdev", vfg_pci_addr_format(&hostdev->spec.addr, bdf));
+		vfg_json_string(json, "backend", vfg_backend_name(hostdev->backend));
+		vfg_json_begin_array(json, "nodes");
+		for (size_t i = 0; i < hostdev->n_nodes; i++)
+			json_fd_node(json, plan, hostdev->nodes[i]);
+		vfg_json_end_array(json);
+		vfg_json_end_object(json);
+	}
+	vfg_json_end_array(json);
+}
+
 VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
 {
 	vfg_json json = {.out = out};
@@ -238,6 +300,7 @@ VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
 	if (memlock_would_raise(&plan->memlock))
 		json_memlock_step(&json, plan);
 	vfg_json_end_array(&json);
+	json_fd_access(&json, plan);
 	vfg_json_end_object(&json);
 	return ferror(out) ? -1 : 0;
 }

@@ -42,8 +42,9 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 		}
 		for (size_t r = 0; r < dj->n_records; r++) {
 			const journal_record *record = &dj->records[r];
-			fprintf(out, "  %-10s %-28s %u:%-6u %s  undo: %s\n", record->labeler, record->node.path,
-				major(record->node.rdev), minor(record->node.rdev),
+			char rdev[32];
+			snprintf(rdev, sizeof(rdev), "%u:%u", major(record->node.rdev), minor(record->node.rdev));
+			fprintf(out, "  %-10s %-28s %-9s %s  undo: %s\n", record->labeler, record->node.path, rdev,
 				record->done ? "granted" : "pending", record->undo);
 		}
 	}

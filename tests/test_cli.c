@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The vfguard CLI as a program: JSON parsed back, exit codes, help, and a dry run that changes nothing. */
 #include <fcntl.h>
+#include <glob.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,6 +414,467 @@ START_TEST(dry_run_changes_nothing_in_the_tree)
 }
 END_TEST
 
+/* ---- text for people: 120 columns, --wide, nothing lost ---------------------------------- */
+
+/* A domain with every labeler active: a pid in a private mount namespace, a cgroup v2, SELinux labels forced. */
+#define FULL_DOMAIN_ARGS(pid)                                                                                         \
+	"--domain", "example-vm", "--uuid", "c7a5fdbd-cdaf-9455-926a-d65c16db1809", "--uid", "64055", "--gid",        \
+		"64055", "--selinux", "force", "--selinux-label", "system_u:system_r:svirt_t:s0:c512,c1023", "--pid", \
+		(pid), "--cgroup", "/sys/fs/cgroup/unified", "--memory", "64G", "--viommu"
+
+/* plan, or apply --dry-run, of the full domain on @root with the hostdevs @bdfs, each with @suffix; it must succeed. */
+static void run_full_domain(test_run *run, bool dry_run, const char *root, const char *pid, const char *const *bdfs,
+			    const char *suffix)
+{
+	const char *argv[128] = {dry_run ? "apply" : "plan", "--root", root, FULL_DOMAIN_ARGS(pid)};
+	static char specs[32][64];
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	for (size_t i = 0; bdfs[i]; i++) {
+		ck_assert(i < 32 && n + 4 < sizeof(argv) / sizeof(argv[0]));
+		snprintf(specs[i], sizeof(specs[i]), "%s%s", bdfs[i], suffix);
+		argv[n++] = "--hostdev";
+		argv[n++] = specs[i];
+	}
+	if (dry_run)
+		argv[n++] = "--dry-run";
+	test_cli(run, argv);
+	ck_assert_msg(run->status == 0, "%s on %s, hostdevs%s: exit %d: %s", argv[0], root, suffix, run->status,
+		      run->err);
+}
+
+/* Build the host manifest @file with the tool the README uses, build/tools/vfguard-mkhost, into a new root. */
+static const char *mkhost(const char *file)
+{
+	static char root[64];
+	snprintf(root, sizeof(root), "/tmp/vfguard-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	const char *tool = getenv("VFGUARD_MKHOST");
+	ck_assert_msg(tool != NULL, "VFGUARD_MKHOST is not set (meson test sets it)");
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		execl(tool, tool, file, root, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "vfguard-mkhost %s failed", file);
+	return root;
+}
+
+/* The functions of a manifest that plan alone (vfio-pci in a viable group), NULL-terminated in @bdfs. */
+static size_t assignable_functions(const char *file, const char *root, char bdfs[][16], const char **list, size_t max)
+{
+	char *manifest = read_file(file);
+	size_t n = 0;
+	for (char *line = strtok(manifest, "\n"); line && n + 1 < max; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "device ", 7) != 0 || !strstr(line, " driver=vfio-pci"))
+			continue;
+		snprintf(bdfs[n], 16, "%.12s", line + 7);
+		test_run run;
+		test_cli(&run,
+			 (const char *[]){"plan", "--root", root, "--domain", "probe", "--hostdev", bdfs[n], NULL});
+		if (run.status == 0) {
+			list[n] = bdfs[n];
+			n++;
+		}
+		test_run_free(&run);
+	}
+	list[n] = NULL;
+	free(manifest);
+	return n;
+}
+
+START_TEST(plan_and_dry_run_fit_120_columns_on_every_example_host)
+{
+	const char *dir = getenv("VFGUARD_EXAMPLE_HOSTS");
+	ck_assert_msg(dir != NULL, "VFGUARD_EXAMPLE_HOSTS is not set (meson test sets it)");
+	char pattern[4096];
+	snprintf(pattern, sizeof(pattern), "%s/*.host", dir);
+	glob_t hosts;
+	ck_assert_int_eq(glob(pattern, 0, NULL, &hosts), 0);
+	ck_assert_uint_ge(hosts.gl_pathc, 3);
+	pid_t child = test_child_in_new_mount_namespace();
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	const char *const variants[] = {"", ",access=fd", ",backend=legacy", ",backend=legacy,access=fd"};
+
+	for (size_t h = 0; h < hosts.gl_pathc; h++) {
+		const char *root = mkhost(hosts.gl_pathv[h]);
+		char bdfs[32][16];
+		const char *list[32];
+		ck_assert_msg(assignable_functions(hosts.gl_pathv[h], root, bdfs, list, 32) > 0,
+			      "%s: nothing to assign", hosts.gl_pathv[h]);
+		for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+			for (int dry_run = 0; dry_run <= 1; dry_run++) {
+				test_run run;
+				run_full_domain(&run, dry_run, root, pid, list, variants[v]);
+				char what[4352];
+				snprintf(what, sizeof(what), "%s %s, hostdevs%s", dry_run ? "dry run" : "plan",
+					 hosts.gl_pathv[h], variants[v]);
+				/* every labeler active: the widest cells there are */
+				ck_assert_msg(dry_run || !strstr(run.out, "inactive"), "%s:\n%.3000s", what, run.out);
+				test_expect_lines_fit(run.out, 120, what);
+				test_run_free(&run);
+			}
+		}
+		test_root_remove(root);
+	}
+	test_child_stop(child);
+	globfree(&hosts);
+}
+END_TEST
+
+/* Eight groups of two functions and a group of eight: 17 hostdevs, long group lines. */
+static char *many_hostdevs_host(const char **list, char bdfs[][16])
+{
+	char *manifest = calloc(1, 16384);
+	ck_assert_ptr_nonnull(manifest);
+	size_t used = snprintf(manifest, 16384, "misc vfio 10:196\nmisc iommu 10:257\n");
+	size_t n = 0;
+	for (unsigned g = 0; g < 8; g++) {
+		used += snprintf(manifest + used, 16384 - used, "group %u 241:%u\n", 100 + g, g);
+		for (unsigned f = 0; f < 2; f++) {
+			snprintf(bdfs[n], 16, "0000:%02x:00.%u", 0x81 + g, f);
+			used += snprintf(manifest + used, 16384 - used,
+					 "device %s group=%u vendor=10de device=2204 class=030000 driver=vfio-pci "
+					 "cdev=vfio%zu:237:%zu\n",
+					 bdfs[n], 100 + g, n, n);
+			list[n] = bdfs[n];
+			n++;
+		}
+	}
+	used += snprintf(manifest + used, 16384 - used, "group 200 241:100\n");
+	for (unsigned f = 0; f < 8; f++)
+		used += snprintf(manifest + used, 16384 - used,
+				 "device 0000:c0:00.%u group=200 vendor=8086 device=1572 class=020000%s\n", f,
+				 f == 0 ? " driver=vfio-pci cdev=vfio99:237:99" : "");
+	snprintf(bdfs[n], 16, "0000:c0:00.0");
+	list[n] = bdfs[n];
+	list[n + 1] = NULL;
+	return manifest;
+}
+
+START_TEST(plan_and_dry_run_fit_120_columns_with_many_hostdevs)
+{
+	char bdfs[32][16];
+	const char *list[32];
+	char *manifest = many_hostdevs_host(list, bdfs);
+	const char *root = test_root_new(manifest);
+	pid_t child = test_child_in_new_mount_namespace();
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	const char *const variants[] = {"", ",access=fd", ",backend=legacy"};
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		for (int dry_run = 0; dry_run <= 1; dry_run++) {
+			test_run run;
+			run_full_domain(&run, dry_run, root, pid, list, variants[v]);
+			/* the plan lists the group of eight, the dry run the last node */
+			const char *last = !dry_run ? "0000:c0:00.7"
+					   : v == 2 ? "/dev/vfio/200"
+						    : "/dev/vfio/devices/vfio99";
+			ck_assert_msg(strstr(run.out, last), "%.2000s", run.out);
+			test_expect_lines_fit(run.out, 120, dry_run ? "dry run" : "plan");
+			test_run_free(&run);
+		}
+	}
+	test_child_stop(child);
+	free(manifest);
+	test_root_remove(root);
+}
+END_TEST
+
+/* @text with every run of spaces and newlines made one space: wrapping changes nothing in it. */
+static char *squeeze(const char *text)
+{
+	char *out = strdup(text), *w = out;
+	ck_assert_ptr_nonnull(out);
+	for (const char *r = text; *r; r++) {
+		bool space = *r == ' ' || *r == '\n';
+		if (space && w > out && w[-1] == ' ')
+			continue;
+		*w++ = space ? ' ' : *r;
+	}
+	*w = '\0';
+	return out;
+}
+
+/* One plan of the full domain with both GPU functions (legacy), as text and as JSON. */
+typedef struct plan_both_ways {
+	const char *root;
+	pid_t child;
+	test_run run, json_run;
+	json_object *steps; /* of the JSON plan */
+	json_object *plan;
+} plan_both_ways;
+
+static void plan_both_ways_run(plan_both_ways *p, const char *text_option)
+{
+	p->root = test_root_new(host);
+	p->child = test_child_in_new_mount_namespace();
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)p->child);
+	const char *args[] = {"plan",      "--root",
+			      p->root,     FULL_DOMAIN_ARGS(pid),
+			      "--hostdev", "01:00.0,backend=legacy",
+			      "--hostdev", "01:00.1,backend=legacy",
+			      text_option, NULL};
+	test_cli(&p->run, args);
+	ck_assert_msg(p->run.status == 0, "exit %d: %s", p->run.status, p->run.err);
+	args[sizeof(args) / sizeof(args[0]) - 2] = "--json";
+	test_cli(&p->json_run, args);
+	ck_assert_msg(p->json_run.status == 0, "exit %d: %s", p->json_run.status, p->json_run.err);
+	p->plan = parse_json(p->json_run.out);
+	p->steps = get(p->plan, "steps");
+}
+
+static void plan_both_ways_free(plan_both_ways *p)
+{
+	json_object_put(p->plan);
+	test_run_free(&p->json_run);
+	test_run_free(&p->run);
+	test_child_stop(p->child);
+	test_root_remove(p->root);
+}
+
+START_TEST(plan_text_without_wide_still_holds_every_change_and_reason)
+{
+	plan_both_ways p;
+	plan_both_ways_run(&p, NULL);
+	char *text = squeeze(p.run.out);
+	for (size_t i = 0; i < json_object_array_length(p.steps); i++) {
+		json_object *step = json_object_array_get_idx(p.steps, i);
+		char *detail = squeeze(get_string(step, "detail")), *reason = squeeze(get_string(step, "reason"));
+		ck_assert_msg(strstr(text, detail), "no '%s' in:\n%.3000s", detail, p.run.out);
+		ck_assert_msg(strstr(text, reason), "no '%s' in:\n%.3000s", reason, p.run.out);
+		free(detail);
+		free(reason);
+	}
+	/* the table names the change by its first word, and the legend says where it is in full */
+	ck_assert_msg(strstr(p.run.out, "  label  ") && strstr(p.run.out, "  chown  ") && strstr(p.run.out, "--wide"),
+		      "%.3000s", p.run.out);
+	free(text);
+	plan_both_ways_free(&p);
+}
+END_TEST
+
+START_TEST(plan_wide_puts_every_change_in_full_in_the_table_and_wraps_nothing)
+{
+	plan_both_ways p;
+	plan_both_ways_run(&p, "--wide");
+	const char *out = p.run.out;
+	for (size_t i = 0; i < json_object_array_length(p.steps); i++) {
+		json_object *step = json_object_array_get_idx(p.steps, i);
+		const char *path = get_string(step, "node"), *detail = get_string(step, "detail");
+		/* the node's row holds the change in full, the reason is one line */
+		char row[1024];
+		snprintf(row, sizeof(row), "\n  %s ", path);
+		const char *start = strstr(out, row);
+		ck_assert_msg(start, "no row for %s in:\n%.3000s", path, out);
+		size_t length = strcspn(start + 1, "\n");
+		ck_assert_msg(memmem(start + 1, length, detail, strlen(detail)), "row of %s has no '%s':\n%.*s", path,
+			      detail, (int)length, start + 1);
+		ck_assert_msg(strstr(out, get_string(step, "reason")), "no '%s' on one line in:\n%.3000s",
+			      get_string(step, "reason"), out);
+	}
+	ck_assert_msg(strstr(out, "label system_u:object_r:svirt_image_t:s0:c512,c1023"), "%.3000s", out);
+	/* wider than 120: nothing was cut to fit */
+	bool wider = false;
+	for (const char *line = out; *line; line += strcspn(line, "\n") + 1) {
+		wider |= strcspn(line, "\n") > 120;
+		if (!line[strcspn(line, "\n")])
+			break;
+	}
+	ck_assert_msg(wider, "%.3000s", out);
+	plan_both_ways_free(&p);
+}
+END_TEST
+
+/* ---- the dry run of fd access ---------------------------------------------------------- */
+
+START_TEST(dry_run_text_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
+{
+	const char *root = test_root_new(host);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--uid", "107", "--gid",
+					"107", "--cgroup", "/sys/fs/cgroup/unified", "--hostdev", "01:00.0,access=fd",
+					"--hostdev", "01:00.1,backend=iommufd", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	char *text = squeeze(run.out);
+	const char *expected[] = {
+		"the manager, vfguard exec or vfguard fds, opens each node below and passes the fd to the hypervisor",
+		"0000:01:00.0 (iommufd backend):",
+		/* the hostdev's own cdev: opened by the manager, and each layer's answer */
+		"/dev/vfio/devices/vfio0 (cdev 511:0): the manager opens it O_RDWR and passes the fd to the hypervisor",
+		"dac not granted: fd access: DAC is checked only at open (may_open()); the manager opens the node",
+		"cgroup not granted: fd access: the device cgroup checks only open and mknod, in the opener's cgroup "
+		"(devcgroup_inode_permission())",
+		"selinux inactive: SELinux is not enabled on this host",
+		"apparmor not granted: fd access, AppArmor not enabled",
+		"namespace not granted: fd access: the hypervisor looks no path up",
+		/* /dev/iommu is 01:00.1's by path (path wins): granted in the steps, opened by the hypervisor */
+		"/dev/iommu (iommufd 10:257): path access, since 0000:01:00.1 needs it: the hypervisor opens it itself",
+	};
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+		ck_assert_msg(strstr(text, expected[i]), "no '%s' in:\n%.3000s", expected[i], run.out);
+	ck_assert_msg(!strstr(text, "0000:01:00.1 (iommufd backend):"), "a path-access hostdev is listed:\n%.3000s",
+		      run.out);
+	free(text);
+	test_run_free(&run);
+
+	/* alone, the manager opens /dev/iommu too, and sets its accounting; a label is a step, numbered */
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--uid", "107", "--gid",
+					"107", "--selinux", "force", "--selinux-label",
+					"system_u:system_r:svirt_t:s0:c1,c2", "--hostdev", "01:00.0,access=fd", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	text = squeeze(run.out);
+	const char *alone[] = {
+		"/dev/iommu (iommufd 10:257): the manager opens it O_RDWR and passes the fd to the hypervisor; right "
+		"after the open it sets IOMMU_OPTION RLIMIT_MODE=1",
+		"selinux granted, step 1: label system_u:object_r:vfio_device_t:s0",
+		"selinux granted, step 2: label system_u:object_r:svirt_image_t:s0:c1,c2",
+	};
+	for (size_t i = 0; i < sizeof(alone) / sizeof(alone[0]); i++)
+		ck_assert_msg(strstr(text, alone[i]), "no '%s' in:\n%.3000s", alone[i], run.out);
+	free(text);
+	test_run_free(&run);
+
+	/* legacy: the container and the group, one fd for the group's functions; none of it without fd access */
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0,backend=legacy,access=fd", "--hostdev",
+					"01:00.1,backend=legacy,access=fd", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	text = squeeze(run.out);
+	ck_assert_msg(strstr(text, "/dev/vfio/vfio (container 10:196): the manager opens it O_RDWR") &&
+			      strstr(text, "/dev/vfio/7 (group 243:0): the manager opens it O_RDWR and passes the fd "
+					   "to the hypervisor; one fd for every function of IOMMU group 7") &&
+			      strstr(text, "0000:01:00.1 (legacy backend): /dev/vfio/vfio (container 10:196): the "
+					   "manager opens it once for the domain, as above"),
+		      "%.3000s", run.out);
+	free(text);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0,backend=legacy", NULL});
+	ck_assert_msg(!strstr(run.out, "fd access"), "%.3000s", run.out);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+/* The fd_access entry of @hostdev's node @path in a dry run's JSON. */
+static json_object *fd_access_node(json_object *result, const char *hostdev, const char *path)
+{
+	json_object *list = get(result, "fd_access");
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *entry = json_object_array_get_idx(list, i);
+		if (strcmp(get_string(entry, "hostdev"), hostdev) != 0)
+			continue;
+		json_object *nodes = get(entry, "nodes");
+		for (size_t n = 0; n < json_object_array_length(nodes); n++)
+			if (strcmp(get_string(json_object_array_get_idx(nodes, n), "path"), path) == 0)
+				return json_object_array_get_idx(nodes, n);
+	}
+	ck_abort_msg("no fd_access node %s of %s", path, hostdev);
+	return NULL;
+}
+
+/* The layer of @labeler in an fd_access node. */
+static json_object *fd_layer(json_object *node, const char *labeler)
+{
+	json_object *layers = get(node, "layers");
+	for (size_t i = 0; i < json_object_array_length(layers); i++)
+		if (strcmp(get_string(json_object_array_get_idx(layers, i), "labeler"), labeler) == 0)
+			return json_object_array_get_idx(layers, i);
+	ck_abort_msg("no %s layer", labeler);
+	return NULL;
+}
+
+START_TEST(dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
+{
+	const char *root = test_root_new(host);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply",
+					"--dry-run",
+					"--json",
+					"--root",
+					root,
+					"--domain",
+					"vm",
+					"--uid",
+					"107",
+					"--gid",
+					"107",
+					"--selinux",
+					"force",
+					"--selinux-label",
+					"system_u:system_r:svirt_t:s0:c1,c2",
+					"--cgroup",
+					"/sys/fs/cgroup/unified",
+					"--hostdev",
+					"01:00.0,access=fd",
+					"--hostdev",
+					"01:00.1,backend=iommufd",
+					NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	json_object *result = parse_json(run.out);
+	ck_assert_uint_eq(json_object_array_length(get(result, "fd_access")), 1);
+	ck_assert_str_eq(get_string(json_object_array_get_idx(get(result, "fd_access"), 0), "backend"), "iommufd");
+
+	json_object *cdev = fd_access_node(result, "0000:01:00.0", "/dev/vfio/devices/vfio0");
+	ck_assert_str_eq(get_string(cdev, "kind"), "cdev");
+	ck_assert_str_eq(get_string(cdev, "rdev"), "511:0");
+	ck_assert_str_eq(get_string(cdev, "opened_by"), "manager");
+	expect_null(cdev, "path_access_for");
+	ck_assert(!get_bool(cdev, "sets_rlimit_mode"));
+	ck_assert_uint_eq(json_object_array_length(get(cdev, "layers")), 5);
+	json_object *layer = fd_layer(cdev, "dac");
+	ck_assert_str_eq(get_string(layer, "action"), "none");
+	expect_null(layer, "step");
+	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "may_open()"));
+	layer = fd_layer(cdev, "cgroup");
+	ck_assert_str_eq(get_string(layer, "action"), "none");
+	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "devcgroup_inode_permission()"));
+	layer = fd_layer(cdev, "apparmor");
+	ck_assert_str_eq(get_string(layer, "action"), "none");
+	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "unconfined opener"));
+	/* SELinux checks the label on receive: a step, and its number is the step's place in "steps" */
+	layer = fd_layer(cdev, "selinux");
+	ck_assert_str_eq(get_string(layer, "action"), "grant");
+	ck_assert_str_eq(get_string(layer, "detail"), "label system_u:object_r:svirt_image_t:s0:c1,c2");
+	json_object *step = json_object_array_get_idx(get(result, "steps"), get_int(layer, "step") - 1);
+	ck_assert_str_eq(get_string(step, "labeler"), "selinux");
+	ck_assert_str_eq(get_string(step, "node"), "/dev/vfio/devices/vfio0");
+
+	/* /dev/iommu is 01:00.1's by path: the hypervisor opens it */
+	json_object *iommu = fd_access_node(result, "0000:01:00.0", "/dev/iommu");
+	ck_assert_str_eq(get_string(iommu, "opened_by"), "hypervisor");
+	ck_assert_str_eq(get_string(iommu, "path_access_for"), "0000:01:00.1");
+	ck_assert_str_eq(get_string(fd_layer(iommu, "dac"), "action"), "grant");
+	json_object_put(result);
+	test_run_free(&run);
+
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0,access=fd", NULL});
+	result = parse_json(run.out);
+	iommu = fd_access_node(result, "0000:01:00.0", "/dev/iommu");
+	ck_assert_str_eq(get_string(iommu, "opened_by"), "manager");
+	ck_assert(get_bool(iommu, "sets_rlimit_mode"));
+	json_object_put(result);
+	test_run_free(&run);
+
+	/* no fd access: an empty list */
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", "--root", root, "--domain", "vm", "--hostdev",
+					"01:00.0", NULL});
+	result = parse_json(run.out);
+	ck_assert_uint_eq(json_object_array_length(get(result, "fd_access")), 0);
+	json_object_put(result);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -421,6 +883,14 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, plan_text_shows_the_table_and_the_reasons);
 	tcase_add_test(tc, plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_driver);
 	tcase_add_test(tc, root_comes_from_vfguard_root_when_not_given);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("text width");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, plan_and_dry_run_fit_120_columns_on_every_example_host);
+	tcase_add_test(tc, plan_and_dry_run_fit_120_columns_with_many_hostdevs);
+	tcase_add_test(tc, plan_text_without_wide_still_holds_every_change_and_reason);
+	tcase_add_test(tc, plan_wide_puts_every_change_in_full_in_the_table_and_wraps_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("usage");
@@ -434,6 +904,8 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, apply_that_fails_at_a_grant_exits_1_and_changes_nothing);
 	tcase_add_test(tc, dry_run_lists_only_the_changes_in_apply_order);
 	tcase_add_test(tc, dry_run_changes_nothing_in_the_tree);
+	tcase_add_test(tc, dry_run_text_lists_each_fd_access_hostdev_its_nodes_and_every_layer);
+	tcase_add_test(tc, dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
 /* Each labeler's plan for path and fd access, the plan's shape, and loading the labelers. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -547,6 +548,56 @@ START_TEST(a_module_that_is_no_labeler_is_refused)
 }
 END_TEST
 
+/* The plan's text at @columns (VFG_TEXT_WIDE: wide), into a string to free(). */
+static char *plan_text(const vfg_plan *plan, unsigned columns)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(vfg_plan_write_text_width(plan, columns, out), 0);
+	fclose(out);
+	return text;
+}
+
+START_TEST(plan_text_fits_narrower_terminals_cutting_paths_then_one_block_per_node)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", "02:00.0", NULL});
+
+	/* 100 columns: the table stays, the paths lose their start */
+	char *text = plan_text(f.plan, 100);
+	test_expect_lines_fit(text, 100, "100 columns");
+	ck_assert_msg(strstr(text, "  NODE ") && strstr(text, "\n  ...") && strstr(text, "node paths cut at the start"),
+		      "%.3000s", text);
+	free(text);
+
+	/* 80 and 60: no table fits; a block per node, each layer named with its cell */
+	for (unsigned columns = 60; columns <= 80; columns += 20) {
+		text = plan_text(f.plan, columns);
+		test_expect_lines_fit(text, columns, "narrow");
+		ck_assert_msg(!strstr(text, "  NODE ") &&
+				      strstr(text, "\n  /dev/vfio/devices/vfio0  cdev 511:0, not shared,") &&
+				      strstr(text, "\n    dac chown, cgroup inactive,"),
+			      "%.3000s", text);
+		free(text);
+	}
+
+	/* whatever the width, every node's full path is in the reasons */
+	for (unsigned columns = 60; columns <= 120; columns += 20) {
+		text = plan_text(f.plan, columns);
+		for (size_t n = 0; n < f.plan->n_nodes; n++) {
+			char heading[VFG_PATH_MAX + 8];
+			snprintf(heading, sizeof(heading), "\n  %s (", f.plan->nodes[n].path);
+			ck_assert_msg(strstr(text, heading), "%u columns: no %s in:\n%.3000s", columns, heading, text);
+		}
+		free(text);
+	}
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
@@ -593,6 +644,10 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, hostdevs_of_one_group_must_share_a_backend);
 	tcase_add_test(tc, plan_carries_the_vf_token);
 	tcase_add_test(tc, apply_stops_at_the_first_failing_grant_and_changes_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("text");
+	tcase_add_test(tc, plan_text_fits_narrower_terminals_cutting_paths_then_one_block_per_node);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("labelers");

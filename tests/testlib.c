@@ -344,6 +344,21 @@ void test_run_free(test_run *run)
 	free(run->err);
 }
 
+void test_expect_lines_fit(const char *text, size_t columns, const char *what)
+{
+	size_t number = 1;
+	for (const char *line = text; *line; number++) {
+		size_t bytes = strcspn(line, "\n"), width = 0;
+		for (size_t i = 0; i < bytes; i++)
+			width += ((unsigned char)line[i] & 0xc0) != 0x80;
+		if (width > columns)
+			fprintf(stderr, "%s:\n%s\n", what, text); /* the whole text, too long for a Check message */
+		ck_assert_msg(width <= columns, "%s: line %zu is %zu columns wide, more than %zu:\n%.*s", what, number,
+			      width, columns, (int)(bytes < 1024 ? bytes : 1024), line);
+		line += bytes + (line[bytes] == '\n');
+	}
+}
+
 int test_main(Suite *suite)
 {
 	SRunner *runner = srunner_create(suite);

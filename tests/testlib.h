@@ -83,6 +83,9 @@ unsigned test_kill_at_each_point(int (*apply)(void *data), void (*after_kill)(un
 /* vfg_restore() (no --all), failing the test with @point in the message. */
 void test_restore_ok(vfg_context *ctx, unsigned point);
 
+/* Fail the test unless every line of @text is at most @columns columns (UTF-8 characters) wide, naming @what. */
+void test_expect_lines_fit(const char *text, size_t columns, const char *what);
+
 /* Run a suite with Check and return the process exit status. */
 int test_main(Suite *suite);
 

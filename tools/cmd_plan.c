@@ -7,13 +7,17 @@
 
 #include "cli.h"
 
-static const char plan_help[] = "Usage: vfguard plan --domain NAME --hostdev SPEC... [OPTIONS]\n"
-				"\n"
-				"Show the device nodes each hostdev needs and what every security layer\n"
-				"(DAC, device cgroup, SELinux, AppArmor, the VM's private /dev) would do\n"
-				"about each, with the kernel check that makes it needed. Changes nothing.\n"
-				"\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
-				"Exit status: 0 ok, 1 failed (the error names the device or path), 2 usage.\n";
+static const char plan_help[] =
+	"Usage: vfguard plan --domain NAME --hostdev SPEC... [OPTIONS]\n"
+	"\n"
+	"Show the device nodes each hostdev needs and what every security layer\n"
+	"(DAC, device cgroup, SELinux, AppArmor, the VM's private /dev) would do\n"
+	"about each, with the kernel check that makes it needed. Changes nothing.\n"
+	"The text fits 120 columns: the table names each change by its first word,\n"
+	"and the reasons give it in full.\n"
+	"\n"
+	"  --wide               every change in the table, no line wrapped\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
+	"Exit status: 0 ok, 1 failed (the error names the device or path), 2 usage.\n";
 
 static const char apply_help[] =
 	"Usage: vfguard apply [--dry-run] --domain NAME --hostdev SPEC... [OPTIONS]\n"
@@ -24,9 +28,12 @@ static const char apply_help[] =
 	"IOMMU groups become the domain's; a group another domain holds is refused.\n"
 	"Grants the domain already holds are kept; a node that now has fd access\n"
 	"loses the path grant an earlier run gave it.\n"
-	"With --dry-run, print the steps it would take and change nothing.\n"
+	"With --dry-run, print the steps it would take and change nothing, then what\n"
+	"happens to each fd-access hostdev: the nodes the manager opens, and what each\n"
+	"layer grants them or not, and why.\n"
 	"\n"
-	"  --dry-run            print the steps, change nothing\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
+	"  --dry-run            print the steps, change nothing\n"
+	"  --wide               with --dry-run: no line wrapped at 120 columns\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
 	"Exit status: 0 ok, 1 failed (the error names the step, device or path), 2 usage.\n";
 
 static const char audit_help[] =
@@ -52,6 +59,7 @@ typedef struct plan_command {
 	const char *name;
 	const char *help;
 	bool dry_run;
+	bool wide; /* text: every value in full, no line wrapped (VFG_TEXT_WIDE) */
 	cli_common common;
 	cli_domain domain;
 	char policy_setting[VFG_PATH_MAX + 32];
@@ -65,6 +73,7 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 		CLI_DOMAIN_OPTIONS,
 		{"dry-run", no_argument, NULL, 'n'},
 		{"policy", required_argument, NULL, 'y'},
+		{"wide", no_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	bool is_apply = strcmp(cmd->name, "apply") == 0;
@@ -78,6 +87,10 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 		}
 		if (opt == 'n' && is_apply) {
 			cmd->dry_run = true;
+			continue;
+		}
+		if (opt == 'w' && !is_audit) {
+			cmd->wide = true;
 			continue;
 		}
 		if (opt == 'y' && is_audit) {
@@ -208,6 +221,7 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 	}
 	vfg_plan *plan = NULL;
 	vfg_change_summary prepared = {0};
+	unsigned columns = cmd->wide ? VFG_TEXT_WIDE : VFG_TEXT_COLUMNS;
 	bool applying = strcmp(cmd->name, "apply") == 0 && !cmd->dry_run;
 	if (cli_domain_finish(&cmd->domain, ctx, &err) < 0) {
 		cli_report(&cmd->common, &err);
@@ -219,7 +233,7 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 		cli_report(&cmd->common, &err);
 		status = EXIT_FAILED;
 	} else if (strcmp(cmd->name, "plan") == 0) {
-		cmd->common.json ? vfg_plan_write_json(plan, stdout) : vfg_plan_write_text(plan, stdout);
+		cmd->common.json ? vfg_plan_write_json(plan, stdout) : vfg_plan_write_text_width(plan, columns, stdout);
 	} else if (strcmp(cmd->name, "audit") == 0) {
 		vfg_audit_report *report = NULL;
 		if (vfg_plan_audit(ctx, plan, &report, &err) < 0) {
@@ -231,7 +245,8 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 			vfg_audit_report_free(report);
 		}
 	} else if (cmd->dry_run) {
-		cmd->common.json ? vfg_plan_write_steps_json(plan, stdout) : vfg_plan_write_steps_text(plan, stdout);
+		cmd->common.json ? vfg_plan_write_steps_json(plan, stdout)
+				 : vfg_plan_write_steps_text_width(plan, columns, stdout);
 	} else {
 		vfg_change_summary summary;
 		if (vfg_plan_apply(ctx, plan, &summary, &err) < 0) {

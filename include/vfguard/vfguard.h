@@ -182,11 +182,25 @@ typedef struct vfg_plan {
 int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan, vfg_error *err);
 void vfg_plan_free(vfg_plan *plan);
 
-/* Output for people (a table and the reasons) and for programs (docs/plan-json.md). */
+/*
+ * Output for people (a table and the reasons) and for programs (docs/plan-json.md).
+ * Text is made for a terminal of @columns columns: lines are wrapped and the
+ * table shows each layer's change by its first word ("chown", "rule"), in
+ * full under the reasons. VFG_TEXT_WIDE: every value in full, nothing wrapped.
+ * vfg_plan_write_text and vfg_plan_write_steps_text use VFG_TEXT_COLUMNS.
+ */
+#define VFG_TEXT_COLUMNS 120u
+#define VFG_TEXT_WIDE 0u
 int vfg_plan_write_text(const vfg_plan *plan, FILE *out);
+int vfg_plan_write_text_width(const vfg_plan *plan, unsigned columns, FILE *out);
 int vfg_plan_write_json(const vfg_plan *plan, FILE *out);
-/* The steps apply would take, in order: only the changes. */
+/*
+ * The steps apply would take, in order: only the changes; then each
+ * fd-access hostdev, the nodes the manager opens for it and what every layer
+ * grants them or not, and why.
+ */
 int vfg_plan_write_steps_text(const vfg_plan *plan, FILE *out);
+int vfg_plan_write_steps_text_width(const vfg_plan *plan, unsigned columns, FILE *out);
 int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out);
 
 /* What apply, revoke or restore did. */
