@@ -526,7 +526,7 @@ static int check_intent_path(journal_reader *reader, const journal_record *recor
 {
 	bool memlock = strcmp(record->labeler, MEMLOCK_LABELER) == 0;
 	if (record->no_node != memlock)
-		return reader_error(reader, "intent of labeler '%s' %s", record->labeler,
+		return reader_error(reader, "intent of labeler '%s' for '%s' %s", record->labeler, record->node.path,
 				    memlock ? "names a device node: memlock records name a process"
 					    : "names no device node");
 	if (memlock ? !is_proc_pid_path(record->node.path) : !is_dev_path(record->node.path))

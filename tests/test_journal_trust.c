@@ -198,6 +198,113 @@ START_TEST(a_made_state_directory_is_root_s_alone)
 }
 END_TEST
 
+/* ---- Undo records no grant could have written ---- */
+
+typedef struct forged_case {
+	const char *labelers; /* the config's labelers = */
+	const char *intent; /* "LABELER KIND PATH MAJ:MIN SHARED", as the journal has them */
+	const char *undo; /* the undo text, before the journal's escaping */
+	const char *expect; /* in the message, besides the record's path */
+} forged_case;
+
+static const forged_case forged_cases[] = {
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=0 gid=0 mode=4777", "set-id or sticky bits (4000)"},
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=0 gid=0 mode=2660", "set-id or sticky bits (2000)"},
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=0 gid=0 mode=1666", "set-id or sticky bits (1000)"},
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=0 gid=0 mode=10660", "is not 'uid=U gid=G mode=OOOO'"},
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=-1 gid=0 mode=0660", "is not 'uid=U gid=G mode=OOOO'"},
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=4294967295 gid=0 mode=0660", "names owner -1"},
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=+0 gid=0 mode=0660", "is not 'uid=U gid=G mode=OOOO'"},
+	{"dac", "dac group /dev/vfio/7 243:0 0", "uid=0 gid=0 mode=660", "is not 'uid=U gid=G mode=OOOO'"},
+	{"dac", "dac container /dev/vfio/vfio 10:196 1", "mode=4666 acl=none", "set-id or sticky bits (4000)"},
+	/* a version-2 header and one entry: no ACL the kernel keeps */
+	{"dac", "dac container /dev/vfio/vfio 10:196 1", "mode=0666 acl=020000000100060000000000",
+	 "holds no access ACL the kernel keeps for mode 0666"},
+	/* owner rw-, group rw-, other rw-: an ACL, but not that of mode 0600 */
+	{"dac", "dac container /dev/vfio/vfio 10:196 1",
+	 "mode=0600 acl=02000000010006000000000004000600000000002000060000000000",
+	 "holds no access ACL the kernel keeps for mode 0600"},
+	{"dac", "dac container /dev/vfio/vfio 10:196 1", "mode=0666 acl=NONE", "is not 'mode=OOOO acl=none|HEX'"},
+	{"selinux", "selinux group /dev/vfio/7 243:0 0", "label=u%3ar:t:s0", "is not the label as vfguard writes one"},
+	{"cgroup", "cgroup group /dev/vfio/7 243:0 0", "v1=/etc:rw", "is on no cgroup file system"},
+	{"cgroup", "cgroup group /dev/vfio/7 243:0 0", "v1=/sys/fs/cgroup/devices/../../../etc:rw",
+	 "is not one a grant writes"},
+	{"cgroup", "cgroup group /dev/vfio/7 243:0 0", "v2=/sys/fs/cgroup/unified:rwm/4", "is not one a grant writes"},
+	{"apparmor", "apparmor group /dev/vfio/7 243:0 0", "rule=new original=saved:12345:10",
+	 "is not 'rule=new|held original=absent|text:ENC|saved:HASH:SIZE'"},
+	{"apparmor", "apparmor group /dev/vfio/7 243:0 0", "rule=new original=saved:0123456789abcdef:99999999999",
+	 "is not 'rule=new|held original=absent|text:ENC|saved:HASH:SIZE'"},
+	{"dac", "namespace group /dev/vfio/7 243:0 0", "mnt=+1:2 entry=made mkdir=-", "as vfguard writes it"},
+	{"dac", "namespace group /dev/vfio/7 243:0 0", "mnt=1:2 entry=made mkdir=/etc", "for this node"},
+	{"dac", "memlock - /proc/1 - 0", "pid=1 start=1 soft=100 hard=10", "soft limit above the hard one"},
+	{"dac", "memlock - /proc/1 - 0", "pid=2 start=1 soft=10 hard=10", "for another process than its record's"},
+	{"dac", "memlock - /proc/1 - 0", "pid=1 start=1 soft=+10 hard=10", "malformed memlock undo"},
+	/* refused when the journal is read: status too */
+	{"dac", "dac group /dev/../etc/shadow 243:0 0", "uid=0 gid=0 mode=0666", "not a device node under /dev"},
+	{"dac", "dac group /etc/shadow 243:0 0", "uid=0 gid=0 mode=0666", "not a device node under /dev"},
+	{"dac", "memlock group /dev/vfio/7 243:0 0", "pid=1 start=1 soft=10 hard=10", "memlock records name a process"},
+};
+
+/* The journal's escaping of one field (docs/journal.md): ' ' and '%' as %XX. */
+static void field_escape(const char *value, char *buf, size_t size)
+{
+	size_t used = 0;
+	for (const char *c = value; *c && used + 4 < size; c++)
+		used += (size_t)snprintf(buf + used, size - used, *c == ' ' || *c == '%' ? "%%%02X" : "%c", *c);
+	buf[used] = '\0';
+}
+
+START_TEST(a_forged_undo_record_is_refused_naming_it_and_the_node_is_left_alone)
+{
+	const forged_case *c = &forged_cases[_i];
+	const char *root = test_root_new(host_two);
+	char config[128], undo[512], journal[2048];
+	snprintf(config, sizeof(config), "labelers = %s\n", c->labelers);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", config);
+	field_escape(c->undo, undo, sizeof(undo));
+	snprintf(journal, sizeof(journal),
+		 "vfguard-journal 1\nbegin 1 apply\ndomain vm1 - 107 107 - - - - 0 0 0 0\n"
+		 "intent 1 1 %s %s\ndone 1 1\ncommit 1\n",
+		 c->intent, undo);
+	test_write_file(root, JOURNAL, journal);
+	ck_assert_int_eq(chmod(test_path(root, JOURNAL), 0600), 0);
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE);
+
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 1, "revoke of '%s' exited %d: %s%s", c->undo, run.status, run.out, run.err);
+	ck_assert_msg(strstr(run.err, c->expect), "'%s' not in: %s", c->expect, run.err);
+	/* the record's node, or its bad path, and the bad value are named */
+	char path[256];
+	sscanf(c->intent, "%*s %*s %255s", path);
+	ck_assert_msg(strstr(run.err, path), "'%s' not in: %s", path, run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE, before, c->undo);
+	expect_owner(root, "/dev/vfio/7", 0, 0600);
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_node_with_set_id_bits_is_refused_by_apply_so_no_record_ever_holds_them)
+{
+	const char *root = test_root_new(host_two);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/7"), 02600), 0);
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "01:00.0", NULL});
+	ck_assert_msg(run.status == 1, "apply exited %d: %s%s", run.status, run.out, run.err);
+	ck_assert_msg(strstr(run.err, "/dev/vfio/7") && strstr(run.err, "mode 2600 has set-id or sticky bits"), "%s",
+		      run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE, before, "the refused apply");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *journal_trust_suite(void)
 {
 	Suite *suite = suite_create("journal_trust");
@@ -212,6 +319,11 @@ static Suite *journal_trust_suite(void)
 	tcase_add_loop_test(tc, a_state_directory_others_could_write_is_refused_by_every_command_and_nothing_changes, 0,
 			    sizeof(untrusted_cases) / sizeof(untrusted_cases[0]));
 	tcase_add_test(tc, a_made_state_directory_is_root_s_alone);
+	suite_add_tcase(suite, tc);
+	tc = tcase_create("forged");
+	tcase_add_test(tc, a_node_with_set_id_bits_is_refused_by_apply_so_no_record_ever_holds_them);
+	tcase_add_loop_test(tc, a_forged_undo_record_is_refused_naming_it_and_the_node_is_left_alone, 0,
+			    sizeof(forged_cases) / sizeof(forged_cases[0]));
 	suite_add_tcase(suite, tc);
 	return suite;
 }
