@@ -98,7 +98,10 @@ static int record_read(const vfg_context *ctx, const char *bdf, driver_record *r
 	memset(record, 0, sizeof(*record));
 	if (record_path(ctx, bdf, path, sizeof(path), err) < 0)
 		return -1;
-	int r = vfg_file_read_all(path, &content, NULL, err);
+	/* What reattach binds comes from here: only a record root alone can have written is used. */
+	int r = vfg_state_check_directories(ctx, "drivers", err);
+	if (r == 0)
+		r = vfg_state_read_all(path, &content, NULL, err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)

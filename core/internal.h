@@ -75,8 +75,24 @@ bool vfg_driver_is_vfio(const char *driver);
 /* statefile.c: files under the state directory, replaced atomically and durably. */
 /* ROOT + state_dir + "/" + @relative (which may be ""). */
 int vfg_state_path(const vfg_context *ctx, const char *relative, char *buf, size_t size, vfg_error *err);
-/* mkdir -p ROOT + state_dir + "/" + @relative, mode 0700 for what it creates. */
+/*
+ * mkdir -p ROOT + state_dir + "/" + @relative, mode 0700 for what it creates;
+ * from the state directory down each directory must pass vfg_state_check().
+ */
 int vfg_state_mkdir(const vfg_context *ctx, const char *relative, vfg_error *err);
+/* Is what @fd (opened from @path) a file or directory (@directory) that only root can have written? */
+int vfg_state_check(int fd, const char *path, bool directory, vfg_error *err);
+/*
+ * open(@path, @flags | O_NOFOLLOW | O_CLOEXEC, 0600) and vfg_state_check() it:
+ * the fd, -ENOENT (no error set) when there is no such file, or -1.
+ */
+int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err);
+/* vfg_state_open() the state directory and each directory from it down to @relative: 0, -ENOENT or -1. */
+int vfg_state_check_directories(const vfg_context *ctx, const char *relative, vfg_error *err);
+/* vfg_file_read_all() of a file of the state directory, opened and checked by vfg_state_open(). */
+int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error *err);
+/* Everything left to read from @fd, NUL-terminated (the size counts the bytes read, any NUL among them). */
+int vfg_fd_read_all(int fd, const char *path, char **content, size_t *size, vfg_error *err);
 /* Write @content to a temporary file beside @path, fsync it, rename it over @path and fsync the directory. */
 int vfg_file_replace(const char *path, const char *content, size_t size, vfg_error *err);
 /* The whole file, NUL-terminated, in *@content (free() it); ENOENT is returned as -ENOENT with no error set. */

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 
 #include "journal.h"
+#include "memlock.h"
 
 #define JOURNAL_MAGIC "vfguard-journal 1"
 #define JOURNAL_SUFFIX ".journal"
@@ -101,6 +102,8 @@ static int journal_file_open(host_journal *hj, domain_journal *dj, vfg_error *er
 	if (dj->fd < 0)
 		return vfg_error_set(err, errno, dj->path, "cannot open the journal");
 	struct stat st;
+	if (vfg_state_check(dj->fd, dj->path, false, err) < 0)
+		return -1;
 	if (fstat(dj->fd, &st) < 0)
 		return vfg_error_set(err, errno, dj->path, "cannot open the journal");
 	if (st.st_size > 0)
@@ -410,6 +413,8 @@ const journal_claim *host_journal_group_holder(const host_journal *hj, const cha
 
 /* ---- Reading ---- */
 
+static void journal_file_name(const char *name, char *buf, size_t size);
+
 typedef struct journal_reader {
 	domain_journal *dj;
 	unsigned line;
@@ -469,6 +474,16 @@ static int read_domain(journal_reader *reader, char **fields, size_t count)
 		domain->viommu = fields[11][0] == '1';
 		domain->ipc_lock = fields[12][0] == '1';
 	}
+	/* The name makes paths (the file itself, AppArmor's saved copies): it must be one a domain can have. */
+	char file[3 * VFG_NAME_MAX + 16];
+	const char *base = strrchr(reader->dj->path, '/');
+	vfg_error why = {0};
+	if (vfg_domain_name_check(fields[1], &why) < 0)
+		return reader_error(reader, "domain line: %s", why.message);
+	journal_file_name(fields[1], file, sizeof(file));
+	if (strcmp(base ? base + 1 : reader->dj->path, file) != 0)
+		return reader_error(reader, "domain line names domain '%s', whose journal is %s, not this file",
+				    fields[1], file);
 	snprintf(domain->name, sizeof(domain->name), "%s", fields[1]);
 	snprintf(domain->uuid, sizeof(domain->uuid), "%s", fields[2]);
 	domain->uid = (uid_t)uid;
@@ -500,6 +515,50 @@ static int read_claim(journal_reader *reader, char **fields, size_t count, unsig
 	return 0;
 }
 
+/*
+ * A record's node is a device node under /dev (node.c opens it below the
+ * root prefix): a plain absolute path, no "." or ".." component, no empty one.
+ */
+static bool is_dev_path(const char *path)
+{
+	if (strncmp(path, "/dev/", 5) != 0)
+		return false;
+	for (const char *component = path + 5;;) {
+		size_t length = strcspn(component, "/");
+		if (length == 0 || (length == 1 && component[0] == '.') ||
+		    (length == 2 && component[0] == '.' && component[1] == '.'))
+			return false;
+		for (size_t i = 0; i < length; i++)
+			if ((unsigned char)component[i] <= ' ' || (unsigned char)component[i] >= 0x7f)
+				return false;
+		if (!component[length])
+			return true;
+		component += length + 1;
+	}
+}
+
+/* A memlock record's "node" is its process, /proc/PID (memlock.h). */
+static bool is_proc_pid_path(const char *path)
+{
+	unsigned long pid;
+	return strncmp(path, "/proc/", 6) == 0 && path[6] != '0' && parse_ulong(path + 6, &pid) && pid > 0 &&
+	       pid <= INT32_MAX;
+}
+
+static int check_intent_path(journal_reader *reader, const journal_record *record)
+{
+	bool memlock = strcmp(record->labeler, MEMLOCK_LABELER) == 0;
+	if (record->no_node != memlock)
+		return reader_error(reader, "intent of labeler '%s' for '%s' %s", record->labeler, record->node.path,
+				    memlock ? "names a device node: memlock records name a process"
+					    : "names no device node");
+	if (memlock ? !is_proc_pid_path(record->node.path) : !is_dev_path(record->node.path))
+		return reader_error(reader, "intent of labeler '%s' names '%s', which is not %s; refusing to act on it",
+				    record->labeler, record->node.path,
+				    memlock ? "a process (/proc/PID)" : "a device node under /dev");
+	return 0;
+}
+
 static int read_intent(journal_reader *reader, char **fields, size_t count, unsigned long txn)
 {
 	journal_record record = {.txn = txn};
@@ -517,6 +576,8 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	record.node.rdev = record.no_node ? 0 : makedev(major_number, minor_number);
 	record.node.shared = strcmp(fields[7], "1") == 0;
 	record.undo = fields[8];
+	if (check_intent_path(reader, &record) < 0)
+		return -1;
 	if (record.id > reader->dj->last_id)
 		reader->dj->last_id = record.id;
 	return keep_record(reader->dj, &record, reader->err);
@@ -611,30 +672,59 @@ static domain_journal *domain_journal_new(const char *path)
 }
 
 /*
- * Replay one file. A last line without its newline is a write a crash cut
- * short: it never became durable as a whole, so it never happened; under the
- * exclusive lock it is cut off so the next append starts on a fresh line.
+ * The journal is text its writer escapes to printable ASCII (field_encode),
+ * so any other byte before the last newline is damage, not a torn write: a
+ * NUL most of all, which would end a C string and hide every line after it.
+ * The file is read by its length, never as a string, so nothing is missed.
  */
-static int domain_journal_read(const char *path, bool exclusive, domain_journal **out, vfg_error *err)
+static int check_bytes(const journal_reader *reader, const char *content, size_t complete)
+{
+	unsigned line = 1;
+	for (size_t offset = 0; offset < complete; offset++) {
+		unsigned char c = (unsigned char)content[offset];
+		if (c == '\n') {
+			line++;
+			continue;
+		}
+		if (c >= ' ' && c < 0x7f)
+			continue;
+		char what[16] = "a NUL byte";
+		if (c)
+			snprintf(what, sizeof(what), "byte 0x%02X", c);
+		return vfg_error_set(reader->err, 0, reader->dj->path,
+				     "line %u: %s at byte offset %zu, where only printable ASCII is ever written (the "
+				     "journal is damaged: fix or move it aside by hand; vfguard leaves it as it is)",
+				     line, what, offset);
+	}
+	return 0;
+}
+
+/*
+ * Replay one file, read from @fd. A last line without its newline is a
+ * write a crash cut short: it never became durable as a whole, so it never
+ * happened; under the exclusive lock it is cut off so the next append starts
+ * on a fresh line. Only that tail is ever cut, and only once everything
+ * before it has read back as a journal: a damaged file is left as it is.
+ */
+static int domain_journal_read(int fd, const char *path, bool exclusive, domain_journal **out, vfg_error *err)
 {
 	_cleanup_free_ char *content = NULL;
 	size_t size;
-	if (vfg_file_read_all(path, &content, &size, err) < 0)
-		return vfg_error_set(err, err ? err->errnum : EIO, path, "cannot read the journal");
+	if (vfg_fd_read_all(fd, path, &content, &size, err) < 0)
+		return -1;
 	domain_journal *dj = domain_journal_new(path);
 	if (!dj)
 		return vfg_error_set(err, ENOMEM, path, "cannot read the journal");
 	journal_reader reader = {.dj = dj, .err = err};
-	char *end = strrchr(content, '\n');
+	const char *end = memrchr(content, '\n', size);
 	size_t complete = end ? (size_t)(end - content) + 1 : 0;
-	if (complete < size && exclusive && truncate(path, (off_t)complete) < 0) {
+	if (check_bytes(&reader, content, complete) < 0) {
 		domain_journal_free(dj);
-		return vfg_error_set(err, errno, path, "cannot cut the torn last line off the journal");
+		return -1;
 	}
-	content[complete] = '\0';
 	char *line = content;
-	while (*line) {
-		char *newline = strchr(line, '\n');
+	while (line < content + complete) {
+		char *newline = memchr(line, '\n', (size_t)(content + complete - line));
 		*newline = '\0';
 		reader.line++;
 		int r = reader.line == 1
@@ -645,6 +735,10 @@ static int domain_journal_read(const char *path, bool exclusive, domain_journal 
 			return -1;
 		}
 		line = newline + 1;
+	}
+	if (complete < size && exclusive && ftruncate(fd, (off_t)complete) < 0) {
+		domain_journal_free(dj);
+		return vfg_error_set(err, errno, path, "cannot cut the torn last line off the journal");
 	}
 	*out = dj;
 	return 0;
@@ -664,11 +758,16 @@ static int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err
 
 static int read_all_journals(host_journal *hj, bool exclusive, vfg_error *err)
 {
-	_cleanup_closedir_ DIR *dir = opendir(hj->directory);
+	int dir_fd = vfg_state_open(hj->directory, O_RDONLY, true, err);
+	if (dir_fd == -ENOENT)
+		return 0;
+	if (dir_fd < 0)
+		return -1;
+	_cleanup_closedir_ DIR *dir = fdopendir(dir_fd);
 	if (!dir) {
-		if (errno == ENOENT)
-			return 0;
-		return vfg_error_set(err, errno, hj->directory, "cannot list the journal");
+		int saved = errno;
+		close(dir_fd);
+		return vfg_error_set(err, saved, hj->directory, "cannot list the journal");
 	}
 	struct dirent *entry;
 	while ((entry = readdir(dir))) {
@@ -679,8 +778,13 @@ static int read_all_journals(host_journal *hj, bool exclusive, vfg_error *err)
 			continue;
 		char path[VFG_PATH_MAX + 256];
 		snprintf(path, sizeof(path), "%s/%s", hj->directory, entry->d_name);
+		/* Read and (a torn tail) cut through the fd that was checked: what is trusted is what was read. */
+		_cleanup_close_ int fd = vfg_state_open(path, exclusive ? O_RDWR : O_RDONLY, false, err);
+		if (fd == -ENOENT)
+			continue; /* removed since it was listed: it held nothing */
 		domain_journal *dj = NULL;
-		if (domain_journal_read(path, exclusive, &dj, err) < 0 || host_journal_add(hj, dj, err) < 0)
+		if (fd < 0 || domain_journal_read(fd, path, exclusive, &dj, err) < 0 ||
+		    host_journal_add(hj, dj, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -688,24 +792,37 @@ static int read_all_journals(host_journal *hj, bool exclusive, vfg_error *err)
 
 int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, vfg_error *err)
 {
-	char lock_path[VFG_PATH_MAX];
+	char lock_path[VFG_PATH_MAX], state_dir[VFG_PATH_MAX];
 	memset(hj, 0, sizeof(*hj));
 	hj->ctx = ctx;
 	hj->lock_fd = -1;
 	const char *kill_at = getenv("VFGUARD_FAULT_KILL_AT");
 	if (kill_at)
 		hj->fault_kill_at = strtoul(kill_at, NULL, 10);
-	if (vfg_state_path(ctx, "domains", hj->directory, sizeof(hj->directory), err) < 0 ||
+	if (vfg_state_path(ctx, "", state_dir, sizeof(state_dir), err) < 0 ||
+	    vfg_state_path(ctx, "domains", hj->directory, sizeof(hj->directory), err) < 0 ||
 	    vfg_state_path(ctx, "lock", lock_path, sizeof(lock_path), err) < 0)
 		return -1;
+	/* The state directory and the lock are root's alone, or nothing in them is trusted (vfg_state_check). */
 	if (exclusive && vfg_state_mkdir(ctx, "domains", err) < 0)
 		return -1;
-	hj->lock_fd = open(lock_path, (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (hj->lock_fd < 0) {
-		if (!exclusive && errno == ENOENT)
+	if (!exclusive) {
+		int dir_fd = vfg_state_open(state_dir, O_RDONLY, true, err);
+		if (dir_fd == -ENOENT)
 			return 0; /* nothing was ever journaled here */
-		return vfg_error_set(err, errno, lock_path, "cannot open the host lock");
+		if (dir_fd < 0)
+			return -1;
+		close(dir_fd);
 	}
+	hj->lock_fd = vfg_state_open(lock_path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, false, err);
+	if (hj->lock_fd == -ENOENT) {
+		hj->lock_fd = -1;
+		if (!exclusive)
+			return 0; /* nothing was ever journaled here */
+		return vfg_error_set(err, ENOENT, lock_path, "cannot open the host lock");
+	}
+	if (hj->lock_fd < 0)
+		return -1;
 	int r;
 	do
 		r = flock(hj->lock_fd, exclusive ? LOCK_EX : LOCK_SH);

@@ -323,16 +323,49 @@ static void notes_add(char **notes, const char *fmt, ...)
 	*notes = grown;
 }
 
+/*
+ * A memlock record as only memlock_apply() writes it: exactly its format, for
+ * the process its path names, with a soft limit no higher than the hard one
+ * (setrlimit(2) refuses anything else, so no process ever had it).
+ */
+static int memlock_record_parse(const journal_record *record, pid_t *pid, unsigned long long *start,
+				struct rlimit *original, vfg_error *err)
+{
+	int number;
+	char soft_text[32], hard_text[32], canonical[VFG_UNDO_MAX + 1] = "", path[32] = "";
+	bool ok = sscanf(record->undo, "pid=%d start=%llu soft=%31s hard=%31s", &number, start, soft_text, hard_text) ==
+			  4 &&
+		  number > 0 && parse_rlimit_field(soft_text, &original->rlim_cur) &&
+		  parse_rlimit_field(hard_text, &original->rlim_max);
+	if (ok) {
+		char soft[32], hard[32];
+		rlimit_field(soft, sizeof(soft), limit_value(original->rlim_cur));
+		rlimit_field(hard, sizeof(hard), limit_value(original->rlim_max));
+		snprintf(canonical, sizeof(canonical), "pid=%d start=%llu soft=%s hard=%s", number, *start, soft, hard);
+		snprintf(path, sizeof(path), "/proc/%d", number);
+	}
+	if (!ok || strcmp(record->undo, canonical) != 0)
+		return vfg_error_set(err, EINVAL, record->node.path, "malformed memlock undo '%s'", record->undo);
+	if (strcmp(record->node.path, path) != 0)
+		return vfg_error_set(err, EINVAL, record->node.path,
+				     "memlock undo '%s' is for another process than its record's; refusing it",
+				     record->undo);
+	if (limit_value(original->rlim_cur) > limit_value(original->rlim_max))
+		return vfg_error_set(err, EINVAL, record->node.path,
+				     "memlock undo '%s' has a soft limit above the hard one, which no process has; "
+				     "refusing it",
+				     record->undo);
+	*pid = number;
+	return 0;
+}
+
 int memlock_undo(const journal_record *record, char **notes, vfg_error *err)
 {
-	int pid;
+	pid_t pid = 0;
 	unsigned long long start, now_start;
-	char soft_text[32], hard_text[32];
-	struct rlimit original;
-	if (sscanf(record->undo, "pid=%d start=%llu soft=%31s hard=%31s", &pid, &start, soft_text, hard_text) != 4 ||
-	    pid <= 0 || !parse_rlimit_field(soft_text, &original.rlim_cur) ||
-	    !parse_rlimit_field(hard_text, &original.rlim_max))
-		return vfg_error_set(err, EINVAL, record->node.path, "malformed memlock undo '%s'", record->undo);
+	struct rlimit original, now;
+	if (memlock_record_parse(record, &pid, &start, &original, err) < 0)
+		return -1;
 	vfg_error gone = {0};
 	if (process_start_time(pid, &now_start, &gone) < 0) {
 		if (gone.errnum != ESRCH) {
@@ -345,6 +378,18 @@ int memlock_undo(const journal_record *record, char **notes, vfg_error *err)
 	if (now_start != start) {
 		notes_add(notes, "memlock: pid %d is another process now (started at %llu, not %llu): left alone", pid,
 			  now_start, start);
+		return 0;
+	}
+	/*
+	 * Apply only raises: the original is at most what the process has now.
+	 * Above it, someone lowered the limit since, and putting the record's
+	 * back would grant what vfguard never took: that is left alone.
+	 */
+	if (prlimit(pid, RLIMIT_MEMLOCK, NULL, &now) == 0 &&
+	    (limit_value(original.rlim_cur) > limit_value(now.rlim_cur) ||
+	     limit_value(original.rlim_max) > limit_value(now.rlim_max))) {
+		notes_add(notes, "memlock: pid %d has a lower limit now than the journaled original (%s): left alone",
+			  pid, record->undo);
 		return 0;
 	}
 	if (prlimit(pid, RLIMIT_MEMLOCK, &original, NULL) < 0) {

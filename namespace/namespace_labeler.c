@@ -156,6 +156,14 @@ static int record_parse(const char *text, const vfg_node *node, ns_entry_request
 				     text ? text : "(none)");
 	if (request->first_made == request->n_dirs)
 		record->mkdir[0] = '\0';
+	/* Exactly what record_format() writes: no sign or space sscanf's %lu lets by. */
+	char canonical[VFG_UNDO_MAX + 1];
+	record_format(record, canonical, sizeof(canonical));
+	if (strcmp(text, canonical) != 0)
+		return vfg_error_set(err, 0, node->path,
+				     "namespace: journal record '%s' is not 'mnt=DEV:INO entry=made|found mkdir=DIR|-' "
+				     "as vfguard writes it",
+				     text);
 	return 0;
 }
 

@@ -124,6 +124,8 @@ typedef struct apparmor_undo {
 /* The undo text for @original inline; false when it does not fit in VFG_UNDO_MAX. */
 bool apparmor_undo_format_text(bool held, const apparmor_original *original, char *buf, size_t size);
 void apparmor_undo_format_saved(bool held, const apparmor_original *original, char *buf, size_t size);
+/* The largest saved original a journal record may name (bytes): far past any rules file. */
+#define APPARMOR_SAVED_MAX (16u << 20)
 int apparmor_undo_parse(const char *text, const vfg_node *node, apparmor_undo *undo, vfg_error *err);
 void apparmor_undo_free(apparmor_undo *undo);
 

@@ -152,6 +152,15 @@ int apparmor_saved_read(const vfg_labeler_env *env, const char *domain, const ap
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return vfg_error_set(err, errno, path, "apparmor: cannot open the saved original of the rules file");
+	/* Written as root into the state directory (0600): anything else is not the copy the grant saved. */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return vfg_error_set(err, errno, path, "apparmor: cannot stat the saved original");
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return vfg_error_set(err, EPERM, path,
+				     "apparmor: the saved original is owned by uid %u with mode %04o; only a regular "
+				     "file root alone can have written is restored",
+				     (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	_cleanup_free_ char *buf = malloc(undo->size + 1);
 	if (!buf)
 		return vfg_error_set(err, ENOMEM, path, "apparmor: cannot read the saved original");

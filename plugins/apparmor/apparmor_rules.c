@@ -312,11 +312,23 @@ int apparmor_undo_parse(const char *text, const vfg_node *node, apparmor_undo *u
 		size_t size;
 		int end = -1;
 		undo->kind = APPARMOR_ORIGINAL_SAVED;
+		char canonical[64] = "";
 		ok = sscanf(rest + 15, "%16llx:%zu%n", &hash, &size, &end) == 2 && rest[15 + end] == '\0';
+		if (ok)
+			snprintf(canonical, sizeof(canonical), "%016llx:%zu", hash, size);
+		/* The saved copy is read into memory whole: a size no rules file has is refused, not allocated. */
+		ok = ok && strcmp(rest + 15, canonical) == 0 && size > 0 && size <= APPARMOR_SAVED_MAX;
 		undo->hash = hash;
 		undo->size = size;
 	} else {
 		ok = false;
+	}
+	/* Exactly what the grant's formatter writes for what was parsed: nothing a loose parse let by. */
+	if (ok && undo->kind == APPARMOR_ORIGINAL_TEXT) {
+		apparmor_original original = {.content = undo->text, .size = undo->size};
+		char canonical[VFG_UNDO_MAX + 1];
+		ok = apparmor_undo_format_text(undo->held, &original, canonical, sizeof(canonical)) &&
+		     strcmp(text, canonical) == 0;
 	}
 	if (!ok) {
 		apparmor_undo_free(undo);

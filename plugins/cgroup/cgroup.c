@@ -17,9 +17,11 @@
  * DIR is written with %XX for bytes outside printable ASCII, space, '%' and ':'.
  */
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "cgroup.h"
 #include "cgroup_bpf.h"
@@ -84,6 +86,80 @@ static void undo_format(const undo_text *undo, char *buf, size_t size)
 	}
 }
 
+static void v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size);
+static bool v2_token_parse(const char *token, cgroup_v2_entry *entry);
+
+/* An absolute path with no empty, "." or ".." component: the cgroup directory a grant found. */
+static bool is_plain_path(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *component = path + 1;;) {
+		size_t length = strcspn(component, "/");
+		if (length == 0 ? component[0] != '\0' || component != path + 1
+				: (length == 1 && component[0] == '.') ||
+					  (length == 2 && component[0] == '.' && component[1] == '.'))
+			return false;
+		if (!component[length])
+			return true;
+		component += length + 1;
+	}
+}
+
+/* A token only a grant writes: v1's "allowed" or access letters, v2's "absent" or ACCESS/FLAGS of vfguard's flags. */
+static bool token_is_canonical(const undo_part *part, bool v1)
+{
+	char canonical[TOKEN_MAX];
+	if (v1) {
+		int access = cgroup_access_parse(part->token);
+		return strcmp(part->token, "allowed") == 0 ||
+		       (access >= 0 && strcmp(part->token, cgroup_access_format((unsigned)access, canonical)) == 0);
+	}
+	cgroup_v2_entry entry;
+	if (!v2_token_parse(part->token, &entry) ||
+	    (entry.flags & ~(unsigned)(VFG_CGROUP_RULE_BASE | VFG_CGROUP_RULE_GRANT)))
+		return false;
+	v2_token_format(&entry, canonical, sizeof(canonical));
+	return strcmp(part->token, canonical) == 0;
+}
+
+/*
+ * Revoke writes to devices.deny in the v1 directory and to vfguard's map on
+ * the v2 one, as root: the record must be exactly undo_format()'s text,
+ * with plain directories and tokens a grant writes.
+ */
+static int undo_check(const char *text, const vfg_node *node, const undo_text *undo, vfg_error *err)
+{
+	char canonical[VFG_UNDO_MAX + 1];
+	undo_format(undo, canonical, sizeof(canonical));
+	bool ok = strcmp(text, canonical) == 0;
+	const undo_part *parts[] = {&undo->v1, &undo->v2};
+	for (size_t i = 0; i < 2 && ok; i++)
+		ok = !parts[i]->dir[0] || (is_plain_path(parts[i]->dir) && token_is_canonical(parts[i], i == 0));
+	if (!ok)
+		return vfg_error_set(err, 0, node->path,
+				     "cgroup: journal record '%.300s' is not one a grant writes (v1=DIR:allowed|ACCESS "
+				     "v2=DIR:absent|ACCESS/FLAGS, DIR a plain absolute path); refusing it",
+				     text);
+	return 0;
+}
+
+/* The directory of a record's part is a cgroup of that hierarchy (statfs(2) magic), not any directory. */
+static int undo_part_check_kind(const undo_part *part, bool v1, const vfg_node *node, vfg_error *err)
+{
+	struct statfs fs;
+	if (statfs(part->dir, &fs) < 0)
+		return vfg_error_set(err, errno, part->dir, "cgroup: cannot check the journaled cgroup of %s",
+				     node->path);
+	unsigned long expected = v1 ? CGROUP_SUPER_MAGIC : CGROUP2_SUPER_MAGIC;
+	if ((unsigned long)fs.f_type != expected)
+		return vfg_error_set(err, 0, part->dir,
+				     "cgroup: the journal record of %s names this as its %s cgroup, but it is on no "
+				     "%s file system; refusing to write there",
+				     node->path, v1 ? "v1" : "v2", v1 ? "cgroup" : "cgroup2");
+	return 0;
+}
+
 static int undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_error *err)
 {
 	memset(undo, 0, sizeof(*undo));
@@ -109,7 +185,7 @@ static int undo_parse(const char *text, const vfg_node *node, undo_text *undo, v
 	if (!undo->v1.dir[0] && !undo->v2.dir[0])
 		return vfg_error_set(err, 0, node->path, "cgroup: journal record '%s' names no cgroup",
 				     text ? text : "(none)");
-	return 0;
+	return undo_check(text, node, undo, err);
 }
 
 /* v2 tokens: "absent" or "ACCESS/FLAGS". */
@@ -502,6 +578,8 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
 			continue;
 		}
+		if (undo_part_check_kind(part, i == 0, node, err) < 0)
+			return -1;
 		int r = i == 0 ? v1_revoke(domain, node, &rule, part, err) : v2_revoke(domain, node, &rule, part, err);
 		if (r < 0)
 			return -1;

@@ -125,6 +125,12 @@ static int dac_plan(const vfg_labeler_env *env, const vfg_domain *domain, const 
 	if (allowed)
 		return vfg_step_set(step, VFG_ACTION_NONE, "", "owner %u:%u mode %04o: %s", (unsigned)node->uid,
 				    (unsigned)node->gid, (unsigned)node->mode, allowed);
+	if (node->mode & DAC_SPECIAL_BITS)
+		return vfg_step_set(step, VFG_ACTION_REFUSE, "",
+				    "mode %04o has set-id or sticky bits, which a device node never needs: vfguard "
+				    "grants no node that has them (chmod %04o it first), so revoke never has them to "
+				    "put back",
+				    (unsigned)node->mode, (unsigned)(node->mode & 0777));
 	if (node->shared)
 		return dac_plan_shared(domain, node, acl, step, err);
 
@@ -141,6 +147,16 @@ static int dac_plan(const vfg_labeler_env *env, const vfg_domain *domain, const 
 			    now, (unsigned)domain->uid, (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode);
 }
 
+int dac_undo_check_bits(const char *text, const vfg_node *node, unsigned mode, vfg_error *err)
+{
+	if (mode & DAC_SPECIAL_BITS)
+		return vfg_error_set(err, 0, node->path,
+				     "dac: journal record '%s' holds set-id or sticky bits (%04o), which no node "
+				     "vfguard granted had; refusing to restore them",
+				     text, mode & DAC_SPECIAL_BITS);
+	return 0;
+}
+
 /* An exclusive node's undo text: its owner and mode before vfguard. */
 typedef struct dac_owner {
 	uid_t uid;
@@ -154,14 +170,32 @@ static void dac_owner_format(const dac_owner *owner, char *buf, size_t size)
 		 (unsigned)owner->mode);
 }
 
+/*
+ * Revoke chowns and chmods as root to what the record says, so it takes only
+ * what a grant can have written: exactly dac_owner_format()'s text (no sign,
+ * space or leading zero sscanf would let by), an owner chown can set (-1
+ * means "leave it"), and permission bits alone, since grant refuses a node
+ * with set-id or sticky bits (dac_plan).
+ */
 static int dac_owner_parse(const char *text, const vfg_node *node, dac_owner *owner, vfg_error *err)
 {
 	unsigned uid, gid, mode;
-	int end = -1;
-	if (sscanf(text, "uid=%u gid=%u mode=%o%n", &uid, &gid, &mode, &end) != 3 || text[end] != '\0' || mode > 07777)
+	char canonical[64] = "";
+	bool ok = sscanf(text, "uid=%u gid=%u mode=%o", &uid, &gid, &mode) == 3;
+	if (ok) {
+		*owner = (dac_owner){.uid = uid, .gid = gid, .mode = mode};
+		dac_owner_format(owner, canonical, sizeof(canonical));
+	}
+	if (!ok || strcmp(text, canonical) != 0 || mode > 07777)
 		return vfg_error_set(err, 0, node->path, "dac: journal record '%s' is not 'uid=U gid=G mode=OOOO'",
 				     text);
-	*owner = (dac_owner){.uid = uid, .gid = gid, .mode = mode};
+	if (uid == (unsigned)-1 || gid == (unsigned)-1)
+		return vfg_error_set(err, 0, node->path,
+				     "dac: journal record '%s' names owner -1, which no node has; refusing to "
+				     "restore it",
+				     text);
+	if (dac_undo_check_bits(text, node, mode, err) < 0)
+		return -1;
 	return 0;
 }
 

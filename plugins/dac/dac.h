@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -23,6 +24,16 @@ static inline void dac_closep(int *fd)
 		close(*fd);
 }
 #define _cleanup_close_ __attribute__((cleanup(dac_closep)))
+
+/*
+ * Set-id and sticky bits: meaningless on a device node (nothing executes it,
+ * and mandatory locking is gone since Linux 5.15), so vfguard refuses to
+ * grant a node that carries them, and an undo record asking for them is
+ * forged or damaged.
+ */
+#define DAC_SPECIAL_BITS (S_ISUID | S_ISGID | S_ISVTX)
+/* Refuse undo text @text whose @mode has DAC_SPECIAL_BITS, naming the node. */
+int dac_undo_check_bits(const char *text, const vfg_node *node, unsigned mode, vfg_error *err);
 
 /* An fd opened by vfg_node_open(), with the two names a message or a call needs. */
 typedef struct dac_node_fd {

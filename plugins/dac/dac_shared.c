@@ -107,10 +107,54 @@ static bool dac_hex_decode(const char *hex, unsigned char *out, size_t max, size
 	return true;
 }
 
+/*
+ * Is @original an access ACL the kernel can have given getxattr(2) for a node
+ * of its mode? The layout of include/uapi/linux/posix_acl_xattr.h: version 2,
+ * whole entries, each tag once but ACL_USER and ACL_GROUP, no permission
+ * beyond rwx; and, as posix_acl_chmod() keeps them, the owner, mask (the
+ * owning group without one) and other entries equal to the mode's bits.
+ */
+static bool dac_acl_matches_mode(const dac_shared_original *original)
+{
+	const size_t header = sizeof(struct posix_acl_xattr_header);
+	const size_t entry_size = sizeof(struct posix_acl_xattr_entry);
+	struct posix_acl_xattr_header version;
+	if (original->acl_size < header + 3 * entry_size || (original->acl_size - header) % entry_size)
+		return false;
+	memcpy(&version, original->acl, header);
+	if (le32toh(version.a_version) != POSIX_ACL_XATTR_VERSION)
+		return false;
+	int user_obj = -1, group_obj = -1, mask = -1, other = -1;
+	for (size_t off = header; off < original->acl_size; off += entry_size) {
+		struct posix_acl_xattr_entry entry;
+		memcpy(&entry, original->acl + off, entry_size);
+		unsigned tag = le16toh(entry.e_tag), perm = le16toh(entry.e_perm);
+		int *single = tag == ACL_USER_OBJ    ? &user_obj
+			      : tag == ACL_GROUP_OBJ ? &group_obj
+			      : tag == ACL_MASK      ? &mask
+			      : tag == ACL_OTHER     ? &other
+						     : NULL;
+		if (perm > 07 || (!single && tag != ACL_USER && tag != ACL_GROUP) || (single && *single >= 0))
+			return false;
+		if (single)
+			*single = (int)perm;
+	}
+	int group_bits = mask >= 0 ? mask : group_obj;
+	return user_obj == (int)(original->mode >> 6 & 07) && group_obj >= 0 &&
+	       group_bits == (int)(original->mode >> 3 & 07) && other == (int)(original->mode & 07);
+}
+
+/*
+ * The last revoke puts this mode and ACL back as root, so only what a grant
+ * can have journaled is taken: exactly dac_shared_format()'s text, no set-id
+ * or sticky bits (dac_plan refuses a node with them), and an ACL as the
+ * kernel keeps one for that mode.
+ */
 static int dac_shared_parse(const char *text, const vfg_node *node, dac_shared_original *original, vfg_error *err)
 {
 	unsigned mode;
 	int start = -1;
+	char canonical[DAC_SHARED_UNDO_MAX] = "";
 	bool ok = text && sscanf(text, "mode=%o acl=%n", &mode, &start) == 1 && start > 0 && mode <= 07777;
 	if (ok) {
 		original->mode = mode;
@@ -118,9 +162,18 @@ static int dac_shared_parse(const char *text, const vfg_node *node, dac_shared_o
 		ok = strcmp(text + start, "none") == 0 ||
 		     dac_hex_decode(text + start, original->acl, sizeof(original->acl), &original->acl_size);
 	}
-	if (!ok)
+	if (ok)
+		dac_shared_format(original, canonical, sizeof(canonical));
+	if (!ok || strcmp(text, canonical) != 0)
 		return vfg_error_set(err, 0, node->path, "dac: journal record '%s' is not 'mode=OOOO acl=none|HEX'",
 				     text ? text : "(none)");
+	if (dac_undo_check_bits(text, node, mode, err) < 0)
+		return -1;
+	if (original->acl_size && !dac_acl_matches_mode(original))
+		return vfg_error_set(err, 0, node->path,
+				     "dac: journal record '%.200s' holds no access ACL the kernel keeps for mode %04o; "
+				     "refusing to restore it",
+				     text, mode);
 	return 0;
 }
 

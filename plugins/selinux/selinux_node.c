@@ -108,6 +108,18 @@ static int undo_parse(const char *text, const vfg_node *node, selinux_label_byte
 		label->bytes[label->len++] = (char)(high << 4 | low);
 		c += 2;
 	}
+	/*
+	 * Any bytes are a label a node can have had (the kernel stores what
+	 * root writes where no policy checks it), so the bound is the form:
+	 * exactly what undo_format() writes for them, nothing sscanf-loose.
+	 */
+	char canonical[VFG_UNDO_MAX + 1];
+	undo_format(label, canonical, sizeof(canonical));
+	if (strcmp(text, canonical) != 0)
+		return vfg_error_set(err, 0, node->path,
+				     "selinux: journal record '%.200s' is not the label as vfguard writes one "
+				     "('label=' and the bytes, %%XX for any but printable ASCII)",
+				     text);
 	return 0;
 }
 
