@@ -9,6 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testlib.h"
+
+char *test_cgroup_devices_list(const char *dir)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/devices.list", dir);
+	return test_read_nonempty(path);
+}
+
 void test_cgroup_detach_all(const char *dir)
 {
 	int cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

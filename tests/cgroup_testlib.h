@@ -12,6 +12,12 @@
 #define TEST_CGROUP_V1 "/sys/fs/cgroup/devices" /* the v1 devices controller */
 #define TEST_CGROUP_V2 "/sys/fs/cgroup/unified" /* cgroup2, where device programs attach */
 
+/*
+ * The devices.list of the v1 cgroup @dir (free() it). Every v1 cgroup the
+ * tests make allows a base rule (/dev/null), so the list is never empty: an
+ * empty read fails the test rather than compare equal to another.
+ */
+char *test_cgroup_devices_list(const char *dir);
 /* Detach every device program attached to @dir itself (not its ancestors'). */
 void test_cgroup_detach_all(const char *dir);
 /* SIGKILL the processes in @dir until it is empty. */

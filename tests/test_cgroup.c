@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cgroup_testlib.h"
@@ -106,15 +105,6 @@ static void make_v2_cgroup(char *dir, size_t size, int n)
 {
 	cgroup_dir(dir, size, V2_MOUNT, n);
 	make_dir(dir);
-}
-
-static char *devices_list(const char *dir)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/devices.list", dir);
-	char *text = test_read_file("", path);
-	ck_assert_ptr_nonnull(text);
-	return text;
 }
 
 /* ---- what the kernel says ---- */
@@ -247,6 +237,8 @@ static char *map_content(const char *dir, size_t *count)
 					  value.flags & 2 ? " grant" : ""),
 				 0);
 	}
+	/* ENOENT: past the last key; any other error cut the listing short */
+	ck_assert_msg(errno == ENOENT, "BPF_MAP_GET_NEXT_KEY on %s: %s", dir, strerror(errno));
 	close(map_fd);
 	qsort(lines, n, sizeof(*lines), compare_lines);
 	char *text = NULL;
@@ -424,7 +416,7 @@ START_TEST(v2_revoke_denies_the_node_again_while_another_domain_keeps_the_progra
 	domain_revoke_ok(&f, "b");
 	attached_programs(dir, programs, sizeof(programs));
 	ck_assert_str_eq(programs, before);
-	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 	fixture_close(&f);
 }
 END_TEST
@@ -587,7 +579,7 @@ START_TEST(v2_a_foreign_program_is_named_with_the_rule_it_must_allow_and_apply_c
 	ck_assert_str_eq(programs, before);
 	attached_programs(dir, programs, sizeof(programs));
 	ck_assert_str_eq(programs, on_ancestor ? "" : before);
-	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 	test_snapshot_expect(f.root, TEST_SNAPSHOT_NO_STATE, state_before, "a refused apply");
 	ck_assert_ptr_null(test_read_file(f.root, "/run/vfguard/domains/vm1.journal"));
 	free(state_before);
@@ -647,7 +639,7 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 	fixture_open(&f);
 	char dir[256];
 	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
-	char *before = devices_list(dir);
+	char *before = test_cgroup_devices_list(dir);
 	expect_eperm(dir, f.root, GROUP7);
 
 	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
@@ -655,14 +647,14 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 	expect_opens(dir, f.root, CONTAINER);
 	expect_opens(dir, f.root, DEVNULL);
 	expect_eperm(dir, f.root, GROUP8);
-	char *granted = devices_list(dir);
+	char *granted = test_cgroup_devices_list(dir);
 	ck_assert_msg(strstr(granted, "c 1:5 rw\n") && strstr(granted, "c 1:7 rw\n"), "devices.list:\n%s", granted);
 	free(granted);
 
 	domain_revoke_ok(&f, "vm1");
 	expect_eperm(dir, f.root, GROUP7);
 	expect_eperm(dir, f.root, CONTAINER);
-	char *after = devices_list(dir);
+	char *after = test_cgroup_devices_list(dir);
 	ck_assert_str_eq(after, before);
 	free(after);
 	free(before);
@@ -677,7 +669,7 @@ START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_b
 	char dir[256];
 	/* 1:* covers the container and group 7 in one line; 1:5 r alone would not */
 	make_v1_cgroup(dir, sizeof(dir), 1, (const char *const[]){"c 1:* rwm", NULL});
-	char *wide = devices_list(dir);
+	char *wide = test_cgroup_devices_list(dir);
 	vfg_plan *plan = NULL;
 	vfg_error err = {0};
 	ck_assert_msg(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7, NULL}, &plan, &err) == 0, "%s",
@@ -686,10 +678,10 @@ START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_b
 	ck_assert_msg(strstr(step->reason, "allows it already, 'c 1:* rwm'"), "%s", step->reason);
 	ck_assert_msg(vfg_plan_apply(f.ctx, plan, NULL, &err) == 0, "%s", err.message);
 	vfg_plan_free(plan);
-	char *held = devices_list(dir);
+	char *held = test_cgroup_devices_list(dir);
 	ck_assert_str_eq(held, wide); /* no "c 1:5 rw" line beside the wildcard */
 	domain_revoke_ok(&f, "vm1");
-	char *after = devices_list(dir);
+	char *after = test_cgroup_devices_list(dir);
 	ck_assert_str_eq(after, wide);
 	free(wide);
 	free(held);
@@ -697,13 +689,13 @@ START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_b
 
 	char narrow[256];
 	make_v1_cgroup(narrow, sizeof(narrow), 2, (const char *const[]){"c 1:3 rwm", "c 1:5 r", "c 1:9 m", NULL});
-	char *before = devices_list(narrow);
+	char *before = test_cgroup_devices_list(narrow);
 	domain_apply_ok(&f, "vm2", narrow, (const char *[]){LEGACY7, NULL}, NULL);
-	char *granted = devices_list(narrow);
+	char *granted = test_cgroup_devices_list(narrow);
 	ck_assert_msg(strstr(granted, "c 1:5 rw\n"), "devices.list:\n%s", granted);
 	expect_opens(narrow, f.root, GROUP7);
 	domain_revoke_ok(&f, "vm2");
-	after = devices_list(narrow);
+	after = test_cgroup_devices_list(narrow);
 	ck_assert_str_eq(after, before); /* "c 1:5 r" again, in its place */
 	free(before);
 	free(granted);
@@ -741,7 +733,8 @@ START_TEST(shared_container_rule_is_counted_per_cgroup)
 		make_v1_cgroup(one, sizeof(one), 1, v1_base);
 		make_v1_cgroup(two, sizeof(two), 2, v1_base);
 	}
-	char *before_one = v2 ? NULL : devices_list(one), *before_two = v2 ? NULL : devices_list(two);
+	char *before_one = v2 ? NULL : test_cgroup_devices_list(one),
+	     *before_two = v2 ? NULL : test_cgroup_devices_list(two);
 	const char *dirs[] = {one, one, two}, *hostdevs[] = {LEGACY7, LEGACY8, LEGACY9}, *names[] = {"a", "b", "c"};
 	for (size_t i = 0; i < 3; i++)
 		domain_apply_ok(&f, names[i], dirs[i], (const char *[]){hostdevs[i], NULL}, NULL);
@@ -760,13 +753,13 @@ START_TEST(shared_container_rule_is_counted_per_cgroup)
 	}
 	for (size_t i = 0; i < 2; i++) {
 		const char *dir = i ? two : one;
-		ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+		test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 		if (v2) {
 			char programs[256];
 			attached_programs(dir, programs, sizeof(programs));
 			ck_assert_str_eq(programs, "");
 		} else {
-			char *after = devices_list(dir);
+			char *after = test_cgroup_devices_list(dir);
 			ck_assert_str_eq(after, i ? before_two : before_one);
 			free(after);
 		}
@@ -790,19 +783,19 @@ static void hybrid_open(hybrid *h)
 {
 	make_v1_cgroup(h->v1, sizeof(h->v1), 1, v1_base);
 	make_v2_cgroup(h->v2, sizeof(h->v2), 1);
-	h->list = devices_list(h->v1);
+	h->list = test_cgroup_devices_list(h->v1);
 	attached_programs(h->v2, h->programs, sizeof(h->programs));
 	h->vm = vm_process_in((const char *[]){h->v1, h->v2, NULL});
 }
 
 static void hybrid_expect_as_before(const hybrid *h, const char *what)
 {
-	char *list = devices_list(h->v1), programs[256];
+	char *list = test_cgroup_devices_list(h->v1), programs[256];
 	attached_programs(h->v2, programs, sizeof(programs));
 	ck_assert_msg(strcmp(list, h->list) == 0, "%s: devices.list is\n%s\nwas\n%s", what, list, h->list);
 	ck_assert_msg(strcmp(programs, h->programs) == 0, "%s: programs '%s', were '%s'", what, programs, h->programs);
-	ck_assert_int_lt(getxattr(h->v1, "trusted.vfguard.c1:7", NULL, 0), 0);
-	ck_assert_int_lt(getxattr(h->v2, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_expect_no_xattr(h->v1, "trusted.vfguard.c1:7");
+	test_expect_no_xattr(h->v2, "trusted.vfguard.c1:7");
 	free(list);
 }
 
@@ -824,7 +817,7 @@ START_TEST(hybrid_grant_by_pid_goes_to_both_hierarchies_and_revoke_leaves_both_a
 	const char *both[] = {h.v1, h.v2, NULL};
 	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP7)), 0);
 	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP8)), EPERM);
-	char *list = devices_list(h.v1);
+	char *list = test_cgroup_devices_list(h.v1);
 	ck_assert_msg(strstr(list, "c 1:5 rw\n"), "%s", list);
 	free(list);
 	expect_map(h.v2, "c 136:* 6 base\nc 1:3 6 base\nc 1:5 6 grant\nc 1:7 6 grant\n");
