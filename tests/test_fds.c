@@ -762,7 +762,8 @@ START_TEST(cli_exec_fails_before_the_command_when_rlimit_mode_is_required)
 	ck_assert_msg(strstr(run.err, "/dev/iommu") && strstr(run.err, "RLIMIT_MODE"), "%s", run.err);
 	char ran[128];
 	snprintf(ran, sizeof(ran), "%s/ran", f.dir);
-	ck_assert_msg(access(ran, F_OK) < 0 && errno == ENOENT, "%s: %s", ran, strerror(errno));
+	ck_assert_msg(access(ran, F_OK) < 0, "%s exists: the command ran", ran);
+	ck_assert_msg(errno == ENOENT, "%s: %s", ran, strerror(errno));
 	test_run_free(&run);
 	fixture_close(&f);
 }
@@ -879,8 +880,8 @@ START_TEST(cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_
 	char *errors = test_read_file(f.dir, "/stderr");
 	ck_assert_msg(strstr(errors, "refused") && strstr(errors, "uid 108"), "%s", errors);
 	free(errors);
-	ck_assert_msg(access(socket_path, F_OK) < 0 && errno == ENOENT, "%s not removed: %s", socket_path,
-		      strerror(errno));
+	ck_assert_msg(access(socket_path, F_OK) < 0, "%s was not removed", socket_path);
+	ck_assert_msg(errno == ENOENT, "%s: %s", socket_path, strerror(errno));
 	fixture_close(&f);
 }
 END_TEST
