@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testlib.h"
+
 int test_cgroup_make(const char *mount, const char *name, char *dir, size_t size)
 {
 	snprintf(dir, size, "%s/%s", mount, name);
@@ -84,6 +86,13 @@ void test_cgroup_child_stop(pid_t child)
 {
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
+}
+
+char *test_cgroup_devices_list(const char *dir)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/devices.list", dir);
+	return test_read_nonempty(path);
 }
 
 void test_cgroup_detach_all(const char *dir)

@@ -37,6 +37,12 @@ pid_t test_cgroup_child_in(const char *const *dirs, bool own_mounts);
 /* SIGKILL the child and reap it. */
 void test_cgroup_child_stop(pid_t child);
 
+/*
+ * The devices.list of the v1 cgroup @dir (free() it). Every v1 cgroup the
+ * tests make allows a base rule (/dev/null), so the list is never empty: an
+ * empty read fails the test rather than compare equal to another.
+ */
+char *test_cgroup_devices_list(const char *dir);
 /* Detach every device program attached to @dir itself (not its ancestors'). */
 void test_cgroup_detach_all(const char *dir);
 /* SIGKILL the processes in @dir until it is empty. */

@@ -37,6 +37,10 @@ sed -e 's|/\*.*\*/||' -e '/\/\*/,/\*\//d' "$map" |
 sort -u "$work/mapped-all" >"$work/mapped"
 
 status=0
+# grep for lines that should not be there: none is a pass (exit 1), an error is not.
+unexpected() { # GREP-ARGS...
+	grep "$@" || (($? == 1))
+}
 report() { # TITLE FILE
 	if [[ -s $2 ]]; then
 		echo "$1:" >&2
@@ -50,16 +54,25 @@ comm -13 "$work/declared" "$work/exported" >"$work/d"
 report "exported but declared in no public header (declare them, or leave them out of the map)" "$work/d"
 comm -23 "$work/mapped" "$work/declared" >"$work/d"
 report "listed in $(basename "$map") but declared in no public header" "$work/d"
+# The other way too: a map the parse above read as empty would pass every check of it.
+comm -13 "$work/mapped" "$work/declared" >"$work/d"
+report "declared in include/vfguard/*.h but not listed in $(basename "$map")" "$work/d"
 uniq -d "$work/mapped-all" >"$work/d"
 report "listed twice in $(basename "$map")" "$work/d"
-grep -v '@@VFGUARD_' "$work/exported-versioned" >"$work/d" || true
+unexpected -v '@@VFGUARD_' "$work/exported-versioned" >"$work/d"
 report "exported without a VFGUARD_ version" "$work/d"
 
 # No global state (DESIGN.md: everything lives in a context): the library's
 # writable data is the C runtime's own, nothing of ours. Constant tables with
 # pointers live in .data.rel.ro, which is read-only once relocated.
-objdump -t "$library" | awk '$4 == ".data" || $4 == ".bss" || $4 == ".tbss" || $4 == ".tdata" { print $NF }' |
-	grep -vxE 'completed\.[0-9]+|__dso_handle|__TMC_END__|\.(data|bss|tbss|tdata)' >"$work/d" || true
+objdump -t "$library" >"$work/symbols"
+# Without a symbol table (a stripped library) the listing is empty and would pass.
+if ! grep -q ' vfg_context_new$' "$work/symbols"; then
+	echo "objdump -t $library lists no symbol table: cannot check its writable data" >&2
+	exit 1
+fi
+awk '$4 == ".data" || $4 == ".bss" || $4 == ".tbss" || $4 == ".tdata" { print $NF }' "$work/symbols" >"$work/writable"
+unexpected -vxE 'completed\.[0-9]+|__dso_handle|__TMC_END__|\.(data|bss|tbss|tdata)' "$work/writable" >"$work/d"
 report "writable static or global data in the library (move it into the context)" "$work/d"
 
 soname=$(readelf -d "$library" | sed -nE 's/.*Library soname: \[(.*)\]/\1/p')

@@ -8,6 +8,7 @@
  * not enabled on this machine: what the kernel does with the rules is the VM
  * suite's (tests/vm/scenarios/apparmor-*.sh).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -92,6 +93,8 @@ static size_t snapshot_root_len;
 
 static int snapshot_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
+	/* nftw() goes on past what it cannot stat or list: the snapshot would lack it */
+	ck_assert_msg(type != FTW_NS && type != FTW_DNR, "cannot read %s", path);
 	fprintf(snapshot_out, "%s mode=%o uid=%u gid=%u\n", path + snapshot_root_len, st->st_mode, st->st_uid,
 		st->st_gid);
 	if (S_ISREG(st->st_mode)) {
@@ -100,6 +103,7 @@ static int snapshot_entry(const char *path, const struct stat *st, int type, str
 		int c;
 		while ((c = fgetc(f)) != EOF)
 			fprintf(snapshot_out, "%02x", c);
+		ck_assert_msg(!ferror(f), "cannot read %s", path);
 		fputc('\n', snapshot_out);
 		fclose(f);
 	}
@@ -200,6 +204,7 @@ static int run_command(const char *const *argv, char **output)
 		if (capacity - used < 2)
 			buf = realloc(buf, capacity *= 2);
 	}
+	ck_assert_msg(n == 0, "reading %s's output: %s", argv[0], strerror(errno));
 	buf[used] = '\0';
 	close(pipefd[0]);
 	int status;
@@ -358,17 +363,23 @@ static void make_original(const char *root, int which)
 	close(fd);
 }
 
+/* The originals saved aside under the state directory (NAME.original). */
 static int saved_originals(const char *root)
 {
-	char *output;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/run/vfguard/apparmor", root);
-	if (access(dir, F_OK) < 0)
+	DIR *d = opendir(dir);
+	if (!d) {
+		/* none saved yet: any other failure is no count */
+		ck_assert_msg(errno == ENOENT, "%s: %s", dir, strerror(errno));
 		return 0;
-	int status = run_command((const char *[]){"/bin/sh", "-c", "ls \"$0\" | grep -c '\\.original$'", dir, NULL},
-				 &output);
-	int count = status <= 1 ? atoi(output) : -1;
-	free(output);
+	}
+	int count = 0;
+	for (struct dirent *entry; (entry = readdir(d));) {
+		size_t length = strlen(entry->d_name);
+		count += length > 9 && strcmp(entry->d_name + length - 9, ".original") == 0;
+	}
+	closedir(d);
 	return count;
 }
 

@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <json-c/json.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -39,6 +38,7 @@
 #include <unistd.h>
 
 #include "cgroup_testlib.h"
+#include "json_testlib.h"
 #include "testlib.h"
 
 #define V1_MOUNT TEST_CGROUP_V1
@@ -157,15 +157,6 @@ static void write_to(const char *dir, const char *file, const char *text)
 	close(fd);
 }
 
-static char *devices_list(const char *dir)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/devices.list", dir);
-	char *text = test_read_file("", path);
-	ck_assert_ptr_nonnull(text);
-	return text;
-}
-
 /* The map of vfguard's program on @dir (the caller closes it); -1 when no vfguard program is attached. */
 static int vfguard_map(const char *dir)
 {
@@ -209,13 +200,18 @@ static char *map_dump(const char *dir)
 	FILE *out = open_memstream(&text, &size);
 	map_key key, next;
 	map_value value;
-	for (const void *at = NULL; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
+	const void *at = NULL;
+	for (; bpf_map_get_next_key(map_fd, at, &next) == 0; at = &key) {
 		key = next;
 		ck_assert_int_eq(bpf_map_lookup_elem(map_fd, &key, &value), 0);
 		fprintf(out, "%u %u:%u %u %u\n", key.type, key.major, key.minor, value.access, value.flags);
 	}
+	/* ENOENT: past the last key; any other error cut the dump short */
+	ck_assert_msg(errno == ENOENT, "BPF_MAP_GET_NEXT_KEY on %s: %s", dir, strerror(errno));
 	fclose(out);
 	close(map_fd);
+	/* vfguard's program always holds the base list */
+	ck_assert_msg(at != NULL, "vfguard's map on %s is empty", dir);
 	return text;
 }
 
@@ -369,13 +365,6 @@ static void revoke_domain(const fixture *f, const char *domain)
 
 /* ---- what audit says ---- */
 
-static json_object *json_get(json_object *object, const char *key)
-{
-	json_object *value = NULL;
-	ck_assert_msg(json_object_object_get_ex(object, key, &value), "the audit's JSON has no '%s'", key);
-	return value;
-}
-
 static int compare_lines(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -387,20 +376,19 @@ static int compare_lines(const void *a, const void *b)
  */
 static void report_lines(json_object *report, char ***lines, size_t *n)
 {
-	const char *scope = json_object_get_string(json_get(report, "domain"));
-	json_object *findings = json_get(report, "findings");
-	ck_assert_msg(json_object_get_boolean(json_get(report, "drift")) == (json_object_array_length(findings) > 0),
+	const char *scope = test_json_string(report, "domain");
+	size_t n_findings;
+	json_object *findings = test_json_array(report, "findings", &n_findings);
+	ck_assert_msg(test_json_bool(report, "drift") == (n_findings > 0),
 		      "report %s: drift says otherwise than its findings", scope);
-	for (size_t i = 0; i < json_object_array_length(findings); i++) {
+	for (size_t i = 0; i < n_findings; i++) {
 		json_object *finding = json_object_array_get_idx(findings, i);
-		json_object *path = json_get(finding, "path");
+		/* a finding about no node (memlock, host) has "path": null */
+		json_object *path = test_json_member(finding, "path");
 		*lines = realloc(*lines, (*n + 1) * sizeof(**lines));
-		ck_assert_int_ge(asprintf(&(*lines)[(*n)++], "%s %s %s %s", scope,
-					  json_object_get_string(json_get(finding, "labeler")),
-					  json_object_get_string(json_get(finding, "kind")),
-					  path && json_object_get_type(path) == json_type_string
-						  ? json_object_get_string(path)
-						  : "-"),
+		ck_assert_int_ge(asprintf(&(*lines)[(*n)++], "%s %s %s %s", scope, test_json_string(finding, "labeler"),
+					  test_json_string(finding, "kind"),
+					  path ? test_json_string(finding, "path") : "-"),
 				 0);
 	}
 }
@@ -428,22 +416,22 @@ static audit_result audit_json(const fixture *f, const char *domain)
 	else
 		test_cli(&run, (const char *[]){"audit", "--root", f->root, "--json", NULL});
 	ck_assert_msg(run.status == 0 || run.status == 3, "audit: exit %d\n%s%s", run.status, run.out, run.err);
-	json_object *top = json_tokener_parse(run.out);
-	ck_assert_msg(top != NULL, "audit: not JSON:\n%s", run.out);
+	json_object *top = test_json_parse(run.out);
 
 	audit_result result = {.status = run.status, .out = run.out};
-	result.drift = json_object_get_boolean(json_get(top, "drift"));
+	result.drift = test_json_bool(top, "drift");
 	char **lines = NULL;
 	size_t n = 0;
-	json_object *host_report = json_get(top, "host");
-	ck_assert_str_eq(json_object_get_string(json_get(host_report, "domain")), "host");
+	json_object *host_report = test_json_typed(top, "host", json_type_object);
+	ck_assert_str_eq(test_json_string(host_report, "domain"), "host");
 	report_lines(host_report, &lines, &n);
-	json_object *domains = json_get(top, "domains");
+	size_t n_domains;
+	json_object *domains = test_json_array(top, "domains", &n_domains);
 	size_t used = 0;
-	for (size_t i = 0; i < json_object_array_length(domains); i++) {
+	for (size_t i = 0; i < n_domains; i++) {
 		json_object *report = json_object_array_get_idx(domains, i);
 		used += (size_t)snprintf(result.domains + used, sizeof(result.domains) - used, "%s%s", i ? " " : "",
-					 json_object_get_string(json_get(report, "domain")));
+					 test_json_string(report, "domain"));
 		report_lines(report, &lines, &n);
 	}
 	qsort(lines, n, sizeof(*lines), compare_lines);
@@ -533,7 +521,7 @@ static void delete_map_rule_back(fixture *f, saved *s)
 /* cgroup v1: writing to the group's node denied in devices.deny. */
 static void deny_in_v1(fixture *f, saved *s)
 {
-	char *list = devices_list(f->v1);
+	char *list = test_cgroup_devices_list(f->v1);
 	ck_assert_msg(strstr(list, "c 243:0 rw\n"), "devices.list:\n%s", list);
 	free(list);
 	write_to(f->v1, "devices.deny", "c 243:0 w");
@@ -863,7 +851,7 @@ END_TEST
 /* Everything audit reads that a snapshot of the root does not show: cgroups, the VM's /dev, its limit. */
 static char *outside_state(const fixture *f)
 {
-	char *text = NULL, *list = devices_list(f->v1), *map = map_dump(f->v2);
+	char *text = NULL, *list = test_cgroup_devices_list(f->v1), *map = map_dump(f->v2);
 	char *inside = test_snapshot(inside_path(f, "/dev"), 0);
 	struct rlimit limit;
 	ck_assert_int_eq(prlimit(f->vm.pid, RLIMIT_MEMLOCK, NULL, &limit), 0);

@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cgroup_testlib.h"
@@ -107,15 +106,6 @@ static void make_v2_cgroup(char *dir, size_t size, int n)
 {
 	cgroup_dir(dir, size, V2_MOUNT, n);
 	make_dir(dir);
-}
-
-static char *devices_list(const char *dir)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/devices.list", dir);
-	char *text = test_read_file("", path);
-	ck_assert_ptr_nonnull(text);
-	return text;
 }
 
 /* ---- what the kernel says ---- */
@@ -248,6 +238,8 @@ static char *map_content(const char *dir, size_t *count)
 					  value.flags & 2 ? " grant" : ""),
 				 0);
 	}
+	/* ENOENT: past the last key; any other error cut the listing short */
+	ck_assert_msg(errno == ENOENT, "BPF_MAP_GET_NEXT_KEY on %s: %s", dir, strerror(errno));
 	close(map_fd);
 	qsort(lines, n, sizeof(*lines), compare_lines);
 	char *text = NULL;
@@ -420,7 +412,7 @@ START_TEST(v2_revoke_denies_the_node_again_while_another_domain_keeps_the_progra
 	domain_revoke_ok(&f, "b");
 	attached_programs(dir, programs, sizeof(programs));
 	ck_assert_str_eq(programs, before);
-	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 	fixture_close(&f);
 }
 END_TEST
@@ -583,7 +575,7 @@ START_TEST(v2_a_foreign_program_is_named_with_the_rule_it_must_allow_and_apply_c
 	ck_assert_str_eq(programs, before);
 	attached_programs(dir, programs, sizeof(programs));
 	ck_assert_str_eq(programs, on_ancestor ? "" : before);
-	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 	test_snapshot_expect(f.root, TEST_SNAPSHOT_NO_STATE, state_before, "a refused apply");
 	ck_assert_ptr_null(test_read_file(f.root, "/run/vfguard/domains/vm1.journal"));
 	free(state_before);
@@ -643,7 +635,7 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 	fixture_open(&f);
 	char dir[256];
 	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
-	char *before = devices_list(dir);
+	char *before = test_cgroup_devices_list(dir);
 	expect_eperm(dir, f.root, GROUP7);
 
 	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
@@ -651,14 +643,14 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 	expect_opens(dir, f.root, CONTAINER);
 	expect_opens(dir, f.root, DEVNULL);
 	expect_eperm(dir, f.root, GROUP8);
-	char *granted = devices_list(dir);
+	char *granted = test_cgroup_devices_list(dir);
 	ck_assert_msg(strstr(granted, "c 1:5 rw\n") && strstr(granted, "c 1:7 rw\n"), "devices.list:\n%s", granted);
 	free(granted);
 
 	domain_revoke_ok(&f, "vm1");
 	expect_eperm(dir, f.root, GROUP7);
 	expect_eperm(dir, f.root, CONTAINER);
-	char *after = devices_list(dir);
+	char *after = test_cgroup_devices_list(dir);
 	ck_assert_str_eq(after, before);
 	free(after);
 	free(before);
@@ -673,7 +665,7 @@ START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_b
 	char dir[256];
 	/* 1:* covers the container and group 7 in one line; 1:5 r alone would not */
 	make_v1_cgroup(dir, sizeof(dir), 1, (const char *const[]){"c 1:* rwm", NULL});
-	char *wide = devices_list(dir);
+	char *wide = test_cgroup_devices_list(dir);
 	vfg_plan *plan = NULL;
 	vfg_error err = {0};
 	ck_assert_msg(domain_plan(&f, "vm1", dir, 0, (const char *[]){LEGACY7, NULL}, &plan, &err) == 0, "%s",
@@ -682,10 +674,10 @@ START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_b
 	ck_assert_msg(strstr(step->reason, "allows it already, 'c 1:* rwm'"), "%s", step->reason);
 	ck_assert_msg(vfg_plan_apply(f.ctx, plan, NULL, &err) == 0, "%s", err.message);
 	vfg_plan_free(plan);
-	char *held = devices_list(dir);
+	char *held = test_cgroup_devices_list(dir);
 	ck_assert_str_eq(held, wide); /* no "c 1:5 rw" line beside the wildcard */
 	domain_revoke_ok(&f, "vm1");
-	char *after = devices_list(dir);
+	char *after = test_cgroup_devices_list(dir);
 	ck_assert_str_eq(after, wide);
 	free(wide);
 	free(held);
@@ -693,13 +685,13 @@ START_TEST(v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_b
 
 	char narrow[256];
 	make_v1_cgroup(narrow, sizeof(narrow), 2, (const char *const[]){"c 1:3 rwm", "c 1:5 r", "c 1:9 m", NULL});
-	char *before = devices_list(narrow);
+	char *before = test_cgroup_devices_list(narrow);
 	domain_apply_ok(&f, "vm2", narrow, (const char *[]){LEGACY7, NULL}, NULL);
-	char *granted = devices_list(narrow);
+	char *granted = test_cgroup_devices_list(narrow);
 	ck_assert_msg(strstr(granted, "c 1:5 rw\n"), "devices.list:\n%s", granted);
 	expect_opens(narrow, f.root, GROUP7);
 	domain_revoke_ok(&f, "vm2");
-	after = devices_list(narrow);
+	after = test_cgroup_devices_list(narrow);
 	ck_assert_str_eq(after, before); /* "c 1:5 r" again, in its place */
 	free(before);
 	free(granted);
@@ -737,7 +729,8 @@ START_TEST(shared_container_rule_is_counted_per_cgroup)
 		make_v1_cgroup(one, sizeof(one), 1, v1_base);
 		make_v1_cgroup(two, sizeof(two), 2, v1_base);
 	}
-	char *before_one = v2 ? NULL : devices_list(one), *before_two = v2 ? NULL : devices_list(two);
+	char *before_one = v2 ? NULL : test_cgroup_devices_list(one),
+	     *before_two = v2 ? NULL : test_cgroup_devices_list(two);
 	const char *dirs[] = {one, one, two}, *hostdevs[] = {LEGACY7, LEGACY8, LEGACY9}, *names[] = {"a", "b", "c"};
 	for (size_t i = 0; i < 3; i++)
 		domain_apply_ok(&f, names[i], dirs[i], (const char *[]){hostdevs[i], NULL}, NULL);
@@ -756,13 +749,13 @@ START_TEST(shared_container_rule_is_counted_per_cgroup)
 	}
 	for (size_t i = 0; i < 2; i++) {
 		const char *dir = i ? two : one;
-		ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+		test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 		if (v2) {
 			char programs[256];
 			attached_programs(dir, programs, sizeof(programs));
 			ck_assert_str_eq(programs, "");
 		} else {
-			char *after = devices_list(dir);
+			char *after = test_cgroup_devices_list(dir);
 			ck_assert_str_eq(after, i ? before_two : before_one);
 			free(after);
 		}
@@ -786,19 +779,19 @@ static void hybrid_open(hybrid *h)
 {
 	make_v1_cgroup(h->v1, sizeof(h->v1), 1, v1_base);
 	make_v2_cgroup(h->v2, sizeof(h->v2), 1);
-	h->list = devices_list(h->v1);
+	h->list = test_cgroup_devices_list(h->v1);
 	attached_programs(h->v2, h->programs, sizeof(h->programs));
 	h->vm = vm_process_in((const char *[]){h->v1, h->v2, NULL});
 }
 
 static void hybrid_expect_as_before(const hybrid *h, const char *what)
 {
-	char *list = devices_list(h->v1), programs[256];
+	char *list = test_cgroup_devices_list(h->v1), programs[256];
 	attached_programs(h->v2, programs, sizeof(programs));
 	ck_assert_msg(strcmp(list, h->list) == 0, "%s: devices.list is\n%s\nwas\n%s", what, list, h->list);
 	ck_assert_msg(strcmp(programs, h->programs) == 0, "%s: programs '%s', were '%s'", what, programs, h->programs);
-	ck_assert_int_lt(getxattr(h->v1, "trusted.vfguard.c1:7", NULL, 0), 0);
-	ck_assert_int_lt(getxattr(h->v2, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_expect_no_xattr(h->v1, "trusted.vfguard.c1:7");
+	test_expect_no_xattr(h->v2, "trusted.vfguard.c1:7");
 	free(list);
 }
 
@@ -820,7 +813,7 @@ START_TEST(hybrid_grant_by_pid_goes_to_both_hierarchies_and_revoke_leaves_both_a
 	const char *both[] = {h.v1, h.v2, NULL};
 	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP7)), 0);
 	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP8)), EPERM);
-	char *list = devices_list(h.v1);
+	char *list = test_cgroup_devices_list(h.v1);
 	ck_assert_msg(strstr(list, "c 1:5 rw\n"), "%s", list);
 	free(list);
 	expect_map(h.v2, "c 136:* 6 base\nc 1:3 6 base\nc 1:5 6 grant\nc 1:7 6 grant\n");
@@ -987,7 +980,7 @@ typedef struct untouched {
 static void untouched_record(untouched *u)
 {
 	for (size_t i = 0; i < 3 && u->v1[i]; i++)
-		u->lists[i] = devices_list(u->v1[i]);
+		u->lists[i] = test_cgroup_devices_list(u->v1[i]);
 	for (size_t i = 0; i < 3 && u->v2[i]; i++)
 		attached_programs(u->v2[i], u->programs[i], sizeof(u->programs[i]));
 }
@@ -996,18 +989,18 @@ static void untouched_expect(untouched *u)
 {
 	char programs[256];
 	for (size_t i = 0; i < 3 && u->v1[i]; i++) {
-		char *list = devices_list(u->v1[i]);
+		char *list = test_cgroup_devices_list(u->v1[i]);
 		ck_assert_msg(strcmp(list, u->lists[i]) == 0, "%s/devices.list is\n%s\nwas\n%s", u->v1[i], list,
 			      u->lists[i]);
 		free(list);
 		free(u->lists[i]);
-		ck_assert_int_lt(getxattr(u->v1[i], "trusted.vfguard.c1:7", NULL, 0), 0);
+		test_expect_no_xattr(u->v1[i], "trusted.vfguard.c1:7");
 	}
 	for (size_t i = 0; i < 3 && u->v2[i]; i++) {
 		attached_programs(u->v2[i], programs, sizeof(programs));
 		ck_assert_msg(strcmp(programs, u->programs[i]) == 0, "programs on %s: '%s', were '%s'", u->v2[i],
 			      programs, u->programs[i]);
-		ck_assert_int_lt(getxattr(u->v2[i], "trusted.vfguard.c1:7", NULL, 0), 0);
+		test_expect_no_xattr(u->v2[i], "trusted.vfguard.c1:7");
 	}
 }
 
@@ -1188,7 +1181,7 @@ START_TEST(grant_refuses_a_cgroup_vfguard_joined_after_the_plan)
 	ck_assert_msg(r == -1 && strstr(err.message, what) && strstr(err.message, OWN_CGROUP), "apply: %s",
 		      r == 0 ? "succeeded" : err.message);
 	ck_assert_uint_eq(vfguard_program(dir, NULL), 0);
-	ck_assert_int_lt(getxattr(dir, "trusted.vfguard.c1:7", NULL, 0), 0);
+	test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 	fixture_close(&f);
 }
 END_TEST

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cgroup_testlib.h"
+#include "json_testlib.h"
 #include "testlib.h"
 
 static const char host[] = "misc vfio 10:196\n"
@@ -24,44 +25,9 @@ static const char host[] = "misc vfio 10:196\n"
 			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
 			   "device 0000:02:00.1 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n";
 
-static json_object *get(json_object *object, const char *key)
-{
-	json_object *value = NULL;
-	ck_assert_msg(json_object_object_get_ex(object, key, &value), "JSON has no key '%s'", key);
-	return value;
-}
-
-static const char *get_string(json_object *object, const char *key)
-{
-	json_object *value = get(object, key);
-	ck_assert_msg(json_object_is_type(value, json_type_string), "'%s' is not a string", key);
-	return json_object_get_string(value);
-}
-
-static int64_t get_int(json_object *object, const char *key)
-{
-	json_object *value = get(object, key);
-	ck_assert_msg(json_object_is_type(value, json_type_int), "'%s' is not an integer", key);
-	return json_object_get_int64(value);
-}
-
-static bool get_bool(json_object *object, const char *key)
-{
-	json_object *value = get(object, key);
-	ck_assert_msg(json_object_is_type(value, json_type_boolean), "'%s' is not a boolean", key);
-	return json_object_get_boolean(value);
-}
-
 static void expect_null(json_object *object, const char *key)
 {
-	ck_assert_msg(get(object, key) == NULL, "'%s' is not null", key);
-}
-
-static json_object *parse_json(const char *text)
-{
-	json_object *root = json_tokener_parse(text);
-	ck_assert_msg(root != NULL, "not JSON: %s", text);
-	return root;
+	ck_assert_msg(test_json_member(object, key) == NULL, "'%s' is not null", key);
 }
 
 /* The step of @labeler for @path in a JSON steps array. */
@@ -69,7 +35,8 @@ static json_object *json_step(json_object *steps, const char *labeler, const cha
 {
 	for (size_t i = 0; i < json_object_array_length(steps); i++) {
 		json_object *step = json_object_array_get_idx(steps, i);
-		if (strcmp(get_string(step, "labeler"), labeler) == 0 && strcmp(get_string(step, "node"), path) == 0)
+		if (strcmp(test_json_string(step, "labeler"), labeler) == 0 &&
+		    strcmp(test_json_string(step, "node"), path) == 0)
 			return step;
 	}
 	ck_abort_msg("no %s step for %s", labeler, path);
@@ -84,90 +51,90 @@ START_TEST(plan_json_parses_back_field_by_field)
 					"108", "--uuid", "C7A5FDBD-CDAF-9455-926A-D65C16DB1809", "--hostdev",
 					"0000:01:00.0,vf-token=00112233-4455-6677-8899-aabbccddeeff", NULL});
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
-	json_object *plan = parse_json(run.out);
+	json_object *plan = test_json_parse(run.out);
 
-	ck_assert_int_eq(get_int(plan, "version"), 1);
-	json_object *domain = get(plan, "domain");
-	ck_assert_str_eq(get_string(domain, "name"), "gpu-vm");
-	ck_assert_str_eq(get_string(domain, "uuid"), "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
-	ck_assert_int_eq(get_int(domain, "uid"), 107);
-	ck_assert_int_eq(get_int(domain, "gid"), 108);
+	ck_assert_int_eq(test_json_int(plan, "version"), 1);
+	json_object *domain = test_json_member(plan, "domain");
+	ck_assert_str_eq(test_json_string(domain, "name"), "gpu-vm");
+	ck_assert_str_eq(test_json_string(domain, "uuid"), "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
+	ck_assert_int_eq(test_json_int(domain, "uid"), 107);
+	ck_assert_int_eq(test_json_int(domain, "gid"), 108);
 	expect_null(domain, "selinux_label");
 	expect_null(domain, "cgroup");
 	expect_null(domain, "pid");
 
-	json_object *hostdevs = get(plan, "hostdevs");
+	json_object *hostdevs = test_json_member(plan, "hostdevs");
 	ck_assert_uint_eq(json_object_array_length(hostdevs), 1);
 	json_object *hostdev = json_object_array_get_idx(hostdevs, 0);
-	ck_assert_str_eq(get_string(hostdev, "address"), "0000:01:00.0");
-	ck_assert_str_eq(get_string(hostdev, "backend"), "iommufd");
-	ck_assert_str_eq(get_string(hostdev, "backend_requested"), "auto");
-	ck_assert_ptr_nonnull(strstr(get_string(hostdev, "backend_reason"), "vfio0"));
-	ck_assert_str_eq(get_string(hostdev, "access"), "path");
-	ck_assert_str_eq(get_string(hostdev, "vf_token"), "00112233-4455-6677-8899-aabbccddeeff");
-	ck_assert_str_eq(get_string(hostdev, "cdev"), "vfio0");
-	json_object *function = get(hostdev, "function");
-	ck_assert_str_eq(get_string(function, "vendor"), "10de");
-	ck_assert_str_eq(get_string(function, "device"), "2236");
-	ck_assert_str_eq(get_string(function, "class"), "030000");
-	ck_assert_int_eq(get_int(function, "header_type"), 0);
-	ck_assert_str_eq(get_string(function, "driver"), "vfio-pci");
-	ck_assert(get_bool(function, "vfio_dev"));
-	json_object *group = get(hostdev, "iommu_group");
-	ck_assert_int_eq(get_int(group, "number"), 7);
-	json_object *members = get(group, "members");
+	ck_assert_str_eq(test_json_string(hostdev, "address"), "0000:01:00.0");
+	ck_assert_str_eq(test_json_string(hostdev, "backend"), "iommufd");
+	ck_assert_str_eq(test_json_string(hostdev, "backend_requested"), "auto");
+	ck_assert_ptr_nonnull(strstr(test_json_string(hostdev, "backend_reason"), "vfio0"));
+	ck_assert_str_eq(test_json_string(hostdev, "access"), "path");
+	ck_assert_str_eq(test_json_string(hostdev, "vf_token"), "00112233-4455-6677-8899-aabbccddeeff");
+	ck_assert_str_eq(test_json_string(hostdev, "cdev"), "vfio0");
+	json_object *function = test_json_member(hostdev, "function");
+	ck_assert_str_eq(test_json_string(function, "vendor"), "10de");
+	ck_assert_str_eq(test_json_string(function, "device"), "2236");
+	ck_assert_str_eq(test_json_string(function, "class"), "030000");
+	ck_assert_int_eq(test_json_int(function, "header_type"), 0);
+	ck_assert_str_eq(test_json_string(function, "driver"), "vfio-pci");
+	ck_assert(test_json_bool(function, "vfio_dev"));
+	json_object *group = test_json_member(hostdev, "iommu_group");
+	ck_assert_int_eq(test_json_int(group, "number"), 7);
+	json_object *members = test_json_member(group, "members");
 	ck_assert_uint_eq(json_object_array_length(members), 2);
-	ck_assert_str_eq(get_string(json_object_array_get_idx(members, 1), "address"), "0000:01:00.1");
-	ck_assert_str_eq(get_string(json_object_array_get_idx(members, 1), "device"), "1aef");
-	json_object *hostdev_nodes = get(hostdev, "nodes");
+	ck_assert_str_eq(test_json_string(json_object_array_get_idx(members, 1), "address"), "0000:01:00.1");
+	ck_assert_str_eq(test_json_string(json_object_array_get_idx(members, 1), "device"), "1aef");
+	json_object *hostdev_nodes = test_json_member(hostdev, "nodes");
 	ck_assert_uint_eq(json_object_array_length(hostdev_nodes), 2);
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(hostdev_nodes, 0)), "/dev/iommu");
 
-	json_object *nodes = get(plan, "nodes");
+	json_object *nodes = test_json_member(plan, "nodes");
 	ck_assert_uint_eq(json_object_array_length(nodes), 2);
 	json_object *iommu = json_object_array_get_idx(nodes, 0);
-	ck_assert_str_eq(get_string(iommu, "path"), "/dev/iommu");
-	ck_assert_str_eq(get_string(iommu, "kind"), "iommufd");
-	ck_assert_str_eq(get_string(iommu, "rdev"), "10:257");
-	ck_assert_int_eq(get_int(iommu, "major"), 10);
-	ck_assert_int_eq(get_int(iommu, "minor"), 257);
-	ck_assert(get_bool(iommu, "shared"));
-	ck_assert_str_eq(get_string(iommu, "access"), "path");
+	ck_assert_str_eq(test_json_string(iommu, "path"), "/dev/iommu");
+	ck_assert_str_eq(test_json_string(iommu, "kind"), "iommufd");
+	ck_assert_str_eq(test_json_string(iommu, "rdev"), "10:257");
+	ck_assert_int_eq(test_json_int(iommu, "major"), 10);
+	ck_assert_int_eq(test_json_int(iommu, "minor"), 257);
+	ck_assert(test_json_bool(iommu, "shared"));
+	ck_assert_str_eq(test_json_string(iommu, "access"), "path");
 	expect_null(iommu, "iommu_group");
-	ck_assert_str_eq(get_string(iommu, "mode"), "0660");
-	ck_assert_int_eq(get_int(iommu, "uid"), 0);
+	ck_assert_str_eq(test_json_string(iommu, "mode"), "0660");
+	ck_assert_int_eq(test_json_int(iommu, "uid"), 0);
 	json_object *cdev = json_object_array_get_idx(nodes, 1);
-	ck_assert_str_eq(get_string(cdev, "path"), "/dev/vfio/devices/vfio0");
-	ck_assert_str_eq(get_string(cdev, "kind"), "cdev");
-	ck_assert_str_eq(get_string(cdev, "rdev"), "511:0");
-	ck_assert(!get_bool(cdev, "shared"));
-	ck_assert_int_eq(get_int(cdev, "iommu_group"), 7);
-	ck_assert_str_eq(get_string(cdev, "mode"), "0600");
+	ck_assert_str_eq(test_json_string(cdev, "path"), "/dev/vfio/devices/vfio0");
+	ck_assert_str_eq(test_json_string(cdev, "kind"), "cdev");
+	ck_assert_str_eq(test_json_string(cdev, "rdev"), "511:0");
+	ck_assert(!test_json_bool(cdev, "shared"));
+	ck_assert_int_eq(test_json_int(cdev, "iommu_group"), 7);
+	ck_assert_str_eq(test_json_string(cdev, "mode"), "0600");
 
-	json_object *labelers = get(plan, "labelers");
+	json_object *labelers = test_json_member(plan, "labelers");
 	const char *names[] = {"dac", "cgroup", "selinux", "apparmor", "namespace"};
 	ck_assert_uint_eq(json_object_array_length(labelers), 5);
 	for (size_t i = 0; i < 5; i++) {
 		json_object *labeler = json_object_array_get_idx(labelers, i);
-		ck_assert_str_eq(get_string(labeler, "name"), names[i]);
-		get_bool(labeler, "active");
-		ck_assert(get_string(labeler, "note")[0] != '\0');
-		ck_assert(get_string(labeler, "summary")[0] != '\0');
+		ck_assert_str_eq(test_json_string(labeler, "name"), names[i]);
+		test_json_bool(labeler, "active");
+		ck_assert(test_json_string(labeler, "note")[0] != '\0');
+		ck_assert(test_json_string(labeler, "summary")[0] != '\0');
 	}
 
-	json_object *steps = get(plan, "steps");
+	json_object *steps = test_json_member(plan, "steps");
 	ck_assert_uint_eq(json_object_array_length(steps), 10);
 	json_object *step = json_step(steps, "dac", "/dev/vfio/devices/vfio0");
-	ck_assert_str_eq(get_string(step, "action"), "grant");
-	ck_assert_str_eq(get_string(step, "detail"), "chown 107:108");
-	ck_assert_ptr_nonnull(strstr(get_string(step, "reason"), "generic_permission"));
+	ck_assert_str_eq(test_json_string(step, "action"), "grant");
+	ck_assert_str_eq(test_json_string(step, "detail"), "chown 107:108");
+	ck_assert_ptr_nonnull(strstr(test_json_string(step, "reason"), "generic_permission"));
 	step = json_step(steps, "dac", "/dev/iommu");
-	ck_assert_str_eq(get_string(step, "detail"), "acl u:107:rw");
+	ck_assert_str_eq(test_json_string(step, "detail"), "acl u:107:rw");
 	step = json_step(steps, "cgroup", "/dev/iommu");
-	ck_assert_str_eq(get_string(step, "action"), "inactive");
+	ck_assert_str_eq(test_json_string(step, "action"), "inactive");
 	step = json_step(steps, "namespace", "/dev/iommu");
-	ck_assert_str_eq(get_string(step, "action"), "none");
-	ck_assert_str_eq(get_string(step, "detail"), "");
+	ck_assert_str_eq(test_json_string(step, "action"), "none");
+	ck_assert_str_eq(test_json_string(step, "detail"), "");
 
 	json_object_put(plan);
 	test_run_free(&run);
@@ -218,9 +185,9 @@ START_TEST(plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_drive
 	test_cli(&run,
 		 (const char *[]){"plan", "--root", root, "--json", "--domain", "vm", "--hostdev", "02:00.0", NULL});
 	ck_assert_int_eq(run.status, 1);
-	json_object *error = get(parse_json(run.out), "error");
-	ck_assert_ptr_nonnull(strstr(get_string(error, "message"), "0000:02:00.1 is bound to e1000e"));
-	ck_assert_str_eq(get_string(error, "subject"), "0000:02:00.0");
+	json_object *error = test_json_member(test_json_parse(run.out), "error");
+	ck_assert_ptr_nonnull(strstr(test_json_string(error, "message"), "0000:02:00.1 is bound to e1000e"));
+	ck_assert_str_eq(test_json_string(error, "subject"), "0000:02:00.0");
 	test_run_free(&run);
 	test_root_remove(root);
 }
@@ -233,8 +200,8 @@ START_TEST(root_comes_from_vfguard_root_when_not_given)
 	test_run run;
 	test_cli(&run, (const char *[]){"plan", "--json", "--domain", "vm", "--hostdev", "01:00.1", NULL});
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
-	json_object *plan = parse_json(run.out);
-	ck_assert_str_eq(get_string(json_object_array_get_idx(get(plan, "nodes"), 1), "path"),
+	json_object *plan = test_json_parse(run.out);
+	ck_assert_str_eq(test_json_string(json_object_array_get_idx(test_json_member(plan, "nodes"), 1), "path"),
 			 "/dev/vfio/devices/vfio1");
 	json_object_put(plan);
 	test_run_free(&run);
@@ -337,9 +304,9 @@ START_TEST(dry_run_lists_only_the_changes_in_apply_order)
 	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", "--root", root, "--domain", "vm", "--uid",
 					"107", "--gid", "107", "--pid", pid, "--hostdev", "01:00.0", NULL});
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
-	json_object *result = parse_json(run.out);
-	ck_assert(get_bool(result, "dry_run"));
-	json_object *steps = get(result, "steps");
+	json_object *result = test_json_parse(run.out);
+	ck_assert(test_json_bool(result, "dry_run"));
+	json_object *steps = test_json_member(result, "steps");
 	/* dac 2, cgroup 2 (v1 and v2 of the pid), selinux none (disabled), apparmor 2, namespace 2 */
 	const char *expected[][2] = {{"dac", "/dev/iommu"},       {"dac", "/dev/vfio/devices/vfio0"},
 				     {"cgroup", "/dev/iommu"},    {"cgroup", "/dev/vfio/devices/vfio0"},
@@ -348,9 +315,9 @@ START_TEST(dry_run_lists_only_the_changes_in_apply_order)
 	ck_assert_uint_eq(json_object_array_length(steps), 8);
 	for (size_t i = 0; i < 8; i++) {
 		json_object *step = json_object_array_get_idx(steps, i);
-		ck_assert_str_eq(get_string(step, "labeler"), expected[i][0]);
-		ck_assert_str_eq(get_string(step, "node"), expected[i][1]);
-		ck_assert_str_eq(get_string(step, "action"), "grant");
+		ck_assert_str_eq(test_json_string(step, "labeler"), expected[i][0]);
+		ck_assert_str_eq(test_json_string(step, "node"), expected[i][1]);
+		ck_assert_str_eq(test_json_string(step, "action"), "grant");
 	}
 	json_object_put(result);
 	test_run_free(&run);
@@ -368,17 +335,6 @@ START_TEST(dry_run_lists_only_the_changes_in_apply_order)
 }
 END_TEST
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	char *text = calloc(1, 65536);
-	ck_assert_ptr_nonnull(text);
-	ck_assert(fread(text, 1, 65535, f) < 65535);
-	fclose(f);
-	return text;
-}
-
 START_TEST(dry_run_changes_nothing_in_the_tree)
 {
 	const char *root = test_root_new(host);
@@ -386,7 +342,7 @@ START_TEST(dry_run_changes_nothing_in_the_tree)
 	const char label[] = "system_u:object_r:vfio_device_t:s0";
 	ck_assert_int_eq(lsetxattr(test_path(root, "/dev/vfio/7"), "security.selinux", label, sizeof(label), 0), 0);
 	ck_assert_int_eq(lsetxattr(test_path(root, "/dev/iommu"), "trusted.vfguard-test", "x", 1, 0), 0);
-	char *cgroup_before = read_file("/sys/fs/cgroup/devices/devices.list");
+	char *cgroup_before = test_read_nonempty("/sys/fs/cgroup/devices/devices.list");
 	char *before = test_snapshot(root, 0);
 
 	pid_t child = test_child_in_new_mount_namespace();
@@ -405,7 +361,7 @@ START_TEST(dry_run_changes_nothing_in_the_tree)
 
 	test_snapshot_expect(root, 0, before, "dry runs");
 	ck_assert_ptr_nonnull(strstr(before, "\"system_u:object_r:vfio_device_t:s0\"\n"));
-	char *cgroup_after = read_file("/sys/fs/cgroup/devices/devices.list");
+	char *cgroup_after = test_read_nonempty("/sys/fs/cgroup/devices/devices.list");
 	ck_assert_str_eq(cgroup_before, cgroup_after);
 	free(before);
 	free(cgroup_before);
@@ -467,7 +423,7 @@ static const char *mkhost(const char *file)
 /* The functions of a manifest that plan alone (vfio-pci in a viable group), NULL-terminated in @bdfs. */
 static size_t assignable_functions(const char *file, const char *root, char bdfs[][16], const char **list, size_t max)
 {
-	char *manifest = read_file(file);
+	char *manifest = test_read_nonempty(file);
 	size_t n = 0;
 	for (char *line = strtok(manifest, "\n"); line && n + 1 < max; line = strtok(NULL, "\n")) {
 		if (strncmp(line, "device ", 7) != 0 || !strstr(line, " driver=vfio-pci"))
@@ -626,8 +582,8 @@ static void plan_both_ways_run(plan_both_ways *p, const char *text_option)
 	args[sizeof(args) / sizeof(args[0]) - 2] = "--json";
 	test_cli(&p->json_run, args);
 	ck_assert_msg(p->json_run.status == 0, "exit %d: %s", p->json_run.status, p->json_run.err);
-	p->plan = parse_json(p->json_run.out);
-	p->steps = get(p->plan, "steps");
+	p->plan = test_json_parse(p->json_run.out);
+	p->steps = test_json_member(p->plan, "steps");
 }
 
 static void plan_both_ways_free(plan_both_ways *p)
@@ -646,7 +602,7 @@ START_TEST(plan_text_without_wide_still_holds_every_change_and_reason)
 	char *text = squeeze(p.run.out);
 	for (size_t i = 0; i < json_object_array_length(p.steps); i++) {
 		json_object *step = json_object_array_get_idx(p.steps, i);
-		char *detail = squeeze(get_string(step, "detail")), *reason = squeeze(get_string(step, "reason"));
+		char *detail = squeeze(test_json_string(step, "detail")), *reason = squeeze(test_json_string(step, "reason"));
 		ck_assert_msg(strstr(text, detail), "no '%s' in:\n%.3000s", detail, p.run.out);
 		ck_assert_msg(strstr(text, reason), "no '%s' in:\n%.3000s", reason, p.run.out);
 		free(detail);
@@ -667,7 +623,7 @@ START_TEST(plan_wide_puts_every_change_in_full_in_the_table_and_wraps_nothing)
 	const char *out = p.run.out;
 	for (size_t i = 0; i < json_object_array_length(p.steps); i++) {
 		json_object *step = json_object_array_get_idx(p.steps, i);
-		const char *path = get_string(step, "node"), *detail = get_string(step, "detail");
+		const char *path = test_json_string(step, "node"), *detail = test_json_string(step, "detail");
 		/* the node's row holds the change in full, the reason is one line */
 		char row[1024];
 		snprintf(row, sizeof(row), "\n  %s ", path);
@@ -676,8 +632,8 @@ START_TEST(plan_wide_puts_every_change_in_full_in_the_table_and_wraps_nothing)
 		size_t length = strcspn(start + 1, "\n");
 		ck_assert_msg(memmem(start + 1, length, detail, strlen(detail)), "row of %s has no '%s':\n%.*s", path,
 			      detail, (int)length, start + 1);
-		ck_assert_msg(strstr(out, get_string(step, "reason")), "no '%s' on one line in:\n%.3000s",
-			      get_string(step, "reason"), out);
+		ck_assert_msg(strstr(out, test_json_string(step, "reason")), "no '%s' on one line in:\n%.3000s",
+			      test_json_string(step, "reason"), out);
 	}
 	ck_assert_msg(strstr(out, "label system_u:object_r:svirt_image_t:s0:c512,c1023"), "%.3000s", out);
 	/* wider than 120: nothing was cut to fit */
@@ -766,14 +722,14 @@ END_TEST
 /* The fd_access entry of @hostdev's node @path in a dry run's JSON. */
 static json_object *fd_access_node(json_object *result, const char *hostdev, const char *path)
 {
-	json_object *list = get(result, "fd_access");
+	json_object *list = test_json_member(result, "fd_access");
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *entry = json_object_array_get_idx(list, i);
-		if (strcmp(get_string(entry, "hostdev"), hostdev) != 0)
+		if (strcmp(test_json_string(entry, "hostdev"), hostdev) != 0)
 			continue;
-		json_object *nodes = get(entry, "nodes");
+		json_object *nodes = test_json_member(entry, "nodes");
 		for (size_t n = 0; n < json_object_array_length(nodes); n++)
-			if (strcmp(get_string(json_object_array_get_idx(nodes, n), "path"), path) == 0)
+			if (strcmp(test_json_string(json_object_array_get_idx(nodes, n), "path"), path) == 0)
 				return json_object_array_get_idx(nodes, n);
 	}
 	ck_abort_msg("no fd_access node %s of %s", path, hostdev);
@@ -783,9 +739,9 @@ static json_object *fd_access_node(json_object *result, const char *hostdev, con
 /* The layer of @labeler in an fd_access node. */
 static json_object *fd_layer(json_object *node, const char *labeler)
 {
-	json_object *layers = get(node, "layers");
+	json_object *layers = test_json_member(node, "layers");
 	for (size_t i = 0; i < json_object_array_length(layers); i++)
-		if (strcmp(get_string(json_object_array_get_idx(layers, i), "labeler"), labeler) == 0)
+		if (strcmp(test_json_string(json_object_array_get_idx(layers, i), "labeler"), labeler) == 0)
 			return json_object_array_get_idx(layers, i);
 	ck_abort_msg("no %s layer", labeler);
 	return NULL;
@@ -818,57 +774,57 @@ START_TEST(dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
 					"01:00.1,backend=iommufd",
 					NULL});
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
-	json_object *result = parse_json(run.out);
-	ck_assert_uint_eq(json_object_array_length(get(result, "fd_access")), 1);
-	ck_assert_str_eq(get_string(json_object_array_get_idx(get(result, "fd_access"), 0), "backend"), "iommufd");
+	json_object *result = test_json_parse(run.out);
+	ck_assert_uint_eq(json_object_array_length(test_json_member(result, "fd_access")), 1);
+	ck_assert_str_eq(test_json_string(json_object_array_get_idx(test_json_member(result, "fd_access"), 0), "backend"), "iommufd");
 
 	json_object *cdev = fd_access_node(result, "0000:01:00.0", "/dev/vfio/devices/vfio0");
-	ck_assert_str_eq(get_string(cdev, "kind"), "cdev");
-	ck_assert_str_eq(get_string(cdev, "rdev"), "511:0");
-	ck_assert_str_eq(get_string(cdev, "opened_by"), "manager");
+	ck_assert_str_eq(test_json_string(cdev, "kind"), "cdev");
+	ck_assert_str_eq(test_json_string(cdev, "rdev"), "511:0");
+	ck_assert_str_eq(test_json_string(cdev, "opened_by"), "manager");
 	expect_null(cdev, "path_access_for");
-	ck_assert(!get_bool(cdev, "sets_rlimit_mode"));
-	ck_assert_uint_eq(json_object_array_length(get(cdev, "layers")), 5);
+	ck_assert(!test_json_bool(cdev, "sets_rlimit_mode"));
+	ck_assert_uint_eq(json_object_array_length(test_json_member(cdev, "layers")), 5);
 	json_object *layer = fd_layer(cdev, "dac");
-	ck_assert_str_eq(get_string(layer, "action"), "none");
+	ck_assert_str_eq(test_json_string(layer, "action"), "none");
 	expect_null(layer, "step");
-	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "may_open()"));
+	ck_assert_ptr_nonnull(strstr(test_json_string(layer, "reason"), "may_open()"));
 	layer = fd_layer(cdev, "cgroup");
-	ck_assert_str_eq(get_string(layer, "action"), "none");
-	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "devcgroup_inode_permission()"));
+	ck_assert_str_eq(test_json_string(layer, "action"), "none");
+	ck_assert_ptr_nonnull(strstr(test_json_string(layer, "reason"), "devcgroup_inode_permission()"));
 	layer = fd_layer(cdev, "apparmor");
-	ck_assert_str_eq(get_string(layer, "action"), "none");
-	ck_assert_ptr_nonnull(strstr(get_string(layer, "reason"), "unconfined opener"));
+	ck_assert_str_eq(test_json_string(layer, "action"), "none");
+	ck_assert_ptr_nonnull(strstr(test_json_string(layer, "reason"), "unconfined opener"));
 	/* SELinux checks the label on receive: a step, and its number is the step's place in "steps" */
 	layer = fd_layer(cdev, "selinux");
-	ck_assert_str_eq(get_string(layer, "action"), "grant");
-	ck_assert_str_eq(get_string(layer, "detail"), "label system_u:object_r:svirt_image_t:s0:c1,c2");
-	json_object *step = json_object_array_get_idx(get(result, "steps"), get_int(layer, "step") - 1);
-	ck_assert_str_eq(get_string(step, "labeler"), "selinux");
-	ck_assert_str_eq(get_string(step, "node"), "/dev/vfio/devices/vfio0");
+	ck_assert_str_eq(test_json_string(layer, "action"), "grant");
+	ck_assert_str_eq(test_json_string(layer, "detail"), "label system_u:object_r:svirt_image_t:s0:c1,c2");
+	json_object *step = json_object_array_get_idx(test_json_member(result, "steps"), test_json_int(layer, "step") - 1);
+	ck_assert_str_eq(test_json_string(step, "labeler"), "selinux");
+	ck_assert_str_eq(test_json_string(step, "node"), "/dev/vfio/devices/vfio0");
 
 	/* /dev/iommu is 01:00.1's by path: the hypervisor opens it */
 	json_object *iommu = fd_access_node(result, "0000:01:00.0", "/dev/iommu");
-	ck_assert_str_eq(get_string(iommu, "opened_by"), "hypervisor");
-	ck_assert_str_eq(get_string(iommu, "path_access_for"), "0000:01:00.1");
-	ck_assert_str_eq(get_string(fd_layer(iommu, "dac"), "action"), "grant");
+	ck_assert_str_eq(test_json_string(iommu, "opened_by"), "hypervisor");
+	ck_assert_str_eq(test_json_string(iommu, "path_access_for"), "0000:01:00.1");
+	ck_assert_str_eq(test_json_string(fd_layer(iommu, "dac"), "action"), "grant");
 	json_object_put(result);
 	test_run_free(&run);
 
 	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", "--root", root, "--domain", "vm", "--hostdev",
 					"01:00.0,access=fd", NULL});
-	result = parse_json(run.out);
+	result = test_json_parse(run.out);
 	iommu = fd_access_node(result, "0000:01:00.0", "/dev/iommu");
-	ck_assert_str_eq(get_string(iommu, "opened_by"), "manager");
-	ck_assert(get_bool(iommu, "sets_rlimit_mode"));
+	ck_assert_str_eq(test_json_string(iommu, "opened_by"), "manager");
+	ck_assert(test_json_bool(iommu, "sets_rlimit_mode"));
 	json_object_put(result);
 	test_run_free(&run);
 
 	/* no fd access: an empty list */
 	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", "--root", root, "--domain", "vm", "--hostdev",
 					"01:00.0", NULL});
-	result = parse_json(run.out);
-	ck_assert_uint_eq(json_object_array_length(get(result, "fd_access")), 0);
+	result = test_json_parse(run.out);
+	ck_assert_uint_eq(json_object_array_length(test_json_member(result, "fd_access")), 0);
 	json_object_put(result);
 	test_run_free(&run);
 	test_root_remove(root);

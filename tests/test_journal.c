@@ -88,8 +88,11 @@ static int journal_files(const char *root)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/run/vfguard/domains", root);
 	DIR *dir = opendir(path);
-	if (!dir)
+	if (!dir) {
+		/* none made yet, or all gone: any other failure is no count */
+		ck_assert_msg(errno == ENOENT, "%s: %s", path, strerror(errno));
 		return 0;
+	}
 	int count = 0;
 	struct dirent *entry;
 	while ((entry = readdir(dir)))
@@ -523,7 +526,8 @@ static const char *concurrent_host_new(void)
 /*
  * One domain process: apply and revoke its hostdev, round after round. Domains
  * i and i+16 want the same group, so one of them is refused now and then: the
- * only failure allowed. Exit status: 0, or 1 after printing what went wrong.
+ * only failure allowed. It reports "INDEX CONFLICTS APPLIED" on @results_fd.
+ * Exit status: 0, or 1 after printing what went wrong.
  */
 static void concurrent_domain(const char *root, int index, int results_fd)
 {
@@ -541,7 +545,7 @@ static void concurrent_domain(const char *root, int index, int results_fd)
 		_exit((dprintf(STDERR_FILENO, "domain %d: %s\n", index, err.message), 1));
 	domain.hostdevs = &spec;
 	domain.n_hostdevs = 1;
-	int conflicts = 0;
+	int conflicts = 0, applied = 0;
 	for (int round = 0; round < CONCURRENT_ROUNDS; round++) {
 		vfg_plan *plan = NULL;
 		if (vfg_plan_build(ctx, &domain, &plan, &err) < 0)
@@ -555,11 +559,12 @@ static void concurrent_domain(const char *root, int index, int results_fd)
 		if (r < 0)
 			_exit((dprintf(STDERR_FILENO, "domain %d round %d: apply: %s\n", index, round, err.message),
 			       1));
+		applied++;
 		if (vfg_domain_revoke(ctx, domain.name, NULL, &err) < 0)
 			_exit((dprintf(STDERR_FILENO, "domain %d round %d: revoke: %s\n", index, round, err.message),
 			       1));
 	}
-	dprintf(results_fd, "%d\n", conflicts);
+	dprintf(results_fd, "%d %d %d\n", index, conflicts, applied);
 	vfg_context_free(ctx);
 	_exit(0);
 }
@@ -586,10 +591,22 @@ static int run_concurrent_domains(const char *root)
 			      i);
 	}
 	FILE *in = fdopen(results[0], "r");
-	int conflicts = 0, one;
-	while (fscanf(in, "%d", &one) == 1)
+	ck_assert_ptr_nonnull(in);
+	int conflicts = 0, reports = 0, index, one, count, applied[CONCURRENT_DOMAINS] = {0};
+	while (fscanf(in, "%d %d %d", &index, &one, &count) == 3) {
+		ck_assert(index >= 0 && index < CONCURRENT_DOMAINS);
+		applied[index] = count;
 		conflicts += one;
+		reports++;
+	}
 	fclose(in);
+	ck_assert_int_eq(reports, CONCURRENT_DOMAINS);
+	/*
+	 * A domain is refused only while its twin holds the group: each group was
+	 * applied (and revoked) at least once, or the end state proves nothing.
+	 */
+	for (int g = 0; g < CONCURRENT_GROUPS; g++)
+		ck_assert_msg(applied[g] + applied[g + CONCURRENT_GROUPS] > 0, "group %d was never applied", g);
 	return conflicts;
 }
 

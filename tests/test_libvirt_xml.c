@@ -23,7 +23,9 @@ static char *data_file(const char *name, size_t *size)
 	char *text = calloc(1, 65536);
 	ck_assert_ptr_nonnull(text);
 	*size = fread(text, 1, 65535, f);
-	ck_assert(*size < 65535);
+	ck_assert_msg(!ferror(f), "cannot read %s", path);
+	/* every data file holds something: an empty read would fail to parse for the wrong reason */
+	ck_assert_msg(*size > 0 && *size < 65535, "%s: %zu bytes", path, *size);
 	fclose(f);
 	return text;
 }

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "json_testlib.h"
 #include "testlib.h"
 
 #define KiB (UINT64_C(1) << 10)
@@ -517,16 +517,6 @@ END_TEST
 
 /* ---- plan and audit ---- */
 
-static json_object *json_path(json_object *object, const char *const *keys)
-{
-	for (size_t i = 0; keys[i]; i++) {
-		json_object *next = NULL;
-		ck_assert_msg(json_object_object_get_ex(object, keys[i], &next), "JSON has no '%s'", keys[i]);
-		object = next;
-	}
-	return object;
-}
-
 START_TEST(plan_shows_the_arithmetic_and_whether_the_limit_suffices)
 {
 	const char *root = host_new("1M");
@@ -537,17 +527,15 @@ START_TEST(plan_shows_the_arithmetic_and_whether_the_limit_suffices)
 	test_cli(&run, (const char *[]){"plan", "--root", root, "--domain", "vm1", "--pid", pid_text, "--hostdev",
 					"01:00.0", "--memory", "2M", "--viommu", "--json", NULL});
 	ck_assert_msg(run.status == 0, "%s", run.err);
-	json_object *plan = json_tokener_parse(run.out);
-	ck_assert_msg(plan != NULL, "%s", run.out);
-	json_object *memlock = json_path(plan, (const char *[]){"memlock", NULL});
+	json_object *plan = test_json_parse(run.out);
+	json_object *memlock = test_json_typed(plan, "memlock", json_type_object);
 	/* one device: the vIOMMU makes no second copy; 1 x 2 MiB + 1 MiB */
-	ck_assert_int_eq(json_object_get_int64(json_path(memlock, (const char *[]){"required", NULL})), 3 * MiB);
-	ck_assert_int_eq(json_object_get_int64(json_path(memlock, (const char *[]){"soft", NULL})), CHILD_SOFT);
-	ck_assert(!json_object_get_boolean(json_path(memlock, (const char *[]){"suffices", NULL})));
-	ck_assert_str_eq(json_object_get_string(json_path(memlock, (const char *[]){"action", NULL})), "raise");
-	ck_assert_msg(strstr(json_object_get_string(json_path(memlock, (const char *[]){"formula", NULL})),
-			     "1 x 2 MiB + 1 MiB = 3 MiB (3145728 bytes)"),
-		      "%s", run.out);
+	ck_assert_int_eq(test_json_int(memlock, "required"), 3 * MiB);
+	ck_assert_int_eq(test_json_int(memlock, "soft"), CHILD_SOFT);
+	ck_assert(!test_json_bool(memlock, "suffices"));
+	ck_assert_str_eq(test_json_string(memlock, "action"), "raise");
+	ck_assert_msg(strstr(test_json_string(memlock, "formula"), "1 x 2 MiB + 1 MiB = 3 MiB (3145728 bytes)"), "%s",
+		      run.out);
 	json_object_put(plan);
 	test_run_free(&run);
 
@@ -584,18 +572,16 @@ static size_t audit_memlock(const char *root, const char *pid_text, const char *
 	test_cli(&run, (const char *[]){"audit", "--root", root, "--domain", "vm1", "--pid", pid_text, "--hostdev",
 					"01:00.0", "--memory", memory, "--json", NULL});
 	ck_assert_msg(run.status == 0 || run.status == 3, "%s", run.err);
-	json_object *report = json_tokener_parse(run.out);
-	ck_assert_msg(report != NULL, "%s", run.out);
-	json_object *findings = json_path(report, (const char *[]){"findings", NULL});
-	size_t count = 0;
+	json_object *report = test_json_parse(run.out);
+	size_t n_findings, count = 0;
+	json_object *findings = test_json_array(report, "findings", &n_findings);
 	first[0] = '\0';
-	for (size_t i = 0; i < json_object_array_length(findings); i++) {
+	for (size_t i = 0; i < n_findings; i++) {
 		json_object *finding = json_object_array_get_idx(findings, i);
-		if (strcmp(json_object_get_string(json_path(finding, (const char *[]){"labeler", NULL})), "memlock"))
+		if (strcmp(test_json_string(finding, "labeler"), "memlock"))
 			continue;
 		if (!count++)
-			snprintf(first, sizeof(first), "%s",
-				 json_object_get_string(json_path(finding, (const char *[]){"kind", NULL})));
+			snprintf(first, sizeof(first), "%s", test_json_string(finding, "kind"));
 	}
 	json_object_put(report);
 	test_run_free(&run);

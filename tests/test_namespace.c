@@ -193,10 +193,11 @@ static void expect_no_journal(const char *root)
 typedef struct file_view {
 	int error; /* 0, or the errno of lstat */
 	struct stat st;
-	ssize_t acl_size; /* -1: none */
+	ssize_t acl_size; /* -1: none, or not read (acl_error) */
 	unsigned char acl[1024];
 	ssize_t label_size;
 	unsigned char label[256];
+	int acl_error, label_error; /* the errno of a failed lgetxattr */
 } file_view;
 
 static void file_view_read(const char *path, file_view *view)
@@ -207,7 +208,18 @@ static void file_view_read(const char *path, file_view *view)
 		return;
 	}
 	view->acl_size = lgetxattr(path, "system.posix_acl_access", view->acl, sizeof(view->acl));
+	view->acl_error = view->acl_size < 0 ? errno : 0;
 	view->label_size = lgetxattr(path, "security.selinux", view->label, sizeof(view->label));
+	view->label_error = view->label_size < 0 ? errno : 0;
+}
+
+/* A view whose xattrs could not be read would compare equal to another that failed alike. */
+static void expect_xattrs_read(const file_view *view, const char *where, const char *logical)
+{
+	ck_assert_msg(view->acl_size >= 0 || view->acl_error == ENODATA, "%s %s: reading its ACL: %s", where, logical,
+		      strerror(view->acl_error));
+	ck_assert_msg(view->label_size >= 0 || view->label_error == ENODATA, "%s %s: reading its label: %s", where,
+		      logical, strerror(view->label_error));
 }
 
 /* @logical under the root prefix, as a process in @pid's mount namespace sees it: a checker setns()es there. */
@@ -252,6 +264,8 @@ static void expect_entry_copies_host(fixture *f, const char *logical)
 	file_view_read(test_path(f->root, logical), &outside);
 	ck_assert_msg(inside.error == 0, "%s is missing in the namespace: %s", logical, strerror(inside.error));
 	ck_assert_int_eq(outside.error, 0);
+	expect_xattrs_read(&inside, "in the namespace,", logical);
+	expect_xattrs_read(&outside, "on the host,", logical);
 	ck_assert_msg(S_ISCHR(inside.st.st_mode) && inside.st.st_rdev == outside.st.st_rdev,
 		      "%s: mode %o rdev %u:%u inside, host c %u:%u", logical, inside.st.st_mode,
 		      major(inside.st.st_rdev), minor(inside.st.st_rdev), major(outside.st.st_rdev),
@@ -281,6 +295,8 @@ static struct {
 
 static int list_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
+	/* nftw() goes on past what it cannot stat or list: the listing would lack it */
+	ck_assert_msg(type != FTW_NS && type != FTW_DNR, "cannot read %s", path);
 	fprintf(listing.out, "%s type=%o rdev=%u:%u ino=%lu", path + listing.prefix, st->st_mode & S_IFMT,
 		major(st->st_rdev), minor(st->st_rdev), (unsigned long)st->st_ino);
 	if (listing.flags & LIST_OWNERS)

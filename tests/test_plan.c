@@ -139,6 +139,8 @@ START_TEST(dac_takes_no_access_for_fd_access)
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", "02:00.0,access=fd", NULL});
+	/* /dev/iommu and vfio0; group 8 has no cdev: the container and its group node */
+	ck_assert_uint_eq(f.plan->n_nodes, 4);
 	for (size_t i = 0; i < f.plan->n_nodes; i++)
 		expect_step(f.plan, "dac", f.plan->nodes[i].path, VFG_ACTION_NONE, "", "only at open (may_open())");
 	fixture_close(&f);
@@ -242,6 +244,7 @@ START_TEST(selinux_is_inactive_for_path_and_fd_access_when_disabled)
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", "02:00.0,access=fd", NULL});
+	ck_assert_uint_eq(f.plan->n_nodes, 4);
 	for (size_t i = 0; i < f.plan->n_nodes; i++)
 		expect_step(f.plan, "selinux", f.plan->nodes[i].path, VFG_ACTION_INACTIVE, "",
 			    "SELinux is not enabled");

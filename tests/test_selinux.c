@@ -157,8 +157,11 @@ static const char *range_of(const char *label)
 static size_t records_count(const char *root)
 {
 	DIR *d = opendir(test_path(root, RECORDS));
-	if (!d)
+	if (!d) {
+		/* none made yet, or all gone: any other failure is no count */
+		ck_assert_msg(errno == ENOENT, "%s: %s", RECORDS, strerror(errno));
 		return 0;
+	}
 	size_t n = 0;
 	struct dirent *entry;
 	while ((entry = readdir(d)))

@@ -83,9 +83,26 @@ char *test_read_file(const char *root, const char *logical)
 	int c;
 	while ((c = fgetc(f)) != EOF)
 		fputc(c, out);
+	/* EOF also ends a read that failed: what was read so far is not the file */
+	ck_assert_msg(!ferror(f), "cannot read %s", path);
 	fclose(f);
 	ck_assert_int_eq(fclose(out), 0);
 	return content;
+}
+
+char *test_read_nonempty(const char *path)
+{
+	char *content = test_read_file("", path);
+	ck_assert_msg(content != NULL, "%s does not exist", path);
+	ck_assert_msg(content[0] != '\0', "%s reads empty", path);
+	return content;
+}
+
+void test_expect_no_xattr(const char *path, const char *name)
+{
+	ssize_t n = lgetxattr(path, name, NULL, 0);
+	ck_assert_msg(n < 0, "%s carries %s", path, name);
+	ck_assert_msg(errno == ENODATA, "lgetxattr %s %s: %s", path, name, strerror(errno));
 }
 
 /* nftw() takes no argument for its callback: one snapshot at a time. */
@@ -93,6 +110,7 @@ static struct {
 	FILE *out;
 	size_t root_len;
 	unsigned flags;
+	size_t char_devices;
 } snapshot;
 
 static void snapshot_xattrs(const char *path)
@@ -120,6 +138,9 @@ static void snapshot_xattrs(const char *path)
 
 static int snapshot_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
+	/* nftw() goes on past an entry it cannot stat or a directory it cannot list: the snapshot would lack them */
+	ck_assert_msg(type != FTW_NS, "cannot stat %s", path);
+	ck_assert_msg(type != FTW_DNR, "cannot list %s", path);
 	const char *relative = path[snapshot.root_len] ? path + snapshot.root_len + 1 : ".";
 	if ((snapshot.flags & TEST_SNAPSHOT_NO_STATE) &&
 	    (strcmp(relative, "run") == 0 || strncmp(relative, "run/", 4) == 0))
@@ -149,9 +170,11 @@ static int snapshot_entry(const char *path, const struct stat *st, int type, str
 		fputs("  content ", snapshot.out);
 		while ((c = fgetc(f)) != EOF)
 			fprintf(snapshot.out, "%02x", c);
+		ck_assert_msg(!ferror(f), "cannot read %s", path);
 		fputc('\n', snapshot.out);
 		fclose(f);
 	}
+	snapshot.char_devices += S_ISCHR(st->st_mode);
 	snapshot_xattrs(path);
 	return FTW_CONTINUE;
 }
@@ -164,8 +187,12 @@ char *test_snapshot(const char *root, unsigned flags)
 	ck_assert_ptr_nonnull(snapshot.out);
 	snapshot.root_len = strlen(root);
 	snapshot.flags = flags;
-	ck_assert_int_eq(nftw(root, snapshot_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL), 0);
+	snapshot.char_devices = 0;
+	ck_assert_msg(nftw(root, snapshot_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL) == 0, "nftw %s: %s", root,
+		      strerror(errno));
 	ck_assert_int_eq(fclose(snapshot.out), 0);
+	/* two snapshots of a walk that found nothing would compare equal */
+	ck_assert_msg(snapshot.char_devices > 0, "the snapshot of %s holds no device node:\n%.2000s", root, text);
 	return text;
 }
 
@@ -200,6 +227,7 @@ static void snapshot_diff(FILE *out, const char *from, const char *to, char sign
 
 void test_snapshot_expect(const char *root, unsigned flags, const char *before, const char *what)
 {
+	ck_assert_msg(before != NULL && before[0], "%s: no snapshot from before to compare with", what);
 	char *after = test_snapshot(root, flags);
 	if (strcmp(before, after) != 0) {
 		/* Check carries a message of a few KiB: only the entries that differ */
@@ -280,8 +308,8 @@ pid_t test_child_in_new_mount_namespace(void)
 
 void test_child_stop(pid_t child)
 {
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	ck_assert_int_eq(kill(child, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
 }
 
 static char *read_all(int fd)
@@ -370,6 +398,8 @@ int test_main(Suite *suite)
 
 int test_cli_killed_at(unsigned point, const char *const *argv)
 {
+	/* without it the child's exec fails, and its exit 127 would read as a run that reached its end */
+	ck_assert_msg(getenv("VFGUARD_CLI") != NULL, "VFGUARD_CLI is not set (meson test sets it)");
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {

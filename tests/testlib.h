@@ -28,6 +28,14 @@ void test_write_file(const char *root, const char *logical, const char *content)
 
 /* The content of ROOT + @logical (free() it), or NULL when there is no such file. */
 char *test_read_file(const char *root, const char *logical);
+/*
+ * The content of @path (free() it), which must exist, read whole and hold
+ * something: for a read-back compared before and after (devices.list), where
+ * two empty reads would compare equal.
+ */
+char *test_read_nonempty(const char *path);
+/* Fail the test unless @path lacks the xattr @name (ENODATA; any other error is a failed read, not an absence). */
+void test_expect_no_xattr(const char *path, const char *name);
 /* What test_snapshot() leaves out. */
 enum {
 	/* chown, chmod and every xattr change move ctime, even one that puts the old value back */
@@ -39,6 +47,8 @@ enum {
  * Everything about every entry under @root, one line each and paths relative
  * to it: stat, link target, xattrs (hex, and the text when printable), file
  * content (hex). free() it. Two snapshots are equal when nothing changed.
+ * Every tree snapshotted here holds device nodes: a snapshot without one, or
+ * an entry that cannot be read, fails the test.
  */
 char *test_snapshot(const char *root, unsigned flags);
 /* Fail the test, showing the entries that differ, unless the snapshot of @root is @before. */

@@ -63,14 +63,18 @@ static int write_mark(int fd, const char *undo, vfg_error *err)
 {
 	char proc[64], value[128];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (strcmp(undo, "absent") == 0) {
+	if (undo && strcmp(undo, "absent") == 0) {
 		if (removexattr(proc, MARK_XATTR) < 0 && errno != ENODATA)
 			return vfg_error_set(err, errno, proc, "cannot remove " MARK_XATTR);
 		return 0;
 	}
-	const char *hex = undo + strlen("value=");
+	/* Only what read_mark() wrote: a missing or garbled undo restores nothing rather than some bytes. */
+	const char *hex = undo && strncmp(undo, "value=", 6) == 0 ? undo + 6 : NULL;
+	size_t length = hex ? strlen(hex) : 1;
+	if (!hex || length % 2 || length / 2 > sizeof(value) || strspn(hex, "0123456789abcdef") != length)
+		return vfg_error_set(err, EINVAL, proc, "undo '%s' is not testmark's", undo ? undo : "(none)");
 	size_t n = 0;
-	for (; hex[2 * n] && hex[2 * n + 1] && n < sizeof(value); n++) {
+	for (; n < length / 2; n++) {
 		unsigned byte;
 		sscanf(hex + 2 * n, "%2x", &byte);
 		value[n] = (char)byte;
