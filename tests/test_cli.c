@@ -602,7 +602,8 @@ START_TEST(plan_text_without_wide_still_holds_every_change_and_reason)
 	char *text = squeeze(p.run.out);
 	for (size_t i = 0; i < json_object_array_length(p.steps); i++) {
 		json_object *step = json_object_array_get_idx(p.steps, i);
-		char *detail = squeeze(test_json_string(step, "detail")), *reason = squeeze(test_json_string(step, "reason"));
+		char *detail = squeeze(test_json_string(step, "detail")),
+		     *reason = squeeze(test_json_string(step, "reason"));
 		ck_assert_msg(strstr(text, detail), "no '%s' in:\n%.3000s", detail, p.run.out);
 		ck_assert_msg(strstr(text, reason), "no '%s' in:\n%.3000s", reason, p.run.out);
 		free(detail);
@@ -776,7 +777,9 @@ START_TEST(dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
 	json_object *result = test_json_parse(run.out);
 	ck_assert_uint_eq(json_object_array_length(test_json_member(result, "fd_access")), 1);
-	ck_assert_str_eq(test_json_string(json_object_array_get_idx(test_json_member(result, "fd_access"), 0), "backend"), "iommufd");
+	ck_assert_str_eq(
+		test_json_string(json_object_array_get_idx(test_json_member(result, "fd_access"), 0), "backend"),
+		"iommufd");
 
 	json_object *cdev = fd_access_node(result, "0000:01:00.0", "/dev/vfio/devices/vfio0");
 	ck_assert_str_eq(test_json_string(cdev, "kind"), "cdev");
@@ -799,7 +802,8 @@ START_TEST(dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
 	layer = fd_layer(cdev, "selinux");
 	ck_assert_str_eq(test_json_string(layer, "action"), "grant");
 	ck_assert_str_eq(test_json_string(layer, "detail"), "label system_u:object_r:svirt_image_t:s0:c1,c2");
-	json_object *step = json_object_array_get_idx(test_json_member(result, "steps"), test_json_int(layer, "step") - 1);
+	json_object *step =
+		json_object_array_get_idx(test_json_member(result, "steps"), test_json_int(layer, "step") - 1);
 	ck_assert_str_eq(test_json_string(step, "labeler"), "selinux");
 	ck_assert_str_eq(test_json_string(step, "node"), "/dev/vfio/devices/vfio0");
 
