@@ -180,17 +180,30 @@ static int process_memlock_limits(pid_t pid, uint64_t *soft, uint64_t *hard)
 	return 0;
 }
 
-/* CapEff of /proc/PID/status holds CAP_IPC_LOCK. */
-static bool process_has_ipc_lock(pid_t pid)
+/*
+ * The pid holds CAP_IPC_LOCK (CapEff of /proc/PID/status) as the hypervisor
+ * it is to be. A manager names its child before the child takes the
+ * hypervisor's uid and execs it (libvirt does, and so does a child that
+ * becomes `setpriv --reuid 107 qemu-system-x86_64`): that child still runs
+ * as root with every capability, and loses them all with the uid change
+ * (capabilities(7), "Effect of user ID changes on capabilities": when every
+ * uid goes from 0 to non-zero, the permitted and effective sets are
+ * cleared). So CapEff counts only when the process already runs as @uid;
+ * a real QEMU under a root child found this (tests/vm/scenarios/qemu-*.sh).
+ */
+static bool process_has_ipc_lock(pid_t pid, uid_t uid)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	_cleanup_free_ char *content = NULL;
 	if (vfg_file_read_all(path, &content, NULL, NULL) < 0)
 		return false;
-	const char *line = strstr(content, "\nCapEff:");
+	const char *uid_line = strstr(content, "\nUid:"), *cap_line = strstr(content, "\nCapEff:");
+	unsigned long real, effective;
 	unsigned long long caps;
-	return line && sscanf(line + strlen("\nCapEff:"), "%llx", &caps) == 1 && (caps >> MEMLOCK_CAP_IPC_LOCK & 1);
+	return uid_line && sscanf(uid_line + strlen("\nUid:"), "%lu %lu", &real, &effective) == 2 &&
+	       effective == (unsigned long)uid && cap_line &&
+	       sscanf(cap_line + strlen("\nCapEff:"), "%llx", &caps) == 1 && (caps >> MEMLOCK_CAP_IPC_LOCK & 1);
 }
 
 /* iommufd charges the process when the broker sets RLIMIT_MODE=1: it opens /dev/iommu for fd access. */
@@ -265,7 +278,7 @@ int memlock_plan(const vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 		.viommu = plan->domain.viommu,
 		.page_size = (uint64_t)sysconf(_SC_PAGESIZE),
 		.ipc_lock = plan->domain.ipc_lock || (!plan->domain.ipc_lock_known && plan->domain.pid > 0 &&
-						      process_has_ipc_lock(plan->domain.pid)),
+						      process_has_ipc_lock(plan->domain.pid, plan->domain.uid)),
 	};
 	for (size_t i = 0; i < plan->n_hostdevs; i++) {
 		if (plan->hostdevs[i].backend == VFG_BACKEND_IOMMUFD)

@@ -290,14 +290,16 @@ static void expect_limits(pid_t pid, uint64_t soft, uint64_t hard, const char *w
 		      expected);
 }
 
-static int apply_domain(const char *root, pid_t pid, uint64_t memory, vfg_change_summary *summary, vfg_error *err)
+/* vm1 on 01:00.0, its hypervisor of uid and gid @uid. */
+static int apply_domain_as(const char *root, pid_t pid, uid_t uid, uint64_t memory, vfg_change_summary *summary,
+			   vfg_error *err)
 {
 	vfg_context *ctx = test_context(root);
 	vfg_hostdev_spec spec;
 	ck_assert_msg(vfg_hostdev_spec_parse(ctx, "01:00.0", &spec, err) == 0, "%s", err->message);
 	vfg_domain domain = {.name = "vm1",
-			     .uid = 107,
-			     .gid = 107,
+			     .uid = uid,
+			     .gid = uid,
 			     .pid = pid,
 			     .memory = memory,
 			     .hostdevs = &spec,
@@ -309,6 +311,12 @@ static int apply_domain(const char *root, pid_t pid, uint64_t memory, vfg_change
 	vfg_plan_free(plan);
 	vfg_context_free(ctx);
 	return r;
+}
+
+/* vm1 as most tests have it: its hypervisor runs as 107:107. */
+static int apply_domain(const char *root, pid_t pid, uint64_t memory, vfg_change_summary *summary, vfg_error *err)
+{
+	return apply_domain_as(root, pid, 107, memory, summary, err);
 }
 
 static int revoke_domain(const char *root, vfg_change_summary *summary, vfg_error *err)
@@ -410,12 +418,37 @@ START_TEST(a_hypervisor_with_cap_ipc_lock_gets_no_limit)
 	const char *root = host_new("1M");
 	pid_t pid = hypervisor_start(CHILD_SOFT, true);
 	vfg_error err = {0};
-	ck_assert_msg(apply_domain(root, pid, 2 * MiB, NULL, &err) == 0, "%s", err.message);
+	/* It runs as the domain's uid (root here), so its capabilities are the hypervisor's. */
+	ck_assert_msg(apply_domain_as(root, pid, 0, 2 * MiB, NULL, &err) == 0, "%s", err.message);
 	expect_limits(pid, CHILD_SOFT, CHILD_HARD, "after apply");
 	char *journal = journal_text(root);
 	ck_assert_msg(journal && !strstr(journal, "memlock"), "%s", journal ? journal : "(no journal)");
 	free(journal);
 	ck_assert_msg(revoke_domain(root, NULL, &err) == 0, "%s", err.message);
+	hypervisor_stop(pid);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A manager's child, named by --pid before it becomes the hypervisor: root,
+ * with CAP_IPC_LOCK, while the domain's hypervisor runs as 107. The uid
+ * change will clear its capabilities (capabilities(7)), so the limit is
+ * raised as for any hypervisor without CAP_IPC_LOCK. A real QEMU found it:
+ * started as `setpriv --reuid 107 qemu-system-x86_64 ...` by such a child, it
+ * failed to pin guest RAM under the 8 MiB default (tests/vm/scenarios/
+ * qemu-legacy-path.sh).
+ */
+START_TEST(a_root_child_that_becomes_another_uid_gets_the_limit_despite_its_cap_ipc_lock)
+{
+	ck_assert_msg(capability_held(CAPABILITY_IPC_LOCK), "the tests run as root, with CAP_IPC_LOCK");
+	const char *root = host_new("1M");
+	pid_t pid = hypervisor_start(CHILD_SOFT, true);
+	vfg_error err = {0};
+	ck_assert_msg(apply_domain(root, pid, 2 * MiB, NULL, &err) == 0, "%s", err.message);
+	expect_limits(pid, 3 * MiB, CHILD_HARD, "after apply");
+	ck_assert_msg(revoke_domain(root, NULL, &err) == 0, "%s", err.message);
+	expect_limits(pid, CHILD_SOFT, CHILD_HARD, "after revoke");
 	hypervisor_stop(pid);
 	test_root_remove(root);
 }
@@ -630,6 +663,7 @@ static Suite *memlock_suite(void)
 	tcase_add_test(tc, a_limit_already_high_enough_is_left_alone_and_not_journaled);
 	tcase_add_test(tc, a_hard_limit_below_the_need_is_raised_with_cap_sys_resource_and_else_nothing_changes);
 	tcase_add_test(tc, a_hypervisor_with_cap_ipc_lock_gets_no_limit);
+	tcase_add_test(tc, a_root_child_that_becomes_another_uid_gets_the_limit_despite_its_cap_ipc_lock);
 	tcase_add_test(tc, revoke_after_the_pid_exited_puts_back_nothing_and_says_so);
 	tcase_add_test(tc, a_new_pid_of_the_domain_gives_the_old_one_its_limit_back);
 	suite_add_tcase(suite, tc);

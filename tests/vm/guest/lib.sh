@@ -247,15 +247,20 @@ in_cgroup() {
 # start_private_dev [CGROUP...]: a process (sleep 600) in a new mount namespace
 # (propagation private) with a tmpfs /dev (in each CGROUP first when given:
 # a cgroup2 one and a v1 devices one on a hybrid host), as a VM or container
-# runtime makes it; sets private_dev_pid and waits up to 5 s for its /dev to
+# runtime makes it; sets private_dev_pid and waits up to 10 s for its /dev to
 # be the tmpfs (the scenario checks that it is).
 start_private_dev() {
-	local i=0
 	sh -c 'for cgroup; do echo $$ >"$cgroup/cgroup.procs" || exit 1; done
 		exec unshare -m --propagation private sh -c "mount -t tmpfs -o mode=0755 tmpfs /dev && exec sleep 600"' \
 		_ "$@" &
 	private_dev_pid=$!
-	until grep -q '^tmpfs /dev ' "/proc/$private_dev_pid/mounts" 2>/dev/null || [ $i -ge 50 ]; do
+	wait_private_dev "$private_dev_pid"
+}
+
+# wait_private_dev PID: wait up to 10 s until PID's /dev is a tmpfs.
+wait_private_dev() {
+	local i=0
+	until grep -q '^tmpfs /dev ' "/proc/$1/mounts" 2>/dev/null || [ $i -ge 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -568,4 +573,92 @@ oci_poststop() {
 expect_prestart_root() {
 	expect_eq setup-container-root-ipc-lock "$(awk '/^Uid:/ { print $2 }' "/proc/$1/status") \
 $(( 0x$(awk '/^CapEff:/ { print $2 }' "/proc/$1/status") >> 14 & 1 ))" "0 1"
+}
+
+# ---- real clients (scenarios with "# vfgvm-root: clients") -------------------
+# The clients' own tools first, busybox's out of their way, and nothing of
+# the scenario's environment: as a service manager starts them.
+CLIENT_ENV="env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8"
+
+# vm_start CGROUP COMMAND...: COMMAND started as a VM manager starts its
+# hypervisor (guest/vm-holder): in CGROUP and a private /dev, held until
+# vm_go; vfguard apply comes between, with --pid "$vm_pid". Output in vm.out.
+vm_start() {
+	local cgroup=$1
+	shift
+	rm -f vm.go && mkfifo vm.go || return 1
+	/vm/vm-holder "$cgroup" "$PWD/vm.go" "$@" >vm.out 2>&1 &
+	vm_pid=$!
+	wait_private_dev "$vm_pid"
+}
+
+# vm_go: the held process goes on to its COMMAND.
+vm_go() {
+	echo go >vm.go
+}
+
+# vm_wait NAME SECONDS: check NAME that the started process ended by itself
+# within SECONDS (it is killed otherwise); its status in vm_status.
+vm_wait() {
+	local i=0
+	while kill -0 "$vm_pid" 2>/dev/null && [ $i -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$vm_pid" 2>/dev/null; then
+		kill -9 "$vm_pid"
+		wait "$vm_pid" 2>/dev/null
+		show_output vm.out
+		fail "$1" "still running after $2 s: killed"
+		vm_status=137
+		return 1
+	fi
+	wait "$vm_pid"
+	vm_status=$?
+	pass "$1" "exit $vm_status"
+}
+
+# as_uid UID: the words that run a command as UID:UID, no supplementary
+# groups, no capabilities (util-linux setpriv: the clients' root has it), for
+# $(as_uid 107) COMMAND... here and in vm_start.
+as_uid() {
+	echo "/usr/bin/setpriv --reuid $1 --regid $1 --clear-groups --inh-caps=-all --"
+}
+
+# host_snapshot CGROUP NODE...: what vfguard and the clients may change on the
+# host, as text to diff before and after: edu's driver, each NODE's type,
+# rdev, owner and mode, their extended attributes (ACLs, labels), CGROUP's
+# device programs, and what vfguard's journal holds. Nothing at all when a
+# part cannot be read (a node gone, getfattr missing), so expect_same fails.
+host_snapshot() {
+	local cgroup=$1 out
+	shift
+	out=$(
+		echo "edu driver $(pci_driver "$EDU")"
+		stat_nodes "$@" | grep -v '^unreadable ' || exit 1
+		[ "$(stat_nodes "$@" | wc -l)" -eq $# ] || exit 1
+		getfattr -d -m - --absolute-names "$@" || exit 1
+		programs=$(cgroup_probe programs "$cgroup") || exit 1
+		echo "programs $programs"
+		ls -d /run/vfguard/domains/* 2>/dev/null
+		exit 0
+	) || return 1
+	echo "$out"
+}
+
+# expect_same NAME BEFORE AFTER: check NAME that two snapshots are equal and
+# not empty; the difference is shown when they are not.
+expect_same() {
+	if [ -z "$2" ] || [ -z "$3" ]; then
+		fail "$1" "an empty snapshot (a read that failed)"
+		return 1
+	fi
+	if [ "$2" = "$3" ]; then
+		pass "$1" "$(echo "$2" | wc -l) lines as before"
+		return 0
+	fi
+	echo "$2" >"$VFGVM_DIR/.before"
+	echo "$3" >"$VFGVM_DIR/.after"
+	diff "$VFGVM_DIR/.before" "$VFGVM_DIR/.after" | sed 's/^/  | /'
+	fail "$1" "changed: $(diff "$VFGVM_DIR/.before" "$VFGVM_DIR/.after" | grep '^[-+][^-+]' | head -n 3 | tr '\n' ' ')"
 }
