@@ -508,3 +508,35 @@ int memlock_apply(host_journal *hj, domain_journal *dj, const vfg_plan *plan, vf
 		summary->changed++;
 	return 0;
 }
+
+/*
+ * For a caller that becomes the hypervisor (`vfguard exec`): it will run
+ * without any capability, so without CAP_IPC_LOCK, and the kernel charges
+ * what QEMU pins to this very process (type1, or iommufd with RLIMIT_MODE 1:
+ * docs/memlock.md). A real QEMU 11 given the fds by exec failed to pin its
+ * 64 MiB under the 8 MiB default (vfio_container_dma_map = -12).
+ */
+VFG_EXPORT int vfg_memlock_raise_self(const vfg_plan *plan, vfg_error *err)
+{
+	const vfg_memlock *m = &plan->memlock;
+	if (!m->computed)
+		return 0;
+	struct rlimit now;
+	if (getrlimit(RLIMIT_MEMLOCK, &now) < 0)
+		return vfg_error_set(err, errno, plan->domain.name, "cannot read this process's RLIMIT_MEMLOCK");
+	if (now.rlim_cur >= m->required) /* RLIM_INFINITY is the largest value */
+		return 0;
+	struct rlimit raised = {.rlim_cur = m->required,
+				.rlim_max = now.rlim_max >= m->required ? now.rlim_max : m->required};
+	if (setrlimit(RLIMIT_MEMLOCK, &raised) < 0) {
+		char need[32], hard[32];
+		return vfg_error_set(
+			err, errno, plan->domain.name,
+			"cannot raise this process's RLIMIT_MEMLOCK to %s (hard limit %s; raising it needs "
+			"CAP_SYS_RESOURCE)",
+			memlock_size_text(m->required, need, sizeof(need)),
+			now.rlim_max == RLIM_INFINITY ? "unlimited"
+						      : memlock_size_text(now.rlim_max, hard, sizeof(hard)));
+	}
+	return 0;
+}

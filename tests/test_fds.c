@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -886,6 +887,60 @@ START_TEST(cli_exec_as_root_still_gets_no_capability)
 }
 END_TEST
 
+/*
+ * exec becomes the hypervisor, without CAP_IPC_LOCK, so what it pins is
+ * charged to it: with --memory its RLIMIT_MEMLOCK is the domain's need
+ * (2 MiB + memlock_extra 1 MiB) before the command runs. A real QEMU found
+ * it: under the 8 MiB default its 64 MiB guest failed to pin
+ * (tests/vm/scenarios/qemu-iommufd-fd.sh).
+ */
+START_TEST(cli_exec_raises_the_commands_memlock_limit_to_the_domains_need)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, NULL, "01:00.0,backend=legacy,access=fd");
+	/* a soft limit far below the need; the hard one stays (lowering it could not be undone) */
+	struct rlimit saved, small;
+	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &saved), 0);
+	small = (struct rlimit){.rlim_cur = 64 * 1024, .rlim_max = saved.rlim_max};
+	ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &small), 0);
+	test_run run;
+	test_cli(&run, (const char *[]){"exec",
+					"--root",
+					f.root,
+					"--domain",
+					"vm1",
+					"--uid",
+					"107",
+					"--gid",
+					"107",
+					"--memory",
+					"2M",
+					"--set",
+					"memlock_extra=1M",
+					"--hostdev",
+					"01:00.0,backend=legacy,access=fd",
+					"--",
+					"/bin/sh",
+					"-c",
+					"awk '/^Max locked memory/ { print $4, $5 }' /proc/$$/limits",
+					NULL});
+	ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &saved), 0);
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	/* soft 3 MiB; the hard limit rises to 3 MiB only when it was below */
+	char expected[128], hard[32];
+	if (saved.rlim_max == RLIM_INFINITY)
+		snprintf(hard, sizeof(hard), "unlimited");
+	else
+		snprintf(hard, sizeof(hard), "%llu",
+			 (unsigned long long)(saved.rlim_max > 3145728 ? saved.rlim_max : 3145728));
+	snprintf(expected, sizeof(expected), "3145728 %s\n", hard);
+	ck_assert_str_eq(run.out, expected);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(cli_exec_fails_before_the_command_when_rlimit_mode_is_required)
 {
 	fixture f;
@@ -1173,6 +1228,7 @@ static Suite *fds_suite(void)
 	tc = tcase_create("cli");
 	tcase_add_test(tc, cli_exec_runs_the_command_as_the_domain_with_exactly_the_stated_fds_and_no_capability);
 	tcase_add_test(tc, cli_exec_as_root_still_gets_no_capability);
+	tcase_add_test(tc, cli_exec_raises_the_commands_memlock_limit_to_the_domains_need);
 	tcase_add_test(tc, cli_exec_fails_before_the_command_when_rlimit_mode_is_required);
 	tcase_add_test(tc, cli_qemu_args_json_lists_the_fds_and_the_arguments);
 	tcase_add_test(tc, cli_fds_serves_the_domain_uid_refuses_another_and_drops_capabilities_first);

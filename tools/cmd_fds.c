@@ -29,6 +29,8 @@ static const char exec_help[] =
 	"0, 1 and 2 closed. COMMAND finds them in its environment: VFGUARD_FDS (all),\n"
 	"VFGUARD_IOMMUFD_FD or VFGUARD_CONTAINER_FD, VFGUARD_HOSTDEV_FDS (BDF=FD ...),\n"
 	"VFGUARD_ACCOUNTING, VFGUARD_DOMAIN. vfguard itself becomes COMMAND (same pid).\n"
+	"With --memory, its RLIMIT_MEMLOCK is first raised to what the domain pins\n"
+	"(docs/memlock.md): COMMAND has no CAP_IPC_LOCK.\n"
 	"\n"
 	"  --fd-base N          the first fd number (default 3)\n" FDS_OPTIONS_HELP CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
 	"Exit status: COMMAND's; 1 failed before it ran, 2 usage.\n";
@@ -184,6 +186,11 @@ static int run_exec(fds_command *cmd, vfg_context *ctx, vfg_plan *plan, vfg_erro
 	vfg_fdset *fdset = NULL;
 	if (open_fds(cmd, ctx, plan, &fdset, err) < 0)
 		return EXIT_FAILED;
+	/* This process becomes the hypervisor, without CAP_IPC_LOCK: what it pins is charged to it. */
+	if (vfg_memlock_raise_self(plan, err) < 0) {
+		vfg_fdset_free(fdset);
+		return EXIT_FAILED;
+	}
 	uid_t uid = plan->domain.uid;
 	gid_t gid = plan->domain.gid;
 	/* Nothing of vfguard's own may reach COMMAND: the plan and context go before the descriptors are sorted. */

@@ -178,6 +178,15 @@ typedef struct vfg_plan {
 	vfg_memlock memlock; /* the domain's locked-memory limit and the hypervisor's now */
 } vfg_plan;
 
+/*
+ * Raise the calling process's RLIMIT_MEMLOCK (soft, and hard when below) to
+ * what @plan's formula requires (docs/memlock.md), for a caller that then
+ * becomes the hypervisor without CAP_IPC_LOCK (vfguard exec). Nothing when
+ * the plan has no guest memory or the soft limit already suffices; never
+ * lowers. Raising the hard limit needs CAP_SYS_RESOURCE.
+ */
+int vfg_memlock_raise_self(const vfg_plan *plan, vfg_error *err);
+
 /* Compute the plan. Changes nothing on the host. */
 int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan, vfg_error *err);
 void vfg_plan_free(vfg_plan *plan);

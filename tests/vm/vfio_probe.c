@@ -33,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
@@ -621,10 +622,43 @@ static bool parse_id(const char *text, unsigned *id)
 	return true;
 }
 
+/*
+ * vfio_probe rlimit-mode PID FD: IOMMU_OPTION get RLIMIT_MODE on the iommufd
+ * another process holds at FD (a real QEMU given it by `vfguard exec`),
+ * through a copy of that fd taken with pidfd_getfd(2) (Linux 5.6; needs
+ * ptrace access: root). One line: "ok rlimit-mode N" or "FAIL rlimit-mode ...".
+ */
+static int rlimit_mode_of(const char *pid_text, const char *fd_text)
+{
+	unsigned pid, fd;
+	if (!parse_id(pid_text, &pid) || !parse_id(fd_text, &fd))
+		return fprintf(stderr, "usage: vfio_probe rlimit-mode PID FD\n"), 2;
+	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	int copy = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (copy < 0) {
+		printf("FAIL rlimit-mode %s of pid %u: %s\n", pidfd < 0 ? "pidfd_open" : "pidfd_getfd", pid,
+		       strerror(errno));
+		return 1;
+	}
+	struct iommu_option option = {
+		.size = sizeof(option),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_GET,
+	};
+	if (ioctl(copy, IOMMU_OPTION, &option) < 0) {
+		printf("FAIL rlimit-mode IOMMU_OPTION get on fd %u of pid %u: %s\n", fd, pid, strerror(errno));
+		return 1;
+	}
+	printf("ok rlimit-mode %" PRIu64 " (%s) on fd %u of pid %u\n", (uint64_t)option.val64,
+	       option.val64 ? "per process" : "per user", fd, pid);
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: vfio_probe legacy --container PATH --group PATH --device BDF [OPTIONS]\n"
 		     "       vfio_probe iommufd --iommu PATH --cdev PATH [OPTIONS]\n"
+		     "       vfio_probe rlimit-mode PID FD   (RLIMIT_MODE of the iommufd PID holds at FD)\n"
 		     "Open the nodes and walk the VFIO flow, one line per step: \"ok STEP ...\" or \"FAIL STEP ...\".\n"
 		     "  --uid UID, --gid GID        become this user (no supplementary groups) before opening\n"
 		     "  --open-errno NODE=ERRNO     NODE (container, group, iommu, cdev) must fail to open with\n"
@@ -695,6 +729,8 @@ int main(int argc, char **argv)
 	char *end;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && strcmp(argv[1], "rlimit-mode") == 0)
+		return rlimit_mode_of(argv[2], argv[3]);
 	if (argc < 2 || (strcmp(argv[1], "legacy") != 0 && strcmp(argv[1], "iommufd") != 0)) {
 		usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
