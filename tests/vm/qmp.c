@@ -6,8 +6,9 @@
  *   qmp [--wait SECONDS] SOCKET COMMAND [ARGUMENTS-JSON]
  *   qmp [--wait SECONDS] --find-pci VENDOR:DEVICE SOCKET
  *
- * Connects to the QMP unix socket (waiting up to --wait seconds, default 30,
- * for QEMU to create it), reads the greeting, negotiates (qmp_capabilities)
+ * Connects to the QMP unix socket (waiting up to --wait seconds for QEMU to
+ * create it; by default one try, so that a QEMU that died fails each later
+ * command at once), reads the greeting, negotiates (qmp_capabilities)
  * and sends COMMAND. Prints the reply's "return" as JSON; an "error" reply
  * prints its class and description on stderr and exits 1. Events are
  * skipped. --find-pci runs query-pci and prints "VENDOR:DEVICE at BUS:SLOT.FN"
@@ -150,7 +151,7 @@ static int find_pci(struct json_object *buses, unsigned vendor, unsigned device)
 
 int main(int argc, char **argv)
 {
-	int wait_seconds = 30, i = 1;
+	int wait_seconds = 0, i = 1;
 	const char *pci = NULL;
 	if (i + 1 < argc && strcmp(argv[i], "--wait") == 0) {
 		wait_seconds = atoi(argv[i + 1]);
