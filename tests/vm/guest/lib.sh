@@ -674,13 +674,17 @@ virsh_() {
 	$CLIENT_ENV virsh -c qemu:///system "$@"
 }
 
-# libvirt_start: qemu.conf as above, libvirtd started, as the check
-# setup-libvirtd (its socket answers virsh).
+# libvirt_start [LINE...]: the packaged qemu.conf with the settings above and
+# LINEs, libvirtd started, as the check setup-libvirtd (virsh reaches it).
 libvirt_start() {
-	printf 'stdio_handler = "file"\nuser = "libvirt-qemu"\ngroup = "libvirt-qemu"\n' >>/etc/libvirt/qemu.conf
+	[ -e qemu.conf.packaged ] || cp /etc/libvirt/qemu.conf qemu.conf.packaged || return 1
+	{
+		cat qemu.conf.packaged
+		printf '%s\n' 'stdio_handler = "file"' 'user = "libvirt-qemu"' 'group = "libvirt-qemu"' "$@"
+	} >/etc/libvirt/qemu.conf
 	$CLIENT_ENV /usr/sbin/libvirtd --daemon --pid-file /run/libvirtd.pid >libvirtd.out 2>&1 || {
 		show_output libvirtd.out
-		fail setup-libvirtd "libvirtd did not start"
+		fail "${libvirt_phase}setup-libvirtd" "libvirtd did not start"
 		return 1
 	}
 	local i=0
@@ -688,10 +692,11 @@ libvirt_start() {
 		sleep 0.2
 		i=$((i + 1))
 	done
-	check setup-libvirtd grep -E '^Running hypervisor: QEMU' virsh-version.out
+	check "${libvirt_phase}setup-libvirtd" grep -E '^Running hypervisor: QEMU' virsh-version.out
 }
 
 # libvirt_stop: libvirtd ends (SIGTERM), as the check cleanup-libvirtd.
+# Both check names start with $libvirt_phase when a scenario starts it twice.
 libvirt_stop() {
 	local pid i=0
 	pid=$(cat /run/libvirtd.pid) || return 1
@@ -700,7 +705,7 @@ libvirt_stop() {
 		sleep 0.1
 		i=$((i + 1))
 	done
-	check_fails cleanup-libvirtd kill -0 "$pid"
+	check_fails "${libvirt_phase}cleanup-libvirtd" kill -0 "$pid"
 }
 
 # libvirt_domain NAME DRIVER: a small TCG domain (formatdomain) with the managed
