@@ -53,5 +53,6 @@ expect_eq domstate-after "$(virsh_ domstate $domain)" "shut off"
 run_checks -p after vfio_probe iommufd --iommu /dev/iommu --cdev "$cdev" --device "$EDU" \
 	--uid "$LIBVIRT_UID" --gid "$LIBVIRT_UID" --open-errno iommu=EACCES --open-errno cdev=ENOENT
 expect_same host-as-before "$before" "$(host_snapshot /sys/fs/cgroup /dev/iommu /dev/vfio/vfio)"
+expect_empty "apparmor-rules-gone" "$(ls /etc/apparmor.d/vfguard/ 2>/dev/null)"
 check cleanup-undefine virsh_ undefine $domain
 libvirt_stop

@@ -60,6 +60,7 @@ domain_life() {
 	run_checks -p "${p}after" vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
 		--uid "$LIBVIRT_UID" --gid "$LIBVIRT_UID" --open-errno group=ENOENT
 	expect_same "${p}host-as-before" "$before" "$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)"
+	expect_empty "${p}apparmor-rules-gone" "$(ls /etc/apparmor.d/vfguard/ 2>/dev/null)"
 	check "${p}undefine" virsh_ undefine $domain
 }
 
