@@ -662,3 +662,76 @@ expect_same() {
 	diff "$VFGVM_DIR/.before" "$VFGVM_DIR/.after" | sed 's/^/  | /'
 	fail "$1" "changed: $(diff "$VFGVM_DIR/.before" "$VFGVM_DIR/.after" | grep '^[-+][^-+]' | head -n 3 | tr '\n' ' ')"
 }
+
+# ---- libvirt (scenarios libvirt-*.sh, on the clients' root) -------------------
+# libvirtd as a host without systemd, D-Bus or virtlogd runs it: QEMU's output
+# goes to a file (qemu.conf stdio_handler), QEMU runs as libvirt-qemu (the
+# user Debian's package makes, named in qemu.conf because vfguard's hook reads
+# it from there, docs/hooks.md), and everything else as packaged: the DAC
+# driver, the mount namespace, the device cgroup, remember_owner.
+LIBVIRT_UID=64055
+virsh_() {
+	$CLIENT_ENV virsh -c qemu:///system "$@"
+}
+
+# libvirt_start [LINE...]: the packaged qemu.conf with the settings above and
+# LINEs, libvirtd started, as the check setup-libvirtd (virsh reaches it).
+libvirt_start() {
+	[ -e qemu.conf.packaged ] || cp /etc/libvirt/qemu.conf qemu.conf.packaged || return 1
+	{
+		cat qemu.conf.packaged
+		printf '%s\n' 'stdio_handler = "file"' 'user = "libvirt-qemu"' 'group = "libvirt-qemu"' "$@"
+	} >/etc/libvirt/qemu.conf
+	$CLIENT_ENV /usr/sbin/libvirtd --daemon --pid-file /run/libvirtd.pid >libvirtd.out 2>&1 || {
+		show_output libvirtd.out
+		fail "${libvirt_phase}setup-libvirtd" "libvirtd did not start"
+		return 1
+	}
+	local i=0
+	while ! virsh_ version >virsh-version.out 2>&1 && [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	check "${libvirt_phase}setup-libvirtd" grep -E '^Running hypervisor: QEMU' virsh-version.out
+}
+
+# libvirt_stop: libvirtd ends (SIGTERM), as the check cleanup-libvirtd.
+# Both check names start with $libvirt_phase when a scenario starts it twice.
+libvirt_stop() {
+	local pid i=0
+	pid=$(cat /run/libvirtd.pid) || return 1
+	kill "$pid"
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	check_fails "${libvirt_phase}cleanup-libvirtd" kill -0 "$pid"
+}
+
+# libvirt_domain NAME DRIVER: a small TCG domain (formatdomain) with the managed
+# edu hostdev, its <driver> element with the attributes DRIVER (may be empty).
+libvirt_domain() {
+	cat <<EOD
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+EOD
+	libvirt_hostdev "$2" "$EDU"
+	echo "  </devices>"
+	echo "</domain>"
+}
+
+# expect_query_pci NAME DOMAIN: check NAME that QMP query-pci, through virsh,
+# lists a device 1234:11e8 (4660:4584).
+expect_query_pci() {
+	virsh_ qemu-monitor-command --pretty "$2" '{"execute":"query-pci"}' >query-pci.out 2>&1
+	expect_match "$1" "$(tr -d ' \n' <query-pci.out | grep -o '"id":{[^}]*}' | grep '"vendor":4660,' |
+		grep '"device":4584')" . || show_output query-pci.out
+}
+# -------------------------------------------------------------------------------
