@@ -232,6 +232,95 @@ START_TEST(prestart_grants_the_devices_and_poststop_restores_byte_exactly)
 }
 END_TEST
 
+/* config_group7 with the device list a runtime turns into its own device program (crun, runc). */
+static char *config_with_device_rules(const char *rules)
+{
+	char *config;
+	ck_assert_int_ge(
+		asprintf(&config,
+			 "{\"ociVersion\": \"1.0.2\",\n"
+			 " \"process\": {\"user\": {\"uid\": 107, \"gid\": 107}},\n"
+			 " \"linux\": {\"devices\": [\n"
+			 "   {\"path\": \"/dev/vfio/vfio\", \"type\": \"c\", \"major\": 234, \"minor\": 196},\n"
+			 "   {\"path\": \"/dev/vfio/7\", \"type\": \"c\", \"major\": 243, \"minor\": 0}],\n"
+			 "  \"resources\": {\"devices\": [%s]}}}\n",
+			 rules),
+		0);
+	return config;
+}
+
+/*
+ * With linux.resources.devices the runtime attaches its own device program to
+ * the container's cgroup before prestart (crun); vfguard's would AND with it.
+ * When the list allows every path node, vfguard leaves the cgroup to the
+ * runtime: no program of its own (here the cgroup labeler, configured, would
+ * otherwise refuse the test's own cgroup, which holds vfguard), the rest granted.
+ */
+START_TEST(a_runtime_device_list_that_allows_the_nodes_keeps_the_cgroup_labeler_out)
+{
+	fixture f;
+	char *config = config_with_device_rules(
+		"{\"allow\": false, \"access\": \"rwm\"}, "
+		"{\"allow\": true, \"type\": \"c\", \"major\": 234, \"minor\": 196, \"access\": \"rwm\"}, "
+		"{\"allow\": true, \"type\": \"c\", \"major\": 243, \"access\": \"rw\"}");
+	fixture_open(&f, config);
+	test_write_file(f.root, "/etc/vfguard/vfguard.conf", "labelers = dac, cgroup\nmemlock_extra = 0\n");
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", "");
+	char *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, "prestart", created);
+	expect_owner(f.root, "/dev/vfio/7", 107, 107);
+	hook_ok(&f, "poststop", stopped);
+	test_snapshot_expect(f.root, UNCHANGED, before, "prestart then poststop");
+	free(created);
+	free(stopped);
+	free(before);
+	free(config);
+	fixture_close(&f);
+}
+END_TEST
+
+/* A list that denies a path node: the runtime's program would refuse the open whatever vfguard grants. */
+START_TEST(a_runtime_device_list_that_denies_a_node_is_refused_naming_the_rule)
+{
+	static const struct {
+		const char *rules, *reason;
+	} cases[] = {
+		{"{\"allow\": false, \"access\": \"rwm\"}", "/dev/vfio/vfio (c 234:196 rw)"},
+		{"{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 234, "
+		 "\"minor\": 196}",
+		 "/dev/vfio/7 (c 243:0 rw)"},
+		/* read only, and a later deny of write taking back an earlier allow */
+		{"{\"allow\": true, \"type\": \"c\", \"major\": 234, \"minor\": 196}, {\"allow\": true, \"type\": "
+		 "\"c\", "
+		 "\"major\": 243, \"minor\": 0, \"access\": \"r\"}",
+		 "/dev/vfio/7 (c 243:0 rw)"},
+		{"{\"allow\": true}, {\"allow\": false, \"type\": \"c\", \"major\": 243, \"access\": \"w\"}",
+		 "/dev/vfio/7 (c 243:0 rw)"},
+		{"{\"allow\": \"yes\"}", "has no boolean \"allow\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fixture f;
+		char *config = config_with_device_rules(cases[i].rules);
+		fixture_open(&f, config);
+		char *before = test_snapshot(f.root, UNCHANGED);
+		char *created = state_json(&f, "created", "");
+		hook_run run;
+		hook(&run, &f, "prestart", created);
+		ck_assert_msg(run.status == 1 && strstr(run.err, cases[i].reason) &&
+				      strchr(run.err, '\n') == run.err + strlen(run.err) - 1,
+			      "case %zu: exit %d: '%s'", i, run.status, run.err);
+		test_snapshot_expect(f.root, UNCHANGED, before, "a refused prestart");
+		free(run.out);
+		free(run.err);
+		free(created);
+		free(before);
+		free(config);
+		fixture_close(&f);
+	}
+}
+END_TEST
+
 START_TEST(without_an_argument_the_status_names_the_stage)
 {
 	fixture f;
@@ -420,6 +509,8 @@ int main(void)
 	tcase_add_test(tc, a_device_and_an_annotation_may_not_disagree_on_the_backend);
 	tcase_add_test(tc, cap_ipc_lock_is_read_from_the_config_not_from_the_process_at_prestart);
 	tcase_add_test(tc, a_malformed_capability_set_is_named);
+	tcase_add_test(tc, a_runtime_device_list_that_allows_the_nodes_keeps_the_cgroup_labeler_out);
+	tcase_add_test(tc, a_runtime_device_list_that_denies_a_node_is_refused_naming_the_rule);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);
 }

@@ -61,11 +61,18 @@ void hook_report(const vfg_error *err)
 
 int hook_apply(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)
 {
+	return hook_apply_checked(ctx, domain, NULL, NULL, err);
+}
+
+int hook_apply_checked(vfg_context *ctx, const vfg_domain *domain, hook_plan_check check, void *data, vfg_error *err)
+{
 	vfg_change_summary summary;
 	vfg_plan *plan = NULL;
 	int r = vfg_domain_prepare(ctx, domain, &summary, err);
 	if (r == 0)
 		r = vfg_plan_build(ctx, domain, &plan, err);
+	if (r == 0 && check)
+		r = check(plan, data, err);
 	if (r == 0)
 		r = vfg_plan_apply(ctx, plan, &summary, err);
 	vfg_plan_free(plan);

@@ -27,6 +27,12 @@ void hook_report(const vfg_error *err);
  */
 int hook_apply(vfg_context *ctx, const vfg_domain *domain, vfg_error *err);
 
+/* A front end's own check of the plan before its first change (NULL: none); fills @err and returns -1 to refuse. */
+typedef int (*hook_plan_check)(const vfg_plan *plan, void *data, vfg_error *err);
+
+/* hook_apply, with @check run on the plan before it is applied. */
+int hook_apply_checked(vfg_context *ctx, const vfg_domain *domain, hook_plan_check check, void *data, vfg_error *err);
+
 /* Revoke everything domain @name holds; nothing held is no error. */
 int hook_revoke(vfg_context *ctx, const char *name, vfg_error *err);
 

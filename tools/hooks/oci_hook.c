@@ -17,11 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "hook_common.h"
+#include "oci_device_rules.h"
 
 /* The annotations vfguard reads (docs/hooks.md). */
 #define ANNOTATION_HOSTDEVS "org.vfguard.hostdevs"
@@ -46,6 +48,8 @@ typedef struct oci_container {
 	vfg_access access; /* org.vfguard.access, path when not given */
 	vfg_hostdev_spec specs[MAX_HOSTDEVS];
 	size_t n_specs;
+	oci_device_rules device_rules; /* linux.resources.devices: the runtime's own device cgroup */
+	char config_path[VFG_PATH_MAX];
 } oci_container;
 
 static void container_free(oci_container *c)
@@ -376,10 +380,51 @@ static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err
 		c->domain.viommu = strcmp(viommu, "true") == 0;
 	}
 
+	snprintf(c->config_path, sizeof(c->config_path), "%s", where);
 	if (parse_user(c, where, err) < 0 || parse_devices(ctx, c, where, err) < 0 ||
+	    oci_device_rules_parse(c->config, where, &c->device_rules, err) < 0 ||
 	    parse_hostdev_annotation(ctx, c, backend, access, err) < 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * A runtime given linux.resources.devices attaches its own device program to
+ * the container's cgroup before prestart (crun 1.21: libcrun_cgroup_enter,
+ * then the prestart hooks; its program allows its defaults and that list).
+ * Programs AND, so vfguard can neither extend it nor add its own without
+ * taking from the container what the runtime allows and vfguard's base list
+ * does not ('c *:* m', /dev/tty, /dev/console, /dev/net/tun). The runtime's
+ * list is then the device cgroup: every path node must be allowed there.
+ */
+static int runtime_allows_path_nodes(const vfg_plan *plan, void *data, vfg_error *err)
+{
+	const oci_container *c = data;
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		const vfg_node *node = &plan->nodes[i];
+		if (node->access != VFG_ACCESS_PATH || oci_device_rules_allow_rw(&c->device_rules, node->rdev))
+			continue;
+		unsigned maj = major(node->rdev), min = minor(node->rdev);
+		return vfg_error_set(
+			err, EPERM, c->config_path,
+			"linux.resources.devices does not allow %s (c %u:%u rw): the runtime's own device "
+			"program denies it, and vfguard cannot extend another program; add {\"allow\": true, "
+			"\"type\": \"c\", \"major\": %u, \"minor\": %u, \"access\": \"rw\"}",
+			node->path, maj, min, maj, min);
+	}
+	return 0;
+}
+
+/* The configured labelers without cgroup, into @list: the runtime confines the cgroup itself. */
+static void labelers_without_cgroup(const vfg_context *ctx, char *list, size_t size)
+{
+	char configured[512];
+	snprintf(configured, sizeof(configured), "%s", vfg_config_get(vfg_context_config(ctx), "labelers"));
+	snprintf(list, size, "labelers=");
+	char *saveptr = NULL;
+	for (char *name = strtok_r(configured, " \t,", &saveptr); name; name = strtok_r(NULL, " \t,", &saveptr))
+		if (strcmp(name, "cgroup") != 0)
+			snprintf(list + strlen(list), size - strlen(list), "%s%s", list[9] ? "," : "", name);
 }
 
 static int prestart(oci_container *c, vfg_error *err)
@@ -388,6 +433,15 @@ static int prestart(oci_container *c, vfg_error *err)
 	if (!ctx)
 		return -1;
 	int r = parse_config(ctx, c, err);
+	if (r == 0 && c->n_specs > 0 && c->device_rules.present) {
+		char list[600];
+		labelers_without_cgroup(ctx, list, sizeof(list));
+		const char *const overrides[] = {list, NULL};
+		vfg_context_free(ctx);
+		ctx = vfg_context_new(&(vfg_context_options){.overrides = overrides}, err);
+		if (!ctx)
+			return -1;
+	}
 	if (r == 0 && c->n_specs > 0) {
 		if (c->pid <= 0)
 			r = vfg_error_set(err, 0, c->id, "the prestart state carries no container pid");
@@ -395,7 +449,8 @@ static int prestart(oci_container *c, vfg_error *err)
 		c->domain.hostdevs = c->specs;
 		c->domain.n_hostdevs = c->n_specs;
 		if (r == 0)
-			r = hook_apply(ctx, &c->domain, err);
+			r = hook_apply_checked(ctx, &c->domain,
+					       c->device_rules.present ? runtime_allows_path_nodes : NULL, c, err);
 	}
 	vfg_context_free(ctx);
 	return r;
