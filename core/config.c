@@ -59,6 +59,12 @@ static const struct config_key config_keys[] = {
 	{"apparmor_profile_dir", "/etc/apparmor.d/libvirt"},
 	/* The program that replaces a loaded profile (run as it is, never under the root prefix). */
 	{"apparmor_parser", "/sbin/apparmor_parser"},
+	/*
+	 * The libvirt hook's USER:GROUP for QEMU when neither the domain's dac
+	 * seclabel nor qemu.conf names it: libvirt's built-in default, which is
+	 * Debian's libvirt-qemu (its qemu.conf shows `#user = "libvirt-qemu"`).
+	 */
+	{"libvirt_qemu_user", "libvirt-qemu:libvirt-qemu"},
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -370,29 +370,44 @@ START_TEST(release_needs_no_valid_xml_and_is_idempotent)
 }
 END_TEST
 
+/* prepare grants edu's group node to @uid:@gid, and release puts the tree back as it was. */
+static void prepare_grants_to(const char *root, const char *xml, uid_t uid, gid_t gid, const char *what)
+{
+	char *before = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), what);
+	expect_owner(root, "/dev/vfio/7", uid, gid);
+	run_ok(root, xml, RELEASE("vm1"), what);
+	test_snapshot_expect(root, UNCHANGED, before, what);
+	free(before);
+}
+
 START_TEST(without_a_dac_seclabel_qemu_conf_names_the_hypervisor)
 {
 	const char *root = new_root();
+	/* Neither says: libvirt's default, the config key; a name this host lacks is refused. */
+	test_write_file(root, "/etc/vfguard/vfguard.conf",
+			"labelers = dac\nlibvirt_qemu_user = vfguard-no-such-user:kvm\n");
 	char *before = test_snapshot(root, UNCHANGED);
 	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01"), "");
 	hook_run run;
 	hook(&run, root, xml, PREPARE("vm1"));
-	expect_failure(&run, "no <seclabel model='dac'>");
+	expect_failure(&run, "libvirt_qemu_user 'vfguard-no-such-user:kvm'");
 	hook_free(&run);
 	test_snapshot_expect(root, UNCHANGED, before, "no hypervisor user known");
-
+	/* A real libvirtd with Debian's qemu.conf (user and group commented out) runs QEMU as its default. */
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\nlibvirt_qemu_user = +110:+111\n");
+	test_write_file(root, "/etc/libvirt/qemu.conf", "#user = \"libvirt-qemu\"\n#group = \"libvirt-qemu\"\n");
+	prepare_grants_to(root, xml, 110, 111, "libvirt's default");
+	/* qemu.conf naming one half: the other is the default's */
+	test_write_file(root, "/etc/libvirt/qemu.conf", "user = \"+108\"\n");
+	prepare_grants_to(root, xml, 108, 111, "qemu.conf's user");
 	test_write_file(root, "/etc/libvirt/qemu.conf",
 			"# The user for QEMU processes run by the system instance.\n"
 			"#user = \"qemu\"\n"
 			"user = \"+108\"\n"
 			"group = \"+109\"\n"
 			"dynamic_ownership = 1\n");
-	char *with_conf = test_snapshot(root, UNCHANGED);
-	run_ok(root, xml, PREPARE("vm1"), "prepare with qemu.conf");
-	expect_owner(root, "/dev/vfio/7", 108, 109);
-	run_ok(root, xml, RELEASE("vm1"), "release");
-	test_snapshot_expect(root, UNCHANGED, with_conf, "released");
-	free(with_conf);
+	prepare_grants_to(root, xml, 108, 109, "qemu.conf");
 	free(before);
 	free(xml);
 	test_root_remove(root);

@@ -52,9 +52,13 @@ static int qemu_conf_value(const char *line, const char *key, char *value, size_
 
 /*
  * Without a dac seclabel libvirt runs QEMU as qemu.conf's `user` and `group`
- * (qemu.conf: "The user for QEMU processes run by the system instance").
- * Both must be there: the built-in default differs between distributions,
- * and vfguard will not guess an owner for device nodes.
+ * (qemu.conf: "The user for QEMU processes run by the system instance"), and
+ * where qemu.conf sets none, as its build's default, which differs between
+ * distributions (Debian's libvirt-qemu, commented out in the packaged
+ * qemu.conf; others' qemu or root). That default is the config key
+ * libvirt_qemu_user: a real libvirtd 12.9 with Debian's qemu.conf ran QEMU
+ * as libvirt-qemu while the hook refused to guess (tests/vm/scenarios/
+ * libvirt-*.sh).
  */
 static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *domain, vfg_error *err)
 {
@@ -75,15 +79,28 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 		if (r < 0)
 			return vfg_error_set(err, 0, path, "line %u: expected KEY = \"VALUE\"", number);
 	}
-	if (!user[0] || !group[0])
-		return vfg_error_set(err, 0, domain->name,
-				     "no <seclabel model='dac'> with a label, and %s sets no user and group: "
-				     "whom should the device nodes be granted to?",
-				     path);
+	/* What qemu.conf leaves out is the build's default: half of "USER:GROUP". */
+	const char *fallback = vfg_config_get(vfg_context_config(ctx), "libvirt_qemu_user");
+	const char *colon = strchr(fallback, ':');
+	if (!colon || colon == fallback || !colon[1] || (size_t)(colon - fallback) >= sizeof(user) ||
+	    strlen(colon + 1) >= sizeof(group))
+		return vfg_error_set(err, 0, "libvirt_qemu_user", "'%s': expected USER:GROUP (names, or +N numbers)",
+				     fallback);
+	bool defaulted = !user[0] || !group[0];
+	if (!user[0])
+		snprintf(user, sizeof(user), "%.*s", (int)(colon - fallback), fallback);
+	if (!group[0])
+		snprintf(group, sizeof(group), "%s", colon + 1);
 	char label[2 * VFG_NAME_MAX + 2];
 	snprintf(label, sizeof(label), "%s:%s", user, group);
 	if (libvirt_dac_label_parse(label, &domain->uid, &domain->gid, err) < 0) {
-		vfg_error_prefix(err, "%s", path);
+		if (defaulted)
+			vfg_error_prefix(err,
+					 "no <seclabel model='dac'> with a label and %s sets no user or group, so "
+					 "QEMU runs as libvirt's default, config key libvirt_qemu_user '%s'",
+					 path, fallback);
+		else
+			vfg_error_prefix(err, "%s", path);
 		return -1;
 	}
 	return 0;

@@ -665,22 +665,25 @@ expect_same() {
 
 # ---- libvirt (scenarios libvirt-*.sh, on the clients' root) -------------------
 # libvirtd as a host without systemd, D-Bus or virtlogd runs it: QEMU's output
-# goes to a file (qemu.conf stdio_handler), QEMU runs as libvirt-qemu (the
-# user Debian's package makes, named in qemu.conf because vfguard's hook reads
-# it from there, docs/hooks.md), and everything else as packaged: the DAC
-# driver, the mount namespace, the device cgroup, remember_owner.
+# goes to a file (qemu.conf stdio_handler), and everything else as packaged:
+# QEMU runs as libvirt's built-in user, libvirt-qemu (qemu.conf's user and
+# group lines are commented out; vfguard's hook takes the same default from
+# its config key libvirt_qemu_user, docs/hooks.md), the DAC driver, the mount
+# namespace, the device cgroup, remember_owner.
 LIBVIRT_UID=64055
 virsh_() {
 	$CLIENT_ENV virsh -c qemu:///system "$@"
 }
 
-# libvirt_start [LINE...]: the packaged qemu.conf with the settings above and
+# libvirt_start [LINE...]: the packaged qemu.conf with the setting above and
 # LINEs, libvirtd started, as the check setup-libvirtd (virsh reaches it).
 libvirt_start() {
 	[ -e qemu.conf.packaged ] || cp /etc/libvirt/qemu.conf qemu.conf.packaged || return 1
 	{
 		cat qemu.conf.packaged
-		printf '%s\n' 'stdio_handler = "file"' 'user = "libvirt-qemu"' 'group = "libvirt-qemu"' "$@"
+		# user and group stay as packaged (commented out): libvirtd runs QEMU as its
+		# built-in default, Debian's libvirt-qemu, and the hook must know it too.
+		printf '%s\n' 'stdio_handler = "file"' "$@"
 	} >/etc/libvirt/qemu.conf
 	$CLIENT_ENV /usr/sbin/libvirtd --daemon --pid-file /run/libvirtd.pid >libvirtd.out 2>&1 || {
 		show_output libvirtd.out
