@@ -9,7 +9,8 @@
 # lets the container (uid 107) walk the type1 flow; the hook adds the group's
 # claim, its owner on the host and the locked-memory limit, attaches no
 # device program of its own beside crun's (docs/hooks.md "crun"), and
-# `crun delete` (poststop) leaves the host as before. --no-pivot: the guest's
+# `crun delete` (poststop) leaves the host as before. A bundle whose own
+# device list denies the group is refused by the hook at prestart. --no-pivot: the guest's
 # root is the initramfs, where pivot_root(2) fails EINVAL.
 requires legacy
 use_vfio_pci "$EDU"
@@ -80,6 +81,19 @@ check plain-start $crun start ctr0
 sleep 1
 run_checks -p plain cat plain.out
 check plain-delete $crun delete -f ctr0
+
+# Denied by vfguard: a bundle whose own device list denies the group would
+# leave the container without it whatever vfguard grants; the hook refuses
+# it at prestart, naming the entry, and crun creates nothing.
+mkdir -p denied && ln -sfn ../rootfs denied/rootfs
+sed "s/\"allow\": true, \"type\": \"c\", \"major\": ${rdev%:*}, \"minor\": ${rdev#*:}/\"allow\": false, \"type\": \"c\", \"major\": ${rdev%:*}, \"minor\": ${rdev#*:}/" \
+	guarded/config.json >denied/config.json
+: >hooks.err
+check_fails denied-create sh -c "$crun create --no-pivot --bundle $PWD/denied ctr2 >denied.out 2>&1"
+show_output denied.out
+expect_match denied-named "$(cat hooks.err)" "linux.resources.devices does not allow $group"
+check_fails denied-nothing-left sh -c "$crun state ctr2 >/dev/null 2>&1 || test -e /sys/fs/cgroup/ctr2 || ls /run/vfguard/domains/* 2>/dev/null"
+$crun delete -f ctr2 >/dev/null 2>&1
 
 # During: crun create runs prestart; the container waits for crun start.
 : >hooks.err
