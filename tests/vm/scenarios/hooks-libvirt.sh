@@ -96,9 +96,11 @@ expect_eq missing-refused "$(run_hook missing.xml vm1 prepare begin -)" "exit 1,
 check missing-reason grep -E '^vfguard: 0000:07:00\.0: no such PCI function on this host ' hook.err
 unchanged missing-unchanged before.state
 
-# No dac label and no qemu.conf: refused, one line saying whom it cannot tell.
+# No dac label and no qemu.conf: libvirt's built-in user (config key
+# libvirt_qemu_user, libvirt-qemu), which this guest lacks: refused, one line
+# naming the key.
 expect_eq no-user-refused "$(run_hook dynamic.xml vm1 prepare begin -)" "exit 1, stdout 0 bytes, stderr 1 lines"
-check no-user-reason grep -E "^vfguard: .*no <seclabel model='dac'> with a label.*qemu\.conf sets no user and group" hook.err
+check no-user-reason grep -E "^vfguard: .*no <seclabel model='dac'> with a label and .*qemu\.conf sets no user or group.*libvirt_qemu_user 'libvirt-qemu:libvirt-qemu'" hook.err
 unchanged no-user-unchanged before.state
 # With qemu.conf's user and group (as libvirt reads them), a dynamic dac label grants to them.
 mkdir -p /etc/libvirt && printf 'user = "+108"\ngroup = "+109"\n' >/etc/libvirt/qemu.conf
