@@ -93,9 +93,15 @@ static struct json_object *execute(const char *command, struct json_object *argu
 	json_object_object_add(request, "execute", json_object_new_string(command));
 	if (arguments)
 		json_object_object_add(request, "arguments", json_object_get(arguments));
-	const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
-	size_t length = strlen(text);
-	bool sent = write(qmp_fd, text, length) == (ssize_t)length && write(qmp_fd, "\n", 1) == 1;
+	/*
+	 * One send, newline included, and no SIGPIPE: QEMU runs a command as soon
+	 * as its object is complete, so after "quit" it may close the socket before
+	 * a second write (a run saw exit 141).
+	 */
+	char *line = NULL;
+	int length = asprintf(&line, "%s\n", json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN));
+	bool sent = length > 0 && send(qmp_fd, line, (size_t)length, MSG_NOSIGNAL) == length;
+	free(line);
 	json_object_put(request);
 	if (!sent) {
 		fprintf(stderr, "qmp: sending %s: %s\n", command, strerror(errno));
