@@ -418,13 +418,15 @@ static int runtime_allows_path_nodes(const vfg_plan *plan, void *data, vfg_error
 /* The configured labelers without cgroup, into @list: the runtime confines the cgroup itself. */
 static void labelers_without_cgroup(const vfg_context *ctx, char *list, size_t size)
 {
+	static const char key[] = "labelers=";
 	char configured[512];
 	snprintf(configured, sizeof(configured), "%s", vfg_config_get(vfg_context_config(ctx), "labelers"));
-	snprintf(list, size, "labelers=");
+	snprintf(list, size, "%s", key);
 	char *saveptr = NULL;
 	for (char *name = strtok_r(configured, " \t,", &saveptr); name; name = strtok_r(NULL, " \t,", &saveptr))
 		if (strcmp(name, "cgroup") != 0)
-			snprintf(list + strlen(list), size - strlen(list), "%s%s", list[9] ? "," : "", name);
+			snprintf(list + strlen(list), size - strlen(list), "%s%s",
+				 strlen(list) > sizeof(key) - 1 ? "," : "", name);
 }
 
 static int prestart(oci_container *c, vfg_error *err)
