@@ -232,6 +232,20 @@ START_TEST(prestart_grants_the_devices_and_poststop_restores_byte_exactly)
 }
 END_TEST
 
+/* prestart gives group 7's node to @uid:@gid; poststop puts the tree back byte for byte. */
+static void prestart_and_poststop_grant_group7_to(const fixture *f, uid_t uid, gid_t gid)
+{
+	char *before = test_snapshot(f->root, UNCHANGED);
+	char *created = state_json(f, "created", ""), *stopped = state_json(f, "stopped", "");
+	hook_ok(f, "prestart", created);
+	expect_owner(f->root, "/dev/vfio/7", uid, gid);
+	hook_ok(f, "poststop", stopped);
+	test_snapshot_expect(f->root, UNCHANGED, before, "prestart then poststop");
+	free(created);
+	free(stopped);
+	free(before);
+}
+
 /* config_group7 with the device list a runtime turns into its own device program (crun, runc). */
 static char *config_with_device_rules(const char *rules)
 {
@@ -265,16 +279,7 @@ START_TEST(a_runtime_device_list_that_allows_the_nodes_keeps_the_cgroup_labeler_
 		"{\"allow\": true, \"type\": \"c\", \"major\": 243, \"access\": \"rw\"}");
 	fixture_open(&f, config);
 	test_write_file(f.root, "/etc/vfguard/vfguard.conf", "labelers = dac, cgroup\nmemlock_extra = 0\n");
-	char *before = test_snapshot(f.root, UNCHANGED);
-	char *created = state_json(&f, "created", "");
-	char *stopped = state_json(&f, "stopped", "");
-	hook_ok(&f, "prestart", created);
-	expect_owner(f.root, "/dev/vfio/7", 107, 107);
-	hook_ok(&f, "poststop", stopped);
-	test_snapshot_expect(f.root, UNCHANGED, before, "prestart then poststop");
-	free(created);
-	free(stopped);
-	free(before);
+	prestart_and_poststop_grant_group7_to(&f, 107, 107);
 	free(config);
 	fixture_close(&f);
 }
@@ -363,6 +368,78 @@ START_TEST(container_without_vfio_devices_is_left_alone)
 	free(created);
 	free(before);
 	fixture_close(&f);
+}
+END_TEST
+
+/* prestart with these annotations exits 1 with one line holding @reason, and changes nothing. */
+static void expect_prestart_refused(const fixture *f, const char *annotations, const char *reason)
+{
+	char *before = test_snapshot(f->root, UNCHANGED);
+	char *created = state_json(f, "created", annotations);
+	hook_run run;
+	hook(&run, f, "prestart", created);
+	ck_assert_msg(run.status == 1 && strstr(run.err, reason), "exit %d, '%s', expected '%s'", run.status, run.err,
+		      reason);
+	free(run.out);
+	free(run.err);
+	test_snapshot_expect(f->root, UNCHANGED, before, "a refused prestart");
+	free(created);
+	free(before);
+}
+
+/* Group 7 for the container's uid and gid 107, in a user namespace mapped by @mappings. */
+static char *config_in_a_user_namespace(const char *mappings)
+{
+	char *config;
+	ck_assert_int_ge(asprintf(&config,
+				  "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 107, \"gid\": 107}},\n"
+				  " \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"user\"}], %s\n"
+				  "  \"devices\": [{\"path\": \"/dev/vfio/7\", \"type\": \"c\", \"major\": 243, "
+				  "\"minor\": 0}]}}\n",
+				  mappings),
+			 0);
+	return config;
+}
+
+/*
+ * In a user namespace the container's ids are not the host's: the grant goes
+ * to the ids linux.uidMappings and linux.gidMappings map them to. The hook
+ * used to grant the inner uid 107, which on the host is another user.
+ */
+START_TEST(in_a_user_namespace_the_grant_goes_to_the_mapped_host_ids)
+{
+	char *config = config_in_a_user_namespace(
+		"\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],\n"
+		"  \"gidMappings\": [{\"containerID\": 0, \"hostID\": 200000, \"size\": 100},\n"
+		"                  {\"containerID\": 100, \"hostID\": 300000, \"size\": 10}],");
+	fixture f;
+	fixture_open(&f, config);
+	prestart_and_poststop_grant_group7_to(&f, 100107, 300007);
+	fixture_close(&f);
+	free(config);
+}
+END_TEST
+
+/* An id no mapping covers, or no mappings at all: refused, naming what is missing, nothing changed. */
+START_TEST(in_a_user_namespace_an_unmapped_id_is_refused)
+{
+	const char *cases[][2] = {
+		{"\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 100}],"
+		 " \"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 1000}],",
+		 "linux.uidMappings maps no host id to the container's uid 107"},
+		{"\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 1000}],",
+		 "a user namespace without linux.gidMappings"},
+		{"\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000}], \"gidMappings\": [],",
+		 "linux.uidMappings[0].size is not an id or a size"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *config = config_in_a_user_namespace(cases[i][0]);
+		fixture f;
+		fixture_open(&f, config);
+		expect_prestart_refused(&f, "", cases[i][1]);
+		fixture_close(&f);
+		free(config);
+	}
 }
 END_TEST
 
@@ -482,17 +559,8 @@ START_TEST(a_device_and_an_annotation_may_not_disagree_on_the_backend)
 {
 	fixture f;
 	fixture_open(&f, config_group7);
-	char *before = test_snapshot(f.root, UNCHANGED);
-	char *created = state_json(&f, "created", "\"org.vfguard.hostdevs\": \"0000:01:00.0,backend=iommufd\"");
-	hook_run run;
-	hook(&run, &f, "prestart", created);
-	ck_assert_int_eq(run.status, 1);
-	ck_assert_msg(strstr(run.err, "backend=iommufd") && strstr(run.err, "legacy"), "%s", run.err);
-	free(run.out);
-	free(run.err);
-	test_snapshot_expect(f.root, UNCHANGED, before, "a refused prestart");
-	free(created);
-	free(before);
+	expect_prestart_refused(&f, "\"org.vfguard.hostdevs\": \"0000:01:00.0,backend=iommufd\"",
+				"backend=iommufd, but linux.devices gives it the legacy node");
 	fixture_close(&f);
 }
 END_TEST
@@ -505,6 +573,8 @@ int main(void)
 	tcase_add_test(tc, prestart_grants_the_devices_and_poststop_restores_byte_exactly);
 	tcase_add_test(tc, without_an_argument_the_status_names_the_stage);
 	tcase_add_test(tc, container_without_vfio_devices_is_left_alone);
+	tcase_add_test(tc, in_a_user_namespace_the_grant_goes_to_the_mapped_host_ids);
+	tcase_add_test(tc, in_a_user_namespace_an_unmapped_id_is_refused);
 	tcase_add_test(tc, a_failure_exits_one_with_one_line_and_changes_nothing);
 	tcase_add_test(tc, a_device_and_an_annotation_may_not_disagree_on_the_backend);
 	tcase_add_test(tc, cap_ipc_lock_is_read_from_the_config_not_from_the_process_at_prestart);

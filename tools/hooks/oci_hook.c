@@ -187,6 +187,67 @@ static int parse_user(oci_container *c, const char *where, vfg_error *err)
 	return 0;
 }
 
+/*
+ * In a user namespace process.user names ids inside it; the host sees the
+ * ones linux.uidMappings and linux.gidMappings map them to (config-linux.md
+ * "User namespace mappings": containerID, hostID, size), and DAC grants must
+ * go to those. Granting the inner id would give an unrelated host user the
+ * device (crun's scenario found the hook ignoring the mappings). An id no
+ * mapping covers is refused: the process could not run as it.
+ */
+static int map_id(json_object *linux_, const char *key, const char *what, const char *where, unsigned *id,
+		  vfg_error *err)
+{
+	json_object *mappings;
+	if (!json_object_member(linux_, key, json_type_array, &mappings))
+		return vfg_error_set(err, 0, where, "a user namespace without linux.%s: whom on the host is %s %u?",
+				     key, what, *id);
+	for (size_t i = 0; i < json_object_array_length(mappings); i++) {
+		json_object *mapping = json_object_array_get_idx(mappings, i), *member;
+		int64_t field[3];
+		const char *names[] = {"containerID", "hostID", "size"};
+		for (size_t k = 0; k < 3; k++) {
+			if (!json_object_is_type(mapping, json_type_object) ||
+			    !json_object_object_get_ex(mapping, names[k], &member) ||
+			    !json_object_is_type(member, json_type_int) || json_object_get_int64(member) < 0 ||
+			    json_object_get_int64(member) > UINT_MAX)
+				return vfg_error_set(err, 0, where, "linux.%s[%zu].%s is not an id or a size", key, i,
+						     names[k]);
+			field[k] = json_object_get_int64(member);
+		}
+		if (*id >= field[0] && *id - field[0] < field[2]) {
+			if (field[1] + (*id - field[0]) >= UINT_MAX)
+				return vfg_error_set(err, 0, where, "linux.%s[%zu] maps %s %u past the last id", key, i,
+						     what, *id);
+			*id = (unsigned)(field[1] + (*id - field[0]));
+			return 0;
+		}
+	}
+	return vfg_error_set(err, 0, where, "linux.%s maps no host id to the container's %s %u", key, what, *id);
+}
+
+static int map_user_namespace(oci_container *c, const char *where, vfg_error *err)
+{
+	json_object *linux_, *namespaces, *type;
+	bool user_namespace = false;
+	if (json_object_member(c->config, "linux", json_type_object, &linux_) &&
+	    json_object_member(linux_, "namespaces", json_type_array, &namespaces))
+		for (size_t i = 0; i < json_object_array_length(namespaces); i++)
+			if (json_object_object_get_ex(json_object_array_get_idx(namespaces, i), "type", &type) &&
+			    json_object_is_type(type, json_type_string) &&
+			    strcmp(json_object_get_string(type), "user") == 0)
+				user_namespace = true;
+	if (!user_namespace)
+		return 0;
+	unsigned uid = c->domain.uid, gid = c->domain.gid;
+	if (map_id(linux_, "uidMappings", "uid", where, &uid, err) < 0 ||
+	    map_id(linux_, "gidMappings", "gid", where, &gid, err) < 0)
+		return -1;
+	c->domain.uid = uid;
+	c->domain.gid = gid;
+	return 0;
+}
+
 static vfg_hostdev_spec *spec_for(oci_container *c, const vfg_pci_addr *addr, vfg_error *err)
 {
 	for (size_t i = 0; i < c->n_specs; i++)
@@ -381,7 +442,8 @@ static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err
 	}
 
 	snprintf(c->config_path, sizeof(c->config_path), "%s", where);
-	if (parse_user(c, where, err) < 0 || parse_devices(ctx, c, where, err) < 0 ||
+	if (parse_user(c, where, err) < 0 || map_user_namespace(c, where, err) < 0 ||
+	    parse_devices(ctx, c, where, err) < 0 ||
 	    oci_device_rules_parse(c->config, where, &c->device_rules, err) < 0 ||
 	    parse_hostdev_annotation(ctx, c, backend, access, err) < 0)
 		return -1;
