@@ -635,8 +635,10 @@ host_snapshot() {
 	shift
 	out=$(
 		echo "edu driver $(pci_driver "$EDU")"
-		stat_nodes "$@" | grep -v '^unreadable ' || exit 1
-		[ "$(stat_nodes "$@" | wc -l)" -eq $# ] || exit 1
+		nodes=$(stat_nodes "$@")
+		# every node there, and each read
+		[ "$(echo "$nodes" | grep -vc '^unreadable ')" -eq $# ] || exit 1
+		echo "$nodes"
 		getfattr -d -m - --absolute-names "$@" || exit 1
 		programs=$(cgroup_probe programs "$cgroup") || exit 1
 		echo "programs $programs"

@@ -20,10 +20,11 @@ before=$(host_snapshot /sys/fs/cgroup $nodes)
 
 # vfio_fds PID: PID's fds on /dev/iommu and /dev/vfio/*, as "FD=PATH" words.
 vfio_fds() {
-	local fd
+	local fd target
 	for fd in /proc/"$1"/fd/*; do
-		case $(readlink "$fd") in
-		/dev/iommu | /dev/vfio/*) echo "${fd##*/}=$(readlink "$fd")" ;;
+		target=$(readlink "$fd")
+		case $target in
+		/dev/iommu | /dev/vfio/*) echo "${fd##*/}=$target" ;;
 		esac
 	done | sort -n | tr '\n' ' '
 }
