@@ -49,7 +49,7 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 			record = &dj->records[i];
 	if (!record)
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
-	if (record->no_node) {
+	if (record->node.kind == VFG_NODE_DOMAIN && strcmp(record->labeler, MEMLOCK_LABELER) == 0) {
 		/* A change of the domain (its hypervisor's locked-memory limit), not of a node: memlock.c undoes it. */
 		char *notes = NULL;
 		int r = memlock_undo(record, &notes, err);
@@ -68,11 +68,13 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 				     "labelers): cannot undo it",
 				     dj->domain.name, record->labeler);
 	vfg_probe probe = {0};
-	if (labeler->probe(&ctx->env, &dj->domain, &probe, err) < 0)
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	if (labeler->probe(&env, &dj->domain, &probe, err) < 0)
 		return -1;
 	vfg_node node = record->node;
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
-	int r = labeler->revoke(&ctx->env, &dj->domain, &probe, &node, &txn, err);
+	int r = labeler->revoke(&env, &dj->domain, &probe, &node, &txn, err);
 	summary_note(summary, txn.notes);
 	free(txn.notes);
 	if (r < 0) {
@@ -112,6 +114,9 @@ static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_
 	for (size_t i = dj->n_claims; i-- > 0;)
 		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, err) < 0)
 			return -1;
+	/* Side state the undone apply set goes with it (labeler.h). */
+	if (domain_journal_drop_txn_states(hj, dj, err) < 0)
+		return -1;
 	return domain_journal_commit(hj, dj, err);
 }
 
@@ -270,7 +275,9 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 			return 0;
 		}
 		vfg_txn txn = {.hj = hj, .dj = dj, .labeler = pl->labeler->name};
-		int r = pl->labeler->grant(&ctx->env, &plan->domain, &pl->probe, node, step, &txn, err);
+		txn_view view;
+		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
+		int r = pl->labeler->grant(&env, &plan->domain, &pl->probe, node, step, &txn, err);
 		free(txn.notes);
 		if (r == 0 && txn.pending_id)
 			r = vfg_error_set(err, EINVAL, node->path,

@@ -45,6 +45,12 @@ VFG_EXPORT const char *vfg_finding_record(const vfg_finding *finding, const vfg_
 	return record ? record->undo : NULL;
 }
 
+VFG_EXPORT const char *vfg_finding_state(const vfg_finding *finding, const char *key)
+{
+	const journal_state *state = finding->dj ? domain_journal_find_state(finding->dj, finding->labeler, key) : NULL;
+	return state ? state->value : NULL;
+}
+
 VFG_EXPORT void vfg_finding_report(vfg_finding *finding, const vfg_node *node, vfg_finding_kind kind,
 				   const char *expected, const char *actual, const char *fix_fmt, ...)
 {
@@ -110,6 +116,8 @@ static vfg_backend node_backend(vfg_node_kind kind)
 	case VFG_NODE_IOMMUFD:
 	case VFG_NODE_CDEV:
 		break;
+	case VFG_NODE_DOMAIN:
+		return VFG_BACKEND_AUTO; /* no node, no backend: callers skip domain records first */
 	}
 	return VFG_BACKEND_IOMMUFD;
 }
@@ -159,7 +167,7 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 	for (size_t i = 0; dj && i < dj->n_records; i++) {
 		const journal_record *record = &dj->records[i];
 		bool matches;
-		if (record->no_node)
+		if (record->node.kind == VFG_NODE_DOMAIN)
 			continue;
 		const journal_claim *claim = claim_of_node(dj, plan, &record->node, &matches);
 		if (matches)
@@ -212,10 +220,12 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		if (!pl->probe.active)
 			continue; /* the layer is not enforced here: nothing it could drift from */
 		finding.labeler = pl->labeler->name;
+		txn_view view;
+		vfg_labeler_env env = txn_view_env(ctx, &view, &hj, pl->labeler->name);
 		for (size_t n = 0; n < plan->n_nodes; n++) {
 			vfg_error labeler_err;
 			vfg_error_clear(&labeler_err);
-			if (pl->labeler->audit(&ctx->env, &plan->domain, &pl->probe, &plan->nodes[n], &finding,
+			if (pl->labeler->audit(&env, &plan->domain, &pl->probe, &plan->nodes[n], &finding,
 					       &labeler_err) == 0)
 				continue;
 			/* An audit that could not look is not a clean audit: it is reported, never passed over. */

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The configuration: KEY = VALUE lines, '#' comments. Every key and its
- * default lives in the table below and nowhere else; docs/config.md lists
- * them for people.
+ * The configuration: KEY = VALUE lines, '#' comments. The keys are vfguard's
+ * own (the table below: where the labelers and the journal are) and those
+ * each loaded labeler declares in its table (labeler.h). A file is read
+ * before the labelers are loaded (which ones to load is itself a key), so
+ * its settings are kept as text first and checked once the labelers are
+ * known (vfg_config_finish): a key nobody declares is an error that names
+ * its file and line, or the --set that gave it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -10,118 +14,207 @@
 
 #include "internal.h"
 
-struct config_key {
-	const char *key;
-	const char *default_value;
-};
-
-static const struct config_key config_keys[] = {
-	/* Where vfguard-NAME.so modules are looked for ("" = the built-in directory). */
-	{"plugin_dir", ""},
-	/* Labelers in grant order; revoke runs in reverse. The namespace component always runs last. */
-	{"labelers", "dac cgroup selinux apparmor"},
-	/* The journal (lost at reboot with the changes it records). */
-	{"state_dir", "/run/vfguard"},
-	/* What must outlive a reboot (SELinux MCS allocations). */
-	{"data_dir", "/var/lib/vfguard"},
-	/* auto: label when SELinux is enabled; force: label anyway (images, containers, tests); off: never. */
-	{"selinux", "auto"},
-	/* libvirt's svirt types: the VM process and its exclusive images and devices. */
-	{"selinux_process_type", "svirt_t"},
-	{"selinux_image_type", "svirt_image_t"},
-	/* The categories allocated pairs come from (refpolicy's MCS policy has c0..c1023). */
-	{"selinux_mcs_categories", "c0.c1023"},
-	/* Shared nodes never carry one VM's categories: the policy's type at s0. */
-	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0"},
-	/* A binary policy for audit to check instead of the loaded one ("" for the loaded one). */
-	{"selinux_policy", ""},
-	/*
-	 * What vfguard's v2 device program allows before any grant, so the VM keeps its
-	 * basic devices: device paths (numbers read from the host's node; a missing one is
-	 * skipped) or rules "c MAJ:MIN ACCESS", comma-separated. 136 is the Unix98 pty
-	 * slave major (Documentation/admin-guide/devices.txt).
-	 */
-	{"cgroup_base_devices", "/dev/null, /dev/full, /dev/zero, /dev/random, /dev/urandom, /dev/ptmx, /dev/kvm, "
-				"/dev/userfaultfd, c 136:* rw"},
-	/* fail: apply refuses a cgroup where another device program acts; proceed: go on anyway. */
-	{"cgroup_foreign_programs", "fail"},
-	/* Who opens the nodes for fd access, whose fds the VM must use ("": vfguard's own context). */
-	{"selinux_manager_label", ""},
-	/* Per-domain AppArmor rules files, included by the domain's profile. */
-	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard"},
+static const vfg_config_key_def core_keys[] = {
+	{"plugin_dir", "", NULL, "where vfguard-NAME.so modules are looked for (\"\": the built-in directory)"},
+	{"labelers", "dac cgroup selinux apparmor", NULL,
+	 "labelers in grant order; revoke runs in reverse; the built-in ones always run last"},
+	{"state_dir", "/run/vfguard", NULL, "the journal and its store (lost at reboot with the changes it records)"},
+	{"data_dir", "/var/lib/vfguard", NULL, "what must outlive a reboot"},
 	/* Locked memory (docs/memlock.md): added to the pinned guest RAM; libvirt's allowance is 1 GiB. */
-	{"memlock_extra", "1G"},
-	/* Who iommufd charges: auto (the process when every iommufd hostdev has fd access), process, user. */
-	{"memlock_iommufd_accounting", "auto"},
-	/* What a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried). */
-	{"rlimit_mode", "required"},
-	/* The domains' profiles (libvirt's virt-aa-helper writes them here), replaced after a change when loaded. */
-	{"apparmor_profile_dir", "/etc/apparmor.d/libvirt"},
-	/* The program that replaces a loaded profile (run as it is, never under the root prefix). */
-	{"apparmor_parser", "/sbin/apparmor_parser"},
+	{"memlock_extra", "1G", NULL, "what the hypervisor locks beyond the pinned guest RAM (ROMs, MMIO, its own)"},
+	{"memlock_iommufd_accounting", "auto", NULL,
+	 "whom iommufd charges: auto (the process when every iommufd hostdev has fd access), process, user"},
+	{"rlimit_mode", "required", NULL,
+	 "what a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried)"},
 	/*
 	 * The libvirt hook's USER:GROUP for QEMU when neither the domain's dac
 	 * seclabel nor qemu.conf names it: libvirt's built-in default, which is
 	 * Debian's libvirt-qemu (its qemu.conf shows `#user = "libvirt-qemu"`).
 	 */
-	{"libvirt_qemu_user", "libvirt-qemu:libvirt-qemu"},
+	{"libvirt_qemu_user", "libvirt-qemu:libvirt-qemu", NULL,
+	 "the libvirt hook's USER:GROUP for QEMU when neither the domain nor qemu.conf names one"},
+	{NULL, NULL, NULL, NULL},
 };
 
-#define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+typedef struct config_setting {
+	char *key;
+	char *value;
+	char origin[VFG_PATH_MAX + 32]; /* "PATH: line N", or "" for --set */
+} config_setting;
+
+typedef struct config_known {
+	const vfg_config_key_def *def;
+	const char *owner; /* "vfguard" or the labeler's name */
+} config_known;
 
 struct vfg_config {
-	char *values[N_CONFIG_KEYS]; /* NULL: the default */
+	size_t n_settings;
+	config_setting *settings; /* the later of two settings of one key wins */
+	size_t n_known;
+	config_known *known;
 };
 
-static int config_key_index(const char *key)
+static const config_setting *config_find_setting(const vfg_config *config, const char *key)
 {
-	for (size_t i = 0; i < N_CONFIG_KEYS; i++)
-		if (strcmp(config_keys[i].key, key) == 0)
-			return (int)i;
-	return -1;
+	for (size_t i = config->n_settings; i-- > 0;)
+		if (strcmp(config->settings[i].key, key) == 0)
+			return &config->settings[i];
+	return NULL;
+}
+
+static const config_known *config_find_known(const vfg_config *config, const char *key)
+{
+	for (size_t i = 0; i < config->n_known; i++)
+		if (strcmp(config->known[i].def->name, key) == 0)
+			return &config->known[i];
+	return NULL;
+}
+
+static int config_declare(vfg_config *config, const vfg_config_key_def *def, const char *owner, vfg_error *err)
+{
+	if (config_find_known(config, def->name))
+		return vfg_error_set(err, EEXIST, def->name, "configuration key declared twice (by %s and %s)",
+				     config_find_known(config, def->name)->owner, owner);
+	config_known *known = realloc(config->known, (config->n_known + 1) * sizeof(*known));
+	if (!known)
+		return vfg_error_set(err, ENOMEM, def->name, "cannot declare configuration key");
+	config->known = known;
+	config->known[config->n_known++] = (config_known){def, owner};
+	return 0;
 }
 
 vfg_config *vfg_config_new(void)
 {
-	return calloc(1, sizeof(vfg_config));
+	vfg_config *config = calloc(1, sizeof(vfg_config));
+	if (!config)
+		return NULL;
+	for (const vfg_config_key_def *def = core_keys; def->name; def++)
+		if (config_declare(config, def, "vfguard", NULL) < 0) {
+			vfg_config_free(config);
+			return NULL;
+		}
+	return config;
 }
 
 void vfg_config_free(vfg_config *config)
 {
 	if (!config)
 		return;
-	for (size_t i = 0; i < N_CONFIG_KEYS; i++)
-		free(config->values[i]);
+	for (size_t i = 0; i < config->n_settings; i++) {
+		free(config->settings[i].key);
+		free(config->settings[i].value);
+	}
+	free(config->settings);
+	free(config->known);
 	free(config);
+}
+
+int vfg_config_declare_labeler(vfg_config *config, const vfg_labeler *labeler, vfg_error *err)
+{
+	size_t length = strlen(labeler->name);
+	for (const vfg_config_key_def *def = labeler->config_keys; def && def->name; def++) {
+		/* A labeler's keys carry its name, so two labelers never want the same key. */
+		if (strncmp(def->name, labeler->name, length) != 0 || (def->name[length] && def->name[length] != '_'))
+			return vfg_error_set(err, EINVAL, def->name,
+					     "labeler %s declares a configuration key not named after it (%s_...)",
+					     labeler->name, labeler->name);
+		if (!def->default_value)
+			return vfg_error_set(err, EINVAL, def->name, "labeler %s declares a key without a default",
+					     labeler->name);
+		if (config_declare(config, def, labeler->name, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 VFG_EXPORT const char *vfg_config_get(const vfg_config *config, const char *key)
 {
-	int i = config_key_index(key);
-	if (i < 0)
+	const config_known *known = config_find_known(config, key);
+	if (!known)
 		return NULL;
-	return config->values[i] ? config->values[i] : config_keys[i].default_value;
+	const config_setting *setting = config_find_setting(config, key);
+	return setting ? setting->value : known->def->default_value;
 }
 
-VFG_EXPORT const char *vfg_config_key(size_t index, const char **default_value)
+const vfg_config_key_def *vfg_config_key_at(const vfg_config *config, size_t index, const char **owner)
 {
-	if (index >= N_CONFIG_KEYS)
+	if (index >= config->n_known)
 		return NULL;
-	if (default_value)
-		*default_value = config_keys[index].default_value;
-	return config_keys[index].key;
+	if (owner)
+		*owner = config->known[index].owner;
+	return config->known[index].def;
+}
+
+static int config_key_syntax(const char *key, const char *origin, vfg_error *err)
+{
+	bool ok = *key && strlen(key) < 64;
+	for (const char *p = key; *p && ok; p++)
+		ok = islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_';
+	if (ok)
+		return 0;
+	if (*origin)
+		return vfg_error_set(err, 0, origin, "unknown key '%s'", key);
+	return vfg_error_set(err, 0, key, "unknown configuration key");
+}
+
+static int config_add(vfg_config *config, const char *key, const char *value, const char *origin, vfg_error *err)
+{
+	if (config_key_syntax(key, origin, err) < 0)
+		return -1;
+	config_setting *settings = realloc(config->settings, (config->n_settings + 1) * sizeof(*settings));
+	if (!settings)
+		return vfg_error_set(err, ENOMEM, key, "cannot store configuration value");
+	config->settings = settings;
+	config_setting *setting = &config->settings[config->n_settings];
+	setting->key = strdup(key);
+	setting->value = strdup(value);
+	snprintf(setting->origin, sizeof(setting->origin), "%s", origin);
+	if (!setting->key || !setting->value) {
+		free(setting->key);
+		free(setting->value);
+		return vfg_error_set(err, ENOMEM, key, "cannot store configuration value");
+	}
+	config->n_settings++;
+	return 0;
 }
 
 int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_error *err)
 {
-	int i = config_key_index(key);
-	if (i < 0)
-		return vfg_error_set(err, 0, key, "unknown configuration key");
-	char *copy = strdup(value);
-	if (!copy)
-		return vfg_error_set(err, ENOMEM, key, "cannot store configuration value");
-	free(config->values[i]);
-	config->values[i] = copy;
+	return config_add(config, key, value, "", err);
+}
+
+/*
+ * Once the labelers are loaded: every setting must name a declared key and
+ * pass its check. A key named after a labeler module that exists but is not
+ * loaded (selinux_... while labelers = dac) is kept and unused, so one file
+ * serves hosts and runs with fewer labelers.
+ */
+int vfg_config_finish(vfg_config *config, bool (*module_exists)(const char *name, void *data), void *data,
+		      vfg_error *err)
+{
+	for (size_t i = 0; i < config->n_settings; i++) {
+		const config_setting *setting = &config->settings[i];
+		const config_known *known = config_find_known(config, setting->key);
+		if (!known) {
+			char prefix[64];
+			snprintf(prefix, sizeof(prefix), "%.*s", (int)strcspn(setting->key, "_"), setting->key);
+			if (module_exists && module_exists(prefix, data))
+				continue;
+			if (*setting->origin) {
+				const char *colon = strrchr(setting->origin, ':');
+				char path[VFG_PATH_MAX];
+				snprintf(path, sizeof(path), "%.*s", (int)(colon - setting->origin), setting->origin);
+				return vfg_error_set(err, 0, path, "%s: unknown key '%s'", colon + 2, setting->key);
+			}
+			return vfg_error_set(err, 0, setting->key, "unknown configuration key");
+		}
+		if (known->def->check && config_find_setting(config, setting->key) == setting &&
+		    known->def->check(setting->value, err) < 0) {
+			vfg_error_prefix(err, "%s%s%s", setting->origin, *setting->origin ? ": " : "--set ",
+					 setting->key);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -160,9 +253,9 @@ int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_err
 			return vfg_error_set(err, 0, path, "line %u: expected KEY = VALUE", lineno);
 		*eq = '\0';
 		char *key = trim(text), *value = trim(eq + 1);
-		if (config_key_index(key) < 0)
-			return vfg_error_set(err, 0, path, "line %u: unknown key '%s'", lineno, key);
-		if (vfg_config_set(config, key, value, err) < 0)
+		char origin[VFG_PATH_MAX + 32];
+		snprintf(origin, sizeof(origin), "%s: line %u", path, lineno);
+		if (config_add(config, key, value, origin, err) < 0)
 			return -1;
 	}
 	if (ferror(f))

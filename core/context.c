@@ -86,7 +86,52 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 		vfg_context_free(ctx);
 		return NULL;
 	}
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		if (vfg_config_declare_labeler(ctx->config, ctx->labelers[i], err) < 0) {
+			vfg_context_free(ctx);
+			return NULL;
+		}
+	if (vfg_config_finish(ctx->config, vfg_dispatcher_module_exists, ctx, err) < 0) {
+		vfg_context_free(ctx);
+		return NULL;
+	}
 	return ctx;
+}
+
+VFG_EXPORT const vfg_config_key_def *vfg_context_config_key(const vfg_context *ctx, size_t index, const char **owner)
+{
+	return vfg_config_key_at(ctx->config, index, owner);
+}
+
+VFG_EXPORT const vfg_attr_def *vfg_context_attr(const vfg_context *ctx, size_t index, const char **owner)
+{
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		for (const vfg_attr_def *def = ctx->labelers[i]->attributes; def && def->name; def++)
+			if (index-- == 0) {
+				if (owner)
+					*owner = ctx->labelers[i]->name;
+				return def;
+			}
+	return NULL;
+}
+
+VFG_EXPORT int vfg_context_domain_attr_set(const vfg_context *ctx, vfg_domain *domain, const char *name,
+					   const char *value, vfg_error *err)
+{
+	const char *dot = strchr(name, '.');
+	const char *owner;
+	const vfg_attr_def *def;
+	for (size_t i = 0; dot && (def = vfg_context_attr(ctx, i, &owner)); i++) {
+		if (strlen(owner) != (size_t)(dot - name) || strncmp(owner, name, (size_t)(dot - name)) != 0 ||
+		    strcmp(def->name, dot + 1) != 0)
+			continue;
+		if (value && *value && def->check && def->check(value, err) < 0) {
+			vfg_error_prefix(err, "attribute %s", name);
+			return -1;
+		}
+		return vfg_domain_attr_set(domain, name, value, err);
+	}
+	return vfg_error_set(err, ENOENT, name, "no loaded labeler declares this domain attribute");
 }
 
 VFG_EXPORT void vfg_context_free(vfg_context *ctx)

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "dispatcher.h"
@@ -25,6 +26,21 @@ static const char *default_plugin_dir(void)
 	    strncmp(self, VFG_BUILD_ROOT "/", strlen(VFG_BUILD_ROOT "/")) == 0)
 		return VFG_BUILD_PLUGIN_DIR;
 	return VFG_PLUGIN_DIR;
+}
+
+static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_dir);
+
+bool vfg_dispatcher_module_exists(const char *name, void *data)
+{
+	const vfg_context *ctx = data;
+	if (strcmp(name, vfg_namespace_labeler.name) == 0)
+		return true;
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		if (strcmp(ctx->labelers[i]->name, name) == 0)
+			return true;
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/vfguard-%s.so", ctx->plugin_dir, name);
+	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
 }
 
 static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_dir)
@@ -52,11 +68,20 @@ static int check_labeler_name(const char *name, vfg_error *err)
 	return 0;
 }
 
+/* The smallest table this core takes: every field up to the audit callback. */
+#define LABELER_SIZE_MIN (offsetof(vfg_labeler, audit) + sizeof(((vfg_labeler *)0)->audit))
+
 static int check_labeler_table(const vfg_labeler *labeler, const char *name, const char *path, vfg_error *err)
 {
 	if (labeler->abi_version != VFG_LABELER_ABI_VERSION)
 		return vfg_error_set(err, 0, path, "labeler ABI version %u, this vfguard needs %u",
 				     labeler->abi_version, VFG_LABELER_ABI_VERSION);
+	/* A table larger than ours is from a newer vfguard: what we do not know of it we never read. */
+	if (labeler->size < LABELER_SIZE_MIN)
+		return vfg_error_set(err, 0, path, "labeler table of %u bytes, this vfguard needs at least %zu",
+				     labeler->size, (size_t)LABELER_SIZE_MIN);
+	if (labeler->scope != VFG_SCOPE_NODE && labeler->scope != VFG_SCOPE_DOMAIN)
+		return vfg_error_set(err, 0, path, "labeler scope %d is neither node nor domain", (int)labeler->scope);
 	if (!labeler->name || strcmp(labeler->name, name) != 0)
 		return vfg_error_set(err, 0, path, "module calls itself '%s', expected '%s'",
 				     labeler->name ? labeler->name : "(null)", name);
@@ -100,7 +125,15 @@ static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_
 		return vfg_error_set(err, 0, path, "cannot load labeler '%s': %s", name, dlerror());
 	const vfg_labeler *labeler = dlsym(handle, VFG_LABELER_SYMBOL);
 	if (!labeler) {
+		/* ABI v1 tables went by this name: say what to do rather than "not a labeler". */
+		bool v1 = dlsym(handle, "vfg_labeler_v1") != NULL;
 		dlclose(handle);
+		if (v1)
+			return vfg_error_set(
+				err, 0, path,
+				"labeler '%s' is built for labeler ABI v1 (symbol vfg_labeler_v1): rebuild it "
+				"against this vfguard's <vfguard/labeler.h>, which looks for %s",
+				name, VFG_LABELER_SYMBOL);
 		return vfg_error_set(err, 0, path, "not a vfguard labeler: no symbol %s", VFG_LABELER_SYMBOL);
 	}
 	if (check_labeler_table(labeler, name, path, err) < 0 || add_labeler(ctx, labeler, handle, err) < 0) {
@@ -113,6 +146,7 @@ static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_
 int vfg_dispatcher_load(vfg_context *ctx, const char *plugin_dir, vfg_error *err)
 {
 	const char *dir = choose_plugin_dir(ctx, plugin_dir);
+	snprintf(ctx->plugin_dir, sizeof(ctx->plugin_dir), "%s", dir);
 	_cleanup_free_ char *list = strdup(vfg_config_get(ctx->config, "labelers"));
 	if (!list)
 		return vfg_error_set(err, ENOMEM, "labelers", "cannot read the labeler list");

@@ -7,5 +7,7 @@
 /* Load the configured labelers (then the built-in namespace component) into @ctx. */
 int vfg_dispatcher_load(vfg_context *ctx, const char *plugin_dir, vfg_error *err);
 void vfg_dispatcher_unload(vfg_context *ctx);
+/* Is there a labeler NAME, loaded or not: a module vfguard-NAME.so in the plugin directory, or a built-in one? */
+bool vfg_dispatcher_module_exists(const char *name, void *ctx);
 
 #endif

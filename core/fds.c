@@ -291,6 +291,7 @@ static int fdset_open_all(vfg_context *ctx, const vfg_plan *plan, vfg_rlimit_mod
 			break;
 		case VFG_NODE_GROUP:
 		case VFG_NODE_CDEV:
+		case VFG_NODE_DOMAIN:
 			break;
 		}
 	}

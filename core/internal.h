@@ -44,6 +44,7 @@ size_t vfg_strlcatf(char *buf, size_t size, size_t used, const char *fmt, ...) _
 /* context.c */
 struct vfg_context {
 	char root[VFG_PATH_MAX]; /* never ends in '/' unless it is "/" */
+	char plugin_dir[VFG_PATH_MAX]; /* where the labelers were loaded from */
 	vfg_config *config;
 	vfg_labeler_env env;
 	size_t n_labelers;
@@ -57,6 +58,13 @@ void vfg_config_free(vfg_config *config);
 /* Read KEY = VALUE lines; a missing file is not an error when @optional. */
 int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_error *err);
 int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_error *err);
+/* The keys a loaded labeler declares (its table), after vfguard's own. */
+int vfg_config_declare_labeler(vfg_config *config, const vfg_labeler *labeler, vfg_error *err);
+/* Check every setting against the declared keys; @module_exists says whether a labeler module NAME exists. */
+int vfg_config_finish(vfg_config *config, bool (*module_exists)(const char *name, void *data), void *data,
+		      vfg_error *err);
+/* Declared key @index (vfguard's own first), its owner in *@owner; NULL past the last. */
+const vfg_config_key_def *vfg_config_key_at(const vfg_config *config, size_t index, const char **owner);
 
 /* sysfs.c: reading sysfs files the way the kernel writes them. */
 int vfg_sysfs_read_line(const char *path, char *buf, size_t size, vfg_error *err);

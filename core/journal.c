@@ -13,12 +13,15 @@
 #include <sys/sysmacros.h>
 
 #include "journal.h"
-#include "memlock.h"
 
-#define JOURNAL_MAGIC "vfguard-journal 1"
+/* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */
+#define JOURNAL_MAGIC "vfguard-journal 2"
+#define JOURNAL_MAGIC_V1 "vfguard-journal 1"
 #define JOURNAL_SUFFIX ".journal"
-#define JOURNAL_FIELDS_MAX 16
-#define JOURNAL_LINE_MAX (4 * VFG_PATH_MAX + 8192)
+#define JOURNAL_STORE_SUFFIX ".store"
+/* A domain line: nine fields and one per attribute, each at least "a.b=c". */
+#define JOURNAL_FIELDS_MAX (9 + VFG_DOMAIN_ATTRS_MAX / 6)
+#define JOURNAL_LINE_MAX (4 * VFG_PATH_MAX + 3 * VFG_DOMAIN_ATTRS_MAX + 3 * VFG_UNDO_MAX + 8192)
 
 const char *journal_op_name(journal_op op)
 {
@@ -135,21 +138,31 @@ __attribute__((format(printf, 4, 5))) static int journal_append(host_journal *hj
 	return 0;
 }
 
+/* domain NAME UUID UID GID PID MEMORY VIOMMU IPC_LOCK [ATTRIBUTE=VALUE]...: the attributes opaque, by name. */
 static size_t format_domain(char *buf, size_t size, const vfg_domain *domain)
 {
-	char numbers[64];
 	size_t used = vfg_strlcatf(buf, size, 0, "domain");
 	used = field_encode(buf, size, used, domain->name);
 	used = field_encode(buf, size, used, domain->uuid);
-	snprintf(numbers, sizeof(numbers), "%u %u", (unsigned)domain->uid, (unsigned)domain->gid);
-	used = vfg_strlcatf(buf, size, used, " %s", numbers);
-	used = field_encode(buf, size, used, domain->selinux_label);
-	used = field_encode(buf, size, used, domain->selinux_image_label);
-	used = field_encode(buf, size, used, domain->apparmor_profile);
-	used = field_encode(buf, size, used, domain->cgroup);
-	/* The memlock inputs came later: a reader takes the line with or without them. */
-	return vfg_strlcatf(buf, size, used, " %d %llu %d %d", (int)domain->pid, (unsigned long long)domain->memory,
-			    domain->viommu ? 1 : 0, domain->ipc_lock ? 1 : 0);
+	used = vfg_strlcatf(buf, size, used, " %u %u %d %llu %d %d", (unsigned)domain->uid, (unsigned)domain->gid,
+			    (int)domain->pid, (unsigned long long)domain->memory, domain->viommu ? 1 : 0,
+			    domain->ipc_lock ? 1 : 0);
+	const char *name, *value;
+	for (size_t i = 0; vfg_domain_attr_at(domain, i, &name, &value); i++) {
+		char attr[VFG_DOMAIN_ATTRS_MAX + 2];
+		snprintf(attr, sizeof(attr), "%s=%s", name, value);
+		used = field_encode(buf, size, used, attr);
+	}
+	return used;
+}
+
+static size_t format_state_line(char *buf, size_t size, size_t used, unsigned long txn, const journal_state *state)
+{
+	used = vfg_strlcatf(buf, size, used, "state %lu", txn);
+	used = field_encode(buf, size, used, state->labeler);
+	used = field_encode(buf, size, used, state->key);
+	used = field_encode(buf, size, used, state->value);
+	return vfg_strlcatf(buf, size, used, "\n");
 }
 
 static size_t format_claim(char *buf, size_t size, size_t used, unsigned long txn, const journal_claim *claim)
@@ -164,10 +177,11 @@ static size_t format_intent(char *buf, size_t size, size_t used, unsigned long t
 			    const journal_record *record)
 {
 	used = vfg_strlcatf(buf, size, used, "intent %lu %lu", txn, id);
+	bool no_node = record->node.kind == VFG_NODE_DOMAIN;
 	used = field_encode(buf, size, used, record->labeler);
-	used = field_encode(buf, size, used, record->no_node ? "" : vfg_node_kind_name(record->node.kind));
+	used = field_encode(buf, size, used, no_node ? "" : vfg_node_kind_name(record->node.kind));
 	used = field_encode(buf, size, used, record->node.path);
-	if (record->no_node)
+	if (no_node)
 		used = vfg_strlcatf(buf, size, used, " - 0");
 	else
 		used = vfg_strlcatf(buf, size, used, " %u:%u %d", major(record->node.rdev), minor(record->node.rdev),
@@ -176,18 +190,54 @@ static size_t format_intent(char *buf, size_t size, size_t used, unsigned long t
 	return vfg_strlcatf(buf, size, used, "\n");
 }
 
+static char *format_state(const domain_journal *dj, size_t *length);
+
+/* A file written by an older vfguard becomes this version's before anything is appended to it. */
+static int upgrade_file(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	if (dj->version == 2)
+		return 0;
+	if (dj->fd >= 0) {
+		close(dj->fd);
+		dj->fd = -1;
+	}
+	size_t length;
+	_cleanup_free_ char *state = format_state(dj, &length);
+	if (!state)
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot upgrade the journal");
+	if (vfg_file_replace(dj->path, state, length, err) < 0)
+		return -1;
+	for (size_t i = 0; i < dj->n_records; i++) {
+		dj->records[i].id = i + 1;
+		dj->records[i].txn = 1;
+	}
+	for (size_t i = 0; i < dj->n_claims; i++)
+		dj->claims[i].txn = 1;
+	for (size_t i = 0; i < dj->n_states; i++)
+		dj->states[i].txn = 1;
+	dj->last_txn = 1;
+	dj->last_id = dj->n_records;
+	dj->version = 2;
+	host_journal_fault_point(hj);
+	return 0;
+}
+
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err)
 {
-	char line[4 * VFG_PATH_MAX];
 	if (dj->open_txn)
 		return vfg_error_set(err, EBUSY, dj->domain.name, "a transaction is already open");
+	_cleanup_free_ char *line = malloc(JOURNAL_LINE_MAX);
+	if (!line)
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot write the journal");
+	if (upgrade_file(hj, dj, err) < 0)
+		return -1;
 	unsigned long txn = dj->last_txn + 1;
 	if (domain) {
 		dj->domain = *domain;
 		dj->domain.hostdevs = NULL;
 		dj->domain.n_hostdevs = 0;
 	}
-	format_domain(line, sizeof(line), &dj->domain);
+	format_domain(line, JOURNAL_LINE_MAX, &dj->domain);
 	if (journal_append(hj, dj, err, "begin %lu %s", txn, journal_op_name(op)) < 0 ||
 	    journal_append(hj, dj, err, "%s", line) < 0)
 		return -1;
@@ -306,6 +356,117 @@ int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id
 	return 0;
 }
 
+journal_state *domain_journal_find_state(const domain_journal *dj, const char *labeler, const char *key)
+{
+	for (size_t i = 0; i < dj->n_states; i++)
+		if (strcmp(dj->states[i].labeler, labeler) == 0 && strcmp(dj->states[i].key, key) == 0)
+			return &dj->states[i];
+	return NULL;
+}
+
+static void state_free(journal_state *state)
+{
+	free(state->key);
+	free(state->value);
+}
+
+/* Keep @value for (@labeler, @key) in memory; NULL drops the entry. */
+static int keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key, const char *value,
+		      vfg_error *err)
+{
+	journal_state *state = domain_journal_find_state(dj, labeler, key);
+	if (!value) {
+		if (state) {
+			size_t index = (size_t)(state - dj->states);
+			state_free(state);
+			memmove(state, state + 1, (dj->n_states - index - 1) * sizeof(*state));
+			dj->n_states--;
+		}
+		return 0;
+	}
+	char *copy = strdup(value);
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the state entry");
+	if (state) {
+		free(state->value);
+		state->value = copy;
+		return 0;
+	}
+	journal_state *states = realloc(dj->states, (dj->n_states + 1) * sizeof(*states));
+	char *key_copy = strdup(key);
+	if (states)
+		dj->states = states;
+	if (!states || !key_copy) {
+		free(copy);
+		free(key_copy);
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the state entry");
+	}
+	state = &dj->states[dj->n_states++];
+	*state = (journal_state){.txn = txn, .key = key_copy, .value = copy};
+	snprintf(state->labeler, sizeof(state->labeler), "%s", labeler);
+	return 0;
+}
+
+/* A key is printable with no space; a value one printable line. */
+static bool state_text_ok(const char *text, bool key)
+{
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+		if (*c < ' ' || *c == 0x7f || (key && *c == ' '))
+			return false;
+	return true;
+}
+
+int domain_journal_state(host_journal *hj, domain_journal *dj, const char *labeler, const char *key, const char *value,
+			 vfg_error *err)
+{
+	if (!*key || strlen(key) > VFG_STATE_KEY_MAX || !state_text_ok(key, true))
+		return vfg_error_set(err, EINVAL, labeler,
+				     "state key '%.64s' is not printable text without spaces of at "
+				     "most %d bytes",
+				     key, VFG_STATE_KEY_MAX);
+	if (value && (strlen(value) > VFG_UNDO_MAX || !state_text_ok(value, false)))
+		return vfg_error_set(err, EINVAL, key,
+				     "labeler %s: a state value is one printable line of at most %d "
+				     "bytes",
+				     labeler, VFG_UNDO_MAX);
+	if (!value && !domain_journal_find_state(dj, labeler, key))
+		return 0;
+	_cleanup_free_ char *line = malloc(JOURNAL_LINE_MAX);
+	if (!line)
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot write the journal");
+	size_t used;
+	if (value) {
+		journal_state state = {.labeler = "", .key = (char *)key, .value = (char *)value};
+		snprintf(state.labeler, sizeof(state.labeler), "%s", labeler);
+		used = format_state_line(line, JOURNAL_LINE_MAX, 0, dj->open_txn, &state);
+	} else {
+		used = vfg_strlcatf(line, JOURNAL_LINE_MAX, 0, "unstate %lu", dj->open_txn);
+		used = field_encode(line, JOURNAL_LINE_MAX, used, labeler);
+		used = field_encode(line, JOURNAL_LINE_MAX, used, key);
+		used = vfg_strlcatf(line, JOURNAL_LINE_MAX, used, "\n");
+	}
+	line[used - 1] = '\0';
+	if (journal_append(hj, dj, err, "%s", line) < 0)
+		return -1;
+	return keep_state(dj, dj->open_txn, labeler, key, value, err);
+}
+
+int domain_journal_drop_txn_states(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	for (size_t i = dj->n_states; i-- > 0;) {
+		if (dj->states[i].txn != dj->open_txn)
+			continue;
+		char labeler[64];
+		_cleanup_free_ char *key = strdup(dj->states[i].key);
+		snprintf(labeler, sizeof(labeler), "%s", dj->states[i].labeler);
+		if (!key)
+			return vfg_error_set(err, ENOMEM, dj->path, "cannot write the journal");
+		if (domain_journal_state(hj, dj, labeler, key, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The domain's state as one committed transaction: what the file is rewritten to. */
 static char *format_state(const domain_journal *dj, size_t *length)
 {
@@ -321,6 +482,10 @@ static char *format_state(const domain_journal *dj, size_t *length)
 		fprintf(out, "%s\n", line);
 		for (size_t i = 0; i < dj->n_claims; i++) {
 			format_claim(line, JOURNAL_LINE_MAX, 0, 1, &dj->claims[i]);
+			fputs(line, out);
+		}
+		for (size_t i = 0; i < dj->n_states; i++) {
+			format_state_line(line, JOURNAL_LINE_MAX, 0, 1, &dj->states[i]);
 			fputs(line, out);
 		}
 		for (size_t i = 0; i < dj->n_records; i++) {
@@ -339,6 +504,61 @@ static char *format_state(const domain_journal *dj, size_t *length)
 	return text;
 }
 
+int domain_journal_store_path(const domain_journal *dj, const char *hash, char *buf, size_t size, vfg_error *err)
+{
+	size_t length = strlen(dj->path) - (sizeof(JOURNAL_SUFFIX) - 1);
+	int n = snprintf(buf, size, "%.*s%s%s%s", (int)length, dj->path, JOURNAL_STORE_SUFFIX, *hash ? "/" : "", hash);
+	if (n < 0 || (size_t)n >= size)
+		return vfg_error_set(err, ENAMETOOLONG, dj->path, "store path too long");
+	return 0;
+}
+
+static bool store_file_held(const domain_journal *dj, const char *name)
+{
+	for (size_t i = 0; i < dj->n_states; i++)
+		if (strncmp(dj->states[i].key, JOURNAL_SAVED_PREFIX, strlen(JOURNAL_SAVED_PREFIX)) == 0 &&
+		    strcmp(dj->states[i].key + strlen(JOURNAL_SAVED_PREFIX), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The store keeps exactly what the journal's entries name: a saved original
+ * no entry holds (unsaved, or written by a run that died before journaling
+ * it) is removed at commit, and the directory with the last of them.
+ */
+static int store_sweep(const domain_journal *dj, vfg_error *err)
+{
+	char dir_path[VFG_PATH_MAX];
+	if (domain_journal_store_path(dj, "", dir_path, sizeof(dir_path), err) < 0)
+		return -1;
+	int dir_fd = vfg_state_open(dir_path, O_RDONLY, true, err);
+	if (dir_fd == -ENOENT)
+		return 0;
+	if (dir_fd < 0)
+		return -1;
+	_cleanup_closedir_ DIR *dir = fdopendir(dir_fd);
+	if (!dir) {
+		close(dir_fd);
+		return vfg_error_set(err, errno, dir_path, "cannot list the store");
+	}
+	size_t kept = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+			continue;
+		if (store_file_held(dj, entry->d_name)) {
+			kept++;
+			continue;
+		}
+		if (unlinkat(dirfd(dir), entry->d_name, 0) < 0 && errno != ENOENT)
+			return vfg_error_set(err, errno, entry->d_name, "cannot remove from the store %s", dir_path);
+	}
+	if (kept == 0 && rmdir(dir_path) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+		return vfg_error_set(err, errno, dir_path, "cannot remove the store");
+	return vfg_fsync_parent(dir_path, err);
+}
+
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
 	if (journal_append(hj, dj, err, "commit %lu", dj->open_txn) < 0)
@@ -348,7 +568,11 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 	close(dj->fd);
 	dj->fd = -1;
 	if (dj->n_claims == 0 && dj->n_records == 0) {
-		if (vfg_file_remove(dj->path, err) < 0)
+		/* A domain that holds nothing keeps no side state either: the labelers' entries die with it. */
+		for (size_t i = 0; i < dj->n_states; i++)
+			state_free(&dj->states[i]);
+		dj->n_states = 0;
+		if (vfg_file_remove(dj->path, err) < 0 || store_sweep(dj, err) < 0)
 			return -1;
 		dj->last_txn = dj->last_id = 0;
 		host_journal_fault_point(hj);
@@ -366,10 +590,13 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 	}
 	for (size_t i = 0; i < dj->n_claims; i++)
 		dj->claims[i].txn = 1;
+	for (size_t i = 0; i < dj->n_states; i++)
+		dj->states[i].txn = 1;
 	dj->last_txn = 1;
 	dj->last_id = dj->n_records;
+	dj->version = 2;
 	host_journal_fault_point(hj);
-	return 0;
+	return store_sweep(dj, err);
 }
 
 journal_record *domain_journal_find_record(const domain_journal *dj, const char *labeler, const char *path)
@@ -416,6 +643,7 @@ const journal_claim *host_journal_group_holder(const host_journal *hj, const cha
 static void journal_file_name(const char *name, char *buf, size_t size);
 
 typedef struct journal_reader {
+	const host_journal *hj;
 	domain_journal *dj;
 	unsigned line;
 	vfg_error *err;
@@ -457,42 +685,93 @@ static bool is_flag(const char *field)
 	return strcmp(field, "0") == 0 || strcmp(field, "1") == 0;
 }
 
-static int read_domain(journal_reader *reader, char **fields, size_t count)
+static bool parse_memory(const char *text, uint64_t *memory)
 {
-	vfg_domain *domain = &reader->dj->domain;
-	unsigned long uid, gid;
-	unsigned long long memory = 0;
-	if ((count != 10 && count != 13) || !parse_ulong(fields[3], &uid) || !parse_ulong(fields[4], &gid))
-		return reader_error(reader, "malformed domain line");
-	if (count == 13) {
-		char *end;
-		errno = 0;
-		memory = strtoull(fields[10], &end, 10);
-		if (errno || *end || end == fields[10] || !is_flag(fields[11]) || !is_flag(fields[12]))
-			return reader_error(reader, "malformed domain line");
-		domain->memory = memory;
-		domain->viommu = fields[11][0] == '1';
-		domain->ipc_lock = fields[12][0] == '1';
-	}
-	/* The name makes paths (the file itself, AppArmor's saved copies): it must be one a domain can have. */
+	char *end;
+	errno = 0;
+	unsigned long long value = strtoull(text, &end, 10);
+	*memory = value;
+	return !errno && !*end && end != text && text[0] != '-';
+}
+
+/* The name makes paths (the file itself, the store): it must be one a domain can have, and this file's. */
+static int read_domain_name(journal_reader *reader, const char *name)
+{
 	char file[3 * VFG_NAME_MAX + 16];
 	const char *base = strrchr(reader->dj->path, '/');
 	vfg_error why = {0};
-	if (vfg_domain_name_check(fields[1], &why) < 0)
+	if (vfg_domain_name_check(name, &why) < 0)
 		return reader_error(reader, "domain line: %s", why.message);
-	journal_file_name(fields[1], file, sizeof(file));
+	journal_file_name(name, file, sizeof(file));
 	if (strcmp(base ? base + 1 : reader->dj->path, file) != 0)
-		return reader_error(reader, "domain line names domain '%s', whose journal is %s, not this file",
-				    fields[1], file);
+		return reader_error(reader, "domain line names domain '%s', whose journal is %s, not this file", name,
+				    file);
+	return 0;
+}
+
+/*
+ * Version 1 kept four attributes by position (fields 5 to 8); the labeler
+ * that declares an attribute with that journal_v1_field takes it. A field no
+ * loaded labeler claims is kept as "journal_v1.fieldN", so that nothing is lost.
+ */
+static int read_domain_v1_attrs(journal_reader *reader, char **fields)
+{
+	const vfg_context *ctx = reader->hj->ctx;
+	vfg_domain *domain = &reader->dj->domain;
+	for (unsigned field = 5; field <= 8; field++) {
+		if (!fields[field][0])
+			continue;
+		char name[128];
+		snprintf(name, sizeof(name), "journal_v1.field%u", field);
+		for (size_t i = 0; ctx && i < ctx->n_labelers; i++)
+			for (const vfg_attr_def *def = ctx->labelers[i]->attributes; def && def->name; def++)
+				if (def->journal_v1_field == field)
+					snprintf(name, sizeof(name), "%s.%s", ctx->labelers[i]->name, def->name);
+		vfg_error why = {0};
+		if (vfg_domain_attr_set(domain, name, fields[field], &why) < 0)
+			return reader_error(reader, "domain line: %s", why.message);
+	}
+	return 0;
+}
+
+static int read_domain(journal_reader *reader, char **fields, size_t count)
+{
+	vfg_domain *domain = &reader->dj->domain;
+	bool v1 = reader->dj->version == 1;
+	unsigned long uid, gid, pid;
+	uint64_t memory = 0;
+	/* v1: NAME UUID UID GID 4xATTR PID [MEMORY VIOMMU IPC_LOCK]; v2: NAME UUID UID GID PID MEMORY VIOMMU IPC_LOCK
+	 * ATTR=... */
+	size_t numbers = v1 ? 9 : 5;
+	bool memlock = v1 ? count == 13 : true;
+	size_t inputs = v1 ? 10 : 6;
+	if ((v1 && count != 10 && count != 13) || (!v1 && count < 9) || !parse_ulong(fields[3], &uid) ||
+	    !parse_ulong(fields[4], &gid) || !parse_ulong(fields[numbers], &pid) || pid > INT32_MAX ||
+	    (memlock &&
+	     (!parse_memory(fields[inputs], &memory) || !is_flag(fields[inputs + 1]) || !is_flag(fields[inputs + 2]))))
+		return reader_error(reader, "malformed domain line");
+	if (read_domain_name(reader, fields[1]) < 0)
+		return -1;
+	domain->attrs_used = 0;
 	snprintf(domain->name, sizeof(domain->name), "%s", fields[1]);
 	snprintf(domain->uuid, sizeof(domain->uuid), "%s", fields[2]);
 	domain->uid = (uid_t)uid;
 	domain->gid = (gid_t)gid;
-	snprintf(domain->selinux_label, sizeof(domain->selinux_label), "%s", fields[5]);
-	snprintf(domain->selinux_image_label, sizeof(domain->selinux_image_label), "%s", fields[6]);
-	snprintf(domain->apparmor_profile, sizeof(domain->apparmor_profile), "%s", fields[7]);
-	snprintf(domain->cgroup, sizeof(domain->cgroup), "%s", fields[8]);
-	domain->pid = (pid_t)atoi(fields[9]);
+	domain->pid = (pid_t)pid;
+	domain->memory = memory;
+	domain->viommu = memlock && fields[inputs + 1][0] == '1';
+	domain->ipc_lock = memlock && fields[inputs + 2][0] == '1';
+	if (v1)
+		return read_domain_v1_attrs(reader, fields);
+	for (size_t i = 9; i < count; i++) {
+		char *eq = strchr(fields[i], '=');
+		vfg_error why = {0};
+		if (!eq)
+			return reader_error(reader, "domain line: attribute '%s' without '='", fields[i]);
+		*eq = '\0';
+		if (vfg_domain_attr_set(domain, fields[i], eq + 1, &why) < 0)
+			return reader_error(reader, "domain line: %s", why.message);
+	}
 	return 0;
 }
 
@@ -537,25 +816,31 @@ static bool is_dev_path(const char *path)
 	}
 }
 
-/* A memlock record's "node" is its process, /proc/PID (memlock.h). */
-static bool is_proc_pid_path(const char *path)
-{
-	unsigned long pid;
-	return strncmp(path, "/proc/", 6) == 0 && path[6] != '0' && parse_ulong(path + 6, &pid) && pid > 0 &&
-	       pid <= INT32_MAX;
-}
-
+/*
+ * A node record names a device node under /dev; a domain-scope record names
+ * its labeler's subject, which that labeler checks before acting on it
+ * (labeler.h: VFG_SCOPE_DOMAIN). A labeler loaded now must agree on which
+ * kind it keeps.
+ */
 static int check_intent_path(journal_reader *reader, const journal_record *record)
 {
-	bool memlock = strcmp(record->labeler, MEMLOCK_LABELER) == 0;
-	if (record->no_node != memlock)
-		return reader_error(reader, "intent of labeler '%s' for '%s' %s", record->labeler, record->node.path,
-				    memlock ? "names a device node: memlock records name a process"
-					    : "names no device node");
-	if (memlock ? !is_proc_pid_path(record->node.path) : !is_dev_path(record->node.path))
+	bool domain_scope = record->node.kind == VFG_NODE_DOMAIN;
+	const vfg_context *ctx = reader->hj->ctx;
+	for (size_t i = 0; ctx && i < ctx->n_labelers; i++) {
+		const vfg_labeler *labeler = ctx->labelers[i];
+		if (strcmp(labeler->name, record->labeler) != 0 || (labeler->scope == VFG_SCOPE_DOMAIN) == domain_scope)
+			continue;
+		if (domain_scope)
+			return reader_error(reader, "intent of labeler '%s' for '%s' names no device node",
+					    record->labeler, record->node.path);
+		return reader_error(reader, "intent of labeler '%s' for '%s' names a device node: %s records name %s",
+				    record->labeler, record->node.path, labeler->name,
+				    labeler->subject ? labeler->subject : "no device node");
+	}
+	if (domain_scope ? !record->node.path[0] : !is_dev_path(record->node.path))
 		return reader_error(reader, "intent of labeler '%s' names '%s', which is not %s; refusing to act on it",
 				    record->labeler, record->node.path,
-				    memlock ? "a process (/proc/PID)" : "a device node under /dev");
+				    domain_scope ? "a subject" : "a device node under /dev");
 	return 0;
 }
 
@@ -564,16 +849,18 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	journal_record record = {.txn = txn};
 	unsigned major_number, minor_number;
 	char extra;
-	/* KIND and MAJ:MIN both "-" (read as ""): a change of the domain, not of a node (memlock.h). */
-	record.no_node = count == 9 && !fields[4][0] && !fields[6][0];
+	/* KIND and MAJ:MIN both "-" (read as ""): a change of the domain, not of a node (VFG_SCOPE_DOMAIN). */
+	bool no_node = count == 9 && !fields[4][0] && !fields[6][0];
+	if (no_node)
+		record.node.kind = VFG_NODE_DOMAIN;
 	if (count != 9 || !parse_ulong(fields[2], &record.id) || strlen(fields[3]) >= sizeof(record.labeler) ||
-	    (!record.no_node && !parse_node_kind(fields[4], &record.node.kind)) ||
+	    (!no_node && !parse_node_kind(fields[4], &record.node.kind)) ||
 	    strlen(fields[5]) >= sizeof(record.node.path) ||
-	    (!record.no_node && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
+	    (!no_node && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
 		return reader_error(reader, "malformed intent");
 	snprintf(record.labeler, sizeof(record.labeler), "%s", fields[3]);
 	snprintf(record.node.path, sizeof(record.node.path), "%s", fields[5]);
-	record.node.rdev = record.no_node ? 0 : makedev(major_number, minor_number);
+	record.node.rdev = no_node ? 0 : makedev(major_number, minor_number);
 	record.node.shared = strcmp(fields[7], "1") == 0;
 	record.undo = fields[8];
 	if (check_intent_path(reader, &record) < 0)
@@ -583,9 +870,19 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	return keep_record(reader->dj, &record, reader->err);
 }
 
+static int read_state(journal_reader *reader, char **fields, size_t count, unsigned long txn)
+{
+	bool set = fields[0][0] == 's';
+	if (reader->dj->version == 1 || count != (set ? 5u : 4u) || strlen(fields[2]) >= 64 || !fields[3][0])
+		return reader_error(reader, "malformed %s", fields[0]);
+	return keep_state(reader->dj, txn, fields[2], fields[3], set ? fields[4] : NULL, reader->err);
+}
+
 static int read_line(journal_reader *reader, char *line)
 {
-	char *fields[JOURNAL_FIELDS_MAX];
+	_cleanup_free_ char **fields = malloc(JOURNAL_FIELDS_MAX * sizeof(*fields));
+	if (!fields)
+		return vfg_error_set(reader->err, ENOMEM, reader->dj->path, "cannot read the journal");
 	size_t count = 0;
 	char *state = NULL;
 	for (char *field = strtok_r(line, " ", &state); field; field = strtok_r(NULL, " ", &state)) {
@@ -599,8 +896,8 @@ static int read_line(journal_reader *reader, char *line)
 	unsigned long txn = 0, id = 0;
 	if (count == 0)
 		return reader_error(reader, "empty line");
-	static const char *const entries[] = {"domain",  "begin",  "commit", "claim",
-					      "release", "intent", "done",   "undone"};
+	static const char *const entries[] = {"domain", "begin", "commit", "claim", "release",
+					      "intent", "done",  "undone", "state", "unstate"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]) && !known; i++)
 		known = strcmp(fields[0], entries[i]) == 0;
@@ -628,6 +925,8 @@ static int read_line(journal_reader *reader, char *line)
 		return read_claim(reader, fields, count, txn);
 	if (strcmp(fields[0], "intent") == 0)
 		return read_intent(reader, fields, count, txn);
+	if (strcmp(fields[0], "state") == 0 || strcmp(fields[0], "unstate") == 0)
+		return read_state(reader, fields, count, txn);
 	if (strcmp(fields[0], "release") == 0) {
 		vfg_pci_addr addr;
 		if (count != 3 || vfg_pci_addr_parse(fields[2], &addr, NULL) < 0)
@@ -656,8 +955,11 @@ static void domain_journal_free(domain_journal *dj)
 		close(dj->fd);
 	for (size_t i = 0; i < dj->n_records; i++)
 		free(dj->records[i].undo);
+	for (size_t i = 0; i < dj->n_states; i++)
+		state_free(&dj->states[i]);
 	free(dj->records);
 	free(dj->claims);
+	free(dj->states);
 	free(dj);
 }
 
@@ -667,6 +969,7 @@ static domain_journal *domain_journal_new(const char *path)
 	if (!dj)
 		return NULL;
 	dj->fd = -1;
+	dj->version = 2;
 	snprintf(dj->path, sizeof(dj->path), "%s", path);
 	return dj;
 }
@@ -706,7 +1009,8 @@ static int check_bytes(const journal_reader *reader, const char *content, size_t
  * on a fresh line. Only that tail is ever cut, and only once everything
  * before it has read back as a journal: a damaged file is left as it is.
  */
-static int domain_journal_read(int fd, const char *path, bool exclusive, domain_journal **out, vfg_error *err)
+static int domain_journal_read(const host_journal *hj, int fd, const char *path, bool exclusive, domain_journal **out,
+			       vfg_error *err)
 {
 	_cleanup_free_ char *content = NULL;
 	size_t size;
@@ -715,7 +1019,7 @@ static int domain_journal_read(int fd, const char *path, bool exclusive, domain_
 	domain_journal *dj = domain_journal_new(path);
 	if (!dj)
 		return vfg_error_set(err, ENOMEM, path, "cannot read the journal");
-	journal_reader reader = {.dj = dj, .err = err};
+	journal_reader reader = {.hj = hj, .dj = dj, .err = err};
 	const char *end = memrchr(content, '\n', size);
 	size_t complete = end ? (size_t)(end - content) + 1 : 0;
 	if (check_bytes(&reader, content, complete) < 0) {
@@ -727,9 +1031,13 @@ static int domain_journal_read(int fd, const char *path, bool exclusive, domain_
 		char *newline = memchr(line, '\n', (size_t)(content + complete - line));
 		*newline = '\0';
 		reader.line++;
-		int r = reader.line == 1
-				? (strcmp(line, JOURNAL_MAGIC) == 0 ? 0 : reader_error(&reader, "not a journal"))
-				: read_line(&reader, line);
+		int r = 0;
+		if (reader.line > 1)
+			r = read_line(&reader, line);
+		else if (strcmp(line, JOURNAL_MAGIC_V1) == 0)
+			dj->version = 1;
+		else if (strcmp(line, JOURNAL_MAGIC) != 0)
+			r = reader_error(&reader, "not a journal");
 		if (r < 0) {
 			domain_journal_free(dj);
 			return -1;
@@ -783,7 +1091,7 @@ static int read_all_journals(host_journal *hj, bool exclusive, vfg_error *err)
 		if (fd == -ENOENT)
 			continue; /* removed since it was listed: it held nothing */
 		domain_journal *dj = NULL;
-		if (fd < 0 || domain_journal_read(fd, path, exclusive, &dj, err) < 0 ||
+		if (fd < 0 || domain_journal_read(hj, fd, path, exclusive, &dj, err) < 0 ||
 		    host_journal_add(hj, dj, err) < 0)
 			return -1;
 	}

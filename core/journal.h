@@ -33,9 +33,19 @@ typedef struct journal_record {
 	vfg_node node; /* kind, path, rdev and shared; the rest is not journaled */
 	char *undo;
 	bool done; /* the change was made; a record not done may or may not have been */
-	/* A change of the domain, not of a device node (memlock.h): node.path names it, KIND and MAJ:MIN are "-". */
-	bool no_node;
+	/* node.kind VFG_NODE_DOMAIN: a change of the domain, not of a device node: node.path is its subject. */
 } journal_record;
+
+/* A side state entry of a labeler (labeler.h: vfg_txn_state_set). */
+typedef struct journal_state {
+	unsigned long txn; /* the transaction that first set it */
+	char labeler[64];
+	char *key;
+	char *value;
+} journal_state;
+
+/* The key of the state entry that holds a saved original in the store (vfg_txn_save). */
+#define JOURNAL_SAVED_PREFIX "saved:"
 
 /* An IOMMU group a domain owns, through one of its hostdevs. */
 typedef struct journal_claim {
@@ -59,6 +69,9 @@ typedef struct domain_journal {
 	journal_record *records; /* in id order: the order the changes were made */
 	size_t n_claims;
 	journal_claim *claims;
+	size_t n_states;
+	journal_state *states;
+	unsigned version; /* of the file as read: 1 or 2; 2 for a new one */
 } domain_journal;
 
 typedef struct host_journal {
@@ -94,6 +107,15 @@ int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id
 /* End the open transaction; rewrite the file to the domain's state, or remove it when nothing is held. */
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err);
 
+/* Set (or replace) a side state entry, or with @value NULL unset it; durable on return. */
+int domain_journal_state(host_journal *hj, domain_journal *dj, const char *labeler, const char *key,
+			 const char *value, vfg_error *err);
+/* Unset every entry first set in the open transaction: what an undone apply leaves. */
+int domain_journal_drop_txn_states(host_journal *hj, domain_journal *dj, vfg_error *err);
+journal_state *domain_journal_find_state(const domain_journal *dj, const char *labeler, const char *key);
+/* STATE/domains/NAME.store/@hash: where a saved original of the domain lives. */
+int domain_journal_store_path(const domain_journal *dj, const char *hash, char *buf, size_t size, vfg_error *err);
+
 journal_record *domain_journal_find_record(const domain_journal *dj, const char *labeler, const char *path);
 journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr);
 /* The domain's claim on any function of IOMMU group @group, NULL when none. */
@@ -112,5 +134,14 @@ struct vfg_txn {
 	unsigned long pending_id; /* the intent grant wrote and has not marked done, 0 when none */
 	char *notes; /* lines for the user, '\n'-separated; NULL when none */
 };
+
+/* What plan, probe and audit read side state through (vfg_labeler_env.core): the journal as the call began. */
+typedef struct txn_view {
+	const host_journal *hj; /* NULL: nothing journaled */
+	const char *labeler;
+} txn_view;
+
+/* @ctx's environment for calling @labeler, reading side state from @view. */
+vfg_labeler_env txn_view_env(const vfg_context *ctx, txn_view *view, const host_journal *hj, const char *labeler);
 
 #endif

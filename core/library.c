@@ -14,33 +14,23 @@ VFG_EXPORT const char *vfg_version(void)
 	return VFG_VERSION;
 }
 
-/* Copy an optional string field into @dst, refusing one that would not fit. */
-static int copy_field(char *dst, size_t size, const char *value, const char *field, vfg_error *err)
-{
-	if (!value)
-		value = "";
-	size_t length = strlen(value);
-	if (length >= size)
-		return vfg_error_set(err, ENAMETOOLONG, field, "%zu characters, at most %zu", length, size - 1);
-	memcpy(dst, value, length + 1);
-	return 0;
-}
-
-static int describe_strings(vfg_domain *domain, const vfg_domain_description *description, vfg_error *err)
+static int describe_strings(const vfg_context *ctx, vfg_domain *domain, const vfg_domain_description *description,
+			    vfg_error *err)
 {
 	snprintf(domain->name, sizeof(domain->name), "%s", description->name);
 	if (description->uuid && *description->uuid && vfg_uuid_parse(description->uuid, domain->uuid, err) < 0)
 		return -1;
-	if (description->cgroup && *description->cgroup && description->cgroup[0] != '/')
-		return vfg_error_set(err, EINVAL, description->cgroup, "cgroup: expected an absolute path");
-	if (copy_field(domain->selinux_label, sizeof(domain->selinux_label), description->selinux_label,
-		       "selinux_label", err) < 0 ||
-	    copy_field(domain->selinux_image_label, sizeof(domain->selinux_image_label),
-		       description->selinux_image_label, "selinux_image_label", err) < 0 ||
-	    copy_field(domain->apparmor_profile, sizeof(domain->apparmor_profile), description->apparmor_profile,
-		       "apparmor_profile", err) < 0 ||
-	    copy_field(domain->cgroup, sizeof(domain->cgroup), description->cgroup, "cgroup", err) < 0)
-		return -1;
+	/* "NAME=VALUE", each checked by the labeler that declares NAME. */
+	for (size_t i = 0; description->attributes && description->attributes[i]; i++) {
+		const char *setting = description->attributes[i];
+		const char *eq = strchr(setting, '=');
+		char name[128];
+		if (!eq || eq == setting || (size_t)(eq - setting) >= sizeof(name))
+			return vfg_error_set(err, EINVAL, setting, "expected an attribute NAME=VALUE");
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - setting), setting);
+		if (vfg_context_domain_attr_set(ctx, domain, name, eq + 1, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -67,7 +57,7 @@ VFG_EXPORT int vfg_domain_new(const vfg_context *ctx, const vfg_domain_descripti
 	if (!d)
 		return vfg_error_set(err, ENOMEM, description->name, "cannot allocate the domain");
 	vfg_hostdev_spec *specs = (vfg_hostdev_spec *)(d + 1);
-	if (describe_strings(d, description, err) < 0) {
+	if (describe_strings(ctx, d, description, err) < 0) {
 		free(d);
 		return -1;
 	}

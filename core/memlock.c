@@ -435,7 +435,7 @@ static int undo_other_pids(host_journal *hj, domain_journal *dj, const char *pat
 {
 	for (size_t i = dj->n_records; i-- > 0;) {
 		const journal_record *record = &dj->records[i];
-		if (!record->no_node || strcmp(record->labeler, MEMLOCK_LABELER) != 0 ||
+		if (record->node.kind != VFG_NODE_DOMAIN || strcmp(record->labeler, MEMLOCK_LABELER) != 0 ||
 		    strcmp(record->node.path, path) == 0)
 			continue;
 		_cleanup_free_ char *notes = NULL;
@@ -476,7 +476,7 @@ int memlock_apply(host_journal *hj, domain_journal *dj, const vfg_plan *plan, vf
 					 need);
 		return 0;
 	}
-	journal_record record = {.no_node = true};
+	journal_record record = {.node.kind = VFG_NODE_DOMAIN};
 	if (!held) {
 		/* The original, durable before the change: revoke and restore put back exactly this. */
 		unsigned long long start;

@@ -124,6 +124,8 @@ VFG_EXPORT const char *vfg_node_kind_name(vfg_node_kind kind)
 		return "iommufd";
 	case VFG_NODE_CDEV:
 		return "cdev";
+	case VFG_NODE_DOMAIN:
+		return "domain";
 	}
 	return "?";
 }

@@ -27,6 +27,8 @@ static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, v
 	case VFG_NODE_CDEV:
 		*rdev = hostdev->cdev_rdev; /* read from vfio-dev/vfioN/dev by enumeration */
 		return 0;
+	case VFG_NODE_DOMAIN:
+		return vfg_error_set(err, EINVAL, hostdev->function.driver, "a hostdev needs no domain node");
 	}
 	if (vfg_host_path(ctx, logical, path, sizeof(path), err) < 0)
 		return -1;
@@ -52,6 +54,8 @@ static void node_describe(const vfg_hostdev *hostdev, vfg_node_kind kind, vfg_no
 	case VFG_NODE_CDEV:
 		snprintf(node->path, sizeof(node->path), "/dev/vfio/devices/%s", hostdev->cdev);
 		node->group = hostdev->group.number;
+		break;
+	case VFG_NODE_DOMAIN:
 		break;
 	}
 }
@@ -144,7 +148,7 @@ static int plan_copy_domain(vfg_plan *plan, const vfg_domain *domain, vfg_error 
 	return 0;
 }
 
-static int plan_labelers(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
+static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *plan, vfg_error *err)
 {
 	plan->labelers = calloc(ctx->n_labelers, sizeof(*plan->labelers));
 	plan->steps = calloc(ctx->n_labelers * plan->n_nodes, sizeof(*plan->steps));
@@ -155,7 +159,9 @@ static int plan_labelers(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 		vfg_plan_labeler *pl = &plan->labelers[l];
 		pl->labeler = ctx->labelers[l];
 		plan->n_labelers++;
-		if (pl->labeler->probe(&ctx->env, &plan->domain, &pl->probe, err) < 0) {
+		txn_view view;
+		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
+		if (pl->labeler->probe(&env, &plan->domain, &pl->probe, err) < 0) {
 			vfg_error_prefix(err, "%s: probe", pl->labeler->name);
 			return -1;
 		}
@@ -163,7 +169,7 @@ static int plan_labelers(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 			vfg_step *step = &plan->steps[plan->n_steps];
 			step->node = n;
 			step->labeler = l;
-			if (pl->labeler->plan(&ctx->env, &plan->domain, &pl->probe, &plan->nodes[n], step, err) < 0) {
+			if (pl->labeler->plan(&env, &plan->domain, &pl->probe, &plan->nodes[n], step, err) < 0) {
 				vfg_error_prefix(err, "%s: plan for %s", pl->labeler->name, plan->nodes[n].path);
 				return -1;
 			}
@@ -179,12 +185,9 @@ static int plan_labelers(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
  * step becomes a revoke (read under the shared host lock; apply re-checks
  * under the exclusive one).
  */
-static int plan_leftover_grants(const vfg_context *ctx, vfg_plan *plan, vfg_error *err)
+static void plan_leftover_grants(const host_journal *hj, vfg_plan *plan)
 {
-	host_journal hj;
-	if (host_journal_open(ctx, false, &hj, err) < 0)
-		return -1;
-	const domain_journal *dj = host_journal_find(&hj, plan->domain.name);
+	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
 	for (size_t i = 0; dj && i < plan->n_steps; i++) {
 		vfg_step *step = &plan->steps[i];
 		const vfg_node *node = &plan->nodes[step->node];
@@ -198,8 +201,6 @@ static int plan_leftover_grants(const vfg_context *ctx, vfg_plan *plan, vfg_erro
 			"back",
 			plan->domain.name);
 	}
-	host_journal_close(&hj);
-	return 0;
 }
 
 VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
@@ -225,8 +226,17 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 		}
 	}
 
-	if (plan_labelers(ctx, plan, err) < 0 || plan_leftover_grants(ctx, plan, err) < 0 ||
-	    memlock_plan(ctx, plan, err) < 0) {
+	/* Read under the shared host lock; apply checks again under the exclusive one. */
+	host_journal hj;
+	if (host_journal_open(ctx, false, &hj, err) < 0) {
+		vfg_plan_free(plan);
+		return -1;
+	}
+	int r = plan_labelers(ctx, &hj, plan, err);
+	if (r == 0)
+		plan_leftover_grants(&hj, plan);
+	host_journal_close(&hj);
+	if (r < 0 || memlock_plan(ctx, plan, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}

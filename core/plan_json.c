@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The plan for programs. The schema is docs/plan-json.md: keep the two in step. */
+#include <string.h>
 #include <sys/sysmacros.h>
 
 #include "memlock.h"
@@ -44,17 +45,31 @@ static void json_function(vfg_json *json, const char *key, const vfg_pci_functio
 	vfg_json_end_object(json);
 }
 
-static void json_domain(vfg_json *json, const vfg_domain *domain)
+/* Every attribute the plan's labelers declare, under its plan key: its value, or null when not given. */
+static void json_domain_attrs(vfg_json *json, const vfg_plan *plan)
 {
+	for (size_t l = 0; l < plan->n_labelers; l++) {
+		const vfg_labeler *labeler = plan->labelers[l].labeler;
+		for (const vfg_attr_def *def = labeler->attributes; def && def->name; def++) {
+			char name[192], key[192];
+			snprintf(name, sizeof(name), "%s.%s", labeler->name, def->name);
+			snprintf(key, sizeof(key), "%s", def->plan_key ? def->plan_key : name);
+			if (!def->plan_key)
+				key[strlen(labeler->name)] = '_';
+			json_string_or_null(json, key, vfg_domain_attr(&plan->domain, name));
+		}
+	}
+}
+
+static void json_domain(vfg_json *json, const vfg_plan *plan)
+{
+	const vfg_domain *domain = &plan->domain;
 	vfg_json_begin_object(json, "domain");
 	vfg_json_string(json, "name", domain->name);
 	json_string_or_null(json, "uuid", domain->uuid);
 	vfg_json_int(json, "uid", domain->uid);
 	vfg_json_int(json, "gid", domain->gid);
-	json_string_or_null(json, "selinux_label", domain->selinux_label);
-	json_string_or_null(json, "selinux_image_label", domain->selinux_image_label);
-	json_string_or_null(json, "apparmor_profile", domain->apparmor_profile);
-	json_string_or_null(json, "cgroup", domain->cgroup);
+	json_domain_attrs(json, plan);
 	if (domain->pid > 0)
 		vfg_json_int(json, "pid", domain->pid);
 	else
@@ -189,7 +204,7 @@ static void json_memlock_step(vfg_json *json, const vfg_plan *plan)
 void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan)
 {
 	vfg_json_int(json, "version", VFG_PLAN_JSON_VERSION);
-	json_domain(json, &plan->domain);
+	json_domain(json, plan);
 	vfg_json_begin_array(json, "hostdevs");
 	for (size_t i = 0; i < plan->n_hostdevs; i++)
 		json_hostdev(json, plan, &plan->hostdevs[i]);

@@ -50,15 +50,24 @@ static const char *step_cell(const vfg_step *step, bool wide, char *word, size_t
 static void write_domain(const vfg_plan *plan, size_t columns, FILE *out)
 {
 	const vfg_domain *d = &plan->domain;
-	char line[VFG_NAME_MAX + VFG_UUID_STRLEN + VFG_PATH_MAX + 128];
+	char line[VFG_NAME_MAX + VFG_UUID_STRLEN + VFG_DOMAIN_ATTRS_MAX + 128];
 	size_t used = vfg_strlcatf(line, sizeof(line), 0, "domain %s: hypervisor uid %u gid %u", d->name,
 				   (unsigned)d->uid, (unsigned)d->gid);
 	if (d->uuid[0])
 		used = vfg_strlcatf(line, sizeof(line), used, ", uuid %s", d->uuid);
 	if (d->pid > 0)
 		used = vfg_strlcatf(line, sizeof(line), used, ", pid %d", (int)d->pid);
-	if (d->cgroup[0])
-		vfg_strlcatf(line, sizeof(line), used, ", cgroup %s", d->cgroup);
+	for (size_t l = 0; l < plan->n_labelers; l++) {
+		const vfg_labeler *labeler = plan->labelers[l].labeler;
+		for (const vfg_attr_def *def = labeler->attributes; def && def->name; def++) {
+			char name[192];
+			snprintf(name, sizeof(name), "%s.%s", labeler->name, def->name);
+			const char *value = vfg_domain_attr(d, name);
+			if (def->plan_text && *value)
+				used = vfg_strlcatf(line, sizeof(line), used, ", %s %s",
+						    def->plan_key ? def->plan_key : name, value);
+		}
+	}
 	vfg_text_wrap(out, columns, 2, line);
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transaction API labelers call (labeler.h), on top of the journal. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "journal.h"
 
@@ -93,4 +95,150 @@ VFG_EXPORT void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node,
 		if (!holders->original)
 			holders->original = record->undo;
 	}
+}
+
+/* ---- Side state (labeler.h) ---- */
+
+static bool state_key_reserved(const char *key)
+{
+	return strncmp(key, JOURNAL_SAVED_PREFIX, strlen(JOURNAL_SAVED_PREFIX)) == 0;
+}
+
+VFG_EXPORT int vfg_txn_state_set(vfg_txn *txn, const char *key, const char *value, vfg_error *err)
+{
+	if (state_key_reserved(key))
+		return vfg_error_set(err, EINVAL, key, "labeler %s: state keys starting '%s' are the store's",
+				     txn->labeler, JOURNAL_SAVED_PREFIX);
+	return domain_journal_state(txn->hj, txn->dj, txn->labeler, key, value ? value : "", err);
+}
+
+VFG_EXPORT int vfg_txn_state_unset(vfg_txn *txn, const char *key, vfg_error *err)
+{
+	if (state_key_reserved(key))
+		return vfg_error_set(err, EINVAL, key, "labeler %s: state keys starting '%s' are the store's",
+				     txn->labeler, JOURNAL_SAVED_PREFIX);
+	return domain_journal_state(txn->hj, txn->dj, txn->labeler, key, NULL, err);
+}
+
+VFG_EXPORT const char *vfg_txn_state_get(const vfg_txn *txn, const char *key)
+{
+	const journal_state *state = domain_journal_find_state(txn->dj, txn->labeler, key);
+	return state ? state->value : NULL;
+}
+
+VFG_EXPORT size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, const char **value)
+{
+	size_t holders = 0;
+	if (value)
+		*value = NULL;
+	for (size_t i = 0; i < txn->hj->n_domains; i++) {
+		const domain_journal *other = txn->hj->domains[i];
+		const journal_state *state =
+			other == txn->dj ? NULL : domain_journal_find_state(other, txn->labeler, key);
+		if (!state)
+			continue;
+		if (value && !holders)
+			*value = state->value;
+		holders++;
+	}
+	return holders;
+}
+
+VFG_EXPORT const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_domain *domain, const char *key)
+{
+	const txn_view *view = env->core;
+	if (!view || !view->hj)
+		return NULL;
+	const domain_journal *dj = host_journal_find(view->hj, domain->name);
+	const journal_state *state = dj ? domain_journal_find_state(dj, view->labeler, key) : NULL;
+	return state ? state->value : NULL;
+}
+
+/* ---- Saved originals ---- */
+
+/*
+ * FNV-1a with 128 bits (offset basis and prime from the FNV reference,
+ * http://www.isthe.com/chongo/tech/comp/fnv/): content-addressed names in one
+ * domain's store, checked again when read back.
+ */
+static void store_hash(const void *content, size_t size, char hash[VFG_HASH_STRLEN])
+{
+	const unsigned __int128 prime = ((unsigned __int128)1 << 88) + 0x13b;
+	unsigned __int128 h = ((unsigned __int128)0x6c62272e07bb0142ULL << 64) | 0x62b821756295c58dULL;
+	const unsigned char *bytes = content;
+	for (size_t i = 0; i < size; i++) {
+		h ^= bytes[i];
+		h *= prime;
+	}
+	snprintf(hash, VFG_HASH_STRLEN, "%016llx%016llx", (unsigned long long)(h >> 64), (unsigned long long)h);
+}
+
+static bool hash_ok(const char *hash)
+{
+	size_t n = strspn(hash, "0123456789abcdef");
+	return n == VFG_HASH_STRLEN - 1 && !hash[n];
+}
+
+VFG_EXPORT int vfg_txn_save(vfg_txn *txn, const void *content, size_t size, char hash[VFG_HASH_STRLEN], vfg_error *err)
+{
+	char path[VFG_PATH_MAX], dir[VFG_PATH_MAX], key[VFG_HASH_STRLEN + 16];
+	store_hash(content, size, hash);
+	snprintf(key, sizeof(key), "%s%s", JOURNAL_SAVED_PREFIX, hash);
+	if (domain_journal_find_state(txn->dj, txn->labeler, key))
+		return 0; /* saved already, by this labeler for this domain */
+	if (domain_journal_store_path(txn->dj, "", dir, sizeof(dir), err) < 0 ||
+	    domain_journal_store_path(txn->dj, hash, path, sizeof(path), err) < 0)
+		return -1;
+	/* The copy is durable before the journal names it; one no entry names is swept at commit. */
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return vfg_error_set(err, errno, dir, "cannot make the store");
+	int fd = vfg_state_open(dir, O_RDONLY, true, err);
+	if (fd < 0)
+		return fd == -ENOENT ? vfg_error_set(err, ENOENT, dir, "cannot open the store") : -1;
+	close(fd);
+	if (vfg_file_replace(path, content, size, err) < 0)
+		return -1;
+	char length[32];
+	snprintf(length, sizeof(length), "%zu", size);
+	return domain_journal_state(txn->hj, txn->dj, txn->labeler, key, length, err);
+}
+
+VFG_EXPORT int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **content, size_t *size, vfg_error *err)
+{
+	char path[VFG_PATH_MAX], key[VFG_HASH_STRLEN + 16], check[VFG_HASH_STRLEN];
+	if (!hash_ok(hash))
+		return vfg_error_set(err, EINVAL, hash, "labeler %s: not a hash of the store", txn->labeler);
+	snprintf(key, sizeof(key), "%s%s", JOURNAL_SAVED_PREFIX, hash);
+	if (!domain_journal_find_state(txn->dj, txn->labeler, key))
+		return vfg_error_set(err, ENOENT, hash, "labeler %s saved no original with this hash for domain %s",
+				     txn->labeler, txn->dj->domain.name);
+	if (domain_journal_store_path(txn->dj, hash, path, sizeof(path), err) < 0 ||
+	    vfg_state_read_all(path, content, size, err) < 0)
+		return -1;
+	store_hash(*content, *size, check);
+	if (strcmp(check, hash) != 0) {
+		free(*content);
+		*content = NULL;
+		return vfg_error_set(err, EBADMSG, path,
+				     "the saved original does not match its hash (%s): the store is damaged", check);
+	}
+	return 0;
+}
+
+VFG_EXPORT int vfg_txn_unsave(vfg_txn *txn, const char *hash, vfg_error *err)
+{
+	char key[VFG_HASH_STRLEN + 16];
+	if (!hash_ok(hash))
+		return vfg_error_set(err, EINVAL, hash, "labeler %s: not a hash of the store", txn->labeler);
+	snprintf(key, sizeof(key), "%s%s", JOURNAL_SAVED_PREFIX, hash);
+	/* The file goes at commit (store_sweep), once no entry names it. */
+	return domain_journal_state(txn->hj, txn->dj, txn->labeler, key, NULL, err);
+}
+
+vfg_labeler_env txn_view_env(const vfg_context *ctx, txn_view *view, const host_journal *hj, const char *labeler)
+{
+	*view = (txn_view){.hj = hj, .labeler = labeler};
+	vfg_labeler_env env = ctx->env;
+	env.core = view;
+	return env;
 }

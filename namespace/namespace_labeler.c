@@ -491,6 +491,7 @@ static int namespace_audit(const vfg_labeler_env *env, const vfg_domain *domain,
 
 const vfg_labeler vfg_namespace_labeler = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
+	.size = VFG_LABELER_SIZE,
 	.name = "namespace",
 	.summary = "entry in the VM's private /dev (mount namespace)",
 	.probe = namespace_probe,

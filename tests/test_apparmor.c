@@ -144,7 +144,7 @@ static int domain_apply(fixture *f, const char *name, const char *uuid, const ch
 	if (uuid)
 		snprintf(domain.uuid, sizeof(domain.uuid), "%s", uuid);
 	if (profile)
-		snprintf(domain.apparmor_profile, sizeof(domain.apparmor_profile), "%s", profile);
+		test_domain_attr(&domain, "apparmor.profile", "%s", profile);
 	vfg_plan *plan = NULL;
 	int r = vfg_plan_build(f->ctx, &domain, &plan, err);
 	if (r == 0)

@@ -303,7 +303,7 @@ static int domain_plan(fixture *f, const char *name, const char *cgroup, pid_t p
 		ck_assert_msg(vfg_hostdev_spec_parse(f->ctx, hostdevs[i], &specs[i], err) == 0, "%s", err->message);
 	vfg_domain domain = {.uid = 107, .gid = 107, .pid = pid, .n_hostdevs = n, .hostdevs = specs};
 	snprintf(domain.name, sizeof(domain.name), "%s", name);
-	snprintf(domain.cgroup, sizeof(domain.cgroup), "%s", cgroup ? cgroup : "");
+	test_domain_attr(&domain, "cgroup.path", "%s", cgroup ? cgroup : "");
 	int r = vfg_plan_build(f->ctx, &domain, plan, err);
 	free(specs);
 	return r;

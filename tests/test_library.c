@@ -473,12 +473,29 @@ static int count_lines(const char *text, const char *line)
 	return n;
 }
 
+/*
+ * Configuration key @n of a context with every labeler loaded (vfguard's
+ * own keys, then each labeler's), its default in *@value; NULL past the last.
+ */
+static const char *config_key(size_t n, const char **value)
+{
+	static vfg_context *ctx;
+	if (!ctx)
+		ctx = test_context(test_root_new(host));
+	const vfg_config_key_def *def = vfg_context_config_key(ctx, n, NULL);
+	if (!def)
+		return NULL;
+	if (value)
+		*value = def->default_value;
+	return def->name;
+}
+
 START_TEST(the_shipped_config_shows_every_key_with_its_default)
 {
 	char *text = shipped_config();
 	const char *value;
 	size_t n = 0;
-	for (const char *key; (key = vfg_config_key(n, &value)); n++) {
+	for (const char *key; (key = config_key(n, &value)); n++) {
 		char line[512];
 		snprintf(line, sizeof(line), "# %s =%s%s", key, *value ? " " : "", value);
 		ck_assert_msg(count_lines(text, line) == 1, "etc/vfguard.conf: expected one line '%s'", line);
@@ -490,8 +507,8 @@ END_TEST
 
 static bool is_config_key(const char *name)
 {
-	for (size_t n = 0; vfg_config_key(n, NULL); n++)
-		if (strcmp(vfg_config_key(n, NULL), name) == 0)
+	for (size_t n = 0; config_key(n, NULL); n++)
+		if (strcmp(config_key(n, NULL), name) == 0)
 			return true;
 	return false;
 }
@@ -517,7 +534,7 @@ START_TEST(the_shipped_config_loads_as_it_is_and_uncommented)
 	ctx = test_context(root);
 	const char *value;
 	size_t n = 0;
-	for (const char *key; (key = vfg_config_key(n, &value)); n++) {
+	for (const char *key; (key = config_key(n, &value)); n++) {
 		char line[512];
 		snprintf(line, sizeof(line), "%s =", key);
 		ck_assert_msg(strstr(uncommented, line), "%s is not set by the uncommented file", key);
@@ -538,7 +555,7 @@ START_TEST(docs_config_md_gives_every_key_with_its_default)
 	ck_assert_ptr_nonnull(text);
 	const char *value;
 	size_t n = 0;
-	for (const char *key; (key = vfg_config_key(n, &value)); n++) {
+	for (const char *key; (key = config_key(n, &value)); n++) {
 		char row[128];
 		snprintf(row, sizeof(row), "\n| `%s` | ", key);
 		const char *found = strstr(text, row);
@@ -593,7 +610,7 @@ START_TEST(the_conf_page_gives_every_key_with_its_default)
 	render_man_page(&run, "man5/vfguard.conf.5");
 	const char *value;
 	size_t n = 0;
-	for (const char *key; (key = vfg_config_key(n, &value)); n++) {
+	for (const char *key; (key = config_key(n, &value)); n++) {
 		char line[512];
 		snprintf(line, sizeof(line), "%s =%s%s", key, *value ? " " : "", value);
 		ck_assert_msg(has_trimmed_line(run.out, line), "vfguard.conf(5) has no line '%s'", line);
@@ -719,9 +736,13 @@ START_TEST(domain_new_checks_and_copies_every_field_and_owns_the_specs)
 		.uuid = "6A5B5F2C-1111-4222-8333-444455556666",
 		.uid = 107,
 		.gid = 108,
-		.selinux_label = "system_u:system_r:svirt_t:s0:c1,c2",
-		.apparmor_profile = "libvirt-6a5b5f2c-1111-4222-8333-444455556666",
-		.cgroup = "/sys/fs/cgroup/machine.slice/vm1",
+		.attributes =
+			(const char *[]){
+				"selinux.label=system_u:system_r:svirt_t:s0:c1,c2",
+				"apparmor.profile=libvirt-6a5b5f2c-1111-4222-8333-444455556666",
+				"cgroup.path=/sys/fs/cgroup/machine.slice/vm1",
+				NULL,
+			},
 		.pid = 4242,
 		.hostdevs = hostdevs,
 		.memory = 1ull << 32,
@@ -736,10 +757,10 @@ START_TEST(domain_new_checks_and_copies_every_field_and_owns_the_specs)
 	ck_assert_str_eq(domain->uuid, "6a5b5f2c-1111-4222-8333-444455556666");
 	ck_assert_uint_eq(domain->uid, 107);
 	ck_assert_uint_eq(domain->gid, 108);
-	ck_assert_str_eq(domain->selinux_label, "system_u:system_r:svirt_t:s0:c1,c2");
-	ck_assert_str_eq(domain->selinux_image_label, "");
-	ck_assert_str_eq(domain->apparmor_profile, "libvirt-6a5b5f2c-1111-4222-8333-444455556666");
-	ck_assert_str_eq(domain->cgroup, "/sys/fs/cgroup/machine.slice/vm1");
+	ck_assert_str_eq(vfg_domain_attr(domain, "selinux.label"), "system_u:system_r:svirt_t:s0:c1,c2");
+	ck_assert_str_eq(vfg_domain_attr(domain, "selinux.image_label"), "");
+	ck_assert_str_eq(vfg_domain_attr(domain, "apparmor.profile"), "libvirt-6a5b5f2c-1111-4222-8333-444455556666");
+	ck_assert_str_eq(vfg_domain_attr(domain, "cgroup.path"), "/sys/fs/cgroup/machine.slice/vm1");
 	ck_assert_int_eq(domain->pid, 4242);
 	ck_assert_uint_eq(domain->memory, 1ull << 32);
 	ck_assert(domain->viommu && !domain->ipc_lock);
@@ -785,10 +806,17 @@ START_TEST(domain_new_refuses_a_bad_field_naming_it)
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .hostdevs = bad}, "hostdev 2");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .uuid = "not-a-uuid", .hostdevs = one},
 		       "not-a-uuid");
-	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .cgroup = "machine.slice", .hostdevs = one},
+	expect_refused(ctx,
+		       &(vfg_domain_description){.name = "vm1",
+						 .attributes = (const char *[]){"cgroup.path=machine.slice", NULL},
+						 .hostdevs = one},
 		       "absolute");
-	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .selinux_label = long_label, .hostdevs = one},
-		       "selinux_label");
+	char long_setting[sizeof(long_label) + 32];
+	snprintf(long_setting, sizeof(long_setting), "selinux.label=%s", long_label);
+	expect_refused(ctx,
+		       &(vfg_domain_description){
+			       .name = "vm1", .attributes = (const char *[]){long_setting, NULL}, .hostdevs = one},
+		       "selinux.label");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .uid = (uid_t)-1, .hostdevs = one}, "uid");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .pid = -3, .hostdevs = one}, "pid");
 	vfg_context_free(ctx);

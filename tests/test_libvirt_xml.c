@@ -84,12 +84,13 @@ START_TEST(legacy_unmanaged_gpu_with_generated_selinux_labels)
 	ck_assert(d.dac_label);
 	ck_assert_uint_eq(d.domain.uid, 107);
 	ck_assert_uint_eq(d.domain.gid, 107);
-	ck_assert_str_eq(d.domain.selinux_label, "system_u:system_r:svirt_t:s0:c392,c662");
-	ck_assert_str_eq(d.domain.selinux_image_label, "system_u:object_r:svirt_image_t:s0:c392,c662");
-	ck_assert_str_eq(d.domain.apparmor_profile, "");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "selinux.label"), "system_u:system_r:svirt_t:s0:c392,c662");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "selinux.image_label"),
+			 "system_u:object_r:svirt_image_t:s0:c392,c662");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "apparmor.profile"), "");
 	ck_assert(!d.selinux_none && !d.apparmor_none);
 	ck_assert_int_eq(d.domain.pid, 0);
-	ck_assert_str_eq(d.domain.cgroup, "");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "cgroup.path"), "");
 	ck_assert_uint_eq(d.n_specs, 1);
 	/* the guest-side <address> of the hostdev is not the host device */
 	expect_hostdev(&d.specs[0], "0000:01:00.0", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, false, "");
@@ -105,8 +106,9 @@ START_TEST(managed_iommufd_nic_is_fd_access_with_a_viommu_and_the_apparmor_profi
 	ck_assert_uint_eq(d.domain.memory, 2097152ull * 1024);
 	ck_assert(d.domain.viommu);
 	ck_assert_uint_eq(d.seclabels, LIBVIRT_SECLABEL_APPARMOR | LIBVIRT_SECLABEL_DAC);
-	ck_assert_str_eq(d.domain.apparmor_profile, "libvirt-6f1c0c5e-8d4a-4f0e-9c2b-1a2b3c4d5e6f");
-	ck_assert_str_eq(d.domain.selinux_label, "");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "apparmor.profile"),
+			 "libvirt-6f1c0c5e-8d4a-4f0e-9c2b-1a2b3c4d5e6f");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "selinux.label"), "");
 	ck_assert_uint_eq(d.domain.uid, 64055);
 	ck_assert_uint_eq(d.domain.gid, 64055);
 	ck_assert_uint_eq(d.n_specs, 1);
@@ -149,9 +151,9 @@ START_TEST(static_selinux_label_and_dac_by_names)
 	libvirt_domain d;
 	parse_ok("seclabel-selinux-static.xml", &d);
 	ck_assert_uint_eq(d.seclabels, LIBVIRT_SECLABEL_SELINUX | LIBVIRT_SECLABEL_DAC);
-	ck_assert_str_eq(d.domain.selinux_label, "system_u:system_r:svirt_t:s0:c10,c20");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "selinux.label"), "system_u:system_r:svirt_t:s0:c10,c20");
 	/* no imagelabel: the selinux labeler derives it from the process label */
-	ck_assert_str_eq(d.domain.selinux_image_label, "");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "selinux.image_label"), "");
 	ck_assert(d.dac_label);
 	ck_assert_uint_eq(d.domain.uid, 65534); /* nobody */
 	ck_assert_uint_eq(d.domain.gid, 65534); /* nogroup */
@@ -168,8 +170,8 @@ START_TEST(static_apparmor_profile_and_labels_libvirt_has_not_generated_yet)
 	libvirt_domain d;
 	parse_ok("seclabel-apparmor-static.xml", &d);
 	ck_assert_uint_eq(d.seclabels, LIBVIRT_SECLABEL_SELINUX | LIBVIRT_SECLABEL_APPARMOR | LIBVIRT_SECLABEL_DAC);
-	ck_assert_str_eq(d.domain.apparmor_profile, "vfguard-test-profile");
-	ck_assert_str_eq(d.domain.selinux_label, "");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "apparmor.profile"), "vfguard-test-profile");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "selinux.label"), "");
 	ck_assert(!d.selinux_none);
 	/* a dynamic dac label without <label>: the hook asks qemu.conf */
 	ck_assert(!d.dac_label);
@@ -186,7 +188,7 @@ START_TEST(seclabel_none_without_model_turns_selinux_and_apparmor_off)
 	ck_assert(d.selinux_none);
 	ck_assert(d.apparmor_none);
 	ck_assert_uint_eq(d.seclabels, 0);
-	ck_assert_str_eq(d.domain.apparmor_profile, "");
+	ck_assert_str_eq(vfg_domain_attr(&d.domain, "apparmor.profile"), "");
 	ck_assert_uint_eq(d.domain.memory, 1000ull * 1000 * 1000);
 	libvirt_domain_clear(&d);
 }

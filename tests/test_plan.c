@@ -160,6 +160,14 @@ static void vm_cgroup(char *dir, size_t size, bool v2)
 	ck_assert_msg(r == 0, "mkdir %s: %s", dir, strerror(errno));
 }
 
+/* A cgroup of its own for @domain, as its cgroup.path. */
+static void vm_cgroup_domain(vfg_domain *domain, bool v2)
+{
+	char dir[VFG_PATH_MAX];
+	vm_cgroup(dir, sizeof(dir), v2);
+	test_domain_attr(domain, "cgroup.path", "%s", dir);
+}
+
 START_TEST(cgroup_without_a_cgroup_is_inactive_for_path_access)
 {
 	fixture f;
@@ -174,7 +182,7 @@ START_TEST(cgroup_v1_devices_cgroup_gets_an_allow_rule_for_path_access)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	vm_cgroup(f.domain.cgroup, sizeof(f.domain.cgroup), false);
+	vm_cgroup_domain(&f.domain, false);
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_GRANT, "allow c 243:1 rw", "v1 devices.allow");
 	expect_step(f.plan, "cgroup", "/dev/vfio/vfio", VFG_ACTION_GRANT, "allow c 10:196 rw", "counted per cgroup");
@@ -186,7 +194,7 @@ START_TEST(cgroup_v2_cgroup_gets_a_bpf_map_rule_for_path_access)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	vm_cgroup(f.domain.cgroup, sizeof(f.domain.cgroup), true);
+	vm_cgroup_domain(&f.domain, true);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", NULL});
 	expect_step(f.plan, "cgroup", "/dev/vfio/devices/vfio0", VFG_ACTION_GRANT, "allow c 511:0 rw", "v2 BPF map");
 	fixture_close(&f);
@@ -214,7 +222,7 @@ START_TEST(cgroup_takes_no_rule_for_fd_access)
 {
 	fixture f;
 	fixture_open(&f, host_both);
-	vm_cgroup(f.domain.cgroup, sizeof(f.domain.cgroup), true);
+	vm_cgroup_domain(&f.domain, true);
 	fixture_plan_ok(&f, (const char *[]){"02:00.0,access=fd", NULL});
 	expect_step(f.plan, "cgroup", "/dev/vfio/8", VFG_ACTION_NONE, "", "devcgroup_inode_permission");
 	expect_step(f.plan, "cgroup", "/dev/vfio/vfio", VFG_ACTION_NONE, "", "in the opener's cgroup");
@@ -227,10 +235,10 @@ START_TEST(cgroup_that_is_no_device_cgroup_is_an_error)
 	fixture f;
 	vfg_error err = {0};
 	fixture_open(&f, host_both);
-	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "%s", f.root);
+	test_domain_attr(&f.domain, "cgroup.path", "%s", f.root);
 	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
 	ck_assert_msg(strstr(err.message, "is not a cgroup directory"), "%s", err.message);
-	snprintf(f.domain.cgroup, sizeof(f.domain.cgroup), "/sys/fs/cgroup/pids");
+	test_domain_attr(&f.domain, "cgroup.path", "/sys/fs/cgroup/pids");
 	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
 	ck_assert_msg(strstr(err.message, "without the devices controller"), "%s", err.message);
 	fixture_close(&f);
@@ -264,20 +272,20 @@ START_TEST(selinux_forced_labels_an_exclusive_node_with_the_image_label_for_path
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_configure(&f, "selinux = force\n");
-	snprintf(f.domain.selinux_label, sizeof(f.domain.selinux_label), "system_u:system_r:svirt_t:s0:c12,c34");
+	test_domain_attr(&f.domain, "selinux.label", "system_u:system_r:svirt_t:s0:c12,c34");
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", "02:00.0,access=fd", NULL});
 	expect_step(f.plan, "selinux", "/dev/vfio/devices/vfio0", VFG_ACTION_GRANT,
 		    "label system_u:object_r:svirt_image_t:s0:c12,c34", "at open and on every ioctl");
 	expect_step(f.plan, "selinux", "/dev/vfio/8", VFG_ACTION_GRANT,
 		    "label system_u:object_r:svirt_image_t:s0:c12,c34", "selinux_file_receive()");
 
-	snprintf(f.domain.selinux_image_label, sizeof(f.domain.selinux_image_label),
-		 "system_u:object_r:my_image_t:s0:c1,c2");
+	test_domain_attr(&f.domain, "selinux.image_label", "system_u:object_r:my_image_t:s0:c1,c2");
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	expect_step(f.plan, "selinux", "/dev/vfio/8", VFG_ACTION_GRANT, "label system_u:object_r:my_image_t:s0:c1,c2",
 		    "its categories keep other VMs out");
 
-	f.domain.selinux_label[0] = f.domain.selinux_image_label[0] = '\0';
+	test_domain_attr(&f.domain, "selinux.label", "%s", "");
+	test_domain_attr(&f.domain, "selinux.image_label", "%s", "");
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	expect_step(f.plan, "selinux", "/dev/vfio/8", VFG_ACTION_GRANT,
 		    "label svirt_image_t with a unique MCS pair (allocated at apply)", "this domain's alone");
@@ -290,7 +298,7 @@ START_TEST(selinux_forced_gives_a_shared_node_the_shared_label_without_categorie
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_configure(&f, "selinux = force\n");
-	snprintf(f.domain.selinux_label, sizeof(f.domain.selinux_label), "system_u:system_r:svirt_t:s0:c12,c34");
+	test_domain_attr(&f.domain, "selinux.label", "system_u:system_r:svirt_t:s0:c12,c34");
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
 	expect_step(f.plan, "selinux", "/dev/iommu", VFG_ACTION_GRANT, "label system_u:object_r:vfio_device_t:s0",
 		    "no categories");
@@ -312,7 +320,7 @@ START_TEST(selinux_off_or_a_bad_mode_or_label_is_honoured)
 	ck_assert_msg(strstr(err.message, "expected auto, force or off"), "%s", err.message);
 
 	fixture_configure(&f, "selinux = force\n");
-	snprintf(f.domain.selinux_label, sizeof(f.domain.selinux_label), "not-a-context");
+	test_domain_attr(&f.domain, "selinux.label", "not-a-context");
 	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"02:00.0", NULL}), -1);
 	ck_assert_msg(strstr(err.message, "not-a-context: not an SELinux context"), "%s", err.message);
 	fixture_close(&f);
@@ -355,7 +363,7 @@ START_TEST(apparmor_profile_is_given_or_named_after_the_uuid)
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	ck_assert_ptr_nonnull(
 		strstr(f.plan->labelers[3].probe.note, "profile libvirt-c7a5fdbd-cdaf-9455-926a-d65c16db1809"));
-	snprintf(f.domain.apparmor_profile, sizeof(f.domain.apparmor_profile), "my-vm");
+	test_domain_attr(&f.domain, "apparmor.profile", "my-vm");
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
 	ck_assert_ptr_nonnull(strstr(f.plan->labelers[3].probe.note, "profile my-vm,"));
 	ck_assert_str_eq(f.plan->labelers[3].labeler->name, "apparmor");
@@ -546,7 +554,7 @@ START_TEST(a_module_that_is_no_labeler_is_refused)
 	vfg_error err = {0};
 	vfg_context_options options = {.root = root, .plugin_dir = dir};
 	ck_assert_ptr_null(vfg_context_new(&options, &err));
-	ck_assert_msg(strstr(err.message, "not a vfguard labeler: no symbol vfg_labeler_v1"), "%s", err.message);
+	ck_assert_msg(strstr(err.message, "not a vfguard labeler: no symbol " VFG_LABELER_SYMBOL), "%s", err.message);
 	test_root_remove(root);
 }
 END_TEST

@@ -96,7 +96,7 @@ static int domain_apply_in(vfg_context *ctx, const char *name, const char *label
 	vfg_domain domain = {.uid = 107, .gid = 107, .n_hostdevs = n, .hostdevs = specs};
 	snprintf(domain.name, sizeof(domain.name), "%s", name);
 	if (label)
-		snprintf(domain.selinux_label, sizeof(domain.selinux_label), "%s", label);
+		test_domain_attr(&domain, "selinux.label", "%s", label);
 	vfg_plan *plan = NULL;
 	int r = vfg_plan_build(ctx, &domain, &plan, err);
 	if (r == 0)
@@ -543,7 +543,7 @@ static vfg_audit_report *audit(fixture *f, const char *const *overrides, const c
 		ck_assert_msg(vfg_hostdev_spec_parse(ctx, hostdevs[n], &specs[n], &err) == 0, "%s", err.message);
 	vfg_domain domain = {.name = "vm1", .uid = 107, .gid = 107, .n_hostdevs = n, .hostdevs = specs};
 	if (label)
-		snprintf(domain.selinux_label, sizeof(domain.selinux_label), "%s", label);
+		test_domain_attr(&domain, "selinux.label", "%s", label);
 	vfg_plan *plan = NULL;
 	ck_assert_msg(vfg_plan_build(ctx, &domain, &plan, &err) == 0, "%s", err.message);
 	vfg_audit_report *report = NULL;
@@ -706,9 +706,8 @@ START_TEST(an_image_label_with_other_categories_is_denied_by_the_mcs_constraint)
 	vfg_error err = {0};
 	ck_assert_int_eq(vfg_hostdev_spec_parse(ctx, legacy[0], &spec, &err), 0);
 	vfg_domain domain = {.name = "vm1", .uid = 107, .gid = 107, .n_hostdevs = 1, .hostdevs = &spec};
-	snprintf(domain.selinux_label, sizeof(domain.selinux_label), "%s", svirt_c1_c2);
-	snprintf(domain.selinux_image_label, sizeof(domain.selinux_image_label),
-		 "system_u:object_r:svirt_image_t:s0:c3,c4");
+	test_domain_attr(&domain, "selinux.label", "%s", svirt_c1_c2);
+	test_domain_attr(&domain, "selinux.image_label", "system_u:object_r:svirt_image_t:s0:c3,c4");
 	vfg_context *checked = context_with(f.root, (const char *[]){"selinux_policy=" REFPOLICY, NULL});
 	vfg_plan *plan = NULL;
 	vfg_audit_report *report = NULL;

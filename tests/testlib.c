@@ -2,6 +2,7 @@
 #include "testlib.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <sched.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -448,4 +449,15 @@ void test_restore_ok(vfg_context *ctx, unsigned point)
 	vfg_error err = {0};
 	vfg_change_summary summary;
 	ck_assert_msg(vfg_restore(ctx, false, &summary, &err) == 0, "restore after point %u: %s", point, err.message);
+}
+
+void test_domain_attr(vfg_domain *domain, const char *name, const char *fmt, ...)
+{
+	char value[VFG_DOMAIN_ATTRS_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	vfg_error err = {0};
+	ck_assert_msg(vfg_domain_attr_set(domain, name, value, &err) == 0, "%s=%s: %s", name, value, err.message);
 }

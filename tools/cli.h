@@ -28,10 +28,13 @@ typedef struct cli_domain {
 	size_t n_hostdev_texts;
 	const char **hostdev_texts;
 	vfg_hostdev_spec *specs;
+	/* --attr NAME=VALUE, checked against the labelers once the context is made. */
+	size_t n_attr_texts;
+	const char **attr_texts;
 } cli_domain;
 
 /* Domain options without a short letter (numbers no letter option can take). */
-enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK };
+enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OPTION_ATTR };
 
 /* Long options for the common and domain option sets, to put in a subcommand's table. */
 // clang-format off
@@ -56,7 +59,8 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK };
 	{"hostdev", required_argument, NULL, 'H'}, \
 	{"memory", required_argument, NULL, CLI_OPTION_MEMORY}, \
 	{"viommu", no_argument, NULL, CLI_OPTION_VIOMMU}, \
-	{"ipc-lock", no_argument, NULL, CLI_OPTION_IPC_LOCK}
+	{"ipc-lock", no_argument, NULL, CLI_OPTION_IPC_LOCK}, \
+	{"attr", required_argument, NULL, CLI_OPTION_ATTR}
 // clang-format on
 
 #define CLI_COMMON_HELP                                                                             \
@@ -86,7 +90,11 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK };
 	"  --memory SIZE        guest RAM (bytes, or K, M, G, T): the locked-memory limit is computed\n"     \
 	"                       from it and set on --pid (docs/memlock.md)\n"                                \
 	"  --viommu             the guest has a vIOMMU: each device may pin all of guest RAM\n"              \
-	"  --ipc-lock           the hypervisor holds CAP_IPC_LOCK: no limit applies\n"
+	"  --ipc-lock           the hypervisor holds CAP_IPC_LOCK: no limit applies\n"                       \
+	"  --attr NAME=VALUE    a domain attribute a labeler declares, repeatable (`vfguard config`\n"       \
+	"                       lists them): --selinux-label L is --attr selinux.label=L,\n"                 \
+	"                       --selinux-image-label selinux.image_label, --apparmor-profile\n"             \
+	"                       apparmor.profile, --cgroup cgroup.path\n"
 
 /* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */
 int cli_common_option(cli_common *common, int opt, const char *arg);

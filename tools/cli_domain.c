@@ -99,6 +99,38 @@ static int parse_id(const char *text, const char *option, unsigned long max, uns
 	return 0;
 }
 
+/*
+ * The short forms of the labelers' attributes people know from libvirt: set
+ * as they are, so that a run without the labeler (labelers = dac) still takes
+ * them; --attr checks its name against the loaded labelers.
+ */
+static int attr_option(vfg_domain *d, const char *name, const char *arg, const char *option)
+{
+	vfg_error err;
+	if (vfg_domain_attr_set(d, name, arg, &err) < 0) {
+		fprintf(stderr, "vfguard: --%s: %s\n", option, err.message);
+		return -1;
+	}
+	return 1;
+}
+
+static int attr_text_option(cli_domain *cd, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg) {
+		fprintf(stderr, "vfguard: --attr %s: expected NAME=VALUE\n", arg);
+		return -1;
+	}
+	const char **texts = realloc(cd->attr_texts, (cd->n_attr_texts + 1) * sizeof(*texts));
+	if (!texts) {
+		fprintf(stderr, "vfguard: out of memory\n");
+		return -1;
+	}
+	cd->attr_texts = texts;
+	cd->attr_texts[cd->n_attr_texts++] = arg;
+	return 1;
+}
+
 static int copy_option(char *dst, size_t size, const char *arg, const char *option)
 {
 	if (strlen(arg) >= size) {
@@ -137,17 +169,19 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 		cd->gid_given = true;
 		return 1;
 	case 's':
-		return copy_option(d->selinux_label, sizeof(d->selinux_label), arg, "selinux-label");
+		return attr_option(d, "selinux.label", arg, "selinux-label");
 	case 'i':
-		return copy_option(d->selinux_image_label, sizeof(d->selinux_image_label), arg, "selinux-image-label");
+		return attr_option(d, "selinux.image_label", arg, "selinux-image-label");
 	case 'a':
-		return copy_option(d->apparmor_profile, sizeof(d->apparmor_profile), arg, "apparmor-profile");
+		return attr_option(d, "apparmor.profile", arg, "apparmor-profile");
 	case 'c':
 		if (arg[0] != '/') {
 			fprintf(stderr, "vfguard: --cgroup %s: expected an absolute path\n", arg);
 			return -1;
 		}
-		return copy_option(d->cgroup, sizeof(d->cgroup), arg, "cgroup");
+		return attr_option(d, "cgroup.path", arg, "cgroup");
+	case CLI_OPTION_ATTR:
+		return attr_text_option(cd, arg);
 	case 'p':
 		if (parse_id(arg, "pid", INT_MAX, &value) < 0)
 			return -1;
@@ -193,6 +227,15 @@ int cli_domain_finish(cli_domain *cd, const vfg_context *ctx, vfg_error *err)
 		return vfg_error_set(err, 0, cd->uid_given ? "--uid" : "--gid", "give --uid and --gid together");
 	if (cd->n_hostdev_texts == 0)
 		return vfg_error_set(err, 0, cd->domain.name, "no hostdev: give at least one --hostdev");
+	for (size_t i = 0; i < cd->n_attr_texts; i++) {
+		const char *text = cd->attr_texts[i], *eq = strchr(text, '=');
+		char name[128];
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - text), text);
+		if (vfg_context_domain_attr_set(ctx, &cd->domain, name, eq + 1, err) < 0) {
+			vfg_error_prefix(err, "--attr");
+			return -1;
+		}
+	}
 
 	cd->specs = calloc(cd->n_hostdev_texts, sizeof(*cd->specs));
 	if (!cd->specs)
@@ -208,5 +251,6 @@ int cli_domain_finish(cli_domain *cd, const vfg_context *ctx, vfg_error *err)
 void cli_domain_free(cli_domain *cd)
 {
 	free(cd->hostdev_texts);
+	free(cd->attr_texts);
 	free(cd->specs);
 }

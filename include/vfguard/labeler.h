@@ -3,15 +3,26 @@
 #define VFGUARD_LABELER_H
 
 /*
- * The labeler ABI. A labeler is one security layer (DAC, device cgroup,
- * SELinux, AppArmor, the VM's private /dev): a table of callbacks the core
- * calls for every node of a domain, in the configured order, stopping at the
- * first error. A plugin is a shared module exporting one symbol,
- * VFG_LABELER_SYMBOL, that points at its table; it includes only
- * <vfguard/...> headers and knows nothing of the other labelers.
+ * The labeler ABI, version 2. A labeler is one security layer (DAC, device
+ * cgroup, SELinux, AppArmor, the VM's private /dev, the hypervisor's locked
+ * memory): a table of callbacks the core calls, in the configured order,
+ * stopping at the first error. A node-scope labeler is called for every
+ * device node of a domain; a domain-scope one once per domain. A plugin is a
+ * shared module exporting one symbol, VFG_LABELER_SYMBOL, that points at its
+ * table; it includes only <vfguard/...> headers and knows nothing of the
+ * other labelers.
+ *
+ * A labeler owns its data: the configuration keys it reads and the domain
+ * attributes it takes are declared in its table (the core lists, checks and
+ * journals them without knowing what they mean), and what it must remember
+ * beyond one change's undo text it keeps through the transaction API as side
+ * state (vfg_txn_state_set, vfg_txn_save below), journaled with the domain
+ * under the host lock. Nothing durable lives anywhere else.
  *
  * The core refuses a table whose abi_version differs from the one it was
- * built with: a new callback or a changed signature bumps the version.
+ * built with. Later additions go at the end of vfg_labeler: the table's size
+ * field says which the plugin knows, and the core reads what lies past it as
+ * absent (NULL), so adding a field is not a break.
  */
 
 #include <stdbool.h>
@@ -24,9 +35,12 @@
 extern "C" {
 #endif
 
-/* 2: vfg_probe.note grew from 256 to 1024 bytes (the cgroup labeler names its base list there). */
-#define VFG_LABELER_ABI_VERSION 2u
-#define VFG_LABELER_SYMBOL "vfg_labeler_v1"
+/*
+ * 2: vfg_probe.note grew from 256 to 1024 bytes (the cgroup labeler names its base list there).
+ * 3: ABI v2: the table's size, its configuration keys and domain attributes, domain scope, side state.
+ */
+#define VFG_LABELER_ABI_VERSION 3u
+#define VFG_LABELER_SYMBOL "vfg_labeler_v2"
 
 typedef struct vfg_config vfg_config;
 typedef struct vfg_txn vfg_txn; /* the transaction a grant or revoke journals into */
@@ -36,6 +50,7 @@ typedef struct vfg_finding vfg_finding; /* where audit reports what it found (be
 typedef struct vfg_labeler_env {
 	const char *root; /* host root prefix, "/" on a real host */
 	const vfg_config *config;
+	const void *core; /* the core's own: what vfg_env_state_get reads */
 } vfg_labeler_env;
 
 /* Build ROOT + @logical_path (which starts with '/') into @buf. */
@@ -43,6 +58,51 @@ int vfg_env_host_path(const vfg_labeler_env *env, const char *logical_path, char
 
 /* The value of a configuration key (its default when the file does not set it); NULL for an unknown key. */
 const char *vfg_config_get(const vfg_config *config, const char *key);
+
+/*
+ * A configuration key a labeler owns, declared in its table. Its name starts
+ * with the labeler's ("selinux_policy" for selinux), so no two labelers can
+ * want the same one. The config file, --set, docs/config.md and
+ * vfguard.conf(5) list it from the table.
+ */
+typedef struct vfg_config_key_def {
+	const char *name;
+	const char *default_value; /* "" when it has none */
+	/* Check a value when the configuration is read; NULL: any value. Names the value and the reason. */
+	int (*check)(const char *value, vfg_error *err);
+	const char *help; /* one line for people */
+} vfg_config_key_def;
+
+/*
+ * A domain attribute a labeler takes (the VM's SELinux label, its cgroup):
+ * set by name on the domain (vfg_domain_attr_set, `--attr NAME=VALUE`, the
+ * hooks), read with vfg_domain_attr, journaled with the domain, opaque to the
+ * core. Its full name is "LABELER.NAME": "selinux.label".
+ */
+typedef struct vfg_attr_def {
+	const char *name; /* "label" */
+	/* Check a value when it is set; NULL: any printable line. Names the value and the reason. */
+	int (*check)(const char *value, vfg_error *err);
+	const char *help; /* one line for people */
+	/* The field of a version 1 journal's domain line that held it (5..8), so old journals read; 0: none. */
+	unsigned journal_v1_field;
+	/* Its key in the plan's JSON "domain" object (docs/plan-json.md); NULL: LABELER_NAME. */
+	const char *plan_key;
+	bool plan_text; /* shown on the text plan's domain line, ", PLAN_KEY VALUE", when set */
+} vfg_attr_def;
+
+/* Whether the core calls a labeler for every node of the domain or once for the domain. */
+typedef enum vfg_scope {
+	VFG_SCOPE_NODE = 0,
+	/*
+	 * Once per domain: plan, grant and audit get a node of kind
+	 * VFG_NODE_DOMAIN whose path is "" (plan) or the subject a record
+	 * names; revoke gets each record's subject. What a domain-scope
+	 * labeler changes is named by a subject it chooses ("/proc/1234"),
+	 * journaled like a node path.
+	 */
+	VFG_SCOPE_DOMAIN,
+} vfg_scope;
 
 /* What a labeler found about the host and domain before planning. */
 typedef struct vfg_probe {
@@ -80,8 +140,13 @@ typedef struct vfg_step {
 
 typedef struct vfg_labeler {
 	uint32_t abi_version; /* VFG_LABELER_ABI_VERSION */
+	uint32_t size; /* sizeof(vfg_labeler) as the plugin was built: VFG_LABELER_SIZE */
 	const char *name; /* "dac": matches the module name vfguard-NAME.so */
 	const char *summary; /* one line for --help and the plan's legend */
+	vfg_scope scope;
+	const char *subject; /* domain scope: what its records name, for messages ("a process (/proc/PID)") */
+	const vfg_config_key_def *config_keys; /* ended by an entry whose name is NULL; NULL: none */
+	const vfg_attr_def *attributes; /* ended by an entry whose name is NULL; NULL: none */
 
 	/* Is the layer enforced here, and what does the planner need to know? */
 	int (*probe)(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err);
@@ -97,7 +162,10 @@ typedef struct vfg_labeler {
 	/* Compare the live state with what was granted. */
 	int (*audit)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		     vfg_finding *finding, vfg_error *err);
+	/* Later additions go here, and the core checks size before reading them. */
 } vfg_labeler;
+
+#define VFG_LABELER_SIZE ((uint32_t)sizeof(vfg_labeler))
 
 /* A plugin's table is the one symbol it exports. */
 #define VFG_LABELER_EXPORT __attribute__((visibility("default")))
@@ -160,6 +228,47 @@ typedef struct vfg_shared_holders {
 void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared_holders *holders);
 
 /*
+ * Side state: what a labeler must remember beyond one change's undo text,
+ * kept per domain in the journal under the host lock, so it is exactly as
+ * durable and as locked as the changes themselves.
+ *
+ * An entry is a KEY (printable, no space, at most VFG_STATE_KEY_MAX bytes,
+ * the labeler's own: the core never reads it) with a VALUE (one printable
+ * line, at most VFG_UNDO_MAX bytes). vfg_txn_state_set makes it durable
+ * before it returns. An entry lives until the labeler unsets it, or until
+ * the domain holds nothing any more (its last revoke), or, when it was first
+ * set in an apply that is undone (a failed grant, a crash), until that undo.
+ *
+ * One key in several domains is a holder set: the cgroup labeler keys
+ * "CGROUP c 10:196" and counts who else holds that cgroup's rule; SELinux
+ * keys an MCS pair it allocated, and finds a free pair by asking whether
+ * anyone holds it.
+ */
+#define VFG_STATE_KEY_MAX 1024
+int vfg_txn_state_set(vfg_txn *txn, const char *key, const char *value, vfg_error *err);
+int vfg_txn_state_unset(vfg_txn *txn, const char *key, vfg_error *err);
+/* This domain's value for @key, NULL when it has none. */
+const char *vfg_txn_state_get(const vfg_txn *txn, const char *key);
+/* How many other domains hold @key for this labeler; the value of the first of them in *@value (when not NULL). */
+size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, const char **value);
+/* The same, read-only, from plan, probe and audit (the journal as the call began); NULL outside a domain's call. */
+const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_domain *domain, const char *key);
+
+/*
+ * Saved originals: content of any size (a file vfguard replaces) kept in the
+ * journal's store beside the domain's journal, named by its hash. Save it
+ * before the change and put the hash (VFG_HASH_STRLEN) in the undo text;
+ * vfg_txn_saved reads it back, checked against the hash; it is dropped with
+ * the state entry the core makes for it ("saved HASH") at the labeler's
+ * vfg_txn_unsave or when the domain holds nothing any more.
+ */
+#define VFG_HASH_STRLEN 33 /* 32 hex digits and the NUL */
+int vfg_txn_save(vfg_txn *txn, const void *content, size_t size, char hash[VFG_HASH_STRLEN], vfg_error *err);
+/* The content saved under @hash, checked against it, in *@content (NUL-terminated; free() it). */
+int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **content, size_t *size, vfg_error *err);
+int vfg_txn_unsave(vfg_txn *txn, const char *hash, vfg_error *err);
+
+/*
  * Open the node as O_PATH|O_NOFOLLOW|O_CLOEXEC, refusing a symlink anywhere
  * below the root, anything but a character device, and an rdev other than
  * node->rdev (the one sysfs gave). Act on the fd (fchownat(fd, "", ...,
@@ -191,6 +300,8 @@ const char *vfg_finding_kind_name(vfg_finding_kind kind);
 
 /* In audit: the undo text this labeler journaled for @node in the audited domain; NULL when it holds none. */
 const char *vfg_finding_record(const vfg_finding *finding, const vfg_node *node);
+/* In audit: the audited domain's side state entry @key of this labeler; NULL when it has none. */
+const char *vfg_finding_state(const vfg_finding *finding, const char *key);
 
 /*
  * Report one finding about @node (NULL: about the domain or host as a whole):

@@ -59,6 +59,7 @@ typedef enum vfg_node_kind {
 	VFG_NODE_GROUP, /* /dev/vfio/N, one IOMMU group, one VM */
 	VFG_NODE_IOMMUFD, /* /dev/iommu, shared by every VM */
 	VFG_NODE_CDEV, /* /dev/vfio/devices/vfioN, one device, one VM */
+	VFG_NODE_DOMAIN, /* no device node: what a domain-scope labeler changes, named by a subject of its own */
 } vfg_node_kind;
 
 const char *vfg_backend_name(vfg_backend backend);
@@ -119,16 +120,21 @@ typedef struct vfg_node {
 	mode_t mode;
 } vfg_node;
 
+/*
+ * A domain's attributes: NAME and VALUE strings one after another, each ended
+ * by a NUL, in a buffer of the domain's own, so a vfg_domain stays a value
+ * that copies with '='. Set and read them with vfg_domain_attr_set and
+ * vfg_domain_attr; which names exist is for the labelers to declare
+ * (labeler.h: vfg_attr_def).
+ */
+#define VFG_DOMAIN_ATTRS_MAX 4096
+
 /* One VM. Strings are "" when not given; pid is 0 when the VM does not run yet. */
 typedef struct vfg_domain {
 	char name[VFG_NAME_MAX];
 	char uuid[VFG_UUID_STRLEN];
 	uid_t uid; /* the hypervisor process's uid and gid */
 	gid_t gid;
-	char selinux_label[VFG_LABEL_MAX]; /* process label */
-	char selinux_image_label[VFG_LABEL_MAX]; /* label for its exclusive nodes */
-	char apparmor_profile[VFG_LABEL_MAX];
-	char cgroup[VFG_PATH_MAX]; /* used as it is, never under the root prefix */
 	pid_t pid;
 	size_t n_hostdevs;
 	const vfg_hostdev_spec *hostdevs; /* owned by the caller */
@@ -139,7 +145,21 @@ typedef struct vfg_domain {
 	/* ipc_lock is what the hypervisor will hold once it runs, and /proc/PID/status is not read: an OCI
 	 * container at prestart is still its runtime's root, before the capabilities are dropped. */
 	bool ipc_lock_known;
+	size_t attrs_used; /* bytes of attrs in use */
+	char attrs[VFG_DOMAIN_ATTRS_MAX];
 } vfg_domain;
+
+/* The value of attribute @name ("selinux.label"); "" when it is not set. */
+const char *vfg_domain_attr(const vfg_domain *domain, const char *name);
+/*
+ * Set attribute @name to @value (replacing it; "" removes it). The name is
+ * "LABELER.NAME" of a-z, 0-9, '_' and '-'; the value one printable line.
+ * Whether a labeler declares the name is the context's to check
+ * (vfg_context_domain_attr_set).
+ */
+int vfg_domain_attr_set(vfg_domain *domain, const char *name, const char *value, vfg_error *err);
+/* Attribute @index as NAME and VALUE; false past the last. */
+bool vfg_domain_attr_at(const vfg_domain *domain, size_t index, const char **name, const char **value);
 
 /* A domain name becomes part of file names: printable, no '/', no leading '.', at most VFG_NAME_MAX-1. */
 int vfg_domain_name_check(const char *name, vfg_error *err);

@@ -40,12 +40,23 @@ const char *vfg_context_root(const vfg_context *ctx);
 const vfg_config *vfg_context_config(const vfg_context *ctx);
 
 /*
- * The configuration keys vfguard knows, in the order docs/config.md lists
- * them: the name of key @index, its default in *@default_value (when not
- * NULL; "" for a key whose default is decided elsewhere, such as plugin_dir);
- * NULL past the last key. vfg_config_get reads a context's value.
+ * The configuration keys of @ctx: vfguard's own, then those its labelers
+ * declare (labeler.h: vfg_config_key_def), in the order docs/config.md lists
+ * them. Key @index, and in *@owner (when not NULL) "vfguard" or the name of
+ * the labeler that declares it; NULL past the last. vfg_config_get reads a
+ * context's value.
  */
-const char *vfg_config_key(size_t index, const char **default_value);
+const vfg_config_key_def *vfg_context_config_key(const vfg_context *ctx, size_t index, const char **owner);
+
+/* The domain attributes the labelers of @ctx declare: attribute @index, its labeler in *@owner; NULL past the last. */
+const vfg_attr_def *vfg_context_attr(const vfg_context *ctx, size_t index, const char **owner);
+
+/*
+ * Set attribute @name ("selinux.label") of @domain, refusing a name no
+ * labeler of @ctx declares and a value the labeler's check refuses.
+ */
+int vfg_context_domain_attr_set(const vfg_context *ctx, vfg_domain *domain, const char *name, const char *value,
+				vfg_error *err);
 
 /* Build ROOT + @logical_path into @buf. */
 int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, size_t size, vfg_error *err);
@@ -64,13 +75,15 @@ int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev
  */
 typedef struct vfg_domain_description {
 	const char *name; /* required: printable, no '/' (vfg_domain_name_check) */
-	const char *uuid; /* RFC 4122; names the AppArmor profile libvirt-UUID */
+	const char *uuid; /* RFC 4122 */
 	uid_t uid; /* the hypervisor process's uid and gid */
 	gid_t gid;
-	const char *selinux_label; /* the VM process's label */
-	const char *selinux_image_label; /* its exclusive nodes' label; NULL: derived from selinux_label */
-	const char *apparmor_profile; /* NULL: libvirt-UUID */
-	const char *cgroup; /* the VM's cgroup directory, absolute, used as it is (never under the root) */
+	/*
+	 * The labelers' attributes, "NAME=VALUE" (vfg_context_attr lists them:
+	 * "selinux.label=...", "cgroup.path=/sys/fs/cgroup/..."), NULL-terminated;
+	 * NULL for none.
+	 */
+	const char *const *attributes;
 	pid_t pid; /* the hypervisor once it runs; 0 before */
 	/* Hostdevs as vfg_hostdev_spec_parse takes them, NULL-terminated: at least one. */
 	const char *const *hostdevs;

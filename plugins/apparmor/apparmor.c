@@ -35,8 +35,9 @@ enum {
 /* The domain's profile: given, or libvirt's naming libvirt-UUID, or vfguard-NAME without a uuid. */
 static int apparmor_profile_name(const vfg_domain *domain, char *buf, size_t size, vfg_error *err)
 {
-	if (domain->apparmor_profile[0])
-		snprintf(buf, size, "%s", domain->apparmor_profile);
+	const char *profile = vfg_domain_attr(domain, "apparmor.profile");
+	if (profile[0])
+		snprintf(buf, size, "%s", profile);
 	else if (domain->uuid[0])
 		snprintf(buf, size, "libvirt-%s", domain->uuid);
 	else
@@ -510,10 +511,38 @@ static int apparmor_audit(const vfg_labeler_env *env, const vfg_domain *domain, 
 	return 0;
 }
 
-VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
+static const vfg_config_key_def apparmor_keys[] = {
+	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard", NULL,
+	 "per-domain AppArmor rules files, included by the domain's profile"},
+	{"apparmor_profile_dir", "/etc/apparmor.d/libvirt", NULL,
+	 "the domains' profiles (libvirt's virt-aa-helper writes them here), replaced after a change when loaded"},
+	{"apparmor_parser", "/sbin/apparmor_parser", NULL,
+	 "the program that replaces a loaded profile (run as it is, never under the root prefix)"},
+	{NULL, NULL, NULL, NULL},
+};
+
+/* A profile name fits the labeler's buffers (VFG_LABEL_MAX). */
+static int apparmor_profile_check(const char *value, vfg_error *err)
+{
+	size_t length = strlen(value);
+	if (length >= VFG_LABEL_MAX)
+		return vfg_error_set(err, ENAMETOOLONG, value, "%zu characters, at most %d", length, VFG_LABEL_MAX - 1);
+	return 0;
+}
+
+static const vfg_attr_def apparmor_attributes[] = {
+	{"profile", apparmor_profile_check, "the domain's AppArmor profile (default: libvirt-UUID)", 7,
+	 "apparmor_profile", false},
+	{NULL, NULL, NULL, 0, NULL, false},
+};
+
+VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
+	.size = VFG_LABELER_SIZE,
 	.name = "apparmor",
 	.summary = "AppArmor rule in the domain's per-VM rules file",
+	.config_keys = apparmor_keys,
+	.attributes = apparmor_attributes,
 	.probe = apparmor_probe,
 	.plan = apparmor_plan,
 	.grant = apparmor_grant,

@@ -684,10 +684,42 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 	return 0;
 }
 
-VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
+static const vfg_config_key_def cgroup_keys[] = {
+	/*
+	 * What vfguard's v2 device program allows before any grant, so the VM keeps its
+	 * basic devices: device paths (numbers read from the host's node; a missing one is
+	 * skipped) or rules "c MAJ:MIN ACCESS", comma-separated. 136 is the Unix98 pty
+	 * slave major (Documentation/admin-guide/devices.txt).
+	 */
+	{"cgroup_base_devices",
+	 "/dev/null, /dev/full, /dev/zero, /dev/random, /dev/urandom, /dev/ptmx, /dev/kvm, /dev/userfaultfd, c 136:* "
+	 "rw",
+	 NULL, "what vfguard's v2 device program allows before any grant: device paths or rules c MAJ:MIN ACCESS"},
+	{"cgroup_foreign_programs", "fail", NULL,
+	 "fail: apply refuses a cgroup where another device program acts; proceed: go on anyway"},
+	{NULL, NULL, NULL, NULL},
+};
+
+static int cgroup_path_check(const char *value, vfg_error *err)
+{
+	if (value[0] != '/')
+		return vfg_error_set(err, EINVAL, value, "cgroup: expected an absolute path");
+	return 0;
+}
+
+static const vfg_attr_def cgroup_attributes[] = {
+	{"path", cgroup_path_check, "the VM's cgroup directory, absolute, used as it is (never under the root)", 8,
+	 "cgroup", true},
+	{NULL, NULL, NULL, 0, NULL, false},
+};
+
+VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
+	.size = VFG_LABELER_SIZE,
 	.name = "cgroup",
 	.summary = "device cgroup rule: v1 devices.allow, v2 BPF device program",
+	.config_keys = cgroup_keys,
+	.attributes = cgroup_attributes,
 	.probe = cgroup_probe,
 	.plan = cgroup_plan,
 	.grant = cgroup_grant,

@@ -165,8 +165,9 @@ int cgroup_place_find(const vfg_domain *domain, cgroup_place *place, char *why, 
 {
 	memset(place, 0, sizeof(*place));
 	why[0] = '\0';
-	if (domain->cgroup[0])
-		return cgroup_of_path(domain->cgroup, place, why, size, err);
+	const char *path = vfg_domain_attr(domain, "cgroup.path");
+	if (path[0])
+		return cgroup_of_path(path, place, why, size, err);
 	if (domain->pid > 0)
 		return cgroups_of_pid(domain->pid, place, why, size, err);
 	snprintf(why, size, "no cgroup given (--cgroup or --pid): no device rule is made");

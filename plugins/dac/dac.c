@@ -330,8 +330,9 @@ static int dac_audit(const vfg_labeler_env *env, const vfg_domain *domain, const
 	return 0;
 }
 
-VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
+VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
+	.size = VFG_LABELER_SIZE,
 	.name = "dac",
 	.summary = "owner, group, mode and ACL of the host node",
 	.probe = dac_probe,

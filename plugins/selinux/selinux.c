@@ -8,6 +8,7 @@
  * VMs out), a shared node the policy's shared label at s0, never one VM's
  * categories.
  */
+#include <errno.h>
 #include <selinux/selinux.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -82,10 +83,45 @@ static int selinux_plan(const vfg_labeler_env *env, const vfg_domain *domain, co
 			    "%s; this domain's alone, so its image label (its categories keep other VMs out)", why);
 }
 
-VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
+static const vfg_config_key_def selinux_keys[] = {
+	{"selinux", "auto", NULL,
+	 "auto: label when SELinux is enabled; force: label anyway (images, containers, tests); off: never"},
+	/* libvirt's svirt types: the VM process and its exclusive images and devices. */
+	{"selinux_process_type", "svirt_t", NULL, "the type of a VM process label vfguard allocates"},
+	{"selinux_image_type", "svirt_image_t", NULL, "the type of a VM's exclusive nodes"},
+	/* refpolicy's MCS policy has c0..c1023. */
+	{"selinux_mcs_categories", "c0.c1023", NULL, "the categories allocated pairs come from"},
+	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0", NULL,
+	 "shared nodes never carry one VM's categories: the policy's type at s0"},
+	{"selinux_policy", "", NULL, "a binary policy for audit to check instead of the loaded one"},
+	{"selinux_manager_label", "", NULL,
+	 "who opens the nodes for fd access, whose fds the VM must use (\"\": vfguard's own context)"},
+	{NULL, NULL, NULL, NULL},
+};
+
+/* A context fits the labeler's buffers (VFG_LABEL_MAX), as libvirt's seclabels do. */
+static int selinux_context_check(const char *value, vfg_error *err)
+{
+	size_t length = strlen(value);
+	if (length >= VFG_LABEL_MAX)
+		return vfg_error_set(err, ENAMETOOLONG, value, "%zu characters, at most %d", length, VFG_LABEL_MAX - 1);
+	return 0;
+}
+
+static const vfg_attr_def selinux_attributes[] = {
+	{"label", selinux_context_check, "the VM process's label", 5, "selinux_label", false},
+	{"image_label", selinux_context_check, "its exclusive nodes' label (default: derived from the process label)",
+	 6, "selinux_image_label", false},
+	{NULL, NULL, NULL, 0, NULL, false},
+};
+
+VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
+	.size = VFG_LABELER_SIZE,
 	.name = "selinux",
 	.summary = "SELinux label of the host node (per-VM MCS categories)",
+	.config_keys = selinux_keys,
+	.attributes = selinux_attributes,
 	.probe = selinux_probe,
 	.plan = selinux_plan,
 	.grant = selinux_grant,

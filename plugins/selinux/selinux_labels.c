@@ -336,18 +336,20 @@ static int image_from_process(const char *process, const char *image_type, char 
 int selinux_labels_given(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels, vfg_error *err)
 {
 	memset(labels, 0, sizeof(*labels));
-	if (!domain->selinux_label[0] && !domain->selinux_image_label[0])
+	if (!vfg_domain_attr(domain, "selinux.label")[0] && !vfg_domain_attr(domain, "selinux.image_label")[0])
 		return 0;
 	const char *image_type = vfg_config_get(env->config, "selinux_image_type");
-	if (domain->selinux_label[0]) {
-		if (!label_is_plain(domain->selinux_label))
-			return vfg_error_set(err, 0, domain->selinux_label, "selinux: not a context");
-		snprintf(labels->process, sizeof(labels->process), "%s", domain->selinux_label);
+	if (vfg_domain_attr(domain, "selinux.label")[0]) {
+		if (!label_is_plain(vfg_domain_attr(domain, "selinux.label")))
+			return vfg_error_set(err, 0, vfg_domain_attr(domain, "selinux.label"),
+					     "selinux: not a context");
+		snprintf(labels->process, sizeof(labels->process), "%s", vfg_domain_attr(domain, "selinux.label"));
 	}
-	if (domain->selinux_image_label[0]) {
-		if (!label_is_plain(domain->selinux_image_label))
-			return vfg_error_set(err, 0, domain->selinux_image_label, "selinux: not a context");
-		snprintf(labels->image, sizeof(labels->image), "%s", domain->selinux_image_label);
+	if (vfg_domain_attr(domain, "selinux.image_label")[0]) {
+		if (!label_is_plain(vfg_domain_attr(domain, "selinux.image_label")))
+			return vfg_error_set(err, 0, vfg_domain_attr(domain, "selinux.image_label"),
+					     "selinux: not a context");
+		snprintf(labels->image, sizeof(labels->image), "%s", vfg_domain_attr(domain, "selinux.image_label"));
 	} else if (image_from_process(labels->process, image_type, labels->image, sizeof(labels->image), err) < 0) {
 		return -1;
 	}
@@ -400,7 +402,10 @@ static int labels_take_given(const vfg_labeler_env *env, const vfg_domain *domai
 	if (range_taken(env, domain->name, range, holder, sizeof(holder), &taken, err) < 0)
 		return -1;
 	if (taken)
-		return vfg_error_set(err, EBUSY, domain->selinux_label[0] ? domain->selinux_label : labels->image,
+		return vfg_error_set(err, EBUSY,
+				     vfg_domain_attr(domain, "selinux.label")[0]
+					     ? vfg_domain_attr(domain, "selinux.label")
+					     : labels->image,
 				     "selinux: the categories %s belong to live domain %s; two domains with one pair "
 				     "could open each other's devices",
 				     range, holder);

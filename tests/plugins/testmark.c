@@ -133,8 +133,9 @@ static int testmark_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 	return r;
 }
 
-VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v1 = {
+VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
+	.size = VFG_LABELER_SIZE,
 	.name = "testmark",
 	.summary = "test only: a trusted.* mark on each node",
 	.probe = testmark_probe,

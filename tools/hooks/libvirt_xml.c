@@ -420,16 +420,17 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 			return 0;
 		}
 		/* A dynamic label is there once libvirt generated it; before that vfguard allocates one. */
-		snprintf(domain->selinux_label, sizeof(domain->selinux_label), "%s", label);
-		snprintf(domain->selinux_image_label, sizeof(domain->selinux_image_label), "%s", image);
+		if (vfg_domain_attr_set(domain, "selinux.label", label, err) < 0 ||
+		    vfg_domain_attr_set(domain, "selinux.image_label", image, err) < 0)
+			return fail(err, seclabel, "%s", err->message);
 		return 0;
 	case LIBVIRT_SECLABEL_APPARMOR:
 		/* libvirt's AppArmor driver names the profile libvirt-UUID; the apparmor labeler does the same without
 		 * a label. */
 		if (type == SECLABEL_NONE)
 			out->apparmor_none = true;
-		else
-			snprintf(domain->apparmor_profile, sizeof(domain->apparmor_profile), "%s", label);
+		else if (vfg_domain_attr_set(domain, "apparmor.profile", label, err) < 0)
+			return fail(err, seclabel, "%s", err->message);
 		return 0;
 	default:
 		if (type == SECLABEL_NONE || !label[0])
@@ -659,10 +660,12 @@ int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_
 		return -1;
 	}
 	/* libvirt's AppArmor driver names a dynamic profile after the uuid. */
-	if ((out->seclabels & LIBVIRT_SECLABEL_APPARMOR) && !out->apparmor_none && !out->domain.apparmor_profile[0] &&
-	    out->domain.uuid[0])
-		snprintf(out->domain.apparmor_profile, sizeof(out->domain.apparmor_profile), "libvirt-%s",
-			 out->domain.uuid);
+	if ((out->seclabels & LIBVIRT_SECLABEL_APPARMOR) && !out->apparmor_none &&
+	    !vfg_domain_attr(&out->domain, "apparmor.profile")[0] && out->domain.uuid[0]) {
+		char profile[VFG_UUID_STRLEN + 16];
+		snprintf(profile, sizeof(profile), "libvirt-%s", out->domain.uuid);
+		vfg_domain_attr_set(&out->domain, "apparmor.profile", profile, NULL);
+	}
 	out->domain.hostdevs = out->specs;
 	out->domain.n_hostdevs = out->n_specs;
 	return 0;

@@ -182,8 +182,11 @@ static int parse_user(oci_container *c, const char *where, vfg_error *err)
 	if (json_string_member(process, "selinuxLabel", where, &selinux, err) < 0 ||
 	    json_string_member(process, "apparmorProfile", where, &apparmor, err) < 0)
 		return -1;
-	snprintf(c->domain.selinux_label, sizeof(c->domain.selinux_label), "%s", selinux ? selinux : "");
-	snprintf(c->domain.apparmor_profile, sizeof(c->domain.apparmor_profile), "%s", apparmor ? apparmor : "");
+	if (vfg_domain_attr_set(&c->domain, "selinux.label", selinux, err) < 0 ||
+	    vfg_domain_attr_set(&c->domain, "apparmor.profile", apparmor, err) < 0) {
+		vfg_error_prefix(err, "%s: process", where);
+		return -1;
+	}
 	return 0;
 }
 
