@@ -71,6 +71,12 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 		vfg_json_string(&json, "name", dj->domain.name);
 		vfg_json_int(&json, "uid", dj->domain.uid);
 		vfg_json_int(&json, "gid", dj->domain.gid);
+		/* What the labelers were given, by the names they declare ("selinux.label"). */
+		vfg_json_begin_object(&json, "attributes");
+		const char *attr, *value;
+		for (size_t a = 0; vfg_domain_attr_at(&dj->domain, a, &attr, &value); a++)
+			vfg_json_string(&json, attr, value);
+		vfg_json_end_object(&json);
 		vfg_json_bool(&json, "unfinished", dj->open_txn != 0);
 		if (dj->open_txn)
 			vfg_json_string(&json, "unfinished_operation", journal_op_name(dj->open_op));
