@@ -68,11 +68,8 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 		return NULL;
 	}
 
-	const char *root = options->root;
-	if (!root || !*root)
-		root = getenv("VFGUARD_ROOT");
-	if (!root || !*root)
-		root = "/";
+	/* No $VFGUARD_ROOT here: the library reads no environment; the CLI and the hooks do, into the options. */
+	const char *root = options->root && *options->root ? options->root : "/";
 
 	if (context_set_root(ctx, root, err) < 0 || context_load_config(ctx, options->config_file, err) < 0 ||
 	    context_apply_overrides(ctx, options->overrides, err) < 0) {

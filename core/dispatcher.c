@@ -45,11 +45,9 @@ bool vfg_dispatcher_module_exists(const char *name, void *data)
 
 static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_dir)
 {
+	/* No $VFGUARD_PLUGIN_DIR here: the library reads no environment; the CLI and the hooks do, into the options. */
 	if (plugin_dir && *plugin_dir)
 		return plugin_dir;
-	const char *env = getenv("VFGUARD_PLUGIN_DIR");
-	if (env && *env)
-		return env;
 	const char *configured = vfg_config_get(ctx->config, "plugin_dir");
 	if (configured && *configured)
 		return configured;

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/file.h>
@@ -85,13 +84,6 @@ static bool field_decode(char *field)
 	}
 	*out = '\0';
 	return true;
-}
-
-void host_journal_fault_point(host_journal *hj)
-{
-	hj->fault_points++;
-	if (hj->fault_kill_at && hj->fault_points == hj->fault_kill_at)
-		raise(SIGKILL);
 }
 
 /* ---- Appending ---- */
@@ -1104,9 +1096,6 @@ int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, 
 	memset(hj, 0, sizeof(*hj));
 	hj->ctx = ctx;
 	hj->lock_fd = -1;
-	const char *kill_at = getenv("VFGUARD_FAULT_KILL_AT");
-	if (kill_at)
-		hj->fault_kill_at = strtoul(kill_at, NULL, 10);
 	if (vfg_state_path(ctx, "", state_dir, sizeof(state_dir), err) < 0 ||
 	    vfg_state_path(ctx, "domains", hj->directory, sizeof(hj->directory), err) < 0 ||
 	    vfg_state_path(ctx, "lock", lock_path, sizeof(lock_path), err) < 0)

@@ -80,9 +80,9 @@ typedef struct host_journal {
 	char directory[VFG_PATH_MAX]; /* STATE/domains */
 	size_t n_domains;
 	domain_journal **domains;
-	/* Fault injection for the crash tests: VFGUARD_FAULT_KILL_AT=N kills the process at the Nth point. */
-	unsigned long fault_kill_at;
-	unsigned long fault_points;
+#ifdef VFG_TEST_FAULTS
+	unsigned long fault_points; /* the journal points passed, for host_journal_fault_point */
+#endif
 } host_journal;
 
 /* Take the host lock and read every domain's journal. */
@@ -93,8 +93,20 @@ domain_journal *host_journal_find(const host_journal *hj, const char *name);
 /* The domain's journal, made (in memory; the file comes with the first write) when it has none. */
 domain_journal *host_journal_get(host_journal *hj, const vfg_domain *domain, vfg_error *err);
 
-/* A point where a crash test may kill the process: after every durable write, and after every change. */
+/*
+ * A point where a crash test may kill the process: after every durable write,
+ * and after every change. Only a test build (meson -Dtest_faults=true) has
+ * it, in tests/faults/journal_fault_point.c; the shipped library compiles
+ * every call away.
+ */
+#ifdef VFG_TEST_FAULTS
 void host_journal_fault_point(host_journal *hj);
+#else
+static inline void host_journal_fault_point(host_journal *hj)
+{
+	(void)hj;
+}
+#endif
 
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err);
 int domain_journal_claim(host_journal *hj, domain_journal *dj, const journal_claim *claim, vfg_error *err);

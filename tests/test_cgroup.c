@@ -12,12 +12,14 @@
  * from them and removes them after each test case, also after a failure.
  */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <linux/bpf.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -383,6 +385,28 @@ START_TEST(v2_grant_opens_the_granted_nodes_and_the_base_list_and_nothing_else)
 	int r = open_in((const char *[]){NULL}, test_path(f.root, GROUP8));
 	ck_assert_msg(r == 0, "opening group 8 outside the cgroup: %s", strerror(r));
 
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/* A manager's own libbpf print callback (libbpf_set_print is the process's). */
+static int manager_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+START_TEST(v2_loading_the_program_leaves_the_managers_libbpf_print_callback_in_place)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v2_cgroup(dir, sizeof(dir), 1);
+	libbpf_print_fn_t before = libbpf_set_print(manager_libbpf_print);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	ck_assert_uint_ne(vfguard_program(dir, NULL), 0); /* the skeleton was loaded */
+	libbpf_print_fn_t after = libbpf_set_print(before);
+	ck_assert_msg(after == manager_libbpf_print, "the apply left another libbpf print callback in place");
 	domain_revoke_ok(&f, "vm1");
 	fixture_close(&f);
 }
@@ -1293,6 +1317,7 @@ static Suite *cgroup_suite(void)
 	TCase *tc = tcase_create("v2");
 	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
 	tcase_add_test(tc, v2_grant_opens_the_granted_nodes_and_the_base_list_and_nothing_else);
+	tcase_add_test(tc, v2_loading_the_program_leaves_the_managers_libbpf_print_callback_in_place);
 	tcase_add_test(tc, v2_revoke_denies_the_node_again_while_another_domain_keeps_the_program);
 	tcase_add_test(tc, v2_a_thousand_grants_keep_one_program_and_the_map_holds_exactly_what_is_granted);
 	tcase_set_timeout(tc, 240);

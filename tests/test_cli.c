@@ -400,7 +400,7 @@ static void run_full_domain(test_run *run, bool dry_run, const char *root, const
 		      run->err);
 }
 
-/* Build the host manifest @file with the tool the README uses, build/tools/vfguard-mkhost, into a new root. */
+/* Build the host manifest @file with the tool the README uses, build/hosttree/vfguard-mkhost, into a new root. */
 static const char *mkhost(const char *file)
 {
 	static char root[64];

@@ -559,6 +559,26 @@ START_TEST(a_module_that_is_no_labeler_is_refused)
 }
 END_TEST
 
+START_TEST(the_library_reads_neither_vfguard_root_nor_vfguard_plugin_dir)
+{
+	const char *root = test_root_new(host_both);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	char config[4096];
+	snprintf(config, sizeof(config), "%s/etc/vfguard/vfguard.conf", root);
+	/* folders that do not exist: a library reading either would fail to make the context */
+	setenv("VFGUARD_ROOT", "/nonexistent-vfguard-root", 1);
+	setenv("VFGUARD_PLUGIN_DIR", "/nonexistent-vfguard-plugins", 1);
+	vfg_error err = {0};
+	vfg_context *ctx = vfg_context_new(&(vfg_context_options){.config_file = config}, &err);
+	unsetenv("VFGUARD_ROOT");
+	unsetenv("VFGUARD_PLUGIN_DIR");
+	ck_assert_msg(ctx != NULL, "%s", err.message);
+	ck_assert_str_eq(vfg_context_root(ctx), "/");
+	vfg_context_free(ctx);
+	test_root_remove(root);
+}
+END_TEST
+
 /* The plan's text at @columns (VFG_TEXT_WIDE: wide), into a string to free(). */
 static char *plan_text(const vfg_plan *plan, unsigned columns)
 {
@@ -665,6 +685,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, configured_labelers_are_loaded_in_order_namespace_always_last);
 	tcase_add_test(tc, bad_labeler_configuration_is_refused_with_a_clear_error);
 	tcase_add_test(tc, a_module_that_is_no_labeler_is_refused);
+	tcase_add_test(tc, the_library_reads_neither_vfguard_root_nor_vfguard_plugin_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }

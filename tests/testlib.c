@@ -397,8 +397,22 @@ int test_main(Suite *suite)
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/*
+ * The kill hook is in the library only when meson is configured with
+ * -Dtest_faults=true: without it no run is ever killed and a crash test
+ * would pass having proved nothing, so it fails instead, saying why.
+ */
+static void expect_fault_hook(void)
+{
+#ifndef VFG_TEST_FAULTS
+	ck_abort_msg("crash test: this build has no kill hook; configure it with meson -Dtest_faults=true "
+		     "(scripts/build does)");
+#endif
+}
+
 int test_cli_killed_at(unsigned point, const char *const *argv)
 {
+	expect_fault_hook();
 	/* without it the child's exec fails, and its exit 127 would read as a run that reached its end */
 	ck_assert_msg(getenv("VFGUARD_CLI") != NULL, "VFGUARD_CLI is not set (meson test sets it)");
 	pid_t pid = fork();
@@ -423,6 +437,7 @@ int test_cli_killed_at(unsigned point, const char *const *argv)
 
 unsigned test_kill_at_each_point(int (*apply)(void *data), void (*after_kill)(unsigned point, void *data), void *data)
 {
+	expect_fault_hook();
 	for (unsigned point = 1;; point++) {
 		pid_t pid = fork();
 		ck_assert_int_ge(pid, 0);

@@ -79,9 +79,11 @@ void test_cli(test_run *run, const char *const *argv);
 void test_run_free(test_run *run);
 
 /*
- * Crash tests. The core kills itself with SIGKILL at its Nth journal point
- * when VFGUARD_FAULT_KILL_AT=N (core/journal.c): after every durable write and
- * after every change, so between an intent and its change too.
+ * Crash tests. A test build (meson -Dtest_faults=true) kills itself with
+ * SIGKILL at its Nth journal point when VFGUARD_FAULT_KILL_AT=N
+ * (tests/faults/journal_fault_point.c): after every durable write and after
+ * every change, so between an intent and its change too. In a build without
+ * the hook these fail the test.
  */
 /* Run the CLI with @argv as test_cli does, killed at journal point @point; the raw wait status. */
 int test_cli_killed_at(unsigned point, const char *const *argv);

@@ -98,6 +98,8 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 
 /* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */
 int cli_common_option(cli_common *common, int opt, const char *arg);
+/* The context the common options describe, $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR filling what they leave out. */
+vfg_context *cli_context_new(cli_common *common, vfg_error *err);
 int cli_domain_option(cli_domain *domain, int opt, const char *arg);
 /* Check the domain options after parsing and parse the hostdevs; -1 with the error reported. */
 int cli_domain_finish(cli_domain *domain, const vfg_context *ctx, vfg_error *err);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "front_end_env.h"
 
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
@@ -84,6 +85,12 @@ int cli_common_option(cli_common *common, int opt, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+vfg_context *cli_context_new(cli_common *common, vfg_error *err)
+{
+	front_end_options_from_env(&common->context);
+	return vfg_context_new(&common->context, err);
 }
 
 static int parse_id(const char *text, const char *option, unsigned long max, unsigned long *value)

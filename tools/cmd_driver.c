@@ -84,7 +84,7 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 							       : "exactly one function (BDF) is expected");
 
 	vfg_error err = {0};
-	vfg_context *ctx = vfg_context_new(&common.context, &err);
+	vfg_context *ctx = cli_context_new(&common, &err);
 	if (!ctx) {
 		cli_report(&common, &err);
 		return EXIT_FAILED;

@@ -344,7 +344,7 @@ static int run_fds_command(fds_command *cmd, int argc, char **argv)
 		return status;
 
 	vfg_error err = {0};
-	vfg_context *ctx = vfg_context_new(&cmd->common.context, &err);
+	vfg_context *ctx = cli_context_new(&cmd->common, &err);
 	if (!ctx) {
 		cli_report(&cmd->common, &err);
 		return EXIT_FAILED;

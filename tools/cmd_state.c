@@ -120,7 +120,7 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 	if (status != EXIT_OK)
 		return status;
 	vfg_error err = {0};
-	vfg_context *ctx = vfg_context_new(&cmd->common.context, &err);
+	vfg_context *ctx = cli_context_new(&cmd->common, &err);
 	if (!ctx) {
 		cli_report(&cmd->common, &err);
 		return EXIT_FAILED;

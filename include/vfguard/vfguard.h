@@ -25,10 +25,15 @@ typedef struct vfg_context vfg_context;
 /* The library's version, "MAJOR.MINOR.PATCH": the Version vfguard.pc names. */
 const char *vfg_version(void);
 
+/*
+ * The library reads no environment variable: the CLI and the hooks fill root
+ * and plugin_dir from $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR; a manager passes
+ * what it wants here.
+ */
 typedef struct vfg_context_options {
-	const char *root; /* host root prefix; NULL: $VFGUARD_ROOT, else "/" */
+	const char *root; /* host root prefix; NULL: "/" */
 	const char *config_file; /* NULL: ROOT/etc/vfguard/vfguard.conf when it exists */
-	const char *plugin_dir; /* NULL: $VFGUARD_PLUGIN_DIR, the config's plugin_dir, else built in */
+	const char *plugin_dir; /* NULL: the config's plugin_dir, else built in */
 	/* "KEY=VALUE" strings that override the config file (the CLI's --set), NULL-terminated; NULL for none. */
 	const char *const *overrides;
 } vfg_context_options;

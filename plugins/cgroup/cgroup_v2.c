@@ -45,15 +45,27 @@ static int libbpf_keep_last(enum libbpf_print_level level, const char *fmt, va_l
 	return 0;
 }
 
-static void libbpf_quiet_once(void)
-{
-	libbpf_set_print(libbpf_keep_last);
-}
+/*
+ * libbpf has one print callback for the whole process (libbpf_set_print in
+ * libbpf.h, which returns the one it replaces), and the process is the
+ * manager's, which may have set its own: vfguard's is there only while the
+ * skeleton loads, the only libbpf call of this file that prints, and the
+ * previous one is put back after. The lock keeps two contexts loading at
+ * once from putting back each other's callback for good.
+ */
+static pthread_mutex_t libbpf_print_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void libbpf_quiet(void)
+static struct vfg_cgroup_device *skeleton_load(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, libbpf_quiet_once);
+	pthread_mutex_lock(&libbpf_print_lock);
+	libbpf_last_message[0] = '\0';
+	libbpf_print_fn_t previous = libbpf_set_print(libbpf_keep_last);
+	struct vfg_cgroup_device *skel = vfg_cgroup_device__open_and_load();
+	int saved = errno;
+	libbpf_set_print(previous);
+	pthread_mutex_unlock(&libbpf_print_lock);
+	errno = saved;
+	return skel;
 }
 
 void cgroup_v2_prog_close(cgroup_v2_prog *prog)
@@ -176,9 +188,7 @@ static void skeleton_destroyp(struct vfg_cgroup_device **skel)
 
 int cgroup_v2_attach(const vfg_labeler_env *env, const char *dir, cgroup_v2_prog *prog, vfg_error *err)
 {
-	libbpf_quiet();
-	libbpf_last_message[0] = '\0';
-	__attribute__((cleanup(skeleton_destroyp))) struct vfg_cgroup_device *skel = vfg_cgroup_device__open_and_load();
+	__attribute__((cleanup(skeleton_destroyp))) struct vfg_cgroup_device *skel = skeleton_load();
 	if (!skel && libbpf_last_message[0])
 		return vfg_error_set(err, errno, dir, "cannot load vfguard's device program (libbpf: %s)",
 				     libbpf_last_message);

@@ -5,7 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../front_end_env.h"
 #include "hook_common.h"
+
+vfg_context *hook_context_new(const char *const *overrides, vfg_error *err)
+{
+	vfg_context_options options = {.overrides = overrides};
+	front_end_options_from_env(&options);
+	return vfg_context_new(&options, err);
+}
 
 /* A domain XML or a container state is a few kilobytes; this bounds a runaway writer. */
 #define HOOK_INPUT_MAX (16u << 20)

@@ -11,6 +11,14 @@
 /* Exit codes, as the CLI's (DESIGN.md): ok, failed, usage. */
 enum { HOOK_EXIT_OK = 0, HOOK_EXIT_FAILED = 1, HOOK_EXIT_USAGE = 2 };
 
+/*
+ * A context for the hook: @overrides (NULL-terminated, NULL for none) over the
+ * configuration, the root and plugin folder from $VFGUARD_ROOT and
+ * $VFGUARD_PLUGIN_DIR when set (the tests set them; libvirt and the runtimes
+ * pass neither), else the library's defaults.
+ */
+vfg_context *hook_context_new(const char *const *overrides, vfg_error *err);
+
 /* All of @fd (the hook's standard input) into a NUL-terminated buffer; free() it. */
 int hook_read_all(int fd, char **text, size_t *size, vfg_error *err);
 

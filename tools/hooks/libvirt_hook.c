@@ -123,8 +123,7 @@ static int prepare(const char *name, const char *xml, size_t size, vfg_error *er
 	}
 	/* libvirt confines nothing with SELinux for this domain: vfguard labels nothing either. */
 	const char *selinux_off[] = {"selinux=off", NULL};
-	vfg_context_options options = {.overrides = parsed.selinux_none ? selinux_off : NULL};
-	vfg_context *ctx = vfg_context_new(&options, err);
+	vfg_context *ctx = hook_context_new(parsed.selinux_none ? selinux_off : NULL, err);
 	int r = ctx ? 0 : -1;
 	if (r == 0 && !parsed.dac_label)
 		r = hypervisor_ids_from_qemu_conf(ctx, &parsed.domain, err);
@@ -138,7 +137,7 @@ static int prepare(const char *name, const char *xml, size_t size, vfg_error *er
 static int release(const char *name, vfg_error *err)
 {
 	/* Everything to undo is in the journal: the XML is not needed, and a broken one must not keep a grant. */
-	vfg_context *ctx = vfg_context_new(NULL, err);
+	vfg_context *ctx = hook_context_new(NULL, err);
 	if (!ctx)
 		return -1;
 	int r = hook_revoke(ctx, name, err);

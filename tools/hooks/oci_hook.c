@@ -496,7 +496,7 @@ static void labelers_without_cgroup(const vfg_context *ctx, char *list, size_t s
 
 static int prestart(oci_container *c, vfg_error *err)
 {
-	vfg_context *ctx = vfg_context_new(NULL, err);
+	vfg_context *ctx = hook_context_new(NULL, err);
 	if (!ctx)
 		return -1;
 	int r = parse_config(ctx, c, err);
@@ -505,7 +505,7 @@ static int prestart(oci_container *c, vfg_error *err)
 		labelers_without_cgroup(ctx, list, sizeof(list));
 		const char *const overrides[] = {list, NULL};
 		vfg_context_free(ctx);
-		ctx = vfg_context_new(&(vfg_context_options){.overrides = overrides}, err);
+		ctx = hook_context_new(overrides, err);
 		if (!ctx)
 			return -1;
 	}
@@ -525,7 +525,7 @@ static int prestart(oci_container *c, vfg_error *err)
 
 static int poststop(oci_container *c, vfg_error *err)
 {
-	vfg_context *ctx = vfg_context_new(NULL, err);
+	vfg_context *ctx = hook_context_new(NULL, err);
 	if (!ctx)
 		return -1;
 	int r = hook_revoke(ctx, c->id, err);

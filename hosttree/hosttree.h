@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#ifndef VFGUARD_TOOLS_HOSTTREE_H
-#define VFGUARD_TOOLS_HOSTTREE_H
+#ifndef VFGUARD_HOSTTREE_HOSTTREE_H
+#define VFGUARD_HOSTTREE_HOSTTREE_H
 
 /*
  * Materialise a host manifest (docs/host-manifest.md) into a directory tree

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#ifndef VFGUARD_TOOLS_HOSTTREE_INTERNAL_H
-#define VFGUARD_TOOLS_HOSTTREE_INTERNAL_H
+#ifndef VFGUARD_HOSTTREE_HOSTTREE_INTERNAL_H
+#define VFGUARD_HOSTTREE_HOSTTREE_INTERNAL_H
 
 /*
  * hosttree: a host manifest turned into a tree shaped like /sys and /dev.
@@ -13,7 +13,7 @@
  * tree is never followed out of it.
  *
  * This header is what the two passes share: the parsed manifest and the
- * function that produces it. Nothing outside tools/hosttree*.c includes it.
+ * function that produces it. Nothing outside hosttree/hosttree*.c includes it.
  */
 
 #include <stdarg.h>
