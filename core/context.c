@@ -128,7 +128,7 @@ VFG_EXPORT int vfg_context_domain_attr_set(const vfg_context *ctx, vfg_domain *d
 		}
 		return vfg_domain_attr_set(domain, name, value, err);
 	}
-	return vfg_error_set(err, ENOENT, name, "no loaded labeler declares this domain attribute");
+	return vfg_error_set(err, 0, name, "no loaded labeler declares this domain attribute");
 }
 
 VFG_EXPORT void vfg_context_free(vfg_context *ctx)

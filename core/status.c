@@ -103,7 +103,8 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 			vfg_json_string(&json, "labeler", record->labeler);
 			vfg_json_string(&json, "path", record->node.path);
 			vfg_json_string(&json, "kind",
-					record->node.kind == VFG_NODE_DOMAIN ? "process" : vfg_node_kind_name(record->node.kind));
+					record->node.kind == VFG_NODE_DOMAIN ? "process"
+									     : vfg_node_kind_name(record->node.kind));
 			vfg_json_string(&json, "rdev", rdev);
 			vfg_json_bool(&json, "shared", record->node.shared);
 			vfg_json_string(&json, "state", record->done ? "granted" : "pending");

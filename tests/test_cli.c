@@ -835,6 +835,47 @@ START_TEST(dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer)
 }
 END_TEST
 
+/* The keys and attributes come from the labelers' tables: what is loaded is listed, what nobody declares refused. */
+START_TEST(config_lists_the_labelers_keys_and_attributes_and_refuses_a_key_nobody_declares)
+{
+	const char *root = test_root_new(host);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "selinux_policy = /p\n");
+	test_run run;
+	test_cli(&run, (const char *[]){"config", "--root", root, "--json", NULL});
+	ck_assert_msg(run.status == 0, "config: %s%s", run.out, run.err);
+	ck_assert_msg(strstr(run.out, "{\"name\": \"selinux_policy\", \"owner\": \"selinux\", \"value\": \"/p\", "
+				      "\"default\": \"\""),
+		      "%s", run.out);
+	ck_assert_msg(strstr(run.out, "{\"name\": \"cgroup_foreign_programs\", \"owner\": \"cgroup\""), "%s", run.out);
+	ck_assert_msg(strstr(run.out, "{\"name\": \"cgroup.path\", \"labeler\": \"cgroup\""), "%s", run.out);
+	test_run_free(&run);
+
+	/* Without the selinux labeler its key is kept and unused; a key of no labeler at all is refused. */
+	test_cli(&run, (const char *[]){"config", "--root", root, "--set", "labelers=dac", NULL});
+	ck_assert_msg(run.status == 0 && !strstr(run.out, "selinux_policy"), "config: %s%s", run.out, run.err);
+	test_run_free(&run);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "\ncolour = red\n");
+	test_cli(&run, (const char *[]){"config", "--root", root, NULL});
+	ck_assert_msg(run.status == 1 && strstr(run.err, "vfguard.conf: line 2: unknown key 'colour'"), "%s%s", run.out,
+		      run.err);
+	test_run_free(&run);
+
+	/* --attr takes only what a loaded labeler declares. */
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "");
+	test_cli(&run, (const char *[]){"plan", "--root", root, "--domain", "vm", "--hostdev", "02:00.0", "--attr",
+					"cgroup.colour=red", NULL});
+	ck_assert_msg(run.status == 2 && strstr(run.err, "cgroup.colour") &&
+			      strstr(run.err, "no loaded labeler declares this domain attribute"),
+		      "%s%s", run.out, run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"plan", "--root", root, "--domain", "vm", "--hostdev", "02:00.0", "--attr",
+					"cgroup.path=relative", NULL});
+	ck_assert_msg(run.status == 2 && strstr(run.err, "expected an absolute path"), "%s%s", run.out, run.err);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -857,6 +898,7 @@ static Suite *cli_suite(void)
 	tcase_add_loop_test(tc, usage_errors_exit_2_with_a_clear_message, 0,
 			    sizeof(usage_errors) / sizeof(usage_errors[0]));
 	tcase_add_test(tc, every_subcommand_has_help);
+	tcase_add_test(tc, config_lists_the_labelers_keys_and_attributes_and_refuses_a_key_nobody_declares);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("apply");

@@ -128,5 +128,6 @@ int cmd_reattach(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_fds(int argc, char **argv);
 int cmd_qemu_args(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct subcommand {
 	{"exec", cmd_exec, "open the domain's fd-access nodes and run a command with them"},
 	{"fds", cmd_fds, "open them and hand them over on a unix socket (SCM_RIGHTS)"},
 	{"qemu-args", cmd_qemu_args, "the QEMU arguments that use the handed fds"},
+	{"config", cmd_config, "the configuration keys and domain attributes vfguard and its labelers declare"},
 };
 
 static void usage(FILE *out)
