@@ -16,7 +16,7 @@
 
 static const vfg_config_key_def core_keys[] = {
 	{"plugin_dir", "", NULL, "where vfguard-NAME.so modules are looked for (\"\": the built-in directory)"},
-	{"labelers", "dac cgroup selinux apparmor", NULL,
+	{"labelers", VFG_DEFAULT_LABELERS, NULL,
 	 "labelers in grant order; revoke runs in reverse; the built-in ones always run last"},
 	{"state_dir", "/run/vfguard", NULL, "the journal and its store (lost at reboot with the changes it records)"},
 	{"data_dir", "/var/lib/vfguard", NULL, "what must outlive a reboot"},
@@ -186,7 +186,7 @@ int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_e
 /*
  * Once the labelers are loaded: every setting must name a declared key and
  * pass its check. A key named after a labeler module that exists but is not
- * loaded (selinux_... while labelers = dac) is kept and unused, so one file
+ * loaded (a key of a module left out of 'labelers') is kept and unused, so one file
  * serves hosts and runs with fewer labelers.
  */
 int vfg_config_finish(vfg_config *config, bool (*module_exists)(const char *name, void *data), void *data,

@@ -71,7 +71,7 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 		vfg_json_string(&json, "name", dj->domain.name);
 		vfg_json_int(&json, "uid", dj->domain.uid);
 		vfg_json_int(&json, "gid", dj->domain.gid);
-		/* What the labelers were given, by the names they declare ("selinux.label"). */
+		/* What the labelers were given, by the names they declare ("LABELER.NAME"). */
 		vfg_json_begin_object(&json, "attributes");
 		const char *attr, *value;
 		for (size_t a = 0; vfg_domain_attr_at(&dj->domain, a, &attr, &value); a++)
