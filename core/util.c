@@ -57,7 +57,7 @@ VFG_EXPORT int vfg_file_replace_owned(const char *path, const void *content, siz
 				      gid_t gid, vfg_error *err)
 {
 	char temporary[VFG_PATH_MAX + 32];
-	snprintf(temporary, sizeof(temporary), "%s.vfguard-tmp.%d", path, (int)getpid());
+	snprintf(temporary, sizeof(temporary), "%s" VFG_FILE_TEMPORARY_INFIX "%d", path, (int)getpid());
 	_cleanup_close_ int fd =
 		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, TEMPORARY_FILE_MODE);
 	if (fd < 0)

@@ -153,6 +153,9 @@ int vfg_write_all(int fd, const void *data, size_t size);
  */
 int vfg_fsync_parent(const char *path, vfg_error *err);
 
+/* In the name of vfg_file_replace_owned()'s temporary file: one a crash left is known by it. */
+#define VFG_FILE_TEMPORARY_INFIX ".vfguard-tmp."
+
 /*
  * Replace @path with @size bytes of @content so that after a crash at any
  * instant it holds either the old content or the new, never a torn mix:
