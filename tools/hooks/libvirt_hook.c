@@ -16,14 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <vfguard/util.h>
+
 #include "hook_common.h"
 #include "libvirt_xml.h"
-
-static void file_close(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
 
 /* A value of qemu.conf's `KEY = "VALUE"` lines (libvirt's config syntax), unquoted. */
 static int qemu_conf_value(const char *line, const char *key, char *value, size_t size)
@@ -65,7 +61,7 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 	char path[VFG_PATH_MAX];
 	if (vfg_host_path(ctx, "/etc/libvirt/qemu.conf", path, sizeof(path), err) < 0)
 		return -1;
-	__attribute__((cleanup(file_close))) FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f && errno != ENOENT)
 		return vfg_error_set(err, errno, path, "cannot read");
 

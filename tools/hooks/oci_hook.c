@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <vfguard/util.h>
 
 #include "hook_common.h"
 #include "oci_device_rules.h"
@@ -290,12 +291,6 @@ static int hostdev_of_cdev(const vfg_context *ctx, oci_container *c, const char 
 	return 0;
 }
 
-static void dir_close(DIR **dir)
-{
-	if (*dir)
-		closedir(*dir);
-}
-
 /* A group node's hostdevs: every member of the group bound to a vfio driver. */
 static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const char *path, unsigned group, vfg_error *err)
 {
@@ -303,7 +298,7 @@ static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const cha
 	snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group);
 	if (vfg_host_path(ctx, logical, real, sizeof(real), err) < 0)
 		return -1;
-	__attribute__((cleanup(dir_close))) DIR *dir = opendir(real);
+	_cleanup_closedir_ DIR *dir = opendir(real);
 	if (!dir)
 		return vfg_error_set(err, errno, path, "no IOMMU group %u in sysfs (%s)", group, logical);
 	size_t found = 0;
