@@ -57,7 +57,7 @@ static vfg_node group_node(void)
 	return node;
 }
 
-START_TEST(a_node_fd_names_the_checked_inode_through_proc)
+START_TEST(a_node_fd_names_the_checked_inode_through_proc_and_holds_its_stat)
 {
 	const char *root = test_root_new(host_group);
 	vfg_context *ctx = test_context(root);
@@ -71,6 +71,8 @@ START_TEST(a_node_fd_names_the_checked_inode_through_proc)
 		ck_assert_msg(vfg_node_fd_open(&env, &node, &nfd, &err) == 0, "%s", err.message);
 		ck_assert_int_ge(nfd.fd, 0);
 		ck_assert_str_eq(nfd.real, expected_real);
+		ck_assert(S_ISCHR(nfd.st.st_mode));
+		ck_assert(nfd.st.st_rdev == makedev(243, 0));
 		char proc[VFG_PROC_FD_PATH_MAX];
 		ck_assert_str_eq(nfd.proc, vfg_proc_fd_path(nfd.fd, proc, sizeof(proc)));
 		ck_assert_int_gt(readlink(nfd.proc, link, sizeof(link) - 1), 0);
@@ -297,7 +299,7 @@ static Suite *util_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("node fd");
-	tcase_add_test(tc, a_node_fd_names_the_checked_inode_through_proc);
+	tcase_add_test(tc, a_node_fd_names_the_checked_inode_through_proc_and_holds_its_stat);
 	tcase_add_test(tc, a_node_fd_that_cannot_open_is_minus_one_and_names_the_node);
 	suite_add_tcase(s, tc);
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -119,17 +120,18 @@ static inline char *vfg_proc_fd_path(int fd, char *buf, size_t size)
 	return buf;
 }
 
-/* An fd from vfg_node_open() with the two names a call or a message needs. */
+/* An fd from vfg_node_open() with the two names a call or a message needs, and the node as opened. */
 typedef struct vfg_node_fd {
 	int fd; /* O_PATH, checked by vfg_node_open(); -1 when not open */
 	char proc[VFG_PROC_FD_PATH_MAX]; /* "/proc/self/fd/N", for calls with no fd form */
 	char real[VFG_PATH_MAX]; /* ROOT + the node's path, for messages */
+	struct stat st; /* fstat() right after the open: owner and mode before any change */
 } vfg_node_fd;
 
 /*
- * vfg_node_open() @node and fill @nfd (real is filled first, so a message
- * can name the node even when the open fails). 0, or -1 with @err and
- * nfd->fd -1; err->errnum as vfg_node_open() sets it.
+ * vfg_node_open() @node, fstat() it and fill @nfd (real is filled first, so
+ * a message can name the node even when the open fails). 0, or -1 with @err
+ * and nfd->fd -1; err->errnum as vfg_node_open() sets it.
  */
 int vfg_node_fd_open(const vfg_labeler_env *env, const vfg_node *node, vfg_node_fd *nfd, vfg_error *err);
 

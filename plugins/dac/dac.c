@@ -203,17 +203,14 @@ static int dac_exclusive_grant(const vfg_labeler_env *env, const vfg_domain *dom
 			       vfg_error *err)
 {
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
-	struct stat st;
 	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
 		return -1;
-	if (fstat(nfd.fd, &st) < 0)
-		return vfg_error_set(err, errno, nfd.real, "cannot stat the device node");
 	/* chown drops security.capability (ATTR_KILL_PRIV, cap_inode_killpriv()); its bytes could not come back. */
 	if (getxattr(nfd.proc, "security.capability", NULL, 0) >= 0)
 		return vfg_error_set(err, 0, nfd.real,
 				     "carries security.capability, which chown would remove for good; refusing");
 
-	dac_owner original = {.uid = st.st_uid, .gid = st.st_gid, .mode = st.st_mode & 07777};
+	dac_owner original = {.uid = nfd.st.st_uid, .gid = nfd.st.st_gid, .mode = nfd.st.st_mode & 07777};
 	dac_owner granted = {.uid = domain->uid, .gid = domain->gid, .mode = original.mode | S_IRUSR | S_IWUSR};
 	char undo[64];
 	dac_owner_format(&original, undo, sizeof(undo));
@@ -268,15 +265,13 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 		if (dac_shared_allows(&nfd, domain->uid, &holds, found, sizeof(found), err) < 0)
 			return -1;
 	} else {
-		struct stat st;
-		if (fstat(nfd.fd, &st) < 0)
-			return vfg_error_set(err, errno, nfd.real, "cannot stat the device node");
+		const struct stat *st = &nfd.st;
 		snprintf(expected, sizeof(expected), "owner %u:%u, mode with u+rw", (unsigned)domain->uid,
 			 (unsigned)domain->gid);
-		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st.st_uid, (unsigned)st.st_gid,
-			 (unsigned)(st.st_mode & 07777));
-		holds = st.st_uid == domain->uid && st.st_gid == domain->gid &&
-			(st.st_mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR);
+		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st->st_uid, (unsigned)st->st_gid,
+			 (unsigned)(st->st_mode & 07777));
+		holds = st->st_uid == domain->uid && st->st_gid == domain->gid &&
+			(st->st_mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR);
 	}
 	if (!holds)
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, found,

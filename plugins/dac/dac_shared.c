@@ -56,10 +56,7 @@ int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err)
 
 static int dac_shared_read(const vfg_node_fd *nfd, dac_shared_original *original, vfg_error *err)
 {
-	struct stat st;
-	if (fstat(nfd->fd, &st) < 0)
-		return vfg_error_set(err, errno, nfd->real, "cannot stat the device node");
-	original->mode = st.st_mode & 07777;
+	original->mode = nfd->st.st_mode & 07777;
 	ssize_t n = getxattr(nfd->proc, DAC_ACL_XATTR, original->acl, sizeof(original->acl));
 	if (n >= 0) {
 		original->acl_size = (size_t)n;
