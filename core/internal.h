@@ -62,8 +62,6 @@ int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err);
 int vfg_state_check_directories(const vfg_context *ctx, const char *relative, vfg_error *err);
 /* vfg_file_read_all() of a file of the state directory, opened and checked by vfg_state_open(). */
 int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error *err);
-/* Everything left to read from @fd, NUL-terminated (the size counts the bytes read, any NUL among them). */
-int vfg_fd_read_all(int fd, const char *path, char **content, size_t *size, vfg_error *err);
 /* The whole file, NUL-terminated, in *@content (free() it); ENOENT is returned as -ENOENT with no error set. */
 int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err);
 

@@ -659,7 +659,7 @@ static int domain_journal_read(int fd, const char *path, bool exclusive, domain_
 {
 	_cleanup_free_ char *content = NULL;
 	size_t size;
-	if (vfg_fd_read_all(fd, path, &content, &size, err) < 0)
+	if (vfg_fd_read_all(fd, path, 0, &content, &size, err) < 0)
 		return -1;
 	domain_journal *dj = domain_journal_new(path);
 	if (!dj)

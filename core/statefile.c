@@ -151,40 +151,6 @@ int vfg_state_check_directories(const vfg_context *ctx, const char *relative, vf
 	}
 }
 
-int vfg_fd_read_all(int fd, const char *path, char **content, size_t *size, vfg_error *err)
-{
-	*content = NULL;
-	if (size)
-		*size = 0;
-	size_t used = 0, capacity = 4096;
-	_cleanup_free_ char *buf = malloc(capacity);
-	if (!buf)
-		return vfg_error_set(err, ENOMEM, path, "cannot read");
-	for (;;) {
-		if (capacity - used < 2) {
-			char *bigger = realloc(buf, capacity * 2);
-			if (!bigger)
-				return vfg_error_set(err, ENOMEM, path, "cannot read");
-			buf = bigger;
-			capacity *= 2;
-		}
-		ssize_t n = read(fd, buf + used, capacity - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return vfg_error_set(err, errno, path, "cannot read");
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	*content = buf;
-	buf = NULL;
-	if (size)
-		*size = used;
-	return 0;
-}
-
 int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err)
 {
 	*content = NULL;
@@ -196,7 +162,7 @@ int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error 
 			return -ENOENT;
 		return vfg_error_set(err, errno, path, "cannot read");
 	}
-	return vfg_fd_read_all(fd, path, content, size, err);
+	return vfg_fd_read_all(fd, path, 0, content, size, err);
 }
 
 int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error *err)
@@ -207,5 +173,5 @@ int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error
 	_cleanup_close_ int fd = vfg_state_open(path, O_RDONLY, false, err);
 	if (fd < 0)
 		return fd == -ENOENT ? -ENOENT : -1;
-	return vfg_fd_read_all(fd, path, content, size, err);
+	return vfg_fd_read_all(fd, path, 0, content, size, err);
 }

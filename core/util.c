@@ -33,6 +33,41 @@ VFG_EXPORT int vfg_node_fd_open(const vfg_labeler_env *env, const vfg_node *node
 	return 0;
 }
 
+VFG_EXPORT int vfg_fd_read_all(int fd, const char *name, size_t max, char **content, size_t *size, vfg_error *err)
+{
+	*content = NULL;
+	if (size)
+		*size = 0;
+	size_t used = 0, capacity = 4096;
+	_cleanup_free_ char *buf = malloc(capacity);
+	if (!buf)
+		return vfg_error_set(err, ENOMEM, name, "cannot read");
+	for (;;) {
+		if (capacity - used < 2) {
+			char *bigger = realloc(buf, capacity * 2);
+			if (!bigger)
+				return vfg_error_set(err, ENOMEM, name, "cannot read");
+			buf = bigger;
+			capacity *= 2;
+		}
+		ssize_t n = read(fd, buf + used, capacity - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return vfg_error_set(err, errno, name, "cannot read");
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (max && used > max)
+			return vfg_error_set(err, EFBIG, name, "more than %zu bytes", max);
+	}
+	buf[used] = '\0';
+	*content = vfg_steal_ptr(&buf);
+	if (size)
+		*size = used;
+	return 0;
+}
+
 VFG_EXPORT int vfg_write_all(int fd, const void *data, size_t size)
 {
 	const char *next = data;

@@ -193,6 +193,46 @@ START_TEST(write_all_writes_every_byte)
 }
 END_TEST
 
+/* A pipe holding @size bytes of @data, its write end closed; returns the read end. */
+static int pipe_holding(const void *data, size_t size)
+{
+	int pipe_fds[2];
+	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	ck_assert_int_eq(vfg_write_all(pipe_fds[1], data, size), 0);
+	close(pipe_fds[1]);
+	return pipe_fds[0];
+}
+
+START_TEST(read_all_takes_every_byte_nul_terminated_and_refuses_more_than_the_bound)
+{
+	char data[10000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i % 251); /* NULs among them */
+	vfg_error err = {0};
+	_cleanup_free_ char *content = NULL;
+	size_t size = 0;
+	{
+		_cleanup_close_ int fd = pipe_holding(data, sizeof(data));
+		ck_assert_msg(vfg_fd_read_all(fd, "pipe", 0, &content, &size, &err) == 0, "%s", err.message);
+	}
+	ck_assert_uint_eq(size, sizeof(data));
+	ck_assert(memcmp(content, data, sizeof(data)) == 0);
+	ck_assert_int_eq(content[size], '\0');
+
+	_cleanup_free_ char *bounded = NULL;
+	{
+		_cleanup_close_ int fd = pipe_holding(data, sizeof(data));
+		ck_assert_int_eq(vfg_fd_read_all(fd, "pipe", sizeof(data) - 1, &bounded, NULL, &err), -1);
+	}
+	ck_assert_int_eq(err.errnum, EFBIG);
+	ck_assert_ptr_null(bounded);
+	{
+		_cleanup_close_ int fd = pipe_holding(data, sizeof(data));
+		ck_assert_int_eq(vfg_fd_read_all(fd, "pipe", sizeof(data), &bounded, NULL, &err), 0);
+	}
+}
+END_TEST
+
 /* ---- codecs ---- */
 
 START_TEST(hex_round_trips_bytes_and_refuses_what_is_not_whole_hex)
@@ -307,6 +347,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, a_replaced_file_has_the_new_content_and_mode_and_no_temporary_stays);
 	tcase_add_test(tc, a_replace_that_fails_leaves_the_file_and_no_temporary);
 	tcase_add_test(tc, write_all_writes_every_byte);
+	tcase_add_test(tc, read_all_takes_every_byte_nul_terminated_and_refuses_more_than_the_bound);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("codecs");

@@ -145,6 +145,15 @@ static inline void vfg_node_fd_closep(vfg_node_fd *nfd)
 
 /* ---- Durable files ---- */
 
+/*
+ * Everything left to read from @fd into *@content, NUL-terminated (free()
+ * it); *@size, unless @size is NULL, counts the bytes read, any NUL among
+ * them. More than @max bytes (0: no bound) fail with EFBIG, so a runaway
+ * writer cannot make it take all memory. @name (a path, "standard input")
+ * is for the message. 0, or -1 with @err and *@content NULL.
+ */
+int vfg_fd_read_all(int fd, const char *name, size_t max, char **content, size_t *size, vfg_error *err);
+
 /* write() all @size bytes of @data to @fd, again after EINTR or a short write. 0, or -1 with errno. */
 int vfg_write_all(int fd, const void *data, size_t size);
 

@@ -116,28 +116,10 @@ int apparmor_rules_read(const char *path, apparmor_rules *rules, vfg_error *err)
 	rules->uid = st.st_uid;
 	rules->gid = st.st_gid;
 
-	size_t capacity = (size_t)st.st_size + 1;
-	rules->content = malloc(capacity);
-	if (!rules->content)
-		return vfg_error_set(err, ENOMEM, path, "apparmor: cannot read the rules file");
-	for (;;) {
-		if (rules->size + 1 >= capacity) {
-			char *bigger = realloc(rules->content, capacity * 2);
-			if (!bigger)
-				return vfg_error_set(err, ENOMEM, path, "apparmor: cannot read the rules file");
-			rules->content = bigger;
-			capacity *= 2;
-		}
-		ssize_t n = read(fd, rules->content + rules->size, capacity - rules->size - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return vfg_error_set(err, errno, path, "apparmor: cannot read the rules file");
-		if (n == 0)
-			break;
-		rules->size += (size_t)n;
+	if (vfg_fd_read_all(fd, path, 0, &rules->content, &rules->size, err) < 0) {
+		vfg_error_prefix(err, "apparmor: the rules file");
+		return -1;
 	}
-	rules->content[rules->size] = '\0';
 	return rules_parse_section(rules, err);
 }
 

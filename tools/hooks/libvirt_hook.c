@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	/* Read it all whatever the operation: libvirt writes the whole XML to the pipe. */
 	char *xml = NULL;
 	size_t size = 0;
-	if (hook_read_all(STDIN_FILENO, &xml, &size, &err) < 0) {
+	if (vfg_fd_read_all(STDIN_FILENO, "standard input", HOOK_INPUT_MAX, &xml, &size, &err) < 0) {
 		hook_report(&err);
 		return HOOK_EXIT_FAILED;
 	}

@@ -561,7 +561,7 @@ int main(int argc, char **argv)
 	char *text = NULL;
 	size_t size = 0;
 	oci_stage stage = OCI_STAGE_PRESTART;
-	int r = hook_read_all(STDIN_FILENO, &text, &size, &err);
+	int r = vfg_fd_read_all(STDIN_FILENO, "standard input", HOOK_INPUT_MAX, &text, &size, &err);
 	if (r == 0)
 		r = parse_state(&container, text, size, &err);
 	if (r == 0)
