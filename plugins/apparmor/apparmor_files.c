@@ -120,8 +120,7 @@ int apparmor_saved_read(const vfg_labeler_env *env, const char *domain, const ap
 		return vfg_error_set(err, EINVAL, path,
 				     "apparmor: the saved original is not the one journaled (size or hash differ); "
 				     "refusing to restore it");
-	*content = buf;
-	buf = NULL;
+	*content = vfg_steal_ptr(&buf);
 	return 0;
 }
 
