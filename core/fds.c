@@ -300,8 +300,7 @@ static int fdset_open_all(vfg_context *ctx, const vfg_plan *plan, vfg_rlimit_mod
 				     fdset->n_fds, FDS_SCM_MAX);
 	if (fdset_add_hostdevs(plan, fdset, err) < 0)
 		return -1;
-	*result = fdset;
-	fdset = NULL;
+	*result = vfg_steal_ptr(&fdset);
 	return 0;
 }
 

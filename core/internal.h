@@ -4,39 +4,10 @@
 
 /* What the core's files share and nobody outside the library sees. */
 
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-
+#include <vfguard/util.h>
 #include <vfguard/vfguard.h>
 
 #define VFG_EXPORT __attribute__((visibility("default")))
-
-/* Cleanup helpers: early returns stay safe without goto ladders. */
-static inline void vfg_freep(void *p)
-{
-	free(*(void **)p);
-}
-static inline void vfg_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-static inline void vfg_fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-static inline void vfg_closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define _cleanup_free_ __attribute__((cleanup(vfg_freep)))
-#define _cleanup_close_ __attribute__((cleanup(vfg_closep)))
-#define _cleanup_fclose_ __attribute__((cleanup(vfg_fclosep)))
-#define _cleanup_closedir_ __attribute__((cleanup(vfg_closedirp)))
 
 /* Append printf output at @used in @buf; returns the new length, never past size - 1. */
 size_t vfg_strlcatf(char *buf, size_t size, size_t used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -99,18 +70,8 @@ int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err);
 int vfg_state_check_directories(const vfg_context *ctx, const char *relative, vfg_error *err);
 /* vfg_file_read_all() of a file of the state directory, opened and checked by vfg_state_open(). */
 int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error *err);
-/* Everything left to read from @fd, NUL-terminated (the size counts the bytes read, any NUL among them). */
-int vfg_fd_read_all(int fd, const char *path, char **content, size_t *size, vfg_error *err);
-/* Write @content to a temporary file beside @path, fsync it, rename it over @path and fsync the directory. */
-int vfg_file_replace(const char *path, const char *content, size_t size, vfg_error *err);
 /* The whole file, NUL-terminated, in *@content (free() it); ENOENT is returned as -ENOENT with no error set. */
 int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err);
-/* write() all of @content, again after EINTR or a short write; -1 with errno. */
-int vfg_write_all(int fd, const char *content, size_t size);
-/* fsync the directory holding @path, so a name made or removed there is durable. */
-int vfg_fsync_parent(const char *path, vfg_error *err);
-/* unlink @path and fsync its directory; a missing file is not an error. */
-int vfg_file_remove(const char *path, vfg_error *err);
 
 /* node.c: what a stat's file type is called in messages ("a regular file", "a character device"). */
 const char *vfg_file_type_name(mode_t mode);

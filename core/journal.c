@@ -35,55 +35,12 @@ const char *journal_op_name(journal_op op)
 	return "?";
 }
 
-/*
- * Fields are separated by one space. A field is "-" when empty; otherwise
- * every byte outside printable ASCII, and ' ', '%' and a leading '-', is
- * written %XX, so any string survives a round trip.
- */
+/* " FIELD" at @used: one space, then the field as vfg_field_encode() writes it (docs/journal.md). */
 static size_t field_encode(char *buf, size_t size, size_t used, const char *value)
 {
-	if (!value[0])
-		return vfg_strlcatf(buf, size, used, " -");
 	used = vfg_strlcatf(buf, size, used, " ");
-	for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
-		bool escape = *c <= ' ' || *c >= 0x7f || *c == '%' || (c == (const unsigned char *)value && *c == '-');
-		used = escape ? vfg_strlcatf(buf, size, used, "%%%02X", *c) : vfg_strlcatf(buf, size, used, "%c", *c);
-	}
-	return used;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decode in place; false when an escape is malformed. */
-static bool field_decode(char *field)
-{
-	if (strcmp(field, "-") == 0) {
-		field[0] = '\0';
-		return true;
-	}
-	char *out = field;
-	for (const char *in = field; *in; in++) {
-		if (*in != '%') {
-			*out++ = *in;
-			continue;
-		}
-		int high = hex_value(in[1]), low = high < 0 ? -1 : hex_value(in[2]);
-		if (low < 0 || (high == 0 && low == 0))
-			return false;
-		*out++ = (char)(high << 4 | low);
-		in += 2;
-	}
-	*out = '\0';
-	return true;
+	used += vfg_field_encode(value, buf + used, size - used);
+	return used < size ? used : size - 1;
 }
 
 /* ---- Appending ---- */
@@ -880,7 +837,7 @@ static int read_line(journal_reader *reader, char *line)
 	for (char *field = strtok_r(line, " ", &state); field; field = strtok_r(NULL, " ", &state)) {
 		if (count == JOURNAL_FIELDS_MAX)
 			return reader_error(reader, "too many fields");
-		if (!field_decode(field))
+		if (vfg_field_decode(field) < 0)
 			return reader_error(reader, "malformed escape in '%s'", field);
 		fields[count++] = field;
 	}
@@ -1006,7 +963,7 @@ static int domain_journal_read(const host_journal *hj, int fd, const char *path,
 {
 	_cleanup_free_ char *content = NULL;
 	size_t size;
-	if (vfg_fd_read_all(fd, path, &content, &size, err) < 0)
+	if (vfg_fd_read_all(fd, path, 0, &content, &size, err) < 0)
 		return -1;
 	domain_journal *dj = domain_journal_new(path);
 	if (!dj)

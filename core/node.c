@@ -159,9 +159,8 @@ int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error
 	 * link (proc(5)): a node swapped at the path meanwhile is not the one
 	 * opened, and no driver's open() runs for a file that failed the check.
 	 */
-	char proc_path[64];
-	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", path_fd);
-	int fd = open(proc_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	char proc_path[VFG_PROC_FD_PATH_MAX];
+	int fd = open(vfg_proc_fd_path(path_fd, proc_path, sizeof(proc_path)), O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		int error = errno;
 		vfg_error_set(err, error, real, "cannot open the device node read-write");

@@ -3,13 +3,13 @@
  * Files in vfguard's state directory. What vfguard remembers about a host
  * (the journal, a function's original driver) must survive a crash at any
  * instant: a file is either the old content or the new, never a torn mix.
- * So every replacement is write-to-temporary, fsync, rename, fsync the
- * directory (rename is atomic within a filesystem, and the directory's fsync
- * makes the new name itself durable: fsync(2), "Notes").
+ * So every replacement is vfg_file_replace() (util.c): write-to-temporary,
+ * fsync, rename, fsync the directory (rename is atomic within a filesystem,
+ * and the directory's fsync makes the new name itself durable: fsync(2),
+ * "Notes").
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -151,86 +151,6 @@ int vfg_state_check_directories(const vfg_context *ctx, const char *relative, vf
 	}
 }
 
-int vfg_fsync_parent(const char *path, vfg_error *err)
-{
-	char copy[VFG_PATH_MAX];
-	snprintf(copy, sizeof(copy), "%s", path);
-	const char *dir = dirname(copy);
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return vfg_error_set(err, errno, dir, "cannot make the directory durable (fsync)");
-	return 0;
-}
-
-int vfg_write_all(int fd, const char *content, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, content, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		content += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
-int vfg_file_replace(const char *path, const char *content, size_t size, vfg_error *err)
-{
-	char temporary[VFG_PATH_MAX + 32];
-	snprintf(temporary, sizeof(temporary), "%s.tmp.%d", path, (int)getpid());
-	_cleanup_close_ int fd =
-		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, STATE_FILE_MODE);
-	if (fd < 0)
-		return vfg_error_set(err, errno, temporary, "cannot create");
-	if (vfg_write_all(fd, content, size) < 0 || fsync(fd) < 0) {
-		int saved = errno;
-		unlink(temporary);
-		return vfg_error_set(err, saved, temporary, "cannot write");
-	}
-	if (rename(temporary, path) < 0) {
-		int saved = errno;
-		unlink(temporary);
-		return vfg_error_set(err, saved, path, "cannot replace");
-	}
-	return vfg_fsync_parent(path, err);
-}
-
-int vfg_fd_read_all(int fd, const char *path, char **content, size_t *size, vfg_error *err)
-{
-	*content = NULL;
-	if (size)
-		*size = 0;
-	size_t used = 0, capacity = 4096;
-	_cleanup_free_ char *buf = malloc(capacity);
-	if (!buf)
-		return vfg_error_set(err, ENOMEM, path, "cannot read");
-	for (;;) {
-		if (capacity - used < 2) {
-			char *bigger = realloc(buf, capacity * 2);
-			if (!bigger)
-				return vfg_error_set(err, ENOMEM, path, "cannot read");
-			buf = bigger;
-			capacity *= 2;
-		}
-		ssize_t n = read(fd, buf + used, capacity - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return vfg_error_set(err, errno, path, "cannot read");
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	*content = buf;
-	buf = NULL;
-	if (size)
-		*size = used;
-	return 0;
-}
-
 int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error *err)
 {
 	*content = NULL;
@@ -242,7 +162,7 @@ int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error 
 			return -ENOENT;
 		return vfg_error_set(err, errno, path, "cannot read");
 	}
-	return vfg_fd_read_all(fd, path, content, size, err);
+	return vfg_fd_read_all(fd, path, 0, content, size, err);
 }
 
 int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error *err)
@@ -253,15 +173,5 @@ int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error
 	_cleanup_close_ int fd = vfg_state_open(path, O_RDONLY, false, err);
 	if (fd < 0)
 		return fd == -ENOENT ? -ENOENT : -1;
-	return vfg_fd_read_all(fd, path, content, size, err);
-}
-
-int vfg_file_remove(const char *path, vfg_error *err)
-{
-	if (unlink(path) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return vfg_error_set(err, errno, path, "cannot remove");
-	}
-	return vfg_fsync_parent(path, err);
+	return vfg_fd_read_all(fd, path, 0, content, size, err);
 }

@@ -23,21 +23,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-
-static void close_file(FILE **file)
-{
-	if (*file)
-		fclose(*file);
-}
-
-#define cleanup_close __attribute__((cleanup(close_fd)))
-#define cleanup_fclose __attribute__((cleanup(close_file)))
-
 /* Group and cdev nodes ask devtmpfs for no mode, and it falls back to 0600
  * (drivers/base/devtmpfs.c). The misc devices set theirs (misc_node_specs in
  * hosttree_manifest.c). */
@@ -121,7 +106,7 @@ static int open_subdirectory(int dir_fd, const char *name)
 /* Open @path below the root as a directory, creating what is missing. */
 static int tree_open_directory(const struct builder *builder, const char *path)
 {
-	cleanup_close int current = openat(builder->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int current = openat(builder->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (current < 0)
 		return build_error(builder, "", errno, "cannot open the root directory");
@@ -152,7 +137,7 @@ static int tree_open_directory(const struct builder *builder, const char *path)
 
 static int tree_make_directory(const struct builder *builder, const char *path)
 {
-	cleanup_close int fd = tree_open_directory(builder, path);
+	_cleanup_close_ int fd = tree_open_directory(builder, path);
 
 	return fd < 0 ? -1 : 0;
 }
@@ -166,22 +151,6 @@ static int tree_open_parent(const struct builder *builder, const char *path, con
 	*name = slash ? slash + 1 : path;
 	snprintf(directory, sizeof(directory), "%.*s", slash ? (int)(slash - path) : 0, path);
 	return tree_open_directory(builder, directory);
-}
-
-static int write_all(int fd, const void *content, size_t size)
-{
-	const char *next = content;
-
-	while (size > 0) {
-		ssize_t written = write(fd, next, size);
-		if (written < 0 && errno == EINTR)
-			continue;
-		if (written < 0)
-			return -1;
-		next += written;
-		size -= (size_t)written;
-	}
-	return 0;
 }
 
 /* Short one-line text, as sysfs attributes are: worth quoting in a message. */
@@ -199,8 +168,8 @@ static int tree_check_file(const struct builder *builder, int dir_fd, const char
 		return build_error(builder, path, errno, "cannot inspect existing file");
 	if (!S_ISREG(status.st_mode))
 		return build_error(builder, path, 0, "exists and is not a regular file");
-	cleanup_close int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	cleanup_free char *existing = malloc(size + 1);
+	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_free_ char *existing = malloc(size + 1);
 	if (fd < 0)
 		return build_error(builder, path, errno, "cannot open existing file");
 	if (!existing)
@@ -221,16 +190,16 @@ static int tree_write_file(const struct builder *builder, const char *path, cons
 			   mode_t mode)
 {
 	const char *name;
-	cleanup_close int dir_fd = tree_open_parent(builder, path, &name);
+	_cleanup_close_ int dir_fd = tree_open_parent(builder, path, &name);
 
 	if (dir_fd < 0)
 		return -1;
-	cleanup_close int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	_cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0 && errno == EEXIST)
 		return tree_check_file(builder, dir_fd, name, path, content, size);
 	if (fd < 0)
 		return build_error(builder, path, errno, "cannot create file");
-	if (write_all(fd, content, size) < 0)
+	if (vfg_write_all(fd, content, size) < 0)
 		return build_error(builder, path, errno, "cannot write file");
 	/* open() applied the umask. */
 	if (fchmod(fd, mode) < 0)
@@ -306,7 +275,7 @@ static int tree_make_symlink(const struct builder *builder, const char *link_pat
 
 	if (!relative_link_target(link_path, target_path, target))
 		return build_error(builder, link_path, 0, "link target longer than %d bytes", TREE_PATH_MAX - 1);
-	cleanup_close int dir_fd = tree_open_parent(builder, link_path, &name);
+	_cleanup_close_ int dir_fd = tree_open_parent(builder, link_path, &name);
 	if (dir_fd < 0)
 		return -1;
 	if (symlinkat(target, dir_fd, name) == 0)
@@ -335,7 +304,7 @@ static int tree_make_char_node(const struct builder *builder, const char *path, 
 			       mode_t mode)
 {
 	const char *name;
-	cleanup_close int dir_fd = tree_open_parent(builder, path, &name);
+	_cleanup_close_ int dir_fd = tree_open_parent(builder, path, &name);
 
 	if (dir_fd < 0)
 		return -1;
@@ -602,7 +571,7 @@ static int manifest_build(struct builder *builder, const struct host_manifest *m
  * may be symlinks (/tmp often is one): the caller chose them. */
 static int make_root_directory(const char *root, char *errbuf, size_t errlen)
 {
-	cleanup_free char *path = strdup(root);
+	_cleanup_free_ char *path = strdup(root);
 
 	if (!path)
 		return report(errbuf, errlen, "out of memory");
@@ -632,7 +601,7 @@ int hosttree_build_string(const char *manifest_text, const char *root, char *err
 	if (manifest_parse(&manifest, manifest_text, errbuf, errlen) < 0 ||
 	    make_root_directory(root, errbuf, errlen) < 0)
 		return -1;
-	cleanup_close int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return report(errbuf, errlen, "%s: cannot open the root directory: %s", root, strerror(errno));
 	struct builder builder = {.root_fd = root_fd, .root = root, .errbuf = errbuf, .errlen = errlen};
@@ -642,8 +611,8 @@ int hosttree_build_string(const char *manifest_text, const char *root, char *err
 /* The whole file as a string; it may be a pipe, so read until end of file. */
 static char *read_manifest_file(const char *path, char *errbuf, size_t errlen)
 {
-	cleanup_fclose FILE *file = fopen(path, "re");
-	cleanup_free char *text = NULL;
+	_cleanup_fclose_ FILE *file = fopen(path, "re");
+	_cleanup_free_ char *text = NULL;
 	size_t length = 0;
 	size_t capacity = 0;
 
@@ -688,7 +657,7 @@ int hosttree_build_file(const char *manifest_path, const char *root, char *errbu
 		errbuf[0] = '\0';
 	if (!manifest_path)
 		return report(errbuf, errlen, "hosttree: a manifest path is needed");
-	cleanup_free char *text = read_manifest_file(manifest_path, errbuf, errlen);
+	_cleanup_free_ char *text = read_manifest_file(manifest_path, errbuf, errlen);
 	if (!text)
 		return -1;
 	return hosttree_build_string(text, root, errbuf, errlen);

@@ -23,12 +23,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
-static inline void free_pointer(void *pointer)
-{
-	free(*(void **)pointer);
-}
-
-#define cleanup_free __attribute__((cleanup(free_pointer)))
+#include <vfguard/util.h> /* the cleanup attributes, vfg_write_all */
 
 /* Fill @errbuf (when given) and return -1, so a failure reads "return report(...)". */
 __attribute__((format(printf, 3, 4))) static inline int report(char *errbuf, size_t errlen, const char *fmt, ...)

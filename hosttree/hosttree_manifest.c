@@ -507,7 +507,7 @@ static int parse_line(struct parser *parser, char *line)
 int manifest_parse(struct host_manifest *manifest, const char *text, char *errbuf, size_t errlen)
 {
 	struct parser parser = {.manifest = manifest, .errbuf = errbuf, .errlen = errlen};
-	cleanup_free char *copy = strdup(text);
+	_cleanup_free_ char *copy = strdup(text);
 
 	if (!copy)
 		return report(errbuf, errlen, "out of memory");

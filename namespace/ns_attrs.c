@@ -76,20 +76,14 @@ static int host_xattr_read(const char *proc, const char *real, const char *name,
 
 int ns_host_node_read(const vfg_labeler_env *env, const vfg_node *node, ns_attrs *attrs, vfg_error *err)
 {
-	char real[VFG_PATH_MAX], proc[32];
-	struct stat st;
-	if (vfg_env_host_path(env, node->path, real, sizeof(real), err) < 0)
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
 		return -1;
-	_cleanup_close_ int fd = vfg_node_open(env, node, err);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0)
-		return vfg_error_set(err, errno, real, "cannot stat the device node");
-	*attrs = (ns_attrs){.mode = st.st_mode, .rdev = st.st_rdev, .uid = st.st_uid, .gid = st.st_gid};
+	const struct stat *st = &nfd.st;
+	*attrs = (ns_attrs){.mode = st->st_mode, .rdev = st->st_rdev, .uid = st->st_uid, .gid = st->st_gid};
 	/* getxattr has no O_PATH form: the magic link reaches the inode vfg_node_open() checked. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (host_xattr_read(proc, real, NS_XATTR_ACL, &attrs->acl, err) < 0 ||
-	    host_xattr_read(proc, real, NS_XATTR_LABEL, &attrs->label, err) < 0)
+	if (host_xattr_read(nfd.proc, nfd.real, NS_XATTR_ACL, &attrs->acl, err) < 0 ||
+	    host_xattr_read(nfd.proc, nfd.real, NS_XATTR_LABEL, &attrs->label, err) < 0)
 		return -1;
 	return 0;
 }

@@ -30,9 +30,10 @@ grep -F "$include/vfguard/" "$work/aux" | grep -v ' static ' |
 nm -D --defined-only "$library" | awk '$2 != "A" { print $3 }' | sort -u >"$work/exported-versioned"
 sed 's/@.*//' "$work/exported-versioned" | sort -u >"$work/exported"
 
-# The map's global names: comments out, then every "name;" between "global:" and "local:" or the node's end.
+# The map's global names: comments out, then every "name;" between "global:" and
+# the node's "local:" or its closing brace (a later node has no "local:").
 sed -e 's|/\*.*\*/||' -e '/\/\*/,/\*\//d' "$map" |
-	awk '/global:/ { on = 1; next } /local:/ || /^}/ { on = 0 } on' |
+	awk '/global:/ { on = 1; next } /local:|^}/ { on = 0 } on' |
 	tr -d ' \t;' | grep -v '^$' | sort >"$work/mapped-all"
 sort -u "$work/mapped-all" >"$work/mapped"
 

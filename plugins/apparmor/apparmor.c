@@ -91,12 +91,6 @@ static int apparmor_self_confined(bool *confined, char *label_out, size_t size, 
 	return 0;
 }
 
-static void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-
 /* Is @profile loaded? The apparmorfs "profiles" file lists "NAME (MODE)" a line. */
 static int apparmor_profile_loaded(const char *profile, bool *loaded, vfg_error *err)
 {
@@ -106,7 +100,7 @@ static int apparmor_profile_loaded(const char *profile, bool *loaded, vfg_error 
 		return vfg_error_set(err, errno, "securityfs", "apparmor: cannot find the apparmor file system");
 	char path[VFG_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/profiles", mountpoint);
-	__attribute__((cleanup(fclosep))) FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
 		return vfg_error_set(err, errno, path, "apparmor: cannot list the loaded profiles");
 	_cleanup_free_ char *line = NULL;
@@ -343,7 +337,7 @@ static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, 
 		_cleanup_free_ char *content = NULL;
 		size_t size;
 		if (apparmor_rules_render(rules, domain->name, target.rule, NULL, &content, &size, err) < 0 ||
-		    apparmor_file_replace(rules->path, content, size, rules->mode, rules->uid, rules->gid, err) < 0)
+		    vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid, err) < 0)
 			return -1;
 	}
 	if (apparmor_kernel_sync(env, target.profile, err) < 0)
@@ -357,16 +351,16 @@ static int apparmor_original_restore(const vfg_labeler_env *env, const vfg_domai
 {
 	switch (undo->kind) {
 	case APPARMOR_ORIGINAL_ABSENT:
-		return apparmor_file_remove(rules->path, err);
+		return vfg_file_remove(rules->path, err);
 	case APPARMOR_ORIGINAL_TEXT:
-		return apparmor_file_replace(rules->path, undo->text, undo->size, rules->mode, rules->uid, rules->gid,
-					     err);
+		return vfg_file_replace_owned(rules->path, undo->text, undo->size, rules->mode, rules->uid, rules->gid,
+					      err);
 	case APPARMOR_ORIGINAL_SAVED: {
 		_cleanup_free_ char *content = NULL;
 		if (apparmor_saved_read(env, domain->name, undo, &content, err) < 0)
 			return -1;
-		return apparmor_file_replace(rules->path, content, undo->size, rules->mode, rules->uid, rules->gid,
-					     err);
+		return vfg_file_replace_owned(rules->path, content, undo->size, rules->mode, rules->uid, rules->gid,
+					      err);
 	}
 	}
 	return vfg_error_set(err, EINVAL, rules->path, "apparmor: unknown kind of original");
@@ -400,8 +394,8 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 			_cleanup_free_ char *content = NULL;
 			size_t size;
 			if (apparmor_rules_render(rules, domain->name, NULL, target.rule, &content, &size, err) < 0 ||
-			    apparmor_file_replace(rules->path, content, size, rules->mode, rules->uid, rules->gid,
-						  err) < 0)
+			    vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid,
+						   err) < 0)
 				return -1;
 		}
 	} else if (apparmor_original_restore(env, domain, rules, &undo, err) < 0 ||

@@ -32,19 +32,7 @@
 #include <unistd.h>
 
 #include <vfguard/labeler.h>
-
-static inline void apparmor_freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(apparmor_freep)))
-
-static inline void apparmor_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(apparmor_closep)))
+#include <vfguard/util.h>
 
 /* A rule line without its newline: the quoted path, " rw,". */
 #define APPARMOR_RULE_MAX (VFG_PATH_MAX + 16)
@@ -132,13 +120,8 @@ void apparmor_undo_free(apparmor_undo *undo);
 /* 64-bit FNV-1a: names a saved copy and checks it is the one journaled (not a defence against forgery). */
 uint64_t apparmor_hash(const void *data, size_t size);
 
-/* apparmor_files.c: files replaced atomically and durably, and the saved originals. */
+/* apparmor_files.c: directories, and the saved originals (files replace with vfg_file_replace_owned()). */
 
-/* Write @content to @path through a temporary file, fsync, rename, fsync of the directory. */
-int apparmor_file_replace(const char *path, const char *content, size_t size, mode_t mode, uid_t uid, gid_t gid,
-			  vfg_error *err);
-/* Remove @path durably; a missing file is fine. */
-int apparmor_file_remove(const char *path, vfg_error *err);
 /* Make the directory @path (mode 0755) and its parents below @root. */
 int apparmor_mkdir_below(const char *root, const char *path, mode_t mode, vfg_error *err);
 

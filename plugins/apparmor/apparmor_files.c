@@ -2,12 +2,9 @@
 /*
  * Files the AppArmor labeler writes: the rules file, and the saved copy of
  * an original too large for the undo text. A crash may come at any instant,
- * so a file is either its old content or its new, never a torn mix: write a
- * temporary file in the same directory, fsync it, rename it over the old
- * one (atomic within a file system), and fsync the directory so the new
- * name itself is durable (fsync(2), "Notes"). The core has the same helper
- * for its state files; a plugin includes only <vfguard/...>, and a rules
- * file keeps the owner and mode it had, so the labeler has its own.
+ * so a file is either its old content or its new, never a torn mix:
+ * vfg_file_replace_owned() (util.h) writes both, the rules file with the
+ * owner and mode it had.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,63 +18,6 @@
 
 #define SAVED_DIRECTORY "apparmor"
 #define SAVED_SUFFIX ".original"
-
-static int fsync_parent(const char *path, vfg_error *err)
-{
-	char copy[VFG_PATH_MAX];
-	snprintf(copy, sizeof(copy), "%s", path);
-	const char *dir = dirname(copy);
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return vfg_error_set(err, errno, dir, "apparmor: cannot make the directory durable (fsync)");
-	return 0;
-}
-
-static int write_all(int fd, const char *content, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, content, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		content += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
-int apparmor_file_replace(const char *path, const char *content, size_t size, mode_t mode, uid_t uid, gid_t gid,
-			  vfg_error *err)
-{
-	char temporary[VFG_PATH_MAX + 32];
-	snprintf(temporary, sizeof(temporary), "%s.vfguard-tmp.%d", path, (int)getpid());
-	_cleanup_close_ int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return vfg_error_set(err, errno, temporary, "apparmor: cannot create");
-	/* chown before chmod: chown clears the set-id bits (notify_change()). */
-	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0 || write_all(fd, content, size) < 0 || fsync(fd) < 0) {
-		int saved = errno;
-		unlink(temporary);
-		return vfg_error_set(err, saved, temporary, "apparmor: cannot write");
-	}
-	if (rename(temporary, path) < 0) {
-		int saved = errno;
-		unlink(temporary);
-		return vfg_error_set(err, saved, path, "apparmor: cannot replace");
-	}
-	return fsync_parent(path, err);
-}
-
-int apparmor_file_remove(const char *path, vfg_error *err)
-{
-	if (unlink(path) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return vfg_error_set(err, errno, path, "apparmor: cannot remove");
-	}
-	return fsync_parent(path, err);
-}
 
 static int make_directory(const char *path, mode_t mode, vfg_error *err)
 {
@@ -139,7 +79,7 @@ int apparmor_saved_write(const vfg_labeler_env *env, const char *domain, const a
 	if (saved_directory(env, dir, sizeof(dir), err) < 0 || apparmor_mkdir_below(env->root, dir, 0700, err) < 0 ||
 	    saved_path(env, domain, hash, path, sizeof(path), err) < 0)
 		return -1;
-	return apparmor_file_replace(path, original->content, original->size, 0600, 0, 0, err);
+	return vfg_file_replace_owned(path, original->content, original->size, 0600, 0, 0, err);
 }
 
 int apparmor_saved_read(const vfg_labeler_env *env, const char *domain, const apparmor_undo *undo, char **content,
@@ -180,15 +120,8 @@ int apparmor_saved_read(const vfg_labeler_env *env, const char *domain, const ap
 		return vfg_error_set(err, EINVAL, path,
 				     "apparmor: the saved original is not the one journaled (size or hash differ); "
 				     "refusing to restore it");
-	*content = buf;
-	buf = NULL;
+	*content = vfg_steal_ptr(&buf);
 	return 0;
-}
-
-static void closedirp(DIR **dir)
-{
-	if (*dir)
-		closedir(*dir);
 }
 
 /* DOMAIN.HHHHHHHHHHHHHHHH.original, the hash 16 lower-case hex digits. */
@@ -209,7 +142,7 @@ int apparmor_saved_remove_all(const vfg_labeler_env *env, const char *domain, vf
 	char dir_path[VFG_PATH_MAX];
 	if (saved_directory(env, dir_path, sizeof(dir_path), err) < 0)
 		return -1;
-	__attribute__((cleanup(closedirp))) DIR *dir = opendir(dir_path);
+	_cleanup_closedir_ DIR *dir = opendir(dir_path);
 	if (!dir) {
 		if (errno == ENOENT)
 			return 0;

@@ -116,28 +116,10 @@ int apparmor_rules_read(const char *path, apparmor_rules *rules, vfg_error *err)
 	rules->uid = st.st_uid;
 	rules->gid = st.st_gid;
 
-	size_t capacity = (size_t)st.st_size + 1;
-	rules->content = malloc(capacity);
-	if (!rules->content)
-		return vfg_error_set(err, ENOMEM, path, "apparmor: cannot read the rules file");
-	for (;;) {
-		if (rules->size + 1 >= capacity) {
-			char *bigger = realloc(rules->content, capacity * 2);
-			if (!bigger)
-				return vfg_error_set(err, ENOMEM, path, "apparmor: cannot read the rules file");
-			rules->content = bigger;
-			capacity *= 2;
-		}
-		ssize_t n = read(fd, rules->content + rules->size, capacity - rules->size - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return vfg_error_set(err, errno, path, "apparmor: cannot read the rules file");
-		if (n == 0)
-			break;
-		rules->size += (size_t)n;
+	if (vfg_fd_read_all(fd, path, 0, &rules->content, &rules->size, err) < 0) {
+		vfg_error_prefix(err, "apparmor: the rules file");
+		return -1;
 	}
-	rules->content[rules->size] = '\0';
 	return rules_parse_section(rules, err);
 }
 
@@ -256,36 +238,18 @@ void apparmor_undo_format_saved(bool held, const apparmor_original *original, ch
 		 (unsigned long long)apparmor_hash(original->content, original->size), original->size);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
+/* The %xx-escaped original (either case decodes; apparmor_undo_parse() then asks for the canonical one). */
 static bool undo_decode_text(const char *text, apparmor_undo *undo)
 {
 	size_t length = strlen(text);
 	undo->text = malloc(length + 1);
 	if (!undo->text)
 		return false;
-	size_t used = 0;
-	for (size_t i = 0; i < length; i++) {
-		if (text[i] != '%') {
-			undo->text[used++] = text[i];
-			continue;
-		}
-		int high = i + 2 < length ? hex_value(text[i + 1]) : -1;
-		int low = high >= 0 ? hex_value(text[i + 2]) : -1;
-		if (low < 0)
-			return false;
-		undo->text[used++] = (char)(high << 4 | low);
-		i += 2;
-	}
-	undo->text[used] = '\0';
-	undo->size = used;
+	ssize_t n = vfg_percent_decode(text, undo->text, length);
+	if (n < 0)
+		return false;
+	undo->text[n] = '\0';
+	undo->size = (size_t)n;
 	return true;
 }
 

@@ -25,18 +25,7 @@
 #include <unistd.h>
 
 #include <vfguard/labeler.h>
-
-static inline void cgroup_freep(void *p)
-{
-	free(*(void **)p);
-}
-static inline void cgroup_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_free_ __attribute__((cleanup(cgroup_freep)))
-#define _cleanup_close_ __attribute__((cleanup(cgroup_closep)))
+#include <vfguard/util.h>
 
 /* probe flags */
 enum {

@@ -17,12 +17,6 @@
 
 #include "cgroup.h"
 
-static void fclose_filep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-
 /* Undo mountinfo's octal escapes ("\040" for a space) in place. */
 static void unescape_mountinfo(char *s)
 {
@@ -46,7 +40,7 @@ static void unescape_mountinfo(char *s)
  */
 int cgroup_mount_find(const char *controller, char *mountpoint, size_t size)
 {
-	__attribute__((cleanup(fclose_filep))) FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return -errno;
 	_cleanup_free_ char *line = NULL;
@@ -95,7 +89,7 @@ static int cgroups_of_pid(pid_t pid, cgroup_place *place, char *why, size_t size
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	__attribute__((cleanup(fclose_filep))) FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f && errno == ENOENT) {
 		snprintf(why, size, "pid %d is not running: its cgroup cannot be found", (int)pid);
 		return 0;

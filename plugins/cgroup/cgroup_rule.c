@@ -222,8 +222,7 @@ int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n
 				    item[0] == '/' ? " " : "", text);
 		}
 	}
-	*rules = parsed;
+	*rules = vfg_steal_ptr(&parsed);
 	*n = count;
-	parsed = NULL;
 	return 0;
 }

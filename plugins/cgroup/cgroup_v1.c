@@ -20,18 +20,12 @@
 
 #include "cgroup.h"
 
-static void fclose_filep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-
 int cgroup_v1_read(const char *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err)
 {
 	char path[VFG_PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/devices.list", dir);
 	memset(state, 0, sizeof(*state));
-	__attribute__((cleanup(fclose_filep))) FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
 		return vfg_error_set(err, errno, path, "cannot read the cgroup's device list");
 	_cleanup_free_ char *line = NULL;
@@ -57,7 +51,7 @@ char *cgroup_v1_list(const char *dir, vfg_error *err)
 {
 	char path[VFG_PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/devices.list", dir);
-	__attribute__((cleanup(fclose_filep))) FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f) {
 		vfg_error_set(err, errno, path, "cannot read the cgroup's device list");
 		return NULL;

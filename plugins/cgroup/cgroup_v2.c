@@ -70,9 +70,9 @@ static struct vfg_cgroup_device *skeleton_load(void)
 
 void cgroup_v2_prog_close(cgroup_v2_prog *prog)
 {
-	cgroup_closep(&prog->map_fd);
-	cgroup_closep(&prog->prog_fd);
-	cgroup_closep(&prog->cgroup_fd);
+	vfg_closep(&prog->map_fd);
+	vfg_closep(&prog->prog_fd);
+	vfg_closep(&prog->cgroup_fd);
 	prog->map_fd = prog->prog_fd = prog->cgroup_fd = -1;
 }
 
@@ -218,8 +218,8 @@ int cgroup_v2_detach(const char *dir, cgroup_v2_prog *prog, vfg_error *err)
 {
 	if (bpf_prog_detach2(prog->prog_fd, prog->cgroup_fd, BPF_CGROUP_DEVICE) < 0 && errno != ENOENT)
 		return vfg_error_set(err, errno, dir, "cannot detach vfguard's device program %u", prog->prog_id);
-	cgroup_closep(&prog->map_fd);
-	cgroup_closep(&prog->prog_fd);
+	vfg_closep(&prog->map_fd);
+	vfg_closep(&prog->prog_fd);
 	prog->map_fd = prog->prog_fd = -1;
 	return 0;
 }

@@ -15,22 +15,10 @@
 
 #include "dac.h"
 
-int dac_node_open(const vfg_labeler_env *env, const vfg_node *node, dac_node_fd *nfd, vfg_error *err)
-{
-	nfd->fd = -1;
-	if (vfg_env_host_path(env, node->path, nfd->real, sizeof(nfd->real), err) < 0)
-		return -1;
-	nfd->fd = vfg_node_open(env, node, err);
-	if (nfd->fd < 0)
-		return -1;
-	snprintf(nfd->proc, sizeof(nfd->proc), "/proc/self/fd/%d", nfd->fd);
-	return 0;
-}
-
-int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, dac_node_fd *nfd, vfg_error *err)
+int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_node_fd *nfd, vfg_error *err)
 {
 	vfg_error why = {0};
-	if (dac_node_open(env, node, nfd, &why) == 0)
+	if (vfg_node_fd_open(env, node, nfd, &why) == 0)
 		return 1;
 	return vfg_txn_unopened(txn, &why, err);
 }
@@ -60,8 +48,8 @@ static int dac_already_allows(const vfg_labeler_env *env, const vfg_domain *doma
 	 * domain's grant that goes away with that domain, so an ACL always means
 	 * a grant of this domain's own.
 	 */
-	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
-	if (dac_node_open(env, node, &nfd, err) < 0 || dac_acl_present(&nfd, acl, err) < 0)
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || dac_acl_present(&nfd, acl, err) < 0)
 		return -1;
 	if (*acl)
 		return 0;
@@ -200,7 +188,7 @@ static int dac_owner_parse(const char *text, const vfg_node *node, dac_owner *ow
 }
 
 /* Put owner and mode on the node behind @nfd; chown first, as it clears S_ISUID (notify_change()). */
-static int dac_owner_set(const dac_node_fd *nfd, const dac_owner *owner, vfg_error *err)
+static int dac_owner_set(const vfg_node_fd *nfd, const dac_owner *owner, vfg_error *err)
 {
 	if (fchownat(nfd->fd, "", owner->uid, owner->gid, AT_EMPTY_PATH) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot chown to %u:%u", (unsigned)owner->uid,
@@ -214,18 +202,15 @@ static int dac_owner_set(const dac_node_fd *nfd, const dac_owner *owner, vfg_err
 static int dac_exclusive_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
 			       vfg_error *err)
 {
-	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
-	struct stat st;
-	if (dac_node_open(env, node, &nfd, err) < 0)
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
 		return -1;
-	if (fstat(nfd.fd, &st) < 0)
-		return vfg_error_set(err, errno, nfd.real, "cannot stat the device node");
 	/* chown drops security.capability (ATTR_KILL_PRIV, cap_inode_killpriv()); its bytes could not come back. */
 	if (getxattr(nfd.proc, "security.capability", NULL, 0) >= 0)
 		return vfg_error_set(err, 0, nfd.real,
 				     "carries security.capability, which chown would remove for good; refusing");
 
-	dac_owner original = {.uid = st.st_uid, .gid = st.st_gid, .mode = st.st_mode & 07777};
+	dac_owner original = {.uid = nfd.st.st_uid, .gid = nfd.st.st_gid, .mode = nfd.st.st_mode & 07777};
 	dac_owner granted = {.uid = domain->uid, .gid = domain->gid, .mode = original.mode | S_IRUSR | S_IWUSR};
 	char undo[64];
 	dac_owner_format(&original, undo, sizeof(undo));
@@ -239,7 +224,7 @@ static int dac_exclusive_revoke(const vfg_labeler_env *env, const vfg_node *node
 	dac_owner original;
 	if (dac_owner_parse(vfg_txn_undo(txn, node), node, &original, err) < 0)
 		return -1;
-	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	int r = dac_revoke_open(env, node, txn, &nfd, err);
 	if (r <= 0)
 		return r;
@@ -265,8 +250,8 @@ static int dac_revoke(const vfg_labeler_env *env, const vfg_domain *domain, cons
 static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
 			  vfg_finding *finding, vfg_error *err)
 {
-	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
-	if (dac_node_open(env, node, &nfd, err) < 0) {
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0) {
 		if (err->errnum != ENOENT && err->errnum != EMEDIUMTYPE)
 			return -1;
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "the granted device node", err->message,
@@ -280,15 +265,13 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 		if (dac_shared_allows(&nfd, domain->uid, &holds, found, sizeof(found), err) < 0)
 			return -1;
 	} else {
-		struct stat st;
-		if (fstat(nfd.fd, &st) < 0)
-			return vfg_error_set(err, errno, nfd.real, "cannot stat the device node");
+		const struct stat *st = &nfd.st;
 		snprintf(expected, sizeof(expected), "owner %u:%u, mode with u+rw", (unsigned)domain->uid,
 			 (unsigned)domain->gid);
-		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st.st_uid, (unsigned)st.st_gid,
-			 (unsigned)(st.st_mode & 07777));
-		holds = st.st_uid == domain->uid && st.st_gid == domain->gid &&
-			(st.st_mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR);
+		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st->st_uid, (unsigned)st->st_gid,
+			 (unsigned)(st->st_mode & 07777));
+		holds = st->st_uid == domain->uid && st->st_gid == domain->gid &&
+			(st->st_mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR);
 	}
 	if (!holds)
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, found,

@@ -6,8 +6,9 @@
  * What the DAC labeler's files share. The labeler acts only on the O_PATH fd
  * vfg_node_open() gives; calls that have no fd form (chmod before Linux 6.6's
  * fchmodat(AT_EMPTY_PATH), the xattr calls on an O_PATH fd, libacl) reach the
- * same inode through its /proc/self/fd/N magic link, which the kernel resolves
- * to the opened file, never to whatever the path names now.
+ * same inode through its /proc/self/fd/N magic link (vfg_node_fd, util.h),
+ * which the kernel resolves to the opened file, never to whatever the path
+ * names now.
  */
 
 #include <stdbool.h>
@@ -17,13 +18,7 @@
 #include <unistd.h>
 
 #include <vfguard/labeler.h>
-
-static inline void dac_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(dac_closep)))
+#include <vfguard/util.h>
 
 /*
  * Set-id and sticky bits: meaningless on a device node (nothing executes it,
@@ -35,21 +30,6 @@ static inline void dac_closep(int *fd)
 /* Refuse undo text @text whose @mode has DAC_SPECIAL_BITS, naming the node. */
 int dac_undo_check_bits(const char *text, const vfg_node *node, unsigned mode, vfg_error *err);
 
-/* An fd opened by vfg_node_open(), with the two names a message or a call needs. */
-typedef struct dac_node_fd {
-	int fd;
-	char proc[32]; /* "/proc/self/fd/N" */
-	char real[VFG_PATH_MAX]; /* ROOT + the node's path, for messages */
-} dac_node_fd;
-
-/* Open @node through vfg_node_open() and fill @nfd; nfd->fd is -1 on failure. */
-int dac_node_open(const vfg_labeler_env *env, const vfg_node *node, dac_node_fd *nfd, vfg_error *err);
-static inline void dac_node_closep(dac_node_fd *nfd)
-{
-	dac_closep(&nfd->fd);
-}
-#define _cleanup_node_fd_ __attribute__((cleanup(dac_node_closep)))
-
 /*
  * Shared nodes (dac_shared.c): /dev/vfio/vfio and /dev/iommu never change
  * owner; a hypervisor uid gets a POSIX ACL_USER entry instead.
@@ -60,10 +40,10 @@ static inline void dac_node_closep(dac_node_fd *nfd)
  */
 
 /* Is there an access ACL on the node? Its group bits then show the mask, not the group. */
-int dac_acl_present(const dac_node_fd *nfd, bool *present, vfg_error *err);
+int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err);
 
 /* Does the access ACL let @uid read and write? @found: what is there, for a finding. */
-int dac_shared_allows(const dac_node_fd *nfd, uid_t uid, bool *allows, char *found, size_t size, vfg_error *err);
+int dac_shared_allows(const vfg_node_fd *nfd, uid_t uid, bool *allows, char *found, size_t size, vfg_error *err);
 
 int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
 		     vfg_error *err);
@@ -75,6 +55,6 @@ int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, cons
  * node is gone, or is now something else, which is left alone), after a
  * vfg_txn_note; -1 on any other failure.
  */
-int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, dac_node_fd *nfd, vfg_error *err);
+int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_node_fd *nfd, vfg_error *err);
 
 #endif

@@ -40,7 +40,7 @@ static inline void dac_acl_freep(acl_t *acl)
 }
 #define _cleanup_acl_ __attribute__((cleanup(dac_acl_freep)))
 
-int dac_acl_present(const dac_node_fd *nfd, bool *present, vfg_error *err)
+int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err)
 {
 	if (getxattr(nfd->proc, DAC_ACL_XATTR, NULL, 0) >= 0) {
 		*present = true;
@@ -54,12 +54,9 @@ int dac_acl_present(const dac_node_fd *nfd, bool *present, vfg_error *err)
 	return vfg_error_set(err, errno, nfd->real, "cannot read %s", DAC_ACL_XATTR);
 }
 
-static int dac_shared_read(const dac_node_fd *nfd, dac_shared_original *original, vfg_error *err)
+static int dac_shared_read(const vfg_node_fd *nfd, dac_shared_original *original, vfg_error *err)
 {
-	struct stat st;
-	if (fstat(nfd->fd, &st) < 0)
-		return vfg_error_set(err, errno, nfd->real, "cannot stat the device node");
-	original->mode = st.st_mode & 07777;
+	original->mode = nfd->st.st_mode & 07777;
 	ssize_t n = getxattr(nfd->proc, DAC_ACL_XATTR, original->acl, sizeof(original->acl));
 	if (n >= 0) {
 		original->acl_size = (size_t)n;
@@ -78,33 +75,8 @@ static int dac_shared_read(const dac_node_fd *nfd, dac_shared_original *original
 static void dac_shared_format(const dac_shared_original *original, char *buf, size_t size)
 {
 	int used = snprintf(buf, size, "mode=%04o acl=%s", (unsigned)original->mode, original->acl_size ? "" : "none");
-	for (size_t i = 0; i < original->acl_size; i++)
-		used += snprintf(buf + used, size - (size_t)used, "%02x", original->acl[i]);
-}
-
-static int dac_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Lower-case hex into @out; false unless it is whole bytes and fits. */
-static bool dac_hex_decode(const char *hex, unsigned char *out, size_t max, size_t *size)
-{
-	size_t len = strlen(hex);
-	if (len == 0 || len % 2 || len / 2 > max)
-		return false;
-	for (size_t i = 0; i < len / 2; i++) {
-		int high = dac_hex_digit(hex[2 * i]), low = dac_hex_digit(hex[2 * i + 1]);
-		if (high < 0 || low < 0)
-			return false;
-		out[i] = (unsigned char)(high << 4 | low);
-	}
-	*size = len / 2;
-	return true;
+	if (used > 0 && (size_t)used < size)
+		vfg_hex_encode(original->acl, original->acl_size, buf + used, size - (size_t)used);
 }
 
 /*
@@ -158,9 +130,12 @@ static int dac_shared_parse(const char *text, const vfg_node *node, dac_shared_o
 	bool ok = text && sscanf(text, "mode=%o acl=%n", &mode, &start) == 1 && start > 0 && mode <= 07777;
 	if (ok) {
 		original->mode = mode;
-		original->acl_size = 0;
-		ok = strcmp(text + start, "none") == 0 ||
-		     dac_hex_decode(text + start, original->acl, sizeof(original->acl), &original->acl_size);
+		/* Upper-case or empty hex decodes too, and fails the comparison with the canonical form below. */
+		ssize_t n = strcmp(text + start, "none") == 0
+				    ? 0
+				    : vfg_hex_decode(text + start, original->acl, sizeof(original->acl));
+		ok = n >= 0;
+		original->acl_size = ok ? (size_t)n : 0;
 	}
 	if (ok)
 		dac_shared_format(original, canonical, sizeof(canonical));
@@ -236,7 +211,7 @@ static acl_entry_t dac_acl_user_entry(acl_t *acl, uid_t uid)
 }
 
 /* Write @acl as the node's access ACL; the kernel sets the group bits to its mask (posix_acl_update_mode()). */
-static int dac_acl_write(const dac_node_fd *nfd, acl_t acl, const char *what, vfg_error *err)
+static int dac_acl_write(const vfg_node_fd *nfd, acl_t acl, const char *what, vfg_error *err)
 {
 	if (acl_valid(acl) < 0)
 		return vfg_error_set(err, errno, nfd->real, "%s would make an invalid ACL", what);
@@ -246,7 +221,7 @@ static int dac_acl_write(const dac_node_fd *nfd, acl_t acl, const char *what, vf
 }
 
 /* Does the access ACL let @uid read and write (its ACL_USER entry, masked by ACL_MASK)? @found says what is there. */
-int dac_shared_allows(const dac_node_fd *nfd, uid_t uid, bool *allows, char *found, size_t size, vfg_error *err)
+int dac_shared_allows(const vfg_node_fd *nfd, uid_t uid, bool *allows, char *found, size_t size, vfg_error *err)
 {
 	*allows = false;
 	bool present;
@@ -275,7 +250,7 @@ int dac_shared_allows(const dac_node_fd *nfd, uid_t uid, bool *allows, char *fou
 	return 0;
 }
 
-static int dac_acl_grant_user(const dac_node_fd *nfd, uid_t uid, vfg_error *err)
+static int dac_acl_grant_user(const vfg_node_fd *nfd, uid_t uid, vfg_error *err)
 {
 	char what[64];
 	snprintf(what, sizeof(what), "entry u:%u:rw", (unsigned)uid);
@@ -305,7 +280,7 @@ static int dac_acl_grant_user(const dac_node_fd *nfd, uid_t uid, vfg_error *err)
  * Put the uid's ACL_USER entry back as the original had it: gone, or its old
  * permissions. The mask stays: the other uids' entries still need it.
  */
-static int dac_acl_restore_user(const dac_node_fd *nfd, uid_t uid, const dac_shared_original *original, vfg_error *err)
+static int dac_acl_restore_user(const vfg_node_fd *nfd, uid_t uid, const dac_shared_original *original, vfg_error *err)
 {
 	_cleanup_acl_ acl_t acl = acl_get_file(nfd->proc, ACL_TYPE_ACCESS);
 	if (!acl)
@@ -329,7 +304,7 @@ static int dac_acl_restore_user(const dac_node_fd *nfd, uid_t uid, const dac_sha
 }
 
 /* The node as it was before vfguard: the raw xattr, or none, then the mode. */
-static int dac_shared_restore(const dac_node_fd *nfd, const dac_shared_original *original, vfg_error *err)
+static int dac_shared_restore(const vfg_node_fd *nfd, const dac_shared_original *original, vfg_error *err)
 {
 	if (original->acl_size) {
 		if (setxattr(nfd->proc, DAC_ACL_XATTR, original->acl, original->acl_size, 0) < 0)
@@ -352,8 +327,8 @@ static int dac_shared_restore(const dac_node_fd *nfd, const dac_shared_original 
 int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
 		     vfg_error *err)
 {
-	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
-	if (dac_node_open(env, node, &nfd, err) < 0)
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
 		return -1;
 
 	/*
@@ -386,7 +361,7 @@ int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, cons
 	if (holders.others_same_uid > 0) /* another domain of this uid still opens it through the entry */
 		return 0;
 
-	_cleanup_node_fd_ dac_node_fd nfd = {.fd = -1};
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	int r = dac_revoke_open(env, node, txn, &nfd, err);
 	if (r <= 0)
 		return r;

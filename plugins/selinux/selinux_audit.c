@@ -126,9 +126,9 @@ int selinux_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 		return -1;
 	const char *expected = node->shared ? vfg_config_get(env->config, "selinux_shared_label") : labels.image;
 
-	_cleanup_node_fd_ selinux_node_fd nfd = {.fd = -1};
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	selinux_label_bytes now;
-	if (selinux_node_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
 		return -1;
 	char actual[VFG_LABEL_MAX + 16];
 	selinux_label_text(&now, actual, sizeof(actual));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <vfguard/labeler.h>
+#include <vfguard/util.h>
 
 /* The xattr the kernel keeps a file's label in (XATTR_NAME_SELINUX, include/uapi/linux/xattr.h). */
 #define SELINUX_XATTR "security.selinux"
@@ -23,13 +24,6 @@
 enum {
 	SELINUX_PROBE_ENFORCING = 1u << 0,
 };
-
-static inline void selinux_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(selinux_closep)))
 
 /* ---- labels (selinux_labels.c) ---- */
 
@@ -68,21 +62,6 @@ int selinux_labels_expected(const vfg_labeler_env *env, const vfg_domain *domain
 
 /* ---- node labels (selinux_node.c) ---- */
 
-/* An fd from vfg_node_open() with the names a call or a message needs. */
-typedef struct selinux_node_fd {
-	int fd;
-	char proc[32]; /* "/proc/self/fd/N": the xattr calls have no form for an O_PATH fd */
-	char real[VFG_PATH_MAX]; /* ROOT + the node's path, for messages */
-} selinux_node_fd;
-
-static inline void selinux_node_closep(selinux_node_fd *nfd)
-{
-	selinux_closep(&nfd->fd);
-}
-#define _cleanup_node_fd_ __attribute__((cleanup(selinux_node_closep)))
-
-int selinux_node_open(const vfg_labeler_env *env, const vfg_node *node, selinux_node_fd *nfd, vfg_error *err);
-
 /* The node's label bytes as stored (@len 0 and @present false when it has none). */
 typedef struct selinux_label_bytes {
 	bool present;
@@ -90,7 +69,7 @@ typedef struct selinux_label_bytes {
 	char bytes[VFG_LABEL_MAX];
 } selinux_label_bytes;
 
-int selinux_node_label_read(const selinux_node_fd *nfd, selinux_label_bytes *label, vfg_error *err);
+int selinux_node_label_read(const vfg_node_fd *nfd, selinux_label_bytes *label, vfg_error *err);
 /* The label as text: its bytes without the one NUL libselinux writes at the end. */
 void selinux_label_text(const selinux_label_bytes *label, char *buf, size_t size);
 

@@ -38,26 +38,6 @@ typedef struct labels_record {
 	char nodes[SELINUX_NODES_MAX][VFG_PATH_MAX];
 } labels_record;
 
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
-
-static void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
-
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
-
 /* ROOT + data_dir + "/selinux" + @rest. */
 static int labels_path(const vfg_labeler_env *env, const char *rest, char *buf, size_t size, vfg_error *err)
 {
@@ -156,27 +136,9 @@ static int record_read(const char *path, labels_record *record, vfg_error *err)
 	return 1;
 }
 
-static int fsync_dir_of(const char *path, vfg_error *err)
-{
-	char dir[VFG_PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return vfg_error_set(err, errno, dir, "selinux: cannot sync the label directory");
-	return 0;
-}
-
-/* Replace the record at @path durably (temporary file, fsync, rename, fsync of the folder). */
+/* Replace the record at @path durably (vfg_file_replace: temporary file, fsync, rename, fsync of the folder). */
 static int record_write(const char *path, const labels_record *record, vfg_error *err)
 {
-	char tmp[VFG_PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return vfg_error_set(err, errno, tmp, "selinux: cannot write the label record");
 	_cleanup_free_ char *text = NULL;
 	size_t size = 0;
 	FILE *mem = open_memstream(&text, &size);
@@ -188,18 +150,20 @@ static int record_write(const char *path, const labels_record *record, vfg_error
 		fprintf(mem, "node %s\n", record->nodes[i]);
 	if (fclose(mem) != 0)
 		return vfg_error_set(err, ENOMEM, path, "selinux: cannot format the label record");
-	if (write(fd, text, size) != (ssize_t)size || fsync(fd) < 0)
-		return vfg_error_set(err, errno ? errno : EIO, tmp, "selinux: cannot write the label record");
-	if (rename(tmp, path) < 0)
-		return vfg_error_set(err, errno, path, "selinux: cannot put the label record in place");
-	return fsync_dir_of(path, err);
+	if (vfg_file_replace(path, text, size, err) < 0) {
+		vfg_error_prefix(err, "selinux: the label record");
+		return -1;
+	}
+	return 0;
 }
 
 static int record_remove(const char *path, vfg_error *err)
 {
-	if (unlink(path) < 0 && errno != ENOENT)
-		return vfg_error_set(err, errno, path, "selinux: cannot remove the label record");
-	return fsync_dir_of(path, err);
+	if (vfg_file_remove(path, err) < 0) {
+		vfg_error_prefix(err, "selinux: the label record");
+		return -1;
+	}
+	return 0;
 }
 
 /* The MLS range of a context ("s0:c1,c2"), into @buf; "" when it has none. */
@@ -233,7 +197,9 @@ static int range_taken(const vfg_labeler_env *env, const char *self, const char 
 		return vfg_error_set(err, errno, dir, "selinux: cannot list the label records");
 	struct dirent *entry;
 	while ((entry = readdir(d))) {
-		if (entry->d_name[0] == '.' || strcmp(entry->d_name, self) == 0 || strstr(entry->d_name, ".tmp"))
+		/* ".tmp": the temporary name before vfg_file_replace() wrote the records. */
+		if (entry->d_name[0] == '.' || strcmp(entry->d_name, self) == 0 || strstr(entry->d_name, ".tmp") ||
+		    strstr(entry->d_name, VFG_FILE_TEMPORARY_INFIX))
 			continue;
 		char path[VFG_PATH_MAX * 2];
 		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);

@@ -5,8 +5,9 @@
  * and the link resolves to the opened inode, never to what the path names now).
  *
  * The undo text is the node's security.selinux as it was, byte for byte:
- * "label=BYTES" with bytes outside '!'..'~' and '%' written %XX (the NUL that
- * libselinux stores at the end shows as %00), or "none" when the node had no
+ * "label=BYTES" with bytes outside '!'..'~' and '%' written %XX
+ * (vfg_percent_encode; the NUL that libselinux stores at the end shows as
+ * %00), or "none" when the node had no
  * label. Shared nodes journal the first holder's original, so every record
  * carries the node as it was before vfguard.
  */
@@ -20,19 +21,7 @@
 
 #include "selinux_labeler.h"
 
-int selinux_node_open(const vfg_labeler_env *env, const vfg_node *node, selinux_node_fd *nfd, vfg_error *err)
-{
-	nfd->fd = -1;
-	if (vfg_env_host_path(env, node->path, nfd->real, sizeof(nfd->real), err) < 0)
-		return -1;
-	nfd->fd = vfg_node_open(env, node, err);
-	if (nfd->fd < 0)
-		return -1;
-	snprintf(nfd->proc, sizeof(nfd->proc), "/proc/self/fd/%d", nfd->fd);
-	return 0;
-}
-
-int selinux_node_label_read(const selinux_node_fd *nfd, selinux_label_bytes *label, vfg_error *err)
+int selinux_node_label_read(const vfg_node_fd *nfd, selinux_label_bytes *label, vfg_error *err)
 {
 	memset(label, 0, sizeof(*label));
 	ssize_t n = getxattr(nfd->proc, SELINUX_XATTR, label->bytes, sizeof(label->bytes));
@@ -64,26 +53,9 @@ static void undo_format(const selinux_label_bytes *label, char *buf, size_t size
 		snprintf(buf, size, "none");
 		return;
 	}
-	size_t used = (size_t)snprintf(buf, size, "label=");
-	for (size_t i = 0; i < label->len && used + 4 < size; i++) {
-		unsigned char c = (unsigned char)label->bytes[i];
-		if (c > ' ' && c <= '~' && c != '%')
-			buf[used++] = (char)c;
-		else
-			used += (size_t)snprintf(buf + used, size - used, "%%%02X", c);
-	}
-	buf[used] = '\0';
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	int used = snprintf(buf, size, "label=");
+	if (used > 0 && (size_t)used < size)
+		vfg_percent_encode(label->bytes, label->len, buf + used, size - (size_t)used);
 }
 
 static int undo_parse(const char *text, const vfg_node *node, selinux_label_bytes *label, vfg_error *err)
@@ -95,19 +67,12 @@ static int undo_parse(const char *text, const vfg_node *node, selinux_label_byte
 		return vfg_error_set(err, 0, node->path, "selinux: journal record '%s' is not 'label=...' or 'none'",
 				     text);
 	label->present = true;
-	for (const char *c = text + 6; *c; c++) {
-		if (label->len == sizeof(label->bytes))
-			return vfg_error_set(err, E2BIG, node->path, "selinux: journaled label too long");
-		if (*c != '%') {
-			label->bytes[label->len++] = *c;
-			continue;
-		}
-		int high = hex_value(c[1]), low = high < 0 ? -1 : hex_value(c[2]);
-		if (low < 0)
-			return vfg_error_set(err, 0, node->path, "selinux: journal record '%s': bad %%XX", text);
-		label->bytes[label->len++] = (char)(high << 4 | low);
-		c += 2;
-	}
+	ssize_t n = vfg_percent_decode(text + 6, label->bytes, sizeof(label->bytes));
+	if (n == -ENOBUFS)
+		return vfg_error_set(err, E2BIG, node->path, "selinux: journaled label too long");
+	if (n < 0)
+		return vfg_error_set(err, 0, node->path, "selinux: journal record '%s': bad %%XX", text);
+	label->len = (size_t)n;
 	/*
 	 * Any bytes are a label a node can have had (the kernel stores what
 	 * root writes where no policy checks it), so the bound is the form:
@@ -124,7 +89,7 @@ static int undo_parse(const char *text, const vfg_node *node, selinux_label_byte
 }
 
 /* Set @label as libselinux's setfilecon_raw() stores one: the text and its NUL. */
-static int node_label_set(const selinux_node_fd *nfd, const char *label, vfg_error *err)
+static int node_label_set(const vfg_node_fd *nfd, const char *label, vfg_error *err)
 {
 	if (setxattr(nfd->proc, SELINUX_XATTR, label, strlen(label) + 1, 0) < 0)
 		return vfg_error_set(err, errno, nfd->real, "selinux: cannot label it %s", label);
@@ -155,7 +120,7 @@ static int policy_default_label(const char *path, char *buf, size_t size, vfg_er
  * label"), so the node then gets the policy's default for its path, as udev's
  * restorecon would give a node created since.
  */
-static int node_label_restore(const vfg_node *node, const selinux_node_fd *nfd, const selinux_label_bytes *original,
+static int node_label_restore(const vfg_node *node, const vfg_node_fd *nfd, const selinux_label_bytes *original,
 			      vfg_txn *txn, vfg_error *err)
 {
 	if (original->present) {
@@ -183,20 +148,20 @@ static int node_label_restore(const vfg_node *node, const selinux_node_fd *nfd, 
 	return node_label_set(nfd, fallback, err);
 }
 
-static int selinux_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, selinux_node_fd *nfd,
+static int selinux_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_node_fd *nfd,
 			       vfg_error *err)
 {
 	vfg_error why = {0};
-	if (selinux_node_open(env, node, nfd, &why) == 0)
+	if (vfg_node_fd_open(env, node, nfd, &why) == 0)
 		return 1;
 	return vfg_txn_unopened(txn, &why, err);
 }
 
 static int grant_shared(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
 {
-	_cleanup_node_fd_ selinux_node_fd nfd = {.fd = -1};
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	selinux_label_bytes now;
-	if (selinux_node_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
 		return -1;
 	vfg_shared_holders holders;
 	vfg_txn_shared_holders(txn, node, &holders);
@@ -215,9 +180,9 @@ static int grant_shared(const vfg_labeler_env *env, const vfg_node *node, vfg_tx
 static int grant_exclusive(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
 			   vfg_error *err)
 {
-	_cleanup_node_fd_ selinux_node_fd nfd = {.fd = -1};
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	selinux_label_bytes now;
-	if (selinux_node_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
 		return -1;
 	char undo[VFG_UNDO_MAX + 1];
 	undo_format(&now, undo, sizeof(undo));
@@ -248,7 +213,7 @@ int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const v
 		if (holders.others)
 			return 0; /* another domain still needs the shared label; the last one puts the original back */
 	}
-	_cleanup_node_fd_ selinux_node_fd nfd = {.fd = -1};
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	int r = selinux_revoke_open(env, node, txn, &nfd, err);
 	if (r < 0 || (r > 0 && node_label_restore(node, &nfd, &original, txn, err) < 0))
 		return -1;

@@ -15,48 +15,6 @@ vfg_context *hook_context_new(const char *const *overrides, vfg_error *err)
 	return vfg_context_new(&options, err);
 }
 
-/* A domain XML or a container state is a few kilobytes; this bounds a runaway writer. */
-#define HOOK_INPUT_MAX (16u << 20)
-
-int hook_read_all(int fd, char **text, size_t *size, vfg_error *err)
-{
-	size_t used = 0, capacity = 8192;
-	char *buf = malloc(capacity);
-	if (!buf)
-		return vfg_error_set(err, ENOMEM, "standard input", "out of memory");
-	for (;;) {
-		if (used + 1 == capacity) {
-			if (capacity >= HOOK_INPUT_MAX) {
-				free(buf);
-				return vfg_error_set(err, EFBIG, "standard input", "more than %u bytes",
-						     HOOK_INPUT_MAX);
-			}
-			char *bigger = realloc(buf, capacity * 2);
-			if (!bigger) {
-				free(buf);
-				return vfg_error_set(err, ENOMEM, "standard input", "out of memory");
-			}
-			buf = bigger;
-			capacity *= 2;
-		}
-		ssize_t n = read(fd, buf + used, capacity - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-			free(buf);
-			return vfg_error_set(err, saved, "standard input", "cannot read");
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	*text = buf;
-	*size = used;
-	return 0;
-}
-
 void hook_report(const vfg_error *err)
 {
 	char line[VFG_ERROR_MESSAGE_MAX];

@@ -19,8 +19,8 @@ enum { HOOK_EXIT_OK = 0, HOOK_EXIT_FAILED = 1, HOOK_EXIT_USAGE = 2 };
  */
 vfg_context *hook_context_new(const char *const *overrides, vfg_error *err);
 
-/* All of @fd (the hook's standard input) into a NUL-terminated buffer; free() it. */
-int hook_read_all(int fd, char **text, size_t *size, vfg_error *err);
+/* A domain XML or a container state is a few kilobytes; this bounds a runaway writer (vfg_fd_read_all). */
+#define HOOK_INPUT_MAX (16u << 20)
 
 /*
  * The error as ONE line on stderr, "vfguard: MESSAGE": libvirt and the

@@ -16,14 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <vfguard/util.h>
+
 #include "hook_common.h"
 #include "libvirt_xml.h"
-
-static void file_close(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
 
 /* A value of qemu.conf's `KEY = "VALUE"` lines (libvirt's config syntax), unquoted. */
 static int qemu_conf_value(const char *line, const char *key, char *value, size_t size)
@@ -65,7 +61,7 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 	char path[VFG_PATH_MAX];
 	if (vfg_host_path(ctx, "/etc/libvirt/qemu.conf", path, sizeof(path), err) < 0)
 		return -1;
-	__attribute__((cleanup(file_close))) FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f && errno != ENOENT)
 		return vfg_error_set(err, errno, path, "cannot read");
 
@@ -158,7 +154,7 @@ int main(int argc, char **argv)
 	/* Read it all whatever the operation: libvirt writes the whole XML to the pipe. */
 	char *xml = NULL;
 	size_t size = 0;
-	if (hook_read_all(STDIN_FILENO, &xml, &size, &err) < 0) {
+	if (vfg_fd_read_all(STDIN_FILENO, "standard input", HOOK_INPUT_MAX, &xml, &size, &err) < 0) {
 		hook_report(&err);
 		return HOOK_EXIT_FAILED;
 	}

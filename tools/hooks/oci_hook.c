@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <vfguard/util.h>
 
 #include "hook_common.h"
 #include "oci_device_rules.h"
@@ -293,12 +294,6 @@ static int hostdev_of_cdev(const vfg_context *ctx, oci_container *c, const char 
 	return 0;
 }
 
-static void dir_close(DIR **dir)
-{
-	if (*dir)
-		closedir(*dir);
-}
-
 /* A group node's hostdevs: every member of the group bound to a vfio driver. */
 static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const char *path, unsigned group, vfg_error *err)
 {
@@ -306,7 +301,7 @@ static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const cha
 	snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group);
 	if (vfg_host_path(ctx, logical, real, sizeof(real), err) < 0)
 		return -1;
-	__attribute__((cleanup(dir_close))) DIR *dir = opendir(real);
+	_cleanup_closedir_ DIR *dir = opendir(real);
 	if (!dir)
 		return vfg_error_set(err, errno, path, "no IOMMU group %u in sysfs (%s)", group, logical);
 	size_t found = 0;
@@ -569,7 +564,7 @@ int main(int argc, char **argv)
 	char *text = NULL;
 	size_t size = 0;
 	oci_stage stage = OCI_STAGE_PRESTART;
-	int r = hook_read_all(STDIN_FILENO, &text, &size, &err);
+	int r = vfg_fd_read_all(STDIN_FILENO, "standard input", HOOK_INPUT_MAX, &text, &size, &err);
 	if (r == 0)
 		r = parse_state(&container, text, size, &err);
 	if (r == 0)

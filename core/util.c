@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What include/vfguard/util.h exports: the helpers the core shares with the
+ * plugins and front ends, so that none of them keeps a copy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* A new file's mode until vfg_file_replace_owned() sets the one asked for. */
+#define TEMPORARY_FILE_MODE 0600
+
+VFG_EXPORT int vfg_node_fd_open(const vfg_labeler_env *env, const vfg_node *node, vfg_node_fd *nfd, vfg_error *err)
+{
+	nfd->fd = -1;
+	nfd->proc[0] = '\0';
+	if (vfg_env_host_path(env, node->path, nfd->real, sizeof(nfd->real), err) < 0)
+		return -1;
+	int fd = vfg_node_open(env, node, err);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &nfd->st) < 0) {
+		vfg_error_set(err, errno, nfd->real, "cannot stat the device node");
+		close(fd);
+		return -1;
+	}
+	nfd->fd = fd;
+	vfg_proc_fd_path(nfd->fd, nfd->proc, sizeof(nfd->proc));
+	return 0;
+}
+
+VFG_EXPORT int vfg_fd_read_all(int fd, const char *name, size_t max, char **content, size_t *size, vfg_error *err)
+{
+	*content = NULL;
+	if (size)
+		*size = 0;
+	size_t used = 0, capacity = 4096;
+	_cleanup_free_ char *buf = malloc(capacity);
+	if (!buf)
+		return vfg_error_set(err, ENOMEM, name, "cannot read");
+	for (;;) {
+		if (capacity - used < 2) {
+			char *bigger = realloc(buf, capacity * 2);
+			if (!bigger)
+				return vfg_error_set(err, ENOMEM, name, "cannot read");
+			buf = bigger;
+			capacity *= 2;
+		}
+		ssize_t n = read(fd, buf + used, capacity - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return vfg_error_set(err, errno, name, "cannot read");
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (max && used > max)
+			return vfg_error_set(err, EFBIG, name, "more than %zu bytes", max);
+	}
+	buf[used] = '\0';
+	*content = vfg_steal_ptr(&buf);
+	if (size)
+		*size = used;
+	return 0;
+}
+
+VFG_EXPORT int vfg_write_all(int fd, const void *data, size_t size)
+{
+	const char *next = data;
+	while (size > 0) {
+		ssize_t n = write(fd, next, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		next += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+VFG_EXPORT int vfg_fsync_parent(const char *path, vfg_error *err)
+{
+	char copy[VFG_PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", path);
+	const char *dir = dirname(copy);
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return vfg_error_set(err, errno, dir, "cannot make the directory durable (fsync)");
+	return 0;
+}
+
+VFG_EXPORT int vfg_file_replace_owned(const char *path, const void *content, size_t size, mode_t mode, uid_t uid,
+				      gid_t gid, vfg_error *err)
+{
+	char temporary[VFG_PATH_MAX + 32];
+	snprintf(temporary, sizeof(temporary), "%s" VFG_FILE_TEMPORARY_INFIX "%d", path, (int)getpid());
+	_cleanup_close_ int fd =
+		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, TEMPORARY_FILE_MODE);
+	if (fd < 0)
+		return vfg_error_set(err, errno, temporary, "cannot create");
+	bool owner = uid != (uid_t)-1 || gid != (gid_t)-1;
+	/* chown before chmod: chown clears the set-id bits (notify_change() in fs/attr.c). */
+	if ((owner && fchown(fd, uid, gid) < 0) || fchmod(fd, mode) < 0 || vfg_write_all(fd, content, size) < 0 ||
+	    fsync(fd) < 0) {
+		int saved = errno;
+		unlink(temporary);
+		return vfg_error_set(err, saved, temporary, "cannot write");
+	}
+	if (rename(temporary, path) < 0) {
+		int saved = errno;
+		unlink(temporary);
+		return vfg_error_set(err, saved, path, "cannot replace");
+	}
+	return vfg_fsync_parent(path, err);
+}
+
+VFG_EXPORT int vfg_file_replace(const char *path, const void *content, size_t size, vfg_error *err)
+{
+	return vfg_file_replace_owned(path, content, size, TEMPORARY_FILE_MODE, (uid_t)-1, (gid_t)-1, err);
+}
+
+VFG_EXPORT int vfg_file_remove(const char *path, vfg_error *err)
+{
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return vfg_error_set(err, errno, path, "cannot remove");
+	}
+	return vfg_fsync_parent(path, err);
+}
+
+/* ---- Codecs ---- */
+
+static const char hex_lower[] = "0123456789abcdef", hex_upper[] = "0123456789ABCDEF";
+
+VFG_EXPORT size_t vfg_hex_encode(const void *data, size_t size, char *buf, size_t buf_size)
+{
+	const unsigned char *bytes = data;
+	size_t used = 0;
+	for (size_t i = 0; i < size && used + 2 < buf_size; i++) {
+		buf[used++] = hex_lower[bytes[i] >> 4];
+		buf[used++] = hex_lower[bytes[i] & 0xf];
+	}
+	if (buf_size > 0)
+		buf[used] = '\0';
+	return 2 * size;
+}
+
+VFG_EXPORT ssize_t vfg_hex_decode(const char *hex, void *out, size_t size)
+{
+	unsigned char *bytes = out;
+	size_t length = strlen(hex);
+	if (length % 2)
+		return -EINVAL;
+	for (size_t i = 0; i < length / 2; i++) {
+		int high = vfg_hex_value(hex[2 * i]), low = vfg_hex_value(hex[2 * i + 1]);
+		if (high < 0 || low < 0)
+			return -EINVAL;
+		if (i == size)
+			return -ENOBUFS;
+		bytes[i] = (unsigned char)(high << 4 | low);
+	}
+	return (ssize_t)(length / 2);
+}
+
+/* Written as it is in a percent-encoded text: printable ASCII but '%' (space is not: it separates fields). */
+static bool percent_plain(unsigned char c)
+{
+	return c > ' ' && c <= '~' && c != '%';
+}
+
+VFG_EXPORT size_t vfg_percent_encode(const void *data, size_t size, char *buf, size_t buf_size)
+{
+	const unsigned char *bytes = data;
+	size_t used = 0, length = 0;
+	for (size_t i = 0; i < size; i++) {
+		size_t need = percent_plain(bytes[i]) ? 1 : 3;
+		if (used == length && used + need < buf_size) {
+			if (need == 1) {
+				buf[used++] = (char)bytes[i];
+			} else {
+				buf[used++] = '%';
+				buf[used++] = hex_upper[bytes[i] >> 4];
+				buf[used++] = hex_upper[bytes[i] & 0xf];
+			}
+		}
+		length += need;
+	}
+	if (buf_size > 0)
+		buf[used] = '\0';
+	return length;
+}
+
+VFG_EXPORT ssize_t vfg_percent_decode(const char *text, void *out, size_t size)
+{
+	unsigned char *bytes = out;
+	size_t used = 0;
+	/* Reading runs ahead of writing (an escape is three characters, its byte one): @out may be @text. */
+	for (const char *in = text; *in; in++) {
+		int byte = (unsigned char)*in;
+		if (*in == '%') {
+			int high = vfg_hex_value(in[1]), low = high < 0 ? -1 : vfg_hex_value(in[2]);
+			if (low < 0)
+				return -EINVAL;
+			byte = high << 4 | low;
+			in += 2;
+		}
+		if (used == size)
+			return -ENOBUFS;
+		bytes[used++] = (unsigned char)byte;
+	}
+	return (ssize_t)used;
+}
+
+VFG_EXPORT size_t vfg_field_encode(const char *value, char *buf, size_t buf_size)
+{
+	if (!value[0])
+		return (size_t)snprintf(buf, buf_size, "-");
+	if (value[0] != '-')
+		return vfg_percent_encode(value, strlen(value), buf, buf_size);
+	/* "%2D" for the leading '-', so that "-" alone always means empty. */
+	size_t rest = strlen(value + 1);
+	if (buf_size <= 3) {
+		if (buf_size > 0)
+			buf[0] = '\0';
+		return 3 + vfg_percent_encode(value + 1, rest, NULL, 0);
+	}
+	memcpy(buf, "%2D", 3);
+	return 3 + vfg_percent_encode(value + 1, rest, buf + 3, buf_size - 3);
+}
+
+VFG_EXPORT int vfg_field_decode(char *field)
+{
+	if (strcmp(field, "-") == 0) {
+		field[0] = '\0';
+		return 0;
+	}
+	size_t length = strlen(field);
+	ssize_t n = vfg_percent_decode(field, field, length);
+	/* A NUL inside would cut the string short: no field the encoder writes has one. */
+	if (n < 0 || memchr(field, '\0', (size_t)n))
+		return -EINVAL;
+	field[n] = '\0';
+	return 0;
+}

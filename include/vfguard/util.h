@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_UTIL_H
+#define VFGUARD_UTIL_H
+
+/*
+ * The small helpers the core, the plugins and the front ends all need, in
+ * one place: cleanup attributes, the verified node fd and its /proc/self/fd
+ * path, durable file writes, and the hex and field codecs the undo texts
+ * and the journal are written in. A plugin includes only <vfguard/...>
+ * headers, so what it shares with the core lives here, not in a copy.
+ *
+ * The static inline parts need nothing at link time; the others are
+ * exported by libvfguard (version VFGUARD_0.2), which every plugin links
+ * against and the process that loads a plugin has loaded already.
+ */
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <vfguard/error.h>
+#include <vfguard/labeler.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Cleanup ---- */
+
+/*
+ * Functions for __attribute__((cleanup)): each gets the address of the
+ * variable going out of scope, so an early return frees, closes or
+ * closedir()s what the variable still holds. A variable handed on is
+ * emptied first (vfg_steal_ptr, vfg_steal_fd).
+ */
+
+/* free() of the pointer at @p (a pointer to any pointer variable). */
+static inline void vfg_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+/* close() of *@fd when it is an fd (>= 0). */
+static inline void vfg_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+/* fclose() of *@f when it is not NULL. */
+static inline void vfg_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* closedir() of *@d when it is not NULL. */
+static inline void vfg_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+/*
+ * The short names systemd and crun use for the same attributes. A program
+ * that defines one of them before including this header keeps its own.
+ */
+#ifndef _cleanup_free_
+#define _cleanup_free_ __attribute__((cleanup(vfg_freep)))
+#endif
+#ifndef _cleanup_close_
+#define _cleanup_close_ __attribute__((cleanup(vfg_closep)))
+#endif
+#ifndef _cleanup_fclose_
+#define _cleanup_fclose_ __attribute__((cleanup(vfg_fclosep)))
+#endif
+#ifndef _cleanup_closedir_
+#define _cleanup_closedir_ __attribute__((cleanup(vfg_closedirp)))
+#endif
+
+/*
+ * Take what the pointer variable at @pp holds and leave NULL there, so its
+ * cleanup attribute frees nothing: `*out = vfg_steal_ptr(&buf);`. The result
+ * has the variable's own type.
+ */
+#define vfg_steal_ptr(pp)                              \
+	__extension__({                                \
+		__typeof__(*(pp)) vfg_stolen_ = *(pp); \
+		*(pp) = NULL;                          \
+		vfg_stolen_;                           \
+	})
+
+/* Take the fd at @fd and leave -1 there, so its cleanup attribute closes nothing. */
+static inline int vfg_steal_fd(int *fd)
+{
+	int taken = *fd;
+	*fd = -1;
+	return taken;
+}
+
+/* ---- A node opened by vfg_node_open() ---- */
+
+/* Room for "/proc/self/fd/" and any int, with its NUL. */
+#define VFG_PROC_FD_PATH_MAX 32
+
+/*
+ * "/proc/self/fd/@fd" into @buf; returns @buf. The magic link (proc(5))
+ * resolves to the file @fd has open, never to what its path names now: the
+ * way to reach an O_PATH fd with a call that has no fd form (getxattr,
+ * setxattr, libacl, chmod before fchmodat(AT_EMPTY_PATH) in Linux 6.6).
+ */
+static inline char *vfg_proc_fd_path(int fd, char *buf, size_t size)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+/* An fd from vfg_node_open() with the two names a call or a message needs, and the node as opened. */
+typedef struct vfg_node_fd {
+	int fd; /* O_PATH, checked by vfg_node_open(); -1 when not open */
+	char proc[VFG_PROC_FD_PATH_MAX]; /* "/proc/self/fd/N", for calls with no fd form */
+	char real[VFG_PATH_MAX]; /* ROOT + the node's path, for messages */
+	struct stat st; /* fstat() right after the open: owner and mode before any change */
+} vfg_node_fd;
+
+/*
+ * vfg_node_open() @node, fstat() it and fill @nfd (real is filled first, so
+ * a message can name the node even when the open fails). 0, or -1 with @err
+ * and nfd->fd -1; err->errnum as vfg_node_open() sets it.
+ */
+int vfg_node_fd_open(const vfg_labeler_env *env, const vfg_node *node, vfg_node_fd *nfd, vfg_error *err);
+
+/* Close nfd->fd when open; for __attribute__((cleanup)). */
+static inline void vfg_node_fd_closep(vfg_node_fd *nfd)
+{
+	vfg_closep(&nfd->fd);
+	nfd->fd = -1;
+}
+#define _cleanup_node_fd_ __attribute__((cleanup(vfg_node_fd_closep)))
+
+/* ---- Durable files ---- */
+
+/*
+ * Everything left to read from @fd into *@content, NUL-terminated (free()
+ * it); *@size, unless @size is NULL, counts the bytes read, any NUL among
+ * them. More than @max bytes (0: no bound) fail with EFBIG, so a runaway
+ * writer cannot make it take all memory. @name (a path, "standard input")
+ * is for the message. 0, or -1 with @err and *@content NULL.
+ */
+int vfg_fd_read_all(int fd, const char *name, size_t max, char **content, size_t *size, vfg_error *err);
+
+/* write() all @size bytes of @data to @fd, again after EINTR or a short write. 0, or -1 with errno. */
+int vfg_write_all(int fd, const void *data, size_t size);
+
+/*
+ * fsync() the directory that holds @path, so that a name made, replaced or
+ * removed there survives a crash too (fsync(2), "Notes": the file's own
+ * fsync does not make its directory entry durable). 0, or -1 with @err.
+ */
+int vfg_fsync_parent(const char *path, vfg_error *err);
+
+/* In the name of vfg_file_replace_owned()'s temporary file: one a crash left is known by it. */
+#define VFG_FILE_TEMPORARY_INFIX ".vfguard-tmp."
+
+/*
+ * Replace @path with @size bytes of @content so that after a crash at any
+ * instant it holds either the old content or the new, never a torn mix:
+ * write a temporary file beside it (PATH.vfguard-tmp.PID), fsync it, rename
+ * it over @path (atomic within a file system, rename(2)) and fsync the
+ * directory. The file gets mode @mode (set with fchmod: no umask applies)
+ * and, unless they are (uid_t)-1 and (gid_t)-1, owner @uid and group @gid.
+ * 0, or -1 with @err; on failure @path is as it was and the temporary gone.
+ */
+int vfg_file_replace_owned(const char *path, const void *content, size_t size, mode_t mode, uid_t uid, gid_t gid,
+			   vfg_error *err);
+
+/* vfg_file_replace_owned() with mode 0600, owned by the caller. */
+int vfg_file_replace(const char *path, const void *content, size_t size, vfg_error *err);
+
+/* unlink() @path and vfg_fsync_parent() it; a missing file is not an error. 0, or -1 with @err. */
+int vfg_file_remove(const char *path, vfg_error *err);
+
+/* ---- Codecs ---- */
+
+/* The value of hex digit @c (either case), or -1 when it is none. */
+static inline int vfg_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * @size bytes of @data as lower-case hex, two digits a byte, into @buf
+ * (NUL-terminated, cut at a whole byte when it does not fit). Returns the
+ * length of the whole text, as snprintf() does: 2 * @size.
+ */
+size_t vfg_hex_encode(const void *data, size_t size, char *buf, size_t buf_size);
+
+/*
+ * The bytes the hex digits of @hex (either case, an even number of them)
+ * stand for, into @out. Returns how many, -EINVAL when @hex is not that,
+ * -ENOBUFS when they are more than @size.
+ */
+ssize_t vfg_hex_decode(const char *hex, void *out, size_t size);
+
+/*
+ * @size bytes of @data as printable ASCII: every byte outside '!'..'~', and
+ * '%' itself, written %XX (upper-case hex), the others as they are. Into
+ * @buf, NUL-terminated, cut before a byte that does not fit whole; returns
+ * the length of the whole text, as snprintf() does.
+ */
+size_t vfg_percent_encode(const void *data, size_t size, char *buf, size_t buf_size);
+
+/*
+ * The bytes @text stands for, every %XX (hex of either case) made the one
+ * byte it names (%00 too), into @out; @out may be @text itself. Returns
+ * how many, -EINVAL for a '%' without two hex digits after it, -ENOBUFS
+ * when they are more than @size.
+ */
+ssize_t vfg_percent_decode(const char *text, void *out, size_t size);
+
+/*
+ * The journal's field (docs/journal.md): "-" for an empty @value, else
+ * vfg_percent_encode() of it with a leading '-' written %2D too, so a
+ * field never holds a space and reads back as the same string. Into @buf
+ * like vfg_percent_encode(); returns the length of the whole field.
+ */
+size_t vfg_field_encode(const char *value, char *buf, size_t buf_size);
+
+/* A field back to its string, in place: "-" becomes "". 0, or -EINVAL for a bad escape or %00. */
+int vfg_field_decode(char *field);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
