@@ -212,8 +212,12 @@ VFG_EXPORT int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **conten
 	if (!domain_journal_find_state(txn->dj, txn->labeler, key))
 		return vfg_error_set(err, ENOENT, hash, "labeler %s saved no original with this hash for domain %s",
 				     txn->labeler, txn->dj->domain.name);
-	if (domain_journal_store_path(txn->dj, hash, path, sizeof(path), err) < 0 ||
-	    vfg_state_read_all(path, content, size, err) < 0)
+	if (domain_journal_store_path(txn->dj, hash, path, sizeof(path), err) < 0)
+		return -1;
+	int r = vfg_state_read_all(path, content, size, err);
+	if (r == -ENOENT) /* vfg_state_read_all leaves a missing file to its caller to name */
+		return vfg_error_set(err, ENOENT, path, "the store has lost the original the journal names");
+	if (r < 0)
 		return -1;
 	store_hash(*content, *size, check);
 	if (strcmp(check, hash) != 0) {

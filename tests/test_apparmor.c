@@ -363,21 +363,29 @@ static void make_original(const char *root, int which)
 	close(fd);
 }
 
-/* The originals saved aside under the state directory (NAME.original). */
+/* The originals saved aside: files in the journal's stores, STATE/domains/NAME.store/HASH. */
 static int saved_originals(const char *root)
 {
 	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s/run/vfguard/apparmor", root);
+	snprintf(dir, sizeof(dir), "%s/run/vfguard/domains", root);
 	DIR *d = opendir(dir);
 	if (!d) {
-		/* none saved yet: any other failure is no count */
+		/* no journal yet: any other failure is no count */
 		ck_assert_msg(errno == ENOENT, "%s: %s", dir, strerror(errno));
 		return 0;
 	}
 	int count = 0;
 	for (struct dirent *entry; (entry = readdir(d));) {
 		size_t length = strlen(entry->d_name);
-		count += length > 9 && strcmp(entry->d_name + length - 9, ".original") == 0;
+		if (length <= 6 || strcmp(entry->d_name + length - 6, ".store") != 0)
+			continue;
+		char store[4096 + 256];
+		snprintf(store, sizeof(store), "%s/%s", dir, entry->d_name);
+		DIR *s = opendir(store);
+		ck_assert_msg(s != NULL, "%s: %s", store, strerror(errno));
+		for (struct dirent *file; (file = readdir(s));)
+			count += file->d_name[0] != '.';
+		closedir(s);
 	}
 	closedir(d);
 	return count;
@@ -661,6 +669,80 @@ START_TEST(audit_reports_a_rule_gone_from_the_file_and_one_the_journal_does_not_
 }
 END_TEST
 
+/* a journal of format 1 */
+
+/*
+ * A journal written by the last release of format 1, its one record's
+ * original inline (0) or, too large for that, saved aside as that release
+ * did under STATE/apparmor/DOMAIN.HASH.original, HASH the 64-bit FNV-1a of
+ * its bytes (1): revoke puts the original back byte for byte, and the saved
+ * copy goes with its directory.
+ */
+START_TEST(a_format_1_journal_with_its_original_inline_or_saved_aside_revokes_to_it)
+{
+	fixture f;
+	fixture_open(&f);
+	static const char section[] = "# vfguard begin: device nodes of domain vm1\n\"/dev/vfio/9\" rw,\n"
+				      "# vfguard end\n";
+	static const char admin[] = "# kept by the admin\n/srv/images/vm1.qcow2 rwk,\n";
+	unsigned char original[6000];
+	size_t size = sizeof(admin) - 1;
+	char undo[VFG_UNDO_MAX + 1];
+	if (_i == 0) {
+		memcpy(original, admin, size);
+		snprintf(undo, sizeof(undo),
+			 "rule=new original=text:#%%20kept%%20by%%20the%%20admin%%0a/srv/images/"
+			 "vm1.qcow2%%20rwk,%%0a");
+	} else {
+		size = sizeof(original);
+		uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a, 64-bit, as that release named the copy */
+		for (size_t i = 0; i < size; i++) {
+			original[i] = (unsigned char)(i * 7 + i / 256);
+			hash = (hash ^ original[i]) * 0x100000001b3ull;
+		}
+		snprintf(undo, sizeof(undo), "rule=new original=saved:%016llx:%zu", (unsigned long long)hash, size);
+		char copy[128];
+		snprintf(copy, sizeof(copy), "/run/vfguard/apparmor/vm1.%016llx.original", (unsigned long long)hash);
+		test_write_file(f.root, copy, "");
+		int fd = open(test_path(f.root, copy), O_WRONLY | O_TRUNC);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, original, size), (ssize_t)size);
+		ck_assert_int_eq(fchmod(fd, 0600), 0);
+		close(fd);
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(f.root, RULES1));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, original, size), (ssize_t)size);
+	close(fd);
+	char *before = policy_snapshot(f.root);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, section, sizeof(section) - 1), (ssize_t)sizeof(section) - 1);
+	ck_assert_int_eq(write(fd, original, size), (ssize_t)size);
+	close(fd);
+	char field[3 * sizeof(undo)], journal[4 * sizeof(undo)];
+	test_journal_field(undo, field, sizeof(field));
+	snprintf(journal, sizeof(journal),
+		 "vfguard-journal 1\nbegin 1 apply\ndomain vm1 %s 107 107 - - - - 0 0 0 0\n"
+		 "intent 1 1 apparmor group /dev/vfio/9 243:2 0 %s\ndone 1 1\ncommit 1\n",
+		 UUID1, field);
+	test_write_file(f.root, "/run/vfguard/domains/vm1.journal", journal);
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/domains/vm1.journal"), 0600), 0);
+
+	domain_revoke_ok(&f, "vm1");
+	expect_policy_unchanged(f.root, before, "revoke of a format 1 journal");
+	struct stat st;
+	ck_assert_msg(stat(test_path(f.root, "/run/vfguard/apparmor"), &st) < 0 && errno == ENOENT,
+		      "the saved copies' directory is still there");
+	ck_assert_int_eq(saved_originals(f.root), 0);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *apparmor_suite(void)
 {
 	Suite *s = suite_create("apparmor");
@@ -686,6 +768,10 @@ static Suite *apparmor_suite(void)
 
 	tc = tcase_create("audit");
 	tcase_add_test(tc, audit_reports_a_rule_gone_from_the_file_and_one_the_journal_does_not_hold);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("upgrade");
+	tcase_add_loop_test(tc, a_format_1_journal_with_its_original_inline_or_saved_aside_revokes_to_it, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

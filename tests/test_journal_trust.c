@@ -245,15 +245,6 @@ static const forged_case forged_cases[] = {
 	{"dac", "memlock group /dev/vfio/7 243:0 0", "pid=1 start=1 soft=10 hard=10", "memlock records name a process"},
 };
 
-/* The journal's escaping of one field (docs/journal.md): ' ' and '%' as %XX. */
-static void field_escape(const char *value, char *buf, size_t size)
-{
-	size_t used = 0;
-	for (const char *c = value; *c && used + 4 < size; c++)
-		used += (size_t)snprintf(buf + used, size - used, *c == ' ' || *c == '%' ? "%%%02X" : "%c", *c);
-	buf[used] = '\0';
-}
-
 START_TEST(a_forged_undo_record_is_refused_naming_it_and_the_node_is_left_alone)
 {
 	const forged_case *c = &forged_cases[_i];
@@ -261,7 +252,7 @@ START_TEST(a_forged_undo_record_is_refused_naming_it_and_the_node_is_left_alone)
 	char config[128], undo[512], journal[2048];
 	snprintf(config, sizeof(config), "labelers = %s\n", c->labelers);
 	test_write_file(root, "/etc/vfguard/vfguard.conf", config);
-	field_escape(c->undo, undo, sizeof(undo));
+	test_journal_field(c->undo, undo, sizeof(undo));
 	snprintf(journal, sizeof(journal),
 		 "vfguard-journal 1\nbegin 1 apply\ndomain vm1 - 107 107 - - - - 0 0 0 0\n"
 		 "intent 1 1 %s %s\ndone 1 1\ncommit 1\n",

@@ -466,6 +466,14 @@ void test_restore_ok(vfg_context *ctx, unsigned point)
 	ck_assert_msg(vfg_restore(ctx, false, &summary, &err) == 0, "restore after point %u: %s", point, err.message);
 }
 
+void test_journal_field(const char *value, char *buf, size_t size)
+{
+	size_t used = 0;
+	for (const char *c = value; *c && used + 4 < size; c++)
+		used += (size_t)snprintf(buf + used, size - used, *c == ' ' || *c == '%' ? "%%%02X" : "%c", *c);
+	buf[used] = '\0';
+}
+
 void test_domain_attr(vfg_domain *domain, const char *name, const char *fmt, ...)
 {
 	char value[VFG_DOMAIN_ATTRS_MAX];

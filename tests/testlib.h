@@ -25,6 +25,8 @@ void test_root_remove(const char *root);
 const char *test_path(const char *root, const char *logical);
 /* Write @content to ROOT + @logical, making its directories. */
 void test_write_file(const char *root, const char *logical, const char *content);
+/* @value as one field of a journal line (docs/journal.md): ' ' and '%' as %XX; for values printable otherwise. */
+void test_journal_field(const char *value, char *buf, size_t size);
 /* Set domain attribute @name ("cgroup.path") to the printf result, failing the test when it is refused. */
 void test_domain_attr(vfg_domain *domain, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -321,15 +321,26 @@ static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, 
 	if (apparmor_mkdir_below(env->root, dir, 0755, err) < 0)
 		return -1;
 
-	/* What undo puts back: the file before vfguard, kept inline or, too large for that, saved first. */
+	/*
+	 * What undo puts back: the file before vfguard, kept inline or, too
+	 * large for that, saved in the journal's store first (durable and
+	 * journaled when vfg_txn_save returns; saved once for the domain).
+	 */
 	bool held = apparmor_rules_holds(rules, target.rule);
 	apparmor_original original;
 	apparmor_rules_original(rules, &original);
 	char undo[VFG_UNDO_MAX + 1];
 	if (!apparmor_undo_format_text(held, &original, undo, sizeof(undo))) {
-		if (apparmor_saved_write(env, domain->name, &original, err) < 0)
+		char hash[VFG_HASH_STRLEN];
+		/* Revoke refuses a record naming more (apparmor_undo_parse): better no change than one never undone. */
+		if (original.size > APPARMOR_SAVED_MAX)
+			return vfg_error_set(err, EFBIG, rules->path,
+					     "apparmor: the rules file holds %zu bytes before vfguard's section, more "
+					     "than the %u a journal record may name",
+					     original.size, APPARMOR_SAVED_MAX);
+		if (vfg_txn_save(txn, original.content, original.size, hash, err) < 0)
 			return -1;
-		apparmor_undo_format_saved(held, &original, undo, sizeof(undo));
+		apparmor_undo_format_saved(held, hash, original.size, undo, sizeof(undo));
 	}
 	if (vfg_txn_intent(txn, node, undo, err) < 0)
 		return -1;
@@ -346,24 +357,55 @@ static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, 
 }
 
 /* The file as it was before vfguard, from the journal: removed when there was none. */
-static int apparmor_original_restore(const vfg_labeler_env *env, const vfg_domain *domain, const apparmor_rules *rules,
-				     const apparmor_undo *undo, vfg_error *err)
+static int apparmor_original_restore(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_txn *txn,
+				     const apparmor_rules *rules, const apparmor_undo *undo, vfg_error *err)
 {
+	_cleanup_free_ char *content = NULL;
+	size_t size = 0;
 	switch (undo->kind) {
 	case APPARMOR_ORIGINAL_ABSENT:
 		return vfg_file_remove(rules->path, err);
 	case APPARMOR_ORIGINAL_TEXT:
 		return vfg_file_replace_owned(rules->path, undo->text, undo->size, rules->mode, rules->uid, rules->gid,
-					      err);
-	case APPARMOR_ORIGINAL_SAVED: {
-		_cleanup_free_ char *content = NULL;
-		if (apparmor_saved_read(env, domain->name, undo, &content, err) < 0)
+					     err);
+	case APPARMOR_ORIGINAL_SAVED:
+		/* vfg_txn_saved checks the content against its hash; the size is the record's own check. */
+		if (vfg_txn_saved(txn, undo->hash, &content, &size, err) < 0)
+			return -1;
+		if (size != undo->size)
+			return vfg_error_set(err, EBADMSG, rules->path,
+					     "apparmor: the saved original %s holds %zu bytes, the journal says %zu; "
+					     "refusing to restore it",
+					     undo->hash, size, undo->size);
+		return vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid, err);
+	case APPARMOR_ORIGINAL_SAVED_V1:
+		if (apparmor_legacy_saved_read(env, domain->name, undo, &content, err) < 0)
 			return -1;
 		return vfg_file_replace_owned(rules->path, content, undo->size, rules->mode, rules->uid, rules->gid,
-					      err);
-	}
+					     err);
 	}
 	return vfg_error_set(err, EINVAL, rules->path, "apparmor: unknown kind of original");
+}
+
+/*
+ * The record's saved original, once the file no longer needs it (vfguard's
+ * section is gone): out of the store, or a format 1 copy removed. Each
+ * record lets go of its own; the store drops what is left when the domain
+ * holds nothing any more.
+ */
+static int apparmor_original_release(const vfg_labeler_env *env, const vfg_domain *domain, vfg_txn *txn,
+				     const apparmor_undo *undo, vfg_error *err)
+{
+	switch (undo->kind) {
+	case APPARMOR_ORIGINAL_ABSENT:
+	case APPARMOR_ORIGINAL_TEXT:
+		return 0;
+	case APPARMOR_ORIGINAL_SAVED:
+		return vfg_txn_unsave(txn, undo->hash, err);
+	case APPARMOR_ORIGINAL_SAVED_V1:
+		return apparmor_legacy_saved_remove(env, domain->name, undo, err);
+	}
+	return 0;
 }
 
 static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
@@ -382,7 +424,7 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 		if (apparmor_section_of_other(rules, domain))
 			vfg_txn_note(txn, "apparmor: %s now holds domain %s's rules; left alone", rules->path,
 				     rules->domain);
-		if (apparmor_saved_remove_all(env, domain->name, err) < 0)
+		if (apparmor_original_release(env, domain, txn, &undo, err) < 0)
 			return -1;
 		return apparmor_kernel_sync(env, target.profile, err);
 	}
@@ -395,11 +437,11 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 			size_t size;
 			if (apparmor_rules_render(rules, domain->name, NULL, target.rule, &content, &size, err) < 0 ||
 			    vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid,
-						   err) < 0)
+						  err) < 0)
 				return -1;
 		}
-	} else if (apparmor_original_restore(env, domain, rules, &undo, err) < 0 ||
-		   apparmor_saved_remove_all(env, domain->name, err) < 0) {
+	} else if (apparmor_original_restore(env, domain, txn, rules, &undo, err) < 0 ||
+		   apparmor_original_release(env, domain, txn, &undo, err) < 0) {
 		return -1;
 	}
 	return apparmor_kernel_sync(env, target.profile, err);

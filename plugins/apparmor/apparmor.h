@@ -18,10 +18,10 @@
  * The section comes first so that the original's bytes stay one untouched
  * run at the end (no newline to add or take off), and a later grant of the
  * same domain can tell what the file was before vfguard. Every record of the
- * domain journals that original (inline, or a saved copy in the state
- * directory when it is too large for the undo text); the revoke that takes
- * the section's last rule puts it back byte-exactly, or removes the file
- * when there was none.
+ * domain journals that original (inline, or, when it is too large for the
+ * undo text, saved in the journal's store and named by its hash); the revoke
+ * that takes the section's last rule puts it back byte-exactly, or removes
+ * the file when there was none.
  */
 
 #include <stdbool.h>
@@ -32,7 +32,19 @@
 #include <unistd.h>
 
 #include <vfguard/labeler.h>
-#include <vfguard/util.h>
+
+static inline void apparmor_freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(apparmor_freep)))
+
+static inline void apparmor_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(apparmor_closep)))
 
 /* A rule line without its newline: the quoted path, " rw,". */
 #define APPARMOR_RULE_MAX (VFG_PATH_MAX + 16)
@@ -92,46 +104,56 @@ size_t apparmor_rules_left(const apparmor_rules *rules, const char *remove);
 /*
  * The undo text: "rule=new|held original=absent", "... original=text:ENC"
  * (ENC: printable ASCII as it is, '%' and every other byte as %XX), or
- * "... original=saved:HASH:SIZE" for a saved copy (apparmor_files.c).
+ * "... original=saved:HASH:SIZE": saved in the journal's store
+ * (vfg_txn_save), HASH its 32 hex digits; 16 hex digits name a copy that a
+ * vfguard of journal format 1 saved under STATE/apparmor (apparmor_legacy.c).
  * rule=held: the section held the rule before this grant, so revoke keeps it.
  */
 typedef enum apparmor_original_kind {
 	APPARMOR_ORIGINAL_ABSENT = 0,
 	APPARMOR_ORIGINAL_TEXT,
-	APPARMOR_ORIGINAL_SAVED,
+	APPARMOR_ORIGINAL_SAVED, /* in the journal's store */
+	APPARMOR_ORIGINAL_SAVED_V1, /* a copy journal format 1 saved under STATE/apparmor */
 } apparmor_original_kind;
+
+/* The hash of a format 1 saved copy: 64-bit FNV-1a, 16 hex digits. */
+#define APPARMOR_V1_HASH_DIGITS 16
 
 typedef struct apparmor_undo {
 	bool held;
 	apparmor_original_kind kind;
 	char *text; /* TEXT: the decoded bytes (free() it) */
-	size_t size; /* TEXT and SAVED */
-	uint64_t hash; /* SAVED: apparmor_hash() of the saved bytes */
+	size_t size; /* TEXT, SAVED and SAVED_V1 */
+	char hash[VFG_HASH_STRLEN]; /* SAVED and SAVED_V1: the hex digits that name the saved bytes */
 } apparmor_undo;
 
 /* The undo text for @original inline; false when it does not fit in VFG_UNDO_MAX. */
 bool apparmor_undo_format_text(bool held, const apparmor_original *original, char *buf, size_t size);
-void apparmor_undo_format_saved(bool held, const apparmor_original *original, char *buf, size_t size);
+/* The undo text for an original of @original_size bytes saved in the store under @hash. */
+void apparmor_undo_format_saved(bool held, const char *hash, size_t original_size, char *buf, size_t size);
 /* The largest saved original a journal record may name (bytes): far past any rules file. */
 #define APPARMOR_SAVED_MAX (16u << 20)
 int apparmor_undo_parse(const char *text, const vfg_node *node, apparmor_undo *undo, vfg_error *err);
 void apparmor_undo_free(apparmor_undo *undo);
 
-/* 64-bit FNV-1a: names a saved copy and checks it is the one journaled (not a defence against forgery). */
-uint64_t apparmor_hash(const void *data, size_t size);
+/* apparmor_files.c: directories (files are replaced with util.h's vfg_file_replace_owned()). */
 
-/* apparmor_files.c: directories, and the saved originals (files replace with vfg_file_replace_owned()). */
-
+/* Remove the directory @path durably when it is empty; a missing or non-empty one is fine. */
+int apparmor_directory_remove_empty(const char *path, vfg_error *err);
 /* Make the directory @path (mode 0755) and its parents below @root. */
 int apparmor_mkdir_below(const char *root, const char *path, mode_t mode, vfg_error *err);
 
-/* STATE/apparmor/DOMAIN.HASH.original: a saved original, written durably before the intent that names it. */
-int apparmor_saved_write(const vfg_labeler_env *env, const char *domain, const apparmor_original *original,
-			 vfg_error *err);
-/* Read the saved original back into *@content (free() it), checking its size and hash. */
-int apparmor_saved_read(const vfg_labeler_env *env, const char *domain, const apparmor_undo *undo, char **content,
-			vfg_error *err);
-/* Remove every saved original of @domain: its section is gone, nothing needs them. */
-int apparmor_saved_remove_all(const vfg_labeler_env *env, const char *domain, vfg_error *err);
+/*
+ * apparmor_legacy.c: the copies a vfguard of journal format 1 saved as
+ * STATE/apparmor/DOMAIN.HASH.original, still named by its records after an
+ * upgrade. Nothing writes them any more.
+ */
+
+/* Read the copy a SAVED_V1 record names into *@content (free() it), checking its owner, size and hash. */
+int apparmor_legacy_saved_read(const vfg_labeler_env *env, const char *domain, const apparmor_undo *undo,
+			       char **content, vfg_error *err);
+/* Remove that copy, and the directory with the last of them. */
+int apparmor_legacy_saved_remove(const vfg_labeler_env *env, const char *domain, const apparmor_undo *undo,
+				 vfg_error *err);
 
 #endif

@@ -193,18 +193,6 @@ int apparmor_rules_render(const apparmor_rules *rules, const char *domain, const
 	return 0;
 }
 
-uint64_t apparmor_hash(const void *data, size_t size)
-{
-	/* FNV-1a, 64-bit: offset basis and prime from the FNV reference (draft-eastlake-fnv). */
-	uint64_t hash = 0xcbf29ce484222325ull;
-	const unsigned char *bytes = data;
-	for (size_t i = 0; i < size; i++) {
-		hash ^= bytes[i];
-		hash *= 0x100000001b3ull;
-	}
-	return hash;
-}
-
 static const char *undo_rule(bool held)
 {
 	return held ? "rule=held" : "rule=new";
@@ -232,10 +220,9 @@ bool apparmor_undo_format_text(bool held, const apparmor_original *original, cha
 	return true;
 }
 
-void apparmor_undo_format_saved(bool held, const apparmor_original *original, char *buf, size_t size)
+void apparmor_undo_format_saved(bool held, const char *hash, size_t original_size, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s original=saved:%016llx:%zu", undo_rule(held),
-		 (unsigned long long)apparmor_hash(original->content, original->size), original->size);
+	snprintf(buf, size, "%s original=saved:%s:%zu", undo_rule(held), hash, original_size);
 }
 
 /* The %xx-escaped original (either case decodes; apparmor_undo_parse() then asks for the canonical one). */
@@ -250,6 +237,36 @@ static bool undo_decode_text(const char *text, apparmor_undo *undo)
 		return false;
 	undo->text[n] = '\0';
 	undo->size = (size_t)n;
+	return true;
+}
+
+/*
+ * HASH:SIZE, exactly as apparmor_undo_format_saved writes it: the store's
+ * hash, or a format 1 copy's (apparmor.h), then the size in decimal without
+ * sign or leading zero.
+ */
+static bool undo_parse_saved(const char *value, apparmor_undo *undo)
+{
+	size_t digits = strspn(value, "0123456789abcdef");
+	if (digits == VFG_HASH_STRLEN - 1)
+		undo->kind = APPARMOR_ORIGINAL_SAVED;
+	else if (digits == APPARMOR_V1_HASH_DIGITS)
+		undo->kind = APPARMOR_ORIGINAL_SAVED_V1;
+	else
+		return false;
+	if (value[digits] != ':')
+		return false;
+	memcpy(undo->hash, value, digits);
+	undo->hash[digits] = '\0';
+	const char *number = value + digits + 1;
+	if (number[0] < '1' || number[0] > '9' || strspn(number, "0123456789") != strlen(number))
+		return false;
+	errno = 0;
+	unsigned long long size = strtoull(number, NULL, 10);
+	/* The saved copy is read into memory whole: a size no rules file has is refused, not allocated. */
+	if (errno != 0 || size > APPARMOR_SAVED_MAX)
+		return false;
+	undo->size = (size_t)size;
 	return true;
 }
 
@@ -272,18 +289,7 @@ int apparmor_undo_parse(const char *text, const vfg_node *node, apparmor_undo *u
 		undo->kind = APPARMOR_ORIGINAL_TEXT;
 		ok = undo_decode_text(rest + 14, undo);
 	} else if (ok && strncmp(rest, "original=saved:", 15) == 0) {
-		unsigned long long hash;
-		size_t size;
-		int end = -1;
-		undo->kind = APPARMOR_ORIGINAL_SAVED;
-		char canonical[64] = "";
-		ok = sscanf(rest + 15, "%16llx:%zu%n", &hash, &size, &end) == 2 && rest[15 + end] == '\0';
-		if (ok)
-			snprintf(canonical, sizeof(canonical), "%016llx:%zu", hash, size);
-		/* The saved copy is read into memory whole: a size no rules file has is refused, not allocated. */
-		ok = ok && strcmp(rest + 15, canonical) == 0 && size > 0 && size <= APPARMOR_SAVED_MAX;
-		undo->hash = hash;
-		undo->size = size;
+		ok = undo_parse_saved(rest + 15, undo);
 	} else {
 		ok = false;
 	}
