@@ -32,19 +32,7 @@
 #include <unistd.h>
 
 #include <vfguard/labeler.h>
-
-static inline void apparmor_freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(apparmor_freep)))
-
-static inline void apparmor_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(apparmor_closep)))
+#include <vfguard/util.h>
 
 /* A rule line without its newline: the quoted path, " rw,". */
 #define APPARMOR_RULE_MAX (VFG_PATH_MAX + 16)
