@@ -62,10 +62,8 @@ static const char host[] = "misc vfio 234:196\n"
 			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
 			   "cdev=vfio2:511:2\n";
 
-/* data_dir under the root keeps the MCS records with the test's tree. */
 static const char config[] = "labelers = dac cgroup selinux apparmor\n"
 			     "selinux = force\n"
-			     "data_dir = /run/vfguard-data\n"
 			     "memlock_extra = 1M\n"
 			     "cgroup_base_devices = c 1:3 rw\n";
 

@@ -3,7 +3,7 @@
  * The SELinux labeler for real: generated trees with mknod'ed nodes and real
  * security.selinux xattrs (this kernel has no SELinux loaded, so the file
  * systems store the bytes as given; selinux = force makes the labeler act),
- * the journal and the MCS records under data_dir, and the policy checks
+ * the journal with the labeler's side state (its labels and MCS pairs), and the policy checks
  * against Debian's refpolicy binary (selinux-policy-default) through libsepol.
  */
 #include <dirent.h>
@@ -43,9 +43,8 @@ static const char host[] = "misc vfio 234:196\n"
 /* Debian's refpolicy binary, from selinux-policy-default (scripts/install-deps). */
 #define REFPOLICY "/etc/selinux/default/policy/policy.33"
 
-/* data_dir under /run keeps the MCS records out of the round-trip snapshots (TEST_SNAPSHOT_NO_STATE). */
-#define DATA_DIR "/run/vfguard-data"
-#define RECORDS DATA_DIR "/selinux/domains"
+/* The journals, in the default state_dir, which the round-trip snapshots leave out (TEST_SNAPSHOT_NO_STATE). */
+#define JOURNALS "/run/vfguard/domains"
 
 #define UNCHANGED (TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE)
 
@@ -68,8 +67,7 @@ static vfg_context *context_with(const char *root, const char *const *overrides)
 static void fixture_open_manifest(fixture *f, const char *manifest)
 {
 	f->root = test_root_new(manifest);
-	test_write_file(f->root, "/etc/vfguard/vfguard.conf",
-			"labelers = selinux\nselinux = force\ndata_dir = " DATA_DIR "\n");
+	test_write_file(f->root, "/etc/vfguard/vfguard.conf", "labelers = selinux\nselinux = force\n");
 	f->ctx = test_context(f->root);
 }
 
@@ -154,18 +152,69 @@ static const char *range_of(const char *label)
 	return colon;
 }
 
+/* A journal field as written (docs/journal.md): "-" is empty, %XX a byte. */
+static void field_decode(const char *field, char *buf, size_t size)
+{
+	size_t used = 0;
+	for (const char *c = strcmp(field, "-") == 0 ? "" : field; *c && used + 1 < size; c++) {
+		unsigned byte;
+		if (*c == '%' && sscanf(c + 1, "%2x", &byte) == 1) {
+			buf[used++] = (char)byte;
+			c += 2;
+		} else {
+			buf[used++] = *c;
+		}
+	}
+	buf[used] = '\0';
+}
+
+/*
+ * The selinux labeler's side state entry @key of domain @name, as its
+ * journal's state and unstate lines leave it; NULL when it has none.
+ */
+static const char *selinux_state(const char *root, const char *name, const char *key)
+{
+	static char value[4096];
+	char logical[256];
+	snprintf(logical, sizeof(logical), JOURNALS "/%s.journal", name);
+	char *journal = test_read_file(root, logical);
+	bool found = false;
+	char *line_end = NULL;
+	for (char *line = journal ? strtok_r(journal, "\n", &line_end) : NULL; line;
+	     line = strtok_r(NULL, "\n", &line_end)) {
+		char verb[16], labeler[64], field_key[2048], field_value[4096] = "-", decoded[2048];
+		int n = sscanf(line, "%15s %*u %63s %2047s %4095s", verb, labeler, field_key, field_value);
+		bool set = strcmp(verb, "state") == 0 && n == 4, unset = strcmp(verb, "unstate") == 0 && n >= 3;
+		field_decode(field_key, decoded, sizeof(decoded));
+		if ((!set && !unset) || strcmp(labeler, "selinux") != 0 || strcmp(decoded, key) != 0)
+			continue;
+		found = set;
+		if (set)
+			field_decode(field_value, value, sizeof(value));
+	}
+	free(journal);
+	return found ? value : NULL;
+}
+
+/* How many domains hold labels of the selinux labeler in their journal. */
 static size_t records_count(const char *root)
 {
-	DIR *d = opendir(test_path(root, RECORDS));
+	DIR *d = opendir(test_path(root, JOURNALS));
 	if (!d) {
 		/* none made yet, or all gone: any other failure is no count */
-		ck_assert_msg(errno == ENOENT, "%s: %s", RECORDS, strerror(errno));
+		ck_assert_msg(errno == ENOENT, "%s: %s", JOURNALS, strerror(errno));
 		return 0;
 	}
 	size_t n = 0;
 	struct dirent *entry;
-	while ((entry = readdir(d)))
-		n += entry->d_name[0] != '.';
+	while ((entry = readdir(d))) {
+		char name[256];
+		size_t length = strlen(entry->d_name);
+		if (length <= 8 || strcmp(entry->d_name + length - 8, ".journal") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(length - 8), entry->d_name);
+		n += selinux_state(root, name, "labels") != NULL;
+	}
 	closedir(d);
 	return n;
 }
@@ -214,10 +263,12 @@ START_TEST(apply_then_revoke_restores_every_label_byte_for_byte)
 	snprintf(image, sizeof(image), "%s", label_of(f.root, GROUP7));
 	ck_assert_msg(strncmp(image, "system_u:object_r:svirt_image_t:s0:c", 36) == 0, "group label %s", image);
 	expect_label(f.root, CDEV1, image);
-	char *record = test_read_file(f.root, RECORDS "/vm1");
-	ck_assert_ptr_nonnull(record);
-	ck_assert_msg(strstr(record, "origin allocated") && strstr(record, range_of(image)), "record:\n%s", record);
-	free(record);
+	const char *labels = selinux_state(f.root, "vm1", "labels");
+	ck_assert_ptr_nonnull(labels);
+	ck_assert_msg(strncmp(labels, "allocated ", 10) == 0 && strstr(labels, range_of(image)), "labels: %s", labels);
+	char pair[64];
+	snprintf(pair, sizeof(pair), "mcs:%s", range_of(image));
+	ck_assert_pstr_eq(selinux_state(f.root, "vm1", pair), "vm1");
 
 	if (cli) {
 		test_run run;
@@ -310,9 +361,8 @@ START_TEST(a_given_process_label_gives_the_image_label_with_its_categories)
 	domain_apply_ok(&f, "vm1", "system_u:system_r:svirt_t:s0:c1,c2", (const char *[]){both_backends[0], NULL});
 	expect_label(f.root, GROUP7, "system_u:object_r:svirt_image_t:s0:c1,c2");
 	expect_label(f.root, CONTAINER, shared_label);
-	char *record = test_read_file(f.root, RECORDS "/vm1");
-	ck_assert_msg(record && strstr(record, "origin given"), "record:\n%s", record);
-	free(record);
+	const char *labels = selinux_state(f.root, "vm1", "labels");
+	ck_assert_msg(labels && strncmp(labels, "given ", 6) == 0, "labels: %s", labels);
 	domain_revoke_ok(&f, "vm1");
 	ck_assert_uint_eq(records_count(f.root), 0);
 	fixture_close(&f);
@@ -366,21 +416,20 @@ START_TEST(sixty_four_domains_allocated_concurrently_get_sixty_four_distinct_pai
 	free(manifest);
 
 	/*
-	 * Each domain journals into its own state directory, so no host lock
-	 * orders them: only the labeler's own lock under data_dir keeps two
-	 * allocations from picking one pair. Twelve categories make 66 pairs,
-	 * so 64 domains leave almost none free and a race would show.
+	 * The pairs are side state in the domains' journals: only the host
+	 * lock keeps two allocations from picking one pair. Twelve categories
+	 * make 66 pairs, so 64 domains leave almost none free and a race would
+	 * show.
 	 */
 	pid_t children[CONCURRENT];
 	for (unsigned i = 0; i < CONCURRENT; i++) {
 		children[i] = fork();
 		ck_assert_int_ge(children[i], 0);
 		if (children[i] == 0) {
-			char state[64], name[16], hostdev[48];
-			snprintf(state, sizeof(state), "state_dir=/run/vfguard-%u", i);
+			char name[16], hostdev[48];
 			snprintf(name, sizeof(name), "vm%u", i);
 			snprintf(hostdev, sizeof(hostdev), "0000:%02x:00.0,backend=legacy", i + 1);
-			vfg_context *ctx = context_with(f.root, (const char *[]){state, TWELVE_CATEGORIES, NULL});
+			vfg_context *ctx = context_with(f.root, (const char *[]){TWELVE_CATEGORIES, NULL});
 			vfg_error err = {0};
 			int r = domain_apply_in(ctx, name, NULL, (const char *[]){hostdev, NULL}, NULL, &err);
 			if (r < 0)
@@ -407,14 +456,9 @@ START_TEST(sixty_four_domains_allocated_concurrently_get_sixty_four_distinct_pai
 	ck_assert_uint_eq(records_count(f.root), CONCURRENT);
 
 	for (unsigned i = 0; i < CONCURRENT; i++) {
-		char state[64], name[16];
-		snprintf(state, sizeof(state), "state_dir=/run/vfguard-%u", i);
+		char name[16];
 		snprintf(name, sizeof(name), "vm%u", i);
-		vfg_context *ctx = context_with(f.root, (const char *[]){state, NULL});
-		vfg_error err = {0};
-		vfg_change_summary summary;
-		ck_assert_msg(vfg_domain_revoke(ctx, name, &summary, &err) == 0, "revoke %s: %s", name, err.message);
-		vfg_context_free(ctx);
+		domain_revoke_ok(&f, name);
 	}
 	ck_assert_uint_eq(records_count(f.root), 0);
 	fixture_close(&f);

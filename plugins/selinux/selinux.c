@@ -67,7 +67,7 @@ static int selinux_plan(const vfg_labeler_env *env, const vfg_domain *domain, co
 
 	/* Read only: a plan shows the labels the domain gave, or the pair it holds already. */
 	selinux_labels labels;
-	int r = selinux_labels_recorded(env, domain->name, &labels, err);
+	int r = selinux_labels_recorded(vfg_env_state_get(env, domain, SELINUX_STATE_LABELS), domain, &labels, err);
 	if (r == 0)
 		r = selinux_labels_given(env, domain, &labels, err);
 	if (r < 0)

@@ -99,7 +99,7 @@ static void audit_label(const vfg_labeler_env *env, const vfg_domain *domain, co
 	const char *record = vfg_finding_record(finding, node);
 	if (record) {
 		if (!node->shared && !categories_known)
-			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "the domain's label record under data_dir",
+			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "the domain's labels in its journal",
 					   "none, though the journal holds the node's grant",
 					   "vfguard revoke --domain %s, then apply again", domain->name);
 		else if (strcmp(actual, expected) != 0)
@@ -121,7 +121,8 @@ int selinux_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 		  vfg_finding *finding, vfg_error *err)
 {
 	selinux_labels labels;
-	int known = selinux_labels_expected(env, domain, &labels, err);
+	int known =
+		selinux_labels_expected(env, domain, vfg_finding_state(finding, SELINUX_STATE_LABELS), &labels, err);
 	if (known < 0)
 		return -1;
 	const char *expected = node->shared ? vfg_config_get(env->config, "selinux_shared_label") : labels.image;

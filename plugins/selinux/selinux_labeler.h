@@ -5,7 +5,7 @@
 /*
  * What the SELinux labeler's files share:
  *   selinux.c         probe, plan, and the labeler's table
- *   selinux_labels.c  the domain's labels: given, or a unique MCS pair allocated and kept under data_dir
+ *   selinux_labels.c  the domain's labels: given, or a unique MCS pair allocated; kept as side state
  *   selinux_node.c    a node's label on its O_PATH fd: grant, revoke, and the undo text
  *   selinux_policy.c  the binary policy through libsepol: may the domain use the node?
  *   selinux_audit.c   the audit callback: the label against the journal, the policy against the plan
@@ -41,24 +41,31 @@ typedef struct selinux_labels {
  */
 int selinux_labels_given(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels, vfg_error *err);
 
-/* Read only: the labels recorded for domain @name under data_dir. 1 found, 0 none. */
-int selinux_labels_recorded(const vfg_labeler_env *env, const char *name, selinux_labels *labels, vfg_error *err);
+/* The domain's side state key for its labels (selinux_labels.c: ORIGIN PROCESS IMAGE NODE...). */
+#define SELINUX_STATE_LABELS "labels"
 
 /*
- * Under the data_dir lock: the domain's labels (the recorded ones; else the
- * given ones; else a fresh MCS pair no live domain has), recorded with
- * @node_path as one of the nodes that carry them. A given label whose
+ * The labels a domain's "labels" entry records: @recorded is its value, as
+ * vfg_env_state_get() (plan) or vfg_finding_state() (audit) read it. 1 with
+ * @labels set, 0 when @recorded is NULL.
+ */
+int selinux_labels_recorded(const char *recorded, const vfg_domain *domain, selinux_labels *labels, vfg_error *err);
+
+/*
+ * In grant, under the host lock: the domain's labels (the recorded ones;
+ * else the given ones; else a fresh MCS pair no live domain has), journaled
+ * with @node_path as one of the nodes that carry them. A given label whose
  * categories another live domain holds is refused.
  */
-int selinux_labels_hold(const vfg_labeler_env *env, const vfg_domain *domain, const char *node_path,
+int selinux_labels_hold(const vfg_labeler_env *env, const vfg_domain *domain, const char *node_path, vfg_txn *txn,
 			selinux_labels *labels, vfg_error *err);
 
-/* Under the lock: @node_path no longer carries domain @name's label; the last one frees the record. Idempotent. */
-int selinux_labels_release(const vfg_labeler_env *env, const char *name, const char *node_path, vfg_error *err);
+/* In revoke: @node_path no longer carries the domain's labels; the last one frees them. Idempotent. */
+int selinux_labels_release(const vfg_domain *domain, const char *node_path, vfg_txn *txn, vfg_error *err);
 
-/* The labels audit and plan expect for a domain: recorded, given, or the base types at s0 (1: categories known). */
-int selinux_labels_expected(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels,
-			    vfg_error *err);
+/* The labels audit expects for a domain: @recorded (as above), given, or the base types at s0 (1: categories known). */
+int selinux_labels_expected(const vfg_labeler_env *env, const vfg_domain *domain, const char *recorded,
+			    selinux_labels *labels, vfg_error *err);
 
 /* ---- node labels (selinux_node.c) ---- */
 

@@ -6,86 +6,40 @@
  * with the same pair could open each other's nodes, so uniqueness is the
  * whole point.
  *
- * Allocations must outlive a reboot of vfguard's state (a VM keeps running
- * while /run is fine, but its label is the host's to remember), so they live
- * under data_dir, one file per domain:
+ * They are the labeler's side state in the domain's journal (labeler.h),
+ * read and changed only in grant and revoke, under the host lock the core
+ * holds for the whole transaction:
  *
- *	DATA/selinux/lock              flock: every read-modify-write holds it
- *	DATA/selinux/domains/NAME      process LABEL / image LABEL / origin allocated|given / node PATH...
+ *	labels       ORIGIN PROCESS IMAGE NODE...   allocated|given, the two contexts, the nodes that carry them
+ *	mcs:RANGE    NAME                           the categories of the process label ("mcs:s0:c1,c2") are NAME's
  *
- * The node lines count who carries the label: the record goes when the last
- * node is revoked. Given labels are recorded too, so an allocation never
- * hands out a pair a given label uses.
+ * A range is free when no other domain holds its key, so an allocation never
+ * hands out a pair a given label uses, and a given label whose categories
+ * another live domain holds is refused. The nodes are listed in the one
+ * entry, not one entry each, because the side state cannot be listed: the
+ * entry says which node is the last, and changes in one journal line. Both
+ * entries go with the domain's last node. The journal lives in state_dir
+ * (/run), so an allocation lasts exactly as long as the grants it labels:
+ * after a reboot neither is left.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <selinux/context.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 
 #include "selinux_labeler.h"
 
-#define SELINUX_NODES_MAX 64
+#define MCS_KEY_PREFIX "mcs:"
 
-typedef struct labels_record {
+/* The "labels" entry: the labels and, after them, " PATH" for each node that carries them. */
+typedef struct labels_entry {
 	selinux_labels labels;
-	size_t n_nodes;
-	char nodes[SELINUX_NODES_MAX][VFG_PATH_MAX];
-} labels_record;
+	char nodes[VFG_UNDO_MAX + 1];
+} labels_entry;
 
-/* ROOT + data_dir + "/selinux" + @rest. */
-static int labels_path(const vfg_labeler_env *env, const char *rest, char *buf, size_t size, vfg_error *err)
-{
-	char logical[VFG_PATH_MAX];
-	if (snprintf(logical, sizeof(logical), "%s/selinux%s", vfg_config_get(env->config, "data_dir"), rest) >=
-	    (int)sizeof(logical))
-		return vfg_error_set(err, ENAMETOOLONG, rest, "selinux: data_dir path too long");
-	return vfg_env_host_path(env, logical, buf, size, err);
-}
-
-/* mkdir -p of data_dir/selinux/domains, below the root (which exists). */
-static int labels_dirs_make(const vfg_labeler_env *env, vfg_error *err)
-{
-	char logical[VFG_PATH_MAX], real[VFG_PATH_MAX];
-	snprintf(logical, sizeof(logical), "%s/selinux/domains", vfg_config_get(env->config, "data_dir"));
-	for (char *slash = logical + 1;; slash++) {
-		bool last = *slash == '\0';
-		if (*slash != '/' && !last)
-			continue;
-		*slash = '\0';
-		if (vfg_env_host_path(env, logical, real, sizeof(real), err) < 0)
-			return -1;
-		if (mkdir(real, 0700) < 0 && errno != EEXIST)
-			return vfg_error_set(err, errno, real, "selinux: cannot make the label directory");
-		if (last)
-			return 0;
-		*slash = '/';
-	}
-}
-
-/* The data_dir lock, held until the returned fd is closed. */
-static int labels_lock(const vfg_labeler_env *env, vfg_error *err)
-{
-	char path[VFG_PATH_MAX];
-	if (labels_dirs_make(env, err) < 0 || labels_path(env, "/lock", path, sizeof(path), err) < 0)
-		return -1;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return vfg_error_set(err, errno, path, "selinux: cannot open the label lock");
-	if (flock(fd, LOCK_EX) < 0) {
-		vfg_error_set(err, errno, path, "selinux: cannot take the label lock");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* A label as it may stand in a record line and in a context: printable, no space. */
+/* A label as it may stand in the entry and in a context: printable, no space. */
 static bool label_is_plain(const char *label)
 {
 	if (!*label)
@@ -96,74 +50,55 @@ static bool label_is_plain(const char *label)
 	return true;
 }
 
-/* 1 read, 0 no such record. */
-static int record_read(const char *path, labels_record *record, vfg_error *err)
+static int entry_parse(const char *value, const char *name, labels_entry *entry, vfg_error *err)
 {
-	memset(record, 0, sizeof(*record));
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		return vfg_error_set(err, errno, path, "selinux: cannot read the label record");
+	memset(entry, 0, sizeof(*entry));
+	char copy[VFG_UNDO_MAX + 1];
+	snprintf(copy, sizeof(copy), "%s", value);
+	char *rest = NULL;
+	const char *origin = strtok_r(copy, " ", &rest), *process = strtok_r(NULL, " ", &rest),
+		   *image = strtok_r(NULL, " ", &rest);
+	bool ok = origin && image && (strcmp(origin, "allocated") == 0 || strcmp(origin, "given") == 0) &&
+		  label_is_plain(process) && strlen(process) < VFG_LABEL_MAX && label_is_plain(image) &&
+		  strlen(image) < VFG_LABEL_MAX;
+	size_t used = 0;
+	/* The node list is no longer than @value, which fits: what vfg_txn_state_set took is at most VFG_UNDO_MAX. */
+	for (const char *node = ok ? strtok_r(NULL, " ", &rest) : NULL; node && ok; node = strtok_r(NULL, " ", &rest)) {
+		ok = node[0] == '/';
+		used += (size_t)snprintf(entry->nodes + used, sizeof(entry->nodes) - used, " %s", node);
 	}
-	char line[VFG_PATH_MAX + 16];
-	bool process = false, image = false;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		char *value = strchr(line, ' ');
-		if (!value)
-			return vfg_error_set(err, 0, path, "selinux: label record line '%s' has no value", line);
-		*value++ = '\0';
-		if (strcmp(line, "process") == 0 && label_is_plain(value)) {
-			snprintf(record->labels.process, sizeof(record->labels.process), "%s", value);
-			process = true;
-		} else if (strcmp(line, "image") == 0 && label_is_plain(value)) {
-			snprintf(record->labels.image, sizeof(record->labels.image), "%s", value);
-			image = true;
-		} else if (strcmp(line, "origin") == 0 && (!strcmp(value, "allocated") || !strcmp(value, "given"))) {
-			record->labels.allocated = strcmp(value, "allocated") == 0;
-		} else if (strcmp(line, "node") == 0 && value[0] == '/' && record->n_nodes < SELINUX_NODES_MAX) {
-			snprintf(record->nodes[record->n_nodes++], VFG_PATH_MAX, "%s", value);
-		} else {
-			return vfg_error_set(err, 0, path, "selinux: label record line '%s %s' is not understood", line,
-					     value);
-		}
-	}
-	if (ferror(f))
-		return vfg_error_set(err, EIO, path, "selinux: cannot read the label record");
-	if (!process || !image)
-		return vfg_error_set(err, 0, path, "selinux: label record without its process and image labels");
-	return 1;
-}
-
-/* Replace the record at @path durably (vfg_file_replace: temporary file, fsync, rename, fsync of the folder). */
-static int record_write(const char *path, const labels_record *record, vfg_error *err)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t size = 0;
-	FILE *mem = open_memstream(&text, &size);
-	if (!mem)
-		return vfg_error_set(err, ENOMEM, path, "selinux: cannot format the label record");
-	fprintf(mem, "process %s\nimage %s\norigin %s\n", record->labels.process, record->labels.image,
-		record->labels.allocated ? "allocated" : "given");
-	for (size_t i = 0; i < record->n_nodes; i++)
-		fprintf(mem, "node %s\n", record->nodes[i]);
-	if (fclose(mem) != 0)
-		return vfg_error_set(err, ENOMEM, path, "selinux: cannot format the label record");
-	if (vfg_file_replace(path, text, size, err) < 0) {
-		vfg_error_prefix(err, "selinux: the label record");
-		return -1;
-	}
+	if (!ok)
+		return vfg_error_set(err, 0, name,
+				     "selinux: the journal's labels entry '%.200s' is not ORIGIN PROCESS IMAGE NODE...",
+				     value);
+	entry->labels.allocated = strcmp(origin, "allocated") == 0;
+	snprintf(entry->labels.process, sizeof(entry->labels.process), "%s", process);
+	snprintf(entry->labels.image, sizeof(entry->labels.image), "%s", image);
 	return 0;
 }
 
-static int record_remove(const char *path, vfg_error *err)
+/* Where " PATH" stands in the entry's node list, as a whole word; NULL when it is not listed. */
+static char *entry_node_find(labels_entry *entry, const char *path)
 {
-	if (vfg_file_remove(path, err) < 0) {
-		vfg_error_prefix(err, "selinux: the label record");
-		return -1;
-	}
-	return 0;
+	size_t length = strlen(path);
+	for (char *at = strstr(entry->nodes, path); at; at = strstr(at + 1, path))
+		if (at > entry->nodes && at[-1] == ' ' && (at[length] == ' ' || at[length] == '\0'))
+			return at - 1;
+	return NULL;
+}
+
+/* Journal the entry as it is now, durably (vfg_txn_state_set). */
+static int entry_store(vfg_txn *txn, const char *name, const labels_entry *entry, vfg_error *err)
+{
+	char value[VFG_UNDO_MAX + 2];
+	int n = snprintf(value, sizeof(value), "%s %s %s%s", entry->labels.allocated ? "allocated" : "given",
+			 entry->labels.process, entry->labels.image, entry->nodes);
+	if (n < 0 || (size_t)n > VFG_UNDO_MAX)
+		return vfg_error_set(err, E2BIG, name,
+				     "selinux: its labels and the nodes that carry them exceed one journal entry (%d "
+				     "bytes)",
+				     VFG_UNDO_MAX);
+	return vfg_txn_state_set(txn, SELINUX_STATE_LABELS, value, err);
 }
 
 /* The MLS range of a context ("s0:c1,c2"), into @buf; "" when it has none. */
@@ -184,40 +119,30 @@ static bool range_has_categories(const char *range)
 	return strchr(range, ':') != NULL;
 }
 
-/* Is @range another live domain's (any record but @self's)? Sets @holder. */
-static int range_taken(const vfg_labeler_env *env, const char *self, const char *range, char *holder,
-		       size_t holder_size, bool *taken, vfg_error *err)
+/* The side state key that says whose @range is: "mcs:s0:c1,c2". */
+static void range_key(const char *range, char *key, size_t size)
 {
-	char dir[VFG_PATH_MAX];
-	*taken = false;
-	if (labels_path(env, "/domains", dir, sizeof(dir), err) < 0)
-		return -1;
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	if (!d)
-		return vfg_error_set(err, errno, dir, "selinux: cannot list the label records");
-	struct dirent *entry;
-	while ((entry = readdir(d))) {
-		/* ".tmp": the temporary name before vfg_file_replace() wrote the records. */
-		if (entry->d_name[0] == '.' || strcmp(entry->d_name, self) == 0 || strstr(entry->d_name, ".tmp") ||
-		    strstr(entry->d_name, VFG_FILE_TEMPORARY_INFIX))
-			continue;
-		char path[VFG_PATH_MAX * 2];
-		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
-		labels_record other;
-		int r = record_read(path, &other, err);
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			continue;
-		char other_range[VFG_LABEL_MAX];
-		label_range(other.labels.process, other_range, sizeof(other_range));
-		if (strcmp(other_range, range) == 0) {
-			snprintf(holder, holder_size, "%s", entry->d_name);
-			*taken = true;
-			return 0;
-		}
-	}
-	return 0;
+	snprintf(key, size, MCS_KEY_PREFIX "%s", range);
+}
+
+/* The other live domain whose labels have @range, NULL when none has. */
+static const char *range_holder(const vfg_txn *txn, const char *range)
+{
+	char key[VFG_STATE_KEY_MAX + 1];
+	range_key(range, key, sizeof(key));
+	const char *holder = NULL;
+	return vfg_txn_state_holders(txn, key, &holder) ? holder : NULL;
+}
+
+/* Journal that the range of @labels is this domain's (@held) or no more; a range without categories is nobody's. */
+static int range_keep(vfg_txn *txn, const vfg_domain *domain, const selinux_labels *labels, bool held, vfg_error *err)
+{
+	char range[VFG_LABEL_MAX], key[VFG_STATE_KEY_MAX + 1];
+	label_range(labels->process, range, sizeof(range));
+	if (!range_has_categories(range))
+		return 0;
+	range_key(range, key, sizeof(key));
+	return held ? vfg_txn_state_set(txn, key, domain->name, err) : vfg_txn_state_unset(txn, key, err);
 }
 
 static int labels_from_range(const vfg_labeler_env *env, const char *range, selinux_labels *labels)
@@ -244,8 +169,9 @@ static int categories_parse(const vfg_labeler_env *env, unsigned *first, unsigne
 	return 0;
 }
 
-/* A category pair "s0:cA,cB" (A < B) no other record holds; random, as sVirt's are, so a pair is not reused at once. */
-static int labels_allocate(const vfg_labeler_env *env, const char *name, selinux_labels *labels, vfg_error *err)
+/* A category pair "s0:cA,cB" (A < B) no other domain holds; random, as sVirt's are, so a pair is not reused at once. */
+static int labels_allocate(const vfg_labeler_env *env, const vfg_txn *txn, const char *name, selinux_labels *labels,
+			   vfg_error *err)
 {
 	unsigned first = 0, count = 0;
 	if (categories_parse(env, &first, &count, err) < 0)
@@ -264,12 +190,9 @@ static int labels_allocate(const vfg_labeler_env *env, const char *name, selinux
 			row--;
 		}
 		unsigned high = low + 1 + index;
-		char range[32], holder[VFG_NAME_MAX];
+		char range[32];
 		snprintf(range, sizeof(range), "s0:c%u,c%u", first + low, first + high);
-		bool taken;
-		if (range_taken(env, name, range, holder, sizeof(holder), &taken, err) < 0)
-			return -1;
-		if (taken)
+		if (range_holder(txn, range))
 			continue;
 		labels_from_range(env, range, labels);
 		labels->allocated = true;
@@ -329,23 +252,21 @@ int selinux_labels_given(const vfg_labeler_env *env, const vfg_domain *domain, s
 	return 1;
 }
 
-int selinux_labels_recorded(const vfg_labeler_env *env, const char *name, selinux_labels *labels, vfg_error *err)
+int selinux_labels_recorded(const char *recorded, const vfg_domain *domain, selinux_labels *labels, vfg_error *err)
 {
-	char rest[VFG_NAME_MAX + 16], path[VFG_PATH_MAX];
-	snprintf(rest, sizeof(rest), "/domains/%s", name);
-	if (labels_path(env, rest, path, sizeof(path), err) < 0)
+	if (!recorded)
+		return 0;
+	labels_entry entry;
+	if (entry_parse(recorded, domain->name, &entry, err) < 0)
 		return -1;
-	labels_record record;
-	int r = record_read(path, &record, err);
-	if (r > 0)
-		*labels = record.labels;
-	return r;
+	*labels = entry.labels;
+	return 1;
 }
 
-int selinux_labels_expected(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels,
-			    vfg_error *err)
+int selinux_labels_expected(const vfg_labeler_env *env, const vfg_domain *domain, const char *recorded,
+			    selinux_labels *labels, vfg_error *err)
 {
-	int r = selinux_labels_recorded(env, domain->name, labels, err);
+	int r = selinux_labels_recorded(recorded, domain, labels, err);
 	if (r != 0)
 		return r;
 	r = selinux_labels_given(env, domain, labels, err);
@@ -357,17 +278,14 @@ int selinux_labels_expected(const vfg_labeler_env *env, const vfg_domain *domain
 }
 
 /* Take the given labels, refusing categories another live domain holds. */
-static int labels_take_given(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels,
-			     vfg_error *err)
+static int labels_take_given(const vfg_domain *domain, const vfg_txn *txn, const selinux_labels *labels, vfg_error *err)
 {
-	char range[VFG_LABEL_MAX], holder[VFG_NAME_MAX];
+	char range[VFG_LABEL_MAX];
 	label_range(labels->process, range, sizeof(range));
 	if (!range_has_categories(range))
 		return 0;
-	bool taken;
-	if (range_taken(env, domain->name, range, holder, sizeof(holder), &taken, err) < 0)
-		return -1;
-	if (taken)
+	const char *holder = range_holder(txn, range);
+	if (holder)
 		return vfg_error_set(err, EBUSY,
 				     vfg_domain_attr(domain, "selinux.label")[0]
 					     ? vfg_domain_attr(domain, "selinux.label")
@@ -378,74 +296,78 @@ static int labels_take_given(const vfg_labeler_env *env, const vfg_domain *domai
 	return 0;
 }
 
-int selinux_labels_hold(const vfg_labeler_env *env, const vfg_domain *domain, const char *node_path,
+/* The labels of a domain that carries none yet: the given ones, else a fresh pair; their range journaled as its. */
+static int labels_choose(const vfg_labeler_env *env, const vfg_domain *domain, vfg_txn *txn,
+			 const selinux_labels *given, bool has_given, selinux_labels *labels, vfg_error *err)
+{
+	if (has_given) {
+		if (labels_take_given(domain, txn, given, err) < 0)
+			return -1;
+		*labels = *given;
+	} else if (labels_allocate(env, txn, domain->name, labels, err) < 0) {
+		return -1;
+	}
+	/* The range before the entry that names it: a crash between leaves a key the undone apply drops. */
+	return range_keep(txn, domain, labels, true, err);
+}
+
+int selinux_labels_hold(const vfg_labeler_env *env, const vfg_domain *domain, const char *node_path, vfg_txn *txn,
 			selinux_labels *labels, vfg_error *err)
 {
-	_cleanup_close_ int lock = labels_lock(env, err);
-	if (lock < 0)
+	const char *recorded = vfg_txn_state_get(txn, SELINUX_STATE_LABELS);
+	labels_entry entry;
+	if (recorded && entry_parse(recorded, domain->name, &entry, err) < 0)
 		return -1;
-	char rest[VFG_NAME_MAX + 16], path[VFG_PATH_MAX];
-	snprintf(rest, sizeof(rest), "/domains/%s", domain->name);
-	if (labels_path(env, rest, path, sizeof(path), err) < 0)
-		return -1;
-	labels_record record;
-	int found = record_read(path, &record, err);
-	if (found < 0)
-		return -1;
-
 	selinux_labels given;
 	int has_given = selinux_labels_given(env, domain, &given, err);
 	if (has_given < 0)
 		return -1;
-	if (found) {
-		if (has_given && (strcmp(given.process, record.labels.process) != 0 ||
-				  strcmp(given.image, record.labels.image) != 0))
+	if (recorded) {
+		if (has_given &&
+		    (strcmp(given.process, entry.labels.process) != 0 || strcmp(given.image, entry.labels.image) != 0))
 			return vfg_error_set(err, EBUSY, domain->name,
 					     "selinux: the domain holds the labels %s / %s on its nodes; revoke it "
 					     "before giving it others",
-					     record.labels.process, record.labels.image);
-	} else if (has_given) {
-		if (labels_take_given(env, domain, &given, err) < 0)
+					     entry.labels.process, entry.labels.image);
+	} else {
+		memset(&entry, 0, sizeof(entry));
+		if (labels_choose(env, domain, txn, &given, has_given > 0, &entry.labels, err) < 0)
 			return -1;
-		record.labels = given;
-	} else if (labels_allocate(env, domain->name, &record.labels, err) < 0) {
-		return -1;
 	}
 
-	bool listed = false;
-	for (size_t i = 0; i < record.n_nodes && !listed; i++)
-		listed = strcmp(record.nodes[i], node_path) == 0;
-	if (!listed) {
-		if (record.n_nodes == SELINUX_NODES_MAX)
-			return vfg_error_set(err, E2BIG, domain->name, "selinux: more than %d nodes carry its label",
-					     SELINUX_NODES_MAX);
-		snprintf(record.nodes[record.n_nodes++], VFG_PATH_MAX, "%s", node_path);
+	if (!entry_node_find(&entry, node_path)) {
+		/* The node list is words: a path is one (vfguard's nodes are /dev/vfio/... and /dev/iommu). */
+		if (!label_is_plain(node_path) || node_path[0] != '/')
+			return vfg_error_set(err, EINVAL, node_path,
+					     "selinux: only a path of printable ASCII without spaces can be listed in "
+					     "the journal's labels entry");
+		/* A list cut short here is longer than an entry may be, which entry_store refuses. */
+		size_t used = strlen(entry.nodes);
+		snprintf(entry.nodes + used, sizeof(entry.nodes) - used, " %s", node_path);
+		if (entry_store(txn, domain->name, &entry, err) < 0)
+			return -1;
 	}
-	if ((!found || !listed) && record_write(path, &record, err) < 0)
-		return -1;
-	*labels = record.labels;
+	*labels = entry.labels;
 	return 0;
 }
 
-int selinux_labels_release(const vfg_labeler_env *env, const char *name, const char *node_path, vfg_error *err)
+int selinux_labels_release(const vfg_domain *domain, const char *node_path, vfg_txn *txn, vfg_error *err)
 {
-	_cleanup_close_ int lock = labels_lock(env, err);
-	if (lock < 0)
-		return -1;
-	char rest[VFG_NAME_MAX + 16], path[VFG_PATH_MAX];
-	snprintf(rest, sizeof(rest), "/domains/%s", name);
-	if (labels_path(env, rest, path, sizeof(path), err) < 0)
-		return -1;
-	labels_record record;
-	int found = record_read(path, &record, err);
-	if (found <= 0)
-		return found;
-	size_t kept = 0;
-	for (size_t i = 0; i < record.n_nodes; i++)
-		if (strcmp(record.nodes[i], node_path) != 0)
-			memmove(record.nodes[kept++], record.nodes[i], VFG_PATH_MAX);
-	if (kept == record.n_nodes)
+	const char *recorded = vfg_txn_state_get(txn, SELINUX_STATE_LABELS);
+	labels_entry entry;
+	if (!recorded)
 		return 0;
-	record.n_nodes = kept;
-	return kept ? record_write(path, &record, err) : record_remove(path, err);
+	if (entry_parse(recorded, domain->name, &entry, err) < 0)
+		return -1;
+	char *listed = entry_node_find(&entry, node_path);
+	if (!listed)
+		return 0;
+	char *after = listed + 1 + strlen(node_path);
+	memmove(listed, after, strlen(after) + 1);
+	if (entry.nodes[0])
+		return entry_store(txn, domain->name, &entry, err);
+	/* The last node: the range first, so a crash in between leaves the entry, and this release is done again. */
+	if (range_keep(txn, domain, &entry.labels, false, err) < 0)
+		return -1;
+	return vfg_txn_state_unset(txn, SELINUX_STATE_LABELS, err);
 }

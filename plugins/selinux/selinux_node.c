@@ -189,7 +189,7 @@ static int grant_exclusive(const vfg_labeler_env *env, const vfg_domain *domain,
 	/* Journaled before the labels are held: a crash in between is undone by revoke, which releases them. */
 	selinux_labels labels;
 	if (vfg_txn_intent(txn, node, undo, err) < 0 ||
-	    selinux_labels_hold(env, domain, node->path, &labels, err) < 0 ||
+	    selinux_labels_hold(env, domain, node->path, txn, &labels, err) < 0 ||
 	    node_label_set(&nfd, labels.image, err) < 0)
 		return -1;
 	return vfg_txn_done(txn, node, err);
@@ -218,5 +218,5 @@ int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const v
 	if (r < 0 || (r > 0 && node_label_restore(node, &nfd, &original, txn, err) < 0))
 		return -1;
 	/* Put back whether or not the grant happened, and a second time too; the labels go with their last node. */
-	return node->shared ? 0 : selinux_labels_release(env, domain->name, node->path, err);
+	return node->shared ? 0 : selinux_labels_release(domain, node->path, txn, err);
 }
