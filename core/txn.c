@@ -126,15 +126,16 @@ VFG_EXPORT const char *vfg_txn_state_get(const vfg_txn *txn, const char *key)
 	return state ? state->value : NULL;
 }
 
-VFG_EXPORT size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, const char **value)
+/* The domains of @hj but @self that hold @key of @labeler; the first one's value in *@value. */
+static size_t state_holders(const host_journal *hj, const domain_journal *self, const char *labeler, const char *key,
+			    const char **value)
 {
 	size_t holders = 0;
 	if (value)
 		*value = NULL;
-	for (size_t i = 0; i < txn->hj->n_domains; i++) {
-		const domain_journal *other = txn->hj->domains[i];
-		const journal_state *state =
-			other == txn->dj ? NULL : domain_journal_find_state(other, txn->labeler, key);
+	for (size_t i = 0; i < hj->n_domains; i++) {
+		const domain_journal *other = hj->domains[i];
+		const journal_state *state = other == self ? NULL : domain_journal_find_state(other, labeler, key);
 		if (!state)
 			continue;
 		if (value && !holders)
@@ -142,6 +143,11 @@ VFG_EXPORT size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, con
 		holders++;
 	}
 	return holders;
+}
+
+VFG_EXPORT size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, const char **value)
+{
+	return state_holders(txn->hj, txn->dj, txn->labeler, key, value);
 }
 
 VFG_EXPORT const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_domain *domain, const char *key)
@@ -152,6 +158,19 @@ VFG_EXPORT const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_d
 	const domain_journal *dj = host_journal_find(view->hj, domain->name);
 	const journal_state *state = dj ? domain_journal_find_state(dj, view->labeler, key) : NULL;
 	return state ? state->value : NULL;
+}
+
+VFG_EXPORT size_t vfg_env_state_holders(const vfg_labeler_env *env, const vfg_domain *domain, const char *key,
+					const char **value)
+{
+	const txn_view *view = env->core;
+	if (!view || !view->hj) {
+		if (value)
+			*value = NULL;
+		return 0;
+	}
+	/* A domain that never journaled anything has no file: every holder is another domain. */
+	return state_holders(view->hj, host_journal_find(view->hj, domain->name), view->labeler, key, value);
 }
 
 /* ---- Saved originals ---- */

@@ -443,14 +443,14 @@ END_TEST
 
 enum { MANY_DOMAINS = 10, MANY_PER_DOMAIN = 100 };
 
-/* 1000 single-function groups, 240:0 to 240:999 (nodes with no driver; nothing opens them). */
-static char *many_groups_host(void)
+/* @groups single-function groups, 240:0 on (nodes with no driver; nothing opens them). */
+static char *many_groups_host(int groups)
 {
 	char *text = NULL;
 	size_t size = 0;
 	FILE *out = open_memstream(&text, &size);
 	fprintf(out, "misc vfio 1:7\n");
-	for (int i = 0; i < MANY_DOMAINS * MANY_PER_DOMAIN; i++)
+	for (int i = 0; i < groups; i++)
 		fprintf(out,
 			"group %d 240:%d\ndevice 0000:%02x:%02x.0 group=%d vendor=8086 device=10d3 class=020000 "
 			"driver=vfio-pci\n",
@@ -459,14 +459,20 @@ static char *many_groups_host(void)
 	return text;
 }
 
+/* The hostdev of group @n of many_groups_host(). */
+static char *many_hostdev(int n)
+{
+	char *hostdev = NULL;
+	ck_assert_int_ge(asprintf(&hostdev, "0000:%02x:%02x.0,backend=legacy", n / 32 + 1, n % 32), 0);
+	return hostdev;
+}
+
 static void apply_many(fixture *f, int domain, const char *dir)
 {
 	char name[16], *hostdevs[MANY_PER_DOMAIN + 1];
 	snprintf(name, sizeof(name), "vm%d", domain);
-	for (int i = 0; i < MANY_PER_DOMAIN; i++) {
-		int n = domain * MANY_PER_DOMAIN + i;
-		ck_assert_int_ge(asprintf(&hostdevs[i], "0000:%02x:%02x.0,backend=legacy", n / 32 + 1, n % 32), 0);
-	}
+	for (int i = 0; i < MANY_PER_DOMAIN; i++)
+		hostdevs[i] = many_hostdev(domain * MANY_PER_DOMAIN + i);
 	hostdevs[MANY_PER_DOMAIN] = NULL;
 	vfg_change_summary summary;
 	domain_apply_ok(f, name, dir, (const char *const *)hostdevs, &summary);
@@ -478,7 +484,7 @@ static void apply_many(fixture *f, int domain, const char *dir)
 START_TEST(v2_a_thousand_grants_keep_one_program_and_the_map_holds_exactly_what_is_granted)
 {
 	fixture f;
-	char *manifest = many_groups_host();
+	char *manifest = many_groups_host(MANY_DOMAINS * MANY_PER_DOMAIN);
 	fixture_open_with(&f, manifest, "labelers = cgroup\ncgroup_base_devices = c 1:3 rw\n");
 	free(manifest);
 	char dir[256];
@@ -786,6 +792,70 @@ START_TEST(shared_container_rule_is_counted_per_cgroup)
 	}
 	free(before_one);
 	free(before_two);
+	fixture_close(&f);
+}
+END_TEST
+
+enum { SHARERS = 66 }; /* past the 64 holders a cgroup could have when they were kept in an xattr */
+
+START_TEST(more_than_64_domains_share_a_cgroups_container_rule_and_the_last_revoke_restores_it)
+{
+	bool v2 = _i == 1;
+	fixture f;
+	char *manifest = many_groups_host(SHARERS);
+	fixture_open_with(&f, manifest, "labelers = cgroup\n");
+	free(manifest);
+	char dir[256], programs[256];
+	if (v2)
+		make_v2_cgroup(dir, sizeof(dir), 1);
+	else
+		make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	char *before = v2 ? NULL : test_cgroup_devices_list(dir);
+
+	for (int d = 0; d < SHARERS; d++) {
+		char name[16];
+		snprintf(name, sizeof(name), "vm%d", d);
+		char *hostdev = many_hostdev(d);
+		vfg_plan *plan = domain_plan_ok(&f, name, dir, 0, hostdev);
+		free(hostdev);
+		/* the line the first holder wrote is the holders' rule, not one the cgroup had before */
+		const vfg_step *step = test_step(plan, "cgroup", CONTAINER);
+		ck_assert_msg(step->action == VFG_ACTION_GRANT && !strstr(step->reason, "allows it already"), "%s: %s",
+			      name, step->reason);
+		vfg_error err = {0};
+		ck_assert_msg(vfg_plan_apply(f.ctx, plan, NULL, &err) == 0, "apply %s: %s", name, err.message);
+		vfg_plan_free(plan);
+	}
+	/* each holder journals its part, keyed by the cgroup and the rule */
+	char key[300];
+	snprintf(key, sizeof(key), "%s:c1:7", dir);
+	for (int d = 0; d < SHARERS; d += SHARERS - 1) {
+		char path[64];
+		snprintf(path, sizeof(path), "/run/vfguard/domains/vm%d.journal", d);
+		char *journal = test_read_file(f.root, path);
+		ck_assert_msg(journal && strstr(journal, key), "%s holds no entry %s:\n%s", path, key,
+			      journal ? journal : "(no journal)");
+		free(journal);
+	}
+
+	for (int d = 0; d < SHARERS; d++) {
+		ck_assert_msg(container_allowed(&f, dir, v2), "with vm%d..vm%d left the container is denied", d,
+			      SHARERS - 1);
+		char name[16];
+		snprintf(name, sizeof(name), "vm%d", d);
+		domain_revoke_ok(&f, name);
+	}
+	ck_assert_msg(!container_allowed(&f, dir, v2), "with no holder left the container is still allowed");
+	if (v2) {
+		attached_programs(dir, programs, sizeof(programs));
+		ck_assert_str_eq(programs, "");
+	} else {
+		char *after = test_cgroup_devices_list(dir);
+		ck_assert_str_eq(after, before);
+		free(after);
+	}
+	test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
+	free(before);
 	fixture_close(&f);
 }
 END_TEST
@@ -1339,6 +1409,8 @@ static Suite *cgroup_suite(void)
 	tc = tcase_create("shared nodes");
 	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
 	tcase_add_loop_test(tc, shared_container_rule_is_counted_per_cgroup, 0, 12);
+	tcase_add_loop_test(tc, more_than_64_domains_share_a_cgroups_container_rule_and_the_last_revoke_restores_it, 0,
+			    2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("round trips");

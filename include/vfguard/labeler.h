@@ -240,7 +240,7 @@ void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared
  * set in an apply that is undone (a failed grant, a crash), until that undo.
  *
  * One key in several domains is a holder set: the cgroup labeler keys
- * "CGROUP c 10:196" and counts who else holds that cgroup's rule; SELinux
+ * "CGROUP:c10:196" and counts who else holds that cgroup's rule; SELinux
  * keys an MCS pair it allocated, and finds a free pair by asking whether
  * anyone holds it.
  */
@@ -253,6 +253,8 @@ const char *vfg_txn_state_get(const vfg_txn *txn, const char *key);
 size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, const char **value);
 /* The same, read-only, from plan, probe and audit (the journal as the call began); NULL outside a domain's call. */
 const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_domain *domain, const char *key);
+/* vfg_txn_state_holders from there: the domains other than @domain that hold @key; 0 outside a domain's call. */
+size_t vfg_env_state_holders(const vfg_labeler_env *env, const vfg_domain *domain, const char *key, const char **value);
 
 /*
  * Saved originals: content of any size (a file vfguard replaces) kept in the

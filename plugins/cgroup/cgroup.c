@@ -15,6 +15,10 @@
  *	v2=DIR:ACCESS/FLAGS     the map's rule before, put back as it was
  *
  * DIR is written with %XX for bytes outside printable ASCII, space, '%' and ':'.
+ *
+ * A shared node's rule (/dev/vfio/vfio, /dev/iommu) may be held by several
+ * domains of one cgroup: each holder keeps a side state entry for it in the
+ * journal (holders_key() below), so the rule stays until the last of them.
  */
 #include <errno.h>
 #include <linux/magic.h>
@@ -222,6 +226,90 @@ static bool cgroup_gone(const char *dir)
 	return stat(dir, &st) < 0 && errno == ENOENT;
 }
 
+/*
+ * Shared nodes. /dev/vfio/vfio and /dev/iommu are needed by every domain, and
+ * two domains may sit in one cgroup: the rule there must stay until the last
+ * of them goes. vfg_txn_shared_holders() counts domains host-wide, not per
+ * cgroup, so each domain that holds the rule in a cgroup keeps a side state
+ * entry (labeler.h) keyed by the cgroup and the rule, "DIR:c10:196" (DIR
+ * escaped as in the undo text: no space, and no ':' to blur where the rule
+ * begins). Its value is the hierarchy's token from before the first holder,
+ * which every later holder copies into its undo text. The entries are
+ * journaled with the domains under the host lock, so the other domains that
+ * hold the key are exactly the others of this cgroup that hold the rule, and
+ * setting or dropping one's own is idempotent, as a revoke after a crash needs.
+ */
+#define HOLDERS_KEY_SIZE (VFG_STATE_KEY_MAX + 1)
+
+/* The holders' key of the rule in @dir, "" when @node is not shared (it has no holders) or there is no @dir. */
+static int holders_key(const vfg_node *node, const char *dir, const cgroup_rule *rule, char *key, vfg_error *err)
+{
+	char escaped[3 * VFG_PATH_MAX];
+	key[0] = '\0';
+	if (!node->shared || !dir[0])
+		return 0;
+	escape_path(dir, escaped, sizeof(escaped));
+	int n = snprintf(key, HOLDERS_KEY_SIZE, "%s:%c%u:%u", escaped, rule->type, rule->major, rule->minor);
+	if (n < 0 || n >= HOLDERS_KEY_SIZE)
+		return vfg_error_set(err, ENAMETOOLONG, dir,
+				     "cgroup: the directory is too long to key the holders of its rule for %c %u:%u",
+				     rule->type, rule->major, rule->minor);
+	return 0;
+}
+
+/*
+ * The token from before the first holder (@original: another holder's, or
+ * this domain's own; NULL when nobody holds the rule here) into @token, once
+ * it is checked to be one a grant writes. 1 when it was there, 0, or -1.
+ */
+static int holders_token(const char *key, const char *original, bool v1, char *token, vfg_error *err)
+{
+	if (!original)
+		return 0;
+	undo_part part = {0};
+	if (strlen(original) >= sizeof(part.token))
+		return vfg_error_set(err, 0, key, "cgroup: the holders' token is too long to be one a grant writes");
+	snprintf(part.token, sizeof(part.token), "%s", original);
+	if (!token_is_canonical(&part, v1))
+		return vfg_error_set(err, 0, key, "cgroup: the holders' token '%s' is not one a grant writes",
+				     original);
+	snprintf(token, TOKEN_MAX, "%s", original);
+	return 1;
+}
+
+/* At grant: the token of a rule others of this cgroup hold already. 1, 0 (none: read it), -1. */
+static int holders_before(const vfg_txn *txn, const char *key, bool v1, char *token, vfg_error *err)
+{
+	const char *original = NULL;
+	if (key[0] && vfg_txn_state_holders(txn, key, &original) == 0)
+		original = vfg_txn_state_get(txn, key);
+	return holders_token(key, original, v1, token, err);
+}
+
+/* This domain holds the rule: durable before the change, so a revoke counts it. */
+static int holders_join(vfg_txn *txn, const char *key, const char *token, vfg_error *err)
+{
+	return key[0] ? vfg_txn_state_set(txn, key, token, err) : 0;
+}
+
+/* This domain holds the rule no more: it was restored, or others keep it, or the cgroup is gone. */
+static int holders_leave(vfg_txn *txn, const char *key, vfg_error *err)
+{
+	return key[0] ? vfg_txn_state_unset(txn, key, err) : 0;
+}
+
+/*
+ * At revoke: does another domain of this cgroup hold the rule? 1: it stays,
+ * and this domain has left the holders; 0: restore the token, then
+ * holders_leave(); -1: error.
+ */
+static int holders_others(vfg_txn *txn, const char *key, vfg_error *err)
+{
+	if (!key[0] || vfg_txn_state_holders(txn, key, NULL) == 0)
+		return 0;
+	return holders_leave(txn, key, err) < 0 ? -1 : 1;
+}
+
 static bool foreign_allowed(const vfg_labeler_env *env)
 {
 	const char *value = vfg_config_get(env->config, "cgroup_foreign_programs");
@@ -297,14 +385,16 @@ static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vf
  * that allows it is a shared node's rule other domains of the cgroup hold:
  * it goes with the last of them, so this domain must hold it too.
  */
-static int v1_allowed_before(const char *dir, const vfg_node *node, const cgroup_rule *rule, cgroup_v1_state *state,
-			     vfg_error *err)
+static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domain, const char *dir,
+			     const vfg_node *node, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err)
 {
-	cgroup_holders holders = {0};
-	if (cgroup_v1_read(dir, rule, state, err) < 0 ||
-	    (node->shared && cgroup_holders_read(dir, rule, &holders, err) < 0))
+	char key[HOLDERS_KEY_SIZE];
+	if (cgroup_v1_read(dir, rule, state, err) < 0 || holders_key(node, dir, rule, key, err) < 0)
 		return -1;
-	if (holders.n && strcmp(holders.original, "allowed") != 0)
+	const char *original = NULL;
+	if (key[0] && vfg_env_state_holders(env, domain, key, &original) == 0)
+		original = vfg_env_state_get(env, domain, key);
+	if (original && strcmp(original, "allowed") != 0)
 		state->allowed = false;
 	return 0;
 }
@@ -341,7 +431,7 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	 * like any other (a shared node's holders count it).
 	 */
 	cgroup_v1_state v1 = {0};
-	if (place.v1[0] && v1_allowed_before(place.v1, node, &rule, &v1, err) < 0)
+	if (place.v1[0] && v1_allowed_before(env, domain, place.v1, node, &rule, &v1, err) < 0)
 		return -1;
 	if (place.v1[0] && v1.allowed)
 		snprintf(already, sizeof(already),
@@ -369,15 +459,12 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 }
 
 /* The hierarchy's state before the grant: the first holder's for a shared node others hold here. */
-static int v1_before(const char *dir, const vfg_node *node, const cgroup_rule *rule, cgroup_holders *holders,
-		     char *token, vfg_error *err)
+static int v1_before(const vfg_txn *txn, const char *dir, const char *key, const cgroup_rule *rule, char *token,
+		     vfg_error *err)
 {
-	if (node->shared && cgroup_holders_read(dir, rule, holders, err) < 0)
-		return -1;
-	if (node->shared && holders->n) {
-		snprintf(token, TOKEN_MAX, "%s", holders->original);
-		return 0;
-	}
+	int held = holders_before(txn, key, true, token, err);
+	if (held != 0)
+		return held < 0 ? -1 : 0;
 	cgroup_v1_state state;
 	if (cgroup_v1_read(dir, rule, &state, err) < 0)
 		return -1;
@@ -386,15 +473,12 @@ static int v1_before(const char *dir, const vfg_node *node, const cgroup_rule *r
 	return 0;
 }
 
-static int v2_before(const char *dir, const vfg_node *node, const cgroup_rule *rule, cgroup_holders *holders,
-		     char *token, vfg_error *err)
+static int v2_before(const vfg_txn *txn, const char *dir, const char *key, const cgroup_rule *rule, char *token,
+		     vfg_error *err)
 {
-	if (node->shared && cgroup_holders_read(dir, rule, holders, err) < 0)
-		return -1;
-	if (node->shared && holders->n) {
-		snprintf(token, TOKEN_MAX, "%s", holders->original);
-		return 0;
-	}
+	int held = holders_before(txn, key, false, token, err);
+	if (held != 0)
+		return held < 0 ? -1 : 0;
 	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
 	cgroup_v2_entry entry = {0};
 	if (cgroup_v2_open(dir, &prog, err) < 0 ||
@@ -404,32 +488,25 @@ static int v2_before(const char *dir, const vfg_node *node, const cgroup_rule *r
 	return 0;
 }
 
-static int v1_grant(const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule, const undo_part *part,
-		    cgroup_holders *holders, vfg_error *err)
+static int v1_grant(vfg_txn *txn, const char *key, const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
-	if (node->shared) {
-		snprintf(holders->original, sizeof(holders->original), "%s", part->token);
-		if (cgroup_holders_add(part->dir, rule, holders, domain->name, err) < 0)
-			return -1;
-	}
+	if (holders_join(txn, key, part->token, err) < 0)
+		return -1;
 	if (strcmp(part->token, "allowed") == 0)
 		return 0;
 	return cgroup_v1_write(part->dir, "devices.allow", rule, err);
 }
 
-static int v2_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule,
-		    const undo_part *part, cgroup_holders *holders, vfg_error *err)
+static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, const char *key, const cgroup_rule *rule,
+		    const undo_part *part, vfg_error *err)
 {
 	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
 	if (cgroup_v2_open(part->dir, &prog, err) < 0)
 		return -1;
 	if (prog.prog_fd < 0 && cgroup_v2_attach(env, part->dir, &prog, err) < 0)
 		return -1;
-	if (node->shared) {
-		snprintf(holders->original, sizeof(holders->original), "%s", part->token);
-		if (cgroup_holders_add(part->dir, rule, holders, domain->name, err) < 0)
-			return -1;
-	}
+	if (holders_join(txn, key, part->token, err) < 0)
+		return -1;
 	cgroup_v2_entry entry;
 	if (cgroup_v2_entry_get(part->dir, &prog, rule, &entry, err) < 0)
 		return -1;
@@ -473,47 +550,28 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 				     foreign);
 
 	undo_text undo = {0};
-	cgroup_holders v1_holders, v2_holders;
+	char v1_key[HOLDERS_KEY_SIZE], v2_key[HOLDERS_KEY_SIZE];
 	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place.v1);
 	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place.v2);
-	if ((place.v1[0] && v1_before(place.v1, node, &rule, &v1_holders, undo.v1.token, err) < 0) ||
-	    (place.v2[0] && v2_before(place.v2, node, &rule, &v2_holders, undo.v2.token, err) < 0))
+	if (holders_key(node, place.v1, &rule, v1_key, err) < 0 ||
+	    holders_key(node, place.v2, &rule, v2_key, err) < 0 ||
+	    (place.v1[0] && v1_before(txn, place.v1, v1_key, &rule, undo.v1.token, err) < 0) ||
+	    (place.v2[0] && v2_before(txn, place.v2, v2_key, &rule, undo.v2.token, err) < 0))
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
 	undo_format(&undo, text, sizeof(text));
 	if (vfg_txn_intent(txn, node, text, err) < 0)
 		return -1;
-	if ((place.v1[0] && v1_grant(domain, node, &rule, &undo.v1, &v1_holders, err) < 0) ||
-	    (place.v2[0] && v2_grant(env, domain, node, &rule, &undo.v2, &v2_holders, err) < 0))
+	if ((place.v1[0] && v1_grant(txn, v1_key, &rule, &undo.v1, err) < 0) ||
+	    (place.v2[0] && v2_grant(env, txn, v2_key, &rule, &undo.v2, err) < 0))
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }
 
-/*
- * A shared node's rule stays while another domain of this cgroup holds it.
- * 1: others hold it (this domain is crossed off); 0: restore, then call
- * holders_release; -1: error.
- */
-static int shared_others_hold(const char *dir, const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule,
-			      cgroup_holders *holders, vfg_error *err)
+static int v1_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const cgroup_rule *rule,
+		     const undo_part *part, vfg_error *err)
 {
-	if (!node->shared)
-		return 0;
-	if (cgroup_holders_read(dir, rule, holders, err) < 0)
-		return -1;
-	bool listed = false;
-	for (size_t i = 0; i < holders->n; i++)
-		listed = listed || strcmp(holders->names[i], domain->name) == 0;
-	if (holders->n - (listed ? 1 : 0) == 0)
-		return 0;
-	return cgroup_holders_remove(dir, rule, holders, domain->name, err) < 0 ? -1 : 1;
-}
-
-static int v1_revoke(const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule, const undo_part *part,
-		     vfg_error *err)
-{
-	cgroup_holders holders;
-	int others = shared_others_hold(part->dir, domain, node, rule, &holders, err);
+	int others = holders_others(txn, key, err);
 	if (others != 0)
 		return others < 0 ? -1 : 0;
 	if (strcmp(part->token, "allowed") != 0) {
@@ -532,18 +590,17 @@ static int v1_revoke(const vfg_domain *domain, const vfg_node *node, const cgrou
 		if (added.access && cgroup_v1_write(part->dir, "devices.deny", &added, err) < 0)
 			return -1;
 	}
-	return node->shared ? cgroup_holders_remove(part->dir, rule, &holders, domain->name, err) : 0;
+	return holders_leave(txn, key, err);
 }
 
-static int v2_revoke(const vfg_domain *domain, const vfg_node *node, const cgroup_rule *rule, const undo_part *part,
-		     vfg_error *err)
+static int v2_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const cgroup_rule *rule,
+		     const undo_part *part, vfg_error *err)
 {
 	cgroup_v2_entry before;
 	if (!v2_token_parse(part->token, &before))
 		return vfg_error_set(err, 0, node->path, "cgroup: v2 token '%s' is not 'absent' or 'ACCESS/FLAGS'",
 				     part->token);
-	cgroup_holders holders;
-	int others = shared_others_hold(part->dir, domain, node, rule, &holders, err);
+	int others = holders_others(txn, key, err);
 	if (others != 0)
 		return others < 0 ? -1 : 0;
 
@@ -559,7 +616,7 @@ static int v2_revoke(const vfg_domain *domain, const vfg_node *node, const cgrou
 		if (!grants && cgroup_v2_detach(part->dir, &prog, err) < 0)
 			return -1;
 	}
-	return node->shared ? cgroup_holders_remove(part->dir, rule, &holders, domain->name, err) : 0;
+	return holders_leave(txn, key, err);
 }
 
 static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
@@ -572,15 +629,21 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 	const undo_part *parts[] = {&undo.v1, &undo.v2};
 	for (size_t i = 0; i < 2; i++) {
 		const undo_part *part = parts[i];
+		char key[HOLDERS_KEY_SIZE];
 		if (!part->dir[0])
 			continue;
+		if (holders_key(node, part->dir, &rule, key, err) < 0)
+			return -1;
 		if (cgroup_gone(part->dir)) {
 			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
+			if (holders_leave(txn, key, err) < 0)
+				return -1;
 			continue;
 		}
 		if (undo_part_check_kind(part, i == 0, node, err) < 0)
 			return -1;
-		int r = i == 0 ? v1_revoke(domain, node, &rule, part, err) : v2_revoke(domain, node, &rule, part, err);
+		int r = i == 0 ? v1_revoke(txn, key, node, &rule, part, err)
+			       : v2_revoke(txn, key, node, &rule, part, err);
 		if (r < 0)
 			return -1;
 	}

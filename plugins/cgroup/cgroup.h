@@ -14,8 +14,7 @@
  *   cgroup_rule.c     a device rule ("c 243:0 rw") and the base list
  *   cgroup_v1.c       v1: devices.list read, devices.allow/deny through libcgroup
  *   cgroup_v2.c       v2: vfguard's device program and its map, other programs
- *   cgroup_holders.c  shared nodes: which domains of one cgroup hold a rule
- *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text
+ *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text, a shared node's holders
  */
 
 #include <stdbool.h>
@@ -161,27 +160,5 @@ int cgroup_v2_has_grants(const char *dir, const cgroup_v2_prog *prog, bool *any,
  * the count is returned, -1 on error.
  */
 int cgroup_v2_foreign(const char *dir, char *buf, size_t size, vfg_error *err);
-
-/*
- * Shared nodes (cgroup_holders.c). /dev/vfio/vfio and /dev/iommu are needed
- * by every domain, and two domains may sit in one cgroup: the rule there must
- * stay until the last of them goes. vfg_txn_shared_holders() counts domains
- * host-wide, not per cgroup, so each cgroup keeps its own holders in a
- * trusted.* xattr on its directory (as systemd keeps trusted.invocation_id on
- * its cgroups): the state before the first grant, then one domain a line. It
- * dies with the cgroup, as the rule does. Adding and removing a name are
- * idempotent, which is what a revoke after a crash needs.
- */
-typedef struct cgroup_holders {
-	char original[64]; /* the hierarchy's undo token before the first holder, "" when none */
-	size_t n;
-	char names[64][VFG_NAME_MAX];
-} cgroup_holders;
-int cgroup_holders_read(const char *dir, const cgroup_rule *rule, cgroup_holders *holders, vfg_error *err);
-/* Add or remove @name, then write the xattr back (removed when no holder is left). */
-int cgroup_holders_add(const char *dir, const cgroup_rule *rule, cgroup_holders *holders, const char *name,
-		       vfg_error *err);
-int cgroup_holders_remove(const char *dir, const cgroup_rule *rule, cgroup_holders *holders, const char *name,
-			  vfg_error *err);
 
 #endif
