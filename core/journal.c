@@ -141,19 +141,13 @@ static size_t format_intent(char *buf, size_t size, size_t used, unsigned long t
 
 static char *format_state(const domain_journal *dj, size_t *length);
 
-/* A file written by an older vfguard becomes this version's before anything is appended to it. */
-static int upgrade_file(host_journal *hj, domain_journal *dj, vfg_error *err)
+/* Rewrite the file to the domain's state as one committed transaction of this format, renumbered from 1. */
+static int journal_rewrite(host_journal *hj, domain_journal *dj, const char *failure, vfg_error *err)
 {
-	if (dj->version == 2)
-		return 0;
-	if (dj->fd >= 0) {
-		close(dj->fd);
-		dj->fd = -1;
-	}
 	size_t length;
 	_cleanup_free_ char *state = format_state(dj, &length);
 	if (!state)
-		return vfg_error_set(err, ENOMEM, dj->path, "cannot upgrade the journal");
+		return vfg_error_set(err, ENOMEM, dj->path, "%s", failure);
 	if (vfg_file_replace(dj->path, state, length, err) < 0)
 		return -1;
 	for (size_t i = 0; i < dj->n_records; i++) {
@@ -169,6 +163,18 @@ static int upgrade_file(host_journal *hj, domain_journal *dj, vfg_error *err)
 	dj->version = 2;
 	host_journal_fault_point(hj);
 	return 0;
+}
+
+/* A file written by an older vfguard becomes this version's before anything is appended to it. */
+static int upgrade_file(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	if (dj->version == 2)
+		return 0;
+	if (dj->fd >= 0) {
+		close(dj->fd);
+		dj->fd = -1;
+	}
+	return journal_rewrite(hj, dj, "cannot upgrade the journal", err);
 }
 
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err)
@@ -527,24 +533,8 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 		host_journal_fault_point(hj);
 		return 0;
 	}
-	size_t length;
-	_cleanup_free_ char *state = format_state(dj, &length);
-	if (!state)
-		return vfg_error_set(err, ENOMEM, dj->path, "cannot compact the journal");
-	if (vfg_file_replace(dj->path, state, length, err) < 0)
+	if (journal_rewrite(hj, dj, "cannot compact the journal", err) < 0)
 		return -1;
-	for (size_t i = 0; i < dj->n_records; i++) {
-		dj->records[i].id = i + 1;
-		dj->records[i].txn = 1;
-	}
-	for (size_t i = 0; i < dj->n_claims; i++)
-		dj->claims[i].txn = 1;
-	for (size_t i = 0; i < dj->n_states; i++)
-		dj->states[i].txn = 1;
-	dj->last_txn = 1;
-	dj->last_id = dj->n_records;
-	dj->version = 2;
-	host_journal_fault_point(hj);
 	return store_sweep(dj, err);
 }
 
