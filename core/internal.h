@@ -66,6 +66,8 @@ int vfg_state_check(int fd, const char *path, bool directory, vfg_error *err);
  * the fd, -ENOENT (no error set) when there is no such file, or -1.
  */
 int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err);
+/* vfg_state_open() the directory @path and list it: 0 with *@dir (closedir() it), -ENOENT (no error set), or -1. */
+int vfg_state_opendir(const char *path, DIR **dir, vfg_error *err);
 /* vfg_state_open() the state directory and each directory from it down to @relative: 0, -ENOENT or -1. */
 int vfg_state_check_directories(const vfg_context *ctx, const char *relative, vfg_error *err);
 /* vfg_file_read_all() of a file of the state directory, opened and checked by vfg_state_open(). */

@@ -487,16 +487,10 @@ static int store_sweep(const domain_journal *dj, vfg_error *err)
 	char dir_path[VFG_PATH_MAX];
 	if (domain_journal_store_path(dj, "", dir_path, sizeof(dir_path), err) < 0)
 		return -1;
-	int dir_fd = vfg_state_open(dir_path, O_RDONLY, true, err);
-	if (dir_fd == -ENOENT)
-		return 0;
-	if (dir_fd < 0)
-		return -1;
-	_cleanup_closedir_ DIR *dir = fdopendir(dir_fd);
-	if (!dir) {
-		close(dir_fd);
-		return vfg_error_set(err, errno, dir_path, "cannot list the store");
-	}
+	_cleanup_closedir_ DIR *dir = NULL;
+	int r = vfg_state_opendir(dir_path, &dir, err);
+	if (r < 0)
+		return r == -ENOENT ? 0 : -1;
 	size_t kept = 0;
 	struct dirent *entry;
 	while ((entry = readdir(dir))) {
@@ -1005,17 +999,10 @@ static int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err
 
 static int read_all_journals(host_journal *hj, bool exclusive, vfg_error *err)
 {
-	int dir_fd = vfg_state_open(hj->directory, O_RDONLY, true, err);
-	if (dir_fd == -ENOENT)
-		return 0;
-	if (dir_fd < 0)
-		return -1;
-	_cleanup_closedir_ DIR *dir = fdopendir(dir_fd);
-	if (!dir) {
-		int saved = errno;
-		close(dir_fd);
-		return vfg_error_set(err, saved, hj->directory, "cannot list the journal");
-	}
+	_cleanup_closedir_ DIR *dir = NULL;
+	int r = vfg_state_opendir(hj->directory, &dir, err);
+	if (r < 0)
+		return r == -ENOENT ? 0 : -1;
 	struct dirent *entry;
 	while ((entry = readdir(dir))) {
 		size_t length = strlen(entry->d_name);

@@ -175,3 +175,17 @@ int vfg_state_read_all(const char *path, char **content, size_t *size, vfg_error
 		return fd == -ENOENT ? -ENOENT : -1;
 	return vfg_fd_read_all(fd, path, 0, content, size, err);
 }
+
+int vfg_state_opendir(const char *path, DIR **dir, vfg_error *err)
+{
+	int fd = vfg_state_open(path, O_RDONLY, true, err);
+	if (fd < 0)
+		return fd;
+	*dir = fdopendir(fd);
+	if (!*dir) {
+		int saved = errno;
+		close(fd);
+		return vfg_error_set(err, saved, path, "cannot list the directory");
+	}
+	return 0;
+}

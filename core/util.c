@@ -248,3 +248,11 @@ VFG_EXPORT int vfg_field_decode(char *field)
 	field[n] = '\0';
 	return 0;
 }
+
+VFG_EXPORT int vfg_check_length(const char *value, size_t size, vfg_error *err)
+{
+	size_t length = strlen(value);
+	if (length >= size)
+		return vfg_error_set(err, ENAMETOOLONG, value, "%zu characters, at most %zu", length, size - 1);
+	return 0;
+}

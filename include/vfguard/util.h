@@ -185,6 +185,15 @@ int vfg_file_replace(const char *path, const void *content, size_t size, vfg_err
 /* unlink() @path and vfg_fsync_parent() it; a missing file is not an error. 0, or -1 with @err. */
 int vfg_file_remove(const char *path, vfg_error *err);
 
+/* ---- Checks ---- */
+
+/*
+ * A value that must fit a buffer of @size bytes (a label in VFG_LABEL_MAX):
+ * 0, or -1 with the error naming the value and the limit. For the check
+ * functions of vfg_config_key_def and vfg_attr_def.
+ */
+int vfg_check_length(const char *value, size_t size, vfg_error *err);
+
 /* ---- Codecs ---- */
 
 /* The value of hex digit @c (either case), or -1 when it is none. */

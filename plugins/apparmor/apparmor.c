@@ -367,7 +367,7 @@ static int apparmor_original_restore(const vfg_labeler_env *env, const vfg_domai
 		return vfg_file_remove(rules->path, err);
 	case APPARMOR_ORIGINAL_TEXT:
 		return vfg_file_replace_owned(rules->path, undo->text, undo->size, rules->mode, rules->uid, rules->gid,
-					     err);
+					      err);
 	case APPARMOR_ORIGINAL_SAVED:
 		/* vfg_txn_saved checks the content against its hash; the size is the record's own check. */
 		if (vfg_txn_saved(txn, undo->hash, &content, &size, err) < 0)
@@ -382,7 +382,7 @@ static int apparmor_original_restore(const vfg_labeler_env *env, const vfg_domai
 		if (apparmor_legacy_saved_read(env, domain->name, undo, &content, err) < 0)
 			return -1;
 		return vfg_file_replace_owned(rules->path, content, undo->size, rules->mode, rules->uid, rules->gid,
-					     err);
+					      err);
 	}
 	return vfg_error_set(err, EINVAL, rules->path, "apparmor: unknown kind of original");
 }
@@ -437,7 +437,7 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 			size_t size;
 			if (apparmor_rules_render(rules, domain->name, NULL, target.rule, &content, &size, err) < 0 ||
 			    vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid,
-						  err) < 0)
+						   err) < 0)
 				return -1;
 		}
 	} else if (apparmor_original_restore(env, domain, txn, rules, &undo, err) < 0 ||
@@ -560,10 +560,7 @@ static const vfg_config_key_def apparmor_keys[] = {
 /* A profile name fits the labeler's buffers (VFG_LABEL_MAX). */
 static int apparmor_profile_check(const char *value, vfg_error *err)
 {
-	size_t length = strlen(value);
-	if (length >= VFG_LABEL_MAX)
-		return vfg_error_set(err, ENAMETOOLONG, value, "%zu characters, at most %d", length, VFG_LABEL_MAX - 1);
-	return 0;
+	return vfg_check_length(value, VFG_LABEL_MAX, err);
 }
 
 static const vfg_attr_def apparmor_attributes[] = {

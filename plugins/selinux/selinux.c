@@ -102,10 +102,7 @@ static const vfg_config_key_def selinux_keys[] = {
 /* A context fits the labeler's buffers (VFG_LABEL_MAX), as libvirt's seclabels do. */
 static int selinux_context_check(const char *value, vfg_error *err)
 {
-	size_t length = strlen(value);
-	if (length >= VFG_LABEL_MAX)
-		return vfg_error_set(err, ENAMETOOLONG, value, "%zu characters, at most %d", length, VFG_LABEL_MAX - 1);
-	return 0;
+	return vfg_check_length(value, VFG_LABEL_MAX, err);
 }
 
 static const vfg_attr_def selinux_attributes[] = {
