@@ -264,7 +264,14 @@ const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_domain *doma
  */
 #define VFG_HASH_STRLEN 33 /* 32 hex digits and the NUL */
 int vfg_txn_save(vfg_txn *txn, const void *content, size_t size, char hash[VFG_HASH_STRLEN], vfg_error *err);
-/* The content saved under @hash, checked against it, in *@content (NUL-terminated; free() it). */
+/*
+ * The content saved under @hash, checked against it, in *@content
+ * (NUL-terminated; free() it): from this domain's store, else from another
+ * domain's where this labeler saved it. That is how a holder set's original
+ * passes on: its first holder saves it, each later holder (the first
+ * holder's hash in the state value vfg_txn_state_holders gives) reads it
+ * from there and vfg_txn_save's its own copy, so the last holder has it.
+ */
 int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **content, size_t *size, vfg_error *err);
 int vfg_txn_unsave(vfg_txn *txn, const char *hash, vfg_error *err);
 
