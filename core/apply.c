@@ -157,8 +157,11 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_sum
 {
 	for (size_t i = 0; i < hj->n_domains; i++) {
 		domain_journal *dj = hj->domains[i];
-		if (!dj->open_txn)
+		if (!dj->open_txn) {
+			if (domain_journal_remove_empty(hj, dj, err) < 0)
+				return -1;
 			continue;
+		}
 		int r = dj->open_op == JOURNAL_OP_REVOKE ? revoke_all(ctx, hj, dj, NULL, err)
 							 : rollback(ctx, hj, dj, summary, err);
 		if (r < 0) {

@@ -508,6 +508,26 @@ static int store_sweep(const domain_journal *dj, vfg_error *err)
 	return vfg_fsync_parent(dir_path, err);
 }
 
+/* A domain that holds nothing keeps no side state either: the labelers' entries die with it, and the files. */
+static int remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	for (size_t i = 0; i < dj->n_states; i++)
+		state_free(&dj->states[i]);
+	dj->n_states = 0;
+	if (vfg_file_remove(dj->path, err) < 0 || store_sweep(dj, err) < 0)
+		return -1;
+	dj->last_txn = dj->last_id = 0;
+	host_journal_fault_point(hj);
+	return 0;
+}
+
+int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	if (dj->open_txn || dj->n_claims > 0 || dj->n_records > 0)
+		return 0;
+	return remove_empty(hj, dj, err);
+}
+
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
 	if (journal_append(hj, dj, err, "commit %lu", dj->open_txn) < 0)
@@ -516,17 +536,8 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 	dj->open_op = JOURNAL_OP_NONE;
 	close(dj->fd);
 	dj->fd = -1;
-	if (dj->n_claims == 0 && dj->n_records == 0) {
-		/* A domain that holds nothing keeps no side state either: the labelers' entries die with it. */
-		for (size_t i = 0; i < dj->n_states; i++)
-			state_free(&dj->states[i]);
-		dj->n_states = 0;
-		if (vfg_file_remove(dj->path, err) < 0 || store_sweep(dj, err) < 0)
-			return -1;
-		dj->last_txn = dj->last_id = 0;
-		host_journal_fault_point(hj);
-		return 0;
-	}
+	if (dj->n_claims == 0 && dj->n_records == 0)
+		return remove_empty(hj, dj, err);
 	if (journal_rewrite(hj, dj, "cannot compact the journal", err) < 0)
 		return -1;
 	return store_sweep(dj, err);

@@ -118,10 +118,16 @@ int domain_journal_done(host_journal *hj, domain_journal *dj, unsigned long id, 
 int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
 /* End the open transaction; rewrite the file to the domain's state, or remove it when nothing is held. */
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err);
+/*
+ * A committed journal that holds nothing, left by a crash between its commit
+ * line and the removal that follows: remove it and its store, as that commit
+ * would have. Any other journal is left as it is.
+ */
+int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err);
 
 /* Set (or replace) a side state entry, or with @value NULL unset it; durable on return. */
-int domain_journal_state(host_journal *hj, domain_journal *dj, const char *labeler, const char *key,
-			 const char *value, vfg_error *err);
+int domain_journal_state(host_journal *hj, domain_journal *dj, const char *labeler, const char *key, const char *value,
+			 vfg_error *err);
 /* Unset every entry first set in the open transaction: what an undone apply leaves. */
 int domain_journal_drop_txn_states(host_journal *hj, domain_journal *dj, vfg_error *err);
 journal_state *domain_journal_find_state(const domain_journal *dj, const char *labeler, const char *key);

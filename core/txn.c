@@ -222,16 +222,34 @@ VFG_EXPORT int vfg_txn_save(vfg_txn *txn, const void *content, size_t size, char
 	return domain_journal_state(txn->hj, txn->dj, txn->labeler, key, length, err);
 }
 
+/*
+ * The domain whose store holds the original of state entry @key for the
+ * transaction's labeler: its own domain, else another one. A holder set's
+ * original is saved by its first holder; a later holder reads it from there
+ * to save its own copy, so that whichever holder is last still has it.
+ */
+static const domain_journal *store_holder(const vfg_txn *txn, const char *key)
+{
+	if (domain_journal_find_state(txn->dj, txn->labeler, key))
+		return txn->dj;
+	for (size_t i = 0; i < txn->hj->n_domains; i++)
+		if (domain_journal_find_state(txn->hj->domains[i], txn->labeler, key))
+			return txn->hj->domains[i];
+	return NULL;
+}
+
 VFG_EXPORT int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **content, size_t *size, vfg_error *err)
 {
 	char path[VFG_PATH_MAX], key[VFG_HASH_STRLEN + 16], check[VFG_HASH_STRLEN];
 	if (!hash_ok(hash))
 		return vfg_error_set(err, EINVAL, hash, "labeler %s: not a hash of the store", txn->labeler);
 	snprintf(key, sizeof(key), "%s%s", JOURNAL_SAVED_PREFIX, hash);
-	if (!domain_journal_find_state(txn->dj, txn->labeler, key))
-		return vfg_error_set(err, ENOENT, hash, "labeler %s saved no original with this hash for domain %s",
+	const domain_journal *holder = store_holder(txn, key);
+	if (!holder)
+		return vfg_error_set(err, ENOENT, hash,
+				     "labeler %s saved no original with this hash for domain %s or any other",
 				     txn->labeler, txn->dj->domain.name);
-	if (domain_journal_store_path(txn->dj, hash, path, sizeof(path), err) < 0)
+	if (domain_journal_store_path(holder, hash, path, sizeof(path), err) < 0)
 		return -1;
 	int r = vfg_state_read_all(path, content, size, err);
 	if (r == -ENOENT) /* vfg_state_read_all leaves a missing file to its caller to name */

@@ -10,11 +10,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -46,6 +48,9 @@ static struct {
 	char example_dir[64];
 	int make_status;
 	char *make_output;
+	char oot_dir[64]; /* the out-of-tree labeler tests/plugins/oot, built the same way */
+	int oot_make_status;
+	char *oot_make_output;
 } installed;
 
 static char *path_in(const char *dir, const char *relative)
@@ -109,6 +114,33 @@ static char *joined_output(const test_run *run)
 	return text;
 }
 
+/*
+ * The source folder @relative, copied out of the source tree into a new
+ * directory @dir (a mkdtemp template), built there by its own Makefile with
+ * the installed vfguard.pc; make's exit status and output in @status, @output.
+ */
+static void make_from_installed_pc(const char *relative, char *dir, int *status, char **output)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *source = path_in(env("VFGUARD_SOURCE_ROOT"), relative);
+	char *pc_path = NULL, *sysroot = NULL, *copy = NULL;
+	ck_assert_int_ge(asprintf(&pc_path, "PKG_CONFIG_PATH=%s%s/pkgconfig", installed.destdir, env("VFGUARD_LIBDIR")),
+			 0);
+	ck_assert_int_ge(asprintf(&sysroot, "PKG_CONFIG_SYSROOT_DIR=%s", installed.destdir), 0);
+	ck_assert_int_ge(asprintf(&copy, "%s/.", source), 0);
+	test_run run;
+	run_program(&run, (const char *[]){"cp", "-R", copy, dir, NULL}, NULL, NULL);
+	ck_assert_int_eq(run.status, 0);
+	test_run_free(&run);
+	run_program(&run, (const char *[]){env("MAKE"), NULL}, (const char *[]){pc_path, sysroot, NULL}, dir);
+	*status = run.status;
+	*output = joined_output(&run);
+	test_run_free(&run);
+	free(copy);
+	free(source);
+	/* pc_path and sysroot stay: putenv in the children only, but cheap to keep. */
+}
+
 static void install_setup(void)
 {
 	snprintf(installed.destdir, sizeof(installed.destdir), "/tmp/vfguard-install-XXXXXX");
@@ -122,35 +154,22 @@ static void install_setup(void)
 	installed.install_output = joined_output(&run);
 	test_run_free(&run);
 
-	/* The example, copied out of the source tree, built by its own Makefile with the installed vfguard.pc. */
 	snprintf(installed.example_dir, sizeof(installed.example_dir), "/tmp/vfguard-example-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(installed.example_dir));
-	char *source = path_in(env("VFGUARD_SOURCE_ROOT"), "/examples/manager");
-	char *pc_path = NULL, *sysroot = NULL;
-	ck_assert_int_ge(asprintf(&pc_path, "PKG_CONFIG_PATH=%s%s/pkgconfig", installed.destdir, env("VFGUARD_LIBDIR")),
-			 0);
-	ck_assert_int_ge(asprintf(&sysroot, "PKG_CONFIG_SYSROOT_DIR=%s", installed.destdir), 0);
-	char *copy = NULL;
-	ck_assert_int_ge(asprintf(&copy, "%s/.", source), 0);
-	run_program(&run, (const char *[]){"cp", "-R", copy, installed.example_dir, NULL}, NULL, NULL);
-	ck_assert_int_eq(run.status, 0);
-	test_run_free(&run);
-	run_program(&run, (const char *[]){env("MAKE"), NULL}, (const char *[]){pc_path, sysroot, NULL},
-		    installed.example_dir);
-	installed.make_status = run.status;
-	installed.make_output = joined_output(&run);
-	test_run_free(&run);
-	free(copy);
-	free(source);
-	/* pc_path and sysroot stay: putenv in the children only, but cheap to keep. */
+	make_from_installed_pc("/examples/manager", installed.example_dir, &installed.make_status,
+			       &installed.make_output);
+	snprintf(installed.oot_dir, sizeof(installed.oot_dir), "/tmp/vfguard-oot-XXXXXX");
+	make_from_installed_pc("/tests/plugins/oot", installed.oot_dir, &installed.oot_make_status,
+			       &installed.oot_make_output);
 }
 
 static void install_teardown(void)
 {
 	test_root_remove(installed.destdir);
 	test_root_remove(installed.example_dir);
+	test_root_remove(installed.oot_dir);
 	free(installed.install_output);
 	free(installed.make_output);
+	free(installed.oot_make_output);
 }
 
 /* Does a line of @text, blanks trimmed, equal @wanted? */
@@ -446,6 +465,254 @@ START_TEST(the_example_revokes_however_the_command_ends)
 	ck_assert_msg(strstr(run.err, "revoked, 1 changes undone"), "%s", run.err);
 	test_run_free(&run);
 	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE, before, "after SIGTERM");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * The out-of-tree labeler (tests/plugins/oot): the container and two legacy
+ * groups, each group the hostdev of its own domain, so both domains hold
+ * /dev/vfio/vfio.
+ */
+static const char oot_host[] = "misc vfio 10:196\n"
+			       "group 7 243:0\n"
+			       "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+			       "group 8 243:1\n"
+			       "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
+#define OOT_XATTR "trusted.oot"
+/*
+ * The container's original trusted.oot: every byte value, more than an undo
+ * text holds (VFG_UNDO_MAX), so only the store can keep it. Not 5000 bytes:
+ * ext4 without ea_inode keeps an xattr value within one block, 4 KiB here.
+ */
+#define OOT_ORIGINAL_SIZE 3500
+#define OOT_SNAPSHOT (TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE)
+
+/* A run's journal points this many or more: a crash loop that killed fewer proves little. */
+#define OOT_KILL_POINTS_AT_LEAST 6
+
+/*
+ * The installed CLI: @args (the command first, then its own options, which
+ * come after the common ones and so override them) with the oot labeler from
+ * where make built it, configured by --set; killed at journal point
+ * @kill_at, or never when it is 0.
+ */
+static void run_oot(test_run *run, const char *root, unsigned kill_at, const char *const *args)
+{
+	char *cli = installed_path("VFGUARD_BINDIR", "vfguard");
+	char *library_path = NULL, *kill_setting = NULL;
+	ck_assert_int_ge(asprintf(&library_path, "LD_LIBRARY_PATH=%s%s", installed.destdir, env("VFGUARD_LIBDIR")), 0);
+	ck_assert_int_ge(asprintf(&kill_setting, "VFGUARD_FAULT_KILL_AT=%u", kill_at), 0);
+	const char *argv[32] = {cli, args[0]};
+	size_t n = 2;
+	for (const char *const *common = (const char *[]){"--root", root, "--plugin-dir", installed.oot_dir, "--set",
+							  "labelers=oot", "--set", "oot_mark=XYZ", NULL};
+	     *common; common++)
+		argv[n++] = *common;
+	for (args++; *args; args++) {
+		ck_assert_uint_lt(n, 30);
+		argv[n++] = *args;
+	}
+	run_program(run, argv, (const char *[]){library_path, kill_at ? kill_setting : NULL, NULL}, NULL);
+	free(kill_setting);
+	free(library_path);
+	free(cli);
+}
+
+static void run_oot_ok(const char *root, const char *const *args)
+{
+	test_run run;
+	run_oot(&run, root, 0, args);
+	ck_assert_msg(run.status == 0, "vfguard %s: exit %d: %s", args[0], run.status, run.err);
+	test_run_free(&run);
+}
+
+static const char *const oot_apply_vm1[] = {"apply",      "--domain",  "vm1",     "--attr",
+					    "oot.tag=T1", "--hostdev", "01:00.0", NULL};
+static const char *const oot_apply_vm2[] = {"apply",      "--domain",  "vm2",     "--attr",
+					    "oot.tag=T1", "--hostdev", "02:00.0", NULL};
+
+/* trusted.oot of ROOT + @logical: "" when it has none. */
+static const char *oot_mark(const char *root, const char *logical)
+{
+	static char value[OOT_ORIGINAL_SIZE + 1];
+	ssize_t n = getxattr(test_path(root, logical), OOT_XATTR, value, sizeof(value) - 1);
+	if (n < 0) {
+		ck_assert_msg(errno == ENODATA, "%s: %s", logical, strerror(errno));
+		n = 0;
+	}
+	value[n] = '\0';
+	return value;
+}
+
+/* Does domain @name have a journal under @root? */
+static bool oot_journal_exists(const char *root, const char *name)
+{
+	char logical[128];
+	snprintf(logical, sizeof(logical), "/run/vfguard/domains/%s.journal", name);
+	return access(test_path(root, logical), F_OK) == 0;
+}
+
+/* The names in the journal's directory (journals and stores), sorted, one a line. */
+static char *oot_state_files(const char *root)
+{
+	test_run run;
+	run_program(&run, (const char *[]){"ls", "-A", test_path(root, "/run/vfguard/domains"), NULL}, NULL, NULL);
+	ck_assert_int_eq(run.status, 0);
+	free(run.err);
+	return run.out;
+}
+
+/*
+ * Run @args killed at journal point 1, 2, ... until a run reaches its end
+ * (it must then succeed). After each kill, `vfguard restore` must leave the
+ * tree as @before and the journal's directory as @before_files; when the
+ * kill came after the commit, the run is whole, and @undo (a run of its
+ * own) takes it back first. Between kills, @redo (NULL: none) sets up the
+ * start again. Returns the number of kills.
+ */
+static unsigned oot_kill_at_each_point(const char *root, const char *const *args, const char *before,
+				       const char *before_files, const char *name, const char *const *undo,
+				       const char *const *redo)
+{
+	unsigned point = 1;
+	for (;; point++) {
+		test_run run;
+		run_oot(&run, root, point, args);
+		int status = run.status;
+		test_run_free(&run);
+		if (status == 0)
+			break;
+		ck_assert_msg(status == 128 + SIGKILL, "vfguard %s killed at point %u: exit %d", args[0], point,
+			      status);
+		run_oot(&run, root, 0, (const char *[]){"restore", NULL});
+		ck_assert_msg(run.status == 0, "restore after a kill at point %u: %s", point, run.err);
+		test_run_free(&run);
+		if (undo && oot_journal_exists(root, name))
+			run_oot_ok(root, undo); /* killed after the commit: whole, and this takes it back */
+		char what[128];
+		snprintf(what, sizeof(what), "vfguard %s killed at point %u, then restore", args[0], point);
+		test_snapshot_expect(root, OOT_SNAPSHOT, before, what);
+		char *files = oot_state_files(root);
+		ck_assert_msg(strcmp(files, before_files) == 0, "%s: the journal's directory holds\n%s\nnot\n%s", what,
+			      files, before_files);
+		free(files);
+		if (redo)
+			run_oot_ok(root, redo);
+	}
+	return point - 1;
+}
+
+START_TEST(an_out_of_tree_labeler_builds_from_the_installed_pc_alone)
+{
+	ck_assert_msg(installed.install_status == 0, "meson install failed:\n%s", installed.install_output);
+	ck_assert_msg(installed.oot_make_status == 0, "make failed:\n%s", installed.oot_make_output);
+	/* One include directory, the installed one: nothing of the source tree's include/ or core/. */
+	char flag[4096];
+	snprintf(flag, sizeof(flag), "-I%s%s ", installed.destdir, env("VFGUARD_INCLUDEDIR"));
+	const char *found = strstr(installed.oot_make_output, flag);
+	ck_assert_msg(found, "the compiler was not given %s:\n%s", flag, installed.oot_make_output);
+	ck_assert_msg(!strstr(found + 1, "-I") && !strstr(installed.oot_make_output, "-iquote"),
+		      "the compiler was given another include directory:\n%s", installed.oot_make_output);
+	ck_assert_msg(!strstr(installed.oot_make_output, env("VFGUARD_SOURCE_ROOT")),
+		      "the build reached into the source tree:\n%s", installed.oot_make_output);
+	char *plugin = path_in(installed.oot_dir, "/vfguard-oot.so");
+	ck_assert_msg(access(plugin, R_OK) == 0, "%s: %s", plugin, strerror(errno));
+	free(plugin);
+	/* meson neither builds nor installs it. */
+	plugin = installed_path("VFGUARD_PLUGIN_INSTALL_DIR", "vfguard-oot.so");
+	ck_assert_msg(access(plugin, F_OK) < 0 && errno == ENOENT, "%s is installed", plugin);
+	free(plugin);
+
+	/* Its key and attribute are vfguard's to list and check, as a built-in labeler's. */
+	const char *root = test_root_new(oot_host);
+	test_run run;
+	run_oot(&run, root, 0, (const char *[]){"config", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "\n  oot_mark = XYZ\n      oot; default 'granted': "), "%s", run.out);
+	ck_assert_msg(strstr(run.out, "\n  oot.tag\n"), "%s", run.out);
+	test_run_free(&run);
+	run_oot(&run, root, 0, (const char *[]){"config", "--set", "oot_mark=two words", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "oot_mark: a mark is one word"), "%s", run.err);
+	test_run_free(&run);
+	run_oot(&run, root, 0,
+		(const char *[]){"apply", "--domain", "vm1", "--attr", "oot.tag=much-too-long-for-a-tag-of-oot-labeler",
+				 "--hostdev", "01:00.0", NULL});
+	ck_assert_int_eq(run.status, 2); /* a usage error, as any refused --attr */
+	ck_assert_msg(strstr(run.err, "oot.tag: longer than"), "%s", run.err);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(an_out_of_tree_labeler_round_trips_byte_exact_through_crashes)
+{
+	ck_assert_msg(installed.oot_make_status == 0, "make failed:\n%s", installed.oot_make_output);
+	const char *root = test_root_new(oot_host);
+	/* Originals: a large binary value on the shared container, none on group 7, a short one on group 8. */
+	char original[OOT_ORIGINAL_SIZE];
+	for (size_t i = 0; i < sizeof(original); i++)
+		original[i] = (char)(i * 7);
+	ck_assert_int_eq(setxattr(test_path(root, "/dev/vfio/vfio"), OOT_XATTR, original, sizeof(original), 0), 0);
+	ck_assert_int_eq(setxattr(test_path(root, "/dev/vfio/8"), OOT_XATTR, "eight\n", 6, 0), 0);
+	char *before = test_snapshot(root, OOT_SNAPSHOT);
+	char *no_files = strdup("");
+
+	/* vm1 applies from the original tree, killed at each point in turn; the last run reaches its end. */
+	const char *const revoke_vm1[] = {"revoke", "--domain", "vm1", NULL};
+	const char *const revoke_vm2[] = {"revoke", "--domain", "vm2", NULL};
+	unsigned first = oot_kill_at_each_point(root, oot_apply_vm1, before, no_files, "vm1", revoke_vm1, NULL);
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/vfio"), "XYZ T1");
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/7"), "XYZ T1");
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/8"), "eight\n");
+
+	/* vm2 joins the container's holders, killed at each point, and each restore leaves vm1's apply whole. */
+	char *with_vm1 = test_snapshot(root, OOT_SNAPSHOT);
+	char *vm1_files = oot_state_files(root);
+	unsigned second = oot_kill_at_each_point(root, oot_apply_vm2, with_vm1, vm1_files, "vm2", revoke_vm2, NULL);
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/vfio"), "XYZ T1");
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/8"), "XYZ T1");
+	test_run run;
+	run_oot(&run, root, 0, (const char *[]){"audit", NULL});
+	ck_assert_msg(run.status == 0, "audit: exit %d: %s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+
+	/* vm1 goes first: the container keeps the mark for vm2, group 7 is as it was. */
+	run_oot_ok(root, revoke_vm1);
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/vfio"), "XYZ T1");
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/7"), "");
+	ck_assert_str_eq(oot_mark(root, "/dev/vfio/8"), "XYZ T1");
+
+	/*
+	 * vm2, the last holder, revokes, killed at each point: restore finishes
+	 * it, byte-exact; vm2 applies again before the next kill. A kill before
+	 * the revoke began leaves vm2 whole: revoke_vm2 takes it back.
+	 */
+	char *vm2_only = test_snapshot(root, OOT_SNAPSHOT);
+	unsigned last = oot_kill_at_each_point(root, revoke_vm2, before, no_files, "vm2", revoke_vm2, oot_apply_vm2);
+	test_snapshot_expect(root, OOT_SNAPSHOT, before, "after both domains revoked");
+	char *files = oot_state_files(root);
+	ck_assert_str_eq(files, "");
+	free(files);
+
+	/* Applied again after all that, vm2 alone holds the same tree as before. */
+	run_oot_ok(root, oot_apply_vm2);
+	test_snapshot_expect(root, OOT_SNAPSHOT, vm2_only, "vm2 applied again");
+	run_oot_ok(root, revoke_vm2);
+	test_snapshot_expect(root, OOT_SNAPSHOT, before, "vm2 revoked again");
+
+	fprintf(stderr, "oot crash test: %u kill points in vm1's apply, %u in vm2's, %u in vm2's revoke\n", first,
+		second, last);
+	ck_assert_uint_ge(first, OOT_KILL_POINTS_AT_LEAST);
+	ck_assert_uint_ge(second, OOT_KILL_POINTS_AT_LEAST);
+	ck_assert_uint_ge(last, OOT_KILL_POINTS_AT_LEAST);
+	free(vm2_only);
+	free(vm1_files);
+	free(with_vm1);
+	free(no_files);
 	free(before);
 	test_root_remove(root);
 }
@@ -939,6 +1206,8 @@ int main(void)
 	tcase_add_test(tc, the_example_builds_from_the_installed_pc_and_does_not_link_the_library);
 	tcase_add_test(tc, the_example_grants_while_the_command_runs_hands_it_the_fds_and_revokes_after);
 	tcase_add_test(tc, the_example_revokes_however_the_command_ends);
+	tcase_add_test(tc, an_out_of_tree_labeler_builds_from_the_installed_pc_alone);
+	tcase_add_test(tc, an_out_of_tree_labeler_round_trips_byte_exact_through_crashes);
 	tcase_add_test(tc, the_man_pages_render_without_a_warning);
 	tcase_add_test(tc, the_conf_page_gives_every_key_with_its_default);
 	tcase_add_test(tc, the_vfguard_page_has_a_section_for_every_command_the_cli_lists);

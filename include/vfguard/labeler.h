@@ -261,12 +261,24 @@ size_t vfg_env_state_holders(const vfg_labeler_env *env, const vfg_domain *domai
  * journal's store beside the domain's journal, named by its hash. Save it
  * before the change and put the hash (VFG_HASH_STRLEN) in the undo text;
  * vfg_txn_saved reads it back, checked against the hash; it is dropped with
- * the state entry the core makes for it ("saved HASH") at the labeler's
- * vfg_txn_unsave or when the domain holds nothing any more.
+ * the state entry the core makes for it ("saved:HASH") at the labeler's
+ * vfg_txn_unsave or when the domain holds nothing any more. The store names
+ * content, not uses: saving the same bytes again for the domain keeps the one
+ * copy, and one unsave drops it. A labeler whose records share an original
+ * unsaves it once, when the last of them has put it back (the AppArmor
+ * labeler's rules file), or saves distinct content per use (the node path
+ * with it).
  */
 #define VFG_HASH_STRLEN 33 /* 32 hex digits and the NUL */
 int vfg_txn_save(vfg_txn *txn, const void *content, size_t size, char hash[VFG_HASH_STRLEN], vfg_error *err);
-/* The content saved under @hash, checked against it, in *@content (NUL-terminated; free() it). */
+/*
+ * The content saved under @hash, checked against it, in *@content
+ * (NUL-terminated; free() it): from this domain's store, else from another
+ * domain's where this labeler saved it. That is how a holder set's original
+ * passes on: its first holder saves it, each later holder (the first
+ * holder's hash in the state value vfg_txn_state_holders gives) reads it
+ * from there and vfg_txn_save's its own copy, so the last holder has it.
+ */
 int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **content, size_t *size, vfg_error *err);
 int vfg_txn_unsave(vfg_txn *txn, const char *hash, vfg_error *err);
 
