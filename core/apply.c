@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "journal.h"
-#include "memlock.h"
 
 static const vfg_labeler *find_labeler(const vfg_context *ctx, const char *name)
 {
@@ -49,18 +48,6 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 			record = &dj->records[i];
 	if (!record)
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
-	if (record->node.kind == VFG_NODE_DOMAIN && strcmp(record->labeler, MEMLOCK_LABELER) == 0) {
-		/* A change of the domain (its hypervisor's locked-memory limit), not of a node: memlock.c undoes it. */
-		char *notes = NULL;
-		int r = memlock_undo(record, &notes, err);
-		summary_note(summary, notes);
-		free(notes);
-		if (r < 0) {
-			vfg_error_prefix(err, "revoke (memlock %s) of domain %s", record->node.path, dj->domain.name);
-			return -1;
-		}
-		return domain_journal_undone(hj, dj, id, err);
-	}
 	const vfg_labeler *labeler = find_labeler(ctx, record->labeler);
 	if (!labeler)
 		return vfg_error_set(err, ENOENT, record->node.path,
@@ -300,16 +287,73 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 	return 0;
 }
 
+/*
+ * A domain-scope labeler, once, after every node's step. Its records of
+ * another subject are an earlier run's (another process of the domain):
+ * undone first. Then, active, it grants, looking again at its subject
+ * (labeler.h: VFG_SCOPE_DOMAIN).
+ */
+static int apply_domain_labeler(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+				const vfg_plan_domain_labeler *dl, vfg_change_summary *summary, vfg_error *err)
+{
+	const char *name = dl->labeler->name;
+	const vfg_node *subject = &dl->subject;
+	for (size_t i = dj->n_records; subject->path[0] && i-- > 0;) {
+		if (i >= dj->n_records)
+			continue;
+		const journal_record *record = &dj->records[i];
+		if (record->node.kind == VFG_NODE_DOMAIN && strcmp(record->labeler, name) == 0 &&
+		    strcmp(record->node.path, subject->path) != 0 &&
+		    undo_record(ctx, hj, dj, record->id, summary, err) < 0)
+			return -1;
+	}
+	if (!dl->probe.active)
+		return 0;
+	bool held = domain_journal_find_record(dj, name, subject->path) != NULL;
+	unsigned long last_id = dj->last_id;
+	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = name};
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, name);
+	int r = dl->labeler->grant(&env, &plan->domain, &dl->probe, subject, &dl->step, &txn, err);
+	summary_note(summary, txn.notes);
+	free(txn.notes);
+	if (r >= 0 && txn.pending_id)
+		r = vfg_error_set(err, EINVAL, subject->path, "labeler %s returned with its change not marked done",
+				  name);
+	if (r < 0)
+		return -1;
+	if (r == VFG_GRANT_UNCHANGED) {
+		if (held && summary)
+			summary->kept++;
+		return 0;
+	}
+	if (dj->last_id == last_id)
+		host_journal_fault_point(hj); /* changed again under the record held since an earlier apply */
+	if (summary)
+		summary->changed++;
+	return 0;
+}
+
+static int check_refusal(const char *labeler, const char *path, const vfg_step *step, vfg_error *err)
+{
+	if (step->action != VFG_ACTION_REFUSE)
+		return 0;
+	return vfg_error_set(err, EPERM, path, "%s %s: %s; nothing was changed", labeler, path, step->reason);
+}
+
 /* A step the plan refuses stops apply before anything, the journal included, is touched. */
 static int check_refusals(const vfg_plan *plan, vfg_error *err)
 {
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
-		if (step->action != VFG_ACTION_REFUSE)
-			continue;
-		const vfg_node *node = &plan->nodes[step->node];
-		return vfg_error_set(err, EPERM, node->path, "%s %s: %s; nothing was changed",
-				     plan->labelers[step->labeler].labeler->name, node->path, step->reason);
+		if (check_refusal(plan->labelers[step->labeler].labeler->name, plan->nodes[step->node].path, step,
+				  err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		if (check_refusal(dl->labeler->name, dl->subject.path, &dl->step, err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -343,10 +387,13 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 			r = -1;
 		}
 	}
-	/* The domain's own change comes last, after every node is granted; revoke undoes it first. */
-	if (r == 0 && memlock_apply(&hj, dj, plan, summary, err) < 0) {
-		vfg_error_prefix(err, "memlock");
-		r = -1;
+	/* The domain's own changes come last, after every node is granted; revoke undoes them first. */
+	for (size_t i = 0; r == 0 && i < plan->n_domain_labelers; i++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		if (apply_domain_labeler(ctx, &hj, dj, plan, dl, summary, err) < 0) {
+			vfg_error_prefix(err, "%s", dl->labeler->name);
+			r = -1;
+		}
 	}
 	if (r == 0)
 		r = domain_journal_commit(&hj, dj, err);

@@ -5,13 +5,11 @@
  * while it is read), and collect what they report. Changes nothing.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "journal.h"
-#include "memlock.h"
 
 /* What a labeler's audit callback reports into (labeler.h). */
 struct vfg_finding {
@@ -72,38 +70,6 @@ VFG_EXPORT void vfg_finding_report(vfg_finding *finding, const vfg_node *node, v
 	va_start(ap, fix_fmt);
 	vsnprintf(f->fix, sizeof(f->fix), fix_fmt, ap);
 	va_end(ap);
-}
-
-/*
- * The domain's own check, after the labelers: the hypervisor may lock what
- * the formula asks for. Below it, a limit vfguard raised (the journal holds
- * the pid's record) has drifted; one it never raised is missing.
- */
-static void audit_memlock(const vfg_plan *plan, vfg_finding *finding)
-{
-	vfg_memlock live = plan->memlock;
-	if (!live.computed || plan->domain.pid <= 0 || live.input.ipc_lock)
-		return;
-	memlock_read_live(plan, &live);
-	finding->labeler = MEMLOCK_LABELER;
-	char expected[256], actual[256], path[32];
-	snprintf(path, sizeof(path), "/proc/%d", (int)plan->domain.pid);
-	snprintf(expected, sizeof(expected), "RLIMIT_MEMLOCK of pid %d at least %" PRIu64 " bytes",
-		 (int)plan->domain.pid, live.required);
-	if (!live.live) {
-		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, live.note,
-				   "run the audit as root, with the VM running");
-		return;
-	}
-	if (live.suffices)
-		return;
-	bool held = finding->dj && domain_journal_find_record(finding->dj, MEMLOCK_LABELER, path);
-	snprintf(actual, sizeof(actual), "soft %" PRIu64 ", hard %" PRIu64 " bytes (%s)", live.soft, live.hard,
-		 live.formula);
-	vfg_finding_report(finding, NULL, held ? VFG_FINDING_DRIFT : VFG_FINDING_MISSING, expected, actual,
-			   "vfguard apply --domain %s --pid %d --memory %" PRIu64 "%s raises it (docs/memlock.md)",
-			   plan->domain.name, (int)plan->domain.pid, plan->domain.memory,
-			   plan->domain.viommu ? " --viommu" : "");
 }
 
 /* The backend a node serves (the table in docs/journal.md's claims, and plan.c's nodes). */
@@ -199,6 +165,25 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 	}
 }
 
+/* One labeler's audit of one node (a domain-scope labeler's: its subject). */
+static void audit_one(vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, const vfg_labeler *labeler,
+		      const vfg_probe *probe, const vfg_node *node, vfg_finding *finding)
+{
+	finding->labeler = labeler->name;
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	vfg_error labeler_err;
+	vfg_error_clear(&labeler_err);
+	if (labeler->audit(&env, &plan->domain, probe, node, finding, &labeler_err) == 0)
+		return;
+	/* An audit that could not look is not a clean audit: it is reported, never passed over. */
+	char actual[256];
+	snprintf(actual, sizeof(actual), "audit failed: %s", labeler_err.message);
+	vfg_finding_report(finding, node, VFG_FINDING_HOST, "the layer audited", actual,
+			   "see the error; run the audit again once it is fixed");
+	finding->report->n_skipped++;
+}
+
 VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **result, vfg_error *err)
 {
 	vfg_audit_report *report = calloc(1, sizeof(*report));
@@ -219,25 +204,16 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		const vfg_plan_labeler *pl = &plan->labelers[l];
 		if (!pl->probe.active)
 			continue; /* the layer is not enforced here: nothing it could drift from */
-		finding.labeler = pl->labeler->name;
-		txn_view view;
-		vfg_labeler_env env = txn_view_env(ctx, &view, &hj, pl->labeler->name);
-		for (size_t n = 0; n < plan->n_nodes; n++) {
-			vfg_error labeler_err;
-			vfg_error_clear(&labeler_err);
-			if (pl->labeler->audit(&env, &plan->domain, &pl->probe, &plan->nodes[n], &finding,
-					       &labeler_err) == 0)
-				continue;
-			/* An audit that could not look is not a clean audit: it is reported, never passed over. */
-			char actual[256];
-			snprintf(actual, sizeof(actual), "audit failed: %s", labeler_err.message);
-			vfg_finding_report(&finding, &plan->nodes[n], VFG_FINDING_HOST, "the layer audited", actual,
-					   "see the error; run the audit again once it is fixed");
-			report->n_skipped++;
-		}
+		for (size_t n = 0; n < plan->n_nodes; n++)
+			audit_one(ctx, &hj, plan, pl->labeler, &pl->probe, &plan->nodes[n], &finding);
 	}
 	audit_claim_backends(plan, &finding);
-	audit_memlock(plan, &finding);
+	/* The domain's own changes, after the nodes': once each, for the subject the probe named. */
+	for (size_t l = 0; l < plan->n_domain_labelers; l++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[l];
+		if (dl->probe.active)
+			audit_one(ctx, &hj, plan, dl->labeler, &dl->probe, &dl->subject, &finding);
+	}
 	host_journal_close(&hj);
 	if (finding.errnum) {
 		vfg_audit_report_free(report);

@@ -19,10 +19,6 @@ static const vfg_config_key_def core_keys[] = {
 	{"labelers", VFG_DEFAULT_LABELERS, NULL,
 	 "labelers in grant order; revoke runs in reverse; the built-in ones always run last"},
 	{"state_dir", "/run/vfguard", NULL, "the journal and its store (lost at reboot with the changes it records)"},
-	/* Locked memory (docs/memlock.md): added to the pinned guest RAM; libvirt's allowance is 1 GiB. */
-	{"memlock_extra", "1G", NULL, "what the hypervisor locks beyond the pinned guest RAM (ROMs, MMIO, its own)"},
-	{"memlock_iommufd_accounting", "auto", NULL,
-	 "whom iommufd charges: auto (the process when every iommufd hostdev has fd access), process, user"},
 	{"rlimit_mode", "required", NULL,
 	 "what a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried)"},
 	/*

@@ -3,7 +3,8 @@
  * The dispatcher: loads each configured labeler from its shared module and
  * calls the labelers in order, stopping at the first error, the way the
  * kernel calls its LSM hooks. It knows no labeler by name but the built-in
- * namespace component, which always runs last.
+ * namespace component, which always runs last of the node-scope ones; the
+ * other built-in labelers the build names (meson.build) come after it.
  */
 #include <ctype.h>
 #include <dlfcn.h>
@@ -13,6 +14,22 @@
 #include <string.h>
 
 #include "dispatcher.h"
+
+/* The built-in labelers beyond namespace, as the build lists them: VFG_BUILTIN(table) each. */
+#define VFG_BUILTIN(table) extern const vfg_labeler table;
+VFG_BUILTIN_LABELERS
+#undef VFG_BUILTIN
+#define VFG_BUILTIN(table) &table,
+static const vfg_labeler *const builtin_labelers[] = {&vfg_namespace_labeler, VFG_BUILTIN_LABELERS};
+#undef VFG_BUILTIN
+
+static const vfg_labeler *builtin_labeler(const char *name)
+{
+	for (size_t i = 0; i < sizeof(builtin_labelers) / sizeof(builtin_labelers[0]); i++)
+		if (strcmp(builtin_labelers[i]->name, name) == 0)
+			return builtin_labelers[i];
+	return NULL;
+}
 
 /*
  * A library running from the build tree uses the build tree's plugins, so
@@ -33,7 +50,7 @@ static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_
 bool vfg_dispatcher_module_exists(const char *name, void *data)
 {
 	const vfg_context *ctx = data;
-	if (strcmp(name, vfg_namespace_labeler.name) == 0)
+	if (builtin_labeler(name))
 		return true;
 	for (size_t i = 0; i < ctx->n_labelers; i++)
 		if (strcmp(ctx->labelers[i]->name, name) == 0)
@@ -59,10 +76,10 @@ static int check_labeler_name(const char *name, vfg_error *err)
 	for (const char *p = name; *p; p++)
 		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_' && *p != '-')
 			return vfg_error_set(err, 0, name, "labeler names hold a-z, 0-9, '_' and '-' only");
-	if (strcmp(name, vfg_namespace_labeler.name) == 0)
-		return vfg_error_set(
-			err, 0, name,
-			"the namespace component is built in and always runs last: leave it out of 'labelers'");
+	if (builtin_labeler(name))
+		return vfg_error_set(err, 0, name,
+				     "the %s component is built in and always runs last: leave it out of 'labelers'",
+				     name);
 	return 0;
 }
 
@@ -153,7 +170,10 @@ int vfg_dispatcher_load(vfg_context *ctx, const char *plugin_dir, vfg_error *err
 	for (char *name = strtok_r(list, " \t,", &saveptr); name; name = strtok_r(NULL, " \t,", &saveptr))
 		if (load_plugin(ctx, dir, name, err) < 0)
 			return -1;
-	return add_labeler(ctx, &vfg_namespace_labeler, NULL, err);
+	for (size_t i = 0; i < sizeof(builtin_labelers) / sizeof(builtin_labelers[0]); i++)
+		if (add_labeler(ctx, builtin_labelers[i], NULL, err) < 0)
+			return -1;
+	return 0;
 }
 
 void vfg_dispatcher_unload(vfg_context *ctx)

@@ -4,7 +4,7 @@
 
 #include "internal.h"
 
-/* Load the configured labelers (then the built-in namespace component) into @ctx. */
+/* Load the configured labelers (then the built-in ones) into @ctx. */
 int vfg_dispatcher_load(vfg_context *ctx, const char *plugin_dir, vfg_error *err);
 void vfg_dispatcher_unload(vfg_context *ctx);
 /* Is there a labeler NAME, loaded or not: a module vfguard-NAME.so in the plugin directory, or a built-in one? */

@@ -99,28 +99,26 @@ void vfg_text_printf(FILE *out, size_t width, size_t hanging, const char *fmt, .
 /* namespace/namespace_labeler.c: the built-in labeler that runs last. */
 extern const vfg_labeler vfg_namespace_labeler;
 
+/* The optional @field of a labeler's table, NULL when its table ends before it (labeler.h: size). */
+#define VFG_LABELER_OPTIONAL(labeler, field) \
+	((labeler)->size >= offsetof(vfg_labeler, field) + sizeof((labeler)->field) ? (labeler)->field : NULL)
+
 /* plan.c: what the outputs ask of a plan. */
 /* The step of @labeler for @node; NULL when the plan has none. */
 const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t labeler, size_t node);
+/* How many changes apply would make: the node steps', then the domain-scope labelers'. */
+size_t vfg_plan_changes(const vfg_plan *plan);
 /* Step @step's number among the changes apply makes (1, 2, ...; the dry run's numbering); 0 for no change. */
 size_t vfg_plan_change_number(const vfg_plan *plan, size_t step);
 /* A hostdev with path access that uses @node (path wins: the hypervisor opens that node); NULL when none. */
 const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node);
 
-/* json.c: a small streaming writer; keeps commas and escaping right. */
-typedef struct vfg_json {
+/* json.c: a small streaming writer (labeler.h declares its functions); keeps commas and escaping right. */
+struct vfg_json {
 	FILE *out;
 	int depth;
 	bool need_comma;
-} vfg_json;
-void vfg_json_begin_object(vfg_json *json, const char *key);
-void vfg_json_end_object(vfg_json *json);
-void vfg_json_begin_array(vfg_json *json, const char *key);
-void vfg_json_end_array(vfg_json *json);
-void vfg_json_string(vfg_json *json, const char *key, const char *value);
-void vfg_json_int(vfg_json *json, const char *key, long long value);
-void vfg_json_bool(vfg_json *json, const char *key, bool value);
-void vfg_json_null(vfg_json *json, const char *key);
+};
 /* The domain, hostdevs and nodes of a plan, shared by the plan and steps outputs. */
 void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan);
 

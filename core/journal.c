@@ -126,11 +126,11 @@ static size_t format_intent(char *buf, size_t size, size_t used, unsigned long t
 			    const journal_record *record)
 {
 	used = vfg_strlcatf(buf, size, used, "intent %lu %lu", txn, id);
-	bool no_node = record->node.kind == VFG_NODE_DOMAIN;
+	bool domain_scope = record->node.kind == VFG_NODE_DOMAIN;
 	used = field_encode(buf, size, used, record->labeler);
-	used = field_encode(buf, size, used, no_node ? "" : vfg_node_kind_name(record->node.kind));
+	used = field_encode(buf, size, used, domain_scope ? "" : vfg_node_kind_name(record->node.kind));
 	used = field_encode(buf, size, used, record->node.path);
-	if (no_node)
+	if (domain_scope)
 		used = vfg_strlcatf(buf, size, used, " - 0");
 	else
 		used = vfg_strlcatf(buf, size, used, " %u:%u %d", major(record->node.rdev), minor(record->node.rdev),
@@ -687,11 +687,11 @@ static int read_domain(journal_reader *reader, char **fields, size_t count)
 	/* v1: NAME UUID UID GID 4xATTR PID [MEMORY VIOMMU IPC_LOCK]; v2: NAME UUID UID GID PID MEMORY VIOMMU IPC_LOCK
 	 * ATTR=... */
 	size_t numbers = v1 ? 9 : 5;
-	bool memlock = v1 ? count == 13 : true;
+	bool has_inputs = v1 ? count == 13 : true; /* MEMORY VIOMMU IPC_LOCK, which early v1 files lack */
 	size_t inputs = v1 ? 10 : 6;
 	if ((v1 && count != 10 && count != 13) || (!v1 && count < 9) || !parse_ulong(fields[3], &uid) ||
 	    !parse_ulong(fields[4], &gid) || !parse_ulong(fields[numbers], &pid) || pid > INT32_MAX ||
-	    (memlock &&
+	    (has_inputs &&
 	     (!parse_memory(fields[inputs], &memory) || !is_flag(fields[inputs + 1]) || !is_flag(fields[inputs + 2]))))
 		return reader_error(reader, "malformed domain line");
 	if (read_domain_name(reader, fields[1]) < 0)
@@ -703,8 +703,8 @@ static int read_domain(journal_reader *reader, char **fields, size_t count)
 	domain->gid = (gid_t)gid;
 	domain->pid = (pid_t)pid;
 	domain->memory = memory;
-	domain->viommu = memlock && fields[inputs + 1][0] == '1';
-	domain->ipc_lock = memlock && fields[inputs + 2][0] == '1';
+	domain->viommu = has_inputs && fields[inputs + 1][0] == '1';
+	domain->ipc_lock = has_inputs && fields[inputs + 2][0] == '1';
 	if (v1)
 		return read_domain_v1_attrs(reader, fields);
 	for (size_t i = 9; i < count; i++) {
@@ -794,17 +794,17 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	unsigned major_number, minor_number;
 	char extra;
 	/* KIND and MAJ:MIN both "-" (read as ""): a change of the domain, not of a node (VFG_SCOPE_DOMAIN). */
-	bool no_node = count == 9 && !fields[4][0] && !fields[6][0];
-	if (no_node)
+	bool domain_scope = count == 9 && !fields[4][0] && !fields[6][0];
+	if (domain_scope)
 		record.node.kind = VFG_NODE_DOMAIN;
 	if (count != 9 || !parse_ulong(fields[2], &record.id) || strlen(fields[3]) >= sizeof(record.labeler) ||
-	    (!no_node && !parse_node_kind(fields[4], &record.node.kind)) ||
+	    (!domain_scope && !parse_node_kind(fields[4], &record.node.kind)) ||
 	    strlen(fields[5]) >= sizeof(record.node.path) ||
-	    (!no_node && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
+	    (!domain_scope && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
 		return reader_error(reader, "malformed intent");
 	snprintf(record.labeler, sizeof(record.labeler), "%s", fields[3]);
 	snprintf(record.node.path, sizeof(record.node.path), "%s", fields[5]);
-	record.node.rdev = no_node ? 0 : makedev(major_number, minor_number);
+	record.node.rdev = domain_scope ? 0 : makedev(major_number, minor_number);
 	record.node.shared = strcmp(fields[7], "1") == 0;
 	record.undo = fields[8];
 	if (check_intent_path(reader, &record) < 0)

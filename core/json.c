@@ -71,45 +71,45 @@ static void json_close(vfg_json *json, char bracket)
 		fputc('\n', json->out);
 }
 
-void vfg_json_begin_object(vfg_json *json, const char *key)
+VFG_EXPORT void vfg_json_begin_object(vfg_json *json, const char *key)
 {
 	json_open(json, key, '{');
 }
 
-void vfg_json_end_object(vfg_json *json)
+VFG_EXPORT void vfg_json_end_object(vfg_json *json)
 {
 	json_close(json, '}');
 }
 
-void vfg_json_begin_array(vfg_json *json, const char *key)
+VFG_EXPORT void vfg_json_begin_array(vfg_json *json, const char *key)
 {
 	json_open(json, key, '[');
 }
 
-void vfg_json_end_array(vfg_json *json)
+VFG_EXPORT void vfg_json_end_array(vfg_json *json)
 {
 	json_close(json, ']');
 }
 
-void vfg_json_string(vfg_json *json, const char *key, const char *value)
+VFG_EXPORT void vfg_json_string(vfg_json *json, const char *key, const char *value)
 {
 	json_prefix(json, key);
 	json_escaped(json->out, value);
 }
 
-void vfg_json_int(vfg_json *json, const char *key, long long value)
+VFG_EXPORT void vfg_json_int(vfg_json *json, const char *key, long long value)
 {
 	json_prefix(json, key);
 	fprintf(json->out, "%lld", value);
 }
 
-void vfg_json_bool(vfg_json *json, const char *key, bool value)
+VFG_EXPORT void vfg_json_bool(vfg_json *json, const char *key, bool value)
 {
 	json_prefix(json, key);
 	fputs(value ? "true" : "false", json->out);
 }
 
-void vfg_json_null(vfg_json *json, const char *key)
+VFG_EXPORT void vfg_json_null(vfg_json *json, const char *key)
 {
 	json_prefix(json, key);
 	fputs("null", json->out);

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "journal.h"
-#include "memlock.h"
 
 /* The nodes a backend needs; where their MAJ:MIN comes from in sysfs. */
 static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, vfg_node_kind kind, dev_t *rdev,
@@ -148,17 +147,44 @@ static int plan_copy_domain(vfg_plan *plan, const vfg_domain *domain, vfg_error 
 	return 0;
 }
 
+/* A domain-scope labeler: probed and planned once, for the subject its probe names. */
+static int plan_domain_labeler(const vfg_context *ctx, const host_journal *hj, vfg_plan *plan,
+			       const vfg_labeler *labeler, vfg_error *err)
+{
+	vfg_plan_domain_labeler *dl = &plan->domain_labelers[plan->n_domain_labelers++];
+	dl->labeler = labeler;
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	if (labeler->probe(&env, &plan->domain, &dl->probe, err) < 0) {
+		vfg_error_prefix(err, "%s: probe", labeler->name);
+		return -1;
+	}
+	dl->subject.kind = VFG_NODE_DOMAIN;
+	snprintf(dl->subject.path, sizeof(dl->subject.path), "%s", dl->probe.subject);
+	if (labeler->plan(&env, &plan->domain, &dl->probe, &dl->subject, &dl->step, err) < 0) {
+		vfg_error_prefix(err, "%s: plan", labeler->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *plan, vfg_error *err)
 {
 	plan->labelers = calloc(ctx->n_labelers, sizeof(*plan->labelers));
 	plan->steps = calloc(ctx->n_labelers * plan->n_nodes, sizeof(*plan->steps));
-	if (!plan->labelers || !plan->steps)
+	plan->domain_labelers = calloc(ctx->n_labelers, sizeof(*plan->domain_labelers));
+	if (!plan->labelers || !plan->steps || !plan->domain_labelers)
 		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
 
 	for (size_t l = 0; l < ctx->n_labelers; l++) {
-		vfg_plan_labeler *pl = &plan->labelers[l];
+		if (ctx->labelers[l]->scope == VFG_SCOPE_DOMAIN) {
+			if (plan_domain_labeler(ctx, hj, plan, ctx->labelers[l], err) < 0)
+				return -1;
+			continue;
+		}
+		size_t index = plan->n_labelers++;
+		vfg_plan_labeler *pl = &plan->labelers[index];
 		pl->labeler = ctx->labelers[l];
-		plan->n_labelers++;
 		txn_view view;
 		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
 		if (pl->labeler->probe(&env, &plan->domain, &pl->probe, err) < 0) {
@@ -168,7 +194,7 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
 		for (size_t n = 0; n < plan->n_nodes; n++) {
 			vfg_step *step = &plan->steps[plan->n_steps];
 			step->node = n;
-			step->labeler = l;
+			step->labeler = index;
 			if (pl->labeler->plan(&env, &plan->domain, &pl->probe, &plan->nodes[n], step, err) < 0) {
 				vfg_error_prefix(err, "%s: plan for %s", pl->labeler->name, plan->nodes[n].path);
 				return -1;
@@ -219,6 +245,8 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 			return -1;
 		}
 		plan->n_hostdevs++;
+		/* The labelers see the backend that serves it (vfguard.h: vfg_plan). */
+		((vfg_hostdev_spec *)plan->domain.hostdevs)[i].backend = plan->hostdevs[i].backend;
 		if (check_hostdev_against_others(plan, i, err) < 0 ||
 		    plan_add_hostdev_nodes(ctx, plan, &plan->hostdevs[i], err) < 0) {
 			vfg_plan_free(plan);
@@ -236,7 +264,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 	if (r == 0)
 		plan_leftover_grants(&hj, plan);
 	host_journal_close(&hj);
-	if (r < 0 || memlock_plan(ctx, plan, err) < 0) {
+	if (r < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}
@@ -255,7 +283,18 @@ VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
 	free(plan->nodes);
 	free(plan->labelers);
 	free(plan->steps);
+	free(plan->domain_labelers);
 	free(plan);
+}
+
+size_t vfg_plan_changes(const vfg_plan *plan)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < plan->n_steps; i++)
+		count += VFG_ACTION_IS_CHANGE(plan->steps[i].action);
+	for (size_t i = 0; i < plan->n_domain_labelers; i++)
+		count += VFG_ACTION_IS_CHANGE(plan->domain_labelers[i].step.action);
+	return count;
 }
 
 size_t vfg_plan_change_number(const vfg_plan *plan, size_t step)

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "memlock.h"
+#include "internal.h"
 
 #define VFG_PLAN_JSON_VERSION 1
 
@@ -125,80 +125,34 @@ static void json_node(vfg_json *json, const vfg_node *node)
 	vfg_json_end_object(json);
 }
 
-static void json_step(vfg_json *json, const vfg_plan *plan, const vfg_step *step)
+/* A step of @labeler on @node (a domain-scope labeler's: its subject). */
+static void json_step_of(vfg_json *json, const char *labeler, const char *node, const vfg_step *step)
 {
 	vfg_json_begin_object(json, NULL);
-	vfg_json_string(json, "labeler", plan->labelers[step->labeler].labeler->name);
-	vfg_json_string(json, "node", plan->nodes[step->node].path);
+	vfg_json_string(json, "labeler", labeler);
+	vfg_json_string(json, "node", node);
 	vfg_json_string(json, "action", vfg_action_name(step->action));
 	vfg_json_string(json, "detail", step->detail);
 	vfg_json_string(json, "reason", step->reason);
 	vfg_json_end_object(json);
 }
 
-/* A limit in bytes, or "unlimited". */
-static void json_limit(vfg_json *json, const char *key, uint64_t value)
+static void json_step(vfg_json *json, const vfg_plan *plan, const vfg_step *step)
 {
-	if (value == UINT64_MAX)
-		vfg_json_string(json, key, "unlimited");
-	else
-		vfg_json_int(json, key, (long long)value);
+	json_step_of(json, plan->labelers[step->labeler].labeler->name, plan->nodes[step->node].path, step);
 }
 
-static void json_memlock(vfg_json *json, const vfg_plan *plan)
+/* What each domain-scope labeler found and would do, as an object named after it. */
+static void json_domain_labelers(vfg_json *json, const vfg_plan *plan)
 {
-	const vfg_memlock *m = &plan->memlock;
-	vfg_json_begin_object(json, "memlock");
-	vfg_json_bool(json, "computed", m->computed);
-	if (m->computed) {
-		vfg_json_int(json, "memory", (long long)m->input.memory);
-		vfg_json_int(json, "legacy_devices", (long long)m->input.legacy_devices);
-		vfg_json_int(json, "iommufd_devices", (long long)m->input.iommufd_devices);
-		vfg_json_bool(json, "viommu", m->input.viommu);
-		vfg_json_string(json, "iommufd_accounting", m->input.iommufd_per_process ? "process" : "user");
-		vfg_json_int(json, "extra", (long long)m->input.extra);
-		vfg_json_int(json, "page_size", (long long)m->input.page_size);
-		vfg_json_bool(json, "ipc_lock", m->input.ipc_lock);
-		vfg_json_int(json, "process_copies", (long long)m->process_copies);
-		vfg_json_int(json, "user_copies", (long long)m->user_copies);
-		vfg_json_int(json, "required", (long long)m->required);
-		vfg_json_string(json, "formula", m->formula);
-	} else {
-		vfg_json_null(json, "required");
-		vfg_json_null(json, "formula");
+	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		if (!VFG_LABELER_OPTIONAL(dl->labeler, write_plan_json))
+			continue;
+		vfg_json_begin_object(json, dl->labeler->name);
+		dl->labeler->write_plan_json(&plan->domain, &dl->probe, &dl->step, json);
+		vfg_json_end_object(json);
 	}
-	if (m->live) {
-		vfg_json_int(json, "pid", plan->domain.pid);
-		json_limit(json, "soft", m->soft);
-		json_limit(json, "hard", m->hard);
-	} else {
-		vfg_json_null(json, "pid");
-		vfg_json_null(json, "soft");
-		vfg_json_null(json, "hard");
-	}
-	if (m->computed && (m->live || m->input.ipc_lock))
-		vfg_json_bool(json, "suffices", m->suffices);
-	else
-		vfg_json_null(json, "suffices");
-	vfg_json_string(json, "action", memlock_would_raise(m) ? "raise" : "none");
-	vfg_json_string(json, "note", m->note);
-	vfg_json_end_object(json);
-}
-
-/* The domain's own step of a dry run: raising the hypervisor's limit. */
-static void json_memlock_step(vfg_json *json, const vfg_plan *plan)
-{
-	char path[32], detail[64], need[32];
-	snprintf(path, sizeof(path), "/proc/%d", (int)plan->domain.pid);
-	snprintf(detail, sizeof(detail), "raise RLIMIT_MEMLOCK to %s",
-		 memlock_size_text(plan->memlock.required, need, sizeof(need)));
-	vfg_json_begin_object(json, NULL);
-	vfg_json_string(json, "labeler", MEMLOCK_LABELER);
-	vfg_json_string(json, "node", path);
-	vfg_json_string(json, "action", vfg_action_name(VFG_ACTION_GRANT));
-	vfg_json_string(json, "detail", detail);
-	vfg_json_string(json, "reason", plan->memlock.formula);
-	vfg_json_end_object(json);
 }
 
 void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan)
@@ -224,7 +178,7 @@ void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan)
 		vfg_json_end_object(json);
 	}
 	vfg_json_end_array(json);
-	json_memlock(json, plan);
+	json_domain_labelers(json, plan);
 }
 
 VFG_EXPORT int vfg_plan_write_json(const vfg_plan *plan, FILE *out)
@@ -312,8 +266,11 @@ VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
 	for (size_t i = 0; i < plan->n_steps; i++)
 		if (VFG_ACTION_IS_CHANGE(plan->steps[i].action))
 			json_step(&json, plan, &plan->steps[i]);
-	if (memlock_would_raise(&plan->memlock))
-		json_memlock_step(&json, plan);
+	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		if (VFG_ACTION_IS_CHANGE(dl->step.action))
+			json_step_of(&json, dl->labeler->name, dl->subject.path, &dl->step);
+	}
 	vfg_json_end_array(&json);
 	json_fd_access(&json, plan);
 	vfg_json_end_object(&json);

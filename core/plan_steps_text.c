@@ -8,35 +8,37 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "memlock.h"
+#include "internal.h"
 
 enum {
 	STEP_INDENT = 17, /* "   1. dac        " and "      dac        " */
 };
 
+/* Change @number: @labeler's step on @node (a domain-scope labeler's: its subject). */
+static void write_change(size_t number, const char *labeler, const char *node, const vfg_step *step, size_t columns,
+			 FILE *out)
+{
+	vfg_text_printf(out, columns, STEP_INDENT, "  %2zu. %-10s %-26s %s", number, labeler, node, step->detail);
+	vfg_text_printf(out, columns, STEP_INDENT, "%*s%s", STEP_INDENT, "", step->reason);
+}
+
 static void write_changes(const vfg_plan *plan, size_t columns, FILE *out)
 {
-	size_t count = memlock_would_raise(&plan->memlock);
-	for (size_t i = 0; i < plan->n_steps; i++)
-		count += VFG_ACTION_IS_CHANGE(plan->steps[i].action);
+	size_t count = vfg_plan_changes(plan), number = 0;
 	fprintf(out, "dry run for domain %s: %zu step%s, nothing changed\n", plan->domain.name, count,
 		count == 1 ? "" : "s");
 
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
-		if (!VFG_ACTION_IS_CHANGE(step->action))
-			continue;
-		vfg_text_printf(out, columns, STEP_INDENT, "  %2zu. %-10s %-26s %s", vfg_plan_change_number(plan, i),
-				plan->labelers[step->labeler].labeler->name, plan->nodes[step->node].path,
-				step->detail);
-		vfg_text_printf(out, columns, STEP_INDENT, "%*s%s", STEP_INDENT, "", step->reason);
+		if (VFG_ACTION_IS_CHANGE(step->action))
+			write_change(++number, plan->labelers[step->labeler].labeler->name,
+				     plan->nodes[step->node].path, step, columns, out);
 	}
-	if (memlock_would_raise(&plan->memlock)) {
-		char path[32], need[32];
-		snprintf(path, sizeof(path), "/proc/%d", (int)plan->domain.pid);
-		vfg_text_printf(out, columns, STEP_INDENT, "  %2zu. %-10s %-26s raise RLIMIT_MEMLOCK to %s", count,
-				MEMLOCK_LABELER, path, memlock_size_text(plan->memlock.required, need, sizeof(need)));
-		vfg_text_printf(out, columns, STEP_INDENT, "%*s%s", STEP_INDENT, "", plan->memlock.formula);
+	/* The domain-scope labelers' changes come after every node's, as apply makes them. */
+	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		if (VFG_ACTION_IS_CHANGE(dl->step.action))
+			write_change(++number, dl->labeler->name, dl->subject.path, &dl->step, columns, out);
 	}
 	for (size_t l = 0; l < plan->n_labelers; l++)
 		if (!plan->labelers[l].probe.active)
@@ -47,6 +49,12 @@ static void write_changes(const vfg_plan *plan, size_t columns, FILE *out)
 			vfg_text_printf(out, columns, 4, "  apply would refuse: %s %s: %s",
 					plan->labelers[plan->steps[i].labeler].labeler->name,
 					plan->nodes[plan->steps[i].node].path, plan->steps[i].reason);
+	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		if (dl->step.action == VFG_ACTION_REFUSE)
+			vfg_text_printf(out, columns, 4, "  apply would refuse: %s %s: %s", dl->labeler->name,
+					dl->subject.path, dl->step.reason);
+	}
 }
 
 /* One layer on a node the manager opens: the step that grants it, or why nothing is granted. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "memlock.h"
+#include "internal.h"
 
 enum {
 	FIXED_COLUMNS = 5, /* NODE KIND RDEV SHARED ACCESS */
@@ -282,27 +282,14 @@ static void write_reasons(const vfg_plan *plan, size_t columns, FILE *out)
 	}
 }
 
-/* The domain's locked-memory limit: the formula's inputs, its arithmetic, and the hypervisor's limit now. */
-static void write_memlock(const vfg_plan *plan, size_t columns, FILE *out)
+/* The domain-scope labelers' own sections (the locked-memory limit). */
+static void write_domain_labelers(const vfg_plan *plan, unsigned columns, FILE *out)
 {
-	const vfg_memlock *m = &plan->memlock;
-	char memory[32], extra[32];
-	fprintf(out, "\nlocked memory (RLIMIT_MEMLOCK, docs/memlock.md):\n");
-	if (m->computed) {
-		vfg_text_printf(
-			out, columns, 11,
-			"  inputs:  guest RAM %s, %zu legacy and %zu iommufd hostdev%s, %s vIOMMU%s, extra %s%s",
-			memlock_size_text(m->input.memory, memory, sizeof(memory)), m->input.legacy_devices,
-			m->input.iommufd_devices, m->input.legacy_devices + m->input.iommufd_devices == 1 ? "" : "s",
-			m->input.viommu ? "a" : "no",
-			!m->input.iommufd_devices      ? ""
-			: m->input.iommufd_per_process ? ", iommufd charges the process"
-						       : ", iommufd charges the uid",
-			memlock_size_text(m->input.extra, extra, sizeof(extra)),
-			m->input.ipc_lock ? ", CAP_IPC_LOCK" : "");
-		vfg_text_printf(out, columns, 11, "  formula: %s", m->formula);
+	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
+		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		if (VFG_LABELER_OPTIONAL(dl->labeler, write_plan_text))
+			dl->labeler->write_plan_text(&plan->domain, &dl->probe, &dl->step, out, columns);
 	}
-	vfg_text_printf(out, columns, 11, "  now:     %s", m->note);
 }
 
 VFG_EXPORT int vfg_plan_write_text_width(const vfg_plan *plan, unsigned columns, FILE *out)
@@ -312,7 +299,7 @@ VFG_EXPORT int vfg_plan_write_text_width(const vfg_plan *plan, unsigned columns,
 	write_labelers(plan, columns, out);
 	write_table(plan, columns, out);
 	write_reasons(plan, columns, out);
-	write_memlock(plan, columns, out);
+	write_domain_labelers(plan, columns, out);
 	return ferror(out) ? -1 : 0;
 }
 

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <vfguard/error.h>
 #include <vfguard/model.h>
@@ -43,6 +44,7 @@ extern "C" {
 #define VFG_LABELER_SYMBOL "vfg_labeler_v2"
 
 typedef struct vfg_config vfg_config;
+typedef struct vfg_json vfg_json; /* the plan's JSON as it is written (vfg_json_begin_object below) */
 typedef struct vfg_txn vfg_txn; /* the transaction a grant or revoke journals into */
 typedef struct vfg_finding vfg_finding; /* where audit reports what it found (below) */
 
@@ -95,20 +97,33 @@ typedef struct vfg_attr_def {
 typedef enum vfg_scope {
 	VFG_SCOPE_NODE = 0,
 	/*
-	 * Once per domain: plan, grant and audit get a node of kind
-	 * VFG_NODE_DOMAIN whose path is "" (plan) or the subject a record
-	 * names; revoke gets each record's subject. What a domain-scope
-	 * labeler changes is named by a subject it chooses ("/proc/1234"),
-	 * journaled like a node path.
+	 * Once per domain, after every node-scope labeler. What a domain-scope
+	 * labeler changes is named by a subject its probe chooses
+	 * (vfg_probe.subject: "/proc/1234"; "" when there is none yet),
+	 * journaled like a node path: plan, grant and audit get a node of
+	 * kind VFG_NODE_DOMAIN whose path is that subject, revoke each
+	 * record's. Revoke checks a subject read back from the journal
+	 * before acting on it.
+	 *
+	 * Apply first undoes the domain's records of the labeler for another
+	 * subject (an earlier process of the domain); then, when the probe is
+	 * active, it calls grant, whatever the step says: a subject is a live
+	 * process that may have changed since the plan, so grant looks again,
+	 * and returns VFG_GRANT_UNCHANGED when nothing needed changing.
 	 */
 	VFG_SCOPE_DOMAIN,
 } vfg_scope;
+
+#define VFG_PROBE_DATA_MAX 2048
 
 /* What a labeler found about the host and domain before planning. */
 typedef struct vfg_probe {
 	bool active; /* the layer is enforced here and the labeler will act */
 	uint32_t flags; /* facts private to the labeler, handed back to its plan */
 	char note[1024]; /* one line for people: what was found */
+	char subject[VFG_PATH_MAX]; /* domain scope: what its change acts on (VFG_SCOPE_DOMAIN) */
+	/* More private facts, in the labeler's own layout (8-byte aligned): handed back with the probe. */
+	uint64_t data[VFG_PROBE_DATA_MAX / sizeof(uint64_t)];
 } vfg_probe;
 
 typedef enum vfg_action {
@@ -153,7 +168,7 @@ typedef struct vfg_labeler {
 	/* Decide the action for one node under node->access. Pure: changes nothing. */
 	int (*plan)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		    vfg_step *step, vfg_error *err);
-	/* Make the change planned in @step, journaled in @txn before it is made. */
+	/* Make the change planned in @step, journaled in @txn before it is made (domain scope: VFG_SCOPE_DOMAIN). */
 	int (*grant)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		     const vfg_step *step, vfg_txn *txn, vfg_error *err);
 	/* Take back what grant did for this domain and node. */
@@ -163,6 +178,17 @@ typedef struct vfg_labeler {
 	int (*audit)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		     vfg_finding *finding, vfg_error *err);
 	/* Later additions go here, and the core checks size before reading them. */
+
+	/*
+	 * Domain scope, optional: what the labeler found and would do, in the
+	 * plan's outputs. For people, a section after the reasons, @columns
+	 * wide (VFG_TEXT_COLUMNS; VFG_TEXT_WIDE: never wrapped); for programs,
+	 * the members of the plan JSON's object named after the labeler
+	 * (docs/plan-json.md). Both read what the probe found; neither fails.
+	 */
+	void (*write_plan_text)(const vfg_domain *domain, const vfg_probe *probe, const vfg_step *step, FILE *out,
+				unsigned columns);
+	void (*write_plan_json)(const vfg_domain *domain, const vfg_probe *probe, const vfg_step *step, vfg_json *json);
 } vfg_labeler;
 
 #define VFG_LABELER_SIZE ((uint32_t)sizeof(vfg_labeler))
@@ -203,7 +229,10 @@ int vfg_labeler_audit_unimplemented(const vfg_labeler_env *env, const vfg_domain
 int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *undo, vfg_error *err);
 int vfg_txn_done(vfg_txn *txn, const vfg_node *node, vfg_error *err);
 
-/* In revoke: the undo text this labeler journaled for @node in this domain. Never NULL there. */
+/*
+ * The undo text this labeler journaled for @node in this domain: in revoke
+ * never NULL; in a grant, NULL while the domain holds no record for @node.
+ */
 const char *vfg_txn_undo(const vfg_txn *txn, const vfg_node *node);
 
 /* A line for the user about something revoke left alone on purpose ("... is now 243:5; left alone"). */
@@ -324,6 +353,22 @@ const char *vfg_finding_state(const vfg_finding *finding, const char *key);
  */
 void vfg_finding_report(vfg_finding *finding, const vfg_node *node, vfg_finding_kind kind, const char *expected,
 			const char *actual, const char *fix_fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Domain scope: grant found nothing to change (the subject already has what the step would give it). */
+#define VFG_GRANT_UNCHANGED 1
+
+/*
+ * The plan's JSON (write_plan_json): a streaming writer that keeps commas,
+ * indents and escaping right. @key names the member; NULL inside an array.
+ */
+void vfg_json_begin_object(vfg_json *json, const char *key);
+void vfg_json_end_object(vfg_json *json);
+void vfg_json_begin_array(vfg_json *json, const char *key);
+void vfg_json_end_array(vfg_json *json);
+void vfg_json_string(vfg_json *json, const char *key, const char *value);
+void vfg_json_int(vfg_json *json, const char *key, long long value);
+void vfg_json_bool(vfg_json *json, const char *key, bool value);
+void vfg_json_null(vfg_json *json, const char *key);
 
 /* Fill @step and return 0; the short way for plan callbacks. */
 int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)

@@ -139,7 +139,7 @@ int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_bind
  * hypervisor pins for DMA against its RLIMIT_MEMLOCK; vfguard computes the
  * limit a domain needs with one formula (vfg_memlock_compute) and raises the
  * hypervisor's limit to it at apply, journaled, putting the original back at
- * revoke.
+ * revoke: the built-in labeler "memlock" (memlock/), of domain scope.
  */
 typedef struct vfg_memlock_input {
 	uint64_t memory; /* guest RAM, bytes */
@@ -178,10 +178,20 @@ typedef struct vfg_plan_labeler {
 	vfg_probe probe;
 } vfg_plan_labeler;
 
+/* A domain-scope labeler (labeler.h: VFG_SCOPE_DOMAIN) in the plan: what its probe found, and its one step. */
+typedef struct vfg_plan_domain_labeler {
+	const vfg_labeler *labeler;
+	vfg_probe probe;
+	vfg_node subject; /* kind VFG_NODE_DOMAIN, path the probe's subject ("" when none) */
+	vfg_step step; /* its node and labeler indexes mean nothing */
+} vfg_plan_domain_labeler;
+
 /*
  * Everything vfguard would do for a domain. Steps come in apply order:
  * labeler by labeler in the configured order (the namespace component last,
- * so it copies what the others made of the host node), node by node.
+ * so it copies what the others made of the host node), node by node; then
+ * the domain-scope labelers' one step each (the locked-memory limit).
+ * The labelers see the domain with each hostdev's backend as resolved.
  */
 typedef struct vfg_plan {
 	vfg_domain domain; /* hostdevs points into the plan's own copy */
@@ -189,12 +199,16 @@ typedef struct vfg_plan {
 	vfg_hostdev *hostdevs;
 	size_t n_nodes;
 	vfg_node *nodes;
-	size_t n_labelers;
+	size_t n_labelers; /* the node-scope labelers */
 	vfg_plan_labeler *labelers;
 	size_t n_steps;
 	vfg_step *steps;
-	vfg_memlock memlock; /* the domain's locked-memory limit and the hypervisor's now */
+	size_t n_domain_labelers;
+	vfg_plan_domain_labeler *domain_labelers;
 } vfg_plan;
+
+/* The domain's locked-memory limit in @plan, and the hypervisor's now (the memlock labeler's probe). */
+const vfg_memlock *vfg_plan_memlock(const vfg_plan *plan);
 
 /*
  * Raise the calling process's RLIMIT_MEMLOCK (soft, and hard when below) to
