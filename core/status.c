@@ -102,9 +102,8 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 			vfg_json_begin_object(&json, NULL);
 			vfg_json_string(&json, "labeler", record->labeler);
 			vfg_json_string(&json, "path", record->node.path);
-			vfg_json_string(&json, "kind",
-					record->node.kind == VFG_NODE_DOMAIN ? "process"
-									     : vfg_node_kind_name(record->node.kind));
+			/* "domain" for a domain-scope labeler's record: its path is the labeler's subject. */
+			vfg_json_string(&json, "kind", vfg_node_kind_name(record->node.kind));
 			vfg_json_string(&json, "rdev", rdev);
 			vfg_json_bool(&json, "shared", record->node.shared);
 			vfg_json_string(&json, "state", record->done ? "granted" : "pending");
