@@ -85,16 +85,10 @@ int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err)
 
 static int make_directory(const char *path, bool check, vfg_error *err)
 {
+	if (!check)
+		return vfg_mkdir(path, STATE_DIRECTORY_MODE, "the state directory", err);
 	if (mkdir(path, STATE_DIRECTORY_MODE) < 0 && errno != EEXIST)
 		return vfg_error_set(err, errno, path, "cannot create the state directory");
-	if (!check) {
-		struct stat st;
-		if (lstat(path, &st) < 0)
-			return vfg_error_set(err, errno, path, "cannot create the state directory");
-		if (!S_ISDIR(st.st_mode))
-			return vfg_error_set(err, ENOTDIR, path, "is in the way of the state directory");
-		return 0;
-	}
 	int fd = vfg_state_open(path, O_RDONLY, true, err);
 	if (fd == -ENOENT)
 		return vfg_error_set(err, ENOENT, path, "vanished while the state directory was made");

@@ -256,3 +256,15 @@ VFG_EXPORT int vfg_check_length(const char *value, size_t size, vfg_error *err)
 		return vfg_error_set(err, ENAMETOOLONG, value, "%zu characters, at most %zu", length, size - 1);
 	return 0;
 }
+
+VFG_EXPORT int vfg_mkdir(const char *path, mode_t mode, const char *what, vfg_error *err)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return vfg_error_set(err, errno, path, "cannot create %s", what);
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return vfg_error_set(err, errno, path, "cannot create %s", what);
+	if (!S_ISDIR(st.st_mode))
+		return vfg_error_set(err, ENOTDIR, path, "is in the way of %s", what);
+	return 0;
+}

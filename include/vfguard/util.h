@@ -185,6 +185,13 @@ int vfg_file_replace(const char *path, const void *content, size_t size, vfg_err
 /* unlink() @path and vfg_fsync_parent() it; a missing file is not an error. 0, or -1 with @err. */
 int vfg_file_remove(const char *path, vfg_error *err);
 
+/*
+ * mkdir(@path, @mode) unless it exists, then check that what is there is a
+ * directory, not a symlink or a file in the way. 0, or -1 with @err naming
+ * @path and what went wrong, in the words of @what ("the state directory").
+ */
+int vfg_mkdir(const char *path, mode_t mode, const char *what, vfg_error *err);
+
 /* ---- Checks ---- */
 
 /*

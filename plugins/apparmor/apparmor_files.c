@@ -24,18 +24,6 @@ int apparmor_directory_remove_empty(const char *path, vfg_error *err)
 	return vfg_fsync_parent(path, err);
 }
 
-static int make_directory(const char *path, mode_t mode, vfg_error *err)
-{
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return vfg_error_set(err, errno, path, "apparmor: cannot create the directory");
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return vfg_error_set(err, errno, path, "apparmor: cannot create the directory");
-	if (!S_ISDIR(st.st_mode))
-		return vfg_error_set(err, ENOTDIR, path, "apparmor: is in the way of a directory");
-	return 0;
-}
-
 int apparmor_mkdir_below(const char *root, const char *path, mode_t mode, vfg_error *err)
 {
 	char copy[VFG_PATH_MAX];
@@ -46,10 +34,10 @@ int apparmor_mkdir_below(const char *root, const char *path, mode_t mode, vfg_er
 		return 0;
 	for (char *slash = strchr(copy + start, '/'); slash; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		int r = make_directory(copy, 0755, err);
+		int r = vfg_mkdir(copy, 0755, "apparmor: a directory", err);
 		*slash = '/';
 		if (r < 0)
 			return -1;
 	}
-	return make_directory(copy, mode, err);
+	return vfg_mkdir(copy, mode, "apparmor: a directory", err);
 }
