@@ -206,7 +206,8 @@ START_TEST(meson_install_puts_every_part_where_the_prefix_says)
 	expect_installed("VFGUARD_LIBDIR", "libvfguard.so", S_IFLNK);
 	expect_installed("VFGUARD_LIBDIR", "pkgconfig/vfguard.pc", S_IFREG);
 	for (const char *const *header =
-		     (const char *[]){"error.h", "labeler.h", "model.h", "util.h", "vfguard.h", NULL};
+		     (const char *[]){"apply.h", "audit.h", "context.h", "domain.h", "error.h", "fds.h", "labeler.h",
+				      "memlock.h", "model.h", "plan.h", "util.h", "vfguard.h", NULL};
 	     *header; header++) {
 		char name[64];
 		snprintf(name, sizeof(name), "vfguard/%s", *header);

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_APPLY_H
+#define VFGUARD_APPLY_H
+
+/*
+ * Changing the host: a plan applied as one journaled transaction, a domain
+ * prepared, applied and revoked, what crashed runs left finished, and what
+ * the journal holds.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <vfguard/context.h>
+#include <vfguard/error.h>
+#include <vfguard/model.h>
+#include <vfguard/plan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What apply, revoke or restore did. */
+typedef struct vfg_change_summary {
+	size_t changed; /* changes made (apply) or undone (revoke, restore --all) */
+	size_t kept; /* apply: grants the domain already held */
+	size_t revoked; /* apply: path grants of an earlier run taken back, the node now being fd access */
+	size_t recovered; /* unfinished transactions of crashed runs finished first */
+	char notes[2048]; /* what was left alone on purpose, one line each */
+} vfg_change_summary;
+
+/*
+ * Carry out the plan's changes as one transaction, journaled in the state
+ * directory under the host lock: claim the hostdevs' IOMMU groups (failing,
+ * with nothing changed, when another domain holds one), then each grant step
+ * in order. On a failure every change of the transaction is undone, newest
+ * first, and the error names the step. @summary may be NULL.
+ */
+int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err);
+
+/*
+ * For each managed hostdev of @domain (managed=yes) not yet prepared: claim
+ * its IOMMU group for the domain (refusing one another domain holds) and
+ * detach it to vfio-pci, journaled, so that revoke, or restore after a crash,
+ * gives it back to its driver. Call it before vfg_plan_build, which needs the
+ * function on vfio-pci to find its nodes. Hostdevs not managed are left alone.
+ */
+int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary, vfg_error *err);
+
+/*
+ * What `vfguard apply` does, in one call: vfg_domain_prepare (managed
+ * hostdevs to vfio-pci), vfg_plan_build, vfg_plan_apply. The plan goes to
+ * *@plan (vfg_plan_free it; NULL on failure) for vfg_domain_open_fds and
+ * vfg_plan_audit. Applying again, with the same domain or with its pid now
+ * known, keeps what the domain holds and adds what the pid makes needed. On a
+ * failure the grants are undone; functions prepare detached stay journaled,
+ * and vfg_domain_revoke gives them back as at stop.
+ */
+int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan, vfg_change_summary *summary,
+		     vfg_error *err);
+
+/* Undo everything domain @name holds and release its groups. A domain that holds nothing: 0, nothing done. */
+int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err);
+
+/* Finish what crashed runs left: undo unfinished applies, complete unfinished revokes; @release_all: revoke every
+ * domain too. */
+int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err);
+
+/* The domains the journal holds (@name: only that one, NULL: all): hostdevs, and what each layer granted. */
+int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
+int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *out, vfg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

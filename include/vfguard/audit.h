@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_AUDIT_H
+#define VFGUARD_AUDIT_H
+
+/*
+ * Drift: what a domain holds (its journal) compared with the live host, and
+ * the host as every domain needs it. Changes nothing.
+ */
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <vfguard/context.h>
+#include <vfguard/domain.h>
+#include <vfguard/error.h>
+#include <vfguard/labeler.h>
+#include <vfguard/model.h>
+#include <vfguard/plan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One thing audit found (labeler.h: vfg_finding_report). */
+typedef struct vfg_audit_finding {
+	const char *labeler; /* the labeler's name, or "host" */
+	vfg_finding_kind kind;
+	char path[VFG_PATH_MAX]; /* the node's logical path, "" for the domain or host as a whole */
+	char expected[256];
+	char actual[256];
+	char fix[512];
+} vfg_audit_finding;
+
+typedef struct vfg_audit_report {
+	char domain[VFG_NAME_MAX];
+	size_t n_findings;
+	vfg_audit_finding *findings;
+	size_t n_skipped; /* labelers that could not audit (their error is a finding of kind HOST) */
+} vfg_audit_report;
+
+/*
+ * Compare what the plan's domain holds (its journal) with the live host,
+ * layer by layer and node by node; every labeler whose probe found its layer
+ * active is asked. Changes nothing. A report with no findings means no drift.
+ */
+int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **report, vfg_error *err);
+void vfg_audit_report_free(vfg_audit_report *report);
+int vfg_audit_write_text(const vfg_audit_report *report, FILE *out);
+int vfg_audit_write_json(const vfg_audit_report *report, FILE *out);
+/* The host's report (@reports[0]) and every domain's: {"drift": ..., "host": {...}, "domains": [...]}. */
+int vfg_audit_write_json_host(const vfg_audit_report *const *reports, size_t n_reports, FILE *out);
+
+/*
+ * The host as every domain needs it: IOMMU groups exist (the IOMMU is on),
+ * /dev/vfio/vfio is the VFIO container with rw for its owner, and the IOMMU
+ * group of every hostdev of @domains is still viable. A report for "host".
+ */
+int vfg_host_audit(vfg_context *ctx, const vfg_live_domain *domains, size_t n_domains, vfg_audit_report **report,
+		   vfg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

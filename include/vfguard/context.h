@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_CONTEXT_H
+#define VFGUARD_CONTEXT_H
+
+/*
+ * The context every call of the library takes: the configuration, the
+ * labelers loaded for it, and the host root. All state lives in a context:
+ * two contexts share nothing, and one context may be used by one thread at a
+ * time (docs/library.md).
+ */
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <vfguard/error.h>
+#include <vfguard/labeler.h>
+#include <vfguard/model.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vfg_context vfg_context;
+
+/* The library's version, "MAJOR.MINOR.PATCH": the Version vfguard.pc names. */
+const char *vfg_version(void);
+
+/*
+ * The library reads no environment variable: the CLI and the hooks fill root
+ * and plugin_dir from $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR; a manager passes
+ * what it wants here.
+ */
+typedef struct vfg_context_options {
+	const char *root; /* host root prefix; NULL: "/" */
+	const char *config_file; /* NULL: ROOT/etc/vfguard/vfguard.conf when it exists */
+	const char *plugin_dir; /* NULL: the config's plugin_dir, else built in */
+	/* "KEY=VALUE" strings that override the config file (the CLI's --set), NULL-terminated; NULL for none. */
+	const char *const *overrides;
+} vfg_context_options;
+
+/* Read the configuration and load the labelers. */
+vfg_context *vfg_context_new(const vfg_context_options *options, vfg_error *err);
+void vfg_context_free(vfg_context *ctx);
+const char *vfg_context_root(const vfg_context *ctx);
+const vfg_config *vfg_context_config(const vfg_context *ctx);
+
+/*
+ * The configuration keys of @ctx: vfguard's own, then those its labelers
+ * declare (labeler.h: vfg_config_key_def), in the order docs/config.md lists
+ * them. Key @index, and in *@owner (when not NULL) "vfguard" or the name of
+ * the labeler that declares it; NULL past the last. vfg_config_get reads a
+ * context's value.
+ */
+const vfg_config_key_def *vfg_context_config_key(const vfg_context *ctx, size_t index, const char **owner);
+
+/* The domain attributes the labelers of @ctx declare: attribute @index, its labeler in *@owner; NULL past the last. */
+const vfg_attr_def *vfg_context_attr(const vfg_context *ctx, size_t index, const char **owner);
+
+/*
+ * Set attribute @name ("selinux.label") of @domain, refusing a name no
+ * labeler of @ctx declares and a value the labeler's check refuses.
+ */
+int vfg_context_domain_attr_set(const vfg_context *ctx, vfg_domain *domain, const char *name, const char *value,
+				vfg_error *err);
+
+/* Build ROOT + @logical_path into @buf. */
+int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, size_t size, vfg_error *err);
+
+/* An error as a JSON object {"error": {...}} for --json front ends. */
+int vfg_error_write_json(const vfg_error *err, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
