@@ -105,7 +105,7 @@ extern const vfg_labeler vfg_namespace_labeler;
 
 /* plan.c: what the outputs ask of a plan. */
 /* The step of @labeler for @node; NULL when the plan has none. */
-const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t labeler, size_t node);
+const vfg_step *vfg_plan_find_step(const vfg_plan *plan, size_t labeler, size_t node);
 /* How many changes apply would make: the node steps', then the domain-scope labelers'. */
 size_t vfg_plan_changes(const vfg_plan *plan);
 /* Step @step's number among the changes apply makes (1, 2, ...; the dry run's numbering); 0 for no change. */

@@ -307,7 +307,7 @@ size_t vfg_plan_change_number(const vfg_plan *plan, size_t step)
 	return number;
 }
 
-const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t labeler, size_t node)
+const vfg_step *vfg_plan_find_step(const vfg_plan *plan, size_t labeler, size_t node)
 {
 	for (size_t i = 0; i < plan->n_steps; i++)
 		if (plan->steps[i].labeler == labeler && plan->steps[i].node == node)

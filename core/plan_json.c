@@ -227,7 +227,7 @@ static void json_fd_node(vfg_json *json, const vfg_plan *plan, size_t n)
 	vfg_json_bool(json, "sets_rlimit_mode", manager && node->kind == VFG_NODE_IOMMUFD);
 	vfg_json_begin_array(json, "layers");
 	for (size_t l = 0; l < plan->n_labelers; l++) {
-		const vfg_step *step = vfg_plan_step(plan, l, n);
+		const vfg_step *step = vfg_plan_find_step(plan, l, n);
 		if (step)
 			json_fd_layer(json, plan, step);
 	}

@@ -117,7 +117,7 @@ static void write_fd_node(const vfg_plan *plan, size_t n, bool *described, size_
 				  "(rlimit_mode)"
 				: group);
 	for (size_t l = 0; l < plan->n_labelers; l++) {
-		const vfg_step *step = vfg_plan_step(plan, l, n);
+		const vfg_step *step = vfg_plan_find_step(plan, l, n);
 		if (step)
 			write_fd_layer(plan, step, columns, out);
 	}

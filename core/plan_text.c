@@ -163,7 +163,7 @@ static void table_row_fill(const vfg_plan *plan, size_t n, size_t n_columns, boo
 	row->cells[3] = node->shared ? "yes" : "no";
 	row->cells[4] = vfg_access_name(node->access);
 	for (size_t c = FIXED_COLUMNS; c < n_columns; c++)
-		row->cells[c] = step_cell(vfg_plan_step(plan, c - FIXED_COLUMNS, n), wide, row->words[c],
+		row->cells[c] = step_cell(vfg_plan_find_step(plan, c - FIXED_COLUMNS, n), wide, row->words[c],
 					  sizeof(row->words[c]));
 }
 
@@ -275,7 +275,7 @@ static void write_reasons(const vfg_plan *plan, size_t columns, FILE *out)
 		vfg_text_printf(out, columns, 4, "  %s (%s, %s access):", node->path, vfg_node_kind_name(node->kind),
 				vfg_access_name(node->access));
 		for (size_t l = 0; l < plan->n_labelers; l++) {
-			const vfg_step *step = vfg_plan_step(plan, l, n);
+			const vfg_step *step = vfg_plan_find_step(plan, l, n);
 			if (step)
 				write_reason(plan, step, columns, out);
 		}
