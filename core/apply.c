@@ -255,7 +255,7 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
 		      const vfg_step *step, vfg_change_summary *summary, vfg_error *err)
 {
-	const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
+	const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
 	const vfg_node *node = &plan->nodes[step->node];
 	journal_record *held = domain_journal_find_record(dj, pl->labeler->name, node->path);
 	if (step->action == VFG_ACTION_GRANT) {
@@ -294,7 +294,7 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
  * (labeler.h: VFG_SCOPE_DOMAIN).
  */
 static int apply_domain_labeler(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
-				const vfg_plan_domain_labeler *dl, vfg_change_summary *summary, vfg_error *err)
+				const vfg_planned_domain_labeler *dl, vfg_change_summary *summary, vfg_error *err)
 {
 	const char *name = dl->labeler->name;
 	const vfg_node *subject = &dl->subject;
@@ -351,7 +351,7 @@ static int check_refusals(const vfg_plan *plan, vfg_error *err)
 			return -1;
 	}
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (check_refusal(dl->labeler->name, dl->subject.path, &dl->step, err) < 0)
 			return -1;
 	}
@@ -380,7 +380,7 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 		if (VFG_ACTION_IS_CHANGE(step->action))
 			order++;
 		if (apply_step(ctx, &hj, dj, plan, step, summary, err) < 0) {
-			const vfg_plan_labeler *pl = &plan->labelers[step->labeler];
+			const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
 			if (VFG_ACTION_IS_CHANGE(step->action))
 				vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name,
 						 plan->nodes[step->node].path);
@@ -389,7 +389,7 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	}
 	/* The domain's own changes come last, after every node is granted; revoke undoes them first. */
 	for (size_t i = 0; r == 0 && i < plan->n_domain_labelers; i++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (apply_domain_labeler(ctx, &hj, dj, plan, dl, summary, err) < 0) {
 			vfg_error_prefix(err, "%s", dl->labeler->name);
 			r = -1;

@@ -201,7 +201,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		.report = report,
 	};
 	for (size_t l = 0; l < plan->n_labelers; l++) {
-		const vfg_plan_labeler *pl = &plan->labelers[l];
+		const vfg_planned_labeler *pl = &plan->labelers[l];
 		if (!pl->probe.active)
 			continue; /* the layer is not enforced here: nothing it could drift from */
 		for (size_t n = 0; n < plan->n_nodes; n++)
@@ -210,7 +210,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	audit_claim_backends(plan, &finding);
 	/* The domain's own changes, after the nodes': once each, for the subject the probe named. */
 	for (size_t l = 0; l < plan->n_domain_labelers; l++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[l];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[l];
 		if (dl->probe.active)
 			audit_one(ctx, &hj, plan, dl->labeler, &dl->probe, &dl->subject, &finding);
 	}

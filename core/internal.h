@@ -7,6 +7,8 @@
 #include <vfguard/util.h>
 #include <vfguard/vfguard.h>
 
+#include "plan.h" /* the plan's layout and what the outputs ask of it (plan.c) */
+
 #define VFG_EXPORT __attribute__((visibility("default")))
 
 /* Append printf output at @used in @buf; returns the new length, never past size - 1. */
@@ -102,16 +104,6 @@ extern const vfg_labeler vfg_namespace_labeler;
 /* The optional @field of a labeler's table, NULL when its table ends before it (labeler.h: size). */
 #define VFG_LABELER_OPTIONAL(labeler, field) \
 	((labeler)->size >= offsetof(vfg_labeler, field) + sizeof((labeler)->field) ? (labeler)->field : NULL)
-
-/* plan.c: what the outputs ask of a plan. */
-/* The step of @labeler for @node; NULL when the plan has none. */
-const vfg_step *vfg_plan_find_step(const vfg_plan *plan, size_t labeler, size_t node);
-/* How many changes apply would make: the node steps', then the domain-scope labelers'. */
-size_t vfg_plan_changes(const vfg_plan *plan);
-/* Step @step's number among the changes apply makes (1, 2, ...; the dry run's numbering); 0 for no change. */
-size_t vfg_plan_change_number(const vfg_plan *plan, size_t step);
-/* A hostdev with path access that uses @node (path wins: the hypervisor opens that node); NULL when none. */
-const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node);
 
 /* json.c: a small streaming writer (labeler.h declares its functions); keeps commas and escaping right. */
 struct vfg_json {

@@ -151,7 +151,7 @@ static int plan_copy_domain(vfg_plan *plan, const vfg_domain *domain, vfg_error 
 static int plan_domain_labeler(const vfg_context *ctx, const host_journal *hj, vfg_plan *plan,
 			       const vfg_labeler *labeler, vfg_error *err)
 {
-	vfg_plan_domain_labeler *dl = &plan->domain_labelers[plan->n_domain_labelers++];
+	vfg_planned_domain_labeler *dl = &plan->domain_labelers[plan->n_domain_labelers++];
 	dl->labeler = labeler;
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
@@ -183,7 +183,7 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
 			continue;
 		}
 		size_t index = plan->n_labelers++;
-		vfg_plan_labeler *pl = &plan->labelers[index];
+		vfg_planned_labeler *pl = &plan->labelers[index];
 		pl->labeler = ctx->labelers[l];
 		txn_view view;
 		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
@@ -245,7 +245,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 			return -1;
 		}
 		plan->n_hostdevs++;
-		/* The labelers see the backend that serves it (vfguard.h: vfg_plan). */
+		/* The labelers see the backend that serves it (core/plan.h: vfg_plan). */
 		((vfg_hostdev_spec *)plan->domain.hostdevs)[i].backend = plan->hostdevs[i].backend;
 		if (check_hostdev_against_others(plan, i, err) < 0 ||
 		    plan_add_hostdev_nodes(ctx, plan, &plan->hostdevs[i], err) < 0) {
@@ -286,6 +286,45 @@ VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
 	free(plan->domain_labelers);
 	free(plan);
 }
+
+VFG_EXPORT const vfg_domain *vfg_plan_domain(const vfg_plan *plan)
+{
+	return &plan->domain;
+}
+
+/*
+ * The other accessors of the opaque plan (<vfguard/plan.h>): vfg_plan_n_ARRAY
+ * is the plan's count of ARRAY; FUNCTION(plan, index) gives @value of its
+ * @entry number @index, NULL past the last.
+ */
+#define PLAN_COUNT(array)                                          \
+	VFG_EXPORT size_t vfg_plan_n_##array(const vfg_plan *plan) \
+	{                                                          \
+		return plan->n_##array;                            \
+	}
+#define PLAN_ENTRY(type, function, array, value)                             \
+	VFG_EXPORT const type *function(const vfg_plan *plan, size_t index)  \
+	{                                                                    \
+		if (index >= plan->n_##array)                                \
+			return NULL;                                         \
+		const __typeof__(*plan->array) *entry = &plan->array[index]; \
+		return value;                                                \
+	}
+
+PLAN_COUNT(hostdevs)
+PLAN_ENTRY(vfg_hostdev, vfg_plan_hostdev, hostdevs, entry)
+PLAN_COUNT(nodes)
+PLAN_ENTRY(vfg_node, vfg_plan_node, nodes, entry)
+PLAN_COUNT(labelers)
+PLAN_ENTRY(vfg_labeler, vfg_plan_labeler, labelers, entry->labeler)
+PLAN_ENTRY(vfg_probe, vfg_plan_labeler_probe, labelers, &entry->probe)
+PLAN_COUNT(steps)
+PLAN_ENTRY(vfg_step, vfg_plan_step, steps, entry)
+PLAN_COUNT(domain_labelers)
+PLAN_ENTRY(vfg_labeler, vfg_plan_domain_labeler, domain_labelers, entry->labeler)
+PLAN_ENTRY(vfg_probe, vfg_plan_domain_labeler_probe, domain_labelers, &entry->probe)
+PLAN_ENTRY(vfg_node, vfg_plan_domain_labeler_subject, domain_labelers, &entry->subject)
+PLAN_ENTRY(vfg_step, vfg_plan_domain_labeler_step, domain_labelers, &entry->step)
 
 size_t vfg_plan_changes(const vfg_plan *plan)
 {

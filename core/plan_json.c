@@ -146,7 +146,7 @@ static void json_step(vfg_json *json, const vfg_plan *plan, const vfg_step *step
 static void json_domain_labelers(vfg_json *json, const vfg_plan *plan)
 {
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (!VFG_LABELER_OPTIONAL(dl->labeler, write_plan_json))
 			continue;
 		vfg_json_begin_object(json, dl->labeler->name);
@@ -169,7 +169,7 @@ void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan)
 	vfg_json_end_array(json);
 	vfg_json_begin_array(json, "labelers");
 	for (size_t i = 0; i < plan->n_labelers; i++) {
-		const vfg_plan_labeler *pl = &plan->labelers[i];
+		const vfg_planned_labeler *pl = &plan->labelers[i];
 		vfg_json_begin_object(json, NULL);
 		vfg_json_string(json, "name", pl->labeler->name);
 		vfg_json_string(json, "summary", pl->labeler->summary);
@@ -267,7 +267,7 @@ VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
 		if (VFG_ACTION_IS_CHANGE(plan->steps[i].action))
 			json_step(&json, plan, &plan->steps[i]);
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (VFG_ACTION_IS_CHANGE(dl->step.action))
 			json_step_of(&json, dl->labeler->name, dl->subject.path, &dl->step);
 	}

@@ -36,7 +36,7 @@ static void write_changes(const vfg_plan *plan, size_t columns, FILE *out)
 	}
 	/* The domain-scope labelers' changes come after every node's, as apply makes them. */
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (VFG_ACTION_IS_CHANGE(dl->step.action))
 			write_change(++number, dl->labeler->name, dl->subject.path, &dl->step, columns, out);
 	}
@@ -50,7 +50,7 @@ static void write_changes(const vfg_plan *plan, size_t columns, FILE *out)
 					plan->labelers[plan->steps[i].labeler].labeler->name,
 					plan->nodes[plan->steps[i].node].path, plan->steps[i].reason);
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (dl->step.action == VFG_ACTION_REFUSE)
 			vfg_text_printf(out, columns, 4, "  apply would refuse: %s %s: %s", dl->labeler->name,
 					dl->subject.path, dl->step.reason);

@@ -123,7 +123,7 @@ static void write_labelers(const vfg_plan *plan, size_t columns, FILE *out)
 {
 	fprintf(out, "\nlabelers:\n");
 	for (size_t l = 0; l < plan->n_labelers; l++) {
-		const vfg_plan_labeler *pl = &plan->labelers[l];
+		const vfg_planned_labeler *pl = &plan->labelers[l];
 		vfg_text_printf(out, columns, 22, "  %-10s %-8s %s", pl->labeler->name,
 				pl->probe.active ? "active" : "inactive", pl->probe.note);
 	}
@@ -286,7 +286,7 @@ static void write_reasons(const vfg_plan *plan, size_t columns, FILE *out)
 static void write_domain_labelers(const vfg_plan *plan, unsigned columns, FILE *out)
 {
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
-		const vfg_plan_domain_labeler *dl = &plan->domain_labelers[i];
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (VFG_LABELER_OPTIONAL(dl->labeler, write_plan_text))
 			dl->labeler->write_plan_text(&plan->domain, &dl->probe, &dl->step, out, columns);
 	}

@@ -107,7 +107,7 @@ static int memlock_formula(const vfg_labeler_env *env, const vfg_domain *domain,
 		.ipc_lock = domain->ipc_lock || (!domain->ipc_lock_known && domain->pid > 0 &&
 						 memlock_process_has_ipc_lock(domain->pid, domain->uid)),
 	};
-	/* The plan gives the labelers each hostdev's backend as resolved (vfguard.h: vfg_plan). */
+	/* The plan gives the labelers each hostdev's backend as resolved (core/plan.h: vfg_plan). */
 	for (size_t i = 0; i < domain->n_hostdevs; i++) {
 		if (domain->hostdevs[i].backend == VFG_BACKEND_IOMMUFD)
 			input.iommufd_devices++;

@@ -516,7 +516,7 @@ START_TEST(fd_access_needs_no_rule_while_apparmor_is_not_enabled_and_the_plan_sa
 	ck_assert_int_eq(step->action, VFG_ACTION_NONE);
 	ck_assert_msg(strstr(step->reason, "AppArmor not enabled") && strstr(step->reason, "aa_file_perm()"), "%s",
 		      step->reason);
-	ck_assert_ptr_nonnull(strstr(plan->labelers[step->labeler].probe.note, "nothing loaded"));
+	ck_assert_ptr_nonnull(strstr(vfg_plan_labeler_probe(plan, step->labeler)->note, "nothing loaded"));
 	vfg_change_summary summary;
 	ck_assert_msg(vfg_plan_apply(f.ctx, plan, &summary, &err) == 0, "%s", err.message);
 	ck_assert_uint_eq(summary.changed, 0);

@@ -1295,7 +1295,7 @@ START_TEST(plan_note_names_the_base_list_it_will_seed_and_each_entry_it_skips)
 	char dir[256];
 	make_v2_cgroup(dir, sizeof(dir), 1);
 	vfg_plan *plan = domain_plan_ok(&f, "vm1", dir, 0, LEGACY7);
-	const char *note = plan->labelers[test_step(plan, "cgroup", GROUP7)->labeler].probe.note;
+	const char *note = vfg_plan_labeler_probe(plan, test_step(plan, "cgroup", GROUP7)->labeler)->note;
 	ck_assert_msg(strstr(note, base_note), "cgroup note: %s", note);
 	vfg_plan_free(plan);
 	fixture_close(&f);
@@ -1373,7 +1373,7 @@ START_TEST(plan_note_says_the_base_list_was_seeded_when_vfguards_program_is_atta
 	snprintf(attached, sizeof(attached),
 		 "vfguard's device program %u is attached there already (its base list was seeded then)",
 		 vfguard_program(dir, NULL));
-	const char *note = plan->labelers[test_step(plan, "cgroup", GROUP8)->labeler].probe.note;
+	const char *note = vfg_plan_labeler_probe(plan, test_step(plan, "cgroup", GROUP8)->labeler)->note;
 	ck_assert_msg(strstr(note, attached) && !strstr(note, "seeded with the first grant"), "cgroup note: %s", note);
 	vfg_plan_free(plan);
 	domain_revoke_ok(&f, "vm1");

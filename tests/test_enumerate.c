@@ -62,8 +62,8 @@ START_TEST(legacy_host_gives_container_and_group_nodes_with_sysfs_rdevs)
 	vfg_error err = {0};
 	ck_assert_msg(test_plan(ctx, &plan, &err, (const char *[]){"01:00.0", NULL}) == 0, "%s", err.message);
 
-	ck_assert_int_eq(plan->hostdevs[0].backend, VFG_BACKEND_LEGACY);
-	ck_assert_uint_eq(plan->n_nodes, 2);
+	ck_assert_int_eq(vfg_plan_hostdev(plan, 0)->backend, VFG_BACKEND_LEGACY);
+	ck_assert_uint_eq(vfg_plan_n_nodes(plan), 2);
 	const vfg_node *container = test_node(plan, "/dev/vfio/vfio");
 	ck_assert_int_eq(container->kind, VFG_NODE_CONTAINER);
 	ck_assert_uint_eq(container->rdev, makedev(10, 196));
@@ -90,11 +90,11 @@ START_TEST(iommufd_host_gives_iommu_and_cdev_nodes_with_sysfs_rdevs)
 	vfg_error err = {0};
 	ck_assert_msg(test_plan(ctx, &plan, &err, (const char *[]){"01:00.1", NULL}) == 0, "%s", err.message);
 
-	const vfg_hostdev *h = &plan->hostdevs[0];
+	const vfg_hostdev *h = vfg_plan_hostdev(plan, 0);
 	ck_assert_int_eq(h->backend, VFG_BACKEND_IOMMUFD);
 	ck_assert_str_eq(h->cdev, "vfio1");
 	ck_assert_uint_eq(h->cdev_rdev, makedev(511, 1));
-	ck_assert_uint_eq(plan->n_nodes, 2);
+	ck_assert_uint_eq(vfg_plan_n_nodes(plan), 2);
 	const vfg_node *iommu = test_node(plan, "/dev/iommu");
 	ck_assert_int_eq(iommu->kind, VFG_NODE_IOMMUFD);
 	ck_assert_uint_eq(iommu->rdev, makedev(10, 257));

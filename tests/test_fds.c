@@ -795,9 +795,9 @@ START_TEST(plan_says_how_the_vf_token_reaches_the_kernel)
 	fixture_open(&f, NULL);
 	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,vf-token=" TOKEN,
 					  "02:00.0,backend=iommufd,access=fd,vf-token=" TOKEN, NULL});
-	ck_assert_msg(strstr(vfg_hostdev_vf_token_method(&f.plan->hostdevs[0]), "vf_token=UUID"), "legacy");
-	ck_assert_msg(strstr(vfg_hostdev_vf_token_method(&f.plan->hostdevs[1]), "VFIO_DEVICE_BIND_FLAG_TOKEN") &&
-			      strstr(vfg_hostdev_vf_token_method(&f.plan->hostdevs[1]), "6.17"),
+	ck_assert_msg(strstr(vfg_hostdev_vf_token_method(vfg_plan_hostdev(f.plan, 0)), "vf_token=UUID"), "legacy");
+	ck_assert_msg(strstr(vfg_hostdev_vf_token_method(vfg_plan_hostdev(f.plan, 1)), "VFIO_DEVICE_BIND_FLAG_TOKEN") &&
+			      strstr(vfg_hostdev_vf_token_method(vfg_plan_hostdev(f.plan, 1)), "6.17"),
 		      "iommufd");
 	char *text = NULL;
 	size_t size = 0;

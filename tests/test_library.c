@@ -1113,7 +1113,7 @@ START_TEST(domain_apply_returns_the_plan_and_a_refused_apply_changes_nothing)
 	memset(&summary, 0xff, sizeof(summary));
 	ck_assert_msg(vfg_domain_apply(ctx, vm1, &plan, &summary, &err) == 0, "%s", err.message);
 	ck_assert_ptr_nonnull(plan);
-	ck_assert_str_eq(plan->domain.name, "vm1");
+	ck_assert_str_eq(vfg_plan_domain(plan)->name, "vm1");
 	ck_assert_ptr_nonnull(test_node(plan, "/dev/vfio/7"));
 	ck_assert_uint_eq(summary.changed, 1);
 	ck_assert_uint_eq(summary.kept, 0);
@@ -1164,7 +1164,8 @@ static void *plan_repeatedly(void *argument)
 			    ctx, &(vfg_domain_description){.name = "vm1", .uid = 107, .gid = 107, .hostdevs = hostdevs},
 			    &domain, &err) < 0 ||
 		    vfg_plan_build(ctx, domain, &plan, &err) < 0 || strcmp(vfg_context_root(ctx), p->root) != 0 ||
-		    plan->n_labelers != 2 || strcmp(plan->labelers[0].labeler->name, p->expected_labeler) != 0) {
+		    vfg_plan_n_labelers(plan) != 2 ||
+		    strcmp(vfg_plan_labeler(plan, 0)->name, p->expected_labeler) != 0) {
 			p->failures++;
 			snprintf(p->error, sizeof(p->error), "%s",
 				 err.message[0] ? err.message : "another context's state");

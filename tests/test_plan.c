@@ -140,9 +140,10 @@ START_TEST(dac_takes_no_access_for_fd_access)
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", "02:00.0,access=fd", NULL});
 	/* /dev/iommu and vfio0; group 8 has no cdev: the container and its group node */
-	ck_assert_uint_eq(f.plan->n_nodes, 4);
-	for (size_t i = 0; i < f.plan->n_nodes; i++)
-		expect_step(f.plan, "dac", f.plan->nodes[i].path, VFG_ACTION_NONE, "", "only at open (may_open())");
+	ck_assert_uint_eq(vfg_plan_n_nodes(f.plan), 4);
+	for (size_t i = 0; i < vfg_plan_n_nodes(f.plan); i++)
+		expect_step(f.plan, "dac", vfg_plan_node(f.plan, i)->path, VFG_ACTION_NONE, "",
+			    "only at open (may_open())");
 	fixture_close(&f);
 }
 END_TEST
@@ -252,9 +253,9 @@ START_TEST(selinux_is_inactive_for_path_and_fd_access_when_disabled)
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=iommufd", "02:00.0,access=fd", NULL});
-	ck_assert_uint_eq(f.plan->n_nodes, 4);
-	for (size_t i = 0; i < f.plan->n_nodes; i++)
-		expect_step(f.plan, "selinux", f.plan->nodes[i].path, VFG_ACTION_INACTIVE, "",
+	ck_assert_uint_eq(vfg_plan_n_nodes(f.plan), 4);
+	for (size_t i = 0; i < vfg_plan_n_nodes(f.plan); i++)
+		expect_step(f.plan, "selinux", vfg_plan_node(f.plan, i)->path, VFG_ACTION_INACTIVE, "",
 			    "SELinux is not enabled");
 	fixture_close(&f);
 }
@@ -358,15 +359,15 @@ START_TEST(apparmor_profile_is_given_or_named_after_the_uuid)
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
-	ck_assert_ptr_nonnull(strstr(f.plan->labelers[3].probe.note, "profile vfguard-vm1"));
+	ck_assert_ptr_nonnull(strstr(vfg_plan_labeler_probe(f.plan, 3)->note, "profile vfguard-vm1"));
 	snprintf(f.domain.uuid, sizeof(f.domain.uuid), "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
-	ck_assert_ptr_nonnull(
-		strstr(f.plan->labelers[3].probe.note, "profile libvirt-c7a5fdbd-cdaf-9455-926a-d65c16db1809"));
+	ck_assert_ptr_nonnull(strstr(vfg_plan_labeler_probe(f.plan, 3)->note,
+				     "profile libvirt-c7a5fdbd-cdaf-9455-926a-d65c16db1809"));
 	test_domain_attr(&f.domain, "apparmor.profile", "my-vm");
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
-	ck_assert_ptr_nonnull(strstr(f.plan->labelers[3].probe.note, "profile my-vm,"));
-	ck_assert_str_eq(f.plan->labelers[3].labeler->name, "apparmor");
+	ck_assert_ptr_nonnull(strstr(vfg_plan_labeler_probe(f.plan, 3)->note, "profile my-vm,"));
+	ck_assert_str_eq(vfg_plan_labeler(f.plan, 3)->name, "apparmor");
 	fixture_close(&f);
 }
 END_TEST
@@ -428,12 +429,12 @@ START_TEST(plan_has_a_step_per_labeler_and_node_in_apply_order_namespace_last)
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy", "02:00.0", NULL});
 	const char *order[] = {"dac", "cgroup", "selinux", "apparmor", "namespace"};
-	ck_assert_uint_eq(f.plan->n_labelers, 5);
-	ck_assert_uint_eq(f.plan->n_nodes, 3);
-	ck_assert_uint_eq(f.plan->n_steps, 15);
-	for (size_t i = 0; i < f.plan->n_steps; i++) {
-		const vfg_step *step = &f.plan->steps[i];
-		ck_assert_str_eq(f.plan->labelers[step->labeler].labeler->name, order[i / 3]);
+	ck_assert_uint_eq(vfg_plan_n_labelers(f.plan), 5);
+	ck_assert_uint_eq(vfg_plan_n_nodes(f.plan), 3);
+	ck_assert_uint_eq(vfg_plan_n_steps(f.plan), 15);
+	for (size_t i = 0; i < vfg_plan_n_steps(f.plan); i++) {
+		const vfg_step *step = vfg_plan_step(f.plan, i);
+		ck_assert_str_eq(vfg_plan_labeler(f.plan, step->labeler)->name, order[i / 3]);
 		ck_assert_uint_eq(step->node, i % 3);
 		ck_assert_msg(step->reason[0], "step %zu has no reason", i);
 	}
@@ -446,8 +447,8 @@ START_TEST(hostdevs_of_one_group_share_the_group_node_and_path_access_wins)
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", "01:00.1,backend=legacy", NULL});
-	ck_assert_uint_eq(f.plan->n_nodes, 2);
-	ck_assert_uint_eq(f.plan->hostdevs[0].nodes[1], f.plan->hostdevs[1].nodes[1]);
+	ck_assert_uint_eq(vfg_plan_n_nodes(f.plan), 2);
+	ck_assert_uint_eq(vfg_plan_hostdev(f.plan, 0)->nodes[1], vfg_plan_hostdev(f.plan, 1)->nodes[1]);
 	ck_assert_int_eq(test_node(f.plan, "/dev/vfio/7")->access, VFG_ACCESS_PATH);
 	fixture_close(&f);
 }
@@ -473,7 +474,7 @@ START_TEST(plan_carries_the_vf_token)
 	fixture f;
 	fixture_open(&f, host_both);
 	fixture_plan_ok(&f, (const char *[]){"02:00.0,vf-token=00112233-4455-6677-8899-aabbccddeeff", NULL});
-	ck_assert_str_eq(f.plan->hostdevs[0].spec.vf_token, "00112233-4455-6677-8899-aabbccddeeff");
+	ck_assert_str_eq(vfg_plan_hostdev(f.plan, 0)->spec.vf_token, "00112233-4455-6677-8899-aabbccddeeff");
 	fixture_close(&f);
 }
 END_TEST
@@ -518,10 +519,10 @@ START_TEST(configured_labelers_are_loaded_in_order_namespace_always_last)
 	fixture_open(&f, host_both);
 	fixture_configure(&f, "# only two\nlabelers = apparmor, dac\n");
 	fixture_plan_ok(&f, (const char *[]){"02:00.0", NULL});
-	ck_assert_uint_eq(f.plan->n_labelers, 3);
-	ck_assert_str_eq(f.plan->labelers[0].labeler->name, "apparmor");
-	ck_assert_str_eq(f.plan->labelers[1].labeler->name, "dac");
-	ck_assert_str_eq(f.plan->labelers[2].labeler->name, "namespace");
+	ck_assert_uint_eq(vfg_plan_n_labelers(f.plan), 3);
+	ck_assert_str_eq(vfg_plan_labeler(f.plan, 0)->name, "apparmor");
+	ck_assert_str_eq(vfg_plan_labeler(f.plan, 1)->name, "dac");
+	ck_assert_str_eq(vfg_plan_labeler(f.plan, 2)->name, "namespace");
 	fixture_close(&f);
 }
 END_TEST
@@ -618,9 +619,9 @@ START_TEST(plan_text_fits_narrower_terminals_cutting_paths_then_one_block_per_no
 	/* whatever the width, every node's full path is in the reasons */
 	for (unsigned columns = 60; columns <= 120; columns += 20) {
 		text = plan_text(f.plan, columns);
-		for (size_t n = 0; n < f.plan->n_nodes; n++) {
+		for (size_t n = 0; n < vfg_plan_n_nodes(f.plan); n++) {
 			char heading[VFG_PATH_MAX + 8];
-			snprintf(heading, sizeof(heading), "\n  %s (", f.plan->nodes[n].path);
+			snprintf(heading, sizeof(heading), "\n  %s (", vfg_plan_node(f.plan, n)->path);
 			ck_assert_msg(strstr(text, heading), "%u columns: no %s in:\n%.3000s", columns, heading, text);
 		}
 		free(text);

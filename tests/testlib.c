@@ -268,19 +268,19 @@ int test_plan(vfg_context *ctx, vfg_plan **plan, vfg_error *err, const char *con
 
 const vfg_node *test_node(const vfg_plan *plan, const char *path)
 {
-	for (size_t i = 0; i < plan->n_nodes; i++)
-		if (strcmp(plan->nodes[i].path, path) == 0)
-			return &plan->nodes[i];
+	for (size_t i = 0; i < vfg_plan_n_nodes(plan); i++)
+		if (strcmp(vfg_plan_node(plan, i)->path, path) == 0)
+			return vfg_plan_node(plan, i);
 	ck_abort_msg("the plan has no node %s", path);
 	return NULL;
 }
 
 const vfg_step *test_step(const vfg_plan *plan, const char *labeler, const char *path)
 {
-	for (size_t i = 0; i < plan->n_steps; i++) {
-		const vfg_step *step = &plan->steps[i];
-		if (strcmp(plan->labelers[step->labeler].labeler->name, labeler) == 0 &&
-		    strcmp(plan->nodes[step->node].path, path) == 0)
+	for (size_t i = 0; i < vfg_plan_n_steps(plan); i++) {
+		const vfg_step *step = vfg_plan_step(plan, i);
+		if (strcmp(vfg_plan_labeler(plan, step->labeler)->name, labeler) == 0 &&
+		    strcmp(vfg_plan_node(plan, step->node)->path, path) == 0)
 			return step;
 	}
 	ck_abort_msg("the plan has no %s step for %s", labeler, path);

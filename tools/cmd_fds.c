@@ -191,8 +191,8 @@ static int run_exec(fds_command *cmd, vfg_context *ctx, vfg_plan *plan, vfg_erro
 		vfg_fdset_free(fdset);
 		return EXIT_FAILED;
 	}
-	uid_t uid = plan->domain.uid;
-	gid_t gid = plan->domain.gid;
+	uid_t uid = vfg_plan_domain(plan)->uid;
+	gid_t gid = vfg_plan_domain(plan)->gid;
 	/* Nothing of vfguard's own may reach COMMAND: the plan and context go before the descriptors are sorted. */
 	vfg_plan_free(plan);
 	vfg_context_free(ctx);

@@ -253,7 +253,7 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 			cli_report(&cmd->common, &err);
 			status = EXIT_FAILED;
 		} else {
-			cli_print_summary(&cmd->common, "apply", plan->domain.name, &summary);
+			cli_print_summary(&cmd->common, "apply", vfg_plan_domain(plan)->name, &summary);
 		}
 	}
 	if ((status == EXIT_OK || status == EXIT_DRIFT) && fflush(stdout) != 0)

@@ -8,8 +8,9 @@
  *
  * Only the headers come from vfguard at build time (pkg-config --cflags
  * vfguard); the library is dlopen()ed, and each function is looked up in
- * the version node it was built against, so a libvfguard without
- * VFGUARD_0.1 is refused by name instead of crashing.
+ * the version node it came in (core/libvfguard.map), so a libvfguard
+ * without VFGUARD_0.1, or without the VFGUARD_0.2 plan accessors, is
+ * refused by name instead of crashing.
  *
  *   vfguard-example-manager --domain vm1 --uid 107 --gid 107 \
  *	--hostdev 0000:41:00.0,backend=iommufd,access=fd -- qemu-system-x86_64 ...
@@ -27,27 +28,31 @@
 #include <vfguard/vfguard.h>
 
 #define LIBRARY_SONAME "libvfguard.so.0"
-#define LIBRARY_VERSION_NODE "VFGUARD_0.1"
 
-/* Every function this manager calls: each becomes a pointer of the header's own type. */
-#define VFGUARD_FUNCTIONS(X)     \
-	X(vfg_version)           \
-	X(vfg_context_new)       \
-	X(vfg_context_free)      \
-	X(vfg_domain_new)        \
-	X(vfg_domain_free)       \
-	X(vfg_domain_apply)      \
-	X(vfg_plan_free)         \
-	X(vfg_domain_open_fds)   \
-	X(vfg_fdset_free)        \
-	X(vfg_fdset_install)     \
-	X(vfg_fdset_environment) \
-	X(vfg_privileges_drop)   \
-	X(vfg_domain_revoke)
+/*
+ * Every function this manager calls, with the version node it came in: each
+ * becomes a pointer of the header's own type.
+ */
+#define VFGUARD_FUNCTIONS(X)                    \
+	X(vfg_version, "VFGUARD_0.1")           \
+	X(vfg_context_new, "VFGUARD_0.1")       \
+	X(vfg_context_free, "VFGUARD_0.1")      \
+	X(vfg_domain_new, "VFGUARD_0.1")        \
+	X(vfg_domain_free, "VFGUARD_0.1")       \
+	X(vfg_domain_apply, "VFGUARD_0.1")      \
+	X(vfg_plan_free, "VFGUARD_0.1")         \
+	X(vfg_plan_n_hostdevs, "VFGUARD_0.2")   \
+	X(vfg_plan_hostdev, "VFGUARD_0.2")      \
+	X(vfg_domain_open_fds, "VFGUARD_0.1")   \
+	X(vfg_fdset_free, "VFGUARD_0.1")        \
+	X(vfg_fdset_install, "VFGUARD_0.1")     \
+	X(vfg_fdset_environment, "VFGUARD_0.1") \
+	X(vfg_privileges_drop, "VFGUARD_0.1")   \
+	X(vfg_domain_revoke, "VFGUARD_0.1")
 
 typedef struct library {
 	void *handle;
-#define LIBRARY_FIELD(name) __typeof__(name) *name;
+#define LIBRARY_FIELD(name, node) __typeof__(name) *name;
 	VFGUARD_FUNCTIONS(LIBRARY_FIELD)
 } library;
 
@@ -71,11 +76,11 @@ static const char usage_text[] = "Usage: vfguard-example-manager --domain NAME -
 				 "wait for it, and revoke. Loads $VFGUARD_LIBRARY, else " LIBRARY_SONAME ".\n"
 				 "Exit status: COMMAND's (128+N when a signal N ended it); 1 when vfguard failed.\n";
 
-static void *library_symbol(library *lib, const char *name)
+static void *library_symbol(library *lib, const char *name, const char *node)
 {
-	void *symbol = dlvsym(lib->handle, name, LIBRARY_VERSION_NODE);
+	void *symbol = dlvsym(lib->handle, name, node);
 	if (!symbol)
-		fprintf(stderr, "vfguard-example-manager: %s@%s: %s\n", name, LIBRARY_VERSION_NODE, dlerror());
+		fprintf(stderr, "vfguard-example-manager: %s@%s: %s\n", name, node, dlerror());
 	return symbol;
 }
 
@@ -91,7 +96,7 @@ static int library_load(library *lib)
 	}
 	int missing = 0;
 	/* POSIX's way to store a dlsym() result in a function pointer. */
-#define LIBRARY_LOOKUP(name) missing |= !(*(void **)(&lib->name) = library_symbol(lib, #name));
+#define LIBRARY_LOOKUP(name, node) missing |= !(*(void **)(&lib->name) = library_symbol(lib, #name, node));
 	VFGUARD_FUNCTIONS(LIBRARY_LOOKUP)
 	if (missing)
 		return -1;
@@ -210,10 +215,10 @@ static void forward_signals(void)
 	sigaction(SIGHUP, &action, NULL);
 }
 
-static bool plan_has_fd_access(const vfg_plan *plan)
+static bool plan_has_fd_access(const library *lib, const vfg_plan *plan)
 {
-	for (size_t i = 0; i < plan->n_hostdevs; i++)
-		if (plan->hostdevs[i].spec.access == VFG_ACCESS_FD)
+	for (size_t i = 0; i < lib->vfg_plan_n_hostdevs(plan); i++)
+		if (lib->vfg_plan_hostdev(plan, i)->spec.access == VFG_ACCESS_FD)
 			return true;
 	return false;
 }
@@ -308,7 +313,7 @@ static int manage(const library *lib, vfg_context *ctx, const manager_options *o
 	} else {
 		fprintf(stderr, "vfguard-example-manager: domain %s: applied, %zu changes, %zu kept\n", domain->name,
 			summary.changed, summary.kept);
-		if (plan_has_fd_access(plan) && lib->vfg_domain_open_fds(ctx, plan, NULL, &fdset, &err) < 0) {
+		if (plan_has_fd_access(lib, plan) && lib->vfg_domain_open_fds(ctx, plan, NULL, &fdset, &err) < 0) {
 			fprintf(stderr, "vfguard-example-manager: %s\n", err.message);
 		} else {
 			if (fdset && fdset->warnings[0])

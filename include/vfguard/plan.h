@@ -19,44 +19,59 @@
 extern "C" {
 #endif
 
-/* A labeler loaded in the context, with what its probe found for the plan's domain. */
-typedef struct vfg_plan_labeler {
-	const vfg_labeler *labeler;
-	vfg_probe probe;
-} vfg_plan_labeler;
-
-/* A domain-scope labeler (labeler.h: VFG_SCOPE_DOMAIN) in the plan: what its probe found, and its one step. */
-typedef struct vfg_plan_domain_labeler {
-	const vfg_labeler *labeler;
-	vfg_probe probe;
-	vfg_node subject; /* kind VFG_NODE_DOMAIN, path the probe's subject ("" when none) */
-	vfg_step step; /* its node and labeler indexes mean nothing */
-} vfg_plan_domain_labeler;
-
 /*
- * Everything vfguard would do for a domain. Steps come in apply order:
- * labeler by labeler in the configured order (the namespace component last,
- * so it copies what the others made of the host node), node by node; then
- * the domain-scope labelers' one step each (the locked-memory limit).
- * The labelers see the domain with each hostdev's backend as resolved.
+ * Everything vfguard would do for a domain (vfg_plan_build): its hostdevs as
+ * found, the device nodes they need, the labelers loaded and what their
+ * probes found, and each labeler's step. Steps come in apply order: labeler
+ * by labeler in the configured order (the namespace component last, so it
+ * copies what the others made of the host node), node by node; the
+ * domain-scope labelers' one step each (the locked-memory limit) follow.
+ *
+ * Opaque: read it through the accessors below. Each takes an index from 0 to
+ * its count - 1 and returns NULL past the last; what they return belongs to
+ * the plan and lives until vfg_plan_free.
  */
-typedef struct vfg_plan {
-	vfg_domain domain; /* hostdevs points into the plan's own copy */
-	size_t n_hostdevs;
-	vfg_hostdev *hostdevs;
-	size_t n_nodes;
-	vfg_node *nodes;
-	size_t n_labelers; /* the node-scope labelers */
-	vfg_plan_labeler *labelers;
-	size_t n_steps;
-	vfg_step *steps;
-	size_t n_domain_labelers;
-	vfg_plan_domain_labeler *domain_labelers;
-} vfg_plan;
+typedef struct vfg_plan vfg_plan;
 
 /* Compute the plan. Changes nothing on the host. */
 int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan, vfg_error *err);
 void vfg_plan_free(vfg_plan *plan);
+
+/* The domain the plan was built for: its hostdev specs are the plan's own copy, each backend as resolved. */
+const vfg_domain *vfg_plan_domain(const vfg_plan *plan);
+
+/* The hostdevs, in the domain's order, each with its function, IOMMU group and the indexes of its nodes. */
+size_t vfg_plan_n_hostdevs(const vfg_plan *plan);
+const vfg_hostdev *vfg_plan_hostdev(const vfg_plan *plan, size_t index);
+
+/* The device nodes the hostdevs need, each once: what vfg_step.node, vfg_fd.node and vfg_hostdev.nodes index. */
+size_t vfg_plan_n_nodes(const vfg_plan *plan);
+const vfg_node *vfg_plan_node(const vfg_plan *plan, size_t index);
+
+/*
+ * The node-scope labelers, in the configured order (the namespace component
+ * last): what vfg_step.labeler indexes, and what each one's probe found for
+ * the domain (whether its layer is active, and why).
+ */
+size_t vfg_plan_n_labelers(const vfg_plan *plan);
+const vfg_labeler *vfg_plan_labeler(const vfg_plan *plan, size_t index);
+const vfg_probe *vfg_plan_labeler_probe(const vfg_plan *plan, size_t index);
+
+/* The node-scope steps, in apply order: one per labeler and node. */
+size_t vfg_plan_n_steps(const vfg_plan *plan);
+const vfg_step *vfg_plan_step(const vfg_plan *plan, size_t index);
+
+/*
+ * The domain-scope labelers (labeler.h: VFG_SCOPE_DOMAIN), whose steps follow
+ * the node steps: each one's probe, its subject (a node of kind
+ * VFG_NODE_DOMAIN, path the probe's subject, "" when none), and its one step
+ * (whose node and labeler indexes mean nothing).
+ */
+size_t vfg_plan_n_domain_labelers(const vfg_plan *plan);
+const vfg_labeler *vfg_plan_domain_labeler(const vfg_plan *plan, size_t index);
+const vfg_probe *vfg_plan_domain_labeler_probe(const vfg_plan *plan, size_t index);
+const vfg_node *vfg_plan_domain_labeler_subject(const vfg_plan *plan, size_t index);
+const vfg_step *vfg_plan_domain_labeler_step(const vfg_plan *plan, size_t index);
 
 /*
  * Output for people (a table and the reasons) and for programs (docs/plan-json.md).

@@ -460,8 +460,8 @@ static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err
 static int runtime_allows_path_nodes(const vfg_plan *plan, void *data, vfg_error *err)
 {
 	const oci_container *c = data;
-	for (size_t i = 0; i < plan->n_nodes; i++) {
-		const vfg_node *node = &plan->nodes[i];
+	for (size_t i = 0; i < vfg_plan_n_nodes(plan); i++) {
+		const vfg_node *node = vfg_plan_node(plan, i);
 		if (node->access != VFG_ACCESS_PATH || oci_device_rules_allow_rw(&c->device_rules, node->rdev))
 			continue;
 		unsigned maj = major(node->rdev), min = minor(node->rdev);

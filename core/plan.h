@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFGUARD_CORE_PLAN_H
+#define VFGUARD_CORE_PLAN_H
+
+/*
+ * What a plan holds, for the library's own files (core/, memlock/,
+ * namespace/). Outside the library vfg_plan is opaque (<vfguard/plan.h>):
+ * managers read it through the accessors, so its layout may change without
+ * breaking them.
+ */
+
+#include <vfguard/plan.h>
+
+/* A node-scope labeler loaded in the context, with what its probe found for the plan's domain. */
+typedef struct vfg_planned_labeler {
+	const vfg_labeler *labeler;
+	vfg_probe probe;
+} vfg_planned_labeler;
+
+/* A domain-scope labeler (labeler.h: VFG_SCOPE_DOMAIN) in the plan: what its probe found, and its one step. */
+typedef struct vfg_planned_domain_labeler {
+	const vfg_labeler *labeler;
+	vfg_probe probe;
+	vfg_node subject; /* kind VFG_NODE_DOMAIN, path the probe's subject ("" when none) */
+	vfg_step step; /* its node and labeler indexes mean nothing */
+} vfg_planned_domain_labeler;
+
+/*
+ * Everything vfguard would do for a domain. Steps come in apply order:
+ * labeler by labeler in the configured order (the namespace component last,
+ * so it copies what the others made of the host node), node by node; then
+ * the domain-scope labelers' one step each (the locked-memory limit).
+ * The labelers see the domain with each hostdev's backend as resolved.
+ */
+struct vfg_plan {
+	vfg_domain domain; /* hostdevs points into the plan's own copy */
+	size_t n_hostdevs;
+	vfg_hostdev *hostdevs;
+	size_t n_nodes;
+	vfg_node *nodes;
+	size_t n_labelers; /* the node-scope labelers */
+	vfg_planned_labeler *labelers;
+	size_t n_steps;
+	vfg_step *steps;
+	size_t n_domain_labelers;
+	vfg_planned_domain_labeler *domain_labelers;
+};
+
+/* The step of @labeler for @node; NULL when the plan has none. */
+const vfg_step *vfg_plan_find_step(const vfg_plan *plan, size_t labeler, size_t node);
+/* How many changes apply would make: the node steps', then the domain-scope labelers'. */
+size_t vfg_plan_changes(const vfg_plan *plan);
+/* Step @step's number among the changes apply makes (1, 2, ...; the dry run's numbering); 0 for no change. */
+size_t vfg_plan_change_number(const vfg_plan *plan, size_t step);
+/* A hostdev with path access that uses @node (path wins: the hypervisor opens that node); NULL when none. */
+const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node);
+
+#endif
