@@ -454,6 +454,49 @@ START_TEST(hostdevs_of_one_group_share_the_group_node_and_path_access_wins)
 }
 END_TEST
 
+START_TEST(the_plan_is_read_through_accessors_each_null_past_the_last)
+{
+	fixture f;
+	fixture_open(&f, host_both);
+	f.domain.memory = 1ull << 30;
+	fixture_plan_ok(&f, (const char *[]){"01:00.0,backend=legacy", "02:00.0", NULL});
+	const vfg_plan *plan = f.plan;
+	const vfg_domain *domain = vfg_plan_domain(plan);
+	ck_assert_str_eq(domain->name, "vm1");
+	ck_assert_uint_eq(domain->n_hostdevs, 2);
+	ck_assert_ptr_ne(domain->hostdevs, f.specs);
+	ck_assert_uint_eq(vfg_plan_n_hostdevs(plan), 2);
+	/* The plan's copy of the specs, each backend as resolved: 02:00.0 asked for none. */
+	ck_assert_int_eq(f.specs[1].backend, VFG_BACKEND_AUTO);
+	for (size_t h = 0; h < 2; h++)
+		ck_assert_int_eq(domain->hostdevs[h].backend, VFG_BACKEND_LEGACY);
+	ck_assert_ptr_null(vfg_plan_hostdev(plan, 2));
+	ck_assert_uint_eq(vfg_plan_n_nodes(plan), 3);
+	ck_assert_ptr_null(vfg_plan_node(plan, 3));
+	ck_assert_uint_eq(vfg_plan_n_labelers(plan), 5);
+	ck_assert_ptr_nonnull(vfg_plan_labeler_probe(plan, 4));
+	ck_assert_ptr_null(vfg_plan_labeler(plan, 5));
+	ck_assert_ptr_null(vfg_plan_labeler_probe(plan, 5));
+	ck_assert_uint_eq(vfg_plan_n_steps(plan), 15);
+	ck_assert_ptr_null(vfg_plan_step(plan, 15));
+
+	/* The locked-memory limit: the built-in domain-scope labeler, after the node steps. */
+	ck_assert_uint_eq(vfg_plan_n_domain_labelers(plan), 1);
+	ck_assert_str_eq(vfg_plan_domain_labeler(plan, 0)->name, "memlock");
+	ck_assert_int_eq(vfg_plan_domain_labeler(plan, 0)->scope, VFG_SCOPE_DOMAIN);
+	const vfg_node *subject = vfg_plan_domain_labeler_subject(plan, 0);
+	ck_assert_int_eq(subject->kind, VFG_NODE_DOMAIN);
+	ck_assert_str_eq(subject->path, vfg_plan_domain_labeler_probe(plan, 0)->subject);
+	ck_assert_msg(vfg_plan_domain_labeler_step(plan, 0)->reason[0], "the memlock step has no reason");
+	ck_assert(vfg_plan_memlock(plan)->computed); /* read from that labeler's probe */
+	ck_assert_ptr_null(vfg_plan_domain_labeler(plan, 1));
+	ck_assert_ptr_null(vfg_plan_domain_labeler_probe(plan, 1));
+	ck_assert_ptr_null(vfg_plan_domain_labeler_subject(plan, 1));
+	ck_assert_ptr_null(vfg_plan_domain_labeler_step(plan, 1));
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(hostdevs_of_one_group_must_share_a_backend)
 {
 	fixture f;
@@ -673,6 +716,7 @@ static Suite *plan_suite(void)
 	tc = tcase_create("plan");
 	tcase_add_test(tc, plan_has_a_step_per_labeler_and_node_in_apply_order_namespace_last);
 	tcase_add_test(tc, hostdevs_of_one_group_share_the_group_node_and_path_access_wins);
+	tcase_add_test(tc, the_plan_is_read_through_accessors_each_null_past_the_last);
 	tcase_add_test(tc, hostdevs_of_one_group_must_share_a_backend);
 	tcase_add_test(tc, plan_carries_the_vf_token);
 	tcase_add_test(tc, apply_stops_at_the_first_failing_grant_and_changes_nothing);
