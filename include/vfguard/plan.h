@@ -27,9 +27,9 @@ extern "C" {
  * copies what the others made of the host node), node by node; the
  * domain-scope labelers' one step each (the locked-memory limit) follow.
  *
- * Opaque: read it through the accessors below. Each takes an index from 0 to
- * its count - 1 and returns NULL past the last; what they return belongs to
- * the plan and lives until vfg_plan_free.
+ * Opaque: read it through the accessors below. Those that take an index count
+ * from 0 and return NULL past the last; what they return belongs to the plan
+ * and lives until vfg_plan_free.
  */
 typedef struct vfg_plan vfg_plan;
 
