@@ -332,7 +332,7 @@ static int scenario_one_cgroup(const bench *b)
 	}
 	fprintf(stderr, "compare: %d domains in one cgroup: %.1f s\n", applied, compare_now() - begin);
 
-	printf("\n- **%d single-hostdev domains in one v1 cgroup** (tmpfs, each grant a `vfguard apply`):", b->domains);
+	printf("- **%d single-hostdev domains in one v1 cgroup** (tmpfs, each grant a `vfguard apply`):", b->domains);
 	if (applied < b->domains)
 		printf(" **failed at domain %d** (its error above, on stderr).", applied + 1);
 	if (applied >= 12) {
