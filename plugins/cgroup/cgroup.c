@@ -149,15 +149,11 @@ static int undo_check(const char *text, const vfg_node *node, const undo_text *u
 }
 
 /* The directory of a record's part is a cgroup of that hierarchy (statfs(2) magic), not any directory. */
-static int undo_part_check_kind(const undo_part *part, bool v1, const vfg_node *node, vfg_error *err)
+static int undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, vfg_error *err)
 {
-	struct statfs fs;
-	if (statfs(part->dir, &fs) < 0)
-		return vfg_error_set(err, errno, part->dir, "cgroup: cannot check the journaled cgroup of %s",
-				     node->path);
 	unsigned long expected = v1 ? CGROUP_SUPER_MAGIC : CGROUP2_SUPER_MAGIC;
-	if ((unsigned long)fs.f_type != expected)
-		return vfg_error_set(err, 0, part->dir,
+	if (dir->fs_type != expected)
+		return vfg_error_set(err, 0, dir->path,
 				     "cgroup: the journal record of %s names this as its %s cgroup, but it is on no "
 				     "%s file system; refusing to write there",
 				     node->path, v1 ? "v1" : "v2", v1 ? "cgroup" : "cgroup2");
@@ -363,20 +359,21 @@ static void base_note(const vfg_labeler_env *env, const char *dir, char *note, s
 
 static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
-	cgroup_place place;
-	char why[sizeof(probe->note)];
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	const cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found)
 		return -1;
-	if (!place.v1[0] && !place.v2[0]) {
-		snprintf(probe->note, sizeof(probe->note), "%s", why);
+	const cgroup_place *place = &found->place;
+	if (!place->v1[0] && !place->v2[0]) {
+		snprintf(probe->note, sizeof(probe->note), "%s", found->why);
 		return 0;
 	}
 	probe->active = true;
-	probe->flags = (place.v1[0] ? CGROUP_V1_DEVICES : 0) | (place.v2[0] ? CGROUP_V2 : 0);
-	snprintf(probe->note, sizeof(probe->note), "cgroup%s%s%s%s%s", place.v1[0] ? " v1 devices " : "", place.v1,
-		 place.v1[0] && place.v2[0] ? ";" : "", place.v2[0] ? " v2 " : "", place.v2);
-	if (place.v2[0])
-		base_note(env, place.v2, probe->note, sizeof(probe->note));
+	probe->flags = (place->v1[0] ? CGROUP_V1_DEVICES : 0) | (place->v2[0] ? CGROUP_V2 : 0);
+	snprintf(probe->note, sizeof(probe->note), "cgroup%s%s%s%s%s", place->v1[0] ? " v1 devices " : "", place->v1,
+		 place->v1[0] && place->v2[0] ? ";" : "", place->v2[0] ? " v2 " : "", place->v2);
+	if (place->v2[0])
+		base_note(env, place->v2, probe->note, sizeof(probe->note));
 	return 0;
 }
 
@@ -385,11 +382,11 @@ static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vf
  * that allows it is a shared node's rule other domains of the cgroup hold:
  * it goes with the last of them, so this domain must hold it too.
  */
-static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domain, const char *dir,
+static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domain, cgroup_dir *dir,
 			     const vfg_node *node, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err)
 {
 	char key[HOLDERS_KEY_SIZE];
-	if (cgroup_v1_read(dir, rule, state, err) < 0 || holders_key(node, dir, rule, key, err) < 0)
+	if (cgroup_v1_read(dir, rule, state, err) < 0 || holders_key(node, dir->path, rule, key, err) < 0)
 		return -1;
 	const char *original = NULL;
 	if (key[0] && vfg_env_state_holders(env, domain, key, &original) == 0)
@@ -409,17 +406,18 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	if (!probe->active)
 		return vfg_step_set(step, VFG_ACTION_INACTIVE, "", "%s", probe->note);
 
-	cgroup_place place;
-	char why[256];
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found)
 		return -1;
+	const cgroup_place place = found->place;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48], where[128], already[VFG_PATH_MAX + 128] = "";
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
 	/* Refused in the plan, so apply stops before any layer changes anything. */
-	char refusal[sizeof(step->reason)];
-	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	const char *refusal;
+	int refused = cgroup_hold_refusal(hold, found, &refusal, err);
 	if (refused < 0)
 		return -1;
 	if (refused)
@@ -431,7 +429,8 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	 * like any other (a shared node's holders count it).
 	 */
 	cgroup_v1_state v1 = {0};
-	if (place.v1[0] && v1_allowed_before(env, domain, place.v1, node, &rule, &v1, err) < 0)
+	cgroup_dir *v1_dir = place.v1[0] ? cgroup_hold_dir(hold, place.v1, err) : NULL;
+	if (place.v1[0] && (!v1_dir || v1_allowed_before(env, domain, v1_dir, node, &rule, &v1, err) < 0))
 		return -1;
 	if (place.v1[0] && v1.allowed)
 		snprintf(already, sizeof(already),
@@ -459,7 +458,7 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 }
 
 /* The hierarchy's state before the grant: the first holder's for a shared node others hold here. */
-static int v1_before(const vfg_txn *txn, const char *dir, const char *key, const cgroup_rule *rule, char *token,
+static int v1_before(const vfg_txn *txn, cgroup_dir *dir, const char *key, const cgroup_rule *rule, char *token,
 		     vfg_error *err)
 {
 	int held = holders_before(txn, key, true, token, err);
@@ -488,13 +487,14 @@ static int v2_before(const vfg_txn *txn, const char *dir, const char *key, const
 	return 0;
 }
 
-static int v1_grant(vfg_txn *txn, const char *key, const cgroup_rule *rule, const undo_part *part, vfg_error *err)
+static int v1_grant(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const cgroup_rule *rule,
+		    const undo_part *part, vfg_error *err)
 {
 	if (holders_join(txn, key, part->token, err) < 0)
 		return -1;
 	if (strcmp(part->token, "allowed") == 0)
 		return 0;
-	return cgroup_v1_write(part->dir, "devices.allow", rule, err);
+	return cgroup_v1_write(hold, dir, false, rule, err);
 }
 
 static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, const char *key, const cgroup_rule *rule,
@@ -521,19 +521,20 @@ static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, const char *key, c
 static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
-	cgroup_place place;
-	char why[256];
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found)
 		return -1;
+	const cgroup_place place = found->place;
 	if (!place.v1[0] && !place.v2[0])
-		return vfg_error_set(err, 0, node->path, "cgroup: %s", why);
+		return vfg_error_set(err, 0, node->path, "cgroup: %s", found->why);
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
 	/* Plan refuses these; checked again for a plan made before vfguard joined the cgroup. */
-	char refusal[512];
-	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	const char *refusal;
+	int refused = cgroup_hold_refusal(hold, found, &refusal, err);
 	if (refused < 0)
 		return -1;
 	if (refused)
@@ -553,23 +554,24 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 	char v1_key[HOLDERS_KEY_SIZE], v2_key[HOLDERS_KEY_SIZE];
 	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place.v1);
 	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place.v2);
-	if (holders_key(node, place.v1, &rule, v1_key, err) < 0 ||
+	cgroup_dir *v1_dir = place.v1[0] ? cgroup_hold_dir(hold, place.v1, err) : NULL;
+	if ((place.v1[0] && !v1_dir) || holders_key(node, place.v1, &rule, v1_key, err) < 0 ||
 	    holders_key(node, place.v2, &rule, v2_key, err) < 0 ||
-	    (place.v1[0] && v1_before(txn, place.v1, v1_key, &rule, undo.v1.token, err) < 0) ||
+	    (place.v1[0] && v1_before(txn, v1_dir, v1_key, &rule, undo.v1.token, err) < 0) ||
 	    (place.v2[0] && v2_before(txn, place.v2, v2_key, &rule, undo.v2.token, err) < 0))
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
 	undo_format(&undo, text, sizeof(text));
 	if (vfg_txn_intent(txn, node, text, err) < 0)
 		return -1;
-	if ((place.v1[0] && v1_grant(txn, v1_key, &rule, &undo.v1, err) < 0) ||
+	if ((place.v1[0] && v1_grant(txn, hold, v1_dir, v1_key, &rule, &undo.v1, err) < 0) ||
 	    (place.v2[0] && v2_grant(env, txn, v2_key, &rule, &undo.v2, err) < 0))
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }
 
-static int v1_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const cgroup_rule *rule,
-		     const undo_part *part, vfg_error *err)
+static int v1_revoke(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const vfg_node *node,
+		     const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
 	int others = holders_others(txn, key, err);
 	if (others != 0)
@@ -579,7 +581,7 @@ static int v1_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const 
 		if (before < 0)
 			return vfg_error_set(err, 0, node->path, "cgroup: v1 token '%s' is no access", part->token);
 		cgroup_v1_state state;
-		if (cgroup_v1_read(part->dir, rule, &state, err) < 0)
+		if (cgroup_v1_read(dir, rule, &state, err) < 0)
 			return -1;
 		/*
 		 * Take away only bits the exception has now: devices.deny on a
@@ -587,7 +589,7 @@ static int v1_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const 
 		 */
 		cgroup_rule added = *rule;
 		added.access = rule->access & ~(unsigned)before & state.exact;
-		if (added.access && cgroup_v1_write(part->dir, "devices.deny", &added, err) < 0)
+		if (added.access && cgroup_v1_write(hold, dir, true, &added, err) < 0)
 			return -1;
 	}
 	return holders_leave(txn, key, err);
@@ -623,7 +625,8 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 			 const vfg_node *node, vfg_txn *txn, vfg_error *err)
 {
 	undo_text undo;
-	if (undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold || undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
 		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	const undo_part *parts[] = {&undo.v1, &undo.v2};
@@ -632,17 +635,18 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 		char key[HOLDERS_KEY_SIZE];
 		if (!part->dir[0])
 			continue;
-		if (holders_key(node, part->dir, &rule, key, err) < 0)
+		cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, err);
+		if (!dir || holders_key(node, part->dir, &rule, key, err) < 0)
 			return -1;
-		if (cgroup_gone(part->dir)) {
+		if (dir->gone) {
 			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
 			if (holders_leave(txn, key, err) < 0)
 				return -1;
 			continue;
 		}
-		if (undo_part_check_kind(part, i == 0, node, err) < 0)
+		if (undo_part_check_kind(dir, i == 0, node, err) < 0)
 			return -1;
-		int r = i == 0 ? v1_revoke(txn, key, node, &rule, part, err)
+		int r = i == 0 ? v1_revoke(txn, hold, dir, key, node, &rule, part, err)
 			       : v2_revoke(txn, key, node, &rule, part, err);
 		if (r < 0)
 			return -1;
@@ -651,14 +655,17 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 }
 
 /* Audit of one hierarchy's part of a grant the journal records. */
-static void audit_v1(const undo_part *part, const vfg_node *node, const cgroup_rule *rule, const char *rule_text,
-		     vfg_finding *finding)
+static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
+		     const char *rule_text, vfg_finding *finding)
 {
 	cgroup_v1_state state;
 	vfg_error why = {0};
 	char expected[128], actual[VFG_ERROR_MESSAGE_MAX];
 	snprintf(expected, sizeof(expected), "devices.list allows '%s'", rule_text);
-	if (cgroup_v1_read(part->dir, rule, &state, &why) < 0) {
+	cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, &why);
+	if (dir && dir->gone)
+		return; /* the cgroup took its rules with it */
+	if (!dir || cgroup_v1_read(dir, rule, &state, &why) < 0) {
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
 				   "revoke the domain, then apply it again");
 		return;
@@ -707,6 +714,9 @@ static void audit_v2(const undo_part *part, const vfg_node *node, const cgroup_r
 static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			const vfg_node *node, vfg_finding *finding, vfg_error *err)
 {
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold)
+		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
@@ -718,8 +728,8 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 		if (node->access == VFG_ACCESS_FD)
 			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "no rule: fd access",
 					   "a rule an earlier path grant left", "vfguard apply (takes it back)");
-		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0 && !cgroup_gone(undo.v1.dir))
-			audit_v1(&undo.v1, node, &rule, rule_text, finding);
+		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0)
+			audit_v1(hold, &undo.v1, node, &rule, rule_text, finding);
 		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0] && !cgroup_gone(undo.v2.dir))
 			audit_v2(&undo.v2, node, &rule, rule_text, finding);
 	} else if (node->access == VFG_ACCESS_PATH) {
@@ -733,13 +743,13 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 
 	if (node->access != VFG_ACCESS_PATH)
 		return 0;
-	cgroup_place place;
-	char why[256], foreign[1024] = "";
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	char foreign[1024] = "";
+	const cgroup_found_place *found = cgroup_hold_place(hold, domain, err);
+	if (!found)
 		return -1;
-	if (!place.v2[0])
+	if (!found->place.v2[0])
 		return 0;
-	if (foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (foreign_message(found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	if (foreign[0])
 		vfg_finding_report(finding, node, VFG_FINDING_CONFLICT, "only vfguard's device program decides",

@@ -11,8 +11,9 @@
  * hybrid host enforces both, so a rule goes into both.
  *
  *   cgroup_probe.c    which cgroups govern the domain (a path, or /proc/PID/cgroup); which it keeps off
+ *   cgroup_hold.c     what one hold of the host lock has found: places, refusals, cgroup directories
  *   cgroup_rule.c     a device rule ("c 243:0 rw") and the base list
- *   cgroup_v1.c       v1: devices.list read, devices.allow/deny through libcgroup
+ *   cgroup_v1.c       v1: devices.list read once, devices.allow/deny written through one fd each
  *   cgroup_v2.c       v2: vfguard's device program and its map, other programs
  *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text, a shared node's holders
  */
@@ -48,11 +49,13 @@ int cgroup_place_find(const vfg_domain *domain, cgroup_place *place, char *why, 
 /*
  * Must the labeler keep off @place? A hierarchy's root cgroup (every process
  * on the host is in it or below), and a cgroup that holds vfguard itself or
- * an ancestor of its cgroup (what vfguard put there would confine its own
- * helpers: the namespace labeler's mknod). 1 with @why naming the cgroups
- * and the reason, 0 when the place is the VM's own, -1 with @err.
+ * an ancestor of its cgroup (@own: what vfguard put there would confine its
+ * own helpers, the namespace labeler's mknod). 1 with @why naming the
+ * cgroups and the reason, 0 when the place is the VM's own, -1 with @err.
  */
-int cgroup_place_refusal(const cgroup_place *place, char *why, size_t size, vfg_error *err);
+int cgroup_place_refusal(const cgroup_place *place, const cgroup_place *own, char *why, size_t size, vfg_error *err);
+/* vfguard's own cgroups: those of the calling process (a manager, a hook), for cgroup_place_refusal(). */
+int cgroup_place_own(cgroup_place *own, vfg_error *err);
 /* Where the v1 hierarchy of @controller ("devices"), or cgroup2 (NULL), is mounted; -errno, -ENOENT when not. */
 int cgroup_mount_find(const char *controller, char *mountpoint, size_t size);
 
@@ -109,11 +112,81 @@ typedef struct cgroup_v1_state {
 	unsigned exact; /* the access of the line with the rule's very type and numbers, 0 when none */
 	char covering[48]; /* the line that covers it, for messages */
 } cgroup_v1_state;
-int cgroup_v1_read(const char *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);
-/* Write "TYPE MAJ:MIN ACCESS" to devices.allow or devices.deny, through libcgroup. */
-int cgroup_v1_write(const char *dir, const char *file, const cgroup_rule *rule, vfg_error *err);
+
+/* A line of devices.list, in a cgroup_v1_table. */
+typedef struct cgroup_v1_line {
+	cgroup_rule rule;
+	unsigned long order; /* where it is in the list: a later line has a larger one; 0: a free slot */
+} cgroup_v1_line;
+
+/*
+ * A cgroup's devices.list as one hold of the host lock read it, with every
+ * write vfguard made since applied the way the kernel applies it: read once,
+ * not once per node. A table by type and numbers (open addressing), so a
+ * node's lookup does not walk the list.
+ */
+typedef struct cgroup_v1_table {
+	bool read; /* read in this hold; false: read it at the next look */
+	bool allow_all; /* "a *:* rwm": default-allow mode */
+	size_t used, slots; /* lines, and the table's size (a power of two) */
+	cgroup_v1_line *table;
+	unsigned long next_order;
+} cgroup_v1_table;
+void cgroup_v1_table_forget(cgroup_v1_table *list);
+
+/*
+ * A cgroup directory as one hold of the host lock found it (cgroup_hold.c):
+ * opened once, and what vfguard reads there read once, for every node.
+ */
+typedef struct cgroup_dir {
+	char path[VFG_PATH_MAX];
+	int fd; /* the directory (O_RDONLY); -1 when it is gone, or no directory */
+	bool gone; /* there is nothing at the path (ENOENT) */
+	unsigned long fs_type; /* statfs(2) f_type: CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, or another */
+	struct {
+		cgroup_v1_table lines; /* devices.list */
+		int allow_fd, deny_fd; /* devices.allow and devices.deny, -1 until the first write */
+	} v1;
+} cgroup_dir;
+
+/* Does the cgroup's devices.list allow @rule, and with what access has it the very line? */
+int cgroup_v1_read(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);
+/*
+ * Write "TYPE MAJ:MIN ACCESS" to devices.allow (or, @deny, devices.deny)
+ * through the fd @hold keeps open; the lists @hold read take the change as
+ * the kernel does.
+ */
+typedef struct cgroup_hold cgroup_hold;
+int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_rule *rule, vfg_error *err);
 /* The whole devices.list, for audit messages and tests (free() it). */
 char *cgroup_v1_list(const char *dir, vfg_error *err);
+
+/*
+ * What one hold of the host lock (labeler.h: vfg_env_scratch) has found:
+ * each domain's place and whether it is refused, vfguard's own cgroups,
+ * and every cgroup directory it has opened. A plan finds them once for all
+ * its nodes, a transaction once for all its steps; the next hold looks again.
+ */
+cgroup_hold *cgroup_hold_get(const vfg_labeler_env *env, vfg_error *err);
+
+/* A domain's cgroups as one hold found them. */
+typedef struct cgroup_found_place {
+	cgroup_place place;
+	char why[VFG_PATH_MAX + 64]; /* when the place is empty, why (cgroup_place_find()) */
+	/* cgroup_hold.c's own: what the place was found by, and its refusal once asked (-1: not yet) */
+	char path[VFG_PATH_MAX];
+	pid_t pid;
+	int refused;
+	char refusal[512];
+} cgroup_found_place;
+/* cgroup_place_find() of the domain, once per hold; NULL with @err. */
+cgroup_found_place *cgroup_hold_place(cgroup_hold *hold, const vfg_domain *domain, vfg_error *err);
+/* cgroup_place_refusal() of a place cgroup_hold_place() gave, once per hold: 1 with *@why, 0, or -1. */
+int cgroup_hold_refusal(cgroup_hold *hold, cgroup_found_place *found, const char **why, vfg_error *err);
+/* The directory @path, opened at its first use in the hold (dir->gone: nothing is there); NULL with @err. */
+cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err);
+/* Another cgroup's write changed the lists below it (the kernel propagates a deny): read them again. */
+void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written);
 
 /*
  * v2 (cgroup_v2.c). vfguard owns one program per cgroup, attached with
