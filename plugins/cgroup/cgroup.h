@@ -14,7 +14,8 @@
  *   cgroup_hold.c     what one hold of the host lock has found: places, refusals, cgroup directories
  *   cgroup_rule.c     a device rule ("c 243:0 rw") and the base list
  *   cgroup_v1.c       v1: devices.list read once, devices.allow/deny written through one fd each
- *   cgroup_v2.c       v2: vfguard's device program and its map, other programs
+ *   cgroup_v2.c       v2: vfguard's device program and its map found once per hold, other programs
+ *   cgroup_v2_bpf.c   v2's bpf(2) calls, through libbpf: a module the labeler loads for a cgroup2 target
  *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text, a shared node's holders
  */
 
@@ -135,6 +136,74 @@ typedef struct cgroup_v1_table {
 void cgroup_v1_table_forget(cgroup_v1_table *list);
 
 /*
+ * v2. vfguard owns one program per cgroup, attached with BPF_F_ALLOW_MULTI,
+ * found again through BPF_PROG_QUERY on the cgroup (no bpffs needed) by its
+ * name and its map's.
+ */
+typedef struct cgroup_v2_prog {
+	int prog_fd; /* -1 when vfguard has no program on the cgroup */
+	int map_fd;
+	uint32_t prog_id;
+} cgroup_v2_prog;
+#define CGROUP_V2_PROG_INIT                 \
+	{                                   \
+		.prog_fd = -1, .map_fd = -1 \
+	}
+
+typedef struct cgroup_v2_entry {
+	bool present;
+	unsigned access;
+	unsigned flags; /* VFG_CGROUP_RULE_* */
+} cgroup_v2_entry;
+
+/*
+ * The bpf(2) calls (cgroup_v2_bpf.c), the part of v2 that needs libbpf:
+ * a module of its own, which the labeler loads only when a cgroup2 cgroup
+ * is the target, so that a host on v1 alone never maps libbpf. @dir names
+ * the cgroup in messages.
+ */
+typedef struct cgroup_v2_ops {
+	uint32_t size; /* sizeof(cgroup_v2_ops) as the module was built */
+	/* vfguard's program on the cgroup open at @cgroup_fd (prog_fd -1 when none). */
+	int (*find)(const char *dir, int cgroup_fd, cgroup_v2_prog *prog, vfg_error *err);
+	/* Load the program, seed its map with @base and attach it (BPF_F_ALLOW_MULTI). */
+	int (*attach)(const char *dir, int cgroup_fd, const cgroup_rule *base, size_t n_base, cgroup_v2_prog *prog,
+		      vfg_error *err);
+	/* Detach it and close @prog's fds: the program and map go when the last fd does. */
+	int (*detach)(const char *dir, int cgroup_fd, cgroup_v2_prog *prog, vfg_error *err);
+	int (*lookup)(const char *dir, int map_fd, const cgroup_rule *rule, cgroup_v2_entry *entry, vfg_error *err);
+	/* Put @entry in the map (or delete the rule when !entry->present). */
+	int (*update)(const char *dir, int map_fd, const cgroup_rule *rule, const cgroup_v2_entry *entry,
+		      vfg_error *err);
+	/* A rule of the map that carries VFG_CGROUP_RULE_GRANT, in @grant; *@any false when none does. */
+	int (*find_grant)(const char *dir, int map_fd, cgroup_rule *grant, bool *any, vfg_error *err);
+	/* cgroup_v2_foreign() of every program acting on the cgroup but @own_id (0: none). */
+	int (*foreign)(const char *dir, int cgroup_fd, uint32_t own_id, char *buf, size_t size, vfg_error *err);
+} cgroup_v2_ops;
+/* The module's one symbol, a const cgroup_v2_ops. */
+#define CGROUP_V2_OPS_SYMBOL "cgroup_v2_bpf_ops"
+
+/*
+ * What one hold found of a cgroup2 directory (cgroup_v2.c): vfguard's
+ * program and map, found once, every map update made through them; the
+ * last rule read or written; a rule known to carry a grant while no update
+ * took it away (so a revoke need not walk the map for every node); the
+ * other programs acting on the cgroup.
+ */
+typedef struct cgroup_v2_dir {
+	const cgroup_v2_ops *ops; /* NULL until cgroup_v2_find() */
+	cgroup_v2_prog prog;
+	bool last_known;
+	cgroup_rule last_rule;
+	cgroup_v2_entry last;
+	bool grant_known;
+	cgroup_rule grant;
+	bool foreign_known;
+	int n_foreign;
+	char foreign[768];
+} cgroup_v2_dir;
+
+/*
  * A cgroup directory as one hold of the host lock found it (cgroup_hold.c):
  * opened once, and what vfguard reads there read once, for every node.
  */
@@ -147,26 +216,17 @@ typedef struct cgroup_dir {
 		cgroup_v1_table lines; /* devices.list */
 		int allow_fd, deny_fd; /* devices.allow and devices.deny, -1 until the first write */
 	} v1;
+	cgroup_v2_dir v2;
 } cgroup_dir;
-
-/* Does the cgroup's devices.list allow @rule, and with what access has it the very line? */
-int cgroup_v1_read(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);
-/*
- * Write "TYPE MAJ:MIN ACCESS" to devices.allow (or, @deny, devices.deny)
- * through the fd @hold keeps open; the lists @hold read take the change as
- * the kernel does.
- */
-typedef struct cgroup_hold cgroup_hold;
-int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_rule *rule, vfg_error *err);
-/* The whole devices.list, for audit messages and tests (free() it). */
-char *cgroup_v1_list(const char *dir, vfg_error *err);
 
 /*
  * What one hold of the host lock (labeler.h: vfg_env_scratch) has found:
  * each domain's place and whether it is refused, vfguard's own cgroups,
- * and every cgroup directory it has opened. A plan finds them once for all
- * its nodes, a transaction once for all its steps; the next hold looks again.
+ * every cgroup directory it has opened, and the v2 module. A plan finds
+ * them once for all its nodes, a transaction once for all its steps; the
+ * next hold looks again.
  */
+typedef struct cgroup_hold cgroup_hold;
 cgroup_hold *cgroup_hold_get(const vfg_labeler_env *env, vfg_error *err);
 
 /* A domain's cgroups as one hold found them. */
@@ -187,51 +247,41 @@ int cgroup_hold_refusal(cgroup_hold *hold, cgroup_found_place *found, const char
 cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err);
 /* Another cgroup's write changed the lists below it (the kernel propagates a deny): read them again. */
 void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written);
+/* The v2 module's calls, loaded at the hold's first need (a cgroup2 target); NULL with @err. */
+const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err);
+
+/* Does the cgroup's devices.list allow @rule, and with what access has it the very line? */
+int cgroup_v1_read(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);
+/*
+ * Write "TYPE MAJ:MIN ACCESS" to devices.allow (or, @deny, devices.deny)
+ * through the fd the hold keeps open; the lists @hold read take the change
+ * as the kernel does.
+ */
+int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_rule *rule, vfg_error *err);
+/* The whole devices.list, for audit messages and tests (free() it). */
+char *cgroup_v1_list(const char *dir, vfg_error *err);
 
 /*
- * v2 (cgroup_v2.c). vfguard owns one program per cgroup, attached with
- * BPF_F_ALLOW_MULTI, found again through BPF_PROG_QUERY on the cgroup (no
- * bpffs needed) by its name and its map's.
+ * v2 in one hold (cgroup_v2.c). cgroup_v2_find() comes first: it finds
+ * vfguard's program on @dir, once per hold (dir->v2.prog.prog_fd -1 when
+ * there is none); the others act through what it found.
  */
-typedef struct cgroup_v2_prog {
-	int cgroup_fd;
-	int prog_fd; /* -1 when vfguard has no program on the cgroup */
-	int map_fd;
-	uint32_t prog_id;
-} cgroup_v2_prog;
-#define CGROUP_V2_PROG_INIT                                  \
-	{                                                    \
-		.cgroup_fd = -1, .prog_fd = -1, .map_fd = -1 \
-	}
-void cgroup_v2_prog_close(cgroup_v2_prog *prog);
-#define _cleanup_v2_prog_ __attribute__((cleanup(cgroup_v2_prog_close)))
-
-/* Open the cgroup directory and find vfguard's program on it (prog_fd -1 when none). */
-int cgroup_v2_open(const char *dir, cgroup_v2_prog *prog, vfg_error *err);
-/* Load the program, seed its map with the base list and attach it (BPF_F_ALLOW_MULTI). */
-int cgroup_v2_attach(const vfg_labeler_env *env, const char *dir, cgroup_v2_prog *prog, vfg_error *err);
-/* Detach vfguard's program; the program and map go when the last fd does. */
-int cgroup_v2_detach(const char *dir, cgroup_v2_prog *prog, vfg_error *err);
-
-typedef struct cgroup_v2_entry {
-	bool present;
-	unsigned access;
-	unsigned flags; /* VFG_CGROUP_RULE_* */
-} cgroup_v2_entry;
-int cgroup_v2_entry_get(const char *dir, const cgroup_v2_prog *prog, const cgroup_rule *rule, cgroup_v2_entry *entry,
-			vfg_error *err);
+int cgroup_v2_find(cgroup_hold *hold, cgroup_dir *dir, vfg_error *err);
+/* Load the program, seed its map with the base list and attach it. */
+int cgroup_v2_attach(const vfg_labeler_env *env, cgroup_dir *dir, vfg_error *err);
+/* Detach vfguard's program. */
+int cgroup_v2_detach(cgroup_dir *dir, vfg_error *err);
+int cgroup_v2_entry_get(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v2_entry *entry, vfg_error *err);
 /* Put @entry in the map (or delete the rule when !entry->present). */
-int cgroup_v2_entry_set(const char *dir, const cgroup_v2_prog *prog, const cgroup_rule *rule,
-			const cgroup_v2_entry *entry, vfg_error *err);
+int cgroup_v2_entry_set(cgroup_dir *dir, const cgroup_rule *rule, const cgroup_v2_entry *entry, vfg_error *err);
 /* Does any rule of the map carry VFG_CGROUP_RULE_GRANT? */
-int cgroup_v2_has_grants(const char *dir, const cgroup_v2_prog *prog, bool *any, vfg_error *err);
-
+int cgroup_v2_has_grants(cgroup_dir *dir, bool *any, vfg_error *err);
 /*
  * Device programs other than vfguard's own on this cgroup that act on it:
  * attached to it or to an ancestor (the kernel runs the effective set). One
  * line per program into @buf: "program 17 'sd_devices' on /sys/fs/cgroup/x";
  * the count is returned, -1 on error.
  */
-int cgroup_v2_foreign(const char *dir, char *buf, size_t size, vfg_error *err);
+int cgroup_v2_foreign(cgroup_dir *dir, char *buf, size_t size, vfg_error *err);
 
 #endif

@@ -26,6 +26,8 @@ struct cgroup_hold {
 
 static void dir_close(cgroup_dir *dir)
 {
+	vfg_closep(&dir->v2.prog.map_fd);
+	vfg_closep(&dir->v2.prog.prog_fd);
 	vfg_closep(&dir->v1.allow_fd);
 	vfg_closep(&dir->v1.deny_fd);
 	vfg_closep(&dir->fd);
@@ -113,6 +115,7 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
 	}
 	snprintf(dir->path, sizeof(dir->path), "%s", path);
 	dir->v1.allow_fd = dir->v1.deny_fd = -1;
+	dir->v2.prog = (cgroup_v2_prog)CGROUP_V2_PROG_INIT;
 	/* A file in the way is no cgroup either: statfs(2) says what it is on, for the caller's check. */
 	struct statfs fs;
 	dir->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -137,6 +140,12 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
 	hold->dirs = dirs;
 	dirs[hold->n_dirs++] = dir;
 	return dir;
+}
+
+const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)
+{
+	extern const cgroup_v2_ops cgroup_v2_bpf_ops;
+	return &cgroup_v2_bpf_ops;
 }
 
 void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written)
