@@ -7,8 +7,10 @@
  * with their square. Nothing here outlives the hold: the next one looks at
  * the host again, and nothing is shared between two contexts.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statfs.h>
@@ -22,6 +24,8 @@ struct cgroup_hold {
 	cgroup_found_place **places; /* each domain's, by its cgroup.path attribute and pid */
 	size_t n_dirs;
 	cgroup_dir **dirs; /* every directory opened in the hold, by path */
+	void *v2_module; /* cgroup-v2.so, once a cgroup2 cgroup is met */
+	const cgroup_v2_ops *v2_ops;
 };
 
 static void dir_close(cgroup_dir *dir)
@@ -44,6 +48,8 @@ static void hold_release(void *block)
 		free(hold->places[i]);
 	free(hold->dirs);
 	free(hold->places);
+	if (hold->v2_module)
+		dlclose(hold->v2_module);
 }
 
 cgroup_hold *cgroup_hold_get(const vfg_labeler_env *env, vfg_error *err)
@@ -142,10 +148,47 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
 	return dir;
 }
 
+/*
+ * The v2 module (cgroup_v2_bpf.c) lies in the folder cgroup/ beside this
+ * labeler's own file, where meson builds and installs it. RTLD_NODELETE:
+ * once loaded it stays, so the next hold (an apply after its plan) finds it
+ * loaded rather than mapping libbpf, libelf and zlib again; the dlclose at
+ * each hold's end only counts it down.
+ */
+#define CGROUP_V2_MODULE "cgroup/cgroup-v2.so"
+
 const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)
 {
-	extern const cgroup_v2_ops cgroup_v2_bpf_ops;
-	return &cgroup_v2_bpf_ops;
+	if (hold->v2_ops)
+		return hold->v2_ops;
+	Dl_info self;
+	if (!dladdr((void *)cgroup_hold_v2_ops, &self) || !self.dli_fname) {
+		vfg_error_set(err, 0, CGROUP_V2_MODULE, "cgroup: cannot tell where this labeler was loaded from");
+		return NULL;
+	}
+	char path[PATH_MAX];
+	const char *slash = strrchr(self.dli_fname, '/');
+	int n = snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash + 1 - self.dli_fname) : 0, self.dli_fname,
+			 CGROUP_V2_MODULE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		vfg_error_set(err, ENAMETOOLONG, self.dli_fname, "cgroup: the path of its v2 part is too long");
+		return NULL;
+	}
+	void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (!module) {
+		vfg_error_set(err, 0, path, "cgroup: cannot load the part that acts on cgroup2 (%s)", dlerror());
+		return NULL;
+	}
+	const cgroup_v2_ops *ops = dlsym(module, CGROUP_V2_OPS_SYMBOL);
+	if (!ops || ops->size != sizeof(*ops)) {
+		dlclose(module);
+		vfg_error_set(err, 0, path, "is not the cgroup labeler's v2 part of this build (no %s of %zu bytes)",
+			      CGROUP_V2_OPS_SYMBOL, sizeof(*ops));
+		return NULL;
+	}
+	hold->v2_module = module;
+	hold->v2_ops = ops;
+	return ops;
 }
 
 void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written)
