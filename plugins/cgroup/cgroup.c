@@ -405,7 +405,7 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
 	if (!found)
 		return -1;
-	const cgroup_place place = found->place;
+	const cgroup_place *place = &found->place;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48], where[128], already[VFG_PATH_MAX + 128] = "";
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
@@ -424,18 +424,19 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	 * like any other (a shared node's holders count it).
 	 */
 	cgroup_v1_state v1 = {0};
-	cgroup_dir *v1_dir = place.v1[0] ? cgroup_hold_dir(hold, place.v1, err) : NULL;
-	if (place.v1[0] && (!v1_dir || v1_allowed_before(env, domain, v1_dir, node, &rule, &v1, err) < 0))
+	cgroup_dir *v1_dir = place->v1[0] ? cgroup_hold_dir(hold, place->v1, err) : NULL;
+	if (place->v1[0] && (!v1_dir || v1_allowed_before(env, domain, v1_dir, node, &rule, &v1, err) < 0))
 		return -1;
-	if (place.v1[0] && v1.allowed)
+	if (place->v1[0] && v1.allowed)
 		snprintf(already, sizeof(already),
-			 " (%s/devices.list allows it already, '%s': nothing is written there)", place.v1, v1.covering);
-	snprintf(where, sizeof(where), "%s%s%s", place.v1[0] ? "v1 devices.allow" : "",
-		 place.v1[0] && place.v2[0] ? " and " : "",
-		 place.v2[0] ? "v2 BPF map of vfguard's device program" : "");
+			 " (%s/devices.list allows it already, '%s': nothing is written there)", place->v1,
+			 v1.covering);
+	snprintf(where, sizeof(where), "%s%s%s", place->v1[0] ? "v1 devices.allow" : "",
+		 place->v1[0] && place->v2[0] ? " and " : "",
+		 place->v2[0] ? "v2 BPF map of vfguard's device program" : "");
 
 	char foreign[1024] = "";
-	if (place.v2[0] && foreign_message(hold, place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	char detail[sizeof(step->detail)];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
@@ -518,8 +519,8 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
 	if (!found)
 		return -1;
-	const cgroup_place place = found->place;
-	if (!place.v1[0] && !place.v2[0])
+	const cgroup_place *place = &found->place;
+	if (!place->v1[0] && !place->v2[0])
 		return vfg_error_set(err, 0, node->path, "cgroup: %s", found->why);
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
@@ -535,23 +536,23 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 
 	/* Another program's deny would stand whatever vfguard's map says: refuse before any change. */
 	char foreign[1024] = "";
-	if (place.v2[0] && foreign_message(hold, place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	if (foreign[0] && !foreign_allowed(env))
-		return vfg_error_set(err, 0, place.v2,
+		return vfg_error_set(err, 0, place->v2,
 				     "%s; nothing was changed (set cgroup_foreign_programs = proceed to go on once it "
 				     "does)",
 				     foreign);
 
 	undo_text undo = {0};
 	char v1_key[HOLDERS_KEY_SIZE], v2_key[HOLDERS_KEY_SIZE];
-	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place.v1);
-	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place.v2);
-	cgroup_dir *v1_dir = place.v1[0] ? cgroup_hold_dir(hold, place.v1, err) : NULL;
-	cgroup_dir *v2_dir = place.v2[0] ? cgroup_hold_dir(hold, place.v2, err) : NULL;
-	if ((place.v1[0] && !v1_dir) || (place.v2[0] && !v2_dir) ||
-	    holders_key(node, place.v1, &rule, v1_key, err) < 0 ||
-	    holders_key(node, place.v2, &rule, v2_key, err) < 0 ||
+	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place->v1);
+	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place->v2);
+	cgroup_dir *v1_dir = place->v1[0] ? cgroup_hold_dir(hold, place->v1, err) : NULL;
+	cgroup_dir *v2_dir = place->v2[0] ? cgroup_hold_dir(hold, place->v2, err) : NULL;
+	if ((place->v1[0] && !v1_dir) || (place->v2[0] && !v2_dir) ||
+	    holders_key(node, place->v1, &rule, v1_key, err) < 0 ||
+	    holders_key(node, place->v2, &rule, v2_key, err) < 0 ||
 	    (v1_dir && v1_before(txn, v1_dir, v1_key, &rule, undo.v1.token, err) < 0) ||
 	    (v2_dir && v2_before(txn, hold, v2_dir, v2_key, &rule, undo.v2.token, err) < 0))
 		return -1;
