@@ -1080,6 +1080,7 @@ int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, 
 
 void host_journal_close(host_journal *hj)
 {
+	host_journal_scratch_release(hj);
 	for (size_t i = 0; i < hj->n_domains; i++)
 		domain_journal_free(hj->domains[i]);
 	free(hj->domains);

@@ -74,12 +74,21 @@ typedef struct domain_journal {
 	unsigned version; /* of the file as read: 1 or 2; 2 for a new one */
 } domain_journal;
 
+/* One labeler's scratch block for the hold of the lock (labeler.h: vfg_env_scratch; core/scratch.c). */
+typedef struct labeler_scratch {
+	char labeler[64];
+	void *block;
+	void (*release)(void *block);
+} labeler_scratch;
+
 typedef struct host_journal {
 	const vfg_context *ctx;
 	int lock_fd;
 	char directory[VFG_PATH_MAX]; /* STATE/domains */
 	size_t n_domains;
 	domain_journal **domains;
+	size_t n_scratch;
+	labeler_scratch *scratch; /* the labelers' scratch, released at host_journal_close */
 #ifdef VFG_TEST_FAULTS
 	unsigned long fault_points; /* the journal points passed, for host_journal_fault_point */
 #endif
@@ -88,6 +97,8 @@ typedef struct host_journal {
 /* Take the host lock and read every domain's journal. */
 int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, vfg_error *err);
 void host_journal_close(host_journal *hj);
+/* Release and free the labelers' scratch blocks (core/scratch.c): the hold of the lock ends. */
+void host_journal_scratch_release(host_journal *hj);
 
 domain_journal *host_journal_find(const host_journal *hj, const char *name);
 /* The domain's journal, made (in memory; the file comes with the first write) when it has none. */

@@ -312,6 +312,20 @@ int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **content, size_t *
 int vfg_txn_unsave(vfg_txn *txn, const char *hash, vfg_error *err);
 
 /*
+ * Scratch: memory a labeler keeps for as long as the core holds the host
+ * lock, which is one plan (the probe and every node's plan), one audit, or
+ * one apply, revoke or restore with all its steps: the place for what would
+ * otherwise be read again for every node (a cgroup's device list, the fd of
+ * the file its rules are written to). The first call of a hold gives @size
+ * zeroed bytes, each later call the same block (@size as the first time).
+ * When the lock is let go, @release (when not NULL) gets the block, then it
+ * is freed. Nothing durable belongs there: the next hold starts empty and
+ * reads the host again. NULL when out of memory, or outside a call from the
+ * core; every call of one hold shares the block, grant's and revoke's too.
+ */
+void *vfg_env_scratch(const vfg_labeler_env *env, size_t size, void (*release)(void *scratch));
+
+/*
  * Open the node as O_PATH|O_NOFOLLOW|O_CLOEXEC, refusing a symlink anywhere
  * below the root, anything but a character device, and an rdev other than
  * node->rdev (the one sysfs gave). Act on the fd (fchownat(fd, "", ...,

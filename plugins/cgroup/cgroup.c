@@ -24,8 +24,6 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 
 #include "cgroup.h"
 #include "cgroup_bpf.h"
@@ -149,15 +147,11 @@ static int undo_check(const char *text, const vfg_node *node, const undo_text *u
 }
 
 /* The directory of a record's part is a cgroup of that hierarchy (statfs(2) magic), not any directory. */
-static int undo_part_check_kind(const undo_part *part, bool v1, const vfg_node *node, vfg_error *err)
+static int undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, vfg_error *err)
 {
-	struct statfs fs;
-	if (statfs(part->dir, &fs) < 0)
-		return vfg_error_set(err, errno, part->dir, "cgroup: cannot check the journaled cgroup of %s",
-				     node->path);
 	unsigned long expected = v1 ? CGROUP_SUPER_MAGIC : CGROUP2_SUPER_MAGIC;
-	if ((unsigned long)fs.f_type != expected)
-		return vfg_error_set(err, 0, part->dir,
+	if (dir->fs_type != expected)
+		return vfg_error_set(err, 0, dir->path,
 				     "cgroup: the journal record of %s names this as its %s cgroup, but it is on no "
 				     "%s file system; refusing to write there",
 				     node->path, v1 ? "v1" : "v2", v1 ? "cgroup" : "cgroup2");
@@ -217,13 +211,6 @@ static bool v2_token_parse(const char *token, cgroup_v2_entry *entry)
 		return false;
 	*entry = (cgroup_v2_entry){.present = true, .access = (unsigned)bits, .flags = flags};
 	return true;
-}
-
-/* Is the directory still there? A cgroup removed after the VM stopped takes its rules with it. */
-static bool cgroup_gone(const char *dir)
-{
-	struct stat st;
-	return stat(dir, &st) < 0 && errno == ENOENT;
 }
 
 /*
@@ -317,9 +304,13 @@ static bool foreign_allowed(const vfg_labeler_env *env)
 }
 
 /* "program 17 'sd_devices' on DIR must allow c 243:0 rw too": what another device program must do. */
-static int foreign_message(const char *dir, const char *rule_text, char *buf, size_t size, vfg_error *err)
+static int foreign_message(cgroup_hold *hold, const char *path, const char *rule_text, char *buf, size_t size,
+			   vfg_error *err)
 {
 	char programs[768];
+	cgroup_dir *dir = cgroup_hold_dir(hold, path, err);
+	if (!dir || cgroup_v2_find(hold, dir, err) < 0)
+		return -1;
 	int n = cgroup_v2_foreign(dir, programs, sizeof(programs), err);
 	if (n <= 0) {
 		buf[0] = '\0';
@@ -339,19 +330,19 @@ static int foreign_message(const char *dir, const char *rule_text, char *buf, si
  * failure goes into the note, not @err: revoke probes too, and must not stop
  * at a base list it does not need (a grant that attaches still reports it).
  */
-static void base_note(const vfg_labeler_env *env, const char *dir, char *note, size_t size)
+static void base_note(const vfg_labeler_env *env, cgroup_hold *hold, const char *path, char *note, size_t size)
 {
-	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
 	_cleanup_free_ cgroup_rule *rules = NULL;
 	size_t n, used = strlen(note);
 	cgroup_base_report report;
 	vfg_error why = {0};
-	if (cgroup_v2_open(dir, &prog, &why) < 0)
+	cgroup_dir *dir = cgroup_hold_dir(hold, path, &why);
+	if (!dir || cgroup_v2_find(hold, dir, &why) < 0)
 		snprintf(note + used, size - used, "; %s", why.message);
-	else if (prog.prog_fd >= 0)
+	else if (dir->v2.prog.prog_fd >= 0)
 		snprintf(note + used, size - used,
 			 "; vfguard's device program %u is attached there already (its base list was seeded then)",
-			 prog.prog_id);
+			 dir->v2.prog.prog_id);
 	else if (cgroup_base_rules(env, &rules, &n, &report, &why) < 0)
 		snprintf(note + used, size - used, "; base list: %s", why.message);
 	else
@@ -363,20 +354,21 @@ static void base_note(const vfg_labeler_env *env, const char *dir, char *note, s
 
 static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
-	cgroup_place place;
-	char why[sizeof(probe->note)];
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	const cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found)
 		return -1;
-	if (!place.v1[0] && !place.v2[0]) {
-		snprintf(probe->note, sizeof(probe->note), "%s", why);
+	const cgroup_place *place = &found->place;
+	if (!place->v1[0] && !place->v2[0]) {
+		snprintf(probe->note, sizeof(probe->note), "%s", found->why);
 		return 0;
 	}
 	probe->active = true;
-	probe->flags = (place.v1[0] ? CGROUP_V1_DEVICES : 0) | (place.v2[0] ? CGROUP_V2 : 0);
-	snprintf(probe->note, sizeof(probe->note), "cgroup%s%s%s%s%s", place.v1[0] ? " v1 devices " : "", place.v1,
-		 place.v1[0] && place.v2[0] ? ";" : "", place.v2[0] ? " v2 " : "", place.v2);
-	if (place.v2[0])
-		base_note(env, place.v2, probe->note, sizeof(probe->note));
+	probe->flags = (place->v1[0] ? CGROUP_V1_DEVICES : 0) | (place->v2[0] ? CGROUP_V2 : 0);
+	snprintf(probe->note, sizeof(probe->note), "cgroup%s%s%s%s%s", place->v1[0] ? " v1 devices " : "", place->v1,
+		 place->v1[0] && place->v2[0] ? ";" : "", place->v2[0] ? " v2 " : "", place->v2);
+	if (place->v2[0])
+		base_note(env, hold, place->v2, probe->note, sizeof(probe->note));
 	return 0;
 }
 
@@ -385,11 +377,11 @@ static int cgroup_probe(const vfg_labeler_env *env, const vfg_domain *domain, vf
  * that allows it is a shared node's rule other domains of the cgroup hold:
  * it goes with the last of them, so this domain must hold it too.
  */
-static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domain, const char *dir,
+static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domain, cgroup_dir *dir,
 			     const vfg_node *node, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err)
 {
 	char key[HOLDERS_KEY_SIZE];
-	if (cgroup_v1_read(dir, rule, state, err) < 0 || holders_key(node, dir, rule, key, err) < 0)
+	if (cgroup_v1_read(dir, rule, state, err) < 0 || holders_key(node, dir->path, rule, key, err) < 0)
 		return -1;
 	const char *original = NULL;
 	if (key[0] && vfg_env_state_holders(env, domain, key, &original) == 0)
@@ -409,17 +401,18 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	if (!probe->active)
 		return vfg_step_set(step, VFG_ACTION_INACTIVE, "", "%s", probe->note);
 
-	cgroup_place place;
-	char why[256];
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found)
 		return -1;
+	const cgroup_place *place = &found->place;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48], where[128], already[VFG_PATH_MAX + 128] = "";
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
 	/* Refused in the plan, so apply stops before any layer changes anything. */
-	char refusal[sizeof(step->reason)];
-	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	const char *refusal;
+	int refused = cgroup_hold_refusal(hold, found, &refusal, err);
 	if (refused < 0)
 		return -1;
 	if (refused)
@@ -431,17 +424,19 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	 * like any other (a shared node's holders count it).
 	 */
 	cgroup_v1_state v1 = {0};
-	if (place.v1[0] && v1_allowed_before(env, domain, place.v1, node, &rule, &v1, err) < 0)
+	cgroup_dir *v1_dir = place->v1[0] ? cgroup_hold_dir(hold, place->v1, err) : NULL;
+	if (place->v1[0] && (!v1_dir || v1_allowed_before(env, domain, v1_dir, node, &rule, &v1, err) < 0))
 		return -1;
-	if (place.v1[0] && v1.allowed)
+	if (place->v1[0] && v1.allowed)
 		snprintf(already, sizeof(already),
-			 " (%s/devices.list allows it already, '%s': nothing is written there)", place.v1, v1.covering);
-	snprintf(where, sizeof(where), "%s%s%s", place.v1[0] ? "v1 devices.allow" : "",
-		 place.v1[0] && place.v2[0] ? " and " : "",
-		 place.v2[0] ? "v2 BPF map of vfguard's device program" : "");
+			 " (%s/devices.list allows it already, '%s': nothing is written there)", place->v1,
+			 v1.covering);
+	snprintf(where, sizeof(where), "%s%s%s", place->v1[0] ? "v1 devices.allow" : "",
+		 place->v1[0] && place->v2[0] ? " and " : "",
+		 place->v2[0] ? "v2 BPF map of vfguard's device program" : "");
 
 	char foreign[1024] = "";
-	if (place.v2[0] && foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	char detail[sizeof(step->detail)];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
@@ -459,7 +454,7 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 }
 
 /* The hierarchy's state before the grant: the first holder's for a shared node others hold here. */
-static int v1_before(const vfg_txn *txn, const char *dir, const char *key, const cgroup_rule *rule, char *token,
+static int v1_before(const vfg_txn *txn, cgroup_dir *dir, const char *key, const cgroup_rule *rule, char *token,
 		     vfg_error *err)
 {
 	int held = holders_before(txn, key, true, token, err);
@@ -473,67 +468,67 @@ static int v1_before(const vfg_txn *txn, const char *dir, const char *key, const
 	return 0;
 }
 
-static int v2_before(const vfg_txn *txn, const char *dir, const char *key, const cgroup_rule *rule, char *token,
-		     vfg_error *err)
+static int v2_before(const vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const cgroup_rule *rule,
+		     char *token, vfg_error *err)
 {
 	int held = holders_before(txn, key, false, token, err);
 	if (held != 0)
 		return held < 0 ? -1 : 0;
-	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
 	cgroup_v2_entry entry = {0};
-	if (cgroup_v2_open(dir, &prog, err) < 0 ||
-	    (prog.prog_fd >= 0 && cgroup_v2_entry_get(dir, &prog, rule, &entry, err) < 0))
+	if (cgroup_v2_find(hold, dir, err) < 0 ||
+	    (dir->v2.prog.prog_fd >= 0 && cgroup_v2_entry_get(dir, rule, &entry, err) < 0))
 		return -1;
 	v2_token_format(&entry, token, TOKEN_MAX);
 	return 0;
 }
 
-static int v1_grant(vfg_txn *txn, const char *key, const cgroup_rule *rule, const undo_part *part, vfg_error *err)
+static int v1_grant(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const cgroup_rule *rule,
+		    const undo_part *part, vfg_error *err)
 {
 	if (holders_join(txn, key, part->token, err) < 0)
 		return -1;
 	if (strcmp(part->token, "allowed") == 0)
 		return 0;
-	return cgroup_v1_write(part->dir, "devices.allow", rule, err);
+	return cgroup_v1_write(hold, dir, false, rule, err);
 }
 
-static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, const char *key, const cgroup_rule *rule,
-		    const undo_part *part, vfg_error *err)
+static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key,
+		    const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
-	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
-	if (cgroup_v2_open(part->dir, &prog, err) < 0)
+	if (cgroup_v2_find(hold, dir, err) < 0)
 		return -1;
-	if (prog.prog_fd < 0 && cgroup_v2_attach(env, part->dir, &prog, err) < 0)
+	if (dir->v2.prog.prog_fd < 0 && cgroup_v2_attach(env, dir, err) < 0)
 		return -1;
 	if (holders_join(txn, key, part->token, err) < 0)
 		return -1;
 	cgroup_v2_entry entry;
-	if (cgroup_v2_entry_get(part->dir, &prog, rule, &entry, err) < 0)
+	if (cgroup_v2_entry_get(dir, rule, &entry, err) < 0)
 		return -1;
 	entry = (cgroup_v2_entry){
 		.present = true,
 		.access = entry.access | rule->access,
 		.flags = entry.flags | VFG_CGROUP_RULE_GRANT,
 	};
-	return cgroup_v2_entry_set(part->dir, &prog, rule, &entry, err);
+	return cgroup_v2_entry_set(dir, rule, &entry, err);
 }
 
 static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
-	cgroup_place place;
-	char why[256];
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found)
 		return -1;
-	if (!place.v1[0] && !place.v2[0])
-		return vfg_error_set(err, 0, node->path, "cgroup: %s", why);
+	const cgroup_place *place = &found->place;
+	if (!place->v1[0] && !place->v2[0])
+		return vfg_error_set(err, 0, node->path, "cgroup: %s", found->why);
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
 
 	/* Plan refuses these; checked again for a plan made before vfguard joined the cgroup. */
-	char refusal[512];
-	int refused = cgroup_place_refusal(&place, refusal, sizeof(refusal), err);
+	const char *refusal;
+	int refused = cgroup_hold_refusal(hold, found, &refusal, err);
 	if (refused < 0)
 		return -1;
 	if (refused)
@@ -541,35 +536,38 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 
 	/* Another program's deny would stand whatever vfguard's map says: refuse before any change. */
 	char foreign[1024] = "";
-	if (place.v2[0] && foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	if (foreign[0] && !foreign_allowed(env))
-		return vfg_error_set(err, 0, place.v2,
+		return vfg_error_set(err, 0, place->v2,
 				     "%s; nothing was changed (set cgroup_foreign_programs = proceed to go on once it "
 				     "does)",
 				     foreign);
 
 	undo_text undo = {0};
 	char v1_key[HOLDERS_KEY_SIZE], v2_key[HOLDERS_KEY_SIZE];
-	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place.v1);
-	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place.v2);
-	if (holders_key(node, place.v1, &rule, v1_key, err) < 0 ||
-	    holders_key(node, place.v2, &rule, v2_key, err) < 0 ||
-	    (place.v1[0] && v1_before(txn, place.v1, v1_key, &rule, undo.v1.token, err) < 0) ||
-	    (place.v2[0] && v2_before(txn, place.v2, v2_key, &rule, undo.v2.token, err) < 0))
+	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place->v1);
+	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place->v2);
+	cgroup_dir *v1_dir = place->v1[0] ? cgroup_hold_dir(hold, place->v1, err) : NULL;
+	cgroup_dir *v2_dir = place->v2[0] ? cgroup_hold_dir(hold, place->v2, err) : NULL;
+	if ((place->v1[0] && !v1_dir) || (place->v2[0] && !v2_dir) ||
+	    holders_key(node, place->v1, &rule, v1_key, err) < 0 ||
+	    holders_key(node, place->v2, &rule, v2_key, err) < 0 ||
+	    (v1_dir && v1_before(txn, v1_dir, v1_key, &rule, undo.v1.token, err) < 0) ||
+	    (v2_dir && v2_before(txn, hold, v2_dir, v2_key, &rule, undo.v2.token, err) < 0))
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
 	undo_format(&undo, text, sizeof(text));
 	if (vfg_txn_intent(txn, node, text, err) < 0)
 		return -1;
-	if ((place.v1[0] && v1_grant(txn, v1_key, &rule, &undo.v1, err) < 0) ||
-	    (place.v2[0] && v2_grant(env, txn, v2_key, &rule, &undo.v2, err) < 0))
+	if ((v1_dir && v1_grant(txn, hold, v1_dir, v1_key, &rule, &undo.v1, err) < 0) ||
+	    (v2_dir && v2_grant(env, txn, hold, v2_dir, v2_key, &rule, &undo.v2, err) < 0))
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }
 
-static int v1_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const cgroup_rule *rule,
-		     const undo_part *part, vfg_error *err)
+static int v1_revoke(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const vfg_node *node,
+		     const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
 	int others = holders_others(txn, key, err);
 	if (others != 0)
@@ -579,7 +577,7 @@ static int v1_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const 
 		if (before < 0)
 			return vfg_error_set(err, 0, node->path, "cgroup: v1 token '%s' is no access", part->token);
 		cgroup_v1_state state;
-		if (cgroup_v1_read(part->dir, rule, &state, err) < 0)
+		if (cgroup_v1_read(dir, rule, &state, err) < 0)
 			return -1;
 		/*
 		 * Take away only bits the exception has now: devices.deny on a
@@ -587,14 +585,14 @@ static int v1_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const 
 		 */
 		cgroup_rule added = *rule;
 		added.access = rule->access & ~(unsigned)before & state.exact;
-		if (added.access && cgroup_v1_write(part->dir, "devices.deny", &added, err) < 0)
+		if (added.access && cgroup_v1_write(hold, dir, true, &added, err) < 0)
 			return -1;
 	}
 	return holders_leave(txn, key, err);
 }
 
-static int v2_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const cgroup_rule *rule,
-		     const undo_part *part, vfg_error *err)
+static int v2_revoke(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const vfg_node *node,
+		     const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
 	cgroup_v2_entry before;
 	if (!v2_token_parse(part->token, &before))
@@ -604,16 +602,14 @@ static int v2_revoke(vfg_txn *txn, const char *key, const vfg_node *node, const 
 	if (others != 0)
 		return others < 0 ? -1 : 0;
 
-	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
-	if (cgroup_v2_open(part->dir, &prog, err) < 0)
+	if (cgroup_v2_find(hold, dir, err) < 0)
 		return -1;
-	if (prog.prog_fd >= 0) { /* none: the grant never attached it, or a revoke detached it already */
+	if (dir->v2.prog.prog_fd >= 0) { /* none: the grant never attached it, or a revoke detached it already */
 		bool grants;
-		if (cgroup_v2_entry_set(part->dir, &prog, rule, &before, err) < 0 ||
-		    cgroup_v2_has_grants(part->dir, &prog, &grants, err) < 0)
+		if (cgroup_v2_entry_set(dir, rule, &before, err) < 0 || cgroup_v2_has_grants(dir, &grants, err) < 0)
 			return -1;
 		/* The program came with the cgroup's first grant; with the last one gone it goes too. */
-		if (!grants && cgroup_v2_detach(part->dir, &prog, err) < 0)
+		if (!grants && cgroup_v2_detach(dir, err) < 0)
 			return -1;
 	}
 	return holders_leave(txn, key, err);
@@ -623,7 +619,8 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 			 const vfg_node *node, vfg_txn *txn, vfg_error *err)
 {
 	undo_text undo;
-	if (undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold || undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
 		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	const undo_part *parts[] = {&undo.v1, &undo.v2};
@@ -632,18 +629,19 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 		char key[HOLDERS_KEY_SIZE];
 		if (!part->dir[0])
 			continue;
-		if (holders_key(node, part->dir, &rule, key, err) < 0)
+		cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, err);
+		if (!dir || holders_key(node, part->dir, &rule, key, err) < 0)
 			return -1;
-		if (cgroup_gone(part->dir)) {
+		if (dir->gone) {
 			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
 			if (holders_leave(txn, key, err) < 0)
 				return -1;
 			continue;
 		}
-		if (undo_part_check_kind(part, i == 0, node, err) < 0)
+		if (undo_part_check_kind(dir, i == 0, node, err) < 0)
 			return -1;
-		int r = i == 0 ? v1_revoke(txn, key, node, &rule, part, err)
-			       : v2_revoke(txn, key, node, &rule, part, err);
+		int r = i == 0 ? v1_revoke(txn, hold, dir, key, node, &rule, part, err)
+			       : v2_revoke(txn, hold, dir, key, node, &rule, part, err);
 		if (r < 0)
 			return -1;
 	}
@@ -651,14 +649,17 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 }
 
 /* Audit of one hierarchy's part of a grant the journal records. */
-static void audit_v1(const undo_part *part, const vfg_node *node, const cgroup_rule *rule, const char *rule_text,
-		     vfg_finding *finding)
+static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
+		     const char *rule_text, vfg_finding *finding)
 {
 	cgroup_v1_state state;
 	vfg_error why = {0};
 	char expected[128], actual[VFG_ERROR_MESSAGE_MAX];
 	snprintf(expected, sizeof(expected), "devices.list allows '%s'", rule_text);
-	if (cgroup_v1_read(part->dir, rule, &state, &why) < 0) {
+	cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, &why);
+	if (dir && dir->gone)
+		return; /* the cgroup took its rules with it */
+	if (!dir || cgroup_v1_read(dir, rule, &state, &why) < 0) {
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
 				   "revoke the domain, then apply it again");
 		return;
@@ -675,22 +676,24 @@ static void audit_v1(const undo_part *part, const vfg_node *node, const cgroup_r
 			   rule_text, part->dir);
 }
 
-static void audit_v2(const undo_part *part, const vfg_node *node, const cgroup_rule *rule, const char *rule_text,
-		     vfg_finding *finding)
+static void audit_v2(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
+		     const char *rule_text, vfg_finding *finding)
 {
 	char expected[256], actual[512];
 	snprintf(expected, sizeof(expected), "vfguard's device program on %s, its map allowing '%s'", part->dir,
 		 rule_text);
-	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
 	cgroup_v2_entry entry = {0};
 	vfg_error why = {0};
-	if (cgroup_v2_open(part->dir, &prog, &why) < 0 ||
-	    (prog.prog_fd >= 0 && cgroup_v2_entry_get(part->dir, &prog, rule, &entry, &why) < 0)) {
+	cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, &why);
+	if (dir && dir->gone)
+		return; /* the cgroup took its rules with it */
+	if (!dir || cgroup_v2_find(hold, dir, &why) < 0 ||
+	    (dir->v2.prog.prog_fd >= 0 && cgroup_v2_entry_get(dir, rule, &entry, &why) < 0)) {
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
 				   "revoke the domain, then apply it again");
 		return;
 	}
-	if (prog.prog_fd < 0) {
+	if (dir->v2.prog.prog_fd < 0) {
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, "no vfguard device program is attached",
 				   "revoke the domain, then apply it again");
 		return;
@@ -699,7 +702,7 @@ static void audit_v2(const undo_part *part, const vfg_node *node, const cgroup_r
 		return;
 	char token[TOKEN_MAX];
 	v2_token_format(&entry, token, sizeof(token));
-	snprintf(actual, sizeof(actual), "program %u's map has %s for it", prog.prog_id, token);
+	snprintf(actual, sizeof(actual), "program %u's map has %s for it", dir->v2.prog.prog_id, token);
 	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
 			   "revoke the domain, then apply it again");
 }
@@ -707,6 +710,9 @@ static void audit_v2(const undo_part *part, const vfg_node *node, const cgroup_r
 static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			const vfg_node *node, vfg_finding *finding, vfg_error *err)
 {
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold)
+		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
 	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
@@ -718,10 +724,10 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 		if (node->access == VFG_ACCESS_FD)
 			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "no rule: fd access",
 					   "a rule an earlier path grant left", "vfguard apply (takes it back)");
-		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0 && !cgroup_gone(undo.v1.dir))
-			audit_v1(&undo.v1, node, &rule, rule_text, finding);
-		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0] && !cgroup_gone(undo.v2.dir))
-			audit_v2(&undo.v2, node, &rule, rule_text, finding);
+		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0)
+			audit_v1(hold, &undo.v1, node, &rule, rule_text, finding);
+		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])
+			audit_v2(hold, &undo.v2, node, &rule, rule_text, finding);
 	} else if (node->access == VFG_ACCESS_PATH) {
 		vfg_step step = {0};
 		if (cgroup_plan(env, domain, probe, node, &step, err) < 0)
@@ -733,13 +739,13 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 
 	if (node->access != VFG_ACCESS_PATH)
 		return 0;
-	cgroup_place place;
-	char why[256], foreign[1024] = "";
-	if (cgroup_place_find(domain, &place, why, sizeof(why), err) < 0)
+	char foreign[1024] = "";
+	const cgroup_found_place *found = cgroup_hold_place(hold, domain, err);
+	if (!found)
 		return -1;
-	if (!place.v2[0])
+	if (!found->place.v2[0])
 		return 0;
-	if (foreign_message(place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (foreign_message(hold, found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	if (foreign[0])
 		vfg_finding_report(finding, node, VFG_FINDING_CONFLICT, "only vfguard's device program decides",

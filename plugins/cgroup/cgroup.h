@@ -11,9 +11,11 @@
  * hybrid host enforces both, so a rule goes into both.
  *
  *   cgroup_probe.c    which cgroups govern the domain (a path, or /proc/PID/cgroup); which it keeps off
+ *   cgroup_hold.c     what one hold of the host lock has found: places, refusals, cgroup directories
  *   cgroup_rule.c     a device rule ("c 243:0 rw") and the base list
- *   cgroup_v1.c       v1: devices.list read, devices.allow/deny through libcgroup
- *   cgroup_v2.c       v2: vfguard's device program and its map, other programs
+ *   cgroup_v1.c       v1: devices.list read once, devices.allow/deny written through one fd each
+ *   cgroup_v2.c       v2: vfguard's device program and its map found once per hold, other programs
+ *   cgroup_v2_bpf.c   v2's bpf(2) calls, through libbpf: a module the labeler loads for a cgroup2 target
  *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text, a shared node's holders
  */
 
@@ -48,11 +50,13 @@ int cgroup_place_find(const vfg_domain *domain, cgroup_place *place, char *why, 
 /*
  * Must the labeler keep off @place? A hierarchy's root cgroup (every process
  * on the host is in it or below), and a cgroup that holds vfguard itself or
- * an ancestor of its cgroup (what vfguard put there would confine its own
- * helpers: the namespace labeler's mknod). 1 with @why naming the cgroups
- * and the reason, 0 when the place is the VM's own, -1 with @err.
+ * an ancestor of its cgroup (@own: what vfguard put there would confine its
+ * own helpers, the namespace labeler's mknod). 1 with @why naming the
+ * cgroups and the reason, 0 when the place is the VM's own, -1 with @err.
  */
-int cgroup_place_refusal(const cgroup_place *place, char *why, size_t size, vfg_error *err);
+int cgroup_place_refusal(const cgroup_place *place, const cgroup_place *own, char *why, size_t size, vfg_error *err);
+/* vfguard's own cgroups: those of the calling process (a manager, a hook), for cgroup_place_refusal(). */
+int cgroup_place_own(cgroup_place *own, vfg_error *err);
 /* Where the v1 hierarchy of @controller ("devices"), or cgroup2 (NULL), is mounted; -errno, -ENOENT when not. */
 int cgroup_mount_find(const char *controller, char *mountpoint, size_t size);
 
@@ -109,56 +113,175 @@ typedef struct cgroup_v1_state {
 	unsigned exact; /* the access of the line with the rule's very type and numbers, 0 when none */
 	char covering[48]; /* the line that covers it, for messages */
 } cgroup_v1_state;
-int cgroup_v1_read(const char *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);
-/* Write "TYPE MAJ:MIN ACCESS" to devices.allow or devices.deny, through libcgroup. */
-int cgroup_v1_write(const char *dir, const char *file, const cgroup_rule *rule, vfg_error *err);
-/* The whole devices.list, for audit messages and tests (free() it). */
-char *cgroup_v1_list(const char *dir, vfg_error *err);
+
+/* A line of devices.list, in a cgroup_v1_table. */
+typedef struct cgroup_v1_line {
+	cgroup_rule rule;
+	unsigned long order; /* where it is in the list: a later line has a larger one; 0: a free slot */
+} cgroup_v1_line;
 
 /*
- * v2 (cgroup_v2.c). vfguard owns one program per cgroup, attached with
- * BPF_F_ALLOW_MULTI, found again through BPF_PROG_QUERY on the cgroup (no
- * bpffs needed) by its name and its map's.
+ * A cgroup's devices.list as one hold of the host lock read it, with every
+ * write vfguard made since applied the way the kernel applies it: read once,
+ * not once per node. A table by type and numbers (open addressing), so a
+ * node's lookup does not walk the list.
+ */
+typedef struct cgroup_v1_table {
+	bool read; /* read in this hold; false: read it at the next look */
+	bool allow_all; /* "a *:* rwm": default-allow mode */
+	size_t used, slots; /* lines, and the table's size (a power of two) */
+	cgroup_v1_line *table;
+	unsigned long next_order;
+} cgroup_v1_table;
+void cgroup_v1_table_forget(cgroup_v1_table *list);
+
+/*
+ * v2. vfguard owns one program per cgroup, attached with BPF_F_ALLOW_MULTI,
+ * found again through BPF_PROG_QUERY on the cgroup (no bpffs needed) by its
+ * name and its map's.
  */
 typedef struct cgroup_v2_prog {
-	int cgroup_fd;
 	int prog_fd; /* -1 when vfguard has no program on the cgroup */
 	int map_fd;
 	uint32_t prog_id;
 } cgroup_v2_prog;
-#define CGROUP_V2_PROG_INIT                                  \
-	{                                                    \
-		.cgroup_fd = -1, .prog_fd = -1, .map_fd = -1 \
+#define CGROUP_V2_PROG_INIT                 \
+	{                                   \
+		.prog_fd = -1, .map_fd = -1 \
 	}
-void cgroup_v2_prog_close(cgroup_v2_prog *prog);
-#define _cleanup_v2_prog_ __attribute__((cleanup(cgroup_v2_prog_close)))
-
-/* Open the cgroup directory and find vfguard's program on it (prog_fd -1 when none). */
-int cgroup_v2_open(const char *dir, cgroup_v2_prog *prog, vfg_error *err);
-/* Load the program, seed its map with the base list and attach it (BPF_F_ALLOW_MULTI). */
-int cgroup_v2_attach(const vfg_labeler_env *env, const char *dir, cgroup_v2_prog *prog, vfg_error *err);
-/* Detach vfguard's program; the program and map go when the last fd does. */
-int cgroup_v2_detach(const char *dir, cgroup_v2_prog *prog, vfg_error *err);
 
 typedef struct cgroup_v2_entry {
 	bool present;
 	unsigned access;
 	unsigned flags; /* VFG_CGROUP_RULE_* */
 } cgroup_v2_entry;
-int cgroup_v2_entry_get(const char *dir, const cgroup_v2_prog *prog, const cgroup_rule *rule, cgroup_v2_entry *entry,
-			vfg_error *err);
-/* Put @entry in the map (or delete the rule when !entry->present). */
-int cgroup_v2_entry_set(const char *dir, const cgroup_v2_prog *prog, const cgroup_rule *rule,
-			const cgroup_v2_entry *entry, vfg_error *err);
-/* Does any rule of the map carry VFG_CGROUP_RULE_GRANT? */
-int cgroup_v2_has_grants(const char *dir, const cgroup_v2_prog *prog, bool *any, vfg_error *err);
 
+/*
+ * The bpf(2) calls (cgroup_v2_bpf.c), the part of v2 that needs libbpf:
+ * a module of its own, which the labeler loads only when a cgroup2 cgroup
+ * is the target, so that a host on v1 alone never maps libbpf. @dir names
+ * the cgroup in messages.
+ */
+typedef struct cgroup_v2_ops {
+	uint32_t size; /* sizeof(cgroup_v2_ops) as the module was built */
+	/* vfguard's program on the cgroup open at @cgroup_fd (prog_fd -1 when none). */
+	int (*find)(const char *dir, int cgroup_fd, cgroup_v2_prog *prog, vfg_error *err);
+	/* Load the program, seed its map with @base and attach it (BPF_F_ALLOW_MULTI). */
+	int (*attach)(const char *dir, int cgroup_fd, const cgroup_rule *base, size_t n_base, cgroup_v2_prog *prog,
+		      vfg_error *err);
+	/* Detach it and close @prog's fds: the program and map go when the last fd does. */
+	int (*detach)(const char *dir, int cgroup_fd, cgroup_v2_prog *prog, vfg_error *err);
+	int (*lookup)(const char *dir, int map_fd, const cgroup_rule *rule, cgroup_v2_entry *entry, vfg_error *err);
+	/* Put @entry in the map (or delete the rule when !entry->present). */
+	int (*update)(const char *dir, int map_fd, const cgroup_rule *rule, const cgroup_v2_entry *entry,
+		      vfg_error *err);
+	/* A rule of the map that carries VFG_CGROUP_RULE_GRANT, in @grant; *@any false when none does. */
+	int (*find_grant)(const char *dir, int map_fd, cgroup_rule *grant, bool *any, vfg_error *err);
+	/* cgroup_v2_foreign() of every program acting on the cgroup but @own_id (0: none). */
+	int (*foreign)(const char *dir, int cgroup_fd, uint32_t own_id, char *buf, size_t size, vfg_error *err);
+} cgroup_v2_ops;
+/* The module's one symbol, a const cgroup_v2_ops. */
+#define CGROUP_V2_OPS_SYMBOL "cgroup_v2_bpf_ops"
+
+/*
+ * What one hold found of a cgroup2 directory (cgroup_v2.c): vfguard's
+ * program and map, found once, every map update made through them; the
+ * last rule read or written; a rule known to carry a grant while no update
+ * took it away (so a revoke need not walk the map for every node); the
+ * other programs acting on the cgroup.
+ */
+typedef struct cgroup_v2_dir {
+	const cgroup_v2_ops *ops; /* NULL until cgroup_v2_find() */
+	cgroup_v2_prog prog;
+	bool last_known;
+	cgroup_rule last_rule;
+	cgroup_v2_entry last;
+	bool grant_known;
+	cgroup_rule grant;
+	bool foreign_known;
+	int n_foreign;
+	char foreign[768];
+} cgroup_v2_dir;
+
+/*
+ * A cgroup directory as one hold of the host lock found it (cgroup_hold.c):
+ * opened once, and what vfguard reads there read once, for every node.
+ */
+typedef struct cgroup_dir {
+	char path[VFG_PATH_MAX];
+	int fd; /* the directory (O_RDONLY); -1 when it is gone, or no directory */
+	bool gone; /* there is nothing at the path (ENOENT) */
+	unsigned long fs_type; /* statfs(2) f_type: CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, or another */
+	struct {
+		cgroup_v1_table lines; /* devices.list */
+		int allow_fd, deny_fd; /* devices.allow and devices.deny, -1 until the first write */
+	} v1;
+	cgroup_v2_dir v2;
+} cgroup_dir;
+
+/*
+ * What one hold of the host lock (labeler.h: vfg_env_scratch) has found:
+ * each domain's place and whether it is refused, vfguard's own cgroups,
+ * every cgroup directory it has opened, and the v2 module. A plan finds
+ * them once for all its nodes, a transaction once for all its steps; the
+ * next hold looks again.
+ */
+typedef struct cgroup_hold cgroup_hold;
+cgroup_hold *cgroup_hold_get(const vfg_labeler_env *env, vfg_error *err);
+
+/* A domain's cgroups as one hold found them. */
+typedef struct cgroup_found_place {
+	cgroup_place place;
+	char why[VFG_PATH_MAX + 64]; /* when the place is empty, why (cgroup_place_find()) */
+	/* cgroup_hold.c's own: what the place was found by, and its refusal once asked (-1: not yet) */
+	char path[VFG_PATH_MAX];
+	pid_t pid;
+	int refused;
+	char refusal[512];
+} cgroup_found_place;
+/* cgroup_place_find() of the domain, once per hold; NULL with @err. */
+cgroup_found_place *cgroup_hold_place(cgroup_hold *hold, const vfg_domain *domain, vfg_error *err);
+/* cgroup_place_refusal() of a place cgroup_hold_place() gave, once per hold: 1 with *@why, 0, or -1. */
+int cgroup_hold_refusal(cgroup_hold *hold, cgroup_found_place *found, const char **why, vfg_error *err);
+/* The directory @path, opened at its first use in the hold (dir->gone: nothing is there); NULL with @err. */
+cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err);
+/* Another cgroup's write changed the lists below it (the kernel propagates a deny): read them again. */
+void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written);
+/* The v2 module's calls, loaded at the hold's first need (a cgroup2 target); NULL with @err. */
+const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err);
+
+/* Does the cgroup's devices.list allow @rule, and with what access has it the very line? */
+int cgroup_v1_read(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);
+/*
+ * Write "TYPE MAJ:MIN ACCESS" to devices.allow (or, @deny, devices.deny)
+ * through the fd the hold keeps open; the lists @hold read take the change
+ * as the kernel does.
+ */
+int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_rule *rule, vfg_error *err);
+/* The whole devices.list, for audit messages and tests (free() it). */
+char *cgroup_v1_list(const char *dir, vfg_error *err);
+
+/*
+ * v2 in one hold (cgroup_v2.c). cgroup_v2_find() comes first: it finds
+ * vfguard's program on @dir, once per hold (dir->v2.prog.prog_fd -1 when
+ * there is none); the others act through what it found.
+ */
+int cgroup_v2_find(cgroup_hold *hold, cgroup_dir *dir, vfg_error *err);
+/* Load the program, seed its map with the base list and attach it. */
+int cgroup_v2_attach(const vfg_labeler_env *env, cgroup_dir *dir, vfg_error *err);
+/* Detach vfguard's program. */
+int cgroup_v2_detach(cgroup_dir *dir, vfg_error *err);
+int cgroup_v2_entry_get(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v2_entry *entry, vfg_error *err);
+/* Put @entry in the map (or delete the rule when !entry->present). */
+int cgroup_v2_entry_set(cgroup_dir *dir, const cgroup_rule *rule, const cgroup_v2_entry *entry, vfg_error *err);
+/* Does any rule of the map carry VFG_CGROUP_RULE_GRANT? */
+int cgroup_v2_has_grants(cgroup_dir *dir, bool *any, vfg_error *err);
 /*
  * Device programs other than vfguard's own on this cgroup that act on it:
  * attached to it or to an ancestor (the kernel runs the effective set). One
  * line per program into @buf: "program 17 'sd_devices' on /sys/fs/cgroup/x";
  * the count is returned, -1 on error.
  */
-int cgroup_v2_foreign(const char *dir, char *buf, size_t size, vfg_error *err);
+int cgroup_v2_foreign(cgroup_dir *dir, char *buf, size_t size, vfg_error *err);
 
 #endif

@@ -132,13 +132,13 @@ static int cgroups_of_pid(pid_t pid, cgroup_place *place, char *why, size_t size
 static int cgroup_of_path(const char *path, cgroup_place *place, char *why, size_t size, vfg_error *err)
 {
 	struct statfs fs;
-	if (statfs(path, &fs) < 0 && errno == ENOENT) {
+	if (statfs(path, &fs) < 0) {
+		if (errno != ENOENT)
+			return vfg_error_set(err, errno, path, "cannot use as the domain's cgroup");
 		/* as at revoke, once the VM's cgroup is removed: its rules went with it */
 		snprintf(why, size, "cgroup %s does not exist", path);
 		return 0;
 	}
-	if (statfs(path, &fs) < 0)
-		return vfg_error_set(err, errno, path, "cannot use as the domain's cgroup");
 	if ((unsigned long)fs.f_type == CGROUP2_SUPER_MAGIC) {
 		snprintf(place->v2, sizeof(place->v2), "%s", path);
 		return 0;
@@ -236,22 +236,23 @@ static int hierarchy_refusal(const char *dir, const char *own, bool v2, char *wh
 	return 1;
 }
 
-int cgroup_place_refusal(const cgroup_place *place, char *why, size_t size, vfg_error *err)
+int cgroup_place_own(cgroup_place *own, vfg_error *err)
+{
+	char none[128];
+	memset(own, 0, sizeof(*own));
+	return cgroups_of_pid(getpid(), own, none, sizeof(none), err);
+}
+
+int cgroup_place_refusal(const cgroup_place *place, const cgroup_place *own, char *why, size_t size, vfg_error *err)
 {
 	why[0] = '\0';
-	/* vfguard's own cgroups: the calling process's, a manager or a hook */
-	cgroup_place own;
-	char none[128];
-	memset(&own, 0, sizeof(own));
-	if (cgroups_of_pid(getpid(), &own, none, sizeof(none), err) < 0)
-		return -1;
 	int refused = 0, r;
-	if (place->v1[0] && (r = hierarchy_refusal(place->v1, own.v1, false, why, size, err)) != 0) {
+	if (place->v1[0] && (r = hierarchy_refusal(place->v1, own->v1, false, why, size, err)) != 0) {
 		if (r < 0)
 			return -1;
 		refused = 1;
 	}
-	if (place->v2[0] && (r = hierarchy_refusal(place->v2, own.v2, true, why, size, err)) != 0) {
+	if (place->v2[0] && (r = hierarchy_refusal(place->v2, own->v2, true, why, size, err)) != 0) {
 		if (r < 0)
 			return -1;
 		refused = 1;

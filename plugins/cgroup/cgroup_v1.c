@@ -10,9 +10,15 @@
  * kernel lets a device through when one exception covers all the access asked
  * for (match_exception() in security/device_cgroup.c).
  *
- * Changes go through libcgroup; devices.list is read as the file it is.
+ * devices.list is read once per hold of the host lock, and each write is
+ * applied to what was read as devcgroup_update_access() applies it, so no
+ * node reads the list again: read per node it made apply and revoke
+ * quadratic in the number of nodes. Writes go through one fd per file, kept
+ * for the hold; libcgroup says where the devices hierarchy is mounted, which
+ * a directory must be below before anything is written there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libcgroup.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,30 +26,168 @@
 
 #include "cgroup.h"
 
-int cgroup_v1_read(const char *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err)
+/* ---- The list as read, and as the kernel changes it ---- */
+
+static size_t line_hash(const cgroup_rule *rule)
 {
-	char path[VFG_PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/devices.list", dir);
-	memset(state, 0, sizeof(*state));
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return vfg_error_set(err, errno, path, "cannot read the cgroup's device list");
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, f) >= 0) {
-		line[strcspn(line, "\n")] = '\0';
-		cgroup_rule listed;
-		if (!cgroup_rule_parse(line, &listed))
-			return vfg_error_set(err, 0, path, "cannot read line '%s'", line);
-		if (listed.type == rule->type && listed.major == rule->major && listed.minor == rule->minor)
-			state->exact = listed.access;
-		if (!state->allowed && cgroup_rule_covers(&listed, rule)) {
-			state->allowed = true;
-			snprintf(state->covering, sizeof(state->covering), "%s", line);
+	/* Multiplicative hashing of each field (Knuth's constant 2654435761 and another odd one). */
+	return (size_t)(rule->major * 2654435761u) ^ (size_t)(rule->minor * 2246822519u) ^ (size_t)rule->type;
+}
+
+static bool same_numbers(const cgroup_rule *a, const cgroup_rule *b)
+{
+	return a->type == b->type && a->major == b->major && a->minor == b->minor;
+}
+
+/* The slot of the line with @rule's type and numbers, or the free slot where it would go. */
+static cgroup_v1_line *line_slot(const cgroup_v1_table *list, const cgroup_rule *rule)
+{
+	size_t mask = list->slots - 1;
+	for (size_t i = line_hash(rule) & mask;; i = (i + 1) & mask)
+		if (!list->table[i].order || same_numbers(&list->table[i].rule, rule))
+			return &list->table[i];
+}
+
+static const cgroup_v1_line *line_find(const cgroup_v1_table *list, const cgroup_rule *rule)
+{
+	const cgroup_v1_line *line = list->slots ? line_slot(list, rule) : NULL;
+	return line && line->order ? line : NULL;
+}
+
+/* Room for one more line, the table kept at most half full. */
+static int list_reserve(cgroup_v1_table *list)
+{
+	if (2 * (list->used + 1) <= list->slots)
+		return 0;
+	cgroup_v1_table grown = *list;
+	grown.slots = list->slots ? 2 * list->slots : 64;
+	grown.table = calloc(grown.slots, sizeof(*grown.table));
+	if (!grown.table)
+		return -1;
+	for (size_t i = 0; i < list->slots; i++)
+		if (list->table[i].order)
+			*line_slot(&grown, &list->table[i].rule) = list->table[i];
+	free(list->table);
+	*list = grown;
+	return 0;
+}
+
+/* Take the line out, moving back the ones after it that it had pushed along (linear probing's deletion). */
+static void line_remove(cgroup_v1_table *list, cgroup_v1_line *line)
+{
+	size_t mask = list->slots - 1, hole = (size_t)(line - list->table);
+	list->table[hole].order = 0;
+	for (size_t i = (hole + 1) & mask; list->table[i].order; i = (i + 1) & mask) {
+		size_t home = line_hash(&list->table[i].rule) & mask;
+		/* A line may move back to the hole when its home is not within (hole, i]. */
+		if ((i > hole && (home <= hole || home > i)) || (i < hole && home <= hole && home > i)) {
+			list->table[hole] = list->table[i];
+			list->table[i].order = 0;
+			hole = i;
 		}
 	}
-	if (ferror(f))
-		return vfg_error_set(err, EIO, path, "cannot read the cgroup's device list");
+	list->used--;
+}
+
+void cgroup_v1_table_forget(cgroup_v1_table *list)
+{
+	free(list->table);
+	*list = (cgroup_v1_table){0};
+}
+
+static int list_add(cgroup_v1_table *list, const cgroup_rule *rule)
+{
+	if (list_reserve(list) < 0)
+		return -1;
+	cgroup_v1_line *line = line_slot(list, rule);
+	if (line->order) { /* the kernel never lists one twice; were it to, the first place counts */
+		line->rule.access |= rule->access;
+		return 0;
+	}
+	*line = (cgroup_v1_line){.rule = *rule, .order = ++list->next_order};
+	list->used++;
+	list->allow_all = list->allow_all || rule->type == 'a';
+	return 0;
+}
+
+static int list_read(cgroup_dir *dir, vfg_error *err)
+{
+	char path[VFG_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/devices.list", dir->path);
+	cgroup_v1_table_forget(&dir->v1.lines);
+	_cleanup_close_ int fd = openat(dir->fd, "devices.list", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *text = NULL;
+	if (fd < 0)
+		return vfg_error_set(err, errno, path, "cannot read the cgroup's device list");
+	if (vfg_fd_read_all(fd, path, 0, &text, NULL, err) < 0)
+		return -1;
+	char *saveptr = NULL;
+	for (char *line = strtok_r(text, "\n", &saveptr); line; line = strtok_r(NULL, "\n", &saveptr)) {
+		cgroup_rule listed;
+		if (!cgroup_rule_parse(line, &listed)) {
+			cgroup_v1_table_forget(&dir->v1.lines);
+			return vfg_error_set(err, 0, path, "cannot read line '%s'", line);
+		}
+		if (list_add(&dir->v1.lines, &listed) < 0) {
+			cgroup_v1_table_forget(&dir->v1.lines);
+			return vfg_error_set(err, ENOMEM, path, "cannot keep the cgroup's device list");
+		}
+	}
+	dir->v1.lines.read = true;
+	return 0;
+}
+
+/*
+ * A write the kernel took, applied to the list as devcgroup_update_access()
+ * (security/device_cgroup.c) applies it to the cgroup's own exceptions: in
+ * default-deny mode, an allow merges into the exception with the same type
+ * and numbers or is appended after the others, a deny takes bits away and
+ * drops the exception left with none. In default-allow mode both change
+ * exceptions devices.list does not show (devcgroup_seq_show() prints "a *:*
+ * rwm" alone). -1 when the table cannot grow: the list is read again then.
+ */
+static int list_apply(cgroup_v1_table *list, bool deny, const cgroup_rule *rule)
+{
+	if (!list->read || list->allow_all)
+		return 0;
+	cgroup_v1_line *line = list->slots ? line_slot(list, rule) : NULL;
+	if (!line || !line->order)
+		return deny ? 0 : list_add(list, rule);
+	if (!deny)
+		line->rule.access |= rule->access;
+	else if (!(line->rule.access &= ~rule->access))
+		line_remove(list, line);
+	return 0;
+}
+
+int cgroup_v1_read(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err)
+{
+	memset(state, 0, sizeof(*state));
+	if (!dir->v1.lines.read && list_read(dir, err) < 0)
+		return -1;
+	const cgroup_v1_table *list = &dir->v1.lines;
+	const cgroup_v1_line *exact = line_find(list, rule);
+	state->exact = exact ? exact->rule.access : 0;
+	/*
+	 * The lines that can cover @rule (cgroup_rule_covers()): its type or 'a',
+	 * its numbers or '*'. The first of them in the list is the one named.
+	 */
+	const char types[] = {rule->type, 'a'};
+	const uint32_t majors[] = {rule->major, CGROUP_ANY}, minors[] = {rule->minor, CGROUP_ANY};
+	const cgroup_v1_line *first = NULL;
+	for (size_t t = 0; t < 2; t++)
+		for (size_t ma = 0; ma < 2; ma++)
+			for (size_t mi = 0; mi < 2; mi++) {
+				cgroup_rule candidate = {.type = types[t], .major = majors[ma], .minor = minors[mi]};
+				const cgroup_v1_line *line = line_find(list, &candidate);
+				if (line && cgroup_rule_covers(&line->rule, rule) &&
+				    (!first || line->order < first->order))
+					first = line;
+			}
+	if (first) {
+		state->allowed = true;
+		cgroup_rule_format(&first->rule, state->covering, sizeof(state->covering));
+	}
 	return 0;
 }
 
@@ -51,25 +195,18 @@ char *cgroup_v1_list(const char *dir, vfg_error *err)
 {
 	char path[VFG_PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/devices.list", dir);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f) {
-		vfg_error_set(err, errno, path, "cannot read the cgroup's device list");
-		return NULL;
-	}
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *text = NULL;
-	size_t size = 0;
-	FILE *out = open_memstream(&text, &size);
-	if (!out) {
+	if (fd < 0) {
 		vfg_error_set(err, errno, path, "cannot read the cgroup's device list");
 		return NULL;
 	}
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, out);
-	fclose(out);
+	if (vfg_fd_read_all(fd, path, 0, &text, NULL, err) < 0)
+		return NULL;
 	return text;
 }
+
+/* ---- Writes ---- */
 
 static int libcgroup_status = -1;
 
@@ -80,42 +217,51 @@ static void libcgroup_init_once(void)
 	libcgroup_status = cgroup_init();
 }
 
-static void cgroup_freep_cgroup(struct cgroup **cgroup)
-{
-	if (*cgroup)
-		cgroup_free(cgroup);
-}
-
-int cgroup_v1_write(const char *dir, const char *file, const cgroup_rule *rule, vfg_error *err)
+/* A directory is written to only when it is below the devices hierarchy's mount point, as libcgroup finds it. */
+static int devices_hierarchy_check(const cgroup_dir *dir, const char *file, vfg_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, libcgroup_init_once);
+	if (libcgroup_status != 0)
+		return vfg_error_set(err, 0, dir->path, "libcgroup cannot start (%s), so nothing can go to %s",
+				     cgroup_strerror(libcgroup_status), file);
+	_cleanup_free_ char *mountpoint = NULL;
+	int r = cgroup_get_subsys_mount_point("devices", &mountpoint);
+	if (r != 0 || !mountpoint)
+		return vfg_error_set(err, 0, dir->path,
+				     "is not below the devices controller's mount point (libcgroup finds none: %s)",
+				     cgroup_strerror(r));
+	size_t len = strlen(mountpoint);
+	if (strncmp(dir->path, mountpoint, len) != 0 || (dir->path[len] != '/' && dir->path[len] != '\0'))
+		return vfg_error_set(err, 0, dir->path, "is not below the devices controller's mount point %s",
+				     mountpoint);
+	return 0;
+}
+
+int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_rule *rule, vfg_error *err)
+{
+	const char *file = deny ? "devices.deny" : "devices.allow";
+	int *fd = deny ? &dir->v1.deny_fd : &dir->v1.allow_fd;
 	char text[48];
 	cgroup_rule_format(rule, text, sizeof(text));
-	if (libcgroup_status != 0)
-		return vfg_error_set(err, 0, dir, "libcgroup cannot start (%s), so '%s' cannot go to %s",
-				     cgroup_strerror(libcgroup_status), text, file);
-
-	/* libcgroup names a v1 cgroup by its path below the controller's mount point. */
-	char mountpoint[VFG_PATH_MAX];
-	int r = cgroup_mount_find("devices", mountpoint, sizeof(mountpoint));
-	size_t len = strlen(mountpoint);
-	if (r < 0 || strncmp(dir, mountpoint, len) != 0 || (dir[len] != '/' && dir[len] != '\0'))
-		return vfg_error_set(err, r < 0 ? -r : 0, dir, "is not below the devices controller's mount point%s%s",
-				     r < 0 ? "" : " ", r < 0 ? "" : mountpoint);
-	const char *name = dir[len] ? dir + len : "/";
-
-	__attribute__((cleanup(cgroup_freep_cgroup))) struct cgroup *cgroup = cgroup_new_cgroup(name);
-	struct cgroup_controller *devices = cgroup ? cgroup_add_controller(cgroup, "devices") : NULL;
-	if (!devices)
-		return vfg_error_set(err, ENOMEM, dir, "libcgroup cannot describe the cgroup");
-	r = cgroup_add_value_string(devices, file, text);
-	if (r == 0)
-		r = cgroup_modify_cgroup(cgroup);
-	if (r != 0) {
-		int errnum = r == ECGOTHER ? cgroup_get_last_errno() : 0;
-		return vfg_error_set(err, errnum, dir, "cannot write '%s' to %s (libcgroup: %s)", text, file,
-				     cgroup_strerror(r));
+	if (*fd < 0) {
+		if (devices_hierarchy_check(dir, file, err) < 0)
+			return -1;
+		*fd = openat(dir->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (*fd < 0)
+			return vfg_error_set(err, errno, dir->path, "cannot open %s to write '%s' there", file, text);
 	}
+	/* One write() is one rule: the kernel parses each write on its own (devcgroup_access_write()). */
+	size_t length = strlen(text);
+	ssize_t n = write(*fd, text, length);
+	if (n < 0 || (size_t)n != length) {
+		int errnum = n < 0 ? errno : EIO;
+		cgroup_v1_table_forget(&dir->v1.lines);
+		return vfg_error_set(err, errnum, dir->path, "cannot write '%s' to %s", text, file);
+	}
+	if (list_apply(&dir->v1.lines, deny, rule) < 0)
+		cgroup_v1_table_forget(&dir->v1.lines);
+	/* A deny goes on to the cgroups below (propagate_exception()): another list the hold read may have changed. */
+	cgroup_hold_forget_v1_lists(hold, dir);
 	return 0;
 }

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What one hold of the host lock has found, kept in the labeler's scratch
+ * (labeler.h: vfg_env_scratch): a plan finds a domain's cgroups, whether they
+ * are refused and what they hold once for all its nodes, and a transaction
+ * once for all its steps, so the cost of a domain grows with its nodes, not
+ * with their square. Nothing here outlives the hold: the next one looks at
+ * the host again, and nothing is shared between two contexts.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statfs.h>
+
+#include "cgroup.h"
+
+struct cgroup_hold {
+	bool own_found;
+	cgroup_place own; /* vfguard's own cgroups */
+	size_t n_places;
+	cgroup_found_place **places; /* each domain's, by its cgroup.path attribute and pid */
+	size_t n_dirs;
+	cgroup_dir **dirs; /* every directory opened in the hold, by path */
+	void *v2_module; /* cgroup-v2.so, once a cgroup2 cgroup is met */
+	const cgroup_v2_ops *v2_ops;
+};
+
+static void dir_close(cgroup_dir *dir)
+{
+	vfg_closep(&dir->v2.prog.map_fd);
+	vfg_closep(&dir->v2.prog.prog_fd);
+	vfg_closep(&dir->v1.allow_fd);
+	vfg_closep(&dir->v1.deny_fd);
+	vfg_closep(&dir->fd);
+	cgroup_v1_table_forget(&dir->v1.lines);
+	free(dir);
+}
+
+static void hold_release(void *block)
+{
+	cgroup_hold *hold = block;
+	for (size_t i = 0; i < hold->n_dirs; i++)
+		dir_close(hold->dirs[i]);
+	for (size_t i = 0; i < hold->n_places; i++)
+		free(hold->places[i]);
+	free(hold->dirs);
+	free(hold->places);
+	if (hold->v2_module)
+		dlclose(hold->v2_module);
+}
+
+cgroup_hold *cgroup_hold_get(const vfg_labeler_env *env, vfg_error *err)
+{
+	cgroup_hold *hold = vfg_env_scratch(env, sizeof(*hold), hold_release);
+	if (!hold)
+		vfg_error_set(err, ENOMEM, "cgroup", "cannot keep what this transaction reads of the cgroups");
+	return hold;
+}
+
+cgroup_found_place *cgroup_hold_place(cgroup_hold *hold, const vfg_domain *domain, vfg_error *err)
+{
+	/* cgroup_place_find() reads the path when there is one, else the pid. */
+	const char *path = vfg_domain_attr(domain, "cgroup.path");
+	pid_t pid = path[0] ? 0 : domain->pid;
+	for (size_t i = 0; i < hold->n_places; i++)
+		if (strcmp(hold->places[i]->path, path) == 0 && hold->places[i]->pid == pid)
+			return hold->places[i];
+	cgroup_found_place *found = calloc(1, sizeof(*found));
+	if (!found) {
+		vfg_error_set(err, ENOMEM, domain->name, "cgroup: cannot keep the domain's cgroups");
+		return NULL;
+	}
+	snprintf(found->path, sizeof(found->path), "%s", path);
+	found->pid = pid;
+	found->refused = -1;
+	if (cgroup_place_find(domain, &found->place, found->why, sizeof(found->why), err) < 0) {
+		free(found);
+		return NULL;
+	}
+	cgroup_found_place **places = realloc(hold->places, (hold->n_places + 1) * sizeof(*places));
+	if (!places) {
+		free(found);
+		vfg_error_set(err, ENOMEM, domain->name, "cgroup: cannot keep the domain's cgroups");
+		return NULL;
+	}
+	hold->places = places;
+	places[hold->n_places++] = found;
+	return found;
+}
+
+int cgroup_hold_refusal(cgroup_hold *hold, cgroup_found_place *found, const char **why, vfg_error *err)
+{
+	if (!hold->own_found) {
+		if (cgroup_place_own(&hold->own, err) < 0)
+			return -1;
+		hold->own_found = true;
+	}
+	if (found->refused < 0) {
+		int refused =
+			cgroup_place_refusal(&found->place, &hold->own, found->refusal, sizeof(found->refusal), err);
+		if (refused < 0)
+			return -1;
+		found->refused = refused;
+	}
+	*why = found->refusal;
+	return found->refused;
+}
+
+cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
+{
+	for (size_t i = 0; i < hold->n_dirs; i++)
+		if (strcmp(hold->dirs[i]->path, path) == 0)
+			return hold->dirs[i];
+	cgroup_dir *dir = calloc(1, sizeof(*dir));
+	if (!dir) {
+		vfg_error_set(err, ENOMEM, path, "cgroup: cannot keep the cgroup open");
+		return NULL;
+	}
+	snprintf(dir->path, sizeof(dir->path), "%s", path);
+	dir->v1.allow_fd = dir->v1.deny_fd = -1;
+	dir->v2.prog = (cgroup_v2_prog)CGROUP_V2_PROG_INIT;
+	/* A file in the way is no cgroup either: statfs(2) says what it is on, for the caller's check. */
+	struct statfs fs;
+	dir->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = dir->fd >= 0 ? fstatfs(dir->fd, &fs) : -1;
+	if (r < 0 && errno == ENOTDIR)
+		r = statfs(path, &fs);
+	if (r == 0)
+		dir->fs_type = (unsigned long)fs.f_type;
+	else if (errno == ENOENT)
+		dir->gone = true; /* as at revoke, once the VM's cgroup is removed: its rules went with it */
+	else {
+		vfg_error_set(err, errno, path, "cannot open the cgroup");
+		dir_close(dir);
+		return NULL;
+	}
+	cgroup_dir **dirs = realloc(hold->dirs, (hold->n_dirs + 1) * sizeof(*dirs));
+	if (!dirs) {
+		dir_close(dir);
+		vfg_error_set(err, ENOMEM, path, "cgroup: cannot keep the cgroup open");
+		return NULL;
+	}
+	hold->dirs = dirs;
+	dirs[hold->n_dirs++] = dir;
+	return dir;
+}
+
+/*
+ * The v2 module (cgroup_v2_bpf.c) lies in the folder cgroup/ beside this
+ * labeler's own file, where meson builds and installs it. RTLD_NODELETE:
+ * once loaded it stays, so the next hold (an apply after its plan) finds it
+ * loaded rather than mapping libbpf, libelf and zlib again; the dlclose at
+ * each hold's end only counts it down.
+ */
+#define CGROUP_V2_MODULE "cgroup/cgroup-v2.so"
+
+const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)
+{
+	if (hold->v2_ops)
+		return hold->v2_ops;
+	Dl_info self;
+	if (!dladdr((void *)cgroup_hold_v2_ops, &self) || !self.dli_fname) {
+		vfg_error_set(err, 0, CGROUP_V2_MODULE, "cgroup: cannot tell where this labeler was loaded from");
+		return NULL;
+	}
+	char path[PATH_MAX];
+	const char *slash = strrchr(self.dli_fname, '/');
+	int n = snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash + 1 - self.dli_fname) : 0, self.dli_fname,
+			 CGROUP_V2_MODULE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		vfg_error_set(err, ENAMETOOLONG, self.dli_fname, "cgroup: the path of its v2 part is too long");
+		return NULL;
+	}
+	void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (!module) {
+		vfg_error_set(err, 0, path, "cgroup: cannot load the part that acts on cgroup2 (%s)", dlerror());
+		return NULL;
+	}
+	const cgroup_v2_ops *ops = dlsym(module, CGROUP_V2_OPS_SYMBOL);
+	if (!ops || ops->size != sizeof(*ops)) {
+		dlclose(module);
+		vfg_error_set(err, 0, path, "is not the cgroup labeler's v2 part of this build (no %s of %zu bytes)",
+			      CGROUP_V2_OPS_SYMBOL, sizeof(*ops));
+		return NULL;
+	}
+	hold->v2_module = module;
+	hold->v2_ops = ops;
+	return ops;
+}
+
+void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written)
+{
+	for (size_t i = 0; i < hold->n_dirs; i++)
+		if (hold->dirs[i] != written)
+			cgroup_v1_table_forget(&hold->dirs[i]->v1.lines);
+}
