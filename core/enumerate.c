@@ -31,26 +31,24 @@ static int function_path(const vfg_context *ctx, const vfg_pci_addr *addr, const
 	return vfg_host_path(ctx, logical, buf, size, err);
 }
 
-static int read_header_type(const char *config_path, uint8_t *header_type, vfg_error *err)
+static int read_header_type(int dirfd, const char *dir, uint8_t *header_type, vfg_error *err)
 {
-	_cleanup_close_ int fd = open(config_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vfg_error_set(err, errno, config_path, "cannot read PCI config space");
+	char path[VFG_PATH_MAX + 16];
+	_cleanup_close_ int fd = openat(dirfd, "config", O_RDONLY | O_CLOEXEC);
 	uint8_t byte;
-	ssize_t n = pread(fd, &byte, 1, PCI_CONFIG_HEADER_TYPE);
-	if (n < 0)
-		return vfg_error_set(err, errno, config_path, "cannot read PCI config space");
-	if (n != 1)
-		return vfg_error_set(err, 0, config_path, "PCI config space shorter than 0x%x bytes",
+	ssize_t n = fd < 0 ? -1 : pread(fd, &byte, 1, PCI_CONFIG_HEADER_TYPE);
+	if (n < 0) {
+		int error = errno;
+		snprintf(path, sizeof(path), "%s/config", dir);
+		return vfg_error_set(err, error, path, "cannot read PCI config space");
+	}
+	if (n != 1) {
+		snprintf(path, sizeof(path), "%s/config", dir);
+		return vfg_error_set(err, 0, path, "PCI config space shorter than 0x%x bytes",
 				     PCI_CONFIG_HEADER_TYPE + 1);
+	}
 	*header_type = byte & PCI_HEADER_TYPE_MASK;
 	return 0;
-}
-
-static bool is_directory(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static bool exists(const char *path)
@@ -59,37 +57,54 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-VFG_EXPORT int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn,
-				     vfg_error *err)
+/*
+ * Open the function's sysfs directory (O_PATH), its path in @dir: its
+ * attributes are then read relative to it, one lookup each rather than the
+ * whole path and the bus's symlink every time.
+ */
+static int function_dir_open(const vfg_context *ctx, const vfg_pci_addr *addr, char *dir, size_t size, vfg_error *err)
 {
-	char path[VFG_PATH_MAX], bdf[VFG_PCI_ADDR_STRLEN];
+	if (function_path(ctx, addr, "", dir, size, err) < 0)
+		return -1;
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		char bdf[VFG_PCI_ADDR_STRLEN];
+		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "no such PCI function on this host (%s)",
+				     dir);
+	}
+	return fd;
+}
+
+/* The function's attributes, from its directory open as @dirfd (function_dir_open). */
+static int function_read_at(int dirfd, const char *dir, const vfg_pci_addr *addr, vfg_pci_function *fn, vfg_error *err)
+{
 	memset(fn, 0, sizeof(*fn));
 	fn->addr = *addr;
-
-	if (function_path(ctx, addr, "", path, sizeof(path), err) < 0)
-		return -1;
-	if (!is_directory(path))
-		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "no such PCI function on this host (%s)",
-				     path);
-
 	unsigned long vendor, device, class_code;
-	if (function_path(ctx, addr, "vendor", path, sizeof(path), err) < 0 ||
-	    vfg_sysfs_read_hex(path, 0xffff, &vendor, err) < 0 ||
-	    function_path(ctx, addr, "device", path, sizeof(path), err) < 0 ||
-	    vfg_sysfs_read_hex(path, 0xffff, &device, err) < 0 ||
-	    function_path(ctx, addr, "class", path, sizeof(path), err) < 0 ||
-	    vfg_sysfs_read_hex(path, 0xffffff, &class_code, err) < 0 ||
-	    function_path(ctx, addr, "config", path, sizeof(path), err) < 0 ||
-	    read_header_type(path, &fn->header_type, err) < 0 ||
-	    function_path(ctx, addr, "driver", path, sizeof(path), err) < 0 ||
-	    vfg_sysfs_link_name(path, fn->driver, sizeof(fn->driver), err) < 0 ||
-	    function_path(ctx, addr, "vfio-dev", path, sizeof(path), err) < 0)
+	if (vfg_sysfs_read_hex_at(dirfd, dir, "vendor", 0xffff, &vendor, err) < 0 ||
+	    vfg_sysfs_read_hex_at(dirfd, dir, "device", 0xffff, &device, err) < 0 ||
+	    vfg_sysfs_read_hex_at(dirfd, dir, "class", 0xffffff, &class_code, err) < 0 ||
+	    read_header_type(dirfd, dir, &fn->header_type, err) < 0 ||
+	    vfg_sysfs_link_name_at(dirfd, dir, "driver", fn->driver, sizeof(fn->driver), err) < 0)
 		return -1;
 	fn->vendor = (uint16_t)vendor;
 	fn->device = (uint16_t)device;
 	fn->class_code = (uint32_t)class_code;
-	fn->vfio_dev = is_directory(path);
+	struct stat st;
+	fn->vfio_dev = fstatat(dirfd, "vfio-dev", &st, 0) == 0 && S_ISDIR(st.st_mode);
 	return 0;
+}
+
+VFG_EXPORT int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn,
+				     vfg_error *err)
+{
+	char dir[VFG_PATH_MAX];
+	memset(fn, 0, sizeof(*fn));
+	fn->addr = *addr;
+	_cleanup_close_ int dirfd = function_dir_open(ctx, addr, dir, sizeof(dir), err);
+	if (dirfd < 0)
+		return -1;
+	return function_read_at(dirfd, dir, addr, fn, err);
 }
 
 /*
@@ -140,7 +155,9 @@ static int compare_functions(const void *a, const void *b)
 	return (kx > ky) - (kx < ky);
 }
 
-static int read_group_members(const vfg_context *ctx, vfg_iommu_group *group, vfg_error *err)
+/* Every function of the group; @known, the function enumeration has just read, is taken as it is. */
+static int read_group_members(const vfg_context *ctx, const vfg_pci_function *known, vfg_iommu_group *group,
+			      vfg_error *err)
 {
 	char logical[96], path[VFG_PATH_MAX];
 	snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group->number);
@@ -161,7 +178,10 @@ static int read_group_members(const vfg_context *ctx, vfg_iommu_group *group, vf
 		if (!members)
 			return vfg_error_set(err, ENOMEM, path, "cannot list the IOMMU group's devices");
 		group->members = members;
-		if (vfg_pci_function_read(ctx, &addr, &group->members[group->n_members], err) < 0)
+		vfg_pci_function *member = &group->members[group->n_members];
+		if (known && vfg_pci_addr_equal(&addr, &known->addr))
+			*member = *known;
+		else if (vfg_pci_function_read(ctx, &addr, member, err) < 0)
 			return -1;
 		group->n_members++;
 	}
@@ -169,21 +189,20 @@ static int read_group_members(const vfg_context *ctx, vfg_iommu_group *group, vf
 	return 0;
 }
 
-int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err)
+/*
+ * The IOMMU group of the function whose sysfs directory is open as @dirfd
+ * (@dir its path), and its members; @known as read_group_members takes it.
+ */
+static int group_read_at(const vfg_context *ctx, int dirfd, const char *dir, const vfg_pci_addr *addr,
+			 const vfg_pci_function *known, vfg_iommu_group *group, vfg_error *err)
 {
-	char path[VFG_PATH_MAX], name[32], bdf[VFG_PCI_ADDR_STRLEN];
+	char path[VFG_PATH_MAX + 16], name[32], bdf[VFG_PCI_ADDR_STRLEN];
 	memset(group, 0, sizeof(*group));
-	vfg_pci_addr_format(addr, bdf);
-	if (function_path(ctx, addr, "", path, sizeof(path), err) < 0)
+	if (vfg_sysfs_link_name_at(dirfd, dir, "iommu_group", name, sizeof(name), err) < 0)
 		return -1;
-	/* Without this, a device that is not there would read as one the IOMMU does not cover. */
-	if (!is_directory(path))
-		return vfg_error_set(err, 0, bdf, "no such PCI function on this host (%s)", path);
-	if (function_path(ctx, addr, "iommu_group", path, sizeof(path), err) < 0 ||
-	    vfg_sysfs_link_name(path, name, sizeof(name), err) < 0)
-		return -1;
+	snprintf(path, sizeof(path), "%s/iommu_group", dir);
 	if (!name[0])
-		return vfg_error_set(err, 0, bdf,
+		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
 				     "has no IOMMU group (no %s): the IOMMU is off or not in front of this device "
 				     "(boot with intel_iommu=on or amd_iommu=on)",
 				     path);
@@ -193,12 +212,23 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 	if (errno || *end || end == name || number > 0xffffffffUL)
 		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", name);
 	group->number = (unsigned)number;
-	if (read_group_members(ctx, group, err) < 0) {
+	if (read_group_members(ctx, known, group, err) < 0) {
 		free(group->members);
 		memset(group, 0, sizeof(*group));
 		return -1;
 	}
 	return 0;
+}
+
+int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err)
+{
+	char dir[VFG_PATH_MAX];
+	memset(group, 0, sizeof(*group));
+	/* Without this, a device that is not there would read as one the IOMMU does not cover. */
+	_cleanup_close_ int dirfd = function_dir_open(ctx, addr, dir, sizeof(dir), err);
+	if (dirfd < 0)
+		return -1;
+	return group_read_at(ctx, dirfd, dir, addr, NULL, group, err);
 }
 
 int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err)
@@ -223,16 +253,22 @@ int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_add
 			     group->number, offenders, count > 1 ? "them" : "it");
 }
 
-static int read_cdev(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *err)
+static int read_cdev(int fn_dirfd, const char *fn_dir, vfg_hostdev *hostdev, vfg_error *err)
 {
-	char path[VFG_PATH_MAX];
-	if (function_path(ctx, &hostdev->function.addr, "vfio-dev", path, sizeof(path), err) < 0)
-		return -1;
-	_cleanup_closedir_ DIR *dir = opendir(path);
+	/* No vfio-dev/ (function_read_at looked): no cdev, the kernel lacks VFIO_DEVICE_CDEV. */
+	if (!hostdev->function.vfio_dev)
+		return 0;
+	char path[VFG_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/vfio-dev", fn_dir);
+	int dirfd = openat(fn_dirfd, "vfio-dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *dir = dirfd < 0 ? NULL : fdopendir(dirfd);
 	if (!dir) {
-		if (errno == ENOENT)
-			return 0; /* no cdev: the kernel lacks VFIO_DEVICE_CDEV */
-		return vfg_error_set(err, errno, path, "cannot list the vfio cdev");
+		int error = errno;
+		if (dirfd >= 0)
+			close(dirfd);
+		if (error == ENOENT)
+			return 0; /* gone since function_read_at looked */
+		return vfg_error_set(err, error, path, "cannot list the vfio cdev");
 	}
 	struct dirent *entry;
 	while ((entry = readdir(dir))) {
@@ -245,8 +281,8 @@ static int read_cdev(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *er
 	}
 	if (!hostdev->cdev[0])
 		return 0;
-	char dev_path[VFG_PATH_MAX + 64];
-	snprintf(dev_path, sizeof(dev_path), "%s/%s/dev", path, hostdev->cdev);
+	char dev_name[64];
+	snprintf(dev_name, sizeof(dev_name), "%s/dev", hostdev->cdev);
 	/*
 	 * Since 6.1 every vfio device has its vfio-dev/vfioN directory (the
 	 * struct device in struct vfio_device); only with VFIO_DEVICE_CDEV (6.6)
@@ -254,34 +290,44 @@ static int read_cdev(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *er
 	 * in the VM suite: no dev file, no cdev.
 	 */
 	struct stat st;
-	if (lstat(dev_path, &st) < 0 && errno == ENOENT) {
+	if (fstatat(dirfd, dev_name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
 		hostdev->cdev[0] = '\0';
 		return 0;
 	}
-	return vfg_sysfs_read_devnum(dev_path, &hostdev->cdev_rdev, err);
+	return vfg_sysfs_read_devnum_at(dirfd, path, dev_name, &hostdev->cdev_rdev, err);
+}
+
+/* Does @logical exist under the root (lstat)? Asked once per plan: @known caches it (-1 until then). */
+static bool host_has(const vfg_context *ctx, const char *logical, signed char *known)
+{
+	char path[VFG_PATH_MAX];
+	if (*known < 0)
+		*known = vfg_host_path(ctx, logical, path, sizeof(path), NULL) == 0 && exists(path);
+	return *known;
 }
 
 /* Whether a backend can serve the hostdev here; when not, @why says what is missing. */
-static bool iommufd_available(const vfg_context *ctx, const vfg_hostdev *hostdev, char *why, size_t size)
+static bool iommufd_available(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev *hostdev, char *why,
+			      size_t size)
 {
-	char sysfs[VFG_PATH_MAX], node[VFG_PATH_MAX];
 	if (!hostdev->cdev[0]) {
 		snprintf(why, size,
 			 "the device has no vfio cdev (vfio-dev/ in sysfs; the kernel needs VFIO_DEVICE_CDEV)");
 		return false;
 	}
-	if (vfg_host_path(ctx, "/sys/class/misc/iommu/dev", sysfs, sizeof(sysfs), NULL) < 0 || !exists(sysfs) ||
-	    vfg_host_path(ctx, "/dev/iommu", node, sizeof(node), NULL) < 0 || !exists(node)) {
+	if (!host_has(ctx, "/sys/class/misc/iommu/dev", &host->iommu_sysfs) ||
+	    !host_has(ctx, "/dev/iommu", &host->iommu_node)) {
 		snprintf(why, size, "the host has no /dev/iommu (the kernel needs IOMMUFD)");
 		return false;
 	}
 	return true;
 }
 
-static bool legacy_available(const vfg_context *ctx, const vfg_hostdev *hostdev, char *why, size_t size)
+static bool legacy_available(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev *hostdev, char *why,
+			     size_t size)
 {
 	char path[VFG_PATH_MAX], logical[64];
-	if (vfg_host_path(ctx, "/sys/class/misc/vfio/dev", path, sizeof(path), NULL) < 0 || !exists(path)) {
+	if (!host_has(ctx, "/sys/class/misc/vfio/dev", &host->container_sysfs)) {
 		snprintf(why, size, "the host has no /dev/vfio/vfio container (the kernel needs VFIO_CONTAINER)");
 		return false;
 	}
@@ -293,34 +339,33 @@ static bool legacy_available(const vfg_context *ctx, const vfg_hostdev *hostdev,
 	return true;
 }
 
-static int choose_backend(const vfg_context *ctx, vfg_hostdev *hostdev, vfg_error *err)
+/* Each backend is looked at only when the choice needs it; the messages name every one looked at. */
+static int choose_backend(const vfg_context *ctx, vfg_host_nodes *host, vfg_hostdev *hostdev, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN], no_iommufd[192] = "", no_legacy[192] = "";
 	vfg_pci_addr_format(&hostdev->function.addr, bdf);
-	bool iommufd = iommufd_available(ctx, hostdev, no_iommufd, sizeof(no_iommufd));
-	bool legacy = legacy_available(ctx, hostdev, no_legacy, sizeof(no_legacy));
 
 	switch (hostdev->spec.backend) {
 	case VFG_BACKEND_IOMMUFD:
-		if (!iommufd)
+		if (!iommufd_available(ctx, host, hostdev, no_iommufd, sizeof(no_iommufd)))
 			return vfg_error_set(err, 0, bdf, "backend iommufd cannot serve it: %s", no_iommufd);
 		hostdev->backend = VFG_BACKEND_IOMMUFD;
 		snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason), "asked for");
 		return 0;
 	case VFG_BACKEND_LEGACY:
-		if (!legacy)
+		if (!legacy_available(ctx, host, hostdev, no_legacy, sizeof(no_legacy)))
 			return vfg_error_set(err, 0, bdf, "backend legacy cannot serve it: %s", no_legacy);
 		hostdev->backend = VFG_BACKEND_LEGACY;
 		snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason), "asked for");
 		return 0;
 	case VFG_BACKEND_AUTO:
-		if (iommufd) {
+		if (iommufd_available(ctx, host, hostdev, no_iommufd, sizeof(no_iommufd))) {
 			hostdev->backend = VFG_BACKEND_IOMMUFD;
 			snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason),
 				 "auto: the device has cdev %s and the host has /dev/iommu", hostdev->cdev);
 			return 0;
 		}
-		if (legacy) {
+		if (legacy_available(ctx, host, hostdev, no_legacy, sizeof(no_legacy))) {
 			hostdev->backend = VFG_BACKEND_LEGACY;
 			snprintf(hostdev->backend_reason, sizeof(hostdev->backend_reason), "auto: not iommufd, %s",
 				 no_iommufd);
@@ -344,19 +389,35 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 			     hostdev->function.driver);
 }
 
-VFG_EXPORT int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_spec *spec, vfg_hostdev *hostdev,
-				     vfg_error *err)
+/*
+ * Each attribute of the function is read once: the group's listing takes the
+ * function itself from what was just read (the function's directory is open
+ * for both), and only the other members are read there.
+ */
+int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
+			     vfg_hostdev *hostdev, vfg_error *err)
 {
+	char dir[VFG_PATH_MAX];
 	memset(hostdev, 0, sizeof(*hostdev));
 	hostdev->spec = *spec;
-	if (vfg_pci_function_read(ctx, &spec->addr, &hostdev->function, err) < 0 ||
-	    vfg_iommu_group_read(ctx, &spec->addr, &hostdev->group, err) < 0 || check_bound_to_vfio(hostdev, err) < 0 ||
-	    vfg_iommu_group_check_viable(&hostdev->group, &spec->addr, err) < 0 || read_cdev(ctx, hostdev, err) < 0 ||
-	    choose_backend(ctx, hostdev, err) < 0) {
+	hostdev->function.addr = spec->addr;
+	_cleanup_close_ int dirfd = function_dir_open(ctx, &spec->addr, dir, sizeof(dir), err);
+	if (dirfd < 0 || function_read_at(dirfd, dir, &spec->addr, &hostdev->function, err) < 0 ||
+	    group_read_at(ctx, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
+	    check_bound_to_vfio(hostdev, err) < 0 ||
+	    vfg_iommu_group_check_viable(&hostdev->group, &spec->addr, err) < 0 ||
+	    read_cdev(dirfd, dir, hostdev, err) < 0 || choose_backend(ctx, host, hostdev, err) < 0) {
 		vfg_hostdev_clear(hostdev);
 		return -1;
 	}
 	return 0;
+}
+
+VFG_EXPORT int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_spec *spec, vfg_hostdev *hostdev,
+				     vfg_error *err)
+{
+	vfg_host_nodes host = VFG_HOST_NODES_UNKNOWN;
+	return vfg_hostdev_enumerate_on(ctx, &host, spec, hostdev, err);
 }
 
 VFG_EXPORT void vfg_hostdev_clear(vfg_hostdev *hostdev)

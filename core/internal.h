@@ -45,7 +45,30 @@ int vfg_sysfs_read_hex(const char *path, unsigned long max, unsigned long *value
 int vfg_sysfs_read_devnum(const char *path, dev_t *rdev, vfg_error *err);
 /* The last component of a symlink's target ("vfio-pci" for .../drivers/vfio-pci); ENOENT: buf = "". */
 int vfg_sysfs_link_name(const char *path, char *buf, size_t size, vfg_error *err);
+/*
+ * The same for attribute @name of the directory open as @dirfd (one lookup
+ * instead of the whole path's); @dir, that directory's path, is for messages.
+ */
+int vfg_sysfs_read_line_at(int dirfd, const char *dir, const char *name, char *buf, size_t size, vfg_error *err);
+int vfg_sysfs_read_hex_at(int dirfd, const char *dir, const char *name, unsigned long max, unsigned long *value,
+			  vfg_error *err);
+int vfg_sysfs_read_devnum_at(int dirfd, const char *dir, const char *name, dev_t *rdev, vfg_error *err);
+int vfg_sysfs_link_name_at(int dirfd, const char *dir, const char *name, char *buf, size_t size, vfg_error *err);
 
+/*
+ * enumerate.c: what enumeration finds about the host as a whole, which every
+ * hostdev of a plan shares, so it is looked at once: whether each file
+ * exists (1), not (0), or is not looked at yet (-1).
+ */
+typedef struct vfg_host_nodes {
+	signed char container_sysfs; /* /sys/class/misc/vfio/dev */
+	signed char iommu_sysfs; /* /sys/class/misc/iommu/dev */
+	signed char iommu_node; /* /dev/iommu */
+} vfg_host_nodes;
+#define VFG_HOST_NODES_UNKNOWN ((vfg_host_nodes){-1, -1, -1})
+/* vfg_hostdev_enumerate, with what is known of the host in @host (VFG_HOST_NODES_UNKNOWN at first). */
+int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
+			     vfg_hostdev *hostdev, vfg_error *err);
 /* enumerate.c: the IOMMU group of a function, and whether userspace may own it. */
 int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err);
 /* Every member but @addr is bound to a driver that lets userspace own the group's DMA (or to none). */
