@@ -59,44 +59,145 @@ static void node_describe(const vfg_hostdev *hostdev, vfg_node_kind kind, vfg_no
 	}
 }
 
+/*
+ * While the plan is built: which node has a path, and which hostdev came
+ * first with an address or an IOMMU group, so that each hostdev is checked
+ * against the others and finds its nodes in constant time. Open addressing
+ * over FNV-1a hashes (offset basis and prime from the FNV reference,
+ * http://www.isthe.com/chongo/tech/comp/fnv/); a slot holds an index + 1, 0
+ * when empty.
+ */
+typedef struct plan_index {
+	size_t *slots;
+	size_t mask;
+} plan_index;
+
+typedef struct plan_builder {
+	vfg_host_nodes host; /* what enumeration found of the host, shared by every hostdev */
+	plan_index node_paths; /* node index by path */
+	plan_index addresses; /* the first hostdev by PCI address */
+	plan_index groups; /* the first hostdev by IOMMU group number */
+	size_t nodes_allocated;
+} plan_builder;
+
+static uint64_t fnv1a(const void *data, size_t size)
+{
+	const unsigned char *bytes = data;
+	uint64_t hash = 14695981039346656037ULL;
+	for (size_t i = 0; i < size; i++)
+		hash = (hash ^ bytes[i]) * 1099511628211ULL;
+	return hash;
+}
+
+/* Room for @items entries at most half full. */
+static int plan_index_init(plan_index *index, size_t items)
+{
+	size_t capacity = 16;
+	while (capacity < 2 * items)
+		capacity *= 2;
+	index->slots = calloc(capacity, sizeof(*index->slots));
+	index->mask = capacity - 1;
+	return index->slots ? 0 : -1;
+}
+
+/* The slot of the entry @same says matches @hash's key, or the empty slot where it would go. */
+static size_t *plan_index_slot(const plan_index *index, uint64_t hash, bool (*same)(const void *key, size_t entry),
+			       const void *key)
+{
+	for (size_t slot = hash & index->mask;; slot = (slot + 1) & index->mask)
+		if (!index->slots[slot] || same(key, index->slots[slot] - 1))
+			return &index->slots[slot];
+}
+
+static void plan_builder_free(plan_builder *builder)
+{
+	free(builder->node_paths.slots);
+	free(builder->addresses.slots);
+	free(builder->groups.slots);
+}
+
+typedef struct node_key {
+	const vfg_plan *plan;
+	const char *path;
+} node_key;
+
+static bool node_has_path(const void *key, size_t entry)
+{
+	const node_key *k = key;
+	return strcmp(k->plan->nodes[entry].path, k->path) == 0;
+}
+
+typedef struct hostdev_key {
+	const vfg_plan *plan;
+	const vfg_hostdev *hostdev;
+} hostdev_key;
+
+static bool hostdev_has_address(const void *key, size_t entry)
+{
+	const hostdev_key *k = key;
+	return vfg_pci_addr_equal(&k->plan->hostdevs[entry].spec.addr, &k->hostdev->spec.addr);
+}
+
+static bool hostdev_has_group(const void *key, size_t entry)
+{
+	const hostdev_key *k = key;
+	return k->plan->hostdevs[entry].group.number == k->hostdev->group.number;
+}
+
 /* Add the node, or find it when another hostdev of the domain needs it too; returns its index. */
-static int plan_add_node(vfg_context *ctx, vfg_plan *plan, vfg_hostdev *hostdev, vfg_node_kind kind, vfg_error *err)
+static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan, vfg_hostdev *hostdev,
+			 vfg_node_kind kind, vfg_error *err)
 {
 	vfg_node wanted = {0};
 	node_describe(hostdev, kind, &wanted);
-	for (size_t i = 0; i < plan->n_nodes; i++) {
-		if (strcmp(plan->nodes[i].path, wanted.path) != 0)
-			continue;
+	node_key key = {.plan = plan, .path = wanted.path};
+	size_t *slot =
+		plan_index_slot(&builder->node_paths, fnv1a(wanted.path, strlen(wanted.path)), node_has_path, &key);
+	size_t n = *slot ? *slot - 1 : plan->n_nodes;
+	if (*slot) {
 		/* Path access wins: the hypervisor opens it itself when any hostdev needs that. */
 		if (hostdev->spec.access == VFG_ACCESS_PATH)
-			plan->nodes[i].access = VFG_ACCESS_PATH;
-		hostdev->nodes[hostdev->n_nodes++] = i;
-		return 0;
+			plan->nodes[n].access = VFG_ACCESS_PATH;
+	} else {
+		wanted.access = hostdev->spec.access;
+		if (node_sysfs_rdev(ctx, hostdev, kind, &wanted.rdev, err) < 0 ||
+		    vfg_node_inspect(ctx, &wanted, err) < 0)
+			return -1;
+		if (plan->n_nodes == builder->nodes_allocated) {
+			size_t allocated = builder->nodes_allocated ? 2 * builder->nodes_allocated : 4;
+			vfg_node *nodes = realloc(plan->nodes, allocated * sizeof(*nodes));
+			size_t *path_hostdev = realloc(plan->path_hostdev, allocated * sizeof(*path_hostdev));
+			if (nodes)
+				plan->nodes = nodes;
+			if (path_hostdev)
+				plan->path_hostdev = path_hostdev;
+			if (!nodes || !path_hostdev)
+				return vfg_error_set(err, ENOMEM, wanted.path, "cannot plan node");
+			builder->nodes_allocated = allocated;
+		}
+		plan->nodes[n] = wanted;
+		plan->path_hostdev[n] = 0;
+		plan->n_nodes++;
+		*slot = n + 1;
 	}
-
-	wanted.access = hostdev->spec.access;
-	if (node_sysfs_rdev(ctx, hostdev, kind, &wanted.rdev, err) < 0 || vfg_node_inspect(ctx, &wanted, err) < 0)
-		return -1;
-	vfg_node *nodes = realloc(plan->nodes, (plan->n_nodes + 1) * sizeof(*nodes));
-	if (!nodes)
-		return vfg_error_set(err, ENOMEM, wanted.path, "cannot plan node");
-	plan->nodes = nodes;
-	plan->nodes[plan->n_nodes] = wanted;
-	hostdev->nodes[hostdev->n_nodes++] = plan->n_nodes++;
+	if (!plan->path_hostdev[n] && hostdev->spec.access == VFG_ACCESS_PATH)
+		plan->path_hostdev[n] = (size_t)(hostdev - plan->hostdevs) + 1;
+	hostdev->nodes[hostdev->n_nodes++] = n;
 	return 0;
 }
 
-static int plan_add_hostdev_nodes(vfg_context *ctx, vfg_plan *plan, vfg_hostdev *hostdev, vfg_error *err)
+static int plan_add_hostdev_nodes(vfg_context *ctx, plan_builder *builder, vfg_plan *plan, vfg_hostdev *hostdev,
+				  vfg_error *err)
 {
 	switch (hostdev->backend) {
 	case VFG_BACKEND_LEGACY:
-		return plan_add_node(ctx, plan, hostdev, VFG_NODE_CONTAINER, err) < 0
+		return plan_add_node(ctx, builder, plan, hostdev, VFG_NODE_CONTAINER, err) < 0
 			       ? -1
-			       : plan_add_node(ctx, plan, hostdev, VFG_NODE_GROUP, err);
+			       : plan_add_node(ctx, builder, plan, hostdev, VFG_NODE_GROUP, err);
 	case VFG_BACKEND_IOMMUFD:
-		return plan_add_node(ctx, plan, hostdev, VFG_NODE_IOMMUFD, err) < 0
+		return plan_add_node(ctx, builder, plan, hostdev, VFG_NODE_IOMMUFD, err) < 0
 			       ? -1
-			       : plan_add_node(ctx, plan, hostdev, VFG_NODE_CDEV, err);
+			       : plan_add_node(ctx, builder, plan, hostdev, VFG_NODE_CDEV, err);
 	case VFG_BACKEND_AUTO:
 		break;
 	}
@@ -107,24 +208,40 @@ static int plan_add_hostdev_nodes(vfg_context *ctx, vfg_plan *plan, vfg_hostdev 
  * One domain, one claim per function, and one backend per IOMMU group: the
  * group's DMA ownership is taken either through a legacy group fd or through
  * device cdevs, and the kernel refuses to mix the two for one group.
+ *
+ * The first earlier hostdev of the group stands for all of them: each one
+ * after it passed this check, so they share its backend. A hostdev given
+ * twice shares its group too, and is never earlier than the group's first.
  */
-static int check_hostdev_against_others(const vfg_plan *plan, size_t index, vfg_error *err)
+static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *plan, size_t index, vfg_error *err)
 {
 	const vfg_hostdev *hostdev = &plan->hostdevs[index];
+	hostdev_key key = {.plan = plan, .hostdev = hostdev};
+	const vfg_pci_addr *addr = &hostdev->spec.addr;
+	uint32_t packed =
+		(uint32_t)addr->domain << 16 | (uint32_t)addr->bus << 8 | (uint32_t)addr->slot << 3 | addr->function;
+	size_t *same_address =
+		plan_index_slot(&builder->addresses, fnv1a(&packed, sizeof(packed)), hostdev_has_address, &key);
+	size_t *same_group =
+		plan_index_slot(&builder->groups, fnv1a(&hostdev->group.number, sizeof(hostdev->group.number)),
+				hostdev_has_group, &key);
 	char bdf[VFG_PCI_ADDR_STRLEN], other_bdf[VFG_PCI_ADDR_STRLEN];
-	vfg_pci_addr_format(&hostdev->spec.addr, bdf);
-	for (size_t i = 0; i < index; i++) {
-		const vfg_hostdev *other = &plan->hostdevs[i];
-		vfg_pci_addr_format(&other->spec.addr, other_bdf);
-		if (vfg_pci_addr_equal(&other->spec.addr, &hostdev->spec.addr))
-			return vfg_error_set(err, 0, bdf, "hostdev given twice");
-		if (other->group.number == hostdev->group.number && other->backend != hostdev->backend)
-			return vfg_error_set(err, 0, bdf,
+	if (*same_group) {
+		const vfg_hostdev *first = &plan->hostdevs[*same_group - 1];
+		if (first->backend != hostdev->backend && *same_address != *same_group) {
+			vfg_pci_addr_format(&first->spec.addr, other_bdf);
+			return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
 					     "shares IOMMU group %u with %s, but uses backend %s where %s uses %s: "
 					     "one group takes one backend",
 					     hostdev->group.number, other_bdf, vfg_backend_name(hostdev->backend),
-					     other_bdf, vfg_backend_name(other->backend));
+					     other_bdf, vfg_backend_name(first->backend));
+		}
 	}
+	if (*same_address)
+		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "hostdev given twice");
+	*same_address = index + 1;
+	if (!*same_group)
+		*same_group = index + 1;
 	return 0;
 }
 
@@ -168,11 +285,20 @@ static int plan_domain_labeler(const vfg_context *ctx, const host_journal *hj, v
 	return 0;
 }
 
+/* calloc() that gives memory for none too, so NULL always means out of memory. */
+static void *plan_calloc(size_t count, size_t size)
+{
+	return calloc(count ? count : 1, size);
+}
+
 static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *plan, vfg_error *err)
 {
-	plan->labelers = calloc(ctx->n_labelers, sizeof(*plan->labelers));
-	plan->steps = calloc(ctx->n_labelers * plan->n_nodes, sizeof(*plan->steps));
-	plan->domain_labelers = calloc(ctx->n_labelers, sizeof(*plan->domain_labelers));
+	size_t node_scope = 0;
+	for (size_t l = 0; l < ctx->n_labelers; l++)
+		node_scope += ctx->labelers[l]->scope != VFG_SCOPE_DOMAIN;
+	plan->labelers = plan_calloc(node_scope, sizeof(*plan->labelers));
+	plan->steps = plan_calloc(node_scope * plan->n_nodes, sizeof(*plan->steps));
+	plan->domain_labelers = plan_calloc(ctx->n_labelers - node_scope, sizeof(*plan->domain_labelers));
 	if (!plan->labelers || !plan->steps || !plan->domain_labelers)
 		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
 
@@ -192,6 +318,7 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
 			return -1;
 		}
 		for (size_t n = 0; n < plan->n_nodes; n++) {
+			/* Labeler by labeler, node by node: vfg_plan_find_step counts on this order. */
 			vfg_step *step = &plan->steps[plan->n_steps];
 			step->node = n;
 			step->labeler = index;
@@ -229,29 +356,54 @@ static void plan_leftover_grants(const host_journal *hj, vfg_plan *plan)
 	}
 }
 
+/* Each step's number among the changes apply makes, for vfg_plan_change_number. */
+static int plan_number_changes(vfg_plan *plan, vfg_error *err)
+{
+	plan->change_numbers = plan_calloc(plan->n_steps, sizeof(*plan->change_numbers));
+	if (!plan->change_numbers)
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
+	size_t number = 0;
+	for (size_t i = 0; i < plan->n_steps; i++)
+		if (VFG_ACTION_IS_CHANGE(plan->steps[i].action))
+			plan->change_numbers[i] = ++number;
+	return 0;
+}
+
+static int plan_hostdevs(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
+{
+	size_t n = plan->domain.n_hostdevs;
+	plan_builder builder = {.host = VFG_HOST_NODES_UNKNOWN};
+	if (plan_index_init(&builder.node_paths, 2 * n) < 0 || plan_index_init(&builder.addresses, n) < 0 ||
+	    plan_index_init(&builder.groups, n) < 0) {
+		plan_builder_free(&builder);
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
+	}
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (vfg_hostdev_enumerate_on(ctx, &builder.host, &plan->domain.hostdevs[i], &plan->hostdevs[i], err) <
+		    0) {
+			r = -1;
+			break;
+		}
+		plan->n_hostdevs++;
+		/* The labelers see the backend that serves it (core/plan.h: vfg_plan). */
+		((vfg_hostdev_spec *)plan->domain.hostdevs)[i].backend = plan->hostdevs[i].backend;
+		if (check_hostdev_against_others(&builder, plan, i, err) < 0 ||
+		    plan_add_hostdev_nodes(ctx, &builder, plan, &plan->hostdevs[i], err) < 0)
+			r = -1;
+	}
+	plan_builder_free(&builder);
+	return r;
+}
+
 VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
 {
 	vfg_plan *plan = calloc(1, sizeof(*plan));
 	if (!plan)
 		return vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
-	if (plan_copy_domain(plan, domain, err) < 0) {
+	if (plan_copy_domain(plan, domain, err) < 0 || plan_hostdevs(ctx, plan, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
-	}
-
-	for (size_t i = 0; i < domain->n_hostdevs; i++) {
-		if (vfg_hostdev_enumerate(ctx, &plan->domain.hostdevs[i], &plan->hostdevs[i], err) < 0) {
-			vfg_plan_free(plan);
-			return -1;
-		}
-		plan->n_hostdevs++;
-		/* The labelers see the backend that serves it (core/plan.h: vfg_plan). */
-		((vfg_hostdev_spec *)plan->domain.hostdevs)[i].backend = plan->hostdevs[i].backend;
-		if (check_hostdev_against_others(plan, i, err) < 0 ||
-		    plan_add_hostdev_nodes(ctx, plan, &plan->hostdevs[i], err) < 0) {
-			vfg_plan_free(plan);
-			return -1;
-		}
 	}
 
 	/* Read under the shared host lock; apply checks again under the exclusive one. */
@@ -264,7 +416,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 	if (r == 0)
 		plan_leftover_grants(&hj, plan);
 	host_journal_close(&hj);
-	if (r < 0) {
+	if (r < 0 || plan_number_changes(plan, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}
@@ -281,8 +433,10 @@ VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
 	free(plan->hostdevs);
 	free((void *)plan->domain.hostdevs);
 	free(plan->nodes);
+	free(plan->path_hostdev);
 	free(plan->labelers);
 	free(plan->steps);
+	free(plan->change_numbers);
 	free(plan->domain_labelers);
 	free(plan);
 }
@@ -338,29 +492,18 @@ size_t vfg_plan_changes(const vfg_plan *plan)
 
 size_t vfg_plan_change_number(const vfg_plan *plan, size_t step)
 {
-	if (!VFG_ACTION_IS_CHANGE(plan->steps[step].action))
-		return 0;
-	size_t number = 1;
-	for (size_t i = 0; i < step; i++)
-		number += VFG_ACTION_IS_CHANGE(plan->steps[i].action);
-	return number;
+	return plan->change_numbers[step];
 }
 
 const vfg_step *vfg_plan_find_step(const vfg_plan *plan, size_t labeler, size_t node)
 {
-	for (size_t i = 0; i < plan->n_steps; i++)
-		if (plan->steps[i].labeler == labeler && plan->steps[i].node == node)
-			return &plan->steps[i];
-	return NULL;
+	/* plan_labelers makes one step per labeler and node, labeler by labeler. */
+	if (labeler >= plan->n_labelers || node >= plan->n_nodes)
+		return NULL;
+	return &plan->steps[labeler * plan->n_nodes + node];
 }
 
 const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node)
 {
-	for (size_t h = 0; h < plan->n_hostdevs; h++) {
-		const vfg_hostdev *hostdev = &plan->hostdevs[h];
-		for (size_t n = 0; n < hostdev->n_nodes; n++)
-			if (hostdev->nodes[n] == node && hostdev->spec.access == VFG_ACCESS_PATH)
-				return hostdev;
-	}
-	return NULL;
+	return plan->path_hostdev[node] ? &plan->hostdevs[plan->path_hostdev[node] - 1] : NULL;
 }

@@ -38,10 +38,12 @@ struct vfg_plan {
 	vfg_hostdev *hostdevs;
 	size_t n_nodes;
 	vfg_node *nodes;
+	size_t *path_hostdev; /* per node: the first hostdev with path access that uses it, + 1; 0: none */
 	size_t n_labelers; /* the node-scope labelers */
 	vfg_planned_labeler *labelers;
-	size_t n_steps;
-	vfg_step *steps;
+	size_t n_steps; /* n_labelers * n_nodes */
+	vfg_step *steps; /* labeler by labeler, node by node */
+	size_t *change_numbers; /* per step: its number among the changes, 0 for no change */
 	size_t n_domain_labelers;
 	vfg_planned_domain_labeler *domain_labelers;
 };
