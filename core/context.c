@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The context: root prefix, configuration, and the labelers it loaded. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "dispatcher.h"
 #include "internal.h"
@@ -13,13 +13,12 @@ static int context_set_root(vfg_context *ctx, const char *root, vfg_error *err)
 	char resolved[PATH_MAX];
 	if (!realpath(root, resolved))
 		return vfg_error_set(err, errno, root, "cannot use as root prefix");
-	struct stat st;
-	if (stat(resolved, &st) < 0)
-		return vfg_error_set(err, errno, resolved, "cannot use as root prefix");
-	if (!S_ISDIR(st.st_mode))
-		return vfg_error_set(err, ENOTDIR, resolved, "cannot use as root prefix");
 	if (strlen(resolved) >= sizeof(ctx->root))
 		return vfg_error_set(err, ENAMETOOLONG, resolved, "cannot use as root prefix");
+	/* Held open for the context's life: each node check is then one openat2() beneath it (node.c). */
+	ctx->root_fd = open(resolved, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->root_fd < 0)
+		return vfg_error_set(err, errno, resolved, "cannot use as root prefix");
 	snprintf(ctx->root, sizeof(ctx->root), "%s", resolved);
 	return 0;
 }
@@ -67,6 +66,7 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 		vfg_error_set(err, ENOMEM, "", "cannot allocate a context");
 		return NULL;
 	}
+	ctx->root_fd = -1;
 
 	/* No $VFGUARD_ROOT here: the library reads no environment; the CLI and the hooks do, into the options. */
 	const char *root = options->root && *options->root ? options->root : "/";
@@ -137,6 +137,8 @@ VFG_EXPORT void vfg_context_free(vfg_context *ctx)
 		return;
 	vfg_dispatcher_unload(ctx);
 	vfg_config_free(ctx->config);
+	if (ctx->root_fd >= 0)
+		close(ctx->root_fd);
 	free(ctx);
 }
 

@@ -17,6 +17,7 @@ size_t vfg_strlcatf(char *buf, size_t size, size_t used, const char *fmt, ...) _
 /* context.c */
 struct vfg_context {
 	char root[VFG_PATH_MAX]; /* never ends in '/' unless it is "/" */
+	int root_fd; /* root, open O_PATH: every node is opened beneath it (node.c) */
 	char plugin_dir[VFG_PATH_MAX]; /* where the labelers were loaded from */
 	vfg_config *config;
 	vfg_labeler_env env;
@@ -106,6 +107,8 @@ const char *vfg_file_type_name(mode_t mode);
 int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err);
 /* Open ROOT + logical path with O_PATH, refusing a symlink anywhere below the root. */
 int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_error *err);
+/* vfg_node_open(), and the fstat() that checked the node in @st. */
+int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct stat *st, vfg_error *err);
 /* Open a checked node O_RDWR|O_CLOEXEC (the fd broker); the open's errno (EBUSY for a held group) is in err. */
 int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err);
 

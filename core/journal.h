@@ -168,6 +168,7 @@ struct vfg_txn {
 typedef struct txn_view {
 	const host_journal *hj; /* NULL: nothing journaled */
 	const char *labeler;
+	int root_fd; /* the context's root prefix, held open for vfg_node_open (node.c: vfg_env_root_fd) */
 } txn_view;
 
 /* @ctx's environment for calling @labeler, reading side state from @view. */

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 
 #include "internal.h"
+#include "journal.h" /* txn_view: what vfg_labeler_env.core points at */
 
 const char *vfg_file_type_name(mode_t mode)
 {
@@ -37,11 +38,19 @@ const char *vfg_file_type_name(mode_t mode)
 	}
 }
 
-static int open_beneath(const char *root, const char *logical_path, const char *real, vfg_error *err)
+/*
+ * Open @logical_path below the root prefix: @root_fd when the caller holds
+ * it open (the context does, for all its node checks), else @root opened here.
+ */
+static int open_beneath(int root_fd, const char *root, const char *logical_path, const char *real, vfg_error *err)
 {
-	_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0)
-		return vfg_error_set(err, errno, root, "cannot open root prefix");
+	_cleanup_close_ int own_root_fd = -1;
+	if (root_fd < 0) {
+		own_root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (own_root_fd < 0)
+			return vfg_error_set(err, errno, root, "cannot open root prefix");
+		root_fd = own_root_fd;
+	}
 
 	/*
 	 * openat2(2), Linux 5.6: RESOLVE_NO_SYMLINKS refuses a symlink in any
@@ -74,7 +83,7 @@ int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_err
 	char real[VFG_PATH_MAX];
 	if (vfg_host_path(ctx, logical_path, real, sizeof(real), err) < 0)
 		return -1;
-	return open_beneath(ctx->root, logical_path, real, err);
+	return open_beneath(ctx->root_fd, ctx->root, logical_path, real, err);
 }
 
 /* Is the file behind @fd the character device @node names? */
@@ -119,7 +128,7 @@ int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
 	struct stat st;
 	if (vfg_host_path(ctx, node->path, real, sizeof(real), err) < 0)
 		return -1;
-	_cleanup_close_ int fd = open_beneath(ctx->root, node->path, real, err);
+	_cleanup_close_ int fd = open_beneath(ctx->root_fd, ctx->root, node->path, real, err);
 	if (fd < 0 || check_node(fd, real, node, &st, err) < 0)
 		return -1;
 	node->uid = st.st_uid;
@@ -128,20 +137,32 @@ int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
 	return 0;
 }
 
-VFG_EXPORT int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, vfg_error *err)
+/* The root prefix the core holds open behind @env, -1 when @env is not the core's (a test's, say). */
+static int vfg_env_root_fd(const vfg_labeler_env *env)
+{
+	const txn_view *view = env->core;
+	return view ? view->root_fd : -1;
+}
+
+int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct stat *st, vfg_error *err)
 {
 	char real[VFG_PATH_MAX];
-	struct stat st;
 	if (vfg_env_host_path(env, node->path, real, sizeof(real), err) < 0)
 		return -1;
-	int fd = open_beneath(env->root, node->path, real, err);
+	int fd = open_beneath(vfg_env_root_fd(env), env->root, node->path, real, err);
 	if (fd < 0)
 		return -1;
-	if (check_node(fd, real, node, &st, err) < 0) {
+	if (check_node(fd, real, node, st, err) < 0) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+VFG_EXPORT int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, vfg_error *err)
+{
+	struct stat st;
+	return vfg_node_open_stat(env, node, &st, err);
 }
 
 int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err)
@@ -150,7 +171,7 @@ int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error
 	struct stat checked, opened;
 	if (vfg_host_path(ctx, node->path, real, sizeof(real), err) < 0)
 		return -1;
-	_cleanup_close_ int path_fd = open_beneath(ctx->root, node->path, real, err);
+	_cleanup_close_ int path_fd = open_beneath(ctx->root_fd, ctx->root, node->path, real, err);
 	if (path_fd < 0 || check_node(path_fd, real, node, &checked, err) < 0)
 		return -1;
 

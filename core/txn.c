@@ -278,7 +278,7 @@ VFG_EXPORT int vfg_txn_unsave(vfg_txn *txn, const char *hash, vfg_error *err)
 
 vfg_labeler_env txn_view_env(const vfg_context *ctx, txn_view *view, const host_journal *hj, const char *labeler)
 {
-	*view = (txn_view){.hj = hj, .labeler = labeler};
+	*view = (txn_view){.hj = hj, .labeler = labeler, .root_fd = ctx->root_fd};
 	vfg_labeler_env env = ctx->env;
 	env.core = view;
 	return env;

@@ -20,14 +20,10 @@ VFG_EXPORT int vfg_node_fd_open(const vfg_labeler_env *env, const vfg_node *node
 	nfd->proc[0] = '\0';
 	if (vfg_env_host_path(env, node->path, nfd->real, sizeof(nfd->real), err) < 0)
 		return -1;
-	int fd = vfg_node_open(env, node, err);
+	/* The stat that checked the node is the one kept: the same file, right after the open. */
+	int fd = vfg_node_open_stat(env, node, &nfd->st, err);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &nfd->st) < 0) {
-		vfg_error_set(err, errno, nfd->real, "cannot stat the device node");
-		close(fd);
-		return -1;
-	}
 	nfd->fd = fd;
 	vfg_proc_fd_path(nfd->fd, nfd->proc, sizeof(nfd->proc));
 	return 0;
