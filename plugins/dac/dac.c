@@ -187,12 +187,20 @@ static int dac_owner_parse(const char *text, const vfg_node *node, dac_owner *ow
 	return 0;
 }
 
-/* Put owner and mode on the node behind @nfd; chown first, as it clears S_ISUID (notify_change()). */
+/*
+ * Put owner and mode on the node behind @nfd; chown first, as it clears
+ * S_ISUID (notify_change()). Clearing set-id bits is all chown does to the
+ * mode, so a node that has none and the mode already (nfd->st, from the
+ * open) needs no chmod.
+ */
 static int dac_owner_set(const vfg_node_fd *nfd, const dac_owner *owner, vfg_error *err)
 {
 	if (fchownat(nfd->fd, "", owner->uid, owner->gid, AT_EMPTY_PATH) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot chown to %u:%u", (unsigned)owner->uid,
 				     (unsigned)owner->gid);
+	mode_t now = nfd->st.st_mode & 07777;
+	if (now == owner->mode && !(now & DAC_SPECIAL_BITS))
+		return 0;
 	/* fchmodat(AT_EMPTY_PATH) needs Linux 6.6; the magic link reaches the same inode. */
 	if (chmod(nfd->proc, owner->mode) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot chmod to %04o", (unsigned)owner->mode);
