@@ -42,10 +42,7 @@ static void summary_note(vfg_change_summary *summary, const char *notes)
 static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
 		       vfg_change_summary *summary, vfg_error *err)
 {
-	journal_record *record = NULL;
-	for (size_t i = 0; i < dj->n_records && !record; i++)
-		if (dj->records[i].id == id)
-			record = &dj->records[i];
+	journal_record *record = domain_journal_find_record_id(dj, id);
 	if (!record)
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
 	const vfg_labeler *labeler = find_labeler(ctx, record->labeler);
@@ -59,7 +56,8 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
 	if (labeler->probe(&env, &dj->domain, &probe, err) < 0)
 		return -1;
-	vfg_node node = record->node;
+	vfg_node node;
+	journal_record_node(record, &node);
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
 	int r = labeler->revoke(&env, &dj->domain, &probe, &node, &txn, err);
 	summary_note(summary, txn.notes);
@@ -93,9 +91,9 @@ static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_
 {
 	unsigned long txn = dj->open_txn;
 	for (size_t i = dj->n_records; i-- > 0;) {
-		if (i >= dj->n_records || dj->records[i].txn != txn)
+		if (i >= dj->n_records || dj->records[i]->txn != txn)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i].id, summary, err) < 0)
+		if (undo_record(ctx, hj, dj, dj->records[i]->id, summary, err) < 0)
 			return -1;
 	}
 	for (size_t i = dj->n_claims; i-- > 0;)
@@ -117,7 +115,7 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 		vfg_error one = {0};
 		if (i >= dj->n_records)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i].id, summary, &one) < 0) {
+		if (undo_record(ctx, hj, dj, dj->records[i]->id, summary, &one) < 0) {
 			if (!failed++)
 				first = one;
 			continue;
@@ -301,7 +299,7 @@ static int apply_domain_labeler(vfg_context *ctx, host_journal *hj, domain_journ
 	for (size_t i = dj->n_records; subject->path[0] && i-- > 0;) {
 		if (i >= dj->n_records)
 			continue;
-		const journal_record *record = &dj->records[i];
+		const journal_record *record = dj->records[i];
 		if (record->node.kind == VFG_NODE_DOMAIN && strcmp(record->labeler, name) == 0 &&
 		    strcmp(record->node.path, subject->path) != 0 &&
 		    undo_record(ctx, hj, dj, record->id, summary, err) < 0)

@@ -4,12 +4,15 @@
 
 /*
  * The host journal: one append-only file per domain that holds anything,
- * STATE/domains/NAME.journal, one line per event, each made durable (fdatasync)
- * before the next step. Replaying a file gives what the domain holds now (the
- * IOMMU groups it claimed, the undo records of every change still in place)
- * and whether a transaction was left unfinished by a crash. A commit rewrites
- * the file to just that state (or removes it when the domain holds nothing),
- * so files stay short. docs/journal.md describes the format.
+ * STATE/domains/NAME.journal, one line per event. What a change depends on
+ * (its intent, the side state it needs) is durable (fdatasync) before the
+ * change is made: one line at a time, or a whole pass of intents with one
+ * sync (domain_journal_sync). Replaying a file gives what the domain holds
+ * now (the IOMMU groups it claimed, the undo records of every change still
+ * in place) and whether a transaction was left unfinished by a crash. A
+ * commit rewrites the file to just that state (or removes it when the domain
+ * holds nothing), so files stay short. docs/journal.md describes the format
+ * and the durability rule.
  *
  * Every reader and writer holds STATE/lock (flock): exclusive for a
  * transaction, shared for status. The lock dies with its holder, so an
@@ -18,6 +21,7 @@
  */
 
 #include "internal.h"
+#include "journal_index.h"
 
 typedef enum journal_op {
 	JOURNAL_OP_NONE = 0,
@@ -25,16 +29,26 @@ typedef enum journal_op {
 	JOURNAL_OP_REVOKE,
 } journal_op;
 
-/* One change a labeler made (or was about to make) and how to undo it. */
+/* A record's node as the journal keeps it; journal_record_node() makes the vfg_node a labeler is called with. */
+typedef struct journal_node {
+	vfg_node_kind kind; /* VFG_NODE_DOMAIN: a change of the domain, not of a device node: path is its subject */
+	const char *path; /* in the record's own allocation */
+	dev_t rdev;
+	bool shared;
+} journal_node;
+
+/* One change a labeler made (or was about to make) and how to undo it; one allocation with its strings. */
 typedef struct journal_record {
 	unsigned long id;
 	unsigned long txn; /* the transaction that made it */
 	char labeler[64];
-	vfg_node node; /* kind, path, rdev and shared; the rest is not journaled */
-	char *undo;
+	journal_node node;
+	const char *undo;
 	bool done; /* the change was made; a record not done may or may not have been */
-	/* node.kind VFG_NODE_DOMAIN: a change of the domain, not of a device node: node.path is its subject. */
 } journal_record;
+
+/* The vfg_node of @record, for its labeler's revoke: kind, path, rdev and shared; the rest is not journaled. */
+void journal_record_node(const journal_record *record, vfg_node *node);
 
 /* A side state entry of a labeler (labeler.h: vfg_txn_state_set). */
 typedef struct journal_state {
@@ -65,13 +79,31 @@ typedef struct domain_journal {
 	unsigned long last_id;
 	unsigned long open_txn; /* begun and not committed, 0 when none */
 	journal_op open_op;
-	size_t n_records;
-	journal_record *records; /* in id order: the order the changes were made */
+	size_t n_records, records_capacity;
+	journal_record **records; /* in id order: the order the changes were made */
+	journal_index records_by_node; /* labeler and path */
+	journal_index records_by_id;
 	size_t n_claims;
 	journal_claim *claims;
-	size_t n_states;
-	journal_state *states;
+	size_t n_states, states_capacity;
+	journal_state **states;
+	journal_index states_by_key; /* labeler and key */
 	unsigned version; /* of the file as read: 1 or 2; 2 for a new one */
+
+	/*
+	 * Writing (docs/journal.md, "Durability"). Each line is written when
+	 * it is journaled, with one write() from @out. An intent or a state
+	 * line is also made durable before its call returns, unless @batch
+	 * says the core makes a whole pass durable at once
+	 * (domain_journal_sync). Other lines (done and undone marks above
+	 * all) are never synced on their own: the next sync takes them.
+	 */
+	char *out;
+	size_t out_used, out_size;
+	bool batch;
+	bool unsynced; /* bytes written since the last fdatasync */
+	bool name_unsynced; /* made in this run: its directory entry is not durable yet */
+	bool fresh; /* made in this transaction, and every line in it still holds: commit needs no rewrite */
 } domain_journal;
 
 typedef struct host_journal {
@@ -94,8 +126,8 @@ domain_journal *host_journal_find(const host_journal *hj, const char *name);
 domain_journal *host_journal_get(host_journal *hj, const vfg_domain *domain, vfg_error *err);
 
 /*
- * A point where a crash test may kill the process: after every durable write,
- * and after every change. Only a test build (meson -Dtest_faults=true) has
+ * A point where a crash test may kill the process: after every write to a
+ * journal file, and after every change. Only a test build (meson -Dtest_faults=true) has
  * it, in tests/faults/journal_fault_point.c; the shipped library compiles
  * every call away.
  */
@@ -108,15 +140,38 @@ static inline void host_journal_fault_point(host_journal *hj)
 }
 #endif
 
+/* Begin a transaction; a revoke's begin is durable on return, since undoing starts right after it. */
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err);
+/* Journal a claim or a release: written, durable with the next sync (before the first change). */
 int domain_journal_claim(host_journal *hj, domain_journal *dj, const journal_claim *claim, vfg_error *err);
 int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_addr *addr, vfg_error *err);
-/* Append an intent; fills record->id and record->txn and keeps a copy. */
-int domain_journal_intent(host_journal *hj, domain_journal *dj, journal_record *record, vfg_error *err);
+/*
+ * Append an intent for @labeler's change of @node with @undo; the new record
+ * in *@made. Durable on return, unless the journal batches (domain_journal_batch).
+ */
+int domain_journal_intent(host_journal *hj, domain_journal *dj, const char *labeler, const vfg_node *node,
+			  const char *undo, journal_record **made, vfg_error *err);
+/* The change of record @id is made. No sync of its own: a record not marked is undone all the same. */
 int domain_journal_done(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
-/* The change of record @id was undone: the record is dropped. */
+/* The change of record @id was undone: the record is dropped. No sync of its own either. */
 int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
-/* End the open transaction; rewrite the file to the domain's state, or remove it when nothing is held. */
+/*
+ * Batching: while on, intents and side state lines are not synced one by
+ * one; the caller makes them durable with one domain_journal_sync before
+ * the first change that depends on them (the core's intent pass), or leaves
+ * them to the commit (undoing: what an undo journals is done again when it
+ * is lost). Returns the previous setting.
+ */
+bool domain_journal_batch(domain_journal *dj, bool on);
+/* Write the line in the buffer, if any (the journal's own functions write each line they make). */
+int domain_journal_write(host_journal *hj, domain_journal *dj, vfg_error *err);
+/* Make what is written durable, the file's directory entry too when this run made the file. */
+int domain_journal_sync(host_journal *hj, domain_journal *dj, vfg_error *err);
+/*
+ * End the open transaction, durably: rewrite the file to the domain's state,
+ * or remove it when nothing is held, or, when this transaction made the file
+ * and nothing in it is stale, keep it as written.
+ */
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err);
 /*
  * A committed journal that holds nothing, left by a crash between its commit
@@ -125,7 +180,7 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err);
  */
 int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err);
 
-/* Set (or replace) a side state entry, or with @value NULL unset it; durable on return. */
+/* Set (or replace) a side state entry, or with @value NULL unset it; durable on return unless batching. */
 int domain_journal_state(host_journal *hj, domain_journal *dj, const char *labeler, const char *key, const char *value,
 			 vfg_error *err);
 /* Unset every entry first set in the open transaction: what an undone apply leaves. */
@@ -135,6 +190,7 @@ journal_state *domain_journal_find_state(const domain_journal *dj, const char *l
 int domain_journal_store_path(const domain_journal *dj, const char *hash, char *buf, size_t size, vfg_error *err);
 
 journal_record *domain_journal_find_record(const domain_journal *dj, const char *labeler, const char *path);
+journal_record *domain_journal_find_record_id(const domain_journal *dj, unsigned long id);
 journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr);
 /* The domain's claim on any function of IOMMU group @group, NULL when none. */
 const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group);
@@ -143,6 +199,26 @@ const journal_claim *host_journal_group_holder(const host_journal *hj, const cha
 					       const domain_journal **holder);
 
 const char *journal_op_name(journal_op op);
+
+/* Between journal.c (memory, writing) and journal_read.c (reading back). */
+/* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */
+#define JOURNAL_MAGIC "vfguard-journal 2"
+#define JOURNAL_MAGIC_V1 "vfguard-journal 1"
+#define JOURNAL_SUFFIX ".journal"
+#define JOURNAL_STORE_SUFFIX ".store"
+domain_journal *domain_journal_new(const char *path);
+void domain_journal_free(domain_journal *dj);
+/* Keep a record with @fields' id, txn, labeler, kind, rdev, shared and done, and copies of @path and @undo. */
+int domain_journal_keep_record(domain_journal *dj, const journal_record *fields, const char *path, const char *undo,
+			       journal_record **kept, vfg_error *err);
+void domain_journal_drop_record(domain_journal *dj, journal_record *record);
+/* Keep @value for (@labeler, @key) in memory, first set by @txn; NULL drops it. *@replaced: it had one. */
+int domain_journal_keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key,
+			      const char *value, bool *replaced, vfg_error *err);
+void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr);
+/* The file name of domain @name's journal: NAME.journal, bytes beyond [A-Za-z0-9._-] as %XX. */
+void journal_file_name(const char *name, char *buf, size_t size);
+int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err);
 
 /* What a labeler's grant or revoke works in (labeler.h): one domain's open transaction. */
 struct vfg_txn {

@@ -20,11 +20,10 @@ VFG_EXPORT int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *un
 	if (domain_journal_find_record(txn->dj, txn->labeler, node->path))
 		return vfg_error_set(err, EEXIST, node->path, "labeler %s already holds a record for domain %s",
 				     txn->labeler, txn->dj->domain.name);
-	journal_record record = {.node = *node, .undo = (char *)undo};
-	snprintf(record.labeler, sizeof(record.labeler), "%s", txn->labeler);
-	if (domain_journal_intent(txn->hj, txn->dj, &record, err) < 0)
+	journal_record *record;
+	if (domain_journal_intent(txn->hj, txn->dj, txn->labeler, node, undo, &record, err) < 0)
 		return -1;
-	txn->pending_id = record.id;
+	txn->pending_id = record->id;
 	return 0;
 }
 
