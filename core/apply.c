@@ -5,11 +5,14 @@
  *
  * apply     claims the hostdevs' IOMMU groups (refusing one another domain
  *           holds, or one this domain holds with another backend), then
- *           runs each labeler's grant in plan order. A grant step the domain
- *           already holds is kept (apply twice changes nothing); a node the
- *           plan now gives fd access, but an earlier run granted by path,
- *           has that grant revoked. The first failure undoes every change of
- *           the transaction, newest first.
+ *           journals the intent of every grant step whose labeler can say
+ *           its undo before any change (labeler.h: intent), makes them all
+ *           durable with one sync, and runs each labeler's grant in plan
+ *           order. A grant step the domain already holds is kept (apply
+ *           twice changes nothing); a node the plan now gives fd access, but
+ *           an earlier run granted by path, has that grant revoked. The
+ *           first failure undoes every change of the transaction, newest
+ *           first.
  * revoke    undoes every record of the domain, newest first, and releases
  *           its groups. It goes on past a failure, so as much as possible is
  *           taken back, and leaves the transaction open for restore.
@@ -39,10 +42,10 @@ static void summary_note(vfg_change_summary *summary, const char *notes)
 }
 
 /* Undo the change of record @id with its labeler's revoke, then journal it undone. */
-static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
-		       vfg_change_summary *summary, vfg_error *err)
+static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
+			   vfg_change_summary *summary, vfg_error *err)
 {
-	journal_record *record = domain_journal_find_record_id(dj, id);
+	const journal_record *record = domain_journal_find_record_id(dj, id);
 	if (!record)
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
 	const vfg_labeler *labeler = find_labeler(ctx, record->labeler);
@@ -67,6 +70,20 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 		return -1;
 	}
 	return domain_journal_undone(hj, dj, id, err);
+}
+
+/*
+ * The same, as every undo runs: what it journals (the mark, side state it
+ * drops) is synced with the commit, not on its own. Lost with a crash, the
+ * record is undone again, which puts back the same.
+ */
+static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
+		       vfg_change_summary *summary, vfg_error *err)
+{
+	bool batch = domain_journal_batch(dj, true);
+	int r = undo_record_now(ctx, hj, dj, id, summary, err);
+	domain_journal_batch(dj, batch);
+	return r;
 }
 
 /* Give up a claim; a managed hostdev goes back to its original driver first. */
@@ -249,28 +266,132 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 	return 0;
 }
 
+/*
+ * What the intent pass journaled (labeler.h: intent): the record of each
+ * step, and of each domain-scope labeler, that grant is to change under; 0
+ * where nothing was journaled ahead and grant journals for itself.
+ */
+typedef struct apply_intents {
+	unsigned long *steps; /* by index in plan->steps */
+	unsigned long *domain; /* by index in plan->domain_labelers */
+} apply_intents;
+
+static void apply_intents_free(apply_intents *intents)
+{
+	free(intents->steps);
+	free(intents->domain);
+}
+
+/*
+ * Call @labeler's intent for @node; the record it journaled, which must be
+ * @node's, in *@id (0: none, which only a domain-scope labeler may leave).
+ */
+static int call_intent(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+		       const vfg_labeler *labeler, const vfg_probe *probe, const vfg_node *node, const vfg_step *step,
+		       vfg_change_summary *summary, unsigned long *id, vfg_error *err)
+{
+	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	int r = VFG_LABELER_OPTIONAL(labeler, intent)(&env, &plan->domain, probe, node, step, &txn, err);
+	summary_note(summary, txn.notes);
+	free(txn.notes);
+	if (r < 0)
+		return -1;
+	const journal_record *record = domain_journal_find_record(dj, labeler->name, node->path);
+	if (txn.pending_id && (!record || record->id != txn.pending_id))
+		return vfg_error_set(err, EINVAL, node->path, "labeler %s's intent journaled another node's change",
+				     labeler->name);
+	if (!txn.pending_id && node->kind != VFG_NODE_DOMAIN)
+		return vfg_error_set(err, EINVAL, node->path, "labeler %s's intent journaled nothing for its grant",
+				     labeler->name);
+	*id = txn.pending_id;
+	return 0;
+}
+
+/*
+ * The intent pass: every grant step of a labeler with an intent callback,
+ * that the domain does not hold yet, journals its undo, changing nothing;
+ * then one sync makes them durable, with the claims and begin before them,
+ * ahead of the first change.
+ */
+static int journal_intents(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+			   apply_intents *intents, vfg_change_summary *summary, vfg_error *err)
+{
+	intents->steps = calloc(plan->n_steps + 1, sizeof(*intents->steps));
+	intents->domain = calloc(plan->n_domain_labelers + 1, sizeof(*intents->domain));
+	if (!intents->steps || !intents->domain)
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot apply");
+	bool batch = domain_journal_batch(dj, true);
+	unsigned long last_id = dj->last_id;
+	int r = 0;
+	size_t order = 0; /* numbered as the dry run numbers them: changes only */
+	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
+		const vfg_node *node = &plan->nodes[step->node];
+		order += VFG_ACTION_IS_CHANGE(step->action);
+		if (step->action != VFG_ACTION_GRANT || !VFG_LABELER_OPTIONAL(pl->labeler, intent) ||
+		    domain_journal_find_record(dj, pl->labeler->name, node->path))
+			continue;
+		/* A node step's notes are not the user's (as in its grant): a refusal says it all. */
+		r = call_intent(ctx, hj, dj, plan, pl->labeler, &pl->probe, node, step, NULL, &intents->steps[i], err);
+		if (r < 0)
+			vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name, node->path);
+	}
+	for (size_t i = 0; r == 0 && i < plan->n_domain_labelers; i++) {
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
+		if (!dl->probe.active || !dl->subject.path[0] || !VFG_LABELER_OPTIONAL(dl->labeler, intent))
+			continue;
+		r = call_intent(ctx, hj, dj, plan, dl->labeler, &dl->probe, &dl->subject, &dl->step, summary,
+				&intents->domain[i], err);
+		if (r < 0)
+			vfg_error_prefix(err, "%s", dl->labeler->name);
+	}
+	domain_journal_batch(dj, batch);
+	/* One sync for the pass; none when it journaled nothing (each grant's own intent syncs then). */
+	if (r == 0 && dj->last_id != last_id)
+		r = domain_journal_sync(hj, dj, err);
+	return r;
+}
+
+/*
+ * Grant @node, or its subject, with @labeler. @intent: the record the intent
+ * pass journaled for it (0: none, grant journals its own); grant finds it
+ * pending, and when grant leaves it unmarked the core marks it done.
+ */
+static int call_grant(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+		      const vfg_labeler *labeler, const vfg_probe *probe, const vfg_node *node, const vfg_step *step,
+		      unsigned long intent, vfg_change_summary *summary, vfg_error *err)
+{
+	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name, .pending_id = intent};
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	int r = labeler->grant(&env, &plan->domain, probe, node, step, &txn, err);
+	summary_note(summary, txn.notes);
+	free(txn.notes);
+	if (r >= 0 && txn.pending_id && txn.pending_id == intent)
+		r = domain_journal_done(hj, dj, intent, err) < 0 ? -1 : r;
+	else if (r >= 0 && txn.pending_id)
+		r = vfg_error_set(err, EINVAL, node->path, "labeler %s returned with its change not marked done",
+				  labeler->name);
+	return r;
+}
+
 /* One step: grant it, keep what is held, or take back a path grant the node no longer needs. */
 static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
-		      const vfg_step *step, vfg_change_summary *summary, vfg_error *err)
+		      const vfg_step *step, unsigned long intent, vfg_change_summary *summary, vfg_error *err)
 {
 	const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
 	const vfg_node *node = &plan->nodes[step->node];
 	journal_record *held = domain_journal_find_record(dj, pl->labeler->name, node->path);
 	if (step->action == VFG_ACTION_GRANT) {
-		if (held) {
+		if (held && held->id != intent) {
 			if (summary)
 				summary->kept++;
 			return 0;
 		}
-		vfg_txn txn = {.hj = hj, .dj = dj, .labeler = pl->labeler->name};
-		txn_view view;
-		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
-		int r = pl->labeler->grant(&env, &plan->domain, &pl->probe, node, step, &txn, err);
-		free(txn.notes);
-		if (r == 0 && txn.pending_id)
-			r = vfg_error_set(err, EINVAL, node->path,
-					  "labeler %s returned with its change not marked done", pl->labeler->name);
-		if (r < 0)
+		if (call_grant(ctx, hj, dj, plan, pl->labeler, &pl->probe, node, step, intent, NULL, err) < 0)
 			return -1;
 		if (summary)
 			summary->changed++;
@@ -292,7 +413,8 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
  * (labeler.h: VFG_SCOPE_DOMAIN).
  */
 static int apply_domain_labeler(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
-				const vfg_planned_domain_labeler *dl, vfg_change_summary *summary, vfg_error *err)
+				const vfg_planned_domain_labeler *dl, unsigned long intent, vfg_change_summary *summary,
+				vfg_error *err)
 {
 	const char *name = dl->labeler->name;
 	const vfg_node *subject = &dl->subject;
@@ -307,25 +429,18 @@ static int apply_domain_labeler(vfg_context *ctx, host_journal *hj, domain_journ
 	}
 	if (!dl->probe.active)
 		return 0;
-	bool held = domain_journal_find_record(dj, name, subject->path) != NULL;
+	const journal_record *record = domain_journal_find_record(dj, name, subject->path);
+	bool held = record && record->id != intent; /* since an earlier apply */
 	unsigned long last_id = dj->last_id;
-	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = name};
-	txn_view view;
-	vfg_labeler_env env = txn_view_env(ctx, &view, hj, name);
-	int r = dl->labeler->grant(&env, &plan->domain, &dl->probe, subject, &dl->step, &txn, err);
-	summary_note(summary, txn.notes);
-	free(txn.notes);
-	if (r >= 0 && txn.pending_id)
-		r = vfg_error_set(err, EINVAL, subject->path, "labeler %s returned with its change not marked done",
-				  name);
+	int r = call_grant(ctx, hj, dj, plan, dl->labeler, &dl->probe, subject, &dl->step, intent, summary, err);
 	if (r < 0)
 		return -1;
-	if (r == VFG_GRANT_UNCHANGED) {
+	if (r == VFG_GRANT_UNCHANGED && !intent) {
 		if (held && summary)
 			summary->kept++;
 		return 0;
 	}
-	if (dj->last_id == last_id)
+	if (held && dj->last_id == last_id)
 		host_journal_fault_point(hj); /* changed again under the record held since an earlier apply */
 	if (summary)
 		summary->changed++;
@@ -371,13 +486,16 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 		host_journal_close(&hj);
 		return -1;
 	}
+	apply_intents intents = {0};
 	int r = claim_hostdevs(&hj, dj, plan, err);
+	if (r == 0)
+		r = journal_intents(ctx, &hj, dj, plan, &intents, summary, err);
 	size_t order = 0; /* numbered as the dry run numbers them: changes only */
 	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
 		if (VFG_ACTION_IS_CHANGE(step->action))
 			order++;
-		if (apply_step(ctx, &hj, dj, plan, step, summary, err) < 0) {
+		if (apply_step(ctx, &hj, dj, plan, step, intents.steps[i], summary, err) < 0) {
 			const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
 			if (VFG_ACTION_IS_CHANGE(step->action))
 				vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name,
@@ -388,11 +506,12 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	/* The domain's own changes come last, after every node is granted; revoke undoes them first. */
 	for (size_t i = 0; r == 0 && i < plan->n_domain_labelers; i++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
-		if (apply_domain_labeler(ctx, &hj, dj, plan, dl, summary, err) < 0) {
+		if (apply_domain_labeler(ctx, &hj, dj, plan, dl, intents.domain[i], summary, err) < 0) {
 			vfg_error_prefix(err, "%s", dl->labeler->name);
 			r = -1;
 		}
 	}
+	apply_intents_free(&intents);
 	if (r == 0)
 		r = domain_journal_commit(&hj, dj, err);
 	else {
