@@ -488,24 +488,19 @@ static int v2_before(const vfg_txn *txn, const char *dir, const char *key, const
 	return 0;
 }
 
-static int v1_grant(vfg_txn *txn, const char *key, const cgroup_rule *rule, const undo_part *part, vfg_error *err)
+static int v1_grant(const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
-	if (holders_join(txn, key, part->token, err) < 0)
-		return -1;
 	if (strcmp(part->token, "allowed") == 0)
 		return 0;
 	return cgroup_v1_write(part->dir, "devices.allow", rule, err);
 }
 
-static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, const char *key, const cgroup_rule *rule,
-		    const undo_part *part, vfg_error *err)
+static int v2_grant(const vfg_labeler_env *env, const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
 	_cleanup_v2_prog_ cgroup_v2_prog prog = CGROUP_V2_PROG_INIT;
 	if (cgroup_v2_open(part->dir, &prog, err) < 0)
 		return -1;
 	if (prog.prog_fd < 0 && cgroup_v2_attach(env, part->dir, &prog, err) < 0)
-		return -1;
-	if (holders_join(txn, key, part->token, err) < 0)
 		return -1;
 	cgroup_v2_entry entry;
 	if (cgroup_v2_entry_get(part->dir, &prog, rule, &entry, err) < 0)
@@ -518,8 +513,15 @@ static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, const char *key, c
 	return cgroup_v2_entry_set(part->dir, &prog, rule, &entry, err);
 }
 
-static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
-			const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+/*
+ * Intent and grant are two passes (labeler.h: intent): the undo of a node is
+ * its own rule's state in each hierarchy (devices.list's line, the map's
+ * entry for its MAJ:MIN), which no other step of the apply changes, and the
+ * holders of a shared rule are other domains. The intent journals it and
+ * joins the holder set, both durable with the pass; the grant writes the rule.
+ */
+static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			 const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
 	cgroup_place place;
 	char why[256];
@@ -560,10 +562,27 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
 	undo_format(&undo, text, sizeof(text));
-	if (vfg_txn_intent(txn, node, text, err) < 0)
+	/* This domain holds the rule from before the change, so a revoke counts it. */
+	if (vfg_txn_intent(txn, node, text, err) < 0 ||
+	    (place.v1[0] && holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
+	    (place.v2[0] && holders_join(txn, v2_key, undo.v2.token, err) < 0))
 		return -1;
-	if ((place.v1[0] && v1_grant(txn, v1_key, &rule, &undo.v1, err) < 0) ||
-	    (place.v2[0] && v2_grant(env, txn, v2_key, &rule, &undo.v2, err) < 0))
+	return 0;
+}
+
+/* The rule, in each hierarchy the record cgroup_intent journaled names. */
+static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	/* Without the intent pass (a core that calls grant alone), journal first, as the pass would have. */
+	if (!vfg_txn_undo(txn, node) && cgroup_intent(env, domain, probe, node, step, txn, err) < 0)
+		return -1;
+	undo_text undo;
+	if (undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
+		return -1;
+	cgroup_rule rule = cgroup_rule_for_node(node);
+	if ((undo.v1.dir[0] && v1_grant(&rule, &undo.v1, err) < 0) ||
+	    (undo.v2.dir[0] && v2_grant(env, &rule, &undo.v2, err) < 0))
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }
@@ -788,4 +807,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.grant = cgroup_grant,
 	.revoke = cgroup_revoke,
 	.audit = cgroup_audit,
+	.intent = cgroup_intent,
 };
