@@ -504,6 +504,7 @@ int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, co
 		dj->domain.n_hostdevs = 0;
 	}
 	dj->fresh = false; /* until the begin line's write makes the file (journal_file_open) */
+	dj->stale_lines = 0;
 	char *at;
 	if (line_printf(dj, err, "begin %lu %s\n", txn, journal_op_name(op)) < 0 ||
 	    domain_journal_write(hj, dj, err) < 0 || !(at = line_room(dj, err)) ||
@@ -540,7 +541,7 @@ int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_a
 	    domain_journal_write(hj, dj, err) < 0)
 		return -1;
 	domain_journal_remove_claim(dj, addr);
-	dj->fresh = false; /* the claim's line is stale now */
+	dj->stale_lines += 2; /* the claim's, and this one */
 	return 0;
 }
 
@@ -593,7 +594,7 @@ int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id
 	if (line_printf(dj, err, "undone %lu %lu\n", dj->open_txn, id) < 0 || domain_journal_write(hj, dj, err) < 0)
 		return -1;
 	domain_journal_drop_record(dj, record);
-	dj->fresh = false;
+	dj->stale_lines += 3; /* the intent, its done mark, and this one */
 	return 0;
 }
 
@@ -629,8 +630,8 @@ int domain_journal_state(host_journal *hj, domain_journal *dj, const char *label
 		dj->out_used = (size_t)(at - dj->out);
 		return -1;
 	}
-	if (replaced)
-		dj->fresh = false; /* the line of the value it had is stale now */
+	if (replaced || !value)
+		dj->stale_lines += value ? 1 : 2; /* the line of the value it had, and an unstate itself */
 	return domain_journal_write(hj, dj, err) < 0 ? -1 : line_needed(hj, dj, err);
 }
 
@@ -765,17 +766,20 @@ int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error 
 }
 
 /*
- * The commit line goes out with what waits. Then, durably: a domain that
- * holds nothing loses its file; a file this transaction made, every line of
- * it still true, is already the domain's state and only needs its sync (the
- * one that keeps a first apply at three: its intents, its directory entry,
- * its commit); any other is rewritten to the state alone.
+ * The commit line, then, durably: a domain that holds nothing loses its
+ * file; a file this transaction made is the domain's state already, give
+ * or take a few stale lines (a value set again, a record undone), and only
+ * needs its sync (the one that keeps a first apply at three: its intents,
+ * its directory entry, its commit); any other is rewritten to the state
+ * alone, which keeps files short.
  */
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
 	if (line_printf(dj, err, "commit %lu\n", dj->open_txn) < 0)
 		return -1;
-	bool fresh = dj->fresh && dj->version == 2;
+	/* No more stale lines than live ones: the file stays at most about twice its state. */
+	size_t live = dj->n_claims + dj->n_states + 2 * dj->n_records;
+	bool fresh = dj->fresh && dj->version == 2 && dj->stale_lines <= live;
 	int r;
 	if (dj->n_claims == 0 && dj->n_records == 0)
 		r = domain_journal_write(hj, dj, err) < 0 ? -1 : remove_empty(hj, dj, err);
@@ -791,6 +795,7 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 	dj->open_txn = 0;
 	dj->open_op = JOURNAL_OP_NONE;
 	dj->fresh = false;
+	dj->stale_lines = 0;
 	return 0;
 }
 

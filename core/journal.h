@@ -103,7 +103,8 @@ typedef struct domain_journal {
 	bool batch;
 	bool unsynced; /* bytes written since the last fdatasync */
 	bool name_unsynced; /* made in this run: its directory entry is not durable yet */
-	bool fresh; /* made in this transaction, and every line in it still holds: commit needs no rewrite */
+	bool fresh; /* made in this transaction: with few stale lines, commit needs no rewrite */
+	size_t stale_lines; /* lines of this transaction a rewrite would leave out */
 } domain_journal;
 
 typedef struct host_journal {
