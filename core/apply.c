@@ -62,7 +62,7 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 	vfg_node node;
 	journal_record_node(record, &node);
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
-	int r = labeler->revoke(&env, &dj->domain, &probe, &node, &txn, err);
+	int r = txn_result(&txn, labeler->revoke(&env, &dj->domain, &probe, &node, &txn, err), err);
 	summary_note(summary, txn.notes);
 	free(txn.notes);
 	if (r < 0) {
@@ -177,11 +177,13 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_sum
 	return 0;
 }
 
-static int open_and_recover(vfg_context *ctx, host_journal *hj, vfg_change_summary *summary, vfg_error *err)
+/* The host lock, and what crashed runs left finished; @subject's journal read whole (NULL: every one). */
+static int open_and_recover(vfg_context *ctx, const char *subject, host_journal *hj, vfg_change_summary *summary,
+			    vfg_error *err)
 {
 	if (summary)
 		memset(summary, 0, sizeof(*summary));
-	if (host_journal_open(ctx, true, hj, err) < 0)
+	if (host_journal_open_for(ctx, true, subject, hj, err) < 0)
 		return -1;
 	if (recover_unfinished(ctx, hj, summary, err) < 0) {
 		host_journal_close(hj);
@@ -293,7 +295,8 @@ static int call_intent(vfg_context *ctx, host_journal *hj, domain_journal *dj, c
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
-	int r = VFG_LABELER_OPTIONAL(labeler, intent)(&env, &plan->domain, probe, node, step, &txn, err);
+	int r = txn_result(
+		&txn, VFG_LABELER_OPTIONAL(labeler, intent)(&env, &plan->domain, probe, node, step, &txn, err), err);
 	summary_note(summary, txn.notes);
 	free(txn.notes);
 	if (r < 0)
@@ -367,7 +370,7 @@ static int call_grant(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name, .pending_id = intent};
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
-	int r = labeler->grant(&env, &plan->domain, probe, node, step, &txn, err);
+	int r = txn_result(&txn, labeler->grant(&env, &plan->domain, probe, node, step, &txn, err), err);
 	summary_note(summary, txn.notes);
 	free(txn.notes);
 	if (r >= 0 && txn.pending_id && txn.pending_id == intent)
@@ -478,7 +481,7 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	if (check_refusals(plan, err) < 0)
 		return -1;
 	host_journal hj;
-	if (open_and_recover(ctx, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, plan->domain.name, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = NULL;
 	if (check_ownership(&hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
@@ -555,7 +558,7 @@ VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vf
 				  vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, domain->name, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, domain->name);
 	int r = 0;
@@ -587,7 +590,7 @@ VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vf
 VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, &hj, summary, err) < 0)
+	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, name, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, name);
 	int r = 0;
@@ -603,7 +606,7 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, NULL, &hj, summary, err) < 0)
 		return -1;
 	int r = 0;
 	for (size_t i = 0; release_all && r == 0 && i < hj.n_domains; i++) {

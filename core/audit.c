@@ -194,7 +194,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	snprintf(report->domain, sizeof(report->domain), "%s", plan->domain.name);
 
 	host_journal hj;
-	if (host_journal_open(ctx, false, &hj, err) < 0) {
+	if (host_journal_open_for(ctx, false, plan->domain.name, &hj, err) < 0) {
 		vfg_audit_report_free(report);
 		return -1;
 	}

@@ -23,7 +23,13 @@ struct vfg_context {
 	size_t n_labelers;
 	const vfg_labeler **labelers;
 	void **handles; /* dlopen handles, NULL for built-in labelers */
+	struct journal_cache
+		*journals; /* core/journal_cache.c: the journals the last host lock read; NULL: none kept */
 };
+
+/* core/journal_cache.c: for the context's journals. */
+struct journal_cache *journal_cache_new(void);
+void journal_cache_free(struct journal_cache *cache);
 
 /* config.c */
 vfg_config *vfg_config_new(void);

@@ -138,6 +138,23 @@ static int grow(void *items, size_t count, size_t *capacity)
 	return 0;
 }
 
+int domain_journal_index_record(domain_journal *dj, journal_record *record)
+{
+	if (journal_index_add(&dj->records_by_node, journal_hash(record->labeler, record->node.path), record) < 0)
+		return -ENOMEM;
+	if (journal_index_add(&dj->records_by_id, journal_hash_number(record->id), record) < 0) {
+		journal_index_remove(&dj->records_by_node, journal_hash(record->labeler, record->node.path), record);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void domain_journal_unindex_record(domain_journal *dj, journal_record *record)
+{
+	journal_index_remove(&dj->records_by_node, journal_hash(record->labeler, record->node.path), record);
+	journal_index_remove(&dj->records_by_id, journal_hash_number(record->id), record);
+}
+
 int domain_journal_keep_record(domain_journal *dj, const journal_record *fields, const char *path, const char *undo,
 			       journal_record **kept, vfg_error *err)
 {
@@ -154,9 +171,7 @@ int domain_journal_keep_record(domain_journal *dj, const journal_record *fields,
 	char *strings = (char *)(record + 1);
 	record->node.path = memcpy(strings, path, path_size);
 	record->undo = memcpy(strings + path_size, undo, undo_size);
-	if (journal_index_add(&dj->records_by_node, journal_hash(record->labeler, path), record) < 0 ||
-	    journal_index_add(&dj->records_by_id, journal_hash_number(record->id), record) < 0) {
-		journal_index_remove(&dj->records_by_node, journal_hash(record->labeler, path), record);
+	if (domain_journal_index_record(dj, record) < 0) {
 		free(record);
 		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the journal record");
 	}
@@ -174,8 +189,7 @@ void domain_journal_drop_record(domain_journal *dj, journal_record *record)
 		;
 	if (index >= dj->n_records)
 		return;
-	journal_index_remove(&dj->records_by_node, journal_hash(record->labeler, record->node.path), record);
-	journal_index_remove(&dj->records_by_id, journal_hash_number(record->id), record);
+	domain_journal_unindex_record(dj, record);
 	memmove(&dj->records[index], &dj->records[index + 1], (dj->n_records - index - 1) * sizeof(*dj->records));
 	dj->n_records--;
 	free(record);
@@ -411,11 +425,18 @@ static int journal_file_open(domain_journal *dj, vfg_error *err)
 	return 0;
 }
 
+/* The file is about to change: other processes' cached reads of it are stale from now on (journal_cache.c). */
+static int journal_touch(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	dj->touched = true;
+	return journal_cache_raise(hj, err);
+}
+
 int domain_journal_write(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
 	if (dj->out_used == 0)
 		return 0;
-	if (journal_file_open(dj, err) < 0)
+	if (journal_touch(hj, dj, err) < 0 || journal_file_open(dj, err) < 0)
 		return -1;
 	/* One write() for what waits: a crash leaves at most a torn last line, which a reader drops. */
 	if (vfg_write_all(dj->fd, dj->out, dj->out_used) < 0)
@@ -465,7 +486,7 @@ static int journal_rewrite(host_journal *hj, domain_journal *dj, const char *fai
 		close(dj->fd);
 		dj->fd = -1;
 	}
-	if (vfg_file_replace(dj->path, state, length, err) < 0)
+	if (journal_touch(hj, dj, err) < 0 || vfg_file_replace(dj->path, state, length, err) < 0)
 		return -1;
 	for (size_t i = 0; i < dj->n_records; i++) {
 		dj->records[i]->id = i + 1;
@@ -518,12 +539,23 @@ int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, co
 	return op == JOURNAL_OP_REVOKE ? domain_journal_sync(hj, dj, err) : 0;
 }
 
-int domain_journal_claim(host_journal *hj, domain_journal *dj, const journal_claim *claim, vfg_error *err)
+int domain_journal_claim_room(domain_journal *dj, vfg_error *err)
 {
-	journal_claim *claims = realloc(dj->claims, (dj->n_claims + 1) * sizeof(*claims));
+	if (dj->n_claims < dj->claims_capacity)
+		return 0;
+	size_t more = dj->claims_capacity < 16 ? 16 : dj->claims_capacity + dj->claims_capacity / 2;
+	journal_claim *claims = realloc(dj->claims, more * sizeof(*claims));
 	if (!claims)
 		return vfg_error_set(err, ENOMEM, dj->path, "cannot record the claim");
 	dj->claims = claims;
+	dj->claims_capacity = more;
+	return 0;
+}
+
+int domain_journal_claim(host_journal *hj, domain_journal *dj, const journal_claim *claim, vfg_error *err)
+{
+	if (domain_journal_claim_room(dj, err) < 0)
+		return -1;
 	char *at = line_room(dj, err);
 	if (!at || line_add(dj, format_claim(at, JOURNAL_LINE_MAX, 0, dj->open_txn, claim), err) < 0 ||
 	    domain_journal_write(hj, dj, err) < 0)
@@ -750,7 +782,7 @@ static int remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err)
 		close(dj->fd);
 		dj->fd = -1;
 	}
-	if (vfg_file_remove(dj->path, err) < 0 || store_sweep(dj, err) < 0)
+	if (journal_touch(hj, dj, err) < 0 || vfg_file_remove(dj->path, err) < 0 || store_sweep(dj, err) < 0)
 		return -1;
 	dj->last_txn = dj->last_id = 0;
 	dj->unsynced = dj->name_unsynced = dj->fresh = false;
@@ -760,7 +792,7 @@ static int remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err)
 
 int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
-	if (dj->open_txn || dj->n_claims > 0 || dj->n_records > 0)
+	if (dj->open_txn || dj->n_claims > 0 || dj->n_records > 0 || dj->skipped_records > 0)
 		return 0;
 	return remove_empty(hj, dj, err);
 }

@@ -81,14 +81,23 @@ typedef struct domain_journal {
 	journal_op open_op;
 	size_t n_records, records_capacity;
 	journal_record **records; /* in id order: the order the changes were made */
+	/* Read for another domain's command: its exclusive nodes' records, counted and not kept (journal_read.c). */
+	size_t skipped_records;
 	journal_index records_by_node; /* labeler and path */
 	journal_index records_by_id;
-	size_t n_claims;
+	size_t n_claims, claims_capacity;
 	journal_claim *claims;
 	size_t n_states, states_capacity;
 	journal_state **states;
 	journal_index states_by_key; /* labeler and key */
 	unsigned version; /* of the file as read: 1 or 2; 2 for a new one */
+	struct {
+		dev_t dev;
+		ino_t ino; /* 0: not read from a file */
+		off_t size;
+		struct timespec mtime, ctime;
+	} file; /* as read: what journal_cache compares */
+	bool touched; /* this process wrote, replaced or removed the file */
 
 	/*
 	 * Writing (docs/journal.md, "Durability"). Each line is written when
@@ -110,6 +119,10 @@ typedef struct domain_journal {
 typedef struct host_journal {
 	const vfg_context *ctx;
 	int lock_fd;
+	dev_t lock_dev; /* the lock file, and the generation it held when taken (journal_cache.c) */
+	ino_t lock_ino;
+	uint64_t generation;
+	bool generation_raised; /* this lock's first write raised it */
 	char directory[VFG_PATH_MAX]; /* STATE/domains */
 	size_t n_domains;
 	domain_journal **domains;
@@ -118,8 +131,16 @@ typedef struct host_journal {
 #endif
 } host_journal;
 
-/* Take the host lock and read every domain's journal. */
+/* Take the host lock and read every domain's journal whole. */
 int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, vfg_error *err);
+/*
+ * The same for a command of domain @subject: its journal is read whole,
+ * every other one for what the command uses of it (journal_read.c:
+ * summary_allowed), which host_journal_complete() makes whole when needed.
+ */
+int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *subject, host_journal *hj,
+			  vfg_error *err);
+int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err);
 void host_journal_close(host_journal *hj);
 
 domain_journal *host_journal_find(const host_journal *hj, const char *name);
@@ -201,6 +222,25 @@ const journal_claim *host_journal_group_holder(const host_journal *hj, const cha
 
 const char *journal_op_name(journal_op op);
 
+/*
+ * journal_cache.c: what one host lock's reads leave for the next lock of
+ * the same context (vfg_context.journals), so a journal that did not change
+ * in between is not read again.
+ */
+typedef struct journal_cache journal_cache;
+/* The lock is held: note its generation. */
+void journal_cache_lock_taken(host_journal *hj);
+/* Before this lock's first write to a journal file: raise the generation (once). */
+int journal_cache_raise(host_journal *hj, vfg_error *err);
+/* No journal changed since the cache was filled: every cached one may be taken as it is. */
+bool journal_cache_unchanged(const host_journal *hj);
+/* The cached journal of @path if its file is the one @st says, read whole if @whole; or NULL. */
+domain_journal *journal_cache_take(const host_journal *hj, const char *path, const struct stat *st, bool whole);
+/* Any cached journal, NULL when none is left. */
+domain_journal *journal_cache_take_next(const host_journal *hj);
+/* At the lock's release: the journals read and not written go to the cache, the others are freed. */
+void journal_cache_keep(host_journal *hj);
+
 /* Between journal.c (memory, writing) and journal_read.c (reading back). */
 /* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */
 #define JOURNAL_MAGIC "vfguard-journal 2"
@@ -213,10 +253,15 @@ void domain_journal_free(domain_journal *dj);
 int domain_journal_keep_record(domain_journal *dj, const journal_record *fields, const char *path, const char *undo,
 			       journal_record **kept, vfg_error *err);
 void domain_journal_drop_record(domain_journal *dj, journal_record *record);
+/* Add @record to @dj's indexes (0, or -ENOMEM with neither changed), or take it out. */
+int domain_journal_index_record(domain_journal *dj, journal_record *record);
+void domain_journal_unindex_record(domain_journal *dj, journal_record *record);
 /* Keep @value for (@labeler, @key) in memory, first set by @txn; NULL drops it. *@replaced: it had one. */
 int domain_journal_keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key,
 			      const char *value, bool *replaced, vfg_error *err);
 void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr);
+/* Room for one more claim in dj->claims. */
+int domain_journal_claim_room(domain_journal *dj, vfg_error *err);
 /* The file name of domain @name's journal: NAME.journal, bytes beyond [A-Za-z0-9._-] as %XX. */
 void journal_file_name(const char *name, char *buf, size_t size);
 int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err);
@@ -228,7 +273,13 @@ struct vfg_txn {
 	const char *labeler; /* the labeler being called */
 	unsigned long pending_id; /* the intent grant wrote and has not marked done, 0 when none */
 	char *notes; /* lines for the user, '\n'-separated; NULL when none */
+	/* A failure inside a call that reports none (vfg_txn_shared_holders): the core fails the step with it. */
+	bool failed;
+	vfg_error failure;
 };
+
+/* The labeler's call returned @r: -1 with @txn's failure in @err when one came up inside it. */
+int txn_result(const vfg_txn *txn, int r, vfg_error *err);
 
 /* What plan, probe and audit read side state through (vfg_labeler_env.core): the journal as the call began. */
 typedef struct txn_view {

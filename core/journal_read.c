@@ -4,11 +4,13 @@
  * replayed into what it holds, damage refused. See journal.h for the model
  * and docs/journal.md for the format and the trust rules.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -164,10 +166,8 @@ static int read_claim(journal_reader *reader, char **fields, size_t count, unsig
 	claim.group = (unsigned)group;
 	claim.managed = strcmp(fields[6], "1") == 0;
 	domain_journal *dj = reader->dj;
-	journal_claim *claims = realloc(dj->claims, (dj->n_claims + 1) * sizeof(*claims));
-	if (!claims)
-		return vfg_error_set(reader->err, ENOMEM, dj->path, "cannot read the journal");
-	dj->claims = claims;
+	if (domain_journal_claim_room(dj, reader->err) < 0)
+		return -1;
 	dj->claims[dj->n_claims++] = claim;
 	return 0;
 }
@@ -333,47 +333,183 @@ static int read_line(journal_reader *reader, char *line)
 }
 
 /*
+ * The bytes of @word (little-endian: the first in the low byte) that are
+ * not printable ASCII and not a newline, as their top bit. Exact per byte
+ * (no borrow between them): each test keeps a byte's value below 0x100.
+ */
+static uint64_t word_damage(uint64_t word)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL, highs = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+	uint64_t at_least_space = ((word & low7) + ones * (0x80 - ' ')) & highs;
+	uint64_t newline = word ^ (ones * '\n'), delete = word ^ (ones * 0x7f);
+	uint64_t is_newline = ~(((newline & low7) + low7) | newline) & highs;
+	uint64_t is_delete = ~(((delete &low7) + low7) | delete) & highs;
+	return ((~at_least_space & highs & ~is_newline) | is_delete | word) & highs;
+}
+
+/*
  * The journal is text its writer escapes to printable ASCII (field_encode),
  * so any other byte before the last newline is damage, not a torn write: a
  * NUL most of all, which would end a C string and hide every line after it.
  * The file is read by its length, never as a string, so nothing is missed.
+ * Eight bytes at a time: every other domain's journal is checked so.
  */
 static int check_bytes(const journal_reader *reader, const char *content, size_t complete)
 {
-	unsigned line = 1;
-	for (size_t offset = 0; offset < complete; offset++) {
-		unsigned char c = (unsigned char)content[offset];
-		if (c == '\n') {
-			line++;
-			continue;
+	size_t offset = 0;
+	for (; offset + 8 <= complete; offset += 8) {
+		uint64_t word;
+		memcpy(&word, content + offset, 8);
+		uint64_t damage = word_damage(le64toh(word));
+		if (damage) {
+			offset += (size_t)__builtin_ctzll(damage) / 8;
+			break;
 		}
-		if (c >= ' ' && c < 0x7f)
-			continue;
-		char what[16] = "a NUL byte";
-		if (c)
-			snprintf(what, sizeof(what), "byte 0x%02X", c);
-		return vfg_error_set(reader->err, 0, reader->dj->path,
-				     "line %u: %s at byte offset %zu, where only printable ASCII is ever written (the "
-				     "journal is damaged: fix or move it aside by hand; vfguard leaves it as it is)",
-				     line, what, offset);
 	}
-	return 0;
+	for (; offset < complete; offset++) {
+		unsigned char c = (unsigned char)content[offset];
+		if ((c < ' ' || c >= 0x7f) && c != '\n')
+			break;
+	}
+	if (offset >= complete)
+		return 0;
+	unsigned line = 1;
+	for (const char *at = content; (at = memchr(at, '\n', (size_t)(content + offset - at))); at++)
+		line++;
+	unsigned char c = (unsigned char)content[offset];
+	char what[16] = "a NUL byte";
+	if (c)
+		snprintf(what, sizeof(what), "byte 0x%02X", c);
+	return vfg_error_set(reader->err, 0, reader->dj->path,
+			     "line %u: %s at byte offset %zu, where only printable ASCII is ever written (the "
+			     "journal is damaged: fix or move it aside by hand; vfguard leaves it as it is)",
+			     line, what, offset);
+}
+
+/* Past this, a journal is read into memory of its own, mapped ready (journal_file_read). */
+#define JOURNAL_MAPPED_READ (64u << 10)
+
+/* A file's content as journal_file_read() holds it: @capacity bytes, mapped or malloc()ed. */
+typedef struct journal_content {
+	char *bytes;
+	size_t size, capacity;
+} journal_content;
+
+static void journal_content_release(journal_content *content)
+{
+	if (content->bytes && content->capacity > JOURNAL_MAPPED_READ)
+		munmap(content->bytes, content->capacity);
+	else
+		free(content->bytes);
+	content->bytes = NULL;
+}
+
+static char *content_allocate(size_t capacity)
+{
+	if (capacity <= JOURNAL_MAPPED_READ)
+		return malloc(capacity);
+	/* A large journal's pages come in one call instead of one page fault each (costly under a hypervisor). */
+	void *bytes = mmap(NULL, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return bytes == MAP_FAILED ? NULL : bytes;
+}
+
+/* The whole file behind @fd, sized by fstat (in *@st) so a journal takes one read. */
+static int journal_file_read(int fd, const char *path, struct stat *st, journal_content *content, vfg_error *err)
+{
+	if (fstat(fd, st) < 0)
+		return vfg_error_set(err, errno, path, "cannot read the journal");
+	for (size_t capacity = (size_t)st->st_size + 2;; capacity *= 2) {
+		content->capacity = capacity;
+		content->bytes = content_allocate(capacity);
+		if (!content->bytes)
+			return vfg_error_set(err, ENOMEM, path, "cannot read the journal");
+		size_t used = 0;
+		ssize_t n;
+		while (used < capacity - 1 &&
+		       ((n = pread(fd, content->bytes + used, capacity - 1 - used, (off_t)used)) > 0 ||
+			(n < 0 && errno == EINTR)))
+			used += n > 0 ? (size_t)n : 0;
+		if (used < capacity - 1) { /* the end of the file, or a failure */
+			if (n < 0) {
+				int saved = errno;
+				journal_content_release(content);
+				return vfg_error_set(err, saved, path, "cannot read the journal");
+			}
+			content->bytes[used] = '\0';
+			content->size = used;
+			return 0;
+		}
+		/* It grew since fstat: only a writer without the lock could, but read it all the same. */
+		journal_content_release(content);
+	}
+}
+
+/* Where field @index (0: the entry) of @line starts; NULL past the last. */
+static const char *field_at(const char *line, size_t index)
+{
+	for (; index > 0 && line; index--) {
+		line = strchr(line, ' ');
+		line = line ? line + 1 : NULL;
+	}
+	return line;
 }
 
 /*
- * Replay one file, read from @fd. A last line without its newline is a
+ * Another domain's journal, read for what a command of this one uses of it:
+ * its domain line, claims, side state and records of shared nodes, every
+ * line of those parsed and checked as in a whole read. Its records of its
+ * own exclusive nodes are counted, not kept: nobody else holds them (a node
+ * of a group is recorded only under the claim of the group), and only that
+ * domain's own commands act on them, which read its journal whole. A file
+ * a record was undone in, or with an unfinished transaction, is read whole:
+ * what it holds is then not just what its lines list.
+ */
+static bool summary_allowed(const char *content, size_t complete)
+{
+	if (complete == 0 || memmem(content, complete, "\nundone ", 8))
+		return false;
+	const char *last = complete > 1 ? memrchr(content, '\n', complete - 1) : NULL;
+	last = last ? last + 1 : content;
+	return strncmp(last, "commit ", 7) == 0;
+}
+
+/* One line of a summary read: 0 handled, -1 an error (journal_reader.err). */
+static int read_line_summary(journal_reader *reader, char *line)
+{
+	domain_journal *dj = reader->dj;
+	if (strncmp(line, "intent ", 7) == 0) {
+		const char *shared = field_at(line, 7);
+		if (shared && strncmp(shared, "0 ", 2) == 0) {
+			dj->skipped_records++;
+			return 0;
+		}
+	} else if (strncmp(line, "done ", 5) == 0) {
+		const char *id = field_at(line, 2);
+		unsigned long number;
+		char *end;
+		if (id && (number = strtoul(id, &end, 10), *end == '\0') && !domain_journal_find_record_id(dj, number))
+			return 0; /* the mark of a record not kept */
+	}
+	return read_line(reader, line);
+}
+
+/*
+ * Replay one file, read from @fd: whole, or (@summary) as another domain's
+ * command uses it (summary_allowed). A last line without its newline is a
  * write a crash cut short: it never became durable as a whole, so it never
  * happened; under the exclusive lock it is cut off so the next append starts
  * on a fresh line. Only that tail is ever cut, and only once everything
  * before it has read back as a journal: a damaged file is left as it is.
  */
-static int domain_journal_read(const host_journal *hj, int fd, const char *path, bool exclusive, domain_journal **out,
-			       vfg_error *err)
+static int domain_journal_read(const host_journal *hj, int fd, const char *path, bool exclusive, bool summary,
+			       domain_journal **out, vfg_error *err)
 {
-	_cleanup_free_ char *content = NULL;
-	size_t size;
-	if (vfg_fd_read_all(fd, path, 0, &content, &size, err) < 0)
+	__attribute__((cleanup(journal_content_release))) journal_content read = {0};
+	struct stat st;
+	if (journal_file_read(fd, path, &st, &read, err) < 0)
 		return -1;
+	char *content = read.bytes;
+	size_t size = read.size;
 	domain_journal *dj = domain_journal_new(path);
 	_cleanup_free_ char **fields = malloc(JOURNAL_FIELDS_MAX * sizeof(*fields));
 	if (!dj || !fields) {
@@ -387,6 +523,7 @@ static int domain_journal_read(const host_journal *hj, int fd, const char *path,
 		domain_journal_free(dj);
 		return -1;
 	}
+	summary = summary && summary_allowed(content, complete);
 	char *line = content;
 	while (line < content + complete) {
 		char *newline = memchr(line, '\n', (size_t)(content + complete - line));
@@ -394,7 +531,7 @@ static int domain_journal_read(const host_journal *hj, int fd, const char *path,
 		reader.line++;
 		int r = 0;
 		if (reader.line > 1)
-			r = read_line(&reader, line);
+			r = summary ? read_line_summary(&reader, line) : read_line(&reader, line);
 		else if (strcmp(line, JOURNAL_MAGIC_V1) == 0)
 			dj->version = 1;
 		else if (strcmp(line, JOURNAL_MAGIC) != 0)
@@ -409,12 +546,61 @@ static int domain_journal_read(const host_journal *hj, int fd, const char *path,
 		domain_journal_free(dj);
 		return vfg_error_set(err, errno, path, "cannot cut the torn last line off the journal");
 	}
+	/* What the cache compares; a file with a torn tail is one the next exclusive read cuts: not kept. */
+	if (complete == size)
+		dj->file = (typeof(dj->file)){st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
 	*out = dj;
 	return 0;
 }
 
-static int read_all_journals(host_journal *hj, bool exclusive, vfg_error *err)
+/* Read the journal at @path, whole or (@summary) for another domain's command; NULL when it is gone. */
+static int read_one(host_journal *hj, const char *path, bool exclusive, bool summary, vfg_error *err)
 {
+	/* Read and (a torn tail) cut through the fd that was checked: what is trusted is what was read. */
+	_cleanup_close_ int fd = vfg_state_open(path, exclusive ? O_RDWR : O_RDONLY, false, err);
+	if (fd == -ENOENT)
+		return 0; /* removed since it was listed: it held nothing */
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	domain_journal *dj = NULL;
+	if (fstat(fd, &st) == 0)
+		dj = journal_cache_take(hj, path, &st, !summary);
+	if (!dj && domain_journal_read(hj, fd, path, exclusive, summary, &dj, err) < 0)
+		return -1;
+	return host_journal_add(hj, dj, err);
+}
+
+/* Is @path the journal of @subject (NULL: every journal is)? */
+static bool subject_journal(const char *path, const char *subject)
+{
+	if (!subject)
+		return true;
+	char file[3 * VFG_NAME_MAX + 16];
+	const char *base = strrchr(path, '/');
+	journal_file_name(subject, file, sizeof(file));
+	return strcmp(base ? base + 1 : path, file) == 0;
+}
+
+static int read_all_journals(host_journal *hj, bool exclusive, const char *subject, vfg_error *err)
+{
+	if (journal_cache_unchanged(hj)) {
+		/* No journal changed since the last lock read them: theirs, but one this command needs whole. */
+		domain_journal *dj;
+		while ((dj = journal_cache_take_next(hj))) {
+			char path[VFG_PATH_MAX];
+			snprintf(path, sizeof(path), "%s", dj->path);
+			bool whole = subject_journal(path, subject);
+			if (whole && dj->skipped_records) {
+				domain_journal_free(dj);
+				if (read_one(hj, path, exclusive, false, err) < 0)
+					return -1;
+			} else if (host_journal_add(hj, dj, err) < 0) {
+				return -1;
+			}
+		}
+		return 0;
+	}
 	_cleanup_closedir_ DIR *dir = NULL;
 	int r = vfg_state_opendir(hj->directory, &dir, err);
 	if (r < 0)
@@ -428,19 +614,18 @@ static int read_all_journals(host_journal *hj, bool exclusive, vfg_error *err)
 			continue;
 		char path[VFG_PATH_MAX + 256];
 		snprintf(path, sizeof(path), "%s/%s", hj->directory, entry->d_name);
-		/* Read and (a torn tail) cut through the fd that was checked: what is trusted is what was read. */
-		_cleanup_close_ int fd = vfg_state_open(path, exclusive ? O_RDWR : O_RDONLY, false, err);
-		if (fd == -ENOENT)
-			continue; /* removed since it was listed: it held nothing */
-		domain_journal *dj = NULL;
-		if (fd < 0 || domain_journal_read(hj, fd, path, exclusive, &dj, err) < 0 ||
-		    host_journal_add(hj, dj, err) < 0)
+		if (read_one(hj, path, exclusive, !subject_journal(path, subject), err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, vfg_error *err)
+{
+	return host_journal_open_for(ctx, exclusive, NULL, hj, err);
+}
+
+int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *subject, host_journal *hj, vfg_error *err)
 {
 	char lock_path[VFG_PATH_MAX], state_dir[VFG_PATH_MAX];
 	memset(hj, 0, sizeof(*hj));
@@ -476,7 +661,8 @@ int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, 
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return vfg_error_set(err, errno, lock_path, "cannot take the host lock");
-	if (read_all_journals(hj, exclusive, err) < 0) {
+	journal_cache_lock_taken(hj);
+	if (read_all_journals(hj, exclusive, subject, err) < 0) {
 		host_journal_close(hj);
 		return -1;
 	}
@@ -485,12 +671,56 @@ int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, 
 
 void host_journal_close(host_journal *hj)
 {
-	for (size_t i = 0; i < hj->n_domains; i++)
-		domain_journal_free(hj->domains[i]);
+	journal_cache_keep(hj); /* the journals read and not written, for the next lock; the rest is freed */
 	free(hj->domains);
 	hj->domains = NULL;
 	hj->n_domains = 0;
 	if (hj->lock_fd >= 0)
 		close(hj->lock_fd); /* releases the lock */
 	hj->lock_fd = -1;
+}
+
+/*
+ * Read whole a journal read for another domain's command (summary_allowed):
+ * the records it kept stay where they are, so what was handed out of them
+ * (a holder's original) stays valid; the others join them in id order.
+ */
+int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	if (!dj->skipped_records)
+		return 0;
+	_cleanup_close_ int fd = vfg_state_open(dj->path, O_RDONLY, false, err);
+	if (fd == -ENOENT)
+		return vfg_error_set(err, ENOENT, dj->path, "the journal is gone while the host lock is held");
+	domain_journal *whole = NULL;
+	if (fd < 0 || domain_journal_read(hj, fd, dj->path, false, false, &whole, err) < 0)
+		return -1;
+	journal_record **records = malloc((whole->n_records + 1) * sizeof(*records));
+	size_t indexed = 0;
+	for (; records && indexed < whole->n_records; indexed++) {
+		journal_record *record = whole->records[indexed];
+		journal_record *kept = domain_journal_find_record_id(dj, record->id);
+		records[indexed] = kept ? kept : record;
+		if (!kept && domain_journal_index_record(dj, record) < 0)
+			break;
+	}
+	if (!records || indexed < whole->n_records) {
+		for (size_t i = 0; records && i < indexed; i++)
+			if (records[i] == whole->records[i])
+				domain_journal_unindex_record(dj, records[i]);
+		free(records);
+		domain_journal_free(whole);
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot read the journal");
+	}
+	/* whole's records are dj's now, but for the copies of those dj kept. */
+	for (size_t i = 0; i < whole->n_records; i++)
+		if (records[i] != whole->records[i])
+			free(whole->records[i]);
+	free(dj->records);
+	dj->records = records;
+	dj->n_records = dj->records_capacity = whole->n_records;
+	dj->skipped_records = 0;
+	whole->n_records = 0;
+	domain_journal_free(whole);
+	return 0;
 }
