@@ -262,10 +262,10 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 			.access = hostdev->spec.access,
 			.managed = managed,
 		};
-		if (domain_journal_claim(hj, dj, &claim, err) < 0)
+		if (domain_journal_claim(dj, &claim, err) < 0)
 			return -1;
 	}
-	return 0;
+	return domain_journal_write(hj, dj, err);
 }
 
 /*
@@ -548,7 +548,9 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 		.managed = true,
 	};
 	vfg_driver_binding binding;
-	if (domain_journal_claim(hj, dj, &claim, err) < 0 || vfg_pci_detach(ctx, &spec->addr, NULL, &binding, err) < 0)
+	/* The claim durable first: a crash after the detach must find the hostdev to give back. */
+	if (domain_journal_claim(dj, &claim, err) < 0 || domain_journal_sync(hj, dj, err) < 0 ||
+	    vfg_pci_detach(ctx, &spec->addr, NULL, &binding, err) < 0)
 		return -1;
 	host_journal_fault_point(hj); /* detached, and the next write is the commit */
 	return 0;

@@ -552,13 +552,13 @@ int domain_journal_claim_room(domain_journal *dj, vfg_error *err)
 	return 0;
 }
 
-int domain_journal_claim(host_journal *hj, domain_journal *dj, const journal_claim *claim, vfg_error *err)
+int domain_journal_claim(domain_journal *dj, const journal_claim *claim, vfg_error *err)
 {
 	if (domain_journal_claim_room(dj, err) < 0)
 		return -1;
+	/* Written with the next line or domain_journal_write: a hostdev's claims in one write. */
 	char *at = line_room(dj, err);
-	if (!at || line_add(dj, format_claim(at, JOURNAL_LINE_MAX, 0, dj->open_txn, claim), err) < 0 ||
-	    domain_journal_write(hj, dj, err) < 0)
+	if (!at || line_add(dj, format_claim(at, JOURNAL_LINE_MAX, 0, dj->open_txn, claim), err) < 0)
 		return -1;
 	dj->claims[dj->n_claims] = *claim;
 	dj->claims[dj->n_claims].txn = dj->open_txn;

@@ -164,8 +164,12 @@ static inline void host_journal_fault_point(host_journal *hj)
 
 /* Begin a transaction; a revoke's begin is durable on return, since undoing starts right after it. */
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err);
-/* Journal a claim or a release: written, durable with the next sync (before the first change). */
-int domain_journal_claim(host_journal *hj, domain_journal *dj, const journal_claim *claim, vfg_error *err);
+/*
+ * Journal a claim: written with the next line or domain_journal_write (the
+ * claims of an apply go in one write), durable with the next sync, before
+ * the first change. A release is written at once.
+ */
+int domain_journal_claim(domain_journal *dj, const journal_claim *claim, vfg_error *err);
 int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_addr *addr, vfg_error *err);
 /*
  * Append an intent for @labeler's change of @node with @undo; the new record
@@ -185,7 +189,7 @@ int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id
  * is lost). Returns the previous setting.
  */
 bool domain_journal_batch(domain_journal *dj, bool on);
-/* Write the line in the buffer, if any (the journal's own functions write each line they make). */
+/* Write the lines waiting in the buffer, if any (every function above but claim writes its line). */
 int domain_journal_write(host_journal *hj, domain_journal *dj, vfg_error *err);
 /* Make what is written durable, the file's directory entry too when this run made the file. */
 int domain_journal_sync(host_journal *hj, domain_journal *dj, vfg_error *err);
