@@ -74,6 +74,8 @@ int vfg_state_check(int fd, const char *path, bool directory, vfg_error *err);
  * the fd, -ENOENT (no error set) when there is no such file, or -1.
  */
 int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err);
+/* The same, with what fstat said of the file in *@st (not NULL). */
+int vfg_state_open_stat(const char *path, int flags, bool directory, struct stat *st, vfg_error *err);
 /* vfg_state_open() the directory @path and list it: 0 with *@dir (closedir() it), -ENOENT (no error set), or -1. */
 int vfg_state_opendir(const char *path, DIR **dir, vfg_error *err);
 /* vfg_state_open() the state directory and each directory from it down to @relative: 0, -ENOENT or -1. */

@@ -35,9 +35,16 @@ const char *journal_op_name(journal_op op)
 
 domain_journal *domain_journal_new(const char *path)
 {
-	domain_journal *dj = calloc(1, sizeof(*dj));
+	/*
+	 * Zeroed but for the domain's attribute buffer at its end (attrs_used
+	 * says none is set): a host with many domains reads many journals, and
+	 * the pages nothing writes to are then never touched.
+	 */
+	const size_t attrs = offsetof(domain_journal, domain) + offsetof(vfg_domain, attrs);
+	domain_journal *dj = malloc(sizeof(*dj));
 	if (!dj)
 		return NULL;
+	memset(dj, 0, attrs);
 	dj->fd = -1;
 	dj->version = 2;
 	snprintf(dj->path, sizeof(dj->path), "%s", path);
@@ -835,12 +842,10 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 
 int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
-	domain_journal **domains = realloc(hj->domains, (hj->n_domains + 1) * sizeof(*domains));
-	if (!domains) {
+	if (grow(&hj->domains, hj->n_domains, &hj->domains_capacity) < 0) {
 		domain_journal_free(dj);
 		return vfg_error_set(err, ENOMEM, hj->directory, "cannot read the journal");
 	}
-	hj->domains = domains;
 	hj->domains[hj->n_domains++] = dj;
 	return 0;
 }

@@ -74,7 +74,6 @@ typedef struct journal_claim {
 typedef struct domain_journal {
 	char path[VFG_PATH_MAX];
 	int fd; /* open for appending, -1 until the first write */
-	vfg_domain domain; /* as the latest transaction gave it; hostdevs is NULL */
 	unsigned long last_txn;
 	unsigned long last_id;
 	unsigned long open_txn; /* begun and not committed, 0 when none */
@@ -98,6 +97,9 @@ typedef struct domain_journal {
 		struct timespec mtime, ctime;
 	} file; /* as read: what journal_cache compares */
 	bool touched; /* this process wrote, replaced or removed the file */
+
+	/* Last: its attribute buffer is most of a journal's memory, and pages no attribute reaches stay untouched. */
+	vfg_domain domain; /* as the latest transaction gave it; hostdevs is NULL */
 
 	/*
 	 * Writing (docs/journal.md, "Durability"). Each line is written when
@@ -124,7 +126,7 @@ typedef struct host_journal {
 	uint64_t generation;
 	bool generation_raised; /* this lock's first write raised it */
 	char directory[VFG_PATH_MAX]; /* STATE/domains */
-	size_t n_domains;
+	size_t n_domains, domains_capacity;
 	domain_journal **domains;
 #ifdef VFG_TEST_FAULTS
 	unsigned long fault_points; /* the journal points passed, for host_journal_fault_point */

@@ -413,22 +413,23 @@ static char *content_allocate(size_t capacity)
 	return bytes == MAP_FAILED ? NULL : bytes;
 }
 
-/* The whole file behind @fd, sized by fstat (in *@st) so a journal takes one read. */
-static int journal_file_read(int fd, const char *path, struct stat *st, journal_content *content, vfg_error *err)
+/* The whole file behind @fd, sized by its fstat @st so a journal takes one read. */
+static int journal_file_read(int fd, const char *path, const struct stat *st, journal_content *content, vfg_error *err)
 {
-	if (fstat(fd, st) < 0)
-		return vfg_error_set(err, errno, path, "cannot read the journal");
 	for (size_t capacity = (size_t)st->st_size + 2;; capacity *= 2) {
 		content->capacity = capacity;
 		content->bytes = content_allocate(capacity);
 		if (!content->bytes)
 			return vfg_error_set(err, ENOMEM, path, "cannot read the journal");
 		size_t used = 0;
-		ssize_t n;
-		while (used < capacity - 1 &&
-		       ((n = pread(fd, content->bytes + used, capacity - 1 - used, (off_t)used)) > 0 ||
-			(n < 0 && errno == EINTR)))
+		ssize_t n = 0;
+		/* A regular file's read returns less than asked only at its end (read(2)): no read for the EOF. */
+		while (used < capacity - 1 && ((n = pread(fd, content->bytes + used, capacity - 1 - used,
+							  (off_t)used)) == (ssize_t)(capacity - 1 - used) ||
+					       (n < 0 && errno == EINTR)))
 			used += n > 0 ? (size_t)n : 0;
+		if (n > 0 && used < capacity - 1)
+			used += (size_t)n;
 		if (used < capacity - 1) { /* the end of the file, or a failure */
 			if (n < 0) {
 				int saved = errno;
@@ -501,21 +502,18 @@ static int read_line_summary(journal_reader *reader, char *line)
  * on a fresh line. Only that tail is ever cut, and only once everything
  * before it has read back as a journal: a damaged file is left as it is.
  */
-static int domain_journal_read(const host_journal *hj, int fd, const char *path, bool exclusive, bool summary,
-			       domain_journal **out, vfg_error *err)
+static int domain_journal_read(const host_journal *hj, int fd, const struct stat *st, const char *path, bool exclusive,
+			       bool summary, domain_journal **out, vfg_error *err)
 {
 	__attribute__((cleanup(journal_content_release))) journal_content read = {0};
-	struct stat st;
-	if (journal_file_read(fd, path, &st, &read, err) < 0)
+	if (journal_file_read(fd, path, st, &read, err) < 0)
 		return -1;
 	char *content = read.bytes;
 	size_t size = read.size;
 	domain_journal *dj = domain_journal_new(path);
-	_cleanup_free_ char **fields = malloc(JOURNAL_FIELDS_MAX * sizeof(*fields));
-	if (!dj || !fields) {
-		domain_journal_free(dj);
+	char *fields[JOURNAL_FIELDS_MAX];
+	if (!dj)
 		return vfg_error_set(err, ENOMEM, path, "cannot read the journal");
-	}
 	journal_reader reader = {.hj = hj, .dj = dj, .fields = fields, .err = err};
 	const char *end = memrchr(content, '\n', size);
 	size_t complete = end ? (size_t)(end - content) + 1 : 0;
@@ -548,7 +546,7 @@ static int domain_journal_read(const host_journal *hj, int fd, const char *path,
 	}
 	/* What the cache compares; a file with a torn tail is one the next exclusive read cuts: not kept. */
 	if (complete == size)
-		dj->file = (typeof(dj->file)){st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+		dj->file = (typeof(dj->file)){st->st_dev, st->st_ino, st->st_size, st->st_mtim, st->st_ctim};
 	*out = dj;
 	return 0;
 }
@@ -557,16 +555,14 @@ static int domain_journal_read(const host_journal *hj, int fd, const char *path,
 static int read_one(host_journal *hj, const char *path, bool exclusive, bool summary, vfg_error *err)
 {
 	/* Read and (a torn tail) cut through the fd that was checked: what is trusted is what was read. */
-	_cleanup_close_ int fd = vfg_state_open(path, exclusive ? O_RDWR : O_RDONLY, false, err);
+	struct stat st;
+	_cleanup_close_ int fd = vfg_state_open_stat(path, exclusive ? O_RDWR : O_RDONLY, false, &st, err);
 	if (fd == -ENOENT)
 		return 0; /* removed since it was listed: it held nothing */
 	if (fd < 0)
 		return -1;
-	struct stat st;
-	domain_journal *dj = NULL;
-	if (fstat(fd, &st) == 0)
-		dj = journal_cache_take(hj, path, &st, !summary);
-	if (!dj && domain_journal_read(hj, fd, path, exclusive, summary, &dj, err) < 0)
+	domain_journal *dj = journal_cache_take(hj, path, &st, !summary);
+	if (!dj && domain_journal_read(hj, fd, &st, path, exclusive, summary, &dj, err) < 0)
 		return -1;
 	return host_journal_add(hj, dj, err);
 }
@@ -674,7 +670,7 @@ void host_journal_close(host_journal *hj)
 	journal_cache_keep(hj); /* the journals read and not written, for the next lock; the rest is freed */
 	free(hj->domains);
 	hj->domains = NULL;
-	hj->n_domains = 0;
+	hj->n_domains = hj->domains_capacity = 0;
 	if (hj->lock_fd >= 0)
 		close(hj->lock_fd); /* releases the lock */
 	hj->lock_fd = -1;
@@ -689,11 +685,12 @@ int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
 	if (!dj->skipped_records)
 		return 0;
-	_cleanup_close_ int fd = vfg_state_open(dj->path, O_RDONLY, false, err);
+	struct stat st;
+	_cleanup_close_ int fd = vfg_state_open_stat(dj->path, O_RDONLY, false, &st, err);
 	if (fd == -ENOENT)
 		return vfg_error_set(err, ENOENT, dj->path, "the journal is gone while the host lock is held");
 	domain_journal *whole = NULL;
-	if (fd < 0 || domain_journal_read(hj, fd, dj->path, false, false, &whole, err) < 0)
+	if (fd < 0 || domain_journal_read(hj, fd, &st, dj->path, false, false, &whole, err) < 0)
 		return -1;
 	journal_record **records = malloc((whole->n_records + 1) * sizeof(*records));
 	size_t indexed = 0;
