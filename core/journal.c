@@ -33,6 +33,9 @@ const char *journal_op_name(journal_op op)
 
 /* ---- The domain's journal in memory ---- */
 
+_Static_assert(offsetof(domain_journal, domain) + sizeof(vfg_domain) == sizeof(domain_journal),
+	       "domain_journal_new leaves only the domain's attributes unzeroed: the domain comes last");
+
 domain_journal *domain_journal_new(const char *path)
 {
 	/*

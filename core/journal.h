@@ -98,9 +98,6 @@ typedef struct domain_journal {
 	} file; /* as read: what journal_cache compares */
 	bool touched; /* this process wrote, replaced or removed the file */
 
-	/* Last: its attribute buffer is most of a journal's memory, and pages no attribute reaches stay untouched. */
-	vfg_domain domain; /* as the latest transaction gave it; hostdevs is NULL */
-
 	/*
 	 * Writing (docs/journal.md, "Durability"). Each line is written when
 	 * it is journaled, with one write() from @out. An intent or a state
@@ -116,6 +113,9 @@ typedef struct domain_journal {
 	bool name_unsynced; /* made in this run: its directory entry is not durable yet */
 	bool fresh; /* made in this transaction: with few stale lines, commit needs no rewrite */
 	size_t stale_lines; /* lines of this transaction a rewrite would leave out */
+
+	/* Last: its attribute buffer is most of a journal's memory, and pages no attribute reaches stay untouched. */
+	vfg_domain domain; /* as the latest transaction gave it; hostdevs is NULL */
 } domain_journal;
 
 typedef struct host_journal {
