@@ -25,14 +25,6 @@
 
 #include "journal.h"
 
-static const vfg_labeler *find_labeler(const vfg_context *ctx, const char *name)
-{
-	for (size_t i = 0; i < ctx->n_labelers; i++)
-		if (strcmp(ctx->labelers[i]->name, name) == 0)
-			return ctx->labelers[i];
-	return NULL;
-}
-
 static void summary_note(vfg_change_summary *summary, const char *notes)
 {
 	if (!summary || !notes)
@@ -41,23 +33,67 @@ static void summary_note(vfg_change_summary *summary, const char *notes)
 	vfg_strlcatf(summary->notes, sizeof(summary->notes), used, "%s", notes);
 }
 
+/*
+ * What each labeler's probe found for one domain, for the undos of a
+ * revoke or rollback, which undo many records: probed once, as apply
+ * probes once for all its grants.
+ */
+typedef struct undo_probes {
+	vfg_probe *probes; /* by index in ctx->labelers */
+	bool *probed;
+} undo_probes;
+
+static void undo_probes_free(undo_probes *probes)
+{
+	free(probes->probes);
+	free(probes->probed);
+}
+
+/* The probe of labeler @index for @dj: from @probes when it holds it, else made now (and kept there). */
+static int undo_probe(vfg_context *ctx, const domain_journal *dj, size_t index, const vfg_labeler_env *env,
+		      undo_probes *probes, vfg_probe *probe, vfg_error *err)
+{
+	const vfg_labeler *labeler = ctx->labelers[index];
+	if (probes && !probes->probes) {
+		probes->probes = calloc(ctx->n_labelers, sizeof(*probes->probes));
+		probes->probed = calloc(ctx->n_labelers, sizeof(*probes->probed));
+		if (!probes->probes || !probes->probed)
+			return vfg_error_set(err, ENOMEM, dj->domain.name, "cannot undo");
+	}
+	if (probes && probes->probed[index]) {
+		*probe = probes->probes[index];
+		return 0;
+	}
+	memset(probe, 0, sizeof(*probe));
+	if (labeler->probe(env, &dj->domain, probe, err) < 0)
+		return -1;
+	if (probes) {
+		probes->probes[index] = *probe;
+		probes->probed[index] = true;
+	}
+	return 0;
+}
+
 /* Undo the change of record @id with its labeler's revoke, then journal it undone. */
 static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
-			   vfg_change_summary *summary, vfg_error *err)
+			   undo_probes *probes, vfg_change_summary *summary, vfg_error *err)
 {
 	const journal_record *record = domain_journal_find_record_id(dj, id);
 	if (!record)
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
-	const vfg_labeler *labeler = find_labeler(ctx, record->labeler);
-	if (!labeler)
+	size_t index = 0;
+	while (index < ctx->n_labelers && strcmp(ctx->labelers[index]->name, record->labeler) != 0)
+		index++;
+	if (index == ctx->n_labelers)
 		return vfg_error_set(err, ENOENT, record->node.path,
 				     "domain %s holds a grant of labeler %s, which is not loaded (config key "
 				     "labelers): cannot undo it",
 				     dj->domain.name, record->labeler);
-	vfg_probe probe = {0};
+	const vfg_labeler *labeler = ctx->labelers[index];
+	vfg_probe probe;
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
-	if (labeler->probe(&env, &dj->domain, &probe, err) < 0)
+	if (undo_probe(ctx, dj, index, &env, probes, &probe, err) < 0)
 		return -1;
 	vfg_node node;
 	journal_record_node(record, &node);
@@ -77,11 +113,11 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
  * drops) is synced with the commit, not on its own. Lost with a crash, the
  * record is undone again, which puts back the same.
  */
-static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
+static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id, undo_probes *probes,
 		       vfg_change_summary *summary, vfg_error *err)
 {
 	bool batch = domain_journal_batch(dj, true);
-	int r = undo_record_now(ctx, hj, dj, id, summary, err);
+	int r = undo_record_now(ctx, hj, dj, id, probes, summary, err);
 	domain_journal_batch(dj, batch);
 	return r;
 }
@@ -104,22 +140,32 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 }
 
 /* Undo every record the open transaction made, newest first, release its claims and commit. */
-static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary, vfg_error *err)
+static int rollback_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, undo_probes *probes,
+			vfg_change_summary *summary, vfg_error *err)
 {
 	unsigned long txn = dj->open_txn;
 	for (size_t i = dj->n_records; i-- > 0;) {
 		if (i >= dj->n_records || dj->records[i]->txn != txn)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i]->id, summary, err) < 0)
+		if (undo_record(ctx, hj, dj, dj->records[i]->id, probes, summary, err) < 0)
 			return -1;
 	}
 	for (size_t i = dj->n_claims; i-- > 0;)
 		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, err) < 0)
 			return -1;
 	/* Side state the undone apply set goes with it (labeler.h). */
-	if (domain_journal_drop_txn_states(hj, dj, err) < 0)
-		return -1;
-	return domain_journal_commit(hj, dj, err);
+	return domain_journal_drop_txn_states(hj, dj, err);
+}
+
+/* The same, its journaling made durable by the commit alone, as every undo's (undo_record). */
+static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary, vfg_error *err)
+{
+	undo_probes probes = {0};
+	bool batch = domain_journal_batch(dj, true);
+	int r = rollback_now(ctx, hj, dj, &probes, summary, err);
+	domain_journal_batch(dj, batch);
+	undo_probes_free(&probes);
+	return r < 0 ? -1 : domain_journal_commit(hj, dj, err);
 }
 
 /* Undo all the domain holds, newest first, past failures; then release its groups and commit. */
@@ -128,11 +174,12 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 {
 	vfg_error first = {0};
 	size_t failed = 0;
+	undo_probes probes = {0};
 	for (size_t i = dj->n_records; i-- > 0;) {
 		vfg_error one = {0};
 		if (i >= dj->n_records)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i]->id, summary, &one) < 0) {
+		if (undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, &one) < 0) {
 			if (!failed++)
 				first = one;
 			continue;
@@ -140,6 +187,7 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 		if (summary)
 			summary->changed++;
 	}
+	undo_probes_free(&probes);
 	if (failed) {
 		*err = first;
 		vfg_error_prefix(err,
@@ -401,7 +449,7 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 		return 0;
 	}
 	if (held && step->action == VFG_ACTION_REVOKE) {
-		if (undo_record(ctx, hj, dj, held->id, summary, err) < 0)
+		if (undo_record(ctx, hj, dj, held->id, NULL, summary, err) < 0)
 			return -1;
 		if (summary)
 			summary->revoked++;
@@ -427,7 +475,7 @@ static int apply_domain_labeler(vfg_context *ctx, host_journal *hj, domain_journ
 		const journal_record *record = dj->records[i];
 		if (record->node.kind == VFG_NODE_DOMAIN && strcmp(record->labeler, name) == 0 &&
 		    strcmp(record->node.path, subject->path) != 0 &&
-		    undo_record(ctx, hj, dj, record->id, summary, err) < 0)
+		    undo_record(ctx, hj, dj, record->id, NULL, summary, err) < 0)
 			return -1;
 	}
 	if (!dl->probe.active)
