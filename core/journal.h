@@ -247,7 +247,7 @@ domain_journal *journal_cache_take_next(const host_journal *hj);
 /* At the lock's release: the journals read and not written go to the cache, the others are freed. */
 void journal_cache_keep(host_journal *hj);
 
-/* Between journal.c (memory, writing) and journal_read.c (reading back). */
+/* Between journal_model.c (memory), journal.c (writing) and journal_read.c (reading back). */
 /* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */
 #define JOURNAL_MAGIC "vfguard-journal 2"
 #define JOURNAL_MAGIC_V1 "vfguard-journal 1"
@@ -266,6 +266,9 @@ void domain_journal_unindex_record(domain_journal *dj, journal_record *record);
 int domain_journal_keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key,
 			      const char *value, bool *replaced, vfg_error *err);
 void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr);
+/* Every side state entry gone (the domain holds nothing); the ids renumbered (a rewrite): indexed again. */
+void domain_journal_clear_states(domain_journal *dj);
+int domain_journal_reindex_records(domain_journal *dj, vfg_error *err);
 /* Room for one more claim in dj->claims. */
 int domain_journal_claim_room(domain_journal *dj, vfg_error *err);
 /* The file name of domain @name's journal: NAME.journal, bytes beyond [A-Za-z0-9._-] as %XX. */
