@@ -80,7 +80,8 @@ typedef struct domain_journal {
 	journal_op open_op;
 	size_t n_records, records_capacity;
 	journal_record **records; /* in id order: the order the changes were made */
-	/* Read for another domain's command: its exclusive nodes' records, counted and not kept (journal_read.c). */
+	/* Read for another domain's command (journal_read.c): its exclusive nodes' records, counted and not kept. */
+	bool summary;
 	size_t skipped_records;
 	journal_index records_by_node; /* labeler and path */
 	journal_index records_by_id;

@@ -127,7 +127,7 @@ domain_journal *journal_cache_take(const host_journal *hj, const char *path, con
 	journal_cache *cache = hj->ctx ? hj->ctx->journals : NULL;
 	domain_journal **entry =
 		cache ? journal_index_find(&cache->by_path, journal_hash(path, NULL), entry_matches, path) : NULL;
-	if (!entry || !same_file(*entry, st) || (whole && (*entry)->skipped_records))
+	if (!entry || !same_file(*entry, st) || (whole && (*entry)->summary))
 		return NULL;
 	domain_journal *dj = *entry;
 	*entry = NULL;

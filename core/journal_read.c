@@ -521,7 +521,7 @@ static int domain_journal_read(const host_journal *hj, int fd, const struct stat
 		domain_journal_free(dj);
 		return -1;
 	}
-	summary = summary && summary_allowed(content, complete);
+	dj->summary = summary = summary && summary_allowed(content, complete);
 	char *line = content;
 	while (line < content + complete) {
 		char *newline = memchr(line, '\n', (size_t)(content + complete - line));
@@ -587,7 +587,7 @@ static int read_all_journals(host_journal *hj, bool exclusive, const char *subje
 			char path[VFG_PATH_MAX];
 			snprintf(path, sizeof(path), "%s", dj->path);
 			bool whole = subject_journal(path, subject);
-			if (whole && dj->skipped_records) {
+			if (whole && dj->summary) {
 				domain_journal_free(dj);
 				if (read_one(hj, path, exclusive, false, err) < 0)
 					return -1;
@@ -683,7 +683,7 @@ void host_journal_close(host_journal *hj)
  */
 int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
-	if (!dj->skipped_records)
+	if (!dj->summary)
 		return 0;
 	struct stat st;
 	_cleanup_close_ int fd = vfg_state_open_stat(dj->path, O_RDONLY, false, &st, err);
@@ -717,6 +717,7 @@ int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err)
 	dj->records = records;
 	dj->n_records = dj->records_capacity = whole->n_records;
 	dj->skipped_records = 0;
+	dj->summary = false;
 	whole->n_records = 0;
 	domain_journal_free(whole);
 	return 0;
