@@ -5,11 +5,14 @@
  *
  * apply     claims the hostdevs' IOMMU groups (refusing one another domain
  *           holds, or one this domain holds with another backend), then
- *           runs each labeler's grant in plan order. A grant step the domain
- *           already holds is kept (apply twice changes nothing); a node the
- *           plan now gives fd access, but an earlier run granted by path,
- *           has that grant revoked. The first failure undoes every change of
- *           the transaction, newest first.
+ *           journals the intent of every grant step whose labeler can say
+ *           its undo before any change (labeler.h: intent), makes them all
+ *           durable with one sync, and runs each labeler's grant in plan
+ *           order. A grant step the domain already holds is kept (apply
+ *           twice changes nothing); a node the plan now gives fd access, but
+ *           an earlier run granted by path, has that grant revoked. The
+ *           first failure undoes every change of the transaction, newest
+ *           first.
  * revoke    undoes every record of the domain, newest first, and releases
  *           its groups. It goes on past a failure, so as much as possible is
  *           taken back, and leaves the transaction open for restore.
@@ -22,14 +25,6 @@
 
 #include "journal.h"
 
-static const vfg_labeler *find_labeler(const vfg_context *ctx, const char *name)
-{
-	for (size_t i = 0; i < ctx->n_labelers; i++)
-		if (strcmp(ctx->labelers[i]->name, name) == 0)
-			return ctx->labelers[i];
-	return NULL;
-}
-
 static void summary_note(vfg_change_summary *summary, const char *notes)
 {
 	if (!summary || !notes)
@@ -38,30 +33,72 @@ static void summary_note(vfg_change_summary *summary, const char *notes)
 	vfg_strlcatf(summary->notes, sizeof(summary->notes), used, "%s", notes);
 }
 
-/* Undo the change of record @id with its labeler's revoke, then journal it undone. */
-static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
-		       vfg_change_summary *summary, vfg_error *err)
+/*
+ * What each labeler's probe found for one domain, for the undos of a
+ * revoke or rollback, which undo many records: probed once, as apply
+ * probes once for all its grants.
+ */
+typedef struct undo_probes {
+	vfg_probe *probes; /* by index in ctx->labelers */
+	bool *probed;
+} undo_probes;
+
+static void undo_probes_free(undo_probes *probes)
 {
-	journal_record *record = NULL;
-	for (size_t i = 0; i < dj->n_records && !record; i++)
-		if (dj->records[i].id == id)
-			record = &dj->records[i];
+	free(probes->probes);
+	free(probes->probed);
+}
+
+/* The probe of labeler @index for @dj: from @probes when it holds it, else made now (and kept there). */
+static int undo_probe(vfg_context *ctx, const domain_journal *dj, size_t index, const vfg_labeler_env *env,
+		      undo_probes *probes, vfg_probe *probe, vfg_error *err)
+{
+	const vfg_labeler *labeler = ctx->labelers[index];
+	if (probes && !probes->probes) {
+		probes->probes = calloc(ctx->n_labelers, sizeof(*probes->probes));
+		probes->probed = calloc(ctx->n_labelers, sizeof(*probes->probed));
+		if (!probes->probes || !probes->probed)
+			return vfg_error_set(err, ENOMEM, dj->domain.name, "cannot undo");
+	}
+	if (probes && probes->probed[index]) {
+		*probe = probes->probes[index];
+		return 0;
+	}
+	memset(probe, 0, sizeof(*probe));
+	if (labeler->probe(env, &dj->domain, probe, err) < 0)
+		return -1;
+	if (probes) {
+		probes->probes[index] = *probe;
+		probes->probed[index] = true;
+	}
+	return 0;
+}
+
+/* Undo the change of record @id with its labeler's revoke, then journal it undone. */
+static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
+			   undo_probes *probes, vfg_change_summary *summary, vfg_error *err)
+{
+	const journal_record *record = domain_journal_find_record_id(dj, id);
 	if (!record)
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
-	const vfg_labeler *labeler = find_labeler(ctx, record->labeler);
-	if (!labeler)
+	size_t index = 0;
+	while (index < ctx->n_labelers && strcmp(ctx->labelers[index]->name, record->labeler) != 0)
+		index++;
+	if (index == ctx->n_labelers)
 		return vfg_error_set(err, ENOENT, record->node.path,
 				     "domain %s holds a grant of labeler %s, which is not loaded (config key "
 				     "labelers): cannot undo it",
 				     dj->domain.name, record->labeler);
-	vfg_probe probe = {0};
+	const vfg_labeler *labeler = ctx->labelers[index];
+	vfg_probe probe;
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
-	if (labeler->probe(&env, &dj->domain, &probe, err) < 0)
+	if (undo_probe(ctx, dj, index, &env, probes, &probe, err) < 0)
 		return -1;
-	vfg_node node = record->node;
+	vfg_node node;
+	journal_record_node(record, &node);
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
-	int r = labeler->revoke(&env, &dj->domain, &probe, &node, &txn, err);
+	int r = txn_result(&txn, labeler->revoke(&env, &dj->domain, &probe, &node, &txn, err), err);
 	summary_note(summary, txn.notes);
 	free(txn.notes);
 	if (r < 0) {
@@ -69,6 +106,20 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 		return -1;
 	}
 	return domain_journal_undone(hj, dj, id, err);
+}
+
+/*
+ * The same, as every undo runs: what it journals (the mark, side state it
+ * drops) is synced with the commit, not on its own. Lost with a crash, the
+ * record is undone again, which puts back the same.
+ */
+static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id, undo_probes *probes,
+		       vfg_change_summary *summary, vfg_error *err)
+{
+	bool batch = domain_journal_batch(dj, true);
+	int r = undo_record_now(ctx, hj, dj, id, probes, summary, err);
+	domain_journal_batch(dj, batch);
+	return r;
 }
 
 /* Give up a claim; a managed hostdev goes back to its original driver first. */
@@ -89,22 +140,32 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 }
 
 /* Undo every record the open transaction made, newest first, release its claims and commit. */
-static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary, vfg_error *err)
+static int rollback_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, undo_probes *probes,
+			vfg_change_summary *summary, vfg_error *err)
 {
 	unsigned long txn = dj->open_txn;
 	for (size_t i = dj->n_records; i-- > 0;) {
-		if (i >= dj->n_records || dj->records[i].txn != txn)
+		if (i >= dj->n_records || dj->records[i]->txn != txn)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i].id, summary, err) < 0)
+		if (undo_record(ctx, hj, dj, dj->records[i]->id, probes, summary, err) < 0)
 			return -1;
 	}
 	for (size_t i = dj->n_claims; i-- > 0;)
 		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, err) < 0)
 			return -1;
 	/* Side state the undone apply set goes with it (labeler.h). */
-	if (domain_journal_drop_txn_states(hj, dj, err) < 0)
-		return -1;
-	return domain_journal_commit(hj, dj, err);
+	return domain_journal_drop_txn_states(hj, dj, err);
+}
+
+/* The same, its journaling made durable by the commit alone, as every undo's (undo_record). */
+static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary, vfg_error *err)
+{
+	undo_probes probes = {0};
+	bool batch = domain_journal_batch(dj, true);
+	int r = rollback_now(ctx, hj, dj, &probes, summary, err);
+	domain_journal_batch(dj, batch);
+	undo_probes_free(&probes);
+	return r < 0 ? -1 : domain_journal_commit(hj, dj, err);
 }
 
 /* Undo all the domain holds, newest first, past failures; then release its groups and commit. */
@@ -113,11 +174,12 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 {
 	vfg_error first = {0};
 	size_t failed = 0;
+	undo_probes probes = {0};
 	for (size_t i = dj->n_records; i-- > 0;) {
 		vfg_error one = {0};
 		if (i >= dj->n_records)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i].id, summary, &one) < 0) {
+		if (undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, &one) < 0) {
 			if (!failed++)
 				first = one;
 			continue;
@@ -125,6 +187,7 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 		if (summary)
 			summary->changed++;
 	}
+	undo_probes_free(&probes);
 	if (failed) {
 		*err = first;
 		vfg_error_prefix(err,
@@ -162,11 +225,13 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_sum
 	return 0;
 }
 
-static int open_and_recover(vfg_context *ctx, host_journal *hj, vfg_change_summary *summary, vfg_error *err)
+/* The host lock, and what crashed runs left finished; @subject's journal read whole (NULL: every one). */
+static int open_and_recover(vfg_context *ctx, const char *subject, host_journal *hj, vfg_change_summary *summary,
+			    vfg_error *err)
 {
 	if (summary)
 		memset(summary, 0, sizeof(*summary));
-	if (host_journal_open(ctx, true, hj, err) < 0)
+	if (host_journal_open_for(ctx, true, subject, hj, err) < 0)
 		return -1;
 	if (recover_unfinished(ctx, hj, summary, err) < 0) {
 		host_journal_close(hj);
@@ -245,41 +310,146 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 			.access = hostdev->spec.access,
 			.managed = managed,
 		};
-		if (domain_journal_claim(hj, dj, &claim, err) < 0)
+		if (domain_journal_claim(dj, &claim, err) < 0)
 			return -1;
 	}
+	return domain_journal_write(hj, dj, err);
+}
+
+/*
+ * What the intent pass journaled (labeler.h: intent): the record of each
+ * step, and of each domain-scope labeler, that grant is to change under; 0
+ * where nothing was journaled ahead and grant journals for itself.
+ */
+typedef struct apply_intents {
+	unsigned long *steps; /* by index in plan->steps */
+	unsigned long *domain; /* by index in plan->domain_labelers */
+} apply_intents;
+
+static void apply_intents_free(apply_intents *intents)
+{
+	free(intents->steps);
+	free(intents->domain);
+}
+
+/*
+ * Call @labeler's intent for @node; the record it journaled, which must be
+ * @node's, in *@id (0: none, which only a domain-scope labeler may leave).
+ */
+static int call_intent(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+		       const vfg_labeler *labeler, const vfg_probe *probe, const vfg_node *node, const vfg_step *step,
+		       vfg_change_summary *summary, unsigned long *id, vfg_error *err)
+{
+	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	int r = txn_result(
+		&txn, VFG_LABELER_OPTIONAL(labeler, intent)(&env, &plan->domain, probe, node, step, &txn, err), err);
+	summary_note(summary, txn.notes);
+	free(txn.notes);
+	if (r < 0)
+		return -1;
+	const journal_record *record = domain_journal_find_record(dj, labeler->name, node->path);
+	if (txn.pending_id && (!record || record->id != txn.pending_id))
+		return vfg_error_set(err, EINVAL, node->path, "labeler %s's intent journaled another node's change",
+				     labeler->name);
+	if (!txn.pending_id && node->kind != VFG_NODE_DOMAIN)
+		return vfg_error_set(err, EINVAL, node->path, "labeler %s's intent journaled nothing for its grant",
+				     labeler->name);
+	*id = txn.pending_id;
 	return 0;
+}
+
+/*
+ * The intent pass: every grant step of a labeler with an intent callback,
+ * that the domain does not hold yet, journals its undo, changing nothing;
+ * then one sync makes them durable, with the claims and begin before them,
+ * ahead of the first change.
+ */
+static int journal_intents(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+			   apply_intents *intents, vfg_change_summary *summary, vfg_error *err)
+{
+	intents->steps = calloc(plan->n_steps + 1, sizeof(*intents->steps));
+	intents->domain = calloc(plan->n_domain_labelers + 1, sizeof(*intents->domain));
+	if (!intents->steps || !intents->domain)
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot apply");
+	bool batch = domain_journal_batch(dj, true);
+	unsigned long last_id = dj->last_id;
+	int r = 0;
+	size_t order = 0; /* numbered as the dry run numbers them: changes only */
+	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
+		const vfg_node *node = &plan->nodes[step->node];
+		order += VFG_ACTION_IS_CHANGE(step->action);
+		if (step->action != VFG_ACTION_GRANT || !VFG_LABELER_OPTIONAL(pl->labeler, intent) ||
+		    domain_journal_find_record(dj, pl->labeler->name, node->path))
+			continue;
+		/* A node step's notes are not the user's (as in its grant): a refusal says it all. */
+		r = call_intent(ctx, hj, dj, plan, pl->labeler, &pl->probe, node, step, NULL, &intents->steps[i], err);
+		if (r < 0)
+			vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name, node->path);
+	}
+	for (size_t i = 0; r == 0 && i < plan->n_domain_labelers; i++) {
+		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
+		if (!dl->probe.active || !dl->subject.path[0] || !VFG_LABELER_OPTIONAL(dl->labeler, intent))
+			continue;
+		r = call_intent(ctx, hj, dj, plan, dl->labeler, &dl->probe, &dl->subject, &dl->step, summary,
+				&intents->domain[i], err);
+		if (r < 0)
+			vfg_error_prefix(err, "%s", dl->labeler->name);
+	}
+	domain_journal_batch(dj, batch);
+	/* One sync for the pass; none when it journaled nothing (each grant's own intent syncs then). */
+	if (r == 0 && dj->last_id != last_id)
+		r = domain_journal_sync(hj, dj, err);
+	return r;
+}
+
+/*
+ * Grant @node, or its subject, with @labeler. @intent: the record the intent
+ * pass journaled for it (0: none, grant journals its own); grant finds it
+ * pending, and when grant leaves it unmarked the core marks it done.
+ */
+static int call_grant(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+		      const vfg_labeler *labeler, const vfg_probe *probe, const vfg_node *node, const vfg_step *step,
+		      unsigned long intent, vfg_change_summary *summary, vfg_error *err)
+{
+	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name, .pending_id = intent};
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	int r = txn_result(&txn, labeler->grant(&env, &plan->domain, probe, node, step, &txn, err), err);
+	summary_note(summary, txn.notes);
+	free(txn.notes);
+	if (r >= 0 && txn.pending_id && txn.pending_id == intent)
+		r = domain_journal_done(hj, dj, intent, err) < 0 ? -1 : r;
+	else if (r >= 0 && txn.pending_id)
+		r = vfg_error_set(err, EINVAL, node->path, "labeler %s returned with its change not marked done",
+				  labeler->name);
+	return r;
 }
 
 /* One step: grant it, keep what is held, or take back a path grant the node no longer needs. */
 static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
-		      const vfg_step *step, vfg_change_summary *summary, vfg_error *err)
+		      const vfg_step *step, unsigned long intent, vfg_change_summary *summary, vfg_error *err)
 {
 	const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
 	const vfg_node *node = &plan->nodes[step->node];
 	journal_record *held = domain_journal_find_record(dj, pl->labeler->name, node->path);
 	if (step->action == VFG_ACTION_GRANT) {
-		if (held) {
+		if (held && held->id != intent) {
 			if (summary)
 				summary->kept++;
 			return 0;
 		}
-		vfg_txn txn = {.hj = hj, .dj = dj, .labeler = pl->labeler->name};
-		txn_view view;
-		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
-		int r = pl->labeler->grant(&env, &plan->domain, &pl->probe, node, step, &txn, err);
-		free(txn.notes);
-		if (r == 0 && txn.pending_id)
-			r = vfg_error_set(err, EINVAL, node->path,
-					  "labeler %s returned with its change not marked done", pl->labeler->name);
-		if (r < 0)
+		if (call_grant(ctx, hj, dj, plan, pl->labeler, &pl->probe, node, step, intent, NULL, err) < 0)
 			return -1;
 		if (summary)
 			summary->changed++;
 		return 0;
 	}
 	if (held && step->action == VFG_ACTION_REVOKE) {
-		if (undo_record(ctx, hj, dj, held->id, summary, err) < 0)
+		if (undo_record(ctx, hj, dj, held->id, NULL, summary, err) < 0)
 			return -1;
 		if (summary)
 			summary->revoked++;
@@ -294,40 +464,34 @@ static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
  * (labeler.h: VFG_SCOPE_DOMAIN).
  */
 static int apply_domain_labeler(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
-				const vfg_planned_domain_labeler *dl, vfg_change_summary *summary, vfg_error *err)
+				const vfg_planned_domain_labeler *dl, unsigned long intent, vfg_change_summary *summary,
+				vfg_error *err)
 {
 	const char *name = dl->labeler->name;
 	const vfg_node *subject = &dl->subject;
 	for (size_t i = dj->n_records; subject->path[0] && i-- > 0;) {
 		if (i >= dj->n_records)
 			continue;
-		const journal_record *record = &dj->records[i];
+		const journal_record *record = dj->records[i];
 		if (record->node.kind == VFG_NODE_DOMAIN && strcmp(record->labeler, name) == 0 &&
 		    strcmp(record->node.path, subject->path) != 0 &&
-		    undo_record(ctx, hj, dj, record->id, summary, err) < 0)
+		    undo_record(ctx, hj, dj, record->id, NULL, summary, err) < 0)
 			return -1;
 	}
 	if (!dl->probe.active)
 		return 0;
-	bool held = domain_journal_find_record(dj, name, subject->path) != NULL;
+	const journal_record *record = domain_journal_find_record(dj, name, subject->path);
+	bool held = record && record->id != intent; /* since an earlier apply */
 	unsigned long last_id = dj->last_id;
-	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = name};
-	txn_view view;
-	vfg_labeler_env env = txn_view_env(ctx, &view, hj, name);
-	int r = dl->labeler->grant(&env, &plan->domain, &dl->probe, subject, &dl->step, &txn, err);
-	summary_note(summary, txn.notes);
-	free(txn.notes);
-	if (r >= 0 && txn.pending_id)
-		r = vfg_error_set(err, EINVAL, subject->path, "labeler %s returned with its change not marked done",
-				  name);
+	int r = call_grant(ctx, hj, dj, plan, dl->labeler, &dl->probe, subject, &dl->step, intent, summary, err);
 	if (r < 0)
 		return -1;
-	if (r == VFG_GRANT_UNCHANGED) {
+	if (r == VFG_GRANT_UNCHANGED && !intent) {
 		if (held && summary)
 			summary->kept++;
 		return 0;
 	}
-	if (dj->last_id == last_id)
+	if (held && dj->last_id == last_id)
 		host_journal_fault_point(hj); /* changed again under the record held since an earlier apply */
 	if (summary)
 		summary->changed++;
@@ -365,7 +529,7 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	if (check_refusals(plan, err) < 0)
 		return -1;
 	host_journal hj;
-	if (open_and_recover(ctx, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, plan->domain.name, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = NULL;
 	if (check_ownership(&hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
@@ -373,13 +537,16 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 		host_journal_close(&hj);
 		return -1;
 	}
+	apply_intents intents = {0};
 	int r = claim_hostdevs(&hj, dj, plan, err);
+	if (r == 0)
+		r = journal_intents(ctx, &hj, dj, plan, &intents, summary, err);
 	size_t order = 0; /* numbered as the dry run numbers them: changes only */
 	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
 		if (VFG_ACTION_IS_CHANGE(step->action))
 			order++;
-		if (apply_step(ctx, &hj, dj, plan, step, summary, err) < 0) {
+		if (apply_step(ctx, &hj, dj, plan, step, intents.steps[i], summary, err) < 0) {
 			const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
 			if (VFG_ACTION_IS_CHANGE(step->action))
 				vfg_error_prefix(err, "step %zu (%s %s)", order, pl->labeler->name,
@@ -390,11 +557,12 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	/* The domain's own changes come last, after every node is granted; revoke undoes them first. */
 	for (size_t i = 0; r == 0 && i < plan->n_domain_labelers; i++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
-		if (apply_domain_labeler(ctx, &hj, dj, plan, dl, summary, err) < 0) {
+		if (apply_domain_labeler(ctx, &hj, dj, plan, dl, intents.domain[i], summary, err) < 0) {
 			vfg_error_prefix(err, "%s", dl->labeler->name);
 			r = -1;
 		}
 	}
+	apply_intents_free(&intents);
 	if (r == 0)
 		r = domain_journal_commit(&hj, dj, err);
 	else {
@@ -428,7 +596,9 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 		.managed = true,
 	};
 	vfg_driver_binding binding;
-	if (domain_journal_claim(hj, dj, &claim, err) < 0 || vfg_pci_detach(ctx, &spec->addr, NULL, &binding, err) < 0)
+	/* The claim durable first: a crash after the detach must find the hostdev to give back. */
+	if (domain_journal_claim(dj, &claim, err) < 0 || domain_journal_sync(hj, dj, err) < 0 ||
+	    vfg_pci_detach(ctx, &spec->addr, NULL, &binding, err) < 0)
 		return -1;
 	host_journal_fault_point(hj); /* detached, and the next write is the commit */
 	return 0;
@@ -438,7 +608,7 @@ VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vf
 				  vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, domain->name, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, domain->name);
 	int r = 0;
@@ -470,7 +640,7 @@ VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vf
 VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, &hj, summary, err) < 0)
+	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, name, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, name);
 	int r = 0;
@@ -486,7 +656,7 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, NULL, &hj, summary, err) < 0)
 		return -1;
 	int r = 0;
 	for (size_t i = 0; release_all && r == 0 && i < hj.n_domains; i++) {

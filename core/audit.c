@@ -131,11 +131,13 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 {
 	const domain_journal *dj = finding->dj;
 	for (size_t i = 0; dj && i < dj->n_records; i++) {
-		const journal_record *record = &dj->records[i];
+		const journal_record *record = dj->records[i];
 		bool matches;
 		if (record->node.kind == VFG_NODE_DOMAIN)
 			continue;
-		const journal_claim *claim = claim_of_node(dj, plan, &record->node, &matches);
+		vfg_node node;
+		journal_record_node(record, &node);
+		const journal_claim *claim = claim_of_node(dj, plan, &node, &matches);
 		if (matches)
 			continue;
 		const char *backend = vfg_backend_name(node_backend(record->node.kind));
@@ -158,7 +160,7 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 		for (size_t l = 0; l < plan->n_labelers; l++)
 			if (strcmp(plan->labelers[l].labeler->name, record->labeler) == 0)
 				finding->labeler = plan->labelers[l].labeler->name;
-		vfg_finding_report(finding, &record->node, VFG_FINDING_DRIFT, expected, actual,
+		vfg_finding_report(finding, &node, VFG_FINDING_DRIFT, expected, actual,
 				   "vfguard revoke --domain %s takes back every grant; then apply it with the "
 				   "backend it is to use",
 				   dj->domain.name);
@@ -192,7 +194,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	snprintf(report->domain, sizeof(report->domain), "%s", plan->domain.name);
 
 	host_journal hj;
-	if (host_journal_open(ctx, false, &hj, err) < 0) {
+	if (host_journal_open_for(ctx, false, plan->domain.name, &hj, err) < 0) {
 		vfg_audit_report_free(report);
 		return -1;
 	}

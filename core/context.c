@@ -68,6 +68,9 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 	}
 	ctx->root_fd = -1;
 
+	/* No journal reads kept is no error: each host lock then reads them all. */
+	ctx->journals = journal_cache_new();
+
 	/* No $VFGUARD_ROOT here: the library reads no environment; the CLI and the hooks do, into the options. */
 	const char *root = options->root && *options->root ? options->root : "/";
 
@@ -135,6 +138,7 @@ VFG_EXPORT void vfg_context_free(vfg_context *ctx)
 {
 	if (!ctx)
 		return;
+	journal_cache_free(ctx->journals);
 	vfg_dispatcher_unload(ctx);
 	vfg_config_free(ctx->config);
 	if (ctx->root_fd >= 0)

@@ -322,7 +322,7 @@ VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const
 
 	/* Held until the nodes are open: no revoke, and no other domain's apply, comes between check and open. */
 	host_journal hj;
-	if (host_journal_open(ctx, false, &hj, err) < 0)
+	if (host_journal_open_for(ctx, false, plan->domain.name, &hj, err) < 0)
 		return -1;
 	int r = 0;
 	for (size_t h = 0; r == 0 && h < plan->n_hostdevs; h++)

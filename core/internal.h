@@ -24,7 +24,13 @@ struct vfg_context {
 	size_t n_labelers;
 	const vfg_labeler **labelers;
 	void **handles; /* dlopen handles, NULL for built-in labelers */
+	struct journal_cache
+		*journals; /* core/journal_cache.c: the journals the last host lock read; NULL: none kept */
 };
+
+/* core/journal_cache.c: for the context's journals. */
+struct journal_cache *journal_cache_new(void);
+void journal_cache_free(struct journal_cache *cache);
 
 /* config.c */
 vfg_config *vfg_config_new(void);
@@ -92,6 +98,8 @@ int vfg_state_check(int fd, const char *path, bool directory, vfg_error *err);
  * the fd, -ENOENT (no error set) when there is no such file, or -1.
  */
 int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err);
+/* The same, with what fstat said of the file in *@st (not NULL). */
+int vfg_state_open_stat(const char *path, int flags, bool directory, struct stat *st, vfg_error *err);
 /* vfg_state_open() the directory @path and list it: 0 with *@dir (closedir() it), -ENOENT (no error set), or -1. */
 int vfg_state_opendir(const char *path, DIR **dir, vfg_error *err);
 /* vfg_state_open() the state directory and each directory from it down to @relative: 0, -ENOENT or -1. */

@@ -4,12 +4,15 @@
 
 /*
  * The host journal: one append-only file per domain that holds anything,
- * STATE/domains/NAME.journal, one line per event, each made durable (fdatasync)
- * before the next step. Replaying a file gives what the domain holds now (the
- * IOMMU groups it claimed, the undo records of every change still in place)
- * and whether a transaction was left unfinished by a crash. A commit rewrites
- * the file to just that state (or removes it when the domain holds nothing),
- * so files stay short. docs/journal.md describes the format.
+ * STATE/domains/NAME.journal, one line per event. What a change depends on
+ * (its intent, the side state it needs) is durable (fdatasync) before the
+ * change is made: one line at a time, or a whole pass of intents with one
+ * sync (domain_journal_sync). Replaying a file gives what the domain holds
+ * now (the IOMMU groups it claimed, the undo records of every change still
+ * in place) and whether a transaction was left unfinished by a crash. A
+ * commit rewrites the file to just that state (or removes it when the domain
+ * holds nothing), so files stay short. docs/journal.md describes the format
+ * and the durability rule.
  *
  * Every reader and writer holds STATE/lock (flock): exclusive for a
  * transaction, shared for status. The lock dies with its holder, so an
@@ -18,6 +21,7 @@
  */
 
 #include "internal.h"
+#include "journal_index.h"
 
 typedef enum journal_op {
 	JOURNAL_OP_NONE = 0,
@@ -25,16 +29,26 @@ typedef enum journal_op {
 	JOURNAL_OP_REVOKE,
 } journal_op;
 
-/* One change a labeler made (or was about to make) and how to undo it. */
+/* A record's node as the journal keeps it; journal_record_node() makes the vfg_node a labeler is called with. */
+typedef struct journal_node {
+	vfg_node_kind kind; /* VFG_NODE_DOMAIN: a change of the domain, not of a device node: path is its subject */
+	const char *path; /* in the record's own allocation */
+	dev_t rdev;
+	bool shared;
+} journal_node;
+
+/* One change a labeler made (or was about to make) and how to undo it; one allocation with its strings. */
 typedef struct journal_record {
 	unsigned long id;
 	unsigned long txn; /* the transaction that made it */
 	char labeler[64];
-	vfg_node node; /* kind, path, rdev and shared; the rest is not journaled */
-	char *undo;
+	journal_node node;
+	const char *undo;
 	bool done; /* the change was made; a record not done may or may not have been */
-	/* node.kind VFG_NODE_DOMAIN: a change of the domain, not of a device node: node.path is its subject. */
 } journal_record;
+
+/* The vfg_node of @record, for its labeler's revoke: kind, path, rdev and shared; the rest is not journaled. */
+void journal_record_node(const journal_record *record, vfg_node *node);
 
 /* A side state entry of a labeler (labeler.h: vfg_txn_state_set). */
 typedef struct journal_state {
@@ -60,18 +74,49 @@ typedef struct journal_claim {
 typedef struct domain_journal {
 	char path[VFG_PATH_MAX];
 	int fd; /* open for appending, -1 until the first write */
-	vfg_domain domain; /* as the latest transaction gave it; hostdevs is NULL */
 	unsigned long last_txn;
 	unsigned long last_id;
 	unsigned long open_txn; /* begun and not committed, 0 when none */
 	journal_op open_op;
-	size_t n_records;
-	journal_record *records; /* in id order: the order the changes were made */
-	size_t n_claims;
+	size_t n_records, records_capacity;
+	journal_record **records; /* in id order: the order the changes were made */
+	/* Read for another domain's command (journal_read.c): its exclusive nodes' records, counted and not kept. */
+	bool summary;
+	size_t skipped_records;
+	journal_index records_by_node; /* labeler and path */
+	journal_index records_by_id;
+	size_t n_claims, claims_capacity;
 	journal_claim *claims;
-	size_t n_states;
-	journal_state *states;
+	size_t n_states, states_capacity;
+	journal_state **states;
+	journal_index states_by_key; /* labeler and key */
 	unsigned version; /* of the file as read: 1 or 2; 2 for a new one */
+	struct {
+		dev_t dev;
+		ino_t ino; /* 0: not read from a file */
+		off_t size;
+		struct timespec mtime, ctime;
+	} file; /* as read: what journal_cache compares */
+	bool touched; /* this process wrote, replaced or removed the file */
+
+	/*
+	 * Writing (docs/journal.md, "Durability"). Each line is written when
+	 * it is journaled, with one write() from @out. An intent or a state
+	 * line is also made durable before its call returns, unless @batch
+	 * says the core makes a whole pass durable at once
+	 * (domain_journal_sync). Other lines (done and undone marks above
+	 * all) are never synced on their own: the next sync takes them.
+	 */
+	char *out;
+	size_t out_used, out_size;
+	bool batch;
+	bool unsynced; /* bytes written since the last fdatasync */
+	bool name_unsynced; /* made in this run: its directory entry is not durable yet */
+	bool fresh; /* made in this transaction: with few stale lines, commit needs no rewrite */
+	size_t stale_lines; /* lines of this transaction a rewrite would leave out */
+
+	/* Last: its attribute buffer is most of a journal's memory, and pages no attribute reaches stay untouched. */
+	vfg_domain domain; /* as the latest transaction gave it; hostdevs is NULL */
 } domain_journal;
 
 /* One labeler's scratch block for the hold of the lock (labeler.h: vfg_env_scratch; core/scratch.c). */
@@ -84,8 +129,12 @@ typedef struct labeler_scratch {
 typedef struct host_journal {
 	const vfg_context *ctx;
 	int lock_fd;
+	dev_t lock_dev; /* the lock file, and the generation it held when taken (journal_cache.c) */
+	ino_t lock_ino;
+	uint64_t generation;
+	bool generation_raised; /* this lock's first write raised it */
 	char directory[VFG_PATH_MAX]; /* STATE/domains */
-	size_t n_domains;
+	size_t n_domains, domains_capacity;
 	domain_journal **domains;
 	size_t n_scratch;
 	labeler_scratch *scratch; /* the labelers' scratch, released at host_journal_close */
@@ -94,8 +143,16 @@ typedef struct host_journal {
 #endif
 } host_journal;
 
-/* Take the host lock and read every domain's journal. */
+/* Take the host lock and read every domain's journal whole. */
 int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, vfg_error *err);
+/*
+ * The same for a command of domain @subject: its journal is read whole,
+ * every other one for what the command uses of it (journal_read.c:
+ * summary_allowed), which host_journal_complete() makes whole when needed.
+ */
+int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *subject, host_journal *hj,
+			  vfg_error *err);
+int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err);
 void host_journal_close(host_journal *hj);
 /* Release and free the labelers' scratch blocks (core/scratch.c): the hold of the lock ends. */
 void host_journal_scratch_release(host_journal *hj);
@@ -105,8 +162,8 @@ domain_journal *host_journal_find(const host_journal *hj, const char *name);
 domain_journal *host_journal_get(host_journal *hj, const vfg_domain *domain, vfg_error *err);
 
 /*
- * A point where a crash test may kill the process: after every durable write,
- * and after every change. Only a test build (meson -Dtest_faults=true) has
+ * A point where a crash test may kill the process: after every write to a
+ * journal file, and after every change. Only a test build (meson -Dtest_faults=true) has
  * it, in tests/faults/journal_fault_point.c; the shipped library compiles
  * every call away.
  */
@@ -119,15 +176,42 @@ static inline void host_journal_fault_point(host_journal *hj)
 }
 #endif
 
+/* Begin a transaction; a revoke's begin is durable on return, since undoing starts right after it. */
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err);
-int domain_journal_claim(host_journal *hj, domain_journal *dj, const journal_claim *claim, vfg_error *err);
+/*
+ * Journal a claim: written with the next line or domain_journal_write (the
+ * claims of an apply go in one write), durable with the next sync, before
+ * the first change. A release is written at once.
+ */
+int domain_journal_claim(domain_journal *dj, const journal_claim *claim, vfg_error *err);
 int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_addr *addr, vfg_error *err);
-/* Append an intent; fills record->id and record->txn and keeps a copy. */
-int domain_journal_intent(host_journal *hj, domain_journal *dj, journal_record *record, vfg_error *err);
+/*
+ * Append an intent for @labeler's change of @node with @undo; the new record
+ * in *@made. Durable on return, unless the journal batches (domain_journal_batch).
+ */
+int domain_journal_intent(host_journal *hj, domain_journal *dj, const char *labeler, const vfg_node *node,
+			  const char *undo, journal_record **made, vfg_error *err);
+/* The change of record @id is made. No sync of its own: a record not marked is undone all the same. */
 int domain_journal_done(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
-/* The change of record @id was undone: the record is dropped. */
+/* The change of record @id was undone: the record is dropped. No sync of its own either. */
 int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
-/* End the open transaction; rewrite the file to the domain's state, or remove it when nothing is held. */
+/*
+ * Batching: while on, intents and side state lines are not synced one by
+ * one; the caller makes them durable with one domain_journal_sync before
+ * the first change that depends on them (the core's intent pass), or leaves
+ * them to the commit (undoing: what an undo journals is done again when it
+ * is lost). Returns the previous setting.
+ */
+bool domain_journal_batch(domain_journal *dj, bool on);
+/* Write the lines waiting in the buffer, if any (every function above but claim writes its line). */
+int domain_journal_write(host_journal *hj, domain_journal *dj, vfg_error *err);
+/* Make what is written durable, the file's directory entry too when this run made the file. */
+int domain_journal_sync(host_journal *hj, domain_journal *dj, vfg_error *err);
+/*
+ * End the open transaction, durably: rewrite the file to the domain's state,
+ * or remove it when nothing is held, or, when this transaction made the file
+ * and nothing in it is stale, keep it as written.
+ */
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err);
 /*
  * A committed journal that holds nothing, left by a crash between its commit
@@ -136,7 +220,7 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err);
  */
 int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err);
 
-/* Set (or replace) a side state entry, or with @value NULL unset it; durable on return. */
+/* Set (or replace) a side state entry, or with @value NULL unset it; durable on return unless batching. */
 int domain_journal_state(host_journal *hj, domain_journal *dj, const char *labeler, const char *key, const char *value,
 			 vfg_error *err);
 /* Unset every entry first set in the open transaction: what an undone apply leaves. */
@@ -146,6 +230,7 @@ journal_state *domain_journal_find_state(const domain_journal *dj, const char *l
 int domain_journal_store_path(const domain_journal *dj, const char *hash, char *buf, size_t size, vfg_error *err);
 
 journal_record *domain_journal_find_record(const domain_journal *dj, const char *labeler, const char *path);
+journal_record *domain_journal_find_record_id(const domain_journal *dj, unsigned long id);
 journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr);
 /* The domain's claim on any function of IOMMU group @group, NULL when none. */
 const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group);
@@ -155,6 +240,53 @@ const journal_claim *host_journal_group_holder(const host_journal *hj, const cha
 
 const char *journal_op_name(journal_op op);
 
+/*
+ * journal_cache.c: what one host lock's reads leave for the next lock of
+ * the same context (vfg_context.journals), so a journal that did not change
+ * in between is not read again.
+ */
+typedef struct journal_cache journal_cache;
+/* The lock is held: note its generation. */
+void journal_cache_lock_taken(host_journal *hj);
+/* Before this lock's first write to a journal file: raise the generation (once). */
+int journal_cache_raise(host_journal *hj, vfg_error *err);
+/* No journal changed since the cache was filled: every cached one may be taken as it is. */
+bool journal_cache_unchanged(const host_journal *hj);
+/* The cached journal of @path if its file is the one @st says, read whole if @whole; or NULL. */
+domain_journal *journal_cache_take(const host_journal *hj, const char *path, const struct stat *st, bool whole);
+/* Any cached journal, NULL when none is left. */
+domain_journal *journal_cache_take_next(const host_journal *hj);
+/* At the lock's release: the journals read and not written go to the cache, the others are freed. */
+void journal_cache_keep(host_journal *hj);
+
+/* Between journal_model.c (memory), journal.c (writing) and journal_read.c (reading back). */
+/* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */
+#define JOURNAL_MAGIC "vfguard-journal 2"
+#define JOURNAL_MAGIC_V1 "vfguard-journal 1"
+#define JOURNAL_SUFFIX ".journal"
+#define JOURNAL_STORE_SUFFIX ".store"
+domain_journal *domain_journal_new(const char *path);
+void domain_journal_free(domain_journal *dj);
+/* Keep a record with @fields' id, txn, labeler, kind, rdev, shared and done, and copies of @path and @undo. */
+int domain_journal_keep_record(domain_journal *dj, const journal_record *fields, const char *path, const char *undo,
+			       journal_record **kept, vfg_error *err);
+void domain_journal_drop_record(domain_journal *dj, journal_record *record);
+/* Add @record to @dj's indexes (0, or -ENOMEM with neither changed), or take it out. */
+int domain_journal_index_record(domain_journal *dj, journal_record *record);
+void domain_journal_unindex_record(domain_journal *dj, journal_record *record);
+/* Keep @value for (@labeler, @key) in memory, first set by @txn; NULL drops it. *@replaced: it had one. */
+int domain_journal_keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key,
+			      const char *value, bool *replaced, vfg_error *err);
+void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr);
+/* Every side state entry gone (the domain holds nothing); the ids renumbered (a rewrite): indexed again. */
+void domain_journal_clear_states(domain_journal *dj);
+int domain_journal_reindex_records(domain_journal *dj, vfg_error *err);
+/* Room for one more claim in dj->claims. */
+int domain_journal_claim_room(domain_journal *dj, vfg_error *err);
+/* The file name of domain @name's journal: NAME.journal, bytes beyond [A-Za-z0-9._-] as %XX. */
+void journal_file_name(const char *name, char *buf, size_t size);
+int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err);
+
 /* What a labeler's grant or revoke works in (labeler.h): one domain's open transaction. */
 struct vfg_txn {
 	host_journal *hj;
@@ -162,7 +294,13 @@ struct vfg_txn {
 	const char *labeler; /* the labeler being called */
 	unsigned long pending_id; /* the intent grant wrote and has not marked done, 0 when none */
 	char *notes; /* lines for the user, '\n'-separated; NULL when none */
+	/* A failure inside a call that reports none (vfg_txn_shared_holders): the core fails the step with it. */
+	bool failed;
+	vfg_error failure;
 };
+
+/* The labeler's call returned @r: -1 with @txn's failure in @err when one came up inside it. */
+int txn_result(const vfg_txn *txn, int r, vfg_error *err);
 
 /* What plan, probe and audit read side state through (vfg_labeler_env.core): the journal as the call began. */
 typedef struct txn_view {

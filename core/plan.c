@@ -408,7 +408,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 
 	/* Read under the shared host lock; apply checks again under the exclusive one. */
 	host_journal hj;
-	if (host_journal_open(ctx, false, &hj, err) < 0) {
+	if (host_journal_open_for(ctx, false, plan->domain.name, &hj, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}

@@ -43,40 +43,51 @@ static const char *expected_type_name(bool directory)
  * it: owned by root, writable by neither group nor others, and no symlink
  * (O_NOFOLLOW) that could lead elsewhere.
  */
-int vfg_state_check(int fd, const char *path, bool directory, vfg_error *err)
+static int state_check(int fd, const char *path, bool directory, struct stat *found, vfg_error *err)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
+	struct stat own, *st = found ? found : &own;
+	if (fstat(fd, st) < 0)
 		return vfg_error_set(err, errno, path, "cannot stat a file of the state directory");
-	if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+	if (directory ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
 		return vfg_error_set(err, 0, path, "is %s, not %s; vfguard will not use it as its state",
-				     vfg_file_type_name(st.st_mode), expected_type_name(directory));
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+				     vfg_file_type_name(st->st_mode), expected_type_name(directory));
+	if (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH)))
 		return vfg_error_set(err, EPERM, path,
 				     "is owned by uid %u with mode %04o; vfguard trusts its state only when owned "
 				     "by root (uid 0) and writable by neither group nor others: chown root and "
 				     "chmod go-w it once you know nobody else changed it, or move it aside",
-				     (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+				     (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
 	return 0;
+}
+
+int vfg_state_check(int fd, const char *path, bool directory, vfg_error *err)
+{
+	return state_check(fd, path, directory, NULL, err);
 }
 
 int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err)
 {
+	return vfg_state_open_stat(path, flags, directory, NULL, err);
+}
+
+/* vfg_state_open(), and what fstat said in *@st (NULL: not wanted). */
+int vfg_state_open_stat(const char *path, int flags, bool directory, struct stat *st, vfg_error *err)
+{
 	int fd = open(path, flags | (directory ? O_DIRECTORY : 0) | O_NOFOLLOW | O_CLOEXEC, STATE_FILE_MODE);
 	if (fd < 0) {
 		int saved = errno;
-		struct stat st;
+		struct stat link;
 		if (saved == ENOENT)
 			return -ENOENT;
 		/* O_NOFOLLOW fails with ELOOP on a symlink (open(2)); O_DIRECTORY with ENOTDIR on one to a file. */
-		if ((saved == ELOOP || saved == ENOTDIR) && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		if ((saved == ELOOP || saved == ENOTDIR) && lstat(path, &link) == 0 && S_ISLNK(link.st_mode))
 			return vfg_error_set(err, saved, path,
 					     "is a symbolic link; vfguard follows none in its state directory "
 					     "(expected %s owned by root)",
 					     expected_type_name(directory));
 		return vfg_error_set(err, saved, path, "cannot open a file of the state directory");
 	}
-	if (vfg_state_check(fd, path, directory, err) < 0) {
+	if (state_check(fd, path, directory, st, err) < 0) {
 		close(fd);
 		return -1;
 	}

@@ -41,7 +41,7 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 				vfg_access_name(claim->access));
 		}
 		for (size_t r = 0; r < dj->n_records; r++) {
-			const journal_record *record = &dj->records[r];
+			const journal_record *record = dj->records[r];
 			char rdev[32];
 			snprintf(rdev, sizeof(rdev), "%u:%u", major(record->node.rdev), minor(record->node.rdev));
 			fprintf(out, "  %-10s %-28s %-9s %s  undo: %s\n", record->labeler, record->node.path, rdev,
@@ -97,7 +97,7 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 		vfg_json_begin_array(&json, "grants");
 		for (size_t r = 0; r < dj->n_records; r++) {
 			char rdev[32];
-			const journal_record *record = &dj->records[r];
+			const journal_record *record = dj->records[r];
 			snprintf(rdev, sizeof(rdev), "%u:%u", major(record->node.rdev), minor(record->node.rdev));
 			vfg_json_begin_object(&json, NULL);
 			vfg_json_string(&json, "labeler", record->labeler);

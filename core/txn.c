@@ -20,11 +20,10 @@ VFG_EXPORT int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *un
 	if (domain_journal_find_record(txn->dj, txn->labeler, node->path))
 		return vfg_error_set(err, EEXIST, node->path, "labeler %s already holds a record for domain %s",
 				     txn->labeler, txn->dj->domain.name);
-	journal_record record = {.node = *node, .undo = (char *)undo};
-	snprintf(record.labeler, sizeof(record.labeler), "%s", txn->labeler);
-	if (domain_journal_intent(txn->hj, txn->dj, &record, err) < 0)
+	journal_record *record;
+	if (domain_journal_intent(txn->hj, txn->dj, txn->labeler, node, undo, &record, err) < 0)
 		return -1;
-	txn->pending_id = record.id;
+	txn->pending_id = record->id;
 	return 0;
 }
 
@@ -79,9 +78,32 @@ VFG_EXPORT void vfg_txn_note(vfg_txn *txn, const char *fmt, ...)
 	txn->notes = notes;
 }
 
+int txn_result(const vfg_txn *txn, int r, vfg_error *err)
+{
+	if (r < 0 || !txn->failed)
+		return r;
+	*err = txn->failure;
+	return -1;
+}
+
+/*
+ * Another domain's journal read for this command keeps only its shared
+ * nodes' records (host_journal_open_for): asked about another node, each
+ * is read whole first. A failure to (the journal was read moments ago,
+ * under the lock) fails the labeler's call when it returns (txn_result).
+ */
+static void holders_readable(const vfg_txn *txn, const vfg_node *node)
+{
+	vfg_txn *writable = (vfg_txn *)txn; /* the failure is the core's, not the labeler's view */
+	for (size_t i = 0; !node->shared && !txn->failed && i < txn->hj->n_domains; i++)
+		if (host_journal_complete(txn->hj, txn->hj->domains[i], &writable->failure) < 0)
+			writable->failed = true;
+}
+
 VFG_EXPORT void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared_holders *holders)
 {
 	memset(holders, 0, sizeof(*holders));
+	holders_readable(txn, node);
 	for (size_t i = 0; i < txn->hj->n_domains; i++) {
 		const domain_journal *other = txn->hj->domains[i];
 		if (other == txn->dj)

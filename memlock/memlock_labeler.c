@@ -163,11 +163,45 @@ static int memlock_plan(const vfg_labeler_env *env, const vfg_domain *domain, co
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail, "%s", m->formula);
 }
 
+/* The original limits, journaled before the change: revoke and restore put back exactly these. */
+static int memlock_journal(const vfg_node *node, pid_t pid, const struct rlimit *now, vfg_txn *txn, vfg_error *err)
+{
+	unsigned long long start;
+	char soft[32], hard[32], undo[160];
+	if (memlock_process_start_time(pid, &start, err) < 0)
+		return -1;
+	memlock_limit_format(soft, sizeof(soft), memlock_limit_value(now->rlim_cur));
+	memlock_limit_format(hard, sizeof(hard), memlock_limit_value(now->rlim_max));
+	snprintf(undo, sizeof(undo), "pid=%d start=%llu soft=%s hard=%s", (int)pid, start, soft, hard);
+	return vfg_txn_intent(txn, node, undo, err);
+}
+
+/*
+ * The intent pass (labeler.h: intent): the limit as it is, which no node's
+ * step changes, journaled when a raise is needed and the domain holds no
+ * record for the process yet. Grant looks again either way.
+ */
+static int memlock_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			  const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	const vfg_memlock *m = probe_memlock(probe);
+	struct rlimit now;
+	if (vfg_txn_undo(txn, node))
+		return 0; /* held since an earlier apply: the record keeps the first original */
+	if (prlimit(domain->pid, RLIMIT_MEMLOCK, NULL, &now) < 0)
+		return vfg_error_set(err, errno, node->path, "cannot read the RLIMIT_MEMLOCK of pid %d",
+				     (int)domain->pid);
+	if (memlock_limit_value(now.rlim_cur) >= m->required)
+		return 0; /* nothing to raise: grant says so */
+	return memlock_journal(node, domain->pid, &now, txn, err);
+}
+
 /*
  * Raise the pid's limit to the required one, soft and hard, never lowering
- * either, journaled with the original before the change. Under a record the
- * domain holds since an earlier apply (a limit lowered since), it is raised
- * again and the record, with the first original, stays.
+ * either, journaled with the original before the change (by the intent
+ * pass, or here). Under a record the domain holds since an earlier apply (a
+ * limit lowered since), it is raised again and the record, with the first
+ * original, stays.
  */
 static int memlock_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			 const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
@@ -185,18 +219,8 @@ static int memlock_grant(const vfg_labeler_env *env, const vfg_domain *domain, c
 			vfg_txn_note(txn, "memlock: pid %d already may lock %s or more: left alone", (int)pid, need);
 		return VFG_GRANT_UNCHANGED;
 	}
-	if (!held) {
-		/* The original, durable before the change: revoke and restore put back exactly this. */
-		unsigned long long start;
-		char soft[32], hard[32], undo[160];
-		if (memlock_process_start_time(pid, &start, err) < 0)
-			return -1;
-		memlock_limit_format(soft, sizeof(soft), memlock_limit_value(now.rlim_cur));
-		memlock_limit_format(hard, sizeof(hard), memlock_limit_value(now.rlim_max));
-		snprintf(undo, sizeof(undo), "pid=%d start=%llu soft=%s hard=%s", (int)pid, start, soft, hard);
-		if (vfg_txn_intent(txn, node, undo, err) < 0)
-			return -1;
-	}
+	if (!held && memlock_journal(node, pid, &now, txn, err) < 0)
+		return -1;
 	/* Raise only: a limit already above the need stays as it is. */
 	struct rlimit raised = {
 		.rlim_cur = memlock_limit_value(now.rlim_cur) >= m->required ? now.rlim_cur : (rlim_t)m->required,
@@ -205,6 +229,7 @@ static int memlock_grant(const vfg_labeler_env *env, const vfg_domain *domain, c
 	if (prlimit(pid, RLIMIT_MEMLOCK, &raised, NULL) < 0)
 		return vfg_error_set(err, errno, node->path, "cannot raise the RLIMIT_MEMLOCK of pid %d to %s",
 				     (int)pid, need);
+	/* A record the intent pass journaled is marked done by the core; one held from before stays done. */
 	return held ? 0 : vfg_txn_done(txn, node, err);
 }
 
@@ -427,6 +452,7 @@ const vfg_labeler vfg_memlock_labeler = {
 	.audit = memlock_audit,
 	.write_plan_text = memlock_write_plan_text,
 	.write_plan_json = memlock_write_plan_json,
+	.intent = memlock_intent,
 };
 
 VFG_EXPORT const vfg_memlock *vfg_plan_memlock(const vfg_plan *plan)

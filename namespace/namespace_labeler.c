@@ -312,6 +312,13 @@ static int grant_make(const ns_entry_request *request, const ns_entry_report *in
 	return vfg_txn_done(txn, node, err);
 }
 
+/*
+ * No intent pass for this labeler (labeler.h: intent): what its record says
+ * (an equal entry found, or one to make) depends on the host node as the
+ * other labelers' grants of the same apply leave it, since the entry copies
+ * its owner, mode, ACL and label. So it journals in grant, after them, each
+ * intent durable on its own.
+ */
 static int namespace_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			   const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {

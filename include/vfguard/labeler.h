@@ -189,6 +189,30 @@ typedef struct vfg_labeler {
 	void (*write_plan_text)(const vfg_domain *domain, const vfg_probe *probe, const vfg_step *step, FILE *out,
 				unsigned columns);
 	void (*write_plan_json)(const vfg_domain *domain, const vfg_probe *probe, const vfg_step *step, vfg_json *json);
+
+	/*
+	 * Optional, for durability by batch: the first half of grant. Journal
+	 * what undoing @step's change needs (vfg_txn_intent) and any side
+	 * state the change depends on, and change nothing. Apply calls it for
+	 * each of the labeler's grant steps the domain does not hold yet,
+	 * makes all of them durable with one sync, and then calls grant for
+	 * each step: grant finds its record (vfg_txn_undo), makes the change
+	 * and marks it done (vfg_txn_done; the core does when grant does not).
+	 *
+	 * What intent journals may depend only on the host as it is before
+	 * the apply's first change: never on a change an earlier step of the
+	 * same apply makes (another labeler's result on the node, that the
+	 * namespace labeler copies), since none is made yet. A labeler whose
+	 * undo needs one leaves intent NULL and journals in grant, each
+	 * intent made durable before its change on its own.
+	 *
+	 * Domain scope: called once, with the subject as its node, after the
+	 * node-scope labelers' intents; it may journal nothing (the subject
+	 * needs no change, or the domain holds its record), and grant then
+	 * looks again as it would without intent.
+	 */
+	int (*intent)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+		      const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err);
 } vfg_labeler;
 
 #define VFG_LABELER_SIZE ((uint32_t)sizeof(vfg_labeler))
@@ -212,7 +236,13 @@ int vfg_labeler_audit_unimplemented(const vfg_labeler_env *env, const vfg_domain
  *
  *	vfg_txn_intent(txn, node, "what undoing needs", err)   durable before the change
  *	... the change, on an fd from vfg_node_open() ...
- *	vfg_txn_done(txn, node, err)                            durable after it
+ *	vfg_txn_done(txn, node, err)                            journaled after it
+ *
+ * An intent is durable when vfg_txn_intent returns, or, called from the
+ * labeler's intent callback, once the core has synced the whole pass, which
+ * it does before it calls the first grant. A done mark is not synced on its
+ * own: a record whose mark a crash lost is undone all the same, which is
+ * why undo must be right whether or not the change happened.
  *
  * A domain holds at most one record per labeler and node: grant writes it,
  * revoke undoes it. The undo text is the labeler's own (one line, printable,
@@ -263,8 +293,11 @@ void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared
  *
  * An entry is a KEY (printable, no space, at most VFG_STATE_KEY_MAX bytes,
  * the labeler's own: the core never reads it) with a VALUE (one printable
- * line, at most VFG_UNDO_MAX bytes). vfg_txn_state_set makes it durable
- * before it returns. An entry lives until the labeler unsets it, or until
+ * line, at most VFG_UNDO_MAX bytes). vfg_txn_state_set and unset make the
+ * change durable before they return in grant; in the intent callback, with
+ * the pass's intents; in revoke, with the commit, so a revoke changes side
+ * state only after the undo it describes (a change a crash lost is made
+ * again when the undo is done again). An entry lives until the labeler unsets it, or until
  * the domain holds nothing any more (its last revoke), or, when it was first
  * set in an apply that is undone (a failed grant, a crash), until that undo.
  *

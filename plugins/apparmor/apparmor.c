@@ -302,8 +302,18 @@ static bool apparmor_section_of_other(const apparmor_rules *rules, const vfg_dom
 	return rules->has_section && strcmp(rules->domain, domain->name) != 0;
 }
 
-static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
-			  const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+/*
+ * Intent and grant are two passes (labeler.h: intent). The rules file is
+ * shared by the domain's nodes, but what a record journals does not depend
+ * on the grants before it: whether the section held this node's rule
+ * already (no other node's grant adds it), and the file before vfguard,
+ * which is what follows the section, the same before and after any of the
+ * domain's grants. So every record is journaled, with one sync, before the
+ * first write of the file; each grant then adds its rule to the file as the
+ * grants before it left it.
+ */
+static int apparmor_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			   const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
 	_cleanup_target_ apparmor_target target = {0};
 	if (apparmor_target_read(env, domain, node, &target, err) < 0)
@@ -314,12 +324,6 @@ static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, 
 				     "apparmor: holds the rules of domain %s: profile %s is that domain's, and two "
 				     "domains never share a rules file (give this one its own --apparmor-profile)",
 				     rules->domain, target.profile);
-
-	char dir[VFG_PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", rules->path);
-	*strrchr(dir, '/') = '\0';
-	if (apparmor_mkdir_below(env->root, dir, 0755, err) < 0)
-		return -1;
 
 	/*
 	 * What undo puts back: the file before vfguard, kept inline or, too
@@ -342,9 +346,29 @@ static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, 
 			return -1;
 		apparmor_undo_format_saved(held, hash, original.size, undo, sizeof(undo));
 	}
-	if (vfg_txn_intent(txn, node, undo, err) < 0)
+	return vfg_txn_intent(txn, node, undo, err);
+}
+
+static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			  const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	/* Without the intent pass (a core that calls grant alone), journal first, as the pass would have. */
+	if (!vfg_txn_undo(txn, node) && apparmor_intent(env, domain, probe, node, step, txn, err) < 0)
 		return -1;
-	if (!held) {
+	_cleanup_target_ apparmor_target target = {0};
+	if (apparmor_target_read(env, domain, node, &target, err) < 0)
+		return -1;
+	const apparmor_rules *rules = &target.rules;
+	if (apparmor_section_of_other(rules, domain))
+		return vfg_error_set(err, EBUSY, rules->path, "apparmor: holds the rules of domain %s now",
+				     rules->domain);
+
+	char dir[VFG_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", rules->path);
+	*strrchr(dir, '/') = '\0';
+	if (apparmor_mkdir_below(env->root, dir, 0755, err) < 0)
+		return -1;
+	if (!apparmor_rules_holds(rules, target.rule)) {
 		_cleanup_free_ char *content = NULL;
 		size_t size;
 		if (apparmor_rules_render(rules, domain->name, target.rule, NULL, &content, &size, err) < 0 ||
@@ -581,4 +605,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.grant = apparmor_grant,
 	.revoke = apparmor_revoke,
 	.audit = apparmor_audit,
+	.intent = apparmor_intent,
 };

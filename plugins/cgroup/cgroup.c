@@ -482,24 +482,20 @@ static int v2_before(const vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, con
 	return 0;
 }
 
-static int v1_grant(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const cgroup_rule *rule,
-		    const undo_part *part, vfg_error *err)
+static int v1_grant(cgroup_hold *hold, cgroup_dir *dir, const cgroup_rule *rule, const undo_part *part,
+		    vfg_error *err)
 {
-	if (holders_join(txn, key, part->token, err) < 0)
-		return -1;
 	if (strcmp(part->token, "allowed") == 0)
 		return 0;
 	return cgroup_v1_write(hold, dir, false, rule, err);
 }
 
-static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key,
-		    const cgroup_rule *rule, const undo_part *part, vfg_error *err)
+static int v2_grant(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_dir *dir, const cgroup_rule *rule,
+		    vfg_error *err)
 {
 	if (cgroup_v2_find(hold, dir, err) < 0)
 		return -1;
 	if (dir->v2.prog.prog_fd < 0 && cgroup_v2_attach(env, dir, err) < 0)
-		return -1;
-	if (holders_join(txn, key, part->token, err) < 0)
 		return -1;
 	cgroup_v2_entry entry;
 	if (cgroup_v2_entry_get(dir, rule, &entry, err) < 0)
@@ -512,8 +508,15 @@ static int v2_grant(const vfg_labeler_env *env, vfg_txn *txn, cgroup_hold *hold,
 	return cgroup_v2_entry_set(dir, rule, &entry, err);
 }
 
-static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
-			const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+/*
+ * Intent and grant are two passes (labeler.h: intent): the undo of a node is
+ * its own rule's state in each hierarchy (devices.list's line, the map's
+ * entry for its MAJ:MIN), which no other step of the apply changes, and the
+ * holders of a shared rule are other domains. The intent journals it and
+ * joins the holder set, both durable with the pass; the grant writes the rule.
+ */
+static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			 const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
 	cgroup_hold *hold = cgroup_hold_get(env, err);
 	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
@@ -558,10 +561,31 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
 	undo_format(&undo, text, sizeof(text));
-	if (vfg_txn_intent(txn, node, text, err) < 0)
+	/* This domain holds the rule from before the change, so a revoke counts it. */
+	if (vfg_txn_intent(txn, node, text, err) < 0 ||
+	    (v1_dir && holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
+	    (v2_dir && holders_join(txn, v2_key, undo.v2.token, err) < 0))
 		return -1;
-	if ((v1_dir && v1_grant(txn, hold, v1_dir, v1_key, &rule, &undo.v1, err) < 0) ||
-	    (v2_dir && v2_grant(env, txn, hold, v2_dir, v2_key, &rule, &undo.v2, err) < 0))
+	return 0;
+}
+
+/* The rule, in each hierarchy the record cgroup_intent journaled names. */
+static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	/* Without the intent pass (a core that calls grant alone), journal first, as the pass would have. */
+	if (!vfg_txn_undo(txn, node) && cgroup_intent(env, domain, probe, node, step, txn, err) < 0)
+		return -1;
+	undo_text undo;
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold || undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
+		return -1;
+	cgroup_rule rule = cgroup_rule_for_node(node);
+	cgroup_dir *v1_dir = undo.v1.dir[0] ? cgroup_hold_dir(hold, undo.v1.dir, err) : NULL;
+	cgroup_dir *v2_dir = undo.v2.dir[0] ? cgroup_hold_dir(hold, undo.v2.dir, err) : NULL;
+	if ((undo.v1.dir[0] && !v1_dir) || (undo.v2.dir[0] && !v2_dir) ||
+	    (v1_dir && v1_grant(hold, v1_dir, &rule, &undo.v1, err) < 0) ||
+	    (v2_dir && v2_grant(env, hold, v2_dir, &rule, err) < 0))
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }
@@ -794,4 +818,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.grant = cgroup_grant,
 	.revoke = cgroup_revoke,
 	.audit = cgroup_audit,
+	.intent = cgroup_intent,
 };

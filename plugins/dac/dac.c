@@ -207,8 +207,8 @@ static int dac_owner_set(const vfg_node_fd *nfd, const dac_owner *owner, vfg_err
 	return 0;
 }
 
-static int dac_exclusive_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
-			       vfg_error *err)
+/* The node's owner and mode, journaled before the change; the node is refused when chown would lose a byte. */
+static int dac_exclusive_intent(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
 {
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
@@ -219,10 +219,23 @@ static int dac_exclusive_grant(const vfg_labeler_env *env, const vfg_domain *dom
 				     "carries security.capability, which chown would remove for good; refusing");
 
 	dac_owner original = {.uid = nfd.st.st_uid, .gid = nfd.st.st_gid, .mode = nfd.st.st_mode & 07777};
-	dac_owner granted = {.uid = domain->uid, .gid = domain->gid, .mode = original.mode | S_IRUSR | S_IWUSR};
 	char undo[64];
 	dac_owner_format(&original, undo, sizeof(undo));
-	if (vfg_txn_intent(txn, node, undo, err) < 0 || dac_owner_set(&nfd, &granted, err) < 0)
+	return vfg_txn_intent(txn, node, undo, err);
+}
+
+/* The change under the record dac_exclusive_intent journaled: the domain's owner, the original mode plus rw. */
+static int dac_exclusive_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+			       vfg_error *err)
+{
+	dac_owner original;
+	if (dac_owner_parse(vfg_txn_undo(txn, node), node, &original, err) < 0)
+		return -1;
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
+		return -1;
+	dac_owner granted = {.uid = domain->uid, .gid = domain->gid, .mode = original.mode | S_IRUSR | S_IWUSR};
+	if (dac_owner_set(&nfd, &granted, err) < 0)
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }
@@ -240,9 +253,25 @@ static int dac_exclusive_revoke(const vfg_labeler_env *env, const vfg_node *node
 	return dac_owner_set(&nfd, &original, err);
 }
 
+/*
+ * Intent and grant are two passes (labeler.h: intent): what undo needs is
+ * the node as the host has it, which no other step of the apply changes (a
+ * node is one step of this labeler's, and the other labelers leave its
+ * owner, mode and ACL alone), so every record is journaled, with one sync,
+ * before the first chown.
+ */
+static int dac_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+		      const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	return node->shared ? dac_shared_intent(env, node, txn, err) : dac_exclusive_intent(env, node, txn, err);
+}
+
 static int dac_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		     const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
+	/* Without the intent pass (a core that calls grant alone), journal first, as the pass would have. */
+	if (!vfg_txn_undo(txn, node) && dac_intent(env, domain, probe, node, step, txn, err) < 0)
+		return -1;
 	return node->shared ? dac_shared_grant(env, domain, node, txn, err)
 			    : dac_exclusive_grant(env, domain, node, txn, err);
 }
@@ -331,4 +360,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.grant = dac_grant,
 	.revoke = dac_revoke,
 	.audit = dac_audit,
+	.intent = dac_intent,
 };

@@ -45,6 +45,9 @@ int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err);
 /* Does the access ACL let @uid read and write? @found: what is there, for a finding. */
 int dac_shared_allows(const vfg_node_fd *nfd, uid_t uid, bool *allows, char *found, size_t size, vfg_error *err);
 
+/* Journal the node as it was before vfguard: the first holder's record, or the node itself. */
+int dac_shared_intent(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err);
+/* Give the domain's uid its entry, under the record dac_shared_intent journaled. */
 int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
 		     vfg_error *err);
 int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,

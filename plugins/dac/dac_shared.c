@@ -324,8 +324,7 @@ static int dac_shared_restore(const vfg_node_fd *nfd, const dac_shared_original 
 	return 0;
 }
 
-int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
-		     vfg_error *err)
+int dac_shared_intent(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
 {
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
@@ -345,7 +344,14 @@ int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const
 
 	char undo[DAC_SHARED_UNDO_MAX];
 	dac_shared_format(&original, undo, sizeof(undo));
-	if (vfg_txn_intent(txn, node, undo, err) < 0 || dac_acl_grant_user(&nfd, domain->uid, err) < 0)
+	return vfg_txn_intent(txn, node, undo, err);
+}
+
+int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+		     vfg_error *err)
+{
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || dac_acl_grant_user(&nfd, domain->uid, err) < 0)
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }

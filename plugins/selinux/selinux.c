@@ -124,4 +124,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.grant = selinux_grant,
 	.revoke = selinux_revoke,
 	.audit = selinux_audit,
+	.intent = selinux_intent,
 };

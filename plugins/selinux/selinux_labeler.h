@@ -80,6 +80,8 @@ int selinux_node_label_read(const vfg_node_fd *nfd, selinux_label_bytes *label, 
 /* The label as text: its bytes without the one NUL libselinux writes at the end. */
 void selinux_label_text(const selinux_label_bytes *label, char *buf, size_t size);
 
+int selinux_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		   const vfg_step *step, vfg_txn *txn, vfg_error *err);
 int selinux_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		  const vfg_step *step, vfg_txn *txn, vfg_error *err);
 int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,

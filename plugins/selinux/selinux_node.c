@@ -157,7 +157,8 @@ static int selinux_revoke_open(const vfg_labeler_env *env, const vfg_node *node,
 	return vfg_txn_unopened(txn, &why, err);
 }
 
-static int grant_shared(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
+/* A shared node's record: the node before vfguard, the first holder's or its label now. */
+static int intent_shared(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
 {
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	selinux_label_bytes now;
@@ -171,14 +172,12 @@ static int grant_shared(const vfg_labeler_env *env, const vfg_node *node, vfg_tx
 			 holders.original); /* the node before vfguard, not its shared label */
 	else
 		undo_format(&now, undo, sizeof(undo));
-	if (vfg_txn_intent(txn, node, undo, err) < 0 ||
-	    node_label_set(&nfd, vfg_config_get(env->config, "selinux_shared_label"), err) < 0)
-		return -1;
-	return vfg_txn_done(txn, node, err);
+	return vfg_txn_intent(txn, node, undo, err);
 }
 
-static int grant_exclusive(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
-			   vfg_error *err)
+/* An exclusive node's record, then the domain's labels held for it (allocated by its first node). */
+static int intent_exclusive(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
+			    vfg_error *err)
 {
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	selinux_label_bytes now;
@@ -189,16 +188,45 @@ static int grant_exclusive(const vfg_labeler_env *env, const vfg_domain *domain,
 	/* Journaled before the labels are held: a crash in between is undone by revoke, which releases them. */
 	selinux_labels labels;
 	if (vfg_txn_intent(txn, node, undo, err) < 0 ||
-	    selinux_labels_hold(env, domain, node->path, txn, &labels, err) < 0 ||
-	    node_label_set(&nfd, labels.image, err) < 0)
+	    selinux_labels_hold(env, domain, node->path, txn, &labels, err) < 0)
 		return -1;
-	return vfg_txn_done(txn, node, err);
+	return 0;
+}
+
+/*
+ * Intent and grant are two passes (labeler.h: intent): a node's undo is its
+ * own label, which no other step of the apply changes. The labels entry the
+ * exclusive nodes share is side state, changed in the intent pass only: the
+ * first node's intent allocates the labels and each adds its node, in
+ * order, all durable with the pass; the grants only read it.
+ */
+int selinux_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		   const vfg_step *step, vfg_txn *txn, vfg_error *err)
+{
+	return node->shared ? intent_shared(env, node, txn, err) : intent_exclusive(env, domain, node, txn, err);
 }
 
 int selinux_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		  const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
-	return node->shared ? grant_shared(env, node, txn, err) : grant_exclusive(env, domain, node, txn, err);
+	/* Without the intent pass (a core that calls grant alone), journal first, as the pass would have. */
+	if (!vfg_txn_undo(txn, node) && selinux_intent(env, domain, probe, node, step, txn, err) < 0)
+		return -1;
+	const char *label = vfg_config_get(env->config, "selinux_shared_label");
+	selinux_labels labels;
+	if (!node->shared) {
+		int held = selinux_labels_recorded(vfg_txn_state_get(txn, SELINUX_STATE_LABELS), domain, &labels, err);
+		if (held < 0)
+			return -1;
+		if (!held)
+			return vfg_error_set(err, EINVAL, node->path,
+					     "selinux: the domain holds no labels for its node");
+		label = labels.image;
+	}
+	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || node_label_set(&nfd, label, err) < 0)
+		return -1;
+	return vfg_txn_done(txn, node, err);
 }
 
 int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The journal in memory: each domain's records, claims and side state, found
+ * through their indexes (journal_index.h), and the host's list of domains.
+ * journal.c writes them to the files, journal_read.c reads them back.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "journal.h"
+
+/* ---- The domain's journal in memory ---- */
+
+_Static_assert(offsetof(domain_journal, domain) + sizeof(vfg_domain) == sizeof(domain_journal),
+	       "domain_journal_new leaves only the domain's attributes unzeroed: the domain comes last");
+
+domain_journal *domain_journal_new(const char *path)
+{
+	/*
+	 * Zeroed but for the domain's attribute buffer at its end (attrs_used
+	 * says none is set): a host with many domains reads many journals, and
+	 * the pages nothing writes to are then never touched.
+	 */
+	const size_t attrs = offsetof(domain_journal, domain) + offsetof(vfg_domain, attrs);
+	domain_journal *dj = malloc(sizeof(*dj));
+	if (!dj)
+		return NULL;
+	memset(dj, 0, attrs);
+	dj->fd = -1;
+	dj->version = 2;
+	snprintf(dj->path, sizeof(dj->path), "%s", path);
+	return dj;
+}
+
+static void state_free(journal_state *state)
+{
+	if (!state)
+		return;
+	free(state->key);
+	free(state->value);
+	free(state);
+}
+
+void domain_journal_free(domain_journal *dj)
+{
+	if (!dj)
+		return;
+	if (dj->fd >= 0)
+		close(dj->fd);
+	for (size_t i = 0; i < dj->n_records; i++)
+		free(dj->records[i]);
+	for (size_t i = 0; i < dj->n_states; i++)
+		state_free(dj->states[i]);
+	free(dj->records);
+	free(dj->claims);
+	free(dj->states);
+	journal_index_clear(&dj->records_by_node);
+	journal_index_clear(&dj->records_by_id);
+	journal_index_clear(&dj->states_by_key);
+	free(dj->out);
+	free(dj);
+}
+
+void journal_record_node(const journal_record *record, vfg_node *node)
+{
+	memset(node, 0, sizeof(*node));
+	node->kind = record->node.kind;
+	snprintf(node->path, sizeof(node->path), "%s", record->node.path);
+	node->rdev = record->node.rdev;
+	node->shared = record->node.shared;
+}
+
+/* What the indexes look up: a labeler with a path or a key, or an id. */
+typedef struct journal_key {
+	const char *labeler;
+	const char *name;
+} journal_key;
+
+static bool record_matches_node(const void *item, const void *key)
+{
+	const journal_record *record = item;
+	const journal_key *wanted = key;
+	return strcmp(record->labeler, wanted->labeler) == 0 && strcmp(record->node.path, wanted->name) == 0;
+}
+
+static bool record_matches_id(const void *item, const void *key)
+{
+	return ((const journal_record *)item)->id == *(const unsigned long *)key;
+}
+
+static bool state_matches(const void *item, const void *key)
+{
+	const journal_state *state = item;
+	const journal_key *wanted = key;
+	return strcmp(state->labeler, wanted->labeler) == 0 && strcmp(state->key, wanted->name) == 0;
+}
+
+journal_record *domain_journal_find_record(const domain_journal *dj, const char *labeler, const char *path)
+{
+	journal_key key = {labeler, path};
+	return journal_index_find(&dj->records_by_node, journal_hash(labeler, path), record_matches_node, &key);
+}
+
+journal_record *domain_journal_find_record_id(const domain_journal *dj, unsigned long id)
+{
+	return journal_index_find(&dj->records_by_id, journal_hash_number(id), record_matches_id, &id);
+}
+
+journal_state *domain_journal_find_state(const domain_journal *dj, const char *labeler, const char *key)
+{
+	journal_key wanted = {labeler, key};
+	return journal_index_find(&dj->states_by_key, journal_hash(labeler, key), state_matches, &wanted);
+}
+
+/* Room for one more pointer in *@items, growing by half (amortised: no copy per append). */
+static int grow(void *items, size_t count, size_t *capacity)
+{
+	if (count < *capacity)
+		return 0;
+	size_t more = *capacity < 16 ? 16 : *capacity + *capacity / 2;
+	void **grown = realloc(*(void ***)items, more * sizeof(void *));
+	if (!grown)
+		return -ENOMEM;
+	*(void ***)items = grown;
+	*capacity = more;
+	return 0;
+}
+
+int domain_journal_index_record(domain_journal *dj, journal_record *record)
+{
+	if (journal_index_add(&dj->records_by_node, journal_hash(record->labeler, record->node.path), record) < 0)
+		return -ENOMEM;
+	if (journal_index_add(&dj->records_by_id, journal_hash_number(record->id), record) < 0) {
+		journal_index_remove(&dj->records_by_node, journal_hash(record->labeler, record->node.path), record);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void domain_journal_unindex_record(domain_journal *dj, journal_record *record)
+{
+	journal_index_remove(&dj->records_by_node, journal_hash(record->labeler, record->node.path), record);
+	journal_index_remove(&dj->records_by_id, journal_hash_number(record->id), record);
+}
+
+int domain_journal_keep_record(domain_journal *dj, const journal_record *fields, const char *path, const char *undo,
+			       journal_record **kept, vfg_error *err)
+{
+	if (domain_journal_find_record(dj, fields->labeler, path))
+		return vfg_error_set(err, EEXIST, path, "labeler %s holds a second record for it in domain %s",
+				     fields->labeler, dj->domain.name);
+	size_t path_size = strlen(path) + 1, undo_size = strlen(undo) + 1;
+	journal_record *record = malloc(sizeof(*record) + path_size + undo_size);
+	if (!record || grow(&dj->records, dj->n_records, &dj->records_capacity) < 0) {
+		free(record);
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the journal record");
+	}
+	*record = *fields;
+	char *strings = (char *)(record + 1);
+	record->node.path = memcpy(strings, path, path_size);
+	record->undo = memcpy(strings + path_size, undo, undo_size);
+	if (domain_journal_index_record(dj, record) < 0) {
+		free(record);
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the journal record");
+	}
+	dj->records[dj->n_records++] = record;
+	if (kept)
+		*kept = record;
+	return 0;
+}
+
+void domain_journal_drop_record(domain_journal *dj, journal_record *record)
+{
+	/* Revoke and rollback drop the newest first: the search from the end finds it at once. */
+	size_t index = dj->n_records;
+	while (index-- > 0 && dj->records[index] != record)
+		;
+	if (index >= dj->n_records)
+		return;
+	domain_journal_unindex_record(dj, record);
+	memmove(&dj->records[index], &dj->records[index + 1], (dj->n_records - index - 1) * sizeof(*dj->records));
+	dj->n_records--;
+	free(record);
+}
+
+int domain_journal_reindex_records(domain_journal *dj, vfg_error *err)
+{
+	journal_index_clear(&dj->records_by_id);
+	for (size_t i = 0; i < dj->n_records; i++)
+		if (journal_index_add(&dj->records_by_id, journal_hash_number(dj->records[i]->id), dj->records[i]) < 0)
+			return vfg_error_set(err, ENOMEM, dj->path, "cannot index the journal records");
+	return 0;
+}
+
+int domain_journal_keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key,
+			      const char *value, bool *replaced, vfg_error *err)
+{
+	journal_state *state = domain_journal_find_state(dj, labeler, key);
+	if (replaced)
+		*replaced = state != NULL;
+	if (!value) {
+		if (!state)
+			return 0;
+		size_t index = dj->n_states;
+		while (index-- > 0 && dj->states[index] != state)
+			;
+		journal_index_remove(&dj->states_by_key, journal_hash(labeler, key), state);
+		memmove(&dj->states[index], &dj->states[index + 1], (dj->n_states - index - 1) * sizeof(*dj->states));
+		dj->n_states--;
+		state_free(state);
+		return 0;
+	}
+	char *copy = strdup(value);
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the state entry");
+	if (state) {
+		free(state->value);
+		state->value = copy;
+		return 0;
+	}
+	state = calloc(1, sizeof(*state));
+	if (state)
+		state->key = strdup(key);
+	if (!state || !state->key || grow(&dj->states, dj->n_states, &dj->states_capacity) < 0 ||
+	    journal_index_add(&dj->states_by_key, journal_hash(labeler, key), state) < 0) {
+		free(copy);
+		state_free(state);
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the state entry");
+	}
+	state->txn = txn;
+	state->value = copy;
+	snprintf(state->labeler, sizeof(state->labeler), "%s", labeler);
+	dj->states[dj->n_states++] = state;
+	return 0;
+}
+
+void domain_journal_clear_states(domain_journal *dj)
+{
+	for (size_t i = 0; i < dj->n_states; i++)
+		state_free(dj->states[i]);
+	dj->n_states = 0;
+	journal_index_clear(&dj->states_by_key);
+}
+
+void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr)
+{
+	journal_claim *claim = domain_journal_find_claim(dj, addr);
+	if (!claim)
+		return;
+	size_t index = (size_t)(claim - dj->claims);
+	memmove(claim, claim + 1, (dj->n_claims - index - 1) * sizeof(*claim));
+	dj->n_claims--;
+}
+
+journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr)
+{
+	for (size_t i = 0; i < dj->n_claims; i++)
+		if (vfg_pci_addr_equal(&dj->claims[i].addr, addr))
+			return &dj->claims[i];
+	return NULL;
+}
+
+const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group)
+{
+	for (size_t i = 0; i < dj->n_claims; i++)
+		if (dj->claims[i].group == group)
+			return &dj->claims[i];
+	return NULL;
+}
+
+const journal_claim *host_journal_group_holder(const host_journal *hj, const char *name, unsigned group,
+					       const domain_journal **holder)
+{
+	for (size_t d = 0; d < hj->n_domains; d++) {
+		const domain_journal *other = hj->domains[d];
+		const journal_claim *claim =
+			strcmp(other->domain.name, name) == 0 ? NULL : domain_journal_find_group_claim(other, group);
+		if (claim) {
+			*holder = other;
+			return claim;
+		}
+	}
+	return NULL;
+}
+
+/* ---- The host's journals ---- */
+
+int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	if (grow(&hj->domains, hj->n_domains, &hj->domains_capacity) < 0) {
+		domain_journal_free(dj);
+		return vfg_error_set(err, ENOMEM, hj->directory, "cannot read the journal");
+	}
+	hj->domains[hj->n_domains++] = dj;
+	return 0;
+}
+
+domain_journal *host_journal_find(const host_journal *hj, const char *name)
+{
+	for (size_t i = 0; i < hj->n_domains; i++)
+		if (strcmp(hj->domains[i]->domain.name, name) == 0)
+			return hj->domains[i];
+	return NULL;
+}
+
+/* A file name for any domain name: the characters a name may hold beyond [A-Za-z0-9._-] as %XX. */
+void journal_file_name(const char *name, char *buf, size_t size)
+{
+	size_t used = 0;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			     *c == '_' || *c == '-' || (*c == '.' && c != (const unsigned char *)name);
+		used = plain ? vfg_strlcatf(buf, size, used, "%c", *c) : vfg_strlcatf(buf, size, used, "%%%02X", *c);
+	}
+	vfg_strlcatf(buf, size, used, "%s", JOURNAL_SUFFIX);
+}
+
+domain_journal *host_journal_get(host_journal *hj, const vfg_domain *domain, vfg_error *err)
+{
+	domain_journal *dj = host_journal_find(hj, domain->name);
+	if (dj)
+		return dj;
+	char file[3 * VFG_NAME_MAX + 16], path[VFG_PATH_MAX + 3 * VFG_NAME_MAX + 16];
+	journal_file_name(domain->name, file, sizeof(file));
+	snprintf(path, sizeof(path), "%s/%s", hj->directory, file);
+	dj = domain_journal_new(path);
+	if (!dj) {
+		vfg_error_set(err, ENOMEM, path, "cannot start the journal");
+		return NULL;
+	}
+	dj->domain = *domain;
+	dj->domain.hostdevs = NULL;
+	dj->domain.n_hostdevs = 0;
+	if (host_journal_add(hj, dj, err) < 0)
+		return NULL;
+	return dj;
+}

@@ -1,0 +1,725 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading the journal's files back: the host lock, every domain's file
+ * replayed into what it holds, damage refused. See journal.h for the model
+ * and docs/journal.md for the format and the trust rules.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "journal.h"
+
+/* A domain line: nine fields and one per attribute, each at least "a.b=c". */
+#define JOURNAL_FIELDS_MAX (9 + VFG_DOMAIN_ATTRS_MAX / 6)
+
+/* ---- Reading ---- */
+
+typedef struct journal_reader {
+	const host_journal *hj;
+	domain_journal *dj;
+	unsigned line;
+	char **fields; /* JOURNAL_FIELDS_MAX of them, for each line in turn */
+	vfg_error *err;
+} journal_reader;
+
+__attribute__((format(printf, 2, 3))) static int reader_error(const journal_reader *reader, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	return vfg_error_set(reader->err, 0, reader->dj->path,
+			     "line %u: %s (the journal is damaged: fix or move it aside by hand)", reader->line,
+			     message);
+}
+
+static bool parse_ulong(const char *text, unsigned long *value)
+{
+	char *end;
+	errno = 0;
+	*value = strtoul(text, &end, 10);
+	return !errno && end != text && !*end && text[0] != '-';
+}
+
+static bool parse_node_kind(const char *text, vfg_node_kind *kind)
+{
+	static const vfg_node_kind kinds[] = {VFG_NODE_CONTAINER, VFG_NODE_GROUP, VFG_NODE_IOMMUFD, VFG_NODE_CDEV};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(text, vfg_node_kind_name(kinds[i])) == 0) {
+			*kind = kinds[i];
+			return true;
+		}
+	return false;
+}
+
+static bool is_flag(const char *field)
+{
+	return strcmp(field, "0") == 0 || strcmp(field, "1") == 0;
+}
+
+static bool parse_memory(const char *text, uint64_t *memory)
+{
+	char *end;
+	errno = 0;
+	unsigned long long value = strtoull(text, &end, 10);
+	*memory = value;
+	return !errno && !*end && end != text && text[0] != '-';
+}
+
+/* The name makes paths (the file itself, the store): it must be one a domain can have, and this file's. */
+static int read_domain_name(journal_reader *reader, const char *name)
+{
+	char file[3 * VFG_NAME_MAX + 16];
+	const char *base = strrchr(reader->dj->path, '/');
+	vfg_error why = {0};
+	if (vfg_domain_name_check(name, &why) < 0)
+		return reader_error(reader, "domain line: %s", why.message);
+	journal_file_name(name, file, sizeof(file));
+	if (strcmp(base ? base + 1 : reader->dj->path, file) != 0)
+		return reader_error(reader, "domain line names domain '%s', whose journal is %s, not this file", name,
+				    file);
+	return 0;
+}
+
+/*
+ * Version 1 kept four attributes by position (fields 5 to 8); the labeler
+ * that declares an attribute with that journal_v1_field takes it. A field no
+ * loaded labeler claims is kept as "journal_v1.fieldN", so that nothing is lost.
+ */
+static int read_domain_v1_attrs(journal_reader *reader, char **fields)
+{
+	const vfg_context *ctx = reader->hj->ctx;
+	vfg_domain *domain = &reader->dj->domain;
+	for (unsigned field = 5; field <= 8; field++) {
+		if (!fields[field][0])
+			continue;
+		char name[128];
+		snprintf(name, sizeof(name), "journal_v1.field%u", field);
+		for (size_t i = 0; ctx && i < ctx->n_labelers; i++)
+			for (const vfg_attr_def *def = ctx->labelers[i]->attributes; def && def->name; def++)
+				if (def->journal_v1_field == field)
+					snprintf(name, sizeof(name), "%s.%s", ctx->labelers[i]->name, def->name);
+		vfg_error why = {0};
+		if (vfg_domain_attr_set(domain, name, fields[field], &why) < 0)
+			return reader_error(reader, "domain line: %s", why.message);
+	}
+	return 0;
+}
+
+static int read_domain(journal_reader *reader, char **fields, size_t count)
+{
+	vfg_domain *domain = &reader->dj->domain;
+	bool v1 = reader->dj->version == 1;
+	unsigned long uid, gid, pid;
+	uint64_t memory = 0;
+	/* v1: NAME UUID UID GID 4xATTR PID [MEMORY VIOMMU IPC_LOCK]; v2: NAME UUID UID GID PID MEMORY VIOMMU IPC_LOCK
+	 * ATTR=... */
+	size_t numbers = v1 ? 9 : 5;
+	bool has_inputs = v1 ? count == 13 : true; /* MEMORY VIOMMU IPC_LOCK, which early v1 files lack */
+	size_t inputs = v1 ? 10 : 6;
+	if ((v1 && count != 10 && count != 13) || (!v1 && count < 9) || !parse_ulong(fields[3], &uid) ||
+	    !parse_ulong(fields[4], &gid) || !parse_ulong(fields[numbers], &pid) || pid > INT32_MAX ||
+	    (has_inputs &&
+	     (!parse_memory(fields[inputs], &memory) || !is_flag(fields[inputs + 1]) || !is_flag(fields[inputs + 2]))))
+		return reader_error(reader, "malformed domain line");
+	if (read_domain_name(reader, fields[1]) < 0)
+		return -1;
+	domain->attrs_used = 0;
+	snprintf(domain->name, sizeof(domain->name), "%s", fields[1]);
+	snprintf(domain->uuid, sizeof(domain->uuid), "%s", fields[2]);
+	domain->uid = (uid_t)uid;
+	domain->gid = (gid_t)gid;
+	domain->pid = (pid_t)pid;
+	domain->memory = memory;
+	domain->viommu = has_inputs && fields[inputs + 1][0] == '1';
+	domain->ipc_lock = has_inputs && fields[inputs + 2][0] == '1';
+	if (v1)
+		return read_domain_v1_attrs(reader, fields);
+	for (size_t i = 9; i < count; i++) {
+		char *eq = strchr(fields[i], '=');
+		vfg_error why = {0};
+		if (!eq)
+			return reader_error(reader, "domain line: attribute '%s' without '='", fields[i]);
+		*eq = '\0';
+		if (vfg_domain_attr_set(domain, fields[i], eq + 1, &why) < 0)
+			return reader_error(reader, "domain line: %s", why.message);
+	}
+	return 0;
+}
+
+static int read_claim(journal_reader *reader, char **fields, size_t count, unsigned long txn)
+{
+	journal_claim claim = {.txn = txn};
+	unsigned long group;
+	if (count != 7 || vfg_pci_addr_parse(fields[2], &claim.addr, NULL) < 0 || !parse_ulong(fields[3], &group) ||
+	    vfg_backend_parse(fields[4], &claim.backend, NULL) < 0 ||
+	    vfg_access_parse(fields[5], &claim.access, NULL) < 0)
+		return reader_error(reader, "malformed claim");
+	claim.group = (unsigned)group;
+	claim.managed = strcmp(fields[6], "1") == 0;
+	domain_journal *dj = reader->dj;
+	if (domain_journal_claim_room(dj, reader->err) < 0)
+		return -1;
+	dj->claims[dj->n_claims++] = claim;
+	return 0;
+}
+
+/*
+ * A record's node is a device node under /dev (node.c opens it below the
+ * root prefix): a plain absolute path, no "." or ".." component, no empty one.
+ */
+static bool is_dev_path(const char *path)
+{
+	if (strncmp(path, "/dev/", 5) != 0)
+		return false;
+	for (const char *component = path + 5;;) {
+		size_t length = strcspn(component, "/");
+		if (length == 0 || (length == 1 && component[0] == '.') ||
+		    (length == 2 && component[0] == '.' && component[1] == '.'))
+			return false;
+		for (size_t i = 0; i < length; i++)
+			if ((unsigned char)component[i] <= ' ' || (unsigned char)component[i] >= 0x7f)
+				return false;
+		if (!component[length])
+			return true;
+		component += length + 1;
+	}
+}
+
+/*
+ * A node record names a device node under /dev; a domain-scope record names
+ * its labeler's subject, which that labeler checks before acting on it
+ * (labeler.h: VFG_SCOPE_DOMAIN). A labeler loaded now must agree on which
+ * kind it keeps.
+ */
+static int check_intent_path(journal_reader *reader, const journal_record *record)
+{
+	bool domain_scope = record->node.kind == VFG_NODE_DOMAIN;
+	const vfg_context *ctx = reader->hj->ctx;
+	for (size_t i = 0; ctx && i < ctx->n_labelers; i++) {
+		const vfg_labeler *labeler = ctx->labelers[i];
+		if (strcmp(labeler->name, record->labeler) != 0 || (labeler->scope == VFG_SCOPE_DOMAIN) == domain_scope)
+			continue;
+		if (domain_scope)
+			return reader_error(reader, "intent of labeler '%s' for '%s' names no device node",
+					    record->labeler, record->node.path);
+		return reader_error(reader, "intent of labeler '%s' for '%s' names a device node: %s records name %s",
+				    record->labeler, record->node.path, labeler->name,
+				    labeler->subject ? labeler->subject : "no device node");
+	}
+	if (domain_scope ? !record->node.path[0] : !is_dev_path(record->node.path))
+		return reader_error(reader, "intent of labeler '%s' names '%s', which is not %s; refusing to act on it",
+				    record->labeler, record->node.path,
+				    domain_scope ? "a subject" : "a device node under /dev");
+	return 0;
+}
+
+static int read_intent(journal_reader *reader, char **fields, size_t count, unsigned long txn)
+{
+	journal_record record = {.txn = txn};
+	char path[VFG_PATH_MAX];
+	unsigned major_number, minor_number;
+	char extra;
+	/* KIND and MAJ:MIN both "-" (read as ""): a change of the domain, not of a node (VFG_SCOPE_DOMAIN). */
+	bool domain_scope = count == 9 && !fields[4][0] && !fields[6][0];
+	if (domain_scope)
+		record.node.kind = VFG_NODE_DOMAIN;
+	if (count != 9 || !parse_ulong(fields[2], &record.id) || strlen(fields[3]) >= sizeof(record.labeler) ||
+	    (!domain_scope && !parse_node_kind(fields[4], &record.node.kind)) || strlen(fields[5]) >= VFG_PATH_MAX ||
+	    (!domain_scope && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
+		return reader_error(reader, "malformed intent");
+	snprintf(record.labeler, sizeof(record.labeler), "%s", fields[3]);
+	snprintf(path, sizeof(path), "%s", fields[5]);
+	record.node.path = path;
+	record.node.rdev = domain_scope ? 0 : makedev(major_number, minor_number);
+	record.node.shared = strcmp(fields[7], "1") == 0;
+	record.undo = fields[8];
+	if (check_intent_path(reader, &record) < 0)
+		return -1;
+	if (domain_journal_find_record(reader->dj, record.labeler, path))
+		return reader_error(reader,
+				    "a second intent of labeler '%s' for '%s', which the domain holds a record for",
+				    record.labeler, path);
+	if (domain_journal_find_record_id(reader->dj, record.id))
+		return reader_error(reader, "a second record %lu", record.id);
+	if (record.id > reader->dj->last_id)
+		reader->dj->last_id = record.id;
+	return domain_journal_keep_record(reader->dj, &record, path, fields[8], NULL, reader->err);
+}
+
+static int read_state(journal_reader *reader, char **fields, size_t count, unsigned long txn)
+{
+	bool set = fields[0][0] == 's';
+	if (reader->dj->version == 1 || count != (set ? 5u : 4u) || strlen(fields[2]) >= 64 || !fields[3][0])
+		return reader_error(reader, "malformed %s", fields[0]);
+	return domain_journal_keep_state(reader->dj, txn, fields[2], fields[3], set ? fields[4] : NULL, NULL,
+					 reader->err);
+}
+
+static int read_line(journal_reader *reader, char *line)
+{
+	char **fields = reader->fields;
+	size_t count = 0;
+	char *state = NULL;
+	for (char *field = strtok_r(line, " ", &state); field; field = strtok_r(NULL, " ", &state)) {
+		if (count == JOURNAL_FIELDS_MAX)
+			return reader_error(reader, "too many fields");
+		if (vfg_field_decode(field) < 0)
+			return reader_error(reader, "malformed escape in '%s'", field);
+		fields[count++] = field;
+	}
+	domain_journal *dj = reader->dj;
+	unsigned long txn = 0, id = 0;
+	if (count == 0)
+		return reader_error(reader, "empty line");
+	static const char *const entries[] = {"domain", "begin", "commit", "claim", "release",
+					      "intent", "done",  "undone", "state", "unstate"};
+	bool known = false;
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]) && !known; i++)
+		known = strcmp(fields[0], entries[i]) == 0;
+	if (!known)
+		return reader_error(reader, "unknown entry '%s'", fields[0]);
+	if (strcmp(fields[0], "domain") == 0)
+		return read_domain(reader, fields, count);
+	if (count < 2 || !parse_ulong(fields[1], &txn))
+		return reader_error(reader, "'%s' without a transaction number", fields[0]);
+	if (strcmp(fields[0], "begin") == 0) {
+		if (count != 3 || dj->open_txn)
+			return reader_error(reader, "malformed begin, or begin inside an open transaction");
+		dj->open_txn = dj->last_txn = txn;
+		dj->open_op = strcmp(fields[2], "revoke") == 0 ? JOURNAL_OP_REVOKE : JOURNAL_OP_APPLY;
+		return 0;
+	}
+	if (txn != dj->open_txn)
+		return reader_error(reader, "'%s' outside its transaction %lu", fields[0], txn);
+	if (strcmp(fields[0], "commit") == 0) {
+		dj->open_txn = 0;
+		dj->open_op = JOURNAL_OP_NONE;
+		return 0;
+	}
+	if (strcmp(fields[0], "claim") == 0)
+		return read_claim(reader, fields, count, txn);
+	if (strcmp(fields[0], "intent") == 0)
+		return read_intent(reader, fields, count, txn);
+	if (strcmp(fields[0], "state") == 0 || strcmp(fields[0], "unstate") == 0)
+		return read_state(reader, fields, count, txn);
+	if (strcmp(fields[0], "release") == 0) {
+		vfg_pci_addr addr;
+		if (count != 3 || vfg_pci_addr_parse(fields[2], &addr, NULL) < 0)
+			return reader_error(reader, "malformed release");
+		domain_journal_remove_claim(dj, &addr);
+		return 0;
+	}
+	if (strcmp(fields[0], "done") == 0 || strcmp(fields[0], "undone") == 0) {
+		journal_record *record =
+			count == 3 && parse_ulong(fields[2], &id) ? domain_journal_find_record_id(dj, id) : NULL;
+		if (!record)
+			return reader_error(reader, "%s of an unknown record", fields[0]);
+		if (fields[0][0] == 'd')
+			record->done = true;
+		else
+			domain_journal_drop_record(dj, record);
+		return 0;
+	}
+	return reader_error(reader, "unknown entry '%s'", fields[0]); /* not reached: entries[] lists them */
+}
+
+/*
+ * The bytes of @word (little-endian: the first in the low byte) that are
+ * not printable ASCII and not a newline, as their top bit. Exact per byte
+ * (no borrow between them): each test keeps a byte's value below 0x100.
+ */
+static uint64_t word_damage(uint64_t word)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL, highs = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+	uint64_t at_least_space = ((word & low7) + ones * (0x80 - ' ')) & highs;
+	uint64_t newline = word ^ (ones * '\n'), delete = word ^ (ones * 0x7f);
+	uint64_t is_newline = ~(((newline & low7) + low7) | newline) & highs;
+	uint64_t is_delete = ~(((delete &low7) + low7) | delete) & highs;
+	return ((~at_least_space & highs & ~is_newline) | is_delete | word) & highs;
+}
+
+/*
+ * The journal is text its writer escapes to printable ASCII (field_encode),
+ * so any other byte before the last newline is damage, not a torn write: a
+ * NUL most of all, which would end a C string and hide every line after it.
+ * The file is read by its length, never as a string, so nothing is missed.
+ * Eight bytes at a time: every other domain's journal is checked so.
+ */
+static int check_bytes(const journal_reader *reader, const char *content, size_t complete)
+{
+	size_t offset = 0;
+	for (; offset + 8 <= complete; offset += 8) {
+		uint64_t word;
+		memcpy(&word, content + offset, 8);
+		uint64_t damage = word_damage(le64toh(word));
+		if (damage) {
+			offset += (size_t)__builtin_ctzll(damage) / 8;
+			break;
+		}
+	}
+	for (; offset < complete; offset++) {
+		unsigned char c = (unsigned char)content[offset];
+		if ((c < ' ' || c >= 0x7f) && c != '\n')
+			break;
+	}
+	if (offset >= complete)
+		return 0;
+	unsigned line = 1;
+	for (const char *at = content; (at = memchr(at, '\n', (size_t)(content + offset - at))); at++)
+		line++;
+	unsigned char c = (unsigned char)content[offset];
+	char what[16] = "a NUL byte";
+	if (c)
+		snprintf(what, sizeof(what), "byte 0x%02X", c);
+	return vfg_error_set(reader->err, 0, reader->dj->path,
+			     "line %u: %s at byte offset %zu, where only printable ASCII is ever written (the "
+			     "journal is damaged: fix or move it aside by hand; vfguard leaves it as it is)",
+			     line, what, offset);
+}
+
+/* Past this, a journal is read into memory of its own, mapped ready (journal_file_read). */
+#define JOURNAL_MAPPED_READ (64u << 10)
+
+/* A file's content as journal_file_read() holds it: @capacity bytes, mapped or malloc()ed. */
+typedef struct journal_content {
+	char *bytes;
+	size_t size, capacity;
+} journal_content;
+
+static void journal_content_release(journal_content *content)
+{
+	if (content->bytes && content->capacity > JOURNAL_MAPPED_READ)
+		munmap(content->bytes, content->capacity);
+	else
+		free(content->bytes);
+	content->bytes = NULL;
+}
+
+static char *content_allocate(size_t capacity)
+{
+	if (capacity <= JOURNAL_MAPPED_READ)
+		return malloc(capacity);
+	/* A large journal's pages come in one call instead of one page fault each (costly under a hypervisor). */
+	void *bytes = mmap(NULL, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return bytes == MAP_FAILED ? NULL : bytes;
+}
+
+/* The whole file behind @fd, sized by its fstat @st so a journal takes one read. */
+static int journal_file_read(int fd, const char *path, const struct stat *st, journal_content *content, vfg_error *err)
+{
+	for (size_t capacity = (size_t)st->st_size + 2;; capacity *= 2) {
+		content->capacity = capacity;
+		content->bytes = content_allocate(capacity);
+		if (!content->bytes)
+			return vfg_error_set(err, ENOMEM, path, "cannot read the journal");
+		size_t used = 0;
+		ssize_t n = 0;
+		/* A regular file's read returns less than asked only at its end (read(2)): no read for the EOF. */
+		while (used < capacity - 1 && ((n = pread(fd, content->bytes + used, capacity - 1 - used,
+							  (off_t)used)) == (ssize_t)(capacity - 1 - used) ||
+					       (n < 0 && errno == EINTR)))
+			used += n > 0 ? (size_t)n : 0;
+		if (n > 0 && used < capacity - 1)
+			used += (size_t)n;
+		if (used < capacity - 1) { /* the end of the file, or a failure */
+			if (n < 0) {
+				int saved = errno;
+				journal_content_release(content);
+				return vfg_error_set(err, saved, path, "cannot read the journal");
+			}
+			content->bytes[used] = '\0';
+			content->size = used;
+			return 0;
+		}
+		/* It grew since fstat: only a writer without the lock could, but read it all the same. */
+		journal_content_release(content);
+	}
+}
+
+/* Where field @index (0: the entry) of @line starts; NULL past the last. */
+static const char *field_at(const char *line, size_t index)
+{
+	for (; index > 0 && line; index--) {
+		line = strchr(line, ' ');
+		line = line ? line + 1 : NULL;
+	}
+	return line;
+}
+
+/*
+ * Another domain's journal, read for what a command of this one uses of it:
+ * its domain line, claims, side state and records of shared nodes, every
+ * line of those parsed and checked as in a whole read. Its records of its
+ * own exclusive nodes are counted, not kept: nobody else holds them (a node
+ * of a group is recorded only under the claim of the group), and only that
+ * domain's own commands act on them, which read its journal whole. A file
+ * a record was undone in, or with an unfinished transaction, is read whole:
+ * what it holds is then not just what its lines list.
+ */
+static bool summary_allowed(const char *content, size_t complete)
+{
+	if (complete == 0 || memmem(content, complete, "\nundone ", 8))
+		return false;
+	const char *last = complete > 1 ? memrchr(content, '\n', complete - 1) : NULL;
+	last = last ? last + 1 : content;
+	return strncmp(last, "commit ", 7) == 0;
+}
+
+/* One line of a summary read: 0 handled, -1 an error (journal_reader.err). */
+static int read_line_summary(journal_reader *reader, char *line)
+{
+	domain_journal *dj = reader->dj;
+	if (strncmp(line, "intent ", 7) == 0) {
+		const char *shared = field_at(line, 7);
+		if (shared && strncmp(shared, "0 ", 2) == 0) {
+			dj->skipped_records++;
+			return 0;
+		}
+	} else if (strncmp(line, "done ", 5) == 0) {
+		const char *id = field_at(line, 2);
+		unsigned long number;
+		char *end;
+		if (id && (number = strtoul(id, &end, 10), *end == '\0') && !domain_journal_find_record_id(dj, number))
+			return 0; /* the mark of a record not kept */
+	}
+	return read_line(reader, line);
+}
+
+/*
+ * Replay one file, read from @fd: whole, or (@summary) as another domain's
+ * command uses it (summary_allowed). A last line without its newline is a
+ * write a crash cut short: it never became durable as a whole, so it never
+ * happened; under the exclusive lock it is cut off so the next append starts
+ * on a fresh line. Only that tail is ever cut, and only once everything
+ * before it has read back as a journal: a damaged file is left as it is.
+ */
+static int domain_journal_read(const host_journal *hj, int fd, const struct stat *st, const char *path, bool exclusive,
+			       bool summary, domain_journal **out, vfg_error *err)
+{
+	__attribute__((cleanup(journal_content_release))) journal_content read = {0};
+	if (journal_file_read(fd, path, st, &read, err) < 0)
+		return -1;
+	char *content = read.bytes;
+	size_t size = read.size;
+	domain_journal *dj = domain_journal_new(path);
+	char *fields[JOURNAL_FIELDS_MAX];
+	if (!dj)
+		return vfg_error_set(err, ENOMEM, path, "cannot read the journal");
+	journal_reader reader = {.hj = hj, .dj = dj, .fields = fields, .err = err};
+	const char *end = memrchr(content, '\n', size);
+	size_t complete = end ? (size_t)(end - content) + 1 : 0;
+	if (check_bytes(&reader, content, complete) < 0) {
+		domain_journal_free(dj);
+		return -1;
+	}
+	dj->summary = summary = summary && summary_allowed(content, complete);
+	char *line = content;
+	while (line < content + complete) {
+		char *newline = memchr(line, '\n', (size_t)(content + complete - line));
+		*newline = '\0';
+		reader.line++;
+		int r = 0;
+		if (reader.line > 1)
+			r = summary ? read_line_summary(&reader, line) : read_line(&reader, line);
+		else if (strcmp(line, JOURNAL_MAGIC_V1) == 0)
+			dj->version = 1;
+		else if (strcmp(line, JOURNAL_MAGIC) != 0)
+			r = reader_error(&reader, "not a journal");
+		if (r < 0) {
+			domain_journal_free(dj);
+			return -1;
+		}
+		line = newline + 1;
+	}
+	if (complete < size && exclusive && ftruncate(fd, (off_t)complete) < 0) {
+		domain_journal_free(dj);
+		return vfg_error_set(err, errno, path, "cannot cut the torn last line off the journal");
+	}
+	/* What the cache compares; a file with a torn tail is one the next exclusive read cuts: not kept. */
+	if (complete == size)
+		dj->file = (typeof(dj->file)){st->st_dev, st->st_ino, st->st_size, st->st_mtim, st->st_ctim};
+	*out = dj;
+	return 0;
+}
+
+/* Read the journal at @path, whole or (@summary) for another domain's command; NULL when it is gone. */
+static int read_one(host_journal *hj, const char *path, bool exclusive, bool summary, vfg_error *err)
+{
+	/* Read and (a torn tail) cut through the fd that was checked: what is trusted is what was read. */
+	struct stat st;
+	_cleanup_close_ int fd = vfg_state_open_stat(path, exclusive ? O_RDWR : O_RDONLY, false, &st, err);
+	if (fd == -ENOENT)
+		return 0; /* removed since it was listed: it held nothing */
+	if (fd < 0)
+		return -1;
+	domain_journal *dj = journal_cache_take(hj, path, &st, !summary);
+	if (!dj && domain_journal_read(hj, fd, &st, path, exclusive, summary, &dj, err) < 0)
+		return -1;
+	return host_journal_add(hj, dj, err);
+}
+
+/* Is @path the journal of @subject (NULL: every journal is)? */
+static bool subject_journal(const char *path, const char *subject)
+{
+	if (!subject)
+		return true;
+	char file[3 * VFG_NAME_MAX + 16];
+	const char *base = strrchr(path, '/');
+	journal_file_name(subject, file, sizeof(file));
+	return strcmp(base ? base + 1 : path, file) == 0;
+}
+
+static int read_all_journals(host_journal *hj, bool exclusive, const char *subject, vfg_error *err)
+{
+	if (journal_cache_unchanged(hj)) {
+		/* No journal changed since the last lock read them: theirs, but one this command needs whole. */
+		domain_journal *dj;
+		while ((dj = journal_cache_take_next(hj))) {
+			char path[VFG_PATH_MAX];
+			snprintf(path, sizeof(path), "%s", dj->path);
+			bool whole = subject_journal(path, subject);
+			if (whole && dj->summary) {
+				domain_journal_free(dj);
+				if (read_one(hj, path, exclusive, false, err) < 0)
+					return -1;
+			} else if (host_journal_add(hj, dj, err) < 0) {
+				return -1;
+			}
+		}
+		return 0;
+	}
+	_cleanup_closedir_ DIR *dir = NULL;
+	int r = vfg_state_opendir(hj->directory, &dir, err);
+	if (r < 0)
+		return r == -ENOENT ? 0 : -1;
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		size_t length = strlen(entry->d_name);
+		size_t suffix = sizeof(JOURNAL_SUFFIX) - 1;
+		if (entry->d_name[0] == '.' || length <= suffix ||
+		    strcmp(entry->d_name + length - suffix, JOURNAL_SUFFIX) != 0)
+			continue;
+		char path[VFG_PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", hj->directory, entry->d_name);
+		if (read_one(hj, path, exclusive, !subject_journal(path, subject), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, vfg_error *err)
+{
+	return host_journal_open_for(ctx, exclusive, NULL, hj, err);
+}
+
+int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *subject, host_journal *hj, vfg_error *err)
+{
+	char lock_path[VFG_PATH_MAX], state_dir[VFG_PATH_MAX];
+	memset(hj, 0, sizeof(*hj));
+	hj->ctx = ctx;
+	hj->lock_fd = -1;
+	if (vfg_state_path(ctx, "", state_dir, sizeof(state_dir), err) < 0 ||
+	    vfg_state_path(ctx, "domains", hj->directory, sizeof(hj->directory), err) < 0 ||
+	    vfg_state_path(ctx, "lock", lock_path, sizeof(lock_path), err) < 0)
+		return -1;
+	/* The state directory and the lock are root's alone, or nothing in them is trusted (vfg_state_check). */
+	if (exclusive && vfg_state_mkdir(ctx, "domains", err) < 0)
+		return -1;
+	if (!exclusive) {
+		int dir_fd = vfg_state_open(state_dir, O_RDONLY, true, err);
+		if (dir_fd == -ENOENT)
+			return 0; /* nothing was ever journaled here */
+		if (dir_fd < 0)
+			return -1;
+		close(dir_fd);
+	}
+	hj->lock_fd = vfg_state_open(lock_path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, false, err);
+	if (hj->lock_fd == -ENOENT) {
+		hj->lock_fd = -1;
+		if (!exclusive)
+			return 0; /* nothing was ever journaled here */
+		return vfg_error_set(err, ENOENT, lock_path, "cannot open the host lock");
+	}
+	if (hj->lock_fd < 0)
+		return -1;
+	int r;
+	do
+		r = flock(hj->lock_fd, exclusive ? LOCK_EX : LOCK_SH);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return vfg_error_set(err, errno, lock_path, "cannot take the host lock");
+	journal_cache_lock_taken(hj);
+	if (read_all_journals(hj, exclusive, subject, err) < 0) {
+		host_journal_close(hj);
+		return -1;
+	}
+	return 0;
+}
+
+void host_journal_close(host_journal *hj)
+{
+	host_journal_scratch_release(hj);
+	journal_cache_keep(hj); /* the journals read and not written, for the next lock; the rest is freed */
+	free(hj->domains);
+	hj->domains = NULL;
+	hj->n_domains = hj->domains_capacity = 0;
+	if (hj->lock_fd >= 0)
+		close(hj->lock_fd); /* releases the lock */
+	hj->lock_fd = -1;
+}
+
+/*
+ * Read whole a journal read for another domain's command (summary_allowed):
+ * the records it kept stay where they are, so what was handed out of them
+ * (a holder's original) stays valid; the others join them in id order.
+ */
+int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	if (!dj->summary)
+		return 0;
+	struct stat st;
+	_cleanup_close_ int fd = vfg_state_open_stat(dj->path, O_RDONLY, false, &st, err);
+	if (fd == -ENOENT)
+		return vfg_error_set(err, ENOENT, dj->path, "the journal is gone while the host lock is held");
+	domain_journal *whole = NULL;
+	if (fd < 0 || domain_journal_read(hj, fd, &st, dj->path, false, false, &whole, err) < 0)
+		return -1;
+	journal_record **records = malloc((whole->n_records + 1) * sizeof(*records));
+	size_t indexed = 0;
+	for (; records && indexed < whole->n_records; indexed++) {
+		journal_record *record = whole->records[indexed];
+		journal_record *kept = domain_journal_find_record_id(dj, record->id);
+		records[indexed] = kept ? kept : record;
+		if (!kept && domain_journal_index_record(dj, record) < 0)
+			break;
+	}
+	if (!records || indexed < whole->n_records) {
+		for (size_t i = 0; records && i < indexed; i++)
+			if (records[i] == whole->records[i])
+				domain_journal_unindex_record(dj, records[i]);
+		free(records);
+		domain_journal_free(whole);
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot read the journal");
+	}
+	/* whole's records are dj's now, but for the copies of those dj kept. */
+	for (size_t i = 0; i < whole->n_records; i++)
+		if (records[i] != whole->records[i])
+			free(whole->records[i]);
+	free(dj->records);
+	dj->records = records;
+	dj->n_records = dj->records_capacity = whole->n_records;
+	dj->skipped_records = 0;
+	dj->summary = false;
+	whole->n_records = 0;
+	domain_journal_free(whole);
+	return 0;
+}
