@@ -58,14 +58,16 @@ static int undo_probe(vfg_context *ctx, const domain_journal *dj, size_t index, 
 		probes->probes = calloc(ctx->n_labelers, sizeof(*probes->probes));
 		probes->probed = calloc(ctx->n_labelers, sizeof(*probes->probed));
 		if (!probes->probes || !probes->probed)
-			return vfg_error_set(err, ENOMEM, dj->domain.name, "cannot undo");
+			return vfg_error_set(err, ENOMEM, dj->domain->name, "cannot undo");
 	}
 	if (probes && probes->probed[index]) {
 		*probe = probes->probes[index];
 		return 0;
 	}
 	memset(probe, 0, sizeof(*probe));
-	if (labeler->probe(env, &dj->domain, probe, err) < 0)
+	vfg_domain domain;
+	journal_domain_copy(dj, &domain);
+	if (labeler->probe(env, &domain, probe, err) < 0)
 		return -1;
 	if (probes) {
 		probes->probes[index] = *probe;
@@ -88,7 +90,7 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 		return vfg_error_set(err, ENOENT, record->node.path,
 				     "domain %s holds a grant of labeler %s, which is not loaded (config key "
 				     "labelers): cannot undo it",
-				     dj->domain.name, record->labeler);
+				     dj->domain->name, record->labeler);
 	const vfg_labeler *labeler = ctx->labelers[index];
 	vfg_probe probe;
 	txn_view view;
@@ -98,11 +100,13 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 	vfg_node node;
 	journal_record_node(record, &node);
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
-	int r = txn_result(&txn, labeler->revoke(&env, &dj->domain, &probe, &node, &txn, err), err);
+	vfg_domain domain;
+	journal_domain_copy(dj, &domain);
+	int r = txn_result(&txn, labeler->revoke(&env, &domain, &probe, &node, &txn, err), err);
 	summary_note(summary, txn.notes);
 	free(txn.notes);
 	if (r < 0) {
-		vfg_error_prefix(err, "revoke (%s %s) of domain %s", labeler->name, node.path, dj->domain.name);
+		vfg_error_prefix(err, "revoke (%s %s) of domain %s", labeler->name, node.path, dj->domain->name);
 		return -1;
 	}
 	return domain_journal_undone(hj, dj, id, err);
@@ -132,7 +136,7 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 		/* No driver record: the crash came before the detach began; there is nothing to give back. */
 		if (vfg_pci_reattach(ctx, &claim.addr, &binding, &reattach) < 0 && reattach.errnum != ENOENT) {
 			*err = reattach;
-			vfg_error_prefix(err, "reattaching managed hostdev of domain %s", dj->domain.name);
+			vfg_error_prefix(err, "reattaching managed hostdev of domain %s", dj->domain->name);
 			return -1;
 		}
 	}
@@ -193,7 +197,7 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 		vfg_error_prefix(err,
 				 "%zu change%s of domain %s could not be undone (run vfguard restore to retry); "
 				 "the first",
-				 failed, failed > 1 ? "s" : "", dj->domain.name);
+				 failed, failed > 1 ? "s" : "", dj->domain->name);
 		return -1;
 	}
 	while (dj->n_claims > 0)
@@ -216,7 +220,7 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_sum
 							 : rollback(ctx, hj, dj, summary, err);
 		if (r < 0) {
 			vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
-					 journal_op_name(dj->open_op), dj->domain.name);
+					 journal_op_name(dj->open_op), dj->domain->name);
 			return -1;
 		}
 		if (summary)
@@ -251,7 +255,7 @@ static int check_group_free(const host_journal *hj, const char *name, const vfg_
 	char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];
 	return vfg_error_set(err, EBUSY, vfg_pci_addr_format(addr, bdf),
 			     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it there first",
-			     group, other->domain.name, vfg_pci_addr_format(&claim->addr, holder));
+			     group, other->domain->name, vfg_pci_addr_format(&claim->addr, holder));
 }
 
 /*
@@ -586,7 +590,7 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 	if (vfg_iommu_group_read(ctx, &spec->addr, &group, err) < 0)
 		return -1;
 	free(group.members);
-	if (check_group_free(hj, dj->domain.name, &spec->addr, group.number, err) < 0)
+	if (check_group_free(hj, dj->domain->name, &spec->addr, group.number, err) < 0)
 		return -1;
 	journal_claim claim = {
 		.addr = spec->addr,

@@ -145,14 +145,14 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 		if (claim)
 			snprintf(expected, sizeof(expected),
 				 "no %s grant: domain %s holds %s (IOMMU group %u) with backend %s", backend,
-				 dj->domain.name, vfg_pci_addr_format(&claim->addr, bdf), claim->group,
+				 dj->domain->name, vfg_pci_addr_format(&claim->addr, bdf), claim->group,
 				 vfg_backend_name(claim->backend));
 		else if (record->node.shared)
 			snprintf(expected, sizeof(expected), "no %s grant: domain %s claims no hostdev with backend %s",
-				 backend, dj->domain.name, backend);
+				 backend, dj->domain->name, backend);
 		else
 			snprintf(expected, sizeof(expected), "no %s grant: no claim of domain %s uses this node",
-				 backend, dj->domain.name);
+				 backend, dj->domain->name);
 		snprintf(actual, sizeof(actual), "a %s grant of labeler %s still held (journal record %lu)", backend,
 			 record->labeler, record->id);
 		/* A finding keeps a pointer to its labeler's name: the plan's copy outlives the journal's. */
@@ -163,7 +163,7 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 		vfg_finding_report(finding, &node, VFG_FINDING_DRIFT, expected, actual,
 				   "vfguard revoke --domain %s takes back every grant; then apply it with the "
 				   "backend it is to use",
-				   dj->domain.name);
+				   dj->domain->name);
 	}
 }
 

@@ -231,7 +231,7 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 		return vfg_error_set(err, EBUSY, bdf,
 				     "IOMMU group %u belongs to domain %s (through its hostdev %s), not to domain %s: "
 				     "no fd is opened",
-				     group, other->domain.name, vfg_pci_addr_format(&held->addr, other_bdf), name);
+				     group, other->domain->name, vfg_pci_addr_format(&held->addr, other_bdf), name);
 	const domain_journal *dj = host_journal_find(hj, name);
 	const journal_claim *claim = dj ? domain_journal_find_claim(dj, &hostdev->spec.addr) : NULL;
 	if (!claim || claim->backend == VFG_BACKEND_AUTO) /* auto: prepared, never applied */

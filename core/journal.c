@@ -258,21 +258,20 @@ static int upgrade_file(host_journal *hj, domain_journal *dj, vfg_error *err)
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err)
 {
 	if (dj->open_txn)
-		return vfg_error_set(err, EBUSY, dj->domain.name, "a transaction is already open");
+		return vfg_error_set(err, EBUSY, dj->domain->name, "a transaction is already open");
 	if (upgrade_file(hj, dj, err) < 0)
 		return -1;
 	unsigned long txn = dj->last_txn + 1;
 	if (domain) {
-		dj->domain = *domain;
-		dj->domain.hostdevs = NULL;
-		dj->domain.n_hostdevs = 0;
+		if (domain_journal_set_domain(dj, domain, err) < 0)
+			return -1;
 	}
 	dj->fresh = false; /* until the begin line's write makes the file (journal_file_open) */
 	dj->stale_lines = 0;
 	char *at;
 	if (line_printf(dj, err, "begin %lu %s\n", txn, journal_op_name(op)) < 0 ||
 	    domain_journal_write(hj, dj, err) < 0 || !(at = line_room(dj, err)) ||
-	    line_add(dj, format_domain(at, JOURNAL_LINE_MAX, 0, &dj->domain), err) < 0 ||
+	    line_add(dj, format_domain(at, JOURNAL_LINE_MAX, 0, dj->domain), err) < 0 ||
 	    domain_journal_write(hj, dj, err) < 0)
 		return -1;
 	dj->last_txn = txn;
@@ -437,7 +436,7 @@ static char *format_state(const domain_journal *dj, size_t *length)
 	_cleanup_free_ char *line = malloc(JOURNAL_LINE_MAX);
 	if (line) {
 		fprintf(out, "%s\nbegin 1 apply\n", JOURNAL_MAGIC);
-		format_domain(line, JOURNAL_LINE_MAX, 0, &dj->domain);
+		format_domain(line, JOURNAL_LINE_MAX, 0, dj->domain);
 		fputs(line, out);
 		for (size_t i = 0; i < dj->n_claims; i++) {
 			format_claim(line, JOURNAL_LINE_MAX, 0, 1, &dj->claims[i]);

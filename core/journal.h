@@ -72,7 +72,6 @@ typedef struct journal_claim {
 } journal_claim;
 
 typedef struct domain_journal {
-	char path[VFG_PATH_MAX];
 	int fd; /* open for appending, -1 until the first write */
 	unsigned long last_txn;
 	unsigned long last_id;
@@ -115,8 +114,14 @@ typedef struct domain_journal {
 	bool fresh; /* made in this transaction: with few stale lines, commit needs no rewrite */
 	size_t stale_lines; /* lines of this transaction a rewrite would leave out */
 
-	/* Last: its attribute buffer is most of a journal's memory, and pages no attribute reaches stay untouched. */
-	vfg_domain domain; /* as the latest transaction gave it; hostdevs is NULL */
+	/*
+	 * The domain as the latest transaction gave it (hostdevs NULL), kept at
+	 * its size: the attributes it has, not VFG_DOMAIN_ATTRS_MAX (a host of
+	 * a thousand domains reads a thousand). Read its fields; copy it whole
+	 * only with journal_domain_copy; replace it with domain_journal_set_domain.
+	 */
+	vfg_domain *domain;
+	char path[]; /* the file */
 } domain_journal;
 
 /* One labeler's scratch block for the hold of the lock (labeler.h: vfg_env_scratch; core/scratch.c). */
@@ -266,6 +271,10 @@ void journal_cache_keep(host_journal *hj);
 #define JOURNAL_SUFFIX ".journal"
 #define JOURNAL_STORE_SUFFIX ".store"
 domain_journal *domain_journal_new(const char *path);
+/* Keep a copy of @domain (without its hostdevs) as @dj's, at its size. */
+int domain_journal_set_domain(domain_journal *dj, const vfg_domain *domain, vfg_error *err);
+/* @dj's domain as a whole vfg_domain, one that copies with '=' (what a labeler or a caller is given). */
+void journal_domain_copy(const domain_journal *dj, vfg_domain *out);
 void domain_journal_free(domain_journal *dj);
 /* Keep a record with @fields' id, txn, labeler, kind, rdev, shared and done, and copies of @path and @undo. */
 int domain_journal_keep_record(domain_journal *dj, const journal_record *fields, const char *path, const char *undo,

@@ -12,25 +12,41 @@
 
 /* ---- The domain's journal in memory ---- */
 
-_Static_assert(offsetof(domain_journal, domain) + sizeof(vfg_domain) == sizeof(domain_journal),
-	       "domain_journal_new leaves only the domain's attributes unzeroed: the domain comes last");
-
 domain_journal *domain_journal_new(const char *path)
 {
-	/*
-	 * Zeroed but for the domain's attribute buffer at its end (attrs_used
-	 * says none is set): a host with many domains reads many journals, and
-	 * the pages nothing writes to are then never touched.
-	 */
-	const size_t attrs = offsetof(domain_journal, domain) + offsetof(vfg_domain, attrs);
-	domain_journal *dj = malloc(sizeof(*dj));
-	if (!dj)
+	size_t length = strlen(path);
+	domain_journal *dj = calloc(1, sizeof(*dj) + length + 1);
+	/* An empty domain until its domain line or its first transaction gives one: no attribute. */
+	vfg_domain *domain = calloc(1, offsetof(vfg_domain, attrs));
+	if (!dj || !domain) {
+		free(dj);
+		free(domain);
 		return NULL;
-	memset(dj, 0, attrs);
+	}
+	dj->domain = domain;
 	dj->fd = -1;
 	dj->version = 2;
-	snprintf(dj->path, sizeof(dj->path), "%s", path);
+	memcpy(dj->path, path, length + 1);
 	return dj;
+}
+
+int domain_journal_set_domain(domain_journal *dj, const vfg_domain *domain, vfg_error *err)
+{
+	size_t size = offsetof(vfg_domain, attrs) + domain->attrs_used;
+	vfg_domain *copy = malloc(size);
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the domain of the journal");
+	memcpy(copy, domain, size);
+	copy->hostdevs = NULL;
+	copy->n_hostdevs = 0;
+	free(dj->domain);
+	dj->domain = copy;
+	return 0;
+}
+
+void journal_domain_copy(const domain_journal *dj, vfg_domain *out)
+{
+	memcpy(out, dj->domain, offsetof(vfg_domain, attrs) + dj->domain->attrs_used);
 }
 
 static void state_free(journal_state *state)
@@ -59,6 +75,7 @@ void domain_journal_free(domain_journal *dj)
 	journal_index_clear(&dj->records_by_id);
 	journal_index_clear(&dj->states_by_key);
 	free(dj->out);
+	free(dj->domain);
 	free(dj);
 }
 
@@ -149,7 +166,7 @@ int domain_journal_keep_record(domain_journal *dj, const journal_record *fields,
 {
 	if (domain_journal_find_record(dj, fields->labeler, path))
 		return vfg_error_set(err, EEXIST, path, "labeler %s holds a second record for it in domain %s",
-				     fields->labeler, dj->domain.name);
+				     fields->labeler, dj->domain->name);
 	size_t path_size = strlen(path) + 1, undo_size = strlen(undo) + 1;
 	journal_record *record = malloc(sizeof(*record) + path_size + undo_size);
 	if (!record || grow(&dj->records, dj->n_records, &dj->records_capacity) < 0) {
@@ -275,7 +292,7 @@ const journal_claim *host_journal_group_holder(const host_journal *hj, const cha
 	for (size_t d = 0; d < hj->n_domains; d++) {
 		const domain_journal *other = hj->domains[d];
 		const journal_claim *claim =
-			strcmp(other->domain.name, name) == 0 ? NULL : domain_journal_find_group_claim(other, group);
+			strcmp(other->domain->name, name) == 0 ? NULL : domain_journal_find_group_claim(other, group);
 		if (claim) {
 			*holder = other;
 			return claim;
@@ -299,7 +316,7 @@ int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err)
 domain_journal *host_journal_find(const host_journal *hj, const char *name)
 {
 	for (size_t i = 0; i < hj->n_domains; i++)
-		if (strcmp(hj->domains[i]->domain.name, name) == 0)
+		if (strcmp(hj->domains[i]->domain->name, name) == 0)
 			return hj->domains[i];
 	return NULL;
 }
@@ -329,9 +346,10 @@ domain_journal *host_journal_get(host_journal *hj, const vfg_domain *domain, vfg
 		vfg_error_set(err, ENOMEM, path, "cannot start the journal");
 		return NULL;
 	}
-	dj->domain = *domain;
-	dj->domain.hostdevs = NULL;
-	dj->domain.n_hostdevs = 0;
+	if (domain_journal_set_domain(dj, domain, err) < 0) {
+		domain_journal_free(dj);
+		return NULL;
+	}
 	if (host_journal_add(hj, dj, err) < 0)
 		return NULL;
 	return dj;

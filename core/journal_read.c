@@ -94,10 +94,9 @@ static int read_domain_name(journal_reader *reader, const char *name)
  * that declares an attribute with that journal_v1_field takes it. A field no
  * loaded labeler claims is kept as "journal_v1.fieldN", so that nothing is lost.
  */
-static int read_domain_v1_attrs(journal_reader *reader, char **fields)
+static int read_domain_v1_attrs(journal_reader *reader, char **fields, vfg_domain *domain)
 {
 	const vfg_context *ctx = reader->hj->ctx;
-	vfg_domain *domain = &reader->dj->domain;
 	for (unsigned field = 5; field <= 8; field++) {
 		if (!fields[field][0])
 			continue;
@@ -114,9 +113,8 @@ static int read_domain_v1_attrs(journal_reader *reader, char **fields)
 	return 0;
 }
 
-static int read_domain(journal_reader *reader, char **fields, size_t count)
+static int read_domain_fields(journal_reader *reader, char **fields, size_t count, vfg_domain *domain)
 {
-	vfg_domain *domain = &reader->dj->domain;
 	bool v1 = reader->dj->version == 1;
 	unsigned long uid, gid, pid;
 	uint64_t memory = 0;
@@ -142,7 +140,7 @@ static int read_domain(journal_reader *reader, char **fields, size_t count)
 	domain->viommu = has_inputs && fields[inputs + 1][0] == '1';
 	domain->ipc_lock = has_inputs && fields[inputs + 2][0] == '1';
 	if (v1)
-		return read_domain_v1_attrs(reader, fields);
+		return read_domain_v1_attrs(reader, fields, domain);
 	for (size_t i = 9; i < count; i++) {
 		char *eq = strchr(fields[i], '=');
 		vfg_error why = {0};
@@ -153,6 +151,14 @@ static int read_domain(journal_reader *reader, char **fields, size_t count)
 			return reader_error(reader, "domain line: %s", why.message);
 	}
 	return 0;
+}
+
+static int read_domain(journal_reader *reader, char **fields, size_t count)
+{
+	vfg_domain domain = {0};
+	if (read_domain_fields(reader, fields, count, &domain) < 0)
+		return -1;
+	return domain_journal_set_domain(reader->dj, &domain, reader->err);
 }
 
 static int read_claim(journal_reader *reader, char **fields, size_t count, unsigned long txn)

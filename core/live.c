@@ -7,10 +7,10 @@
 
 static int live_domain_fill(const domain_journal *dj, vfg_live_domain *live, vfg_error *err)
 {
-	live->domain = dj->domain;
+	journal_domain_copy(dj, &live->domain);
 	live->hostdevs = calloc(dj->n_claims ? dj->n_claims : 1, sizeof(*live->hostdevs));
 	if (!live->hostdevs)
-		return vfg_error_set(err, ENOMEM, dj->domain.name, "cannot allocate the domain's hostdevs");
+		return vfg_error_set(err, ENOMEM, dj->domain->name, "cannot allocate the domain's hostdevs");
 	for (size_t i = 0; i < dj->n_claims; i++) {
 		const journal_claim *claim = &dj->claims[i];
 		live->hostdevs[i] = (vfg_hostdev_spec){
@@ -47,7 +47,7 @@ VFG_EXPORT int vfg_live_domains(vfg_context *ctx, const char *name, vfg_live_dom
 	size_t n = 0;
 	for (size_t i = 0; i < hj.n_domains; i++) {
 		const domain_journal *dj = hj.domains[i];
-		if (name && strcmp(dj->domain.name, name) != 0)
+		if (name && strcmp(dj->domain->name, name) != 0)
 			continue;
 		if (live_domain_fill(dj, &domains[n], err) < 0) {
 			host_journal_close(&hj);

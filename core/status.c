@@ -17,7 +17,7 @@ static int status_open(vfg_context *ctx, const char *name, host_journal *hj, vfg
 
 static bool selected(const domain_journal *dj, const char *name)
 {
-	return (dj->n_records > 0 || dj->n_claims > 0 || dj->open_txn) && (!name || strcmp(dj->domain.name, name) == 0);
+	return (dj->n_records > 0 || dj->n_claims > 0 || dj->open_txn) && (!name || strcmp(dj->domain->name, name) == 0);
 }
 
 VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err)
@@ -30,8 +30,8 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 		const domain_journal *dj = hj.domains[i];
 		if (!selected(dj, name))
 			continue;
-		fprintf(out, "%sdomain %s (uid %u gid %u)%s\n", shown++ ? "\n" : "", dj->domain.name,
-			(unsigned)dj->domain.uid, (unsigned)dj->domain.gid,
+		fprintf(out, "%sdomain %s (uid %u gid %u)%s\n", shown++ ? "\n" : "", dj->domain->name,
+			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid,
 			dj->open_txn ? "  UNFINISHED: a crashed run left it; vfguard restore finishes it" : "");
 		for (size_t c = 0; c < dj->n_claims; c++) {
 			char bdf[VFG_PCI_ADDR_STRLEN];
@@ -68,13 +68,13 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 		if (!selected(dj, name))
 			continue;
 		vfg_json_begin_object(&json, NULL);
-		vfg_json_string(&json, "name", dj->domain.name);
-		vfg_json_int(&json, "uid", dj->domain.uid);
-		vfg_json_int(&json, "gid", dj->domain.gid);
+		vfg_json_string(&json, "name", dj->domain->name);
+		vfg_json_int(&json, "uid", dj->domain->uid);
+		vfg_json_int(&json, "gid", dj->domain->gid);
 		/* What the labelers were given, by the names they declare ("LABELER.NAME"). */
 		vfg_json_begin_object(&json, "attributes");
 		const char *attr, *value;
-		for (size_t a = 0; vfg_domain_attr_at(&dj->domain, a, &attr, &value); a++)
+		for (size_t a = 0; vfg_domain_attr_at(dj->domain, a, &attr, &value); a++)
 			vfg_json_string(&json, attr, value);
 		vfg_json_end_object(&json);
 		vfg_json_bool(&json, "unfinished", dj->open_txn != 0);

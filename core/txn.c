@@ -19,7 +19,7 @@ VFG_EXPORT int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *un
 				     VFG_UNDO_MAX);
 	if (domain_journal_find_record(txn->dj, txn->labeler, node->path))
 		return vfg_error_set(err, EEXIST, node->path, "labeler %s already holds a record for domain %s",
-				     txn->labeler, txn->dj->domain.name);
+				     txn->labeler, txn->dj->domain->name);
 	journal_record *record;
 	if (domain_journal_intent(txn->hj, txn->dj, txn->labeler, node, undo, &record, err) < 0)
 		return -1;
@@ -112,7 +112,7 @@ VFG_EXPORT void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node,
 		if (!record || record->node.rdev != node->rdev)
 			continue;
 		holders->others++;
-		if (other->domain.uid == txn->dj->domain.uid)
+		if (other->domain->uid == txn->dj->domain->uid)
 			holders->others_same_uid++;
 		if (!holders->original)
 			holders->original = record->undo;
@@ -270,7 +270,7 @@ VFG_EXPORT int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **conten
 	if (!holder)
 		return vfg_error_set(err, ENOENT, hash,
 				     "labeler %s saved no original with this hash for domain %s or any other",
-				     txn->labeler, txn->dj->domain.name);
+				     txn->labeler, txn->dj->domain->name);
 	if (domain_journal_store_path(holder, hash, path, sizeof(path), err) < 0)
 		return -1;
 	int r = vfg_state_read_all(path, content, size, err);
