@@ -210,10 +210,26 @@ bool domain_journal_batch(domain_journal *dj, bool on)
 	return was;
 }
 
+/*
+ * Lines no change waits for (a batch's intents, done and undone marks) stay
+ * in the buffer until something needs them on the file (a sync, the commit,
+ * a line written at once) or the buffer holds JOURNAL_OUT_FLUSH bytes: a
+ * thousand hostdevs' intents go out in a few writes, not one each.
+ */
+#define JOURNAL_OUT_FLUSH (64 * 1024)
+
+static int line_buffered(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	if (dj->out_used >= JOURNAL_OUT_FLUSH)
+		return domain_journal_write(hj, dj, err);
+	host_journal_fault_point(hj); /* a crash here loses the line: no change depends on it yet */
+	return 0;
+}
+
 /* A line a change depends on: durable now, or with the batch it belongs to. */
 static int line_needed(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
-	return dj->batch ? 0 : domain_journal_sync(hj, dj, err);
+	return dj->batch ? line_buffered(hj, dj, err) : domain_journal_sync(hj, dj, err);
 }
 
 static char *format_state(const domain_journal *dj, size_t *length);
@@ -312,7 +328,7 @@ int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_a
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	if (line_printf(dj, err, "release %lu %s\n", dj->open_txn, vfg_pci_addr_format(addr, bdf)) < 0 ||
-	    domain_journal_write(hj, dj, err) < 0)
+	    line_buffered(hj, dj, err) < 0)
 		return -1;
 	domain_journal_remove_claim(dj, addr);
 	dj->stale_lines += 2; /* the claim's, and this one */
@@ -342,7 +358,7 @@ int domain_journal_intent(host_journal *hj, domain_journal *dj, const char *labe
 	dj->last_id = record->id;
 	if (made)
 		*made = record;
-	return domain_journal_write(hj, dj, err) < 0 ? -1 : line_needed(hj, dj, err);
+	return line_needed(hj, dj, err);
 }
 
 int domain_journal_done(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err)
@@ -352,7 +368,7 @@ int domain_journal_done(host_journal *hj, domain_journal *dj, unsigned long id, 
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
 	host_journal_fault_point(hj); /* the change is made and not yet marked done */
 	/* No sync of its own: a record whose mark is lost is undone anyway, and undo is idempotent. */
-	if (line_printf(dj, err, "done %lu %lu\n", dj->open_txn, id) < 0 || domain_journal_write(hj, dj, err) < 0)
+	if (line_printf(dj, err, "done %lu %lu\n", dj->open_txn, id) < 0 || line_buffered(hj, dj, err) < 0)
 		return -1;
 	record->done = true;
 	return 0;
@@ -365,7 +381,7 @@ int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id
 		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
 	host_journal_fault_point(hj); /* the change is undone and not yet journaled */
 	/* No sync of its own either: a record whose mark is lost is undone again, which puts back the same. */
-	if (line_printf(dj, err, "undone %lu %lu\n", dj->open_txn, id) < 0 || domain_journal_write(hj, dj, err) < 0)
+	if (line_printf(dj, err, "undone %lu %lu\n", dj->open_txn, id) < 0 || line_buffered(hj, dj, err) < 0)
 		return -1;
 	domain_journal_drop_record(dj, record);
 	dj->stale_lines += 3; /* the intent, its done mark, and this one */
@@ -406,7 +422,7 @@ int domain_journal_state(host_journal *hj, domain_journal *dj, const char *label
 	}
 	if (replaced || !value)
 		dj->stale_lines += value ? 1 : 2; /* the line of the value it had, and an unstate itself */
-	return domain_journal_write(hj, dj, err) < 0 ? -1 : line_needed(hj, dj, err);
+	return line_needed(hj, dj, err);
 }
 
 int domain_journal_drop_txn_states(host_journal *hj, domain_journal *dj, vfg_error *err)

@@ -99,12 +99,13 @@ typedef struct domain_journal {
 	bool touched; /* this process wrote, replaced or removed the file */
 
 	/*
-	 * Writing (docs/journal.md, "Durability"). Each line is written when
-	 * it is journaled, with one write() from @out. An intent or a state
-	 * line is also made durable before its call returns, unless @batch
+	 * Writing (docs/journal.md, "Durability"). Lines go to @out and from
+	 * there to the file in one write(). An intent or a state line is
+	 * written and made durable before its call returns, unless @batch
 	 * says the core makes a whole pass durable at once
-	 * (domain_journal_sync). Other lines (done and undone marks above
-	 * all) are never synced on their own: the next sync takes them.
+	 * (domain_journal_sync). Batched lines, done and undone marks wait in
+	 * @out until a sync, the commit or a line written at once takes them,
+	 * or @out holds 64 KiB: they are never synced on their own.
 	 */
 	char *out;
 	size_t out_used, out_size;
@@ -186,7 +187,7 @@ int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, co
 /*
  * Journal a claim: written with the next line or domain_journal_write (the
  * claims of an apply go in one write), durable with the next sync, before
- * the first change. A release is written at once.
+ * the first change. A release waits in the buffer like a done mark.
  */
 int domain_journal_claim(domain_journal *dj, const journal_claim *claim, vfg_error *err);
 int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_addr *addr, vfg_error *err);
