@@ -249,7 +249,9 @@ static int check_group_free(const host_journal *hj, const char *name, const vfg_
 			    vfg_error *err)
 {
 	const domain_journal *other = NULL;
-	const journal_claim *claim = host_journal_group_holder(hj, name, group, &other);
+	const journal_claim *claim = NULL;
+	if (host_journal_group_holder(hj, name, group, &claim, &other, err) < 0)
+		return -1;
 	if (!claim)
 		return 0;
 	char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];

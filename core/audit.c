@@ -216,7 +216,14 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		if (dl->probe.active)
 			audit_one(ctx, &hj, plan, dl->labeler, &dl->probe, &dl->subject, &finding);
 	}
+	bool failed = hj.failed; /* a holder's journal the labelers asked about could not be read */
+	vfg_error failure = hj.failure;
 	host_journal_close(&hj);
+	if (failed) {
+		vfg_audit_report_free(report);
+		*err = failure;
+		return -1;
+	}
 	if (finding.errnum) {
 		vfg_audit_report_free(report);
 		return vfg_error_set(err, finding.errnum, plan->domain.name, "cannot record the audit's findings");

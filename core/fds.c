@@ -226,7 +226,9 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 	vfg_pci_addr_format(&hostdev->spec.addr, bdf);
 	unsigned group = hostdev->group.number;
 	const domain_journal *other = NULL;
-	const journal_claim *held = host_journal_group_holder(hj, name, group, &other);
+	const journal_claim *held = NULL;
+	if (host_journal_group_holder(hj, name, group, &held, &other, err) < 0)
+		return -1;
 	if (held)
 		return vfg_error_set(err, EBUSY, bdf,
 				     "IOMMU group %u belongs to domain %s (through its hostdev %s), not to domain %s: "

@@ -139,6 +139,17 @@ typedef struct host_journal {
 	ino_t lock_ino;
 	uint64_t generation;
 	bool generation_raised; /* this lock's first write raised it */
+	bool exclusive;
+	/*
+	 * The holders index (journal_holders.c) this hold answers other domains'
+	 * holdings from, only the subject's journal and the holders it loaded in
+	 * memory; NULL: every journal is (read_all_journals).
+	 */
+	struct host_holders *holders;
+	bool holders_valid; /* STATE/holders was valid when the lock was taken */
+	/* A journal loaded on demand (host_journal_load) failed to read: the command fails with it. */
+	bool failed;
+	vfg_error failure;
 	char directory[VFG_PATH_MAX]; /* STATE/domains */
 	size_t n_domains, domains_capacity;
 	domain_journal **domains;
@@ -240,9 +251,13 @@ journal_record *domain_journal_find_record_id(const domain_journal *dj, unsigned
 journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr);
 /* The domain's claim on any function of IOMMU group @group, NULL when none. */
 const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group);
-/* A claim on IOMMU group @group by a domain other than @name (that domain in *@holder), NULL when none. */
-const journal_claim *host_journal_group_holder(const host_journal *hj, const char *name, unsigned group,
-					       const domain_journal **holder);
+/*
+ * A claim on IOMMU group @group by a domain other than @name in *@claim (that
+ * domain in *@holder), NULL when none: 0, or -1 when the holder's journal
+ * could not be read.
+ */
+int host_journal_group_holder(const host_journal *hj, const char *name, unsigned group, const journal_claim **claim,
+			      const domain_journal **holder, vfg_error *err);
 
 const char *journal_op_name(journal_op op);
 
@@ -264,6 +279,56 @@ domain_journal *journal_cache_take(const host_journal *hj, const char *path, con
 domain_journal *journal_cache_take_next(const host_journal *hj);
 /* At the lock's release: the journals read and not written go to the cache, the others are freed. */
 void journal_cache_keep(host_journal *hj);
+
+/*
+ * journal_holders.c: STATE/holders, the host-wide index of what each domain
+ * with a committed journal holds that another domain's command asks about
+ * (docs/journal.md, "The holders index").
+ */
+typedef struct host_holders host_holders;
+/* What a holders entry says a domain holds: an IOMMU group claim, a side state key, a record of a shared node. */
+typedef enum holder_kind {
+	HOLDER_CLAIM,
+	HOLDER_STATE,
+	HOLDER_RECORD,
+} holder_kind;
+/* A domain the index lists as holding a key: where its entry starts, its name and uid. */
+typedef struct holders_match {
+	size_t entry;
+	char name[VFG_NAME_MAX + 1];
+	uid_t uid;
+} holders_match;
+/* The line of a key (@group for a claim; @labeler, @name and, for a record, @rdev otherwise); free() it. */
+char *host_holders_key(holder_kind kind, unsigned group, const char *labeler, const char *name, dev_t rdev);
+/* The next domain holding @key from *@cursor (0: the first), in the order of the file: true with *@match. */
+bool host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match);
+/*
+ * Read STATE/holders and keep it in hj->holders when it is valid for this
+ * hold (boot, generation, domains/ and every journal it lists as it recorded
+ * them, @subject's absent when it lists none): true. False, with nothing
+ * kept, when it is missing or doubted.
+ */
+bool host_holders_open(host_journal *hj, const char *subject);
+void host_holders_free(host_holders *holders);
+/* @dj, just read, is the journal of @match as the index recorded it. */
+bool host_holders_current(const host_holders *holders, const holders_match *match, const domain_journal *dj);
+/*
+ * Under the exclusive lock, at the end of the hold: write STATE/holders from
+ * the journals in memory (and hj->holders for the domains that are not)
+ * when a journal was written or the file was not valid, unless a
+ * transaction is left open. Best effort: a file not written is one the next
+ * reader does not trust.
+ */
+void host_holders_write(host_journal *hj);
+/*
+ * The journal of @match, read (for another domain's command) and added to
+ * @hj on first use: 0 with *@dj; 1 when it is not what the index recorded,
+ * and every journal is now read instead (hj->holders NULL: the caller asks
+ * the journals in memory); -1 with hj->failed and @err when it cannot be read.
+ */
+int host_journal_load(const host_journal *hj, const holders_match *match, domain_journal **dj, vfg_error *err);
+/* Read every journal not yet in memory, and answer from memory from now on (hj->holders NULL). */
+int host_journal_read_rest(host_journal *hj, vfg_error *err);
 
 /* Between journal_model.c (memory), journal.c (writing) and journal_read.c (reading back). */
 /* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */

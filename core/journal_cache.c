@@ -160,7 +160,8 @@ void journal_cache_keep(host_journal *hj)
 		return;
 	}
 	cache_clear(cache);
-	bool complete = hj->generation != 0;
+	/* With the holders index, only the journals asked about were read. */
+	bool complete = hj->generation != 0 && !hj->holders;
 	for (size_t i = 0; i < hj->n_domains; i++) {
 		domain_journal *dj = hj->domains[i];
 		bool keep = !dj->touched && dj->file.ino && !dj->open_txn;

@@ -286,19 +286,49 @@ const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, u
 	return NULL;
 }
 
-const journal_claim *host_journal_group_holder(const host_journal *hj, const char *name, unsigned group,
-					       const domain_journal **holder)
+/* The same from the holders index: 1 when it was doubted (the journals in memory answer instead). */
+static int indexed_group_holder(const host_journal *hj, const char *name, unsigned group, const journal_claim **claim,
+				const domain_journal **holder, vfg_error *err)
 {
+	char *key = host_holders_key(HOLDER_CLAIM, group, NULL, NULL, 0);
+	holders_match match;
+	size_t cursor = 0;
+	bool found = false;
+	while (key && !found && host_holders_next(hj->holders, key, &cursor, &match))
+		found = strcmp(match.name, name) != 0;
+	free(key);
+	if (!key)
+		return 1;
+	if (!found)
+		return 0;
+	domain_journal *other;
+	int r = host_journal_load(hj, &match, &other, err);
+	if (r != 0)
+		return r;
+	*claim = domain_journal_find_group_claim(other, group);
+	*holder = other;
+	return *claim ? 0 : host_journal_read_rest((host_journal *)hj, err) < 0 ? -1 : 1;
+}
+
+int host_journal_group_holder(const host_journal *hj, const char *name, unsigned group, const journal_claim **claim,
+			      const domain_journal **holder, vfg_error *err)
+{
+	*claim = NULL;
+	*holder = NULL;
+	int r = hj->holders ? indexed_group_holder(hj, name, group, claim, holder, err) : 1;
+	if (r <= 0)
+		return r;
 	for (size_t d = 0; d < hj->n_domains; d++) {
 		const domain_journal *other = hj->domains[d];
-		const journal_claim *claim =
+		const journal_claim *found =
 			strcmp(other->domain->name, name) == 0 ? NULL : domain_journal_find_group_claim(other, group);
-		if (claim) {
+		if (found) {
 			*holder = other;
-			return claim;
+			*claim = found;
+			return 0;
 		}
 	}
-	return NULL;
+	return 0;
 }
 
 /* ---- The host's journals ---- */

@@ -584,6 +584,34 @@ static bool subject_journal(const char *path, const char *subject)
 	return strcmp(base ? base + 1 : path, file) == 0;
 }
 
+/*
+ * Every journal of domains/: @subject's whole, the others for what its
+ * command uses of them; with @missing, only those not in memory yet.
+ */
+static int read_directory(host_journal *hj, bool exclusive, const char *subject, bool missing, vfg_error *err)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	int r = vfg_state_opendir(hj->directory, &dir, err);
+	if (r < 0)
+		return r == -ENOENT ? 0 : -1;
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		size_t length = strlen(entry->d_name);
+		size_t suffix = sizeof(JOURNAL_SUFFIX) - 1;
+		if (entry->d_name[0] == '.' || length <= suffix ||
+		    strcmp(entry->d_name + length - suffix, JOURNAL_SUFFIX) != 0)
+			continue;
+		char path[VFG_PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", hj->directory, entry->d_name);
+		bool read = false;
+		for (size_t i = 0; missing && i < hj->n_domains && !read; i++)
+			read = strcmp(hj->domains[i]->path, path) == 0;
+		if (!read && read_one(hj, path, exclusive, !subject_journal(path, subject), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int read_all_journals(host_journal *hj, bool exclusive, const char *subject, vfg_error *err)
 {
 	if (journal_cache_unchanged(hj)) {
@@ -603,22 +631,54 @@ static int read_all_journals(host_journal *hj, bool exclusive, const char *subje
 		}
 		return 0;
 	}
-	_cleanup_closedir_ DIR *dir = NULL;
-	int r = vfg_state_opendir(hj->directory, &dir, err);
-	if (r < 0)
-		return r == -ENOENT ? 0 : -1;
-	struct dirent *entry;
-	while ((entry = readdir(dir))) {
-		size_t length = strlen(entry->d_name);
-		size_t suffix = sizeof(JOURNAL_SUFFIX) - 1;
-		if (entry->d_name[0] == '.' || length <= suffix ||
-		    strcmp(entry->d_name + length - suffix, JOURNAL_SUFFIX) != 0)
-			continue;
-		char path[VFG_PATH_MAX + 256];
-		snprintf(path, sizeof(path), "%s/%s", hj->directory, entry->d_name);
-		if (read_one(hj, path, exclusive, !subject_journal(path, subject), err) < 0)
+	return read_directory(hj, exclusive, subject, false, err);
+}
+
+/* With a valid holders index: @subject's journal alone; the others are loaded when asked about (host_journal_load). */
+static int read_subject_journal(host_journal *hj, bool exclusive, const char *subject, vfg_error *err)
+{
+	char file[3 * VFG_NAME_MAX + 16], path[VFG_PATH_MAX + 3 * VFG_NAME_MAX + 16];
+	journal_file_name(subject, file, sizeof(file));
+	snprintf(path, sizeof(path), "%s/%s", hj->directory, file);
+	return read_one(hj, path, exclusive, false, err);
+}
+
+int host_journal_load(const host_journal *view, const holders_match *match, domain_journal **out, vfg_error *err)
+{
+	/* Loading adds to the hold's journals, never changes one: every host_journal is its caller's variable. */
+	host_journal *hj = (host_journal *)view;
+	const char *name = match->name;
+	domain_journal *dj = host_journal_find(hj, name);
+	if (!dj) {
+		char file[3 * VFG_NAME_MAX + 16], path[VFG_PATH_MAX + 3 * VFG_NAME_MAX + 16];
+		journal_file_name(name, file, sizeof(file));
+		snprintf(path, sizeof(path), "%s/%s", hj->directory, file);
+		size_t before = hj->n_domains;
+		if (read_one(hj, path, hj->exclusive, true, err) < 0) {
+			hj->failed = true;
+			hj->failure = *err;
 			return -1;
+		}
+		dj = hj->n_domains > before ? hj->domains[before] : NULL;
 	}
+	/* Not the journal the index recorded: the index is doubted, and every journal read as without it. */
+	if (!dj || !host_holders_current(hj->holders, match, dj) || dj->open_txn)
+		return host_journal_read_rest(hj, err) < 0 ? -1 : 1;
+	*out = dj;
+	return 0;
+}
+
+int host_journal_read_rest(host_journal *hj, vfg_error *err)
+{
+	/* The subject is in memory already: every journal read now is another domain's. */
+	int r = read_directory(hj, hj->exclusive, "", true, err);
+	if (r < 0) {
+		hj->failed = true;
+		hj->failure = *err;
+		return -1;
+	}
+	host_holders_free(hj->holders);
+	hj->holders = NULL;
 	return 0;
 }
 
@@ -664,7 +724,12 @@ int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *su
 	if (r < 0)
 		return vfg_error_set(err, errno, lock_path, "cannot take the host lock");
 	journal_cache_lock_taken(hj);
-	if (read_all_journals(hj, exclusive, subject, err) < 0) {
+	hj->exclusive = exclusive;
+	/* A cache of every journal at this generation costs no read at all; else the index, when valid. */
+	bool indexed = subject && !journal_cache_unchanged(hj) && host_holders_open(hj, subject);
+	if ((indexed ? read_subject_journal(hj, exclusive, subject, err)
+		     : read_all_journals(hj, exclusive, subject, err)) < 0) {
+		hj->failed = true; /* what was read is not every journal: nothing to sum up */
 		host_journal_close(hj);
 		return -1;
 	}
@@ -674,7 +739,10 @@ int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *su
 void host_journal_close(host_journal *hj)
 {
 	host_journal_scratch_release(hj);
+	host_holders_write(hj); /* before the journals go: they are what it sums up */
 	journal_cache_keep(hj); /* the journals read and not written, for the next lock; the rest is freed */
+	host_holders_free(hj->holders);
+	hj->holders = NULL;
 	free(hj->domains);
 	hj->domains = NULL;
 	hj->n_domains = hj->domains_capacity = 0;

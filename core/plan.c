@@ -413,6 +413,10 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 		return -1;
 	}
 	int r = plan_labelers(ctx, &hj, plan, err);
+	if (r == 0 && hj.failed) { /* a holder's journal the labelers asked about could not be read */
+		*err = hj.failure;
+		r = -1;
+	}
 	if (r == 0)
 		plan_leftover_grants(&hj, plan);
 	host_journal_close(&hj);

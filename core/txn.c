@@ -80,9 +80,9 @@ VFG_EXPORT void vfg_txn_note(vfg_txn *txn, const char *fmt, ...)
 
 int txn_result(const vfg_txn *txn, int r, vfg_error *err)
 {
-	if (r < 0 || !txn->failed)
+	if (r < 0 || (!txn->failed && !txn->hj->failed))
 		return r;
-	*err = txn->failure;
+	*err = txn->failed ? txn->failure : txn->hj->failure;
 	return -1;
 }
 
@@ -95,15 +95,59 @@ int txn_result(const vfg_txn *txn, int r, vfg_error *err)
 static void holders_readable(const vfg_txn *txn, const vfg_node *node)
 {
 	vfg_txn *writable = (vfg_txn *)txn; /* the failure is the core's, not the labeler's view */
+	/* The holders index lists shared nodes' records only: asked about another node, every journal is read. */
+	if (!node->shared && txn->hj->holders && host_journal_read_rest(txn->hj, &writable->failure) < 0)
+		writable->failed = true;
 	for (size_t i = 0; !node->shared && !txn->failed && i < txn->hj->n_domains; i++)
 		if (host_journal_complete(txn->hj, txn->hj->domains[i], &writable->failure) < 0)
 			writable->failed = true;
+}
+
+/* A holder's journal, loaded for a value: 1 when the index was doubted; a failure fails the call (txn_result). */
+static int txn_load(const vfg_txn *txn, const holders_match *match, domain_journal **dj)
+{
+	vfg_txn *writable = (vfg_txn *)txn;
+	int r = host_journal_load(txn->hj, match, dj, &writable->failure);
+	if (r < 0)
+		writable->failed = true;
+	return r;
+}
+
+/* vfg_txn_shared_holders() from the holders index: 1 when it was doubted (the journals in memory answer). */
+static int indexed_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared_holders *holders)
+{
+	char *key = host_holders_key(HOLDER_RECORD, 0, txn->labeler, node->path, node->rdev);
+	if (!key)
+		return 1;
+	holders_match match, first;
+	size_t cursor = 0;
+	while (host_holders_next(txn->hj->holders, key, &cursor, &match)) {
+		if (strcmp(match.name, txn->dj->domain->name) == 0)
+			continue;
+		if (!holders->others++)
+			first = match;
+		if (match.uid == txn->dj->domain->uid)
+			holders->others_same_uid++;
+	}
+	free(key);
+	domain_journal *other;
+	int r = holders->others ? txn_load(txn, &first, &other) : 0;
+	if (r != 0 || !holders->others)
+		return r > 0 ? 1 : 0;
+	const journal_record *record = domain_journal_find_record(other, txn->labeler, node->path);
+	if (!record || record->node.rdev != node->rdev)
+		return host_journal_read_rest(txn->hj, &((vfg_txn *)txn)->failure) < 0 ? 0 : 1;
+	holders->original = record->undo;
+	return 0;
 }
 
 VFG_EXPORT void vfg_txn_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_shared_holders *holders)
 {
 	memset(holders, 0, sizeof(*holders));
 	holders_readable(txn, node);
+	if (txn->hj->holders && indexed_shared_holders(txn, node, holders) == 0)
+		return;
+	memset(holders, 0, sizeof(*holders));
 	for (size_t i = 0; i < txn->hj->n_domains; i++) {
 		const domain_journal *other = txn->hj->domains[i];
 		if (other == txn->dj)
@@ -148,16 +192,55 @@ VFG_EXPORT const char *vfg_txn_state_get(const vfg_txn *txn, const char *key)
 	return state ? state->value : NULL;
 }
 
-/* The domains of @hj but @self that hold @key of @labeler; the first one's value in *@value. */
-static size_t state_holders(const host_journal *hj, const domain_journal *self, const char *labeler, const char *key,
+/*
+ * state_holders() from the holders index; the first holder's journal loaded
+ * for its value. 1 when the index was doubted (the journals in memory answer).
+ */
+static int indexed_state_holders(const host_journal *hj, const char *self, const char *labeler, const char *key,
+				 size_t *holders, const char **value, vfg_error *err)
+{
+	char *line = host_holders_key(HOLDER_STATE, 0, labeler, key, 0);
+	if (!line)
+		return 1;
+	holders_match match, first;
+	size_t cursor = 0;
+	*holders = 0;
+	while (host_holders_next(hj->holders, line, &cursor, &match))
+		if ((!self || strcmp(match.name, self) != 0) && !(*holders)++)
+			first = match;
+	free(line);
+	if (!value || !*holders)
+		return 0;
+	domain_journal *other;
+	int r = host_journal_load(hj, &first, &other, err);
+	if (r != 0)
+		return r;
+	const journal_state *state = domain_journal_find_state(other, labeler, key);
+	if (!state)
+		return host_journal_read_rest((host_journal *)hj, err) < 0 ? -1 : 1;
+	*value = state->value;
+	return 0;
+}
+
+/*
+ * The domains of @hj but @self (a name, NULL: none) that hold @key of
+ * @labeler; the first one's value in *@value. A holder's journal that cannot
+ * be loaded leaves *@value NULL and fails the command (hj->failed).
+ */
+static size_t state_holders(const host_journal *hj, const char *self, const char *labeler, const char *key,
 			    const char **value)
 {
 	size_t holders = 0;
 	if (value)
 		*value = NULL;
+	vfg_error failure = {0};
+	if (hj->holders && indexed_state_holders(hj, self, labeler, key, &holders, value, &failure) <= 0)
+		return holders;
+	holders = 0;
 	for (size_t i = 0; i < hj->n_domains; i++) {
 		const domain_journal *other = hj->domains[i];
-		const journal_state *state = other == self ? NULL : domain_journal_find_state(other, labeler, key);
+		bool is_self = self && strcmp(other->domain->name, self) == 0;
+		const journal_state *state = is_self ? NULL : domain_journal_find_state(other, labeler, key);
 		if (!state)
 			continue;
 		if (value && !holders)
@@ -169,7 +252,7 @@ static size_t state_holders(const host_journal *hj, const domain_journal *self, 
 
 VFG_EXPORT size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, const char **value)
 {
-	return state_holders(txn->hj, txn->dj, txn->labeler, key, value);
+	return state_holders(txn->hj, txn->dj->domain->name, txn->labeler, key, value);
 }
 
 VFG_EXPORT const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_domain *domain, const char *key)
@@ -192,7 +275,7 @@ VFG_EXPORT size_t vfg_env_state_holders(const vfg_labeler_env *env, const vfg_do
 		return 0;
 	}
 	/* A domain that never journaled anything has no file: every holder is another domain. */
-	return state_holders(view->hj, host_journal_find(view->hj, domain->name), view->labeler, key, value);
+	return state_holders(view->hj, domain->name, view->labeler, key, value);
 }
 
 /* ---- Saved originals ---- */
@@ -254,6 +337,20 @@ static const domain_journal *store_holder(const vfg_txn *txn, const char *key)
 {
 	if (domain_journal_find_state(txn->dj, txn->labeler, key))
 		return txn->dj;
+	char *line = txn->hj->holders ? host_holders_key(HOLDER_STATE, 0, txn->labeler, key, 0) : NULL;
+	holders_match match;
+	size_t cursor = 0;
+	domain_journal *other = NULL;
+	bool listed = line && host_holders_next(txn->hj->holders, line, &cursor, &match);
+	free(line);
+	if (listed && txn_load(txn, &match, &other) == 0 && domain_journal_find_state(other, txn->labeler, key))
+		return other;
+	if (txn->failed)
+		return NULL;
+	if (txn->hj->holders && host_journal_read_rest(txn->hj, &((vfg_txn *)txn)->failure) < 0) {
+		((vfg_txn *)txn)->failed = true;
+		return NULL;
+	}
 	for (size_t i = 0; i < txn->hj->n_domains; i++)
 		if (domain_journal_find_state(txn->hj->domains[i], txn->labeler, key))
 			return txn->hj->domains[i];
@@ -267,6 +364,10 @@ VFG_EXPORT int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **conten
 		return vfg_error_set(err, EINVAL, hash, "labeler %s: not a hash of the store", txn->labeler);
 	snprintf(key, sizeof(key), "%s%s", JOURNAL_SAVED_PREFIX, hash);
 	const domain_journal *holder = store_holder(txn, key);
+	if (!holder && txn->failed) {
+		*err = txn->failure;
+		return -1;
+	}
 	if (!holder)
 		return vfg_error_set(err, ENOENT, hash,
 				     "labeler %s saved no original with this hash for domain %s or any other",

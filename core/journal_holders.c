@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * STATE/holders: what every domain with a committed journal holds that
+ * another domain's command asks about (an IOMMU group claim, a side state
+ * key, a record of a shared node), so that a command of one domain reads its
+ * own journal and, of the others, only a holder whose value it needs
+ * (docs/journal.md, "The holders index"). It is derived data: written from
+ * the journals by the last writer under the exclusive lock, trusted only
+ * while nothing can have changed since, rebuilt from the journals when
+ * anything doubts it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/sysmacros.h>
+
+#include "journal.h"
+
+#define HOLDERS_MAGIC "vfguard-holders 1"
+#define HOLDERS_FILE "holders"
+/* The running kernel's, not one under --root: a reboot empties /run, and a power loss must not leave it trusted. */
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+#define SIGNATURE_SIZE 128
+
+/* The file as read, mapped: lines are searched in it, never parsed as a whole (a command asks a few keys). */
+struct host_holders {
+	char *text;
+	size_t size;
+};
+
+void host_holders_free(host_holders *holders)
+{
+	if (!holders)
+		return;
+	if (holders->text)
+		munmap(holders->text, holders->size);
+	free(holders);
+}
+
+/* What says a file is the one recorded: device, inode, size, modification and change times (as journal_cache.c). */
+static void file_signature(dev_t dev, ino_t ino, off_t size, const struct timespec *mtime, const struct timespec *ctime,
+			   char buf[SIGNATURE_SIZE])
+{
+	snprintf(buf, SIGNATURE_SIZE, "%lu:%lu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long)dev, (unsigned long)ino,
+		 (long long)size, (long long)mtime->tv_sec, mtime->tv_nsec, (long long)ctime->tv_sec, ctime->tv_nsec);
+}
+
+static void stat_signature(const struct stat *st, char buf[SIGNATURE_SIZE])
+{
+	file_signature(st->st_dev, st->st_ino, st->st_size, &st->st_mtim, &st->st_ctim, buf);
+}
+
+/* The signature of the file at @path: 0, -ENOENT, or -1. */
+static int path_signature(const char *path, char buf[SIGNATURE_SIZE])
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? -ENOENT : -1;
+	stat_signature(&st, buf);
+	return 0;
+}
+
+/* The boot id, 36 characters; false when it cannot be read (then nothing is trusted). */
+static bool boot_id(char buf[40])
+{
+	_cleanup_close_ int fd = open(BOOT_ID_PATH, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, 39);
+	if (n < 36)
+		return false;
+	buf[36] = '\0';
+	return true;
+}
+
+/* What makes the file valid for this hold: boot, the lock's generation and file, domains/ as it is now. */
+static bool validity_line(const host_journal *hj, char *buf, size_t size)
+{
+	char boot[40], directory[SIGNATURE_SIZE];
+	if (!hj->generation || !boot_id(boot) || path_signature(hj->directory, directory) < 0)
+		return false;
+	snprintf(buf, size, "valid %s %" PRIu64 " %lu:%lu %s", boot, hj->generation, (unsigned long)hj->lock_dev,
+		 (unsigned long)hj->lock_ino, directory);
+	return true;
+}
+
+/* ---- Reading ---- */
+
+/* @value as a field, appended to @out (size 3 * length + 2 at least: every byte escaped, a space). */
+static size_t append_field(char *out, const char *value)
+{
+	out[0] = ' ';
+	return 1 + vfg_field_encode(value, out + 1, 3 * strlen(value) + 1);
+}
+
+char *host_holders_key(holder_kind kind, unsigned group, const char *labeler, const char *name, dev_t rdev)
+{
+	size_t size = 64 + (labeler ? 3 * strlen(labeler) : 0) + (name ? 3 * strlen(name) : 0);
+	char *key = malloc(size);
+	if (!key)
+		return NULL;
+	size_t used = 0;
+	switch (kind) {
+	case HOLDER_CLAIM:
+		snprintf(key, size, "\nclaim %u\n", group);
+		return key;
+	case HOLDER_STATE:
+		used = (size_t)snprintf(key, size, "\nstate");
+		break;
+	case HOLDER_RECORD:
+		used = (size_t)snprintf(key, size, "\nrecord");
+		break;
+	}
+	used += append_field(key + used, labeler);
+	used += append_field(key + used, name);
+	if (kind == HOLDER_RECORD)
+		used += (size_t)snprintf(key + used, size - used, " %u:%u", major(rdev), minor(rdev));
+	snprintf(key + used, size - used, "\n");
+	return key;
+}
+
+/* The line at @at (just past a newline) of @holders: its length without the newline. */
+static size_t line_length(const host_holders *holders, size_t at)
+{
+	const char *end = memchr(holders->text + at, '\n', holders->size - at);
+	return end ? (size_t)(end - holders->text) - at : holders->size - at;
+}
+
+/* The domain line at @at, "domain NAME UID SIGNATURE": its name, uid and where its signature starts. */
+static bool domain_line(const host_holders *holders, size_t at, holders_match *match, size_t *signature)
+{
+	size_t length = line_length(holders, at);
+	char line[3 * VFG_NAME_MAX + 256];
+	if (length >= sizeof(line) || length < 7 || memcmp(holders->text + at, "domain ", 7) != 0)
+		return false;
+	memcpy(line, holders->text + at, length);
+	line[length] = '\0';
+	char *name = line + 7, *uid = strchr(name, ' '), *end;
+	if (!uid)
+		return false;
+	*uid++ = '\0';
+	char *rest = strchr(uid, ' ');
+	if (!rest || vfg_field_decode(name) < 0 || strlen(name) > VFG_NAME_MAX)
+		return false;
+	*rest++ = '\0';
+	errno = 0;
+	unsigned long number = strtoul(uid, &end, 10);
+	if (errno || *end || end == uid)
+		return false;
+	snprintf(match->name, sizeof(match->name), "%s", name);
+	match->uid = (uid_t)number;
+	match->entry = at;
+	*signature = at + (size_t)(rest - line);
+	return true;
+}
+
+bool host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match)
+{
+	size_t key_length = strlen(key);
+	while (*cursor < holders->size) {
+		const char *found = memmem(holders->text + *cursor, holders->size - *cursor, key, key_length);
+		if (!found)
+			break;
+		size_t at = (size_t)(found - holders->text);
+		*cursor = at + key_length - 1; /* its newline may start the next match */
+		/* Back to the line of the domain it is listed under. */
+		size_t line = at;
+		while (line > 0 && !(line + 8 < holders->size && memcmp(holders->text + line, "\ndomain ", 8) == 0)) {
+			const char *previous = memrchr(holders->text, '\n', line);
+			line = previous ? (size_t)(previous - holders->text) : 0;
+		}
+		size_t signature;
+		if (line > 0 && domain_line(holders, line + 1, match, &signature))
+			return true;
+	}
+	*cursor = holders->size;
+	return false;
+}
+
+static bool signature_is(const host_holders *holders, size_t at, const char *signature)
+{
+	size_t length = strlen(signature);
+	return line_length(holders, at) == length && memcmp(holders->text + at, signature, length) == 0;
+}
+
+bool host_holders_current(const host_holders *holders, const holders_match *match, const domain_journal *dj)
+{
+	char signature[SIGNATURE_SIZE];
+	holders_match again;
+	size_t at;
+	file_signature(dj->file.dev, dj->file.ino, dj->file.size, &dj->file.mtime, &dj->file.ctime, signature);
+	return dj->file.ino && domain_line(holders, match->entry, &again, &at) && signature_is(holders, at, signature);
+}
+
+/*
+ * Every journal the index lists is the file it recorded, checked by its
+ * inode (no file read): a journal changed behind the lock (by hand) is then
+ * read as without the index. And @subject's journal, when not listed, is absent.
+ */
+static bool journals_match(const host_journal *hj, const host_holders *holders, const char *subject)
+{
+	_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	bool subject_listed = false;
+	if (dir_fd < 0)
+		return false;
+	for (size_t at = 0; at < holders->size;) {
+		const char *found = memmem(holders->text + at, holders->size - at, "\ndomain ", 8);
+		if (!found)
+			break;
+		at = (size_t)(found - holders->text) + 1;
+		holders_match match;
+		size_t signature_at;
+		char file[3 * VFG_NAME_MAX + 16], signature[SIGNATURE_SIZE];
+		struct stat st;
+		if (!domain_line(holders, at, &match, &signature_at))
+			return false;
+		journal_file_name(match.name, file, sizeof(file));
+		if (fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return false;
+		stat_signature(&st, signature);
+		if (!signature_is(holders, signature_at, signature))
+			return false;
+		subject_listed = subject_listed || strcmp(match.name, subject) == 0;
+	}
+	if (subject_listed)
+		return true;
+	char file[3 * VFG_NAME_MAX + 16];
+	struct stat st;
+	journal_file_name(subject, file, sizeof(file));
+	return fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
+static host_holders *holders_read(const host_journal *hj)
+{
+	char path[VFG_PATH_MAX], validity[512];
+	vfg_error ignored = {0};
+	struct stat st;
+	if (!validity_line(hj, validity, sizeof(validity)) ||
+	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
+		return NULL;
+	/* Root's alone like every state file; anything else is only not trusted: the next writer replaces it. */
+	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
+	host_holders *holders = fd >= 0 && st.st_size > 0 ? calloc(1, sizeof(*holders)) : NULL;
+	if (!holders)
+		return NULL;
+	holders->size = (size_t)st.st_size;
+	/* Mapped ready in one call: no copy, no page fault per page. */
+	holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (holders->text == MAP_FAILED) {
+		holders->text = NULL;
+		host_holders_free(holders);
+		return NULL;
+	}
+	size_t magic = strlen(HOLDERS_MAGIC), valid = strlen(validity);
+	const char *end = "\nend\n";
+	if (holders->size < magic + valid + 2 + 5 || memcmp(holders->text, HOLDERS_MAGIC "\n", magic + 1) != 0 ||
+	    memcmp(holders->text + magic + 1, validity, valid) != 0 || holders->text[magic + 1 + valid] != '\n' ||
+	    memcmp(holders->text + holders->size - 5, end, 5) != 0) {
+		host_holders_free(holders);
+		return NULL;
+	}
+	return holders;
+}
+
+bool host_holders_open(host_journal *hj, const char *subject)
+{
+	host_holders *holders = holders_read(hj);
+	if (!holders || !journals_match(hj, holders, subject)) {
+		host_holders_free(holders);
+		return false;
+	}
+	hj->holders = holders;
+	hj->holders_valid = true;
+	return true;
+}
+
+/* ---- Writing ---- */
+
+static void put_field(FILE *out, const char *value)
+{
+	size_t size = 3 * strlen(value) + 2;
+	char *field = malloc(size);
+	if (!field) {
+		fputs(" \n", out); /* a line that does not parse: the file is not trusted */
+		return;
+	}
+	vfg_field_encode(value, field, size);
+	fprintf(out, " %s", field);
+	free(field);
+}
+
+/* @dj's lines: 1 written, 0 it holds nothing (no file), -1 it cannot be listed. */
+static int put_domain(FILE *out, const domain_journal *dj)
+{
+	char signature[SIGNATURE_SIZE];
+	if (dj->open_txn)
+		return -1; /* only a committed journal is summed up: an open one is restore's to finish */
+	if (dj->touched || !dj->file.ino) {
+		int r = path_signature(dj->path, signature);
+		if (r < 0)
+			return r == -ENOENT ? 0 : -1;
+	} else {
+		file_signature(dj->file.dev, dj->file.ino, dj->file.size, &dj->file.mtime, &dj->file.ctime, signature);
+	}
+	fputs("domain", out);
+	put_field(out, dj->domain->name);
+	fprintf(out, " %lu %s\n", (unsigned long)dj->domain->uid, signature);
+	for (size_t i = 0; i < dj->n_claims; i++) {
+		bool listed = false; /* one line per group, however many of its functions the domain claims */
+		for (size_t j = 0; j < i && !listed; j++)
+			listed = dj->claims[j].group == dj->claims[i].group;
+		if (!listed)
+			fprintf(out, "claim %u\n", dj->claims[i].group);
+	}
+	for (size_t i = 0; i < dj->n_states; i++) {
+		fputs("state", out);
+		put_field(out, dj->states[i]->labeler);
+		put_field(out, dj->states[i]->key);
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < dj->n_records; i++) {
+		const journal_record *record = dj->records[i];
+		if (!record->node.shared)
+			continue; /* only its own domain's commands act on an exclusive node's record */
+		fputs("record", out);
+		put_field(out, record->labeler);
+		put_field(out, record->node.path);
+		fprintf(out, " %u:%u\n", major(record->node.rdev), minor(record->node.rdev));
+	}
+	return 1;
+}
+
+/* The lines of the journals in memory, after the header. */
+static int memory_lines(const host_journal *hj, const char *validity, char **text, size_t *size)
+{
+	FILE *out = open_memstream(text, size);
+	if (!out)
+		return -1;
+	fprintf(out, "%s\n%s\n", HOLDERS_MAGIC, validity);
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < hj->n_domains; i++)
+		r = put_domain(out, hj->domains[i]);
+	if (fclose(out) != 0 || r < 0) {
+		free(*text);
+		*text = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+typedef struct text_range {
+	size_t start, end;
+} text_range;
+
+static int range_order(const void *a, const void *b)
+{
+	const text_range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The entries of hj->holders for the domains that are not in memory: its
+ * text from the first entry to the end line, less the entries of those that
+ * are (found by name: a few). 0 with *@count ranges in *@ranges, or -1.
+ */
+static int carried_ranges(const host_journal *hj, text_range **ranges, size_t *count)
+{
+	const host_holders *holders = hj->holders;
+	*count = 0;
+	*ranges = calloc(hj->n_domains + 1, sizeof(**ranges));
+	if (!*ranges)
+		return -1;
+	const char *first = memmem(holders->text, holders->size, "\ndomain ", 8);
+	size_t start = first ? (size_t)(first - holders->text) + 1 : holders->size - 4, end = holders->size - 4;
+	text_range *skip = calloc(hj->n_domains + 1, sizeof(*skip));
+	size_t skipped = 0;
+	if (!skip)
+		return -1;
+	for (size_t i = 0; i < hj->n_domains; i++) {
+		char *key = malloc(3 * strlen(hj->domains[i]->domain->name) + 16);
+		if (!key) {
+			free(skip);
+			return -1;
+		}
+		size_t used = (size_t)sprintf(key, "\ndomain");
+		used += append_field(key + used, hj->domains[i]->domain->name);
+		snprintf(key + used, 2, " ");
+		const char *found = memmem(holders->text, holders->size, key, strlen(key));
+		free(key);
+		if (!found)
+			continue;
+		size_t at = (size_t)(found - holders->text) + 1;
+		const char *next = memmem(holders->text + at, holders->size - at, "\ndomain ", 8);
+		skip[skipped++] = (text_range){at, next ? (size_t)(next - holders->text) + 1 : end};
+	}
+	qsort(skip, skipped, sizeof(*skip), range_order);
+	for (size_t i = 0; i <= skipped; i++) {
+		size_t stop = i < skipped ? skip[i].start : end;
+		if (stop > start)
+			(*ranges)[(*count)++] = (text_range){start, stop};
+		if (i < skipped)
+			start = skip[i].end;
+	}
+	free(skip);
+	return 0;
+}
+
+/*
+ * Temporary file and rename, so a reader finds the old file or the new one.
+ * Not synced: after a power loss the boot id differs and the file is not
+ * trusted anyway.
+ */
+static int holders_replace(const host_journal *hj, const struct iovec *pieces, int count)
+{
+	char path[VFG_PATH_MAX], temporary[VFG_PATH_MAX + 64];
+	vfg_error ignored = {0};
+	if (vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
+		return -1;
+	snprintf(temporary, sizeof(temporary), "%s%s%ld", path, VFG_FILE_TEMPORARY_INFIX, (long)getpid());
+	int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t total = 0;
+	for (int i = 0; i < count; i++)
+		total += pieces[i].iov_len;
+	bool written = fchmod(fd, 0600) == 0 && writev(fd, pieces, count) == (ssize_t)total;
+	close(fd);
+	if (written && rename(temporary, path) == 0)
+		return 0;
+	unlink(temporary);
+	return -1;
+}
+
+/* The new file: the journals in memory, then what hj->holders says of the others. */
+static int holders_rewrite(const host_journal *hj, const char *validity)
+{
+	char *text = NULL;
+	size_t size = 0, count = 0;
+	text_range *ranges = NULL;
+	if (memory_lines(hj, validity, &text, &size) < 0 || (hj->holders && carried_ranges(hj, &ranges, &count) < 0)) {
+		free(text);
+		return -1;
+	}
+	/* writev takes IOV_MAX pieces; more would be more domains in memory than a command of one domain loads. */
+	struct iovec pieces[IOV_MAX];
+	int n = 0, r = -1;
+	pieces[n++] = (struct iovec){text, size};
+	for (size_t i = 0; i < count && n < IOV_MAX - 1; i++)
+		pieces[n++] = (struct iovec){hj->holders->text + ranges[i].start, ranges[i].end - ranges[i].start};
+	pieces[n++] = (struct iovec){(void *)"end\n", 4};
+	if (n - 2 == (int)count)
+		r = holders_replace(hj, pieces, n);
+	free(ranges);
+	free(text);
+	return r;
+}
+
+void host_holders_write(host_journal *hj)
+{
+	char validity[512], path[VFG_PATH_MAX];
+	vfg_error ignored = {0};
+	if (!hj->exclusive || hj->failed || hj->lock_fd < 0 || (hj->holders_valid && !hj->generation_raised) ||
+	    !validity_line(hj, validity, sizeof(validity)))
+		return;
+	/* A transaction left open, or no memory: no file is better than a doubtful one. */
+	if (holders_rewrite(hj, validity) < 0 &&
+	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) == 0)
+		unlink(path);
+}

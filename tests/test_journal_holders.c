@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The holders index (docs/journal.md, "The holders index"): written after
+ * every transaction, listing what each domain holds; never trusted once
+ * anything could have changed behind it, and rebuilt then; and the shared
+ * node's last holder found through it. On generated trees with the real DAC
+ * labeler and real nodes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define HOLDERS "/run/vfguard/holders"
+
+/* The container, and two single-function groups on vfio-pci. */
+static const char host_two[] = "misc vfio 10:196\n"
+			       "group 7 243:0\n"
+			       "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+			       "group 8 243:1\n"
+			       "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
+static void run_ok(const char *const *argv)
+{
+	test_run run;
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == 0, "vfguard %s: %s%s", argv[0], run.out, run.err);
+	test_run_free(&run);
+}
+
+static void apply(const char *root, const char *domain, const char *uid, const char *hostdev)
+{
+	run_ok((const char *[]){"apply", "--root", root, "--domain", domain, "--uid", uid, "--gid", uid, "--hostdev",
+				hostdev, NULL});
+}
+
+static void revoke_domain(const char *root, const char *domain)
+{
+	run_ok((const char *[]){"revoke", "--root", root, "--domain", domain, NULL});
+}
+
+static const char *host_new(void)
+{
+	const char *root = test_root_new(host_two);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	return root;
+}
+
+static void expect_listed(const char *root, const char *line, bool listed)
+{
+	char *holders = test_read_file(root, HOLDERS);
+	ck_assert_ptr_nonnull(holders);
+	ck_assert_msg((strstr(holders, line) != NULL) == listed, "'%s' %s the holders index:\n%s", line,
+		      listed ? "not in" : "in", holders);
+	free(holders);
+}
+
+START_TEST(an_apply_writes_the_index_with_the_domains_claims_and_shared_records)
+{
+	const char *root = host_new();
+	apply(root, "vm1", "107", "01:00.0");
+	struct stat st;
+	ck_assert_int_eq(lstat(test_path(root, HOLDERS), &st), 0);
+	ck_assert_msg(st.st_uid == 0 && (st.st_mode & 07777) == 0600, "holders is %u %04o", (unsigned)st.st_uid,
+		      (unsigned)(st.st_mode & 07777));
+	expect_listed(root, "vfguard-holders 1\nvalid ", true);
+	expect_listed(root, "\ndomain vm1 107 ", true);
+	expect_listed(root, "\nclaim 7\n", true);
+	expect_listed(root, "/dev/vfio/7", false); /* an exclusive node's record is its own domain's business */
+	expect_listed(root, "\nend\n", true);
+	test_root_remove(root);
+}
+END_TEST
+
+/* What makes the index stale, done to it after vm1's apply. */
+typedef struct stale_case {
+	const char *what;
+	void (*spoil)(const char *root);
+} stale_case;
+
+static void generation_changed(const char *root)
+{
+	/* Another generation in the lock: what a writer that died before rewriting the index leaves. */
+	test_write_file(root, "/run/vfguard/lock", "00000000000000999999\n");
+}
+
+static void removed(const char *root)
+{
+	ck_assert_int_eq(unlink(test_path(root, HOLDERS)), 0);
+}
+
+static void cut_short(const char *root)
+{
+	char *holders = test_read_file(root, HOLDERS);
+	holders[strlen(holders) - 5] = '\0'; /* without its end line */
+	test_write_file(root, HOLDERS, holders);
+	free(holders);
+}
+
+static void wrong_boot(const char *root)
+{
+	char *holders = test_read_file(root, HOLDERS);
+	char *boot = strstr(holders, "\nvalid ") + 7;
+	boot[0] = boot[0] == '0' ? '1' : '0'; /* a boot id of another boot */
+	test_write_file(root, HOLDERS, holders);
+	free(holders);
+}
+
+static void claim_hidden(const char *root)
+{
+	/* An index that lies (vm1 holds no group): the journals' inodes still vouch for it, the lie is ignored only
+	 * if nothing else doubts it, so make the lock's generation doubt it too. */
+	char *holders = test_read_file(root, HOLDERS);
+	char *claim = strstr(holders, "\nclaim 7\n");
+	claim[7] = '9';
+	test_write_file(root, HOLDERS, holders);
+	free(holders);
+	generation_changed(root);
+}
+
+static const stale_case stale_cases[] = {
+	{"generation changed", generation_changed},
+	{"removed", removed},
+	{"cut short", cut_short},
+	{"wrong boot id", wrong_boot},
+	{"a claim hidden", claim_hidden},
+};
+
+START_TEST(a_stale_index_is_not_trusted_and_is_rebuilt)
+{
+	const stale_case *c = &stale_cases[_i];
+	const char *root = host_new();
+	apply(root, "vm1", "107", "01:00.0");
+	c->spoil(root);
+	/* vm1's claim on group 7 must still be seen: from its journal, since the index is not trusted. */
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+					"--hostdev", "01:00.0", NULL});
+	ck_assert_msg(run.status == 1 && strstr(run.err, "belongs to domain vm1"), "%s: %s%s", c->what, run.out,
+		      run.err);
+	test_run_free(&run);
+	/* The refusal's hold found the index stale and wrote it afresh. */
+	expect_listed(root, "\ndomain vm1 107 ", true);
+	expect_listed(root, "\nclaim 7\n", true);
+	expect_listed(root, "\nend\n", true);
+	apply(root, "vm2", "108", "02:00.0");
+	expect_listed(root, "\ndomain vm2 108 ", true);
+	expect_listed(root, "\nclaim 8\n", true);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_one_restores_it)
+{
+	const char *root = host_new();
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME);
+	apply(root, "vm1", "107", "01:00.0");
+	char *one = test_snapshot(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME);
+	apply(root, "vm2", "107", "02:00.0");
+	/* vm2's revoke asks who else holds the container: vm1, from the index alone. */
+	revoke_domain(root, "vm2");
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME, one,
+			     "after vm2's revoke, vm1 still holding the container");
+	expect_listed(root, "\ndomain vm2 ", false);
+	expect_listed(root, "\ndomain vm1 107 ", true);
+	revoke_domain(root, "vm1");
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME, before,
+			     "after the last holder's revoke");
+	expect_listed(root, "\ndomain ", false);
+	free(before);
+	free(one);
+	test_root_remove(root);
+}
+END_TEST
+
+static Suite *journal_holders_suite(void)
+{
+	Suite *suite = suite_create("journal_holders");
+	TCase *tc = tcase_create("index");
+	tcase_add_test(tc, an_apply_writes_the_index_with_the_domains_claims_and_shared_records);
+	tcase_add_loop_test(tc, a_stale_index_is_not_trusted_and_is_rebuilt, 0,
+			    sizeof(stale_cases) / sizeof(stale_cases[0]));
+	tcase_add_test(tc, a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_one_restores_it);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int main(void)
+{
+	return test_main(journal_holders_suite());
+}
