@@ -273,6 +273,14 @@ void journal_cache_lock_taken(host_journal *hj);
 int journal_cache_raise(host_journal *hj, vfg_error *err);
 /* No journal changed since the cache was filled: every cached one may be taken as it is. */
 bool journal_cache_unchanged(const host_journal *hj);
+/*
+ * The holders index was found to match every journal's file at this
+ * lock's generation, by an earlier lock of this context: no journal
+ * changed since (the same trust as journal_cache_unchanged), so only the
+ * subject's own journal needs a look (journal_holders.c).
+ */
+bool journal_cache_holders_checked(const host_journal *hj);
+void journal_cache_holders_note(const host_journal *hj);
 /* The cached journal of @path if its file is the one @st says, read whole if @whole; or NULL. */
 domain_journal *journal_cache_take(const host_journal *hj, const char *path, const struct stat *st, bool whole);
 /* Any cached journal, NULL when none is left. */

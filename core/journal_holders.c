@@ -207,6 +207,8 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 	bool subject_listed = false;
 	if (dir_fd < 0)
 		return false;
+	/* An earlier lock of this process checked them all at this generation: only the subject is new. */
+	bool checked = journal_cache_holders_checked(hj);
 	for (size_t at = 0; at < holders->size;) {
 		const char *found = memmem(holders->text + at, holders->size - at, "\ndomain ", 8);
 		if (!found)
@@ -218,6 +220,8 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 		struct stat st;
 		if (!domain_line(holders, at, &match, &signature_at))
 			return false;
+		if (checked && strcmp(match.name, subject) != 0)
+			continue;
 		journal_file_name(match.name, file, sizeof(file));
 		if (fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return false;
@@ -273,6 +277,7 @@ bool host_holders_open(host_journal *hj, const char *subject)
 		host_holders_free(holders);
 		return false;
 	}
+	journal_cache_holders_note(hj);
 	hj->holders = holders;
 	hj->holders_valid = true;
 	return true;
