@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <limits.h>
@@ -298,6 +299,12 @@ static void put_field(FILE *out, const char *value)
 	free(field);
 }
 
+static int group_order(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return (x > y) - (x < y);
+}
+
 /* @dj's lines: 1 written, 0 it holds nothing (no file), -1 it cannot be listed. */
 static int put_domain(FILE *out, const domain_journal *dj)
 {
@@ -314,13 +321,16 @@ static int put_domain(FILE *out, const domain_journal *dj)
 	fputs("domain", out);
 	put_field(out, dj->domain->name);
 	fprintf(out, " %lu %s\n", (unsigned long)dj->domain->uid, signature);
-	for (size_t i = 0; i < dj->n_claims; i++) {
-		bool listed = false; /* one line per group, however many of its functions the domain claims */
-		for (size_t j = 0; j < i && !listed; j++)
-			listed = dj->claims[j].group == dj->claims[i].group;
-		if (!listed)
-			fprintf(out, "claim %u\n", dj->claims[i].group);
-	}
+	/* One line per group, however many of its functions the domain claims: sorted, each once. */
+	_cleanup_free_ unsigned *groups = dj->n_claims ? malloc(dj->n_claims * sizeof(*groups)) : NULL;
+	if (dj->n_claims && !groups)
+		return -1;
+	for (size_t i = 0; i < dj->n_claims; i++)
+		groups[i] = dj->claims[i].group;
+	qsort(groups, dj->n_claims, sizeof(*groups), group_order);
+	for (size_t i = 0; i < dj->n_claims; i++)
+		if (i == 0 || groups[i] != groups[i - 1])
+			fprintf(out, "claim %u\n", groups[i]);
 	for (size_t i = 0; i < dj->n_states; i++) {
 		fputs("state", out);
 		put_field(out, dj->states[i]->labeler);
