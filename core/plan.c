@@ -296,6 +296,10 @@ static int plan_domain_labeler(const vfg_context *ctx, const host_journal *hj, v
 		return -1;
 	}
 	dl->subject.kind = VFG_NODE_DOMAIN;
+	/* Both are VFG_NODE_PATH_MAX: a probe that filled its subject to the end left no NUL. */
+	if (strnlen(dl->probe.subject, sizeof(dl->probe.subject)) >= sizeof(dl->subject.path))
+		return vfg_error_set(err, ENAMETOOLONG, labeler->name, "%s: probe: subject longer than %zu bytes",
+				     labeler->name, sizeof(dl->subject.path) - 1);
 	snprintf(dl->subject.path, sizeof(dl->subject.path), "%s", dl->probe.subject);
 	if (plan_call(labeler, &env, plan, &dl->probe, &dl->subject, &dl->step, err) < 0) {
 		vfg_error_prefix(err, "%s: plan", labeler->name);

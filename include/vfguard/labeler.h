@@ -39,7 +39,7 @@ extern "C" {
 /*
  * 2: vfg_probe.note grew from 256 to 1024 bytes (the cgroup labeler names its base list there).
  * 3: ABI v2: the table's size, its configuration keys and domain attributes, domain scope, side state;
- *    a step's texts kept by the core (vfg_step_set).
+ *    a step's texts kept by the core (vfg_step_set), node paths and subjects of VFG_NODE_PATH_MAX.
  */
 #define VFG_LABELER_ABI_VERSION 3u
 #define VFG_LABELER_SYMBOL "vfg_labeler_v2"
@@ -122,7 +122,7 @@ typedef struct vfg_probe {
 	bool active; /* the layer is enforced here and the labeler will act */
 	uint32_t flags; /* facts private to the labeler, handed back to its plan */
 	char note[1024]; /* one line for people: what was found */
-	char subject[VFG_PATH_MAX]; /* domain scope: what its change acts on (VFG_SCOPE_DOMAIN) */
+	char subject[VFG_NODE_PATH_MAX]; /* domain scope: what its change acts on (VFG_SCOPE_DOMAIN) */
 	/* More private facts, in the labeler's own layout (8-byte aligned): handed back with the probe. */
 	uint64_t data[VFG_PROBE_DATA_MAX / sizeof(uint64_t)];
 } vfg_probe;
