@@ -189,9 +189,8 @@ VFG_EXPORT int vfg_domain_name_check(const char *name, vfg_error *err)
 
 /*
  * A step's texts are one block, the detail then the reason, each cut as
- * before the core kept them (VFG_STEP_DETAIL_MAX, VFG_STEP_REASON_MAX):
- * detail points at its start, so it is what vfg_step_clear frees. The core
- * moves a plan's into its store (plan.c: plan_keep_step).
+ * before the core kept them (VFG_STEP_DETAIL_MAX, VFG_STEP_REASON_MAX). The
+ * core moves a plan's into its store (plan.c: plan_keep_step).
  */
 VFG_EXPORT int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)
 {
@@ -213,6 +212,7 @@ VFG_EXPORT int vfg_step_set(vfg_step *step, vfg_action action, const char *detai
 	memcpy(texts + detail_len + 1, reason, reason_len + 1);
 	vfg_step_clear(step);
 	step->action = action;
+	step->texts = texts;
 	step->detail = texts;
 	step->reason = texts + detail_len + 1;
 	return 0;
@@ -220,7 +220,8 @@ VFG_EXPORT int vfg_step_set(vfg_step *step, vfg_action action, const char *detai
 
 VFG_EXPORT void vfg_step_clear(vfg_step *step)
 {
-	free((void *)step->detail);
+	free(step->texts);
+	step->texts = NULL;
 	step->detail = NULL;
 	step->reason = NULL;
 }

@@ -261,6 +261,7 @@ static int plan_copy_domain(vfg_plan *plan, const vfg_domain *domain, vfg_error 
 static int plan_keep_step(vfg_plan *plan, vfg_step *filled, vfg_step *kept, const char *path, vfg_error *err)
 {
 	*kept = *filled;
+	kept->texts = NULL;
 	kept->detail = vfg_text_store_add(plan->texts, filled->detail ? filled->detail : "");
 	kept->reason = vfg_text_store_add(plan->texts, filled->reason ? filled->reason : "");
 	vfg_step_clear(filled);

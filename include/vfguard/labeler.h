@@ -150,11 +150,10 @@ const char *vfg_action_name(vfg_action action);
 #define VFG_STEP_REASON_MAX 512
 
 /*
- * One labeler's decision for one node. Its texts are set by vfg_step_set,
- * never written in place. A step the core hands a plan callback, and every
- * step of a plan, has them kept by the core: most nodes of a large plan share
- * a labeler's detail and reason, kept once. A step a labeler fills itself
- * (from {0}, for its own use) owns its texts until vfg_step_clear
+ * One labeler's decision for one node, filled with vfg_step_set. The core
+ * keeps the texts of a plan's steps, each distinct text once: most nodes of
+ * a large plan share a labeler's detail and reason. A step a labeler fills
+ * for its own use (from {0}) holds them until vfg_step_clear
  * (_cleanup_step_, util.h).
  */
 typedef struct vfg_step {
@@ -163,6 +162,7 @@ typedef struct vfg_step {
 	vfg_action action;
 	const char *detail; /* the change, short: "chown 107:107", "allow c 243:0 rw"; "" when none */
 	const char *reason; /* the kernel check that makes it needed or not */
+	void *texts; /* what vfg_step_set allocated for the two, which vfg_step_clear frees; NULL in a plan */
 } vfg_step;
 
 typedef struct vfg_labeler {
