@@ -62,11 +62,17 @@ static void node_describe(const vfg_hostdev *hostdev, vfg_node_kind kind, vfg_no
 /*
  * While the plan is built: which node has a path, and which hostdev came
  * first with an address or an IOMMU group, so that each hostdev is checked
- * against the others and finds its nodes in constant time. Open addressing
- * over vfg_hash_bytes(); a slot holds an index + 1, 0 when empty.
+ * against the others and finds its nodes in constant time. Open addressing:
+ * a slot holds a 64-bit key (the address or group number itself, a path's
+ * vfg_hash_bytes()) and an index + 1, 0 when empty.
  */
+typedef struct plan_slot {
+	uint64_t key;
+	size_t entry;
+} plan_slot;
+
 typedef struct plan_index {
-	size_t *slots;
+	plan_slot *slots;
 	size_t mask;
 } plan_index;
 
@@ -89,13 +95,19 @@ static int plan_index_init(plan_index *index, size_t items)
 	return index->slots ? 0 : -1;
 }
 
-/* The slot of the entry @same says matches @hash's key, or the empty slot where it would go. */
-static size_t *plan_index_slot(const plan_index *index, uint64_t hash, bool (*same)(const void *key, size_t entry),
-			       const void *key)
+/*
+ * The slot of @key, or the empty slot where it would go. A key that is a hash
+ * names its entry only when @same says so too; without @same the key is the
+ * value itself.
+ */
+static plan_slot *plan_index_find(const plan_index *index, uint64_t key, bool (*same)(const void *data, size_t entry),
+				  const void *data)
 {
-	for (size_t slot = hash & index->mask;; slot = (slot + 1) & index->mask)
-		if (!index->slots[slot] || same(key, index->slots[slot] - 1))
-			return &index->slots[slot];
+	for (size_t i = vfg_hash_bytes(&key, sizeof(key)) & index->mask;; i = (i + 1) & index->mask) {
+		plan_slot *slot = &index->slots[i];
+		if (!slot->entry || (slot->key == key && (!same || same(data, slot->entry - 1))))
+			return slot;
+	}
 }
 
 static void plan_builder_free(plan_builder *builder)
@@ -110,27 +122,10 @@ typedef struct node_key {
 	const char *path;
 } node_key;
 
-static bool node_has_path(const void *key, size_t entry)
+static bool node_has_path(const void *data, size_t entry)
 {
-	const node_key *k = key;
-	return strcmp(k->plan->nodes[entry].path, k->path) == 0;
-}
-
-typedef struct hostdev_key {
-	const vfg_plan *plan;
-	const vfg_hostdev *hostdev;
-} hostdev_key;
-
-static bool hostdev_has_address(const void *key, size_t entry)
-{
-	const hostdev_key *k = key;
-	return vfg_pci_addr_equal(&k->plan->hostdevs[entry].spec.addr, &k->hostdev->spec.addr);
-}
-
-static bool hostdev_has_group(const void *key, size_t entry)
-{
-	const hostdev_key *k = key;
-	return k->plan->hostdevs[entry].group.number == k->hostdev->group.number;
+	const node_key *key = data;
+	return strcmp(key->plan->nodes[entry].path, key->path) == 0;
 }
 
 /* Add the node, or find it when another hostdev of the domain needs it too; returns its index. */
@@ -140,10 +135,10 @@ static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan
 	vfg_node wanted = {0};
 	node_describe(hostdev, kind, &wanted);
 	node_key key = {.plan = plan, .path = wanted.path};
-	size_t *slot = plan_index_slot(&builder->node_paths, vfg_hash_bytes(wanted.path, strlen(wanted.path)),
-				       node_has_path, &key);
-	size_t n = *slot ? *slot - 1 : plan->n_nodes;
-	if (*slot) {
+	uint64_t hash = vfg_hash_bytes(wanted.path, strlen(wanted.path));
+	plan_slot *slot = plan_index_find(&builder->node_paths, hash, node_has_path, &key);
+	size_t n = slot->entry ? slot->entry - 1 : plan->n_nodes;
+	if (slot->entry) {
 		/* Path access wins: the hypervisor opens it itself when any hostdev needs that. */
 		if (hostdev->spec.access == VFG_ACCESS_PATH)
 			plan->nodes[n].access = VFG_ACCESS_PATH;
@@ -167,7 +162,7 @@ static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan
 		plan->nodes[n] = wanted;
 		plan->path_hostdev[n] = 0;
 		plan->n_nodes++;
-		*slot = n + 1;
+		*slot = (plan_slot){.key = hash, .entry = n + 1};
 	}
 	if (!plan->path_hostdev[n] && hostdev->spec.access == VFG_ACCESS_PATH)
 		plan->path_hostdev[n] = (size_t)(hostdev - plan->hostdevs) + 1;
@@ -205,19 +200,15 @@ static int plan_add_hostdev_nodes(vfg_context *ctx, plan_builder *builder, vfg_p
 static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *plan, size_t index, vfg_error *err)
 {
 	const vfg_hostdev *hostdev = &plan->hostdevs[index];
-	hostdev_key key = {.plan = plan, .hostdev = hostdev};
 	const vfg_pci_addr *addr = &hostdev->spec.addr;
-	uint32_t packed =
-		(uint32_t)addr->domain << 16 | (uint32_t)addr->bus << 8 | (uint32_t)addr->slot << 3 | addr->function;
-	size_t *same_address = plan_index_slot(&builder->addresses, vfg_hash_bytes(&packed, sizeof(packed)),
-					       hostdev_has_address, &key);
-	size_t *same_group =
-		plan_index_slot(&builder->groups, vfg_hash_bytes(&hostdev->group.number, sizeof(hostdev->group.number)),
-				hostdev_has_group, &key);
+	uint64_t address =
+		(uint64_t)addr->domain << 16 | (uint64_t)addr->bus << 8 | (uint64_t)addr->slot << 3 | addr->function;
+	plan_slot *same_address = plan_index_find(&builder->addresses, address, NULL, NULL);
+	plan_slot *same_group = plan_index_find(&builder->groups, hostdev->group.number, NULL, NULL);
 	char bdf[VFG_PCI_ADDR_STRLEN], other_bdf[VFG_PCI_ADDR_STRLEN];
-	if (*same_group) {
-		const vfg_hostdev *first = &plan->hostdevs[*same_group - 1];
-		if (first->backend != hostdev->backend && *same_address != *same_group) {
+	if (same_group->entry) {
+		const vfg_hostdev *first = &plan->hostdevs[same_group->entry - 1];
+		if (first->backend != hostdev->backend && same_address->entry != same_group->entry) {
 			vfg_pci_addr_format(&first->spec.addr, other_bdf);
 			return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
 					     "shares IOMMU group %u with %s, but uses backend %s where %s uses %s: "
@@ -226,11 +217,11 @@ static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *p
 					     other_bdf, vfg_backend_name(first->backend));
 		}
 	}
-	if (*same_address)
+	if (same_address->entry)
 		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "hostdev given twice");
-	*same_address = index + 1;
-	if (!*same_group)
-		*same_group = index + 1;
+	*same_address = (plan_slot){.key = address, .entry = index + 1};
+	if (!same_group->entry)
+		*same_group = (plan_slot){.key = hostdev->group.number, .entry = index + 1};
 	return 0;
 }
 
