@@ -22,15 +22,6 @@
 #define PCI_HEADER_TYPE_BRIDGE 1
 #define PCI_HEADER_TYPE_CARDBUS 2
 
-static int function_path(const vfg_context *ctx, const vfg_pci_addr *addr, const char *attribute, char *buf,
-			 size_t size, vfg_error *err)
-{
-	char bdf[VFG_PCI_ADDR_STRLEN], logical[128];
-	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s%s%s", vfg_pci_addr_format(addr, bdf),
-		 *attribute ? "/" : "", attribute);
-	return vfg_host_path(ctx, logical, buf, size, err);
-}
-
 static int read_header_type(int dirfd, const char *dir, uint8_t *header_type, vfg_error *err)
 {
 	char path[VFG_PATH_MAX + 16];
@@ -64,14 +55,13 @@ static bool exists(const char *path)
  */
 static int function_dir_open(const vfg_context *ctx, const vfg_pci_addr *addr, char *dir, size_t size, vfg_error *err)
 {
-	if (function_path(ctx, addr, "", dir, size, err) < 0)
+	char bdf[VFG_PCI_ADDR_STRLEN], logical[64];
+	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s", vfg_pci_addr_format(addr, bdf));
+	if (vfg_host_path(ctx, logical, dir, size, err) < 0)
 		return -1;
 	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		char bdf[VFG_PCI_ADDR_STRLEN];
-		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "no such PCI function on this host (%s)",
-				     dir);
-	}
+	if (fd < 0)
+		return vfg_error_set(err, 0, bdf, "no such PCI function on this host (%s)", dir);
 	return fd;
 }
 

@@ -120,6 +120,15 @@ int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct 
 /* Open a checked node O_RDWR|O_CLOEXEC (the fd broker); the open's errno (EBUSY for a held group) is in err. */
 int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err);
 
+/* text_store.c: a set of strings, each kept once (a plan's step texts). */
+typedef struct vfg_text_store vfg_text_store;
+vfg_text_store *vfg_text_store_new(void);
+void vfg_text_store_free(vfg_text_store *store);
+/* The store's copy of @text, added when it has none yet; NULL when out of memory. */
+const char *vfg_text_store_add(vfg_text_store *store, const char *text);
+/* FNV-1a of @size bytes of @data, 64 bits: for hash tables, never for names that persist. */
+uint64_t vfg_hash_bytes(const void *data, size_t size);
+
 /* text.c: lines for people, wrapped to a width (VFG_TEXT_COLUMNS; VFG_TEXT_WIDE, 0: never wrapped). */
 /* The columns the first @bytes of @text take: UTF-8 characters, each one column. */
 size_t vfg_text_columns(const char *text, size_t bytes);

@@ -31,7 +31,7 @@ typedef struct journal_reader {
 
 __attribute__((format(printf, 2, 3))) static int reader_error(const journal_reader *reader, const char *fmt, ...)
 {
-	char message[512];
+	char message[VFG_ERROR_MESSAGE_MAX]; /* a path of up to VFG_PATH_MAX named whole */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
@@ -242,6 +242,12 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	    (!domain_scope && !parse_node_kind(fields[4], &record.node.kind)) || strlen(fields[5]) >= VFG_PATH_MAX ||
 	    (!domain_scope && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
 		return reader_error(reader, "malformed intent");
+	/* A node's path and a subject are VFG_NODE_PATH_MAX: a longer one was never written by vfguard. */
+	if (strlen(fields[5]) >= VFG_NODE_PATH_MAX)
+		return reader_error(reader,
+				    "intent of labeler '%s' names '%s', longer than a node's path (%d bytes); "
+				    "refusing to act on it",
+				    fields[3], fields[5], VFG_NODE_PATH_MAX - 1);
 	snprintf(record.labeler, sizeof(record.labeler), "%s", fields[3]);
 	snprintf(path, sizeof(path), "%s", fields[5]);
 	record.node.path = path;

@@ -187,13 +187,41 @@ VFG_EXPORT int vfg_domain_name_check(const char *name, vfg_error *err)
 	return 0;
 }
 
+/*
+ * A step's texts are one block, the detail then the reason, each cut as
+ * before the core kept them (VFG_STEP_DETAIL_MAX, VFG_STEP_REASON_MAX). The
+ * core moves a plan's into its store (plan.c: plan_keep_step).
+ */
 VFG_EXPORT int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)
 {
-	step->action = action;
-	snprintf(step->detail, sizeof(step->detail), "%s", detail ? detail : "");
+	char reason[VFG_STEP_REASON_MAX];
 	va_list ap;
 	va_start(ap, reason_fmt);
-	vsnprintf(step->reason, sizeof(step->reason), reason_fmt, ap);
+	vsnprintf(reason, sizeof(reason), reason_fmt, ap);
 	va_end(ap);
+	if (!detail)
+		detail = "";
+	size_t detail_len = strnlen(detail, VFG_STEP_DETAIL_MAX - 1), reason_len = strlen(reason);
+	char *texts = malloc(detail_len + 1 + reason_len + 1);
+	if (!texts) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(texts, detail, detail_len);
+	texts[detail_len] = '\0';
+	memcpy(texts + detail_len + 1, reason, reason_len + 1);
+	vfg_step_clear(step);
+	step->action = action;
+	step->texts = texts;
+	step->detail = texts;
+	step->reason = texts + detail_len + 1;
 	return 0;
+}
+
+VFG_EXPORT void vfg_step_clear(vfg_step *step)
+{
+	free(step->texts);
+	step->texts = NULL;
+	step->detail = NULL;
+	step->reason = NULL;
 }

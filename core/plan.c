@@ -62,13 +62,17 @@ static void node_describe(const vfg_hostdev *hostdev, vfg_node_kind kind, vfg_no
 /*
  * While the plan is built: which node has a path, and which hostdev came
  * first with an address or an IOMMU group, so that each hostdev is checked
- * against the others and finds its nodes in constant time. Open addressing
- * over FNV-1a hashes (offset basis and prime from the FNV reference,
- * http://www.isthe.com/chongo/tech/comp/fnv/); a slot holds an index + 1, 0
- * when empty.
+ * against the others and finds its nodes in constant time. Open addressing:
+ * a slot holds a 64-bit key (the address or group number itself, a path's
+ * vfg_hash_bytes()) and an index + 1, 0 when empty.
  */
+typedef struct plan_slot {
+	uint64_t key;
+	size_t entry;
+} plan_slot;
+
 typedef struct plan_index {
-	size_t *slots;
+	plan_slot *slots;
 	size_t mask;
 } plan_index;
 
@@ -79,15 +83,6 @@ typedef struct plan_builder {
 	plan_index groups; /* the first hostdev by IOMMU group number */
 	size_t nodes_allocated;
 } plan_builder;
-
-static uint64_t fnv1a(const void *data, size_t size)
-{
-	const unsigned char *bytes = data;
-	uint64_t hash = 14695981039346656037ULL;
-	for (size_t i = 0; i < size; i++)
-		hash = (hash ^ bytes[i]) * 1099511628211ULL;
-	return hash;
-}
 
 /* Room for @items entries at most half full. */
 static int plan_index_init(plan_index *index, size_t items)
@@ -100,13 +95,19 @@ static int plan_index_init(plan_index *index, size_t items)
 	return index->slots ? 0 : -1;
 }
 
-/* The slot of the entry @same says matches @hash's key, or the empty slot where it would go. */
-static size_t *plan_index_slot(const plan_index *index, uint64_t hash, bool (*same)(const void *key, size_t entry),
-			       const void *key)
+/*
+ * The slot of @key, or the empty slot where it would go. A key that is a hash
+ * names its entry only when @same says so too; without @same the key is the
+ * value itself.
+ */
+static plan_slot *plan_index_find(const plan_index *index, uint64_t key, bool (*same)(const void *data, size_t entry),
+				  const void *data)
 {
-	for (size_t slot = hash & index->mask;; slot = (slot + 1) & index->mask)
-		if (!index->slots[slot] || same(key, index->slots[slot] - 1))
-			return &index->slots[slot];
+	for (size_t i = vfg_hash_bytes(&key, sizeof(key)) & index->mask;; i = (i + 1) & index->mask) {
+		plan_slot *slot = &index->slots[i];
+		if (!slot->entry || (slot->key == key && (!same || same(data, slot->entry - 1))))
+			return slot;
+	}
 }
 
 static void plan_builder_free(plan_builder *builder)
@@ -121,27 +122,10 @@ typedef struct node_key {
 	const char *path;
 } node_key;
 
-static bool node_has_path(const void *key, size_t entry)
+static bool node_has_path(const void *data, size_t entry)
 {
-	const node_key *k = key;
-	return strcmp(k->plan->nodes[entry].path, k->path) == 0;
-}
-
-typedef struct hostdev_key {
-	const vfg_plan *plan;
-	const vfg_hostdev *hostdev;
-} hostdev_key;
-
-static bool hostdev_has_address(const void *key, size_t entry)
-{
-	const hostdev_key *k = key;
-	return vfg_pci_addr_equal(&k->plan->hostdevs[entry].spec.addr, &k->hostdev->spec.addr);
-}
-
-static bool hostdev_has_group(const void *key, size_t entry)
-{
-	const hostdev_key *k = key;
-	return k->plan->hostdevs[entry].group.number == k->hostdev->group.number;
+	const node_key *key = data;
+	return strcmp(key->plan->nodes[entry].path, key->path) == 0;
 }
 
 /* Add the node, or find it when another hostdev of the domain needs it too; returns its index. */
@@ -151,10 +135,10 @@ static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan
 	vfg_node wanted = {0};
 	node_describe(hostdev, kind, &wanted);
 	node_key key = {.plan = plan, .path = wanted.path};
-	size_t *slot =
-		plan_index_slot(&builder->node_paths, fnv1a(wanted.path, strlen(wanted.path)), node_has_path, &key);
-	size_t n = *slot ? *slot - 1 : plan->n_nodes;
-	if (*slot) {
+	uint64_t hash = vfg_hash_bytes(wanted.path, strlen(wanted.path));
+	plan_slot *slot = plan_index_find(&builder->node_paths, hash, node_has_path, &key);
+	size_t n = slot->entry ? slot->entry - 1 : plan->n_nodes;
+	if (slot->entry) {
 		/* Path access wins: the hypervisor opens it itself when any hostdev needs that. */
 		if (hostdev->spec.access == VFG_ACCESS_PATH)
 			plan->nodes[n].access = VFG_ACCESS_PATH;
@@ -178,7 +162,7 @@ static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan
 		plan->nodes[n] = wanted;
 		plan->path_hostdev[n] = 0;
 		plan->n_nodes++;
-		*slot = n + 1;
+		*slot = (plan_slot){.key = hash, .entry = n + 1};
 	}
 	if (!plan->path_hostdev[n] && hostdev->spec.access == VFG_ACCESS_PATH)
 		plan->path_hostdev[n] = (size_t)(hostdev - plan->hostdevs) + 1;
@@ -216,19 +200,15 @@ static int plan_add_hostdev_nodes(vfg_context *ctx, plan_builder *builder, vfg_p
 static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *plan, size_t index, vfg_error *err)
 {
 	const vfg_hostdev *hostdev = &plan->hostdevs[index];
-	hostdev_key key = {.plan = plan, .hostdev = hostdev};
 	const vfg_pci_addr *addr = &hostdev->spec.addr;
-	uint32_t packed =
-		(uint32_t)addr->domain << 16 | (uint32_t)addr->bus << 8 | (uint32_t)addr->slot << 3 | addr->function;
-	size_t *same_address =
-		plan_index_slot(&builder->addresses, fnv1a(&packed, sizeof(packed)), hostdev_has_address, &key);
-	size_t *same_group =
-		plan_index_slot(&builder->groups, fnv1a(&hostdev->group.number, sizeof(hostdev->group.number)),
-				hostdev_has_group, &key);
+	uint64_t address =
+		(uint64_t)addr->domain << 16 | (uint64_t)addr->bus << 8 | (uint64_t)addr->slot << 3 | addr->function;
+	plan_slot *same_address = plan_index_find(&builder->addresses, address, NULL, NULL);
+	plan_slot *same_group = plan_index_find(&builder->groups, hostdev->group.number, NULL, NULL);
 	char bdf[VFG_PCI_ADDR_STRLEN], other_bdf[VFG_PCI_ADDR_STRLEN];
-	if (*same_group) {
-		const vfg_hostdev *first = &plan->hostdevs[*same_group - 1];
-		if (first->backend != hostdev->backend && *same_address != *same_group) {
+	if (same_group->entry) {
+		const vfg_hostdev *first = &plan->hostdevs[same_group->entry - 1];
+		if (first->backend != hostdev->backend && same_address->entry != same_group->entry) {
 			vfg_pci_addr_format(&first->spec.addr, other_bdf);
 			return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
 					     "shares IOMMU group %u with %s, but uses backend %s where %s uses %s: "
@@ -237,11 +217,11 @@ static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *p
 					     other_bdf, vfg_backend_name(first->backend));
 		}
 	}
-	if (*same_address)
+	if (same_address->entry)
 		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "hostdev given twice");
-	*same_address = index + 1;
-	if (!*same_group)
-		*same_group = index + 1;
+	*same_address = (plan_slot){.key = address, .entry = index + 1};
+	if (!same_group->entry)
+		*same_group = (plan_slot){.key = hostdev->group.number, .entry = index + 1};
 	return 0;
 }
 
@@ -264,6 +244,37 @@ static int plan_copy_domain(vfg_plan *plan, const vfg_domain *domain, vfg_error 
 	return 0;
 }
 
+/*
+ * Keep what a labeler made of @filled (a step it filled from {0}, with
+ * vfg_step_set) in @kept, the plan's: its texts go to the plan's store,
+ * once for every step that says the same. @filled is cleared.
+ */
+static int plan_keep_step(vfg_plan *plan, vfg_step *filled, vfg_step *kept, const char *path, vfg_error *err)
+{
+	*kept = *filled;
+	kept->texts = NULL;
+	kept->detail = vfg_text_store_add(plan->texts, filled->detail ? filled->detail : "");
+	kept->reason = vfg_text_store_add(plan->texts, filled->reason ? filled->reason : "");
+	vfg_step_clear(filled);
+	if (!kept->detail || !kept->reason)
+		return vfg_error_set(err, ENOMEM, path, "cannot keep the plan's step");
+	return 0;
+}
+
+/* A plan callback into a step of the plan's: the labeler fills one of its own, the plan keeps its texts. */
+static int plan_call(const vfg_labeler *labeler, const vfg_labeler_env *env, vfg_plan *plan, const vfg_probe *probe,
+		     const vfg_node *node, vfg_step *step, vfg_error *err)
+{
+	_cleanup_step_ vfg_step filled = {.node = step->node, .labeler = step->labeler};
+	if (labeler->plan(env, &plan->domain, probe, node, &filled, err) < 0) {
+		/* vfg_step_set's only failure: it sets errno, not the error. */
+		if (err && !err->message[0])
+			vfg_error_set(err, ENOMEM, node->path, "cannot keep the step's text");
+		return -1;
+	}
+	return plan_keep_step(plan, &filled, step, node->path, err);
+}
+
 /* A domain-scope labeler: probed and planned once, for the subject its probe names. */
 static int plan_domain_labeler(const vfg_context *ctx, const host_journal *hj, vfg_plan *plan,
 			       const vfg_labeler *labeler, vfg_error *err)
@@ -277,8 +288,12 @@ static int plan_domain_labeler(const vfg_context *ctx, const host_journal *hj, v
 		return -1;
 	}
 	dl->subject.kind = VFG_NODE_DOMAIN;
+	/* Both are VFG_NODE_PATH_MAX: a probe that filled its subject to the end left no NUL. */
+	if (strnlen(dl->probe.subject, sizeof(dl->probe.subject)) >= sizeof(dl->subject.path))
+		return vfg_error_set(err, ENAMETOOLONG, labeler->name, "%s: probe: subject longer than %zu bytes",
+				     labeler->name, sizeof(dl->subject.path) - 1);
 	snprintf(dl->subject.path, sizeof(dl->subject.path), "%s", dl->probe.subject);
-	if (labeler->plan(&env, &plan->domain, &dl->probe, &dl->subject, &dl->step, err) < 0) {
+	if (plan_call(labeler, &env, plan, &dl->probe, &dl->subject, &dl->step, err) < 0) {
 		vfg_error_prefix(err, "%s: plan", labeler->name);
 		return -1;
 	}
@@ -322,7 +337,7 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
 			vfg_step *step = &plan->steps[plan->n_steps];
 			step->node = n;
 			step->labeler = index;
-			if (pl->labeler->plan(&env, &plan->domain, &pl->probe, &plan->nodes[n], step, err) < 0) {
+			if (plan_call(pl->labeler, &env, plan, &pl->probe, &plan->nodes[n], step, err) < 0) {
 				vfg_error_prefix(err, "%s: plan for %s", pl->labeler->name, plan->nodes[n].path);
 				return -1;
 			}
@@ -338,7 +353,7 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
  * step becomes a revoke (read under the shared host lock; apply re-checks
  * under the exclusive one).
  */
-static void plan_leftover_grants(const host_journal *hj, vfg_plan *plan)
+static int plan_leftover_grants(const host_journal *hj, vfg_plan *plan, vfg_error *err)
 {
 	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
 	for (size_t i = 0; dj && i < plan->n_steps; i++) {
@@ -348,12 +363,17 @@ static void plan_leftover_grants(const host_journal *hj, vfg_plan *plan)
 		if (node->access != VFG_ACCESS_FD || step->action == VFG_ACTION_GRANT ||
 		    !domain_journal_find_record(dj, labeler, node->path))
 			continue;
-		vfg_step_set(
-			step, VFG_ACTION_REVOKE, "undo the path grant",
-			"fd access needs no path grant here, and an earlier run of domain %s left one: it is taken "
-			"back",
-			plan->domain.name);
+		vfg_step revoke = {.node = step->node, .labeler = step->labeler};
+		if (vfg_step_set(
+			    &revoke, VFG_ACTION_REVOKE, "undo the path grant",
+			    "fd access needs no path grant here, and an earlier run of domain %s left one: it is taken "
+			    "back",
+			    plan->domain.name) < 0)
+			return vfg_error_set(err, ENOMEM, node->path, "cannot plan");
+		if (plan_keep_step(plan, &revoke, step, node->path, err) < 0)
+			return -1;
 	}
+	return 0;
 }
 
 /* Each step's number among the changes apply makes, for vfg_plan_change_number. */
@@ -399,8 +419,10 @@ static int plan_hostdevs(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
 {
 	vfg_plan *plan = calloc(1, sizeof(*plan));
-	if (!plan)
+	if (!plan || !(plan->texts = vfg_text_store_new())) {
+		free(plan);
 		return vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
+	}
 	if (plan_copy_domain(plan, domain, err) < 0 || plan_hostdevs(ctx, plan, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
@@ -418,7 +440,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 		r = -1;
 	}
 	if (r == 0)
-		plan_leftover_grants(&hj, plan);
+		r = plan_leftover_grants(&hj, plan, err);
 	host_journal_close(&hj);
 	if (r < 0 || plan_number_changes(plan, err) < 0) {
 		vfg_plan_free(plan);
@@ -442,6 +464,7 @@ VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
 	free(plan->steps);
 	free(plan->change_numbers);
 	free(plan->domain_labelers);
+	vfg_text_store_free(plan->texts);
 	free(plan);
 }
 

@@ -11,6 +11,8 @@
 
 #include <vfguard/plan.h>
 
+typedef struct vfg_text_store vfg_text_store; /* internal.h: text_store.c */
+
 /* A node-scope labeler loaded in the context, with what its probe found for the plan's domain. */
 typedef struct vfg_planned_labeler {
 	const vfg_labeler *labeler;
@@ -46,6 +48,7 @@ struct vfg_plan {
 	size_t *change_numbers; /* per step: its number among the changes, 0 for no change */
 	size_t n_domain_labelers;
 	vfg_planned_domain_labeler *domain_labelers;
+	vfg_text_store *texts; /* every step's detail and reason, each text once */
 };
 
 /* The step of @labeler for @node; NULL when the plan has none. */

@@ -277,6 +277,36 @@ START_TEST(a_forged_undo_record_is_refused_naming_it_and_the_node_is_left_alone)
 }
 END_TEST
 
+START_TEST(an_intent_naming_a_path_longer_than_a_node_s_is_refused_naming_it_whole_and_nothing_is_cut)
+{
+	const char *root = test_root_new(host_two);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	/* Under /dev and shorter than any path may be (VFG_PATH_MAX), but past a node's (VFG_NODE_PATH_MAX). */
+	char path[VFG_NODE_PATH_MAX + 64], journal[2 * sizeof(path)];
+	int n = snprintf(path, sizeof(path), "/dev/vfio/");
+	memset(path + n, 'x', sizeof(path) - 1 - (size_t)n);
+	path[sizeof(path) - 1] = '\0';
+	snprintf(journal, sizeof(journal),
+		 "vfguard-journal 2\nbegin 1 apply\ndomain vm1 - 107 107 0 0 0 0\n"
+		 "intent 1 1 dac group %s 243:0 0 uid=0%%20gid=0%%20mode=0600\ndone 1 1\ncommit 1\n",
+		 path);
+	test_write_file(root, JOURNAL, journal);
+	ck_assert_int_eq(chmod(test_path(root, JOURNAL), 0600), 0);
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE);
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 1, "revoke exited %d: %s%s", run.status, run.out, run.err);
+	for (const char *const *needle = (const char *[]){"line 4: ", path, "longer than a node's path", NULL}; *needle;
+	     needle++)
+		ck_assert_msg(strstr(run.err, *needle), "'%s' not in: %s", *needle, run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE, before, "the refused revoke");
+	expect_owner(root, "/dev/vfio/7", 0, 0600);
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_node_with_set_id_bits_is_refused_by_apply_so_no_record_ever_holds_them)
 {
 	const char *root = test_root_new(host_two);
@@ -313,6 +343,7 @@ static Suite *journal_trust_suite(void)
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("forged");
 	tcase_add_test(tc, a_node_with_set_id_bits_is_refused_by_apply_so_no_record_ever_holds_them);
+	tcase_add_test(tc, an_intent_naming_a_path_longer_than_a_node_s_is_refused_naming_it_whole_and_nothing_is_cut);
 	tcase_add_loop_test(tc, a_forged_undo_record_is_refused_naming_it_and_the_node_is_left_alone, 0,
 			    sizeof(forged_cases) / sizeof(forged_cases[0]));
 	suite_add_tcase(suite, tc);

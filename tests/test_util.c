@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* include/vfguard/util.h: cleanup and steal, the node fd, durable files, the hex, percent and field codecs. */
+/* include/vfguard/util.h: cleanup and steal (a step's too), the node fd, durable files, the hex, percent and field
+ * codecs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -42,6 +43,31 @@ START_TEST(what_is_stolen_survives_the_cleanup_of_its_variable)
 	const char *pointer = "x", *taken = vfg_steal_ptr(&pointer);
 	ck_assert_ptr_null(pointer);
 	ck_assert_str_eq(taken, "x");
+}
+END_TEST
+
+/* A step filled with vfg_step_set, as a labeler fills one for its own use: freed by its cleanup. */
+START_TEST(a_step_holds_its_last_texts_cut_at_their_bounds_until_its_cleanup)
+{
+	_cleanup_step_ vfg_step step = {0};
+	ck_assert_int_eq(vfg_step_set(&step, VFG_ACTION_GRANT, "first", "reason %d", 1), 0);
+	ck_assert_int_eq(vfg_step_set(&step, VFG_ACTION_NONE, NULL, "%s, then %s", step.reason, "two"), 0);
+	ck_assert_int_eq(step.action, VFG_ACTION_NONE);
+	ck_assert_str_eq(step.detail, "");
+	ck_assert_str_eq(step.reason, "reason 1, then two");
+
+	char long_detail[2 * VFG_STEP_DETAIL_MAX], long_reason[2 * VFG_STEP_REASON_MAX];
+	memset(long_detail, 'd', sizeof(long_detail) - 1);
+	long_detail[sizeof(long_detail) - 1] = '\0';
+	memset(long_reason, 'r', sizeof(long_reason) - 1);
+	long_reason[sizeof(long_reason) - 1] = '\0';
+	ck_assert_int_eq(vfg_step_set(&step, VFG_ACTION_GRANT, long_detail, "%s", long_reason), 0);
+	ck_assert_uint_eq(strlen(step.detail), VFG_STEP_DETAIL_MAX - 1);
+	ck_assert_uint_eq(strlen(step.reason), VFG_STEP_REASON_MAX - 1);
+
+	vfg_step_clear(&step);
+	ck_assert_ptr_null(step.detail);
+	ck_assert_ptr_null(step.reason);
 }
 END_TEST
 
@@ -336,6 +362,7 @@ static Suite *util_suite(void)
 	Suite *s = suite_create("util");
 	TCase *tc = tcase_create("cleanup");
 	tcase_add_test(tc, what_is_stolen_survives_the_cleanup_of_its_variable);
+	tcase_add_test(tc, a_step_holds_its_last_texts_cut_at_their_bounds_until_its_cleanup);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("node fd");

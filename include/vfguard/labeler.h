@@ -38,7 +38,8 @@ extern "C" {
 
 /*
  * 2: vfg_probe.note grew from 256 to 1024 bytes (the cgroup labeler names its base list there).
- * 3: ABI v2: the table's size, its configuration keys and domain attributes, domain scope, side state.
+ * 3: ABI v2: the table's size, its configuration keys and domain attributes, domain scope, side state;
+ *    a step's texts kept by the core (vfg_step_set), node paths and subjects of VFG_NODE_PATH_MAX.
  */
 #define VFG_LABELER_ABI_VERSION 3u
 #define VFG_LABELER_SYMBOL "vfg_labeler_v2"
@@ -121,7 +122,7 @@ typedef struct vfg_probe {
 	bool active; /* the layer is enforced here and the labeler will act */
 	uint32_t flags; /* facts private to the labeler, handed back to its plan */
 	char note[1024]; /* one line for people: what was found */
-	char subject[VFG_PATH_MAX]; /* domain scope: what its change acts on (VFG_SCOPE_DOMAIN) */
+	char subject[VFG_NODE_PATH_MAX]; /* domain scope: what its change acts on (VFG_SCOPE_DOMAIN) */
 	/* More private facts, in the labeler's own layout (8-byte aligned): handed back with the probe. */
 	uint64_t data[VFG_PROBE_DATA_MAX / sizeof(uint64_t)];
 } vfg_probe;
@@ -144,13 +145,24 @@ typedef enum vfg_action {
 
 const char *vfg_action_name(vfg_action action);
 
-/* One labeler's decision for one node. */
+/* The most vfg_step_set keeps of a step's detail and reason, each with its NUL; the rest is cut. */
+#define VFG_STEP_DETAIL_MAX 256
+#define VFG_STEP_REASON_MAX 512
+
+/*
+ * One labeler's decision for one node, filled with vfg_step_set. The core
+ * keeps the texts of a plan's steps, each distinct text once: most nodes of
+ * a large plan share a labeler's detail and reason. A step a labeler fills
+ * for its own use (from {0}) holds them until vfg_step_clear
+ * (_cleanup_step_, util.h).
+ */
 typedef struct vfg_step {
 	size_t node; /* index into the plan's nodes */
 	size_t labeler; /* index into the plan's labelers */
 	vfg_action action;
-	char detail[256]; /* the change, short: "chown 107:107", "allow c 243:0 rw" */
-	char reason[512]; /* the kernel check that makes it needed or not */
+	const char *detail; /* the change, short: "chown 107:107", "allow c 243:0 rw"; "" when none */
+	const char *reason; /* the kernel check that makes it needed or not */
+	void *texts; /* what vfg_step_set allocated for the two, which vfg_step_clear frees; NULL in a plan */
 } vfg_step;
 
 typedef struct vfg_labeler {
@@ -417,9 +429,15 @@ void vfg_json_int(vfg_json *json, const char *key, long long value);
 void vfg_json_bool(vfg_json *json, const char *key, bool value);
 void vfg_json_null(vfg_json *json, const char *key);
 
-/* Fill @step and return 0; the short way for plan callbacks. */
+/*
+ * Fill @step: its action, @detail (NULL: "") and the reason, in place of
+ * what it held. 0, or -1 with errno ENOMEM when the texts cannot be kept
+ * (the step is left as it was). The short way for plan callbacks.
+ */
 int vfg_step_set(vfg_step *step, vfg_action action, const char *detail, const char *reason_fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Free the texts of a step a labeler filled itself; the core's steps are never cleared. */
+void vfg_step_clear(vfg_step *step);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,12 @@ extern "C" {
 #define VFG_NAME_MAX 128
 #define VFG_LABEL_MAX 256
 #define VFG_PATH_MAX 1024
+/*
+ * A node's logical path ("/dev/vfio/devices/vfio12"), or the subject a
+ * domain-scope labeler names ("/proc/1234"): far shorter than a path may be,
+ * and a plan and a journal hold one per node.
+ */
+#define VFG_NODE_PATH_MAX 256
 #define VFG_DRIVER_MAX 64
 
 typedef struct vfg_pci_addr {
@@ -110,7 +116,7 @@ typedef struct vfg_hostdev {
 /* A device node a hostdev needs, checked against sysfs when found. */
 typedef struct vfg_node {
 	vfg_node_kind kind;
-	char path[VFG_PATH_MAX]; /* logical host path, "/dev/vfio/12" */
+	char path[VFG_NODE_PATH_MAX]; /* logical host path, "/dev/vfio/12" */
 	dev_t rdev; /* from sysfs, and the node carries it */
 	bool shared; /* one node for every VM of the host */
 	vfg_access access; /* path when any hostdev using it needs path access */

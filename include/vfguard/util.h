@@ -82,6 +82,8 @@ static inline void vfg_closedirp(DIR **d)
 #ifndef _cleanup_closedir_
 #define _cleanup_closedir_ __attribute__((cleanup(vfg_closedirp)))
 #endif
+/* A step a labeler fills itself ({0}): vfg_step_clear() of it (labeler.h). */
+#define _cleanup_step_ __attribute__((cleanup(vfg_step_clear)))
 
 /*
  * Take what the pointer variable at @pp holds and leave NULL there, so its

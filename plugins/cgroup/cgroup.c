@@ -438,7 +438,7 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char foreign[1024] = "";
 	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
-	char detail[sizeof(step->detail)];
+	char detail[VFG_STEP_DETAIL_MAX];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
 		 foreign[0] ? "; another device program must too" : "");
 	vfg_action action = foreign[0] && !foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
@@ -753,7 +753,7 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])
 			audit_v2(hold, &undo.v2, node, &rule, rule_text, finding);
 	} else if (node->access == VFG_ACCESS_PATH) {
-		vfg_step step = {0};
+		_cleanup_step_ vfg_step step = {0};
 		if (cgroup_plan(env, domain, probe, node, &step, err) < 0)
 			return -1;
 		if (step.action == VFG_ACTION_GRANT)

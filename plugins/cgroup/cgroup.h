@@ -14,6 +14,7 @@
  *   cgroup_hold.c     what one hold of the host lock has found: places, refusals, cgroup directories
  *   cgroup_rule.c     a device rule ("c 243:0 rw") and the base list
  *   cgroup_v1.c       v1: devices.list read once, devices.allow/deny written through one fd each
+ *   cgroup_v1_libcgroup.c  v1's mount point check, through libcgroup: a module loaded for a v1 write
  *   cgroup_v2.c       v2: vfguard's device program and its map found once per hold, other programs
  *   cgroup_v2_bpf.c   v2's bpf(2) calls, through libbpf: a module the labeler loads for a cgroup2 target
  *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text, a shared node's holders
@@ -157,6 +158,19 @@ typedef struct cgroup_v2_entry {
 } cgroup_v2_entry;
 
 /*
+ * libcgroup's part of v1 (cgroup_v1_libcgroup.c): a module of its own,
+ * which the labeler loads only when it writes to a v1 cgroup, so that a
+ * host on cgroup2 alone never maps libcgroup.
+ */
+typedef struct cgroup_v1_ops {
+	uint32_t size; /* sizeof(cgroup_v1_ops) as the module was built */
+	/* 0 when the cgroup @dir is below the devices hierarchy's mount point; -1 with @err naming @file. */
+	int (*hierarchy_check)(const char *dir, const char *file, vfg_error *err);
+} cgroup_v1_ops;
+/* The module's one symbol, a const cgroup_v1_ops. */
+#define CGROUP_V1_OPS_SYMBOL "cgroup_v1_libcgroup_ops"
+
+/*
  * The bpf(2) calls (cgroup_v2_bpf.c), the part of v2 that needs libbpf:
  * a module of its own, which the labeler loads only when a cgroup2 cgroup
  * is the target, so that a host on v1 alone never maps libbpf. @dir names
@@ -222,7 +236,7 @@ typedef struct cgroup_dir {
 /*
  * What one hold of the host lock (labeler.h: vfg_env_scratch) has found:
  * each domain's place and whether it is refused, vfguard's own cgroups,
- * every cgroup directory it has opened, and the v2 module. A plan finds
+ * every cgroup directory it has opened, and the modules. A plan finds
  * them once for all its nodes, a transaction once for all its steps; the
  * next hold looks again.
  */
@@ -247,6 +261,8 @@ int cgroup_hold_refusal(cgroup_hold *hold, cgroup_found_place *found, const char
 cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err);
 /* Another cgroup's write changed the lists below it (the kernel propagates a deny): read them again. */
 void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written);
+/* The v1 module's calls, loaded at the hold's first need (a write to a v1 cgroup); NULL with @err. */
+const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err);
 /* The v2 module's calls, loaded at the hold's first need (a cgroup2 target); NULL with @err. */
 const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err);
 

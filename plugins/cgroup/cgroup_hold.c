@@ -24,6 +24,8 @@ struct cgroup_hold {
 	cgroup_found_place **places; /* each domain's, by its cgroup.path attribute and pid */
 	size_t n_dirs;
 	cgroup_dir **dirs; /* every directory opened in the hold, by path */
+	void *v1_module; /* cgroup-v1.so, once a v1 cgroup is written to */
+	const cgroup_v1_ops *v1_ops;
 	void *v2_module; /* cgroup-v2.so, once a cgroup2 cgroup is met */
 	const cgroup_v2_ops *v2_ops;
 };
@@ -48,6 +50,8 @@ static void hold_release(void *block)
 		free(hold->places[i]);
 	free(hold->dirs);
 	free(hold->places);
+	if (hold->v1_module)
+		dlclose(hold->v1_module);
 	if (hold->v2_module)
 		dlclose(hold->v2_module);
 }
@@ -149,46 +153,64 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
 }
 
 /*
- * The v2 module (cgroup_v2_bpf.c) lies in the folder cgroup/ beside this
- * labeler's own file, where meson builds and installs it. RTLD_NODELETE:
- * once loaded it stays, so the next hold (an apply after its plan) finds it
- * loaded rather than mapping libbpf, libelf and zlib again; the dlclose at
- * each hold's end only counts it down.
+ * The modules (cgroup_v1_libcgroup.c, cgroup_v2_bpf.c) lie in the folder
+ * cgroup/ beside this labeler's own file, where meson builds and installs
+ * them. RTLD_NODELETE: once loaded one stays, so the next hold (an apply
+ * after its plan) finds it loaded rather than mapping its libraries again;
+ * the dlclose at each hold's end only counts it down.
  */
+#define CGROUP_V1_MODULE "cgroup/cgroup-v1.so"
 #define CGROUP_V2_MODULE "cgroup/cgroup-v2.so"
 
-const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)
+/* The ops table @symbol of @size bytes in the module @name, the labeler's @part, which acts on @what; NULL with @err.
+ */
+static const void *hold_module_load(const char *name, const char *symbol, uint32_t size, const char *part,
+				    const char *what, void **module, vfg_error *err)
 {
-	if (hold->v2_ops)
-		return hold->v2_ops;
 	Dl_info self;
-	if (!dladdr((void *)cgroup_hold_v2_ops, &self) || !self.dli_fname) {
-		vfg_error_set(err, 0, CGROUP_V2_MODULE, "cgroup: cannot tell where this labeler was loaded from");
+	if (!dladdr((void *)hold_module_load, &self) || !self.dli_fname) {
+		vfg_error_set(err, 0, name, "cgroup: cannot tell where this labeler was loaded from");
 		return NULL;
 	}
 	char path[PATH_MAX];
 	const char *slash = strrchr(self.dli_fname, '/');
 	int n = snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash + 1 - self.dli_fname) : 0, self.dli_fname,
-			 CGROUP_V2_MODULE);
+			 name);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		vfg_error_set(err, ENAMETOOLONG, self.dli_fname, "cgroup: the path of its v2 part is too long");
+		vfg_error_set(err, ENAMETOOLONG, self.dli_fname, "cgroup: the path of its %s part is too long", part);
 		return NULL;
 	}
-	void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-	if (!module) {
-		vfg_error_set(err, 0, path, "cgroup: cannot load the part that acts on cgroup2 (%s)", dlerror());
+	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (!handle) {
+		vfg_error_set(err, 0, path, "cgroup: cannot load the part that acts on %s (%s)", what, dlerror());
 		return NULL;
 	}
-	const cgroup_v2_ops *ops = dlsym(module, CGROUP_V2_OPS_SYMBOL);
-	if (!ops || ops->size != sizeof(*ops)) {
-		dlclose(module);
-		vfg_error_set(err, 0, path, "is not the cgroup labeler's v2 part of this build (no %s of %zu bytes)",
-			      CGROUP_V2_OPS_SYMBOL, sizeof(*ops));
+	/* Every ops table starts with its size as the module was built. */
+	const uint32_t *ops = dlsym(handle, symbol);
+	if (!ops || *ops != size) {
+		dlclose(handle);
+		vfg_error_set(err, 0, path, "is not the cgroup labeler's %s part of this build (no %s of %u bytes)",
+			      part, symbol, (unsigned)size);
 		return NULL;
 	}
-	hold->v2_module = module;
-	hold->v2_ops = ops;
+	*module = handle;
 	return ops;
+}
+
+const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err)
+{
+	if (!hold->v1_ops)
+		hold->v1_ops = hold_module_load(CGROUP_V1_MODULE, CGROUP_V1_OPS_SYMBOL, sizeof(cgroup_v1_ops), "v1",
+						"v1 cgroups", &hold->v1_module, err);
+	return hold->v1_ops;
+}
+
+const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)
+{
+	if (!hold->v2_ops)
+		hold->v2_ops = hold_module_load(CGROUP_V2_MODULE, CGROUP_V2_OPS_SYMBOL, sizeof(cgroup_v2_ops), "v2",
+						"cgroup2", &hold->v2_module, err);
+	return hold->v2_ops;
 }
 
 void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written)

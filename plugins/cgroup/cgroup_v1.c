@@ -15,12 +15,11 @@
  * node reads the list again: read per node it made apply and revoke
  * quadratic in the number of nodes. Writes go through one fd per file, kept
  * for the hold; libcgroup says where the devices hierarchy is mounted, which
- * a directory must be below before anything is written there.
+ * a directory must be below before anything is written there (the module
+ * cgroup-v1.so, cgroup_v1_libcgroup.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libcgroup.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -208,36 +207,6 @@ char *cgroup_v1_list(const char *dir, vfg_error *err)
 
 /* ---- Writes ---- */
 
-static int libcgroup_status = -1;
-
-static void libcgroup_init_once(void)
-{
-	/* libcgroup's default logger writes to stdout, where vfguard prints plans and JSON. */
-	cgroup_set_logger(NULL, 0, NULL);
-	libcgroup_status = cgroup_init();
-}
-
-/* A directory is written to only when it is below the devices hierarchy's mount point, as libcgroup finds it. */
-static int devices_hierarchy_check(const cgroup_dir *dir, const char *file, vfg_error *err)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, libcgroup_init_once);
-	if (libcgroup_status != 0)
-		return vfg_error_set(err, 0, dir->path, "libcgroup cannot start (%s), so nothing can go to %s",
-				     cgroup_strerror(libcgroup_status), file);
-	_cleanup_free_ char *mountpoint = NULL;
-	int r = cgroup_get_subsys_mount_point("devices", &mountpoint);
-	if (r != 0 || !mountpoint)
-		return vfg_error_set(err, 0, dir->path,
-				     "is not below the devices controller's mount point (libcgroup finds none: %s)",
-				     cgroup_strerror(r));
-	size_t len = strlen(mountpoint);
-	if (strncmp(dir->path, mountpoint, len) != 0 || (dir->path[len] != '/' && dir->path[len] != '\0'))
-		return vfg_error_set(err, 0, dir->path, "is not below the devices controller's mount point %s",
-				     mountpoint);
-	return 0;
-}
-
 int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_rule *rule, vfg_error *err)
 {
 	const char *file = deny ? "devices.deny" : "devices.allow";
@@ -245,7 +214,8 @@ int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_
 	char text[48];
 	cgroup_rule_format(rule, text, sizeof(text));
 	if (*fd < 0) {
-		if (devices_hierarchy_check(dir, file, err) < 0)
+		const cgroup_v1_ops *ops = cgroup_hold_v1_ops(hold, err);
+		if (!ops || ops->hierarchy_check(dir->path, file, err) < 0)
 			return -1;
 		*fd = openat(dir->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (*fd < 0)

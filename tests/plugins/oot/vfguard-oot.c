@@ -165,7 +165,7 @@ static int oot_plan(const vfg_labeler_env *env, const vfg_domain *domain, const 
 		return vfg_step_set(step, VFG_ACTION_NONE, "", "fd access: no mark");
 	holder_key(node, key, sizeof(key));
 	mark_text(env, domain, mark, sizeof(mark));
-	char detail[sizeof(step->detail)];
+	char detail[VFG_STEP_DETAIL_MAX];
 	snprintf(detail, sizeof(detail), OOT_XATTR "=%.200s", mark);
 	if (vfg_env_state_get(env, domain, key))
 		return vfg_step_set(step, VFG_ACTION_GRANT, detail, "path access: this domain holds the mark already");
