@@ -153,6 +153,8 @@ static int rollback_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, 
 			continue;
 		if (undo_record(ctx, hj, dj, dj->records[i]->id, probes, summary, err) < 0)
 			return -1;
+		if (summary)
+			summary->changed++; /* a change undone, as revoke counts them */
 	}
 	for (size_t i = dj->n_claims; i-- > 0;)
 		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, err) < 0)
@@ -216,7 +218,7 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_sum
 				return -1;
 			continue;
 		}
-		int r = dj->open_op == JOURNAL_OP_REVOKE ? revoke_all(ctx, hj, dj, NULL, err)
+		int r = dj->open_op == JOURNAL_OP_REVOKE ? revoke_all(ctx, hj, dj, summary, err)
 							 : rollback(ctx, hj, dj, summary, err);
 		if (r < 0) {
 			vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
@@ -229,9 +231,14 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_sum
 	return 0;
 }
 
-/* The host lock, and what crashed runs left finished; @subject's journal read whole (NULL: every one). */
-static int open_and_recover(vfg_context *ctx, const char *subject, host_journal *hj, vfg_change_summary *summary,
-			    vfg_error *err)
+/*
+ * The host lock, and what crashed runs left finished; @subject's journal
+ * read whole (NULL: every one). The changes that finishing undid count in
+ * @summary when @undoing (revoke, restore: "N changes undone"); an apply
+ * counts only the changes it makes, and the transactions finished.
+ */
+static int open_and_recover(vfg_context *ctx, const char *subject, bool undoing, host_journal *hj,
+			    vfg_change_summary *summary, vfg_error *err)
 {
 	if (summary)
 		memset(summary, 0, sizeof(*summary));
@@ -241,6 +248,8 @@ static int open_and_recover(vfg_context *ctx, const char *subject, host_journal 
 		host_journal_close(hj);
 		return -1;
 	}
+	if (summary && !undoing)
+		summary->changed = 0;
 	return 0;
 }
 
@@ -535,7 +544,7 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	if (check_refusals(plan, err) < 0)
 		return -1;
 	host_journal hj;
-	if (open_and_recover(ctx, plan->domain.name, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, plan->domain.name, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = NULL;
 	if (check_ownership(&hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
@@ -575,7 +584,10 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 		vfg_error undo = {0};
 		if (summary)
 			summary->changed = summary->kept = summary->revoked = 0;
-		if (rollback(ctx, &hj, dj, summary, &undo) < 0) {
+		int undone = rollback(ctx, &hj, dj, summary, &undo);
+		if (summary)
+			summary->changed = 0; /* the failed apply changed nothing: what it did is undone */
+		if (undone < 0) {
 			size_t used = strlen(err->message);
 			vfg_strlcatf(err->message, sizeof(err->message), used,
 				     "; undoing the changes failed too (%s): run vfguard restore", undo.message);
@@ -614,7 +626,7 @@ VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vf
 				  vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, domain->name, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, domain->name, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, domain->name);
 	int r = 0;
@@ -646,7 +658,7 @@ VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vf
 VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, name, &hj, summary, err) < 0)
+	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, name, true, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, name);
 	int r = 0;
@@ -662,7 +674,7 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, NULL, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, NULL, true, &hj, summary, err) < 0)
 		return -1;
 	int r = 0;
 	for (size_t i = 0; release_all && r == 0 && i < hj.n_domains; i++) {

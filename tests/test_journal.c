@@ -434,6 +434,63 @@ START_TEST(a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_res
 }
 END_TEST
 
+/* The intent lines vm1's journal holds, and whether its last transaction is open (no commit after its begin). */
+static unsigned journal_intents(const char *root, bool *open)
+{
+	char *text = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+	unsigned intents = 0;
+	*open = false;
+	for (char *line = text; line && *line;) {
+		if (strncmp(line, "intent ", 7) == 0)
+			intents++;
+		if (strncmp(line, "begin ", 6) == 0)
+			*open = true;
+		if (strncmp(line, "commit ", 7) == 0)
+			*open = false;
+		char *newline = strchr(line, '\n');
+		line = newline ? newline + 1 : NULL;
+	}
+	free(text);
+	return intents;
+}
+
+START_TEST(restore_counts_the_changes_it_undoes_of_a_killed_apply)
+{
+	const char *root = test_root_new(host_three);
+	use_dac(root);
+	const char *const apply[] = {"apply",   "--root",    root,      "--domain",  "vm1",     "--uid",
+				     "107",     "--gid",     "107",     "--hostdev", "01:00.0", "--hostdev",
+				     "02:00.0", "--hostdev", "03:00.0", NULL};
+	unsigned counted = 0;
+	for (unsigned point = 1;; point++) {
+		int status = test_cli_killed_at(point, apply);
+		if (WIFEXITED(status))
+			break;
+		bool open;
+		unsigned intents = journal_intents(root, &open);
+		test_run run;
+		test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
+		ck_assert_msg(run.status == 0, "restore after a kill at point %u: %s", point, run.err);
+		/* Every record of the open apply is undone, done or not: each is a change restore counts. */
+		char expect[64];
+		snprintf(expect, sizeof(expect), "%u change%s undone", open ? intents : 0,
+			 open && intents == 1 ? "" : "s");
+		ck_assert_msg(strstr(run.out, expect), "kill at point %u (%u intents, %s): '%s' not in: %s", point,
+			      intents, open ? "open" : "committed", expect, run.out);
+		if (open && intents > 0) {
+			counted++;
+			ck_assert_msg(strstr(run.out, "finished 1 transaction a crashed run left open"), "%s", run.out);
+		}
+		test_run_free(&run);
+		if (!open && intents > 0)
+			test_cli_ok_revoke(root, "vm1");
+	}
+	ck_assert_msg(counted >= 3, "only %u kill points left an apply with changes to undo", counted);
+	test_cli_ok_revoke(root, "vm1");
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
 {
 	const char *root = host_new();
@@ -664,6 +721,7 @@ static Suite *journal_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_apply_is_restored);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_restored);
+	tcase_add_test(tc, restore_counts_the_changes_it_undoes_of_a_killed_apply);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("concurrency");
 	tcase_set_timeout(tc, 600);
