@@ -491,6 +491,46 @@ START_TEST(restore_counts_the_changes_it_undoes_of_a_killed_apply)
 }
 END_TEST
 
+/* A journal of its magic line alone (a crash tore the first write after it): vm1's, root's 0600. */
+static void header_only_journal(const char *root)
+{
+	test_write_file(root, "/run/vfguard/domains/vm1.journal", "vfguard-journal 2\n");
+	ck_assert_int_eq(chmod(test_path(root, "/run/vfguard/domains/vm1.journal"), 0600), 0);
+}
+
+START_TEST(a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply)
+{
+	const char *root = host_new();
+	/* The state directory as vfguard makes it: root's, 0700. */
+	vfg_error err = {0};
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	test_cli_ok_revoke(root, "vm1");
+	const char *const commands[][8] = {
+		{"restore", "--root", root, NULL},
+		{"restore", "--all", "--root", root, NULL},
+		{"revoke", "--root", root, "--domain", "vm1", NULL},
+		{"apply", "--root", root, "--domain", "vm2", "--hostdev", "02:00.0", NULL},
+	};
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		header_only_journal(root);
+		/* status reads under the shared lock and changes nothing, but says what is there: nothing. */
+		test_run run;
+		test_cli(&run, (const char *[]){"status", "--root", root, NULL});
+		ck_assert_msg(run.status == 0 && strstr(run.out, "no domain holds anything"), "%s%s", run.out, run.err);
+		test_run_free(&run);
+		ck_assert_int_eq(journal_files(root), 1);
+		test_cli(&run, (const char *const *)commands[i]);
+		ck_assert_msg(run.status == 0, "vfguard %s: %s", commands[i][0], run.err);
+		test_run_free(&run);
+		ck_assert_msg(test_read_file(root, "/run/vfguard/domains/vm1.journal") == NULL,
+			      "vfguard %s %s left the journal of its header alone", commands[i][0], commands[i][1]);
+		if (strcmp(commands[i][0], "apply") == 0)
+			test_cli_ok_revoke(root, "vm2");
+	}
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
 {
 	const char *root = host_new();
@@ -715,6 +755,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, cli_second_domain_claiming_a_held_group_exits_1_names_the_holder_and_changes_nothing);
 	tcase_add_test(tc, a_failed_revoke_takes_back_the_rest_and_restore_finishes_it);
 	tcase_add_test(tc, a_torn_last_line_is_dropped_and_a_damaged_journal_named);
+	tcase_add_test(tc, a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("crashes");
