@@ -14,11 +14,33 @@
 
 #include "internal.h"
 
+/*
+ * The state directory is a path under the root prefix: absolute, and no "."
+ * or ".." component, which would lead out of the root ("/../../tmp/x").
+ */
+static int state_dir_check(const char *value, vfg_error *err)
+{
+	if (value[0] != '/')
+		return vfg_error_set(err, EINVAL, value, "state_dir must be an absolute path");
+	for (const char *at = value; *at;) {
+		at += strspn(at, "/");
+		size_t length = strcspn(at, "/");
+		if ((length == 1 && at[0] == '.') || (length == 2 && at[0] == '.' && at[1] == '.'))
+			return vfg_error_set(err, EINVAL, value,
+					     "state_dir has a '%.*s' component: it must name a directory under the "
+					     "root prefix",
+					     (int)length, at);
+		at += length;
+	}
+	return 0;
+}
+
 static const vfg_config_key_def core_keys[] = {
 	{"plugin_dir", "", NULL, "where vfguard-NAME.so modules are looked for (\"\": the built-in directory)"},
 	{"labelers", VFG_DEFAULT_LABELERS, NULL,
 	 "labelers in grant order; revoke runs in reverse; the built-in ones always run last"},
-	{"state_dir", "/run/vfguard", NULL, "the journal and its store (lost at reboot with the changes it records)"},
+	{"state_dir", "/run/vfguard", state_dir_check,
+	 "the journal and its store (lost at reboot with the changes it records)"},
 	{"rlimit_mode", "required", NULL,
 	 "what a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried)"},
 	/*

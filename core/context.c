@@ -72,7 +72,12 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 	ctx->journals = journal_cache_new();
 
 	/* No $VFGUARD_ROOT here: the library reads no environment; the CLI and the hooks do, into the options. */
-	const char *root = options->root && *options->root ? options->root : "/";
+	const char *root = options->root ? options->root : "/";
+	if (!*root) {
+		vfg_error_set(err, EINVAL, "", "an empty root prefix (\"/\" is the host itself)");
+		vfg_context_free(ctx);
+		return NULL;
+	}
 
 	if (context_set_root(ctx, root, err) < 0 || context_load_config(ctx, options->config_file, err) < 0 ||
 	    context_apply_overrides(ctx, options->overrides, err) < 0) {

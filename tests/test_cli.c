@@ -210,6 +210,50 @@ START_TEST(root_comes_from_vfguard_root_when_not_given)
 }
 END_TEST
 
+/* Issue 19's review: an empty --root was "/", and a state_dir with ".." led out of the root. */
+static const struct {
+	const char *args[12];
+	const char *message;
+} root_escapes[] = {
+	{{"apply", "--root", "", "--domain", "vm", "--hostdev", "01:00.1", NULL}, "an empty root prefix"},
+	{{"apply", "--domain", "vm", "--set", "state_dir=/../../tmp/vfguard-escape", "--hostdev", "01:00.1", NULL},
+	 "state_dir has a '..' component"},
+	{{"apply", "--domain", "vm", "--set", "state_dir=/run/./vfguard", "--hostdev", "01:00.1", NULL},
+	 "state_dir has a '.' component"},
+	{{"status", "--set", "state_dir=run/vfguard", NULL}, "state_dir must be an absolute path"},
+};
+
+START_TEST(an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_nothing_changes)
+{
+	const char *root = test_root_new(host);
+	setenv("VFGUARD_ROOT", root, 1);
+	char *before = test_snapshot(root, 0);
+	test_run run;
+	test_cli(&run, root_escapes[_i].args);
+	ck_assert_msg(run.status == 1, "exit %d for case %d: %s%s", run.status, _i, run.out, run.err);
+	ck_assert_msg(strstr(run.err, root_escapes[_i].message), "expected '%s' in '%s'", root_escapes[_i].message,
+		      run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, 0, before, "after a refused root or state_dir");
+	struct stat st;
+	ck_assert_int_ne(lstat("/tmp/vfguard-escape", &st), 0);
+	free(before);
+	unsetenv("VFGUARD_ROOT");
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(vfguard_root_set_and_empty_is_unset)
+{
+	setenv("VFGUARD_ROOT", "", 1);
+	test_run run;
+	test_cli(&run, (const char *[]){"config", "--json", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+	unsetenv("VFGUARD_ROOT");
+}
+END_TEST
+
 static const struct {
 	const char *args[12];
 	const char *message;
@@ -884,6 +928,9 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, plan_text_shows_the_table_and_the_reasons);
 	tcase_add_test(tc, plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_driver);
 	tcase_add_test(tc, root_comes_from_vfguard_root_when_not_given);
+	tcase_add_loop_test(tc, an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_nothing_changes, 0,
+			    sizeof(root_escapes) / sizeof(root_escapes[0]));
+	tcase_add_test(tc, vfguard_root_set_and_empty_is_unset);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("text width");

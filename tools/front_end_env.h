@@ -16,8 +16,10 @@
 
 static inline void front_end_options_from_env(vfg_context_options *options)
 {
-	if (!options->root || !*options->root)
-		options->root = getenv("VFGUARD_ROOT");
+	/* Set and empty is unset; an empty --root is the library's to refuse. */
+	const char *root = getenv("VFGUARD_ROOT");
+	if (!options->root && root && *root)
+		options->root = root;
 	if (!options->plugin_dir || !*options->plugin_dir)
 		options->plugin_dir = getenv("VFGUARD_PLUGIN_DIR");
 }
