@@ -887,6 +887,23 @@ START_TEST(cli_exec_as_root_still_gets_no_capability)
 }
 END_TEST
 
+/* Issue 19's review: nothing the command execs (a setuid binary) may gain privileges back. */
+START_TEST(cli_exec_runs_the_command_with_no_new_privs)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, "107", "01:00.0,backend=legacy,access=fd");
+	test_run run;
+	test_cli(&run, (const char *[]){"exec", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "01:00.0,backend=legacy,access=fd", "--", "/bin/sh", "-c",
+					"grep ^NoNewPrivs /proc/$$/status", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	ck_assert_str_eq(run.out, "NoNewPrivs:\t1\n");
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
 /*
  * exec becomes the hypervisor, without CAP_IPC_LOCK, so what it pins is
  * charged to it: with --memory its RLIMIT_MEMLOCK is the domain's need
@@ -1228,6 +1245,7 @@ static Suite *fds_suite(void)
 	tc = tcase_create("cli");
 	tcase_add_test(tc, cli_exec_runs_the_command_as_the_domain_with_exactly_the_stated_fds_and_no_capability);
 	tcase_add_test(tc, cli_exec_as_root_still_gets_no_capability);
+	tcase_add_test(tc, cli_exec_runs_the_command_with_no_new_privs);
 	tcase_add_test(tc, cli_exec_raises_the_commands_memlock_limit_to_the_domains_need);
 	tcase_add_test(tc, cli_exec_fails_before_the_command_when_rlimit_mode_is_required);
 	tcase_add_test(tc, cli_qemu_args_json_lists_the_fds_and_the_arguments);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -209,6 +210,16 @@ static int run_exec(fds_command *cmd, vfg_context *ctx, vfg_plan *plan, vfg_erro
 	for (char **entry = env; *entry; entry++)
 		putenv(*entry); /* the strings become the environment's */
 	free(env);
+	/*
+	 * No exec from here on may add privileges (a setuid binary, file
+	 * capabilities): the hypervisor keeps the uid and the empty sets it has
+	 * (prctl(2), PR_SET_NO_NEW_PRIVS; inherited across fork and execve).
+	 */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		vfg_error_set(err, errno, cmd->command[0], "cannot set no_new_privs for the command");
+		vfg_fdset_free(fdset);
+		return -EXIT_FAILED;
+	}
 	execvp(cmd->command[0], cmd->command);
 	vfg_error_set(err, errno, cmd->command[0], "cannot run the command");
 	vfg_fdset_free(fdset);
