@@ -64,9 +64,18 @@ static int open_beneath(int root_fd, const char *root, const char *logical_path,
 	};
 	int fd = (int)syscall(SYS_openat2, root_fd, logical_path + 1, &how, sizeof(how));
 	if (fd < 0) {
-		if (errno == ELOOP || errno == EXDEV)
+		if (errno == ELOOP)
 			return vfg_error_set(err, errno, real,
 					     "a directory on the way is a symlink; refusing to follow it");
+		if (errno == EXDEV)
+			return vfg_error_set(err, errno, real,
+					     "the path leads out of the root prefix (a '..' past it)");
+		if (errno == ENOSYS)
+			return vfg_error_set(
+				err, errno, real,
+				"cannot open the device node: the kernel has no openat2() (Linux 5.6 or later "
+				"is needed) or a seccomp filter refuses it; vfguard opens every node with it, "
+				"so that no symlink or '..' leads it elsewhere");
 		if (errno == ENOENT) {
 			vfg_error_set(err, 0, real, "missing: the device node does not exist");
 			if (err)

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The vfguard CLI as a program: JSON parsed back, exit codes, help, and a dry run that changes nothing. */
+#include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <json-c/json.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -251,6 +257,44 @@ START_TEST(vfguard_root_set_and_empty_is_unset)
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
 	test_run_free(&run);
 	unsetenv("VFGUARD_ROOT");
+}
+END_TEST
+
+/*
+ * Where openat2() is missing (Linux < 5.6, or a seccomp filter that answers
+ * ENOSYS, as container runtimes' default profiles did), the message says so
+ * rather than "Function not implemented" alone. The child refuses openat2
+ * for itself and what it execs: a classic BPF seccomp filter (seccomp(2),
+ * struct seccomp_data), x86-64 only like the rest of the suite.
+ */
+START_TEST(a_kernel_without_openat2_is_named_in_the_message)
+{
+	const char *root = test_root_new(host);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct sock_filter code[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog program = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) < 0)
+			_exit(3);
+		test_run run;
+		test_cli(&run,
+			 (const char *[]){"plan", "--root", root, "--domain", "vm", "--hostdev", "01:00.1", NULL});
+		bool named = run.status == 1 && strstr(run.err, "no openat2()") && strstr(run.err, "Linux 5.6");
+		if (!named)
+			fprintf(stderr, "exit %d: %s\n", run.status, run.err);
+		_exit(named ? 0 : 1);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d (3: no seccomp filter)", status);
+	test_root_remove(root);
 }
 END_TEST
 
@@ -931,6 +975,7 @@ static Suite *cli_suite(void)
 	tcase_add_loop_test(tc, an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_nothing_changes, 0,
 			    sizeof(root_escapes) / sizeof(root_escapes[0]));
 	tcase_add_test(tc, vfguard_root_set_and_empty_is_unset);
+	tcase_add_test(tc, a_kernel_without_openat2_is_named_in_the_message);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("text width");
