@@ -63,6 +63,10 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 	if (!copy)
 		return vfg_error_set(err, ENOMEM, text, "cannot parse hostdev");
 
+	/* strtok_r skips empty fields: "BDF,," would read as "BDF". */
+	if (text[0] && (text[0] == ',' || strstr(text, ",,") || text[strlen(text) - 1] == ','))
+		return vfg_error_set(err, 0, text, "an empty hostdev option (two commas, or a comma at an end)");
+
 	char *saveptr = NULL;
 	char *device = strtok_r(copy, ",", &saveptr);
 	if (!device)

@@ -324,6 +324,44 @@ START_TEST(failure_exits_non_zero_with_one_line_and_changes_nothing)
 }
 END_TEST
 
+START_TEST(invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostdev_and_value)
+{
+	const char *root = new_root();
+	/* Where libvirt's VF token series puts it: once ignored, so an invalid token was granted. */
+	char *xml = domain_xml("vm1",
+			       "    <hostdev mode='subsystem' type='pci' managed='no'>\n"
+			       "      <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'>"
+			       "<vf-token uuid='not-a-token'/></address></source>\n"
+			       "    </hostdev>\n",
+			       DAC_107);
+	char *before = test_snapshot(root, 0);
+	hook_run run;
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "domain 'vm1'");
+	expect_failure(&run, "hostdev 0000:01:00.0");
+	expect_failure(&run, "not-a-token");
+	hook_free(&run);
+	free(xml);
+
+	/* An element libvirt's schema does not give a PCI address. */
+	xml = domain_xml("vm1",
+			 "    <hostdev mode='subsystem' type='pci' managed='no'>\n"
+			 "      <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'>"
+			 "<rom bar='off'/></address></source>\n"
+			 "    </hostdev>\n",
+			 DAC_107);
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "unknown element");
+	expect_failure(&run, "<rom>");
+	hook_free(&run);
+	free(xml);
+	/* Nothing at all: not even the state directory. */
+	test_snapshot_expect(root, 0, before, "refused vf-tokens");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(second_domain_claiming_the_group_fails_and_leaves_the_first_alone)
 {
 	const char *root = new_root();
@@ -455,6 +493,7 @@ int main(void)
 	tcase_add_test(tc, iommufd_hostdev_libvirt_passes_as_fd_gets_no_path_grant);
 	tcase_add_test(tc, other_operations_change_nothing);
 	tcase_add_test(tc, failure_exits_non_zero_with_one_line_and_changes_nothing);
+	tcase_add_test(tc, invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostdev_and_value);
 	tcase_add_test(tc, second_domain_claiming_the_group_fails_and_leaves_the_first_alone);
 	tcase_add_test(tc, release_needs_no_valid_xml_and_is_idempotent);
 	tcase_add_test(tc, without_a_dac_seclabel_qemu_conf_names_the_hypervisor);

@@ -130,6 +130,17 @@ START_TEST(vf_token_from_source_and_metadata_in_canonical_form)
 }
 END_TEST
 
+START_TEST(vf_token_inside_the_source_address_is_read)
+{
+	libvirt_domain d;
+	parse_ok("vf-token-in-address.xml", &d);
+	ck_assert_uint_eq(d.n_specs, 1);
+	expect_hostdev(&d.specs[0], "0000:03:00.1", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, false,
+		       "5d1b2e73-0c47-4f58-9a8b-7c6d5e4f3a2b");
+	libvirt_domain_clear(&d);
+}
+END_TEST
+
 START_TEST(several_pci_hostdevs_in_order_and_other_hostdevs_ignored)
 {
 	libvirt_domain d;
@@ -275,6 +286,26 @@ START_TEST(bad_vf_token_is_an_error)
 }
 END_TEST
 
+START_TEST(bad_vf_token_inside_the_source_address_is_an_error)
+{
+	parse_fails("bad-vf-token-in-address.xml",
+		    (const char *[]){"hostdev 0000:03:00.1", "<vf-token>", "not-a-uuid", NULL});
+}
+END_TEST
+
+START_TEST(vf_tokens_in_source_and_address_that_differ_are_an_error)
+{
+	parse_fails("bad-vf-token-disagrees.xml", (const char *[]){"5d1b2e73-0c47-4f58-9a8b-7c6d5e4f3a2b",
+								   "00112233-4455-6677-8899-aabbccddeeff", NULL});
+}
+END_TEST
+
+START_TEST(unknown_element_inside_the_source_address_is_an_error)
+{
+	parse_fails("bad-address-child.xml", (const char *[]){"<vf-tokens>", "unknown element", NULL});
+}
+END_TEST
+
 START_TEST(metadata_for_a_device_the_domain_does_not_assign_is_an_error)
 {
 	parse_fails("bad-metadata-unknown-hostdev.xml", (const char *[]){"0000:09:00.0", "no PCI <hostdev>", NULL});
@@ -360,6 +391,7 @@ int main(void)
 	tcase_add_test(good, legacy_unmanaged_gpu_with_generated_selinux_labels);
 	tcase_add_test(good, managed_iommufd_nic_is_fd_access_with_a_viommu_and_the_apparmor_profile_named_by_uuid);
 	tcase_add_test(good, vf_token_from_source_and_metadata_in_canonical_form);
+	tcase_add_test(good, vf_token_inside_the_source_address_is_read);
 	tcase_add_test(good, several_pci_hostdevs_in_order_and_other_hostdevs_ignored);
 	tcase_add_test(good, static_selinux_label_and_dac_by_names);
 	tcase_add_test(good, static_apparmor_profile_and_labels_libvirt_has_not_generated_yet);
@@ -380,6 +412,9 @@ int main(void)
 	tcase_add_test(bad, non_vfio_driver_is_an_error);
 	tcase_add_test(bad, same_device_twice_is_an_error);
 	tcase_add_test(bad, bad_vf_token_is_an_error);
+	tcase_add_test(bad, bad_vf_token_inside_the_source_address_is_an_error);
+	tcase_add_test(bad, vf_tokens_in_source_and_address_that_differ_are_an_error);
+	tcase_add_test(bad, unknown_element_inside_the_source_address_is_an_error);
 	tcase_add_test(bad, metadata_for_a_device_the_domain_does_not_assign_is_an_error);
 	tcase_add_test(bad, unknown_memory_unit_is_an_error);
 	tcase_add_test(bad, unknown_seclabel_model_is_an_error);

@@ -565,6 +565,122 @@ START_TEST(a_device_and_an_annotation_may_not_disagree_on_the_backend)
 }
 END_TEST
 
+/* @stage with @state exits 1 with one line holding @reason, and the host tree is as it was. */
+static void expect_state_refused(const fixture *f, const char *stage, const char *state, const char *reason)
+{
+	char *before = test_snapshot(f->root, 0);
+	hook_run run;
+	hook(&run, f, stage, state);
+	ck_assert_msg(run.status == 1, "exit %d (%s), expected 1", run.status, run.err);
+	ck_assert_str_eq(run.out, "");
+	ck_assert_msg(strncmp(run.err, "vfguard: ", 9) == 0 && strstr(run.err, reason) &&
+			      strchr(run.err, '\n') == run.err + strlen(run.err) - 1,
+		      "'%s', expected one line with '%s'", run.err, reason);
+	free(run.out);
+	free(run.err);
+	test_snapshot_expect(f->root, 0, before, reason);
+	free(before);
+}
+
+/* The state with another id (a JSON string body, escapes as written). */
+static char *state_with_id(const fixture *f, const char *status, const char *id)
+{
+	char *state;
+	ck_assert_int_ge(asprintf(&state, "{\"id\": \"%s\", \"status\": \"%s\", \"pid\": %d, \"bundle\": \"%s\"}", id,
+				  status, strcmp(status, "created") == 0 ? (int)f->container : 0, f->bundle),
+			 0);
+	return state;
+}
+
+/*
+ * A NUL in the id ended it for C: the poststop of "ctr-4711\u0000zzz" revoked
+ * the domain ctr-4711. Such an id, and any the domain names refuse, is
+ * refused, named with its control bytes escaped.
+ */
+START_TEST(a_container_id_with_a_nul_or_that_is_no_domain_name_is_refused)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", ""), *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, "prestart", created);
+	const char *ids[][2] = {
+		{"ctr-4711\\u0000zzz", "id \"ctr-4711\\u0000zzz\" holds a NUL byte"},
+		{"ctr\\n4711", "id \"ctr\\u000a4711\""},
+		{"../ctr-4711", "id \"../ctr-4711\""},
+		{"", "id \"\""},
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char *state = state_with_id(&f, "stopped", ids[i][0]);
+		expect_state_refused(&f, "poststop", state, ids[i][1]);
+		free(state);
+		state = state_with_id(&f, "created", ids[i][0]);
+		expect_state_refused(&f, "prestart", state, ids[i][1]);
+		free(state);
+	}
+	/* ctr-4711 still holds its grant, and its own poststop takes it back */
+	expect_owner(f.root, "/dev/vfio/7", 107, 107);
+	hook_ok(&f, "poststop", stopped);
+	test_snapshot_expect(f.root, UNCHANGED, before, "prestart then poststop");
+	free(created);
+	free(stopped);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(text_after_the_state_object_is_refused)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	char *created = state_json(&f, "created", ""), *garbage;
+	ck_assert_int_ge(asprintf(&garbage, "%s \n{\"id\": \"other\"}", created), 0);
+	expect_state_refused(&f, "prestart", garbage, "text after the JSON object");
+	free(garbage);
+	ck_assert_int_ge(asprintf(&garbage, "%s\n\t x", created), 0);
+	expect_state_refused(&f, "prestart", garbage, "text after the JSON object");
+	free(garbage);
+	/* white space after it is no text */
+	ck_assert_int_ge(asprintf(&garbage, "%s\n \n", created), 0);
+	char *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, "prestart", garbage);
+	hook_ok(&f, "poststop", stopped);
+	free(stopped);
+	free(garbage);
+	free(created);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_function_named_twice_in_the_annotation_is_refused)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	expect_prestart_refused(&f, "\"org.vfguard.hostdevs\": \"0000:02:00.0 0000:02:00.0,access=fd\"",
+				"0000:02:00.0 is named twice");
+	expect_prestart_refused(&f, "\"org.vfguard.hostdevs\": \"0000:02:00.0;02:00.0\"",
+				"0000:02:00.0 is named twice");
+	/* a function both of linux.devices and of the annotation stays one hostdev */
+	char *created = state_json(&f, "created", "\"org.vfguard.hostdevs\": \"0000:01:00.0\"");
+	char *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, "prestart", created);
+	hook_ok(&f, "poststop", stopped);
+	free(created);
+	free(stopped);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(an_empty_hostdev_option_in_the_annotation_is_refused)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	expect_prestart_refused(&f, "\"org.vfguard.hostdevs\": \"0000:02:00.0,,\"",
+				"0000:02:00.0,,: an empty hostdev option");
+	fixture_close(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("oci_hook");
@@ -579,6 +695,10 @@ int main(void)
 	tcase_add_test(tc, a_device_and_an_annotation_may_not_disagree_on_the_backend);
 	tcase_add_test(tc, cap_ipc_lock_is_read_from_the_config_not_from_the_process_at_prestart);
 	tcase_add_test(tc, a_malformed_capability_set_is_named);
+	tcase_add_test(tc, a_container_id_with_a_nul_or_that_is_no_domain_name_is_refused);
+	tcase_add_test(tc, text_after_the_state_object_is_refused);
+	tcase_add_test(tc, a_function_named_twice_in_the_annotation_is_refused);
+	tcase_add_test(tc, an_empty_hostdev_option_in_the_annotation_is_refused);
 	tcase_add_test(tc, a_runtime_device_list_that_allows_the_nodes_keeps_the_cgroup_labeler_out);
 	tcase_add_test(tc, a_runtime_device_list_that_denies_a_node_is_refused_naming_the_rule);
 	suite_add_tcase(suite, tc);

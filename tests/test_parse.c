@@ -130,6 +130,11 @@ static const struct {
 	{"01:00.0,managed", "needs a value"},
 	{"01:00.0,colour=red", "unknown hostdev option"},
 	{"01:00.0,access=fd,access=path", "given twice"},
+	/* strtok_r once skipped the empty fields and took these */
+	{"0000:41:00.0,,", "0000:41:00.0,,: an empty hostdev option"},
+	{"01:00.0,,access=fd", "empty hostdev option"},
+	{"01:00.0,", "empty hostdev option"},
+	{",01:00.0", "empty hostdev option"},
 	{"", "empty hostdev"},
 	{"/dev/vfio/7", "sysfs path"},
 	{"/sys/bus/pci/devices/nonsense", "does not end in a PCI function"},

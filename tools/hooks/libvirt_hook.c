@@ -105,8 +105,11 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 static int prepare(const char *name, const char *xml, size_t size, vfg_error *err)
 {
 	libvirt_domain parsed;
-	if (libvirt_domain_parse(xml, size, &parsed, err) < 0)
+	if (libvirt_domain_parse(xml, size, &parsed, err) < 0) {
+		/* libvirt logs the hook's one line without saying which domain it started. */
+		vfg_error_prefix(err, "domain '%s'", name);
 		return -1;
+	}
 	if (strcmp(parsed.domain.name, name) != 0) {
 		vfg_error_set(err, 0, name, "the domain XML on standard input is for '%s'", parsed.domain.name);
 		libvirt_domain_clear(&parsed);

@@ -7,7 +7,7 @@
  *   <seclabel model= type=>                Security label
  *   <devices><hostdev mode='subsystem' type='pci' managed=>
  *     <driver name='vfio' iommufd='yes|no'/>
- *     <source><address domain= bus= slot= function=/></source>
+ *     <source><address domain= bus= slot= function=>[<vf-token uuid=/>]</address></source>
  *                                           Host device assignment, Device Addresses
  *   <devices><iommu model=...>             IOMMU devices
  *   <iommufd enabled='yes'/>               the domain-wide iommufd switch (libvirt >= 12.2)
@@ -268,6 +268,50 @@ static int parse_uuid_attribute(const xmlNode *node, char *canonical, vfg_error 
 	return 0;
 }
 
+/* A <vf-token uuid=.../> of the hostdev at @addr: the error names the hostdev and the value. */
+static int parse_vf_token(const xmlNode *token, const vfg_pci_addr *addr, char *canonical, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	if (parse_uuid_attribute(token, canonical, err) < 0) {
+		vfg_error_prefix(err, "hostdev %s", vfg_pci_addr_format(addr, bdf));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The children of a hostdev's <source><address>. libvirt's schema gives a PCI
+ * address attributes only (basictypes.rng "pciaddress"); its one child
+ * element, <zpci> ("zpciaddress"), belongs to the guest-side <address
+ * type='pci'> (domaincommon.rng "address"), not to the host function. The
+ * VF token series (docs/hooks.md "VF tokens") puts <vf-token uuid=.../> here.
+ * Anything else is refused: an element vfguard skips could change what
+ * libvirt hands QEMU without vfguard knowing.
+ */
+static int parse_source_address_children(const xmlNode *address, vfg_hostdev_spec *spec, vfg_error *err)
+{
+	const xmlNode *token = NULL;
+	for (const xmlNode *node = address->children; node; node = node->next) {
+		if (node->type != XML_ELEMENT_NODE)
+			continue;
+		if (!is_element(node, "vf-token"))
+			return fail(err, node, "unknown element in a hostdev's source <address> (expected vf-token)");
+		if (token)
+			return fail(err, node, "a second <vf-token> in <address>");
+		token = node;
+	}
+	if (!token)
+		return 0;
+	char canonical[VFG_UUID_STRLEN];
+	if (parse_vf_token(token, &spec->addr, canonical, err) < 0)
+		return -1;
+	if (spec->vf_token[0] && strcmp(spec->vf_token, canonical) != 0)
+		return fail(err, token, "vf-token %s differs from the <vf-token> %s in <source>", canonical,
+			    spec->vf_token);
+	memcpy(spec->vf_token, canonical, sizeof(canonical));
+	return 0;
+}
+
 static int parse_hostdev_driver(const xmlNode *driver, vfg_hostdev_spec *spec, bool *backend_given, vfg_error *err)
 {
 	char name[32], iommufd[16];
@@ -332,7 +376,9 @@ static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *
 		return -1;
 	if (only_child(source, "vf-token", &token, err) < 0)
 		return -1;
-	if (token && parse_uuid_attribute(token, spec->vf_token, err) < 0)
+	if (token && parse_vf_token(token, &spec->addr, spec->vf_token, err) < 0)
+		return -1;
+	if (parse_source_address_children(address, spec, err) < 0)
 		return -1;
 
 	for (size_t i = 0; i < out->n_specs; i++)

@@ -92,6 +92,53 @@ static const char *annotation(const oci_container *c, const char *key)
 	return json_object_get_string(value);
 }
 
+/* @text of @length bytes as a JSON string body, cut to fit @size: control bytes, NUL included, as \u00XX. */
+static const char *json_escaped(const char *text, size_t length, char *buf, size_t size)
+{
+	size_t used = 0;
+	for (size_t i = 0; i < length && used + 7 < size; i++) {
+		unsigned char byte = (unsigned char)text[i];
+		if (byte < 0x20 || byte == 0x7f)
+			used += (size_t)snprintf(buf + used, size - used, "\\u%04x", byte);
+		else if (byte == '"' || byte == '\\')
+			used += (size_t)snprintf(buf + used, size - used, "\\%c", byte);
+		else
+			buf[used++] = (char)byte;
+	}
+	buf[used] = '\0';
+	return buf;
+}
+
+/* The reason of @e without its "SUBJECT: " lead. */
+static const char *error_reason(const vfg_error *e)
+{
+	size_t length = strlen(e->subject);
+	if (length && strncmp(e->message, e->subject, length) == 0 && strncmp(e->message + length, ": ", 2) == 0)
+		return e->message + length + 2;
+	return e->message;
+}
+
+/*
+ * The id names the domain, so it must be one whole domain name: a JSON
+ * string may hold a NUL ("c\u0000zzz"), and C would read it as "c", so that
+ * poststop would revoke another container's domain.
+ */
+static int check_container_id(json_object *state, vfg_error *err)
+{
+	json_object *id = NULL;
+	json_object_object_get_ex(state, "id", &id);
+	const char *text = json_object_get_string(id);
+	size_t length = (size_t)json_object_get_string_len(id);
+	char escaped[4 * VFG_NAME_MAX];
+	json_escaped(text, length, escaped, sizeof(escaped));
+	if (memchr(text, '\0', length))
+		return vfg_error_set(err, 0, "container state", "id \"%s\" holds a NUL byte", escaped);
+	vfg_error inner = {0};
+	if (vfg_domain_name_check(text, &inner) < 0)
+		return vfg_error_set(err, 0, "container state", "id \"%s\": %s", escaped, error_reason(&inner));
+	return 0;
+}
+
 static int parse_state(oci_container *c, const char *text, size_t size, vfg_error *err)
 {
 	enum json_tokener_error jerr = json_tokener_success;
@@ -100,10 +147,16 @@ static int parse_state(oci_container *c, const char *text, size_t size, vfg_erro
 		return vfg_error_set(err, ENOMEM, "container state", "out of memory");
 	c->state = json_tokener_parse_ex(tok, text, (int)size);
 	jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!c->state || jerr != json_tokener_success || !json_object_is_type(c->state, json_type_object))
 		return vfg_error_set(err, 0, "container state", "not a JSON object (%s)",
 				     jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "another value");
+	/* The tokener stops after the object: whatever follows, but white space, is no part of one state. */
+	while (end < size && isspace((unsigned char)text[end]))
+		end++;
+	if (end < size)
+		return vfg_error_set(err, 0, "container state", "text after the JSON object, at byte %zu", end);
 
 	if (json_string_member(c->state, "id", "container state", &c->id, err) < 0 ||
 	    json_string_member(c->state, "status", "container state", &c->status, err) < 0 ||
@@ -114,6 +167,8 @@ static int parse_state(oci_container *c, const char *text, size_t size, vfg_erro
 		return -1;
 	if (!c->id)
 		return vfg_error_set(err, 0, "container state", "no \"id\"");
+	if (check_container_id(c->state, err) < 0)
+		return -1;
 	json_object *pid;
 	if (json_object_object_get_ex(c->state, "pid", &pid)) {
 		if (!json_object_is_type(pid, json_type_int) || json_object_get_int64(pid) < 0 ||
@@ -366,6 +421,7 @@ static int parse_hostdev_annotation(const vfg_context *ctx, oci_container *c, co
 	if (!list)
 		return 0;
 	char text[256];
+	bool annotated[MAX_HOSTDEVS] = {false};
 	for (const char *p = list; *p;) {
 		while (*p && (isspace((unsigned char)*p) || *p == ';'))
 			p++;
@@ -393,6 +449,13 @@ static int parse_hostdev_annotation(const vfg_context *ctx, oci_container *c, co
 		vfg_hostdev_spec *spec = spec_for(c, &parsed.addr, err);
 		if (!spec)
 			return -1;
+		/* Two entries for one function: which options hold? */
+		if (annotated[spec - c->specs]) {
+			char bdf[VFG_PCI_ADDR_STRLEN];
+			return vfg_error_set(err, 0, ANNOTATION_HOSTDEVS, "%s is named twice",
+					     vfg_pci_addr_format(&parsed.addr, bdf));
+		}
+		annotated[spec - c->specs] = true;
 		/* A device entry fixed the backend; the annotation may not contradict it. */
 		if (spec->backend != VFG_BACKEND_AUTO && parsed.backend != VFG_BACKEND_AUTO &&
 		    spec->backend != parsed.backend)
@@ -569,8 +632,6 @@ int main(int argc, char **argv)
 		r = parse_state(&container, text, size, &err);
 	if (r == 0)
 		r = stage_of(&container, argc == 2 ? argv[1] : NULL, &stage, &err);
-	if (r == 0 && vfg_domain_name_check(container.id, &err) < 0)
-		r = -1;
 	if (r == 0) {
 		snprintf(container.domain.name, sizeof(container.domain.name), "%s", container.id);
 		r = stage == OCI_STAGE_PRESTART ? prestart(&container, &err) : poststop(&container, &err);
