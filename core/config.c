@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -35,12 +36,26 @@ static int state_dir_check(const char *value, vfg_error *err)
 	return 0;
 }
 
+/* Seconds to wait for the host lock: 0 (no bound) to a day. */
+static int lock_timeout_check(const char *value, vfg_error *err)
+{
+	char *end;
+	errno = 0;
+	unsigned long seconds = strtoul(value, &end, 10);
+	if (!*value || *end || errno || value[0] == '-' || seconds > 86400)
+		return vfg_error_set(err, EINVAL, value,
+				     "lock_timeout is a number of seconds from 0 (wait as long as it takes) to 86400");
+	return 0;
+}
+
 static const vfg_config_key_def core_keys[] = {
 	{"plugin_dir", "", NULL, "where vfguard-NAME.so modules are looked for (\"\": the built-in directory)"},
 	{"labelers", VFG_DEFAULT_LABELERS, NULL,
 	 "labelers in grant order; revoke runs in reverse; the built-in ones always run last"},
 	{"state_dir", "/run/vfguard", state_dir_check,
 	 "the journal and its store (lost at reboot with the changes it records)"},
+	{"lock_timeout", "30", lock_timeout_check,
+	 "seconds a command waits for the host lock another one holds before it fails naming it (0: no bound)"},
 	{"rlimit_mode", "required", NULL,
 	 "what a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried)"},
 	/*

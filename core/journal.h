@@ -170,6 +170,12 @@ int host_journal_open(const vfg_context *ctx, bool exclusive, host_journal *hj, 
 int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *subject, host_journal *hj,
 			  vfg_error *err);
 int host_journal_complete(host_journal *hj, domain_journal *dj, vfg_error *err);
+/*
+ * flock @fd (the host lock at @path), waiting at most the config key
+ * lock_timeout (seconds; 0: as long as it takes); a lock still held then is
+ * an error naming the process that holds it (core/lock.c).
+ */
+int host_lock_take(const vfg_context *ctx, int fd, const char *path, bool exclusive, vfg_error *err);
 void host_journal_close(host_journal *hj);
 /* Release and free the labelers' scratch blocks (core/scratch.c): the hold of the lock ends. */
 void host_journal_scratch_release(host_journal *hj);

@@ -723,12 +723,11 @@ int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *su
 	}
 	if (hj->lock_fd < 0)
 		return -1;
-	int r;
-	do
-		r = flock(hj->lock_fd, exclusive ? LOCK_EX : LOCK_SH);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return vfg_error_set(err, errno, lock_path, "cannot take the host lock");
+	if (host_lock_take(hj->ctx, hj->lock_fd, lock_path, exclusive, err) < 0) {
+		close(hj->lock_fd);
+		hj->lock_fd = -1;
+		return -1;
+	}
 	journal_cache_lock_taken(hj);
 	hj->exclusive = exclusive;
 	/* A cache of every journal at this generation costs no read at all; else the index, when valid. */

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -707,6 +709,66 @@ static int run_concurrent_domains(const char *root)
 	return conflicts;
 }
 
+/*
+ * Issue 19's review: a command waited forever behind a stuck holder of the
+ * host lock. With lock_timeout it fails after that many seconds, naming the
+ * holder's pid, and changes nothing; once the holder goes, it works.
+ */
+START_TEST(a_command_behind_a_stuck_lock_holder_fails_in_time_naming_it)
+{
+	const char *root = test_root_new(host_three);
+	use_dac(root);
+	vfg_error err = {0};
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	int ready[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t holder = fork();
+	ck_assert_int_ge(holder, 0);
+	if (holder == 0) {
+		int fd = open(test_path(root, "/run/vfguard/lock"), O_RDWR);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		ck_assert_int_eq(write(ready[1], "x", 1), 1);
+		pause(); /* stuck, lock held, until killed */
+		_exit(0);
+	}
+	char byte;
+	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	char *before = test_snapshot(root, 0);
+	struct timespec start, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+					"--set", "lock_timeout=1", "--hostdev", "02:00.0", NULL});
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	double waited = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+	char pid[32];
+	snprintf(pid, sizeof(pid), "pid %d", (int)holder);
+	ck_assert_msg(run.status == 1, "exit %d: %s", run.status, run.err);
+	ck_assert_msg(strstr(run.err, pid) && strstr(run.err, "lock_timeout") && strstr(run.err, "nothing was changed"),
+		      "'%s' not in: %s", pid, run.err);
+	/* Not a timing assertion: only that it gave up at all rather than wait for the holder. */
+	ck_assert_msg(waited >= 1.0 && waited < 30.0, "gave up after %.1f s", waited);
+	test_run_free(&run);
+	test_snapshot_expect(root, 0, before, "after giving up on the lock");
+	ck_assert_int_eq(kill(holder, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(holder, NULL, 0), holder);
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+					"--set", "lock_timeout=1", "--hostdev", "02:00.0", NULL});
+	ck_assert_msg(run.status == 0, "once the holder is gone: %s", run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"status", "--set", "lock_timeout=soon", "--root", root, NULL});
+	ck_assert_msg(run.status == 1 && strstr(run.err, "lock_timeout is a number of seconds"), "%s", run.err);
+	test_run_free(&run);
+	free(before);
+	close(ready[0]);
+	close(ready[1]);
+	test_cli_ok_revoke(root, "vm2");
+	test_cli_ok_revoke(root, "vm1");
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(domains_applying_and_revoking_concurrently_share_the_container)
 {
 	const char *root = concurrent_host_new();
@@ -767,6 +829,7 @@ static Suite *journal_suite(void)
 	tc = tcase_create("concurrency");
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, domains_applying_and_revoking_concurrently_share_the_container);
+	tcase_add_test(tc, a_command_behind_a_stuck_lock_holder_fails_in_time_naming_it);
 	tcase_add_test(tc, dac_domains_applying_and_revoking_concurrently_leave_the_container_as_it_was);
 	suite_add_tcase(suite, tc);
 	return suite;
