@@ -306,10 +306,12 @@ START_TEST(a_given_profile_names_the_file_and_without_uuid_or_profile_vfguard_NA
 	ck_assert_msg(domain_apply(&f, "vm2", NULL, NULL, (const char *[]){"02:00.0,backend=legacy", NULL}, &summary,
 				   &err) == 0,
 		      "%s", err.message);
-	ck_assert_ptr_nonnull(
-		strstr(test_read_file(f.root, "/etc/apparmor.d/vfguard/qemu-vm1"), "\"/dev/vfio/9\" rw,"));
-	ck_assert_ptr_nonnull(
-		strstr(test_read_file(f.root, "/etc/apparmor.d/vfguard/vfguard-vm2"), "\"/dev/vfio/8\" rw,"));
+	char *vm1_profile = test_read_file(f.root, "/etc/apparmor.d/vfguard/qemu-vm1");
+	char *vm2_profile = test_read_file(f.root, "/etc/apparmor.d/vfguard/vfguard-vm2");
+	ck_assert_ptr_nonnull(strstr(vm1_profile, "\"/dev/vfio/9\" rw,"));
+	ck_assert_ptr_nonnull(strstr(vm2_profile, "\"/dev/vfio/8\" rw,"));
+	free(vm1_profile);
+	free(vm2_profile);
 	expect_file(f.root, RULES1, NULL);
 	fixture_close(&f);
 }

@@ -432,7 +432,8 @@ static audit_result audit_json(const fixture *f, const char *domain)
 					 test_json_string(report, "domain"));
 		report_lines(report, &lines, &n);
 	}
-	qsort(lines, n, sizeof(*lines), compare_lines);
+	if (n) /* qsort takes no NULL, even for no element (UBSan) */
+		qsort(lines, n, sizeof(*lines), compare_lines);
 	size_t size = 0;
 	FILE *out = open_memstream(&result.findings, &size);
 	for (size_t i = 0; i < n; i++) {

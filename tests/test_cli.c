@@ -191,9 +191,11 @@ START_TEST(plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_drive
 	test_cli(&run,
 		 (const char *[]){"plan", "--root", root, "--json", "--domain", "vm", "--hostdev", "02:00.0", NULL});
 	ck_assert_int_eq(run.status, 1);
-	json_object *error = test_json_member(test_json_parse(run.out), "error");
+	json_object *result = test_json_parse(run.out);
+	json_object *error = test_json_member(result, "error");
 	ck_assert_ptr_nonnull(strstr(test_json_string(error, "message"), "0000:02:00.1 is bound to e1000e"));
 	ck_assert_str_eq(test_json_string(error, "subject"), "0000:02:00.0");
+	json_object_put(result);
 	test_run_free(&run);
 	test_root_remove(root);
 }

@@ -123,22 +123,32 @@ static void make_from_installed_pc(const char *relative, char *dir, int *status,
 {
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	char *source = path_in(env("VFGUARD_SOURCE_ROOT"), relative);
-	char *pc_path = NULL, *sysroot = NULL, *copy = NULL;
+	char *pc_path = NULL, *sysroot = NULL, *copy = NULL, *cflags = NULL, *ldflags = NULL;
 	ck_assert_int_ge(asprintf(&pc_path, "PKG_CONFIG_PATH=%s%s/pkgconfig", installed.destdir, env("VFGUARD_LIBDIR")),
 			 0);
 	ck_assert_int_ge(asprintf(&sysroot, "PKG_CONFIG_SYSROOT_DIR=%s", installed.destdir), 0);
+	/* The sanitizer build's library needs its runtime first in the program that loads it. */
+	const char *sanitize = env("VFGUARD_SANITIZE");
+	if (strcmp(sanitize, "none") != 0) {
+		ck_assert_int_ge(asprintf(&cflags, "CFLAGS=-O2 -g -fsanitize=%s", sanitize), 0);
+		ck_assert_int_ge(asprintf(&ldflags, "LDFLAGS=-fsanitize=%s", sanitize), 0);
+	}
 	ck_assert_int_ge(asprintf(&copy, "%s/.", source), 0);
 	test_run run;
 	run_program(&run, (const char *[]){"cp", "-R", copy, dir, NULL}, NULL, NULL);
 	ck_assert_int_eq(run.status, 0);
 	test_run_free(&run);
-	run_program(&run, (const char *[]){env("MAKE"), NULL}, (const char *[]){pc_path, sysroot, NULL}, dir);
+	run_program(&run, (const char *[]){env("MAKE"), NULL},
+		    (const char *[]){pc_path, sysroot, cflags, ldflags, NULL}, dir);
 	*status = run.status;
 	*output = joined_output(&run);
 	test_run_free(&run);
 	free(copy);
 	free(source);
-	/* pc_path and sysroot stay: putenv in the children only, but cheap to keep. */
+	free(ldflags); /* only the child put them in its environment */
+	free(cflags);
+	free(sysroot);
+	free(pc_path);
 }
 
 static void install_setup(void)
