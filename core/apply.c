@@ -547,8 +547,10 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	if (open_and_recover(ctx, plan->domain.name, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = NULL;
+	vfg_domain domain = plan->domain; /* as the journal keeps it: with the labelers that grant (model.h) */
 	if (check_ownership(&hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
-	    domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, &plan->domain, err) < 0) {
+	    journal_domain_record_labelers(ctx, dj, &domain, err) < 0 ||
+	    domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, &domain, err) < 0) {
 		host_journal_close(&hj);
 		return -1;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dispatcher.h"
 #include "journal.h"
 
 /* What a labeler's audit callback reports into (labeler.h). */
@@ -186,6 +187,63 @@ static void audit_one(vfg_context *ctx, const host_journal *hj, const vfg_plan *
 	finding->report->n_skipped++;
 }
 
+/*
+ * Is @labeler one whose grants the domain may hold? Every one when the
+ * journal records no list (a journal of a vfguard before it, or no journal:
+ * an audit before apply); else those it names, and the built-in ones.
+ */
+static bool labeler_audited(const char *recorded, const vfg_labeler *labeler)
+{
+	return !*recorded || vfg_dispatcher_is_builtin(labeler->name) || labeler_list_has(recorded, labeler->name);
+}
+
+static bool plan_has_labeler(const vfg_plan *plan, const char *name)
+{
+	for (size_t l = 0; l < plan->n_labelers; l++)
+		if (strcmp(plan->labelers[l].labeler->name, name) == 0)
+			return true;
+	for (size_t l = 0; l < plan->n_domain_labelers; l++)
+		if (strcmp(plan->domain_labelers[l].labeler->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The labelers this audit checks, into the report; @recorded: the journal's list, "" when it has none. */
+static void report_labelers(const vfg_plan *plan, const char *recorded, vfg_audit_report *report)
+{
+	report->labelers_from_journal = *recorded;
+	if (*recorded) {
+		snprintf(report->labelers, sizeof(report->labelers), "%s", recorded);
+		return;
+	}
+	size_t used = 0;
+	for (size_t l = 0; l < plan->n_labelers; l++)
+		if (!vfg_dispatcher_is_builtin(plan->labelers[l].labeler->name))
+			used = vfg_strlcatf(report->labelers, sizeof(report->labelers), used, "%s%s", used ? "," : "",
+					    plan->labelers[l].labeler->name);
+}
+
+/* A labeler the domain was applied with that is not loaded here cannot audit its grants: never a clean audit. */
+static void audit_labelers_not_loaded(const vfg_plan *plan, const char *recorded, vfg_finding *finding)
+{
+	for (const char *at = recorded; *at;) {
+		size_t length = strcspn(at, ",");
+		char name[VFG_NAME_MAX], expected[256], actual[256];
+		snprintf(name, sizeof(name), "%.*s", (int)length, at);
+		at += length;
+		at += *at == ',';
+		if (plan_has_labeler(plan, name))
+			continue;
+		snprintf(expected, sizeof(expected),
+			 "labeler %s audits the grants it made (the journal: applied with %s)", name, recorded);
+		snprintf(actual, sizeof(actual), "labeler %s is not loaded here", name);
+		finding->labeler = "journal"; /* the finding outlives the journal's copy of the name */
+		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, actual,
+				   "install the %s labeler (vfguard-%s.so in the plugin directory) and audit again",
+				   name, name);
+	}
+}
+
 VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **result, vfg_error *err)
 {
 	vfg_audit_report *report = calloc(1, sizeof(*report));
@@ -202,10 +260,13 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		.dj = host_journal_find(&hj, plan->domain.name),
 		.report = report,
 	};
+	const char *recorded = finding.dj ? vfg_domain_attr(finding.dj->domain, VFG_DOMAIN_ATTR_LABELERS) : "";
+	report_labelers(plan, recorded, report);
+	audit_labelers_not_loaded(plan, recorded, &finding);
 	for (size_t l = 0; l < plan->n_labelers; l++) {
 		const vfg_planned_labeler *pl = &plan->labelers[l];
-		if (!pl->probe.active)
-			continue; /* the layer is not enforced here: nothing it could drift from */
+		if (!pl->probe.active || !labeler_audited(recorded, pl->labeler))
+			continue; /* the layer is not enforced here, or not the domain's: nothing it could drift from */
 		for (size_t n = 0; n < plan->n_nodes; n++)
 			audit_one(ctx, &hj, plan, pl->labeler, &pl->probe, &plan->nodes[n], &finding);
 	}
@@ -213,7 +274,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	/* The domain's own changes, after the nodes': once each, for the subject the probe named. */
 	for (size_t l = 0; l < plan->n_domain_labelers; l++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[l];
-		if (dl->probe.active)
+		if (dl->probe.active && labeler_audited(recorded, dl->labeler))
 			audit_one(ctx, &hj, plan, dl->labeler, &dl->probe, &dl->subject, &finding);
 	}
 	bool failed = hj.failed; /* a holder's journal the labelers asked about could not be read */
@@ -240,14 +301,25 @@ VFG_EXPORT void vfg_audit_report_free(vfg_audit_report *report)
 	free(report);
 }
 
+/* Which layers a domain's report covers, and who said so (the host's report covers none). */
+static void audit_write_labelers(const vfg_audit_report *report, FILE *out)
+{
+	if (report->labelers[0] || report->labelers_from_journal)
+		fprintf(out, "labelers (from the %s): %s\n",
+			report->labelers_from_journal ? "journal" : "configuration",
+			report->labelers[0] ? report->labelers : "none but the built-in ones");
+}
+
 VFG_EXPORT int vfg_audit_write_text(const vfg_audit_report *report, FILE *out)
 {
 	if (report->n_findings == 0) {
 		fprintf(out, "domain %s: no drift\n", report->domain);
+		audit_write_labelers(report, out);
 		return ferror(out) ? -1 : 0;
 	}
 	fprintf(out, "domain %s: %zu finding%s\n", report->domain, report->n_findings,
 		report->n_findings == 1 ? "" : "s");
+	audit_write_labelers(report, out);
 	fprintf(out, "%-9s %-9s %s\n", "LABELER", "KIND", "NODE");
 	for (size_t i = 0; i < report->n_findings; i++) {
 		const vfg_audit_finding *f = &report->findings[i];
@@ -291,6 +363,19 @@ static void audit_json_report(vfg_json *json, const char *key, const vfg_audit_r
 	vfg_json_begin_object(json, key);
 	vfg_json_string(json, "domain", report->domain);
 	vfg_json_bool(json, "drift", report->n_findings > 0);
+	if (report->labelers[0] || report->labelers_from_journal) {
+		vfg_json_begin_array(json, "labelers");
+		for (const char *at = report->labelers; *at;) {
+			size_t length = strcspn(at, ",");
+			char name[VFG_NAME_MAX];
+			snprintf(name, sizeof(name), "%.*s", (int)length, at);
+			vfg_json_string(json, NULL, name);
+			at += length;
+			at += *at == ',';
+		}
+		vfg_json_end_array(json);
+		vfg_json_string(json, "labelers_from", report->labelers_from_journal ? "journal" : "configuration");
+	}
 	vfg_json_begin_array(json, "findings");
 	for (size_t i = 0; i < report->n_findings; i++) {
 		const vfg_audit_finding *f = &report->findings[i];

@@ -45,6 +45,11 @@ static const char *default_plugin_dir(void)
 	return VFG_PLUGIN_DIR;
 }
 
+bool vfg_dispatcher_is_builtin(const char *name)
+{
+	return builtin_labeler(name) != NULL;
+}
+
 static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_dir);
 
 bool vfg_dispatcher_module_exists(const char *name, void *data)
@@ -80,6 +85,9 @@ static int check_labeler_name(const char *name, vfg_error *err)
 		return vfg_error_set(err, 0, name,
 				     "the %s component is built in and always runs last: leave it out of 'labelers'",
 				     name);
+	/* The core's own attributes are "vfguard.NAME" (model.h: VFG_DOMAIN_ATTR_LABELERS). */
+	if (strcmp(name, "vfguard") == 0)
+		return vfg_error_set(err, 0, name, "the name is vfguard's own: no labeler can have it");
 	return 0;
 }
 

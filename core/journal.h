@@ -352,7 +352,21 @@ int host_journal_read_rest(host_journal *hj, vfg_error *err);
 #define JOURNAL_STORE_SUFFIX ".store"
 domain_journal *domain_journal_new(const char *path);
 /* Keep a copy of @domain (without its hostdevs) as @dj's, at its size. */
+/*
+ * Replace the domain @dj holds with @domain. The labelers the journal records
+ * (VFG_DOMAIN_ATTR_LABELERS) stay when @domain names none: its grants are
+ * still the ones those labelers made (a prepare's domain, read from options).
+ */
 int domain_journal_set_domain(domain_journal *dj, const vfg_domain *domain, vfg_error *err);
+/*
+ * Set VFG_DOMAIN_ATTR_LABELERS of @domain for an apply by @ctx: the labelers
+ * @ctx loaded ('labelers', without the built-in ones), then those the journal
+ * names from earlier applies, whose grants stay held.
+ */
+int journal_domain_record_labelers(const vfg_context *ctx, const domain_journal *dj, vfg_domain *domain,
+				   vfg_error *err);
+/* Is @name one of the comma-separated labeler names of @list? */
+bool labeler_list_has(const char *list, const char *name);
 /* @dj's domain as a whole vfg_domain, one that copies with '=' (what a labeler or a caller is given). */
 void journal_domain_copy(const domain_journal *dj, vfg_domain *out);
 void domain_journal_free(domain_journal *dj);

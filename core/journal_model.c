@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "dispatcher.h"
 #include "journal.h"
 
 /* ---- The domain's journal in memory ---- */
@@ -30,8 +31,65 @@ domain_journal *domain_journal_new(const char *path)
 	return dj;
 }
 
+bool labeler_list_has(const char *list, const char *name)
+{
+	size_t length = strlen(name);
+	for (const char *at = list; at && *at;) {
+		if (strncmp(at, name, length) == 0 && (at[length] == ',' || !at[length]))
+			return true;
+		at += strcspn(at, ",");
+		at += *at == ',';
+	}
+	return false;
+}
+
+int journal_domain_record_labelers(const vfg_context *ctx, const domain_journal *dj, vfg_domain *domain, vfg_error *err)
+{
+	char list[VFG_DOMAIN_ATTRS_MAX] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		if (!vfg_dispatcher_is_builtin(ctx->labelers[i]->name))
+			used = vfg_strlcatf(list, sizeof(list), used, "%s%s", used ? "," : "", ctx->labelers[i]->name);
+	/* An earlier apply's grants of a labeler this run does not load stay held (nothing here can revoke them). */
+	const char *earlier = dj->domain ? vfg_domain_attr(dj->domain, VFG_DOMAIN_ATTR_LABELERS) : "";
+	for (const char *at = earlier; *at;) {
+		size_t length = strcspn(at, ",");
+		char name[VFG_NAME_MAX];
+		snprintf(name, sizeof(name), "%.*s", (int)length, at);
+		if (!labeler_list_has(list, name))
+			used = vfg_strlcatf(list, sizeof(list), used, "%s%s", used ? "," : "", name);
+		at += length;
+		at += *at == ',';
+	}
+	return vfg_domain_attr_set(domain, VFG_DOMAIN_ATTR_LABELERS, list, err);
+}
+
+/* @domain with the labelers @dj records, when it names none (a prepare's domain): NULL when out of memory. */
+static vfg_domain *domain_keeping_labelers(const domain_journal *dj, const vfg_domain *domain, vfg_error *err)
+{
+	vfg_domain *full = malloc(sizeof(*full));
+	if (!full) {
+		vfg_error_set(err, ENOMEM, dj->path, "cannot keep the domain of the journal");
+		return NULL;
+	}
+	memcpy(full, domain, offsetof(vfg_domain, attrs) + domain->attrs_used);
+	if (vfg_domain_attr_set(full, VFG_DOMAIN_ATTR_LABELERS, vfg_domain_attr(dj->domain, VFG_DOMAIN_ATTR_LABELERS),
+				err) < 0) {
+		free(full);
+		return NULL;
+	}
+	return full;
+}
+
 int domain_journal_set_domain(domain_journal *dj, const vfg_domain *domain, vfg_error *err)
 {
+	_cleanup_free_ vfg_domain *kept = NULL;
+	if (dj->domain && *vfg_domain_attr(dj->domain, VFG_DOMAIN_ATTR_LABELERS) &&
+	    !*vfg_domain_attr(domain, VFG_DOMAIN_ATTR_LABELERS)) {
+		if (!(kept = domain_keeping_labelers(dj, domain, err)))
+			return -1;
+		domain = kept;
+	}
 	size_t size = offsetof(vfg_domain, attrs) + domain->attrs_used;
 	vfg_domain *copy = malloc(size);
 	if (!copy)

@@ -894,6 +894,105 @@ START_TEST(audit_changes_nothing_it_reads)
 }
 END_TEST
 
+/* vm1 applied with the DAC layer alone, as `--set labelers=dac` asks. */
+static void apply_vm1_dac_only(const fixture *f)
+{
+	run_ok((const char *[]){"apply", "--root", f->root, "--set", "labelers=dac", "--domain", "vm1", "--uid", "107",
+				"--gid", "107", "--pid", f->pid_text, "--memory", VM_MEMORY, "--hostdev", VM1_HOSTDEV,
+				NULL});
+}
+
+START_TEST(audit_checks_the_layers_the_domain_was_applied_with_as_the_journal_records_them)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1_dac_only(&f);
+
+	/* the configuration loads every layer; the domain holds the DAC layer's grants alone */
+	expect_clean(&f, "after an apply with labelers=dac, audited with the configured labelers");
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "domain vm1: no drift\n") &&
+			      strstr(run.out, "labelers (from the journal): dac\n"),
+		      "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--json", "--domain", "vm1", NULL});
+	json_object *top = test_json_parse(run.out);
+	size_t n_domains, n_labelers;
+	json_object *domains = test_json_array(top, "domains", &n_domains);
+	ck_assert_uint_eq(n_domains, 1);
+	json_object *report = json_object_array_get_idx(domains, 0);
+	ck_assert_str_eq(test_json_string(report, "labelers_from"), "journal");
+	json_object *labelers = test_json_array(report, "labelers", &n_labelers);
+	ck_assert_uint_eq(n_labelers, 1);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(labelers, 0)), "dac");
+	json_object_put(top);
+	test_run_free(&run);
+
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/* A configuration that loads fewer labelers than the apply did: audit loads the journal's, and finds their drift. */
+START_TEST(audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	test_write_file(f.root, "/etc/vfguard/vfguard.conf",
+			"labelers = dac\nselinux = force\nmemlock_extra = 1M\ncgroup_base_devices = c 1:3 rw\n");
+	saved s = {0};
+	edit_rules_file(&f, &s);
+	expect_findings(&f, "vm1 apparmor drift /dev/vfio/7\n", "the rules file edited, audited with labelers = dac");
+
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 3 && strstr(run.out, "labelers (from the journal): dac,cgroup,selinux,apparmor\n"),
+		      "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+
+	edit_rules_file_back(&f, &s);
+	test_write_file(f.root, "/etc/vfguard/vfguard.conf", config);
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/* A labeler the journal names that this host cannot load: a finding naming it, not a failed audit. */
+START_TEST(a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_naming_it)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1_dac_only(&f);
+	char *journal = test_read_file(f.root, "/run/vfguard/domains/vm1.journal");
+	ck_assert_ptr_nonnull(journal);
+	char *at = strstr(journal, " vfguard.labelers=dac\n");
+	ck_assert_msg(at, "the domain line records no labelers:\n%s", journal);
+	char *edited = NULL;
+	ck_assert_int_ge(asprintf(&edited, "%.*s vfguard.labelers=dac,nosuch%s", (int)(at - journal), journal,
+				  at + strlen(" vfguard.labelers=dac")),
+			 0);
+	test_write_file(f.root, "/run/vfguard/domains/vm1.journal", edited);
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/domains/vm1.journal"), 0600), 0);
+
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 3 && strstr(run.out, "nosuch") && strstr(run.out, "domain vm1: 1 finding\n"),
+		      "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+
+	/* put back, so that revoke acts on the journal it wrote */
+	test_write_file(f.root, "/run/vfguard/domains/vm1.journal", journal);
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/domains/vm1.journal"), 0600), 0);
+	free(edited);
+	free(journal);
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -913,6 +1012,13 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, the_text_table_names_the_labeler_kind_and_node_of_a_finding);
 	tcase_add_test(tc, domain_limits_the_audit_to_that_domain_and_its_devices);
 	tcase_add_test(tc, audit_changes_nothing_it_reads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("labelers from the journal");
+	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
+	tcase_add_test(tc, audit_checks_the_layers_the_domain_was_applied_with_as_the_journal_records_them);
+	tcase_add_test(tc, audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out);
+	tcase_add_test(tc, a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_naming_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,8 +42,9 @@ static const char audit_help[] =
 	"\n"
 	"Without --hostdev: audit the host (IOMMU on, /dev/vfio/vfio, every claimed\n"
 	"device still on vfio-pci in a viable group) and every domain the journal\n"
-	"holds (or only --domain's), each as it was applied. With --hostdev: the\n"
-	"domain as the options describe it.\n"
+	"holds (or only --domain's), each as it was applied: with the labelers its\n"
+	"journal records, whatever 'labelers' says now. With --hostdev: the domain\n"
+	"as the options describe it.\n"
 	"\n"
 	"Compare what the domain holds (its journal) with the live host, layer by\n"
 	"layer and node by node: owners and modes, labels, rules, cgroup rules,\n"
@@ -120,14 +121,73 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* One live domain's audit: its plan as the journal describes it; a plan that fails is itself a finding. */
-static vfg_audit_report *audit_live_domain(vfg_context *ctx, const vfg_live_domain *live, vfg_error *err)
+/* Does @ctx load every labeler of @recorded (comma-separated)? Its plan lists what it loaded. */
+static bool context_loads(const vfg_plan *plan, const char *recorded)
+{
+	for (const char *at = recorded; *at;) {
+		size_t length = strcspn(at, ",");
+		bool loaded = false;
+		for (size_t l = 0; l < vfg_plan_n_labelers(plan) && !loaded; l++)
+			loaded = strlen(vfg_plan_labeler(plan, l)->name) == length &&
+				 strncmp(vfg_plan_labeler(plan, l)->name, at, length) == 0;
+		for (size_t l = 0; l < vfg_plan_n_domain_labelers(plan) && !loaded; l++)
+			loaded = strlen(vfg_plan_domain_labeler(plan, l)->name) == length &&
+				 strncmp(vfg_plan_domain_labeler(plan, l)->name, at, length) == 0;
+		if (!loaded)
+			return false;
+		at += length;
+		at += *at == ',';
+	}
+	return true;
+}
+
+/*
+ * The context for a domain applied with labelers @ctx did not load (`--set
+ * labelers=...` at apply): @common's settings and the journal's list. NULL
+ * when one of them is not loadable here: the audit with @ctx names it.
+ */
+static vfg_context *context_with_labelers(const cli_common *common, const char *recorded)
+{
+	const char *settings[CLI_MAX_SETTINGS + 2];
+	size_t n = 0;
+	for (; common->context.overrides && common->context.overrides[n]; n++)
+		settings[n] = common->context.overrides[n];
+	char labelers[sizeof(((vfg_audit_report *)0)->labelers) + 16];
+	snprintf(labelers, sizeof(labelers), "labelers=%s", recorded);
+	settings[n++] = labelers; /* the last setting of a key wins */
+	settings[n] = NULL;
+	vfg_context_options options = common->context;
+	options.overrides = settings;
+	vfg_error ignored;
+	return vfg_context_new(&options, &ignored);
+}
+
+/*
+ * One live domain's audit: its plan as the journal describes it; a plan that
+ * fails is itself a finding. *@journal_ctx: the context made for the
+ * journal's labelers, or NULL; the report's labeler names are its own, so the
+ * caller frees it after the report.
+ */
+static vfg_audit_report *audit_live_domain(const cli_common *common, vfg_context *ctx, const vfg_live_domain *live,
+					   vfg_context **journal_ctx_out, vfg_error *err)
 {
 	vfg_plan *plan = NULL;
 	vfg_audit_report *report = NULL;
 	vfg_error plan_err;
 	vfg_error_clear(&plan_err);
-	if (vfg_plan_build(ctx, &live->domain, &plan, &plan_err) == 0) {
+	int built = vfg_plan_build(ctx, &live->domain, &plan, &plan_err);
+	const char *recorded = vfg_domain_attr(&live->domain, VFG_DOMAIN_ATTR_LABELERS);
+	vfg_context *journal_ctx =
+		built == 0 && !context_loads(plan, recorded) ? context_with_labelers(common, recorded) : NULL;
+	*journal_ctx_out = journal_ctx;
+	if (journal_ctx) {
+		vfg_plan_free(plan);
+		plan = NULL;
+		vfg_error_clear(&plan_err);
+		built = vfg_plan_build(journal_ctx, &live->domain, &plan, &plan_err);
+		ctx = journal_ctx;
+	}
+	if (built == 0) {
 		int r = vfg_plan_audit(ctx, plan, &report, err);
 		vfg_plan_free(plan);
 		return r == 0 ? report : NULL;
@@ -169,14 +229,15 @@ static int run_audit_live(plan_command *cmd, vfg_context *ctx)
 		return EXIT_FAILED;
 	}
 	vfg_audit_report **reports = calloc(n_domains + 1, sizeof(*reports));
-	int status = reports ? EXIT_OK : EXIT_FAILED;
+	vfg_context **journal_ctxs = calloc(n_domains + 1, sizeof(*journal_ctxs));
+	int status = reports && journal_ctxs ? EXIT_OK : EXIT_FAILED;
 	if (reports && vfg_host_audit(ctx, domains, n_domains, &reports[0], &err) < 0)
 		status = EXIT_FAILED;
 	for (size_t i = 0; status == EXIT_OK && i < n_domains; i++)
-		if (!(reports[i + 1] = audit_live_domain(ctx, &domains[i], &err)))
+		if (!(reports[i + 1] = audit_live_domain(&cmd->common, ctx, &domains[i], &journal_ctxs[i], &err)))
 			status = EXIT_FAILED;
 	if (status != EXIT_OK) {
-		if (!reports)
+		if (!reports || !journal_ctxs)
 			vfg_error_set(&err, ENOMEM, "", "cannot allocate the audit reports");
 		cli_report(&cmd->common, &err);
 	} else {
@@ -196,6 +257,9 @@ static int run_audit_live(plan_command *cmd, vfg_context *ctx)
 	for (size_t i = 0; reports && i <= n_domains; i++)
 		vfg_audit_report_free(reports[i]);
 	free(reports);
+	for (size_t i = 0; journal_ctxs && i < n_domains; i++)
+		vfg_context_free(journal_ctxs[i]);
+	free(journal_ctxs);
 	vfg_live_domains_free(domains, n_domains);
 	return status;
 }

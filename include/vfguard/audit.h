@@ -36,12 +36,24 @@ typedef struct vfg_audit_report {
 	size_t n_findings;
 	vfg_audit_finding *findings;
 	size_t n_skipped; /* labelers that could not audit (their error is a finding of kind HOST) */
+	/*
+	 * A domain's report: the labelers audited, comma-separated, without the
+	 * built-in ones (which always are), as the journal records the apply's
+	 * (labelers_from_journal) or, for a journal that records none, as
+	 * configured. "" in the host's report.
+	 */
+	char labelers[512];
+	bool labelers_from_journal;
 } vfg_audit_report;
 
 /*
  * Compare what the plan's domain holds (its journal) with the live host,
  * layer by layer and node by node; every labeler whose probe found its layer
- * active is asked. Changes nothing. A report with no findings means no drift.
+ * active is asked. When the journal records the labelers the domain was
+ * applied with (model.h: VFG_DOMAIN_ATTR_LABELERS), only those and the
+ * built-in ones: another labeler granted nothing to compare with, and one it
+ * names that @ctx did not load is a finding. Changes nothing. A report with
+ * no findings means no drift.
  */
 int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **report, vfg_error *err);
 void vfg_audit_report_free(vfg_audit_report *report);

@@ -135,6 +135,14 @@ typedef struct vfg_node {
  */
 #define VFG_DOMAIN_ATTRS_MAX 4096
 
+/*
+ * The core's own attribute, never a labeler's (no labeler may be named
+ * "vfguard"): the labelers whose grants the domain holds, comma-separated,
+ * in grant order, without the built-in ones, which always run. An apply
+ * records it in the journal; audit checks those layers (docs/journal.md).
+ */
+#define VFG_DOMAIN_ATTR_LABELERS "vfguard.labelers"
+
 /* One VM. Strings are "" when not given; pid is 0 when the VM does not run yet. */
 typedef struct vfg_domain {
 	char name[VFG_NAME_MAX];
