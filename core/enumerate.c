@@ -110,7 +110,7 @@ bool vfg_driver_is_vfio(const char *driver)
 	       (len > sizeof(suffix) - 1 && strcmp(driver + len - (sizeof(suffix) - 1), suffix) == 0);
 }
 
-static bool function_has_vfio_driver(const vfg_pci_function *fn)
+bool vfg_pci_function_on_vfio(const vfg_pci_function *fn)
 {
 	return fn->vfio_dev || vfg_driver_is_vfio(fn->driver);
 }
@@ -126,7 +126,7 @@ static const char *member_viable_reason(const vfg_pci_function *fn)
 {
 	if (!fn->driver[0])
 		return "bound to no driver";
-	if (function_has_vfio_driver(fn))
+	if (vfg_pci_function_on_vfio(fn))
 		return "bound to a vfio driver";
 	if (strcmp(fn->driver, "pci-stub") == 0)
 		return "bound to pci-stub";
@@ -370,7 +370,7 @@ static int choose_backend(const vfg_context *ctx, vfg_host_nodes *host, vfg_host
 static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
-	if (function_has_vfio_driver(&hostdev->function))
+	if (vfg_pci_function_on_vfio(&hostdev->function))
 		return 0;
 	vfg_pci_addr_format(&hostdev->function.addr, bdf);
 	if (!hostdev->function.driver[0])
