@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "vfio_users.h"
 
 /* What driver_override reads when unset (driver_override_show() in drivers/pci/pci-sysfs.c). */
 #define DRIVER_OVERRIDE_UNSET "(null)"
@@ -280,6 +281,51 @@ VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const 
 	return 0;
 }
 
+/*
+ * The nodes through which userspace may hold the function: its group's
+ * (/sys/class/vfio/N/dev) and its cdev's (vfio-dev/vfioN/dev), with their
+ * sysfs device numbers; those sysfs does not show are left out.
+ */
+static size_t function_vfio_nodes(const vfg_context *ctx, const char *bdf, vfg_vfio_node_ref nodes[2])
+{
+	char path[VFG_PATH_MAX], name[64], logical[128];
+	size_t n = 0;
+	if (function_attribute_path(ctx, bdf, "iommu_group", path, sizeof(path), NULL) == 0 &&
+	    vfg_sysfs_link_name(path, name, sizeof(name), NULL) == 0 && name[0]) {
+		snprintf(logical, sizeof(logical), "/sys/class/vfio/%s/dev", name);
+		if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) == 0 &&
+		    vfg_sysfs_read_devnum(path, &nodes[n].rdev, NULL) == 0)
+			snprintf(nodes[n++].name, sizeof(nodes[0].name), "/dev/vfio/%s", name);
+	}
+	if (function_attribute_path(ctx, bdf, "vfio-dev", path, sizeof(path), NULL) < 0)
+		return n;
+	_cleanup_closedir_ DIR *dir = opendir(path);
+	struct dirent *entry;
+	while (dir && n < 2 && (entry = readdir(dir))) {
+		if (strncmp(entry->d_name, "vfio", 4) != 0 || strlen(entry->d_name) > 32)
+			continue;
+		char dev[VFG_PATH_MAX + 48];
+		snprintf(dev, sizeof(dev), "%s/%s/dev", path, entry->d_name);
+		if (vfg_sysfs_read_devnum(dev, &nodes[n].rdev, NULL) == 0)
+			snprintf(nodes[n++].name, sizeof(nodes[0].name), "/dev/vfio/devices/%s", entry->d_name);
+	}
+	return n;
+}
+
+/* A refused unbind or bind: EBUSY while a VFIO user holds the function; name who, not only the errno. */
+static int name_vfio_users(const vfg_context *ctx, const char *bdf, vfg_error *err)
+{
+	if (!err || err->errnum != EBUSY)
+		return -1;
+	vfg_vfio_node_ref nodes[2];
+	size_t n = function_vfio_nodes(ctx, bdf, nodes);
+	char users[VFG_ERROR_MESSAGE_MAX / 2];
+	vfg_vfio_users_describe(nodes, n, users, sizeof(users));
+	size_t used = strlen(err->message);
+	vfg_strlcatf(err->message, sizeof(err->message), used, "; VFIO users holding %s: %s", bdf, users);
+	return -1;
+}
+
 VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
@@ -310,7 +356,7 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 		/* Unbinding a vfio driver waits until userspace closes the device (vfio_unregister_group_dev()). */
 		if ((fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
 		    (record.driver[0] && bind(ctx, bdf, record.driver, err) < 0))
-			return -1;
+			return name_vfio_users(ctx, bdf, err);
 		if (vfg_pci_function_read(ctx, addr, &fn, err) < 0)
 			return -1;
 		if (strcmp(fn.driver, record.driver) != 0)

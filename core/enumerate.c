@@ -110,7 +110,7 @@ bool vfg_driver_is_vfio(const char *driver)
 	       (len > sizeof(suffix) - 1 && strcmp(driver + len - (sizeof(suffix) - 1), suffix) == 0);
 }
 
-static bool function_has_vfio_driver(const vfg_pci_function *fn)
+bool vfg_pci_function_on_vfio(const vfg_pci_function *fn)
 {
 	return fn->vfio_dev || vfg_driver_is_vfio(fn->driver);
 }
@@ -126,7 +126,7 @@ static const char *member_viable_reason(const vfg_pci_function *fn)
 {
 	if (!fn->driver[0])
 		return "bound to no driver";
-	if (function_has_vfio_driver(fn))
+	if (vfg_pci_function_on_vfio(fn))
 		return "bound to a vfio driver";
 	if (strcmp(fn->driver, "pci-stub") == 0)
 		return "bound to pci-stub";
@@ -221,19 +221,27 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 	return group_read_at(ctx, dirfd, dir, addr, NULL, group, err);
 }
 
-int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err)
+/* The members but @addr that keep the group from being viable, "BDF is bound to DRIVER; ..." in @offenders. */
+static size_t group_offenders(const vfg_iommu_group *group, const vfg_pci_addr *addr, char *offenders, size_t size)
 {
-	char offenders[VFG_ERROR_MESSAGE_MAX / 2] = "";
 	size_t used = 0, count = 0;
+	offenders[0] = '\0';
 	for (size_t i = 0; i < group->n_members; i++) {
 		const vfg_pci_function *member = &group->members[i];
 		if (vfg_pci_addr_equal(&member->addr, addr) || member_viable_reason(member))
 			continue;
 		char bdf[VFG_PCI_ADDR_STRLEN];
-		used = vfg_strlcatf(offenders, sizeof(offenders), used, "%s%s is bound to %s", count ? "; " : "",
+		used = vfg_strlcatf(offenders, size, used, "%s%s is bound to %s", count ? "; " : "",
 				    vfg_pci_addr_format(&member->addr, bdf), member->driver);
 		count++;
 	}
+	return count;
+}
+
+int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err)
+{
+	char offenders[VFG_ERROR_MESSAGE_MAX / 2];
+	size_t count = group_offenders(group, addr, offenders, sizeof(offenders));
 	if (!count)
 		return 0;
 	char bdf[VFG_PCI_ADDR_STRLEN];
@@ -367,16 +375,27 @@ static int choose_backend(const vfg_context *ctx, vfg_host_nodes *host, vfg_host
 	return vfg_error_set(err, EINVAL, bdf, "unknown backend %d", (int)hostdev->spec.backend);
 }
 
+/*
+ * The device must be on a vfio driver. When it is not, binding it is the
+ * advice only where that would do: in a group that is not viable, detach
+ * refuses it (driver.c), so the advice names the functions in the way first.
+ */
 static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 {
-	char bdf[VFG_PCI_ADDR_STRLEN];
-	if (function_has_vfio_driver(&hostdev->function))
+	char bdf[VFG_PCI_ADDR_STRLEN], offenders[VFG_ERROR_MESSAGE_MAX / 2];
+	if (vfg_pci_function_on_vfio(&hostdev->function))
 		return 0;
 	vfg_pci_addr_format(&hostdev->function.addr, bdf);
-	if (!hostdev->function.driver[0])
-		return vfg_error_set(err, 0, bdf, "is bound to no driver, not to vfio-pci: bind it to vfio-pci first");
-	return vfg_error_set(err, 0, bdf, "is bound to %s, not to vfio-pci: bind it to vfio-pci first",
-			     hostdev->function.driver);
+	const char *driver = hostdev->function.driver[0] ? hostdev->function.driver : "no driver";
+	size_t count = group_offenders(&hostdev->group, &hostdev->function.addr, offenders, sizeof(offenders));
+	if (!count)
+		return vfg_error_set(err, 0, bdf, "is bound to %s, not to vfio-pci: bind it to vfio-pci first", driver);
+	return vfg_error_set(err, 0, bdf,
+			     "is bound to %s, not to vfio-pci, and binding it would not do: IOMMU group %u is not "
+			     "viable: %s (a host driver that does DMA shares the group, and detach refuses the "
+			     "group's functions until %s bound to vfio-pci or pci-stub, or unbound; then bind this "
+			     "one to vfio-pci)",
+			     driver, hostdev->group.number, offenders, count > 1 ? "they are" : "it is");
 }
 
 /*

@@ -82,6 +82,8 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err);
 /* vfio-pci or a variant driver (NAME_vfio_pci), known by name. */
 bool vfg_driver_is_vfio(const char *driver);
+/* Bound to a vfio driver: by its vfio-dev/ directory, or by the driver's name. */
+bool vfg_pci_function_on_vfio(const vfg_pci_function *fn);
 
 /* statefile.c: files under the state directory, replaced atomically and durably. */
 /* ROOT + state_dir + "/" + @relative (which may be ""). */

@@ -534,3 +534,22 @@ const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node)
 {
 	return plan->path_hostdev[node] ? &plan->hostdevs[plan->path_hostdev[node] - 1] : NULL;
 }
+
+/*
+ * The kernel's unit of access for the legacy backend is the group: an fd of
+ * /dev/vfio/N gets a device fd (VFIO_GROUP_GET_DEVICE_FD) for any device of
+ * the group a vfio driver registered, not only the one asked for
+ * (vfio_device_get_from_name() walks the group's device_list, Linux
+ * drivers/vfio/group.c; in Documentation/driver-api/vfio.rst VFIO owns
+ * whole groups). A function on no vfio driver has no vfio device to get.
+ * A cdev (iommufd) opens its own device only: no group-mates there.
+ */
+bool vfg_plan_group_mate(const vfg_plan *plan, const vfg_hostdev *hostdev, const vfg_pci_function *member)
+{
+	if (hostdev->backend != VFG_BACKEND_LEGACY || !vfg_pci_function_on_vfio(member))
+		return false;
+	for (size_t i = 0; i < plan->n_hostdevs; i++)
+		if (vfg_pci_addr_equal(&plan->hostdevs[i].spec.addr, &member->addr))
+			return false;
+	return true;
+}

@@ -59,5 +59,7 @@ size_t vfg_plan_changes(const vfg_plan *plan);
 size_t vfg_plan_change_number(const vfg_plan *plan, size_t step);
 /* A hostdev with path access that uses @node (path wins: the hypervisor opens that node); NULL when none. */
 const vfg_hostdev *vfg_plan_path_hostdev(const vfg_plan *plan, size_t node);
+/* @member of @hostdev's IOMMU group reaches the hypervisor with it, though the domain did not ask for it. */
+bool vfg_plan_group_mate(const vfg_plan *plan, const vfg_hostdev *hostdev, const vfg_pci_function *member);
 
 #endif

@@ -98,6 +98,11 @@ static void json_hostdev(vfg_json *json, const vfg_plan *plan, const vfg_hostdev
 		json_function(json, NULL, &hostdev->group.members[i]);
 	vfg_json_end_array(json);
 	vfg_json_end_object(json);
+	vfg_json_begin_array(json, "group_mates");
+	for (size_t i = 0; i < hostdev->group.n_members; i++)
+		if (vfg_plan_group_mate(plan, hostdev, &hostdev->group.members[i]))
+			vfg_json_string(json, NULL, vfg_pci_addr_format(&hostdev->group.members[i].addr, bdf));
+	vfg_json_end_array(json);
 	vfg_json_begin_array(json, "nodes");
 	for (size_t i = 0; i < hostdev->n_nodes; i++)
 		vfg_json_string(json, NULL, plan->nodes[hostdev->nodes[i]].path);

@@ -94,6 +94,28 @@ static void write_group(const vfg_iommu_group *group, size_t columns, FILE *out)
 	}
 }
 
+/* What the legacy group node hands the hypervisor beyond the hostdev (vfg_plan_group_mate); nothing when none. */
+static void write_group_mates(const vfg_plan *plan, const vfg_hostdev *hostdev, size_t columns, FILE *out)
+{
+	char line[4096], bdf[VFG_PCI_ADDR_STRLEN];
+	size_t used = vfg_strlcatf(line, sizeof(line), 0, "    group-mates:"), count = 0;
+	for (size_t m = 0; m < hostdev->group.n_members; m++) {
+		const vfg_pci_function *fn = &hostdev->group.members[m];
+		if (!vfg_plan_group_mate(plan, hostdev, fn))
+			continue;
+		used = vfg_strlcatf(line, sizeof(line), used, "%s %s %s", count ? "," : "",
+				    vfg_pci_addr_format(&fn->addr, bdf), fn->driver[0] ? fn->driver : "(vfio)");
+		count++;
+	}
+	if (!count)
+		return;
+	vfg_strlcatf(line, sizeof(line), used,
+		     " (not asked for; /dev/vfio/%u opens every vfio-bound function of group %u, so the hypervisor "
+		     "gets %s too)",
+		     hostdev->group.number, hostdev->group.number, count > 1 ? "them" : "it");
+	vfg_text_wrap(out, columns, 6, line);
+}
+
 static void write_hostdevs(const vfg_plan *plan, size_t columns, FILE *out)
 {
 	fprintf(out, "\nhostdevs:\n");
@@ -116,6 +138,7 @@ static void write_hostdevs(const vfg_plan *plan, size_t columns, FILE *out)
 			vfg_text_printf(out, columns, 6, "    vf-token on the %s", vfg_hostdev_vf_token_method(h));
 
 		write_group(&h->group, columns, out);
+		write_group_mates(plan, h, columns, out);
 	}
 }
 

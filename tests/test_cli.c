@@ -20,16 +20,18 @@
 #include "json_testlib.h"
 #include "testlib.h"
 
-static const char host[] = "misc vfio 10:196\n"
-			   "misc iommu 10:257\n"
-			   "group 7 243:0\n"
-			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
-			   "cdev=vfio0:511:0\n"
-			   "device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci "
-			   "cdev=vfio1:511:1\n"
-			   "group 8 243:1\n"
-			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
-			   "device 0000:02:00.1 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n";
+/* Both backends; group 7: a GPU and its audio function, both on vfio-pci. */
+#define HOST_GROUP_7                                                                                          \
+	"misc vfio 10:196\n"                                                                                  \
+	"misc iommu 10:257\n"                                                                                 \
+	"group 7 243:0\n"                                                                                     \
+	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci cdev=vfio0:511:0\n" \
+	"device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci cdev=vfio1:511:1\n"
+
+static const char host[] =
+	HOST_GROUP_7 "group 8 243:1\n"
+		     "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+		     "device 0000:02:00.1 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n";
 
 static void expect_null(json_object *object, const char *key)
 {
@@ -197,6 +199,83 @@ START_TEST(plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_drive
 	ck_assert_str_eq(test_json_string(error, "subject"), "0000:02:00.0");
 	json_object_put(result);
 	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * Group 7 holds two vfio-pci functions and one bound to no driver: the legacy
+ * group node opens every vfio-bound function of the group, the cdev only its own.
+ */
+static const char host_group_mates[] =
+	HOST_GROUP_7 "device 0000:01:00.2 group=7 vendor=10de device=1aeb class=0c0330\n";
+
+/* The "group_mates" of each hostdev of a plan of @hostdevs (one --hostdev each), and its text in @text. */
+static json_object *plan_group_mates(const char *root, const char *const *hostdevs, char **text)
+{
+	const char *argv[16] = {"plan", "--root", root, "--domain", "vm"};
+	size_t argc = 5;
+	for (size_t i = 0; hostdevs[i]; i++) {
+		argv[argc++] = "--hostdev";
+		argv[argc++] = hostdevs[i];
+	}
+	test_run run;
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	*text = strdup(run.out);
+	test_run_free(&run);
+	argv[argc++] = "--json";
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	json_object *plan = test_json_parse(run.out);
+	test_run_free(&run);
+	json_object *mates = json_object_new_array();
+	json_object *hostdevs_json = test_json_member(plan, "hostdevs");
+	for (size_t i = 0; i < json_object_array_length(hostdevs_json); i++) {
+		size_t length;
+		json_object *array =
+			test_json_array(json_object_array_get_idx(hostdevs_json, i), "group_mates", &length);
+		json_object_array_add(mates, json_object_get(array));
+	}
+	json_object_put(plan);
+	return mates;
+}
+
+START_TEST(legacy_plan_names_each_vfio_bound_group_mate_in_text_and_json)
+{
+	const char *root = test_root_new(host_group_mates);
+	char *text;
+	json_object *mates = plan_group_mates(root, (const char *[]){"01:00.0,backend=legacy", NULL}, &text);
+	json_object *first = json_object_array_get_idx(mates, 0);
+	ck_assert_uint_eq(json_object_array_length(first), 1); /* 01:00.2 has no vfio driver: no device fd */
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(first, 0)), "0000:01:00.1");
+	ck_assert_msg(strstr(text, "\n    group-mates: 0000:01:00.1 vfio-pci (not asked for; /dev/vfio/7 opens"), "%s",
+		      text);
+	test_expect_lines_fit(text, VFG_TEXT_COLUMNS, "group-mates");
+	free(text);
+	json_object_put(mates);
+
+	/* Both asked for: nobody gets more than the domain asked */
+	mates = plan_group_mates(root, (const char *[]){"01:00.0,backend=legacy", "01:00.1,backend=legacy", NULL},
+				 &text);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_uint_eq(json_object_array_length(json_object_array_get_idx(mates, i)), 0);
+	ck_assert_msg(!strstr(text, "group-mates"), "%s", text);
+	free(text);
+	json_object_put(mates);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(iommufd_plan_has_no_group_mates)
+{
+	const char *root = test_root_new(host_group_mates);
+	char *text;
+	json_object *mates = plan_group_mates(root, (const char *[]){"01:00.0,backend=iommufd", NULL}, &text);
+	ck_assert_uint_eq(json_object_array_length(json_object_array_get_idx(mates, 0)), 0);
+	ck_assert_msg(!strstr(text, "group-mates"), "%s", text);
+	free(text);
+	json_object_put(mates);
 	test_root_remove(root);
 }
 END_TEST
@@ -971,6 +1050,8 @@ static Suite *cli_suite(void)
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("plan output");
 	tcase_add_test(tc, plan_json_parses_back_field_by_field);
+	tcase_add_test(tc, legacy_plan_names_each_vfio_bound_group_mate_in_text_and_json);
+	tcase_add_test(tc, iommufd_plan_has_no_group_mates);
 	tcase_add_test(tc, plan_text_shows_the_table_and_the_reasons);
 	tcase_add_test(tc, plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_driver);
 	tcase_add_test(tc, root_comes_from_vfguard_root_when_not_given);

@@ -5,10 +5,17 @@
  * and the undo when the kernel does not bind as asked; the VM suite
  * (tests/vm) proves the real rebinding against a real driver core.
  */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testlib.h"
+#include "vfio_users.h"
 
 /* The GPU on its host driver, its audio function on snd_hda_intel, vfio-pci loaded. */
 static const char host_gpu_on_host_drivers[] =
@@ -187,6 +194,52 @@ START_TEST(cli_detach_reports_the_device_and_json)
 }
 END_TEST
 
+/*
+ * A reattach the kernel refuses with EBUSY names the VFIO user holding the
+ * function. This machine has no VFIO and a generated /sys never says EBUSY,
+ * so this proves the naming: a child holds a real node of the tree open (a
+ * char node of /dev/full's number: a group node's would not open without
+ * VFIO), and the message builder finds it in /proc. The VM suite would prove
+ * the rest: a reattach while QEMU holds the group, failing with its pid.
+ */
+START_TEST(a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	struct stat group_node;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/9"), &group_node), 0);
+	vfg_vfio_node_ref nodes[1] = {{.rdev = group_node.st_rdev, .name = "/dev/vfio/9"}};
+	char users[1024];
+	vfg_vfio_users_describe(nodes, 1, users, sizeof(users));
+	ck_assert_str_eq(users, "(none found)");
+
+	const char *held = test_path(root, "/dev/vfio/held");
+	ck_assert_int_eq(mknod(held, S_IFCHR | 0600, makedev(1, 7)), 0);
+	int ready[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int fd = open(held, O_RDONLY);
+		(void)!write(ready[1], fd >= 0 ? "y" : "n", 1);
+		pause();
+		_exit(0);
+	}
+	char answer = 0;
+	ck_assert_int_eq(read(ready[0], &answer, 1), 1);
+	ck_assert_int_eq(answer, 'y');
+	nodes[0].rdev = makedev(1, 7);
+	vfg_vfio_users_describe(nodes, 1, users, sizeof(users));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	char expected[64];
+	snprintf(expected, sizeof(expected), "pid %d (test_driver) has /dev/vfio/9 open", (int)child);
+	ck_assert_msg(strstr(users, expected), "no '%s' in '%s'", expected, users);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
 	Suite *suite = suite_create("driver");
@@ -199,6 +252,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it);
 	tcase_add_test(tc, reattach_refuses_a_function_vfguard_did_not_detach);
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
+	tcase_add_test(tc, a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

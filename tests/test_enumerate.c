@@ -281,6 +281,25 @@ START_TEST(device_not_bound_to_vfio_is_refused_naming_its_driver)
 }
 END_TEST
 
+START_TEST(device_not_on_vfio_in_a_group_that_is_not_viable_is_told_the_group_problem)
+{
+	/* Binding 06:00.0 to vfio-pci would not do: detach refuses it while 06:00.1 is on e1000e. */
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "group 6 243:6\n"
+			      "device 0000:06:00.0 group=6 vendor=8086 device=10d3 class=020000 driver=e1000e\n"
+			      "device 0000:06:00.1 group=6 vendor=8086 device=10d3 class=020000 driver=e1000e\n");
+	vfg_hostdev hostdev;
+	vfg_error err = {0};
+	ck_assert_int_eq(enumerate(root, "06:00.0", &hostdev, &err), -1);
+	ck_assert_msg(strstr(err.message, "is bound to e1000e, not to vfio-pci"), "%s", err.message);
+	ck_assert_msg(strstr(err.message, "IOMMU group 6 is not viable: 0000:06:00.1 is bound to e1000e"), "%s",
+		      err.message);
+	ck_assert_msg(!strstr(err.message, "bind it to vfio-pci first"), "advice detach would refuse: %s", err.message);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(device_without_iommu_group_is_refused)
 {
 	const char *root = test_root_new(host_legacy);
@@ -397,6 +416,7 @@ static Suite *enumerate_suite(void)
 			    sizeof(viable_members) / sizeof(viable_members[0]));
 	tcase_add_test(tc, group_with_a_host_driver_is_not_viable_and_names_each_offender);
 	tcase_add_test(tc, device_not_bound_to_vfio_is_refused_naming_its_driver);
+	tcase_add_test(tc, device_not_on_vfio_in_a_group_that_is_not_viable_is_told_the_group_problem);
 	tcase_add_test(tc, device_without_iommu_group_is_refused);
 	suite_add_tcase(s, tc);
 
