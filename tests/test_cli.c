@@ -330,6 +330,30 @@ START_TEST(an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_n
 }
 END_TEST
 
+/* Issue 19's review: a newline in a domain name or a spec reached stderr raw, splitting the message. */
+START_TEST(a_control_byte_in_the_input_is_shown_escaped_on_one_line)
+{
+	const char *root = test_root_new(host);
+	const char *const cases[][10] = {
+		{"plan", "--root", root, "--domain", "a\nb", "--hostdev", "01:00.1", NULL},
+		{"plan", "--root", root, "--domain", "vm", "--hostdev", "01:00.1,x=\ny\x01", NULL},
+		{"plan", "--root", root, "--domain", "vm", "--uid", "1\n2", "--gid", "0", NULL},
+	};
+	const char *const shown[] = {"a\\nb", "x=\\ny\\x01", "1\\n2"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_run run;
+		test_cli(&run, (const char *const *)cases[i]);
+		ck_assert_msg(run.status != 0, "case %zu exited 0", i);
+		ck_assert_msg(strstr(run.err, shown[i]), "case %zu: '%s' not in: %s", i, shown[i], run.err);
+		/* The message is the first line: the input's newline is not in it. */
+		const char *first_end = strchr(run.err, '\n');
+		ck_assert_msg(first_end && strstr(run.err, shown[i]) < first_end, "case %zu: split: %s", i, run.err);
+		test_run_free(&run);
+	}
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(vfguard_root_set_and_empty_is_unset)
 {
 	setenv("VFGUARD_ROOT", "", 1);
@@ -1058,6 +1082,7 @@ static Suite *cli_suite(void)
 	tcase_add_loop_test(tc, an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_nothing_changes, 0,
 			    sizeof(root_escapes) / sizeof(root_escapes[0]));
 	tcase_add_test(tc, vfguard_root_set_and_empty_is_unset);
+	tcase_add_test(tc, a_control_byte_in_the_input_is_shown_escaped_on_one_line);
 	tcase_add_test(tc, a_kernel_without_openat2_is_named_in_the_message);
 	suite_add_tcase(s, tc);
 

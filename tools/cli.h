@@ -112,6 +112,8 @@ void cli_json_string(FILE *out, const char *text);
 
 /* A usage error: message and a hint to --help, exit code EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "vfguard: MESSAGE" on stderr, on one line: control bytes of the input shown escaped (\n, \xHH). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* What apply, revoke or restore did: a line for people, an object with --json. */
 void cli_print_summary(const cli_common *common, const char *command, const char *domain,

@@ -10,13 +10,48 @@
 #include "cli.h"
 #include "front_end_env.h"
 
+/*
+ * @text on one line: a control byte (a newline in a domain name or a
+ * --hostdev, given on the command line) is written as \n, \r, \t or \xHH,
+ * so a message stays one line and shows the input as it was.
+ */
+static void put_one_line(FILE *out, const char *text)
+{
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '\n')
+			fputs("\\n", out);
+		else if (*c == '\r')
+			fputs("\\r", out);
+		else if (*c == '\t')
+			fputs("\\t", out);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(out, "\\x%02x", *c);
+		else
+			fputc(*c, out);
+	}
+}
+
+void cli_error(const char *fmt, ...)
+{
+	char message[VFG_ERROR_MESSAGE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	fputs("vfguard: ", stderr);
+	put_one_line(stderr, message);
+	fputc('\n', stderr);
+}
+
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
+	char message[VFG_ERROR_MESSAGE_MAX];
 	va_list ap;
-	fprintf(stderr, "vfguard %s: ", command);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "vfguard %s: ", command);
+	put_one_line(stderr, message);
 	fprintf(stderr, "\nTry 'vfguard %s --help'.\n", command);
 	return EXIT_USAGE;
 }
@@ -41,7 +76,9 @@ void cli_json_string(FILE *out, const char *text)
 
 void cli_report(const cli_common *common, const vfg_error *err)
 {
-	fprintf(stderr, "vfguard: %s\n", err->message);
+	fputs("vfguard: ", stderr);
+	put_one_line(stderr, err->message);
+	fputc('\n', stderr);
 	if (common->json)
 		vfg_error_write_json(err, stdout);
 }
@@ -64,16 +101,16 @@ int cli_common_option(cli_common *common, int opt, const char *arg)
 	case 'o':
 	case 'Z':
 		if (common->n_settings == CLI_MAX_SETTINGS) {
-			fprintf(stderr, "vfguard: more than %d settings\n", CLI_MAX_SETTINGS);
+			cli_error("more than %d settings", CLI_MAX_SETTINGS);
 			return -1;
 		}
 		if (opt == 'o' && (!strchr(arg, '=') || arg[0] == '=')) {
-			fprintf(stderr, "vfguard: --set %s: expected KEY=VALUE\n", arg);
+			cli_error("--set %s: expected KEY=VALUE", arg);
 			return -1;
 		}
 		if (opt == 'Z') {
 			if (strcmp(arg, "auto") != 0 && strcmp(arg, "force") != 0 && strcmp(arg, "off") != 0) {
-				fprintf(stderr, "vfguard: --selinux %s: expected auto, force or off\n", arg);
+				cli_error("--selinux %s: expected auto, force or off", arg);
 				return -1;
 			}
 			snprintf(common->selinux_setting, sizeof(common->selinux_setting), "selinux=%s", arg);
@@ -99,7 +136,7 @@ static int parse_id(const char *text, const char *option, unsigned long max, uns
 	errno = 0;
 	unsigned long v = strtoul(text, &end, 10);
 	if (errno || end == text || *end || text[0] == '-' || v > max) {
-		fprintf(stderr, "vfguard: --%s '%s': expected a number from 0 to %lu\n", option, text, max);
+		cli_error("--%s '%s': expected a number from 0 to %lu", option, text, max);
 		return -1;
 	}
 	*value = v;
@@ -115,7 +152,7 @@ static int attr_option(vfg_domain *d, const char *name, const char *arg, const c
 {
 	vfg_error err;
 	if (vfg_domain_attr_set(d, name, arg, &err) < 0) {
-		fprintf(stderr, "vfguard: --%s: %s\n", option, err.message);
+		cli_error("--%s: %s", option, err.message);
 		return -1;
 	}
 	return 1;
@@ -125,12 +162,12 @@ static int attr_text_option(cli_domain *cd, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg) {
-		fprintf(stderr, "vfguard: --attr %s: expected NAME=VALUE\n", arg);
+		cli_error("--attr %s: expected NAME=VALUE", arg);
 		return -1;
 	}
 	const char **texts = realloc(cd->attr_texts, (cd->n_attr_texts + 1) * sizeof(*texts));
 	if (!texts) {
-		fprintf(stderr, "vfguard: out of memory\n");
+		cli_error("out of memory");
 		return -1;
 	}
 	cd->attr_texts = texts;
@@ -141,7 +178,7 @@ static int attr_text_option(cli_domain *cd, const char *arg)
 static int copy_option(char *dst, size_t size, const char *arg, const char *option)
 {
 	if (strlen(arg) >= size) {
-		fprintf(stderr, "vfguard: --%s: longer than %zu characters\n", option, size - 1);
+		cli_error("--%s: longer than %zu characters", option, size - 1);
 		return -1;
 	}
 	memcpy(dst, arg, strlen(arg) + 1);
@@ -158,7 +195,7 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 		return copy_option(d->name, sizeof(d->name), arg, "domain");
 	case 'U':
 		if (vfg_uuid_parse(arg, d->uuid, &err) < 0) {
-			fprintf(stderr, "vfguard: --uuid %s\n", err.message);
+			cli_error("--uuid %s", err.message);
 			return -1;
 		}
 		return 1;
@@ -183,7 +220,7 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 		return attr_option(d, "apparmor.profile", arg, "apparmor-profile");
 	case 'c':
 		if (arg[0] != '/') {
-			fprintf(stderr, "vfguard: --cgroup %s: expected an absolute path\n", arg);
+			cli_error("--cgroup %s: expected an absolute path", arg);
 			return -1;
 		}
 		return attr_option(d, "cgroup.path", arg, "cgroup");
@@ -193,15 +230,14 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 		if (parse_id(arg, "pid", INT_MAX, &value) < 0)
 			return -1;
 		if (value == 0) {
-			fprintf(stderr, "vfguard: --pid 0: expected a process id\n");
+			cli_error("--pid 0: expected a process id");
 			return -1;
 		}
 		d->pid = (pid_t)value;
 		return 1;
 	case CLI_OPTION_MEMORY:
 		if (vfg_size_parse(arg, &d->memory, &err) < 0 || d->memory == 0) {
-			fprintf(stderr, "vfguard: --memory %s\n",
-				d->memory ? err.message : "0: expected the guest RAM size");
+			cli_error("--memory %s", d->memory ? err.message : "0: expected the guest RAM size");
 			return -1;
 		}
 		return 1;
@@ -214,7 +250,7 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 	case 'H': {
 		const char **texts = realloc(cd->hostdev_texts, (cd->n_hostdev_texts + 1) * sizeof(*texts));
 		if (!texts) {
-			fprintf(stderr, "vfguard: out of memory\n");
+			cli_error("out of memory");
 			return -1;
 		}
 		cd->hostdev_texts = texts;

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 				if (strcmp(subcommands[i].name, argv[2]) == 0)
 					return subcommands[i].run(2, help_argv);
-			fprintf(stderr, "vfguard: unknown command '%s'\n", argv[2]);
+			cli_error("unknown command '%s'", argv[2]);
 			return EXIT_USAGE;
 		}
 		usage(stdout);
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(subcommands[i].name, name) == 0)
 			return subcommands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "vfguard: unknown command '%s'\n", name);
+	cli_error("unknown command '%s'", name);
 	usage(stderr);
 	return EXIT_USAGE;
 }
