@@ -36,6 +36,9 @@ VFG_EXPORT int vfg_live_domains(vfg_context *ctx, const char *name, vfg_live_dom
 {
 	*result = NULL;
 	*n_result = 0;
+	/* A name no domain can have ("../x") is an error, not a domain that holds nothing. */
+	if (name && vfg_domain_name_check(name, err) < 0)
+		return -1;
 	host_journal hj;
 	if (host_journal_open(ctx, false, &hj, err) < 0)
 		return -1;

@@ -308,6 +308,7 @@ static const struct {
 	{{"apply", "--domain", "vm", "--set", "state_dir=/run/./vfguard", "--hostdev", "01:00.1", NULL},
 	 "state_dir has a '.' component"},
 	{{"status", "--set", "state_dir=run/vfguard", NULL}, "state_dir must be an absolute path"},
+	{{"audit", "--domain", "../x", NULL}, "domain name may not start with '.'"},
 };
 
 START_TEST(an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_nothing_changes)
