@@ -76,7 +76,11 @@ static int undo_probe(vfg_context *ctx, const domain_journal *dj, size_t index, 
 	return 0;
 }
 
-/* Undo the change of record @id with its labeler's revoke, then journal it undone. */
+/*
+ * Undo the change of record @id with its labeler's revoke, then journal it
+ * undone: 0, or 1 when the labeler found the node gone or replaced and put
+ * nothing back (vfg_txn_unopened; a note says so), which is no change undone.
+ */
 static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id,
 			   undo_probes *probes, vfg_change_summary *summary, vfg_error *err)
 {
@@ -109,7 +113,9 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 		vfg_error_prefix(err, "revoke (%s %s) of domain %s", labeler->name, node.path, dj->domain->name);
 		return -1;
 	}
-	return domain_journal_undone(hj, dj, id, err);
+	if (domain_journal_undone(hj, dj, id, err) < 0)
+		return -1;
+	return txn.left_alone ? 1 : 0;
 }
 
 /*
@@ -151,9 +157,10 @@ static int rollback_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, 
 	for (size_t i = dj->n_records; i-- > 0;) {
 		if (i >= dj->n_records || dj->records[i]->txn != txn)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i]->id, probes, summary, err) < 0)
+		int r = undo_record(ctx, hj, dj, dj->records[i]->id, probes, summary, err);
+		if (r < 0)
 			return -1;
-		if (summary)
+		if (summary && r == 0)
 			summary->changed++; /* a change undone, as revoke counts them */
 	}
 	for (size_t i = dj->n_claims; i-- > 0;)
@@ -185,13 +192,14 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 		vfg_error one = {0};
 		if (i >= dj->n_records)
 			continue;
-		if (undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, &one) < 0) {
+		int r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, &one);
+		if (r < 0) {
 			if (!failed++)
 				first = one;
 			continue;
 		}
-		if (summary)
-			summary->changed++;
+		if (summary && r == 0)
+			summary->changed++; /* left alone (1): the note says why, and nothing was put back */
 	}
 	undo_probes_free(&probes);
 	if (failed) {

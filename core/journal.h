@@ -397,6 +397,7 @@ struct vfg_txn {
 	const char *labeler; /* the labeler being called */
 	unsigned long pending_id; /* the intent grant wrote and has not marked done, 0 when none */
 	char *notes; /* lines for the user, '\n'-separated; NULL when none */
+	bool left_alone; /* revoke found the node gone or replaced (vfg_txn_unopened): nothing was put back */
 	/* A failure inside a call that reports none (vfg_txn_shared_holders): the core fails the step with it. */
 	bool failed;
 	vfg_error failure;

@@ -45,11 +45,13 @@ VFG_EXPORT int vfg_txn_unopened(vfg_txn *txn, const vfg_error *why, vfg_error *e
 	switch (why->errnum) {
 	case ENOENT:
 		vfg_txn_note(txn, "%s: %s: gone; nothing to restore", txn->labeler, why->subject);
+		txn->left_alone = true;
 		return 0;
 	case EMEDIUMTYPE:
 	case ELOOP:
 	case EXDEV:
 		vfg_txn_note(txn, "%s: %s; it is not the node vfguard changed, left alone", txn->labeler, why->message);
+		txn->left_alone = true;
 		return 0;
 	default:
 		*err = *why;

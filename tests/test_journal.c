@@ -533,6 +533,28 @@ START_TEST(a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply)
 }
 END_TEST
 
+/* Issue 19's review: a node swapped for a symlink was left alone, and revoke still counted it undone. */
+START_TEST(revoke_counts_no_change_for_a_node_it_left_alone)
+{
+	const char *root = test_root_new(host_three);
+	use_dac(root); /* two grants: the container's ACL entry and the group node's owner */
+	vfg_error err = {0};
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	char real[4096], moved[4096];
+	snprintf(real, sizeof(real), "%s", test_path(root, "/dev/vfio/7"));
+	snprintf(moved, sizeof(moved), "%s.moved", real);
+	ck_assert_int_eq(rename(real, moved), 0);
+	ck_assert_int_eq(symlink("7.moved", real), 0);
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "domain vm1: 1 change undone") && strstr(run.out, "left alone"),
+		      "expected one change undone and the symlink left alone: %s", run.out);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
 {
 	const char *root = host_new();
@@ -817,6 +839,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, cli_second_domain_claiming_a_held_group_exits_1_names_the_holder_and_changes_nothing);
 	tcase_add_test(tc, a_failed_revoke_takes_back_the_rest_and_restore_finishes_it);
 	tcase_add_test(tc, a_torn_last_line_is_dropped_and_a_damaged_journal_named);
+	tcase_add_test(tc, revoke_counts_no_change_for_a_node_it_left_alone);
 	tcase_add_test(tc, a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
 	suite_add_tcase(suite, tc);
