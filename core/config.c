@@ -219,10 +219,13 @@ int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_e
  * Once the labelers are loaded: every setting must name a declared key and
  * pass its check. A key named after a labeler module that exists but is not
  * loaded (a key of a module left out of 'labelers') is kept and unused, so one file
- * serves hosts and runs with fewer labelers.
+ * serves hosts and runs with fewer labelers; @module_key still has that module
+ * check it (a key it declares, a value its check passes).
  */
-int vfg_config_finish(vfg_config *config, bool (*module_exists)(const char *name, void *data), void *data,
-		      vfg_error *err)
+int vfg_config_finish(vfg_config *config,
+		      int (*module_key)(const char *module, const char *key, const char *value, void *data,
+					vfg_error *err),
+		      void *data, vfg_error *err)
 {
 	for (size_t i = 0; i < config->n_settings; i++) {
 		const config_setting *setting = &config->settings[i];
@@ -230,7 +233,16 @@ int vfg_config_finish(vfg_config *config, bool (*module_exists)(const char *name
 		if (!known) {
 			char prefix[64];
 			snprintf(prefix, sizeof(prefix), "%.*s", (int)strcspn(setting->key, "_"), setting->key);
-			if (module_exists && module_exists(prefix, data))
+			/* A labeler module that exists and is not loaded checks its own key (1), or refuses it (-1). */
+			int r = module_key && config_find_setting(config, setting->key) == setting
+					? module_key(prefix, setting->key, setting->value, data, err)
+					: 0;
+			if (r < 0) {
+				vfg_error_prefix(err, "%s%s%s", setting->origin, *setting->origin ? ": " : "--set ",
+						 setting->key);
+				return -1;
+			}
+			if (r > 0 || (module_key && config_find_setting(config, setting->key) != setting))
 				continue;
 			if (*setting->origin) {
 				const char *colon = strrchr(setting->origin, ':');

@@ -96,7 +96,7 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 			vfg_context_free(ctx);
 			return NULL;
 		}
-	if (vfg_config_finish(ctx->config, vfg_dispatcher_module_exists, ctx, err) < 0) {
+	if (vfg_config_finish(ctx->config, vfg_dispatcher_module_key, ctx, err) < 0) {
 		vfg_context_free(ctx);
 		return NULL;
 	}

@@ -52,19 +52,6 @@ bool vfg_dispatcher_is_builtin(const char *name)
 
 static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_dir);
 
-bool vfg_dispatcher_module_exists(const char *name, void *data)
-{
-	const vfg_context *ctx = data;
-	if (builtin_labeler(name))
-		return true;
-	for (size_t i = 0; i < ctx->n_labelers; i++)
-		if (strcmp(ctx->labelers[i]->name, name) == 0)
-			return true;
-	char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/vfguard-%s.so", ctx->plugin_dir, name);
-	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
-}
-
 static const char *choose_plugin_dir(const vfg_context *ctx, const char *plugin_dir)
 {
 	/* No $VFGUARD_PLUGIN_DIR here: the library reads no environment; the CLI and the hooks do, into the options. */
@@ -131,6 +118,38 @@ static int add_labeler(vfg_context *ctx, const vfg_labeler *labeler, void *handl
 	ctx->handles[ctx->n_labelers] = handle;
 	ctx->n_labelers++;
 	return 0;
+}
+
+int vfg_dispatcher_module_key(const char *module, const char *key, const char *value, void *data, vfg_error *err)
+{
+	const vfg_context *ctx = data;
+	if (builtin_labeler(module))
+		return 0; /* loaded: a key it does not declare is unknown */
+	for (size_t i = 0; i < ctx->n_labelers; i++)
+		if (strcmp(ctx->labelers[i]->name, module) == 0)
+			return 0;
+	char path[PATH_MAX];
+	vfg_error ignored = {0};
+	int n = snprintf(path, sizeof(path), "%s/vfguard-%s.so", ctx->plugin_dir, module);
+	if (n < 0 || (size_t)n >= sizeof(path) || check_labeler_name(module, &ignored) < 0 || access(path, F_OK) != 0)
+		return 0;
+	/* A file kept for runs with more labelers must still be right for them: the module checks its own key. */
+	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle)
+		return vfg_error_set(err, 0, path, "cannot load labeler '%s' to check its key: %s", module, dlerror());
+	const vfg_labeler *labeler = dlsym(handle, VFG_LABELER_SYMBOL);
+	int r = labeler ? check_labeler_table(labeler, module, path, err)
+			: vfg_error_set(err, 0, path, "not a vfguard labeler: no symbol %s", VFG_LABELER_SYMBOL);
+	const vfg_config_key_def *def = labeler && r == 0 ? labeler->config_keys : NULL;
+	while (def && def->name && strcmp(def->name, key) != 0)
+		def++;
+	if (r == 0 && (!def || !def->name))
+		r = vfg_error_set(err, 0, key, "unknown key: labeler '%s' (not loaded here) declares no such key",
+				  module);
+	else if (r == 0 && def->check)
+		r = def->check(value, err);
+	dlclose(handle);
+	return r < 0 ? -1 : 1;
 }
 
 static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_error *err)

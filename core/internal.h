@@ -41,8 +41,10 @@ int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_e
 /* The keys a loaded labeler declares (its table), after vfguard's own. */
 int vfg_config_declare_labeler(vfg_config *config, const vfg_labeler *labeler, vfg_error *err);
 /* Check every setting against the declared keys; @module_exists says whether a labeler module NAME exists. */
-int vfg_config_finish(vfg_config *config, bool (*module_exists)(const char *name, void *data), void *data,
-		      vfg_error *err);
+int vfg_config_finish(vfg_config *config,
+		      int (*module_key)(const char *module, const char *key, const char *value, void *data,
+					vfg_error *err),
+		      void *data, vfg_error *err);
 /* Declared key @index (vfguard's own first), its owner in *@owner; NULL past the last. */
 const vfg_config_key_def *vfg_config_key_at(const vfg_config *config, size_t index, const char **owner);
 

@@ -309,6 +309,10 @@ static const struct {
 	 "state_dir has a '.' component"},
 	{{"status", "--set", "state_dir=run/vfguard", NULL}, "state_dir must be an absolute path"},
 	{{"audit", "--domain", "../x", NULL}, "domain name may not start with '.'"},
+	/* A key of a labeler this run leaves out is still checked by that labeler's table. */
+	{{"status", "--set", "labelers=dac", "--set", "selinux_nosuch=1", NULL}, "declares no such key"},
+	{{"status", "--set", "labelers=dac", "--set", "cgroup_foreign_programs=maybe", NULL},
+	 "cgroup_foreign_programs is fail or proceed"},
 };
 
 START_TEST(an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_nothing_changes)

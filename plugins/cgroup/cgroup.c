@@ -482,8 +482,7 @@ static int v2_before(const vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, con
 	return 0;
 }
 
-static int v1_grant(cgroup_hold *hold, cgroup_dir *dir, const cgroup_rule *rule, const undo_part *part,
-		    vfg_error *err)
+static int v1_grant(cgroup_hold *hold, cgroup_dir *dir, const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
 	if (strcmp(part->token, "allowed") == 0)
 		return 0;
@@ -562,8 +561,7 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 	char text[VFG_UNDO_MAX + 1];
 	undo_format(&undo, text, sizeof(text));
 	/* This domain holds the rule from before the change, so a revoke counts it. */
-	if (vfg_txn_intent(txn, node, text, err) < 0 ||
-	    (v1_dir && holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
+	if (vfg_txn_intent(txn, node, text, err) < 0 || (v1_dir && holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
 	    (v2_dir && holders_join(txn, v2_key, undo.v2.token, err) < 0))
 		return -1;
 	return 0;
@@ -777,6 +775,13 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 	return 0;
 }
 
+static int cgroup_foreign_check(const char *value, vfg_error *err)
+{
+	if (strcmp(value, "fail") != 0 && strcmp(value, "proceed") != 0)
+		return vfg_error_set(err, EINVAL, value, "cgroup_foreign_programs is fail or proceed");
+	return 0;
+}
+
 static const vfg_config_key_def cgroup_keys[] = {
 	/*
 	 * What vfguard's v2 device program allows before any grant, so the VM keeps its
@@ -788,7 +793,7 @@ static const vfg_config_key_def cgroup_keys[] = {
 	 "/dev/null, /dev/full, /dev/zero, /dev/random, /dev/urandom, /dev/ptmx, /dev/kvm, /dev/userfaultfd, c 136:* "
 	 "rw",
 	 NULL, "what vfguard's v2 device program allows before any grant: device paths or rules c MAJ:MIN ACCESS"},
-	{"cgroup_foreign_programs", "fail", NULL,
+	{"cgroup_foreign_programs", "fail", cgroup_foreign_check,
 	 "fail: apply refuses a cgroup where another device program acts; proceed: go on anyway"},
 	{NULL, NULL, NULL, NULL},
 };
