@@ -17,7 +17,8 @@ static int status_open(vfg_context *ctx, const char *name, host_journal *hj, vfg
 
 static bool selected(const domain_journal *dj, const char *name)
 {
-	return (dj->n_records > 0 || dj->n_claims > 0 || dj->open_txn) && (!name || strcmp(dj->domain->name, name) == 0);
+	return (dj->n_records > 0 || dj->n_claims > 0 || dj->open_txn) &&
+	       (!name || strcmp(dj->domain->name, name) == 0);
 }
 
 VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err)
