@@ -48,6 +48,27 @@ static int lock_timeout_check(const char *value, vfg_error *err)
 	return 0;
 }
 
+/* What the fd broker does when iommufd's RLIMIT_MODE cannot be set (vfg_rlimit_mode_parse). */
+static int rlimit_mode_check(const char *value, vfg_error *err)
+{
+	vfg_rlimit_mode mode;
+	if (vfg_rlimit_mode_parse(value, &mode, NULL) < 0)
+		return vfg_error_set(err, 0, "", "'%s': expected required, warn or off", value);
+	return 0;
+}
+
+/* USER:GROUP, each a name or +ID as in a libvirt dac label: one colon, neither side empty, no space. */
+static int qemu_user_check(const char *value, vfg_error *err)
+{
+	const char *colon = strchr(value, ':');
+	bool ok = colon && colon != value && colon[1] && !strchr(colon + 1, ':');
+	for (const char *p = value; ok && *p; p++)
+		ok = isgraph((unsigned char)*p);
+	if (!ok)
+		return vfg_error_set(err, 0, "", "'%s': expected USER:GROUP (names, or +UID:+GID)", value);
+	return 0;
+}
+
 static const vfg_config_key_def core_keys[] = {
 	{"plugin_dir", "", NULL, "where vfguard-NAME.so modules are looked for (\"\": the built-in directory)"},
 	{"labelers", VFG_DEFAULT_LABELERS, NULL,
@@ -56,14 +77,14 @@ static const vfg_config_key_def core_keys[] = {
 	 "the journal and its store (lost at reboot with the changes it records)"},
 	{"lock_timeout", "30", lock_timeout_check,
 	 "seconds a command waits for the host lock another one holds before it fails naming it (0: no bound)"},
-	{"rlimit_mode", "required", NULL,
+	{"rlimit_mode", "required", rlimit_mode_check,
 	 "what a failed iommufd RLIMIT_MODE=1 means to the fd broker: required (an error), warn, off (not tried)"},
 	/*
 	 * The libvirt hook's USER:GROUP for QEMU when neither the domain's dac
 	 * seclabel nor qemu.conf names it: libvirt's built-in default, which is
 	 * Debian's libvirt-qemu (its qemu.conf shows `#user = "libvirt-qemu"`).
 	 */
-	{"libvirt_qemu_user", "libvirt-qemu:libvirt-qemu", NULL,
+	{"libvirt_qemu_user", "libvirt-qemu:libvirt-qemu", qemu_user_check,
 	 "the libvirt hook's USER:GROUP for QEMU when neither the domain nor qemu.conf names one"},
 	{NULL, NULL, NULL, NULL},
 };
@@ -272,6 +293,26 @@ static char *trim(char *s)
 	return s;
 }
 
+/*
+ * One file sets a key once: of two settings, which one did its author mean?
+ * (A --set over the file is the way to override.) The earlier one, from
+ * this file, is named by its line.
+ */
+static int config_check_once(const vfg_config *config, const char *key, const char *path, unsigned lineno,
+			     vfg_error *err)
+{
+	size_t path_length = strlen(path);
+	for (size_t i = 0; i < config->n_settings; i++) {
+		const config_setting *setting = &config->settings[i];
+		if (strcmp(setting->key, key) != 0 || strncmp(setting->origin, path, path_length) != 0 ||
+		    strncmp(setting->origin + path_length, ": line ", 7) != 0)
+			continue;
+		return vfg_error_set(err, 0, path, "line %u: '%s' is set again (first on line %s)", lineno, key,
+				     setting->origin + path_length + 7);
+	}
+	return 0;
+}
+
 int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_error *err)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
@@ -284,8 +325,13 @@ int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_err
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
-	while (getline(&line, &cap, f) >= 0) {
+	ssize_t n;
+	errno = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		/* C would read the line only up to it, and take the rest for absent */
+		if (memchr(line, '\0', (size_t)n))
+			return vfg_error_set(err, 0, path, "line %u: a NUL byte", lineno);
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
@@ -299,10 +345,12 @@ int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_err
 		char *key = trim(text), *value = trim(eq + 1);
 		char origin[VFG_PATH_MAX + 32];
 		snprintf(origin, sizeof(origin), "%s: line %u", path, lineno);
-		if (config_add(config, key, value, origin, err) < 0)
+		if (config_check_once(config, key, path, lineno, err) < 0 ||
+		    config_add(config, key, value, origin, err) < 0)
 			return -1;
+		errno = 0;
 	}
 	if (ferror(f))
-		return vfg_error_set(err, EIO, path, "cannot read configuration");
+		return vfg_error_set(err, errno ? errno : EIO, path, "cannot read configuration");
 	return 0;
 }

@@ -78,6 +78,12 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 		vfg_context_free(ctx);
 		return NULL;
 	}
+	/* A relative one would mean a different host in each working directory. */
+	if (root[0] != '/') {
+		vfg_error_set(err, EINVAL, root, "the root prefix must be an absolute path");
+		vfg_context_free(ctx);
+		return NULL;
+	}
 
 	if (context_set_root(ctx, root, err) < 0 || context_load_config(ctx, options->config_file, err) < 0 ||
 	    context_apply_overrides(ctx, options->overrides, err) < 0) {

@@ -5,6 +5,19 @@
 
 #include "internal.h"
 
+const char *vfg_excerpt(const char *text, char buf[VFG_EXCERPT_SIZE])
+{
+	size_t length = strlen(text);
+	if (length <= VFG_EXCERPT_BYTES + 16)
+		snprintf(buf, VFG_EXCERPT_SIZE, "%s", text);
+	else
+		snprintf(buf, VFG_EXCERPT_SIZE, "%.*s... (%zu bytes)", VFG_EXCERPT_BYTES, text, length);
+	return buf;
+}
+
+/* A subject longer than any path vfguard names whole (VFG_PATH_MAX) is input: named by its start. */
+#define SUBJECT_WHOLE_MAX 512
+
 VFG_EXPORT int vfg_error_set(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)
 {
 	if (!err)
@@ -21,7 +34,10 @@ VFG_EXPORT int vfg_error_set(vfg_error *err, int errnum, const char *subject, co
 
 	size_t used = 0;
 	err->message[0] = '\0';
-	if (err->subject[0])
+	char excerpt[VFG_EXCERPT_SIZE];
+	if (subject && strlen(subject) > SUBJECT_WHOLE_MAX)
+		used = vfg_strlcatf(err->message, sizeof(err->message), used, "%s: ", vfg_excerpt(subject, excerpt));
+	else if (err->subject[0])
 		used = vfg_strlcatf(err->message, sizeof(err->message), used, "%s: ", err->subject);
 	used = vfg_strlcatf(err->message, sizeof(err->message), used, "%s", text);
 	if (errnum)

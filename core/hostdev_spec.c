@@ -6,11 +6,43 @@
 
 #include "internal.h"
 
+/*
+ * Where a function's directory may be named from: the bus's list of its
+ * devices, or the device tree itself (what `readlink -f` of the first
+ * gives). A path elsewhere in sysfs that happens to lead there (a driver's
+ * or an IOMMU group's link) is not how a function is named.
+ */
+static const char *const sysfs_function_parents[] = {"/sys/bus/pci/devices/", "/sys/devices/"};
+
+/* A "." or ".." component (the path is named as given, never cleaned up): its name, or NULL. */
+static const char *dot_component(const char *path)
+{
+	for (const char *at = path; *at;) {
+		at += strspn(at, "/");
+		size_t length = strcspn(at, "/");
+		if (length == 1 && at[0] == '.')
+			return ".";
+		if (length == 2 && at[0] == '.' && at[1] == '.')
+			return "..";
+		at += length;
+	}
+	return NULL;
+}
+
 /* A function named by its sysfs path: the directory must be the one /sys/bus/pci/devices/BDF leads to. */
 static int addr_from_sysfs_path(const vfg_context *ctx, const char *path, vfg_pci_addr *addr, vfg_error *err)
 {
 	if (strncmp(path, "/sys/", 5) != 0)
 		return vfg_error_set(err, 0, path, "not a PCI address, nor a sysfs path (/sys/...)");
+	const char *dot = dot_component(path);
+	if (dot)
+		return vfg_error_set(err, 0, path, "a '%s' component: name the function's sysfs directory as it is",
+				     dot);
+	bool under = false;
+	for (size_t i = 0; i < sizeof(sysfs_function_parents) / sizeof(sysfs_function_parents[0]); i++)
+		under = under || strncmp(path, sysfs_function_parents[i], strlen(sysfs_function_parents[i])) == 0;
+	if (!under)
+		return vfg_error_set(err, 0, path, "not under /sys/bus/pci/devices or /sys/devices");
 
 	char trimmed[VFG_PATH_MAX];
 	snprintf(trimmed, sizeof(trimmed), "%s", path);
@@ -56,9 +88,16 @@ static int apply_option(const char *key, const char *value, vfg_hostdev_spec *sp
 	return vfg_error_set(err, 0, key, "unknown hostdev option: expected backend=, access=, vf-token= or managed=");
 }
 
+/* A sysfs path and every option: a longer text is no hostdev. */
+#define HOSTDEV_SPEC_MAX (VFG_PATH_MAX + 128)
+
 VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err)
 {
 	memset(spec, 0, sizeof(*spec));
+	char excerpt[VFG_EXCERPT_SIZE];
+	if (strlen(text) > HOSTDEV_SPEC_MAX)
+		return vfg_error_set(err, 0, vfg_excerpt(text, excerpt), "longer than %d bytes, no hostdev is",
+				     HOSTDEV_SPEC_MAX);
 	_cleanup_free_ char *copy = strdup(text);
 	if (!copy)
 		return vfg_error_set(err, ENOMEM, text, "cannot parse hostdev");

@@ -12,6 +12,14 @@
 #define VFG_EXPORT __attribute__((visibility("default")))
 
 /* Append printf output at @used in @buf; returns the new length, never past size - 1. */
+/*
+ * @text to quote in a message: whole when short, else its first
+ * VFG_EXCERPT_BYTES bytes and "... (N bytes)": an input of megabytes is named
+ * by its start, and the reason after it stays in the message.
+ */
+#define VFG_EXCERPT_BYTES 200
+#define VFG_EXCERPT_SIZE (VFG_EXCERPT_BYTES + 48)
+const char *vfg_excerpt(const char *text, char buf[VFG_EXCERPT_SIZE]);
 size_t vfg_strlcatf(char *buf, size_t size, size_t used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* context.c */

@@ -176,8 +176,10 @@ VFG_EXPORT int vfg_domain_name_check(const char *name, vfg_error *err)
 	size_t len = name ? strlen(name) : 0;
 	if (len == 0)
 		return vfg_error_set(err, 0, "", "a domain needs a name (--domain)");
+	char excerpt[VFG_EXCERPT_SIZE];
 	if (len >= VFG_NAME_MAX)
-		return vfg_error_set(err, 0, name, "domain name longer than %d characters", VFG_NAME_MAX - 1);
+		return vfg_error_set(err, 0, vfg_excerpt(name, excerpt), "domain name longer than %d characters",
+				     VFG_NAME_MAX - 1);
 	if (name[0] == '.')
 		return vfg_error_set(err, 0, name, "domain name may not start with '.'");
 	for (const char *p = name; *p; p++)

@@ -429,10 +429,23 @@ static void memlock_write_plan_json(const vfg_domain *domain, const vfg_probe *p
 	vfg_json_string(json, "note", m->note);
 }
 
+static int memlock_extra_check(const char *value, vfg_error *err)
+{
+	uint64_t bytes;
+	return vfg_size_parse(value, &bytes, err);
+}
+
+static int memlock_accounting_check(const char *value, vfg_error *err)
+{
+	if (strcmp(value, "auto") != 0 && strcmp(value, "process") != 0 && strcmp(value, "user") != 0)
+		return vfg_error_set(err, 0, "", "'%s': expected auto, process or user", value);
+	return 0;
+}
+
 static const vfg_config_key_def memlock_config_keys[] = {
 	/* Locked memory (docs/memlock.md): added to the pinned guest RAM; libvirt's allowance is 1 GiB. */
-	{"memlock_extra", "1G", NULL, "what the hypervisor locks beyond the pinned guest RAM (ROMs, MMIO, its own)"},
-	{"memlock_iommufd_accounting", "auto", NULL,
+	{"memlock_extra", "1G", memlock_extra_check, "what the hypervisor locks beyond the pinned guest RAM (ROMs, MMIO, its own)"},
+	{"memlock_iommufd_accounting", "auto", memlock_accounting_check,
 	 "whom iommufd charges: auto (the process when every iommufd hostdev has fd access), process, user"},
 	{NULL, NULL, NULL, NULL},
 };

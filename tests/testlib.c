@@ -367,6 +367,49 @@ void test_cli(test_run *run, const char *const *argv)
 	fclose(err);
 }
 
+void test_run_program(test_run *run, const char *program, const char *name, const char *const *argv,
+		      const char *input, size_t size, const char *root)
+{
+	ck_assert_msg(program != NULL, "no program to run (meson test sets its variable)");
+	FILE *in = tmpfile(), *out = tmpfile(), *err = tmpfile();
+	ck_assert(in && out && err);
+	ck_assert_uint_eq(fwrite(input, 1, size, in), size);
+	ck_assert_int_eq(fflush(in), 0);
+	rewind(in);
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	const char **args = calloc(n + 2, sizeof(*args));
+	ck_assert_ptr_nonnull(args);
+	args[0] = name;
+	memcpy(args + 1, argv, n * sizeof(*args));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (root)
+			setenv("VFGUARD_ROOT", root, 1);
+		else
+			unsetenv("VFGUARD_ROOT");
+		dup2(fileno(in), STDIN_FILENO);
+		dup2(fileno(out), STDOUT_FILENO);
+		dup2(fileno(err), STDERR_FILENO);
+		alarm(60); /* kept across execve(2) */
+		execv(program, (char **)args);
+		_exit(127);
+	}
+	free(args);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	rewind(out);
+	rewind(err);
+	run->out = read_all(fileno(out));
+	run->err = read_all(fileno(err));
+	fclose(in);
+	fclose(out);
+	fclose(err);
+}
+
 void test_run_free(test_run *run)
 {
 	free(run->out);

@@ -79,6 +79,15 @@ typedef struct test_run {
 } test_run;
 void test_cli(test_run *run, const char *const *argv);
 void test_run_free(test_run *run);
+/*
+ * Run @program (argv[0] @name, then @argv, NULL-terminated) with the @size
+ * bytes of @input on standard input and VFGUARD_ROOT=@root (NULL: unset);
+ * capture stdout and stderr. A run killed by a signal (it is given 60 s:
+ * a hang on a FIFO it must not open ends as SIGALRM) has status 128 + the
+ * signal, which no test expects.
+ */
+void test_run_program(test_run *run, const char *program, const char *name, const char *const *argv,
+		      const char *input, size_t size, const char *root);
 
 /*
  * Crash tests. A test build (meson -Dtest_faults=true) kills itself with

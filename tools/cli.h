@@ -110,8 +110,14 @@ void cli_report(const cli_common *common, const vfg_error *err);
 /* @text as a JSON string, quoted and escaped; NULL or "" as null. */
 void cli_json_string(FILE *out, const char *text);
 
-/* A usage error: message and a hint to --help, exit code EXIT_USAGE. */
+/* A usage error: message and a hint to --help, on one line; exit code EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * The usage error getopt_long() left in @opt (opterr is 0, the option
+ * string starts with ':'): ':' a missing value, '?' an unknown option, else
+ * an option of @options this command does not take. Returns EXIT_USAGE.
+ */
+int cli_option_error(const char *command, const struct option *options, int opt, char *const *argv);
 /* "vfguard: MESSAGE" on stderr, on one line: control bytes of the input shown escaped (\n, \xHH). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

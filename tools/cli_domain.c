@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Options shared by the subcommands: the context, output, and the domain. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -9,27 +10,7 @@
 
 #include "cli.h"
 #include "front_end_env.h"
-
-/*
- * @text on one line: a control byte (a newline in a domain name or a
- * --hostdev, given on the command line) is written as \n, \r, \t or \xHH,
- * so a message stays one line and shows the input as it was.
- */
-static void put_one_line(FILE *out, const char *text)
-{
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-		if (*c == '\n')
-			fputs("\\n", out);
-		else if (*c == '\r')
-			fputs("\\r", out);
-		else if (*c == '\t')
-			fputs("\\t", out);
-		else if (*c < 0x20 || *c == 0x7f)
-			fprintf(out, "\\x%02x", *c);
-		else
-			fputc(*c, out);
-	}
-}
+#include "one_line.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -39,7 +20,7 @@ void cli_error(const char *fmt, ...)
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	fputs("vfguard: ", stderr);
-	put_one_line(stderr, message);
+	one_line_write(stderr, message);
 	fputc('\n', stderr);
 }
 
@@ -51,9 +32,21 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vfguard %s: ", command);
-	put_one_line(stderr, message);
-	fprintf(stderr, "\nTry 'vfguard %s --help'.\n", command);
+	one_line_write(stderr, message);
+	/* the hint on the same line: a front end shows a failure's stderr as its one reason */
+	fprintf(stderr, ". Try 'vfguard %s --help'.\n", command);
 	return EXIT_USAGE;
+}
+
+int cli_option_error(const char *command, const struct option *options, int opt, char *const *argv)
+{
+	/* optind is past the option (and its value when separate): argv[optind - 1] is the option for these two */
+	if (opt == ':')
+		return cli_usage_error(command, "option '%s' needs a value", argv[optind - 1]);
+	for (const struct option *option = options; opt != '?' && option->name; option++)
+		if (option->val == opt)
+			return cli_usage_error(command, "option '--%s' does not apply to %s", option->name, command);
+	return cli_usage_error(command, "unknown option '%s'", argv[optind - 1]);
 }
 
 void cli_json_string(FILE *out, const char *text)
@@ -77,7 +70,7 @@ void cli_json_string(FILE *out, const char *text)
 void cli_report(const cli_common *common, const vfg_error *err)
 {
 	fputs("vfguard: ", stderr);
-	put_one_line(stderr, err->message);
+	one_line_write(stderr, err->message);
 	fputc('\n', stderr);
 	if (common->json)
 		vfg_error_write_json(err, stdout);
@@ -130,12 +123,13 @@ vfg_context *cli_context_new(cli_common *common, vfg_error *err)
 	return vfg_context_new(&common->context, err);
 }
 
+/* Decimal digits only: strtoul() alone would take " 1", "+1" and "-1" (as ULONG_MAX). */
 static int parse_id(const char *text, const char *option, unsigned long max, unsigned long *value)
 {
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v > max) {
+	if (!isdigit((unsigned char)text[0]) || errno || *end || v > max) {
 		cli_error("--%s '%s': expected a number from 0 to %lu", option, text, max);
 		return -1;
 	}
@@ -178,7 +172,9 @@ static int attr_text_option(cli_domain *cd, const char *arg)
 static int copy_option(char *dst, size_t size, const char *arg, const char *option)
 {
 	if (strlen(arg) >= size) {
-		cli_error("--%s: longer than %zu characters", option, size - 1);
+		/* the start of it names it; megabytes of it would hide the reason */
+		cli_error("--%s '%.64s...' (%zu bytes): longer than %zu characters", option, arg, strlen(arg),
+			  size - 1);
 		return -1;
 	}
 	memcpy(dst, arg, strlen(arg) + 1);

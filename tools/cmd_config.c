@@ -77,16 +77,17 @@ int cmd_config(int argc, char **argv)
 	cli_common common = {0};
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	opterr = 0; /* one line per error: ours, naming the option (cli_option_error) */
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(config_help, stdout);
 			return EXIT_OK;
 		}
 		int r = cli_common_option(&common, opt, optarg);
 		if (r < 0)
-			return cli_usage_error("config", "invalid option value");
+			return EXIT_USAGE; /* the option's own line said why */
 		if (r == 0)
-			return cli_usage_error("config", "unknown option");
+			return cli_option_error("config", options, opt, argv);
 	}
 	if (optind < argc)
 		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);

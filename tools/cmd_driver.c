@@ -64,7 +64,8 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 	const char *driver = NULL;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	opterr = 0; /* one line per error: ours, naming the option (cli_option_error) */
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(help, stdout);
 			return EXIT_OK;
@@ -75,9 +76,9 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 		}
 		int r = cli_common_option(&common, opt, optarg);
 		if (r < 0)
-			return cli_usage_error(command, "invalid option value");
+			return EXIT_USAGE; /* the option's own line said why */
 		if (r == 0)
-			return cli_usage_error(command, "unknown option");
+			return cli_option_error(command, options, opt, argv);
 	}
 	if (optind != argc - 1)
 		return cli_usage_error(command, optind == argc ? "the function (BDF) is required"

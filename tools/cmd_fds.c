@@ -104,8 +104,9 @@ static int parse_fds_options(fds_command *cmd, int argc, char **argv)
 	bool is_qemu_args = strcmp(cmd->name, "qemu-args") == 0;
 	int opt, status;
 	optind = 1;
+	opterr = 0; /* one line per error: ours, naming the option (cli_option_error) */
 	/* "+": stop at the first non-option, so that COMMAND's own options stay its own. */
-	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(cmd->help, stdout);
@@ -146,9 +147,9 @@ static int parse_fds_options(fds_command *cmd, int argc, char **argv)
 		if (r == 0)
 			r = cli_domain_option(&cmd->domain, opt, optarg);
 		if (r < 0)
-			return cli_usage_error(cmd->name, "invalid option value");
+			return EXIT_USAGE; /* the option's own line said why */
 		if (r == 0)
-			return cli_usage_error(cmd->name, "unknown option");
+			return cli_option_error(cmd->name, options, opt, argv);
 	}
 	if (is_exec) {
 		if (optind >= argc)

@@ -81,7 +81,8 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 	bool is_audit = strcmp(cmd->name, "audit") == 0;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	opterr = 0; /* one line per error: ours, naming the option (cli_option_error) */
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(cmd->help, stdout);
 			exit(EXIT_OK);
@@ -97,16 +98,16 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 		if (opt == 'y' && is_audit) {
 			snprintf(cmd->policy_setting, sizeof(cmd->policy_setting), "selinux_policy=%s", optarg);
 			if (cli_common_option(&cmd->common, 'o', cmd->policy_setting) < 0)
-				return cli_usage_error(cmd->name, "invalid option value");
+				return EXIT_USAGE; /* the option's own line said why */
 			continue;
 		}
 		int r = cli_common_option(&cmd->common, opt, optarg);
 		if (r == 0)
 			r = cli_domain_option(&cmd->domain, opt, optarg);
 		if (r < 0)
-			return cli_usage_error(cmd->name, "invalid option value");
+			return EXIT_USAGE; /* the option's own line said why */
 		if (r == 0)
-			return cli_usage_error(cmd->name, "unknown option");
+			return cli_option_error(cmd->name, options, opt, argv);
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);

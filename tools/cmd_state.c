@@ -88,7 +88,8 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 	};
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	opterr = 0; /* one line per error: ours, naming the option (cli_option_error) */
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(cmd->help, stdout);
 			exit(EXIT_OK);
@@ -103,9 +104,9 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 		}
 		int r = cli_common_option(&cmd->common, opt, optarg);
 		if (r < 0)
-			return cli_usage_error(cmd->name, "invalid option value");
+			return EXIT_USAGE; /* the option's own line said why */
 		if (r == 0)
-			return cli_usage_error(cmd->name, "unknown option");
+			return cli_option_error(cmd->name, options, opt, argv);
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);

@@ -101,6 +101,8 @@ typedef struct cgroup_base_report {
  * separated by commas. A path the host lacks, or that is no device node, is
  * skipped and named in @report (NULL: not wanted).
  */
+/* The config check of cgroup_base_devices: every item a path or a rule that parses. */
+int cgroup_base_devices_check(const char *value, vfg_error *err);
 int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, cgroup_base_report *report,
 		      vfg_error *err);
 

@@ -179,6 +179,25 @@ static int base_rule_parse(const vfg_labeler_env *env, const char *item, cgroup_
 	return 1;
 }
 
+int cgroup_base_devices_check(const char *value, vfg_error *err)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, "cgroup_base_devices", "cannot read the base device list");
+	char *saveptr = NULL;
+	for (char *item = strtok_r(copy, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
+		item += strspn(item, " \t");
+		for (size_t end = strlen(item); end > 0 && (item[end - 1] == ' ' || item[end - 1] == '\t'); end--)
+			item[end - 1] = '\0';
+		cgroup_rule rule;
+		/* a path is read at grant time (a missing device is skipped then); a rule must parse now */
+		if (*item && item[0] != '/' && (!cgroup_rule_parse(item, &rule) || rule.type == 'a'))
+			return vfg_error_set(err, 0, "",
+					     "'%s' is neither a device path nor a rule 'c|b MAJ:MIN ACCESS'", item);
+	}
+	return 0;
+}
+
 int cgroup_base_rules(const vfg_labeler_env *env, cgroup_rule **rules, size_t *n, cgroup_base_report *report,
 		      vfg_error *err)
 {

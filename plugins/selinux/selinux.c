@@ -90,7 +90,7 @@ static const vfg_config_key_def selinux_keys[] = {
 	{"selinux_process_type", "svirt_t", NULL, "the type of a VM process label vfguard allocates"},
 	{"selinux_image_type", "svirt_image_t", NULL, "the type of a VM's exclusive nodes"},
 	/* refpolicy's MCS policy has c0..c1023. */
-	{"selinux_mcs_categories", "c0.c1023", NULL, "the categories allocated pairs come from"},
+	{"selinux_mcs_categories", "c0.c1023", selinux_categories_check, "the categories allocated pairs come from"},
 	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0", NULL,
 	 "shared nodes never carry one VM's categories: the policy's type at s0"},
 	{"selinux_policy", "", NULL, "a binary policy for audit to check instead of the loaded one"},

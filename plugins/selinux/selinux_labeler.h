@@ -39,6 +39,8 @@ typedef struct selinux_labels {
  * image label derived from the process label the way libvirt pairs them when
  * only that is given. Returns 1 with @labels set, 0 when the domain gave none.
  */
+/* The config check of selinux_mcs_categories: "cLOW.cHIGH", LOW < HIGH <= 1023. */
+int selinux_categories_check(const char *value, vfg_error *err);
 int selinux_labels_given(const vfg_labeler_env *env, const vfg_domain *domain, selinux_labels *labels, vfg_error *err);
 
 /* The domain's side state key for its labels (selinux_labels.c: ORIGIN PROCESS IMAGE NODE...). */

@@ -154,16 +154,31 @@ static int labels_from_range(const vfg_labeler_env *env, const char *range, seli
 	return 0;
 }
 
+/* "cLOW.cHIGH" into @low and @high; -1 with @err filled when it is not one. */
+static int categories_text_parse(const char *text, unsigned *low, unsigned *high, vfg_error *err)
+{
+	int end = -1;
+	/* refpolicy's MCS policy defines c0..c1023 (policy/mcs: "category c1023;"), as does Fedora's. */
+	if (sscanf(text, "c%u.c%u%n", low, high, &end) != 2 || end < 0 || text[end] != '\0' || *low >= *high ||
+	    *high > 1023)
+		return vfg_error_set(err, 0, "", "'%s': expected cLOW.cHIGH, LOW < HIGH <= 1023", text);
+	return 0;
+}
+
+int selinux_categories_check(const char *value, vfg_error *err)
+{
+	unsigned low, high;
+	return categories_text_parse(value, &low, &high, err);
+}
+
 /* Config selinux_mcs_categories, "cLOW.cHIGH": the categories vfguard may hand out. */
 static int categories_parse(const vfg_labeler_env *env, unsigned *first, unsigned *count, vfg_error *err)
 {
-	const char *text = vfg_config_get(env->config, "selinux_mcs_categories");
 	unsigned low, high;
-	int end = -1;
-	/* refpolicy's MCS policy defines c0..c1023 (policy/mcs: "category c1023;"), as does Fedora's. */
-	if (sscanf(text, "c%u.c%u%n", &low, &high, &end) != 2 || text[end] != '\0' || low >= high || high > 1023)
-		return vfg_error_set(err, 0, "selinux_mcs_categories",
-				     "configuration value '%s': expected cLOW.cHIGH, LOW < HIGH <= 1023", text);
+	if (categories_text_parse(vfg_config_get(env->config, "selinux_mcs_categories"), &low, &high, err) < 0) {
+		vfg_error_prefix(err, "configuration value selinux_mcs_categories");
+		return -1;
+	}
 	*first = low;
 	*count = high - low + 1;
 	return 0;

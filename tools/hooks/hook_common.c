@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../front_end_env.h"
+#include "../one_line.h"
 #include "hook_common.h"
 
 vfg_context *hook_context_new(const char *const *overrides, vfg_error *err)
@@ -17,12 +18,9 @@ vfg_context *hook_context_new(const char *const *overrides, vfg_error *err)
 
 void hook_report(const vfg_error *err)
 {
-	char line[VFG_ERROR_MESSAGE_MAX];
-	snprintf(line, sizeof(line), "%s", err->message[0] ? err->message : "failed");
-	for (char *c = line; *c; c++)
-		if (*c == '\n' || *c == '\r')
-			*c = ' ';
-	fprintf(stderr, "vfguard: %s\n", line);
+	fputs("vfguard: ", stderr);
+	one_line_write(stderr, err->message[0] ? err->message : "failed");
+	fputc('\n', stderr);
 }
 
 int hook_apply(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)

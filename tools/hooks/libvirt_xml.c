@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
@@ -288,6 +289,35 @@ static int parse_vf_token(const xmlNode *token, const vfg_pci_addr *addr, char *
  * Anything else is refused: an element vfguard skips could change what
  * libvirt hands QEMU without vfguard knowing.
  */
+/*
+ * The attributes of a hostdev's source <address>: a PCI address's
+ * (basictypes.rng "pciaddress": domain, bus, slot, function,
+ * multifunction) and type='pci'. Another is refused as an unknown child is:
+ * vfguard would not know what it changes.
+ */
+static int source_address_attributes_check(const xmlNode *address, vfg_error *err)
+{
+	static const char *const known[] = {"domain", "bus", "slot", "function", "multifunction", "type", NULL};
+	for (const xmlAttr *attr = address->properties; attr; attr = attr->next) {
+		const char *name = (const char *)attr->name;
+		bool ok = false;
+		for (const char *const *k = known; !attr->ns && *k && !ok; k++)
+			ok = strcmp(name, *k) == 0;
+		if (!ok) {
+			char value[64];
+			if (attribute(address, name, value, sizeof(value), err) < 0)
+				return -1;
+			return fail(err, address, "unknown attribute %s='%s' in a hostdev's source <address>", name, value);
+		}
+	}
+	char type[16];
+	if (attribute(address, "type", type, sizeof(type), err) < 0)
+		return -1;
+	if (type[0] && strcmp(type, "pci") != 0)
+		return fail(err, address, "type='%s': a PCI hostdev's source address is type='pci'", type);
+	return 0;
+}
+
 static int parse_source_address_children(const xmlNode *address, vfg_hostdev_spec *spec, vfg_error *err)
 {
 	const xmlNode *token = NULL;
@@ -332,6 +362,31 @@ static int parse_hostdev_driver(const xmlNode *driver, vfg_hostdev_spec *spec, b
 	return 0;
 }
 
+/*
+ * A hostdev's mode and type as formatdomain lists them ("Host device
+ * assignment"): subsystem (the default) with usb, pci, scsi, scsi_host or
+ * mdev; capabilities with storage, misc or net. Another value is a
+ * document libvirt would not have accepted, and a device vfguard cannot
+ * know to be left alone.
+ */
+static int hostdev_kind_check(const xmlNode *hostdev, const char *mode, const char *type, vfg_error *err)
+{
+	static const char *const subsystem_types[] = {"usb", "pci", "scsi", "scsi_host", "mdev", NULL};
+	static const char *const capabilities_types[] = {"storage", "misc", "net", NULL};
+	bool capabilities = strcmp(mode, "capabilities") == 0;
+	if (mode[0] && strcmp(mode, "subsystem") != 0 && !capabilities)
+		return fail(err, hostdev, "mode='%s': expected subsystem or capabilities", mode);
+	if (!xmlHasProp(hostdev, (const xmlChar *)"type"))
+		return fail(err, hostdev, "no type attribute");
+	for (const char *const *known = capabilities ? capabilities_types : subsystem_types; *known; known++)
+		if (strcmp(type, *known) == 0)
+			return 0;
+	if (capabilities)
+		return fail(err, hostdev, "type='%s': not a capabilities hostdev type (storage, misc, net)", type);
+	return fail(err, hostdev, "type='%s': not a hostdev type libvirt knows (usb, pci, scsi, scsi_host, mdev)",
+		    type);
+}
+
 static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *err)
 {
 	char mode[32], type[32], managed[16];
@@ -339,11 +394,15 @@ static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *
 	    attribute(hostdev, "type", type, sizeof(type), err) < 0 ||
 	    attribute(hostdev, "managed", managed, sizeof(managed), err) < 0)
 		return -1;
+	if (hostdev_kind_check(hostdev, mode, type, err) < 0)
+		return -1;
 	/* USB, SCSI, mdev and capabilities-mode devices need no VFIO PCI node of their own. */
 	if ((mode[0] && strcmp(mode, "subsystem") != 0) || strcmp(type, "pci") != 0)
 		return 0;
 
 	libvirt_domain *out = state->out;
+	if (out->n_specs == LIBVIRT_HOSTDEVS_MAX)
+		return fail(err, hostdev, "more than %d PCI hostdevs in one domain", LIBVIRT_HOSTDEVS_MAX);
 	vfg_hostdev_spec *specs = realloc(out->specs, (out->n_specs + 1) * sizeof(*specs));
 	if (!specs)
 		return vfg_error_set(err, ENOMEM, "domain XML", "out of memory");
@@ -372,7 +431,7 @@ static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *
 		return -1;
 	if (!address)
 		return fail(err, source, "no <address>: a PCI hostdev is named by its address");
-	if (parse_pci_address(address, &spec->addr, err) < 0)
+	if (source_address_attributes_check(address, err) < 0 || parse_pci_address(address, &spec->addr, err) < 0)
 		return -1;
 	if (only_child(source, "vf-token", &token, err) < 0)
 		return -1;
@@ -682,6 +741,58 @@ static int xml_syntax_error(vfg_error *err)
 	return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d: %s)", last->line, message);
 }
 
+/*
+ * libvirt writes no DOCTYPE into a domain XML, and a DOCTYPE is where entities
+ * come from: internal ones that expand a few bytes into gigabytes ("billion
+ * laughs"), external ones that read a file or a FIFO. The parse stops at the
+ * declaration, before its subset is read.
+ */
+static void doctype_refused(void *context, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+	xmlParserCtxt *ctxt = context;
+	long *line = ctxt->_private;
+	*line = ctxt->input ? ctxt->input->line : 1;
+	xmlStopParser(ctxt);
+}
+
+static void parser_free(xmlParserCtxt **ctxt)
+{
+	if (*ctxt) {
+		xmlFreeDoc((*ctxt)->myDoc);
+		xmlFreeParserCtxt(*ctxt);
+	}
+}
+
+/* The document of @xml, or NULL with @err filled: not well-formed, or it declares a DOCTYPE. */
+static xmlDoc *document_read(const char *xml, size_t size, vfg_error *err)
+{
+	__attribute__((cleanup(parser_free))) xmlParserCtxt *ctxt = xmlCreateMemoryParserCtxt(xml, (int)size);
+	if (!ctxt) {
+		vfg_error_set(err, ENOMEM, "domain XML", "cannot make a parser");
+		return NULL;
+	}
+	/* No network, no entity expansion, no DTD loading; errors come back through xmlGetLastError, never stderr. */
+	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	long doctype_line = 0;
+	ctxt->_private = &doctype_line;
+	ctxt->sax->internalSubset = doctype_refused;
+	xmlParseDocument(ctxt);
+	if (doctype_line) {
+		vfg_error_set(err, 0, "domain XML",
+			      "a DOCTYPE declaration (line %ld): libvirt writes none, and vfguard reads no DTD and "
+			      "expands no entity",
+			      doctype_line);
+		return NULL;
+	}
+	if (!ctxt->wellFormed || !ctxt->myDoc) {
+		xml_syntax_error(err);
+		return NULL;
+	}
+	xmlDoc *doc = ctxt->myDoc;
+	ctxt->myDoc = NULL;
+	return doc;
+}
+
 int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_error *err)
 {
 	*out = (libvirt_domain){0};
@@ -690,12 +801,10 @@ int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_
 	if (size > INT_MAX)
 		return vfg_error_set(err, EFBIG, "domain XML", "too large");
 
-	/* No network, no entity expansion, no DTD loading; errors come back through xmlGetLastError, never stderr. */
 	xmlResetLastError();
-	cleanup_doc xmlDoc *doc = xmlReadMemory(xml, (int)size, "domain.xml", NULL,
-						XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	cleanup_doc xmlDoc *doc = document_read(xml, size, err);
 	if (!doc)
-		return xml_syntax_error(err);
+		return -1;
 	const xmlNode *root = xmlDocGetRootElement(doc);
 	if (!root)
 		return vfg_error_set(err, 0, "domain XML", "no root element");

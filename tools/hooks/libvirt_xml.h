@@ -24,6 +24,13 @@ enum {
 	LIBVIRT_SECLABEL_DAC = 1u << 2,
 };
 
+/*
+ * PCI hostdevs one domain may have: more than libvirt's own PCI address
+ * space gives a guest in practice, and a bound on what one document makes
+ * vfguard plan and journal.
+ */
+#define LIBVIRT_HOSTDEVS_MAX 256
+
 typedef struct libvirt_domain {
 	/* name, uuid, uid/gid (from the dac seclabel), labels, memory, viommu; hostdevs point into specs */
 	vfg_domain domain;

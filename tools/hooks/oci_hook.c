@@ -24,6 +24,7 @@
 #include <vfguard/util.h>
 
 #include "hook_common.h"
+#include "json_strict.h"
 #include "oci_device_rules.h"
 
 /* The annotations vfguard reads (docs/hooks.md). */
@@ -69,44 +70,53 @@ static int json_string_member(json_object *object, const char *key, const char *
 		return 0;
 	if (!json_object_is_type(member, json_type_string))
 		return vfg_error_set(err, 0, where, "\"%s\" is not a string", key);
+	/* C would read it only up to the NUL: another value than the JSON's */
+	if (strlen(json_object_get_string(member)) != (size_t)json_object_get_string_len(member))
+		return vfg_error_set(err, 0, where, "\"%s\" holds a NUL byte", key);
 	*value = json_object_get_string(member);
 	return 0;
 }
 
-static int json_object_member(json_object *object, const char *key, json_type type, json_object **value)
+static const char *json_type_article(json_type type)
+{
+	return type == json_type_array ? "an array" : "an object";
+}
+
+/*
+ * @key of @object, which must be of @type (an object or an array), named
+ * @name in errors: 0 with NULL when absent or null, 1 when there, -1 when it
+ * is another type. A member of the wrong type is never taken for absent:
+ * "process": [] would otherwise read as a container with no user.
+ */
+static int json_typed_member(json_object *object, const char *key, json_type type, const char *where,
+			     const char *name, json_object **value, vfg_error *err)
 {
 	*value = NULL;
-	if (!object || !json_object_object_get_ex(object, key, value) || !json_object_is_type(*value, type)) {
-		*value = NULL;
+	json_object *member;
+	if (!object || !json_object_object_get_ex(object, key, &member) || json_object_is_type(member, json_type_null))
 		return 0;
-	}
+	if (!json_object_is_type(member, type))
+		return vfg_error_set(err, 0, where, "%s is not %s", name, json_type_article(type));
+	*value = member;
 	return 1;
 }
 
-static const char *annotation(const oci_container *c, const char *key)
+/* The annotation @key: NULL when absent, an error when it is no string or holds a NUL. */
+static int annotation(const oci_container *c, const char *key, const char **value, vfg_error *err)
 {
-	json_object *value;
-	if (!c->annotations || !json_object_object_get_ex(c->annotations, key, &value) ||
-	    !json_object_is_type(value, json_type_string))
-		return NULL;
-	return json_object_get_string(value);
-}
-
-/* @text of @length bytes as a JSON string body, cut to fit @size: control bytes, NUL included, as \u00XX. */
-static const char *json_escaped(const char *text, size_t length, char *buf, size_t size)
-{
-	size_t used = 0;
-	for (size_t i = 0; i < length && used + 7 < size; i++) {
-		unsigned char byte = (unsigned char)text[i];
-		if (byte < 0x20 || byte == 0x7f)
-			used += (size_t)snprintf(buf + used, size - used, "\\u%04x", byte);
-		else if (byte == '"' || byte == '\\')
-			used += (size_t)snprintf(buf + used, size - used, "\\%c", byte);
-		else
-			buf[used++] = (char)byte;
-	}
-	buf[used] = '\0';
-	return buf;
+	char where[64];
+	snprintf(where, sizeof(where), "annotation %s", key);
+	*value = NULL;
+	json_object *member;
+	if (!c->annotations || !json_object_object_get_ex(c->annotations, key, &member) ||
+	    json_object_is_type(member, json_type_null))
+		return 0;
+	if (!json_object_is_type(member, json_type_string))
+		return vfg_error_set(err, 0, where, "is not a string");
+	if (strlen(json_object_get_string(member)) != (size_t)json_object_get_string_len(member))
+		return vfg_error_set(err, 0, where, "holds a NUL byte");
+	*value = json_object_get_string(member);
+	return 0;
 }
 
 /* The reason of @e without its "SUBJECT: " lead. */
@@ -130,7 +140,7 @@ static int check_container_id(json_object *state, vfg_error *err)
 	const char *text = json_object_get_string(id);
 	size_t length = (size_t)json_object_get_string_len(id);
 	char escaped[4 * VFG_NAME_MAX];
-	json_escaped(text, length, escaped, sizeof(escaped));
+	json_strict_escaped(text, length, escaped, sizeof(escaped));
 	if (memchr(text, '\0', length))
 		return vfg_error_set(err, 0, "container state", "id \"%s\" holds a NUL byte", escaped);
 	vfg_error inner = {0};
@@ -141,22 +151,8 @@ static int check_container_id(json_object *state, vfg_error *err)
 
 static int parse_state(oci_container *c, const char *text, size_t size, vfg_error *err)
 {
-	enum json_tokener_error jerr = json_tokener_success;
-	json_tokener *tok = json_tokener_new();
-	if (!tok)
-		return vfg_error_set(err, ENOMEM, "container state", "out of memory");
-	c->state = json_tokener_parse_ex(tok, text, (int)size);
-	jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!c->state || jerr != json_tokener_success || !json_object_is_type(c->state, json_type_object))
-		return vfg_error_set(err, 0, "container state", "not a JSON object (%s)",
-				     jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "another value");
-	/* The tokener stops after the object: whatever follows, but white space, is no part of one state. */
-	while (end < size && isspace((unsigned char)text[end]))
-		end++;
-	if (end < size)
-		return vfg_error_set(err, 0, "container state", "text after the JSON object, at byte %zu", end);
+	if (json_strict_parse(text, size, "container state", &c->state, err) < 0)
+		return -1;
 
 	if (json_string_member(c->state, "id", "container state", &c->id, err) < 0 ||
 	    json_string_member(c->state, "status", "container state", &c->status, err) < 0 ||
@@ -176,8 +172,10 @@ static int parse_state(oci_container *c, const char *text, size_t size, vfg_erro
 			return vfg_error_set(err, 0, "container state", "\"pid\" is not a process id");
 		c->pid = (pid_t)json_object_get_int64(pid);
 	}
-	json_object_member(c->state, "annotations", json_type_object, &c->annotations);
-	return 0;
+	return json_typed_member(c->state, "annotations", json_type_object, "container state", "annotations",
+				 &c->annotations, err) < 0
+		       ? -1
+		       : 0;
 }
 
 /*
@@ -193,13 +191,23 @@ static int parse_ipc_lock(oci_container *c, json_object *process, const char *wh
 {
 	json_object *capabilities, *set;
 	const char *name = c->domain.uid == 0 ? "bounding" : "ambient";
+	char member[64];
 	c->domain.ipc_lock_known = true;
-	if (!json_object_member(process, "capabilities", json_type_object, &capabilities)) {
+	int r = json_typed_member(process, "capabilities", json_type_object, where, "process.capabilities",
+				  &capabilities, err);
+	if (r <= 0) {
 		c->domain.ipc_lock = c->domain.uid == 0;
-		return 0;
+		return r;
 	}
 	c->domain.ipc_lock = false;
-	if (!json_object_member(capabilities, name, json_type_array, &set))
+	/* every set, not only the one that counts here: a malformed one is a malformed config */
+	static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted", "ambient"};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		snprintf(member, sizeof(member), "process.capabilities.%s", sets[i]);
+		if (json_typed_member(capabilities, sets[i], json_type_array, where, member, &set, err) < 0)
+			return -1;
+	}
+	if (!json_object_object_get_ex(capabilities, name, &set) || !json_object_is_type(set, json_type_array))
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(set); i++) {
 		json_object *entry = json_object_array_get_idx(set, i);
@@ -214,13 +222,18 @@ static int parse_ipc_lock(oci_container *c, json_object *process, const char *wh
 static int parse_user(oci_container *c, const char *where, vfg_error *err)
 {
 	json_object *process, *user, *value;
-	if (!json_object_member(c->config, "process", json_type_object, &process))
-		return 0;
-	if (json_object_member(process, "user", json_type_object, &user)) {
+	int r = json_typed_member(c->config, "process", json_type_object, where, "process", &process, err);
+	if (r <= 0)
+		return r;
+	r = json_typed_member(process, "user", json_type_object, where, "process.user", &user, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
 		const char *keys[] = {"uid", "gid"};
 		for (size_t i = 0; i < 2; i++) {
 			if (!json_object_object_get_ex(user, keys[i], &value))
 				continue;
+			/* null is no id: (uid_t)0 would make it root */
 			int64_t id = json_object_get_int64(value);
 			/* (uid_t)-1 means "no change" to chown(2): never a process's id. */
 			if (!json_object_is_type(value, json_type_int) || id < 0 || id >= UINT_MAX)
@@ -258,7 +271,12 @@ static int map_id(json_object *linux_, const char *key, const char *what, const 
 		  vfg_error *err)
 {
 	json_object *mappings;
-	if (!json_object_member(linux_, key, json_type_array, &mappings))
+	char name[64];
+	snprintf(name, sizeof(name), "linux.%s", key);
+	int r = json_typed_member(linux_, key, json_type_array, where, name, &mappings, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
 		return vfg_error_set(err, 0, where, "a user namespace without linux.%s: whom on the host is %s %u?",
 				     key, what, *id);
 	for (size_t i = 0; i < json_object_array_length(mappings); i++) {
@@ -287,15 +305,20 @@ static int map_id(json_object *linux_, const char *key, const char *what, const 
 
 static int map_user_namespace(oci_container *c, const char *where, vfg_error *err)
 {
-	json_object *linux_, *namespaces, *type;
+	json_object *linux_, *namespaces;
 	bool user_namespace = false;
-	if (json_object_member(c->config, "linux", json_type_object, &linux_) &&
-	    json_object_member(linux_, "namespaces", json_type_array, &namespaces))
-		for (size_t i = 0; i < json_object_array_length(namespaces); i++)
-			if (json_object_object_get_ex(json_object_array_get_idx(namespaces, i), "type", &type) &&
-			    json_object_is_type(type, json_type_string) &&
-			    strcmp(json_object_get_string(type), "user") == 0)
-				user_namespace = true;
+	if (json_typed_member(c->config, "linux", json_type_object, where, "linux", &linux_, err) < 0 ||
+	    json_typed_member(linux_, "namespaces", json_type_array, where, "linux.namespaces", &namespaces, err) < 0)
+		return -1;
+	for (size_t i = 0; namespaces && i < json_object_array_length(namespaces); i++) {
+		json_object *entry = json_object_array_get_idx(namespaces, i);
+		const char *type;
+		if (!json_object_is_type(entry, json_type_object))
+			return vfg_error_set(err, 0, where, "linux.namespaces[%zu] is not an object", i);
+		if (json_string_member(entry, "type", where, &type, err) < 0)
+			return -1;
+		user_namespace = user_namespace || (type && strcmp(type, "user") == 0);
+	}
 	if (!user_namespace)
 		return 0;
 	unsigned uid = c->domain.uid, gid = c->domain.gid;
@@ -384,12 +407,15 @@ static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const cha
 static int parse_devices(const vfg_context *ctx, oci_container *c, const char *where, vfg_error *err)
 {
 	json_object *linux_, *devices;
-	if (!json_object_member(c->config, "linux", json_type_object, &linux_) ||
-	    !json_object_member(linux_, "devices", json_type_array, &devices))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(devices); i++) {
+	if (json_typed_member(c->config, "linux", json_type_object, where, "linux", &linux_, err) < 0 ||
+	    json_typed_member(linux_, "devices", json_type_array, where, "linux.devices", &devices, err) < 0)
+		return -1;
+	for (size_t i = 0; devices && i < json_object_array_length(devices); i++) {
 		const char *path;
-		if (json_string_member(json_object_array_get_idx(devices, i), "path", where, &path, err) < 0)
+		json_object *entry = json_object_array_get_idx(devices, i);
+		if (!json_object_is_type(entry, json_type_object))
+			return vfg_error_set(err, 0, where, "linux.devices[%zu] is not an object", i);
+		if (json_string_member(entry, "path", where, &path, err) < 0)
 			return -1;
 		if (!path || strncmp(path, "/dev/vfio/", 10) != 0)
 			continue;
@@ -417,7 +443,9 @@ static int parse_devices(const vfg_context *ctx, oci_container *c, const char *w
 static int parse_hostdev_annotation(const vfg_context *ctx, oci_container *c, const char *backend_default,
 				    const char *access_default, vfg_error *err)
 {
-	const char *list = annotation(c, ANNOTATION_HOSTDEVS);
+	const char *list;
+	if (annotation(c, ANNOTATION_HOSTDEVS, &list, err) < 0)
+		return -1;
 	if (!list)
 		return 0;
 	char text[256];
@@ -476,14 +504,20 @@ static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err
 		return vfg_error_set(err, 0, c->id, "the state names no absolute bundle directory");
 	if (snprintf(where, sizeof(where), "%s/config.json", c->bundle) >= (int)sizeof(where))
 		return vfg_error_set(err, ENAMETOOLONG, c->bundle, "bundle path too long");
-	c->config = json_object_from_file(where);
-	if (!c->config || !json_object_is_type(c->config, json_type_object))
-		return vfg_error_set(err, 0, where, "cannot read it as a JSON object (%s)", json_util_get_last_err());
+	/* the same strict reader as the state's: a runtime that reads it otherwise may see another document */
+	if (json_strict_read_file(where, &c->config, err) < 0)
+		return -1;
+	json_object *config_annotations;
+	if (json_typed_member(c->config, "annotations", json_type_object, where, "annotations", &config_annotations,
+			      err) < 0)
+		return -1;
 	if (!c->annotations)
-		json_object_member(c->config, "annotations", json_type_object, &c->annotations);
+		c->annotations = config_annotations;
 
-	const char *backend = annotation(c, ANNOTATION_BACKEND), *access = annotation(c, ANNOTATION_ACCESS);
-	const char *memory = annotation(c, ANNOTATION_MEMORY), *viommu = annotation(c, ANNOTATION_VIOMMU);
+	const char *backend, *access, *memory, *viommu;
+	if (annotation(c, ANNOTATION_BACKEND, &backend, err) < 0 || annotation(c, ANNOTATION_ACCESS, &access, err) < 0 ||
+	    annotation(c, ANNOTATION_MEMORY, &memory, err) < 0 || annotation(c, ANNOTATION_VIOMMU, &viommu, err) < 0)
+		return -1;
 	vfg_backend unused;
 	const char *bad = NULL;
 	if (backend && vfg_backend_parse(backend, &unused, err) < 0)
