@@ -571,12 +571,20 @@ static int apparmor_audit(const vfg_labeler_env *env, const vfg_domain *domain, 
 	return 0;
 }
 
+/* The directories are under the root prefix and the parser is run as it is: each an absolute path. */
+static int apparmor_absolute_check(const char *value, vfg_error *err)
+{
+	if (value[0] != '/')
+		return vfg_error_set(err, 0, "", "'%s': expected an absolute path", value);
+	return 0;
+}
+
 static const vfg_config_key_def apparmor_keys[] = {
-	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard", NULL,
+	{"apparmor_rules_dir", "/etc/apparmor.d/vfguard", apparmor_absolute_check,
 	 "per-domain AppArmor rules files, included by the domain's profile"},
-	{"apparmor_profile_dir", "/etc/apparmor.d/libvirt", NULL,
+	{"apparmor_profile_dir", "/etc/apparmor.d/libvirt", apparmor_absolute_check,
 	 "the domains' profiles (libvirt's virt-aa-helper writes them here), replaced after a change when loaded"},
-	{"apparmor_parser", "/sbin/apparmor_parser", NULL,
+	{"apparmor_parser", "/sbin/apparmor_parser", apparmor_absolute_check,
 	 "the program that replaces a loaded profile (run as it is, never under the root prefix)"},
 	{NULL, NULL, NULL, NULL},
 };

@@ -83,8 +83,15 @@ static int selinux_plan(const vfg_labeler_env *env, const vfg_domain *domain, co
 			    "%s; this domain's alone, so its image label (its categories keep other VMs out)", why);
 }
 
+static int selinux_mode_check(const char *value, vfg_error *err)
+{
+	if (strcmp(value, "auto") != 0 && strcmp(value, "force") != 0 && strcmp(value, "off") != 0)
+		return vfg_error_set(err, 0, "", "'%s': expected auto, force or off", value);
+	return 0;
+}
+
 static const vfg_config_key_def selinux_keys[] = {
-	{"selinux", "auto", NULL,
+	{"selinux", "auto", selinux_mode_check,
 	 "auto: label when SELinux is enabled; force: label anyway (images, containers, tests); off: never"},
 	/* libvirt's svirt types: the VM process and its exclusive images and devices. */
 	{"selinux_process_type", "svirt_t", NULL, "the type of a VM process label vfguard allocates"},

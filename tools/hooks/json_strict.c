@@ -103,6 +103,11 @@ static int scan_string(const char **p, const char *end, json_key *key)
 	}
 	while (at < end && *at != '"') {
 		char c = *at++;
+		/* RFC 8259 section 7: control characters must be escaped; json-c's strict mode lets them by */
+		if ((unsigned char)c < 0x20) {
+			free(out);
+			return 1;
+		}
 		if (c != '\\') {
 			if (out)
 				out[used++] = c;
@@ -184,8 +189,10 @@ static int scan_object(const char **p, const char *end, const char *what, vfg_er
 			keys = grown;
 		}
 		keys[n].order = n;
-		if (scan_string(&at, end, &keys[n]) < 0) {
-			r = vfg_error_set(err, ENOMEM, what, "cannot check its keys");
+		int s = scan_string(&at, end, &keys[n]);
+		if (s != 0) {
+			r = s < 0 ? vfg_error_set(err, ENOMEM, what, "cannot check its keys")
+				  : vfg_error_set(err, 0, what, "not a JSON object (a control byte inside a string)");
 			break;
 		}
 		n++;
@@ -212,8 +219,10 @@ static int scan_value(const char **p, const char *end, const char *what, vfg_err
 	const char *at = *p;
 	if (*at == '{')
 		return scan_object(p, end, what, err);
-	if (*at == '"')
-		return scan_string(p, end, NULL);
+	if (*at == '"') {
+		int r = scan_string(p, end, NULL);
+		return r <= 0 ? r : vfg_error_set(err, 0, what, "not a JSON object (a control byte inside a string)");
+	}
 	if (*at == '[') {
 		at = skip_space(at + 1, end);
 		while (at < end && *at != ']') {
@@ -226,9 +235,17 @@ static int scan_value(const char **p, const char *end, const char *what, vfg_err
 		*p = at + 1;
 		return 0;
 	}
-	/* a number, true, false or null */
+	/* a number, true, false or null: json-c's strict mode still takes NaN and Infinity */
+	const char *start = at;
 	while (at < end && !strchr(",]} \t\n\r", *at))
 		at++;
+	size_t length = (size_t)(at - start);
+	bool number = strspn(start, "-+.0123456789eE") >= length && length > 0;
+	bool word = (length == 4 && (memcmp(start, "true", 4) == 0 || memcmp(start, "null", 4) == 0)) ||
+		    (length == 5 && memcmp(start, "false", 5) == 0);
+	if (!number && !word)
+		return vfg_error_set(err, 0, what, "not a JSON object (%.*s is no JSON value)", (int)(length < 16 ? length : 16),
+				     start);
 	*p = at;
 	return 0;
 }
@@ -241,7 +258,8 @@ int json_strict_parse(const char *text, size_t size, const char *what, json_obje
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
 		return vfg_error_set(err, ENOMEM, what, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* trailing text is ours to name, below, rather than json-c's "unexpected character" */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
 	json_object *parsed = json_tokener_parse_ex(tok, text, (int)size);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);

@@ -104,17 +104,15 @@ static int json_typed_member(json_object *object, const char *key, json_type typ
 /* The annotation @key: NULL when absent, an error when it is no string or holds a NUL. */
 static int annotation(const oci_container *c, const char *key, const char **value, vfg_error *err)
 {
-	char where[64];
-	snprintf(where, sizeof(where), "annotation %s", key);
 	*value = NULL;
 	json_object *member;
 	if (!c->annotations || !json_object_object_get_ex(c->annotations, key, &member) ||
 	    json_object_is_type(member, json_type_null))
 		return 0;
 	if (!json_object_is_type(member, json_type_string))
-		return vfg_error_set(err, 0, where, "is not a string");
+		return vfg_error_set(err, 0, "", "annotation %s is not a string", key);
 	if (strlen(json_object_get_string(member)) != (size_t)json_object_get_string_len(member))
-		return vfg_error_set(err, 0, where, "holds a NUL byte");
+		return vfg_error_set(err, 0, "", "annotation %s holds a NUL byte", key);
 	*value = json_object_get_string(member);
 	return 0;
 }
@@ -152,6 +150,11 @@ static int check_container_id(json_object *state, vfg_error *err)
 static int parse_state(oci_container *c, const char *text, size_t size, vfg_error *err)
 {
 	if (json_strict_parse(text, size, "container state", &c->state, err) < 0)
+		return -1;
+	/* the id first: its error shows the whole id, a NUL and what follows it included */
+	json_object *id;
+	if (json_object_object_get_ex(c->state, "id", &id) && json_object_is_type(id, json_type_string) &&
+	    check_container_id(c->state, err) < 0)
 		return -1;
 
 	if (json_string_member(c->state, "id", "container state", &c->id, err) < 0 ||
@@ -206,6 +209,9 @@ static int parse_ipc_lock(oci_container *c, json_object *process, const char *wh
 		snprintf(member, sizeof(member), "process.capabilities.%s", sets[i]);
 		if (json_typed_member(capabilities, sets[i], json_type_array, where, member, &set, err) < 0)
 			return -1;
+		for (size_t k = 0; set && k < json_object_array_length(set); k++)
+			if (!json_object_is_type(json_object_array_get_idx(set, k), json_type_string))
+				return vfg_error_set(err, 0, where, "%s[%zu] is not a capability name", member, k);
 	}
 	if (!json_object_object_get_ex(capabilities, name, &set) || !json_object_is_type(set, json_type_array))
 		return 0;
