@@ -444,7 +444,8 @@ static int memlock_accounting_check(const char *value, vfg_error *err)
 
 static const vfg_config_key_def memlock_config_keys[] = {
 	/* Locked memory (docs/memlock.md): added to the pinned guest RAM; libvirt's allowance is 1 GiB. */
-	{"memlock_extra", "1G", memlock_extra_check, "what the hypervisor locks beyond the pinned guest RAM (ROMs, MMIO, its own)"},
+	{"memlock_extra", "1G", memlock_extra_check,
+	 "what the hypervisor locks beyond the pinned guest RAM (ROMs, MMIO, its own)"},
 	{"memlock_iommufd_accounting", "auto", memlock_accounting_check,
 	 "whom iommufd charges: auto (the process when every iommufd hostdev has fd access), process, user"},
 	{NULL, NULL, NULL, NULL},

@@ -254,14 +254,15 @@ END_TEST
 
 START_TEST(rlimit_mode_unknown_value_is_refused)
 {
-	fixture f;
-	fixture_open(&f, "rlimit_mode = sometimes\n");
-	fixture_plan(&f, (const char *[]){"01:00.0,backend=iommufd,access=fd", NULL});
-	vfg_fdset *fdset = NULL;
+	/* refused with the configuration, before anything is planned or opened (issue 19: checked by its key) */
+	const char *root = test_root_new(host);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "rlimit_mode = sometimes\n");
 	vfg_error err = {0};
-	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, f.plan, NULL, &fdset, &err), -1);
-	ck_assert_msg(strstr(err.message, "sometimes"), "%s", err.message);
-	fixture_close(&f);
+	vfg_context_options options = {.root = root};
+	ck_assert_ptr_null(vfg_context_new(&options, &err));
+	ck_assert_msg(strstr(err.message, "line 1: rlimit_mode: 'sometimes': expected required, warn or off"), "%s",
+		      err.message);
+	test_root_remove(root);
 }
 END_TEST
 

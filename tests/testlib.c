@@ -367,8 +367,8 @@ void test_cli(test_run *run, const char *const *argv)
 	fclose(err);
 }
 
-void test_run_program(test_run *run, const char *program, const char *name, const char *const *argv,
-		      const char *input, size_t size, const char *root)
+void test_run_program(test_run *run, const char *program, const char *name, const char *const *argv, const char *input,
+		      size_t size, const char *root)
 {
 	ck_assert_msg(program != NULL, "no program to run (meson test sets its variable)");
 	FILE *in = tmpfile(), *out = tmpfile(), *err = tmpfile();

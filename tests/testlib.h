@@ -86,8 +86,8 @@ void test_run_free(test_run *run);
  * a hang on a FIFO it must not open ends as SIGALRM) has status 128 + the
  * signal, which no test expects.
  */
-void test_run_program(test_run *run, const char *program, const char *name, const char *const *argv,
-		      const char *input, size_t size, const char *root);
+void test_run_program(test_run *run, const char *program, const char *name, const char *const *argv, const char *input,
+		      size_t size, const char *root);
 
 /*
  * Crash tests. A test build (meson -Dtest_faults=true) kills itself with

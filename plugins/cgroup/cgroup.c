@@ -792,7 +792,8 @@ static const vfg_config_key_def cgroup_keys[] = {
 	{"cgroup_base_devices",
 	 "/dev/null, /dev/full, /dev/zero, /dev/random, /dev/urandom, /dev/ptmx, /dev/kvm, /dev/userfaultfd, c 136:* "
 	 "rw",
-	 cgroup_base_devices_check, "what vfguard's v2 device program allows before any grant: device paths or rules c MAJ:MIN ACCESS"},
+	 cgroup_base_devices_check,
+	 "what vfguard's v2 device program allows before any grant: device paths or rules c MAJ:MIN ACCESS"},
 	{"cgroup_foreign_programs", "fail", cgroup_foreign_check,
 	 "fail: apply refuses a cgroup where another device program acts; proceed: go on anyway"},
 	{NULL, NULL, NULL, NULL},

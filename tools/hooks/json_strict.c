@@ -157,7 +157,8 @@ static const json_key *first_repeated(json_key *keys, size_t n)
 	qsort(keys, n, sizeof(*keys), key_compare);
 	const json_key *first = NULL;
 	for (size_t i = 1; i < n; i++)
-		if (keys[i].length == keys[i - 1].length && memcmp(keys[i].text, keys[i - 1].text, keys[i].length) == 0 &&
+		if (keys[i].length == keys[i - 1].length &&
+		    memcmp(keys[i].text, keys[i - 1].text, keys[i].length) == 0 &&
 		    (!first || keys[i].order < first->order))
 			first = &keys[i];
 	return first;
@@ -244,8 +245,8 @@ static int scan_value(const char **p, const char *end, const char *what, vfg_err
 	bool word = (length == 4 && (memcmp(start, "true", 4) == 0 || memcmp(start, "null", 4) == 0)) ||
 		    (length == 5 && memcmp(start, "false", 5) == 0);
 	if (!number && !word)
-		return vfg_error_set(err, 0, what, "not a JSON object (%.*s is no JSON value)", (int)(length < 16 ? length : 16),
-				     start);
+		return vfg_error_set(err, 0, what, "not a JSON object (%.*s is no JSON value)",
+				     (int)(length < 16 ? length : 16), start);
 	*p = at;
 	return 0;
 }
@@ -259,16 +260,17 @@ int json_strict_parse(const char *text, size_t size, const char *what, json_obje
 	if (!tok)
 		return vfg_error_set(err, ENOMEM, what, "out of memory");
 	/* trailing text is ours to name, below, rather than json-c's "unexpected character" */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok,
+			       JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
 	json_object *parsed = json_tokener_parse_ex(tok, text, (int)size);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!parsed || jerr != json_tokener_success || !json_object_is_type(parsed, json_type_object)) {
 		json_object_put(parsed);
-		const char *why = jerr == json_tokener_continue ? "the text ends inside it"
+		const char *why = jerr == json_tokener_continue  ? "the text ends inside it"
 				  : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
-								  : "another value";
+								 : "another value";
 		return vfg_error_set(err, 0, what, "not a JSON object (%s)", why);
 	}
 	/* The tokener stops after the object: whatever follows, but white space, is no part of it. */

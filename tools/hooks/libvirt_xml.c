@@ -307,7 +307,8 @@ static int source_address_attributes_check(const xmlNode *address, vfg_error *er
 			char value[64];
 			if (attribute(address, name, value, sizeof(value), err) < 0)
 				return -1;
-			return fail(err, address, "unknown attribute %s='%s' in a hostdev's source <address>", name, value);
+			return fail(err, address, "unknown attribute %s='%s' in a hostdev's source <address>", name,
+				    value);
 		}
 	}
 	char type[16];

@@ -88,8 +88,8 @@ static const char *json_type_article(json_type type)
  * is another type. A member of the wrong type is never taken for absent:
  * "process": [] would otherwise read as a container with no user.
  */
-static int json_typed_member(json_object *object, const char *key, json_type type, const char *where,
-			     const char *name, json_object **value, vfg_error *err)
+static int json_typed_member(json_object *object, const char *key, json_type type, const char *where, const char *name,
+			     json_object **value, vfg_error *err)
 {
 	*value = NULL;
 	json_object *member;
@@ -521,8 +521,9 @@ static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err
 		c->annotations = config_annotations;
 
 	const char *backend, *access, *memory, *viommu;
-	if (annotation(c, ANNOTATION_BACKEND, &backend, err) < 0 || annotation(c, ANNOTATION_ACCESS, &access, err) < 0 ||
-	    annotation(c, ANNOTATION_MEMORY, &memory, err) < 0 || annotation(c, ANNOTATION_VIOMMU, &viommu, err) < 0)
+	if (annotation(c, ANNOTATION_BACKEND, &backend, err) < 0 ||
+	    annotation(c, ANNOTATION_ACCESS, &access, err) < 0 || annotation(c, ANNOTATION_MEMORY, &memory, err) < 0 ||
+	    annotation(c, ANNOTATION_VIOMMU, &viommu, err) < 0)
 		return -1;
 	vfg_backend unused;
 	const char *bad = NULL;
