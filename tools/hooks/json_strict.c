@@ -154,6 +154,8 @@ static int key_compare(const void *a, const void *b)
 /* The key of @keys named again soonest in the text (sorted equal keys sit together): NULL when none is. */
 static const json_key *first_repeated(json_key *keys, size_t n)
 {
+	if (n < 2)
+		return NULL; /* and keys may be NULL, which qsort() must not be given */
 	qsort(keys, n, sizeof(*keys), key_compare);
 	const json_key *first = NULL;
 	for (size_t i = 1; i < n; i++)
