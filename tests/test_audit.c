@@ -35,10 +35,12 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup_testlib.h"
 #include "json_testlib.h"
+#include "prometheus_testlib.h"
 #include "testlib.h"
 
 #define V1_MOUNT TEST_CGROUP_V1
@@ -993,6 +995,374 @@ START_TEST(a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_na
 }
 END_TEST
 
+/* ---- the metrics (--format prometheus) ---- */
+
+/* Every labeler the test configuration loads, the built-in ones, and the two a finding may name besides. */
+static const char *const metric_labelers[] = {"apparmor", "cgroup",  "dac",       "host",
+					      "journal",  "memlock", "namespace", "selinux"};
+static const char *const finding_kinds[] = {"conflict", "drift", "host", "missing", "policy"};
+#define N_METRIC_LABELERS (sizeof(metric_labelers) / sizeof(metric_labelers[0]))
+#define N_FINDING_KINDS (sizeof(finding_kinds) / sizeof(finding_kinds[0]))
+
+/* The labelers that grant: the configured ones and the built-in ones. */
+static const char *const granting_labelers[] = {"apparmor", "cgroup", "dac", "memlock", "namespace", "selinux"};
+
+typedef struct metrics_run {
+	int status;
+	char *out;
+	test_prometheus metrics;
+	time_t before, after; /* the audit ran in between */
+} metrics_run;
+
+/* vfguard audit --format prometheus ARGS... (after --root): exit 0 or 3, and metrics that read strictly. */
+static void audit_metrics(const fixture *f, const char *const *args, metrics_run *result)
+{
+	const char *argv[32] = {"audit", "--root", f->root, "--format", "prometheus"};
+	size_t n = 5;
+	for (; args && *args; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	test_run run;
+	result->before = time(NULL);
+	test_cli(&run, argv);
+	result->after = time(NULL);
+	ck_assert_msg(run.status == 0 || run.status == 3, "audit --format prometheus: exit %d\n%s%s", run.status,
+		      run.out, run.err);
+	/* an empty output reads as no metric at all: the reader refuses it */
+	test_prometheus_read(run.out, &result->metrics);
+	result->status = run.status;
+	result->out = run.out;
+	free(run.err);
+}
+
+static void metrics_run_free(metrics_run *result)
+{
+	test_prometheus_free(&result->metrics);
+	free(result->out);
+}
+
+/* Each metric audit documents: a gauge, with its HELP. */
+static void expect_metric_types(const metrics_run *run)
+{
+	const char *names[] = {"vfguard_audit_domains", "vfguard_audit_findings", "vfguard_audit_grants",
+			       "vfguard_audit_last_run_timestamp_seconds", "vfguard_audit_ok"};
+	ck_assert_uint_eq(run->metrics.n_metrics, 5);
+	for (size_t i = 0; i < 5; i++) {
+		const test_prometheus_metric *metric = test_prometheus_metric_find(&run->metrics, names[i]);
+		ck_assert_msg(metric && metric->help && metric->help[0] && strcmp(metric->type, "gauge") == 0,
+			      "%s: no gauge with a HELP:\n%s", names[i], run->out);
+		/* in the order the documentation gives: by name */
+		ck_assert_str_eq(run->metrics.metrics[i].name, names[i]);
+	}
+	double when = test_prometheus_value(&run->metrics, "vfguard_audit_last_run_timestamp_seconds",
+					    (const char *[]){NULL});
+	ck_assert_msg(when >= (double)run->before && when <= (double)run->after,
+		      "last run %.0f, not between %lld and %lld", when, (long long)run->before, (long long)run->after);
+}
+
+/*
+ * Every (labeler, kind) series there once, 0 but those of @found ("LABELER
+ * KIND COUNT" lines), and vfguard_audit_ok 1 exactly when nothing was found.
+ */
+static void expect_findings_metrics(const metrics_run *run, const char *found)
+{
+	size_t total = 0;
+	for (size_t l = 0; l < N_METRIC_LABELERS; l++)
+		for (size_t k = 0; k < N_FINDING_KINDS; k++) {
+			char line[64];
+			snprintf(line, sizeof(line), "%s %s ", metric_labelers[l], finding_kinds[k]);
+			const char *at = strstr(found, line);
+			unsigned long expected = at ? strtoul(at + strlen(line), NULL, 10) : 0;
+			double value = test_prometheus_value(
+				&run->metrics, "vfguard_audit_findings",
+				(const char *[]){"labeler", metric_labelers[l], "kind", finding_kinds[k], NULL});
+			ck_assert_msg(value == (double)expected, "findings{labeler=%s,kind=%s}: %.0f, expected %lu\n%s",
+				      metric_labelers[l], finding_kinds[k], value, expected, run->out);
+			total += expected;
+		}
+	ck_assert_uint_eq(test_prometheus_count(&run->metrics, "vfguard_audit_findings"),
+			  N_METRIC_LABELERS * N_FINDING_KINDS);
+	double ok = test_prometheus_value(&run->metrics, "vfguard_audit_ok", (const char *[]){NULL});
+	ck_assert_msg(ok == (total ? 0 : 1), "vfguard_audit_ok %.0f with %zu findings\n%s", ok, total, run->out);
+	ck_assert_int_eq(run->status, total ? 3 : 0);
+}
+
+/* The records @labeler holds in the journal file STATE/domains/@file: its intents, less those undone. */
+static size_t journal_records(const fixture *f, const char *file, const char *labeler)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "/run/vfguard/domains/%s", file);
+	char *journal = test_read_file(f->root, path);
+	ck_assert_msg(journal != NULL, "no journal %s", path);
+	unsigned long ids[256];
+	size_t n = 0;
+	char *state = NULL;
+	for (char *line = strtok_r(journal, "\n", &state); line; line = strtok_r(NULL, "\n", &state)) {
+		unsigned long txn, id;
+		char name[64];
+		if (sscanf(line, "intent %lu %lu %63s ", &txn, &id, name) == 3 && strcmp(name, labeler) == 0) {
+			ck_assert_uint_lt(n, 256);
+			ids[n++] = id;
+		} else if (sscanf(line, "undone %lu %lu", &txn, &id) == 2) {
+			for (size_t i = 0; i < n; i++)
+				if (ids[i] == id)
+					ids[i--] = ids[--n];
+		}
+	}
+	free(journal);
+	return n;
+}
+
+/*
+ * vfguard_audit_grants of @domain: one series per labeler holding records,
+ * its value the journal's count. Returns the number of series.
+ */
+static size_t expect_grants_metrics(const fixture *f, const metrics_run *run, const char *domain, const char *file)
+{
+	size_t labelers_holding = 0, series = 0;
+	for (size_t l = 0; l < sizeof(granting_labelers) / sizeof(granting_labelers[0]); l++) {
+		size_t records = journal_records(f, file, granting_labelers[l]);
+		const test_prometheus_sample *sample =
+			test_prometheus_find(&run->metrics, "vfguard_audit_grants",
+					     (const char *[]){"domain", domain, "labeler", granting_labelers[l], NULL});
+		if (records == 0) {
+			ck_assert_msg(!sample, "grants{domain=%s,labeler=%s} with no record\n%s", domain,
+				      granting_labelers[l], run->out);
+			continue;
+		}
+		labelers_holding++;
+		ck_assert_msg(sample && sample->value == (double)records,
+			      "grants{domain=%s,labeler=%s}: %s, the journal holds %zu\n%s", domain,
+			      granting_labelers[l], sample ? "another count" : "none", records, run->out);
+	}
+	for (size_t i = 0; i < run->metrics.n_samples; i++) {
+		const test_prometheus_sample *sample = &run->metrics.samples[i];
+		series += strcmp(sample->name, "vfguard_audit_grants") == 0 &&
+			  strcmp(test_prometheus_label(sample, "domain"), domain) == 0;
+	}
+	ck_assert_msg(series == labelers_holding, "%s: %zu grants series, %zu labelers hold records\n%s", domain,
+		      series, labelers_holding, run->out);
+	return series;
+}
+
+START_TEST(prometheus_metrics_count_the_domains_and_each_labelers_grants_as_the_journal_holds_them)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	apply_vm2(&f);
+
+	metrics_run run;
+	audit_metrics(&f, NULL, &run);
+	expect_metric_types(&run);
+	ck_assert_msg(test_prometheus_value(&run.metrics, "vfguard_audit_domains", (const char *[]){NULL}) == 2, "%s",
+		      run.out);
+	expect_findings_metrics(&run, "");
+	/* vm1 runs, so every layer holds a grant; and no series of a domain the journal does not hold */
+	expect_every_layer_granted(&f);
+	size_t vm1_series = expect_grants_metrics(&f, &run, "vm1", "vm1.journal");
+	ck_assert_uint_eq(vm1_series, sizeof(granting_labelers) / sizeof(granting_labelers[0]));
+	size_t vm2_series = expect_grants_metrics(&f, &run, "vm2", "vm2.journal");
+	ck_assert_uint_eq(test_prometheus_count(&run.metrics, "vfguard_audit_grants"), vm1_series + vm2_series);
+	/* the same host, the same text but the time */
+	metrics_run again;
+	audit_metrics(&f, NULL, &again);
+	char *first = strstr(run.out, "vfguard_audit_last_run"), *second = strstr(again.out, "vfguard_audit_last_run");
+	ck_assert_msg(first && second && strncmp(run.out, again.out, (size_t)(first - run.out)) == 0 &&
+			      first - run.out == second - again.out,
+		      "two audits of one host differ:\n%s\n%s", run.out, again.out);
+	metrics_run_free(&again);
+	metrics_run_free(&run);
+
+	/* --domain: that domain's grants alone */
+	audit_metrics(&f, (const char *[]){"--domain", "vm2", NULL}, &run);
+	ck_assert(test_prometheus_value(&run.metrics, "vfguard_audit_domains", (const char *[]){NULL}) == 1);
+	expect_grants_metrics(&f, &run, "vm2", "vm2.journal");
+	expect_findings_metrics(&run, "");
+	for (size_t i = 0; i < run.metrics.n_samples; i++)
+		ck_assert(strcmp(run.metrics.samples[i].name, "vfguard_audit_grants") != 0 ||
+			  strcmp(test_prometheus_label(&run.metrics.samples[i], "domain"), "vm2") == 0);
+	metrics_run_free(&run);
+
+	/* --hostdev: the domain as the options describe it */
+	audit_metrics(
+		&f, (const char *[]){"--domain", "vm2", "--uid", "108", "--gid", "108", "--hostdev", VM2_HOSTDEV, NULL},
+		&run);
+	expect_metric_types(&run);
+	ck_assert(test_prometheus_value(&run.metrics, "vfguard_audit_domains", (const char *[]){NULL}) == 1);
+	expect_grants_metrics(&f, &run, "vm2", "vm2.journal");
+	expect_findings_metrics(&run, "");
+	metrics_run_free(&run);
+
+	revoke_domain(&f, "vm2");
+	revoke_domain(&f, "vm1");
+	audit_metrics(&f, NULL, &run);
+	ck_assert(test_prometheus_value(&run.metrics, "vfguard_audit_domains", (const char *[]){NULL}) == 0);
+	ck_assert_uint_eq(test_prometheus_count(&run.metrics, "vfguard_audit_grants"), 0);
+	expect_findings_metrics(&run, "");
+	metrics_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_finding_in_the_metrics_has_its_labeler_and_kind_and_ok_drops_to_0)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	saved s = {0};
+	chown_group_node(&f, &s);
+
+	metrics_run run;
+	audit_metrics(&f, NULL, &run);
+	expect_metric_types(&run);
+	/* as the JSON report has them (the plant's expected findings) */
+	expect_findings(&f, "vm1 dac drift /dev/vfio/7\nvm1 namespace drift /dev/vfio/7\n", "the group node chowned");
+	expect_findings_metrics(&run, "dac drift 1\nnamespace drift 1\n");
+	/* the grants are what the journal holds, drift or not */
+	expect_grants_metrics(&f, &run, "vm1", "vm1.journal");
+	metrics_run_free(&run);
+
+	/* the host's own finding, with the device unbound too */
+	saved driver = {0};
+	unbind_device(&f, &driver);
+	audit_metrics(&f, NULL, &run);
+	expect_findings_metrics(&run, "host host 2\n");
+	metrics_run_free(&run);
+	unbind_device_back(&f, &driver);
+
+	chown_group_node_back(&f, &s);
+	audit_metrics(&f, NULL, &run);
+	expect_findings_metrics(&run, "");
+	metrics_run_free(&run);
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(a_domain_name_with_a_quote_and_a_backslash_is_escaped_in_its_label)
+{
+	static const char name[] = "vm\"2\\b";
+	fixture f;
+	fixture_open(&f);
+	run_ok((const char *[]){"apply", "--root", f.root, "--domain", name, "--uid", "108", "--gid", "108",
+				"--hostdev", VM2_HOSTDEV, NULL});
+
+	metrics_run run;
+	audit_metrics(&f, NULL, &run);
+	/* written escaped, read back as the name */
+	ck_assert_msg(strstr(run.out, "vfguard_audit_grants{domain=\"vm\\\"2\\\\b\",labeler=\"dac\"} "), "%s", run.out);
+	ck_assert(test_prometheus_value(&run.metrics, "vfguard_audit_domains", (const char *[]){NULL}) == 1);
+	/* the journal's file name percent-encodes '"' and '\' (docs/journal.md) */
+	expect_grants_metrics(&f, &run, name, "vm%222%5Cb.journal");
+	ck_assert_uint_gt(test_prometheus_count(&run.metrics, "vfguard_audit_grants"), 0);
+	expect_findings_metrics(&run, "");
+	metrics_run_free(&run);
+
+	revoke_domain(&f, name);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(format_json_is_json_and_a_failed_audit_writes_no_metrics)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+
+	test_run json, format_json, text, format_text;
+	test_cli(&json, (const char *[]){"audit", "--root", f.root, "--json", NULL});
+	test_cli(&format_json, (const char *[]){"audit", "--root", f.root, "--format", "json", NULL});
+	ck_assert_msg(json.status == 0 && format_json.status == 0 && json.out[0] &&
+			      strcmp(json.out, format_json.out) == 0,
+		      "--json (exit %d):\n%s\n--format json (exit %d):\n%s", json.status, json.out, format_json.status,
+		      format_json.out);
+	test_cli(&text, (const char *[]){"audit", "--root", f.root, NULL});
+	test_cli(&format_text, (const char *[]){"audit", "--root", f.root, "--format", "text", NULL});
+	ck_assert_msg(text.status == 0 && text.out[0] && strcmp(text.out, format_text.out) == 0, "%s\n%s", text.out,
+		      format_text.out);
+	test_run_free(&json);
+	test_run_free(&format_json);
+	test_run_free(&text);
+	test_run_free(&format_text);
+
+	/* usage errors: an unknown format, --json with another one */
+	const char *const *usage[] = {
+		(const char *[]){"audit", "--root", f.root, "--format", "yaml", NULL},
+		(const char *[]){"audit", "--root", f.root, "--format", "prometheus", "--json", NULL},
+		(const char *[]){"audit", "--root", f.root, "--json", "--format", "text", NULL},
+		(const char *[]){"plan", "--root", f.root, "--format", "json", "--domain", "vm1", "--hostdev",
+				 VM1_HOSTDEV, NULL},
+	};
+	for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
+		test_run run;
+		test_cli(&run, usage[i]);
+		ck_assert_msg(run.status == 2 && !run.out[0] && run.err[0], "case %zu: exit %d\n%s%s", i, run.status,
+			      run.out, run.err);
+		test_run_free(&run);
+	}
+	/* an audit that fails (exit 1) writes no metric: a textfile collector keeps the last good file */
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--format", "prometheus", "--domain", "vm3", NULL});
+	ck_assert_msg(run.status == 1 && !run.out[0] && strstr(run.err, "vm3"), "exit %d\n%s%s", run.status, run.out,
+		      run.err);
+	test_run_free(&run);
+
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/* The reader the tests above trust: it refuses what the format does not allow. */
+START_TEST(the_metrics_reader_refuses_what_the_text_format_does_not_allow)
+{
+	static const char good[] = "# HELP a_b An \\\\ help\\n text.\n"
+				   "# TYPE a_b gauge\n"
+				   "a_b{x=\"q\\\"\\\\\\n\",y=\"\"} 1.5\n"
+				   "a_b{x=\"r\"} -2e3\n"
+				   "# TYPE c counter\n"
+				   "c 0\n";
+	test_prometheus parsed;
+	char error[512];
+	ck_assert_msg(test_prometheus_parse(good, &parsed, error, sizeof(error)) == 0, "%s", error);
+	ck_assert_str_eq(test_prometheus_metric_find(&parsed, "a_b")->help, "An \\ help\n text.");
+	ck_assert_str_eq(test_prometheus_label(&parsed.samples[0], "x"), "q\"\\\n");
+	ck_assert(test_prometheus_value(&parsed, "a_b", (const char *[]){"x", "r", NULL}) == -2000);
+	test_prometheus_free(&parsed);
+
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"", "empty"},
+		{"# TYPE a gauge\na 1", "newline"},
+		{"a 1\n", "no TYPE"},
+		{"# TYPE a gauge\n\na 1\n", "empty line"},
+		{"# a comment\n", "neither"},
+		{"# TYPE a gauge\n# TYPE a gauge\na 1\n", "second TYPE"},
+		{"# TYPE a gauge\na 1\n# HELP a late\n", "after a sample"},
+		{"# TYPE a meter\na 1\n", "type"},
+		{"# TYPE a gauge\na{x=\"1\"} one\n", "not a number"},
+		{"# TYPE a gauge\na{x=\"1\"} inf\n", "not a number"},
+		{"# TYPE a gauge\na{x=\"1\"}\n", "no space"},
+		{"# TYPE a gauge\na{x=\"a\"b\"} 1\n", "neither ',' nor '}'"},
+		{"# TYPE a gauge\na{x=\"\\t\"} 1\n", "no escape"},
+		{"# TYPE a gauge\na{x=\"1} 1\n", "closing"},
+		{"# TYPE a gauge\na{1x=\"1\"} 1\n", "label name"},
+		{"# TYPE a gauge\na{__x=\"1\"} 1\n", "reserved"},
+		{"# TYPE a gauge\na{x=\"1\",x=\"2\"} 1\n", "twice"},
+		{"# TYPE a gauge\na{x=\"1\"} 1\na{x=\"1\"} 2\n", "twice"},
+		{"# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na{x=\"2\"} 1\n", "one group"},
+		{"# TYPE 1a gauge\n1a 1\n", "metric name"},
+		{"# HELP a bad \\q\n# TYPE a gauge\na 1\n", "no escape"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = test_prometheus_parse(bad[i].text, &parsed, error, sizeof(error));
+		ck_assert_msg(r < 0 && strstr(error, bad[i].why), "case %zu (%s): %d '%s'", i, bad[i].why, r, error);
+		test_prometheus_free(&parsed);
+	}
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -1019,6 +1389,15 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, audit_checks_the_layers_the_domain_was_applied_with_as_the_journal_records_them);
 	tcase_add_test(tc, audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out);
 	tcase_add_test(tc, a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_naming_it);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prometheus");
+	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
+	tcase_add_test(tc, the_metrics_reader_refuses_what_the_text_format_does_not_allow);
+	tcase_add_test(tc, prometheus_metrics_count_the_domains_and_each_labelers_grants_as_the_journal_holds_them);
+	tcase_add_test(tc, a_finding_in_the_metrics_has_its_labeler_and_kind_and_ok_drops_to_0);
+	tcase_add_test(tc, a_domain_name_with_a_quote_and_a_backslash_is_escaped_in_its_label);
+	tcase_add_test(tc, format_json_is_json_and_a_failed_audit_writes_no_metrics);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -52,9 +53,16 @@ static const char audit_help[] =
 	"the loaded binary policy, or --policy FILE). Each finding says what was\n"
 	"expected, what is there, and what would fix it. Changes nothing.\n"
 	"\n"
-	"  --policy FILE        a binary SELinux policy to check instead of the loaded one\n" CLI_DOMAIN_HELP
+	"  --policy FILE        a binary SELinux policy to check instead of the loaded one\n"
+	"  --format FORMAT      text (the default), json (as --json), or prometheus: the\n"
+	"                       Prometheus text format for node_exporter's textfile collector\n"
+	"                       (findings by labeler and kind, domains, grants; docs/audit.md)\n" CLI_DOMAIN_HELP
 		CLI_COMMON_HELP "\n"
-	"Exit status: 0 no drift, 1 failed, 2 usage, 3 the audit found drift.\n";
+	"Exit status: 0 no drift, 1 failed, 2 usage, 3 the audit found drift (with every\n"
+	"format: the metrics are written on 0 and 3, nothing on 1).\n";
+
+/* What audit writes: --format, --json. */
+typedef enum audit_format { AUDIT_FORMAT_TEXT, AUDIT_FORMAT_JSON, AUDIT_FORMAT_PROMETHEUS } audit_format;
 
 typedef struct plan_command {
 	const char *name;
@@ -65,7 +73,33 @@ typedef struct plan_command {
 	cli_domain domain;
 	char policy_setting[VFG_PATH_MAX + 32];
 	bool live; /* audit without --hostdev: every live domain (or --domain's) and the host */
+	audit_format format;
+	const char *format_text; /* --format's value; NULL when not given */
 } plan_command;
+
+/* --format's value, checked against --json (its alias for json): EXIT_OK, or EXIT_USAGE reported. */
+static int audit_format_finish(plan_command *cmd)
+{
+	static const char *const names[] = {
+		[AUDIT_FORMAT_TEXT] = "text",
+		[AUDIT_FORMAT_JSON] = "json",
+		[AUDIT_FORMAT_PROMETHEUS] = "prometheus",
+	};
+	cmd->format = cmd->common.json ? AUDIT_FORMAT_JSON : AUDIT_FORMAT_TEXT;
+	if (!cmd->format_text)
+		return EXIT_OK;
+	size_t i = 0;
+	while (i < sizeof(names) / sizeof(names[0]) && strcmp(cmd->format_text, names[i]) != 0)
+		i++;
+	if (i == sizeof(names) / sizeof(names[0]))
+		return cli_usage_error(cmd->name, "--format takes text, json or prometheus, not '%s'",
+				       cmd->format_text);
+	if (cmd->common.json && i != AUDIT_FORMAT_JSON)
+		return cli_usage_error(cmd->name, "--json is --format json: it cannot go with --format %s", names[i]);
+	cmd->format = (audit_format)i;
+	cmd->common.json = cmd->format == AUDIT_FORMAT_JSON; /* an error is reported as JSON too, as with --json */
+	return EXIT_OK;
+}
 
 static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 {
@@ -75,6 +109,7 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"policy", required_argument, NULL, 'y'},
 		{"wide", no_argument, NULL, 'w'},
+		{"format", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	bool is_apply = strcmp(cmd->name, "apply") == 0;
@@ -101,6 +136,10 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 				return EXIT_USAGE; /* the option's own line said why */
 			continue;
 		}
+		if (opt == 'f' && is_audit) {
+			cmd->format_text = optarg;
+			continue;
+		}
 		int r = cli_common_option(&cmd->common, opt, optarg);
 		if (r == 0)
 			r = cli_domain_option(&cmd->domain, opt, optarg);
@@ -111,6 +150,8 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+	if (is_audit && audit_format_finish(cmd) != EXIT_OK)
+		return EXIT_USAGE;
 	if (is_audit && cmd->domain.n_hostdev_texts == 0) {
 		cmd->live = true; /* the domains the journal holds, as they were applied */
 		return EXIT_OK;
@@ -212,6 +253,42 @@ static vfg_audit_report *audit_live_domain(const cli_common *common, vfg_context
 	return report;
 }
 
+/* The metrics (--format prometheus) on stdout: EXIT_OK, or EXIT_FAILED with the reason on stderr. */
+static int audit_write_metrics(const vfg_context *ctx, const vfg_audit_report *const *reports, size_t n_reports,
+			       const vfg_grant_counts *grants, time_t started)
+{
+	if (vfg_audit_write_prometheus(ctx, reports, n_reports, grants, started, stdout) == 0)
+		return EXIT_OK;
+	cli_error("cannot write the metrics: %s", strerror(errno));
+	return EXIT_FAILED;
+}
+
+/* audit --hostdev: the domain as the options describe it, in the format asked. */
+static int audit_one_domain(plan_command *cmd, vfg_context *ctx, const vfg_plan *plan)
+{
+	vfg_error err = {0};
+	vfg_audit_report *report = NULL;
+	vfg_grant_counts *grants = NULL;
+	time_t started = time(NULL);
+	int status = EXIT_OK;
+	if ((cmd->format == AUDIT_FORMAT_PROMETHEUS &&
+	     vfg_grant_counts_read(ctx, vfg_plan_domain(plan)->name, &grants, &err) < 0) ||
+	    vfg_plan_audit(ctx, plan, &report, &err) < 0) {
+		cli_report(&cmd->common, &err);
+		status = EXIT_FAILED;
+	} else if (cmd->format == AUDIT_FORMAT_PROMETHEUS) {
+		status = audit_write_metrics(ctx, (const vfg_audit_report *const *)&report, 1, grants, started);
+	} else {
+		cmd->format == AUDIT_FORMAT_JSON ? vfg_audit_write_json(report, stdout)
+						 : vfg_audit_write_text(report, stdout);
+	}
+	if (status == EXIT_OK)
+		status = report->n_findings ? EXIT_DRIFT : EXIT_OK;
+	vfg_grant_counts_free(grants);
+	vfg_audit_report_free(report);
+	return status;
+}
+
 /* audit without --hostdev: the host, then every live domain (or --domain's) against its journal. */
 static int run_audit_live(plan_command *cmd, vfg_context *ctx)
 {
@@ -232,7 +309,12 @@ static int run_audit_live(plan_command *cmd, vfg_context *ctx)
 	vfg_audit_report **reports = calloc(n_domains + 1, sizeof(*reports));
 	vfg_context **journal_ctxs = calloc(n_domains + 1, sizeof(*journal_ctxs));
 	int status = reports && journal_ctxs ? EXIT_OK : EXIT_FAILED;
-	if (reports && vfg_host_audit(ctx, domains, n_domains, &reports[0], &err) < 0)
+	time_t started = time(NULL);
+	vfg_grant_counts *grants = NULL;
+	if (status == EXIT_OK && cmd->format == AUDIT_FORMAT_PROMETHEUS &&
+	    vfg_grant_counts_read(ctx, name, &grants, &err) < 0)
+		status = EXIT_FAILED;
+	if (status == EXIT_OK && vfg_host_audit(ctx, domains, n_domains, &reports[0], &err) < 0)
 		status = EXIT_FAILED;
 	for (size_t i = 0; status == EXIT_OK && i < n_domains; i++)
 		if (!(reports[i + 1] = audit_live_domain(&cmd->common, ctx, &domains[i], &journal_ctxs[i], &err)))
@@ -245,16 +327,21 @@ static int run_audit_live(plan_command *cmd, vfg_context *ctx)
 		size_t findings = 0;
 		for (size_t i = 0; i <= n_domains; i++)
 			findings += reports[i]->n_findings;
-		if (cmd->common.json) {
-			vfg_audit_write_json_host((const vfg_audit_report *const *)reports, n_domains + 1, stdout);
+		const vfg_audit_report *const *all = (const vfg_audit_report *const *)reports;
+		if (cmd->format == AUDIT_FORMAT_PROMETHEUS) {
+			status = audit_write_metrics(ctx, all, n_domains + 1, grants, started);
+		} else if (cmd->format == AUDIT_FORMAT_JSON) {
+			vfg_audit_write_json_host(all, n_domains + 1, stdout);
 		} else {
 			for (size_t i = 0; i <= n_domains; i++)
 				vfg_audit_write_text(reports[i], stdout);
 			if (n_domains == 0)
 				printf("no live domain\n");
 		}
-		status = findings ? EXIT_DRIFT : EXIT_OK;
+		if (status == EXIT_OK)
+			status = findings ? EXIT_DRIFT : EXIT_OK;
 	}
+	vfg_grant_counts_free(grants);
 	for (size_t i = 0; reports && i <= n_domains; i++)
 		vfg_audit_report_free(reports[i]);
 	free(reports);
@@ -300,15 +387,7 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 	} else if (strcmp(cmd->name, "plan") == 0) {
 		cmd->common.json ? vfg_plan_write_json(plan, stdout) : vfg_plan_write_text_width(plan, columns, stdout);
 	} else if (strcmp(cmd->name, "audit") == 0) {
-		vfg_audit_report *report = NULL;
-		if (vfg_plan_audit(ctx, plan, &report, &err) < 0) {
-			cli_report(&cmd->common, &err);
-			status = EXIT_FAILED;
-		} else {
-			cmd->common.json ? vfg_audit_write_json(report, stdout) : vfg_audit_write_text(report, stdout);
-			status = report->n_findings ? EXIT_DRIFT : EXIT_OK;
-			vfg_audit_report_free(report);
-		}
+		status = audit_one_domain(cmd, ctx, plan);
 	} else if (cmd->dry_run) {
 		cmd->common.json ? vfg_plan_write_steps_json(plan, stdout)
 				 : vfg_plan_write_steps_text_width(plan, columns, stdout);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <vfguard/context.h>
 #include <vfguard/domain.h>
@@ -69,6 +70,33 @@ int vfg_audit_write_json_host(const vfg_audit_report *const *reports, size_t n_r
  */
 int vfg_host_audit(vfg_context *ctx, const vfg_live_domain *domains, size_t n_domains, vfg_audit_report **report,
 		   vfg_error *err);
+
+/*
+ * The grant records the journal holds, counted by domain and labeler, read
+ * under the shared host lock: @name's alone, or every domain's (NULL). Each
+ * record counts, done or pending: a change revoke would undo. Opaque; added
+ * after 0.2 (VFGUARD_0.3), so the report's layout stays as it was.
+ */
+typedef struct vfg_grant_counts vfg_grant_counts;
+int vfg_grant_counts_read(vfg_context *ctx, const char *name, vfg_grant_counts **counts, vfg_error *err);
+void vfg_grant_counts_free(vfg_grant_counts *counts);
+/* The domains the journal holds (those vfg_live_domains lists), with records or not. */
+size_t vfg_grant_counts_n_domains(const vfg_grant_counts *counts);
+/* Entry @index, by domain then labeler: its domain, labeler and number of records; false past the last. */
+bool vfg_grant_counts_at(const vfg_grant_counts *counts, size_t index, const char **domain, const char **labeler,
+			 size_t *records);
+
+/*
+ * @reports (any of the host's and domains') and @grants as metrics in the
+ * Prometheus text exposition format 0.0.4, for node_exporter's textfile
+ * collector (docs/audit.md, "Prometheus"): vfguard_audit_domains,
+ * vfguard_audit_findings{labeler,kind} (every labeler of @ctx and of the
+ * reports, "host" and "journal", times every kind, 0 when none),
+ * vfguard_audit_grants{domain,labeler}, vfguard_audit_last_run_timestamp_seconds
+ * (@when) and vfguard_audit_ok, in that order. -1 with errno on a failure.
+ */
+int vfg_audit_write_prometheus(const vfg_context *ctx, const vfg_audit_report *const *reports, size_t n_reports,
+			       const vfg_grant_counts *grants, time_t when, FILE *out);
 
 #ifdef __cplusplus
 }
