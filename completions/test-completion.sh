@@ -15,17 +15,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 number=0 failed=0
 
-result() { # result ok|not-ok NAME [DETAIL]
-	number=$((number + 1))
-	if [[ $1 == ok ]]; then
-		echo "ok $number - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $number - $2"
-		[[ -z ${3:-} ]] || printf '# %s\n' "${3//$'\n'/$'\n'# }"
-	fi
-}
-
 # shellcheck source=/dev/null # the file named on the command line
 source "$completion" || {
 	echo "Bail out! $completion does not source"
@@ -40,16 +29,20 @@ complete_words() {
 	_vfguard
 	printf '%s\n' "${COMPREPLY[@]}" | sed '/^$/d' | sort
 }
-# expect NAME EXPECTED WORD...: the completion of WORD... is exactly EXPECTED (lines).
+# expect NAME EXPECTED WORD...: the completion of WORD... is exactly EXPECTED
+# (lines); one TAP line, with what differs when it is not.
 expect() {
 	local name=$1 expected=$2 got
 	shift 2
 	got=$(complete_words "$@")
+	number=$((number + 1))
 	if [[ $got == "$expected" ]]; then
-		result ok "$name"
-	else
-		result not-ok "$name" "$(diff <(echo "$expected") <(echo "$got") | sed -n 's/^[<>]/&/p')"
+		echo "ok $number - $name"
+		return
 	fi
+	failed=$((failed + 1))
+	echo "not ok $number - $name"
+	diff <(echo "$expected") <(echo "$got") | sed -n 's/^[<>]/# &/p'
 }
 
 # The commands: the lines of `vfguard --help` after "Commands:", two spaces in.
