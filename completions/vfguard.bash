@@ -33,9 +33,9 @@ _vfguard_options() {
 	echo "$own $_vfguard_common_options"
 }
 
-# _vfguard_option_value WORD...: the value of the first --root or --config among
-# the words (as --opt VALUE or --opt=VALUE), so that what is listed comes from
-# the host the command line names. Prints "NAME VALUE" lines.
+# The --root, --config and --plugin-dir the command line gives (as --opt VALUE
+# or --opt=VALUE), so that what is listed comes from the host it names: each
+# option and its value on lines of their own, as arguments for vfguard.
 _vfguard_host_options() {
 	local i word
 	for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
