@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "dispatcher.h"
+#include "vfg_fault.h"
 
 /* The built-in labelers beyond namespace, as the build lists them: VFG_BUILTIN(table) each. */
 #define VFG_BUILTIN(table) extern const vfg_labeler table;
@@ -134,9 +135,10 @@ int vfg_dispatcher_module_key(const char *module, const char *key, const char *v
 	if (n < 0 || (size_t)n >= sizeof(path) || check_labeler_name(module, &ignored) < 0 || access(path, F_OK) != 0)
 		return 0;
 	/* A file kept for runs with more labelers must still be right for them: the module checks its own key. */
-	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *handle = vfg_fault("dispatcher.dlopen_check") ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle)
-		return vfg_error_set(err, 0, path, "cannot load labeler '%s' to check its key: %s", module, dlerror());
+		return vfg_error_set(err, 0, path, "cannot load labeler '%s' to check its key: %s", module,
+				     vfg_fault_dlerror());
 	const vfg_labeler *labeler = dlsym(handle, VFG_LABELER_SYMBOL);
 	int r = labeler ? check_labeler_table(labeler, module, path, err)
 			: vfg_error_set(err, 0, path, "not a vfguard labeler: no symbol %s", VFG_LABELER_SYMBOL);
@@ -162,9 +164,9 @@ static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return vfg_error_set(err, ENAMETOOLONG, dir, "plugin path too long");
 
-	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *handle = vfg_fault("dispatcher.dlopen") ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle)
-		return vfg_error_set(err, 0, path, "cannot load labeler '%s': %s", name, dlerror());
+		return vfg_error_set(err, 0, path, "cannot load labeler '%s': %s", name, vfg_fault_dlerror());
 	const vfg_labeler *labeler = dlsym(handle, VFG_LABELER_SYMBOL);
 	if (!labeler) {
 		/* ABI v1 tables went by this name: say what to do rather than "not a labeler". */

@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "vfio_users.h"
+#include "vfg_fault.h"
 
 /* What driver_override reads when unset (driver_override_show() in drivers/pci/pci-sysfs.c). */
 #define DRIVER_OVERRIDE_UNSET "(null)"
@@ -41,11 +42,11 @@ static int function_attribute_path(const vfg_context *ctx, const char *bdf, cons
 /* O_TRUNC as a shell's "echo > file" does: sysfs ignores it, a generated tree then holds the last write. */
 static int sysfs_write(const char *path, const char *value, const char *bdf, vfg_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	_cleanup_close_ int fd = vfg_fault("driver.open") ? -1 : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return vfg_error_set(err, errno, path, "cannot open for writing (%s)", bdf);
 	size_t length = strlen(value);
-	ssize_t n = write(fd, value, length);
+	ssize_t n = vfg_fault("driver.write") ? -1 : write(fd, value, length);
 	if (n < 0)
 		return vfg_error_set(err, errno, path, "the kernel refused '%s' for %s",
 				     value[0] == '\n' ? "\\n" : value, bdf);

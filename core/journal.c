@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 
 #include "journal.h"
+#include "vfg_fault.h"
 
 /* The longest line: a domain line with every attribute, or an intent with its path and undo, all %XX-escaped. */
 #define JOURNAL_LINE_MAX (4 * VFG_PATH_MAX + 3 * VFG_DOMAIN_ATTRS_MAX + 3 * VFG_UNDO_MAX + 8192)
@@ -146,7 +147,9 @@ static int journal_file_open(domain_journal *dj, vfg_error *err)
 {
 	if (dj->fd >= 0)
 		return 0;
-	dj->fd = open(dj->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	dj->fd = vfg_fault("journal.open")
+			 ? -1
+			 : open(dj->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (dj->fd < 0)
 		return vfg_error_set(err, errno, dj->path, "cannot open the journal");
 	struct stat st;
@@ -182,7 +185,7 @@ int domain_journal_write(host_journal *hj, domain_journal *dj, vfg_error *err)
 	if (journal_touch(hj, dj, err) < 0 || journal_file_open(dj, err) < 0)
 		return -1;
 	/* One write() for what waits: a crash leaves at most a torn last line, which a reader drops. */
-	if (vfg_write_all(dj->fd, dj->out, dj->out_used) < 0)
+	if (vfg_fault("journal.write") || vfg_write_all(dj->fd, dj->out, dj->out_used) < 0)
 		return vfg_error_set(err, errno, dj->path, "cannot write the journal");
 	dj->out_used = 0;
 	dj->unsynced = true;
@@ -194,7 +197,7 @@ int domain_journal_sync(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
 	if (domain_journal_write(hj, dj, err) < 0)
 		return -1;
-	if (dj->unsynced && fdatasync(dj->fd) < 0)
+	if (dj->unsynced && (vfg_fault("journal.sync") || fdatasync(dj->fd) < 0))
 		return vfg_error_set(err, errno, dj->path, "cannot make the journal durable (fdatasync)");
 	dj->unsynced = false;
 	if (dj->name_unsynced && vfg_fsync_parent(dj->path, err) < 0)
@@ -521,10 +524,11 @@ static int store_sweep(const domain_journal *dj, vfg_error *err)
 			kept++;
 			continue;
 		}
-		if (unlinkat(dirfd(dir), entry->d_name, 0) < 0 && errno != ENOENT)
+		if ((vfg_fault("store.sweep_unlink") || unlinkat(dirfd(dir), entry->d_name, 0) < 0) && errno != ENOENT)
 			return vfg_error_set(err, errno, entry->d_name, "cannot remove from the store %s", dir_path);
 	}
-	if (kept == 0 && rmdir(dir_path) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+	if (kept == 0 && (vfg_fault("store.sweep_rmdir") || rmdir(dir_path) < 0) && errno != ENOENT &&
+	    errno != ENOTEMPTY)
 		return vfg_error_set(err, errno, dir_path, "cannot remove the store");
 	return vfg_fsync_parent(dir_path, err);
 }

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "journal.h"
+#include "vfg_fault.h"
 
 /* The generation: 20 decimal digits and a newline at the start of the lock file. */
 #define GENERATION_TEXT_SIZE 21
@@ -96,7 +97,7 @@ int journal_cache_raise(host_journal *hj, vfg_error *err)
 	char text[GENERATION_TEXT_SIZE + 1];
 	uint64_t next = hj->generation + 1 ? hj->generation + 1 : 1;
 	snprintf(text, sizeof(text), "%020" PRIu64 "\n", next);
-	if (pwrite(hj->lock_fd, text, GENERATION_TEXT_SIZE, 0) != GENERATION_TEXT_SIZE)
+	if (vfg_fault("lock.generation") || pwrite(hj->lock_fd, text, GENERATION_TEXT_SIZE, 0) != GENERATION_TEXT_SIZE)
 		return vfg_error_set(err, errno, "lock", "cannot mark the journals changed in the host lock");
 	hj->generation = next;
 	hj->generation_raised = true;

@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 
 #include "journal.h"
+#include "vfg_fault.h"
 
 #define HOLDERS_MAGIC "vfguard-holders 1"
 #define HOLDERS_FILE "holders"
@@ -436,17 +437,20 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 	if (vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
 		return -1;
 	snprintf(temporary, sizeof(temporary), "%s%s%ld", path, VFG_FILE_TEMPORARY_INFIX, (long)getpid());
-	int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = vfg_fault("holders.create")
+			 ? -1
+			 : open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	size_t total = 0;
 	for (int i = 0; i < count; i++)
 		total += pieces[i].iov_len;
-	bool written = fchmod(fd, 0600) == 0 && writev(fd, pieces, count) == (ssize_t)total;
+	bool written = !vfg_fault("holders.chmod") && fchmod(fd, 0600) == 0 && !vfg_fault("holders.write") &&
+		       writev(fd, pieces, count) == (ssize_t)total;
 	close(fd);
-	if (written && rename(temporary, path) == 0)
+	if (written && !vfg_fault("holders.rename") && rename(temporary, path) == 0)
 		return 0;
-	unlink(temporary);
+	unlink(temporary); /* no fault: our own temporary file, after a failure */
 	return -1;
 }
 
@@ -484,5 +488,5 @@ void host_holders_write(host_journal *hj)
 	/* A transaction left open, or no memory: no file is better than a doubtful one. */
 	if (holders_rewrite(hj, validity) < 0 &&
 	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) == 0)
-		unlink(path);
+		unlink(path); /* no fault: a failure leaves the doubtful index, which its validity line refutes */
 }

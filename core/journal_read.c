@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "journal.h"
+#include "vfg_fault.h"
 
 /* A domain line: nine fields and one per attribute, each at least "a.b=c". */
 #define JOURNAL_FIELDS_MAX (9 + VFG_DOMAIN_ATTRS_MAX / 6)
@@ -552,7 +553,7 @@ static int domain_journal_read(const host_journal *hj, int fd, const struct stat
 		}
 		line = newline + 1;
 	}
-	if (complete < size && exclusive && ftruncate(fd, (off_t)complete) < 0) {
+	if (complete < size && exclusive && (vfg_fault("journal.cut_torn") || ftruncate(fd, (off_t)complete) < 0)) {
 		domain_journal_free(dj);
 		return vfg_error_set(err, errno, path, "cannot cut the torn last line off the journal");
 	}

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "vfg_fault.h"
 
 #define STATE_DIRECTORY_MODE 0700
 #define STATE_FILE_MODE 0600
@@ -73,7 +74,9 @@ int vfg_state_open(const char *path, int flags, bool directory, vfg_error *err)
 /* vfg_state_open(), and what fstat said in *@st (NULL: not wanted). */
 int vfg_state_open_stat(const char *path, int flags, bool directory, struct stat *st, vfg_error *err)
 {
-	int fd = open(path, flags | (directory ? O_DIRECTORY : 0) | O_NOFOLLOW | O_CLOEXEC, STATE_FILE_MODE);
+	int fd = (flags & O_CREAT) && vfg_fault("state.create")
+			 ? -1
+			 : open(path, flags | (directory ? O_DIRECTORY : 0) | O_NOFOLLOW | O_CLOEXEC, STATE_FILE_MODE);
 	if (fd < 0) {
 		int saved = errno;
 		struct stat link;
@@ -98,7 +101,7 @@ static int make_directory(const char *path, bool check, vfg_error *err)
 {
 	if (!check)
 		return vfg_mkdir(path, STATE_DIRECTORY_MODE, "the state directory", err);
-	if (mkdir(path, STATE_DIRECTORY_MODE) < 0 && errno != EEXIST)
+	if ((vfg_fault("state.mkdir") || mkdir(path, STATE_DIRECTORY_MODE) < 0) && errno != EEXIST)
 		return vfg_error_set(err, errno, path, "cannot create the state directory");
 	int fd = vfg_state_open(path, O_RDONLY, true, err);
 	if (fd == -ENOENT)

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "journal.h"
+#include "vfg_fault.h"
 
 VFG_EXPORT int vfg_txn_intent(vfg_txn *txn, const vfg_node *node, const char *undo, vfg_error *err)
 {
@@ -316,7 +317,7 @@ VFG_EXPORT int vfg_txn_save(vfg_txn *txn, const void *content, size_t size, char
 	    domain_journal_store_path(txn->dj, hash, path, sizeof(path), err) < 0)
 		return -1;
 	/* The copy is durable before the journal names it; one no entry names is swept at commit. */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if ((vfg_fault("store.mkdir") || mkdir(dir, 0700) < 0) && errno != EEXIST)
 		return vfg_error_set(err, errno, dir, "cannot make the store");
 	int fd = vfg_state_open(dir, O_RDONLY, true, err);
 	if (fd < 0)

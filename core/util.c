@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "vfg_fault.h"
 
 /* A new file's mode until vfg_file_replace_owned() sets the one asked for. */
 #define TEMPORARY_FILE_MODE 0600
@@ -68,7 +69,7 @@ VFG_EXPORT int vfg_write_all(int fd, const void *data, size_t size)
 {
 	const char *next = data;
 	while (size > 0) {
-		ssize_t n = write(fd, next, size);
+		ssize_t n = write(fd, next, size); /* no fault: each caller has its own site before it */
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -85,7 +86,7 @@ VFG_EXPORT int vfg_fsync_parent(const char *path, vfg_error *err)
 	snprintf(copy, sizeof(copy), "%s", path);
 	const char *dir = dirname(copy);
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
+	if (fd < 0 || vfg_fault("util.fsync_dir") || fsync(fd) < 0)
 		return vfg_error_set(err, errno, dir, "cannot make the directory durable (fsync)");
 	return 0;
 }
@@ -96,20 +97,23 @@ VFG_EXPORT int vfg_file_replace_owned(const char *path, const void *content, siz
 	char temporary[VFG_PATH_MAX + 32];
 	snprintf(temporary, sizeof(temporary), "%s" VFG_FILE_TEMPORARY_INFIX "%d", path, (int)getpid());
 	_cleanup_close_ int fd =
-		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, TEMPORARY_FILE_MODE);
+		vfg_fault("util.replace_create")
+			? -1
+			: open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, TEMPORARY_FILE_MODE);
 	if (fd < 0)
 		return vfg_error_set(err, errno, temporary, "cannot create");
 	bool owner = uid != (uid_t)-1 || gid != (gid_t)-1;
 	/* chown before chmod: chown clears the set-id bits (notify_change() in fs/attr.c). */
-	if ((owner && fchown(fd, uid, gid) < 0) || fchmod(fd, mode) < 0 || vfg_write_all(fd, content, size) < 0 ||
-	    fsync(fd) < 0) {
+	if ((owner && (vfg_fault("util.replace_chown") || fchown(fd, uid, gid) < 0)) ||
+	    vfg_fault("util.replace_chmod") || fchmod(fd, mode) < 0 || vfg_fault("util.replace_write") ||
+	    vfg_write_all(fd, content, size) < 0 || vfg_fault("util.replace_sync") || fsync(fd) < 0) {
 		int saved = errno;
-		unlink(temporary);
+		unlink(temporary); /* no fault: our own temporary file, after a failure */
 		return vfg_error_set(err, saved, temporary, "cannot write");
 	}
-	if (rename(temporary, path) < 0) {
+	if (vfg_fault("util.replace_rename") || rename(temporary, path) < 0) {
 		int saved = errno;
-		unlink(temporary);
+		unlink(temporary); /* no fault: our own temporary file, after a failure */
 		return vfg_error_set(err, saved, path, "cannot replace");
 	}
 	return vfg_fsync_parent(path, err);
@@ -122,7 +126,7 @@ VFG_EXPORT int vfg_file_replace(const char *path, const void *content, size_t si
 
 VFG_EXPORT int vfg_file_remove(const char *path, vfg_error *err)
 {
-	if (unlink(path) < 0) {
+	if (vfg_fault("util.remove") || unlink(path) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return vfg_error_set(err, errno, path, "cannot remove");
@@ -255,7 +259,7 @@ VFG_EXPORT int vfg_check_length(const char *value, size_t size, vfg_error *err)
 
 VFG_EXPORT int vfg_mkdir(const char *path, mode_t mode, const char *what, vfg_error *err)
 {
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
+	if ((vfg_fault("util.mkdir") || mkdir(path, mode) < 0) && errno != EEXIST)
 		return vfg_error_set(err, errno, path, "cannot create %s", what);
 	struct stat st;
 	if (lstat(path, &st) < 0)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "memlock.h"
+#include "vfg_fault.h"
 
 enum {
 	/* The formula cannot be worked out (a config value, an overflow): the plan says why. */
@@ -226,7 +227,7 @@ static int memlock_grant(const vfg_labeler_env *env, const vfg_domain *domain, c
 		.rlim_cur = memlock_limit_value(now.rlim_cur) >= m->required ? now.rlim_cur : (rlim_t)m->required,
 		.rlim_max = memlock_limit_value(now.rlim_max) >= m->required ? now.rlim_max : (rlim_t)m->required,
 	};
-	if (prlimit(pid, RLIMIT_MEMLOCK, &raised, NULL) < 0)
+	if (vfg_fault("memlock.raise") || prlimit(pid, RLIMIT_MEMLOCK, &raised, NULL) < 0)
 		return vfg_error_set(err, errno, node->path, "cannot raise the RLIMIT_MEMLOCK of pid %d to %s",
 				     (int)pid, need);
 	/* A record the intent pass journaled is marked done by the core; one held from before stays done. */
@@ -317,7 +318,7 @@ static int memlock_revoke(const vfg_labeler_env *env, const vfg_domain *domain, 
 			     pid, vfg_txn_undo(txn, node));
 		return 0;
 	}
-	if (prlimit(pid, RLIMIT_MEMLOCK, &original, NULL) < 0) {
+	if (vfg_fault("memlock.restore") || prlimit(pid, RLIMIT_MEMLOCK, &original, NULL) < 0) {
 		if (errno == ESRCH) {
 			vfg_txn_note(txn, "memlock: pid %d is gone: no limit to put back", pid);
 			return 0;
@@ -497,7 +498,7 @@ VFG_EXPORT int vfg_memlock_raise_self(const vfg_plan *plan, vfg_error *err)
 		return 0;
 	struct rlimit raised = {.rlim_cur = m->required,
 				.rlim_max = now.rlim_max >= m->required ? now.rlim_max : m->required};
-	if (setrlimit(RLIMIT_MEMLOCK, &raised) < 0) {
+	if (vfg_fault("memlock.self") || setrlimit(RLIMIT_MEMLOCK, &raised) < 0) {
 		char need[32], hard[32];
 		return vfg_error_set(
 			err, errno, plan->domain.name,

@@ -24,6 +24,7 @@
 
 #include "ns_entry.h"
 #include "ns_exec.h"
+#include "vfg_fault.h"
 
 /* fds[0] is the root prefix, fds[i + 1] the directory dirs[i]. */
 typedef struct entry_walk {
@@ -66,7 +67,8 @@ static bool dir_marked(int fd, const ns_entry_request *request)
 /* Mark a directory just made; a file system without trusted.* xattrs only loses the hint. */
 static bool dir_mark(int fd, const ns_entry_request *request, ns_entry_report *report, size_t at)
 {
-	if (fsetxattr(fd, NS_XATTR_MARK, request->mark, request->mark_size, 0) < 0 && errno != EOPNOTSUPP)
+	if ((vfg_fault("namespace.mark") || fsetxattr(fd, NS_XATTR_MARK, request->mark, request->mark_size, 0) < 0) &&
+	    errno != EOPNOTSUPP)
 		return report_failure(report, NS_CALL_MKDIR, at);
 	return true;
 }
@@ -90,7 +92,7 @@ static bool walk_open(const ns_entry_request *request, bool create, entry_walk *
 		bool made = false;
 		fd = open_dir(parent, request->dirs[i]);
 		if (fd < 0 && errno == ENOENT && create && i > 0) {
-			if (mkdirat(parent, request->dirs[i], 0755) == 0)
+			if (!vfg_fault("namespace.mkdir") && mkdirat(parent, request->dirs[i], 0755) == 0)
 				made = true;
 			else if (errno != EEXIST)
 				return report_failure(report, NS_CALL_MKDIR, i);
@@ -167,15 +169,17 @@ static bool node_create(const ns_entry_request *request, const entry_walk *walk,
 	const char *name = request->name;
 	int dir = walk_node_dir(walk);
 	size_t at = request->n_dirs;
-	if (mknodat(dir, name, S_IFCHR, want->rdev) < 0)
+	if (vfg_fault("namespace.mknod") || mknodat(dir, name, S_IFCHR, want->rdev) < 0)
 		return report_failure(report, NS_CALL_MKNOD, at);
-	if (fchownat(dir, name, want->uid, want->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (vfg_fault("namespace.chown") || fchownat(dir, name, want->uid, want->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return report_failure(report, NS_CALL_CHOWN, at);
-	if (want->acl.present && lsetxattr(name, NS_XATTR_ACL, want->acl.value, want->acl.size, 0) < 0)
+	if (want->acl.present &&
+	    (vfg_fault("namespace.acl") || lsetxattr(name, NS_XATTR_ACL, want->acl.value, want->acl.size, 0) < 0))
 		return report_failure(report, NS_CALL_SET_ACL, at);
-	if (fchmodat(dir, name, want->mode & 07777, 0) < 0)
+	if (vfg_fault("namespace.chmod") || fchmodat(dir, name, want->mode & 07777, 0) < 0)
 		return report_failure(report, NS_CALL_CHMOD, at);
-	if (want->label.present && lsetxattr(name, NS_XATTR_LABEL, want->label.value, want->label.size, 0) < 0)
+	if (want->label.present && (vfg_fault("namespace.label") ||
+				    lsetxattr(name, NS_XATTR_LABEL, want->label.value, want->label.size, 0) < 0))
 		return report_failure(report, NS_CALL_SET_LABEL, at);
 	return true;
 }
@@ -223,7 +227,7 @@ void ns_entry_grant_main(int sock, void *arg)
 static bool dirs_remove(const ns_entry_request *request, const entry_walk *walk, ns_entry_report *report)
 {
 	for (size_t i = report->first_missing; i-- > request->first_made;) {
-		if (unlinkat(walk->fds[i], request->dirs[i], AT_REMOVEDIR) == 0) {
+		if (!vfg_fault("namespace.rmdir") && unlinkat(walk->fds[i], request->dirs[i], AT_REMOVEDIR) == 0) {
 			report->dirs_removed++;
 			continue;
 		}
@@ -245,7 +249,7 @@ void ns_entry_remove_main(int sock, void *arg)
 	inspect(request, &walk, &report);
 	if (!report.failed && report.found && request->remove_node && S_ISCHR(report.seen.mode) &&
 	    report.seen.rdev == request->want.rdev) {
-		if (unlinkat(walk_node_dir(&walk), request->name, 0) == 0) {
+		if (!vfg_fault("namespace.unlink") && unlinkat(walk_node_dir(&walk), request->name, 0) == 0) {
 			report.node_removed = true;
 			report.found = false;
 		} else {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ns_exec.h"
+#include "vfg_fault.h"
 
 /* A helper makes a few system calls on a tmpfs; one that has not answered in this long hangs (a stuck mount). */
 #define NS_HELPER_TIMEOUT_MS 30000
@@ -96,7 +97,7 @@ __attribute__((noreturn)) static void ns_helper_child(int target_fd, int sock, n
 	/* Gone with the thread that forked it, so a dead manager leaves no helper waiting. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	ns_hello hello = {0};
-	if (setns(target_fd, CLONE_NEWNS) < 0)
+	if (vfg_fault("namespace.setns") || setns(target_fd, CLONE_NEWNS) < 0)
 		hello.errnum = errno;
 	if (ns_child_send(sock, &hello, sizeof(hello)) && hello.errnum == 0)
 		child_main(sock, arg);
@@ -113,7 +114,7 @@ int ns_helper_start(const ns_target *target, ns_child_main child_main, void *arg
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = fork();
+	pid_t pid = vfg_fault("namespace.fork") ? -1 : fork();
 	if (pid == 0) {
 		close(sv[0]);
 		ns_helper_child(target->fd, sv[1], child_main, arg);

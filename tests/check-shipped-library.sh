@@ -57,36 +57,66 @@ expect_shipped() { # LIBRARY
 	if has_fault_hook "$1"; then
 		fail "$1: the crash tests' kill hook is in a library built as shipped (meson_options.txt: test_faults)"
 	fi
+	if grep -qaF VFGUARD_FAULT "$1"; then
+		fail "$1: has the test build's fault injection in a library built as shipped"
+	fi
 	if imports_getenv "$1"; then
 		fail "$1: calls getenv; the library reads no environment (the CLI and the hooks do)"
 	fi
 }
 
-for plugin in "${plugins[@]}"; do
-	if imports_getenv "$plugin"; then
-		fail "$plugin: calls getenv; a plugin reads no environment"
+# A plugin as shipped: no getenv, no fault injection site (tests/faults/vfg_fault.h).
+expect_shipped_plugin() { # PLUGIN
+	if imports_getenv "$1"; then
+		fail "$1: calls getenv; a plugin reads no environment"
 	fi
-done
+	if grep -qaF VFGUARD_FAULT "$1"; then
+		fail "$1: has the test build's fault injection in a plugin built as shipped"
+	fi
+}
 
 case $test_faults in
 false)
 	expect_shipped "$library"
+	for plugin in "${plugins[@]}"; do
+		expect_shipped_plugin "$plugin"
+	done
 	;;
 true)
 	expect_symbol_table "$library"
 	if ! has_fault_hook "$library" || ! imports_getenv "$library"; then
 		fail "$library: built with test_faults, yet the checks find no kill hook or getenv in it"
 	fi
-	# The shipped library, apart: meson's default options, only the library built.
+	# The plugins built here have the fault injection sites (a part with no
+	# changing call has none), which read the environment.
+	injected=0
+	for plugin in "${plugins[@]}"; do
+		grep -qaF VFGUARD_FAULT "$plugin" && injected=$((injected + 1))
+	done
+	if ((injected == 0)); then
+		fail "built with test_faults, yet the check finds fault injection in no plugin"
+	fi
+	# The shipped library and plugins, apart: meson's default options. A
+	# plugin's target is its path in the build tree without .so.
+	build_root=$(dirname "$(dirname "$library")")
+	plugin_targets=()
+	for plugin in "${plugins[@]}"; do
+		relative=${plugin#"$build_root"/}
+		plugin_targets+=("${relative%.so}")
+	done
 	work=$(mktemp -d)
 	trap 'rm -rf "$work"' EXIT
 	if ! "$meson" setup "$work/build" "$source" >"$work/log" 2>&1 ||
-		! "$meson" compile -C "$work/build" core/vfguard:shared_library >>"$work/log" 2>&1; then
+		! "$meson" compile -C "$work/build" core/vfguard:shared_library >>"$work/log" 2>&1 ||
+		! "$meson" compile -C "$work/build" "${plugin_targets[@]}" >>"$work/log" 2>&1; then
 		echo "cannot build the library with the default options:" >&2
 		tail -n 25 "$work/log" >&2
 		exit 1
 	fi
 	expect_shipped "$work/build/core/libvfguard.so"
+	for plugin in "${plugins[@]}"; do
+		expect_shipped_plugin "$work/build/${plugin#"$build_root"/}"
+	done
 	;;
 *)
 	echo "TEST_FAULTS is '$test_faults', expected true or false" >&2

@@ -75,7 +75,10 @@ fi
 awk '$4 == ".data" || $4 == ".bss" || $4 == ".tbss" || $4 == ".tdata" { print $NF }' "$work/symbols" >"$work/writable"
 # Built with ASan (the sanitizer suite, docs/testing.md), each global has a
 # byte beside it for ASan's one-definition-rule check: ASan's, not ours.
-unexpected -vxE 'completed\.[0-9]+|__dso_handle|__TMC_END__|\.(data|bss|tbss|tdata)|__odr_asan\..+' "$work/writable" >"$work/d"
+# The test build's fault injection sites count their passes in a static of
+# each (tests/faults/vfg_fault.h): the shipped library has none of them.
+unexpected -vxE 'completed\.[0-9]+|__dso_handle|__TMC_END__|\.(data|bss|tbss|tdata)|__odr_asan\..+|vfg_fault_calls_\.[0-9]+' \
+	"$work/writable" >"$work/d"
 report "writable static or global data in the library (move it into the context)" "$work/d"
 
 soname=$(readelf -d "$library" | sed -nE 's/.*Library soname: \[(.*)\]/\1/p')

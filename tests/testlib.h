@@ -46,6 +46,10 @@ enum {
 	TEST_SNAPSHOT_NO_CTIME = 1u << 0,
 	/* the default state directory /run/vfguard, /run above it, and the root's times, which creating it moves */
 	TEST_SNAPSHOT_NO_STATE = 1u << 1,
+	/* only what an undo puts back: no inode numbers and no times (a file put back is a new one) */
+	TEST_SNAPSHOT_CONTENT = 1u << 2,
+	/* a tree that may rightly hold no device node (a VM's /dev before anything is granted) */
+	TEST_SNAPSHOT_NO_NODES_OK = 1u << 3,
 };
 /*
  * Everything about every entry under @root, one line each and paths relative

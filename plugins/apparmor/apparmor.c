@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "apparmor.h"
+#include "vfg_fault.h"
 
 enum {
 	APPARMOR_ENABLED = 1u << 0,
@@ -132,7 +133,9 @@ static int apparmor_parser_run(const char *const *argv, const char *subject, vfg
 	posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDERR_FILENO);
 	char *const environment[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
 	pid_t pid;
-	int r = posix_spawn(&pid, argv[0], &actions, NULL, (char *const *)argv, environment);
+	int r = vfg_fault("apparmor.parser")
+			? errno
+			: posix_spawn(&pid, argv[0], &actions, NULL, (char *const *)argv, environment);
 	posix_spawn_file_actions_destroy(&actions);
 	close(pipefd[1]);
 	if (r != 0) {

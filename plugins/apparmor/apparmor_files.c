@@ -13,10 +13,11 @@
 #include <sys/stat.h>
 
 #include "apparmor.h"
+#include "vfg_fault.h"
 
 int apparmor_directory_remove_empty(const char *path, vfg_error *err)
 {
-	if (rmdir(path) < 0) {
+	if (vfg_fault("apparmor.rmdir") || rmdir(path) < 0) {
 		if (errno == ENOENT || errno == ENOTEMPTY || errno == EEXIST)
 			return 0;
 		return vfg_error_set(err, errno, path, "apparmor: cannot remove the directory");

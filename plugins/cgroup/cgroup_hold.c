@@ -16,6 +16,7 @@
 #include <sys/statfs.h>
 
 #include "cgroup.h"
+#include "vfg_fault.h"
 
 struct cgroup_hold {
 	bool own_found;
@@ -180,9 +181,10 @@ static const void *hold_module_load(const char *name, const char *symbol, uint32
 		vfg_error_set(err, ENAMETOOLONG, self.dli_fname, "cgroup: the path of its %s part is too long", part);
 		return NULL;
 	}
-	void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	void *handle = vfg_fault("cgroup.dlopen_part") ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!handle) {
-		vfg_error_set(err, 0, path, "cgroup: cannot load the part that acts on %s (%s)", what, dlerror());
+		vfg_error_set(err, 0, path, "cgroup: cannot load the part that acts on %s (%s)", what,
+			      vfg_fault_dlerror());
 		return NULL;
 	}
 	/* Every ops table starts with its size as the module was built. */

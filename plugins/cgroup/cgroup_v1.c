@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "vfg_fault.h"
 
 /* ---- The list as read, and as the kernel changes it ---- */
 
@@ -217,13 +218,13 @@ int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_
 		const cgroup_v1_ops *ops = cgroup_hold_v1_ops(hold, err);
 		if (!ops || ops->hierarchy_check(dir->path, file, err) < 0)
 			return -1;
-		*fd = openat(dir->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		*fd = vfg_fault("cgroup.v1_open") ? -1 : openat(dir->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (*fd < 0)
 			return vfg_error_set(err, errno, dir->path, "cannot open %s to write '%s' there", file, text);
 	}
 	/* One write() is one rule: the kernel parses each write on its own (devcgroup_access_write()). */
 	size_t length = strlen(text);
-	ssize_t n = write(*fd, text, length);
+	ssize_t n = vfg_fault("cgroup.v1_write") ? -1 : write(*fd, text, length);
 	if (n < 0 || (size_t)n != length) {
 		int errnum = n < 0 ? errno : EIO;
 		cgroup_v1_table_forget(&dir->v1.lines);

@@ -34,6 +34,7 @@
 #include "cgroup.h"
 #include "cgroup_bpf.h"
 #include "cgroup_device.skel.h"
+#include "vfg_fault.h"
 
 /* BPF_CGROUP_MAX_PROGS in include/linux/bpf-cgroup-defs.h: at most 64 programs per attach point. */
 #define CGROUP_PROGS_MAX 64
@@ -162,7 +163,7 @@ static int seed_base(const char *dir, int map_fd, const cgroup_rule *rules, size
 	for (size_t i = 0; i < n; i++) {
 		struct vfg_cgroup_rule_key key = rule_key(&rules[i]);
 		struct vfg_cgroup_rule_value value = {.access = rules[i].access, .flags = VFG_CGROUP_RULE_BASE};
-		if (bpf_map_update_elem(map_fd, &key, &value, BPF_ANY) < 0) {
+		if (vfg_fault("cgroup.v2_seed") || bpf_map_update_elem(map_fd, &key, &value, BPF_ANY) < 0) {
 			char text[48];
 			return vfg_error_set(err, errno, dir, "cannot put base rule '%s' in the new program's map",
 					     cgroup_rule_format(&rules[i], text, sizeof(text)));
@@ -179,7 +180,8 @@ static void skeleton_destroyp(struct vfg_cgroup_device **skel)
 static int program_attach(const char *dir, int cgroup_fd, const cgroup_rule *base, size_t n_base, cgroup_v2_prog *prog,
 			  vfg_error *err)
 {
-	__attribute__((cleanup(skeleton_destroyp))) struct vfg_cgroup_device *skel = skeleton_load();
+	__attribute__((cleanup(skeleton_destroyp))) struct vfg_cgroup_device *skel =
+		vfg_fault("cgroup.v2_load") ? NULL : skeleton_load();
 	if (!skel && libbpf_last_message[0])
 		return vfg_error_set(err, errno, dir, "cannot load vfguard's device program (libbpf: %s)",
 				     libbpf_last_message);
@@ -190,7 +192,8 @@ static int program_attach(const char *dir, int cgroup_fd, const cgroup_rule *bas
 	/* The base list first: an empty map would deny the cgroup /dev/null for a moment. */
 	if (seed_base(dir, map_fd, base, n_base, err) < 0)
 		return -1;
-	if (bpf_prog_attach(prog_fd, cgroup_fd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) < 0)
+	if (vfg_fault("cgroup.v2_attach") ||
+	    bpf_prog_attach(prog_fd, cgroup_fd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) < 0)
 		return vfg_error_set(err, errno, dir,
 				     "cannot attach vfguard's device program (BPF_F_ALLOW_MULTI; a program attached "
 				     "without it here or above refuses others)");
@@ -207,7 +210,8 @@ static int program_attach(const char *dir, int cgroup_fd, const cgroup_rule *bas
 
 static int program_detach(const char *dir, int cgroup_fd, cgroup_v2_prog *prog, vfg_error *err)
 {
-	if (bpf_prog_detach2(prog->prog_fd, cgroup_fd, BPF_CGROUP_DEVICE) < 0 && errno != ENOENT)
+	if ((vfg_fault("cgroup.v2_detach") || bpf_prog_detach2(prog->prog_fd, cgroup_fd, BPF_CGROUP_DEVICE) < 0) &&
+	    errno != ENOENT)
 		return vfg_error_set(err, errno, dir, "cannot detach vfguard's device program %u", prog->prog_id);
 	vfg_closep(&prog->map_fd);
 	vfg_closep(&prog->prog_fd);
@@ -237,13 +241,13 @@ static int map_update(const char *dir, int map_fd, const cgroup_rule *rule, cons
 	struct vfg_cgroup_rule_key key = rule_key(rule);
 	char text[48];
 	if (!entry->present) {
-		if (bpf_map_delete_elem(map_fd, &key) < 0 && errno != ENOENT)
+		if ((vfg_fault("cgroup.v2_delete") || bpf_map_delete_elem(map_fd, &key) < 0) && errno != ENOENT)
 			return vfg_error_set(err, errno, dir, "cannot remove '%s' from vfguard's rule map",
 					     cgroup_rule_format(rule, text, sizeof(text)));
 		return 0;
 	}
 	struct vfg_cgroup_rule_value value = {.access = entry->access, .flags = entry->flags};
-	if (bpf_map_update_elem(map_fd, &key, &value, BPF_ANY) < 0)
+	if (vfg_fault("cgroup.v2_update") || bpf_map_update_elem(map_fd, &key, &value, BPF_ANY) < 0)
 		return vfg_error_set(err, errno, dir, "cannot put '%s' in vfguard's rule map",
 				     cgroup_rule_format(rule, text, sizeof(text)));
 	return 0;

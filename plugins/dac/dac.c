@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 
 #include "dac.h"
+#include "vfg_fault.h"
 
 int dac_revoke_open(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_node_fd *nfd, vfg_error *err)
 {
@@ -195,14 +196,14 @@ static int dac_owner_parse(const char *text, const vfg_node *node, dac_owner *ow
  */
 static int dac_owner_set(const vfg_node_fd *nfd, const dac_owner *owner, vfg_error *err)
 {
-	if (fchownat(nfd->fd, "", owner->uid, owner->gid, AT_EMPTY_PATH) < 0)
+	if (vfg_fault("dac.chown") || fchownat(nfd->fd, "", owner->uid, owner->gid, AT_EMPTY_PATH) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot chown to %u:%u", (unsigned)owner->uid,
 				     (unsigned)owner->gid);
 	mode_t now = nfd->st.st_mode & 07777;
 	if (now == owner->mode && !(now & DAC_SPECIAL_BITS))
 		return 0;
 	/* fchmodat(AT_EMPTY_PATH) needs Linux 6.6; the magic link reaches the same inode. */
-	if (chmod(nfd->proc, owner->mode) < 0)
+	if (vfg_fault("dac.chmod") || chmod(nfd->proc, owner->mode) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot chmod to %04o", (unsigned)owner->mode);
 	return 0;
 }

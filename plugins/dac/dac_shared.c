@@ -19,6 +19,7 @@
 #include <sys/xattr.h>
 
 #include "dac.h"
+#include "vfg_fault.h"
 
 /* The name is XATTR_NAME_POSIX_ACL_ACCESS in include/uapi/linux/xattr.h. */
 #define DAC_ACL_XATTR "system.posix_acl_access"
@@ -215,7 +216,7 @@ static int dac_acl_write(const vfg_node_fd *nfd, acl_t acl, const char *what, vf
 {
 	if (acl_valid(acl) < 0)
 		return vfg_error_set(err, errno, nfd->real, "%s would make an invalid ACL", what);
-	if (acl_set_file(nfd->proc, ACL_TYPE_ACCESS, acl) < 0)
+	if (vfg_fault("dac.acl_set") || acl_set_file(nfd->proc, ACL_TYPE_ACCESS, acl) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot set the ACL for %s", what);
 	return 0;
 }
@@ -307,9 +308,11 @@ static int dac_acl_restore_user(const vfg_node_fd *nfd, uid_t uid, const dac_sha
 static int dac_shared_restore(const vfg_node_fd *nfd, const dac_shared_original *original, vfg_error *err)
 {
 	if (original->acl_size) {
-		if (setxattr(nfd->proc, DAC_ACL_XATTR, original->acl, original->acl_size, 0) < 0)
+		if (vfg_fault("dac.acl_restore") ||
+		    setxattr(nfd->proc, DAC_ACL_XATTR, original->acl, original->acl_size, 0) < 0)
 			return vfg_error_set(err, errno, nfd->real, "cannot put back its original ACL");
-	} else if (removexattr(nfd->proc, DAC_ACL_XATTR) < 0 && errno != ENODATA && errno != EOPNOTSUPP) {
+	} else if ((vfg_fault("dac.acl_remove") || removexattr(nfd->proc, DAC_ACL_XATTR) < 0) && errno != ENODATA &&
+		   errno != EOPNOTSUPP) {
 		return vfg_error_set(err, errno, nfd->real, "cannot remove the ACL vfguard added");
 	}
 	/*
@@ -319,7 +322,7 @@ static int dac_shared_restore(const vfg_node_fd *nfd, const dac_shared_original 
 	 * mode (posix_acl_chmod()); the original mode matches the original ACL,
 	 * so the bytes stay the original's.
 	 */
-	if (chmod(nfd->proc, original->mode) < 0)
+	if (vfg_fault("dac.chmod_back") || chmod(nfd->proc, original->mode) < 0)
 		return vfg_error_set(err, errno, nfd->real, "cannot chmod back to %04o", (unsigned)original->mode);
 	return 0;
 }

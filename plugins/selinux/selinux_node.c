@@ -20,6 +20,7 @@
 #include <sys/xattr.h>
 
 #include "selinux_labeler.h"
+#include "vfg_fault.h"
 
 int selinux_node_label_read(const vfg_node_fd *nfd, selinux_label_bytes *label, vfg_error *err)
 {
@@ -91,7 +92,7 @@ static int undo_parse(const char *text, const vfg_node *node, selinux_label_byte
 /* Set @label as libselinux's setfilecon_raw() stores one: the text and its NUL. */
 static int node_label_set(const vfg_node_fd *nfd, const char *label, vfg_error *err)
 {
-	if (setxattr(nfd->proc, SELINUX_XATTR, label, strlen(label) + 1, 0) < 0)
+	if (vfg_fault("selinux.label_set") || setxattr(nfd->proc, SELINUX_XATTR, label, strlen(label) + 1, 0) < 0)
 		return vfg_error_set(err, errno, nfd->real, "selinux: cannot label it %s", label);
 	return 0;
 }
@@ -124,11 +125,12 @@ static int node_label_restore(const vfg_node *node, const vfg_node_fd *nfd, cons
 			      vfg_txn *txn, vfg_error *err)
 {
 	if (original->present) {
-		if (setxattr(nfd->proc, SELINUX_XATTR, original->bytes, original->len, 0) < 0)
+		if (vfg_fault("selinux.label_restore") ||
+		    setxattr(nfd->proc, SELINUX_XATTR, original->bytes, original->len, 0) < 0)
 			return vfg_error_set(err, errno, nfd->real, "selinux: cannot put its label back");
 		return 0;
 	}
-	if (removexattr(nfd->proc, SELINUX_XATTR) == 0 || errno == ENODATA)
+	if ((!vfg_fault("selinux.label_remove") && removexattr(nfd->proc, SELINUX_XATTR) == 0) || errno == ENODATA)
 		return 0;
 	if (errno != EACCES && errno != EPERM && errno != EOPNOTSUPP)
 		return vfg_error_set(err, errno, nfd->real, "selinux: cannot remove the label vfguard set");
