@@ -20,7 +20,7 @@ _vfguard_options() {
 	case $1 in
 	plan) own="$_vfguard_domain_options --wide" ;;
 	apply) own="$_vfguard_domain_options --dry-run --wide" ;;
-	audit) own="$_vfguard_domain_options --policy" ;;
+	audit) own="$_vfguard_domain_options --policy --format" ;;
 	revoke | status) own='--domain' ;;
 	restore) own='--all' ;;
 	detach) own='--driver' ;;
@@ -99,7 +99,7 @@ _vfguard_hostdev() {
 # The options that take a value (the word after them is that value).
 _vfguard_value_options=' --root --config --plugin-dir --set --selinux --domain --uuid --uid --gid --selinux-label
 	--selinux-image-label --apparmor-profile --cgroup --pid --hostdev --memory --attr --policy --driver --fd-base
-	--rlimit-mode --socket --timeout '
+	--rlimit-mode --socket --timeout --format '
 
 # _vfguard_values OPTION CURRENT: candidates for OPTION's value (none for free text).
 _vfguard_values() {
@@ -109,6 +109,7 @@ _vfguard_values() {
 	--config | --policy | --socket) compgen -f -- "$cur" ;;
 	--selinux) compgen -W 'auto force off' -- "$cur" ;;
 	--rlimit-mode) compgen -W 'required warn off' -- "$cur" ;;
+	--format) compgen -W 'text json prometheus' -- "$cur" ;;
 	--domain) compgen -W "$(_vfguard_domains)" -- "$cur" ;;
 	--hostdev) _vfguard_hostdev "$cur" ;;
 	--driver) compgen -W 'vfio-pci' -- "$cur" ;;
