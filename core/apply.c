@@ -216,6 +216,23 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 	return domain_journal_commit(hj, dj, err);
 }
 
+/*
+ * A revoke that failed with its transaction open (a journal write, not a
+ * labeler: revoke_all says so itself) is finished by the next apply, revoke
+ * or restore; the error says so. One that failed after its commit line is done.
+ */
+static void revoke_failure_explain(const domain_journal *dj, int r, vfg_error *err)
+{
+	if (r == 0 || strstr(err->message, "vfguard restore"))
+		return;
+	if (dj->commit_written)
+		vfg_error_prefix(err, "the revoke of domain %s is complete and committed, but", dj->domain->name);
+	else if (dj->open_txn)
+		vfg_strlcatf(err->message, sizeof(err->message), strlen(err->message),
+			     "; the revoke of domain %s stays open: run vfguard restore to finish it",
+			     dj->domain->name);
+}
+
 /* Finish every transaction a crashed run left open. */
 static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_summary *summary, vfg_error *err)
 {
@@ -559,6 +576,11 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 	if (check_ownership(&hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
 	    journal_domain_record_labelers(ctx, dj, &domain, err) < 0 ||
 	    domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, &domain, err) < 0) {
+		/* A begin line written before the failure opened a transaction: it is closed, holding nothing. */
+		vfg_error undo = {0};
+		if (dj && dj->open_txn && rollback(ctx, &hj, dj, NULL, &undo) < 0)
+			vfg_strlcatf(err->message, sizeof(err->message), strlen(err->message),
+				     "; closing its transaction failed too (%s): run vfguard restore", undo.message);
 		host_journal_close(&hj);
 		return -1;
 	}
@@ -588,9 +610,15 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 		}
 	}
 	apply_intents_free(&intents);
-	if (r == 0)
+	bool committed = false;
+	if (r == 0) {
 		r = domain_journal_commit(&hj, dj, err);
-	else {
+		committed = r == 0 || dj->commit_written;
+		if (r < 0 && committed)
+			vfg_error_prefix(err, "the apply of domain %s is complete and committed, but",
+					 plan->domain.name);
+	}
+	if (r < 0 && !committed) {
 		vfg_error undo = {0};
 		if (summary)
 			summary->changed = summary->kept = summary->revoked = 0;
@@ -676,6 +704,7 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
 		if (r == 0)
 			r = revoke_all(ctx, &hj, dj, summary, err);
+		revoke_failure_explain(dj, r, err);
 	}
 	host_journal_close(&hj);
 	return r;

@@ -171,6 +171,27 @@ static int journal_file_open(domain_journal *dj, vfg_error *err)
 	return 0;
 }
 
+/*
+ * The first write of a file this run made failed with nothing written (a
+ * full disk): the empty file goes, and the magic line leaves the buffer,
+ * so that a failed apply leaves no journal behind and a later write starts
+ * the file again (journal_file_open).
+ */
+static void journal_file_unmake(domain_journal *dj)
+{
+	struct stat st;
+	if (!dj->fresh || fstat(dj->fd, &st) < 0 || st.st_size != 0 || dj->out_used < sizeof(JOURNAL_MAGIC) ||
+	    memcmp(dj->out, JOURNAL_MAGIC "\n", sizeof(JOURNAL_MAGIC)) != 0)
+		return;
+	if (unlink(dj->path) < 0) /* no fault: taking back a file this run made, after a failure */
+		return;
+	vfg_closep(&dj->fd);
+	dj->fd = -1;
+	memmove(dj->out, dj->out + sizeof(JOURNAL_MAGIC), dj->out_used - sizeof(JOURNAL_MAGIC));
+	dj->out_used -= sizeof(JOURNAL_MAGIC);
+	dj->fresh = dj->name_unsynced = false;
+}
+
 /* The file is about to change: other processes' cached reads of it are stale from now on (journal_cache.c). */
 static int journal_touch(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
@@ -185,8 +206,11 @@ int domain_journal_write(host_journal *hj, domain_journal *dj, vfg_error *err)
 	if (journal_touch(hj, dj, err) < 0 || journal_file_open(dj, err) < 0)
 		return -1;
 	/* One write() for what waits: a crash leaves at most a torn last line, which a reader drops. */
-	if (vfg_fault("journal.write") || vfg_write_all(dj->fd, dj->out, dj->out_used) < 0)
-		return vfg_error_set(err, errno, dj->path, "cannot write the journal");
+	if (vfg_fault("journal.write") || vfg_write_all(dj->fd, dj->out, dj->out_used) < 0) {
+		int saved = errno;
+		journal_file_unmake(dj);
+		return vfg_error_set(err, saved, dj->path, "cannot write the journal");
+	}
 	dj->out_used = 0;
 	dj->unsynced = true;
 	host_journal_fault_point(hj);
@@ -289,13 +313,15 @@ int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, co
 	dj->stale_lines = 0;
 	char *at;
 	if (line_printf(dj, err, "begin %lu %s\n", txn, journal_op_name(op)) < 0 ||
-	    domain_journal_write(hj, dj, err) < 0 || !(at = line_room(dj, err)) ||
-	    line_add(dj, format_domain(at, JOURNAL_LINE_MAX, 0, dj->domain), err) < 0 ||
 	    domain_journal_write(hj, dj, err) < 0)
 		return -1;
+	/* The begin line is written: the transaction is open, and a failure from here on closes it (apply.c). */
 	dj->last_txn = txn;
 	dj->open_txn = txn;
 	dj->open_op = op;
+	if (!(at = line_room(dj, err)) || line_add(dj, format_domain(at, JOURNAL_LINE_MAX, 0, dj->domain), err) < 0 ||
+	    domain_journal_write(hj, dj, err) < 0)
+		return -1;
 	/* Undoing begins right after a revoke's begin: a crash from then on must find the revoke to finish. */
 	return op == JOURNAL_OP_REVOKE ? domain_journal_sync(hj, dj, err) : 0;
 }
@@ -566,8 +592,11 @@ int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error 
  */
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
-	if (line_printf(dj, err, "commit %lu\n", dj->open_txn) < 0)
+	/* The commit point: the write of the commit line. A failure before it leaves the transaction open. */
+	dj->commit_written = false;
+	if (line_printf(dj, err, "commit %lu\n", dj->open_txn) < 0 || domain_journal_write(hj, dj, err) < 0)
 		return -1;
+	dj->commit_written = true;
 	/* No more stale lines than live ones: the file stays at most about twice its state. */
 	size_t live = dj->n_claims + dj->n_states + 2 * dj->n_records;
 	bool fresh = dj->fresh && dj->version == 2 && dj->stale_lines <= live;

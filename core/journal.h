@@ -113,6 +113,7 @@ typedef struct domain_journal {
 	bool unsynced; /* bytes written since the last fdatasync */
 	bool name_unsynced; /* made in this run: its directory entry is not durable yet */
 	bool fresh; /* made in this transaction: with few stale lines, commit needs no rewrite */
+	bool commit_written; /* the open transaction's commit line is written: it is committed, whatever fails after */
 	size_t stale_lines; /* lines of this transaction a rewrite would leave out */
 
 	/*
