@@ -594,8 +594,16 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
 	/* The commit point: the write of the commit line. A failure before it leaves the transaction open. */
 	dj->commit_written = false;
-	if (line_printf(dj, err, "commit %lu\n", dj->open_txn) < 0 || domain_journal_write(hj, dj, err) < 0)
+	size_t before = dj->out_used;
+	if (line_printf(dj, err, "commit %lu\n", dj->open_txn) < 0)
 		return -1;
+	size_t length = dj->out_used - before;
+	if (domain_journal_write(hj, dj, err) < 0) {
+		/* Not written: the line leaves the buffer (it ends it), and the rollback's own commit follows its
+		 * marks. */
+		dj->out_used -= length <= dj->out_used ? length : 0;
+		return -1;
+	}
 	dj->commit_written = true;
 	/* No more stale lines than live ones: the file stays at most about twice its state. */
 	size_t live = dj->n_claims + dj->n_states + 2 * dj->n_records;
