@@ -5,11 +5,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,4 +171,85 @@ void test_cgroup_remove_prefixed(const char *prefix)
 			}
 		closedir(d);
 	}
+}
+
+/* ---- the VM ---- */
+
+#define CAPABILITY_IPC_LOCK 14 /* include/uapi/linux/capability.h */
+
+void test_cgroup_write(const char *dir, const char *file, const char *text)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_msg(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write '%s' to %s: %s", text, path,
+		      strerror(errno));
+	close(fd);
+}
+
+/*
+ * The VM: a private mount namespace with a tmpfs at ROOT/dev, its locked
+ * memory limit, and no CAP_IPC_LOCK (which would let it lock anything). It
+ * waits until its command pipe closes.
+ */
+__attribute__((noreturn)) static void test_vm_main(const char *root, int command, int reply)
+{
+	char dev[4096];
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	struct rlimit limit = {.rlim_cur = TEST_VM_SOFT, .rlim_max = TEST_VM_HARD};
+	bool ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		  mount("tmpfs", dev, "tmpfs", 0, "mode=0755") == 0 && setrlimit(RLIMIT_MEMLOCK, &limit) == 0;
+	struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	ok = ok && syscall(SYS_capget, &header, data) == 0;
+	data[0].effective &= ~(1u << CAPABILITY_IPC_LOCK);
+	data[0].permitted &= ~(1u << CAPABILITY_IPC_LOCK);
+	ok = ok && syscall(SYS_capset, &header, data) == 0;
+	char answer = ok ? 'y' : 'n';
+	(void)!write(reply, &answer, 1);
+	char c;
+	while (read(command, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+/* Start the VM and move it into @cgroups (NULL-terminated). */
+void test_vm_start(test_vm *vm, const char *root, const char *const *cgroups)
+{
+	struct rlimit inherited;
+	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &inherited), 0);
+	ck_assert_msg(inherited.rlim_max == RLIM_INFINITY || inherited.rlim_max >= TEST_VM_HARD,
+		      "the VM needs a hard RLIMIT_MEMLOCK of 8 MiB or more, this process has %lu",
+		      (unsigned long)inherited.rlim_max);
+	int command[2], reply[2];
+	ck_assert_int_eq(pipe2(command, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(reply, O_CLOEXEC), 0);
+	vm->pid = fork();
+	ck_assert_int_ge(vm->pid, 0);
+	if (vm->pid == 0) {
+		close(command[1]);
+		close(reply[0]);
+		test_vm_main(root, command[0], reply[1]);
+	}
+	close(command[0]);
+	close(reply[1]);
+	vm->command = command[1];
+	char answer = 0;
+	ck_assert_int_eq(read(reply[0], &answer, 1), 1);
+	close(reply[0]);
+	ck_assert_msg(answer == 'y', "the VM could not make its /dev, set its limit or drop CAP_IPC_LOCK");
+	char pid_text[16];
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)vm->pid);
+	for (size_t i = 0; cgroups[i]; i++)
+		test_cgroup_write(cgroups[i], "cgroup.procs", pid_text);
+}
+
+void test_vm_stop(test_vm *vm)
+{
+	if (vm->pid <= 0)
+		return;
+	close(vm->command);
+	ck_assert_int_eq(waitpid(vm->pid, NULL, 0), vm->pid);
+	vm->pid = 0;
 }

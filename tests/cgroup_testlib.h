@@ -52,4 +52,22 @@ void test_cgroup_remove_tree(const char *dir);
 /* test_cgroup_remove_tree() every cgroup directly under either mount whose name starts with @prefix. */
 void test_cgroup_remove_prefixed(const char *prefix);
 
+/*
+ * The VM of the suites that act on every layer at once (test_audit,
+ * test_faults): a child in its own mount namespace with a tmpfs at ROOT/dev,
+ * RLIMIT_MEMLOCK TEST_VM_SOFT soft and TEST_VM_HARD hard, without
+ * CAP_IPC_LOCK, moved into @cgroups (NULL-terminated). It waits until its
+ * command pipe closes (test_vm_stop, or the test process going away).
+ */
+#define TEST_VM_SOFT (64u << 10)
+#define TEST_VM_HARD (8u << 20)
+typedef struct test_vm {
+	pid_t pid;
+	int command; /* closing it ends the VM */
+} test_vm;
+void test_vm_start(test_vm *vm, const char *root, const char *const *cgroups);
+void test_vm_stop(test_vm *vm);
+/* Write @text to DIR/FILE (a cgroup's control file) in one write(), failing the test otherwise. */
+void test_cgroup_write(const char *dir, const char *file, const char *text);
+
 #endif

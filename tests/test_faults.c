@@ -73,86 +73,13 @@ static const char config[] = "labelers = dac cgroup selinux apparmor\n"
 #define VM1_RULES "/etc/apparmor.d/vfguard/vfguard-vm1"
 #define JOURNAL "/run/vfguard/domains/vm1.journal"
 #define STORE "/run/vfguard/domains/vm1.store"
-#define VM_SOFT (64 * KiB)
-#define VM_HARD (8 * MiB)
-#define CAPABILITY_IPC_LOCK 14 /* include/uapi/linux/capability.h */
-
-/* ---- the VM: a child in both cgroups, with a private /dev and a low limit ---- */
-
-typedef struct vm_process {
-	pid_t pid;
-	int command; /* closing it ends the VM */
-} vm_process;
-
-__attribute__((noreturn)) static void vm_main(const char *root, int command, int reply)
-{
-	char dev[4096];
-	snprintf(dev, sizeof(dev), "%s/dev", root);
-	struct rlimit limit = {.rlim_cur = VM_SOFT, .rlim_max = VM_HARD};
-	bool ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-		  mount("tmpfs", dev, "tmpfs", 0, "mode=0755") == 0 && setrlimit(RLIMIT_MEMLOCK, &limit) == 0;
-	struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2];
-	ok = ok && syscall(SYS_capget, &header, data) == 0;
-	data[0].effective &= ~(1u << CAPABILITY_IPC_LOCK);
-	data[0].permitted &= ~(1u << CAPABILITY_IPC_LOCK);
-	ok = ok && syscall(SYS_capset, &header, data) == 0;
-	char answer = ok ? 'y' : 'n';
-	(void)!write(reply, &answer, 1);
-	char c;
-	while (read(command, &c, 1) > 0)
-		;
-	_exit(0);
-}
-
-static void write_to(const char *dir, const char *file, const char *text)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	ck_assert_msg(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write '%s' to %s: %s", text, path,
-		      strerror(errno));
-	close(fd);
-}
-
-static void vm_start(vm_process *vm, const char *root, const char *const *cgroups)
-{
-	int command[2], reply[2];
-	ck_assert_int_eq(pipe2(command, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(reply, O_CLOEXEC), 0);
-	vm->pid = fork();
-	ck_assert_int_ge(vm->pid, 0);
-	if (vm->pid == 0) {
-		close(command[1]);
-		close(reply[0]);
-		vm_main(root, command[0], reply[1]);
-	}
-	close(command[0]);
-	close(reply[1]);
-	vm->command = command[1];
-	char answer = 0;
-	ck_assert_int_eq(read(reply[0], &answer, 1), 1);
-	close(reply[0]);
-	ck_assert_msg(answer == 'y', "the VM could not make its /dev, set its limit or drop CAP_IPC_LOCK");
-	char pid_text[16];
-	snprintf(pid_text, sizeof(pid_text), "%d", (int)vm->pid);
-	for (size_t i = 0; cgroups[i]; i++)
-		write_to(cgroups[i], "cgroup.procs", pid_text);
-}
-
-static void vm_stop(vm_process *vm)
-{
-	close(vm->command);
-	ck_assert_int_eq(waitpid(vm->pid, NULL, 0), vm->pid);
-}
 
 /* ---- the host ---- */
 
 typedef struct fixture {
 	const char *root;
 	char v1[256], v2[256];
-	vm_process vm;
+	test_vm vm;
 	char pid_text[16];
 	char log[512]; /* VFGUARD_FAULT_LOG */
 	char *before; /* the host before the apply */
@@ -186,16 +113,16 @@ static void fixture_open(fixture *f)
 	rules_file_write(f);
 	ck_assert_int_ge(test_cgroup_make_own(TEST_CGROUP_V1, f->v1, sizeof(f->v1)), 0);
 	ck_assert_int_ge(test_cgroup_make_own(TEST_CGROUP_V2, f->v2, sizeof(f->v2)), 0);
-	write_to(f->v1, "devices.deny", "a");
-	write_to(f->v1, "devices.allow", "c 1:3 rwm");
-	vm_start(&f->vm, f->root, (const char *[]){f->v1, f->v2, NULL});
+	test_cgroup_write(f->v1, "devices.deny", "a");
+	test_cgroup_write(f->v1, "devices.allow", "c 1:3 rwm");
+	test_vm_start(&f->vm, f->root, (const char *[]){f->v1, f->v2, NULL});
 	snprintf(f->pid_text, sizeof(f->pid_text), "%d", (int)f->vm.pid);
 	snprintf(f->log, sizeof(f->log), "%s.faults", f->root);
 }
 
 static void fixture_close(fixture *f)
 {
-	vm_stop(&f->vm);
+	test_vm_stop(&f->vm);
 	test_cgroup_detach_all(f->v2);
 	ck_assert_msg(rmdir(f->v1) == 0, "rmdir %s: %s", f->v1, strerror(errno));
 	ck_assert_msg(rmdir(f->v2) == 0, "rmdir %s: %s", f->v2, strerror(errno));
