@@ -133,18 +133,22 @@ static int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, u
 }
 
 /* Give up a claim; a managed hostdev goes back to its original driver first. */
-static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj, size_t index, vfg_error *err)
+static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj, size_t index,
+			 vfg_change_summary *summary, vfg_error *err)
 {
 	journal_claim claim = dj->claims[index];
 	if (claim.managed) {
 		vfg_driver_binding binding;
 		vfg_error reattach = {0};
 		/* No driver record: the crash came before the detach began; there is nothing to give back. */
-		if (vfg_pci_reattach(ctx, &claim.addr, &binding, &reattach) < 0 && reattach.errnum != ENOENT) {
+		int r = vfg_pci_reattach(ctx, &claim.addr, &binding, &reattach);
+		if (r < 0 && reattach.errnum != ENOENT) {
 			*err = reattach;
 			vfg_error_prefix(err, "reattaching managed hostdev of domain %s", dj->domain->name);
 			return -1;
 		}
+		if (r == 0 && binding.changed && summary)
+			summary->changed++; /* the detach undone counts as apply counted it */
 	}
 	return domain_journal_release(hj, dj, &claim.addr, err);
 }
@@ -164,7 +168,7 @@ static int rollback_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, 
 			summary->changed++; /* a change undone, as revoke counts them */
 	}
 	for (size_t i = dj->n_claims; i-- > 0;)
-		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, err) < 0)
+		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, summary, err) < 0)
 			return -1;
 	/* Side state the undone apply set goes with it (labeler.h). */
 	return domain_journal_drop_txn_states(hj, dj, err);
@@ -211,7 +215,7 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 		return -1;
 	}
 	while (dj->n_claims > 0)
-		if (release_claim(ctx, hj, dj, dj->n_claims - 1, err) < 0)
+		if (release_claim(ctx, hj, dj, dj->n_claims - 1, summary, err) < 0)
 			return -1;
 	return domain_journal_commit(hj, dj, err);
 }
@@ -564,6 +568,14 @@ static int check_refusals(const vfg_plan *plan, vfg_error *err)
 
 VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err)
 {
+	bool committed;
+	return vfg_plan_apply_committed(ctx, plan, summary, &committed, err);
+}
+
+int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, bool *committed,
+			     vfg_error *err)
+{
+	*committed = false;
 	if (summary)
 		memset(summary, 0, sizeof(*summary));
 	if (check_refusals(plan, err) < 0)
@@ -610,15 +622,14 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 		}
 	}
 	apply_intents_free(&intents);
-	bool committed = false;
 	if (r == 0) {
 		r = domain_journal_commit(&hj, dj, err);
-		committed = r == 0 || dj->commit_written;
-		if (r < 0 && committed)
+		*committed = r == 0 || dj->commit_written;
+		if (r < 0 && *committed)
 			vfg_error_prefix(err, "the apply of domain %s is complete and committed, but",
 					 plan->domain.name);
 	}
-	if (r < 0 && !committed) {
+	if (r < 0 && !*committed) {
 		vfg_error undo = {0};
 		if (summary)
 			summary->changed = summary->kept = summary->revoked = 0;
@@ -663,10 +674,19 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
 				  vfg_error *err)
 {
+	bool held_nothing;
+	return vfg_domain_prepare_fresh(ctx, domain, summary, &held_nothing, err);
+}
+
+int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
+			     bool *held_nothing, vfg_error *err)
+{
 	host_journal hj;
+	*held_nothing = false;
 	if (open_and_recover(ctx, domain->name, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, domain->name);
+	*held_nothing = !dj;
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < domain->n_hostdevs; i++) {
 		const vfg_hostdev_spec *spec = &domain->hostdevs[i];

@@ -262,9 +262,13 @@ VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const 
 		return -1;
 	if (!have_record) {
 		snprintf(record.driver, sizeof(record.driver), "%s", fn.driver);
-		if (read_override(ctx, bdf, record.override, sizeof(record.override), err) < 0 ||
-		    record_write(ctx, bdf, &record, err) < 0)
+		if (read_override(ctx, bdf, record.override, sizeof(record.override), err) < 0)
 			return -1;
+		if (record_write(ctx, bdf, &record, err) < 0) {
+			/* written but not made durable: nothing was detached, so no record may stay */
+			record_remove(ctx, bdf, NULL);
+			return -1;
+		}
 	}
 	snprintf(binding->original, sizeof(binding->original), "%s", record.driver);
 

@@ -92,6 +92,13 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err);
 /* vfio-pci or a variant driver (NAME_vfio_pci), known by name. */
 bool vfg_driver_is_vfio(const char *driver);
+
+/* vfg_domain_prepare, also saying whether the domain held nothing before it (apply.c). */
+int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
+			     bool *held_nothing, vfg_error *err);
+/* vfg_plan_apply, also saying on a failure whether the apply had committed (its change complete). */
+int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, bool *committed,
+			     vfg_error *err);
 /* Bound to a vfio driver: by its vfio-dev/ directory, or by the driver's name. */
 bool vfg_pci_function_on_vfio(const vfg_pci_function *fn);
 

@@ -95,18 +95,62 @@ static void summary_add(vfg_change_summary *total, const vfg_change_summary *par
 	vfg_strlcatf(total->notes, sizeof(total->notes), strlen(total->notes), "%s", part->notes);
 }
 
+/*
+ * The apply failed and undid its own changes, but the prepare before it may
+ * have detached functions and claimed their groups (its commit may also be
+ * what failed, after the detach). When the domain held nothing before this
+ * call, revoking it gives exactly those back, and the failure leaves the host
+ * as before (as the hooks do, hook_common.c); a domain that holds nothing is
+ * not changed by it. A domain that already held something keeps them:
+ * revoking it would take its older grants too, so the error says how to give
+ * them back.
+ */
+static void prepare_undo(vfg_context *ctx, const vfg_domain *domain, bool held_nothing,
+			 const vfg_change_summary *prepared, vfg_error *err)
+{
+	const char *name = domain->name;
+	size_t used = strlen(err->message);
+	bool managed = false;
+	for (size_t i = 0; i < domain->n_hostdevs; i++)
+		managed = managed || domain->hostdevs[i].managed;
+	if (!managed)
+		return;
+	if (!held_nothing) {
+		if (prepared->changed == 0)
+			return;
+		vfg_strlcatf(err->message, sizeof(err->message), used,
+			     "; the functions this apply detached stay claimed by domain %s (vfguard revoke --domain "
+			     "%s gives them back)",
+			     name, name);
+		return;
+	}
+	vfg_change_summary undone;
+	vfg_error undo = {0};
+	if (vfg_domain_revoke(ctx, name, &undone, &undo) < 0)
+		vfg_strlcatf(err->message, sizeof(err->message), used,
+			     "; giving back the functions it detached failed too (%s): run vfguard restore",
+			     undo.message);
+	else if (undone.changed > 0)
+		vfg_strlcatf(err->message, sizeof(err->message), used,
+			     "; the functions it detached are back on their drivers");
+}
+
 VFG_EXPORT int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan,
 				vfg_change_summary *summary, vfg_error *err)
 {
 	*plan = NULL;
 	vfg_change_summary prepared = {0}, applied = {0};
-	if (vfg_domain_prepare(ctx, domain, &prepared, err) < 0)
-		return -1;
+	bool held_nothing, committed = false;
 	vfg_plan *built = NULL;
-	if (vfg_plan_build(ctx, domain, &built, err) < 0)
-		return -1;
-	if (vfg_plan_apply(ctx, built, &applied, err) < 0) {
+	int r = vfg_domain_prepare_fresh(ctx, domain, &prepared, &held_nothing, err);
+	if (r == 0)
+		r = vfg_plan_build(ctx, domain, &built, err);
+	if (r == 0)
+		r = vfg_plan_apply_committed(ctx, built, &applied, &committed, err);
+	if (r < 0) {
 		vfg_plan_free(built);
+		if (!committed)
+			prepare_undo(ctx, domain, held_nothing, &prepared, err);
 		return -1;
 	}
 	if (summary) {

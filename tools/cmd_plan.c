@@ -372,15 +372,20 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 		return status;
 	}
 	vfg_plan *plan = NULL;
-	vfg_change_summary prepared = {0};
 	unsigned columns = cmd->wide ? VFG_TEXT_WIDE : VFG_TEXT_COLUMNS;
 	bool applying = strcmp(cmd->name, "apply") == 0 && !cmd->dry_run;
+	vfg_change_summary summary;
 	if (cli_domain_finish(&cmd->domain, ctx, &err) < 0) {
 		cli_report(&cmd->common, &err);
 		status = EXIT_USAGE;
-	} else if (applying && vfg_domain_prepare(ctx, &cmd->domain.domain, &prepared, &err) < 0) {
-		cli_report(&cmd->common, &err);
-		status = EXIT_FAILED;
+	} else if (applying) {
+		/* prepare, build, apply; a failure also gives back what its prepare detached (apply.h) */
+		if (vfg_domain_apply(ctx, &cmd->domain.domain, &plan, &summary, &err) < 0) {
+			cli_report(&cmd->common, &err);
+			status = EXIT_FAILED;
+		} else {
+			cli_print_summary(&cmd->common, "apply", vfg_plan_domain(plan)->name, &summary);
+		}
 	} else if (vfg_plan_build(ctx, &cmd->domain.domain, &plan, &err) < 0) {
 		cli_report(&cmd->common, &err);
 		status = EXIT_FAILED;
@@ -388,17 +393,9 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 		cmd->common.json ? vfg_plan_write_json(plan, stdout) : vfg_plan_write_text_width(plan, columns, stdout);
 	} else if (strcmp(cmd->name, "audit") == 0) {
 		status = audit_one_domain(cmd, ctx, plan);
-	} else if (cmd->dry_run) {
+	} else {
 		cmd->common.json ? vfg_plan_write_steps_json(plan, stdout)
 				 : vfg_plan_write_steps_text_width(plan, columns, stdout);
-	} else {
-		vfg_change_summary summary;
-		if (vfg_plan_apply(ctx, plan, &summary, &err) < 0) {
-			cli_report(&cmd->common, &err);
-			status = EXIT_FAILED;
-		} else {
-			cli_print_summary(&cmd->common, "apply", vfg_plan_domain(plan)->name, &summary);
-		}
 	}
 	if ((status == EXIT_OK || status == EXIT_DRIFT) && fflush(stdout) != 0)
 		status = EXIT_FAILED;

@@ -54,8 +54,10 @@ int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_su
  * *@plan (vfg_plan_free it; NULL on failure) for vfg_domain_open_fds and
  * vfg_plan_audit. Applying again, with the same domain or with its pid now
  * known, keeps what the domain holds and adds what the pid makes needed. On a
- * failure the grants are undone; functions prepare detached stay journaled,
- * and vfg_domain_revoke gives them back as at stop.
+ * failure before the apply committed, its grants are undone, and so are the
+ * functions this call's prepare detached when the domain held nothing before
+ * (the host is as before the call). A domain that held something keeps them,
+ * journaled, and the error says so: vfg_domain_revoke gives them back.
  */
 int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan, vfg_change_summary *summary,
 		     vfg_error *err);
