@@ -81,8 +81,12 @@ typedef struct vfg_host_nodes {
 	signed char container_sysfs; /* /sys/class/misc/vfio/dev */
 	signed char iommu_sysfs; /* /sys/class/misc/iommu/dev */
 	signed char iommu_node; /* /dev/iommu */
+	/* The last hostdev's group node, /sys/class/vfio/N/dev as enumeration read it, for the plan's node. */
+	bool group_node_read;
+	unsigned group_node_group;
+	dev_t group_node_rdev;
 } vfg_host_nodes;
-#define VFG_HOST_NODES_UNKNOWN ((vfg_host_nodes){-1, -1, -1})
+#define VFG_HOST_NODES_UNKNOWN ((vfg_host_nodes){-1, -1, -1, false, 0, 0})
 /* vfg_hostdev_enumerate, with what is known of the host in @host (VFG_HOST_NODES_UNKNOWN at first). */
 int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
 			     vfg_hostdev *hostdev, vfg_error *err);

@@ -9,8 +9,8 @@
 #include "journal.h"
 
 /* The nodes a backend needs; where their MAJ:MIN comes from in sysfs. */
-static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, vfg_node_kind kind, dev_t *rdev,
-			   vfg_error *err)
+static int node_sysfs_rdev(const vfg_context *ctx, const vfg_host_nodes *host, const vfg_hostdev *hostdev,
+			   vfg_node_kind kind, dev_t *rdev, vfg_error *err)
 {
 	char logical[96], path[VFG_PATH_MAX];
 	switch (kind) {
@@ -21,6 +21,11 @@ static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, v
 		snprintf(logical, sizeof(logical), "/sys/class/misc/iommu/dev");
 		break;
 	case VFG_NODE_GROUP:
+		/* Enumeration read it just now, choosing the backend (enumerate.c: legacy_available). */
+		if (host->group_node_read && host->group_node_group == hostdev->group.number) {
+			*rdev = host->group_node_rdev;
+			return 0;
+		}
 		snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", hostdev->group.number);
 		break;
 	case VFG_NODE_CDEV:
@@ -144,7 +149,7 @@ static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan
 			plan->nodes[n].access = VFG_ACCESS_PATH;
 	} else {
 		wanted.access = hostdev->spec.access;
-		if (node_sysfs_rdev(ctx, hostdev, kind, &wanted.rdev, err) < 0 ||
+		if (node_sysfs_rdev(ctx, &builder->host, hostdev, kind, &wanted.rdev, err) < 0 ||
 		    vfg_node_inspect(ctx, &wanted, err) < 0)
 			return -1;
 		if (plan->n_nodes == builder->nodes_allocated) {
