@@ -213,11 +213,41 @@ static int read_group_members(const vfg_context *ctx, const vfg_pci_function *kn
 }
 
 /*
+ * The members of a group an earlier hostdev of the plan read, @known in
+ * place of its own entry: 1 when @before lists it, 0 when it does not
+ * (then the group is read again), -1 without memory.
+ */
+static int group_copy_members(const vfg_iommu_group *before, const vfg_pci_function *known, vfg_iommu_group *group,
+			      vfg_error *err)
+{
+	size_t own = before->n_members;
+	for (size_t i = 0; i < before->n_members && own == before->n_members; i++)
+		if (vfg_pci_addr_equal(&before->members[i].addr, &known->addr))
+			own = i;
+	if (own == before->n_members)
+		return 0;
+	group->members = malloc(before->n_members * sizeof(*group->members));
+	if (!group->members) {
+		char bdf[VFG_PCI_ADDR_STRLEN];
+		return vfg_error_set(err, ENOMEM, vfg_pci_addr_format(&known->addr, bdf),
+				     "cannot list the IOMMU group's devices");
+	}
+	memcpy(group->members, before->members, before->n_members * sizeof(*group->members));
+	group->members[own] = *known;
+	group->n_members = before->n_members;
+	return 1;
+}
+
+/*
  * The IOMMU group of the function whose sysfs directory is open as @dirfd
  * (@dir its path), and its members; @known as read_group_members takes it.
+ * A group an earlier hostdev of the same plan read (@host) is taken from
+ * there: a group of k functions, all given, is listed once, not k times
+ * with k - 1 members read each time.
  */
-static int group_read_at(const vfg_context *ctx, int dirfd, const char *dir, const vfg_pci_addr *addr,
-			 const vfg_pci_function *known, vfg_iommu_group *group, vfg_error *err)
+static int group_read_at(const vfg_context *ctx, const vfg_host_nodes *host, int dirfd, const char *dir,
+			 const vfg_pci_addr *addr, const vfg_pci_function *known, vfg_iommu_group *group,
+			 vfg_error *err)
 {
 	char path[VFG_PATH_MAX + 16], name[32], bdf[VFG_PCI_ADDR_STRLEN];
 	memset(group, 0, sizeof(*group));
@@ -235,7 +265,11 @@ static int group_read_at(const vfg_context *ctx, int dirfd, const char *dir, con
 	if (errno || *end || end == name || number > 0xffffffffUL)
 		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", name);
 	group->number = (unsigned)number;
-	if (read_group_members(ctx, known, group, err) < 0) {
+	const vfg_iommu_group *before = host && host->group_read_before && known
+						? host->group_read_before(host->group_data, group->number)
+						: NULL;
+	int copied = before ? group_copy_members(before, known, group, err) : 0;
+	if (copied < 0 || (copied == 0 && read_group_members(ctx, known, group, err) < 0)) {
 		free(group->members);
 		memset(group, 0, sizeof(*group));
 		return -1;
@@ -251,7 +285,7 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 	_cleanup_close_ int dirfd = function_dir_open(ctx, addr, dir, sizeof(dir), err);
 	if (dirfd < 0)
 		return -1;
-	return group_read_at(ctx, dirfd, dir, addr, NULL, group, err);
+	return group_read_at(ctx, NULL, dirfd, dir, addr, NULL, group, err);
 }
 
 /* The members but @addr that keep the group from being viable, "BDF is bound to DRIVER; ..." in @offenders. */
@@ -455,7 +489,7 @@ int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const
 	hostdev->function.addr = spec->addr;
 	_cleanup_close_ int dirfd = function_dir_open(ctx, &spec->addr, dir, sizeof(dir), err);
 	if (dirfd < 0 || function_read_at(dirfd, dir, &spec->addr, &hostdev->function, err) < 0 ||
-	    group_read_at(ctx, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
+	    group_read_at(ctx, host, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
 	    check_bound_to_vfio(hostdev, err) < 0 ||
 	    vfg_iommu_group_check_viable(&hostdev->group, &spec->addr, err) < 0 ||
 	    read_cdev(dirfd, dir, hostdev, err) < 0 || choose_backend(ctx, host, hostdev, err) < 0) {

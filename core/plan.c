@@ -87,6 +87,7 @@ typedef struct plan_builder {
 	plan_index addresses; /* the first hostdev by PCI address */
 	plan_index groups; /* the first hostdev by IOMMU group number */
 	size_t nodes_allocated;
+	const vfg_plan *plan;
 } plan_builder;
 
 /* Room for @items entries at most half full. */
@@ -394,10 +395,20 @@ static int plan_number_changes(vfg_plan *plan, vfg_error *err)
 	return 0;
 }
 
+/* The group as the first hostdev of the plan in it read it (enumerate.c: group_read_at), or NULL. */
+static const vfg_iommu_group *group_read_before(const void *data, unsigned number)
+{
+	const plan_builder *builder = data;
+	const plan_slot *slot = plan_index_find(&builder->groups, number, NULL, NULL);
+	return slot->entry ? &builder->plan->hostdevs[slot->entry - 1].group : NULL;
+}
+
 static int plan_hostdevs(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 {
 	size_t n = plan->domain.n_hostdevs;
-	plan_builder builder = {.host = VFG_HOST_NODES_UNKNOWN};
+	plan_builder builder = {.host = VFG_HOST_NODES_UNKNOWN, .plan = plan};
+	builder.host.group_read_before = group_read_before;
+	builder.host.group_data = &builder;
 	if (plan_index_init(&builder.node_paths, 2 * n) < 0 || plan_index_init(&builder.addresses, n) < 0 ||
 	    plan_index_init(&builder.groups, n) < 0) {
 		plan_builder_free(&builder);
