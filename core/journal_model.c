@@ -409,10 +409,11 @@ domain_journal *host_journal_find(const host_journal *hj, const char *name)
 	return NULL;
 }
 
-/* A file name for any domain name: the characters a name may hold beyond [A-Za-z0-9._-] as %XX. */
 /*
- * Written byte by byte rather than through printf: the holders index checks
- * one file per domain it lists, so this runs once per domain on the host.
+ * A file name for any domain name: the characters a name may hold beyond
+ * [A-Za-z0-9._-] as %XX. Written byte by byte rather than through printf:
+ * the holders index checks one file per domain it lists, so this runs once
+ * per domain on the host.
  */
 void journal_file_name(const char *name, char *buf, size_t size)
 {
