@@ -295,6 +295,62 @@ static double median_of(const double *values, int from, int to)
 	return compare_median(copy, (size_t)n);
 }
 
+static void print_against(double *a, double *b, size_t n, bool bold);
+
+typedef struct {
+	double wall[2][MAX_ROUNDS], cpu[2][MAX_ROUNDS]; /* [0] the 2nd grant, [1] the one after the N held */
+	int rounds;
+} paired_grants;
+
+/* Apply domain @name (function @function, one hostdev) in @cgroup of @root, then revoke it: the apply's cost. */
+static int probe_grant(const bench *b, const char *root, const char *cgroup, const char *name, int function,
+		       compare_cost *cost)
+{
+	compare_cmd apply = {0}, revoke = {0};
+	compare_cost revoked;
+	vfguard_cmd(b, &apply, true, root, name, cgroup, false, function, 1);
+	vfguard_cmd(b, &revoke, false, root, name, cgroup, false, 0, 0);
+	int r = compare_run(&apply, cost);
+	r = r < 0 ? r : compare_run(&revoke, &revoked);
+	compare_cmd_free(&apply);
+	compare_cmd_free(&revoke);
+	return r;
+}
+
+/*
+ * With @held domains holding the cgroup's rule on @root: a grant there
+ * against the 2nd grant of a cgroup of its own on the other host of the
+ * same size (one domain holds it), rounds interleaved and each probe
+ * revoked again, so that a machine busy now and then slows both alike
+ * (the first and last grants of the sequence lie a minute apart). Wall
+ * clock and CPU time (wait4's user + system).
+ */
+static int measure_paired_grants(const bench *b, const char *root, const char *cgroup, int held, paired_grants *paired)
+{
+	char second_cgroup[COMPARE_PATH_MAX];
+	compare_cmd cmd = {0};
+	compare_cost cost;
+	paired->rounds = 2 * b->scenario_rounds < MAX_ROUNDS ? 2 * b->scenario_rounds : MAX_ROUNDS;
+	if (compare_cgroup_make(false, "second", second_cgroup, sizeof(second_cgroup)) < 0)
+		return -1;
+	vfguard_cmd(b, &cmd, true, b->held_host, "first", second_cgroup, false, 0, 1);
+	int r = compare_run(&cmd, &cost);
+	compare_cmd_free(&cmd);
+	for (int round = 0; r == 0 && round < paired->rounds; round++) {
+		r = probe_grant(b, b->held_host, second_cgroup, "probe", 1, &cost);
+		paired->wall[0][round] = cost.seconds;
+		paired->cpu[0][round] = cost.cpu_seconds;
+		r = r < 0 ? r : probe_grant(b, root, cgroup, "probe", held, &cost);
+		paired->wall[1][round] = cost.seconds;
+		paired->cpu[1][round] = cost.cpu_seconds;
+	}
+	vfguard_cmd(b, &cmd, false, b->held_host, "first", second_cgroup, false, 0, 0);
+	if (compare_run(&cmd, &cost) < 0)
+		r = -1;
+	compare_cmd_free(&cmd);
+	return r;
+}
+
 /* Domains dom-0 .. dom-N-1, one hostdev each, all in one cgroup: does the Nth grant cost the 2nd's? */
 static int scenario_one_cgroup(const bench *b)
 {
@@ -320,6 +376,9 @@ static int scenario_one_cgroup(const bench *b)
 		grant[applied] = cost.seconds;
 	}
 	double applying = compare_now() - begin;
+	paired_grants paired = {0};
+	if (r == 0 && applied < HOST_FUNCTIONS)
+		r = measure_paired_grants(b, root, cgroup, applied, &paired);
 	for (int i = 0; i < applied; i++) {
 		compare_cmd cmd = {0};
 		compare_cost cost = {0};
@@ -343,6 +402,16 @@ static int scenario_one_cgroup(const bench *b)
 		       grant[1] * 1e3, applied, grant[applied - 1] * 1e3, second * 1e3, applied - 9, applied,
 		       last * 1e3, last / second, applied - 1, revoke[0] * 1e3, revoke[applied - 1] * 1e3, applied,
 		       applying);
+	}
+	if (paired.rounds > 0) {
+		size_t n = (size_t)paired.rounds;
+		printf(" Interleaved (%d rounds, each probe revoked again), grant #%d against a #2 in a cgroup of its "
+		       "own on the other host: wall ",
+		       paired.rounds, applied + 1);
+		print_against(paired.wall[1], paired.wall[0], n, true);
+		printf("; CPU (user + system) ");
+		print_against(paired.cpu[1], paired.cpu[0], n, true);
+		printf(".");
 	}
 	printf("\n");
 	free(grant);

@@ -232,6 +232,8 @@ int compare_run(const compare_cmd *cmd, compare_cost *cost)
 		return -1;
 	cost->seconds = compare_now() - begin;
 	cost->max_rss_kib = usage.ru_maxrss;
+	cost->cpu_seconds = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+			    (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
 	return finished(status, 0, cmd->argv);
 }
 

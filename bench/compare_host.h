@@ -67,6 +67,7 @@ void compare_cmd_free(compare_cmd *cmd);
 typedef struct {
 	double seconds; /* wall clock, fork to reaped */
 	long max_rss_kib; /* the process's peak resident set, its waited-for children's included */
+	double cpu_seconds; /* user + system time, wait4's */
 } compare_cost;
 
 /*

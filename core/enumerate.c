@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -145,7 +147,42 @@ static int compare_functions(const void *a, const void *b)
 	return (kx > ky) - (kx < ky);
 }
 
-/* Every function of the group; @known, the function enumeration has just read, is taken as it is. */
+/* The kernel's directory entry for getdents64(2) (linux/dirent.h keeps it from userspace). */
+struct group_dirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* Entry @name of the group: a member unless it is not a PCI function (groups may hold platform devices too). */
+static int group_member_add(const vfg_context *ctx, const vfg_pci_function *known, vfg_iommu_group *group,
+			    const char *path, const char *name, vfg_error *err)
+{
+	vfg_pci_addr addr;
+	if (name[0] == '.' || vfg_pci_addr_parse(name, &addr, NULL) < 0)
+		return 0;
+	vfg_pci_function *members = realloc(group->members, (group->n_members + 1) * sizeof(*members));
+	if (!members)
+		return vfg_error_set(err, ENOMEM, path, "cannot list the IOMMU group's devices");
+	group->members = members;
+	vfg_pci_function *member = &group->members[group->n_members];
+	if (known && vfg_pci_addr_equal(&addr, &known->addr))
+		*member = *known;
+	else if (vfg_pci_function_read(ctx, &addr, member, err) < 0)
+		return -1;
+	group->n_members++;
+	return 0;
+}
+
+/*
+ * Every function of the group; @known, the function enumeration has just
+ * read, is taken as it is. Listed with getdents64 into a buffer on the
+ * stack rather than opendir(): no fstat, and no 32 KiB buffer on the heap
+ * for a directory of a few entries (issue 18: system calls per hostdev,
+ * peak memory).
+ */
 static int read_group_members(const vfg_context *ctx, const vfg_pci_function *known, vfg_iommu_group *group,
 			      vfg_error *err)
 {
@@ -154,37 +191,63 @@ static int read_group_members(const vfg_context *ctx, const vfg_pci_function *kn
 	if (vfg_host_path(ctx, logical, path, sizeof(path), err) < 0)
 		return -1;
 
-	_cleanup_closedir_ DIR *dir = opendir(path);
-	if (!dir)
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return vfg_error_set(err, errno, path, "cannot list the IOMMU group's devices");
-	struct dirent *entry;
-	while ((entry = readdir(dir))) {
-		vfg_pci_addr addr;
-		if (entry->d_name[0] == '.')
-			continue;
-		if (vfg_pci_addr_parse(entry->d_name, &addr, NULL) < 0)
-			continue; /* not a PCI function: groups may hold platform devices too */
-		vfg_pci_function *members = realloc(group->members, (group->n_members + 1) * sizeof(*members));
-		if (!members)
-			return vfg_error_set(err, ENOMEM, path, "cannot list the IOMMU group's devices");
-		group->members = members;
-		vfg_pci_function *member = &group->members[group->n_members];
-		if (known && vfg_pci_addr_equal(&addr, &known->addr))
-			*member = *known;
-		else if (vfg_pci_function_read(ctx, &addr, member, err) < 0)
-			return -1;
-		group->n_members++;
+	_Alignas(struct group_dirent) char buf[2048];
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		if (n < 0)
+			return vfg_error_set(err, errno, path, "cannot list the IOMMU group's devices");
+		if (n == 0)
+			break;
+		for (long at = 0; at < n;) {
+			const struct group_dirent *entry = (const struct group_dirent *)(buf + at);
+			if (group_member_add(ctx, known, group, path, entry->name, err) < 0)
+				return -1;
+			at += entry->reclen;
+		}
 	}
 	qsort(group->members, group->n_members, sizeof(*group->members), compare_functions);
 	return 0;
 }
 
 /*
+ * The members of a group an earlier hostdev of the plan read, @known in
+ * place of its own entry: 1 when @before lists it, 0 when it does not
+ * (then the group is read again), -1 without memory.
+ */
+static int group_copy_members(const vfg_iommu_group *before, const vfg_pci_function *known, vfg_iommu_group *group,
+			      vfg_error *err)
+{
+	size_t own = before->n_members;
+	for (size_t i = 0; i < before->n_members && own == before->n_members; i++)
+		if (vfg_pci_addr_equal(&before->members[i].addr, &known->addr))
+			own = i;
+	if (own == before->n_members)
+		return 0;
+	group->members = malloc(before->n_members * sizeof(*group->members));
+	if (!group->members) {
+		char bdf[VFG_PCI_ADDR_STRLEN];
+		return vfg_error_set(err, ENOMEM, vfg_pci_addr_format(&known->addr, bdf),
+				     "cannot list the IOMMU group's devices");
+	}
+	memcpy(group->members, before->members, before->n_members * sizeof(*group->members));
+	group->members[own] = *known;
+	group->n_members = before->n_members;
+	return 1;
+}
+
+/*
  * The IOMMU group of the function whose sysfs directory is open as @dirfd
  * (@dir its path), and its members; @known as read_group_members takes it.
+ * A group an earlier hostdev of the same plan read (@host) is taken from
+ * there: a group of k functions, all given, is listed once, not k times
+ * with k - 1 members read each time.
  */
-static int group_read_at(const vfg_context *ctx, int dirfd, const char *dir, const vfg_pci_addr *addr,
-			 const vfg_pci_function *known, vfg_iommu_group *group, vfg_error *err)
+static int group_read_at(const vfg_context *ctx, const vfg_host_nodes *host, int dirfd, const char *dir,
+			 const vfg_pci_addr *addr, const vfg_pci_function *known, vfg_iommu_group *group,
+			 vfg_error *err)
 {
 	char path[VFG_PATH_MAX + 16], name[32], bdf[VFG_PCI_ADDR_STRLEN];
 	memset(group, 0, sizeof(*group));
@@ -202,7 +265,11 @@ static int group_read_at(const vfg_context *ctx, int dirfd, const char *dir, con
 	if (errno || *end || end == name || number > 0xffffffffUL)
 		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", name);
 	group->number = (unsigned)number;
-	if (read_group_members(ctx, known, group, err) < 0) {
+	const vfg_iommu_group *before = host && host->group_read_before && known
+						? host->group_read_before(host->group_data, group->number)
+						: NULL;
+	int copied = before ? group_copy_members(before, known, group, err) : 0;
+	if (copied < 0 || (copied == 0 && read_group_members(ctx, known, group, err) < 0)) {
 		free(group->members);
 		memset(group, 0, sizeof(*group));
 		return -1;
@@ -218,7 +285,7 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 	_cleanup_close_ int dirfd = function_dir_open(ctx, addr, dir, sizeof(dir), err);
 	if (dirfd < 0)
 		return -1;
-	return group_read_at(ctx, dirfd, dir, addr, NULL, group, err);
+	return group_read_at(ctx, NULL, dirfd, dir, addr, NULL, group, err);
 }
 
 /* The members but @addr that keep the group from being viable, "BDF is bound to DRIVER; ..." in @offenders. */
@@ -330,7 +397,17 @@ static bool legacy_available(const vfg_context *ctx, vfg_host_nodes *host, const
 		return false;
 	}
 	snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", hostdev->group.number);
-	if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) < 0 || !exists(path)) {
+	if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) < 0)
+		return false;
+	/*
+	 * Read, not only looked at: the plan needs the group node's MAJ:MIN
+	 * next (plan.c), so one open serves both. When it does not read as
+	 * MAJ:MIN, whether it is there decides as before, and the plan's own
+	 * read reports what is wrong with it.
+	 */
+	host->group_node_read = vfg_sysfs_read_devnum(path, &host->group_node_rdev, NULL) == 0;
+	host->group_node_group = hostdev->group.number;
+	if (!host->group_node_read && !exists(path)) {
 		snprintf(why, size, "IOMMU group %u has no vfio group node (no %s)", hostdev->group.number, logical);
 		return false;
 	}
@@ -412,7 +489,7 @@ int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const
 	hostdev->function.addr = spec->addr;
 	_cleanup_close_ int dirfd = function_dir_open(ctx, &spec->addr, dir, sizeof(dir), err);
 	if (dirfd < 0 || function_read_at(dirfd, dir, &spec->addr, &hostdev->function, err) < 0 ||
-	    group_read_at(ctx, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
+	    group_read_at(ctx, host, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
 	    check_bound_to_vfio(hostdev, err) < 0 ||
 	    vfg_iommu_group_check_viable(&hostdev->group, &spec->addr, err) < 0 ||
 	    read_cdev(dirfd, dir, hostdev, err) < 0 || choose_backend(ctx, host, hostdev, err) < 0) {

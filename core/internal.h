@@ -81,8 +81,15 @@ typedef struct vfg_host_nodes {
 	signed char container_sysfs; /* /sys/class/misc/vfio/dev */
 	signed char iommu_sysfs; /* /sys/class/misc/iommu/dev */
 	signed char iommu_node; /* /dev/iommu */
+	/* The last hostdev's group node, /sys/class/vfio/N/dev as enumeration read it, for the plan's node. */
+	bool group_node_read;
+	unsigned group_node_group;
+	dev_t group_node_rdev;
+	/* A group an earlier hostdev of the same plan read, or NULL: its members are not read again (plan.c). */
+	const vfg_iommu_group *(*group_read_before)(const void *data, unsigned number);
+	const void *group_data;
 } vfg_host_nodes;
-#define VFG_HOST_NODES_UNKNOWN ((vfg_host_nodes){-1, -1, -1})
+#define VFG_HOST_NODES_UNKNOWN ((vfg_host_nodes){-1, -1, -1, false, 0, 0, NULL, NULL})
 /* vfg_hostdev_enumerate, with what is known of the host in @host (VFG_HOST_NODES_UNKNOWN at first). */
 int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
 			     vfg_hostdev *hostdev, vfg_error *err);

@@ -409,16 +409,35 @@ domain_journal *host_journal_find(const host_journal *hj, const char *name)
 	return NULL;
 }
 
-/* A file name for any domain name: the characters a name may hold beyond [A-Za-z0-9._-] as %XX. */
+/*
+ * A file name for any domain name: the characters a name may hold beyond
+ * [A-Za-z0-9._-] as %XX. Written byte by byte rather than through printf:
+ * the holders index checks one file per domain it lists, so this runs once
+ * per domain on the host.
+ */
 void journal_file_name(const char *name, char *buf, size_t size)
 {
-	size_t used = 0;
+	static const char hex[] = "0123456789ABCDEF";
+	char piece[3];
+	size_t used = 0, length;
+	if (size == 0)
+		return;
 	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
 		bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
 			     *c == '_' || *c == '-' || (*c == '.' && c != (const unsigned char *)name);
-		used = plain ? vfg_strlcatf(buf, size, used, "%c", *c) : vfg_strlcatf(buf, size, used, "%%%02X", *c);
+		piece[0] = plain ? (char)*c : '%';
+		piece[1] = hex[*c >> 4];
+		piece[2] = hex[*c & 15];
+		length = plain ? 1 : 3;
+		if (used + length >= size)
+			break;
+		memcpy(buf + used, piece, length);
+		used += length;
 	}
-	vfg_strlcatf(buf, size, used, "%s", JOURNAL_SUFFIX);
+	length = strlen(JOURNAL_SUFFIX);
+	length = used + length < size ? length : size - 1 - used;
+	memcpy(buf + used, JOURNAL_SUFFIX, length);
+	buf[used + length] = '\0';
 }
 
 domain_journal *host_journal_get(host_journal *hj, const vfg_domain *domain, vfg_error *err)

@@ -9,8 +9,8 @@
 #include "journal.h"
 
 /* The nodes a backend needs; where their MAJ:MIN comes from in sysfs. */
-static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, vfg_node_kind kind, dev_t *rdev,
-			   vfg_error *err)
+static int node_sysfs_rdev(const vfg_context *ctx, const vfg_host_nodes *host, const vfg_hostdev *hostdev,
+			   vfg_node_kind kind, dev_t *rdev, vfg_error *err)
 {
 	char logical[96], path[VFG_PATH_MAX];
 	switch (kind) {
@@ -21,6 +21,11 @@ static int node_sysfs_rdev(const vfg_context *ctx, const vfg_hostdev *hostdev, v
 		snprintf(logical, sizeof(logical), "/sys/class/misc/iommu/dev");
 		break;
 	case VFG_NODE_GROUP:
+		/* Enumeration read it just now, choosing the backend (enumerate.c: legacy_available). */
+		if (host->group_node_read && host->group_node_group == hostdev->group.number) {
+			*rdev = host->group_node_rdev;
+			return 0;
+		}
 		snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", hostdev->group.number);
 		break;
 	case VFG_NODE_CDEV:
@@ -82,6 +87,7 @@ typedef struct plan_builder {
 	plan_index addresses; /* the first hostdev by PCI address */
 	plan_index groups; /* the first hostdev by IOMMU group number */
 	size_t nodes_allocated;
+	const vfg_plan *plan;
 } plan_builder;
 
 /* Room for @items entries at most half full. */
@@ -144,7 +150,7 @@ static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan
 			plan->nodes[n].access = VFG_ACCESS_PATH;
 	} else {
 		wanted.access = hostdev->spec.access;
-		if (node_sysfs_rdev(ctx, hostdev, kind, &wanted.rdev, err) < 0 ||
+		if (node_sysfs_rdev(ctx, &builder->host, hostdev, kind, &wanted.rdev, err) < 0 ||
 		    vfg_node_inspect(ctx, &wanted, err) < 0)
 			return -1;
 		if (plan->n_nodes == builder->nodes_allocated) {
@@ -389,10 +395,20 @@ static int plan_number_changes(vfg_plan *plan, vfg_error *err)
 	return 0;
 }
 
+/* The group as the first hostdev of the plan in it read it (enumerate.c: group_read_at), or NULL. */
+static const vfg_iommu_group *group_read_before(const void *data, unsigned number)
+{
+	const plan_builder *builder = data;
+	const plan_slot *slot = plan_index_find(&builder->groups, number, NULL, NULL);
+	return slot->entry ? &builder->plan->hostdevs[slot->entry - 1].group : NULL;
+}
+
 static int plan_hostdevs(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 {
 	size_t n = plan->domain.n_hostdevs;
-	plan_builder builder = {.host = VFG_HOST_NODES_UNKNOWN};
+	plan_builder builder = {.host = VFG_HOST_NODES_UNKNOWN, .plan = plan};
+	builder.host.group_read_before = group_read_before;
+	builder.host.group_data = &builder;
 	if (plan_index_init(&builder.node_paths, 2 * n) < 0 || plan_index_init(&builder.addresses, n) < 0 ||
 	    plan_index_init(&builder.groups, n) < 0) {
 		plan_builder_free(&builder);

@@ -457,6 +457,49 @@ START_TEST(hostdevs_of_one_group_share_the_group_node_and_path_access_wins)
 }
 END_TEST
 
+/* Group 9: two functions on vfio-pci and a third on pci-stub, each with its own class. */
+static const char host_group_of_three[] =
+	"misc vfio 10:196\n"
+	"group 9 243:2\n"
+	"device 0000:03:00.0 group=9 vendor=15b3 device=1017 class=020000 driver=vfio-pci\n"
+	"device 0000:03:00.1 group=9 vendor=15b3 device=1018 class=020700 driver=vfio-pci\n"
+	"device 0000:03:00.2 group=9 vendor=15b3 device=1019 class=088000 driver=pci-stub\n";
+
+/*
+ * The group is listed once per plan (the first hostdev in it), and a later
+ * hostdev takes the members from there: each still sees every member, its
+ * own entry the function as read for it.
+ */
+START_TEST(hostdevs_of_one_group_each_see_every_member_as_read_for_it)
+{
+	fixture f;
+	fixture_open(&f, host_group_of_three);
+	fixture_plan_ok(&f, (const char *[]){"03:00.1,backend=legacy", "03:00.0,backend=legacy", NULL});
+	static const unsigned classes[] = {0x020000, 0x020700, 0x088000};
+	static const char *const drivers[] = {"vfio-pci", "vfio-pci", "pci-stub"};
+	for (size_t h = 0; h < 2; h++) {
+		const vfg_hostdev *hostdev = vfg_plan_hostdev(f.plan, h);
+		ck_assert_uint_eq(hostdev->group.number, 9);
+		ck_assert_uint_eq(hostdev->group.n_members, 3);
+		for (size_t m = 0; m < 3; m++) {
+			const vfg_pci_function *member = &hostdev->group.members[m];
+			ck_assert_uint_eq(member->addr.function, m);
+			ck_assert_uint_eq(member->class_code, classes[m]);
+			ck_assert_uint_eq(member->device, 0x1017 + m);
+			ck_assert_str_eq(member->driver, drivers[m]);
+		}
+		const vfg_pci_function *own = &hostdev->group.members[hostdev->function.addr.function];
+		ck_assert(vfg_pci_addr_equal(&own->addr, &hostdev->function.addr));
+		ck_assert_uint_eq(own->class_code, hostdev->function.class_code);
+		ck_assert_uint_eq(own->device, hostdev->function.device);
+		ck_assert_str_eq(own->driver, hostdev->function.driver);
+	}
+	ck_assert_ptr_ne(vfg_plan_hostdev(f.plan, 0)->group.members, vfg_plan_hostdev(f.plan, 1)->group.members);
+	ck_assert_uint_eq(vfg_plan_n_nodes(f.plan), 2);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(the_plan_is_read_through_accessors_each_null_past_the_last)
 {
 	fixture f;
@@ -719,6 +762,7 @@ static Suite *plan_suite(void)
 	tc = tcase_create("plan");
 	tcase_add_test(tc, plan_has_a_step_per_labeler_and_node_in_apply_order_namespace_last);
 	tcase_add_test(tc, hostdevs_of_one_group_share_the_group_node_and_path_access_wins);
+	tcase_add_test(tc, hostdevs_of_one_group_each_see_every_member_as_read_for_it);
 	tcase_add_test(tc, the_plan_is_read_through_accessors_each_null_past_the_last);
 	tcase_add_test(tc, hostdevs_of_one_group_must_share_a_backend);
 	tcase_add_test(tc, plan_carries_the_vf_token);
