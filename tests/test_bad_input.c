@@ -607,6 +607,7 @@ END_TEST
 /* A hostdev whose <source> holds @source. */
 #define HOSTDEV_SOURCE(source) "<hostdev mode='subsystem' type='pci'><source>" source "</source></hostdev>"
 #define ADDRESS(attrs) "<address " attrs "/>"
+#define SOURCE_GPU "<source><address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>"
 
 static const text_row libvirt_rows[] = {
 	{"", 1, "domain XML: empty"},
@@ -696,6 +697,35 @@ static const text_row libvirt_rows[] = {
 	{DOMAIN_WITH("<hostdev mode='subsystem' type='pci'><driver/><driver/>"
 		     "<source><address bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"),
 	 1, "a second <driver> in <hostdev>"},
+	/* VFs as network interfaces, mediated devices */
+	{DOMAIN_WITH("<interface type='hostdev'/>"), 1, "<interface>: a PCI hostdev without <source>"},
+	{DOMAIN_WITH("<interface type='hostdev' managed='maybe'>" SOURCE_GPU "</interface>"), 1,
+	 "managed='maybe': expected yes or no"},
+	{DOMAIN_WITH("<interface type='hostdev'><driver name='kvm'/>" SOURCE_GPU "</interface>"), 1,
+	 "driver name='kvm'"},
+	{DOMAIN_WITH("<interface type='hostdev'><source>" ADDRESS(
+		 "type='usb' bus='0x01' slot='0x00' function='0x0'") "</source></interface>"),
+	 1, "type='usb': a PCI hostdev's source address is type='pci'"},
+	{DOMAIN_WITH("<interface type='hostdev'><source><address bus='0x01' slot='0x00' function='0x0'>"
+		     "<vf-token uuid='xyz'/></address></source></interface>"),
+	 1, "xyz: not a UUID"},
+	{DOMAIN_WITH(HOSTDEV_GPU "<interface type='hostdev'>" SOURCE_GPU "</interface>"), 1,
+	 "0000:01:00.0 is assigned twice"},
+	{DOMAIN_WITH("<interface type='network'><actual type='hostdev'/></interface>"), 1,
+	 "<actual>: a PCI hostdev without <source>"},
+	{DOMAIN_WITH("<interface type='network'><actual type='hostdev'><source/></actual></interface>"), 1,
+	 "<source>: no <address>"},
+	{DOMAIN_WITH("<interface type='network'><actual type='bridge'/><actual type='hostdev'/></interface>"), 1,
+	 "a second <actual> in <interface>"},
+	{DOMAIN_WITH("<interface type='network'><actual type='hostdev' managed='1'>" SOURCE_GPU
+		     "</actual></interface>"),
+	 1, "managed='1': expected yes or no"},
+	{DOMAIN_WITH("<hostdev mode='subsystem' type='mdev'/>"), 1,
+	 "mdev (no uuid): mediated devices are not supported"},
+	{DOMAIN_WITH(
+		 "<hostdev type='mdev' model='vfio-ap'><source><address uuid='8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d'/>"
+		 "</source></hostdev>"),
+	 1, "mdev 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d: mediated devices are not supported by vfguard yet"},
 	/* the domain itself */
 	{"<domain type='kvm'><name>vm2</name><devices>" HOSTDEV_GPU "</devices></domain>", 1,
 	 "vm1: the domain XML on standard input is for 'vm2'"},
@@ -826,9 +856,10 @@ START_TEST(libvirt_domain_xml)
 END_TEST
 
 /*
- * Not bad input: hostdevs that need no VFIO PCI node (usb, scsi, mdev, and
- * the capabilities mode) and a <zpci> on the guest-side address are left
- * alone, with no error and no change.
+ * Not bad input: hostdevs that need no VFIO node (usb, scsi, and the
+ * capabilities mode), network interfaces that are no VF (no <actual>, or
+ * another actual type) and a <zpci> on the guest-side address are left
+ * alone, with no error and no change. (An mdev is refused: libvirt_rows.)
  */
 START_TEST(libvirt_non_pci_hostdevs_and_guest_zpci_are_left_alone)
 {
@@ -839,8 +870,10 @@ START_TEST(libvirt_non_pci_hostdevs_and_guest_zpci_are_left_alone)
 			    "<product id='0xbeef'/></source></hostdev>"),
 		DOMAIN_WITH("<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
 			    "<address bus='0' target='0' unit='0'/></source></hostdev>"),
-		DOMAIN_WITH("<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
-			    "<address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>"),
+		DOMAIN_WITH("<interface type='network'><source network='vf-pool'/></interface>"),
+		DOMAIN_WITH("<interface type='network'><source network='lan'/><actual type='bridge'>"
+			    "<source bridge='virbr1'/></actual></interface>"),
+		DOMAIN_WITH("<interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>"),
 		DOMAIN_WITH("<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block>"
 			    "</source></hostdev>"),
 	};
@@ -850,7 +883,7 @@ START_TEST(libvirt_non_pci_hostdevs_and_guest_zpci_are_left_alone)
 		ck_assert_msg(run.status == 0 && !run.err[0] && !run.out[0], "case %zu: exit %d: %s", i, run.status,
 			      run.err);
 		test_run_free(&run);
-		test_snapshot_expect(t.root, 0, t.before, "a domain without PCI hostdevs");
+		test_snapshot_expect(t.root, 0, t.before, "a domain without VFIO devices");
 	}
 	/* zpci on the guest side: the domain starts, and release gives everything back (chown moves ctime) */
 	char *before = test_snapshot(t.root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE);
