@@ -616,6 +616,9 @@ static const text_row libvirt_rows[] = {
 	{DOMAIN_OPEN, 1, "domain XML: not well-formed XML"},
 	{DOMAIN_OPEN "<devices>" HOSTDEV_GPU, 1, "domain XML: not well-formed XML"},
 	{"<domain type='kvm'><name>vm1</name></domain>trailing", 1, "domain XML: not well-formed XML"},
+	/* the first of several errors, with the element open when it came */
+	{"<domain type='kvm'><name>a & b</name><devices></device></domain>", 1,
+	 "not well-formed XML (line 1, in <name>: xmlParseEntityRef: no name)"},
 	{"<domain type='kvm'><name>vm1</name></domain><domain/>", 1, "domain XML: not well-formed XML"},
 	{"<?xml version='1.0' encoding='bogus'?><domain/>", 1, "domain XML"},
 	{"<foo/>", 1, "<foo>: the document is no libvirt <domain>"},

@@ -288,6 +288,15 @@ START_TEST(not_xml_is_an_error_with_the_parser_s_reason)
 }
 END_TEST
 
+START_TEST(the_first_xml_error_is_reported_with_its_line_and_element)
+{
+	/* libxml2 also reports the mismatched end tag on line 15, last */
+	parse_fails(
+		"bad-first-error.xml",
+		(const char *[]){"not well-formed XML (line 9, in <description>: xmlParseEntityRef: no name)", NULL});
+}
+END_TEST
+
 START_TEST(empty_input_is_an_error)
 {
 	vfg_error err = {0};
@@ -459,6 +468,7 @@ int main(void)
 
 	TCase *bad = tcase_create("malformed domains");
 	tcase_add_test(bad, not_xml_is_an_error_with_the_parser_s_reason);
+	tcase_add_test(bad, the_first_xml_error_is_reported_with_its_line_and_element);
 	tcase_add_test(bad, empty_input_is_an_error);
 	tcase_add_test(bad, another_root_element_is_an_error);
 	tcase_add_test(bad, domain_without_name_is_an_error);

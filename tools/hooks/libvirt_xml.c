@@ -822,18 +822,56 @@ static int parse_root(parse_state *state, const xmlNode *root, vfg_error *err)
 	return apply_metadata(state, err);
 }
 
-/* libxml2 keeps the last error; its message ends in a newline. */
-static int xml_syntax_error(vfg_error *err)
+/*
+ * What the parse watches for: a DOCTYPE, and the first error libxml2
+ * reports. libxml2 goes on after a fatal error and reports what follows
+ * from it ("Couldn't find end of Start Tag" after "AttValue: ' expected"),
+ * and xmlGetLastError keeps only the last: the first says what is wrong.
+ */
+typedef struct parse_watch {
+	long doctype_line;
+	bool error_seen;
+	int error_line;
+	char error_element[64]; /* the element open when it came, "" at the top */
+	char error_message[256];
+} parse_watch;
+
+/* libxml2 2.12 made the error a const pointer in xmlStructuredErrorFunc. */
+#if LIBXML_VERSION >= 21200
+typedef const xmlError *structured_error;
+#else
+typedef xmlError *structured_error;
+#endif
+
+/* The structured error handler (xmlSAXHandler.serror): keep the first error, with the element open then. */
+static void first_error_keep(void *context, structured_error error)
 {
-	const xmlError *last = xmlGetLastError();
-	if (!last || !last->message)
+	xmlParserCtxt *ctxt = context;
+	parse_watch *watch = ctxt->_private;
+	if (watch->error_seen || !error)
+		return;
+	watch->error_seen = true;
+	watch->error_line = error->line;
+	snprintf(watch->error_element, sizeof(watch->error_element), "%s", ctxt->name ? (const char *)ctxt->name : "");
+	snprintf(watch->error_message, sizeof(watch->error_message), "%s", error->message ? error->message : "");
+	/* libxml2's messages end in a newline; vfguard's are one line. */
+	size_t length = strlen(watch->error_message);
+	while (length && isspace((unsigned char)watch->error_message[length - 1]))
+		watch->error_message[--length] = '\0';
+	for (char *c = watch->error_message; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+}
+
+static int xml_syntax_error(const parse_watch *watch, vfg_error *err)
+{
+	if (!watch->error_seen)
 		return vfg_error_set(err, 0, "domain XML", "not well-formed XML");
-	char message[512];
-	snprintf(message, sizeof(message), "%s", last->message);
-	size_t length = strlen(message);
-	while (length && isspace((unsigned char)message[length - 1]))
-		message[--length] = '\0';
-	return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d: %s)", last->line, message);
+	if (watch->error_element[0])
+		return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d, in <%s>: %s)",
+				     watch->error_line, watch->error_element, watch->error_message);
+	return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d: %s)", watch->error_line,
+			     watch->error_message);
 }
 
 /*
@@ -845,8 +883,8 @@ static int xml_syntax_error(vfg_error *err)
 static void doctype_refused(void *context, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
 {
 	xmlParserCtxt *ctxt = context;
-	long *line = ctxt->_private;
-	*line = ctxt->input ? ctxt->input->line : 1;
+	parse_watch *watch = ctxt->_private;
+	watch->doctype_line = ctxt->input ? ctxt->input->line : 1;
 	xmlStopParser(ctxt);
 }
 
@@ -866,21 +904,22 @@ static xmlDoc *document_read(const char *xml, size_t size, vfg_error *err)
 		vfg_error_set(err, ENOMEM, "domain XML", "cannot make a parser");
 		return NULL;
 	}
-	/* No network, no entity expansion, no DTD loading; errors come back through xmlGetLastError, never stderr. */
+	/* No network, no entity expansion, no DTD loading; errors come to first_error_keep, never stderr. */
 	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	long doctype_line = 0;
-	ctxt->_private = &doctype_line;
+	parse_watch watch = {0};
+	ctxt->_private = &watch;
 	ctxt->sax->internalSubset = doctype_refused;
+	ctxt->sax->serror = first_error_keep;
 	xmlParseDocument(ctxt);
-	if (doctype_line) {
+	if (watch.doctype_line) {
 		vfg_error_set(err, 0, "domain XML",
 			      "a DOCTYPE declaration (line %ld): libvirt writes none, and vfguard reads no DTD and "
 			      "expands no entity",
-			      doctype_line);
+			      watch.doctype_line);
 		return NULL;
 	}
 	if (!ctxt->wellFormed || !ctxt->myDoc) {
-		xml_syntax_error(err);
+		xml_syntax_error(&watch, err);
 		return NULL;
 	}
 	xmlDoc *doc = ctxt->myDoc;
@@ -896,7 +935,6 @@ int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_
 	if (size > INT_MAX)
 		return vfg_error_set(err, EFBIG, "domain XML", "too large");
 
-	xmlResetLastError();
 	cleanup_doc xmlDoc *doc = document_read(xml, size, err);
 	if (!doc)
 		return -1;
