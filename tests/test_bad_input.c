@@ -242,6 +242,15 @@ static const text_row hostdev_rows[] = {
 	{"0000:01:00.0,managed=1", 2, "1: managed= takes yes or no"},
 	{"0000:01:00.0,managed=", 2, "managed= takes yes or no"},
 	{"0000:01:00.0,managed=yes,managed=no", 2, "hostdev option 'managed' given twice"},
+	/* variant drivers: a vfio driver by name, bound only to a managed hostdev */
+	{"0000:01:00.0,managed=yes,driver=", 2, "not a driver name"},
+	{"0000:01:00.0,managed=yes,driver=e1000e", 2, "e1000e: is not a vfio driver"},
+	{"0000:01:00.0,managed=yes,driver=../x_vfio_pci", 2, "../x_vfio_pci: not a driver name"},
+	{"0000:01:00.0,managed=yes,driver=mlx5 vfio_pci", 2, "not a driver name"},
+	{"0000:01:00.0,managed=yes,driver=_vfio_pci", 2, "_vfio_pci: is not a vfio driver"},
+	{"0000:01:00.0,managed=yes,driver=a_vfio_pci,driver=a_vfio_pci", 2, "hostdev option 'driver' given twice"},
+	{"0000:01:00.0,driver=mlx5_vfio_pci", 2, "driver=mlx5_vfio_pci is the driver a managed hostdev is bound to"},
+	{"0000:01:00.0,managed=no,driver=vfio-pci", 2, "add managed=yes"},
 	{"0000:01:00.0,=fd", 2, "hostdev 0000:01:00.0,=fd: unknown hostdev option"},
 	{"0000:01:00.0,Access=fd", 2, "Access: unknown hostdev option"},
 	{"0000:01:00.0, access=fd", 2, " access: unknown hostdev option"},
@@ -697,6 +706,15 @@ static const text_row libvirt_rows[] = {
 	{DOMAIN_WITH("<hostdev mode='subsystem' type='pci'><driver iommufd='maybe'/>"
 		     "<source><address bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"),
 	 1, "iommufd='maybe': expected yes or no"},
+	{DOMAIN_WITH(
+		 "<hostdev mode='subsystem' type='pci' managed='yes'><driver name='vfio' model='e1000e'/>" SOURCE_GPU
+		 "</hostdev>"),
+	 1, "model='e1000e': e1000e: is not a vfio driver"},
+	{DOMAIN_WITH("<hostdev mode='subsystem' type='pci' managed='yes'><driver model=''/>" SOURCE_GPU "</hostdev>"),
+	 1, "model='': "},
+	{DOMAIN_WITH("<interface type='hostdev' managed='yes'><driver model='../x_vfio_pci'/>" SOURCE_GPU
+		     "</interface>"),
+	 1, "not a driver name"},
 	{DOMAIN_WITH("<hostdev mode='subsystem' type='pci'><driver/><driver/>"
 		     "<source><address bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"),
 	 1, "a second <driver> in <hostdev>"},
@@ -1186,6 +1204,15 @@ static const struct journal_row {
 		      "done 1 1\n",
 	 "uid=-1"},
 	{"one intent twice", JOURNAL_HEAD INTENT_GROUP INTENT_GROUP, "vm1.journal: line 5"},
+	/* a claim's eighth field: the variant driver a managed hostdev was bound to */
+	{"a claim's driver on an unmanaged hostdev",
+	 JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 0 mlx5_vfio_pci\n", "on a hostdev that is not managed"},
+	{"a claim's driver that is no vfio driver", JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 1 e1000e\n",
+	 "driver 'e1000e'"},
+	{"a claim's driver with a path", JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 1 ../a_vfio_pci\n",
+	 "driver '../a_vfio_pci'"},
+	{"a claim of nine fields", JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 1 a_vfio_pci b\n",
+	 "vm1.journal: line 4"},
 	{"a symlinked state directory", NULL, "/run/vfguard"},
 	{"a symlinked journal", NULL, "vm1.journal"},
 	{"a journal others may write", NULL, "vm1.journal"},

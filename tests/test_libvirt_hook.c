@@ -399,6 +399,13 @@ START_TEST(failure_exits_non_zero_with_one_line_and_changes_nothing)
 	hook_free(&run);
 	free(xml);
 
+	/* A variant driver named by model= is what a managed hostdev is bound to: here it is not loaded. */
+	xml = domain_xml("vm1", HOSTDEV("yes", "<driver name='vfio' model='mlx5_vfio_pci'/>", "0x01"), DAC_107);
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "driver mlx5_vfio_pci is not loaded");
+	hook_free(&run);
+	free(xml);
+
 	/* A non-vfio driver. */
 	xml = domain_xml("vm1", HOSTDEV("no", "<driver name='kvm'/>", "0x01"), DAC_107);
 	hook(&run, root, xml, PREPARE("vm1"));

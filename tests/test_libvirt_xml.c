@@ -242,6 +242,9 @@ START_TEST(interface_hostdevs_managed_and_unmanaged_are_hostdevs_and_ordinary_ni
 	expect_hostdev(&d.specs[0], "0000:05:10.2", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, true, "");
 	expect_hostdev(&d.specs[1], "0001:06:00.4", VFG_BACKEND_IOMMUFD, VFG_ACCESS_FD, false,
 		       "5d1b2e73-0c47-4f58-9a8b-7c6d5e4f3a2b");
+	/* no model: vfio-pci */
+	ck_assert_str_eq(d.specs[0].driver, "");
+	ck_assert_str_eq(d.specs[1].driver, "");
 	libvirt_domain_clear(&d);
 }
 END_TEST
@@ -257,6 +260,22 @@ START_TEST(network_interface_with_a_hostdev_actual_is_that_vf_and_metadata_may_n
 	/* iommufd from the domain-wide switch; path access and the token from vfguard's metadata */
 	expect_hostdev(&d.specs[0], "0000:81:02.3", VFG_BACKEND_IOMMUFD, VFG_ACCESS_PATH, true,
 		       "00112233-4455-6677-8899-aabbccddeeff");
+	libvirt_domain_clear(&d);
+}
+END_TEST
+
+START_TEST(variant_driver_model_is_the_driver_a_managed_hostdev_is_bound_to)
+{
+	libvirt_domain d;
+	parse_ok("variant-driver.xml", &d);
+	ck_assert_str_eq(d.domain.name, "variant-guest");
+	ck_assert_uint_eq(d.n_specs, 3);
+	expect_hostdev(&d.specs[0], "0000:3b:00.2", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, true, "");
+	ck_assert_str_eq(d.specs[0].driver, "mlx5_vfio_pci");
+	expect_hostdev(&d.specs[1], "0000:3c:00.1", VFG_BACKEND_IOMMUFD, VFG_ACCESS_FD, true, "");
+	ck_assert_str_eq(d.specs[1].driver, "hisi_acc_vfio_pci");
+	expect_hostdev(&d.specs[2], "0000:3d:00.0", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, false, "");
+	ck_assert_str_eq(d.specs[2].driver, "vfio-pci");
 	libvirt_domain_clear(&d);
 }
 END_TEST
@@ -464,6 +483,7 @@ int main(void)
 	tcase_add_test(good, dac_labels_by_number_and_by_name);
 	tcase_add_test(good, interface_hostdevs_managed_and_unmanaged_are_hostdevs_and_ordinary_nics_are_not);
 	tcase_add_test(good, network_interface_with_a_hostdev_actual_is_that_vf_and_metadata_may_name_it);
+	tcase_add_test(good, variant_driver_model_is_the_driver_a_managed_hostdev_is_bound_to);
 	suite_add_tcase(suite, good);
 
 	TCase *bad = tcase_create("malformed domains");

@@ -6,7 +6,7 @@
  *   <memory unit='KiB'>N</memory>          Memory Allocation (scaled units)
  *   <seclabel model= type=>                Security label
  *   <devices><hostdev mode='subsystem' type='pci' managed=>
- *     <driver name='vfio' iommufd='yes|no'/>
+ *     <driver name='vfio' iommufd='yes|no' model='VARIANT'/>
  *     <source><address domain= bus= slot= function=>[<vf-token uuid=/>]</address></source>
  *                                           Host device assignment, Device Addresses
  *   <devices><interface type='hostdev' managed=> (the same <driver>, <source>)
@@ -347,12 +347,25 @@ static int parse_source_address_children(const xmlNode *address, vfg_hostdev_spe
 	return 0;
 }
 
+/*
+ * <driver name='vfio' iommufd='yes|no' model='NAME'/>. model names the vfio
+ * variant driver libvirt binds a managed device to (formatdomain "Host
+ * device assignment", e.g. mlx5_vfio_pci); vfguard binds the same, and
+ * refuses a name that is no vfio driver before anything changes.
+ */
 static int parse_hostdev_driver(const xmlNode *driver, vfg_hostdev_spec *spec, bool *backend_given, vfg_error *err)
 {
-	char name[32], iommufd[16];
+	char name[32], iommufd[16], model[VFG_DRIVER_MAX + 8];
 	if (attribute(driver, "name", name, sizeof(name), err) < 0 ||
-	    attribute(driver, "iommufd", iommufd, sizeof(iommufd), err) < 0)
+	    attribute(driver, "iommufd", iommufd, sizeof(iommufd), err) < 0 ||
+	    attribute(driver, "model", model, sizeof(model), err) < 0)
 		return -1;
+	if (xmlHasProp(driver, (const xmlChar *)"model")) {
+		vfg_error inner = {0};
+		if (vfg_driver_name_check(model, &inner) < 0)
+			return fail(err, driver, "model='%s': %s", model, inner.message);
+		snprintf(spec->driver, sizeof(spec->driver), "%s", model);
+	}
 	/* "kvm" (legacy KVM assignment) and "xen" are other backends: no VFIO node is involved. */
 	if (name[0] && strcmp(name, "vfio") != 0)
 		return fail(err, driver,
