@@ -103,7 +103,7 @@ int vfg_driver_name_check(const char *driver, vfg_error *err);
 typedef struct vfg_live_domain {
 	vfg_domain domain; /* hostdevs points at this entry's own hostdevs */
 	size_t n_hostdevs;
-	vfg_hostdev_spec *hostdevs; /* address, backend, access, managed; no vf-token (the journal keeps none) */
+	vfg_hostdev_spec *hostdevs; /* address, backend, access, managed, driver; no vf-token */
 } vfg_live_domain;
 
 /* The domains the journal holds (@name: only that one, none when it holds nothing; NULL: all), by name. */
