@@ -52,7 +52,7 @@ commands=$("$cli" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/
 	exit 1
 }
 command_count=$(wc -l <<<"$commands")
-echo "1..$((command_count + 9))"
+echo "1..$((command_count + 10))"
 
 expect "every command of \`vfguard --help\` is offered first, with --help and --version" \
 	"$(printf '%s\n' "$commands" help --help --version | sort)" ''
@@ -84,6 +84,8 @@ expect "--hostdev: the host's functions under --root" $'0000:41:00.0\n0000:41:00
 	plan --root "$root" --hostdev 0000:41:00.
 expect "--hostdev: a spec's keys after a comma" $'0000:41:00.0,access=fd\n0000:41:00.0,access=path' \
 	apply --root "$root" --hostdev 0000:41:00.0,acc
+expect "--hostdev: a managed spec's driver= for a variant" '0000:41:00.0,managed=yes,driver=' \
+	apply --root "$root" --hostdev 0000:41:00.0,managed=yes,dr
 expect "exec: after --, the command to run" "$(compgen -c -- basen | sort)" exec --domain d -- basen
 
 echo "# $((number - failed)) passed, $failed failed"

@@ -89,7 +89,7 @@ _vfguard_hostdev() {
 	local cur=$1 head
 	if [[ $cur == *,* ]]; then
 		head=${cur%,*},
-		compgen -P "$head" -W 'backend=legacy backend=iommufd access=path access=fd vf-token= managed=yes' \
+		compgen -P "$head" -W 'backend=legacy backend=iommufd access=path access=fd vf-token= managed=yes driver=' \
 			-- "${cur##*,}"
 	else
 		compgen -W "$(_vfguard_pci_functions)" -- "$cur"

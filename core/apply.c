@@ -344,16 +344,17 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 		if (held && held->backend == hostdev->backend && held->access == hostdev->spec.access)
 			continue;
 		/* Re-claimed with what the plan found (prepare claimed it before the backend was known). */
-		bool managed = held && held->managed;
-		if (held && domain_journal_release(hj, dj, &hostdev->function.addr, err) < 0)
-			return -1;
 		journal_claim claim = {
 			.addr = hostdev->function.addr,
 			.group = hostdev->group.number,
 			.backend = hostdev->backend,
 			.access = hostdev->spec.access,
-			.managed = managed,
+			.managed = held && held->managed,
 		};
+		if (held)
+			memcpy(claim.driver, held->driver, sizeof(claim.driver));
+		if (held && domain_journal_release(hj, dj, &hostdev->function.addr, err) < 0)
+			return -1;
 		if (domain_journal_claim(dj, &claim, err) < 0)
 			return -1;
 	}
@@ -662,10 +663,11 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 		.access = spec->access,
 		.managed = true,
 	};
+	memcpy(claim.driver, spec->driver, sizeof(claim.driver));
 	vfg_driver_binding binding;
 	/* The claim durable first: a crash after the detach must find the hostdev to give back. */
 	if (domain_journal_claim(dj, &claim, err) < 0 || domain_journal_sync(hj, dj, err) < 0 ||
-	    vfg_pci_detach(ctx, &spec->addr, NULL, &binding, err) < 0)
+	    vfg_pci_detach(ctx, &spec->addr, spec->driver[0] ? spec->driver : NULL, &binding, err) < 0)
 		return -1;
 	host_journal_fault_point(hj); /* detached, and the next write is the commit */
 	return 0;

@@ -74,10 +74,25 @@ static int check_driver_loaded(const vfg_context *ctx, const char *driver, const
 	return vfg_error_set(err, 0, bdf, "driver %s is not loaded (no %s): modprobe %s first", driver, path, driver);
 }
 
-static int check_driver_name(const char *driver, vfg_error *err)
+/*
+ * Which drivers vfguard binds: those whose name says they are vfio drivers
+ * (vfg_driver_is_vfio). A name alone is checked before any change, so a
+ * host driver is never bound by mistake; that the driver really is one is
+ * checked after the bind, where the kernel can show it (detach_verify).
+ */
+VFG_EXPORT int vfg_driver_name_check(const char *driver, vfg_error *err)
 {
-	if (!driver[0] || strlen(driver) >= VFG_DRIVER_MAX || strchr(driver, '/') || driver[0] == '.')
-		return vfg_error_set(err, EINVAL, driver, "not a driver name");
+	size_t length = strlen(driver);
+	bool plain = length > 0 && length < VFG_DRIVER_MAX;
+	for (size_t i = 0; plain && i < length; i++)
+		plain = (driver[i] >= 'a' && driver[i] <= 'z') || (driver[i] >= 'A' && driver[i] <= 'Z') ||
+			(driver[i] >= '0' && driver[i] <= '9') || driver[i] == '_' || driver[i] == '-';
+	if (!plain) {
+		char excerpt[VFG_EXCERPT_SIZE];
+		return vfg_error_set(err, EINVAL, vfg_excerpt(driver, excerpt),
+				     "not a driver name (letters, digits, '_' and '-', at most %d)",
+				     VFG_DRIVER_MAX - 1);
+	}
 	if (!vfg_driver_is_vfio(driver))
 		return vfg_error_set(err, EINVAL, driver,
 				     "is not a vfio driver (vfio-pci, or a variant named NAME_vfio_pci): "
@@ -214,6 +229,27 @@ static void detach_undo(const vfg_context *ctx, const vfg_pci_addr *addr, const 
 		vfg_error_prefix(err, "detach undone, back to %s; the cause", driver_or_none(record->driver));
 }
 
+/*
+ * Since Linux 6.1 every vfio device, vfio-pci's and each variant's, is a
+ * struct device of the vfio-dev class (/sys/class/vfio-dev) and shows
+ * vfio-dev/vfioN under its function (core/enumerate.c). Where the kernel has
+ * the class, a function its new driver gave no vfio-dev/ is on no vfio
+ * driver, whatever the name said; older kernels show nothing, and the name
+ * is all there is.
+ */
+static int check_bound_as_vfio(const vfg_context *ctx, const vfg_pci_function *fn, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN], class_dir[VFG_PATH_MAX];
+	struct stat st;
+	vfg_pci_addr_format(&fn->addr, bdf);
+	if (fn->vfio_dev || vfg_host_path(ctx, "/sys/class/vfio-dev", class_dir, sizeof(class_dir), NULL) < 0 ||
+	    stat(class_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return vfg_error_set(err, 0, bdf,
+			     "%s took it but gave it no vfio-dev/ (the kernel has %s): %s is no vfio driver",
+			     fn->driver, class_dir, fn->driver);
+}
+
 /* After the kernel rebound the function: is it where we asked, and may userspace own its group? */
 static int detach_verify(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_pci_function *fn,
 			 vfg_error *err)
@@ -225,6 +261,8 @@ static int detach_verify(vfg_context *ctx, const vfg_pci_addr *addr, const char 
 	if (strcmp(fn->driver, driver) != 0)
 		return vfg_error_set(err, 0, bdf, "%s did not take it after drivers_probe (now %s)", driver,
 				     driver_or_none(fn->driver));
+	if (check_bound_as_vfio(ctx, fn, err) < 0)
+		return -1;
 	vfg_iommu_group group;
 	if (vfg_iommu_group_read(ctx, addr, &group, err) < 0)
 		return -1;
@@ -243,7 +281,7 @@ VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const 
 	binding->addr = *addr;
 	if (!driver)
 		driver = "vfio-pci";
-	if (check_driver_name(driver, err) < 0 || vfg_pci_function_read(ctx, addr, &fn, err) < 0 ||
+	if (vfg_driver_name_check(driver, err) < 0 || vfg_pci_function_read(ctx, addr, &fn, err) < 0 ||
 	    check_driver_loaded(ctx, driver, bdf, err) < 0)
 		return -1;
 

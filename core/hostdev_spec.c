@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A hostdev as the CLI names it: "BDF[,backend=...][,access=...][,vf-token=UUID][,managed=yes|no]". */
+/*
+ * A hostdev as the CLI names it:
+ * "BDF[,backend=...][,access=...][,vf-token=UUID][,managed=yes|no][,driver=NAME]".
+ */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,7 +88,14 @@ static int apply_option(const char *key, const char *value, vfg_hostdev_spec *sp
 		spec->managed = strcmp(value, "yes") == 0;
 		return 0;
 	}
-	return vfg_error_set(err, 0, key, "unknown hostdev option: expected backend=, access=, vf-token= or managed=");
+	if (strcmp(key, "driver") == 0) {
+		if (vfg_driver_name_check(value, err) < 0)
+			return -1;
+		snprintf(spec->driver, sizeof(spec->driver), "%s", value);
+		return 0;
+	}
+	return vfg_error_set(err, 0, key,
+			     "unknown hostdev option: expected backend=, access=, vf-token=, managed= or driver=");
 }
 
 /* A sysfs path and every option: a longer text is no hostdev. */
@@ -122,7 +132,7 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 		if (!eq)
 			return vfg_error_set(err, 0, text, "hostdev option '%s' needs a value (KEY=VALUE)", option);
 		*eq = '\0';
-		const char *keys[] = {"backend", "access", "vf-token", "managed"};
+		const char *keys[] = {"backend", "access", "vf-token", "managed", "driver"};
 		for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(option, keys[i]) == 0) {
 				if (seen & (1u << i))
@@ -134,5 +144,10 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 			return -1;
 		}
 	}
+	/* Only a managed hostdev is bound; a driver named for another would be silently ignored. */
+	if (spec->driver[0] && !spec->managed)
+		return vfg_error_set(err, 0, text,
+				     "driver=%s is the driver a managed hostdev is bound to: add managed=yes",
+				     spec->driver);
 	return 0;
 }

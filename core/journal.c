@@ -71,12 +71,16 @@ static size_t format_state_line(char *buf, size_t size, size_t used, unsigned lo
 	return vfg_strlcatf(buf, size, used, "\n");
 }
 
+/* A variant driver is an eighth field, written only when there is one: a journal without one reads as before. */
 static size_t format_claim(char *buf, size_t size, size_t used, unsigned long txn, const journal_claim *claim)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
-	return vfg_strlcatf(buf, size, used, "claim %lu %s %u %s %s %d\n", txn, vfg_pci_addr_format(&claim->addr, bdf),
+	used = vfg_strlcatf(buf, size, used, "claim %lu %s %u %s %s %d", txn, vfg_pci_addr_format(&claim->addr, bdf),
 			    claim->group, vfg_backend_name(claim->backend), vfg_access_name(claim->access),
 			    claim->managed ? 1 : 0);
+	if (claim->driver[0])
+		used = vfg_strlcatf(buf, size, used, " %s", claim->driver);
+	return vfg_strlcatf(buf, size, used, "\n");
 }
 
 static size_t format_intent(char *buf, size_t size, size_t used, unsigned long txn, unsigned long id,

@@ -69,6 +69,7 @@ typedef struct journal_claim {
 	vfg_backend backend;
 	vfg_access access;
 	bool managed; /* apply detached it to vfio-pci; revoke reattaches it */
+	char driver[VFG_DRIVER_MAX]; /* managed: the vfio driver it was bound to, "" for vfio-pci */
 } journal_claim;
 
 typedef struct domain_journal {

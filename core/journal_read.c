@@ -166,12 +166,20 @@ static int read_claim(journal_reader *reader, char **fields, size_t count, unsig
 {
 	journal_claim claim = {.txn = txn};
 	unsigned long group;
-	if (count != 7 || vfg_pci_addr_parse(fields[2], &claim.addr, NULL) < 0 || !parse_ulong(fields[3], &group) ||
-	    vfg_backend_parse(fields[4], &claim.backend, NULL) < 0 ||
+	/* Seven fields, or eight with the variant driver a managed hostdev was bound to (format_claim). */
+	if ((count != 7 && count != 8) || vfg_pci_addr_parse(fields[2], &claim.addr, NULL) < 0 ||
+	    !parse_ulong(fields[3], &group) || vfg_backend_parse(fields[4], &claim.backend, NULL) < 0 ||
 	    vfg_access_parse(fields[5], &claim.access, NULL) < 0)
 		return reader_error(reader, "malformed claim");
 	claim.group = (unsigned)group;
 	claim.managed = strcmp(fields[6], "1") == 0;
+	if (count == 8) {
+		vfg_error why = {0};
+		if (!claim.managed || vfg_driver_name_check(fields[7], &why) < 0)
+			return reader_error(reader, "malformed claim: driver '%.64s' %s", fields[7],
+					    claim.managed ? why.message : "on a hostdev that is not managed");
+		snprintf(claim.driver, sizeof(claim.driver), "%s", fields[7]);
+	}
 	domain_journal *dj = reader->dj;
 	if (domain_journal_claim_room(dj, reader->err) < 0)
 		return -1;

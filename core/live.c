@@ -19,6 +19,7 @@ static int live_domain_fill(const domain_journal *dj, vfg_live_domain *live, vfg
 			.access = claim->access,
 			.managed = claim->managed,
 		};
+		snprintf(live->hostdevs[i].driver, sizeof(live->hostdevs[i].driver), "%s", claim->driver);
 	}
 	live->n_hostdevs = dj->n_claims;
 	live->domain.n_hostdevs = dj->n_claims;

@@ -89,6 +89,7 @@ static void json_hostdev(vfg_json *json, const vfg_plan *plan, const vfg_hostdev
 	json_string_or_null(json, "vf_token", hostdev->spec.vf_token);
 	json_string_or_null(json, "vf_token_via", vfg_hostdev_vf_token_method(hostdev));
 	vfg_json_bool(json, "managed", hostdev->spec.managed);
+	json_string_or_null(json, "managed_driver", hostdev->spec.managed ? hostdev->spec.driver : "");
 	json_function(json, "function", &hostdev->function);
 	json_string_or_null(json, "cdev", hostdev->cdev);
 	vfg_json_begin_object(json, "iommu_group");

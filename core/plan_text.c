@@ -130,7 +130,8 @@ static void write_hostdevs(const vfg_plan *plan, size_t columns, FILE *out)
 		if (h->spec.vf_token[0])
 			used = vfg_strlcatf(line, sizeof(line), used, ", vf-token %s", h->spec.vf_token);
 		if (h->spec.managed)
-			vfg_strlcatf(line, sizeof(line), used, ", managed");
+			vfg_strlcatf(line, sizeof(line), used, ", managed%s%s", h->spec.driver[0] ? " to " : "",
+				     h->spec.driver);
 		vfg_text_wrap(out, columns, 4, line);
 		vfg_text_printf(out, columns, 6, "    backend %s (%s)", vfg_backend_name(h->backend),
 				h->backend_reason);

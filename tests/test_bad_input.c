@@ -242,6 +242,15 @@ static const text_row hostdev_rows[] = {
 	{"0000:01:00.0,managed=1", 2, "1: managed= takes yes or no"},
 	{"0000:01:00.0,managed=", 2, "managed= takes yes or no"},
 	{"0000:01:00.0,managed=yes,managed=no", 2, "hostdev option 'managed' given twice"},
+	/* variant drivers: a vfio driver by name, bound only to a managed hostdev */
+	{"0000:01:00.0,managed=yes,driver=", 2, "not a driver name"},
+	{"0000:01:00.0,managed=yes,driver=e1000e", 2, "e1000e: is not a vfio driver"},
+	{"0000:01:00.0,managed=yes,driver=../x_vfio_pci", 2, "../x_vfio_pci: not a driver name"},
+	{"0000:01:00.0,managed=yes,driver=mlx5 vfio_pci", 2, "not a driver name"},
+	{"0000:01:00.0,managed=yes,driver=_vfio_pci", 2, "_vfio_pci: is not a vfio driver"},
+	{"0000:01:00.0,managed=yes,driver=a_vfio_pci,driver=a_vfio_pci", 2, "hostdev option 'driver' given twice"},
+	{"0000:01:00.0,driver=mlx5_vfio_pci", 2, "driver=mlx5_vfio_pci is the driver a managed hostdev is bound to"},
+	{"0000:01:00.0,managed=no,driver=vfio-pci", 2, "add managed=yes"},
 	{"0000:01:00.0,=fd", 2, "hostdev 0000:01:00.0,=fd: unknown hostdev option"},
 	{"0000:01:00.0,Access=fd", 2, "Access: unknown hostdev option"},
 	{"0000:01:00.0, access=fd", 2, " access: unknown hostdev option"},
@@ -607,6 +616,7 @@ END_TEST
 /* A hostdev whose <source> holds @source. */
 #define HOSTDEV_SOURCE(source) "<hostdev mode='subsystem' type='pci'><source>" source "</source></hostdev>"
 #define ADDRESS(attrs) "<address " attrs "/>"
+#define SOURCE_GPU "<source><address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>"
 
 static const text_row libvirt_rows[] = {
 	{"", 1, "domain XML: empty"},
@@ -615,6 +625,9 @@ static const text_row libvirt_rows[] = {
 	{DOMAIN_OPEN, 1, "domain XML: not well-formed XML"},
 	{DOMAIN_OPEN "<devices>" HOSTDEV_GPU, 1, "domain XML: not well-formed XML"},
 	{"<domain type='kvm'><name>vm1</name></domain>trailing", 1, "domain XML: not well-formed XML"},
+	/* the first of several errors, with the element open when it came */
+	{"<domain type='kvm'><name>a & b</name><devices></device></domain>", 1,
+	 "not well-formed XML (line 1, in <name>: xmlParseEntityRef: no name)"},
 	{"<domain type='kvm'><name>vm1</name></domain><domain/>", 1, "domain XML: not well-formed XML"},
 	{"<?xml version='1.0' encoding='bogus'?><domain/>", 1, "domain XML"},
 	{"<foo/>", 1, "<foo>: the document is no libvirt <domain>"},
@@ -693,9 +706,47 @@ static const text_row libvirt_rows[] = {
 	{DOMAIN_WITH("<hostdev mode='subsystem' type='pci'><driver iommufd='maybe'/>"
 		     "<source><address bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"),
 	 1, "iommufd='maybe': expected yes or no"},
+	{DOMAIN_WITH(
+		 "<hostdev mode='subsystem' type='pci' managed='yes'><driver name='vfio' model='e1000e'/>" SOURCE_GPU
+		 "</hostdev>"),
+	 1, "model='e1000e': e1000e: is not a vfio driver"},
+	{DOMAIN_WITH("<hostdev mode='subsystem' type='pci' managed='yes'><driver model=''/>" SOURCE_GPU "</hostdev>"),
+	 1, "model='': "},
+	{DOMAIN_WITH("<interface type='hostdev' managed='yes'><driver model='../x_vfio_pci'/>" SOURCE_GPU
+		     "</interface>"),
+	 1, "not a driver name"},
 	{DOMAIN_WITH("<hostdev mode='subsystem' type='pci'><driver/><driver/>"
 		     "<source><address bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"),
 	 1, "a second <driver> in <hostdev>"},
+	/* VFs as network interfaces, mediated devices */
+	{DOMAIN_WITH("<interface type='hostdev'/>"), 1, "<interface>: a PCI hostdev without <source>"},
+	{DOMAIN_WITH("<interface type='hostdev' managed='maybe'>" SOURCE_GPU "</interface>"), 1,
+	 "managed='maybe': expected yes or no"},
+	{DOMAIN_WITH("<interface type='hostdev'><driver name='kvm'/>" SOURCE_GPU "</interface>"), 1,
+	 "driver name='kvm'"},
+	{DOMAIN_WITH("<interface type='hostdev'><source>" ADDRESS(
+		 "type='usb' bus='0x01' slot='0x00' function='0x0'") "</source></interface>"),
+	 1, "type='usb': a PCI hostdev's source address is type='pci'"},
+	{DOMAIN_WITH("<interface type='hostdev'><source><address bus='0x01' slot='0x00' function='0x0'>"
+		     "<vf-token uuid='xyz'/></address></source></interface>"),
+	 1, "xyz: not a UUID"},
+	{DOMAIN_WITH(HOSTDEV_GPU "<interface type='hostdev'>" SOURCE_GPU "</interface>"), 1,
+	 "0000:01:00.0 is assigned twice"},
+	{DOMAIN_WITH("<interface type='network'><actual type='hostdev'/></interface>"), 1,
+	 "<actual>: a PCI hostdev without <source>"},
+	{DOMAIN_WITH("<interface type='network'><actual type='hostdev'><source/></actual></interface>"), 1,
+	 "<source>: no <address>"},
+	{DOMAIN_WITH("<interface type='network'><actual type='bridge'/><actual type='hostdev'/></interface>"), 1,
+	 "a second <actual> in <interface>"},
+	{DOMAIN_WITH("<interface type='network'><actual type='hostdev' managed='1'>" SOURCE_GPU
+		     "</actual></interface>"),
+	 1, "managed='1': expected yes or no"},
+	{DOMAIN_WITH("<hostdev mode='subsystem' type='mdev'/>"), 1,
+	 "mdev (no uuid): mediated devices are not supported"},
+	{DOMAIN_WITH(
+		 "<hostdev type='mdev' model='vfio-ap'><source><address uuid='8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d'/>"
+		 "</source></hostdev>"),
+	 1, "mdev 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d: mediated devices are not supported by vfguard yet"},
 	/* the domain itself */
 	{"<domain type='kvm'><name>vm2</name><devices>" HOSTDEV_GPU "</devices></domain>", 1,
 	 "vm1: the domain XML on standard input is for 'vm2'"},
@@ -826,9 +877,10 @@ START_TEST(libvirt_domain_xml)
 END_TEST
 
 /*
- * Not bad input: hostdevs that need no VFIO PCI node (usb, scsi, mdev, and
- * the capabilities mode) and a <zpci> on the guest-side address are left
- * alone, with no error and no change.
+ * Not bad input: hostdevs that need no VFIO node (usb, scsi, and the
+ * capabilities mode), network interfaces that are no VF (no <actual>, or
+ * another actual type) and a <zpci> on the guest-side address are left
+ * alone, with no error and no change. (An mdev is refused: libvirt_rows.)
  */
 START_TEST(libvirt_non_pci_hostdevs_and_guest_zpci_are_left_alone)
 {
@@ -839,8 +891,10 @@ START_TEST(libvirt_non_pci_hostdevs_and_guest_zpci_are_left_alone)
 			    "<product id='0xbeef'/></source></hostdev>"),
 		DOMAIN_WITH("<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
 			    "<address bus='0' target='0' unit='0'/></source></hostdev>"),
-		DOMAIN_WITH("<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
-			    "<address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>"),
+		DOMAIN_WITH("<interface type='network'><source network='vf-pool'/></interface>"),
+		DOMAIN_WITH("<interface type='network'><source network='lan'/><actual type='bridge'>"
+			    "<source bridge='virbr1'/></actual></interface>"),
+		DOMAIN_WITH("<interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>"),
 		DOMAIN_WITH("<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block>"
 			    "</source></hostdev>"),
 	};
@@ -850,7 +904,7 @@ START_TEST(libvirt_non_pci_hostdevs_and_guest_zpci_are_left_alone)
 		ck_assert_msg(run.status == 0 && !run.err[0] && !run.out[0], "case %zu: exit %d: %s", i, run.status,
 			      run.err);
 		test_run_free(&run);
-		test_snapshot_expect(t.root, 0, t.before, "a domain without PCI hostdevs");
+		test_snapshot_expect(t.root, 0, t.before, "a domain without VFIO devices");
 	}
 	/* zpci on the guest side: the domain starts, and release gives everything back (chown moves ctime) */
 	char *before = test_snapshot(t.root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE);
@@ -1150,6 +1204,15 @@ static const struct journal_row {
 		      "done 1 1\n",
 	 "uid=-1"},
 	{"one intent twice", JOURNAL_HEAD INTENT_GROUP INTENT_GROUP, "vm1.journal: line 5"},
+	/* a claim's eighth field: the variant driver a managed hostdev was bound to */
+	{"a claim's driver on an unmanaged hostdev",
+	 JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 0 mlx5_vfio_pci\n", "on a hostdev that is not managed"},
+	{"a claim's driver that is no vfio driver", JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 1 e1000e\n",
+	 "driver 'e1000e'"},
+	{"a claim's driver with a path", JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 1 ../a_vfio_pci\n",
+	 "driver '../a_vfio_pci'"},
+	{"a claim of nine fields", JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 1 a_vfio_pci b\n",
+	 "vm1.journal: line 4"},
 	{"a symlinked state directory", NULL, "/run/vfguard"},
 	{"a symlinked journal", NULL, "vm1.journal"},
 	{"a journal others may write", NULL, "vm1.journal"},

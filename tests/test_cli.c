@@ -51,6 +51,28 @@ static json_object *json_step(json_object *steps, const char *labeler, const cha
 	return NULL;
 }
 
+START_TEST(plan_names_the_variant_driver_a_managed_hostdev_is_bound_to)
+{
+	const char *root = test_root_new(host);
+	test_run run;
+	test_cli(&run, (const char *[]){"plan", "--root", root, "--json", "--domain", "vm1", "--hostdev",
+					"0000:01:00.0,managed=yes,driver=mlx5_vfio_pci", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	json_object *plan = test_json_parse(run.out);
+	json_object *hostdev = json_object_array_get_idx(test_json_member(plan, "hostdevs"), 0);
+	ck_assert(test_json_bool(hostdev, "managed"));
+	ck_assert_str_eq(test_json_string(hostdev, "managed_driver"), "mlx5_vfio_pci");
+	json_object_put(plan);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"plan", "--root", root, "--domain", "vm1", "--hostdev",
+					"0000:01:00.0,managed=yes,driver=mlx5_vfio_pci", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	ck_assert_msg(strstr(run.out, ", managed to mlx5_vfio_pci"), "%s", run.out);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(plan_json_parses_back_field_by_field)
 {
 	const char *root = test_root_new(host);
@@ -80,6 +102,8 @@ START_TEST(plan_json_parses_back_field_by_field)
 	ck_assert_ptr_nonnull(strstr(test_json_string(hostdev, "backend_reason"), "vfio0"));
 	ck_assert_str_eq(test_json_string(hostdev, "access"), "path");
 	ck_assert_str_eq(test_json_string(hostdev, "vf_token"), "00112233-4455-6677-8899-aabbccddeeff");
+	ck_assert(!test_json_bool(hostdev, "managed"));
+	expect_null(hostdev, "managed_driver");
 	ck_assert_str_eq(test_json_string(hostdev, "cdev"), "vfio0");
 	json_object *function = test_json_member(hostdev, "function");
 	ck_assert_str_eq(test_json_string(function, "vendor"), "10de");
@@ -1079,6 +1103,7 @@ static Suite *cli_suite(void)
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("plan output");
 	tcase_add_test(tc, plan_json_parses_back_field_by_field);
+	tcase_add_test(tc, plan_names_the_variant_driver_a_managed_hostdev_is_bound_to);
 	tcase_add_test(tc, legacy_plan_names_each_vfio_bound_group_mate_in_text_and_json);
 	tcase_add_test(tc, iommufd_plan_has_no_group_mates);
 	tcase_add_test(tc, plan_text_shows_the_table_and_the_reasons);

@@ -582,6 +582,18 @@ START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
 }
 END_TEST
 
+/* vm1's revoke of its managed 0000:01:00.0 in group 7: the driver record, the grant and the journal are gone. */
+static void managed_revoke_gives_everything_back(const char *root)
+{
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
+	expect_mark(root, "/dev/vfio/7", "");
+	ck_assert_int_eq(journal_files(root), 0);
+}
+
 START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke)
 {
 	const char *root =
@@ -604,12 +616,7 @@ START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revo
 	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
 	ck_assert_msg(strstr(run.out, "\"address\": \"0000:01:00.0\""), "%s", run.out);
 	test_run_free(&run);
-	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
-	ck_assert_msg(run.status == 0, "%s", run.err);
-	test_run_free(&run);
-	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
-	expect_mark(root, "/dev/vfio/7", "");
-	ck_assert_int_eq(journal_files(root), 0);
+	managed_revoke_gives_everything_back(root);
 
 	/* A generated /sys never rebinds: the detach fails, and the claim goes with it. */
 	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "02:00.0,managed=yes",
@@ -617,6 +624,50 @@ START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revo
 	ck_assert_int_eq(run.status, 1);
 	ck_assert_msg(strstr(run.err, "vfio-pci did not take it"), "%s", run.err);
 	test_run_free(&run);
+	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:02:00.0"));
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(a_variant_driver_is_journaled_with_the_claim_left_alone_when_bound_and_bound_when_not)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "driver mlx5_vfio_pci\n"
+			      "group 7 243:0\n"
+			      "device 0000:01:00.0 group=7 vendor=15b3 device=101e class=020000 driver=mlx5_vfio_pci\n"
+			      "group 8 243:1\n"
+			      "device 0000:02:00.0 group=8 vendor=15b3 device=101e class=020000 driver=vfio-pci\n");
+	use_testmark(root);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev",
+					"01:00.0,managed=yes,driver=mlx5_vfio_pci", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	/* already on the variant: left alone (its override untouched), the original remembered */
+	char *text = test_read_file(root, "/sys/bus/pci/devices/0000:01:00.0/driver_override");
+	ck_assert_msg(text && strcmp(text, "(null)\n") == 0, "%s", text);
+	free(text);
+	text = test_read_file(root, "/run/vfguard/drivers/0000:01:00.0");
+	ck_assert_msg(text && strcmp(text, "driver=mlx5_vfio_pci\noverride=\n") == 0, "%s", text);
+	free(text);
+	/* the claim keeps the driver, for whoever reads the journal after a crash */
+	text = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+	ck_assert_msg(text && strstr(text, "\nclaim 1 0000:01:00.0 7 legacy path 1 mlx5_vfio_pci\n"), "%s", text);
+	free(text);
+	managed_revoke_gives_everything_back(root);
+
+	/* On vfio-pci, the variant is what detach binds: a generated /sys never rebinds, so it fails naming it. */
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev",
+					"02:00.0,managed=yes,driver=mlx5_vfio_pci", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "mlx5_vfio_pci did not take it"), "%s", run.err);
+	test_run_free(&run);
+	text = test_read_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind");
+	ck_assert_msg(text && strcmp(text, "0000:02:00.0") == 0, "unbind: '%s'", text);
+	free(text);
 	ck_assert_int_eq(journal_files(root), 0);
 	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:02:00.0"));
 	test_root_remove(root);
@@ -842,6 +893,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, revoke_counts_no_change_for_a_node_it_left_alone);
 	tcase_add_test(tc, a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
+	tcase_add_test(tc, a_variant_driver_is_journaled_with_the_claim_left_alone_when_bound_and_bound_when_not);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("crashes");
 	tcase_set_timeout(tc, 300);

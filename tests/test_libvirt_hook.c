@@ -196,30 +196,118 @@ START_TEST(prepare_begin_grants_and_release_end_restores_byte_exactly)
 }
 END_TEST
 
-START_TEST(managed_hostdev_round_trip_is_byte_exact)
+/*
+ * Reattach cleared a managed function's override by writing a newline; the
+ * kernel then shows "(null)", a generated /sys shows what was written.
+ * Check the write, then put back what the kernel would show, with the times
+ * of @before.
+ */
+static void override_cleared_put_back(const char *root, const char *override_path, const struct stat *before)
 {
-	const char *root = new_root();
-	char *xml = domain_xml("vm1", HOSTDEV("yes", "", "0x01"), DAC_107);
-	const char *override_path = "/sys/devices/pci0000:01/0000:01:00.0/driver_override";
-	struct stat override_stat;
-	ck_assert_int_eq(stat(test_path(root, override_path), &override_stat), 0);
-	char *before = test_snapshot(root, UNCHANGED);
-	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
-	expect_owner(root, "/dev/vfio/7", 107, 107);
-	run_ok(root, xml, RELEASE("vm1"), "release end");
-	/*
-	 * Reattach cleared the override by writing a newline; the kernel then
-	 * shows "(null)", a generated /sys shows what was written. Check the
-	 * write, then put back what the kernel would show.
-	 */
 	char *override = test_read_file(root, override_path);
 	ck_assert_ptr_nonnull(override);
 	ck_assert_str_eq(override, "\n");
 	free(override);
 	test_write_file(root, override_path, "(null)\n");
-	const struct timespec times[2] = {override_stat.st_atim, override_stat.st_mtim};
+	const struct timespec times[2] = {before->st_atim, before->st_mtim};
 	ck_assert_int_eq(utimensat(AT_FDCWD, test_path(root, override_path), times, 0), 0);
+}
+
+/*
+ * vm1 with @devices, whose managed function is on bus @managed_bus: prepare
+ * grants the group nodes in @granted (NULL-terminated) to 107:107, release
+ * puts the tree back byte-exactly.
+ */
+static void managed_round_trip(const char *devices, const char *managed_bus, const char *const *granted)
+{
+	const char *root = new_root();
+	char *xml = domain_xml("vm1", devices, DAC_107);
+	char override_path[128];
+	snprintf(override_path, sizeof(override_path), "/sys/devices/pci0000:%s/0000:%s:00.0/driver_override",
+		 managed_bus, managed_bus);
+	struct stat override_stat;
+	ck_assert_int_eq(stat(test_path(root, override_path), &override_stat), 0);
+	char *before = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
+	for (size_t i = 0; granted[i]; i++)
+		expect_owner(root, granted[i], 107, 107);
+	run_ok(root, xml, RELEASE("vm1"), "release end");
+	override_cleared_put_back(root, override_path, &override_stat);
 	test_snapshot_expect(root, UNCHANGED, before, "managed prepare then release");
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+
+START_TEST(managed_hostdev_round_trip_is_byte_exact)
+{
+	managed_round_trip(HOSTDEV("yes", "", "0x01"), "01", (const char *const[]){"/dev/vfio/7", NULL});
+}
+END_TEST
+
+/* An SR-IOV VF as libvirt gives it: <interface type='hostdev'>, with a MAC and a VLAN vfguard does not read. */
+#define INTERFACE_HOSTDEV(managed, bus)                                                                           \
+	"    <interface type='hostdev' managed='" managed "'>\n"                                                  \
+	"      <mac address='52:54:00:6d:90:02'/>\n"                                                              \
+	"      <driver name='vfio'/>\n"                                                                           \
+	"      <source><address type='pci' domain='0x0000' bus='" bus "' slot='0x00' function='0x0'/></source>\n" \
+	"      <vlan><tag id='42'/></vlan>\n"                                                                     \
+	"    </interface>\n"
+
+/* The VF libvirt picked from a hostdev network, as its status XML records it. */
+#define NETWORK_VF(managed, bus)                                                                                    \
+	"    <interface type='network'>\n"                                                                          \
+	"      <source network='vf-pool'/>\n"                                                                       \
+	"      <actual type='hostdev' managed='" managed "'>\n"                                                     \
+	"        <source><address type='pci' domain='0x0000' bus='" bus "' slot='0x00' function='0x0'/></source>\n" \
+	"      </actual>\n"                                                                                         \
+	"    </interface>\n"
+
+#define ORDINARY_NIC "    <interface type='network'><source network='default'/><model type='virtio'/></interface>\n"
+
+START_TEST(interface_hostdev_and_network_vf_round_trip_is_byte_exact)
+{
+	/* once ignored without a word: both VFs are granted like <hostdev>s; the network's, managed, reattached */
+	managed_round_trip(ORDINARY_NIC INTERFACE_HOSTDEV("no", "0x01") NETWORK_VF("yes", "0x02"), "02",
+			   (const char *const[]){"/dev/vfio/7", "/dev/vfio/8", NULL});
+	managed_round_trip(INTERFACE_HOSTDEV("yes", "0x01"), "01", (const char *const[]){"/dev/vfio/7", NULL});
+}
+END_TEST
+
+START_TEST(ordinary_network_interface_needs_nothing)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, 0);
+	char *xml =
+		domain_xml("plain",
+			   ORDINARY_NIC "    <interface type='network'><source network='lan'/><actual type='bridge'>"
+					"<source bridge='virbr1'/></actual></interface>\n",
+			   DAC_107);
+	run_ok(root, xml, PREPARE("plain"), "prepare");
+	/* not even the state directory */
+	test_snapshot_expect(root, 0, before, "prepare of a domain with ordinary NICs only");
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(mdev_hostdev_is_refused_with_one_line_and_changes_nothing)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, 0);
+	/* A PCI hostdev that alone would be granted: the domain must not start half-guarded. */
+	char *xml =
+		domain_xml("vm1",
+			   HOSTDEV("no", "", "0x01") "    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>"
+						     "<source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/>"
+						     "</source></hostdev>\n",
+			   DAC_107);
+	hook_run run;
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "mdev c2177883-f1bb-47f0-914d-32a22e3a8804: mediated devices are not supported");
+	hook_free(&run);
+	test_snapshot_expect(root, 0, before, "a refused mdev");
 	free(before);
 	free(xml);
 	test_root_remove(root);
@@ -311,6 +399,13 @@ START_TEST(failure_exits_non_zero_with_one_line_and_changes_nothing)
 	hook_free(&run);
 	free(xml);
 
+	/* A variant driver named by model= is what a managed hostdev is bound to: here it is not loaded. */
+	xml = domain_xml("vm1", HOSTDEV("yes", "<driver name='vfio' model='mlx5_vfio_pci'/>", "0x01"), DAC_107);
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "driver mlx5_vfio_pci is not loaded");
+	hook_free(&run);
+	free(xml);
+
 	/* A non-vfio driver. */
 	xml = domain_xml("vm1", HOSTDEV("no", "<driver name='kvm'/>", "0x01"), DAC_107);
 	hook(&run, root, xml, PREPARE("vm1"));
@@ -362,12 +457,13 @@ START_TEST(invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostd
 }
 END_TEST
 
-START_TEST(second_domain_claiming_the_group_fails_and_leaves_the_first_alone)
+/* vm1 holds @held_devices; vm2's prepare with @claiming_devices fails naming vm1 and changes nothing. */
+static void second_claim_refused(const char *held_devices, const char *claiming_devices)
 {
 	const char *root = new_root();
 	char *before = test_snapshot(root, UNCHANGED);
-	char *first = domain_xml("vm1", HOSTDEV("no", "", "0x01"), DAC_107);
-	char *second = domain_xml("vm2", HOSTDEV("no", "", "0x01"),
+	char *first = domain_xml("vm1", held_devices, DAC_107);
+	char *second = domain_xml("vm2", claiming_devices,
 				  "  <seclabel type='static' model='dac'><label>+108:+108</label></seclabel>\n");
 	run_ok(root, first, PREPARE("vm1"), "prepare vm1");
 	char *held = test_snapshot(root, UNCHANGED);
@@ -389,6 +485,20 @@ START_TEST(second_domain_claiming_the_group_fails_and_leaves_the_first_alone)
 	free(first);
 	free(second);
 	test_root_remove(root);
+}
+
+START_TEST(second_domain_claiming_the_group_fails_and_leaves_the_first_alone)
+{
+	second_claim_refused(HOSTDEV("no", "", "0x01"), HOSTDEV("no", "", "0x01"));
+}
+END_TEST
+
+/* The three forms of a VFIO PCI function are one claim: none may take a VF another domain holds in another form. */
+START_TEST(claims_on_a_vf_are_checked_across_hostdev_and_interface_forms)
+{
+	second_claim_refused(INTERFACE_HOSTDEV("no", "0x01"), HOSTDEV("no", "", "0x01"));
+	second_claim_refused(INTERFACE_HOSTDEV("no", "0x01"), NETWORK_VF("no", "0x01"));
+	second_claim_refused(HOSTDEV("no", "", "0x01"), INTERFACE_HOSTDEV("no", "0x01"));
 }
 END_TEST
 
@@ -499,6 +609,10 @@ int main(void)
 	tcase_add_test(tc, without_a_dac_seclabel_qemu_conf_names_the_hypervisor);
 	tcase_add_test(tc, domain_without_hostdevs_needs_nothing);
 	tcase_add_test(tc, wrong_arguments_are_a_usage_error_of_one_line);
+	tcase_add_test(tc, interface_hostdev_and_network_vf_round_trip_is_byte_exact);
+	tcase_add_test(tc, ordinary_network_interface_needs_nothing);
+	tcase_add_test(tc, mdev_hostdev_is_refused_with_one_line_and_changes_nothing);
+	tcase_add_test(tc, claims_on_a_vf_are_checked_across_hostdev_and_interface_forms);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);
 }

@@ -228,10 +228,91 @@ START_TEST(domain_without_hostdevs_has_none)
 }
 END_TEST
 
+START_TEST(interface_hostdevs_managed_and_unmanaged_are_hostdevs_and_ordinary_nics_are_not)
+{
+	libvirt_domain d;
+	parse_ok("interface-hostdev.xml", &d);
+	ck_assert_str_eq(d.domain.name, "sriov-guest");
+	ck_assert_str_eq(d.domain.uuid, "0f3c8a52-7b1e-4d6a-9c2f-3e4d5a6b7c8d");
+	ck_assert_uint_eq(d.domain.memory, 2ull << 30);
+	ck_assert_uint_eq(d.domain.uid, 107);
+	/* the network interface without <actual> and the bridge are no VFIO devices */
+	ck_assert_uint_eq(d.n_specs, 2);
+	/* the guest-side <address> of the interface is not the VF */
+	expect_hostdev(&d.specs[0], "0000:05:10.2", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, true, "");
+	expect_hostdev(&d.specs[1], "0001:06:00.4", VFG_BACKEND_IOMMUFD, VFG_ACCESS_FD, false,
+		       "5d1b2e73-0c47-4f58-9a8b-7c6d5e4f3a2b");
+	/* no model: vfio-pci */
+	ck_assert_str_eq(d.specs[0].driver, "");
+	ck_assert_str_eq(d.specs[1].driver, "");
+	libvirt_domain_clear(&d);
+}
+END_TEST
+
+START_TEST(network_interface_with_a_hostdev_actual_is_that_vf_and_metadata_may_name_it)
+{
+	libvirt_domain d;
+	parse_ok("network-actual-hostdev.xml", &d);
+	ck_assert_str_eq(d.domain.name, "pool-guest");
+	ck_assert_uint_eq(d.domain.memory, 4096ull << 20);
+	/* the bridge actual and the interface without one are ordinary NICs */
+	ck_assert_uint_eq(d.n_specs, 1);
+	/* iommufd from the domain-wide switch; path access and the token from vfguard's metadata */
+	expect_hostdev(&d.specs[0], "0000:81:02.3", VFG_BACKEND_IOMMUFD, VFG_ACCESS_PATH, true,
+		       "00112233-4455-6677-8899-aabbccddeeff");
+	libvirt_domain_clear(&d);
+}
+END_TEST
+
+START_TEST(variant_driver_model_is_the_driver_a_managed_hostdev_is_bound_to)
+{
+	libvirt_domain d;
+	parse_ok("variant-driver.xml", &d);
+	ck_assert_str_eq(d.domain.name, "variant-guest");
+	ck_assert_uint_eq(d.n_specs, 3);
+	expect_hostdev(&d.specs[0], "0000:3b:00.2", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, true, "");
+	ck_assert_str_eq(d.specs[0].driver, "mlx5_vfio_pci");
+	expect_hostdev(&d.specs[1], "0000:3c:00.1", VFG_BACKEND_IOMMUFD, VFG_ACCESS_FD, true, "");
+	ck_assert_str_eq(d.specs[1].driver, "hisi_acc_vfio_pci");
+	expect_hostdev(&d.specs[2], "0000:3d:00.0", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, false, "");
+	ck_assert_str_eq(d.specs[2].driver, "vfio-pci");
+	libvirt_domain_clear(&d);
+}
+END_TEST
+
+START_TEST(mdev_hostdev_is_refused_naming_its_uuid)
+{
+	parse_fails("bad-mdev.xml", (const char *[]){"line 7 <hostdev>", "mdev c2177883-f1bb-47f0-914d-32a22e3a8804",
+						     "not supported", NULL});
+}
+END_TEST
+
+START_TEST(interface_hostdev_without_source_is_an_error)
+{
+	parse_fails("bad-interface-hostdev-no-source.xml",
+		    (const char *[]){"line 4 <interface>", "without <source>", NULL});
+}
+END_TEST
+
+START_TEST(network_vf_that_is_also_a_hostdev_is_assigned_twice)
+{
+	parse_fails("bad-actual-hostdev-duplicate.xml", (const char *[]){"0000:81:02.3 is assigned twice", NULL});
+}
+END_TEST
+
 START_TEST(not_xml_is_an_error_with_the_parser_s_reason)
 {
 	parse_fails("bad-not-xml.xml", (const char *[]){"not well-formed XML", "line 1", NULL});
 	parse_fails("bad-unclosed.xml", (const char *[]){"not well-formed XML", "line ", NULL});
+}
+END_TEST
+
+START_TEST(the_first_xml_error_is_reported_with_its_line_and_element)
+{
+	/* libxml2 also reports the mismatched end tag on line 15, last */
+	parse_fails(
+		"bad-first-error.xml",
+		(const char *[]){"not well-formed XML (line 9, in <description>: xmlParseEntityRef: no name)", NULL});
 }
 END_TEST
 
@@ -400,10 +481,14 @@ int main(void)
 	tcase_add_test(good, domain_without_hostdevs_has_none);
 	tcase_add_test(good, scaled_units_follow_libvirt);
 	tcase_add_test(good, dac_labels_by_number_and_by_name);
+	tcase_add_test(good, interface_hostdevs_managed_and_unmanaged_are_hostdevs_and_ordinary_nics_are_not);
+	tcase_add_test(good, network_interface_with_a_hostdev_actual_is_that_vf_and_metadata_may_name_it);
+	tcase_add_test(good, variant_driver_model_is_the_driver_a_managed_hostdev_is_bound_to);
 	suite_add_tcase(suite, good);
 
 	TCase *bad = tcase_create("malformed domains");
 	tcase_add_test(bad, not_xml_is_an_error_with_the_parser_s_reason);
+	tcase_add_test(bad, the_first_xml_error_is_reported_with_its_line_and_element);
 	tcase_add_test(bad, empty_input_is_an_error);
 	tcase_add_test(bad, another_root_element_is_an_error);
 	tcase_add_test(bad, domain_without_name_is_an_error);
@@ -419,6 +504,9 @@ int main(void)
 	tcase_add_test(bad, unknown_memory_unit_is_an_error);
 	tcase_add_test(bad, unknown_seclabel_model_is_an_error);
 	tcase_add_test(bad, unknown_dac_user_is_an_error);
+	tcase_add_test(bad, mdev_hostdev_is_refused_naming_its_uuid);
+	tcase_add_test(bad, interface_hostdev_without_source_is_an_error);
+	tcase_add_test(bad, network_vf_that_is_also_a_hostdev_is_assigned_twice);
 	suite_add_tcase(suite, bad);
 	return test_main(suite);
 }

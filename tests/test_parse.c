@@ -115,6 +115,11 @@ START_TEST(hostdev_spec_takes_backend_access_and_vf_token)
 	ck_assert_int_eq(spec.backend, VFG_BACKEND_LEGACY);
 	ck_assert_int_eq(spec.access, VFG_ACCESS_FD);
 	ck_assert_str_eq(spec.vf_token, "00112233-4455-6677-8899-aabbccddeeff");
+	ck_assert_str_eq(spec.driver, "");
+
+	ck_assert_int_eq(vfg_hostdev_spec_parse(ctx, "01:00.0,driver=mlx5_vfio_pci,managed=yes", &spec, &err), 0);
+	ck_assert(spec.managed);
+	ck_assert_str_eq(spec.driver, "mlx5_vfio_pci");
 	vfg_context_free(ctx);
 	test_root_remove(root);
 }
@@ -129,6 +134,8 @@ static const struct {
 	{"01:00.0,vf-token=1234", "not a UUID"},
 	{"01:00.0,managed", "needs a value"},
 	{"01:00.0,colour=red", "unknown hostdev option"},
+	{"01:00.0,managed=yes,driver=nouveau", "nouveau: is not a vfio driver"},
+	{"01:00.0,driver=vfio-pci", "add managed=yes"},
 	{"01:00.0,access=fd,access=path", "given twice"},
 	/* strtok_r once skipped the empty fields and took these */
 	{"0000:41:00.0,,", "0000:41:00.0,,: an empty hostdev option"},

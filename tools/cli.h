@@ -86,6 +86,7 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 	"  --hostdev SPEC       a PCI function to assign, repeatable:\n"                                     \
 	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
 	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"   \
+	"                       [,driver=NAME] (managed: bind the vfio variant NAME, e.g. mlx5_vfio_pci)\n"  \
 	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"                 \
 	"  --memory SIZE        guest RAM (bytes, or K, M, G, T): the locked-memory limit is computed\n"     \
 	"                       from it and set on --pid (docs/memlock.md)\n"                                \

@@ -91,12 +91,19 @@ typedef struct vfg_driver_binding {
 int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_driver_binding *binding,
 		   vfg_error *err);
 int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err);
+/*
+ * A driver name vfg_pci_detach may bind: a plain name (letters, digits, '_',
+ * '-'), shorter than VFG_DRIVER_MAX, that declares itself a vfio driver:
+ * vfio-pci or a variant named NAME_vfio_pci. Detach then checks that the
+ * bound function shows vfio-dev/ where the kernel has that class.
+ */
+int vfg_driver_name_check(const char *driver, vfg_error *err);
 
 /* A domain the journal holds: what its latest transaction was given, its hostdevs from its claims. */
 typedef struct vfg_live_domain {
 	vfg_domain domain; /* hostdevs points at this entry's own hostdevs */
 	size_t n_hostdevs;
-	vfg_hostdev_spec *hostdevs; /* address, backend, access, managed; no vf-token (the journal keeps none) */
+	vfg_hostdev_spec *hostdevs; /* address, backend, access, managed, driver; no vf-token */
 } vfg_live_domain;
 
 /* The domains the journal holds (@name: only that one, none when it holds nothing; NULL: all), by name. */

@@ -98,6 +98,8 @@ typedef struct vfg_hostdev_spec {
 	vfg_access access;
 	char vf_token[VFG_UUID_STRLEN]; /* canonical UUID, "" when none */
 	bool managed; /* vfguard binds it to vfio-pci before the grants and gives it back after the revoke */
+	/* The vfio driver a managed hostdev is bound to: "" for vfio-pci, else a variant ("mlx5_vfio_pci"). */
+	char driver[VFG_DRIVER_MAX];
 } vfg_hostdev_spec;
 
 /* A hostdev as found on the host. */

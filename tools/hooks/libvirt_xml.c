@@ -6,9 +6,13 @@
  *   <memory unit='KiB'>N</memory>          Memory Allocation (scaled units)
  *   <seclabel model= type=>                Security label
  *   <devices><hostdev mode='subsystem' type='pci' managed=>
- *     <driver name='vfio' iommufd='yes|no'/>
+ *     <driver name='vfio' iommufd='yes|no' model='VARIANT'/>
  *     <source><address domain= bus= slot= function=>[<vf-token uuid=/>]</address></source>
  *                                           Host device assignment, Device Addresses
+ *   <devices><interface type='hostdev' managed=> (the same <driver>, <source>)
+ *   <devices><interface type='network'><actual type='hostdev' managed=> (ditto)
+ *                                           Network interfaces, PCI Passthrough
+ *   <devices><hostdev type='mdev'>          refused: not supported yet
  *   <devices><iommu model=...>             IOMMU devices
  *   <iommufd enabled='yes'/>               the domain-wide iommufd switch (libvirt >= 12.2)
  * and vfguard's own element under <metadata> (docs/hooks.md). Nothing is
@@ -343,12 +347,25 @@ static int parse_source_address_children(const xmlNode *address, vfg_hostdev_spe
 	return 0;
 }
 
+/*
+ * <driver name='vfio' iommufd='yes|no' model='NAME'/>. model names the vfio
+ * variant driver libvirt binds a managed device to (formatdomain "Host
+ * device assignment", e.g. mlx5_vfio_pci); vfguard binds the same, and
+ * refuses a name that is no vfio driver before anything changes.
+ */
 static int parse_hostdev_driver(const xmlNode *driver, vfg_hostdev_spec *spec, bool *backend_given, vfg_error *err)
 {
-	char name[32], iommufd[16];
+	char name[32], iommufd[16], model[VFG_DRIVER_MAX + 8];
 	if (attribute(driver, "name", name, sizeof(name), err) < 0 ||
-	    attribute(driver, "iommufd", iommufd, sizeof(iommufd), err) < 0)
+	    attribute(driver, "iommufd", iommufd, sizeof(iommufd), err) < 0 ||
+	    attribute(driver, "model", model, sizeof(model), err) < 0)
 		return -1;
+	if (xmlHasProp(driver, (const xmlChar *)"model")) {
+		vfg_error inner = {0};
+		if (vfg_driver_name_check(model, &inner) < 0)
+			return fail(err, driver, "model='%s': %s", model, inner.message);
+		snprintf(spec->driver, sizeof(spec->driver), "%s", model);
+	}
 	/* "kvm" (legacy KVM assignment) and "xen" are other backends: no VFIO node is involved. */
 	if (name[0] && strcmp(name, "vfio") != 0)
 		return fail(err, driver,
@@ -388,46 +405,60 @@ static int hostdev_kind_check(const xmlNode *hostdev, const char *mode, const ch
 		    type);
 }
 
-static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *err)
+/* Room for one more hostdev spec, set to the defaults of a PCI hostdev; NULL with @err at the bound. */
+static vfg_hostdev_spec *spec_new(parse_state *state, const xmlNode *device, vfg_error *err)
 {
-	char mode[32], type[32], managed[16];
-	if (attribute(hostdev, "mode", mode, sizeof(mode), err) < 0 ||
-	    attribute(hostdev, "type", type, sizeof(type), err) < 0 ||
-	    attribute(hostdev, "managed", managed, sizeof(managed), err) < 0)
-		return -1;
-	if (hostdev_kind_check(hostdev, mode, type, err) < 0)
-		return -1;
-	/* USB, SCSI, mdev and capabilities-mode devices need no VFIO PCI node of their own. */
-	if ((mode[0] && strcmp(mode, "subsystem") != 0) || strcmp(type, "pci") != 0)
-		return 0;
-
 	libvirt_domain *out = state->out;
-	if (out->n_specs == LIBVIRT_HOSTDEVS_MAX)
-		return fail(err, hostdev, "more than %d PCI hostdevs in one domain", LIBVIRT_HOSTDEVS_MAX);
+	if (out->n_specs == LIBVIRT_HOSTDEVS_MAX) {
+		fail(err, device, "more than %d PCI hostdevs in one domain", LIBVIRT_HOSTDEVS_MAX);
+		return NULL;
+	}
 	vfg_hostdev_spec *specs = realloc(out->specs, (out->n_specs + 1) * sizeof(*specs));
-	if (!specs)
-		return vfg_error_set(err, ENOMEM, "domain XML", "out of memory");
+	if (!specs) {
+		vfg_error_set(err, ENOMEM, "domain XML", "out of memory");
+		return NULL;
+	}
 	out->specs = specs;
 	vfg_hostdev_spec *spec = &specs[out->n_specs];
 	*spec = (vfg_hostdev_spec){.backend = VFG_BACKEND_LEGACY, .access = VFG_ACCESS_PATH};
+	return spec;
+}
+
+/*
+ * A PCI function libvirt hands QEMU through VFIO, in any of the three forms
+ * that carry the same managed=, <driver> and <source><address>:
+ * <hostdev mode='subsystem' type='pci'>, <interface type='hostdev'>, and
+ * the <actual type='hostdev'> of an <interface type='network'> (see
+ * parse_interface). QEMU gets the same vfio-pci device for each, so each
+ * becomes the same spec, claimed and checked alike.
+ */
+static int parse_pci_device(parse_state *state, const xmlNode *device, vfg_error *err)
+{
+	char managed[16];
+	if (attribute(device, "managed", managed, sizeof(managed), err) < 0)
+		return -1;
+	libvirt_domain *out = state->out;
+	vfg_hostdev_spec *spec = spec_new(state, device, err);
+	if (!spec)
+		return -1;
 
 	/* formatdomain: managed omitted means "no", the user detaches the device. */
-	if (managed[0] && yes_no(hostdev, "managed", managed, &spec->managed, err) < 0)
+	if (managed[0] && yes_no(device, "managed", managed, &spec->managed, err) < 0)
 		return -1;
 
 	const xmlNode *driver, *source, *address, *token;
 	bool backend_given = false;
-	if (only_child(hostdev, "driver", &driver, err) < 0)
+	if (only_child(device, "driver", &driver, err) < 0)
 		return -1;
 	if (driver && parse_hostdev_driver(driver, spec, &backend_given, err) < 0)
 		return -1;
 	if (!backend_given && state->iommufd_default)
 		spec->backend = VFG_BACKEND_IOMMUFD;
 
-	if (only_child(hostdev, "source", &source, err) < 0)
+	if (only_child(device, "source", &source, err) < 0)
 		return -1;
 	if (!source)
-		return fail(err, hostdev, "a PCI hostdev without <source>: no host device named");
+		return fail(err, device, "a PCI hostdev without <source>: no host device named");
 	if (only_child(source, "address", &address, err) < 0)
 		return -1;
 	if (!address)
@@ -452,15 +483,90 @@ static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *
 	return 0;
 }
 
+/*
+ * A mediated device (formatdomain "Host device assignment", type='mdev':
+ * <source><address uuid=.../>) reaches QEMU through VFIO too: QEMU opens
+ * the mdev's IOMMU group node. vfguard does not plan mdevs yet, and
+ * skipping one would start the domain half-guarded, so it is refused.
+ */
+static int refuse_mdev(const xmlNode *hostdev, vfg_error *err)
+{
+	char uuid[64] = "";
+	const xmlNode *source = NULL, *address = NULL;
+	vfg_error ignored = {0};
+	if (only_child(hostdev, "source", &source, &ignored) == 0 && source &&
+	    only_child(source, "address", &address, &ignored) == 0 && address)
+		attribute(address, "uuid", uuid, sizeof(uuid), &ignored);
+	return fail(err, hostdev,
+		    "mdev %s: mediated devices are not supported by vfguard yet (QEMU would open its VFIO group "
+		    "node unguarded); the domain is refused rather than started half-guarded",
+		    uuid[0] ? uuid : "(no uuid)");
+}
+
+static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *err)
+{
+	char mode[32], type[32];
+	if (attribute(hostdev, "mode", mode, sizeof(mode), err) < 0 ||
+	    attribute(hostdev, "type", type, sizeof(type), err) < 0)
+		return -1;
+	if (hostdev_kind_check(hostdev, mode, type, err) < 0)
+		return -1;
+	bool subsystem = !mode[0] || strcmp(mode, "subsystem") == 0;
+	if (subsystem && strcmp(type, "mdev") == 0)
+		return refuse_mdev(hostdev, err);
+	/* USB, SCSI and capabilities-mode devices need no VFIO node. */
+	if (!subsystem || strcmp(type, "pci") != 0)
+		return 0;
+	return parse_pci_device(state, hostdev, err);
+}
+
+/*
+ * Network interfaces (formatdomain "Network interfaces"): an <interface
+ * type='hostdev'> is an SR-IOV VF given to the guest by "PCI Passthrough"
+ * (https://libvirt.org/formatdomain.html#pci-passthrough): managed=,
+ * <driver name='vfio'/> and <source><address type='pci' .../></source> as
+ * a <hostdev> has them; <mac>, <vlan>, <virtualport> only configure the VF
+ * and are not read. An <interface type='network'> whose network is a
+ * hostdev pool (formatnetwork "Connectivity", <forward mode='hostdev'>)
+ * gets its VF when the domain starts; libvirt's status XML records the one
+ * it picked as <actual type='hostdev' managed=...> with the same <driver>
+ * and <source><address>. Without <actual>, or with another actual type,
+ * the interface is an ordinary NIC and no VFIO device.
+ */
+static int parse_interface(parse_state *state, const xmlNode *interface, vfg_error *err)
+{
+	char type[32];
+	if (attribute(interface, "type", type, sizeof(type), err) < 0)
+		return -1;
+	if (strcmp(type, "hostdev") == 0)
+		return parse_pci_device(state, interface, err);
+	if (strcmp(type, "network") != 0)
+		return 0;
+	const xmlNode *actual;
+	char actual_type[32];
+	if (only_child(interface, "actual", &actual, err) < 0)
+		return -1;
+	if (!actual)
+		return 0;
+	if (attribute(actual, "type", actual_type, sizeof(actual_type), err) < 0)
+		return -1;
+	if (strcmp(actual_type, "hostdev") != 0)
+		return 0;
+	return parse_pci_device(state, actual, err);
+}
+
 static int parse_devices(parse_state *state, const xmlNode *devices, vfg_error *err)
 {
 	for (const xmlNode *node = devices->children; node; node = node->next) {
-		if (is_element(node, "hostdev")) {
-			if (parse_hostdev(state, node, err) < 0)
-				return -1;
-		} else if (is_element(node, "iommu")) {
+		int r = 0;
+		if (is_element(node, "hostdev"))
+			r = parse_hostdev(state, node, err);
+		else if (is_element(node, "interface"))
+			r = parse_interface(state, node, err);
+		else if (is_element(node, "iommu"))
 			state->out->domain.viommu = true;
-		}
+		if (r < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -646,7 +752,8 @@ static int apply_metadata_hostdev(parse_state *state, const xmlNode *node, bool 
 	while (i < out->n_specs && !vfg_pci_addr_equal(&out->specs[i].addr, &addr))
 		i++;
 	if (i == out->n_specs)
-		return fail(err, node, "address='%s' is no PCI <hostdev> of the domain", address);
+		return fail(err, node, "address='%s' is no PCI <hostdev> or hostdev <interface> of the domain",
+			    address);
 	if (described[i])
 		return fail(err, node, "address='%s' is described twice", address);
 	described[i] = true;
@@ -728,18 +835,56 @@ static int parse_root(parse_state *state, const xmlNode *root, vfg_error *err)
 	return apply_metadata(state, err);
 }
 
-/* libxml2 keeps the last error; its message ends in a newline. */
-static int xml_syntax_error(vfg_error *err)
+/*
+ * What the parse watches for: a DOCTYPE, and the first error libxml2
+ * reports. libxml2 goes on after a fatal error and reports what follows
+ * from it ("Couldn't find end of Start Tag" after "AttValue: ' expected"),
+ * and xmlGetLastError keeps only the last: the first says what is wrong.
+ */
+typedef struct parse_watch {
+	long doctype_line;
+	bool error_seen;
+	int error_line;
+	char error_element[64]; /* the element open when it came, "" at the top */
+	char error_message[256];
+} parse_watch;
+
+/* libxml2 2.12 made the error a const pointer in xmlStructuredErrorFunc. */
+#if LIBXML_VERSION >= 21200
+typedef const xmlError *structured_error;
+#else
+typedef xmlError *structured_error;
+#endif
+
+/* The structured error handler (xmlSAXHandler.serror): keep the first error, with the element open then. */
+static void first_error_keep(void *context, structured_error error)
 {
-	const xmlError *last = xmlGetLastError();
-	if (!last || !last->message)
+	xmlParserCtxt *ctxt = context;
+	parse_watch *watch = ctxt->_private;
+	if (watch->error_seen || !error)
+		return;
+	watch->error_seen = true;
+	watch->error_line = error->line;
+	snprintf(watch->error_element, sizeof(watch->error_element), "%s", ctxt->name ? (const char *)ctxt->name : "");
+	snprintf(watch->error_message, sizeof(watch->error_message), "%s", error->message ? error->message : "");
+	/* libxml2's messages end in a newline; vfguard's are one line. */
+	size_t length = strlen(watch->error_message);
+	while (length && isspace((unsigned char)watch->error_message[length - 1]))
+		watch->error_message[--length] = '\0';
+	for (char *c = watch->error_message; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+}
+
+static int xml_syntax_error(const parse_watch *watch, vfg_error *err)
+{
+	if (!watch->error_seen)
 		return vfg_error_set(err, 0, "domain XML", "not well-formed XML");
-	char message[512];
-	snprintf(message, sizeof(message), "%s", last->message);
-	size_t length = strlen(message);
-	while (length && isspace((unsigned char)message[length - 1]))
-		message[--length] = '\0';
-	return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d: %s)", last->line, message);
+	if (watch->error_element[0])
+		return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d, in <%s>: %s)",
+				     watch->error_line, watch->error_element, watch->error_message);
+	return vfg_error_set(err, 0, "domain XML", "not well-formed XML (line %d: %s)", watch->error_line,
+			     watch->error_message);
 }
 
 /*
@@ -751,8 +896,8 @@ static int xml_syntax_error(vfg_error *err)
 static void doctype_refused(void *context, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
 {
 	xmlParserCtxt *ctxt = context;
-	long *line = ctxt->_private;
-	*line = ctxt->input ? ctxt->input->line : 1;
+	parse_watch *watch = ctxt->_private;
+	watch->doctype_line = ctxt->input ? ctxt->input->line : 1;
 	xmlStopParser(ctxt);
 }
 
@@ -772,21 +917,22 @@ static xmlDoc *document_read(const char *xml, size_t size, vfg_error *err)
 		vfg_error_set(err, ENOMEM, "domain XML", "cannot make a parser");
 		return NULL;
 	}
-	/* No network, no entity expansion, no DTD loading; errors come back through xmlGetLastError, never stderr. */
+	/* No network, no entity expansion, no DTD loading; errors come to first_error_keep, never stderr. */
 	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	long doctype_line = 0;
-	ctxt->_private = &doctype_line;
+	parse_watch watch = {0};
+	ctxt->_private = &watch;
 	ctxt->sax->internalSubset = doctype_refused;
+	ctxt->sax->serror = first_error_keep;
 	xmlParseDocument(ctxt);
-	if (doctype_line) {
+	if (watch.doctype_line) {
 		vfg_error_set(err, 0, "domain XML",
 			      "a DOCTYPE declaration (line %ld): libvirt writes none, and vfguard reads no DTD and "
 			      "expands no entity",
-			      doctype_line);
+			      watch.doctype_line);
 		return NULL;
 	}
 	if (!ctxt->wellFormed || !ctxt->myDoc) {
-		xml_syntax_error(err);
+		xml_syntax_error(&watch, err);
 		return NULL;
 	}
 	xmlDoc *doc = ctxt->myDoc;
@@ -802,7 +948,6 @@ int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_
 	if (size > INT_MAX)
 		return vfg_error_set(err, EFBIG, "domain XML", "too large");
 
-	xmlResetLastError();
 	cleanup_doc xmlDoc *doc = document_read(xml, size, err);
 	if (!doc)
 		return -1;

@@ -4,8 +4,10 @@
 
 /*
  * What the libvirt hook takes from a domain XML (docs/hooks.md): the domain
- * as vfguard describes it and one hostdev spec per <hostdev mode='subsystem'
- * type='pci'>. The parse is all or nothing: on an error the result is empty,
+ * as vfguard describes it and one hostdev spec per PCI function libvirt
+ * hands QEMU through VFIO (<hostdev mode='subsystem' type='pci'>,
+ * <interface type='hostdev'>, the <actual type='hostdev'> of an
+ * <interface type='network'>). The parse is all or nothing: on an error the result is empty,
  * so nothing is ever applied from half a document.
  */
 
