@@ -87,10 +87,10 @@ check "vfguard: the CLI, plugins, hooks, config, man pages, completion" contains
 	/usr/share/bash-completion/completions/vfguard
 check "vfguard: /etc/vfguard/vfguard.conf is a conffile" \
 	bash -c "dpkg-deb -e $work/vfguard_*.deb $work/control && grep -qx /etc/vfguard/vfguard.conf $work/control/conffiles"
-check "libvfguard0: the library under its soname" contains libvfguard0 \
-	"/usr/lib/$multiarch/libvfguard.so.0" "/usr/lib/$multiarch/libvfguard.so.$version"
-check "libvfguard0: the soname is libvfguard.so.0" \
-	bash -c "dpkg-deb -x $work/libvfguard0_*.deb $work/lib && readelf -d $work/lib/usr/lib/$multiarch/libvfguard.so.$version | grep -F '[libvfguard.so.0]'"
+check "libvfguard1: the library under its soname" contains libvfguard1 \
+	"/usr/lib/$multiarch/libvfguard.so.1" "/usr/lib/$multiarch/libvfguard.so.$version"
+check "libvfguard1: the soname is libvfguard.so.1" \
+	bash -c "dpkg-deb -x $work/libvfguard1_*.deb $work/lib && readelf -d $work/lib/usr/lib/$multiarch/libvfguard.so.$version | grep -F '[libvfguard.so.1]'"
 check "libvfguard-dev: headers, the .so link, vfguard.pc" contains libvfguard-dev \
 	/usr/include/vfguard/{vfguard,labeler,util}.h "/usr/lib/$multiarch/libvfguard.so" \
 	"/usr/lib/$multiarch/pkgconfig/vfguard.pc"
@@ -114,7 +114,7 @@ sources=$(apt-get indextargets --format 'deb $(REPO_URI) $(RELEASE) $(COMPONENT)
 root=$work/root
 # One --include a .deb: mmdebstrap takes a list with a comma in it for one path.
 includes=()
-for deb in "$work"/{vfguard,libvfguard0,libvfguard-dev,vfguard-policy}_"$version"_*.deb; do
+for deb in "$work"/{vfguard,libvfguard1,libvfguard-dev,vfguard-policy}_"$version"_*.deb; do
 	includes+=(--include="$deb")
 done
 echo "deb: installing the packages into a fresh bookworm root (log $logs/root.log)"
@@ -145,7 +145,7 @@ in_root() {
 }
 # shellcheck disable=SC2016 # dpkg-query's format
 check "dpkg in the root: every package installed" in_root dpkg-query -W -f='${Status}\n' \
-	vfguard libvfguard0 libvfguard-dev vfguard-policy
+	vfguard libvfguard1 libvfguard-dev vfguard-policy
 export root
 export -f in_root
 check "the installed vfguard --help lists its commands" bash -c 'in_root vfguard --help | grep -q "^  plan "'

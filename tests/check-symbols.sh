@@ -82,8 +82,8 @@ unexpected -vxE 'completed\.[0-9]+|__dso_handle|__TMC_END__|\.(data|bss|tbss|tda
 report "writable static or global data in the library (move it into the context)" "$work/d"
 
 soname=$(readelf -d "$library" | sed -nE 's/.*Library soname: \[(.*)\]/\1/p')
-if [[ $soname != libvfguard.so.0 ]]; then
-	echo "soname is '$soname', expected libvfguard.so.0" >&2
+if [[ $soname != libvfguard.so.1 ]]; then
+	echo "soname is '$soname', expected libvfguard.so.1" >&2
 	status=1
 fi
 

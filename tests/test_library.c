@@ -211,7 +211,7 @@ static void expect_installed(const char *variable, const char *name, mode_t type
 START_TEST(meson_install_puts_every_part_where_the_prefix_says)
 {
 	ck_assert_msg(installed.install_status == 0, "meson install failed:\n%s", installed.install_output);
-	expect_installed("VFGUARD_LIBDIR", "libvfguard.so.0", S_IFLNK);
+	expect_installed("VFGUARD_LIBDIR", "libvfguard.so.1", S_IFLNK);
 	expect_installed("VFGUARD_LIBDIR", "libvfguard.so.0.1.0", S_IFREG);
 	expect_installed("VFGUARD_LIBDIR", "libvfguard.so", S_IFLNK);
 	expect_installed("VFGUARD_LIBDIR", "pkgconfig/vfguard.pc", S_IFREG);
@@ -445,7 +445,7 @@ START_TEST(the_example_grants_while_the_command_runs_hands_it_the_fds_and_revoke
 				  "3 1:5\n"
 				  "4 a:c8\n"); /* /dev/zero for /dev/iommu, /dev/net/tun (10:200) for vfio2 */
 	char loaded[4096];
-	snprintf(loaded, sizeof(loaded), "libvfguard %s from %s%s/libvfguard.so.0", vfg_version(), installed.destdir,
+	snprintf(loaded, sizeof(loaded), "libvfguard %s from %s%s/libvfguard.so.1", vfg_version(), installed.destdir,
 		 env("VFGUARD_LIBDIR"));
 	ck_assert_msg(strstr(run.err, loaded), "expected '%s' in: %s", loaded, run.err);
 	ck_assert_msg(strstr(run.err, "revoked, 1 changes undone"), "%s", run.err);

@@ -27,7 +27,7 @@
 
 #include <vfguard/vfguard.h>
 
-#define LIBRARY_SONAME "libvfguard.so.0"
+#define LIBRARY_SONAME "libvfguard.so.1"
 
 /*
  * Every function this manager calls, with the version node it came in: each
