@@ -281,9 +281,18 @@ void host_records_free(host_records *records)
 
 /* ---- writing ---- */
 
+static bool socket_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 /* journald's native protocol through libsystemd: the fields as they are. 0 or -errno. */
 static int record_send_journal(const queued_record *record)
 {
+	/* sd_journal_sendv() takes a missing socket for success (journal-send.c: "fail silently"): not a record lost */
+	if (!socket_exists(JOURNALD_SOCKET))
+		return -ENOENT;
 	struct iovec iov[32];
 	size_t n = 0;
 	for (const char *field = record->fields; n < record->n_fields && n < 32; field += strlen(field) + 1)
@@ -368,12 +377,6 @@ static int record_send_syslog(int *fd, const queued_record *record)
 	char line[8192];
 	size_t length = syslog_format(record, line, sizeof(line));
 	return send(*fd, line, length, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-static bool socket_exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 /* What a run of writes came to: how many were lost, and the first reason. */
