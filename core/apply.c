@@ -132,6 +132,12 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 		return -1;
 	vfg_node node;
 	journal_record_node(record, &node);
+	/*
+	 * A rollback tells of the changes made and of the one that failed (it may
+	 * be half made); the intents it left unmade are undone, and not told.
+	 * After a crash (restore) nobody knows: each undo is told.
+	 */
+	bool told = ctx->records.undo_kind != RECORD_ROLLBACK || record->done || id == ctx->records.failed_record;
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
 	vfg_domain domain;
 	journal_domain_copy(dj, &domain);
@@ -141,7 +147,7 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 		record_change(ctx, ctx->records.undo_kind, dj, labeler->name, node.path, "failed", err->message,
 			      err->errnum);
 		vfg_error_prefix(err, "revoke (%s %s) of domain %s", labeler->name, node.path, dj->domain->name);
-	} else {
+	} else if (told) {
 		record_change(ctx, ctx->records.undo_kind, dj, labeler->name, node.path,
 			      txn.left_alone ? "left-alone" : NULL, txn.left_alone ? txn.notes : NULL, 0);
 	}
@@ -535,6 +541,8 @@ static int call_grant(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 	else if (r >= 0 && txn.pending_id)
 		r = vfg_error_set(err, EINVAL, node->path, "labeler %s returned with its change not marked done",
 				  labeler->name);
+	if (r < 0)
+		ctx->records.failed_record = txn.pending_id; /* its rollback is told (undo_record_now) */
 	/* A domain-scope grant that found nothing to change made none (apply_domain_labeler). */
 	if (r < 0 || r != VFG_GRANT_UNCHANGED || intent)
 		record_change(ctx, RECORD_GRANT, dj, labeler->name, node->path, r < 0 ? "failed" : NULL,

@@ -281,18 +281,9 @@ void host_records_free(host_records *records)
 
 /* ---- writing ---- */
 
-static bool socket_exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
 /* journald's native protocol through libsystemd: the fields as they are. 0 or -errno. */
 static int record_send_journal(const queued_record *record)
 {
-	/* sd_journal_sendv() takes a missing socket for success (journal-send.c: "fail silently"): not a record lost */
-	if (!socket_exists(JOURNALD_SOCKET))
-		return -ENOENT;
 	struct iovec iov[32];
 	size_t n = 0;
 	for (const char *field = record->fields; n < record->n_fields && n < 32; field += strlen(field) + 1)
@@ -379,46 +370,65 @@ static int record_send_syslog(int *fd, const queued_record *record)
 	return send(*fd, line, length, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-/* What a run of writes came to: how many were lost, and the first reason. */
-typedef struct records_written {
-	size_t lost;
-	int first_errno;
-	const char *where;
-} records_written;
-
-static void record_write(records_mode mode, const queued_record *record, int *syslog_fd, records_written *written)
+static bool socket_exists(const char *path)
 {
-	int r = -ENOTCONN;
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Where one command's records go, looked at once for all of them, and what came of writing them. */
+typedef struct records_sink {
+	bool journal; /* to journald */
+	bool journald_missing; /* records=journal, and no journald socket */
+	bool syslog; /* to syslog: the only way, or when journald refuses one (auto) */
+	int syslog_fd; /* opened for the first record syslog takes; -1 until then */
+	size_t lost;
+	int first_errno; /* why the first one lost was */
+	const char *where;
+} records_sink;
+
+static void records_sink_open(records_sink *sink, records_mode mode, size_t lost)
+{
+	bool journald = socket_exists(JOURNALD_SOCKET);
+	*sink = (records_sink){
+		.journal = mode == RECORDS_JOURNAL || (mode == RECORDS_AUTO && journald),
+		.journald_missing = !journald,
+		/* auto: journald's own /dev/log, or a syslog daemon's, where journald fails or is not there */
+		.syslog = mode == RECORDS_SYSLOG || (mode == RECORDS_AUTO && socket_exists(SYSLOG_SOCKET)),
+		.syslog_fd = -1,
+		.lost = lost,
+	};
+}
+
+static void record_write(records_sink *sink, const queued_record *record)
+{
+	if (!sink->journal && !sink->syslog)
+		return; /* off; or auto on a host with no logger at all: nobody to tell (docs/records.md) */
+	int r = -ENOENT;
 	const char *where = "journald";
-	if (mode == RECORDS_JOURNAL || (mode == RECORDS_AUTO && socket_exists(JOURNALD_SOCKET)))
+	/* sd_journal_sendv() takes a missing socket for success (journal-send.c, "fail silently"): it is a loss here */
+	if (sink->journal && !sink->journald_missing)
 		r = record_send_journal(record);
-	/* auto: a journald that fails, or none, leaves syslog (journald's own /dev/log, or a syslog daemon) */
-	if (r < 0 && (mode == RECORDS_SYSLOG || (mode == RECORDS_AUTO && socket_exists(SYSLOG_SOCKET)))) {
+	if (r < 0 && sink->syslog) {
 		where = "syslog (" SYSLOG_SOCKET ")";
-		r = record_send_syslog(syslog_fd, record);
-	} else if (r < 0 && mode == RECORDS_AUTO && !socket_exists(JOURNALD_SOCKET)) {
-		return; /* auto on a host with neither: nobody to tell, by the admin's choice (docs/records.md) */
+		r = record_send_syslog(&sink->syslog_fd, record);
 	}
-	if (r < 0 && !written->lost++) {
-		written->first_errno = -r;
-		written->where = where;
+	if (r < 0 && !sink->lost++) {
+		sink->first_errno = -r;
+		sink->where = where;
 	}
 }
 
 static void outcome_queue(vfg_context *ctx, const char *domain, int r, const vfg_error *err,
 			  const vfg_change_summary *summary)
 {
-	host_record outcome = {
-		.kind = RECORD_OUTCOME,
-		.domain = domain,
-		.result = r == 0                 ? NULL
-			  : ctx->records.refused ? "refused"
-						 : "failed",
-		.text = r == 0 ? NULL
-			: err  ? err->message
-			       : "(the caller took no error)",
-		.errnum = r < 0 && err ? err->errnum : 0,
-	};
+	host_record outcome = {.kind = RECORD_OUTCOME, .domain = domain};
+	if (r < 0) {
+		/* a refusal is recorded as it is found (host_records_add): the command was refused, not failed */
+		outcome.result = ctx->records.refused ? "refused" : "failed";
+		outcome.text = err->message;
+		outcome.errnum = err->errnum;
+	}
 	records_queue(ctx, &outcome, summary);
 }
 
@@ -433,20 +443,20 @@ void host_records_finish(vfg_context *ctx, const char *domain, int r, const vfg_
 		outcome_queue(ctx, domain, r, err, summary);
 	records_mode mode = RECORDS_AUTO;
 	records_mode_parse(vfg_config_get(ctx->config, "records"), &mode); /* checked when the config was read */
-	records_written written = {.lost = records->lost};
-	int syslog_fd = -1;
-	for (size_t i = 0; mode != RECORDS_OFF && i < records->n_queued; i++)
-		record_write(mode, &records->queue[i], &syslog_fd, &written);
-	if (syslog_fd >= 0)
-		close(syslog_fd);
-	if (summary && written.lost) {
+	records_sink sink;
+	records_sink_open(&sink, mode, records->lost);
+	for (size_t i = 0; i < records->n_queued; i++)
+		record_write(&sink, &records->queue[i]);
+	if (sink.syslog_fd >= 0)
+		close(sink.syslog_fd);
+	if (summary && sink.lost) {
 		size_t total = records->n_queued + records->lost;
 		size_t used = strlen(summary->notes);
 		vfg_strlcatf(summary->notes, sizeof(summary->notes), used,
 			     "records: %zu of %zu host record%s not written (%s%s%s); the changes are made and "
 			     "journaled all the same\n",
-			     written.lost, total, total == 1 ? "" : "s", written.where ? written.where : "memory",
-			     written.first_errno ? ": " : "", written.first_errno ? strerror(written.first_errno) : "");
+			     sink.lost, total, total == 1 ? "" : "s", sink.where ? sink.where : "out of memory",
+			     sink.first_errno ? ": " : "", sink.first_errno ? strerror(sink.first_errno) : "");
 	}
 	host_records_free(records);
 }

@@ -49,6 +49,7 @@ typedef struct host_record {
 typedef struct host_records {
 	const char *command; /* apply, revoke, restore, prepare; NULL: no command under way */
 	record_kind undo_kind; /* what an undo is recorded as now: REVOKE, ROLLBACK or RESTORE */
+	unsigned long failed_record; /* the journal record of the grant that failed, 0: none (core/apply.c) */
 	size_t refused; /* refusals recorded in this command */
 	size_t n_queued, queue_capacity;
 	struct queued_record *queue;
@@ -64,10 +65,11 @@ void host_records_begin(struct vfg_context *ctx, const char *command);
 /* Queue @record (no command under way: nothing). Never fails: a record that cannot be queued is counted lost. */
 void host_records_add(struct vfg_context *ctx, const host_record *record);
 /*
- * The command ends, with @r (its return), @err and @summary (either may be
- * NULL): its outcome record is queued, then every record is written to the
- * host's log as the config key records says. Records that could not be
- * written are told in @summary's notes. Call it with the host lock released.
+ * The command ends, with @r (its return), @err (read when @r < 0) and
+ * @summary (may be NULL): its outcome record is queued, then every record
+ * is written to the host's log as the config key records says. Records
+ * that could not be written are told in @summary's notes. Call it with the
+ * host lock released.
  */
 void host_records_finish(struct vfg_context *ctx, const char *domain, int r, const struct vfg_error *err,
 			 struct vfg_change_summary *summary);

@@ -26,12 +26,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup_testlib.h"
 #include "json_testlib.h"
 #include "testlib.h"
 
 /* Each kind's MESSAGE_ID, as docs/records.md lists them (core/records.c). */
 #define ID_GRANT "7457acb64d884ef89c2f48a2583bcd81"
 #define ID_REVOKE "8c6bd58932494821acbd306b7ce800e4"
+#define ID_ROLLBACK "0fd4d21fcaa34ffab75d6809ad4fa7bd"
 #define ID_RESTORE "02923eb68697463c9074adc1b005cafb"
 #define ID_REFUSE "02ca9786ad2447e89a03796341275c63"
 #define ID_OUTCOME "e019cdb6c9ba4aa9a91e3ad27c58ed91"
@@ -246,11 +248,12 @@ typedef struct changes {
 
 #define DOMAIN_ARGS(root, name) "--root", root, "--domain", name, "--uid", "107", "--gid", "107", "--hostdev", "01:00.0"
 
-/* What apply will change for @name (apply --dry-run --json), in apply order. */
-static void changes_planned(const char *root, const char *name, changes *c)
+/* What apply will change for @name with process @pid (NULL: none) (apply --dry-run --json), in apply order. */
+static void changes_planned_pid(const char *root, const char *name, const char *pid, changes *c)
 {
 	test_run run;
-	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", DOMAIN_ARGS(root, name), NULL});
+	test_cli(&run, (const char *[]){"apply", "--dry-run", "--json", DOMAIN_ARGS(root, name), pid ? "--pid" : NULL,
+					pid, NULL});
 	ck_assert_msg(run.status == 0, "dry run: %s", run.err);
 	json_object *plan = test_json_parse(run.out);
 	size_t n;
@@ -267,6 +270,11 @@ static void changes_planned(const char *root, const char *name, changes *c)
 	ck_assert_uint_gt(c->n, 1); /* a dry run that plans nothing would prove nothing below */
 	json_object_put(plan);
 	test_run_free(&run);
+}
+
+static void changes_planned(const char *root, const char *name, changes *c)
+{
+	changes_planned_pid(root, name, NULL, c);
 }
 
 /* Run the CLI with @argv and --json; it must exit 0; the summary's "changed". */
@@ -343,6 +351,48 @@ START_TEST(apply_and_revoke_write_one_record_per_change_with_every_field)
 }
 END_TEST
 
+/*
+ * With the VM's process known, the cgroup and namespace labelers change its
+ * cgroups and its /dev too: one record for each, per node, named by the
+ * labeler, both ways.
+ */
+START_TEST(a_running_vm_s_cgroup_and_namespace_changes_are_recorded_too)
+{
+	const char *root = test_root_new(test_host_gpu);
+	char v1[256], v2[256], pid[16];
+	ck_assert_int_eq(test_cgroup_make_own(TEST_CGROUP_V1, v1, sizeof(v1)), 0);
+	ck_assert_int_eq(test_cgroup_make_own(TEST_CGROUP_V2, v2, sizeof(v2)), 0);
+	pid_t child = test_cgroup_child_in((const char *[]){v1, v2, NULL}, true);
+	ck_assert_int_gt(child, 0);
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	changes planned;
+	changes_planned_pid(root, "vm-pid", pid, &planned);
+	bool cgroup = false, namespace = false; /* what the pid brings */
+	for (size_t i = 0; i < planned.n; i++) {
+		cgroup |= strcmp(planned.list[i].labeler, "cgroup") == 0;
+		namespace |= strcmp(planned.list[i].labeler, "namespace") == 0;
+	}
+	ck_assert(cgroup && namespace);
+	int64_t made =
+		cli_changed((const char *[]){"apply", "--json", DOMAIN_ARGS(root, "vm-pid"), "--pid", pid, NULL});
+	ck_assert_int_eq(made, (int64_t)planned.n);
+	cli_changed((const char *[]){"revoke", "--json", "--root", root, "--domain", "vm-pid", NULL});
+	records r = {0};
+	records_of(&r, 2 * planned.n + 2, "vm-pid", NULL);
+	ck_assert_uint_eq(r.n, 2 * planned.n + 2);
+	for (size_t i = 0; i < planned.n; i++) {
+		const change *granted = &planned.list[i], *revoked = &planned.list[planned.n - 1 - i];
+		expect_change(r.list[i], ID_GRANT, "grant", granted->labeler, granted->node);
+		expect_change(r.list[planned.n + 1 + i], ID_REVOKE, "revoke", revoked->labeler, revoked->node);
+	}
+	expect_outcome(r.list[planned.n], "apply", "ok", NULL);
+	expect_outcome(r.list[2 * planned.n + 1], "revoke", "ok", NULL);
+	records_free(&r);
+	test_cgroup_child_stop(child);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_refused_apply_writes_one_record_per_refusal_and_no_grant)
 {
 	const char *root = test_root_new(test_host_gpu);
@@ -386,6 +436,65 @@ START_TEST(a_refused_apply_writes_one_record_per_refusal_and_no_grant)
 	expect_field(r.list[3], "ERRNO", "16"); /* EBUSY */
 	expect_no_field(r.list[3], "VFGUARD_LABELER");
 	expect_outcome(r.list[4], "apply", "refused", NULL);
+	records_free(&r);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * An apply whose second change fails (the chown of the cdev, failed by the
+ * test build's fault injection, tests/faults/vfg_fault.h): the change made,
+ * the failure with its errno, each of the two rolled back, newest first, and
+ * the outcome. The intents journaled ahead of the changes never made are
+ * undone untold. A failure before any change (the AppArmor rules directory
+ * is a file: the intent pass fails) writes the outcome alone.
+ */
+START_TEST(a_failed_apply_records_the_failure_and_each_change_rolled_back)
+{
+	const char *root = test_root_new(test_host_gpu);
+	changes planned;
+	changes_planned(root, "vm-failed", &planned);
+	ck_assert_uint_ge(planned.n, 3);
+	ck_assert_str_eq(planned.list[0].labeler, "dac");
+	ck_assert_str_eq(planned.list[1].labeler, "dac");
+	ck_assert_str_eq(planned.list[1].node, "/dev/vfio/devices/vfio0");
+	ck_assert_int_eq(setenv("VFGUARD_FAULT", "dac.chown:1:5", 1), 0); /* EIO */
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", DOMAIN_ARGS(root, "vm-failed"), NULL});
+	ck_assert_int_eq(unsetenv("VFGUARD_FAULT"), 0);
+	ck_assert_msg(run.status == 1 && strstr(run.err, "Input/output error"), "%d %s", run.status, run.err);
+	test_run_free(&run);
+	records r = {0};
+	records_of(&r, 5, "vm-failed", NULL);
+	ck_assert_uint_eq(r.n, 5);
+	expect_change(r.list[0], ID_GRANT, "grant", "dac", planned.list[0].node);
+	expect_common(r.list[1], "apply", "vm-failed", root);
+	expect_field(r.list[1], "MESSAGE_ID", ID_GRANT);
+	expect_field(r.list[1], "VFGUARD_RESULT", "failed");
+	expect_field(r.list[1], "PRIORITY", "3");
+	expect_field(r.list[1], "VFGUARD_LABELER", "dac");
+	expect_field(r.list[1], "VFGUARD_NODE", "/dev/vfio/devices/vfio0");
+	expect_field(r.list[1], "ERRNO", "5");
+	ck_assert_msg(strstr(field(r.list[1], "MESSAGE"), "dac grant of /dev/vfio/devices/vfio0 failed: ") &&
+			      strstr(field(r.list[1], "VFGUARD_REASON"), "Input/output error"),
+		      "%s", json_object_to_json_string(r.list[1]));
+	for (size_t i = 0; i < 2; i++) {
+		expect_common(r.list[2 + i], "apply", "vm-failed", root);
+		expect_change(r.list[2 + i], ID_ROLLBACK, "rollback", "dac", planned.list[1 - i].node);
+	}
+	expect_outcome(r.list[4], "apply", "failed", "0");
+	expect_field(r.list[4], "ERRNO", "5");
+
+	/* a file where the AppArmor rules directory belongs (as in test_cli) */
+	test_write_file(root, "/etc/apparmor.d/vfguard", "in the way\n");
+	test_cli(&run, (const char *[]){"apply", DOMAIN_ARGS(root, "vm-failed"), NULL});
+	ck_assert_msg(run.status == 1 && strstr(run.err, "Not a directory"), "%d %s", run.status, run.err);
+	test_run_free(&run);
+	ck_assert_uint_eq(cdev_owner(root), 0);
+	records_of(&r, 6, "vm-failed", NULL);
+	ck_assert_uint_eq(r.n, 6);
+	expect_outcome(r.list[5], "apply", "failed", "0");
+	expect_field(r.list[5], "ERRNO", "20"); /* ENOTDIR */
 	records_free(&r);
 	test_root_remove(root);
 }
@@ -589,8 +698,11 @@ static Suite *records_suite(void)
 {
 	Suite *s = suite_create("records");
 	TCase *tc = tcase_create("journald");
+	tcase_add_unchecked_fixture(tc, test_cgroup_runner_setup, test_cgroup_runner_teardown);
 	tcase_add_test(tc, apply_and_revoke_write_one_record_per_change_with_every_field);
+	tcase_add_test(tc, a_running_vm_s_cgroup_and_namespace_changes_are_recorded_too);
 	tcase_add_test(tc, a_refused_apply_writes_one_record_per_refusal_and_no_grant);
+	tcase_add_test(tc, a_failed_apply_records_the_failure_and_each_change_rolled_back);
 	tcase_add_test(tc, restore_after_a_crashed_apply_records_each_change_it_undoes);
 	tcase_add_test(tc, records_off_writes_none);
 	suite_add_tcase(s, tc);
