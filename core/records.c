@@ -255,10 +255,19 @@ static void records_queue(vfg_context *ctx, const host_record *record, const vfg
 	records->n_queued++;
 }
 
+/* The config key records, checked when the config was read. */
+static records_mode records_mode_get(const vfg_context *ctx)
+{
+	records_mode mode = RECORDS_AUTO;
+	records_mode_parse(vfg_config_get(ctx->config, "records"), &mode);
+	return mode;
+}
+
 void host_records_begin(vfg_context *ctx, const char *command)
 {
 	host_records_free(&ctx->records);
-	ctx->records.command = command;
+	/* records = off: nothing is queued, nor looked at */
+	ctx->records.command = records_mode_get(ctx) == RECORDS_OFF ? NULL : command;
 	ctx->records.undo_kind = RECORD_REVOKE;
 }
 
@@ -389,7 +398,7 @@ typedef struct records_sink {
 
 static void records_sink_open(records_sink *sink, records_mode mode, size_t lost)
 {
-	bool journald = socket_exists(JOURNALD_SOCKET);
+	bool journald = mode != RECORDS_OFF && mode != RECORDS_SYSLOG && socket_exists(JOURNALD_SOCKET);
 	*sink = (records_sink){
 		.journal = mode == RECORDS_JOURNAL || (mode == RECORDS_AUTO && journald),
 		.journald_missing = !journald,
@@ -441,10 +450,8 @@ void host_records_finish(vfg_context *ctx, const char *domain, int r, const vfg_
 	bool quiet = strcmp(records->command, "prepare") == 0 && r == 0 && records->n_queued == 0;
 	if (!quiet)
 		outcome_queue(ctx, domain, r, err, summary);
-	records_mode mode = RECORDS_AUTO;
-	records_mode_parse(vfg_config_get(ctx->config, "records"), &mode); /* checked when the config was read */
 	records_sink sink;
-	records_sink_open(&sink, mode, records->lost);
+	records_sink_open(&sink, records_mode_get(ctx), records->lost);
 	for (size_t i = 0; i < records->n_queued; i++)
 		record_write(&sink, &records->queue[i]);
 	if (sink.syslog_fd >= 0)
