@@ -34,6 +34,35 @@ static void summary_note(vfg_change_summary *summary, const char *notes)
 }
 
 /*
+ * The host record (records.h) of a labeler's change of @path for @dj's
+ * domain: @result NULL when it was made or undone as meant.
+ */
+static void record_change(vfg_context *ctx, record_kind kind, const domain_journal *dj, const char *labeler,
+			  const char *path, const char *result, const char *text, int errnum)
+{
+	host_records_add(ctx, &(host_record){.kind = kind,
+					     .domain = dj->domain->name,
+					     .labeler = labeler,
+					     .node = path,
+					     .result = result,
+					     .text = text,
+					     .errnum = errnum});
+}
+
+/* The same for a change of PCI function @addr's driver. */
+static void record_driver(vfg_context *ctx, record_kind kind, const char *domain, const vfg_pci_addr *addr,
+			  const vfg_error *failure)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	host_records_add(ctx, &(host_record){.kind = kind,
+					     .domain = domain,
+					     .device = vfg_pci_addr_format(addr, bdf),
+					     .result = failure ? "failed" : NULL,
+					     .text = failure ? failure->message : NULL,
+					     .errnum = failure ? failure->errnum : 0});
+}
+
+/*
  * What each labeler's probe found for one domain, for the undos of a
  * revoke or rollback, which undo many records: probed once, as apply
  * probes once for all its grants.
@@ -103,17 +132,27 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 		return -1;
 	vfg_node node;
 	journal_record_node(record, &node);
+	/*
+	 * A rollback tells of the changes made and of the one that failed (it may
+	 * be half made); the intents it left unmade are undone, and not told.
+	 * After a crash (restore) nobody knows: each undo is told.
+	 */
+	bool told = ctx->records.undo_kind != RECORD_ROLLBACK || record->done || id == ctx->records.failed_record;
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
 	vfg_domain domain;
 	journal_domain_copy(dj, &domain);
 	int r = txn_result(&txn, labeler->revoke(&env, &domain, &probe, &node, &txn, err), err);
 	summary_note(summary, txn.notes);
-	free(txn.notes);
 	if (r < 0) {
+		record_change(ctx, ctx->records.undo_kind, dj, labeler->name, node.path, "failed", err->message,
+			      err->errnum);
 		vfg_error_prefix(err, "revoke (%s %s) of domain %s", labeler->name, node.path, dj->domain->name);
-		return -1;
+	} else if (told) {
+		record_change(ctx, ctx->records.undo_kind, dj, labeler->name, node.path,
+			      txn.left_alone ? "left-alone" : NULL, txn.left_alone ? txn.notes : NULL, 0);
 	}
-	if (domain_journal_undone(hj, dj, id, err) < 0)
+	free(txn.notes);
+	if (r < 0 || domain_journal_undone(hj, dj, id, err) < 0)
 		return -1;
 	return txn.left_alone ? 1 : 0;
 }
@@ -142,6 +181,8 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 		vfg_error reattach = {0};
 		/* No driver record: the crash came before the detach began; there is nothing to give back. */
 		int r = vfg_pci_reattach(ctx, &claim.addr, &binding, &reattach);
+		if ((r == 0 && binding.changed) || (r < 0 && reattach.errnum != ENOENT))
+			record_driver(ctx, RECORD_REATTACH, dj->domain->name, &claim.addr, r < 0 ? &reattach : NULL);
 		if (r < 0 && reattach.errnum != ENOENT) {
 			*err = reattach;
 			vfg_error_prefix(err, "reattaching managed hostdev of domain %s", dj->domain->name);
@@ -183,6 +224,17 @@ static int rollback(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_
 	domain_journal_batch(dj, batch);
 	undo_probes_free(&probes);
 	return r < 0 ? -1 : domain_journal_commit(hj, dj, err);
+}
+
+/* rollback() of a transaction that failed here and now: its undos are recorded as rollbacks. */
+static int rollback_failed(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			   vfg_error *err)
+{
+	record_kind undo_kind = ctx->records.undo_kind;
+	ctx->records.undo_kind = RECORD_ROLLBACK;
+	int r = rollback(ctx, hj, dj, summary, err);
+	ctx->records.undo_kind = undo_kind;
+	return r;
 }
 
 /* Undo all the domain holds, newest first, past failures; then release its groups and commit. */
@@ -237,27 +289,34 @@ static void revoke_failure_explain(const domain_journal *dj, int r, vfg_error *e
 			     dj->domain->name);
 }
 
-/* Finish every transaction a crashed run left open. */
+/* Finish @dj's transaction if a crashed run left it open. */
+static int recover_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			  vfg_error *err)
+{
+	if (!dj->open_txn)
+		return domain_journal_remove_empty(hj, dj, err);
+	int r = dj->open_op == JOURNAL_OP_REVOKE ? revoke_all(ctx, hj, dj, summary, err)
+						 : rollback(ctx, hj, dj, summary, err);
+	if (r < 0) {
+		vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
+				 journal_op_name(dj->open_op), dj->domain->name);
+		return -1;
+	}
+	if (summary)
+		summary->recovered++;
+	return 0;
+}
+
+/* Finish every transaction a crashed run left open; what they undo is recorded as restored. */
 static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_summary *summary, vfg_error *err)
 {
-	for (size_t i = 0; i < hj->n_domains; i++) {
-		domain_journal *dj = hj->domains[i];
-		if (!dj->open_txn) {
-			if (domain_journal_remove_empty(hj, dj, err) < 0)
-				return -1;
-			continue;
-		}
-		int r = dj->open_op == JOURNAL_OP_REVOKE ? revoke_all(ctx, hj, dj, summary, err)
-							 : rollback(ctx, hj, dj, summary, err);
-		if (r < 0) {
-			vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
-					 journal_op_name(dj->open_op), dj->domain->name);
-			return -1;
-		}
-		if (summary)
-			summary->recovered++;
-	}
-	return 0;
+	record_kind undo_kind = ctx->records.undo_kind;
+	ctx->records.undo_kind = RECORD_RESTORE;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < hj->n_domains; i++)
+		r = recover_domain(ctx, hj, hj->domains[i], summary, err);
+	ctx->records.undo_kind = undo_kind;
+	return r;
 }
 
 /*
@@ -325,13 +384,28 @@ static int check_backend_kept(const host_journal *hj, const vfg_plan *plan, cons
 			     vfg_backend_name(hostdev->backend));
 }
 
-static int check_ownership(const host_journal *hj, const vfg_plan *plan, vfg_error *err)
+/* A claim refused (the group is another domain's, or held with another backend): recorded, nothing changed. */
+static void record_claim_refused(vfg_context *ctx, const char *domain, const vfg_pci_addr *addr, const vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	host_records_add(ctx, &(host_record){.kind = RECORD_REFUSE,
+					     .domain = domain,
+					     .device = vfg_pci_addr_format(addr, bdf),
+					     .result = "refused",
+					     .text = err->message,
+					     .errnum = err->errnum});
+}
+
+static int check_ownership(vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, vfg_error *err)
 {
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
 		if (check_group_free(hj, plan->domain.name, &hostdev->function.addr, hostdev->group.number, err) < 0 ||
-		    check_backend_kept(hj, plan, hostdev, err) < 0)
+		    check_backend_kept(hj, plan, hostdev, err) < 0) {
+			if (err->errnum == EBUSY)
+				record_claim_refused(ctx, plan->domain.name, &hostdev->function.addr, err);
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -471,6 +545,12 @@ static int call_grant(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 	else if (r >= 0 && txn.pending_id)
 		r = vfg_error_set(err, EINVAL, node->path, "labeler %s returned with its change not marked done",
 				  labeler->name);
+	if (r < 0)
+		ctx->records.failed_record = txn.pending_id; /* its rollback is told (undo_record_now) */
+	/* A domain-scope grant that found nothing to change made none (apply_domain_labeler). */
+	if (r < 0 || r != VFG_GRANT_UNCHANGED || intent)
+		record_change(ctx, RECORD_GRANT, dj, labeler->name, node->path, r < 0 ? "failed" : NULL,
+			      r < 0 ? err->message : NULL, r < 0 ? err->errnum : 0);
 	return r;
 }
 
@@ -550,48 +630,56 @@ static int check_refusal(const char *labeler, const char *path, const vfg_step *
 	return vfg_error_set(err, EPERM, path, "%s %s: %s; nothing was changed", labeler, path, step->reason);
 }
 
-/* A step the plan refuses stops apply before anything, the journal included, is touched. */
-static int check_refusals(const vfg_plan *plan, vfg_error *err)
+/* A refused step: recorded (each one), and the first one's error in @err. */
+static int record_refusal(vfg_context *ctx, const vfg_plan *plan, const char *labeler, const char *path,
+			  const vfg_step *step, int r, vfg_error *err)
 {
+	if (step->action != VFG_ACTION_REFUSE)
+		return r;
+	host_records_add(ctx, &(host_record){.kind = RECORD_REFUSE,
+					     .domain = plan->domain.name,
+					     .labeler = labeler,
+					     .node = path,
+					     .result = "refused",
+					     .text = step->reason});
+	return r < 0 ? r : check_refusal(labeler, path, step, err);
+}
+
+/* A step the plan refuses stops apply before anything, the journal included, is touched. */
+static int check_refusals(vfg_context *ctx, const vfg_plan *plan, vfg_error *err)
+{
+	int r = 0;
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
-		if (check_refusal(plan->labelers[step->labeler].labeler->name, plan->nodes[step->node].path, step,
-				  err) < 0)
-			return -1;
+		r = record_refusal(ctx, plan, plan->labelers[step->labeler].labeler->name, plan->nodes[step->node].path,
+				   step, r, err);
 	}
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
-		if (check_refusal(dl->labeler->name, dl->subject.path, &dl->step, err) < 0)
-			return -1;
+		r = record_refusal(ctx, plan, dl->labeler->name, dl->subject.path, &dl->step, r, err);
 	}
-	return 0;
+	return r;
 }
 
-VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err)
-{
-	bool committed;
-	return vfg_plan_apply_committed(ctx, plan, summary, &committed, err);
-}
-
-int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, bool *committed,
-			     vfg_error *err)
+static int plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, bool *committed,
+		      vfg_error *err)
 {
 	*committed = false;
 	if (summary)
 		memset(summary, 0, sizeof(*summary));
-	if (check_refusals(plan, err) < 0)
+	if (check_refusals(ctx, plan, err) < 0)
 		return -1;
 	host_journal hj;
 	if (open_and_recover(ctx, plan->domain.name, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = NULL;
 	vfg_domain domain = plan->domain; /* as the journal keeps it: with the labelers that grant (model.h) */
-	if (check_ownership(&hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
+	if (check_ownership(ctx, &hj, plan, err) < 0 || !(dj = host_journal_get(&hj, &plan->domain, err)) ||
 	    journal_domain_record_labelers(ctx, dj, &domain, err) < 0 ||
 	    domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, &domain, err) < 0) {
 		/* A begin line written before the failure opened a transaction: it is closed, holding nothing. */
 		vfg_error undo = {0};
-		if (dj && dj->open_txn && rollback(ctx, &hj, dj, NULL, &undo) < 0)
+		if (dj && dj->open_txn && rollback_failed(ctx, &hj, dj, NULL, &undo) < 0)
 			vfg_strlcatf(err->message, sizeof(err->message), strlen(err->message),
 				     "; closing its transaction failed too (%s): run vfguard restore", undo.message);
 		host_journal_close(&hj);
@@ -634,7 +722,7 @@ int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_
 		vfg_error undo = {0};
 		if (summary)
 			summary->changed = summary->kept = summary->revoked = 0;
-		int undone = rollback(ctx, &hj, dj, summary, &undo);
+		int undone = rollback_failed(ctx, &hj, dj, summary, &undo);
 		if (summary)
 			summary->changed = 0; /* the failed apply changed nothing: what it did is undone */
 		if (undone < 0) {
@@ -647,6 +735,43 @@ int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_
 	return r;
 }
 
+/*
+ * The commands below queue their host records and write them once the lock
+ * is released (records.h). A record lost never changes what a command
+ * returns: the host is as the journal says, and the summary's notes say
+ * what was not told.
+ */
+typedef struct command_outcome {
+	vfg_change_summary summary;
+	vfg_error err;
+} command_outcome;
+
+/* A command starts its records; the outcome record needs a summary and an error even when the caller takes none. */
+static void command_begin(vfg_context *ctx, const char *command, command_outcome *own, vfg_change_summary **summary,
+			  vfg_error **err)
+{
+	memset(own, 0, sizeof(*own));
+	*summary = *summary ? *summary : &own->summary;
+	*err = *err ? *err : &own->err;
+	host_records_begin(ctx, command);
+}
+
+int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, bool *committed,
+			     vfg_error *err)
+{
+	command_outcome own;
+	command_begin(ctx, "apply", &own, &summary, &err);
+	int r = plan_apply(ctx, plan, summary, committed, err);
+	host_records_finish(ctx, plan->domain.name, r, err, summary);
+	return r;
+}
+
+VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err)
+{
+	bool committed;
+	return vfg_plan_apply_committed(ctx, plan, summary, &committed, err);
+}
+
 static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_hostdev_spec *spec,
 			   vfg_error *err)
 {
@@ -654,8 +779,11 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 	if (vfg_iommu_group_read(ctx, &spec->addr, &group, err) < 0)
 		return -1;
 	free(group.members);
-	if (check_group_free(hj, dj->domain->name, &spec->addr, group.number, err) < 0)
+	if (check_group_free(hj, dj->domain->name, &spec->addr, group.number, err) < 0) {
+		if (err->errnum == EBUSY)
+			record_claim_refused(ctx, dj->domain->name, &spec->addr, err);
 		return -1;
+	}
 	journal_claim claim = {
 		.addr = spec->addr,
 		.group = group.number,
@@ -666,22 +794,19 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 	memcpy(claim.driver, spec->driver, sizeof(claim.driver));
 	vfg_driver_binding binding;
 	/* The claim durable first: a crash after the detach must find the hostdev to give back. */
-	if (domain_journal_claim(dj, &claim, err) < 0 || domain_journal_sync(hj, dj, err) < 0 ||
-	    vfg_pci_detach(ctx, &spec->addr, spec->driver[0] ? spec->driver : NULL, &binding, err) < 0)
+	if (domain_journal_claim(dj, &claim, err) < 0 || domain_journal_sync(hj, dj, err) < 0)
+		return -1;
+	int r = vfg_pci_detach(ctx, &spec->addr, spec->driver[0] ? spec->driver : NULL, &binding, err);
+	if (r < 0 || binding.changed)
+		record_driver(ctx, RECORD_DETACH, dj->domain->name, &spec->addr, r < 0 ? err : NULL);
+	if (r < 0)
 		return -1;
 	host_journal_fault_point(hj); /* detached, and the next write is the commit */
 	return 0;
 }
 
-VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
-				  vfg_error *err)
-{
-	bool held_nothing;
-	return vfg_domain_prepare_fresh(ctx, domain, summary, &held_nothing, err);
-}
-
-int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
-			     bool *held_nothing, vfg_error *err)
+static int domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary, bool *held_nothing,
+			  vfg_error *err)
 {
 	host_journal hj;
 	*held_nothing = false;
@@ -707,7 +832,7 @@ int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_cha
 		vfg_error undo = {0};
 		if (r == 0)
 			r = domain_journal_commit(&hj, dj, err);
-		else if (rollback(ctx, &hj, dj, NULL, &undo) < 0)
+		else if (rollback_failed(ctx, &hj, dj, NULL, &undo) < 0)
 			vfg_error_prefix(err, "undoing the detach failed too (%s): run vfguard restore; then",
 					 undo.message);
 	}
@@ -715,10 +840,27 @@ int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_cha
 	return r;
 }
 
-VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
+int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
+			     bool *held_nothing, vfg_error *err)
+{
+	command_outcome own;
+	command_begin(ctx, "prepare", &own, &summary, &err);
+	int r = domain_prepare(ctx, domain, summary, held_nothing, err);
+	host_records_finish(ctx, domain->name, r, err, summary);
+	return r;
+}
+
+VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
+				  vfg_error *err)
+{
+	bool held_nothing;
+	return vfg_domain_prepare_fresh(ctx, domain, summary, &held_nothing, err);
+}
+
+static int domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (vfg_domain_name_check(name, err) < 0 || open_and_recover(ctx, name, true, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, name, true, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, name);
 	int r = 0;
@@ -732,7 +874,18 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 	return r;
 }
 
-VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
+VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
+{
+	command_outcome own;
+	if (vfg_domain_name_check(name, err) < 0)
+		return -1; /* no domain of that name: nothing to record */
+	command_begin(ctx, "revoke", &own, &summary, &err);
+	int r = domain_revoke(ctx, name, summary, err);
+	host_records_finish(ctx, name, r, err, summary);
+	return r;
+}
+
+static int restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
 	if (open_and_recover(ctx, NULL, true, &hj, summary, err) < 0)
@@ -747,5 +900,14 @@ VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summar
 			r = revoke_all(ctx, &hj, dj, summary, err);
 	}
 	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
+{
+	command_outcome own;
+	command_begin(ctx, "restore", &own, &summary, &err);
+	int r = restore(ctx, release_all, summary, err);
+	host_records_finish(ctx, NULL, r, err, summary);
 	return r;
 }

@@ -86,6 +86,9 @@ static const vfg_config_key_def core_keys[] = {
 	 */
 	{"libvirt_qemu_user", "libvirt-qemu:libvirt-qemu", qemu_user_check,
 	 "the libvirt hook's USER:GROUP for QEMU when neither the domain nor qemu.conf names one"},
+	{"records", "auto", host_records_mode_check,
+	 "where the host records of every change go (docs/records.md): auto (journald, else syslog), journal, "
+	 "syslog, off"},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -150,6 +150,7 @@ VFG_EXPORT void vfg_context_free(vfg_context *ctx)
 	if (!ctx)
 		return;
 	journal_cache_free(ctx->journals);
+	host_records_free(&ctx->records);
 	vfg_dispatcher_unload(ctx);
 	vfg_config_free(ctx->config);
 	if (ctx->root_fd >= 0)

@@ -8,6 +8,7 @@
 #include <vfguard/vfguard.h>
 
 #include "plan.h" /* the plan's layout and what the outputs ask of it (plan.c) */
+#include "records.h" /* the host records a command queues and writes at its end */
 
 #define VFG_EXPORT __attribute__((visibility("default")))
 
@@ -34,6 +35,7 @@ struct vfg_context {
 	void **handles; /* dlopen handles, NULL for built-in labelers */
 	struct journal_cache
 		*journals; /* core/journal_cache.c: the journals the last host lock read; NULL: none kept */
+	host_records records; /* the command under way's records (records.h) */
 };
 
 /* core/journal_cache.c: for the context's journals. */
