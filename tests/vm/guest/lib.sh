@@ -798,13 +798,35 @@ in_unit() {
 # unit_devices UNIT: its DeviceAllow and DevicePolicy as `systemctl show`
 # reads them back, its lines joined by "; " in systemctl's order.
 unit_devices() {
-	systemctl show -p DeviceAllow -p DevicePolicy "$1" | sed ':a;N;$!ba;s/\n/; /g'
+	systemctl show -p DeviceAllow,DevicePolicy "$1" | sed ':a;N;$!ba;s/\n/; /g'
+}
+
+# unit_bus_allow UNIT: its DeviceAllow read over the system bus as sd-bus code
+# reads it (Manager.GetUnit, then the Service property), in busctl's words:
+# a(ss) 2 "/dev/vfio/2" "rw" ...
+unit_bus_allow() {
+	local path
+	path=$(busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
+		GetUnit s "$1.service" | sed -n 's/^o "\(.*\)"$/\1/p')
+	[ -n "$path" ] && busctl get-property org.freedesktop.systemd1 "$path" org.freedesktop.systemd1.Service DeviceAllow
 }
 
 # unit_stop UNIT: stop it, as the check "UNIT-stop"; then it is gone (--collect).
 unit_stop() {
 	check "$1-stop" systemctl stop "$1"
 	check_fails "$1-gone" systemctl is-active --quiet "$1"
+}
+
+# edu_unit UNIT PROPERTY...: what the device scenarios of this boot start
+# from: edu on vfio-pci (use_vfio_pci), its group in $group and its cdev in
+# $cdev (the check "setup-cdev"), and the unit (unit_start). A failure ends
+# the scenario.
+edu_unit() {
+	use_vfio_pci "$EDU"
+	group=/dev/vfio/$(iommu_group "$EDU")
+	cdev=$(vfio_cdev "$EDU")
+	check setup-cdev test -c "$cdev" || exit 1
+	unit_start "$@"
 }
 
 # vfio_cdev BDF: the function's VFIO cdev, /dev/vfio/devices/vfioN.
