@@ -740,3 +740,99 @@ expect_query_pci() {
 		grep '"device":4584')" . || show_output query-pci.out
 }
 # -------------------------------------------------------------------------------
+
+# ---- systemd (scenarios with "# vfgvm-root: systemd") --------------------------
+# That boot has systemd 252 as PID 1 and dbus-daemon on the system bus
+# (tests/vm/README.md); the scenarios make transient units with systemd-run.
+
+# unit_start UNIT PROPERTY...: the transient service UNIT (systemd-run, each
+# PROPERTY as -p), its main process guest/unit-holder, as the check
+# "UNIT-start"; sets unit_dir, unit_pid (the holder, read back as MainPID) and
+# unit_cgroup (its cgroup2 folder, read back as ControlGroup). A failure ends
+# the scenario.
+unit_start() {
+	local unit=$1 property count i=0
+	shift
+	unit_dir=$VFGVM_DIR/$unit unit_request=0
+	mkdir -p "$unit_dir" && mkfifo "$unit_dir/requests" || exit 1
+	count=$#
+	for property; do
+		set -- "$@" -p "$property"
+	done
+	shift "$count"
+	set -- --unit="$unit" --quiet --collect -p StandardOutput="file:$unit_dir/holder.log" \
+		-p StandardError=inherit "$@" /vm/unit-holder "$unit_dir"
+	check "$unit-start" systemd-run "$@" || exit 1
+	until [ -s "$unit_dir/ready" ] || [ $i -ge 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	expect_eq "$unit-main-pid" "$(systemctl show -p MainPID --value "$unit")" "$(cat "$unit_dir/ready")" || exit 1
+	unit_pid=$(cat "$unit_dir/ready")
+	unit_cgroup=/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$unit")
+	expect_eq "$unit-cgroup" "$(grep '^0::' "/proc/$unit_pid/cgroup")" "0::${unit_cgroup#/sys/fs/cgroup}" || exit 1
+}
+
+# in_unit COMMAND...: COMMAND run by the last unit_start's holder, as a
+# process of that unit; prints its output and returns its status (1 when the
+# holder did not answer within 30 s).
+in_unit() {
+	local word i=0
+	unit_request=$((unit_request + 1))
+	for word; do
+		echo "$word"
+	done >"$unit_dir/$unit_request.args"
+	echo "$unit_request" >"$unit_dir/requests"
+	until [ -e "$unit_dir/$unit_request.status" ] || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cat "$unit_dir/$unit_request.out" 2>/dev/null
+	[ -e "$unit_dir/$unit_request.status" ] || {
+		echo "the holder of $unit_dir did not answer request $unit_request in 30 s"
+		return 1
+	}
+	return "$(cat "$unit_dir/$unit_request.status")"
+}
+
+# unit_devices UNIT: its DeviceAllow and DevicePolicy as `systemctl show`
+# reads them back, its lines joined by "; " in systemctl's order.
+unit_devices() {
+	systemctl show -p DeviceAllow,DevicePolicy "$1" | sed ':a;N;$!ba;s/\n/; /g'
+}
+
+# unit_bus_allow UNIT: its DeviceAllow read over the system bus as sd-bus code
+# reads it (Manager.GetUnit, then the Service property), in busctl's words:
+# a(ss) 2 "/dev/vfio/2" "rw" ...
+unit_bus_allow() {
+	local path
+	path=$(busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
+		GetUnit s "$1.service" | sed -n 's/^o "\(.*\)"$/\1/p')
+	[ -n "$path" ] && busctl get-property org.freedesktop.systemd1 "$path" org.freedesktop.systemd1.Service DeviceAllow
+}
+
+# unit_stop UNIT: stop it, as the check "UNIT-stop"; then it is gone (--collect).
+unit_stop() {
+	check "$1-stop" systemctl stop "$1"
+	check_fails "$1-gone" systemctl is-active --quiet "$1"
+}
+
+# edu_unit UNIT PROPERTY...: what the device scenarios of this boot start
+# from: edu on vfio-pci (use_vfio_pci), its group in $group and its cdev in
+# $cdev (the check "setup-cdev"), and the unit (unit_start). A failure ends
+# the scenario.
+edu_unit() {
+	use_vfio_pci "$EDU"
+	group=/dev/vfio/$(iommu_group "$EDU")
+	cdev=$(vfio_cdev "$EDU")
+	check setup-cdev test -c "$cdev" || exit 1
+	unit_start "$@"
+}
+
+# vfio_cdev BDF: the function's VFIO cdev, /dev/vfio/devices/vfioN.
+vfio_cdev() {
+	local dev
+	dev=$(ls "/sys/bus/pci/devices/$1/vfio-dev" 2>/dev/null | head -n 1)
+	[ -n "$dev" ] && echo "/dev/vfio/devices/$dev"
+}
+# -------------------------------------------------------------------------------
