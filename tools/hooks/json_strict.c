@@ -191,6 +191,11 @@ static int scan_object(const char **p, const char *end, const char *what, vfg_er
 			}
 			keys = grown;
 		}
+		/* json-c takes some texts RFC 8259 does not (a key in single quotes): they are no JSON to us */
+		if (*at != '"') {
+			r = vfg_error_set(err, 0, what, "not a JSON object (a key not in double quotes)");
+			break;
+		}
 		keys[n].order = n;
 		int s = scan_string(&at, end, &keys[n]);
 		if (s != 0) {
@@ -199,8 +204,12 @@ static int scan_object(const char **p, const char *end, const char *what, vfg_er
 			break;
 		}
 		n++;
-		at = skip_space(at, end) + 1; /* the ':' */
 		at = skip_space(at, end);
+		if (at >= end || *at != ':') {
+			r = vfg_error_set(err, 0, what, "not a JSON object (no ':' after a key)");
+			break;
+		}
+		at = skip_space(at + 1, end);
 		r = scan_value(&at, end, what, err);
 		at = skip_space(at, end);
 		if (at < end && *at == ',')
@@ -220,6 +229,8 @@ static int scan_object(const char **p, const char *end, const char *what, vfg_er
 static int scan_value(const char **p, const char *end, const char *what, vfg_error *err)
 {
 	const char *at = *p;
+	if (at >= end)
+		return vfg_error_set(err, 0, what, "not a JSON object (the text ends inside it)");
 	if (*at == '{')
 		return scan_object(p, end, what, err);
 	if (*at == '"') {
