@@ -139,6 +139,9 @@ VFG_EXPORT int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_
 				vfg_change_summary *summary, vfg_error *err)
 {
 	*plan = NULL;
+	vfg_error dropped = {0};
+	if (!err)
+		err = &dropped; /* @err may be NULL (error.h); prepare_undo adds to the message */
 	vfg_change_summary prepared = {0}, applied = {0};
 	bool held_nothing, committed = false;
 	vfg_plan *built = NULL;

@@ -1135,6 +1135,9 @@ START_TEST(domain_apply_returns_the_plan_and_a_refused_apply_changes_nothing)
 	ck_assert_int_eq(vfg_domain_apply(ctx, vm2, &plan, &summary, &err), -1);
 	ck_assert_ptr_null(plan);
 	ck_assert_msg(strstr(err.message, "vm1"), "%s", err.message);
+	/* and without a summary or an error to fill (error.h: @err may be NULL) */
+	ck_assert_int_eq(vfg_domain_apply(ctx, vm2, &plan, NULL, NULL), -1);
+	ck_assert_ptr_null(plan);
 	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME, before, "after the refused apply");
 	free(before);
 
