@@ -191,7 +191,8 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 		if (r == 0 && binding.changed && summary)
 			summary->changed++; /* the detach undone counts as apply counted it */
 	}
-	return domain_journal_release(hj, dj, &claim.addr, err);
+	char name[VFG_HOSTDEV_NAME_MAX];
+	return domain_journal_release(hj, dj, journal_claim_name(&claim, name), err);
 }
 
 /* Undo every record the open transaction made, newest first, release its claims and commit. */
@@ -342,7 +343,7 @@ static int open_and_recover(vfg_context *ctx, const char *subject, bool undoing,
 }
 
 /* An IOMMU group belongs to one domain: refuse before anything is written. */
-static int check_group_free(const host_journal *hj, const char *name, const vfg_pci_addr *addr, unsigned group,
+static int check_group_free(const host_journal *hj, const char *name, const char *hostdev, unsigned group,
 			    vfg_error *err)
 {
 	const domain_journal *other = NULL;
@@ -351,10 +352,10 @@ static int check_group_free(const host_journal *hj, const char *name, const vfg_
 		return -1;
 	if (!claim)
 		return 0;
-	char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_PCI_ADDR_STRLEN];
-	return vfg_error_set(err, EBUSY, vfg_pci_addr_format(addr, bdf),
+	char holder[VFG_HOSTDEV_NAME_MAX];
+	return vfg_error_set(err, EBUSY, hostdev,
 			     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it there first",
-			     group, other->domain->name, vfg_pci_addr_format(&claim->addr, holder));
+			     group, other->domain->name, journal_claim_name(claim, holder));
 }
 
 /*
@@ -373,24 +374,23 @@ static int check_backend_kept(const host_journal *hj, const vfg_plan *plan, cons
 	const journal_claim *claim = dj ? domain_journal_find_group_claim(dj, hostdev->group.number) : NULL;
 	if (!claim || claim->backend == VFG_BACKEND_AUTO || claim->backend == hostdev->backend)
 		return 0;
-	char bdf[VFG_PCI_ADDR_STRLEN], held[VFG_PCI_ADDR_STRLEN];
+	char bdf[VFG_HOSTDEV_NAME_MAX], held[VFG_HOSTDEV_NAME_MAX];
 	const char *name = plan->domain.name;
-	return vfg_error_set(err, EBUSY, vfg_pci_addr_format(&hostdev->spec.addr, bdf),
+	return vfg_error_set(err, EBUSY, vfg_hostdev_name(&hostdev->spec, bdf),
 			     "IOMMU group %u is held by domain %s with backend %s (through its hostdev %s), and one "
 			     "group takes one backend: to move it to %s, run vfguard revoke --domain %s first, then "
 			     "apply with backend=%s; nothing was changed",
 			     hostdev->group.number, name, vfg_backend_name(claim->backend),
-			     vfg_pci_addr_format(&claim->addr, held), vfg_backend_name(hostdev->backend), name,
+			     journal_claim_name(claim, held), vfg_backend_name(hostdev->backend), name,
 			     vfg_backend_name(hostdev->backend));
 }
 
 /* A claim refused (the group is another domain's, or held with another backend): recorded, nothing changed. */
-static void record_claim_refused(vfg_context *ctx, const char *domain, const vfg_pci_addr *addr, const vfg_error *err)
+static void record_claim_refused(vfg_context *ctx, const char *domain, const char *hostdev, const vfg_error *err)
 {
-	char bdf[VFG_PCI_ADDR_STRLEN];
 	host_records_add(ctx, &(host_record){.kind = RECORD_REFUSE,
 					     .domain = domain,
-					     .device = vfg_pci_addr_format(addr, bdf),
+					     .device = hostdev,
 					     .result = "refused",
 					     .text = err->message,
 					     .errnum = err->errnum});
@@ -400,10 +400,12 @@ static int check_ownership(vfg_context *ctx, const host_journal *hj, const vfg_p
 {
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
-		if (check_group_free(hj, plan->domain.name, &hostdev->function.addr, hostdev->group.number, err) < 0 ||
+		char name[VFG_HOSTDEV_NAME_MAX];
+		vfg_hostdev_name(&hostdev->spec, name);
+		if (check_group_free(hj, plan->domain.name, name, hostdev->group.number, err) < 0 ||
 		    check_backend_kept(hj, plan, hostdev, err) < 0) {
 			if (err->errnum == EBUSY)
-				record_claim_refused(ctx, plan->domain.name, &hostdev->function.addr, err);
+				record_claim_refused(ctx, plan->domain.name, name, err);
 			return -1;
 		}
 	}
@@ -414,20 +416,22 @@ static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *
 {
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
-		journal_claim *held = domain_journal_find_claim(dj, &hostdev->function.addr);
+		char name[VFG_HOSTDEV_NAME_MAX];
+		journal_claim *held = domain_journal_find_claim(dj, vfg_hostdev_name(&hostdev->spec, name));
 		if (held && held->backend == hostdev->backend && held->access == hostdev->spec.access)
 			continue;
 		/* Re-claimed with what the plan found (prepare claimed it before the backend was known). */
 		journal_claim claim = {
-			.addr = hostdev->function.addr,
+			.addr = hostdev->spec.addr,
 			.group = hostdev->group.number,
 			.backend = hostdev->backend,
 			.access = hostdev->spec.access,
 			.managed = held && held->managed,
 		};
+		memcpy(claim.mdev, hostdev->spec.mdev, sizeof(claim.mdev));
 		if (held)
 			memcpy(claim.driver, held->driver, sizeof(claim.driver));
-		if (held && domain_journal_release(hj, dj, &hostdev->function.addr, err) < 0)
+		if (held && domain_journal_release(hj, dj, name, err) < 0)
 			return -1;
 		if (domain_journal_claim(dj, &claim, err) < 0)
 			return -1;
@@ -775,13 +779,19 @@ VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change
 static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_hostdev_spec *spec,
 			   vfg_error *err)
 {
+	char name[VFG_HOSTDEV_NAME_MAX];
+	vfg_hostdev_name(spec, name);
+	if (spec->mdev[0])
+		return vfg_error_set(err, 0, name,
+				     "managed: an mdev has no driver to detach and reattach (its parent's mdev driver "
+				     "made it and stays bound)");
 	vfg_iommu_group group;
 	if (vfg_iommu_group_read(ctx, &spec->addr, &group, err) < 0)
 		return -1;
 	free(group.members);
-	if (check_group_free(hj, dj->domain->name, &spec->addr, group.number, err) < 0) {
+	if (check_group_free(hj, dj->domain->name, name, group.number, err) < 0) {
 		if (err->errnum == EBUSY)
-			record_claim_refused(ctx, dj->domain->name, &spec->addr, err);
+			record_claim_refused(ctx, dj->domain->name, name, err);
 		return -1;
 	}
 	journal_claim claim = {
@@ -817,7 +827,8 @@ static int domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < domain->n_hostdevs; i++) {
 		const vfg_hostdev_spec *spec = &domain->hostdevs[i];
-		if (!spec->managed || (dj && domain_journal_find_claim(dj, &spec->addr)))
+		char name[VFG_HOSTDEV_NAME_MAX];
+		if (!spec->managed || (dj && domain_journal_find_claim(dj, vfg_hostdev_name(spec, name))))
 			continue; /* not managed, or prepared already */
 		if (!dj)
 			dj = host_journal_get(&hj, domain, err);

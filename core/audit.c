@@ -112,7 +112,8 @@ static const journal_claim *claim_of_node(const domain_journal *dj, const vfg_pl
 	for (size_t h = 0; node->kind == VFG_NODE_CDEV && h < plan->n_hostdevs && !known; h++) {
 		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", plan->hostdevs[h].cdev);
 		known = plan->hostdevs[h].cdev[0] && strcmp(path, node->path) == 0;
-		claim = known ? domain_journal_find_claim(dj, &plan->hostdevs[h].spec.addr) : NULL;
+		char name[VFG_HOSTDEV_NAME_MAX];
+		claim = known ? domain_journal_find_claim(dj, vfg_hostdev_name(&plan->hostdevs[h].spec, name)) : NULL;
 	}
 	for (size_t i = 0; !known && !claim && i < dj->n_claims; i++)
 		if (dj->claims[i].backend == backend)
@@ -142,11 +143,11 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 		if (matches)
 			continue;
 		const char *backend = vfg_backend_name(node_backend(record->node.kind));
-		char expected[256], actual[256], bdf[VFG_PCI_ADDR_STRLEN];
+		char expected[256], actual[256], bdf[VFG_HOSTDEV_NAME_MAX];
 		if (claim)
 			snprintf(expected, sizeof(expected),
 				 "no %s grant: domain %s holds %s (IOMMU group %u) with backend %s", backend,
-				 dj->domain->name, vfg_pci_addr_format(&claim->addr, bdf), claim->group,
+				 dj->domain->name, journal_claim_name(claim, bdf), claim->group,
 				 vfg_backend_name(claim->backend));
 		else if (record->node.shared)
 			snprintf(expected, sizeof(expected), "no %s grant: domain %s claims no hostdev with backend %s",
@@ -441,10 +442,31 @@ static int host_audit_container(vfg_context *ctx, vfg_finding *finding, vfg_erro
 	return 0;
 }
 
+/* A claimed mdev: still there, of a vfio bus vfguard grants, alone in its group (mdev.c). */
+static int host_audit_mdev(vfg_context *ctx, const vfg_live_domain *live, const vfg_hostdev_spec *spec,
+			   vfg_finding *finding)
+{
+	char name[VFG_HOSTDEV_NAME_MAX], expected[128];
+	snprintf(expected, sizeof(expected), "%s of domain %s present, alone in its IOMMU group",
+		 vfg_hostdev_name(spec, name), live->domain.name);
+	vfg_hostdev hostdev;
+	vfg_error host_err;
+	vfg_error_clear(&host_err);
+	if (vfg_hostdev_enumerate(ctx, spec, &hostdev, &host_err) < 0) {
+		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, host_err.message,
+				   "vfguard revoke --domain %s: the mdev is gone or changed", live->domain.name);
+		return 0;
+	}
+	vfg_hostdev_clear(&hostdev);
+	return 0;
+}
+
 /* Each claimed hostdev: still on a vfio driver, its IOMMU group still viable. */
 static int host_audit_hostdev(vfg_context *ctx, const vfg_live_domain *live, const vfg_hostdev_spec *spec,
 			      vfg_finding *finding, vfg_error *err)
 {
+	if (spec->mdev[0])
+		return host_audit_mdev(ctx, live, spec, finding);
 	char bdf[VFG_PCI_ADDR_STRLEN], expected[128];
 	vfg_pci_addr_format(&spec->addr, bdf);
 	vfg_pci_function fn;

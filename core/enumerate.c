@@ -318,9 +318,9 @@ int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_add
 			     group->number, offenders, count > 1 ? "them" : "it");
 }
 
-static int read_cdev(int fn_dirfd, const char *fn_dir, vfg_hostdev *hostdev, vfg_error *err)
+int vfg_hostdev_read_cdev(int fn_dirfd, const char *fn_dir, vfg_hostdev *hostdev, vfg_error *err)
 {
-	/* No vfio-dev/ (function_read_at looked): no cdev, the kernel lacks VFIO_DEVICE_CDEV. */
+	/* No vfio-dev/ (function_read_at or mdev_read_at looked): no cdev, the kernel lacks VFIO_DEVICE_CDEV. */
 	if (!hostdev->function.vfio_dev)
 		return 0;
 	char path[VFG_PATH_MAX + 16];
@@ -415,10 +415,10 @@ static bool legacy_available(const vfg_context *ctx, vfg_host_nodes *host, const
 }
 
 /* Each backend is looked at only when the choice needs it; the messages name every one looked at. */
-static int choose_backend(const vfg_context *ctx, vfg_host_nodes *host, vfg_hostdev *hostdev, vfg_error *err)
+int vfg_hostdev_choose_backend(const vfg_context *ctx, vfg_host_nodes *host, vfg_hostdev *hostdev, vfg_error *err)
 {
-	char bdf[VFG_PCI_ADDR_STRLEN], no_iommufd[192] = "", no_legacy[192] = "";
-	vfg_pci_addr_format(&hostdev->function.addr, bdf);
+	char bdf[VFG_HOSTDEV_NAME_MAX], no_iommufd[192] = "", no_legacy[192] = "";
+	vfg_hostdev_name(&hostdev->spec, bdf);
 
 	switch (hostdev->spec.backend) {
 	case VFG_BACKEND_IOMMUFD:
@@ -483,6 +483,8 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
 			     vfg_hostdev *hostdev, vfg_error *err)
 {
+	if (spec->mdev[0])
+		return vfg_mdev_enumerate_on(ctx, host, spec, hostdev, err);
 	char dir[VFG_PATH_MAX];
 	memset(hostdev, 0, sizeof(*hostdev));
 	hostdev->spec = *spec;
@@ -492,7 +494,8 @@ int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const
 	    group_read_at(ctx, host, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
 	    check_bound_to_vfio(hostdev, err) < 0 ||
 	    vfg_iommu_group_check_viable(&hostdev->group, &spec->addr, err) < 0 ||
-	    read_cdev(dirfd, dir, hostdev, err) < 0 || choose_backend(ctx, host, hostdev, err) < 0) {
+	    vfg_hostdev_read_cdev(dirfd, dir, hostdev, err) < 0 ||
+	    vfg_hostdev_choose_backend(ctx, host, hostdev, err) < 0) {
 		vfg_hostdev_clear(hostdev);
 		return -1;
 	}

@@ -99,9 +99,8 @@ static void node_hostdevs(const vfg_plan *plan, size_t index, char *buf, size_t 
 		for (size_t n = 0; n < hostdev->n_nodes; n++) {
 			if (hostdev->nodes[n] != index)
 				continue;
-			char bdf[VFG_PCI_ADDR_STRLEN];
-			used = vfg_strlcatf(buf, size, used, "%s%s", used ? ", " : "",
-					    vfg_pci_addr_format(&hostdev->spec.addr, bdf));
+			char bdf[VFG_HOSTDEV_NAME_MAX];
+			used = vfg_strlcatf(buf, size, used, "%s%s", used ? ", " : "", vfg_hostdev_name(&hostdev->spec, bdf));
 		}
 	}
 }
@@ -202,7 +201,10 @@ static int fdset_add_hostdevs(const vfg_plan *plan, vfg_fdset *fdset, vfg_error 
 			if (fdset->fds[i].node != hostdev->nodes[1])
 				continue;
 			vfg_fd_hostdev *entry = &fdset->hostdevs[fdset->n_hostdevs++];
-			vfg_pci_addr_format(&hostdev->spec.addr, entry->bdf);
+			if (hostdev->spec.mdev[0])
+				memcpy(entry->mdev, hostdev->spec.mdev, sizeof(entry->mdev));
+			else
+				vfg_pci_addr_format(&hostdev->spec.addr, entry->bdf);
 			entry->backend = hostdev->backend;
 			entry->fd = i;
 			snprintf(entry->vf_token, sizeof(entry->vf_token), "%s", hostdev->spec.vf_token);
@@ -222,8 +224,8 @@ static int fdset_add_hostdevs(const vfg_plan *plan, vfg_fdset *fdset, vfg_error 
 static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const vfg_hostdev *hostdev, vfg_error *err)
 {
 	const char *name = plan->domain.name;
-	char bdf[VFG_PCI_ADDR_STRLEN], other_bdf[VFG_PCI_ADDR_STRLEN];
-	vfg_pci_addr_format(&hostdev->spec.addr, bdf);
+	char bdf[VFG_HOSTDEV_NAME_MAX], other_bdf[VFG_HOSTDEV_NAME_MAX];
+	vfg_hostdev_name(&hostdev->spec, bdf);
 	unsigned group = hostdev->group.number;
 	const domain_journal *other = NULL;
 	const journal_claim *held = NULL;
@@ -233,9 +235,9 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 		return vfg_error_set(err, EBUSY, bdf,
 				     "IOMMU group %u belongs to domain %s (through its hostdev %s), not to domain %s: "
 				     "no fd is opened",
-				     group, other->domain->name, vfg_pci_addr_format(&held->addr, other_bdf), name);
+				     group, other->domain->name, journal_claim_name(held, other_bdf), name);
 	const domain_journal *dj = host_journal_find(hj, name);
-	const journal_claim *claim = dj ? domain_journal_find_claim(dj, &hostdev->spec.addr) : NULL;
+	const journal_claim *claim = dj ? domain_journal_find_claim(dj, bdf) : NULL;
 	if (!claim || claim->backend == VFG_BACKEND_AUTO) /* auto: prepared, never applied */
 		return vfg_error_set(err, EPERM, bdf, "domain %s holds no grant for it; run vfguard apply first", name);
 	/* Under the shared lock an open transaction has no owner left: a crashed run's, for restore to finish. */

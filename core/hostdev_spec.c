@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A hostdev as the CLI names it:
- * "BDF[,backend=...][,access=...][,vf-token=UUID][,managed=yes|no][,driver=NAME]".
+ * "BDF[,backend=...][,access=...][,vf-token=UUID][,managed=yes|no][,driver=NAME]", the BDF also as
+ * its sysfs path; or a mediated device, "mdev=UUID" or "/sys/bus/mdev/devices/UUID", with backend= and
+ * access= only.
  */
 #include <errno.h>
 #include <string.h>
@@ -98,6 +100,23 @@ static int apply_option(const char *key, const char *value, vfg_hostdev_spec *sp
 			     "unknown hostdev option: expected backend=, access=, vf-token=, managed= or driver=");
 }
 
+/*
+ * An mdev has no PCI function of its own: no VF to carry a token, and no
+ * driver to rebind (its parent's mdev driver made it and stays bound).
+ */
+static int mdev_options_check(const char *text, const vfg_hostdev_spec *spec, vfg_error *err)
+{
+	if (spec->vf_token[0])
+		return vfg_error_set(err, 0, text, "vf-token= is for an SR-IOV VF: an mdev has none");
+	if (spec->managed)
+		return vfg_error_set(err, 0, text,
+				     "managed=yes: an mdev has no driver to detach and reattach (its parent's mdev "
+				     "driver made it and stays bound)");
+	if (spec->driver[0])
+		return vfg_error_set(err, 0, text, "driver=%s: an mdev has no driver to rebind", spec->driver);
+	return 0;
+}
+
 /* A sysfs path and every option: a longer text is no hostdev. */
 #define HOSTDEV_SPEC_MAX (VFG_PATH_MAX + 128)
 
@@ -121,8 +140,9 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 	if (!device)
 		return vfg_error_set(err, 0, text,
 				     "empty hostdev: expected BDF[,backend=..][,access=..][,vf-token=..]");
-	int r = device[0] == '/' ? addr_from_sysfs_path(ctx, device, &spec->addr, err)
-				 : vfg_pci_addr_parse(device, &spec->addr, err);
+	int r = vfg_mdev_spec_named(device) ? vfg_mdev_spec_parse(device, spec, err)
+		: device[0] == '/'	    ? addr_from_sysfs_path(ctx, device, &spec->addr, err)
+					    : vfg_pci_addr_parse(device, &spec->addr, err);
 	if (r < 0)
 		return -1;
 
@@ -144,6 +164,8 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 			return -1;
 		}
 	}
+	if (spec->mdev[0])
+		return mdev_options_check(text, spec, err);
 	/* Only a managed hostdev is bound; a driver named for another would be silently ignored. */
 	if (spec->driver[0] && !spec->managed)
 		return vfg_error_set(err, 0, text,

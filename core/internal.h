@@ -95,6 +95,17 @@ typedef struct vfg_host_nodes {
 /* vfg_hostdev_enumerate, with what is known of the host in @host (VFG_HOST_NODES_UNKNOWN at first). */
 int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
 			     vfg_hostdev *hostdev, vfg_error *err);
+/* enumerate.c, for mdev.c too: the vfio cdev under the device's directory (function.vfio_dev said it has vfio-dev/). */
+int vfg_hostdev_read_cdev(int dirfd, const char *dir, vfg_hostdev *hostdev, vfg_error *err);
+/* The backend that serves the enumerated hostdev (spec.backend, or the host's choice for auto). */
+int vfg_hostdev_choose_backend(const vfg_context *ctx, vfg_host_nodes *host, vfg_hostdev *hostdev, vfg_error *err);
+/* mdev.c: vfg_hostdev_enumerate_on for a spec naming an mdev. */
+int vfg_mdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
+			  vfg_hostdev *hostdev, vfg_error *err);
+/* mdev.c: the mdev named by "mdev=UUID" or "/sys/bus/mdev/devices/UUID" (@device), its UUID into @spec->mdev. */
+int vfg_mdev_spec_parse(const char *device, vfg_hostdev_spec *spec, vfg_error *err);
+/* mdev.c: is @device the way an mdev is named ("mdev=..." or under /sys/bus/mdev/devices/)? */
+bool vfg_mdev_spec_named(const char *device);
 /* enumerate.c: the IOMMU group of a function, and whether userspace may own it. */
 int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err);
 /* Every member but @addr is bound to a driver that lets userspace own the group's DMA (or to none). */

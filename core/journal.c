@@ -74,8 +74,8 @@ static size_t format_state_line(char *buf, size_t size, size_t used, unsigned lo
 /* A variant driver is an eighth field, written only when there is one: a journal without one reads as before. */
 static size_t format_claim(char *buf, size_t size, size_t used, unsigned long txn, const journal_claim *claim)
 {
-	char bdf[VFG_PCI_ADDR_STRLEN];
-	used = vfg_strlcatf(buf, size, used, "claim %lu %s %u %s %s %d", txn, vfg_pci_addr_format(&claim->addr, bdf),
+	char name[VFG_HOSTDEV_NAME_MAX];
+	used = vfg_strlcatf(buf, size, used, "claim %lu %s %u %s %s %d", txn, journal_claim_name(claim, name),
 			    claim->group, vfg_backend_name(claim->backend), vfg_access_name(claim->access),
 			    claim->managed ? 1 : 0);
 	if (claim->driver[0])
@@ -357,13 +357,11 @@ int domain_journal_claim(domain_journal *dj, const journal_claim *claim, vfg_err
 	return 0;
 }
 
-int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_addr *addr, vfg_error *err)
+int domain_journal_release(host_journal *hj, domain_journal *dj, const char *hostdev, vfg_error *err)
 {
-	char bdf[VFG_PCI_ADDR_STRLEN];
-	if (line_printf(dj, err, "release %lu %s\n", dj->open_txn, vfg_pci_addr_format(addr, bdf)) < 0 ||
-	    line_buffered(hj, dj, err) < 0)
+	if (line_printf(dj, err, "release %lu %s\n", dj->open_txn, hostdev) < 0 || line_buffered(hj, dj, err) < 0)
 		return -1;
-	domain_journal_remove_claim(dj, addr);
+	domain_journal_remove_claim(dj, hostdev);
 	dj->stale_lines += 2; /* the claim's, and this one */
 	return 0;
 }

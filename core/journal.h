@@ -64,7 +64,8 @@ typedef struct journal_state {
 /* An IOMMU group a domain owns, through one of its hostdevs. */
 typedef struct journal_claim {
 	unsigned long txn;
-	vfg_pci_addr addr;
+	vfg_pci_addr addr; /* zero for an mdev */
+	char mdev[VFG_UUID_STRLEN]; /* an mdev's UUID, "" for a PCI function: the line names "mdev:UUID" */
 	unsigned group;
 	vfg_backend backend;
 	vfg_access access;
@@ -209,7 +210,7 @@ int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, co
  * the first change. A release waits in the buffer like a done mark.
  */
 int domain_journal_claim(domain_journal *dj, const journal_claim *claim, vfg_error *err);
-int domain_journal_release(host_journal *hj, domain_journal *dj, const vfg_pci_addr *addr, vfg_error *err);
+int domain_journal_release(host_journal *hj, domain_journal *dj, const char *hostdev, vfg_error *err);
 /*
  * Append an intent for @labeler's change of @node with @undo; the new record
  * in *@made. Durable on return, unless the journal batches (domain_journal_batch).
@@ -256,7 +257,11 @@ int domain_journal_store_path(const domain_journal *dj, const char *hash, char *
 
 journal_record *domain_journal_find_record(const domain_journal *dj, const char *labeler, const char *path);
 journal_record *domain_journal_find_record_id(const domain_journal *dj, unsigned long id);
-journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr);
+journal_claim *domain_journal_find_claim(const domain_journal *dj, const char *hostdev);
+/* The claim's hostdev as vfg_hostdev_name names it: "BDF" or "mdev:UUID" (VFG_HOSTDEV_NAME_MAX). */
+char *journal_claim_name(const journal_claim *claim, char *buf);
+/* "BDF" or "mdev:UUID" as a claim's address and UUID; -1 when it is neither. */
+int journal_claim_name_parse(const char *text, journal_claim *claim);
 /* The domain's claim on any function of IOMMU group @group, NULL when none. */
 const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group);
 /*
@@ -382,7 +387,7 @@ void domain_journal_unindex_record(domain_journal *dj, journal_record *record);
 /* Keep @value for (@labeler, @key) in memory, first set by @txn; NULL drops it. *@replaced: it had one. */
 int domain_journal_keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key,
 			      const char *value, bool *replaced, vfg_error *err);
-void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr);
+void domain_journal_remove_claim(domain_journal *dj, const char *hostdev);
 /* Every side state entry gone (the domain holds nothing); the ids renumbered (a rewrite): indexed again. */
 void domain_journal_clear_states(domain_journal *dj);
 int domain_journal_reindex_records(domain_journal *dj, vfg_error *err);

@@ -318,9 +318,9 @@ void domain_journal_clear_states(domain_journal *dj)
 	journal_index_clear(&dj->states_by_key);
 }
 
-void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr)
+void domain_journal_remove_claim(domain_journal *dj, const char *hostdev)
 {
-	journal_claim *claim = domain_journal_find_claim(dj, addr);
+	journal_claim *claim = domain_journal_find_claim(dj, hostdev);
 	if (!claim)
 		return;
 	size_t index = (size_t)(claim - dj->claims);
@@ -328,10 +328,32 @@ void domain_journal_remove_claim(domain_journal *dj, const vfg_pci_addr *addr)
 	dj->n_claims--;
 }
 
-journal_claim *domain_journal_find_claim(const domain_journal *dj, const vfg_pci_addr *addr)
+char *journal_claim_name(const journal_claim *claim, char *buf)
 {
+	vfg_hostdev_spec spec = {.addr = claim->addr};
+	memcpy(spec.mdev, claim->mdev, sizeof(spec.mdev));
+	return vfg_hostdev_name(&spec, buf);
+}
+
+int journal_claim_name_parse(const char *text, journal_claim *claim)
+{
+	static const char prefix[] = "mdev:";
+	if (strncmp(text, prefix, sizeof(prefix) - 1) != 0)
+		return vfg_pci_addr_parse(text, &claim->addr, NULL);
+	char canonical[VFG_UUID_STRLEN];
+	/* Written canonical (vfg_uuid_parse's lower case): any other spelling is not ours. */
+	if (vfg_uuid_parse(text + sizeof(prefix) - 1, canonical, NULL) < 0 ||
+	    strcmp(canonical, text + sizeof(prefix) - 1) != 0)
+		return -1;
+	memcpy(claim->mdev, canonical, sizeof(claim->mdev));
+	return 0;
+}
+
+journal_claim *domain_journal_find_claim(const domain_journal *dj, const char *hostdev)
+{
+	char name[VFG_HOSTDEV_NAME_MAX];
 	for (size_t i = 0; i < dj->n_claims; i++)
-		if (vfg_pci_addr_equal(&dj->claims[i].addr, addr))
+		if (strcmp(journal_claim_name(&dj->claims[i], name), hostdev) == 0)
 			return &dj->claims[i];
 	return NULL;
 }

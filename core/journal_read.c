@@ -167,12 +167,14 @@ static int read_claim(journal_reader *reader, char **fields, size_t count, unsig
 	journal_claim claim = {.txn = txn};
 	unsigned long group;
 	/* Seven fields, or eight with the variant driver a managed hostdev was bound to (format_claim). */
-	if ((count != 7 && count != 8) || vfg_pci_addr_parse(fields[2], &claim.addr, NULL) < 0 ||
+	if ((count != 7 && count != 8) || journal_claim_name_parse(fields[2], &claim) < 0 ||
 	    !parse_ulong(fields[3], &group) || vfg_backend_parse(fields[4], &claim.backend, NULL) < 0 ||
 	    vfg_access_parse(fields[5], &claim.access, NULL) < 0)
 		return reader_error(reader, "malformed claim");
 	claim.group = (unsigned)group;
 	claim.managed = strcmp(fields[6], "1") == 0;
+	if (claim.mdev[0] && claim.managed)
+		return reader_error(reader, "malformed claim: a managed mdev");
 	if (count == 8) {
 		vfg_error why = {0};
 		if (!claim.managed || vfg_driver_name_check(fields[7], &why) < 0)
@@ -333,10 +335,11 @@ static int read_line(journal_reader *reader, char *line)
 	if (strcmp(fields[0], "state") == 0 || strcmp(fields[0], "unstate") == 0)
 		return read_state(reader, fields, count, txn);
 	if (strcmp(fields[0], "release") == 0) {
-		vfg_pci_addr addr;
-		if (count != 3 || vfg_pci_addr_parse(fields[2], &addr, NULL) < 0)
+		journal_claim released = {0};
+		char name[VFG_HOSTDEV_NAME_MAX];
+		if (count != 3 || journal_claim_name_parse(fields[2], &released) < 0)
 			return reader_error(reader, "malformed release");
-		domain_journal_remove_claim(dj, &addr);
+		domain_journal_remove_claim(dj, journal_claim_name(&released, name));
 		return 0;
 	}
 	if (strcmp(fields[0], "done") == 0 || strcmp(fields[0], "undone") == 0) {

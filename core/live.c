@@ -20,6 +20,7 @@ static int live_domain_fill(const domain_journal *dj, vfg_live_domain *live, vfg
 			.managed = claim->managed,
 		};
 		snprintf(live->hostdevs[i].driver, sizeof(live->hostdevs[i].driver), "%s", claim->driver);
+		memcpy(live->hostdevs[i].mdev, claim->mdev, sizeof(live->hostdevs[i].mdev));
 	}
 	live->n_hostdevs = dj->n_claims;
 	live->domain.n_hostdevs = dj->n_claims;

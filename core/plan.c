@@ -207,16 +207,20 @@ static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *p
 {
 	const vfg_hostdev *hostdev = &plan->hostdevs[index];
 	const vfg_pci_addr *addr = &hostdev->spec.addr;
+	/* An mdev is alone in its group (mdev.c): the group tells it apart, above every BDF's 32 bits. */
 	uint64_t address =
-		(uint64_t)addr->domain << 16 | (uint64_t)addr->bus << 8 | (uint64_t)addr->slot << 3 | addr->function;
+		hostdev->spec.mdev[0]
+			? 1ull << 32 | hostdev->group.number
+			: (uint64_t)addr->domain << 16 | (uint64_t)addr->bus << 8 | (uint64_t)addr->slot << 3 | addr->function;
 	plan_slot *same_address = plan_index_find(&builder->addresses, address, NULL, NULL);
 	plan_slot *same_group = plan_index_find(&builder->groups, hostdev->group.number, NULL, NULL);
-	char bdf[VFG_PCI_ADDR_STRLEN], other_bdf[VFG_PCI_ADDR_STRLEN];
+	char bdf[VFG_HOSTDEV_NAME_MAX], other_bdf[VFG_HOSTDEV_NAME_MAX];
+	vfg_hostdev_name(&hostdev->spec, bdf);
 	if (same_group->entry) {
 		const vfg_hostdev *first = &plan->hostdevs[same_group->entry - 1];
 		if (first->backend != hostdev->backend && same_address->entry != same_group->entry) {
-			vfg_pci_addr_format(&first->spec.addr, other_bdf);
-			return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
+			vfg_hostdev_name(&first->spec, other_bdf);
+			return vfg_error_set(err, 0, bdf,
 					     "shares IOMMU group %u with %s, but uses backend %s where %s uses %s: "
 					     "one group takes one backend",
 					     hostdev->group.number, other_bdf, vfg_backend_name(hostdev->backend),
@@ -224,7 +228,7 @@ static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *p
 		}
 	}
 	if (same_address->entry)
-		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "hostdev given twice");
+		return vfg_error_set(err, 0, bdf, "hostdev given twice");
 	*same_address = (plan_slot){.key = address, .entry = index + 1};
 	if (!same_group->entry)
 		*same_group = (plan_slot){.key = hostdev->group.number, .entry = index + 1};
@@ -565,7 +569,7 @@ bool vfg_plan_group_mate(const vfg_plan *plan, const vfg_hostdev *hostdev, const
 	if (hostdev->backend != VFG_BACKEND_LEGACY || !vfg_pci_function_on_vfio(member))
 		return false;
 	for (size_t i = 0; i < plan->n_hostdevs; i++)
-		if (vfg_pci_addr_equal(&plan->hostdevs[i].spec.addr, &member->addr))
+		if (!plan->hostdevs[i].spec.mdev[0] && vfg_pci_addr_equal(&plan->hostdevs[i].spec.addr, &member->addr))
 			return false;
 	return true;
 }

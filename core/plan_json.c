@@ -79,9 +79,20 @@ static void json_domain(vfg_json *json, const vfg_plan *plan)
 
 static void json_hostdev(vfg_json *json, const vfg_plan *plan, const vfg_hostdev *hostdev)
 {
-	char bdf[VFG_PCI_ADDR_STRLEN];
+	char bdf[VFG_HOSTDEV_NAME_MAX];
 	vfg_json_begin_object(json, NULL);
-	vfg_json_string(json, "address", vfg_pci_addr_format(&hostdev->spec.addr, bdf));
+	/* A BDF, or "mdev:UUID"; an mdev has its "mdev" object, and no function or group members of its own. */
+	vfg_json_string(json, "address", vfg_hostdev_name(&hostdev->spec, bdf));
+	if (hostdev->spec.mdev[0]) {
+		vfg_json_begin_object(json, "mdev");
+		vfg_json_string(json, "uuid", hostdev->spec.mdev);
+		vfg_json_string(json, "type", hostdev->mdev_type);
+		vfg_json_string(json, "device_api", hostdev->mdev_device_api);
+		json_string_or_null(json, "driver", hostdev->function.driver);
+		vfg_json_end_object(json);
+	} else {
+		vfg_json_null(json, "mdev");
+	}
 	vfg_json_string(json, "backend", vfg_backend_name(hostdev->backend));
 	vfg_json_string(json, "backend_requested", vfg_backend_name(hostdev->spec.backend));
 	vfg_json_string(json, "backend_reason", hostdev->backend_reason);
@@ -90,7 +101,10 @@ static void json_hostdev(vfg_json *json, const vfg_plan *plan, const vfg_hostdev
 	json_string_or_null(json, "vf_token_via", vfg_hostdev_vf_token_method(hostdev));
 	vfg_json_bool(json, "managed", hostdev->spec.managed);
 	json_string_or_null(json, "managed_driver", hostdev->spec.managed ? hostdev->spec.driver : "");
-	json_function(json, "function", &hostdev->function);
+	if (hostdev->spec.mdev[0])
+		vfg_json_null(json, "function");
+	else
+		json_function(json, "function", &hostdev->function);
 	json_string_or_null(json, "cdev", hostdev->cdev);
 	vfg_json_begin_object(json, "iommu_group");
 	vfg_json_int(json, "number", hostdev->group.number);
@@ -227,9 +241,8 @@ static void json_fd_node(vfg_json *json, const vfg_plan *plan, size_t n)
 	json_rdev(json, node->rdev);
 	vfg_json_string(json, "opened_by", manager ? "manager" : "hypervisor");
 	const vfg_hostdev *path_user = manager ? NULL : vfg_plan_path_hostdev(plan, n);
-	char bdf[VFG_PCI_ADDR_STRLEN];
-	json_string_or_null(json, "path_access_for",
-			    path_user ? vfg_pci_addr_format(&path_user->spec.addr, bdf) : NULL);
+	char bdf[VFG_HOSTDEV_NAME_MAX];
+	json_string_or_null(json, "path_access_for", path_user ? vfg_hostdev_name(&path_user->spec, bdf) : NULL);
 	vfg_json_bool(json, "sets_rlimit_mode", manager && node->kind == VFG_NODE_IOMMUFD);
 	vfg_json_begin_array(json, "layers");
 	for (size_t l = 0; l < plan->n_labelers; l++) {
@@ -249,9 +262,9 @@ static void json_fd_access(vfg_json *json, const vfg_plan *plan)
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
 		if (hostdev->spec.access != VFG_ACCESS_FD)
 			continue;
-		char bdf[VFG_PCI_ADDR_STRLEN];
+		char bdf[VFG_HOSTDEV_NAME_MAX];
 		vfg_json_begin_object(json, NULL);
-		vfg_json_string(json, "hostdev", vfg_pci_addr_format(&hostdev->spec.addr, bdf));
+		vfg_json_string(json, "hostdev", vfg_hostdev_name(&hostdev->spec, bdf));
 		vfg_json_string(json, "backend", vfg_backend_name(hostdev->backend));
 		vfg_json_begin_array(json, "nodes");
 		for (size_t i = 0; i < hostdev->n_nodes; i++)

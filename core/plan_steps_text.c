@@ -89,7 +89,7 @@ static void write_fd_layer(const vfg_plan *plan, const vfg_step *step, size_t co
 static void write_fd_node(const vfg_plan *plan, size_t n, bool *described, size_t columns, FILE *out)
 {
 	const vfg_node *node = &plan->nodes[n];
-	char head[VFG_PATH_MAX + 64], bdf[VFG_PCI_ADDR_STRLEN];
+	char head[VFG_PATH_MAX + 64], bdf[VFG_HOSTDEV_NAME_MAX];
 	snprintf(head, sizeof(head), "    %s (%s %u:%u)", node->path, vfg_node_kind_name(node->kind), major(node->rdev),
 		 minor(node->rdev));
 	if (node->access == VFG_ACCESS_PATH) {
@@ -99,7 +99,7 @@ static void write_fd_node(const vfg_plan *plan, size_t n, bool *described, size_
 			out, columns, 6,
 			"%s: path access, since %s needs it: the hypervisor opens it itself, with the grants of "
 			"the steps above",
-			head, user ? vfg_pci_addr_format(&user->spec.addr, bdf) : "another hostdev");
+			head, user ? vfg_hostdev_name(&user->spec, bdf) : "another hostdev");
 		return;
 	}
 	if (described[n]) {
@@ -142,8 +142,8 @@ static int write_fd_access(const vfg_plan *plan, size_t columns, FILE *out)
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
 		if (hostdev->spec.access != VFG_ACCESS_FD)
 			continue;
-		char bdf[VFG_PCI_ADDR_STRLEN];
-		vfg_text_printf(out, columns, 4, "  %s (%s backend):", vfg_pci_addr_format(&hostdev->spec.addr, bdf),
+		char bdf[VFG_HOSTDEV_NAME_MAX];
+		vfg_text_printf(out, columns, 4, "  %s (%s backend):", vfg_hostdev_name(&hostdev->spec, bdf),
 				vfg_backend_name(hostdev->backend));
 		for (size_t i = 0; i < hostdev->n_nodes; i++)
 			write_fd_node(plan, hostdev->nodes[i], described, columns, out);

@@ -121,12 +121,18 @@ static void write_hostdevs(const vfg_plan *plan, size_t columns, FILE *out)
 	fprintf(out, "\nhostdevs:\n");
 	for (size_t i = 0; i < plan->n_hostdevs; i++) {
 		const vfg_hostdev *h = &plan->hostdevs[i];
-		char bdf[VFG_PCI_ADDR_STRLEN], line[1024];
+		char bdf[VFG_HOSTDEV_NAME_MAX], line[1024];
 		size_t used =
-			vfg_strlcatf(line, sizeof(line), 0, "  %s  %04x:%04x class %06x  %s  %s access",
-				     vfg_pci_addr_format(&h->spec.addr, bdf), h->function.vendor, h->function.device,
-				     h->function.class_code, h->function.driver[0] ? h->function.driver : "(no driver)",
-				     vfg_access_name(h->spec.access));
+			h->spec.mdev[0]
+				? vfg_strlcatf(line, sizeof(line), 0, "  %s  type %s %s  %s  %s access",
+					       vfg_hostdev_name(&h->spec, bdf), h->mdev_type, h->mdev_device_api,
+					       h->function.driver[0] ? h->function.driver : "(no driver)",
+					       vfg_access_name(h->spec.access))
+				: vfg_strlcatf(line, sizeof(line), 0, "  %s  %04x:%04x class %06x  %s  %s access",
+					       vfg_hostdev_name(&h->spec, bdf), h->function.vendor, h->function.device,
+					       h->function.class_code,
+					       h->function.driver[0] ? h->function.driver : "(no driver)",
+					       vfg_access_name(h->spec.access));
 		if (h->spec.vf_token[0])
 			used = vfg_strlcatf(line, sizeof(line), used, ", vf-token %s", h->spec.vf_token);
 		if (h->spec.managed)
@@ -138,7 +144,10 @@ static void write_hostdevs(const vfg_plan *plan, size_t columns, FILE *out)
 		if (vfg_hostdev_vf_token_method(h))
 			vfg_text_printf(out, columns, 6, "    vf-token on the %s", vfg_hostdev_vf_token_method(h));
 
-		write_group(&h->group, columns, out);
+		if (h->spec.mdev[0])
+			vfg_text_printf(out, columns, 6, "    IOMMU group %u: this mdev alone", h->group.number);
+		else
+			write_group(&h->group, columns, out);
 		write_group_mates(plan, h, columns, out);
 	}
 }

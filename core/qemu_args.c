@@ -11,6 +11,13 @@
  *   iommufd backend". QEMU has no way to take a legacy container or group
  *   fd: on the legacy backend it opens /dev/vfio/vfio and /dev/vfio/N by
  *   path itself, so a legacy hostdev with fd access cannot be given to QEMU.
+ * - hw/vfio/device.c, vfio_device_is_mdev(): QEMU knows an mdev only by its
+ *   sysfsdev path (its "subsystem" link resolving to /sys/bus/mdev), and
+ *   vfio_device_hiod_create_and_realize() skips the host IOMMU device for an
+ *   mdev alone: an mdev given by fd without sysfsdev would be taken for a
+ *   physical function. So an mdev is "sysfsdev=/sys/bus/mdev/devices/UUID"
+ *   (vfio_pci_realize in hw/vfio/pci.c accepts sysfsdev with or without fd),
+ *   with "fd" added on iommufd; sysfsdev only reads sysfs, and opens no node.
  */
 #include <errno.h>
 #include <string.h>
@@ -51,10 +58,20 @@ static int qemu_args_build(const vfg_plan *plan, int fd_base, qemu_arg *args, si
 	bool iommufd_added = false;
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
-		char bdf[VFG_PCI_ADDR_STRLEN], device[512], object[128];
-		vfg_pci_addr_format(&hostdev->spec.addr, bdf);
-		size_t used = vfg_strlcatf(device, sizeof(device), 0, "vfio-pci,host=%s,id=hostdev%zu", bdf, h);
+		char bdf[VFG_HOSTDEV_NAME_MAX], device[512], object[128];
+		vfg_hostdev_name(&hostdev->spec, bdf);
+		size_t used = hostdev->spec.mdev[0] ? vfg_strlcatf(device, sizeof(device), 0,
+								   "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=hostdev%zu",
+								   hostdev->spec.mdev, h)
+						    : vfg_strlcatf(device, sizeof(device), 0, "vfio-pci,host=%s,id=hostdev%zu",
+								   bdf, h);
 
+		/* Documentation/s390/vfio-ccw.rst and vfio-ap.rst: those are QEMU's vfio-ccw and vfio-ap devices. */
+		if (hostdev->spec.mdev[0] && strcmp(hostdev->mdev_device_api, "vfio-pci") != 0)
+			return vfg_error_set(err, EOPNOTSUPP, bdf,
+					     "a %s mdev: QEMU takes it as -device %s, which qemu-args does not write "
+					     "(only vfio-pci)",
+					     hostdev->mdev_device_api, hostdev->mdev_device_api);
 		switch (hostdev->backend) {
 		case VFG_BACKEND_IOMMUFD: {
 			/* One iommufd object for the domain; the hostdevs share its /dev/iommu node (nodes[0]). */

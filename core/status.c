@@ -35,10 +35,9 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid,
 			dj->open_txn ? "  UNFINISHED: a crashed run left it; vfguard restore finishes it" : "");
 		for (size_t c = 0; c < dj->n_claims; c++) {
-			char bdf[VFG_PCI_ADDR_STRLEN];
+			char bdf[VFG_HOSTDEV_NAME_MAX];
 			const journal_claim *claim = &dj->claims[c];
-			fprintf(out, "  hostdev %s  IOMMU group %u  %s  %s access\n",
-				vfg_pci_addr_format(&claim->addr, bdf), claim->group, vfg_backend_name(claim->backend),
+			fprintf(out, "  hostdev %s  IOMMU group %u  %s  %s access\n", journal_claim_name(claim, bdf), claim->group, vfg_backend_name(claim->backend),
 				vfg_access_name(claim->access));
 		}
 		for (size_t r = 0; r < dj->n_records; r++) {
@@ -85,10 +84,11 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 			vfg_json_null(&json, "unfinished_operation");
 		vfg_json_begin_array(&json, "hostdevs");
 		for (size_t c = 0; c < dj->n_claims; c++) {
-			char bdf[VFG_PCI_ADDR_STRLEN];
+			char bdf[VFG_HOSTDEV_NAME_MAX];
 			const journal_claim *claim = &dj->claims[c];
 			vfg_json_begin_object(&json, NULL);
-			vfg_json_string(&json, "address", vfg_pci_addr_format(&claim->addr, bdf));
+			/* A PCI function's BDF, or "mdev:UUID" (docs/journal.md). */
+			vfg_json_string(&json, "address", journal_claim_name(claim, bdf));
 			vfg_json_int(&json, "iommu_group", claim->group);
 			vfg_json_string(&json, "backend", vfg_backend_name(claim->backend));
 			vfg_json_string(&json, "access", vfg_access_name(claim->access));

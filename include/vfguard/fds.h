@@ -66,6 +66,7 @@ typedef struct vfg_fd_hostdev {
 	vfg_backend backend;
 	size_t fd; /* index into the set's fds */
 	char vf_token[VFG_UUID_STRLEN]; /* "" when none */
+	char mdev[VFG_UUID_STRLEN]; /* an mdev's UUID, bdf then ""; "" for a PCI function (added last: VFGUARD_0.5) */
 } vfg_fd_hostdev;
 
 typedef struct vfg_fdset {

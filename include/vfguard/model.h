@@ -22,6 +22,7 @@ extern "C" {
 
 #define VFG_PCI_ADDR_STRLEN 13 /* "DDDD:BB:DD.F" and the NUL */
 #define VFG_UUID_STRLEN 37 /* 8-4-4-4-12 hex digits and the NUL */
+#define VFG_HOSTDEV_NAME_MAX (VFG_UUID_STRLEN + 5) /* "mdev:UUID" and the NUL; a BDF is shorter */
 #define VFG_NAME_MAX 128
 #define VFG_LABEL_MAX 256
 #define VFG_PATH_MAX 1024
@@ -100,7 +101,16 @@ typedef struct vfg_hostdev_spec {
 	bool managed; /* vfguard binds it to vfio-pci before the grants and gives it back after the revoke */
 	/* The vfio driver a managed hostdev is bound to: "" for vfio-pci, else a variant ("mlx5_vfio_pci"). */
 	char driver[VFG_DRIVER_MAX];
+	/*
+	 * A mediated device, by its canonical UUID (/sys/bus/mdev/devices/UUID);
+	 * "" for a PCI function. An mdev has no address, vf-token or driver to
+	 * rebind: addr is zero and managed false. (Added last: VFGUARD_0.5.)
+	 */
+	char mdev[VFG_UUID_STRLEN];
 } vfg_hostdev_spec;
+
+/* The hostdev's name in messages, the plan and the journal: "0000:01:00.0", or "mdev:UUID". Returns @buf. */
+char *vfg_hostdev_name(const vfg_hostdev_spec *spec, char *buf);
 
 /* A hostdev as found on the host. */
 typedef struct vfg_hostdev {
@@ -113,6 +123,14 @@ typedef struct vfg_hostdev {
 	dev_t cdev_rdev; /* from vfio-dev/vfioN/dev when cdev is set */
 	size_t nodes[2]; /* indexes into the plan's nodes */
 	size_t n_nodes;
+	/*
+	 * An mdev (spec.mdev set): its type ("mtty-2", the mdev_type link) and
+	 * vfio bus (mdev_type/device_api: "vfio-pci", "vfio-ccw", "vfio-ap").
+	 * Then function holds only its driver and vfio_dev, and group no
+	 * members: an mdev's group holds that mdev alone. (Added last: VFGUARD_0.5.)
+	 */
+	char mdev_type[VFG_NAME_MAX];
+	char mdev_device_api[16];
 } vfg_hostdev;
 
 /* A device node a hostdev needs, checked against sysfs when found. */
