@@ -100,7 +100,8 @@ static void node_hostdevs(const vfg_plan *plan, size_t index, char *buf, size_t 
 			if (hostdev->nodes[n] != index)
 				continue;
 			char bdf[VFG_HOSTDEV_NAME_MAX];
-			used = vfg_strlcatf(buf, size, used, "%s%s", used ? ", " : "", vfg_hostdev_name(&hostdev->spec, bdf));
+			used = vfg_strlcatf(buf, size, used, "%s%s", used ? ", " : "",
+					    vfg_hostdev_name(&hostdev->spec, bdf));
 		}
 	}
 }

@@ -141,7 +141,7 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 		return vfg_error_set(err, 0, text,
 				     "empty hostdev: expected BDF[,backend=..][,access=..][,vf-token=..]");
 	int r = vfg_mdev_spec_named(device) ? vfg_mdev_spec_parse(device, spec, err)
-		: device[0] == '/'	    ? addr_from_sysfs_path(ctx, device, &spec->addr, err)
+		: device[0] == '/'          ? addr_from_sysfs_path(ctx, device, &spec->addr, err)
 					    : vfg_pci_addr_parse(device, &spec->addr, err);
 	if (r < 0)
 		return -1;

@@ -75,9 +75,10 @@ static int check_device_api(const char *name, const char *device_api, vfg_error 
 	for (size_t i = 0; i < sizeof(accepted_device_apis) / sizeof(accepted_device_apis[0]); i++)
 		if (strcmp(device_api, accepted_device_apis[i]) == 0)
 			return 0;
-	return vfg_error_set(err, 0, name,
-			     "mdev_type/device_api is '%s': vfguard grants mdevs of vfio-pci, vfio-ccw and vfio-ap only",
-			     device_api);
+	return vfg_error_set(
+		err, 0, name,
+		"mdev_type/device_api is '%s': vfguard grants mdevs of vfio-pci, vfio-ccw and vfio-ap only",
+		device_api);
 }
 
 /* The mdev's directory, open O_PATH, its path in @dir. */
@@ -100,8 +101,7 @@ static int mdev_dir_open(const vfg_context *ctx, const char *name, const char *u
 /* The type, its vfio bus (checked), the driver bound and whether vfio-dev/ is there. */
 static int mdev_read_at(int dirfd, const char *dir, const char *name, vfg_hostdev *hostdev, vfg_error *err)
 {
-	if (vfg_sysfs_link_name_at(dirfd, dir, "mdev_type", hostdev->mdev_type, sizeof(hostdev->mdev_type), err) <
-	    0)
+	if (vfg_sysfs_link_name_at(dirfd, dir, "mdev_type", hostdev->mdev_type, sizeof(hostdev->mdev_type), err) < 0)
 		return -1;
 	if (!hostdev->mdev_type[0])
 		return vfg_error_set(err, 0, name, "has no mdev_type link in %s: not a mediated device", dir);

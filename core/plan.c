@@ -208,10 +208,9 @@ static int check_hostdev_against_others(plan_builder *builder, const vfg_plan *p
 	const vfg_hostdev *hostdev = &plan->hostdevs[index];
 	const vfg_pci_addr *addr = &hostdev->spec.addr;
 	/* An mdev is alone in its group (mdev.c): the group tells it apart, above every BDF's 32 bits. */
-	uint64_t address =
-		hostdev->spec.mdev[0]
-			? 1ull << 32 | hostdev->group.number
-			: (uint64_t)addr->domain << 16 | (uint64_t)addr->bus << 8 | (uint64_t)addr->slot << 3 | addr->function;
+	uint64_t address = hostdev->spec.mdev[0] ? 1ull << 32 | hostdev->group.number
+						 : (uint64_t)addr->domain << 16 | (uint64_t)addr->bus << 8 |
+							   (uint64_t)addr->slot << 3 | addr->function;
 	plan_slot *same_address = plan_index_find(&builder->addresses, address, NULL, NULL);
 	plan_slot *same_group = plan_index_find(&builder->groups, hostdev->group.number, NULL, NULL);
 	char bdf[VFG_HOSTDEV_NAME_MAX], other_bdf[VFG_HOSTDEV_NAME_MAX];

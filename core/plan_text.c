@@ -122,17 +122,16 @@ static void write_hostdevs(const vfg_plan *plan, size_t columns, FILE *out)
 	for (size_t i = 0; i < plan->n_hostdevs; i++) {
 		const vfg_hostdev *h = &plan->hostdevs[i];
 		char bdf[VFG_HOSTDEV_NAME_MAX], line[1024];
-		size_t used =
-			h->spec.mdev[0]
-				? vfg_strlcatf(line, sizeof(line), 0, "  %s  type %s %s  %s  %s access",
-					       vfg_hostdev_name(&h->spec, bdf), h->mdev_type, h->mdev_device_api,
-					       h->function.driver[0] ? h->function.driver : "(no driver)",
-					       vfg_access_name(h->spec.access))
-				: vfg_strlcatf(line, sizeof(line), 0, "  %s  %04x:%04x class %06x  %s  %s access",
-					       vfg_hostdev_name(&h->spec, bdf), h->function.vendor, h->function.device,
-					       h->function.class_code,
-					       h->function.driver[0] ? h->function.driver : "(no driver)",
-					       vfg_access_name(h->spec.access));
+		size_t used = h->spec.mdev[0]
+				      ? vfg_strlcatf(line, sizeof(line), 0, "  %s  type %s %s  %s  %s access",
+						     vfg_hostdev_name(&h->spec, bdf), h->mdev_type, h->mdev_device_api,
+						     h->function.driver[0] ? h->function.driver : "(no driver)",
+						     vfg_access_name(h->spec.access))
+				      : vfg_strlcatf(line, sizeof(line), 0, "  %s  %04x:%04x class %06x  %s  %s access",
+						     vfg_hostdev_name(&h->spec, bdf), h->function.vendor,
+						     h->function.device, h->function.class_code,
+						     h->function.driver[0] ? h->function.driver : "(no driver)",
+						     vfg_access_name(h->spec.access));
 		if (h->spec.vf_token[0])
 			used = vfg_strlcatf(line, sizeof(line), used, ", vf-token %s", h->spec.vf_token);
 		if (h->spec.managed)

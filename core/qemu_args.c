@@ -60,11 +60,12 @@ static int qemu_args_build(const vfg_plan *plan, int fd_base, qemu_arg *args, si
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
 		char bdf[VFG_HOSTDEV_NAME_MAX], device[512], object[128];
 		vfg_hostdev_name(&hostdev->spec, bdf);
-		size_t used = hostdev->spec.mdev[0] ? vfg_strlcatf(device, sizeof(device), 0,
-								   "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=hostdev%zu",
-								   hostdev->spec.mdev, h)
-						    : vfg_strlcatf(device, sizeof(device), 0, "vfio-pci,host=%s,id=hostdev%zu",
-								   bdf, h);
+		size_t used =
+			hostdev->spec.mdev[0]
+				? vfg_strlcatf(device, sizeof(device), 0,
+					       "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,id=hostdev%zu",
+					       hostdev->spec.mdev, h)
+				: vfg_strlcatf(device, sizeof(device), 0, "vfio-pci,host=%s,id=hostdev%zu", bdf, h);
 
 		/* Documentation/s390/vfio-ccw.rst and vfio-ap.rst: those are QEMU's vfio-ccw and vfio-ap devices. */
 		if (hostdev->spec.mdev[0] && strcmp(hostdev->mdev_device_api, "vfio-pci") != 0)

@@ -37,8 +37,8 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 		for (size_t c = 0; c < dj->n_claims; c++) {
 			char bdf[VFG_HOSTDEV_NAME_MAX];
 			const journal_claim *claim = &dj->claims[c];
-			fprintf(out, "  hostdev %s  IOMMU group %u  %s  %s access\n", journal_claim_name(claim, bdf), claim->group, vfg_backend_name(claim->backend),
-				vfg_access_name(claim->access));
+			fprintf(out, "  hostdev %s  IOMMU group %u  %s  %s access\n", journal_claim_name(claim, bdf),
+				claim->group, vfg_backend_name(claim->backend), vfg_access_name(claim->access));
 		}
 		for (size_t r = 0; r < dj->n_records; r++) {
 			const journal_record *record = dj->records[r];

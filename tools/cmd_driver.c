@@ -96,6 +96,12 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 	if (vfg_hostdev_spec_parse(ctx, argv[optind], &spec, &err) < 0) {
 		cli_report(&common, &err);
 		status = EXIT_USAGE;
+	} else if (spec.mdev[0]) {
+		vfg_error_set(&err, 0, argv[optind],
+			      "%s: an mdev has no driver to %s (its parent's mdev driver made it and stays bound)",
+			      command, is_detach ? "unbind it from and bind to vfio-pci" : "give it back to");
+		cli_report(&common, &err);
+		status = EXIT_USAGE;
 	} else if ((is_detach ? vfg_pci_detach(ctx, &spec.addr, driver, &binding, &err)
 			      : vfg_pci_reattach(ctx, &spec.addr, &binding, &err)) < 0) {
 		cli_report(&common, &err);

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Mediated devices on generated trees: the mdev's sysfs directory as the
+ * kernel lays it out (mdev_type, iommu_group, vfio-dev/), its group's vfio
+ * node and cdev mknod'ed for real. Planned, applied and revoked through the
+ * library and the CLI, journal and all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+/* A PCI function in group 7 next to the mdevs, so a domain can hold both kinds. */
+static const char host[] = "misc vfio 234:196\n"
+			   "misc iommu 234:257\n"
+			   "group 7 243:0\n"
+			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+			   "cdev=vfio0:511:0\n";
+
+#define UUID_A "8f1e0c6a-3d2b-4a51-9c7e-2b6f0d4a1e11"
+#define UUID_B "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
+#define PARENT "/sys/devices/virtual/mtty/mtty"
+
+/* What a round trip must leave exactly as it found it. */
+#define UNCHANGED (TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE)
+
+static void make_link(const char *root, const char *logical, const char *target)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	ck_assert_msg(symlink(target, path) == 0, "symlink %s: %s", path, strerror(errno));
+}
+
+static void make_dir(const char *root, const char *logical)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	for (char *slash = strchr(path + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+		*slash = '/';
+	}
+	ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+}
+
+static void make_node(const char *root, const char *logical, unsigned major, unsigned minor)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	*strrchr(path, '/') = '\0';
+	make_dir(root, path + strlen(root));
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	ck_assert_msg(mknod(path, S_IFCHR | 0600, makedev(major, minor)) == 0, "mknod %s: %s", path, strerror(errno));
+}
+
+/*
+ * mdev @uuid of type mtty-2 (device_api @api) in IOMMU group @group, its
+ * group node 243:@group and, when @cdev >= 0, cdev vfio@cdev (511:@cdev):
+ * the layout of Documentation/driver-api/vfio-mediated-device.rst.
+ */
+static void make_mdev(const char *root, const char *uuid, const char *api, unsigned group, int cdev)
+{
+	char logical[512], text[512];
+	snprintf(logical, sizeof(logical), PARENT "/mdev_supported_types/mtty-2/device_api");
+	snprintf(text, sizeof(text), "%s\n", api);
+	test_write_file(root, logical, text);
+	snprintf(logical, sizeof(logical), PARENT "/%s", uuid);
+	make_dir(root, logical);
+	snprintf(logical, sizeof(logical), PARENT "/%s/mdev_type", uuid);
+	make_link(root, logical, "../mdev_supported_types/mtty-2");
+	make_dir(root, "/sys/bus/mdev/drivers/vfio_mdev");
+	snprintf(logical, sizeof(logical), PARENT "/%s/driver", uuid);
+	make_link(root, logical, "../../../../bus/mdev/drivers/vfio_mdev");
+	make_dir(root, "/sys/bus/mdev/devices");
+	snprintf(logical, sizeof(logical), "/sys/bus/mdev/devices/%s", uuid);
+	snprintf(text, sizeof(text), "../../../devices/virtual/mtty/mtty/%s", uuid);
+	make_link(root, logical, text);
+	if (group) {
+		snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group);
+		make_dir(root, logical);
+		snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices/%s", group, uuid);
+		snprintf(text, sizeof(text), "../../../../devices/virtual/mtty/mtty/%s", uuid);
+		make_link(root, logical, text);
+		snprintf(logical, sizeof(logical), PARENT "/%s/iommu_group", uuid);
+		snprintf(text, sizeof(text), "../../../../kernel/iommu_groups/%u", group);
+		make_link(root, logical, text);
+		snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", group);
+		snprintf(text, sizeof(text), "243:%u\n", group);
+		test_write_file(root, logical, text);
+		snprintf(logical, sizeof(logical), "/dev/vfio/%u", group);
+		make_node(root, logical, 243, group);
+	}
+	if (cdev >= 0) {
+		snprintf(logical, sizeof(logical), PARENT "/%s/vfio-dev/vfio%d/dev", uuid, cdev);
+		snprintf(text, sizeof(text), "511:%d\n", cdev);
+		test_write_file(root, logical, text);
+		snprintf(logical, sizeof(logical), "/dev/vfio/devices/vfio%d", cdev);
+		make_node(root, logical, 511, (unsigned)cdev);
+	}
+}
+
+typedef struct fixture {
+	const char *root;
+	vfg_context *ctx;
+} fixture;
+
+static void fixture_open(fixture *f)
+{
+	f->root = test_root_new(host);
+	test_write_file(f->root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	ck_assert_int_eq(chmod(f->root, 0755), 0);
+	ck_assert_int_eq(chmod(test_path(f->root, "/dev/vfio/vfio"), 0660), 0);
+	make_mdev(f->root, UUID_A, "vfio-pci", 12, 4);
+	make_mdev(f->root, UUID_B, "vfio-pci", 13, 5);
+	f->ctx = test_context(f->root);
+}
+
+static void fixture_close(fixture *f)
+{
+	vfg_context_free(f->ctx);
+	test_root_remove(f->root);
+}
+
+static int plan_for(fixture *f, const char *name, const char *const *hostdevs, vfg_plan **plan, vfg_error *err)
+{
+	static vfg_hostdev_spec specs[4];
+	size_t n = 0;
+	for (; hostdevs[n]; n++) {
+		ck_assert_uint_lt(n, 4);
+		if (vfg_hostdev_spec_parse(f->ctx, hostdevs[n], &specs[n], err) < 0)
+			return -1;
+	}
+	vfg_domain domain = {.uid = 107, .gid = 107, .n_hostdevs = n, .hostdevs = specs};
+	snprintf(domain.name, sizeof(domain.name), "%s", name);
+	return vfg_plan_build(f->ctx, &domain, plan, err);
+}
+
+static int apply_for(fixture *f, const char *name, const char *const *hostdevs, vfg_error *err)
+{
+	vfg_plan *plan = NULL;
+	vfg_change_summary summary;
+	int r = plan_for(f, name, hostdevs, &plan, err);
+	if (r == 0)
+		r = vfg_plan_apply(f->ctx, plan, &summary, err);
+	vfg_plan_free(plan);
+	return r;
+}
+
+static void expect_owner(const char *root, const char *logical, uid_t uid)
+{
+	struct stat st;
+	ck_assert_int_eq(lstat(test_path(root, logical), &st), 0);
+	ck_assert_msg(st.st_uid == uid, "%s: owner %u, expected %u", logical, st.st_uid, (unsigned)uid);
+}
+
+START_TEST(spec_names_an_mdev_by_uuid_or_by_its_sysfs_path)
+{
+	fixture f;
+	fixture_open(&f);
+	vfg_hostdev_spec spec;
+	vfg_error err = {0};
+	char name[VFG_HOSTDEV_NAME_MAX];
+	ck_assert_int_eq(
+		vfg_hostdev_spec_parse(f.ctx, "mdev=8F1E0C6A-3D2B-4A51-9C7E-2B6F0D4A1E11,access=fd", &spec, &err), 0);
+	ck_assert_str_eq(spec.mdev, UUID_A);
+	ck_assert_str_eq(vfg_hostdev_name(&spec, name), "mdev:" UUID_A);
+	ck_assert_int_eq(spec.access, VFG_ACCESS_FD);
+	ck_assert_int_eq(vfg_hostdev_spec_parse(f.ctx, "/sys/bus/mdev/devices/" UUID_B "/,backend=legacy", &spec, &err),
+			 0);
+	ck_assert_str_eq(spec.mdev, UUID_B);
+	ck_assert_int_eq(spec.backend, VFG_BACKEND_LEGACY);
+	ck_assert_int_eq(vfg_hostdev_spec_parse(f.ctx, "0000:01:00.0", &spec, &err), 0);
+	ck_assert_str_eq(spec.mdev, "");
+	ck_assert_str_eq(vfg_hostdev_name(&spec, name), "0000:01:00.0");
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(managed_vf_token_and_driver_are_refused_on_an_mdev)
+{
+	fixture f;
+	fixture_open(&f);
+	const char *const rows[][2] = {
+		{"mdev=" UUID_A ",managed=yes", "no driver to detach"},
+		{"mdev=" UUID_A ",vf-token=" UUID_B, "an mdev has none"},
+		{"mdev=" UUID_A ",driver=mlx5_vfio_pci", "no driver to rebind"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		vfg_hostdev_spec spec;
+		vfg_error err = {0};
+		ck_assert_int_eq(vfg_hostdev_spec_parse(f.ctx, rows[i][0], &spec, &err), -1);
+		ck_assert_msg(strstr(err.message, rows[i][1]), "%s: %s", rows[i][0], err.message);
+	}
+	/* The CLI's detach and reattach say the same, and change nothing. */
+	const char *const detach[] = {"detach", "--root", f.root, "mdev=" UUID_A, NULL};
+	test_run run;
+	test_cli(&run, detach);
+	ck_assert_int_ne(run.status, 0);
+	ck_assert_msg(strstr(run.err, "an mdev has no driver"), "%s", run.err);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(plan_finds_the_mdevs_own_group_and_cdev_for_each_backend)
+{
+	fixture f;
+	fixture_open(&f);
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	const char *const legacy[] = {"mdev=" UUID_A ",backend=legacy", NULL};
+	ck_assert_msg(plan_for(&f, "vm1", legacy, &plan, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(vfg_plan_n_hostdevs(plan), 1);
+	const vfg_hostdev *h = vfg_plan_hostdev(plan, 0);
+	ck_assert_uint_eq(h->group.number, 12);
+	ck_assert_uint_eq(h->group.n_members, 0);
+	ck_assert_str_eq(h->mdev_type, "mtty-2");
+	ck_assert_str_eq(h->mdev_device_api, "vfio-pci");
+	ck_assert_str_eq(h->function.driver, "vfio_mdev");
+	ck_assert_str_eq(h->cdev, "vfio4");
+	ck_assert_uint_eq(vfg_plan_n_nodes(plan), 2);
+	ck_assert_str_eq(vfg_plan_node(plan, 0)->path, "/dev/vfio/vfio");
+	ck_assert_str_eq(vfg_plan_node(plan, 1)->path, "/dev/vfio/12");
+	ck_assert_uint_eq(vfg_plan_node(plan, 1)->rdev, makedev(243, 12));
+	vfg_plan_free(plan);
+	plan = NULL;
+
+	const char *const iommufd[] = {"mdev=" UUID_A ",backend=iommufd,access=fd", NULL};
+	ck_assert_msg(plan_for(&f, "vm1", iommufd, &plan, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(vfg_plan_n_nodes(plan), 2);
+	ck_assert_str_eq(vfg_plan_node(plan, 0)->path, "/dev/iommu");
+	ck_assert_str_eq(vfg_plan_node(plan, 1)->path, "/dev/vfio/devices/vfio4");
+	ck_assert_uint_eq(vfg_plan_node(plan, 1)->rdev, makedev(511, 4));
+
+	/* The plan's text and JSON name it by "mdev:UUID", its type and bus. */
+	char *text = NULL, *json = NULL;
+	size_t size;
+	FILE *out = open_memstream(&text, &size);
+	ck_assert_int_eq(vfg_plan_write_text_width(plan, VFG_TEXT_WIDE, out), 0);
+	fclose(out);
+	ck_assert_msg(strstr(text, "mdev:" UUID_A "  type mtty-2 vfio-pci  vfio_mdev  fd access"), "%s", text);
+	ck_assert_msg(strstr(text, "IOMMU group 12: this mdev alone"), "%s", text);
+	out = open_memstream(&json, &size);
+	ck_assert_int_eq(vfg_plan_write_json(plan, out), 0);
+	fclose(out);
+	ck_assert_msg(strstr(json, "\"address\": \"mdev:" UUID_A "\""), "%s", json);
+	ck_assert_msg(strstr(json, "\"device_api\": \"vfio-pci\""), "%s", json);
+	free(text);
+	free(json);
+	vfg_plan_free(plan);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(an_mdev_of_another_vfio_bus_is_refused_naming_its_uuid_and_value)
+{
+	fixture f;
+	fixture_open(&f);
+	test_write_file(f.root, PARENT "/mdev_supported_types/mtty-2/device_api", "vfio-platform\n");
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	const char *const hostdevs[] = {"mdev=" UUID_A, NULL};
+	ck_assert_int_eq(plan_for(&f, "vm1", hostdevs, &plan, &err), -1);
+	ck_assert_str_eq(err.subject, "mdev:" UUID_A);
+	ck_assert_msg(strstr(err.message, "'vfio-platform'"), "%s", err.message);
+	/* vfio-ccw and vfio-ap are planned (the same layout), and qemu-args says QEMU takes them otherwise. */
+	test_write_file(f.root, PARENT "/mdev_supported_types/mtty-2/device_api", "vfio-ccw\n");
+	ck_assert_msg(plan_for(&f, "vm1", hostdevs, &plan, &err) == 0, "%s", err.message);
+	char *text = NULL;
+	size_t size;
+	FILE *out = open_memstream(&text, &size);
+	ck_assert_int_eq(vfg_qemu_args_write_text(plan, 3, out, &err), -1);
+	fclose(out);
+	free(text);
+	ck_assert_msg(strstr(err.message, "-device vfio-ccw"), "%s", err.message);
+	vfg_plan_free(plan);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(an_mdev_without_group_or_not_alone_in_it_is_refused)
+{
+	fixture f;
+	fixture_open(&f);
+	make_mdev(f.root, "00000000-0000-4000-8000-000000000001", "vfio-pci", 0, -1);
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	const char *const no_group[] = {"mdev=00000000-0000-4000-8000-000000000001", NULL};
+	ck_assert_int_eq(plan_for(&f, "vm1", no_group, &plan, &err), -1);
+	ck_assert_msg(strstr(err.message, "has no IOMMU group"), "%s", err.message);
+
+	const char *const missing[] = {"mdev=00000000-0000-4000-8000-0000000000ff", NULL};
+	ck_assert_int_eq(plan_for(&f, "vm1", missing, &plan, &err), -1);
+	ck_assert_msg(strstr(err.message, "no such mediated device"), "%s", err.message);
+
+	/* A group listing another device is not one vfio made for an mdev. */
+	make_link(f.root, "/sys/kernel/iommu_groups/12/devices/0000:05:00.0", "../../../../devices/pci0000:00/x");
+	const char *const shared[] = {"mdev=" UUID_A, NULL};
+	ck_assert_int_eq(plan_for(&f, "vm1", shared, &plan, &err), -1);
+	ck_assert_msg(strstr(err.message, "holds 0000:05:00.0 too"), "%s", err.message);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte)
+{
+	fixture f;
+	fixture_open(&f);
+	for (int backend = 0; backend < 2; backend++) {
+		char *before = test_snapshot(f.root, UNCHANGED);
+		const char *const hostdevs[] = {backend ? "mdev=" UUID_A ",backend=iommufd"
+							: "mdev=" UUID_A ",backend=legacy",
+						"0000:01:00.0,backend=legacy", NULL};
+		vfg_error err = {0};
+		ck_assert_msg(apply_for(&f, "vm1", hostdevs, &err) == 0, "apply: %s", err.message);
+		expect_owner(f.root, backend ? "/dev/vfio/devices/vfio4" : "/dev/vfio/12", 107);
+		expect_owner(f.root, "/dev/vfio/7", 107);
+
+		/* The journal claims it as mdev:UUID, and status says so. */
+		const char *const status[] = {"status", "--root", f.root, NULL};
+		test_run run;
+		test_cli(&run, status);
+		ck_assert_int_eq(run.status, 0);
+		ck_assert_msg(strstr(run.out, "hostdev mdev:" UUID_A "  IOMMU group 12"), "%s", run.out);
+		test_run_free(&run);
+		char *journal = test_read_file(f.root, "/run/vfguard/domains/vm1.journal");
+		ck_assert_ptr_nonnull(journal);
+		ck_assert_msg(strstr(journal, " mdev:" UUID_A " 12 "), "%s", journal);
+		free(journal);
+
+		vfg_change_summary summary;
+		ck_assert_msg(vfg_domain_revoke(f.ctx, "vm1", &summary, &err) == 0, "revoke: %s", err.message);
+		test_snapshot_expect(f.root, UNCHANGED, before, "after apply and revoke of an mdev");
+		free(before);
+	}
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(an_mdev_belongs_to_one_domain_at_a_time)
+{
+	fixture f;
+	fixture_open(&f);
+	vfg_error err = {0};
+	const char *const vm1[] = {"mdev=" UUID_A, NULL};
+	const char *const vm2[] = {"mdev=" UUID_B, "/sys/bus/mdev/devices/" UUID_A, NULL};
+	ck_assert_msg(apply_for(&f, "vm1", vm1, &err) == 0, "%s", err.message);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	ck_assert_int_eq(apply_for(&f, "vm2", vm2, &err), -1);
+	ck_assert_int_eq(err.errnum, EBUSY);
+	ck_assert_str_eq(err.subject, "mdev:" UUID_A);
+	ck_assert_msg(strstr(err.message, "IOMMU group 12 belongs to domain vm1 (through its hostdev mdev:" UUID_A ")"),
+		      "%s", err.message);
+	test_snapshot_expect(f.root, UNCHANGED, before, "after a refused claim");
+	free(before);
+	/* The other mdev is free, and the same one given twice in one domain is refused. */
+	const char *const vm2_own[] = {"mdev=" UUID_B, NULL};
+	ck_assert_msg(apply_for(&f, "vm2", vm2_own, &err) == 0, "%s", err.message);
+	const char *const twice[] = {"mdev=" UUID_B, "/sys/bus/mdev/devices/" UUID_B, NULL};
+	vfg_plan *plan = NULL;
+	ck_assert_int_eq(plan_for(&f, "vm3", twice, &plan, &err), -1);
+	ck_assert_msg(strstr(err.message, "given twice"), "%s", err.message);
+	vfg_change_summary summary;
+	ck_assert_int_eq(vfg_domain_revoke(f.ctx, "vm1", &summary, &err), 0);
+	ck_assert_int_eq(vfg_domain_revoke(f.ctx, "vm2", &summary, &err), 0);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(qemu_args_give_the_mdev_by_sysfsdev_and_refuse_legacy_fd)
+{
+	fixture f;
+	fixture_open(&f);
+	const char *const path[] = {
+		"qemu-args", "--root", f.root, "--domain", "vm1", "--hostdev", "mdev=" UUID_A ",backend=legacy", NULL};
+	test_run run;
+	test_cli(&run, path);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_str_eq(run.out, "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/" UUID_A ",id=hostdev0\n");
+	test_run_free(&run);
+
+	const char *const fd[] = {"qemu-args",
+				  "--root",
+				  f.root,
+				  "--domain",
+				  "vm1",
+				  "--hostdev",
+				  "mdev=" UUID_A ",backend=iommufd,access=fd",
+				  NULL};
+	test_cli(&run, fd);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_str_eq(run.out, "-object iommufd,id=iommufd0,fd=3\n"
+				  "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/" UUID_A
+				  ",id=hostdev0,iommufd=iommufd0,fd=4\n");
+	test_run_free(&run);
+
+	const char *const legacy_fd[] = {"qemu-args",
+					 "--root",
+					 f.root,
+					 "--domain",
+					 "vm1",
+					 "--hostdev",
+					 "mdev=" UUID_A ",backend=legacy,access=fd",
+					 NULL};
+	test_cli(&run, legacy_fd);
+	ck_assert_int_ne(run.status, 0);
+	ck_assert_msg(strstr(run.err, "mdev:" UUID_A) && strstr(run.err, "Use FD passing only with iommufd backend"),
+		      "%s", run.err);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("mdev");
+	TCase *tc = tcase_create("mdev");
+	tcase_add_test(tc, spec_names_an_mdev_by_uuid_or_by_its_sysfs_path);
+	tcase_add_test(tc, managed_vf_token_and_driver_are_refused_on_an_mdev);
+	tcase_add_test(tc, plan_finds_the_mdevs_own_group_and_cdev_for_each_backend);
+	tcase_add_test(tc, an_mdev_of_another_vfio_bus_is_refused_naming_its_uuid_and_value);
+	tcase_add_test(tc, an_mdev_without_group_or_not_alone_in_it_is_refused);
+	tcase_add_test(tc, apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte);
+	tcase_add_test(tc, an_mdev_belongs_to_one_domain_at_a_time);
+	tcase_add_test(tc, qemu_args_give_the_mdev_by_sysfsdev_and_refuse_legacy_fd);
+	suite_add_tcase(s, tc);
+	return test_main(s);
+}
