@@ -305,6 +305,25 @@ static const text_row hostdev_rows[] = {
 	 "00112233-4455-6677-8899-aabbccddeeff",
 	 2, "\\xe2\\x80\\x8b00112233"},
 	{"/sys/bus/pci/devices/0000:01:00.0\n/..", 2, "0000:01:00.0\\n/..: a '..' component"},
+	/* mediated devices: mdev=UUID or /sys/bus/mdev/devices/UUID */
+	{"mdev=", 2, "not a UUID"},
+	{"mdev=xyz", 2, "mdev: xyz: not a UUID"},
+	{"mdev=8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8", 2, "not a UUID"},
+	{"mdev=8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d0", 2, "not a UUID: trailing characters"},
+	{"mdev=8f1bd9b8d0b44d6f9a0e3c2b1a0f9e8d", 2, "not a UUID"},
+	{"mdev={8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d}", 2, "not a UUID"},
+	{"mdev=8f1bd9b8-d0b4-4d6f-9a0e_3c2b1a0f9e8d", 2, "not a UUID"},
+	{"mdev=8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d\n", 2,
+	 "mdev: 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d\\n: not a UUID: trailing characters"},
+	{"mdev= 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d", 2, "not a UUID"},
+	{"/sys/bus/mdev/devices/", 2, "not a UUID"},
+	{"/sys/bus/mdev/devices/xyz", 2, "mdev: xyz: not a UUID"},
+	{"/sys/bus/mdev/devices/8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d/../x", 2, "not an mdev's directory"},
+	{"/sys/bus/mdev/devices/../devices/8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d", 2, "not an mdev's directory"},
+	{"mdev=8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d,managed=yes", 2, "no driver to detach"},
+	{"mdev=8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d,vf-token=8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d", 2,
+	 "an mdev has none"},
+	{"mdev=8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d,backend=mdev", 2, "unknown backend"},
 };
 
 /* Very long specs: the error quotes a bounded prefix and still gives the reason. */
@@ -746,12 +765,32 @@ static const text_row libvirt_rows[] = {
 	{DOMAIN_WITH("<interface type='network'><actual type='hostdev' managed='1'>" SOURCE_GPU
 		     "</actual></interface>"),
 	 1, "managed='1': expected yes or no"},
-	{DOMAIN_WITH("<hostdev mode='subsystem' type='mdev'/>"), 1,
-	 "mdev (no uuid): mediated devices are not supported"},
+	{DOMAIN_WITH("<hostdev mode='subsystem' type='mdev' model='vfio-pci'/>"), 1,
+	 "mdev (no uuid): an mdev is named by <source><address uuid=.../>"},
+	{DOMAIN_WITH("<hostdev type='mdev' model='vfio-pci'><source><address/></source></hostdev>"), 1,
+	 "mdev (no uuid): <address> names no uuid"},
 	{DOMAIN_WITH(
-		 "<hostdev type='mdev' model='vfio-ap'><source><address uuid='8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d'/>"
+		 "<hostdev type='mdev' model='vfio-ap'><source><address uuid='8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8'/>"
 		 "</source></hostdev>"),
-	 1, "mdev 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d: mediated devices are not supported by vfguard yet"},
+	 1, "mdev uuid: 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8: not a UUID"},
+	{DOMAIN_WITH("<hostdev type='mdev' model='vfio-ap'><source><address uuid='8f1bd9b8d0b44d6f9a0e3c2b1a0f9e8d'/>"
+		     "</source></hostdev>"),
+	 1, "<address>: mdev uuid: 8f1bd9b8d0b44d6f9a0e3c2b1a0f9e8d: not a UUID"},
+	{DOMAIN_WITH(
+		 "<hostdev type='mdev' model='vfio-ap'><source><address uuid='{8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d}'/>"
+		 "</source></hostdev>"),
+	 1, "<address>: mdev uuid: {8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d}: not a UUID"},
+	{DOMAIN_WITH("<hostdev type='mdev' model='vfio-platform'><source>"
+		     "<address uuid='8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d'/></source></hostdev>"),
+	 1, "mdev 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d: model='vfio-platform': expected vfio-pci, vfio-ccw or vfio-ap"},
+	{DOMAIN_WITH("<hostdev type='mdev' model='vfio-pci' managed='yes'><source>"
+		     "<address uuid='8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d'/></source></hostdev>"),
+	 1, "mdev 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d: managed='yes', but an mdev has no driver"},
+	{DOMAIN_WITH(
+		 "<hostdev type='mdev' model='vfio-pci'><source><address uuid='8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d'/>"
+		 "</source></hostdev><hostdev type='mdev' model='vfio-pci'><source>"
+		 "<address uuid='8F1BD9B8-D0B4-4D6F-9A0E-3C2B1A0F9E8D'/></source></hostdev>"),
+	 1, "mdev 8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d is assigned twice"},
 	/* the domain itself */
 	{"<domain type='kvm'><name>vm2</name><devices>" HOSTDEV_GPU "</devices></domain>", 1,
 	 "vm1: the domain XML on standard input is for 'vm2'"},

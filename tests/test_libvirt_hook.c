@@ -292,22 +292,41 @@ START_TEST(ordinary_network_interface_needs_nothing)
 }
 END_TEST
 
-START_TEST(mdev_hostdev_is_refused_with_one_line_and_changes_nothing)
+#define MDEV_HOSTDEV                                                                \
+	"    <hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>" \
+	"<source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>\n"
+
+/* QEMU opens the mdev's group node by path (sysfsdev=): prepare grants it next to a PCI hostdev's. */
+START_TEST(mdev_hostdev_is_granted_with_the_pci_one_and_release_restores_byte_exactly)
 {
 	const char *root = new_root();
-	char *before = test_snapshot(root, 0);
+	test_make_mdev(root, "c2177883-f1bb-47f0-914d-32a22e3a8804", "vfio-pci", 12, 4);
+	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01") MDEV_HOSTDEV, DAC_107);
+	char *before = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	expect_owner(root, "/dev/vfio/12", 107, 107);
+	/* legacy: the mdev's cdev is not QEMU's to open */
+	expect_owner(root, "/dev/vfio/devices/vfio4", 0, 0);
+	run_ok(root, xml, RELEASE("vm1"), "release end");
+	test_snapshot_expect(root, UNCHANGED, before, "prepare then release of an mdev");
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(mdev_missing_on_the_host_is_refused_with_one_line_and_changes_nothing)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, UNCHANGED);
 	/* A PCI hostdev that alone would be granted: the domain must not start half-guarded. */
-	char *xml =
-		domain_xml("vm1",
-			   HOSTDEV("no", "", "0x01") "    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>"
-						     "<source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/>"
-						     "</source></hostdev>\n",
-			   DAC_107);
+	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01") MDEV_HOSTDEV, DAC_107);
 	hook_run run;
 	hook(&run, root, xml, PREPARE("vm1"));
-	expect_failure(&run, "mdev c2177883-f1bb-47f0-914d-32a22e3a8804: mediated devices are not supported");
+	expect_failure(&run, "mdev:c2177883-f1bb-47f0-914d-32a22e3a8804: no such mediated device on this host");
 	hook_free(&run);
-	test_snapshot_expect(root, 0, before, "a refused mdev");
+	test_snapshot_expect(root, UNCHANGED, before, "a missing mdev");
 	free(before);
 	free(xml);
 	test_root_remove(root);
@@ -611,7 +630,8 @@ int main(void)
 	tcase_add_test(tc, wrong_arguments_are_a_usage_error_of_one_line);
 	tcase_add_test(tc, interface_hostdev_and_network_vf_round_trip_is_byte_exact);
 	tcase_add_test(tc, ordinary_network_interface_needs_nothing);
-	tcase_add_test(tc, mdev_hostdev_is_refused_with_one_line_and_changes_nothing);
+	tcase_add_test(tc, mdev_hostdev_is_granted_with_the_pci_one_and_release_restores_byte_exactly);
+	tcase_add_test(tc, mdev_missing_on_the_host_is_refused_with_one_line_and_changes_nothing);
 	tcase_add_test(tc, claims_on_a_vf_are_checked_across_hostdev_and_interface_forms);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);

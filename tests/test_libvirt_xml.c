@@ -280,10 +280,32 @@ START_TEST(variant_driver_model_is_the_driver_a_managed_hostdev_is_bound_to)
 }
 END_TEST
 
-START_TEST(mdev_hostdev_is_refused_naming_its_uuid)
+START_TEST(mdev_hostdevs_are_read_by_uuid_next_to_a_pci_one)
 {
-	parse_fails("bad-mdev.xml", (const char *[]){"line 7 <hostdev>", "mdev c2177883-f1bb-47f0-914d-32a22e3a8804",
-						     "not supported", NULL});
+	libvirt_domain d;
+	parse_ok("mdev.xml", &d);
+	ck_assert_str_eq(d.domain.name, "vgpu-guest");
+	ck_assert_uint_eq(d.n_specs, 3);
+	/* QEMU opens the mdev's group by path (sysfsdev=): legacy, path, never managed; no address. */
+	ck_assert_str_eq(d.specs[0].mdev, "c2177883-f1bb-47f0-914d-32a22e3a8804");
+	expect_hostdev(&d.specs[0], "0000:00:00.0", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, false, "");
+	ck_assert_str_eq(d.specs[0].driver, "");
+	/* A PCI function at 0000:00:00.0 is not the mdev's zero address: both are kept. */
+	ck_assert_str_eq(d.specs[1].mdev, "");
+	expect_hostdev(&d.specs[1], "0000:00:00.0", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, false, "");
+	ck_assert_str_eq(d.specs[2].mdev, "8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d");
+	expect_hostdev(&d.specs[2], "0000:00:00.0", VFG_BACKEND_LEGACY, VFG_ACCESS_PATH, false, "");
+	char name[VFG_HOSTDEV_NAME_MAX];
+	ck_assert_str_eq(vfg_hostdev_name(&d.specs[2], name), "mdev:8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d");
+	libvirt_domain_clear(&d);
+}
+END_TEST
+
+START_TEST(managed_mdev_is_refused_naming_its_uuid)
+{
+	parse_fails("bad-mdev-managed.xml",
+		    (const char *[]){"line 5 <hostdev>", "mdev c2177883-f1bb-47f0-914d-32a22e3a8804",
+				     "no driver to detach", NULL});
 }
 END_TEST
 
@@ -484,6 +506,7 @@ int main(void)
 	tcase_add_test(good, interface_hostdevs_managed_and_unmanaged_are_hostdevs_and_ordinary_nics_are_not);
 	tcase_add_test(good, network_interface_with_a_hostdev_actual_is_that_vf_and_metadata_may_name_it);
 	tcase_add_test(good, variant_driver_model_is_the_driver_a_managed_hostdev_is_bound_to);
+	tcase_add_test(good, mdev_hostdevs_are_read_by_uuid_next_to_a_pci_one);
 	suite_add_tcase(suite, good);
 
 	TCase *bad = tcase_create("malformed domains");
@@ -504,7 +527,7 @@ int main(void)
 	tcase_add_test(bad, unknown_memory_unit_is_an_error);
 	tcase_add_test(bad, unknown_seclabel_model_is_an_error);
 	tcase_add_test(bad, unknown_dac_user_is_an_error);
-	tcase_add_test(bad, mdev_hostdev_is_refused_naming_its_uuid);
+	tcase_add_test(bad, managed_mdev_is_refused_naming_its_uuid);
 	tcase_add_test(bad, interface_hostdev_without_source_is_an_error);
 	tcase_add_test(bad, network_vf_that_is_also_a_hostdev_is_assigned_twice);
 	suite_add_tcase(suite, bad);

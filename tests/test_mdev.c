@@ -24,85 +24,10 @@ static const char host[] = "misc vfio 234:196\n"
 
 #define UUID_A "8f1e0c6a-3d2b-4a51-9c7e-2b6f0d4a1e11"
 #define UUID_B "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
-#define PARENT "/sys/devices/virtual/mtty/mtty"
+#define PARENT TEST_MDEV_PARENT
 
 /* What a round trip must leave exactly as it found it. */
 #define UNCHANGED (TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE)
-
-static void make_link(const char *root, const char *logical, const char *target)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s", test_path(root, logical));
-	ck_assert_msg(symlink(target, path) == 0, "symlink %s: %s", path, strerror(errno));
-}
-
-static void make_dir(const char *root, const char *logical)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s", test_path(root, logical));
-	for (char *slash = strchr(path + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
-		*slash = '/';
-	}
-	ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
-}
-
-static void make_node(const char *root, const char *logical, unsigned major, unsigned minor)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s", test_path(root, logical));
-	*strrchr(path, '/') = '\0';
-	make_dir(root, path + strlen(root));
-	snprintf(path, sizeof(path), "%s", test_path(root, logical));
-	ck_assert_msg(mknod(path, S_IFCHR | 0600, makedev(major, minor)) == 0, "mknod %s: %s", path, strerror(errno));
-}
-
-/*
- * mdev @uuid of type mtty-2 (device_api @api) in IOMMU group @group, its
- * group node 243:@group and, when @cdev >= 0, cdev vfio@cdev (511:@cdev):
- * the layout of Documentation/driver-api/vfio-mediated-device.rst.
- */
-static void make_mdev(const char *root, const char *uuid, const char *api, unsigned group, int cdev)
-{
-	char logical[512], text[512];
-	snprintf(logical, sizeof(logical), PARENT "/mdev_supported_types/mtty-2/device_api");
-	snprintf(text, sizeof(text), "%s\n", api);
-	test_write_file(root, logical, text);
-	snprintf(logical, sizeof(logical), PARENT "/%s", uuid);
-	make_dir(root, logical);
-	snprintf(logical, sizeof(logical), PARENT "/%s/mdev_type", uuid);
-	make_link(root, logical, "../mdev_supported_types/mtty-2");
-	make_dir(root, "/sys/bus/mdev/drivers/vfio_mdev");
-	snprintf(logical, sizeof(logical), PARENT "/%s/driver", uuid);
-	make_link(root, logical, "../../../../bus/mdev/drivers/vfio_mdev");
-	make_dir(root, "/sys/bus/mdev/devices");
-	snprintf(logical, sizeof(logical), "/sys/bus/mdev/devices/%s", uuid);
-	snprintf(text, sizeof(text), "../../../devices/virtual/mtty/mtty/%s", uuid);
-	make_link(root, logical, text);
-	if (group) {
-		snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group);
-		make_dir(root, logical);
-		snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices/%s", group, uuid);
-		snprintf(text, sizeof(text), "../../../../devices/virtual/mtty/mtty/%s", uuid);
-		make_link(root, logical, text);
-		snprintf(logical, sizeof(logical), PARENT "/%s/iommu_group", uuid);
-		snprintf(text, sizeof(text), "../../../../kernel/iommu_groups/%u", group);
-		make_link(root, logical, text);
-		snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", group);
-		snprintf(text, sizeof(text), "243:%u\n", group);
-		test_write_file(root, logical, text);
-		snprintf(logical, sizeof(logical), "/dev/vfio/%u", group);
-		make_node(root, logical, 243, group);
-	}
-	if (cdev >= 0) {
-		snprintf(logical, sizeof(logical), PARENT "/%s/vfio-dev/vfio%d/dev", uuid, cdev);
-		snprintf(text, sizeof(text), "511:%d\n", cdev);
-		test_write_file(root, logical, text);
-		snprintf(logical, sizeof(logical), "/dev/vfio/devices/vfio%d", cdev);
-		make_node(root, logical, 511, (unsigned)cdev);
-	}
-}
 
 typedef struct fixture {
 	const char *root;
@@ -115,8 +40,8 @@ static void fixture_open(fixture *f)
 	test_write_file(f->root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
 	ck_assert_int_eq(chmod(f->root, 0755), 0);
 	ck_assert_int_eq(chmod(test_path(f->root, "/dev/vfio/vfio"), 0660), 0);
-	make_mdev(f->root, UUID_A, "vfio-pci", 12, 4);
-	make_mdev(f->root, UUID_B, "vfio-pci", 13, 5);
+	test_make_mdev(f->root, UUID_A, "vfio-pci", 12, 4);
+	test_make_mdev(f->root, UUID_B, "vfio-pci", 13, 5);
 	f->ctx = test_context(f->root);
 }
 
@@ -287,7 +212,7 @@ START_TEST(an_mdev_without_group_or_not_alone_in_it_is_refused)
 {
 	fixture f;
 	fixture_open(&f);
-	make_mdev(f.root, "00000000-0000-4000-8000-000000000001", "vfio-pci", 0, -1);
+	test_make_mdev(f.root, "00000000-0000-4000-8000-000000000001", "vfio-pci", 0, -1);
 	vfg_plan *plan = NULL;
 	vfg_error err = {0};
 	const char *const no_group[] = {"mdev=00000000-0000-4000-8000-000000000001", NULL};
@@ -299,7 +224,7 @@ START_TEST(an_mdev_without_group_or_not_alone_in_it_is_refused)
 	ck_assert_msg(strstr(err.message, "no such mediated device"), "%s", err.message);
 
 	/* A group listing another device is not one vfio made for an mdev. */
-	make_link(f.root, "/sys/kernel/iommu_groups/12/devices/0000:05:00.0", "../../../../devices/pci0000:00/x");
+	test_make_link(f.root, "/sys/kernel/iommu_groups/12/devices/0000:05:00.0", "../../../../devices/pci0000:00/x");
 	const char *const shared[] = {"mdev=" UUID_A, NULL};
 	ck_assert_int_eq(plan_for(&f, "vm1", shared, &plan, &err), -1);
 	ck_assert_msg(strstr(err.message, "holds 0000:05:00.0 too"), "%s", err.message);

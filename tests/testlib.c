@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -530,4 +531,79 @@ void test_domain_attr(vfg_domain *domain, const char *name, const char *fmt, ...
 	va_end(ap);
 	vfg_error err = {0};
 	ck_assert_msg(vfg_domain_attr_set(domain, name, value, &err) == 0, "%s=%s: %s", name, value, err.message);
+}
+
+void test_make_link(const char *root, const char *logical, const char *target)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	ck_assert_msg(symlink(target, path) == 0, "symlink %s: %s", path, strerror(errno));
+}
+
+static void make_dir(const char *root, const char *logical)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	for (char *slash = strchr(path + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+		*slash = '/';
+	}
+	ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+}
+
+static void make_node(const char *root, const char *logical, unsigned major, unsigned minor)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	*strrchr(path, '/') = '\0';
+	make_dir(root, path + strlen(root));
+	snprintf(path, sizeof(path), "%s", test_path(root, logical));
+	ck_assert_msg(mknod(path, S_IFCHR | 0600, makedev(major, minor)) == 0, "mknod %s: %s", path, strerror(errno));
+}
+
+/*
+ * mdev @uuid of type mtty-2 (device_api @api) in IOMMU group @group, its
+ * group node 243:@group and, when @cdev >= 0, cdev vfio@cdev (511:@cdev):
+ * the layout of Documentation/driver-api/vfio-mediated-device.rst.
+ */
+void test_make_mdev(const char *root, const char *uuid, const char *api, unsigned group, int cdev)
+{
+	char logical[512], text[512];
+	snprintf(logical, sizeof(logical), TEST_MDEV_PARENT "/mdev_supported_types/mtty-2/device_api");
+	snprintf(text, sizeof(text), "%s\n", api);
+	test_write_file(root, logical, text);
+	snprintf(logical, sizeof(logical), TEST_MDEV_PARENT "/%s", uuid);
+	make_dir(root, logical);
+	snprintf(logical, sizeof(logical), TEST_MDEV_PARENT "/%s/mdev_type", uuid);
+	test_make_link(root, logical, "../mdev_supported_types/mtty-2");
+	make_dir(root, "/sys/bus/mdev/drivers/vfio_mdev");
+	snprintf(logical, sizeof(logical), TEST_MDEV_PARENT "/%s/driver", uuid);
+	test_make_link(root, logical, "../../../../bus/mdev/drivers/vfio_mdev");
+	make_dir(root, "/sys/bus/mdev/devices");
+	snprintf(logical, sizeof(logical), "/sys/bus/mdev/devices/%s", uuid);
+	snprintf(text, sizeof(text), "../../../devices/virtual/mtty/mtty/%s", uuid);
+	test_make_link(root, logical, text);
+	if (group) {
+		snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group);
+		make_dir(root, logical);
+		snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices/%s", group, uuid);
+		snprintf(text, sizeof(text), "../../../../devices/virtual/mtty/mtty/%s", uuid);
+		test_make_link(root, logical, text);
+		snprintf(logical, sizeof(logical), TEST_MDEV_PARENT "/%s/iommu_group", uuid);
+		snprintf(text, sizeof(text), "../../../../kernel/iommu_groups/%u", group);
+		test_make_link(root, logical, text);
+		snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", group);
+		snprintf(text, sizeof(text), "243:%u\n", group);
+		test_write_file(root, logical, text);
+		snprintf(logical, sizeof(logical), "/dev/vfio/%u", group);
+		make_node(root, logical, 243, group);
+	}
+	if (cdev >= 0) {
+		snprintf(logical, sizeof(logical), TEST_MDEV_PARENT "/%s/vfio-dev/vfio%d/dev", uuid, cdev);
+		snprintf(text, sizeof(text), "511:%d\n", cdev);
+		test_write_file(root, logical, text);
+		snprintf(logical, sizeof(logical), "/dev/vfio/devices/vfio%d", cdev);
+		make_node(root, logical, 511, (unsigned)cdev);
+	}
 }

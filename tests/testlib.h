@@ -19,6 +19,17 @@ extern const char test_host_gpu[];
 
 /* Make a fresh temporary root and build @manifest into it; returns the root (static per process). */
 const char *test_root_new(const char *manifest);
+/*
+ * Mediated devices, which the manifest does not describe: mdev @uuid of type
+ * mtty-2 (its device_api @api) under TEST_MDEV_PARENT, in IOMMU group @group
+ * with group node 243:@group (0: no group), and cdev vfio@cdev (511:@cdev)
+ * when @cdev >= 0; the nodes mknod'ed for real. The layout of
+ * Documentation/driver-api/vfio-mediated-device.rst.
+ */
+#define TEST_MDEV_PARENT "/sys/devices/virtual/mtty/mtty"
+void test_make_mdev(const char *root, const char *uuid, const char *api, unsigned group, int cdev);
+/* A symlink ROOT + @logical -> @target. */
+void test_make_link(const char *root, const char *logical, const char *target);
 /* Remove the root and everything under it. */
 void test_root_remove(const char *root);
 /* ROOT + @logical into a static buffer (one at a time). */

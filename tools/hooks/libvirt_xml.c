@@ -12,7 +12,8 @@
  *   <devices><interface type='hostdev' managed=> (the same <driver>, <source>)
  *   <devices><interface type='network'><actual type='hostdev' managed=> (ditto)
  *                                           Network interfaces, PCI Passthrough
- *   <devices><hostdev type='mdev'>          refused: not supported yet
+ *   <devices><hostdev mode='subsystem' type='mdev' model= managed=>
+ *     <source><address uuid=/></source>    Host device assignment (mediated devices)
  *   <devices><iommu model=...>             IOMMU devices
  *   <iommufd enabled='yes'/>               the domain-wide iommufd switch (libvirt >= 12.2)
  * and vfguard's own element under <metadata> (docs/hooks.md). Nothing is
@@ -473,7 +474,7 @@ static int parse_pci_device(parse_state *state, const xmlNode *device, vfg_error
 		return -1;
 
 	for (size_t i = 0; i < out->n_specs; i++)
-		if (vfg_pci_addr_equal(&out->specs[i].addr, &spec->addr)) {
+		if (!out->specs[i].mdev[0] && vfg_pci_addr_equal(&out->specs[i].addr, &spec->addr)) {
 			char bdf[VFG_PCI_ADDR_STRLEN];
 			return fail(err, address, "%s is assigned twice", vfg_pci_addr_format(&spec->addr, bdf));
 		}
@@ -484,23 +485,62 @@ static int parse_pci_device(parse_state *state, const xmlNode *device, vfg_error
 }
 
 /*
- * A mediated device (formatdomain "Host device assignment", type='mdev':
- * <source><address uuid=.../>) reaches QEMU through VFIO too: QEMU opens
- * the mdev's IOMMU group node. vfguard does not plan mdevs yet, and
- * skipping one would start the domain half-guarded, so it is refused.
+ * A mediated device (formatdomain "Host device assignment", type='mdev'):
+ * model= is the vfio bus it presents (vfio-pci, vfio-ccw, vfio-ap; libvirt
+ * requires it), <source><address uuid=.../> names it. libvirt gives QEMU
+ * "sysfsdev=/sys/bus/mdev/devices/UUID" and QEMU opens the mdev's group
+ * node itself: a legacy hostdev with path access. display= and ramfb=
+ * configure QEMU's display of a vfio-pci mdev and need no node. There is
+ * no driver to detach (the parent's mdev driver made it): managed='yes'
+ * is refused rather than silently dropped.
  */
-static int refuse_mdev(const xmlNode *hostdev, vfg_error *err)
+static int parse_mdev(parse_state *state, const xmlNode *hostdev, vfg_error *err)
 {
-	char uuid[64] = "";
-	const xmlNode *source = NULL, *address = NULL;
-	vfg_error ignored = {0};
-	if (only_child(hostdev, "source", &source, &ignored) == 0 && source &&
-	    only_child(source, "address", &address, &ignored) == 0 && address)
-		attribute(address, "uuid", uuid, sizeof(uuid), &ignored);
-	return fail(err, hostdev,
-		    "mdev %s: mediated devices are not supported by vfguard yet (QEMU would open its VFIO group "
-		    "node unguarded); the domain is refused rather than started half-guarded",
-		    uuid[0] ? uuid : "(no uuid)");
+	static const char *const models[] = {"vfio-pci", "vfio-ccw", "vfio-ap", NULL};
+	char model[32], managed[16], uuid[64];
+	if (attribute(hostdev, "model", model, sizeof(model), err) < 0 ||
+	    attribute(hostdev, "managed", managed, sizeof(managed), err) < 0)
+		return -1;
+	const xmlNode *source, *address;
+	if (only_child(hostdev, "source", &source, err) < 0)
+		return -1;
+	if (source && only_child(source, "address", &address, err) < 0)
+		return -1;
+	if (!source || !address)
+		return fail(err, source ? source : hostdev,
+			    "mdev (no uuid): an mdev is named by <source><address uuid=.../>");
+	if (attribute(address, "uuid", uuid, sizeof(uuid), err) < 0)
+		return -1;
+	if (!uuid[0])
+		return fail(err, address, "mdev (no uuid): <address> names no uuid");
+	vfg_hostdev_spec parsed = {0};
+	vfg_error inner = {0};
+	if (vfg_uuid_parse(uuid, parsed.mdev, &inner) < 0)
+		return fail(err, address, "mdev uuid: %s", inner.message);
+	bool known = false;
+	for (size_t i = 0; models[i]; i++)
+		known = known || strcmp(model, models[i]) == 0;
+	if (!known)
+		return fail(err, hostdev, "mdev %s: model='%s': expected vfio-pci, vfio-ccw or vfio-ap", parsed.mdev,
+			    model);
+	bool is_managed = false;
+	if (managed[0] && yes_no(hostdev, "managed", managed, &is_managed, err) < 0)
+		return -1;
+	if (is_managed)
+		return fail(err, hostdev,
+			    "mdev %s: managed='yes', but an mdev has no driver to detach and reattach (its parent's "
+			    "mdev driver made it)",
+			    parsed.mdev);
+	libvirt_domain *out = state->out;
+	for (size_t i = 0; i < out->n_specs; i++)
+		if (strcmp(out->specs[i].mdev, parsed.mdev) == 0)
+			return fail(err, address, "mdev %s is assigned twice", parsed.mdev);
+	vfg_hostdev_spec *spec = spec_new(state, hostdev, err);
+	if (!spec)
+		return -1;
+	memcpy(spec->mdev, parsed.mdev, sizeof(spec->mdev));
+	out->n_specs++;
+	return 0;
 }
 
 static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *err)
@@ -513,7 +553,7 @@ static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *
 		return -1;
 	bool subsystem = !mode[0] || strcmp(mode, "subsystem") == 0;
 	if (subsystem && strcmp(type, "mdev") == 0)
-		return refuse_mdev(hostdev, err);
+		return parse_mdev(state, hostdev, err);
 	/* USB, SCSI and capabilities-mode devices need no VFIO node. */
 	if (!subsystem || strcmp(type, "pci") != 0)
 		return 0;
@@ -749,7 +789,7 @@ static int apply_metadata_hostdev(parse_state *state, const xmlNode *node, bool 
 
 	libvirt_domain *out = state->out;
 	size_t i = 0;
-	while (i < out->n_specs && !vfg_pci_addr_equal(&out->specs[i].addr, &addr))
+	while (i < out->n_specs && (out->specs[i].mdev[0] || !vfg_pci_addr_equal(&out->specs[i].addr, &addr)))
 		i++;
 	if (i == out->n_specs)
 		return fail(err, node, "address='%s' is no PCI <hostdev> or hostdev <interface> of the domain",
