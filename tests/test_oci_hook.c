@@ -671,6 +671,44 @@ START_TEST(a_function_named_twice_in_the_annotation_is_refused)
 }
 END_TEST
 
+#define MDEV_A "c2177883-f1bb-47f0-914d-32a22e3a8804"
+#define MDEV_B "8f1bd9b8-d0b4-4d6f-9a0e-3c2b1a0f9e8d"
+
+/* A container given mdev A's group node through linux.devices. */
+static const char config_mdev_group12[] =
+	"{\"ociVersion\": \"1.0.2\",\n"
+	" \"process\": {\"user\": {\"uid\": 107, \"gid\": 107}, \"args\": [\"/bin/serial-app\"]},\n"
+	" \"linux\": {\"devices\": [\n"
+	"   {\"path\": \"/dev/vfio/vfio\", \"type\": \"c\", \"major\": 234, \"minor\": 196},\n"
+	"   {\"path\": \"/dev/vfio/12\", \"type\": \"c\", \"major\": 243, \"minor\": 12}]}}\n";
+
+/* An mdev's group node names that mdev; the annotation names another by mdev=UUID. */
+START_TEST(mdevs_from_a_group_node_and_from_the_annotation_are_granted_and_restored)
+{
+	fixture f;
+	fixture_open(&f, config_mdev_group12);
+	test_make_mdev(f.root, MDEV_A, "vfio-pci", 12, 4);
+	test_make_mdev(f.root, MDEV_B, "vfio-pci", 13, 5);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", "\"org.vfguard.hostdevs\": \"mdev=" MDEV_B ",backend=iommufd\"");
+	char *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, "prestart", created);
+	expect_owner(f.root, "/dev/vfio/12", 107, 107);
+	expect_owner(f.root, "/dev/vfio/devices/vfio5", 107, 107);
+	expect_owner(f.root, "/dev/vfio/13", 0, 0);
+	expect_owner(f.root, "/dev/vfio/devices/vfio4", 0, 0);
+	hook_ok(&f, "poststop", stopped);
+	test_snapshot_expect(f.root, UNCHANGED, before, "prestart then poststop of two mdevs");
+	/* one mdev by both names is named twice */
+	expect_prestart_refused(&f, "\"org.vfguard.hostdevs\": \"mdev=" MDEV_B " /sys/bus/mdev/devices/" MDEV_B "\"",
+				"mdev:" MDEV_B " is named twice");
+	free(created);
+	free(stopped);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(an_empty_hostdev_option_in_the_annotation_is_refused)
 {
 	fixture f;
@@ -697,6 +735,7 @@ int main(void)
 	tcase_add_test(tc, a_malformed_capability_set_is_named);
 	tcase_add_test(tc, a_container_id_with_a_nul_or_that_is_no_domain_name_is_refused);
 	tcase_add_test(tc, text_after_the_state_object_is_refused);
+	tcase_add_test(tc, mdevs_from_a_group_node_and_from_the_annotation_are_granted_and_restored);
 	tcase_add_test(tc, a_function_named_twice_in_the_annotation_is_refused);
 	tcase_add_test(tc, an_empty_hostdev_option_in_the_annotation_is_refused);
 	tcase_add_test(tc, a_runtime_device_list_that_allows_the_nodes_keeps_the_cgroup_labeler_out);

@@ -336,18 +336,40 @@ static int map_user_namespace(oci_container *c, const char *where, vfg_error *er
 	return 0;
 }
 
-static vfg_hostdev_spec *spec_for(oci_container *c, const vfg_pci_addr *addr, vfg_error *err)
+/* The container's hostdev named as @key names it (a PCI function's address, or an mdev's UUID), made when new. */
+static vfg_hostdev_spec *spec_for(oci_container *c, const vfg_hostdev_spec *key, vfg_error *err)
 {
+	char name[VFG_HOSTDEV_NAME_MAX], other[VFG_HOSTDEV_NAME_MAX];
+	vfg_hostdev_name(key, name);
 	for (size_t i = 0; i < c->n_specs; i++)
-		if (vfg_pci_addr_equal(&c->specs[i].addr, addr))
+		if (strcmp(vfg_hostdev_name(&c->specs[i], other), name) == 0)
 			return &c->specs[i];
 	if (c->n_specs == MAX_HOSTDEVS) {
 		vfg_error_set(err, E2BIG, c->id, "more than %d hostdevs", MAX_HOSTDEVS);
 		return NULL;
 	}
 	vfg_hostdev_spec *spec = &c->specs[c->n_specs++];
-	*spec = (vfg_hostdev_spec){.addr = *addr, .backend = VFG_BACKEND_AUTO, .access = c->access};
+	*spec = (vfg_hostdev_spec){.addr = key->addr, .backend = VFG_BACKEND_AUTO, .access = c->access};
+	memcpy(spec->mdev, key->mdev, sizeof(spec->mdev));
 	return spec;
+}
+
+/*
+ * A device's sysfs name as a hostdev: a PCI function's "DDDD:BB:DD.F", or
+ * an mdev's UUID (its group and cdev lead to /sys/devices/.../UUID);
+ * -1 when it is neither.
+ */
+static int hostdev_of_sysfs_name(const char *name, vfg_hostdev_spec *key)
+{
+	*key = (vfg_hostdev_spec){0};
+	if (vfg_pci_addr_parse(name, &key->addr, NULL) == 0)
+		return 0;
+	char canonical[VFG_UUID_STRLEN];
+	/* The kernel names an mdev by the UUID written to its type's create, in lower case. */
+	if (vfg_uuid_parse(name, canonical, NULL) < 0 || strcmp(canonical, name) != 0)
+		return -1;
+	memcpy(key->mdev, canonical, sizeof(key->mdev));
+	return 0;
 }
 
 /* A device entry's hostdev: the cdev's function, from /sys/class/vfio-dev/vfioN -> .../BDF/vfio-dev/vfioN. */
@@ -366,19 +388,17 @@ static int hostdev_of_cdev(const vfg_context *ctx, oci_container *c, const char 
 		return vfg_error_set(err, 0, logical, "does not lead to a PCI function's vfio-dev/");
 	*marker = '\0';
 	const char *bdf = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	vfg_pci_addr addr;
-	if (vfg_pci_addr_parse(bdf, &addr, err) < 0) {
-		vfg_error_prefix(err, "%s", path);
-		return -1;
-	}
-	vfg_hostdev_spec *spec = spec_for(c, &addr, err);
+	vfg_hostdev_spec key;
+	if (hostdev_of_sysfs_name(bdf, &key) < 0)
+		return vfg_error_set(err, 0, path, "%s leads to %s, neither a PCI function nor an mdev", logical, bdf);
+	vfg_hostdev_spec *spec = spec_for(c, &key, err);
 	if (!spec)
 		return -1;
 	spec->backend = VFG_BACKEND_IOMMUFD;
 	return 0;
 }
 
-/* A group node's hostdevs: every member of the group bound to a vfio driver. */
+/* A group node's hostdevs: every member of the group bound to a vfio driver, or the mdev alone in it. */
 static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const char *path, unsigned group, vfg_error *err)
 {
 	char logical[VFG_PATH_MAX], real[VFG_PATH_MAX];
@@ -390,15 +410,16 @@ static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const cha
 		return vfg_error_set(err, errno, path, "no IOMMU group %u in sysfs (%s)", group, logical);
 	size_t found = 0;
 	for (struct dirent *entry; (entry = readdir(dir));) {
-		vfg_pci_addr addr;
+		vfg_hostdev_spec key;
 		vfg_pci_function fn;
-		if (entry->d_name[0] == '.' || vfg_pci_addr_parse(entry->d_name, &addr, NULL) < 0)
+		if (entry->d_name[0] == '.' || hostdev_of_sysfs_name(entry->d_name, &key) < 0)
 			continue;
-		if (vfg_pci_function_read(ctx, &addr, &fn, err) < 0)
+		/* An mdev exists only while its vendor driver has it (mdev.c checks the rest). */
+		if (!key.mdev[0] && vfg_pci_function_read(ctx, &key.addr, &fn, err) < 0)
 			return -1;
-		if (!fn.vfio_dev && strcmp(fn.driver, "vfio-pci") != 0)
+		if (!key.mdev[0] && !fn.vfio_dev && strcmp(fn.driver, "vfio-pci") != 0)
 			continue;
-		vfg_hostdev_spec *spec = spec_for(c, &addr, err);
+		vfg_hostdev_spec *spec = spec_for(c, &key, err);
 		if (!spec)
 			return -1;
 		spec->backend = VFG_BACKEND_LEGACY;
@@ -480,14 +501,14 @@ static int parse_hostdev_annotation(const vfg_context *ctx, oci_container *c, co
 			vfg_error_prefix(err, "annotation %s", ANNOTATION_HOSTDEVS);
 			return -1;
 		}
-		vfg_hostdev_spec *spec = spec_for(c, &parsed.addr, err);
+		vfg_hostdev_spec *spec = spec_for(c, &parsed, err);
 		if (!spec)
 			return -1;
 		/* Two entries for one function: which options hold? */
 		if (annotated[spec - c->specs]) {
-			char bdf[VFG_PCI_ADDR_STRLEN];
+			char bdf[VFG_HOSTDEV_NAME_MAX];
 			return vfg_error_set(err, 0, ANNOTATION_HOSTDEVS, "%s is named twice",
-					     vfg_pci_addr_format(&parsed.addr, bdf));
+					     vfg_hostdev_name(&parsed, bdf));
 		}
 		annotated[spec - c->specs] = true;
 		/* A device entry fixed the backend; the annotation may not contradict it. */
