@@ -83,11 +83,12 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 	"  --apparmor-profile P the VM's AppArmor profile (default libvirt-UUID)\n"                          \
 	"  --cgroup PATH        the VM's cgroup directory, used as it is (never under --root)\n"             \
 	"  --pid PID            the running VM process (its cgroup and mount namespace)\n"                   \
-	"  --hostdev SPEC       a PCI function to assign, repeatable:\n"                                     \
+	"  --hostdev SPEC       a PCI function or mdev to assign, repeatable:\n"                             \
 	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
 	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"   \
 	"                       [,driver=NAME] (managed: bind the vfio variant NAME, e.g. mlx5_vfio_pci)\n"  \
-	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path\n"                 \
+	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path;\n"                \
+	"                       an mdev: mdev=UUID or /sys/bus/mdev/devices/UUID (backend=, access=)\n"      \
 	"  --memory SIZE        guest RAM (bytes, or K, M, G, T): the locked-memory limit is computed\n"     \
 	"                       from it and set on --pid (docs/memlock.md)\n"                                \
 	"  --viommu             the guest has a vIOMMU: each device may pin all of guest RAM\n"              \

@@ -149,7 +149,7 @@ run_checks() {
 	[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$reported" -gt 0 ]
 }
 
-# requires legacy|iommufd...: end the scenario as "not run" when the kernel
+# requires legacy|iommufd|mdev...: end the scenario as "not run" when the kernel
 # lacks what it needs, unless this kernel is expected to have it (then it
 # is a failure: a broken kernel must not turn into skipped scenarios).
 requires() {
@@ -158,6 +158,7 @@ requires() {
 		case $feature in
 		legacy) [ -c /dev/vfio/vfio ] || missing="no /dev/vfio/vfio (no VFIO container)" ;;
 		iommufd) [ -c /dev/iommu ] || missing="no /dev/iommu (no IOMMUFD in this kernel)" ;;
+		mdev) [ -d /sys/class/mdev_bus/mtty ] || missing="no mtty mdev parent (no SAMPLE_VFIO_MDEV_MTTY in this kernel)" ;;
 		*) missing="unknown feature '$feature'" ;;
 		esac
 		[ -n "$missing" ] || continue
