@@ -238,6 +238,25 @@ static int group_copy_members(const vfg_iommu_group *before, const vfg_pci_funct
 	return 1;
 }
 
+int vfg_iommu_group_link_read(int dirfd, const char *dir, unsigned *number, bool *found, vfg_error *err)
+{
+	char name[32], path[VFG_PATH_MAX + 16];
+	if (vfg_sysfs_link_name_at(dirfd, dir, "iommu_group", name, sizeof(name), err) < 0)
+		return -1;
+	*found = name[0] != '\0';
+	if (!*found)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long value = strtoul(name, &end, 10);
+	if (errno || *end || end == name || value > 0xffffffffUL) {
+		snprintf(path, sizeof(path), "%s/iommu_group", dir);
+		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", name);
+	}
+	*number = (unsigned)value;
+	return 0;
+}
+
 /*
  * The IOMMU group of the function whose sysfs directory is open as @dirfd
  * (@dir its path), and its members; @known as read_group_members takes it.
@@ -249,22 +268,17 @@ static int group_read_at(const vfg_context *ctx, const vfg_host_nodes *host, int
 			 const vfg_pci_addr *addr, const vfg_pci_function *known, vfg_iommu_group *group,
 			 vfg_error *err)
 {
-	char path[VFG_PATH_MAX + 16], name[32], bdf[VFG_PCI_ADDR_STRLEN];
+	char path[VFG_PATH_MAX + 16], bdf[VFG_PCI_ADDR_STRLEN];
 	memset(group, 0, sizeof(*group));
-	if (vfg_sysfs_link_name_at(dirfd, dir, "iommu_group", name, sizeof(name), err) < 0)
+	bool found;
+	if (vfg_iommu_group_link_read(dirfd, dir, &group->number, &found, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/iommu_group", dir);
-	if (!name[0])
+	if (!found)
 		return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
 				     "has no IOMMU group (no %s): the IOMMU is off or not in front of this device "
 				     "(boot with intel_iommu=on or amd_iommu=on)",
 				     path);
-	char *end;
-	errno = 0;
-	unsigned long number = strtoul(name, &end, 10);
-	if (errno || *end || end == name || number > 0xffffffffUL)
-		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", name);
-	group->number = (unsigned)number;
 	const vfg_iommu_group *before = host && host->group_read_before && known
 						? host->group_read_before(host->group_data, group->number)
 						: NULL;

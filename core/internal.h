@@ -99,6 +99,8 @@ int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const
 int vfg_hostdev_read_cdev(int dirfd, const char *dir, vfg_hostdev *hostdev, vfg_error *err);
 /* The backend that serves the enumerated hostdev (spec.backend, or the host's choice for auto). */
 int vfg_hostdev_choose_backend(const vfg_context *ctx, vfg_host_nodes *host, vfg_hostdev *hostdev, vfg_error *err);
+/* enumerate.c: the number a device's iommu_group link (in @dir, open as @dirfd) ends in; @found false without one. */
+int vfg_iommu_group_link_read(int dirfd, const char *dir, unsigned *number, bool *found, vfg_error *err);
 /* mdev.c: vfg_hostdev_enumerate_on for a spec naming an mdev. */
 int vfg_mdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
 			  vfg_hostdev *hostdev, vfg_error *err);

@@ -120,21 +120,15 @@ static int mdev_read_at(int dirfd, const char *dir, const char *name, vfg_hostde
 static int mdev_group_read_at(const vfg_context *ctx, int dirfd, const char *dir, const char *name,
 			      vfg_hostdev *hostdev, vfg_error *err)
 {
-	char number_text[32], path[VFG_PATH_MAX + 16];
-	if (vfg_sysfs_link_name_at(dirfd, dir, "iommu_group", number_text, sizeof(number_text), err) < 0)
+	bool found;
+	if (vfg_iommu_group_link_read(dirfd, dir, &hostdev->group.number, &found, err) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/iommu_group", dir);
-	if (!number_text[0])
-		return vfg_error_set(err, 0, name,
-				     "has no IOMMU group (no %s): no vfio driver registered it (is it bound to its "
-				     "parent's mdev driver?)",
-				     path);
-	char *end;
-	errno = 0;
-	unsigned long number = strtoul(number_text, &end, 10);
-	if (errno || *end || end == number_text || number > 0xffffffffUL)
-		return vfg_error_set(err, 0, path, "IOMMU group link ends in '%s', not a number", number_text);
-	hostdev->group.number = (unsigned)number;
+	if (!found)
+		return vfg_error_set(
+			err, 0, name,
+			"has no IOMMU group (no %s/iommu_group): no vfio driver registered it (is it bound "
+			"to its parent's mdev driver?)",
+			dir);
 
 	char logical[96], members[VFG_PATH_MAX];
 	snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", hostdev->group.number);
