@@ -338,6 +338,15 @@ VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const
 	return r;
 }
 
+/* An fd-access hostdev as vfg_hostdev_name names it: its BDF, or "mdev:UUID". */
+static const char *fd_hostdev_name(const vfg_fd_hostdev *hostdev, char *buf)
+{
+	if (!hostdev->mdev[0])
+		return hostdev->bdf;
+	snprintf(buf, VFG_HOSTDEV_NAME_MAX, "mdev:%s", hostdev->mdev);
+	return buf;
+}
+
 /* The description that goes with the fds: one line each, the fds in the order of the SCM_RIGHTS array. */
 static size_t fdset_describe(const vfg_fdset *fdset, char *buf, size_t size)
 {
@@ -348,7 +357,8 @@ static size_t fdset_describe(const vfg_fdset *fdset, char *buf, size_t size)
 				    fdset->fds[i].path);
 	for (size_t i = 0; i < fdset->n_hostdevs; i++) {
 		const vfg_fd_hostdev *h = &fdset->hostdevs[i];
-		used = vfg_strlcatf(buf, size, used, "hostdev %s %zu %s\n", h->bdf, h->fd,
+		char name[VFG_HOSTDEV_NAME_MAX];
+		used = vfg_strlcatf(buf, size, used, "hostdev %s %zu %s\n", fd_hostdev_name(h, name), h->fd,
 				    h->vf_token[0] ? h->vf_token : "-");
 	}
 	return used;
@@ -488,9 +498,11 @@ VFG_EXPORT char **vfg_fdset_environment(const vfg_fdset *fdset)
 		}
 	}
 	used = 0;
-	for (size_t i = 0; i < fdset->n_hostdevs; i++)
-		used = vfg_strlcatf(hostdevs, sizeof(hostdevs), used, "%s%s=%d", i ? " " : "", fdset->hostdevs[i].bdf,
-				    fdset->fds[fdset->hostdevs[i].fd].fd);
+	for (size_t i = 0; i < fdset->n_hostdevs; i++) {
+		char name[VFG_HOSTDEV_NAME_MAX];
+		used = vfg_strlcatf(hostdevs, sizeof(hostdevs), used, "%s%s=%d", i ? " " : "",
+				    fd_hostdev_name(&fdset->hostdevs[i], name), fdset->fds[fdset->hostdevs[i].fd].fd);
+	}
 
 	char **env = calloc(N_VARS + 1, sizeof(*env));
 	if (!env)

@@ -6,6 +6,7 @@
  * library and the CLI, journal and all.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,25 @@ START_TEST(qemu_args_give_the_mdev_by_sysfsdev_and_refuse_legacy_fd)
 }
 END_TEST
 
+/* The fd set names an mdev "mdev:UUID" in the environment exec gives the hypervisor. */
+START_TEST(fd_environment_names_an_mdev_by_uuid)
+{
+	vfg_fd fds[2] = {{.fd = 3, .kind = VFG_NODE_IOMMUFD}, {.fd = 4, .kind = VFG_NODE_CDEV}};
+	vfg_fd_hostdev hostdevs[2] = {{.bdf = "0000:01:00.0", .fd = 0}, {.mdev = UUID_A, .fd = 1}};
+	vfg_fdset fdset = {.n_fds = 2, .fds = fds, .n_hostdevs = 2, .hostdevs = hostdevs};
+	snprintf(fdset.domain, sizeof(fdset.domain), "vm1");
+	char **env = vfg_fdset_environment(&fdset);
+	ck_assert_ptr_nonnull(env);
+	bool found = false;
+	for (char **entry = env; *entry; entry++) {
+		found = found || strcmp(*entry, "VFGUARD_HOSTDEV_FDS=0000:01:00.0=3 mdev:" UUID_A "=4") == 0;
+		free(*entry);
+	}
+	free(env);
+	ck_assert_msg(found, "no VFGUARD_HOSTDEV_FDS naming the mdev");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mdev");
@@ -353,6 +373,7 @@ int main(void)
 	tcase_add_test(tc, apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte);
 	tcase_add_test(tc, an_mdev_belongs_to_one_domain_at_a_time);
 	tcase_add_test(tc, qemu_args_give_the_mdev_by_sysfsdev_and_refuse_legacy_fd);
+	tcase_add_test(tc, fd_environment_names_an_mdev_by_uuid);
 	suite_add_tcase(s, tc);
 	return test_main(s);
 }

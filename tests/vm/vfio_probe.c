@@ -660,6 +660,7 @@ static void usage(FILE *out)
 		     "       vfio_probe iommufd --iommu PATH --cdev PATH [OPTIONS]\n"
 		     "       vfio_probe rlimit-mode PID FD   (RLIMIT_MODE of the iommufd PID holds at FD)\n"
 		     "Open the nodes and walk the VFIO flow, one line per step: \"ok STEP ...\" or \"FAIL STEP ...\".\n"
+		     "  --device NAME               legacy: the device the group hands out: a BDF, or an mdev's UUID\n"
 		     "  --uid UID, --gid GID        become this user (no supplementary groups) before opening\n"
 		     "  --open-errno NODE=ERRNO     NODE (container, group, iommu, cdev) must fail to open with\n"
 		     "                              ERRNO (EACCES, 13, ...); implies --open-only\n"
