@@ -268,6 +268,51 @@ START_TEST(apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte)
 }
 END_TEST
 
+/* The crash test's state, for test_kill_at_each_point()'s callbacks. */
+typedef struct mdev_crash {
+	fixture *f;
+	const char *original;
+} mdev_crash;
+
+static int mdev_crash_apply(void *data)
+{
+	mdev_crash *c = data;
+	vfg_error err = {0};
+	const char *const hostdevs[] = {"mdev=" UUID_A ",backend=legacy", "mdev=" UUID_B ",backend=iommufd", NULL};
+	return apply_for(c->f, "vm1", hostdevs, &err);
+}
+
+/* Restore finishes the killed apply (its mdev:UUID claims read back); revoke undoes a finished one. */
+static void mdev_crash_restore(unsigned point, void *data)
+{
+	mdev_crash *c = data;
+	test_restore_ok(c->f->ctx, point);
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_domain_revoke(c->f->ctx, "vm1", &summary, &err) == 0, "revoke: %s", err.message);
+	char what[64];
+	snprintf(what, sizeof(what), "restore after a kill at point %u", point);
+	test_snapshot_expect(c->f->root, UNCHANGED, c->original, what);
+}
+
+START_TEST(restore_after_a_kill_at_any_journal_point_of_an_mdev_apply_puts_the_tree_back)
+{
+	fixture f;
+	fixture_open(&f);
+	char *original = test_snapshot(f.root, UNCHANGED);
+	mdev_crash crash = {.f = &f, .original = original};
+	unsigned points = test_kill_at_each_point(mdev_crash_apply, mdev_crash_restore, &crash);
+	/* container, group 12, /dev/iommu and cdev vfio5: a point after each intent, change and done */
+	ck_assert_msg(points >= 12, "only %u journal points", points);
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_int_eq(vfg_domain_revoke(f.ctx, "vm1", &summary, &err), 0);
+	test_snapshot_expect(f.root, UNCHANGED, original, "the uninterrupted apply, revoked");
+	free(original);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(an_mdev_belongs_to_one_domain_at_a_time)
 {
 	fixture f;
@@ -371,6 +416,7 @@ int main(void)
 	tcase_add_test(tc, an_mdev_of_another_vfio_bus_is_refused_naming_its_uuid_and_value);
 	tcase_add_test(tc, an_mdev_without_group_or_not_alone_in_it_is_refused);
 	tcase_add_test(tc, apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte);
+	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_of_an_mdev_apply_puts_the_tree_back);
 	tcase_add_test(tc, an_mdev_belongs_to_one_domain_at_a_time);
 	tcase_add_test(tc, qemu_args_give_the_mdev_by_sysfsdev_and_refuse_legacy_fd);
 	tcase_add_test(tc, fd_environment_names_an_mdev_by_uuid);
