@@ -1,0 +1,83 @@
+# vfgvm-root: systemd
+# Issue 20's host records on a systemd host: journald runs as the boot's own
+# service, vfguard (records = auto) finds its socket, and an admin's
+# `journalctl -t vfguard VFGUARD_DOMAIN=vm1` reads back one record per
+# change made by apply and one per change undone by revoke, each with the
+# fields docs/records.md documents, plus one outcome per command whose
+# counts match the records. Another domain's records stay out of vm1's.
+# shellcheck disable=SC2154 # EDU: set by the harness (guest/lib.sh)
+requires legacy
+use_vfio_pci "$EDU"
+group=/dev/vfio/$(iommu_group "$EDU")
+expect_eq journald-active "$(systemctl is-active systemd-journald.service 2>&1)" active
+expect_eq journald-socket "$(stat -c %F /run/systemd/journal/socket 2>&1)" socket
+printf 'labelers = dac\nrecords = auto\n' >records.conf
+
+check apply vfguard apply --config "$PWD/records.conf" --domain vm1 --uid 107 --gid 107 \
+	--hostdev "$EDU,backend=legacy" || exit 1
+expect_eq group-owner "$(stat -c '%u:%g' "$group")" 107:107
+# Another domain asking for vm1's group is refused: its records are its own.
+check_fails refused vfguard apply --config "$PWD/records.conf" --domain vm2 --hostdev "$EDU,backend=legacy"
+check revoke vfguard revoke --config "$PWD/records.conf" --domain vm1 || exit 1
+expect_eq group-owner-back "$(stat -c '%u:%g' "$group")" 0:0
+check sync journalctl --sync
+
+# records FILTER...: vfguard's records matching the journalctl matches, one
+# JSON object per line, in records.json; prints their count.
+records() {
+	journalctl -t vfguard -o json "$@" >records.json 2>journalctl.err || {
+		cat journalctl.err >&2
+		return 1
+	}
+	grep -c . records.json
+}
+# field N NAME: the field NAME of the Nth record (1-based) of records.json.
+field() {
+	sed -n "$1p" records.json >record.json && json_get record.json "$2"
+}
+grant_id=7457acb64d884ef89c2f48a2583bcd81
+revoke_id=8c6bd58932494821acbd306b7ce800e4
+outcome_id=e019cdb6c9ba4aa9a91e3ad27c58ed91
+
+# The apply's outcome says how many changes it made; there is one grant record each.
+expect_eq apply-outcomes "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$outcome_id VFGUARD_COMMAND=apply)" 1
+changed=$(field 1 VFGUARD_CHANGED)
+expect_match apply-changed "$changed" '^[1-9][0-9]*$'
+expect_eq apply-outcome-result "$(field 1 VFGUARD_RESULT)" ok
+expect_eq apply-outcome-action "$(field 1 VFGUARD_ACTION)" apply
+expect_eq grants "$(records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=grant)" "$changed"
+# The group node's grant, field by field.
+records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=grant VFGUARD_NODE="$group" >/dev/null
+expect_eq grant-count-group "$(grep -c . records.json)" 1
+expect_eq grant-id "$(field 1 MESSAGE_ID)" "$grant_id"
+expect_eq grant-identifier "$(field 1 SYSLOG_IDENTIFIER)" vfguard
+expect_eq grant-priority "$(field 1 PRIORITY)" 5
+expect_eq grant-command "$(field 1 VFGUARD_COMMAND)" apply
+expect_eq grant-result "$(field 1 VFGUARD_RESULT)" ok
+expect_eq grant-labeler "$(field 1 VFGUARD_LABELER)" dac
+expect_eq grant-message "$(field 1 MESSAGE)" "domain vm1: dac granted $group"
+expect_eq grant-comm "$(field 1 _COMM)" vfguard
+check_fails grant-no-root field 1 VFGUARD_ROOT
+
+# The revoke undoes exactly what the apply made, one record per change.
+expect_eq revoke-outcomes "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$outcome_id VFGUARD_COMMAND=revoke)" 1
+expect_eq revoke-changed "$(field 1 VFGUARD_CHANGED)" "$changed"
+expect_eq revoke-outcome-result "$(field 1 VFGUARD_RESULT)" ok
+expect_eq revokes "$(records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=revoke)" "$changed"
+records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=revoke VFGUARD_NODE="$group" >/dev/null
+expect_eq revoke-count-group "$(grep -c . records.json)" 1
+expect_eq revoke-id "$(field 1 MESSAGE_ID)" "$revoke_id"
+expect_eq revoke-priority "$(field 1 PRIORITY)" 5
+expect_eq revoke-command "$(field 1 VFGUARD_COMMAND)" revoke
+expect_eq revoke-labeler "$(field 1 VFGUARD_LABELER)" dac
+expect_eq revoke-message "$(field 1 MESSAGE)" "domain vm1: dac revoked $group"
+
+# vm1's records are the grants, the revokes and two outcomes; nothing else.
+expect_eq vm1-total "$(records VFGUARD_DOMAIN=vm1)" $((2 * changed + 2))
+# vm2's refused apply: the claim refused, naming the function, and an outcome.
+expect_eq vm2-refusals "$(records VFGUARD_DOMAIN=vm2 VFGUARD_ACTION=refuse)" 1
+expect_eq vm2-refused-device "$(field 1 VFGUARD_DEVICE)" "$EDU"
+expect_eq vm2-refused-priority "$(field 1 PRIORITY)" 4
+expect_eq vm2-outcome "$(records VFGUARD_DOMAIN=vm2 MESSAGE_ID=$outcome_id)" 1
+expect_eq vm2-result "$(field 1 VFGUARD_RESULT)" refused
+expect_eq vm2-total "$(records VFGUARD_DOMAIN=vm2)" 2
