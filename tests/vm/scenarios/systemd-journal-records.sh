@@ -45,11 +45,11 @@ changed=$(field 1 VFGUARD_CHANGED)
 expect_match apply-changed "$changed" '^[1-9][0-9]*$'
 expect_eq apply-outcome-result "$(field 1 VFGUARD_RESULT)" ok
 expect_eq apply-outcome-action "$(field 1 VFGUARD_ACTION)" apply
-expect_eq grants "$(records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=grant)" "$changed"
+expect_eq grants "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$grant_id)" "$changed"
 # The group node's grant, field by field.
-records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=grant VFGUARD_NODE="$group" >/dev/null
+records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$grant_id VFGUARD_NODE="$group" >/dev/null
 expect_eq grant-count-group "$(grep -c . records.json)" 1
-expect_eq grant-id "$(field 1 MESSAGE_ID)" "$grant_id"
+expect_eq grant-action "$(field 1 VFGUARD_ACTION)" grant
 expect_eq grant-identifier "$(field 1 SYSLOG_IDENTIFIER)" vfguard
 expect_eq grant-priority "$(field 1 PRIORITY)" 5
 expect_eq grant-command "$(field 1 VFGUARD_COMMAND)" apply
@@ -63,10 +63,12 @@ check_fails grant-no-root field 1 VFGUARD_ROOT
 expect_eq revoke-outcomes "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$outcome_id VFGUARD_COMMAND=revoke)" 1
 expect_eq revoke-changed "$(field 1 VFGUARD_CHANGED)" "$changed"
 expect_eq revoke-outcome-result "$(field 1 VFGUARD_RESULT)" ok
-expect_eq revokes "$(records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=revoke)" "$changed"
-records VFGUARD_DOMAIN=vm1 VFGUARD_ACTION=revoke VFGUARD_NODE="$group" >/dev/null
+# (By MESSAGE_ID: the revoke's outcome has VFGUARD_ACTION=revoke too, the
+# command's name.)
+expect_eq revokes "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$revoke_id)" "$changed"
+records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$revoke_id VFGUARD_NODE="$group" >/dev/null
 expect_eq revoke-count-group "$(grep -c . records.json)" 1
-expect_eq revoke-id "$(field 1 MESSAGE_ID)" "$revoke_id"
+expect_eq revoke-action "$(field 1 VFGUARD_ACTION)" revoke
 expect_eq revoke-priority "$(field 1 PRIORITY)" 5
 expect_eq revoke-command "$(field 1 VFGUARD_COMMAND)" revoke
 expect_eq revoke-labeler "$(field 1 VFGUARD_LABELER)" dac
