@@ -128,8 +128,19 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 	vfg_probe probe;
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
-	if (undo_probe(ctx, dj, index, &env, probes, &probe, err) < 0)
+	/*
+	 * A record of a boot that is over goes to the labeler's boot_release,
+	 * unprobed: what a probe looks at (the domain's pid, its cgroup) may be
+	 * another's now (labeler.h). Without one, revoke, probed as ever.
+	 */
+	int (*undo)(const vfg_labeler_env *, const vfg_domain *, const vfg_probe *, const vfg_node *, vfg_txn *,
+		    vfg_error *) = labeler->revoke;
+	if (ctx->records.undo_kind == RECORD_BOOT_RELEASE && VFG_LABELER_OPTIONAL(labeler, boot_release)) {
+		undo = labeler->boot_release;
+		memset(&probe, 0, sizeof(probe));
+	} else if (undo_probe(ctx, dj, index, &env, probes, &probe, err) < 0) {
 		return -1;
+	}
 	vfg_node node;
 	journal_record_node(record, &node);
 	/*
@@ -141,11 +152,6 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
 	vfg_domain domain;
 	journal_domain_copy(dj, &domain);
-	/* A record of a boot that is over: what the labeler says outlives a reboot (labeler.h: boot_release). */
-	int (*undo)(const vfg_labeler_env *, const vfg_domain *, const vfg_probe *, const vfg_node *, vfg_txn *,
-		    vfg_error *) = labeler->revoke;
-	if (ctx->records.undo_kind == RECORD_BOOT_RELEASE && VFG_LABELER_OPTIONAL(labeler, boot_release))
-		undo = labeler->boot_release;
 	int r = txn_result(&txn, undo(&env, &domain, &probe, &node, &txn, err), err);
 	summary_note(summary, txn.notes);
 	if (r < 0) {

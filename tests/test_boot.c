@@ -17,6 +17,7 @@
 
 #include <vfguard/util.h>
 
+#include "cgroup_testlib.h"
 #include "testlib.h"
 
 static const char host[] = "misc vfio 10:196\n"
@@ -324,6 +325,75 @@ START_TEST(a_node_on_a_boot_file_system_keeps_what_the_new_boot_gave_it)
 }
 END_TEST
 
+/* vm1's apply with every layer, the VM's pid and the v1 devices cgroup it is in. */
+static void apply_with_vm(const char *root, const test_vm *vm)
+{
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)vm->pid);
+	run_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uuid", UUID1, "--uid", "107",
+				    "--gid", "107", "--pid", pid, "--memory", "64M", "--hostdev", "01:00.0,managed=yes",
+				    NULL},
+		   0, "apply with the VM's pid");
+}
+
+/*
+ * A cgroup, a process and its private /dev die with the boot; a cgroup of
+ * the same path and a process of the same pid after the reboot are the new
+ * boot's (a VM of the same name started again). The release touches none of
+ * them, and needs none of them: with the cgroup and the process gone it
+ * releases all the same (no probe looks for them).
+ */
+START_TEST(a_cgroup_and_a_process_of_an_earlier_boot_are_left_to_the_new_one)
+{
+	const char *root = host_new();
+	test_write_file(root, "/etc/vfguard/vfguard.conf",
+			"labelers = dac cgroup apparmor\nrecords = off\ncgroup_base_devices = c 1:3 rw\n");
+	char v1[256];
+	ck_assert_int_ge(test_cgroup_make_own(TEST_CGROUP_V1, v1, sizeof(v1)), 0);
+	test_cgroup_write(v1, "devices.deny", "a");
+	test_cgroup_write(v1, "devices.allow", "c 1:3 rwm");
+	test_vm vm;
+	test_vm_start(&vm, root, (const char *[]){v1, NULL});
+	apply_with_vm(root, &vm);
+	char *granted = test_cgroup_devices_list(v1);
+	ck_assert_msg(strstr(granted, "c 243:0 rw"), "%s", granted);
+	char limits[64], limit_before[256];
+	snprintf(limits, sizeof(limits), "/proc/%d/limits", (int)vm.pid);
+	char *text = test_read_nonempty(limits);
+	const char *line = strstr(text, "Max locked memory");
+	ck_assert_ptr_nonnull(line);
+	snprintf(limit_before, sizeof(limit_before), "%.*s", (int)strcspn(line, "\n"), line);
+	free(text);
+	/* Raised by the apply from the VM's own 64 KiB (TEST_VM_SOFT): a grant that dies with the process. */
+	ck_assert_msg(!strstr(limit_before, " 65536 "), "%s", limit_before);
+
+	boot_set(root, BOOT2);
+	test_run run = restore_boot(root);
+	test_run_free(&run);
+	char *after = test_cgroup_devices_list(v1);
+	ck_assert_msg(strcmp(after, granted) == 0, "the cgroup changed:\n%s\nwas:\n%s", after, granted);
+	text = test_read_nonempty(limits);
+	ck_assert_msg(strstr(text, limit_before), "the process's limit changed from '%s':\n%s", limit_before, text);
+	free(text);
+	expect_file(root, RULES1, ADMIN_RULES);
+	ck_assert_uint_eq(journal_files(root), 0);
+	free(after);
+	free(granted);
+
+	/* Granted again in this boot, then the process and its cgroup gone, then a reboot. */
+	apply_with_vm(root, &vm);
+	test_vm_stop(&vm);
+	test_cgroup_remove_tree(v1);
+	boot_set(root, BOOT1);
+	run = restore_boot(root);
+	ck_assert_msg(strstr(run.out, "released 1 domain of an earlier boot (" BOOT2 ")"), "%s", run.out);
+	test_run_free(&run);
+	expect_file(root, RULES1, ADMIN_RULES);
+	ck_assert_uint_eq(journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(restore_boot_without_a_boot_id_fails_and_says_why)
 {
 	const char *root = host_new();
@@ -343,6 +413,7 @@ static Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
 	TCase *tc = tcase_create("boot");
+	tcase_add_unchecked_fixture(tc, test_cgroup_runner_setup, test_cgroup_runner_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, the_state_and_the_rules_file_name_the_boot_they_were_made_in);
 	tcase_add_test(tc, restore_boot_in_the_same_boot_keeps_what_the_domains_hold);
@@ -351,6 +422,7 @@ static Suite *boot_suite(void)
 	tcase_add_test(tc, a_crash_at_any_point_of_an_apply_then_a_reboot_leaves_nothing);
 	tcase_add_test(tc, a_rules_file_whose_journal_the_reboot_lost_is_put_back_from_the_file);
 	tcase_add_test(tc, a_node_on_a_boot_file_system_keeps_what_the_new_boot_gave_it);
+	tcase_add_test(tc, a_cgroup_and_a_process_of_an_earlier_boot_are_left_to_the_new_one);
 	tcase_add_test(tc, restore_boot_without_a_boot_id_fails_and_says_why);
 	suite_add_tcase(s, tc);
 	return s;

@@ -236,7 +236,9 @@ typedef struct vfg_labeler {
 	 * /var/lib, a node on a disk file system), as revoke would; leave
 	 * alone what died with the boot and may now be someone else's (a
 	 * cgroup of the same path, a node devtmpfs made anew, a reused pid),
-	 * and return 0 with nothing changed. NULL: revoke is called, which
+	 * and return 0 with nothing changed. @probe is all zero: the probe
+	 * is not called, since what it looks at (the domain's pid, its
+	 * cgroup) may be another's now. NULL: revoke is called, probed, which
 	 * is what a labeler built before this field had.
 	 */
 	int (*boot_release)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
