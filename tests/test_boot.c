@@ -325,13 +325,13 @@ START_TEST(a_node_on_a_boot_file_system_keeps_what_the_new_boot_gave_it)
 }
 END_TEST
 
-/* vm1's apply with every layer, the VM's pid and the v1 devices cgroup it is in. */
+/* vm1's apply with every layer, the VM's pid and the cgroups it is in. */
 static void apply_with_vm(const char *root, const test_vm *vm)
 {
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)vm->pid);
 	run_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uuid", UUID1, "--uid", "107",
-				    "--gid", "107", "--pid", pid, "--memory", "64M", "--hostdev", "01:00.0,managed=yes",
+				    "--gid", "107", "--pid", pid, "--memory", "4M", "--hostdev", "01:00.0,managed=yes",
 				    NULL},
 		   0, "apply with the VM's pid");
 }
@@ -346,14 +346,17 @@ static void apply_with_vm(const char *root, const test_vm *vm)
 START_TEST(a_cgroup_and_a_process_of_an_earlier_boot_are_left_to_the_new_one)
 {
 	const char *root = host_new();
-	test_write_file(root, "/etc/vfguard/vfguard.conf",
-			"labelers = dac cgroup apparmor\nrecords = off\ncgroup_base_devices = c 1:3 rw\n");
-	char v1[256];
+	test_write_file(
+		root, "/etc/vfguard/vfguard.conf",
+		"labelers = dac cgroup apparmor\nrecords = off\ncgroup_base_devices = c 1:3 rw\nmemlock_extra = 1M\n");
+	/* This machine's hybrid layout: the v1 devices controller, and cgroup2 where a program attaches. */
+	char v1[256], v2[256];
 	ck_assert_int_ge(test_cgroup_make_own(TEST_CGROUP_V1, v1, sizeof(v1)), 0);
+	ck_assert_int_ge(test_cgroup_make_own(TEST_CGROUP_V2, v2, sizeof(v2)), 0);
 	test_cgroup_write(v1, "devices.deny", "a");
 	test_cgroup_write(v1, "devices.allow", "c 1:3 rwm");
 	test_vm vm;
-	test_vm_start(&vm, root, (const char *[]){v1, NULL});
+	test_vm_start(&vm, root, (const char *[]){v1, v2, NULL});
 	apply_with_vm(root, &vm);
 	char *granted = test_cgroup_devices_list(v1);
 	ck_assert_msg(strstr(granted, "c 243:0 rw"), "%s", granted);
@@ -384,6 +387,7 @@ START_TEST(a_cgroup_and_a_process_of_an_earlier_boot_are_left_to_the_new_one)
 	apply_with_vm(root, &vm);
 	test_vm_stop(&vm);
 	test_cgroup_remove_tree(v1);
+	test_cgroup_remove_tree(v2);
 	boot_set(root, BOOT1);
 	run = restore_boot(root);
 	ck_assert_msg(strstr(run.out, "released 1 domain of an earlier boot (" BOOT2 ")"), "%s", run.out);

@@ -185,9 +185,9 @@ static inline int vfg_boot_id_read(const char *path, char id[VFG_BOOT_ID_STRLEN]
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : vfg_error_set(err, errno, path, "cannot read the boot id");
-	bool read = fgets(line, sizeof(line), f) != NULL && fgetc(f) == EOF;
+	bool whole = fgets(line, sizeof(line), f) != NULL && fgetc(f) == EOF;
 	fclose(f);
-	if (!read || !vfg_boot_id_valid(line))
+	if (!whole || !vfg_boot_id_valid(line))
 		return vfg_error_set(err, EBADMSG, path, "holds no boot id (36 characters, 8-4-4-4-12 hex digits)");
 	memcpy(id, line, VFG_BOOT_ID_STRLEN - 1);
 	id[VFG_BOOT_ID_STRLEN - 1] = '\0';
