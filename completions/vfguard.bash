@@ -22,7 +22,7 @@ _vfguard_options() {
 	apply) own="$_vfguard_domain_options --dry-run --wide" ;;
 	audit) own="$_vfguard_domain_options --policy --format" ;;
 	revoke | status) own='--domain' ;;
-	restore) own='--all' ;;
+	restore) own='--all --boot' ;;
 	detach) own='--driver' ;;
 	reattach | config) own='' ;;
 	exec) own="$_vfguard_domain_options --fd-base --rlimit-mode" ;;

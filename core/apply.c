@@ -128,8 +128,19 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 	vfg_probe probe;
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
-	if (undo_probe(ctx, dj, index, &env, probes, &probe, err) < 0)
+	/*
+	 * A record of a boot that is over goes to the labeler's boot_release,
+	 * unprobed: what a probe looks at (the domain's pid, its cgroup) may be
+	 * another's now (labeler.h). Without one, revoke, probed as ever.
+	 */
+	int (*undo)(const vfg_labeler_env *, const vfg_domain *, const vfg_probe *, const vfg_node *, vfg_txn *,
+		    vfg_error *) = labeler->revoke;
+	if (ctx->records.undo_kind == RECORD_BOOT_RELEASE && VFG_LABELER_OPTIONAL(labeler, boot_release)) {
+		undo = labeler->boot_release;
+		memset(&probe, 0, sizeof(probe));
+	} else if (undo_probe(ctx, dj, index, &env, probes, &probe, err) < 0) {
 		return -1;
+	}
 	vfg_node node;
 	journal_record_node(record, &node);
 	/*
@@ -141,7 +152,7 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
 	vfg_domain domain;
 	journal_domain_copy(dj, &domain);
-	int r = txn_result(&txn, labeler->revoke(&env, &domain, &probe, &node, &txn, err), err);
+	int r = txn_result(&txn, undo(&env, &domain, &probe, &node, &txn, err), err);
 	summary_note(summary, txn.notes);
 	if (r < 0) {
 		record_change(ctx, ctx->records.undo_kind, dj, labeler->name, node.path, "failed", err->message,
@@ -176,7 +187,20 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 			 vfg_change_summary *summary, vfg_error *err)
 {
 	journal_claim claim = dj->claims[index];
-	if (claim.managed) {
+	if (claim.managed && ctx->records.undo_kind == RECORD_BOOT_RELEASE) {
+		/*
+		 * The detach's sysfs writes died with its boot: the function is
+		 * bound as this boot's kernel (or its admin) chose, which a
+		 * reattach would undo. Only the driver record is dropped.
+		 */
+		bool dropped = false;
+		if (vfg_pci_driver_record_drop(ctx, &claim.addr, &dropped, err) < 0) {
+			record_driver(ctx, RECORD_BOOT_RELEASE, dj->domain->name, &claim.addr, err);
+			return -1;
+		}
+		if (dropped)
+			record_driver(ctx, RECORD_BOOT_RELEASE, dj->domain->name, &claim.addr, NULL);
+	} else if (claim.managed) {
 		vfg_driver_binding binding;
 		vfg_error reattach = {0};
 		/* No driver record: the crash came before the detach began; there is nothing to give back. */
@@ -320,20 +344,40 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_sum
 	return r;
 }
 
+int boot_release_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			vfg_error *err)
+{
+	if (host_journal_complete(hj, dj, err) < 0)
+		return -1;
+	if (!dj->open_txn && dj->n_records == 0 && dj->n_claims == 0)
+		return domain_journal_remove_empty(hj, dj, err);
+	record_kind undo_kind = ctx->records.undo_kind;
+	ctx->records.undo_kind = RECORD_BOOT_RELEASE;
+	/* An open transaction (an apply or revoke its crash left) is finished by releasing all, its records too. */
+	int r = dj->open_txn ? 0 : domain_journal_begin(hj, dj, JOURNAL_OP_REVOKE, NULL, err);
+	if (r == 0)
+		r = revoke_all(ctx, hj, dj, summary, err);
+	ctx->records.undo_kind = undo_kind;
+	return r;
+}
+
 /*
- * The host lock, and what crashed runs left finished; @subject's journal
- * read whole (NULL: every one). The changes that finishing undid count in
+ * The host lock, what an earlier boot left released (@sweep: the labelers'
+ * sweeps even in the same boot), and what crashed runs left finished;
+ * @subject's journal read whole (NULL: every one). The changes that finishing undid count in
  * @summary when @undoing (revoke, restore: "N changes undone"); an apply
  * counts only the changes it makes, and the transactions finished.
  */
-static int open_and_recover(vfg_context *ctx, const char *subject, bool undoing, host_journal *hj,
+static int open_and_recover(vfg_context *ctx, const char *subject, bool undoing, bool sweep, host_journal *hj,
 			    vfg_change_summary *summary, vfg_error *err)
 {
 	if (summary)
 		memset(summary, 0, sizeof(*summary));
 	if (host_journal_open_for(ctx, true, subject, hj, err) < 0)
 		return -1;
-	if (recover_unfinished(ctx, hj, summary, err) < 0) {
+	/* An earlier boot's domains first: none of their processes runs now (boot.c). */
+	if (host_boot_check(ctx, hj, subject, sweep, summary, err) < 0 ||
+	    recover_unfinished(ctx, hj, summary, err) < 0) {
 		host_journal_close(hj);
 		return -1;
 	}
@@ -674,7 +718,7 @@ static int plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary
 	if (check_refusals(ctx, plan, err) < 0)
 		return -1;
 	host_journal hj;
-	if (open_and_recover(ctx, plan->domain.name, false, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, plan->domain.name, false, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = NULL;
 	vfg_domain domain = plan->domain; /* as the journal keeps it: with the labelers that grant (model.h) */
@@ -820,7 +864,7 @@ static int domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change
 {
 	host_journal hj;
 	*held_nothing = false;
-	if (open_and_recover(ctx, domain->name, false, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, domain->name, false, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, domain->name);
 	*held_nothing = !dj;
@@ -871,7 +915,7 @@ VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vf
 static int domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, name, true, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, name, true, false, &hj, summary, err) < 0)
 		return -1;
 	domain_journal *dj = host_journal_find(&hj, name);
 	int r = 0;
@@ -899,7 +943,7 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 static int restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
 {
 	host_journal hj;
-	if (open_and_recover(ctx, NULL, true, &hj, summary, err) < 0)
+	if (open_and_recover(ctx, NULL, true, true, &hj, summary, err) < 0)
 		return -1;
 	int r = 0;
 	for (size_t i = 0; release_all && r == 0 && i < hj.n_domains; i++) {

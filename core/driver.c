@@ -156,6 +156,18 @@ static int record_remove(const vfg_context *ctx, const char *bdf, vfg_error *err
 	return vfg_file_remove(path, err);
 }
 
+int vfg_pci_driver_record_drop(const vfg_context *ctx, const vfg_pci_addr *addr, bool *dropped, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	driver_record record;
+	vfg_pci_addr_format(addr, bdf);
+	int have_record = record_read(ctx, bdf, &record, err);
+	*dropped = have_record > 0;
+	if (have_record <= 0)
+		return have_record;
+	return record_remove(ctx, bdf, err);
+}
+
 static int read_override(const vfg_context *ctx, const char *bdf, char *buf, size_t size, vfg_error *err)
 {
 	char path[VFG_PATH_MAX];

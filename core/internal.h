@@ -123,6 +123,12 @@ int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_
 			     vfg_error *err);
 /* Bound to a vfio driver: by its vfio-dev/ directory, or by the driver's name. */
 bool vfg_pci_function_on_vfio(const vfg_pci_function *fn);
+/*
+ * driver.c: drop the record of @addr's original driver (STATE/drivers/BDF)
+ * without a reattach, for a detach of a boot that is over; *@dropped says
+ * whether there was one.
+ */
+int vfg_pci_driver_record_drop(const vfg_context *ctx, const vfg_pci_addr *addr, bool *dropped, vfg_error *err);
 
 /* statefile.c: files under the state directory, replaced atomically and durably. */
 /* ROOT + state_dir + "/" + @relative (which may be ""). */

@@ -275,6 +275,30 @@ int host_journal_group_holder(const host_journal *hj, const char *name, unsigned
 const char *journal_op_name(journal_op op);
 
 /*
+ * boot.c: the boot the state directory is of (STATE/boot). Under the
+ * exclusive lock, before anything else: when STATE/boot names another boot
+ * than the running one, release every domain the journal holds
+ * (boot_release_domain; @hj is read again whole when it was read for
+ * @subject), then call each labeler's boot_sweep, then write the running
+ * boot's id. @sweep: call the sweeps in the same boot too (restore). A root
+ * prefix without a boot id file: nothing is done.
+ */
+int host_boot_check(vfg_context *ctx, host_journal *hj, const char *subject, bool sweep, vfg_change_summary *summary,
+		    vfg_error *err);
+/* Each labeler's boot_sweep with the running boot's id, recorded and noted in @summary. */
+int host_boot_sweep(vfg_context *ctx, host_journal *hj, const char *boot_id, vfg_change_summary *summary,
+		    vfg_error *err);
+/*
+ * apply.c: release everything @dj holds, as of a boot that is over: its
+ * open transaction and every record (the labeler's boot_release, or revoke
+ * when it has none), its claims without touching a driver (a managed
+ * function's driver record is dropped: the boot's binding is the kernel's
+ * own now), its side state and store; committed, the file removed.
+ */
+int boot_release_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			vfg_error *err);
+
+/*
  * journal_cache.c: what one host lock's reads leave for the next lock of
  * the same context (vfg_context.journals), so a journal that did not change
  * in between is not read again.

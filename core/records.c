@@ -51,6 +51,7 @@ static const struct {
 	[RECORD_DETACH] = {"detach", "aebf2f91464445b2af3b082043ed7c3f", "bound to vfio-pci"},
 	[RECORD_REATTACH] = {"reattach", "2016ff7e3da746bca0cab6d5b8a2db4e", "given back to its driver"},
 	[RECORD_OUTCOME] = {"outcome", "e019cdb6c9ba4aa9a91e3ad27c58ed91", "done"},
+	[RECORD_BOOT_RELEASE] = {"boot-release", "5f7d3025473e4ad1858ebfbd29646466", "released (its boot is over)"},
 };
 
 /* A record as queued: its fields, "NAME=value" each, NUL-terminated one after another, MESSAGE first. */

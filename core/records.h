@@ -31,6 +31,7 @@ typedef enum record_kind {
 	RECORD_DETACH, /* a managed hostdev bound to vfio-pci (prepare) */
 	RECORD_REATTACH, /* a managed hostdev given back to its driver */
 	RECORD_OUTCOME, /* how a command ended */
+	RECORD_BOOT_RELEASE, /* a change of an earlier boot released (core/boot.c) */
 } record_kind;
 
 /* One record's subject; NULL fields are left out. */
@@ -48,7 +49,7 @@ typedef struct host_record {
 /* What a context keeps for its records between a command's start and end (vfg_context.records). */
 typedef struct host_records {
 	const char *command; /* apply, revoke, restore, prepare; NULL: no command under way */
-	record_kind undo_kind; /* what an undo is recorded as now: REVOKE, ROLLBACK or RESTORE */
+	record_kind undo_kind; /* what an undo is recorded as now: REVOKE, ROLLBACK, RESTORE or BOOT_RELEASE */
 	unsigned long failed_record; /* the journal record of the grant that failed, 0: none (core/apply.c) */
 	size_t refused; /* refusals recorded in this command */
 	size_t n_queued, queue_capacity;

@@ -452,6 +452,18 @@ static const vfg_config_key_def memlock_config_keys[] = {
 	{NULL, NULL, NULL, NULL},
 };
 
+/*
+ * A grant of a boot that is over was a process's RLIMIT_MEMLOCK, gone with
+ * it; the pid may be another process's now: nothing is touched (labeler.h:
+ * boot_release; docs/boot.md).
+ */
+static int memlock_boot_release(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	(void)env, (void)domain, (void)probe, (void)node, (void)txn, (void)err;
+	return 0;
+}
+
 const vfg_labeler vfg_memlock_labeler = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.size = VFG_LABELER_SIZE,
@@ -468,6 +480,7 @@ const vfg_labeler vfg_memlock_labeler = {
 	.write_plan_text = memlock_write_plan_text,
 	.write_plan_json = memlock_write_plan_json,
 	.intent = memlock_intent,
+	.boot_release = memlock_boot_release,
 };
 
 VFG_EXPORT const vfg_memlock *vfg_plan_memlock(const vfg_plan *plan)

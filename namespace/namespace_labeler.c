@@ -496,6 +496,18 @@ static int namespace_audit(const vfg_labeler_env *env, const vfg_domain *domain,
 	return 0;
 }
 
+/*
+ * A grant of a boot that is over lived in a process's mount namespace,
+ * gone with it; the pid may be another process's now: nothing is touched
+ * (labeler.h: boot_release; docs/boot.md).
+ */
+static int namespace_boot_release(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				  const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	(void)env, (void)domain, (void)probe, (void)node, (void)txn, (void)err;
+	return 0;
+}
+
 const vfg_labeler vfg_namespace_labeler = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.size = VFG_LABELER_SIZE,
@@ -506,4 +518,5 @@ const vfg_labeler vfg_namespace_labeler = {
 	.grant = namespace_grant,
 	.revoke = namespace_revoke,
 	.audit = namespace_audit,
+	.boot_release = namespace_boot_release,
 };

@@ -79,12 +79,16 @@ contains() {
 }
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 plugins=/usr/lib/$multiarch/vfguard/plugins
-check "vfguard: the CLI, plugins, hooks, config, man pages, completion" contains vfguard \
+check "vfguard: the CLI, plugins, hooks, config, boot unit, man pages, completion" contains vfguard \
 	/usr/bin/vfguard "$plugins"/vfguard-{dac,cgroup,selinux,apparmor}.so "$plugins"/cgroup/cgroup-v{1,2}.so \
 	/usr/libexec/vfguard/vfguard-{libvirt,oci}-hook /etc/libvirt/hooks/qemu.d/vfguard \
 	/usr/share/containers/oci/hooks.d/vfguard-hook.json /etc/vfguard/vfguard.conf \
+	/lib/systemd/system/vfguard-restore.service \
 	/usr/share/man/man8/vfguard.8.gz /usr/share/man/man5/vfguard.conf.5.gz \
 	/usr/share/bash-completion/completions/vfguard
+# dh_installsystemd enables the boot unit (docs/boot.md) and the unit runs the installed CLI.
+check "vfguard: vfguard-restore.service is enabled by its postinst and runs /usr/bin/vfguard restore --boot" \
+	bash -c "dpkg-deb -e $work/vfguard_*.deb $work/unit-control && grep -q 'deb-systemd-helper.*enable.*vfguard-restore.service' $work/unit-control/postinst && dpkg-deb --fsys-tarfile $work/vfguard_*.deb | tar -xOf - ./lib/systemd/system/vfguard-restore.service | grep -qx 'ExecStart=/usr/bin/vfguard restore --boot'"
 check "vfguard: /etc/vfguard/vfguard.conf is a conffile" \
 	bash -c "dpkg-deb -e $work/vfguard_*.deb $work/control && grep -qx /etc/vfguard/vfguard.conf $work/control/conffiles"
 check "libvfguard1: the library under its soname" contains libvfguard1 \
@@ -170,4 +174,7 @@ check "installed: apply handed /dev/vfio/devices/vfio0 to uid 64055" test "$(own
 check "installed: status names the domain" bash -c "in_root vfguard status --root $host | grep -q 'gpu-vm'"
 check "installed: revoke" in_root vfguard revoke --root "$host" --domain gpu-vm
 check "installed: revoke gave /dev/vfio/devices/vfio0 back to root" test "$(owner_of /dev/vfio/devices/vfio0)" = 0
+# What vfguard-restore.service runs, in the root as at boot (its /proc gives the boot id).
+check "installed: restore --boot names the running boot" \
+	bash -c "in_root vfguard restore --boot | grep -qx \"boot \$(cat /proc/sys/kernel/random/boot_id)\""
 finish

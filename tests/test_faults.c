@@ -48,6 +48,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <vfguard/util.h>
+
 #include "cgroup_testlib.h"
 #include "testlib.h"
 
@@ -104,6 +106,8 @@ static void rules_file_write(const fixture *f)
 	free(text);
 }
 
+static void run_ok(const char *const *argv, const char *why);
+
 static void fixture_open(fixture *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -118,6 +122,16 @@ static void fixture_open(fixture *f)
 	test_vm_start(&f->vm, f->root, (const char *[]){f->v1, f->v2, NULL});
 	snprintf(f->pid_text, sizeof(f->pid_text), "%d", (int)f->vm.pid);
 	snprintf(f->log, sizeof(f->log), "%s.faults", f->root);
+	/*
+	 * A boot of its own (docs/boot.md), its STATE/boot written here by a
+	 * restore: the census and every run after it are of that one boot, and
+	 * none writes STATE/boot, so each meets the same calls.
+	 */
+	test_write_file(f->root, VFG_BOOT_ID_PATH, "6d1b3c5e-2f4a-4c8b-9e0d-1a2b3c4d5e6f\n");
+	run_ok((const char *[]){"restore", "--boot", "--root", f->root, NULL}, "the fixture's first restore");
+	char *boot = test_read_file(f->root, "/run/vfguard/boot");
+	ck_assert_msg(boot && strcmp(boot, "6d1b3c5e-2f4a-4c8b-9e0d-1a2b3c4d5e6f\n") == 0, "STATE/boot: %s", boot);
+	free(boot);
 }
 
 static void fixture_close(fixture *f)

@@ -37,6 +37,7 @@
 #define ID_RESTORE "02923eb68697463c9074adc1b005cafb"
 #define ID_REFUSE "02ca9786ad2447e89a03796341275c63"
 #define ID_OUTCOME "e019cdb6c9ba4aa9a91e3ad27c58ed91"
+#define ID_BOOT_RELEASE "5f7d3025473e4ad1858ebfbd29646466"
 
 /* syslog(3) priorities: LOG_DAEMON with notice (5) and info (6). */
 #define SYSLOG_NOTICE "<29>"
@@ -546,6 +547,35 @@ START_TEST(restore_after_a_crashed_apply_records_each_change_it_undoes)
 }
 END_TEST
 
+/*
+ * A later boot (docs/boot.md): the domain the earlier boot left is
+ * released, one record per change, each named boot-release, and the
+ * restore's outcome counts them.
+ */
+START_TEST(a_boot_release_records_each_change_it_releases)
+{
+	const char *root = test_root_new(test_host_gpu);
+	test_write_file(root, "/proc/sys/kernel/random/boot_id", "6d1b3c5e-2f4a-4c8b-9e0d-1a2b3c4d5e6f\n");
+	changes planned;
+	changes_planned(root, "vm-boot", &planned);
+	cli_changed((const char *[]){"apply", "--json", DOMAIN_ARGS(root, "vm-boot"), NULL});
+	test_write_file(root, "/proc/sys/kernel/random/boot_id", "f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f\n");
+	int64_t released = cli_changed((const char *[]){"restore", "--boot", "--json", "--root", root, NULL});
+	ck_assert_int_eq(released, (int64_t)planned.n);
+	records r = {0};
+	records_of(&r, planned.n, "vm-boot", "VFGUARD_ACTION=boot-release");
+	ck_assert_uint_eq(r.n, planned.n);
+	for (size_t i = 0; i < r.n; i++) {
+		/* newest first: the apply's last change is the first released */
+		const change *c = &planned.list[planned.n - 1 - i];
+		expect_common(r.list[i], "restore", "vm-boot", root);
+		expect_change(r.list[i], ID_BOOT_RELEASE, "boot-release", c->labeler, c->node);
+	}
+	records_free(&r);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(records_off_writes_none)
 {
 	const char *root = test_root_new(test_host_gpu);
@@ -704,6 +734,7 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, a_refused_apply_writes_one_record_per_refusal_and_no_grant);
 	tcase_add_test(tc, a_failed_apply_records_the_failure_and_each_change_rolled_back);
 	tcase_add_test(tc, restore_after_a_crashed_apply_records_each_change_it_undoes);
+	tcase_add_test(tc, a_boot_release_records_each_change_it_releases);
 	tcase_add_test(tc, records_off_writes_none);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("without journald");

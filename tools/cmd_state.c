@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfguard revoke, restore, status: working from the journal rather than from a plan. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <vfguard/util.h>
 
 #include "cli.h"
 
@@ -19,12 +22,16 @@ static const char revoke_help[] = "Usage: vfguard revoke --domain NAME [OPTIONS]
 				  "Exit status: 0 revoked, 1 failed (the error names the node and why), 2 usage.\n";
 
 static const char restore_help[] =
-	"Usage: vfguard restore [--all] [OPTIONS]\n"
+	"Usage: vfguard restore [--all] [--boot] [OPTIONS]\n"
 	"\n"
 	"Finish every transaction a crashed vfguard left unfinished: an apply is\n"
-	"undone, a revoke completed. apply and revoke do this first on their own.\n"
+	"undone, a revoke completed. State of an earlier boot (STATE/boot names\n"
+	"another boot id) is released whole first: no VM of that boot runs any more.\n"
+	"apply and revoke do all this first on their own.\n"
 	"\n"
-	"  --all                also revoke every domain (the host as before vfguard)\n" CLI_COMMON_HELP "\n"
+	"  --all                also revoke every domain (the host as before vfguard)\n"
+	"  --boot               at boot (vfguard-restore.service): fail when the\n"
+	"                       running boot's id cannot be read, and name it\n" CLI_COMMON_HELP "\n"
 	"Exit status: 0 restored, 1 failed (the error names the node and why), 2 usage.\n";
 
 static const char status_help[] = "Usage: vfguard status [--domain NAME] [OPTIONS]\n"
@@ -76,6 +83,7 @@ typedef struct state_command {
 	cli_common common;
 	const char *domain;
 	bool all;
+	bool boot;
 } state_command;
 
 static int parse_state_options(state_command *cmd, int argc, char **argv)
@@ -84,6 +92,7 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{"domain", required_argument, NULL, 'd'},
 		{"all", no_argument, NULL, 'A'},
+		{"boot", no_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -102,6 +111,10 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 			cmd->all = true;
 			continue;
 		}
+		if (opt == 'B' && strcmp(cmd->name, "restore") == 0) {
+			cmd->boot = true;
+			continue;
+		}
 		int r = cli_common_option(&cmd->common, opt, optarg);
 		if (r < 0)
 			return EXIT_USAGE; /* the option's own line said why */
@@ -113,6 +126,24 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 	if (strcmp(cmd->name, "revoke") == 0 && !cmd->domain)
 		return cli_usage_error(cmd->name, "--domain is required");
 	return EXIT_OK;
+}
+
+/*
+ * restore --boot: the running boot's id, which every command compares with
+ * the one the state was made in (core/boot.c). A root without it tells no
+ * boot from another, which at boot means an earlier boot's grants would be
+ * taken for this one's: an error, not a silent pass.
+ */
+static int restore_boot_id(const vfg_context *ctx, char id[VFG_BOOT_ID_STRLEN], vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (vfg_host_path(ctx, VFG_BOOT_ID_PATH, path, sizeof(path), err) < 0)
+		return -1;
+	int r = vfg_boot_id_read(path, id, err);
+	if (r == 0)
+		return vfg_error_set(err, ENOENT, path,
+				     "no boot id: restore --boot cannot tell an earlier boot's state from this one's");
+	return r < 0 ? -1 : 0;
 }
 
 static int run_state_command(state_command *cmd, int argc, char **argv)
@@ -127,8 +158,11 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	vfg_change_summary summary;
+	char boot_id[VFG_BOOT_ID_STRLEN] = "";
 	int r;
-	if (strcmp(cmd->name, "status") == 0)
+	if (cmd->boot && restore_boot_id(ctx, boot_id, &err) < 0)
+		r = -1;
+	else if (strcmp(cmd->name, "status") == 0)
 		r = cmd->common.json ? vfg_status_write_json(ctx, cmd->domain, stdout, &err)
 				     : vfg_status_write_text(ctx, cmd->domain, stdout, &err);
 	else if (strcmp(cmd->name, "revoke") == 0)
@@ -139,6 +173,8 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 		cli_report(&cmd->common, &err);
 		status = EXIT_FAILED;
 	} else if (strcmp(cmd->name, "status") != 0) {
+		if (boot_id[0] && !cmd->common.json)
+			printf("boot %s\n", boot_id);
 		cli_print_summary(&cmd->common, cmd->name, cmd->domain, &summary);
 	}
 	if (status == EXIT_OK && fflush(stdout) != 0)

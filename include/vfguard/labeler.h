@@ -225,6 +225,35 @@ typedef struct vfg_labeler {
 	 */
 	int (*intent)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 		      const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err);
+
+	/*
+	 * Optional, for a reboot (docs/boot.md): a record of a domain the
+	 * journal kept from an earlier boot (its STATE/boot names another
+	 * boot id than the running kernel's). No process of that boot runs
+	 * any more, so the domain is released whole: each of its records is
+	 * handed here, newest first, in place of revoke. Put back what the
+	 * grant changed that outlives a reboot (a file under /etc or
+	 * /var/lib, a node on a disk file system), as revoke would; leave
+	 * alone what died with the boot and may now be someone else's (a
+	 * cgroup of the same path, a node devtmpfs made anew, a reused pid),
+	 * and return 0 with nothing changed. @probe is all zero: the probe
+	 * is not called, since what it looks at (the domain's pid, its
+	 * cgroup) may be another's now. NULL: revoke is called, probed, which
+	 * is what a labeler built before this field had.
+	 */
+	int (*boot_release)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			    const vfg_node *node, vfg_txn *txn, vfg_error *err);
+	/*
+	 * Optional: what the labeler keeps outside the journal that outlives
+	 * a reboot, marked with the boot id it was made in, is released when
+	 * that boot is not @boot_id (the running kernel's): the journal that
+	 * would have undone it was lost with the boot (state_dir under /run).
+	 * Called once per boot, by the first command that takes the host
+	 * lock, after the domains of an earlier boot were released, and by
+	 * every vfguard restore. Releases nothing made in @boot_id, nor what
+	 * carries no boot id. Returns how many things it released, or -1.
+	 */
+	int (*boot_sweep)(const vfg_labeler_env *env, const char *boot_id, vfg_error *err);
 } vfg_labeler;
 
 #define VFG_LABELER_SIZE ((uint32_t)sizeof(vfg_labeler))

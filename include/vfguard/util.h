@@ -15,13 +15,18 @@
  */
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <vfguard/error.h>
 #include <vfguard/labeler.h>
@@ -144,6 +149,83 @@ static inline void vfg_node_fd_closep(vfg_node_fd *nfd)
 	nfd->fd = -1;
 }
 #define _cleanup_node_fd_ __attribute__((cleanup(vfg_node_fd_closep)))
+
+/* ---- Boots ---- */
+
+/*
+ * The running kernel's boot id, a random UUID made anew at every boot
+ * (proc(5), /proc/sys/kernel/random/boot_id; drivers/char/random.c), read
+ * under the root prefix so tests give a tree its own boot.
+ */
+#define VFG_BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+#define VFG_BOOT_ID_STRLEN 37 /* 36 characters and the NUL */
+
+/* Is @text a boot id as the kernel writes it (8-4-4-4-12 lower-case hex digits)? */
+static inline bool vfg_boot_id_valid(const char *text)
+{
+	for (size_t i = 0; i < VFG_BOOT_ID_STRLEN - 1; i++) {
+		char c = text[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return text[VFG_BOOT_ID_STRLEN - 1] == '\0' || text[VFG_BOOT_ID_STRLEN - 1] == '\n';
+}
+
+/*
+ * The boot id in the file at @path (ROOT + VFG_BOOT_ID_PATH, or a copy) into
+ * @id: 1; 0 and "" when there is no such file (a root prefix that gives no
+ * boot: boots are not told apart); -1 with @err when it cannot be read or
+ * holds no boot id.
+ */
+static inline int vfg_boot_id_read(const char *path, char id[VFG_BOOT_ID_STRLEN], vfg_error *err)
+{
+	char line[VFG_BOOT_ID_STRLEN + 1] = "";
+	id[0] = '\0';
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : vfg_error_set(err, errno, path, "cannot read the boot id");
+	bool whole = fgets(line, sizeof(line), f) != NULL && fgetc(f) == EOF;
+	fclose(f);
+	if (!whole || !vfg_boot_id_valid(line))
+		return vfg_error_set(err, EBADMSG, path, "holds no boot id (36 characters, 8-4-4-4-12 hex digits)");
+	memcpy(id, line, VFG_BOOT_ID_STRLEN - 1);
+	id[VFG_BOOT_ID_STRLEN - 1] = '\0';
+	return 1;
+}
+
+/*
+ * Is the file @fd has open (an O_PATH fd will do: open(2), fstatfs since
+ * Linux 3.12) on a file system that every boot starts empty? devtmpfs is
+ * shmem's (TMPFS_MAGIC), or ramfs's without CONFIG_TMPFS
+ * (drivers/base/devtmpfs.c); tmpfs holds /run. What such a file carries
+ * (its owner, its xattrs) was made in this boot, whatever an earlier one
+ * did to a file of the same path.
+ */
+static inline bool vfg_fd_on_boot_fs(int fd)
+{
+	struct statfs fs;
+	return fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+}
+
+/*
+ * For a node labeler's boot_release (labeler.h): 1 when its grant on @node
+ * died with its boot, so there is nothing to put back: the node is gone or
+ * another file now (noted, vfg_txn_unopened), or it is on a file system
+ * every boot starts empty, and what it carries is this boot's (devtmpfs
+ * made it anew, udev set its owner). 0 when it outlived the reboot (a node
+ * on a disk): revoke puts it back. -1 with @err.
+ */
+static inline int vfg_node_boot_gone(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	vfg_error why = {0};
+	vfg_node_fd nfd = {.fd = -1};
+	if (vfg_node_fd_open(env, node, &nfd, &why) < 0)
+		return vfg_txn_unopened(txn, &why, err) < 0 ? -1 : 1;
+	bool gone = vfg_fd_on_boot_fs(nfd.fd);
+	vfg_node_fd_closep(&nfd);
+	return gone ? 1 : 0;
+}
 
 /* ---- Durable files ---- */
 

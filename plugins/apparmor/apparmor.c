@@ -68,6 +68,15 @@ static int apparmor_file_path(const vfg_labeler_env *env, const char *key, const
 	return vfg_env_host_path(env, logical, buf, size, err);
 }
 
+/* The running boot's id under the root prefix, for the section's begin line; "" when the root gives none. */
+static int apparmor_boot_id(const vfg_labeler_env *env, char id[VFG_BOOT_ID_STRLEN], vfg_error *err)
+{
+	char path[VFG_PATH_MAX];
+	if (vfg_env_host_path(env, VFG_BOOT_ID_PATH, path, sizeof(path), err) < 0)
+		return -1;
+	return vfg_boot_id_read(path, id, err) < 0 ? -1 : 0;
+}
+
 /* ---- the kernel ------------------------------------------------------------ */
 
 static bool apparmor_enabled(void)
@@ -374,7 +383,9 @@ static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, 
 	if (!apparmor_rules_holds(rules, target.rule)) {
 		_cleanup_free_ char *content = NULL;
 		size_t size;
-		if (apparmor_rules_render(rules, domain->name, target.rule, NULL, &content, &size, err) < 0 ||
+		char boot_id[VFG_BOOT_ID_STRLEN];
+		if (apparmor_boot_id(env, boot_id, err) < 0 ||
+		    apparmor_rules_render(rules, domain->name, boot_id, target.rule, NULL, &content, &size, err) < 0 ||
 		    vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid, err) < 0)
 			return -1;
 	}
@@ -462,7 +473,10 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 		if (apparmor_rules_holds(rules, target.rule)) {
 			_cleanup_free_ char *content = NULL;
 			size_t size;
-			if (apparmor_rules_render(rules, domain->name, NULL, target.rule, &content, &size, err) < 0 ||
+			char boot_id[VFG_BOOT_ID_STRLEN];
+			if (apparmor_boot_id(env, boot_id, err) < 0 ||
+			    apparmor_rules_render(rules, domain->name, boot_id, NULL, target.rule, &content, &size,
+						  err) < 0 ||
 			    vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid,
 						   err) < 0)
 				return -1;
@@ -472,6 +486,81 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 		return -1;
 	}
 	return apparmor_kernel_sync(env, target.profile, err);
+}
+
+/* ---- boots ------------------------------------------------------------ */
+
+/*
+ * A record of a boot that is over: the rules file is under /etc and
+ * outlives the reboot, so it is put back exactly as revoke puts it back,
+ * from the journal's original (labeler.h: boot_release).
+ */
+static int apparmor_boot_release(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				 const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	return apparmor_revoke(env, domain, probe, node, txn, err);
+}
+
+/*
+ * A section written in another boot with no journal left to undo it (the
+ * journal was in /run): the file itself holds the original after the
+ * section, byte for byte, and says whether there was none. 1 when it was
+ * put back, 0 when the file is not one to release.
+ */
+static int apparmor_boot_sweep_file(const vfg_labeler_env *env, const char *path, const char *profile,
+				    const char *boot_id, vfg_error *err)
+{
+	__attribute__((cleanup(apparmor_rules_free))) apparmor_rules rules = {0};
+	vfg_error damaged = {0};
+	if (apparmor_rules_read(path, &rules, &damaged) < 0) {
+		/* A damaged section (or a non-regular file) is not released blindly: audit of its domain names it. */
+		if (damaged.errnum == EINVAL || damaged.errnum == 0)
+			return 0;
+		*err = damaged;
+		return -1;
+	}
+	if (!rules.has_section || !rules.boot_id[0] || strcmp(rules.boot_id, boot_id) == 0)
+		return 0;
+	apparmor_original original;
+	apparmor_rules_original(&rules, &original);
+	int r = original.absent ? vfg_file_remove(path, err)
+				: vfg_file_replace_owned(path, original.content, original.size, rules.mode, rules.uid,
+							 rules.gid, err);
+	if (r < 0 || apparmor_kernel_sync(env, profile, err) < 0)
+		return -1;
+	return 1;
+}
+
+static int apparmor_boot_sweep(const vfg_labeler_env *env, const char *boot_id, vfg_error *err)
+{
+	char dir_path[VFG_PATH_MAX];
+	const char *dir_name = vfg_config_get(env->config, "apparmor_rules_dir");
+	if (!dir_name || dir_name[0] != '/')
+		return vfg_error_set(err, EINVAL, "apparmor_rules_dir", "apparmor: must be an absolute directory");
+	if (vfg_env_host_path(env, dir_name, dir_path, sizeof(dir_path), err) < 0)
+		return -1;
+	_cleanup_closedir_ DIR *dir = opendir(dir_path);
+	if (!dir) {
+		if (errno == ENOENT)
+			return 0;
+		return vfg_error_set(err, errno, dir_path, "apparmor: cannot list the rules directory");
+	}
+	int released = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		/* Each file is a profile's rules (apparmor_profile_name): no dot file, no temporary of a replace. */
+		if (entry->d_name[0] == '.' || entry->d_type == DT_DIR)
+			continue;
+		char path[VFG_PATH_MAX];
+		int n = snprintf(path, sizeof(path), "%s/%s", dir_path, entry->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		int r = apparmor_boot_sweep_file(env, path, entry->d_name, boot_id, err);
+		if (r < 0)
+			return -1;
+		released += r;
+	}
+	return released;
 }
 
 /* ---- audit ------------------------------------------------------------ */
@@ -617,4 +706,6 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.revoke = apparmor_revoke,
 	.audit = apparmor_audit,
 	.intent = apparmor_intent,
+	.boot_release = apparmor_boot_release,
+	.boot_sweep = apparmor_boot_sweep,
 };

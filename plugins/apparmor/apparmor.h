@@ -9,7 +9,7 @@
  * domain's profile) starts with vfguard's section, followed by the file as
  * it was before vfguard, byte for byte:
  *
- *	# vfguard begin: device nodes of domain vm1
+ *	# vfguard begin: device nodes of domain vm1 in boot 0c3e...-...
  *	"/dev/vfio/vfio" rw,
  *	"/dev/vfio/42" rw,
  *	# vfguard end                      (or "# vfguard end: no file before")
@@ -22,6 +22,13 @@
  * undo text, saved in the journal's store and named by its hash); the revoke
  * that takes the section's last rule puts it back byte-exactly, or removes
  * the file when there was none.
+ *
+ * The begin line names the boot the section was written in (util.h:
+ * VFG_BOOT_ID_PATH; left out under a root prefix without one, and by a
+ * vfguard before boot ids). The file outlives a reboot and the journal in
+ * /run does not: the first command of a later boot finds the section of
+ * a boot that is over and puts the original back from the file itself
+ * (apparmor_boot_sweep, docs/boot.md).
  */
 
 #include <stdbool.h>
@@ -57,6 +64,7 @@ typedef struct apparmor_rules {
 	gid_t gid;
 	bool has_section; /* it starts with a vfguard section */
 	char domain[VFG_NAME_MAX]; /* the section's domain */
+	char boot_id[VFG_BOOT_ID_STRLEN]; /* the boot it was written in; "" when the begin line names none */
 	bool created; /* the end line says there was no file before */
 	size_t n_rules;
 	apparmor_span *rules; /* the section's rule lines, without newlines */
@@ -80,12 +88,12 @@ typedef struct apparmor_original {
 void apparmor_rules_original(const apparmor_rules *rules, apparmor_original *original);
 
 /*
- * The file with @domain's section holding its rules plus @add (may be NULL)
- * minus @remove (may be NULL), followed by the original. Fills *@out (free()
- * it) and *@size.
+ * The file with @domain's section, written in boot @boot_id ("": none
+ * named), holding its rules plus @add (may be NULL) minus @remove (may be
+ * NULL), followed by the original. Fills *@out (free() it) and *@size.
  */
-int apparmor_rules_render(const apparmor_rules *rules, const char *domain, const char *add, const char *remove,
-			  char **out, size_t *size, vfg_error *err);
+int apparmor_rules_render(const apparmor_rules *rules, const char *domain, const char *boot_id, const char *add,
+			  const char *remove, char **out, size_t *size, vfg_error *err);
 /* How many rules the section keeps once @remove is taken out. */
 size_t apparmor_rules_left(const apparmor_rules *rules, const char *remove);
 

@@ -13,6 +13,7 @@
 #include "apparmor.h"
 
 #define SECTION_BEGIN "# vfguard begin: device nodes of domain "
+#define SECTION_BOOT " in boot "
 #define SECTION_END "# vfguard end"
 #define SECTION_END_CREATED "# vfguard end: no file before"
 
@@ -68,10 +69,28 @@ static int rules_parse_section(apparmor_rules *rules, vfg_error *err)
 	size_t prefix = strlen(SECTION_BEGIN);
 	if (length <= prefix || memcmp(content, SECTION_BEGIN, prefix) != 0)
 		return 0; /* no section: the whole file is the original */
-	if (length - prefix >= sizeof(rules->domain) || memchr(content, '\0', length))
+	/* A domain name has no space (vfg_domain_name_check): what follows the first one names the boot. */
+	const char *name = content + prefix;
+	const char *space = memchr(name, ' ', length - prefix);
+	size_t name_length = space ? (size_t)(space - name) : length - prefix;
+	if (name_length == 0 || name_length >= sizeof(rules->domain) || memchr(content, '\0', length))
 		return vfg_error_set(err, EINVAL, rules->path, "apparmor: the vfguard section names no valid domain");
-	memcpy(rules->domain, content + prefix, length - prefix);
-	rules->domain[length - prefix] = '\0';
+	memcpy(rules->domain, name, name_length);
+	rules->domain[name_length] = '\0';
+	if (space) {
+		size_t boot_length = length - prefix - name_length;
+		size_t tag = strlen(SECTION_BOOT);
+		if (boot_length != tag + VFG_BOOT_ID_STRLEN - 1 || memcmp(space, SECTION_BOOT, tag) != 0)
+			return vfg_error_set(err, EINVAL, rules->path,
+					     "apparmor: the vfguard section's begin line has '%.*s' after the domain, "
+					     "not '" SECTION_BOOT "BOOT_ID'",
+					     (int)(boot_length > 64 ? 64 : boot_length), space);
+		memcpy(rules->boot_id, space + tag, VFG_BOOT_ID_STRLEN - 1);
+		rules->boot_id[VFG_BOOT_ID_STRLEN - 1] = '\0';
+		if (!vfg_boot_id_valid(rules->boot_id))
+			return vfg_error_set(err, EINVAL, rules->path,
+					     "apparmor: the vfguard section's begin line names no valid boot id");
+	}
 
 	for (size_t offset = next; offset < rules->size; offset = next) {
 		apparmor_span line = {.start = offset, .length = line_at(content, rules->size, offset, &next)};
@@ -159,20 +178,21 @@ size_t apparmor_rules_left(const apparmor_rules *rules, const char *remove)
 	return left;
 }
 
-int apparmor_rules_render(const apparmor_rules *rules, const char *domain, const char *add, const char *remove,
-			  char **out, size_t *size, vfg_error *err)
+int apparmor_rules_render(const apparmor_rules *rules, const char *domain, const char *boot_id, const char *add,
+			  const char *remove, char **out, size_t *size, vfg_error *err)
 {
 	apparmor_original original;
 	apparmor_rules_original(rules, &original);
-	size_t capacity = strlen(SECTION_BEGIN) + strlen(domain) + strlen(SECTION_END_CREATED) + 3 +
-			  (add ? strlen(add) + 1 : 0) + original.size;
+	size_t capacity = strlen(SECTION_BEGIN) + strlen(domain) + strlen(SECTION_BOOT) + strlen(boot_id) +
+			  strlen(SECTION_END_CREATED) + 3 + (add ? strlen(add) + 1 : 0) + original.size;
 	for (size_t i = 0; rules->has_section && i < rules->n_rules; i++)
 		capacity += rules->rules[i].length + 1;
 	char *buf = malloc(capacity + 1);
 	if (!buf)
 		return vfg_error_set(err, ENOMEM, rules->path, "apparmor: cannot build the rules file");
 
-	size_t used = (size_t)sprintf(buf, "%s%s\n", SECTION_BEGIN, domain);
+	size_t used =
+		(size_t)sprintf(buf, "%s%s%s%s\n", SECTION_BEGIN, domain, boot_id[0] ? SECTION_BOOT : "", boot_id);
 	for (size_t i = 0; rules->has_section && i < rules->n_rules; i++) {
 		apparmor_span line = rules->rules[i];
 		if (remove && line_is(rules->content, line, remove))

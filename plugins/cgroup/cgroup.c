@@ -812,6 +812,20 @@ static const vfg_attr_def cgroup_attributes[] = {
 	{NULL, NULL, NULL, 0, NULL, false},
 };
 
+/*
+ * A grant of a boot that is over lived in a cgroup (v1 devices.allow, v2
+ * BPF program, a unit's runtime DeviceAllow=): cgroupfs and systemd's
+ * runtime properties start empty at boot, and a cgroup of the same path
+ * now is this boot's (a VM of the same name started again): nothing is
+ * touched (labeler.h: boot_release; docs/boot.md).
+ */
+static int cgroup_boot_release(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			       const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	(void)env, (void)domain, (void)probe, (void)node, (void)txn, (void)err;
+	return 0;
+}
+
 VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.size = VFG_LABELER_SIZE,
@@ -825,4 +839,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.revoke = cgroup_revoke,
 	.audit = cgroup_audit,
 	.intent = cgroup_intent,
+	.boot_release = cgroup_boot_release,
 };

@@ -351,6 +351,21 @@ static int dac_audit(const vfg_labeler_env *env, const vfg_domain *domain, const
 	return 0;
 }
 
+/*
+ * A grant of a boot that is over: the node's owner and mode on devtmpfs died with
+ * it, and the node there now is this boot's, so it is left as it is; a
+ * node on a disk (a static /dev, a root prefix's tree) kept the grant, and
+ * revoke puts it back (labeler.h: boot_release; docs/boot.md).
+ */
+static int dac_boot_release(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			    const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	int gone = vfg_node_boot_gone(env, node, txn, err);
+	if (gone != 0)
+		return gone < 0 ? -1 : 0;
+	return dac_revoke(env, domain, probe, node, txn, err);
+}
+
 VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.size = VFG_LABELER_SIZE,
@@ -362,4 +377,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.revoke = dac_revoke,
 	.audit = dac_audit,
 	.intent = dac_intent,
+	.boot_release = dac_boot_release,
 };

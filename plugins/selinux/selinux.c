@@ -119,6 +119,21 @@ static const vfg_attr_def selinux_attributes[] = {
 	{NULL, NULL, NULL, 0, NULL, false},
 };
 
+/*
+ * A grant of a boot that is over: the node's label (an xattr) on devtmpfs died with
+ * it, and the node there now is this boot's, so it is left as it is; a
+ * node on a disk (a static /dev, a root prefix's tree) kept the grant, and
+ * revoke puts it back (labeler.h: boot_release; docs/boot.md).
+ */
+static int selinux_boot_release(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				const vfg_node *node, vfg_txn *txn, vfg_error *err)
+{
+	int gone = vfg_node_boot_gone(env, node, txn, err);
+	if (gone != 0)
+		return gone < 0 ? -1 : 0;
+	return selinux_revoke(env, domain, probe, node, txn, err);
+}
+
 VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.size = VFG_LABELER_SIZE,
@@ -132,4 +147,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.revoke = selinux_revoke,
 	.audit = selinux_audit,
 	.intent = selinux_intent,
+	.boot_release = selinux_boot_release,
 };

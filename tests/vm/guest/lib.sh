@@ -837,3 +837,16 @@ vfio_cdev() {
 	[ -n "$dev" ] && echo "/dev/vfio/devices/$dev"
 }
 # -------------------------------------------------------------------------------
+
+# boot_number: 1, or 2 in the second boot of a scenario with "# vfgvm-boot:
+# reboot" (tests/vm/run), whose root holds what the first boot carried.
+boot_number() {
+	cat /etc/vfgvm/boot-number 2>/dev/null || echo 1
+}
+
+# carry PATH...: what outlives the reboot, for the second boot: the files
+# (relative to /) as a gzipped tar on the console, one "VFGVM carry BASE64"
+# line after another, which the host unpacks over the second boot's root.
+carry() {
+	tar -C / -czf - "$@" | base64 | sed 's/^/VFGVM carry /'
+}

@@ -46,7 +46,7 @@ expect_eq confined-plan-iommu "$(plan_get steps node=/dev/iommu action)" grant
 expect_eq confined-plan-cdev "$(plan_get steps node="$cdev" action)" grant
 expect_plan_note confined-plan-note apparmor 'confined by vfguard-self'
 check confined-apply aa_run exec vfguard-self vfguard apply "$@" || exit 1
-expect_eq confined-rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
+expect_eq confined-rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1 in boot $(cat /proc/sys/kernel/random/boot_id)
 \"/dev/iommu\" rw,
 \"$cdev\" rw,
 # vfguard end: no file before"

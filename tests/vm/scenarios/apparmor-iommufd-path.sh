@@ -24,7 +24,7 @@ expect_eq plan-iommu "$(plan_get steps node=/dev/iommu action)" grant
 expect_eq plan-cdev "$(plan_get steps node="$cdev" action)" grant
 expect_plan_note plan-loaded apparmor 'profile loaded: replaced after each change'
 check apply vfguard apply "$@" || exit 1
-expect_eq rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
+expect_eq rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1 in boot $(cat /proc/sys/kernel/random/boot_id)
 \"/dev/iommu\" rw,
 \"$cdev\" rw,
 # vfguard end: no file before"

@@ -22,7 +22,7 @@ plan "$@"
 expect_eq plan-group "$(plan_get steps node="$group" action)" grant
 expect_plan_note plan-loaded apparmor 'profile loaded: replaced after each change'
 check apply vfguard apply "$@" || exit 1
-expect_eq rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1
+expect_eq rules-file "$(cat "$rules")" "# vfguard begin: device nodes of domain vm1 in boot $(cat /proc/sys/kernel/random/boot_id)
 \"/dev/vfio/vfio\" rw,
 \"$group\" rw,
 # vfguard end: no file before"
