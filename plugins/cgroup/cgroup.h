@@ -366,7 +366,7 @@ int cgroup_hold_sd_set(cgroup_hold *hold, const char *unit, const cgroup_sd_devi
  */
 int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_place *found, const char *foreign,
 		    vfg_error *err);
-/* The DeviceAllow= specifier of @node: its path on the host. */
+/* The DeviceAllow= specifier of @node: its path (/dev/vfio/12). */
 int cgroup_sd_node_path(const vfg_labeler_env *env, const vfg_node *node, char *path, size_t size, vfg_error *err);
 /*
  * Intent: the unit's original settings (another holder's, this domain's, or

@@ -258,9 +258,17 @@ int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_
 	return 1;
 }
 
+/*
+ * The node's own path, not under the root prefix: systemd takes only a path
+ * below /dev/ (valid_device_allow_pattern() in systemd's cgroup-util.c) and
+ * reads its numbers on the host itself when it builds its program.
+ */
 int cgroup_sd_node_path(const vfg_labeler_env *env, const vfg_node *node, char *path, size_t size, vfg_error *err)
 {
-	return vfg_env_host_path(env, node->path, path, size, err);
+	(void)env;
+	if (snprintf(path, size, "%s", node->path) >= (int)size)
+		return vfg_error_set(err, ENAMETOOLONG, node->path, "cgroup: the node's path is too long");
+	return 0;
 }
 
 /* "sd:UNIT" keeps the original; "sd:UNIT:PATH" says a domain holds PATH in the unit, with its access. */
