@@ -124,16 +124,7 @@ static bool is_unit_name(const char *unit)
 /* The sd token: "-" or systemd's access letters in its order. */
 static bool sd_token_is_canonical(const char *token)
 {
-	if (strcmp(token, "-") == 0)
-		return true;
-	const char *order = "rwm";
-	for (const char *c = token; *c; c++) {
-		const char *at = strchr(order, *c);
-		if (!at)
-			return false;
-		order = at + 1;
-	}
-	return token[0] != '\0';
+	return strcmp(token, "-") == 0 || (token[0] && cgroup_sd_access_valid(token));
 }
 
 /* A token only a grant writes: v1's "allowed" or access letters, v2's "absent" or ACCESS/FLAGS of vfguard's flags. */

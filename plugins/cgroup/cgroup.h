@@ -296,6 +296,8 @@ bool cgroup_sd_devices_equal(const cgroup_sd_devices *a, const cgroup_sd_devices
 const cgroup_sd_entry *cgroup_sd_devices_find(const cgroup_sd_devices *devices, const char *path);
 /* Access letters of both, in systemd's order r, w, m, into @out (CGROUP_SD_ACCESS_MAX bytes). */
 void cgroup_sd_access_union(const char *a, const char *b, char *out);
+/* Letters systemd takes for an entry, each at most once, in its order r, w, m ("" too). */
+bool cgroup_sd_access_valid(const char *access);
 /* Does @have allow every letter of @wanted? */
 bool cgroup_sd_access_covers(const char *have, const char *wanted);
 /*

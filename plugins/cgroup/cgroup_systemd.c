@@ -47,7 +47,7 @@ static bool unescape(const char *text, size_t len, char *out, size_t size)
 }
 
 /* Letters systemd takes for an entry, each once, in its order (systemd.resource-control(5): r, w, m). */
-static bool access_valid(const char *access)
+bool cgroup_sd_access_valid(const char *access)
 {
 	const char *order = "rwm";
 	for (const char *c = access; *c; c++) {
@@ -106,7 +106,7 @@ bool cgroup_sd_devices_parse(const char *text, cgroup_sd_devices *devices)
 			goto bad;
 		memcpy(entry->access, colon + 1, access_len);
 		entry->access[access_len] = '\0';
-		if (!access_valid(entry->access))
+		if (!cgroup_sd_access_valid(entry->access))
 			goto bad;
 		at += word;
 	}
@@ -352,7 +352,7 @@ static int path_held(const vfg_txn *txn, const char *unit, const char *path, cha
 	const char *value = vfg_txn_state_get(txn, key);
 	if (!value && vfg_txn_state_holders(txn, key, &value) == 0)
 		return 0;
-	if (!value || !access_valid(value) || strlen(value) >= CGROUP_SD_ACCESS_MAX)
+	if (!value || !cgroup_sd_access_valid(value) || strlen(value) >= CGROUP_SD_ACCESS_MAX)
 		return vfg_error_set(err, 0, key, "cgroup: the holders' access '%s' is not one a grant writes",
 				     value ? value : "(none)");
 	snprintf(access, CGROUP_SD_ACCESS_MAX, "%s", value);

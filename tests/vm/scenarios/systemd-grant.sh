@@ -22,7 +22,7 @@ for backend in legacy iommufd; do
 	show_output plan.out
 	expect_match "plan-names-unit-$backend" "$(cat plan.out)" "DeviceAllow=$node rw on $unit.service"
 	expect_match "plan-says-why-$backend" "$(cat plan.out)" "systemd's device program"
-	vfguard plan --format json --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$hostdev" \
+	vfguard plan --json --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$hostdev" \
 		>plan.json 2>&1
 	expect_match "plan-json-names-unit-$backend" "$(cat plan.json)" "DeviceAllow=$node rw on $unit.service"
 
@@ -34,7 +34,8 @@ for backend in legacy iommufd; do
 	expect_match "show-granted-$backend" "$granted" "DeviceAllow=$node rw"
 	expect_match "show-keeps-own-$backend" "$granted" "DeviceAllow=/dev/zero r; DeviceAllow=/dev/full rw$"
 	expect_eq "one-program-$backend" "$(cgroup_probe programs "$unit_cgroup")" 1
-	check "audit-clean-$backend" vfguard audit --set labelers=cgroup --domain vm1
+	vfguard audit --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$hostdev" >audit.out 2>&1
+	expect_eq "audit-clean-$backend" "exit $?: $(head -n 1 audit.out)" "exit 0: domain vm1: no drift"
 	if [ "$backend" = iommufd ]; then
 		run_checks -p "granted-$backend" in_unit cgroup_probe open cdev-opens "$cdev" ok
 		run_checks -p "granted-iommu-$backend" in_unit cgroup_probe open iommu-opens /dev/iommu ok
@@ -47,7 +48,11 @@ for backend in legacy iommufd; do
 	fi
 	# Audit sees a list an admin reset behind vfguard's back.
 	check "drift-reset-$backend" systemctl set-property --runtime "$unit" DeviceAllow=
-	check_fails "audit-drift-$backend" vfguard audit --set labelers=cgroup --domain vm1
+	vfguard audit --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$hostdev" >audit.out 2>&1
+	status=$?
+	show_output audit.out
+	expect_match "audit-drift-$backend" "exit $status: $(head -n 1 audit.out)" "^exit 3: domain vm1: [0-9]+ findings"
+	expect_match "audit-drift-names-unit-$backend" "$(cat audit.out)" "unit $unit.service's DeviceAllow allows '$node rw'"
 	check "revoke-$backend" vfguard revoke --set labelers=cgroup --domain vm1 || exit 1
 	expect_eq "show-restored-$backend" "$(unit_devices "$unit")" "$before"
 	run_checks -p "revoked-$backend" in_unit cgroup_probe open node-denied "$node" EPERM
