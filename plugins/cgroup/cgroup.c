@@ -486,24 +486,20 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 		return -1;
 	if (systemd)
 		return systemd_plan(env, found, node, where, already, step, err);
-	if (found->systemd_why[0]) {
-		size_t used = strlen(foreign);
-		snprintf(foreign + used, sizeof(foreign) - used, " (systemd's path is not taken: %s)",
-			 found->systemd_why);
-	}
 	char detail[VFG_STEP_DETAIL_MAX];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
 		 foreign[0] ? "; another device program must too" : "");
 	vfg_action action = foreign[0] && !foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
 	return vfg_step_set(step, action, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
-			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s",
+			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s%s%s",
 			    where, already, node->shared ? ", counted per cgroup as the node is shared" : "",
 			    foreign[0] ? ". " : "", foreign,
 			    foreign[0] ? (foreign_allowed(env)
 						  ? " (cgroup_foreign_programs = proceed: apply goes on)"
 						  : " (apply refuses unless cgroup_foreign_programs = proceed)")
-				       : "");
+				       : "",
+			    found->systemd_why[0] ? "; systemd's path is not taken: " : "", found->systemd_why);
 }
 
 /* The hierarchy's state before the grant: the first holder's for a shared node others hold here. */
@@ -597,12 +593,11 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 	if (systemd < 0)
 		return -1;
 	if (foreign[0] && !systemd && !foreign_allowed(env))
-		return vfg_error_set(
-			err, 0, place->v2,
-			"%s%s%s%s; nothing was changed (set cgroup_foreign_programs = proceed to go on once "
-			"it does)",
-			foreign, found->systemd_why[0] ? " (systemd's path is not taken: " : "", found->systemd_why,
-			found->systemd_why[0] ? ")" : "");
+		return vfg_error_set(err, 0, place->v2,
+				     "%s; nothing was changed (set cgroup_foreign_programs = proceed to go on once it "
+				     "does)%s%s",
+				     foreign, found->systemd_why[0] ? "; systemd's path is not taken: " : "",
+				     found->systemd_why);
 
 	undo_text undo = {0};
 	char v1_key[HOLDERS_KEY_SIZE], v2_key[HOLDERS_KEY_SIZE], sd_path[VFG_PATH_MAX];
