@@ -114,4 +114,23 @@ while [ $point -le 40 ]; do
 	point=$((point + 1))
 done
 expect_eq kill-points-reached-end "$status" 0
+
+# systemd saying no (the fault site of SetUnitProperties): apply undoes what it
+# journaled and leaves the unit as it was; a revoke cut short, then restore,
+# puts it back.
+VFGUARD_FAULT=cgroup.systemd_set:1:EIO vfguard apply --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" \
+	--hostdev "$hostdev" >fault.out 2>&1
+status=$?
+show_output fault.out
+expect_eq fault-apply-fails "$status" 1
+expect_match fault-apply-names-call "$(cat fault.out)" "SetUnitProperties"
+expect_eq fault-apply-unit-back "$(unit_devices "$unit")" "$before"
+expect_empty fault-apply-nothing-held "$(vfguard status 2>&1 | grep vm1)"
+check fault-revoke-apply vfguard apply --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$hostdev"
+VFGUARD_FAULT=cgroup.systemd_set:1:EIO vfguard revoke --set labelers=cgroup --domain vm1 >fault.out 2>&1
+status=$?
+show_output fault.out
+expect_eq fault-revoke-fails "$status" 1
+check fault-revoke-restore vfguard restore
+expect_eq fault-revoke-unit-back "$(unit_devices "$unit")" "$before"
 unit_stop "$unit"
