@@ -321,9 +321,12 @@ int cgroup_sd_before(const vfg_txn *txn, cgroup_hold *hold, const char *unit, co
 			return -1;
 		if (gone)
 			return vfg_error_set(err, ENOENT, unit, "cgroup: systemd has no such unit loaded any more");
-		if (cgroup_sd_devices_format(now, text, sizeof(text), err) < 0 ||
-		    !cgroup_sd_devices_parse(text, &devices))
-			return vfg_error_set(err, 0, unit, "cgroup: cannot keep the unit's device settings");
+		if (cgroup_sd_devices_format(now, text, sizeof(text), err) < 0)
+			return -1;
+		/* Read back as revoke will read it: an entry systemd gave that the journal cannot keep stops here. */
+		if (!cgroup_sd_devices_parse(text, &devices))
+			return vfg_error_set(err, 0, unit, "cgroup: the unit's device settings '%.300s' cannot be kept",
+					     text);
 	}
 	const cgroup_sd_entry *entry = cgroup_sd_devices_find(&devices, path);
 	snprintf(token, token_size, "%s", entry && entry->access[0] ? entry->access : "-");
