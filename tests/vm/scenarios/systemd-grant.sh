@@ -10,6 +10,11 @@
 # shellcheck disable=SC2154 # group, cdev, unit_cgroup: set by edu_unit (guest/lib.sh)
 requires legacy iommufd
 unit=vfg-vm1
+# A failure that ends the scenario stops the unit first, so the next scenario can start its own.
+give_up() {
+	unit_stop "$unit"
+	exit 1
+}
 edu_unit "$unit" DevicePolicy=closed "DeviceAllow=/dev/full rw" "DeviceAllow=/dev/zero r"
 before=$(unit_devices "$unit")
 expect_eq show-before "$before" "DevicePolicy=closed; DeviceAllow=/dev/zero r; DeviceAllow=/dev/full rw"
@@ -27,7 +32,7 @@ for backend in legacy iommufd; do
 	expect_match "plan-json-names-unit-$backend" "$(cat plan.json)" "DeviceAllow=$node rw on $unit.service"
 
 	check "apply-$backend" vfguard apply --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" \
-		--hostdev "$hostdev" || exit 1
+		--hostdev "$hostdev" || give_up
 	granted=$(unit_devices "$unit")
 	echo "$granted" >granted.out
 	show_output granted.out
@@ -53,7 +58,7 @@ for backend in legacy iommufd; do
 	show_output audit.out
 	expect_match "audit-drift-$backend" "exit $status: $(head -n 1 audit.out)" "^exit 3: domain vm1: [0-9]+ findings"
 	expect_match "audit-drift-names-unit-$backend" "$(cat audit.out)" "unit $unit.service's DeviceAllow allows '$node rw'"
-	check "revoke-$backend" vfguard revoke --set labelers=cgroup --domain vm1 || exit 1
+	check "revoke-$backend" vfguard revoke --set labelers=cgroup --domain vm1 || give_up
 	expect_eq "show-restored-$backend" "$(unit_devices "$unit")" "$before"
 	run_checks -p "revoked-$backend" in_unit cgroup_probe open node-denied "$node" EPERM
 done
@@ -72,7 +77,7 @@ expect_eq off-unchanged "$(unit_devices "$unit")" "$before"
 printf '%s\n' 'misc vfio 10:196' 'group 8 240:1' 'group 9 240:2' \
 	'device 0000:08:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci' \
 	'device 0000:09:00.0 group=9 vendor=8086 device=10d3 class=020000 driver=vfio-pci' >two.host
-check setup-two-host vfguard-mkhost two.host "$PWD/two" || exit 1
+check setup-two-host vfguard-mkhost two.host "$PWD/two" || give_up
 two() {
 	local command="$1" domain="$2"
 	shift 2
