@@ -481,7 +481,7 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char foreign[1024] = "";
 	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
-	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, foreign, err) : 0;
+	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
 	if (systemd < 0)
 		return -1;
 	if (systemd)
@@ -589,7 +589,7 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 	char foreign[1024] = "";
 	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
-	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, foreign, err) : 0;
+	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
 	if (systemd < 0)
 		return -1;
 	if (foreign[0] && !systemd && !foreign_allowed(env))
@@ -845,7 +845,7 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 	if (foreign_message(hold, found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	/* systemd's program, with systemd's path taken, allows what the unit's DeviceAllow says (checked above). */
-	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, foreign, err) : 0;
+	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
 	if (systemd < 0)
 		return -1;
 	if (foreign[0] && !systemd)

@@ -362,12 +362,11 @@ int cgroup_hold_sd_set(cgroup_hold *hold, const char *unit, const cgroup_sd_devi
 
 /*
  * The systemd path in a labeler call (cgroup_systemd.c). Does systemd decide
- * for @found's v2 cgroup, with its program alone among the @foreign ones
- * (cgroup_v2_foreign()'s lines)? 1: found->systemd_unit is the unit; 0: not
+ * for @found's v2 cgroup, with its program alone among the programs acting on it
+ * (cgroup_v2_foreign())? 1: found->systemd_unit is the unit; 0: not
  * (found->systemd_why says why when systemd's program is there); -1 with @err.
  */
-int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_place *found, const char *foreign,
-		    vfg_error *err);
+int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_place *found, vfg_error *err);
 /* The DeviceAllow= specifier of @node: its path (/dev/vfio/12). */
 int cgroup_sd_node_path(const vfg_labeler_env *env, const vfg_node *node, char *path, size_t size, vfg_error *err);
 /*

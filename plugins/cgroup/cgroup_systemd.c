@@ -215,15 +215,20 @@ static bool systemd_path_on(const vfg_labeler_env *env)
 	return !value || strcmp(value, "off") != 0;
 }
 
-int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_place *found, const char *foreign,
-		    vfg_error *err)
+int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_place *found, vfg_error *err)
 {
 	if (found->systemd >= 0)
 		return found->systemd;
-	char dir[VFG_PATH_MAX], mount[VFG_PATH_MAX];
+	char dir[VFG_PATH_MAX], mount[VFG_PATH_MAX], programs[768] = "";
+	if (found->place.v2[0]) {
+		cgroup_dir *v2 = cgroup_hold_dir(hold, found->place.v2, err);
+		if (!v2 || cgroup_v2_find(hold, v2, err) < 0 ||
+		    cgroup_v2_foreign(v2, programs, sizeof(programs), err) < 0)
+			return -1;
+	}
 	found->systemd = 0;
 	found->systemd_why[0] = '\0';
-	if (!cgroup_sd_programs_only(foreign, dir, sizeof(dir)))
+	if (!cgroup_sd_programs_only(programs, dir, sizeof(dir)))
 		return 0; /* no program, or one that is not systemd's: the BPF path, or a refusal naming it */
 	if (!systemd_path_on(env)) {
 		snprintf(found->systemd_why, sizeof(found->systemd_why), "cgroup_systemd = off");
@@ -254,7 +259,6 @@ int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_
 	}
 	snprintf(found->systemd_cgroup, sizeof(found->systemd_cgroup), "%s", dir);
 	found->systemd = 1;
-	(void)err;
 	return 1;
 }
 
