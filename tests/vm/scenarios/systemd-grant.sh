@@ -26,10 +26,12 @@ for backend in legacy iommufd; do
 	vfguard plan --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$hostdev" >plan.out 2>&1
 	show_output plan.out
 	expect_match "plan-names-unit-$backend" "$(cat plan.out)" "DeviceAllow=$node rw on $unit.service"
-	expect_match "plan-says-why-$backend" "$(cat plan.out)" "systemd's device program"
 	vfguard plan --json --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$hostdev" \
 		>plan.json 2>&1
 	expect_match "plan-json-names-unit-$backend" "$(cat plan.json)" "DeviceAllow=$node rw on $unit.service"
+	# The reason, from the JSON (the text plan wraps it): systemd's program, the cgroup, the unit.
+	expect_match "plan-says-why-$backend" "$(cat plan.json)" \
+		"systemd's device program on $unit_cgroup, unit $unit.service's, decides"
 
 	check "apply-$backend" vfguard apply --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" \
 		--hostdev "$hostdev" || give_up
