@@ -15,11 +15,12 @@ cd "$1"
 status=0
 
 # The calls that change something: files, nodes, xattrs, cgroup rules, BPF
-# programs and maps, resource limits, namespaces, modules loaded, helpers run.
+# programs and maps, resource limits, namespaces, modules loaded, helpers run,
+# systemd units set over D-Bus.
 calls='write|pwrite|writev|fsync|fdatasync|ftruncate|rename|renameat2?|unlink|unlinkat|rmdir|mkdir|mkdirat|mknod|mknodat'
 calls+='|chown|fchown|fchownat|lchown|chmod|fchmod|fchmodat|setxattr|lsetxattr|fsetxattr|removexattr|lremovexattr|fremovexattr'
 calls+='|acl_set_file|acl_set_fd|bpf_prog_attach|bpf_prog_detach2?|bpf_map_update_elem|bpf_map_delete_elem|skeleton_load'
-calls+='|prlimit|setrlimit|setns|unshare|mount|umount2?|dlopen|posix_spawn|fork|execve?'
+calls+='|prlimit|setrlimit|setns|unshare|mount|umount2?|dlopen|posix_spawn|fork|execve?|sd_bus_call'
 pattern="(^|[^_[:alnum:].>])($calls)[[:space:]]*\\("
 
 sources=(core/*.c plugins/*/*.c memlock/*.c namespace/*.c)

@@ -554,6 +554,7 @@ static const config_row config_rows[] = {
 	{"selinux = maybe\n", 0, "selinux"},
 	{"selinux_mcs_categories = bogus\n", 0, "selinux_mcs_categories"},
 	{"cgroup_foreign_programs = maybe\n", 0, "cgroup_foreign_programs"},
+	{"cgroup_systemd = sometimes\n", 0, "cgroup_systemd"},
 	{"cgroup_base_devices = c x:y rw\n", 0, "cgroup_base_devices"},
 	{"memlock_extra = lots\n", 0, "memlock_extra"},
 	{"memlock_iommufd_accounting = maybe\n", 0, "memlock_iommufd_accounting"},

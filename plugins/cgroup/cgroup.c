@@ -36,8 +36,9 @@ typedef struct undo_part {
 	char token[TOKEN_MAX];
 } undo_part;
 
+/* sd: DIR is the systemd unit, the token the access of the node's path in its original DeviceAllow ("-": none). */
 typedef struct undo_text {
-	undo_part v1, v2;
+	undo_part v1, v2, sd;
 } undo_text;
 
 static void escape_path(const char *path, char *out, size_t size)
@@ -77,9 +78,9 @@ static void undo_format(const undo_text *undo, char *buf, size_t size)
 	char escaped[3 * VFG_PATH_MAX];
 	size_t used = 0;
 	buf[0] = '\0';
-	const undo_part *parts[] = {&undo->v1, &undo->v2};
-	const char *names[] = {"v1", "v2"};
-	for (size_t i = 0; i < 2; i++) {
+	const undo_part *parts[] = {&undo->v1, &undo->v2, &undo->sd};
+	const char *names[] = {"v1", "v2", "sd"};
+	for (size_t i = 0; i < 3; i++) {
 		if (!parts[i]->dir[0])
 			continue;
 		escape_path(parts[i]->dir, escaped, sizeof(escaped));
@@ -108,6 +109,24 @@ static bool is_plain_path(const char *path)
 	}
 }
 
+/* A unit name as systemd makes them (unit-name.h: letters, digits, ":-_.\\" and '@'), with a type that has device
+ * settings. */
+static bool is_unit_name(const char *unit)
+{
+	const char *dot = strrchr(unit, '.');
+	return unit[0] &&
+	       strspn(unit, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\@") == strlen(unit) &&
+	       dot &&
+	       (strcmp(dot, ".service") == 0 || strcmp(dot, ".scope") == 0 || strcmp(dot, ".slice") == 0 ||
+		strcmp(dot, ".socket") == 0 || strcmp(dot, ".mount") == 0 || strcmp(dot, ".swap") == 0);
+}
+
+/* The sd token: "-" or systemd's access letters in its order. */
+static bool sd_token_is_canonical(const char *token)
+{
+	return strcmp(token, "-") == 0 || (token[0] && cgroup_sd_access_valid(token));
+}
+
 /* A token only a grant writes: v1's "allowed" or access letters, v2's "absent" or ACCESS/FLAGS of vfguard's flags. */
 static bool token_is_canonical(const undo_part *part, bool v1)
 {
@@ -134,14 +153,17 @@ static int undo_check(const char *text, const vfg_node *node, const undo_text *u
 {
 	char canonical[VFG_UNDO_MAX + 1];
 	undo_format(undo, canonical, sizeof(canonical));
-	bool ok = strcmp(text, canonical) == 0;
+	bool ok = strcmp(text, canonical) == 0 && (!undo->v2.dir[0] || !undo->sd.dir[0]);
 	const undo_part *parts[] = {&undo->v1, &undo->v2};
 	for (size_t i = 0; i < 2 && ok; i++)
 		ok = !parts[i]->dir[0] || (is_plain_path(parts[i]->dir) && token_is_canonical(parts[i], i == 0));
+	if (ok && undo->sd.dir[0])
+		ok = is_unit_name(undo->sd.dir) && sd_token_is_canonical(undo->sd.token);
 	if (!ok)
 		return vfg_error_set(err, 0, node->path,
 				     "cgroup: journal record '%.300s' is not one a grant writes (v1=DIR:allowed|ACCESS "
-				     "v2=DIR:absent|ACCESS/FLAGS, DIR a plain absolute path); refusing it",
+				     "v2=DIR:absent|ACCESS/FLAGS or sd=UNIT:ACCESS|-, DIR a plain absolute path); "
+				     "refusing it",
 				     text);
 	return 0;
 }
@@ -168,6 +190,7 @@ static int undo_parse(const char *text, const vfg_node *node, undo_text *undo, v
 		const char *colon = memrchr(at, ':', len);
 		undo_part *part = strncmp(at, "v1=", 3) == 0   ? &undo->v1
 				  : strncmp(at, "v2=", 3) == 0 ? &undo->v2
+				  : strncmp(at, "sd=", 3) == 0 ? &undo->sd
 							       : NULL;
 		size_t token_len = colon ? len - (size_t)(colon + 1 - at) : 0;
 		if (!part || part->dir[0] || !colon || colon < at + 3 || token_len == 0 || token_len >= TOKEN_MAX ||
@@ -180,7 +203,7 @@ static int undo_parse(const char *text, const vfg_node *node, undo_text *undo, v
 		at += len;
 		at += *at == ' ';
 	}
-	if (!undo->v1.dir[0] && !undo->v2.dir[0])
+	if (!undo->v1.dir[0] && !undo->v2.dir[0] && !undo->sd.dir[0])
 		return vfg_error_set(err, 0, node->path, "cgroup: journal record '%s' names no cgroup",
 				     text ? text : "(none)");
 	return undo_check(text, node, undo, err);
@@ -391,6 +414,26 @@ static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domai
 	return 0;
 }
 
+/* systemd's path: the unit, and why this path (cgroup.h: the systemd path). */
+static int systemd_plan(const vfg_labeler_env *env, const cgroup_found_place *found, const vfg_node *node,
+			const char *where, const char *already, vfg_step *step, vfg_error *err)
+{
+	char path[VFG_PATH_MAX], detail[VFG_STEP_DETAIL_MAX];
+	if (cgroup_sd_node_path(env, node, path, sizeof(path), err) < 0)
+		return -1;
+	const char *v1 = found->place.v1[0] ? "; and a rule in the v1 devices.allow" : "";
+	(void)where;
+	snprintf(detail, sizeof(detail), "DeviceAllow=%s rw on %s", path, found->systemd_unit);
+	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
+			    "the hypervisor opens the node in its cgroup, checked at open "
+			    "(devcgroup_inode_permission()): systemd's device program on %s, unit %s's, decides and "
+			    "ANDs with any other, so the rule goes through systemd: DeviceAllow= on %s at run time "
+			    "over D-Bus, its list before kept in the journal and put back at revoke (cgroup_systemd = "
+			    "auto)%s%s%s",
+			    found->systemd_cgroup, found->systemd_unit, found->systemd_unit,
+			    node->shared ? ", counted per unit as the node is shared" : "", v1, already);
+}
+
 static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 		       const vfg_node *node, vfg_step *step, vfg_error *err)
 {
@@ -438,19 +481,25 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	char foreign[1024] = "";
 	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
+	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
+	if (systemd < 0)
+		return -1;
+	if (systemd)
+		return systemd_plan(env, found, node, where, already, step, err);
 	char detail[VFG_STEP_DETAIL_MAX];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
 		 foreign[0] ? "; another device program must too" : "");
 	vfg_action action = foreign[0] && !foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
 	return vfg_step_set(step, action, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
-			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s",
+			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s%s%s",
 			    where, already, node->shared ? ", counted per cgroup as the node is shared" : "",
 			    foreign[0] ? ". " : "", foreign,
 			    foreign[0] ? (foreign_allowed(env)
 						  ? " (cgroup_foreign_programs = proceed: apply goes on)"
 						  : " (apply refuses unless cgroup_foreign_programs = proceed)")
-				       : "");
+				       : "",
+			    found->systemd_why[0] ? "; systemd's path is not taken: " : "", found->systemd_why);
 }
 
 /* The hierarchy's state before the grant: the first holder's for a shared node others hold here. */
@@ -540,29 +589,41 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 	char foreign[1024] = "";
 	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
-	if (foreign[0] && !foreign_allowed(env))
+	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
+	if (systemd < 0)
+		return -1;
+	if (foreign[0] && !systemd && !foreign_allowed(env))
 		return vfg_error_set(err, 0, place->v2,
 				     "%s; nothing was changed (set cgroup_foreign_programs = proceed to go on once it "
-				     "does)",
-				     foreign);
+				     "does)%s%s",
+				     foreign, found->systemd_why[0] ? "; systemd's path is not taken: " : "",
+				     found->systemd_why);
 
 	undo_text undo = {0};
-	char v1_key[HOLDERS_KEY_SIZE], v2_key[HOLDERS_KEY_SIZE];
+	char v1_key[HOLDERS_KEY_SIZE], v2_key[HOLDERS_KEY_SIZE], sd_path[VFG_PATH_MAX];
+	_cleanup_free_ char *sd_original = NULL;
 	snprintf(undo.v1.dir, sizeof(undo.v1.dir), "%s", place->v1);
-	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", place->v2);
+	/* systemd's path replaces vfguard's program: the unit's list is what the cgroup's program allows. */
+	snprintf(undo.v2.dir, sizeof(undo.v2.dir), "%s", systemd ? "" : place->v2);
+	snprintf(undo.sd.dir, sizeof(undo.sd.dir), "%s", systemd ? found->systemd_unit : "");
 	cgroup_dir *v1_dir = place->v1[0] ? cgroup_hold_dir(hold, place->v1, err) : NULL;
-	cgroup_dir *v2_dir = place->v2[0] ? cgroup_hold_dir(hold, place->v2, err) : NULL;
-	if ((place->v1[0] && !v1_dir) || (place->v2[0] && !v2_dir) ||
+	cgroup_dir *v2_dir = undo.v2.dir[0] ? cgroup_hold_dir(hold, place->v2, err) : NULL;
+	if ((place->v1[0] && !v1_dir) || (undo.v2.dir[0] && !v2_dir) ||
 	    holders_key(node, place->v1, &rule, v1_key, err) < 0 ||
-	    holders_key(node, place->v2, &rule, v2_key, err) < 0 ||
+	    holders_key(node, undo.v2.dir, &rule, v2_key, err) < 0 ||
 	    (v1_dir && v1_before(txn, v1_dir, v1_key, &rule, undo.v1.token, err) < 0) ||
 	    (v2_dir && v2_before(txn, hold, v2_dir, v2_key, &rule, undo.v2.token, err) < 0))
+		return -1;
+	if (systemd && (cgroup_sd_node_path(env, node, sd_path, sizeof(sd_path), err) < 0 ||
+			cgroup_sd_before(txn, hold, undo.sd.dir, sd_path, undo.sd.token, sizeof(undo.sd.token),
+					 &sd_original, err) < 0))
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
 	undo_format(&undo, text, sizeof(text));
 	/* This domain holds the rule from before the change, so a revoke counts it. */
 	if (vfg_txn_intent(txn, node, text, err) < 0 || (v1_dir && holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
-	    (v2_dir && holders_join(txn, v2_key, undo.v2.token, err) < 0))
+	    (v2_dir && holders_join(txn, v2_key, undo.v2.token, err) < 0) ||
+	    (systemd && cgroup_sd_join(txn, undo.sd.dir, sd_path, sd_original, err) < 0))
 		return -1;
 	return 0;
 }
@@ -581,9 +642,13 @@ static int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, co
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	cgroup_dir *v1_dir = undo.v1.dir[0] ? cgroup_hold_dir(hold, undo.v1.dir, err) : NULL;
 	cgroup_dir *v2_dir = undo.v2.dir[0] ? cgroup_hold_dir(hold, undo.v2.dir, err) : NULL;
+	char sd_path[VFG_PATH_MAX];
 	if ((undo.v1.dir[0] && !v1_dir) || (undo.v2.dir[0] && !v2_dir) ||
 	    (v1_dir && v1_grant(hold, v1_dir, &rule, &undo.v1, err) < 0) ||
 	    (v2_dir && v2_grant(env, hold, v2_dir, &rule, err) < 0))
+		return -1;
+	if (undo.sd.dir[0] && (cgroup_sd_node_path(env, node, sd_path, sizeof(sd_path), err) < 0 ||
+			       cgroup_sd_grant(txn, hold, undo.sd.dir, sd_path, err) < 0))
 		return -1;
 	return vfg_txn_done(txn, node, err);
 }
@@ -667,6 +732,10 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 		if (r < 0)
 			return -1;
 	}
+	char sd_path[VFG_PATH_MAX];
+	if (undo.sd.dir[0] && (cgroup_sd_node_path(env, node, sd_path, sizeof(sd_path), err) < 0 ||
+			       cgroup_sd_revoke(txn, hold, undo.sd.dir, sd_path, err) < 0))
+		return -1;
 	return 0;
 }
 
@@ -750,6 +819,12 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 			audit_v1(hold, &undo.v1, node, &rule, rule_text, finding);
 		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])
 			audit_v2(hold, &undo.v2, node, &rule, rule_text, finding);
+		char sd_path[VFG_PATH_MAX];
+		if (node->access != VFG_ACCESS_FD && undo.sd.dir[0]) {
+			if (cgroup_sd_node_path(env, node, sd_path, sizeof(sd_path), err) < 0)
+				return -1;
+			cgroup_sd_audit(hold, undo.sd.dir, sd_path, node, finding);
+		}
 	} else if (node->access == VFG_ACCESS_PATH) {
 		_cleanup_step_ vfg_step step = {0};
 		if (cgroup_plan(env, domain, probe, node, &step, err) < 0)
@@ -762,14 +837,18 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 	if (node->access != VFG_ACCESS_PATH)
 		return 0;
 	char foreign[1024] = "";
-	const cgroup_found_place *found = cgroup_hold_place(hold, domain, err);
+	cgroup_found_place *found = cgroup_hold_place(hold, domain, err);
 	if (!found)
 		return -1;
 	if (!found->place.v2[0])
 		return 0;
 	if (foreign_message(hold, found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
-	if (foreign[0])
+	/* systemd's program, with systemd's path taken, allows what the unit's DeviceAllow says (checked above). */
+	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
+	if (systemd < 0)
+		return -1;
+	if (foreign[0] && !systemd)
 		vfg_finding_report(finding, node, VFG_FINDING_CONFLICT, "only vfguard's device program decides",
 				   foreign, "make that program allow '%s'", rule_text);
 	return 0;
@@ -779,6 +858,13 @@ static int cgroup_foreign_check(const char *value, vfg_error *err)
 {
 	if (strcmp(value, "fail") != 0 && strcmp(value, "proceed") != 0)
 		return vfg_error_set(err, EINVAL, value, "cgroup_foreign_programs is fail or proceed");
+	return 0;
+}
+
+static int cgroup_systemd_check(const char *value, vfg_error *err)
+{
+	if (strcmp(value, "auto") != 0 && strcmp(value, "off") != 0)
+		return vfg_error_set(err, EINVAL, value, "cgroup_systemd is auto or off");
 	return 0;
 }
 
@@ -796,6 +882,8 @@ static const vfg_config_key_def cgroup_keys[] = {
 	 "what vfguard's v2 device program allows before any grant: device paths or rules c MAJ:MIN ACCESS"},
 	{"cgroup_foreign_programs", "fail", cgroup_foreign_check,
 	 "fail: apply refuses a cgroup where another device program acts; proceed: go on anyway"},
+	{"cgroup_systemd", "auto", cgroup_systemd_check,
+	 "auto: where systemd's device program decides, grant through the unit's DeviceAllow= over D-Bus; off: never"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -830,7 +918,7 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.size = VFG_LABELER_SIZE,
 	.name = "cgroup",
-	.summary = "device cgroup rule: v1 devices.allow, v2 BPF device program",
+	.summary = "device cgroup rule: v1 devices.allow, v2 BPF device program, or systemd's DeviceAllow=",
 	.config_keys = cgroup_keys,
 	.attributes = cgroup_attributes,
 	.probe = cgroup_probe,

@@ -236,6 +236,85 @@ typedef struct cgroup_dir {
 } cgroup_dir;
 
 /*
+ * systemd's path (cgroup_systemd.c, cgroup_systemd_bus.c). A unit with
+ * DevicePolicy= or DeviceAllow= has systemd's own device program on its
+ * cgroup ('sd_devices', src/core/bpf-devices.c); programs AND, so vfguard
+ * cannot grant past it with a program of its own, only through systemd:
+ * DeviceAllow= set at run time over D-Bus (SetUnitProperties with
+ * runtime=true, as `systemctl set-property --runtime` does). systemd cannot
+ * drop one entry, so every change sets the whole list: an empty DeviceAllow=
+ * resets it, then the entries are added again (systemd.resource-control(5),
+ * "Device Access").
+ */
+#define CGROUP_SD_UNIT_MAX 256 /* a unit name, with its NUL (UNIT_NAME_MAX is 256 in systemd's unit-name.h) */
+#define CGROUP_SD_ACCESS_MAX 4 /* "rwm" */
+
+/* One DeviceAllow= entry: a specifier ("/dev/vfio/12", "char-pts") and its access letters. */
+typedef struct cgroup_sd_entry {
+	char path[VFG_PATH_MAX];
+	char access[CGROUP_SD_ACCESS_MAX];
+} cgroup_sd_entry;
+
+/* A unit's device settings as systemd reads them back: the list newest first. */
+typedef struct cgroup_sd_devices {
+	char policy[16]; /* DevicePolicy: auto, closed or strict */
+	size_t n;
+	cgroup_sd_entry *entries; /* free() it */
+} cgroup_sd_devices;
+
+/*
+ * The sd-bus calls (cgroup_systemd_bus.c): a module of its own, which the
+ * labeler loads only when systemd's program is met, so that the labeler maps
+ * libsystemd's bus only then. @bus is the connection, opened at the first
+ * call of a hold and closed with it.
+ */
+typedef struct cgroup_systemd_ops {
+	uint32_t size; /* sizeof(cgroup_systemd_ops) as the module was built */
+	/* The unit whose cgroup is @cgroup (below the cgroup2 mount: "/system.slice/x.service"), and that cgroup. */
+	int (*unit_by_cgroup)(void **bus, const char *cgroup, char *unit, size_t size, char *unit_cgroup,
+			      size_t cgroup_size, vfg_error *err);
+	/* The unit's DevicePolicy and DeviceAllow; 0 with *@gone true when systemd has no such unit loaded. */
+	int (*devices_get)(void **bus, const char *unit, cgroup_sd_devices *devices, bool *gone, vfg_error *err);
+	/* Make the unit's DeviceAllow exactly @entries (newest first), at run time: reset, then add. */
+	int (*devices_set)(void **bus, const char *unit, const cgroup_sd_entry *entries, size_t n, vfg_error *err);
+	void (*close)(void *bus);
+} cgroup_systemd_ops;
+/* The module's one symbol, a const cgroup_systemd_ops. */
+#define CGROUP_SYSTEMD_OPS_SYMBOL "cgroup_systemd_bus_ops"
+
+/*
+ * The unit's original settings as the side state keeps them, one line:
+ * "POLICY PATH:ACCESS ...", newest first, each PATH with %XX for bytes
+ * outside printable ASCII, space, '%' and ':'. 0, or -1 with @err (too long).
+ */
+int cgroup_sd_devices_format(const cgroup_sd_devices *devices, char *buf, size_t size, vfg_error *err);
+/* Parse it back (free() devices->entries); false when it is not one. */
+bool cgroup_sd_devices_parse(const char *text, cgroup_sd_devices *devices);
+/* Are the two the same, entry for entry, in order, with the same policy? */
+bool cgroup_sd_devices_equal(const cgroup_sd_devices *a, const cgroup_sd_devices *b);
+/* The entry for @path in @devices, NULL when it has none. */
+const cgroup_sd_entry *cgroup_sd_devices_find(const cgroup_sd_devices *devices, const char *path);
+/* Access letters of both, in systemd's order r, w, m, into @out (CGROUP_SD_ACCESS_MAX bytes). */
+void cgroup_sd_access_union(const char *a, const char *b, char *out);
+/* Letters systemd takes for an entry, each at most once, in its order r, w, m ("" too). */
+bool cgroup_sd_access_valid(const char *access);
+/* Does @have allow every letter of @wanted? */
+bool cgroup_sd_access_covers(const char *have, const char *wanted);
+/*
+ * The list to set: the original's entries, each widened by what vfguard's
+ * holders hold for its path, after the holders' own paths the original lacks
+ * (@held, @n_held: paths and access). When no holder holds anything, exactly
+ * the original. @out->entries is allocated (free() it); -1 with @err.
+ */
+int cgroup_sd_devices_wanted(const cgroup_sd_devices *original, const cgroup_sd_entry *held, size_t n_held,
+			     cgroup_sd_devices *out, vfg_error *err);
+/*
+ * Do the foreign programs @foreign (cgroup_v2_foreign()'s lines) all come
+ * from systemd ('sd_devices'), attached to one cgroup? That cgroup into @dir.
+ */
+bool cgroup_sd_programs_only(const char *foreign, char *dir, size_t size);
+
+/*
  * What one hold of the host lock (labeler.h: vfg_env_scratch) has found:
  * each domain's place and whether it is refused, vfguard's own cgroups,
  * every cgroup directory it has opened, and the modules. A plan finds
@@ -254,6 +333,11 @@ typedef struct cgroup_found_place {
 	pid_t pid;
 	int refused;
 	char refusal[512];
+	/* systemd's path, once asked (cgroup.c: systemd_route()): -1 not yet, 0 not taken, 1 taken */
+	int systemd;
+	char systemd_unit[CGROUP_SD_UNIT_MAX];
+	char systemd_cgroup[VFG_PATH_MAX]; /* where systemd's program is attached: the unit's cgroup */
+	char systemd_why[512]; /* why the path is not taken, when systemd's program is there */
 } cgroup_found_place;
 /* cgroup_place_find() of the domain, once per hold; NULL with @err. */
 cgroup_found_place *cgroup_hold_place(cgroup_hold *hold, const vfg_domain *domain, vfg_error *err);
@@ -267,6 +351,39 @@ void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written);
 const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err);
 /* The v2 module's calls, loaded at the hold's first need (a cgroup2 target); NULL with @err. */
 const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err);
+/* The systemd module's calls, loaded at the hold's first need (systemd's program met); NULL with @err. */
+const cgroup_systemd_ops *cgroup_hold_systemd_ops(cgroup_hold *hold, vfg_error *err);
+/* The hold's system bus connection, for the systemd module's calls (opened by them, closed with the hold). */
+void **cgroup_hold_bus(cgroup_hold *hold);
+/* The unit's device settings, read once per hold; *@gone when systemd has no such unit. NULL with @err. */
+const cgroup_sd_devices *cgroup_hold_sd_devices(cgroup_hold *hold, const char *unit, bool *gone, vfg_error *err);
+/* Make the unit's DeviceAllow @wanted's list (nothing is called when it is that already). */
+int cgroup_hold_sd_set(cgroup_hold *hold, const char *unit, const cgroup_sd_devices *wanted, vfg_error *err);
+
+/*
+ * The systemd path in a labeler call (cgroup_systemd.c). Does systemd decide
+ * for @found's v2 cgroup, with its program alone among the programs acting on it
+ * (cgroup_v2_foreign())? 1: found->systemd_unit is the unit; 0: not
+ * (found->systemd_why says why when systemd's program is there); -1 with @err.
+ */
+int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_place *found, vfg_error *err);
+/* The DeviceAllow= specifier of @node: its path (/dev/vfio/12). */
+int cgroup_sd_node_path(const vfg_labeler_env *env, const vfg_node *node, char *path, size_t size, vfg_error *err);
+/*
+ * Intent: the unit's original settings (another holder's, this domain's, or
+ * systemd's now) and @path's access in them ("-": none) into @token
+ * (TOKEN_MAX); then, after the record, cgroup_sd_join() journals that this
+ * domain holds @path in the unit and keeps the original.
+ */
+int cgroup_sd_before(const vfg_txn *txn, cgroup_hold *hold, const char *unit, const char *path, char *token,
+		     size_t token_size, char **original, vfg_error *err);
+int cgroup_sd_join(vfg_txn *txn, const char *unit, const char *path, const char *original, vfg_error *err);
+/* Grant: the original list and every path vfguard's holders hold in the unit, set over D-Bus. */
+int cgroup_sd_grant(vfg_txn *txn, cgroup_hold *hold, const char *unit, const char *path, vfg_error *err);
+/* Revoke: this domain leaves @path; the list set again without it, the original once nobody holds anything. */
+int cgroup_sd_revoke(vfg_txn *txn, cgroup_hold *hold, const char *unit, const char *path, vfg_error *err);
+/* Audit: does the unit's DeviceAllow still allow @path rw? A finding when not. */
+void cgroup_sd_audit(cgroup_hold *hold, const char *unit, const char *path, const vfg_node *node, vfg_finding *finding);
 
 /* Does the cgroup's devices.list allow @rule, and with what access has it the very line? */
 int cgroup_v1_read(cgroup_dir *dir, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err);

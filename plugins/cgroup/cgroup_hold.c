@@ -29,6 +29,13 @@ struct cgroup_hold {
 	const cgroup_v1_ops *v1_ops;
 	void *v2_module; /* cgroup-v2.so, once a cgroup2 cgroup is met */
 	const cgroup_v2_ops *v2_ops;
+	void *systemd_module; /* cgroup-systemd.so, once systemd's device program is met */
+	const cgroup_systemd_ops *systemd_ops;
+	void *bus; /* the system bus, opened by the systemd module's first call */
+	/* The last unit read or set in the hold, as systemd has it now. */
+	char sd_unit[CGROUP_SD_UNIT_MAX];
+	bool sd_gone;
+	cgroup_sd_devices sd_devices;
 };
 
 static void dir_close(cgroup_dir *dir)
@@ -51,6 +58,11 @@ static void hold_release(void *block)
 		free(hold->places[i]);
 	free(hold->dirs);
 	free(hold->places);
+	free(hold->sd_devices.entries);
+	if (hold->bus && hold->systemd_ops)
+		hold->systemd_ops->close(hold->bus);
+	if (hold->systemd_module)
+		dlclose(hold->systemd_module);
 	if (hold->v1_module)
 		dlclose(hold->v1_module);
 	if (hold->v2_module)
@@ -81,6 +93,7 @@ cgroup_found_place *cgroup_hold_place(cgroup_hold *hold, const vfg_domain *domai
 	snprintf(found->path, sizeof(found->path), "%s", path);
 	found->pid = pid;
 	found->refused = -1;
+	found->systemd = -1;
 	if (cgroup_place_find(domain, &found->place, found->why, sizeof(found->why), err) < 0) {
 		free(found);
 		return NULL;
@@ -162,6 +175,7 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
  */
 #define CGROUP_V1_MODULE "cgroup/cgroup-v1.so"
 #define CGROUP_V2_MODULE "cgroup/cgroup-v2.so"
+#define CGROUP_SYSTEMD_MODULE "cgroup/cgroup-systemd.so"
 
 /* The ops table @symbol of @size bytes in the module @name, the labeler's @part, which acts on @what; NULL with @err.
  */
@@ -213,6 +227,58 @@ const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)
 		hold->v2_ops = hold_module_load(CGROUP_V2_MODULE, CGROUP_V2_OPS_SYMBOL, sizeof(cgroup_v2_ops), "v2",
 						"cgroup2", &hold->v2_module, err);
 	return hold->v2_ops;
+}
+
+const cgroup_systemd_ops *cgroup_hold_systemd_ops(cgroup_hold *hold, vfg_error *err)
+{
+	if (!hold->systemd_ops)
+		hold->systemd_ops =
+			hold_module_load(CGROUP_SYSTEMD_MODULE, CGROUP_SYSTEMD_OPS_SYMBOL, sizeof(cgroup_systemd_ops),
+					 "systemd", "systemd's units", &hold->systemd_module, err);
+	return hold->systemd_ops;
+}
+
+void **cgroup_hold_bus(cgroup_hold *hold)
+{
+	return &hold->bus;
+}
+
+const cgroup_sd_devices *cgroup_hold_sd_devices(cgroup_hold *hold, const char *unit, bool *gone, vfg_error *err)
+{
+	if (strcmp(hold->sd_unit, unit) != 0) {
+		const cgroup_systemd_ops *ops = cgroup_hold_systemd_ops(hold, err);
+		cgroup_sd_devices devices;
+		if (!ops || ops->devices_get(&hold->bus, unit, &devices, &hold->sd_gone, err) < 0)
+			return NULL;
+		free(hold->sd_devices.entries);
+		hold->sd_devices = devices;
+		snprintf(hold->sd_unit, sizeof(hold->sd_unit), "%s", unit);
+	}
+	*gone = hold->sd_gone;
+	return &hold->sd_devices;
+}
+
+int cgroup_hold_sd_set(cgroup_hold *hold, const char *unit, const cgroup_sd_devices *wanted, vfg_error *err)
+{
+	bool gone;
+	const cgroup_sd_devices *now = cgroup_hold_sd_devices(hold, unit, &gone, err);
+	if (!now)
+		return -1;
+	if (cgroup_sd_devices_equal(now, wanted))
+		return 0;
+	hold->sd_unit[0] = '\0'; /* read again at the next look: systemd may have said no half way */
+	if (hold->systemd_ops->devices_set(&hold->bus, unit, wanted->entries, wanted->n, err) < 0)
+		return -1;
+	cgroup_sd_entry *entries = malloc((wanted->n + 1) * sizeof(*entries));
+	if (!entries)
+		return 0;
+	memcpy(entries, wanted->entries, wanted->n * sizeof(*entries));
+	free(hold->sd_devices.entries);
+	hold->sd_devices = *wanted;
+	hold->sd_devices.entries = entries;
+	hold->sd_gone = false;
+	snprintf(hold->sd_unit, sizeof(hold->sd_unit), "%s", unit);
+	return 0;
 }
 
 void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written)

@@ -4,8 +4,9 @@
 # DevicePolicy=closed (systemd-run): its process gets EPERM on the edu
 # function's group (legacy), the container and its cdev, while a process
 # outside the unit opens them; systemctl show reads the policy back. vfguard
-# apply on that unit's cgroup refuses, naming systemd's program and the
-# cgroup, and changes nothing.
+# apply on that unit's cgroup with systemd's path off (cgroup_systemd = off;
+# systemd-grant.sh takes it) refuses, naming systemd's program and the cgroup,
+# and changes nothing.
 # shellcheck disable=SC2154 # group, cdev, unit_cgroup: set by edu_unit (guest/lib.sh)
 requires legacy iommufd
 edu_unit vfg-vm1 DevicePolicy=closed
@@ -20,8 +21,8 @@ run_checks -p unit in_unit cgroup_probe open null-allowed /dev/null ok
 run_checks -p outside cgroup_probe open group-opens "$group" ok
 run_checks -p outside cgroup_probe open cdev-opens "$cdev" ok
 
-# vfguard today: a device program that is not its own on the cgroup is refused.
-vfguard apply --set labelers=cgroup --domain vm1 --cgroup "$unit_cgroup" --hostdev "$EDU,backend=legacy" \
+# Without systemd's path, a device program that is not vfguard's own on the cgroup is refused.
+vfguard apply --set labelers=cgroup --set cgroup_systemd=off --domain vm1 --cgroup "$unit_cgroup" --hostdev "$EDU,backend=legacy" \
 	>apply.out 2>&1
 status=$?
 show_output apply.out
