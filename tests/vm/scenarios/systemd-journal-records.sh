@@ -1,10 +1,12 @@
 # vfgvm-root: systemd
 # Issue 20's host records on a systemd host: journald runs as the boot's own
 # service, vfguard (records = auto) finds its socket, and an admin's
-# `journalctl -t vfguard VFGUARD_DOMAIN=vm1` reads back one record per
+# `journalctl -t vfguard VFGUARD_DOMAIN=vm-records` reads back one record per
 # change made by apply and one per change undone by revoke, each with the
 # fields docs/records.md documents, plus one outcome per command whose
-# counts match the records. Another domain's records stay out of vm1's.
+# counts match the records. Another domain's records stay out of vm-records'.
+# The journal is the boot's, shared with the scenarios before this one in the
+# same boot: the domains' names here are used by no other scenario.
 # shellcheck disable=SC2154 # EDU: set by the harness (guest/lib.sh)
 requires legacy
 use_vfio_pci "$EDU"
@@ -13,12 +15,12 @@ expect_eq journald-active "$(systemctl is-active systemd-journald.service 2>&1)"
 expect_eq journald-socket "$(stat -c %F /run/systemd/journal/socket 2>&1)" socket
 printf 'labelers = dac\nrecords = auto\n' >records.conf
 
-check apply vfguard apply --config "$PWD/records.conf" --domain vm1 --uid 107 --gid 107 \
+check apply vfguard apply --config "$PWD/records.conf" --domain vm-records --uid 107 --gid 107 \
 	--hostdev "$EDU,backend=legacy" || exit 1
 expect_eq group-owner "$(stat -c '%u:%g' "$group")" 107:107
-# Another domain asking for vm1's group is refused: its records are its own.
-check_fails refused vfguard apply --config "$PWD/records.conf" --domain vm2 --hostdev "$EDU,backend=legacy"
-check revoke vfguard revoke --config "$PWD/records.conf" --domain vm1 || exit 1
+# Another domain asking for vm-records' group is refused: its records are its own.
+check_fails refused vfguard apply --config "$PWD/records.conf" --domain vm-records2 --hostdev "$EDU,backend=legacy"
+check revoke vfguard revoke --config "$PWD/records.conf" --domain vm-records || exit 1
 expect_eq group-owner-back "$(stat -c '%u:%g' "$group")" 0:0
 check sync journalctl --sync
 
@@ -40,14 +42,14 @@ revoke_id=8c6bd58932494821acbd306b7ce800e4
 outcome_id=e019cdb6c9ba4aa9a91e3ad27c58ed91
 
 # The apply's outcome says how many changes it made; there is one grant record each.
-expect_eq apply-outcomes "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$outcome_id VFGUARD_COMMAND=apply)" 1
+expect_eq apply-outcomes "$(records VFGUARD_DOMAIN=vm-records MESSAGE_ID=$outcome_id VFGUARD_COMMAND=apply)" 1
 changed=$(field 1 VFGUARD_CHANGED)
 expect_match apply-changed "$changed" '^[1-9][0-9]*$'
 expect_eq apply-outcome-result "$(field 1 VFGUARD_RESULT)" ok
 expect_eq apply-outcome-action "$(field 1 VFGUARD_ACTION)" apply
-expect_eq grants "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$grant_id)" "$changed"
+expect_eq grants "$(records VFGUARD_DOMAIN=vm-records MESSAGE_ID=$grant_id)" "$changed"
 # The group node's grant, field by field.
-records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$grant_id VFGUARD_NODE="$group" >/dev/null
+records VFGUARD_DOMAIN=vm-records MESSAGE_ID=$grant_id VFGUARD_NODE="$group" >/dev/null
 expect_eq grant-count-group "$(grep -c . records.json)" 1
 expect_eq grant-action "$(field 1 VFGUARD_ACTION)" grant
 expect_eq grant-identifier "$(field 1 SYSLOG_IDENTIFIER)" vfguard
@@ -55,31 +57,31 @@ expect_eq grant-priority "$(field 1 PRIORITY)" 5
 expect_eq grant-command "$(field 1 VFGUARD_COMMAND)" apply
 expect_eq grant-result "$(field 1 VFGUARD_RESULT)" ok
 expect_eq grant-labeler "$(field 1 VFGUARD_LABELER)" dac
-expect_eq grant-message "$(field 1 MESSAGE)" "domain vm1: dac granted $group"
+expect_eq grant-message "$(field 1 MESSAGE)" "domain vm-records: dac granted $group"
 expect_eq grant-comm "$(field 1 _COMM)" vfguard
 check_fails grant-no-root field 1 VFGUARD_ROOT
 
 # The revoke undoes exactly what the apply made, one record per change.
-expect_eq revoke-outcomes "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$outcome_id VFGUARD_COMMAND=revoke)" 1
+expect_eq revoke-outcomes "$(records VFGUARD_DOMAIN=vm-records MESSAGE_ID=$outcome_id VFGUARD_COMMAND=revoke)" 1
 expect_eq revoke-changed "$(field 1 VFGUARD_CHANGED)" "$changed"
 expect_eq revoke-outcome-result "$(field 1 VFGUARD_RESULT)" ok
 # (By MESSAGE_ID: the revoke's outcome has VFGUARD_ACTION=revoke too, the
 # command's name.)
-expect_eq revokes "$(records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$revoke_id)" "$changed"
-records VFGUARD_DOMAIN=vm1 MESSAGE_ID=$revoke_id VFGUARD_NODE="$group" >/dev/null
+expect_eq revokes "$(records VFGUARD_DOMAIN=vm-records MESSAGE_ID=$revoke_id)" "$changed"
+records VFGUARD_DOMAIN=vm-records MESSAGE_ID=$revoke_id VFGUARD_NODE="$group" >/dev/null
 expect_eq revoke-count-group "$(grep -c . records.json)" 1
 expect_eq revoke-action "$(field 1 VFGUARD_ACTION)" revoke
 expect_eq revoke-priority "$(field 1 PRIORITY)" 5
 expect_eq revoke-command "$(field 1 VFGUARD_COMMAND)" revoke
 expect_eq revoke-labeler "$(field 1 VFGUARD_LABELER)" dac
-expect_eq revoke-message "$(field 1 MESSAGE)" "domain vm1: dac revoked $group"
+expect_eq revoke-message "$(field 1 MESSAGE)" "domain vm-records: dac revoked $group"
 
-# vm1's records are the grants, the revokes and two outcomes; nothing else.
-expect_eq vm1-total "$(records VFGUARD_DOMAIN=vm1)" $((2 * changed + 2))
-# vm2's refused apply: the claim refused, naming the function, and an outcome.
-expect_eq vm2-refusals "$(records VFGUARD_DOMAIN=vm2 VFGUARD_ACTION=refuse)" 1
-expect_eq vm2-refused-device "$(field 1 VFGUARD_DEVICE)" "$EDU"
-expect_eq vm2-refused-priority "$(field 1 PRIORITY)" 4
-expect_eq vm2-outcome "$(records VFGUARD_DOMAIN=vm2 MESSAGE_ID=$outcome_id)" 1
-expect_eq vm2-result "$(field 1 VFGUARD_RESULT)" refused
-expect_eq vm2-total "$(records VFGUARD_DOMAIN=vm2)" 2
+# vm-records' records are the grants, the revokes and two outcomes; nothing else.
+expect_eq vm-records-total "$(records VFGUARD_DOMAIN=vm-records)" $((2 * changed + 2))
+# vm-records2's refused apply: the claim refused, naming the function, and an outcome.
+expect_eq vm-records2-refusals "$(records VFGUARD_DOMAIN=vm-records2 VFGUARD_ACTION=refuse)" 1
+expect_eq vm-records2-refused-device "$(field 1 VFGUARD_DEVICE)" "$EDU"
+expect_eq vm-records2-refused-priority "$(field 1 PRIORITY)" 4
+expect_eq vm-records2-outcome "$(records VFGUARD_DOMAIN=vm-records2 MESSAGE_ID=$outcome_id)" 1
+expect_eq vm-records2-result "$(field 1 VFGUARD_RESULT)" refused
+expect_eq vm-records2-total "$(records VFGUARD_DOMAIN=vm-records2)" 2
