@@ -28,8 +28,13 @@ const char test_host_gpu[] = "misc vfio 10:196\n"
 
 const char *test_root_new(const char *manifest)
 {
-	static char root[64];
-	snprintf(root, sizeof(root), "/tmp/vfguard-test-XXXXXX");
+	return test_root_new_in("/tmp", manifest);
+}
+
+const char *test_root_new_in(const char *dir, const char *manifest)
+{
+	static char root[256];
+	snprintf(root, sizeof(root), "%s/vfguard-test-XXXXXX", dir);
 	ck_assert_ptr_nonnull(mkdtemp(root));
 	char error[512] = "";
 	int r = hosttree_build_string(manifest, root, error, sizeof(error));

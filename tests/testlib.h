@@ -19,6 +19,8 @@ extern const char test_host_gpu[];
 
 /* Make a fresh temporary root and build @manifest into it; returns the root (static per process). */
 const char *test_root_new(const char *manifest);
+/* The same, the tree in a new folder of @dir (test_root_new: /tmp). */
+const char *test_root_new_in(const char *dir, const char *manifest);
 /*
  * Mediated devices, which the manifest does not describe: mdev @uuid of type
  * mtty-2 (its device_api @api) under TEST_MDEV_PARENT, in IOMMU group @group
