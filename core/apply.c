@@ -1004,6 +1004,8 @@ static int revoke_one_hostdev(vfg_context *ctx, host_journal *hj, domain_journal
 			      vfg_change_summary *summary, vfg_error *err)
 {
 	journal_claim *claim = domain_journal_find_claim(dj, name);
+	if (!claim)
+		return 0; /* named twice: taken back already */
 	undo_probes probes = {0};
 	int r = 0;
 	for (size_t i = dj->n_records; r == 0 && i-- > 0;) {
@@ -1054,10 +1056,18 @@ static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char
 		return -1;
 	}
 	domain_journal *dj = host_journal_find(&hj, name);
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (!dj || !domain_journal_find_claim(dj, names[i]))
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const journal_claim *claim = dj ? domain_journal_find_claim(dj, names[i]) : NULL;
+		if (!claim)
 			r = vfg_error_set(err, ENOENT, hostdevs[i],
 					  "domain %s holds no hostdev %s; nothing was changed", name, names[i]);
+		else if (claim->backend == VFG_BACKEND_IOMMUFD && !cdevs[i])
+			r = vfg_error_set(
+				err, ENOENT, hostdevs[i],
+				"hostdev %s of domain %s shows no vfio-dev/ cdev in sysfs, so its cdev's grant "
+				"cannot be told from another's; nothing was changed (revoke the whole domain)",
+				names[i], name);
+	}
 	size_t kept = 0;
 	for (size_t i = 0; r == 0 && i < dj->n_claims; i++) {
 		char held[VFG_HOSTDEV_NAME_MAX];

@@ -260,6 +260,20 @@ START_TEST(a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add)
 }
 END_TEST
 
+START_TEST(a_hostdev_named_twice_is_taken_back_once)
+{
+	char *expected = only_applied(host_legacy, "02:00.0");
+	const char *root = host_new(host_legacy);
+	apply2(root, "vm1", "01:00.0", "02:00.0");
+	cli_expect(root, 0,
+		   (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "01:00.0", "--hostdev", "0000:01:00.0",
+				    NULL});
+	test_snapshot_expect(root, CONTENT, expected, "vm1 after 01:00.0 named twice, against 02:00.0 alone");
+	free(expected);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(revoke_of_a_hostdev_the_domain_does_not_hold_changes_nothing)
 {
 	const char *root = host_new(host_legacy);
@@ -300,6 +314,7 @@ int main(void)
 	tcase_add_test(tc, a_shared_node_stays_while_another_domain_needs_it);
 	tcase_add_test(tc, an_add_to_a_live_domain_keeps_what_it_holds);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add);
+	tcase_add_test(tc, a_hostdev_named_twice_is_taken_back_once);
 	tcase_add_test(tc, revoke_of_a_hostdev_the_domain_does_not_hold_changes_nothing);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);
