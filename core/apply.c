@@ -1025,6 +1025,26 @@ static int revoke_one_hostdev(vfg_context *ctx, host_journal *hj, domain_journal
 	return 0;
 }
 
+/* Each named hostdev is one @dj holds, and its own nodes can be told: else nothing is to change. */
+static int check_hostdevs_held(const domain_journal *dj, const char *name, const char *const *hostdevs,
+			       const char (*names)[VFG_HOSTDEV_NAME_MAX], const dev_t *cdevs, size_t n, vfg_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const journal_claim *claim = dj ? domain_journal_find_claim(dj, names[i]) : NULL;
+		if (!claim)
+			return vfg_error_set(err, 0, hostdevs[i], "domain %s holds no hostdev %s; nothing was changed",
+					     name, names[i]);
+		if (claim->backend == VFG_BACKEND_IOMMUFD && !cdevs[i])
+			return vfg_error_set(
+				err, 0, hostdevs[i],
+				"hostdev %s of domain %s shows no vfio-dev/ cdev in sysfs, so its cdev's "
+				"grant cannot be told from another's; nothing was changed (revoke the whole "
+				"domain)",
+				names[i], name);
+	}
+	return 0;
+}
+
 static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
 				  vfg_change_summary *summary, vfg_error *err)
 {
@@ -1050,24 +1070,25 @@ static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char
 			cdevs[i] = hostdev.cdev_rdev;
 		vfg_hostdev_clear(&hostdev);
 	}
+	/*
+	 * Looked at first under the shared lock, which writes nothing (the
+	 * exclusive open below rewrites the holders index): a name the domain
+	 * does not hold leaves the host byte for byte. Checked again below, the
+	 * lock held.
+	 */
+	if (r == 0 && host_journal_open_for(ctx, false, name, &hj, err) == 0) {
+		r = check_hostdevs_held(host_journal_find(&hj, name), name, hostdevs, names, cdevs, n, err);
+		host_journal_close(&hj);
+	} else {
+		r = -1;
+	}
 	if (r < 0 || open_and_recover(ctx, name, true, false, &hj, summary, err) < 0) {
 		free(names);
 		free(cdevs);
 		return -1;
 	}
 	domain_journal *dj = host_journal_find(&hj, name);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		const journal_claim *claim = dj ? domain_journal_find_claim(dj, names[i]) : NULL;
-		if (!claim)
-			r = vfg_error_set(err, ENOENT, hostdevs[i],
-					  "domain %s holds no hostdev %s; nothing was changed", name, names[i]);
-		else if (claim->backend == VFG_BACKEND_IOMMUFD && !cdevs[i])
-			r = vfg_error_set(
-				err, ENOENT, hostdevs[i],
-				"hostdev %s of domain %s shows no vfio-dev/ cdev in sysfs, so its cdev's grant "
-				"cannot be told from another's; nothing was changed (revoke the whole domain)",
-				names[i], name);
-	}
+	r = check_hostdevs_held(dj, name, hostdevs, names, cdevs, n, err);
 	size_t kept = 0;
 	for (size_t i = 0; r == 0 && i < dj->n_claims; i++) {
 		char held[VFG_HOSTDEV_NAME_MAX];
