@@ -6,7 +6,6 @@
  * Real DAC grants (chown, ACL entries) on generated host trees with real
  * char nodes; trees compared byte for byte (test_snapshot).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,22 +101,6 @@ static bool has_acl(const char *root, const char *logical)
 	return n > 0;
 }
 
-/* How many journal files the state directory holds. */
-static int journal_files(const char *root)
-{
-	DIR *dir = opendir(test_path(root, "/run/vfguard/domains"));
-	if (!dir) {
-		ck_assert_int_eq(errno, ENOENT);
-		return 0;
-	}
-	int count = 0;
-	struct dirent *entry;
-	while ((entry = readdir(dir)))
-		count += entry->d_name[0] != '.';
-	closedir(dir);
-	return count;
-}
-
 /* The tree of @manifest with only @hostdev applied to vm1, as content. */
 static char *only_applied(const char *manifest, const char *hostdev)
 {
@@ -143,7 +126,7 @@ static void two_hostdevs_lose_one(const char *manifest, const char *shared, cons
 	ck_assert_msg(has_acl(root, shared), "%s lost vm1's entry while 02:00.0 needs it", shared);
 	ck_assert_int_eq(owner(root, kept), 107);
 	ck_assert_int_eq(owner(root, own), 0);
-	ck_assert_int_eq(journal_files(root), 1);
+	ck_assert_int_eq(test_journal_files(root), 1);
 	/* the last one: a whole revoke */
 	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "02:00.0", NULL});
 	test_snapshot_expect(root, FLAGS, original, "vm1 after its last hostdev was revoked");
@@ -172,13 +155,13 @@ START_TEST(revoke_naming_every_hostdev_equals_a_whole_revoke)
 	apply2(root, "vm1", "01:00.0", "02:00.0");
 	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", NULL});
 	char *whole = test_snapshot(root, FLAGS);
-	int whole_files = journal_files(root);
+	int whole_files = test_journal_files(root);
 	test_snapshot_expect(root, FLAGS, original, "the whole revoke");
 	apply2(root, "vm1", "01:00.0", "02:00.0");
 	cli_expect(root, 0,
 		   (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "02:00.0", "--hostdev", "01:00.0", NULL});
 	test_snapshot_expect(root, FLAGS, whole, "revoke naming both hostdevs, against the whole revoke");
-	ck_assert_int_eq(journal_files(root), whole_files);
+	ck_assert_int_eq(test_journal_files(root), whole_files);
 	free(whole);
 	free(original);
 	test_root_remove(root);
