@@ -989,8 +989,9 @@ static bool record_is_hostdevs(const journal_record *record, const journal_claim
 	case VFG_NODE_IOMMUFD: {
 		vfg_backend needs = record->node.kind == VFG_NODE_CONTAINER ? VFG_BACKEND_LEGACY : VFG_BACKEND_IOMMUFD;
 		for (size_t i = 0; i < dj->n_claims; i++)
-			if (&dj->claims[i] != claim && dj->claims[i].backend == needs)
-				return false;
+			if (&dj->claims[i] != claim &&
+			    (dj->claims[i].backend == needs || dj->claims[i].backend == VFG_BACKEND_AUTO))
+				return false; /* AUTO (no backend written): either node may be its own, so kept */
 		return claim->backend == needs;
 	}
 	case VFG_NODE_DOMAIN:
