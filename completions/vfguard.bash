@@ -21,7 +21,8 @@ _vfguard_options() {
 	plan) own="$_vfguard_domain_options --wide" ;;
 	apply) own="$_vfguard_domain_options --dry-run --wide" ;;
 	audit) own="$_vfguard_domain_options --policy --format" ;;
-	revoke | status) own='--domain' ;;
+	revoke) own='--domain --hostdev' ;;
+	status) own='--domain' ;;
 	restore) own='--all --boot' ;;
 	detach) own='--driver' ;;
 	reattach | config) own='' ;;

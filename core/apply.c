@@ -21,6 +21,7 @@
  *           first, since under the lock an open transaction has no owner.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "journal.h"
@@ -964,5 +965,166 @@ VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summar
 	command_begin(ctx, "restore", &own, &summary, &err);
 	int r = restore(ctx, release_all, summary, err);
 	host_records_finish(ctx, NULL, r, err, summary);
+	return r;
+}
+
+/*
+ * Hot-unplug: what hostdev @claim alone needed. Its group's node
+ * (/dev/vfio/N, one group one domain) and its cdev are its own; a shared node
+ * (/dev/vfio/vfio, /dev/iommu) goes only when no other hostdev @dj keeps
+ * uses its backend. Another domain's grants of a shared node are its own
+ * records: a labeler's undo of this domain's record leaves them (labeler.h).
+ */
+static bool record_is_hostdevs(const journal_record *record, const journal_claim *claim, dev_t cdev_rdev,
+			       const domain_journal *dj)
+{
+	char group_path[32];
+	switch (record->node.kind) {
+	case VFG_NODE_GROUP:
+		snprintf(group_path, sizeof(group_path), "/dev/vfio/%u", claim->group);
+		return strcmp(record->node.path, group_path) == 0;
+	case VFG_NODE_CDEV:
+		return cdev_rdev && record->node.rdev == cdev_rdev;
+	case VFG_NODE_CONTAINER:
+	case VFG_NODE_IOMMUFD: {
+		vfg_backend needs = record->node.kind == VFG_NODE_CONTAINER ? VFG_BACKEND_LEGACY : VFG_BACKEND_IOMMUFD;
+		for (size_t i = 0; i < dj->n_claims; i++)
+			if (&dj->claims[i] != claim &&
+			    (dj->claims[i].backend == needs || dj->claims[i].backend == VFG_BACKEND_AUTO))
+				return false; /* AUTO (no backend written): either node may be its own, so kept */
+		return claim->backend == needs;
+	}
+	case VFG_NODE_DOMAIN:
+		break; /* the domain's own changes (cgroup, AppArmor, memlock) stay with the domain */
+	}
+	return false;
+}
+
+/* One hostdev's records undone, newest first, then its claim released. */
+static int revoke_one_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *dj, const char *name, dev_t cdev_rdev,
+			      vfg_change_summary *summary, vfg_error *err)
+{
+	journal_claim *claim = domain_journal_find_claim(dj, name);
+	if (!claim)
+		return 0; /* named twice: taken back already */
+	undo_probes probes = {0};
+	int r = 0;
+	for (size_t i = dj->n_records; r == 0 && i-- > 0;) {
+		if (i >= dj->n_records || !record_is_hostdevs(dj->records[i], claim, cdev_rdev, dj))
+			continue;
+		r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, err);
+		if (r == 0 && summary)
+			summary->changed++;
+		r = r < 0 ? -1 : 0;
+	}
+	undo_probes_free(&probes);
+	if (r < 0)
+		return -1;
+	for (size_t i = 0; i < dj->n_claims; i++)
+		if (&dj->claims[i] == claim)
+			return release_claim(ctx, hj, dj, i, summary, err);
+	return 0;
+}
+
+/* Each named hostdev is one @dj holds, and its own nodes can be told: else nothing is to change. */
+static int check_hostdevs_held(const domain_journal *dj, const char *name, const char *const *hostdevs,
+			       const char (*names)[VFG_HOSTDEV_NAME_MAX], const dev_t *cdevs, size_t n, vfg_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const journal_claim *claim = dj ? domain_journal_find_claim(dj, names[i]) : NULL;
+		if (!claim)
+			return vfg_error_set(err, 0, hostdevs[i], "domain %s holds no hostdev %s; nothing was changed",
+					     name, names[i]);
+		if (claim->backend == VFG_BACKEND_IOMMUFD && !cdevs[i])
+			return vfg_error_set(
+				err, 0, hostdevs[i],
+				"hostdev %s of domain %s shows no vfio-dev/ cdev in sysfs, so its cdev's "
+				"grant cannot be told from another's; nothing was changed (revoke the whole "
+				"domain)",
+				names[i], name);
+	}
+	return 0;
+}
+
+static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
+				  vfg_change_summary *summary, vfg_error *err)
+{
+	size_t n = 0;
+	while (hostdevs && hostdevs[n])
+		n++;
+	if (n == 0)
+		return vfg_error_set(err, EINVAL, name, "no hostdev named: give at least one");
+	char(*names)[VFG_HOSTDEV_NAME_MAX] = calloc(n, sizeof(*names));
+	dev_t *cdevs = calloc(n, sizeof(*cdevs));
+	host_journal hj;
+	int r = names && cdevs ? 0 : vfg_error_set(err, ENOMEM, name, "out of memory");
+	/* Every name checked first: a hostdev the domain does not hold changes nothing. */
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		vfg_hostdev_spec spec;
+		r = vfg_hostdev_spec_parse(ctx, hostdevs[i], &spec, err);
+		if (r == 0)
+			vfg_hostdev_name(&spec, names[i]);
+		vfg_hostdev hostdev = {0};
+		vfg_error ignored = {0};
+		/* Its cdev, to know that node as its own; a function gone from sysfs has none to find. */
+		if (r == 0 && vfg_hostdev_enumerate(ctx, &spec, &hostdev, &ignored) == 0 && hostdev.cdev[0])
+			cdevs[i] = hostdev.cdev_rdev;
+		vfg_hostdev_clear(&hostdev);
+	}
+	/*
+	 * Looked at first under the shared lock, which writes nothing (the
+	 * exclusive open below rewrites the holders index): a name the domain
+	 * does not hold leaves the host byte for byte. Checked again below, the
+	 * lock held.
+	 */
+	if (r == 0 && host_journal_open_for(ctx, false, name, &hj, err) == 0) {
+		r = check_hostdevs_held(host_journal_find(&hj, name), name, hostdevs, names, cdevs, n, err);
+		host_journal_close(&hj);
+	} else {
+		r = -1;
+	}
+	if (r < 0 || open_and_recover(ctx, name, true, false, &hj, summary, err) < 0) {
+		free(names);
+		free(cdevs);
+		return -1;
+	}
+	domain_journal *dj = host_journal_find(&hj, name);
+	r = check_hostdevs_held(dj, name, hostdevs, names, cdevs, n, err);
+	size_t kept = 0;
+	for (size_t i = 0; r == 0 && i < dj->n_claims; i++) {
+		char held[VFG_HOSTDEV_NAME_MAX];
+		journal_claim_name(&dj->claims[i], held);
+		bool named = false;
+		for (size_t j = 0; j < n; j++)
+			named = named || strcmp(held, names[j]) == 0;
+		kept += !named;
+	}
+	if (r == 0) {
+		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
+		if (r == 0 && kept == 0)
+			r = revoke_all(ctx, &hj, dj, summary, err); /* the last hostdev: the whole domain */
+		else if (r == 0) {
+			for (size_t i = 0; r == 0 && i < n; i++)
+				r = revoke_one_hostdev(ctx, &hj, dj, names[i], cdevs[i], summary, err);
+			if (r == 0)
+				r = domain_journal_commit(&hj, dj, err);
+		}
+		revoke_failure_explain(dj, r, err);
+	}
+	host_journal_close(&hj);
+	free(names);
+	free(cdevs);
+	return r;
+}
+
+VFG_EXPORT int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
+					  vfg_change_summary *summary, vfg_error *err)
+{
+	command_outcome own;
+	if (vfg_domain_name_check(name, err) < 0)
+		return -1;
+	command_begin(ctx, "revoke", &own, &summary, &err);
+	int r = domain_revoke_hostdevs(ctx, name, hostdevs, summary, err);
+	host_records_finish(ctx, name, r, err, summary);
 	return r;
 }

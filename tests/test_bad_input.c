@@ -365,6 +365,21 @@ START_TEST(hostdev_specs)
 		test_run_free(&run);
 	}
 	hostdev_long_rows(&t);
+	/* revoke --hostdev (hot-unplug): a hostdev the domain does not hold, or no hostdev at all */
+	static const text_row unplug_rows[] = {
+		{"01:00.0", 1, "domain warmup holds no hostdev 0000:01:00.0; nothing was changed"},
+		{"0000:02:00.0", 1, "domain warmup holds no hostdev 0000:02:00.0; nothing was changed"},
+		{"mdev=6f1a2b3c-0d4e-4f50-9a6b-7c8d9e0f1a2b", 1,
+		 "domain warmup holds no hostdev mdev:6f1a2b3c-0d4e-4f50-9a6b-7c8d9e0f1a2b"},
+		{"zz:zz.z", 1, "zz:zz.z"},
+	};
+	for (size_t i = 0; i < sizeof(unplug_rows) / sizeof(unplug_rows[0]); i++) {
+		test_run run;
+		test_cli(&run, (const char *[]){"revoke", "--root", t.root, "--domain", "warmup", "--hostdev",
+						unplug_rows[i].input, NULL});
+		table_row(&t, unplug_rows[i].input, &run, unplug_rows[i].status, unplug_rows[i].expect);
+		test_run_free(&run);
+	}
 	table_close(&t, 100);
 }
 END_TEST

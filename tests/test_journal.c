@@ -84,25 +84,6 @@ static void expect_mark(const char *root, const char *logical, const char *expec
 	ck_assert_msg(strcmp(value, expected) == 0, "%s is marked '%s', expected '%s'", logical, value, expected);
 }
 
-/* How many journal files the state directory holds. */
-static int journal_files(const char *root)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/run/vfguard/domains", root);
-	DIR *dir = opendir(path);
-	if (!dir) {
-		/* none made yet, or all gone: any other failure is no count */
-		ck_assert_msg(errno == ENOENT, "%s: %s", path, strerror(errno));
-		return 0;
-	}
-	int count = 0;
-	struct dirent *entry;
-	while ((entry = readdir(dir)))
-		count += entry->d_name[0] != '.';
-	closedir(dir);
-	return count;
-}
-
 static int apply_domain_summary(const char *root, const char *name, const char *const *hostdevs,
 				vfg_change_summary *summary, vfg_error *err)
 {
@@ -154,12 +135,12 @@ START_TEST(apply_marks_the_nodes_and_revoke_restores_them_exactly)
 	expect_mark(root, "/dev/vfio/vfio", "marked");
 	expect_mark(root, "/dev/vfio/7", "marked");
 	expect_mark(root, "/dev/vfio/8", "");
-	ck_assert_int_eq(journal_files(root), 1);
+	ck_assert_int_eq(test_journal_files(root), 1);
 
 	ck_assert_msg(revoke_domain(root, "vm1", &err) == 0, "%s", err.message);
 	expect_mark(root, "/dev/vfio/vfio", "set-by-the-admin");
 	expect_mark(root, "/dev/vfio/7", "");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -178,7 +159,7 @@ START_TEST(apply_twice_keeps_what_is_held_and_one_revoke_restores)
 	ck_assert_msg(revoke_domain(root, "vm1", &err) == 0, "%s", err.message);
 	expect_mark(root, "/dev/vfio/vfio", "");
 	expect_mark(root, "/dev/vfio/7", "");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -206,9 +187,9 @@ START_TEST(fd_access_takes_back_the_path_grants_of_an_earlier_run)
 	expect_mark(root, "/dev/vfio/7", "");
 	expect_mark(root, "/dev/vfio/vfio", "");
 	/* the domain still owns the group, with nothing granted by path */
-	ck_assert_int_eq(journal_files(root), 1);
+	ck_assert_int_eq(test_journal_files(root), 1);
 	ck_assert_int_eq(revoke_domain(root, "vm1", &err), 0);
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -228,7 +209,7 @@ START_TEST(a_failing_grant_undoes_the_earlier_changes_and_names_the_step)
 	expect_mark(root, "/dev/vfio/vfio", "original");
 	expect_mark(root, "/dev/vfio/7", "");
 	expect_mark(root, "/dev/vfio/8", "");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -241,7 +222,7 @@ START_TEST(a_group_another_domain_holds_is_refused_naming_the_holder)
 	ck_assert_int_eq(apply_domain(root, "vm2", (const char *[]){"02:00.0", "01:00.0", NULL}, &err), -1);
 	ck_assert_msg(strstr(err.message, "0000:01:00.0: IOMMU group 7 belongs to domain vm1"), "%s", err.message);
 	expect_mark(root, "/dev/vfio/8", "");
-	ck_assert_int_eq(journal_files(root), 1);
+	ck_assert_int_eq(test_journal_files(root), 1);
 
 	test_run run;
 	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
@@ -290,7 +271,7 @@ START_TEST(a_shared_node_keeps_its_mark_until_the_last_holder_revokes)
 	expect_mark(root, "/dev/vfio/vfio", "marked");
 	ck_assert_int_eq(revoke_domain(root, "c", &err), 0);
 	expect_mark(root, "/dev/vfio/vfio", "original");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -321,7 +302,7 @@ START_TEST(a_failed_revoke_takes_back_the_rest_and_restore_finishes_it)
 	ck_assert_msg(strstr(run.out, "\"recovered\": 1"), "%s", run.out);
 	test_run_free(&run);
 	expect_mark(root, "/dev/vfio/7", "");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -350,7 +331,7 @@ static void expect_restored(const char *root, unsigned point)
 	test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
 	ck_assert_msg(run.status == 0, "restore after a kill at point %u: %s", point, run.err);
 	test_run_free(&run);
-	if (journal_files(root) == 0)
+	if (test_journal_files(root) == 0)
 		ck_assert_msg(original(root), "kill at point %u: no journal left, but the tree is not the original",
 			      point);
 	else
@@ -358,7 +339,7 @@ static void expect_restored(const char *root, unsigned point)
 	test_cli(&run, (const char *[]){"restore", "--all", "--root", root, NULL});
 	ck_assert_msg(run.status == 0, "restore --all after a kill at point %u: %s", point, run.err);
 	test_run_free(&run);
-	ck_assert_msg(original(root) && journal_files(root) == 0, "kill at point %u: restore --all left changes",
+	ck_assert_msg(original(root) && test_journal_files(root) == 0, "kill at point %u: restore --all left changes",
 		      point);
 }
 
@@ -409,7 +390,7 @@ START_TEST(a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_res
 		test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
 		ck_assert_msg(run.status == 0, "restore after a kill at point %u: %s", point, run.err);
 		test_run_free(&run);
-		if (journal_files(root) == 0) {
+		if (test_journal_files(root) == 0) {
 			char what[64];
 			snprintf(what, sizeof(what), "restore after a kill at point %u", point);
 			test_snapshot_expect(root, flags, before, what);
@@ -520,7 +501,7 @@ START_TEST(a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply)
 		test_cli(&run, (const char *[]){"status", "--root", root, NULL});
 		ck_assert_msg(run.status == 0 && strstr(run.out, "no domain holds anything"), "%s%s", run.out, run.err);
 		test_run_free(&run);
-		ck_assert_int_eq(journal_files(root), 1);
+		ck_assert_int_eq(test_journal_files(root), 1);
 		test_cli(&run, (const char *const *)commands[i]);
 		ck_assert_msg(run.status == 0, "vfguard %s: %s", commands[i][0], run.err);
 		test_run_free(&run);
@@ -568,7 +549,7 @@ START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
 	fclose(f);
 	ck_assert_msg(revoke_domain(root, "vm1", &err) == 0, "%s", err.message);
 	expect_mark(root, "/dev/vfio/7", "");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 
 	ck_assert_int_eq(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err), 0);
 	f = fopen(path, "a");
@@ -591,7 +572,7 @@ static void managed_revoke_gives_everything_back(const char *root)
 	test_run_free(&run);
 	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
 	expect_mark(root, "/dev/vfio/7", "");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 }
 
 START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke)
@@ -624,7 +605,7 @@ START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revo
 	ck_assert_int_eq(run.status, 1);
 	ck_assert_msg(strstr(run.err, "vfio-pci did not take it"), "%s", run.err);
 	test_run_free(&run);
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:02:00.0"));
 	test_root_remove(root);
 }
@@ -668,7 +649,7 @@ START_TEST(a_variant_driver_is_journaled_with_the_claim_left_alone_when_bound_an
 	text = test_read_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind");
 	ck_assert_msg(text && strcmp(text, "0000:02:00.0") == 0, "unbind: '%s'", text);
 	free(text);
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:02:00.0"));
 	test_root_remove(root);
 }
@@ -856,7 +837,7 @@ START_TEST(domains_applying_and_revoking_concurrently_share_the_container)
 		snprintf(node, sizeof(node), "/dev/vfio/%d", g);
 		expect_mark(root, node, "");
 	}
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -871,7 +852,7 @@ START_TEST(dac_domains_applying_and_revoking_concurrently_leave_the_container_as
 		CONCURRENT_ROUNDS, conflicts);
 	/* owner, mode, ACL and every xattr of the container and the groups, as before */
 	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE, before, "after the rounds");
-	ck_assert_int_eq(journal_files(root), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	free(before);
 	test_root_remove(root);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "testlib.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <sched.h>
@@ -611,4 +612,22 @@ void test_make_mdev(const char *root, const char *uuid, const char *api, unsigne
 		snprintf(logical, sizeof(logical), "/dev/vfio/devices/vfio%d", cdev);
 		make_node(root, logical, 511, (unsigned)cdev);
 	}
+}
+
+int test_journal_files(const char *root)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/run/vfguard/domains", root);
+	DIR *dir = opendir(path);
+	if (!dir) {
+		/* none made yet, or all gone: any other failure is no count */
+		ck_assert_msg(errno == ENOENT, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	int count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir)))
+		count += entry->d_name[0] != '.';
+	closedir(dir);
+	return count;
 }

@@ -75,6 +75,9 @@ char *test_snapshot(const char *root, unsigned flags);
 /* Fail the test, showing the entries that differ, unless the snapshot of @root is @before. */
 void test_snapshot_expect(const char *root, unsigned flags, const char *before, const char *what);
 
+/* How many journal files the state directory of @root holds (0: none made yet, or all gone). */
+int test_journal_files(const char *root);
+
 /* A context on @root; fails the test when it cannot be made. */
 vfg_context *test_context(const char *root);
 

@@ -9,17 +9,23 @@
 
 #include "cli.h"
 
-static const char revoke_help[] = "Usage: vfguard revoke --domain NAME [OPTIONS]\n"
-				  "\n"
-				  "Take back everything the domain was granted, newest change first, restoring\n"
-				  "each node exactly as the journal recorded it, and release its IOMMU groups.\n"
-				  "A shared node (/dev/vfio/vfio, /dev/iommu) is restored by the last domain\n"
-				  "that holds it. Goes on past a failure so that as much as possible is taken\n"
-				  "back; what failed stays in the journal for vfguard restore. A domain that\n"
-				  "holds nothing: nothing to do.\n"
-				  "\n"
-				  "  --domain NAME        the VM (required)\n" CLI_COMMON_HELP "\n"
-				  "Exit status: 0 revoked, 1 failed (the error names the node and why), 2 usage.\n";
+static const char revoke_help[] =
+	"Usage: vfguard revoke --domain NAME [--hostdev X]... [OPTIONS]\n"
+	"\n"
+	"Take back everything the domain was granted, newest change first, restoring\n"
+	"each node exactly as the journal recorded it, and release its IOMMU groups.\n"
+	"A shared node (/dev/vfio/vfio, /dev/iommu) is restored by the last domain\n"
+	"that holds it. Goes on past a failure so that as much as possible is taken\n"
+	"back; what failed stays in the journal for vfguard restore. A domain that\n"
+	"holds nothing: nothing to do.\n"
+	"With --hostdev (hot-unplug), only what those hostdevs alone needed: their\n"
+	"group nodes, cdevs and group claims; a shared node stays while another\n"
+	"hostdev of the domain uses it, and the domain-scope grants stay.\n"
+	"\n"
+	"  --domain NAME        the VM (required)\n"
+	"  --hostdev X          take back only this hostdev (repeatable); one the\n"
+	"                       domain does not hold fails, nothing changed\n" CLI_COMMON_HELP "\n"
+	"Exit status: 0 revoked, 1 failed (the error names the node and why), 2 usage.\n";
 
 static const char restore_help[] =
 	"Usage: vfguard restore [--all] [--boot] [OPTIONS]\n"
@@ -84,6 +90,8 @@ typedef struct state_command {
 	const char *domain;
 	bool all;
 	bool boot;
+	const char *hostdevs[65]; /* revoke --hostdev, NULL-terminated */
+	size_t n_hostdevs;
 } state_command;
 
 static int parse_state_options(state_command *cmd, int argc, char **argv)
@@ -93,6 +101,7 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 		{"domain", required_argument, NULL, 'd'},
 		{"all", no_argument, NULL, 'A'},
 		{"boot", no_argument, NULL, 'B'},
+		{"hostdev", required_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -113,6 +122,13 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 		}
 		if (opt == 'B' && strcmp(cmd->name, "restore") == 0) {
 			cmd->boot = true;
+			continue;
+		}
+		if (opt == 'H' && strcmp(cmd->name, "revoke") == 0) {
+			if (cmd->n_hostdevs + 1 >= sizeof(cmd->hostdevs) / sizeof(cmd->hostdevs[0]))
+				return cli_usage_error(cmd->name, "too many --hostdev (at most %zu)",
+						       sizeof(cmd->hostdevs) / sizeof(cmd->hostdevs[0]) - 1);
+			cmd->hostdevs[cmd->n_hostdevs++] = optarg;
 			continue;
 		}
 		int r = cli_common_option(&cmd->common, opt, optarg);
@@ -165,6 +181,8 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 	else if (strcmp(cmd->name, "status") == 0)
 		r = cmd->common.json ? vfg_status_write_json(ctx, cmd->domain, stdout, &err)
 				     : vfg_status_write_text(ctx, cmd->domain, stdout, &err);
+	else if (strcmp(cmd->name, "revoke") == 0 && cmd->n_hostdevs)
+		r = vfg_domain_revoke_hostdevs(ctx, cmd->domain, cmd->hostdevs, &summary, &err);
 	else if (strcmp(cmd->name, "revoke") == 0)
 		r = vfg_domain_revoke(ctx, cmd->domain, &summary, &err);
 	else

@@ -65,6 +65,18 @@ int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan
 /* Undo everything domain @name holds and release its groups. A domain that holds nothing: 0, nothing done. */
 int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err);
 
+/*
+ * Hot-unplug (VFGUARD_0.6): take back only what the hostdevs @hostdevs
+ * (NULL-terminated texts, as vfg_hostdev_spec_parse takes them) alone
+ * needed: their group nodes, their cdevs, their group claims; a shared node
+ * (/dev/vfio/vfio, /dev/iommu) stays while another hostdev of the domain
+ * uses its backend. The domain-scope grants (cgroup, AppArmor, memlock) stay
+ * with the domain. A hostdev the domain does not hold: -1, nothing changed.
+ * Naming every hostdev the domain holds is vfg_domain_revoke.
+ */
+int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
+			       vfg_change_summary *summary, vfg_error *err);
+
 /* Finish what crashed runs left: undo unfinished applies, complete unfinished revokes; @release_all: revoke every
  * domain too. */
 int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err);
