@@ -625,7 +625,14 @@ START_TEST(an_out_of_tree_labeler_builds_from_the_installed_pc_alone)
 	snprintf(flag, sizeof(flag), "-I%s%s ", installed.destdir, env("VFGUARD_INCLUDEDIR"));
 	const char *found = strstr(installed.oot_make_output, flag);
 	ck_assert_msg(found, "the compiler was not given %s:\n%s", flag, installed.oot_make_output);
-	ck_assert_msg(!strstr(found + 1, "-I") && !strstr(installed.oot_make_output, "-iquote"),
+	/*
+	 * No other -I flag, before or after it: a flag starts after a space
+	 * (the install folder's random name may hold "-I", vfguard-install-IAeVab).
+	 */
+	unsigned include_flags = 0;
+	for (const char *at = installed.oot_make_output; (at = strstr(at, " -I")); at++)
+		include_flags++;
+	ck_assert_msg(include_flags == 1 && !strstr(installed.oot_make_output, "-iquote"),
 		      "the compiler was given another include directory:\n%s", installed.oot_make_output);
 	ck_assert_msg(!strstr(installed.oot_make_output, env("VFGUARD_SOURCE_ROOT")),
 		      "the build reached into the source tree:\n%s", installed.oot_make_output);
