@@ -315,14 +315,18 @@ static void revoke_failure_explain(const domain_journal *dj, int r, vfg_error *e
 			     dj->domain->name);
 }
 
+static int revoke_unplug(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			 vfg_error *err);
+
 /* Finish @dj's transaction if a crashed run left it open. */
 static int recover_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
 			  vfg_error *err)
 {
 	if (!dj->open_txn)
 		return domain_journal_remove_empty(hj, dj, err);
-	int r = dj->open_op == JOURNAL_OP_REVOKE ? revoke_all(ctx, hj, dj, summary, err)
-						 : rollback(ctx, hj, dj, summary, err);
+	int r = dj->open_op != JOURNAL_OP_REVOKE ? rollback(ctx, hj, dj, summary, err)
+		: dj->n_unplug                   ? revoke_unplug(ctx, hj, dj, summary, err)
+						 : revoke_all(ctx, hj, dj, summary, err);
 	if (r < 0) {
 		vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
 				 journal_op_name(dj->open_op), dj->domain->name);
@@ -1026,24 +1030,53 @@ static int revoke_one_hostdev(vfg_context *ctx, host_journal *hj, domain_journal
 	return 0;
 }
 
+/*
+ * The hostdevs the open revoke names (dj->unplug), one after the other, then
+ * the commit: what revoke --hostdev does, and what finishes it after a crash
+ * (a hostdev whose claim is released already is done).
+ */
+static int revoke_unplug(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			 vfg_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < dj->n_unplug; i++)
+		r = revoke_one_hostdev(ctx, hj, dj, dj->unplug[i].name, dj->unplug[i].cdev, summary, err);
+	return r < 0 ? -1 : domain_journal_commit(hj, dj, err);
+}
+
 /* Each named hostdev is one @dj holds, and its own nodes can be told: else nothing is to change. */
 static int check_hostdevs_held(const domain_journal *dj, const char *name, const char *const *hostdevs,
-			       const char (*names)[VFG_HOSTDEV_NAME_MAX], const dev_t *cdevs, size_t n, vfg_error *err)
+			       const journal_unplug *unplug, size_t n, vfg_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		const journal_claim *claim = dj ? domain_journal_find_claim(dj, names[i]) : NULL;
+		const journal_claim *claim = dj ? domain_journal_find_claim(dj, unplug[i].name) : NULL;
 		if (!claim)
 			return vfg_error_set(err, 0, hostdevs[i], "domain %s holds no hostdev %s; nothing was changed",
-					     name, names[i]);
-		if (claim->backend == VFG_BACKEND_IOMMUFD && !cdevs[i])
+					     name, unplug[i].name);
+		if (claim->backend == VFG_BACKEND_IOMMUFD && !unplug[i].cdev)
 			return vfg_error_set(
 				err, 0, hostdevs[i],
 				"hostdev %s of domain %s shows no vfio-dev/ cdev in sysfs, so its cdev's "
 				"grant cannot be told from another's; nothing was changed (revoke the whole "
 				"domain)",
-				names[i], name);
+				unplug[i].name, name);
 	}
 	return 0;
+}
+
+/* How many of @dj's claims @unplug does not name. */
+static size_t claims_kept(const domain_journal *dj, const journal_unplug *unplug, size_t n)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < dj->n_claims; i++) {
+		char held[VFG_HOSTDEV_NAME_MAX];
+		journal_claim_name(&dj->claims[i], held);
+		bool named = false;
+		for (size_t j = 0; j < n && !named; j++)
+			named = strcmp(held, unplug[j].name) == 0;
+		kept += !named;
+	}
+	return kept;
 }
 
 static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
@@ -1054,21 +1087,20 @@ static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char
 		n++;
 	if (n == 0)
 		return vfg_error_set(err, EINVAL, name, "no hostdev named: give at least one");
-	char(*names)[VFG_HOSTDEV_NAME_MAX] = calloc(n, sizeof(*names));
-	dev_t *cdevs = calloc(n, sizeof(*cdevs));
+	journal_unplug *unplug = calloc(n, sizeof(*unplug));
 	host_journal hj;
-	int r = names && cdevs ? 0 : vfg_error_set(err, ENOMEM, name, "out of memory");
+	int r = unplug ? 0 : vfg_error_set(err, ENOMEM, name, "out of memory");
 	/* Every name checked first: a hostdev the domain does not hold changes nothing. */
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		vfg_hostdev_spec spec;
 		r = vfg_hostdev_spec_parse(ctx, hostdevs[i], &spec, err);
 		if (r == 0)
-			vfg_hostdev_name(&spec, names[i]);
+			vfg_hostdev_name(&spec, unplug[i].name);
 		vfg_hostdev hostdev = {0};
 		vfg_error ignored = {0};
 		/* Its cdev, to know that node as its own; a function gone from sysfs has none to find. */
 		if (r == 0 && vfg_hostdev_enumerate(ctx, &spec, &hostdev, &ignored) == 0 && hostdev.cdev[0])
-			cdevs[i] = hostdev.cdev_rdev;
+			unplug[i].cdev = hostdev.cdev_rdev;
 		vfg_hostdev_clear(&hostdev);
 	}
 	/*
@@ -1078,42 +1110,32 @@ static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char
 	 * lock held.
 	 */
 	if (r == 0 && host_journal_open_for(ctx, false, name, &hj, err) == 0) {
-		r = check_hostdevs_held(host_journal_find(&hj, name), name, hostdevs, names, cdevs, n, err);
+		r = check_hostdevs_held(host_journal_find(&hj, name), name, hostdevs, unplug, n, err);
 		host_journal_close(&hj);
 	} else {
 		r = -1;
 	}
 	if (r < 0 || open_and_recover(ctx, name, true, false, &hj, summary, err) < 0) {
-		free(names);
-		free(cdevs);
+		free(unplug);
 		return -1;
 	}
 	domain_journal *dj = host_journal_find(&hj, name);
-	r = check_hostdevs_held(dj, name, hostdevs, names, cdevs, n, err);
-	size_t kept = 0;
-	for (size_t i = 0; r == 0 && i < dj->n_claims; i++) {
-		char held[VFG_HOSTDEV_NAME_MAX];
-		journal_claim_name(&dj->claims[i], held);
-		bool named = false;
-		for (size_t j = 0; j < n; j++)
-			named = named || strcmp(held, names[j]) == 0;
-		kept += !named;
-	}
-	if (r == 0) {
+	r = check_hostdevs_held(dj, name, hostdevs, unplug, n, err);
+	if (r == 0 && claims_kept(dj, unplug, n) == 0) {
+		/* the last hostdevs: the whole domain */
 		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
-		if (r == 0 && kept == 0)
-			r = revoke_all(ctx, &hj, dj, summary, err); /* the last hostdev: the whole domain */
-		else if (r == 0) {
-			for (size_t i = 0; r == 0 && i < n; i++)
-				r = revoke_one_hostdev(ctx, &hj, dj, names[i], cdevs[i], summary, err);
-			if (r == 0)
-				r = domain_journal_commit(&hj, dj, err);
-		}
-		revoke_failure_explain(dj, r, err);
+		if (r == 0)
+			r = revoke_all(ctx, &hj, dj, summary, err);
+	} else if (r == 0) {
+		/* the begin names them: a crash part-way is finished as this revoke, not the whole domain's */
+		r = domain_journal_begin_unplug(&hj, dj, unplug, n, err);
+		if (r == 0)
+			r = revoke_unplug(ctx, &hj, dj, summary, err);
 	}
+	if (dj)
+		revoke_failure_explain(dj, r, err);
 	host_journal_close(&hj);
-	free(names);
-	free(cdevs);
+	free(unplug);
 	return r;
 }
 

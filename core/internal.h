@@ -179,6 +179,19 @@ uint64_t vfg_hash_bytes(const void *data, size_t size);
 /* text.c: lines for people, wrapped to a width (VFG_TEXT_COLUMNS; VFG_TEXT_WIDE, 0: never wrapped). */
 /* The columns the first @bytes of @text take: UTF-8 characters, each one column. */
 size_t vfg_text_columns(const char *text, size_t bytes);
+
+/*
+ * The hostdevs @domain's journal claims that its own list does not name (an
+ * apply that hot-plugs one names only that one; revoke and audit see the
+ * domain as journaled, with no list): how many on each backend, and how many
+ * iommufd ones have path access. All zero outside a domain's call (plan,
+ * probe, audit) or for a domain that holds nothing. For the built-in memlock
+ * labeler, whose limit covers every hostdev the domain holds.
+ */
+typedef struct vfg_held_hostdevs {
+	size_t legacy, iommufd, iommufd_path;
+} vfg_held_hostdevs;
+void vfg_env_held_hostdevs(const vfg_labeler_env *env, const vfg_domain *domain, vfg_held_hostdevs *held);
 /*
  * @text (one line, no newline) as lines of at most @width columns, broken at
  * spaces; a word wider than a line is cut. Lines after the first start with

@@ -302,7 +302,40 @@ static int upgrade_file(host_journal *hj, domain_journal *dj, vfg_error *err)
 	return journal_rewrite(hj, dj, "cannot upgrade the journal", err);
 }
 
-int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err)
+/* "begin TXN OP[ HOSTDEV[=MAJ:MIN]...]\n" at @at. */
+static size_t format_begin(char *buf, size_t size, unsigned long txn, journal_op op, const journal_unplug *unplug,
+			   size_t n)
+{
+	size_t used = vfg_strlcatf(buf, size, 0, "begin %lu %s", txn, journal_op_name(op));
+	for (size_t i = 0; i < n; i++) {
+		char field[VFG_HOSTDEV_NAME_MAX + 32];
+		if (unplug[i].cdev)
+			snprintf(field, sizeof(field), "%s=%u:%u", unplug[i].name, major(unplug[i].cdev),
+				 minor(unplug[i].cdev));
+		else
+			snprintf(field, sizeof(field), "%s", unplug[i].name);
+		used = field_encode(buf, size, used, field);
+	}
+	return vfg_strlcatf(buf, size, used, "\n");
+}
+
+/* The hostdevs the open transaction takes back, kept for a recovery of this process's own failure. */
+static int keep_unplug(domain_journal *dj, const journal_unplug *unplug, size_t n, vfg_error *err)
+{
+	free(dj->unplug);
+	dj->unplug = NULL;
+	dj->n_unplug = 0;
+	if (n == 0)
+		return 0;
+	if (!(dj->unplug = calloc(n, sizeof(*unplug))))
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot begin the revoke");
+	memcpy(dj->unplug, unplug, n * sizeof(*unplug));
+	dj->n_unplug = n;
+	return 0;
+}
+
+static int begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain,
+		 const journal_unplug *unplug, size_t n, vfg_error *err)
 {
 	if (dj->open_txn)
 		return vfg_error_set(err, EBUSY, dj->domain->name, "a transaction is already open");
@@ -315,9 +348,9 @@ int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, co
 	}
 	dj->fresh = false; /* until the begin line's write makes the file (journal_file_open) */
 	dj->stale_lines = 0;
-	char *at;
-	if (line_printf(dj, err, "begin %lu %s\n", txn, journal_op_name(op)) < 0 ||
-	    domain_journal_write(hj, dj, err) < 0)
+	char *at = line_room(dj, err);
+	if (!at || line_add(dj, format_begin(at, JOURNAL_LINE_MAX, txn, op, unplug, n), err) < 0 ||
+	    keep_unplug(dj, unplug, n, err) < 0 || domain_journal_write(hj, dj, err) < 0)
 		return -1;
 	/* The begin line is written: the transaction is open, and a failure from here on closes it (apply.c). */
 	dj->last_txn = txn;
@@ -328,6 +361,23 @@ int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, co
 		return -1;
 	/* Undoing begins right after a revoke's begin: a crash from then on must find the revoke to finish. */
 	return op == JOURNAL_OP_REVOKE ? domain_journal_sync(hj, dj, err) : 0;
+}
+
+int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err)
+{
+	return begin(hj, dj, op, domain, NULL, 0, err);
+}
+
+int domain_journal_begin_unplug(host_journal *hj, domain_journal *dj, const journal_unplug *unplug, size_t n,
+				vfg_error *err)
+{
+	/* Each name with its cdev, %XX-escaped at worst, must fit the one begin line. */
+	if (n > (JOURNAL_LINE_MAX - 64) / (3 * VFG_HOSTDEV_NAME_MAX + 24))
+		return vfg_error_set(err, E2BIG, dj->domain->name,
+				     "%zu hostdevs are more than one revoke --hostdev can name (at most %zu): "
+				     "nothing was changed; name them in smaller sets",
+				     n, (size_t)((JOURNAL_LINE_MAX - 64) / (3 * VFG_HOSTDEV_NAME_MAX + 24)));
+	return begin(hj, dj, JOURNAL_OP_REVOKE, NULL, unplug, n, err);
 }
 
 int domain_journal_claim_room(domain_journal *dj, vfg_error *err)
@@ -624,6 +674,7 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 		return -1;
 	dj->open_txn = 0;
 	dj->open_op = JOURNAL_OP_NONE;
+	keep_unplug(dj, NULL, 0, NULL);
 	dj->fresh = false;
 	dj->stale_lines = 0;
 	return 0;

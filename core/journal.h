@@ -73,12 +73,25 @@ typedef struct journal_claim {
 	char driver[VFG_DRIVER_MAX]; /* managed: the vfio driver it was bound to, "" for vfio-pci */
 } journal_claim;
 
+/*
+ * A hostdev an open revoke --hostdev takes back ("begin TXN revoke
+ * HOSTDEV[=MAJ:MIN]..."): its name as a claim names it, and its cdev's
+ * number (0 when it has none), which tells its cdev's records from another's.
+ */
+typedef struct journal_unplug {
+	char name[VFG_HOSTDEV_NAME_MAX];
+	dev_t cdev;
+} journal_unplug;
+
 typedef struct domain_journal {
 	int fd; /* open for appending, -1 until the first write */
 	unsigned long last_txn;
 	unsigned long last_id;
 	unsigned long open_txn; /* begun and not committed, 0 when none */
 	journal_op open_op;
+	/* The open revoke takes back only these hostdevs (a hot-unplug); none: the whole domain. */
+	journal_unplug *unplug;
+	size_t n_unplug;
 	size_t n_records, records_capacity;
 	journal_record **records; /* in id order: the order the changes were made */
 	/* Read for another domain's command (journal_read.c): its exclusive nodes' records, counted and not kept. */
@@ -204,6 +217,13 @@ static inline void host_journal_fault_point(host_journal *hj)
 
 /* Begin a transaction; a revoke's begin is durable on return, since undoing starts right after it. */
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err);
+/*
+ * Begin a revoke of @n hostdevs of @dj's only (revoke --hostdev): the begin
+ * line names them, so a crash part-way is finished by taking back those
+ * hostdevs, not the whole domain. Durable on return.
+ */
+int domain_journal_begin_unplug(host_journal *hj, domain_journal *dj, const journal_unplug *unplug, size_t n,
+				vfg_error *err);
 /*
  * Journal a claim: written with the next line or domain_journal_write (the
  * claims of an apply go in one write), durable with the next sync, before

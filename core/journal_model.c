@@ -128,6 +128,7 @@ void domain_journal_free(domain_journal *dj)
 		state_free(dj->states[i]);
 	free(dj->records);
 	free(dj->claims);
+	free(dj->unplug);
 	free(dj->states);
 	journal_index_clear(&dj->records_by_node);
 	journal_index_clear(&dj->records_by_id);

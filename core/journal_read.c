@@ -239,6 +239,35 @@ static int check_intent_path(journal_reader *reader, const journal_record *recor
 	return 0;
 }
 
+/* A revoke's begin line may name the hostdevs it takes back, "HOSTDEV[=MAJ:MIN]" each (docs/journal.md). */
+static int read_unplug(journal_reader *reader, char **fields, size_t count)
+{
+	domain_journal *dj = reader->dj;
+	free(dj->unplug);
+	dj->unplug = NULL;
+	dj->n_unplug = 0;
+	if (count == 0)
+		return 0;
+	if (!(dj->unplug = calloc(count, sizeof(*dj->unplug))))
+		return reader_error(reader, "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		journal_unplug *unplug = &dj->unplug[i];
+		char *cdev = strchr(fields[i], '=');
+		unsigned major_number = 0, minor_number = 0;
+		char extra;
+		journal_claim parsed = {0};
+		if (cdev)
+			*cdev++ = '\0';
+		if (journal_claim_name_parse(fields[i], &parsed) < 0 ||
+		    (cdev && sscanf(cdev, "%u:%u%c", &major_number, &minor_number, &extra) != 2))
+			return reader_error(reader, "malformed hostdev '%s' in a revoke's begin", fields[i]);
+		journal_claim_name(&parsed, unplug->name);
+		unplug->cdev = cdev ? makedev(major_number, minor_number) : 0;
+		dj->n_unplug++;
+	}
+	return 0;
+}
+
 static int read_intent(journal_reader *reader, char **fields, size_t count, unsigned long txn)
 {
 	journal_record record = {.txn = txn};
@@ -315,10 +344,13 @@ static int read_line(journal_reader *reader, char *line)
 	if (count < 2 || !parse_ulong(fields[1], &txn))
 		return reader_error(reader, "'%s' without a transaction number", fields[0]);
 	if (strcmp(fields[0], "begin") == 0) {
-		if (count != 3 || dj->open_txn)
+		bool revoke = count >= 3 && strcmp(fields[2], "revoke") == 0;
+		if (count < 3 || (count > 3 && !revoke) || dj->open_txn)
 			return reader_error(reader, "malformed begin, or begin inside an open transaction");
+		if (read_unplug(reader, fields + 3, count - 3) < 0)
+			return -1;
 		dj->open_txn = dj->last_txn = txn;
-		dj->open_op = strcmp(fields[2], "revoke") == 0 ? JOURNAL_OP_REVOKE : JOURNAL_OP_APPLY;
+		dj->open_op = revoke ? JOURNAL_OP_REVOKE : JOURNAL_OP_APPLY;
 		return 0;
 	}
 	if (txn != dj->open_txn)
@@ -326,6 +358,9 @@ static int read_line(journal_reader *reader, char *line)
 	if (strcmp(fields[0], "commit") == 0) {
 		dj->open_txn = 0;
 		dj->open_op = JOURNAL_OP_NONE;
+		free(dj->unplug);
+		dj->unplug = NULL;
+		dj->n_unplug = 0;
 		return 0;
 	}
 	if (strcmp(fields[0], "claim") == 0)

@@ -281,6 +281,29 @@ VFG_EXPORT size_t vfg_env_state_holders(const vfg_labeler_env *env, const vfg_do
 	return state_holders(view->hj, domain->name, view->labeler, key, value);
 }
 
+void vfg_env_held_hostdevs(const vfg_labeler_env *env, const vfg_domain *domain, vfg_held_hostdevs *held)
+{
+	memset(held, 0, sizeof(*held));
+	const txn_view *view = env->core;
+	const domain_journal *dj = view && view->hj ? host_journal_find(view->hj, domain->name) : NULL;
+	for (size_t i = 0; dj && i < dj->n_claims; i++) {
+		const journal_claim *claim = &dj->claims[i];
+		char held_name[VFG_HOSTDEV_NAME_MAX], named[VFG_HOSTDEV_NAME_MAX];
+		journal_claim_name(claim, held_name);
+		bool in_list = false;
+		for (size_t j = 0; j < domain->n_hostdevs && !in_list; j++)
+			in_list = strcmp(vfg_hostdev_name(&domain->hostdevs[j], named), held_name) == 0;
+		if (in_list)
+			continue;
+		if (claim->backend != VFG_BACKEND_IOMMUFD) {
+			held->legacy++; /* AUTO, from a journal that wrote none, counts as legacy: one copy more */
+			continue;
+		}
+		held->iommufd++;
+		held->iommufd_path += claim->access != VFG_ACCESS_FD;
+	}
+}
+
 /* ---- Saved originals ---- */
 
 /*

@@ -49,7 +49,9 @@ static int iommufd_per_process(const vfg_labeler_env *env, const vfg_domain *dom
 	if (strcmp(mode, "auto") != 0)
 		return vfg_error_set(err, 0, "memlock_iommufd_accounting", "'%s': expected auto, process or user",
 				     mode);
-	*per_process = true;
+	vfg_held_hostdevs held;
+	vfg_env_held_hostdevs(env, domain, &held);
+	*per_process = held.iommufd_path == 0;
 	for (size_t i = 0; i < domain->n_hostdevs; i++)
 		if (domain->hostdevs[i].backend == VFG_BACKEND_IOMMUFD && domain->hostdevs[i].access != VFG_ACCESS_FD)
 			*per_process = false;
@@ -109,6 +111,11 @@ static int memlock_formula(const vfg_labeler_env *env, const vfg_domain *domain,
 						 memlock_process_has_ipc_lock(domain->pid, domain->uid)),
 	};
 	/* The plan gives the labelers each hostdev's backend as resolved (core/plan.h: vfg_plan). */
+	/* What the domain holds counts too: a hot-plug's apply names only the added hostdev. */
+	vfg_held_hostdevs held;
+	vfg_env_held_hostdevs(env, domain, &held);
+	input.legacy_devices = held.legacy;
+	input.iommufd_devices = held.iommufd;
 	for (size_t i = 0; i < domain->n_hostdevs; i++) {
 		if (domain->hostdevs[i].backend == VFG_BACKEND_IOMMUFD)
 			input.iommufd_devices++;

@@ -243,6 +243,94 @@ START_TEST(a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add)
 }
 END_TEST
 
+/*
+ * A revoke --hostdev killed at each of its journal points: restore finishes
+ * that revoke, so the other hostdev keeps every grant (the tree is the one
+ * where only it was applied), and never takes back the whole domain.
+ */
+static void a_kill_during_revoke_of_one_hostdev(const char *manifest, const char *own, const char *kept)
+{
+	char *expected = only_applied(manifest, "02:00.0");
+	unsigned point = 1;
+	for (;; point++) {
+		const char *root = host_new(manifest);
+		apply2(root, "vm1", "01:00.0", "02:00.0");
+		const char *const unplug[] = {"revoke", "--root",    root,      "--domain",
+					      "vm1",    "--hostdev", "01:00.0", NULL};
+		int status = test_cli_killed_at(point, unplug);
+		bool finished = WIFEXITED(status);
+		ck_assert_msg(finished || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL), "point %u: status %d",
+			      point, status);
+		if (finished)
+			ck_assert_int_eq(WEXITSTATUS(status), 0);
+		else
+			cli_expect(root, 0, (const char *[]){"restore", NULL});
+		char what[96];
+		snprintf(what, sizeof(what), "%s at point %u of revoke --hostdev 01:00.0",
+			 finished ? "no kill" : "restore after a kill", point);
+		test_snapshot_expect(root, CONTENT, expected, what);
+		ck_assert_msg(owner(root, kept) == 107 && owner(root, own) == 0, "%s: %s owner %u, %s owner %u", what,
+			      kept, (unsigned)owner(root, kept), own, (unsigned)owner(root, own));
+		/* the domain still holds 02:00.0, and its own revoke gives the host back */
+		cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "02:00.0", NULL});
+		ck_assert_int_eq(owner(root, kept), 0);
+		ck_assert_int_eq(test_journal_files(root), 0);
+		test_root_remove(root);
+		if (finished)
+			break;
+	}
+	unsigned covered = point - 1;
+	fprintf(stderr, "crash test (dac, revoke of one hostdev of two): %u journal points covered\n", covered);
+	ck_assert_uint_ge(covered, 4); /* the begin, the node's undo and its mark, the release, the commit */
+	free(expected);
+}
+
+START_TEST(a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_legacy)
+{
+	a_kill_during_revoke_of_one_hostdev(host_legacy, "/dev/vfio/7", "/dev/vfio/8");
+}
+END_TEST
+
+START_TEST(a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_iommufd)
+{
+	a_kill_during_revoke_of_one_hostdev(host_iommufd, "/dev/vfio/devices/vfio0", "/dev/vfio/devices/vfio1");
+}
+END_TEST
+
+/* The locked-memory limit `vfguard plan` computes for @domain with @a (and @b) and 1 GiB of RAM behind a vIOMMU. */
+static unsigned long long planned_memlock(const char *root, const char *domain, const char *a, const char *b)
+{
+	const char *args[] = {
+		"plan",  "--root", root,       "--json", "--domain", domain,      "--uid", "107",
+		"--gid", "107",    "--memory", "1G",     "--viommu", "--hostdev", a,       b ? "--hostdev" : NULL,
+		b,       NULL};
+	test_run run;
+	test_cli(&run, args);
+	ck_assert_msg(run.status == 0, "plan %s %s: %s", domain, a, run.err);
+	const char *at = strstr(run.out, "\"required\": ");
+	unsigned long long required = 0;
+	ck_assert_msg(at && sscanf(at, "\"required\": %llu", &required) == 1, "no memlock requirement: %s", run.out);
+	test_run_free(&run);
+	return required;
+}
+
+/* With a vIOMMU every device may pin all of guest RAM: an add's limit counts the hostdevs held too. */
+START_TEST(an_adds_memlock_limit_covers_what_the_domain_holds)
+{
+	const char *root = host_new(host_iommufd);
+	unsigned long long one = planned_memlock(root, "vm1", "02:00.0", NULL);
+	unsigned long long both = planned_memlock(root, "vm1", "01:00.0", "02:00.0");
+	apply1(root, "vm1", "01:00.0");
+	unsigned long long add = planned_memlock(root, "vm1", "02:00.0", NULL); /* vm1 holds 01:00.0: the add */
+	unsigned long long again = planned_memlock(root, "vm1", "01:00.0", "02:00.0"); /* the held one named too */
+	ck_assert_msg(one > 0 && both > one, "one hostdev %llu, two %llu", one, both);
+	ck_assert_msg(add == both, "the add of 02:00.0 to vm1 (holding 01:00.0) needs %llu, two hostdevs %llu", add,
+		      both);
+	ck_assert_msg(again == both, "both named while one is held: %llu, two hostdevs %llu", again, both);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_hostdev_named_twice_is_taken_back_once)
 {
 	char *expected = only_applied(host_legacy, "02:00.0");
@@ -297,6 +385,9 @@ int main(void)
 	tcase_add_test(tc, a_shared_node_stays_while_another_domain_needs_it);
 	tcase_add_test(tc, an_add_to_a_live_domain_keeps_what_it_holds);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add);
+	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_legacy);
+	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_iommufd);
+	tcase_add_test(tc, an_adds_memlock_limit_covers_what_the_domain_holds);
 	tcase_add_test(tc, a_hostdev_named_twice_is_taken_back_once);
 	tcase_add_test(tc, revoke_of_a_hostdev_the_domain_does_not_hold_changes_nothing);
 	suite_add_tcase(suite, tc);
