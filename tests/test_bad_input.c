@@ -1264,6 +1264,11 @@ static const struct journal_row {
 		      "done 1 1\n",
 	 "uid=-1"},
 	{"one intent twice", JOURNAL_HEAD INTENT_GROUP INTENT_GROUP, "vm1.journal: line 5"},
+	/* a revoke's begin may name the hostdevs it takes back; an apply's names none */
+	{"an apply's begin naming a hostdev", "vfguard-journal 2\nbegin 1 apply 0000:01:00.0\n", "vm1.journal: line 2"},
+	{"a revoke's begin naming no hostdev", "vfguard-journal 2\nbegin 1 revoke ../etc\n", "vm1.journal: line 2"},
+	{"a revoke's begin with a malformed cdev", "vfguard-journal 2\nbegin 1 revoke 0000:01:00.0=511\n",
+	 "vm1.journal: line 2"},
 	/* a claim's eighth field: the variant driver a managed hostdev was bound to */
 	{"a claim's driver on an unmanaged hostdev",
 	 JOURNAL_HEAD "claim 1 0000:01:00.0 7 legacy path 0 mlx5_vfio_pci\n", "on a hostdev that is not managed"},
