@@ -257,6 +257,11 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		vfg_audit_report_free(report);
 		return -1;
 	}
+	if (host_boot_current(ctx, "audit", err) < 0) {
+		host_journal_close(&hj);
+		vfg_audit_report_free(report);
+		return -1;
+	}
 	vfg_finding finding = {
 		.dj = host_journal_find(&hj, plan->domain.name),
 		.report = report,

@@ -67,6 +67,26 @@ static int boot_id_write(const vfg_context *ctx, const char *id, vfg_error *err)
 	return vfg_file_replace(path, line, (size_t)n, err);
 }
 
+int host_boot_current(const vfg_context *ctx, const char *command, vfg_error *err)
+{
+	char now[VFG_BOOT_ID_STRLEN], made[VFG_BOOT_ID_STRLEN], path[VFG_PATH_MAX];
+	if (boot_id_now(ctx, now, err) < 0)
+		return -1;
+	if (!now[0])
+		return 0;
+	if (boot_id_recorded(ctx, made, err) < 0)
+		return -1;
+	if (!made[0] || strcmp(made, now) == 0)
+		return 0;
+	if (vfg_state_path(ctx, "boot", path, sizeof(path), err) < 0)
+		return -1;
+	return vfg_error_set(err, ESTALE, path,
+			     "the state is of an earlier boot (%s; this one is %s), whose grants went with it: "
+			     "%s does not act on it; run vfguard restore --boot first (vfguard-restore.service "
+			     "does at boot)",
+			     made, now, command);
+}
+
 int host_boot_sweep(vfg_context *ctx, host_journal *hj, const char *boot_id, vfg_change_summary *summary,
 		    vfg_error *err)
 {

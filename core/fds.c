@@ -329,7 +329,8 @@ VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const
 	host_journal hj;
 	if (host_journal_open_for(ctx, false, plan->domain.name, &hj, err) < 0)
 		return -1;
-	int r = 0;
+	/* A claim of a boot that is over names a group that may be another domain's now. */
+	int r = host_boot_current(ctx, "the fd broker", err);
 	for (size_t h = 0; r == 0 && h < plan->n_hostdevs; h++)
 		r = fdset_check_claim(&hj, plan, &plan->hostdevs[h], err);
 	if (r == 0)

@@ -303,6 +303,12 @@ const char *journal_op_name(journal_op op);
  * boot's id. @sweep: call the sweeps in the same boot too (restore). A root
  * prefix without a boot id file: nothing is done.
  */
+/*
+ * For the commands that take the lock shared and change nothing (audit, the
+ * fd broker): fails, naming STATE/boot and @command, when the state is of an
+ * earlier boot, which only an exclusive command may release (host_boot_check).
+ */
+int host_boot_current(const vfg_context *ctx, const char *command, vfg_error *err);
 int host_boot_check(vfg_context *ctx, host_journal *hj, const char *subject, bool sweep, vfg_change_summary *summary,
 		    vfg_error *err);
 /* Each labeler's boot_sweep with the running boot's id, recorded and noted in @summary. */

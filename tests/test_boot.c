@@ -420,6 +420,44 @@ START_TEST(a_cgroup_and_a_process_of_an_earlier_boot_are_left_to_the_new_one)
 }
 END_TEST
 
+/*
+ * audit and the fd broker take the lock shared and release nothing: in a
+ * later boot they refuse the earlier boot's state, changing nothing, until
+ * restore --boot (or any exclusive command) released it.
+ */
+START_TEST(audit_and_the_fd_broker_refuse_the_state_of_an_earlier_boot)
+{
+	const char *root = host_new();
+	const char *const audit[] = {"audit", "--root", root, NULL};
+	const char *const exec[] = {"exec",  "--root", root,        "--domain",          "vm1", "--uid", "107",
+				    "--gid", "107",    "--hostdev", "02:00.0,access=fd", "--",  "true",  NULL};
+	run_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "02:00.0,access=fd", NULL},
+		   0, "apply with fd access");
+	run_expect(audit, 0, "audit in the same boot");
+	/* (exec in this boot would go on to open the nodes, which the tree's made-up numbers do not name) */
+	boot_set(root, BOOT2);
+	char *before = test_snapshot(root, 0);
+	const char *const *commands[] = {audit, exec};
+	const char *names[] = {"audit", "the fd broker"};
+	for (size_t i = 0; i < 2; i++) {
+		test_run run;
+		test_cli(&run, commands[i]);
+		ck_assert_msg(run.status == 1, "%s in a later boot: exit %d\nerr: %s", names[i], run.status, run.err);
+		ck_assert_msg(strstr(run.err, "earlier boot (" BOOT1 "; this one is " BOOT2 ")") &&
+				      strstr(run.err, names[i]) && strstr(run.err, "restore --boot"),
+			      "%s", run.err);
+		test_run_free(&run);
+		test_snapshot_expect(root, 0, before, names[i]);
+	}
+	free(before);
+	test_run run = restore_boot(root);
+	test_run_free(&run);
+	run_expect(audit, 0, "audit once the earlier boot is released");
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(restore_boot_without_a_boot_id_fails_and_says_why)
 {
 	const char *root = host_new();
@@ -449,6 +487,7 @@ static Suite *boot_suite(void)
 	tcase_add_test(tc, a_rules_file_whose_journal_the_reboot_lost_is_put_back_from_the_file);
 	tcase_add_test(tc, a_node_on_a_boot_file_system_keeps_what_the_new_boot_gave_it);
 	tcase_add_test(tc, a_cgroup_and_a_process_of_an_earlier_boot_are_left_to_the_new_one);
+	tcase_add_test(tc, audit_and_the_fd_broker_refuse_the_state_of_an_earlier_boot);
 	tcase_add_test(tc, restore_boot_without_a_boot_id_fails_and_says_why);
 	suite_add_tcase(s, tc);
 	return s;

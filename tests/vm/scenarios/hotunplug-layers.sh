@@ -11,6 +11,7 @@
 # vfgvm-boot: alone
 # vfgvm-timeout: 300
 requires legacy mdev
+# shellcheck disable=SC2086 # $grant's words split
 use_vfio_pci "$EDU"
 uuid=83b8f4f2-509f-382f-3c1e-e6bfe0fa1004
 for type in /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-*; do break; done
@@ -20,7 +21,8 @@ edu_group=/dev/vfio/$(iommu_group "$EDU")
 mdev_group=/dev/vfio/$(basename "$(readlink "$mdev/iommu_group")")
 cg=/sys/fs/cgroup/vfg-unplug
 check setup-cgroup mkdir "$cg" || exit 1
-set -- --set labelers=dac,cgroup --domain vm1 --uid 107 --gid 107 --cgroup "$cg"
+set -- --set labelers=dac,cgroup --domain vm1
+grant="--uid 107 --gid 107 --cgroup $cg"
 edu="$EDU,backend=legacy" md="mdev=$uuid,backend=legacy"
 snapshot() {
 	stat_nodes /dev/vfio/vfio "$edu_group" "$mdev_group"
@@ -36,7 +38,7 @@ hypervisor() {
 	run_checks -p "$prefix" in_cgroup "$cg" vfio_probe legacy --container /dev/vfio/vfio --uid 107 --gid 107 "$@"
 }
 
-check apply vfguard apply "$@" --hostdev "$edu" --hostdev "$md" || exit 1
+check apply vfguard apply "$@" $grant --hostdev "$edu" --hostdev "$md" || exit 1
 hypervisor both-edu --group "$edu_group" --device "$EDU"
 hypervisor both-mdev --group "$mdev_group" --device "$uuid"
 
@@ -52,7 +54,7 @@ expect_no_json unplug-status-one status.json domains 0 hostdevs 1
 # Killed at each journal point of the unplug: restore finishes that unplug.
 point=1 finished=no
 while [ "$point" -le 40 ]; do
-	check "plug-$point" vfguard apply "$@" --hostdev "$edu" || exit 1
+	check "plug-$point" vfguard apply "$@" $grant --hostdev "$edu" || exit 1
 	if VFGUARD_FAULT_KILL_AT=$point vfguard revoke "$@" --hostdev "$EDU" >/dev/null 2>&1; then
 		finished=$point
 		break
