@@ -11,7 +11,8 @@
 # (scripts/demo) on the bundled example host: plan, dry run, apply, status,
 # revoke, with the installed plugins.
 # As root; scripts/test runs it as its "deb" stage. Ends with
-# "deb: N passed, N failed". Logs in build/check-deb/.
+# "deb: N passed, N failed". Logs in build/check-deb/, the run-time packages
+# (for tests/vm/run --deb) in build/check-deb/debs/.
 #
 # The .debs apt downloads for the root are kept in $VFGUARD_DEB_CACHE
 # (/var/cache/vfguard-deb), so a second run downloads only what changed.
@@ -63,6 +64,9 @@ check "dpkg-buildpackage -b -us -uc builds the packages ($logs/build.log)" \
 	bash -c "cd '$source' && dpkg-buildpackage -b -us -uc >'$logs/build.log' 2>&1 || { tail -n 30 '$logs/build.log'; false; }"
 echo "deb: built in $((SECONDS - start)) s"
 ((failed == 0)) || finish
+# Kept for the VM suite (tests/vm/run --deb DIR), whose real clients' root
+# installs them with dpkg: the run-time packages, not the -dev one.
+mkdir -p "$logs/debs" && cp "$work"/{vfguard,libvfguard1,vfguard-policy}_"$version"_*.deb "$logs/debs/" || exit 1
 
 # contains PACKAGE PATH...: the package holds each path (a file, or a link to one).
 contains() {

@@ -6,7 +6,10 @@
 
 . /etc/vfgvm/kernel.conf # VFGVM_KERNEL, VFGVM_EXPECT, VFGVM_MODULES
 
-export VFGUARD_PLUGIN_DIR=/usr/lib/vfguard/plugins
+# The build tree's plugins, where tests/vm/run puts them; a root that installs
+# vfguard's Debian packages (run --deb) has none there, and its vfguard finds
+# its own, as installed.
+[ -d /vm/debs ] || export VFGUARD_PLUGIN_DIR=/usr/lib/vfguard/plugins
 # The device every scenario uses: QEMU's edu (1234:11e8), alone in its IOMMU group.
 EDU=0000:00:02.0
 EDU_SYS=/sys/bus/pci/devices/$EDU
