@@ -398,9 +398,12 @@ static void hotplug_undo_grants(hotplug_state *state, vfg_context *ctx, vfg_erro
 	const char *hostdevs[] = {state->cmd->domain.hostdev_texts[0], NULL};
 	vfg_change_summary summary;
 	vfg_error revoke_err = {0};
-	if (vfg_domain_revoke_hostdevs(ctx, state->cmd->domain.domain.name, hostdevs, &summary, &revoke_err) < 0)
+	if (vfg_domain_revoke_hostdevs(ctx, state->cmd->domain.domain.name, hostdevs, &summary, &revoke_err) < 0) {
+		char first[sizeof(err->message)];
+		snprintf(first, sizeof(first), "%s", err->message);
 		vfg_error_set(err, err->errnum, state->hostdev, "%s; and its grants could not all be revoked: %s",
-			      err->message, revoke_err.message);
+			      first, revoke_err.message);
+	}
 }
 
 static void hotplug_print(const hotplug_state *state, const vfg_change_summary *summary)
