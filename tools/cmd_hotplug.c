@@ -59,6 +59,8 @@ static const char hotplug_help[] =
 	"revoked, and QEMU's error class and description are printed.\n"
 	"\n"
 	"  --qmp SOCKET         the running QEMU's QMP unix socket (required)\n"
+	"  --bus ID             the bus to plug into (device_add's bus: a pcie-root-port's id\n"
+	"                       on q35, whose pcie.0 takes no hot-plug; default: QEMU's choice)\n"
 	"  --rlimit-mode MODE   as for exec: iommufd's per-process accounting\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
 	"Exit status: 0 plugged, 1 failed (nothing left granted or added), 2 usage.\n";
 
@@ -86,18 +88,20 @@ typedef struct hotplug_command {
 	cli_domain domain;
 	const char *qmp_path;
 	const char *rlimit_mode;
+	const char *bus; /* hotplug --bus: device_add's "bus" */
 	int timeout_seconds;
 } hotplug_command;
 
 static int parse_hotplug_options(hotplug_command *cmd, int argc, char **argv)
 {
-	enum { OPTION_QMP = 1000, OPTION_RLIMIT_MODE, OPTION_TIMEOUT };
+	enum { OPTION_QMP = 1000, OPTION_RLIMIT_MODE, OPTION_TIMEOUT, OPTION_BUS };
 	static const struct option options[] = {
 		CLI_COMMON_OPTIONS,
 		CLI_DOMAIN_OPTIONS,
 		{"qmp", required_argument, NULL, OPTION_QMP},
 		{"rlimit-mode", required_argument, NULL, OPTION_RLIMIT_MODE},
 		{"timeout", required_argument, NULL, OPTION_TIMEOUT},
+		{"bus", required_argument, NULL, OPTION_BUS},
 		{NULL, 0, NULL, 0},
 	};
 	bool is_unplug = strcmp(cmd->name, "hotunplug") == 0;
@@ -122,6 +126,13 @@ static int parse_hotplug_options(hotplug_command *cmd, int argc, char **argv)
 			cmd->rlimit_mode = optarg;
 			continue;
 		}
+		case OPTION_BUS:
+			if (is_unplug)
+				return cli_usage_error(cmd->name, "unknown option '--bus'");
+			if (!optarg[0])
+				return cli_usage_error(cmd->name, "--bus: empty bus id");
+			cmd->bus = optarg;
+			continue;
 		case OPTION_TIMEOUT: {
 			char *end;
 			errno = 0;
@@ -360,6 +371,8 @@ static int device_add(hotplug_state *state, const start_args *args, const vfg_fd
 			value = state->device_id; /* the fd's name in the monitor */
 		json_object_object_add(arguments, property, json_object_new_string(value));
 	}
+	if (state->cmd->bus)
+		json_object_object_add(arguments, "bus", json_object_new_string(state->cmd->bus));
 	if (fd >= 0) {
 		if (pass_fd(state, state->device_id, fd, err) < 0) {
 			json_object_put(arguments);
