@@ -433,13 +433,14 @@ START_TEST(test_iommufd_object_added_once)
 	expect_status(&run, 0, "first hotplug");
 	expect_in(run.out, "on iommufd object vfg-iommufd (added)");
 	test_run_free(&run);
-	run_vfguard(&run, root, &fq, "hotplug", "02:00.0,backend=iommufd", NULL);
+	run_vfguard(&run, root, &fq, "hotplug", "02:00.0,backend=iommufd", (const char *[]){"--bus", "rp1", NULL});
 	expect_status(&run, 0, "second hotplug");
 	expect_in(run.out, "on iommufd object vfg-iommufd,");
 	test_run_free(&run);
 	char *log = fake_qemu_finish(&fq);
 	ck_assert_uint_eq(occurrences(log, "object-add"), 1);
-	expect_in(log, "\"id\":\"vfg-0000-02-00.0\",\"iommufd\":\"vfg-iommufd\"}");
+	/* --bus: device_add's "bus" (a pcie-root-port's id on q35). */
+	expect_in(log, "\"id\":\"vfg-0000-02-00.0\",\"iommufd\":\"vfg-iommufd\",\"bus\":\"rp1\"}");
 	free(log);
 	test_root_remove(root);
 }

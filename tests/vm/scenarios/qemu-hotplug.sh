@@ -1,15 +1,21 @@
 # vfgvm-root: clients
 # A real QEMU (trixie-backports) started paused (-S) WITHOUT the edu device,
 # as uid 107 with no capabilities, gets it by `vfguard hotplug` over QMP:
-# once by path on the legacy backend, once on iommufd with fds only (the
-# iommufd object added by hotplug, /dev/iommu and the cdev passed with getfd,
-# QEMU's uid opening neither). QMP query-pci lists 1234:11e8 after, not
-# before. Then `vfguard hotunplug`: the machine is i440fx ("pc"), whose
-# pci.0 hot-plug is ACPI's (hw/acpi/pcihp.c: device_del only sets the slot's
-# eject request and raises a GPE; the device goes when the guest's AML writes
-# the eject register), so a guest that never ran never lets it go: hotunplug
-# times out (exit 4) with every grant kept, the device still in QEMU. Once
-# QEMU is gone, revoke --hostdev, and the host is as before.
+# by path on the legacy backend and on iommufd with fds only (the iommufd
+# object added by hotplug, /dev/iommu and the cdev passed with getfd, QEMU's
+# uid opening neither). QMP query-pci lists 1234:11e8 after, not before.
+# Then `vfguard hotunplug`, whose outcome depends on the slot:
+# - i440fx ("pc"), pci.0: its hot-plug is ACPI's (hw/acpi/pcihp.c: device_del
+#   sets the slot's eject request and raises a GPE; the device goes when the
+#   guest's AML writes the eject register). A guest that never ran never
+#   lets go: hotunplug times out (exit 4), every grant kept, the device still
+#   in QEMU; once QEMU is gone, revoke --hostdev, and the host is as before.
+# - q35 with native PCIe hot-plug (ACPI's turned off) on a pcie-root-port:
+#   the empty port's slot is powered off at reset and nothing powers it on
+#   in a guest that never ran, and hw/pci/pcie.c
+#   pcie_cap_slot_unplug_request_cb unplugs a device in a powered-off slot
+#   "without round-trip to the guest": DEVICE_DELETED comes at once, hotunplug
+#   revokes, and the host is as before while QEMU still runs.
 requires legacy iommufd
 use_vfio_pci "$EDU"
 group=/dev/vfio/$(iommu_group "$EDU")
@@ -29,17 +35,22 @@ vfio_fds() {
 	done | grep -E '^/dev/(iommu|vfio/)' | sort | tr '\n' ' '
 }
 
-# round NAME HOSTDEV EXPECTED-FDS: a paused QEMU without edu, hotplug, hotunplug's timeout, revoke.
+# round NAME HOSTDEV EXPECTED-FDS UNPLUG [MACHINE-ARGS...]: a paused QEMU without edu,
+# hotplug, then hotunplug: UNPLUG "timeout" (grants kept, revoked after QEMU
+# quits) or "deleted" (revoked by hotunplug).
 round() {
-	local name=$1 hostdev=$2 fds=$3 qemu_pid status
-	set -- --set labelers=dac --domain vm1 --uid 107 --gid 107
+	local name=$1 hostdev=$2 fds=$3 unplug=$4 qemu_pid status bus=()
+	shift 4
+	[ $# -gt 0 ] && bus=(--bus rp1)
 	rm -f "$socket"
-	$(as_uid 107) qemu-system-x86_64 -S -nodefaults -display none -accel tcg -m 64 \
+	$(as_uid 107) qemu-system-x86_64 -S -nodefaults -display none -accel tcg -m 64 "$@" \
 		-qmp "unix:$socket,server=on,wait=off" >"$name-qemu.out" 2>&1 &
 	qemu_pid=$!
+	set -- --set labelers=dac --domain vm1 --uid 107 --gid 107
 	check "$name-qmp-ready" qmp --wait 60 "$socket" query-status || return 1
 	check_fails "$name-no-edu-before" qmp --find-pci 1234:11e8 "$socket"
-	check "$name-hotplug" vfguard hotplug --qmp "$socket" "$@" --hostdev "$hostdev" || show_output "$name-qemu.out"
+	check "$name-hotplug" vfguard hotplug --qmp "$socket" "${bus[@]}" "$@" --hostdev "$hostdev" ||
+		show_output "$name-qemu.out"
 	check "$name-qmp-query-pci" qmp --find-pci 1234:11e8 "$socket"
 	expect_eq "$name-qemu-vfio-fds" "$(vfio_fds "$qemu_pid")" "$fds"
 	expect_eq "$name-qemu-no-caps" "$(awk '/^CapEff:/ { print $2 }' "/proc/$qemu_pid/status")" 0000000000000000
@@ -48,20 +59,34 @@ round() {
 	vfguard hotunplug --qmp "$socket" --set labelers=dac --domain vm1 --hostdev "$EDU" --timeout 5 \
 		>"$name-unplug.out" 2>"$name-unplug.err"
 	status=$?
-	expect_eq "$name-hotunplug-timed-out" "$status" 4
-	expect_match "$name-hotunplug-says-kept" "$(cat "$name-unplug.err")" \
-		"hostdev $EDU: no DEVICE_DELETED for $id in 5 s: .*every grant is kept \\(rerun hotunplug, or .*revoke --domain vm1 --hostdev $EDU\\)"
+	show_output "$name-unplug.out"
 	show_output "$name-unplug.err"
-	check "$name-grants-kept" vfguard audit "$@" --hostdev "$hostdev"
-	check "$name-edu-still-in-qemu" qmp --find-pci 1234:11e8 "$socket"
+	if [ "$unplug" = timeout ]; then
+		expect_eq "$name-hotunplug-timed-out" "$status" 4
+		expect_match "$name-hotunplug-says-kept" "$(cat "$name-unplug.err")" \
+			"hostdev $EDU: no DEVICE_DELETED for $id in 5 s: .*every grant is kept \\(rerun hotunplug, or .*revoke --domain vm1 --hostdev $EDU\\)"
+		check "$name-grants-kept" vfguard audit "$@" --hostdev "$hostdev"
+		check "$name-edu-still-in-qemu" qmp --find-pci 1234:11e8 "$socket"
+	else
+		expect_eq "$name-hotunplug-deleted" "$status" 0
+		expect_match "$name-hotunplug-says" "$(cat "$name-unplug.out")" "hostdev $EDU unplugged \\($id\\)"
+		check_fails "$name-edu-gone-from-qemu" qmp --find-pci 1234:11e8 "$socket"
+		# shellcheck disable=SC2086 # the node list
+		expect_same "$name-host-as-before-qemu-runs" "$before" "$(host_snapshot /sys/fs/cgroup $nodes)"
+	fi
 	check "$name-qmp-quit" qmp "$socket" quit
 	vm_pid=$qemu_pid vm_wait "$name-qemu-exits" 30
 	show_output "$name-qemu.out"
-	check "$name-revoke-hostdev" vfguard revoke --set labelers=dac --domain vm1 --hostdev "$EDU"
+	if [ "$unplug" = timeout ]; then
+		check "$name-revoke-hostdev" vfguard revoke --set labelers=dac --domain vm1 --hostdev "$EDU"
+	fi
 	check "$name-revoke-domain" vfguard revoke --set labelers=dac --domain vm1
 	# shellcheck disable=SC2086 # the node list
 	expect_same "$name-host-as-before" "$before" "$(host_snapshot /sys/fs/cgroup $nodes)"
 }
 
-round legacy-path "$EDU,backend=legacy" "$group /dev/vfio/vfio "
-round iommufd-fd "$EDU,backend=iommufd,access=fd" "/dev/iommu $cdev "
+round legacy-path "$EDU,backend=legacy" "$group /dev/vfio/vfio " timeout
+round iommufd-fd "$EDU,backend=iommufd,access=fd" "/dev/iommu $cdev " timeout
+round q35-iommufd-fd "$EDU,backend=iommufd,access=fd" "/dev/iommu $cdev " deleted \
+	-machine q35 -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off \
+	-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1
