@@ -419,18 +419,25 @@ static void hotplug_undo_grants(hotplug_state *state, vfg_context *ctx, vfg_erro
 	}
 }
 
+/* The members --json output of hotplug and hotunplug opens with; the caller adds its own and the "}". */
+static void json_head(const hotplug_state *state)
+{
+	const hotplug_command *cmd = state->cmd;
+	printf("{\"version\": 1, \"command\": \"%s\", \"domain\": ", cmd->name);
+	cli_json_string(stdout, cmd->domain.domain.name);
+	printf(", \"hostdev\": ");
+	cli_json_string(stdout, state->hostdev);
+	printf(", \"qmp\": ");
+	cli_json_string(stdout, cmd->qmp_path);
+	printf(", \"device_id\": ");
+	cli_json_string(stdout, state->device_id);
+}
+
 static void hotplug_print(const hotplug_state *state, const vfg_change_summary *summary)
 {
 	const hotplug_command *cmd = state->cmd;
 	if (cmd->common.json) {
-		printf("{\"version\": 1, \"command\": \"hotplug\", \"domain\": ");
-		cli_json_string(stdout, cmd->domain.domain.name);
-		printf(", \"hostdev\": ");
-		cli_json_string(stdout, state->hostdev);
-		printf(", \"qmp\": ");
-		cli_json_string(stdout, cmd->qmp_path);
-		printf(", \"device_id\": ");
-		cli_json_string(stdout, state->device_id);
+		json_head(state);
 		printf(", \"iommufd_object\": ");
 		cli_json_string(stdout, state->object_id);
 		printf(", \"iommufd_object_added\": %s, \"fds_passed\": %zu, \"changed\": %zu, \"kept\": %zu}\n",
@@ -570,14 +577,7 @@ static void hotunplug_print(const hotplug_state *state, bool deleted, bool objec
 {
 	const hotplug_command *cmd = state->cmd;
 	if (cmd->common.json) {
-		printf("{\"version\": 1, \"command\": \"hotunplug\", \"domain\": ");
-		cli_json_string(stdout, cmd->domain.domain.name);
-		printf(", \"hostdev\": ");
-		cli_json_string(stdout, state->hostdev);
-		printf(", \"qmp\": ");
-		cli_json_string(stdout, cmd->qmp_path);
-		printf(", \"device_id\": ");
-		cli_json_string(stdout, state->device_id);
+		json_head(state);
 		printf(", \"deleted\": %s, \"grants_kept\": %s, \"iommufd_object_removed\": %s, \"changed\": %zu}\n",
 		       deleted ? "true" : "false", deleted ? "false" : "true", object_removed ? "true" : "false",
 		       summary ? summary->changed : 0);
