@@ -501,6 +501,27 @@ START_TEST(test_qmp_error_revokes_and_undoes)
 }
 END_TEST
 
+START_TEST(test_legacy_fd_refused_as_qemu_args_refuses)
+{
+	const char *root = root_new();
+	char *before = test_snapshot(root, FLAGS);
+	fake_qemu fq = {0};
+	fake_qemu_start(&fq);
+	test_run run;
+	run_vfguard(&run, root, &fq, "hotplug", "01:00.0,backend=legacy,access=fd", NULL);
+	expect_status(&run, 1, "hotplug");
+	expect_in(run.err, "legacy hostdev with fd access: QEMU takes pre-opened VFIO fds only on the iommufd backend");
+	ck_assert_msg(occurrences(run.err, "\n") == 1, "%s", run.err);
+	test_run_free(&run);
+	char *log = fake_qemu_finish(&fq);
+	ck_assert_str_eq(log, ""); /* QEMU was asked nothing */
+	free(log);
+	test_snapshot_expect(root, FLAGS, before, "legacy fd hotplug refused");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(test_fds_only_to_the_domains_uid)
 {
 	const char *root = root_new();
@@ -628,6 +649,7 @@ int main(void)
 	tcase_add_test(tc, test_iommufd_object_added_once);
 	tcase_add_test(tc, test_iommufd_object_of_qemu_args_used);
 	tcase_add_test(tc, test_qmp_error_revokes_and_undoes);
+	tcase_add_test(tc, test_legacy_fd_refused_as_qemu_args_refuses);
 	tcase_add_test(tc, test_fds_only_to_the_domains_uid);
 	tcase_add_test(tc, test_hotunplug_revokes);
 	tcase_add_test(tc, test_hotunplug_keeps_object_another_device_uses);
