@@ -39,9 +39,9 @@ vfio_fds() {
 # hotplug, then hotunplug: UNPLUG "timeout" (grants kept, revoked after QEMU
 # quits) or "deleted" (revoked by hotunplug).
 round() {
-	local name=$1 hostdev=$2 fds=$3 unplug=$4 qemu_pid status bus=()
+	local name=$1 hostdev=$2 fds=$3 unplug=$4 qemu_pid status bus=''
 	shift 4
-	[ $# -gt 0 ] && bus=(--bus rp1)
+	[ $# -gt 0 ] && bus=rp1
 	rm -f "$socket"
 	$(as_uid 107) qemu-system-x86_64 -S -nodefaults -display none -accel tcg -m 64 "$@" \
 		-qmp "unix:$socket,server=on,wait=off" >"$name-qemu.out" 2>&1 &
@@ -49,7 +49,7 @@ round() {
 	set -- --set labelers=dac --domain vm1 --uid 107 --gid 107
 	check "$name-qmp-ready" qmp --wait 60 "$socket" query-status || return 1
 	check_fails "$name-no-edu-before" qmp --find-pci 1234:11e8 "$socket"
-	check "$name-hotplug" vfguard hotplug --qmp "$socket" "${bus[@]}" "$@" --hostdev "$hostdev" ||
+	check "$name-hotplug" vfguard hotplug --qmp "$socket" ${bus:+--bus "$bus"} "$@" --hostdev "$hostdev" ||
 		show_output "$name-qemu.out"
 	check "$name-qmp-query-pci" qmp --find-pci 1234:11e8 "$socket"
 	expect_eq "$name-qemu-vfio-fds" "$(vfio_fds "$qemu_pid")" "$fds"
