@@ -12,8 +12,8 @@
  * and sends COMMAND. Prints the reply's "return" as JSON; an "error" reply
  * prints its class and description on stderr and exits 1. Events are
  * skipped. --find-pci runs query-pci and prints "VENDOR:DEVICE at BUS:SLOT.FN"
- * (behind bridges too)
- * for the first function with those hex ids, exit 1 when there is none.
+ * for the first function with those hex ids, behind bridges too, exit 1
+ * when there is none.
  * Exit 0 ok, 1 error or not found, 2 usage. The protocol: QEMU's
  * docs/interop/qmp-spec.rst (one JSON object per line, CRLF-terminated).
  */
