@@ -12,8 +12,7 @@
  * and sends COMMAND. Prints the reply's "return" as JSON; an "error" reply
  * prints its class and description on stderr and exits 1. Events are
  * skipped. --find-pci runs query-pci and prints "VENDOR:DEVICE at BUS:SLOT.FN"
- * for the first function with those hex ids, behind bridges too, exit 1
- * when there is none.
+ * for the first function with those hex ids, exit 1 when there is none.
  * Exit 0 ok, 1 error or not found, 2 usage. The protocol: QEMU's
  * docs/interop/qmp-spec.rst (one JSON object per line, CRLF-terminated).
  */
@@ -135,37 +134,22 @@ static int member_int(struct json_object *object, const char *key)
 	return json_object_object_get_ex(object, key, &value) ? json_object_get_int(value) : -1;
 }
 
-/*
- * The first function of @devices whose id matches, behind bridges too: a
- * bridge's (a q35 pcie-root-port's) secondary bus is its "pci_bridge"
- * member's "devices" (qapi/pci.json, PciBridgeInfo).
- */
-static struct json_object *find_function(struct json_object *devices, unsigned vendor, unsigned device)
-{
-	for (size_t d = 0; d < json_object_array_length(devices); d++) {
-		struct json_object *function = json_object_array_get_idx(devices, d), *id, *bridge, *behind;
-		if (json_object_object_get_ex(function, "id", &id) && member_int(id, "vendor") == (int)vendor &&
-		    member_int(id, "device") == (int)device)
-			return function;
-		if (json_object_object_get_ex(function, "pci_bridge", &bridge) &&
-		    json_object_object_get_ex(bridge, "devices", &behind) &&
-		    (function = find_function(behind, vendor, device)))
-			return function;
-	}
-	return NULL;
-}
-
 /* query-pci's buses and their devices: the first whose id matches. */
 static int find_pci(struct json_object *buses, unsigned vendor, unsigned device)
 {
 	for (size_t b = 0; b < json_object_array_length(buses); b++) {
-		struct json_object *devices, *function;
-		if (!json_object_object_get_ex(json_object_array_get_idx(buses, b), "devices", &devices) ||
-		    !(function = find_function(devices, vendor, device)))
+		struct json_object *devices;
+		if (!json_object_object_get_ex(json_object_array_get_idx(buses, b), "devices", &devices))
 			continue;
-		printf("%04x:%04x at %02x:%02x.%x\n", vendor, device, member_int(function, "bus"),
-		       member_int(function, "slot"), member_int(function, "function"));
-		return 0;
+		for (size_t d = 0; d < json_object_array_length(devices); d++) {
+			struct json_object *function = json_object_array_get_idx(devices, d), *id;
+			if (!json_object_object_get_ex(function, "id", &id) ||
+			    member_int(id, "vendor") != (int)vendor || member_int(id, "device") != (int)device)
+				continue;
+			printf("%04x:%04x at %02x:%02x.%x\n", vendor, device, member_int(function, "bus"),
+			       member_int(function, "slot"), member_int(function, "function"));
+			return 0;
+		}
 	}
 	fprintf(stderr, "qmp: query-pci lists no %04x:%04x\n", vendor, device);
 	return 1;
