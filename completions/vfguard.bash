@@ -6,7 +6,7 @@
 # COMP_CWORD, compgen), so it works with or without bash-completion's
 # helpers; completions/test-completion.sh checks it against the CLI.
 
-_vfguard_commands='plan apply audit revoke restore status detach reattach exec fds qemu-args config help'
+_vfguard_commands='plan apply audit revoke restore status detach reattach exec fds qemu-args hotplug hotunplug config help'
 
 # Every command takes these (CLI_COMMON_OPTIONS).
 _vfguard_common_options='--root --config --plugin-dir --json --set --selinux --help'
@@ -29,6 +29,8 @@ _vfguard_options() {
 	exec) own="$_vfguard_domain_options --fd-base --rlimit-mode" ;;
 	fds) own="$_vfguard_domain_options --rlimit-mode --socket --timeout" ;;
 	qemu-args) own="$_vfguard_domain_options --fd-base" ;;
+	hotplug) own="$_vfguard_domain_options --qmp --bus --rlimit-mode" ;;
+	hotunplug) own='--qmp --domain --hostdev --timeout' ;;
 	*) return 1 ;;
 	esac
 	echo "$own $_vfguard_common_options"
@@ -100,14 +102,14 @@ _vfguard_hostdev() {
 # The options that take a value (the word after them is that value).
 _vfguard_value_options=' --root --config --plugin-dir --set --selinux --domain --uuid --uid --gid --selinux-label
 	--selinux-image-label --apparmor-profile --cgroup --pid --hostdev --memory --attr --policy --driver --fd-base
-	--rlimit-mode --socket --timeout --format '
+	--rlimit-mode --socket --timeout --format --qmp --bus '
 
 # _vfguard_values OPTION CURRENT: candidates for OPTION's value (none for free text).
 _vfguard_values() {
 	local option=$1 cur=$2
 	case $option in
 	--root | --plugin-dir | --cgroup) compgen -d -- "$cur" ;;
-	--config | --policy | --socket) compgen -f -- "$cur" ;;
+	--config | --policy | --socket | --qmp) compgen -f -- "$cur" ;;
 	--selinux) compgen -W 'auto force off' -- "$cur" ;;
 	--rlimit-mode) compgen -W 'required warn off' -- "$cur" ;;
 	--format) compgen -W 'text json prometheus' -- "$cur" ;;
@@ -153,7 +155,7 @@ _vfguard() {
 	fi
 	if [[ $_vfguard_value_options == *[[:space:]]"${prev}"[[:space:]]* ]]; then
 		# Paths: let readline quote them and add "/" to folders.
-		[[ $prev =~ ^--(root|plugin-dir|cgroup|config|policy|socket)$ ]] && compopt -o filenames 2>/dev/null
+		[[ $prev =~ ^--(root|plugin-dir|cgroup|config|policy|socket|qmp)$ ]] && compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(_vfguard_values "$prev" "$cur")
 		return 0
 	fi

@@ -384,6 +384,98 @@ START_TEST(hostdev_specs)
 }
 END_TEST
 
+/* ---- hotplug and hotunplug: options, the QMP socket, the hostdev ---- */
+
+typedef struct qmp_row {
+	const char *args[12]; /* after "--root ROOT", NULL-terminated */
+	int status;
+	const char *expect;
+} qmp_row;
+
+#define LONG_SOCKET                                                                                              \
+	"/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"/qmp.sock"
+
+static const qmp_row qmp_rows[] = {
+	{{"hotplug", "--domain", "vm", "--hostdev", "01:00.0"}, 2, "--qmp is required"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--hostdev", "01:00.0"}, 2, "--domain is required"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm"}, 2, "exactly one --hostdev"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0", "--hostdev",
+	  "02:00.0"},
+	 2,
+	 "exactly one --hostdev"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "zz:zz.z"},
+	 2,
+	 "zz:zz.z: not a PCI address"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0"},
+	 1,
+	 "hostdev 0000:01:00.0: /nonexistent/qmp.sock: cannot connect to the QMP socket: No such file or directory"},
+	{{"hotplug", "--qmp", "/etc/hostname", "--domain", "vm", "--hostdev", "01:00.0"},
+	 1,
+	 "hostdev 0000:01:00.0: /etc/hostname: cannot connect to the QMP socket"},
+	{{"hotplug", "--qmp", LONG_SOCKET, "--domain", "vm", "--hostdev", "01:00.0"},
+	 1,
+	 "QMP socket path longer than 107 bytes"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0", "--timeout", "5"},
+	 2,
+	 "unknown option '--timeout'"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0", "--rlimit-mode",
+	  "sometimes"},
+	 2,
+	 "--rlimit-mode"},
+	{{"hotplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "a/b", "--hostdev", "01:00.0"},
+	 2,
+	 "a/b: domain name may"},
+	{{"hotunplug", "--domain", "vm", "--hostdev", "01:00.0"}, 2, "--qmp is required"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm"}, 2, "exactly one --hostdev"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--hostdev", "01:00.0"}, 2, "--domain is required"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0", "--uid", "107"},
+	 2,
+	 "--uid"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0", "--rlimit-mode",
+	  "warn"},
+	 2,
+	 "unknown option '--rlimit-mode'"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0", "--timeout", "0"},
+	 2,
+	 "--timeout '0': expected a number from 1"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0", "--timeout", "5s"},
+	 2,
+	 "--timeout '5s': expected a number"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "zz:zz.z"},
+	 2,
+	 "zz:zz.z: not a PCI address"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "vm", "--hostdev", "01:00.0"},
+	 1,
+	 "0000:01:00.0: domain vm does not hold it: nothing to unplug"},
+	{{"hotunplug", "--qmp", "/nonexistent/qmp.sock", "--domain", "a/b", "--hostdev", "01:00.0"},
+	 2,
+	 "a/b: domain name may"},
+};
+
+START_TEST(hotplug_and_hotunplug_options)
+{
+	table t;
+	table_open(&t, "hotplug/hotunplug");
+	for (size_t i = 0; i < sizeof(qmp_rows) / sizeof(qmp_rows[0]); i++) {
+		const char *argv[16] = {qmp_rows[i].args[0], "--root", t.root};
+		char input[512] = "";
+		size_t n = 3, used = 0;
+		for (size_t a = 0; qmp_rows[i].args[a]; a++) {
+			if (a > 0)
+				argv[n++] = qmp_rows[i].args[a];
+			used += (size_t)snprintf(input + used, sizeof(input) - used, "%s ", qmp_rows[i].args[a]);
+		}
+		argv[n] = NULL;
+		test_run run;
+		test_cli(&run, argv);
+		table_row(&t, input, &run, qmp_rows[i].status, qmp_rows[i].expect);
+		test_run_free(&run);
+	}
+	table_close(&t, 20);
+}
+END_TEST
+
 /* ---- domain names, ids, --pid, --root ---- */
 
 static const text_row domain_name_rows[] = {
@@ -1361,6 +1453,7 @@ int main(void)
 	TCase *tc = tcase_create("table");
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, hostdev_specs);
+	tcase_add_test(tc, hotplug_and_hotunplug_options);
 	tcase_add_test(tc, domain_names_ids_and_roots);
 	tcase_add_test(tc, config_files_and_settings);
 	tcase_add_test(tc, libvirt_domain_xml);

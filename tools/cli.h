@@ -7,8 +7,8 @@
 
 #include <vfguard/vfguard.h>
 
-/* Exit codes (DESIGN.md): ok, failed, usage, audit found drift. */
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_DRIFT = 3 };
+/* Exit codes (DESIGN.md): ok, failed, usage, audit found drift, hotunplug timed out (grants kept). */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_DRIFT = 3, EXIT_TIMEOUT = 4 };
 
 /* Options every subcommand takes. */
 #define CLI_MAX_SETTINGS 32
@@ -139,5 +139,7 @@ int cmd_exec(int argc, char **argv);
 int cmd_fds(int argc, char **argv);
 int cmd_qemu_args(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_hotplug(int argc, char **argv);
+int cmd_hotunplug(int argc, char **argv);
 
 #endif

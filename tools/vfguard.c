@@ -21,6 +21,8 @@ static const struct subcommand {
 	{"exec", cmd_exec, "open the domain's fd-access nodes and run a command with them"},
 	{"fds", cmd_fds, "open them and hand them over on a unix socket (SCM_RIGHTS)"},
 	{"qemu-args", cmd_qemu_args, "the QEMU arguments that use the handed fds"},
+	{"hotplug", cmd_hotplug, "grant one hostdev and add it to a running QEMU over QMP"},
+	{"hotunplug", cmd_hotunplug, "take one hostdev out of a running QEMU over QMP, then revoke it"},
 	{"config", cmd_config, "the configuration keys and domain attributes vfguard and its labelers declare"},
 };
 
