@@ -853,3 +853,63 @@ boot_number() {
 carry() {
 	tar -C / -czf - "$@" | base64 | sed 's/^/VFGVM carry /'
 }
+
+# libvirt_edu_setup: the checks that vfguard's libvirt hook is installed as
+# packaged (qemu.d's link to the program the OCI hooks.d file names, and
+# executable) and that edu is on no driver, as a managed hostdev starts.
+libvirt_edu_setup() {
+	local hook=/etc/libvirt/hooks/qemu.d/vfguard
+	expect_eq setup-hook-packaged "$(readlink "$hook")" \
+		"$(dirname "$(json_get /usr/share/containers/oci/hooks.d/vfguard-hook.json hook path)")/vfguard-libvirt-hook" ||
+		return 1
+	check setup-hook-executable test -x "$hook" || return 1
+	[ "$(pci_driver "$EDU")" = none ] || vfguard reattach "$EDU" >/dev/null 2>&1
+	expect_eq setup-edu-unbound "$(pci_driver "$EDU")" none
+}
+
+# libvirt_edu_life PREFIX DOMAIN GROUP [MORE]: domain DOMAIN (domain.xml, the
+# managed edu on the legacy backend, its group node GROUP) defined, started
+# paused, looked at, destroyed and undefined, as libvirt-legacy does; check
+# names start with PREFIX. MORE, when given, is a function run with the
+# QEMU pid while the domain runs, for a scenario's own checks.
+libvirt_edu_life() {
+	local p=$1 domain=$2 group=$3 more=${4:-} before pid
+	check "${p}define" virsh_ define domain.xml || return 1
+	before=$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)
+	# Before: no node for edu's group (nothing bound it to vfio-pci), so libvirt's uid cannot open it.
+	run_checks -p "${p}before" vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
+		--uid "$LIBVIRT_UID" --gid "$LIBVIRT_UID" --open-errno group=ENOENT
+
+	check "${p}start" virsh_ start --paused $domain || {
+		show_output /var/log/libvirt/qemu/$domain.log
+		return 1
+	}
+	expect_eq "${p}domstate" "$(virsh_ domstate $domain)" paused
+	pid=$(cat /run/libvirt/qemu/$domain.pid)
+	expect_eq "${p}qemu-uid" "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")" \
+		"$LIBVIRT_UID$LIBVIRT_UID$LIBVIRT_UID$LIBVIRT_UID"
+	expect_eq "${p}qemu-no-caps" "$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")" 0000000000000000
+	expect_match "${p}qemu-holds-group" "$(ls -l "/proc/$pid/fd/")" " -> $group\$"
+	expect_query_pci "${p}qmp-query-pci" $domain
+	expect_eq "${p}edu-on-vfio-pci" "$(pci_driver "$EDU")" vfio-pci
+	# vfguard's grant on the host's node: libvirt's QEMU is the domain's uid.
+	expect_eq "${p}host-group-granted" "$(stat -c '%u:%g %a' "$group")" "$LIBVIRT_UID:$LIBVIRT_UID 600"
+	check "${p}status" sh -c "vfguard status --json >status.json"
+	expect_eq "${p}status-domain" "$(json_get status.json domains 0 name) $(json_get status.json domains 0 uid) $(json_get status.json domains 0 grants path="$group" state)" \
+		"$domain $LIBVIRT_UID granted"
+	check "${p}audit-clean" vfguard audit --domain $domain
+	[ -z "$more" ] || "$more" "$pid"
+	echo "QEMU $pid: $(cat "/proc/$pid/cgroup"); its /dev/vfio, then the host's:"
+	nsenter -t "$pid" -m ls -ln /dev/vfio
+	ls -ln /dev/vfio
+	getfattr -d -m - --absolute-names /dev/vfio/* 2>&1
+
+	check "${p}destroy" virsh_ destroy $domain
+	expect_eq "${p}domstate-after" "$(virsh_ domstate $domain)" "shut off"
+	# After: the group node is gone with vfio-pci, and the uid is denied again.
+	run_checks -p "${p}after" vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
+		--uid "$LIBVIRT_UID" --gid "$LIBVIRT_UID" --open-errno group=ENOENT
+	expect_same "${p}host-as-before" "$before" "$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)"
+	expect_empty "${p}apparmor-rules-gone" "$(ls /etc/apparmor.d/vfguard/ 2>/dev/null)"
+	check "${p}undefine" virsh_ undefine $domain
+}
