@@ -10,6 +10,10 @@ export VFGUARD_PLUGIN_DIR=/usr/lib/vfguard/plugins
 # The device every scenario uses: QEMU's edu (1234:11e8), alone in its IOMMU group.
 EDU=0000:00:02.0
 EDU_SYS=/sys/bus/pci/devices/$EDU
+# The SR-IOV boots' PF ("# vfgvm-qemu: igb", tests/vm/run): QEMU's igb, an
+# Intel 82576 (8086:10c9), behind a PCIe root port on bus 1.
+IGB_PF=0000:01:00.0
+IGB_PF_SYS=/sys/bus/pci/devices/$IGB_PF
 
 vfgvm_say() {
 	echo "VFGVM $*"
@@ -159,6 +163,7 @@ requires() {
 		legacy) [ -c /dev/vfio/vfio ] || missing="no /dev/vfio/vfio (no VFIO container)" ;;
 		iommufd) [ -c /dev/iommu ] || missing="no /dev/iommu (no IOMMUFD in this kernel)" ;;
 		mdev) [ -d /sys/class/mdev_bus/mtty ] || missing="no mtty mdev parent (no SAMPLE_VFIO_MDEV_MTTY in this kernel)" ;;
+		sriov) [ -e "$IGB_PF_SYS/sriov_numvfs" ] || missing="no SR-IOV PF at $IGB_PF (not an igb boot, or no PCI_IOV)" ;;
 		*) missing="unknown feature '$feature'" ;;
 		esac
 		[ -n "$missing" ] || continue
@@ -850,3 +855,38 @@ boot_number() {
 carry() {
 	tar -C / -czf - "$@" | base64 | sed 's/^/VFGVM carry /'
 }
+
+# ---- SR-IOV (scenarios sriov-*.sh, "# vfgvm-qemu: igb") ----------------------
+# set_numvfs N: N VFs on the igb PF through its sriov_numvfs (0 takes them
+# away), as the check "numvfs-N"; a failure ends the scenario.
+set_numvfs() {
+	check "numvfs-$1" sh -c "echo $1 >$IGB_PF_SYS/sriov_numvfs && cat $IGB_PF_SYS/sriov_numvfs" || exit 1
+}
+
+# vf_bdf N: VF N's address, from the PF's virtfnN link.
+vf_bdf() {
+	local link
+	link=$(readlink "$IGB_PF_SYS/virtfn$1") || return 1
+	basename "$link"
+}
+
+# sriov_snapshot NODE...: the PF's and its VFs' drivers and driver_override,
+# sriov_numvfs, the nodes' type, rdev, owner, mode and every xattr, vfguard's
+# journal; nothing (status 1) when a read failed.
+sriov_snapshot() {
+	(
+		echo "numvfs $(cat "$IGB_PF_SYS/sriov_numvfs")" || exit 1
+		for fn in "$IGB_PF_SYS" "$IGB_PF_SYS"/virtfn*; do
+			[ -e "$fn" ] || continue
+			bdf=$(basename "$(readlink -f "$fn")")
+			echo "$bdf driver $(pci_driver "$bdf") override $(cat "$fn/driver_override")" || exit 1
+		done
+		nodes=$(stat_nodes "$@")
+		[ "$(echo "$nodes" | grep -vc '^unreadable ')" -eq $# ] || exit 1
+		echo "$nodes"
+		[ $# -eq 0 ] || getfattr -d -m - --absolute-names "$@" || exit 1
+		ls -d /run/vfguard/domains/* 2>/dev/null
+		exit 0
+	)
+}
+# -------------------------------------------------------------------------------
