@@ -874,19 +874,25 @@ vf_bdf() {
 # sriov_numvfs, the nodes' type, rdev, owner, mode and every xattr, vfguard's
 # journal; nothing (status 1) when a read failed.
 sriov_snapshot() {
-	(
-		echo "numvfs $(cat "$IGB_PF_SYS/sriov_numvfs")" || exit 1
+	local out
+	out=$(
+		numvfs=$(cat "$IGB_PF_SYS/sriov_numvfs") || exit 1
+		echo "numvfs $numvfs"
 		for fn in "$IGB_PF_SYS" "$IGB_PF_SYS"/virtfn*; do
 			[ -e "$fn" ] || continue
 			bdf=$(basename "$(readlink -f "$fn")")
-			echo "$bdf driver $(pci_driver "$bdf") override $(cat "$fn/driver_override")" || exit 1
+			override=$(cat "$fn/driver_override") || exit 1
+			echo "$bdf driver $(pci_driver "$bdf") override $override"
 		done
-		nodes=$(stat_nodes "$@")
-		[ "$(echo "$nodes" | grep -vc '^unreadable ')" -eq $# ] || exit 1
-		echo "$nodes"
-		[ $# -eq 0 ] || getfattr -d -m - --absolute-names "$@" || exit 1
+		if [ $# -gt 0 ]; then
+			nodes=$(stat_nodes "$@")
+			[ "$(echo "$nodes" | grep -vc '^unreadable ')" -eq $# ] || exit 1
+			echo "$nodes"
+			getfattr -d -m - --absolute-names "$@" || exit 1
+		fi
 		ls -d /run/vfguard/domains/* 2>/dev/null
 		exit 0
-	)
+	) || return 1
+	echo "$out"
 }
 # -------------------------------------------------------------------------------
