@@ -722,6 +722,11 @@ libvirt_stop() {
 # libvirt_domain NAME DRIVER: a small TCG domain (formatdomain) with the managed
 # edu hostdev, its <driver> element with the attributes DRIVER (may be empty).
 libvirt_domain() {
+	libvirt_domain_with "$1" "$(libvirt_hostdev "$2" "$EDU")"
+}
+
+# libvirt_domain_with NAME DEVICES: that small TCG domain with DEVICES (XML) as its devices.
+libvirt_domain_with() {
 	cat <<EOD
 <domain type='qemu'>
   <name>$1</name>
@@ -732,10 +737,10 @@ libvirt_domain() {
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
+$2
+  </devices>
+</domain>
 EOD
-	libvirt_hostdev "$2" "$EDU"
-	echo "  </devices>"
-	echo "</domain>"
 }
 
 # expect_query_pci NAME DOMAIN: check NAME that QMP query-pci, through virsh,
@@ -861,6 +866,29 @@ carry() {
 # away), as the check "numvfs-N"; a failure ends the scenario.
 set_numvfs() {
 	check "numvfs-$1" sh -c "echo $1 >$IGB_PF_SYS/sriov_numvfs && cat $IGB_PF_SYS/sriov_numvfs" || exit 1
+}
+
+# vf_token_pf_start TOKEN: the PF (already on vfio-pci, with its VFs) opened
+# by tests/vm/vf_token_pf as its userspace driver, which sets TOKEN and holds
+# it; its steps as checks pf-*, its pid in $pf_pid. A failure ends the scenario.
+vf_token_pf_start() {
+	local i=0
+	vf_token_pf --container /dev/vfio/vfio --group "/dev/vfio/$(iommu_group "$IGB_PF")" --device "$IGB_PF" \
+		--token "$1" --ready "$PWD/pf.ready" >pf.out 2>&1 &
+	pf_pid=$!
+	while [ ! -e pf.ready ] && kill -0 "$pf_pid" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	run_checks -p pf cat pf.out
+	check pf-holding kill -0 "$pf_pid" || exit 1
+}
+
+# vf_token_pf_stop: the PF's user ends (SIGTERM), as the check pf-stopped.
+vf_token_pf_stop() {
+	kill "$pf_pid"
+	wait "$pf_pid"
+	expect_eq pf-stopped "$?" 0
 }
 
 # vf_bdf N: VF N's address, from the PF's virtfnN link.

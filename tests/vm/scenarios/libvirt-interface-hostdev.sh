@@ -18,25 +18,12 @@ expect_eq setup-vf-unbound "$(pci_driver "$vf")" none || exit 1
 group=/dev/vfio/$(iommu_group "$vf")
 set -- $(echo "$vf" | tr ':.' '  ')
 domain=vfg-vf
-cat >domain.xml <<EOD
-<domain type='qemu'>
-  <name>$domain</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-    <interface type='hostdev' managed='yes'>
+libvirt_domain_with $domain "    <interface type='hostdev' managed='yes'>
       <mac address='52:54:00:6d:90:02'/>
       <source>
         <address type='pci' domain='0x$1' bus='0x$2' slot='0x$3' function='0x$4'/>
       </source>
-    </interface>
-  </devices>
-</domain>
-EOD
+    </interface>" >domain.xml
 # libvirt sets the VF's MAC through the PF's netdev, and refuses a PF that is
 # down ("Unable to configure VF 0 of PF 'eth0' because the PF is not online").
 pf_net=$(ls "$IGB_PF_SYS/net")

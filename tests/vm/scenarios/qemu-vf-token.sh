@@ -21,19 +21,9 @@ check enable-sriov sh -c "echo Y >$param"
 set_numvfs 1
 vf=$(vf_bdf 0)
 expect_eq vf-driver "$(pci_driver "$vf")" vfio-pci
-pf_group=/dev/vfio/$(iommu_group "$IGB_PF")
 group=/dev/vfio/$(iommu_group "$vf")
 cdev=$(vfio_cdev "$vf")
-vf_token_pf --container /dev/vfio/vfio --group "$pf_group" --device "$IGB_PF" --token "$token" \
-	--ready "$PWD/pf.ready" >pf.out 2>&1 &
-pf_pid=$!
-i=0
-while [ ! -e pf.ready ] && kill -0 "$pf_pid" 2>/dev/null && [ $i -lt 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-run_checks -p pf cat pf.out
-check pf-holding kill -0 "$pf_pid" || exit 1
+vf_token_pf_start "$token"
 mkdir -m 0777 run
 socket=$PWD/run/qmp.sock
 qemu="qemu-system-x86_64 -S -nodefaults -display none -accel tcg -m 64 -qmp unix:$socket,server=on,wait=off"
@@ -85,9 +75,7 @@ show_output qemu-fd.out
 check iommufd-revoke vfguard revoke --set labelers=dac --domain vm1
 expect_same iommufd-restored "$before" "$(sriov_snapshot "$cdev" /dev/iommu)"
 
-kill "$pf_pid"
-wait "$pf_pid"
-expect_eq pf-stopped "$?" 0
+vf_token_pf_stop
 set_numvfs 0
 check pf-reattach vfguard reattach "$IGB_PF"
 expect_eq pf-driver-at-end "$(pci_driver "$IGB_PF")" igb

@@ -27,22 +27,12 @@ expect_eq vf-address "$vf" 0000:01:10.0
 # driver_override to the PF's vfio driver: the VF comes up on vfio-pci.
 expect_eq vf-driver "$(pci_driver "$vf")" vfio-pci
 expect_eq vf-override "$(cat "/sys/bus/pci/devices/$vf/driver_override")" vfio-pci
-pf_group=/dev/vfio/$(iommu_group "$IGB_PF")
 group=/dev/vfio/$(iommu_group "$vf")
 cdev=$(vfio_cdev "$vf")
 check vf-cdev test -c "$cdev" || exit 1
 
 # The userspace PF driver sets the token and holds the PF open.
-vf_token_pf --container /dev/vfio/vfio --group "$pf_group" --device "$IGB_PF" --token "$token" \
-	--ready "$PWD/pf.ready" >pf.out 2>&1 &
-pf_pid=$!
-i=0
-while [ ! -e pf.ready ] && kill -0 "$pf_pid" 2>/dev/null && [ $i -lt 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-run_checks -p pf cat pf.out
-check pf-holding kill -0 "$pf_pid" || exit 1
+vf_token_pf_start "$token"
 
 # Legacy (the group path): vfguard carries the token in its plan.
 plan --domain vm1 --uid 107 --gid 107 --hostdev "$vf,backend=legacy,vf-token=$token"
@@ -84,9 +74,7 @@ check iommufd-revoke vfguard revoke --config "$PWD/dac.conf" --domain vm1 || exi
 expect_same iommufd-restored "$before" "$(sriov_snapshot "$cdev" /dev/iommu)"
 
 # The PF's user goes, the VF with it, the PF back to igb.
-kill "$pf_pid"
-wait "$pf_pid"
-expect_eq pf-stopped "$?" 0
+vf_token_pf_stop
 set_numvfs 0
 expect_absent vf-gone "$IGB_PF_SYS/virtfn0"
 check pf-reattach vfguard reattach "$IGB_PF"
