@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "uuid_bytes.h"
 #include "vfio_uapi.h"
 
 /* One page, at an IOVA far from the x86 MSI window (0xfee00000): both backends accept it. */
@@ -61,6 +62,13 @@ struct probe {
 	char device_name_with_token[128];
 	/* What the DMA map must fail with (ENOMEM under a small RLIMIT_MEMLOCK); 0: succeed. */
 	int map_errno;
+	/*
+	 * What getting the device must fail with (VFIO_GROUP_GET_DEVICE_FD, or
+	 * VFIO_DEVICE_BIND_IOMMUFD on the cdev): EACCES for a VF without the
+	 * token its vfio-pci PF set; 0: succeed. Once refused so, the flow ends.
+	 */
+	int device_errno;
+	bool done;
 	/* Before the DMA map: create PATH.waiting (holding the pid), then wait until PATH exists. */
 	const char *pause_before_map;
 	/* What IOMMU_OPTION get RLIMIT_MODE must read on the iommufd (1 when vfguard set it); 0 by default. */
@@ -106,6 +114,28 @@ static const char *errno_name(int error)
 {
 	const char *name = strerrorname_np(error);
 	return name ? name : "?";
+}
+
+/*
+ * --device-errno: the ioctl that gets the device (its errno still in errno
+ * when it failed) must have been refused with exactly that errno; then the
+ * flow is over (probe->done), as the user's would be.
+ */
+static int refused(struct probe *probe, bool succeeded, const char *format, ...) __attribute__((format(printf, 3, 4)));
+static int refused(struct probe *probe, bool succeeded, const char *format, ...)
+{
+	int error = errno;
+	char what[256];
+	va_list args;
+	va_start(args, format);
+	vsnprintf(what, sizeof(what), format, args);
+	va_end(args);
+	probe->done = true;
+	if (succeeded)
+		return fail(probe, 0, "%s succeeded, expected %s", what, errno_name(probe->device_errno));
+	if (error != probe->device_errno)
+		return fail(probe, error, "%s, expected %s", what, errno_name(probe->device_errno));
+	return say(probe, "%s refused: %s as expected", what, errno_name(error));
 }
 
 /* An fd from the caller must be a character device, read-write. */
@@ -198,6 +228,8 @@ static int step_group_get_device_fd(struct probe *probe)
 		probe->device_name = probe->device_name_with_token;
 	}
 	probe->device_fd = ioctl(probe->fd[NODE_GROUP], VFIO_GROUP_GET_DEVICE_FD, probe->device_name);
+	if (probe->device_errno)
+		return refused(probe, probe->device_fd >= 0, "VFIO_GROUP_GET_DEVICE_FD %s", probe->device_name);
 	if (probe->device_fd < 0)
 		return fail(probe, errno, "VFIO_GROUP_GET_DEVICE_FD %s", probe->device_name);
 	return say(probe, "%s", probe->device_name);
@@ -329,21 +361,6 @@ static int step_rlimit_mode_set(struct probe *probe)
 	return say(probe, "set 1 (per process), read back 1");
 }
 
-static int parse_uuid(const char *text, unsigned char uuid[16])
-{
-	for (int i = 0, nibble = 0; *text; text++) {
-		if (*text == '-')
-			continue;
-		int value = *text >= '0' && *text <= '9' ? *text - '0' : (*text | 0x20) - 'a' + 10;
-		if (value < 0 || value > 15 || i >= 16)
-			return -1;
-		uuid[i] = (unsigned char)(nibble ? uuid[i] | value : value << 4);
-		i += nibble;
-		nibble = !nibble;
-	}
-	return 0;
-}
-
 static int step_bind_iommufd(struct probe *probe)
 {
 	/* Linux >= 6.17 reads a VF token with VFIO_DEVICE_BIND_FLAG_TOKEN; older kernels refuse the flag (EINVAL). */
@@ -351,13 +368,16 @@ static int step_bind_iommufd(struct probe *probe)
 	struct vfg_vfio_device_bind_iommufd_token bind = {.argsz = sizeof(struct vfio_device_bind_iommufd),
 							  .iommufd = probe->fd[NODE_IOMMU]};
 	if (probe->vf_token) {
-		if (parse_uuid(probe->vf_token, token) < 0)
+		if (uuid_bytes(probe->vf_token, token) < 0)
 			return fail(probe, 0, "--vf-token %s: not a UUID", probe->vf_token);
 		bind.argsz = sizeof(bind);
 		bind.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
 		bind.token_uuid_ptr = (uintptr_t)token;
 	}
-	if (ioctl(probe->fd[NODE_CDEV], VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
+	int r = ioctl(probe->fd[NODE_CDEV], VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	if (probe->device_errno)
+		return refused(probe, r == 0, "VFIO_DEVICE_BIND_IOMMUFD%s", probe->vf_token ? " with a VF token" : "");
+	if (r < 0)
 		return fail(probe, errno, "VFIO_DEVICE_BIND_IOMMUFD%s", probe->vf_token ? " with a VF token" : "");
 	/* Once bound, the cdev fd is the device fd. */
 	probe->device_fd = probe->fd[NODE_CDEV];
@@ -453,6 +473,8 @@ static bool run_steps(struct probe *probe, const struct step *steps)
 		} else {
 			printf("ok %s %s\n", name, probe->message);
 		}
+		if (probe->done)
+			break;
 	}
 	return !failed;
 }
@@ -676,6 +698,8 @@ static void usage(FILE *out)
 		     "  --pause-before-map PATH     before the DMA map, write PATH.waiting (the pid) and wait\n"
 		     "                              for PATH to exist (60 s at most)\n"
 		     "  --map-errno ERRNO           the DMA map must fail so (ENOMEM under a small RLIMIT_MEMLOCK)\n"
+		     "  --device-errno ERRNO        getting the device (group-get-device-fd, bind-iommufd) must\n"
+		     "                              fail so (EACCES: a VF without its PF's token); the flow ends\n"
 		     "Exit status: 0 every step passed, 1 a step failed, 2 usage.\n");
 }
 
@@ -699,6 +723,7 @@ int main(int argc, char **argv)
 		OPTION_MEMLOCK,
 		OPTION_PAUSE_BEFORE_MAP,
 		OPTION_MAP_ERRNO,
+		OPTION_DEVICE_ERRNO,
 	};
 	static const struct option options[] = {
 		{"container", required_argument, NULL, OPTION_CONTAINER},
@@ -718,6 +743,7 @@ int main(int argc, char **argv)
 		{"memlock", required_argument, NULL, OPTION_MEMLOCK},
 		{"pause-before-map", required_argument, NULL, OPTION_PAUSE_BEFORE_MAP},
 		{"map-errno", required_argument, NULL, OPTION_MAP_ERRNO},
+		{"device-errno", required_argument, NULL, OPTION_DEVICE_ERRNO},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -809,6 +835,11 @@ int main(int argc, char **argv)
 			probe.map_errno = parse_errno(optarg);
 			if (probe.map_errno <= 0)
 				return fprintf(stderr, "vfio_probe: bad --map-errno '%s'\n", optarg), 2;
+			break;
+		case OPTION_DEVICE_ERRNO:
+			probe.device_errno = parse_errno(optarg);
+			if (probe.device_errno <= 0)
+				return fprintf(stderr, "vfio_probe: bad --device-errno '%s'\n", optarg), 2;
 			break;
 		case 'h':
 			usage(stdout);

@@ -13,6 +13,10 @@
 # The device every scenario uses: QEMU's edu (1234:11e8), alone in its IOMMU group.
 EDU=0000:00:02.0
 EDU_SYS=/sys/bus/pci/devices/$EDU
+# The SR-IOV boots' PF ("# vfgvm-qemu: igb", tests/vm/run): QEMU's igb, an
+# Intel 82576 (8086:10c9), behind a PCIe root port on bus 1.
+IGB_PF=0000:01:00.0
+IGB_PF_SYS=/sys/bus/pci/devices/$IGB_PF
 
 vfgvm_say() {
 	echo "VFGVM $*"
@@ -162,6 +166,7 @@ requires() {
 		legacy) [ -c /dev/vfio/vfio ] || missing="no /dev/vfio/vfio (no VFIO container)" ;;
 		iommufd) [ -c /dev/iommu ] || missing="no /dev/iommu (no IOMMUFD in this kernel)" ;;
 		mdev) [ -d /sys/class/mdev_bus/mtty ] || missing="no mtty mdev parent (no SAMPLE_VFIO_MDEV_MTTY in this kernel)" ;;
+		sriov) [ -e "$IGB_PF_SYS/sriov_numvfs" ] || missing="no SR-IOV PF at $IGB_PF (not an igb boot, or no PCI_IOV)" ;;
 		*) missing="unknown feature '$feature'" ;;
 		esac
 		[ -n "$missing" ] || continue
@@ -720,6 +725,11 @@ libvirt_stop() {
 # libvirt_domain NAME DRIVER: a small TCG domain (formatdomain) with the managed
 # edu hostdev, its <driver> element with the attributes DRIVER (may be empty).
 libvirt_domain() {
+	libvirt_domain_with "$1" "$(libvirt_hostdev "$2" "$EDU")"
+}
+
+# libvirt_domain_with NAME DEVICES: that small TCG domain with DEVICES (XML) as its devices.
+libvirt_domain_with() {
 	cat <<EOD
 <domain type='qemu'>
   <name>$1</name>
@@ -730,10 +740,10 @@ libvirt_domain() {
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
+$2
+  </devices>
+</domain>
 EOD
-	libvirt_hostdev "$2" "$EDU"
-	echo "  </devices>"
-	echo "</domain>"
 }
 
 # expect_query_pci NAME DOMAIN: check NAME that QMP query-pci, through virsh,
@@ -913,3 +923,67 @@ libvirt_edu_life() {
 	expect_empty "${p}apparmor-rules-gone" "$(ls /etc/apparmor.d/vfguard/ 2>/dev/null)"
 	check "${p}undefine" virsh_ undefine $domain
 }
+
+# ---- SR-IOV (scenarios sriov-*.sh, "# vfgvm-qemu: igb") ----------------------
+# set_numvfs N: N VFs on the igb PF through its sriov_numvfs (0 takes them
+# away), as the check "numvfs-N"; a failure ends the scenario.
+set_numvfs() {
+	check "numvfs-$1" sh -c "echo $1 >$IGB_PF_SYS/sriov_numvfs && cat $IGB_PF_SYS/sriov_numvfs" || exit 1
+}
+
+# vf_token_pf_start TOKEN: the PF (already on vfio-pci, with its VFs) opened
+# by tests/vm/vf_token_pf as its userspace driver, which sets TOKEN and holds
+# it; its steps as checks pf-*, its pid in $pf_pid. A failure ends the scenario.
+vf_token_pf_start() {
+	local i=0
+	vf_token_pf --container /dev/vfio/vfio --group "/dev/vfio/$(iommu_group "$IGB_PF")" --device "$IGB_PF" \
+		--token "$1" --ready "$PWD/pf.ready" >pf.out 2>&1 &
+	pf_pid=$!
+	while [ ! -e pf.ready ] && kill -0 "$pf_pid" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	run_checks -p pf cat pf.out
+	check pf-holding kill -0 "$pf_pid" || exit 1
+}
+
+# vf_token_pf_stop: the PF's user ends (SIGTERM), as the check pf-stopped.
+vf_token_pf_stop() {
+	kill "$pf_pid"
+	wait "$pf_pid"
+	expect_eq pf-stopped "$?" 0
+}
+
+# vf_bdf N: VF N's address, from the PF's virtfnN link.
+vf_bdf() {
+	local link
+	link=$(readlink "$IGB_PF_SYS/virtfn$1") || return 1
+	basename "$link"
+}
+
+# sriov_snapshot NODE...: the PF's and its VFs' drivers and driver_override,
+# sriov_numvfs, the nodes' type, rdev, owner, mode and every xattr, vfguard's
+# journal; nothing (status 1) when a read failed.
+sriov_snapshot() {
+	local out
+	out=$(
+		numvfs=$(cat "$IGB_PF_SYS/sriov_numvfs") || exit 1
+		echo "numvfs $numvfs"
+		for fn in "$IGB_PF_SYS" "$IGB_PF_SYS"/virtfn*; do
+			[ -e "$fn" ] || continue
+			bdf=$(basename "$(readlink -f "$fn")")
+			override=$(cat "$fn/driver_override") || exit 1
+			echo "$bdf driver $(pci_driver "$bdf") override $override"
+		done
+		if [ $# -gt 0 ]; then
+			nodes=$(stat_nodes "$@")
+			[ "$(echo "$nodes" | grep -vc '^unreadable ')" -eq $# ] || exit 1
+			echo "$nodes"
+			getfattr -d -m - --absolute-names "$@" || exit 1
+		fi
+		ls -d /run/vfguard/domains/* 2>/dev/null
+		exit 0
+	) || return 1
+	echo "$out"
+}
+# -------------------------------------------------------------------------------
