@@ -183,27 +183,17 @@ static void hostdev_qemu_id(const vfg_hostdev_spec *spec, char id[VFG_HOSTDEV_NA
 /* Whether the journal has domain @domain holding @hostdev (its name); -1 with @err when it cannot be read. */
 static int domain_holds(vfg_context *ctx, const char *domain, const char *hostdev, vfg_error *err)
 {
-	char *text = NULL;
-	size_t size = 0;
-	FILE *out = open_memstream(&text, &size);
-	if (!out)
-		return vfg_error_set(err, errno, domain, "cannot read the journal");
-	int r = vfg_status_write_json(ctx, domain, out, err);
-	fclose(out);
-	struct json_object *status = r < 0 ? NULL : json_tokener_parse(text);
-	free(text);
-	if (r < 0)
+	vfg_live_domain *live = NULL;
+	size_t n = 0;
+	if (vfg_live_domains(ctx, domain, &live, &n, err) < 0)
 		return -1;
-	struct json_object *domains, *hostdevs, *address;
 	bool held = false;
-	if (status && json_object_object_get_ex(status, "domains", &domains) &&
-	    json_object_array_length(domains) == 1 &&
-	    json_object_object_get_ex(json_object_array_get_idx(domains, 0), "hostdevs", &hostdevs))
-		for (size_t i = 0; i < json_object_array_length(hostdevs); i++)
-			if (json_object_object_get_ex(json_object_array_get_idx(hostdevs, i), "address", &address) &&
-			    strcmp(json_object_get_string(address), hostdev) == 0)
-				held = true;
-	json_object_put(status);
+	for (size_t d = 0; d < n; d++)
+		for (size_t h = 0; h < live[d].n_hostdevs && !held; h++) {
+			char name[VFG_HOSTDEV_NAME_MAX];
+			held = strcmp(vfg_hostdev_name(&live[d].hostdevs[h], name), hostdev) == 0;
+		}
+	vfg_live_domains_free(live, n);
 	return held;
 }
 
