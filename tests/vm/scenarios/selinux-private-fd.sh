@@ -1,0 +1,124 @@
+# vfgvm-cmdline: security=selinux
+# fd access through private nodes under SELinux enforcing (refpolicy,
+# vfguard's module, the test-only one; issue 21, docs/private-nodes.md), and
+# SELinux with an mdev: domain vmA has the edu device, domain vmB an mdev of
+# the kernel's mtty sample, both iommufd with access=fd, each with its own
+# MCS pair. With selinux_fd_nodes = private, vfguard opens every node of a
+# domain through a private node of the domain's image label, so each
+# domain's fds (its /dev/iommu fd too) carry its own categories:
+#   - each domain's svirt_t process takes its fds by SCM_RIGHTS (vfguard fds
+#     --socket), finds them unlinked private nodes with its label, and walks
+#     the VFIO flow (bind, attach, DMA map);
+#   - each is refused the other's fds: SELinux checks a passed file when it
+#     is received (selinux_file_receive() -> file_has_perm(), where the MCS
+#     constraint denies the other categories), and scm_detach_fds()
+#     (net/core/scm.c) then installs no fd and sets MSG_CTRUNC; the denial is
+#     in the kernel's log. (An inherited fd cannot get that far: an exec
+#     into another domain replaces each fd the new domain may not use with
+#     the null device, flush_unauthorized_files() in
+#     security/selinux/hooks.c, Linux 6.12.)
+#   - the host's /dev/iommu, the edu cdev and the mdev's cdev keep their
+#     labels, compared before, during and after; plan, apply and revoke
+#     change none of them, and audit finds no drift.
+requires iommufd mdev
+use_vfio_pci "$EDU"
+edu_cdev=/dev/vfio/devices/$(basename "$(ls -d "$EDU_SYS"/vfio-dev/vfio*)")
+uuid=83b8f4f2-509f-382f-3c1e-e6bfe0fa1002
+for type in /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-*; do break; done
+check mdev-create sh -c "echo $uuid >$type/create" || exit 1
+mdev_cdev=/dev/vfio/devices/$(basename "$(ls -d "/sys/bus/mdev/devices/$uuid"/vfio-dev/vfio*)")
+c12=system_u:system_r:svirt_t:s0:c1,c2
+c34=system_u:system_r:svirt_t:s0:c3,c4
+image12=system_u:object_r:svirt_image_t:s0:c1,c2
+image34=system_u:object_r:svirt_image_t:s0:c3,c4
+edu_hostdev="$EDU,backend=iommufd,access=fd"
+mdev_hostdev="mdev=$uuid,backend=iommufd,access=fd"
+printf 'labelers = selinux\nselinux_fd_nodes = private\n' >private.conf
+config=$PWD/private.conf
+domain_a=(--config "$config" --domain vmA --uid 0 --gid 0 --selinux-label "$c12" --hostdev "$edu_hostdev")
+domain_b=(--config "$config" --domain vmB --uid 0 --gid 0 --selinux-label "$c34" --hostdev "$mdev_hostdev")
+
+selinux_enforce
+# The host's three nodes and their labels, one line each; a label that
+# reads back empty is written "EMPTY", which no later snapshot may match.
+labels() {
+	local node label
+	for node in /dev/iommu "$edu_cdev" "$mdev_cdev"; do
+		label=$(selinux_label "$node")
+		echo "$node ${label:-EMPTY}"
+	done
+}
+labels >before.labels
+show_output before.labels
+check labels-before-read sh -c '! grep -q EMPTY before.labels && test "$(wc -l <before.labels)" = 3'
+expect_match iommu-label-before "$(selinux_label /dev/iommu)" "$selinux_file_label"
+expect_match mdev-cdev-label-before "$(selinux_label "$mdev_cdev")" "$selinux_file_label"
+same_labels() {
+	labels >now.labels
+	check "$1" sh -c '! grep -q EMPTY now.labels && diff before.labels now.labels'
+}
+
+# The plan says no host node changes: /dev/iommu needs nothing, a cdev's step holds the labels.
+plan "${domain_a[@]}"
+expect_eq plan-iommu-none "$(plan_get steps node=/dev/iommu action)" none
+expect_eq plan-cdev-detail "$(plan_get steps "node=$edu_cdev" detail)" \
+	"private node $image12; host node unchanged"
+
+check apply-a vfguard apply "${domain_a[@]}" || exit 1
+check apply-b vfguard apply "${domain_b[@]}" || exit 1
+same_labels labels-after-apply
+vfguard audit "${domain_a[@]}" >audit-a.out 2>&1
+expect_eq audit-a "exit $?: $(head -n 1 audit-a.out)" "exit 0: domain vmA: no drift"
+vfguard audit "${domain_b[@]}" >audit-b.out 2>&1
+expect_eq audit-b "exit $?: $(head -n 1 audit-b.out)" "exit 0: domain vmB: no drift"
+show_output audit-b.out
+
+# serve NAME DOMAIN-ARGS...: vfguard fds for one receiver on /tmp/NAME.sock, in the background ($server).
+serve() {
+	local name=$1
+	shift
+	rm -f "/tmp/$name.sock"
+	vfguard fds "$@" --socket "/tmp/$name.sock" --timeout 60 >"$name.out" 2>"$name.err" &
+	server=$!
+	local tries=0
+	while [ ! -S "/tmp/$name.sock" ] && [ $tries -lt 100 ]; do
+		sleep 0.1
+		tries=$((tries + 1))
+	done
+}
+
+# Each domain's own process, its own fds: private nodes with its label, the whole flow.
+serve fds-a "${domain_a[@]}"
+run_checks -p a-own runcon "$c12" vfio_probe iommufd --recv-socket /tmp/fds-a.sock --expect-label "$image12" \
+	--expect-rlimit-mode 1 --rlimit-set-errno EPERM
+check a-fds-exit wait "$server"
+show_output fds-a.err
+same_labels labels-during-a
+serve fds-b "${domain_b[@]}"
+run_checks -p b-own runcon "$c34" vfio_probe iommufd --recv-socket /tmp/fds-b.sock --expect-label "$image34" \
+	--expect-rlimit-mode 1 --rlimit-set-errno EPERM
+check b-fds-exit wait "$server"
+show_output fds-b.err
+same_labels labels-during-b
+
+# Each refused the other's: the receive installs nothing, and SELinux says why.
+dmesg -c >/dev/null
+serve fds-b-to-a "${domain_b[@]}"
+run_checks -p a-gets-b runcon "$c12" vfio_probe iommufd --recv-refused /tmp/fds-b-to-a.sock
+check b-to-a-fds-exit wait "$server"
+dmesg >denial-a.log
+show_output denial-a.log
+check a-gets-b-avc grep -Eq "avc: +denied .*scontext=$c12 tcontext=$image34 tclass=chr_file" denial-a.log
+dmesg -c >/dev/null
+serve fds-a-to-b "${domain_a[@]}"
+run_checks -p b-gets-a runcon "$c34" vfio_probe iommufd --recv-refused /tmp/fds-a-to-b.sock
+check a-to-b-fds-exit wait "$server"
+dmesg >denial-b.log
+show_output denial-b.log
+check b-gets-a-avc grep -Eq "avc: +denied .*scontext=$c34 tcontext=$image12 tclass=chr_file" denial-b.log
+same_labels labels-during-refusals
+
+check revoke-a vfguard revoke --config "$config" --domain vmA || exit 1
+check revoke-b vfguard revoke --config "$config" --domain vmB || exit 1
+same_labels labels-after-revoke
+check mdev-remove sh -c "echo 1 >/sys/bus/mdev/devices/$uuid/remove"
