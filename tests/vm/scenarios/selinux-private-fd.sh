@@ -1,4 +1,5 @@
 # vfgvm-cmdline: security=selinux
+# shellcheck disable=SC2086 # $domain_a and $domain_b are split on purpose
 # fd access through private nodes under SELinux enforcing (refpolicy,
 # vfguard's module, the test-only one; issue 21, docs/private-nodes.md), and
 # SELinux with an mdev: domain vmA has the edu device, domain vmB an mdev of
@@ -35,8 +36,9 @@ edu_hostdev="$EDU,backend=iommufd,access=fd"
 mdev_hostdev="mdev=$uuid,backend=iommufd,access=fd"
 printf 'labelers = selinux\nselinux_fd_nodes = private\n' >private.conf
 config=$PWD/private.conf
-domain_a=(--config "$config" --domain vmA --uid 0 --gid 0 --selinux-label "$c12" --hostdev "$edu_hostdev")
-domain_b=(--config "$config" --domain vmB --uid 0 --gid 0 --selinux-label "$c34" --hostdev "$mdev_hostdev")
+# Each domain's arguments, the same to every command (no value holds a space; the guest's shell has no arrays).
+domain_a="--config $config --domain vmA --uid 0 --gid 0 --selinux-label $c12 --hostdev $edu_hostdev"
+domain_b="--config $config --domain vmB --uid 0 --gid 0 --selinux-label $c34 --hostdev $mdev_hostdev"
 
 selinux_enforce
 # The host's three nodes and their labels, one line each; a label that
@@ -59,17 +61,17 @@ same_labels() {
 }
 
 # The plan says no host node changes: /dev/iommu needs nothing, a cdev's step holds the labels.
-plan "${domain_a[@]}"
+plan $domain_a
 expect_eq plan-iommu-none "$(plan_get steps node=/dev/iommu action)" none
 expect_eq plan-cdev-detail "$(plan_get steps "node=$edu_cdev" detail)" \
 	"private node $image12; host node unchanged"
 
-check apply-a vfguard apply "${domain_a[@]}" || exit 1
-check apply-b vfguard apply "${domain_b[@]}" || exit 1
+check apply-a vfguard apply $domain_a || exit 1
+check apply-b vfguard apply $domain_b || exit 1
 same_labels labels-after-apply
-vfguard audit "${domain_a[@]}" >audit-a.out 2>&1
+vfguard audit $domain_a >audit-a.out 2>&1
 expect_eq audit-a "exit $?: $(head -n 1 audit-a.out)" "exit 0: domain vmA: no drift"
-vfguard audit "${domain_b[@]}" >audit-b.out 2>&1
+vfguard audit $domain_b >audit-b.out 2>&1
 expect_eq audit-b "exit $?: $(head -n 1 audit-b.out)" "exit 0: domain vmB: no drift"
 show_output audit-b.out
 
@@ -80,37 +82,62 @@ serve() {
 	rm -f "/tmp/$name.sock"
 	vfguard fds "$@" --socket "/tmp/$name.sock" --timeout 60 >"$name.out" 2>"$name.err" &
 	server=$!
-	local tries=0
+	tries=0
 	while [ ! -S "/tmp/$name.sock" ] && [ $tries -lt 100 ]; do
 		sleep 0.1
 		tries=$((tries + 1))
 	done
 }
 
-# Each domain's own process, its own fds: private nodes with its label, the whole flow.
-serve fds-a "${domain_a[@]}"
-run_checks -p a-own runcon "$c12" vfio_probe iommufd --recv-socket /tmp/fds-a.sock --expect-label "$image12" \
-	--expect-rlimit-mode 1 --rlimit-set-errno EPERM
-check a-fds-exit wait "$server"
+# waiting FILE: wait up to 30 s for FILE (a probe paused with its fds open says so).
+waiting() {
+	tries=0
+	while [ ! -e "$1" ] && [ $tries -lt 300 ]; do
+		sleep 0.1
+		tries=$((tries + 1))
+	done
+	[ -e "$1" ]
+}
+
+# Each domain's own process, its own fds: private nodes with its label, the
+# whole flow. Both hold their fds at once (paused before the DMA map) while
+# the host's labels are compared.
+serve fds-a $domain_a
+server_a=$server
+runcon "$c12" vfio_probe iommufd --recv-socket /tmp/fds-a.sock --expect-label "$image12" \
+	--expect-rlimit-mode 1 --rlimit-set-errno EPERM --pause-before-map "$PWD/a.go" >a-own.out 2>&1 &
+probe_a=$!
+serve fds-b $domain_b
+server_b=$server
+runcon "$c34" vfio_probe iommufd --recv-socket /tmp/fds-b.sock --expect-label "$image34" \
+	--expect-rlimit-mode 1 --rlimit-set-errno EPERM --pause-before-map "$PWD/b.go" >b-own.out 2>&1 &
+probe_b=$!
+check a-holds-its-fds waiting a.go.waiting
+check b-holds-its-fds waiting b.go.waiting
+same_labels labels-while-both-hold
+touch a.go b.go
+wait "$probe_a"
+echo $? >a-own.status
+wait "$probe_b"
+echo $? >b-own.status
+run_checks -p a-own sh -c 'cat a-own.out; exit "$(cat a-own.status)"'
+run_checks -p b-own sh -c 'cat b-own.out; exit "$(cat b-own.status)"'
+check a-fds-exit wait "$server_a"
+check b-fds-exit wait "$server_b"
 show_output fds-a.err
-same_labels labels-during-a
-serve fds-b "${domain_b[@]}"
-run_checks -p b-own runcon "$c34" vfio_probe iommufd --recv-socket /tmp/fds-b.sock --expect-label "$image34" \
-	--expect-rlimit-mode 1 --rlimit-set-errno EPERM
-check b-fds-exit wait "$server"
 show_output fds-b.err
-same_labels labels-during-b
+same_labels labels-after-use
 
 # Each refused the other's: the receive installs nothing, and SELinux says why.
 dmesg -c >/dev/null
-serve fds-b-to-a "${domain_b[@]}"
+serve fds-b-to-a $domain_b
 run_checks -p a-gets-b runcon "$c12" vfio_probe iommufd --recv-refused /tmp/fds-b-to-a.sock
 check b-to-a-fds-exit wait "$server"
 dmesg >denial-a.log
 show_output denial-a.log
 check a-gets-b-avc grep -Eq "avc: +denied .*scontext=$c12 tcontext=$image34 tclass=chr_file" denial-a.log
 dmesg -c >/dev/null
-serve fds-a-to-b "${domain_a[@]}"
+serve fds-a-to-b $domain_a
 run_checks -p b-gets-a runcon "$c34" vfio_probe iommufd --recv-refused /tmp/fds-a-to-b.sock
 check a-to-b-fds-exit wait "$server"
 dmesg >denial-b.log
