@@ -28,9 +28,9 @@ static const char host[] = "misc vfio 1:3\n" /* /dev/null */
 			   "group 7 1:7\n" /* /dev/full */
 			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
 			   "cdev=vfio0:1:8\n" /* /dev/random */
-			   "group 8 1:9\n" /* /dev/urandom */
+			   "group 8 10:229\n" /* /dev/fuse */
 			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
-			   "cdev=vfio1:1:9\n";
+			   "cdev=vfio1:1:9\n"; /* /dev/urandom */
 
 #define LABEL_A "system_u:system_r:svirt_t:s0:c1,c2"
 #define IMAGE_A "system_u:object_r:svirt_image_t:s0:c1,c2"
@@ -102,8 +102,7 @@ static vfg_plan *domain_apply_ok(fixture *f, const char *name, const char *label
 {
 	vfg_plan *plan = NULL;
 	vfg_error err = {0};
-	ck_assert_msg(domain_plan(f, name, label, hostdev, true, &plan, &err) == 0, "apply %s: %s", name,
-		      err.message);
+	ck_assert_msg(domain_plan(f, name, label, hostdev, true, &plan, &err) == 0, "apply %s: %s", name, err.message);
 	return plan;
 }
 
@@ -275,8 +274,7 @@ START_TEST(the_plan_shows_no_host_node_change_and_why)
 	fixture_open(&f, PRIVATE_CONF);
 	vfg_plan *plan = NULL;
 	vfg_error err = {0};
-	ck_assert_int_eq(domain_plan(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd,access=fd", false, &plan, &err),
-			 0);
+	ck_assert_int_eq(domain_plan(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd,access=fd", false, &plan, &err), 0);
 	const vfg_step *iommu = test_step(plan, "selinux", "/dev/iommu");
 	ck_assert_int_eq(iommu->action, VFG_ACTION_NONE);
 	ck_assert_str_eq(iommu->detail, "private node " IMAGE_A "; host node unchanged");
@@ -350,8 +348,7 @@ START_TEST(fds_of_a_domain_applied_without_labels_are_refused_and_nothing_is_lef
 	test_write_file(f.root, "/etc/vfguard/vfguard.conf", PRIVATE_CONF);
 	f.ctx = test_context(f.root);
 	vfg_error err = {0};
-	ck_assert_int_eq(domain_plan(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd,access=fd", false, &plan, &err),
-			 0);
+	ck_assert_int_eq(domain_plan(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd,access=fd", false, &plan, &err), 0);
 	vfg_fdset *fdset = NULL;
 	vfg_fd_options options = {.rlimit_mode = "off"};
 	ck_assert_int_eq(vfg_domain_open_fds(f.ctx, plan, &options, &fdset, &err), -1);

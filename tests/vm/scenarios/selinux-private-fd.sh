@@ -135,14 +135,14 @@ run_checks -p a-gets-b runcon "$c12" vfio_probe iommufd --recv-refused /tmp/fds-
 check b-to-a-fds-exit wait "$server"
 dmesg >denial-a.log
 show_output denial-a.log
-check a-gets-b-avc grep -Eq "avc: +denied .*scontext=$c12 tcontext=$image34 tclass=chr_file" denial-a.log
+check a-gets-b-avc grep -Eq "avc: +denied +\{ read write \} .*dev=\"tmpfs\".* scontext=$c12 tcontext=$image34 tclass=chr_file" denial-a.log
 dmesg -c >/dev/null
 serve fds-a-to-b $domain_a
 run_checks -p b-gets-a runcon "$c34" vfio_probe iommufd --recv-refused /tmp/fds-a-to-b.sock
 check a-to-b-fds-exit wait "$server"
 dmesg >denial-b.log
 show_output denial-b.log
-check b-gets-a-avc grep -Eq "avc: +denied .*scontext=$c34 tcontext=$image12 tclass=chr_file" denial-b.log
+check b-gets-a-avc grep -Eq "avc: +denied +\{ read write \} .*dev=\"tmpfs\".* scontext=$c34 tcontext=$image12 tclass=chr_file" denial-b.log
 same_labels labels-during-refusals
 
 check revoke-a vfguard revoke --config "$config" --domain vmA || exit 1
