@@ -106,6 +106,15 @@ static vfg_plan *domain_apply_ok(fixture *f, const char *name, const char *label
 	return plan;
 }
 
+/* Plan domain vm1 (label A) with @hostdev, applying nothing. */
+static vfg_plan *domain_plan_ok(fixture *f, const char *hostdev)
+{
+	vfg_plan *plan = NULL;
+	vfg_error err = {0};
+	ck_assert_msg(domain_plan(f, "vm1", LABEL_A, hostdev, false, &plan, &err) == 0, "plan: %s", err.message);
+	return plan;
+}
+
 static vfg_fdset *open_ok(fixture *f, const vfg_plan *plan)
 {
 	vfg_fdset *fdset = NULL;
@@ -256,9 +265,7 @@ START_TEST(path_access_nodes_are_never_private)
 {
 	fixture f;
 	fixture_open(&f, PRIVATE_CONF);
-	vfg_plan *plan = NULL;
-	vfg_error err = {0};
-	ck_assert_int_eq(domain_plan(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd", false, &plan, &err), 0);
+	vfg_plan *plan = domain_plan_ok(&f, "01:00.0,backend=iommufd");
 	/* The hypervisor opens a path-access node itself: the host node gets the label, as always. */
 	const vfg_step *cdev = test_step(plan, "selinux", "/dev/vfio/devices/vfio0");
 	ck_assert_int_eq(cdev->action, VFG_ACTION_GRANT);
@@ -272,9 +279,7 @@ START_TEST(the_plan_shows_no_host_node_change_and_why)
 {
 	fixture f;
 	fixture_open(&f, PRIVATE_CONF);
-	vfg_plan *plan = NULL;
-	vfg_error err = {0};
-	ck_assert_int_eq(domain_plan(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd,access=fd", false, &plan, &err), 0);
+	vfg_plan *plan = domain_plan_ok(&f, "01:00.0,backend=iommufd,access=fd");
 	const vfg_step *iommu = test_step(plan, "selinux", "/dev/iommu");
 	ck_assert_int_eq(iommu->action, VFG_ACTION_NONE);
 	ck_assert_str_eq(iommu->detail, "private node " IMAGE_A "; host node unchanged");

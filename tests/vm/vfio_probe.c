@@ -496,28 +496,50 @@ static int connect_socket(const char *path)
  * sends in one SCM_RIGHTS message, with their description (docs/fds.md):
  * "fd INDEX KIND PATH" lines say which is which. One line, recv-fds.
  */
-static bool receive_fds(struct probe *probe, const char *path)
-{
-	int sock = connect_socket(path);
-	if (sock < 0) {
-		printf("FAIL recv-fds connect %s: %s (%s)\n", path, errno_name(errno), strerror(errno));
-		return false;
-	}
-	char text[8192] = "";
+/* One message from `vfguard fds`: its text, its control data, its flags. */
+struct fds_message {
+	char text[8192];
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
-	struct msghdr message = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
-	ssize_t length = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
-	int error = errno;
-	close(sock);
-	if (length < 0) {
-		printf("FAIL recv-fds recvmsg: %s (%s)\n", errno_name(error), strerror(error));
+	struct iovec iov;
+	struct msghdr header;
+	ssize_t length;
+};
+
+/* Connect to @path and take one message into @m; a failure is step @step's FAIL line. */
+static bool receive_message(const char *step, const char *path, struct fds_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	int sock = connect_socket(path);
+	if (sock < 0) {
+		printf("FAIL %s connect %s: %s (%s)\n", step, path, errno_name(errno), strerror(errno));
 		return false;
 	}
+	m->iov = (struct iovec){.iov_base = m->text, .iov_len = sizeof(m->text) - 1};
+	m->header = (struct msghdr){.msg_iov = &m->iov,
+				    .msg_iovlen = 1,
+				    .msg_control = m->control.buf,
+				    .msg_controllen = sizeof(m->control.buf)};
+	m->length = recvmsg(sock, &m->header, MSG_CMSG_CLOEXEC);
+	int error = errno;
+	close(sock);
+	if (m->length < 0) {
+		printf("FAIL %s recvmsg: %s (%s)\n", step, errno_name(error), strerror(error));
+		return false;
+	}
+	return true;
+}
+
+static bool receive_fds(struct probe *probe, const char *path)
+{
+	static struct fds_message m;
+	if (!receive_message("recv-fds", path, &m))
+		return false;
+	struct msghdr message = m.header;
+	ssize_t length = m.length;
+	char *text = m.text;
 	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
 	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) {
 		printf("FAIL recv-fds no fds came (%zd bytes): refused?\n", length);
@@ -560,26 +582,12 @@ static bool receive_fds(struct probe *probe, const char *path)
  */
 static bool receive_refused(const char *path)
 {
-	int sock = connect_socket(path);
-	if (sock < 0) {
-		printf("FAIL recv-refused connect %s: %s (%s)\n", path, errno_name(errno), strerror(errno));
+	static struct fds_message m;
+	if (!receive_message("recv-refused", path, &m))
 		return false;
-	}
-	char text[8192] = "";
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
-	struct msghdr message = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
-	ssize_t length = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
-	int error = errno;
-	close(sock);
-	if (length < 0) {
-		printf("FAIL recv-refused recvmsg: %s (%s)\n", errno_name(error), strerror(error));
-		return false;
-	}
+	struct msghdr message = m.header;
+	ssize_t length = m.length;
+	const char *text = m.text;
 	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
 	int n_fds = cmsg && cmsg->cmsg_type == SCM_RIGHTS ? (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int)) : 0;
 	bool truncated = message.msg_flags & MSG_CTRUNC;

@@ -129,20 +129,24 @@ show_output fds-b.err
 same_labels labels-after-use
 
 # Each refused the other's: the receive installs nothing, and SELinux says why.
-dmesg -c >/dev/null
-serve fds-b-to-a $domain_b
-run_checks -p a-gets-b runcon "$c12" vfio_probe iommufd --recv-refused /tmp/fds-b-to-a.sock
-check b-to-a-fds-exit wait "$server"
-dmesg >denial-a.log
-show_output denial-a.log
-check a-gets-b-avc grep -Eq "avc: +denied +\{ read write \} .*dev=\"tmpfs\".* scontext=$c12 tcontext=$image34 tclass=chr_file" denial-a.log
-dmesg -c >/dev/null
-serve fds-a-to-b $domain_a
-run_checks -p b-gets-a runcon "$c34" vfio_probe iommufd --recv-refused /tmp/fds-a-to-b.sock
-check a-to-b-fds-exit wait "$server"
-dmesg >denial-b.log
-show_output denial-b.log
-check b-gets-a-avc grep -Eq "avc: +denied +\{ read write \} .*dev=\"tmpfs\".* scontext=$c34 tcontext=$image12 tclass=chr_file" denial-b.log
+# refused NAME RECEIVER-LABEL IMAGE-LABEL DOMAIN-ARGS...: a process of
+# RECEIVER-LABEL is served the other domain's fds (IMAGE-LABEL): nothing is
+# installed, and the kernel logs the denial on the private node (tmpfs).
+refused() {
+	name=$1 receiver=$2 image=$3
+	shift 3
+	dmesg -c >/dev/null
+	serve "fds-$name" "$@"
+	run_checks -p "$name" runcon "$receiver" vfio_probe iommufd --recv-refused "/tmp/fds-$name.sock"
+	check "$name-fds-exit" wait "$server"
+	dmesg >"denial-$name.log"
+	show_output "denial-$name.log"
+	check "$name-avc" grep -Eq \
+		"avc: +denied +\\{ read write \\} .*dev=\"tmpfs\".* scontext=$receiver tcontext=$image tclass=chr_file" \
+		"denial-$name.log"
+}
+refused a-gets-b "$c12" "$image34" $domain_b
+refused b-gets-a "$c34" "$image12" $domain_a
 same_labels labels-during-refusals
 
 check revoke-a vfguard revoke --config "$config" --domain vmA || exit 1
