@@ -80,18 +80,20 @@ static void private_name(const vfg_node *node, unsigned number, char *buf, size_
 		 minor(node->rdev));
 }
 
-static int private_label(int mount_fd, const char *name, const vfg_node_xattr *xattrs, size_t n_xattrs, vfg_error *err)
+static int private_label(int mount_fd, const char *name, const vfg_node_xattr *xattrs, size_t n_xattrs,
+			 const char *real, vfg_error *err)
 {
 	_cleanup_close_ int path_fd = openat(mount_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (path_fd < 0)
-		return vfg_error_set(err, errno, name, "cannot reach the private node just made");
+		return vfg_error_set(err, errno, real, "cannot reach its private node %s just made", name);
 	/* setxattr(2) refuses an O_PATH fd; its /proc/self/fd link names the very inode. */
 	char proc_path[VFG_PROC_FD_PATH_MAX];
 	vfg_proc_fd_path(path_fd, proc_path, sizeof(proc_path));
 	for (size_t i = 0; i < n_xattrs; i++)
 		if (vfg_fault("fds.private_xattr") ||
 		    setxattr(proc_path, xattrs[i].name, xattrs[i].value, xattrs[i].size, 0) < 0)
-			return vfg_error_set(err, errno, name, "cannot set %s on the private node", xattrs[i].name);
+			return vfg_error_set(err, errno, real, "cannot set %s on the private node %s", xattrs[i].name,
+					     name);
 	return 0;
 }
 
@@ -106,7 +108,7 @@ int private_node_open(int mount_fd, unsigned number, const vfg_node *node, const
 				     "device cgroup must allow it)",
 				     major(node->rdev), minor(node->rdev));
 	int fd = -1;
-	if (private_label(mount_fd, name, xattrs, n_xattrs, err) == 0) {
+	if (private_label(mount_fd, name, xattrs, n_xattrs, real, err) == 0) {
 		fd = openat(mount_fd, name, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 		if (fd < 0)
 			vfg_error_set(err, errno, real, "cannot open the device read-write through its private node");

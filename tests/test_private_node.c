@@ -364,6 +364,102 @@ START_TEST(fds_of_a_domain_applied_without_labels_are_refused_and_nothing_is_lef
 }
 END_TEST
 
+/* How many descriptors this process has open. */
+static int count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(dir);
+	int n = 0;
+	for (struct dirent *entry; (entry = readdir(dir));)
+		n += entry->d_name[0] != '.';
+	closedir(dir);
+	return n - 1; /* the directory's own */
+}
+
+/*
+ * Each changing call of a private node failed in turn (tests/faults/
+ * vfg_fault.h; this is a test build), for the first node (/dev/iommu) and
+ * the second (the cdev): the set fails naming the node and the call, and
+ * every fd and the tmpfs are closed again.
+ */
+START_TEST(a_failed_call_of_a_private_node_closes_everything)
+{
+	fixture f;
+	fixture_open(&f, PRIVATE_CONF);
+	vfg_plan *plan = domain_apply_ok(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd,access=fd");
+	static const struct {
+		const char *site, *says;
+	} sites[] = {
+		{"fds.private_mknod", "cannot make a private node"},
+		{"fds.private_xattr", "cannot set security.selinux on the private node"},
+		{"fds.private_unlink", "cannot unlink its private node"},
+	};
+	int before = count_fds();
+	/*
+	 * A site counts its passes for the whole process. A node's mknod,
+	 * xattr and unlink come in that order, and the unlink comes whether or
+	 * not the label and the open worked: a failed mknod at node k means k
+	 * mknods and k - 1 of the others, any later failure k of each.
+	 */
+	unsigned passed[3] = {0, 0, 0};
+	for (size_t i = 0; i < 3; i++) {
+		for (unsigned node = 1; node <= 2; node++) {
+			char spec[64];
+			snprintf(spec, sizeof(spec), "%s:%u:5", sites[i].site, passed[i] + node); /* EIO */
+			ck_assert_int_eq(setenv("VFGUARD_FAULT", spec, 1), 0);
+			vfg_fdset *fdset = NULL;
+			vfg_error err = {0};
+			vfg_fd_options options = {.rlimit_mode = "off"};
+			int r = vfg_domain_open_fds(f.ctx, plan, &options, &fdset, &err);
+			ck_assert_int_eq(unsetenv("VFGUARD_FAULT"), 0);
+			ck_assert_msg(r == -1 && !fdset, "%s: the set opened", spec);
+			ck_assert_msg(strstr(err.message, sites[i].says) && err.errnum == EIO, "%s: %s", spec,
+				      err.message);
+			ck_assert_str_eq(err.subject,
+					 test_path(f.root, node == 1 ? "/dev/iommu" : "/dev/vfio/devices/vfio0"));
+			ck_assert_int_eq(count_fds(), before);
+			for (size_t j = 0; j < 3; j++)
+				passed[j] += i == 0 && j > 0 ? node - 1 : node;
+		}
+	}
+	vfg_plan_free(plan);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(cli_exec_hands_the_command_private_nodes)
+{
+	fixture f;
+	fixture_open(&f, PRIVATE_CONF);
+	vfg_plan_free(domain_apply_ok(&f, "vm1", LABEL_A, "01:00.0,backend=iommufd,access=fd"));
+	test_run run;
+	test_cli(&run, (const char *[]){"exec",
+					"--root",
+					f.root,
+					"--domain",
+					"vm1",
+					"--uid",
+					"107",
+					"--gid",
+					"107",
+					"--selinux-label",
+					LABEL_A,
+					"--hostdev",
+					"01:00.0,backend=iommufd,access=fd",
+					"--rlimit-mode",
+					"off",
+					"--",
+					"/bin/sh",
+					"-c",
+					"readlink /proc/$$/fd/3 /proc/$$/fd/4",
+					NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	ck_assert_str_eq(run.out, "/iommufd-0-1.5 (deleted)\n/cdev-1-1.8 (deleted)\n");
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(the_key_is_listed_and_a_bad_value_refused)
 {
 	test_run run;
@@ -388,6 +484,8 @@ static Suite *private_node_suite(void)
 	tcase_add_test(tc, the_plan_shows_no_host_node_change_and_why);
 	tcase_add_test(tc, audit_expects_the_host_nodes_as_they_were_and_names_a_relabel);
 	tcase_add_test(tc, fds_of_a_domain_applied_without_labels_are_refused_and_nothing_is_left_open);
+	tcase_add_test(tc, a_failed_call_of_a_private_node_closes_everything);
+	tcase_add_test(tc, cli_exec_hands_the_command_private_nodes);
 	tcase_add_test(tc, the_key_is_listed_and_a_bad_value_refused);
 	suite_add_tcase(s, tc);
 	return s;
