@@ -245,6 +245,26 @@ START_TEST(each_domains_fds_carry_its_own_categories_the_shared_node_too)
 }
 END_TEST
 
+START_TEST(legacy_container_and_group_are_private_nodes_too)
+{
+	fixture f;
+	fixture_open(&f, PRIVATE_CONF);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	vfg_plan *plan = domain_apply_ok(&f, "vm1", LABEL_A, "01:00.0,backend=legacy,access=fd");
+	vfg_fdset *fdset = open_ok(&f, plan);
+	ck_assert_uint_eq(fdset->n_fds, 2);
+	ck_assert_str_eq(fdset->fds[0].path, "/dev/vfio/vfio");
+	expect_private(fdset->fds[0].fd, 1, 3, IMAGE_A);
+	ck_assert_str_eq(fdset->fds[1].path, "/dev/vfio/7");
+	expect_private(fdset->fds[1].fd, 1, 7, IMAGE_A);
+	test_snapshot_expect(f.root, UNCHANGED, before, "the host tree with the fds open");
+	vfg_fdset_free(fdset);
+	free(before);
+	vfg_plan_free(plan);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(relabel_mode_opens_the_host_nodes_and_labels_them_as_before)
 {
 	fixture f;
@@ -298,6 +318,18 @@ START_TEST(the_plan_shows_no_host_node_change_and_why)
 					"--json", NULL});
 	ck_assert_msg(run.status == 0, "%s", run.err);
 	ck_assert_ptr_nonnull(strstr(run.out, "\"detail\": \"private node " IMAGE_A "; host node unchanged\""));
+	test_run_free(&run);
+	test_cli(&run,
+		 (const char *[]){"plan", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				  "--selinux-label", LABEL_A, "--hostdev", "01:00.0,backend=iommufd,access=fd", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	/* The table: /dev/iommu no change, the cdev's change a private node; each reason says so. */
+	ck_assert_msg(strstr(run.out, "/dev/iommu               iommufd  1:5   yes     fd      -"), "%s", run.out);
+	ck_assert_msg(strstr(run.out, "/dev/vfio/devices/vfio0  cdev     1:8   no      fd      private"), "%s",
+		      run.out);
+	const char *first = strstr(run.out, "selinux    private node " IMAGE_A "; host node unchanged");
+	ck_assert_msg(first && strstr(first + 1, "selinux    private node " IMAGE_A "; host node unchanged"), "%s",
+		      run.out);
 	test_run_free(&run);
 	fixture_close(&f);
 }
@@ -479,6 +511,7 @@ static Suite *private_node_suite(void)
 	TCase *tc = tcase_create("private");
 	tcase_add_test(tc, fds_are_private_nodes_with_the_domains_label_and_the_host_nodes_are_untouched);
 	tcase_add_test(tc, each_domains_fds_carry_its_own_categories_the_shared_node_too);
+	tcase_add_test(tc, legacy_container_and_group_are_private_nodes_too);
 	tcase_add_test(tc, relabel_mode_opens_the_host_nodes_and_labels_them_as_before);
 	tcase_add_test(tc, path_access_nodes_are_never_private);
 	tcase_add_test(tc, the_plan_shows_no_host_node_change_and_why);
