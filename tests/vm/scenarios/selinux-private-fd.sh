@@ -18,9 +18,12 @@
 #     into another domain replaces each fd the new domain may not use with
 #     the null device, flush_unauthorized_files() in
 #     security/selinux/hooks.c, Linux 6.12.)
-#   - the host's /dev/iommu, the edu cdev and the mdev's cdev keep their
-#     labels, compared before, during and after; plan, apply and revoke
-#     change none of them, and audit finds no drift.
+#   - the host's /dev/iommu, the edu cdev and the mdev's cdev (and the
+#     container and edu's group) keep their labels, compared before, during
+#     and after; plan, apply and revoke change none of them, and audit finds
+#     no drift.
+# Then edu on the legacy backend the same way: container and group by
+# private nodes of vmA's label, the whole type1 flow.
 requires iommufd mdev
 use_vfio_pci "$EDU"
 edu_cdev=/dev/vfio/devices/$(basename "$(ls -d "$EDU_SYS"/vfio-dev/vfio*)")
@@ -28,6 +31,7 @@ uuid=83b8f4f2-509f-382f-3c1e-e6bfe0fa1002
 for type in /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-*; do break; done
 check mdev-create sh -c "echo $uuid >$type/create" || exit 1
 mdev_cdev=/dev/vfio/devices/$(basename "$(ls -d "/sys/bus/mdev/devices/$uuid"/vfio-dev/vfio*)")
+edu_group=/dev/vfio/$(iommu_group "$EDU")
 c12=system_u:system_r:svirt_t:s0:c1,c2
 c34=system_u:system_r:svirt_t:s0:c3,c4
 image12=system_u:object_r:svirt_image_t:s0:c1,c2
@@ -45,14 +49,14 @@ selinux_enforce
 # reads back empty is written "EMPTY", which no later snapshot may match.
 labels() {
 	local node label
-	for node in /dev/iommu "$edu_cdev" "$mdev_cdev"; do
+	for node in /dev/iommu "$edu_cdev" "$mdev_cdev" /dev/vfio/vfio "$edu_group"; do
 		label=$(selinux_label "$node")
 		echo "$node ${label:-EMPTY}"
 	done
 }
 labels >before.labels
 show_output before.labels
-check labels-before-read sh -c '! grep -q EMPTY before.labels && test "$(wc -l <before.labels)" = 3'
+check labels-before-read sh -c '! grep -q EMPTY before.labels && test "$(wc -l <before.labels)" = 5'
 expect_match iommu-label-before "$(selinux_label /dev/iommu)" "$selinux_file_label"
 expect_match mdev-cdev-label-before "$(selinux_label "$mdev_cdev")" "$selinux_file_label"
 same_labels() {
@@ -152,4 +156,15 @@ same_labels labels-during-refusals
 check revoke-a vfguard revoke --config "$config" --domain vmA || exit 1
 check revoke-b vfguard revoke --config "$config" --domain vmB || exit 1
 same_labels labels-after-revoke
+
+# The legacy backend the same way: the container and the group through private nodes of vmA's label.
+legacy_a="--config $config --domain vmA --uid 0 --gid 0 --selinux-label $c12 --hostdev $EDU,backend=legacy,access=fd"
+check legacy-apply vfguard apply $legacy_a || exit 1
+same_labels labels-after-legacy-apply
+serve fds-legacy $legacy_a
+run_checks -p legacy-own runcon "$c12" vfio_probe legacy --recv-socket /tmp/fds-legacy.sock --device "$EDU" \
+	--expect-label "$image12"
+check legacy-fds-exit wait "$server"
+check legacy-revoke vfguard revoke --config "$config" --domain vmA || exit 1
+same_labels labels-after-legacy-revoke
 check mdev-remove sh -c "echo 1 >/sys/bus/mdev/devices/$uuid/remove"
