@@ -128,10 +128,9 @@ static int fdset_private_xattrs(fdset_opener *opener, const vfg_node *node, vfg_
 	size_t n = 0;
 	for (size_t l = 0; l < plan->n_labelers; l++) {
 		const vfg_labeler *labeler = plan->labelers[l].labeler;
-		int (*ask)(const vfg_labeler_env *, const vfg_domain *, const vfg_probe *, const vfg_node *,
-			   vfg_node_xattr *, vfg_error *) = VFG_LABELER_OPTIONAL(labeler, private_node_xattr);
-		if (!ask)
-			continue;
+		__typeof__(labeler->private_node_xattr) ask = VFG_LABELER_OPTIONAL(labeler, private_node_xattr);
+		if (!ask || !plan->labelers[l].probe.active)
+			continue; /* a layer not enforced here asks for nothing */
 		txn_view view;
 		vfg_labeler_env env = txn_view_env(opener->ctx, &view, opener->hj, labeler->name);
 		vfg_node_xattr *xattr = &opener->xattrs[n];

@@ -276,7 +276,8 @@ typedef struct vfg_labeler {
 	 * inactive, or it labels the host node instead), -1 with @err. Called
 	 * under the host lock, shared; side state reads as in plan
 	 * (vfg_env_state_get). The core asks every labeler, and uses a
-	 * private node when at least one of them answers 1.
+	 * private node when at least one of them answers 1; a labeler whose
+	 * probe found its layer inactive is not asked.
 	 */
 	int (*private_node_xattr)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 				  const vfg_node *node, vfg_node_xattr *xattr, vfg_error *err);

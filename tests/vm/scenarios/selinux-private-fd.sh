@@ -1,5 +1,5 @@
 # vfgvm-cmdline: security=selinux
-# shellcheck disable=SC2086 # $domain_a and $domain_b are split on purpose
+# shellcheck disable=SC2086,SC2016 # $domain_a and $domain_b are split on purpose; sh -c expands its own
 # fd access through private nodes under SELinux enforcing (refpolicy,
 # vfguard's module, the test-only one; issue 21, docs/private-nodes.md), and
 # SELinux with an mdev: domain vmA has the edu device, domain vmB an mdev of
