@@ -396,18 +396,6 @@ START_TEST(fds_of_a_domain_applied_without_labels_are_refused_and_nothing_is_lef
 }
 END_TEST
 
-/* How many descriptors this process has open. */
-static int count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	ck_assert_ptr_nonnull(dir);
-	int n = 0;
-	for (struct dirent *entry; (entry = readdir(dir));)
-		n += entry->d_name[0] != '.';
-	closedir(dir);
-	return n - 1; /* the directory's own */
-}
-
 /*
  * Each changing call of a private node failed in turn (tests/faults/
  * vfg_fault.h; this is a test build), for the first node (/dev/iommu) and
@@ -426,7 +414,7 @@ START_TEST(a_failed_call_of_a_private_node_closes_everything)
 		{"fds.private_xattr", "cannot set security.selinux on the private node"},
 		{"fds.private_unlink", "cannot unlink its private node"},
 	};
-	int before = count_fds();
+	int before = test_count_fds();
 	/*
 	 * A site counts its passes for the whole process. A node's mknod,
 	 * xattr and unlink come in that order, and the unlink comes whether or
@@ -449,7 +437,7 @@ START_TEST(a_failed_call_of_a_private_node_closes_everything)
 				      err.message);
 			ck_assert_str_eq(err.subject,
 					 test_path(f.root, node == 1 ? "/dev/iommu" : "/dev/vfio/devices/vfio0"));
-			ck_assert_int_eq(count_fds(), before);
+			ck_assert_int_eq(test_count_fds(), before);
 			for (size_t j = 0; j < 3; j++)
 				passed[j] += i == 0 && j > 0 ? node - 1 : node;
 		}
