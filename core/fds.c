@@ -15,6 +15,7 @@
 #include <sys/un.h>
 
 #include "journal.h"
+#include "private_node.h"
 #include "vfio_uapi.h"
 
 /* The description sent with the fds; docs/fds.md is its reference. */
@@ -106,13 +107,72 @@ static void node_hostdevs(const vfg_plan *plan, size_t index, char *buf, size_t 
 	}
 }
 
-static int fdset_open_node(vfg_context *ctx, const vfg_plan *plan, size_t index, vfg_fd *slot, vfg_error *err)
+/* What opening a set's nodes shares: the journal as read, and the private nodes' tmpfs once one is made. */
+typedef struct fdset_opener {
+	vfg_context *ctx;
+	const host_journal *hj;
+	const vfg_plan *plan;
+	vfg_node_xattr *xattrs; /* one per labeler */
+	int mount_fd; /* private_node.c: -1 until the first private node */
+	unsigned n_private;
+} fdset_opener;
+
+/*
+ * What the labelers want a private node of @node to carry (labeler.h:
+ * private_node_xattr), into opener->xattrs; how many, 0 when none asks for
+ * a private node and the host's node is opened itself.
+ */
+static int fdset_private_xattrs(fdset_opener *opener, const vfg_node *node, vfg_error *err)
 {
+	const vfg_plan *plan = opener->plan;
+	size_t n = 0;
+	for (size_t l = 0; l < plan->n_labelers; l++) {
+		const vfg_labeler *labeler = plan->labelers[l].labeler;
+		__typeof__(labeler->private_node_xattr) ask = VFG_LABELER_OPTIONAL(labeler, private_node_xattr);
+		if (!ask || !plan->labelers[l].probe.active)
+			continue; /* a layer not enforced here asks for nothing */
+		txn_view view;
+		vfg_labeler_env env = txn_view_env(opener->ctx, &view, opener->hj, labeler->name);
+		vfg_node_xattr *xattr = &opener->xattrs[n];
+		memset(xattr, 0, sizeof(*xattr));
+		int r = ask(&env, &plan->domain, &plan->labelers[l].probe, node, xattr, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		if (!memchr(xattr->name, '\0', sizeof(xattr->name)) || !xattr->name[0] ||
+		    xattr->size > sizeof(xattr->value))
+			return vfg_error_set(err, EINVAL, node->path,
+					     "labeler %s asked for a private node attribute that is not one",
+					     labeler->name);
+		n++;
+	}
+	return (int)n;
+}
+
+static int fdset_open_private(fdset_opener *opener, const vfg_node *node, size_t n_xattrs, vfg_error *err)
+{
+	char real[VFG_PATH_MAX];
+	/* The host's node is checked as for an open of its own (rdev as sysfs gives it), and never opened. */
+	if (vfg_node_check_host(opener->ctx, node, real, sizeof(real), err) < 0)
+		return -1;
+	if (opener->mount_fd < 0 && (opener->mount_fd = private_mount_open(opener->plan->domain.name, err)) < 0)
+		return -1;
+	return private_node_open(opener->mount_fd, opener->n_private++, node, opener->xattrs, n_xattrs, real, err);
+}
+
+static int fdset_open_node(fdset_opener *opener, size_t index, vfg_fd *slot, vfg_error *err)
+{
+	const vfg_plan *plan = opener->plan;
 	const vfg_node *node = &plan->nodes[index];
 	slot->node = index;
 	slot->kind = node->kind;
 	snprintf(slot->path, sizeof(slot->path), "%s", node->path);
-	slot->fd = vfg_node_open_device(ctx, node, err);
+	int n_xattrs = fdset_private_xattrs(opener, node, err);
+	if (n_xattrs < 0)
+		return -1;
+	slot->fd = n_xattrs > 0 ? fdset_open_private(opener, node, (size_t)n_xattrs, err)
+				: vfg_node_open_device(opener->ctx, node, err);
 	if (slot->fd >= 0)
 		return 0;
 	/* vfio_group_fops_open() (drivers/vfio/group.c): a group has one opener at a time. */
@@ -267,11 +327,26 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 	return 0;
 }
 
-static int fdset_open_all(vfg_context *ctx, const vfg_plan *plan, vfg_rlimit_mode mode, vfg_fdset **result,
-			  vfg_error *err)
+static void fdset_opener_done(fdset_opener *opener)
 {
+	free(opener->xattrs);
+	if (opener->mount_fd >= 0)
+		close(opener->mount_fd); /* the private nodes' tmpfs goes with its last reference */
+}
+
+static int fdset_open_all(vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, vfg_rlimit_mode mode,
+			  vfg_fdset **result, vfg_error *err)
+{
+	__attribute__((cleanup(fdset_opener_done))) fdset_opener opener = {
+		.ctx = ctx,
+		.hj = hj,
+		.plan = plan,
+		.xattrs = calloc(plan->n_labelers ? plan->n_labelers : 1, sizeof(vfg_node_xattr)),
+		.mount_fd = -1,
+	};
 	_cleanup_fdset_ vfg_fdset *fdset = calloc(1, sizeof(*fdset));
-	if (!fdset || !(fdset->fds = calloc(plan->n_nodes ? plan->n_nodes : 1, sizeof(*fdset->fds)))) {
+	if (!opener.xattrs || !fdset ||
+	    !(fdset->fds = calloc(plan->n_nodes ? plan->n_nodes : 1, sizeof(*fdset->fds)))) {
 		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot allocate the fd set");
 	}
 	snprintf(fdset->domain, sizeof(fdset->domain), "%s", plan->domain.name);
@@ -282,7 +357,7 @@ static int fdset_open_all(vfg_context *ctx, const vfg_plan *plan, vfg_rlimit_mod
 		if (plan->nodes[i].access != VFG_ACCESS_FD)
 			continue;
 		vfg_fd *slot = &fdset->fds[fdset->n_fds];
-		if (fdset_open_node(ctx, plan, i, slot, err) < 0)
+		if (fdset_open_node(&opener, i, slot, err) < 0)
 			return -1;
 		fdset->n_fds++;
 		switch (slot->kind) {
@@ -334,7 +409,7 @@ VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const
 	for (size_t h = 0; r == 0 && h < plan->n_hostdevs; h++)
 		r = fdset_check_claim(&hj, plan, &plan->hostdevs[h], err);
 	if (r == 0)
-		r = fdset_open_all(ctx, plan, mode, result, err);
+		r = fdset_open_all(ctx, &hj, plan, mode, result, err);
 	host_journal_close(&hj);
 	return r;
 }

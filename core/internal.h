@@ -166,6 +166,8 @@ int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_err
 int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct stat *st, vfg_error *err);
 /* Open a checked node O_RDWR|O_CLOEXEC (the fd broker); the open's errno (EBUSY for a held group) is in err. */
 int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err);
+/* Check the host's node as vfg_node_open_device does, and open nothing; its path under the root in @real. */
+int vfg_node_check_host(const vfg_context *ctx, const vfg_node *node, char *real, size_t size, vfg_error *err);
 
 /* text_store.c: a set of strings, each kept once (a plan's step texts). */
 typedef struct vfg_text_store vfg_text_store;

@@ -174,6 +174,15 @@ VFG_EXPORT int vfg_node_open(const vfg_labeler_env *env, const vfg_node *node, v
 	return vfg_node_open_stat(env, node, &st, err);
 }
 
+int vfg_node_check_host(const vfg_context *ctx, const vfg_node *node, char *real, size_t size, vfg_error *err)
+{
+	struct stat checked;
+	if (vfg_host_path(ctx, node->path, real, size, err) < 0)
+		return -1;
+	_cleanup_close_ int path_fd = open_beneath(ctx->root_fd, ctx->root, node->path, real, err);
+	return path_fd < 0 || check_node(path_fd, real, node, &checked, err) < 0 ? -1 : 0;
+}
+
 int vfg_node_open_device(const vfg_context *ctx, const vfg_node *node, vfg_error *err)
 {
 	char real[VFG_PATH_MAX];

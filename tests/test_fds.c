@@ -49,18 +49,6 @@ typedef struct fixture {
 	int fds_before;
 } fixture;
 
-/* How many descriptors this process has open. */
-static int count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	ck_assert_ptr_nonnull(dir);
-	int n = 0;
-	for (struct dirent *entry; (entry = readdir(dir));)
-		n += entry->d_name[0] != '.';
-	closedir(dir);
-	return n - 1; /* the directory's own */
-}
-
 static void fixture_open(fixture *f, const char *config)
 {
 	memset(f, 0, sizeof(*f));
@@ -78,7 +66,7 @@ static void fixture_open(fixture *f, const char *config)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vfguard-fds-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(f->dir));
 	ck_assert_int_eq(chmod(f->dir, 0755), 0);
-	f->fds_before = count_fds();
+	f->fds_before = test_count_fds();
 }
 
 static void fixture_plan(fixture *f, const char *const *hostdevs)
@@ -100,7 +88,7 @@ static void fixture_close(fixture *f)
 	vfg_plan_free(f->plan);
 	f->plan = NULL;
 	/* Every path, failures included, leaves exactly the descriptors it found. */
-	ck_assert_int_eq(count_fds(), f->fds_before);
+	ck_assert_int_eq(test_count_fds(), f->fds_before);
 	vfg_context_free(f->ctx);
 	test_root_remove(f->root);
 	test_root_remove(f->dir);
@@ -148,7 +136,7 @@ START_TEST(iommufd_opens_iommu_once_and_each_cdev_rdwr_cloexec)
 	ck_assert_str_eq(fdset->hostdevs[1].bdf, "0000:02:00.0");
 	ck_assert_uint_eq(fdset->hostdevs[1].fd, 2);
 	ck_assert_str_eq(fdset->hostdevs[1].vf_token, "");
-	ck_assert_int_eq(count_fds(), f.fds_before + 3);
+	ck_assert_int_eq(test_count_fds(), f.fds_before + 3);
 	vfg_fdset_free(fdset);
 	fixture_close(&f);
 }
@@ -333,7 +321,7 @@ static void expect_open_refused(fixture *f, int errnum, const char *what)
 	ck_assert_ptr_null(fdset);
 	ck_assert_msg(err.errnum == errnum, "errno %d, expected %d: %s", err.errnum, errnum, err.message);
 	ck_assert_msg(strstr(err.message, what), "expected '%s' in: %s", what, err.message);
-	ck_assert_int_eq(count_fds(), f->fds_before);
+	ck_assert_int_eq(test_count_fds(), f->fds_before);
 }
 
 START_TEST(a_group_another_domain_holds_is_refused_naming_the_holder)
@@ -545,7 +533,7 @@ START_TEST(scm_rights_hands_every_fd_to_the_domain_uid_and_closes_vfguards_copie
 	free(report);
 	for (size_t i = 0; i < fdset->n_fds; i++)
 		ck_assert_int_eq(fdset->fds[i].fd, -1);
-	ck_assert_int_eq(count_fds(), f.fds_before); /* vfguard's own copies are gone */
+	ck_assert_int_eq(test_count_fds(), f.fds_before); /* vfguard's own copies are gone */
 	vfg_fdset_free(fdset);
 	fixture_close(&f);
 }

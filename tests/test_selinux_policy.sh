@@ -6,10 +6,10 @@
 # cdevs (the linked file contexts), and give fd access to the shared VFIO
 # nodes without opening path access (vfguard audit through libsepol).
 #
-#   test_selinux_policy.sh MODULE.pp ALLOW_RULES LINK_POLICY
+#   test_selinux_policy.sh MODULE.pp ALLOW_RULES LINK_POLICY OPENER_TEST.pp
 # with $VFGUARD_CLI, $VFGUARD_MKHOST and $VFGUARD_PLUGIN_DIR set. TAP output.
 set -uo pipefail
-module=$1 allow_rules=$2 link_policy=$3
+module=$1 allow_rules=$2 link_policy=$3 opener_module=$4
 base=/etc/selinux/default/policy/policy.33
 base_contexts=/etc/selinux/default/contexts/files/file_contexts
 work=$(mktemp -d)
@@ -26,7 +26,7 @@ result() { # result ok|not-ok NAME [DETAIL FILE]
 		[[ -n ${3:-} ]] && sed 's/^/# /' "$3"
 	fi
 }
-echo "1..7"
+echo "1..8"
 
 if "$link_policy" "$work/linked" "$module" >"$work/link.log" 2>&1; then
 	result ok "the module links into refpolicy offline (semodule --path)"
@@ -153,5 +153,47 @@ if reported "$work/cdev-base.json" && grep -q 'allow svirt_t svirt_image_t:chr_f
 else
 	cat "$work/cdev.json" "$work/cdev-base.json" >"$work/cdev.out"
 	result not-ok "mapping the cdev's regions: denied by refpolicy alone, allowed with the module" "$work/cdev.out"
+fi
+# The interface a manager of its own calls for private-node fd access
+# (vfguard_open_private_vfio_nodes, docs/private-nodes.md), on a test domain
+# that has nothing else: linked into refpolicy, it gets exactly what the core
+# does to make, label, open and unlink a private node, and the VMs may use
+# its fds. No MCS constraint applies to it: refpolicy constrains chr_file
+# relabels and opens only for mcs_constrained_type, which it is not (seinfo).
+cat >"$work/opener.expected" <<'RULES'
+allow vfguard_test_opener_t svirt_image_t:chr_file { getattr ioctl open read relabelto unlink write };
+allow vfguard_test_opener_t tmpfs_t:chr_file { create getattr relabelfrom };
+allow vfguard_test_opener_t tmpfs_t:dir { add_name remove_name search write };
+allow vfguard_test_opener_t tmpfs_t:filesystem mount;
+allow vfguard_test_opener_t vfguard_test_opener_t:capability { mknod sys_admin };
+allow virt_domain vfguard_test_opener_t:fd use;
+RULES
+: >"$work/opener.diff"
+if "$link_policy" "$work/opener-linked" "$module" "$opener_module" >"$work/opener.diff" 2>&1; then
+	opener_policy=$work/opener-linked/policy.33
+	{
+		sesearch -A -s vfguard_test_opener_t -t svirt_image_t -c chr_file "$opener_policy"
+		sesearch -A -s vfguard_test_opener_t -t tmpfs_t "$opener_policy"
+		sesearch -A -s vfguard_test_opener_t -t vfguard_test_opener_t -c capability "$opener_policy"
+		sesearch -A -s svirt_t -t vfguard_test_opener_t -c fd "$opener_policy"
+	} 2>&1 | grep -v ' file_type:\| filesystem_type:\| domain:' | sort >"$work/opener.rules"
+	sesearch -A -s svirt_image_t -t tmpfs_t -c filesystem -p associate "$opener_policy" >"$work/opener.associate" 2>&1
+	seinfo -x -a mcs_constrained_type "$opener_policy" >"$work/opener.mcs" 2>&1
+	if ! diff -u "$work/opener.expected" "$work/opener.rules" >>"$work/opener.diff"; then
+		:
+	elif ! grep -q 'filesystem associate' "$work/opener.associate"; then
+		cat "$work/opener.associate" >>"$work/opener.diff"
+	elif ! grep -q 'svirt_t' "$work/opener.mcs" || grep -q vfguard_test_opener_t "$work/opener.mcs"; then
+		cat "$work/opener.mcs" >>"$work/opener.diff"
+	else
+		: >"$work/opener.diff"
+	fi
+else
+	echo "linking the opener test module failed" >>"$work/opener.diff"
+fi
+if [[ ! -s $work/opener.diff ]]; then
+	result ok "vfguard_open_private_vfio_nodes gives a manager exactly what a private node needs"
+else
+	result not-ok "vfguard_open_private_vfio_nodes gives a manager exactly what a private node needs" "$work/opener.diff"
 fi
 ((failed == 0))

@@ -631,3 +631,14 @@ int test_journal_files(const char *root)
 	closedir(dir);
 	return count;
 }
+
+int test_count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(dir);
+	int n = 0;
+	for (struct dirent *entry; (entry = readdir(dir));)
+		n += entry->d_name[0] != '.';
+	closedir(dir);
+	return n - 1; /* the directory's own */
+}

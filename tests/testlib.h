@@ -131,6 +131,9 @@ void test_restore_ok(vfg_context *ctx, unsigned point);
 /* Fail the test unless every line of @text is at most @columns columns (UTF-8 characters) wide, naming @what. */
 void test_expect_lines_fit(const char *text, size_t columns, const char *what);
 
+/* How many descriptors this process has open (/proc/self/fd, less the listing's own). */
+int test_count_fds(void);
+
 /* Run a suite with Check and return the process exit status. */
 int test_main(Suite *suite);
 

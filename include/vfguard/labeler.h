@@ -165,6 +165,14 @@ typedef struct vfg_step {
 	void *texts; /* what vfg_step_set allocated for the two, which vfg_step_clear frees; NULL in a plan */
 } vfg_step;
 
+/* One extended attribute for a private node (vfg_labeler.private_node_xattr). */
+#define VFG_XATTR_NAME_MAX 64
+typedef struct vfg_node_xattr {
+	char name[VFG_XATTR_NAME_MAX]; /* "security.selinux" */
+	size_t size; /* the bytes of value setxattr(2) writes (a label with its NUL) */
+	char value[VFG_LABEL_MAX];
+} vfg_node_xattr;
+
 typedef struct vfg_labeler {
 	uint32_t abi_version; /* VFG_LABELER_ABI_VERSION */
 	uint32_t size; /* sizeof(vfg_labeler) as the plugin was built: VFG_LABELER_SIZE */
@@ -254,6 +262,25 @@ typedef struct vfg_labeler {
 	 * carries no boot id. Returns how many things it released, or -1.
 	 */
 	int (*boot_sweep)(const vfg_labeler_env *env, const char *boot_id, vfg_error *err);
+
+	/*
+	 * Optional, node scope, for fd access where vfguard opens the node
+	 * itself (vfg_domain_open_fds: vfguard exec, fds, the library), not
+	 * the hypervisor or another manager: the extended attribute a private
+	 * node of @node must carry. The core then opens @node through a node
+	 * of its own, made with the same rdev in a tmpfs no path reaches,
+	 * given each labeler's attribute, opened, and unlinked at once
+	 * (docs/private-nodes.md), so the fd carries this domain's label and
+	 * the host's node is left as it is. Returns 1 with @xattr filled, 0
+	 * when the labeler wants nothing of a private node (its layer is
+	 * inactive, or it labels the host node instead), -1 with @err. Called
+	 * under the host lock, shared; side state reads as in plan
+	 * (vfg_env_state_get). The core asks every labeler, and uses a
+	 * private node when at least one of them answers 1; a labeler whose
+	 * probe found its layer inactive is not asked.
+	 */
+	int (*private_node_xattr)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				  const vfg_node *node, vfg_node_xattr *xattr, vfg_error *err);
 } vfg_labeler;
 
 #define VFG_LABELER_SIZE ((uint32_t)sizeof(vfg_labeler))

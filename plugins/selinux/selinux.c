@@ -45,11 +45,56 @@ static int selinux_probe(const vfg_labeler_env *env, const vfg_domain *domain, v
 	return 0;
 }
 
+/* The image label the domain's exclusive nodes get: given or recorded, else what apply allocates. */
+static int plan_image_label(const vfg_labeler_env *env, const vfg_domain *domain, char *image, size_t size,
+			    vfg_error *err)
+{
+	/* Read only: a plan shows the labels the domain gave, or the pair it holds already. */
+	selinux_labels labels;
+	int r = selinux_labels_recorded(vfg_env_state_get(env, domain, SELINUX_STATE_LABELS), domain, &labels, err);
+	if (r == 0)
+		r = selinux_labels_given(env, domain, &labels, err);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		snprintf(image, size, "%s", labels.image);
+	else
+		snprintf(image, size, "%s with a unique MCS pair (allocated at apply)",
+			 vfg_config_get(env->config, "selinux_image_type"));
+	return 0;
+}
+
+/*
+ * selinux_fd_nodes = private (selinux_private.c): no host node is labeled.
+ * An exclusive node's step still journals, the domain's labels (its MCS
+ * pair) and the host node's label as it was, which audit compares; a shared
+ * node needs nothing at all.
+ */
+static int plan_private(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_step *step,
+			vfg_error *err)
+{
+	char image[VFG_LABEL_MAX + 64], detail[VFG_LABEL_MAX + 96];
+	if (plan_image_label(env, domain, image, sizeof(image), err) < 0)
+		return -1;
+	static const char why[] =
+		"selinux_fd_nodes = private: vfguard opens it through a private node labeled for the domain, whose "
+		"label the kernel checks at open, fd receive (selinux_file_receive()) and every ioctl; the host "
+		"node keeps its label";
+	snprintf(detail, sizeof(detail), "private node %s; host node unchanged", image);
+	if (node->shared)
+		return vfg_step_set(step, VFG_ACTION_NONE, detail, "%s", why);
+	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
+			    "%s; the domain's labels are held for it (its categories keep other VMs out)", why);
+}
+
 static int selinux_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			const vfg_node *node, vfg_step *step, vfg_error *err)
 {
 	if (!probe->active)
 		return vfg_step_set(step, VFG_ACTION_INACTIVE, "", "%s", probe->note);
+
+	if (selinux_fd_private(env, node))
+		return plan_private(env, domain, node, step, err);
 
 	const char *why = node->access == VFG_ACCESS_FD
 				  ? "fd access still needs it: the kernel checks the node's label when the hypervisor "
@@ -65,19 +110,9 @@ static int selinux_plan(const vfg_labeler_env *env, const vfg_domain *domain, co
 			why);
 	}
 
-	/* Read only: a plan shows the labels the domain gave, or the pair it holds already. */
-	selinux_labels labels;
-	int r = selinux_labels_recorded(vfg_env_state_get(env, domain, SELINUX_STATE_LABELS), domain, &labels, err);
-	if (r == 0)
-		r = selinux_labels_given(env, domain, &labels, err);
-	if (r < 0)
-		return -1;
 	char image[VFG_LABEL_MAX + 64];
-	if (r > 0)
-		snprintf(image, sizeof(image), "%s", labels.image);
-	else
-		snprintf(image, sizeof(image), "%s with a unique MCS pair (allocated at apply)",
-			 vfg_config_get(env->config, "selinux_image_type"));
+	if (plan_image_label(env, domain, image, sizeof(image), err) < 0)
+		return -1;
 	snprintf(detail, sizeof(detail), "label %s", image);
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
 			    "%s; this domain's alone, so its image label (its categories keep other VMs out)", why);
@@ -101,6 +136,9 @@ static const vfg_config_key_def selinux_keys[] = {
 	{"selinux_shared_label", "system_u:object_r:vfio_device_t:s0", NULL,
 	 "shared nodes never carry one VM's categories: the policy's type at s0"},
 	{"selinux_policy", "", NULL, "a binary policy for audit to check instead of the loaded one"},
+	{"selinux_fd_nodes", "relabel", selinux_fd_nodes_check,
+	 "fd access where vfguard opens the nodes: private (a private node with the domain's label; the host's "
+	 "nodes are never relabeled) or relabel (the host's nodes, as for a manager that opens them itself)"},
 	{"selinux_manager_label", "", NULL,
 	 "who opens the nodes for fd access, whose fds the VM must use (\"\": vfguard's own context)"},
 	{NULL, NULL, NULL, NULL},
@@ -148,4 +186,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.audit = selinux_audit,
 	.intent = selinux_intent,
 	.boot_release = selinux_boot_release,
+	.private_node_xattr = selinux_private_node_xattr,
 };

@@ -93,6 +93,38 @@ static int audit_policy(const vfg_labeler_env *env, const selinux_labels *labels
 	return n < 0 ? -1 : 0;
 }
 
+/*
+ * selinux_fd_nodes = private: the host node must be as it was. A record
+ * says what it was at apply ("private LABEL"); a node with none (a shared
+ * node, or one the domain holds no grant on) must not carry the domain's
+ * image label.
+ */
+static void audit_private_label(const vfg_node *node, const char *image, bool categories_known, const char *actual,
+				vfg_finding *finding)
+{
+	const char *was = selinux_undo_private(vfg_finding_record(finding, node));
+	char before[VFG_LABEL_MAX + 16] = "";
+	if (was && strcmp(was, "none") == 0)
+		snprintf(before, sizeof(before), "(no label)");
+	else if (was && strncmp(was, "label=", 6) == 0) {
+		char bytes[VFG_LABEL_MAX];
+		ssize_t n = vfg_percent_decode(was + 6, bytes, sizeof(bytes) - 1);
+		if (n > 0 && bytes[n - 1] == '\0')
+			n--;
+		snprintf(before, sizeof(before), "%.*s", n < 0 ? 0 : (int)n, bytes);
+	}
+	if (was && strcmp(before, actual) != 0) {
+		vfg_finding_report(
+			finding, node, VFG_FINDING_DRIFT, before[0] ? before : "the host node's label as at apply",
+			actual, "restorecon %s (selinux_fd_nodes = private never relabels the host node)", node->path);
+		return;
+	}
+	if (categories_known && strcmp(actual, image) == 0)
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT,
+				   "the host node's own label (the domain's fds use private nodes)", actual,
+				   "restorecon %s", node->path);
+}
+
 static void audit_label(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
 			const char *expected, bool categories_known, const char *actual, vfg_finding *finding)
 {
@@ -125,7 +157,11 @@ int selinux_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 		selinux_labels_expected(env, domain, vfg_finding_state(finding, SELINUX_STATE_LABELS), &labels, err);
 	if (known < 0)
 		return -1;
-	const char *expected = node->shared ? vfg_config_get(env->config, "selinux_shared_label") : labels.image;
+	const char *record = vfg_finding_record(finding, node);
+	/* Private nodes: by the record when there is one (its apply's choice), else by the configuration now. */
+	bool private = record ? selinux_undo_private(record) != NULL : selinux_fd_private(env, node);
+	const char *expected =
+		node->shared && !private ? vfg_config_get(env->config, "selinux_shared_label") : labels.image;
 
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	selinux_label_bytes now;
@@ -133,6 +169,10 @@ int selinux_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 		return -1;
 	char actual[VFG_LABEL_MAX + 16];
 	selinux_label_text(&now, actual, sizeof(actual));
-	audit_label(env, domain, node, expected, known > 0, actual, finding);
+	if (private)
+		audit_private_label(node, labels.image, known > 0, actual, finding);
+	else
+		audit_label(env, domain, node, expected, known > 0, actual, finding);
+	/* The policy is asked about the label the hypervisor's fd carries: the private node's, or the host node's. */
 	return audit_policy(env, &labels, expected, node, finding, err);
 }

@@ -9,6 +9,7 @@
  *   selinux_node.c    a node's label on its O_PATH fd: grant, revoke, and the undo text
  *   selinux_policy.c  the binary policy through libsepol: may the domain use the node?
  *   selinux_audit.c   the audit callback: the label against the journal, the policy against the plan
+ *   selinux_private.c fd access through private nodes: the label they get, instead of the host node's
  */
 
 #include <stdbool.h>
@@ -88,6 +89,19 @@ int selinux_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 		  const vfg_step *step, vfg_txn *txn, vfg_error *err);
 int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		   vfg_txn *txn, vfg_error *err);
+
+/* "private " and the host node's label at apply: a record of a node opened through private nodes; else NULL. */
+const char *selinux_undo_private(const char *undo);
+
+/* ---- private nodes (selinux_private.c) ---- */
+
+/* The config check of selinux_fd_nodes: private or relabel. */
+int selinux_fd_nodes_check(const char *value, vfg_error *err);
+/* @node has fd access and selinux_fd_nodes is private: vfguard opens it through private nodes of the domain's label. */
+bool selinux_fd_private(const vfg_labeler_env *env, const vfg_node *node);
+/* The labeler's private_node_xattr (labeler.h): the domain's image label, for an fd-access node in private mode. */
+int selinux_private_node_xattr(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			       const vfg_node *node, vfg_node_xattr *xattr, vfg_error *err);
 
 /* ---- the binary policy (selinux_policy.c) ---- */
 

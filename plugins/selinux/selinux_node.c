@@ -59,9 +59,24 @@ static void undo_format(const selinux_label_bytes *label, char *buf, size_t size
 		vfg_percent_encode(label->bytes, label->len, buf + used, size - (size_t)used);
 }
 
+/*
+ * An fd-access node opened through private nodes (selinux_fd_nodes =
+ * private): the record holds the domain's labels for it and says the host
+ * node was left as it was, "private " and its label then, which audit
+ * compares with the label now and revoke never writes back.
+ */
+#define UNDO_PRIVATE "private "
+
+const char *selinux_undo_private(const char *text)
+{
+	return text && strncmp(text, UNDO_PRIVATE, strlen(UNDO_PRIVATE)) == 0 ? text + strlen(UNDO_PRIVATE) : NULL;
+}
+
 static int undo_parse(const char *text, const vfg_node *node, selinux_label_bytes *label, vfg_error *err)
 {
 	memset(label, 0, sizeof(*label));
+	if (selinux_undo_private(text))
+		text = selinux_undo_private(text);
 	if (strcmp(text, "none") == 0)
 		return 0;
 	if (strncmp(text, "label=", 6) != 0)
@@ -186,7 +201,9 @@ static int intent_exclusive(const vfg_labeler_env *env, const vfg_domain *domain
 	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || selinux_node_label_read(&nfd, &now, err) < 0)
 		return -1;
 	char undo[VFG_UNDO_MAX + 1];
-	undo_format(&now, undo, sizeof(undo));
+	size_t prefix = selinux_fd_private(env, node) ? strlen(UNDO_PRIVATE) : 0;
+	snprintf(undo, sizeof(undo), "%s", prefix ? UNDO_PRIVATE : "");
+	undo_format(&now, undo + prefix, sizeof(undo) - prefix);
 	/* Journaled before the labels are held: a crash in between is undone by revoke, which releases them. */
 	selinux_labels labels;
 	if (vfg_txn_intent(txn, node, undo, err) < 0 ||
@@ -225,6 +242,9 @@ int selinux_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 					     "selinux: the domain holds no labels for its node");
 		label = labels.image;
 	}
+	/* Private nodes carry the label (selinux_private.c); the host node stays as it is. */
+	if (selinux_undo_private(vfg_txn_undo(txn, node)))
+		return vfg_txn_done(txn, node, err);
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || node_label_set(&nfd, label, err) < 0)
 		return -1;
@@ -243,6 +263,9 @@ int selinux_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const v
 		if (holders.others)
 			return 0; /* another domain still needs the shared label; the last one puts the original back */
 	}
+	/* A private-node record changed no label of the host's: nothing to put back, only the labels to release. */
+	if (selinux_undo_private(vfg_txn_undo(txn, node)))
+		return node->shared ? 0 : selinux_labels_release(domain, node->path, txn, err);
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	int r = selinux_revoke_open(env, node, txn, &nfd, err);
 	if (r < 0 || (r > 0 && node_label_restore(node, &nfd, &original, txn, err) < 0))

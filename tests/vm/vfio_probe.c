@@ -36,6 +36,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -517,28 +518,50 @@ static int connect_socket(const char *path)
  * sends in one SCM_RIGHTS message, with their description (docs/fds.md):
  * "fd INDEX KIND PATH" lines say which is which. One line, recv-fds.
  */
-static bool receive_fds(struct probe *probe, const char *path)
-{
-	int sock = connect_socket(path);
-	if (sock < 0) {
-		printf("FAIL recv-fds connect %s: %s (%s)\n", path, errno_name(errno), strerror(errno));
-		return false;
-	}
-	char text[8192] = "";
+/* One message from `vfguard fds`: its text, its control data, its flags. */
+struct fds_message {
+	char text[8192];
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
-	struct msghdr message = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
-	ssize_t length = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
-	int error = errno;
-	close(sock);
-	if (length < 0) {
-		printf("FAIL recv-fds recvmsg: %s (%s)\n", errno_name(error), strerror(error));
+	struct iovec iov;
+	struct msghdr header;
+	ssize_t length;
+};
+
+/* Connect to @path and take one message into @m; a failure is step @step's FAIL line. */
+static bool receive_message(const char *step, const char *path, struct fds_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	int sock = connect_socket(path);
+	if (sock < 0) {
+		printf("FAIL %s connect %s: %s (%s)\n", step, path, errno_name(errno), strerror(errno));
 		return false;
 	}
+	m->iov = (struct iovec){.iov_base = m->text, .iov_len = sizeof(m->text) - 1};
+	m->header = (struct msghdr){.msg_iov = &m->iov,
+				    .msg_iovlen = 1,
+				    .msg_control = m->control.buf,
+				    .msg_controllen = sizeof(m->control.buf)};
+	m->length = recvmsg(sock, &m->header, MSG_CMSG_CLOEXEC);
+	int error = errno;
+	close(sock);
+	if (m->length < 0) {
+		printf("FAIL %s recvmsg: %s (%s)\n", step, errno_name(error), strerror(error));
+		return false;
+	}
+	return true;
+}
+
+static bool receive_fds(struct probe *probe, const char *path)
+{
+	static struct fds_message m;
+	if (!receive_message("recv-fds", path, &m))
+		return false;
+	struct msghdr message = m.header;
+	ssize_t length = m.length;
+	char *text = m.text;
 	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
 	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) {
 		printf("FAIL recv-fds no fds came (%zd bytes): refused?\n", length);
@@ -569,6 +592,73 @@ static bool receive_fds(struct probe *probe, const char *path)
 	}
 	printf("ok recv-fds %d fds by SCM_RIGHTS from %s, accounting %s\n", n_fds, path, accounting);
 	return true;
+}
+
+/*
+ * --recv-refused: the fds must be refused at receive. SELinux checks each
+ * passed file when it is received (selinux_file_receive() -> file_has_perm(),
+ * security/selinux/hooks.c); a refusal stops scm_detach_fds() (net/core/scm.c,
+ * Linux 6.12) before that fd: it and the ones after it are not installed,
+ * MSG_CTRUNC says so, and recvmsg itself succeeds (the errno never reaches
+ * the receiver). So: recvmsg ok, the description came, no fd, MSG_CTRUNC.
+ */
+static bool receive_refused(const char *path)
+{
+	static struct fds_message m;
+	if (!receive_message("recv-refused", path, &m))
+		return false;
+	struct msghdr message = m.header;
+	ssize_t length = m.length;
+	const char *text = m.text;
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+	int n_fds = cmsg && cmsg->cmsg_type == SCM_RIGHTS ? (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int)) : 0;
+	bool truncated = message.msg_flags & MSG_CTRUNC;
+	bool described = strstr(text, "\nfd 0 ") != NULL;
+	if (n_fds == 0 && truncated && described) {
+		printf("ok recv-refused the description came (%zd bytes), no fd was installed, MSG_CTRUNC\n", length);
+		return true;
+	}
+	printf("FAIL recv-refused %d fds installed, MSG_CTRUNC %s, description %s\n", n_fds,
+	       truncated ? "set" : "clear", described ? "came" : "missing");
+	for (int i = 0; i < n_fds; i++)
+		close(((const int *)CMSG_DATA(cmsg))[i]);
+	return false;
+}
+
+/*
+ * --expect-label CONTEXT: every fd it was given is a private node's
+ * (docs/private-nodes.md): its file was unlinked (the /proc/self/fd link
+ * ends in " (deleted)", fs/d_path.c) and its inode carries CONTEXT, which is
+ * the label SELinux checks on it. One line per node, fd-label-NODE.
+ */
+static bool check_fd_labels(const struct probe *probe, const char *expected)
+{
+	bool ok = true;
+	for (int node = 0; node < NODE_COUNT; node++) {
+		if (!probe->given[node])
+			continue;
+		char proc[64], link[4096], label[512];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", probe->fd[node]);
+		ssize_t n = readlink(proc, link, sizeof(link) - 1);
+		link[n < 0 ? 0 : n] = '\0';
+		ssize_t size = fgetxattr(probe->fd[node], "security.selinux", label, sizeof(label) - 1);
+		int error = errno;
+		label[size < 0 ? 0 : size] = '\0';
+		const char *suffix = " (deleted)";
+		bool unlinked = n > (ssize_t)strlen(suffix) && strcmp(link + n - strlen(suffix), suffix) == 0;
+		if (size <= 0) {
+			printf("FAIL fd-label-%s %s: no label read: %s\n", node_names[node], link,
+			       size < 0 ? errno_name(error) : "empty");
+			ok = false;
+		} else if (strcmp(label, expected) != 0 || !unlinked) {
+			printf("FAIL fd-label-%s %s carries %s, expected %s on an unlinked private node\n",
+			       node_names[node], link, label, expected);
+			ok = false;
+		} else {
+			printf("ok fd-label-%s %s carries %s\n", node_names[node], link, label);
+		}
+	}
+	return ok;
 }
 
 /* --fd NODE=N: an inherited descriptor. */
@@ -700,6 +790,9 @@ static void usage(FILE *out)
 		     "  --map-errno ERRNO           the DMA map must fail so (ENOMEM under a small RLIMIT_MEMLOCK)\n"
 		     "  --device-errno ERRNO        getting the device (group-get-device-fd, bind-iommufd) must\n"
 		     "                              fail so (EACCES: a VF without its PF's token); the flow ends\n"
+		     "  --recv-refused PATH         connect to PATH as --recv-socket does: the receive must install\n"
+		     "                              no fd (MSG_CTRUNC: the receive check refused them); nothing else\n"
+		     "  --expect-label CONTEXT      each given fd is an unlinked private node labeled CONTEXT\n"
 		     "Exit status: 0 every step passed, 1 a step failed, 2 usage.\n");
 }
 
@@ -724,6 +817,8 @@ int main(int argc, char **argv)
 		OPTION_PAUSE_BEFORE_MAP,
 		OPTION_MAP_ERRNO,
 		OPTION_DEVICE_ERRNO,
+		OPTION_RECV_REFUSED,
+		OPTION_EXPECT_LABEL,
 	};
 	static const struct option options[] = {
 		{"container", required_argument, NULL, OPTION_CONTAINER},
@@ -744,13 +839,15 @@ int main(int argc, char **argv)
 		{"pause-before-map", required_argument, NULL, OPTION_PAUSE_BEFORE_MAP},
 		{"map-errno", required_argument, NULL, OPTION_MAP_ERRNO},
 		{"device-errno", required_argument, NULL, OPTION_DEVICE_ERRNO},
+		{"recv-refused", required_argument, NULL, OPTION_RECV_REFUSED},
+		{"expect-label", required_argument, NULL, OPTION_EXPECT_LABEL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct probe probe = {.fd = {-1, -1, -1, -1}, .device_fd = -1};
 	unsigned uid = 0, gid = 0;
 	bool have_uid = false, have_gid = false;
-	const char *recv_socket = NULL;
+	const char *recv_socket = NULL, *recv_refused = NULL, *expect_label = NULL;
 	unsigned long long memlock = 0;
 	bool have_memlock = false;
 	char *end;
@@ -814,6 +911,12 @@ int main(int argc, char **argv)
 		case OPTION_RECV_SOCKET:
 			recv_socket = optarg;
 			break;
+		case OPTION_RECV_REFUSED:
+			recv_refused = optarg;
+			break;
+		case OPTION_EXPECT_LABEL:
+			expect_label = optarg;
+			break;
 		case OPTION_FD:
 			if (!parse_given_fd(&probe, optarg))
 				return fprintf(stderr, "vfio_probe: --fd wants NODE=N, got '%s'\n", optarg), 2;
@@ -853,6 +956,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio_probe: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (recv_refused) /* only the receive: nothing comes to walk the flow with */
+		return receive_refused(recv_refused) ? 0 : 1;
 #define HAVE(node) (probe.path[node] || probe.given[node] || recv_socket)
 	bool complete = legacy ? HAVE(NODE_CONTAINER) && HAVE(NODE_GROUP) && probe.device_name
 			       : HAVE(NODE_IOMMU) && HAVE(NODE_CDEV);
@@ -873,6 +978,8 @@ int main(int argc, char **argv)
 	if ((have_uid || have_gid) && !become_user(have_uid ? uid : 0, have_gid ? gid : (have_uid ? uid : 0)))
 		return 1;
 	if (recv_socket && !receive_fds(&probe, recv_socket))
+		return 1;
+	if (expect_label && !check_fd_labels(&probe, expect_label))
 		return 1;
 	return run_steps(&probe, legacy ? legacy_steps : iommufd_steps) ? 0 : 1;
 }
