@@ -4,9 +4,11 @@
  * written at their end to journald with structured fields, or to syslog
  * with the same fields in the text.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,10 +17,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-
-/* CODE_FILE, CODE_LINE and CODE_FUNC would name this file for every record: nothing an admin looks for. */
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
 
 #include "internal.h"
 #include "records.h"
@@ -291,14 +289,62 @@ void host_records_free(host_records *records)
 
 /* ---- writing ---- */
 
-/* journald's native protocol through libsystemd: the fields as they are. 0 or -errno. */
-static int record_send_journal(const queued_record *record)
+/*
+ * journald's native protocol (systemd.io/JOURNAL_NATIVE_PROTOCOL): one
+ * datagram per record to its socket, each field "NAME=value\n", or, for a
+ * value holding a newline, "NAME\n", the value's length as a 64-bit
+ * little-endian number, the value and "\n". It is written here, not through
+ * libsystemd's sd_journal_sendv(), which sends the same datagram: linking
+ * libsystemd maps it and what it links (libgcrypt, liblzma, libzstd, liblz4,
+ * libcap) into every process that loads libvfguard, about 1 MiB resident
+ * (bench/README.md), on hosts with no journald too. A record is a few
+ * hundred bytes, far below a datagram's limit; one that is not (EMSGSIZE,
+ * where libsystemd would pass a memfd) is counted as lost like any other.
+ */
+static int journal_open(void)
 {
-	struct iovec iov[32];
-	size_t n = 0;
-	for (const char *field = record->fields; n < record->n_fields && n < 32; field += strlen(field) + 1)
-		iov[n++] = (struct iovec){.iov_base = (void *)field, .iov_len = strlen(field)};
-	return sd_journal_sendv(iov, (int)n);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un address = {.sun_family = AF_UNIX, .sun_path = JOURNALD_SOCKET};
+	if (connect(fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+		int saved = errno;
+		close(fd);
+		return -saved;
+	}
+	return fd;
+}
+
+#define JOURNAL_FIELDS_MAX 32
+
+/* @record to journald over @fd, opened for the first record. 0 or -errno. */
+static int record_send_journal(int *fd, const queued_record *record)
+{
+	if (*fd < 0)
+		*fd = journal_open();
+	if (*fd < 0)
+		return *fd;
+	/* at most 4 pieces a field: its name and '=' or '\n', the length, the value, the newline */
+	struct iovec iov[JOURNAL_FIELDS_MAX * 4];
+	uint64_t lengths[JOURNAL_FIELDS_MAX];
+	size_t n = 0, i = 0;
+	for (const char *field = record->fields; i < record->n_fields && i < JOURNAL_FIELDS_MAX;
+	     field += strlen(field) + 1, i++) {
+		const char *eq = strchr(field, '=');
+		const char *value = eq + 1;
+		if (!strchr(value, '\n')) {
+			iov[n++] = (struct iovec){.iov_base = (void *)field, .iov_len = strlen(field)};
+		} else {
+			lengths[i] = htole64((uint64_t)strlen(value));
+			iov[n++] = (struct iovec){.iov_base = (void *)field, .iov_len = (size_t)(eq - field)};
+			iov[n++] = (struct iovec){.iov_base = (void *)"\n", .iov_len = 1};
+			iov[n++] = (struct iovec){.iov_base = &lengths[i], .iov_len = sizeof(lengths[i])};
+			iov[n++] = (struct iovec){.iov_base = (void *)value, .iov_len = strlen(value)};
+		}
+		iov[n++] = (struct iovec){.iov_base = (void *)"\n", .iov_len = 1};
+	}
+	struct msghdr message = {.msg_iov = iov, .msg_iovlen = n};
+	return sendmsg(*fd, &message, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 /* @value as syslog text: quoted when it holds a space or a quote; control bytes as '?' (one line). */
@@ -389,7 +435,7 @@ static bool socket_exists(const char *path)
 /* Where one command's records go, looked at once for all of them, and what came of writing them. */
 typedef struct records_sink {
 	bool journal; /* to journald */
-	bool journald_missing; /* records=journal, and no journald socket */
+	int journal_fd; /* opened for the first record journald takes; -1 until then */
 	bool syslog; /* to syslog: the only way, or when journald refuses one (auto) */
 	int syslog_fd; /* opened for the first record syslog takes; -1 until then */
 	size_t lost;
@@ -402,7 +448,7 @@ static void records_sink_open(records_sink *sink, records_mode mode, size_t lost
 	bool journald = mode != RECORDS_OFF && mode != RECORDS_SYSLOG && socket_exists(JOURNALD_SOCKET);
 	*sink = (records_sink){
 		.journal = mode == RECORDS_JOURNAL || (mode == RECORDS_AUTO && journald),
-		.journald_missing = !journald,
+		.journal_fd = -1,
 		/* auto: journald's own /dev/log, or a syslog daemon's, where journald fails or is not there */
 		.syslog = mode == RECORDS_SYSLOG || (mode == RECORDS_AUTO && socket_exists(SYSLOG_SOCKET)),
 		.syslog_fd = -1,
@@ -416,9 +462,9 @@ static void record_write(records_sink *sink, const queued_record *record)
 		return; /* off; or auto on a host with no logger at all: nobody to tell (docs/records.md) */
 	int r = -ENOENT;
 	const char *where = "journald";
-	/* sd_journal_sendv() takes a missing socket for success (journal-send.c, "fail silently"): it is a loss here */
-	if (sink->journal && !sink->journald_missing)
-		r = record_send_journal(record);
+	/* records = journal with no journald socket: connect() says ENOENT, a loss like any other */
+	if (sink->journal)
+		r = record_send_journal(&sink->journal_fd, record);
 	if (r < 0 && sink->syslog) {
 		where = "syslog (" SYSLOG_SOCKET ")";
 		r = record_send_syslog(&sink->syslog_fd, record);
@@ -455,6 +501,8 @@ void host_records_finish(vfg_context *ctx, const char *domain, int r, const vfg_
 	records_sink_open(&sink, records_mode_get(ctx), records->lost);
 	for (size_t i = 0; i < records->n_queued; i++)
 		record_write(&sink, &records->queue[i]);
+	if (sink.journal_fd >= 0)
+		close(sink.journal_fd);
 	if (sink.syslog_fd >= 0)
 		close(sink.syslog_fd);
 	if (summary && sink.lost) {

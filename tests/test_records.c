@@ -353,6 +353,38 @@ START_TEST(apply_and_revoke_write_one_record_per_change_with_every_field)
 END_TEST
 
 /*
+ * A value holding a newline goes in the native protocol's binary form
+ * (core/records.c): here the root, in a folder whose name has one. journald
+ * must read it whole, and every field after it too.
+ */
+START_TEST(a_value_with_a_newline_reaches_journald_whole)
+{
+	char dir[] = "/tmp/vfg-records-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char lined[sizeof(dir) + 16];
+	snprintf(lined, sizeof(lined), "%s/two\nlines", dir);
+	ck_assert_int_eq(mkdir(lined, 0755), 0);
+	const char *root = test_root_new_in(lined, test_host_gpu);
+	ck_assert_ptr_nonnull(strchr(root, '\n'));
+	int64_t made = cli_changed((const char *[]){"apply", "--json", DOMAIN_ARGS(root, "vm-lines"), NULL});
+	ck_assert_int_gt(made, 0);
+	records r = {0};
+	records_of(&r, (size_t)made + 1, "vm-lines", NULL);
+	ck_assert_uint_eq(r.n, (size_t)made + 1);
+	for (size_t i = 0; i < r.n; i++) {
+		expect_common(r.list[i], "apply", "vm-lines", root);
+		expect_field(r.list[i], "VFGUARD_ACTION", i < (size_t)made ? "grant" : "apply");
+	}
+	ck_assert_int_eq(
+		cli_changed((const char *[]){"revoke", "--json", "--root", root, "--domain", "vm-lines", NULL}), made);
+	records_free(&r);
+	test_root_remove(root);
+	ck_assert_int_eq(rmdir(lined), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/*
  * With the VM's process known, the cgroup and namespace labelers change its
  * cgroups and its /dev too: one record for each, per node, named by the
  * labeler, both ways.
@@ -730,6 +762,7 @@ static Suite *records_suite(void)
 	TCase *tc = tcase_create("journald");
 	tcase_add_unchecked_fixture(tc, test_cgroup_runner_setup, test_cgroup_runner_teardown);
 	tcase_add_test(tc, apply_and_revoke_write_one_record_per_change_with_every_field);
+	tcase_add_test(tc, a_value_with_a_newline_reaches_journald_whole);
 	tcase_add_test(tc, a_running_vm_s_cgroup_and_namespace_changes_are_recorded_too);
 	tcase_add_test(tc, a_refused_apply_writes_one_record_per_refusal_and_no_grant);
 	tcase_add_test(tc, a_failed_apply_records_the_failure_and_each_change_rolled_back);
