@@ -93,12 +93,15 @@ static bool uevent_hex(const char *value, char end, unsigned long max, unsigned 
  * of three. pci_uevent() (drivers/pci/pci-driver.c) prints
  * "PCI_CLASS=%04X" of pdev->class and "PCI_ID=%04X:%04X" of pdev->vendor and
  * pdev->device, the same fields the vendor, device and class attributes show
- * (pci_config_attr() in drivers/pci/pci-sysfs.c): the kernel's values, quirks
- * and a VF's IDs taken from its PF included, never config space's. dev_uevent()
- * (drivers/base/core.c) puts the driver core's lines (MAJOR, DRIVER, ...)
- * before them. Returns 1 with both read; 0 when there is no uevent or it
- * lacks either line (a tree made without one): the caller reads the three
- * attributes then; -1 when a line is there but not as the kernel prints it.
+ * (pci_config_attr() in drivers/pci/pci-sysfs.c): the kernel's values, with
+ * its quirks and, for a VF, the IDs pci_iov_add_virtfn() (drivers/pci/iov.c)
+ * took from the PF, not config space's. dev_uevent() (drivers/base/core.c)
+ * puts the driver core's lines (MAJOR, DRIVER, ...) before them; the driver
+ * is still read from the "driver" link, as for every other device. Returns 1
+ * with both read; 0 when there is no uevent or it lacks either line (a tree
+ * made without one; an mdev's is not read here, core/mdev.c): the caller reads
+ * the three attributes then; -1 when a line is there but not as the kernel
+ * prints it.
  */
 static int read_ids_uevent(int dirfd, const char *dir, unsigned long *vendor, unsigned long *device,
 			   unsigned long *class_code, vfg_error *err)
