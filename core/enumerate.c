@@ -9,6 +9,7 @@
  *   /sys/class/vfio/N/dev                 the group node's MAJ:MIN
  *   /sys/class/misc/{vfio,iommu}/dev      the container's and /dev/iommu's
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -67,15 +68,93 @@ static int function_dir_open(const vfg_context *ctx, const vfg_pci_addr *addr, c
 	return fd;
 }
 
+/*
+ * The hex number at @value, as "%X" prints it (no "0x", no sign or space), up
+ * to @max and followed by @end; *@next is after @end.
+ */
+static bool uevent_hex(const char *value, char end, unsigned long max, unsigned long *out, const char **next)
+{
+	unsigned long v = 0;
+	const char *p = value;
+	for (; isxdigit((unsigned char)*p); p++) {
+		v = v * 16 + (unsigned long)(isdigit((unsigned char)*p) ? *p - '0' : (*p | 0x20) - 'a' + 10);
+		if (v > max)
+			return false;
+	}
+	if (p == value || *p != end)
+		return false;
+	*out = v;
+	*next = p + 1;
+	return true;
+}
+
+/*
+ * The function's vendor, device and class from its uevent, one file instead
+ * of three. pci_uevent() (drivers/pci/pci-driver.c) prints
+ * "PCI_CLASS=%04X" of pdev->class and "PCI_ID=%04X:%04X" of pdev->vendor and
+ * pdev->device, the same fields the vendor, device and class attributes show
+ * (pci_config_attr() in drivers/pci/pci-sysfs.c): the kernel's values, with
+ * its quirks and, for a VF, the IDs pci_iov_add_virtfn() (drivers/pci/iov.c)
+ * took from the PF, not config space's. dev_uevent() (drivers/base/core.c)
+ * puts the driver core's lines (MAJOR, DRIVER, ...) before them; the driver
+ * is still read from the "driver" link, as for every other device. Returns 1
+ * with both read; 0 when there is no uevent or it lacks either line (a tree
+ * made without one; an mdev's is not read here, core/mdev.c): the caller reads
+ * the three attributes then; -1 when a line is there but not as the kernel
+ * prints it.
+ */
+static int read_ids_uevent(int dirfd, const char *dir, unsigned long *vendor, unsigned long *device,
+			   unsigned long *class_code, vfg_error *err)
+{
+	char buf[4096], path[VFG_PATH_MAX + 16];
+	_cleanup_close_ int fd = openat(dirfd, "uevent", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;
+		int error = errno;
+		snprintf(path, sizeof(path), "%s/uevent", dir);
+		return vfg_error_set(err, error, path, "cannot read");
+	}
+	buf[n] = '\0';
+	bool have_id = false, have_class = false;
+	for (const char *line = buf; *line;) {
+		const char *eol = strchr(line, '\n');
+		if (!eol)
+			break; /* a line cut short is not read */
+		const char *next = NULL;
+		if (strncmp(line, "PCI_ID=", 7) == 0) {
+			have_id = uevent_hex(line + 7, ':', 0xffff, vendor, &next) &&
+				  uevent_hex(next, '\n', 0xffff, device, &next);
+			if (!have_id)
+				goto malformed;
+		} else if (strncmp(line, "PCI_CLASS=", 10) == 0) {
+			have_class = uevent_hex(line + 10, '\n', 0xffffff, class_code, &next);
+			if (!have_class)
+				goto malformed;
+		}
+		line = eol + 1;
+		continue;
+	malformed:
+		snprintf(path, sizeof(path), "%s/uevent", dir);
+		return vfg_error_set(err, 0, path, "expected PCI_ID=VVVV:DDDD and PCI_CLASS=CCCCCC, found '%.*s'",
+				     (int)(eol - line), line);
+	}
+	return have_id && have_class;
+}
+
 /* The function's attributes, from its directory open as @dirfd (function_dir_open). */
 static int function_read_at(int dirfd, const char *dir, const vfg_pci_addr *addr, vfg_pci_function *fn, vfg_error *err)
 {
 	memset(fn, 0, sizeof(*fn));
 	fn->addr = *addr;
 	unsigned long vendor, device, class_code;
-	if (vfg_sysfs_read_hex_at(dirfd, dir, "vendor", 0xffff, &vendor, err) < 0 ||
-	    vfg_sysfs_read_hex_at(dirfd, dir, "device", 0xffff, &device, err) < 0 ||
-	    vfg_sysfs_read_hex_at(dirfd, dir, "class", 0xffffff, &class_code, err) < 0 ||
+	int from_uevent = read_ids_uevent(dirfd, dir, &vendor, &device, &class_code, err);
+	if (from_uevent < 0)
+		return -1;
+	if ((!from_uevent && (vfg_sysfs_read_hex_at(dirfd, dir, "vendor", 0xffff, &vendor, err) < 0 ||
+			      vfg_sysfs_read_hex_at(dirfd, dir, "device", 0xffff, &device, err) < 0 ||
+			      vfg_sysfs_read_hex_at(dirfd, dir, "class", 0xffffff, &class_code, err) < 0)) ||
 	    read_header_type(dirfd, dir, &fn->header_type, err) < 0 ||
 	    vfg_sysfs_link_name_at(dirfd, dir, "driver", fn->driver, sizeof(fn->driver), err) < 0)
 		return -1;

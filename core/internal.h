@@ -160,6 +160,18 @@ int vfg_file_read_all(const char *path, char **content, size_t *size, vfg_error 
 const char *vfg_file_type_name(mode_t mode);
 /* node.c: a /dev node checked against the rdev sysfs gives it. */
 int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err);
+/*
+ * vfg_node_inspect(), and the O_PATH fd it checked the node through in *@kept
+ * when its number is below @keep_below, else -1 there (the fd closed).
+ */
+int vfg_node_inspect_keep(const vfg_context *ctx, vfg_node *node, int keep_below, int *kept, vfg_error *err);
+/*
+ * The fd numbers below which vfg_node_inspect_keep may keep fds: the soft
+ * RLIMIT_NOFILE less a margin. vfguard never raises the limit (its caller's
+ * to set: a select() user needs its fds below 1024), so above that the nodes
+ * are opened again.
+ */
+int vfg_node_keep_below(void);
 /* Open ROOT + logical path with O_PATH, refusing a symlink anywhere below the root. */
 int vfg_node_open_path(const vfg_context *ctx, const char *logical_path, vfg_error *err);
 /* vfg_node_open(), and the fstat() that checked the node in @st. */

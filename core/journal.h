@@ -468,6 +468,10 @@ typedef struct txn_view {
 	const host_journal *hj; /* NULL: nothing journaled */
 	const char *labeler;
 	int root_fd; /* the context's root prefix, held open for vfg_node_open (node.c: vfg_env_root_fd) */
+	/* The plan's nodes and, per node, the fd enumeration checked it through, or -1 (node.c: vfg_env_take_kept). */
+	const vfg_node *kept_nodes;
+	int *kept_fds;
+	size_t n_kept;
 } txn_view;
 
 /* @ctx's environment for calling @labeler, reading side state from @view. */

@@ -7,8 +7,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -131,10 +133,23 @@ static int check_node(int fd, const char *real, const vfg_node *node, struct sta
 	return 0;
 }
 
-int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
+int vfg_node_keep_below(void)
+{
+	/* A margin for what the rest of the plan opens (journals, the cgroup's files, plugins). */
+	const rlim_t margin = 64;
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur <= margin)
+		return 0;
+	return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur - margin > INT_MAX ? INT_MAX
+										    : (int)(limit.rlim_cur - margin);
+}
+
+int vfg_node_inspect_keep(const vfg_context *ctx, vfg_node *node, int keep_below, int *kept, vfg_error *err)
 {
 	char real[VFG_PATH_MAX];
 	struct stat st;
+	if (kept)
+		*kept = -1;
 	if (vfg_host_path(ctx, node->path, real, sizeof(real), err) < 0)
 		return -1;
 	_cleanup_close_ int fd = open_beneath(ctx->root_fd, ctx->root, node->path, real, err);
@@ -143,7 +158,21 @@ int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
 	node->uid = st.st_uid;
 	node->gid = st.st_gid;
 	node->mode = st.st_mode & 07777;
+	/*
+	 * The kernel gives the lowest free fd (open(2)), so a number this far
+	 * below the limit leaves the table room: keep it; else close it, and
+	 * the labeler opens the node again.
+	 */
+	if (kept && fd < keep_below) {
+		*kept = fd;
+		fd = -1;
+	}
 	return 0;
+}
+
+int vfg_node_inspect(const vfg_context *ctx, vfg_node *node, vfg_error *err)
+{
+	return vfg_node_inspect_keep(ctx, node, 0, NULL, err);
 }
 
 /* The root prefix the core holds open behind @env, -1 when @env is not the core's (a test's, say). */
@@ -153,12 +182,36 @@ static int vfg_env_root_fd(const vfg_labeler_env *env)
 	return view ? view->root_fd : -1;
 }
 
+/*
+ * The fd the plan's enumeration checked @node through and kept
+ * (vfg_node_inspect_keep, txn_view.kept_fds), handed over to the caller
+ * once; -1 when there is none: the node is then opened anew.
+ */
+static int vfg_env_take_kept(const vfg_labeler_env *env, const vfg_node *node)
+{
+	const txn_view *view = env->core;
+	if (!view || !view->kept_fds || node < view->kept_nodes || node >= view->kept_nodes + view->n_kept)
+		return -1;
+	int *kept = &view->kept_fds[node - view->kept_nodes];
+	int fd = *kept;
+	*kept = -1;
+	return fd;
+}
+
 int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct stat *st, vfg_error *err)
 {
 	char real[VFG_PATH_MAX];
 	if (vfg_env_host_path(env, node->path, real, sizeof(real), err) < 0)
 		return -1;
-	int fd = open_beneath(vfg_env_root_fd(env), env->root, node->path, real, err);
+	/*
+	 * A kept fd is the inode enumeration opened beneath the root with no
+	 * symlink on the way and found the node sysfs names; check_node()
+	 * fstat()s it again all the same, so the owner and mode are as they are
+	 * now and the checks exactly those of a fresh open.
+	 */
+	int fd = vfg_env_take_kept(env, node);
+	if (fd < 0)
+		fd = open_beneath(vfg_env_root_fd(env), env->root, node->path, real, err);
 	if (fd < 0)
 		return -1;
 	if (check_node(fd, real, node, st, err) < 0) {

@@ -87,6 +87,7 @@ typedef struct plan_builder {
 	plan_index addresses; /* the first hostdev by PCI address */
 	plan_index groups; /* the first hostdev by IOMMU group number */
 	size_t nodes_allocated;
+	int keep_below; /* vfg_node_keep_below(), read once */
 	const vfg_plan *plan;
 } plan_builder;
 
@@ -150,22 +151,28 @@ static int plan_add_node(vfg_context *ctx, plan_builder *builder, vfg_plan *plan
 			plan->nodes[n].access = VFG_ACCESS_PATH;
 	} else {
 		wanted.access = hostdev->spec.access;
+		_cleanup_close_ int kept = -1;
 		if (node_sysfs_rdev(ctx, &builder->host, hostdev, kind, &wanted.rdev, err) < 0 ||
-		    vfg_node_inspect(ctx, &wanted, err) < 0)
+		    vfg_node_inspect_keep(ctx, &wanted, builder->keep_below, &kept, err) < 0)
 			return -1;
 		if (plan->n_nodes == builder->nodes_allocated) {
 			size_t allocated = builder->nodes_allocated ? 2 * builder->nodes_allocated : 4;
 			vfg_node *nodes = realloc(plan->nodes, allocated * sizeof(*nodes));
 			size_t *path_hostdev = realloc(plan->path_hostdev, allocated * sizeof(*path_hostdev));
+			int *node_fds = realloc(plan->node_fds, allocated * sizeof(*node_fds));
 			if (nodes)
 				plan->nodes = nodes;
 			if (path_hostdev)
 				plan->path_hostdev = path_hostdev;
-			if (!nodes || !path_hostdev)
+			if (node_fds)
+				plan->node_fds = node_fds;
+			if (!nodes || !path_hostdev || !node_fds)
 				return vfg_error_set(err, ENOMEM, wanted.path, "cannot plan node");
 			builder->nodes_allocated = allocated;
 		}
 		plan->nodes[n] = wanted;
+		plan->node_fds[n] = kept;
+		kept = -1;
 		plan->path_hostdev[n] = 0;
 		plan->n_nodes++;
 		*slot = (plan_slot){.key = hash, .entry = n + 1};
@@ -337,6 +344,10 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
 		pl->labeler = ctx->labelers[l];
 		txn_view view;
 		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
+		/* The first of its plans to open a node takes the fd enumeration checked it through. */
+		view.kept_nodes = plan->nodes;
+		view.kept_fds = plan->node_fds;
+		view.n_kept = plan->n_nodes;
 		if (pl->labeler->probe(&env, &plan->domain, &pl->probe, err) < 0) {
 			vfg_error_prefix(err, "%s: probe", pl->labeler->name);
 			return -1;
@@ -412,6 +423,7 @@ static int plan_hostdevs(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 	plan_builder builder = {.host = VFG_HOST_NODES_UNKNOWN, .plan = plan};
 	builder.host.group_read_before = group_read_before;
 	builder.host.group_data = &builder;
+	builder.keep_below = vfg_node_keep_below();
 	if (plan_index_init(&builder.node_paths, 2 * n) < 0 || plan_index_init(&builder.addresses, n) < 0 ||
 	    plan_index_init(&builder.groups, n) < 0) {
 		plan_builder_free(&builder);
@@ -435,6 +447,18 @@ static int plan_hostdevs(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 	return r;
 }
 
+/*
+ * The fds enumeration kept that no labeler took: the plan is made, and
+ * apply opens every node again under its own lock.
+ */
+static void plan_close_kept(vfg_plan *plan)
+{
+	for (size_t i = 0; plan->node_fds && i < plan->n_nodes; i++) {
+		vfg_closep(&plan->node_fds[i]);
+		plan->node_fds[i] = -1;
+	}
+}
+
 VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
 {
 	vfg_plan *plan = calloc(1, sizeof(*plan));
@@ -454,6 +478,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 		return -1;
 	}
 	int r = plan_labelers(ctx, &hj, plan, err);
+	plan_close_kept(plan);
 	if (r == 0 && hj.failed) { /* a holder's journal the labelers asked about could not be read */
 		*err = hj.failure;
 		r = -1;
@@ -479,6 +504,8 @@ VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
 	free((void *)plan->domain.hostdevs);
 	free(plan->nodes);
 	free(plan->path_hostdev);
+	plan_close_kept(plan);
+	free(plan->node_fds);
 	free(plan->labelers);
 	free(plan->steps);
 	free(plan->change_numbers);

@@ -406,11 +406,21 @@ static int build_device_attributes(const struct builder *builder, const struct m
 	char vendor[16];
 	char device_id[16];
 	char class[16];
+	char uevent[128];
 	unsigned char config[PCI_CFG_SPACE_SIZE];
 
 	snprintf(vendor, sizeof(vendor), "0x%04lx\n", device->vendor);
 	snprintf(device_id, sizeof(device_id), "0x%04lx\n", device->device);
 	snprintf(class, sizeof(class), "0x%06lx\n", device->class);
+	/*
+	 * As pci_uevent() (drivers/pci/pci-driver.c) prints the same pdev->class,
+	 * pdev->vendor and pdev->device the three files above show: "%04X" of the
+	 * 24-bit class, so 0x020000 reads "20000". dev_uevent()'s DRIVER= line
+	 * (drivers/base/core.c) is left out: nothing here follows a test's
+	 * rebinding, and vfguard reads the driver from the "driver" link.
+	 */
+	snprintf(uevent, sizeof(uevent), "PCI_CLASS=%04lX\nPCI_ID=%04lX:%04lX\nPCI_SLOT_NAME=%s\n", device->class,
+		 device->vendor, device->device, device->address);
 	pci_config_fill(device, config);
 	const struct {
 		const char *name;
@@ -422,6 +432,7 @@ static int build_device_attributes(const struct builder *builder, const struct m
 		{"device", device_id, strlen(device_id), SYSFS_ATTRIBUTE_MODE},
 		{"class", class, strlen(class), SYSFS_ATTRIBUTE_MODE},
 		{"config", (const char *)config, sizeof(config), SYSFS_CONFIG_MODE},
+		{"uevent", uevent, strlen(uevent), SYSFS_WRITABLE_MODE},
 		/* Unset, it reads "(null)" (driver_override_show() in drivers/pci/pci-sysfs.c). */
 		{"driver_override", "(null)\n", 7, SYSFS_WRITABLE_MODE},
 	};

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/acl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -384,6 +385,82 @@ START_TEST(group_bits_under_an_acl_are_its_mask_and_allow_nothing_by_themselves)
 	expect_dac_denies(f.root, CONTAINER, 107);
 	test_snapshot_expect(f.root, UNCHANGED, original, "apply then revoke");
 	free(original);
+	fixture_close(&f);
+}
+END_TEST
+
+/* The JSON plan of the three legacy hostdevs for uid 107, in a string to free(). */
+static char *plan_json(fixture *f)
+{
+	static const char *const bdfs[] = {"01:00.0,backend=legacy", "02:00.0,backend=legacy",
+					   "03:00.0,backend=legacy"};
+	vfg_hostdev_spec specs[3];
+	vfg_error err = {0};
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_msg(vfg_hostdev_spec_parse(f->ctx, bdfs[i], &specs[i], &err) == 0, "%s", err.message);
+	vfg_domain domain = {.uid = 107, .gid = 107, .n_hostdevs = 3, .hostdevs = specs};
+	snprintf(domain.name, sizeof(domain.name), "vm1");
+	vfg_plan *plan = NULL;
+	ck_assert_msg(vfg_plan_build(f->ctx, &domain, &plan, &err) == 0, "plan: %s", err.message);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(vfg_plan_write_json(plan, out), 0);
+	ck_assert_int_eq(fclose(out), 0);
+	vfg_plan_free(plan);
+	return text;
+}
+
+/*
+ * The plan reads each node's ACL through the fd enumeration checked the node
+ * through, kept while the fd table has room below the soft RLIMIT_NOFILE
+ * (core/plan.c: node_fds), and opens the node again past that: the same plan
+ * every way, and no fd left behind. Child processes lower the limit: none
+ * kept, then the first two.
+ */
+START_TEST(the_plan_is_the_same_with_the_nodes_fds_kept_or_not_and_keeps_none)
+{
+	fixture f;
+	fixture_open(&f);
+	set_acl(f.root, GROUP7, "u::rw,u:500:rw,g::-,m::rw,o::-");
+	ck_assert_int_eq(chown(test_path(f.root, "/dev/vfio/8"), 0, 107), 0);
+	ck_assert_int_eq(chmod(test_path(f.root, "/dev/vfio/8"), 0660), 0);
+	int fds = test_count_fds();
+	char *kept = plan_json(&f);
+	ck_assert_int_eq(test_count_fds(), fds);
+	ck_assert_msg(strstr(kept, "with an ACL"), "the ACL on %s is not in the plan:\n%s", GROUP7, kept);
+	ck_assert_msg(strstr(kept, "its group is the hypervisor gid"), "%s", kept);
+
+	int lowest_free = dup(0);
+	ck_assert_int_ge(lowest_free, 0);
+	close(lowest_free);
+	/* vfg_node_keep_below() leaves 64 fds' margin: 64 keeps none, 64 + the lowest free + 2 the first two. */
+	const rlim_t limits[] = {64, 64 + (rlim_t)lowest_free + 2};
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			struct rlimit limit;
+			if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+				_exit(2);
+			limit.rlim_cur = limits[i];
+			if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+				_exit(3);
+			char *reopened = plan_json(&f);
+			int same = strcmp(reopened, kept) == 0;
+			if (!same)
+				fprintf(stderr, "soft limit %lu:\n%s\nagainst\n%s\n", (unsigned long)limits[i],
+					reopened, kept);
+			free(reopened);
+			_exit(same && test_count_fds() == fds ? 0 : 1);
+		}
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "soft limit %lu: status %d",
+			      (unsigned long)limits[i], status);
+	}
+	free(kept);
 	fixture_close(&f);
 }
 END_TEST
@@ -814,6 +891,7 @@ static Suite *dac_suite(void)
 			    sizeof(revoke_orders) / sizeof(revoke_orders[0]));
 	tcase_add_test(tc, an_entry_the_uid_had_before_vfguard_comes_back_with_its_own_permissions);
 	tcase_add_test(tc, group_bits_under_an_acl_are_its_mask_and_allow_nothing_by_themselves);
+	tcase_add_test(tc, the_plan_is_the_same_with_the_nodes_fds_kept_or_not_and_keeps_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exclusive nodes");

@@ -147,6 +147,76 @@ START_TEST(group_members_carry_ids_class_header_and_driver)
 }
 END_TEST
 
+/*
+ * Vendor, device and class come from the function's uevent, as the kernel
+ * prints it (driver core lines first, PCI_CLASS "%04X" of 24 bits): the vendor,
+ * device and class files, which a kernel fills from the same fields, are
+ * not read then; here they say something else to show it.
+ */
+START_TEST(ids_and_class_come_from_the_uevent_when_it_has_them)
+{
+	const char *root = test_root_new(host_legacy);
+	test_write_file(root, "/sys/bus/pci/devices/0000:01:00.0/uevent",
+			"DRIVER=vfio-pci\nPCI_CLASS=20000\nPCI_ID=8086:10CA\nPCI_SUBSYS_ID=8086:0000\n"
+			"PCI_SLOT_NAME=0000:01:00.0\nMODALIAS=pci:v00008086d000010CAsv00008086sd00000000bc02sc00i00\n");
+	vfg_hostdev hostdev;
+	vfg_error err = {0};
+	ck_assert_msg(enumerate(root, "01:00.0", &hostdev, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(hostdev.function.vendor, 0x8086);
+	ck_assert_uint_eq(hostdev.function.device, 0x10ca);
+	ck_assert_uint_eq(hostdev.function.class_code, 0x020000);
+	ck_assert_str_eq(hostdev.function.driver, "vfio-pci");
+	vfg_hostdev_clear(&hostdev);
+	test_root_remove(root);
+}
+END_TEST
+
+/* A tree without a uevent, or one without both lines: the three files are read. */
+START_TEST(without_the_uevent_lines_the_attribute_files_are_read)
+{
+	static const char *const uevents[] = {NULL, "", "DRIVER=vfio-pci\nPCI_ID=8086:10CA\n", "PCI_CLASS=20000\n",
+					      "PCI_CLASS=20000\nPCI_ID=8086:10CA"};
+	const char *root = test_root_new(host_legacy);
+	char uevent[4096];
+	snprintf(uevent, sizeof(uevent), "%s", test_path(root, "/sys/bus/pci/devices/0000:01:00.0/uevent"));
+	for (size_t i = 0; i < sizeof(uevents) / sizeof(uevents[0]); i++) {
+		if (uevents[i])
+			test_write_file(root, "/sys/bus/pci/devices/0000:01:00.0/uevent", uevents[i]);
+		else
+			ck_assert_int_eq(unlink(uevent), 0);
+		vfg_hostdev hostdev;
+		vfg_error err = {0};
+		ck_assert_msg(enumerate(root, "01:00.0", &hostdev, &err) == 0, "%zu: %s", i, err.message);
+		ck_assert_uint_eq(hostdev.function.vendor, 0x10de);
+		ck_assert_uint_eq(hostdev.function.device, 0x2236);
+		ck_assert_uint_eq(hostdev.function.class_code, 0x030000);
+		vfg_hostdev_clear(&hostdev);
+	}
+	test_root_remove(root);
+}
+END_TEST
+
+/* A line that is there but not as the kernel prints it is refused, not passed over to the files. */
+START_TEST(a_malformed_uevent_id_line_is_an_error_naming_it)
+{
+	static const char *const lines[] = {"PCI_ID=8086\n",       "PCI_ID=8086:10CA0\n", "PCI_ID=:10CA\n",
+					    "PCI_CLASS=1000000\n", "PCI_CLASS=0x20000\n", "PCI_ID=8086:-1\n"};
+	const char *root = test_root_new(host_legacy);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		test_write_file(root, "/sys/bus/pci/devices/0000:01:00.0/uevent", lines[i]);
+		vfg_hostdev hostdev;
+		vfg_error err = {0};
+		ck_assert_int_eq(enumerate(root, "01:00.0", &hostdev, &err), -1);
+		ck_assert_msg(strstr(err.message, "/uevent") && strstr(err.message, "expected PCI_ID=VVVV:DDDD"),
+			      "%zu: %s", i, err.message);
+		char line[32];
+		snprintf(line, sizeof(line), "'%.*s'", (int)strcspn(lines[i], "\n"), lines[i]);
+		ck_assert_msg(strstr(err.message, line), "%zu: %s", i, err.message);
+	}
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(missing_node_is_an_error_naming_the_path)
 {
 	const char *root = test_root_new(host_legacy);
@@ -400,6 +470,9 @@ static Suite *enumerate_suite(void)
 	tcase_add_test(tc, a_vfio_dev_directory_without_a_dev_file_is_no_cdev);
 	tcase_add_test(tc, iommufd_host_gives_iommu_and_cdev_nodes_with_sysfs_rdevs);
 	tcase_add_test(tc, group_members_carry_ids_class_header_and_driver);
+	tcase_add_test(tc, ids_and_class_come_from_the_uevent_when_it_has_them);
+	tcase_add_test(tc, without_the_uevent_lines_the_attribute_files_are_read);
+	tcase_add_test(tc, a_malformed_uevent_id_line_is_an_error_naming_it);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("nodes");
