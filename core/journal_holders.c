@@ -99,6 +99,61 @@ static void stat_signature(const struct stat *st, char buf[SIGNATURE_SIZE])
 	file_signature(st->st_dev, st->st_ino, st->st_size, &st->st_mtim, &st->st_ctim, buf);
 }
 
+/*
+ * The decimal at *@at is @value as put_decimal(@digits) writes it (at least
+ * @digits digits, no other leading zero): read, not formatted, so a check of
+ * 1000 journals does not format 1000 signatures to compare them.
+ */
+static bool take_decimal(const char **at, const char *end, unsigned long long value, int digits)
+{
+	const char *c = *at;
+	unsigned long long read = 0;
+	int n = 0;
+	for (; c < end && *c >= '0' && *c <= '9'; c++, n++)
+		if (__builtin_mul_overflow(read, 10, &read) ||
+		    __builtin_add_overflow(read, (unsigned)(*c - '0'), &read))
+			return false;
+	if (n < digits || (n > digits && **at == '0') || read != value)
+		return false;
+	*at = c;
+	return true;
+}
+
+static bool take_signed(const char **at, const char *end, long long value)
+{
+	if (value >= 0)
+		return take_decimal(at, end, (unsigned long long)value, 1);
+	if (*at >= end || **at != '-')
+		return false;
+	(*at)++;
+	return take_decimal(at, end, -(unsigned long long)value, 1);
+}
+
+static bool take_char(const char **at, const char *end, char c)
+{
+	if (*at >= end || **at != c)
+		return false;
+	(*at)++;
+	return true;
+}
+
+static bool take_time(const char **at, const char *end, const struct timespec *time)
+{
+	return take_signed(at, end, (long long)time->tv_sec) && take_char(at, end, '.') &&
+	       take_decimal(at, end, (unsigned long long)time->tv_nsec, 9);
+}
+
+/* The @length characters at @text are stat_signature(@st), exactly. */
+static bool stat_signature_is(const char *text, size_t length, const struct stat *st)
+{
+	const char *at = text, *end = text + length;
+	return take_decimal(&at, end, (unsigned long long)st->st_dev, 1) && take_char(&at, end, ':') &&
+	       take_decimal(&at, end, (unsigned long long)st->st_ino, 1) && take_char(&at, end, ':') &&
+	       take_signed(&at, end, (long long)st->st_size) && take_char(&at, end, ':') &&
+	       take_time(&at, end, &st->st_mtim) && take_char(&at, end, ':') && take_time(&at, end, &st->st_ctim) &&
+	       at == end;
+}
+
 /* The signature of the file at @path: 0, -ENOENT, or -1. */
 static int path_signature(const char *path, char buf[SIGNATURE_SIZE])
 {
@@ -253,19 +308,30 @@ static size_t domain_entry(const host_holders *holders, const char *name)
 	return found ? (size_t)(found - holders->text) + 1 : SIZE_MAX;
 }
 
+/* The first domain line after @at (past its newline), or SIZE_MAX: line by line, a domain has a few. */
+static size_t next_domain_line(const host_holders *holders, size_t at)
+{
+	const char *end = holders->text + holders->size;
+	for (const char *c = holders->text + at; (c = memchr(c, '\n', (size_t)(end - c)));) {
+		c++;
+		if ((size_t)(end - c) >= 7 && memcmp(c, "domain ", 7) == 0)
+			return (size_t)(c - holders->text);
+	}
+	return SIZE_MAX;
+}
+
 /* The journal listed at @at is the file recorded: 1 yes, 0 no, -1 the line does not parse. @name its domain's. */
 static int listed_current(int dir_fd, const host_holders *holders, size_t at, holders_match *match)
 {
 	size_t signature_at;
-	char file[3 * VFG_NAME_MAX + 16], signature[SIGNATURE_SIZE];
+	char file[3 * VFG_NAME_MAX + 16];
 	struct stat st;
 	if (!domain_line(holders, at, match, &signature_at))
 		return -1;
 	journal_file_name(match->name, file, sizeof(file));
 	if (fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
-	stat_signature(&st, signature);
-	return signature_is(holders, signature_at, signature);
+	return stat_signature_is(holders->text + signature_at, line_length(holders, signature_at), &st);
 }
 
 /*
@@ -293,10 +359,9 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 		subject_listed = at != SIZE_MAX;
 	} else {
 		for (size_t at = 0; at < holders->size;) {
-			const char *found = memmem(holders->text + at, holders->size - at, "\ndomain ", 8);
-			if (!found)
+			at = next_domain_line(holders, at);
+			if (at == SIZE_MAX)
 				break;
-			at = (size_t)(found - holders->text) + 1;
 			if (listed_current(dir_fd, holders, at, &match) <= 0)
 				return false;
 			subject_listed = subject_listed || strcmp(match.name, subject) == 0;
