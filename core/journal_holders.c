@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -29,7 +30,7 @@
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define SIGNATURE_SIZE 128
 
-/* The file as read: lines are searched in it, never parsed as a whole (a command asks a few keys). */
+/* The file as read, mapped: lines are searched in it, never parsed as a whole (a command asks a few keys). */
 struct host_holders {
 	char *text;
 	size_t size;
@@ -39,7 +40,8 @@ void host_holders_free(host_holders *holders)
 {
 	if (!holders)
 		return;
-	free(holders->text);
+	if (holders->text)
+		munmap(holders->text, holders->size);
 	free(holders);
 }
 
@@ -388,16 +390,15 @@ static host_holders *holders_read(const host_journal *hj)
 	host_holders *holders = fd >= 0 && st.st_size > 0 ? calloc(1, sizeof(*holders)) : NULL;
 	if (!holders)
 		return NULL;
-	/*
-	 * Read, not mapped: a mapping's munmap flushes the TLB, which cost more
-	 * than the copy (0.1 ms a hold beside 1000 domains, three holds an
-	 * apply); freed, the buffer raises malloc's mmap threshold, so the next
-	 * hold's comes from the heap. The file is replaced by rename, never
-	 * written in place: its size is the size read.
-	 */
 	holders->size = (size_t)st.st_size;
-	holders->text = malloc(holders->size);
-	if (!holders->text || pread(fd, holders->text, holders->size, 0) != st.st_size) {
+	/*
+	 * Mapped ready in one call: no copy, no page fault per page (read into
+	 * the heap instead, the fresh pages' faults cost four times the mapping
+	 * and its munmap here: 2.1 ms against 0.5 for three reads of 180 KB).
+	 */
+	holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (holders->text == MAP_FAILED) {
+		holders->text = NULL;
 		host_holders_free(holders);
 		return NULL;
 	}
