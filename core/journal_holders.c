@@ -34,6 +34,7 @@
 struct host_holders {
 	char *text;
 	size_t size;
+	struct stat st; /* the file mapped: a later lock maps it again only when it is another */
 };
 
 void host_holders_free(host_holders *holders)
@@ -377,30 +378,51 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 	return fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 }
 
+/* @a and @b are one file as it was: device, inode, size, modification and change times. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 static host_holders *holders_read(const host_journal *hj)
 {
 	char path[VFG_PATH_MAX], validity[512];
 	vfg_error ignored = {0};
 	struct stat st;
+	/* What an earlier lock of this context mapped: used again when it is still the file (checked below as new). */
+	host_holders *holders = journal_cache_holders_take(hj);
 	if (!validity_line(hj, validity, sizeof(validity)) ||
-	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
-		return NULL;
-	/* Root's alone like every state file; anything else is only not trusted: the next writer replaces it. */
-	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
-	host_holders *holders = fd >= 0 && st.st_size > 0 ? calloc(1, sizeof(*holders)) : NULL;
-	if (!holders)
-		return NULL;
-	holders->size = (size_t)st.st_size;
-	/*
-	 * Mapped ready in one call: no copy, no page fault per page (read into
-	 * the heap instead, the fresh pages' faults cost four times the mapping
-	 * and its munmap here: 2.1 ms against 0.5 for three reads of 180 KB).
-	 */
-	holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	if (holders->text == MAP_FAILED) {
-		holders->text = NULL;
+	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0) {
 		host_holders_free(holders);
 		return NULL;
+	}
+	/* Root's alone like every state file; anything else is only not trusted: the next writer replaces it. */
+	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
+	if (holders && (fd < 0 || !same_file(&holders->st, &st))) {
+		host_holders_free(holders);
+		holders = NULL;
+	}
+	if (!holders) {
+		holders = fd >= 0 && st.st_size > 0 ? calloc(1, sizeof(*holders)) : NULL;
+		if (!holders)
+			return NULL;
+		holders->size = (size_t)st.st_size;
+		holders->st = st;
+		/*
+		 * Mapped ready in one call: no copy, no page fault per page (read
+		 * into the heap instead, the fresh pages' faults cost four times
+		 * the mapping and its munmap here: 2.1 ms against 0.5 for three
+		 * reads of 180 KB). Kept for the next lock (journal_cache.c): an
+		 * apply's three holds map it once.
+		 */
+		holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (holders->text == MAP_FAILED) {
+			holders->text = NULL;
+			host_holders_free(holders);
+			return NULL;
+		}
 	}
 	size_t magic = strlen(HOLDERS_MAGIC), valid = strlen(validity);
 	const char *end = "\nend\n";
