@@ -350,6 +350,14 @@ domain_journal *journal_cache_take(const host_journal *hj, const char *path, con
 domain_journal *journal_cache_take_next(const host_journal *hj);
 /* At the lock's release: the journals read and not written go to the cache, the others are freed. */
 void journal_cache_keep(host_journal *hj);
+/*
+ * The holders index a lock mapped, kept for the next lock of the context
+ * (an apply's prepare, plan and apply holds read one file): taken, it is
+ * used when the file is still the one mapped, else unmapped.
+ */
+struct host_holders *journal_cache_holders_take(const host_journal *hj);
+/* At the lock's release, after journal_cache_keep: hj->holders to the cache (or freed), and hj->holders NULL. */
+void journal_cache_holders_keep(host_journal *hj);
 
 /*
  * journal_holders.c: STATE/holders, the host-wide index of what each domain

@@ -40,6 +40,8 @@ struct journal_cache {
 	size_t n, capacity, next;
 	domain_journal **entries; /* in the order read (NULL: taken); each one's path and file say which it is */
 	journal_index by_path;
+	host_holders
+		*holders; /* the last lock's STATE/holders as mapped, for the next lock when the file is the same */
 };
 
 journal_cache *journal_cache_new(void)
@@ -62,6 +64,7 @@ void journal_cache_free(journal_cache *cache)
 	if (!cache)
 		return;
 	cache_clear(cache);
+	host_holders_free(cache->holders);
 	free(cache->entries);
 	free(cache);
 }
@@ -211,4 +214,25 @@ void journal_cache_keep(host_journal *hj)
 	cache->generation = hj->generation;
 	cache->lock_dev = hj->lock_dev;
 	cache->lock_ino = hj->lock_ino;
+}
+
+host_holders *journal_cache_holders_take(const host_journal *hj)
+{
+	journal_cache *cache = hj->ctx ? hj->ctx->journals : NULL;
+	host_holders *holders = cache ? cache->holders : NULL;
+	if (cache)
+		cache->holders = NULL;
+	return holders;
+}
+
+void journal_cache_holders_keep(host_journal *hj)
+{
+	journal_cache *cache = hj->ctx ? hj->ctx->journals : NULL;
+	if (cache) {
+		host_holders_free(cache->holders);
+		cache->holders = hj->holders;
+	} else {
+		host_holders_free(hj->holders);
+	}
+	hj->holders = NULL;
 }

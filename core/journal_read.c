@@ -793,8 +793,7 @@ void host_journal_close(host_journal *hj)
 	host_journal_scratch_release(hj);
 	host_holders_write(hj); /* before the journals go: they are what it sums up */
 	journal_cache_keep(hj); /* the journals read and not written, for the next lock; the rest is freed */
-	host_holders_free(hj->holders);
-	hj->holders = NULL;
+	journal_cache_holders_keep(hj);
 	free(hj->domains);
 	hj->domains = NULL;
 	hj->n_domains = hj->domains_capacity = 0;
