@@ -22,10 +22,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <vfguard/util.h>
 
 #include "cgroup_testlib.h"
 #include "testlib.h"
@@ -684,6 +688,137 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 	ck_assert_str_eq(after, before);
 	free(after);
 	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * libcgroup is asked once a boot where the devices hierarchy is mounted
+ * (cgroup_hold.c, the boot's answer); its answer is kept in the state
+ * directory. What this process maps tells whether it was asked: cgroup-v1.so
+ * brings libcgroup, and stays loaded (RTLD_NODELETE). Each command runs in
+ * a child of its own, a process as a hook's would be.
+ */
+static bool libcgroup_mapped(void)
+{
+	char *maps = test_read_file("/", "/proc/self/maps");
+	bool mapped = strstr(maps, "/libcgroup.so") != NULL;
+	free(maps);
+	return mapped;
+}
+
+/* In a child: apply (@apply) or revoke domain @name; exits 0 when it worked and libcgroup is mapped as @mapped. */
+static void command_in_child(fixture *f, bool apply, const char *name, const char *dir, const char *hostdev,
+			     bool mapped)
+{
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		vfg_error err = {0};
+		vfg_change_summary summary;
+		int r = apply ? domain_apply(f, name, dir, 0, (const char *[]){hostdev, NULL}, &summary, &err)
+			      : vfg_domain_revoke(f->ctx, name, &summary, &err);
+		if (r < 0)
+			fprintf(stderr, "%s %s: %s\n", apply ? "apply" : "revoke", name, err.message);
+		_exit(r < 0 ? 2 : libcgroup_mapped() == mapped ? 0 : 3);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 2, "%s %s failed", apply ? "apply" : "revoke", name);
+	ck_assert_msg(WEXITSTATUS(status) == 0, "%s %s: libcgroup %s", apply ? "apply" : "revoke", name,
+		      mapped ? "was not asked" : "was asked again");
+}
+
+#define V1_KNOWN "/run/vfguard/cgroup-v1-devices"
+
+START_TEST(v1_libcgroup_is_asked_once_a_boot_and_its_answer_is_checked_each_time)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256], line[512], boot[VFG_BOOT_ID_STRLEN];
+	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	struct stat st;
+	ck_assert_int_eq(stat(dir, &st), 0);
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &err), 1);
+
+	/* the boot's first write asks libcgroup, and keeps the answer: boot, superblock, mount point */
+	command_in_child(&f, true, "vm1", dir, LEGACY7, true);
+	expect_opens(dir, f.root, GROUP7);
+	char *known = test_read_file(f.root, V1_KNOWN);
+	snprintf(line, sizeof(line), "%s %u:%u %s\n", boot, major(st.st_dev), minor(st.st_dev), V1_MOUNT);
+	ck_assert_str_eq(known, line);
+	free(known);
+	/* the next commands of the boot take it: the grant and its revoke work, libcgroup is not mapped */
+	command_in_child(&f, true, "vm2", dir, LEGACY8, false);
+	expect_opens(dir, f.root, GROUP8);
+	command_in_child(&f, false, "vm2", NULL, NULL, false);
+	expect_eperm(dir, f.root, GROUP8);
+
+	/* an answer of another boot, superblock or mount point is not taken: libcgroup is asked again */
+	const char *other_boot = "00000000-0000-4000-8000-000000000000";
+	unsigned ma = major(st.st_dev), mi = minor(st.st_dev);
+	char wrong[5][512];
+	snprintf(wrong[0], sizeof(wrong[0]), "%s %u:%u %s\n", other_boot, ma, mi, V1_MOUNT);
+	snprintf(wrong[1], sizeof(wrong[1]), "%s %u:%u /sys/fs/cgroup/other\n", boot, ma, mi);
+	snprintf(wrong[2], sizeof(wrong[2]), "%s %u:%u %s\n", boot, ma, mi + 1, V1_MOUNT);
+	snprintf(wrong[3], sizeof(wrong[3]), "%s %u:%u %s", boot, ma, mi, V1_MOUNT); /* torn: no newline */
+	snprintf(wrong[4], sizeof(wrong[4]), "not a boot id %u:%u %s\n", ma, mi, V1_MOUNT);
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		snprintf(line, sizeof(line), "%s", wrong[i]);
+		test_write_file(f.root, V1_KNOWN, line);
+		command_in_child(&f, true, "vm3", dir, LEGACY8, true);
+		expect_opens(dir, f.root, GROUP8);
+		command_in_child(&f, false, "vm3", NULL, NULL, false); /* the answer is the boot's again */
+		expect_eperm(dir, f.root, GROUP8);
+	}
+	command_in_child(&f, false, "vm1", NULL, NULL, false);
+	expect_eperm(dir, f.root, GROUP7);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * The devices hierarchy mounted a second time, in a mount namespace of the
+ * child's own: a cgroup reached through that mount is on the very
+ * superblock the boot's answer names, yet not below the mount point
+ * libcgroup gave, and is refused as libcgroup refuses it (the cgroups of a
+ * domain are known by path: docs/cgroup.md).
+ */
+START_TEST(v1_a_cgroup_through_a_second_mount_is_refused_with_the_boots_answer_kept)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	command_in_child(&f, true, "vm1", dir, LEGACY7, true);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		char second[] = "/tmp/vfgcg-second-XXXXXX", through[512];
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    !mkdtemp(second) || mount("cgroup", second, "cgroup", 0, "devices") < 0)
+			_exit(2);
+		snprintf(through, sizeof(through), "%s%s", second, dir + strlen(V1_MOUNT));
+		struct stat a, b;
+		if (stat(through, &a) < 0 || stat(dir, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+			_exit(3); /* not the same cgroup: the test proves nothing */
+		vfg_error err = {0};
+		vfg_change_summary summary;
+		int r = domain_apply(&f, "vm2", through, 0, (const char *[]){LEGACY8, NULL}, &summary, &err);
+		umount(second);
+		rmdir(second);
+		_exit(r == 0 ? 4 : strstr(err.message, "is not below the devices controller's mount point") ? 0 : 5);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "exit %d (2: no second mount, 3: not the same "
+		      "cgroup, 4: applied, 5: refused for another reason)",
+		      WEXITSTATUS(status));
+	expect_eperm(dir, f.root, GROUP8);
+	command_in_child(&f, false, "vm1", NULL, NULL, false);
+	expect_eperm(dir, f.root, GROUP7);
 	fixture_close(&f);
 }
 END_TEST
@@ -1404,6 +1539,8 @@ static Suite *cgroup_suite(void)
 	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
 	tcase_add_test(tc, v1_grant_opens_the_node_and_revoke_denies_it_again);
 	tcase_add_test(tc, v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_back_as_it_was);
+	tcase_add_test(tc, v1_libcgroup_is_asked_once_a_boot_and_its_answer_is_checked_each_time);
+	tcase_add_test(tc, v1_a_cgroup_through_a_second_mount_is_refused_with_the_boots_answer_kept);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shared nodes");

@@ -166,8 +166,11 @@ typedef struct cgroup_v2_entry {
  */
 typedef struct cgroup_v1_ops {
 	uint32_t size; /* sizeof(cgroup_v1_ops) as the module was built */
-	/* 0 when the cgroup @dir is below the devices hierarchy's mount point; -1 with @err naming @file. */
-	int (*hierarchy_check)(const char *dir, const char *file, vfg_error *err);
+	/*
+	 * 0 when the cgroup @dir is below the devices hierarchy's mount point,
+	 * which goes to @mountpoint (@size bytes); -1 with @err naming @file.
+	 */
+	int (*hierarchy_check)(const char *dir, const char *file, char *mountpoint, size_t size, vfg_error *err);
 } cgroup_v1_ops;
 /* The module's one symbol, a const cgroup_v1_ops. */
 #define CGROUP_V1_OPS_SYMBOL "cgroup_v1_libcgroup_ops"
@@ -349,6 +352,12 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
 void cgroup_hold_forget_v1_lists(cgroup_hold *hold, const cgroup_dir *written);
 /* The v1 module's calls, loaded at the hold's first need (a write to a v1 cgroup); NULL with @err. */
 const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err);
+/*
+ * Is the v1 cgroup @dir below the devices hierarchy's mount point? libcgroup
+ * says, once per boot (cgroup_hold.c: the boot's answer); 0, or -1 with @err
+ * naming @file, the file about to be written.
+ */
+int cgroup_hold_v1_hierarchy(cgroup_hold *hold, const cgroup_dir *dir, const char *file, vfg_error *err);
 /* The v2 module's calls, loaded at the hold's first need (a cgroup2 target); NULL with @err. */
 const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err);
 /* The systemd module's calls, loaded at the hold's first need (systemd's program met); NULL with @err. */

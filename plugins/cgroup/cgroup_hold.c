@@ -13,7 +13,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 #include "vfg_fault.h"
@@ -27,6 +30,7 @@ struct cgroup_hold {
 	cgroup_dir **dirs; /* every directory opened in the hold, by path */
 	void *v1_module; /* cgroup-v1.so, once a v1 cgroup is written to */
 	const cgroup_v1_ops *v1_ops;
+	char v1_known[VFG_PATH_MAX]; /* STATE_DIR/cgroup-v1-devices, under the root: the boot's answer */
 	void *v2_module; /* cgroup-v2.so, once a cgroup2 cgroup is met */
 	const cgroup_v2_ops *v2_ops;
 	void *systemd_module; /* cgroup-systemd.so, once systemd's device program is met */
@@ -72,8 +76,17 @@ static void hold_release(void *block)
 cgroup_hold *cgroup_hold_get(const vfg_labeler_env *env, vfg_error *err)
 {
 	cgroup_hold *hold = vfg_env_scratch(env, sizeof(*hold), hold_release);
-	if (!hold)
+	if (!hold) {
 		vfg_error_set(err, ENOMEM, "cgroup", "cannot keep what this transaction reads of the cgroups");
+		return NULL;
+	}
+	if (!hold->v1_known[0]) {
+		char state[VFG_PATH_MAX];
+		const char *dir = vfg_config_get(env->config, "state_dir");
+		vfg_error ignored = {0};
+		if (dir && vfg_env_host_path(env, dir, state, sizeof(state), &ignored) == 0)
+			snprintf(hold->v1_known, sizeof(hold->v1_known), "%s/cgroup-v1-devices", state);
+	}
 	return hold;
 }
 
@@ -219,6 +232,76 @@ const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err)
 		hold->v1_ops = hold_module_load(CGROUP_V1_MODULE, CGROUP_V1_OPS_SYMBOL, sizeof(cgroup_v1_ops), "v1",
 						"v1 cgroups", &hold->v1_module, err);
 	return hold->v1_ops;
+}
+
+/*
+ * The boot's answer. libcgroup finds the devices hierarchy's mount point
+ * with cgroup_init(), which clears a table of 800 KiB and parses
+ * /proc/mounts (cgroup_v1_libcgroup.c): asked by every command, that was a
+ * quarter of a 1-hostdev apply's peak RSS (bench/README.md). Once it has
+ * said a directory is below that mount point, the boot id, the device number
+ * of the hierarchy's superblock (the directory's st_dev) and the mount point
+ * are kept in STATE_DIR/cgroup-v1-devices. A later command of the same boot
+ * takes a v1 directory (CGROUP_SUPER_MAGIC, include/uapi/linux/magic.h)
+ * below that mount point on that superblock as libcgroup would, without
+ * asking it. A superblock gone and its anonymous device number given to
+ * another cgroup v1 hierarchy mounted at the same place is caught by the
+ * write itself: a controller is bound to one hierarchy only, so that one
+ * has no devices.allow to open (Documentation/admin-guide/cgroup-v1/
+ * cgroups.rst, 2.3). The file is a hint, written without fsync (no sync
+ * added to a transaction): torn, stale or missing, libcgroup is asked.
+ */
+#define V1_KNOWN_MAX (VFG_BOOT_ID_STRLEN + 48 + VFG_PATH_MAX)
+
+static bool v1_known_says(const char *known, const char *boot, dev_t dev, const char *dir)
+{
+	char text[V1_KNOWN_MAX];
+	_cleanup_close_ int fd = known[0] ? open(known, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (n <= 0 || text[n - 1] != '\n')
+		return false;
+	text[n - 1] = '\0';
+	unsigned major_number, minor_number;
+	int mount_at = 0;
+	if (strncmp(text, boot, VFG_BOOT_ID_STRLEN - 1) != 0 || text[VFG_BOOT_ID_STRLEN - 1] != ' ' ||
+	    sscanf(text + VFG_BOOT_ID_STRLEN, "%u:%u %n", &major_number, &minor_number, &mount_at) != 2 ||
+	    mount_at == 0 || makedev(major_number, minor_number) != dev)
+		return false;
+	const char *mountpoint = text + VFG_BOOT_ID_STRLEN + mount_at;
+	size_t len = strlen(mountpoint);
+	return mountpoint[0] == '/' && strncmp(dir, mountpoint, len) == 0 && (dir[len] == '/' || dir[len] == '\0');
+}
+
+static void v1_known_keep(const char *known, const char *boot, dev_t dev, const char *mountpoint)
+{
+	char text[V1_KNOWN_MAX], temporary[VFG_PATH_MAX + 16];
+	int n = snprintf(text, sizeof(text), "%s %u:%u %s\n", boot, major(dev), minor(dev), mountpoint);
+	if (!known[0] || n < 0 || (size_t)n >= sizeof(text) ||
+	    (size_t)snprintf(temporary, sizeof(temporary), "%s.%d", known, (int)getpid()) >= sizeof(temporary))
+		return;
+	_cleanup_close_ int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return;
+	/* no fault: a hint that may fail any way; a failed one is asked for again (libcgroup) */
+	if (write(fd, text, (size_t)n) != n || rename(temporary, known) < 0)
+		unlink(temporary); /* no fault: the hint's temporary file, nothing else */
+}
+
+int cgroup_hold_v1_hierarchy(cgroup_hold *hold, const cgroup_dir *dir, const char *file, vfg_error *err)
+{
+	struct stat st;
+	char boot[VFG_BOOT_ID_STRLEN];
+	vfg_error ignored = {0};
+	bool booted = vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &ignored) > 0 && fstat(dir->fd, &st) == 0;
+	if (booted && dir->fs_type == CGROUP_SUPER_MAGIC && v1_known_says(hold->v1_known, boot, st.st_dev, dir->path))
+		return 0;
+	const cgroup_v1_ops *ops = cgroup_hold_v1_ops(hold, err);
+	char mountpoint[VFG_PATH_MAX];
+	if (!ops || ops->hierarchy_check(dir->path, file, mountpoint, sizeof(mountpoint), err) < 0)
+		return -1;
+	if (booted && dir->fs_type == CGROUP_SUPER_MAGIC)
+		v1_known_keep(hold->v1_known, boot, st.st_dev, mountpoint);
+	return 0;
 }
 
 const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)

@@ -16,7 +16,7 @@
  * quadratic in the number of nodes. Writes go through one fd per file, kept
  * for the hold; libcgroup says where the devices hierarchy is mounted, which
  * a directory must be below before anything is written there (the module
- * cgroup-v1.so, cgroup_v1_libcgroup.c).
+ * cgroup-v1.so, cgroup_v1_libcgroup.c), once per boot (cgroup_hold.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -275,8 +275,7 @@ int cgroup_v1_write(cgroup_hold *hold, cgroup_dir *dir, bool deny, const cgroup_
 	char text[48];
 	cgroup_rule_format(rule, text, sizeof(text));
 	if (*fd < 0) {
-		const cgroup_v1_ops *ops = cgroup_hold_v1_ops(hold, err);
-		if (!ops || ops->hierarchy_check(dir->path, file, err) < 0)
+		if (cgroup_hold_v1_hierarchy(hold, dir, file, err) < 0)
 			return -1;
 		*fd = vfg_fault("cgroup.v1_open") ? -1 : openat(dir->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (*fd < 0)

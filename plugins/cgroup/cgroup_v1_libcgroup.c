@@ -26,7 +26,7 @@ static void libcgroup_init_once(void)
 }
 
 /* A directory is written to only when it is below the devices hierarchy's mount point, as libcgroup finds it. */
-static int devices_hierarchy_check(const char *dir, const char *file, vfg_error *err)
+static int devices_hierarchy_check(const char *dir, const char *file, char *found, size_t size, vfg_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, libcgroup_init_once);
@@ -42,6 +42,9 @@ static int devices_hierarchy_check(const char *dir, const char *file, vfg_error 
 	size_t len = strlen(mountpoint);
 	if (strncmp(dir, mountpoint, len) != 0 || (dir[len] != '/' && dir[len] != '\0'))
 		return vfg_error_set(err, 0, dir, "is not below the devices controller's mount point %s", mountpoint);
+	if (len >= size)
+		return vfg_error_set(err, ENAMETOOLONG, mountpoint, "the devices controller's mount point is too long");
+	memcpy(found, mountpoint, len + 1);
 	return 0;
 }
 
