@@ -420,14 +420,13 @@ static int systemd_plan(const vfg_labeler_env *env, const cgroup_found_place *fo
 		 found->systemd_left[0] ? "; another device program must allow it too" : "");
 	/* Shorter, so that the program left to its manager is within the reason's VFG_STEP_REASON_MAX. */
 	if (found->systemd_left[0])
-		return vfg_step_set(
-			step, VFG_ACTION_GRANT, detail,
-			"%s, below unit %s's cgroup, is left to its manager: it must allow '%s' itself "
-			"(cgroup_foreign_programs = proceed). systemd's device program on the unit's cgroup "
-			"ANDs with it, so the rule goes through systemd: DeviceAllow= on %s at run time over "
-			"D-Bus, its list before kept in the journal and put back at revoke%s%s%s",
-			found->systemd_left, found->systemd_unit, rule_text, found->systemd_unit,
-			node->shared ? ", counted per unit as the node is shared" : "", v1, already);
+		return vfg_step_set(step, VFG_ACTION_GRANT, detail,
+				    "%s, below unit %s's cgroup, is left to its manager: it must allow '%s' itself "
+				    "(cgroup_foreign_programs = proceed). systemd's program on the unit's cgroup ANDs "
+				    "with it: the rule goes into the unit's DeviceAllow= over D-Bus, its list before "
+				    "journaled and put back at revoke%s%s%s",
+				    found->systemd_left, found->systemd_unit, rule_text,
+				    node->shared ? ", counted per unit as the node is shared" : "", v1, already);
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
 			    "(devcgroup_inode_permission()): systemd's device program on %s, unit %s's, decides and "

@@ -110,6 +110,9 @@ expect_match b-plan-detail "$(cat plan.json)" \
 	"DeviceAllow=$group rw on machine-qemu[^ ]*\\.scope; another device program must allow it too"
 expect_match b-plan-left-to-libvirt "$(cat plan.json)" \
 	"program [0-9]+ '[^']*' on $machines/machine-qemu[^ ]*/libvirt, below unit machine-qemu[^ ]*\\.scope's cgroup, is left to its manager: it must allow 'c [0-9]+:[0-9]+ rw' itself"
+# Whole, within a step's reason (511 bytes) even with libvirt's long scope paths: its end is there.
+expect_match b-plan-reason-whole "$(cat plan.json)" \
+	"is left to its manager: it must allow 'c 10:196 rw' itself [^\"]*put back at revoke, counted per unit as the node is shared\""
 check b-apply apply_closed --set cgroup_foreign_programs=proceed || exit 1
 granted=$(unit_devices "$scope")
 echo "granted: $granted"
