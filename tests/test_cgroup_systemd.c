@@ -106,6 +106,45 @@ START_TEST(only_systemds_programs_on_one_cgroup_take_the_path)
 }
 END_TEST
 
+/* libvirt's program on the machine scope's libvirt/, crun's on the scope's container/: below the unit's cgroup. */
+START_TEST(a_managers_program_below_the_units_cgroup_is_left_to_it_others_are_not)
+{
+	static const char scope[] = "/sys/fs/cgroup/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope";
+	char foreign[1024], dir[256], left[768];
+	snprintf(foreign, sizeof(foreign), "program 17 'sd_devices' on %s; program 18 '' on %s/libvirt", scope, scope);
+	ck_assert(cgroup_sd_programs_split(foreign, dir, sizeof(dir), left, sizeof(left)));
+	ck_assert_str_eq(dir, scope);
+	char expected[512];
+	snprintf(expected, sizeof(expected), "program 18 '' on %s/libvirt", scope);
+	ck_assert_str_eq(left, expected);
+	/* Found in either order, and two of them both named. */
+	snprintf(foreign, sizeof(foreign),
+		 "program 18 'x' on %s/a/b; program 17 'sd_devices' on %s; program 19 '' on %s/a", scope, scope, scope);
+	ck_assert(cgroup_sd_programs_split(foreign, dir, sizeof(dir), left, sizeof(left)));
+	ck_assert_str_eq(dir, scope);
+	snprintf(expected, sizeof(expected), "program 18 'x' on %s/a/b; program 19 '' on %s/a", scope, scope);
+	ck_assert_str_eq(left, expected);
+	ck_assert(!cgroup_sd_programs_only(foreign, dir, sizeof(dir)));
+	/* systemd's alone: nothing left. */
+	ck_assert(cgroup_sd_programs_split("program 17 'sd_devices' on /a", dir, sizeof(dir), left, sizeof(left)));
+	ck_assert_str_eq(left, "");
+	/* Not below: on the unit's cgroup itself, on a sibling whose name starts the same, above it, or not found. */
+	ck_assert(!cgroup_sd_programs_split("program 17 'sd_devices' on /a/s; program 18 '' on /a/s", dir, sizeof(dir),
+					    left, sizeof(left)));
+	ck_assert(!cgroup_sd_programs_split("program 17 'sd_devices' on /a/s; program 18 '' on /a/sx", dir, sizeof(dir),
+					    left, sizeof(left)));
+	ck_assert(!cgroup_sd_programs_split("program 17 'sd_devices' on /a/s; program 18 '' on /a", dir, sizeof(dir),
+					    left, sizeof(left)));
+	ck_assert(!cgroup_sd_programs_split("program 17 'sd_devices' on /a/s; program 18 '' on an ancestor of /a/s/l",
+					    dir, sizeof(dir), left, sizeof(left)));
+	/* No program of systemd's, or vfguard's own of another cgroup: not this path. */
+	ck_assert(!cgroup_sd_programs_split("program 18 '' on /a/s/l", dir, sizeof(dir), left, sizeof(left)));
+	ck_assert(!cgroup_sd_programs_split(
+		"program 17 'sd_devices' on /a/s; program 18 'vfg_devices' (vfguard's, of another cgroup) on /a/s/l",
+		dir, sizeof(dir), left, sizeof(left)));
+}
+END_TEST
+
 START_TEST(access_letters_join_in_systemds_order)
 {
 	char out[CGROUP_SD_ACCESS_MAX] = "w";
@@ -127,6 +166,7 @@ int main(void)
 	tcase_add_test(tc, with_nothing_held_the_list_set_is_the_original_exactly);
 	tcase_add_test(tc, held_paths_come_first_and_widen_an_original_entry_of_theirs);
 	tcase_add_test(tc, only_systemds_programs_on_one_cgroup_take_the_path);
+	tcase_add_test(tc, a_managers_program_below_the_units_cgroup_is_left_to_it_others_are_not);
 	tcase_add_test(tc, access_letters_join_in_systemds_order);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

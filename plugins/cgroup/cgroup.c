@@ -320,12 +320,6 @@ static int holders_others(vfg_txn *txn, const char *key, vfg_error *err)
 	return holders_leave(txn, key, err) < 0 ? -1 : 1;
 }
 
-static bool foreign_allowed(const vfg_labeler_env *env)
-{
-	const char *value = vfg_config_get(env->config, "cgroup_foreign_programs");
-	return value && strcmp(value, "proceed") == 0;
-}
-
 /* "program 17 'sd_devices' on DIR must allow c 243:0 rw too": what another device program must do. */
 static int foreign_message(cgroup_hold *hold, const char *path, const char *rule_text, char *buf, size_t size,
 			   vfg_error *err)
@@ -416,14 +410,23 @@ static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domai
 
 /* systemd's path: the unit, and why this path (cgroup.h: the systemd path). */
 static int systemd_plan(const vfg_labeler_env *env, const cgroup_found_place *found, const vfg_node *node,
-			const char *where, const char *already, vfg_step *step, vfg_error *err)
+			const char *rule_text, const char *already, vfg_step *step, vfg_error *err)
 {
 	char path[VFG_PATH_MAX], detail[VFG_STEP_DETAIL_MAX];
 	if (cgroup_sd_node_path(env, node, path, sizeof(path), err) < 0)
 		return -1;
 	const char *v1 = found->place.v1[0] ? "; and a rule in the v1 devices.allow" : "";
-	(void)where;
-	snprintf(detail, sizeof(detail), "DeviceAllow=%s rw on %s", path, found->systemd_unit);
+	snprintf(detail, sizeof(detail), "DeviceAllow=%s rw on %s%s", path, found->systemd_unit,
+		 found->systemd_left[0] ? "; another device program must allow it too" : "");
+	/* Shorter, so that the program left to its manager is within the reason's VFG_STEP_REASON_MAX. */
+	if (found->systemd_left[0])
+		return vfg_step_set(step, VFG_ACTION_GRANT, detail,
+				    "%s, below unit %s's cgroup, is left to its manager: it must allow '%s' itself "
+				    "(cgroup_foreign_programs = proceed). systemd's program on the unit's cgroup ANDs "
+				    "with it: the rule goes into the unit's DeviceAllow= over D-Bus, its list before "
+				    "journaled and put back at revoke%s%s%s",
+				    found->systemd_left, found->systemd_unit, rule_text,
+				    node->shared ? ", counted per unit as the node is shared" : "", v1, already);
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
 			    "(devcgroup_inode_permission()): systemd's device program on %s, unit %s's, decides and "
@@ -485,21 +488,31 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 	if (systemd < 0)
 		return -1;
 	if (systemd)
-		return systemd_plan(env, found, node, where, already, step, err);
+		return systemd_plan(env, found, node, rule_text, already, step, err);
 	char detail[VFG_STEP_DETAIL_MAX];
 	snprintf(detail, sizeof(detail), "allow %s%s", rule_text,
 		 foreign[0] ? "; another device program must too" : "");
-	vfg_action action = foreign[0] && !foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
+	vfg_action action = foreign[0] && !cgroup_foreign_allowed(env) ? VFG_ACTION_REFUSE : VFG_ACTION_GRANT;
+	const char *outcome = cgroup_foreign_allowed(env) ? " (cgroup_foreign_programs = proceed: apply goes on)"
+							  : " (apply refuses unless cgroup_foreign_programs = proceed)";
+	/*
+	 * Why systemd's path is not taken, with the programs, cgroup paths and
+	 * all: the programs and the why first, within VFG_STEP_REASON_MAX.
+	 */
+	if (foreign[0] && found->systemd_why[0]) {
+		char programs[768];
+		cgroup_dir *dir = cgroup_hold_dir(hold, place->v2, err);
+		if (!dir || cgroup_v2_foreign(dir, programs, sizeof(programs), err) < 0)
+			return -1;
+		return vfg_step_set(step, action, detail,
+				    "%s must allow '%s' too (device programs AND); systemd's path is not taken: %s%s",
+				    programs, rule_text, found->systemd_why, outcome);
+	}
 	return vfg_step_set(step, action, detail,
 			    "the hypervisor opens the node in its cgroup, checked at open "
-			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s%s%s",
+			    "(devcgroup_inode_permission()): a rule in the %s%s%s%s%s%s",
 			    where, already, node->shared ? ", counted per cgroup as the node is shared" : "",
-			    foreign[0] ? ". " : "", foreign,
-			    foreign[0] ? (foreign_allowed(env)
-						  ? " (cgroup_foreign_programs = proceed: apply goes on)"
-						  : " (apply refuses unless cgroup_foreign_programs = proceed)")
-				       : "",
-			    found->systemd_why[0] ? "; systemd's path is not taken: " : "", found->systemd_why);
+			    foreign[0] ? ". " : "", foreign, foreign[0] ? outcome : "");
 }
 
 /* The hierarchy's state before the grant: the first holder's for a shared node others hold here. */
@@ -592,7 +605,7 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
 	if (systemd < 0)
 		return -1;
-	if (foreign[0] && !systemd && !foreign_allowed(env))
+	if (foreign[0] && !systemd && !cgroup_foreign_allowed(env))
 		return vfg_error_set(err, 0, place->v2,
 				     "%s; nothing was changed (set cgroup_foreign_programs = proceed to go on once it "
 				     "does)%s%s",

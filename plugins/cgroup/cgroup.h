@@ -316,6 +316,16 @@ int cgroup_sd_devices_wanted(const cgroup_sd_devices *original, const cgroup_sd_
  * from systemd ('sd_devices'), attached to one cgroup? That cgroup into @dir.
  */
 bool cgroup_sd_programs_only(const char *foreign, char *dir, size_t size);
+/*
+ * Are the foreign programs @foreign systemd's, all on one cgroup (into @dir),
+ * and any other program attached to a cgroup strictly below that one? Those
+ * others' lines into @left ("" when there are none), joined by "; ". A
+ * manager that makes a cgroup of its own below its unit's (libvirt's
+ * libvirt/, crun's container/) attaches its program there.
+ */
+bool cgroup_sd_programs_split(const char *foreign, char *dir, size_t dir_size, char *left, size_t left_size);
+/* cgroup_foreign_programs = proceed: go on where another device program acts. */
+bool cgroup_foreign_allowed(const vfg_labeler_env *env);
 
 /*
  * What one hold of the host lock (labeler.h: vfg_env_scratch) has found:
@@ -341,6 +351,8 @@ typedef struct cgroup_found_place {
 	char systemd_unit[CGROUP_SD_UNIT_MAX];
 	char systemd_cgroup[VFG_PATH_MAX]; /* where systemd's program is attached: the unit's cgroup */
 	char systemd_why[512]; /* why the path is not taken, when systemd's program is there */
+	/* with the path taken: the other programs, below the unit's cgroup, left to their manager ("": none) */
+	char systemd_left[768];
 } cgroup_found_place;
 /* cgroup_place_find() of the domain, once per hold; NULL with @err. */
 cgroup_found_place *cgroup_hold_place(cgroup_hold *hold, const vfg_domain *domain, vfg_error *err);

@@ -177,37 +177,81 @@ int cgroup_sd_devices_wanted(const cgroup_sd_devices *original, const cgroup_sd_
 	return 0;
 }
 
-bool cgroup_sd_programs_only(const char *foreign, char *dir, size_t size)
+/* One line of cgroup_v2_foreign()'s, "program 17 'NAME' on DIR": the name and DIR, or false. */
+static bool program_line_parse(const char *line, size_t len, const char **name, size_t *name_len, const char **where,
+			       size_t *where_len)
 {
-	/* cgroup_v2_foreign()'s lines: "program 17 'sd_devices' on DIR", joined by "; ". */
-	static const char prefix[] = "program ", name[] = " 'sd_devices' on ";
-	dir[0] = '\0';
+	static const char prefix[] = "program ", on[] = "' on ";
+	if (len <= strlen(prefix) || strncmp(line, prefix, strlen(prefix)) != 0)
+		return false;
+	const char *id = line + strlen(prefix), *end = line + len;
+	size_t digits = strspn(id, "0123456789");
+	if (digits == 0 || id + digits + 2 > end || strncmp(id + digits, " '", 2) != 0)
+		return false;
+	*name = id + digits + 2;
+	/* vfguard's program of another cgroup ends its name with "' (vfguard's, ...) on": not "' on ". */
+	const char *close = memchr(*name, '\'', (size_t)(end - *name));
+	if (!close || (size_t)(end - close) <= strlen(on) || strncmp(close, on, strlen(on)) != 0)
+		return false;
+	*name_len = (size_t)(close - *name);
+	*where = close + strlen(on);
+	*where_len = (size_t)(end - *where);
+	return (*where)[0] == '/';
+}
+
+bool cgroup_sd_programs_split(const char *foreign, char *dir, size_t dir_size, char *left, size_t left_size)
+{
+	dir[0] = left[0] = '\0';
 	if (!foreign[0])
 		return false;
-	for (const char *at = foreign; *at;) {
-		const char *end = strstr(at, "; program ");
-		size_t len = end ? (size_t)(end - at) : strlen(at);
-		const char *id = at + strlen(prefix);
-		size_t digits = strspn(id, "0123456789");
-		const char *where = id + digits + strlen(name);
-		if (strncmp(at, prefix, strlen(prefix)) != 0 || digits == 0 ||
-		    strncmp(id + digits, name, strlen(name)) != 0 || where >= at + len || where[0] != '/')
-			return false;
-		size_t where_len = len - (size_t)(where - at);
-		if (dir[0] ? strlen(dir) != where_len || strncmp(dir, where, where_len) != 0 : where_len >= size)
-			return false;
-		if (!dir[0]) {
-			memcpy(dir, where, where_len);
-			dir[where_len] = '\0';
+	/* systemd's first: the others are judged against its cgroup. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t left_used = 0;
+		for (const char *at = foreign; *at;) {
+			const char *end = strstr(at, "; program ");
+			size_t len = end ? (size_t)(end - at) : strlen(at);
+			const char *name, *where;
+			size_t name_len, where_len;
+			if (!program_line_parse(at, len, &name, &name_len, &where, &where_len))
+				return false;
+			bool systemds = name_len == strlen("sd_devices") && strncmp(name, "sd_devices", name_len) == 0;
+			if (pass == 0 && systemds) {
+				if (dir[0] ? strlen(dir) != where_len || strncmp(dir, where, where_len) != 0
+					   : where_len >= dir_size)
+					return false;
+				memcpy(dir, where, where_len);
+				dir[where_len] = '\0';
+			} else if (pass == 1 && !systemds) {
+				size_t dir_len = strlen(dir);
+				if (where_len <= dir_len + 1 || strncmp(where, dir, dir_len) != 0 ||
+				    where[dir_len] != '/' || left_used + len + 3 > left_size)
+					return false;
+				left_used += (size_t)snprintf(left + left_used, left_size - left_used, "%s%.*s",
+							      left_used ? "; " : "", (int)len, at);
+			}
+			at += len;
+			if (end)
+				at += 2;
 		}
-		at += len;
-		if (end)
-			at += 2;
+		if (pass == 0 && !dir[0])
+			return false;
 	}
 	return true;
 }
 
+bool cgroup_sd_programs_only(const char *foreign, char *dir, size_t size)
+{
+	char left[768];
+	return cgroup_sd_programs_split(foreign, dir, size, left, sizeof(left)) && !left[0];
+}
+
 /* ---- In a labeler call ---- */
+
+bool cgroup_foreign_allowed(const vfg_labeler_env *env)
+{
+	const char *value = vfg_config_get(env->config, "cgroup_foreign_programs");
+	return value && strcmp(value, "proceed") == 0;
+}
 
 static bool systemd_path_on(const vfg_labeler_env *env)
 {
@@ -227,8 +271,8 @@ int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_
 			return -1;
 	}
 	found->systemd = 0;
-	found->systemd_why[0] = '\0';
-	if (!cgroup_sd_programs_only(programs, dir, sizeof(dir)))
+	found->systemd_why[0] = found->systemd_left[0] = '\0';
+	if (!cgroup_sd_programs_split(programs, dir, sizeof(dir), found->systemd_left, sizeof(found->systemd_left)))
 		return 0; /* no program, or one that is not systemd's: the BPF path, or a refusal naming it */
 	if (!systemd_path_on(env)) {
 		snprintf(found->systemd_why, sizeof(found->systemd_why), "cgroup_systemd = off");
@@ -254,6 +298,20 @@ int cgroup_sd_route(const vfg_labeler_env *env, cgroup_hold *hold, cgroup_found_
 		snprintf(found->systemd_why, sizeof(found->systemd_why),
 			 "systemd's program is on %s, but the unit that owns it, %s, has the cgroup %s", dir,
 			 found->systemd_unit, unit_cgroup);
+		found->systemd_unit[0] = '\0';
+		return 0;
+	}
+	/*
+	 * A manager's own program below the unit's cgroup (libvirt's on the
+	 * scope's libvirt/) ANDs with systemd's: DeviceAllow= gets past systemd's
+	 * alone, and that program must allow the node itself. Only when told to
+	 * go on where another program acts.
+	 */
+	if (found->systemd_left[0] && !cgroup_foreign_allowed(env)) {
+		snprintf(found->systemd_why, sizeof(found->systemd_why),
+			 "a program below unit %s's cgroup decides too, its manager's (cgroup_foreign_programs = "
+			 "proceed: the unit's DeviceAllow=, that program left to its manager)",
+			 found->systemd_unit);
 		found->systemd_unit[0] = '\0';
 		return 0;
 	}
