@@ -55,10 +55,10 @@ static const struct {
 /*
  * A record as queued while the command runs: what the caller said, its
  * strings copied into one block. Its fields are made only when it is
- * written (record_build): an apply of 1024 hostdevs queues 1025 records,
- * and their fields queued whole took some 600 KiB of its 6.8 MiB peak
- * (bench/README.md), the same domain, command, root and identifier in
- * every one.
+ * written (record_build): an apply of 1024 hostdevs with dac and cgroup
+ * queues 2050 records, and their fields queued whole took some 600 KiB of
+ * its 6.8 MiB peak (bench/README.md), the same domain, command, root and
+ * identifier in every one.
  */
 typedef struct queued_record {
 	host_record record; /* its strings point into @strings */
