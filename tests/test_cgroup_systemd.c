@@ -89,20 +89,24 @@ START_TEST(held_paths_come_first_and_widen_an_original_entry_of_theirs)
 }
 END_TEST
 
+/* systemd's programs alone, on one cgroup: split, with nothing left to another manager. */
+static bool programs_only(const char *foreign, char *dir, size_t size)
+{
+	char left[768];
+	return cgroup_sd_programs_split(foreign, dir, size, left, sizeof(left)) && !left[0];
+}
+
 START_TEST(only_systemds_programs_on_one_cgroup_take_the_path)
 {
 	char dir[256];
-	ck_assert(cgroup_sd_programs_only("program 17 'sd_devices' on /sys/fs/cgroup/system.slice/a.service", dir,
-					  sizeof(dir)));
+	ck_assert(programs_only("program 17 'sd_devices' on /sys/fs/cgroup/system.slice/a.service", dir, sizeof(dir)));
 	ck_assert_str_eq(dir, "/sys/fs/cgroup/system.slice/a.service");
-	ck_assert(!cgroup_sd_programs_only("", dir, sizeof(dir)));
-	ck_assert(!cgroup_sd_programs_only("program 17 'libvirt' on /sys/fs/cgroup/m", dir, sizeof(dir)));
-	ck_assert(!cgroup_sd_programs_only("program 17 'sd_devices' on /a; program 18 'sd_devices' on /b", dir,
-					   sizeof(dir)));
-	ck_assert(!cgroup_sd_programs_only("program 17 'sd_devices' on /a; program 18 'x' on /a", dir, sizeof(dir)));
-	ck_assert(!cgroup_sd_programs_only("program 17 'sd_devices' on an ancestor of /a", dir, sizeof(dir)));
-	ck_assert(!cgroup_sd_programs_only("program 17 'sd_devices' (vfguard's, of another cgroup) on /a", dir,
-					   sizeof(dir)));
+	ck_assert(!programs_only("", dir, sizeof(dir)));
+	ck_assert(!programs_only("program 17 'libvirt' on /sys/fs/cgroup/m", dir, sizeof(dir)));
+	ck_assert(!programs_only("program 17 'sd_devices' on /a; program 18 'sd_devices' on /b", dir, sizeof(dir)));
+	ck_assert(!programs_only("program 17 'sd_devices' on /a; program 18 'x' on /a", dir, sizeof(dir)));
+	ck_assert(!programs_only("program 17 'sd_devices' on an ancestor of /a", dir, sizeof(dir)));
+	ck_assert(!programs_only("program 17 'sd_devices' (vfguard's, of another cgroup) on /a", dir, sizeof(dir)));
 }
 END_TEST
 
@@ -124,7 +128,7 @@ START_TEST(a_managers_program_below_the_units_cgroup_is_left_to_it_others_are_no
 	ck_assert_str_eq(dir, scope);
 	snprintf(expected, sizeof(expected), "program 18 'x' on %s/a/b; program 19 '' on %s/a", scope, scope);
 	ck_assert_str_eq(left, expected);
-	ck_assert(!cgroup_sd_programs_only(foreign, dir, sizeof(dir)));
+	ck_assert(!programs_only(foreign, dir, sizeof(dir)));
 	/* systemd's alone: nothing left. */
 	ck_assert(cgroup_sd_programs_split("program 17 'sd_devices' on /a", dir, sizeof(dir), left, sizeof(left)));
 	ck_assert_str_eq(left, "");

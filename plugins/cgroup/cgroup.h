@@ -312,12 +312,8 @@ bool cgroup_sd_access_covers(const char *have, const char *wanted);
 int cgroup_sd_devices_wanted(const cgroup_sd_devices *original, const cgroup_sd_entry *held, size_t n_held,
 			     cgroup_sd_devices *out, vfg_error *err);
 /*
- * Do the foreign programs @foreign (cgroup_v2_foreign()'s lines) all come
- * from systemd ('sd_devices'), attached to one cgroup? That cgroup into @dir.
- */
-bool cgroup_sd_programs_only(const char *foreign, char *dir, size_t size);
-/*
- * Are the foreign programs @foreign systemd's, all on one cgroup (into @dir),
+ * Are the foreign programs @foreign (cgroup_v2_foreign()'s lines) systemd's
+ * ('sd_devices'), all on one cgroup (into @dir),
  * and any other program attached to a cgroup strictly below that one? Those
  * others' lines into @left ("" when there are none), joined by "; ". A
  * manager that makes a cgroup of its own below its unit's (libvirt's

@@ -239,12 +239,6 @@ bool cgroup_sd_programs_split(const char *foreign, char *dir, size_t dir_size, c
 	return true;
 }
 
-bool cgroup_sd_programs_only(const char *foreign, char *dir, size_t size)
-{
-	char left[768];
-	return cgroup_sd_programs_split(foreign, dir, size, left, sizeof(left)) && !left[0];
-}
-
 /* ---- In a labeler call ---- */
 
 bool cgroup_foreign_allowed(const vfg_labeler_env *env)
