@@ -707,6 +707,14 @@ static bool libcgroup_mapped(void)
 	return mapped;
 }
 
+/* The exit status of @child, waited for; -1 when it did not exit (a signal). */
+static int child_exit_status(pid_t child)
+{
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* In a child: apply (@apply) or revoke domain @name; exits 0 when it worked and libcgroup is mapped as @mapped. */
 static void command_in_child(fixture *f, bool apply, const char *name, const char *dir, const char *hostdev,
 			     bool mapped)
@@ -722,10 +730,9 @@ static void command_in_child(fixture *f, bool apply, const char *name, const cha
 			fprintf(stderr, "%s %s: %s\n", apply ? "apply" : "revoke", name, err.message);
 		_exit(r < 0 ? 2 : libcgroup_mapped() == mapped ? 0 : 3);
 	}
-	int status;
-	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 2, "%s %s failed", apply ? "apply" : "revoke", name);
-	ck_assert_msg(WEXITSTATUS(status) == 0, "%s %s: libcgroup %s", apply ? "apply" : "revoke", name,
+	int status = child_exit_status(child);
+	ck_assert_msg(status >= 0 && status != 2, "%s %s failed", apply ? "apply" : "revoke", name);
+	ck_assert_msg(status == 0, "%s %s: libcgroup %s", apply ? "apply" : "revoke", name,
 		      mapped ? "was not asked" : "was asked again");
 }
 
@@ -810,12 +817,11 @@ START_TEST(v1_a_cgroup_through_a_second_mount_is_refused_with_the_boots_answer_k
 		rmdir(second);
 		_exit(r == 0 ? 4 : strstr(err.message, "is not below the devices controller's mount point") ? 0 : 5);
 	}
-	int status;
-	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	int status = child_exit_status(child);
+	ck_assert_msg(status == 0,
 		      "exit %d (2: no second mount, 3: not the same "
 		      "cgroup, 4: applied, 5: refused for another reason)",
-		      WEXITSTATUS(status));
+		      status);
 	expect_eperm(dir, f.root, GROUP8);
 	command_in_child(&f, false, "vm1", NULL, NULL, false);
 	expect_eperm(dir, f.root, GROUP7);
