@@ -785,6 +785,58 @@ START_TEST(v1_libcgroup_is_asked_once_a_boot_and_its_answer_is_checked_each_time
 }
 END_TEST
 
+/* In a child: vfg_restore; exits 0 when it worked and libcgroup is mapped as @mapped. */
+static void restore_in_child(fixture *f, bool mapped)
+{
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		vfg_error err = {0};
+		vfg_change_summary summary;
+		int r = vfg_restore(f->ctx, false, &summary, &err);
+		if (r < 0)
+			fprintf(stderr, "restore: %s\n", err.message);
+		_exit(r < 0 ? 2 : libcgroup_mapped() == mapped ? 0 : 3);
+	}
+	int status = child_exit_status(child);
+	ck_assert_msg(status >= 0 && status != 2, "restore failed");
+	ck_assert_msg(status == 0, "restore: libcgroup %s", mapped ? "was not asked" : "was asked again");
+}
+
+/*
+ * vfguard restore --boot, which vfguard-restore.service runs at boot, asks
+ * libcgroup once and keeps the answer: the boot's first apply, and every
+ * command after it, takes it without mapping libcgroup. A later restore of
+ * the same boot does not ask again.
+ */
+START_TEST(v1_the_boots_restore_keeps_the_answer_so_no_apply_of_the_boot_asks_libcgroup)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256], line[512], boot[VFG_BOOT_ID_STRLEN];
+	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	struct stat st;
+	ck_assert_int_eq(stat(V1_MOUNT, &st), 0);
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &err), 1);
+	/* The boot vfguard reads under its root (core/boot.c): this one, so restore --boot sweeps as at boot. */
+	snprintf(line, sizeof(line), "%s\n", boot);
+	test_write_file(f.root, "/proc/sys/kernel/random/boot_id", line);
+
+	restore_in_child(&f, true);
+	char *known = test_read_file(f.root, V1_KNOWN);
+	snprintf(line, sizeof(line), "%s %u:%u %s\n", boot, major(st.st_dev), minor(st.st_dev), V1_MOUNT);
+	ck_assert_str_eq(known, line);
+	free(known);
+	command_in_child(&f, true, "vm1", dir, LEGACY7, false);
+	expect_opens(dir, f.root, GROUP7);
+	restore_in_child(&f, false);
+	command_in_child(&f, false, "vm1", NULL, NULL, false);
+	expect_eperm(dir, f.root, GROUP7);
+	fixture_close(&f);
+}
+END_TEST
+
 /*
  * The devices hierarchy mounted a second time, in a mount namespace of the
  * child's own: a cgroup reached through that mount is on the very
@@ -1547,6 +1599,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_back_as_it_was);
 	tcase_add_test(tc, v1_libcgroup_is_asked_once_a_boot_and_its_answer_is_checked_each_time);
 	tcase_add_test(tc, v1_a_cgroup_through_a_second_mount_is_refused_with_the_boots_answer_kept);
+	tcase_add_test(tc, v1_the_boots_restore_keeps_the_answer_so_no_apply_of_the_boot_asks_libcgroup);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shared nodes");
