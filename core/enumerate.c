@@ -155,7 +155,6 @@ static int function_read_at(int dirfd, const char *dir, const vfg_pci_addr *addr
 	if ((!from_uevent && (vfg_sysfs_read_hex_at(dirfd, dir, "vendor", 0xffff, &vendor, err) < 0 ||
 			      vfg_sysfs_read_hex_at(dirfd, dir, "device", 0xffff, &device, err) < 0 ||
 			      vfg_sysfs_read_hex_at(dirfd, dir, "class", 0xffffff, &class_code, err) < 0)) ||
-	    read_header_type(dirfd, dir, &fn->header_type, err) < 0 ||
 	    vfg_sysfs_link_name_at(dirfd, dir, "driver", fn->driver, sizeof(fn->driver), err) < 0)
 		return -1;
 	fn->vendor = (uint16_t)vendor;
@@ -163,7 +162,19 @@ static int function_read_at(int dirfd, const char *dir, const vfg_pci_addr *addr
 	fn->class_code = (uint32_t)class_code;
 	struct stat st;
 	fn->vfio_dev = fstatat(dirfd, "vfio-dev", &st, 0) == 0 && S_ISDIR(st.st_mode);
-	return 0;
+	/*
+	 * A function a vfio driver is bound to has a normal (type 0) header:
+	 * vfio-pci and every variant register through
+	 * vfio_pci_core_register_device(), which refuses any other
+	 * (drivers/vfio/pci/vfio_pci_core.c). Its config space is not read:
+	 * 3 system calls per hostdev (issue 18). Any other is read, bridges
+	 * being what the group check asks about (member_viable_reason).
+	 */
+	if (vfg_pci_function_on_vfio(fn)) {
+		fn->header_type = 0;
+		return 0;
+	}
+	return read_header_type(dirfd, dir, &fn->header_type, err);
 }
 
 VFG_EXPORT int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn,

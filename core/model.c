@@ -60,7 +60,16 @@ VFG_EXPORT int vfg_pci_addr_parse(const char *text, vfg_pci_addr *addr, vfg_erro
 
 VFG_EXPORT char *vfg_pci_addr_format(const vfg_pci_addr *addr, char *buf)
 {
-	snprintf(buf, VFG_PCI_ADDR_STRLEN, "%04x:%02x:%02x.%x", addr->domain, addr->bus, addr->slot, addr->function);
+	/* "%04x:%02x:%02x.%x" by hand: names are made per hostdev and per record, and snprintf was most of it. */
+	static const char hex[] = "0123456789abcdef";
+	const unsigned fields[] = {addr->domain, addr->bus, addr->slot, addr->function};
+	const int digits[] = {4, 2, 2, 1};
+	char *p = buf;
+	for (size_t f = 0; f < 4; f++) {
+		for (int d = digits[f] - 1; d >= 0; d--)
+			*p++ = hex[(fields[f] >> (4 * d)) & 0xf];
+		*p++ = f == 0 || f == 1 ? ':' : f == 2 ? '.' : '\0';
+	}
 	return buf;
 }
 

@@ -715,24 +715,33 @@ static int child_exit_status(pid_t child)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* In a child: apply (@apply) or revoke domain @name; exits 0 when it worked and libcgroup is mapped as @mapped. */
-static void command_in_child(fixture *f, bool apply, const char *name, const char *dir, const char *hostdev,
+typedef enum { CHILD_APPLY, CHILD_REVOKE, CHILD_RESTORE } child_command;
+static const char *const child_command_names[] = {"apply", "revoke", "restore"};
+
+/*
+ * In a child: apply or revoke domain @name, or restore; exits 0 when it
+ * worked and libcgroup is mapped as @mapped.
+ */
+static void command_in_child(fixture *f, child_command command, const char *name, const char *dir, const char *hostdev,
 			     bool mapped)
 {
+	const char *what = child_command_names[command];
 	pid_t child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
 		vfg_error err = {0};
 		vfg_change_summary summary;
-		int r = apply ? domain_apply(f, name, dir, 0, (const char *[]){hostdev, NULL}, &summary, &err)
-			      : vfg_domain_revoke(f->ctx, name, &summary, &err);
+		int r = command == CHILD_APPLY
+				? domain_apply(f, name, dir, 0, (const char *[]){hostdev, NULL}, &summary, &err)
+			: command == CHILD_REVOKE ? vfg_domain_revoke(f->ctx, name, &summary, &err)
+						  : vfg_restore(f->ctx, false, &summary, &err);
 		if (r < 0)
-			fprintf(stderr, "%s %s: %s\n", apply ? "apply" : "revoke", name, err.message);
+			fprintf(stderr, "%s %s: %s\n", what, name ? name : "", err.message);
 		_exit(r < 0 ? 2 : libcgroup_mapped() == mapped ? 0 : 3);
 	}
 	int status = child_exit_status(child);
-	ck_assert_msg(status >= 0 && status != 2, "%s %s failed", apply ? "apply" : "revoke", name);
-	ck_assert_msg(status == 0, "%s %s: libcgroup %s", apply ? "apply" : "revoke", name,
+	ck_assert_msg(status >= 0 && status != 2, "%s %s failed", what, name ? name : "");
+	ck_assert_msg(status == 0, "%s %s: libcgroup %s", what, name ? name : "",
 		      mapped ? "was not asked" : "was asked again");
 }
 
@@ -750,16 +759,16 @@ START_TEST(v1_libcgroup_is_asked_once_a_boot_and_its_answer_is_checked_each_time
 	ck_assert_int_eq(vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &err), 1);
 
 	/* the boot's first write asks libcgroup, and keeps the answer: boot, superblock, mount point */
-	command_in_child(&f, true, "vm1", dir, LEGACY7, true);
+	command_in_child(&f, CHILD_APPLY, "vm1", dir, LEGACY7, true);
 	expect_opens(dir, f.root, GROUP7);
 	char *known = test_read_file(f.root, V1_KNOWN);
 	snprintf(line, sizeof(line), "%s %u:%u %s\n", boot, major(st.st_dev), minor(st.st_dev), V1_MOUNT);
 	ck_assert_str_eq(known, line);
 	free(known);
 	/* the next commands of the boot take it: the grant and its revoke work, libcgroup is not mapped */
-	command_in_child(&f, true, "vm2", dir, LEGACY8, false);
+	command_in_child(&f, CHILD_APPLY, "vm2", dir, LEGACY8, false);
 	expect_opens(dir, f.root, GROUP8);
-	command_in_child(&f, false, "vm2", NULL, NULL, false);
+	command_in_child(&f, CHILD_REVOKE, "vm2", NULL, NULL, false);
 	expect_eperm(dir, f.root, GROUP8);
 
 	/* an answer of another boot, superblock or mount point is not taken: libcgroup is asked again */
@@ -774,12 +783,46 @@ START_TEST(v1_libcgroup_is_asked_once_a_boot_and_its_answer_is_checked_each_time
 	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
 		snprintf(line, sizeof(line), "%s", wrong[i]);
 		test_write_file(f.root, V1_KNOWN, line);
-		command_in_child(&f, true, "vm3", dir, LEGACY8, true);
+		command_in_child(&f, CHILD_APPLY, "vm3", dir, LEGACY8, true);
 		expect_opens(dir, f.root, GROUP8);
-		command_in_child(&f, false, "vm3", NULL, NULL, false); /* the answer is the boot's again */
+		command_in_child(&f, CHILD_REVOKE, "vm3", NULL, NULL, false); /* the answer is the boot's again */
 		expect_eperm(dir, f.root, GROUP8);
 	}
-	command_in_child(&f, false, "vm1", NULL, NULL, false);
+	command_in_child(&f, CHILD_REVOKE, "vm1", NULL, NULL, false);
+	expect_eperm(dir, f.root, GROUP7);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * vfguard restore --boot, which vfguard-restore.service runs at boot, asks
+ * libcgroup once and keeps the answer: the boot's first apply, and every
+ * command after it, takes it without mapping libcgroup. A later restore of
+ * the same boot does not ask again.
+ */
+START_TEST(v1_the_boots_restore_keeps_the_answer_so_no_apply_of_the_boot_asks_libcgroup)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256], line[512], boot[VFG_BOOT_ID_STRLEN];
+	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	struct stat st;
+	ck_assert_int_eq(stat(V1_MOUNT, &st), 0);
+	vfg_error err = {0};
+	ck_assert_int_eq(vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &err), 1);
+	/* The boot vfguard reads under its root (core/boot.c): this one, so restore --boot sweeps as at boot. */
+	snprintf(line, sizeof(line), "%s\n", boot);
+	test_write_file(f.root, "/proc/sys/kernel/random/boot_id", line);
+
+	command_in_child(&f, CHILD_RESTORE, NULL, NULL, NULL, true);
+	char *known = test_read_file(f.root, V1_KNOWN);
+	snprintf(line, sizeof(line), "%s %u:%u %s\n", boot, major(st.st_dev), minor(st.st_dev), V1_MOUNT);
+	ck_assert_str_eq(known, line);
+	free(known);
+	command_in_child(&f, CHILD_APPLY, "vm1", dir, LEGACY7, false);
+	expect_opens(dir, f.root, GROUP7);
+	command_in_child(&f, CHILD_RESTORE, NULL, NULL, NULL, false);
+	command_in_child(&f, CHILD_REVOKE, "vm1", NULL, NULL, false);
 	expect_eperm(dir, f.root, GROUP7);
 	fixture_close(&f);
 }
@@ -798,7 +841,7 @@ START_TEST(v1_a_cgroup_through_a_second_mount_is_refused_with_the_boots_answer_k
 	fixture_open(&f);
 	char dir[256];
 	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
-	command_in_child(&f, true, "vm1", dir, LEGACY7, true);
+	command_in_child(&f, CHILD_APPLY, "vm1", dir, LEGACY7, true);
 	pid_t child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
@@ -823,7 +866,7 @@ START_TEST(v1_a_cgroup_through_a_second_mount_is_refused_with_the_boots_answer_k
 		      "cgroup, 4: applied, 5: refused for another reason)",
 		      status);
 	expect_eperm(dir, f.root, GROUP8);
-	command_in_child(&f, false, "vm1", NULL, NULL, false);
+	command_in_child(&f, CHILD_REVOKE, "vm1", NULL, NULL, false);
 	expect_eperm(dir, f.root, GROUP7);
 	fixture_close(&f);
 }
@@ -1547,6 +1590,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, v1_a_rule_allowed_already_is_left_as_it_is_and_a_narrower_one_comes_back_as_it_was);
 	tcase_add_test(tc, v1_libcgroup_is_asked_once_a_boot_and_its_answer_is_checked_each_time);
 	tcase_add_test(tc, v1_a_cgroup_through_a_second_mount_is_refused_with_the_boots_answer_kept);
+	tcase_add_test(tc, v1_the_boots_restore_keeps_the_answer_so_no_apply_of_the_boot_asks_libcgroup);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shared nodes");

@@ -110,6 +110,38 @@ START_TEST(iommufd_host_gives_iommu_and_cdev_nodes_with_sysfs_rdevs)
 }
 END_TEST
 
+/*
+ * A function a vfio driver is bound to has a normal header (the kernel binds
+ * vfio-pci and its variants to no other: vfio_pci_core_register_device()),
+ * so its config space is not read: here it has none, and it is still
+ * enumerated as type 0. A bridge of its group, on pcieport, is read: a
+ * bridge's config space gone is refused, naming it.
+ */
+START_TEST(a_function_on_a_vfio_driver_is_a_normal_header_without_its_config_space_read)
+{
+	const char *root = test_root_new(
+		"misc vfio 10:196\n"
+		"group 3 243:1\n"
+		"device 0000:00:1c.0 group=3 vendor=8086 device=a338 class=060400 header=1 driver=pcieport\n"
+		"device 0000:02:00.0 group=3 vendor=1b36 device=0010 class=010802 driver=vfio-pci "
+		"parent=0000:00:1c.0\n");
+	ck_assert_int_eq(unlink(test_path(root, "/sys/bus/pci/devices/0000:02:00.0/config")), 0);
+	vfg_hostdev hostdev;
+	vfg_error err = {0};
+	ck_assert_msg(enumerate(root, "0000:02:00.0", &hostdev, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(hostdev.group.n_members, 2);
+	ck_assert_uint_eq(hostdev.group.members[0].header_type, 1);
+	ck_assert_uint_eq(hostdev.group.members[1].header_type, 0);
+	vfg_hostdev_clear(&hostdev);
+
+	ck_assert_int_eq(unlink(test_path(root, "/sys/bus/pci/devices/0000:00:1c.0/config")), 0);
+	ck_assert_int_eq(enumerate(root, "0000:02:00.0", &hostdev, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:00:1c.0/config") && strstr(err.message, "cannot read PCI config space"),
+		      "%s", err.message);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(group_members_carry_ids_class_header_and_driver)
 {
 	const char *root = test_root_new(
@@ -470,6 +502,7 @@ static Suite *enumerate_suite(void)
 	tcase_add_test(tc, a_vfio_dev_directory_without_a_dev_file_is_no_cdev);
 	tcase_add_test(tc, iommufd_host_gives_iommu_and_cdev_nodes_with_sysfs_rdevs);
 	tcase_add_test(tc, group_members_carry_ids_class_header_and_driver);
+	tcase_add_test(tc, a_function_on_a_vfio_driver_is_a_normal_header_without_its_config_space_read);
 	tcase_add_test(tc, ids_and_class_come_from_the_uevent_when_it_has_them);
 	tcase_add_test(tc, without_the_uevent_lines_the_attribute_files_are_read);
 	tcase_add_test(tc, a_malformed_uevent_id_line_is_an_error_naming_it);

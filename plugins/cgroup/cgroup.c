@@ -927,6 +927,22 @@ static int cgroup_boot_release(const vfg_labeler_env *env, const vfg_domain *dom
 	return 0;
 }
 
+/*
+ * Nothing this labeler keeps outlives a boot (the answer of the boot's v1
+ * hierarchy names its boot): the sweep, which vfguard restore --boot makes
+ * at boot, only asks where this boot's v1 devices hierarchy is, so that the
+ * boot's applies do not each map libcgroup (cgroup_hold_v1_prime).
+ */
+static int cgroup_boot_sweep(const vfg_labeler_env *env, const char *boot_id, vfg_error *err)
+{
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold)
+		return -1;
+	(void)boot_id; /* the answer is the running kernel's, which --root does not change */
+	cgroup_hold_v1_prime(hold);
+	return 0;
+}
+
 VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.abi_version = VFG_LABELER_ABI_VERSION,
 	.size = VFG_LABELER_SIZE,
@@ -941,4 +957,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.audit = cgroup_audit,
 	.intent = cgroup_intent,
 	.boot_release = cgroup_boot_release,
+	.boot_sweep = cgroup_boot_sweep,
 };

@@ -171,6 +171,8 @@ typedef struct cgroup_v1_ops {
 	 * which goes to @mountpoint (@size bytes); -1 with @err naming @file.
 	 */
 	int (*hierarchy_check)(const char *dir, const char *file, char *mountpoint, size_t size, vfg_error *err);
+	/* The devices hierarchy's mount point into @mountpoint (@size bytes): 0, or -1 with @err when there is none. */
+	int (*devices_mount)(char *mountpoint, size_t size, vfg_error *err);
 } cgroup_v1_ops;
 /* The module's one symbol, a const cgroup_v1_ops. */
 #define CGROUP_V1_OPS_SYMBOL "cgroup_v1_libcgroup_ops"
@@ -366,6 +368,14 @@ const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err);
  * naming @file, the file about to be written.
  */
 int cgroup_hold_v1_hierarchy(cgroup_hold *hold, const cgroup_dir *dir, const char *file, vfg_error *err);
+/*
+ * At a boot's first command (boot_sweep: vfguard restore --boot, at boot),
+ * ask libcgroup where the devices hierarchy is and keep the answer for the
+ * running kernel's boot, so that no apply of the boot pays for libcgroup.
+ * Nothing when the answer is this boot's already or no cgroup v1 devices
+ * hierarchy is mounted; a hint, so it fails silently, and an apply asks then.
+ */
+void cgroup_hold_v1_prime(cgroup_hold *hold);
 /* The v2 module's calls, loaded at the hold's first need (a cgroup2 target); NULL with @err. */
 const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err);
 /* The systemd module's calls, loaded at the hold's first need (systemd's program met); NULL with @err. */

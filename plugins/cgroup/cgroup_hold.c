@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <mntent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -302,6 +304,44 @@ int cgroup_hold_v1_hierarchy(cgroup_hold *hold, const cgroup_dir *dir, const cha
 	if (booted && dir->fs_type == CGROUP_SUPER_MAGIC)
 		v1_known_keep(hold->v1_known, boot, st.st_dev, mountpoint);
 	return 0;
+}
+
+/* Is a cgroup v1 hierarchy with the devices controller mounted? As /proc/self/mounts says, not libcgroup. */
+static bool v1_devices_mounted(void)
+{
+	FILE *mounts = setmntent("/proc/self/mounts", "re");
+	if (!mounts)
+		return false;
+	bool found = false;
+	struct mntent entry;
+	char text[4096];
+	while (!found && getmntent_r(mounts, &entry, text, sizeof(text)))
+		found = strcmp(entry.mnt_type, "cgroup") == 0 && hasmntopt(&entry, "devices");
+	endmntent(mounts);
+	return found;
+}
+
+void cgroup_hold_v1_prime(cgroup_hold *hold)
+{
+	/* The running kernel's boot, as cgroup_hold_v1_hierarchy reads it: the hierarchy is its, not --root's. */
+	char boot[VFG_BOOT_ID_STRLEN], text[V1_KNOWN_MAX];
+	vfg_error unread = {0};
+	if (vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &unread) <= 0)
+		return;
+	_cleanup_close_ int fd = hold->v1_known[0] ? open(hold->v1_known, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (!hold->v1_known[0] ||
+	    (n > 0 && text[n - 1] == '\n' && strncmp(text, boot, strlen(boot)) == 0 && text[strlen(boot)] == ' ') ||
+	    !v1_devices_mounted())
+		return;
+	vfg_error ignored = {0};
+	const cgroup_v1_ops *ops = cgroup_hold_v1_ops(hold, &ignored);
+	char mountpoint[VFG_PATH_MAX];
+	struct stat st;
+	struct statfs fs;
+	if (ops && ops->devices_mount(mountpoint, sizeof(mountpoint), &ignored) == 0 && stat(mountpoint, &st) == 0 &&
+	    statfs(mountpoint, &fs) == 0 && (unsigned long)fs.f_type == CGROUP_SUPER_MAGIC)
+		v1_known_keep(hold->v1_known, boot, st.st_dev, mountpoint);
 }
 
 const cgroup_v2_ops *cgroup_hold_v2_ops(cgroup_hold *hold, vfg_error *err)

@@ -9,9 +9,11 @@
  * 800 KiB (libcgroup-internal.h, struct cg_mount_table_s, v2.0.2): a
  * process that never writes to v1 should not pay for it.
  */
+#include <errno.h>
 #include <libcgroup.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cgroup.h"
@@ -25,20 +27,45 @@ static void libcgroup_init_once(void)
 	libcgroup_status = cgroup_init();
 }
 
-/* A directory is written to only when it is below the devices hierarchy's mount point, as libcgroup finds it. */
-static int devices_hierarchy_check(const char *dir, const char *file, char *found, size_t size, vfg_error *err)
+/* The devices hierarchy's mount point as libcgroup finds it, for @dir (the error's subject); NULL with @err. */
+static char *devices_mount_point(const char *dir, const char *file, vfg_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, libcgroup_init_once);
-	if (libcgroup_status != 0)
-		return vfg_error_set(err, 0, dir, "libcgroup cannot start (%s), so nothing can go to %s",
-				     cgroup_strerror(libcgroup_status), file);
-	_cleanup_free_ char *mountpoint = NULL;
+	if (libcgroup_status != 0) {
+		vfg_error_set(err, 0, dir, "libcgroup cannot start (%s), so nothing can go to %s",
+			      cgroup_strerror(libcgroup_status), file);
+		return NULL;
+	}
+	char *mountpoint = NULL;
 	int r = cgroup_get_subsys_mount_point("devices", &mountpoint);
-	if (r != 0 || !mountpoint)
-		return vfg_error_set(err, 0, dir,
-				     "is not below the devices controller's mount point (libcgroup finds none: %s)",
-				     cgroup_strerror(r));
+	if (r != 0 || !mountpoint) {
+		free(mountpoint);
+		vfg_error_set(err, 0, dir,
+			      "is not below the devices controller's mount point (libcgroup finds none: %s)",
+			      cgroup_strerror(r));
+		return NULL;
+	}
+	return mountpoint;
+}
+
+static int devices_mount(char *found, size_t size, vfg_error *err)
+{
+	_cleanup_free_ char *mountpoint = devices_mount_point("devices", "devices.allow", err);
+	if (!mountpoint)
+		return -1;
+	if (strlen(mountpoint) >= size)
+		return vfg_error_set(err, ENAMETOOLONG, mountpoint, "the devices controller's mount point is too long");
+	memcpy(found, mountpoint, strlen(mountpoint) + 1);
+	return 0;
+}
+
+/* A directory is written to only when it is below the devices hierarchy's mount point, as libcgroup finds it. */
+static int devices_hierarchy_check(const char *dir, const char *file, char *found, size_t size, vfg_error *err)
+{
+	_cleanup_free_ char *mountpoint = devices_mount_point(dir, file, err);
+	if (!mountpoint)
+		return -1;
 	size_t len = strlen(mountpoint);
 	if (strncmp(dir, mountpoint, len) != 0 || (dir[len] != '/' && dir[len] != '\0'))
 		return vfg_error_set(err, 0, dir, "is not below the devices controller's mount point %s", mountpoint);
@@ -51,4 +78,5 @@ static int devices_hierarchy_check(const char *dir, const char *file, char *foun
 VFG_LABELER_EXPORT const cgroup_v1_ops cgroup_v1_libcgroup_ops = {
 	.size = sizeof(cgroup_v1_ops),
 	.hierarchy_check = devices_hierarchy_check,
+	.devices_mount = devices_mount,
 };
