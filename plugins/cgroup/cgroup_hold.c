@@ -255,14 +255,22 @@ const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err)
  */
 #define V1_KNOWN_MAX (VFG_BOOT_ID_STRLEN + 48 + VFG_PATH_MAX)
 
-static bool v1_known_says(const char *known, const char *boot, dev_t dev, const char *dir)
+/* The kept answer, whole (its newline ends it), into @text without the newline; false when there is none. */
+static bool v1_known_read(const char *known, char text[V1_KNOWN_MAX])
 {
-	char text[V1_KNOWN_MAX];
 	_cleanup_close_ int fd = known[0] ? open(known, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
-	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, V1_KNOWN_MAX - 1);
 	if (n <= 0 || text[n - 1] != '\n')
 		return false;
 	text[n - 1] = '\0';
+	return true;
+}
+
+static bool v1_known_says(const char *known, const char *boot, dev_t dev, const char *dir)
+{
+	char text[V1_KNOWN_MAX];
+	if (!v1_known_read(known, text))
+		return false;
 	unsigned major_number, minor_number;
 	int mount_at = 0;
 	if (strncmp(text, boot, VFG_BOOT_ID_STRLEN - 1) != 0 || text[VFG_BOOT_ID_STRLEN - 1] != ' ' ||
@@ -326,12 +334,10 @@ void cgroup_hold_v1_prime(cgroup_hold *hold)
 	/* The running kernel's boot, as cgroup_hold_v1_hierarchy reads it: the hierarchy is its, not --root's. */
 	char boot[VFG_BOOT_ID_STRLEN], text[V1_KNOWN_MAX];
 	vfg_error unread = {0};
-	if (vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &unread) <= 0)
+	if (!hold->v1_known[0] || vfg_boot_id_read(VFG_BOOT_ID_PATH, boot, &unread) <= 0)
 		return;
-	_cleanup_close_ int fd = hold->v1_known[0] ? open(hold->v1_known, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
-	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
-	if (!hold->v1_known[0] ||
-	    (n > 0 && text[n - 1] == '\n' && strncmp(text, boot, strlen(boot)) == 0 && text[strlen(boot)] == ' ') ||
+	size_t len = strlen(boot);
+	if ((v1_known_read(hold->v1_known, text) && strncmp(text, boot, len) == 0 && text[len] == ' ') ||
 	    !v1_devices_mounted())
 		return;
 	vfg_error ignored = {0};
