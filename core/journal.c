@@ -380,30 +380,18 @@ int domain_journal_begin_unplug(host_journal *hj, domain_journal *dj, const jour
 	return begin(hj, dj, JOURNAL_OP_REVOKE, NULL, unplug, n, err);
 }
 
-int domain_journal_claim_room(domain_journal *dj, vfg_error *err)
-{
-	if (dj->n_claims < dj->claims_capacity)
-		return 0;
-	size_t more = dj->claims_capacity < 16 ? 16 : dj->claims_capacity + dj->claims_capacity / 2;
-	journal_claim *claims = realloc(dj->claims, more * sizeof(*claims));
-	if (!claims)
-		return vfg_error_set(err, ENOMEM, dj->path, "cannot record the claim");
-	dj->claims = claims;
-	dj->claims_capacity = more;
-	return 0;
-}
-
 int domain_journal_claim(domain_journal *dj, const journal_claim *claim, vfg_error *err)
 {
-	if (domain_journal_claim_room(dj, err) < 0)
-		return -1;
+	journal_claim kept = *claim;
+	kept.txn = dj->open_txn;
 	/* Written with the next line or domain_journal_write: a hostdev's claims in one write. */
 	char *at = line_room(dj, err);
 	if (!at || line_add(dj, format_claim(at, JOURNAL_LINE_MAX, 0, dj->open_txn, claim), err) < 0)
 		return -1;
-	dj->claims[dj->n_claims] = *claim;
-	dj->claims[dj->n_claims].txn = dj->open_txn;
-	dj->n_claims++;
+	if (domain_journal_claim_keep(dj, &kept, err) < 0) {
+		dj->out_used = (size_t)(at - dj->out); /* not journaled after all */
+		return -1;
+	}
 	return 0;
 }
 

@@ -101,6 +101,7 @@ typedef struct domain_journal {
 	journal_index records_by_id;
 	size_t n_claims, claims_capacity;
 	journal_claim *claims;
+	journal_index claims_by_name; /* address or UUID: each item is its claim's position in @claims + 1 */
 	size_t n_states, states_capacity;
 	journal_state **states;
 	journal_index states_by_key; /* labeler and key */
@@ -449,8 +450,8 @@ void domain_journal_remove_claim(domain_journal *dj, const char *hostdev);
 /* Every side state entry gone (the domain holds nothing); the ids renumbered (a rewrite): indexed again. */
 void domain_journal_clear_states(domain_journal *dj);
 int domain_journal_reindex_records(domain_journal *dj, vfg_error *err);
-/* Room for one more claim in dj->claims. */
-int domain_journal_claim_room(domain_journal *dj, vfg_error *err);
+/* Keep @claim as the domain's newest, indexed (the room made first): 0, or -1 with @err. */
+int domain_journal_claim_keep(domain_journal *dj, const journal_claim *claim, vfg_error *err);
 /* The file name of domain @name's journal: NAME.journal, bytes beyond [A-Za-z0-9._-] as %XX. */
 void journal_file_name(const char *name, char *buf, size_t size);
 int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err);

@@ -117,6 +117,17 @@ void journal_index_remove(journal_index *index, uint64_t hash, const void *item)
 		}
 }
 
+void journal_index_replace(journal_index *index, uint64_t hash, const void *old, void *item)
+{
+	if (!index->capacity)
+		return;
+	for (size_t i = (size_t)hash & (index->capacity - 1); index->slots[i].item; i = (i + 1) & (index->capacity - 1))
+		if (index->slots[i].item == old) {
+			index->slots[i].item = item;
+			return;
+		}
+}
+
 void journal_index_clear(journal_index *index)
 {
 	free(index->slots);

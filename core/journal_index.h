@@ -38,6 +38,8 @@ void *journal_index_find(const journal_index *index, uint64_t hash, bool (*match
 			 const void *key);
 /* Remove @item, added under @hash; nothing when it is not there. */
 void journal_index_remove(journal_index *index, uint64_t hash, const void *item);
+/* Put @item in the place of @old, added under @hash (no allocation); nothing when @old is not there. */
+void journal_index_replace(journal_index *index, uint64_t hash, const void *old, void *item);
 void journal_index_clear(journal_index *index);
 
 #endif

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dispatcher.h"
@@ -133,6 +135,7 @@ void domain_journal_free(domain_journal *dj)
 	journal_index_clear(&dj->records_by_node);
 	journal_index_clear(&dj->records_by_id);
 	journal_index_clear(&dj->states_by_key);
+	journal_index_clear(&dj->claims_by_name);
 	free(dj->out);
 	free(dj->domain);
 	free(dj);
@@ -319,12 +322,84 @@ void domain_journal_clear_states(domain_journal *dj)
 	journal_index_clear(&dj->states_by_key);
 }
 
+/*
+ * Claims stay in dj->claims in the order they were made (the journal is
+ * rewritten in that order); claims_by_name finds one by its position there,
+ * so an apply that claims N hostdevs and a revoke that releases them look
+ * N times at a few slots, not N times at up to N claims.
+ */
+static void *claim_item(size_t position)
+{
+	return (void *)(uintptr_t)(position + 1);
+}
+
+static size_t claim_position(const void *item)
+{
+	return (size_t)(uintptr_t)item - 1;
+}
+
+static uint64_t claim_hash(const journal_claim *claim)
+{
+	if (claim->mdev[0])
+		return journal_hash(claim->mdev, NULL);
+	const vfg_pci_addr *addr = &claim->addr;
+	return journal_hash_number((unsigned long)addr->domain << 16 | (unsigned long)addr->bus << 8 |
+				   (unsigned long)addr->slot << 3 | addr->function);
+}
+
+static bool claim_same(const journal_claim *claim, const journal_claim *key)
+{
+	return key->mdev[0] ? strcmp(claim->mdev, key->mdev) == 0
+			    : !claim->mdev[0] && vfg_pci_addr_equal(&claim->addr, &key->addr);
+}
+
+typedef struct claim_key {
+	const domain_journal *dj;
+	const journal_claim *claim;
+	size_t *first; /* the least position that matches so far; dj->n_claims: none */
+} claim_key;
+
+/*
+ * Never a match for journal_index_find, which so looks at the whole chain:
+ * a journal written by hand may claim one name twice, and the first claim
+ * is the one found, as a look through the claims in order finds it.
+ */
+static bool claim_at_least(const void *item, const void *key)
+{
+	const claim_key *k = key;
+	size_t position = claim_position(item);
+	if (position < *k->first && claim_same(&k->dj->claims[position], k->claim))
+		*k->first = position;
+	return false;
+}
+
+int domain_journal_claim_keep(domain_journal *dj, const journal_claim *claim, vfg_error *err)
+{
+	if (dj->n_claims == dj->claims_capacity) {
+		size_t more = dj->claims_capacity < 16 ? 16 : dj->claims_capacity + dj->claims_capacity / 2;
+		journal_claim *claims = realloc(dj->claims, more * sizeof(*claims));
+		if (!claims)
+			return vfg_error_set(err, ENOMEM, dj->path, "cannot record the claim");
+		dj->claims = claims;
+		dj->claims_capacity = more;
+	}
+	if (journal_index_add(&dj->claims_by_name, claim_hash(claim), claim_item(dj->n_claims)) < 0)
+		return vfg_error_set(err, ENOMEM, dj->path, "cannot record the claim");
+	dj->claims[dj->n_claims++] = *claim;
+	return 0;
+}
+
 void domain_journal_remove_claim(domain_journal *dj, const char *hostdev)
 {
 	journal_claim *claim = domain_journal_find_claim(dj, hostdev);
 	if (!claim)
 		return;
 	size_t index = (size_t)(claim - dj->claims);
+	journal_index_remove(&dj->claims_by_name, claim_hash(claim), claim_item(index));
+	/* Each claim after it moves down one place, and its slot with it. */
+	for (size_t i = index + 1; i < dj->n_claims; i++)
+		journal_index_replace(&dj->claims_by_name, claim_hash(&dj->claims[i]), claim_item(i),
+				      claim_item(i - 1));
 	memmove(claim, claim + 1, (dj->n_claims - index - 1) * sizeof(*claim));
 	dj->n_claims--;
 }
@@ -363,13 +438,10 @@ journal_claim *domain_journal_find_claim(const domain_journal *dj, const char *h
 	char canonical[VFG_HOSTDEV_NAME_MAX];
 	if (journal_claim_name_parse(hostdev, &key) < 0 || strcmp(journal_claim_name(&key, canonical), hostdev) != 0)
 		return NULL;
-	for (size_t i = 0; i < dj->n_claims; i++) {
-		const journal_claim *claim = &dj->claims[i];
-		if (key.mdev[0] ? strcmp(claim->mdev, key.mdev) == 0
-				: !claim->mdev[0] && vfg_pci_addr_equal(&claim->addr, &key.addr))
-			return &dj->claims[i];
-	}
-	return NULL;
+	size_t first = dj->n_claims;
+	journal_index_find(&dj->claims_by_name, claim_hash(&key), claim_at_least,
+			   &(claim_key){.dj = dj, .claim = &key, .first = &first});
+	return first < dj->n_claims ? &dj->claims[first] : NULL;
 }
 
 const journal_claim *domain_journal_find_group_claim(const domain_journal *dj, unsigned group)

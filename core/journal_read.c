@@ -182,11 +182,7 @@ static int read_claim(journal_reader *reader, char **fields, size_t count, unsig
 					    claim.managed ? why.message : "on a hostdev that is not managed");
 		snprintf(claim.driver, sizeof(claim.driver), "%s", fields[7]);
 	}
-	domain_journal *dj = reader->dj;
-	if (domain_journal_claim_room(dj, reader->err) < 0)
-		return -1;
-	dj->claims[dj->n_claims++] = claim;
-	return 0;
+	return domain_journal_claim_keep(reader->dj, &claim, reader->err);
 }
 
 /*
