@@ -19,7 +19,7 @@ status=0
 # systemd units set over D-Bus.
 calls='write|pwrite|writev|fsync|fdatasync|ftruncate|rename|renameat2?|unlink|unlinkat|rmdir|mkdir|mkdirat|mknod|mknodat'
 calls+='|chown|fchown|fchownat|lchown|chmod|fchmod|fchmodat|setxattr|lsetxattr|fsetxattr|removexattr|lremovexattr|fremovexattr'
-calls+='|acl_set_file|acl_set_fd|bpf_prog_attach|bpf_prog_detach2?|bpf_map_update_elem|bpf_map_delete_elem|skeleton_load'
+calls+='|acl_set_file|acl_set_fd|prog_attach|prog_detach|map_update_elem|map_delete_elem'
 calls+='|prlimit|setrlimit|setns|unshare|mount|umount2?|dlopen|posix_spawn|fork|execve?|sd_bus_call'
 pattern="(^|[^_[:alnum:].>])($calls)[[:space:]]*\\("
 

@@ -16,7 +16,7 @@
  *   cgroup_v1.c       v1: devices.list read once, devices.allow/deny written through one fd each
  *   cgroup_v1_libcgroup.c  v1's mount point check, through libcgroup: a module loaded for a v1 write
  *   cgroup_v2.c       v2: vfguard's device program and its map found once per hold, other programs
- *   cgroup_v2_bpf.c   v2's bpf(2) calls, through libbpf: a module the labeler loads for a cgroup2 target
+ *   cgroup_v2_bpf.c   v2's bpf(2) calls and its program: a module the labeler loads for a cgroup2 target
  *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text, a shared node's holders
  */
 
@@ -178,9 +178,9 @@ typedef struct cgroup_v1_ops {
 #define CGROUP_V1_OPS_SYMBOL "cgroup_v1_libcgroup_ops"
 
 /*
- * The bpf(2) calls (cgroup_v2_bpf.c), the part of v2 that needs libbpf:
- * a module of its own, which the labeler loads only when a cgroup2 cgroup
- * is the target, so that a host on v1 alone never maps libbpf. @dir names
+ * The bpf(2) calls (cgroup_v2_bpf.c) and the program they load: a module
+ * of its own, which the labeler loads only when a cgroup2 cgroup is the
+ * target, so that a host on v1 alone never maps it. @dir names
  * the cgroup in messages.
  */
 typedef struct cgroup_v2_ops {

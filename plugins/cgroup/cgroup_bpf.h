@@ -3,8 +3,8 @@
 #define VFGUARD_PLUGINS_CGROUP_BPF_H
 
 /*
- * The layout the device program (cgroup_device.bpf.c) and its loader
- * (cgroup_v2.c) share: one hash map of rules, looked up by the program on
+ * The layout the device program and its loader (cgroup_v2_bpf.c) and the
+ * labeler (cgroup_v2.c) share: one hash map of rules, looked up by the program on
  * every open and mknod in the cgroup, written only by vfguard.
  *
  * The type and access bits are the kernel's own (include/uapi/linux/bpf.h):
