@@ -30,11 +30,33 @@
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define SIGNATURE_SIZE 128
 
-/* The file as read, mapped: lines are searched in it, never parsed as a whole (a command asks a few keys). */
+/*
+ * A line that says what a domain holds ("claim", "state", "record"), as
+ * holders_index() found it: where it starts and the domain it is listed
+ * under, its hash to find it by.
+ */
+typedef struct holder_line {
+	uint64_t hash;
+	size_t at; /* the newline before it */
+	size_t domain; /* the domain line it is listed under (just past its newline); SIZE_MAX: none */
+} holder_line;
+
+/*
+ * The file as read, mapped, and its holder lines indexed by their hash in
+ * one pass when it is mapped: a query finds the lines of its key among the
+ * few of one bucket instead of searching the whole file (beside 1000
+ * domains, every query of a key that all of them hold was a memmem() of
+ * 170 KB; a grant asks two keys at its plan and again at its intent).
+ */
 struct host_holders {
 	char *text;
 	size_t size;
 	struct stat st; /* the file mapped: a later lock maps it again only when it is another */
+	holder_line *lines; /* bucket by bucket (hash & mask), in the order of the file within one */
+	size_t *bucket; /* mask + 2 of them: bucket b's lines are lines[bucket[b]] .. lines[bucket[b + 1] - 1] */
+	size_t mask;
+	size_t *domains; /* every domain line (just past its newline), in the order of the file */
+	size_t n_domains;
 };
 
 void host_holders_free(host_holders *holders)
@@ -43,7 +65,105 @@ void host_holders_free(host_holders *holders)
 		return;
 	if (holders->text)
 		munmap(holders->text, holders->size);
+	free(holders->lines);
+	free(holders->bucket);
+	free(holders->domains);
 	free(holders);
+}
+
+/*
+ * The hash of the @length bytes at @text, eight at a time: a line is some
+ * fifty bytes, and a byte at a time was most of the index's cost. Each word
+ * folded in by a multiply and a shift (the constants of splitmix64, Steele,
+ * Lea and Flood, "Fast splittable pseudorandom number generators", 2014).
+ */
+static uint64_t line_hash(const char *text, size_t length)
+{
+	uint64_t hash = length * 0x9e3779b97f4a7c15u;
+	for (; length >= 8; text += 8, length -= 8) {
+		uint64_t word;
+		memcpy(&word, text, 8);
+		hash = (hash ^ word) * 0xbf58476d1ce4e5b9u;
+		hash ^= hash >> 31;
+	}
+	uint64_t tail = 0;
+	memcpy(&tail, text, length);
+	hash = (hash ^ tail) * 0x94d049bb133111ebu;
+	return hash ^ (hash >> 29);
+}
+
+/*
+ * What a line is found by: a holder line ("claim", "state", "record") by
+ * itself; a domain line by "domain NAME" (domain_entry() asks a name, not a
+ * signature). 0 for any other line (the header, "end").
+ */
+static size_t indexed_length(const char *line, size_t length)
+{
+	if ((length > 6 && (memcmp(line, "claim ", 6) == 0 || memcmp(line, "state ", 6) == 0)) ||
+	    (length > 7 && memcmp(line, "record ", 7) == 0))
+		return length;
+	const char *space = length > 7 && memcmp(line, "domain ", 7) == 0 ? memchr(line + 7, ' ', length - 7) : NULL;
+	return space ? (size_t)(space - line) : 0;
+}
+
+/*
+ * Every line of @holders once, in one pass: where each domain line is, and
+ * each line indexed_length() names hashed; then placed in its bucket
+ * (counted, then placed: no sort). -1 when there is no memory for it (the
+ * file is then not used).
+ */
+/* Room in *@array (*@room items of @size) for item @n: doubled when full. */
+static int room_for(void **array, size_t *room, size_t n, size_t size)
+{
+	if (n < *room)
+		return 0;
+	size_t more = *room ? 2 * *room : 256;
+	void *grown = reallocarray(*array, more, size);
+	if (!grown)
+		return -1;
+	*array = grown;
+	*room = more;
+	return 0;
+}
+
+static int holders_index(host_holders *holders)
+{
+	const char *text = holders->text, *end = text + holders->size;
+	_cleanup_free_ holder_line *found = NULL;
+	size_t n = 0, room = 0, domain_room = 0, domain = SIZE_MAX;
+	for (const char *c = text; (c = memchr(c, '\n', (size_t)(end - c))) && ++c < end;) {
+		const char *next = memchr(c, '\n', (size_t)(end - c));
+		size_t length = next ? (size_t)(next - c) : (size_t)(end - c);
+		size_t key = indexed_length(c, length), at = (size_t)(c - text);
+		if (!key)
+			continue;
+		if (room_for((void **)&found, &room, n, sizeof(*found)) < 0)
+			return -1;
+		if (c[0] == 'd') {
+			if (room_for((void **)&holders->domains, &domain_room, holders->n_domains, sizeof(size_t)) < 0)
+				return -1;
+			holders->domains[holders->n_domains++] = domain = at;
+		}
+		found[n++] = (holder_line){line_hash(c, key), at - 1, domain};
+	}
+	size_t buckets = 16;
+	while (buckets < n)
+		buckets *= 2;
+	holders->mask = buckets - 1;
+	holders->bucket = calloc(buckets + 1, sizeof(*holders->bucket));
+	holders->lines = malloc((n + 1) * sizeof(*holders->lines));
+	_cleanup_free_ size_t *placed = calloc(buckets, sizeof(*placed));
+	if (!holders->bucket || !holders->lines || !placed)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		holders->bucket[(found[i].hash & holders->mask) + 1]++;
+	for (size_t b = 1; b <= buckets; b++)
+		holders->bucket[b] += holders->bucket[b - 1];
+	for (size_t i = 0; i < n; i++) {
+		size_t b = found[i].hash & holders->mask;
+		holders->lines[holders->bucket[b] + placed[b]++] = found[i];
+	}
+	return 0;
 }
 
 /* @value in decimal at @out, at least @digits of them (zeros before): how many characters. */
@@ -293,24 +413,22 @@ static bool domain_line(const host_holders *holders, size_t at, holders_match *m
 
 bool host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match)
 {
+	/* @key is the line with its newlines on both sides: hashed without them, compared with them. */
 	size_t key_length = strlen(key);
-	while (*cursor < holders->size) {
-		const char *found = memmem(holders->text + *cursor, holders->size - *cursor, key, key_length);
-		if (!found)
-			break;
-		size_t at = (size_t)(found - holders->text);
-		*cursor = at + key_length - 1; /* its newline may start the next match */
-		/* Back to the line of the domain it is listed under. */
-		size_t line = at;
-		while (line > 0 && !(line + 8 < holders->size && memcmp(holders->text + line, "\ndomain ", 8) == 0)) {
-			const char *previous = memrchr(holders->text, '\n', line);
-			line = previous ? (size_t)(previous - holders->text) : 0;
-		}
+	uint64_t hash = line_hash(key + 1, key_length - 2);
+	size_t b = hash & holders->mask, stop = holders->bucket[b + 1];
+	/* *@cursor: 0, or one past the last line returned (a position in lines[]). */
+	for (size_t i = *cursor > holders->bucket[b] ? *cursor : holders->bucket[b]; i < stop; i++) {
+		const holder_line *line = &holders->lines[i];
 		size_t signature;
-		if (line > 0 && domain_line(holders, line + 1, match, &signature))
+		if (line->hash != hash || line->at + key_length > holders->size ||
+		    memcmp(holders->text + line->at, key, key_length) != 0)
+			continue;
+		*cursor = i + 1;
+		if (line->domain != SIZE_MAX && domain_line(holders, line->domain, match, &signature))
 			return true;
 	}
-	*cursor = holders->size;
+	*cursor = stop;
 	return false;
 }
 
@@ -332,27 +450,36 @@ bool host_holders_current(const host_holders *holders, const holders_match *matc
 /* Where the domain line of @name starts in @holders (just past its newline), or SIZE_MAX when none. */
 static size_t domain_entry(const host_holders *holders, const char *name)
 {
-	size_t size = 3 * strlen(name) + 16;
-	_cleanup_free_ char *key = malloc(size);
-	if (!key)
-		return SIZE_MAX;
-	size_t used = (size_t)snprintf(key, size, "\ndomain");
+	char key[3 * VFG_NAME_MAX + 16];
+	if (strlen(name) > VFG_NAME_MAX)
+		return SIZE_MAX; /* no such domain: a name is checked against it before it is journaled */
+	size_t used = (size_t)snprintf(key, sizeof(key), "\ndomain");
 	used += append_field(key + used, name);
 	key[used++] = ' ';
-	const char *found = memmem(holders->text, holders->size, key, used);
-	return found ? (size_t)(found - holders->text) + 1 : SIZE_MAX;
-}
-
-/* The first domain line after @at (past its newline), or SIZE_MAX: line by line, a domain has a few. */
-static size_t next_domain_line(const host_holders *holders, size_t at)
-{
-	const char *end = holders->text + holders->size;
-	for (const char *c = holders->text + at; (c = memchr(c, '\n', (size_t)(end - c)));) {
-		c++;
-		if ((size_t)(end - c) >= 7 && memcmp(c, "domain ", 7) == 0)
-			return (size_t)(c - holders->text);
+	/* Indexed by "domain NAME" (indexed_length()), compared with its newline before and the space after. */
+	uint64_t hash = line_hash(key + 1, used - 2);
+	size_t b = hash & holders->mask;
+	for (size_t i = holders->bucket[b]; i < holders->bucket[b + 1]; i++) {
+		const holder_line *line = &holders->lines[i];
+		if (line->hash == hash && line->at + used <= holders->size &&
+		    memcmp(holders->text + line->at, key, used) == 0)
+			return line->at + 1;
 	}
 	return SIZE_MAX;
+}
+
+/* Where the domain entry at @entry ends: the next domain line, or the end line. */
+static size_t domain_entry_end(const host_holders *holders, size_t entry)
+{
+	size_t low = 0, high = holders->n_domains;
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+		if (holders->domains[middle] <= entry)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	return low < holders->n_domains ? holders->domains[low] : holders->size - 4;
 }
 
 /* The journal listed at @at is the file recorded: 1 yes, 0 no, -1 the line does not parse. @name its domain's. */
@@ -393,11 +520,8 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 			return false;
 		subject_listed = at != SIZE_MAX;
 	} else {
-		for (size_t at = 0; at < holders->size;) {
-			at = next_domain_line(holders, at);
-			if (at == SIZE_MAX)
-				break;
-			if (listed_current(dir_fd, holders, at, &match) <= 0)
+		for (size_t i = 0; i < holders->n_domains; i++) {
+			if (listed_current(dir_fd, holders, holders->domains[i], &match) <= 0)
 				return false;
 			subject_listed = subject_listed || strcmp(match.name, subject) == 0;
 		}
@@ -450,8 +574,9 @@ static host_holders *holders_read(const host_journal *hj)
 		 * apply's three holds map it once.
 		 */
 		holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (holders->text == MAP_FAILED) {
+		if (holders->text == MAP_FAILED)
 			holders->text = NULL;
+		if (!holders->text || holders_index(holders) < 0) {
 			host_holders_free(holders);
 			return NULL;
 		}
@@ -585,28 +710,15 @@ static int carried_ranges(const host_journal *hj, text_range **ranges, size_t *c
 	*ranges = calloc(hj->n_domains + 1, sizeof(**ranges));
 	if (!*ranges)
 		return -1;
-	const char *first = memmem(holders->text, holders->size, "\ndomain ", 8);
-	size_t start = first ? (size_t)(first - holders->text) + 1 : holders->size - 4, end = holders->size - 4;
+	size_t end = holders->size - 4, start = holders->n_domains ? holders->domains[0] : end;
 	text_range *skip = calloc(hj->n_domains + 1, sizeof(*skip));
 	size_t skipped = 0;
 	if (!skip)
 		return -1;
 	for (size_t i = 0; i < hj->n_domains; i++) {
-		char *key = malloc(3 * strlen(hj->domains[i]->domain->name) + 16);
-		if (!key) {
-			free(skip);
-			return -1;
-		}
-		size_t used = (size_t)sprintf(key, "\ndomain");
-		used += append_field(key + used, hj->domains[i]->domain->name);
-		snprintf(key + used, 2, " ");
-		const char *found = memmem(holders->text, holders->size, key, strlen(key));
-		free(key);
-		if (!found)
-			continue;
-		size_t at = (size_t)(found - holders->text) + 1;
-		const char *next = memmem(holders->text + at, holders->size - at, "\ndomain ", 8);
-		skip[skipped++] = (text_range){at, next ? (size_t)(next - holders->text) + 1 : end};
+		size_t at = domain_entry(holders, hj->domains[i]->domain->name);
+		if (at != SIZE_MAX)
+			skip[skipped++] = (text_range){at, domain_entry_end(holders, at)};
 	}
 	qsort(skip, skipped, sizeof(*skip), range_order);
 	for (size_t i = 0; i <= skipped; i++) {
