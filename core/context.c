@@ -172,10 +172,12 @@ static int join_root(const char *root, const char *logical_path, char *buf, size
 {
 	if (logical_path[0] != '/')
 		return vfg_error_set(err, EINVAL, logical_path, "host path is not absolute");
-	/* "/" + "/dev/x" is "/dev/x", never "//dev/x". */
-	int n = snprintf(buf, size, "%s%s", strcmp(root, "/") == 0 ? "" : root, logical_path);
-	if (n < 0 || (size_t)n >= size)
+	/* "/" + "/dev/x" is "/dev/x", never "//dev/x". Copied, not printed: a plan of 1024 hostdevs joins 10000. */
+	size_t root_length = strcmp(root, "/") == 0 ? 0 : strlen(root), path_length = strlen(logical_path);
+	if (root_length + path_length >= size)
 		return vfg_error_set(err, ENAMETOOLONG, logical_path, "host path too long under root %s", root);
+	memcpy(buf, root, root_length);
+	memcpy(buf + root_length, logical_path, path_length + 1);
 	return 0;
 }
 

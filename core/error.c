@@ -82,3 +82,26 @@ size_t vfg_strlcatf(char *buf, size_t size, size_t used, const char *fmt, ...)
 	used += (size_t)n;
 	return used < size ? used : size - 1;
 }
+
+size_t vfg_strlcat(char *buf, size_t size, size_t used, const char *text)
+{
+	if (used >= size)
+		return used;
+	size_t length = strlen(text), room = size - used - 1;
+	size_t copied = length < room ? length : room;
+	memcpy(buf + used, text, copied);
+	buf[used + copied] = '\0';
+	return used + copied;
+}
+
+size_t vfg_strlcat_number(char *buf, size_t size, size_t used, unsigned long long value)
+{
+	char digits[24];
+	size_t n = sizeof(digits) - 1;
+	digits[n] = '\0';
+	do {
+		digits[--n] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	return vfg_strlcat(buf, size, used, digits + n);
+}

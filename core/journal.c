@@ -37,7 +37,7 @@ const char *journal_op_name(journal_op op)
 /* " FIELD" at @used: one space, then the field as vfg_field_encode() writes it (docs/journal.md). */
 static size_t field_encode(char *buf, size_t size, size_t used, const char *value)
 {
-	used = vfg_strlcatf(buf, size, used, " ");
+	used = vfg_strlcat(buf, size, used, " ");
 	used += vfg_field_encode(value, buf + used, size - used);
 	return used < size ? used : size - 1;
 }
@@ -75,29 +75,47 @@ static size_t format_state_line(char *buf, size_t size, size_t used, unsigned lo
 static size_t format_claim(char *buf, size_t size, size_t used, unsigned long txn, const journal_claim *claim)
 {
 	char name[VFG_HOSTDEV_NAME_MAX];
-	used = vfg_strlcatf(buf, size, used, "claim %lu %s %u %s %s %d", txn, journal_claim_name(claim, name),
-			    claim->group, vfg_backend_name(claim->backend), vfg_access_name(claim->access),
-			    claim->managed ? 1 : 0);
-	if (claim->driver[0])
-		used = vfg_strlcatf(buf, size, used, " %s", claim->driver);
-	return vfg_strlcatf(buf, size, used, "\n");
+	/* "claim TXN NAME GROUP BACKEND ACCESS MANAGED [DRIVER]" */
+	used = vfg_strlcat(buf, size, used, "claim ");
+	used = vfg_strlcat_number(buf, size, used, txn);
+	used = vfg_strlcat(buf, size, used, " ");
+	used = vfg_strlcat(buf, size, used, journal_claim_name(claim, name));
+	used = vfg_strlcat(buf, size, used, " ");
+	used = vfg_strlcat_number(buf, size, used, claim->group);
+	used = vfg_strlcat(buf, size, used, " ");
+	used = vfg_strlcat(buf, size, used, vfg_backend_name(claim->backend));
+	used = vfg_strlcat(buf, size, used, " ");
+	used = vfg_strlcat(buf, size, used, vfg_access_name(claim->access));
+	used = vfg_strlcat(buf, size, used, claim->managed ? " 1" : " 0");
+	if (claim->driver[0]) {
+		used = vfg_strlcat(buf, size, used, " ");
+		used = vfg_strlcat(buf, size, used, claim->driver);
+	}
+	return vfg_strlcat(buf, size, used, "\n");
 }
 
 static size_t format_intent(char *buf, size_t size, size_t used, unsigned long txn, unsigned long id,
 			    const journal_record *record)
 {
-	used = vfg_strlcatf(buf, size, used, "intent %lu %lu", txn, id);
+	used = vfg_strlcat(buf, size, used, "intent ");
+	used = vfg_strlcat_number(buf, size, used, txn);
+	used = vfg_strlcat(buf, size, used, " ");
+	used = vfg_strlcat_number(buf, size, used, id);
 	bool domain_scope = record->node.kind == VFG_NODE_DOMAIN;
 	used = field_encode(buf, size, used, record->labeler);
 	used = field_encode(buf, size, used, domain_scope ? "" : vfg_node_kind_name(record->node.kind));
 	used = field_encode(buf, size, used, record->node.path);
-	if (domain_scope)
-		used = vfg_strlcatf(buf, size, used, " - 0");
-	else
-		used = vfg_strlcatf(buf, size, used, " %u:%u %d", major(record->node.rdev), minor(record->node.rdev),
-				    record->node.shared ? 1 : 0);
+	if (domain_scope) {
+		used = vfg_strlcat(buf, size, used, " - 0");
+	} else {
+		used = vfg_strlcat(buf, size, used, " ");
+		used = vfg_strlcat_number(buf, size, used, major(record->node.rdev));
+		used = vfg_strlcat(buf, size, used, ":");
+		used = vfg_strlcat_number(buf, size, used, minor(record->node.rdev));
+		used = vfg_strlcat(buf, size, used, record->node.shared ? " 1" : " 0");
+	}
 	used = field_encode(buf, size, used, record->undo);
-	return vfg_strlcatf(buf, size, used, "\n");
+	return vfg_strlcat(buf, size, used, "\n");
 }
 
 /* Where the next line goes in the buffer lines are written from: room for the longest, or NULL. */

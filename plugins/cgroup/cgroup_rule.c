@@ -53,21 +53,45 @@ int cgroup_access_parse(const char *text)
 	return (int)access;
 }
 
-static void number_format(uint32_t n, char *buf, size_t size)
+/* @n in decimal, or '*' for any, at @out: how many characters. */
+static size_t number_format(uint32_t n, char *out)
 {
-	if (n == CGROUP_ANY)
-		snprintf(buf, size, "*");
-	else
-		snprintf(buf, size, "%" PRIu32, n);
+	if (n == CGROUP_ANY) {
+		out[0] = '*';
+		return 1;
+	}
+	char reversed[10];
+	size_t length = 0;
+	do {
+		reversed[length++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	for (size_t i = 0; i < length; i++)
+		out[i] = reversed[length - 1 - i];
+	return length;
 }
 
+/*
+ * "T MAJ:MIN ACC", written out rather than printed: a transaction of 1024
+ * hostdevs formats some 9000 rules, and three snprintf() calls each were
+ * an eighth of its instructions.
+ */
 char *cgroup_rule_format(const cgroup_rule *rule, char *buf, size_t size)
 {
-	char major_text[16], minor_text[16], access[4];
-	number_format(rule->major, major_text, sizeof(major_text));
-	number_format(rule->minor, minor_text, sizeof(minor_text));
-	snprintf(buf, size, "%c %s:%s %s", rule->type, major_text, minor_text,
-		 cgroup_access_format(rule->access, access));
+	char text[2 + 10 + 1 + 10 + 1 + 4];
+	size_t used = 0;
+	text[used++] = rule->type;
+	text[used++] = ' ';
+	used += number_format(rule->major, text + used);
+	text[used++] = ':';
+	used += number_format(rule->minor, text + used);
+	text[used++] = ' ';
+	cgroup_access_format(rule->access, text + used);
+	if (size) {
+		size_t length = strlen(text) < size - 1 ? strlen(text) : size - 1;
+		memcpy(buf, text, length);
+		buf[length] = '\0';
+	}
 	return buf;
 }
 
