@@ -50,6 +50,8 @@ struct vfg_plan {
 	size_t n_domain_labelers;
 	vfg_planned_domain_labeler *domain_labelers;
 	vfg_text_store *texts; /* every step's detail and reason, each text once */
+	vfg_pci_addr *functions; /* the hostdevs' PCI functions (not mdevs), sorted: vfg_plan_group_mate() */
+	size_t n_functions;
 };
 
 /* The step of @labeler for @node; NULL when the plan has none. */
