@@ -331,6 +331,11 @@ int boot_release_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj, 
  * in between is not read again.
  */
 typedef struct journal_cache journal_cache;
+/*
+ * The context's inotify instance for host_lock_take() to wait for a close of
+ * the lock file with (lock.c), made at its first call: -1 when there is none.
+ */
+int journal_cache_lock_closes(journal_cache *cache);
 /* The lock is held: note its generation. */
 void journal_cache_lock_taken(host_journal *hj);
 /* Before this lock's first write to a journal file: raise the generation (once). */

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include "journal.h"
@@ -42,11 +43,22 @@ struct journal_cache {
 	journal_index by_path;
 	host_holders
 		*holders; /* the last lock's STATE/holders as mapped, for the next lock when the file is the same */
+	int lock_closes; /* host_lock_take()'s inotify instance, made at the context's first wait; -1: none */
 };
 
 journal_cache *journal_cache_new(void)
 {
-	return calloc(1, sizeof(journal_cache));
+	journal_cache *cache = calloc(1, sizeof(journal_cache));
+	if (cache)
+		cache->lock_closes = -1;
+	return cache;
+}
+
+int journal_cache_lock_closes(journal_cache *cache)
+{
+	if (cache && cache->lock_closes < 0)
+		cache->lock_closes = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	return cache ? cache->lock_closes : -1;
 }
 
 static void cache_clear(journal_cache *cache)
@@ -66,6 +78,9 @@ void journal_cache_free(journal_cache *cache)
 	cache_clear(cache);
 	host_holders_free(cache->holders);
 	free(cache->entries);
+	/* Kept, not closed after each wait: a close waits out the kernel's grace period for its watch, some 15 ms. */
+	if (cache->lock_closes >= 0)
+		close(cache->lock_closes);
 	free(cache);
 }
 

@@ -823,6 +823,68 @@ START_TEST(a_command_behind_a_stuck_lock_holder_fails_in_time_naming_it)
 }
 END_TEST
 
+/*
+ * A waiter is woken by the holder's close of the lock file (core/lock.c:
+ * an inotify watch on it). A holder that unlocks and keeps the file open
+ * makes no such event: the waiter must still see the lock free, by its
+ * next try, and not sit out its lock_timeout (300 s, ten times the suite's
+ * timeout: a waiter that only woke at an event would fail the test).
+ */
+START_TEST(a_lock_released_without_a_close_is_still_taken_by_the_waiter)
+{
+	const char *root = test_root_new(host_three);
+	use_dac(root);
+	vfg_error err = {0};
+	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
+	int ready[2], go[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid_t holder = fork();
+	ck_assert_int_ge(holder, 0);
+	if (holder == 0) {
+		char byte;
+		int fd = open(test_path(root, "/run/vfguard/lock"), O_RDWR);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], "x", 1) != 1 || read(go[0], &byte, 1) != 1 ||
+		    flock(fd, LOCK_UN) < 0)
+			_exit(1);
+		pause(); /* the file still open, unlocked, until killed */
+		_exit(0);
+	}
+	char byte;
+	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	pid_t waiter = fork();
+	ck_assert_int_ge(waiter, 0);
+	if (waiter == 0) {
+		test_run run;
+		test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid",
+						"108", "--set", "lock_timeout=300", "--hostdev", "02:00.0", NULL});
+		if (run.status != 0)
+			fprintf(stderr, "the waiter: %s", run.err);
+		_exit(run.status == 0 ? 0 : 1);
+	}
+	/* Let the waiter find the lock taken and wait (the outcome does not depend on how long: it only must not
+	 * fail), then unlock without closing. */
+	struct timespec pause_a_little = {.tv_nsec = 300 * 1000 * 1000};
+	nanosleep(&pause_a_little, NULL);
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	int status;
+	ck_assert_int_eq(waitpid(waiter, &status, 0), waiter);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the waiter did not take the released lock");
+	ck_assert_int_eq(kill(holder, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(holder, NULL, 0), holder);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	struct stat st;
+	ck_assert_int_eq(lstat(test_path(root, "/dev/vfio/8"), &st), 0);
+	ck_assert_msg(st.st_uid == 108, "/dev/vfio/8 is uid %u after the waiter's apply", (unsigned)st.st_uid);
+	test_cli_ok_revoke(root, "vm2");
+	test_cli_ok_revoke(root, "vm1");
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(domains_applying_and_revoking_concurrently_share_the_container)
 {
 	const char *root = concurrent_host_new();
@@ -886,6 +948,7 @@ static Suite *journal_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, domains_applying_and_revoking_concurrently_share_the_container);
 	tcase_add_test(tc, a_command_behind_a_stuck_lock_holder_fails_in_time_naming_it);
+	tcase_add_test(tc, a_lock_released_without_a_close_is_still_taken_by_the_waiter);
 	tcase_add_test(tc, dac_domains_applying_and_revoking_concurrently_leave_the_container_as_it_was);
 	suite_add_tcase(suite, tc);
 	return suite;
