@@ -11,8 +11,9 @@
  * It prints markdown (bench/README.md keeps the latest): the times and
  * ratios per case, the growth t1024/t64, system calls per hostdev and
  * fdatasync+fsync per transaction (strace -f -c), peak RSS (wait4), and
- * three scenarios: many domains in one cgroup, a small domain beside a large
- * one, concurrent domains against serial. Measures; asserts nothing.
+ * four scenarios: many domains in one cgroup, a small domain beside a large
+ * one, concurrent domains against serial, and the checks alone (a plan with
+ * no labeler) against the floor. Measures; asserts nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -531,6 +532,58 @@ static int scenario_beside_large(const bench *b)
 	return 0;
 }
 
+/*
+ * What the checks the floor does not make cost by themselves, at the
+ * largest size: vfguard plan with no labeler (sysfs read for every
+ * function, its group and the group node's number, each node opened and
+ * checked against it; nothing changed, no journal) against the floor's
+ * whole apply+revoke of the same nodes, rounds interleaved.
+ */
+static int scenario_checks_alone(const bench *b)
+{
+	int size = sizes[N_SIZES - 1];
+	const char *root = b->host[N_SIZES - 1], *cgroup = b->cgroup[0][TOOL_FLOOR];
+	double plan[MAX_ROUNDS], floor_both[MAX_ROUNDS], begin = compare_now();
+	int rounds = b->rounds[0][N_SIZES - 1], r = 0;
+	for (int round = 0; round < rounds && r == 0; round++) {
+		compare_cmd plan_cmd = {0}, apply = {0}, revoke = {0};
+		compare_cost planned, applied, revoked;
+		compare_cmd_add(&plan_cmd, "%s", b->vfguard);
+		compare_cmd_add(&plan_cmd, "plan");
+		compare_cmd_add(&plan_cmd, "--root=%s", root);
+		compare_cmd_add(&plan_cmd, "--domain=checks");
+		compare_cmd_add(&plan_cmd, "--set=labelers=");
+		compare_cmd_add(&plan_cmd, "--set=state_dir=%s", state_dir(false));
+		compare_cmd_add(&plan_cmd, "--uid=107");
+		compare_cmd_add(&plan_cmd, "--gid=107");
+		for (int i = 0; i < size; i++) {
+			char bdf[16];
+			compare_function_bdf(i, bdf, sizeof(bdf));
+			compare_cmd_add(&plan_cmd, "--hostdev=%s,backend=legacy", bdf);
+		}
+		baseline_cmd(b, &apply, TOOL_FLOOR, true, false, root, cgroup, size);
+		baseline_cmd(b, &revoke, TOOL_FLOOR, false, false, root, cgroup, size);
+		r = compare_run(&plan_cmd, &planned);
+		r = r < 0 ? r : compare_run(&apply, &applied);
+		r = r < 0 ? r : compare_run(&revoke, &revoked);
+		compare_cmd_free(&plan_cmd);
+		compare_cmd_free(&apply);
+		compare_cmd_free(&revoke);
+		plan[round] = planned.seconds;
+		floor_both[round] = applied.seconds + revoked.seconds;
+	}
+	fprintf(stderr, "compare: the checks alone at %d hostdevs: %.1f s\n", size, compare_now() - begin);
+	if (r < 0)
+		return -1;
+	printf("- **the checks alone at %d hostdevs** (v1, tmpfs, %d rounds interleaved): `vfguard plan` with no "
+	       "labeler (every function's sysfs, its group and the group node's number read, each node opened and "
+	       "checked; nothing changed) against the floor's whole apply+revoke: ",
+	       size, rounds);
+	print_against(plan, floor_both, (size_t)rounds, true);
+	printf(".\n");
+	return 0;
+}
+
 /* The wall time of @n steps: one after another, or all started at once. */
 static int steps_wall(compare_cmd *cmds, int n, bool concurrent, double *seconds)
 {
@@ -785,7 +838,7 @@ int main(int argc, char **argv)
 	if (r == 0 && b.run_scenarios && b.have[0]) {
 		printf("\nscenarios:\n\n");
 		r = scenario_one_cgroup(&b);
-		if (scenario_beside_large(&b) < 0 || scenario_concurrent(&b) < 0)
+		if (scenario_beside_large(&b) < 0 || scenario_concurrent(&b) < 0 || scenario_checks_alone(&b) < 0)
 			r = -1;
 	}
 	teardown(&b);
