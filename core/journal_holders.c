@@ -93,22 +93,38 @@ static uint64_t line_hash(const char *text, size_t length)
 }
 
 /*
- * What a line is found by: a holder line ("claim", "state", "record") by
- * itself; a domain line by "domain NAME" (domain_entry() asks a name, not a
- * signature). 0 for any other line (the header, "end").
+ * What a holder line ("claim", "state", "record") is found by: itself. 0
+ * for any other line: the header, "end", a domain line (domain_key()).
  */
-static size_t indexed_length(const char *line, size_t length)
+static size_t holder_length(const char *line, size_t length)
 {
 	if ((length > 6 && (memcmp(line, "claim ", 6) == 0 || memcmp(line, "state ", 6) == 0)) ||
 	    (length > 7 && memcmp(line, "record ", 7) == 0))
 		return length;
-	const char *space = length > 7 && memcmp(line, "domain ", 7) == 0 ? memchr(line + 7, ' ', length - 7) : NULL;
+	return 0;
+}
+
+/*
+ * A domain line is any line that starts "domain ", as the old search for
+ * "\ndomain " took it: one that does not parse (a name the writer could not
+ * put, "domain " and its newline) must still be listed, so that the check of
+ * every listed journal refuses the file. It is found by "domain NAME"; 0 when
+ * it has no name and space to be found by.
+ */
+static bool domain_line_at(const char *line, size_t length)
+{
+	return length >= 7 && memcmp(line, "domain ", 7) == 0;
+}
+
+static size_t domain_key(const char *line, size_t length)
+{
+	const char *space = memchr(line + 7, ' ', length - 7);
 	return space ? (size_t)(space - line) : 0;
 }
 
 /*
  * Every line of @holders once, in one pass: where each domain line is, and
- * each line indexed_length() names hashed; then placed in its bucket
+ * each holder line and named domain line hashed; then placed in its bucket
  * (counted, then placed: no sort). -1 when there is no memory for it (the
  * file is then not used).
  */
@@ -134,16 +150,17 @@ static int holders_index(host_holders *holders)
 	for (const char *c = text; (c = memchr(c, '\n', (size_t)(end - c))) && ++c < end;) {
 		const char *next = memchr(c, '\n', (size_t)(end - c));
 		size_t length = next ? (size_t)(next - c) : (size_t)(end - c);
-		size_t key = indexed_length(c, length), at = (size_t)(c - text);
+		size_t at = (size_t)(c - text), key = holder_length(c, length);
+		if (domain_line_at(c, length)) {
+			if (room_for((void **)&holders->domains, &domain_room, holders->n_domains, sizeof(size_t)) < 0)
+				return -1;
+			holders->domains[holders->n_domains++] = domain = at;
+			key = domain_key(c, length);
+		}
 		if (!key)
 			continue;
 		if (room_for((void **)&found, &room, n, sizeof(*found)) < 0)
 			return -1;
-		if (c[0] == 'd') {
-			if (room_for((void **)&holders->domains, &domain_room, holders->n_domains, sizeof(size_t)) < 0)
-				return -1;
-			holders->domains[holders->n_domains++] = domain = at;
-		}
 		found[n++] = (holder_line){line_hash(c, key), at - 1, domain};
 	}
 	size_t buckets = 16;
@@ -456,7 +473,7 @@ static size_t domain_entry(const host_holders *holders, const char *name)
 	size_t used = (size_t)snprintf(key, sizeof(key), "\ndomain");
 	used += append_field(key + used, name);
 	key[used++] = ' ';
-	/* Indexed by "domain NAME" (indexed_length()), compared with its newline before and the space after. */
+	/* Indexed by "domain NAME" (domain_key()), compared with its newline before and the space after. */
 	uint64_t hash = line_hash(key + 1, used - 2);
 	size_t b = hash & holders->mask;
 	for (size_t i = holders->bucket[b]; i < holders->bucket[b + 1]; i++) {

@@ -121,12 +121,26 @@ static void claim_hidden(const char *root)
 	generation_changed(root);
 }
 
+static void domain_unparsable(const char *root)
+{
+	/* vm1's line as the writer leaves it when it cannot put a name (put_field: " " and a newline, so the line does
+	 * not parse): "domain \n 107 SIGNATURE". The generation, boot and journals still vouch for the file; the line
+	 * that does not parse must make it doubted, or vm1's claim under it is lost. */
+	char *holders = test_read_file(root, HOLDERS);
+	char *line = strstr(holders, "\ndomain vm1 ");
+	ck_assert_ptr_nonnull(line);
+	memcpy(line + 8, "\n  ", 3); /* "vm1" becomes a newline and two spaces: "domain \n  107 ..." */
+	test_write_file(root, HOLDERS, holders);
+	free(holders);
+}
+
 static const stale_case stale_cases[] = {
 	{"generation changed", generation_changed},
 	{"removed", removed},
 	{"cut short", cut_short},
 	{"wrong boot id", wrong_boot},
 	{"a claim hidden", claim_hidden},
+	{"a domain line that does not parse", domain_unparsable},
 };
 
 START_TEST(a_stale_index_is_not_trusted_and_is_rebuilt)
