@@ -11,14 +11,14 @@
  * event on it (inotify(7); fsnotify_close() in the kernel's
  * include/linux/fsnotify.h), also when the holder dies. A waiter that
  * finds the lock taken watches the locked inode before it tries again, so
- * no release between a try and the wait is missed, and tries again at each
- * event. The inotify instance is the context's, kept for its next wait:
- * closing one that had a watch waits out the kernel's grace period (some
- * 15 ms here), which a command that waited pays once, at its end. Without inotify it
- * falls back to sleeping between tries, from 1 ms up to 50 ms: with 32
- * commands started at once that left the lock free for most of a sleep,
- * and 32 domains applied together took twice as long as one after another
- * (bench/README.md).
+ * no release between a try and the wait is missed; it tries again at each
+ * event, and between events from 1 ms up to 50 ms apart. The inotify
+ * instance is the context's, kept for its next wait: closing one that had
+ * a watch waits out the kernel's grace period (some 15 ms here), which a
+ * command that waited pays once, at its end. Without inotify only the
+ * sleeps are left, as before: with 32 commands started at once they left
+ * the lock free for most of a sleep, and 32 domains applied together took
+ * twice as long as one after another (bench/README.md).
  */
 #include <errno.h>
 #include <poll.h>
@@ -138,23 +138,28 @@ int host_lock_take(const vfg_context *ctx, int fd, const char *path, bool exclus
 			break;
 		}
 		/*
-		 * Until a close of the file, or at most a second (a holder that
-		 * unlocks without closing is still seen); without a watch, from
-		 * 1 ms up to 50 ms between tries.
+		 * Until a close of the file, or from 1 ms up to 50 ms between
+		 * tries. The close comes before the release: __fput() (the
+		 * kernel's fs/file_table.c) reports it, then drops the file's
+		 * locks, so a try right after the event can still find the lock
+		 * taken; the next try is then 1 ms on, not a close later. The
+		 * sleeps also see a holder that unlocks without closing.
 		 */
-		int wait_ms = watch >= 0 ? 1000 : pause_ms;
+		int wait_ms = pause_ms;
 		if (wait_ms > (int)(left * 1000) + 1)
 			wait_ms = (int)(left * 1000) + 1;
-		if (watch >= 0) {
-			struct pollfd ready = {.fd = closes, .events = POLLIN};
-			if (poll(&ready, 1, wait_ms) > 0)
-				drain(closes);
-		} else {
+		struct pollfd ready = {.fd = closes, .events = POLLIN};
+		if (watch >= 0 && poll(&ready, 1, wait_ms) > 0) {
+			drain(closes);
+			pause_ms = 1;
+			continue;
+		}
+		if (watch < 0) {
 			struct timespec pause = {.tv_sec = wait_ms / 1000, .tv_nsec = (long)(wait_ms % 1000) * 1000000};
 			nanosleep(&pause, NULL);
-			if (pause_ms < 50)
-				pause_ms = pause_ms * 2 > 50 ? 50 : pause_ms * 2;
 		}
+		if (pause_ms < 50)
+			pause_ms = pause_ms * 2 > 50 ? 50 : pause_ms * 2;
 	}
 	if (watch >= 0) {
 		inotify_rm_watch(closes, watch);
