@@ -122,12 +122,6 @@ static size_t domain_key(const char *line, size_t length)
 	return space ? (size_t)(space - line) : 0;
 }
 
-/*
- * Every line of @holders once, in one pass: where each domain line is, and
- * each holder line and named domain line hashed; then placed in its bucket
- * (counted, then placed: no sort). -1 when there is no memory for it (the
- * file is then not used).
- */
 /* Room in *@array (*@room items of @size) for item @n: doubled when full. */
 static int room_for(void **array, size_t *room, size_t n, size_t size)
 {
@@ -142,6 +136,12 @@ static int room_for(void **array, size_t *room, size_t n, size_t size)
 	return 0;
 }
 
+/*
+ * Every line of @holders once, in one pass: where each domain line is, and
+ * each holder line and named domain line hashed; then placed in its bucket
+ * (counted, then placed: no sort). -1 when there is no memory for it (the
+ * file is then not used).
+ */
 static int holders_index(host_holders *holders)
 {
 	const char *text = holders->text, *end = text + holders->size;
@@ -428,19 +428,33 @@ static bool domain_line(const host_holders *holders, size_t at, holders_match *m
 	return true;
 }
 
+/*
+ * The first indexed line from position @from of lines[] (0: the first)
+ * whose text at its newline before is the @length bytes of @key, which
+ * hashes to @hash: its position, or the end of @key's bucket when none.
+ */
+static size_t bucket_find(const host_holders *holders, const char *key, size_t length, uint64_t hash, size_t from)
+{
+	size_t b = hash & holders->mask, i = from > holders->bucket[b] ? from : holders->bucket[b];
+	for (; i < holders->bucket[b + 1]; i++) {
+		const holder_line *line = &holders->lines[i];
+		if (line->hash == hash && line->at + length <= holders->size &&
+		    memcmp(holders->text + line->at, key, length) == 0)
+			break;
+	}
+	return i;
+}
+
 bool host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match)
 {
 	/* @key is the line with its newlines on both sides: hashed without them, compared with them. */
 	size_t key_length = strlen(key);
 	uint64_t hash = line_hash(key + 1, key_length - 2);
-	size_t b = hash & holders->mask, stop = holders->bucket[b + 1];
+	size_t stop = holders->bucket[(hash & holders->mask) + 1], signature;
 	/* *@cursor: 0, or one past the last line returned (a position in lines[]). */
-	for (size_t i = *cursor > holders->bucket[b] ? *cursor : holders->bucket[b]; i < stop; i++) {
+	for (size_t i = bucket_find(holders, key, key_length, hash, *cursor); i < stop;
+	     i = bucket_find(holders, key, key_length, hash, i + 1)) {
 		const holder_line *line = &holders->lines[i];
-		size_t signature;
-		if (line->hash != hash || line->at + key_length > holders->size ||
-		    memcmp(holders->text + line->at, key, key_length) != 0)
-			continue;
 		*cursor = i + 1;
 		if (line->domain != SIZE_MAX && domain_line(holders, line->domain, match, &signature))
 			return true;
@@ -475,14 +489,8 @@ static size_t domain_entry(const host_holders *holders, const char *name)
 	key[used++] = ' ';
 	/* Indexed by "domain NAME" (domain_key()), compared with its newline before and the space after. */
 	uint64_t hash = line_hash(key + 1, used - 2);
-	size_t b = hash & holders->mask;
-	for (size_t i = holders->bucket[b]; i < holders->bucket[b + 1]; i++) {
-		const holder_line *line = &holders->lines[i];
-		if (line->hash == hash && line->at + used <= holders->size &&
-		    memcmp(holders->text + line->at, key, used) == 0)
-			return line->at + 1;
-	}
-	return SIZE_MAX;
+	size_t i = bucket_find(holders, key, used, hash, 0);
+	return i < holders->bucket[(hash & holders->mask) + 1] ? holders->lines[i].at + 1 : SIZE_MAX;
 }
 
 /* Where the domain entry at @entry ends: the next domain line, or the end line. */

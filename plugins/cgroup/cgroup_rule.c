@@ -87,8 +87,9 @@ char *cgroup_rule_format(const cgroup_rule *rule, char *buf, size_t size)
 	used += number_format(rule->minor, text + used);
 	text[used++] = ' ';
 	cgroup_access_format(rule->access, text + used);
+	size_t length = strlen(text);
 	if (size) {
-		size_t length = strlen(text) < size - 1 ? strlen(text) : size - 1;
+		length = length < size - 1 ? length : size - 1;
 		memcpy(buf, text, length);
 		buf[length] = '\0';
 	}
