@@ -66,11 +66,19 @@ START_TEST(an_apply_writes_the_index_with_the_domains_claims_and_shared_records)
 	ck_assert_int_eq(lstat(test_path(root, HOLDERS), &st), 0);
 	ck_assert_msg(st.st_uid == 0 && (st.st_mode & 07777) == 0600, "holders is %u %04o", (unsigned)st.st_uid,
 		      (unsigned)(st.st_mode & 07777));
-	expect_listed(root, "vfguard-holders 1\nvalid ", true);
+	expect_listed(root, "vfguard-holders 2\nvalid ", true);
 	expect_listed(root, "\ndomain vm1 107 ", true);
 	expect_listed(root, "\nclaim 7\n", true);
 	expect_listed(root, "/dev/vfio/7", false); /* an exclusive node's record is its own domain's business */
 	expect_listed(root, "\nend\n", true);
+	/* vm1's journal signed as docs/journal.md has it: what lstat gives, in fixed-width hexadecimal */
+	ck_assert_int_eq(lstat(test_path(root, "/run/vfguard/domains/vm1.journal"), &st), 0);
+	char line[256];
+	snprintf(line, sizeof(line), "\ndomain vm1 107 %016llx:%016llx:%016llx:%016llx.%08lx:%016llx.%08lx\n",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+		 (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec,
+		 (unsigned long long)st.st_ctim.tv_sec, (unsigned long)st.st_ctim.tv_nsec);
+	expect_listed(root, line, true);
 	test_root_remove(root);
 }
 END_TEST
