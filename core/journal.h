@@ -387,6 +387,8 @@ typedef struct holders_match {
 char *host_holders_key(holder_kind kind, unsigned group, const char *labeler, const char *name, dev_t rdev);
 /* The next domain holding @key from *@cursor (0: the first), in the order of the file: true with *@match. */
 bool host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match);
+/* How many domains but @self (NULL: none) hold @key; the first of them in *@first. */
+size_t host_holders_count(const host_holders *holders, const char *key, const char *self, holders_match *first);
 /*
  * Read STATE/holders and keep it in hj->holders when it is valid for this
  * hold (boot, generation, domains/ and every journal it lists as it recorded

@@ -205,12 +205,8 @@ static int indexed_state_holders(const host_journal *hj, const char *self, const
 	char *line = host_holders_key(HOLDER_STATE, 0, labeler, key, 0);
 	if (!line)
 		return 1;
-	holders_match match, first;
-	size_t cursor = 0;
-	*holders = 0;
-	while (host_holders_next(hj->holders, line, &cursor, &match))
-		if ((!self || strcmp(match.name, self) != 0) && !(*holders)++)
-			first = match;
+	holders_match first;
+	*holders = host_holders_count(hj->holders, line, self, &first);
 	free(line);
 	if (!value || !*holders)
 		return 0;
