@@ -148,8 +148,9 @@ static int holders_index(host_holders *holders)
 	const char *text = holders->text, *end = text + holders->size;
 	_cleanup_free_ holder_line *found = NULL;
 	size_t n = 0, room = 0, domain_room = 0, domain = SIZE_MAX;
-	for (const char *c = text; (c = memchr(c, '\n', (size_t)(end - c))) && ++c < end;) {
-		const char *next = memchr(c, '\n', (size_t)(end - c));
+	const char *next = memchr(text, '\n', holders->size);
+	for (const char *c; next && (c = next + 1) < end;) {
+		next = memchr(c, '\n', (size_t)(end - c)); /* each newline found once: it ends one line, starts the next */
 		size_t length = next ? (size_t)(next - c) : (size_t)(end - c);
 		size_t at = (size_t)(c - text), key = holder_length(c, length);
 		if (domain_line_at(c, length)) {
