@@ -493,4 +493,12 @@ typedef struct txn_view {
 /* @ctx's environment for calling @labeler, reading side state from @view. */
 vfg_labeler_env txn_view_env(const vfg_context *ctx, txn_view *view, const host_journal *hj, const char *labeler);
 
+/*
+ * vfg_plan_build() in two (plan.c): what needs no lock (NULL on failure),
+ * then what the labelers plan under the lock @hj holds, shared or
+ * exclusive (vfg_domain_apply plans under the lock it applies under).
+ */
+vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err);
+int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_error *err);
+
 #endif

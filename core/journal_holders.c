@@ -594,7 +594,7 @@ static host_holders *holders_read(const host_journal *hj)
 		 * into the heap instead, the fresh pages' faults cost four times
 		 * the mapping and its munmap here: 2.1 ms against 0.5 for three
 		 * reads of 180 KB). Kept for the next lock (journal_cache.c): an
-		 * apply's three holds map it once.
+		 * apply's prepare hold and its plan and apply hold map it once.
 		 */
 		holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (holders->text == MAP_FAILED)

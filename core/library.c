@@ -147,9 +147,7 @@ VFG_EXPORT int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_
 	vfg_plan *built = NULL;
 	int r = vfg_domain_prepare_fresh(ctx, domain, &prepared, &held_nothing, err);
 	if (r == 0)
-		r = vfg_plan_build(ctx, domain, &built, err);
-	if (r == 0)
-		r = vfg_plan_apply_committed(ctx, built, &applied, &committed, err);
+		r = vfg_domain_plan_apply(ctx, domain, &built, &applied, &committed, err);
 	if (r < 0) {
 		vfg_plan_free(built);
 		if (!committed)

@@ -480,35 +480,50 @@ static int plan_sort_functions(vfg_plan *plan, vfg_error *err)
 	return 0;
 }
 
-VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
+/* What needs no lock: the domain copied, its hostdevs' nodes found in sysfs. NULL on failure. */
+vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)
 {
 	vfg_plan *plan = calloc(1, sizeof(*plan));
 	if (!plan || !(plan->texts = vfg_text_store_new())) {
 		free(plan);
-		return vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
+		vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
+		return NULL;
 	}
 	if (plan_copy_domain(plan, domain, err) < 0 || plan_hostdevs(ctx, plan, err) < 0 ||
 	    plan_sort_functions(plan, err) < 0) {
 		vfg_plan_free(plan);
-		return -1;
+		return NULL;
 	}
+	return plan;
+}
 
+int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_error *err)
+{
+	int r = plan_labelers(ctx, hj, plan, err);
+	plan_close_kept(plan);
+	if (r == 0 && hj->failed) { /* a holder's journal the labelers asked about could not be read */
+		*err = hj->failure;
+		r = -1;
+	}
+	if (r == 0)
+		r = plan_leftover_grants(hj, plan, err);
+	return r < 0 ? -1 : plan_number_changes(plan, err);
+}
+
+VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
+{
+	vfg_plan *plan = plan_start(ctx, domain, err);
+	if (!plan)
+		return -1;
 	/* Read under the shared host lock; apply checks again under the exclusive one. */
 	host_journal hj;
 	if (host_journal_open_for(ctx, false, plan->domain.name, &hj, err) < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}
-	int r = plan_labelers(ctx, &hj, plan, err);
-	plan_close_kept(plan);
-	if (r == 0 && hj.failed) { /* a holder's journal the labelers asked about could not be read */
-		*err = hj.failure;
-		r = -1;
-	}
-	if (r == 0)
-		r = plan_leftover_grants(&hj, plan, err);
+	int r = plan_under_lock(ctx, &hj, plan, err);
 	host_journal_close(&hj);
-	if (r < 0 || plan_number_changes(plan, err) < 0) {
+	if (r < 0) {
 		vfg_plan_free(plan);
 		return -1;
 	}

@@ -50,7 +50,9 @@ int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_su
 
 /*
  * What `vfguard apply` does, in one call: vfg_domain_prepare (managed
- * hostdevs to vfio-pci), vfg_plan_build, vfg_plan_apply. The plan goes to
+ * hostdevs to vfio-pci), vfg_plan_build, vfg_plan_apply, the last two
+ * under one hold of the exclusive host lock (the labelers apply what they
+ * planned from what they read once). The plan goes to
  * *@plan (vfg_plan_free it; NULL on failure) for vfg_domain_open_fds and
  * vfg_plan_audit. Applying again, with the same domain or with its pid now
  * known, keeps what the domain holds and adds what the pid makes needed. On a

@@ -132,9 +132,9 @@ static bool listed_number(const char **at, char stop, uint32_t *n)
 
 /*
  * A line of devices.list in the form the kernel prints it, "T MAJ:MIN ACC"
- * (devcgroup_seq_show() in security/device_cgroup.c), parsed by hand: a list
- * of 1000 rules is read in the plan's hold and again in the apply's, and
- * sscanf() per line was a tenth of a grant's extra cost there. Any other
+ * (devcgroup_seq_show() in security/device_cgroup.c), parsed by hand: a
+ * grant beside 1000 domains in one cgroup reads a list of 1001 rules, and
+ * sscanf() per line was a tenth of its extra cost there. Any other
  * form goes to cgroup_rule_parse(), which is what decides.
  */
 static bool listed_rule(const char *line, cgroup_rule *rule)
