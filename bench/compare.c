@@ -337,7 +337,7 @@ static void print_counts(const count_result *counts, size_t n)
 	}
 }
 
-/* ---- the scenarios (v1, state on tmpfs) ---- */
+/* ---- the scenarios (v1 unless they say v2; state on tmpfs) ---- */
 
 static double median_of(const double *values, int from, int to)
 {
@@ -378,13 +378,14 @@ static int probe_grant(const bench *b, const char *root, const char *cgroup, con
  * (the first and last grants of the sequence lie a minute apart). Wall
  * clock and CPU time (wait4's user + system).
  */
-static int measure_paired_grants(const bench *b, const char *root, const char *cgroup, int held, paired_grants *paired)
+static int measure_paired_grants(const bench *b, bool v2, const char *root, const char *cgroup, int held,
+				 paired_grants *paired)
 {
 	char second_cgroup[COMPARE_PATH_MAX];
 	compare_cmd cmd = {0};
 	compare_cost cost;
 	paired->rounds = 2 * b->scenario_rounds < MAX_ROUNDS ? 2 * b->scenario_rounds : MAX_ROUNDS;
-	if (compare_cgroup_make(false, "second", second_cgroup, sizeof(second_cgroup)) < 0)
+	if (compare_cgroup_make(v2, v2 ? "second-v2" : "second", second_cgroup, sizeof(second_cgroup)) < 0)
 		return -1;
 	vfguard_cmd(b, &cmd, true, b->held_host, "first", second_cgroup, false, 0, 1);
 	int r = compare_run(&cmd, &cost);
@@ -404,12 +405,12 @@ static int measure_paired_grants(const bench *b, const char *root, const char *c
 	return r;
 }
 
-/* Domains dom-0 .. dom-N-1, one hostdev each, all in one cgroup: does the Nth grant cost the 2nd's? */
-static int scenario_one_cgroup(const bench *b)
+/* Domains dom-0 .. dom-N-1, one hostdev each, all in one cgroup (@v2 or v1): does the Nth grant cost the 2nd's? */
+static int scenario_one_cgroup(const bench *b, bool v2)
 {
 	const char *root = b->host[N_SIZES - 1];
 	char cgroup[COMPARE_PATH_MAX], name[32];
-	if (compare_cgroup_make(false, "shared", cgroup, sizeof(cgroup)) < 0)
+	if (compare_cgroup_make(v2, v2 ? "shared-v2" : "shared", cgroup, sizeof(cgroup)) < 0)
 		return -1;
 	double *grant = calloc((size_t)b->domains, sizeof(double)),
 	       *revoke = calloc((size_t)b->domains, sizeof(double));
@@ -431,7 +432,7 @@ static int scenario_one_cgroup(const bench *b)
 	double applying = compare_now() - begin;
 	paired_grants paired = {0};
 	if (r == 0 && applied < HOST_FUNCTIONS)
-		r = measure_paired_grants(b, root, cgroup, applied, &paired);
+		r = measure_paired_grants(b, v2, root, cgroup, applied, &paired);
 	for (int i = 0; i < applied; i++) {
 		compare_cmd cmd = {0};
 		compare_cost cost = {0};
@@ -442,9 +443,11 @@ static int scenario_one_cgroup(const bench *b)
 		compare_cmd_free(&cmd);
 		revoke[i] = cost.seconds;
 	}
-	fprintf(stderr, "compare: %d domains in one cgroup: %.1f s\n", applied, compare_now() - begin);
+	fprintf(stderr, "compare: %d domains in one %s cgroup: %.1f s\n", applied, v2 ? "v2" : "v1",
+		compare_now() - begin);
 
-	printf("- **%d single-hostdev domains in one v1 cgroup** (tmpfs, each grant a `vfguard apply`):", b->domains);
+	printf("- **%d single-hostdev domains in one %s cgroup** (tmpfs, each grant a `vfguard apply`):", b->domains,
+	       v2 ? "v2" : "v1");
 	if (applied < b->domains)
 		printf(" **failed at domain %d** (its error above, on stderr).", applied + 1);
 	if (applied >= 12) {
@@ -837,7 +840,9 @@ int main(int argc, char **argv)
 		printf("\nstrace is not installed: no system call counts (scripts/install-deps installs it).\n");
 	if (r == 0 && b.run_scenarios && b.have[0]) {
 		printf("\nscenarios:\n\n");
-		r = scenario_one_cgroup(&b);
+		r = scenario_one_cgroup(&b, false);
+		if (r == 0 && b.have[1])
+			r = scenario_one_cgroup(&b, true);
 		if (scenario_beside_large(&b) < 0 || scenario_concurrent(&b) < 0 || scenario_checks_alone(&b) < 0)
 			r = -1;
 	}
