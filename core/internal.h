@@ -129,7 +129,7 @@ int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_cha
 /* vfg_plan_apply, also saying on a failure whether the apply had committed (its change complete). */
 int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, bool *committed,
 			     vfg_error *err);
-/* vfg_plan_build and vfg_plan_apply_committed under one exclusive lock; the plan in *@result unless planning failed. */
+/* vfg_plan_build and vfg_plan_apply_committed in one exclusive hold; the plan, even failed, in *@result. */
 int vfg_domain_plan_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_change_summary *summary,
 			  bool *committed, vfg_error *err);
 /* Bound to a vfio driver: by its vfio-dev/ directory, or by the driver's name. */

@@ -358,7 +358,7 @@ domain_journal *journal_cache_take_next(const host_journal *hj);
 void journal_cache_keep(host_journal *hj);
 /*
  * The holders index a lock mapped, kept for the next lock of the context
- * (an apply's prepare, plan and apply holds read one file): taken, it is
+ * (an apply's prepare hold and its plan and apply hold read one file): taken, it is
  * used when the file is still the one mapped, else unmapped.
  */
 struct host_holders *journal_cache_holders_take(const host_journal *hj);

@@ -2,7 +2,8 @@
 /*
  * What one host lock's reads of the journals leave for the next one in the
  * same context (journal.h: journal_cache). One `vfguard apply` takes the
- * lock three times (plan, prepare, apply); each read every journal again.
+ * lock twice (prepare; then plan and apply in one hold), a hook that checks
+ * the plan before it applies three times; each read every journal again.
  * Now a journal is read again only when it changed in between:
  *
  * - The lock file holds a generation, which every transaction that writes

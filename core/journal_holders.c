@@ -149,8 +149,9 @@ static int holders_index(host_holders *holders)
 	_cleanup_free_ holder_line *found = NULL;
 	size_t n = 0, room = 0, domain_room = 0, domain = SIZE_MAX;
 	const char *next = memchr(text, '\n', holders->size);
+	/* Each newline found once: it ends one line and starts the next. */
 	for (const char *c; next && (c = next + 1) < end;) {
-		next = memchr(c, '\n', (size_t)(end - c)); /* each newline found once: it ends one line, starts the next */
+		next = memchr(c, '\n', (size_t)(end - c));
 		size_t length = next ? (size_t)(next - c) : (size_t)(end - c);
 		size_t at = (size_t)(c - text), key = holder_length(c, length);
 		if (domain_line_at(c, length)) {

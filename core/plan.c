@@ -370,8 +370,8 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
 /*
  * A node the plan gives fd access may still carry the path grant an earlier
  * run of the same domain made: least privilege says take it back, so the
- * step becomes a revoke (read under the shared host lock; apply re-checks
- * under the exclusive one).
+ * step becomes a revoke (read under the lock the plan is made under; an
+ * apply of a plan made apart re-checks under the exclusive one).
  */
 static int plan_leftover_grants(const host_journal *hj, vfg_plan *plan, vfg_error *err)
 {

@@ -415,7 +415,10 @@ int vfg_txn_unsave(vfg_txn *txn, const char *hash, vfg_error *err);
 /*
  * Scratch: memory a labeler keeps for as long as the core holds the host
  * lock, which is one plan (the probe and every node's plan), one audit, or
- * one apply, revoke or restore with all its steps: the place for what would
+ * one apply, revoke or restore with all its steps; vfg_domain_apply plans
+ * and applies in one hold, so there the plan's block is also the apply's
+ * (it holds what the host was read to be, under the lock, nothing about
+ * which call read it): the place for what would
  * otherwise be read again for every node (a cgroup's device list, the fd of
  * the file its rules are written to). The first call of a hold gives @size
  * zeroed bytes, each later call the same block (@size as the first time).

@@ -184,8 +184,8 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
 /*
  * The modules (cgroup_v1_libcgroup.c, cgroup_v2_bpf.c) lie in the folder
  * cgroup/ beside this labeler's own file, where meson builds and installs
- * them. RTLD_NODELETE: once loaded one stays, so the next hold (an apply
- * after its plan) finds it loaded rather than mapping its libraries again;
+ * them. RTLD_NODELETE: once loaded one stays, so the next hold (a hook's
+ * apply after its plan) finds it loaded rather than mapping its libraries again;
  * the dlclose at each hold's end only counts it down.
  */
 #define CGROUP_V1_MODULE "cgroup/cgroup-v1.so"
