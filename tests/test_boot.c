@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +323,14 @@ START_TEST(a_node_on_a_boot_file_system_keeps_what_the_new_boot_gave_it)
 	snprintf(saved, sizeof(saved), "%s.saved", root);
 	snprintf(command, sizeof(command), "cp -a %s %s", dev, saved);
 	ck_assert_int_eq(system(command), 0);
+	/*
+	 * Mounted in a mount namespace of this test's own, which the CLI it runs
+	 * inherits: never in the host's table, where a test running beside this
+	 * one (test_private_node compares it) would see it come and go, nor left
+	 * there when a check below fails.
+	 */
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
 	ck_assert_msg(mount("vfguard-test", dev, "tmpfs", 0, "mode=0755") == 0, "mount tmpfs on %s: %s", dev,
 		      strerror(errno));
 	snprintf(command, sizeof(command), "cp -a %s/. %s/", saved, dev);
