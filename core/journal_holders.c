@@ -436,32 +436,6 @@ bool host_holders_next(const host_holders *holders, const char *key, size_t *cur
 	return false;
 }
 
-static size_t domain_entry(const host_holders *holders, const char *name);
-
-/*
- * host_holders_next() counted, without reading the holders' lines: only
- * the first is read, into *@first. A key that all domains of a cgroup hold
- * (its rule) is counted at every plan and intent: beside 1000 domains,
- * reading each holder's line for its name made a grant's counts 1.0
- * million instructions, 0.2 million without. Every domain line of a
- * trusted index parses (journals_match()), so the count is the same.
- */
-size_t host_holders_count(const host_holders *holders, const char *key, const char *self, holders_match *first)
-{
-	size_t key_length = strlen(key), count = 0, signature;
-	uint64_t hash = line_hash(key + 1, key_length - 2);
-	size_t stop = holders->bucket[(hash & holders->mask) + 1];
-	size_t own = self ? domain_entry(holders, self) : SIZE_MAX;
-	for (size_t i = bucket_find(holders, key, key_length, hash, 0); i < stop;
-	     i = bucket_find(holders, key, key_length, hash, i + 1)) {
-		size_t domain = holders->lines[i].domain;
-		if (domain == SIZE_MAX || domain == own || (!count && !domain_line(holders, domain, first, &signature)))
-			continue;
-		count++;
-	}
-	return count;
-}
-
 static bool signature_is(const host_holders *holders, size_t at, const char *signature)
 {
 	size_t length = strlen(signature);
@@ -490,6 +464,30 @@ static size_t domain_entry(const host_holders *holders, const char *name)
 	uint64_t hash = line_hash(key + 1, used - 2);
 	size_t i = bucket_find(holders, key, used, hash, 0);
 	return i < holders->bucket[(hash & holders->mask) + 1] ? holders->lines[i].at + 1 : SIZE_MAX;
+}
+
+/*
+ * host_holders_next() counted, without reading the holders' lines: only
+ * the first is read, into *@first. A key that all domains of a cgroup hold
+ * (its rule) is counted at every plan and intent: beside 1000 domains,
+ * reading each holder's line for its name made a grant's counts 1.0
+ * million instructions, 0.2 million without. Every domain line of a
+ * trusted index parses (journals_match()), so the count is the same.
+ */
+size_t host_holders_count(const host_holders *holders, const char *key, const char *self, holders_match *first)
+{
+	size_t key_length = strlen(key), count = 0, signature;
+	uint64_t hash = line_hash(key + 1, key_length - 2);
+	size_t stop = holders->bucket[(hash & holders->mask) + 1];
+	size_t own = self ? domain_entry(holders, self) : SIZE_MAX;
+	for (size_t i = bucket_find(holders, key, key_length, hash, 0); i < stop;
+	     i = bucket_find(holders, key, key_length, hash, i + 1)) {
+		size_t domain = holders->lines[i].domain;
+		if (domain == SIZE_MAX || domain == own || (!count && !domain_line(holders, domain, first, &signature)))
+			continue;
+		count++;
+	}
+	return count;
 }
 
 /* Where the domain entry at @entry ends: the next domain line, or the end line. */
