@@ -438,6 +438,77 @@ START_TEST(failure_exits_non_zero_with_one_line_and_changes_nothing)
 }
 END_TEST
 
+#define OVERRIDE_01 "/sys/devices/pci0000:01/0000:01:00.0/driver_override"
+#define JOURNAL_VM1 "/run/vfguard/domains/vm1.journal"
+
+/* A root whose group node of 0000:01:00.0 has a set-gid bit, which DAC refuses at plan, after prepare bound it. */
+static const char *refusing_root(struct stat *override_stat, char **before)
+{
+	const char *root = new_root();
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/7"), 02600), 0);
+	ck_assert_int_eq(stat(test_path(root, OVERRIDE_01), override_stat), 0);
+	*before = test_snapshot(root, UNCHANGED);
+	return root;
+}
+
+/*
+ * prepare begin of vm1 with 0000:01:00.0 managed is refused, the error
+ * ending with the hook's note of its revoke when @revoked_note; then the
+ * tree is @before again and vm1 holds nothing.
+ */
+static void expect_refused_start(const char *root, bool revoked_note, const struct stat *override_stat, char *before)
+{
+	char *xml = domain_xml("vm1", HOSTDEV("yes", "", "0x01"), DAC_107);
+	hook_run run;
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "mode 2600 has set-id or sticky bits");
+	bool noted = strstr(run.err, "; the hook revoked everything domain vm1 held") != NULL;
+	ck_assert_msg(noted == revoked_note, "the hook's note %s expected: %s", revoked_note ? "is" : "is not",
+		      run.err);
+	hook_free(&run);
+	override_cleared_put_back(root, OVERRIDE_01, override_stat);
+	test_snapshot_expect(root, UNCHANGED, before, "a start refused after the bind");
+	ck_assert_ptr_null(test_read_file(root, JOURNAL_VM1));
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+
+/*
+ * Refused after the bind: prepare, plan and apply are one vfg_domain_apply,
+ * whose failure gives the function back itself; the hook's revoke after it
+ * finds nothing left.
+ */
+START_TEST(a_plan_refused_after_the_bind_gives_the_function_back_and_changes_nothing)
+{
+	struct stat override_stat;
+	char *before;
+	const char *root = refusing_root(&override_stat, &before);
+	expect_refused_start(root, false, &override_stat, before);
+}
+END_TEST
+
+/*
+ * A domain that already holds a grant (a release that never ran), its start
+ * refused after the bind: the hook revokes everything the domain holds, the
+ * older grant too, and says so.
+ */
+START_TEST(a_refused_start_of_a_domain_holding_an_older_grant_revokes_it_all_and_says_so)
+{
+	struct stat override_stat;
+	char *before;
+	const char *root = refusing_root(&override_stat, &before);
+	char *older = domain_xml("vm1", HOSTDEV("no", "", "0x02"), DAC_107);
+	run_ok(root, older, PREPARE("vm1"), "the older prepare");
+	expect_owner(root, "/dev/vfio/8", 107, 107);
+	char *journal = test_read_file(root, JOURNAL_VM1);
+	ck_assert_msg(journal && strstr(journal, "0000:02:00.0"), "no journal of the older grant at " JOURNAL_VM1);
+	free(journal);
+	free(older);
+	expect_refused_start(root, true, &override_stat, before);
+}
+END_TEST
+
 START_TEST(invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostdev_and_value)
 {
 	const char *root = new_root();
@@ -622,6 +693,8 @@ int main(void)
 	tcase_add_test(tc, iommufd_hostdev_libvirt_passes_as_fd_gets_no_path_grant);
 	tcase_add_test(tc, other_operations_change_nothing);
 	tcase_add_test(tc, failure_exits_non_zero_with_one_line_and_changes_nothing);
+	tcase_add_test(tc, a_plan_refused_after_the_bind_gives_the_function_back_and_changes_nothing);
+	tcase_add_test(tc, a_refused_start_of_a_domain_holding_an_older_grant_revokes_it_all_and_says_so);
 	tcase_add_test(tc, invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostdev_and_value);
 	tcase_add_test(tc, second_domain_claiming_the_group_fails_and_leaves_the_first_alone);
 	tcase_add_test(tc, release_needs_no_valid_xml_and_is_idempotent);

@@ -23,34 +23,56 @@ void hook_report(const vfg_error *err)
 	fputc('\n', stderr);
 }
 
+/*
+ * A start that failed: whatever domain @name holds is revoked, so nothing of
+ * it is left granted or detached. The apply undid its own transaction; this
+ * gives back what prepare did (drivers, claims), and anything older.
+ */
+static int hook_undo(vfg_context *ctx, const char *name, vfg_error *err)
+{
+	vfg_change_summary undone;
+	vfg_error undo_err = {0};
+	size_t length = strlen(err->message);
+	if (vfg_domain_revoke(ctx, name, &undone, &undo_err) < 0)
+		snprintf(err->message + length, sizeof(err->message) - length, " (and undoing it failed: %s)",
+			 undo_err.message);
+	else if (undone.changed > 0)
+		snprintf(err->message + length, sizeof(err->message) - length,
+			 "; the hook revoked everything domain %s held", name);
+	return -1;
+}
+
 int hook_apply(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)
 {
-	return hook_apply_checked(ctx, domain, NULL, NULL, err);
+	/*
+	 * No check of the hook's own between plan and apply: applied as `vfguard
+	 * apply` applies, planned and applied under one hold of the exclusive
+	 * lock (vfg_domain_apply), so each labeler reads its layer (a cgroup's
+	 * devices.list, every node) once, not at plan and again at apply.
+	 */
+	vfg_change_summary summary;
+	vfg_plan *plan = NULL;
+	int r = vfg_domain_apply(ctx, domain, &plan, &summary, err);
+	vfg_plan_free(plan);
+	return r == 0 ? 0 : hook_undo(ctx, domain->name, err);
 }
 
 int hook_apply_checked(vfg_context *ctx, const vfg_domain *domain, hook_plan_check check, void *data, vfg_error *err)
 {
+	if (!check)
+		return hook_apply(ctx, domain, err);
+	/* The check reads the plan between build and apply: two holds, as no library call runs one in between. */
 	vfg_change_summary summary;
 	vfg_plan *plan = NULL;
 	int r = vfg_domain_prepare(ctx, domain, &summary, err);
 	if (r == 0)
 		r = vfg_plan_build(ctx, domain, &plan, err);
-	if (r == 0 && check)
+	if (r == 0)
 		r = check(plan, data, err);
 	if (r == 0)
 		r = vfg_plan_apply(ctx, plan, &summary, err);
 	vfg_plan_free(plan);
-	if (r == 0)
-		return 0;
-
-	/* The apply undid its own transaction; what prepare did (drivers, claims) is undone here. */
-	vfg_error undo_err = {0};
-	if (vfg_domain_revoke(ctx, domain->name, &summary, &undo_err) < 0) {
-		size_t length = strlen(err->message);
-		snprintf(err->message + length, sizeof(err->message) - length, " (and undoing it failed: %s)",
-			 undo_err.message);
-	}
-	return -1;
+	return r == 0 ? 0 : hook_undo(ctx, domain->name, err);
 }
 
 int hook_revoke(vfg_context *ctx, const char *name, vfg_error *err)

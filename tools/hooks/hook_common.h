@@ -29,16 +29,22 @@ vfg_context *hook_context_new(const char *const *overrides, vfg_error *err);
 void hook_report(const vfg_error *err);
 
 /*
- * Apply for @domain as one step: bind its managed hostdevs to vfio-pci
- * (vfg_domain_prepare), plan, apply. When any of it fails, whatever the
- * domain holds is revoked again, so a failed start leaves nothing behind.
+ * Apply for @domain as one step: bind its managed hostdevs to vfio-pci,
+ * then plan and apply under one hold of the host lock (vfg_domain_apply).
+ * When any of it fails, whatever the domain holds is revoked again, so a
+ * failed start leaves nothing behind (the error then says so when the
+ * revoke undid anything).
  */
 int hook_apply(vfg_context *ctx, const vfg_domain *domain, vfg_error *err);
 
 /* A front end's own check of the plan before its first change (NULL: none); fills @err and returns -1 to refuse. */
 typedef int (*hook_plan_check)(const vfg_plan *plan, void *data, vfg_error *err);
 
-/* hook_apply, with @check run on the plan before it is applied. */
+/*
+ * hook_apply, with @check run on the plan before it is applied; with a
+ * check, plan and apply are two holds of the lock (vfg_plan_build, then
+ * vfg_plan_apply, which checks every node again).
+ */
 int hook_apply_checked(vfg_context *ctx, const vfg_domain *domain, hook_plan_check check, void *data, vfg_error *err);
 
 /* Revoke everything domain @name holds; nothing held is no error. */
