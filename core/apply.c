@@ -434,6 +434,46 @@ static int check_backend_kept(const host_journal *hj, const vfg_plan *plan, cons
 			     vfg_backend_name(hostdev->backend));
 }
 
+/* @record is one @plan takes back (a path grant fd access no longer needs: plan.c, plan_leftover_grants). */
+static bool revoked_by(const vfg_plan *plan, const journal_record *record)
+{
+	for (size_t i = 0; plan && i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		if (step->action == VFG_ACTION_REVOKE &&
+		    strcmp(plan->labelers[step->labeler].labeler->name, record->labeler) == 0 &&
+		    strcmp(plan->nodes[step->node].path, record->node.path) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A domain's grants are for the uid and gid it holds them with (a node's
+ * owner, an ACL entry). An apply keeps what the domain holds, listed again
+ * or not, rather than granting it anew, so one for other ids would leave
+ * those nodes the old ids', and the new hypervisor shut out, while the
+ * journal took the new ids. Refused, as a backend switch is: a revoke, then
+ * an apply; unless @plan takes back every record the domain holds (NULL:
+ * prepare, which knows no plan). Claims alone grant nothing: not refused.
+ */
+static int check_ids_kept(const domain_journal *dj, const vfg_domain *domain, const vfg_plan *plan, vfg_error *err)
+{
+	if (!dj || !dj->domain || (dj->domain->uid == domain->uid && dj->domain->gid == domain->gid))
+		return 0;
+	size_t i = 0;
+	while (i < dj->n_records && revoked_by(plan, dj->records[i]))
+		i++;
+	if (i == dj->n_records)
+		return 0;
+	unsigned held_uid = (unsigned)dj->domain->uid, held_gid = (unsigned)dj->domain->gid;
+	return vfg_error_set(err, EBUSY, domain->name,
+			     "the domain's grants are for uid %u gid %u, not uid %u gid %u: an apply keeps what the "
+			     "domain holds, so %s would stay %u:%u's; give --uid %u --gid %u, or run vfguard revoke "
+			     "--domain %s first, then apply; nothing was changed",
+			     held_uid, held_gid, (unsigned)domain->uid, (unsigned)domain->gid,
+			     dj->records[i]->node.path, held_uid, held_gid, held_uid, held_gid, domain->name);
+}
+
 /* A claim refused (the group is another domain's, or held with another backend): recorded, nothing changed. */
 static void record_claim_refused(vfg_context *ctx, const char *domain, const char *hostdev, const vfg_error *err)
 {
@@ -447,6 +487,10 @@ static void record_claim_refused(vfg_context *ctx, const char *domain, const cha
 
 static int check_ownership(vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, vfg_error *err)
 {
+	if (check_ids_kept(host_journal_find(hj, plan->domain.name), &plan->domain, plan, err) < 0) {
+		record_claim_refused(ctx, plan->domain.name, NULL, err);
+		return -1;
+	}
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
 		char name[VFG_HOSTDEV_NAME_MAX];
@@ -921,6 +965,12 @@ static int domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change
 		char name[VFG_HOSTDEV_NAME_MAX];
 		if (!spec->managed || (dj && domain_journal_find_claim(dj, vfg_hostdev_name(spec, name))))
 			continue; /* not managed, or prepared already */
+		/* Its transaction's domain line would carry the new ids before the apply could refuse them. */
+		if (!(dj && dj->open_txn) && check_ids_kept(dj, domain, NULL, err) < 0) {
+			record_claim_refused(ctx, domain->name, NULL, err);
+			r = -1;
+			break;
+		}
 		if (!dj)
 			dj = host_journal_get(&hj, domain, err);
 		if (!dj || (!dj->open_txn && domain_journal_begin(&hj, dj, JOURNAL_OP_APPLY, domain, err) < 0))

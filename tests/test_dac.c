@@ -780,11 +780,56 @@ START_TEST(cli_audit_exits_3_on_drift_and_0_when_clean)
 }
 END_TEST
 
-/* a backend change */
+/* another uid, another backend */
 
 static const char *const legacy_7[] = {"01:00.0,backend=legacy", NULL};
 static const char *const iommufd_7[] = {"01:00.0,backend=iommufd", NULL};
 #define CDEV0 "/dev/vfio/devices/vfio0"
+
+/*
+ * A second apply for other ids than the domain's grants are for: a held
+ * grant is kept, not made again, so it would leave the node the old uid's
+ * while the journal took the new one. Refused before any change, with the
+ * ids it holds and the way out; the same ids apply as before.
+ */
+START_TEST(a_second_apply_for_another_uid_is_refused_and_changes_nothing)
+{
+	fixture f;
+	fixture_open(&f);
+	domain_apply_ok(&f, "vm1", 107, legacy_7, NULL);
+	expect_owner(f.root, GROUP7, 107, 107, 0600);
+	char *held = test_snapshot(f.root, 0); /* everything, the journal and every ctime included */
+	vfg_error err = {0};
+	ck_assert_int_eq(domain_apply(&f, "vm1", 108, legacy_7, NULL, &err), -1);
+	ck_assert_int_eq(err.errnum, EBUSY);
+	ck_assert_msg(strstr(err.message, "vm1: the domain's grants are for uid 107 gid 107, not uid 108 gid 108") &&
+			      strstr(err.message, "so /dev/vfio/vfio would stay 107:107's") &&
+			      strstr(err.message, "give --uid 107 --gid 107, or run vfguard revoke --domain vm1 "
+						  "first, then apply; nothing was changed"),
+		      "%s", err.message);
+	test_snapshot_expect(f.root, 0, held, "the refused apply for another uid");
+
+	/* vfg_domain_apply (prepare, then plan and apply) refuses it too, before its prepare writes anything. */
+	vfg_hostdev_spec spec;
+	ck_assert_msg(vfg_hostdev_spec_parse(f.ctx, legacy_7[0], &spec, &err) == 0, "%s", err.message);
+	vfg_domain domain = {.name = "vm1", .uid = 108, .gid = 108, .n_hostdevs = 1, .hostdevs = &spec};
+	vfg_plan *plan = NULL;
+	vfg_change_summary summary;
+	ck_assert_int_eq(vfg_domain_apply(f.ctx, &domain, &plan, &summary, &err), -1);
+	ck_assert_ptr_null(plan);
+	ck_assert_msg(strstr(err.message, "the domain's grants are for uid 107 gid 107"), "%s", err.message);
+	test_snapshot_expect(f.root, 0, held, "the refused vfg_domain_apply for another uid");
+	free(held);
+
+	/* The same ids again: nothing to do, nothing refused. */
+	vfg_change_summary again;
+	domain_apply_ok(&f, "vm1", 107, legacy_7, &again);
+	ck_assert_uint_eq(again.changed, 0);
+	domain_revoke_ok(&f, "vm1");
+	expect_owner(f.root, GROUP7, 0, 0, 0600);
+	fixture_close(&f);
+}
+END_TEST
 
 START_TEST(a_second_apply_with_another_backend_is_refused_and_changes_nothing)
 {
@@ -883,6 +928,7 @@ static Suite *dac_suite(void)
 	tcase_add_loop_test(tc, apply_then_revoke_restores_owner_mode_acl_and_xattrs_byte_for_byte, 0, 2);
 	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_puts_the_tree_back);
 	tcase_add_test(tc, apply_twice_changes_nothing_the_second_time_and_one_revoke_restores);
+	tcase_add_test(tc, a_second_apply_for_another_uid_is_refused_and_changes_nothing);
 	tcase_add_test(tc, revoke_leaves_a_node_that_is_gone_or_replaced_and_says_so);
 	suite_add_tcase(s, tc);
 

@@ -509,6 +509,43 @@ START_TEST(a_refused_start_of_a_domain_holding_an_older_grant_revokes_it_all_and
 }
 END_TEST
 
+/*
+ * A domain that holds a grant for 107:107 (a release that never ran)
+ * started again for 108:108 with a managed hostdev more: prepare refuses
+ * before its detach writes the new ids into the journal (else the apply
+ * after it would find them there and keep the old grant as 107's), and the
+ * hook revokes everything, so the tree is as before either start.
+ */
+START_TEST(a_start_for_other_ids_than_a_held_grant_is_refused_before_the_bind)
+{
+	struct stat override_stat;
+	const char *root = new_root();
+	ck_assert_int_eq(stat(test_path(root, OVERRIDE_01), &override_stat), 0);
+	char *before = test_snapshot(root, UNCHANGED);
+	char *older = domain_xml("vm1", HOSTDEV("no", "", "0x02"), DAC_107);
+	run_ok(root, older, PREPARE("vm1"), "the older prepare");
+	expect_owner(root, "/dev/vfio/8", 107, 107);
+
+	char *xml =
+		domain_xml("vm1", HOSTDEV("no", "", "0x02") HOSTDEV("yes", "", "0x01"),
+			   "  <seclabel type='static' model='dac' relabel='yes'><label>+108:+108</label></seclabel>\n");
+	hook_run run;
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "the domain's grants are for uid 107 gid 107, not uid 108 gid 108");
+	ck_assert_msg(strstr(run.err, "; the hook revoked everything domain vm1 held"), "%s", run.err);
+	hook_free(&run);
+	char *override = test_read_file(root, OVERRIDE_01);
+	ck_assert_msg(override && strcmp(override, "(null)\n") == 0, "the function was bound: '%s'", override);
+	free(override);
+	test_snapshot_expect(root, UNCHANGED, before, "a start for other ids");
+	ck_assert_ptr_null(test_read_file(root, JOURNAL_VM1));
+	free(before);
+	free(older);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostdev_and_value)
 {
 	const char *root = new_root();
@@ -695,6 +732,7 @@ int main(void)
 	tcase_add_test(tc, failure_exits_non_zero_with_one_line_and_changes_nothing);
 	tcase_add_test(tc, a_plan_refused_after_the_bind_gives_the_function_back_and_changes_nothing);
 	tcase_add_test(tc, a_refused_start_of_a_domain_holding_an_older_grant_revokes_it_all_and_says_so);
+	tcase_add_test(tc, a_start_for_other_ids_than_a_held_grant_is_refused_before_the_bind);
 	tcase_add_test(tc, invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostdev_and_value);
 	tcase_add_test(tc, second_domain_claiming_the_group_fails_and_leaves_the_first_alone);
 	tcase_add_test(tc, release_needs_no_valid_xml_and_is_idempotent);
