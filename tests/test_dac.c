@@ -731,6 +731,15 @@ START_TEST(audit_is_clean_after_apply_and_names_each_drift)
 	vfg_audit_report_free(report);
 	ck_assert_int_eq(chown(test_path(f.root, GROUP7), 107, 107), 0);
 
+	/* ... or opens it to everyone: the owner is right, the mode is not the one granted. */
+	ck_assert_int_eq(chmod(test_path(f.root, GROUP7), 0666), 0);
+	report = domain_audit(&f, "vm1", 107, hostdevs);
+	expect_one_finding(report, VFG_FINDING_DRIFT, GROUP7, "owner 107:107 mode 0666");
+	ck_assert_msg(strstr(report->findings[0].expected, "owner 107:107 mode 0600"), "%s",
+		      report->findings[0].expected);
+	vfg_audit_report_free(report);
+	ck_assert_int_eq(chmod(test_path(f.root, GROUP7), 0600), 0);
+
 	/* ... or removes the uid's entry from the shared container. */
 	set_acl(f.root, CONTAINER, "u::rw,g::rw,m::rw,o::-");
 	report = domain_audit(&f, "vm1", 107, hostdevs);

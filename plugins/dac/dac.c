@@ -303,13 +303,21 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 		if (dac_shared_allows(&nfd, domain->uid, &holds, found, sizeof(found), err) < 0)
 			return -1;
 	} else {
+		/*
+		 * Exactly what dac_exclusive_grant set: the domain's owner and the
+		 * original mode plus u+rw. Any other bit (a node made 0666) lets
+		 * someone besides the domain open it.
+		 */
+		dac_owner original;
+		if (dac_owner_parse(vfg_finding_record(finding, node), node, &original, err) < 0)
+			return -1;
 		const struct stat *st = &nfd.st;
-		snprintf(expected, sizeof(expected), "owner %u:%u, mode with u+rw", (unsigned)domain->uid,
-			 (unsigned)domain->gid);
+		mode_t granted = original.mode | S_IRUSR | S_IWUSR;
+		snprintf(expected, sizeof(expected), "owner %u:%u mode %04o", (unsigned)domain->uid,
+			 (unsigned)domain->gid, (unsigned)granted);
 		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st->st_uid, (unsigned)st->st_gid,
 			 (unsigned)(st->st_mode & 07777));
-		holds = st->st_uid == domain->uid && st->st_gid == domain->gid &&
-			(st->st_mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR);
+		holds = st->st_uid == domain->uid && st->st_gid == domain->gid && (st->st_mode & 07777) == granted;
 	}
 	if (!holds)
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, found,
