@@ -1364,6 +1364,43 @@ START_TEST(a_root_cgroup_given_by_path_is_refused_and_apply_changes_nothing)
 }
 END_TEST
 
+/*
+ * A cgroup named by a path that is not there (a mistyped --cgroup): the VM
+ * would run with no device rule. Refused by the plan's every path-access
+ * node, and apply changes nothing, on either hierarchy's mount.
+ */
+START_TEST(a_cgroup_path_that_does_not_exist_is_refused_and_apply_changes_nothing)
+{
+	bool v2 = _i == 1;
+	fixture f;
+	fixture_open(&f);
+	char missing[256], what[512];
+	snprintf(missing, sizeof(missing), "%s/vfguard-test-no-such-%d", v2 ? V2_MOUNT : V1_MOUNT, (int)getpid());
+	snprintf(what, sizeof(what), "cgroup %s does not exist: a VM in it would run with no device rule", missing);
+
+	vfg_plan *plan = domain_plan_ok(&f, "vm1", missing, 0, LEGACY7);
+	const char *paths[] = {CONTAINER, GROUP7};
+	for (size_t p = 0; p < 2; p++) {
+		const vfg_step *step = test_step(plan, "cgroup", paths[p]);
+		ck_assert_msg(step->action == VFG_ACTION_REFUSE && strstr(step->reason, what), "%s: %s, %s", paths[p],
+			      vfg_action_name(step->action), step->reason);
+	}
+	vfg_plan_free(plan);
+
+	char *before = test_snapshot(f.root, 0);
+	vfg_error err = {0};
+	int r = domain_apply(&f, "vm1", missing, 0, (const char *[]){LEGACY7, NULL}, NULL, &err);
+	if (r == 0)
+		domain_revoke_ok(&f, "vm1");
+	ck_assert_msg(r == -1, "apply with the missing cgroup %s succeeded (revoked again)", missing);
+	ck_assert_msg(strstr(err.message, what) && strstr(err.message, "nothing was changed"), "%s", err.message);
+	test_snapshot_expect(f.root, 0, before, "an apply refused for a missing cgroup");
+	ck_assert_ptr_null(test_read_file(f.root, "/run/vfguard/domains/vm1.journal"));
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 /* A process left in both hierarchies' root cgroups, in a mount namespace of its own (unshare -m). */
 static pid_t root_cgroup_process(void)
 {
@@ -1635,6 +1672,7 @@ static Suite *cgroup_suite(void)
 	tc = tcase_create("refused cgroups");
 	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
 	tcase_add_loop_test(tc, a_root_cgroup_given_by_path_is_refused_and_apply_changes_nothing, 0, 2);
+	tcase_add_loop_test(tc, a_cgroup_path_that_does_not_exist_is_refused_and_apply_changes_nothing, 0, 2);
 	tcase_add_test(tc, a_pid_in_the_root_cgroups_is_refused_in_both_hierarchies_and_apply_changes_nothing);
 	tcase_add_test(tc, cli_plan_and_apply_refuse_a_pid_in_the_root_cgroups);
 	tcase_add_loop_test(tc, vfguards_own_cgroup_and_its_ancestor_are_refused_and_apply_changes_nothing, 0, 4);

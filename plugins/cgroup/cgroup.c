@@ -444,6 +444,18 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 		return vfg_step_set(step, VFG_ACTION_NONE, "",
 				    "fd access: the device cgroup checks only open and mknod, in the opener's cgroup "
 				    "(devcgroup_inode_permission()); the manager opens the node");
+	/*
+	 * A cgroup the caller named and that is not there: the VM would run
+	 * with no device rule, and nothing would say so (a mistyped --cgroup).
+	 * Refused, so apply stops before any change. Revoke does not plan: it
+	 * takes a cgroup gone after the VM's stop as its rules gone with it
+	 * (cgroup_probe.c).
+	 */
+	if (!probe->active && vfg_domain_attr(domain, "cgroup.path")[0])
+		return vfg_step_set(step, VFG_ACTION_REFUSE, "",
+				    "%s: a VM in it would run with no device rule; create it, or name the VM's own "
+				    "cgroup",
+				    probe->note);
 	if (!probe->active)
 		return vfg_step_set(step, VFG_ACTION_INACTIVE, "", "%s", probe->note);
 
