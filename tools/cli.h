@@ -89,8 +89,8 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 	"                       [,driver=NAME] (managed: bind the vfio variant NAME, e.g. mlx5_vfio_pci)\n"  \
 	"                       BDF is DDDD:BB:DD.F, BB:DD.F, or the function's /sys path;\n"                \
 	"                       an mdev: mdev=UUID or /sys/bus/mdev/devices/UUID (backend=, access=)\n"      \
-	"  --memory SIZE        guest RAM (bytes, or K, M, G, T): the locked-memory limit is computed\n"     \
-	"                       from it and set on --pid (docs/memlock.md)\n"                                \
+	"  --memory SIZE        guest RAM: bytes, or K, M, G, T (binary, KiB and KB alike); the\n"           \
+	"                       locked-memory limit is computed from it and set on --pid: docs/memlock.md\n" \
 	"  --viommu             the guest has a vIOMMU: each device may pin all of guest RAM\n"              \
 	"  --ipc-lock           the hypervisor holds CAP_IPC_LOCK: no limit applies\n"                       \
 	"  --attr NAME=VALUE    a domain attribute a labeler declares, repeatable (`vfguard config`\n"       \

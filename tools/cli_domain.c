@@ -231,12 +231,19 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 		}
 		d->pid = (pid_t)value;
 		return 1;
-	case CLI_OPTION_MEMORY:
-		if (vfg_size_parse(arg, &d->memory, &err) < 0 || d->memory == 0) {
-			cli_error("--memory %s", d->memory ? err.message : "0: expected the guest RAM size");
+	case CLI_OPTION_MEMORY: {
+		uint64_t bytes = 0;
+		if (vfg_size_parse(arg, &bytes, &err) < 0) {
+			cli_error("--memory %s", err.message);
 			return -1;
 		}
+		if (bytes == 0) {
+			cli_error("--memory %s: expected the guest RAM size, not 0", arg);
+			return -1;
+		}
+		d->memory = bytes;
 		return 1;
+	}
 	case CLI_OPTION_VIOMMU:
 		d->viommu = true;
 		return 1;
