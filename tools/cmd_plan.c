@@ -58,7 +58,8 @@ static const char audit_help[] =
 	"  --policy FILE        a binary SELinux policy to check instead of the loaded one\n"
 	"  --format FORMAT      text (the default), json (as --json), or prometheus: the\n"
 	"                       Prometheus text format for node_exporter's textfile collector\n"
-	"                       (findings by labeler and kind, domains, grants; docs/audit.md)\n" CLI_DOMAIN_HELP
+	"                       (findings by labeler and kind, domains, grants; docs/audit.md)\n"
+	"  (--domain, below, is required with --hostdev only: without both, every domain)\n" CLI_DOMAIN_HELP
 		CLI_COMMON_HELP "\n"
 	"Exit status: 0 no drift, 1 failed, 2 usage, 3 the audit found drift (with every\n"
 	"format: the metrics are written on 0 and 3, nothing on 1).\n";

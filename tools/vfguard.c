@@ -33,7 +33,7 @@ static void usage(FILE *out)
 		     "Commands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(out, "\nExit status: 0 ok, 1 failed, 2 usage, 3 audit found drift.\n");
+	fprintf(out, "\nExit status: 0 ok, 1 failed, 2 usage, 3 audit found drift, 4 hotunplug timed out.\n");
 }
 
 int main(int argc, char **argv)
