@@ -447,7 +447,7 @@ static const struct {
 	{{"plan", "--domain", "vm", "--pid", "abc", "--hostdev", "01:00.0", NULL}, "--pid 'abc'"},
 	{{"plan", "--domain", "vm", "--cgroup", "relative/path", "--hostdev", "01:00.0", NULL}, "absolute path"},
 	{{"plan", "--domain", "vm", "--uuid", "nope", "--hostdev", "01:00.0", NULL}, "not a UUID"},
-	{{"plan", "--frob", NULL}, "Try 'vfguard plan --help'"},
+	{{"plan", "--frob", NULL}, "unknown option '--frob'"},
 	{{"plan", "--domain", "a/b", "--hostdev", "01:00.0", NULL}, "no '/'"},
 	{{"plan", "--domain", "vm", "--hostdev", "01:00.0", "extra", NULL}, "unexpected argument 'extra'"},
 	{{"apply", "--domain", "vm", "--hostdev", "01:00.0", "--frob", NULL}, "unknown option"},
@@ -467,7 +467,29 @@ START_TEST(usage_errors_exit_2_with_a_clear_message)
 	ck_assert_msg(run.status == 2, "exit %d for case %d: %s", run.status, _i, run.err);
 	ck_assert_msg(strstr(run.err, usage_errors[_i].message), "expected '%s' in '%s'", usage_errors[_i].message,
 		      run.err);
+	ck_assert_msg(run.out[0] == '\0', "case %d without --json wrote to stdout: %s", _i, run.out);
+	/* A command's own usage error ends with where to read more, on the same line. */
+	if (strncmp(run.err, "vfguard plan: ", 14) == 0)
+		ck_assert_msg(strstr(run.err, ". Try 'vfguard plan --help'.\n"), "case %d: %s", _i, run.err);
 	test_run_free(&run);
+
+	/* With --json anywhere, also after the mistake: the same error as a JSON object on stdout (vfguard(8)). */
+	const char *with_json[13] = {NULL};
+	size_t n = 0;
+	for (; usage_errors[_i].args[n]; n++)
+		with_json[n] = usage_errors[_i].args[n];
+	if (n > 0) {
+		with_json[n] = "--json";
+		test_cli(&run, with_json);
+		ck_assert_msg(run.status == 2, "exit %d for case %d with --json: %s", run.status, _i, run.err);
+		ck_assert_msg(strstr(run.err, usage_errors[_i].message), "case %d with --json: %s", _i, run.err);
+		json_object *out = test_json_parse(run.out);
+		json_object *error = test_json_typed(out, "error", json_type_object);
+		ck_assert_msg(strstr(test_json_string(error, "message"), usage_errors[_i].message), "case %d: %s", _i,
+			      run.out);
+		json_object_put(out);
+		test_run_free(&run);
+	}
 	test_root_remove(root);
 }
 END_TEST

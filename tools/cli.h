@@ -113,6 +113,8 @@ void cli_report(const cli_common *common, const vfg_error *err);
 void cli_json_string(FILE *out, const char *text);
 
 /* A usage error: message and a hint to --help, on one line; exit code EXIT_USAGE. */
+/* Note whether --json (or --format json) is among @argv, before any option is parsed: usage errors follow it. */
+void cli_json_errors_from_args(int argc, char **argv);
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * The usage error getopt_long() left in @opt (opterr is 0, the option

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,41 @@
 #include "cli.h"
 #include "front_end_env.h"
 #include "one_line.h"
+
+/* Asked for --json (or --format json): a usage error is a JSON object on standard output too (vfguard(8)). */
+static bool json_errors;
+
+void cli_json_errors_from_args(int argc, char **argv)
+{
+	/*
+	 * Before the options are parsed, so that an error in one before --json
+	 * is JSON too; not past "--" (exec's command). Another --format as well
+	 * (text, prometheus) is a conflict, and its reader gets nothing on
+	 * standard output: a metrics file is not overwritten with an error.
+	 */
+	bool json = false, other = false;
+	bool audit = argc > 1 && strcmp(argv[1], "audit") == 0; /* the one command with --format */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *format = NULL;
+		if (strncmp(argv[i], "--format=", 9) == 0)
+			format = argv[i] + 9;
+		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			format = argv[i + 1];
+		json = json || strcmp(argv[i], "--json") == 0 || (audit && format && strcmp(format, "json") == 0);
+		other = other || (format && strcmp(format, "json") != 0);
+	}
+	json_errors = json && !other;
+}
+
+/* @message as the JSON error object cli_report writes (vfg_error_write_json), when JSON was asked for. */
+static void usage_json(const char *message)
+{
+	if (!json_errors)
+		return;
+	vfg_error err = {.errnum = EINVAL};
+	snprintf(err.message, sizeof(err.message), "%s", message);
+	vfg_error_write_json(&err, stdout);
+}
 
 void cli_error(const char *fmt, ...)
 {
@@ -22,6 +58,7 @@ void cli_error(const char *fmt, ...)
 	fputs("vfguard: ", stderr);
 	one_line_write(stderr, message);
 	fputc('\n', stderr);
+	usage_json(message);
 }
 
 int cli_usage_error(const char *command, const char *fmt, ...)
@@ -35,6 +72,7 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	one_line_write(stderr, message);
 	/* the hint on the same line: a front end shows a failure's stderr as its one reason */
 	fprintf(stderr, ". Try 'vfguard %s --help'.\n", command);
+	usage_json(message);
 	return EXIT_USAGE;
 }
 

@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage(stderr), EXIT_USAGE;
 	const char *name = argv[1];
+	cli_json_errors_from_args(argc, argv);
 	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
 		if (argc > 2 && strcmp(name, "help") == 0) {
 			char *help_argv[] = {argv[2], "--help", NULL};
