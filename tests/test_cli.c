@@ -451,6 +451,7 @@ static const struct {
 	{{"plan", "--domain", "a/b", "--hostdev", "01:00.0", NULL}, "no '/'"},
 	{{"plan", "--domain", "vm", "--hostdev", "01:00.0", "extra", NULL}, "unexpected argument 'extra'"},
 	{{"apply", "--domain", "vm", "--hostdev", "01:00.0", "--frob", NULL}, "unknown option"},
+	{{"apply", "--domain", "vm", "--hostdev", "01:00.0", "--wide", NULL}, "--wide goes with --dry-run"},
 	/* The value given and the parser's reason, not a fixed "0" (a new user's finding). */
 	{{"plan", "--domain", "vm", "--memory", "4X", "--hostdev", "01:00.0", NULL}, "--memory 4X: unknown unit 'X'"},
 	{{"plan", "--domain", "vm", "--memory", "abc", "--hostdev", "01:00.0", NULL}, "--memory abc: expected a size"},

@@ -153,6 +153,8 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+	if (cmd->wide && strcmp(cmd->name, "apply") == 0 && !cmd->dry_run)
+		return cli_usage_error(cmd->name, "--wide goes with --dry-run: apply itself prints no table");
 	if (is_audit && audit_format_finish(cmd) != EXIT_OK)
 		return EXIT_USAGE;
 	if (is_audit && cmd->domain.n_hostdev_texts == 0) {
