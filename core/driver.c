@@ -394,12 +394,16 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 	if (have_record < 0)
 		return -1;
 	if (!have_record) {
-		char path[VFG_PATH_MAX];
-		record_path(ctx, bdf, path, sizeof(path), NULL);
-		vfg_error_set(
-			err, 0, bdf,
-			"vfguard did not detach it (no %s): its original driver is unknown, so it is left as it is",
-			path);
+		/* A function the host does not have is named as such, not as one vfguard did not detach. */
+		if (vfg_pci_function_read(ctx, addr, &fn, err) == 0) {
+			char path[VFG_PATH_MAX];
+			record_path(ctx, bdf, path, sizeof(path), NULL);
+			vfg_error_set(
+				err, 0, bdf,
+				"vfguard did not detach it (no %s): its original driver is unknown, so it is left "
+				"as it is",
+				path);
+		}
 		if (err)
 			err->errnum = ENOENT; /* "nothing to give back", for callers that may meet it after a crash */
 		return -1;

@@ -5,6 +5,7 @@
  * and the undo when the kernel does not bind as asked; the VM suite
  * (tests/vm) proves the real rebinding against a real driver core.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -166,8 +167,17 @@ START_TEST(reattach_refuses_a_function_vfguard_did_not_detach)
 	vfg_error err = {0};
 	ck_assert_int_eq(reattach(root, "0000:03:00.0", &binding, &err), -1);
 	ck_assert_msg(strstr(err.message, "0000:03:00.0: vfguard did not detach it"), "%s", err.message);
+	ck_assert_int_eq(err.errnum, ENOENT);
 	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
 	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "");
+
+	/* A function the host does not have is named as that, not as one vfguard did not detach. */
+	err = (vfg_error){0};
+	ck_assert_int_eq(reattach(root, "0000:99:00.0", &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:99:00.0: no such PCI function on this host") &&
+			      !strstr(err.message, "did not detach"),
+		      "%s", err.message);
+	ck_assert_int_eq(err.errnum, ENOENT);
 	test_root_remove(root);
 }
 END_TEST
