@@ -485,24 +485,31 @@ static void record_claim_refused(vfg_context *ctx, const char *domain, const cha
 					     .errnum = err->errnum});
 }
 
-static int check_ownership(vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, vfg_error *err)
+int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],
+			 vfg_error *err)
 {
-	if (check_ids_kept(host_journal_find(hj, plan->domain.name), &plan->domain, plan, err) < 0) {
-		record_claim_refused(ctx, plan->domain.name, NULL, err);
+	refused[0] = '\0';
+	if (check_ids_kept(host_journal_find(hj, plan->domain.name), &plan->domain, plan, err) < 0)
 		return -1;
-	}
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];
-		char name[VFG_HOSTDEV_NAME_MAX];
-		vfg_hostdev_name(&hostdev->spec, name);
-		if (check_group_free(hj, plan->domain.name, name, hostdev->group.number, err) < 0 ||
-		    check_backend_kept(hj, plan, hostdev, err) < 0) {
-			if (err->errnum == EBUSY)
-				record_claim_refused(ctx, plan->domain.name, name, err);
+		vfg_hostdev_name(&hostdev->spec, refused);
+		if (check_group_free(hj, plan->domain.name, refused, hostdev->group.number, err) < 0 ||
+		    check_backend_kept(hj, plan, hostdev, err) < 0)
 			return -1;
-		}
 	}
+	refused[0] = '\0';
 	return 0;
+}
+
+static int check_ownership(vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, vfg_error *err)
+{
+	char hostdev[VFG_HOSTDEV_NAME_MAX];
+	if (plan_check_ownership(hj, plan, hostdev, err) == 0)
+		return 0;
+	if (err->errnum == EBUSY)
+		record_claim_refused(ctx, plan->domain.name, hostdev[0] ? hostdev : NULL, err);
+	return -1;
 }
 
 static int claim_hostdevs(host_journal *hj, domain_journal *dj, const vfg_plan *plan, vfg_error *err)

@@ -501,4 +501,14 @@ vfg_labeler_env txn_view_env(const vfg_context *ctx, txn_view *view, const host_
 vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err);
 int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_error *err);
 
+/*
+ * What apply refuses before anything is written, for @plan under the lock
+ * @hj holds (apply.c): a group another domain holds, a group this domain
+ * holds with another backend, other ids than the domain's grants are for.
+ * 0, or -1 with @err (EBUSY for those) and the hostdev it names in @refused
+ * ("" for the ids). vfg_plan_build keeps its refusal for the dry run.
+ */
+int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],
+			 vfg_error *err);
+
 #endif

@@ -510,6 +510,41 @@ int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_erro
 	return r < 0 ? -1 : plan_number_changes(plan, err);
 }
 
+/*
+ * For a plan made apart from its apply (vfg_plan_build: plan, a dry run,
+ * a hook that checks the plan): what apply would find under its own lock,
+ * as the journal reads now, so that what they show is what apply does. A
+ * grant the domain holds already is kept, not made again; and what apply
+ * refuses before its first change besides the steps is kept as text for
+ * the writers, not as the plan's failure (the dry run says it; apply fails
+ * with it under its lock).
+ */
+static int plan_note_apply(const host_journal *hj, vfg_plan *plan, vfg_error *err)
+{
+	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
+	if (dj && dj->n_records > 0) {
+		plan->held = plan_calloc(plan->n_steps, sizeof(*plan->held));
+		if (!plan->held)
+			return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
+		for (size_t i = 0; i < plan->n_steps; i++) {
+			const vfg_step *step = &plan->steps[i];
+			plan->held[i] = step->action == VFG_ACTION_GRANT &&
+					domain_journal_find_record(dj, plan->labelers[step->labeler].labeler->name,
+								   plan->nodes[step->node].path);
+		}
+	}
+	char refused[VFG_HOSTDEV_NAME_MAX];
+	vfg_error why = {0};
+	if (plan_check_ownership(hj, plan, refused, &why) == 0)
+		return 0;
+	if (why.errnum != EBUSY) {
+		*err = why;
+		return -1;
+	}
+	plan->apply_refusal = vfg_text_store_add(plan->texts, why.message);
+	return plan->apply_refusal ? 0 : vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
+}
+
 VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_plan **result, vfg_error *err)
 {
 	vfg_plan *plan = plan_start(ctx, domain, err);
@@ -522,6 +557,8 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 		return -1;
 	}
 	int r = plan_under_lock(ctx, &hj, plan, err);
+	if (r == 0)
+		r = plan_note_apply(&hj, plan, err);
 	host_journal_close(&hj);
 	if (r < 0) {
 		vfg_plan_free(plan);
@@ -546,6 +583,7 @@ VFG_EXPORT void vfg_plan_free(vfg_plan *plan)
 	free(plan->labelers);
 	free(plan->steps);
 	free(plan->change_numbers);
+	free(plan->held);
 	free(plan->domain_labelers);
 	vfg_text_store_free(plan->texts);
 	free(plan->functions);

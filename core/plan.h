@@ -52,7 +52,22 @@ struct vfg_plan {
 	vfg_text_store *texts; /* every step's detail and reason, each text once */
 	vfg_pci_addr *functions; /* the hostdevs' PCI functions (not mdevs), sorted: vfg_plan_group_mate() */
 	size_t n_functions;
+	/*
+	 * What apply would find under its lock, as vfg_plan_build read the
+	 * journal (plan.c: plan_note_apply), for plan and the dry run to show:
+	 * per node step, a grant the domain holds already, which apply keeps
+	 * (NULL: none, or a plan made otherwise); and a refusal of apply's own
+	 * besides the steps' (a group another domain holds...), or NULL.
+	 */
+	bool *held;
+	const char *apply_refusal;
 };
+
+/* Node step @step is a grant the domain holds already: apply keeps it and changes nothing there. */
+static inline bool vfg_plan_step_held(const vfg_plan *plan, size_t step)
+{
+	return plan->held && plan->held[step];
+}
 
 /* The step of @labeler for @node; NULL when the plan has none. */
 const vfg_step *vfg_plan_find_step(const vfg_plan *plan, size_t labeler, size_t node);

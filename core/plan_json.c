@@ -146,7 +146,7 @@ static void json_node(vfg_json *json, const vfg_node *node)
 }
 
 /* A step of @labeler on @node (a domain-scope labeler's: its subject). */
-static void json_step_of(vfg_json *json, const char *labeler, const char *node, const vfg_step *step)
+static void json_step_of(vfg_json *json, const char *labeler, const char *node, const vfg_step *step, bool held)
 {
 	vfg_json_begin_object(json, NULL);
 	vfg_json_string(json, "labeler", labeler);
@@ -154,12 +154,14 @@ static void json_step_of(vfg_json *json, const char *labeler, const char *node, 
 	vfg_json_string(json, "action", vfg_action_name(step->action));
 	vfg_json_string(json, "detail", step->detail);
 	vfg_json_string(json, "reason", step->reason);
+	vfg_json_bool(json, "held", held);
 	vfg_json_end_object(json);
 }
 
 static void json_step(vfg_json *json, const vfg_plan *plan, const vfg_step *step)
 {
-	json_step_of(json, plan->labelers[step->labeler].labeler->name, plan->nodes[step->node].path, step);
+	json_step_of(json, plan->labelers[step->labeler].labeler->name, plan->nodes[step->node].path, step,
+		     vfg_plan_step_held(plan, (size_t)(step - plan->steps)));
 }
 
 /* What each domain-scope labeler found and would do, as an object named after it. */
@@ -199,6 +201,7 @@ void vfg_json_write_plan_head(vfg_json *json, const vfg_plan *plan)
 	}
 	vfg_json_end_array(json);
 	json_domain_labelers(json, plan);
+	json_string_or_null(json, "apply_refusal", plan->apply_refusal);
 }
 
 VFG_EXPORT int vfg_plan_write_json(const vfg_plan *plan, FILE *out)
@@ -288,7 +291,7 @@ VFG_EXPORT int vfg_plan_write_steps_json(const vfg_plan *plan, FILE *out)
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (VFG_ACTION_IS_CHANGE(dl->step.action))
-			json_step_of(&json, dl->labeler->name, dl->subject.path, &dl->step);
+			json_step_of(&json, dl->labeler->name, dl->subject.path, &dl->step, false);
 	}
 	vfg_json_end_array(&json);
 	json_fd_access(&json, plan);

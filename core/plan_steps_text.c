@@ -14,31 +14,41 @@ enum {
 	STEP_INDENT = 17, /* "   1. dac        " and "      dac        " */
 };
 
-/* Change @number: @labeler's step on @node (a domain-scope labeler's: its subject). */
-static void write_change(size_t number, const char *labeler, const char *node, const vfg_step *step, size_t columns,
-			 FILE *out)
+/* Change @number: @labeler's step on @node (a domain-scope labeler's: its subject); @held: apply keeps it. */
+static void write_change(size_t number, const char *labeler, const char *node, const vfg_step *step, bool held,
+			 size_t columns, FILE *out)
 {
 	vfg_text_printf(out, columns, STEP_INDENT, "  %2zu. %-10s %-26s %s", number, labeler, node, step->detail);
 	vfg_text_printf(out, columns, STEP_INDENT, "%*s%s", STEP_INDENT, "", step->reason);
+	if (held)
+		vfg_text_printf(out, columns, STEP_INDENT,
+				"%*sheld already: the domain holds this grant, and apply "
+				"keeps it as it is",
+				STEP_INDENT, "");
 }
 
 static void write_changes(const vfg_plan *plan, size_t columns, FILE *out)
 {
-	size_t count = vfg_plan_changes(plan), number = 0;
-	fprintf(out, "dry run for domain %s: %zu step%s, nothing changed\n", plan->domain.name, count,
+	size_t count = vfg_plan_changes(plan), number = 0, held = 0;
+	for (size_t i = 0; i < plan->n_steps; i++)
+		held += vfg_plan_step_held(plan, i);
+	fprintf(out, "dry run for domain %s: %zu step%s, nothing changed", plan->domain.name, count,
 		count == 1 ? "" : "s");
+	if (held)
+		fprintf(out, " (%zu held already: apply keeps %s)", held, held == 1 ? "it" : "them");
+	fputc('\n', out);
 
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
 		if (VFG_ACTION_IS_CHANGE(step->action))
 			write_change(++number, plan->labelers[step->labeler].labeler->name,
-				     plan->nodes[step->node].path, step, columns, out);
+				     plan->nodes[step->node].path, step, vfg_plan_step_held(plan, i), columns, out);
 	}
 	/* The domain-scope labelers' changes come after every node's, as apply makes them. */
 	for (size_t i = 0; i < plan->n_domain_labelers; i++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[i];
 		if (VFG_ACTION_IS_CHANGE(dl->step.action))
-			write_change(++number, dl->labeler->name, dl->subject.path, &dl->step, columns, out);
+			write_change(++number, dl->labeler->name, dl->subject.path, &dl->step, false, columns, out);
 	}
 	for (size_t l = 0; l < plan->n_labelers; l++)
 		if (!plan->labelers[l].probe.active)
@@ -55,6 +65,8 @@ static void write_changes(const vfg_plan *plan, size_t columns, FILE *out)
 			vfg_text_printf(out, columns, 4, "  apply would refuse: %s %s: %s", dl->labeler->name,
 					dl->subject.path, dl->step.reason);
 	}
+	if (plan->apply_refusal)
+		vfg_text_printf(out, columns, 4, "  apply would refuse: %s", plan->apply_refusal);
 }
 
 /* One layer on a node the manager opens: the step that grants it, or why nothing is granted. */

@@ -324,6 +324,19 @@ static void write_domain_labelers(const vfg_plan *plan, unsigned columns, FILE *
 	}
 }
 
+/* What apply would find under its lock besides the steps: grants held already, a refusal of its own. */
+static void write_apply_notes(const vfg_plan *plan, unsigned columns, FILE *out)
+{
+	size_t held = 0;
+	for (size_t i = 0; i < plan->n_steps; i++)
+		held += vfg_plan_step_held(plan, i);
+	if (held)
+		vfg_text_printf(out, columns, 2, "%zu of the grants are held by domain %s already: apply keeps them",
+				held, plan->domain.name);
+	if (plan->apply_refusal)
+		vfg_text_printf(out, columns, 2, "apply would refuse: %s", plan->apply_refusal);
+}
+
 VFG_EXPORT int vfg_plan_write_text_width(const vfg_plan *plan, unsigned columns, FILE *out)
 {
 	write_domain(plan, columns, out);
@@ -332,6 +345,7 @@ VFG_EXPORT int vfg_plan_write_text_width(const vfg_plan *plan, unsigned columns,
 	write_table(plan, columns, out);
 	write_reasons(plan, columns, out);
 	write_domain_labelers(plan, columns, out);
+	write_apply_notes(plan, columns, out);
 	return ferror(out) ? -1 : 0;
 }
 

@@ -544,6 +544,83 @@ static pid_t vm_child(void)
 	return child;
 }
 
+/*
+ * The dry run says what apply would do as the journal stands now: a group
+ * another domain holds is apply's own refusal, shown (exit 0: a dry run
+ * changes nothing, so nothing failed), and a grant the domain holds
+ * already is marked held, since apply keeps it ("N already held").
+ */
+/* vfguard apply of 01:00.0 (legacy) for @domain as uid and gid @id, with @flags (--dry-run, --json; NULL-ended). */
+static void apply_group7(test_run *run, const char *root, const char *domain, const char *id, const char *const *flags)
+{
+	const char *argv[16] = {"apply",
+				"--root",
+				root,
+				"--domain",
+				domain,
+				"--uid",
+				id,
+				"--gid",
+				id,
+				"--hostdev",
+				"01:00.0,backend=legacy"};
+	size_t n = 11;
+	for (size_t i = 0; flags[i]; i++)
+		argv[n++] = flags[i];
+	argv[n] = NULL;
+	test_cli(run, argv);
+}
+
+START_TEST(dry_run_shows_a_group_another_domain_holds_and_the_grants_held_already)
+{
+	const char *root = test_root_new(host);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0660), 0); /* the container needs a grant too */
+	const char *const none[] = {NULL}, *const dry_run[] = {"--dry-run", NULL},
+			  *const dry_run_json[] = {"--dry-run", "--json", NULL};
+	test_run run;
+	apply_group7(&run, root, "vm2", "107", none);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+
+	/* Another domain's dry run of the same group: apply's refusal, in text and JSON; then apply fails with it. */
+	apply_group7(&run, root, "vm3", "108", dry_run);
+	ck_assert_msg(run.status == 0 &&
+			      strstr(run.out, "apply would refuse: 0000:01:00.0: IOMMU group 7 belongs to domain vm2"),
+		      "exit %d: %s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+	apply_group7(&run, root, "vm3", "108", dry_run_json);
+	ck_assert_int_eq(run.status, 0);
+	json_object *result = test_json_parse(run.out);
+	ck_assert_msg(strstr(test_json_string(result, "apply_refusal"), "IOMMU group 7 belongs to domain vm2"), "%s",
+		      run.out);
+	json_object_put(result);
+	test_run_free(&run);
+	apply_group7(&run, root, "vm3", "108", none);
+	ck_assert_msg(run.status == 1 && strstr(run.err, "IOMMU group 7 belongs to domain vm2"), "%s", run.err);
+	test_run_free(&run);
+
+	/* vm2's own dry run: every grant it would make, it holds; the apply after it keeps as many. */
+	apply_group7(&run, root, "vm2", "107", dry_run_json);
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	result = test_json_parse(run.out);
+	expect_null(result, "apply_refusal");
+	size_t n_steps;
+	json_object *steps = test_json_array(result, "steps", &n_steps);
+	ck_assert_uint_gt(n_steps, 0);
+	for (size_t i = 0; i < n_steps; i++)
+		ck_assert_msg(test_json_bool(json_object_array_get_idx(steps, i), "held"), "step %zu: %s", i, run.out);
+	json_object_put(result);
+	test_run_free(&run);
+	char kept[64];
+	snprintf(kept, sizeof(kept), "0 changes made, %zu already held", n_steps);
+	apply_group7(&run, root, "vm2", "107", none);
+	ck_assert_msg(run.status == 0 && strstr(run.out, kept), "expected '%s': %s%s", kept, run.out, run.err);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(dry_run_lists_only_the_changes_in_apply_order)
 {
 	const char *root = test_root_new(host);
@@ -1163,6 +1240,7 @@ static Suite *cli_suite(void)
 	tcase_add_unchecked_fixture(tc, test_cgroup_runner_setup, test_cgroup_runner_teardown);
 	tcase_add_test(tc, apply_that_fails_at_a_grant_exits_1_and_changes_nothing);
 	tcase_add_test(tc, dry_run_lists_only_the_changes_in_apply_order);
+	tcase_add_test(tc, dry_run_shows_a_group_another_domain_holds_and_the_grants_held_already);
 	tcase_add_test(tc, dry_run_changes_nothing_in_the_tree);
 	tcase_add_test(tc, dry_run_text_lists_each_fd_access_hostdev_its_nodes_and_every_layer);
 	tcase_add_test(tc, dry_run_json_lists_each_fd_access_hostdev_its_nodes_and_every_layer);
