@@ -569,6 +569,18 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 	vfg_pci_addr_format(&hostdev->function.addr, bdf);
 	const char *driver = hostdev->function.driver[0] ? hostdev->function.driver : "no driver";
 	size_t count = group_offenders(&hostdev->group, &hostdev->function.addr, offenders, sizeof(offenders));
+	/*
+	 * Managed: apply binds it first (prepare). A plan made before that cannot
+	 * name its nodes, which the kernel makes only when vfio-pci binds it
+	 * (the group node, the cdev), so it says so rather than "bind it".
+	 */
+	if (!count && hostdev->spec.managed)
+		return vfg_error_set(
+			err, 0, bdf,
+			"is bound to %s, not to vfio-pci, so it has no VFIO nodes to plan yet: apply binds "
+			"it first (managed=yes) and plans then; to see the plan before, run vfguard "
+			"detach %s, which binds it now",
+			driver, bdf);
 	if (!count)
 		return vfg_error_set(err, 0, bdf, "is bound to %s, not to vfio-pci: bind it to vfio-pci first", driver);
 	return vfg_error_set(err, 0, bdf,

@@ -204,6 +204,33 @@ START_TEST(plan_text_shows_the_table_and_the_reasons)
 }
 END_TEST
 
+/*
+ * A managed hostdev still on its host driver has no VFIO nodes yet: plan
+ * says that apply binds it first, and how to see the plan before (detach),
+ * rather than "bind it to vfio-pci first", which managed=yes is there to do.
+ */
+START_TEST(plan_of_a_managed_hostdev_on_its_host_driver_says_apply_binds_it)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\ngroup 9 243:2\n"
+			      "device 0000:03:00.0 group=9 vendor=8086 device=10d3 class=020000 driver=e1000e\n");
+	test_run run;
+	test_cli(&run,
+		 (const char *[]){"plan", "--root", root, "--domain", "vm", "--hostdev", "03:00.0,managed=yes", NULL});
+	ck_assert_msg(run.status == 1 &&
+			      strstr(run.err, "0000:03:00.0: is bound to e1000e, not to vfio-pci, so it has no VFIO "
+					      "nodes to plan yet: apply binds it first (managed=yes)") &&
+			      strstr(run.err, "run vfguard detach 0000:03:00.0"),
+		      "exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+	/* Unmanaged, the advice stays: bind it. */
+	test_cli(&run, (const char *[]){"plan", "--root", root, "--domain", "vm", "--hostdev", "03:00.0", NULL});
+	ck_assert_msg(run.status == 1 && strstr(run.err, "bind it to vfio-pci first"), "%s", run.err);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_driver)
 {
 	const char *root = test_root_new(host);
@@ -1213,6 +1240,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, iommufd_plan_has_no_group_mates);
 	tcase_add_test(tc, plan_text_shows_the_table_and_the_reasons);
 	tcase_add_test(tc, plan_for_a_group_with_a_host_driver_exits_1_naming_function_and_driver);
+	tcase_add_test(tc, plan_of_a_managed_hostdev_on_its_host_driver_says_apply_binds_it);
 	tcase_add_test(tc, root_comes_from_vfguard_root_when_not_given);
 	tcase_add_loop_test(tc, an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_nothing_changes, 0,
 			    sizeof(root_escapes) / sizeof(root_escapes[0]));
