@@ -69,6 +69,15 @@ static inline bool vfg_plan_step_held(const vfg_plan *plan, size_t step)
 	return plan->held && plan->held[step];
 }
 
+/* How many node steps are grants the domain holds already. */
+static inline size_t vfg_plan_held_count(const vfg_plan *plan)
+{
+	size_t held = 0;
+	for (size_t i = 0; plan->held && i < plan->n_steps; i++)
+		held += plan->held[i];
+	return held;
+}
+
 /* The step of @labeler for @node; NULL when the plan has none. */
 const vfg_step *vfg_plan_find_step(const vfg_plan *plan, size_t labeler, size_t node);
 /* How many changes apply would make: the node steps', then the domain-scope labelers'. */

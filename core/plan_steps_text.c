@@ -22,16 +22,13 @@ static void write_change(size_t number, const char *labeler, const char *node, c
 	vfg_text_printf(out, columns, STEP_INDENT, "%*s%s", STEP_INDENT, "", step->reason);
 	if (held)
 		vfg_text_printf(out, columns, STEP_INDENT,
-				"%*sheld already: the domain holds this grant, and apply "
-				"keeps it as it is",
+				"%*sheld already: the domain holds this grant, and apply keeps it as it is",
 				STEP_INDENT, "");
 }
 
 static void write_changes(const vfg_plan *plan, size_t columns, FILE *out)
 {
-	size_t count = vfg_plan_changes(plan), number = 0, held = 0;
-	for (size_t i = 0; i < plan->n_steps; i++)
-		held += vfg_plan_step_held(plan, i);
+	size_t count = vfg_plan_changes(plan), number = 0, held = vfg_plan_held_count(plan);
 	fprintf(out, "dry run for domain %s: %zu step%s, nothing changed", plan->domain.name, count,
 		count == 1 ? "" : "s");
 	if (held)

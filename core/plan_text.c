@@ -327,9 +327,7 @@ static void write_domain_labelers(const vfg_plan *plan, unsigned columns, FILE *
 /* What apply would find under its lock besides the steps: grants held already, a refusal of its own. */
 static void write_apply_notes(const vfg_plan *plan, unsigned columns, FILE *out)
 {
-	size_t held = 0;
-	for (size_t i = 0; i < plan->n_steps; i++)
-		held += vfg_plan_step_held(plan, i);
+	size_t held = vfg_plan_held_count(plan);
 	if (held)
 		vfg_text_printf(out, columns, 2, "%zu of the grants are held by domain %s already: apply keeps them",
 				held, plan->domain.name);

@@ -208,6 +208,12 @@ static int dac_owner_set(const vfg_node_fd *nfd, const dac_owner *owner, vfg_err
 	return 0;
 }
 
+/* What dac_exclusive_grant leaves a node that was @original: the original mode, plus rw for the owner. */
+static mode_t dac_granted_mode(const dac_owner *original)
+{
+	return original->mode | S_IRUSR | S_IWUSR;
+}
+
 /* The node's owner and mode, journaled before the change; the node is refused when chown would lose a byte. */
 static int dac_exclusive_intent(const vfg_labeler_env *env, const vfg_node *node, vfg_txn *txn, vfg_error *err)
 {
@@ -235,7 +241,7 @@ static int dac_exclusive_grant(const vfg_labeler_env *env, const vfg_domain *dom
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	if (vfg_node_fd_open(env, node, &nfd, err) < 0)
 		return -1;
-	dac_owner granted = {.uid = domain->uid, .gid = domain->gid, .mode = original.mode | S_IRUSR | S_IWUSR};
+	dac_owner granted = {.uid = domain->uid, .gid = domain->gid, .mode = dac_granted_mode(&original)};
 	if (dac_owner_set(&nfd, &granted, err) < 0)
 		return -1;
 	return vfg_txn_done(txn, node, err);
@@ -312,7 +318,7 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 		if (dac_owner_parse(vfg_finding_record(finding, node), node, &original, err) < 0)
 			return -1;
 		const struct stat *st = &nfd.st;
-		mode_t granted = original.mode | S_IRUSR | S_IWUSR;
+		mode_t granted = dac_granted_mode(&original);
 		snprintf(expected, sizeof(expected), "owner %u:%u mode %04o", (unsigned)domain->uid,
 			 (unsigned)domain->gid, (unsigned)granted);
 		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st->st_uid, (unsigned)st->st_gid,
