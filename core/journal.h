@@ -510,5 +510,12 @@ int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_erro
  */
 int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],
 			 vfg_error *err);
+/* IOMMU group @group is no other domain's than @name's: 0, or -1 with @err (EBUSY) naming @hostdev and the holder. */
+int ownership_group_free(const host_journal *hj, const char *name, const char *hostdev, unsigned group, vfg_error *err);
+/*
+ * @domain asks the uid and gid @dj holds its grants for, or @plan takes back
+ * every record @dj holds (@plan NULL: none): 0, or -1 with @err (EBUSY).
+ */
+int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const vfg_plan *plan, vfg_error *err);
 
 #endif

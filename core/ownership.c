@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a domain may claim, asked before anything is written (journal.h:
+ * plan_check_ownership): an IOMMU group is one domain's, held with one
+ * backend, and a domain's grants are for one uid and gid. Apply and prepare
+ * refuse what fails (apply.c, which records the refusal); vfg_plan_build
+ * keeps it for plan and the dry run to show (plan.c).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "journal.h"
+
+/* An IOMMU group belongs to one domain: refuse before anything is written. */
+int ownership_group_free(const host_journal *hj, const char *name, const char *hostdev, unsigned group, vfg_error *err)
+{
+	const domain_journal *other = NULL;
+	const journal_claim *claim = NULL;
+	if (host_journal_group_holder(hj, name, group, &claim, &other, err) < 0)
+		return -1;
+	if (!claim)
+		return 0;
+	char holder[VFG_HOSTDEV_NAME_MAX];
+	return vfg_error_set(err, EBUSY, hostdev,
+			     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it there first",
+			     group, other->domain->name, journal_claim_name(claim, holder));
+}
+
+/*
+ * One group takes one backend, also across two applies of the same domain:
+ * the hypervisor reaches the group either through the legacy group node or
+ * through the devices' cdevs, and a second backend's grants next to the
+ * first's would leave both live. A switch is refused rather than carried
+ * out, since the running hypervisor holds what the old backend granted (an
+ * open group keeps a cdev from binding: vfio_device_block_group(),
+ * drivers/vfio/group.c): it is a revoke, then an apply. A claim prepare made
+ * before the backend was chosen (auto) takes the plan's.
+ */
+static int check_backend_kept(const host_journal *hj, const vfg_plan *plan, const vfg_hostdev *hostdev, vfg_error *err)
+{
+	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
+	const journal_claim *claim = dj ? domain_journal_find_group_claim(dj, hostdev->group.number) : NULL;
+	if (!claim || claim->backend == VFG_BACKEND_AUTO || claim->backend == hostdev->backend)
+		return 0;
+	char bdf[VFG_HOSTDEV_NAME_MAX], held[VFG_HOSTDEV_NAME_MAX];
+	const char *name = plan->domain.name;
+	return vfg_error_set(err, EBUSY, vfg_hostdev_name(&hostdev->spec, bdf),
+			     "IOMMU group %u is held by domain %s with backend %s (through its hostdev %s), and one "
+			     "group takes one backend: to move it to %s, run vfguard revoke --domain %s first, then "
+			     "apply with backend=%s; nothing was changed",
+			     hostdev->group.number, name, vfg_backend_name(claim->backend),
+			     journal_claim_name(claim, held), vfg_backend_name(hostdev->backend), name,
+			     vfg_backend_name(hostdev->backend));
+}
+
+/* @record is one @plan takes back (a path grant fd access no longer needs: plan.c, plan_leftover_grants). */
+static bool revoked_by(const vfg_plan *plan, const journal_record *record)
+{
+	for (size_t i = 0; plan && i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		if (step->action == VFG_ACTION_REVOKE &&
+		    strcmp(plan->labelers[step->labeler].labeler->name, record->labeler) == 0 &&
+		    strcmp(plan->nodes[step->node].path, record->node.path) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A domain's grants are for the uid and gid it holds them with (a node's
+ * owner, an ACL entry). An apply keeps what the domain holds, listed again
+ * or not, rather than granting it anew, so one for other ids would leave
+ * those nodes the old ids', and the new hypervisor shut out, while the
+ * journal took the new ids. Refused, as a backend switch is: a revoke, then
+ * an apply; unless @plan takes back every record the domain holds (NULL:
+ * prepare, which knows no plan). Claims alone grant nothing: not refused.
+ */
+int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const vfg_plan *plan, vfg_error *err)
+{
+	if (!dj || !dj->domain || (dj->domain->uid == domain->uid && dj->domain->gid == domain->gid))
+		return 0;
+	size_t i = 0;
+	while (i < dj->n_records && revoked_by(plan, dj->records[i]))
+		i++;
+	if (i == dj->n_records)
+		return 0;
+	unsigned held_uid = (unsigned)dj->domain->uid, held_gid = (unsigned)dj->domain->gid;
+	return vfg_error_set(err, EBUSY, domain->name,
+			     "the domain's grants are for uid %u gid %u, not uid %u gid %u: an apply keeps what the "
+			     "domain holds, so %s would stay %u:%u's; give --uid %u --gid %u, or run vfguard revoke "
+			     "--domain %s first, then apply; nothing was changed",
+			     held_uid, held_gid, (unsigned)domain->uid, (unsigned)domain->gid,
+			     dj->records[i]->node.path, held_uid, held_gid, held_uid, held_gid, domain->name);
+}
+
+int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],
+			 vfg_error *err)
+{
+	refused[0] = '\0';
+	if (ownership_ids_kept(host_journal_find(hj, plan->domain.name), &plan->domain, plan, err) < 0)
+		return -1;
+	for (size_t h = 0; h < plan->n_hostdevs; h++) {
+		const vfg_hostdev *hostdev = &plan->hostdevs[h];
+		vfg_hostdev_name(&hostdev->spec, refused);
+		if (ownership_group_free(hj, plan->domain.name, refused, hostdev->group.number, err) < 0 ||
+		    check_backend_kept(hj, plan, hostdev, err) < 0)
+			return -1;
+	}
+	refused[0] = '\0';
+	return 0;
+}
