@@ -215,9 +215,14 @@ END_TEST
 START_TEST(a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found)
 {
 	const char *root = test_root_new(host_gpu_on_host_drivers);
-	struct stat group_node;
-	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/9"), &group_node), 0);
-	vfg_vfio_node_ref nodes[1] = {{.rdev = group_node.st_rdev, .name = "/dev/vfio/9"}};
+	/*
+	 * Nobody holds it: a number of devices.txt's "LOCAL/EXPERIMENTAL USE"
+	 * majors (60-63), never given out dynamically. The tree's own group
+	 * node number is not one: the trees of tests running beside this one
+	 * make and open nodes of the same numbers (a CI run found test_journal
+	 * holding one).
+	 */
+	vfg_vfio_node_ref nodes[1] = {{.rdev = makedev(60, 9), .name = "/dev/vfio/9"}};
 	char users[1024];
 	vfg_vfio_users_describe(nodes, 1, users, sizeof(users));
 	ck_assert_str_eq(users, "(none found)");
