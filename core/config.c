@@ -210,7 +210,7 @@ static int config_key_syntax(const char *key, const char *origin, vfg_error *err
 		return 0;
 	if (*origin)
 		return vfg_error_set(err, 0, origin, "unknown key '%s'", key);
-	return vfg_error_set(err, 0, key, "unknown configuration key");
+	return vfg_error_set(err, 0, "", "--set %s: unknown configuration key", key);
 }
 
 static int config_add(vfg_config *config, const char *key, const char *value, const char *origin, vfg_error *err)
@@ -239,6 +239,22 @@ int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_e
 	return config_add(config, key, value, "", err);
 }
 
+/* The caller's value (context.h: an error in an override has it, "KEY=VALUE", as its subject). */
+static void config_blame_setting(const config_setting *setting, vfg_error *err)
+{
+	if (err && !*setting->origin)
+		snprintf(err->subject, sizeof(err->subject), "%s=%s", setting->key, setting->value);
+}
+
+void vfg_config_blame(const vfg_config *config, const char *key, vfg_error *err)
+{
+	const config_setting *setting = config_find_setting(config, key);
+	if (!setting)
+		return;
+	vfg_error_prefix(err, "%s%s%s", setting->origin, *setting->origin ? ": " : "--set ", key);
+	config_blame_setting(setting, err);
+}
+
 /*
  * Once the labelers are loaded: every setting must name a declared key and
  * pass its check. A key named after a labeler module that exists but is not
@@ -264,6 +280,7 @@ int vfg_config_finish(vfg_config *config,
 			if (r < 0) {
 				vfg_error_prefix(err, "%s%s%s", setting->origin, *setting->origin ? ": " : "--set ",
 						 setting->key);
+				config_blame_setting(setting, err);
 				return -1;
 			}
 			if (r > 0 || (module_key && config_find_setting(config, setting->key) != setting))
@@ -274,12 +291,15 @@ int vfg_config_finish(vfg_config *config,
 				snprintf(path, sizeof(path), "%.*s", (int)(colon - setting->origin), setting->origin);
 				return vfg_error_set(err, 0, path, "%s: unknown key '%s'", colon + 2, setting->key);
 			}
-			return vfg_error_set(err, 0, setting->key, "unknown configuration key");
+			vfg_error_set(err, 0, "", "--set %s: unknown configuration key", setting->key);
+			config_blame_setting(setting, err);
+			return -1;
 		}
 		if (known->def->check && config_find_setting(config, setting->key) == setting &&
 		    known->def->check(setting->value, err) < 0) {
 			vfg_error_prefix(err, "%s%s%s", setting->origin, *setting->origin ? ": " : "--set ",
 					 setting->key);
+			config_blame_setting(setting, err);
 			return -1;
 		}
 	}

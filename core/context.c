@@ -45,12 +45,20 @@ static int context_apply_overrides(vfg_context *ctx, const char *const *override
 		if (!eq || eq == overrides[i])
 			return vfg_error_set(err, EINVAL, overrides[i], "expected a setting KEY=VALUE");
 		char key[64];
+		int r = -1;
 		if ((size_t)(eq - overrides[i]) >= sizeof(key))
-			return vfg_error_set(err, 0, overrides[i], "unknown configuration key");
-		memcpy(key, overrides[i], (size_t)(eq - overrides[i]));
-		key[eq - overrides[i]] = '\0';
-		if (vfg_config_set(ctx->config, key, eq + 1, err) < 0)
+			vfg_error_set(err, 0, "", "--set %.*s: unknown configuration key", (int)(eq - overrides[i]),
+				      overrides[i]);
+		else {
+			memcpy(key, overrides[i], (size_t)(eq - overrides[i]));
+			key[eq - overrides[i]] = '\0';
+			r = vfg_config_set(ctx->config, key, eq + 1, err);
+		}
+		if (r < 0) {
+			if (err)
+				snprintf(err->subject, sizeof(err->subject), "%s", overrides[i]);
 			return -1;
+		}
 	}
 	return 0;
 }

@@ -104,8 +104,11 @@ static int check_labeler_table(const vfg_labeler *labeler, const char *name, con
 static int add_labeler(vfg_context *ctx, const vfg_labeler *labeler, void *handle, vfg_error *err)
 {
 	for (size_t i = 0; i < ctx->n_labelers; i++)
-		if (strcmp(ctx->labelers[i]->name, labeler->name) == 0)
-			return vfg_error_set(err, 0, labeler->name, "labeler listed twice in 'labelers'");
+		if (strcmp(ctx->labelers[i]->name, labeler->name) == 0) {
+			vfg_error_set(err, 0, labeler->name, "labeler listed twice in 'labelers'");
+			vfg_config_blame(ctx->config, "labelers", err);
+			return -1;
+		}
 
 	const vfg_labeler **labelers = realloc(ctx->labelers, (ctx->n_labelers + 1) * sizeof(*labelers));
 	if (labelers)
@@ -154,10 +157,49 @@ int vfg_dispatcher_module_key(const char *module, const char *key, const char *v
 	return r < 0 ? -1 : 1;
 }
 
+/*
+ * No module @name in @dir: a name misspelt in 'labelers', or a plugin
+ * directory that is not vfguard's; say which modules @dir has. When the
+ * caller gave the value that is wrong, it is the error's subject (context.h).
+ */
+static int no_such_labeler(const vfg_context *ctx, const char *dir, const char *name, vfg_error *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d) {
+		vfg_error_set(err, errno, dir, "no labeler '%s': cannot read the plugin directory", name);
+		if (strcmp(vfg_config_get(ctx->config, "plugin_dir"), dir) == 0)
+			vfg_config_blame(ctx->config, "plugin_dir", err);
+		return -1;
+	}
+	char found[512] = "";
+	size_t used = 0;
+	for (struct dirent *entry; (entry = readdir(d));) {
+		size_t length = strlen(entry->d_name);
+		if (strncmp(entry->d_name, "vfguard-", 8) == 0 && length > 11 &&
+		    strcmp(entry->d_name + length - 3, ".so") == 0)
+			used = vfg_strlcatf(found, sizeof(found), used, "%s%.*s", used ? ", " : "", (int)(length - 11),
+					    entry->d_name + 8);
+	}
+	if (used)
+		vfg_error_set(err, ENOENT, dir, "no labeler '%s' here (vfguard-%s.so); the labelers here: %s", name,
+			      name, found);
+	else
+		vfg_error_set(err, ENOENT, dir, "no labeler '%s' here, nor any vfguard-*.so: not a plugin directory",
+			      name);
+	/* a directory with none is not vfguard's: the directory is what is wrong, not the name */
+	if (used)
+		vfg_config_blame(ctx->config, "labelers", err);
+	else if (strcmp(vfg_config_get(ctx->config, "plugin_dir"), dir) == 0)
+		vfg_config_blame(ctx->config, "plugin_dir", err);
+	return -1;
+}
+
 static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_error *err)
 {
-	if (check_labeler_name(name, err) < 0)
+	if (check_labeler_name(name, err) < 0) {
+		vfg_config_blame(ctx->config, "labelers", err);
 		return -1;
+	}
 
 	char path[PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/vfguard-%s.so", dir, name);
@@ -165,6 +207,8 @@ static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_
 		return vfg_error_set(err, ENAMETOOLONG, dir, "plugin path too long");
 
 	void *handle = vfg_fault("dispatcher.dlopen") ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle && access(path, F_OK) != 0 && errno == ENOENT)
+		return no_such_labeler(ctx, dir, name, err);
 	if (!handle)
 		return vfg_error_set(err, 0, path, "cannot load labeler '%s': %s", name, vfg_fault_dlerror());
 	const vfg_labeler *labeler = dlsym(handle, VFG_LABELER_SYMBOL);

@@ -56,6 +56,12 @@ void vfg_config_free(vfg_config *config);
 /* Read KEY = VALUE lines; a missing file is not an error when @optional. */
 int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_error *err);
 int vfg_config_set(vfg_config *config, const char *key, const char *value, vfg_error *err);
+/*
+ * @err is about @key's value: when the caller gave it (vfg_config_set),
+ * make "KEY=VALUE" @err's subject (context.h); when a file did, put its file
+ * and line in front of the message.
+ */
+void vfg_config_blame(const vfg_config *config, const char *key, vfg_error *err);
 /* The keys a loaded labeler declares (its table), after vfguard's own. */
 int vfg_config_declare_labeler(vfg_config *config, const vfg_labeler *labeler, vfg_error *err);
 /* Check every setting against the declared keys; @module_exists says whether a labeler module NAME exists. */

@@ -373,7 +373,8 @@ START_TEST(an_empty_root_or_a_state_dir_leading_out_of_the_root_is_refused_and_n
 	char *before = test_snapshot(root, 0);
 	test_run run;
 	test_cli(&run, root_escapes[_i].args);
-	ck_assert_msg(run.status == 1, "exit %d for case %d: %s%s", run.status, _i, run.out, run.err);
+	/* bad values the command line gave: usage errors, as vfguard(8) says */
+	ck_assert_msg(run.status == 2, "exit %d for case %d: %s%s", run.status, _i, run.out, run.err);
 	ck_assert_msg(strstr(run.err, root_escapes[_i].message), "expected '%s' in '%s'", root_escapes[_i].message,
 		      run.err);
 	test_run_free(&run);
@@ -484,6 +485,28 @@ static const struct {
 	{{"plan", "--domain", "vm", "--memory", "abc", "--hostdev", "01:00.0", NULL}, "--memory abc: expected a size"},
 	{{"plan", "--domain", "vm", "--memory", "0", "--hostdev", "01:00.0", NULL},
 	 "--memory 0: expected the guest RAM"},
+	/*
+	 * Bad values the library finds when it makes the context, and one the
+	 * plan would find: usage errors too, not failures (a new user's finding).
+	 */
+	{{"plan", "--root", "relative/host", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "relative/host: the root prefix must be an absolute path"},
+	{{"plan", "--root", "/nonexistent-vfguard-root", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "/nonexistent-vfguard-root: cannot use as root prefix"},
+	{{"plan", "--set", "state_dir=run/vfguard", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "--set state_dir: run/vfguard: state_dir must be an absolute path"},
+	{{"plan", "--set", "colour=red", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "--set colour: unknown configuration key"},
+	{{"plan", "--set", "Colour=red", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "--set Colour: unknown configuration key"},
+	{{"plan", "--set", "labelers=dac nosuch", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "no labeler 'nosuch' here (vfguard-nosuch.so); the labelers here: "},
+	{{"plan", "--set", "labelers=dac dac", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "--set labelers: dac: labeler listed twice"},
+	{{"plan", "--plugin-dir", "/nonexistent-vfguard-plugins", "--domain", "vm", "--hostdev", "01:00.0", NULL},
+	 "/nonexistent-vfguard-plugins: no labeler 'dac': cannot read the plugin directory"},
+	{{"plan", "--domain", "vm", "--hostdev", "01:00.0", "--hostdev", "0000:01:00.0,backend=legacy", NULL},
+	 "0000:01:00.0: --hostdev given twice ('01:00.0', then '0000:01:00.0,backend=legacy')"},
 };
 
 START_TEST(usage_errors_exit_2_with_a_clear_message)
@@ -1213,6 +1236,27 @@ START_TEST(config_lists_the_labelers_keys_and_attributes_and_refuses_a_key_nobod
 	ck_assert_msg(run.status == 1 && strstr(run.err, "vfguard.conf: line 2: unknown key 'colour'"), "%s%s", run.out,
 		      run.err);
 	test_run_free(&run);
+	/*
+	 * The values a --set gives are usage errors (the usage loop); the same in
+	 * the file is a broken host configuration: exit 1, naming file and line.
+	 */
+	static const struct {
+		const char *file, *message;
+	} in_file[] = {
+		{"labelers = dac nosuch\n", "vfguard.conf: line 1: labelers: "},
+		{"\nlabelers = dac dac\n", "vfguard.conf: line 2: labelers: dac: labeler listed twice"},
+		{"state_dir = run\n", "vfguard.conf: line 1: state_dir: run: state_dir must be an absolute path"},
+		{"plugin_dir = /nonexistent-vfguard-plugins\n",
+		 "vfguard.conf: line 1: plugin_dir: /nonexistent-vfguard-plugins: no labeler"},
+	};
+	for (size_t i = 0; i < sizeof(in_file) / sizeof(in_file[0]); i++) {
+		test_write_file(root, "/etc/vfguard/vfguard.conf", in_file[i].file);
+		test_cli(&run,
+			 (const char *[]){"plan", "--root", root, "--domain", "vm", "--hostdev", "02:00.0", NULL});
+		ck_assert_msg(run.status == 1 && strstr(run.err, in_file[i].message), "case %zu: exit %d: %s%s", i,
+			      run.status, run.out, run.err);
+		test_run_free(&run);
+	}
 
 	/* --attr takes only what a loaded labeler declares. */
 	test_write_file(root, "/etc/vfguard/vfguard.conf", "");

@@ -812,7 +812,7 @@ START_TEST(a_command_behind_a_stuck_lock_holder_fails_in_time_naming_it)
 	ck_assert_msg(run.status == 0, "once the holder is gone: %s", run.err);
 	test_run_free(&run);
 	test_cli(&run, (const char *[]){"status", "--set", "lock_timeout=soon", "--root", root, NULL});
-	ck_assert_msg(run.status == 1 && strstr(run.err, "lock_timeout is a number of seconds"), "%s", run.err);
+	ck_assert_msg(run.status == 2 && strstr(run.err, "lock_timeout is a number of seconds"), "%s", run.err);
 	test_run_free(&run);
 	free(before);
 	close(ready[0]);

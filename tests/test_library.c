@@ -324,10 +324,10 @@ START_TEST(the_installed_cli_looks_for_plugins_where_they_were_installed_and_loa
 		    (const char *[]){cli, "plan", "--root", root, "--set", "labelers=nosuchlabeler", "--domain", "vm1",
 				     "--hostdev", "01:00.0", NULL},
 		    environment, NULL);
+	/* the directory is not there (installed under a DESTDIR): the host's failure, not the --set's */
 	ck_assert_int_eq(run.status, 1);
 	char expected[4096];
-	snprintf(expected, sizeof(expected), "%s/vfguard-nosuchlabeler.so: cannot load labeler",
-		 env("VFGUARD_PLUGIN_INSTALL_DIR"));
+	snprintf(expected, sizeof(expected), "%s: no labeler 'nosuchlabeler'", env("VFGUARD_PLUGIN_INSTALL_DIR"));
 	ck_assert_msg(strstr(run.err, expected), "expected '%s' in: %s", expected, run.err);
 	test_run_free(&run);
 
@@ -653,7 +653,7 @@ START_TEST(an_out_of_tree_labeler_builds_from_the_installed_pc_alone)
 	ck_assert_msg(strstr(run.out, "\n  oot.tag\n"), "%s", run.out);
 	test_run_free(&run);
 	run_oot(&run, root, 0, (const char *[]){"config", "--set", "oot_mark=two words", NULL});
-	ck_assert_int_eq(run.status, 1);
+	ck_assert_int_eq(run.status, 2);
 	ck_assert_msg(strstr(run.err, "oot_mark: a mark is one word"), "%s", run.err);
 	test_run_free(&run);
 	run_oot(&run, root, 0,

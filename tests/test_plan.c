@@ -619,7 +619,9 @@ END_TEST
 START_TEST(bad_labeler_configuration_is_refused_with_a_clear_error)
 {
 	const char *root = test_root_new(host_both);
-	expect_context_error(root, "labelers = dac nosuch\n", "vfguard-nosuch.so: cannot load labeler 'nosuch'");
+	/* the file and line, and what the plugin directory has instead */
+	expect_context_error(root, "labelers = dac nosuch\n",
+			     "no labeler 'nosuch' here (vfguard-nosuch.so); the labelers here: ");
 	expect_context_error(root, "labelers = dac dac\n", "dac: labeler listed twice");
 	expect_context_error(root, "labelers = dac namespace\n", "always runs last");
 	expect_context_error(root, "labelers = ../evil\n", "labeler names hold");

@@ -102,6 +102,12 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 int cli_common_option(cli_common *common, int opt, const char *arg);
 /* The context the common options describe, $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR filling what they leave out. */
 vfg_context *cli_context_new(cli_common *common, vfg_error *err);
+/*
+ * Report why cli_context_new failed; the exit code: EXIT_USAGE when the
+ * value at fault is one the command line gave (--root, --plugin-dir, a
+ * --set: vfg_context_new names it as the subject), else EXIT_FAILED.
+ */
+int cli_context_failed(const cli_common *common, const vfg_error *err);
 int cli_domain_option(cli_domain *domain, int opt, const char *arg);
 /* Check the domain options after parsing and parse the hostdevs; -1 with the error reported. */
 int cli_domain_finish(cli_domain *domain, const vfg_context *ctx, vfg_error *err);

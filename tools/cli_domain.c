@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vfguard/util.h>
+
 #include "cli.h"
 #include "front_end_env.h"
 #include "one_line.h"
@@ -161,6 +163,22 @@ vfg_context *cli_context_new(cli_common *common, vfg_error *err)
 	return vfg_context_new(&common->context, err);
 }
 
+int cli_context_failed(const cli_common *common, const vfg_error *err)
+{
+	cli_report(common, err);
+	for (size_t i = 0; i < common->n_settings; i++)
+		if (strcmp(err->subject, common->settings[i]) == 0)
+			return EXIT_USAGE;
+	/* a path that is no directory to use, not one that could not be opened */
+	bool path_value =
+		err->errnum == EINVAL || err->errnum == ENOENT || err->errnum == ENOTDIR || err->errnum == ENAMETOOLONG;
+	const char *root = common->context.root, *plugin_dir = common->context.plugin_dir;
+	if (path_value &&
+	    ((root && strcmp(err->subject, root) == 0) || (plugin_dir && strcmp(err->subject, plugin_dir) == 0)))
+		return EXIT_USAGE;
+	return EXIT_FAILED;
+}
+
 /* Decimal digits only: strtoul() alone would take " 1", "+1" and "-1" (as ULONG_MAX). */
 static int parse_id(const char *text, const char *option, unsigned long max, unsigned long *value)
 {
@@ -303,6 +321,40 @@ int cli_domain_option(cli_domain *cd, int opt, const char *arg)
 	}
 }
 
+typedef struct hostdev_key {
+	char name[VFG_HOSTDEV_NAME_MAX];
+	size_t index;
+} hostdev_key;
+
+static int hostdev_key_compare(const void *a, const void *b)
+{
+	const hostdev_key *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+	return r ? r : (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * One --hostdev a device: the plan would refuse a second one too, but as a
+ * failure (exit 1); here it is the usage error it is. Sorted, not compared
+ * pairwise: a domain may have a thousand.
+ */
+static int hostdevs_unique(const vfg_hostdev_spec *specs, size_t n, const char *const *texts, vfg_error *err)
+{
+	_cleanup_free_ hostdev_key *keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return vfg_error_set(err, ENOMEM, "", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		vfg_hostdev_name(&specs[i], keys[i].name);
+		keys[i].index = i;
+	}
+	qsort(keys, n, sizeof(*keys), hostdev_key_compare);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(keys[i - 1].name, keys[i].name) == 0)
+			return vfg_error_set(err, 0, keys[i].name, "--hostdev given twice ('%s', then '%s')",
+					     texts[keys[i - 1].index], texts[keys[i].index]);
+	return 0;
+}
+
 int cli_domain_finish(cli_domain *cd, const vfg_context *ctx, vfg_error *err)
 {
 	if (vfg_domain_name_check(cd->domain.name, err) < 0)
@@ -327,6 +379,8 @@ int cli_domain_finish(cli_domain *cd, const vfg_context *ctx, vfg_error *err)
 	for (size_t i = 0; i < cd->n_hostdev_texts; i++)
 		if (vfg_hostdev_spec_parse(ctx, cd->hostdev_texts[i], &cd->specs[i], err) < 0)
 			return -1;
+	if (hostdevs_unique(cd->specs, cd->n_hostdev_texts, cd->hostdev_texts, err) < 0)
+		return -1;
 	cd->domain.hostdevs = cd->specs;
 	cd->domain.n_hostdevs = cd->n_hostdev_texts;
 	return 0;

@@ -93,10 +93,8 @@ int cmd_config(int argc, char **argv)
 		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
 	vfg_error err = {0};
 	vfg_context *ctx = cli_context_new(&common, &err);
-	if (!ctx) {
-		cli_report(&common, &err);
-		return EXIT_FAILED;
-	}
+	if (!ctx)
+		return cli_context_failed(&common, &err);
 	if (common.json)
 		write_json(ctx);
 	else

@@ -86,10 +86,8 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 
 	vfg_error err = {0};
 	vfg_context *ctx = cli_context_new(&common, &err);
-	if (!ctx) {
-		cli_report(&common, &err);
-		return EXIT_FAILED;
-	}
+	if (!ctx)
+		return cli_context_failed(&common, &err);
 	int status = EXIT_OK;
 	vfg_hostdev_spec spec;
 	vfg_driver_binding binding;

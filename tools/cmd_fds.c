@@ -357,10 +357,8 @@ static int run_fds_command(fds_command *cmd, int argc, char **argv)
 
 	vfg_error err = {0};
 	vfg_context *ctx = cli_context_new(&cmd->common, &err);
-	if (!ctx) {
-		cli_report(&cmd->common, &err);
-		return EXIT_FAILED;
-	}
+	if (!ctx)
+		return cli_context_failed(&cmd->common, &err);
 	vfg_plan *plan = NULL;
 	if (cli_domain_finish(&cmd->domain, ctx, &err) < 0) {
 		status = EXIT_USAGE;

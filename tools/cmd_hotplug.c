@@ -659,10 +659,8 @@ static int run_hotplug_command(hotplug_command *cmd, int argc, char **argv)
 		return status;
 	vfg_error err = {0};
 	vfg_context *ctx = cli_context_new(&cmd->common, &err);
-	if (!ctx) {
-		cli_report(&cmd->common, &err);
-		return EXIT_FAILED;
-	}
+	if (!ctx)
+		return cli_context_failed(&cmd->common, &err);
 	if (strcmp(cmd->name, "hotunplug") == 0)
 		status = vfg_domain_name_check(cmd->domain.domain.name, &err) < 0 ? EXIT_USAGE
 										  : run_hotunplug(cmd, ctx, &err);

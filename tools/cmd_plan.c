@@ -157,6 +157,9 @@ static int parse_plan_options(plan_command *cmd, int argc, char **argv)
 		return cli_usage_error(cmd->name, "--wide goes with --dry-run: apply itself prints no table");
 	if (is_audit && audit_format_finish(cmd) != EXIT_OK)
 		return EXIT_USAGE;
+	vfg_error err;
+	if (cmd->domain.domain.name[0] && vfg_domain_name_check(cmd->domain.domain.name, &err) < 0)
+		return cli_usage_error(cmd->name, "%s", err.message);
 	if (is_audit && cmd->domain.n_hostdev_texts == 0) {
 		cmd->live = true; /* the domains the journal holds, as they were applied */
 		return EXIT_OK;
@@ -365,10 +368,8 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 
 	vfg_error err = {0};
 	vfg_context *ctx = cli_context_new(&cmd->common, &err);
-	if (!ctx) {
-		cli_report(&cmd->common, &err);
-		return EXIT_FAILED;
-	}
+	if (!ctx)
+		return cli_context_failed(&cmd->common, &err);
 	if (cmd->live) {
 		status = run_audit_live(cmd, ctx);
 		if ((status == EXIT_OK || status == EXIT_DRIFT) && fflush(stdout) != 0)

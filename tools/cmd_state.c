@@ -141,6 +141,9 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
 	if (strcmp(cmd->name, "revoke") == 0 && !cmd->domain)
 		return cli_usage_error(cmd->name, "--domain is required");
+	vfg_error err;
+	if (cmd->domain && vfg_domain_name_check(cmd->domain, &err) < 0)
+		return cli_usage_error(cmd->name, "%s", err.message);
 	return EXIT_OK;
 }
 
@@ -169,10 +172,8 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 		return status;
 	vfg_error err = {0};
 	vfg_context *ctx = cli_context_new(&cmd->common, &err);
-	if (!ctx) {
-		cli_report(&cmd->common, &err);
-		return EXIT_FAILED;
-	}
+	if (!ctx)
+		return cli_context_failed(&cmd->common, &err);
 	vfg_change_summary summary;
 	char boot_id[VFG_BOOT_ID_STRLEN] = "";
 	int r;

@@ -38,7 +38,16 @@ typedef struct vfg_context_options {
 	const char *const *overrides;
 } vfg_context_options;
 
-/* Read the configuration and load the labelers. */
+/*
+ * Read the configuration and load the labelers. When what failed is a value
+ * the caller gave rather than the configuration file or the host, the
+ * error's subject is that value as given, so a front end can tell a bad
+ * argument from a failure: the root (an empty or relative one, one that
+ * does not exist), the plugin_dir (a directory that cannot be read), or
+ * the override "KEY=VALUE" (an unknown key, a value its check refuses, a
+ * 'labelers' list naming no module or one twice). An error in the file
+ * names the file and line instead.
+ */
 vfg_context *vfg_context_new(const vfg_context_options *options, vfg_error *err);
 void vfg_context_free(vfg_context *ctx);
 const char *vfg_context_root(const vfg_context *ctx);
