@@ -232,6 +232,37 @@ START_TEST(prestart_grants_the_devices_and_poststop_restores_byte_exactly)
 }
 END_TEST
 
+/*
+ * A runtime may write "annotations": {} for none (runtime.md "State"): then
+ * config.json's are read, here a second hostdev and the guest memory (a
+ * trial found {} hiding them: memory 0, the hostdev never granted).
+ */
+START_TEST(an_empty_annotations_map_in_the_state_reads_config_json_annotations)
+{
+	static const char config[] =
+		"{\"ociVersion\": \"1.0.2\",\n"
+		" \"annotations\": {\"org.vfguard.hostdevs\": \"0000:02:00.0,backend=iommufd\",\n"
+		"                 \"org.vfguard.memory\": \"2M\"},\n"
+		" \"process\": {\"user\": {\"uid\": 107, \"gid\": 107}, \"args\": [\"/bin/dpdk-app\"]},\n"
+		" \"linux\": {\"devices\": [\n"
+		"   {\"path\": \"/dev/vfio/7\", \"type\": \"c\", \"major\": 243, \"minor\": 0}]}}\n";
+	fixture f;
+	fixture_open(&f, config);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", ""), *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, "prestart", created);
+	expect_owner(f.root, "/dev/vfio/7", 107, 107);
+	expect_owner(f.root, "/dev/vfio/devices/vfio1", 107, 107);
+	ck_assert_uint_ge(memlock_of(f.container), 2u << 20);
+	hook_ok(&f, "poststop", stopped);
+	test_snapshot_expect(f.root, UNCHANGED, before, "prestart then poststop");
+	free(created);
+	free(stopped);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 /* prestart gives group 7's node to @uid:@gid; poststop puts the tree back byte for byte. */
 static void prestart_and_poststop_grant_group7_to(const fixture *f, uid_t uid, gid_t gid)
 {
@@ -731,6 +762,7 @@ int main(void)
 	tcase_add_test(tc, in_a_user_namespace_an_unmapped_id_is_refused);
 	tcase_add_test(tc, a_failure_exits_one_with_one_line_and_changes_nothing);
 	tcase_add_test(tc, a_device_and_an_annotation_may_not_disagree_on_the_backend);
+	tcase_add_test(tc, an_empty_annotations_map_in_the_state_reads_config_json_annotations);
 	tcase_add_test(tc, cap_ipc_lock_is_read_from_the_config_not_from_the_process_at_prestart);
 	tcase_add_test(tc, a_malformed_capability_set_is_named);
 	tcase_add_test(tc, a_container_id_with_a_nul_or_that_is_no_domain_name_is_refused);

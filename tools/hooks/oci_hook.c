@@ -538,7 +538,13 @@ static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err
 	if (json_typed_member(c->config, "annotations", json_type_object, where, "annotations", &config_annotations,
 			      err) < 0)
 		return -1;
-	if (!c->annotations)
+	/*
+	 * The state's annotations are config.json's (runtime.md "State"), and
+	 * "if no annotations were provided then this property MAY either be
+	 * absent or an empty map": an empty map says none, not that config.json's
+	 * are void (a runtime that writes {} would drop org.vfguard.memory).
+	 */
+	if (!c->annotations || json_object_object_length(c->annotations) == 0)
 		c->annotations = config_annotations;
 
 	const char *backend, *access, *memory, *viommu;
