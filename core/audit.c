@@ -269,16 +269,35 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	const char *recorded = finding.dj ? vfg_domain_attr(finding.dj->domain, VFG_DOMAIN_ATTR_LABELERS) : "";
 	report_labelers(plan, recorded, report);
 	audit_labelers_not_loaded(plan, recorded, &finding);
-	for (size_t l = 0; l < plan->n_labelers; l++) {
+	/*
+	 * A crashed run's intents are journaled, some changes made, some not:
+	 * each node would be "drift" with a fix that grants again, where what
+	 * the host needs is the transaction finished (a trial found a killed
+	 * apply reported as 760 findings, a killed revoke as 700): one finding.
+	 */
+	bool unfinished = finding.dj && finding.dj->open_txn;
+	if (unfinished) {
+		char actual[256];
+		finding.labeler = "journal";
+		snprintf(actual, sizeof(actual),
+			 "a crashed %s left transaction %lu unfinished: its changes are half made",
+			 journal_op_name(finding.dj->open_op), finding.dj->open_txn);
+		vfg_finding_report(
+			&finding, NULL, VFG_FINDING_HOST, "every transaction of the domain finished", actual,
+			"vfguard restore (it undoes a crashed apply, completes a crashed revoke), then audit "
+			"again");
+	}
+	for (size_t l = 0; l < plan->n_labelers && !unfinished; l++) {
 		const vfg_planned_labeler *pl = &plan->labelers[l];
 		if (!pl->probe.active || !labeler_audited(recorded, pl->labeler))
 			continue; /* the layer is not enforced here, or not the domain's: nothing it could drift from */
 		for (size_t n = 0; n < plan->n_nodes; n++)
 			audit_one(ctx, &hj, plan, pl->labeler, &pl->probe, &plan->nodes[n], &finding);
 	}
-	audit_claim_backends(plan, &finding);
+	if (!unfinished)
+		audit_claim_backends(plan, &finding);
 	/* The domain's own changes, after the nodes': once each, for the subject the probe named. */
-	for (size_t l = 0; l < plan->n_domain_labelers; l++) {
+	for (size_t l = 0; l < plan->n_domain_labelers && !unfinished; l++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[l];
 		if (dl->probe.active && labeler_audited(recorded, dl->labeler))
 			audit_one(ctx, &hj, plan, dl->labeler, &dl->probe, &dl->subject, &finding);
