@@ -72,6 +72,16 @@ int vfg_config_finish(vfg_config *config,
 /* Declared key @index (vfguard's own first), its owner in *@owner; NULL past the last. */
 const vfg_config_key_def *vfg_config_key_at(const vfg_config *config, size_t index, const char **owner);
 
+/*
+ * util.c: remove what a killed writer of @path left, PATH.vfguard-tmp.PID
+ * of a pid no process has (kill(pid, 0): ESRCH), or a zombie, which writes
+ * nothing more (its parent, a tracer say, may reap it late). Files are replaced under
+ * the host lock, so no live writer of @path has one; a pid that is alive
+ * (used again, or another pid namespace's) keeps its file. Best effort:
+ * vfg_file_replace_owned() and vfg_file_remove() call it after their change.
+ */
+void vfg_file_sweep_temporaries(const char *path);
+
 /* sysfs.c: reading sysfs files the way the kernel writes them. */
 int vfg_sysfs_read_line(const char *path, char *buf, size_t size, vfg_error *err);
 int vfg_sysfs_read_hex(const char *path, unsigned long max, unsigned long *value, vfg_error *err);

@@ -777,8 +777,10 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 	bool written = !vfg_fault("holders.chmod") && fchmod(fd, 0600) == 0 && !vfg_fault("holders.write") &&
 		       writev(fd, pieces, count) == (ssize_t)total;
 	close(fd);
-	if (written && !vfg_fault("holders.rename") && rename(temporary, path) == 0)
+	if (written && !vfg_fault("holders.rename") && rename(temporary, path) == 0) {
+		vfg_file_sweep_temporaries(path); /* a command killed while writing it left one */
 		return 0;
+	}
 	unlink(temporary); /* no fault: our own temporary file, after a failure */
 	return -1;
 }

@@ -3,11 +3,15 @@
  * What include/vfguard/util.h exports: the helpers the core shares with the
  * plugins and front ends, so that none of them keeps a copy.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "vfg_fault.h"
@@ -91,6 +95,44 @@ VFG_EXPORT int vfg_fsync_parent(const char *path, vfg_error *err)
 	return 0;
 }
 
+/* Is @pid a process that can still write: it exists and is no zombie (proc(5), /proc/PID/stat's state)? */
+static bool process_alive(pid_t pid)
+{
+	if (kill(pid, 0) < 0)
+		return errno != ESRCH;
+	char path[64], stat[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
+	if (n <= 0)
+		return true; /* cannot tell: keep its file */
+	stat[n] = '\0';
+	const char *paren = strrchr(stat, ')'); /* the name may hold spaces and parentheses */
+	return !paren || (paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'));
+}
+
+void vfg_file_sweep_temporaries(const char *path)
+{
+	char parent[VFG_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash || (size_t)(slash - path) >= sizeof(parent))
+		return;
+	snprintf(parent, sizeof(parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	const char *base = slash + 1;
+	size_t base_length = strlen(base), infix_length = strlen(VFG_FILE_TEMPORARY_INFIX);
+	_cleanup_closedir_ DIR *d = opendir(parent);
+	for (struct dirent *entry; d && (entry = readdir(d));) {
+		const char *name = entry->d_name, *digits = name + base_length + infix_length;
+		if (strncmp(name, base, base_length) != 0 ||
+		    strncmp(name + base_length, VFG_FILE_TEMPORARY_INFIX, infix_length) != 0 || !*digits ||
+		    digits[strspn(digits, "0123456789")] || strlen(digits) > 9)
+			continue;
+		pid_t pid = (pid_t)atol(digits);
+		if (pid > 0 && pid != getpid() && !process_alive(pid))
+			unlinkat(dirfd(d), name, 0); /* no fault: best effort, the write it follows is done */
+	}
+}
+
 VFG_EXPORT int vfg_file_replace_owned(const char *path, const void *content, size_t size, mode_t mode, uid_t uid,
 				      gid_t gid, vfg_error *err)
 {
@@ -116,6 +158,7 @@ VFG_EXPORT int vfg_file_replace_owned(const char *path, const void *content, siz
 		unlink(temporary); /* no fault: our own temporary file, after a failure */
 		return vfg_error_set(err, saved, path, "cannot replace");
 	}
+	vfg_file_sweep_temporaries(path);
 	return vfg_fsync_parent(path, err);
 }
 
@@ -127,10 +170,12 @@ VFG_EXPORT int vfg_file_replace(const char *path, const void *content, size_t si
 VFG_EXPORT int vfg_file_remove(const char *path, vfg_error *err)
 {
 	if (vfg_fault("util.remove") || unlink(path) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return vfg_error_set(err, errno, path, "cannot remove");
+		if (errno != ENOENT)
+			return vfg_error_set(err, errno, path, "cannot remove");
+		vfg_file_sweep_temporaries(path);
+		return 0;
 	}
+	vfg_file_sweep_temporaries(path);
 	return vfg_fsync_parent(path, err);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vfguard/util.h>
@@ -174,6 +175,74 @@ START_TEST(a_replaced_file_has_the_new_content_and_mode_and_no_temporary_stays)
 	ck_assert_msg(vfg_file_remove(path, &err) == 0, "%s", err.message);
 	ck_assert_msg(vfg_file_remove(path, &err) == 0, "a missing file: %s", err.message);
 	ck_assert_int_eq(entries(dir), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* The pid of a process that has exited and been waited for: no process has it now. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/* A child that has exited and is not waited for yet: a zombie, which writes nothing more. */
+static pid_t zombie_pid(void)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitid(P_PID, (id_t)pid, &(siginfo_t){0}, WEXITED | WNOWAIT), 0);
+	return pid;
+}
+
+/*
+ * A writer killed between its temporary's create and rename leaves it (an
+ * operator's trial found an AppArmor rules file's copy in /etc that nothing
+ * removed): the next replace or remove of that file takes it away, and
+ * nothing else (a live writer's, another file's, a name of another form).
+ */
+START_TEST(a_temporary_a_killed_writer_left_goes_with_the_next_replace_or_remove)
+{
+	const char *dir = scratch_directory();
+	char path[128], dead[192], zombie[192], live[192], other[192], odd[192];
+	snprintf(path, sizeof(path), "%s/file", dir);
+	snprintf(dead, sizeof(dead), "%s%s%d", path, VFG_FILE_TEMPORARY_INFIX, (int)dead_pid());
+	pid_t unreaped = zombie_pid();
+	snprintf(zombie, sizeof(zombie), "%s%s%d", path, VFG_FILE_TEMPORARY_INFIX, (int)unreaped);
+	test_write_file("", zombie, "torn");
+	snprintf(live, sizeof(live), "%s%s%d", path, VFG_FILE_TEMPORARY_INFIX, (int)getppid());
+	snprintf(other, sizeof(other), "%s/other%s%d", dir, VFG_FILE_TEMPORARY_INFIX, (int)dead_pid());
+	snprintf(odd, sizeof(odd), "%s%s12ab", path, VFG_FILE_TEMPORARY_INFIX);
+	const char *const made[] = {dead, live, other, odd};
+	for (size_t i = 0; i < 4; i++)
+		test_write_file("", made[i], "torn");
+	vfg_error err = {0};
+	ck_assert_msg(vfg_file_replace(path, "new\n", 4, &err) == 0, "%s", err.message);
+	struct stat st;
+	ck_assert_int_eq(lstat(dead, &st), -1);
+	ck_assert_int_eq(lstat(zombie, &st), -1);
+	ck_assert_int_eq(waitpid(unreaped, NULL, 0), unreaped);
+	ck_assert_int_eq(lstat(live, &st), 0);
+	ck_assert_int_eq(lstat(other, &st), 0);
+	ck_assert_int_eq(lstat(odd, &st), 0);
+	ck_assert_int_eq(entries(dir), 4);
+
+	/* removed, and the file already gone: a restore that finds no file still sweeps */
+	test_write_file("", dead, "torn");
+	ck_assert_msg(vfg_file_remove(path, &err) == 0, "%s", err.message);
+	ck_assert_int_eq(lstat(dead, &st), -1);
+	test_write_file("", dead, "torn");
+	ck_assert_msg(vfg_file_remove(path, &err) == 0, "%s", err.message);
+	ck_assert_int_eq(lstat(dead, &st), -1);
+	ck_assert_int_eq(entries(dir), 3);
+	for (size_t i = 1; i < 4; i++)
+		ck_assert_int_eq(unlink(made[i]), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
@@ -373,6 +442,7 @@ static Suite *util_suite(void)
 	tc = tcase_create("files");
 	tcase_add_test(tc, a_replaced_file_has_the_new_content_and_mode_and_no_temporary_stays);
 	tcase_add_test(tc, a_replace_that_fails_leaves_the_file_and_no_temporary);
+	tcase_add_test(tc, a_temporary_a_killed_writer_left_goes_with_the_next_replace_or_remove);
 	tcase_add_test(tc, write_all_writes_every_byte);
 	tcase_add_test(tc, read_all_takes_every_byte_nul_terminated_and_refuses_more_than_the_bound);
 	suite_add_tcase(s, tc);

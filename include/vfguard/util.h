@@ -259,6 +259,8 @@ int vfg_fsync_parent(const char *path, vfg_error *err);
  * directory. The file gets mode @mode (set with fchmod: no umask applies)
  * and, unless they are (uid_t)-1 and (gid_t)-1, owner @uid and group @gid.
  * 0, or -1 with @err; on failure @path is as it was and the temporary gone.
+ * A temporary of @path that a killed writer left (its pid no process's) is
+ * removed once @path is replaced; vfg_file_remove() does the same.
  */
 int vfg_file_replace_owned(const char *path, const void *content, size_t size, mode_t mode, uid_t uid, gid_t gid,
 			   vfg_error *err);
