@@ -174,6 +174,27 @@ static void run_ok(const char *root, const char *xml, const char *const *argv, c
 #define PREPARE(name) ((const char *const[]){name, "prepare", "begin", "-", NULL})
 #define RELEASE(name) ((const char *const[]){name, "release", "end", "shutdown", NULL})
 
+/* --help: what the hook is and how libvirt calls it, exit 0, no XML read or acted on (a trial found exit 2). */
+START_TEST(help_says_how_libvirt_calls_the_hook)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, 0);
+	for (const char *const *option = (const char *[]){"--help", "-h", NULL}; *option; option++) {
+		hook_run run;
+		hook(&run, root, "<domain/>", (const char *[]){*option, NULL});
+		ck_assert_msg(run.status == 0 && !run.err[0], "%s: exit %d: %s", *option, run.status, run.err);
+		ck_assert_msg(
+			strncmp(run.out, "Usage: vfguard-libvirt-hook DOMAIN OPERATION SUB-OPERATION EXTRA", 64) == 0 &&
+				strstr(run.out, "'prepare begin'") && strstr(run.out, "Exit status:"),
+			"%s", run.out);
+		hook_free(&run);
+	}
+	test_snapshot_expect(root, 0, before, "after --help");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(prepare_begin_grants_and_release_end_restores_byte_exactly)
 {
 	const char *root = new_root();
@@ -725,6 +746,7 @@ int main(void)
 	Suite *suite = suite_create("libvirt_hook");
 	TCase *tc = tcase_create("hook");
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, help_says_how_libvirt_calls_the_hook);
 	tcase_add_test(tc, prepare_begin_grants_and_release_end_restores_byte_exactly);
 	tcase_add_test(tc, managed_hostdev_round_trip_is_byte_exact);
 	tcase_add_test(tc, iommufd_hostdev_libvirt_passes_as_fd_gets_no_path_grant);

@@ -357,6 +357,30 @@ START_TEST(a_runtime_device_list_that_denies_a_node_is_refused_naming_the_rule)
 }
 END_TEST
 
+/* --help: what the hook is and how a runtime calls it, exit 0; the state is not acted on (a trial found exit 1). */
+START_TEST(help_says_how_a_runtime_calls_the_hook)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	char *before = test_snapshot(f.root, UNCHANGED);
+	char *created = state_json(&f, "created", "");
+	for (const char *const *option = (const char *[]){"--help", "-h", NULL}; *option; option++) {
+		hook_run run;
+		hook(&run, &f, *option, created);
+		ck_assert_msg(run.status == 0 && !run.err[0], "%s: exit %d: %s", *option, run.status, run.err);
+		ck_assert_msg(strncmp(run.out, "Usage: vfguard-oci-hook [prestart|poststop]", 43) == 0 &&
+				      strstr(run.out, "Exit status:"),
+			      "%s", run.out);
+		free(run.out);
+		free(run.err);
+	}
+	test_snapshot_expect(f.root, UNCHANGED, before, "after --help");
+	free(created);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(without_an_argument_the_status_names_the_stage)
 {
 	fixture f;
@@ -756,6 +780,7 @@ int main(void)
 	TCase *tc = tcase_create("hook");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, prestart_grants_the_devices_and_poststop_restores_byte_exactly);
+	tcase_add_test(tc, help_says_how_a_runtime_calls_the_hook);
 	tcase_add_test(tc, without_an_argument_the_status_names_the_stage);
 	tcase_add_test(tc, container_without_vfio_devices_is_left_alone);
 	tcase_add_test(tc, in_a_user_namespace_the_grant_goes_to_the_mapped_host_ids);

@@ -74,13 +74,15 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 	"  --json               output for programs (docs/plan-json.md)\n"                          \
 	"  -h, --help           this help\n"
 
-#define CLI_DOMAIN_HELP                                                                                      \
-	"  --domain NAME        the VM (required)\n"                                                         \
+#define CLI_DOMAIN_HELP "  --domain NAME        the VM (required)\n" CLI_DOMAIN_DETAILS_HELP
+/* The domain options but --domain, for a command that says when it takes one (audit). */
+#define CLI_DOMAIN_DETAILS_HELP                                                                              \
 	"  --uuid UUID          its UUID (names the AppArmor profile libvirt-UUID)\n"                        \
 	"  --uid U --gid G      the hypervisor process's numeric uid and gid (default 0 0)\n"                \
 	"  --selinux-label L    the VM process's SELinux label\n"                                            \
 	"  --selinux-image-label L  label for its exclusive nodes (default: derived from --selinux-label)\n" \
-	"  --apparmor-profile P the VM's AppArmor profile (default libvirt-UUID)\n"                          \
+	"  --apparmor-profile P the VM's AppArmor profile (default libvirt-UUID with\n"                      \
+	"                       --uuid, else vfguard-NAME)\n"                                                \
 	"  --cgroup PATH        the VM's cgroup directory, used as it is (never under --root)\n"             \
 	"  --pid PID            the running VM process (its cgroup and mount namespace)\n"                   \
 	"  --hostdev SPEC       a PCI function or mdev to assign, repeatable:\n"                             \

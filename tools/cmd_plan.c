@@ -59,7 +59,8 @@ static const char audit_help[] =
 	"  --format FORMAT      text (the default), json (as --json), or prometheus: the\n"
 	"                       Prometheus text format for node_exporter's textfile collector\n"
 	"                       (findings by labeler and kind, domains, grants; docs/audit.md)\n"
-	"  (--domain, below, is required with --hostdev only: without both, every domain)\n" CLI_DOMAIN_HELP
+	"  --domain NAME        the VM: with --hostdev, the plan given; alone, what the\n"
+	"                       journal holds for it; without both, every domain\n" CLI_DOMAIN_DETAILS_HELP
 		CLI_COMMON_HELP "\n"
 	"Exit status: 0 no drift, 1 failed, 2 usage, 3 the audit found drift (with every\n"
 	"format: the metrics are written on 0 and 3, nothing on 1).\n";

@@ -144,9 +144,29 @@ static int release(const char *name, vfg_error *err)
 	return r;
 }
 
+static const char libvirt_hook_help[] =
+	"Usage: vfguard-libvirt-hook DOMAIN OPERATION SUB-OPERATION EXTRA < DOMAIN-XML\n"
+	"\n"
+	"libvirt's qemu hook (https://libvirt.org/hooks.html), run by libvirtd from\n"
+	"/etc/libvirt/hooks/qemu.d/ with the domain XML on standard input, never by\n"
+	"hand. 'prepare begin' grants the domain's PCI and mdev hostdevs in every\n"
+	"layer before QEMU starts; a failure stops the start with nothing left\n"
+	"granted. 'release end' takes everything back\n"
+	"however the domain ended. Every other operation is left alone. The user\n"
+	"QEMU runs as comes from the XML's dac seclabel, else qemu.conf, else the\n"
+	"configuration's libvirt_qemu_user. $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR\n"
+	"are read as by vfguard. docs/hooks.md; vfguard(8).\n"
+	"\n"
+	"Exit status: 0 done (or nothing to do), 1 failed (the reason on standard\n"
+	"error, which libvirt shows), 2 usage.\n";
+
 int main(int argc, char **argv)
 {
 	vfg_error err = {0};
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(libvirt_hook_help, stdout);
+		return fflush(stdout) == 0 ? HOOK_EXIT_OK : HOOK_EXIT_FAILED;
+	}
 	if (argc != 5) {
 		fprintf(stderr, "vfguard: libvirt hook: expected DOMAIN OPERATION SUB-OPERATION EXTRA "
 				"(https://libvirt.org/hooks.html)\n");

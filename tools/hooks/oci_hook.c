@@ -684,8 +684,25 @@ static int stage_of(const oci_container *c, const char *arg, oci_stage *stage, v
 	return 0;
 }
 
+static const char oci_hook_help[] = "Usage: vfguard-oci-hook [prestart|poststop] < CONTAINER-STATE\n"
+				    "\n"
+				    "An OCI runtime hook (runtime-spec config.md, \"POSIX-platform Hooks\"): the\n"
+				    "runtime passes the container state JSON on standard input. prestart grants\n"
+				    "the VFIO devices of the bundle's config.json (linux.devices, and the\n"
+				    "org.vfguard.* annotations) to the container's process; poststop takes\n"
+				    "everything back. Without an argument the state's status decides: created\n"
+				    "is prestart, stopped is poststop. The hooks.d file vfguard installs\n"
+				    "registers it for both stages. $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR are\n"
+				    "read as by vfguard. docs/hooks.md; vfguard(8).\n"
+				    "\n"
+				    "Exit status: 0 done, 1 failed (the reason on standard error), 2 usage.\n";
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(oci_hook_help, stdout);
+		return fflush(stdout) == 0 ? HOOK_EXIT_OK : HOOK_EXIT_FAILED;
+	}
 	if (argc > 2) {
 		fprintf(stderr, "vfguard: OCI hook: expected [prestart|poststop] and the container state on stdin\n");
 		return HOOK_EXIT_USAGE;
