@@ -187,6 +187,19 @@ static int write_override(const vfg_context *ctx, const char *bdf, const char *d
 	return sysfs_write(path, driver[0] ? driver : "\n", bdf, err);
 }
 
+/*
+ * Give driver_override back its recorded value, writing only when it has
+ * another: a function that vfguard found on its driver already and left
+ * alone (managed, already on vfio-pci) keeps its file as it was.
+ */
+static int restore_override(const vfg_context *ctx, const char *bdf, const char *wanted, vfg_error *err)
+{
+	char now[VFG_DRIVER_MAX];
+	if (read_override(ctx, bdf, now, sizeof(now), err) < 0)
+		return -1;
+	return strcmp(now, wanted) == 0 ? 0 : write_override(ctx, bdf, wanted, err);
+}
+
 static int unbind(const vfg_context *ctx, const char *bdf, const char *driver, vfg_error *err)
 {
 	char path[VFG_PATH_MAX];
@@ -409,7 +422,7 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 		return -1;
 	}
 	snprintf(binding->original, sizeof(binding->original), "%s", record.driver);
-	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0 || write_override(ctx, bdf, record.override, err) < 0)
+	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0 || restore_override(ctx, bdf, record.override, err) < 0)
 		return -1;
 	if (strcmp(fn.driver, record.driver) != 0) {
 		/* Unbinding a vfio driver waits until userspace closes the device (vfio_unregister_group_dev()). */

@@ -155,6 +155,8 @@ START_TEST(detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it)
 	ck_assert(!binding.changed);
 	ck_assert_str_eq(binding.driver, "vfio-pci");
 	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "");
+	/* nor its override: unset before, unset after, not written (a trial saw "(null)\n" become "\n") */
+	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
 	expect_file(root, "/run/vfguard/drivers/0000:03:00.0", NULL);
 	test_root_remove(root);
 }
