@@ -559,34 +559,53 @@ static char *env_entry(const char *name, const char *value)
 	return asprintf(&entry, "%s=%s", name, value) < 0 ? NULL : entry;
 }
 
+/*
+ * "NAME=" and each fd number (@hostdevs: "HOSTDEV=N") separated by spaces,
+ * as long as it takes: a fixed buffer cut a set of 250 cdevs short in the
+ * middle of a number, naming a wrong fd (a manager's trial).
+ */
+static char *env_fd_list(const char *name, const vfg_fdset *fdset, bool hostdevs)
+{
+	char *entry = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&entry, &size);
+	if (!out)
+		return NULL;
+	fprintf(out, "%s=", name);
+	for (size_t i = 0; i < (hostdevs ? fdset->n_hostdevs : fdset->n_fds); i++) {
+		char hostdev[VFG_HOSTDEV_NAME_MAX];
+		if (hostdevs)
+			fprintf(out, "%s%s=%d", i ? " " : "", fd_hostdev_name(&fdset->hostdevs[i], hostdev),
+				fdset->fds[fdset->hostdevs[i].fd].fd);
+		else
+			fprintf(out, "%s%d", i ? " " : "", fdset->fds[i].fd);
+	}
+	if (fclose(out) != 0) {
+		free(entry);
+		return NULL;
+	}
+	return entry;
+}
+
 VFG_EXPORT char **vfg_fdset_environment(const vfg_fdset *fdset)
 {
 	enum { N_VARS = 6 };
-	char all[2048] = "", hostdevs[4096] = "", number[16] = "";
+	char number[16] = "";
 	const char *shared_name = NULL;
-	size_t used = 0;
-	for (size_t i = 0; i < fdset->n_fds; i++) {
-		used = vfg_strlcatf(all, sizeof(all), used, "%s%d", i ? " " : "", fdset->fds[i].fd);
+	for (size_t i = 0; i < fdset->n_fds; i++)
 		if (fdset->fds[i].kind == VFG_NODE_IOMMUFD || fdset->fds[i].kind == VFG_NODE_CONTAINER) {
 			shared_name =
 				fdset->fds[i].kind == VFG_NODE_IOMMUFD ? "VFGUARD_IOMMUFD_FD" : "VFGUARD_CONTAINER_FD";
 			snprintf(number, sizeof(number), "%d", fdset->fds[i].fd);
 		}
-	}
-	used = 0;
-	for (size_t i = 0; i < fdset->n_hostdevs; i++) {
-		char name[VFG_HOSTDEV_NAME_MAX];
-		used = vfg_strlcatf(hostdevs, sizeof(hostdevs), used, "%s%s=%d", i ? " " : "",
-				    fd_hostdev_name(&fdset->hostdevs[i], name), fdset->fds[fdset->hostdevs[i].fd].fd);
-	}
 
 	char **env = calloc(N_VARS + 1, sizeof(*env));
 	if (!env)
 		return NULL;
 	size_t n = 0;
 	env[n++] = env_entry("VFGUARD_DOMAIN", fdset->domain);
-	env[n++] = env_entry("VFGUARD_FDS", all);
-	env[n++] = env_entry("VFGUARD_HOSTDEV_FDS", hostdevs);
+	env[n++] = env_fd_list("VFGUARD_FDS", fdset, false);
+	env[n++] = env_fd_list("VFGUARD_HOSTDEV_FDS", fdset, true);
 	env[n++] = env_entry("VFGUARD_ACCOUNTING", vfg_accounting_name(fdset->accounting));
 	if (shared_name)
 		env[n++] = env_entry(shared_name, number);

@@ -655,6 +655,52 @@ START_TEST(the_environment_names_every_fd)
 }
 END_TEST
 
+/*
+ * A set as large as a domain may be, 253 fds: every number in full, the last
+ * one too (two fixed buffers once cut the lists at 2 and 4 KiB, mid-number).
+ */
+START_TEST(the_environment_of_a_large_set_names_every_fd_in_full)
+{
+	enum { N_HOSTDEVS = 252 };
+	vfg_fd fds[N_HOSTDEVS + 1] = {{.fd = 3, .kind = VFG_NODE_IOMMUFD}};
+	vfg_fd_hostdev hostdevs[N_HOSTDEVS];
+	for (size_t i = 0; i < N_HOSTDEVS; i++) {
+		fds[i + 1] = (vfg_fd){.fd = (int)i + 4, .kind = VFG_NODE_CDEV};
+		hostdevs[i] = (vfg_fd_hostdev){.fd = i + 1};
+		snprintf(hostdevs[i].bdf, sizeof(hostdevs[i].bdf), "0000:%02zx:%02zx.%zx", 0x10 + i / 256, (i / 8) % 32,
+			 i % 8);
+	}
+	vfg_fdset fdset = {.n_fds = N_HOSTDEVS + 1, .fds = fds, .n_hostdevs = N_HOSTDEVS, .hostdevs = hostdevs};
+	snprintf(fdset.domain, sizeof(fdset.domain), "vm1");
+	char **env = vfg_fdset_environment(&fdset);
+	ck_assert_ptr_nonnull(env);
+	const char *all = NULL, *by_hostdev = NULL;
+	for (char **entry = env; *entry; entry++) {
+		if (strncmp(*entry, "VFGUARD_FDS=", 12) == 0)
+			all = *entry + 12;
+		if (strncmp(*entry, "VFGUARD_HOSTDEV_FDS=", 20) == 0)
+			by_hostdev = *entry + 20;
+	}
+	ck_assert_ptr_nonnull(all);
+	ck_assert_ptr_nonnull(by_hostdev);
+	ck_assert_msg(strncmp(all, "3 4 5 ", 6) == 0 && strlen(all) > 8 &&
+			      strcmp(all + strlen(all) - 8, " 254 255") == 0,
+		      "%s", all);
+	ck_assert_msg(strncmp(by_hostdev, "0000:10:00.0=4 ", 15) == 0, "%.40s", by_hostdev);
+	const char *last = " 0000:10:1f.3=255";
+	ck_assert_msg(strlen(by_hostdev) > strlen(last) &&
+			      strcmp(by_hostdev + strlen(by_hostdev) - strlen(last), last) == 0,
+		      "...%s", by_hostdev + strlen(by_hostdev) - 40);
+	size_t words = 1;
+	for (const char *c = by_hostdev; *c; c++)
+		words += *c == ' ';
+	ck_assert_uint_eq(words, N_HOSTDEVS);
+	for (char **entry = env; *entry; entry++)
+		free(*entry);
+	free(env);
+}
+END_TEST
+
 /* "CapInh CapPrm CapEff CapBnd CapAmb" of a /proc/PID/status text, space-separated. */
 static void capabilities_of(const char *status, char *buf, size_t size)
 {
@@ -1227,6 +1273,7 @@ static Suite *fds_suite(void)
 	tcase_add_test(tc, scm_rights_refuses_a_peer_with_another_uid);
 	tcase_add_test(tc, install_puts_the_fds_at_the_base_and_closes_every_other);
 	tcase_add_test(tc, the_environment_names_every_fd);
+	tcase_add_test(tc, the_environment_of_a_large_set_names_every_fd_in_full);
 	tcase_add_test(tc, privileges_drop_leaves_no_capability_and_the_domain_ids);
 	suite_add_tcase(suite, tc);
 
