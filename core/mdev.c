@@ -24,6 +24,8 @@
 
 #define MDEV_SYSFS_DIR "/sys/bus/mdev/devices/"
 #define MDEV_NAME_PREFIX "mdev="
+/* How vfg_hostdev_name() writes one (status, the plan's JSON, the journal): taken back as it is given out. */
+#define MDEV_SHOWN_PREFIX "mdev:"
 
 /*
  * The vfio buses an mdev may present to userspace, as mdev_type/device_api
@@ -46,13 +48,15 @@ VFG_EXPORT char *vfg_hostdev_name(const vfg_hostdev_spec *spec, char *buf)
 bool vfg_mdev_spec_named(const char *device)
 {
 	return strncmp(device, MDEV_NAME_PREFIX, strlen(MDEV_NAME_PREFIX)) == 0 ||
+	       strncmp(device, MDEV_SHOWN_PREFIX, strlen(MDEV_SHOWN_PREFIX)) == 0 ||
 	       strncmp(device, MDEV_SYSFS_DIR, strlen(MDEV_SYSFS_DIR)) == 0;
 }
 
 int vfg_mdev_spec_parse(const char *device, vfg_hostdev_spec *spec, vfg_error *err)
 {
 	char uuid[VFG_PATH_MAX];
-	if (strncmp(device, MDEV_NAME_PREFIX, strlen(MDEV_NAME_PREFIX)) == 0) {
+	if (strncmp(device, MDEV_NAME_PREFIX, strlen(MDEV_NAME_PREFIX)) == 0 ||
+	    strncmp(device, MDEV_SHOWN_PREFIX, strlen(MDEV_SHOWN_PREFIX)) == 0) {
 		snprintf(uuid, sizeof(uuid), "%s", device + strlen(MDEV_NAME_PREFIX));
 	} else {
 		/* Named as the bus lists it, a trailing '/' allowed: nothing below the device, no "..". */

@@ -96,6 +96,9 @@ START_TEST(spec_names_an_mdev_by_uuid_or_by_its_sysfs_path)
 	ck_assert_str_eq(spec.mdev, UUID_A);
 	ck_assert_str_eq(vfg_hostdev_name(&spec, name), "mdev:" UUID_A);
 	ck_assert_int_eq(spec.access, VFG_ACCESS_FD);
+	/* and as it is shown, so that status's and the JSON's names can be given back */
+	ck_assert_int_eq(vfg_hostdev_spec_parse(f.ctx, name, &spec, &err), 0);
+	ck_assert_str_eq(spec.mdev, UUID_A);
 	ck_assert_int_eq(vfg_hostdev_spec_parse(f.ctx, "/sys/bus/mdev/devices/" UUID_B "/,backend=legacy", &spec, &err),
 			 0);
 	ck_assert_str_eq(spec.mdev, UUID_B);
@@ -259,7 +262,16 @@ START_TEST(apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte)
 		ck_assert_msg(strstr(journal, " mdev:" UUID_A " 12 "), "%s", journal);
 		free(journal);
 
+		/*
+		 * The name status shows is one a hot-unplug takes back (a manager's
+		 * trial found "mdev:UUID" refused as "not a PCI address").
+		 */
 		vfg_change_summary summary;
+		const char *const shown[] = {"mdev:" UUID_A, NULL};
+		ck_assert_msg(vfg_domain_revoke_hostdevs(f.ctx, "vm1", shown, &summary, &err) == 0, "unplug: %s",
+			      err.message);
+		expect_owner(f.root, backend ? "/dev/vfio/devices/vfio4" : "/dev/vfio/12", 0);
+		expect_owner(f.root, "/dev/vfio/7", 107);
 		ck_assert_msg(vfg_domain_revoke(f.ctx, "vm1", &summary, &err) == 0, "revoke: %s", err.message);
 		test_snapshot_expect(f.root, UNCHANGED, before, "after apply and revoke of an mdev");
 		free(before);
