@@ -18,8 +18,10 @@ static int describe_strings(const vfg_context *ctx, vfg_domain *domain, const vf
 			    vfg_error *err)
 {
 	snprintf(domain->name, sizeof(domain->name), "%s", description->name);
-	if (description->uuid && *description->uuid && vfg_uuid_parse(description->uuid, domain->uuid, err) < 0)
+	if (description->uuid && *description->uuid && vfg_uuid_parse(description->uuid, domain->uuid, err) < 0) {
+		vfg_error_prefix(err, "uuid"); /* the field, as every other refusal here names it */
 		return -1;
+	}
 	/* "NAME=VALUE", each checked by the labeler that declares NAME. */
 	for (size_t i = 0; description->attributes && description->attributes[i]; i++) {
 		const char *setting = description->attributes[i];

@@ -1091,7 +1091,14 @@ START_TEST(domain_new_refuses_a_bad_field_naming_it)
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1"}, "at least one hostdev");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .hostdevs = bad}, "hostdev 2");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .uuid = "not-a-uuid", .hostdevs = one},
-		       "not-a-uuid");
+		       "uuid: not-a-uuid");
+	/* a profile name the plan would refuse is refused here, by the labeler's check (a manager's trial) */
+	expect_refused(ctx,
+		       &(vfg_domain_description){.name = "vm1",
+						 .attributes = (const char *[]){"apparmor.profile=a b", NULL},
+						 .hostdevs = one},
+		       "attribute apparmor.profile: a b: apparmor: a profile name vfguard uses as a file name must be "
+		       "printable");
 	expect_refused(ctx,
 		       &(vfg_domain_description){.name = "vm1",
 						 .attributes = (const char *[]){"cgroup.path=machine.slice", NULL},

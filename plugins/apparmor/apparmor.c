@@ -33,6 +33,19 @@ enum {
 	APPARMOR_PROFILE_LOADED = 1u << 2, /* the domain's profile is in the kernel now */
 };
 
+/* The name is a file name in the rules and profile directories. */
+static int apparmor_profile_name_check(const char *name, vfg_error *err)
+{
+	bool ok = name[0] && name[0] != '.';
+	for (const char *p = name; ok && *p; p++)
+		ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '/';
+	if (!ok)
+		return vfg_error_set(err, EINVAL, name,
+				     "apparmor: a profile name vfguard uses as a file name must be printable, "
+				     "without spaces or '/', and not start with '.'");
+	return 0;
+}
+
 /* The domain's profile: given, or libvirt's naming libvirt-UUID, or vfguard-NAME without a uuid. */
 static int apparmor_profile_name(const vfg_domain *domain, char *buf, size_t size, vfg_error *err)
 {
@@ -43,15 +56,7 @@ static int apparmor_profile_name(const vfg_domain *domain, char *buf, size_t siz
 		snprintf(buf, size, "libvirt-%s", domain->uuid);
 	else
 		snprintf(buf, size, "vfguard-%s", domain->name);
-	/* The name is a file name in the rules and profile directories. */
-	bool ok = buf[0] && buf[0] != '.';
-	for (const char *p = buf; ok && *p; p++)
-		ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '/';
-	if (!ok)
-		return vfg_error_set(err, EINVAL, buf,
-				     "apparmor: a profile name vfguard uses as a file name must be printable, "
-				     "without spaces or '/', and not start with '.'");
-	return 0;
+	return apparmor_profile_name_check(buf, err);
 }
 
 /* ROOT + DIRECTORY(config @key) + "/" + @profile. */
@@ -681,15 +686,20 @@ static const vfg_config_key_def apparmor_keys[] = {
 	{NULL, NULL, NULL, NULL},
 };
 
-/* A profile name fits the labeler's buffers (VFG_LABEL_MAX). */
+/*
+ * A profile name fits the labeler's buffers (VFG_LABEL_MAX) and is one the
+ * plan would take: refused when the domain is made, not at its apply (a
+ * manager's trial).
+ */
 static int apparmor_profile_check(const char *value, vfg_error *err)
 {
-	return vfg_check_length(value, VFG_LABEL_MAX, err);
+	return vfg_check_length(value, VFG_LABEL_MAX, err) < 0 ? -1 : apparmor_profile_name_check(value, err);
 }
 
 static const vfg_attr_def apparmor_attributes[] = {
-	{"profile", apparmor_profile_check, "the domain's AppArmor profile (default: libvirt-UUID)", 7,
-	 "apparmor_profile", false},
+	{"profile", apparmor_profile_check,
+	 "the domain's AppArmor profile (default: libvirt-UUID, or vfguard-NAME without a UUID)", 7, "apparmor_profile",
+	 false},
 	{NULL, NULL, NULL, 0, NULL, false},
 };
 
