@@ -780,6 +780,8 @@ int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_
 VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err)
 {
 	bool committed;
+	if (vfg_plan_context_check(ctx, plan, "apply", err) < 0)
+		return -1;
 	return vfg_plan_apply_committed(ctx, plan, summary, &committed, err);
 }
 

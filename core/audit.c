@@ -247,6 +247,8 @@ static void audit_labelers_not_loaded(const vfg_plan *plan, const char *recorded
 
 VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **result, vfg_error *err)
 {
+	if (vfg_plan_context_check(ctx, plan, "audit", err) < 0)
+		return -1;
 	vfg_audit_report *report = calloc(1, sizeof(*report));
 	if (!report)
 		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot allocate the audit report");

@@ -388,6 +388,8 @@ VFG_EXPORT int vfg_domain_open_fds(vfg_context *ctx, const vfg_plan *plan, const
 				   vfg_fdset **result, vfg_error *err)
 {
 	*result = NULL;
+	if (vfg_plan_context_check(ctx, plan, "open the fds of", err) < 0)
+		return -1;
 	vfg_rlimit_mode mode;
 	const char *mode_text =
 		options && options->rlimit_mode ? options->rlimit_mode : vfg_config_get(ctx->config, "rlimit_mode");

@@ -82,6 +82,9 @@ const vfg_config_key_def *vfg_config_key_at(const vfg_config *config, size_t ind
  */
 void vfg_file_sweep_temporaries(const char *path);
 
+/* plan.c: 0 when @plan was built by @ctx, else -1 with @err saying to @what ("apply") it with that one. */
+int vfg_plan_context_check(const vfg_context *ctx, const vfg_plan *plan, const char *what, vfg_error *err);
+
 /* sysfs.c: reading sysfs files the way the kernel writes them. */
 int vfg_sysfs_read_line(const char *path, char *buf, size_t size, vfg_error *err);
 int vfg_sysfs_read_hex(const char *path, unsigned long max, unsigned long *value, vfg_error *err);

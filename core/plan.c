@@ -489,6 +489,7 @@ vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)
 		vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
 		return NULL;
 	}
+	plan->ctx = ctx;
 	if (plan_copy_domain(plan, domain, err) < 0 || plan_hostdevs(ctx, plan, err) < 0 ||
 	    plan_sort_functions(plan, err) < 0) {
 		vfg_plan_free(plan);
@@ -672,4 +673,14 @@ bool vfg_plan_group_mate(const vfg_plan *plan, const vfg_hostdev *hostdev, const
 		return false;
 	/* Looked up, not searched: a plan of 1000 hostdevs shown asked a million address compares. */
 	return !bsearch(&member->addr, plan->functions, plan->n_functions, sizeof(*plan->functions), function_order);
+}
+
+int vfg_plan_context_check(const vfg_context *ctx, const vfg_plan *plan, const char *what, vfg_error *err)
+{
+	if (plan->ctx == ctx)
+		return 0;
+	return vfg_error_set(err, EINVAL, plan->domain.name,
+			     "the plan was built by another context: %s it with the context that built it (its "
+			     "labelers and configuration are the plan's), nothing was changed",
+			     what);
 }

@@ -1117,6 +1117,50 @@ START_TEST(domain_new_refuses_a_bad_field_naming_it)
 }
 END_TEST
 
+/*
+ * A plan is its context's: its labelers' tables and configuration. Applied,
+ * audited or opened with another context, it is refused with nothing changed
+ * (a manager's trial got a misleading error from a labeler the other context
+ * had not loaded, after changes it then undid).
+ */
+START_TEST(a_plan_is_refused_with_another_context_than_the_one_that_built_it)
+{
+	const char *root = test_root_new(host);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", HOST_CONFIG);
+	vfg_context *builder = test_context(root), *other = test_context(root);
+	const char *hostdevs[] = {"01:00.0,backend=legacy,access=fd", NULL};
+	vfg_domain *vm1 = NULL;
+	vfg_error err = {0};
+	ck_assert(vfg_domain_new(builder,
+				 &(vfg_domain_description){.name = "vm1", .uid = 107, .gid = 107, .hostdevs = hostdevs},
+				 &vm1, &err) == 0);
+	vfg_plan *plan = NULL;
+	ck_assert_msg(vfg_plan_build(builder, vm1, &plan, &err) == 0, "%s", err.message);
+	char *before = test_snapshot(root, 0);
+	const char *expected = "vm1: the plan was built by another context";
+	ck_assert_int_eq(vfg_plan_apply(other, plan, NULL, &err), -1);
+	ck_assert_msg(strstr(err.message, expected) && strstr(err.message, "apply it with the context"), "%s",
+		      err.message);
+	vfg_audit_report *report = NULL;
+	ck_assert_int_eq(vfg_plan_audit(other, plan, &report, &err), -1);
+	ck_assert_msg(strstr(err.message, expected), "%s", err.message);
+	vfg_fdset *fdset = (vfg_fdset *)1;
+	ck_assert_int_eq(vfg_domain_open_fds(other, plan, NULL, &fdset, &err), -1);
+	ck_assert_ptr_null(fdset);
+	ck_assert_msg(strstr(err.message, expected), "%s", err.message);
+	test_snapshot_expect(root, 0, before, "a plan used with another context");
+	/* with its own, it applies */
+	ck_assert_msg(vfg_plan_apply(builder, plan, NULL, &err) == 0, "%s", err.message);
+	ck_assert_msg(vfg_domain_revoke(builder, "vm1", NULL, &err) == 0, "%s", err.message);
+	free(before);
+	vfg_plan_free(plan);
+	vfg_domain_free(vm1);
+	vfg_context_free(other);
+	vfg_context_free(builder);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(domain_apply_returns_the_plan_and_a_refused_apply_changes_nothing)
 {
 	const char *root = test_root_new(host);
@@ -1253,6 +1297,7 @@ int main(void)
 	tc = tcase_create("api");
 	tcase_add_test(tc, domain_new_checks_and_copies_every_field_and_owns_the_specs);
 	tcase_add_test(tc, domain_new_refuses_a_bad_field_naming_it);
+	tcase_add_test(tc, a_plan_is_refused_with_another_context_than_the_one_that_built_it);
 	tcase_add_test(tc, domain_apply_returns_the_plan_and_a_refused_apply_changes_nothing);
 	tcase_add_test(tc, contexts_share_nothing_across_threads);
 	suite_add_tcase(suite, tc);

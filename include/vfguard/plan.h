@@ -30,6 +30,12 @@ extern "C" {
  * Opaque: read it through the accessors below. Those that take an index count
  * from 0 and return NULL past the last; what they return belongs to the plan
  * and lives until vfg_plan_free.
+ *
+ * A plan belongs to the context that built it: it points into that
+ * context's labelers (their names, their tables), so free it before the
+ * context, and apply, audit or open fds with that context only (another is
+ * refused, EINVAL). The same holds for an audit report, whose findings name
+ * their labelers.
  */
 typedef struct vfg_plan vfg_plan;
 
