@@ -353,6 +353,7 @@ static int fdset_open_all(vfg_context *ctx, const host_journal *hj, const vfg_pl
 	fdset->uid = plan->domain.uid;
 	fdset->gid = plan->domain.gid;
 
+	bool container = false;
 	for (size_t i = 0; i < plan->n_nodes; i++) {
 		if (plan->nodes[i].access != VFG_ACCESS_FD)
 			continue;
@@ -366,8 +367,7 @@ static int fdset_open_all(vfg_context *ctx, const host_journal *hj, const vfg_pl
 				return -1;
 			break;
 		case VFG_NODE_CONTAINER:
-			/* vfio_iommu_type1 charges what it pins to the pinning mm (vfio_lock_acct()). */
-			fdset->accounting = VFG_ACCOUNTING_TYPE1;
+			container = true;
 			break;
 		case VFG_NODE_GROUP:
 		case VFG_NODE_CDEV:
@@ -375,6 +375,15 @@ static int fdset_open_all(vfg_context *ctx, const host_journal *hj, const vfg_pl
 			break;
 		}
 	}
+	/*
+	 * vfio_iommu_type1 charges what it pins to the pinning mm
+	 * (vfio_lock_acct()). Beside an iommufd (a domain with hostdevs on both
+	 * backends) the set is the iommufd's: process, as type1 is, or user,
+	 * the charge a manager must size for (a trial saw "type1" beside a
+	 * warning that the iommufd's pages stay the user's).
+	 */
+	if (container && fdset->accounting == VFG_ACCOUNTING_NONE)
+		fdset->accounting = VFG_ACCOUNTING_TYPE1;
 	if (fdset->n_fds > FDS_SCM_MAX)
 		return vfg_error_set(err, E2BIG, plan->domain.name, "%zu fds: more than one message carries (%d)",
 				     fdset->n_fds, FDS_SCM_MAX);

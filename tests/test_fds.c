@@ -169,6 +169,32 @@ START_TEST(legacy_opens_the_container_once_and_a_shared_group_once)
 }
 END_TEST
 
+/*
+ * Hostdevs on both backends: the container's type1 and the iommufd's charge.
+ * The set says the iommufd's, here "user" (RLIMIT_MODE could not be set on
+ * this /dev/iommu, which is /dev/zero), not "type1" beside a warning that
+ * says the pages stay the user's (a manager's trial).
+ */
+START_TEST(a_set_on_both_backends_has_the_iommufds_accounting)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	fixture_apply(&f,
+		      (const char *[]){"01:00.0,backend=iommufd,access=fd", "02:00.0,backend=legacy,access=fd", NULL});
+	vfg_fdset *fdset = open_ok(&f, "warn");
+	bool iommufd = false, container = false;
+	for (size_t i = 0; i < fdset->n_fds; i++) {
+		iommufd = iommufd || fdset->fds[i].kind == VFG_NODE_IOMMUFD;
+		container = container || fdset->fds[i].kind == VFG_NODE_CONTAINER;
+	}
+	ck_assert(iommufd && container);
+	ck_assert_int_eq(fdset->accounting, VFG_ACCOUNTING_USER);
+	ck_assert_msg(strstr(fdset->warnings, "/dev/iommu"), "%s", fdset->warnings);
+	vfg_fdset_free(fdset);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(path_access_nodes_are_not_opened)
 {
 	fixture f;
@@ -1246,6 +1272,7 @@ static Suite *fds_suite(void)
 	TCase *tc = tcase_create("open");
 	tcase_add_test(tc, iommufd_opens_iommu_once_and_each_cdev_rdwr_cloexec);
 	tcase_add_test(tc, legacy_opens_the_container_once_and_a_shared_group_once);
+	tcase_add_test(tc, a_set_on_both_backends_has_the_iommufds_accounting);
 	tcase_add_test(tc, path_access_nodes_are_not_opened);
 	tcase_add_test(tc, a_domain_without_fd_access_is_an_error);
 	tcase_add_test(tc, a_swapped_node_is_refused_and_what_was_opened_is_closed);
