@@ -631,7 +631,11 @@ static int check_refusal(const char *labeler, const char *path, const vfg_step *
 {
 	if (step->action != VFG_ACTION_REFUSE)
 		return 0;
-	return vfg_error_set(err, EPERM, path, "%s %s: %s; nothing was changed", labeler, path, step->reason);
+	/* The node once, and no strerror(EPERM) after the reason: it says why already (a manager's trial). */
+	vfg_error_set(err, 0, path, "refused by the %s labeler: %s; nothing was changed", labeler, step->reason);
+	if (err)
+		err->errnum = EPERM; /* for callers and --json */
+	return -1;
 }
 
 /* A refused step: recorded (each one), and the first one's error in @err. */

@@ -1394,6 +1394,14 @@ START_TEST(a_cgroup_path_that_does_not_exist_is_refused_and_apply_changes_nothin
 		domain_revoke_ok(&f, "vm1");
 	ck_assert_msg(r == -1, "apply with the missing cgroup %s succeeded (revoked again)", missing);
 	ck_assert_msg(strstr(err.message, what) && strstr(err.message, "nothing was changed"), "%s", err.message);
+	/* the node once, the labeler, and no strerror after the reason; EPERM for a program */
+	char sentence[768];
+	snprintf(sentence, sizeof(sentence),
+		 "%s: refused by the cgroup labeler: %s; create it, or name the VM's own "
+		 "cgroup; nothing was changed",
+		 CONTAINER, what);
+	ck_assert_str_eq(err.message, sentence);
+	ck_assert_int_eq(err.errnum, EPERM);
 	test_snapshot_expect(f.root, 0, before, "an apply refused for a missing cgroup");
 	ck_assert_ptr_null(test_read_file(f.root, "/run/vfguard/domains/vm1.journal"));
 	free(before);
