@@ -140,7 +140,8 @@ static void prepare_undo(vfg_context *ctx, const vfg_domain *domain, bool held_n
 VFG_EXPORT int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan **plan,
 				vfg_change_summary *summary, vfg_error *err)
 {
-	*plan = NULL;
+	if (plan)
+		*plan = NULL;
 	vfg_error dropped = {0};
 	if (!err)
 		err = &dropped; /* @err may be NULL (error.h); prepare_undo adds to the message */
@@ -160,6 +161,9 @@ VFG_EXPORT int vfg_domain_apply(vfg_context *ctx, const vfg_domain *domain, vfg_
 		*summary = prepared;
 		summary_add(summary, &applied);
 	}
-	*plan = built;
+	if (plan)
+		*plan = built;
+	else
+		vfg_plan_free(built); /* a caller with no use for it (apply.h) */
 	return 0;
 }

@@ -1152,6 +1152,9 @@ START_TEST(a_plan_is_refused_with_another_context_than_the_one_that_built_it)
 	/* with its own, it applies */
 	ck_assert_msg(vfg_plan_apply(builder, plan, NULL, &err) == 0, "%s", err.message);
 	ck_assert_msg(vfg_domain_revoke(builder, "vm1", NULL, &err) == 0, "%s", err.message);
+	/* a caller with no use for the plan, the summary or the error passes NULL for each (it crashed once) */
+	ck_assert_int_eq(vfg_domain_apply(other, vm1, NULL, NULL, NULL), 0);
+	ck_assert_msg(vfg_domain_revoke(other, "vm1", NULL, &err) == 0, "%s", err.message);
 	free(before);
 	vfg_plan_free(plan);
 	vfg_domain_free(vm1);

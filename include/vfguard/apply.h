@@ -54,7 +54,8 @@ int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_su
  * under one hold of the exclusive host lock (the labelers apply what they
  * planned from what they read once). The plan goes to
  * *@plan (vfg_plan_free it; NULL on failure) for vfg_domain_open_fds and
- * vfg_plan_audit. Applying again, with the same domain or with its pid now
+ * vfg_plan_audit; @plan NULL when the caller needs none (as @summary and
+ * @err may be). Applying again, with the same domain or with its pid now
  * known, keeps what the domain holds and adds what the pid makes needed. On a
  * failure before the apply committed, its grants are undone, and so are the
  * functions this call's prepare detached when the domain held nothing before
