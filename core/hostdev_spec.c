@@ -133,7 +133,10 @@ VFG_EXPORT int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, 
 
 	/* strtok_r skips empty fields: "BDF,," would read as "BDF". */
 	if (text[0] && (text[0] == ',' || strstr(text, ",,") || text[strlen(text) - 1] == ','))
-		return vfg_error_set(err, 0, text, "an empty hostdev option (two commas, or a comma at an end)");
+		return vfg_error_set(
+			err, 0, text,
+			"an empty hostdev option (two commas, or a comma at an end): options are backend=, access=, "
+			"vf-token=, managed= and driver=");
 
 	char *saveptr = NULL;
 	char *device = strtok_r(copy, ",", &saveptr);

@@ -235,8 +235,9 @@ static int memlock_grant(const vfg_labeler_env *env, const vfg_domain *domain, c
 		.rlim_max = memlock_limit_value(now.rlim_max) >= m->required ? now.rlim_max : (rlim_t)m->required,
 	};
 	if (vfg_fault("memlock.raise") || prlimit(pid, RLIMIT_MEMLOCK, &raised, NULL) < 0)
-		return vfg_error_set(err, errno, node->path, "cannot raise the RLIMIT_MEMLOCK of pid %d to %s",
-				     (int)pid, need);
+		return vfg_error_set(
+			err, errno, node->path, "cannot raise the RLIMIT_MEMLOCK of pid %d to %s%s", (int)pid, need,
+			errno == EPERM ? " (raising another process's hard limit needs CAP_SYS_RESOURCE)" : "");
 	/* A record the intent pass journaled is marked done by the core; one held from before stays done. */
 	return held ? 0 : vfg_txn_done(txn, node, err);
 }

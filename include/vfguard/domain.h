@@ -23,8 +23,11 @@ extern "C" {
 
 /*
  * Parse a hostdev as the CLI takes it: "BDF[,backend=legacy|iommufd]
- * [,access=path|fd][,vf-token=UUID][,managed=yes|no]", where BDF may also be the function's
- * sysfs path (under the root prefix).
+ * [,access=path|fd][,vf-token=UUID][,managed=yes|no][,driver=NAME]", where
+ * BDF may also be the function's sysfs path (under the root prefix), and
+ * driver= names the variant vfio driver a managed one is bound to; or a
+ * mediated device, "mdev=UUID", "mdev:UUID" or its sysfs path, with
+ * backend= and access= only.
  */
 int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev_spec *spec, vfg_error *err);
 

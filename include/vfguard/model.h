@@ -195,7 +195,11 @@ int vfg_domain_attr_set(vfg_domain *domain, const char *name, const char *value,
 /* Attribute @index as NAME and VALUE; false past the last. */
 bool vfg_domain_attr_at(const vfg_domain *domain, size_t index, const char **name, const char **value);
 
-/* A domain name becomes part of file names: printable, no '/', no leading '.', at most VFG_NAME_MAX-1. */
+/*
+ * A domain name becomes part of file names: printable ASCII (no space, no
+ * byte past 0x7e, so no UTF-8), no '/', no leading '.', at most
+ * VFG_NAME_MAX-1 bytes.
+ */
 int vfg_domain_name_check(const char *name, vfg_error *err);
 
 #ifdef __cplusplus
