@@ -180,16 +180,15 @@ static int no_such_labeler(const vfg_context *ctx, const char *dir, const char *
 			used = vfg_strlcatf(found, sizeof(found), used, "%s%.*s", used ? ", " : "", (int)(length - 11),
 					    entry->d_name + 8);
 	}
-	if (used)
+	if (used) {
 		vfg_error_set(err, ENOENT, dir, "no labeler '%s' here (vfguard-%s.so); the labelers here: %s", name,
 			      name, found);
-	else
-		vfg_error_set(err, ENOENT, dir, "no labeler '%s' here, nor any vfguard-*.so: not a plugin directory",
-			      name);
-	/* a directory with none is not vfguard's: the directory is what is wrong, not the name */
-	if (used)
 		vfg_config_blame(ctx->config, "labelers", err);
-	else if (strcmp(vfg_config_get(ctx->config, "plugin_dir"), dir) == 0)
+		return -1;
+	}
+	/* a directory with none is not vfguard's: the directory is what is wrong, not the name */
+	vfg_error_set(err, ENOENT, dir, "no labeler '%s' here, nor any vfguard-*.so: not a plugin directory", name);
+	if (strcmp(vfg_config_get(ctx->config, "plugin_dir"), dir) == 0)
 		vfg_config_blame(ctx->config, "plugin_dir", err);
 	return -1;
 }
