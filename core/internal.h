@@ -73,12 +73,18 @@ int vfg_config_finish(vfg_config *config,
 const vfg_config_key_def *vfg_config_key_at(const vfg_config *config, size_t index, const char **owner);
 
 /*
- * util.c: remove what a killed writer of @path left, PATH.vfguard-tmp.PID
- * of a pid no process has (kill(pid, 0): ESRCH), or a zombie, which writes
- * nothing more (its parent, a tracer say, may reap it late). Files are replaced under
- * the host lock, so no live writer of @path has one; a pid that is alive
- * (used again, or another pid namespace's) keeps its file. Best effort:
- * vfg_file_replace_owned() and vfg_file_remove() call it after their change.
+ * util.c: the temporary file a replacement of @path writes first,
+ * DIR/.NAME.vfguard-tmp.PID: hidden, so no journal, rules file or state
+ * file can have its name (domain and profile names never start with '.').
+ * -1 when @path ends in '/' or @buf is too short.
+ */
+int vfg_file_temporary_path(const char *path, char *buf, size_t size);
+/*
+ * Remove what a killed writer of @path left: its temporaries whose pid no
+ * process has (kill(pid, 0): ESRCH). A pid that is alive (a zombie, a pid
+ * used again, another pid namespace's) keeps its file; a later replace or
+ * remove takes it. Best effort: vfg_file_replace_owned() and
+ * vfg_file_remove() call it after their change.
  */
 void vfg_file_sweep_temporaries(const char *path);
 

@@ -765,7 +765,8 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 	vfg_error ignored = {0};
 	if (vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
 		return -1;
-	snprintf(temporary, sizeof(temporary), "%s%s%ld", path, VFG_FILE_TEMPORARY_INFIX, (long)getpid());
+	if (vfg_file_temporary_path(path, temporary, sizeof(temporary)) < 0)
+		return -1;
 	int fd = vfg_fault("holders.create")
 			 ? -1
 			 : open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -95,41 +95,48 @@ VFG_EXPORT int vfg_fsync_parent(const char *path, vfg_error *err)
 	return 0;
 }
 
-/* Is @pid a process that can still write: it exists and is no zombie (proc(5), /proc/PID/stat's state)? */
-static bool process_alive(pid_t pid)
+int vfg_file_temporary_path(const char *path, char *buf, size_t size)
 {
-	if (kill(pid, 0) < 0)
-		return errno != ESRCH;
-	char path[64], stat[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
-	if (n <= 0)
-		return true; /* cannot tell: keep its file */
-	stat[n] = '\0';
-	const char *paren = strrchr(stat, ')'); /* the name may hold spaces and parentheses */
-	return !paren || (paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'));
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	if (!*name)
+		return -1;
+	int n = snprintf(buf, size, "%.*s.%s" VFG_FILE_TEMPORARY_INFIX "%d", (int)(name - path), path, name,
+			 (int)getpid());
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/*
+ * The writer's pid in @name when it is a temporary of @base,
+ * ".BASE.vfguard-tmp.PID" as vfg_file_temporary_path() writes it (no
+ * leading zero, no sign); 0 when it is not.
+ */
+static pid_t temporary_writer(const char *name, const char *base)
+{
+	size_t base_length = strlen(base), infix_length = strlen(VFG_FILE_TEMPORARY_INFIX);
+	if (name[0] != '.' || strncmp(name + 1, base, base_length) != 0 ||
+	    strncmp(name + 1 + base_length, VFG_FILE_TEMPORARY_INFIX, infix_length) != 0)
+		return 0;
+	const char *digits = name + 1 + base_length + infix_length;
+	size_t n = strspn(digits, "0123456789");
+	if (n == 0 || n > 9 || digits[n] || digits[0] == '0')
+		return 0;
+	return (pid_t)atol(digits);
 }
 
 void vfg_file_sweep_temporaries(const char *path)
 {
-	char parent[VFG_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash || (size_t)(slash - path) >= sizeof(parent))
+	char parent[VFG_PATH_MAX] = ".";
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	if (!*name || (slash && (size_t)(slash - path) >= sizeof(parent)))
 		return;
-	snprintf(parent, sizeof(parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	const char *base = slash + 1;
-	size_t base_length = strlen(base), infix_length = strlen(VFG_FILE_TEMPORARY_INFIX);
+	if (slash)
+		snprintf(parent, sizeof(parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	_cleanup_closedir_ DIR *d = opendir(parent);
 	for (struct dirent *entry; d && (entry = readdir(d));) {
-		const char *name = entry->d_name, *digits = name + base_length + infix_length;
-		if (strncmp(name, base, base_length) != 0 ||
-		    strncmp(name + base_length, VFG_FILE_TEMPORARY_INFIX, infix_length) != 0 || !*digits ||
-		    digits[strspn(digits, "0123456789")] || strlen(digits) > 9)
-			continue;
-		pid_t pid = (pid_t)atol(digits);
-		if (pid > 0 && pid != getpid() && !process_alive(pid))
-			unlinkat(dirfd(d), name, 0); /* no fault: best effort, the write it follows is done */
+		pid_t pid = temporary_writer(entry->d_name, name);
+		/* kill(2) with no signal: ESRCH, no such process; a zombie is one still (its parent reaps it) */
+		if (pid > 0 && pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), entry->d_name, 0); /* no fault: best effort, the write it follows is done */
 	}
 }
 
@@ -137,7 +144,8 @@ VFG_EXPORT int vfg_file_replace_owned(const char *path, const void *content, siz
 				      gid_t gid, vfg_error *err)
 {
 	char temporary[VFG_PATH_MAX + 32];
-	snprintf(temporary, sizeof(temporary), "%s" VFG_FILE_TEMPORARY_INFIX "%d", path, (int)getpid());
+	if (vfg_file_temporary_path(path, temporary, sizeof(temporary)) < 0)
+		return vfg_error_set(err, ENAMETOOLONG, path, "cannot name a temporary file beside it");
 	_cleanup_close_ int fd =
 		vfg_fault("util.replace_create")
 			? -1

@@ -248,13 +248,14 @@ int vfg_write_all(int fd, const void *data, size_t size);
  */
 int vfg_fsync_parent(const char *path, vfg_error *err);
 
-/* In the name of vfg_file_replace_owned()'s temporary file: one a crash left is known by it. */
+/* In the name of vfg_file_replace_owned()'s temporary file, DIR/.NAME.vfguard-tmp.PID: one a crash left is known by it.
+ */
 #define VFG_FILE_TEMPORARY_INFIX ".vfguard-tmp."
 
 /*
  * Replace @path with @size bytes of @content so that after a crash at any
  * instant it holds either the old content or the new, never a torn mix:
- * write a temporary file beside it (PATH.vfguard-tmp.PID), fsync it, rename
+ * write a temporary file beside it (DIR/.NAME.vfguard-tmp.PID), fsync it, rename
  * it over @path (atomic within a file system, rename(2)) and fsync the
  * directory. The file gets mode @mode (set with fchmod: no umask applies)
  * and, unless they are (uid_t)-1 and (gid_t)-1, owner @uid and group @gid.
