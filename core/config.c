@@ -253,6 +253,14 @@ void vfg_config_blame(const vfg_config *config, const char *key, vfg_error *err)
 		return;
 	vfg_error_prefix(err, "%s%s%s", setting->origin, *setting->origin ? ": " : "--set ", key);
 	config_blame_setting(setting, err);
+	/*
+	 * The file's mistake: its path is the subject, not the plugin directory
+	 * the message also names, which a front end would take for its own
+	 * argument's (context.h; a review found exit 2 with --plugin-dir).
+	 */
+	const char *line = strstr(setting->origin, ": line ");
+	if (err && line)
+		snprintf(err->subject, sizeof(err->subject), "%.*s", (int)(line - setting->origin), setting->origin);
 }
 
 /*

@@ -1249,12 +1249,22 @@ START_TEST(config_lists_the_labelers_keys_and_attributes_and_refuses_a_key_nobod
 		{"plugin_dir = /nonexistent-vfguard-plugins\n",
 		 "vfguard.conf: line 1: plugin_dir: /nonexistent-vfguard-plugins: no labeler"},
 	};
+	const char *plugins = getenv("VFGUARD_BUILT_PLUGIN_DIR");
+	ck_assert_ptr_nonnull(plugins);
 	for (size_t i = 0; i < sizeof(in_file) / sizeof(in_file[0]); i++) {
 		test_write_file(root, "/etc/vfguard/vfguard.conf", in_file[i].file);
 		test_cli(&run,
 			 (const char *[]){"plan", "--root", root, "--domain", "vm", "--hostdev", "02:00.0", NULL});
 		ck_assert_msg(run.status == 1 && strstr(run.err, in_file[i].message), "case %zu: exit %d: %s%s", i,
 			      run.status, run.out, run.err);
+		test_run_free(&run);
+		/* a --plugin-dir given, the file's mistake is still the file's (the message names that directory) */
+		if (strncmp(in_file[i].file, "plugin_dir", 10) == 0)
+			continue; /* --plugin-dir wins over the file's plugin_dir */
+		test_cli(&run, (const char *[]){"plan", "--root", root, "--plugin-dir", plugins, "--domain", "vm",
+						"--hostdev", "02:00.0", NULL});
+		ck_assert_msg(run.status == 1 && strstr(run.err, in_file[i].message),
+			      "case %zu, --plugin-dir: exit %d: %s%s", i, run.status, run.out, run.err);
 		test_run_free(&run);
 	}
 
