@@ -505,6 +505,8 @@ static const struct {
 	 "--set labelers: dac: labeler listed twice"},
 	{{"plan", "--plugin-dir", "/nonexistent-vfguard-plugins", "--domain", "vm", "--hostdev", "01:00.0", NULL},
 	 "/nonexistent-vfguard-plugins: no labeler 'dac': cannot read the plugin directory"},
+	{{"plan", "--domain", "vm", "--apparmor-profile", "a b", "--hostdev", "01:00.0", NULL},
+	 "attribute apparmor.profile: a b: apparmor: a profile name vfguard uses as a file name must be printable"},
 	{{"plan", "--domain", "vm", "--hostdev", "01:00.0", "--hostdev", "0000:01:00.0,backend=legacy", NULL},
 	 "0000:01:00.0: --hostdev given twice ('01:00.0', then '0000:01:00.0,backend=legacy')"},
 };

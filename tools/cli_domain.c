@@ -373,6 +373,24 @@ int cli_domain_finish(cli_domain *cd, const vfg_context *ctx, vfg_error *err)
 		}
 	}
 
+	/*
+	 * The short forms (--apparmor-profile, --selinux-label, ...) are set as
+	 * they are, so that a run without their labeler takes them: a loaded one
+	 * checks them here as it checks --attr's (a review found 'a b' refused
+	 * only by the plan, exit 1).
+	 */
+	const char *owner;
+	const vfg_attr_def *def;
+	for (size_t i = 0; (def = vfg_context_attr(ctx, i, &owner)); i++) {
+		char name[128];
+		snprintf(name, sizeof(name), "%s.%s", owner, def->name);
+		const char *value = vfg_domain_attr(&cd->domain, name);
+		if (value[0] && def->check && def->check(value, err) < 0) {
+			vfg_error_prefix(err, "attribute %s", name);
+			return -1;
+		}
+	}
+
 	cd->specs = calloc(cd->n_hostdev_texts, sizeof(*cd->specs));
 	if (!cd->specs)
 		return vfg_error_set(err, ENOMEM, "", "out of memory");
