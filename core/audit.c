@@ -272,7 +272,8 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	report_labelers(plan, recorded, report);
 	audit_labelers_not_loaded(plan, recorded, &finding);
 	/*
-	 * A crashed run's intents are journaled, some changes made, some not:
+	 * An open transaction (a run killed mid-way, or a revoke that failed):
+	 * its intents are journaled, some changes made, some not:
 	 * each node would be "drift" with a fix that grants again, where what
 	 * the host needs is the transaction finished (a trial found a killed
 	 * apply reported as 760 findings, a killed revoke as 700): one finding.
@@ -282,7 +283,7 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		char actual[256];
 		finding.labeler = "journal";
 		snprintf(actual, sizeof(actual),
-			 "a crashed %s left transaction %lu unfinished: its changes are half made",
+			 "an interrupted or failed %s left transaction %lu open: its changes are half made",
 			 journal_op_name(finding.dj->open_op), finding.dj->open_txn);
 		vfg_finding_report(
 			&finding, NULL, VFG_FINDING_HOST, "every transaction of the domain finished", actual,
