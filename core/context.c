@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "dispatcher.h"
 #include "internal.h"
@@ -75,6 +77,12 @@ VFG_EXPORT vfg_context *vfg_context_new(const vfg_context_options *options, vfg_
 		return NULL;
 	}
 	ctx->root_fd = -1;
+	/* getrandom(2), not waiting for the pool (early boot): then the clock and the address stand in */
+	if (getrandom(&ctx->id, sizeof(ctx->id), GRND_NONBLOCK) != (ssize_t)sizeof(ctx->id)) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ctx->id = ((uint64_t)now.tv_sec << 32 ^ (uint64_t)now.tv_nsec) ^ (uint64_t)(uintptr_t)ctx;
+	}
 
 	/* No journal reads kept is no error: each host lock then reads them all. */
 	ctx->journals = journal_cache_new();

@@ -44,6 +44,12 @@ struct vfg_context {
 	struct journal_cache
 		*journals; /* core/journal_cache.c: the journals the last host lock read; NULL: none kept */
 	host_records records; /* the command under way's records (records.h) */
+	/*
+	 * Random, drawn when the context is made: what a plan names its context
+	 * by (vfg_plan_context_check), since a context made after another is
+	 * freed may get its address.
+	 */
+	uint64_t id;
 };
 
 /* core/journal_cache.c: for the context's journals. */

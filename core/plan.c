@@ -489,7 +489,7 @@ vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)
 		vfg_error_set(err, ENOMEM, domain->name, "cannot plan");
 		return NULL;
 	}
-	plan->ctx = ctx;
+	plan->ctx_id = ctx->id;
 	if (plan_copy_domain(plan, domain, err) < 0 || plan_hostdevs(ctx, plan, err) < 0 ||
 	    plan_sort_functions(plan, err) < 0) {
 		vfg_plan_free(plan);
@@ -677,7 +677,7 @@ bool vfg_plan_group_mate(const vfg_plan *plan, const vfg_hostdev *hostdev, const
 
 int vfg_plan_context_check(const vfg_context *ctx, const vfg_plan *plan, const char *what, vfg_error *err)
 {
-	if (plan->ctx == ctx)
+	if (plan->ctx_id == ctx->id)
 		return 0;
 	return vfg_error_set(err, EINVAL, plan->domain.name,
 			     "the plan was built by another context: %s it with the context that built it (its "

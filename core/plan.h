@@ -35,7 +35,7 @@ typedef struct vfg_planned_domain_labeler {
  * The labelers see the domain with each hostdev's backend as resolved.
  */
 struct vfg_plan {
-	const vfg_context *ctx; /* the context that built it: its labelers' tables, its configuration */
+	uint64_t ctx_id; /* the context that built it (vfg_context.id): its labelers' tables, its configuration */
 	vfg_domain domain; /* hostdevs points into the plan's own copy */
 	size_t n_hostdevs;
 	vfg_hostdev *hostdevs;

@@ -1157,11 +1157,23 @@ START_TEST(a_plan_is_refused_with_another_context_than_the_one_that_built_it)
 	/* a caller with no use for the plan, the summary or the error passes NULL for each (it crashed once) */
 	ck_assert_int_eq(vfg_domain_apply(other, vm1, NULL, NULL, NULL), 0);
 	ck_assert_msg(vfg_domain_revoke(other, "vm1", NULL, &err) == 0, "%s", err.message);
+
+	/*
+	 * A context made once the builder is freed may have its address (a
+	 * review saw it): the plan knows its context by a random id, not by it.
+	 */
+	vfg_context_free(builder);
+	vfg_context *later = test_context(root);
+	char *again = test_snapshot(root, 0);
+	ck_assert_int_eq(vfg_plan_apply(later, plan, NULL, &err), -1);
+	ck_assert_msg(strstr(err.message, expected), "%s", err.message);
+	test_snapshot_expect(root, 0, again, "a plan of a freed context");
+	free(again);
 	free(before);
 	vfg_plan_free(plan);
 	vfg_domain_free(vm1);
+	vfg_context_free(later);
 	vfg_context_free(other);
-	vfg_context_free(builder);
 	test_root_remove(root);
 }
 END_TEST
