@@ -435,20 +435,32 @@ static const char *fd_hostdev_name(const vfg_fd_hostdev *hostdev, char *buf)
 }
 
 /* The description that goes with the fds: one line each, the fds in the order of the SCM_RIGHTS array. */
-static size_t fdset_describe(const vfg_fdset *fdset, char *buf, size_t size)
+/*
+ * The message's text (docs/fds.md), as long as the set needs: 253 fds and
+ * their hostdevs take some 25 KiB, which a fixed 8 KiB refused (a review).
+ * NULL when out of memory.
+ */
+static char *fdset_describe(const vfg_fdset *fdset, size_t *length)
 {
-	size_t used = vfg_strlcatf(buf, size, 0, "%s\ndomain %s\naccounting %s\n", FDS_WIRE_MAGIC, fdset->domain,
-				   vfg_accounting_name(fdset->accounting));
+	char *text = NULL;
+	FILE *out = open_memstream(&text, length);
+	if (!out)
+		return NULL;
+	fprintf(out, "%s\ndomain %s\naccounting %s\n", FDS_WIRE_MAGIC, fdset->domain,
+		vfg_accounting_name(fdset->accounting));
 	for (size_t i = 0; i < fdset->n_fds; i++)
-		used = vfg_strlcatf(buf, size, used, "fd %zu %s %s\n", i, vfg_node_kind_name(fdset->fds[i].kind),
-				    fdset->fds[i].path);
+		fprintf(out, "fd %zu %s %s\n", i, vfg_node_kind_name(fdset->fds[i].kind), fdset->fds[i].path);
 	for (size_t i = 0; i < fdset->n_hostdevs; i++) {
 		const vfg_fd_hostdev *h = &fdset->hostdevs[i];
 		char name[VFG_HOSTDEV_NAME_MAX];
-		used = vfg_strlcatf(buf, size, used, "hostdev %s %zu %s\n", fd_hostdev_name(h, name), h->fd,
-				    h->vf_token[0] ? h->vf_token : "-");
+		fprintf(out, "hostdev %s %zu %s\n", fd_hostdev_name(h, name), h->fd,
+			h->vf_token[0] ? h->vf_token : "-");
 	}
-	return used;
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 VFG_EXPORT int vfg_fdset_send(vfg_fdset *fdset, int sockfd, vfg_error *err)
@@ -470,10 +482,10 @@ VFG_EXPORT int vfg_fdset_send(vfg_fdset *fdset, int sockfd, vfg_error *err)
 		if (fdset->fds[i].fd < 0)
 			return vfg_error_set(err, EBADF, fdset->fds[i].path, "already handed over or closed");
 
-	char text[8192];
-	size_t text_length = fdset_describe(fdset, text, sizeof(text));
-	if (text_length >= sizeof(text) - 1)
-		return vfg_error_set(err, E2BIG, fdset->domain, "the fd description is too long");
+	size_t text_length = 0;
+	_cleanup_free_ char *text = fdset_describe(fdset, &text_length);
+	if (!text)
+		return vfg_error_set(err, ENOMEM, fdset->domain, "cannot describe the fds");
 
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * FDS_SCM_MAX)];

@@ -727,6 +727,71 @@ START_TEST(the_environment_of_a_large_set_names_every_fd_in_full)
 }
 END_TEST
 
+/*
+ * The largest set one message carries, 253 fds, is sent whole: every fd,
+ * and the description to its last hostdev line (about 25 KiB, which a fixed
+ * 8 KiB buffer once refused as "too long"). The peer is this process, over
+ * a socket pair: its SO_PEERCRED uid is the set's.
+ */
+START_TEST(the_largest_set_is_sent_whole)
+{
+	enum { N_HOSTDEVS = 252, N_FDS = N_HOSTDEVS + 1 };
+	vfg_fd fds[N_FDS];
+	vfg_fd_hostdev hostdevs[N_HOSTDEVS];
+	for (size_t i = 0; i < N_FDS; i++) {
+		fds[i] = (vfg_fd){.fd = open("/dev/null", O_RDONLY | O_CLOEXEC),
+				  .kind = i ? VFG_NODE_CDEV : VFG_NODE_IOMMUFD};
+		ck_assert_int_ge(fds[i].fd, 0);
+		snprintf(fds[i].path, sizeof(fds[i].path), i ? "/dev/vfio/devices/vfio%zu" : "/dev/iommu", i - 1);
+	}
+	for (size_t i = 0; i < N_HOSTDEVS; i++) {
+		hostdevs[i] = (vfg_fd_hostdev){.fd = i + 1};
+		snprintf(hostdevs[i].bdf, sizeof(hostdevs[i].bdf), "0000:%02zx:%02zx.%zx", 0x10 + i / 256, (i / 8) % 32,
+			 i % 8);
+	}
+	vfg_fdset fdset = {.uid = getuid(),
+			   .gid = getgid(),
+			   .n_fds = N_FDS,
+			   .fds = fds,
+			   .n_hostdevs = N_HOSTDEVS,
+			   .hostdevs = hostdevs};
+	snprintf(fdset.domain, sizeof(fdset.domain), "vm1");
+	int pair[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	vfg_error err = {0};
+	ck_assert_msg(vfg_fdset_send(&fdset, pair[0], &err) == 0, "%s", err.message);
+	close(pair[0]);
+
+	static char text[65536];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * N_FDS)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
+	struct msghdr message = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+	ssize_t n = recvmsg(pair[1], &message, MSG_CMSG_CLOEXEC);
+	ck_assert_int_gt(n, 0);
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+	ck_assert(cmsg && cmsg->cmsg_type == SCM_RIGHTS && !(message.msg_flags & MSG_CTRUNC));
+	size_t received = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	ck_assert_uint_eq(received, N_FDS);
+	for (size_t i = 0; i < received; i++)
+		close(((int *)CMSG_DATA(cmsg))[i]);
+	size_t used = (size_t)n;
+	while ((n = read(pair[1], text + used, sizeof(text) - 1 - used)) > 0) /* a stream may split it */
+		used += (size_t)n;
+	text[used] = '\0';
+	close(pair[1]);
+	ck_assert_uint_gt(used, 8192);
+	ck_assert_msg(strncmp(text, "vfguard-fds 1\ndomain vm1\n", 25) == 0, "%.60s", text);
+	const char *last = "\nhostdev 0000:10:1f.3 252 -\n";
+	ck_assert_msg(used > strlen(last) && strcmp(text + used - strlen(last), last) == 0, "...%s", text + used - 60);
+	for (size_t i = 0; i < N_FDS; i++)
+		ck_assert_int_eq(fds[i].fd, -1); /* the set's copies are closed once sent */
+}
+END_TEST
+
 /* "CapInh CapPrm CapEff CapBnd CapAmb" of a /proc/PID/status text, space-separated. */
 static void capabilities_of(const char *status, char *buf, size_t size)
 {
@@ -1301,6 +1366,7 @@ static Suite *fds_suite(void)
 	tcase_add_test(tc, install_puts_the_fds_at_the_base_and_closes_every_other);
 	tcase_add_test(tc, the_environment_names_every_fd);
 	tcase_add_test(tc, the_environment_of_a_large_set_names_every_fd_in_full);
+	tcase_add_test(tc, the_largest_set_is_sent_whole);
 	tcase_add_test(tc, privileges_drop_leaves_no_capability_and_the_domain_ids);
 	suite_add_tcase(suite, tc);
 
