@@ -339,7 +339,8 @@ static int apparmor_intent(const vfg_labeler_env *env, const vfg_domain *domain,
 	if (apparmor_section_of_other(rules, domain))
 		return vfg_error_set(err, EBUSY, rules->path,
 				     "apparmor: holds the rules of domain %s: profile %s is that domain's, and two "
-				     "domains never share a rules file (give this one its own --apparmor-profile)",
+				     "domains never share a rules file (give this one a profile of its own: "
+				     "--apparmor-profile, or its libvirt <seclabel model='apparmor'> label)",
 				     rules->domain, target.profile);
 
 	/*

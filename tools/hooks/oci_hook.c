@@ -407,7 +407,7 @@ static int hostdevs_of_group(const vfg_context *ctx, oci_container *c, const cha
 		return -1;
 	_cleanup_closedir_ DIR *dir = opendir(real);
 	if (!dir)
-		return vfg_error_set(err, errno, path, "no IOMMU group %u in sysfs (%s)", group, logical);
+		return vfg_error_set(err, errno, path, "no IOMMU group %u in sysfs (%s)", group, real);
 	size_t found = 0;
 	for (struct dirent *entry; (entry = readdir(dir));) {
 		vfg_hostdev_spec key;
