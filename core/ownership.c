@@ -87,8 +87,8 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 	unsigned held_uid = (unsigned)dj->domain->uid, held_gid = (unsigned)dj->domain->gid;
 	return vfg_error_set(err, EBUSY, domain->name,
 			     "the domain's grants are for uid %u gid %u, not uid %u gid %u: an apply keeps what the "
-			     "domain holds, so %s would stay %u:%u's; give --uid %u --gid %u, or run vfguard revoke "
-			     "--domain %s first, then apply; nothing was changed",
+			     "domain holds, so %s would stay granted to uid %u gid %u; give --uid %u --gid %u, or run "
+			     "vfguard revoke --domain %s first, then apply; nothing was changed",
 			     held_uid, held_gid, (unsigned)domain->uid, (unsigned)domain->gid,
 			     dj->records[i]->node.path, held_uid, held_gid, held_uid, held_gid, domain->name);
 }

@@ -812,7 +812,7 @@ START_TEST(a_second_apply_for_another_uid_is_refused_and_changes_nothing)
 	ck_assert_int_eq(domain_apply(&f, "vm1", 108, legacy_7, NULL, &err), -1);
 	ck_assert_int_eq(err.errnum, EBUSY);
 	ck_assert_msg(strstr(err.message, "vm1: the domain's grants are for uid 107 gid 107, not uid 108 gid 108") &&
-			      strstr(err.message, "so /dev/vfio/vfio would stay 107:107's") &&
+			      strstr(err.message, "so /dev/vfio/vfio would stay granted to uid 107 gid 107") &&
 			      strstr(err.message, "give --uid 107 --gid 107, or run vfguard revoke --domain vm1 "
 						  "first, then apply; nothing was changed"),
 		      "%s", err.message);
