@@ -298,10 +298,11 @@ START_TEST(a_failed_revoke_takes_back_the_rest_and_restore_finishes_it)
 	test_run_free(&run);
 	/* audit says so too, once, and sends to restore: not a drift per node whose fix grants again */
 	test_cli(&run, (const char *[]){"audit", "--root", root, NULL});
-	ck_assert_msg(run.status == 3 && strstr(run.out, "domain vm1: 1 finding\n") &&
-			      strstr(run.out, "an interrupted or failed revoke left transaction") &&
-			      strstr(run.out, "vfguard restore (it undoes a crashed apply, completes a crashed revoke)"),
-		      "exit %d: %s%s", run.status, run.out, run.err);
+	ck_assert_msg(
+		run.status == 3 && strstr(run.out, "domain vm1: 1 finding\n") &&
+			strstr(run.out, "an interrupted or failed revoke left transaction") &&
+			strstr(run.out, "vfguard restore (it undoes a crashed apply, completes a crashed revoke)"),
+		"exit %d: %s%s", run.status, run.out, run.err);
 	test_run_free(&run);
 
 	test_cli(&run, (const char *[]){"restore", "--root", root, "--json", NULL});
