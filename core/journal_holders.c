@@ -779,7 +779,13 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 		       writev(fd, pieces, count) == (ssize_t)total;
 	close(fd);
 	if (written && !vfg_fault("holders.rename") && rename(temporary, path) == 0) {
-		vfg_file_sweep_temporaries(path); /* a command killed while writing it left one */
+		/*
+		 * A command killed while writing it left one; its raised generation
+		 * then made the index untrusted, so only a rewrite of an untrusted
+		 * index looks (not every command's, whose write follows its own change).
+		 */
+		if (!hj->holders_valid)
+			vfg_file_sweep_temporaries(path);
 		return 0;
 	}
 	unlink(temporary); /* no fault: our own temporary file, after a failure */

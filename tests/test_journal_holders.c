@@ -6,11 +6,15 @@
  * node's last holder found through it. On generated trees with the real DAC
  * labeler and real nodes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <vfguard/util.h>
 
 #include "testlib.h"
 
@@ -175,6 +179,32 @@ START_TEST(a_stale_index_is_not_trusted_and_is_rebuilt)
 }
 END_TEST
 
+/*
+ * A writer killed between its index temporary's create and rename leaves
+ * the temporary and a raised generation: the next writer finds the index
+ * untrusted, rebuilds it, and takes the temporary away.
+ */
+START_TEST(the_rebuild_after_a_killed_writer_removes_its_temporary)
+{
+	const char *root = host_new();
+	apply(root, "vm1", "107", "01:00.0");
+	pid_t dead = fork();
+	ck_assert_int_ge(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+	char temporary[64];
+	snprintf(temporary, sizeof(temporary), "/run/vfguard/.holders%s%d", VFG_FILE_TEMPORARY_INFIX, (int)dead);
+	test_write_file(root, temporary, "vfguard-holders 2\n");
+	generation_changed(root);
+	apply(root, "vm2", "108", "02:00.0");
+	struct stat st;
+	ck_assert_msg(lstat(test_path(root, temporary), &st) < 0 && errno == ENOENT, "%s stayed", temporary);
+	expect_listed(root, "\ndomain vm2 108 ", true);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_one_restores_it)
 {
 	const char *root = host_new();
@@ -205,6 +235,7 @@ static Suite *journal_holders_suite(void)
 	tcase_add_test(tc, an_apply_writes_the_index_with_the_domains_claims_and_shared_records);
 	tcase_add_loop_test(tc, a_stale_index_is_not_trusted_and_is_rebuilt, 0,
 			    sizeof(stale_cases) / sizeof(stale_cases[0]));
+	tcase_add_test(tc, the_rebuild_after_a_killed_writer_removes_its_temporary);
 	tcase_add_test(tc, a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_one_restores_it);
 	suite_add_tcase(suite, tc);
 	return suite;
