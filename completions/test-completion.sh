@@ -52,7 +52,7 @@ commands=$("$cli" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/
 	exit 1
 }
 command_count=$(wc -l <<<"$commands")
-echo "1..$((command_count + 10))"
+echo "1..$((command_count + 12))"
 
 expect "every command of \`vfguard --help\` is offered first, with --help and --version" \
 	"$(printf '%s\n' "$commands" help --help --version | sort)" ''
@@ -80,6 +80,15 @@ if ! output=$("$cli" apply --root "$root" --domain gpu-vm --uid 64055 --gid 6405
 fi
 expect "--domain: the domain \`vfguard status --json\` lists under --root" gpu-vm status --root "$root" --domain ''
 expect "--domain: with --root=DIR too" gpu-vm revoke --root = "$root" --domain g
+# A name as libvirt takes it, with a space and UTF-8: offered as one word
+# (printf %q's form of it, which depends on the locale's charset).
+if ! output=$("$cli" apply --root "$root" --domain 'GPU vm-ü' --uid 64055 --gid 64055 --hostdev 0000:c1:00.0 2>&1); then
+	echo "Bail out! apply of 'GPU vm-ü' on $root failed: $output"
+	exit 1
+fi
+printf -v spaced '%q' 'GPU vm-ü'
+expect "--domain: a name with a space, as one word" "$spaced" status --root "$root" --domain G
+expect "--domain: both domains" "$(printf '%s\n' "$spaced" gpu-vm | sort)" status --root "$root" --domain ''
 expect "--hostdev: the host's functions under --root" $'0000:41:00.0\n0000:41:00.1' \
 	plan --root "$root" --hostdev 0000:41:00.
 expect "--hostdev: a spec's keys after a comma" $'0000:41:00.0,access=fd\n0000:41:00.0,access=path' \

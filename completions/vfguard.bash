@@ -64,6 +64,18 @@ _vfguard_domains() {
 		sed -n 's/^      "name": "\(.*\)",\{0,1\}$/\1/p'
 }
 
+# The domain names that start with CURRENT, each as one shell word: a name
+# may hold spaces ("Windows 11" is offered as Windows\ 11).
+_vfguard_domain_values() {
+	local name quoted
+	while IFS= read -r name; do
+		printf -v quoted '%q' "$name"
+		if [[ $name == "$1"* || $quoted == "$1"* ]]; then
+			echo "$quoted"
+		fi
+	done < <(_vfguard_domains)
+}
+
 # The root the command line names (--root, else $VFGUARD_ROOT), for sysfs.
 _vfguard_root() {
 	local -a host_options
@@ -113,7 +125,7 @@ _vfguard_values() {
 	--selinux) compgen -W 'auto force off' -- "$cur" ;;
 	--rlimit-mode) compgen -W 'required warn off' -- "$cur" ;;
 	--format) compgen -W 'text json prometheus' -- "$cur" ;;
-	--domain) compgen -W "$(_vfguard_domains)" -- "$cur" ;;
+	--domain) _vfguard_domain_values "$cur" ;;
 	--hostdev) _vfguard_hostdev "$cur" ;;
 	--driver) compgen -W 'vfio-pci' -- "$cur" ;;
 	esac

@@ -165,7 +165,7 @@ static void audit_claim_backends(const vfg_plan *plan, vfg_finding *finding)
 		vfg_finding_report(finding, &node, VFG_FINDING_DRIFT, expected, actual,
 				   "vfguard revoke --domain %s takes back every grant; then apply it with the "
 				   "backend it is to use",
-				   dj->domain->name);
+				   VFG_NAME_SHELL(dj->domain->name));
 	}
 }
 
@@ -481,7 +481,8 @@ static int host_audit_mdev(vfg_context *ctx, const vfg_live_domain *live, const 
 	vfg_error_clear(&host_err);
 	if (vfg_hostdev_enumerate(ctx, spec, &hostdev, &host_err) < 0) {
 		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, host_err.message,
-				   "vfguard revoke --domain %s: the mdev is gone or changed", live->domain.name);
+				   "vfguard revoke --domain %s: the mdev is gone or changed",
+				   VFG_NAME_SHELL(live->domain.name));
 		return 0;
 	}
 	vfg_hostdev_clear(&hostdev);
@@ -504,7 +505,7 @@ static int host_audit_hostdev(vfg_context *ctx, const vfg_live_domain *live, con
 		 live->domain.name);
 	if (vfg_pci_function_read(ctx, &spec->addr, &fn, &host_err) < 0) {
 		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, host_err.message,
-				   "vfguard revoke --domain %s: the device is gone", live->domain.name);
+				   "vfguard revoke --domain %s: the device is gone", VFG_NAME_SHELL(live->domain.name));
 		return 0;
 	}
 	if (!vfg_driver_is_vfio(fn.driver)) {

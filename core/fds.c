@@ -311,13 +311,14 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 		return vfg_error_set(err, EPERM, bdf,
 				     "domain %s claimed it in IOMMU group %u, and it is in group %u now; run vfguard "
 				     "revoke --domain %s, then vfguard apply",
-				     name, claim->group, group, name);
+				     name, claim->group, group, VFG_NAME_SHELL(name));
 	if (claim->backend != hostdev->backend)
 		return vfg_error_set(err, EPERM, bdf,
 				     "domain %s holds it with backend %s, not %s: ask for backend=%s, or run vfguard "
 				     "revoke --domain %s, then apply it with backend=%s",
 				     name, vfg_backend_name(claim->backend), vfg_backend_name(hostdev->backend),
-				     vfg_backend_name(claim->backend), name, vfg_backend_name(hostdev->backend));
+				     vfg_backend_name(claim->backend), VFG_NAME_SHELL(name),
+				     vfg_backend_name(hostdev->backend));
 	if (claim->access != hostdev->spec.access)
 		return vfg_error_set(err, EPERM, bdf,
 				     "domain %s holds it with access=%s, not access=%s; run vfguard apply with "

@@ -123,7 +123,7 @@ static void prepare_undo(vfg_context *ctx, const vfg_domain *domain, bool held_n
 		vfg_strlcatf(err->message, sizeof(err->message), used,
 			     "; the functions this apply detached stay claimed by domain %s (vfguard revoke --domain "
 			     "%s gives them back)",
-			     name, name);
+			     name, VFG_NAME_SHELL(name));
 		return;
 	}
 	vfg_change_summary undone;

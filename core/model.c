@@ -180,6 +180,12 @@ VFG_EXPORT int vfg_access_parse(const char *text, vfg_access *access, vfg_error 
 	return 0;
 }
 
+/* C0, DEL and C1 (U+0080-U+009F): nothing a name shows, and what moves a terminal. */
+static bool control_character(long code)
+{
+	return code < 0x20 || (code >= 0x7f && code <= 0x9f);
+}
+
 VFG_EXPORT int vfg_domain_name_check(const char *name, vfg_error *err)
 {
 	size_t len = name ? strlen(name) : 0;
@@ -187,14 +193,21 @@ VFG_EXPORT int vfg_domain_name_check(const char *name, vfg_error *err)
 		return vfg_error_set(err, 0, "", "a domain needs a name (--domain)");
 	char excerpt[VFG_EXCERPT_SIZE];
 	if (len >= VFG_NAME_MAX)
-		return vfg_error_set(err, 0, vfg_excerpt(name, excerpt), "domain name longer than %d characters",
+		return vfg_error_set(err, 0, vfg_excerpt(name, excerpt), "domain name longer than %d bytes",
 				     VFG_NAME_MAX - 1);
 	if (name[0] == '.')
 		return vfg_error_set(err, 0, name, "domain name may not start with '.'");
-	for (const char *p = name; *p; p++)
-		if (*p == '/' || !isgraph((unsigned char)*p))
-			return vfg_error_set(err, 0, name,
-					     "domain name may hold printable characters only, no '/' or space");
+	for (const char *p = name; *p;) {
+		size_t length;
+		long code = vfg_utf8_decode(p, &length);
+		if (code < 0)
+			return vfg_error_set(err, 0, name, "domain name is not UTF-8");
+		if (control_character(code))
+			return vfg_error_set(err, 0, name, "domain name may not hold a control character");
+		if (code == '/')
+			return vfg_error_set(err, 0, name, "domain name may not hold '/'");
+		p += length;
+	}
 	return 0;
 }
 

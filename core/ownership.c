@@ -49,7 +49,7 @@ static int check_backend_kept(const host_journal *hj, const vfg_plan *plan, cons
 			     "group takes one backend: to move it to %s, run vfguard revoke --domain %s first, then "
 			     "apply with backend=%s; nothing was changed",
 			     hostdev->group.number, name, vfg_backend_name(claim->backend),
-			     journal_claim_name(claim, held), vfg_backend_name(hostdev->backend), name,
+			     journal_claim_name(claim, held), vfg_backend_name(hostdev->backend), VFG_NAME_SHELL(name),
 			     vfg_backend_name(hostdev->backend));
 }
 
@@ -90,7 +90,8 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 			     "domain holds, so %s would stay granted to uid %u gid %u; give --uid %u --gid %u, or run "
 			     "vfguard revoke --domain %s first, then apply; nothing was changed",
 			     held_uid, held_gid, (unsigned)domain->uid, (unsigned)domain->gid,
-			     dj->records[i]->node.path, held_uid, held_gid, held_uid, held_gid, domain->name);
+			     dj->records[i]->node.path, held_uid, held_gid, held_uid, held_gid,
+			     VFG_NAME_SHELL(domain->name));
 }
 
 int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],

@@ -3,6 +3,7 @@
  * What include/vfguard/util.h exports: the helpers the core shares with the
  * plugins and front ends, so that none of them keeps a copy.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -285,6 +286,60 @@ VFG_EXPORT size_t vfg_field_encode(const char *value, char *buf, size_t buf_size
 	}
 	memcpy(buf, "%2D", 3);
 	return 3 + vfg_percent_encode(value + 1, rest, buf + 3, buf_size - 3);
+}
+
+VFG_EXPORT long vfg_utf8_decode(const char *text, size_t *length)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t n;
+	long code, least;
+	if (p[0] < 0x80)
+		n = 1, code = p[0], least = 0;
+	else if ((p[0] & 0xe0) == 0xc0)
+		n = 2, code = p[0] & 0x1f, least = 0x80;
+	else if ((p[0] & 0xf0) == 0xe0)
+		n = 3, code = p[0] & 0x0f, least = 0x800;
+	else if ((p[0] & 0xf8) == 0xf0)
+		n = 4, code = p[0] & 0x07, least = 0x10000;
+	else
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		code = code << 6 | (p[i] & 0x3f);
+	}
+	if (code < least || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+		return -1;
+	*length = n;
+	return code;
+}
+
+static bool shell_plain(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80 || (c && strchr("%+,-./:=@_", c));
+}
+
+VFG_EXPORT const char *vfg_shell_word(const char *word, char *buf, size_t size)
+{
+	bool plain = word[0] != '\0';
+	for (const unsigned char *p = (const unsigned char *)word; plain && *p; p++)
+		plain = shell_plain(*p);
+	if (plain || size == 0)
+		return word;
+	size_t used = 0;
+	buf[used++] = '\'';
+	for (const char *p = word; *p && used + 5 < size; p++) {
+		if (*p == '\'') {
+			memcpy(buf + used, "'\\''", 4);
+			used += 4;
+		} else {
+			buf[used++] = *p;
+		}
+	}
+	if (used + 1 < size)
+		buf[used++] = '\'';
+	buf[used < size ? used : size - 1] = '\0';
+	return buf;
 }
 
 VFG_EXPORT int vfg_field_decode(char *field)

@@ -358,10 +358,10 @@ static int memlock_audit(const vfg_labeler_env *env, const vfg_domain *domain, c
 		return 0;
 	snprintf(actual, sizeof(actual), "soft %" PRIu64 ", hard %" PRIu64 " bytes (%s)", live.soft, live.hard,
 		 live.formula);
-	vfg_finding_report(finding, NULL, vfg_finding_record(finding, node) ? VFG_FINDING_DRIFT : VFG_FINDING_MISSING,
-			   expected, actual,
-			   "vfguard apply --domain %s --pid %d --memory %" PRIu64 "%s raises it (docs/memlock.md)",
-			   domain->name, (int)domain->pid, domain->memory, domain->viommu ? " --viommu" : "");
+	vfg_finding_report(
+		finding, NULL, vfg_finding_record(finding, node) ? VFG_FINDING_DRIFT : VFG_FINDING_MISSING, expected,
+		actual, "vfguard apply --domain %s --pid %d --memory %" PRIu64 "%s raises it (docs/memlock.md)",
+		VFG_NAME_SHELL(domain->name), (int)domain->pid, domain->memory, domain->viommu ? " --viommu" : "");
 	return 0;
 }
 

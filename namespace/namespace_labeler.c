@@ -459,7 +459,8 @@ static int namespace_audit(const vfg_labeler_env *env, const vfg_domain *domain,
 		snprintf(expected, sizeof(expected), "the entry in mount namespace mnt:[%lu]", record.ino);
 		snprintf(actual, sizeof(actual), "pid %d runs in mnt:[%lu]", (int)domain->pid, target.ino);
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
-				   "vfguard revoke --domain %s, then apply with the VM's current pid", domain->name);
+				   "vfguard revoke --domain %s, then apply with the VM's current pid",
+				   VFG_NAME_SHELL(domain->name));
 		return 0;
 	}
 
@@ -478,7 +479,7 @@ static int namespace_audit(const vfg_labeler_env *env, const vfg_domain *domain,
 			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
 					   "vfguard revoke --domain %s, then vfguard apply (the entry copies the host "
 					   "node as the other labelers leave it)",
-					   domain->name);
+					   VFG_NAME_SHELL(domain->name));
 		return 0;
 	}
 	if (report.found) {
@@ -491,7 +492,7 @@ static int namespace_audit(const vfg_labeler_env *env, const vfg_domain *domain,
 				   path);
 	} else if (node->access == VFG_ACCESS_PATH) {
 		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual, "vfguard apply --domain %s",
-				   domain->name);
+				   VFG_NAME_SHELL(domain->name));
 	}
 	return 0;
 }

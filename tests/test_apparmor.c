@@ -490,6 +490,41 @@ START_TEST(a_profile_whose_file_holds_another_domains_rules_is_refused)
 }
 END_TEST
 
+/*
+ * A domain name may hold spaces and UTF-8 (libvirt's "Windows 11"): the
+ * section's begin line names it whole, so another domain whose name is its
+ * first word is still refused, the profile compiles, and revoke restores.
+ */
+START_TEST(a_domain_name_with_spaces_owns_its_section_whole)
+{
+	fixture f;
+	fixture_open(&f);
+	expect_profile_compiles(f.root, PROFILE1, NULL); /* its folder made before the snapshot */
+	char *before = policy_snapshot(f.root);
+	const char *name = "Windows 11 \xc3\xbc";
+	domain_apply_ok(&f, name, UUID1, (const char *[]){"01:00.0,backend=legacy", NULL}, NULL);
+	expect_file(f.root, RULES1,
+		    "# vfguard begin: device nodes of domain Windows 11 \xc3\xbc\n"
+		    "\"/dev/vfio/vfio\" rw,\n"
+		    "\"/dev/vfio/7\" rw,\n"
+		    "# vfguard end: no file before\n");
+	expect_profile_compiles(f.root, PROFILE1, (const char *[]){"\"/dev/vfio/7\" rw,", NULL});
+	char *held = policy_snapshot(f.root);
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_int_eq(domain_apply(&f, "Windows", NULL, PROFILE1, (const char *[]){"02:00.0,backend=legacy", NULL},
+				      &summary, &err),
+			 -1);
+	ck_assert_msg(strstr(err.message, "holds the rules of domain Windows 11 \xc3\xbc"), "%s", err.message);
+	expect_policy_unchanged(f.root, held, "the refused apply");
+	free(held);
+	domain_revoke_ok(&f, name);
+	expect_policy_unchanged(f.root, before, "apply then revoke");
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_section_without_its_end_line_is_refused_and_left_alone)
 {
 	fixture f;
@@ -756,6 +791,7 @@ static Suite *apparmor_suite(void)
 	tcase_add_test(tc, every_file_vfguard_writes_compiles_inside_the_sample_profile);
 	tcase_add_test(tc, a_profile_whose_file_holds_another_domains_rules_is_refused);
 	tcase_add_test(tc, a_section_without_its_end_line_is_refused_and_left_alone);
+	tcase_add_test(tc, a_domain_name_with_spaces_owns_its_section_whole);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("round trip");

@@ -476,7 +476,7 @@ static const struct {
 	{{"plan", "--domain", "vm", "--cgroup", "relative/path", "--hostdev", "01:00.0", NULL}, "absolute path"},
 	{{"plan", "--domain", "vm", "--uuid", "nope", "--hostdev", "01:00.0", NULL}, "not a UUID"},
 	{{"plan", "--frob", NULL}, "unknown option '--frob'"},
-	{{"plan", "--domain", "a/b", "--hostdev", "01:00.0", NULL}, "no '/'"},
+	{{"plan", "--domain", "a/b", "--hostdev", "01:00.0", NULL}, "may not hold '/'"},
 	{{"plan", "--domain", "vm", "--hostdev", "01:00.0", "extra", NULL}, "unexpected argument 'extra'"},
 	{{"apply", "--domain", "vm", "--hostdev", "01:00.0", "--frob", NULL}, "unknown option"},
 	{{"apply", "--domain", "vm", "--hostdev", "01:00.0", "--wide", NULL}, "--wide goes with --dry-run"},

@@ -1088,7 +1088,7 @@ START_TEST(domain_new_refuses_a_bad_field_naming_it)
 	long_label[sizeof(long_label) - 1] = '\0';
 
 	expect_refused(ctx, &(vfg_domain_description){.hostdevs = one}, "needs a name");
-	expect_refused(ctx, &(vfg_domain_description){.name = "a/b", .hostdevs = one}, "no '/'");
+	expect_refused(ctx, &(vfg_domain_description){.name = "a/b", .hostdevs = one}, "may not hold '/'");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .hostdevs = none}, "at least one hostdev");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1"}, "at least one hostdev");
 	expect_refused(ctx, &(vfg_domain_description){.name = "vm1", .hostdevs = bad}, "hostdev 2");

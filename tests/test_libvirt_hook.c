@@ -6,6 +6,7 @@
  * chown at prepare, the byte-exact original back at release, nothing at all
  * for the other operations, and one stderr line for every failure.
  */
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -730,6 +731,96 @@ START_TEST(domain_without_hostdevs_needs_nothing)
 }
 END_TEST
 
+/*
+ * The names libvirt takes (it refuses only a newline, and '/' in a file
+ * name): a space, UTF-8, shell characters. A trial found the hook refusing
+ * "Windows 11", so libvirt could not start it. Each is granted, journaled
+ * under its own name and released byte-exactly.
+ */
+START_TEST(names_libvirt_takes_are_granted_and_released_byte_exactly)
+{
+	const char *names[] = {"Windows 11", "vm-\xc3\xbc", "it's $(x) ; *"};
+	const char *escaped[] = {"Windows 11", "vm-\xc3\xbc", "it&apos;s $(x) ; *"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *root = new_root();
+		char *xml = domain_xml(escaped[i], HOSTDEV("no", "<driver name='vfio'/>", "0x01"), DAC_107);
+		char *before = test_snapshot(root, UNCHANGED);
+		run_ok(root, xml, PREPARE(names[i]), names[i]);
+		expect_owner(root, "/dev/vfio/7", 107, 107);
+		/* The file's name: bytes beyond [A-Za-z0-9._-] as %XX (core/journal.h), "Windows%2011.journal". */
+		char journal[3 * VFG_NAME_MAX + 64];
+		size_t used = (size_t)snprintf(journal, sizeof(journal), "/run/vfguard/domains/");
+		for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++)
+			used += (size_t)snprintf(journal + used, sizeof(journal) - used,
+						 isalnum(*c) || strchr("._-", *c) ? "%c" : "%%%02X", *c);
+		snprintf(journal + used, sizeof(journal) - used, ".journal");
+		char *text = test_read_file(root, journal);
+		ck_assert_msg(text && strstr(text, "\ncommit "), "%s: no committed journal: %s", journal,
+			      text ? text : "(none)");
+		free(text);
+		run_ok(root, xml, RELEASE(names[i]), names[i]);
+		test_snapshot_expect(root, UNCHANGED, before, names[i]);
+		free(before);
+		free(xml);
+		test_root_remove(root);
+	}
+}
+END_TEST
+
+/*
+ * A domain with no VFIO device starts whatever vfguard makes of its XML: a
+ * name it cannot keep a journal under, a seclabel model it does not know.
+ * The same XML with a hostdev is refused; release of such a name has
+ * nothing to undo.
+ */
+START_TEST(a_domain_without_vfio_devices_starts_whatever_vfguard_makes_of_its_xml)
+{
+	const char *root = new_root();
+	char *before = test_snapshot(root, UNCHANGED);
+	const char *usb = "    <hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/>"
+			  "<product id='0xbeef'/></source></hostdev>\n";
+	struct {
+		const char *name, *devices, *extra, *refused;
+	} cases[] = {
+		{".hidden", "", "", "may not start with '.'"},
+		{"tab\there", usb, "", "control character"},
+		{"vm1", "", "  <seclabel type='dynamic' model='frobnicate'/>\n", "model='frobnicate'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *xml = domain_xml(cases[i].name, cases[i].devices, cases[i].extra);
+		run_ok(root, xml, PREPARE(cases[i].name), cases[i].name);
+		run_ok(root, xml, RELEASE(cases[i].name), cases[i].name);
+		free(xml);
+		xml = domain_xml(cases[i].name, HOSTDEV("no", "<driver name='vfio'/>", "0x01"), cases[i].extra);
+		hook_run run;
+		hook(&run, root, xml, PREPARE(cases[i].name));
+		expect_failure(&run, cases[i].refused);
+		hook_free(&run);
+		free(xml);
+	}
+	test_snapshot_expect(root, UNCHANGED, before, "domains without VFIO devices");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+/* libvirt's "none" security driver (security_driver = "none") labels domains <seclabel type='none' model='none'/>. */
+START_TEST(the_none_security_driver_label_confines_nothing_and_dac_still_grants)
+{
+	const char *root = new_root();
+	char *xml = domain_xml("vm1", HOSTDEV("no", "<driver name='vfio'/>", "0x01"),
+			       "  <seclabel type='none' model='none'/>\n" DAC_107);
+	char *before = test_snapshot(root, UNCHANGED);
+	run_ok(root, xml, PREPARE("vm1"), "prepare with model='none'");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	run_ok(root, xml, RELEASE("vm1"), "release");
+	test_snapshot_expect(root, UNCHANGED, before, "model='none' round trip");
+	free(before);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(wrong_arguments_are_a_usage_error_of_one_line)
 {
 	const char *root = new_root();
@@ -763,6 +854,9 @@ int main(void)
 	tcase_add_test(tc, without_a_dac_seclabel_qemu_conf_names_the_hypervisor);
 	tcase_add_test(tc, domain_without_hostdevs_needs_nothing);
 	tcase_add_test(tc, wrong_arguments_are_a_usage_error_of_one_line);
+	tcase_add_test(tc, names_libvirt_takes_are_granted_and_released_byte_exactly);
+	tcase_add_test(tc, a_domain_without_vfio_devices_starts_whatever_vfguard_makes_of_its_xml);
+	tcase_add_test(tc, the_none_security_driver_label_confines_nothing_and_dac_still_grants);
 	tcase_add_test(tc, interface_hostdev_and_network_vf_round_trip_is_byte_exact);
 	tcase_add_test(tc, ordinary_network_interface_needs_nothing);
 	tcase_add_test(tc, mdev_hostdev_is_granted_with_the_pci_one_and_release_restores_byte_exactly);

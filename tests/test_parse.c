@@ -193,14 +193,37 @@ END_TEST
 START_TEST(domain_names_that_cannot_be_file_names_are_refused)
 {
 	vfg_error err = {0};
-	ck_assert_int_eq(vfg_domain_name_check("vm-1.example_2", &err), 0);
-	const char *bad[] = {"", ".hidden", "a/b", "with space", "tab\there"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(vfg_domain_name_check(bad[i], &err) == -1, "'%s' was accepted", bad[i]);
+	/* What libvirt takes for a <name>: spaces, UTF-8, shell characters. */
+	const char *good[] = {"vm-1.example_2", "Windows 11", "vm-\u00fc",        "\u6d4b\u8bd5",
+			      "a%41'\"$(x)",    "-x",         "\U0001F600 emoji", "trailing "};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(vfg_domain_name_check(good[i], &err) == 0, "'%s' was refused: %s", good[i], err.message);
+	struct {
+		const char *name, *message;
+	} bad[] = {
+		{"", "a domain needs a name (--domain)"},
+		{".hidden", ".hidden: domain name may not start with '.'"},
+		{"a/b", "a/b: domain name may not hold '/'"},
+		{"tab\there", "tab\there: domain name may not hold a control character"},
+		{"new\nline", "new\nline: domain name may not hold a control character"},
+		{"del\x7f", "del\x7f: domain name may not hold a control character"},
+		{"c1\xc2\x85", "c1\xc2\x85: domain name may not hold a control character"},
+		{"latin1 \xfc", "latin1 \xfc: domain name is not UTF-8"},
+		{"cut \xc3", "cut \xc3: domain name is not UTF-8"},
+		{"overlong \xc0\xaf", "overlong \xc0\xaf: domain name is not UTF-8"},
+		{"surrogate \xed\xa0\x80", "surrogate \xed\xa0\x80: domain name is not UTF-8"},
+		{"past \xf4\x90\x80\x80", "past \xf4\x90\x80\x80: domain name is not UTF-8"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(vfg_domain_name_check(bad[i].name, &err) == -1, "'%s' was accepted", bad[i].name);
+		ck_assert_str_eq(err.message, bad[i].message);
+	}
 	char long_name[VFG_NAME_MAX + 1];
 	memset(long_name, 'a', VFG_NAME_MAX);
 	long_name[VFG_NAME_MAX] = '\0';
 	ck_assert_int_eq(vfg_domain_name_check(long_name, &err), -1);
+	long_name[VFG_NAME_MAX - 1] = '\0';
+	ck_assert_int_eq(vfg_domain_name_check(long_name, &err), 0);
 }
 END_TEST
 

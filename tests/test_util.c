@@ -444,6 +444,51 @@ START_TEST(every_byte_survives_a_field_round_trip_and_bad_fields_are_refused)
 }
 END_TEST
 
+/* What /bin/sh makes of "printf %s WORD": the one argument WORD stands for. */
+static void shell_reads(const char *word, char *out, size_t size)
+{
+	char command[1024];
+	snprintf(command, sizeof(command), "printf %%s %s", word);
+	FILE *sh = popen(command, "r");
+	ck_assert_ptr_nonnull(sh);
+	size_t n = fread(out, 1, size - 1, sh);
+	out[n] = '\0';
+	ck_assert_int_eq(pclose(sh), 0);
+}
+
+START_TEST(a_shell_word_reads_back_as_the_name_through_a_real_shell)
+{
+	struct {
+		const char *name, *word;
+	} cases[] = {
+		{"vm-1.example_2", "vm-1.example_2"},
+		{"vm-\xc3\xbc", "vm-\xc3\xbc"},
+		{"Windows 11", "'Windows 11'"},
+		{"it's", "'it'\\''s'"},
+		{"$(reboot);`x` *", "'$(reboot);`x` *'"},
+		{"~root", "'~root'"},
+		{"#x", "'#x'"},
+		{"a\\b\"c", "'a\\b\"c'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[VFG_NAME_SHELL_SIZE], read_back[256];
+		const char *word = vfg_shell_word(cases[i].name, buf, sizeof(buf));
+		ck_assert_str_eq(word, cases[i].word);
+		shell_reads(word, read_back, sizeof(read_back));
+		ck_assert_str_eq(read_back, cases[i].name);
+	}
+	/* The worst case fits VFG_NAME_SHELL_SIZE: a longest name of quotes. */
+	char quotes[VFG_NAME_MAX], buf[VFG_NAME_SHELL_SIZE];
+	memset(quotes, '\'', sizeof(quotes) - 1);
+	quotes[sizeof(quotes) - 1] = '\0';
+	const char *word = vfg_shell_word(quotes, buf, sizeof(buf));
+	ck_assert_uint_eq(strlen(word), 4 * strlen(quotes) + 2);
+	ck_assert_str_eq(VFG_NAME_SHELL("Windows 11"), "'Windows 11'");
+	/* A smaller buffer cuts the word and still ends it. */
+	ck_assert_str_eq(vfg_shell_word("Windows 11", buf, 8), "'Wi'");
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -471,6 +516,7 @@ static Suite *util_suite(void)
 	tcase_add_loop_test(tc, a_field_is_dash_when_empty_and_reads_back_as_the_same_string, 0,
 			    sizeof(fields) / sizeof(fields[0]));
 	tcase_add_test(tc, every_byte_survives_a_field_round_trip_and_bad_fields_are_refused);
+	tcase_add_test(tc, a_shell_word_reads_back_as_the_name_through_a_real_shell);
 	suite_add_tcase(s, tc);
 	return s;
 }

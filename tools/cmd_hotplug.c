@@ -32,6 +32,8 @@
 
 #include <json-c/json.h>
 
+#include <vfguard/util.h>
+
 #include "cli.h"
 #include "qmp.h"
 
@@ -609,7 +611,8 @@ static int run_hotunplug(hotplug_command *cmd, vfg_context *ctx, vfg_error *err)
 			r = vfg_error_set(err, ENOENT, state.hostdev,
 					  "QEMU on %s has no device %s: nothing to unplug (vfguard revoke --domain %s "
 					  "--hostdev %s takes back the grants)",
-					  cmd->qmp_path, state.device_id, cmd->domain.domain.name, state.hostdev);
+					  cmd->qmp_path, state.device_id, VFG_NAME_SHELL(cmd->domain.domain.name),
+					  state.hostdev);
 	}
 	if (r >= 0) {
 		struct json_object *arguments = json_object_new_object();
@@ -626,7 +629,8 @@ static int run_hotunplug(hotplug_command *cmd, vfg_context *ctx, vfg_error *err)
 			"vfguard: hostdev %s: no DEVICE_DELETED for %s in %d s: the guest has not let it go; every "
 			"grant is kept (rerun hotunplug, or once QEMU is gone: vfguard revoke --domain %s "
 			"--hostdev %s)\n",
-			state.hostdev, state.device_id, timeout_ms / 1000, cmd->domain.domain.name, state.hostdev);
+			state.hostdev, state.device_id, timeout_ms / 1000, VFG_NAME_SHELL(cmd->domain.domain.name),
+			state.hostdev);
 		return EXIT_TIMEOUT;
 	}
 	bool object_removed = false;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <vfguard/util.h>
+
 #include "cli.h"
 
 static const char plan_help[] =
@@ -256,7 +258,7 @@ static vfg_audit_report *audit_live_domain(const cli_common *common, vfg_context
 	snprintf(finding->expected, sizeof(finding->expected), "the domain's hostdevs as it was applied");
 	snprintf(finding->actual, sizeof(finding->actual), "%s", plan_err.message);
 	snprintf(finding->fix, sizeof(finding->fix), "vfguard revoke --domain %s, then apply again once fixed",
-		 live->domain.name);
+		 VFG_NAME_SHELL(live->domain.name));
 	report->findings = finding;
 	report->n_findings = 1;
 	return report;

@@ -8,9 +8,12 @@
 
 /*
  * @text on one line: a newline, return or tab as \n, \r, \t; any other
- * control byte, DEL and every byte past ASCII as \xHH. A terminal acts on
- * more than C0 controls: UTF-8 encodes the C1 ones (U+009B is a CSI), so no
- * byte of the input reaches it raw unless it is printable ASCII.
+ * control character (C0, DEL, and C1: UTF-8 encodes them too, and U+009B
+ * is a CSI) as \xHH a byte, and so is every byte that starts no UTF-8
+ * character and every character a reader cannot see or that reorders the
+ * line (a zero-width space, a bidirectional override). What a terminal
+ * acts on never reaches it raw; a name in UTF-8 ("vm-\u00fc") is shown as
+ * it is.
  */
 void one_line_write(FILE *out, const char *text);
 

@@ -37,7 +37,7 @@ int vfg_hostdev_spec_parse(const vfg_context *ctx, const char *text, vfg_hostdev
  * vfg_domain and its specs by hand. NULL and "" mean "not given".
  */
 typedef struct vfg_domain_description {
-	const char *name; /* required: printable, no '/' (vfg_domain_name_check) */
+	const char *name; /* required: UTF-8, no control character or '/' (vfg_domain_name_check) */
 	const char *uuid; /* RFC 4122 */
 	uid_t uid; /* the hypervisor process's uid and gid */
 	gid_t gid;

@@ -196,9 +196,10 @@ int vfg_domain_attr_set(vfg_domain *domain, const char *name, const char *value,
 bool vfg_domain_attr_at(const vfg_domain *domain, size_t index, const char **name, const char **value);
 
 /*
- * A domain name becomes part of file names: printable ASCII (no space, no
- * byte past 0x7e, so no UTF-8), no '/', no leading '.', at most
- * VFG_NAME_MAX-1 bytes.
+ * A domain name becomes part of file names: what libvirt takes for a
+ * <name>, less what a file name or a terminal cannot carry. UTF-8, spaces
+ * included; no control character (C0, DEL, C1), no '/', no leading '.', at
+ * most VFG_NAME_MAX-1 bytes.
  */
 int vfg_domain_name_check(const char *name, vfg_error *err);
 

@@ -343,6 +343,29 @@ size_t vfg_field_encode(const char *value, char *buf, size_t buf_size);
 /* A field back to its string, in place: "-" becomes "". 0, or -EINVAL for a bad escape or %00. */
 int vfg_field_decode(char *field);
 
+/*
+ * The UTF-8 character that starts @text: its code point, its length in
+ * bytes (1 to 4) in *@length. -1 when the bytes there are no UTF-8
+ * character (RFC 3629, section 3: an overlong form, a surrogate, past
+ * U+10FFFF, a sequence cut short, by the terminating NUL too), *@length
+ * then untouched (VFGUARD_0.7).
+ */
+long vfg_utf8_decode(const char *text, size_t *length);
+
+/*
+ * @word as one word of a POSIX shell command line, for the commands
+ * vfguard's messages suggest ("vfguard revoke --domain 'Windows 11'"):
+ * @word itself when it holds only letters, digits, bytes past 0x7f (UTF-8)
+ * and "%+,-./:=@_", else in single quotes, each ' in it written '\''. A
+ * quoted word goes into @buf, 4 * strlen(@word) + 3 bytes at most
+ * (VFG_NAME_SHELL_SIZE for a domain name), cut to fit a smaller one.
+ * Returns @word or @buf (VFGUARD_0.7).
+ */
+const char *vfg_shell_word(const char *word, char *buf, size_t size);
+#define VFG_NAME_SHELL_SIZE (4 * VFG_NAME_MAX + 3)
+/* vfg_shell_word() of domain name @name into a buffer that lives to the end of the enclosing block. */
+#define VFG_NAME_SHELL(name) vfg_shell_word((name), (char[VFG_NAME_SHELL_SIZE]){0}, VFG_NAME_SHELL_SIZE)
+
 #ifdef __cplusplus
 }
 #endif

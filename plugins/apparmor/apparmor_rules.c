@@ -69,28 +69,29 @@ static int rules_parse_section(apparmor_rules *rules, vfg_error *err)
 	size_t prefix = strlen(SECTION_BEGIN);
 	if (length <= prefix || memcmp(content, SECTION_BEGIN, prefix) != 0)
 		return 0; /* no section: the whole file is the original */
-	/* A domain name has no space (vfg_domain_name_check): what follows the first one names the boot. */
+	/*
+	 * NAME, then " in boot BOOT_ID" as the writer always adds it (an older
+	 * one may not have): a name may hold spaces (vfg_domain_name_check), so
+	 * the boot is read from the end of the line, its length fixed.
+	 */
 	const char *name = content + prefix;
-	const char *space = memchr(name, ' ', length - prefix);
-	size_t name_length = space ? (size_t)(space - name) : length - prefix;
-	if (name_length == 0 || name_length >= sizeof(rules->domain) || memchr(content, '\0', length))
-		return vfg_error_set(err, EINVAL, rules->path, "apparmor: the vfguard section names no valid domain");
-	memcpy(rules->domain, name, name_length);
-	rules->domain[name_length] = '\0';
-	if (space) {
-		size_t boot_length = length - prefix - name_length;
-		size_t tag = strlen(SECTION_BOOT);
-		if (boot_length != tag + VFG_BOOT_ID_STRLEN - 1 || memcmp(space, SECTION_BOOT, tag) != 0)
-			return vfg_error_set(err, EINVAL, rules->path,
-					     "apparmor: the vfguard section's begin line has '%.*s' after the domain, "
-					     "not '" SECTION_BOOT "BOOT_ID'",
-					     (int)(boot_length > 64 ? 64 : boot_length), space);
-		memcpy(rules->boot_id, space + tag, VFG_BOOT_ID_STRLEN - 1);
+	size_t name_length = length - prefix, tag = strlen(SECTION_BOOT), boot_length = tag + VFG_BOOT_ID_STRLEN - 1;
+	if (name_length > boot_length && memcmp(name + name_length - boot_length, SECTION_BOOT, tag) == 0) {
+		name_length -= boot_length;
+		memcpy(rules->boot_id, name + name_length + tag, VFG_BOOT_ID_STRLEN - 1);
 		rules->boot_id[VFG_BOOT_ID_STRLEN - 1] = '\0';
 		if (!vfg_boot_id_valid(rules->boot_id))
 			return vfg_error_set(err, EINVAL, rules->path,
 					     "apparmor: the vfguard section's begin line names no valid boot id");
 	}
+	if (name_length >= sizeof(rules->domain) || memchr(content, '\0', length))
+		return vfg_error_set(err, EINVAL, rules->path, "apparmor: the vfguard section names no valid domain");
+	memcpy(rules->domain, name, name_length);
+	rules->domain[name_length] = '\0';
+	vfg_error inner = {0};
+	if (vfg_domain_name_check(rules->domain, &inner) < 0)
+		return vfg_error_set(err, EINVAL, rules->path,
+				     "apparmor: the vfguard section names no valid domain: %s", inner.message);
 
 	for (size_t offset = next; offset < rules->size; offset = next) {
 		apparmor_span line = {.start = offset, .length = line_at(content, rules->size, offset, &next)};

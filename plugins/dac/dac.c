@@ -299,7 +299,7 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 		if (err->errnum != ENOENT && err->errnum != EMEDIUMTYPE)
 			return -1;
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "the granted device node", err->message,
-				   "vfguard revoke --domain %s, then apply again", domain->name);
+				   "vfguard revoke --domain %s, then apply again", VFG_NAME_SHELL(domain->name));
 		return 0;
 	}
 	char expected[128], found[256];
@@ -329,7 +329,7 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, found,
 				   "vfguard revoke --domain %s, then apply again (revoke puts back what the journal "
 				   "holds: %s)",
-				   domain->name, vfg_finding_record(finding, node));
+				   VFG_NAME_SHELL(domain->name), vfg_finding_record(finding, node));
 	return 0;
 }
 
@@ -345,7 +345,7 @@ static int dac_audit(const vfg_labeler_env *env, const vfg_domain *domain, const
 		if (node->access == VFG_ACCESS_FD)
 			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "no path grant: the node has fd access",
 					   "the domain holds the path grant of an earlier run",
-					   "vfguard apply --domain %s takes it back", domain->name);
+					   "vfguard apply --domain %s takes it back", VFG_NAME_SHELL(domain->name));
 		return dac_audit_held(env, domain, node, finding, err);
 	}
 	if (node->access == VFG_ACCESS_FD)
@@ -360,7 +360,7 @@ static int dac_audit(const vfg_labeler_env *env, const vfg_domain *domain, const
 			 (unsigned)domain->gid);
 		dac_describe(node, acl, found, sizeof(found));
 		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, found, "vfguard apply --domain %s",
-				   domain->name);
+				   VFG_NAME_SHELL(domain->name));
 	}
 	return 0;
 }

@@ -133,11 +133,12 @@ static void audit_label(const vfg_labeler_env *env, const vfg_domain *domain, co
 		if (!node->shared && !categories_known)
 			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "the domain's labels in its journal",
 					   "none, though the journal holds the node's grant",
-					   "vfguard revoke --domain %s, then apply again", domain->name);
+					   "vfguard revoke --domain %s, then apply again",
+					   VFG_NAME_SHELL(domain->name));
 		else if (strcmp(actual, expected) != 0)
 			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
 					   "chcon -h %s %s (or vfguard revoke --domain %s, then apply again)", expected,
-					   node->path, domain->name);
+					   node->path, VFG_NAME_SHELL(domain->name));
 		return;
 	}
 	if (!node->shared && categories_known && strcmp(actual, expected) == 0) {
@@ -146,7 +147,7 @@ static void audit_label(const vfg_labeler_env *env, const vfg_domain *domain, co
 		return;
 	}
 	vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual, "vfguard apply --domain %s ...",
-			   domain->name);
+			   VFG_NAME_SHELL(domain->name));
 }
 
 int selinux_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,

@@ -106,6 +106,13 @@ static int prepare(const char *name, const char *xml, size_t size, vfg_error *er
 {
 	libvirt_domain parsed;
 	if (libvirt_domain_parse(xml, size, &parsed, err) < 0) {
+		/*
+		 * A domain with no VFIO device is none of vfguard's business: an
+		 * element vfguard cannot read, or a name it cannot keep a journal
+		 * under, must not stop it from starting (a trial saw "Windows 11").
+		 */
+		if (!libvirt_domain_asks_vfio(xml, size))
+			return 0;
 		/* libvirt logs the hook's one line without saying which domain it started. */
 		vfg_error_prefix(err, "domain '%s'", name);
 		return -1;
@@ -136,6 +143,9 @@ static int prepare(const char *name, const char *xml, size_t size, vfg_error *er
 static int release(const char *name, vfg_error *err)
 {
 	/* Everything to undo is in the journal: the XML is not needed, and a broken one must not keep a grant. */
+	vfg_error ignored = {0};
+	if (vfg_domain_name_check(name, &ignored) < 0)
+		return 0; /* no journal can have this name: nothing was granted under it */
 	vfg_context *ctx = hook_context_new(NULL, err);
 	if (!ctx)
 		return -1;

@@ -640,8 +640,12 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 	else
 		return fail(err, seclabel, "type='%s': expected dynamic, static or none", type_text);
 
-	/* <seclabel type='none'/> without a model turns every security driver off. */
-	if (!model[0] && type == SECLABEL_NONE) {
+	/*
+	 * <seclabel type='none'/> without a model turns every security driver
+	 * off; model='none' is the label of libvirt's "none" driver
+	 * (qemu.conf security_driver = "none"), which confines nothing.
+	 */
+	if ((!model[0] && type == SECLABEL_NONE) || strcmp(model, "none") == 0) {
 		out->selinux_none = true;
 		out->apparmor_none = true;
 		return 0;
@@ -657,7 +661,7 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 	else if (!model[0])
 		return fail(err, seclabel, "no model attribute: vfguard cannot tell which layer the label is for");
 	else
-		return fail(err, seclabel, "model='%s': expected selinux, apparmor or dac", model);
+		return fail(err, seclabel, "model='%s': expected selinux, apparmor, dac or none", model);
 	if (out->seclabels & bit)
 		return fail(err, seclabel, "a second <seclabel model='%s'>", model);
 	out->seclabels |= bit;
@@ -1010,6 +1014,50 @@ int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_
 	out->domain.hostdevs = out->specs;
 	out->domain.n_hostdevs = out->n_specs;
 	return 0;
+}
+
+/* An attribute's value is @value exactly (an attribute too long for @size is none of them). */
+static bool attribute_is(const xmlNode *node, const char *name, const char *value)
+{
+	char text[32];
+	vfg_error ignored = {0};
+	return attribute(node, name, text, sizeof(text), &ignored) == 0 && strcmp(text, value) == 0;
+}
+
+/*
+ * The devices parse_devices() reads, leniently: a <hostdev> that is not
+ * one of the kinds that need no VFIO node (USB, SCSI, capabilities mode),
+ * an <interface type='hostdev'>, an interface with an <actual
+ * type='hostdev'>.
+ */
+static bool device_asks_vfio(const xmlNode *node)
+{
+	if (is_element(node, "hostdev"))
+		return !attribute_is(node, "mode", "capabilities") && !attribute_is(node, "type", "usb") &&
+		       !attribute_is(node, "type", "scsi") && !attribute_is(node, "type", "scsi_host");
+	if (!is_element(node, "interface"))
+		return false;
+	if (attribute_is(node, "type", "hostdev"))
+		return true;
+	for (const xmlNode *actual = node->children; actual; actual = actual->next)
+		if (is_element(actual, "actual") && attribute_is(actual, "type", "hostdev"))
+			return true;
+	return false;
+}
+
+bool libvirt_domain_asks_vfio(const char *xml, size_t size)
+{
+	vfg_error ignored = {0};
+	cleanup_doc xmlDoc *doc = size > 0 && size <= INT_MAX ? document_read(xml, size, &ignored) : NULL;
+	const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || !is_element(root, "domain"))
+		return true;
+	for (const xmlNode *devices = root->children; devices; devices = devices->next)
+		for (const xmlNode *node = is_element(devices, "devices") ? devices->children : NULL; node;
+		     node = node->next)
+			if (device_asks_vfio(node))
+				return true;
+	return false;
 }
 
 void libvirt_domain_clear(libvirt_domain *domain)

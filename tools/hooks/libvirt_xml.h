@@ -49,6 +49,16 @@ typedef struct libvirt_domain {
 int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_error *err);
 void libvirt_domain_clear(libvirt_domain *domain);
 
+/*
+ * Whether the domain XML may ask for a VFIO device, read leniently where
+ * libvirt_domain_parse() is strict: a <hostdev> other than USB, SCSI or
+ * capabilities mode, an <interface type='hostdev'>, an interface with an
+ * <actual type='hostdev'>. True also for an XML that
+ * cannot be read at all or whose root is no <domain>. False lets the hook leave alone a domain it has
+ * nothing to grant, whatever it makes of the rest of its XML.
+ */
+bool libvirt_domain_asks_vfio(const char *xml, size_t size);
+
 /* A dac seclabel's label: "+UID:+GID" (numbers) or "USER:GROUP" (names, or numbers). */
 int libvirt_dac_label_parse(const char *label, uid_t *uid, gid_t *gid, vfg_error *err);
 
