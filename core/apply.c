@@ -978,11 +978,12 @@ VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summar
 }
 
 /*
- * Hot-unplug: what hostdev @claim alone needed. Its group's node
- * (/dev/vfio/N, one group one domain) and its cdev are its own; a shared node
- * (/dev/vfio/vfio, /dev/iommu) goes only when no other hostdev @dj keeps
- * uses its backend. Another domain's grants of a shared node are its own
- * records: a labeler's undo of this domain's record leaves them (labeler.h).
+ * Hot-unplug: what hostdev @claim alone needed. Its cdev is its own, and
+ * its group's node (/dev/vfio/N, one group one domain) once no other
+ * function of that group is held by @dj (a trial saw a GPU's audio function
+ * unplugged take the node from the GPU); a shared node (/dev/vfio/vfio,
+ * /dev/iommu) goes only when no other hostdev @dj keeps uses its backend. Another domain's grants of a shared node are
+ * its own records: a labeler's undo of this domain's record leaves them (labeler.h).
  */
 static bool record_is_hostdevs(const journal_record *record, const journal_claim *claim, dev_t cdev_rdev,
 			       const domain_journal *dj)
@@ -991,7 +992,13 @@ static bool record_is_hostdevs(const journal_record *record, const journal_claim
 	switch (record->node.kind) {
 	case VFG_NODE_GROUP:
 		snprintf(group_path, sizeof(group_path), "/dev/vfio/%u", claim->group);
-		return strcmp(record->node.path, group_path) == 0;
+		if (strcmp(record->node.path, group_path) != 0)
+			return false;
+		/* A function of the same group that @dj keeps opens the group through the same node. */
+		for (size_t i = 0; i < dj->n_claims; i++)
+			if (&dj->claims[i] != claim && dj->claims[i].group == claim->group)
+				return false;
+		return true;
 	case VFG_NODE_CDEV:
 		return cdev_rdev && record->node.rdev == cdev_rdev;
 	case VFG_NODE_CONTAINER:

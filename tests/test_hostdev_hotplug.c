@@ -37,6 +37,15 @@ static const char host_iommufd[] = "misc vfio 10:196\n"
 				   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
 				   "cdev=vfio1:511:1\n";
 
+/* A GPU and its audio function in one group (7), and a NIC alone (8). */
+static const char host_group_mates[] =
+	"misc vfio 10:196\n"
+	"group 7 243:0\n"
+	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+	"device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci\n"
+	"group 8 243:1\n"
+	"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
 /* Times and the state directory left out: what the grants are, not when. */
 #define FLAGS (TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE)
 /* Only what an undo puts back: for trees built apart (inode numbers differ). */
@@ -165,6 +174,41 @@ START_TEST(revoke_naming_every_hostdev_equals_a_whole_revoke)
 	free(whole);
 	free(original);
 	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * The group node is the group's, not one function's: unplugging the audio
+ * function leaves the GPU its /dev/vfio/7 (a trial saw it taken, and audit
+ * then found the GPU's grant missing); it goes with the group's last
+ * function, alone or named together with its mate.
+ */
+START_TEST(a_group_node_stays_while_a_function_of_its_group_is_held)
+{
+	char *nic_alone = only_applied(host_group_mates, "02:00.0");
+	for (int together = 0; together < 2; together++) {
+		const char *root = host_new(host_group_mates);
+		cli_expect(root, 0,
+			   (const char *[]){"apply", "--domain", "vm1", "--uid", "107", "--gid", "107", "--hostdev",
+					    "01:00.0", "--hostdev", "01:00.1", "--hostdev", "02:00.0", NULL});
+		if (!together) {
+			cli_expect(root, 0,
+				   (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "01:00.1", NULL});
+			ck_assert_msg(owner(root, "/dev/vfio/7") == 107, "the GPU lost its group node");
+			cli_expect(root, 0, (const char *[]){"audit", "--domain", "vm1", NULL});
+			cli_expect(root, 0,
+				   (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "01:00.0", NULL});
+		} else {
+			cli_expect(root, 0,
+				   (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "01:00.0", "--hostdev",
+						    "01:00.1", NULL});
+		}
+		test_snapshot_expect(root, CONTENT, nic_alone,
+				     together ? "both mates at once" : "one mate, then the other");
+		cli_expect(root, 0, (const char *[]){"audit", "--domain", "vm1", NULL});
+		test_root_remove(root);
+	}
+	free(nic_alone);
 }
 END_TEST
 
@@ -383,6 +427,7 @@ int main(void)
 	tcase_add_test(tc, two_hostdevs_lose_one_by_revoke_and_the_other_keeps_every_grant_iommufd);
 	tcase_add_test(tc, revoke_naming_every_hostdev_equals_a_whole_revoke);
 	tcase_add_test(tc, a_shared_node_stays_while_another_domain_needs_it);
+	tcase_add_test(tc, a_group_node_stays_while_a_function_of_its_group_is_held);
 	tcase_add_test(tc, an_add_to_a_live_domain_keeps_what_it_holds);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_legacy);
