@@ -66,24 +66,68 @@ static bool revoked_by(const vfg_plan *plan, const journal_record *record)
 	return false;
 }
 
+/* The profile the apparmor labeler names @domain's rules file after (plugins/apparmor/apparmor.c). */
+static void apparmor_profile(const vfg_domain *domain, char *buf, size_t size)
+{
+	const char *given = vfg_domain_attr(domain, "apparmor.profile");
+	if (given[0])
+		snprintf(buf, size, "%s", given);
+	else if (domain->uuid[0])
+		snprintf(buf, size, "libvirt-%s", domain->uuid);
+	else
+		snprintf(buf, size, "vfguard-%s", domain->name);
+}
+
 /*
  * A domain's grants are for the uid and gid it holds them with (a node's
  * owner, an ACL entry). An apply keeps what the domain holds, listed again
  * or not, rather than granting it anew, so one for other ids would leave
  * those nodes the old ids', and the new hypervisor shut out, while the
- * journal took the new ids. Refused, as a backend switch is: a revoke, then
- * an apply; unless @plan takes back every record the domain holds (NULL:
- * prepare, which knows no plan). Claims alone grant nothing: not refused.
+ * journal took the new ids. Likewise AppArmor rules are in the file of the
+ * profile the uuid or --apparmor-profile names. Refused, as a backend
+ * switch is: a revoke, then an apply; unless @plan takes back every such
+ * record (NULL: prepare, which knows no plan). Claims alone grant nothing:
+ * not refused.
  */
 int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const vfg_plan *plan, vfg_error *err)
 {
-	if (!dj || !dj->domain || (dj->domain->uid == domain->uid && dj->domain->gid == domain->gid))
+	if (!dj || !dj->domain)
 		return 0;
+	const vfg_domain *held = dj->domain;
+	char held_profile[VFG_LABEL_MAX + 16], profile[VFG_LABEL_MAX + 16];
+	apparmor_profile(held, held_profile, sizeof(held_profile));
+	apparmor_profile(domain, profile, sizeof(profile));
+	bool ids = held->uid == domain->uid && held->gid == domain->gid;
+	bool rules_file = strcmp(held->uuid, domain->uuid) != 0 || strcmp(held_profile, profile) != 0;
+	if (ids && !rules_file)
+		return 0;
+	/* The first record kept: any for other ids, an AppArmor rule for another rules file. */
 	size_t i = 0;
-	while (i < dj->n_records && revoked_by(plan, dj->records[i]))
+	while (i < dj->n_records &&
+	       (revoked_by(plan, dj->records[i]) || (ids && strcmp(dj->records[i]->labeler, "apparmor") != 0)))
 		i++;
 	if (i == dj->n_records)
 		return 0;
+	if (ids) {
+		/*
+		 * The uuid names the AppArmor profile (libvirt-UUID) and so the
+		 * rules file the domain's rules are in, as --apparmor-profile
+		 * does: an apply under another one would write a second file and
+		 * leave the first one's rules to outlive the revoke (a trial
+		 * added a hostdev by hand, without --uuid, to a domain the libvirt
+		 * hook had started).
+		 */
+		bool uuid = strcmp(held->uuid, domain->uuid) != 0;
+		return vfg_error_set(
+			err, EBUSY, domain->name,
+			"the domain's grants are for %s %s, not %s: an apply keeps what the domain "
+			"holds, and its rules would go to another AppArmor profile's file; give %s %s, or "
+			"run vfguard revoke --domain %s first, then apply; nothing was changed",
+			uuid ? "uuid" : "AppArmor profile", uuid ? (held->uuid[0] ? held->uuid : "none") : held_profile,
+			uuid ? (domain->uuid[0] ? domain->uuid : "none") : profile,
+			uuid ? "--uuid" : "--apparmor-profile",
+			uuid ? (held->uuid[0] ? held->uuid : "''") : held_profile, VFG_NAME_SHELL(domain->name));
+	}
 	unsigned held_uid = (unsigned)dj->domain->uid, held_gid = (unsigned)dj->domain->gid;
 	return vfg_error_set(err, EBUSY, domain->name,
 			     "the domain's grants are for uid %u gid %u, not uid %u gid %u: an apply keeps what the "

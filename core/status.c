@@ -31,8 +31,10 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 		const domain_journal *dj = hj.domains[i];
 		if (!selected(dj, name))
 			continue;
-		fprintf(out, "%sdomain %s (uid %u gid %u)%s\n", shown++ ? "\n" : "", dj->domain->name,
-			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid,
+		/* The uuid too: an apply to the domain must give it (ownership_ids_kept). */
+		fprintf(out, "%sdomain %s (uid %u gid %u%s%s)%s\n", shown++ ? "\n" : "", dj->domain->name,
+			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid, dj->domain->uuid[0] ? ", uuid " : "",
+			dj->domain->uuid,
 			dj->open_txn ? "  UNFINISHED: a crashed run left it; vfguard restore finishes it" : "");
 		for (size_t c = 0; c < dj->n_claims; c++) {
 			char bdf[VFG_HOSTDEV_NAME_MAX];
@@ -71,6 +73,10 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 		vfg_json_string(&json, "name", dj->domain->name);
 		vfg_json_int(&json, "uid", dj->domain->uid);
 		vfg_json_int(&json, "gid", dj->domain->gid);
+		if (dj->domain->uuid[0])
+			vfg_json_string(&json, "uuid", dj->domain->uuid);
+		else
+			vfg_json_null(&json, "uuid");
 		/* What the labelers were given, by the names they declare ("LABELER.NAME"). */
 		vfg_json_begin_object(&json, "attributes");
 		const char *attr, *value;

@@ -525,6 +525,46 @@ START_TEST(a_domain_name_with_spaces_owns_its_section_whole)
 }
 END_TEST
 
+/*
+ * The uuid names the profile, and so the file, the domain's rules are in:
+ * a hostdev added by hand without --uuid to a domain the libvirt hook
+ * started went to a second file, and the first one's rules outlived the
+ * revoke (a trial). Refused, naming the uuid to give, as another profile
+ * is; with the uuid the add goes to the same file and revoke restores.
+ */
+START_TEST(an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held)
+{
+	fixture f;
+	fixture_open(&f);
+	char *before = policy_snapshot(f.root);
+	domain_apply_ok(&f, "vm1", UUID1, (const char *[]){"01:00.0,backend=legacy", NULL}, NULL);
+	char *held = test_snapshot(f.root, 0);
+	const char *const add[] = {"02:00.0,backend=legacy", NULL};
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_int_eq(domain_apply(&f, "vm1", NULL, NULL, add, &summary, &err), -1);
+	ck_assert_msg(strstr(err.message, "the domain's grants are for uuid " UUID1 ", not none") &&
+			      strstr(err.message, "give --uuid " UUID1 ", or run vfguard revoke --domain vm1 first"),
+		      "%s", err.message);
+	ck_assert_int_eq(domain_apply(&f, "vm1", UUID1, "other-profile", add, &summary, &err), -1);
+	ck_assert_msg(
+		strstr(err.message, "the domain's grants are for AppArmor profile " PROFILE1 ", not other-profile") &&
+			strstr(err.message, "give --apparmor-profile " PROFILE1 ","),
+		"%s", err.message);
+	test_snapshot_expect(f.root, 0, held, "the refused adds");
+	free(held);
+	/* The profile the uuid names, given by name as libvirt's hook does: the same file, so no refusal. */
+	ck_assert_msg(domain_apply(&f, "vm1", UUID1, PROFILE1, add, &summary, &err) == 0, "%s", err.message);
+	char *rules = test_read_file(f.root, RULES1);
+	ck_assert_msg(strstr(rules, "\"/dev/vfio/7\" rw,\n") && strstr(rules, "\"/dev/vfio/8\" rw,\n"), "%s", rules);
+	free(rules);
+	domain_revoke_ok(&f, "vm1");
+	expect_policy_unchanged(f.root, before, "apply, an add, then revoke");
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_section_without_its_end_line_is_refused_and_left_alone)
 {
 	fixture f;
@@ -792,6 +832,7 @@ static Suite *apparmor_suite(void)
 	tcase_add_test(tc, a_profile_whose_file_holds_another_domains_rules_is_refused);
 	tcase_add_test(tc, a_section_without_its_end_line_is_refused_and_left_alone);
 	tcase_add_test(tc, a_domain_name_with_spaces_owns_its_section_whole);
+	tcase_add_test(tc, an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("round trip");
