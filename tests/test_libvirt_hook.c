@@ -653,6 +653,39 @@ START_TEST(claims_on_a_vf_are_checked_across_hostdev_and_interface_forms)
 }
 END_TEST
 
+/*
+ * A configuration the hook cannot read at release: libvirt will not call
+ * release again, so the one line says the grants stay and what takes them
+ * back; once the file is fixed, that command does.
+ */
+START_TEST(release_under_a_broken_configuration_says_what_stays_and_how_it_goes)
+{
+	const char *root = new_root();
+	char *xml = domain_xml("Windows 11", HOSTDEV("no", "", "0x01"), DAC_107);
+	run_ok(root, xml, PREPARE("Windows 11"), "prepare");
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labeler = dac\n");
+	char *granted = test_snapshot(root, UNCHANGED);
+	hook_run run;
+	hook(&run, root, xml, RELEASE("Windows 11"));
+	expect_failure(&run, "domain 'Windows 11': nothing was revoked, and what it holds stays granted until vfguard "
+			     "revoke --domain 'Windows 11' runs with a configuration it can read: ");
+	ck_assert_msg(strstr(run.err, "unknown key 'labeler'"), "%s", run.err);
+	hook_free(&run);
+	test_snapshot_expect(root, UNCHANGED, granted, "the refused release");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	test_run cli;
+	test_cli(&cli, (const char *[]){"revoke", "--root", root, "--domain", "Windows 11", NULL});
+	ck_assert_msg(cli.status == 0, "%s", cli.err);
+	test_run_free(&cli);
+	expect_owner(root, "/dev/vfio/7", 0, 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
+	free(granted);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(release_needs_no_valid_xml_and_is_idempotent)
 {
 	const char *root = new_root();
@@ -690,9 +723,18 @@ START_TEST(without_a_dac_seclabel_qemu_conf_names_the_hypervisor)
 	char *xml = domain_xml("vm1", HOSTDEV("no", "", "0x01"), "");
 	hook_run run;
 	hook(&run, root, xml, PREPARE("vm1"));
-	expect_failure(&run, "libvirt_qemu_user 'vfguard-no-such-user:kvm'");
+	expect_failure(&run, "sets no user or group, so QEMU runs as libvirt's default ids, config key "
+			     "libvirt_qemu_user 'vfguard-no-such-user:kvm'");
 	hook_free(&run);
 	test_snapshot_expect(root, UNCHANGED, before, "no hypervisor user known");
+	/* qemu.conf names the user and not the group: the message says the group is the missing half (a trial). */
+	test_write_file(root, "/etc/vfguard/vfguard.conf",
+			"labelers = dac\nlibvirt_qemu_user = +64055:vfguard-no-such-group\n");
+	test_write_file(root, "/etc/libvirt/qemu.conf", "user = \"+64055\"\n");
+	hook(&run, root, xml, PREPARE("vm1"));
+	expect_failure(&run, "qemu.conf sets no group, so QEMU runs as libvirt's default group, config key "
+			     "libvirt_qemu_user '+64055:vfguard-no-such-group'");
+	hook_free(&run);
 	/* A real libvirtd with Debian's qemu.conf (user and group commented out) runs QEMU as its default. */
 	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\nlibvirt_qemu_user = +110:+111\n");
 	test_write_file(root, "/etc/libvirt/qemu.conf", "#user = \"libvirt-qemu\"\n#group = \"libvirt-qemu\"\n");
@@ -851,6 +893,7 @@ int main(void)
 	tcase_add_test(tc, invalid_vf_token_in_the_source_address_is_refused_naming_domain_hostdev_and_value);
 	tcase_add_test(tc, second_domain_claiming_the_group_fails_and_leaves_the_first_alone);
 	tcase_add_test(tc, release_needs_no_valid_xml_and_is_idempotent);
+	tcase_add_test(tc, release_under_a_broken_configuration_says_what_stays_and_how_it_goes);
 	tcase_add_test(tc, without_a_dac_seclabel_qemu_conf_names_the_hypervisor);
 	tcase_add_test(tc, domain_without_hostdevs_needs_nothing);
 	tcase_add_test(tc, wrong_arguments_are_a_usage_error_of_one_line);

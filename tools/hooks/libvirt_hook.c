@@ -82,7 +82,7 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 	    strlen(colon + 1) >= sizeof(group))
 		return vfg_error_set(err, 0, "libvirt_qemu_user", "'%s': expected USER:GROUP (names, or +N numbers)",
 				     fallback);
-	bool defaulted = !user[0] || !group[0];
+	bool user_set = user[0], group_set = group[0], defaulted = !user_set || !group_set;
 	if (!user[0])
 		snprintf(user, sizeof(user), "%.*s", (int)(colon - fallback), fallback);
 	if (!group[0])
@@ -92,9 +92,16 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 	if (libvirt_dac_label_parse(label, &domain->uid, &domain->gid, err) < 0) {
 		if (defaulted)
 			vfg_error_prefix(err,
-					 "no <seclabel model='dac'> with a label and %s sets no user or group, so "
-					 "QEMU runs as libvirt's default, config key libvirt_qemu_user '%s'",
-					 path, fallback);
+					 "no <seclabel model='dac'> with a label and %s sets %s, so QEMU runs as "
+					 "libvirt's default %s, config key libvirt_qemu_user '%s'",
+					 path,
+					 !user_set && !group_set ? "no user or group"
+					 : user_set              ? "no group"
+								 : "no user",
+					 !user_set && !group_set ? "ids"
+					 : user_set              ? "group"
+								 : "user",
+					 fallback);
 		else
 			vfg_error_prefix(err, "%s", path);
 		return -1;
@@ -147,8 +154,15 @@ static int release(const char *name, vfg_error *err)
 	if (vfg_domain_name_check(name, &ignored) < 0)
 		return 0; /* no journal can have this name: nothing was granted under it */
 	vfg_context *ctx = hook_context_new(NULL, err);
-	if (!ctx)
+	if (!ctx) {
+		/* libvirt does not call release again: say what is left, and how it goes (a trial's typo'd key). */
+		vfg_error_prefix(
+			err,
+			"domain '%s': nothing was revoked, and what it holds stays granted until vfguard revoke "
+			"--domain %s runs with a configuration it can read",
+			name, VFG_NAME_SHELL(name));
 		return -1;
+	}
 	int r = hook_revoke(ctx, name, err);
 	vfg_context_free(ctx);
 	return r;
