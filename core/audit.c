@@ -245,6 +245,30 @@ static void audit_labelers_not_loaded(const vfg_plan *plan, const char *recorded
 	}
 }
 
+/*
+ * A layer not enforced now whose grants the domain's journal holds: the host
+ * changed under the domain (its cgroup removed when its VM stopped without
+ * a release, the layer turned off). Nothing of it can be compared, and "no
+ * drift" would hide the change (a trial removed the cgroup): one finding.
+ */
+static void audit_inactive(const vfg_plan *plan, const vfg_labeler *labeler, const vfg_probe *probe,
+			   vfg_finding *finding)
+{
+	size_t held = 0;
+	for (size_t r = 0; finding->dj && r < finding->dj->n_records; r++)
+		held += strcmp(finding->dj->records[r]->labeler, labeler->name) == 0;
+	if (held == 0)
+		return;
+	char expected[128];
+	snprintf(expected, sizeof(expected), "the layer enforced, as when the domain's %zu grant%s of it were made",
+		 held, held == 1 ? "" : "s");
+	finding->labeler = labeler->name;
+	vfg_finding_report(finding, NULL, VFG_FINDING_DRIFT, expected, probe->note,
+			   "if the domain's VM has stopped, vfguard revoke --domain %s takes back what it holds; else "
+			   "see why the layer is not enforced",
+			   VFG_NAME_SHELL(plan->domain.name));
+}
+
 VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **result, vfg_error *err)
 {
 	if (vfg_plan_context_check(ctx, plan, "audit", err) < 0)
@@ -292,8 +316,12 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	}
 	for (size_t l = 0; l < plan->n_labelers && !unfinished; l++) {
 		const vfg_planned_labeler *pl = &plan->labelers[l];
-		if (!pl->probe.active || !labeler_audited(recorded, pl->labeler))
-			continue; /* the layer is not enforced here, or not the domain's: nothing it could drift from */
+		if (!labeler_audited(recorded, pl->labeler))
+			continue; /* not the domain's: nothing it could drift from */
+		if (!pl->probe.active) {
+			audit_inactive(plan, pl->labeler, &pl->probe, &finding);
+			continue;
+		}
 		for (size_t n = 0; n < plan->n_nodes; n++)
 			audit_one(ctx, &hj, plan, pl->labeler, &pl->probe, &plan->nodes[n], &finding);
 	}
@@ -302,8 +330,12 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	/* The domain's own changes, after the nodes': once each, for the subject the probe named. */
 	for (size_t l = 0; l < plan->n_domain_labelers && !unfinished; l++) {
 		const vfg_planned_domain_labeler *dl = &plan->domain_labelers[l];
-		if (dl->probe.active && labeler_audited(recorded, dl->labeler))
+		if (!labeler_audited(recorded, dl->labeler))
+			continue;
+		if (dl->probe.active)
 			audit_one(ctx, &hj, plan, dl->labeler, &dl->probe, &dl->subject, &finding);
+		else
+			audit_inactive(plan, dl->labeler, &dl->probe, &finding);
 	}
 	bool failed = hj.failed; /* a holder's journal the labelers asked about could not be read */
 	vfg_error failure = hj.failure;

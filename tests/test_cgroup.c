@@ -1263,6 +1263,19 @@ START_TEST(audit_compares_the_live_rules_with_the_journal)
 		      report->n_findings);
 	ck_assert_msg(strstr(drift->expected, "c 1:5 rw"), "%s", drift->expected);
 	vfg_audit_report_free(report);
+
+	/* The VM stopped without a release and its cgroup was removed: not "no drift" (a trial). */
+	if (v2)
+		test_cgroup_detach_all(dir);
+	ck_assert_msg(rmdir(dir) == 0, "rmdir %s: %s", dir, strerror(errno));
+	report = audit(&f, "vm1", dir, hostdevs);
+	drift = finding_for(report, "");
+	ck_assert_msg(report->n_findings == 1 && drift && drift->kind == VFG_FINDING_DRIFT &&
+			      strcmp(drift->labeler, "cgroup") == 0 && strstr(drift->actual, "does not exist") &&
+			      strstr(drift->expected, "as when the domain's 2 grants of it were made") &&
+			      strstr(drift->fix, "vfguard revoke --domain vm1 takes back what it holds"),
+		      "%zu findings: %s", report->n_findings, report->n_findings ? report->findings[0].actual : "");
+	vfg_audit_report_free(report);
 	domain_revoke_ok(&f, "vm1");
 	fixture_close(&f);
 }
