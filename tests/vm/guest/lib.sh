@@ -890,38 +890,38 @@ libvirt_edu_life() {
 	run_checks -p "${p}before" vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
 		--uid "$LIBVIRT_UID" --gid "$LIBVIRT_UID" --open-errno group=ENOENT
 
-	check "${p}start" virsh_ start --paused $domain || {
-		show_output /var/log/libvirt/qemu/$domain.log
+	check "${p}start" virsh_ start --paused "$domain" || {
+		show_output "/var/log/libvirt/qemu/$domain.log"
 		return 1
 	}
-	expect_eq "${p}domstate" "$(virsh_ domstate $domain)" paused
-	pid=$(cat /run/libvirt/qemu/$domain.pid)
+	expect_eq "${p}domstate" "$(virsh_ domstate "$domain")" paused
+	pid=$(cat "/run/libvirt/qemu/$domain.pid")
 	expect_eq "${p}qemu-uid" "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")" \
 		"$LIBVIRT_UID$LIBVIRT_UID$LIBVIRT_UID$LIBVIRT_UID"
 	expect_eq "${p}qemu-no-caps" "$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")" 0000000000000000
 	expect_match "${p}qemu-holds-group" "$(ls -l "/proc/$pid/fd/")" " -> $group\$"
-	expect_query_pci "${p}qmp-query-pci" $domain
+	expect_query_pci "${p}qmp-query-pci" "$domain"
 	expect_eq "${p}edu-on-vfio-pci" "$(pci_driver "$EDU")" vfio-pci
 	# vfguard's grant on the host's node: libvirt's QEMU is the domain's uid.
 	expect_eq "${p}host-group-granted" "$(stat -c '%u:%g %a' "$group")" "$LIBVIRT_UID:$LIBVIRT_UID 600"
 	check "${p}status" sh -c "vfguard status --json >status.json"
 	expect_eq "${p}status-domain" "$(json_get status.json domains 0 name) $(json_get status.json domains 0 uid) $(json_get status.json domains 0 grants path="$group" state)" \
 		"$domain $LIBVIRT_UID granted"
-	check "${p}audit-clean" vfguard audit --domain $domain
+	check "${p}audit-clean" vfguard audit --domain "$domain"
 	[ -z "$more" ] || "$more" "$pid"
 	echo "QEMU $pid: $(cat "/proc/$pid/cgroup"); its /dev/vfio, then the host's:"
 	nsenter -t "$pid" -m ls -ln /dev/vfio
 	ls -ln /dev/vfio
 	getfattr -d -m - --absolute-names /dev/vfio/* 2>&1
 
-	check "${p}destroy" virsh_ destroy $domain
-	expect_eq "${p}domstate-after" "$(virsh_ domstate $domain)" "shut off"
+	check "${p}destroy" virsh_ destroy "$domain"
+	expect_eq "${p}domstate-after" "$(virsh_ domstate "$domain")" "shut off"
 	# After: the group node is gone with vfio-pci, and the uid is denied again.
 	run_checks -p "${p}after" vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
 		--uid "$LIBVIRT_UID" --gid "$LIBVIRT_UID" --open-errno group=ENOENT
 	expect_same "${p}host-as-before" "$before" "$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)"
 	expect_empty "${p}apparmor-rules-gone" "$(ls /etc/apparmor.d/vfguard/ 2>/dev/null)"
-	check "${p}undefine" virsh_ undefine $domain
+	check "${p}undefine" virsh_ undefine "$domain"
 }
 
 # ---- SR-IOV (scenarios sriov-*.sh, "# vfgvm-qemu: igb") ----------------------
