@@ -67,17 +67,24 @@ static int boot_id_write(const vfg_context *ctx, const char *id, vfg_error *err)
 	return vfg_file_replace(path, line, (size_t)n, err);
 }
 
-int host_boot_current(const vfg_context *ctx, const char *command, vfg_error *err)
+int host_boot_earlier(const vfg_context *ctx, char made[VFG_BOOT_ID_STRLEN], char now[VFG_BOOT_ID_STRLEN],
+		      vfg_error *err)
 {
-	char now[VFG_BOOT_ID_STRLEN], made[VFG_BOOT_ID_STRLEN], path[VFG_PATH_MAX];
 	if (boot_id_now(ctx, now, err) < 0)
 		return -1;
 	if (!now[0])
 		return 0;
 	if (boot_id_recorded(ctx, made, err) < 0)
 		return -1;
-	if (!made[0] || strcmp(made, now) == 0)
-		return 0;
+	return made[0] && strcmp(made, now) != 0;
+}
+
+int host_boot_current(const vfg_context *ctx, const char *command, vfg_error *err)
+{
+	char now[VFG_BOOT_ID_STRLEN], made[VFG_BOOT_ID_STRLEN], path[VFG_PATH_MAX];
+	int earlier = host_boot_earlier(ctx, made, now, err);
+	if (earlier <= 0)
+		return earlier;
 	if (vfg_state_path(ctx, "boot", path, sizeof(path), err) < 0)
 		return -1;
 	return vfg_error_set(err, ESTALE, path,

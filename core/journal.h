@@ -310,6 +310,13 @@ const char *journal_op_name(journal_op op);
  * earlier boot, which only an exclusive command may release (host_boot_check).
  */
 int host_boot_current(const vfg_context *ctx, const char *command, vfg_error *err);
+/*
+ * For status: 1 when the state is of an earlier boot, its id in @made and
+ * the running one's in @now; 0 when it is this boot's or boots are not told
+ * apart; -1 with @err.
+ */
+int host_boot_earlier(const vfg_context *ctx, char made[VFG_BOOT_ID_STRLEN], char now[VFG_BOOT_ID_STRLEN],
+		      vfg_error *err);
 int host_boot_check(vfg_context *ctx, host_journal *hj, const char *subject, bool sweep, vfg_change_summary *summary,
 		    vfg_error *err);
 /* Each labeler's boot_sweep with the running boot's id, recorded and noted in @summary. */

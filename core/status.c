@@ -24,8 +24,20 @@ static bool selected(const domain_journal *dj, const char *name)
 VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err)
 {
 	host_journal hj;
+	char made[VFG_BOOT_ID_STRLEN], now[VFG_BOOT_ID_STRLEN];
 	if (status_open(ctx, name, &hj, err) < 0)
 		return -1;
+	int earlier = host_boot_earlier(ctx, made, now, err);
+	if (earlier < 0) {
+		host_journal_close(&hj);
+		return -1;
+	}
+	/* Shown as it is, and said to be gone (a trial read an earlier boot's domains as held). */
+	if (earlier)
+		fprintf(out,
+			"EARLIER BOOT: this state is of boot %s (this one is %s); its grants went with that boot and "
+			"vfguard restore --boot releases what is left\n\n",
+			made, now);
 	size_t shown = 0;
 	for (size_t i = 0; i < hj.n_domains; i++) {
 		const domain_journal *dj = hj.domains[i];
@@ -61,9 +73,19 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 	host_journal hj;
 	if (status_open(ctx, name, &hj, err) < 0)
 		return -1;
+	char made[VFG_BOOT_ID_STRLEN], now[VFG_BOOT_ID_STRLEN];
+	int earlier = host_boot_earlier(ctx, made, now, err);
+	if (earlier < 0) {
+		host_journal_close(&hj);
+		return -1;
+	}
 	vfg_json json = {.out = out};
 	vfg_json_begin_object(&json, NULL);
 	vfg_json_int(&json, "version", VFG_STATUS_JSON_VERSION);
+	if (earlier)
+		vfg_json_string(&json, "earlier_boot", made);
+	else
+		vfg_json_null(&json, "earlier_boot");
 	vfg_json_begin_array(&json, "domains");
 	for (size_t i = 0; i < hj.n_domains; i++) {
 		const domain_journal *dj = hj.domains[i];

@@ -42,10 +42,19 @@ VFG_EXPORT int vfg_txn_done(vfg_txn *txn, const vfg_node *node, vfg_error *err)
 
 VFG_EXPORT int vfg_txn_unopened(vfg_txn *txn, const vfg_error *why, vfg_error *err)
 {
-	/* vfg_node_open()'s errnum: ENOENT, no node; EMEDIUMTYPE, another file; ELOOP or EXDEV, a symlink. */
+	/*
+	 * vfg_node_open()'s errnum: ENOENT, no node; EMEDIUMTYPE, another file; ELOOP or EXDEV, a symlink;
+	 * vfg_node_boot_gone()'s ESTALE, a node of this boot.
+	 */
 	switch (why->errnum) {
 	case ENOENT:
 		vfg_txn_note(txn, "%s: %s: gone; nothing to restore", txn->labeler, why->subject);
+		txn->left_alone = true;
+		return 0;
+	case ESTALE:
+		vfg_txn_note(txn, "%s: %s is this boot's (its file system starts empty at every boot): the grant went "
+			     "with its boot, left alone",
+			     txn->labeler, why->subject);
 		txn->left_alone = true;
 		return 0;
 	case EMEDIUMTYPE:

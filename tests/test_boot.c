@@ -342,6 +342,11 @@ START_TEST(a_node_on_a_boot_file_system_keeps_what_the_new_boot_gave_it)
 	ck_assert_uint_eq(st.st_uid, 107);
 	boot_set(root, BOOT2);
 	test_run run = restore_boot(root);
+	/* Left alone, said so, and not counted: what is undone is the rules file's two rules (3 counted before). */
+	ck_assert_msg(strstr(run.out, "2 changes undone\n") &&
+			      strstr(run.out, "dac: /dev/vfio/7 is this boot's (its file system starts empty at every "
+					      "boot): the grant went with its boot, left alone"),
+		      "%s", run.out);
 	test_run_free(&run);
 	/* Not put back: on devtmpfs this would be the node the new boot made, owned as udev chose. */
 	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &st), 0);
@@ -459,10 +464,25 @@ START_TEST(audit_and_the_fd_broker_refuse_the_state_of_an_earlier_boot)
 		test_run_free(&run);
 		test_snapshot_expect(root, 0, before, names[i]);
 	}
+	/* status shows the state as it is, marked as the earlier boot's (a trial read it as held), text and JSON. */
+	test_run run;
+	test_cli(&run, (const char *[]){"status", "--root", root, NULL});
+	const char *marked =
+		"EARLIER BOOT: this state is of boot " BOOT1 " (this one is " BOOT2 "); its grants went "
+		"with that boot and vfguard restore --boot releases what is left\n\ndomain vm1 (uid 107 gid 107)\n";
+	ck_assert_msg(run.status == 0 && strncmp(run.out, marked, strlen(marked)) == 0, "%s%s", run.out, run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "\"earlier_boot\": \"" BOOT1 "\""), "%s%s", run.out, run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, 0, before, "status");
 	free(before);
-	test_run run = restore_boot(root);
+	run = restore_boot(root);
 	test_run_free(&run);
 	run_expect(audit, 0, "audit once the earlier boot is released");
+	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "\"earlier_boot\": null"), "%s%s", run.out, run.err);
+	test_run_free(&run);
 	test_root_remove(root);
 }
 END_TEST

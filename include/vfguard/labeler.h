@@ -340,8 +340,10 @@ void vfg_txn_note(vfg_txn *txn, const char *fmt, ...) __attribute__((format(prin
  * In revoke, when vfg_node_open() refused the node (its error in @why): a
  * node that is gone, or is another file or behind a symlink now, holds
  * nothing of this labeler's grant. That is noted (vfg_txn_note, naming the
- * labeler) and 0 returned: nothing to restore. Any other failure is copied
- * to @err and -1 returned.
+ * labeler) and 0 returned: nothing to restore, and the change is not
+ * counted as undone. So is @why's errnum ESTALE (vfg_node_boot_gone): a
+ * node this boot made anew, whose grant went with an earlier boot. Any
+ * other failure is copied to @err and -1 returned.
  */
 int vfg_txn_unopened(vfg_txn *txn, const vfg_error *why, vfg_error *err);
 
