@@ -474,6 +474,14 @@ static const struct {
 	{{"plan", "--domain", "vm", "--uid", "107", "--hostdev", "01:00.0", NULL}, "give --uid and --gid together"},
 	{{"plan", "--domain", "vm", "--pid", "abc", "--hostdev", "01:00.0", NULL}, "--pid 'abc'"},
 	{{"plan", "--domain", "vm", "--cgroup", "relative/path", "--hostdev", "01:00.0", NULL}, "absolute path"},
+	/* another spelling of a path: journaled as given, it once jammed every later command (a trial) */
+	{{"apply", "--domain", "vm", "--cgroup", "/sys/fs/cgroup/unified/vm/", "--hostdev", "01:00.0", NULL},
+	 "/sys/fs/cgroup/unified/vm/: cgroup: expected the cgroup's plain path (no '.' or empty component, no '/' at "
+	 "the end): give /sys/fs/cgroup/unified/vm"},
+	{{"apply", "--domain", "vm", "--cgroup", "/sys/fs/cgroup//./unified/vm", "--hostdev", "01:00.0", NULL},
+	 "give /sys/fs/cgroup/unified/vm"},
+	{{"apply", "--domain", "vm", "--cgroup", "/sys/fs/cgroup/unified/../devices/vm", "--hostdev", "01:00.0", NULL},
+	 "no '..'"},
 	{{"plan", "--domain", "vm", "--uuid", "nope", "--hostdev", "01:00.0", NULL}, "not a UUID"},
 	{{"plan", "--frob", NULL}, "unknown option '--frob'"},
 	{{"plan", "--domain", "a/b", "--hostdev", "01:00.0", NULL}, "may not hold '/'"},

@@ -912,11 +912,38 @@ static const vfg_config_key_def cgroup_keys[] = {
 	{NULL, NULL, NULL, NULL},
 };
 
+/*
+ * The path is journaled as it is given, and revoke takes back only a plain
+ * one (is_plain_path: its undo text names it): another spelling is refused
+ * before anything changes, naming the plain form where there is one. A
+ * trial's trailing '/' was applied, then refused by its own rollback, and
+ * the open transaction stopped every later command on the host.
+ */
 static int cgroup_path_check(const char *value, vfg_error *err)
 {
 	if (value[0] != '/')
 		return vfg_error_set(err, EINVAL, value, "cgroup: expected an absolute path");
-	return 0;
+	if (is_plain_path(value))
+		return 0;
+	char plain[VFG_PATH_MAX] = "";
+	size_t used = 0;
+	bool dotdot = false;
+	for (const char *component = value; *component;) {
+		component += strspn(component, "/");
+		size_t length = strcspn(component, "/");
+		dotdot |= length == 2 && component[0] == '.' && component[1] == '.';
+		if (length > 0 && !(length == 1 && component[0] == '.') && used + length + 1 < sizeof(plain))
+			used += (size_t)snprintf(plain + used, sizeof(plain) - used, "/%.*s", (int)length, component);
+		component += length;
+	}
+	if (dotdot || !plain[0])
+		return vfg_error_set(err, EINVAL, value,
+				     "cgroup: expected the cgroup's plain path: absolute, no '..', '.' or empty "
+				     "component, no '/' at the end");
+	return vfg_error_set(err, EINVAL, value,
+			     "cgroup: expected the cgroup's plain path (no '.' or empty component, no '/' at the "
+			     "end): give %s",
+			     plain);
 }
 
 static const vfg_attr_def cgroup_attributes[] = {
