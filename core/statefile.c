@@ -76,7 +76,8 @@ int vfg_state_open_stat(const char *path, int flags, bool directory, struct stat
 {
 	int fd = (flags & O_CREAT) && vfg_fault("state.create")
 			 ? -1
-			 : open(path, flags | (directory ? O_DIRECTORY : 0) | O_NOFOLLOW | O_CLOEXEC, STATE_FILE_MODE);
+			 : open(path, flags | (directory ? O_DIRECTORY : 0) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+				STATE_FILE_MODE);
 	if (fd < 0) {
 		int saved = errno;
 		struct stat link;
@@ -90,7 +91,16 @@ int vfg_state_open_stat(const char *path, int flags, bool directory, struct stat
 					     expected_type_name(directory));
 		return vfg_error_set(err, saved, path, "cannot open a file of the state directory");
 	}
-	if (state_check(fd, path, directory, st, err) < 0) {
+	/*
+	 * O_NONBLOCK: a FIFO put in a file's place would block the open until a
+	 * writer came (a trial's hung status, and an apply hung holding the
+	 * host lock); open so, it is refused by the check as any file that is
+	 * not a regular one. A regular file or directory ignores the flag;
+	 * it is cleared all the same.
+	 */
+	if (state_check(fd, path, directory, st, err) < 0 ||
+	    (fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 &&
+	     vfg_error_set(err, errno, path, "cannot open a file of the state directory") < 0)) {
 		close(fd);
 		return -1;
 	}

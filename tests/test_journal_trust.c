@@ -187,6 +187,49 @@ START_TEST(a_state_directory_others_could_write_is_refused_by_every_command_and_
 }
 END_TEST
 
+/*
+ * A FIFO in a state file's place: opening it to read would wait for a
+ * writer that never comes (a trial's status, audit and plan hung, and an
+ * apply hung holding the host lock). Every command returns: the lock and a
+ * journal are refused by name, the holders index is not trusted and is
+ * written anew.
+ */
+START_TEST(a_fifo_in_a_state_file_s_place_hangs_no_command)
+{
+	const char *targets[] = {"/run/vfguard/lock", JOURNAL, "/run/vfguard/holders"};
+	const char *target = targets[_i];
+	const char *root = host_with_vm1();
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_path(root, target));
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	const char *const commands[][14] = {
+		{"status", "--root", root, NULL},
+		{"audit", "--root", root, NULL},
+		{"plan", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108", "--hostdev", "02:00.0",
+		 NULL},
+		{"revoke", "--root", root, "--domain", "vm1", NULL},
+		{"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108", "--hostdev", "02:00.0",
+		 NULL},
+	};
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		test_run run;
+		test_cli(&run, commands[i]);
+		if (_i < 2) {
+			ck_assert_msg(run.status == 1 && strstr(run.err, path) &&
+					      strstr(run.err, "is a FIFO, not a regular file"),
+				      "vfguard %s: exit %d: %s%s", commands[i][0], run.status, run.out, run.err);
+			expect_owner(root, "/dev/vfio/7", 107, 0600);
+		} else {
+			ck_assert_msg(run.status == 0, "vfguard %s: exit %d: %s%s", commands[i][0], run.status, run.out,
+				      run.err);
+		}
+		test_run_free(&run);
+	}
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_made_state_directory_is_root_s_alone)
 {
 	const char *root = host_with_vm1();
@@ -340,6 +383,7 @@ static Suite *journal_trust_suite(void)
 	tcase_add_loop_test(tc, a_state_directory_others_could_write_is_refused_by_every_command_and_nothing_changes, 0,
 			    sizeof(untrusted_cases) / sizeof(untrusted_cases[0]));
 	tcase_add_test(tc, a_made_state_directory_is_root_s_alone);
+	tcase_add_loop_test(tc, a_fifo_in_a_state_file_s_place_hangs_no_command, 0, 3);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("forged");
 	tcase_add_test(tc, a_node_with_set_id_bits_is_refused_by_apply_so_no_record_ever_holds_them);

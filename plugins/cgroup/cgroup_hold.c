@@ -258,8 +258,10 @@ const cgroup_v1_ops *cgroup_hold_v1_ops(cgroup_hold *hold, vfg_error *err)
 /* The kept answer, whole (its newline ends it), into @text without the newline; false when there is none. */
 static bool v1_known_read(const char *known, char text[V1_KNOWN_MAX])
 {
-	_cleanup_close_ int fd = known[0] ? open(known, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
-	ssize_t n = fd < 0 ? -1 : read(fd, text, V1_KNOWN_MAX - 1);
+	/* O_NONBLOCK and a regular file only: a FIFO in its place must not hang the command (a trial). */
+	_cleanup_close_ int fd = known[0] ? open(known, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+	struct stat st;
+	ssize_t n = fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ? -1 : read(fd, text, V1_KNOWN_MAX - 1);
 	if (n <= 0 || text[n - 1] != '\n')
 		return false;
 	text[n - 1] = '\0';
@@ -289,7 +291,7 @@ static void v1_known_keep(const char *known, const char *boot, dev_t dev, const 
 	if (!known[0] || n < 0 || (size_t)n >= sizeof(text) ||
 	    (size_t)snprintf(temporary, sizeof(temporary), "%s.%d", known, (int)getpid()) >= sizeof(temporary))
 		return;
-	_cleanup_close_ int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	_cleanup_close_ int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;
 	/* no fault: a hint that may fail any way; a failed one is asked for again (libcgroup) */
