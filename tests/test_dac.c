@@ -757,6 +757,55 @@ START_TEST(audit_is_clean_after_apply_and_names_each_drift)
 }
 END_TEST
 
+/* As @uid:@gid (the hypervisor, owner of its exclusive node): the access ACL @text on @path, as setfacl would. */
+static void set_acl_as(const char *path, uid_t uid, gid_t gid, const char *text)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		acl_t acl = acl_from_text(text);
+		_exit(acl && setgroups(0, NULL) == 0 && setgid(gid) == 0 && setuid(uid) == 0 &&
+				      acl_set_file(path, ACL_TYPE_ACCESS, acl) == 0
+			      ? 0
+			      : 1);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "uid %u could not set '%s' on %s", (unsigned)uid,
+		      text, path);
+}
+
+/*
+ * While granted, an exclusive node is the hypervisor's, and an owner may set
+ * ACL entries: a security trial's VM uid let uid 108 in, and the entry
+ * outlived revoke, which put back only owner and mode, with audit silent.
+ * Audit names the ACL, and revoke puts back the node's own: none, or the
+ * exact bytes it had.
+ */
+START_TEST(an_acl_the_hypervisor_set_on_its_exclusive_node_goes_with_the_revoke)
+{
+	fixture f;
+	fixture_open(&f);
+	bool had_acl = _i == 1;
+	if (had_acl)
+		set_acl(f.root, GROUP7, "u::rw,u:500:r,g::-,m::r,o::-");
+	char *original = test_snapshot(f.root, UNCHANGED);
+	const char *const legacy[] = {"01:00.0,backend=legacy", NULL};
+	domain_apply_ok(&f, "vm1", 107, legacy, NULL);
+	set_acl_as(test_path(f.root, GROUP7), 107, 107, "u::rw,u:108:rw,g::-,m::rw,o::-");
+	expect_dac_allows(f.root, GROUP7, 108);
+	vfg_audit_report *report = domain_audit(&f, "vm1", 107, legacy);
+	if (!had_acl)
+		expect_one_finding(report, VFG_FINDING_DRIFT, GROUP7, "an access ACL the node did not have");
+	vfg_audit_report_free(report);
+	domain_revoke_ok(&f, "vm1");
+	test_snapshot_expect(f.root, UNCHANGED, original, "revoke after the hypervisor set an ACL");
+	expect_dac_denies(f.root, GROUP7, 108);
+	free(original);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(cli_audit_exits_3_on_drift_and_0_when_clean)
 {
 	fixture f;
@@ -973,6 +1022,7 @@ static Suite *dac_suite(void)
 
 	tc = tcase_create("audit");
 	tcase_add_test(tc, audit_is_clean_after_apply_and_names_each_drift);
+	tcase_add_loop_test(tc, an_acl_the_hypervisor_set_on_its_exclusive_node_goes_with_the_revoke, 0, 2);
 	tcase_add_test(tc, cli_audit_exits_3_on_drift_and_0_when_clean);
 	suite_add_tcase(s, tc);
 	return s;

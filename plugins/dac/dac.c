@@ -146,44 +146,73 @@ int dac_undo_check_bits(const char *text, const vfg_node *node, unsigned mode, v
 	return 0;
 }
 
-/* An exclusive node's undo text: its owner and mode before vfguard. */
+/*
+ * An exclusive node's undo text: its owner, mode and access ACL before
+ * vfguard, "uid=U gid=G mode=OOOO acl=none|HEX" (the ACL part as a shared
+ * node's, dac_original_format). While granted the node is the hypervisor's,
+ * and an owner may set ACL entries (a trial's VM uid gave another uid one):
+ * revoke puts the ACL back too. A record written before the ACL was
+ * journaled, "uid=U gid=G mode=OOOO", puts back owner and mode alone.
+ */
 typedef struct dac_owner {
 	uid_t uid;
 	gid_t gid;
 	mode_t mode; /* permission bits and S_ISUID, S_ISGID, S_ISVTX */
+	bool acl_known; /* the record holds the ACL: original is the mode and ACL */
+	dac_original original;
 } dac_owner;
+
+#define DAC_OWNER_UNDO_MAX (sizeof("uid=4294967295 gid=4294967295 ") + DAC_ORIGINAL_UNDO_MAX)
 
 static void dac_owner_format(const dac_owner *owner, char *buf, size_t size)
 {
-	snprintf(buf, size, "uid=%u gid=%u mode=%04o", (unsigned)owner->uid, (unsigned)owner->gid,
-		 (unsigned)owner->mode);
+	int used = snprintf(buf, size, "uid=%u gid=%u ", (unsigned)owner->uid, (unsigned)owner->gid);
+	if (used < 0 || (size_t)used >= size)
+		return;
+	if (owner->acl_known)
+		dac_original_format(&owner->original, buf + used, size - (size_t)used);
+	else
+		snprintf(buf + used, size - (size_t)used, "mode=%04o", (unsigned)owner->mode);
 }
 
 /*
  * Revoke chowns and chmods as root to what the record says, so it takes only
  * what a grant can have written: exactly dac_owner_format()'s text (no sign,
  * space or leading zero sscanf would let by), an owner chown can set (-1
- * means "leave it"), and permission bits alone, since grant refuses a node
- * with set-id or sticky bits (dac_plan).
+ * means "leave it"), permission bits alone, since grant refuses a node
+ * with set-id or sticky bits (dac_plan), and an ACL the kernel keeps for
+ * that mode (dac_original_parse).
  */
 static int dac_owner_parse(const char *text, const vfg_node *node, dac_owner *owner, vfg_error *err)
 {
 	unsigned uid, gid, mode;
-	char canonical[64] = "";
-	bool ok = sscanf(text, "uid=%u gid=%u mode=%o", &uid, &gid, &mode) == 3;
+	int rest = -1;
+	char canonical[DAC_OWNER_UNDO_MAX] = "";
+	bool ok = text && sscanf(text, "uid=%u gid=%u %n", &uid, &gid, &rest) == 2 && rest > 0;
 	if (ok) {
-		*owner = (dac_owner){.uid = uid, .gid = gid, .mode = mode};
-		dac_owner_format(owner, canonical, sizeof(canonical));
+		*owner = (dac_owner){.uid = uid, .gid = gid, .acl_known = strstr(text + rest, " acl=") != NULL};
+		if (owner->acl_known) {
+			if (dac_original_parse(text + rest, node, &owner->original, err) < 0)
+				return -1;
+			owner->mode = owner->original.mode;
+		} else {
+			ok = sscanf(text + rest, "mode=%o", &mode) == 1 && mode <= 07777;
+			owner->mode = mode;
+		}
 	}
-	if (!ok || strcmp(text, canonical) != 0 || mode > 07777)
-		return vfg_error_set(err, 0, node->path, "dac: journal record '%s' is not 'uid=U gid=G mode=OOOO'",
-				     text);
+	if (ok)
+		dac_owner_format(owner, canonical, sizeof(canonical));
+	if (!ok || strcmp(text, canonical) != 0)
+		return vfg_error_set(err, 0, node->path,
+				     "dac: journal record '%.200s' is not 'uid=U gid=G mode=OOOO' nor 'uid=U gid=G "
+				     "mode=OOOO acl=none|HEX'",
+				     text ? text : "(none)");
 	if (uid == (unsigned)-1 || gid == (unsigned)-1)
 		return vfg_error_set(err, 0, node->path,
-				     "dac: journal record '%s' names owner -1, which no node has; refusing to "
+				     "dac: journal record '%.200s' names owner -1, which no node has; refusing to "
 				     "restore it",
 				     text);
-	if (dac_undo_check_bits(text, node, mode, err) < 0)
+	if (dac_undo_check_bits(text, node, owner->mode, err) < 0)
 		return -1;
 	return 0;
 }
@@ -225,8 +254,11 @@ static int dac_exclusive_intent(const vfg_labeler_env *env, const vfg_node *node
 		return vfg_error_set(err, 0, nfd.real,
 				     "carries security.capability, which chown would remove for good; refusing");
 
-	dac_owner original = {.uid = nfd.st.st_uid, .gid = nfd.st.st_gid, .mode = nfd.st.st_mode & 07777};
-	char undo[64];
+	dac_owner original = {
+		.uid = nfd.st.st_uid, .gid = nfd.st.st_gid, .mode = nfd.st.st_mode & 07777, .acl_known = true};
+	if (dac_original_read(&nfd, &original.original, err) < 0)
+		return -1;
+	char undo[DAC_OWNER_UNDO_MAX];
 	dac_owner_format(&original, undo, sizeof(undo));
 	return vfg_txn_intent(txn, node, undo, err);
 }
@@ -256,8 +288,14 @@ static int dac_exclusive_revoke(const vfg_labeler_env *env, const vfg_node *node
 	int r = dac_revoke_open(env, node, txn, &nfd, err);
 	if (r <= 0)
 		return r;
-	/* Setting the original back is right whether or not the grant happened, and the second time too. */
-	return dac_owner_set(&nfd, &original, err);
+	/*
+	 * Setting the original back is right whether or not the grant happened,
+	 * and the second time too: the owner, then the ACL (an entry set while
+	 * the node was the hypervisor's goes) and the mode once more.
+	 */
+	if (dac_owner_set(&nfd, &original, err) < 0)
+		return -1;
+	return original.acl_known ? dac_original_restore(&nfd, &original.original, err) : 0;
 }
 
 /*
@@ -319,11 +357,16 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 			return -1;
 		const struct stat *st = &nfd.st;
 		mode_t granted = dac_granted_mode(&original);
-		snprintf(expected, sizeof(expected), "owner %u:%u mode %04o", (unsigned)domain->uid,
-			 (unsigned)domain->gid, (unsigned)granted);
-		snprintf(found, sizeof(found), "owner %u:%u mode %04o", (unsigned)st->st_uid, (unsigned)st->st_gid,
-			 (unsigned)(st->st_mode & 07777));
-		holds = st->st_uid == domain->uid && st->st_gid == domain->gid && (st->st_mode & 07777) == granted;
+		/* An ACL the node did not have: its owner, the hypervisor, may have let another uid in (a trial). */
+		bool acl = false, acl_added = original.acl_known && original.original.acl_size == 0;
+		if (acl_added && dac_acl_present(&nfd, &acl, err) < 0)
+			return -1;
+		snprintf(expected, sizeof(expected), "owner %u:%u mode %04o%s", (unsigned)domain->uid,
+			 (unsigned)domain->gid, (unsigned)granted, acl_added ? ", no ACL" : "");
+		snprintf(found, sizeof(found), "owner %u:%u mode %04o%s", (unsigned)st->st_uid, (unsigned)st->st_gid,
+			 (unsigned)(st->st_mode & 07777), acl ? ", an access ACL the node did not have" : "");
+		holds = st->st_uid == domain->uid && st->st_gid == domain->gid && (st->st_mode & 07777) == granted &&
+			!acl;
 	}
 	if (!holds)
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, found,

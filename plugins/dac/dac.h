@@ -36,8 +36,31 @@ int dac_undo_check_bits(const char *text, const vfg_node *node, unsigned mode, v
  *
  * The undo text is "mode=0660 acl=none" or "mode=0660 acl=HEX", HEX being the
  * raw system.posix_acl_access xattr: the node as it was before vfguard, so the
- * last revoke can put back the exact bytes, or remove the xattr.
+ * last revoke can put back the exact bytes, or remove the xattr. An
+ * exclusive node's is "uid=U gid=G " and the same (dac.c).
  */
+
+/* The name is XATTR_NAME_POSIX_ACL_ACCESS in include/uapi/linux/xattr.h. */
+#define DAC_ACL_XATTR "system.posix_acl_access"
+/* 127 entries after the 4-byte header; more than any device node carries, and it keeps a journal line short. */
+#define DAC_ACL_MAX 1020
+#define DAC_ORIGINAL_UNDO_MAX (sizeof("mode=07777 acl=") + 2 * DAC_ACL_MAX)
+
+/* A node's mode and access ACL as they were before vfguard: what an undo text holds. */
+typedef struct dac_original {
+	mode_t mode;
+	size_t acl_size; /* 0: no access ACL */
+	unsigned char acl[DAC_ACL_MAX]; /* the raw xattr, as getxattr(2) gave it */
+} dac_original;
+
+/* The node's mode and access ACL (none: acl_size 0); an ACL over DAC_ACL_MAX bytes is refused. */
+int dac_original_read(const vfg_node_fd *nfd, dac_original *original, vfg_error *err);
+/* "mode=OOOO acl=none" or "mode=OOOO acl=HEX" (HEX: the raw xattr). */
+void dac_original_format(const dac_original *original, char *buf, size_t size);
+/* Exactly dac_original_format()'s text, no set-id or sticky bit, an ACL the kernel keeps for that mode. */
+int dac_original_parse(const char *text, const vfg_node *node, dac_original *original, vfg_error *err);
+/* The ACL put back (or removed), then the mode. */
+int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, vfg_error *err);
 
 /* Is there an access ACL on the node? Its group bits then show the mask, not the group. */
 int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err);

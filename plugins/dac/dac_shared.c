@@ -21,19 +21,6 @@
 #include "dac.h"
 #include "vfg_fault.h"
 
-/* The name is XATTR_NAME_POSIX_ACL_ACCESS in include/uapi/linux/xattr.h. */
-#define DAC_ACL_XATTR "system.posix_acl_access"
-/* 127 entries after the 4-byte header; more than any device node carries, and it keeps a journal line short. */
-#define DAC_ACL_MAX 1020
-#define DAC_SHARED_UNDO_MAX (sizeof("mode=07777 acl=") + 2 * DAC_ACL_MAX)
-
-/* A shared node as it was before vfguard: what the undo text holds. */
-typedef struct dac_shared_original {
-	mode_t mode;
-	size_t acl_size; /* 0: no access ACL */
-	unsigned char acl[DAC_ACL_MAX]; /* the raw xattr, as getxattr(2) gave it */
-} dac_shared_original;
-
 static inline void dac_acl_freep(acl_t *acl)
 {
 	if (*acl)
@@ -55,7 +42,7 @@ int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err)
 	return vfg_error_set(err, errno, nfd->real, "cannot read %s", DAC_ACL_XATTR);
 }
 
-static int dac_shared_read(const vfg_node_fd *nfd, dac_shared_original *original, vfg_error *err)
+int dac_original_read(const vfg_node_fd *nfd, dac_original *original, vfg_error *err)
 {
 	original->mode = nfd->st.st_mode & 07777;
 	ssize_t n = getxattr(nfd->proc, DAC_ACL_XATTR, original->acl, sizeof(original->acl));
@@ -73,7 +60,7 @@ static int dac_shared_read(const vfg_node_fd *nfd, dac_shared_original *original
 	return vfg_error_set(err, errno, nfd->real, "cannot read %s", DAC_ACL_XATTR);
 }
 
-static void dac_shared_format(const dac_shared_original *original, char *buf, size_t size)
+void dac_original_format(const dac_original *original, char *buf, size_t size)
 {
 	int used = snprintf(buf, size, "mode=%04o acl=%s", (unsigned)original->mode, original->acl_size ? "" : "none");
 	if (used > 0 && (size_t)used < size)
@@ -87,7 +74,7 @@ static void dac_shared_format(const dac_shared_original *original, char *buf, si
  * beyond rwx; and, as posix_acl_chmod() keeps them, the owner, mask (the
  * owning group without one) and other entries equal to the mode's bits.
  */
-static bool dac_acl_matches_mode(const dac_shared_original *original)
+static bool dac_acl_matches_mode(const dac_original *original)
 {
 	const size_t header = sizeof(struct posix_acl_xattr_header);
 	const size_t entry_size = sizeof(struct posix_acl_xattr_entry);
@@ -119,15 +106,15 @@ static bool dac_acl_matches_mode(const dac_shared_original *original)
 
 /*
  * The last revoke puts this mode and ACL back as root, so only what a grant
- * can have journaled is taken: exactly dac_shared_format()'s text, no set-id
+ * can have journaled is taken: exactly dac_original_format()'s text, no set-id
  * or sticky bits (dac_plan refuses a node with them), and an ACL as the
  * kernel keeps one for that mode.
  */
-static int dac_shared_parse(const char *text, const vfg_node *node, dac_shared_original *original, vfg_error *err)
+int dac_original_parse(const char *text, const vfg_node *node, dac_original *original, vfg_error *err)
 {
 	unsigned mode;
 	int start = -1;
-	char canonical[DAC_SHARED_UNDO_MAX] = "";
+	char canonical[DAC_ORIGINAL_UNDO_MAX] = "";
 	bool ok = text && sscanf(text, "mode=%o acl=%n", &mode, &start) == 1 && start > 0 && mode <= 07777;
 	if (ok) {
 		original->mode = mode;
@@ -139,7 +126,7 @@ static int dac_shared_parse(const char *text, const vfg_node *node, dac_shared_o
 		original->acl_size = ok ? (size_t)n : 0;
 	}
 	if (ok)
-		dac_shared_format(original, canonical, sizeof(canonical));
+		dac_original_format(original, canonical, sizeof(canonical));
 	if (!ok || strcmp(text, canonical) != 0)
 		return vfg_error_set(err, 0, node->path, "dac: journal record '%s' is not 'mode=OOOO acl=none|HEX'",
 				     text ? text : "(none)");
@@ -154,7 +141,7 @@ static int dac_shared_parse(const char *text, const vfg_node *node, dac_shared_o
 }
 
 /* The permissions of the ACL_USER entry for @uid in the original ACL, or -1 when it had none. */
-static int dac_original_user_perm(const dac_shared_original *original, uid_t uid)
+static int dac_original_user_perm(const dac_original *original, uid_t uid)
 {
 	/* Layout: include/uapi/linux/posix_acl_xattr.h, a little-endian header then entries. */
 	const size_t header = sizeof(struct posix_acl_xattr_header);
@@ -281,7 +268,7 @@ static int dac_acl_grant_user(const vfg_node_fd *nfd, uid_t uid, vfg_error *err)
  * Put the uid's ACL_USER entry back as the original had it: gone, or its old
  * permissions. The mask stays: the other uids' entries still need it.
  */
-static int dac_acl_restore_user(const vfg_node_fd *nfd, uid_t uid, const dac_shared_original *original, vfg_error *err)
+static int dac_acl_restore_user(const vfg_node_fd *nfd, uid_t uid, const dac_original *original, vfg_error *err)
 {
 	_cleanup_acl_ acl_t acl = acl_get_file(nfd->proc, ACL_TYPE_ACCESS);
 	if (!acl)
@@ -305,7 +292,7 @@ static int dac_acl_restore_user(const vfg_node_fd *nfd, uid_t uid, const dac_sha
 }
 
 /* The node as it was before vfguard: the raw xattr, or none, then the mode. */
-static int dac_shared_restore(const vfg_node_fd *nfd, const dac_shared_original *original, vfg_error *err)
+int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, vfg_error *err)
 {
 	if (original->acl_size) {
 		if (vfg_fault("dac.acl_restore") ||
@@ -340,13 +327,13 @@ int dac_shared_intent(const vfg_labeler_env *env, const vfg_node *node, vfg_txn 
 	 */
 	vfg_shared_holders holders;
 	vfg_txn_shared_holders(txn, node, &holders);
-	dac_shared_original original;
-	if (holders.others ? dac_shared_parse(holders.original, node, &original, err) < 0
-			   : dac_shared_read(&nfd, &original, err) < 0)
+	dac_original original;
+	if (holders.others ? dac_original_parse(holders.original, node, &original, err) < 0
+			   : dac_original_read(&nfd, &original, err) < 0)
 		return -1;
 
-	char undo[DAC_SHARED_UNDO_MAX];
-	dac_shared_format(&original, undo, sizeof(undo));
+	char undo[DAC_ORIGINAL_UNDO_MAX];
+	dac_original_format(&original, undo, sizeof(undo));
 	return vfg_txn_intent(txn, node, undo, err);
 }
 
@@ -362,8 +349,8 @@ int dac_shared_grant(const vfg_labeler_env *env, const vfg_domain *domain, const
 int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node, vfg_txn *txn,
 		      vfg_error *err)
 {
-	dac_shared_original original;
-	if (dac_shared_parse(vfg_txn_undo(txn, node), node, &original, err) < 0)
+	dac_original original;
+	if (dac_original_parse(vfg_txn_undo(txn, node), node, &original, err) < 0)
 		return -1;
 	vfg_shared_holders holders;
 	vfg_txn_shared_holders(txn, node, &holders);
@@ -375,6 +362,6 @@ int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, cons
 	if (r <= 0)
 		return r;
 	if (holders.others == 0)
-		return dac_shared_restore(&nfd, &original, err);
+		return dac_original_restore(&nfd, &original, err);
 	return dac_acl_restore_user(&nfd, domain->uid, &original, err);
 }
