@@ -352,6 +352,12 @@ int vfg_config_load(vfg_config *config, const char *path, bool optional, vfg_err
 			return 0;
 		return vfg_error_set(err, errno, path, "cannot read configuration");
 	}
+	/* It names the plugins vfguard loads and the programs it runs, as root (a security trial's 0666 file). */
+	struct stat st;
+	if (fstat(fileno(f), &st) < 0 || (S_ISDIR(st.st_mode) && (errno = EISDIR)))
+		return vfg_error_set(err, errno, path, "cannot read configuration");
+	if (vfg_file_trusted(path, &st, "configuration", err) < 0)
+		return -1;
 
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;

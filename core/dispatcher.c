@@ -137,6 +137,8 @@ int vfg_dispatcher_module_key(const char *module, const char *key, const char *v
 	int n = snprintf(path, sizeof(path), "%s/vfguard-%s.so", ctx->plugin_dir, module);
 	if (n < 0 || (size_t)n >= sizeof(path) || check_labeler_name(module, &ignored) < 0 || access(path, F_OK) != 0)
 		return 0;
+	if (vfg_file_trusted(path, NULL, "labeler module", err) < 0)
+		return -1;
 	/* A file kept for runs with more labelers must still be right for them: the module checks its own key. */
 	void *handle = vfg_fault("dispatcher.dlopen_check") ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle)
@@ -205,6 +207,12 @@ static int load_plugin(vfg_context *ctx, const char *dir, const char *name, vfg_
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return vfg_error_set(err, ENAMETOOLONG, dir, "plugin path too long");
 
+	/* Its code runs as root once loaded: a module others could have written is refused (a security trial). */
+	int trusted = vfg_file_trusted(path, NULL, "labeler module", err);
+	if (trusted == -ENOENT)
+		return no_such_labeler(ctx, dir, name, err);
+	if (trusted < 0)
+		return -1;
 	void *handle = vfg_fault("dispatcher.dlopen") ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle && access(path, F_OK) != 0 && errno == ENOENT)
 		return no_such_labeler(ctx, dir, name, err);

@@ -314,6 +314,42 @@ VFG_EXPORT long vfg_utf8_decode(const char *text, size_t *length)
 	return code;
 }
 
+/* Owned by root or us, writable by neither group nor others: only root can have written it. */
+static int trusted_check(const char *path, const struct stat *st, const char *what, const char *file, vfg_error *err)
+{
+	if ((st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	return vfg_error_set(err, EPERM, path,
+			     "%s%s is owned by uid %u with mode %04o: vfguard runs as root and takes it only when "
+			     "owned by root and writable by neither group nor others (chown root, chmod go-w)",
+			     what, file, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+}
+
+VFG_EXPORT int vfg_file_trusted(const char *path, const struct stat *st, const char *what, vfg_error *err)
+{
+	struct stat own, dir;
+	if (!st) {
+		if (stat(path, &own) < 0) {
+			if (errno == ENOENT)
+				return -ENOENT;
+			return vfg_error_set(err, errno, path, "cannot stat the %s", what);
+		}
+		st = &own;
+	}
+	if (trusted_check(path, st, what, "", err) < 0)
+		return -1;
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, path, "out of memory");
+	const char *parent = dirname(copy);
+	if (stat(parent, &dir) < 0)
+		return vfg_error_set(err, errno, parent, "cannot stat the folder of the %s", what);
+	/* A sticky folder (/tmp) lets nobody but the owner remove or rename a file of root's in it. */
+	if ((dir.st_mode & S_ISVTX) && st->st_uid == 0 && (dir.st_uid == 0 || dir.st_uid == geteuid()))
+		return 0;
+	return trusted_check(parent, &dir, what, "'s folder", err);
+}
+
 static bool shell_plain(unsigned char c)
 {
 	return isalnum(c) || c >= 0x80 || (c && strchr("%+,-./:=@_", c));

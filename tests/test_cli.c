@@ -1294,6 +1294,72 @@ START_TEST(config_lists_the_labelers_keys_and_attributes_and_refuses_a_key_nobod
 }
 END_TEST
 
+/*
+ * vfguard runs as root: the configuration names the plugins it loads and the
+ * programs it runs, and a plugin's code runs once loaded. A security trial
+ * had a 0666 configuration of uid 1000 point plugin_dir at its own module,
+ * whose constructor ran as root. Neither is taken unless only root can have
+ * written it (and its folder); the error names the file and the fix.
+ */
+START_TEST(a_configuration_or_plugin_others_could_write_is_refused)
+{
+	const char *root = test_root_new(host);
+	const char *plugins = getenv("VFGUARD_BUILT_PLUGIN_DIR");
+	ck_assert_ptr_nonnull(plugins);
+	const char *conf = test_path(root, "/etc/vfguard/vfguard.conf");
+	const char *plan[] = {"plan", "--root", root, "--domain", "vm", "--hostdev", "01:00.0", NULL};
+	test_run run;
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	struct {
+		uid_t uid;
+		mode_t mode;
+		const char *message;
+	} files[] = {
+		{1000, 0644, "configuration is owned by uid 1000 with mode 0644"},
+		{0, 0666, "configuration is owned by uid 0 with mode 0666"},
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ck_assert_int_eq(chown(conf, files[i].uid, 0), 0);
+		ck_assert_int_eq(chmod(conf, files[i].mode), 0);
+		test_cli(&run, plan);
+		ck_assert_msg(run.status == 1 && strstr(run.err, conf) && strstr(run.err, files[i].message) &&
+				      strstr(run.err, "chown root, chmod go-w"),
+			      "case %zu: exit %d: %s", i, run.status, run.err);
+		test_run_free(&run);
+	}
+	ck_assert_int_eq(chown(conf, 0, 0), 0);
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+	/* The configuration's folder, writable by others, could have the file replaced. */
+	ck_assert_int_eq(chmod(test_path(root, "/etc/vfguard"), 0777), 0);
+	test_cli(&run, plan);
+	ck_assert_msg(run.status == 1 && strstr(run.err, "configuration's folder is owned by uid 0 with mode 0777"),
+		      "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(chmod(test_path(root, "/etc/vfguard"), 0755), 0);
+
+	/* A labeler module of uid 1000: refused before it is loaded, by name. */
+	char dir[4200], module[4300], command[9000];
+	snprintf(dir, sizeof(dir), "%s/plugins", root);
+	snprintf(module, sizeof(module), "%s/vfguard-dac.so", dir);
+	snprintf(command, sizeof(command), "mkdir %s && cp %s/vfguard-dac.so %s", dir, plugins, module);
+	ck_assert_int_eq(system(command), 0);
+	ck_assert_int_eq(chown(module, 1000, 1000), 0);
+	const char *with_dir[] = {"plan",     "--root", root,        "--plugin-dir", dir,
+				  "--domain", "vm",     "--hostdev", "01:00.0",      NULL};
+	test_cli(&run, with_dir);
+	ck_assert_msg(run.status == 1 && strstr(run.err, module) &&
+			      strstr(run.err, "labeler module is owned by uid 1000 with mode 0755"),
+		      "exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+	/* Root's again: the same module loads and plans. */
+	ck_assert_int_eq(chown(module, 0, 0), 0);
+	test_cli(&run, with_dir);
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -1326,6 +1392,7 @@ static Suite *cli_suite(void)
 			    sizeof(usage_errors) / sizeof(usage_errors[0]));
 	tcase_add_test(tc, every_subcommand_has_help);
 	tcase_add_test(tc, config_lists_the_labelers_keys_and_attributes_and_refuses_a_key_nobody_declares);
+	tcase_add_test(tc, a_configuration_or_plugin_others_could_write_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("apply");

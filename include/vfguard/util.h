@@ -279,6 +279,19 @@ int vfg_file_replace(const char *path, const void *content, size_t size, vfg_err
 int vfg_file_remove(const char *path, vfg_error *err);
 
 /*
+ * Is @path (a file whose settings vfguard takes, or a module it loads) one
+ * that only root can have written? It and the directory that holds it must
+ * be owned by root (or the effective uid) and writable by neither group nor
+ * others (a sticky folder, /tmp, will do for a file of root's), as the state
+ * directory must (docs/journal.md, "Trust"): vfguard
+ * runs as root, and a plugin's code runs as soon as it is loaded. @st: what
+ * stat(2) gave for @path, or NULL to stat it here. @what names it in the
+ * message ("configuration", "labeler module"). 0, -ENOENT when @path does
+ * not exist (nothing set in @err), or -1 with @err (VFGUARD_0.7).
+ */
+int vfg_file_trusted(const char *path, const struct stat *st, const char *what, vfg_error *err);
+
+/*
  * mkdir(@path, @mode) unless it exists, then check that what is there is a
  * directory, not a symlink or a file in the way. 0, or -1 with @err naming
  * @path and what went wrong, in the words of @what ("the state directory").

@@ -210,6 +210,12 @@ static const void *hold_module_load(const char *name, const char *symbol, uint32
 		vfg_error_set(err, ENAMETOOLONG, self.dli_fname, "cgroup: the path of its %s part is too long", part);
 		return NULL;
 	}
+	/* Its code runs as root once loaded, as the labeler's own: refused unless only root can have written it. */
+	int trusted = vfg_file_trusted(path, NULL, "cgroup labeler part", err);
+	if (trusted == -ENOENT)
+		vfg_error_set(err, ENOENT, path, "cgroup: the part that acts on %s is not installed", what);
+	if (trusted < 0)
+		return NULL;
 	void *handle = vfg_fault("cgroup.dlopen_part") ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!handle) {
 		vfg_error_set(err, 0, path, "cgroup: cannot load the part that acts on %s (%s)", what,
