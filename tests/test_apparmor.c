@@ -565,6 +565,44 @@ START_TEST(an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held)
 }
 END_TEST
 
+/* A pid no process has now: a child's, reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/*
+ * A grant killed at its rename leaves its temporary beside a rules file
+ * that was never made: the restore finds no file to put back, and once
+ * left the temporary in /etc for good (a security trial). The revoke that
+ * finds no file sweeps it as any removal does; a live writer's stays.
+ */
+START_TEST(a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file)
+{
+	fixture f;
+	fixture_open(&f);
+	domain_apply_ok(&f, "vm1", UUID1, (const char *[]){"01:00.0,backend=legacy", NULL}, NULL);
+	char *content = test_read_file(f.root, RULES1);
+	ck_assert_int_eq(unlink(test_path(f.root, RULES1)), 0);
+	char dead[256], live[256];
+	snprintf(dead, sizeof(dead), "/etc/apparmor.d/vfguard/." PROFILE1 ".vfguard-tmp.%d", (int)dead_pid());
+	snprintf(live, sizeof(live), "/etc/apparmor.d/vfguard/." PROFILE1 ".vfguard-tmp.%d", (int)getpid());
+	test_write_file(f.root, dead, content);
+	test_write_file(f.root, live, content);
+	domain_revoke_ok(&f, "vm1");
+	ck_assert_msg(access(test_path(f.root, dead), F_OK) != 0, "%s stayed", dead);
+	ck_assert_msg(access(test_path(f.root, live), F_OK) == 0, "a live writer's %s was removed", live);
+	expect_file(f.root, RULES1, NULL);
+	free(content);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_section_without_its_end_line_is_refused_and_left_alone)
 {
 	fixture f;
@@ -833,6 +871,7 @@ static Suite *apparmor_suite(void)
 	tcase_add_test(tc, a_section_without_its_end_line_is_refused_and_left_alone);
 	tcase_add_test(tc, a_domain_name_with_spaces_owns_its_section_whole);
 	tcase_add_test(tc, an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held);
+	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("round trip");

@@ -470,6 +470,13 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 				     rules->domain);
 		if (apparmor_original_release(env, domain, txn, &undo, err) < 0)
 			return -1;
+		/*
+		 * No file: a grant killed before its rename left only its temporary
+		 * (a security trial's kill at the rename), which the removal of the
+		 * file that is not there sweeps, as any removal does (util.h).
+		 */
+		if (!rules->exists && vfg_file_remove(rules->path, err) < 0)
+			return -1;
 		return apparmor_kernel_sync(env, target.profile, err);
 	}
 	if (undo.held) /* the rule was there before this grant: it stays */

@@ -120,7 +120,8 @@ int apparmor_rules_read(const char *path, apparmor_rules *rules, vfg_error *err)
 	memset(rules, 0, sizeof(*rules));
 	snprintf(rules->path, sizeof(rules->path), "%s", path);
 	rules->mode = 0644;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in its place is refused below, not waited on. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
