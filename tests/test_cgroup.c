@@ -717,6 +717,50 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 END_TEST
 
 /*
+ * A cgroup removed and made again at the same path (a container of the same
+ * id) is another cgroup: an old domain's revoke must leave its rules alone.
+ * A security trial saw it strip the new cgroup's own "c 241:0 rw" and cut
+ * "c 10:196 rwm" down to "m". The record holds the grant's cgroup inode.
+ */
+START_TEST(a_revoke_leaves_a_cgroup_made_again_at_the_path_alone)
+{
+	fixture f;
+	fixture_open(&f);
+	bool v2 = _i == 1;
+	char dir[256];
+	if (v2)
+		make_v2_cgroup(dir, sizeof(dir), 1);
+	else
+		make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	if (v2)
+		test_cgroup_detach_all(dir);
+	ck_assert_msg(rmdir(dir) == 0, "rmdir %s: %s", dir, strerror(errno));
+	ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+	if (!v2) {
+		write_to(dir, "devices.deny", "a");
+		write_to(dir, "devices.allow", "c 1:5 rw");
+		write_to(dir, "devices.allow", "c 1:7 rwm");
+	}
+	char *before = v2 ? NULL : test_cgroup_devices_list(dir);
+	vfg_change_summary summary;
+	vfg_error err = {0};
+	ck_assert_msg(vfg_domain_revoke(f.ctx, "vm1", &summary, &err) == 0, "revoke: %s", err.message);
+	ck_assert_msg(strstr(summary.notes, "is another cgroup now"), "%s", summary.notes);
+	if (v2) {
+		int map_fd = -1;
+		ck_assert_uint_eq(vfguard_program(dir, &map_fd), 0);
+	} else {
+		char *after = test_cgroup_devices_list(dir);
+		ck_assert_str_eq(after, before);
+		free(after);
+	}
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
  * libcgroup is asked once a boot where the devices hierarchy is mounted
  * (cgroup_hold.c, the boot's answer); its answer is kept in the state
  * directory. What this process maps tells whether it was asked: cgroup-v1.so
@@ -1688,6 +1732,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_programs_as_before);
 	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
+	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused cgroups");

@@ -34,6 +34,14 @@
 typedef struct undo_part {
 	char dir[VFG_PATH_MAX]; /* "" when this hierarchy has no part */
 	char token[TOKEN_MAX];
+	/*
+	 * v1, v2: the cgroup directory's inode at the grant, written after the
+	 * token as "@INO"; 0 in a record written before it was. A cgroup
+	 * removed and made again at the path (a container of the same id)
+	 * has another: its rules are not the grant's (a security trial saw
+	 * an old domain's revoke strip a new cgroup's own rules).
+	 */
+	unsigned long long ino;
 } undo_part;
 
 /* sd: DIR is the systemd unit, the token the access of the node's path in its original DeviceAllow ("-": none). */
@@ -86,6 +94,8 @@ static void undo_format(const undo_text *undo, char *buf, size_t size)
 		escape_path(parts[i]->dir, escaped, sizeof(escaped));
 		used += (size_t)snprintf(buf + used, size - used, "%s%s=%s:%s", used ? " " : "", names[i], escaped,
 					 parts[i]->token);
+		if (parts[i]->ino)
+			used += (size_t)snprintf(buf + used, size - used, "@%llu", parts[i]->ino);
 	}
 }
 
@@ -200,6 +210,18 @@ static int undo_parse(const char *text, const vfg_node *node, undo_text *undo, v
 					     text ? text : "(none)");
 		memcpy(part->token, colon + 1, token_len);
 		part->token[token_len] = '\0';
+		/* "TOKEN@INO": the cgroup's inode; the canonical form (undo_check) refuses any other spelling. */
+		char *ino = part != &undo->sd ? strchr(part->token, '@') : NULL;
+		if (ino) {
+			*ino++ = '\0';
+			char *digits_end;
+			errno = 0;
+			part->ino = strtoull(ino, &digits_end, 10);
+			if (errno || *digits_end || !part->ino)
+				return vfg_error_set(err, 0, node->path,
+						     "cgroup: journal record '%s' names no cgroup inode after '@'",
+						     text);
+		}
 		at += len;
 		at += *at == ' ';
 	}
@@ -633,6 +655,10 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 	snprintf(undo.sd.dir, sizeof(undo.sd.dir), "%s", systemd ? found->systemd_unit : "");
 	cgroup_dir *v1_dir = place->v1[0] ? cgroup_hold_dir(hold, place->v1, err) : NULL;
 	cgroup_dir *v2_dir = undo.v2.dir[0] ? cgroup_hold_dir(hold, place->v2, err) : NULL;
+	if (v1_dir)
+		undo.v1.ino = v1_dir->ino;
+	if (v2_dir)
+		undo.v2.ino = v2_dir->ino;
 	if ((place->v1[0] && !v1_dir) || (undo.v2.dir[0] && !v2_dir) ||
 	    holders_key(node, place->v1, &rule, v1_key, err) < 0 ||
 	    holders_key(node, undo.v2.dir, &rule, v2_key, err) < 0 ||
@@ -746,6 +772,15 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 			return -1;
 		if (dir->gone) {
 			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
+			if (holders_leave(txn, key, err) < 0)
+				return -1;
+			continue;
+		}
+		if (part->ino && dir->ino != part->ino) {
+			vfg_txn_note(txn,
+				     "cgroup: %s is another cgroup now (inode %llu, the grant's was %llu): the grant's "
+				     "rules went with the one removed; this one's are left alone",
+				     part->dir, dir->ino, part->ino);
 			if (holders_leave(txn, key, err) < 0)
 				return -1;
 			continue;

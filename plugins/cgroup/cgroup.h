@@ -232,6 +232,7 @@ typedef struct cgroup_dir {
 	char path[VFG_PATH_MAX];
 	int fd; /* the directory (O_RDONLY); -1 when it is gone, or no directory */
 	bool gone; /* there is nothing at the path (ENOENT) */
+	unsigned long long ino; /* the directory's inode (fstat), 0 when there is none: which cgroup of that path */
 	unsigned long fs_type; /* statfs(2) f_type: CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, or another */
 	struct {
 		cgroup_v1_table lines; /* devices.list */

@@ -157,8 +157,11 @@ cgroup_dir *cgroup_hold_dir(cgroup_hold *hold, const char *path, vfg_error *err)
 	dir->v2.prog = (cgroup_v2_prog)CGROUP_V2_PROG_INIT;
 	/* A file in the way is no cgroup either: statfs(2) says what it is on, for the caller's check. */
 	struct statfs fs;
+	struct stat st;
 	dir->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = dir->fd >= 0 ? fstatfs(dir->fd, &fs) : -1;
+	if (r == 0 && fstat(dir->fd, &st) == 0)
+		dir->ino = (unsigned long long)st.st_ino;
 	if (r < 0 && errno == ENOTDIR)
 		r = statfs(path, &fs);
 	if (r == 0)
