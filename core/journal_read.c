@@ -469,9 +469,27 @@ static char *content_allocate(size_t capacity)
 }
 
 /* The whole file behind @fd, sized by its fstat @st so a journal takes one read. */
+/*
+ * No domain's journal comes near this: an apply of 1024 hostdevs with the dac
+ * and cgroup labelers writes 224 KB, a hot-plug about 1 KB, and a journal is
+ * removed once its domain holds nothing.
+ * A larger file is damage, or someone else's (a security trial's sparse 4 GB
+ * file took 4.1 GB of memory to read), and is refused before it is read.
+ */
+#define JOURNAL_FILE_MAX ((size_t)64 << 20)
+
 static int journal_file_read(int fd, const char *path, const struct stat *st, journal_content *content, vfg_error *err)
 {
+	if ((unsigned long long)st->st_size > JOURNAL_FILE_MAX)
+		return vfg_error_set(
+			err, EFBIG, path,
+			"the journal is %lld bytes, more than the %zu MiB any grant writes: damaged, or not "
+			"vfguard's; left as it is for a person to look at",
+			(long long)st->st_size, JOURNAL_FILE_MAX >> 20);
 	for (size_t capacity = (size_t)st->st_size + 2;; capacity *= 2) {
+		if (capacity > JOURNAL_FILE_MAX + 2) /* it grew past the bound since fstat */
+			return vfg_error_set(err, EFBIG, path, "the journal grew past %zu MiB while it was read",
+					     JOURNAL_FILE_MAX >> 20);
 		content->capacity = capacity;
 		content->bytes = content_allocate(capacity);
 		if (!content->bytes)

@@ -230,6 +230,25 @@ START_TEST(a_fifo_in_a_state_file_s_place_hangs_no_command)
 }
 END_TEST
 
+/* A journal larger than any grant writes (a sparse 4 GB file took 4.1 GB to read): refused unread, by size. */
+START_TEST(a_journal_past_its_bound_is_refused_unread_naming_its_size)
+{
+	const char *root = host_with_vm1();
+	ck_assert_int_eq(truncate(test_path(root, JOURNAL), (off_t)65 << 20), 0);
+	struct stat before, after;
+	ck_assert_int_eq(stat(test_path(root, JOURNAL), &before), 0);
+	expect_every_command_refused(root,
+				     (const char *[]){test_path(root, JOURNAL),
+						      "the journal is 68157440 bytes, more than the 64 MiB", NULL});
+	/* Left as it is (a snapshot would read the 65 MiB): its size and times, and the grant. */
+	ck_assert_int_eq(stat(test_path(root, JOURNAL), &after), 0);
+	ck_assert(after.st_size == before.st_size && after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+		  after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+	expect_owner(root, "/dev/vfio/7", 107, 0600);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_made_state_directory_is_root_s_alone)
 {
 	const char *root = host_with_vm1();
@@ -383,6 +402,7 @@ static Suite *journal_trust_suite(void)
 	tcase_add_loop_test(tc, a_state_directory_others_could_write_is_refused_by_every_command_and_nothing_changes, 0,
 			    sizeof(untrusted_cases) / sizeof(untrusted_cases[0]));
 	tcase_add_test(tc, a_made_state_directory_is_root_s_alone);
+	tcase_add_test(tc, a_journal_past_its_bound_is_refused_unread_naming_its_size);
 	tcase_add_loop_test(tc, a_fifo_in_a_state_file_s_place_hangs_no_command, 0, 3);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("forged");
