@@ -207,6 +207,37 @@ static bool is_dev_path(const char *path)
 	}
 }
 
+/* @prefix, then a decimal number without a leading zero: a group's node, a cdev's (vfioN). */
+static bool digits_after(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(text, prefix, n) != 0 || !text[n] || (text[n] == '0' && text[n + 1]))
+		return false;
+	return strspn(text + n, "0123456789") == strlen(text + n);
+}
+
+/*
+ * The path a node of each kind has, as the plan names it (plan.c): a record
+ * that puts a kind at another path (a "group" record on /dev/mem, in a
+ * security trial's hand-edited journal) was written by no grant.
+ */
+static bool kind_has_path(vfg_node_kind kind, const char *path)
+{
+	switch (kind) {
+	case VFG_NODE_CONTAINER:
+		return strcmp(path, "/dev/vfio/vfio") == 0;
+	case VFG_NODE_IOMMUFD:
+		return strcmp(path, "/dev/iommu") == 0;
+	case VFG_NODE_GROUP:
+		return digits_after(path, "/dev/vfio/");
+	case VFG_NODE_CDEV:
+		return digits_after(path, "/dev/vfio/devices/vfio");
+	case VFG_NODE_DOMAIN:
+		break;
+	}
+	return false;
+}
+
 /*
  * A node record names a device node under /dev; a domain-scope record names
  * its labeler's subject, which that labeler checks before acting on it
@@ -232,6 +263,11 @@ static int check_intent_path(journal_reader *reader, const journal_record *recor
 		return reader_error(reader, "intent of labeler '%s' names '%s', which is not %s; refusing to act on it",
 				    record->labeler, record->node.path,
 				    domain_scope ? "a subject" : "a device node under /dev");
+	if (!domain_scope && !kind_has_path(record->node.kind, record->node.path))
+		return reader_error(reader,
+				    "intent of labeler '%s' names '%s' as a %s node, which is never at that path (plan.c); "
+				    "refusing to act on it",
+				    record->labeler, record->node.path, vfg_node_kind_name(record->node.kind));
 	return 0;
 }
 

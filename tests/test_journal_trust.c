@@ -305,6 +305,10 @@ static const forged_case forged_cases[] = {
 	{"dac", "dac group /dev/../etc/shadow 243:0 0", "uid=0 gid=0 mode=0666", "not a device node under /dev"},
 	{"dac", "dac group /etc/shadow 243:0 0", "uid=0 gid=0 mode=0666", "not a device node under /dev"},
 	{"dac", "memlock group /dev/vfio/7 243:0 0", "pid=1 start=1 soft=10 hard=10", "memlock records name a process"},
+	/* a kind at a path no node of it has (a security trial's group record on /dev/mem, then chowned) */
+	{"dac", "dac group /dev/mem 1:1 0", "uid=1000 gid=1000 mode=0666", "names '/dev/mem' as a group node"},
+	{"dac", "dac container /dev/vfio/7 243:0 1", "mode=0666 acl=none", "names '/dev/vfio/7' as a container node"},
+	{"dac", "dac cdev /dev/vfio/devices/vfio01 511:1 0", "uid=0 gid=0 mode=0600", "as a cdev node"},
 };
 
 START_TEST(a_forged_undo_record_is_refused_naming_it_and_the_node_is_left_alone)
