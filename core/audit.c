@@ -501,6 +501,56 @@ static int host_audit_container(vfg_context *ctx, vfg_finding *finding, vfg_erro
 	return 0;
 }
 
+/*
+ * One IOMMU group belongs to one domain: apply refuses a second claim under
+ * the host lock, so two domains' journals claiming one group were changed by
+ * hand or by a holders index edited behind the lock (a security trial), and
+ * both domains' grants open the same devices.
+ */
+static void report_shared_group(vfg_finding *finding, unsigned group, const char *one, const char *two)
+{
+	/* named in order, so a report reads the same whichever journal was read first */
+	if (strcmp(one, two) > 0) {
+		const char *swap = one;
+		one = two;
+		two = swap;
+	}
+	char expected[64], actual[2 * VFG_NAME_MAX + 64];
+	snprintf(expected, sizeof(expected), "IOMMU group %u claimed by one domain", group);
+	snprintf(actual, sizeof(actual), "claimed by domains %s and %s", one, two);
+	vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, actual,
+			   "revoke the one that should not hold it (vfguard revoke --domain %s, or --domain %s)",
+			   VFG_NAME_SHELL(one), VFG_NAME_SHELL(two));
+}
+
+/* Does @dj claim @group, through its claims before @before (all: its n_claims)? */
+static bool claims_group(const domain_journal *dj, unsigned group, size_t before)
+{
+	for (size_t k = 0; k < before; k++)
+		if (dj->claims[k].group == group)
+			return true;
+	return false;
+}
+
+static int host_audit_claims(vfg_context *ctx, vfg_finding *finding, vfg_error *err)
+{
+	host_journal hj;
+	if (host_journal_open(ctx, false, &hj, err) < 0)
+		return -1;
+	for (size_t a = 0; a < hj.n_domains; a++)
+		for (size_t c = 0; c < hj.domains[a]->n_claims; c++) {
+			unsigned group = hj.domains[a]->claims[c].group;
+			if (claims_group(hj.domains[a], group, c))
+				continue; /* a second function of the group: the group is counted once */
+			for (size_t b = a + 1; b < hj.n_domains; b++)
+				if (claims_group(hj.domains[b], group, hj.domains[b]->n_claims))
+					report_shared_group(finding, group, hj.domains[a]->domain->name,
+							    hj.domains[b]->domain->name);
+		}
+	host_journal_close(&hj);
+	return 0;
+}
+
 /* A claimed mdev: still there, of a vfio bus vfguard grants, alone in its group (mdev.c). */
 static int host_audit_mdev(vfg_context *ctx, const vfg_live_domain *live, const vfg_hostdev_spec *spec,
 			   vfg_finding *finding)
@@ -567,6 +617,8 @@ VFG_EXPORT int vfg_host_audit(vfg_context *ctx, const vfg_live_domain *domains, 
 	int r = host_audit_iommu(ctx, &finding, err);
 	if (r == 0)
 		r = host_audit_container(ctx, &finding, err);
+	if (r == 0)
+		r = host_audit_claims(ctx, &finding, err);
 	for (size_t i = 0; r == 0 && i < n_domains; i++)
 		for (size_t h = 0; r == 0 && h < domains[i].n_hostdevs; h++)
 			r = host_audit_hostdev(ctx, &domains[i], &domains[i].hostdevs[h], &finding, err);

@@ -907,6 +907,42 @@ START_TEST(a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_na
 }
 END_TEST
 
+/*
+ * Two domains' journals claiming one IOMMU group: apply never lets that
+ * happen under the lock, a hand edit (of a journal, or of the holders index
+ * behind the lock) can. A security trial's audit passed it as clean; the
+ * host's audit names the group and both domains.
+ */
+START_TEST(two_domains_claiming_one_group_is_a_host_finding)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1_dac_only(&f);
+	run_ok((const char *[]){"apply", "--root", f.root, "--set", "labelers=dac", "--domain", "vm2", "--uid", "108",
+				"--gid", "108", "--hostdev", VM2_HOSTDEV, NULL});
+	char *journal = test_read_file(f.root, "/run/vfguard/domains/vm2.journal");
+	ck_assert_ptr_nonnull(journal);
+	char *at = strstr(journal, " 8 legacy ");
+	ck_assert_msg(at, "vm2 claims no group 8 on the legacy backend:\n%s", journal);
+	at[1] = '7';
+	test_write_file(f.root, "/run/vfguard/domains/vm2.journal", journal);
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/domains/vm2.journal"), 0600), 0);
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, NULL});
+	ck_assert_msg(run.status == 3 && strstr(run.out, "expected: IOMMU group 7 claimed by one domain") &&
+			      strstr(run.out, "found:    claimed by domains vm1 and vm2"),
+		      "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+	at[1] = '8';
+	test_write_file(f.root, "/run/vfguard/domains/vm2.journal", journal);
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/domains/vm2.journal"), 0600), 0);
+	free(journal);
+	revoke_domain(&f, "vm2");
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
 /* ---- the metrics (--format prometheus) ---- */
 
 /* Every labeler the test configuration loads, the built-in ones, and the two a finding may name besides. */
@@ -1301,6 +1337,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, audit_checks_the_layers_the_domain_was_applied_with_as_the_journal_records_them);
 	tcase_add_test(tc, audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out);
 	tcase_add_test(tc, a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_naming_it);
+	tcase_add_test(tc, two_domains_claiming_one_group_is_a_host_finding);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prometheus");
