@@ -109,7 +109,7 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 	return 0;
 }
 
-static int prepare(const char *name, const char *xml, size_t size, vfg_error *err)
+static int prepare_domain(const char *name, const char *xml, size_t size, vfg_error *err)
 {
 	libvirt_domain parsed;
 	if (libvirt_domain_parse(xml, size, &parsed, err) < 0) {
@@ -120,8 +120,6 @@ static int prepare(const char *name, const char *xml, size_t size, vfg_error *er
 		 */
 		if (!libvirt_domain_asks_vfio(xml, size))
 			return 0;
-		/* libvirt logs the hook's one line without saying which domain it started. */
-		vfg_error_prefix(err, "domain '%s'", name);
 		return -1;
 	}
 	if (strcmp(parsed.domain.name, name) != 0) {
@@ -147,7 +145,16 @@ static int prepare(const char *name, const char *xml, size_t size, vfg_error *er
 	return r;
 }
 
-static int release(const char *name, vfg_error *err)
+/* libvirt logs the hook's one line without saying which domain it started or stopped: every error names it. */
+static int prepare(const char *name, const char *xml, size_t size, vfg_error *err)
+{
+	if (prepare_domain(name, xml, size, err) == 0)
+		return 0;
+	vfg_error_prefix(err, "domain '%s'", name);
+	return -1;
+}
+
+static int release_domain(const char *name, vfg_error *err)
 {
 	/* Everything to undo is in the journal: the XML is not needed, and a broken one must not keep a grant. */
 	vfg_error ignored = {0};
@@ -158,14 +165,22 @@ static int release(const char *name, vfg_error *err)
 		/* libvirt does not call release again: say what is left, and how it goes (a trial's typo'd key). */
 		vfg_error_prefix(
 			err,
-			"domain '%s': nothing was revoked, and what it holds stays granted until vfguard revoke "
-			"--domain %s runs with a configuration it can read",
-			name, VFG_NAME_SHELL(name));
+			"nothing was revoked, and what it holds stays granted until vfguard revoke --domain %s "
+			"runs with a configuration it can read",
+			VFG_NAME_SHELL(name));
 		return -1;
 	}
 	int r = hook_revoke(ctx, name, err);
 	vfg_context_free(ctx);
 	return r;
+}
+
+static int release(const char *name, vfg_error *err)
+{
+	if (release_domain(name, err) == 0)
+		return 0;
+	vfg_error_prefix(err, "domain '%s'", name);
+	return -1;
 }
 
 static const char libvirt_hook_help[] =
