@@ -85,7 +85,7 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 	"                       --uuid, else vfguard-NAME)\n"                                                \
 	"  --cgroup PATH        the VM's cgroup directory, used as it is (never under --root)\n"             \
 	"  --pid PID            the running VM process (its cgroup and mount namespace)\n"                   \
-	"  --hostdev SPEC       a PCI function or mdev to assign, repeatable:\n"                             \
+	"  --hostdev SPEC       a PCI function or mdev to assign, repeatable (hotplug: one):\n"              \
 	"                       BDF[,backend=legacy|iommufd][,access=path|fd][,vf-token=UUID]\n"             \
 	"                       [,managed=yes] (apply binds it to vfio-pci first, revoke gives it back)\n"   \
 	"                       [,driver=NAME] (managed: bind the vfio variant NAME, e.g. mlx5_vfio_pci)\n"  \

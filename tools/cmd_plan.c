@@ -312,7 +312,10 @@ static int run_audit_live(plan_command *cmd, vfg_context *ctx)
 		return EXIT_FAILED;
 	}
 	if (name && n_domains == 0) {
-		vfg_error_set(&err, ENOENT, name, "domain %s holds nothing: there is nothing to audit", name);
+		vfg_error_set(&err, 0, name,
+			      "domain %s holds nothing, so its journal has nothing to audit (give its --hostdev to "
+			      "audit what it would need)",
+			      name);
 		cli_report(&cmd->common, &err);
 		vfg_live_domains_free(domains, n_domains);
 		return EXIT_FAILED;
