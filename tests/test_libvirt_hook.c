@@ -865,6 +865,36 @@ START_TEST(the_none_security_driver_label_confines_nothing_and_dac_still_grants)
 }
 END_TEST
 
+/*
+ * A domain libvirt does not confine with AppArmor (<seclabel type='none'
+ * model='apparmor'>): no profile would include a rules file, so the hook
+ * writes none (a trial found one written all the same); a confined one
+ * gets its file, libvirt-UUID.
+ */
+START_TEST(a_domain_apparmor_does_not_confine_gets_no_rules_file)
+{
+	for (int confined = 0; confined < 2; confined++) {
+		const char *root = new_root();
+		test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac apparmor\n");
+		char *xml = domain_xml("vm1", HOSTDEV("no", "<driver name='vfio'/>", "0x01"),
+				       confined ? "  <seclabel type='dynamic' model='apparmor'/>\n" DAC_107
+						: "  <seclabel type='none' model='apparmor'/>\n" DAC_107);
+		run_ok(root, xml, PREPARE("vm1"), confined ? "prepare, confined" : "prepare, unconfined");
+		expect_owner(root, "/dev/vfio/7", 107, 107);
+		struct stat st;
+		bool rules =
+			stat(test_path(root, "/etc/apparmor.d/vfguard/libvirt-4dea22b3-1d52-d8f3-2516-782e98ab3fa0"),
+			     &st) == 0;
+		ck_assert_msg(rules == (bool)confined, "%s: the rules file is %s", confined ? "confined" : "unconfined",
+			      rules ? "there" : "missing");
+		run_ok(root, xml, RELEASE("vm1"), "release");
+		expect_owner(root, "/dev/vfio/7", 0, 0);
+		free(xml);
+		test_root_remove(root);
+	}
+}
+END_TEST
+
 START_TEST(wrong_arguments_are_a_usage_error_of_one_line)
 {
 	const char *root = new_root();
@@ -902,6 +932,7 @@ int main(void)
 	tcase_add_test(tc, names_libvirt_takes_are_granted_and_released_byte_exactly);
 	tcase_add_test(tc, a_domain_without_vfio_devices_starts_whatever_vfguard_makes_of_its_xml);
 	tcase_add_test(tc, the_none_security_driver_label_confines_nothing_and_dac_still_grants);
+	tcase_add_test(tc, a_domain_apparmor_does_not_confine_gets_no_rules_file);
 	tcase_add_test(tc, interface_hostdev_and_network_vf_round_trip_is_byte_exact);
 	tcase_add_test(tc, ordinary_network_interface_needs_nothing);
 	tcase_add_test(tc, mdev_hostdev_is_granted_with_the_pci_one_and_release_restores_byte_exactly);

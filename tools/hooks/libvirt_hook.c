@@ -109,6 +109,45 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 	return 0;
 }
 
+/*
+ * The context for @parsed. libvirt confines nothing with SELinux for it:
+ * vfguard labels nothing either (selinux=off). Nor with AppArmor (<seclabel
+ * type='none' model='apparmor'>, or libvirt's "none" driver): no profile
+ * includes a rules file then, so vfguard writes none (a trial found one
+ * written all the same), the configuration's labelers less apparmor.
+ */
+static vfg_context *context_for(const libvirt_domain *parsed, vfg_error *err)
+{
+	const char *overrides[3] = {0};
+	size_t n = 0;
+	if (parsed->selinux_none)
+		overrides[n++] = "selinux=off";
+	vfg_context *ctx = hook_context_new(n ? overrides : NULL, err);
+	if (!ctx || !parsed->apparmor_none)
+		return ctx;
+	_cleanup_free_ char *list = strdup(vfg_config_get(vfg_context_config(ctx), "labelers"));
+	char labelers[1024] = "labelers=";
+	size_t used = strlen(labelers);
+	bool dropped = false;
+	char *saveptr = NULL;
+	for (char *name = list ? strtok_r(list, " \t,", &saveptr) : NULL; name; name = strtok_r(NULL, " \t,", &saveptr))
+		if (strcmp(name, "apparmor") == 0)
+			dropped = true;
+		else if (used + strlen(name) + 2 < sizeof(labelers))
+			used += (size_t)snprintf(labelers + used, sizeof(labelers) - used, "%s%s",
+						 used > strlen("labelers=") ? " " : "", name);
+	if (!list) {
+		vfg_context_free(ctx);
+		vfg_error_set(err, ENOMEM, "labelers", "out of memory");
+		return NULL;
+	}
+	if (!dropped)
+		return ctx;
+	vfg_context_free(ctx);
+	overrides[n++] = labelers;
+	return hook_context_new(overrides, err);
+}
+
 static int prepare_domain(const char *name, const char *xml, size_t size, vfg_error *err)
 {
 	libvirt_domain parsed;
@@ -132,9 +171,7 @@ static int prepare_domain(const char *name, const char *xml, size_t size, vfg_er
 		libvirt_domain_clear(&parsed);
 		return 0;
 	}
-	/* libvirt confines nothing with SELinux for this domain: vfguard labels nothing either. */
-	const char *selinux_off[] = {"selinux=off", NULL};
-	vfg_context *ctx = hook_context_new(parsed.selinux_none ? selinux_off : NULL, err);
+	vfg_context *ctx = context_for(&parsed, err);
 	int r = ctx ? 0 : -1;
 	if (r == 0 && !parsed.dac_label)
 		r = hypervisor_ids_from_qemu_conf(ctx, &parsed.domain, err);
