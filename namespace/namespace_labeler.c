@@ -491,7 +491,8 @@ static int namespace_audit(const vfg_labeler_env *env, const vfg_domain *domain,
 				   "remove it (nsenter -t %d -m rm %s), or vfguard apply to hold it", (int)domain->pid,
 				   path);
 	} else if (node->access == VFG_ACCESS_PATH) {
-		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual, "vfguard apply --domain %s",
+		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual,
+				   "vfguard apply --domain %s with the options given to this audit",
 				   VFG_NAME_SHELL(domain->name));
 	}
 	return 0;

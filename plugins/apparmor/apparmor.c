@@ -671,7 +671,9 @@ static int apparmor_audit(const vfg_labeler_env *env, const vfg_domain *domain, 
 	if (node->access == VFG_ACCESS_PATH || (probe->flags & APPARMOR_OPENER_CONFINED)) {
 		snprintf(expected, sizeof(expected), "%s", target.rule);
 		snprintf(actual, sizeof(actual), "no grant held");
-		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual, "vfguard apply");
+		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual,
+				   "vfguard apply --domain %s with the options given to this audit",
+				   VFG_NAME_SHELL(domain->name));
 	}
 	return 0;
 }

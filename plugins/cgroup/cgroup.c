@@ -891,7 +891,9 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 			return -1;
 		if (step.action == VFG_ACTION_GRANT)
 			vfg_finding_report(finding, node, VFG_FINDING_MISSING, step.detail,
-					   "the domain holds no cgroup rule for it", "vfguard apply");
+					   "the domain holds no cgroup rule for it",
+					   "vfguard apply --domain %s with the options given to this audit",
+					   VFG_NAME_SHELL(domain->name));
 	}
 
 	if (node->access != VFG_ACCESS_PATH)

@@ -402,7 +402,8 @@ static int dac_audit(const vfg_labeler_env *env, const vfg_domain *domain, const
 		snprintf(expected, sizeof(expected), "uid %u:%u may open it read-write", (unsigned)domain->uid,
 			 (unsigned)domain->gid);
 		dac_describe(node, acl, found, sizeof(found));
-		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, found, "vfguard apply --domain %s",
+		vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, found,
+				   "vfguard apply --domain %s with the options given to this audit",
 				   VFG_NAME_SHELL(domain->name));
 	}
 	return 0;

@@ -146,7 +146,8 @@ static void audit_label(const vfg_labeler_env *env, const vfg_domain *domain, co
 				   actual, "restorecon %s", node->path);
 		return;
 	}
-	vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual, "vfguard apply --domain %s ...",
+	vfg_finding_report(finding, node, VFG_FINDING_MISSING, expected, actual,
+			   "vfguard apply --domain %s with the options given to this audit",
 			   VFG_NAME_SHELL(domain->name));
 }
 
