@@ -743,6 +743,13 @@ START_TEST(a_revoke_leaves_a_cgroup_made_again_at_the_path_alone)
 		write_to(dir, "devices.allow", "c 1:7 rwm");
 	}
 	char *before = v2 ? NULL : test_cgroup_devices_list(dir);
+	/*
+	 * A domain of the new cgroup shares the container's rule with none of
+	 * the old one's (a review: vm2 counted vm1 as a holder, and vm1's
+	 * revoke then skipped, leaving the rule): it restores the rule alone.
+	 */
+	domain_apply_ok(&f, "vm2", dir, (const char *[]){LEGACY8, NULL}, NULL);
+	domain_revoke_ok(&f, "vm2");
 	vfg_change_summary summary;
 	vfg_error err = {0};
 	ck_assert_msg(vfg_domain_revoke(f.ctx, "vm1", &summary, &err) == 0, "revoke: %s", err.message);
@@ -755,6 +762,49 @@ START_TEST(a_revoke_leaves_a_cgroup_made_again_at_the_path_alone)
 		ck_assert_str_eq(after, before);
 		free(after);
 	}
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * A cgroup path whose record would not fit VFG_UNDO_MAX: refused before any
+ * change. A review found the text cut (a v2 inode "@697" for 69793, then a
+ * revoke that left the grant) or refused by its own rollback, the
+ * transaction left open, and a stack buffer overrun under ASan.
+ */
+START_TEST(a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes)
+{
+	fixture f;
+	fixture_open(&f);
+	/* A VM in a v1 and a v2 cgroup, each two components of 170 spaces: 1020 bytes escaped each. */
+	char dirs[2][1024], spaces[171];
+	memset(spaces, ' ', sizeof(spaces) - 1);
+	spaces[sizeof(spaces) - 1] = '\0';
+	make_v1_cgroup(dirs[0], sizeof(dirs[0]), 1, v1_base);
+	make_v2_cgroup(dirs[1], sizeof(dirs[1]), 1);
+	for (int h = 0; h < 2; h++)
+		for (int level = 0; level < 2; level++) {
+			size_t length = strlen(dirs[h]);
+			snprintf(dirs[h] + length, sizeof(dirs[h]) - length, "/%s", spaces);
+			make_dir(dirs[h]);
+		}
+	write_to(dirs[0], "devices.deny", "a");
+	write_to(dirs[0], "devices.allow", v1_base[0]);
+	char *before = test_cgroup_devices_list(dirs[0]);
+	pid_t vm = vm_process_in((const char *[]){dirs[0], dirs[1], NULL});
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_int_eq(domain_apply(&f, "vm1", NULL, vm, (const char *[]){LEGACY7, NULL}, &summary, &err), -1);
+	ck_assert_msg(strstr(err.message, "too long for its record") && strstr(err.message, "nothing was changed"),
+		      "%s", err.message);
+	char *after = test_cgroup_devices_list(dirs[0]);
+	ck_assert_str_eq(after, before);
+	int map_fd = -1;
+	ck_assert_uint_eq(vfguard_program(dirs[1], &map_fd), 0);
+	ck_assert_int_eq(test_journal_files(f.root), 0);
+	vm_process_stop(vm);
+	free(after);
 	free(before);
 	fixture_close(&f);
 }
@@ -1078,9 +1128,11 @@ START_TEST(more_than_64_domains_share_a_cgroups_container_rule_and_the_last_revo
 		ck_assert_msg(vfg_plan_apply(f.ctx, plan, NULL, &err) == 0, "apply %s: %s", name, err.message);
 		vfg_plan_free(plan);
 	}
-	/* each holder journals its part, keyed by the cgroup and the rule */
+	/* each holder journals its part, keyed by the cgroup (its path and inode) and the rule */
 	char key[300];
-	snprintf(key, sizeof(key), "%s:c1:7", dir);
+	struct stat cgroup_st;
+	ck_assert_int_eq(stat(dir, &cgroup_st), 0);
+	snprintf(key, sizeof(key), "%s:%llu:c1:7", dir, (unsigned long long)cgroup_st.st_ino);
 	for (int d = 0; d < SHARERS; d += SHARERS - 1) {
 		char path[64];
 		snprintf(path, sizeof(path), "/run/vfguard/domains/vm%d.journal", d);
@@ -1733,6 +1785,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
+	tcase_add_test(tc, a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused cgroups");

@@ -49,11 +49,17 @@ typedef struct undo_text {
 	undo_part v1, v2, sd;
 } undo_text;
 
+/* A byte a record's directory writes as %XX: none of them is a separator there. */
+static bool escaped_byte(unsigned char c)
+{
+	return c <= ' ' || c >= 0x7f || c == '%' || c == ':';
+}
+
 static void escape_path(const char *path, char *out, size_t size)
 {
 	size_t used = 0;
 	for (const unsigned char *c = (const unsigned char *)path; *c && used + 4 < size; c++) {
-		if (*c <= ' ' || *c >= 0x7f || *c == '%' || *c == ':')
+		if (escaped_byte(*c))
 			used += (size_t)snprintf(out + used, size - used, "%%%02X", *c);
 		else
 			out[used++] = (char)*c;
@@ -81,7 +87,24 @@ static bool unescape_path(const char *text, size_t len, char *out, size_t size)
 	return true;
 }
 
-static void undo_format(const undo_text *undo, char *buf, size_t size)
+/*
+ * The longest cgroup directory a record names, escaped: a v1 and a v2 part
+ * of it, each with its token and inode, fit VFG_UNDO_MAX, and so does a
+ * shared node's holders key (VFG_STATE_KEY_MAX). A longer one is refused in
+ * the plan (a review found the record cut, or refused by its own rollback).
+ */
+#define DIR_RECORD_MAX 960
+
+static bool dir_fits_record(const char *dir)
+{
+	size_t escaped = 0;
+	for (const unsigned char *c = (const unsigned char *)dir; *c; c++)
+		escaped += escaped_byte(*c) ? 3 : 1;
+	return escaped <= DIR_RECORD_MAX;
+}
+
+/* @undo as its record's text into @buf; false when the whole text does not fit (@buf then holds a cut one). */
+static bool undo_format(const undo_text *undo, char *buf, size_t size)
 {
 	char escaped[3 * VFG_PATH_MAX];
 	size_t used = 0;
@@ -92,11 +115,16 @@ static void undo_format(const undo_text *undo, char *buf, size_t size)
 		if (!parts[i]->dir[0])
 			continue;
 		escape_path(parts[i]->dir, escaped, sizeof(escaped));
-		used += (size_t)snprintf(buf + used, size - used, "%s%s=%s:%s", used ? " " : "", names[i], escaped,
-					 parts[i]->token);
+		char ino[24] = "";
 		if (parts[i]->ino)
-			used += (size_t)snprintf(buf + used, size - used, "@%llu", parts[i]->ino);
+			snprintf(ino, sizeof(ino), "@%llu", parts[i]->ino);
+		int n = snprintf(buf + used, size - used, "%s%s=%s:%s%s", used ? " " : "", names[i], escaped,
+				 parts[i]->token, ino);
+		if (n < 0 || (size_t)n >= size - used)
+			return false;
+		used += (size_t)n;
 	}
+	return true;
 }
 
 static void v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size);
@@ -162,8 +190,8 @@ static bool token_is_canonical(const undo_part *part, bool v1)
 static int undo_check(const char *text, const vfg_node *node, const undo_text *undo, vfg_error *err)
 {
 	char canonical[VFG_UNDO_MAX + 1];
-	undo_format(undo, canonical, sizeof(canonical));
-	bool ok = strcmp(text, canonical) == 0 && (!undo->v2.dir[0] || !undo->sd.dir[0]);
+	bool ok = undo_format(undo, canonical, sizeof(canonical)) && strcmp(text, canonical) == 0 &&
+		  (!undo->v2.dir[0] || !undo->sd.dir[0]);
 	const undo_part *parts[] = {&undo->v1, &undo->v2};
 	for (size_t i = 0; i < 2 && ok; i++)
 		ok = !parts[i]->dir[0] || (is_plain_path(parts[i]->dir) && token_is_canonical(parts[i], i == 0));
@@ -274,19 +302,49 @@ static bool v2_token_parse(const char *token, cgroup_v2_entry *entry)
 #define HOLDERS_KEY_SIZE (VFG_STATE_KEY_MAX + 1)
 
 /* The holders' key of the rule in @dir, "" when @node is not shared (it has no holders) or there is no @dir. */
-static int holders_key(const vfg_node *node, const char *dir, const cgroup_rule *rule, char *key, vfg_error *err)
+static int holders_key(const vfg_node *node, const char *dir, unsigned long long ino, const cgroup_rule *rule,
+		       char *key, vfg_error *err)
 {
-	char escaped[3 * VFG_PATH_MAX];
+	char escaped[3 * VFG_PATH_MAX], at[24] = "";
 	key[0] = '\0';
 	if (!node->shared || !dir[0])
 		return 0;
 	escape_path(dir, escaped, sizeof(escaped));
-	int n = snprintf(key, HOLDERS_KEY_SIZE, "%s:%c%u:%u", escaped, rule->type, rule->major, rule->minor);
+	/* DIR has no raw ':' (escape_path): "DIR:INO:cM:m" is never "DIR:cM:m" of another DIR. */
+	if (ino)
+		snprintf(at, sizeof(at), "%llu:", ino);
+	int n = snprintf(key, HOLDERS_KEY_SIZE, "%s:%s%c%u:%u", escaped, at, rule->type, rule->major, rule->minor);
 	if (n < 0 || n >= HOLDERS_KEY_SIZE)
 		return vfg_error_set(err, ENAMETOOLONG, dir,
 				     "cgroup: the directory is too long to key the holders of its rule for %c %u:%u",
 				     rule->type, rule->major, rule->minor);
 	return 0;
+}
+
+/*
+ * The key a grant in cgroup @dir joins for @node's rule, and in *@ino the
+ * inode its record then names: with the cgroup's inode, so that domains of a
+ * cgroup made again at the path do not count those of the one removed (a
+ * review found a rule left in the new cgroup so); without it (*@ino 0), as
+ * 0.6 keyed it, while domains of 0.6 hold the rule there, so that the last
+ * of them all still restores it. A node of one domain has no holders: its
+ * record always names the inode. @txn, or @env and @domain outside a
+ * transaction (plan).
+ */
+static int holders_key_to_join(const vfg_txn *txn, const vfg_labeler_env *env, const vfg_domain *domain,
+			       const vfg_node *node, const cgroup_dir *dir, const cgroup_rule *rule, char *key,
+			       unsigned long long *ino, vfg_error *err)
+{
+	*ino = dir->ino;
+	if (holders_key(node, dir->path, 0, rule, key, err) < 0)
+		return -1;
+	if (!key[0])
+		return 0; /* a node of this domain alone: no holders, its record names the inode */
+	if ((txn ? vfg_txn_state_holders(txn, key, NULL) : vfg_env_state_holders(env, domain, key, NULL)) > 0) {
+		*ino = 0;
+		return 0;
+	}
+	return holders_key(node, dir->path, dir->ino, rule, key, err);
 }
 
 /*
@@ -420,7 +478,9 @@ static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domai
 			     const vfg_node *node, const cgroup_rule *rule, cgroup_v1_state *state, vfg_error *err)
 {
 	char key[HOLDERS_KEY_SIZE];
-	if (cgroup_v1_read(dir, rule, state, err) < 0 || holders_key(node, dir->path, rule, key, err) < 0)
+	unsigned long long ino;
+	if (cgroup_v1_read(dir, rule, state, err) < 0 ||
+	    holders_key_to_join(NULL, env, domain, node, dir, rule, key, &ino, err) < 0)
 		return -1;
 	const char *original = NULL;
 	if (key[0] && vfg_env_state_holders(env, domain, key, &original) == 0)
@@ -497,6 +557,13 @@ static int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, con
 		return -1;
 	if (refused)
 		return vfg_step_set(step, VFG_ACTION_REFUSE, "", "%s", refusal);
+	const char *long_dir = !dir_fits_record(place->v1) ? place->v1 : !dir_fits_record(place->v2) ? place->v2 : NULL;
+	if (long_dir)
+		return vfg_step_set(
+			step, VFG_ACTION_REFUSE, "",
+			"cgroup %s is too long for its record (%d bytes at most, escaped): revoke could not "
+			"read it back",
+			long_dir, DIR_RECORD_MAX);
 
 	/*
 	 * A v1 list that allows the device already is journaled too, as "allowed":
@@ -655,13 +722,10 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 	snprintf(undo.sd.dir, sizeof(undo.sd.dir), "%s", systemd ? found->systemd_unit : "");
 	cgroup_dir *v1_dir = place->v1[0] ? cgroup_hold_dir(hold, place->v1, err) : NULL;
 	cgroup_dir *v2_dir = undo.v2.dir[0] ? cgroup_hold_dir(hold, place->v2, err) : NULL;
-	if (v1_dir)
-		undo.v1.ino = v1_dir->ino;
-	if (v2_dir)
-		undo.v2.ino = v2_dir->ino;
+	v1_key[0] = v2_key[0] = '\0';
 	if ((place->v1[0] && !v1_dir) || (undo.v2.dir[0] && !v2_dir) ||
-	    holders_key(node, place->v1, &rule, v1_key, err) < 0 ||
-	    holders_key(node, undo.v2.dir, &rule, v2_key, err) < 0 ||
+	    (v1_dir && holders_key_to_join(txn, env, domain, node, v1_dir, &rule, v1_key, &undo.v1.ino, err) < 0) ||
+	    (v2_dir && holders_key_to_join(txn, env, domain, node, v2_dir, &rule, v2_key, &undo.v2.ino, err) < 0) ||
 	    (v1_dir && v1_before(txn, v1_dir, v1_key, &rule, undo.v1.token, err) < 0) ||
 	    (v2_dir && v2_before(txn, hold, v2_dir, v2_key, &rule, undo.v2.token, err) < 0))
 		return -1;
@@ -670,7 +734,12 @@ static int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, c
 					 &sd_original, err) < 0))
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
-	undo_format(&undo, text, sizeof(text));
+	if (!undo_format(&undo, text, sizeof(text)))
+		return vfg_error_set(
+			err, ENAMETOOLONG, place->v1[0] ? place->v1 : place->v2,
+			"cgroup: the cgroup's path is too long for its record (%d bytes at most, escaped); "
+			"nothing was changed",
+			VFG_UNDO_MAX);
 	/* This domain holds the rule from before the change, so a revoke counts it. */
 	if (vfg_txn_intent(txn, node, text, err) < 0 || (v1_dir && holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
 	    (v2_dir && holders_join(txn, v2_key, undo.v2.token, err) < 0) ||
@@ -768,7 +837,8 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 		if (!part->dir[0])
 			continue;
 		cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, err);
-		if (!dir || holders_key(node, part->dir, &rule, key, err) < 0)
+		/* The key the grant joined: with the inode its record names (0: as 0.6 keyed it). */
+		if (!dir || holders_key(node, part->dir, part->ino, &rule, key, err) < 0)
 			return -1;
 		if (dir->gone) {
 			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
