@@ -98,7 +98,7 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 	apparmor_profile(held, held_profile, sizeof(held_profile));
 	apparmor_profile(domain, profile, sizeof(profile));
 	bool ids = held->uid == domain->uid && held->gid == domain->gid;
-	bool rules_file = strcmp(held->uuid, domain->uuid) != 0 || strcmp(held_profile, profile) != 0;
+	bool rules_file = strcmp(held_profile, profile) != 0;
 	if (ids && !rules_file)
 		return 0;
 	/* The first record kept: any for other ids, an AppArmor rule for another rules file. */
@@ -117,16 +117,15 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 		 * added a hostdev by hand, without --uuid, to a domain the libvirt
 		 * hook had started).
 		 */
-		bool uuid = strcmp(held->uuid, domain->uuid) != 0;
+		/* The uuid named the held profile: giving it again is the way back (a review: not a uuid alone). */
+		bool by_uuid = held->uuid[0] && !vfg_domain_attr(held, "apparmor.profile")[0];
 		return vfg_error_set(
 			err, EBUSY, domain->name,
-			"the domain's grants are for %s %s, not %s: an apply keeps what the domain "
-			"holds, and its rules would go to another AppArmor profile's file; give %s %s, or "
-			"run vfguard revoke --domain %s first, then apply; nothing was changed",
-			uuid ? "uuid" : "AppArmor profile", uuid ? (held->uuid[0] ? held->uuid : "none") : held_profile,
-			uuid ? (domain->uuid[0] ? domain->uuid : "none") : profile,
-			uuid ? "--uuid" : "--apparmor-profile",
-			uuid ? (held->uuid[0] ? held->uuid : "''") : held_profile, VFG_NAME_SHELL(domain->name));
+			"the domain's AppArmor rules are in profile %s's file, not %s's: an apply keeps what "
+			"the domain holds, and its rules would go to another file; give %s %s, or run "
+			"vfguard revoke --domain %s first, then apply; nothing was changed",
+			held_profile, profile, by_uuid ? "--uuid" : "--apparmor-profile",
+			by_uuid ? held->uuid : held_profile, VFG_NAME_SHELL(domain->name));
 	}
 	unsigned held_uid = (unsigned)dj->domain->uid, held_gid = (unsigned)dj->domain->gid;
 	return vfg_error_set(err, EBUSY, domain->name,
