@@ -246,6 +246,25 @@ static void audit_labelers_not_loaded(const vfg_plan *plan, const char *recorded
 }
 
 /*
+ * Was the audit given the domain as the journal holds it, for @labeler: its
+ * pid, and each of the labeler's attributes ("LABELER.NAME")? An audit run
+ * with --hostdev and without --cgroup finds the cgroup layer inactive for
+ * want of a path, which says nothing of the host (a review saw it reported).
+ */
+static bool described_as_held(const vfg_domain *planned, const vfg_domain *held, const char *labeler)
+{
+	if (planned->pid != held->pid)
+		return false;
+	size_t prefix = strlen(labeler);
+	const char *name, *value;
+	for (size_t a = 0; vfg_domain_attr_at(held, a, &name, &value); a++)
+		if (strncmp(name, labeler, prefix) == 0 && name[prefix] == '.' &&
+		    strcmp(vfg_domain_attr(planned, name), value) != 0)
+			return false;
+	return true;
+}
+
+/*
  * A layer not enforced now whose grants the domain's journal holds: the host
  * changed under the domain (its cgroup removed when its VM stopped without
  * a release, the layer turned off). Nothing of it can be compared, and "no
@@ -257,7 +276,7 @@ static void audit_inactive(const vfg_plan *plan, const vfg_labeler *labeler, con
 	size_t held = 0;
 	for (size_t r = 0; finding->dj && r < finding->dj->n_records; r++)
 		held += strcmp(finding->dj->records[r]->labeler, labeler->name) == 0;
-	if (held == 0)
+	if (held == 0 || !described_as_held(&plan->domain, finding->dj->domain, labeler->name))
 		return;
 	char expected[128];
 	snprintf(expected, sizeof(expected), "the layer enforced, as when the domain's %zu grant%s of it were made",
