@@ -181,6 +181,8 @@ VFG_EXPORT int vfg_access_parse(const char *text, vfg_access *access, vfg_error 
 }
 
 /* C0, DEL and C1 (U+0080-U+009F): nothing a name shows, and what moves a terminal. */
+#define VFG_NAME_FILE_MAX 226
+
 static bool control_character(long code)
 {
 	return code < 0x20 || (code >= 0x7f && code <= 0x9f);
@@ -197,6 +199,21 @@ VFG_EXPORT int vfg_domain_name_check(const char *name, vfg_error *err)
 				     VFG_NAME_MAX - 1);
 	if (name[0] == '.')
 		return vfg_error_set(err, 0, name, "domain name may not start with '.'");
+	/*
+	 * Its journal's file name writes each byte beyond A-Z a-z 0-9 . _ - as
+	 * %XX (journal_file_name), and a temporary beside it adds 29 bytes
+	 * (".", ".journal", ".vfguard-tmp.PID"): within NAME_MAX (255) at 226.
+	 * A name of UTF-8 or spaces reaches it before 127 bytes (a review's 30
+	 * CJK characters).
+	 */
+	size_t file_name = 0;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		file_name += isalnum(*c) && *c < 0x80 ? 1 : strchr("._-", *c) ? 1 : 3;
+	if (file_name > VFG_NAME_FILE_MAX)
+		return vfg_error_set(err, 0, vfg_excerpt(name, excerpt),
+				     "domain name too long for its journal's file name: %zu bytes written as one "
+				     "(each byte beyond A-Z a-z 0-9 . _ - as %%XX), at most %d",
+				     file_name, VFG_NAME_FILE_MAX);
 	for (const char *p = name; *p;) {
 		size_t length;
 		long code = vfg_utf8_decode(p, &length);

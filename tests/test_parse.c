@@ -224,6 +224,14 @@ START_TEST(domain_names_that_cannot_be_file_names_are_refused)
 	ck_assert_int_eq(vfg_domain_name_check(long_name, &err), -1);
 	long_name[VFG_NAME_MAX - 1] = '\0';
 	ck_assert_int_eq(vfg_domain_name_check(long_name, &err), 0);
+	/* UTF-8 takes 3 bytes a byte in its journal's file name: 25 CJK characters fit, 26 do not (a review). */
+	char cjk[27 * 3 + 1] = "";
+	for (int i = 0; i < 25; i++)
+		strcat(cjk, "\xe6\x97\xa5");
+	ck_assert_msg(vfg_domain_name_check(cjk, &err) == 0, "%s", err.message);
+	strcat(cjk, "\xe6\x97\xa5");
+	ck_assert_int_eq(vfg_domain_name_check(cjk, &err), -1);
+	ck_assert_msg(strstr(err.message, "too long for its journal's file name: 234 bytes"), "%s", err.message);
 }
 END_TEST
 

@@ -199,7 +199,8 @@ bool vfg_domain_attr_at(const vfg_domain *domain, size_t index, const char **nam
  * A domain name becomes part of file names: what libvirt takes for a
  * <name>, less what a file name or a terminal cannot carry. UTF-8, spaces
  * included; no control character (C0, DEL, C1), no '/', no leading '.', at
- * most VFG_NAME_MAX-1 bytes.
+ * most VFG_NAME_MAX-1 bytes, and at most 226 once its journal's file name
+ * writes each byte but A-Z a-z 0-9 . _ - as %XX (75 bytes of UTF-8).
  */
 int vfg_domain_name_check(const char *name, vfg_error *err);
 
