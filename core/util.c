@@ -321,13 +321,43 @@ static int trusted_check(const char *path, const struct stat *st, const char *wh
 		return 0;
 	return vfg_error_set(err, EPERM, path,
 			     "%s%s is owned by uid %u with mode %04o: vfguard runs as root and takes it only when "
-			     "owned by root and writable by neither group nor others (chown root, chmod go-w)",
+			     "it and every folder above it are owned by root and writable by neither group nor "
+			     "others (chown root, chmod go-w)",
 			     what, file, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+}
+
+/*
+ * Every folder above @path, up to /: each owned by root (or us) and
+ * writable by neither group nor others, or sticky (/tmp), where nobody but
+ * an entry's owner can rename or remove it, and every entry of the chain is
+ * checked to be root's in its turn. Else someone could put another file in
+ * @path's place between the check and its use (a review).
+ */
+static int folders_trusted(const char *path, const char *what, vfg_error *err)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return vfg_error_set(err, ENOMEM, path, "out of memory");
+	for (char *slash = strrchr(copy, '/'); slash; slash = strrchr(copy, '/')) {
+		if (slash == copy)
+			slash[1] = '\0'; /* "/" itself, last */
+		else
+			*slash = '\0';
+		struct stat dir;
+		if (stat(copy, &dir) < 0)
+			return vfg_error_set(err, errno, copy, "cannot stat a folder above the %s", what);
+		bool sticky = (dir.st_mode & S_ISVTX) && (dir.st_uid == 0 || dir.st_uid == geteuid());
+		if (!sticky && trusted_check(copy, &dir, what, "'s folder", err) < 0)
+			return -1;
+		if (strcmp(copy, "/") == 0)
+			break;
+	}
+	return 0;
 }
 
 VFG_EXPORT int vfg_file_trusted(const char *path, const struct stat *st, const char *what, vfg_error *err)
 {
-	struct stat own, dir;
+	struct stat own;
 	if (!st) {
 		if (stat(path, &own) < 0) {
 			if (errno == ENOENT)
@@ -338,16 +368,11 @@ VFG_EXPORT int vfg_file_trusted(const char *path, const struct stat *st, const c
 	}
 	if (trusted_check(path, st, what, "", err) < 0)
 		return -1;
-	_cleanup_free_ char *copy = strdup(path);
-	if (!copy)
-		return vfg_error_set(err, ENOMEM, path, "out of memory");
-	const char *parent = dirname(copy);
-	if (stat(parent, &dir) < 0)
-		return vfg_error_set(err, errno, parent, "cannot stat the folder of the %s", what);
-	/* A sticky folder (/tmp) lets nobody but the owner remove or rename a file of root's in it. */
-	if ((dir.st_mode & S_ISVTX) && st->st_uid == 0 && (dir.st_uid == 0 || dir.st_uid == geteuid()))
-		return 0;
-	return trusted_check(parent, &dir, what, "'s folder", err);
+	/* The folders of the path as given (where a symlink may be), then of the file it leads to. */
+	_cleanup_free_ char *real = realpath(path, NULL);
+	if (!real)
+		return vfg_error_set(err, errno, path, "cannot resolve the %s", what);
+	return folders_trusted(path, what, err) < 0 ? -1 : folders_trusted(real, what, err);
 }
 
 static bool shell_plain(unsigned char c)

@@ -1351,8 +1351,23 @@ START_TEST(a_configuration_or_plugin_others_could_write_is_refused)
 			      strstr(run.err, "labeler module is owned by uid 1000 with mode 0755"),
 		      "exit %d: %s", run.status, run.err);
 	test_run_free(&run);
-	/* Root's again: the same module loads and plans. */
+	/* Root's, under a folder others may write above its own: its place could be taken (a review). */
 	ck_assert_int_eq(chown(module, 0, 0), 0);
+	char open_dir[4300], moved[4400];
+	snprintf(open_dir, sizeof(open_dir), "%s/open", root);
+	snprintf(moved, sizeof(moved), "%s/open/plugins", root);
+	ck_assert_int_eq(mkdir(open_dir, 0777), 0);
+	ck_assert_int_eq(chmod(open_dir, 0777), 0);
+	ck_assert_int_eq(rename(dir, moved), 0);
+	const char *under_open[] = {"plan",     "--root", root,        "--plugin-dir", moved,
+				    "--domain", "vm",     "--hostdev", "01:00.0",      NULL};
+	test_cli(&run, under_open);
+	ck_assert_msg(run.status == 1 && strstr(run.err, open_dir) &&
+			      strstr(run.err, "labeler module's folder is owned by uid 0 with mode 0777"),
+		      "exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(rename(moved, dir), 0);
+	/* Root's again: the same module loads and plans. */
 	test_cli(&run, with_dir);
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
 	test_run_free(&run);

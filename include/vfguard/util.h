@@ -280,10 +280,10 @@ int vfg_file_remove(const char *path, vfg_error *err);
 
 /*
  * Is @path (a file whose settings vfguard takes, or a module it loads) one
- * that only root can have written? It and the directory that holds it must
- * be owned by root (or the effective uid) and writable by neither group nor
- * others (a sticky folder, /tmp, will do for a file of root's), as the state
- * directory must (docs/journal.md, "Trust"): vfguard
+ * that only root can have written? It and every folder above it, of the path
+ * as given and of the file a symlink leads to, must be owned by root (or the
+ * effective uid) and writable by neither group nor others (a sticky folder,
+ * /tmp, will do), as the state directory must (docs/journal.md, "Trust"): vfguard
  * runs as root, and a plugin's code runs as soon as it is loaded. @st: what
  * stat(2) gave for @path, or NULL to stat it here. @what names it in the
  * message ("configuration", "labeler module"). 0, -ENOENT when @path does
