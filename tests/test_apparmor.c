@@ -520,6 +520,12 @@ START_TEST(a_domain_name_with_spaces_owns_its_section_whole)
 	free(held);
 	domain_revoke_ok(&f, name);
 	expect_policy_unchanged(f.root, before, "apply then revoke");
+	/* Without a uuid or a profile, such a name makes no profile name: the error says what to give (a review). */
+	ck_assert_int_eq(
+		domain_apply(&f, name, NULL, NULL, (const char *[]){"01:00.0,backend=legacy", NULL}, &summary, &err),
+		-1);
+	ck_assert_msg(strstr(err.message, "has no uuid (--uuid) or profile (--apparmor-profile)"), "%s", err.message);
+	expect_policy_unchanged(f.root, before, "the refused apply without a uuid");
 	free(before);
 	fixture_close(&f);
 }

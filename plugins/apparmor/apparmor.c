@@ -56,7 +56,15 @@ static int apparmor_profile_name(const vfg_domain *domain, char *buf, size_t siz
 		snprintf(buf, size, "libvirt-%s", domain->uuid);
 	else
 		snprintf(buf, size, "vfguard-%s", domain->name);
-	return apparmor_profile_name_check(buf, err);
+	if (apparmor_profile_name_check(buf, err) == 0)
+		return 0;
+	/* A name with a space or UTF-8 (which a domain may have) makes no profile name: say what to give. */
+	if (!profile[0] && !domain->uuid[0])
+		vfg_error_prefix(err,
+				 "apparmor: domain %s has no uuid (--uuid) or profile (--apparmor-profile) to name "
+				 "its rules file after, and its name makes none",
+				 domain->name);
+	return -1;
 }
 
 /* ROOT + DIRECTORY(config @key) + "/" + @profile. */

@@ -202,7 +202,7 @@ static int release_domain(const char *name, vfg_error *err)
 		/* libvirt does not call release again: say what is left, and how it goes (a trial's typo'd key). */
 		vfg_error_prefix(
 			err,
-			"nothing was revoked, and what it holds stays granted until vfguard revoke --domain %s "
+			"nothing was revoked: whatever it holds stays granted until vfguard revoke --domain %s "
 			"runs with a configuration it can read",
 			VFG_NAME_SHELL(name));
 		return -1;
