@@ -357,16 +357,28 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 			return -1;
 		const struct stat *st = &nfd.st;
 		mode_t granted = dac_granted_mode(&original);
-		/* An ACL the node did not have: its owner, the hypervisor, may have let another uid in (a trial). */
-		bool acl = false, acl_added = original.acl_known && original.original.acl_size == 0;
-		if (acl_added && dac_acl_present(&nfd, &acl, err) < 0)
-			return -1;
+		/*
+		 * The ACL as it was, but for the owner's entry the grant's chmod
+		 * changed: its owner, the hypervisor, may have let another uid in
+		 * (a security trial; a review: an entry added to an ACL it had).
+		 */
+		bool acl_changed = false;
+		if (original.acl_known) {
+			dac_original now;
+			if (dac_original_read(&nfd, &now, err) < 0)
+				return -1;
+			acl_changed = !dac_acl_same_but_owner(&original.original, &now);
+		}
 		snprintf(expected, sizeof(expected), "owner %u:%u mode %04o%s", (unsigned)domain->uid,
-			 (unsigned)domain->gid, (unsigned)granted, acl_added ? ", no ACL" : "");
+			 (unsigned)domain->gid, (unsigned)granted,
+			 !original.acl_known          ? ""
+			 : original.original.acl_size ? ", its ACL as before"
+						      : ", no ACL");
 		snprintf(found, sizeof(found), "owner %u:%u mode %04o%s", (unsigned)st->st_uid, (unsigned)st->st_gid,
-			 (unsigned)(st->st_mode & 07777), acl ? ", an access ACL the node did not have" : "");
+			 (unsigned)(st->st_mode & 07777),
+			 acl_changed ? ", an access ACL other than the node had before the grant" : "");
 		holds = st->st_uid == domain->uid && st->st_gid == domain->gid && (st->st_mode & 07777) == granted &&
-			!acl;
+			!acl_changed;
 	}
 	if (!holds)
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, found,

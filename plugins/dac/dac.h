@@ -61,6 +61,8 @@ void dac_original_format(const dac_original *original, char *buf, size_t size);
 int dac_original_parse(const char *text, const vfg_node *node, dac_original *original, vfg_error *err);
 /* The ACL put back (or removed), then the mode. */
 int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, vfg_error *err);
+/* The same access ACL, or none, but for the owner's entry (a grant's chmod u+rw changes that one). */
+bool dac_acl_same_but_owner(const dac_original *a, const dac_original *b);
 
 /* Is there an access ACL on the node? Its group bits then show the mask, not the group. */
 int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err);

@@ -140,6 +140,23 @@ int dac_original_parse(const char *text, const vfg_node *node, dac_original *ori
 	return 0;
 }
 
+bool dac_acl_same_but_owner(const dac_original *a, const dac_original *b)
+{
+	/* Layout: include/uapi/linux/posix_acl_xattr.h; the kernel writes the entries in its own order. */
+	const size_t header = sizeof(struct posix_acl_xattr_header), entry_size = sizeof(struct posix_acl_xattr_entry);
+	if (a->acl_size != b->acl_size || memcmp(a->acl, b->acl, a->acl_size < header ? a->acl_size : header) != 0)
+		return false;
+	for (size_t off = header; off + entry_size <= a->acl_size; off += entry_size) {
+		struct posix_acl_xattr_entry x, y;
+		memcpy(&x, a->acl + off, entry_size);
+		memcpy(&y, b->acl + off, entry_size);
+		if (x.e_tag != y.e_tag || x.e_id != y.e_id ||
+		    (le16toh(x.e_tag) != ACL_USER_OBJ && x.e_perm != y.e_perm))
+			return false;
+	}
+	return true;
+}
+
 /* The permissions of the ACL_USER entry for @uid in the original ACL, or -1 when it had none. */
 static int dac_original_user_perm(const dac_original *original, uid_t uid)
 {
