@@ -852,11 +852,15 @@ END_TEST
 START_TEST(the_none_security_driver_label_confines_nothing_and_dac_still_grants)
 {
 	const char *root = new_root();
+	/* the apparmor labeler configured, so that dropping it shows: no rules file is written */
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac apparmor\n");
 	char *xml = domain_xml("vm1", HOSTDEV("no", "<driver name='vfio'/>", "0x01"),
 			       "  <seclabel type='none' model='none'/>\n" DAC_107);
 	char *before = test_snapshot(root, UNCHANGED);
 	run_ok(root, xml, PREPARE("vm1"), "prepare with model='none'");
 	expect_owner(root, "/dev/vfio/7", 107, 107);
+	struct stat st;
+	ck_assert_msg(stat(test_path(root, "/etc/apparmor.d/vfguard"), &st) != 0, "a rules folder was made");
 	run_ok(root, xml, RELEASE("vm1"), "release");
 	test_snapshot_expect(root, UNCHANGED, before, "model='none' round trip");
 	free(before);
