@@ -982,8 +982,9 @@ VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summar
  * its group's node (/dev/vfio/N, one group one domain) once no other
  * function of that group is held by @dj (a trial saw a GPU's audio function
  * unplugged take the node from the GPU); a shared node (/dev/vfio/vfio,
- * /dev/iommu) goes only when no other hostdev @dj keeps uses its backend. Another domain's grants of a shared node are
- * its own records: a labeler's undo of this domain's record leaves them (labeler.h).
+ * /dev/iommu) goes only when no other hostdev @dj keeps uses its backend.
+ * Another domain's grants of a shared node are its own records: a labeler's
+ * undo of this domain's record leaves them (labeler.h).
  */
 static bool record_is_hostdevs(const journal_record *record, const journal_claim *claim, dev_t cdev_rdev,
 			       const domain_journal *dj)
