@@ -91,9 +91,9 @@ echo '<domain' >broken.xml
 expect_eq release-again "$(run_hook broken.xml vm1 release end -)" "$quiet"
 unchanged release-again-unchanged before.state
 
-# A hostdev that does not exist: refused, one line naming it, edu (listed first, managed) untouched.
+# A hostdev that does not exist: refused, one line naming the domain and it, edu (listed first, managed) untouched.
 expect_eq missing-refused "$(run_hook missing.xml vm1 prepare begin -)" "exit 1, stdout 0 bytes, stderr 1 lines"
-check missing-reason grep -E '^vfguard: 0000:07:00\.0: no such PCI function on this host ' hook.err
+check missing-reason grep -E "^vfguard: domain 'vm1': 0000:07:00\.0: no such PCI function on this host " hook.err
 unchanged missing-unchanged before.state
 
 # No dac label and no qemu.conf: libvirt's built-in user (config key
