@@ -372,7 +372,9 @@ VFG_EXPORT int vfg_file_trusted(const char *path, const struct stat *st, const c
 	_cleanup_free_ char *real = realpath(path, NULL);
 	if (!real)
 		return vfg_error_set(err, errno, path, "cannot resolve the %s", what);
-	return folders_trusted(path, what, err) < 0 ? -1 : folders_trusted(real, what, err);
+	if (folders_trusted(path, what, err) < 0)
+		return -1;
+	return strcmp(real, path) == 0 ? 0 : folders_trusted(real, what, err);
 }
 
 static bool shell_plain(unsigned char c)
