@@ -295,7 +295,7 @@ static int dac_exclusive_revoke(const vfg_labeler_env *env, const vfg_node *node
 	 */
 	if (dac_owner_set(&nfd, &original, err) < 0)
 		return -1;
-	return original.acl_known ? dac_original_restore(&nfd, &original.original, err) : 0;
+	return original.acl_known ? dac_original_restore(&nfd, &original.original, true, err) : 0;
 }
 
 /*

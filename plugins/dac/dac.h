@@ -59,8 +59,11 @@ int dac_original_read(const vfg_node_fd *nfd, dac_original *original, vfg_error 
 void dac_original_format(const dac_original *original, char *buf, size_t size);
 /* Exactly dac_original_format()'s text, no set-id or sticky bit, an ACL the kernel keeps for that mode. */
 int dac_original_parse(const char *text, const vfg_node *node, dac_original *original, vfg_error *err);
-/* The ACL put back (or removed), then the mode. */
-int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, vfg_error *err);
+/*
+ * The ACL put back (or removed), then the mode. @mode_is_original: the mode
+ * is the original's already, so with no ACL to remove there is no chmod.
+ */
+int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, bool mode_is_original, vfg_error *err);
 /* The same access ACL, or none, but for the owner's entry (a grant's chmod u+rw changes that one). */
 bool dac_acl_same_but_owner(const dac_original *a, const dac_original *b);
 

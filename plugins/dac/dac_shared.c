@@ -309,15 +309,27 @@ static int dac_acl_restore_user(const vfg_node_fd *nfd, uid_t uid, const dac_ori
 }
 
 /* The node as it was before vfguard: the raw xattr, or none, then the mode. */
-int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, vfg_error *err)
+int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, bool mode_is_original, vfg_error *err)
 {
 	if (original->acl_size) {
 		if (vfg_fault("dac.acl_restore") ||
 		    setxattr(nfd->proc, DAC_ACL_XATTR, original->acl, original->acl_size, 0) < 0)
 			return vfg_error_set(err, errno, nfd->real, "cannot put back its original ACL");
-	} else if ((vfg_fault("dac.acl_remove") || removexattr(nfd->proc, DAC_ACL_XATTR) < 0) && errno != ENODATA &&
-		   errno != EOPNOTSUPP) {
-		return vfg_error_set(err, errno, nfd->real, "cannot remove the ACL vfguard added");
+	} else {
+		/*
+		 * No ACL, and the mode put back already: nothing to do, and no
+		 * chmod. Asked first: removing an access ACL a node does not
+		 * have succeeds (tmpfs: the VFS sets "none"), so its error
+		 * cannot tell.
+		 */
+		bool present = true;
+		if (mode_is_original && dac_acl_present(nfd, &present, err) < 0)
+			return -1;
+		if (!present)
+			return 0;
+		if ((vfg_fault("dac.acl_remove") || removexattr(nfd->proc, DAC_ACL_XATTR) < 0) && errno != ENODATA &&
+		    errno != EOPNOTSUPP)
+			return vfg_error_set(err, errno, nfd->real, "cannot remove the ACL vfguard added");
 	}
 	/*
 	 * Setting or removing an ACL leaves the group bits at a mask
@@ -379,6 +391,6 @@ int dac_shared_revoke(const vfg_labeler_env *env, const vfg_domain *domain, cons
 	if (r <= 0)
 		return r;
 	if (holders.others == 0)
-		return dac_original_restore(&nfd, &original, err);
+		return dac_original_restore(&nfd, &original, false, err);
 	return dac_acl_restore_user(&nfd, domain->uid, &original, err);
 }
