@@ -83,11 +83,15 @@ static void apparmor_profile(const vfg_domain *domain, char *buf, size_t size)
  * owner, an ACL entry). An apply keeps what the domain holds, listed again
  * or not, rather than granting it anew, so one for other ids would leave
  * those nodes the old ids', and the new hypervisor shut out, while the
- * journal took the new ids. Likewise AppArmor rules are in the file of the
- * profile the uuid or --apparmor-profile names. Refused, as a backend
- * switch is: a revoke, then an apply; unless @plan takes back every such
- * record (NULL: prepare, which knows no plan). Claims alone grant nothing:
- * not refused.
+ * journal took the new ids. Likewise the pid names the places some grants
+ * are in (the namespace labeler's /dev entries, the cgroup labeler's rules
+ * unless the same --cgroup names the cgroup): a container started again
+ * under the same id, the first gone without its poststop, was told
+ * "already held" and got nothing, its cgroup shut (a trial). And AppArmor
+ * rules are in the file of the profile the uuid or --apparmor-profile
+ * names. Each is refused, as a backend switch is: a revoke, then an apply;
+ * unless @plan takes back the record (NULL: prepare, which knows no plan).
+ * Claims alone grant nothing: not refused.
  */
 int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const vfg_plan *plan, vfg_error *err)
 {
@@ -97,44 +101,50 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 	char held_profile[VFG_LABEL_MAX + 16], profile[VFG_LABEL_MAX + 16];
 	apparmor_profile(held, held_profile, sizeof(held_profile));
 	apparmor_profile(domain, profile, sizeof(profile));
-	bool ids = held->uid == domain->uid && held->gid == domain->gid;
+	bool uid_gid = held->uid == domain->uid && held->gid == domain->gid;
+	bool other_pid = held->pid && domain->pid && held->pid != domain->pid;
+	bool same_cgroup = vfg_domain_attr(held, "cgroup.path")[0] &&
+			   strcmp(vfg_domain_attr(held, "cgroup.path"), vfg_domain_attr(domain, "cgroup.path")) == 0;
 	bool rules_file = strcmp(held_profile, profile) != 0;
-	if (ids && !rules_file)
+	if (uid_gid && !other_pid && !rules_file)
 		return 0;
-	/* The first record kept: any for other ids, an AppArmor rule for another rules file. */
-	size_t i = 0;
-	while (i < dj->n_records &&
-	       (revoked_by(plan, dj->records[i]) || (ids && strcmp(dj->records[i]->labeler, "apparmor") != 0)))
-		i++;
-	if (i == dj->n_records)
-		return 0;
-	if (ids) {
-		/*
-		 * The uuid names the AppArmor profile (libvirt-UUID) and so the
-		 * rules file the domain's rules are in, as --apparmor-profile
-		 * does: an apply under another one would write a second file and
-		 * leave the first one's rules to outlive the revoke (a trial
-		 * added a hostdev by hand, without --uuid, to a domain the libvirt
-		 * hook had started).
-		 */
-		/* The uuid named the held profile: giving it again is the way back (a review: not a uuid alone). */
-		bool by_uuid = held->uuid[0] && !vfg_domain_attr(held, "apparmor.profile")[0];
-		return vfg_error_set(
-			err, EBUSY, domain->name,
-			"the domain's AppArmor rules are in profile %s's file, not %s's: an apply keeps what "
-			"the domain holds, and its rules would go to another file; give %s %s, or run "
-			"vfguard revoke --domain %s first, then apply; nothing was changed",
-			held_profile, profile, by_uuid ? "--uuid" : "--apparmor-profile",
-			by_uuid ? held->uuid : held_profile, VFG_NAME_SHELL(domain->name));
+	unsigned held_uid = (unsigned)held->uid, held_gid = (unsigned)held->gid;
+	for (size_t i = 0; i < dj->n_records; i++) {
+		const journal_record *record = dj->records[i];
+		if (revoked_by(plan, record))
+			continue;
+		if (!uid_gid)
+			return vfg_error_set(
+				err, EBUSY, domain->name,
+				"the domain's grants are for uid %u gid %u, not uid %u gid %u: an apply keeps "
+				"what the domain holds, so %s would stay granted to uid %u gid %u; give --uid "
+				"%u --gid %u, or run vfguard revoke --domain %s first, then apply; nothing was "
+				"changed",
+				held_uid, held_gid, (unsigned)domain->uid, (unsigned)domain->gid, record->node.path,
+				held_uid, held_gid, held_uid, held_gid, VFG_NAME_SHELL(domain->name));
+		if (other_pid && (strcmp(record->labeler, "namespace") == 0 ||
+				  (strcmp(record->labeler, "cgroup") == 0 && !same_cgroup)))
+			return vfg_error_set(
+				err, EBUSY, domain->name,
+				"the domain's grants are for pid %d (its cgroups and /dev), not pid %d: an "
+				"apply keeps what the domain holds, so pid %d would get none; once pid %d is "
+				"gone, run vfguard revoke --domain %s first, then apply; nothing was changed",
+				(int)held->pid, (int)domain->pid, (int)domain->pid, (int)held->pid,
+				VFG_NAME_SHELL(domain->name));
+		if (rules_file && strcmp(record->labeler, "apparmor") == 0) {
+			/* The uuid named the held profile: giving it again is the way back (a review: not a uuid
+			 * alone). */
+			bool by_uuid = held->uuid[0] && !vfg_domain_attr(held, "apparmor.profile")[0];
+			return vfg_error_set(
+				err, EBUSY, domain->name,
+				"the domain's AppArmor rules are in profile %s's file, not %s's: an apply keeps "
+				"what the domain holds, and its rules would go to another file; give %s %s, or "
+				"run vfguard revoke --domain %s first, then apply; nothing was changed",
+				held_profile, profile, by_uuid ? "--uuid" : "--apparmor-profile",
+				by_uuid ? held->uuid : held_profile, VFG_NAME_SHELL(domain->name));
+		}
 	}
-	unsigned held_uid = (unsigned)dj->domain->uid, held_gid = (unsigned)dj->domain->gid;
-	return vfg_error_set(err, EBUSY, domain->name,
-			     "the domain's grants are for uid %u gid %u, not uid %u gid %u: an apply keeps what the "
-			     "domain holds, so %s would stay granted to uid %u gid %u; give --uid %u --gid %u, or run "
-			     "vfguard revoke --domain %s first, then apply; nothing was changed",
-			     held_uid, held_gid, (unsigned)domain->uid, (unsigned)domain->gid,
-			     dj->records[i]->node.path, held_uid, held_gid, held_uid, held_gid,
-			     VFG_NAME_SHELL(domain->name));
+	return 0;
 }
 
 int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],

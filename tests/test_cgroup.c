@@ -768,6 +768,49 @@ START_TEST(a_revoke_leaves_a_cgroup_made_again_at_the_path_alone)
 END_TEST
 
 /*
+ * A container started again under the same id while the first one's grants
+ * are held (it died without its poststop): the new pid's cgroup was told
+ * "already held" and got no rule (a trial). Refused, naming both pids and
+ * the revoke, nothing changed; after the revoke the new pid is granted.
+ */
+START_TEST(an_apply_for_another_pid_of_a_held_domain_is_refused)
+{
+	fixture f;
+	fixture_open(&f);
+	char first_dir[256], second_dir[256], first_v2[256], second_v2[256];
+	make_v1_cgroup(first_dir, sizeof(first_dir), 1, v1_base);
+	make_v1_cgroup(second_dir, sizeof(second_dir), 2, v1_base);
+	make_v2_cgroup(first_v2, sizeof(first_v2), 1);
+	make_v2_cgroup(second_v2, sizeof(second_v2), 2);
+	pid_t first = vm_process_in((const char *[]){first_dir, first_v2, NULL});
+	pid_t second = vm_process_in((const char *[]){second_dir, second_v2, NULL});
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, first, hostdevs, &summary, &err) == 0, "%s", err.message);
+	char *before = test_cgroup_devices_list(second_dir);
+	ck_assert_int_eq(domain_apply(&f, "vm1", NULL, second, hostdevs, &summary, &err), -1);
+	char expected[160];
+	snprintf(expected, sizeof(expected), "the domain's grants are for pid %d (its cgroups and /dev), not pid %d",
+		 (int)first, (int)second);
+	ck_assert_msg(strstr(err.message, expected) && strstr(err.message, "vfguard revoke --domain vm1 first"), "%s",
+		      err.message);
+	char *after = test_cgroup_devices_list(second_dir);
+	ck_assert_str_eq(after, before);
+	free(after);
+	domain_revoke_ok(&f, "vm1");
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, second, hostdevs, &summary, &err) == 0, "%s", err.message);
+	int opened = open_in((const char *[]){second_dir, second_v2, NULL}, test_path(f.root, GROUP7));
+	ck_assert_msg(opened == 0, "the second pid's cgroups deny %s: %s", GROUP7, strerror(opened));
+	domain_revoke_ok(&f, "vm1");
+	vm_process_stop(first);
+	vm_process_stop(second);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
  * A cgroup path whose record would not fit VFG_UNDO_MAX: refused before any
  * change. A review found the text cut (a v2 inode "@697" for 69793, then a
  * revoke that left the grant) or refused by its own rollback, the
@@ -1791,6 +1834,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	tcase_add_test(tc, a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes);
+	tcase_add_test(tc, an_apply_for_another_pid_of_a_held_domain_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused cgroups");

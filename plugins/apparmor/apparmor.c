@@ -46,25 +46,27 @@ static int apparmor_profile_name_check(const char *name, vfg_error *err)
 	return 0;
 }
 
-/* The domain's profile: given, or libvirt's naming libvirt-UUID, or vfguard-NAME without a uuid. */
+/*
+ * The domain's profile: given, or libvirt's naming libvirt-UUID, or
+ * vfguard-NAME without a uuid. A name may hold spaces and UTF-8
+ * (vfg_domain_name_check), which a file name here may not: each such byte
+ * is written %XX ("vfguard-Windows%2011"), and a name that was a profile
+ * name already stays as it was (a trial found "Windows 11" refused by the
+ * default labelers, AppArmor not even enabled).
+ */
 static int apparmor_profile_name(const vfg_domain *domain, char *buf, size_t size, vfg_error *err)
 {
 	const char *profile = vfg_domain_attr(domain, "apparmor.profile");
-	if (profile[0])
+	if (profile[0]) {
 		snprintf(buf, size, "%s", profile);
-	else if (domain->uuid[0])
+	} else if (domain->uuid[0]) {
 		snprintf(buf, size, "libvirt-%s", domain->uuid);
-	else
-		snprintf(buf, size, "vfguard-%s", domain->name);
-	if (apparmor_profile_name_check(buf, err) == 0)
-		return 0;
-	/* A name with a space or UTF-8 (which a domain may have) makes no profile name: say what to give. */
-	if (!profile[0] && !domain->uuid[0])
-		vfg_error_prefix(err,
-				 "apparmor: domain %s has no uuid (--uuid) or profile (--apparmor-profile) to name "
-				 "its rules file after, and its name makes none",
-				 domain->name);
-	return -1;
+	} else {
+		size_t used = (size_t)snprintf(buf, size, "vfguard-");
+		for (const unsigned char *c = (const unsigned char *)domain->name; *c && used + 4 < size; c++)
+			used += (size_t)snprintf(buf + used, size - used, *c > 0x20 && *c < 0x7f ? "%c" : "%%%02X", *c);
+	}
+	return apparmor_profile_name_check(buf, err);
 }
 
 /* ROOT + DIRECTORY(config @key) + "/" + @profile. */
