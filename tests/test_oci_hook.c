@@ -233,6 +233,38 @@ START_TEST(prestart_grants_the_devices_and_poststop_restores_byte_exactly)
 END_TEST
 
 /*
+ * A configuration the hook cannot read at poststop: a runtime does not run
+ * poststop again, so the line says the grants stay and which revoke takes
+ * them back (an OCI trial; the libvirt hook said so, this one did not).
+ */
+START_TEST(poststop_under_a_broken_configuration_says_what_stays_and_how_it_goes)
+{
+	fixture f;
+	fixture_open(&f, config_group7);
+	char *created = state_json(&f, "created", "");
+	char *stopped = state_json(&f, "stopped", "");
+	hook_ok(&f, "prestart", created);
+	test_write_file(f.root, "/etc/vfguard/vfguard.conf", "bogus_key = 1\n");
+	hook_run run;
+	hook(&run, &f, "poststop", stopped);
+	ck_assert_msg(run.status == 1 &&
+			      strstr(run.err, "nothing was revoked: whatever it holds stays granted until "
+					      "vfguard revoke --domain") &&
+			      strstr(run.err, "unknown key 'bogus_key'"),
+		      "exit %d: %s", run.status, run.err);
+	free(run.out);
+	free(run.err);
+	expect_owner(f.root, "/dev/vfio/7", 107, 107);
+	test_write_file(f.root, "/etc/vfguard/vfguard.conf", "labelers = dac\nmemlock_extra = 0\n");
+	hook_ok(&f, "poststop", stopped);
+	expect_owner(f.root, "/dev/vfio/7", 0, 0);
+	free(created);
+	free(stopped);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
  * A runtime may write "annotations": {} for none (runtime.md "State"): then
  * config.json's are read, here a second hostdev and the guest memory (a
  * trial found {} hiding them: memory 0, the hostdev never granted).
@@ -510,6 +542,8 @@ START_TEST(a_failure_exits_one_with_one_line_and_changes_nothing)
 		{"\"org.vfguard.hostdevs\": \"0000:01:00.0,backend=iommufd\"", "IOMMU group 9"},
 		{"\"org.vfguard.memory\": \"lots\"", "org.vfguard.memory"},
 		{"\"org.vfguard.access\": \"telepathy\"", "org.vfguard.access"},
+		/* a key of vfguard's namespace it does not read: a typo, refused rather than passed over (a trial) */
+		{"\"org.vfguard.acess\": \"fd\"", "org.vfguard.acess: not an annotation vfguard reads"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *created = state_json(&f, "created", cases[i][0]);
@@ -788,6 +822,7 @@ int main(void)
 	tcase_add_test(tc, a_failure_exits_one_with_one_line_and_changes_nothing);
 	tcase_add_test(tc, a_device_and_an_annotation_may_not_disagree_on_the_backend);
 	tcase_add_test(tc, an_empty_annotations_map_in_the_state_reads_config_json_annotations);
+	tcase_add_test(tc, poststop_under_a_broken_configuration_says_what_stays_and_how_it_goes);
 	tcase_add_test(tc, cap_ipc_lock_is_read_from_the_config_not_from_the_process_at_prestart);
 	tcase_add_test(tc, a_malformed_capability_set_is_named);
 	tcase_add_test(tc, a_container_id_with_a_nul_or_that_is_no_domain_name_is_refused);

@@ -466,6 +466,26 @@ static int parse_devices(const vfg_context *ctx, oci_container *c, const char *w
 	return 0;
 }
 
+/* A key of vfguard's namespace it does not read: a mistake, not something to pass over (a trial's "acess"). */
+static int unknown_annotation(json_object *annotations, vfg_error *err)
+{
+	if (!annotations)
+		return 0;
+	json_object_object_foreach(annotations, key, value)
+	{
+		(void)value;
+		if (strncmp(key, "org.vfguard.", strlen("org.vfguard.")) == 0 &&
+		    strcmp(key, ANNOTATION_HOSTDEVS) != 0 && strcmp(key, ANNOTATION_BACKEND) != 0 &&
+		    strcmp(key, ANNOTATION_ACCESS) != 0 && strcmp(key, ANNOTATION_MEMORY) != 0 &&
+		    strcmp(key, ANNOTATION_VIOMMU) != 0)
+			return vfg_error_set(err, 0, key,
+					     "not an annotation vfguard reads (" ANNOTATION_HOSTDEVS
+					     ", " ANNOTATION_BACKEND ", " ANNOTATION_ACCESS ", " ANNOTATION_MEMORY
+					     ", " ANNOTATION_VIOMMU ")");
+	}
+	return 0;
+}
+
 /* org.vfguard.hostdevs: hostdev specs as the CLI takes them, separated by white space or ';'. */
 static int parse_hostdev_annotation(const vfg_context *ctx, oci_container *c, const char *backend_default,
 				    const char *access_default, vfg_error *err)
@@ -547,6 +567,10 @@ static int parse_config(const vfg_context *ctx, oci_container *c, vfg_error *err
 	if (!c->annotations || json_object_object_length(c->annotations) == 0)
 		c->annotations = config_annotations;
 
+	/* vfguard's own namespace: a key it does not know is a mistake, not something to pass over (a trial's "acess").
+	 */
+	if (unknown_annotation(c->annotations, err) < 0)
+		return -1;
 	const char *backend, *access, *memory, *viommu;
 	if (annotation(c, ANNOTATION_BACKEND, &backend, err) < 0 ||
 	    annotation(c, ANNOTATION_ACCESS, &access, err) < 0 || annotation(c, ANNOTATION_MEMORY, &memory, err) < 0 ||
@@ -652,8 +676,15 @@ static int prestart(oci_container *c, vfg_error *err)
 static int poststop(oci_container *c, vfg_error *err)
 {
 	vfg_context *ctx = hook_context_new(NULL, err);
-	if (!ctx)
+	if (!ctx) {
+		/* A runtime does not run poststop again: say what is left, and how it goes (as the libvirt hook does).
+		 */
+		vfg_error_prefix(err,
+				 "container %s: nothing was revoked: whatever it holds stays granted until vfguard "
+				 "revoke --domain %s runs with a configuration it can read",
+				 c->id, VFG_NAME_SHELL(c->id));
 		return -1;
+	}
 	int r = hook_revoke(ctx, c->id, err);
 	vfg_context_free(ctx);
 	return r;
