@@ -43,9 +43,12 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 		const domain_journal *dj = hj.domains[i];
 		if (!selected(dj, name))
 			continue;
-		/* The uuid too: an apply to the domain must give it (ownership_ids_kept). */
-		fprintf(out, "%sdomain %s (uid %u gid %u%s%s)%s\n", shown++ ? "\n" : "", dj->domain->name,
-			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid, dj->domain->uuid[0] ? ", uuid " : "",
+		/* The pid and uuid too: an apply to the domain must give them again (ownership_ids_kept). */
+		char pid[24] = "";
+		if (dj->domain->pid)
+			snprintf(pid, sizeof(pid), ", pid %d", (int)dj->domain->pid);
+		fprintf(out, "%sdomain %s (uid %u gid %u%s%s%s)%s\n", shown++ ? "\n" : "", dj->domain->name,
+			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid, pid, dj->domain->uuid[0] ? ", uuid " : "",
 			dj->domain->uuid,
 			dj->open_txn ? "  UNFINISHED: a crashed run left it; vfguard restore finishes it" : "");
 		for (size_t c = 0; c < dj->n_claims; c++) {
@@ -99,6 +102,10 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 			vfg_json_string(&json, "uuid", dj->domain->uuid);
 		else
 			vfg_json_null(&json, "uuid");
+		if (dj->domain->pid)
+			vfg_json_int(&json, "pid", dj->domain->pid);
+		else
+			vfg_json_null(&json, "pid");
 		/* What the labelers were given, by the names they declare ("LABELER.NAME"). */
 		vfg_json_begin_object(&json, "attributes");
 		const char *attr, *value;

@@ -387,11 +387,17 @@ VFG_EXPORT const char *vfg_shell_word(const char *word, char *buf, size_t size)
 	bool plain = word[0] != '\0';
 	for (const unsigned char *p = (const unsigned char *)word; plain && *p; p++)
 		plain = shell_plain(*p);
-	if (plain || size == 0)
+	if (plain)
 		return word;
+	/* Quoted whole or not at all: a cut word is still a word, of another domain (a trial). */
+	size_t need = 3;
+	for (const char *p = word; *p; p++)
+		need += *p == '\'' ? 4 : 1;
+	if (need > size)
+		return NULL;
 	size_t used = 0;
 	buf[used++] = '\'';
-	for (const char *p = word; *p && used + 5 < size; p++) {
+	for (const char *p = word; *p; p++) {
 		if (*p == '\'') {
 			memcpy(buf + used, "'\\''", 4);
 			used += 4;
@@ -399,9 +405,8 @@ VFG_EXPORT const char *vfg_shell_word(const char *word, char *buf, size_t size)
 			buf[used++] = *p;
 		}
 	}
-	if (used + 1 < size)
-		buf[used++] = '\'';
-	buf[used < size ? used : size - 1] = '\0';
+	buf[used++] = '\'';
+	buf[used] = '\0';
 	return buf;
 }
 

@@ -798,6 +798,17 @@ START_TEST(an_apply_for_another_pid_of_a_held_domain_is_refused)
 	char *after = test_cgroup_devices_list(second_dir);
 	ck_assert_str_eq(after, before);
 	free(after);
+	/* status names the pid the grants are for, so the admin knows which one is held */
+	char *json = NULL;
+	size_t json_size = 0;
+	FILE *out = open_memstream(&json, &json_size);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(vfg_status_write_json(f.ctx, "vm1", out, &err), 0);
+	fclose(out);
+	char pid_field[32];
+	snprintf(pid_field, sizeof(pid_field), "\"pid\": %d", (int)first);
+	ck_assert_msg(strstr(json, pid_field), "%s", json);
+	free(json);
 	domain_revoke_ok(&f, "vm1");
 	ck_assert_msg(domain_apply(&f, "vm1", NULL, second, hostdevs, &summary, &err) == 0, "%s", err.message);
 	int opened = open_in((const char *[]){second_dir, second_v2, NULL}, test_path(f.root, GROUP7));

@@ -484,8 +484,10 @@ START_TEST(a_shell_word_reads_back_as_the_name_through_a_real_shell)
 	const char *word = vfg_shell_word(quotes, buf, sizeof(buf));
 	ck_assert_uint_eq(strlen(word), 4 * strlen(quotes) + 2);
 	ck_assert_str_eq(VFG_NAME_SHELL("Windows 11"), "'Windows 11'");
-	/* A smaller buffer cuts the word and still ends it. */
-	ck_assert_str_eq(vfg_shell_word("Windows 11", buf, 8), "'Wi'");
+	/* A buffer too small gives no word rather than a cut one, another word (a trial); the exact size does. */
+	ck_assert_ptr_null(vfg_shell_word("Windows 11", buf, 12));
+	ck_assert_str_eq(vfg_shell_word("Windows 11", buf, 13), "'Windows 11'");
+	ck_assert_ptr_null(vfg_shell_word("a b", buf, 0));
 }
 END_TEST
 

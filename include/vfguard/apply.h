@@ -71,10 +71,13 @@ int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *su
 /*
  * Hot-unplug (VFGUARD_0.6): take back only what the hostdevs @hostdevs
  * (NULL-terminated texts, as vfg_hostdev_spec_parse takes them) alone
- * needed: their group nodes, their cdevs, their group claims; a shared node
- * (/dev/vfio/vfio, /dev/iommu) stays while another hostdev of the domain
- * uses its backend. The domain-scope grants (cgroup, AppArmor, memlock) stay
- * with the domain. A hostdev the domain does not hold: -1, nothing changed.
+ * needed, in every layer (an owner, a cgroup rule, an AppArmor rule, a
+ * label, a private /dev entry): their cdevs, their group claims, their
+ * group nodes once the domain holds no other function of the group; a
+ * shared node (/dev/vfio/vfio, /dev/iommu) stays while another hostdev of
+ * the domain uses its backend. The domain-scope grant, the locked-memory
+ * limit, stays with the domain. A hostdev the domain does not hold: -1,
+ * nothing changed.
  * Naming every hostdev the domain holds is vfg_domain_revoke.
  */
 int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,

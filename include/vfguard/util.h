@@ -377,8 +377,9 @@ long vfg_utf8_decode(const char *text, size_t *length);
  * @word itself when it holds only letters, digits, bytes past 0x7f (UTF-8)
  * and "%+,-./:=@_", else in single quotes, each ' in it written '\''. A
  * quoted word goes into @buf, 4 * strlen(@word) + 3 bytes at most
- * (VFG_NAME_SHELL_SIZE for a domain name), cut to fit a smaller one.
- * Returns @word or @buf (VFGUARD_0.7).
+ * (VFG_NAME_SHELL_SIZE for a domain name, which always fits). Returns @word
+ * or @buf; NULL when the quoted word does not fit @size, never a cut one,
+ * which would be another word (VFGUARD_0.7).
  */
 const char *vfg_shell_word(const char *word, char *buf, size_t size);
 #define VFG_NAME_SHELL_SIZE (4 * VFG_NAME_MAX + 3)
