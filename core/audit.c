@@ -409,12 +409,15 @@ VFG_EXPORT int vfg_audit_write_text(const vfg_audit_report *report, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
-static void audit_json_report(vfg_json *json, const char *key, const vfg_audit_report *report);
+static void audit_json_report(vfg_json *json, const char *key, const vfg_audit_report *report, bool top);
+
+/* The version of the audit's JSON, first in its top object as in every --json object vfguard writes. */
+#define VFG_AUDIT_JSON_VERSION 1
 
 VFG_EXPORT int vfg_audit_write_json(const vfg_audit_report *report, FILE *out)
 {
 	vfg_json json = {.out = out};
-	audit_json_report(&json, NULL, report);
+	audit_json_report(&json, NULL, report, true);
 	fputc('\n', out);
 	return ferror(out) ? -1 : 0;
 }
@@ -426,20 +429,23 @@ VFG_EXPORT int vfg_audit_write_json_host(const vfg_audit_report *const *reports,
 		drift = drift || reports[i]->n_findings > 0;
 	vfg_json json = {.out = out};
 	vfg_json_begin_object(&json, NULL);
+	vfg_json_int(&json, "version", VFG_AUDIT_JSON_VERSION);
 	vfg_json_bool(&json, "drift", drift);
-	audit_json_report(&json, "host", reports[0]);
+	audit_json_report(&json, "host", reports[0], false);
 	vfg_json_begin_array(&json, "domains");
 	for (size_t i = 1; i < n_reports; i++)
-		audit_json_report(&json, NULL, reports[i]);
+		audit_json_report(&json, NULL, reports[i], false);
 	vfg_json_end_array(&json);
 	vfg_json_end_object(&json);
 	fputc('\n', out);
 	return ferror(out) ? -1 : 0;
 }
 
-static void audit_json_report(vfg_json *json, const char *key, const vfg_audit_report *report)
+static void audit_json_report(vfg_json *json, const char *key, const vfg_audit_report *report, bool top)
 {
 	vfg_json_begin_object(json, key);
+	if (top)
+		vfg_json_int(json, "version", VFG_AUDIT_JSON_VERSION);
 	vfg_json_string(json, "domain", report->domain);
 	vfg_json_bool(json, "drift", report->n_findings > 0);
 	if (report->labelers[0] || report->labelers_from_journal) {

@@ -1225,6 +1225,8 @@ START_TEST(format_json_is_json_and_a_failed_audit_writes_no_metrics)
 			      strcmp(json.out, format_json.out) == 0,
 		      "--json (exit %d):\n%s\n--format json (exit %d):\n%s", json.status, json.out, format_json.status,
 		      format_json.out);
+	/* versioned as every --json object vfguard writes (a trial found it alone without one) */
+	ck_assert_msg(strncmp(json.out, "{\n  \"version\": 1,\n", 18) == 0, "%s", json.out);
 	test_cli(&text, (const char *[]){"audit", "--root", f.root, NULL});
 	test_cli(&format_text, (const char *[]){"audit", "--root", f.root, "--format", "text", NULL});
 	ck_assert_msg(text.status == 0 && text.out[0] && strcmp(text.out, format_text.out) == 0, "%s\n%s", text.out,
