@@ -264,10 +264,11 @@ static int check_intent_path(journal_reader *reader, const journal_record *recor
 				    record->labeler, record->node.path,
 				    domain_scope ? "a subject" : "a device node under /dev");
 	if (!domain_scope && !kind_has_path(record->node.kind, record->node.path))
-		return reader_error(reader,
-				    "intent of labeler '%s' names '%s' as a %s node, which is never at that path (plan.c); "
-				    "refusing to act on it",
-				    record->labeler, record->node.path, vfg_node_kind_name(record->node.kind));
+		return reader_error(
+			reader,
+			"intent of labeler '%s' names '%s' as a %s node, which is never at that path (plan.c); "
+			"refusing to act on it",
+			record->labeler, record->node.path, vfg_node_kind_name(record->node.kind));
 	return 0;
 }
 

@@ -52,7 +52,8 @@ VFG_EXPORT int vfg_txn_unopened(vfg_txn *txn, const vfg_error *why, vfg_error *e
 		txn->left_alone = true;
 		return 0;
 	case ESTALE:
-		vfg_txn_note(txn, "%s: %s is this boot's (its file system starts empty at every boot): the grant went "
+		vfg_txn_note(txn,
+			     "%s: %s is this boot's (its file system starts empty at every boot): the grant went "
 			     "with its boot, left alone",
 			     txn->labeler, why->subject);
 		txn->left_alone = true;
