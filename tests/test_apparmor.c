@@ -581,17 +581,6 @@ START_TEST(an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held)
 }
 END_TEST
 
-/* A pid no process has now: a child's, reaped. */
-static pid_t dead_pid(void)
-{
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(0);
-	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
-	return pid;
-}
-
 /*
  * A grant killed at its rename leaves its temporary beside a rules file
  * that was never made: the restore finds no file to put back, and once
@@ -606,7 +595,7 @@ START_TEST(a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_
 	char *content = test_read_file(f.root, RULES1);
 	ck_assert_int_eq(unlink(test_path(f.root, RULES1)), 0);
 	char dead[256], live[256];
-	snprintf(dead, sizeof(dead), "/etc/apparmor.d/vfguard/." PROFILE1 ".vfguard-tmp.%d", (int)dead_pid());
+	snprintf(dead, sizeof(dead), "/etc/apparmor.d/vfguard/." PROFILE1 ".vfguard-tmp.%d", (int)test_dead_pid());
 	snprintf(live, sizeof(live), "/etc/apparmor.d/vfguard/." PROFILE1 ".vfguard-tmp.%d", (int)getpid());
 	test_write_file(f.root, dead, content);
 	test_write_file(f.root, live, content);

@@ -179,17 +179,6 @@ START_TEST(a_replaced_file_has_the_new_content_and_mode_and_no_temporary_stays)
 }
 END_TEST
 
-/* The pid of a process that has exited and been waited for: no process has it now. */
-static pid_t dead_pid(void)
-{
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(0);
-	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
-	return pid;
-}
-
 /* A child that has exited and is not waited for yet: a zombie, which writes nothing more. */
 static pid_t zombie_pid(void)
 {
@@ -222,14 +211,14 @@ START_TEST(a_temporary_a_killed_writer_left_goes_with_the_next_replace_or_remove
 	const char *dir = scratch_directory();
 	char path[128], pid[16], dead[192], zombie[192], live[192], other[192], odd[192], zero[192], lookalike[192];
 	snprintf(path, sizeof(path), "%s/file", dir);
-	snprintf(pid, sizeof(pid), "%d", (int)dead_pid());
+	snprintf(pid, sizeof(pid), "%d", (int)test_dead_pid());
 	temporary_of(dead, sizeof(dead), dir, "file", pid);
 	pid_t unreaped = zombie_pid();
 	snprintf(pid, sizeof(pid), "%d", (int)unreaped);
 	temporary_of(zombie, sizeof(zombie), dir, "file", pid);
 	snprintf(pid, sizeof(pid), "%d", (int)getppid());
 	temporary_of(live, sizeof(live), dir, "file", pid);
-	snprintf(pid, sizeof(pid), "%d", (int)dead_pid());
+	snprintf(pid, sizeof(pid), "%d", (int)test_dead_pid());
 	temporary_of(other, sizeof(other), dir, "other", pid);
 	temporary_of(odd, sizeof(odd), dir, "file", "12ab");
 	temporary_of(zero, sizeof(zero), dir, "file", "0123");

@@ -324,6 +324,16 @@ void test_child_stop(pid_t child)
 	ck_assert_int_eq(waitpid(child, NULL, 0), child);
 }
 
+pid_t test_dead_pid(void)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
 static char *read_all(int fd)
 {
 	size_t size = 0, cap = 4096;

@@ -90,6 +90,8 @@ const vfg_node *test_node(const vfg_plan *plan, const char *path);
 /* A child process in a new mount namespace, waiting; stop it with test_child_stop(). */
 pid_t test_child_in_new_mount_namespace(void);
 void test_child_stop(pid_t child);
+/* The pid of a process that has exited and been waited for: no process has it now. */
+pid_t test_dead_pid(void);
 
 /* Run the vfguard CLI with @argv (NULL-terminated, without argv[0]); capture stdout and stderr. */
 typedef struct test_run {
