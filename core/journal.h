@@ -426,6 +426,13 @@ int host_journal_read_rest(host_journal *hj, vfg_error *err);
 
 /* Between journal_model.c (memory), journal.c (writing) and journal_read.c (reading back). */
 /* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */
+/*
+ * The lock file: the generation, 20 decimal digits and a newline
+ * (journal_cache.c), then the signature of the holders index its last
+ * writer made and a newline (journal_holders.c).
+ */
+#define LOCK_GENERATION_SIZE 21
+
 #define JOURNAL_MAGIC "vfguard-journal 2"
 #define JOURNAL_MAGIC_V1 "vfguard-journal 1"
 #define JOURNAL_SUFFIX ".journal"

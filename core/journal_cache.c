@@ -30,9 +30,6 @@
 #include "journal.h"
 #include "vfg_fault.h"
 
-/* The generation: 20 decimal digits and a newline at the start of the lock file. */
-#define GENERATION_TEXT_SIZE 21
-
 struct journal_cache {
 	dev_t lock_dev; /* the lock file the generation was read from */
 	ino_t lock_ino;
@@ -88,11 +85,11 @@ void journal_cache_free(journal_cache *cache)
 /* The lock's generation, 0 when it has none (a lock file from before, or damaged: nothing is taken on trust). */
 static uint64_t generation_read(int lock_fd)
 {
-	char text[GENERATION_TEXT_SIZE + 1];
-	ssize_t n = pread(lock_fd, text, GENERATION_TEXT_SIZE, 0);
-	if (n != GENERATION_TEXT_SIZE || text[GENERATION_TEXT_SIZE - 1] != '\n')
+	char text[LOCK_GENERATION_SIZE + 1];
+	ssize_t n = pread(lock_fd, text, LOCK_GENERATION_SIZE, 0);
+	if (n != LOCK_GENERATION_SIZE || text[LOCK_GENERATION_SIZE - 1] != '\n')
 		return 0;
-	text[GENERATION_TEXT_SIZE - 1] = '\0';
+	text[LOCK_GENERATION_SIZE - 1] = '\0';
 	char *end;
 	errno = 0;
 	unsigned long long value = strtoull(text, &end, 10);
@@ -113,10 +110,10 @@ int journal_cache_raise(host_journal *hj, vfg_error *err)
 {
 	if (hj->generation_raised)
 		return 0;
-	char text[GENERATION_TEXT_SIZE + 1];
+	char text[LOCK_GENERATION_SIZE + 1];
 	uint64_t next = hj->generation + 1 ? hj->generation + 1 : 1;
 	snprintf(text, sizeof(text), "%020" PRIu64 "\n", next);
-	if (vfg_fault("lock.generation") || pwrite(hj->lock_fd, text, GENERATION_TEXT_SIZE, 0) != GENERATION_TEXT_SIZE)
+	if (vfg_fault("lock.generation") || pwrite(hj->lock_fd, text, LOCK_GENERATION_SIZE, 0) != LOCK_GENERATION_SIZE)
 		return vfg_error_set(err, errno, "lock", "cannot mark the journals changed in the host lock");
 	hj->generation = next;
 	hj->generation_raised = true;

@@ -521,7 +521,8 @@ static int listed_current(int dir_fd, const host_holders *holders, size_t at, ho
 /*
  * Every journal the index lists is the file it recorded, checked by its
  * inode (no file read): a journal changed behind the lock (by hand) is then
- * read as without the index. And @subject's journal, when not listed, is absent.
+ * read as without the index. And @subject's journal, when not listed, is
+ * absent; NULL: a command of every domain, which has no subject.
  */
 static bool journals_match(const host_journal *hj, const host_holders *holders, const char *subject)
 {
@@ -537,6 +538,8 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 	 * instructions after the first).
 	 */
 	if (journal_cache_holders_checked(hj)) {
+		if (!subject)
+			return true;
 		size_t at = domain_entry(holders, subject);
 		if (at != SIZE_MAX && listed_current(dir_fd, holders, at, &match) <= 0)
 			return false;
@@ -545,10 +548,10 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 		for (size_t i = 0; i < holders->n_domains; i++) {
 			if (listed_current(dir_fd, holders, holders->domains[i], &match) <= 0)
 				return false;
-			subject_listed = subject_listed || strcmp(match.name, subject) == 0;
+			subject_listed = subject_listed || (subject && strcmp(match.name, subject) == 0);
 		}
 	}
-	if (subject_listed)
+	if (subject_listed || !subject)
 		return true;
 	char file[3 * VFG_NAME_MAX + 16];
 	struct stat st;
@@ -562,6 +565,21 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * The index is the very file its last writer made: the lock file, after the
+ * generation, holds its signature as the writer's fstat() gave it after the
+ * rename (holders_seal()). An edit in place moves its size or times, and a
+ * file put there by anything but a writer is another inode: either is then
+ * not trusted, as a journal changed behind the lock is not.
+ */
+static bool holders_sealed(const host_journal *hj, const struct stat *st)
+{
+	char recorded[SIGNATURE_SIZE];
+	ssize_t n = pread(hj->lock_fd, recorded, SIGNATURE_SIZE, LOCK_GENERATION_SIZE);
+	return n == SIGNATURE_SIZE && recorded[SIGNATURE_LENGTH] == '\n' &&
+	       stat_signature_is(recorded, SIGNATURE_LENGTH, st);
 }
 
 static host_holders *holders_read(const host_journal *hj)
@@ -578,6 +596,10 @@ static host_holders *holders_read(const host_journal *hj)
 	}
 	/* Root's alone like every state file; anything else is only not trusted: the next writer replaces it. */
 	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
+	if (fd >= 0 && !holders_sealed(hj, &st)) {
+		host_holders_free(holders);
+		return NULL;
+	}
 	if (holders && (fd < 0 || !same_file(&holders->st, &st))) {
 		host_holders_free(holders);
 		holders = NULL;
@@ -605,7 +627,8 @@ static host_holders *holders_read(const host_journal *hj)
 	}
 	size_t magic = strlen(HOLDERS_MAGIC), valid = strlen(validity);
 	const char *end = "\nend\n";
-	if (holders->size < magic + valid + 2 + 5 || memcmp(holders->text, HOLDERS_MAGIC "\n", magic + 1) != 0 ||
+	/* The magic's line, the validity line, "end" and its newline: an index of no domain is that much, no more. */
+	if (holders->size < magic + 1 + valid + 1 + 4 || memcmp(holders->text, HOLDERS_MAGIC "\n", magic + 1) != 0 ||
 	    memcmp(holders->text + magic + 1, validity, valid) != 0 || holders->text[magic + 1 + valid] != '\n' ||
 	    memcmp(holders->text + holders->size - 5, end, 5) != 0) {
 		host_holders_free(holders);
@@ -755,6 +778,24 @@ static int carried_ranges(const host_journal *hj, text_range **ranges, size_t *c
 }
 
 /*
+ * The signature of the index just renamed in place, @fd still open on it,
+ * after the generation in the lock file (holders_sealed()); the rename is
+ * behind it, which moves the file's change time on tmpfs and ext4. Not
+ * synced, as the index is not.
+ */
+static bool holders_seal(const host_journal *hj, int fd)
+{
+	struct stat st;
+	char signature[SIGNATURE_SIZE];
+	if (fstat(fd, &st) < 0)
+		return false;
+	stat_signature(&st, signature);
+	signature[SIGNATURE_LENGTH] = '\n';
+	return !vfg_fault("lock.holders") &&
+	       pwrite(hj->lock_fd, signature, SIGNATURE_SIZE, LOCK_GENERATION_SIZE) == SIGNATURE_SIZE;
+}
+
+/*
  * Temporary file and rename, so a reader finds the old file or the new one.
  * Not synced: after a power loss the boot id differs and the file is not
  * trusted anyway.
@@ -777,8 +818,9 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 		total += pieces[i].iov_len;
 	bool written = !vfg_fault("holders.chmod") && fchmod(fd, 0600) == 0 && !vfg_fault("holders.write") &&
 		       writev(fd, pieces, count) == (ssize_t)total;
-	close(fd);
 	if (written && !vfg_fault("holders.rename") && rename(temporary, path) == 0) {
+		bool sealed = holders_seal(hj, fd);
+		close(fd);
 		/*
 		 * A command killed while writing it left one; its raised generation
 		 * then made the index untrusted, so only a rewrite of an untrusted
@@ -786,8 +828,9 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 		 */
 		if (!hj->holders_valid)
 			vfg_file_sweep_temporaries(path);
-		return 0;
+		return sealed ? 0 : -1;
 	}
+	close(fd);
 	unlink(temporary); /* no fault: our own temporary file, after a failure */
 	return -1;
 }
@@ -816,12 +859,28 @@ static int holders_rewrite(const host_journal *hj, const char *validity)
 	return r;
 }
 
+static bool holders_still_trusted(const host_journal *hj)
+{
+	host_holders *holders = holders_read(hj);
+	bool trusted = holders && journals_match(hj, holders, NULL);
+	host_holders_free(holders);
+	return trusted;
+}
+
 void host_holders_write(host_journal *hj)
 {
 	char validity[512], path[VFG_PATH_MAX];
 	vfg_error ignored = {0};
 	if (!hj->exclusive || hj->failed || hj->lock_fd < 0 || (hj->holders_valid && !hj->generation_raised) ||
 	    !validity_line(hj, validity, sizeof(validity)))
+		return;
+	/*
+	 * A command of every domain read their journals, not the index, and
+	 * changed none: the index is kept when it is still the one its last
+	 * writer made and matches them all (a rewrite would only move its
+	 * inode and the lock's seal).
+	 */
+	if (!hj->holders_valid && !hj->generation_raised && holders_still_trusted(hj))
 		return;
 	/* A transaction left open, or no memory: no file is better than a doubtful one. */
 	if (holders_rewrite(hj, validity) < 0 &&

@@ -123,14 +123,29 @@ static void wrong_boot(const char *root)
 
 static void claim_hidden(const char *root)
 {
-	/* An index that lies (vm1 holds no group): the journals' inodes still vouch for it, the lie is ignored only
-	 * if nothing else doubts it, so make the lock's generation doubt it too. */
+	/* An index edited by hand to lie (vm1 holds group 9, not 7), its validity line kept: the generation, boot,
+	 * domains/ and the journals all still vouch for it; only the signature of the file the last writer made,
+	 * kept in the lock, tells it is not that file. */
 	char *holders = test_read_file(root, HOLDERS);
 	char *claim = strstr(holders, "\nclaim 7\n");
 	claim[7] = '9';
 	test_write_file(root, HOLDERS, holders);
 	free(holders);
-	generation_changed(root);
+}
+
+static void replaced(const char *root)
+{
+	/* The same bytes in another file put in its place (a copy, a restore from a backup): not the writer's file. */
+	char *holders = test_read_file(root, HOLDERS);
+	char *claim = strstr(holders, "\nclaim 7\n");
+	claim[7] = '9';
+	char copy[64];
+	snprintf(copy, sizeof(copy), "%s.copy", HOLDERS);
+	test_write_file(root, copy, holders);
+	free(holders);
+	char from[4096];
+	snprintf(from, sizeof(from), "%s", test_path(root, copy));
+	ck_assert_int_eq(rename(from, test_path(root, HOLDERS)), 0);
 }
 
 static void domain_unparsable(const char *root)
@@ -151,7 +166,8 @@ static const stale_case stale_cases[] = {
 	{"removed", removed},
 	{"cut short", cut_short},
 	{"wrong boot id", wrong_boot},
-	{"a claim hidden", claim_hidden},
+	{"a claim hidden in place", claim_hidden},
+	{"replaced by another file", replaced},
 	{"a domain line that does not parse", domain_unparsable},
 };
 
