@@ -103,10 +103,13 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 	apparmor_profile(domain, profile, sizeof(profile));
 	bool uid_gid = held->uid == domain->uid && held->gid == domain->gid;
 	bool other_pid = held->pid && domain->pid && held->pid != domain->pid;
-	bool same_cgroup = vfg_domain_attr(held, "cgroup.path")[0] &&
-			   strcmp(vfg_domain_attr(held, "cgroup.path"), vfg_domain_attr(domain, "cgroup.path")) == 0;
+	const char *held_cgroup = vfg_domain_attr(held, "cgroup.path"),
+		   *cgroup = vfg_domain_attr(domain, "cgroup.path");
+	bool same_cgroup = held_cgroup[0] && strcmp(held_cgroup, cgroup) == 0;
+	/* A --cgroup given names where the rules go; none given leaves the layer off, the rules held kept. */
+	bool other_cgroup = cgroup[0] && !same_cgroup;
 	bool rules_file = strcmp(held_profile, profile) != 0;
-	if (uid_gid && !other_pid && !rules_file)
+	if (uid_gid && !other_pid && !other_cgroup && !rules_file)
 		return 0;
 	unsigned held_uid = (unsigned)held->uid, held_gid = (unsigned)held->gid;
 	for (size_t i = 0; i < dj->n_records; i++) {
@@ -131,6 +134,21 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 				"gone, run vfguard revoke --domain %s first, then apply; nothing was changed",
 				(int)held->pid, (int)domain->pid, (int)domain->pid, (int)held->pid,
 				VFG_NAME_SHELL(domain->name));
+		if (other_cgroup && strcmp(record->labeler, "cgroup") == 0) {
+			char held_place[VFG_PATH_MAX + 32];
+			if (held_cgroup[0])
+				snprintf(held_place, sizeof(held_place), "cgroup %s", held_cgroup);
+			else
+				snprintf(held_place, sizeof(held_place), "the cgroups of pid %d", (int)held->pid);
+			return vfg_error_set(
+				err, EBUSY, domain->name,
+				"the domain's device cgroup rules are in %s, not cgroup %s: an apply keeps what the "
+				"domain holds, so %s would get no rule for %s; %s%s%sor run vfguard revoke --domain %s "
+				"first, then apply; nothing was changed",
+				held_place, cgroup, cgroup, record->node.path, held_cgroup[0] ? "give --cgroup " : "",
+				held_cgroup[0] ? held_cgroup : "", held_cgroup[0] ? ", " : "",
+				VFG_NAME_SHELL(domain->name));
+		}
 		if (rules_file && strcmp(record->labeler, "apparmor") == 0) {
 			/* The uuid named the held profile: giving it again is the way back (a review: not a uuid
 			 * alone). */

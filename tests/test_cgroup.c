@@ -822,6 +822,48 @@ START_TEST(an_apply_for_another_pid_of_a_held_domain_is_refused)
 END_TEST
 
 /*
+ * The domain's rules are in cgroup A; an apply naming cgroup B kept them as
+ * held and told "already held", and B got no rule (found trying the CLI).
+ * Refused, naming both and the revoke, B unchanged; an apply that names no
+ * cgroup leaves the layer off and keeps what is held; after the revoke B is
+ * granted.
+ */
+START_TEST(an_apply_naming_another_cgroup_of_a_held_domain_is_refused)
+{
+	fixture f;
+	fixture_open(&f);
+	char first[256], second[256];
+	make_v1_cgroup(first, sizeof(first), 1, v1_base);
+	make_v1_cgroup(second, sizeof(second), 2, v1_base);
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	domain_apply_ok(&f, "vm1", first, hostdevs, &summary);
+	char *before = test_cgroup_devices_list(second);
+	ck_assert_int_eq(domain_apply(&f, "vm1", second, 0, hostdevs, &summary, &err), -1);
+	char expected[600];
+	snprintf(expected, sizeof(expected),
+		 "the domain's device cgroup rules are in cgroup %s, not cgroup %s: an apply keeps what the domain "
+		 "holds, so %s would get no rule for ",
+		 first, second, second);
+	ck_assert_msg(strstr(err.message, expected) && strstr(err.message, "give --cgroup ") &&
+			      strstr(err.message, "or run vfguard revoke --domain vm1 first"),
+		      "%s", err.message);
+	char *after = test_cgroup_devices_list(second);
+	ck_assert_str_eq(after, before);
+	free(after);
+	domain_apply_ok(&f, "vm1", NULL, hostdevs, &summary);
+	domain_revoke_ok(&f, "vm1");
+	domain_apply_ok(&f, "vm1", second, hostdevs, &summary);
+	int opened = open_in((const char *[]){second, NULL}, test_path(f.root, GROUP7));
+	ck_assert_msg(opened == 0, "cgroup %s denies %s: %s", second, GROUP7, strerror(opened));
+	domain_revoke_ok(&f, "vm1");
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
  * A cgroup path whose record would not fit VFG_UNDO_MAX: refused before any
  * change. A review found the text cut (a v2 inode "@697" for 69793, then a
  * revoke that left the grant) or refused by its own rollback, the
@@ -1846,6 +1888,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	tcase_add_test(tc, a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes);
 	tcase_add_test(tc, an_apply_for_another_pid_of_a_held_domain_is_refused);
+	tcase_add_test(tc, an_apply_naming_another_cgroup_of_a_held_domain_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused cgroups");
