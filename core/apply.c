@@ -205,13 +205,28 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 		vfg_driver_binding binding;
 		vfg_error reattach = {0};
 		/* No driver record: the crash came before the detach began; there is nothing to give back. */
-		int r = vfg_pci_reattach(ctx, &claim.addr, &binding, &reattach);
+		int r = vfg_pci_reattach_unlocked(ctx, &claim.addr, &binding, &reattach);
 		if ((r == 0 && binding.changed) || (r < 0 && reattach.errnum != ENOENT))
 			record_driver(ctx, RECORD_REATTACH, dj->domain->name, &claim.addr, r < 0 ? &reattach : NULL);
-		if (r < 0 && reattach.errnum != ENOENT) {
-			*err = reattach;
-			vfg_error_prefix(err, "reattaching managed hostdev of domain %s", dj->domain->name);
-			return -1;
+		char bdf[VFG_PCI_ADDR_STRLEN], note[VFG_ERROR_MESSAGE_MAX + 64];
+		if (r < 0 && reattach.errnum == ENODEV) {
+			/* the function is gone: nothing to give back, and nothing left to retry */
+			snprintf(note, sizeof(note), "managed hostdev %s\n", reattach.message);
+			summary_note(summary, note);
+		} else if (r < 0 && reattach.errnum != ENOENT && !ctx->reattach_failure.message[0]) {
+			/*
+			 * The driver refused it, or a VFIO user still holds it. Holding
+			 * the revoke open for it would stop every command on the host,
+			 * and the domain's grants are taken back all the same: the claim
+			 * goes, the driver record stays for vfguard reattach, and the
+			 * command fails with this once the rest is done (command_end).
+			 */
+			ctx->reattach_failure = reattach;
+			vfg_error_prefix(
+				&ctx->reattach_failure,
+				"managed hostdev %s of domain %s could not be given back to its original driver "
+				"(its driver record stays: run vfguard reattach %s once the cause is gone)",
+				vfg_pci_addr_format(&claim.addr, bdf), dj->domain->name, bdf);
 		}
 		if (r == 0 && binding.changed && summary)
 			summary->changed++; /* the detach undone counts as apply counted it */
@@ -768,7 +783,30 @@ static void command_begin(vfg_context *ctx, const char *command, command_outcome
 	memset(own, 0, sizeof(*own));
 	*summary = *summary ? *summary : &own->summary;
 	*err = *err ? *err : &own->err;
+	memset(&ctx->reattach_failure, 0, sizeof(ctx->reattach_failure));
 	host_records_begin(ctx, command);
+}
+
+/*
+ * The command ends with @r: a function it could not give back to its
+ * driver (release_claim) fails it, after everything else was done and
+ * committed; its records are written. Returns the command's result.
+ */
+static int command_end(vfg_context *ctx, const char *domain, int r, vfg_error *err, vfg_change_summary *summary)
+{
+	if (ctx->reattach_failure.message[0]) {
+		if (r == 0) {
+			*err = ctx->reattach_failure;
+			snprintf(err->message, sizeof(err->message), "everything else is done and committed, but %s",
+				 ctx->reattach_failure.message);
+		} else
+			vfg_strlcatf(err->message, sizeof(err->message), strlen(err->message), "; and %s",
+				     ctx->reattach_failure.message);
+		r = -1;
+		memset(&ctx->reattach_failure, 0, sizeof(ctx->reattach_failure));
+	}
+	host_records_finish(ctx, domain, r, err, summary);
+	return r;
 }
 
 int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, bool *committed,
@@ -777,8 +815,7 @@ int vfg_plan_apply_committed(vfg_context *ctx, const vfg_plan *plan, vfg_change_
 	command_outcome own;
 	command_begin(ctx, "apply", &own, &summary, &err);
 	int r = plan_apply(ctx, plan, summary, committed, err);
-	host_records_finish(ctx, plan->domain.name, r, err, summary);
-	return r;
+	return command_end(ctx, plan->domain.name, r, err, summary);
 }
 
 VFG_EXPORT int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err)
@@ -819,7 +856,7 @@ int vfg_domain_plan_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan *
 			r = plan_apply_held(ctx, &hj, plan, summary, committed, err);
 		host_journal_close(&hj);
 	}
-	host_records_finish(ctx, plan->domain.name, r, err, summary);
+	r = command_end(ctx, plan->domain.name, r, err, summary);
 	*result = plan;
 	return r;
 }
@@ -854,13 +891,42 @@ static int prepare_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *d
 	/* The claim durable first: a crash after the detach must find the hostdev to give back. */
 	if (domain_journal_claim(dj, &claim, err) < 0 || domain_journal_sync(hj, dj, err) < 0)
 		return -1;
-	int r = vfg_pci_detach(ctx, &spec->addr, spec->driver[0] ? spec->driver : NULL, &binding, err);
+	/* The group's viability is the plan's to check, once every function asked for is detached. */
+	int r = vfg_pci_detach_unlocked(ctx, &spec->addr, spec->driver[0] ? spec->driver : NULL, false, &binding, err);
 	if (r < 0 || binding.changed)
 		record_driver(ctx, RECORD_DETACH, dj->domain->name, &spec->addr, r < 0 ? err : NULL);
 	if (r < 0)
 		return -1;
 	host_journal_fault_point(hj); /* detached, and the next write is the commit */
 	return 0;
+}
+
+/*
+ * Before the first detach: every group a managed hostdev is in must be
+ * viable once all the domain's managed functions are on vfio drivers (a GPU
+ * and its audio function, both on host drivers, are each the other's
+ * obstacle until both move), so a group another function keeps unusable is
+ * refused with nothing unbound.
+ */
+static int prepare_check_groups(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)
+{
+	vfg_pci_addr *moving = calloc(domain->n_hostdevs + 1, sizeof(*moving));
+	size_t n = 0;
+	if (!moving)
+		return vfg_error_set(err, ENOMEM, domain->name, "cannot prepare");
+	for (size_t i = 0; i < domain->n_hostdevs; i++)
+		if (domain->hostdevs[i].managed && !domain->hostdevs[i].mdev[0])
+			moving[n++] = domain->hostdevs[i].addr;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		vfg_iommu_group group;
+		r = vfg_iommu_group_read(ctx, &moving[i], &group, err);
+		if (r == 0)
+			r = vfg_iommu_group_check_viable_after(&group, &moving[i], moving, n, err);
+		free(group.members); /* NULL when the read failed */
+	}
+	free(moving);
+	return r;
 }
 
 static int domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary, bool *held_nothing,
@@ -873,6 +939,14 @@ static int domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change
 	domain_journal *dj = host_journal_find(&hj, domain->name);
 	*held_nothing = !dj;
 	int r = 0;
+	for (size_t i = 0; i < domain->n_hostdevs; i++) {
+		char name[VFG_HOSTDEV_NAME_MAX];
+		const vfg_hostdev_spec *spec = &domain->hostdevs[i];
+		if (spec->managed && !(dj && domain_journal_find_claim(dj, vfg_hostdev_name(spec, name)))) {
+			r = prepare_check_groups(ctx, domain, err);
+			break;
+		}
+	}
 	for (size_t i = 0; r == 0 && i < domain->n_hostdevs; i++) {
 		const vfg_hostdev_spec *spec = &domain->hostdevs[i];
 		char name[VFG_HOSTDEV_NAME_MAX];
@@ -911,8 +985,7 @@ int vfg_domain_prepare_fresh(vfg_context *ctx, const vfg_domain *domain, vfg_cha
 	command_outcome own;
 	command_begin(ctx, "prepare", &own, &summary, &err);
 	int r = domain_prepare(ctx, domain, summary, held_nothing, err);
-	host_records_finish(ctx, domain->name, r, err, summary);
-	return r;
+	return command_end(ctx, domain->name, r, err, summary);
 }
 
 VFG_EXPORT int vfg_domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change_summary *summary,
@@ -946,8 +1019,7 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 		return -1; /* no domain of that name: nothing to record */
 	command_begin(ctx, "revoke", &own, &summary, &err);
 	int r = domain_revoke(ctx, name, summary, err);
-	host_records_finish(ctx, name, r, err, summary);
-	return r;
+	return command_end(ctx, name, r, err, summary);
 }
 
 static int restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
@@ -973,8 +1045,7 @@ VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summar
 	command_outcome own;
 	command_begin(ctx, "restore", &own, &summary, &err);
 	int r = restore(ctx, release_all, summary, err);
-	host_records_finish(ctx, NULL, r, err, summary);
-	return r;
+	return command_end(ctx, NULL, r, err, summary);
 }
 
 /*
@@ -1160,6 +1231,5 @@ VFG_EXPORT int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, co
 		return -1;
 	command_begin(ctx, "revoke", &own, &summary, &err);
 	int r = domain_revoke_hostdevs(ctx, name, hostdevs, summary, err);
-	host_records_finish(ctx, name, r, err, summary);
-	return r;
+	return command_end(ctx, name, r, err, summary);
 }

@@ -14,12 +14,14 @@
  * first write, so reattach (also from another process, after a crash) knows
  * where the function came from.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "journal.h"
 #include "vfio_users.h"
 #include "vfg_fault.h"
 
@@ -276,8 +278,8 @@ static int check_bound_as_vfio(const vfg_context *ctx, const vfg_pci_function *f
 }
 
 /* After the kernel rebound the function: is it where we asked, and may userspace own its group? */
-static int detach_verify(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_pci_function *fn,
-			 vfg_error *err)
+static int detach_verify(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, bool check_viable,
+			 vfg_pci_function *fn, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_addr_format(addr, bdf);
@@ -288,6 +290,8 @@ static int detach_verify(vfg_context *ctx, const vfg_pci_addr *addr, const char 
 				     driver_or_none(fn->driver));
 	if (check_bound_as_vfio(ctx, fn, err) < 0)
 		return -1;
+	if (!check_viable)
+		return 0;
 	vfg_iommu_group group;
 	if (vfg_iommu_group_read(ctx, addr, &group, err) < 0)
 		return -1;
@@ -296,8 +300,68 @@ static int detach_verify(vfg_context *ctx, const vfg_pci_addr *addr, const char 
 	return r;
 }
 
-VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver,
-			      vfg_driver_binding *binding, vfg_error *err)
+/*
+ * The virtfn links of an SR-IOV PF, one per VF enabled (pci_iov_sysfs_link()
+ * in drivers/pci/iov.c), named in @list ("0000:3b:02.0, ..."); their count.
+ */
+static size_t enabled_vfs(const vfg_context *ctx, const char *bdf, char *list, size_t size)
+{
+	char dir[VFG_PATH_MAX], logical[64];
+	size_t count = 0, used = 0;
+	list[0] = '\0';
+	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s", bdf);
+	if (vfg_host_path(ctx, logical, dir, sizeof(dir), NULL) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *entry;
+	while (d && (entry = readdir(d))) {
+		char vf[64];
+		if (strncmp(entry->d_name, "virtfn", 6) != 0 ||
+		    vfg_sysfs_link_name_at(dirfd(d), dir, entry->d_name, vf, sizeof(vf), NULL) < 0)
+			continue;
+		used = vfg_strlcatf(list, size, used, "%s%s", count ? ", " : "", vf);
+		count++;
+	}
+	return count;
+}
+
+/*
+ * What no vfio driver can take, refused before anything is written: a bridge
+ * (vfio_pci_core_register_device() in drivers/vfio/pci/vfio_pci_core.c takes
+ * only a normal, type 0, header), and an SR-IOV PF with VFs enabled, which it
+ * refuses too ("Cannot bind to PF with SR-IOV enabled") and whose host driver
+ * disables SR-IOV when it lets go: its VFs, and whatever holds them, would go.
+ */
+static int detach_possible(const vfg_context *ctx, const vfg_pci_function *fn, const char *driver, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN], vfs[512];
+	vfg_pci_addr_format(&fn->addr, bdf);
+	if (fn->header_type != 0)
+		return vfg_error_set(err, 0, bdf,
+				     "is a PCI %s (header type %u): %s binds only normal (type 0) functions "
+				     "(vfio_pci_core_register_device()); a bridge is no hostdev; nothing was changed",
+				     fn->header_type == 1 ? "bridge" : "function of header type other than 0",
+				     (unsigned)fn->header_type, driver);
+	size_t n = enabled_vfs(ctx, bdf, vfs, sizeof(vfs));
+	if (n > 0)
+		return vfg_error_set(err, 0, bdf,
+				     "is an SR-IOV PF with %zu VF%s enabled (%s): unbinding it from %s disables SR-IOV "
+				     "and removes them, and %s refuses a PF with VFs enabled; to hand over the PF "
+				     "itself, write 0 to its sriov_numvfs first; nothing was changed",
+				     n, n > 1 ? "s" : "", vfs, driver_or_none(fn->driver), driver);
+	return 0;
+}
+
+/*
+ * Detach without the host lock, for the prepare of a managed hostdev, which
+ * holds it with the function claimed (core/apply.c), and for
+ * vfg_pci_detach. @check_viable: refuse, and undo, when the group would not
+ * be viable; prepare leaves that to the plan after all its functions are
+ * detached, since two functions of one group (a GPU and its audio) each
+ * keep the other's group from being viable while on their host drivers.
+ */
+int vfg_pci_detach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, bool check_viable,
+			    vfg_driver_binding *binding, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_function fn;
@@ -309,20 +373,36 @@ VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const 
 	if (vfg_driver_name_check(driver, err) < 0 || vfg_pci_function_read(ctx, addr, &fn, err) < 0 ||
 	    check_driver_loaded(ctx, driver, bdf, err) < 0)
 		return -1;
+	bool bound = strcmp(fn.driver, driver) == 0;
+	if (!bound && detach_possible(ctx, &fn, driver, err) < 0)
+		return -1;
 
 	/* Refuse before touching anything when the rest of the group would keep it unusable. */
-	vfg_iommu_group group;
-	if (vfg_iommu_group_read(ctx, addr, &group, err) < 0)
-		return -1;
-	int viable = vfg_iommu_group_check_viable(&group, addr, err);
-	free(group.members);
-	if (viable < 0)
-		return -1;
+	if (!bound && check_viable) {
+		vfg_iommu_group group;
+		if (vfg_iommu_group_read(ctx, addr, &group, err) < 0)
+			return -1;
+		int viable = vfg_iommu_group_check_viable(&group, addr, err);
+		free(group.members);
+		if (viable < 0)
+			return -1;
+	}
 
 	driver_record record;
 	int have_record = record_read(ctx, bdf, &record, err);
 	if (have_record < 0)
 		return -1;
+	/*
+	 * A record of a detach whose function now sits on another driver than
+	 * a vfio one and than the record's: someone rebound it by hand since
+	 * (a trial moved it to iavf, and the revoke then put it on vfio-pci,
+	 * the record's). The driver it has now is the one to give it back to.
+	 * Not when it has none: a detach a crash cut between unbind and probe
+	 * leaves it so, and the record is all that names its driver then.
+	 */
+	if (have_record && !bound && fn.driver[0] && strcmp(fn.driver, record.driver) != 0 &&
+	    !vfg_pci_function_on_vfio(&fn))
+		have_record = 0;
 	if (!have_record) {
 		snprintf(record.driver, sizeof(record.driver), "%s", fn.driver);
 		if (read_override(ctx, bdf, record.override, sizeof(record.override), err) < 0)
@@ -334,13 +414,13 @@ VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const 
 		}
 	}
 	snprintf(binding->original, sizeof(binding->original), "%s", record.driver);
-
-	if (strcmp(fn.driver, driver) == 0) {
+	if (bound) {
 		snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
 		return 0;
 	}
+
 	if (write_override(ctx, bdf, driver, err) < 0 || (fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
-	    probe(ctx, bdf, err) < 0 || detach_verify(ctx, addr, driver, &fn, err) < 0) {
+	    probe(ctx, bdf, err) < 0 || detach_verify(ctx, addr, driver, check_viable, &fn, err) < 0) {
 		detach_undo(ctx, addr, &record, err);
 		return -1;
 	}
@@ -394,7 +474,7 @@ static int name_vfio_users(const vfg_context *ctx, const char *bdf, vfg_error *e
 	return -1;
 }
 
-VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err)
+int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_function fn;
@@ -422,6 +502,28 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 		return -1;
 	}
 	snprintf(binding->original, sizeof(binding->original), "%s", record.driver);
+	/*
+	 * Gone from the host (its VFs disabled, the device removed): there is
+	 * nothing to give back, and a device of that address that comes back
+	 * is a new one the kernel binds as it sees fit. The record goes; the
+	 * caller is told ENODEV.
+	 */
+	char dir[VFG_PATH_MAX], logical[64];
+	struct stat st;
+	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s", bdf);
+	if (vfg_host_path(ctx, logical, dir, sizeof(dir), err) < 0)
+		return -1;
+	if (lstat(dir, &st) < 0 && errno == ENOENT) {
+		if (record_remove(ctx, bdf, err) < 0)
+			return -1;
+		vfg_error_set(err, 0, bdf,
+			      "is gone from the host (no %s): there is no device to give back to %s; its driver "
+			      "record is dropped",
+			      dir, driver_or_none(record.driver));
+		if (err)
+			err->errnum = ENODEV; /* told apart from a reattach that failed (core/apply.c) */
+		return -1;
+	}
 	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0 || restore_override(ctx, bdf, record.override, err) < 0)
 		return -1;
 	if (strcmp(fn.driver, record.driver) != 0) {
@@ -438,4 +540,77 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 	}
 	snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
 	return record_remove(ctx, bdf, err);
+}
+
+/*
+ * A function whose IOMMU group a domain claims is that domain's: its
+ * prepare detached it or found it bound, and its revoke gives it back.
+ * Moving it by hand would take a device from a running VM, or, for another
+ * function of the group, put one in its reach (a legacy group's holder
+ * opens every device of the group), while the journal and audit knew
+ * nothing of it.
+ */
+static int check_unclaimed(const vfg_context *ctx, const host_journal *hj, const vfg_pci_addr *addr,
+			   const char *command, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN], holder[VFG_HOSTDEV_NAME_MAX];
+	vfg_pci_addr_format(addr, bdf);
+	vfg_iommu_group group;
+	if (vfg_iommu_group_read(ctx, addr, &group, err) < 0)
+		return -1;
+	free(group.members);
+	const journal_claim *claim = NULL;
+	const domain_journal *other = NULL;
+	if (host_journal_group_holder(hj, "", group.number, &claim, &other, err) < 0)
+		return -1;
+	if (!claim)
+		return 0;
+	return vfg_error_set(
+		err, EBUSY, bdf,
+		"IOMMU group %u belongs to domain %s (through its hostdev %s): a %s by hand would %s "
+		"while the domain holds it; %s; nothing was changed",
+		group.number, other->domain->name, journal_claim_name(claim, holder), command,
+		strcmp(command, "reattach") == 0 ? "take the device from its VM" : "put the device in that VM's reach",
+		strcmp(command, "reattach") == 0
+			? "its revoke gives a managed hostdev back"
+			: "revoke the domain first, or give the function to it as a hostdev (managed=yes)");
+}
+
+VFG_EXPORT int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver,
+			      vfg_driver_binding *binding, vfg_error *err)
+{
+	vfg_pci_function fn;
+	memset(binding, 0, sizeof(*binding));
+	binding->addr = *addr;
+	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0)
+		return -1;
+	/* Bound as asked: nothing changes, whoever holds it. */
+	if (strcmp(fn.driver, driver ? driver : "vfio-pci") == 0)
+		return vfg_pci_detach_unlocked(ctx, addr, driver, true, binding, err);
+	host_journal hj;
+	if (host_journal_open(ctx, true, &hj, err) < 0)
+		return -1;
+	int r = check_unclaimed(ctx, &hj, addr, "detach", err);
+	if (r == 0)
+		r = vfg_pci_detach_unlocked(ctx, addr, driver, true, binding, err);
+	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err)
+{
+	memset(binding, 0, sizeof(*binding));
+	binding->addr = *addr;
+	host_journal hj;
+	if (host_journal_open(ctx, true, &hj, err) < 0)
+		return -1;
+	/* A function gone from the host has no group to ask about: the reattach says it is gone. */
+	vfg_pci_function fn;
+	vfg_error ignored = {0};
+	int r = vfg_pci_function_read(ctx, addr, &fn, &ignored) < 0 ? 0
+								    : check_unclaimed(ctx, &hj, addr, "reattach", err);
+	if (r == 0)
+		r = vfg_pci_reattach_unlocked(ctx, addr, binding, err);
+	host_journal_close(&hj);
+	return r;
 }

@@ -392,14 +392,26 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 	return group_read_at(ctx, NULL, dirfd, dir, addr, NULL, group, err);
 }
 
-/* The members but @addr that keep the group from being viable, "BDF is bound to DRIVER; ..." in @offenders. */
-static size_t group_offenders(const vfg_iommu_group *group, const vfg_pci_addr *addr, char *offenders, size_t size)
+static bool addr_listed(const vfg_pci_addr *addr, const vfg_pci_addr *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vfg_pci_addr_equal(addr, &list[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The members but those in @skip (@n_skip of them) that keep the group from
+ * being viable, "BDF is bound to DRIVER; ..." in @offenders.
+ */
+static size_t group_offenders(const vfg_iommu_group *group, const vfg_pci_addr *skip, size_t n_skip, char *offenders,
+			      size_t size)
 {
 	size_t used = 0, count = 0;
 	offenders[0] = '\0';
 	for (size_t i = 0; i < group->n_members; i++) {
 		const vfg_pci_function *member = &group->members[i];
-		if (vfg_pci_addr_equal(&member->addr, addr) || member_viable_reason(member))
+		if (addr_listed(&member->addr, skip, n_skip) || member_viable_reason(member))
 			continue;
 		char bdf[VFG_PCI_ADDR_STRLEN];
 		used = vfg_strlcatf(offenders, size, used, "%s%s is bound to %s", count ? "; " : "",
@@ -411,8 +423,14 @@ static size_t group_offenders(const vfg_iommu_group *group, const vfg_pci_addr *
 
 int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err)
 {
+	return vfg_iommu_group_check_viable_after(group, addr, addr, 1, err);
+}
+
+int vfg_iommu_group_check_viable_after(const vfg_iommu_group *group, const vfg_pci_addr *addr,
+				       const vfg_pci_addr *moving, size_t n_moving, vfg_error *err)
+{
 	char offenders[VFG_ERROR_MESSAGE_MAX / 2];
-	size_t count = group_offenders(group, addr, offenders, sizeof(offenders));
+	size_t count = group_offenders(group, moving, n_moving, offenders, sizeof(offenders));
 	if (!count)
 		return 0;
 	char bdf[VFG_PCI_ADDR_STRLEN];
@@ -568,7 +586,13 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 		return 0;
 	vfg_pci_addr_format(&hostdev->function.addr, bdf);
 	const char *driver = hostdev->function.driver[0] ? hostdev->function.driver : "no driver";
-	size_t count = group_offenders(&hostdev->group, &hostdev->function.addr, offenders, sizeof(offenders));
+	/* vfio_pci_core_register_device() (drivers/vfio/pci/vfio_pci_core.c) takes only a type 0 header */
+	if (hostdev->function.header_type != 0)
+		return vfg_error_set(err, 0, bdf,
+				     "is a PCI bridge (header type %u, bound to %s): no vfio driver binds it, so it "
+				     "is no hostdev",
+				     (unsigned)hostdev->function.header_type, driver);
+	size_t count = group_offenders(&hostdev->group, &hostdev->function.addr, 1, offenders, sizeof(offenders));
 	/*
 	 * Managed: apply binds it first (prepare). A plan made before that cannot
 	 * name its nodes, which the kernel makes only when vfio-pci binds it

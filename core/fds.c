@@ -307,6 +307,18 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 				     "domain %s has an unfinished %s that a crashed run left; run vfguard restore, "
 				     "then vfguard apply",
 				     name, journal_op_name(dj->open_op));
+	/*
+	 * The fds go to the domain's hypervisor alone: the uid and gid apply
+	 * granted to (the journal's domain line), not ones the caller names now,
+	 * or a peer of any ids would be handed them (a trial).
+	 */
+	if (dj->domain && (dj->domain->uid != plan->domain.uid || dj->domain->gid != plan->domain.gid))
+		return vfg_error_set(err, EPERM, bdf,
+				     "domain %s's grants are for uid %u gid %u, not uid %u gid %u: no fd is opened; "
+				     "give --uid %u --gid %u",
+				     name, (unsigned)dj->domain->uid, (unsigned)dj->domain->gid,
+				     (unsigned)plan->domain.uid, (unsigned)plan->domain.gid, (unsigned)dj->domain->uid,
+				     (unsigned)dj->domain->gid);
 	if (claim->group != group)
 		return vfg_error_set(err, EPERM, bdf,
 				     "domain %s claimed it in IOMMU group %u, and it is in group %u now; run vfguard "

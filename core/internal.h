@@ -45,6 +45,13 @@ struct vfg_context {
 		*journals; /* core/journal_cache.c: the journals the last host lock read; NULL: none kept */
 	host_records records; /* the command under way's records (records.h) */
 	/*
+	 * The first managed hostdev the command under way could not give back
+	 * to its original driver (core/apply.c: release_claim): its claim is
+	 * released all the same, its driver record kept for vfguard reattach,
+	 * and the command fails with this once the rest is done. "": none.
+	 */
+	vfg_error reattach_failure;
+	/*
 	 * Random, drawn when the context is made: what a plan names its context
 	 * by (vfg_plan_context_check), since a context made after another is
 	 * freed may get its address.
@@ -151,6 +158,9 @@ bool vfg_mdev_spec_named(const char *device);
 int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err);
 /* Every member but @addr is bound to a driver that lets userspace own the group's DMA (or to none). */
 int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_addr *addr, vfg_error *err);
+/* The same, as it will be once the functions in @moving (@addr's among them) are bound to a vfio driver. */
+int vfg_iommu_group_check_viable_after(const vfg_iommu_group *group, const vfg_pci_addr *addr,
+				       const vfg_pci_addr *moving, size_t n_moving, vfg_error *err);
 /* vfio-pci or a variant driver (NAME_vfio_pci), known by name. */
 bool vfg_driver_is_vfio(const char *driver);
 
@@ -165,6 +175,14 @@ int vfg_domain_plan_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan *
 			  bool *committed, vfg_error *err);
 /* Bound to a vfio driver: by its vfio-dev/ directory, or by the driver's name. */
 bool vfg_pci_function_on_vfio(const vfg_pci_function *fn);
+/*
+ * driver.c: vfg_pci_detach and vfg_pci_reattach without the host lock and
+ * the check that no domain claims the function's group, for a domain's own
+ * prepare and revoke, which hold the lock and the claim.
+ */
+int vfg_pci_detach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, bool check_viable,
+			    vfg_driver_binding *binding, vfg_error *err);
+int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err);
 /*
  * driver.c: drop the record of @addr's original driver (STATE/drivers/BDF)
  * without a reattach, for a detach of a boot that is over; *@dropped says

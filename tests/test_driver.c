@@ -257,6 +257,106 @@ START_TEST(a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found)
 }
 END_TEST
 
+/* An SR-IOV PF on its host driver with two VFs enabled, and a root port, a bridge. */
+static const char host_pf_and_bridge[] =
+	"misc vfio 10:196\n"
+	"driver vfio-pci\n"
+	"group 1\n"
+	"device 0000:00:1c.0 group=1 vendor=8086 device=a338 class=060400 header=1 driver=pcieport\n"
+	"group 2\n"
+	"device 0000:3b:00.0 group=2 vendor=8086 device=1572 class=020000 driver=i40e parent=0000:00:1c.0\n"
+	"group 3 243:0\n"
+	"device 0000:3b:02.0 group=3 vendor=8086 device=154c class=020000 driver=vfio-pci physfn=0000:3b:00.0\n"
+	"group 4 243:1\n"
+	"device 0000:3b:02.1 group=4 vendor=8086 device=154c class=020000 driver=iavf physfn=0000:3b:00.0\n";
+
+/*
+ * Unbinding a PF's host driver disables SR-IOV and takes its VFs away (a
+ * trial in the VM suite lost both VFs, one held by a domain), and vfio-pci
+ * refuses a PF with VFs enabled anyway; vfio-pci binds no bridge either.
+ * Both refused before any write, naming why.
+ */
+START_TEST(detach_refuses_a_pf_with_vfs_enabled_and_a_bridge_before_any_write)
+{
+	const char *root = test_root_new(host_pf_and_bridge);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:3b:00.0", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:3b:00.0: is an SR-IOV PF with 2 VFs enabled (") &&
+			      strstr(err.message, "0000:3b:02.0") && strstr(err.message, "0000:3b:02.1") &&
+			      strstr(err.message, "unbinding it from i40e disables SR-IOV and removes them"),
+		      "%s", err.message);
+	expect_file(root, "/sys/bus/pci/drivers/i40e/unbind", "");
+	expect_file(root, "/run/vfguard/drivers/0000:3b:00.0", NULL);
+	ck_assert_int_eq(detach(root, "0000:00:1c.0", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:00:1c.0: is a PCI bridge (header type 1): vfio-pci binds only normal"),
+		      "%s", err.message);
+	expect_file(root, "/sys/bus/pci/drivers/pcieport/unbind", "");
+	expect_file(root, "/run/vfguard/drivers/0000:00:1c.0", NULL);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A function a domain's claim covers is that domain's: a detach by hand of
+ * another function of its group would put it in the VM's reach, a reattach
+ * by hand of the function would take it from the VM (a trial did both, and
+ * audit saw nothing). Refused, nothing written; once revoked, allowed.
+ */
+START_TEST(detach_and_reattach_by_hand_refuse_a_group_a_domain_holds)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "group 9 243:0\n"
+			      "device 0000:06:00.0 group=9 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+			      "device 0000:06:00.1 group=9 vendor=8086 device=10d3 class=020000\n");
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	test_write_file(root, "/run/vfguard/drivers/0000:06:00.0", "driver=e1000e\noverride=\n");
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "06:00.0,managed=yes", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:06:00.1", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "0000:06:00.1: IOMMU group 9 belongs to domain vm1 (through its hostdev "
+					  "0000:06:00.0): a detach by hand would put the device in that VM's reach"),
+		      "%s", err.message);
+	expect_file(root, "/sys/bus/pci/devices/0000:06:00.1/driver_override", "(null)\n");
+	ck_assert_int_eq(reattach(root, "0000:06:00.0", &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "a reattach by hand would take the device from its VM"), "%s", err.message);
+	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "");
+	expect_file(root, "/run/vfguard/drivers/0000:06:00.0", "driver=e1000e\noverride=\n");
+	/* bound as asked already: nothing would change, whoever holds it */
+	ck_assert_msg(detach(root, "0000:06:00.0", NULL, &binding, &err) == 0, "%s", err.message);
+	ck_assert(!binding.changed);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A function detached, then moved by hand to another host driver: its old
+ * record named vfio-pci... or any driver but the one it has now. The next
+ * detach takes the driver it has now as its original (a trial's revoke put
+ * the function on the record's driver, not on the one it had at apply).
+ */
+START_TEST(detach_takes_the_driver_a_function_was_moved_to_by_hand_as_its_original)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	test_write_file(root, record_of_e1000e, "driver=igb\noverride=\n");
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	/* A generated /sys never rebinds: the detach is undone, back to the driver it had, e1000e. */
+	ck_assert_int_eq(detach(root, "0000:02:00.0", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "detach undone, back to e1000e"), "%s", err.message);
+	expect_file(root, "/sys/bus/pci/drivers/igb/bind", NULL);
+	expect_file(root, record_of_e1000e, NULL);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
 	Suite *suite = suite_create("driver");
@@ -266,6 +366,9 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, detach_needs_the_driver_loaded);
 	tcase_add_test(tc, detach_refuses_a_driver_that_is_not_vfio);
 	tcase_add_test(tc, detach_writes_override_unbind_probe_and_undoes_when_the_driver_does_not_bind);
+	tcase_add_test(tc, detach_refuses_a_pf_with_vfs_enabled_and_a_bridge_before_any_write);
+	tcase_add_test(tc, detach_and_reattach_by_hand_refuse_a_group_a_domain_holds);
+	tcase_add_test(tc, detach_takes_the_driver_a_function_was_moved_to_by_hand_as_its_original);
 	tcase_add_test(tc, detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it);
 	tcase_add_test(tc, reattach_refuses_a_function_vfguard_did_not_detach);
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);

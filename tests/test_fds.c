@@ -959,6 +959,31 @@ static void cli_apply_vm1(const fixture *f, const char *id, const char *hostdev)
 	test_run_free(&run);
 }
 
+/*
+ * The fds go to the uid and gid the domain's grants are for: an exec (or
+ * fds) naming others was handed them (a trial: a uid 108 peer got
+ * /dev/iommu and the cdev of a domain applied for 107). Refused, no fd
+ * opened, the command never run.
+ */
+START_TEST(cli_exec_for_other_ids_than_the_domains_is_refused)
+{
+	fixture f;
+	fixture_open(&f, NULL);
+	cli_apply_vm1(&f, "107", "01:00.0,backend=iommufd,access=fd");
+	test_run run;
+	test_cli(&run, (const char *[]){"exec", "--root", f.root, "--domain", "vm1", "--uid", "108", "--gid", "108",
+					"--hostdev", "01:00.0,backend=iommufd,access=fd", "--rlimit-mode", "warn", "--",
+					"/bin/echo", "ran", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "domain vm1's grants are for uid 107 gid 107, not uid 108 gid 108: no fd is "
+				      "opened; give --uid 107 --gid 107") &&
+			      !strstr(run.out, "ran"),
+		      "%s%s", run.out, run.err);
+	test_run_free(&run);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(cli_exec_runs_the_command_as_the_domain_with_exactly_the_stated_fds_and_no_capability)
 {
 	fixture f;
@@ -1047,7 +1072,7 @@ START_TEST(cli_exec_raises_the_commands_memlock_limit_to_the_domains_need)
 {
 	fixture f;
 	fixture_open(&f, NULL);
-	cli_apply_vm1(&f, NULL, "01:00.0,backend=legacy,access=fd");
+	cli_apply_vm1(&f, "107", "01:00.0,backend=legacy,access=fd");
 	/* a soft limit far below the need; the hard one stays (lowering it could not be undone) */
 	struct rlimit saved, small;
 	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &saved), 0);
@@ -1379,6 +1404,7 @@ static Suite *fds_suite(void)
 
 	tc = tcase_create("cli");
 	tcase_add_test(tc, cli_exec_runs_the_command_as_the_domain_with_exactly_the_stated_fds_and_no_capability);
+	tcase_add_test(tc, cli_exec_for_other_ids_than_the_domains_is_refused);
 	tcase_add_test(tc, cli_exec_as_root_still_gets_no_capability);
 	tcase_add_test(tc, cli_exec_runs_the_command_with_no_new_privs);
 	tcase_add_test(tc, cli_exec_raises_the_commands_memlock_limit_to_the_domains_need);

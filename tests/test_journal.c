@@ -583,6 +583,16 @@ static void managed_revoke_gives_everything_back(const char *root)
 	ck_assert_int_eq(test_journal_files(root), 0);
 }
 
+/* vm1's apply of 01:00.0 with managed=yes, which must succeed. */
+static void apply_managed_vm1(const char *root)
+{
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,managed=yes",
+					NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+}
+
 START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke)
 {
 	const char *root =
@@ -593,11 +603,8 @@ START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revo
 			      "group 8\n"
 			      "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n");
 	use_testmark(root);
+	apply_managed_vm1(root);
 	test_run run;
-	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,managed=yes",
-					NULL});
-	ck_assert_msg(run.status == 0, "%s", run.err);
-	test_run_free(&run);
 	/* already on vfio-pci: detach had nothing to do, but the original is remembered for reattach */
 	char *record = test_read_file(root, "/run/vfguard/drivers/0000:01:00.0");
 	ck_assert_msg(record && strcmp(record, "driver=vfio-pci\noverride=\n") == 0, "%s", record);
@@ -615,6 +622,117 @@ START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revo
 	test_run_free(&run);
 	ck_assert_int_eq(test_journal_files(root), 0);
 	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:02:00.0"));
+	test_root_remove(root);
+}
+END_TEST
+
+/* Two managed functions in two groups; the first detached by hand before (its record names e1000e). */
+static const char host_managed_pair[] =
+	"misc vfio 10:196\n"
+	"driver vfio-pci\n"
+	"group 7 243:0\n"
+	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+	"group 8 243:1\n"
+	"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
+/*
+ * A managed hostdev that cannot be given back to its driver held the
+ * revoke open, and every later command on the host, of any domain, failed
+ * finishing it (a trial: a VF gone with its PF's SR-IOV, a driver that
+ * refused the bind). Now a function gone is noted and its record dropped;
+ * one its driver refuses keeps its record for vfguard reattach, and the
+ * revoke finishes, fails naming it, and leaves the host usable.
+ */
+START_TEST(a_managed_hostdev_gone_or_refused_at_revoke_does_not_hold_the_host)
+{
+	const char *root = test_root_new(host_managed_pair);
+	use_testmark(root);
+	/* A generated /sys never rebinds: a record naming e1000e makes the reattach fail as a refused bind would. */
+	test_write_file(root, "/run/vfguard/drivers/0000:02:00.0", "driver=e1000e\noverride=\n");
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,managed=yes",
+					"--hostdev", "02:00.0,managed=yes", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	/* 01:00.0 leaves the host (its VFs disabled, say) */
+	ck_assert_int_eq(unlink(test_path(root, "/sys/bus/pci/devices/0000:01:00.0")), 0);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err,
+			     "everything else is done and committed, but managed hostdev 0000:02:00.0 of domain "
+			     "vm1 could not be given back to its original driver (its driver record stays: run "
+			     "vfguard reattach 0000:02:00.0 once the cause is gone)"),
+		      "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(test_journal_files(root), 0);
+	expect_mark(root, "/dev/vfio/8", "");
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
+	char *record = test_read_file(root, "/run/vfguard/drivers/0000:02:00.0");
+	ck_assert_msg(record && strcmp(record, "driver=e1000e\noverride=\n") == 0, "%s", record);
+	free(record);
+	/* the host is not held: another domain applies */
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--hostdev", "02:00.0", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
+/* The same gone function alone: the revoke succeeds and says so. */
+START_TEST(a_managed_hostdev_gone_from_the_host_is_noted_at_revoke)
+{
+	const char *root = test_root_new(host_managed_pair);
+	use_testmark(root);
+	apply_managed_vm1(root);
+	test_run run;
+	ck_assert_int_eq(unlink(test_path(root, "/sys/bus/pci/devices/0000:01:00.0")), 0);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	ck_assert_msg(strstr(run.out, "managed hostdev 0000:01:00.0: is gone from the host (no ") &&
+			      strstr(run.out, "its driver record is dropped"),
+		      "%s", run.out);
+	test_run_free(&run);
+	ck_assert_int_eq(test_journal_files(root), 0);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A GPU and its audio function in one group, both on host drivers: each
+ * kept the other's group from being viable, so a managed apply of both was
+ * refused before its first detach (a trial). Now the prepare asks whether
+ * the group is viable once both are moved: it is, and the detach is tried
+ * (which a generated /sys then refuses, as it never rebinds). A group that
+ * a third function, not asked for, keeps unusable is still refused before
+ * anything is written.
+ */
+START_TEST(a_managed_gpu_and_its_audio_function_are_prepared_together)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "group 7\n"
+			      "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=nouveau\n"
+			      "device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 "
+			      "driver=snd_hda_intel\n");
+	use_testmark(root);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,managed=yes",
+					NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "IOMMU group 7 is not viable: 0000:01:00.1 is bound to snd_hda_intel"), "%s",
+		      run.err);
+	test_run_free(&run);
+	char *unbind = test_read_file(root, "/sys/bus/pci/drivers/nouveau/unbind");
+	ck_assert_msg(unbind && !unbind[0], "nouveau/unbind: '%s'", unbind);
+	free(unbind);
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0,managed=yes",
+					"--hostdev", "01:00.1,managed=yes", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "vfio-pci did not take it") && !strstr(run.err, "not viable"), "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(test_journal_files(root), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -944,6 +1062,9 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, revoke_counts_no_change_for_a_node_it_left_alone);
 	tcase_add_test(tc, a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
+	tcase_add_test(tc, a_managed_hostdev_gone_or_refused_at_revoke_does_not_hold_the_host);
+	tcase_add_test(tc, a_managed_hostdev_gone_from_the_host_is_noted_at_revoke);
+	tcase_add_test(tc, a_managed_gpu_and_its_audio_function_are_prepared_together);
 	tcase_add_test(tc, a_variant_driver_is_journaled_with_the_claim_left_alone_when_bound_and_bound_when_not);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("crashes");

@@ -14,6 +14,8 @@ static const char detach_help[] =
 	"driver in the state directory. Refuses a function whose IOMMU group would\n"
 	"not be viable, naming the functions in the way; when the kernel does not\n"
 	"bind it as asked, the function is put back. Bound already: nothing to do.\n"
+	"A bridge, an SR-IOV PF with VFs enabled and a function whose IOMMU group a\n"
+	"domain holds are refused before anything is written.\n"
 	"\n"
 	"  BDF                  the function: DDDD:BB:DD.F, BB:DD.F or its /sys path\n"
 	"  --driver NAME        the vfio driver to bind (default vfio-pci; must be loaded)\n" CLI_COMMON_HELP "\n"
@@ -24,7 +26,8 @@ static const char reattach_help[] =
 	"\n"
 	"Give a function vfguard detached back to the driver it had before (or to\n"
 	"none, as it was), and restore its driver_override. Unbinding a vfio driver\n"
-	"waits until no process holds the device open.\n"
+	"waits until no process holds the device open. A function whose IOMMU group\n"
+	"a domain holds is refused: the domain's revoke gives it back.\n"
 	"\n"
 	"  BDF                  the function: DDDD:BB:DD.F, BB:DD.F or its /sys path\n" CLI_COMMON_HELP "\n"
 	"Exit status: 0 reattached, 1 failed (the error names the device and why), 2 usage.\n";
