@@ -403,6 +403,12 @@ size_t host_holders_count(const host_holders *holders, const char *key, const ch
  * kept, when it is missing or doubted.
  */
 bool host_holders_open(host_journal *hj, const char *subject);
+/*
+ * When every journal is read instead of the index: -1 (in @err) when a
+ * journal the index lists was removed or cut behind vfguard's back since
+ * the last command wrote it (journal_holders.c).
+ */
+int host_holders_check_journals(const host_journal *hj, vfg_error *err);
 void host_holders_free(host_holders *holders);
 /* @dj, just read, is the journal of @match as the index recorded it. */
 bool host_holders_current(const host_holders *holders, const holders_match *match, const domain_journal *dj);

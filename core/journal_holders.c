@@ -650,6 +650,104 @@ bool host_holders_open(host_journal *hj, const char *subject)
 	return true;
 }
 
+/* The 16 hexadecimal digits at @text (file_signature()'s fields), or false. */
+static bool hex16_read(const char *text, uint64_t *value)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 16; i++) {
+		char c = text[i];
+		unsigned digit = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+				 : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+							: 16;
+		if (digit == 16)
+			return false;
+		v = v << 4 | digit;
+	}
+	*value = v;
+	return true;
+}
+
+/* One listed journal against the file there now: 0 as it may be, -1 removed or cut (in @err). */
+static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_holders *holders, size_t at,
+			       vfg_error *err)
+{
+	holders_match match;
+	size_t signature_at;
+	char file[3 * VFG_NAME_MAX + 16], path[VFG_PATH_MAX + 3 * VFG_NAME_MAX + 16];
+	uint64_t dev, ino, size;
+	if (!domain_line(holders, at, &match, &signature_at) || line_length(holders, signature_at) != SIGNATURE_LENGTH)
+		return 0; /* a line it cannot read tells nothing */
+	const char *signature = holders->text + signature_at;
+	if (!hex16_read(signature, &dev) || !hex16_read(signature + 17, &ino) || !hex16_read(signature + 34, &size))
+		return 0;
+	journal_file_name(match.name, file, sizeof(file));
+	snprintf(path, sizeof(path), "%s/%s", hj->directory, file);
+	struct stat st;
+	if (fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return 0;
+		return vfg_error_set(err, EBADMSG, path,
+				     "domain %s's journal is gone, but the holders index the last vfguard command "
+				     "wrote lists it, and none changed a journal since: a journal removed by hand "
+				     "leaves what it granted on the nodes with nothing to undo it, and the next grant "
+				     "of them would take it for the original; put the journal back, then run vfguard "
+				     "revoke --domain %s (if its grants were undone by hand, remove STATE/holders); "
+				     "nothing was changed",
+				     match.name, VFG_NAME_SHELL(match.name));
+	}
+	if ((uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino && (uint64_t)st.st_size < size)
+		return vfg_error_set(err, EBADMSG, path,
+				     "domain %s's journal is %lld bytes, shorter than the %llu the last vfguard "
+				     "command left, and none changed a journal since: it was cut behind vfguard's "
+				     "back, and what it no longer says would stay granted with nothing to undo it; "
+				     "put it back whole; nothing was changed",
+				     match.name, (long long)st.st_size, (unsigned long long)size);
+	return 0;
+}
+
+/*
+ * When the index cannot be trusted and every journal is read instead: if
+ * no vfguard command changed a journal since the last one wrote the index
+ * (the boot, generation and lock are this hold's, and the index is the
+ * sealed file), each journal it lists must still be there, and no shorter
+ * than it left it: vfguard itself never removes or shortens a journal
+ * without raising the generation first. One removed (moved aside) or cut
+ * by hand would otherwise read as a domain that holds less, or nothing,
+ * while its grants stay on the nodes (a trial: the next domain journaled
+ * them as the original, and they outlived its revoke).
+ */
+int host_holders_check_journals(const host_journal *hj, vfg_error *err)
+{
+	char validity[512], path[VFG_PATH_MAX];
+	vfg_error ignored = {0};
+	struct stat st;
+	if (!validity_line(hj, validity, sizeof(validity)) ||
+	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
+		return 0;
+	/* "valid BOOT GENERATION LOCK " without domains/' signature, which a journal removed moves */
+	size_t prefix = (size_t)(strrchr(validity, ' ') + 1 - validity), magic = strlen(HOLDERS_MAGIC);
+	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
+	if (fd < 0 || st.st_size <= 0 || !holders_sealed(hj, &st))
+		return 0;
+	host_holders *holders = calloc(1, sizeof(*holders));
+	if (!holders)
+		return 0;
+	holders->size = (size_t)st.st_size;
+	holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (holders->text == MAP_FAILED)
+		holders->text = NULL;
+	int r = 0;
+	if (holders->text && holders->size > magic + 1 + prefix &&
+	    memcmp(holders->text, HOLDERS_MAGIC "\n", magic + 1) == 0 &&
+	    memcmp(holders->text + magic + 1, validity, prefix) == 0 && holders_index(holders) == 0) {
+		_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		for (size_t i = 0; dir_fd >= 0 && r == 0 && i < holders->n_domains; i++)
+			r = listed_journal_kept(hj, dir_fd, holders, holders->domains[i], err);
+	}
+	host_holders_free(holders);
+	return r;
+}
+
 /* ---- Writing ---- */
 
 static void put_field(FILE *out, const char *value)

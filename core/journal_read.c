@@ -37,9 +37,11 @@ __attribute__((format(printf, 2, 3))) static int reader_error(const journal_read
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	return vfg_error_set(reader->err, 0, reader->dj->path,
-			     "line %u: %s (the journal is damaged: fix or move it aside by hand)", reader->line,
-			     message);
+	return vfg_error_set(
+		reader->err, 0, reader->dj->path,
+		"line %u: %s (the journal is damaged: fix it by hand; moved aside, what it granted would stay on "
+		"the nodes with nothing to undo it)",
+		reader->line, message);
 }
 
 static bool parse_ulong(const char *text, unsigned long *value)
@@ -474,7 +476,7 @@ static int check_bytes(const journal_reader *reader, const char *content, size_t
 		snprintf(what, sizeof(what), "byte 0x%02X", c);
 	return vfg_error_set(reader->err, 0, reader->dj->path,
 			     "line %u: %s at byte offset %zu, where only printable ASCII is ever written (the "
-			     "journal is damaged: fix or move it aside by hand; vfguard leaves it as it is)",
+			     "journal is damaged: fix it by hand; vfguard leaves it as it is)",
 			     line, what, offset);
 }
 
@@ -829,8 +831,10 @@ int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *su
 	journal_cache_lock_taken(hj);
 	hj->exclusive = exclusive;
 	/* A cache of every journal at this generation costs no read at all; else the index, when valid. */
-	bool indexed = subject && !journal_cache_unchanged(hj) && host_holders_open(hj, subject);
-	if ((indexed ? read_subject_journal(hj, exclusive, subject, err)
+	bool unchanged = journal_cache_unchanged(hj);
+	bool indexed = subject && !unchanged && host_holders_open(hj, subject);
+	if ((!indexed && !unchanged && host_holders_check_journals(hj, err) < 0) ||
+	    (indexed ? read_subject_journal(hj, exclusive, subject, err)
 		     : read_all_journals(hj, exclusive, subject, err)) < 0) {
 		hj->failed = true; /* what was read is not every journal: nothing to sum up */
 		host_journal_close(hj);

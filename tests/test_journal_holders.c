@@ -244,6 +244,57 @@ START_TEST(a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_on
 }
 END_TEST
 
+/* @argv must fail, its error naming @expected. */
+static void run_refused(const char *const *argv, const char *expected)
+{
+	test_run run;
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == 1 && strstr(run.err, expected), "vfguard %s: exit %d: %s%s", argv[0], run.status,
+		      run.out, run.err);
+	test_run_free(&run);
+}
+
+/*
+ * vm1's journal moved aside (as a damaged one's refusal once advised) or
+ * cut by hand, its grants live: every command read the host as if vm1
+ * held nothing or less, and vm2 then journaled vm1's grant as the original,
+ * which outlived both revokes (a trial). The index the last command wrote
+ * still lists the file and its size, and no command has changed a journal
+ * since: refused, naming it, until it is put back.
+ */
+START_TEST(a_journal_removed_or_cut_behind_vfguards_back_is_refused)
+{
+	const char *root = host_new();
+	apply(root, "vm1", "107", "01:00.0");
+	char *journal = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+	ck_assert_ptr_nonnull(journal);
+	ck_assert_int_eq(unlink(test_path(root, "/run/vfguard/domains/vm1.journal")), 0);
+	const char *gone = "vm1.journal: domain vm1's journal is gone, but the holders index the last vfguard command "
+			   "wrote lists it";
+	run_refused((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				     "--hostdev", "02:00.0", NULL},
+		    gone);
+	run_refused((const char *[]){"status", "--root", root, NULL}, gone);
+	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, gone);
+	ck_assert_int_eq(test_journal_files(root), 0);
+
+	/* put back: the revoke takes vm1's grant back */
+	test_write_file(root, "/run/vfguard/domains/vm1.journal", journal);
+	ck_assert_int_eq(chmod(test_path(root, "/run/vfguard/domains/vm1.journal"), 0600), 0);
+	revoke_domain(root, "vm1");
+
+	/* cut in place (the same file, shorter) */
+	apply(root, "vm1", "107", "01:00.0");
+	free(journal);
+	journal = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+	ck_assert_int_eq(truncate(test_path(root, "/run/vfguard/domains/vm1.journal"), 60), 0);
+	run_refused((const char *[]){"restore", "--root", root, NULL},
+		    "domain vm1's journal is 60 bytes, shorter than");
+	free(journal);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *journal_holders_suite(void)
 {
 	Suite *suite = suite_create("journal_holders");
@@ -253,6 +304,7 @@ static Suite *journal_holders_suite(void)
 			    sizeof(stale_cases) / sizeof(stale_cases[0]));
 	tcase_add_test(tc, the_rebuild_after_a_killed_writer_removes_its_temporary);
 	tcase_add_test(tc, a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_one_restores_it);
+	tcase_add_test(tc, a_journal_removed_or_cut_behind_vfguards_back_is_refused);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
