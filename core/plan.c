@@ -498,9 +498,34 @@ vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err)
 	return plan;
 }
 
+/*
+ * The nodes' owner and mode as they are under the lock: plan_start() read
+ * them before it, and a revoke of the same domain in between (a concurrent
+ * hot-unplug, say) put back the owner the labelers then took for already
+ * granted; the apply said "made" and granted nothing (a crash trial). The
+ * fd enumeration kept is fstat()ed again; a node without one is checked anew.
+ */
+static int plan_refresh_nodes(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
+{
+	for (size_t i = 0; i < plan->n_nodes; i++) {
+		vfg_node *node = &plan->nodes[i];
+		struct stat st;
+		if (plan->node_fds && plan->node_fds[i] >= 0 && fstat(plan->node_fds[i], &st) == 0) {
+			node->uid = st.st_uid;
+			node->gid = st.st_gid;
+			node->mode = st.st_mode & 07777;
+		} else if (vfg_node_inspect(ctx, node, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_error *err)
 {
-	int r = plan_labelers(ctx, hj, plan, err);
+	int r = plan_refresh_nodes(ctx, plan, err);
+	if (r == 0)
+		r = plan_labelers(ctx, hj, plan, err);
 	plan_close_kept(plan);
 	if (r == 0 && hj->failed) { /* a holder's journal the labelers asked about could not be read */
 		*err = hj->failure;
