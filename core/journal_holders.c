@@ -695,7 +695,9 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 				     "nothing was changed",
 				     match.name, VFG_NAME_SHELL(match.name));
 	}
-	if ((uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino && (uint64_t)st.st_size < size)
+	/* Anything but a regular file is refused by name when it is read. */
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino &&
+	    (uint64_t)st.st_size < size)
 		return vfg_error_set(err, EBADMSG, path,
 				     "domain %s's journal is %lld bytes, shorter than the %llu the last vfguard "
 				     "command left, and none changed a journal since: it was cut behind vfguard's "

@@ -93,6 +93,39 @@ static int read_domain_name(journal_reader *reader, const char *name)
 }
 
 /*
+ * A journal an apply left before its domain line (killed right after its
+ * begin, or between the file's creation and its first write) names its
+ * domain by its file alone: status and audit showed a domain '' and a fix,
+ * "vfguard revoke --domain ''", that cannot run (a crash trial). The name
+ * is taken back from the file name (journal_file_name() in reverse) when
+ * it round-trips and is one a domain can have.
+ */
+static void name_from_file(domain_journal *dj)
+{
+	const char *base = strrchr(dj->path, '/');
+	base = base ? base + 1 : dj->path;
+	size_t length = strlen(base), suffix = strlen(JOURNAL_SUFFIX);
+	char name[VFG_NAME_MAX], file[3 * VFG_NAME_MAX + 16];
+	size_t used = 0;
+	if (length <= suffix)
+		return;
+	for (size_t i = 0; i < length - suffix && used + 1 < sizeof(name); i++) {
+		unsigned value;
+		if (base[i] == '%' && i + 2 < length - suffix && sscanf(base + i + 1, "%2X", &value) == 1) {
+			name[used++] = (char)value;
+			i += 2;
+		} else {
+			name[used++] = base[i];
+		}
+	}
+	name[used] = '\0';
+	vfg_error ignored = {0};
+	journal_file_name(name, file, sizeof(file));
+	if (vfg_domain_name_check(name, &ignored) == 0 && strcmp(file, base) == 0)
+		snprintf(dj->domain->name, sizeof(dj->domain->name), "%s", name);
+}
+
+/*
  * Version 1 kept four attributes by position (fields 5 to 8); the labeler
  * that declares an attribute with that journal_v1_field takes it. A field no
  * loaded labeler claims is kept as "journal_v1.fieldN", so that nothing is lost.
@@ -652,6 +685,8 @@ static int domain_journal_read(const host_journal *hj, int fd, const struct stat
 		}
 		line = newline + 1;
 	}
+	if (!dj->domain->name[0])
+		name_from_file(dj);
 	if (complete < size && exclusive && (vfg_fault("journal.cut_torn") || ftruncate(fd, (off_t)complete) < 0)) {
 		domain_journal_free(dj);
 		return vfg_error_set(err, errno, path, "cannot cut the torn last line off the journal");

@@ -943,6 +943,39 @@ START_TEST(two_domains_claiming_one_group_is_a_host_finding)
 }
 END_TEST
 
+/*
+ * An apply killed right after its begin leaves a journal with no domain
+ * line: status showed "domain  (uid 0 gid 0)" and audit a host finding
+ * whose fix, "vfguard revoke --domain ''", could not run (a crash trial).
+ * The domain is named by its file, and audit's fix is restore.
+ */
+START_TEST(a_journal_cut_after_its_begin_is_named_by_its_file_and_restore_is_the_fix)
+{
+	fixture f;
+	fixture_open(&f);
+	/* what the killed apply left: its lock, and the journal with the begin line alone */
+	test_write_file(f.root, "/run/vfguard/lock", "");
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/lock"), 0600), 0);
+	test_write_file(f.root, "/run/vfguard/domains/vm1.journal", "vfguard-journal 2\nbegin 1 apply\n");
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/domains/vm1.journal"), 0600), 0);
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard/domains"), 0700), 0);
+	ck_assert_int_eq(chmod(test_path(f.root, "/run/vfguard"), 0700), 0);
+	test_run run;
+	test_cli(&run, (const char *[]){"status", "--root", f.root, NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "domain vm1 (") && strstr(run.out, "UNFINISHED"), "%s%s",
+		      run.out, run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, NULL});
+	ck_assert_msg(run.status == 3 && strstr(run.out, "domain vm1: 1 finding") &&
+			      strstr(run.out, "fix:      vfguard restore, then audit again") && !strstr(run.out, "''"),
+		      "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+	run_ok((const char *[]){"restore", "--root", f.root, NULL});
+	ck_assert_int_eq(test_journal_files(f.root), 0);
+	fixture_close(&f);
+}
+END_TEST
+
 /* ---- the metrics (--format prometheus) ---- */
 
 /* Every labeler the test configuration loads, the built-in ones, and the two a finding may name besides. */
@@ -1340,6 +1373,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out);
 	tcase_add_test(tc, a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_naming_it);
 	tcase_add_test(tc, two_domains_claiming_one_group_is_a_host_finding);
+	tcase_add_test(tc, a_journal_cut_after_its_begin_is_named_by_its_file_and_restore_is_the_fix);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prometheus");

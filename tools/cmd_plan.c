@@ -254,11 +254,25 @@ static vfg_audit_report *audit_live_domain(const cli_common *common, vfg_context
 		return NULL;
 	}
 	snprintf(report->domain, sizeof(report->domain), "%s", live->domain.name);
-	*finding = (vfg_audit_finding){.labeler = "host", .kind = VFG_FINDING_HOST};
-	snprintf(finding->expected, sizeof(finding->expected), "the domain's hostdevs as it was applied");
-	snprintf(finding->actual, sizeof(finding->actual), "%s", plan_err.message);
-	snprintf(finding->fix, sizeof(finding->fix), "vfguard revoke --domain %s, then apply again once fixed",
-		 VFG_NAME_SHELL(live->domain.name));
+	if (live->n_hostdevs == 0) {
+		/*
+		 * No hostdev: an apply cut before its first claim (killed right after
+		 * its begin) left the journal, its transaction open; restore finishes
+		 * it, as audit says of any open transaction (a crash trial got a
+		 * "revoke --domain ''" that could not run).
+		 */
+		*finding = (vfg_audit_finding){.labeler = "journal", .kind = VFG_FINDING_HOST};
+		snprintf(finding->expected, sizeof(finding->expected), "every transaction of the domain finished");
+		snprintf(finding->actual, sizeof(finding->actual),
+			 "an interrupted apply left a journal with no hostdev claimed yet");
+		snprintf(finding->fix, sizeof(finding->fix), "vfguard restore, then audit again");
+	} else {
+		*finding = (vfg_audit_finding){.labeler = "host", .kind = VFG_FINDING_HOST};
+		snprintf(finding->expected, sizeof(finding->expected), "the domain's hostdevs as it was applied");
+		snprintf(finding->actual, sizeof(finding->actual), "%s", plan_err.message);
+		snprintf(finding->fix, sizeof(finding->fix), "vfguard revoke --domain %s, then apply again once fixed",
+			 VFG_NAME_SHELL(live->domain.name));
+	}
 	report->findings = finding;
 	report->n_findings = 1;
 	return report;
