@@ -99,7 +99,6 @@ int vfg_file_temporary_path(const char *path, char *buf, size_t size);
  * remove takes it. Best effort: vfg_file_replace_owned() and
  * vfg_file_remove() call it after their change.
  */
-void vfg_file_sweep_temporaries(const char *path);
 
 /* plan.c: 0 when @plan was built by @ctx, else -1 with @err saying to @what ("apply") it with that one. */
 int vfg_plan_context_check(const vfg_context *ctx, const vfg_plan *plan, const char *what, vfg_error *err);

@@ -124,7 +124,7 @@ static pid_t temporary_writer(const char *name, const char *base)
 	return (pid_t)atol(digits);
 }
 
-void vfg_file_sweep_temporaries(const char *path)
+VFG_EXPORT void vfg_file_sweep_temporaries(const char *path)
 {
 	char parent[VFG_PATH_MAX] = ".";
 	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;

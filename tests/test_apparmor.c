@@ -608,6 +608,33 @@ START_TEST(a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_
 }
 END_TEST
 
+/*
+ * The same beside a rules file the admin had before: the grant killed at
+ * its rename left the file as it was and its temporary beside it, which
+ * the restore left there (a crash trial); the revoke that finds the file as
+ * it should be sweeps it too, and the admin's file stays byte for byte.
+ */
+START_TEST(a_killed_writer_s_temporary_goes_with_the_revoke_beside_the_admins_file)
+{
+	fixture f;
+	fixture_open(&f);
+	static const char admin[] = "# kept by the admin\n/srv/images/vm1.qcow2 rwk,\n";
+	test_write_file(f.root, RULES1, admin);
+	domain_apply_ok(&f, "vm1", UUID1, (const char *[]){"01:00.0,backend=legacy", NULL}, NULL);
+	char *granted = test_read_file(f.root, RULES1);
+	/* as the killed grant left it: the admin's file, and the granted text in a dead writer's temporary */
+	test_write_file(f.root, RULES1, admin);
+	char dead[256];
+	snprintf(dead, sizeof(dead), "/etc/apparmor.d/vfguard/." PROFILE1 ".vfguard-tmp.%d", (int)test_dead_pid());
+	test_write_file(f.root, dead, granted);
+	domain_revoke_ok(&f, "vm1");
+	ck_assert_msg(access(test_path(f.root, dead), F_OK) != 0, "%s stayed", dead);
+	expect_file(f.root, RULES1, admin);
+	free(granted);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_section_without_its_end_line_is_refused_and_left_alone)
 {
 	fixture f;
@@ -877,6 +904,7 @@ static Suite *apparmor_suite(void)
 	tcase_add_test(tc, a_domain_name_with_spaces_owns_its_section_whole);
 	tcase_add_test(tc, an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held);
 	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file);
+	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_beside_the_admins_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("round trip");

@@ -279,6 +279,14 @@ int vfg_file_replace(const char *path, const void *content, size_t size, vfg_err
 int vfg_file_remove(const char *path, vfg_error *err);
 
 /*
+ * Remove the temporaries of @path (DIR/.NAME.vfguard-tmp.PID) that killed
+ * writers left, as vfg_file_replace_owned() and vfg_file_remove() do: for
+ * an undo that finds @path as it should be and writes nothing (a grant
+ * killed before its rename, beside a file that was there before it).
+ */
+void vfg_file_sweep_temporaries(const char *path);
+
+/*
  * Is @path (a file whose settings vfguard takes, or a module it loads) one
  * that only root can have written? It and every folder above it, of the path
  * as given and of the file a symlink leads to, must be owned by root (or the

@@ -487,6 +487,9 @@ static int apparmor_revoke(const vfg_labeler_env *env, const vfg_domain *domain,
 		 */
 		if (!rules->exists && vfg_file_remove(rules->path, err) < 0)
 			return -1;
+		/* The same beside a file that was there before the grant, which stays as it is (a crash trial). */
+		if (rules->exists)
+			vfg_file_sweep_temporaries(rules->path);
 		return apparmor_kernel_sync(env, target.profile, err);
 	}
 	if (undo.held) /* the rule was there before this grant: it stays */
