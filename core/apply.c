@@ -204,8 +204,9 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 	} else if (claim.managed) {
 		vfg_driver_binding binding;
 		vfg_error reattach = {0};
+		bool given_back;
 		/* No driver record: the crash came before the detach began; there is nothing to give back. */
-		int r = vfg_pci_reattach_unlocked(ctx, &claim.addr, &binding, &reattach);
+		int r = vfg_pci_reattach_unlocked(ctx, &claim.addr, &binding, &given_back, &reattach);
 		if ((r == 0 && binding.changed) || (r < 0 && reattach.errnum != ENOENT))
 			record_driver(ctx, RECORD_REATTACH, dj->domain->name, &claim.addr, r < 0 ? &reattach : NULL);
 		char bdf[VFG_PCI_ADDR_STRLEN], note[VFG_ERROR_MESSAGE_MAX + 64];
@@ -215,18 +216,28 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 			summary_note(summary, note);
 		} else if (r < 0 && reattach.errnum != ENOENT && !ctx->reattach_failure.message[0]) {
 			/*
-			 * The driver refused it, or a VFIO user still holds it. Holding
-			 * the revoke open for it would stop every command on the host,
-			 * and the domain's grants are taken back all the same: the claim
+			 * The driver refused it, or a VFIO user still holds it, or
+			 * only its record could not be dropped. Holding the revoke
+			 * open for it would stop every command on the host, and the
+			 * domain's grants are taken back all the same: the claim
 			 * goes, the driver record stays for vfguard reattach, and the
 			 * command fails with this once the rest is done (command_end).
 			 */
 			ctx->reattach_failure = reattach;
-			vfg_error_prefix(
-				&ctx->reattach_failure,
-				"managed hostdev %s of domain %s could not be given back to its original driver "
-				"(its driver record stays: run vfguard reattach %s once the cause is gone)",
-				vfg_pci_addr_format(&claim.addr, bdf), dj->domain->name, bdf);
+			vfg_pci_addr_format(&claim.addr, bdf);
+			if (given_back)
+				vfg_error_prefix(
+					&ctx->reattach_failure,
+					"managed hostdev %s of domain %s is back on its original driver (%s), but "
+					"its driver record could not be dropped (run vfguard reattach %s to drop it)",
+					bdf, dj->domain->name, binding.original[0] ? binding.original : "none", bdf);
+			else
+				vfg_error_prefix(
+					&ctx->reattach_failure,
+					"managed hostdev %s of domain %s could not be given back to its original "
+					"driver (its driver record stays: run vfguard reattach %s once the cause is "
+					"gone)",
+					bdf, dj->domain->name, bdf);
 		}
 		if (r == 0 && binding.changed && summary)
 			summary->changed++; /* the detach undone counts as apply counted it */

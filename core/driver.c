@@ -474,7 +474,8 @@ static int name_vfio_users(const vfg_context *ctx, const char *bdf, vfg_error *e
 	return -1;
 }
 
-int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err)
+int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, bool *given_back,
+			      vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_function fn;
@@ -482,6 +483,8 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 	vfg_pci_addr_format(addr, bdf);
 	memset(binding, 0, sizeof(*binding));
 	binding->addr = *addr;
+	if (given_back)
+		*given_back = false;
 
 	int have_record = record_read(ctx, bdf, &record, err);
 	if (have_record < 0)
@@ -539,6 +542,8 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 		binding->changed = true;
 	}
 	snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
+	if (given_back)
+		*given_back = true;
 	return record_remove(ctx, bdf, err);
 }
 
@@ -610,7 +615,7 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 	int r = vfg_pci_function_read(ctx, addr, &fn, &ignored) < 0 ? 0
 								    : check_unclaimed(ctx, &hj, addr, "reattach", err);
 	if (r == 0)
-		r = vfg_pci_reattach_unlocked(ctx, addr, binding, err);
+		r = vfg_pci_reattach_unlocked(ctx, addr, binding, NULL, err);
 	host_journal_close(&hj);
 	return r;
 }

@@ -181,7 +181,12 @@ bool vfg_pci_function_on_vfio(const vfg_pci_function *fn);
  */
 int vfg_pci_detach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, bool check_viable,
 			    vfg_driver_binding *binding, vfg_error *err);
-int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, vfg_error *err);
+/*
+ * vfg_pci_reattach_unlocked sets *@given_back (may be NULL) once the function
+ * is on its original driver, also when dropping its record then fails.
+ */
+int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, bool *given_back,
+			      vfg_error *err);
 /*
  * driver.c: drop the record of @addr's original driver (STATE/drivers/BDF)
  * without a reattach, for a detach of a boot that is over; *@dropped says

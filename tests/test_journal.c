@@ -678,6 +678,41 @@ START_TEST(a_managed_hostdev_gone_or_refused_at_revoke_does_not_hold_the_host)
 }
 END_TEST
 
+/*
+ * A revoke that gave the function back but could not drop its driver
+ * record said the function "could not be given back to its original
+ * driver", which the VM suite's fault run showed false: only the record
+ * stays, and vfguard reattach drops it.
+ */
+START_TEST(a_driver_record_that_cannot_be_dropped_at_revoke_is_named_as_such)
+{
+	const char *root = test_root_new(host_managed_pair);
+	use_testmark(root);
+	apply_managed_vm1(root);
+	test_run run;
+	setenv("VFGUARD_FAULT", "util.remove:1:28", 1);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	unsetenv("VFGUARD_FAULT");
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "everything else is done and committed, but managed hostdev 0000:01:00.0 of "
+				      "domain vm1 is back on its original driver (vfio-pci), but its driver record "
+				      "could not be dropped (run vfguard reattach 0000:01:00.0 to drop it): ") &&
+			      strstr(run.err, "No space left on device"),
+		      "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(test_journal_files(root), 0);
+	expect_mark(root, "/dev/vfio/7", "");
+	char *record = test_read_file(root, "/run/vfguard/drivers/0000:01:00.0");
+	ck_assert_msg(record != NULL, "the record went, yet the revoke said it stays");
+	free(record);
+	test_cli(&run, (const char *[]){"reattach", "--root", root, "01:00.0", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	ck_assert_ptr_null(test_read_file(root, "/run/vfguard/drivers/0000:01:00.0"));
+	test_root_remove(root);
+}
+END_TEST
+
 /* The same gone function alone: the revoke succeeds and says so. */
 START_TEST(a_managed_hostdev_gone_from_the_host_is_noted_at_revoke)
 {
@@ -1063,6 +1098,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
 	tcase_add_test(tc, a_managed_hostdev_gone_or_refused_at_revoke_does_not_hold_the_host);
+	tcase_add_test(tc, a_driver_record_that_cannot_be_dropped_at_revoke_is_named_as_such);
 	tcase_add_test(tc, a_managed_hostdev_gone_from_the_host_is_noted_at_revoke);
 	tcase_add_test(tc, a_managed_gpu_and_its_audio_function_are_prepared_together);
 	tcase_add_test(tc, a_variant_driver_is_journaled_with_the_claim_left_alone_when_bound_and_bound_when_not);
