@@ -232,16 +232,39 @@ static const char *driver_or_none(const char *driver)
 	return driver[0] ? driver : "no driver";
 }
 
+/*
+ * A function whose driver_override names a driver matches no other (the
+ * kernel's pci_match_device() checks the override first, for drivers_probe
+ * and for a write to a driver's bind alike): an original override that is
+ * not the original driver (set after that driver bound) would make the
+ * bind back fail. It is cleared for the bind and written after it.
+ */
+static bool override_after_binding(const driver_record *record)
+{
+	return record->driver[0] && record->override[0] && strcmp(record->override, record->driver) != 0;
+}
+
+/* The override while the function is (re)bound to @record's driver; @rebind false: no bind, the recorded one. */
+static const char *override_while_binding(const driver_record *record, bool rebind)
+{
+	return rebind && override_after_binding(record) ? "" : record->override;
+}
+
 /* Put the function back as @record says. */
 static int detach_restore(const vfg_context *ctx, const vfg_pci_addr *addr, const driver_record *record, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_function fn;
 	vfg_pci_addr_format(addr, bdf);
-	if (write_override(ctx, bdf, record->override, err) < 0 || vfg_pci_function_read(ctx, addr, &fn, err) < 0)
+	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0)
 		return -1;
-	if (strcmp(fn.driver, record->driver) != 0 && ((fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
-						       (record->driver[0] && bind(ctx, bdf, record->driver, err) < 0)))
+	bool rebind = strcmp(fn.driver, record->driver) != 0;
+	if (write_override(ctx, bdf, override_while_binding(record, rebind), err) < 0)
+		return -1;
+	if (rebind && ((fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
+		       (record->driver[0] && bind(ctx, bdf, record->driver, err) < 0)))
+		return -1;
+	if (rebind && override_after_binding(record) && write_override(ctx, bdf, record->override, err) < 0)
 		return -1;
 	return record_remove(ctx, bdf, err);
 }
@@ -527,9 +550,12 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 			err->errnum = ENODEV; /* told apart from a reattach that failed (core/apply.c) */
 		return -1;
 	}
-	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0 || restore_override(ctx, bdf, record.override, err) < 0)
+	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0)
 		return -1;
-	if (strcmp(fn.driver, record.driver) != 0) {
+	bool rebind = strcmp(fn.driver, record.driver) != 0;
+	if (restore_override(ctx, bdf, override_while_binding(&record, rebind), err) < 0)
+		return -1;
+	if (rebind) {
 		/* Unbinding a vfio driver waits until userspace closes the device (vfio_unregister_group_dev()). */
 		if ((fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
 		    (record.driver[0] && bind(ctx, bdf, record.driver, err) < 0))
@@ -540,6 +566,8 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 			return vfg_error_set(err, 0, bdf, "is bound to %s, not to its original %s, after reattach",
 					     driver_or_none(fn.driver), driver_or_none(record.driver));
 		binding->changed = true;
+		if (override_after_binding(&record) && write_override(ctx, bdf, record.override, err) < 0)
+			return -1;
 	}
 	snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
 	if (given_back)

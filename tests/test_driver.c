@@ -357,6 +357,33 @@ START_TEST(detach_takes_the_driver_a_function_was_moved_to_by_hand_as_its_origin
 }
 END_TEST
 
+/*
+ * An original override naming another driver than the original one (set
+ * after that driver bound) was written back before the bind, and the
+ * kernel matches a function with an override to that driver alone: the
+ * bind back failed and left the function on no driver (an SR-IOV trial).
+ * It is unset for the bind and written after it; a generated /sys never
+ * rebinds, so here the bind is checked and fails with the override still
+ * unset, and the record stays for the next reattach.
+ */
+START_TEST(reattach_binds_before_it_gives_back_an_override_naming_another_driver)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	test_write_file(root, "/run/vfguard/drivers/0000:03:00.0", "driver=e1000e\noverride=pci-stub\n");
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(reattach(root, "0000:03:00.0", &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "is bound to vfio-pci, not to its original e1000e, after reattach"), "%s",
+		      err.message);
+	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "0000:03:00.0");
+	expect_file(root, "/sys/bus/pci/drivers/e1000e/bind", "0000:03:00.0");
+	/* unset it was, and unset (not written) it stays while the bind is tried */
+	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
+	expect_file(root, "/run/vfguard/drivers/0000:03:00.0", "driver=e1000e\noverride=pci-stub\n");
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
 	Suite *suite = suite_create("driver");
@@ -371,6 +398,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, detach_takes_the_driver_a_function_was_moved_to_by_hand_as_its_original);
 	tcase_add_test(tc, detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it);
 	tcase_add_test(tc, reattach_refuses_a_function_vfguard_did_not_detach);
+	tcase_add_test(tc, reattach_binds_before_it_gives_back_an_override_naming_another_driver);
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
 	tcase_add_test(tc, a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found);
 	suite_add_tcase(suite, tc);
