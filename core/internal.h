@@ -93,12 +93,11 @@ const vfg_config_key_def *vfg_config_key_at(const vfg_config *config, size_t ind
  */
 int vfg_file_temporary_path(const char *path, char *buf, size_t size);
 /*
- * Remove what a killed writer of @path left: its temporaries whose pid no
- * process has (kill(pid, 0): ESRCH). A pid that is alive (a zombie, a pid
- * used again, another pid namespace's) keeps its file; a later replace or
- * remove takes it. Best effort: vfg_file_replace_owned() and
- * vfg_file_remove() call it after their change.
+ * vfg_file_remove() without its sync of the directory, for a file whose
+ * removal nothing needs durable (the journal of a domain that holds
+ * nothing: docs/journal.md, "Durability"). *@removed: this call unlinked it.
  */
+int vfg_file_unlink(const char *path, bool *removed, vfg_error *err);
 
 /* plan.c: 0 when @plan was built by @ctx, else -1 with @err saying to @what ("apply") it with that one. */
 int vfg_plan_context_check(const vfg_context *ctx, const vfg_plan *plan, const char *what, vfg_error *err);

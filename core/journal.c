@@ -377,8 +377,14 @@ static int begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_
 	if (!(at = line_room(dj, err)) || line_add(dj, format_domain(at, JOURNAL_LINE_MAX, 0, dj->domain), err) < 0 ||
 	    domain_journal_write(hj, dj, err) < 0)
 		return -1;
-	/* Undoing begins right after a revoke's begin: a crash from then on must find the revoke to finish. */
-	return op == JOURNAL_OP_REVOKE ? domain_journal_sync(hj, dj, err) : 0;
+	/*
+	 * Undoing begins right after a revoke's begin: a crash of vfguard from
+	 * then on finds the revoke to finish, since the lines are written. Not
+	 * synced: a power loss is followed by a boot, whose first command
+	 * releases every domain of the boot before whole, whatever its journal
+	 * says was under way (docs/journal.md, "Durability").
+	 */
+	return 0;
 }
 
 int domain_journal_begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_domain *domain, vfg_error *err)
@@ -625,7 +631,8 @@ static int remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err)
 		close(dj->fd);
 		dj->fd = -1;
 	}
-	if (journal_touch(hj, dj, err) < 0 || vfg_file_remove(dj->path, err) < 0 || store_sweep(dj, err) < 0)
+	bool removed;
+	if (journal_touch(hj, dj, err) < 0 || vfg_file_unlink(dj->path, &removed, err) < 0 || store_sweep(dj, err) < 0)
 		return -1;
 	dj->last_txn = dj->last_id = 0;
 	dj->unsynced = dj->name_unsynced = dj->fresh = false;
@@ -641,12 +648,15 @@ int domain_journal_remove_empty(host_journal *hj, domain_journal *dj, vfg_error 
 }
 
 /*
- * The commit line, then, durably: a domain that holds nothing loses its
- * file; a file this transaction made is the domain's state already, give
- * or take a few stale lines (a value set again, a record undone), and only
- * needs its sync (the one that keeps a first apply at three: its intents,
- * its directory entry, its commit); any other is rewritten to the state
- * alone, which keeps files short.
+ * The commit line: a domain that holds nothing loses its file; a file this
+ * transaction made is the domain's state already, give or take a few stale
+ * lines (a value set again, a record undone), and is kept as written; any
+ * other is rewritten to the state alone, which keeps files short, and
+ * durably (a torn rewrite would be a damaged journal). Neither the removal
+ * nor the commit line of a kept file is synced: a crash of vfguard finds
+ * them written, and a power loss is followed by a boot that releases every
+ * domain of the boot before whole, committed or not (docs/journal.md,
+ * "Durability").
  */
 int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
@@ -670,7 +680,7 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 	if (dj->n_claims == 0 && dj->n_records == 0)
 		r = domain_journal_write(hj, dj, err) < 0 ? -1 : remove_empty(hj, dj, err);
 	else if (fresh)
-		r = domain_journal_sync(hj, dj, err) < 0 ? -1 : store_sweep(dj, err);
+		r = domain_journal_write(hj, dj, err) < 0 ? -1 : store_sweep(dj, err);
 	else
 		r = domain_journal_write(hj, dj, err) < 0 ||
 				    journal_rewrite(hj, dj, "cannot compact the journal", err) < 0

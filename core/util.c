@@ -176,16 +176,24 @@ VFG_EXPORT int vfg_file_replace(const char *path, const void *content, size_t si
 	return vfg_file_replace_owned(path, content, size, TEMPORARY_FILE_MODE, (uid_t)-1, (gid_t)-1, err);
 }
 
-VFG_EXPORT int vfg_file_remove(const char *path, vfg_error *err)
+int vfg_file_unlink(const char *path, bool *removed, vfg_error *err)
 {
+	*removed = false;
 	if (vfg_fault("util.remove") || unlink(path) < 0) {
 		if (errno != ENOENT)
 			return vfg_error_set(err, errno, path, "cannot remove");
-		vfg_file_sweep_temporaries(path);
-		return 0;
-	}
+	} else
+		*removed = true;
 	vfg_file_sweep_temporaries(path);
-	return vfg_fsync_parent(path, err);
+	return 0;
+}
+
+VFG_EXPORT int vfg_file_remove(const char *path, vfg_error *err)
+{
+	bool removed;
+	if (vfg_file_unlink(path, &removed, err) < 0)
+		return -1;
+	return removed ? vfg_fsync_parent(path, err) : 0;
 }
 
 /* ---- Codecs ---- */
