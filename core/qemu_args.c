@@ -148,6 +148,7 @@ VFG_EXPORT int vfg_qemu_args_write_json(const vfg_plan *plan, int fd_base, FILE 
 		return -1;
 	vfg_json json = {.out = out};
 	vfg_json_begin_object(&json, NULL);
+	vfg_json_int(&json, "version", 1); /* as every --json object of the CLI (docs/plan-json.md) */
 	vfg_json_string(&json, "domain", plan->domain.name);
 	vfg_json_int(&json, "fd_base", fd_base);
 	vfg_json_begin_array(&json, "fds");

@@ -1145,6 +1145,8 @@ START_TEST(cli_qemu_args_json_lists_the_fds_and_the_arguments)
 	test_cli(&run, (const char *[]){"qemu-args", "--json", "--root", f.root, "--domain", "vm1", "--hostdev",
 					"02:00.0,backend=iommufd,access=fd", NULL});
 	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	const char *head = "{\n  \"version\": 1,\n  \"domain\": \"vm1\",";
+	ck_assert_msg(strncmp(run.out, head, strlen(head)) == 0, "%s", run.out);
 	ck_assert_msg(strstr(run.out, "\"fd\": 3,\n      \"kind\": \"iommufd\",\n      \"path\": \"/dev/iommu\""), "%s",
 		      run.out);
 	ck_assert_msg(strstr(run.out, "\"-object\",\n    \"iommufd,id=iommufd0,fd=3\",\n    \"-device\",\n    "
