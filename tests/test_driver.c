@@ -202,6 +202,28 @@ START_TEST(cli_detach_reports_the_device_and_json)
 	test_cli(&run, (const char *[]){"detach", "--root", root, NULL});
 	ck_assert_int_eq(run.status, 2);
 	test_run_free(&run);
+
+	/*
+	 * A hostdev spec's keys were parsed and ignored: "02:00.0,managed=yes,
+	 * driver=mlx5_vfio_pci" bound vfio-pci (a trial). Refused now, and a
+	 * --driver that is no vfio driver is a usage error as driver= was.
+	 */
+	test_cli(&run, (const char *[]){"detach", "--root", root, "02:00.0,managed=yes,driver=mlx5_vfio_pci", NULL});
+	ck_assert_int_eq(run.status, 2);
+	ck_assert_msg(strstr(run.err, "'managed' means nothing to detach, which takes the function (BDF) alone; the "
+				      "driver to bind is --driver NAME"),
+		      "%s", run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"reattach", "--root", root, "03:00.0,backend=legacy", NULL});
+	ck_assert_int_eq(run.status, 2);
+	ck_assert_msg(strstr(run.err, "'backend' means nothing to reattach"), "%s", run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"detach", "--root", root, "--driver", "e1000e", "02:00.0", NULL});
+	ck_assert_int_eq(run.status, 2);
+	ck_assert_msg(strstr(run.err, "--driver: e1000e: is not a vfio driver"), "%s", run.err);
+	test_run_free(&run);
+	expect_file(root, "/sys/bus/pci/devices/0000:02:00.0/driver_override", "(null)\n");
+	expect_file(root, record_of_e1000e, NULL);
 	test_root_remove(root);
 }
 END_TEST

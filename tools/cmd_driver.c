@@ -55,6 +55,22 @@ static void print_binding(const cli_common *common, const char *command, const v
 		printf("%s: %s %s\n", bdf, binding->changed ? "returned to" : "stays with", driver);
 }
 
+/*
+ * The argument is a function, not a hostdev spec: a spec's keys (backend,
+ * access, managed, vf_token, driver) say nothing to a detach or a
+ * reattach, and were once parsed and ignored (driver= too). Refused.
+ */
+static int check_no_spec_keys(const char *command, bool is_detach, const char *arg)
+{
+	const char *key = strchr(arg, ',');
+	if (!key)
+		return 0;
+	key++;
+	return cli_usage_error(command, "%s: '%.*s' means nothing to %s, which takes the function (BDF) alone%s", arg,
+			       (int)strcspn(key, "=,"), key, command,
+			       is_detach ? "; the driver to bind is --driver NAME" : "");
+}
+
 static int run_driver_command(const char *command, const char *help, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -74,6 +90,9 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 			return EXIT_OK;
 		}
 		if (opt == 'D' && is_detach) {
+			vfg_error why = {0};
+			if (vfg_driver_name_check(optarg, &why) < 0)
+				return cli_usage_error(command, "--driver: %s", why.message);
 			driver = optarg;
 			continue;
 		}
@@ -94,7 +113,9 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 	int status = EXIT_OK;
 	vfg_hostdev_spec spec;
 	vfg_driver_binding binding;
-	if (vfg_hostdev_spec_parse(ctx, argv[optind], &spec, &err) < 0) {
+	if (check_no_spec_keys(command, is_detach, argv[optind]) != 0) {
+		status = EXIT_USAGE;
+	} else if (vfg_hostdev_spec_parse(ctx, argv[optind], &spec, &err) < 0) {
 		cli_report(&common, &err);
 		status = EXIT_USAGE;
 	} else if (spec.mdev[0]) {
@@ -103,7 +124,11 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 			      command, is_detach ? "unbind it from and bind to vfio-pci" : "give it back to");
 		cli_report(&common, &err);
 		status = EXIT_USAGE;
-	} else if ((is_detach ? vfg_pci_detach(ctx, &spec.addr, driver, &binding, &err)
+	} else if ((is_detach ? vfg_pci_detach(ctx, &spec.addr,
+					       driver           ? driver
+					       : spec.driver[0] ? spec.driver
+								: NULL,
+					       &binding, &err)
 			      : vfg_pci_reattach(ctx, &spec.addr, &binding, &err)) < 0) {
 		cli_report(&common, &err);
 		status = EXIT_FAILED;
