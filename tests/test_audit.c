@@ -751,7 +751,17 @@ START_TEST(domain_limits_the_audit_to_that_domain_and_its_devices)
 	/* a domain that holds nothing is an error, not a clean audit */
 	test_run run;
 	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--domain", "vm3", NULL});
-	ck_assert_msg(run.status == 1 && strstr(run.err, "vm3"), "exit %d\n%s%s", run.status, run.out, run.err);
+	ck_assert_msg(run.status == 1 && strstr(run.err, "vm3") && run.out[0] == '\0', "exit %d\n%s%s", run.status,
+		      run.out, run.err);
+	test_run_free(&run);
+	/* no report on exit 1: JSON's error object (docs/audit.md), and nothing for a Prometheus textfile */
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--domain", "vm3", "--json", NULL});
+	ck_assert_msg(run.status == 1 && strncmp(run.out, "{\n  \"error\": {\n    \"message\": ", 30) == 0 &&
+			      !strstr(run.out, "findings"),
+		      "exit %d\n%s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--domain", "vm3", "--format", "prometheus", NULL});
+	ck_assert_msg(run.status == 1 && run.out[0] == '\0', "exit %d\n%s%s", run.status, run.out, run.err);
 	test_run_free(&run);
 
 	chown_group_node_back(&f, &owner);
