@@ -616,6 +616,42 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 }
 
 /*
+ * A VF token is SR-IOV's: the kernel checks it when the device is opened
+ * (vfio_pci_validate_vf_token(), drivers/vfio/pci/vfio_pci_core.c, 6.12) and
+ * refuses one (EINVAL) given for a function that is neither a PF nor a VF,
+ * or for a VF whose PF no vfio driver holds (only the PF's vfio user sets a
+ * token). That is said here, naming the function and why, rather than left
+ * to the hypervisor's open. A PF is told by its sriov_totalvfs (or, in a
+ * generated tree, a virtfn link); a VF by its physfn link.
+ */
+static int check_vf_token(int dirfd, const char *dir, const vfg_hostdev *hostdev, vfg_error *err)
+{
+	char bdf[VFG_PCI_ADDR_STRLEN], pf[VFG_PATH_MAX], pf_driver[VFG_PATH_MAX];
+	if (!hostdev->spec.vf_token[0])
+		return 0;
+	vfg_pci_addr_format(&hostdev->function.addr, bdf);
+	if (vfg_sysfs_link_name_at(dirfd, dir, "physfn", pf, sizeof(pf), err) < 0)
+		return -1;
+	if (pf[0]) {
+		if (vfg_sysfs_link_name_at(dirfd, dir, "physfn/driver", pf_driver, sizeof(pf_driver), err) < 0)
+			return -1;
+		if (vfg_driver_is_vfio(pf_driver))
+			return 0;
+		return vfg_error_set(err, 0, bdf,
+				     "vf-token given, but its PF %s is on %s, not on a vfio driver: the kernel takes "
+				     "a VF's token only from its PF's vfio user and refuses one here; drop vf-token=, "
+				     "or bind the PF to vfio-pci and have its user set the token",
+				     pf, pf_driver[0] ? pf_driver : "no driver");
+	}
+	if (faccessat(dirfd, "sriov_totalvfs", F_OK, 0) == 0 || faccessat(dirfd, "virtfn0", F_OK, 0) == 0)
+		return 0;
+	return vfg_error_set(err, 0, bdf,
+			     "vf-token given, but it is neither an SR-IOV PF nor a VF (no physfn, no "
+			     "sriov_totalvfs in %s): the kernel refuses a token for it; drop vf-token=",
+			     dir);
+}
+
+/*
  * Each attribute of the function is read once: the group's listing takes the
  * function itself from what was just read (the function's directory is open
  * for both), and only the other members are read there.
@@ -632,7 +668,7 @@ int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const
 	_cleanup_close_ int dirfd = function_dir_open(ctx, &spec->addr, dir, sizeof(dir), err);
 	if (dirfd < 0 || function_read_at(dirfd, dir, &spec->addr, &hostdev->function, err) < 0 ||
 	    group_read_at(ctx, host, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
-	    check_bound_to_vfio(hostdev, err) < 0 ||
+	    check_bound_to_vfio(hostdev, err) < 0 || check_vf_token(dirfd, dir, hostdev, err) < 0 ||
 	    vfg_iommu_group_check_viable(&hostdev->group, &spec->addr, err) < 0 ||
 	    vfg_hostdev_read_cdev(dirfd, dir, hostdev, err) < 0 ||
 	    vfg_hostdev_choose_backend(ctx, host, hostdev, err) < 0) {

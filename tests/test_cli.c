@@ -33,6 +33,14 @@ static const char host[] =
 		     "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
 		     "device 0000:02:00.1 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n";
 
+/* The same host with a VF of 01:00.0, which makes it an SR-IOV PF: a vf-token may name it. */
+static const char host_pf[] =
+	HOST_GROUP_7 "group 8 243:1\n"
+		     "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+		     "device 0000:02:00.1 group=8 vendor=8086 device=10d3 class=020000 driver=e1000e\n"
+		     "group 9\n"
+		     "device 0000:01:10.0 group=9 vendor=10de device=2237 class=030000 physfn=0000:01:00.0\n";
+
 static void expect_null(json_object *object, const char *key)
 {
 	ck_assert_msg(test_json_member(object, key) == NULL, "'%s' is not null", key);
@@ -75,7 +83,7 @@ END_TEST
 
 START_TEST(plan_json_parses_back_field_by_field)
 {
-	const char *root = test_root_new(host);
+	const char *root = test_root_new(host_pf);
 	test_run run;
 	test_cli(&run, (const char *[]){"plan", "--root", root, "--json", "--domain", "gpu-vm", "--uid", "107", "--gid",
 					"108", "--uuid", "C7A5FDBD-CDAF-9455-926A-D65C16DB1809", "--hostdev",

@@ -36,7 +36,12 @@ static const char host[] = "misc vfio 1:3\n" /* /dev/null */
 			   "cdev=vfio1:1:9\n" /* /dev/urandom */
 			   "group 8 10:229\n" /* /dev/fuse */
 			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
-			   "cdev=vfio2:10:200\n"; /* /dev/net/tun */
+			   "cdev=vfio2:10:200\n" /* /dev/net/tun */
+			   /* a VF of each makes 01:00.0 and 02:00.0 SR-IOV PFs, which a vf-token may name */
+			   "group 9\n"
+			   "device 0000:01:10.0 group=9 vendor=10de device=2237 class=030000 physfn=0000:01:00.0\n"
+			   "group 10\n"
+			   "device 0000:02:10.0 group=10 vendor=8086 device=10ca class=020000 physfn=0000:02:00.0\n";
 
 #define TOKEN "00112233-4455-6677-8899-aabbccddeeff"
 #define HYPERVISOR_UID 107

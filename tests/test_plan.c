@@ -558,12 +558,58 @@ START_TEST(hostdevs_of_one_group_must_share_a_backend)
 }
 END_TEST
 
+/* An SR-IOV PF on vfio-pci with two VFs, and one on its host driver with one. */
+static const char host_sriov[] =
+	"misc vfio 10:196\n"
+	"group 7 243:0\n"
+	"device 0000:3b:00.0 group=7 vendor=8086 device=1572 class=020000 driver=vfio-pci\n"
+	"group 8 243:1\n"
+	"device 0000:3b:02.0 group=8 vendor=8086 device=154c class=020000 driver=vfio-pci physfn=0000:3b:00.0\n"
+	"group 9 243:2\n"
+	"device 0000:3b:02.1 group=9 vendor=8086 device=154c class=020000 driver=vfio-pci physfn=0000:3b:00.0\n"
+	"group 10\n"
+	"device 0000:5e:00.0 group=10 vendor=8086 device=1572 class=020000 driver=i40e\n"
+	"group 11 243:3\n"
+	"device 0000:5e:02.0 group=11 vendor=8086 device=154c class=020000 driver=vfio-pci physfn=0000:5e:00.0\n"
+	"group 12 243:4\n"
+	"device 0000:01:00.0 group=12 vendor=10de device=2236 class=030000 driver=vfio-pci\n";
+
+#define TOKEN "00112233-4455-6677-8899-aabbccddeeff"
+
 START_TEST(plan_carries_the_vf_token)
 {
 	fixture f;
-	fixture_open(&f, host_both);
-	fixture_plan_ok(&f, (const char *[]){"02:00.0,vf-token=00112233-4455-6677-8899-aabbccddeeff", NULL});
-	ck_assert_str_eq(vfg_plan_hostdev(f.plan, 0)->spec.vf_token, "00112233-4455-6677-8899-aabbccddeeff");
+	fixture_open(&f, host_sriov);
+	fixture_plan_ok(&f, (const char *[]){"3b:02.0,vf-token=" TOKEN, "3b:00.0,vf-token=" TOKEN, NULL});
+	ck_assert_str_eq(vfg_plan_hostdev(f.plan, 0)->spec.vf_token, TOKEN);
+	ck_assert_str_eq(vfg_plan_hostdev(f.plan, 1)->spec.vf_token, TOKEN);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * The kernel refuses a VF token (EINVAL at the open) for a function that is
+ * neither PF nor VF, and for a VF whose PF no vfio driver holds
+ * (vfio_pci_validate_vf_token()); the plan said nothing and the hypervisor
+ * failed later with the kernel's bare errno (an SR-IOV trial). The plan
+ * refuses it now, naming the function and why; without a token both plan.
+ */
+START_TEST(a_vf_token_the_kernel_would_refuse_is_refused_naming_why)
+{
+	fixture f;
+	vfg_error err = {0};
+	fixture_open(&f, host_sriov);
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"01:00.0,vf-token=" TOKEN, NULL}), -1);
+	ck_assert_msg(strstr(err.message, "0000:01:00.0: vf-token given, but it is neither an SR-IOV PF nor a VF (no "
+					  "physfn, no sriov_totalvfs in ") &&
+			      strstr(err.message, "drop vf-token="),
+		      "%s", err.message);
+	err = (vfg_error){0};
+	ck_assert_int_eq(fixture_plan(&f, &err, (const char *[]){"5e:02.0,vf-token=" TOKEN, NULL}), -1);
+	ck_assert_msg(strstr(err.message, "0000:5e:02.0: vf-token given, but its PF 0000:5e:00.0 is on i40e, not on a "
+					  "vfio driver"),
+		      "%s", err.message);
+	fixture_plan_ok(&f, (const char *[]){"01:00.0", "5e:02.0", NULL});
 	fixture_close(&f);
 }
 END_TEST
@@ -768,6 +814,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, the_plan_is_read_through_accessors_each_null_past_the_last);
 	tcase_add_test(tc, hostdevs_of_one_group_must_share_a_backend);
 	tcase_add_test(tc, plan_carries_the_vf_token);
+	tcase_add_test(tc, a_vf_token_the_kernel_would_refuse_is_refused_naming_why);
 	tcase_add_test(tc, apply_stops_at_the_first_failing_grant_and_changes_nothing);
 	suite_add_tcase(s, tc);
 

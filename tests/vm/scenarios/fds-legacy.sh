@@ -63,3 +63,8 @@ vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
 	--vf-token 00112233-4455-6677-8899-aabbccddeeff >vf-token.out 2>&1
 show_output vf-token.out
 check vf-token-in-device-name grep -q "FAIL group-get-device-fd .*vf_token=00112233.*EINVAL" vf-token.out
+# vfguard's plan refuses that token first: edu has no physfn and no sriov_totalvfs.
+vfguard plan --domain vm2 --uid 107 --gid 107 \
+	--hostdev "$EDU,backend=legacy,vf-token=00112233-4455-6677-8899-aabbccddeeff" >token-plan.out 2>token-plan.err
+expect_match plan-refuses-token-for-edu "$(cat token-plan.err)" \
+	"^vfguard: $EDU: vf-token given, but it is neither an SR-IOV PF nor a VF"

@@ -67,6 +67,11 @@ run_checks -p legacy vfio_probe legacy --container /dev/vfio/vfio --group "$grou
 # A token for a VF whose PF is not on vfio-pci: vfio_pci_validate_vf_token() refuses it (EINVAL).
 run_checks -p legacy-token-pf-on-igb vfio_probe legacy --container /dev/vfio/vfio --group "$group" \
 	--device "$vf0" --uid 107 --gid 107 --vf-token "$token" --device-errno EINVAL
+# vfguard's plan says so first, by the real physfn link and the PF's driver.
+vfguard plan --domain vm1 --uid 107 --gid 107 --hostdev "$vf0,backend=legacy,vf-token=$token" \
+	>token-plan.out 2>token-plan.err
+expect_match plan-refuses-token-pf-on-igb "$(cat token-plan.err)" \
+	"^vfguard: $vf0: vf-token given, but its PF $IGB_PF is on igb, not on a vfio driver"
 check legacy-audit vfguard audit --config "$PWD/dac.conf" --domain vm1
 check legacy-revoke vfguard revoke --config "$PWD/dac.conf" --domain vm1 || exit 1
 expect_same legacy-restored "$before" "$(sriov_snapshot "$group" /dev/vfio/vfio)"
