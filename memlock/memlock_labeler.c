@@ -358,10 +358,20 @@ static int memlock_audit(const vfg_labeler_env *env, const vfg_domain *domain, c
 		return 0;
 	snprintf(actual, sizeof(actual), "soft %" PRIu64 ", hard %" PRIu64 " bytes (%s)", live.soft, live.hard,
 		 live.formula);
-	vfg_finding_report(
-		finding, NULL, vfg_finding_record(finding, node) ? VFG_FINDING_DRIFT : VFG_FINDING_MISSING, expected,
-		actual, "vfguard apply --domain %s --pid %d --memory %" PRIu64 "%s raises it (docs/memlock.md)",
-		VFG_NAME_SHELL(domain->name), (int)domain->pid, domain->memory, domain->viommu ? " --viommu" : "");
+	/*
+	 * The fix is a command that raises it, whatever the journal holds
+	 * (util-linux's prlimit(1), soft:hard; the apply it named before was
+	 * no command one could run: it needs every hostdev given again). A
+	 * hard limit at or above the need stays as it is.
+	 */
+	char hard[32];
+	if (live.hard == UINT64_MAX)
+		snprintf(hard, sizeof(hard), "unlimited");
+	else
+		snprintf(hard, sizeof(hard), "%" PRIu64, live.hard > live.required ? live.hard : live.required);
+	vfg_finding_report(finding, NULL, vfg_finding_record(finding, node) ? VFG_FINDING_DRIFT : VFG_FINDING_MISSING,
+			   expected, actual, "prlimit --pid %d --memlock=%" PRIu64 ":%s", (int)domain->pid,
+			   live.required, hard);
 	return 0;
 }
 

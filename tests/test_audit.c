@@ -683,6 +683,47 @@ START_TEST(drift_planted_in_one_layer_exits_3_with_exactly_its_findings_and_undo
 }
 END_TEST
 
+/*
+ * memlock's fix named "vfguard apply --domain vm1 --pid P --memory M",
+ * which no one could run as given (no hostdev) and which would have found
+ * the record held (a trial). Its fix is a command now: run as written, the
+ * audit is clean again.
+ */
+START_TEST(the_memlock_finding_s_fix_is_a_command_that_clears_it)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	saved s = {0};
+	lower_limit(&f, &s);
+	test_run run;
+	test_cli(&run, (const char *[]){"audit", "--root", f.root, "--json", "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 3, "exit %d\n%s%s", run.status, run.out, run.err);
+	json_object *top = test_json_parse(run.out);
+	size_t n_domains, n_findings;
+	json_object *report = json_object_array_get_idx(test_json_array(top, "domains", &n_domains), 0);
+	json_object *findings = test_json_array(report, "findings", &n_findings);
+	char *fix = NULL;
+	for (size_t i = 0; i < n_findings; i++) {
+		json_object *finding = json_object_array_get_idx(findings, i);
+		if (strcmp(test_json_string(finding, "labeler"), "memlock") == 0)
+			fix = strdup(test_json_string(finding, "fix"));
+	}
+	json_object_put(top);
+	test_run_free(&run);
+	char expected[64];
+	snprintf(expected, sizeof(expected), "prlimit --pid %d --memlock=", (int)f.vm.pid);
+	ck_assert_msg(fix && strncmp(fix, expected, strlen(expected)) == 0, "fix: %s", fix ? fix : "(none)");
+	test_run_program(&run, "/bin/sh", "sh", (const char *[]){"-c", fix, NULL}, "", 0, NULL);
+	ck_assert_msg(run.status == 0, "%s: exit %d\n%s", fix, run.status, run.err);
+	test_run_free(&run);
+	free(fix);
+	expect_clean(&f, "after the memlock finding's fix");
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(the_text_table_names_the_labeler_kind_and_node_of_a_finding)
 {
 	fixture f;
@@ -1373,6 +1414,7 @@ static Suite *audit_suite(void)
 	tc = tcase_create("output and scope");
 	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
 	tcase_add_test(tc, the_text_table_names_the_labeler_kind_and_node_of_a_finding);
+	tcase_add_test(tc, the_memlock_finding_s_fix_is_a_command_that_clears_it);
 	tcase_add_test(tc, domain_limits_the_audit_to_that_domain_and_its_devices);
 	tcase_add_test(tc, audit_changes_nothing_it_reads);
 	suite_add_tcase(s, tc);
