@@ -109,7 +109,10 @@ VFG_EXPORT int vfg_memlock_compute(const vfg_memlock_input *input, vfg_memlock *
 	    __builtin_mul_overflow(memory / page * page, copies, &pinned) ||
 	    __builtin_add_overflow(pinned, input->extra, &required) ||
 	    __builtin_add_overflow(required, page - 1, &required))
-		return vfg_error_set(err, ERANGE, "memlock", "the locked-memory limit overflows 64 bits");
+		return vfg_error_set(err, ERANGE, NULL,
+				     "the locked-memory limit (%" PRIu64 " bytes of guest memory x %" PRIu64
+				     ", and %" PRIu64 " bytes besides) overflows 64 bits",
+				     input->memory, copies, input->extra);
 	memory = memory / page * page;
 	result->required = required / page * page;
 	result->computed = true;

@@ -161,6 +161,10 @@ START_TEST(a_limit_past_64_bits_is_an_error)
 	vfg_error err = {0};
 	ck_assert_int_eq(vfg_memlock_compute(&input, &result, &err), -1);
 	ck_assert_int_eq(err.errnum, ERANGE);
+	/* named once: the plan prefixes "memlock: plan" (a trial read "memlock: plan: memlock: ...") */
+	const char *named = "the locked-memory limit (4611686018427387904 bytes of guest memory x 4, and 0 bytes "
+			    "besides) overflows 64 bits";
+	ck_assert_msg(strncmp(err.message, named, strlen(named)) == 0, "%s", err.message);
 	ck_assert(!result.computed);
 }
 END_TEST
