@@ -129,8 +129,14 @@ START_TEST(managed_vf_token_and_driver_are_refused_on_an_mdev)
 	const char *const detach[] = {"detach", "--root", f.root, "mdev=" UUID_A, NULL};
 	test_run run;
 	test_cli(&run, detach);
-	ck_assert_int_ne(run.status, 0);
+	ck_assert_int_eq(run.status, 2);
 	ck_assert_msg(strstr(run.err, "an mdev has no driver"), "%s", run.err);
+	test_run_free(&run);
+	/* a usage error: errno 22 in the JSON, as every other (a trial saw 0) */
+	const char *const detach_json[] = {"detach", "--json", "--root", f.root, "mdev=" UUID_A, NULL};
+	test_cli(&run, detach_json);
+	ck_assert_msg(run.status == 2 && strstr(run.out, "\"errno\": 22"), "exit %d\n%s%s", run.status, run.out,
+		      run.err);
 	test_run_free(&run);
 	fixture_close(&f);
 }

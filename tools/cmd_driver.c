@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfguard detach, vfguard reattach: managed mode by hand. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,7 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 		vfg_error_set(&err, 0, argv[optind],
 			      "%s: an mdev has no driver to %s (its parent's mdev driver made it and stays bound)",
 			      command, is_detach ? "unbind it from and bind to vfio-pci" : "give it back to");
+		err.errnum = EINVAL; /* a usage error's, as --json reports it (docs/plan-json.md, "Errors") */
 		cli_report(&common, &err);
 		status = EXIT_USAGE;
 	} else if ((is_detach ? vfg_pci_detach(ctx, &spec.addr,
