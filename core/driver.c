@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -573,6 +574,70 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 	if (given_back)
 		*given_back = true;
 	return record_remove(ctx, bdf, err);
+}
+
+static bool claimed_managed(const host_journal *hj, const vfg_pci_addr *addr)
+{
+	for (size_t i = 0; i < hj->n_domains; i++)
+		for (size_t c = 0; c < hj->domains[i]->n_claims; c++) {
+			const journal_claim *claim = &hj->domains[i]->claims[c];
+			if (claim->managed && !claim->mdev[0] && vfg_pci_addr_equal(&claim->addr, addr))
+				return true;
+		}
+	return false;
+}
+
+static int unheld_compare(const void *a, const void *b)
+{
+	return strcmp(((const unheld_detach *)a)->address, ((const unheld_detach *)b)->address);
+}
+
+int driver_records_unheld(const vfg_context *ctx, const host_journal *hj, unheld_detach **list, size_t *n,
+			  vfg_error *err)
+{
+	char dir_path[VFG_PATH_MAX];
+	*list = NULL;
+	*n = 0;
+	if (vfg_state_path(ctx, "drivers", dir_path, sizeof(dir_path), err) < 0)
+		return -1;
+	_cleanup_closedir_ DIR *dir = NULL;
+	int r = vfg_state_opendir(dir_path, &dir, err);
+	if (r < 0)
+		return r == -ENOENT ? 0 : -1;
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		vfg_pci_addr addr;
+		driver_record record;
+		/* a writer's temporary (".BDF.vfguard-tmp.PID") and "." and ".." are no records */
+		if (entry->d_name[0] == '.' || vfg_pci_addr_parse(entry->d_name, &addr, NULL) < 0 ||
+		    claimed_managed(hj, &addr))
+			continue;
+		char bdf[VFG_PCI_ADDR_STRLEN];
+		vfg_pci_addr_format(&addr, bdf);
+		int have = record_read(ctx, bdf, &record, err);
+		if (have < 0) {
+			free(*list);
+			*list = NULL;
+			*n = 0;
+			return -1;
+		}
+		if (!have)
+			continue;
+		unheld_detach *grown = realloc(*list, (*n + 1) * sizeof(**list));
+		if (!grown) {
+			free(*list);
+			*list = NULL;
+			*n = 0;
+			return vfg_error_set(err, ENOMEM, dir_path, "out of memory");
+		}
+		*list = grown;
+		unheld_detach *one = &(*list)[(*n)++];
+		snprintf(one->address, sizeof(one->address), "%s", bdf);
+		snprintf(one->original, sizeof(one->original), "%s", record.driver);
+	}
+	if (*n > 1)
+		qsort(*list, *n, sizeof(**list), unheld_compare);
+	return 0;
 }
 
 /*

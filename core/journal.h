@@ -538,4 +538,17 @@ int ownership_group_free(const host_journal *hj, const char *name, const char *h
  */
 int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const vfg_plan *plan, vfg_error *err);
 
+/*
+ * driver.c: the functions with a driver record (STATE/drivers/BDF) that no
+ * domain's managed claim in @hj names: detached by hand, or one a revoke
+ * could not give back to its driver. Each vfguard reattach gives back.
+ */
+typedef struct unheld_detach {
+	char address[VFG_PCI_ADDR_STRLEN];
+	char original[VFG_DRIVER_MAX]; /* "" for none */
+} unheld_detach;
+/* *@list (free() it) sorted by address, *@n of them: 0, or -1 with @err (a record that does not read). */
+int driver_records_unheld(const vfg_context *ctx, const host_journal *hj, unheld_detach **list, size_t *n,
+			  vfg_error *err);
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfguard status: what the journal says each domain holds, read under the shared host lock. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
@@ -67,6 +68,20 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 	}
 	if (!shown)
 		fprintf(out, name ? "domain %s holds nothing\n" : "no domain holds anything%s\n", name ? name : "");
+	/* Host-wide: a status of every domain also shows what vfguard detached that no domain holds. */
+	unheld_detach *unheld = NULL;
+	size_t n_unheld = 0;
+	if (!name && driver_records_unheld(ctx, &hj, &unheld, &n_unheld, err) < 0) {
+		host_journal_close(&hj);
+		return -1;
+	}
+	if (n_unheld)
+		fprintf(out, "\ndetached by vfguard, held by no domain (by hand, or not given back by a revoke): "
+			     "vfguard reattach BDF gives each back\n");
+	for (size_t i = 0; i < n_unheld; i++)
+		fprintf(out, "  %s  original driver %s\n", unheld[i].address,
+			unheld[i].original[0] ? unheld[i].original : "none");
+	free(unheld);
 	host_journal_close(&hj);
 	return ferror(out) ? vfg_error_set(err, EIO, "stdout", "cannot write") : 0;
 }
@@ -150,6 +165,28 @@ VFG_EXPORT int vfg_status_write_json(vfg_context *ctx, const char *name, FILE *o
 		vfg_json_end_object(&json);
 	}
 	vfg_json_end_array(&json);
+	/* null with --domain: not looked at (the text shows them only for every domain too) */
+	unheld_detach *unheld = NULL;
+	size_t n_unheld = 0;
+	if (name)
+		vfg_json_null(&json, "detached");
+	else if (driver_records_unheld(ctx, &hj, &unheld, &n_unheld, err) < 0) {
+		host_journal_close(&hj);
+		return -1;
+	} else {
+		vfg_json_begin_array(&json, "detached");
+		for (size_t i = 0; i < n_unheld; i++) {
+			vfg_json_begin_object(&json, NULL);
+			vfg_json_string(&json, "address", unheld[i].address);
+			if (unheld[i].original[0])
+				vfg_json_string(&json, "original_driver", unheld[i].original);
+			else
+				vfg_json_null(&json, "original_driver");
+			vfg_json_end_object(&json);
+		}
+		vfg_json_end_array(&json);
+		free(unheld);
+	}
 	vfg_json_end_object(&json);
 	host_journal_close(&hj);
 	return ferror(out) ? vfg_error_set(err, EIO, "stdout", "cannot write") : 0;

@@ -150,6 +150,13 @@ START_TEST(detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it)
 	ck_assert_str_eq(binding.original, "vfio-pci");
 	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
 	expect_file(root, "/run/vfguard/drivers/0000:03:00.0", "driver=vfio-pci\noverride=\n");
+	/* status names what was detached by hand, which no domain holds, until its reattach */
+	test_run run;
+	test_cli(&run, (const char *[]){"status", "--root", root, NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "held by no domain") &&
+			      strstr(run.out, "\n  0000:03:00.0  original driver vfio-pci\n"),
+		      "%s%s", run.out, run.err);
+	test_run_free(&run);
 
 	ck_assert_msg(reattach(root, "0000:03:00.0", &binding, &err) == 0, "%s", err.message);
 	ck_assert(!binding.changed);
@@ -158,6 +165,9 @@ START_TEST(detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it)
 	/* nor its override: unset before, unset after, not written (a trial saw "(null)\n" become "\n") */
 	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
 	expect_file(root, "/run/vfguard/drivers/0000:03:00.0", NULL);
+	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "\"detached\": []"), "%s%s", run.out, run.err);
+	test_run_free(&run);
 	test_root_remove(root);
 }
 END_TEST

@@ -611,6 +611,8 @@ START_TEST(a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revo
 	free(record);
 	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
 	ck_assert_msg(strstr(run.out, "\"address\": \"0000:01:00.0\""), "%s", run.out);
+	/* the domain holds it: not among the functions held by no domain */
+	ck_assert_msg(strstr(run.out, "\"detached\": []"), "%s", run.out);
 	test_run_free(&run);
 	managed_revoke_gives_everything_back(root);
 
@@ -670,6 +672,19 @@ START_TEST(a_managed_hostdev_gone_or_refused_at_revoke_does_not_hold_the_host)
 	char *record = test_read_file(root, "/run/vfguard/drivers/0000:02:00.0");
 	ck_assert_msg(record && strcmp(record, "driver=e1000e\noverride=\n") == 0, "%s", record);
 	free(record);
+	/* status shows it, held by no domain now, until a reattach */
+	test_cli(&run, (const char *[]){"status", "--root", root, NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "detached by vfguard, held by no domain (by hand, or not "
+							 "given back by a revoke): vfguard reattach BDF gives each "
+							 "back\n  0000:02:00.0  original driver e1000e\n"),
+		      "%s%s", run.out, run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"status", "--root", root, "--json", NULL});
+	ck_assert_msg(run.status == 0 &&
+			      strstr(run.out, "\"detached\": [\n    {\n      \"address\": \"0000:02:00.0\",\n "
+					      "     \"original_driver\": \"e1000e\"\n    }\n  ]"),
+		      "%s%s", run.out, run.err);
+	test_run_free(&run);
 	/* the host is not held: another domain applies */
 	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--hostdev", "02:00.0", NULL});
 	ck_assert_msg(run.status == 0, "%s", run.err);

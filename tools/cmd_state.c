@@ -45,7 +45,9 @@ static const char status_help[] = "Usage: vfguard status [--domain NAME] [OPTION
 				  "\n"
 				  "The domains the journal holds: their hostdevs with IOMMU group, backend and\n"
 				  "access, and every grant each layer made with what undoing it restores.\n"
-				  "A domain a crashed run left unfinished is marked so.\n"
+				  "A domain a crashed run left unfinished is marked so. Without --domain, also\n"
+				  "the functions vfguard detached that no domain holds (by hand, or a managed\n"
+				  "hostdev a revoke could not give back), with their original driver.\n"
 				  "\n"
 				  "  --domain NAME        only this VM\n" CLI_COMMON_HELP "\n"
 				  "Exit status: 0 ok, 1 failed, 2 usage.\n";
