@@ -50,9 +50,9 @@ static int boot_id_recorded(const vfg_context *ctx, char id[VFG_BOOT_ID_STRLEN],
 	if (r < 0)
 		return -1;
 	if (size != VFG_BOOT_ID_STRLEN || !vfg_boot_id_valid(content) || content[size - 1] != '\n')
-		return vfg_error_set(err, EBADMSG, path,
-				     "holds no boot id (one line of 36 characters); vfguard cannot tell which boot "
-				     "its state is of: move the state directory aside once no VM runs");
+		return vfg_error_refuse(err, EBADMSG, path,
+					"holds no boot id (one line of 36 characters); vfguard cannot tell which boot "
+					"its state is of: move the state directory aside once no VM runs");
 	memcpy(id, content, VFG_BOOT_ID_STRLEN - 1);
 	id[VFG_BOOT_ID_STRLEN - 1] = '\0';
 	return 0;
@@ -87,11 +87,11 @@ int host_boot_current(const vfg_context *ctx, const char *command, vfg_error *er
 		return earlier;
 	if (vfg_state_path(ctx, "boot", path, sizeof(path), err) < 0)
 		return -1;
-	return vfg_error_set(err, ESTALE, path,
-			     "the state is of an earlier boot (%s; this one is %s), whose grants went with it: "
-			     "%s does not act on it; run vfguard restore --boot first (vfguard-restore.service "
-			     "does at boot)",
-			     made, now, command);
+	return vfg_error_refuse(err, ESTALE, path,
+				"the state is of an earlier boot (%s; this one is %s), whose grants went with it: "
+				"%s does not act on it; run vfguard restore --boot first (vfguard-restore.service "
+				"does at boot)",
+				made, now, command);
 }
 
 int host_boot_sweep(vfg_context *ctx, host_journal *hj, const char *boot_id, vfg_change_summary *summary,

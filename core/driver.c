@@ -663,7 +663,7 @@ static int check_unclaimed(const vfg_context *ctx, const host_journal *hj, const
 		return -1;
 	if (!claim)
 		return 0;
-	return vfg_error_set(
+	return vfg_error_refuse(
 		err, EBUSY, bdf,
 		"IOMMU group %u belongs to domain %s (through its hostdev %s): a %s by hand would %s "
 		"while the domain holds it; %s; nothing was changed",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,16 +19,11 @@ const char *vfg_excerpt(const char *text, char buf[VFG_EXCERPT_SIZE])
 /* A subject longer than any path vfguard names whole (VFG_PATH_MAX) is input: named by its start. */
 #define SUBJECT_WHOLE_MAX 512
 
-VFG_EXPORT int vfg_error_set(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)
+static void error_fill(vfg_error *err, int errnum, bool strerror_appended, const char *subject, const char *fmt,
+		       va_list ap)
 {
-	if (!err)
-		return -1;
-
 	char text[VFG_ERROR_MESSAGE_MAX];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 
 	err->errnum = errnum;
 	snprintf(err->subject, sizeof(err->subject), "%s", subject ? subject : "");
@@ -40,8 +36,29 @@ VFG_EXPORT int vfg_error_set(vfg_error *err, int errnum, const char *subject, co
 	else if (err->subject[0])
 		used = vfg_strlcatf(err->message, sizeof(err->message), used, "%s: ", err->subject);
 	used = vfg_strlcatf(err->message, sizeof(err->message), used, "%s", text);
-	if (errnum)
+	if (errnum && strerror_appended)
 		vfg_strlcatf(err->message, sizeof(err->message), used, ": %s", strerror(errnum));
+}
+
+VFG_EXPORT int vfg_error_set(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)
+{
+	if (!err)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	error_fill(err, errnum, true, subject, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+VFG_EXPORT int vfg_error_refuse(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)
+{
+	if (!err)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	error_fill(err, errnum, false, subject, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

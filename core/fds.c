@@ -181,10 +181,11 @@ static int fdset_open_node(fdset_opener *opener, size_t index, vfg_fd *slot, vfg
 		node_hostdevs(plan, index, hostdevs, sizeof(hostdevs));
 		char real[VFG_PATH_MAX];
 		snprintf(real, sizeof(real), "%s", err->subject);
-		vfg_error_set(err, EBUSY, real,
-			      "IOMMU group %u of %s is busy: another process holds the group open, and a group can be "
-			      "open only once at a time",
-			      node->group, hostdevs);
+		vfg_error_refuse(
+			err, EBUSY, real,
+			"IOMMU group %u of %s is busy: another process holds the group open, and a group can be "
+			"open only once at a time",
+			node->group, hostdevs);
 	}
 	return -1;
 }
@@ -293,10 +294,11 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 	if (host_journal_group_holder(hj, name, group, &held, &other, err) < 0)
 		return -1;
 	if (held)
-		return vfg_error_set(err, EBUSY, bdf,
-				     "IOMMU group %u belongs to domain %s (through its hostdev %s), not to domain %s: "
-				     "no fd is opened",
-				     group, other->domain->name, journal_claim_name(held, other_bdf), name);
+		return vfg_error_refuse(
+			err, EBUSY, bdf,
+			"IOMMU group %u belongs to domain %s (through its hostdev %s), not to domain %s: "
+			"no fd is opened",
+			group, other->domain->name, journal_claim_name(held, other_bdf), name);
 	const domain_journal *dj = host_journal_find(hj, name);
 	const journal_claim *claim = dj ? domain_journal_find_claim(dj, bdf) : NULL;
 	if (!claim || claim->backend == VFG_BACKEND_AUTO) /* auto: prepared, never applied */

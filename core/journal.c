@@ -356,7 +356,7 @@ static int begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_
 		 const journal_unplug *unplug, size_t n, vfg_error *err)
 {
 	if (dj->open_txn)
-		return vfg_error_set(err, EBUSY, dj->domain->name, "a transaction is already open");
+		return vfg_error_refuse(err, EBUSY, dj->domain->name, "a transaction is already open");
 	if (upgrade_file(hj, dj, err) < 0)
 		return -1;
 	unsigned long txn = dj->last_txn + 1;

@@ -686,24 +686,25 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 	if (fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			return 0;
-		return vfg_error_set(err, EBADMSG, path,
-				     "domain %s's journal is gone, but the holders index the last vfguard command "
-				     "wrote lists it, and none changed a journal since: a journal removed by hand "
-				     "leaves what it granted on the nodes with nothing to undo it, and the next grant "
-				     "of them would take it for the original; put the journal back, then run vfguard "
-				     "revoke --domain %s (if its grants were undone by hand, remove STATE/holders); "
-				     "nothing was changed",
-				     match.name, VFG_NAME_SHELL(match.name));
+		return vfg_error_refuse(
+			err, EBADMSG, path,
+			"domain %s's journal is gone, but the holders index the last vfguard command "
+			"wrote lists it, and none changed a journal since: a journal removed by hand "
+			"leaves what it granted on the nodes with nothing to undo it, and the next grant "
+			"of them would take it for the original; put the journal back, then run vfguard "
+			"revoke --domain %s (if its grants were undone by hand, remove STATE/holders); "
+			"nothing was changed",
+			match.name, VFG_NAME_SHELL(match.name));
 	}
 	/* Anything but a regular file is refused by name when it is read. */
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino &&
 	    (uint64_t)st.st_size < size)
-		return vfg_error_set(err, EBADMSG, path,
-				     "domain %s's journal is %lld bytes, shorter than the %llu the last vfguard "
-				     "command left, and none changed a journal since: it was cut behind vfguard's "
-				     "back, and what it no longer says would stay granted with nothing to undo it; "
-				     "put it back whole; nothing was changed",
-				     match.name, (long long)st.st_size, (unsigned long long)size);
+		return vfg_error_refuse(err, EBADMSG, path,
+					"domain %s's journal is %lld bytes, shorter than the %llu the last vfguard "
+					"command left, and none changed a journal since: it was cut behind vfguard's "
+					"back, and what it no longer says would stay granted with nothing to undo it; "
+					"put it back whole; nothing was changed",
+					match.name, (long long)st.st_size, (unsigned long long)size);
 	return 0;
 }
 

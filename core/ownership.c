@@ -21,9 +21,9 @@ int ownership_group_free(const host_journal *hj, const char *name, const char *h
 	if (!claim)
 		return 0;
 	char holder[VFG_HOSTDEV_NAME_MAX];
-	return vfg_error_set(err, EBUSY, hostdev,
-			     "IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it there first",
-			     group, other->domain->name, journal_claim_name(claim, holder));
+	return vfg_error_refuse(err, EBUSY, hostdev,
+				"IOMMU group %u belongs to domain %s (through its hostdev %s); revoke it there first",
+				group, other->domain->name, journal_claim_name(claim, holder));
 }
 
 /*
@@ -44,13 +44,13 @@ static int check_backend_kept(const host_journal *hj, const vfg_plan *plan, cons
 		return 0;
 	char bdf[VFG_HOSTDEV_NAME_MAX], held[VFG_HOSTDEV_NAME_MAX];
 	const char *name = plan->domain.name;
-	return vfg_error_set(err, EBUSY, vfg_hostdev_name(&hostdev->spec, bdf),
-			     "IOMMU group %u is held by domain %s with backend %s (through its hostdev %s), and one "
-			     "group takes one backend: to move it to %s, run vfguard revoke --domain %s first, then "
-			     "apply with backend=%s; nothing was changed",
-			     hostdev->group.number, name, vfg_backend_name(claim->backend),
-			     journal_claim_name(claim, held), vfg_backend_name(hostdev->backend), VFG_NAME_SHELL(name),
-			     vfg_backend_name(hostdev->backend));
+	return vfg_error_refuse(err, EBUSY, vfg_hostdev_name(&hostdev->spec, bdf),
+				"IOMMU group %u is held by domain %s with backend %s (through its hostdev %s), and one "
+				"group takes one backend: to move it to %s, run vfguard revoke --domain %s first, then "
+				"apply with backend=%s; nothing was changed",
+				hostdev->group.number, name, vfg_backend_name(claim->backend),
+				journal_claim_name(claim, held), vfg_backend_name(hostdev->backend),
+				VFG_NAME_SHELL(name), vfg_backend_name(hostdev->backend));
 }
 
 /* @record is one @plan takes back (a path grant fd access no longer needs: plan.c, plan_leftover_grants). */
@@ -117,7 +117,7 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 		if (revoked_by(plan, record))
 			continue;
 		if (!uid_gid)
-			return vfg_error_set(
+			return vfg_error_refuse(
 				err, EBUSY, domain->name,
 				"the domain's grants are for uid %u gid %u, not uid %u gid %u: an apply keeps "
 				"what the domain holds, so %s would stay granted to uid %u gid %u; give --uid "
@@ -127,7 +127,7 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 				held_uid, held_gid, held_uid, held_gid, VFG_NAME_SHELL(domain->name));
 		if (other_pid && (strcmp(record->labeler, "namespace") == 0 ||
 				  (strcmp(record->labeler, "cgroup") == 0 && !same_cgroup)))
-			return vfg_error_set(
+			return vfg_error_refuse(
 				err, EBUSY, domain->name,
 				"the domain's grants are for pid %d (its cgroups and /dev), not pid %d: an "
 				"apply keeps what the domain holds, so pid %d would get none; once pid %d is "
@@ -140,7 +140,7 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 				snprintf(held_place, sizeof(held_place), "cgroup %s", held_cgroup);
 			else
 				snprintf(held_place, sizeof(held_place), "the cgroups of pid %d", (int)held->pid);
-			return vfg_error_set(
+			return vfg_error_refuse(
 				err, EBUSY, domain->name,
 				"the domain's device cgroup rules are in %s, not cgroup %s: an apply keeps what the "
 				"domain holds, so %s would get no rule for %s; %s%s%sor run vfguard revoke --domain %s "
@@ -153,7 +153,7 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 			/* The uuid named the held profile: giving it again is the way back (a review: not a uuid
 			 * alone). */
 			bool by_uuid = held->uuid[0] && !vfg_domain_attr(held, "apparmor.profile")[0];
-			return vfg_error_set(
+			return vfg_error_refuse(
 				err, EBUSY, domain->name,
 				"the domain's AppArmor rules are in profile %s's file, not %s's: an apply keeps "
 				"what the domain holds, and its rules would go to another file; give %s %s, or "

@@ -415,8 +415,8 @@ VFG_EXPORT int vfg_txn_saved(const vfg_txn *txn, const char *hash, char **conten
 	if (strcmp(check, hash) != 0) {
 		free(*content);
 		*content = NULL;
-		return vfg_error_set(err, EBADMSG, path,
-				     "the saved original does not match its hash (%s): the store is damaged", check);
+		return vfg_error_refuse(err, EBADMSG, path,
+					"the saved original does not match its hash (%s): the store is damaged", check);
 	}
 	return 0;
 }

@@ -221,6 +221,9 @@ START_TEST(a_group_another_domain_holds_is_refused_naming_the_holder)
 	ck_assert_msg(apply_domain(root, "vm1", (const char *[]){"01:00.0", NULL}, &err) == 0, "%s", err.message);
 	ck_assert_int_eq(apply_domain(root, "vm2", (const char *[]){"02:00.0", "01:00.0", NULL}, &err), -1);
 	ck_assert_msg(strstr(err.message, "0000:01:00.0: IOMMU group 7 belongs to domain vm1"), "%s", err.message);
+	/* a refusal of vfguard's own: classed EBUSY, and the sentence not followed by strerror's words */
+	ck_assert_int_eq(err.errnum, EBUSY);
+	ck_assert_msg(!strstr(err.message, strerror(EBUSY)), "%s", err.message);
 	expect_mark(root, "/dev/vfio/8", "");
 	ck_assert_int_eq(test_journal_files(root), 1);
 

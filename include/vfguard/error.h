@@ -17,7 +17,7 @@ extern "C" {
 #define VFG_ERROR_MESSAGE_MAX 2048
 
 typedef struct vfg_error {
-	int errnum; /* errno, 0 when no system call failed */
+	int errnum; /* the failed system call's errno, a refusal's class (vfg_error_refuse), else 0 */
 	char subject[VFG_ERROR_SUBJECT_MAX]; /* path, device or option concerned; may be "" */
 	char message[VFG_ERROR_MESSAGE_MAX]; /* whole sentence for people, subject and errno text included */
 } vfg_error;
@@ -28,6 +28,15 @@ typedef struct vfg_error {
  * @err may be NULL (the error is then dropped).
  */
 int vfg_error_set(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * The same for a refusal vfguard decides, no system call having failed:
+ * @errnum classes it for callers and JSON (EBUSY another holds it, EBADMSG
+ * a damaged or tampered state, ESTALE an earlier boot's state), and its
+ * strerror() is not appended, since the sentence says why. (VFGUARD_0.7.)
+ */
+int vfg_error_refuse(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Put "TEXT: " in front of the message, for context a caller adds (the hostdev, the step). */

@@ -347,11 +347,11 @@ static int apparmor_intent(const vfg_labeler_env *env, const vfg_domain *domain,
 		return -1;
 	const apparmor_rules *rules = &target.rules;
 	if (apparmor_section_of_other(rules, domain))
-		return vfg_error_set(err, EBUSY, rules->path,
-				     "apparmor: holds the rules of domain %s: profile %s is that domain's, and two "
-				     "domains never share a rules file (give this one a profile of its own: "
-				     "--apparmor-profile, or its libvirt <seclabel model='apparmor'> label)",
-				     rules->domain, target.profile);
+		return vfg_error_refuse(err, EBUSY, rules->path,
+					"apparmor: holds the rules of domain %s: profile %s is that domain's, and two "
+					"domains never share a rules file (give this one a profile of its own: "
+					"--apparmor-profile, or its libvirt <seclabel model='apparmor'> label)",
+					rules->domain, target.profile);
 
 	/*
 	 * What undo puts back: the file before vfguard, kept inline or, too
@@ -388,8 +388,8 @@ static int apparmor_grant(const vfg_labeler_env *env, const vfg_domain *domain, 
 		return -1;
 	const apparmor_rules *rules = &target.rules;
 	if (apparmor_section_of_other(rules, domain))
-		return vfg_error_set(err, EBUSY, rules->path, "apparmor: holds the rules of domain %s now",
-				     rules->domain);
+		return vfg_error_refuse(err, EBUSY, rules->path, "apparmor: holds the rules of domain %s now",
+					rules->domain);
 
 	char dir[VFG_PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", rules->path);
@@ -427,10 +427,11 @@ static int apparmor_original_restore(const vfg_labeler_env *env, const vfg_domai
 		if (vfg_txn_saved(txn, undo->hash, &content, &size, err) < 0)
 			return -1;
 		if (size != undo->size)
-			return vfg_error_set(err, EBADMSG, rules->path,
-					     "apparmor: the saved original %s holds %zu bytes, the journal says %zu; "
-					     "refusing to restore it",
-					     undo->hash, size, undo->size);
+			return vfg_error_refuse(
+				err, EBADMSG, rules->path,
+				"apparmor: the saved original %s holds %zu bytes, the journal says %zu; "
+				"refusing to restore it",
+				undo->hash, size, undo->size);
 		return vfg_file_replace_owned(rules->path, content, size, rules->mode, rules->uid, rules->gid, err);
 	case APPARMOR_ORIGINAL_SAVED_V1:
 		if (apparmor_legacy_saved_read(env, domain->name, undo, &content, err) < 0)

@@ -301,13 +301,13 @@ static int labels_take_given(const vfg_domain *domain, const vfg_txn *txn, const
 		return 0;
 	const char *holder = range_holder(txn, range);
 	if (holder)
-		return vfg_error_set(err, EBUSY,
-				     vfg_domain_attr(domain, "selinux.label")[0]
-					     ? vfg_domain_attr(domain, "selinux.label")
-					     : labels->image,
-				     "selinux: the categories %s belong to live domain %s; two domains with one pair "
-				     "could open each other's devices",
-				     range, holder);
+		return vfg_error_refuse(
+			err, EBUSY,
+			vfg_domain_attr(domain, "selinux.label")[0] ? vfg_domain_attr(domain, "selinux.label")
+								    : labels->image,
+			"selinux: the categories %s belong to live domain %s; two domains with one pair "
+			"could open each other's devices",
+			range, holder);
 	return 0;
 }
 
@@ -340,10 +340,10 @@ int selinux_labels_hold(const vfg_labeler_env *env, const vfg_domain *domain, co
 	if (recorded) {
 		if (has_given &&
 		    (strcmp(given.process, entry.labels.process) != 0 || strcmp(given.image, entry.labels.image) != 0))
-			return vfg_error_set(err, EBUSY, domain->name,
-					     "selinux: the domain holds the labels %s / %s on its nodes; revoke it "
-					     "before giving it others",
-					     entry.labels.process, entry.labels.image);
+			return vfg_error_refuse(err, EBUSY, domain->name,
+						"selinux: the domain holds the labels %s / %s on its nodes; revoke it "
+						"before giving it others",
+						entry.labels.process, entry.labels.image);
 	} else {
 		memset(&entry, 0, sizeof(entry));
 		if (labels_choose(env, domain, txn, &given, has_given > 0, &entry.labels, err) < 0)
