@@ -20,6 +20,9 @@ const char *vfg_excerpt(const char *text, char buf[VFG_EXCERPT_SIZE])
 #define SUBJECT_WHOLE_MAX 512
 
 static void error_fill(vfg_error *err, int errnum, bool strerror_appended, const char *subject, const char *fmt,
+		       va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void error_fill(vfg_error *err, int errnum, bool strerror_appended, const char *subject, const char *fmt,
 		       va_list ap)
 {
 	char text[VFG_ERROR_MESSAGE_MAX];
