@@ -596,6 +596,8 @@ int driver_records_unheld(const vfg_context *ctx, const host_journal *hj, unheld
 			  vfg_error *err)
 {
 	char dir_path[VFG_PATH_MAX];
+	_cleanup_free_ unheld_detach *found = NULL;
+	size_t count = 0;
 	*list = NULL;
 	*n = 0;
 	if (vfg_state_path(ctx, "drivers", dir_path, sizeof(dir_path), err) < 0)
@@ -608,35 +610,29 @@ int driver_records_unheld(const vfg_context *ctx, const host_journal *hj, unheld
 	while ((entry = readdir(dir))) {
 		vfg_pci_addr addr;
 		driver_record record;
+		char bdf[VFG_PCI_ADDR_STRLEN];
 		/* a writer's temporary (".BDF.vfguard-tmp.PID") and "." and ".." are no records */
 		if (entry->d_name[0] == '.' || vfg_pci_addr_parse(entry->d_name, &addr, NULL) < 0 ||
 		    claimed_managed(hj, &addr))
 			continue;
-		char bdf[VFG_PCI_ADDR_STRLEN];
-		vfg_pci_addr_format(&addr, bdf);
-		int have = record_read(ctx, bdf, &record, err);
-		if (have < 0) {
-			free(*list);
-			*list = NULL;
-			*n = 0;
+		int have = record_read(ctx, vfg_pci_addr_format(&addr, bdf), &record, err);
+		if (have < 0)
 			return -1;
-		}
 		if (!have)
 			continue;
-		unheld_detach *grown = realloc(*list, (*n + 1) * sizeof(**list));
-		if (!grown) {
-			free(*list);
-			*list = NULL;
-			*n = 0;
+		unheld_detach *grown = realloc(found, (count + 1) * sizeof(*found));
+		if (!grown)
 			return vfg_error_set(err, ENOMEM, dir_path, "out of memory");
-		}
-		*list = grown;
-		unheld_detach *one = &(*list)[(*n)++];
-		snprintf(one->address, sizeof(one->address), "%s", bdf);
-		snprintf(one->original, sizeof(one->original), "%s", record.driver);
+		found = grown;
+		snprintf(found[count].address, sizeof(found[count].address), "%s", bdf);
+		snprintf(found[count].original, sizeof(found[count].original), "%s", record.driver);
+		count++;
 	}
-	if (*n > 1)
-		qsort(*list, *n, sizeof(**list), unheld_compare);
+	if (count > 1)
+		qsort(found, count, sizeof(*found), unheld_compare);
+	*list = found;
+	*n = count;
+	found = NULL;
 	return 0;
 }
 

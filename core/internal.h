@@ -95,9 +95,9 @@ int vfg_file_temporary_path(const char *path, char *buf, size_t size);
 /*
  * vfg_file_remove() without its sync of the directory, for a file whose
  * removal nothing needs durable (the journal of a domain that holds
- * nothing: docs/journal.md, "Durability"). *@removed: this call unlinked it.
+ * nothing: docs/journal.md, "Durability"). 1 unlinked, 0 not there, -1 @err.
  */
-int vfg_file_unlink(const char *path, bool *removed, vfg_error *err);
+int vfg_file_unlink(const char *path, vfg_error *err);
 
 /* plan.c: 0 when @plan was built by @ctx, else -1 with @err saying to @what ("apply") it with that one. */
 int vfg_plan_context_check(const vfg_context *ctx, const vfg_plan *plan, const char *what, vfg_error *err);

@@ -631,8 +631,7 @@ static int remove_empty(host_journal *hj, domain_journal *dj, vfg_error *err)
 		close(dj->fd);
 		dj->fd = -1;
 	}
-	bool removed;
-	if (journal_touch(hj, dj, err) < 0 || vfg_file_unlink(dj->path, &removed, err) < 0 || store_sweep(dj, err) < 0)
+	if (journal_touch(hj, dj, err) < 0 || vfg_file_unlink(dj->path, err) < 0 || store_sweep(dj, err) < 0)
 		return -1;
 	dj->last_txn = dj->last_id = 0;
 	dj->unsynced = dj->name_unsynced = dj->fresh = false;

@@ -176,24 +176,22 @@ VFG_EXPORT int vfg_file_replace(const char *path, const void *content, size_t si
 	return vfg_file_replace_owned(path, content, size, TEMPORARY_FILE_MODE, (uid_t)-1, (gid_t)-1, err);
 }
 
-int vfg_file_unlink(const char *path, bool *removed, vfg_error *err)
+int vfg_file_unlink(const char *path, vfg_error *err)
 {
-	*removed = false;
+	int removed = 1;
 	if (vfg_fault("util.remove") || unlink(path) < 0) {
 		if (errno != ENOENT)
 			return vfg_error_set(err, errno, path, "cannot remove");
-	} else
-		*removed = true;
+		removed = 0;
+	}
 	vfg_file_sweep_temporaries(path);
-	return 0;
+	return removed;
 }
 
 VFG_EXPORT int vfg_file_remove(const char *path, vfg_error *err)
 {
-	bool removed;
-	if (vfg_file_unlink(path, &removed, err) < 0)
-		return -1;
-	return removed ? vfg_fsync_parent(path, err) : 0;
+	int removed = vfg_file_unlink(path, err);
+	return removed <= 0 ? removed : vfg_fsync_parent(path, err);
 }
 
 /* ---- Codecs ---- */
