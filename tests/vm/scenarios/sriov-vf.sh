@@ -96,4 +96,16 @@ check reattach vfguard reattach "$vf0"
 expect_same vfs-restored "$start" "$(sriov_snapshot)"
 set_numvfs 0
 expect_absent vfs-gone "$IGB_PF_SYS/virtfn0"
+
+# An override set after igb bound, naming another driver: the kernel matches
+# a function with an override to that driver alone (pci_match_device()), so
+# reattach binds igb with the override unset and writes it back after (an
+# SR-IOV trial: writing it first left the PF on no driver).
+check override-foreign sh -c "echo pci-stub >$IGB_PF_SYS/driver_override"
+check override-detach vfguard detach "$IGB_PF"
+expect_eq override-detached "$(pci_driver "$IGB_PF")" vfio-pci
+check override-reattach vfguard reattach "$IGB_PF"
+expect_eq override-reattached "$(pci_driver "$IGB_PF")" igb
+expect_eq override-given-back "$(cat "$IGB_PF_SYS/driver_override")" pci-stub
+check override-cleared sh -c "echo >$IGB_PF_SYS/driver_override"
 expect_eq pf-driver-at-end "$(pci_driver "$IGB_PF")" igb
