@@ -349,14 +349,6 @@ void journal_cache_lock_taken(host_journal *hj);
 int journal_cache_raise(host_journal *hj, vfg_error *err);
 /* No journal changed since the cache was filled: every cached one may be taken as it is. */
 bool journal_cache_unchanged(const host_journal *hj);
-/*
- * The holders index was found to match every journal's file at this
- * lock's generation, by an earlier lock of this context: no journal
- * changed since (the same trust as journal_cache_unchanged), so only the
- * subject's own journal needs a look (journal_holders.c).
- */
-bool journal_cache_holders_checked(const host_journal *hj);
-void journal_cache_holders_note(const host_journal *hj);
 /* The cached journal of @path if its file is the one @st says, read whole if @whole; or NULL. */
 domain_journal *journal_cache_take(const host_journal *hj, const char *path, const struct stat *st, bool whole);
 /* Any cached journal, NULL when none is left. */
@@ -392,15 +384,33 @@ typedef struct holders_match {
 } holders_match;
 /* The line of a key (@group for a claim; @labeler, @name and, for a record, @rdev otherwise); free() it. */
 char *host_holders_key(holder_kind kind, unsigned group, const char *labeler, const char *name, dev_t rdev);
-/* The next domain holding @key from *@cursor (0: the first), in the order of the file: true with *@match. */
-bool host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match);
-/* How many domains but @self (NULL: none) hold @key; the first of them in *@first. */
-size_t host_holders_count(const host_holders *holders, const char *key, const char *self, holders_match *first);
+/*
+ * The next domain holding @key from *@cursor (0: the first), in the order of
+ * the file: 1 with *@match, 0 when there is none; -1 when its domain line
+ * does not parse (the file is doubted: read every journal instead).
+ */
+int host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match);
+/*
+ * How many domains but @self (NULL: none) the index lists as holding @key,
+ * in *@count; the first of them in *@first. False when the first's domain
+ * line does not parse (doubted, as above). Only the first is read: a caller
+ * that acts on the others' being there vouches for the first
+ * (host_holders_vouch()) or loads it (host_journal_load()).
+ */
+bool host_holders_count(const host_holders *holders, const char *key, const char *self, size_t *count,
+			holders_match *first);
+/*
+ * The journal of @match (from hj->holders) is the file the index recorded
+ * (one fstatat, no read): what the index says it holds, it holds. False
+ * when it is not, or cannot be looked at: the index is doubted.
+ */
+bool host_holders_vouch(const host_journal *hj, const holders_match *match);
 /*
  * Read STATE/holders and keep it in hj->holders when it is valid for this
- * hold (boot, generation, domains/ and every journal it lists as it recorded
- * them, @subject's absent when it lists none): true. False, with nothing
- * kept, when it is missing or doubted.
+ * hold (boot, generation, domains/ as recorded, @subject's journal as
+ * recorded or absent when it lists none): true. False, with nothing kept,
+ * when it is missing or doubted. The other journals it lists are checked
+ * when they answer (host_journal_load(), host_holders_vouch()).
  */
 bool host_holders_open(host_journal *hj, const char *subject);
 /*
@@ -409,6 +419,13 @@ bool host_holders_open(host_journal *hj, const char *subject);
  * the last command wrote it (journal_holders.c).
  */
 int host_holders_check_journals(const host_journal *hj, vfg_error *err);
+/*
+ * The same against hj->holders, trusted when the lock was taken, when a
+ * journal it lists was found not to be the file recorded (every journal is
+ * then read instead): each listed journal that this hold did not write must
+ * still be there, and no shorter. -1 (in @err) when one is not.
+ */
+int host_holders_check_listed(const host_journal *hj, vfg_error *err);
 void host_holders_free(host_holders *holders);
 /* @dj, just read, is the journal of @match as the index recorded it. */
 bool host_holders_current(const host_holders *holders, const holders_match *match, const domain_journal *dj);

@@ -35,7 +35,6 @@ struct journal_cache {
 	ino_t lock_ino;
 	uint64_t generation; /* what the entries were read at; 0: unknown */
 	bool complete; /* the entries are every journal the directory held then */
-	uint64_t holders_checked; /* the generation the holders index was found to match every journal at; 0: none */
 	size_t n, capacity, next;
 	domain_journal **entries; /* in the order read (NULL: taken); each one's path and file say which it is */
 	journal_index by_path;
@@ -118,25 +117,6 @@ int journal_cache_raise(host_journal *hj, vfg_error *err)
 	hj->generation = next;
 	hj->generation_raised = true;
 	return 0;
-}
-
-bool journal_cache_holders_checked(const host_journal *hj)
-{
-	const journal_cache *cache = hj->ctx ? hj->ctx->journals : NULL;
-	return cache && cache->holders_checked && cache->holders_checked == hj->generation &&
-	       cache->lock_dev == hj->lock_dev && cache->lock_ino == hj->lock_ino;
-}
-
-void journal_cache_holders_note(const host_journal *hj)
-{
-	journal_cache *cache = hj->ctx ? hj->ctx->journals : NULL;
-	if (!cache)
-		return;
-	if (cache->lock_dev != hj->lock_dev || cache->lock_ino != hj->lock_ino)
-		cache_clear(cache);
-	cache->lock_dev = hj->lock_dev;
-	cache->lock_ino = hj->lock_ino;
-	cache->holders_checked = hj->generation;
 }
 
 bool journal_cache_unchanged(const host_journal *hj)

@@ -106,11 +106,12 @@ static size_t holder_length(const char *line, size_t length)
 }
 
 /*
- * A domain line is any line that starts "domain ", as the old search for
- * "\ndomain " took it: one that does not parse (a name the writer could not
- * put, "domain " and its newline) must still be listed, so that the check of
- * every listed journal refuses the file. It is found by "domain NAME"; 0 when
- * it has no name and space to be found by.
+ * A domain line is any line that starts "domain ": one that does not parse
+ * (no writer puts one) must still be listed, so that the holder lines under
+ * it are its, and doubt the file when they are asked about
+ * (host_holders_next()), and the check of every listed journal refuses it.
+ * It is found by "domain NAME"; 0 when it has no name and space to be found
+ * by.
  */
 static bool domain_line_at(const char *line, size_t length)
 {
@@ -418,7 +419,7 @@ static size_t bucket_find(const host_holders *holders, const char *key, size_t l
 	return i;
 }
 
-bool host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match)
+int host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match)
 {
 	/* @key is the line with its newlines on both sides: hashed without them, compared with them. */
 	size_t key_length = strlen(key);
@@ -429,11 +430,13 @@ bool host_holders_next(const host_holders *holders, const char *key, size_t *cur
 	     i = bucket_find(holders, key, key_length, hash, i + 1)) {
 		const holder_line *line = &holders->lines[i];
 		*cursor = i + 1;
-		if (line->domain != SIZE_MAX && domain_line(holders, line->domain, match, &signature))
-			return true;
+		if (line->domain == SIZE_MAX)
+			continue; /* above every domain line: no writer puts one there */
+		/* Not a line the writer puts: what it says this domain holds cannot be read, so the file is doubted. */
+		return domain_line(holders, line->domain, match, &signature) ? 1 : -1;
 	}
 	*cursor = stop;
-	return false;
+	return 0;
 }
 
 static bool signature_is(const host_holders *holders, size_t at, const char *signature)
@@ -474,20 +477,24 @@ static size_t domain_entry(const host_holders *holders, const char *name)
  * million instructions, 0.2 million without. Every domain line of a
  * trusted index parses (journals_match()), so the count is the same.
  */
-size_t host_holders_count(const host_holders *holders, const char *key, const char *self, holders_match *first)
+bool host_holders_count(const host_holders *holders, const char *key, const char *self, size_t *count,
+			holders_match *first)
 {
-	size_t key_length = strlen(key), count = 0, signature;
+	size_t key_length = strlen(key), signature;
 	uint64_t hash = line_hash(key + 1, key_length - 2);
 	size_t stop = holders->bucket[(hash & holders->mask) + 1];
 	size_t own = self ? domain_entry(holders, self) : SIZE_MAX;
+	*count = 0;
 	for (size_t i = bucket_find(holders, key, key_length, hash, 0); i < stop;
 	     i = bucket_find(holders, key, key_length, hash, i + 1)) {
 		size_t domain = holders->lines[i].domain;
-		if (domain == SIZE_MAX || domain == own || (!count && !domain_line(holders, domain, first, &signature)))
+		if (domain == SIZE_MAX || domain == own)
 			continue;
-		count++;
+		if (!*count && !domain_line(holders, domain, first, &signature))
+			return false;
+		(*count)++;
 	}
-	return count;
+	return true;
 }
 
 /* Where the domain entry at @entry ends: the next domain line, or the end line. */
@@ -519,44 +526,37 @@ static int listed_current(int dir_fd, const host_holders *holders, size_t at, ho
 }
 
 /*
- * Every journal the index lists is the file it recorded, checked by its
- * inode (no file read): a journal changed behind the lock (by hand) is then
- * read as without the index. And @subject's journal, when not listed, is
- * absent; NULL: a command of every domain, which has no subject.
+ * The journals the index answers from are checked when they answer, not all
+ * at once (docs/journal.md, "The holders index"): here the subject's, which
+ * the command reads whole, is the file listed, or absent when none is; with
+ * no subject (a command of every domain), every listed journal is.
  */
 static bool journals_match(const host_journal *hj, const host_holders *holders, const char *subject)
 {
 	_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	bool subject_listed = false;
 	holders_match match;
 	if (dir_fd < 0)
 		return false;
-	/*
-	 * An earlier lock of this process checked them all at this generation:
-	 * only the subject is new, its line found by name (the others' lines
-	 * are not parsed again: beside 1000 domains that was most of a hold's
-	 * instructions after the first).
-	 */
-	if (journal_cache_holders_checked(hj)) {
-		if (!subject)
-			return true;
-		size_t at = domain_entry(holders, subject);
-		if (at != SIZE_MAX && listed_current(dir_fd, holders, at, &match) <= 0)
-			return false;
-		subject_listed = at != SIZE_MAX;
-	} else {
-		for (size_t i = 0; i < holders->n_domains; i++) {
+	if (!subject) {
+		for (size_t i = 0; i < holders->n_domains; i++)
 			if (listed_current(dir_fd, holders, holders->domains[i], &match) <= 0)
 				return false;
-			subject_listed = subject_listed || (subject && strcmp(match.name, subject) == 0);
-		}
-	}
-	if (subject_listed || !subject)
 		return true;
+	}
+	size_t at = domain_entry(holders, subject);
+	if (at != SIZE_MAX)
+		return listed_current(dir_fd, holders, at, &match) > 0;
 	char file[3 * VFG_NAME_MAX + 16];
 	struct stat st;
 	journal_file_name(subject, file, sizeof(file));
 	return fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
+bool host_holders_vouch(const host_journal *hj, const holders_match *match)
+{
+	_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	holders_match again;
+	return dir_fd >= 0 && hj->holders && listed_current(dir_fd, hj->holders, match->entry, &again) > 0;
 }
 
 /* @a and @b are one file as it was: device, inode, size, modification and change times. */
@@ -644,7 +644,6 @@ bool host_holders_open(host_journal *hj, const char *subject)
 		host_holders_free(holders);
 		return false;
 	}
-	journal_cache_holders_note(hj);
 	hj->holders = holders;
 	hj->holders_valid = true;
 	return true;
@@ -751,19 +750,36 @@ int host_holders_check_journals(const host_journal *hj, vfg_error *err)
 	return r;
 }
 
+int host_holders_check_listed(const host_journal *hj, vfg_error *err)
+{
+	const host_holders *holders = hj->holders;
+	_cleanup_close_ int dir_fd = holders ? open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	int r = 0;
+	for (size_t i = 0; dir_fd >= 0 && r == 0 && i < holders->n_domains; i++) {
+		holders_match match;
+		size_t signature;
+		const domain_journal *dj = domain_line(holders, holders->domains[i], &match, &signature)
+						   ? host_journal_find(hj, match.name)
+						   : NULL;
+		if (!dj || !dj->touched)
+			r = listed_journal_kept(hj, dir_fd, holders, holders->domains[i], err);
+	}
+	return r;
+}
+
 /* ---- Writing ---- */
 
-static void put_field(FILE *out, const char *value)
+/* @value as a field after a space: -1 when there is no memory for it (no file is written then). */
+static int put_field(FILE *out, const char *value)
 {
 	size_t size = 3 * strlen(value) + 2;
 	char *field = malloc(size);
-	if (!field) {
-		fputs(" \n", out); /* a line that does not parse: the file is not trusted */
-		return;
-	}
+	if (!field)
+		return -1;
 	vfg_field_encode(value, field, size);
 	fprintf(out, " %s", field);
 	free(field);
+	return 0;
 }
 
 static int group_order(const void *a, const void *b)
@@ -786,7 +802,8 @@ static int put_domain(FILE *out, const domain_journal *dj)
 		file_signature(dj->file.dev, dj->file.ino, dj->file.size, &dj->file.mtime, &dj->file.ctime, signature);
 	}
 	fputs("domain", out);
-	put_field(out, dj->domain->name);
+	if (put_field(out, dj->domain->name) < 0)
+		return -1;
 	fprintf(out, " %lu %s\n", (unsigned long)dj->domain->uid, signature);
 	/* One line per group, however many of its functions the domain claims: sorted, each once. */
 	_cleanup_free_ unsigned *groups = dj->n_claims ? malloc(dj->n_claims * sizeof(*groups)) : NULL;
@@ -800,8 +817,8 @@ static int put_domain(FILE *out, const domain_journal *dj)
 			fprintf(out, "claim %u\n", groups[i]);
 	for (size_t i = 0; i < dj->n_states; i++) {
 		fputs("state", out);
-		put_field(out, dj->states[i]->labeler);
-		put_field(out, dj->states[i]->key);
+		if (put_field(out, dj->states[i]->labeler) < 0 || put_field(out, dj->states[i]->key) < 0)
+			return -1;
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < dj->n_records; i++) {
@@ -809,8 +826,8 @@ static int put_domain(FILE *out, const domain_journal *dj)
 		if (!record->node.shared)
 			continue; /* only its own domain's commands act on an exclusive node's record */
 		fputs("record", out);
-		put_field(out, record->labeler);
-		put_field(out, record->node.path);
+		if (put_field(out, record->labeler) < 0 || put_field(out, record->node.path) < 0)
+			return -1;
 		fprintf(out, " %u:%u\n", major(record->node.rdev), minor(record->node.rdev));
 	}
 	return 1;

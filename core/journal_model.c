@@ -459,12 +459,15 @@ static int indexed_group_holder(const host_journal *hj, const char *name, unsign
 	char *key = host_holders_key(HOLDER_CLAIM, group, NULL, NULL, 0);
 	holders_match match;
 	size_t cursor = 0;
+	int listed = 0;
 	bool found = false;
-	while (key && !found && host_holders_next(hj->holders, key, &cursor, &match))
+	while (key && !found && (listed = host_holders_next(hj->holders, key, &cursor, &match)) > 0)
 		found = strcmp(match.name, name) != 0;
 	free(key);
 	if (!key)
 		return 1;
+	if (listed < 0)
+		return host_journal_read_rest((host_journal *)hj, err) < 0 ? -1 : 1;
 	if (!found)
 		return 0;
 	domain_journal *other;

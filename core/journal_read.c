@@ -790,6 +790,13 @@ int host_journal_load(const host_journal *view, const holders_match *match, doma
 	host_journal *hj = (host_journal *)view;
 	const char *name = match->name;
 	domain_journal *dj = host_journal_find(hj, name);
+	/*
+	 * Looked at before it is read: a journal changed behind the lock is not
+	 * opened for this (an exclusive read cuts a torn last line), and one cut
+	 * or removed is refused by the read of every journal, before any is read.
+	 */
+	if (!dj && !host_holders_vouch(hj, match))
+		return host_journal_read_rest(hj, err) < 0 ? -1 : 1;
 	if (!dj) {
 		char file[3 * VFG_NAME_MAX + 16], path[VFG_PATH_MAX + 3 * VFG_NAME_MAX + 16];
 		journal_file_name(name, file, sizeof(file));
@@ -811,8 +818,16 @@ int host_journal_load(const host_journal *view, const holders_match *match, doma
 
 int host_journal_read_rest(host_journal *hj, vfg_error *err)
 {
+	/*
+	 * The index was trusted at the lock, and one of its journals answered
+	 * for something it no longer is: one cut or removed behind vfguard's
+	 * back is refused here, as at the lock (host_holders_check_journals()),
+	 * before its shorter self is read as the truth.
+	 */
+	int r = hj->holders ? host_holders_check_listed(hj, err) : 0;
 	/* The subject is in memory already: every journal read now is another domain's. */
-	int r = read_directory(hj, hj->exclusive, "", true, err);
+	if (r == 0)
+		r = read_directory(hj, hj->exclusive, "", true, err);
 	if (r < 0) {
 		hj->failed = true;
 		hj->failure = *err;

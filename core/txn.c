@@ -93,7 +93,8 @@ VFG_EXPORT void vfg_txn_note(vfg_txn *txn, const char *fmt, ...)
 
 int txn_result(const vfg_txn *txn, int r, vfg_error *err)
 {
-	if (r < 0 || (!txn->failed && !txn->hj->failed))
+	/* A failed core call is the cause of whatever the labeler made of its answer: its error is the one told. */
+	if (!txn->failed && !txn->hj->failed)
 		return r;
 	*err = txn->failed ? txn->failure : txn->hj->failure;
 	return -1;
@@ -132,17 +133,27 @@ static int indexed_shared_holders(const vfg_txn *txn, const vfg_node *node, vfg_
 	char *key = host_holders_key(HOLDER_RECORD, 0, txn->labeler, node->path, node->rdev);
 	if (!key)
 		return 1;
-	holders_match match, first;
+	holders_match match, first, first_same_uid;
 	size_t cursor = 0;
-	while (host_holders_next(txn->hj->holders, key, &cursor, &match)) {
+	int listed;
+	while ((listed = host_holders_next(txn->hj->holders, key, &cursor, &match)) > 0) {
 		if (strcmp(match.name, txn->dj->domain->name) == 0)
 			continue;
 		if (!holders->others++)
 			first = match;
-		if (match.uid == txn->dj->domain->uid)
-			holders->others_same_uid++;
+		if (match.uid == txn->dj->domain->uid && !holders->others_same_uid++)
+			first_same_uid = match;
 	}
 	free(key);
+	/*
+	 * The answers are read as "none" or "some" (labeler.h): "some" rests on
+	 * one holder's journal still being the file recorded, the first's
+	 * (loaded, for its original) and, for the uid, the first of that uid's.
+	 */
+	if (listed < 0 ||
+	    (holders->others_same_uid && holders->others && strcmp(first_same_uid.name, first.name) != 0 &&
+	     !host_holders_vouch(txn->hj, &first_same_uid)))
+		return host_journal_read_rest(txn->hj, &((vfg_txn *)txn)->failure) < 0 ? 0 : 1;
 	domain_journal *other;
 	int r = holders->others ? txn_load(txn, &first, &other) : 0;
 	if (r != 0 || !holders->others)
@@ -216,8 +227,12 @@ static int indexed_state_holders(const host_journal *hj, const char *self, const
 	if (!line)
 		return 1;
 	holders_match first;
-	*holders = host_holders_count(hj->holders, line, self, &first);
+	bool readable = host_holders_count(hj->holders, line, self, holders, &first);
 	free(line);
+	/* "Some" rests on the first holder's journal still being the file recorded: loaded for its value, or vouched
+	 * for. */
+	if (!readable || (*holders && !value && !host_holders_vouch(hj, &first)))
+		return host_journal_read_rest((host_journal *)hj, err) < 0 ? -1 : 1;
 	if (!value || !*holders)
 		return 0;
 	domain_journal *other;
@@ -373,7 +388,7 @@ static const domain_journal *store_holder(const vfg_txn *txn, const char *key)
 	holders_match match;
 	size_t cursor = 0;
 	domain_journal *other = NULL;
-	bool listed = line && host_holders_next(txn->hj->holders, line, &cursor, &match);
+	bool listed = line && host_holders_next(txn->hj->holders, line, &cursor, &match) > 0;
 	free(line);
 	if (listed && txn_load(txn, &match, &other) == 0 && domain_journal_find_state(other, txn->labeler, key))
 		return other;

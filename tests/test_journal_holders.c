@@ -295,6 +295,56 @@ START_TEST(a_journal_removed_or_cut_behind_vfguards_back_is_refused)
 }
 END_TEST
 
+/*
+ * The index answers from the journals it lists, each one checked when it
+ * answers, not all of them by every command (docs/journal.md, "The holders
+ * index"): a journal cut in place stops its own domain's commands, every
+ * command that needs something it holds, and the commands of every domain;
+ * a grant that needs nothing of it goes on.
+ */
+START_TEST(a_cut_journal_stops_the_commands_that_read_it_and_no_other)
+{
+	const char *root = host_new(); /* the container is 0666: vm2's grant needs nothing of vm1 */
+	apply(root, "vm1", "107", "01:00.0");
+	ck_assert_int_eq(truncate(test_path(root, "/run/vfguard/domains/vm1.journal"), 60), 0);
+	const char *cut = "domain vm1's journal is 60 bytes, shorter than";
+	apply(root, "vm2", "108", "02:00.0");
+	/* asks who claims group 7: vm1, whose journal is then read */
+	run_refused((const char *[]){"apply", "--root", root, "--domain", "vm3", "--uid", "109", "--gid", "109",
+				     "--hostdev", "01:00.0", NULL},
+		    cut);
+	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, cut);
+	run_refused((const char *[]){"status", "--root", root, NULL}, cut);
+	revoke_domain(root, "vm2");
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A grant that shares a node with a domain whose journal was cut asks who
+ * else holds it while it grants, after its intents are journaled: the cut
+ * is refused there too, before the shorter journal could be read as a
+ * domain that never held the node (the grant would then journal vm1's
+ * grant as the original), and what the grant had done is undone.
+ */
+START_TEST(a_grant_beside_a_cut_holder_of_its_shared_node_is_refused_and_undone)
+{
+	const char *root = host_new();
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0600), 0); /* each domain's uid needs its entry */
+	apply(root, "vm1", "107", "01:00.0");
+	expect_listed(root, "\nrecord dac /dev/vfio/vfio 10:196\n", true);
+	ck_assert_int_eq(truncate(test_path(root, "/run/vfguard/domains/vm1.journal"), 60), 0);
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME);
+	run_refused((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				     "--hostdev", "02:00.0", NULL},
+		    "domain vm1's journal is 60 bytes, shorter than");
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME, before,
+			     "after vm2's refused grant");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *journal_holders_suite(void)
 {
 	Suite *suite = suite_create("journal_holders");
@@ -305,6 +355,8 @@ static Suite *journal_holders_suite(void)
 	tcase_add_test(tc, the_rebuild_after_a_killed_writer_removes_its_temporary);
 	tcase_add_test(tc, a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_one_restores_it);
 	tcase_add_test(tc, a_journal_removed_or_cut_behind_vfguards_back_is_refused);
+	tcase_add_test(tc, a_cut_journal_stops_the_commands_that_read_it_and_no_other);
+	tcase_add_test(tc, a_grant_beside_a_cut_holder_of_its_shared_node_is_refused_and_undone);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

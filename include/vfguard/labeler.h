@@ -347,7 +347,12 @@ void vfg_txn_note(vfg_txn *txn, const char *fmt, ...) __attribute__((format(prin
  */
 int vfg_txn_unopened(vfg_txn *txn, const vfg_error *why, vfg_error *err);
 
-/* Who else holds this labeler's grant on a shared node (/dev/vfio/vfio, /dev/iommu). */
+/*
+ * Who else holds this labeler's grant on a shared node (/dev/vfio/vfio,
+ * /dev/iommu). Read the counts as none or some: "some" rests on a holder
+ * whose journal was checked (the first, and the first of this uid); the
+ * number beyond it is what the holders index lists (docs/journal.md).
+ */
 typedef struct vfg_shared_holders {
 	size_t others; /* other domains holding it */
 	size_t others_same_uid; /* of those, how many run as this domain's uid */
@@ -381,7 +386,10 @@ int vfg_txn_state_set(vfg_txn *txn, const char *key, const char *value, vfg_erro
 int vfg_txn_state_unset(vfg_txn *txn, const char *key, vfg_error *err);
 /* This domain's value for @key, NULL when it has none. */
 const char *vfg_txn_state_get(const vfg_txn *txn, const char *key);
-/* How many other domains hold @key for this labeler; the value of the first of them in *@value (when not NULL). */
+/*
+ * How many other domains hold @key for this labeler; the value of the first
+ * of them in *@value (when not NULL). None or some, as vfg_shared_holders.
+ */
 size_t vfg_txn_state_holders(const vfg_txn *txn, const char *key, const char **value);
 /* The same, read-only, from plan, probe and audit (the journal as the call began); NULL outside a domain's call. */
 const char *vfg_env_state_get(const vfg_labeler_env *env, const vfg_domain *domain, const char *key);
