@@ -164,6 +164,8 @@ typedef struct host_journal {
 	 */
 	struct host_holders *holders;
 	bool holders_valid; /* STATE/holders was valid when the lock was taken */
+	/* The subject's lines as hj->holders listed them at the lock (journal_holders.c), for its rewrite. */
+	struct holders_subject *holders_subject;
 	/* A journal loaded on demand (host_journal_load) failed to read: the command fails with it. */
 	bool failed;
 	vfg_error failure;
@@ -437,6 +439,14 @@ bool host_holders_current(const host_holders *holders, const holders_match *matc
  * reader does not trust.
  */
 void host_holders_write(host_journal *hj);
+typedef struct holders_subject holders_subject;
+/*
+ * Under the exclusive lock, once the subject's journal is read with the
+ * index trusted: note the subject's lines as the index lists them, which
+ * the rewrite at the end of the hold replaces with its lines then.
+ */
+void host_holders_note_subject(host_journal *hj, const char *subject);
+void host_holders_subject_free(host_journal *hj);
 /*
  * The journal of @match, read (for another domain's command) and added to
  * @hj on first use: 0 with *@dj; 1 when it is not what the index recorded,

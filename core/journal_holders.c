@@ -8,15 +8,21 @@
  * the journals by the last writer under the exclusive lock, trusted only
  * while nothing can have changed since, rebuilt from the journals when
  * anything doubts it.
+ *
+ * Its lines are kept sorted, each holder line starting with what it is held
+ * by ("claim 7 ", "record dac /dev/vfio/vfio 10:196 ") and ending with its
+ * domain's name and uid: a question is a binary search of the mapped file,
+ * and its holders are the lines that follow, so neither a reader nor a
+ * writer goes over the lines of the domains it does not ask about.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/sysmacros.h>
@@ -24,40 +30,21 @@
 #include "journal.h"
 #include "vfg_fault.h"
 
-#define HOLDERS_MAGIC "vfguard-holders 2"
+#define HOLDERS_MAGIC "vfguard-holders 3"
 #define HOLDERS_FILE "holders"
 /* The running kernel's, not one under --root: a reboot empties /run, and a power loss must not leave it trusted. */
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define SIGNATURE_LENGTH (5 * 16 + 2 * 8 + 6)
 #define SIGNATURE_SIZE (SIGNATURE_LENGTH + 1)
+#define DOMAIN_PREFIX "domain "
+#define DOMAIN_PREFIX_LENGTH (sizeof(DOMAIN_PREFIX) - 1)
 
-/*
- * A line that says what a domain holds ("claim", "state", "record"), as
- * holders_index() found it: where it starts and the domain it is listed
- * under, its hash to find it by.
- */
-typedef struct holder_line {
-	uint64_t hash;
-	size_t at; /* the newline before it */
-	size_t domain; /* the domain line it is listed under (just past its newline); SIZE_MAX: none */
-} holder_line;
-
-/*
- * The file as read, mapped, and its holder lines indexed by their hash in
- * one pass when it is mapped: a query finds the lines of its key among the
- * few of one bucket instead of searching the whole file (beside 1000
- * domains, every query of a key that all of them hold was a memmem() of
- * 170 KB; a grant asks two keys at its plan and again at its intent).
- */
+/* The file as read and mapped: its lines from @body to @end, where its "end" line starts. */
 struct host_holders {
 	char *text;
 	size_t size;
 	struct stat st; /* the file mapped: a later lock maps it again only when it is another */
-	holder_line *lines; /* bucket by bucket (hash & mask), in the order of the file within one */
-	size_t *bucket; /* mask + 2 of them: bucket b's lines are lines[bucket[b]] .. lines[bucket[b + 1] - 1] */
-	size_t mask;
-	size_t *domains; /* every domain line (just past its newline), in the order of the file */
-	size_t n_domains;
+	size_t body, end;
 };
 
 void host_holders_free(host_holders *holders)
@@ -66,125 +53,7 @@ void host_holders_free(host_holders *holders)
 		return;
 	if (holders->text)
 		munmap(holders->text, holders->size);
-	free(holders->lines);
-	free(holders->bucket);
-	free(holders->domains);
 	free(holders);
-}
-
-/*
- * The hash of the @length bytes at @text, eight at a time: a line is some
- * fifty bytes, and a byte at a time was most of the index's cost. Each word
- * folded in by a multiply and a shift (the constants of splitmix64, Steele,
- * Lea and Flood, "Fast splittable pseudorandom number generators", 2014).
- */
-static uint64_t line_hash(const char *text, size_t length)
-{
-	uint64_t hash = length * 0x9e3779b97f4a7c15u;
-	for (; length >= 8; text += 8, length -= 8) {
-		uint64_t word;
-		memcpy(&word, text, 8);
-		hash = (hash ^ word) * 0xbf58476d1ce4e5b9u;
-		hash ^= hash >> 31;
-	}
-	uint64_t tail = 0;
-	memcpy(&tail, text, length);
-	hash = (hash ^ tail) * 0x94d049bb133111ebu;
-	return hash ^ (hash >> 29);
-}
-
-/*
- * What a holder line ("claim", "state", "record") is found by: itself. 0
- * for any other line: the header, "end", a domain line (domain_key()).
- */
-static size_t holder_length(const char *line, size_t length)
-{
-	if ((length > 6 && (memcmp(line, "claim ", 6) == 0 || memcmp(line, "state ", 6) == 0)) ||
-	    (length > 7 && memcmp(line, "record ", 7) == 0))
-		return length;
-	return 0;
-}
-
-/*
- * A domain line is any line that starts "domain ": one that does not parse
- * (no writer puts one) must still be listed, so that the holder lines under
- * it are its, and doubt the file when they are asked about
- * (host_holders_next()), and the check of every listed journal refuses it.
- * It is found by "domain NAME"; 0 when it has no name and space to be found
- * by.
- */
-static bool domain_line_at(const char *line, size_t length)
-{
-	return length >= 7 && memcmp(line, "domain ", 7) == 0;
-}
-
-static size_t domain_key(const char *line, size_t length)
-{
-	const char *space = memchr(line + 7, ' ', length - 7);
-	return space ? (size_t)(space - line) : 0;
-}
-
-/* Room in *@array (*@room items of @size) for item @n: doubled when full. */
-static int room_for(void **array, size_t *room, size_t n, size_t size)
-{
-	if (n < *room)
-		return 0;
-	size_t more = *room ? 2 * *room : 256;
-	void *grown = reallocarray(*array, more, size);
-	if (!grown)
-		return -1;
-	*array = grown;
-	*room = more;
-	return 0;
-}
-
-/*
- * Every line of @holders once, in one pass: where each domain line is, and
- * each holder line and named domain line hashed; then placed in its bucket
- * (counted, then placed: no sort). -1 when there is no memory for it (the
- * file is then not used).
- */
-static int holders_index(host_holders *holders)
-{
-	const char *text = holders->text, *end = text + holders->size;
-	_cleanup_free_ holder_line *found = NULL;
-	size_t n = 0, room = 0, domain_room = 0, domain = SIZE_MAX;
-	const char *next = memchr(text, '\n', holders->size);
-	/* Each newline found once: it ends one line and starts the next. */
-	for (const char *c; next && (c = next + 1) < end;) {
-		next = memchr(c, '\n', (size_t)(end - c));
-		size_t length = next ? (size_t)(next - c) : (size_t)(end - c);
-		size_t at = (size_t)(c - text), key = holder_length(c, length);
-		if (domain_line_at(c, length)) {
-			if (room_for((void **)&holders->domains, &domain_room, holders->n_domains, sizeof(size_t)) < 0)
-				return -1;
-			holders->domains[holders->n_domains++] = domain = at;
-			key = domain_key(c, length);
-		}
-		if (!key)
-			continue;
-		if (room_for((void **)&found, &room, n, sizeof(*found)) < 0)
-			return -1;
-		found[n++] = (holder_line){line_hash(c, key), at - 1, domain};
-	}
-	size_t buckets = 16;
-	while (buckets < n)
-		buckets *= 2;
-	holders->mask = buckets - 1;
-	holders->bucket = calloc(buckets + 1, sizeof(*holders->bucket));
-	holders->lines = malloc((n + 1) * sizeof(*holders->lines));
-	_cleanup_free_ size_t *placed = calloc(buckets, sizeof(*placed));
-	if (!holders->bucket || !holders->lines || !placed)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		holders->bucket[(found[i].hash & holders->mask) + 1]++;
-	for (size_t b = 1; b <= buckets; b++)
-		holders->bucket[b] += holders->bucket[b - 1];
-	for (size_t i = 0; i < n; i++) {
-		size_t b = found[i].hash & holders->mask;
-		holders->lines[holders->bucket[b] + placed[b]++] = found[i];
-	}
-	return 0;
 }
 
 /*
@@ -302,6 +171,111 @@ static bool validity_line(const host_journal *hj, char *buf, size_t size)
 
 /* ---- Reading ---- */
 
+/* The line at @at (where one starts, before the end line): its length without the newline. */
+static size_t line_length(const host_holders *holders, size_t at)
+{
+	const char *newline = memchr(holders->text + at, '\n', holders->end - at);
+	return newline ? (size_t)(newline - holders->text) - at : holders->end - at;
+}
+
+static size_t next_line(const host_holders *holders, size_t at)
+{
+	return at + line_length(holders, at) + 1;
+}
+
+/*
+ * The line at @at against the @length bytes of @prefix in the file's order
+ * (bytes, a line that is the start of another first): below 0, 0 when it
+ * starts with @prefix, above 0.
+ */
+static int line_order(const host_holders *holders, size_t at, const char *prefix, size_t length)
+{
+	size_t line = line_length(holders, at);
+	int c = memcmp(holders->text + at, prefix, line < length ? line : length);
+	return c ? c : line < length ? -1 : 0;
+}
+
+/* Where the first line that is not below @prefix starts (the end line when none): a binary search. */
+static size_t lower_bound(const host_holders *holders, const char *prefix, size_t length)
+{
+	/* Line starts: every line before @low is below @prefix, none from @high on. */
+	size_t low = holders->body, high = holders->end;
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+		const char *newline = memrchr(holders->text + low, '\n', middle - low);
+		size_t at = newline ? (size_t)(newline - holders->text) + 1 : low;
+		if (line_order(holders, at, prefix, length) < 0)
+			low = next_line(holders, at);
+		else
+			high = at;
+	}
+	return low;
+}
+
+/* The line at @at starts with @prefix. */
+static bool line_starts(const host_holders *holders, size_t at, const char *prefix, size_t length)
+{
+	return at < holders->end && line_order(holders, at, prefix, length) == 0;
+}
+
+/*
+ * A name and uid as a line has them, NAME (a field) and UID (digits), into
+ * @match: decoded when the name has an escape; false when they do not parse.
+ */
+static bool name_and_uid(const char *name, size_t name_length, const char *uid, size_t uid_length, holders_match *match)
+{
+	char encoded[3 * VFG_NAME_MAX + 1];
+	if (name_length == 0 || name_length >= sizeof(encoded) || uid_length == 0 || uid_length > 10)
+		return false;
+	memcpy(encoded, name, name_length);
+	encoded[name_length] = '\0';
+	if ((memchr(name, '%', name_length) || (name_length == 1 && name[0] == '-')) && vfg_field_decode(encoded) < 0)
+		return false;
+	if (strlen(encoded) > VFG_NAME_MAX)
+		return false;
+	unsigned long number = 0;
+	for (size_t i = 0; i < uid_length; i++) {
+		if (uid[i] < '0' || uid[i] > '9')
+			return false;
+		number = number * 10 + (unsigned long)(uid[i] - '0');
+	}
+	if (number > UINT32_MAX)
+		return false;
+	memcpy(match->name, encoded, strlen(encoded) + 1);
+	match->uid = (uid_t)number;
+	return true;
+}
+
+/* The domain line at @at, "domain NAME UID SIGNATURE": its name and uid, and where its signature starts. */
+static bool domain_line(const host_holders *holders, size_t at, holders_match *match, size_t *signature)
+{
+	size_t length = line_length(holders, at);
+	const char *line = holders->text + at, *end = line + length;
+	if (length <= DOMAIN_PREFIX_LENGTH || memcmp(line, DOMAIN_PREFIX, DOMAIN_PREFIX_LENGTH) != 0)
+		return false;
+	const char *name = line + DOMAIN_PREFIX_LENGTH, *uid = memchr(name, ' ', (size_t)(end - name));
+	const char *rest = uid ? memchr(uid + 1, ' ', (size_t)(end - uid - 1)) : NULL;
+	if (!rest || !name_and_uid(name, (size_t)(uid - name), uid + 1, (size_t)(rest - uid - 1), match))
+		return false;
+	match->entry = at;
+	*signature = (size_t)(rest + 1 - holders->text);
+	return true;
+}
+
+/* The domain a holder line ends with, "... NAME UID"; its domain line is found when asked for (entry SIZE_MAX). */
+static bool holder_owner(const host_holders *holders, size_t at, holders_match *match)
+{
+	size_t length = line_length(holders, at);
+	const char *line = holders->text + at;
+	const char *uid = memrchr(line, ' ', length);
+	const char *name = uid ? memrchr(line, ' ', (size_t)(uid - line)) : NULL;
+	if (!name ||
+	    !name_and_uid(name + 1, (size_t)(uid - name - 1), uid + 1, length - (size_t)(uid + 1 - line), match))
+		return false;
+	match->entry = SIZE_MAX;
+	return true;
+}
+
 /* @value as a field, appended to @out (size 3 * length + 2 at least: every byte escaped, a space). */
 static size_t append_field(char *out, const char *value)
 {
@@ -318,125 +292,90 @@ char *host_holders_key(holder_kind kind, unsigned group, const char *labeler, co
 	size_t used = 0;
 	switch (kind) {
 	case HOLDER_CLAIM:
-		snprintf(key, size, "\nclaim %u\n", group);
+		snprintf(key, size, "claim %u ", group);
 		return key;
 	case HOLDER_STATE:
-		used = (size_t)snprintf(key, size, "\nstate");
+		used = (size_t)snprintf(key, size, "state");
 		break;
 	case HOLDER_RECORD:
-		used = (size_t)snprintf(key, size, "\nrecord");
+		used = (size_t)snprintf(key, size, "record");
 		break;
 	}
 	used += append_field(key + used, labeler);
 	used += append_field(key + used, name);
 	if (kind == HOLDER_RECORD)
 		used += (size_t)snprintf(key + used, size - used, " %u:%u", major(rdev), minor(rdev));
-	snprintf(key + used, size - used, "\n");
+	snprintf(key + used, size - used, " ");
 	return key;
-}
-
-/* The line at @at (just past a newline) of @holders: its length without the newline. */
-static size_t line_length(const host_holders *holders, size_t at)
-{
-	const char *end = memchr(holders->text + at, '\n', holders->size - at);
-	return end ? (size_t)(end - holders->text) - at : holders->size - at;
-}
-
-/* domain_line() for any line: copied, the name decoded, the uid by strtoul(). */
-static bool domain_line_copied(const host_holders *holders, size_t at, holders_match *match, size_t *signature)
-{
-	size_t length = line_length(holders, at);
-	char line[3 * VFG_NAME_MAX + 256];
-	if (length >= sizeof(line) || length < 7 || memcmp(holders->text + at, "domain ", 7) != 0)
-		return false;
-	memcpy(line, holders->text + at, length);
-	line[length] = '\0';
-	char *name = line + 7, *uid = strchr(name, ' '), *end;
-	if (!uid)
-		return false;
-	*uid++ = '\0';
-	char *rest = strchr(uid, ' ');
-	if (!rest || vfg_field_decode(name) < 0 || strlen(name) > VFG_NAME_MAX)
-		return false;
-	*rest++ = '\0';
-	errno = 0;
-	unsigned long number = strtoul(uid, &end, 10);
-	if (errno || *end || end == uid)
-		return false;
-	memcpy(match->name, name, strlen(name) + 1); /* fits: checked against VFG_NAME_MAX above */
-	match->uid = (uid_t)number;
-	match->entry = at;
-	*signature = at + (size_t)(rest - line);
-	return true;
-}
-
-/*
- * The domain line at @at, "domain NAME UID SIGNATURE": its name, uid and
- * where its signature starts. Read in place when the name has no escape and
- * the uid is digits (every line vfguard writes for a name it accepts): a
- * query of a key that 1000 domains hold reads 1000 of them; anything else
- * as domain_line_copied().
- */
-static bool domain_line(const host_holders *holders, size_t at, holders_match *match, size_t *signature)
-{
-	const char *line = holders->text + at, *end = line + line_length(holders, at);
-	const char *name = line + 7, *c = name;
-	if (end - line >= 3 * VFG_NAME_MAX + 256 || end - line < 7 || memcmp(line, "domain ", 7) != 0)
-		return false;
-	for (; c < end && *c != ' ' && *c != '%' && *c; c++)
-		;
-	size_t name_length = (size_t)(c - name);
-	if (c == end || *c != ' ' || name_length > VFG_NAME_MAX || (name_length == 1 && name[0] == '-'))
-		return domain_line_copied(holders, at, match, signature);
-	const char *uid = ++c;
-	unsigned long number = 0;
-	for (; c < end && *c >= '0' && *c <= '9' && c - uid < 19; c++)
-		number = number * 10 + (unsigned long)(*c - '0');
-	if (c == uid || c == end || *c != ' ')
-		return domain_line_copied(holders, at, match, signature);
-	memcpy(match->name, name, name_length);
-	match->name[name_length] = '\0';
-	match->uid = (uid_t)number;
-	match->entry = at;
-	*signature = (size_t)(c + 1 - holders->text);
-	return true;
-}
-
-/*
- * The first indexed line from position @from of lines[] (0: the first)
- * whose text at its newline before is the @length bytes of @key, which
- * hashes to @hash: its position, or the end of @key's bucket when none.
- */
-static size_t bucket_find(const host_holders *holders, const char *key, size_t length, uint64_t hash, size_t from)
-{
-	size_t b = hash & holders->mask, i = from > holders->bucket[b] ? from : holders->bucket[b];
-	for (; i < holders->bucket[b + 1]; i++) {
-		const holder_line *line = &holders->lines[i];
-		if (line->hash == hash && line->at + length <= holders->size &&
-		    memcmp(holders->text + line->at, key, length) == 0)
-			break;
-	}
-	return i;
 }
 
 int host_holders_next(const host_holders *holders, const char *key, size_t *cursor, holders_match *match)
 {
-	/* @key is the line with its newlines on both sides: hashed without them, compared with them. */
-	size_t key_length = strlen(key);
-	uint64_t hash = line_hash(key + 1, key_length - 2);
-	size_t stop = holders->bucket[(hash & holders->mask) + 1], signature;
-	/* *@cursor: 0, or one past the last line returned (a position in lines[]). */
-	for (size_t i = bucket_find(holders, key, key_length, hash, *cursor); i < stop;
-	     i = bucket_find(holders, key, key_length, hash, i + 1)) {
-		const holder_line *line = &holders->lines[i];
-		*cursor = i + 1;
-		if (line->domain == SIZE_MAX)
-			continue; /* above every domain line: no writer puts one there */
-		/* Not a line the writer puts: what it says this domain holds cannot be read, so the file is doubted. */
-		return domain_line(holders, line->domain, match, &signature) ? 1 : -1;
+	size_t length = strlen(key);
+	/* *@cursor: 0, or where the line after the last one returned starts. */
+	size_t at = *cursor ? *cursor : lower_bound(holders, key, length);
+	if (!line_starts(holders, at, key, length)) {
+		*cursor = holders->end;
+		return 0;
 	}
-	*cursor = stop;
-	return 0;
+	*cursor = next_line(holders, at);
+	/* Not a line the writer puts: whose it is cannot be read, so the file is doubted. */
+	return holder_owner(holders, at, match) ? 1 : -1;
+}
+
+/* Where the domain line of @name starts, or SIZE_MAX when none. */
+static size_t domain_entry(const host_holders *holders, const char *name)
+{
+	char prefix[3 * VFG_NAME_MAX + 16];
+	if (strlen(name) > VFG_NAME_MAX)
+		return SIZE_MAX; /* no such domain: a name is checked against it before it is journaled */
+	size_t used = (size_t)snprintf(prefix, sizeof(prefix), "domain");
+	used += append_field(prefix + used, name);
+	prefix[used++] = ' ';
+	size_t at = lower_bound(holders, prefix, used);
+	return line_starts(holders, at, prefix, used) ? at : SIZE_MAX;
+}
+
+/*
+ * The lines starting with @key are counted by their newlines, without
+ * reading them, between two binary searches (@key, and @key with its last
+ * space made the next byte: where the lines above all of them start); the
+ * first line that is not @self's is read into *@first, and @self's own is
+ * found by its name. Beside 1000 domains that share a cgroup's rule, a
+ * grant asks this of it at its plan and at its intent.
+ */
+bool host_holders_count(const host_holders *holders, const char *key, const char *self, size_t *count,
+			holders_match *first)
+{
+	size_t length = strlen(key);
+	_cleanup_free_ char *above = strdup(key);
+	if (!above || length == 0)
+		return false;
+	above[length - 1] = ' ' + 1;
+	size_t from = lower_bound(holders, key, length), to = lower_bound(holders, above, length);
+	size_t lines = 0, own = SIZE_MAX;
+	for (const char *c = holders->text + from, *end = holders->text + to;
+	     c < end && (c = memchr(c, '\n', (size_t)(end - c))); c++)
+		lines++;
+	if (self && lines) {
+		size_t size = length + 3 * strlen(self) + 2;
+		_cleanup_free_ char *mine = malloc(size);
+		if (!mine)
+			return false;
+		memcpy(mine, key, length);
+		size_t used = length - 1 + append_field(mine + length - 1, self);
+		mine[used++] = ' ';
+		own = lower_bound(holders, mine, used);
+		if (own < to && line_starts(holders, own, mine, used))
+			lines--;
+		else
+			own = SIZE_MAX;
+	}
+	*count = lines;
+	if (!lines)
+		return true;
+	size_t at = from == own ? next_line(holders, from) : from;
+	return holder_owner(holders, at, first);
 }
 
 static bool signature_is(const host_holders *holders, size_t at, const char *signature)
@@ -445,71 +384,38 @@ static bool signature_is(const host_holders *holders, size_t at, const char *sig
 	return line_length(holders, at) == length && memcmp(holders->text + at, signature, length) == 0;
 }
 
+/* Where @match's domain line starts: as it was found, or by its name. */
+static size_t match_entry(const host_holders *holders, const holders_match *match)
+{
+	return match->entry != SIZE_MAX ? match->entry : domain_entry(holders, match->name);
+}
+
 bool host_holders_current(const host_holders *holders, const holders_match *match, const domain_journal *dj)
 {
 	char signature[SIGNATURE_SIZE];
 	holders_match again;
-	size_t at;
+	size_t at, entry = match_entry(holders, match);
 	file_signature(dj->file.dev, dj->file.ino, dj->file.size, &dj->file.mtime, &dj->file.ctime, signature);
-	return dj->file.ino && domain_line(holders, match->entry, &again, &at) && signature_is(holders, at, signature);
+	return dj->file.ino && entry != SIZE_MAX && domain_line(holders, entry, &again, &at) &&
+	       signature_is(holders, at, signature);
 }
 
-/* Where the domain line of @name starts in @holders (just past its newline), or SIZE_MAX when none. */
-static size_t domain_entry(const host_holders *holders, const char *name)
+/* The domain lines, which sort together: the first, and the one after @at. */
+static size_t first_domain(const host_holders *holders)
 {
-	char key[3 * VFG_NAME_MAX + 16];
-	if (strlen(name) > VFG_NAME_MAX)
-		return SIZE_MAX; /* no such domain: a name is checked against it before it is journaled */
-	size_t used = (size_t)snprintf(key, sizeof(key), "\ndomain");
-	used += append_field(key + used, name);
-	key[used++] = ' ';
-	/* Indexed by "domain NAME" (domain_key()), compared with its newline before and the space after. */
-	uint64_t hash = line_hash(key + 1, used - 2);
-	size_t i = bucket_find(holders, key, used, hash, 0);
-	return i < holders->bucket[(hash & holders->mask) + 1] ? holders->lines[i].at + 1 : SIZE_MAX;
+	return lower_bound(holders, DOMAIN_PREFIX, DOMAIN_PREFIX_LENGTH);
 }
 
-/*
- * host_holders_next() counted, without reading the holders' lines: only
- * the first is read, into *@first. A key that all domains of a cgroup hold
- * (its rule) is counted at every plan and intent: beside 1000 domains,
- * reading each holder's line for its name made a grant's counts 1.0
- * million instructions, 0.2 million without. Every domain line of a
- * trusted index parses (journals_match()), so the count is the same.
- */
-bool host_holders_count(const host_holders *holders, const char *key, const char *self, size_t *count,
-			holders_match *first)
+static size_t next_domain(const host_holders *holders, size_t at)
 {
-	size_t key_length = strlen(key), signature;
-	uint64_t hash = line_hash(key + 1, key_length - 2);
-	size_t stop = holders->bucket[(hash & holders->mask) + 1];
-	size_t own = self ? domain_entry(holders, self) : SIZE_MAX;
-	*count = 0;
-	for (size_t i = bucket_find(holders, key, key_length, hash, 0); i < stop;
-	     i = bucket_find(holders, key, key_length, hash, i + 1)) {
-		size_t domain = holders->lines[i].domain;
-		if (domain == SIZE_MAX || domain == own)
-			continue;
-		if (!*count && !domain_line(holders, domain, first, &signature))
-			return false;
-		(*count)++;
-	}
-	return true;
+	size_t next = next_line(holders, at);
+	return line_starts(holders, next, DOMAIN_PREFIX, DOMAIN_PREFIX_LENGTH) ? next : holders->end;
 }
 
-/* Where the domain entry at @entry ends: the next domain line, or the end line. */
-static size_t domain_entry_end(const host_holders *holders, size_t entry)
-{
-	size_t low = 0, high = holders->n_domains;
-	while (low < high) {
-		size_t middle = low + (high - low) / 2;
-		if (holders->domains[middle] <= entry)
-			low = middle + 1;
-		else
-			high = middle;
-	}
-	return low < holders->n_domains ? holders->domains[low] : holders->size - 4;
-}
+#define EACH_DOMAIN(holders, at)                                                                   \
+	for (size_t at = first_domain(holders);                                                    \
+	     at < (holders)->end && line_starts(holders, at, DOMAIN_PREFIX, DOMAIN_PREFIX_LENGTH); \
+	     at = next_domain(holders, at))
 
 /* The journal listed at @at is the file recorded: 1 yes, 0 no, -1 the line does not parse. @name its domain's. */
 static int listed_current(int dir_fd, const host_holders *holders, size_t at, holders_match *match)
@@ -538,9 +444,9 @@ static bool journals_match(const host_journal *hj, const host_holders *holders, 
 	if (dir_fd < 0)
 		return false;
 	if (!subject) {
-		for (size_t i = 0; i < holders->n_domains; i++)
-			if (listed_current(dir_fd, holders, holders->domains[i], &match) <= 0)
-				return false;
+		EACH_DOMAIN(holders, at)
+		if (listed_current(dir_fd, holders, at, &match) <= 0)
+			return false;
 		return true;
 	}
 	size_t at = domain_entry(holders, subject);
@@ -556,7 +462,8 @@ bool host_holders_vouch(const host_journal *hj, const holders_match *match)
 {
 	_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	holders_match again;
-	return dir_fd >= 0 && hj->holders && listed_current(dir_fd, hj->holders, match->entry, &again) > 0;
+	size_t entry = hj->holders ? match_entry(hj->holders, match) : SIZE_MAX;
+	return dir_fd >= 0 && entry != SIZE_MAX && listed_current(dir_fd, hj->holders, entry, &again) > 0;
 }
 
 /* @a and @b are one file as it was: device, inode, size, modification and change times. */
@@ -582,6 +489,39 @@ static bool holders_sealed(const host_journal *hj, const struct stat *st)
 	       stat_signature_is(recorded, SIGNATURE_LENGTH, st);
 }
 
+/*
+ * The file @fd of @st mapped whole (no copy, no page fault per page: read
+ * into the heap instead, the fresh pages' faults cost four times the
+ * mapping and its munmap here), its magic line checked and its validity
+ * line's first @prefix bytes against @validity's; its body and end found.
+ * NULL when it is not such a file.
+ */
+static host_holders *holders_map(int fd, const struct stat *st, const char *validity, size_t prefix)
+{
+	size_t magic = strlen(HOLDERS_MAGIC);
+	host_holders *holders = st->st_size > 0 ? calloc(1, sizeof(*holders)) : NULL;
+	if (!holders)
+		return NULL;
+	holders->size = (size_t)st->st_size;
+	holders->st = *st;
+	holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (holders->text == MAP_FAILED)
+		holders->text = NULL;
+	const char *text = holders->text, *validity_end = NULL;
+	/* The magic's line, the validity line, and "end" after a newline: an index of no domain is that much. */
+	if (text && holders->size >= magic + 1 + prefix + 1 + 4 && memcmp(text, HOLDERS_MAGIC "\n", magic + 1) == 0 &&
+	    memcmp(text + magic + 1, validity, prefix) == 0 && memcmp(text + holders->size - 4, "end\n", 4) == 0 &&
+	    text[holders->size - 5] == '\n')
+		validity_end = memchr(text + magic + 1 + prefix, '\n', holders->size - 4 - (magic + 1 + prefix));
+	if (!validity_end) {
+		host_holders_free(holders);
+		return NULL;
+	}
+	holders->body = (size_t)(validity_end - text) + 1;
+	holders->end = holders->size - 4;
+	return holders;
+}
+
 static host_holders *holders_read(const host_journal *hj)
 {
 	char path[VFG_PATH_MAX], validity[512];
@@ -596,41 +536,19 @@ static host_holders *holders_read(const host_journal *hj)
 	}
 	/* Root's alone like every state file; anything else is only not trusted: the next writer replaces it. */
 	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
-	if (fd >= 0 && !holders_sealed(hj, &st)) {
-		host_holders_free(holders);
-		return NULL;
-	}
-	if (holders && (fd < 0 || !same_file(&holders->st, &st))) {
+	if (fd < 0 || !holders_sealed(hj, &st) || (holders && !same_file(&holders->st, &st))) {
 		host_holders_free(holders);
 		holders = NULL;
-	}
-	if (!holders) {
-		holders = fd >= 0 && st.st_size > 0 ? calloc(1, sizeof(*holders)) : NULL;
-		if (!holders)
+		if (fd < 0 || !holders_sealed(hj, &st))
 			return NULL;
-		holders->size = (size_t)st.st_size;
-		holders->st = st;
-		/*
-		 * Mapped ready in one call: no copy, no page fault per page (read
-		 * into the heap instead, the fresh pages' faults cost four times
-		 * the mapping and its munmap here: 2.1 ms against 0.5 for three
-		 * reads of 180 KB). Kept for the next lock (journal_cache.c): an
-		 * apply's prepare hold and its plan and apply hold map it once.
-		 */
-		holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (holders->text == MAP_FAILED)
-			holders->text = NULL;
-		if (!holders->text || holders_index(holders) < 0) {
-			host_holders_free(holders);
-			return NULL;
-		}
 	}
+	/* Kept from an earlier lock (an apply's prepare hold, then its plan and apply hold), or mapped now. */
+	if (!holders)
+		holders = holders_map(fd, &st, validity, strlen(validity));
+	/* The validity line is this hold's, whole. */
 	size_t magic = strlen(HOLDERS_MAGIC), valid = strlen(validity);
-	const char *end = "\nend\n";
-	/* The magic's line, the validity line, "end" and its newline: an index of no domain is that much, no more. */
-	if (holders->size < magic + 1 + valid + 1 + 4 || memcmp(holders->text, HOLDERS_MAGIC "\n", magic + 1) != 0 ||
-	    memcmp(holders->text + magic + 1, validity, valid) != 0 || holders->text[magic + 1 + valid] != '\n' ||
-	    memcmp(holders->text + holders->size - 5, end, 5) != 0) {
+	if (holders &&
+	    (holders->body != magic + 1 + valid + 1 || memcmp(holders->text + magic + 1, validity, valid) != 0)) {
 		host_holders_free(holders);
 		return NULL;
 	}
@@ -727,24 +645,17 @@ int host_holders_check_journals(const host_journal *hj, vfg_error *err)
 	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
 		return 0;
 	/* "valid BOOT GENERATION LOCK " without domains/' signature, which a journal removed moves */
-	size_t prefix = (size_t)(strrchr(validity, ' ') + 1 - validity), magic = strlen(HOLDERS_MAGIC);
+	size_t prefix = (size_t)(strrchr(validity, ' ') + 1 - validity);
 	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
-	if (fd < 0 || st.st_size <= 0 || !holders_sealed(hj, &st))
+	if (fd < 0 || !holders_sealed(hj, &st))
 		return 0;
-	host_holders *holders = calloc(1, sizeof(*holders));
-	if (!holders)
-		return 0;
-	holders->size = (size_t)st.st_size;
-	holders->text = mmap(NULL, holders->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	if (holders->text == MAP_FAILED)
-		holders->text = NULL;
+	host_holders *holders = holders_map(fd, &st, validity, prefix);
+	_cleanup_close_ int dir_fd = holders ? open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	int r = 0;
-	if (holders->text && holders->size > magic + 1 + prefix &&
-	    memcmp(holders->text, HOLDERS_MAGIC "\n", magic + 1) == 0 &&
-	    memcmp(holders->text + magic + 1, validity, prefix) == 0 && holders_index(holders) == 0) {
-		_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		for (size_t i = 0; dir_fd >= 0 && r == 0 && i < holders->n_domains; i++)
-			r = listed_journal_kept(hj, dir_fd, holders, holders->domains[i], err);
+	if (dir_fd >= 0) {
+		EACH_DOMAIN(holders, at)
+		if (r == 0)
+			r = listed_journal_kept(hj, dir_fd, holders, at, err);
 	}
 	host_holders_free(holders);
 	return r;
@@ -755,31 +666,69 @@ int host_holders_check_listed(const host_journal *hj, vfg_error *err)
 	const host_holders *holders = hj->holders;
 	_cleanup_close_ int dir_fd = holders ? open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	int r = 0;
-	for (size_t i = 0; dir_fd >= 0 && r == 0 && i < holders->n_domains; i++) {
+	if (dir_fd < 0)
+		return 0;
+	EACH_DOMAIN(holders, at)
+	{
 		holders_match match;
 		size_t signature;
-		const domain_journal *dj = domain_line(holders, holders->domains[i], &match, &signature)
-						   ? host_journal_find(hj, match.name)
-						   : NULL;
-		if (!dj || !dj->touched)
-			r = listed_journal_kept(hj, dir_fd, holders, holders->domains[i], err);
+		const domain_journal *dj =
+			domain_line(holders, at, &match, &signature) ? host_journal_find(hj, match.name) : NULL;
+		if (r == 0 && (!dj || !dj->touched))
+			r = listed_journal_kept(hj, dir_fd, holders, at, err);
 	}
 	return r;
 }
 
 /* ---- Writing ---- */
 
-/* @value as a field after a space: -1 when there is no memory for it (no file is written then). */
-static int put_field(FILE *out, const char *value)
+/* Lines being made: each without its newline, malloc'd. */
+typedef struct line_list {
+	char **lines;
+	size_t n, room;
+	bool failed; /* no memory for one: the list is not whole, and no file is written from it */
+} line_list;
+
+static void line_list_free(line_list *list)
 {
-	size_t size = 3 * strlen(value) + 2;
-	char *field = malloc(size);
-	if (!field)
-		return -1;
-	vfg_field_encode(value, field, size);
-	fprintf(out, " %s", field);
-	free(field);
-	return 0;
+	for (size_t i = 0; i < list->n; i++)
+		free(list->lines[i]);
+	free(list->lines);
+	*list = (line_list){0};
+}
+
+__attribute__((format(printf, 2, 3))) static void line_add(line_list *list, const char *format, ...)
+{
+	if (list->failed)
+		return;
+	if (list->n == list->room) {
+		size_t more = list->room ? 2 * list->room : 16;
+		char **grown = reallocarray(list->lines, more, sizeof(*grown));
+		if (!grown) {
+			list->failed = true;
+			return;
+		}
+		list->lines = grown;
+		list->room = more;
+	}
+	va_list args;
+	va_start(args, format);
+	int r = vasprintf(&list->lines[list->n], format, args);
+	va_end(args);
+	if (r < 0)
+		list->failed = true;
+	else
+		list->n++;
+}
+
+/* @value as a field (malloc'd), or NULL when there is no memory for it. */
+static char *field(const char *value)
+{
+	size_t size = 3 * strlen(value) + 1;
+	char *encoded = malloc(size);
+	if (encoded)
+		vfg_field_encode(value, encoded, size);
+	return encoded;
 }
 
 static int group_order(const void *a, const void *b)
@@ -788,110 +737,195 @@ static int group_order(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* @dj's lines: 1 written, 0 it holds nothing (no file), -1 it cannot be listed. */
-static int put_domain(FILE *out, const domain_journal *dj)
+/*
+ * @dj's lines, signed @signature, added to @list: its domain line, one claim
+ * per group however many of its functions it claims, its side state keys,
+ * its shared nodes' records (an exclusive node's record is only its own
+ * domain's business).
+ */
+static void domain_lines(line_list *list, const domain_journal *dj, const char *signature)
 {
-	char signature[SIGNATURE_SIZE];
-	if (dj->open_txn)
-		return -1; /* only a committed journal is summed up: an open one is restore's to finish */
-	if (dj->touched || !dj->file.ino) {
-		int r = path_signature(dj->path, signature);
-		if (r < 0)
-			return r == -ENOENT ? 0 : -1;
-	} else {
-		file_signature(dj->file.dev, dj->file.ino, dj->file.size, &dj->file.mtime, &dj->file.ctime, signature);
-	}
-	fputs("domain", out);
-	if (put_field(out, dj->domain->name) < 0)
-		return -1;
-	fprintf(out, " %lu %s\n", (unsigned long)dj->domain->uid, signature);
-	/* One line per group, however many of its functions the domain claims: sorted, each once. */
+	_cleanup_free_ char *name = field(dj->domain->name);
 	_cleanup_free_ unsigned *groups = dj->n_claims ? malloc(dj->n_claims * sizeof(*groups)) : NULL;
-	if (dj->n_claims && !groups)
-		return -1;
+	unsigned long uid = (unsigned long)dj->domain->uid;
+	if (!name || (dj->n_claims && !groups)) {
+		list->failed = true;
+		return;
+	}
+	line_add(list, "domain %s %lu %s", name, uid, signature);
 	for (size_t i = 0; i < dj->n_claims; i++)
 		groups[i] = dj->claims[i].group;
 	qsort(groups, dj->n_claims, sizeof(*groups), group_order);
 	for (size_t i = 0; i < dj->n_claims; i++)
 		if (i == 0 || groups[i] != groups[i - 1])
-			fprintf(out, "claim %u\n", groups[i]);
+			line_add(list, "claim %u %s %lu", groups[i], name, uid);
 	for (size_t i = 0; i < dj->n_states; i++) {
-		fputs("state", out);
-		if (put_field(out, dj->states[i]->labeler) < 0 || put_field(out, dj->states[i]->key) < 0)
-			return -1;
-		fputc('\n', out);
+		_cleanup_free_ char *labeler = field(dj->states[i]->labeler), *key = field(dj->states[i]->key);
+		if (!labeler || !key)
+			list->failed = true;
+		else
+			line_add(list, "state %s %s %s %lu", labeler, key, name, uid);
 	}
 	for (size_t i = 0; i < dj->n_records; i++) {
 		const journal_record *record = dj->records[i];
 		if (!record->node.shared)
-			continue; /* only its own domain's commands act on an exclusive node's record */
-		fputs("record", out);
-		if (put_field(out, record->labeler) < 0 || put_field(out, record->node.path) < 0)
-			return -1;
-		fprintf(out, " %u:%u\n", major(record->node.rdev), minor(record->node.rdev));
+			continue;
+		_cleanup_free_ char *labeler = field(record->labeler), *path = field(record->node.path);
+		if (!labeler || !path)
+			list->failed = true;
+		else
+			line_add(list, "record %s %s %u:%u %s %lu", labeler, path, major(record->node.rdev),
+				 minor(record->node.rdev), name, uid);
 	}
-	return 1;
 }
 
-/* The lines of the journals in memory, after the header. */
-static int memory_lines(const host_journal *hj, const char *validity, char **text, size_t *size)
+/* The signature @dj's domain line has: its file as read, or as it is now when this hold wrote it. 0, -ENOENT (no file),
+ * -1. */
+static int journal_signature(const domain_journal *dj, char signature[SIGNATURE_SIZE])
 {
-	FILE *out = open_memstream(text, size);
-	if (!out)
-		return -1;
-	fprintf(out, "%s\n%s\n", HOLDERS_MAGIC, validity);
-	int r = 0;
-	for (size_t i = 0; r >= 0 && i < hj->n_domains; i++)
-		r = put_domain(out, hj->domains[i]);
-	if (fclose(out) != 0 || r < 0) {
-		free(*text);
-		*text = NULL;
-		return -1;
-	}
+	if (dj->touched || !dj->file.ino)
+		return path_signature(dj->path, signature);
+	file_signature(dj->file.dev, dj->file.ino, dj->file.size, &dj->file.mtime, &dj->file.ctime, signature);
 	return 0;
 }
 
-typedef struct text_range {
-	size_t start, end;
-} text_range;
-
-static int range_order(const void *a, const void *b)
+/* @dj's lines as the file would list it now (none when it has no file); -1 when it cannot be listed. */
+static int journal_lines(line_list *list, const domain_journal *dj)
 {
-	const text_range *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
+	char signature[SIGNATURE_SIZE];
+	if (dj->open_txn)
+		return -1; /* only a committed journal is summed up: an open one is restore's to finish */
+	int r = journal_signature(dj, signature);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return -1;
+	domain_lines(list, dj, signature);
+	return list->failed ? -1 : 0;
+}
+
+static int line_order_sort(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The subject's lines as the index listed them at the lock: what its rewrite takes out (holders_rewrite()). */
+struct holders_subject {
+	char name[VFG_NAME_MAX + 1];
+	line_list lines;
+};
+
+void host_holders_note_subject(host_journal *hj, const char *subject)
+{
+	holders_subject *noted = calloc(1, sizeof(*noted));
+	hj->holders_subject = noted;
+	if (!noted)
+		return; /* no note: a rewrite after a write fails, and the next command rebuilds the file */
+	snprintf(noted->name, sizeof(noted->name), "%s", subject);
+	if (!hj->holders || domain_entry(hj->holders, subject) == SIZE_MAX)
+		return; /* not listed: it has no lines to take out */
+	const domain_journal *dj = host_journal_find(hj, subject);
+	if (!dj || journal_lines(&noted->lines, dj) < 0)
+		noted->lines.failed = true;
+	qsort(noted->lines.lines, noted->lines.n, sizeof(*noted->lines.lines), line_order_sort);
+}
+
+void host_holders_subject_free(host_journal *hj)
+{
+	if (hj->holders_subject)
+		line_list_free(&hj->holders_subject->lines);
+	free(hj->holders_subject);
+	hj->holders_subject = NULL;
+}
+
+/* The new file's text, in one buffer. */
+typedef struct holders_text {
+	char *text;
+	size_t used, size;
+} holders_text;
+
+static void text_put(holders_text *out, const char *bytes, size_t length)
+{
+	memcpy(out->text + out->used, bytes, length);
+	out->used += length;
+}
+
+/* Room for @body bytes of lines, the header put in: -1 when there is no memory for it. */
+static int text_begin(holders_text *out, const char *validity, size_t body)
+{
+	size_t size = strlen(HOLDERS_MAGIC) + strlen(validity) + 2 + body + 4;
+	if (!(out->text = malloc(size)))
+		return -1;
+	out->size = size;
+	text_put(out, HOLDERS_MAGIC "\n", strlen(HOLDERS_MAGIC) + 1);
+	text_put(out, validity, strlen(validity));
+	text_put(out, "\n", 1);
+	return 0;
+}
+
+static void text_line(holders_text *out, const char *line)
+{
+	text_put(out, line, strlen(line));
+	text_put(out, "\n", 1);
+}
+
+/* Every line of @list, sorted, between the header and the end line: when every journal is in memory. */
+static int text_whole(line_list *list, const char *validity, holders_text *out)
+{
+	size_t body = 0;
+	qsort(list->lines, list->n, sizeof(*list->lines), line_order_sort);
+	for (size_t i = 0; i < list->n; i++)
+		body += strlen(list->lines[i]) + 1;
+	if (text_begin(out, validity, body) < 0)
+		return -1;
+	for (size_t i = 0; i < list->n; i++)
+		text_line(out, list->lines[i]);
+	text_put(out, "end\n", 4);
+	return 0;
 }
 
 /*
- * The entries of hj->holders for the domains that are not in memory: its
- * text from the first entry to the end line, less the entries of those that
- * are (found by name: a few). 0 with *@count ranges in *@ranges, or -1.
+ * hj->holders with @old's lines taken out and @new's put in, each where
+ * its order puts it (binary searches: the other domains' lines are copied
+ * as they are, between them). -1 when a line of @old is not in the file,
+ * which is then not this writer's to carry on.
  */
-static int carried_ranges(const host_journal *hj, text_range **ranges, size_t *count)
+static int text_merged(const host_journal *hj, line_list *old, line_list *new, const char *validity, holders_text *out)
 {
 	const host_holders *holders = hj->holders;
-	*count = 0;
-	*ranges = calloc(hj->n_domains + 1, sizeof(**ranges));
-	if (!*ranges)
+	size_t n_old = old->n, n_new = new->n;
+	_cleanup_free_ size_t *out_at = calloc(n_old + 1, sizeof(size_t)), *in_at = calloc(n_new + 1, sizeof(size_t));
+	if (!out_at || !in_at)
 		return -1;
-	size_t end = holders->size - 4, start = holders->n_domains ? holders->domains[0] : end;
-	text_range *skip = calloc(hj->n_domains + 1, sizeof(*skip));
-	size_t skipped = 0;
-	if (!skip)
+	size_t body = holders->end - holders->body;
+	for (size_t i = 0; i < n_old; i++) {
+		size_t length = strlen(old->lines[i]);
+		out_at[i] = lower_bound(holders, old->lines[i], length);
+		if (out_at[i] >= holders->end || line_length(holders, out_at[i]) != length ||
+		    memcmp(holders->text + out_at[i], old->lines[i], length) != 0)
+			return -1;
+	}
+	qsort(new->lines, n_new, sizeof(*new->lines), line_order_sort);
+	for (size_t i = 0; i < n_new; i++) {
+		in_at[i] = lower_bound(holders, new->lines[i], strlen(new->lines[i]));
+		body += strlen(new->lines[i]) + 1;
+	}
+	if (text_begin(out, validity, body) < 0)
 		return -1;
-	for (size_t i = 0; i < hj->n_domains; i++) {
-		size_t at = domain_entry(holders, hj->domains[i]->domain->name);
-		if (at != SIZE_MAX)
-			skip[skipped++] = (text_range){at, domain_entry_end(holders, at)};
+	/* @old and @new are sorted, so their places rise; a line put in goes before the old line at its place. */
+	size_t at = holders->body, i = 0, o = 0;
+	while (i < n_new || o < n_old) {
+		size_t place = i < n_new && (o == n_old || in_at[i] <= out_at[o]) ? in_at[i] : out_at[o];
+		text_put(out, holders->text + at, place - at);
+		at = place;
+		if (i < n_new && in_at[i] == place) {
+			text_line(out, new->lines[i++]);
+		} else {
+			at = next_line(holders, out_at[o++]);
+		}
 	}
-	qsort(skip, skipped, sizeof(*skip), range_order);
-	for (size_t i = 0; i <= skipped; i++) {
-		size_t stop = i < skipped ? skip[i].start : end;
-		if (stop > start)
-			(*ranges)[(*count)++] = (text_range){start, stop};
-		if (i < skipped)
-			start = skip[i].end;
-	}
-	free(skip);
+	text_put(out, holders->text + at, holders->end - at);
+	text_put(out, "end\n", 4);
 	return 0;
 }
 
@@ -953,27 +987,39 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 	return -1;
 }
 
-/* The new file: the journals in memory, then what hj->holders says of the others. */
+/*
+ * The new file, when a journal was written: from every journal when they
+ * are all in memory (the index was not used); else hj->holders with the
+ * subject's lines as the file listed them at the lock (noted then) replaced
+ * by its lines now. Only the subject's journal is written by a command that
+ * uses the index; any other written makes this fail, and the next command
+ * rebuilds the file.
+ */
 static int holders_rewrite(const host_journal *hj, const char *validity)
 {
-	char *text = NULL;
-	size_t size = 0, count = 0;
-	text_range *ranges = NULL;
-	if (memory_lines(hj, validity, &text, &size) < 0 || (hj->holders && carried_ranges(hj, &ranges, &count) < 0)) {
-		free(text);
-		return -1;
+	line_list new = {0}, none = {0};
+	holders_text out = {0};
+	const holders_subject *subject = hj->holders_subject;
+	bool subject_written = false;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < hj->n_domains; i++) {
+		const domain_journal *dj = hj->domains[i];
+		if (hj->holders && !dj->touched)
+			continue; /* as the file lists it */
+		if (hj->holders && (!subject || subject->lines.failed || strcmp(dj->domain->name, subject->name) != 0))
+			r = -1;
+		else
+			r = journal_lines(&new, dj);
+		subject_written = subject_written || hj->holders;
 	}
-	/* writev takes IOV_MAX pieces; more would be more domains in memory than a command of one domain loads. */
-	struct iovec pieces[IOV_MAX];
-	int n = 0, r = -1;
-	pieces[n++] = (struct iovec){text, size};
-	for (size_t i = 0; i < count && n < IOV_MAX - 1; i++)
-		pieces[n++] = (struct iovec){hj->holders->text + ranges[i].start, ranges[i].end - ranges[i].start};
-	pieces[n++] = (struct iovec){(void *)"end\n", 4};
-	if (n - 2 == (int)count)
-		r = holders_replace(hj, pieces, n);
-	free(ranges);
-	free(text);
+	if (r == 0)
+		r = hj->holders ? text_merged(hj, subject_written ? (line_list *)&subject->lines : &none, &new,
+					      validity, &out)
+				: text_whole(&new, validity, &out);
+	if (r == 0)
+		r = holders_replace(hj, &(struct iovec){out.text, out.used}, 1);
+	free(out.text);
+	line_list_free(&new);
 	return r;
 }
 

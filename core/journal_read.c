@@ -890,6 +890,8 @@ int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *su
 		host_journal_close(hj);
 		return -1;
 	}
+	if (indexed && exclusive)
+		host_holders_note_subject(hj, subject);
 	return 0;
 }
 
@@ -897,6 +899,7 @@ void host_journal_close(host_journal *hj)
 {
 	host_journal_scratch_release(hj);
 	host_holders_write(hj); /* before the journals go: they are what it sums up */
+	host_holders_subject_free(hj);
 	journal_cache_keep(hj); /* the journals read and not written, for the next lock; the rest is freed */
 	journal_cache_holders_keep(hj);
 	free(hj->domains);

@@ -70,9 +70,9 @@ START_TEST(an_apply_writes_the_index_with_the_domains_claims_and_shared_records)
 	ck_assert_int_eq(lstat(test_path(root, HOLDERS), &st), 0);
 	ck_assert_msg(st.st_uid == 0 && (st.st_mode & 07777) == 0600, "holders is %u %04o", (unsigned)st.st_uid,
 		      (unsigned)(st.st_mode & 07777));
-	expect_listed(root, "vfguard-holders 2\nvalid ", true);
+	expect_listed(root, "vfguard-holders 3\nvalid ", true);
 	expect_listed(root, "\ndomain vm1 107 ", true);
-	expect_listed(root, "\nclaim 7\n", true);
+	expect_listed(root, "\nclaim 7 vm1 107\n", true);
 	expect_listed(root, "/dev/vfio/7", false); /* an exclusive node's record is its own domain's business */
 	expect_listed(root, "\nend\n", true);
 	/* vm1's journal signed as docs/journal.md has it: what lstat gives, in fixed-width hexadecimal */
@@ -127,7 +127,7 @@ static void claim_hidden(const char *root)
 	 * domains/ and the journals all still vouch for it; only the signature of the file the last writer made,
 	 * kept in the lock, tells it is not that file. */
 	char *holders = test_read_file(root, HOLDERS);
-	char *claim = strstr(holders, "\nclaim 7\n");
+	char *claim = strstr(holders, "\nclaim 7 ");
 	claim[7] = '9';
 	test_write_file(root, HOLDERS, holders);
 	free(holders);
@@ -137,7 +137,7 @@ static void replaced(const char *root)
 {
 	/* The same bytes in another file put in its place (a copy, a restore from a backup): not the writer's file. */
 	char *holders = test_read_file(root, HOLDERS);
-	char *claim = strstr(holders, "\nclaim 7\n");
+	char *claim = strstr(holders, "\nclaim 7 ");
 	claim[7] = '9';
 	char copy[64];
 	snprintf(copy, sizeof(copy), "%s.copy", HOLDERS);
@@ -186,11 +186,11 @@ START_TEST(a_stale_index_is_not_trusted_and_is_rebuilt)
 	test_run_free(&run);
 	/* The refusal's hold found the index stale and wrote it afresh. */
 	expect_listed(root, "\ndomain vm1 107 ", true);
-	expect_listed(root, "\nclaim 7\n", true);
+	expect_listed(root, "\nclaim 7 vm1 107\n", true);
 	expect_listed(root, "\nend\n", true);
 	apply(root, "vm2", "108", "02:00.0");
 	expect_listed(root, "\ndomain vm2 108 ", true);
-	expect_listed(root, "\nclaim 8\n", true);
+	expect_listed(root, "\nclaim 8 vm2 108\n", true);
 	test_root_remove(root);
 }
 END_TEST
@@ -211,7 +211,7 @@ START_TEST(the_rebuild_after_a_killed_writer_removes_its_temporary)
 	ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
 	char temporary[64];
 	snprintf(temporary, sizeof(temporary), "/run/vfguard/.holders%s%d", VFG_FILE_TEMPORARY_INFIX, (int)dead);
-	test_write_file(root, temporary, "vfguard-holders 2\n");
+	test_write_file(root, temporary, "vfguard-holders 3\n");
 	generation_changed(root);
 	apply(root, "vm2", "108", "02:00.0");
 	struct stat st;
@@ -332,7 +332,7 @@ START_TEST(a_grant_beside_a_cut_holder_of_its_shared_node_is_refused_and_undone)
 	const char *root = host_new();
 	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0600), 0); /* each domain's uid needs its entry */
 	apply(root, "vm1", "107", "01:00.0");
-	expect_listed(root, "\nrecord dac /dev/vfio/vfio 10:196\n", true);
+	expect_listed(root, "\nrecord dac /dev/vfio/vfio 10:196 vm1 107\n", true);
 	ck_assert_int_eq(truncate(test_path(root, "/run/vfguard/domains/vm1.journal"), 60), 0);
 	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME);
 	run_refused((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
@@ -341,6 +341,67 @@ START_TEST(a_grant_beside_a_cut_holder_of_its_shared_node_is_refused_and_undone)
 	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME, before,
 			     "after vm2's refused grant");
 	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+/* Eight single-function groups, the container 0600 so that every domain holds a record of it. */
+static const char *host_eight(void)
+{
+	char manifest[2048];
+	size_t used = (size_t)snprintf(manifest, sizeof(manifest), "misc vfio 10:196\n");
+	for (int i = 0; i < 8; i++)
+		used += (size_t)snprintf(manifest + used, sizeof(manifest) - used,
+					 "group %d 243:%d\ndevice 0000:%02x:00.0 group=%d vendor=8086 device=10d3 "
+					 "class=020000 driver=vfio-pci\n",
+					 10 + i, i, 0x10 + i, 10 + i);
+	const char *root = test_root_new(manifest);
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0600), 0);
+	return root;
+}
+
+/* The index a command of one domain left is the one rebuilt from every journal, byte for byte. */
+static void expect_index_as_rebuilt(const char *root, const char *after)
+{
+	char *left = test_read_file(root, HOLDERS);
+	ck_assert_ptr_nonnull(left);
+	ck_assert_int_eq(unlink(test_path(root, HOLDERS)), 0);
+	run_ok((const char *[]){"restore", "--root", root, NULL}); /* changes nothing, and writes the file anew */
+	char *rebuilt = test_read_file(root, HOLDERS);
+	ck_assert_ptr_nonnull(rebuilt);
+	ck_assert_msg(strcmp(left, rebuilt) == 0, "after %s, the index left:\n%s\nrebuilt from the journals:\n%s",
+		      after, left, rebuilt);
+	free(left);
+	free(rebuilt);
+}
+
+/*
+ * A grant or revoke that used the index rewrites it by taking its own
+ * domain's lines out and putting its new ones in where they sort, copying
+ * the others' as they are: what it leaves must be what a rebuild from every
+ * journal makes. Names that start one another, sort between each other's
+ * lines or hold an escape, uids shared and not, revoked out of order.
+ */
+START_TEST(the_index_a_grant_or_revoke_leaves_is_the_one_rebuilt_from_the_journals)
+{
+	const char *root = host_eight();
+	const char *const names[] = {"vm1", "vm10", "vm1-a", "Windows 11", "a", "vm", "z z", "vm1.b"};
+	const char *const uids[] = {"107", "108", "107", "109", "107", "110", "108", "111"};
+	for (int i = 0; i < 8; i++) {
+		char hostdev[16];
+		snprintf(hostdev, sizeof(hostdev), "%02x:00.0", 0x10 + i);
+		apply(root, names[i], uids[i], hostdev);
+		expect_index_as_rebuilt(root, names[i]);
+	}
+	expect_listed(root, "\nclaim 13 Windows%2011 109\n", true);
+	expect_listed(root, "\nrecord dac /dev/vfio/vfio 10:196 z%20z 108\n", true);
+	const int order[] = {2, 0, 7, 3, 5, 1, 6, 4};
+	for (int i = 0; i < 8; i++) {
+		revoke_domain(root, names[order[i]]);
+		expect_index_as_rebuilt(root, names[order[i]]);
+	}
+	expect_listed(root, "\ndomain ", false);
 	test_root_remove(root);
 }
 END_TEST
@@ -356,6 +417,7 @@ static Suite *journal_holders_suite(void)
 	tcase_add_test(tc, a_revoke_beside_another_holder_keeps_the_shared_grant_and_the_last_one_restores_it);
 	tcase_add_test(tc, a_journal_removed_or_cut_behind_vfguards_back_is_refused);
 	tcase_add_test(tc, a_cut_journal_stops_the_commands_that_read_it_and_no_other);
+	tcase_add_test(tc, the_index_a_grant_or_revoke_leaves_is_the_one_rebuilt_from_the_journals);
 	tcase_add_test(tc, a_grant_beside_a_cut_holder_of_its_shared_node_is_refused_and_undone);
 	suite_add_tcase(suite, tc);
 	return suite;
