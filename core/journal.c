@@ -217,6 +217,8 @@ static void journal_file_unmake(domain_journal *dj)
 /* The file is about to change: other processes' cached reads of it are stale from now on (journal_cache.c). */
 static int journal_touch(host_journal *hj, domain_journal *dj, vfg_error *err)
 {
+	if (!dj->touched && host_holders_note_written(hj, dj, err) < 0)
+		return -1;
 	dj->touched = true;
 	return journal_cache_raise(hj, err);
 }

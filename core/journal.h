@@ -446,6 +446,24 @@ typedef struct holders_subject holders_subject;
  * the rewrite at the end of the hold replaces with its lines then.
  */
 void host_holders_note_subject(host_journal *hj, const char *subject);
+/*
+ * Before the first write of @dj's journal in this hold: its name goes into
+ * the lock file's list of journals written since the index was sealed, so
+ * that the check of the sealed index against the journals it lists
+ * (host_holders_check_journals()) passes over it, and over no other, even
+ * after a command that raised the generation died or failed before it
+ * wrote the index anew. -1 (in @err) when it cannot be.
+ */
+int host_holders_note_written(host_journal *hj, const domain_journal *dj, vfg_error *err);
+/*
+ * Under the exclusive lock, once the subject's journal is read with the
+ * index trusted: the first other holder of each thing the subject holds
+ * with others (and of its shared nodes, the first of its uid), whose
+ * journals its commands ask about, is looked at now, before any change.
+ * One not the file recorded makes every journal read now (a journal cut
+ * behind vfguard's back refused), so that a revoke is not stopped half way.
+ */
+int host_holders_vouch_subject(host_journal *hj, const char *subject, vfg_error *err);
 void host_holders_subject_free(host_journal *hj);
 /*
  * The journal of @match, read (for another domain's command) and added to
@@ -462,9 +480,11 @@ int host_journal_read_rest(host_journal *hj, vfg_error *err);
 /*
  * The lock file: the generation, 20 decimal digits and a newline
  * (journal_cache.c), then the signature of the holders index its last
- * writer made and a newline (journal_holders.c).
+ * writer made and a newline, then the names of the journals written since
+ * it did, a line each (journal_holders.c).
  */
 #define LOCK_GENERATION_SIZE 21
+#define LOCK_WRITTEN_AT (LOCK_GENERATION_SIZE + 103)
 
 #define JOURNAL_MAGIC "vfguard-journal 2"
 #define JOURNAL_MAGIC_V1 "vfguard-journal 1"

@@ -584,9 +584,19 @@ static bool hex16_read(const char *text, uint64_t *value)
 	return true;
 }
 
+/* The journal file @file is on the lock file's list of those written since the index was sealed. */
+static bool written_since_seal(const char *list, const char *file)
+{
+	size_t length = strlen(file);
+	for (const char *at = list; (at = strstr(at, file)); at += length)
+		if ((at == list || at[-1] == '\n') && at[length] == '\n')
+			return true;
+	return false;
+}
+
 /* One listed journal against the file there now: 0 as it may be, -1 removed or cut (in @err). */
 static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_holders *holders, size_t at,
-			       vfg_error *err)
+			       const char *written, vfg_error *err)
 {
 	holders_match match;
 	size_t signature_at;
@@ -598,6 +608,8 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 	if (!hex16_read(signature, &dev) || !hex16_read(signature + 17, &ino) || !hex16_read(signature + 34, &size))
 		return 0;
 	journal_file_name(match.name, file, sizeof(file));
+	if (written && written_since_seal(written, file))
+		return 0; /* a command changed it since: what the index says of it is no measure */
 	snprintf(path, sizeof(path), "%s/%s", hj->directory, file);
 	struct stat st;
 	if (fstatat(dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -625,37 +637,58 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 	return 0;
 }
 
+/* The lock file's list of journals written since the index was sealed (malloc'd, "" when none), or NULL. */
+static char *written_list(const host_journal *hj)
+{
+	struct stat st;
+	if (fstat(hj->lock_fd, &st) < 0)
+		return NULL;
+	size_t size = st.st_size > LOCK_WRITTEN_AT ? (size_t)(st.st_size - LOCK_WRITTEN_AT) : 0;
+	char *list = malloc(size + 1);
+	if (list && size && pread(hj->lock_fd, list, size, LOCK_WRITTEN_AT) != (ssize_t)size) {
+		free(list);
+		return NULL;
+	}
+	if (list)
+		list[size] = '\0';
+	return list;
+}
+
 /*
- * When the index cannot be trusted and every journal is read instead: if
- * no vfguard command changed a journal since the last one wrote the index
- * (the boot, generation and lock are this hold's, and the index is the
- * sealed file), each journal it lists must still be there, and no shorter
- * than it left it: vfguard itself never removes or shortens a journal
- * without raising the generation first. One removed (moved aside) or cut
- * by hand would otherwise read as a domain that holds less, or nothing,
- * while its grants stay on the nodes (a trial: the next domain journaled
- * them as the original, and they outlived its revoke).
+ * When the index cannot be trusted and every journal is read instead: the
+ * index the last writer sealed (of this boot and lock file) still says how
+ * long each journal it lists was then, and the lock file names every
+ * journal a command wrote since (host_holders_note_written()), whether or
+ * not that command lived to write the index again. Each listed journal not
+ * named there must still be there, and no shorter: vfguard itself never
+ * removes or shortens a journal without naming it first. One removed
+ * (moved aside) or cut by hand would otherwise read as a domain that holds
+ * less, or nothing, while its grants stay on the nodes (a trial: the next
+ * domain journaled them as the original, and they outlived its revoke).
  */
 int host_holders_check_journals(const host_journal *hj, vfg_error *err)
 {
-	char validity[512], path[VFG_PATH_MAX];
+	char validity[512], path[VFG_PATH_MAX], boot[40], lock[64];
 	vfg_error ignored = {0};
 	struct stat st;
-	if (!validity_line(hj, validity, sizeof(validity)) ||
-	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
+	if (!boot_id(boot) || vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0)
 		return 0;
-	/* "valid BOOT GENERATION LOCK " without domains/' signature, which a journal removed moves */
-	size_t prefix = (size_t)(strrchr(validity, ' ') + 1 - validity);
+	/* "valid BOOT ": the generation and domains/ moved with the writes; the lock file must be this one */
+	size_t prefix = (size_t)snprintf(validity, sizeof(validity), "valid %s ", boot);
+	snprintf(lock, sizeof(lock), " %lu:%lu ", (unsigned long)hj->lock_dev, (unsigned long)hj->lock_ino);
 	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
 	if (fd < 0 || !holders_sealed(hj, &st))
 		return 0;
 	host_holders *holders = holders_map(fd, &st, validity, prefix);
-	_cleanup_close_ int dir_fd = holders ? open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_free_ char *written = holders ? written_list(hj) : NULL;
+	const char *valid = holders ? holders->text + strlen(HOLDERS_MAGIC) + 1 : NULL;
 	int r = 0;
-	if (dir_fd >= 0) {
+	if (written &&
+	    memmem(valid + prefix, holders->body - (size_t)(valid + prefix - holders->text), lock, strlen(lock))) {
+		_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		EACH_DOMAIN(holders, at)
-		if (r == 0)
-			r = listed_journal_kept(hj, dir_fd, holders, at, err);
+		if (r == 0 && dir_fd >= 0)
+			r = listed_journal_kept(hj, dir_fd, holders, at, written, err);
 	}
 	host_holders_free(holders);
 	return r;
@@ -675,9 +708,53 @@ int host_holders_check_listed(const host_journal *hj, vfg_error *err)
 		const domain_journal *dj =
 			domain_line(holders, at, &match, &signature) ? host_journal_find(hj, match.name) : NULL;
 		if (r == 0 && (!dj || !dj->touched))
-			r = listed_journal_kept(hj, dir_fd, holders, at, err);
+			r = listed_journal_kept(hj, dir_fd, holders, at, NULL, err);
 	}
 	return r;
+}
+
+/* The first holder of @key but @self, and the first of them with @uid (when not NULL), are the files recorded. */
+static bool key_vouched(const host_journal *hj, const char *key, const char *self, const uid_t *uid)
+{
+	holders_match match;
+	size_t cursor = 0, count;
+	bool first = true;
+	if (!uid)
+		return host_holders_count(hj->holders, key, self, &count, &match) &&
+		       (!count || host_holders_vouch(hj, &match));
+	int listed;
+	while ((listed = host_holders_next(hj->holders, key, &cursor, &match)) > 0) {
+		if (strcmp(match.name, self) == 0)
+			continue;
+		if ((first || match.uid == *uid) && !host_holders_vouch(hj, &match))
+			return false;
+		if (match.uid == *uid)
+			return true;
+		first = false;
+	}
+	return listed == 0;
+}
+
+int host_holders_vouch_subject(host_journal *hj, const char *subject, vfg_error *err)
+{
+	const domain_journal *dj = hj->holders ? host_journal_find(hj, subject) : NULL;
+	if (dj && !dj->domain)
+		dj = NULL; /* a journal with no domain line holds nothing with others */
+	bool vouched = true;
+	for (size_t i = 0; dj && vouched && i < dj->n_states; i++) {
+		_cleanup_free_ char *key =
+			host_holders_key(HOLDER_STATE, 0, dj->states[i]->labeler, dj->states[i]->key, 0);
+		vouched = key && key_vouched(hj, key, subject, NULL);
+	}
+	for (size_t i = 0; dj && vouched && i < dj->n_records; i++) {
+		const journal_record *record = dj->records[i];
+		if (!record->node.shared)
+			continue;
+		_cleanup_free_ char *key =
+			host_holders_key(HOLDER_RECORD, 0, record->labeler, record->node.path, record->node.rdev);
+		vouched = key && key_vouched(hj, key, subject, &dj->domain->uid);
+	}
+	return vouched ? 0 : host_journal_read_rest(hj, err);
 }
 
 /* ---- Writing ---- */
@@ -755,7 +832,8 @@ static void domain_lines(line_list *list, const domain_journal *dj, const char *
 	line_add(list, "domain %s %lu %s", name, uid, signature);
 	for (size_t i = 0; i < dj->n_claims; i++)
 		groups[i] = dj->claims[i].group;
-	qsort(groups, dj->n_claims, sizeof(*groups), group_order);
+	if (dj->n_claims)
+		qsort(groups, dj->n_claims, sizeof(*groups), group_order);
 	for (size_t i = 0; i < dj->n_claims; i++)
 		if (i == 0 || groups[i] != groups[i - 1])
 			line_add(list, "claim %u %s %lu", groups[i], name, uid);
@@ -809,6 +887,12 @@ static int line_order_sort(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void lines_sort(line_list *list)
+{
+	if (list->n)
+		qsort(list->lines, list->n, sizeof(*list->lines), line_order_sort);
+}
+
 /* The subject's lines as the index listed them at the lock: what its rewrite takes out (holders_rewrite()). */
 struct holders_subject {
 	char name[VFG_NAME_MAX + 1];
@@ -827,7 +911,7 @@ void host_holders_note_subject(host_journal *hj, const char *subject)
 	const domain_journal *dj = host_journal_find(hj, subject);
 	if (!dj || journal_lines(&noted->lines, dj) < 0)
 		noted->lines.failed = true;
-	qsort(noted->lines.lines, noted->lines.n, sizeof(*noted->lines.lines), line_order_sort);
+	lines_sort(&noted->lines);
 }
 
 void host_holders_subject_free(host_journal *hj)
@@ -873,7 +957,7 @@ static void text_line(holders_text *out, const char *line)
 static int text_whole(line_list *list, const char *validity, holders_text *out)
 {
 	size_t body = 0;
-	qsort(list->lines, list->n, sizeof(*list->lines), line_order_sort);
+	lines_sort(list);
 	for (size_t i = 0; i < list->n; i++)
 		body += strlen(list->lines[i]) + 1;
 	if (text_begin(out, validity, body) < 0)
@@ -905,7 +989,7 @@ static int text_merged(const host_journal *hj, line_list *old, line_list *new, c
 		    memcmp(holders->text + out_at[i], old->lines[i], length) != 0)
 			return -1;
 	}
-	qsort(new->lines, n_new, sizeof(*new->lines), line_order_sort);
+	lines_sort(new);
 	for (size_t i = 0; i < n_new; i++) {
 		in_at[i] = lower_bound(holders, new->lines[i], strlen(new->lines[i]));
 		body += strlen(new->lines[i]) + 1;
@@ -943,8 +1027,29 @@ static bool holders_seal(const host_journal *hj, int fd)
 		return false;
 	stat_signature(&st, signature);
 	signature[SIGNATURE_LENGTH] = '\n';
+	/* Every journal written since the last seal is in this file now: the list of them starts again. */
 	return !vfg_fault("lock.holders") &&
-	       pwrite(hj->lock_fd, signature, SIGNATURE_SIZE, LOCK_GENERATION_SIZE) == SIGNATURE_SIZE;
+	       pwrite(hj->lock_fd, signature, SIGNATURE_SIZE, LOCK_GENERATION_SIZE) == SIGNATURE_SIZE &&
+	       ftruncate(hj->lock_fd, LOCK_WRITTEN_AT) == 0;
+}
+
+_Static_assert(LOCK_WRITTEN_AT == LOCK_GENERATION_SIZE + SIGNATURE_SIZE, "the lock file's layout");
+
+int host_holders_note_written(host_journal *hj, const domain_journal *dj, vfg_error *err)
+{
+	struct stat st;
+	const char *slash = strrchr(dj->path, '/');
+	char line[VFG_PATH_MAX + 2];
+	int length = snprintf(line, sizeof(line), "%s\n", slash ? slash + 1 : dj->path);
+	if (hj->lock_fd < 0 || !hj->exclusive)
+		return 0;
+	if (fstat(hj->lock_fd, &st) < 0)
+		return vfg_error_set(err, errno, "lock", "cannot read the host lock");
+	if (st.st_size < LOCK_WRITTEN_AT)
+		return 0; /* no index was ever sealed here: nothing to pass over */
+	if (vfg_fault("lock.written") || pwrite(hj->lock_fd, line, (size_t)length, st.st_size) != length)
+		return vfg_error_set(err, errno, "lock", "cannot note in the host lock that %s changes", line);
+	return 0;
 }
 
 /*
@@ -1033,8 +1138,7 @@ static bool holders_still_trusted(const host_journal *hj)
 
 void host_holders_write(host_journal *hj)
 {
-	char validity[512], path[VFG_PATH_MAX];
-	vfg_error ignored = {0};
+	char validity[512];
 	if (!hj->exclusive || hj->failed || hj->lock_fd < 0 || (hj->holders_valid && !hj->generation_raised) ||
 	    !validity_line(hj, validity, sizeof(validity)))
 		return;
@@ -1046,8 +1150,11 @@ void host_holders_write(host_journal *hj)
 	 */
 	if (!hj->holders_valid && !hj->generation_raised && holders_still_trusted(hj))
 		return;
-	/* A transaction left open, or no memory: no file is better than a doubtful one. */
-	if (holders_rewrite(hj, validity) < 0 &&
-	    vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) == 0)
-		unlink(path); /* no fault: a failure leaves the doubtful index, which its validity line refutes */
+	/*
+	 * A transaction left open, or no memory: the file the last writer
+	 * sealed stays. Its generation is not this one, so nothing trusts it
+	 * for an answer, and the check of the journals it lists still has it
+	 * (host_holders_check_journals()).
+	 */
+	holders_rewrite(hj, validity);
 }

@@ -890,8 +890,13 @@ int host_journal_open_for(const vfg_context *ctx, bool exclusive, const char *su
 		host_journal_close(hj);
 		return -1;
 	}
-	if (indexed && exclusive)
+	if (indexed && exclusive) {
 		host_holders_note_subject(hj, subject);
+		if (host_holders_vouch_subject(hj, subject, err) < 0) {
+			host_journal_close(hj);
+			return -1;
+		}
+	}
 	return 0;
 }
 

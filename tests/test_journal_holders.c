@@ -7,6 +7,7 @@
  * labeler and real nodes.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,112 @@ START_TEST(a_grant_beside_a_cut_holder_of_its_shared_node_is_refused_and_undone)
 }
 END_TEST
 
+/* The whole tree: nodes, their owners and times, and every state file's bytes. */
+static char *everything(const char *root)
+{
+	return test_snapshot(root, 0);
+}
+
+/*
+ * A grant refused in its middle (it asked about vm1's cut journal after its
+ * intents were journaled, and was undone), a grant killed after its first
+ * journal write, a grant whose index write failed: each left the index of
+ * an older generation, which answers nothing. The check of the journals it
+ * lists must still find vm1's cut (the lock file names the journals written
+ * since it was sealed, and the sealed file stays), or the next command
+ * takes the shorter journal for the whole (a trial: a restore then undid
+ * what it still said and left the rest granted with no record).
+ */
+static const char *const fault_settings[] = {
+	NULL, /* the grant beside vm1 refused in its middle */
+	NULL, /* killed at its first journal point (test_cli_killed_at) */
+	"VFGUARD_FAULT=holders.rename:1:28",
+};
+
+START_TEST(a_cut_journal_stays_refused_after_a_command_that_wrote_a_journal_failed_or_died)
+{
+	const char *root = host_new();
+	const char *cut = "domain vm1's journal is 60 bytes, shorter than";
+	if (_i == 0)
+		ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0600), 0); /* vm2's grant asks about vm1 */
+	apply(root, "vm1", "107", "01:00.0");
+	ck_assert_int_eq(truncate(test_path(root, "/run/vfguard/domains/vm1.journal"), 60), 0);
+	const char *const vm2[] = {"apply", "--root", root,  "--domain",  "vm2",     "--uid",
+				   "108",   "--gid",  "108", "--hostdev", "02:00.0", NULL};
+	if (_i == 0) {
+		run_refused(vm2, cut);
+	} else if (_i == 1) {
+		int status = test_cli_killed_at(1, vm2);
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "vm2's apply was not killed: %d",
+			      status);
+	} else {
+		char setting[64];
+		snprintf(setting, sizeof(setting), "%s", fault_settings[_i]);
+		char *equals = strchr(setting, '=');
+		*equals = '\0';
+		ck_assert_int_eq(setenv(setting, equals + 1, 1), 0);
+		test_run run;
+		test_cli(&run, vm2);
+		unsetenv(setting);
+		test_run_free(&run);
+	}
+	run_refused((const char *[]){"status", "--root", root, NULL}, cut);
+	run_refused((const char *[]){"restore", "--root", root, NULL}, cut);
+	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, cut);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A revoke asks who else holds its shared nodes while it undoes them: a
+ * holder's journal cut or damaged was found there, after the revoke had
+ * already given back its exclusive nodes, and the revoke stopped half way,
+ * saying nothing was changed (a trial). The holders it will ask about are
+ * looked at when its lock is taken: refused then, and nothing changes.
+ */
+static void cut_vm1(const char *root)
+{
+	ck_assert_int_eq(truncate(test_path(root, "/run/vfguard/domains/vm1.journal"), 60), 0);
+}
+
+static void damage_vm1(const char *root)
+{
+	char *journal = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+	ck_assert_ptr_nonnull(journal);
+	char *intent = strstr(journal, "intent ");
+	ck_assert_ptr_nonnull(intent);
+	intent[3] = '\0';
+	FILE *f = fopen(test_path(root, "/run/vfguard/domains/vm1.journal"), "r+");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, intent - journal, SEEK_SET), 0);
+	ck_assert_int_eq(fwrite(intent, 1, 4, f), 4);
+	fclose(f);
+	free(journal);
+}
+
+static const struct {
+	void (*spoil)(const char *root);
+	const char *expect;
+} revoke_cases[] = {
+	{cut_vm1, "domain vm1's journal is 60 bytes, shorter than"},
+	{damage_vm1, "a NUL byte at byte offset"},
+};
+
+START_TEST(a_revoke_beside_a_cut_or_damaged_holder_is_refused_before_it_changes_anything)
+{
+	const char *root = host_new();
+	ck_assert_int_eq(chmod(test_path(root, "/dev/vfio/vfio"), 0600), 0); /* both hold a record of it */
+	apply(root, "vm1", "107", "01:00.0");
+	apply(root, "vm2", "108", "02:00.0");
+	revoke_cases[_i].spoil(root);
+	char *before = everything(root);
+	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm2", NULL}, revoke_cases[_i].expect);
+	test_snapshot_expect(root, 0, before, "after vm2's refused revoke");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 /* Eight single-function groups, the container 0600 so that every domain holds a record of it. */
 static const char *host_eight(void)
 {
@@ -418,6 +525,10 @@ static Suite *journal_holders_suite(void)
 	tcase_add_test(tc, a_journal_removed_or_cut_behind_vfguards_back_is_refused);
 	tcase_add_test(tc, a_cut_journal_stops_the_commands_that_read_it_and_no_other);
 	tcase_add_test(tc, the_index_a_grant_or_revoke_leaves_is_the_one_rebuilt_from_the_journals);
+	tcase_add_loop_test(tc, a_cut_journal_stays_refused_after_a_command_that_wrote_a_journal_failed_or_died, 0,
+			    sizeof(fault_settings) / sizeof(fault_settings[0]));
+	tcase_add_loop_test(tc, a_revoke_beside_a_cut_or_damaged_holder_is_refused_before_it_changes_anything, 0,
+			    sizeof(revoke_cases) / sizeof(revoke_cases[0]));
 	tcase_add_test(tc, a_grant_beside_a_cut_holder_of_its_shared_node_is_refused_and_undone);
 	suite_add_tcase(suite, tc);
 	return suite;
