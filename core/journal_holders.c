@@ -618,7 +618,7 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 		return vfg_error_refuse(
 			err, EBADMSG, path,
 			"domain %s's journal is gone, but the holders index the last vfguard command "
-			"wrote lists it, and none changed a journal since: a journal removed by hand "
+			"wrote lists it, and no vfguard command changed it since: a journal removed by hand "
 			"leaves what it granted on the nodes with nothing to undo it, and the next grant "
 			"of them would take it for the original; put the journal back, then run vfguard "
 			"revoke --domain %s (if its grants were undone by hand, remove STATE/holders); "
@@ -630,9 +630,25 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 	    (uint64_t)st.st_size < size)
 		return vfg_error_refuse(err, EBADMSG, path,
 					"domain %s's journal is %lld bytes, shorter than the %llu the last vfguard "
-					"command left, and none changed a journal since: it was cut behind vfguard's "
-					"back, and what it no longer says would stay granted with nothing to undo it; "
-					"put it back whole; nothing was changed",
+					"command left, and no vfguard command changed it since: it was cut behind "
+					"vfguard's back, and what it no longer says would stay granted with nothing to "
+					"undo it; put it back whole; nothing was changed",
+					match.name, (long long)st.st_size, (unsigned long long)size);
+	/*
+	 * Another file of another length in its place: a copy put back (a
+	 * backup) that says less, or else, than what was granted since. One
+	 * put back whole after it was removed (the advice above) has its
+	 * length, and is taken.
+	 */
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino != ino &&
+	    (uint64_t)st.st_size != size)
+		return vfg_error_refuse(err, EBADMSG, path,
+					"domain %s's journal is another file than the one the last vfguard command "
+					"left, %lld bytes, not %llu, and no vfguard command changed it since: a copy "
+					"put in its place (a backup) says other than what was granted, and what it "
+					"does not say would stay granted with nothing to undo it; put back the journal "
+					"the last command left (if this one says all the domain holds, remove "
+					"STATE/holders); nothing was changed",
 					match.name, (long long)st.st_size, (unsigned long long)size);
 	return 0;
 }

@@ -452,6 +452,52 @@ START_TEST(a_revoke_beside_a_cut_or_damaged_holder_is_refused_before_it_changes_
 }
 END_TEST
 
+/*
+ * An older copy of a journal renamed into its place (a backup put back):
+ * another inode of another length, which no vfguard command wrote. Its
+ * domain's later grant is in no journal then, and would stay with nothing
+ * to undo it (a trial: revoke left /dev/vfio/8 granted, and another domain
+ * was let claim it). Refused, naming it; the journal the last command left,
+ * put back, is taken.
+ */
+START_TEST(an_older_copy_of_a_journal_put_in_its_place_is_refused)
+{
+	const char *root = host_new();
+	const char *journal = "/run/vfguard/domains/vm1.journal";
+	apply(root, "vm1", "107", "01:00.0");
+	char *older = test_read_file(root, journal);
+	run_ok((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107", "--hostdev",
+				"01:00.0", "--hostdev", "02:00.0", NULL});
+	char *last = test_read_file(root, journal);
+	ck_assert_ptr_nonnull(older);
+	ck_assert_ptr_nonnull(last);
+	char copy[4096], path[4096];
+	snprintf(copy, sizeof(copy), "%s.copy", test_path(root, journal));
+	snprintf(path, sizeof(path), "%s", test_path(root, journal));
+	/* the older copy, written aside and renamed in (what mv of a backup does) */
+	test_write_file(root, "/run/vfguard/domains/vm1.journal.copy", older);
+	ck_assert_int_eq(chmod(copy, 0600), 0);
+	ck_assert_int_eq(rename(copy, path), 0);
+	const char *replaced = "domain vm1's journal is another file than the one the last vfguard command left";
+	run_refused((const char *[]){"status", "--root", root, NULL}, replaced);
+	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, replaced);
+	run_refused((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				     "--hostdev", "02:00.0", NULL},
+		    replaced);
+	/* the last one put back the same way: taken, and the revoke gives back both groups */
+	test_write_file(root, "/run/vfguard/domains/vm1.journal.copy", last);
+	ck_assert_int_eq(chmod(copy, 0600), 0);
+	ck_assert_int_eq(rename(copy, path), 0);
+	revoke_domain(root, "vm1");
+	struct stat st;
+	ck_assert_int_eq(lstat(test_path(root, "/dev/vfio/8"), &st), 0);
+	ck_assert_int_eq(st.st_uid, 0);
+	free(older);
+	free(last);
+	test_root_remove(root);
+}
+END_TEST
+
 /* Eight single-function groups, the container 0600 so that every domain holds a record of it. */
 static const char *host_eight(void)
 {
@@ -525,6 +571,7 @@ static Suite *journal_holders_suite(void)
 	tcase_add_test(tc, a_journal_removed_or_cut_behind_vfguards_back_is_refused);
 	tcase_add_test(tc, a_cut_journal_stops_the_commands_that_read_it_and_no_other);
 	tcase_add_test(tc, the_index_a_grant_or_revoke_leaves_is_the_one_rebuilt_from_the_journals);
+	tcase_add_test(tc, an_older_copy_of_a_journal_put_in_its_place_is_refused);
 	tcase_add_loop_test(tc, a_cut_journal_stays_refused_after_a_command_that_wrote_a_journal_failed_or_died, 0,
 			    sizeof(fault_settings) / sizeof(fault_settings[0]));
 	tcase_add_loop_test(tc, a_revoke_beside_a_cut_or_damaged_holder_is_refused_before_it_changes_anything, 0,
