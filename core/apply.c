@@ -246,6 +246,16 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 	return domain_journal_release(hj, dj, journal_claim_name(&claim, name), err);
 }
 
+/* The open transaction released an earlier claim of @name (domain_journal_remove_claim()). */
+static bool claim_released(const domain_journal *dj, const char *name)
+{
+	char released[VFG_HOSTDEV_NAME_MAX];
+	for (size_t i = 0; i < dj->n_released; i++)
+		if (strcmp(journal_claim_name(&dj->released[i], released), name) == 0)
+			return true;
+	return false;
+}
+
 /* Undo every record the open transaction made, newest first, release its claims and commit. */
 static int rollback_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, undo_probes *probes,
 			vfg_change_summary *summary, vfg_error *err)
@@ -260,9 +270,26 @@ static int rollback_now(vfg_context *ctx, host_journal *hj, domain_journal *dj, 
 		if (summary && r == 0)
 			summary->changed++; /* a change undone, as revoke counts them */
 	}
-	for (size_t i = dj->n_claims; i-- > 0;)
-		if (dj->claims[i].txn == txn && release_claim(ctx, hj, dj, i, summary, err) < 0)
+	for (size_t i = dj->n_claims; i-- > 0;) {
+		if (i >= dj->n_claims || dj->claims[i].txn != txn)
+			continue;
+		char name[VFG_HOSTDEV_NAME_MAX];
+		journal_claim_name(&dj->claims[i], name);
+		/*
+		 * A claim made anew over an earlier one (an access or backend
+		 * switch) goes without a reattach: the earlier claim comes back
+		 * below, and a managed function stays detached under it.
+		 */
+		int r = claim_released(dj, name) ? domain_journal_release(hj, dj, name, err)
+						 : release_claim(ctx, hj, dj, i, summary, err);
+		if (r < 0)
 			return -1;
+	}
+	/* What the transaction released of an earlier one's claims is claimed again, as it was. */
+	for (size_t i = 0; i < dj->n_released; i++)
+		if (domain_journal_claim(dj, &dj->released[i], err) < 0)
+			return -1;
+	dj->n_released = 0;
 	/* Side state the undone apply set goes with it (labeler.h). */
 	return domain_journal_drop_txn_states(hj, dj, err);
 }

@@ -425,7 +425,8 @@ int domain_journal_release(host_journal *hj, domain_journal *dj, const char *hos
 {
 	if (line_printf(dj, err, "release %lu %s\n", dj->open_txn, hostdev) < 0 || line_buffered(hj, dj, err) < 0)
 		return -1;
-	domain_journal_remove_claim(dj, hostdev);
+	if (domain_journal_remove_claim(dj, hostdev, err) < 0)
+		return -1;
 	dj->stale_lines += 2; /* the claim's, and this one */
 	return 0;
 }
@@ -691,6 +692,7 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 		return -1;
 	dj->open_txn = 0;
 	dj->open_op = JOURNAL_OP_NONE;
+	dj->n_released = 0;
 	keep_unplug(dj, NULL, 0, NULL);
 	dj->fresh = false;
 	dj->stale_lines = 0;

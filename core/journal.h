@@ -102,6 +102,13 @@ typedef struct domain_journal {
 	size_t n_claims, claims_capacity;
 	journal_claim *claims;
 	journal_index claims_by_name; /* address or UUID: each item is its claim's position in @claims + 1 */
+	/*
+	 * The claims the open transaction released that an earlier one made
+	 * (an apply that switches a hostdev's access or backend claims it
+	 * anew): its rollback puts them back (apply.c, rollback_now).
+	 */
+	size_t n_released, released_capacity;
+	journal_claim *released;
 	size_t n_states, states_capacity;
 	journal_state **states;
 	journal_index states_by_key; /* labeler and key */
@@ -520,7 +527,8 @@ void domain_journal_unindex_record(domain_journal *dj, journal_record *record);
 /* Keep @value for (@labeler, @key) in memory, first set by @txn; NULL drops it. *@replaced: it had one. */
 int domain_journal_keep_state(domain_journal *dj, unsigned long txn, const char *labeler, const char *key,
 			      const char *value, bool *replaced, vfg_error *err);
-void domain_journal_remove_claim(domain_journal *dj, const char *hostdev);
+/* -1 (in @err) when there is no memory to keep what it was for the open transaction's rollback. */
+int domain_journal_remove_claim(domain_journal *dj, const char *hostdev, vfg_error *err);
 /* Every side state entry gone (the domain holds nothing); the ids renumbered (a rewrite): indexed again. */
 void domain_journal_clear_states(domain_journal *dj);
 int domain_journal_reindex_records(domain_journal *dj, vfg_error *err);

@@ -130,6 +130,7 @@ void domain_journal_free(domain_journal *dj)
 		state_free(dj->states[i]);
 	free(dj->records);
 	free(dj->claims);
+	free(dj->released);
 	free(dj->unplug);
 	free(dj->states);
 	journal_index_clear(&dj->records_by_node);
@@ -389,11 +390,22 @@ int domain_journal_claim_keep(domain_journal *dj, const journal_claim *claim, vf
 	return 0;
 }
 
-void domain_journal_remove_claim(domain_journal *dj, const char *hostdev)
+int domain_journal_remove_claim(domain_journal *dj, const char *hostdev, vfg_error *err)
 {
 	journal_claim *claim = domain_journal_find_claim(dj, hostdev);
 	if (!claim)
-		return;
+		return 0;
+	if (dj->open_txn && claim->txn != dj->open_txn) {
+		if (dj->n_released == dj->released_capacity) {
+			size_t more = dj->released_capacity ? 2 * dj->released_capacity : 4;
+			journal_claim *released = reallocarray(dj->released, more, sizeof(*released));
+			if (!released)
+				return vfg_error_set(err, ENOMEM, dj->path, "cannot keep the claim of %s", hostdev);
+			dj->released = released;
+			dj->released_capacity = more;
+		}
+		dj->released[dj->n_released++] = *claim;
+	}
 	size_t index = (size_t)(claim - dj->claims);
 	journal_index_remove(&dj->claims_by_name, claim_hash(claim), claim_item(index));
 	/* Each claim after it moves down one place, and its slot with it. */
@@ -402,6 +414,7 @@ void domain_journal_remove_claim(domain_journal *dj, const char *hostdev)
 				      claim_item(i - 1));
 	memmove(claim, claim + 1, (dj->n_claims - index - 1) * sizeof(*claim));
 	dj->n_claims--;
+	return 0;
 }
 
 char *journal_claim_name(const journal_claim *claim, char *buf)

@@ -426,6 +426,7 @@ static int read_line(journal_reader *reader, char *line)
 	if (strcmp(fields[0], "commit") == 0) {
 		dj->open_txn = 0;
 		dj->open_op = JOURNAL_OP_NONE;
+		dj->n_released = 0;
 		free(dj->unplug);
 		dj->unplug = NULL;
 		dj->n_unplug = 0;
@@ -442,7 +443,9 @@ static int read_line(journal_reader *reader, char *line)
 		char name[VFG_HOSTDEV_NAME_MAX];
 		if (count != 3 || journal_claim_name_parse(fields[2], &released) < 0)
 			return reader_error(reader, "malformed release");
-		domain_journal_remove_claim(dj, journal_claim_name(&released, name));
+		vfg_error kept = {0};
+		if (domain_journal_remove_claim(dj, journal_claim_name(&released, name), &kept) < 0)
+			return reader_error(reader, "%s", kept.message);
 		return 0;
 	}
 	if (strcmp(fields[0], "done") == 0 || strcmp(fields[0], "undone") == 0) {

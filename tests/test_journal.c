@@ -448,6 +448,72 @@ static unsigned journal_intents(const char *root, bool *open)
 	return intents;
 }
 
+/* @argv, run by the CLI, must exit @status with @expect in its stderr (NULL: anything). */
+static void cli_expect(const char *const *argv, int status, const char *expect)
+{
+	test_run run;
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == status && (!expect || strstr(run.err, expect)), "vfguard %s: exit %d: %s%s",
+		      argv[0], run.status, run.out, run.err);
+	test_run_free(&run);
+}
+
+/*
+ * An apply that switches a held hostdev's access or backend releases its
+ * claim and claims it anew. Killed after that and restored, the claim it
+ * released was gone with the rest of the transaction, while the grants of
+ * the earlier apply stayed: the domain held them with no claim, and another
+ * domain was let claim the group (a trial). The rollback puts the earlier
+ * claim back; at every journal point, the group stays the domain's, and its
+ * revoke gives the host back as it was.
+ */
+/* One function, both backends' nodes. */
+static const char host_both_backends[] =
+	"misc vfio 10:196\n"
+	"misc iommu 10:257\n"
+	"group 7 243:0\n"
+	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci "
+	"cdev=vfio0:237:0\n";
+
+static const char *const switches[][2] = {
+	{"01:00.0", "01:00.0,access=fd"},
+	{"01:00.0,access=fd", "01:00.0"},
+	{"01:00.0", "01:00.0,backend=iommufd"},
+};
+
+START_TEST(a_kill_at_every_point_of_an_access_or_backend_switch_keeps_the_claim)
+{
+	unsigned point = 1;
+	for (;; point++) {
+		const char *root = test_root_new(host_both_backends);
+		use_dac(root);
+		char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME);
+		cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					    "--hostdev", switches[_i][0], NULL},
+			   0, NULL);
+		int status = test_cli_killed_at(point, (const char *[]){"apply", "--root", root, "--domain", "vm1",
+									"--uid", "107", "--gid", "107", "--hostdev",
+									switches[_i][1], NULL});
+		bool killed = !WIFEXITED(status);
+		ck_assert_msg(killed ? WTERMSIG(status) == SIGKILL : WEXITSTATUS(status) == 0, "point %u: status %d",
+			      point, status);
+		cli_expect((const char *[]){"restore", "--root", root, NULL}, 0, NULL);
+		cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+					    "--hostdev", "01:00.0", NULL},
+			   1, "belongs to domain vm1");
+		cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
+		char what[64];
+		snprintf(what, sizeof(what), "after vm1's revoke (killed at point %u)", point);
+		test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME, before, what);
+		free(before);
+		test_root_remove(root);
+		if (!killed)
+			break;
+	}
+	ck_assert_uint_ge(point, 3);
+}
+END_TEST
+
 START_TEST(restore_counts_the_changes_it_undoes_of_a_killed_apply)
 {
 	const char *root = test_root_new(host_three);
@@ -1176,6 +1242,8 @@ static Suite *journal_suite(void)
 	tc = tcase_create("crashes");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_apply_is_restored);
+	tcase_add_loop_test(tc, a_kill_at_every_point_of_an_access_or_backend_switch_keeps_the_claim, 0,
+			    sizeof(switches) / sizeof(switches[0]));
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_restored);
 	tcase_add_test(tc, restore_counts_the_changes_it_undoes_of_a_killed_apply);
 	suite_add_tcase(suite, tc);
