@@ -486,12 +486,16 @@ int host_journal_read_rest(host_journal *hj, vfg_error *err);
 /* 2: the domain line carries the labelers' attributes by name; state lines. 1 still reads. */
 /*
  * The lock file: the generation, 20 decimal digits and a newline
- * (journal_cache.c), then the signature of the holders index its last
- * writer made and a newline, then the names of the journals written since
- * it did, a line each (journal_holders.c).
+ * (journal_cache.c); then the signature of the holders index its last
+ * writer made and a newline; the signature of the one a writer is renaming
+ * in and a newline; then the journals written since, a line each, "INO
+ * FILE" with the inode of the index they were written after
+ * (journal_holders.c).
  */
 #define LOCK_GENERATION_SIZE 21
-#define LOCK_WRITTEN_AT (LOCK_GENERATION_SIZE + 103)
+#define LOCK_SEAL_SIZE 103
+#define LOCK_PENDING_AT (LOCK_GENERATION_SIZE + LOCK_SEAL_SIZE)
+#define LOCK_WRITTEN_AT (LOCK_PENDING_AT + LOCK_SEAL_SIZE)
 
 #define JOURNAL_MAGIC "vfguard-journal 2"
 #define JOURNAL_MAGIC_V1 "vfguard-journal 1"

@@ -479,14 +479,24 @@ static bool same_file(const struct stat *a, const struct stat *b)
  * generation, holds its signature as the writer's fstat() gave it after the
  * rename (holders_seal()). An edit in place moves its size or times, and a
  * file put there by anything but a writer is another inode: either is then
- * not trusted, as a journal changed behind the lock is not.
+ * not trusted, as a journal changed behind the lock is not. A writer killed
+ * between its rename and its seal left the file it renamed in, whose
+ * signature it put in the pending slot before the rename: that one is taken
+ * by all but its change time, which the rename moved.
  */
 static bool holders_sealed(const host_journal *hj, const struct stat *st)
 {
-	char recorded[SIGNATURE_SIZE];
-	ssize_t n = pread(hj->lock_fd, recorded, SIGNATURE_SIZE, LOCK_GENERATION_SIZE);
-	return n == SIGNATURE_SIZE && recorded[SIGNATURE_LENGTH] == '\n' &&
-	       stat_signature_is(recorded, SIGNATURE_LENGTH, st);
+	char recorded[2 * SIGNATURE_SIZE], now[SIGNATURE_SIZE];
+	ssize_t n = pread(hj->lock_fd, recorded, sizeof(recorded), LOCK_GENERATION_SIZE);
+	if (n < SIGNATURE_SIZE || recorded[SIGNATURE_LENGTH] != '\n')
+		return false;
+	if (stat_signature_is(recorded, SIGNATURE_LENGTH, st))
+		return true;
+	const char *pending = recorded + SIGNATURE_SIZE;
+	stat_signature(st, now);
+	/* "DEV:INO:SIZE:MSEC.MNSEC:": the change time, last, left out */
+	size_t kept = SIGNATURE_LENGTH - (16 + 1 + 8);
+	return n == sizeof(recorded) && pending[SIGNATURE_LENGTH] == '\n' && memcmp(pending, now, kept) == 0;
 }
 
 /*
@@ -584,31 +594,51 @@ static bool hex16_read(const char *text, uint64_t *value)
 	return true;
 }
 
-/* The journal file @file is on the lock file's list of those written since the index was sealed. */
-static bool written_since_seal(const char *list, const char *file)
+/*
+ * The journal file @file is on @list, the lock file's lines "INO FILE" of
+ * the journals written since the index of inode @ino (16 hexadecimal
+ * digits each) was sealed: those a command wrote after that very file.
+ */
+static bool written_since_seal(const char *list, const char *ino, const char *file)
 {
 	size_t length = strlen(file);
 	for (const char *at = list; (at = strstr(at, file)); at += length)
-		if ((at == list || at[-1] == '\n') && at[length] == '\n')
+		if (at - list >= 17 && (at - list == 17 || at[-18] == '\n') && at[-1] == ' ' &&
+		    memcmp(at - 17, ino, 16) == 0 && at[length] == '\n')
 			return true;
+	return false;
+}
+
+/* Some line of @list was written after the index of inode @ino: a vfguard of this format raised the generation. */
+static bool written_after(const char *list, const char *ino)
+{
+	for (const char *at = list; *at;) {
+		if (strncmp(at, ino, 16) == 0 && at[16] == ' ')
+			return true;
+		const char *newline = strchr(at, '\n');
+		if (!newline)
+			break;
+		at = newline + 1;
+	}
 	return false;
 }
 
 /* One listed journal against the file there now: 0 as it may be, -1 removed or cut (in @err). */
 static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_holders *holders, size_t at,
-			       const char *written, vfg_error *err)
+			       const char *written, const char *index_ino, vfg_error *err)
 {
 	holders_match match;
 	size_t signature_at;
 	char file[3 * VFG_NAME_MAX + 16], path[VFG_PATH_MAX + 3 * VFG_NAME_MAX + 16];
-	uint64_t dev, ino, size;
+	uint64_t dev, ino, size, mtime;
 	if (!domain_line(holders, at, &match, &signature_at) || line_length(holders, signature_at) != SIGNATURE_LENGTH)
 		return 0; /* a line it cannot read tells nothing */
 	const char *signature = holders->text + signature_at;
-	if (!hex16_read(signature, &dev) || !hex16_read(signature + 17, &ino) || !hex16_read(signature + 34, &size))
+	if (!hex16_read(signature, &dev) || !hex16_read(signature + 17, &ino) || !hex16_read(signature + 34, &size) ||
+	    !hex16_read(signature + 51, &mtime))
 		return 0;
 	journal_file_name(match.name, file, sizeof(file));
-	if (written && written_since_seal(written, file))
+	if (written && written_since_seal(written, index_ino, file))
 		return 0; /* a command changed it since: what the index says of it is no measure */
 	snprintf(path, sizeof(path), "%s/%s", hj->directory, file);
 	struct stat st;
@@ -620,7 +650,8 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 			"domain %s's journal is gone, but the holders index the last vfguard command "
 			"wrote lists it, and no vfguard command changed it since: a journal removed by hand "
 			"leaves what it granted on the nodes with nothing to undo it, and the next grant "
-			"of them would take it for the original; put the journal back, then run vfguard "
+			"of them would take it for the original; put the journal back as it was (mv, or cp "
+			"-p), then run vfguard "
 			"revoke --domain %s (if its grants were undone by hand, remove STATE/holders); "
 			"nothing was changed",
 			match.name, VFG_NAME_SHELL(match.name));
@@ -635,21 +666,27 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 					"undo it; put it back whole; nothing was changed",
 					match.name, (long long)st.st_size, (unsigned long long)size);
 	/*
-	 * Another file of another length in its place: a copy put back (a
-	 * backup) that says less, or else, than what was granted since. One
-	 * put back whole after it was removed (the advice above) has its
-	 * length, and is taken.
+	 * Another file in its place, of another length or modification time
+	 * (seconds and nanoseconds, as recorded): a copy put back (a backup)
+	 * that says less, or else, than what was granted since. The journal
+	 * the last command left, put back whole after it was removed (mv, or a
+	 * copy that keeps its times: the advice above), is taken.
 	 */
+	char now[SIGNATURE_SIZE];
+	stat_signature(&st, now);
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino != ino &&
-	    (uint64_t)st.st_size != size)
-		return vfg_error_refuse(err, EBADMSG, path,
-					"domain %s's journal is another file than the one the last vfguard command "
-					"left, %lld bytes, not %llu, and no vfguard command changed it since: a copy "
-					"put in its place (a backup) says other than what was granted, and what it "
-					"does not say would stay granted with nothing to undo it; put back the journal "
-					"the last command left (if this one says all the domain holds, remove "
-					"STATE/holders); nothing was changed",
-					match.name, (long long)st.st_size, (unsigned long long)size);
+	    ((uint64_t)st.st_size != size || memcmp(now + 51, signature + 51, 25) != 0))
+		return vfg_error_refuse(
+			err, EBADMSG, path,
+			"domain %s's journal is another file than the one the last vfguard command "
+			"left (%lld bytes and modified at %lld, not %llu bytes at %llu), and no vfguard "
+			"command changed it since: a copy put in its place (a backup) says other than "
+			"what was granted, and what it does not say would stay granted with nothing to "
+			"undo it; put back the journal the last command left as it was (mv, or cp -p), "
+			"or, if this one says all the domain holds, remove STATE/holders; nothing was "
+			"changed",
+			match.name, (long long)st.st_size, (long long)st.st_mtim.tv_sec, (unsigned long long)size,
+			(unsigned long long)mtime);
 	return 0;
 }
 
@@ -698,13 +735,24 @@ int host_holders_check_journals(const host_journal *hj, vfg_error *err)
 	host_holders *holders = holders_map(fd, &st, validity, prefix);
 	_cleanup_free_ char *written = holders ? written_list(hj) : NULL;
 	const char *valid = holders ? holders->text + strlen(HOLDERS_MAGIC) + 1 : NULL;
+	char ino[17], generation[32];
+	snprintf(ino, sizeof(ino), "%016llx", (unsigned long long)st.st_ino);
+	snprintf(generation, sizeof(generation), " %" PRIu64 " ", hj->generation);
+	/* The validity line after "valid BOOT", from the space before the generation */
+	const char *after = valid ? valid + prefix - 1 : NULL;
+	size_t rest = holders ? holders->body - (size_t)(after - holders->text) : 0;
+	/*
+	 * The generation raised with no journal named after this file: a
+	 * vfguard from before the list wrote the journals (it names none), and
+	 * nothing says which; the check is left, as that vfguard left it.
+	 */
+	bool named = written && (memmem(after, rest, generation, strlen(generation)) || written_after(written, ino));
 	int r = 0;
-	if (written &&
-	    memmem(valid + prefix, holders->body - (size_t)(valid + prefix - holders->text), lock, strlen(lock))) {
+	if (named && memmem(after, rest, lock, strlen(lock))) {
 		_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		EACH_DOMAIN(holders, at)
 		if (r == 0 && dir_fd >= 0)
-			r = listed_journal_kept(hj, dir_fd, holders, at, written, err);
+			r = listed_journal_kept(hj, dir_fd, holders, at, written, ino, err);
 	}
 	host_holders_free(holders);
 	return r;
@@ -724,7 +772,7 @@ int host_holders_check_listed(const host_journal *hj, vfg_error *err)
 		const domain_journal *dj =
 			domain_line(holders, at, &match, &signature) ? host_journal_find(hj, match.name) : NULL;
 		if (r == 0 && (!dj || !dj->touched))
-			r = listed_journal_kept(hj, dir_fd, holders, at, NULL, err);
+			r = listed_journal_kept(hj, dir_fd, holders, at, NULL, NULL, err);
 	}
 	return r;
 }
@@ -1029,13 +1077,8 @@ static int text_merged(const host_journal *hj, line_list *old, line_list *new, c
 	return 0;
 }
 
-/*
- * The signature of the index just renamed in place, @fd still open on it,
- * after the generation in the lock file (holders_sealed()); the rename is
- * behind it, which moves the file's change time on tmpfs and ext4. Not
- * synced, as the index is not.
- */
-static bool holders_seal(const host_journal *hj, int fd)
+/* @fd's signature into the lock file's slot at @at. */
+static bool lock_slot(const host_journal *hj, int fd, off_t at)
 {
 	struct stat st;
 	char signature[SIGNATURE_SIZE];
@@ -1043,28 +1086,56 @@ static bool holders_seal(const host_journal *hj, int fd)
 		return false;
 	stat_signature(&st, signature);
 	signature[SIGNATURE_LENGTH] = '\n';
-	/* Every journal written since the last seal is in this file now: the list of them starts again. */
-	return !vfg_fault("lock.holders") &&
-	       pwrite(hj->lock_fd, signature, SIGNATURE_SIZE, LOCK_GENERATION_SIZE) == SIGNATURE_SIZE &&
+	/* no fault: each caller's site comes first (lock.pending, lock.holders) */
+	return pwrite(hj->lock_fd, signature, SIGNATURE_SIZE, at) == SIGNATURE_SIZE;
+}
+
+/* Before the rename: the new file's signature in the pending slot (holders_sealed()). */
+static bool holders_pending(const host_journal *hj, int fd)
+{
+	return !vfg_fault("lock.pending") && lock_slot(hj, fd, LOCK_PENDING_AT);
+}
+
+/*
+ * The signature of the index just renamed in place, @fd still open on it,
+ * after the generation in the lock file (holders_sealed()); the rename is
+ * behind it, which moves the file's change time on tmpfs and ext4. Not
+ * synced, as the index is not. Every journal written since the last seal
+ * is in this file now: the list's lines name the old file's inode, so they
+ * no longer count, and go (a kill before that leaves lines that count for
+ * nothing).
+ */
+static bool holders_seal(const host_journal *hj, int fd)
+{
+	return !vfg_fault("lock.holders") && lock_slot(hj, fd, LOCK_GENERATION_SIZE) && !vfg_fault("lock.list") &&
 	       ftruncate(hj->lock_fd, LOCK_WRITTEN_AT) == 0;
 }
 
-_Static_assert(LOCK_WRITTEN_AT == LOCK_GENERATION_SIZE + SIGNATURE_SIZE, "the lock file's layout");
+_Static_assert(LOCK_SEAL_SIZE == SIGNATURE_SIZE, "the lock file's layout");
 
 int host_holders_note_written(host_journal *hj, const domain_journal *dj, vfg_error *err)
 {
-	struct stat st;
-	const char *slash = strrchr(dj->path, '/');
-	char line[VFG_PATH_MAX + 2];
-	int length = snprintf(line, sizeof(line), "%s\n", slash ? slash + 1 : dj->path);
+	struct stat lock, index;
+	char path[VFG_PATH_MAX], line[VFG_PATH_MAX + 32];
+	vfg_error ignored = {0};
 	if (hj->lock_fd < 0 || !hj->exclusive)
 		return 0;
-	if (fstat(hj->lock_fd, &st) < 0)
+	if (fstat(hj->lock_fd, &lock) < 0)
 		return vfg_error_set(err, errno, "lock", "cannot read the host lock");
-	if (st.st_size < LOCK_WRITTEN_AT)
-		return 0; /* no index was ever sealed here: nothing to pass over */
-	if (vfg_fault("lock.written") || pwrite(hj->lock_fd, line, (size_t)length, st.st_size) != length)
-		return vfg_error_set(err, errno, "lock", "cannot note in the host lock that %s changes", line);
+	/* No index was ever sealed here, or there is none now: nothing to pass over. */
+	if (lock.st_size < LOCK_PENDING_AT || vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0 ||
+	    lstat(path, &index) < 0)
+		return 0;
+	const char *slash = strrchr(dj->path, '/'), *file = slash ? slash + 1 : dj->path;
+	int length = snprintf(line, sizeof(line), "%016llx %s\n", (unsigned long long)index.st_ino, file);
+	off_t at = lock.st_size > LOCK_WRITTEN_AT ? lock.st_size : LOCK_WRITTEN_AT;
+	errno = 0;
+	if (length < 0 || (size_t)length >= sizeof(line) || vfg_fault("lock.written") ||
+	    pwrite(hj->lock_fd, line, (size_t)length, at) != length) {
+		int errnum = errno ? errno : ENAMETOOLONG;
+		vfg_state_path(hj->ctx, "lock", path, sizeof(path), &ignored);
+		return vfg_error_set(err, errnum, path, "cannot name %s in the host lock before its change", file);
+	}
 	return 0;
 }
 
@@ -1091,7 +1162,7 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 		total += pieces[i].iov_len;
 	bool written = !vfg_fault("holders.chmod") && fchmod(fd, 0600) == 0 && !vfg_fault("holders.write") &&
 		       writev(fd, pieces, count) == (ssize_t)total;
-	if (written && !vfg_fault("holders.rename") && rename(temporary, path) == 0) {
+	if (written && holders_pending(hj, fd) && !vfg_fault("holders.rename") && rename(temporary, path) == 0) {
 		bool sealed = holders_seal(hj, fd);
 		close(fd);
 		/*

@@ -7,6 +7,7 @@
  * labeler and real nodes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include "testlib.h"
 
 #define HOLDERS "/run/vfguard/holders"
+/* The lock file's generation, seal and pending seal, before its list (core/journal.h, LOCK_FIXED). */
+#define LOCK_FIXED (21 + 103 + 103)
 
 /* The container, and two single-function groups on vfio-pci. */
 static const char host_two[] = "misc vfio 10:196\n"
@@ -61,6 +64,25 @@ static void expect_listed(const char *root, const char *line, bool listed)
 	ck_assert_msg((strstr(holders, line) != NULL) == listed, "'%s' %s the holders index:\n%s", line,
 		      listed ? "not in" : "in", holders);
 	free(holders);
+}
+
+/*
+ * @content put in @logical's place as `cp -p` and then `mv` would: written
+ * aside, root's and 0600, with the modification time of @as_was, renamed
+ * in (another inode).
+ */
+static void put_back(const char *root, const char *logical, const char *content, const struct stat *as_was)
+{
+	char aside[4096], path[4096];
+	snprintf(aside, sizeof(aside), "%s.aside", logical);
+	test_write_file(root, aside, content);
+	snprintf(path, sizeof(path), "%s", test_path(root, aside));
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	const struct timespec times[2] = {as_was->st_atim, as_was->st_mtim};
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+	char to[4096];
+	snprintf(to, sizeof(to), "%s", test_path(root, logical));
+	ck_assert_int_eq(rename(path, to), 0);
 }
 
 START_TEST(an_apply_writes_the_index_with_the_domains_claims_and_shared_records)
@@ -269,7 +291,17 @@ START_TEST(a_journal_removed_or_cut_behind_vfguards_back_is_refused)
 	apply(root, "vm1", "107", "01:00.0");
 	char *journal = test_read_file(root, "/run/vfguard/domains/vm1.journal");
 	ck_assert_ptr_nonnull(journal);
-	ck_assert_int_eq(unlink(test_path(root, "/run/vfguard/domains/vm1.journal")), 0);
+	struct stat as_was;
+	ck_assert_int_eq(lstat(test_path(root, "/run/vfguard/domains/vm1.journal"), &as_was), 0);
+	/*
+	 * Moved aside out of domains/ (its inode kept: ext4 gives a freed inode
+	 * number again, and a copy put back under the old number reads as the
+	 * file edited in place, which only a cut refuses).
+	 */
+	char from[4096], aside[4096];
+	snprintf(from, sizeof(from), "%s", test_path(root, "/run/vfguard/domains/vm1.journal"));
+	snprintf(aside, sizeof(aside), "%s", test_path(root, "/run/vfguard/vm1.journal.moved"));
+	ck_assert_int_eq(rename(from, aside), 0);
 	const char *gone = "vm1.journal: domain vm1's journal is gone, but the holders index the last vfguard command "
 			   "wrote lists it";
 	run_refused((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
@@ -279,9 +311,18 @@ START_TEST(a_journal_removed_or_cut_behind_vfguards_back_is_refused)
 	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, gone);
 	ck_assert_int_eq(test_journal_files(root), 0);
 
-	/* put back: the revoke takes vm1's grant back */
-	test_write_file(root, "/run/vfguard/domains/vm1.journal", journal);
-	ck_assert_int_eq(chmod(test_path(root, "/run/vfguard/domains/vm1.journal"), 0600), 0);
+	/*
+	 * put back with its contents and another time (cat > FILE a second
+	 * later: the time is set, as a file written within the same clock tick
+	 * has the same one): another file, refused as such
+	 */
+	struct stat later = as_was;
+	later.st_mtim.tv_sec += 1;
+	put_back(root, "/run/vfguard/domains/vm1.journal", journal, &later);
+	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL},
+		    "domain vm1's journal is another file than the one the last vfguard command left");
+	/* put back as it was (cp -p, mv): the revoke takes vm1's grant back */
+	put_back(root, "/run/vfguard/domains/vm1.journal", journal, &as_was);
 	revoke_domain(root, "vm1");
 
 	/* cut in place (the same file, shorter) */
@@ -366,6 +407,10 @@ static const char *const fault_settings[] = {
 	NULL, /* the grant beside vm1 refused in its middle */
 	NULL, /* killed at its first journal point (test_cli_killed_at) */
 	"VFGUARD_FAULT=holders.rename:1:28",
+	"VFGUARD_FAULT=lock.pending:1:28",
+	/* renamed in, and then its seal not written, or the list of the journals written before it not emptied */
+	"VFGUARD_FAULT=lock.holders:1:28",
+	"VFGUARD_FAULT=lock.list:1:28",
 };
 
 START_TEST(a_cut_journal_stays_refused_after_a_command_that_wrote_a_journal_failed_or_died)
@@ -466,18 +511,16 @@ START_TEST(an_older_copy_of_a_journal_put_in_its_place_is_refused)
 	const char *journal = "/run/vfguard/domains/vm1.journal";
 	apply(root, "vm1", "107", "01:00.0");
 	char *older = test_read_file(root, journal);
+	struct stat older_was, last_was;
+	ck_assert_int_eq(lstat(test_path(root, journal), &older_was), 0);
 	run_ok((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107", "--hostdev",
 				"01:00.0", "--hostdev", "02:00.0", NULL});
 	char *last = test_read_file(root, journal);
 	ck_assert_ptr_nonnull(older);
 	ck_assert_ptr_nonnull(last);
-	char copy[4096], path[4096];
-	snprintf(copy, sizeof(copy), "%s.copy", test_path(root, journal));
-	snprintf(path, sizeof(path), "%s", test_path(root, journal));
-	/* the older copy, written aside and renamed in (what mv of a backup does) */
-	test_write_file(root, "/run/vfguard/domains/vm1.journal.copy", older);
-	ck_assert_int_eq(chmod(copy, 0600), 0);
-	ck_assert_int_eq(rename(copy, path), 0);
+	ck_assert_int_eq(lstat(test_path(root, journal), &last_was), 0);
+	/* the older copy, kept with cp -p and renamed in (what mv of a backup does) */
+	put_back(root, journal, older, &older_was);
 	const char *replaced = "domain vm1's journal is another file than the one the last vfguard command left";
 	run_refused((const char *[]){"status", "--root", root, NULL}, replaced);
 	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, replaced);
@@ -485,15 +528,68 @@ START_TEST(an_older_copy_of_a_journal_put_in_its_place_is_refused)
 				     "--hostdev", "02:00.0", NULL},
 		    replaced);
 	/* the last one put back the same way: taken, and the revoke gives back both groups */
-	test_write_file(root, "/run/vfguard/domains/vm1.journal.copy", last);
-	ck_assert_int_eq(chmod(copy, 0600), 0);
-	ck_assert_int_eq(rename(copy, path), 0);
+	put_back(root, journal, last, &last_was);
 	revoke_domain(root, "vm1");
 	struct stat st;
 	ck_assert_int_eq(lstat(test_path(root, "/dev/vfio/8"), &st), 0);
 	ck_assert_int_eq(st.st_uid, 0);
 	free(older);
 	free(last);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * An older copy of the same length (one hostdev each time), kept with its
+ * time (cp -p) and renamed in: its modification time is not the one the
+ * last command left. Refused (a trial: the revoke undid the old group and
+ * left the new one granted).
+ */
+START_TEST(an_older_copy_of_the_same_length_is_refused_by_its_time)
+{
+	const char *root = host_new();
+	const char *journal = "/run/vfguard/domains/vm1.journal";
+	apply(root, "vm1", "107", "01:00.0");
+	char *older = test_read_file(root, journal);
+	ck_assert_ptr_nonnull(older);
+	struct stat older_was, now;
+	ck_assert_int_eq(lstat(test_path(root, journal), &older_was), 0);
+	revoke_domain(root, "vm1");
+	apply(root, "vm1", "107", "02:00.0");
+	ck_assert_int_eq(lstat(test_path(root, journal), &now), 0);
+	ck_assert_int_eq(now.st_size, older_was.st_size); /* the case: only the time tells them apart */
+	put_back(root, journal, older, &older_was);
+	run_refused((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL},
+		    "domain vm1's journal is another file than the one the last vfguard command left");
+	free(older);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A vfguard from before the lock file listed the journals written (0.7.0 as
+ * first released) raised the generation and removed a journal, then died
+ * before it wrote the index: nothing names what it changed, so the check
+ * stands aside, as that vfguard's own did, and nothing is refused for it.
+ */
+START_TEST(a_generation_raised_by_a_vfguard_that_names_no_journal_passes_over_the_check)
+{
+	const char *root = host_new();
+	apply(root, "vm1", "107", "01:00.0");
+	char lock[LOCK_FIXED + 1];
+	char *text = test_read_file(root, "/run/vfguard/lock");
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_ge(strlen(text), LOCK_FIXED);
+	memcpy(lock, text, LOCK_FIXED);
+	lock[LOCK_FIXED] = '\0';
+	unsigned long long generation = strtoull(lock, NULL, 10);
+	char raised[32];
+	snprintf(raised, sizeof(raised), "%020llu\n", generation + 1);
+	memcpy(lock, raised, 21);
+	test_write_file(root, "/run/vfguard/lock", lock); /* the seals kept, no journal named */
+	ck_assert_int_eq(unlink(test_path(root, "/run/vfguard/domains/vm1.journal")), 0);
+	run_ok((const char *[]){"status", "--root", root, NULL});
+	free(text);
 	test_root_remove(root);
 }
 END_TEST
@@ -572,6 +668,8 @@ static Suite *journal_holders_suite(void)
 	tcase_add_test(tc, a_cut_journal_stops_the_commands_that_read_it_and_no_other);
 	tcase_add_test(tc, the_index_a_grant_or_revoke_leaves_is_the_one_rebuilt_from_the_journals);
 	tcase_add_test(tc, an_older_copy_of_a_journal_put_in_its_place_is_refused);
+	tcase_add_test(tc, an_older_copy_of_the_same_length_is_refused_by_its_time);
+	tcase_add_test(tc, a_generation_raised_by_a_vfguard_that_names_no_journal_passes_over_the_check);
 	tcase_add_loop_test(tc, a_cut_journal_stays_refused_after_a_command_that_wrote_a_journal_failed_or_died, 0,
 			    sizeof(fault_settings) / sizeof(fault_settings[0]));
 	tcase_add_loop_test(tc, a_revoke_beside_a_cut_or_damaged_holder_is_refused_before_it_changes_anything, 0,
