@@ -488,15 +488,30 @@ static bool holders_sealed(const host_journal *hj, const struct stat *st)
 {
 	char recorded[2 * SIGNATURE_SIZE], now[SIGNATURE_SIZE];
 	ssize_t n = pread(hj->lock_fd, recorded, sizeof(recorded), LOCK_GENERATION_SIZE);
-	if (n < SIGNATURE_SIZE || recorded[SIGNATURE_LENGTH] != '\n')
-		return false;
-	if (stat_signature_is(recorded, SIGNATURE_LENGTH, st))
+	if (n >= SIGNATURE_SIZE && recorded[SIGNATURE_LENGTH] == '\n' &&
+	    stat_signature_is(recorded, SIGNATURE_LENGTH, st))
 		return true;
+	/* the pending slot, also when no seal was ever written (a first writer killed at its seal) */
 	const char *pending = recorded + SIGNATURE_SIZE;
 	stat_signature(st, now);
 	/* "DEV:INO:SIZE:MSEC.MNSEC:": the change time, last, left out */
 	size_t kept = SIGNATURE_LENGTH - (16 + 1 + 8);
 	return n == sizeof(recorded) && pending[SIGNATURE_LENGTH] == '\n' && memcmp(pending, now, kept) == 0;
+}
+
+/*
+ * What a list line names the index it was written after by: its inode and
+ * modification time, "INO:MSEC.MNSEC" (ext4 gives an inode number again; a
+ * time to the nanosecond with it, never).
+ */
+#define INDEX_TAG_LENGTH (16 + 1 + 16 + 1 + 8)
+static void index_tag(const struct stat *st, char tag[INDEX_TAG_LENGTH + 1])
+{
+	char signature[SIGNATURE_SIZE];
+	stat_signature(st, signature);
+	memcpy(tag, signature + 17, 16); /* INO */
+	memcpy(tag + 16, signature + 50, 1 + 16 + 1 + 8); /* ":MSEC.MNSEC" */
+	tag[INDEX_TAG_LENGTH] = '\0';
 }
 
 /*
@@ -595,37 +610,23 @@ static bool hex16_read(const char *text, uint64_t *value)
 }
 
 /*
- * The journal file @file is on @list, the lock file's lines "INO FILE" of
- * the journals written since the index of inode @ino (16 hexadecimal
- * digits each) was sealed: those a command wrote after that very file.
+ * The journal file @file is on @list, the lock file's lines "TAG FILE" of
+ * the journals written since an index was sealed, under @tag (index_tag()):
+ * one a command wrote after that very file.
  */
-static bool written_since_seal(const char *list, const char *ino, const char *file)
+static bool written_since_seal(const char *list, const char *tag, const char *file)
 {
-	size_t length = strlen(file);
+	size_t length = strlen(file), before = INDEX_TAG_LENGTH + 1;
 	for (const char *at = list; (at = strstr(at, file)); at += length)
-		if (at - list >= 17 && (at - list == 17 || at[-18] == '\n') && at[-1] == ' ' &&
-		    memcmp(at - 17, ino, 16) == 0 && at[length] == '\n')
+		if ((size_t)(at - list) >= before && ((size_t)(at - list) == before || at[-(long)before - 1] == '\n') &&
+		    at[-1] == ' ' && memcmp(at - before, tag, INDEX_TAG_LENGTH) == 0 && at[length] == '\n')
 			return true;
-	return false;
-}
-
-/* Some line of @list was written after the index of inode @ino: a vfguard of this format raised the generation. */
-static bool written_after(const char *list, const char *ino)
-{
-	for (const char *at = list; *at;) {
-		if (strncmp(at, ino, 16) == 0 && at[16] == ' ')
-			return true;
-		const char *newline = strchr(at, '\n');
-		if (!newline)
-			break;
-		at = newline + 1;
-	}
 	return false;
 }
 
 /* One listed journal against the file there now: 0 as it may be, -1 removed or cut (in @err). */
 static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_holders *holders, size_t at,
-			       const char *written, const char *index_ino, vfg_error *err)
+			       const char *written, const char *index_tag, vfg_error *err)
 {
 	holders_match match;
 	size_t signature_at;
@@ -638,7 +639,7 @@ static int listed_journal_kept(const host_journal *hj, int dir_fd, const host_ho
 	    !hex16_read(signature + 51, &mtime))
 		return 0;
 	journal_file_name(match.name, file, sizeof(file));
-	if (written && written_since_seal(written, index_ino, file))
+	if (written && written_since_seal(written, index_tag, file))
 		return 0; /* a command changed it since: what the index says of it is no measure */
 	snprintf(path, sizeof(path), "%s/%s", hj->directory, file);
 	struct stat st;
@@ -735,24 +736,25 @@ int host_holders_check_journals(const host_journal *hj, vfg_error *err)
 	host_holders *holders = holders_map(fd, &st, validity, prefix);
 	_cleanup_free_ char *written = holders ? written_list(hj) : NULL;
 	const char *valid = holders ? holders->text + strlen(HOLDERS_MAGIC) + 1 : NULL;
-	char ino[17], generation[32];
-	snprintf(ino, sizeof(ino), "%016llx", (unsigned long long)st.st_ino);
+	char tag[INDEX_TAG_LENGTH + 1], generation[32];
+	index_tag(&st, tag);
 	snprintf(generation, sizeof(generation), " %" PRIu64 " ", hj->generation);
 	/* The validity line after "valid BOOT", from the space before the generation */
 	const char *after = valid ? valid + prefix - 1 : NULL;
 	size_t rest = holders ? holders->body - (size_t)(after - holders->text) : 0;
 	/*
-	 * The generation raised with no journal named after this file: a
-	 * vfguard from before the list wrote the journals (it names none), and
-	 * nothing says which; the check is left, as that vfguard left it.
+	 * The generation raised and the list empty: a vfguard from before the
+	 * list wrote the journals (it names none), and nothing says which; the
+	 * check is left, as that vfguard left it. Anything in the list (a line,
+	 * stale lines of an earlier index, bytes that are no line) keeps it.
 	 */
-	bool named = written && (memmem(after, rest, generation, strlen(generation)) || written_after(written, ino));
+	bool named = written && (memmem(after, rest, generation, strlen(generation)) || written[0]);
 	int r = 0;
 	if (named && memmem(after, rest, lock, strlen(lock))) {
 		_cleanup_close_ int dir_fd = open(hj->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		EACH_DOMAIN(holders, at)
 		if (r == 0 && dir_fd >= 0)
-			r = listed_journal_kept(hj, dir_fd, holders, at, written, ino, err);
+			r = listed_journal_kept(hj, dir_fd, holders, at, written, tag, err);
 	}
 	host_holders_free(holders);
 	return r;
@@ -1090,6 +1092,26 @@ static bool lock_slot(const host_journal *hj, int fd, off_t at)
 	return pwrite(hj->lock_fd, signature, SIGNATURE_SIZE, at) == SIGNATURE_SIZE;
 }
 
+/*
+ * Before a new pending signature: the file in place, when the seal slot
+ * does not name it and the pending slot does (its writer was killed at its
+ * seal), gets the seal, or the new pending signature would leave it sealed
+ * by neither (a second trial).
+ */
+static bool holders_promote(const host_journal *hj, const char *path)
+{
+	char recorded[SIGNATURE_SIZE];
+	struct stat st;
+	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !holders_sealed(hj, &st))
+		return true; /* nothing sealed in place: nothing to keep */
+	ssize_t n = pread(hj->lock_fd, recorded, SIGNATURE_SIZE, LOCK_GENERATION_SIZE);
+	if (n == SIGNATURE_SIZE && recorded[SIGNATURE_LENGTH] == '\n' &&
+	    stat_signature_is(recorded, SIGNATURE_LENGTH, &st))
+		return true;
+	return !vfg_fault("lock.promote") && lock_slot(hj, fd, LOCK_GENERATION_SIZE);
+}
+
 /* Before the rename: the new file's signature in the pending slot (holders_sealed()). */
 static bool holders_pending(const host_journal *hj, int fd)
 {
@@ -1107,8 +1129,11 @@ static bool holders_pending(const host_journal *hj, int fd)
  */
 static bool holders_seal(const host_journal *hj, int fd)
 {
-	return !vfg_fault("lock.holders") && lock_slot(hj, fd, LOCK_GENERATION_SIZE) && !vfg_fault("lock.list") &&
-	       ftruncate(hj->lock_fd, LOCK_WRITTEN_AT) == 0;
+	static const char unpended[SIGNATURE_SIZE] = {0};
+	/* the pending slot emptied: it would take an edit in place that kept the file's times */
+	return !vfg_fault("lock.holders") && lock_slot(hj, fd, LOCK_GENERATION_SIZE) && !vfg_fault("lock.unpend") &&
+	       pwrite(hj->lock_fd, unpended, SIGNATURE_SIZE, LOCK_PENDING_AT) == SIGNATURE_SIZE &&
+	       !vfg_fault("lock.list") && ftruncate(hj->lock_fd, LOCK_WRITTEN_AT) == 0;
 }
 
 _Static_assert(LOCK_SEAL_SIZE == SIGNATURE_SIZE, "the lock file's layout");
@@ -1127,7 +1152,9 @@ int host_holders_note_written(host_journal *hj, const domain_journal *dj, vfg_er
 	    lstat(path, &index) < 0)
 		return 0;
 	const char *slash = strrchr(dj->path, '/'), *file = slash ? slash + 1 : dj->path;
-	int length = snprintf(line, sizeof(line), "%016llx %s\n", (unsigned long long)index.st_ino, file);
+	char tag[INDEX_TAG_LENGTH + 1];
+	index_tag(&index, tag);
+	int length = snprintf(line, sizeof(line), "%s %s\n", tag, file);
 	off_t at = lock.st_size > LOCK_WRITTEN_AT ? lock.st_size : LOCK_WRITTEN_AT;
 	errno = 0;
 	if (length < 0 || (size_t)length >= sizeof(line) || vfg_fault("lock.written") ||
@@ -1162,7 +1189,8 @@ static int holders_replace(const host_journal *hj, const struct iovec *pieces, i
 		total += pieces[i].iov_len;
 	bool written = !vfg_fault("holders.chmod") && fchmod(fd, 0600) == 0 && !vfg_fault("holders.write") &&
 		       writev(fd, pieces, count) == (ssize_t)total;
-	if (written && holders_pending(hj, fd) && !vfg_fault("holders.rename") && rename(temporary, path) == 0) {
+	if (written && holders_promote(hj, path) && holders_pending(hj, fd) && !vfg_fault("holders.rename") &&
+	    rename(temporary, path) == 0) {
 		bool sealed = holders_seal(hj, fd);
 		close(fd);
 		/*
