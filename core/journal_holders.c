@@ -485,19 +485,32 @@ static bool same_file(const struct stat *a, const struct stat *b)
  * signature it put in the pending slot before the rename: that one is taken
  * by all but its change time, which the rename moved.
  */
-static bool holders_sealed(const host_journal *hj, const struct stat *st)
+typedef enum sealed_by {
+	SEALED_BY_NONE,
+	SEALED_BY_SEAL,
+	SEALED_BY_PENDING, /* its writer killed at its seal: the next writer gives it the seal (holders_promote()) */
+} sealed_by;
+
+static sealed_by holders_sealed_by(const host_journal *hj, const struct stat *st)
 {
 	char recorded[2 * SIGNATURE_SIZE], now[SIGNATURE_SIZE];
 	ssize_t n = pread(hj->lock_fd, recorded, sizeof(recorded), LOCK_GENERATION_SIZE);
 	if (n >= SIGNATURE_SIZE && recorded[SIGNATURE_LENGTH] == '\n' &&
 	    stat_signature_is(recorded, SIGNATURE_LENGTH, st))
-		return true;
+		return SEALED_BY_SEAL;
 	/* the pending slot, also when no seal was ever written (a first writer killed at its seal) */
 	const char *pending = recorded + SIGNATURE_SIZE;
 	stat_signature(st, now);
 	/* "DEV:INO:SIZE:MSEC.MNSEC:": the change time, last, left out */
 	size_t kept = SIGNATURE_LENGTH - (16 + 1 + 8);
-	return n == sizeof(recorded) && pending[SIGNATURE_LENGTH] == '\n' && memcmp(pending, now, kept) == 0;
+	return n == sizeof(recorded) && pending[SIGNATURE_LENGTH] == '\n' && memcmp(pending, now, kept) == 0
+		       ? SEALED_BY_PENDING
+		       : SEALED_BY_NONE;
+}
+
+static bool holders_sealed(const host_journal *hj, const struct stat *st)
+{
+	return holders_sealed_by(hj, st) != SEALED_BY_NONE;
 }
 
 /*
@@ -562,10 +575,11 @@ static host_holders *holders_read(const host_journal *hj)
 	}
 	/* Root's alone like every state file; anything else is only not trusted: the next writer replaces it. */
 	_cleanup_close_ int fd = vfg_state_open_stat(path, O_RDONLY, false, &st, &ignored);
-	if (fd < 0 || !holders_sealed(hj, &st) || (holders && !same_file(&holders->st, &st))) {
+	bool sealed = fd >= 0 && holders_sealed(hj, &st);
+	if (!sealed || (holders && !same_file(&holders->st, &st))) {
 		host_holders_free(holders);
 		holders = NULL;
-		if (fd < 0 || !holders_sealed(hj, &st))
+		if (!sealed)
 			return NULL;
 	}
 	/* Kept from an earlier lock (an apply's prepare hold, then its plan and apply hold), or mapped now. */
@@ -1080,16 +1094,13 @@ static int text_merged(const host_journal *hj, line_list *old, line_list *new, c
 	return 0;
 }
 
-/* @fd's signature into the lock file's slot at @at. */
-static bool lock_slot(const host_journal *hj, int fd, off_t at)
+/* The signature of the file of @st into the lock file's slot at @at. */
+static bool lock_slot(const host_journal *hj, const struct stat *st, off_t at)
 {
-	struct stat st;
 	char signature[SIGNATURE_SIZE];
-	if (fstat(fd, &st) < 0)
-		return false;
-	stat_signature(&st, signature);
+	stat_signature(st, signature);
 	signature[SIGNATURE_LENGTH] = '\n';
-	/* no fault: each caller's site comes first (lock.pending, lock.holders) */
+	/* no fault: each caller's site comes first (lock.promote, lock.pending, lock.holders) */
 	return pwrite(hj->lock_fd, signature, SIGNATURE_SIZE, at) == SIGNATURE_SIZE;
 }
 
@@ -1101,22 +1112,17 @@ static bool lock_slot(const host_journal *hj, int fd, off_t at)
  */
 static bool holders_promote(const host_journal *hj, const char *path)
 {
-	char recorded[SIGNATURE_SIZE];
 	struct stat st;
-	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !holders_sealed(hj, &st))
-		return true; /* nothing sealed in place: nothing to keep */
-	ssize_t n = pread(hj->lock_fd, recorded, SIGNATURE_SIZE, LOCK_GENERATION_SIZE);
-	if (n == SIGNATURE_SIZE && recorded[SIGNATURE_LENGTH] == '\n' &&
-	    stat_signature_is(recorded, SIGNATURE_LENGTH, &st))
-		return true;
-	return !vfg_fault("lock.promote") && lock_slot(hj, fd, LOCK_GENERATION_SIZE);
+	if (lstat(path, &st) < 0 || holders_sealed_by(hj, &st) != SEALED_BY_PENDING)
+		return true; /* none in place, or sealed, or nothing vouches for it: nothing to keep */
+	return !vfg_fault("lock.promote") && lock_slot(hj, &st, LOCK_GENERATION_SIZE);
 }
 
-/* Before the rename: the new file's signature in the pending slot (holders_sealed()). */
+/* Before the rename: the new file's signature in the pending slot (holders_sealed_by()). */
 static bool holders_pending(const host_journal *hj, int fd)
 {
-	return !vfg_fault("lock.pending") && lock_slot(hj, fd, LOCK_PENDING_AT);
+	struct stat st;
+	return fstat(fd, &st) == 0 && !vfg_fault("lock.pending") && lock_slot(hj, &st, LOCK_PENDING_AT);
 }
 
 /*
@@ -1131,8 +1137,10 @@ static bool holders_pending(const host_journal *hj, int fd)
 static bool holders_seal(const host_journal *hj, int fd)
 {
 	static const char unpended[SIGNATURE_SIZE] = {0};
+	struct stat st;
 	/* the pending slot emptied: it would take an edit in place that kept the file's times */
-	return !vfg_fault("lock.holders") && lock_slot(hj, fd, LOCK_GENERATION_SIZE) && !vfg_fault("lock.unpend") &&
+	return fstat(fd, &st) == 0 && !vfg_fault("lock.holders") && lock_slot(hj, &st, LOCK_GENERATION_SIZE) &&
+	       !vfg_fault("lock.unpend") &&
 	       pwrite(hj->lock_fd, unpended, SIGNATURE_SIZE, LOCK_PENDING_AT) == SIGNATURE_SIZE &&
 	       !vfg_fault("lock.list") && ftruncate(hj->lock_fd, LOCK_WRITTEN_AT) == 0;
 }
@@ -1142,17 +1150,19 @@ _Static_assert(LOCK_SEAL_SIZE == SIGNATURE_SIZE, "the lock file's layout");
 int host_holders_note_written(host_journal *hj, const domain_journal *dj, vfg_error *err)
 {
 	struct stat lock, index;
-	char path[VFG_PATH_MAX], line[VFG_PATH_MAX + 32];
+	char path[VFG_PATH_MAX], lock_path[VFG_PATH_MAX], line[VFG_PATH_MAX + 32];
 	vfg_error ignored = {0};
 	if (hj->lock_fd < 0 || !hj->exclusive)
 		return 0;
+	const char *slash = strrchr(dj->path, '/'), *file = slash ? slash + 1 : dj->path;
+	if (vfg_state_path(hj->ctx, "lock", lock_path, sizeof(lock_path), &ignored) < 0)
+		snprintf(lock_path, sizeof(lock_path), "lock");
 	if (fstat(hj->lock_fd, &lock) < 0)
-		return vfg_error_set(err, errno, "lock", "cannot read the host lock");
+		return vfg_error_set(err, errno, lock_path, "cannot read the host lock before %s changes", file);
 	/* No index was ever sealed here, or there is none now: nothing to pass over. */
 	if (lock.st_size < LOCK_PENDING_AT || vfg_state_path(hj->ctx, HOLDERS_FILE, path, sizeof(path), &ignored) < 0 ||
 	    lstat(path, &index) < 0)
 		return 0;
-	const char *slash = strrchr(dj->path, '/'), *file = slash ? slash + 1 : dj->path;
 	char tag[INDEX_TAG_LENGTH + 1];
 	index_tag(&index, tag);
 	int length = snprintf(line, sizeof(line), "%s %s\n", tag, file);
@@ -1160,9 +1170,8 @@ int host_holders_note_written(host_journal *hj, const domain_journal *dj, vfg_er
 	errno = 0;
 	if (length < 0 || (size_t)length >= sizeof(line) || vfg_fault("lock.written") ||
 	    pwrite(hj->lock_fd, line, (size_t)length, at) != length) {
-		int errnum = errno ? errno : ENAMETOOLONG;
-		vfg_state_path(hj->ctx, "lock", path, sizeof(path), &ignored);
-		return vfg_error_set(err, errnum, path, "cannot name %s in the host lock before its change", file);
+		return vfg_error_set(err, errno ? errno : ENAMETOOLONG, lock_path,
+				     "cannot name %s in the host lock before its change", file);
 	}
 	return 0;
 }
