@@ -85,6 +85,15 @@ static void put_back(const char *root, const char *logical, const char *content,
 	ck_assert_int_eq(rename(path, to), 0);
 }
 
+/* @logical's contents (free() them), its times and the rest in *@was: a copy as cp -p keeps it. */
+static char *kept_copy(const char *root, const char *logical, struct stat *was)
+{
+	char *content = test_read_file(root, logical);
+	ck_assert_ptr_nonnull(content);
+	ck_assert_int_eq(lstat(test_path(root, logical), was), 0);
+	return content;
+}
+
 START_TEST(an_apply_writes_the_index_with_the_domains_claims_and_shared_records)
 {
 	const char *root = host_new();
@@ -289,10 +298,8 @@ START_TEST(a_journal_removed_or_cut_behind_vfguards_back_is_refused)
 {
 	const char *root = host_new();
 	apply(root, "vm1", "107", "01:00.0");
-	char *journal = test_read_file(root, "/run/vfguard/domains/vm1.journal");
-	ck_assert_ptr_nonnull(journal);
 	struct stat as_was;
-	ck_assert_int_eq(lstat(test_path(root, "/run/vfguard/domains/vm1.journal"), &as_was), 0);
+	char *journal = kept_copy(root, "/run/vfguard/domains/vm1.journal", &as_was);
 	/*
 	 * Moved aside out of domains/ (its inode kept: ext4 gives a freed inode
 	 * number again, and a copy put back under the old number reads as the
@@ -510,15 +517,11 @@ START_TEST(an_older_copy_of_a_journal_put_in_its_place_is_refused)
 	const char *root = host_new();
 	const char *journal = "/run/vfguard/domains/vm1.journal";
 	apply(root, "vm1", "107", "01:00.0");
-	char *older = test_read_file(root, journal);
 	struct stat older_was, last_was;
-	ck_assert_int_eq(lstat(test_path(root, journal), &older_was), 0);
+	char *older = kept_copy(root, journal, &older_was);
 	run_ok((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107", "--hostdev",
 				"01:00.0", "--hostdev", "02:00.0", NULL});
-	char *last = test_read_file(root, journal);
-	ck_assert_ptr_nonnull(older);
-	ck_assert_ptr_nonnull(last);
-	ck_assert_int_eq(lstat(test_path(root, journal), &last_was), 0);
+	char *last = kept_copy(root, journal, &last_was);
 	/* the older copy, kept with cp -p and renamed in (what mv of a backup does) */
 	put_back(root, journal, older, &older_was);
 	const char *replaced = "domain vm1's journal is another file than the one the last vfguard command left";
@@ -550,10 +553,8 @@ START_TEST(an_older_copy_of_the_same_length_is_refused_by_its_time)
 	const char *root = host_new();
 	const char *journal = "/run/vfguard/domains/vm1.journal";
 	apply(root, "vm1", "107", "01:00.0");
-	char *older = test_read_file(root, journal);
-	ck_assert_ptr_nonnull(older);
 	struct stat older_was, now;
-	ck_assert_int_eq(lstat(test_path(root, journal), &older_was), 0);
+	char *older = kept_copy(root, journal, &older_was);
 	revoke_domain(root, "vm1");
 	apply(root, "vm1", "107", "02:00.0");
 	ck_assert_int_eq(lstat(test_path(root, journal), &now), 0);
