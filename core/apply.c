@@ -368,6 +368,49 @@ static void revoke_failure_explain(const domain_journal *dj, int r, vfg_error *e
 			     dj->domain->name);
 }
 
+/*
+ * Take back what the open apply marked (domain_journal_takeback), newest
+ * first, past failures: an access switch once its grants are all made and
+ * its forward line is written, or restore finishing one a crash left past
+ * it. Each counts in @summary as revoked (apply) or, @restoring, changed
+ * (restore's "changes undone").
+ */
+static int take_back_marked(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			    bool restoring, vfg_error *err)
+{
+	vfg_error first = {0};
+	size_t failed = 0;
+	undo_probes probes = {0};
+	for (size_t i = dj->n_records; i-- > 0;) {
+		vfg_error one = {0};
+		if (i >= dj->n_records || dj->records[i]->takeback != dj->open_txn)
+			continue;
+		int r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, &one);
+		if (r < 0 && !failed++)
+			first = one;
+		if (summary && (r == 0 || (r > 0 && !restoring)))
+			*(restoring ? &summary->changed : &summary->revoked) += 1;
+	}
+	undo_probes_free(&probes);
+	if (!failed)
+		return 0;
+	*err = first;
+	vfg_error_prefix(err,
+			 "the apply of domain %s made every grant, but could not take back %zu of the path grants fd "
+			 "access no longer needs (its transaction stays open: run vfguard restore to finish it); "
+			 "the first",
+			 dj->domain->name, failed);
+	return -1;
+}
+
+/* Finish an access switch a crash left past its forward line: what it marked is taken back, and it commits. */
+static int forward_finish(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+			  vfg_error *err)
+{
+	dj->n_released = 0; /* the switch stands: what it released stays released */
+	return take_back_marked(ctx, hj, dj, summary, true, err) < 0 ? -1 : domain_journal_commit(hj, dj, err);
+}
+
 static int revoke_unplug(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
 			 vfg_error *err);
 
@@ -377,9 +420,10 @@ static int recover_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj
 {
 	if (!dj->open_txn)
 		return domain_journal_remove_empty(hj, dj, err);
-	int r = dj->open_op != JOURNAL_OP_REVOKE ? rollback(ctx, hj, dj, summary, err)
-		: dj->n_unplug                   ? revoke_unplug(ctx, hj, dj, summary, err)
-						 : revoke_all(ctx, hj, dj, summary, err);
+	int r = dj->forward                        ? forward_finish(ctx, hj, dj, summary, err)
+		: dj->open_op != JOURNAL_OP_REVOKE ? rollback(ctx, hj, dj, summary, err)
+		: dj->n_unplug                     ? revoke_unplug(ctx, hj, dj, summary, err)
+						   : revoke_all(ctx, hj, dj, summary, err);
 	if (r < 0) {
 		vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
 				 journal_op_name(dj->open_op), dj->domain->name);
@@ -575,6 +619,14 @@ static int journal_intents(vfg_context *ctx, host_journal *hj, domain_journal *d
 		if (r < 0)
 			vfg_error_prefix(err, "%s", dl->labeler->name);
 	}
+	/* What an access switch takes back, marked before the first change, taken back after the last (forward). */
+	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		journal_record *held = domain_journal_find_record(dj, plan->labelers[step->labeler].labeler->name,
+								  plan->nodes[step->node].path);
+		if (step->action == VFG_ACTION_REVOKE && held && held->takeback != dj->open_txn)
+			r = domain_journal_takeback(hj, dj, held->id, err);
+	}
 	domain_journal_batch(dj, batch);
 	/* One sync for the pass; none when it journaled nothing (each grant's own intent syncs then). */
 	if (r == 0 && dj->last_id != last_id)
@@ -611,31 +663,28 @@ static int call_grant(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 	return r;
 }
 
-/* One step: grant it, keep what is held, or take back a path grant the node no longer needs. */
+/*
+ * One step: grant it, or keep what is held. A path grant the node no longer
+ * needs (VFG_ACTION_REVOKE) was marked by the intent pass and is taken back
+ * after every grant (take_back_marked).
+ */
 static int apply_step(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
 		      const vfg_step *step, unsigned long intent, vfg_change_summary *summary, vfg_error *err)
 {
 	const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
 	const vfg_node *node = &plan->nodes[step->node];
+	if (step->action != VFG_ACTION_GRANT)
+		return 0;
 	journal_record *held = domain_journal_find_record(dj, pl->labeler->name, node->path);
-	if (step->action == VFG_ACTION_GRANT) {
-		if (held && held->id != intent) {
-			if (summary)
-				summary->kept++;
-			return 0;
-		}
-		if (call_grant(ctx, hj, dj, plan, pl->labeler, &pl->probe, node, step, intent, NULL, err) < 0)
-			return -1;
+	if (held && held->id != intent) {
 		if (summary)
-			summary->changed++;
+			summary->kept++;
 		return 0;
 	}
-	if (held && step->action == VFG_ACTION_REVOKE) {
-		if (undo_record(ctx, hj, dj, held->id, NULL, summary, err) < 0)
-			return -1;
-		if (summary)
-			summary->revoked++;
-	}
+	if (call_grant(ctx, hj, dj, plan, pl->labeler, &pl->probe, node, step, intent, NULL, err) < 0)
+		return -1;
+	if (summary)
+		summary->changed++;
 	return 0;
 }
 
@@ -764,6 +813,16 @@ static int plan_apply_held(vfg_context *ctx, host_journal *hj, const vfg_plan *p
 		}
 	}
 	apply_intents_free(&intents);
+	if (r == 0 && dj->takebacks) {
+		/* From the forward line on the switch is finished, never undone: a failure leaves it for restore. */
+		r = domain_journal_forward(hj, dj, err);
+		if (r == 0 && take_back_marked(ctx, hj, dj, summary, false, err) < 0) {
+			*committed = true; /* its grants stand: a caller's prepare is not undone */
+			vfg_error unwritten = {0};
+			domain_journal_write(hj, dj, &unwritten); /* the undone marks: restore redoes only the rest */
+			return -1;
+		}
+	}
 	if (r == 0) {
 		r = domain_journal_commit(hj, dj, err);
 		*committed = r == 0 || dj->commit_written;

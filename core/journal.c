@@ -376,6 +376,7 @@ static int begin(host_journal *hj, domain_journal *dj, journal_op op, const vfg_
 	dj->last_txn = txn;
 	dj->open_txn = txn;
 	dj->open_op = op;
+	dj->forward = false;
 	if (!(at = line_room(dj, err)) || line_add(dj, format_domain(at, JOURNAL_LINE_MAX, 0, dj->domain), err) < 0 ||
 	    domain_journal_write(hj, dj, err) < 0)
 		return -1;
@@ -481,6 +482,42 @@ int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id
 		return -1;
 	domain_journal_drop_record(dj, record);
 	dj->stale_lines += 3; /* the intent, its done mark, and this one */
+	return 0;
+}
+
+int domain_journal_takeback(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err)
+{
+	journal_record *record = domain_journal_find_record_id(dj, id);
+	if (!record)
+		return vfg_error_set(err, ENOENT, dj->path, "no journal record %lu", id);
+	if (line_printf(dj, err, "takeback %lu %lu\n", dj->open_txn, id) < 0 || line_needed(hj, dj, err) < 0)
+		return -1;
+	record->takeback = dj->open_txn;
+	dj->takebacks = true;
+	dj->stale_lines++;
+	return 0;
+}
+
+void domain_journal_end_takebacks(domain_journal *dj)
+{
+	for (size_t i = 0; dj->takebacks && i < dj->n_records; i++)
+		dj->records[i]->takeback = 0;
+	dj->takebacks = false;
+	dj->forward = false;
+}
+
+int domain_journal_forward(host_journal *hj, domain_journal *dj, vfg_error *err)
+{
+	/*
+	 * Written, with the takeback lines before it, ahead of the first
+	 * takeback: a crash of vfguard after one finds it. Not synced, as a
+	 * revoke's begin is not (docs/journal.md, "Durability"): the boot after
+	 * a power loss releases the domain whole, whatever the file says.
+	 */
+	if (line_printf(dj, err, "forward %lu\n", dj->open_txn) < 0 || domain_journal_write(hj, dj, err) < 0)
+		return -1;
+	dj->forward = true;
+	dj->stale_lines++;
 	return 0;
 }
 
@@ -692,6 +729,7 @@ int domain_journal_commit(host_journal *hj, domain_journal *dj, vfg_error *err)
 		return -1;
 	dj->open_txn = 0;
 	dj->open_op = JOURNAL_OP_NONE;
+	domain_journal_end_takebacks(dj);
 	dj->n_released = 0;
 	keep_unplug(dj, NULL, 0, NULL);
 	dj->fresh = false;

@@ -45,6 +45,7 @@ typedef struct journal_record {
 	journal_node node;
 	const char *undo;
 	bool done; /* the change was made; a record not done may or may not have been */
+	unsigned long takeback; /* the apply that is to take it back (an access switch's), 0: none */
 } journal_record;
 
 /* The vfg_node of @record, for its labeler's revoke: kind, path, rdev and shared; the rest is not journaled. */
@@ -89,6 +90,9 @@ typedef struct domain_journal {
 	unsigned long last_id;
 	unsigned long open_txn; /* begun and not committed, 0 when none */
 	journal_op open_op;
+	/* The open apply is past its forward line: restore takes back what it marked and commits, never undoes it. */
+	bool forward;
+	bool takebacks; /* some record's takeback is set: cleared, all of them, when the transaction ends */
 	/* The open revoke takes back only these hostdevs (a hot-unplug); none: the whole domain. */
 	journal_unplug *unplug;
 	size_t n_unplug;
@@ -251,6 +255,21 @@ int domain_journal_intent(host_journal *hj, domain_journal *dj, const char *labe
 int domain_journal_done(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
 /* The change of record @id was undone: the record is dropped. No sync of its own either. */
 int domain_journal_undone(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
+/*
+ * An access switch (docs/journal.md, `takeback` and `forward`): the open
+ * apply is to take back record @id, an earlier apply's grant, once all its
+ * own grants are made. Buffered like a done mark: nothing is taken back
+ * before domain_journal_forward has written it.
+ */
+int domain_journal_takeback(host_journal *hj, domain_journal *dj, unsigned long id, vfg_error *err);
+/*
+ * Every grant of the open apply is made: from this line on (written, with
+ * every line before it), its takebacks are carried out, and restore
+ * finishes a crashed one forward instead of undoing it.
+ */
+int domain_journal_forward(host_journal *hj, domain_journal *dj, vfg_error *err);
+/* The open transaction ends: no record is marked for a takeback any more. */
+void domain_journal_end_takebacks(domain_journal *dj);
 /*
  * Batching: while on, intents and side state lines are not synced one by
  * one; the caller makes them durable with one domain_journal_sync before

@@ -400,8 +400,8 @@ static int read_line(journal_reader *reader, char *line)
 	unsigned long txn = 0, id = 0;
 	if (count == 0)
 		return reader_error(reader, "empty line");
-	static const char *const entries[] = {"domain", "begin", "commit", "claim", "release",
-					      "intent", "done",  "undone", "state", "unstate"};
+	static const char *const entries[] = {"domain", "begin",  "commit", "claim",   "release",  "intent",
+					      "done",   "undone", "state",  "unstate", "takeback", "forward"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]) && !known; i++)
 		known = strcmp(fields[0], entries[i]) == 0;
@@ -426,6 +426,7 @@ static int read_line(journal_reader *reader, char *line)
 	if (strcmp(fields[0], "commit") == 0) {
 		dj->open_txn = 0;
 		dj->open_op = JOURNAL_OP_NONE;
+		domain_journal_end_takebacks(dj);
 		dj->n_released = 0;
 		free(dj->unplug);
 		dj->unplug = NULL;
@@ -446,6 +447,22 @@ static int read_line(journal_reader *reader, char *line)
 		vfg_error kept = {0};
 		if (domain_journal_remove_claim(dj, journal_claim_name(&released, name), &kept) < 0)
 			return reader_error(reader, "%s", kept.message);
+		return 0;
+	}
+	if (strcmp(fields[0], "forward") == 0) {
+		if (count != 2 || dj->open_op != JOURNAL_OP_APPLY || dj->forward)
+			return reader_error(reader, "malformed forward, or one outside an apply");
+		dj->forward = true;
+		return 0;
+	}
+	if (strcmp(fields[0], "takeback") == 0) {
+		/* Written by the intent pass, before the forward line; of an earlier transaction's record. */
+		journal_record *record =
+			count == 3 && parse_ulong(fields[2], &id) ? domain_journal_find_record_id(dj, id) : NULL;
+		if (!record || record->txn == txn || dj->open_op != JOURNAL_OP_APPLY || dj->forward)
+			return reader_error(reader, "takeback of an unknown record, or out of its place");
+		record->takeback = txn;
+		dj->takebacks = true;
 		return 0;
 	}
 	if (strcmp(fields[0], "done") == 0 || strcmp(fields[0], "undone") == 0) {
@@ -632,7 +649,7 @@ static int read_line_summary(journal_reader *reader, char *line)
 			dj->skipped_records++;
 			return 0;
 		}
-	} else if (strncmp(line, "done ", 5) == 0) {
+	} else if (strncmp(line, "done ", 5) == 0 || strncmp(line, "takeback ", 9) == 0) {
 		const char *id = field_at(line, 2);
 		unsigned long number;
 		char *end;

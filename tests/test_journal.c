@@ -458,6 +458,17 @@ static void cli_expect(const char *const *argv, int status, const char *expect)
 	test_run_free(&run);
 }
 
+/* vm1's revoke, after a kill at @point and restore, leaves the host as @before (freed, with @root). */
+static void revoke_gives_the_host_back(const char *root, char *before, unsigned point)
+{
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
+	char what[64];
+	snprintf(what, sizeof(what), "after vm1's revoke (killed at point %u)", point);
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME, before, what);
+	free(before);
+	test_root_remove(root);
+}
+
 /*
  * An apply that switches a held hostdev's access or backend releases its
  * claim and claims it anew. Killed after that and restored, the claim it
@@ -501,16 +512,117 @@ START_TEST(a_kill_at_every_point_of_an_access_or_backend_switch_keeps_the_claim)
 		cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
 					    "--hostdev", "01:00.0", NULL},
 			   1, "belongs to domain vm1");
-		cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
-		char what[64];
-		snprintf(what, sizeof(what), "after vm1's revoke (killed at point %u)", point);
-		test_snapshot_expect(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME, before, what);
-		free(before);
-		test_root_remove(root);
+		revoke_gives_the_host_back(root, before, point);
 		if (!killed)
 			break;
 	}
 	ck_assert_uint_ge(point, 3);
+}
+END_TEST
+
+/*
+ * A switch to fd access takes back the earlier apply's path grants. Killed
+ * after it had taken back one of them, restore undid the apply and left
+ * that grant taken back while the journal still held it: status showed it
+ * granted and audit reported drift (a trial). The takebacks now come after
+ * every grant, behind a durable forward line that restore finishes: at
+ * every journal point the host after restore is wholly before the switch
+ * or wholly after it, and the journal says which.
+ */
+static const char host_two_groups[] =
+	"misc vfio 10:196\n"
+	"group 7 243:0\n"
+	"group 8 243:1\n"
+	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+	"device 0000:02:00.0 group=8 vendor=10de device=2236 class=030000 driver=vfio-pci\n";
+
+START_TEST(a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone)
+{
+	unsigned point = 1, undone = 0, finished = 0;
+	for (;; point++) {
+		const char *root = test_root_new(host_two_groups);
+		use_dac(root);
+		char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME);
+		cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
+			   0, NULL);
+		int status = test_cli_killed_at(point, (const char *[]){"apply", "--root", root, "--domain", "vm1",
+									"--uid", "107", "--gid", "107", "--hostdev",
+									"01:00.0,access=fd", "--hostdev",
+									"02:00.0,access=fd", NULL});
+		bool killed = !WIFEXITED(status);
+		ck_assert_msg(killed ? WTERMSIG(status) == SIGKILL : WEXITSTATUS(status) == 0, "point %u: status %d",
+			      point, status);
+		cli_expect((const char *[]){"restore", "--root", root, NULL}, 0, NULL);
+		struct stat first, second;
+		ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &first), 0);
+		ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &second), 0);
+		ck_assert_msg(first.st_uid == second.st_uid && (first.st_uid == 107 || first.st_uid == 0),
+			      "kill at point %u: the group nodes are owned by %u and %u after restore", point,
+			      (unsigned)first.st_uid, (unsigned)second.st_uid);
+		if (first.st_uid == 107)
+			undone++;
+		else
+			finished++;
+		/* The journal says what the host holds: no drift, and status names the grants only if they are there.
+		 */
+		cli_expect((const char *[]){"audit", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
+		test_run run;
+		test_cli(&run, (const char *[]){"status", "--root", root, "--domain", "vm1", NULL});
+		ck_assert_msg(run.status == 0, "%s", run.err);
+		ck_assert_msg((strstr(run.out, "/dev/vfio/7") != NULL) == (first.st_uid == 107),
+			      "kill at point %u: group 7's node owned by %u, status says:\n%s", point,
+			      (unsigned)first.st_uid, run.out);
+		test_run_free(&run);
+		revoke_gives_the_host_back(root, before, point);
+		if (!killed)
+			break;
+	}
+	fprintf(stderr, "switch to fd (dac, 2 hostdevs): %u journal points, %u undone and %u finished by restore\n",
+		point - 1, undone, finished);
+	ck_assert_uint_ge(undone, 3);
+	ck_assert_uint_ge(finished, 3);
+}
+END_TEST
+
+/*
+ * A takeback that fails after the forward line does not undo the switch:
+ * the others are taken back, the apply fails saying its transaction stays
+ * open, and restore finishes it forward.
+ */
+START_TEST(a_failed_takeback_leaves_the_switch_for_restore_to_finish)
+{
+	const char *root = test_root_new(host_two_groups);
+	use_dac(root);
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
+		   0, NULL);
+	/* access=fd grants no owner: the first chown of the switch is a takeback's */
+	setenv("VFGUARD_FAULT", "dac.chown:1:5", 1);
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0,access=fd", "--hostdev", "02:00.0,access=fd", NULL},
+		   1, "stays open: run vfguard restore to finish it");
+	unsetenv("VFGUARD_FAULT");
+	struct stat first, second;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &first), 0);
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &second), 0);
+	ck_assert_msg(first.st_uid + second.st_uid == 107, "one node taken back, one not: owners %u and %u",
+		      (unsigned)first.st_uid, (unsigned)second.st_uid);
+	test_run run;
+	test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "1 change undone"), "[%s][%s]", run.out, run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &first), 0);
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &second), 0);
+	ck_assert_msg(first.st_uid == 0 && second.st_uid == 0, "owners %u and %u after restore", (unsigned)first.st_uid,
+		      (unsigned)second.st_uid);
+	cli_expect((const char *[]){"audit", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
+	/* the switch stands: vm1 holds both groups with fd access */
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				    "--hostdev", "01:00.0", NULL},
+		   1, "belongs to domain vm1");
+	test_cli_ok_revoke(root, "vm1");
+	test_root_remove(root);
 }
 END_TEST
 
@@ -1242,6 +1354,8 @@ static Suite *journal_suite(void)
 	tc = tcase_create("crashes");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_apply_is_restored);
+	tcase_add_test(tc, a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone);
+	tcase_add_test(tc, a_failed_takeback_leaves_the_switch_for_restore_to_finish);
 	tcase_add_loop_test(tc, a_kill_at_every_point_of_an_access_or_backend_switch_keeps_the_claim, 0,
 			    sizeof(switches) / sizeof(switches[0]));
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_restored);
