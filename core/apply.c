@@ -622,9 +622,11 @@ static int journal_intents(vfg_context *ctx, host_journal *hj, domain_journal *d
 	/* What an access switch takes back, marked before the first change, taken back after the last (forward). */
 	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
 		const vfg_step *step = &plan->steps[i];
+		if (step->action != VFG_ACTION_REVOKE)
+			continue;
 		journal_record *held = domain_journal_find_record(dj, plan->labelers[step->labeler].labeler->name,
 								  plan->nodes[step->node].path);
-		if (step->action == VFG_ACTION_REVOKE && held && held->takeback != dj->open_txn)
+		if (held && held->takeback != dj->open_txn)
 			r = domain_journal_takeback(hj, dj, held->id, err);
 	}
 	domain_journal_batch(dj, batch);
