@@ -434,14 +434,24 @@ static int recover_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj
 	return 0;
 }
 
-/* Finish every transaction a crashed run left open; what they undo is recorded as restored. */
-static int recover_unfinished(vfg_context *ctx, host_journal *hj, vfg_change_summary *summary, vfg_error *err)
+/*
+ * Finish every transaction a crashed run left open; what they undo is
+ * recorded as restored. Each counts in @summary as one transaction
+ * finished; what it undid counts as changes only when it is @subject's
+ * (NULL: every domain's), so that a revoke's "N changes undone" are its own.
+ */
+static int recover_unfinished(vfg_context *ctx, host_journal *hj, const char *subject, vfg_change_summary *summary,
+			      vfg_error *err)
 {
 	record_kind undo_kind = ctx->records.undo_kind;
 	ctx->records.undo_kind = RECORD_RESTORE;
 	int r = 0;
-	for (size_t i = 0; r == 0 && i < hj->n_domains; i++)
+	for (size_t i = 0; r == 0 && i < hj->n_domains; i++) {
+		size_t changed = summary ? summary->changed : 0;
 		r = recover_domain(ctx, hj, hj->domains[i], summary, err);
+		if (summary && subject && strcmp(hj->domains[i]->domain->name, subject) != 0)
+			summary->changed = changed;
+	}
 	ctx->records.undo_kind = undo_kind;
 	return r;
 }
@@ -479,7 +489,7 @@ static int open_and_recover(vfg_context *ctx, const char *subject, bool undoing,
 		return -1;
 	/* An earlier boot's domains first: none of their processes runs now (boot.c). */
 	if (host_boot_check(ctx, hj, subject, sweep, summary, err) < 0 ||
-	    recover_unfinished(ctx, hj, summary, err) < 0) {
+	    recover_unfinished(ctx, hj, subject, summary, err) < 0) {
 		host_journal_close(hj);
 		return -1;
 	}

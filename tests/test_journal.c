@@ -428,10 +428,12 @@ START_TEST(a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_res
 }
 END_TEST
 
-/* The intent lines vm1's journal holds, and whether its last transaction is open (no commit after its begin). */
-static unsigned journal_intents(const char *root, bool *open)
+/* The intent lines @domain's journal holds, and whether its last transaction is open (no commit after its begin). */
+static unsigned journal_intents_of(const char *root, const char *domain, bool *open)
 {
-	char *text = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+	char path[128];
+	snprintf(path, sizeof(path), "/run/vfguard/domains/%s.journal", domain);
+	char *text = test_read_file(root, path);
 	unsigned intents = 0;
 	*open = false;
 	for (char *line = text; line && *line;) {
@@ -639,7 +641,7 @@ START_TEST(restore_counts_the_changes_it_undoes_of_a_killed_apply)
 		if (WIFEXITED(status))
 			break;
 		bool open;
-		unsigned intents = journal_intents(root, &open);
+		unsigned intents = journal_intents_of(root, "vm1", &open);
 		test_run run;
 		test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
 		ck_assert_msg(run.status == 0, "restore after a kill at point %u: %s", point, run.err);
@@ -659,6 +661,45 @@ START_TEST(restore_counts_the_changes_it_undoes_of_a_killed_apply)
 	}
 	ck_assert_msg(counted >= 3, "only %u kill points left an apply with changes to undo", counted);
 	test_cli_ok_revoke(root, "vm1");
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A revoke finishes what crashed runs of other domains left open, and says
+ * so, but its "N changes undone" are its own domain's: vm2's apply, killed
+ * with its two grants made, was counted in vm1's revoke (a trial).
+ */
+START_TEST(a_revoke_counts_only_its_own_changes_beside_another_domains_finished_apply)
+{
+	const char *root = test_root_new(host_three);
+	use_dac(root);
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0", NULL},
+		   0, NULL);
+	/* vm2's apply killed with its transaction open and at least two intents journaled */
+	const char *const apply[] = {"apply", "--root", root,        "--domain", "vm2",       "--uid",   "108",
+				     "--gid", "108",    "--hostdev", "02:00.0",  "--hostdev", "03:00.0", NULL};
+	bool open = false;
+	for (unsigned point = 1; !open; point++) {
+		ck_assert_msg(!WIFEXITED(test_cli_killed_at(point, apply)), "no kill point left vm2's apply open");
+		bool txn_open;
+		unsigned intents = journal_intents_of(root, "vm2", &txn_open);
+		open = txn_open && intents >= 2;
+		if (!open)
+			test_cli_ok_revoke(root, "vm2");
+	}
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	/* vm1 held the container's ACL and group 7's owner: two changes, whatever vm2 left */
+	ck_assert_msg(strstr(run.out, "domain vm1: 2 changes undone") &&
+			      strstr(run.out, "finished 1 transaction a crashed run left open"),
+		      "%s", run.out);
+	test_run_free(&run);
+	struct stat node;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &node), 0);
+	ck_assert_uint_eq(node.st_uid, 0); /* vm2's apply was undone all the same */
 	test_root_remove(root);
 }
 END_TEST
@@ -1356,6 +1397,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_apply_is_restored);
 	tcase_add_test(tc, a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone);
 	tcase_add_test(tc, a_failed_takeback_leaves_the_switch_for_restore_to_finish);
+	tcase_add_test(tc, a_revoke_counts_only_its_own_changes_beside_another_domains_finished_apply);
 	tcase_add_loop_test(tc, a_kill_at_every_point_of_an_access_or_backend_switch_keeps_the_claim, 0,
 			    sizeof(switches) / sizeof(switches[0]));
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_dac_apply_of_three_hostdevs_is_restored);
