@@ -35,6 +35,9 @@ static int boot_id_now(const vfg_context *ctx, char id[VFG_BOOT_ID_STRLEN], vfg_
 	return vfg_boot_id_read(path, id, err) < 0 ? -1 : 0;
 }
 
+/* A boot id no kernel gives (its random UUIDs are version 4): "an earlier boot", for STATE/boot written by hand. */
+#define BOOT_ID_EARLIER "00000000-0000-0000-0000-000000000000"
+
 /* The boot id STATE/boot holds, "" when there is no such file. */
 static int boot_id_recorded(const vfg_context *ctx, char id[VFG_BOOT_ID_STRLEN], vfg_error *err)
 {
@@ -49,10 +52,24 @@ static int boot_id_recorded(const vfg_context *ctx, char id[VFG_BOOT_ID_STRLEN],
 		return 0;
 	if (r < 0)
 		return -1;
-	if (size != VFG_BOOT_ID_STRLEN || !vfg_boot_id_valid(content) || content[size - 1] != '\n')
+	if (size != VFG_BOOT_ID_STRLEN || !vfg_boot_id_valid(content) || content[size - 1] != '\n') {
+		/*
+		 * Only the administrator knows which boot it was. Either answer
+		 * keeps the journals: this boot's id, and every command acts on
+		 * them as before; another's, and restore --boot releases them
+		 * (moving the directory aside, the old advice, lost them).
+		 */
+		char now[VFG_PATH_MAX];
+		if (vfg_host_path(ctx, VFG_BOOT_ID_PATH, now, sizeof(now), err) < 0)
+			return -1;
 		return vfg_error_refuse(err, EBADMSG, path,
-					"holds no boot id (one line of 36 characters); vfguard cannot tell which boot "
-					"its state is of: move the state directory aside once no VM runs");
+					"holds no boot id (one line of 36 characters), so vfguard cannot tell which "
+					"boot its state is of and acts on none of it. If the VMs it was applied for "
+					"run in this boot, put this boot's id back: cp %s %s. If they ran in an "
+					"earlier boot, write another id (echo %s > %s) and run vfguard restore "
+					"--boot, which releases what that boot left. Either way the journals are kept",
+					now, path, BOOT_ID_EARLIER, path);
+	}
 	memcpy(id, content, VFG_BOOT_ID_STRLEN - 1);
 	id[VFG_BOOT_ID_STRLEN - 1] = '\0';
 	return 0;

@@ -502,6 +502,55 @@ START_TEST(restore_boot_without_a_boot_id_fails_and_says_why)
 }
 END_TEST
 
+/*
+ * A STATE/boot that holds no boot id stops every command, and its advice
+ * keeps the journals either way (the old advice, to move the state
+ * directory aside, lost them and the grants with them): this boot's id put
+ * back, the domain is revoked as applied; another id, restore --boot
+ * releases it as an earlier boot's.
+ */
+START_TEST(a_damaged_boot_file_stops_every_command_and_either_answer_keeps_the_journals)
+{
+	for (int earlier = 0; earlier < 2; earlier++) {
+		const char *root = host_new();
+		char *before = test_snapshot(root, TEST_SNAPSHOT_CONTENT | TEST_SNAPSHOT_NO_STATE);
+		apply_ok(root);
+		test_write_file(root, STATE_BOOT, "not a boot id\n");
+		test_run run;
+		test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+		ck_assert_msg(run.status == 1 && strstr(run.err, "holds no boot id") &&
+				      strstr(run.err, "Either way the journals are kept"),
+			      "%s", run.err);
+		/* The advice's commands, as it names them. */
+		const char *cp = strstr(run.err, "cp "), *echo = strstr(run.err, "(echo ");
+		ck_assert_msg(cp && echo, "%s", run.err);
+		char command[4300];
+		if (earlier) {
+			boot_set(root, BOOT2); /* the reboot */
+			snprintf(command, sizeof(command), "%.*s", (int)(strchr(echo, ')') - echo - 1), echo + 1);
+		} else {
+			snprintf(command, sizeof(command), "%.*s", (int)(strstr(cp, ". ") - cp), cp);
+		}
+		test_run_free(&run);
+		ck_assert_msg(system(command) == 0, "%s", command);
+		ck_assert_uint_eq(journal_files(root), 1);
+		if (earlier) {
+			run = restore_boot(root);
+			ck_assert_msg(strstr(run.out, "released 1 domain of an earlier boot"), "%s", run.out);
+			test_run_free(&run);
+			expect_released(root, before, "restore --boot after the advice for an earlier boot");
+		} else {
+			run_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, 0,
+				   "revoke after the advice for this boot");
+			test_snapshot_expect(root, TEST_SNAPSHOT_CONTENT | TEST_SNAPSHOT_NO_STATE, before,
+					     "revoke after the advice for this boot");
+		}
+		free(before);
+		test_root_remove(root);
+	}
+}
+END_TEST
+
 static Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
@@ -518,6 +567,7 @@ static Suite *boot_suite(void)
 	tcase_add_test(tc, a_cgroup_and_a_process_of_an_earlier_boot_are_left_to_the_new_one);
 	tcase_add_test(tc, audit_and_the_fd_broker_refuse_the_state_of_an_earlier_boot);
 	tcase_add_test(tc, restore_boot_without_a_boot_id_fails_and_says_why);
+	tcase_add_test(tc, a_damaged_boot_file_stops_every_command_and_either_answer_keeps_the_journals);
 	suite_add_tcase(s, tc);
 	return s;
 }
