@@ -174,6 +174,20 @@ VFG_EXPORT void vfg_context_free(vfg_context *ctx)
 	free(ctx);
 }
 
+VFG_EXPORT void vfg_context_set_notice(vfg_context *ctx, vfg_notice_fn fn, void *data)
+{
+	ctx->notice = fn;
+	ctx->notice_data = fn ? data : NULL;
+}
+
+void vfg_notify(const vfg_context *ctx, vfg_notice_kind kind, const char *subject, const char *message)
+{
+	if (!ctx->notice)
+		return;
+	vfg_notice notice = {.kind = kind, .subject = subject, .message = message};
+	ctx->notice(&notice, ctx->notice_data);
+}
+
 VFG_EXPORT const char *vfg_context_root(const vfg_context *ctx)
 {
 	return ctx->root;

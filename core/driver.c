@@ -498,6 +498,39 @@ static int name_vfio_users(const vfg_context *ctx, const char *bdf, vfg_error *e
 	return -1;
 }
 
+/*
+ * Before a vfio driver's unbind, tell the caller who holds the function.
+ * The unbind returns only once no process holds the device: vfio-pci's
+ * remove reaches vfio_unregister_group_dev() (drivers/vfio/vfio_main.c),
+ * which waits with no timeout for the last open device fd to close and,
+ * every 10 seconds meanwhile, calls the driver's request op: vfio-pci's
+ * vfio_pci_core_request() (drivers/vfio/pci/vfio_pci_core.c) signals the
+ * eventfd the user set for VFIO_PCI_REQ_IRQ_INDEX, and with none only logs
+ * that the device is blocked until released. A signal does not end the
+ * wait either (the wait goes on uninterruptible). Without this the
+ * command hangs and says nothing. A holder of the group node alone, with
+ * no device open, does not make the unbind wait; the node is all /proc
+ * shows of it. Only when a notice is wanted: the scan reads every
+ * process's fds.
+ */
+static void announce_vfio_users(const vfg_context *ctx, const char *bdf, const char *driver)
+{
+	if (!ctx->notice)
+		return;
+	vfg_vfio_node_ref nodes[2];
+	size_t n = function_vfio_nodes(ctx, bdf, nodes);
+	char users[VFG_ERROR_MESSAGE_MAX / 2], message[VFG_ERROR_MESSAGE_MAX];
+	size_t holders = n ? vfg_vfio_users_describe(nodes, n, users, sizeof(users)) : 0;
+	if (!holders)
+		return;
+	bool one = holders == 1;
+	snprintf(message, sizeof(message),
+		 "%s: waiting for it to be released: %s; the kernel asks %s to release the device, and unbinding it "
+		 "from %s waits until %s",
+		 bdf, users, one ? "that process" : "those processes", driver, one ? "it does" : "they do");
+	vfg_notify(ctx, VFG_NOTICE_VFIO_USERS_WAIT, bdf, message);
+}
+
 int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, bool *given_back,
 			      vfg_error *err)
 {
@@ -558,6 +591,8 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 		return -1;
 	if (rebind) {
 		/* Unbinding a vfio driver waits until userspace closes the device (vfio_unregister_group_dev()). */
+		if (vfg_pci_function_on_vfio(&fn))
+			announce_vfio_users(ctx, bdf, fn.driver);
 		if ((fn.driver[0] && unbind(ctx, bdf, fn.driver, err) < 0) ||
 		    (record.driver[0] && bind(ctx, bdf, record.driver, err) < 0))
 			return name_vfio_users(ctx, bdf, err);

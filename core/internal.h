@@ -51,6 +51,9 @@ struct vfg_context {
 	 * and the command fails with this once the rest is done. "": none.
 	 */
 	vfg_error reattach_failure;
+	/* vfg_context_set_notice: who is told of a step that may take long (context.h); NULL: nobody. */
+	vfg_notice_fn notice;
+	void *notice_data;
 	/*
 	 * Random, drawn when the context is made: what a plan names its context
 	 * by (vfg_plan_context_check), since a context made after another is
@@ -58,6 +61,9 @@ struct vfg_context {
 	 */
 	uint64_t id;
 };
+
+/* Call the context's notice function, if it has one, with @message (one line, starting with @subject). */
+void vfg_notify(const vfg_context *ctx, vfg_notice_kind kind, const char *subject, const char *message);
 
 /* core/journal_cache.c: for the context's journals. */
 struct journal_cache *journal_cache_new(void);

@@ -56,9 +56,9 @@ static size_t append(char *buf, size_t size, size_t used, const char *text)
 	return used + (size_t)n >= size ? size - 1 : used + (size_t)n;
 }
 
-void vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size)
+size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size)
 {
-	size_t used = 0;
+	size_t used = 0, found = 0;
 	buf[0] = '\0';
 	_cleanup_close_ int proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_closedir_ DIR *processes = proc_dir < 0 ? NULL : opendir("/proc");
@@ -84,9 +84,11 @@ void vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, cha
 			process_name(proc_dir, process->d_name, name, sizeof(name));
 			snprintf(entry, sizeof(entry), "pid %s (%s) has %s open", process->d_name, name, node->name);
 			used = append(buf, size, used, entry);
+			found++;
 			break; /* once per process */
 		}
 	}
 	if (!used)
 		snprintf(buf, size, "(none found)");
+	return found;
 }

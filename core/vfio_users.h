@@ -20,8 +20,9 @@ typedef struct vfg_vfio_node_ref {
  * Into @buf: "pid PID (COMM) has NAME open" for each open fd of a process of
  * this kernel (/proc, never the root prefix's: the kernel's processes are
  * the real ones) on a character device of @nodes, "; "-separated, or
- * "(none found)". Processes vfguard may not look into are skipped.
+ * "(none found)". Processes vfguard may not look into are skipped. Returns
+ * how many processes it names (0: none found).
  */
-void vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size);
+size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size);
 
 #endif

@@ -42,14 +42,56 @@ static int detach(const char *root, const char *bdf, const char *driver, vfg_dri
 	return r;
 }
 
-static int reattach(const char *root, const char *bdf, vfg_driver_binding *binding, vfg_error *err)
+/* The notices a reattach gave (vfg_context_set_notice), and what the vfio driver's unbind held at the first. */
+typedef struct notices_seen {
+	const char *root;
+	int count;
+	vfg_notice_kind kind;
+	char subject[64];
+	char message[1024];
+	char *unbind_then; /* vfio-pci/unbind when the first notice came: "" while nothing was written */
+} notices_seen;
+
+static void notice_seen(const vfg_notice *notice, void *data)
+{
+	notices_seen *seen = data;
+	if (seen->count++ > 0)
+		return;
+	seen->kind = notice->kind;
+	snprintf(seen->subject, sizeof(seen->subject), "%s", notice->subject);
+	snprintf(seen->message, sizeof(seen->message), "%s", notice->message);
+	seen->unbind_then = test_read_file(seen->root, "/sys/bus/pci/drivers/vfio-pci/unbind");
+}
+
+/* A reattach by the library; @seen: the notices it gives go there, NULL: none asked for. */
+static int reattach_seen(const char *root, const char *bdf, notices_seen *seen, vfg_driver_binding *binding,
+			 vfg_error *err)
 {
 	vfg_context *ctx = test_context(root);
+	if (seen)
+		vfg_context_set_notice(ctx, notice_seen, seen);
 	vfg_pci_addr addr;
 	ck_assert_int_eq(vfg_pci_addr_parse(bdf, &addr, NULL), 0);
 	int r = vfg_pci_reattach(ctx, &addr, binding, err);
 	vfg_context_free(ctx);
 	return r;
+}
+
+static int reattach(const char *root, const char *bdf, vfg_driver_binding *binding, vfg_error *err)
+{
+	return reattach_seen(root, bdf, NULL, binding, err);
+}
+
+/* A tree of @manifest, labelers = dac, whose @bdf vfguard detached from @original ("": no driver). */
+static const char *detached_root(const char *manifest, const char *bdf, const char *original)
+{
+	const char *root = test_root_new(manifest);
+	char record[64], content[VFG_DRIVER_MAX + 32];
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	snprintf(record, sizeof(record), "/run/vfguard/drivers/%s", bdf);
+	snprintf(content, sizeof(content), "driver=%s\noverride=\n", original);
+	test_write_file(root, record, content);
+	return root;
 }
 
 static void expect_file(const char *root, const char *logical, const char *expected)
@@ -238,6 +280,33 @@ START_TEST(cli_detach_reports_the_device_and_json)
 }
 END_TEST
 
+/* A child holding @path open (open(2) @flags) until holder_stop; started once it has it open. */
+static pid_t holder_start(const char *path, int flags)
+{
+	int ready[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int fd = open(path, flags);
+		(void)!write(ready[1], fd >= 0 ? "y" : "n", 1);
+		pause();
+		_exit(0);
+	}
+	char answer = 0;
+	ck_assert_int_eq(read(ready[0], &answer, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	ck_assert_msg(answer == 'y', "the holder could not open %s", path);
+	return child;
+}
+
+static void holder_stop(pid_t child)
+{
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 /*
  * A reattach the kernel refuses with EBUSY names the VFIO user holding the
  * function. This machine has no VFIO and a generated /sys never says EBUSY,
@@ -263,28 +332,77 @@ START_TEST(a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found)
 
 	const char *held = test_path(root, "/dev/vfio/held");
 	ck_assert_int_eq(mknod(held, S_IFCHR | 0600, makedev(1, 7)), 0);
-	int ready[2];
-	ck_assert_int_eq(pipe(ready), 0);
-	pid_t child = fork();
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		int fd = open(held, O_RDONLY);
-		(void)!write(ready[1], fd >= 0 ? "y" : "n", 1);
-		pause();
-		_exit(0);
-	}
-	char answer = 0;
-	ck_assert_int_eq(read(ready[0], &answer, 1), 1);
-	ck_assert_int_eq(answer, 'y');
+	pid_t child = holder_start(held, O_RDONLY);
 	nodes[0].rdev = makedev(1, 7);
 	vfg_vfio_users_describe(nodes, 1, users, sizeof(users));
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	close(ready[0]);
-	close(ready[1]);
+	holder_stop(child);
 	char expected[64];
 	snprintf(expected, sizeof(expected), "pid %d (test_driver) has /dev/vfio/9 open", (int)child);
 	ck_assert_msg(strstr(users, expected), "no '%s' in '%s'", expected, users);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * edu on vfio-pci (vfguard detached it from no driver). Its group node has a
+ * number of devices.txt's "LOCAL/EXPERIMENTAL USE" majors (60-63), which no
+ * other test's tree uses, so only this test's holder can hold it; a holder
+ * opens it O_PATH, which reaches no driver (none is behind that number)
+ * and shows in /proc/PID/fd as any open does.
+ */
+static const char host_edu_on_vfio_pci[] =
+	"misc vfio 10:196\n"
+	"driver vfio-pci\n"
+	"group 9 61:19\n"
+	"device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n";
+
+/* What the notice of a reattach of 0000:03:00.0 says while @holder holds its group node /dev/vfio/9. */
+static void expected_wait_notice(pid_t holder, char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "0000:03:00.0: waiting for it to be released: pid %d (test_driver) has /dev/vfio/9 open; the "
+		 "kernel asks that process to release the device, and unbinding it from vfio-pci waits until it does",
+		 (int)holder);
+}
+
+/*
+ * Unbinding vfio-pci from a function a process holds blocks in the write
+ * until the process lets go (vfio_unregister_group_dev()), and the command
+ * said nothing meanwhile: a user saw vfguard reattach and revoke hang. The
+ * reattach now gives a notice before that write, naming the function, the
+ * holder and its node; with nobody holding it, none (and no /proc scan).
+ * A generated /sys never blocks nor rebinds: the reattach then fails, which
+ * is not what this is about.
+ */
+START_TEST(a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_for_it)
+{
+	const char *root = detached_root(host_edu_on_vfio_pci, "0000:03:00.0", "");
+	pid_t holder = holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
+	notices_seen seen = {.root = root};
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(reattach_seen(root, "0000:03:00.0", &seen, &binding, &err), -1);
+	holder_stop(holder);
+	ck_assert_msg(strstr(err.message, "is bound to vfio-pci, not to its original no driver"), "%s", err.message);
+	ck_assert_int_eq(seen.count, 1);
+	ck_assert_int_eq(seen.kind, VFG_NOTICE_VFIO_USERS_WAIT);
+	ck_assert_str_eq(seen.subject, "0000:03:00.0");
+	char expected[512];
+	expected_wait_notice(holder, expected, sizeof(expected));
+	ck_assert_str_eq(seen.message, expected);
+	/* before the unbind: its file was empty then, and holds the function after */
+	ck_assert_msg(seen.unbind_then && strcmp(seen.unbind_then, "") == 0, "unbind held '%s' at the notice",
+		      seen.unbind_then);
+	free(seen.unbind_then);
+	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "0000:03:00.0");
+
+	/* Nobody holds it: no notice. */
+	test_write_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "");
+	seen = (notices_seen){.root = root};
+	err = (vfg_error){0};
+	ck_assert_int_eq(reattach_seen(root, "0000:03:00.0", &seen, &binding, &err), -1);
+	ck_assert_int_eq(seen.count, 0);
+	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "0000:03:00.0");
 	test_root_remove(root);
 }
 END_TEST
@@ -338,13 +456,12 @@ END_TEST
 START_TEST(detach_and_reattach_by_hand_refuse_a_group_a_domain_holds)
 {
 	const char *root =
-		test_root_new("misc vfio 10:196\n"
+		detached_root("misc vfio 10:196\n"
 			      "driver vfio-pci\n"
 			      "group 9 243:0\n"
 			      "device 0000:06:00.0 group=9 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
-			      "device 0000:06:00.1 group=9 vendor=8086 device=10d3 class=020000\n");
-	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
-	test_write_file(root, "/run/vfguard/drivers/0000:06:00.0", "driver=e1000e\noverride=\n");
+			      "device 0000:06:00.1 group=9 vendor=8086 device=10d3 class=020000\n",
+			      "0000:06:00.0", "e1000e");
 	test_run run;
 	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
 					"--hostdev", "06:00.0,managed=yes", NULL});
@@ -433,6 +550,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, reattach_binds_before_it_gives_back_an_override_naming_another_driver);
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
 	tcase_add_test(tc, a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found);
+	tcase_add_test(tc, a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_for_it);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

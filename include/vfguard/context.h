@@ -72,6 +72,49 @@ const vfg_attr_def *vfg_context_attr(const vfg_context *ctx, size_t index, const
 int vfg_context_domain_attr_set(const vfg_context *ctx, vfg_domain *domain, const char *name, const char *value,
 				vfg_error *err);
 
+/*
+ * Notices (since 0.8): what a call has to tell a person while it is still
+ * under way, before a step that may take long, so that a command does not
+ * just hang. The library prints nothing itself (docs/library.md): a front
+ * end that wants them sets a function on the context.
+ *
+ * A later version may add kinds: a function should show the message of a
+ * kind it does not know as it is.
+ */
+typedef enum vfg_notice_kind {
+	/*
+	 * A reattach (vfg_pci_reattach, and a revoke's of a managed hostdev) is
+	 * about to unbind a function from its vfio driver while processes hold
+	 * one of its VFIO nodes open. The kernel's unbind waits, with no
+	 * timeout, until no process holds the device, and asks the holder to
+	 * release it meanwhile; the message names the function, the holders
+	 * (pid, command name, node) and that. Subject: the function ("BDF").
+	 */
+	VFG_NOTICE_VFIO_USERS_WAIT = 1,
+} vfg_notice_kind;
+
+/*
+ * One notice. The library fills it and it lives for the call of the notice
+ * function only; a later version may add fields at the end, so a caller
+ * reads it and never makes one.
+ */
+typedef struct vfg_notice {
+	vfg_notice_kind kind;
+	const char *subject; /* the device or path it concerns */
+	const char *message; /* one line for a person, no newline, starting with the subject */
+} vfg_notice;
+
+typedef void (*vfg_notice_fn)(const vfg_notice *notice, void *data);
+
+/*
+ * Have @fn(notice, @data) called with every notice of the calls made on
+ * @ctx, in the thread making the call, before the step the notice is
+ * about; NULL (the default): none, and nothing is looked up to make them.
+ * @fn is called while the call holds the host lock: it must not call the
+ * library with @ctx, and a call on another context would wait for that lock.
+ */
+void vfg_context_set_notice(vfg_context *ctx, vfg_notice_fn fn, void *data);
+
 /* Build ROOT + @logical_path into @buf. */
 int vfg_host_path(const vfg_context *ctx, const char *logical_path, char *buf, size_t size, vfg_error *err);
 

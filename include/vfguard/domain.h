@@ -89,7 +89,10 @@ typedef struct vfg_driver_binding {
  * after remembering its original driver in the state directory; it refuses a
  * function whose IOMMU group would not be viable, naming the offenders, and
  * undoes itself when the kernel does not bind as asked. Reattach gives the
- * function back to its original driver (or none) and clears the override.
+ * function back to its original driver (or none) and clears the override;
+ * unbinding a vfio driver waits, without a timeout, until no process holds
+ * the device, and is preceded by a VFG_NOTICE_VFIO_USERS_WAIT notice
+ * naming the holders (context.h: vfg_context_set_notice).
  */
 int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_driver_binding *binding,
 		   vfg_error *err);
