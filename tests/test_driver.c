@@ -407,6 +407,43 @@ START_TEST(a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_f
 }
 END_TEST
 
+/*
+ * The CLI prints the notice on stderr, "vfguard COMMAND: ", before the
+ * command goes on: vfguard reattach, and vfguard revoke giving back a
+ * managed hostdev. stdout keeps the result alone (--json).
+ */
+START_TEST(cli_reattach_and_revoke_print_the_wait_on_stderr_before_they_go_on)
+{
+	const char *root = detached_root(host_edu_on_vfio_pci, "0000:03:00.0", "");
+	pid_t holder = holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
+	char notice[512], line[600];
+	expected_wait_notice(holder, notice, sizeof(notice));
+	test_run run;
+	test_cli(&run, (const char *[]){"reattach", "--root", root, "--json", "03:00.0", NULL});
+	ck_assert_int_eq(run.status, 1);
+	snprintf(line, sizeof(line), "vfguard reattach: %s\nvfguard: 0000:03:00.0: is bound to vfio-pci", notice);
+	ck_assert_msg(strncmp(run.err, line, strlen(line)) == 0, "expected '%s' first, stderr: %s", line, run.err);
+	ck_assert_msg(!strstr(run.out, "waiting"), "%s", run.out);
+	test_run_free(&run);
+
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "03:00.0,managed=yes", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	holder_stop(holder);
+	ck_assert_int_eq(run.status, 1);
+	snprintf(line, sizeof(line), "vfguard revoke: %s\n", notice);
+	char *at = strstr(run.err, line);
+	ck_assert_msg(at == run.err, "expected '%s' first, stderr: %s", line, run.err);
+	ck_assert_msg(strstr(at + strlen(line), "managed hostdev 0000:03:00.0 of domain vm1 could not be given back"),
+		      "%s", run.err);
+	ck_assert_msg(!strstr(run.out, "waiting"), "%s", run.out);
+	test_run_free(&run);
+	test_root_remove(root);
+}
+END_TEST
+
 /* An SR-IOV PF on its host driver with two VFs enabled, and a root port, a bridge. */
 static const char host_pf_and_bridge[] =
 	"misc vfio 10:196\n"
@@ -551,6 +588,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
 	tcase_add_test(tc, a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found);
 	tcase_add_test(tc, a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_for_it);
+	tcase_add_test(tc, cli_reattach_and_revoke_print_the_wait_on_stderr_before_they_go_on);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -19,6 +19,7 @@ typedef struct cli_common {
 	const char *settings[CLI_MAX_SETTINGS + 1];
 	size_t n_settings;
 	char selinux_setting[32];
+	char notice_prefix[48]; /* "vfguard COMMAND", before each notice the library gives (one_line_notice) */
 } cli_common;
 
 /* A domain as the options describe it; hostdev specs are parsed once the context exists. */
@@ -102,8 +103,11 @@ enum { CLI_OPTION_MEMORY = 0x200, CLI_OPTION_VIOMMU, CLI_OPTION_IPC_LOCK, CLI_OP
 
 /* Handle one common or domain option; returns 1 if it was one, 0 if not, -1 on a bad value (reported). */
 int cli_common_option(cli_common *common, int opt, const char *arg);
-/* The context the common options describe, $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR filling what they leave out. */
-vfg_context *cli_context_new(cli_common *common, vfg_error *err);
+/*
+ * The context the common options describe, $VFGUARD_ROOT and $VFGUARD_PLUGIN_DIR filling what they leave out;
+ * the library's notices go to stderr as "vfguard @command: MESSAGE".
+ */
+vfg_context *cli_context_new(cli_common *common, const char *command, vfg_error *err);
 /*
  * Report why cli_context_new failed; the exit code: EXIT_USAGE when the
  * value at fault is one the command line gave (--root, --plugin-dir, a

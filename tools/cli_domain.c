@@ -157,10 +157,15 @@ int cli_common_option(cli_common *common, int opt, const char *arg)
 	}
 }
 
-vfg_context *cli_context_new(cli_common *common, vfg_error *err)
+vfg_context *cli_context_new(cli_common *common, const char *command, vfg_error *err)
 {
 	front_end_options_from_env(&common->context);
-	return vfg_context_new(&common->context, err);
+	vfg_context *ctx = vfg_context_new(&common->context, err);
+	if (ctx) {
+		snprintf(common->notice_prefix, sizeof(common->notice_prefix), "vfguard %s", command);
+		vfg_context_set_notice(ctx, one_line_notice, common->notice_prefix);
+	}
+	return ctx;
 }
 
 int cli_context_failed(const cli_common *common, const vfg_error *err)

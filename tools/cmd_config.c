@@ -92,7 +92,7 @@ int cmd_config(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
 	vfg_error err = {0};
-	vfg_context *ctx = cli_context_new(&common, &err);
+	vfg_context *ctx = cli_context_new(&common, "config", &err);
 	if (!ctx)
 		return cli_context_failed(&common, &err);
 	if (common.json)

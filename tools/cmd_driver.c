@@ -27,8 +27,9 @@ static const char reattach_help[] =
 	"\n"
 	"Give a function vfguard detached back to the driver it had before (or to\n"
 	"none, as it was), and restore its driver_override. Unbinding a vfio driver\n"
-	"waits until no process holds the device open. A function whose IOMMU group\n"
-	"a domain holds is refused: the domain's revoke gives it back.\n"
+	"waits until no process holds the device open; before it waits, a line on\n"
+	"stderr names the processes holding its VFIO nodes. A function whose IOMMU\n"
+	"group a domain holds is refused: the domain's revoke gives it back.\n"
 	"\n"
 	"  BDF                  the function: DDDD:BB:DD.F, BB:DD.F or its /sys path\n" CLI_COMMON_HELP "\n"
 	"Exit status: 0 reattached, 1 failed (the error names the device and why), 2 usage.\n";
@@ -108,7 +109,7 @@ static int run_driver_command(const char *command, const char *help, int argc, c
 							       : "exactly one function (BDF) is expected");
 
 	vfg_error err = {0};
-	vfg_context *ctx = cli_context_new(&common, &err);
+	vfg_context *ctx = cli_context_new(&common, command, &err);
 	if (!ctx)
 		return cli_context_failed(&common, &err);
 	int status = EXIT_OK;

@@ -356,7 +356,7 @@ static int run_fds_command(fds_command *cmd, int argc, char **argv)
 		return status;
 
 	vfg_error err = {0};
-	vfg_context *ctx = cli_context_new(&cmd->common, &err);
+	vfg_context *ctx = cli_context_new(&cmd->common, cmd->name, &err);
 	if (!ctx)
 		return cli_context_failed(&cmd->common, &err);
 	vfg_plan *plan = NULL;

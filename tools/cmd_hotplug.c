@@ -662,7 +662,7 @@ static int run_hotplug_command(hotplug_command *cmd, int argc, char **argv)
 	if (status != EXIT_OK)
 		return status;
 	vfg_error err = {0};
-	vfg_context *ctx = cli_context_new(&cmd->common, &err);
+	vfg_context *ctx = cli_context_new(&cmd->common, cmd->name, &err);
 	if (!ctx)
 		return cli_context_failed(&cmd->common, &err);
 	if (strcmp(cmd->name, "hotunplug") == 0)

@@ -174,7 +174,7 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 	if (status != EXIT_OK)
 		return status;
 	vfg_error err = {0};
-	vfg_context *ctx = cli_context_new(&cmd->common, &err);
+	vfg_context *ctx = cli_context_new(&cmd->common, cmd->name, &err);
 	if (!ctx)
 		return cli_context_failed(&cmd->common, &err);
 	vfg_change_summary summary;

@@ -40,3 +40,11 @@ void one_line_write(FILE *out, const char *text)
 		c += length;
 	}
 }
+
+void one_line_notice(const vfg_notice *notice, void *data)
+{
+	fprintf(stderr, "%s: ", (const char *)data);
+	one_line_write(stderr, notice->message);
+	fputc('\n', stderr);
+	fflush(stderr);
+}

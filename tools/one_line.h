@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include <vfguard/context.h>
+
 /*
  * @text on one line: a newline, return or tab as \n, \r, \t; any other
  * control character (C0, DEL, and C1: UTF-8 encodes them too, and U+009B
@@ -16,5 +18,12 @@
  * it is.
  */
 void one_line_write(FILE *out, const char *text);
+
+/*
+ * A library notice (context.h: vfg_context_set_notice) to stderr, at once:
+ * "PREFIX: MESSAGE" on one line, @data the front end's prefix ("vfguard
+ * reattach"). stderr, since stdout carries the command's result (its JSON).
+ */
+void one_line_notice(const vfg_notice *notice, void *data);
 
 #endif

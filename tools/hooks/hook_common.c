@@ -13,7 +13,10 @@ vfg_context *hook_context_new(const char *const *overrides, vfg_error *err)
 {
 	vfg_context_options options = {.overrides = overrides};
 	front_end_options_from_env(&options);
-	return vfg_context_new(&options, err);
+	vfg_context *ctx = vfg_context_new(&options, err);
+	if (ctx)
+		vfg_context_set_notice(ctx, one_line_notice, "vfguard"); /* as hook_report prefixes an error */
+	return ctx;
 }
 
 void hook_report(const vfg_error *err)

@@ -15,7 +15,8 @@ enum { HOOK_EXIT_OK = 0, HOOK_EXIT_FAILED = 1, HOOK_EXIT_USAGE = 2 };
  * A context for the hook: @overrides (NULL-terminated, NULL for none) over the
  * configuration, the root and plugin folder from $VFGUARD_ROOT and
  * $VFGUARD_PLUGIN_DIR when set (the tests set them; libvirt and the runtimes
- * pass neither), else the library's defaults.
+ * pass neither), else the library's defaults. The library's notices (a
+ * reattach waiting for a VFIO user) go to stderr as "vfguard: MESSAGE".
  */
 vfg_context *hook_context_new(const char *const *overrides, vfg_error *err);
 
