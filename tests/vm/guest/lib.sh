@@ -205,6 +205,57 @@ iommu_group() {
 	basename "$link"
 }
 
+# wait_for FILE [LINE]: wait up to 30 s for FILE to exist or, given LINE, to
+# hold that exact line; prints what FILE holds (a check's message).
+wait_for() {
+	local tries=0
+	while [ ! -e "$1" ] || { [ $# -gt 1 ] && ! grep -Fqx -- "$2" "$1"; }; do
+		[ $tries -lt 300 ] || { cat "$1" 2>/dev/null; return 1; }
+		sleep 0.1
+		tries=$((tries + 1))
+	done
+	cat "$1"
+}
+
+# process_state PID: its state letter from /proc/PID/stat (R, S, D, Z, ...), nothing when gone.
+process_state() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1
+}
+
+# given_back_while_held NAME vfguard COMMAND...: run the vfguard COMMAND, one
+# that gives edu (on vfio-pci) back, while a VFIO user holds it: a legacy
+# vfio_probe paused with the group and the device open. Unbinding vfio-pci
+# then waits until the holder lets go (vfio_unregister_group_dev()), asking
+# it to release the device: the kernel logs "No device request channel
+# registered" for a holder that set none (vfio_pci_core_request()). Checks,
+# each NAME-...: the holder has edu; the command says on stderr, before that
+# wait, which function it waits for, who holds it and that the kernel asks
+# it to let go; it is still waiting 2 s on, and the kernel did ask; once the
+# holder is killed, the command goes on and succeeds.
+given_back_while_held() {
+	local name=$1 group holder command requests
+	shift
+	group=/dev/vfio/$(iommu_group "$EDU")
+	vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
+		--pause-before-map "$PWD/$name.hold" >"$name.probe" 2>&1 &
+	holder=$!
+	check "$name-holder-has-edu-open" wait_for "$name.hold.waiting" || return 1
+	requests=$(dmesg | grep -c "$EDU: No device request channel registered")
+	"$@" >"$name.out" 2>"$name.err" &
+	command=$!
+	check "$name-says-who-holds-it" wait_for "$name.err" "vfguard $2: $EDU: waiting for it to be released: \
+pid $holder (vfio_probe) has $group open; the kernel asks that process to release the device, and unbinding it \
+from vfio-pci waits until it does"
+	sleep 2
+	expect_match "$name-waits-for-the-holder" "$(process_state "$command")" '^[SD]$'
+	expect_eq "$name-kernel-asked-the-holder" \
+		"$(dmesg | grep -c "$EDU: No device request channel registered")" "$((requests + 1))"
+	kill "$holder"
+	wait "$holder"
+	check "$name-goes-on-once-released" wait "$command"
+	show_output "$name.err"
+}
+
 # use_vfio_pci BDF: setup for scenarios that need the function on vfio-pci,
 # done by `vfguard detach` (checks "setup-detach" and "setup-vfio-pci").
 # Without it nothing after could pass: a failure ends the scenario.

@@ -1,5 +1,7 @@
 # vfguard detach binds edu to vfio-pci and its group node appears; reattach
 # gives it back to no driver (edu has none on the host) and the node goes.
+# Again with a VFIO user holding edu: reattach says so before it waits for
+# it, and goes on once it lets go.
 requires legacy
 group=$(iommu_group "$EDU")
 # Start from edu as the kernel left it, whatever ran before.
@@ -18,3 +20,7 @@ check reattach vfguard reattach "$EDU"
 expect_eq driver-after-reattach "$(pci_driver "$EDU")" none
 expect_absent group-node-gone "/dev/vfio/$group"
 expect_eq driver-override-cleared "$(cat "$EDU_SYS/driver_override")" "(null)"
+check detach-to-be-held vfguard detach "$EDU" || exit 1
+given_back_while_held reattach-held vfguard reattach "$EDU" || exit 1
+expect_eq driver-after-held-reattach "$(pci_driver "$EDU")" none
+expect_absent group-node-gone-after-held-reattach "/dev/vfio/$group"
