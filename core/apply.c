@@ -395,11 +395,11 @@ static int take_back_marked(vfg_context *ctx, host_journal *hj, domain_journal *
 	if (!failed)
 		return 0;
 	*err = first;
-	vfg_error_prefix(err,
-			 "the apply of domain %s made every grant, but could not take back %zu of the path grants fd "
-			 "access no longer needs (its transaction stays open: run vfguard restore to finish it); "
-			 "the first",
-			 dj->domain->name, failed);
+	vfg_error_prefix(err, "%zu of the path grants fd access no longer needs could not be taken back; the first",
+			 failed);
+	/* The undone marks of the others: whoever finishes the switch redoes only the rest. */
+	vfg_error unwritten = {0};
+	domain_journal_write(hj, dj, &unwritten);
 	return -1;
 }
 
@@ -826,14 +826,9 @@ static int plan_apply_held(vfg_context *ctx, host_journal *hj, const vfg_plan *p
 	}
 	apply_intents_free(&intents);
 	if (r == 0 && dj->takebacks) {
-		/* From the forward line on the switch is finished, never undone: a failure leaves it for restore. */
 		r = domain_journal_forward(hj, dj, err);
-		if (r == 0 && take_back_marked(ctx, hj, dj, summary, false, err) < 0) {
-			*committed = true; /* its grants stand: a caller's prepare is not undone */
-			vfg_error unwritten = {0};
-			domain_journal_write(hj, dj, &unwritten); /* the undone marks: restore redoes only the rest */
-			return -1;
-		}
+		if (r == 0)
+			r = take_back_marked(ctx, hj, dj, summary, false, err);
 	}
 	if (r == 0) {
 		r = domain_journal_commit(hj, dj, err);
@@ -841,6 +836,21 @@ static int plan_apply_held(vfg_context *ctx, host_journal *hj, const vfg_plan *p
 		if (r < 0 && *committed)
 			vfg_error_prefix(err, "the apply of domain %s is complete and committed, but",
 					 plan->domain.name);
+	}
+	if (r < 0 && !*committed && dj->forward) {
+		/*
+		 * Past its forward line the switch is finished, never undone: a
+		 * takeback or the commit that failed leaves it open for the next
+		 * command, which finishes it (forward_finish). Its grants stand,
+		 * so a caller's prepare is not undone either.
+		 */
+		*committed = true;
+		vfg_error unwritten = {0};
+		domain_journal_write(hj, dj, &unwritten); /* the undone marks, as take_back_marked writes them */
+		vfg_strlcatf(err->message, sizeof(err->message), strlen(err->message),
+			     "; the apply of domain %s made every grant and stays open: the next vfguard command on "
+			     "this host finishes it (vfguard restore)",
+			     plan->domain.name);
 	}
 	if (r < 0 && !*committed) {
 		vfg_error undo = {0};

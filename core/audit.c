@@ -328,10 +328,12 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 		snprintf(actual, sizeof(actual),
 			 "an interrupted or failed %s left transaction %lu open: its changes are half made",
 			 journal_op_name(finding.dj->open_op), finding.dj->open_txn);
-		vfg_finding_report(
-			&finding, NULL, VFG_FINDING_HOST, "every transaction of the domain finished", actual,
-			"vfguard restore (it undoes a crashed apply, completes a crashed revoke), then audit "
-			"again");
+		vfg_finding_report(&finding, NULL, VFG_FINDING_HOST, "every transaction of the domain finished", actual,
+				   finding.dj->forward
+					   ? "vfguard restore (it completes an access switch past its last grant), "
+					     "then audit again"
+					   : "vfguard restore (it undoes a crashed apply, completes a crashed revoke), "
+					     "then audit again");
 	}
 	for (size_t l = 0; l < plan->n_labelers && !unfinished; l++) {
 		const vfg_planned_labeler *pl = &plan->labelers[l];

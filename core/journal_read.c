@@ -450,8 +450,13 @@ static int read_line(journal_reader *reader, char *line)
 		return 0;
 	}
 	if (strcmp(fields[0], "forward") == 0) {
-		if (count != 2 || dj->open_op != JOURNAL_OP_APPLY || dj->forward)
-			return reader_error(reader, "malformed forward, or one outside an apply");
+		/* As apply writes it: once, in an apply that marked takebacks, every grant of it done. */
+		if (count != 2 || dj->open_op != JOURNAL_OP_APPLY || dj->forward || !dj->takebacks)
+			return reader_error(reader, "malformed forward, or one outside an apply that takes back");
+		for (size_t i = 0; i < dj->n_records; i++)
+			if (dj->records[i]->txn == txn && !dj->records[i]->done)
+				return reader_error(reader, "forward before record %lu of its transaction is done",
+						    dj->records[i]->id);
 		dj->forward = true;
 		return 0;
 	}

@@ -51,7 +51,8 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 		fprintf(out, "%sdomain %s (uid %u gid %u%s%s%s)%s\n", shown++ ? "\n" : "", dj->domain->name,
 			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid, pid, dj->domain->uuid[0] ? ", uuid " : "",
 			dj->domain->uuid,
-			dj->open_txn ? "  UNFINISHED: a crashed run left it; vfguard restore finishes it" : "");
+			dj->open_txn ? "  UNFINISHED: a crashed or failed run left it open; vfguard restore finishes it"
+				     : "");
 		for (size_t c = 0; c < dj->n_claims; c++) {
 			char bdf[VFG_HOSTDEV_NAME_MAX];
 			const journal_claim *claim = &dj->claims[c];

@@ -603,7 +603,7 @@ START_TEST(a_failed_takeback_leaves_the_switch_for_restore_to_finish)
 	setenv("VFGUARD_FAULT", "dac.chown:1:5", 1);
 	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
 				    "--hostdev", "01:00.0,access=fd", "--hostdev", "02:00.0,access=fd", NULL},
-		   1, "stays open: run vfguard restore to finish it");
+		   1, "made every grant and stays open: the next vfguard command on this host finishes it");
 	unsetenv("VFGUARD_FAULT");
 	struct stat first, second;
 	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &first), 0);
@@ -660,6 +660,71 @@ START_TEST(restore_counts_the_changes_it_undoes_of_a_killed_apply)
 			test_cli_ok_revoke(root, "vm1");
 	}
 	ck_assert_msg(counted >= 3, "only %u kill points left an apply with changes to undo", counted);
+	test_cli_ok_revoke(root, "vm1");
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * The commit's write failing after the takebacks did not leave the switch
+ * to be finished: the apply was rolled back as any failed one, which gave
+ * the path claims back with their grants already taken back (the trial of
+ * the forward line). Past its forward line a failure leaves it open.
+ */
+START_TEST(a_failed_commit_after_the_takebacks_leaves_the_switch_to_be_finished)
+{
+	const char *root = test_root_new(host_two_groups);
+	use_dac(root);
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
+		   0, NULL);
+	const char *const apply[] = {"apply",
+				     "--root",
+				     root,
+				     "--domain",
+				     "vm1",
+				     "--uid",
+				     "107",
+				     "--gid",
+				     "107",
+				     "--hostdev",
+				     "01:00.0,access=fd",
+				     "--hostdev",
+				     "02:00.0,access=fd",
+				     NULL};
+	/* The journal's writes of the switch, counted; the last is its commit line's. */
+	char log[] = "/tmp/vfguard-faults-XXXXXX";
+	int fd = mkstemp(log);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	setenv("VFGUARD_FAULT_LOG", log, 1);
+	cli_expect(apply, 0, NULL);
+	unsetenv("VFGUARD_FAULT_LOG");
+	char *passes = test_read_file("/", log);
+	unsigned writes = 0;
+	for (const char *at = passes; (at = strstr(at, "journal.write ")); at++)
+		writes++;
+	free(passes);
+	unlink(log);
+	ck_assert_uint_ge(writes, 2);
+	/* again from the first apply's state, the commit's write failing */
+	test_cli_ok_revoke(root, "vm1");
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
+		   0, NULL);
+	char fault[64];
+	snprintf(fault, sizeof(fault), "journal.write:%u:5", writes);
+	setenv("VFGUARD_FAULT", fault, 1);
+	cli_expect(apply, 1, "made every grant and stays open");
+	unsetenv("VFGUARD_FAULT");
+	cli_expect((const char *[]){"restore", "--root", root, NULL}, 0, NULL);
+	struct stat node;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &node), 0);
+	ck_assert_uint_eq(node.st_uid, 0);
+	cli_expect((const char *[]){"audit", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				    "--hostdev", "01:00.0", NULL},
+		   1, "belongs to domain vm1");
 	test_cli_ok_revoke(root, "vm1");
 	test_root_remove(root);
 }
@@ -790,6 +855,54 @@ START_TEST(a_torn_last_line_is_dropped_and_a_damaged_journal_named)
 			      strstr(err.message, "damaged"),
 		      "%s", err.message);
 	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A forward line apply never writes: with nothing marked to take back, or
+ * before a grant of its transaction is done. Finishing either would commit
+ * a state the host does not have (the trial of the forward line): the
+ * journal is damaged, and every command says so.
+ */
+START_TEST(a_forward_line_apply_never_writes_is_damage)
+{
+	static const struct {
+		const char *tail; /* after "begin 2 apply" and the domain line */
+		const char *expect;
+	} cases[] = {
+		{"forward 2\n", "one outside an apply that takes back"},
+		{"intent 2 4 dac group /dev/vfio/9 243:2 0 uid=0%20gid=0%20mode=0600%20acl=none\ntakeback 2 2\nforward 2\n",
+		 "forward before record 4 of its transaction is done"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *root = test_root_new(host_two_groups);
+		use_dac(root);
+		cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
+			   0, NULL);
+		char *text = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+		char *domain = strstr(text, "\ndomain ");
+		ck_assert_ptr_nonnull(domain);
+		*strchr(domain + 1, '\n') = '\0';
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/run/vfguard/domains/vm1.journal", root);
+		FILE *f = fopen(path, "a");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "begin 2 apply%s\n%s", domain, cases[i].tail);
+		fclose(f);
+		free(text);
+		for (int command = 0; command < 2; command++) {
+			test_run run;
+			test_cli(&run, command ? (const char *[]){"restore", "--root", root, NULL}
+					       : (const char *[]){"status", "--root", root, "--domain", "vm1", NULL});
+			ck_assert_msg(run.status != 0 && strstr(run.err, "vm1.journal: line ") &&
+					      strstr(run.err, cases[i].expect),
+				      "case %zu, %s: exit %d: %s", i, command ? "restore" : "status", run.status,
+				      run.err);
+			test_run_free(&run);
+		}
+		test_root_remove(root);
+	}
 }
 END_TEST
 
@@ -1382,6 +1495,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, cli_second_domain_claiming_a_held_group_exits_1_names_the_holder_and_changes_nothing);
 	tcase_add_test(tc, a_failed_revoke_takes_back_the_rest_and_restore_finishes_it);
 	tcase_add_test(tc, a_torn_last_line_is_dropped_and_a_damaged_journal_named);
+	tcase_add_test(tc, a_forward_line_apply_never_writes_is_damage);
 	tcase_add_test(tc, revoke_counts_no_change_for_a_node_it_left_alone);
 	tcase_add_test(tc, a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
@@ -1397,6 +1511,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_apply_is_restored);
 	tcase_add_test(tc, a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone);
 	tcase_add_test(tc, a_failed_takeback_leaves_the_switch_for_restore_to_finish);
+	tcase_add_test(tc, a_failed_commit_after_the_takebacks_leaves_the_switch_to_be_finished);
 	tcase_add_test(tc, a_revoke_counts_only_its_own_changes_beside_another_domains_finished_apply);
 	tcase_add_loop_test(tc, a_kill_at_every_point_of_an_access_or_backend_switch_keeps_the_claim, 0,
 			    sizeof(switches) / sizeof(switches[0]));
