@@ -538,6 +538,42 @@ static const char host_two_groups[] =
 	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
 	"device 0000:02:00.0 group=8 vendor=10de device=2236 class=030000 driver=vfio-pci\n";
 
+/* vm1's apply of host_two_groups' functions, path access. */
+static void apply_both_path(const char *root)
+{
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
+		   0, NULL);
+}
+
+/* vm1's switch of both to fd access, as a command line in @argv. */
+static const char *const *switch_to_fd(const char *root, const char *argv[9])
+{
+	const char *const words[] = {"apply",
+				     "--root",
+				     "--domain=vm1",
+				     "--uid=107",
+				     "--gid=107",
+				     "--hostdev=01:00.0,access=fd",
+				     "--hostdev=02:00.0,access=fd",
+				     NULL};
+	argv[0] = words[0];
+	argv[1] = words[1];
+	argv[2] = root;
+	memcpy(argv + 3, words + 2, 6 * sizeof(*words));
+	return argv;
+}
+
+/* The owners of group 7's and group 8's nodes. */
+static void group_owners(const char *root, unsigned *first, unsigned *second)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &st), 0);
+	*first = (unsigned)st.st_uid;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &st), 0);
+	*second = (unsigned)st.st_uid;
+}
+
 START_TEST(a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone)
 {
 	unsigned point = 1, undone = 0, finished = 0;
@@ -545,24 +581,19 @@ START_TEST(a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone)
 		const char *root = test_root_new(host_two_groups);
 		use_dac(root);
 		char *before = test_snapshot(root, TEST_SNAPSHOT_NO_STATE | TEST_SNAPSHOT_NO_CTIME);
-		cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
-					    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
-			   0, NULL);
-		int status = test_cli_killed_at(point, (const char *[]){"apply", "--root", root, "--domain", "vm1",
-									"--uid", "107", "--gid", "107", "--hostdev",
-									"01:00.0,access=fd", "--hostdev",
-									"02:00.0,access=fd", NULL});
+		apply_both_path(root);
+		const char *argv[9];
+		int status = test_cli_killed_at(point, switch_to_fd(root, argv));
 		bool killed = !WIFEXITED(status);
 		ck_assert_msg(killed ? WTERMSIG(status) == SIGKILL : WEXITSTATUS(status) == 0, "point %u: status %d",
 			      point, status);
 		cli_expect((const char *[]){"restore", "--root", root, NULL}, 0, NULL);
-		struct stat first, second;
-		ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &first), 0);
-		ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &second), 0);
-		ck_assert_msg(first.st_uid == second.st_uid && (first.st_uid == 107 || first.st_uid == 0),
-			      "kill at point %u: the group nodes are owned by %u and %u after restore", point,
-			      (unsigned)first.st_uid, (unsigned)second.st_uid);
-		if (first.st_uid == 107)
+		unsigned first, second;
+		group_owners(root, &first, &second);
+		ck_assert_msg(first == second && (first == 107 || first == 0),
+			      "kill at point %u: the group nodes are owned by %u and %u after restore", point, first,
+			      second);
+		if (first == 107)
 			undone++;
 		else
 			finished++;
@@ -572,9 +603,8 @@ START_TEST(a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone)
 		test_run run;
 		test_cli(&run, (const char *[]){"status", "--root", root, "--domain", "vm1", NULL});
 		ck_assert_msg(run.status == 0, "%s", run.err);
-		ck_assert_msg((strstr(run.out, "/dev/vfio/7") != NULL) == (first.st_uid == 107),
-			      "kill at point %u: group 7's node owned by %u, status says:\n%s", point,
-			      (unsigned)first.st_uid, run.out);
+		ck_assert_msg((strstr(run.out, "/dev/vfio/7") != NULL) == (first == 107),
+			      "kill at point %u: group 7's node owned by %u, status says:\n%s", point, first, run.out);
 		test_run_free(&run);
 		revoke_gives_the_host_back(root, before, point);
 		if (!killed)
@@ -587,6 +617,18 @@ START_TEST(a_kill_at_every_point_of_a_switch_to_fd_leaves_it_whole_or_undone)
 }
 END_TEST
 
+/* After restore, vm1's switch is whole: both nodes given back, no drift, both groups still vm1's. */
+static void switch_finished(const char *root)
+{
+	unsigned first, second;
+	group_owners(root, &first, &second);
+	ck_assert_msg(first == 0 && second == 0, "owners %u and %u after restore", first, second);
+	cli_expect((const char *[]){"audit", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				    "--hostdev", "01:00.0", NULL},
+		   1, "belongs to domain vm1");
+}
+
 /*
  * A takeback that fails after the forward line does not undo the switch:
  * the others are taken back, the apply fails saying its transaction stays
@@ -596,33 +638,21 @@ START_TEST(a_failed_takeback_leaves_the_switch_for_restore_to_finish)
 {
 	const char *root = test_root_new(host_two_groups);
 	use_dac(root);
-	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
-				    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
-		   0, NULL);
+	apply_both_path(root);
 	/* access=fd grants no owner: the first chown of the switch is a takeback's */
 	setenv("VFGUARD_FAULT", "dac.chown:1:5", 1);
-	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
-				    "--hostdev", "01:00.0,access=fd", "--hostdev", "02:00.0,access=fd", NULL},
-		   1, "made every grant and stays open: the next vfguard command on this host finishes it");
+	const char *argv[9];
+	cli_expect(switch_to_fd(root, argv), 1,
+		   "made every grant and stays open: the next vfguard command on this host finishes it");
 	unsetenv("VFGUARD_FAULT");
-	struct stat first, second;
-	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &first), 0);
-	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &second), 0);
-	ck_assert_msg(first.st_uid + second.st_uid == 107, "one node taken back, one not: owners %u and %u",
-		      (unsigned)first.st_uid, (unsigned)second.st_uid);
+	unsigned first, second;
+	group_owners(root, &first, &second);
+	ck_assert_msg(first + second == 107, "one node taken back, one not: owners %u and %u", first, second);
 	test_run run;
 	test_cli(&run, (const char *[]){"restore", "--root", root, NULL});
 	ck_assert_msg(run.status == 0 && strstr(run.out, "1 change undone"), "[%s][%s]", run.out, run.err);
 	test_run_free(&run);
-	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &first), 0);
-	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/8"), &second), 0);
-	ck_assert_msg(first.st_uid == 0 && second.st_uid == 0, "owners %u and %u after restore", (unsigned)first.st_uid,
-		      (unsigned)second.st_uid);
-	cli_expect((const char *[]){"audit", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
-	/* the switch stands: vm1 holds both groups with fd access */
-	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
-				    "--hostdev", "01:00.0", NULL},
-		   1, "belongs to domain vm1");
+	switch_finished(root);
 	test_cli_ok_revoke(root, "vm1");
 	test_root_remove(root);
 }
@@ -675,23 +705,9 @@ START_TEST(a_failed_commit_after_the_takebacks_leaves_the_switch_to_be_finished)
 {
 	const char *root = test_root_new(host_two_groups);
 	use_dac(root);
-	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
-				    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
-		   0, NULL);
-	const char *const apply[] = {"apply",
-				     "--root",
-				     root,
-				     "--domain",
-				     "vm1",
-				     "--uid",
-				     "107",
-				     "--gid",
-				     "107",
-				     "--hostdev",
-				     "01:00.0,access=fd",
-				     "--hostdev",
-				     "02:00.0,access=fd",
-				     NULL};
+	apply_both_path(root);
+	const char *argv[9];
+	const char *const *apply = switch_to_fd(root, argv);
 	/* The journal's writes of the switch, counted; the last is its commit line's. */
 	char log[] = "/tmp/vfguard-faults-XXXXXX";
 	int fd = mkstemp(log);
@@ -709,22 +725,14 @@ START_TEST(a_failed_commit_after_the_takebacks_leaves_the_switch_to_be_finished)
 	ck_assert_uint_ge(writes, 2);
 	/* again from the first apply's state, the commit's write failing */
 	test_cli_ok_revoke(root, "vm1");
-	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
-				    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
-		   0, NULL);
+	apply_both_path(root);
 	char fault[64];
 	snprintf(fault, sizeof(fault), "journal.write:%u:5", writes);
 	setenv("VFGUARD_FAULT", fault, 1);
 	cli_expect(apply, 1, "made every grant and stays open");
 	unsetenv("VFGUARD_FAULT");
 	cli_expect((const char *[]){"restore", "--root", root, NULL}, 0, NULL);
-	struct stat node;
-	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &node), 0);
-	ck_assert_uint_eq(node.st_uid, 0);
-	cli_expect((const char *[]){"audit", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
-	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
-				    "--hostdev", "01:00.0", NULL},
-		   1, "belongs to domain vm1");
+	switch_finished(root);
 	test_cli_ok_revoke(root, "vm1");
 	test_root_remove(root);
 }
@@ -871,15 +879,14 @@ START_TEST(a_forward_line_apply_never_writes_is_damage)
 		const char *expect;
 	} cases[] = {
 		{"forward 2\n", "one outside an apply that takes back"},
-		{"intent 2 4 dac group /dev/vfio/9 243:2 0 uid=0%20gid=0%20mode=0600%20acl=none\ntakeback 2 2\nforward 2\n",
+		{"intent 2 4 dac group /dev/vfio/9 243:2 0 uid=0%20gid=0%20mode=0600%20acl=none\ntakeback 2 2\nforward "
+		 "2\n",
 		 "forward before record 4 of its transaction is done"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *root = test_root_new(host_two_groups);
 		use_dac(root);
-		cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
-					    "--hostdev", "01:00.0", "--hostdev", "02:00.0", NULL},
-			   0, NULL);
+		apply_both_path(root);
 		char *text = test_read_file(root, "/run/vfguard/domains/vm1.journal");
 		char *domain = strstr(text, "\ndomain ");
 		ck_assert_ptr_nonnull(domain);
