@@ -167,8 +167,9 @@ static int function_read_at(int dirfd, const char *dir, const vfg_pci_addr *addr
 	 * vfio-pci and every variant register through
 	 * vfio_pci_core_register_device(), which refuses any other
 	 * (drivers/vfio/pci/vfio_pci_core.c). Its config space is not read:
-	 * 3 system calls per hostdev (issue 18). Any other is read, bridges
-	 * being what the group check asks about (member_viable_reason).
+	 * 3 system calls per hostdev (issue 18). Any other is read: a bridge
+	 * is no hostdev (check_bound_to_vfio, detach_possible in driver.c), and
+	 * a group's refusal tells how to clear one (group_offenders).
 	 */
 	if (vfg_pci_function_on_vfio(fn)) {
 		fn->header_type = 0;
@@ -209,10 +210,19 @@ bool vfg_pci_function_on_vfio(const vfg_pci_function *fn)
 
 /*
  * Why another member of the group may stay where it is; NULL when it may not.
- * The kernel lets userspace own a group's DMA only while every bound driver
- * declares driver_managed_dma (vfio drivers, pci-stub, pcieport: see
- * iommu_device_use_default_domain() in drivers/iommu/iommu.c); a function with
- * no driver does no DMA, and a bridge only forwards.
+ * Since Linux 5.19 the driver core decides: when a PCI driver binds,
+ * pci_dma_configure() (drivers/pci/pci-driver.c) calls
+ * iommu_device_use_default_domain() (drivers/iommu/iommu.c) unless the driver
+ * declares driver_managed_dma, and that raises the group's owner count.
+ * Userspace's claim then fails with EPERM: iommu_group_claim_dma_owner() for
+ * VFIO_GROUP_SET_CONTAINER, iommu_device_claim_dma_owner() for an iommufd
+ * bind (iommufd_device_bind()). The drivers that declare it are the vfio
+ * ones, pci-stub and pcieport; a function with no driver counts for nothing.
+ * Nothing on that path looks at the header type: a bridge on shpchp or
+ * yenta_cardbus, which do not declare it, blocks the group like any other
+ * driver. (vfio before 5.19 let any driver of a bridge by, in
+ * vfio_dev_driver_allowed() of drivers/vfio/vfio.c; vfguard follows the
+ * kernels it runs on, Debian's 6.1 and later: openat2 alone needs 5.6.)
  */
 static const char *member_viable_reason(const vfg_pci_function *fn)
 {
@@ -224,9 +234,12 @@ static const char *member_viable_reason(const vfg_pci_function *fn)
 		return "bound to pci-stub";
 	if (strcmp(fn->driver, "pcieport") == 0)
 		return "a PCIe port (pcieport)";
-	if (fn->header_type == PCI_HEADER_TYPE_BRIDGE || fn->header_type == PCI_HEADER_TYPE_CARDBUS)
-		return "a bridge";
 	return NULL;
+}
+
+static bool function_is_bridge(const vfg_pci_function *fn)
+{
+	return fn->header_type == PCI_HEADER_TYPE_BRIDGE || fn->header_type == PCI_HEADER_TYPE_CARDBUS;
 }
 
 static int compare_functions(const void *a, const void *b)
@@ -402,21 +415,25 @@ static bool addr_listed(const vfg_pci_addr *addr, const vfg_pci_addr *list, size
 
 /*
  * The members but those in @skip (@n_skip of them) that keep the group from
- * being viable, "BDF is bound to DRIVER; ..." in @offenders.
+ * being viable, "BDF is bound to DRIVER; bridge BDF is bound to DRIVER; ..."
+ * in @offenders; how many of them are bridges in @bridges.
  */
 static size_t group_offenders(const vfg_iommu_group *group, const vfg_pci_addr *skip, size_t n_skip, char *offenders,
-			      size_t size)
+			      size_t size, size_t *bridges)
 {
 	size_t used = 0, count = 0;
 	offenders[0] = '\0';
+	*bridges = 0;
 	for (size_t i = 0; i < group->n_members; i++) {
 		const vfg_pci_function *member = &group->members[i];
 		if (addr_listed(&member->addr, skip, n_skip) || member_viable_reason(member))
 			continue;
 		char bdf[VFG_PCI_ADDR_STRLEN];
-		used = vfg_strlcatf(offenders, size, used, "%s%s is bound to %s", count ? "; " : "",
-				    vfg_pci_addr_format(&member->addr, bdf), member->driver);
+		bool bridge = function_is_bridge(member);
+		used = vfg_strlcatf(offenders, size, used, "%s%s%s is bound to %s", count ? "; " : "",
+				    bridge ? "bridge " : "", vfg_pci_addr_format(&member->addr, bdf), member->driver);
 		count++;
+		*bridges += bridge;
 	}
 	return count;
 }
@@ -426,18 +443,41 @@ int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_add
 	return vfg_iommu_group_check_viable_after(group, addr, addr, 1, err);
 }
 
+/* Why group_offenders' functions are in the way, @bridges of them bridges. */
+static const char *offenders_reason(size_t bridges)
+{
+	return bridges ? "the kernel counts a bridge's driver as any host driver that does not declare "
+			 "driver_managed_dma"
+		       : "a host driver that does DMA shares the group";
+}
+
+/*
+ * What clears the group, for @count offenders of which @bridges are bridges:
+ * vfio-pci takes no bridge (detach_possible in driver.c), pci-stub does.
+ */
+static const char *offenders_advice(size_t count, size_t bridges)
+{
+	if (!bridges)
+		return count > 1 ? "bind them to vfio-pci or pci-stub, or unbind"
+				 : "bind it to vfio-pci or pci-stub, or unbind";
+	if (bridges == count)
+		return count > 1 ? "unbind them or bind them to pci-stub; no vfio driver takes a bridge"
+				 : "unbind it or bind it to pci-stub; no vfio driver takes a bridge";
+	return "bind them to vfio-pci or pci-stub, or unbind; a bridge only to pci-stub or unbound, no vfio driver "
+	       "takes one";
+}
+
 int vfg_iommu_group_check_viable_after(const vfg_iommu_group *group, const vfg_pci_addr *addr,
 				       const vfg_pci_addr *moving, size_t n_moving, vfg_error *err)
 {
 	char offenders[VFG_ERROR_MESSAGE_MAX / 2];
-	size_t count = group_offenders(group, moving, n_moving, offenders, sizeof(offenders));
+	size_t bridges;
+	size_t count = group_offenders(group, moving, n_moving, offenders, sizeof(offenders), &bridges);
 	if (!count)
 		return 0;
 	char bdf[VFG_PCI_ADDR_STRLEN];
-	return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf),
-			     "IOMMU group %u is not viable: %s (a host driver that does DMA shares the group; "
-			     "bind %s to vfio-pci or pci-stub, or unbind)",
-			     group->number, offenders, count > 1 ? "them" : "it");
+	return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "IOMMU group %u is not viable: %s (%s; %s)",
+			     group->number, offenders, offenders_reason(bridges), offenders_advice(count, bridges));
 }
 
 int vfg_hostdev_read_cdev(int fn_dirfd, const char *fn_dir, vfg_hostdev *hostdev, vfg_error *err)
@@ -592,7 +632,9 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 				     "is a PCI bridge (header type %u, bound to %s): no vfio driver binds it, so it "
 				     "is no hostdev",
 				     (unsigned)hostdev->function.header_type, driver);
-	size_t count = group_offenders(&hostdev->group, &hostdev->function.addr, 1, offenders, sizeof(offenders));
+	size_t bridges;
+	size_t count =
+		group_offenders(&hostdev->group, &hostdev->function.addr, 1, offenders, sizeof(offenders), &bridges);
 	/*
 	 * Managed: apply binds it first (prepare). A plan made before that cannot
 	 * name its nodes, which the kernel makes only when vfio-pci binds it
@@ -609,10 +651,10 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 		return vfg_error_set(err, 0, bdf, "is bound to %s, not to vfio-pci: bind it to vfio-pci first", driver);
 	return vfg_error_set(err, 0, bdf,
 			     "is bound to %s, not to vfio-pci, and binding it would not do: IOMMU group %u is not "
-			     "viable: %s (a host driver that does DMA shares the group, and detach refuses the "
-			     "group's functions until %s bound to vfio-pci or pci-stub, or unbound; then bind this "
-			     "one to vfio-pci)",
-			     driver, hostdev->group.number, offenders, count > 1 ? "they are" : "it is");
+			     "viable: %s (%s; %s; detach refuses the group's functions until then, so bind this one "
+			     "to vfio-pci after)",
+			     driver, hostdev->group.number, offenders, offenders_reason(bridges),
+			     offenders_advice(count, bridges));
 }
 
 /*

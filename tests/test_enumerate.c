@@ -326,8 +326,9 @@ static const struct {
 	{"class=020000 driver=hisi_acc_vfio_pci", "a vfio variant driver known by name (no cdev support)"},
 	{"class=020000 driver=pci-stub", "pci-stub"},
 	{"driver=pcieport class=060400 header=1", "a PCIe port"},
-	{"driver=shpchp class=060400 header=1", "a bridge header with another driver"},
-	{"driver=yenta_cardbus class=060700 header=2", "a CardBus bridge"},
+	{"class=060400 header=1", "an unbound bridge"},
+	{"driver=pci-stub class=060400 header=1", "a bridge on pci-stub"},
+	{"class=060700 header=2", "an unbound CardBus bridge"},
 };
 
 START_TEST(group_stays_viable_with_each_allowed_kind_of_member)
@@ -365,6 +366,73 @@ START_TEST(group_with_a_host_driver_is_not_viable_and_names_each_offender)
 	ck_assert_msg(strstr(err.message, "0000:05:00.1 is bound to e1000e"), "%s", err.message);
 	ck_assert_msg(strstr(err.message, "0000:05:00.3 is bound to igb"), "%s", err.message);
 	ck_assert_msg(!strstr(err.message, "0000:05:00.2"), "pci-stub named as an offender: %s", err.message);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * A bridge is no exception: pci_dma_configure() counts every driver that does
+ * not declare driver_managed_dma, and shpchp and yenta_cardbus do not.
+ */
+static const struct {
+	const char *member; /* the manifest's keys for 0000:05:00.1 */
+	const char *driver;
+} blocking_bridges[] = {
+	{"driver=shpchp class=060400 header=1", "shpchp"},
+	{"driver=yenta_cardbus class=060700 header=2", "yenta_cardbus"},
+	{"driver=bridge_helper class=060400 header=1", "bridge_helper"},
+};
+
+START_TEST(group_with_a_bridge_on_a_driver_that_does_not_manage_dma_is_not_viable)
+{
+	char manifest[1024], expected[256];
+	snprintf(manifest, sizeof(manifest),
+		 "misc vfio 10:196\n"
+		 "group 5 243:5\n"
+		 "device 0000:05:00.0 group=5 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+		 "device 0000:05:00.1 group=5 vendor=8086 device=244e %s\n",
+		 blocking_bridges[_i].member);
+	const char *root = test_root_new(manifest);
+	snprintf(expected, sizeof(expected),
+		 "IOMMU group 5 is not viable: bridge 0000:05:00.1 is bound to %s (the kernel counts a bridge's "
+		 "driver as any host driver that does not declare driver_managed_dma; unbind it or bind it to "
+		 "pci-stub; no vfio driver takes a bridge)",
+		 blocking_bridges[_i].driver);
+	expect_plan_error(root, "05:00.0", expected);
+	test_root_remove(root);
+}
+END_TEST
+
+/* A bridge and a NIC in the way: each named, and vfio-pci not advised for the bridge. */
+START_TEST(group_with_a_bridge_and_a_host_driver_names_both_and_advises_each)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "group 5 243:5\n"
+			      "device 0000:05:00.0 group=5 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+			      "device 0000:05:00.1 group=5 vendor=8086 device=10d3 class=020000 driver=e1000e\n"
+			      "device 0000:05:01.0 group=5 vendor=8086 device=244e class=060400 header=1 "
+			      "driver=shpchp\n");
+	expect_plan_error(root, "05:00.0",
+			  "IOMMU group 5 is not viable: 0000:05:00.1 is bound to e1000e; bridge 0000:05:01.0 is bound "
+			  "to shpchp (");
+	expect_plan_error(root, "05:00.0", "a bridge only to pci-stub or unbound, no vfio driver takes one");
+	test_root_remove(root);
+}
+END_TEST
+
+/* Binding the device would not do while a bridge of its group is on shpchp: the plan says so, naming it. */
+START_TEST(device_not_on_vfio_behind_a_bridge_on_shpchp_is_told_the_bridge)
+{
+	const char *root = test_root_new(
+		"misc vfio 10:196\n"
+		"group 6 243:6\n"
+		"device 0000:00:05.0 group=6 vendor=1b36 device=0001 class=060400 header=1 driver=shpchp\n"
+		"device 0000:01:00.0 group=6 vendor=1234 device=11e8 class=00ff00 parent=0000:00:05.0\n");
+	expect_plan_error(root, "01:00.0",
+			  "is bound to no driver, not to vfio-pci, and binding it would not do: IOMMU group 6 is not "
+			  "viable: bridge 0000:00:05.0 is bound to shpchp");
+	expect_plan_error(root, "01:00.0", "unbind it or bind it to pci-stub; no vfio driver takes a bridge");
 	test_root_remove(root);
 }
 END_TEST
@@ -521,6 +589,10 @@ static Suite *enumerate_suite(void)
 	tcase_add_loop_test(tc, group_stays_viable_with_each_allowed_kind_of_member, 0,
 			    sizeof(viable_members) / sizeof(viable_members[0]));
 	tcase_add_test(tc, group_with_a_host_driver_is_not_viable_and_names_each_offender);
+	tcase_add_loop_test(tc, group_with_a_bridge_on_a_driver_that_does_not_manage_dma_is_not_viable, 0,
+			    sizeof(blocking_bridges) / sizeof(blocking_bridges[0]));
+	tcase_add_test(tc, group_with_a_bridge_and_a_host_driver_names_both_and_advises_each);
+	tcase_add_test(tc, device_not_on_vfio_behind_a_bridge_on_shpchp_is_told_the_bridge);
 	tcase_add_test(tc, device_not_bound_to_vfio_is_refused_naming_its_driver);
 	tcase_add_test(tc, device_not_on_vfio_in_a_group_that_is_not_viable_is_told_the_group_problem);
 	tcase_add_test(tc, device_without_iommu_group_is_refused);
