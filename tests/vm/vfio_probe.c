@@ -69,6 +69,13 @@ struct probe {
 	 * token its vfio-pci PF set; 0: succeed. Once refused so, the flow ends.
 	 */
 	int device_errno;
+	/*
+	 * --not-viable: the group must read as not viable and the container must
+	 * refuse it with EPERM (iommu_group_claim_dma_owner(), drivers/iommu/iommu.c,
+	 * while a bound driver without driver_managed_dma counts in the group);
+	 * the flow ends there.
+	 */
+	bool not_viable;
 	bool done;
 	/* Before the DMA map: create PATH.waiting (holding the pid), then wait until PATH exists. */
 	const char *pause_before_map;
@@ -118,12 +125,13 @@ static const char *errno_name(int error)
 }
 
 /*
- * --device-errno: the ioctl that gets the device (its errno still in errno
- * when it failed) must have been refused with exactly that errno; then the
- * flow is over (probe->done), as the user's would be.
+ * --device-errno, --not-viable: the ioctl (its errno still in errno when it
+ * failed) must have been refused with exactly @expected; then the flow is
+ * over (probe->done), as the user's would be.
  */
-static int refused(struct probe *probe, bool succeeded, const char *format, ...) __attribute__((format(printf, 3, 4)));
-static int refused(struct probe *probe, bool succeeded, const char *format, ...)
+static int refused(struct probe *probe, int expected, bool succeeded, const char *format, ...)
+	__attribute__((format(printf, 4, 5)));
+static int refused(struct probe *probe, int expected, bool succeeded, const char *format, ...)
 {
 	int error = errno;
 	char what[256];
@@ -133,9 +141,9 @@ static int refused(struct probe *probe, bool succeeded, const char *format, ...)
 	va_end(args);
 	probe->done = true;
 	if (succeeded)
-		return fail(probe, 0, "%s succeeded, expected %s", what, errno_name(probe->device_errno));
-	if (error != probe->device_errno)
-		return fail(probe, error, "%s, expected %s", what, errno_name(probe->device_errno));
+		return fail(probe, 0, "%s succeeded, expected %s", what, errno_name(expected));
+	if (error != expected)
+		return fail(probe, error, "%s, expected %s", what, errno_name(expected));
 	return say(probe, "%s refused: %s as expected", what, errno_name(error));
 }
 
@@ -200,7 +208,12 @@ static int step_group_get_status(struct probe *probe)
 	struct vfio_group_status status = {.argsz = sizeof(status)};
 	if (ioctl(probe->fd[NODE_GROUP], VFIO_GROUP_GET_STATUS, &status) < 0)
 		return fail(probe, errno, "VFIO_GROUP_GET_STATUS");
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+	bool viable = status.flags & VFIO_GROUP_FLAGS_VIABLE;
+	if (probe->not_viable && viable)
+		return fail(probe, 0, "group viable (flags 0x%x), expected not viable", status.flags);
+	if (probe->not_viable)
+		return say(probe, "not viable (flags 0x%x), as expected", status.flags);
+	if (!viable)
 		return fail(probe, 0, "group not viable (flags 0x%x): a member is bound to a host driver",
 			    status.flags);
 	return say(probe, "viable (flags 0x%x)", status.flags);
@@ -208,7 +221,10 @@ static int step_group_get_status(struct probe *probe)
 
 static int step_group_set_container(struct probe *probe)
 {
-	if (ioctl(probe->fd[NODE_GROUP], VFIO_GROUP_SET_CONTAINER, &probe->fd[NODE_CONTAINER]) < 0)
+	int r = ioctl(probe->fd[NODE_GROUP], VFIO_GROUP_SET_CONTAINER, &probe->fd[NODE_CONTAINER]);
+	if (probe->not_viable)
+		return refused(probe, EPERM, r == 0, "VFIO_GROUP_SET_CONTAINER");
+	if (r < 0)
 		return fail(probe, errno, "VFIO_GROUP_SET_CONTAINER");
 	return say(probe, "group in the container");
 }
@@ -230,7 +246,8 @@ static int step_group_get_device_fd(struct probe *probe)
 	}
 	probe->device_fd = ioctl(probe->fd[NODE_GROUP], VFIO_GROUP_GET_DEVICE_FD, probe->device_name);
 	if (probe->device_errno)
-		return refused(probe, probe->device_fd >= 0, "VFIO_GROUP_GET_DEVICE_FD %s", probe->device_name);
+		return refused(probe, probe->device_errno, probe->device_fd >= 0, "VFIO_GROUP_GET_DEVICE_FD %s",
+			       probe->device_name);
 	if (probe->device_fd < 0)
 		return fail(probe, errno, "VFIO_GROUP_GET_DEVICE_FD %s", probe->device_name);
 	return say(probe, "%s", probe->device_name);
@@ -377,7 +394,8 @@ static int step_bind_iommufd(struct probe *probe)
 	}
 	int r = ioctl(probe->fd[NODE_CDEV], VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	if (probe->device_errno)
-		return refused(probe, r == 0, "VFIO_DEVICE_BIND_IOMMUFD%s", probe->vf_token ? " with a VF token" : "");
+		return refused(probe, probe->device_errno, r == 0, "VFIO_DEVICE_BIND_IOMMUFD%s",
+			       probe->vf_token ? " with a VF token" : "");
 	if (r < 0)
 		return fail(probe, errno, "VFIO_DEVICE_BIND_IOMMUFD%s", probe->vf_token ? " with a VF token" : "");
 	/* Once bound, the cdev fd is the device fd. */
@@ -790,6 +808,8 @@ static void usage(FILE *out)
 		     "  --map-errno ERRNO           the DMA map must fail so (ENOMEM under a small RLIMIT_MEMLOCK)\n"
 		     "  --device-errno ERRNO        getting the device (group-get-device-fd, bind-iommufd) must\n"
 		     "                              fail so (EACCES: a VF without its PF's token); the flow ends\n"
+		     "  --not-viable                legacy: group-get-status must read not viable and\n"
+		     "                              group-set-container fail with EPERM; the flow ends\n"
 		     "  --recv-refused PATH         connect to PATH as --recv-socket does: the receive must install\n"
 		     "                              no fd (MSG_CTRUNC: the receive check refused them); nothing else\n"
 		     "  --expect-label CONTEXT      each given fd is an unlinked private node labeled CONTEXT\n"
@@ -817,6 +837,7 @@ int main(int argc, char **argv)
 		OPTION_PAUSE_BEFORE_MAP,
 		OPTION_MAP_ERRNO,
 		OPTION_DEVICE_ERRNO,
+		OPTION_NOT_VIABLE,
 		OPTION_RECV_REFUSED,
 		OPTION_EXPECT_LABEL,
 	};
@@ -839,6 +860,7 @@ int main(int argc, char **argv)
 		{"pause-before-map", required_argument, NULL, OPTION_PAUSE_BEFORE_MAP},
 		{"map-errno", required_argument, NULL, OPTION_MAP_ERRNO},
 		{"device-errno", required_argument, NULL, OPTION_DEVICE_ERRNO},
+		{"not-viable", no_argument, NULL, OPTION_NOT_VIABLE},
 		{"recv-refused", required_argument, NULL, OPTION_RECV_REFUSED},
 		{"expect-label", required_argument, NULL, OPTION_EXPECT_LABEL},
 		{"help", no_argument, NULL, 'h'},
@@ -943,6 +965,9 @@ int main(int argc, char **argv)
 			probe.device_errno = parse_errno(optarg);
 			if (probe.device_errno <= 0)
 				return fprintf(stderr, "vfio_probe: bad --device-errno '%s'\n", optarg), 2;
+			break;
+		case OPTION_NOT_VIABLE:
+			probe.not_viable = true;
 			break;
 		case 'h':
 			usage(stdout);

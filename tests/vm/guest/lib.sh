@@ -17,6 +17,10 @@ EDU_SYS=/sys/bus/pci/devices/$EDU
 # Intel 82576 (8086:10c9), behind a PCIe root port on bus 1.
 IGB_PF=0000:01:00.0
 IGB_PF_SYS=/sys/bus/pci/devices/$IGB_PF
+# The bridge boot ("# vfgvm-qemu: pci-bridge", tests/vm/run): QEMU's pci-bridge
+# and a second edu behind it, on bus 1.
+BRIDGE=0000:00:05.0
+BRIDGE_EDU=0000:01:01.0
 
 vfgvm_say() {
 	echo "VFGVM $*"
@@ -156,7 +160,7 @@ run_checks() {
 	[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$reported" -gt 0 ]
 }
 
-# requires legacy|iommufd|mdev...: end the scenario as "not run" when the kernel
+# requires legacy|iommufd|mdev|sriov|bridge...: end the scenario as "not run" when the kernel
 # lacks what it needs, unless this kernel is expected to have it (then it
 # is a failure: a broken kernel must not turn into skipped scenarios).
 requires() {
@@ -167,6 +171,7 @@ requires() {
 		iommufd) [ -c /dev/iommu ] || missing="no /dev/iommu (no IOMMUFD in this kernel)" ;;
 		mdev) [ -d /sys/class/mdev_bus/mtty ] || missing="no mtty mdev parent (no SAMPLE_VFIO_MDEV_MTTY in this kernel)" ;;
 		sriov) [ -e "$IGB_PF_SYS/sriov_numvfs" ] || missing="no SR-IOV PF at $IGB_PF (not an igb boot, or no PCI_IOV)" ;;
+		bridge) [ -e "/sys/bus/pci/devices/$BRIDGE_EDU" ] || missing="no edu behind a bridge at $BRIDGE_EDU (not a pci-bridge boot)" ;;
 		*) missing="unknown feature '$feature'" ;;
 		esac
 		[ -n "$missing" ] || continue
