@@ -50,6 +50,17 @@ VFG_EXPORT const char *vfg_finding_state(const vfg_finding *finding, const char 
 	return state ? state->value : NULL;
 }
 
+/*
+ * A text cut to fit its field (@written: what snprintf would have written)
+ * ends in "...", so that nobody takes it for the whole: a fix's journal
+ * record, an ACL's entries, a label can outgrow the field.
+ */
+static void mark_cut(char *field, size_t size, int written)
+{
+	if (written >= 0 && (size_t)written >= size)
+		memcpy(field + size - 4, "...", 4);
+}
+
 VFG_EXPORT void vfg_finding_report(vfg_finding *finding, const vfg_node *node, vfg_finding_kind kind,
 				   const char *expected, const char *actual, const char *fix_fmt, ...)
 {
@@ -65,11 +76,12 @@ VFG_EXPORT void vfg_finding_report(vfg_finding *finding, const vfg_node *node, v
 	f->labeler = finding->labeler;
 	f->kind = kind;
 	snprintf(f->path, sizeof(f->path), "%s", node ? node->path : "");
-	snprintf(f->expected, sizeof(f->expected), "%s", expected ? expected : "");
-	snprintf(f->actual, sizeof(f->actual), "%s", actual ? actual : "");
+	mark_cut(f->expected, sizeof(f->expected),
+		 snprintf(f->expected, sizeof(f->expected), "%s", expected ? expected : ""));
+	mark_cut(f->actual, sizeof(f->actual), snprintf(f->actual, sizeof(f->actual), "%s", actual ? actual : ""));
 	va_list ap;
 	va_start(ap, fix_fmt);
-	vsnprintf(f->fix, sizeof(f->fix), fix_fmt, ap);
+	mark_cut(f->fix, sizeof(f->fix), vsnprintf(f->fix, sizeof(f->fix), fix_fmt, ap));
 	va_end(ap);
 }
 

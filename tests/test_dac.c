@@ -757,6 +757,34 @@ START_TEST(audit_is_clean_after_apply_and_names_each_drift)
 }
 END_TEST
 
+/*
+ * A finding's fix names the journal's record, which holds the node's ACL
+ * before the grant in hex: past the field's 511 bytes it was cut with no
+ * sign of it, as was any long actual (a trial). A cut text ends in "...".
+ */
+START_TEST(a_finding_cut_to_fit_says_so)
+{
+	fixture f;
+	fixture_open(&f);
+	char text[1024] = "u::rw,g::rw,m::rw,o::-";
+	for (unsigned uid = 2000; uid < 2060; uid++) /* 60 entries: 488 bytes of ACL, 976 of hex */
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), ",u:%u:r", uid);
+	set_acl(f.root, GROUP7, text);
+	domain_apply_ok(&f, "vm1", 107, (const char *[]){"01:00.0,backend=legacy", NULL}, NULL);
+	ck_assert_int_eq(chown(test_path(f.root, GROUP7), 0, 0), 0);
+	vfg_audit_report *report = domain_audit(&f, "vm1", 107, (const char *[]){"01:00.0,backend=legacy", NULL});
+	ck_assert_uint_eq(report->n_findings, 1);
+	const char *fix = report->findings[0].fix;
+	ck_assert_msg(strlen(fix) == sizeof(report->findings[0].fix) - 1 && strcmp(fix + strlen(fix) - 3, "...") == 0,
+		      "%zu bytes: %s", strlen(fix), fix);
+	ck_assert_msg(strstr(report->findings[0].actual, "owner 0:0") &&
+			      strcmp(report->findings[0].actual + strlen(report->findings[0].actual) - 3, "...") != 0,
+		      "%s", report->findings[0].actual);
+	vfg_audit_report_free(report);
+	fixture_close(&f);
+}
+END_TEST
+
 /* As @uid:@gid (the hypervisor, owner of its exclusive node): the access ACL @text on @path, as setfacl would. */
 static void set_acl_as(const char *path, uid_t uid, gid_t gid, const char *text)
 {
@@ -1026,6 +1054,7 @@ static Suite *dac_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("audit");
+	tcase_add_test(tc, a_finding_cut_to_fit_says_so);
 	tcase_add_test(tc, audit_is_clean_after_apply_and_names_each_drift);
 	tcase_add_loop_test(tc, an_acl_the_hypervisor_set_on_its_exclusive_node_goes_with_the_revoke, 0, 2);
 	tcase_add_test(tc, cli_audit_exits_3_on_drift_and_0_when_clean);

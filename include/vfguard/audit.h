@@ -27,6 +27,7 @@ typedef struct vfg_audit_finding {
 	const char *labeler; /* the labeler's name, or "host" */
 	vfg_finding_kind kind;
 	char path[VFG_PATH_MAX]; /* the node's logical path, "" for the domain or host as a whole */
+	/* Each cut to fit ends in "..." (since 0.8). */
 	char expected[256];
 	char actual[256];
 	char fix[512];
