@@ -425,7 +425,18 @@ START_TEST(without_an_argument_the_status_names_the_stage)
 	hook_ok(&f, NULL, stopped);
 	test_snapshot_expect(f.root, UNCHANGED, before, "status created then stopped");
 
+	/* prestart named by the argument of a container already stopped (its last pid still in the state): refused */
 	hook_run run;
+	char *late = state_json(&f, "created", "");
+	memcpy(strstr(late, "\"created\""), "\"stopped\"", 9);
+	hook(&run, &f, "prestart", late);
+	free(late);
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "status is stopped") && strstr(run.err, "nothing was changed"), "%s", run.err);
+	free(run.out);
+	free(run.err);
+	test_snapshot_expect(f.root, UNCHANGED, before, "prestart of a stopped container");
+
 	char *running = state_json(&f, "running", "");
 	hook(&run, &f, NULL, running);
 	ck_assert_int_eq(run.status, 1);

@@ -706,9 +706,18 @@ static int stage_of(const oci_container *c, const char *arg, oci_stage *stage, v
 					     "status \"%s\" is neither created (prestart) nor stopped (poststop)",
 					     c->status);
 	}
-	if (strcmp(name, "prestart") == 0)
+	if (strcmp(name, "prestart") == 0) {
+		/*
+		 * A runtime says stopped once the container's process is gone
+		 * (runtime.md, "State"): granting it devices would leave grants
+		 * for nobody, held until a poststop that may never come.
+		 */
+		if (c->status && strcmp(c->status, "stopped") == 0)
+			return vfg_error_set(err, 0, c->id,
+					     "prestart of a container whose status is stopped: its process is gone, so "
+					     "there is nothing to grant its devices to; nothing was changed");
 		*stage = OCI_STAGE_PRESTART;
-	else if (strcmp(name, "poststop") == 0)
+	} else if (strcmp(name, "poststop") == 0)
 		*stage = OCI_STAGE_POSTSTOP;
 	else
 		return vfg_error_set(err, 0, name, "not a stage this hook serves (prestart, poststop)");
