@@ -641,7 +641,8 @@ static int host_audit_hostdev(vfg_context *ctx, const vfg_live_domain *live, con
 	free(group.members);
 	if (r < 0)
 		vfg_finding_report(finding, NULL, VFG_FINDING_HOST, expected, host_err.message,
-				   "bind every other member of the group to vfio-pci or to no driver");
+				   "bind each other member of the group the finding names to vfio-pci or pci-stub, "
+				   "or unbind it (a bridge to pci-stub or to no driver: no vfio driver takes one)");
 	return 0;
 }
 

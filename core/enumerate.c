@@ -443,12 +443,16 @@ int vfg_iommu_group_check_viable(const vfg_iommu_group *group, const vfg_pci_add
 	return vfg_iommu_group_check_viable_after(group, addr, addr, 1, err);
 }
 
-/* Why group_offenders' functions are in the way, @bridges of them bridges. */
-static const char *offenders_reason(size_t bridges)
+/* Why group_offenders' @count functions are in the way, @bridges of them bridges. */
+static const char *offenders_reason(size_t count, size_t bridges)
 {
-	return bridges ? "the kernel counts a bridge's driver as any host driver that does not declare "
-			 "driver_managed_dma"
-		       : "a host driver that does DMA shares the group";
+	if (!bridges)
+		return "a host driver that does DMA shares the group";
+	if (bridges == count)
+		return "the kernel counts a bridge's driver as any host driver that does not declare "
+		       "driver_managed_dma";
+	return "a host driver that does DMA shares the group, and the kernel counts a bridge's driver as any other "
+	       "that does not declare driver_managed_dma";
 }
 
 /*
@@ -463,8 +467,8 @@ static const char *offenders_advice(size_t count, size_t bridges)
 	if (bridges == count)
 		return count > 1 ? "unbind them or bind them to pci-stub; no vfio driver takes a bridge"
 				 : "unbind it or bind it to pci-stub; no vfio driver takes a bridge";
-	return "bind them to vfio-pci or pci-stub, or unbind; a bridge only to pci-stub or unbound, no vfio driver "
-	       "takes one";
+	return "bind each to vfio-pci or pci-stub, or unbind it; a bridge to pci-stub or to no driver, since no vfio "
+	       "driver takes one";
 }
 
 int vfg_iommu_group_check_viable_after(const vfg_iommu_group *group, const vfg_pci_addr *addr,
@@ -477,7 +481,8 @@ int vfg_iommu_group_check_viable_after(const vfg_iommu_group *group, const vfg_p
 		return 0;
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	return vfg_error_set(err, 0, vfg_pci_addr_format(addr, bdf), "IOMMU group %u is not viable: %s (%s; %s)",
-			     group->number, offenders, offenders_reason(bridges), offenders_advice(count, bridges));
+			     group->number, offenders, offenders_reason(count, bridges),
+			     offenders_advice(count, bridges));
 }
 
 int vfg_hostdev_read_cdev(int fn_dirfd, const char *fn_dir, vfg_hostdev *hostdev, vfg_error *err)
@@ -651,10 +656,11 @@ static int check_bound_to_vfio(const vfg_hostdev *hostdev, vfg_error *err)
 		return vfg_error_set(err, 0, bdf, "is bound to %s, not to vfio-pci: bind it to vfio-pci first", driver);
 	return vfg_error_set(err, 0, bdf,
 			     "is bound to %s, not to vfio-pci, and binding it would not do: IOMMU group %u is not "
-			     "viable: %s (%s; %s; detach refuses the group's functions until then, so bind this one "
-			     "to vfio-pci after)",
-			     driver, hostdev->group.number, offenders, offenders_reason(bridges),
-			     offenders_advice(count, bridges));
+			     "viable: %s (%s; %s; detach refuses the group's functions until then, %s)",
+			     driver, hostdev->group.number, offenders, offenders_reason(count, bridges),
+			     offenders_advice(count, bridges),
+			     hostdev->spec.managed ? "and apply binds this one to vfio-pci after (managed=yes)"
+						   : "so bind this one to vfio-pci after");
 }
 
 /*

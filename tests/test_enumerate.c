@@ -416,7 +416,11 @@ START_TEST(group_with_a_bridge_and_a_host_driver_names_both_and_advises_each)
 	expect_plan_error(root, "05:00.0",
 			  "IOMMU group 5 is not viable: 0000:05:00.1 is bound to e1000e; bridge 0000:05:01.0 is bound "
 			  "to shpchp (");
-	expect_plan_error(root, "05:00.0", "a bridge only to pci-stub or unbound, no vfio driver takes one");
+	expect_plan_error(
+		root, "05:00.0",
+		"(a host driver that does DMA shares the group, and the kernel counts a bridge's driver as any "
+		"other that does not declare driver_managed_dma; bind each to vfio-pci or pci-stub, or unbind "
+		"it; a bridge to pci-stub or to no driver, since no vfio driver takes one)");
 	test_root_remove(root);
 }
 END_TEST
@@ -433,6 +437,9 @@ START_TEST(device_not_on_vfio_behind_a_bridge_on_shpchp_is_told_the_bridge)
 			  "is bound to no driver, not to vfio-pci, and binding it would not do: IOMMU group 6 is not "
 			  "viable: bridge 0000:00:05.0 is bound to shpchp");
 	expect_plan_error(root, "01:00.0", "unbind it or bind it to pci-stub; no vfio driver takes a bridge");
+	expect_plan_error(root, "01:00.0", "so bind this one to vfio-pci after)");
+	/* managed: apply binds it, the user does not */
+	expect_plan_error(root, "01:00.0,managed=yes", "and apply binds this one to vfio-pci after (managed=yes))");
 	test_root_remove(root);
 }
 END_TEST
