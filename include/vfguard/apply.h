@@ -36,6 +36,14 @@ typedef struct vfg_change_summary {
  * with nothing changed, when another domain holds one), then each grant step
  * in order. On a failure every change of the transaction is undone, newest
  * first, and the error names the step. @summary may be NULL.
+ *
+ * One exception: an apply that switches held hostdevs to fd access takes
+ * back their path grants after its last grant (docs/journal.md, `takeback`
+ * and `forward`). A failure there (a takeback's, the commit's) is not
+ * undone: the grants stand, the transaction stays open and the error says
+ * "stays open". The next call that takes the host lock (a revoke at the
+ * VM's stop, an apply again, vfg_restore) finishes it first, so a caller
+ * does as after any failure.
  */
 int vfg_plan_apply(vfg_context *ctx, const vfg_plan *plan, vfg_change_summary *summary, vfg_error *err);
 
