@@ -425,7 +425,7 @@ static int recover_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj
 		: dj->n_unplug                     ? revoke_unplug(ctx, hj, dj, summary, err)
 						   : revoke_all(ctx, hj, dj, summary, err);
 	if (r < 0) {
-		vfg_error_prefix(err, "finishing the %s of domain %s that a crashed run left open",
+		vfg_error_prefix(err, "finishing the %s of domain %s that a crashed or failed run left open",
 				 journal_op_name(dj->open_op), dj->domain->name);
 		return -1;
 	}
@@ -435,7 +435,7 @@ static int recover_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj
 }
 
 /*
- * Finish every transaction a crashed run left open; what they undo is
+ * Finish every transaction a crashed or failed run left open; what they undo is
  * recorded as restored. Each counts in @summary as one transaction
  * finished; what it undid counts as changes only when it is @subject's
  * (NULL: every domain's), so that a revoke's "N changes undone" are its own.

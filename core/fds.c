@@ -306,8 +306,8 @@ static int fdset_check_claim(const host_journal *hj, const vfg_plan *plan, const
 	/* Under the shared lock an open transaction has no owner left: a crashed run's, for restore to finish. */
 	if (dj->open_txn)
 		return vfg_error_set(err, EAGAIN, bdf,
-				     "domain %s has an unfinished %s that a crashed run left; run vfguard restore, "
-				     "then vfguard apply",
+				     "domain %s has an unfinished %s that a crashed or failed run left; run vfguard "
+				     "restore, then vfguard apply if restore undid it",
 				     name, journal_op_name(dj->open_op));
 	/*
 	 * The fds go to the domain's hypervisor alone: the uid and gid apply

@@ -44,7 +44,8 @@ static const struct {
 	[RECORD_GRANT] = {"grant", "7457acb64d884ef89c2f48a2583bcd81", "granted"},
 	[RECORD_REVOKE] = {"revoke", "8c6bd58932494821acbd306b7ce800e4", "revoked"},
 	[RECORD_ROLLBACK] = {"rollback", "0fd4d21fcaa34ffab75d6809ad4fa7bd", "rolled back (its apply failed)"},
-	[RECORD_RESTORE] = {"restore", "02923eb68697463c9074adc1b005cafb", "restored (a crashed run left it)"},
+	[RECORD_RESTORE] = {"restore", "02923eb68697463c9074adc1b005cafb",
+			    "restored (a crashed or failed run left it)"},
 	[RECORD_REFUSE] = {"refuse", "02ca9786ad2447e89a03796341275c63", "refused"},
 	[RECORD_DETACH] = {"detach", "aebf2f91464445b2af3b082043ed7c3f", "bound to vfio-pci"},
 	[RECORD_REATTACH] = {"reattach", "2016ff7e3da746bca0cab6d5b8a2db4e", "given back to its driver"},
@@ -182,7 +183,7 @@ static void outcome_detail(const char *command, const vfg_change_summary *summar
 	if (!summary)
 		return;
 	if (summary->recovered)
-		used = vfg_strlcatf(buf, size, used, "%zu transaction%s a crashed run left open finished, ",
+		used = vfg_strlcatf(buf, size, used, "%zu transaction%s a crashed or failed run left open finished, ",
 				    summary->recovered, summary->recovered == 1 ? "" : "s");
 	if (strcmp(command, "apply") == 0)
 		vfg_strlcatf(buf, size, used, "%zu change%s made, %zu already held, %zu path grant%s taken back",

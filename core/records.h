@@ -26,7 +26,7 @@ typedef enum record_kind {
 	RECORD_GRANT, /* a labeler's change made */
 	RECORD_REVOKE, /* a change undone by revoke, or by an apply that no longer needs it */
 	RECORD_ROLLBACK, /* a change undone because its apply failed */
-	RECORD_RESTORE, /* a change undone because a crashed run left its transaction open */
+	RECORD_RESTORE, /* a change undone or finished because a crashed or failed run left its transaction open */
 	RECORD_REFUSE, /* a change refused: nothing was changed */
 	RECORD_DETACH, /* a managed hostdev bound to vfio-pci (prepare) */
 	RECORD_REATTACH, /* a managed hostdev given back to its driver */

@@ -31,9 +31,9 @@ static const char revoke_help[] =
 static const char restore_help[] =
 	"Usage: vfguard restore [--all] [--boot] [OPTIONS]\n"
 	"\n"
-	"Finish every transaction a crashed vfguard left unfinished: an apply is\n"
-	"undone (an access switch past its last grant is completed), a revoke\n"
-	"completed. State of an earlier boot (STATE/boot names\n"
+	"Finish every transaction a crashed (or failed) vfguard left unfinished: an\n"
+	"apply is undone (an access switch past its last grant is completed), a\n"
+	"revoke completed. State of an earlier boot (STATE/boot names\n"
 	"another boot id) is released whole first: no VM of that boot runs any more.\n"
 	"apply and revoke do all this first on their own.\n"
 	"\n"
@@ -46,7 +46,7 @@ static const char status_help[] = "Usage: vfguard status [--domain NAME] [OPTION
 				  "\n"
 				  "The domains the journal holds: their hostdevs with IOMMU group, backend and\n"
 				  "access, and every grant each layer made with what undoing it restores.\n"
-				  "A domain a crashed run left unfinished is marked so. Without --domain, also\n"
+				  "A domain a crashed or failed run left unfinished is marked so. Without --domain, also\n"
 				  "the functions vfguard detached that no domain holds (by hand, or a managed\n"
 				  "hostdev a revoke could not give back), with their original driver.\n"
 				  "\n"
@@ -74,7 +74,7 @@ void cli_print_summary(const cli_common *common, const char *command, const char
 		return;
 	}
 	if (summary->recovered)
-		printf("finished %zu transaction%s a crashed run left open\n", summary->recovered,
+		printf("finished %zu transaction%s a crashed or failed run left open\n", summary->recovered,
 		       summary->recovered > 1 ? "s" : "");
 	if (strcmp(command, "apply") == 0)
 		printf("domain %s: %zu change%s made, %zu already held, %zu path grant%s taken back\n", domain,
