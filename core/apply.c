@@ -848,8 +848,8 @@ static int plan_apply_held(vfg_context *ctx, host_journal *hj, const vfg_plan *p
 		vfg_error unwritten = {0};
 		domain_journal_write(hj, dj, &unwritten); /* the undone marks, as take_back_marked writes them */
 		vfg_strlcatf(err->message, sizeof(err->message), strlen(err->message),
-			     "; the apply of domain %s made every grant and stays open: the next vfguard command on "
-			     "this host finishes it (vfguard restore)",
+			     "; the apply of domain %s made every grant, and its transaction stays open until the "
+			     "next vfguard command on this host finishes it (vfguard restore does)",
 			     plan->domain.name);
 	}
 	if (r < 0 && !*committed) {

@@ -643,7 +643,8 @@ START_TEST(a_failed_takeback_leaves_the_switch_for_restore_to_finish)
 	setenv("VFGUARD_FAULT", "dac.chown:1:5", 1);
 	const char *argv[9];
 	cli_expect(switch_to_fd(root, argv), 1,
-		   "made every grant and stays open: the next vfguard command on this host finishes it");
+		   "made every grant, and its transaction stays open until the next vfguard command on this host "
+		   "finishes it");
 	unsetenv("VFGUARD_FAULT");
 	unsigned first, second;
 	group_owners(root, &first, &second);
@@ -683,7 +684,8 @@ START_TEST(restore_counts_the_changes_it_undoes_of_a_killed_apply)
 			      intents, open ? "open" : "committed", expect, run.out);
 		if (open && intents > 0) {
 			counted++;
-			ck_assert_msg(strstr(run.out, "finished 1 transaction a crashed or failed run left open"), "%s", run.out);
+			ck_assert_msg(strstr(run.out, "finished 1 transaction a crashed or failed run left open"), "%s",
+				      run.out);
 		}
 		test_run_free(&run);
 		if (!open && intents > 0)
@@ -729,7 +731,7 @@ START_TEST(a_failed_commit_after_the_takebacks_leaves_the_switch_to_be_finished)
 	char fault[64];
 	snprintf(fault, sizeof(fault), "journal.write:%u:5", writes);
 	setenv("VFGUARD_FAULT", fault, 1);
-	cli_expect(apply, 1, "made every grant and stays open");
+	cli_expect(apply, 1, "made every grant, and its transaction stays open");
 	unsetenv("VFGUARD_FAULT");
 	cli_expect((const char *[]){"restore", "--root", root, NULL}, 0, NULL);
 	switch_finished(root);

@@ -26,7 +26,7 @@ typedef struct vfg_change_summary {
 	size_t changed; /* changes made (apply) or undone (revoke, restore --all) */
 	size_t kept; /* apply: grants the domain already held */
 	size_t revoked; /* apply: path grants of an earlier run taken back, the node now being fd access */
-	size_t recovered; /* unfinished transactions of crashed runs finished first */
+	size_t recovered; /* unfinished transactions of crashed or failed runs finished first */
 	char notes[2048]; /* what was left alone on purpose, one line each */
 } vfg_change_summary;
 

@@ -39,7 +39,7 @@ static int hook_undo(vfg_context *ctx, const char *name, vfg_error *err)
 	if (vfg_domain_revoke(ctx, name, &undone, &undo_err) < 0)
 		snprintf(err->message + length, sizeof(err->message) - length, " (and undoing it failed: %s)",
 			 undo_err.message);
-	else if (undone.changed > 0)
+	else if (undone.changed > 0 || undone.recovered > 0) /* recovered: it finished the failed apply first */
 		snprintf(err->message + length, sizeof(err->message) - length,
 			 "; the hook revoked everything domain %s held", name);
 	return -1;
