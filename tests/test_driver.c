@@ -280,33 +280,6 @@ START_TEST(cli_detach_reports_the_device_and_json)
 }
 END_TEST
 
-/* A child holding @path open (open(2) @flags) until holder_stop; started once it has it open. */
-static pid_t holder_start(const char *path, int flags)
-{
-	int ready[2];
-	ck_assert_int_eq(pipe(ready), 0);
-	pid_t child = fork();
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		int fd = open(path, flags);
-		(void)!write(ready[1], fd >= 0 ? "y" : "n", 1);
-		pause();
-		_exit(0);
-	}
-	char answer = 0;
-	ck_assert_int_eq(read(ready[0], &answer, 1), 1);
-	close(ready[0]);
-	close(ready[1]);
-	ck_assert_msg(answer == 'y', "the holder could not open %s", path);
-	return child;
-}
-
-static void holder_stop(pid_t child)
-{
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-}
-
 /*
  * A reattach the kernel refuses with EBUSY names the VFIO user holding the
  * function. This machine has no VFIO and a generated /sys never says EBUSY,
@@ -332,10 +305,10 @@ START_TEST(a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found)
 
 	const char *held = test_path(root, "/dev/vfio/held");
 	ck_assert_int_eq(mknod(held, S_IFCHR | 0600, makedev(1, 7)), 0);
-	pid_t child = holder_start(held, O_RDONLY);
+	pid_t child = test_holder_start(held, O_RDONLY);
 	nodes[0].rdev = makedev(1, 7);
 	vfg_vfio_users_describe(nodes, 1, users, sizeof(users));
-	holder_stop(child);
+	test_holder_stop(child);
 	char expected[64];
 	snprintf(expected, sizeof(expected), "pid %d (test_driver) has /dev/vfio/9 open", (int)child);
 	ck_assert_msg(strstr(users, expected), "no '%s' in '%s'", expected, users);
@@ -377,12 +350,12 @@ static void expected_wait_notice(pid_t holder, char *buf, size_t size)
 START_TEST(a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_for_it)
 {
 	const char *root = detached_root(host_edu_on_vfio_pci, "0000:03:00.0", "");
-	pid_t holder = holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
+	pid_t holder = test_holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
 	notices_seen seen = {.root = root};
 	vfg_driver_binding binding;
 	vfg_error err = {0};
 	ck_assert_int_eq(reattach_seen(root, "0000:03:00.0", &seen, &binding, &err), -1);
-	holder_stop(holder);
+	test_holder_stop(holder);
 	ck_assert_msg(strstr(err.message, "is bound to vfio-pci, not to its original no driver"), "%s", err.message);
 	ck_assert_int_eq(seen.count, 1);
 	ck_assert_int_eq(seen.kind, VFG_NOTICE_VFIO_USERS_WAIT);
@@ -415,7 +388,7 @@ END_TEST
 START_TEST(cli_reattach_and_revoke_print_the_wait_on_stderr_before_they_go_on)
 {
 	const char *root = detached_root(host_edu_on_vfio_pci, "0000:03:00.0", "");
-	pid_t holder = holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
+	pid_t holder = test_holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
 	char notice[512], line[600];
 	expected_wait_notice(holder, notice, sizeof(notice));
 	test_run run;
@@ -431,7 +404,7 @@ START_TEST(cli_reattach_and_revoke_print_the_wait_on_stderr_before_they_go_on)
 	ck_assert_msg(run.status == 0, "%s", run.err);
 	test_run_free(&run);
 	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
-	holder_stop(holder);
+	test_holder_stop(holder);
 	ck_assert_int_eq(run.status, 1);
 	snprintf(line, sizeof(line), "vfguard revoke: %s\n", notice);
 	char *at = strstr(run.err, line);

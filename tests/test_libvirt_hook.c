@@ -263,6 +263,41 @@ static void managed_round_trip(const char *devices, const char *managed_bus, con
 	test_root_remove(root);
 }
 
+/*
+ * libvirt logs a hook's lines with no domain name, so the hook's notices
+ * name it, as its errors do (a trial: a release waiting for a VFIO user
+ * said which function, not whose). A detach record planted says the
+ * function had no driver: the release's reattach unbinds vfio-pci, while a
+ * child holds the group node, and says so first. (A generated /sys never
+ * rebinds: the release then fails, which is not what this is about.)
+ */
+START_TEST(a_release_waiting_for_a_vfio_user_names_the_domain_in_its_notice)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "group 9 61:19\n"
+			      "device 0000:01:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n");
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
+	test_write_file(root, "/run/vfguard/drivers/0000:01:00.0", "driver=\noverride=\n");
+	char *xml = domain_xml("vm1", HOSTDEV("yes", "", "0x01"), DAC_107);
+	run_ok(root, xml, PREPARE("vm1"), "prepare begin");
+	pid_t holder = test_holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
+	hook_run run;
+	hook(&run, root, xml, RELEASE("vm1"));
+	test_holder_stop(holder);
+	char expected[256];
+	snprintf(expected, sizeof(expected),
+		 "vfguard: domain 'vm1': 0000:01:00.0: waiting for it to be released: pid %d (test_libvirt_h",
+		 (int)holder);
+	ck_assert_msg(strncmp(run.err, expected, strlen(expected)) == 0, "expected '%s' first, stderr: %s", expected,
+		      run.err);
+	hook_free(&run);
+	free(xml);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(managed_hostdev_round_trip_is_byte_exact)
 {
 	managed_round_trip(HOSTDEV("yes", "", "0x01"), "01", (const char *const[]){"/dev/vfio/7", NULL});
@@ -920,6 +955,7 @@ int main(void)
 	tcase_add_test(tc, help_says_how_libvirt_calls_the_hook);
 	tcase_add_test(tc, prepare_begin_grants_and_release_end_restores_byte_exactly);
 	tcase_add_test(tc, managed_hostdev_round_trip_is_byte_exact);
+	tcase_add_test(tc, a_release_waiting_for_a_vfio_user_names_the_domain_in_its_notice);
 	tcase_add_test(tc, iommufd_hostdev_libvirt_passes_as_fd_gets_no_path_grant);
 	tcase_add_test(tc, other_operations_change_nothing);
 	tcase_add_test(tc, failure_exits_non_zero_with_one_line_and_changes_nothing);

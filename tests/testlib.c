@@ -652,3 +652,30 @@ int test_count_fds(void)
 	closedir(dir);
 	return n - 1; /* the directory's own */
 }
+
+/* A child holding @path open (open(2) @flags) until test_holder_stop; started once it has it open. */
+pid_t test_holder_start(const char *path, int flags)
+{
+	int ready[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int fd = open(path, flags);
+		(void)!write(ready[1], fd >= 0 ? "y" : "n", 1);
+		pause();
+		_exit(0);
+	}
+	char answer = 0;
+	ck_assert_int_eq(read(ready[0], &answer, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	ck_assert_msg(answer == 'y', "the holder could not open %s", path);
+	return child;
+}
+
+void test_holder_stop(pid_t child)
+{
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}

@@ -93,6 +93,10 @@ void test_child_stop(pid_t child);
 /* The pid of a process that has exited and been waited for: no process has it now. */
 pid_t test_dead_pid(void);
 
+/* A child holding @path open (open(2) @flags) until test_holder_stop; started once it has it open. */
+pid_t test_holder_start(const char *path, int flags);
+void test_holder_stop(pid_t child);
+
 /* Run the vfguard CLI with @argv (NULL-terminated, without argv[0]); capture stdout and stderr. */
 typedef struct test_run {
 	int status; /* exit status */

@@ -9,13 +9,21 @@
 #include "../one_line.h"
 #include "hook_common.h"
 
+/* What a notice starts with: "vfguard", as hook_report prefixes an error, and the domain once named. */
+static char notice_prefix[VFG_NAME_MAX + 32] = "vfguard";
+
+void hook_notices_name(const char *domain)
+{
+	snprintf(notice_prefix, sizeof(notice_prefix), "vfguard: domain '%s'", domain);
+}
+
 vfg_context *hook_context_new(const char *const *overrides, vfg_error *err)
 {
 	vfg_context_options options = {.overrides = overrides};
 	front_end_options_from_env(&options);
 	vfg_context *ctx = vfg_context_new(&options, err);
 	if (ctx)
-		vfg_context_set_notice(ctx, one_line_notice, "vfguard"); /* as hook_report prefixes an error */
+		vfg_context_set_notice(ctx, one_line_notice, notice_prefix);
 	return ctx;
 }
 

@@ -19,6 +19,11 @@ enum { HOOK_EXIT_OK = 0, HOOK_EXIT_FAILED = 1, HOOK_EXIT_USAGE = 2 };
  * reattach waiting for a VFIO user) go to stderr as "vfguard: MESSAGE".
  */
 vfg_context *hook_context_new(const char *const *overrides, vfg_error *err);
+/*
+ * The domain (libvirt's name, the container's id) the hook's notices name:
+ * its runtime logs the hook's lines without it. Before hook_context_new.
+ */
+void hook_notices_name(const char *domain);
 
 /* A domain XML or a container state is a few kilobytes; this bounds a runaway writer (vfg_fd_read_all). */
 #define HOOK_INPUT_MAX (16u << 20)

@@ -249,6 +249,7 @@ int main(int argc, char **argv)
 		return HOOK_EXIT_USAGE;
 	}
 	const char *name = argv[1], *operation = argv[2], *sub_operation = argv[3];
+	hook_notices_name(name);
 
 	/* Read it all whatever the operation: libvirt writes the whole XML to the pipe. */
 	char *xml = NULL;

@@ -759,6 +759,7 @@ int main(int argc, char **argv)
 		r = stage_of(&container, argc == 2 ? argv[1] : NULL, &stage, &err);
 	if (r == 0) {
 		snprintf(container.domain.name, sizeof(container.domain.name), "%s", container.id);
+		hook_notices_name(container.id);
 		r = stage == OCI_STAGE_PRESTART ? prestart(&container, &err) : poststop(&container, &err);
 	}
 	container_free(&container);
