@@ -47,18 +47,26 @@ static void process_name(int proc_dir, const char *pid, char *name, size_t size)
 	name[strcspn(name, "\n")] = '\0';
 }
 
-/* Append to @buf (@used bytes in it) with "; " between entries; returns the new length, at most size - 1. */
+/* Room kept at the end of the list for "; and N more" (N a size_t). */
+#define MORE_ROOM 32
+
+/*
+ * Append @text whole to @buf (@used bytes in it) with "; " between
+ * entries, leaving MORE_ROOM: the new length, or @used when it does not
+ * fit (the caller counts it among the more).
+ */
 static size_t append(char *buf, size_t size, size_t used, const char *text)
 {
-	int n = snprintf(buf + used, size - used, "%s%s", used ? "; " : "", text);
-	if (n < 0)
+	size_t length = (used ? 2 : 0) + strlen(text);
+	if (size < MORE_ROOM || used + length >= size - MORE_ROOM)
 		return used;
-	return used + (size_t)n >= size ? size - 1 : used + (size_t)n;
+	snprintf(buf + used, size - used, "%s%s", used ? "; " : "", text);
+	return used + length;
 }
 
 size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size)
 {
-	size_t used = 0, found = 0;
+	size_t used = 0, found = 0, more = 0;
 	buf[0] = '\0';
 	_cleanup_close_ int proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_closedir_ DIR *processes = proc_dir < 0 ? NULL : opendir("/proc");
@@ -83,12 +91,16 @@ size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, c
 			char name[64], entry[512];
 			process_name(proc_dir, process->d_name, name, sizeof(name));
 			snprintf(entry, sizeof(entry), "pid %s (%s) has %s open", process->d_name, name, node->name);
-			used = append(buf, size, used, entry);
+			size_t grown = append(buf, size, used, entry);
+			more += grown == used;
+			used = grown;
 			found++;
 			break; /* once per process */
 		}
 	}
-	if (!used)
+	if (more)
+		snprintf(buf + used, size - used, "%sand %zu more", used ? "; " : "", more);
+	else if (!used)
 		snprintf(buf, size, "(none found)");
 	return found;
 }

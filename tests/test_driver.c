@@ -48,7 +48,7 @@ typedef struct notices_seen {
 	int count;
 	vfg_notice_kind kind;
 	char subject[64];
-	char message[1024];
+	char message[2048];
 	char *unbind_then; /* vfio-pci/unbind when the first notice came: "" while nothing was written */
 } notices_seen;
 
@@ -381,6 +381,36 @@ START_TEST(a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_f
 END_TEST
 
 /*
+ * Forty holders: the notice names as many as fit, each whole, then says
+ * how many more (a trial saw 21 of 30 named, the last cut mid-word, and
+ * no word of the rest).
+ */
+START_TEST(a_notice_of_many_holders_names_whole_ones_and_counts_the_rest)
+{
+	const char *root = detached_root(host_edu_on_vfio_pci, "0000:03:00.0", "");
+	enum { HOLDERS = 40 };
+	pid_t holders[HOLDERS];
+	for (int i = 0; i < HOLDERS; i++)
+		holders[i] = test_holder_start(test_path(root, "/dev/vfio/9"), O_PATH);
+	notices_seen seen = {.root = root};
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(reattach_seen(root, "0000:03:00.0", &seen, &binding, &err), -1);
+	for (int i = 0; i < HOLDERS; i++)
+		test_holder_stop(holders[i]);
+	free(seen.unbind_then);
+	unsigned named = 0;
+	for (const char *at = seen.message; (at = strstr(at, " has /dev/vfio/9 open")); at++)
+		named++;
+	char more[64];
+	snprintf(more, sizeof(more), "; and %u more; the kernel asks those processes", HOLDERS - named);
+	ck_assert_msg(named >= 10 && named < HOLDERS && strstr(seen.message, more), "%u named: %s", named,
+		      seen.message);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
  * The CLI prints the notice on stderr, "vfguard COMMAND: ", before the
  * command goes on: vfguard reattach, and vfguard revoke giving back a
  * managed hostdev. stdout keeps the result alone (--json).
@@ -561,6 +591,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
 	tcase_add_test(tc, a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found);
 	tcase_add_test(tc, a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_for_it);
+	tcase_add_test(tc, a_notice_of_many_holders_names_whole_ones_and_counts_the_rest);
 	tcase_add_test(tc, cli_reattach_and_revoke_print_the_wait_on_stderr_before_they_go_on);
 	suite_add_tcase(suite, tc);
 	return suite;
