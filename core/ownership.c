@@ -165,47 +165,11 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 	return 0;
 }
 
-/* Does @plan load labeler @name (node or domain scope)? */
-static bool plan_loads(const vfg_plan *plan, const char *name)
-{
-	for (size_t i = 0; i < plan->n_labelers; i++)
-		if (strcmp(plan->labelers[i].labeler->name, name) == 0)
-			return true;
-	for (size_t i = 0; i < plan->n_domain_labelers; i++)
-		if (strcmp(plan->domain_labelers[i].labeler->name, name) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Every labeler the domain holds grants of is loaded: an apply keeps what
- * the domain holds, and takes back what a switch to fd access no longer
- * needs, through the labeler that made it. Without it, a switch left those
- * path grants on (a trial: cgroup rules of fd-access hostdevs), and the
- * revoke after refused.
- */
-static int labelers_kept(const domain_journal *dj, const vfg_plan *plan, vfg_error *err)
-{
-	for (size_t i = 0; dj && i < dj->n_records; i++) {
-		const journal_record *record = dj->records[i];
-		if (!plan_loads(plan, record->labeler))
-			return vfg_error_refuse(
-				err, EBUSY, plan->domain.name,
-				"the domain holds grants of labeler %s (%s first), which this apply does "
-				"not load (config key labelers): it could neither keep nor take them "
-				"back; load it again, or run vfguard revoke --domain %s with it loaded, "
-				"then apply; nothing was changed",
-				record->labeler, record->node.path, VFG_NAME_SHELL(plan->domain.name));
-	}
-	return 0;
-}
-
 int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],
 			 vfg_error *err)
 {
 	refused[0] = '\0';
-	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
-	if (ownership_ids_kept(dj, &plan->domain, plan, err) < 0 || labelers_kept(dj, plan, err) < 0)
+	if (ownership_ids_kept(host_journal_find(hj, plan->domain.name), &plan->domain, plan, err) < 0)
 		return -1;
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];

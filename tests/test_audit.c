@@ -900,38 +900,6 @@ START_TEST(audit_checks_the_layers_the_domain_was_applied_with_as_the_journal_re
 }
 END_TEST
 
-/*
- * A configuration that loads fewer labelers than the apply did: an apply
- * keeps what the domain holds and takes back what fd access no longer
- * needs, each through the labeler that made it. A switch to fd access then
- * left the other labelers' path grants on, and the revoke after refused (a
- * trial): the apply is refused, naming the labeler, with nothing changed.
- */
-START_TEST(an_apply_that_does_not_load_a_labeler_the_domain_holds_grants_of_is_refused)
-{
-	fixture f;
-	fixture_open(&f);
-	apply_vm1(&f);
-	test_write_file(f.root, "/etc/vfguard/vfguard.conf",
-			"labelers = dac\nselinux = force\nmemlock_extra = 1M\ncgroup_base_devices = c 1:3 rw\n");
-	char *before = test_snapshot(f.root, TEST_SNAPSHOT_CONTENT);
-	test_run run;
-	test_cli(&run,
-		 (const char *[]){"apply", "--root", f.root, "--domain", "vm1", "--uid", "107", "--gid", "107", "--pid",
-				  f.pid_text, "--memory", VM_MEMORY, "--hostdev", VM1_HOSTDEV ",access=fd", NULL});
-	ck_assert_msg(run.status == 1 && strstr(run.err, "the domain holds grants of labeler ") &&
-			      strstr(run.err, "which this apply does not load (config key labelers)") &&
-			      strstr(run.err, "nothing was changed"),
-		      "exit %d: %s", run.status, run.err);
-	test_run_free(&run);
-	test_snapshot_expect(f.root, TEST_SNAPSHOT_CONTENT, before, "the refused switch");
-	free(before);
-	test_write_file(f.root, "/etc/vfguard/vfguard.conf", config);
-	revoke_domain(&f, "vm1");
-	fixture_close(&f);
-}
-END_TEST
-
 /* A configuration that loads fewer labelers than the apply did: audit loads the journal's, and finds their drift. */
 START_TEST(audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out)
 {
@@ -1455,7 +1423,6 @@ static Suite *audit_suite(void)
 	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
 	tcase_add_test(tc, audit_checks_the_layers_the_domain_was_applied_with_as_the_journal_records_them);
 	tcase_add_test(tc, audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out);
-	tcase_add_test(tc, an_apply_that_does_not_load_a_labeler_the_domain_holds_grants_of_is_refused);
 	tcase_add_test(tc, a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_naming_it);
 	tcase_add_test(tc, two_domains_claiming_one_group_is_a_host_finding);
 	tcase_add_test(tc, a_journal_cut_after_its_begin_is_named_by_its_file_and_restore_is_the_fix);
