@@ -343,6 +343,9 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 				 "%zu change%s of domain %s could not be undone (run vfguard restore to retry); "
 				 "the first",
 				 failed, failed > 1 ? "s" : "", dj->domain->name);
+		/* The undone marks of the others: status tells what is left, and the retry redoes only that. */
+		vfg_error unwritten = {0};
+		domain_journal_write(hj, dj, &unwritten);
 		return -1;
 	}
 	while (dj->n_claims > 0)
