@@ -434,8 +434,9 @@ START_TEST(a_domain_whose_apply_a_crash_cut_short_is_refused)
 	ck_assert_msg(journal && strstr(journal, "\nclaim ") && !strstr(journal, "\ncommit "), "%s", journal);
 	free(journal);
 	fixture_plan(&f, (const char *[]){"01:00.0,backend=legacy,access=fd", NULL});
-	expect_open_refused(&f, EAGAIN,
-			    "domain vm1 has an unfinished apply that a crashed or failed run left; run vfguard restore");
+	expect_open_refused(
+		&f, EAGAIN,
+		"domain vm1 has an unfinished apply that a crashed or failed run left; run vfguard restore");
 	fixture_close(&f);
 }
 END_TEST

@@ -42,16 +42,17 @@ static const char restore_help[] =
 	"                       running boot's id cannot be read, and name it\n" CLI_COMMON_HELP "\n"
 	"Exit status: 0 restored, 1 failed (the error names the node and why), 2 usage.\n";
 
-static const char status_help[] = "Usage: vfguard status [--domain NAME] [OPTIONS]\n"
-				  "\n"
-				  "The domains the journal holds: their hostdevs with IOMMU group, backend and\n"
-				  "access, and every grant each layer made with what undoing it restores.\n"
-				  "A domain a crashed or failed run left unfinished is marked so. Without --domain, also\n"
-				  "the functions vfguard detached that no domain holds (by hand, or a managed\n"
-				  "hostdev a revoke could not give back), with their original driver.\n"
-				  "\n"
-				  "  --domain NAME        only this VM\n" CLI_COMMON_HELP "\n"
-				  "Exit status: 0 ok, 1 failed, 2 usage.\n";
+static const char status_help[] =
+	"Usage: vfguard status [--domain NAME] [OPTIONS]\n"
+	"\n"
+	"The domains the journal holds: their hostdevs with IOMMU group, backend and\n"
+	"access, and every grant each layer made with what undoing it restores.\n"
+	"A domain a crashed or failed run left unfinished is marked so. Without --domain, also\n"
+	"the functions vfguard detached that no domain holds (by hand, or a managed\n"
+	"hostdev a revoke could not give back), with their original driver.\n"
+	"\n"
+	"  --domain NAME        only this VM\n" CLI_COMMON_HELP "\n"
+	"Exit status: 0 ok, 1 failed, 2 usage.\n";
 
 void cli_print_summary(const cli_common *common, const char *command, const char *domain,
 		       const vfg_change_summary *summary)
