@@ -316,36 +316,48 @@ static int rollback_failed(vfg_context *ctx, host_journal *hj, domain_journal *d
 	return r;
 }
 
-/* Undo all the domain holds, newest first, past failures; then release its groups and commit. */
-static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
-		      vfg_error *err)
+/*
+ * Undo the domain's records, newest first, past failures: every one, or
+ * (@marked) those the open apply marked to take back. Each undone counts
+ * in *@counted, as does one left alone when @left_alone_counts. Returns how
+ * many failed: the first failure in @err, and the undone marks of the
+ * others written, so that status tells what is left and a retry redoes
+ * only that.
+ */
+static size_t undo_past_failures(vfg_context *ctx, host_journal *hj, domain_journal *dj, bool marked,
+				 vfg_change_summary *summary, size_t *counted, bool left_alone_counts, vfg_error *err)
 {
-	vfg_error first = {0};
 	size_t failed = 0;
 	undo_probes probes = {0};
 	for (size_t i = dj->n_records; i-- > 0;) {
 		vfg_error one = {0};
-		if (i >= dj->n_records)
+		if (i >= dj->n_records || (marked && dj->records[i]->takeback != dj->open_txn))
 			continue;
 		int r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, &one);
-		if (r < 0) {
-			if (!failed++)
-				first = one;
-			continue;
-		}
-		if (summary && r == 0)
-			summary->changed++; /* left alone (1): the note says why, and nothing was put back */
+		if (r < 0 && !failed++)
+			*err = one;
+		/* left alone (1): the note says why, and nothing was put back */
+		if (counted && (r == 0 || (r > 0 && left_alone_counts)))
+			(*counted)++;
 	}
 	undo_probes_free(&probes);
 	if (failed) {
-		*err = first;
+		vfg_error unwritten = {0};
+		domain_journal_write(hj, dj, &unwritten);
+	}
+	return failed;
+}
+
+/* Undo all the domain holds, newest first, past failures; then release its groups and commit. */
+static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
+		      vfg_error *err)
+{
+	size_t failed = undo_past_failures(ctx, hj, dj, false, summary, summary ? &summary->changed : NULL, false, err);
+	if (failed) {
 		vfg_error_prefix(err,
 				 "%zu change%s of domain %s could not be undone (run vfguard restore to retry); "
 				 "the first",
 				 failed, failed > 1 ? "s" : "", dj->domain->name);
-		/* The undone marks of the others: status tells what is left, and the retry redoes only that. */
-		vfg_error unwritten = {0};
-		domain_journal_write(hj, dj, &unwritten);
 		return -1;
 	}
 	while (dj->n_claims > 0)
@@ -381,28 +393,12 @@ static void revoke_failure_explain(const domain_journal *dj, int r, vfg_error *e
 static int take_back_marked(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary,
 			    bool restoring, vfg_error *err)
 {
-	vfg_error first = {0};
-	size_t failed = 0;
-	undo_probes probes = {0};
-	for (size_t i = dj->n_records; i-- > 0;) {
-		vfg_error one = {0};
-		if (i >= dj->n_records || dj->records[i]->takeback != dj->open_txn)
-			continue;
-		int r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, &one);
-		if (r < 0 && !failed++)
-			first = one;
-		if (summary && (r == 0 || (r > 0 && !restoring)))
-			*(restoring ? &summary->changed : &summary->revoked) += 1;
-	}
-	undo_probes_free(&probes);
+	size_t *counted = !summary ? NULL : restoring ? &summary->changed : &summary->revoked;
+	size_t failed = undo_past_failures(ctx, hj, dj, true, summary, counted, !restoring, err);
 	if (!failed)
 		return 0;
-	*err = first;
 	vfg_error_prefix(err, "%zu of the path grants fd access no longer needs could not be taken back; the first",
 			 failed);
-	/* The undone marks of the others: whoever finishes the switch redoes only the rest. */
-	vfg_error unwritten = {0};
-	domain_journal_write(hj, dj, &unwritten);
 	return -1;
 }
 
