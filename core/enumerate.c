@@ -51,20 +51,52 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+static const char *const sysfs_dir_paths[VFG_SYSFS_DIRS] = {
+	[VFG_SYSFS_PCI_DEVICES] = "/sys/bus/pci/devices",
+	[VFG_SYSFS_IOMMU_GROUPS] = "/sys/kernel/iommu_groups",
+	[VFG_SYSFS_CLASS_VFIO] = "/sys/class/vfio",
+};
+
+int vfg_host_sysfs_open(const vfg_context *ctx, vfg_host_nodes *host, vfg_sysfs_dir which, const char *name, int flags,
+			char *path, size_t size)
+{
+	char logical[96];
+	snprintf(logical, sizeof(logical), "%s/%s", sysfs_dir_paths[which], name);
+	if (vfg_host_path(ctx, logical, path, size, NULL) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int *dir = host ? &host->sysfs_dirs[which] : NULL;
+	/* Relative to the root's fd: the same directory the whole path names, the root's components walked once. */
+	if (dir && *dir < 0)
+		*dir = openat(ctx->root_fd, sysfs_dir_paths[which] + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return dir && *dir >= 0 ? openat(*dir, name, flags) : open(path, flags);
+}
+
+void vfg_host_nodes_release(vfg_host_nodes *host)
+{
+	for (int i = 0; i < VFG_SYSFS_DIRS; i++) {
+		vfg_closep(&host->sysfs_dirs[i]);
+		host->sysfs_dirs[i] = -1;
+	}
+}
+
 /*
  * Open the function's sysfs directory (O_PATH), its path in @dir: its
  * attributes are then read relative to it, one lookup each rather than the
  * whole path and the bus's symlink every time.
  */
-static int function_dir_open(const vfg_context *ctx, const vfg_pci_addr *addr, char *dir, size_t size, vfg_error *err)
+static int function_dir_open(const vfg_context *ctx, vfg_host_nodes *host, const vfg_pci_addr *addr, char *dir,
+			     size_t size, vfg_error *err)
 {
-	char bdf[VFG_PCI_ADDR_STRLEN], logical[64];
-	snprintf(logical, sizeof(logical), "/sys/bus/pci/devices/%s", vfg_pci_addr_format(addr, bdf));
-	if (vfg_host_path(ctx, logical, dir, size, err) < 0)
-		return -1;
-	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char bdf[VFG_PCI_ADDR_STRLEN];
+	vfg_pci_addr_format(addr, bdf);
+	int fd =
+		vfg_host_sysfs_open(ctx, host, VFG_SYSFS_PCI_DEVICES, bdf, O_PATH | O_DIRECTORY | O_CLOEXEC, dir, size);
 	if (fd < 0)
-		return vfg_error_set(err, 0, bdf, "no such PCI function on this host (%s)", dir);
+		return errno == ENAMETOOLONG
+			       ? vfg_error_set(err, ENAMETOOLONG, bdf, "its sysfs path is too long")
+			       : vfg_error_set(err, 0, bdf, "no such PCI function on this host (%s)", dir);
 	return fd;
 }
 
@@ -178,16 +210,23 @@ static int function_read_at(int dirfd, const char *dir, const vfg_pci_addr *addr
 	return read_header_type(dirfd, dir, &fn->header_type, err);
 }
 
-VFG_EXPORT int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn,
-				     vfg_error *err)
+/* vfg_pci_function_read, the function's directory looked up through @host's (when not NULL). */
+static int function_read_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_pci_addr *addr,
+			    vfg_pci_function *fn, vfg_error *err)
 {
 	char dir[VFG_PATH_MAX];
 	memset(fn, 0, sizeof(*fn));
 	fn->addr = *addr;
-	_cleanup_close_ int dirfd = function_dir_open(ctx, addr, dir, sizeof(dir), err);
+	_cleanup_close_ int dirfd = function_dir_open(ctx, host, addr, dir, sizeof(dir), err);
 	if (dirfd < 0)
 		return -1;
 	return function_read_at(dirfd, dir, addr, fn, err);
+}
+
+VFG_EXPORT int vfg_pci_function_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_pci_function *fn,
+				     vfg_error *err)
+{
+	return function_read_on(ctx, NULL, addr, fn, err);
 }
 
 /*
@@ -260,8 +299,8 @@ struct group_dirent {
 };
 
 /* Entry @name of the group: a member unless it is not a PCI function (groups may hold platform devices too). */
-static int group_member_add(const vfg_context *ctx, const vfg_pci_function *known, vfg_iommu_group *group,
-			    const char *path, const char *name, vfg_error *err)
+static int group_member_add(const vfg_context *ctx, vfg_host_nodes *host, const vfg_pci_function *known,
+			    vfg_iommu_group *group, const char *path, const char *name, vfg_error *err)
 {
 	vfg_pci_addr addr;
 	if (name[0] == '.' || vfg_pci_addr_parse(name, &addr, NULL) < 0)
@@ -273,7 +312,7 @@ static int group_member_add(const vfg_context *ctx, const vfg_pci_function *know
 	vfg_pci_function *member = &group->members[group->n_members];
 	if (known && vfg_pci_addr_equal(&addr, &known->addr))
 		*member = *known;
-	else if (vfg_pci_function_read(ctx, &addr, member, err) < 0)
+	else if (function_read_on(ctx, host, &addr, member, err) < 0)
 		return -1;
 	group->n_members++;
 	return 0;
@@ -286,15 +325,13 @@ static int group_member_add(const vfg_context *ctx, const vfg_pci_function *know
  * for a directory of a few entries (issue 18: system calls per hostdev,
  * peak memory).
  */
-static int read_group_members(const vfg_context *ctx, const vfg_pci_function *known, vfg_iommu_group *group,
-			      vfg_error *err)
+static int read_group_members(const vfg_context *ctx, vfg_host_nodes *host, const vfg_pci_function *known,
+			      vfg_iommu_group *group, vfg_error *err)
 {
-	char logical[96], path[VFG_PATH_MAX];
-	snprintf(logical, sizeof(logical), "/sys/kernel/iommu_groups/%u/devices", group->number);
-	if (vfg_host_path(ctx, logical, path, sizeof(path), err) < 0)
-		return -1;
-
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char name[32], path[VFG_PATH_MAX];
+	snprintf(name, sizeof(name), "%u/devices", group->number);
+	_cleanup_close_ int fd = vfg_host_sysfs_open(ctx, host, VFG_SYSFS_IOMMU_GROUPS, name,
+						     O_RDONLY | O_DIRECTORY | O_CLOEXEC, path, sizeof(path));
 	if (fd < 0)
 		return vfg_error_set(err, errno, path, "cannot list the IOMMU group's devices");
 	_Alignas(struct group_dirent) char buf[2048];
@@ -306,7 +343,7 @@ static int read_group_members(const vfg_context *ctx, const vfg_pci_function *kn
 			break;
 		for (long at = 0; at < n;) {
 			const struct group_dirent *entry = (const struct group_dirent *)(buf + at);
-			if (group_member_add(ctx, known, group, path, entry->name, err) < 0)
+			if (group_member_add(ctx, host, known, group, path, entry->name, err) < 0)
 				return -1;
 			at += entry->reclen;
 		}
@@ -367,7 +404,7 @@ int vfg_iommu_group_link_read(int dirfd, const char *dir, unsigned *number, bool
  * there: a group of k functions, all given, is listed once, not k times
  * with k - 1 members read each time.
  */
-static int group_read_at(const vfg_context *ctx, const vfg_host_nodes *host, int dirfd, const char *dir,
+static int group_read_at(const vfg_context *ctx, vfg_host_nodes *host, int dirfd, const char *dir,
 			 const vfg_pci_addr *addr, const vfg_pci_function *known, vfg_iommu_group *group,
 			 vfg_error *err)
 {
@@ -386,7 +423,7 @@ static int group_read_at(const vfg_context *ctx, const vfg_host_nodes *host, int
 						? host->group_read_before(host->group_data, group->number)
 						: NULL;
 	int copied = before ? group_copy_members(before, known, group, err) : 0;
-	if (copied < 0 || (copied == 0 && read_group_members(ctx, known, group, err) < 0)) {
+	if (copied < 0 || (copied == 0 && read_group_members(ctx, host, known, group, err) < 0)) {
 		free(group->members);
 		memset(group, 0, sizeof(*group));
 		return -1;
@@ -399,7 +436,7 @@ int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_i
 	char dir[VFG_PATH_MAX];
 	memset(group, 0, sizeof(*group));
 	/* Without this, a device that is not there would read as one the IOMMU does not cover. */
-	_cleanup_close_ int dirfd = function_dir_open(ctx, addr, dir, sizeof(dir), err);
+	_cleanup_close_ int dirfd = function_dir_open(ctx, NULL, addr, dir, sizeof(dir), err);
 	if (dirfd < 0)
 		return -1;
 	return group_read_at(ctx, NULL, dirfd, dir, addr, NULL, group, err);
@@ -558,24 +595,25 @@ static bool iommufd_available(const vfg_context *ctx, vfg_host_nodes *host, cons
 static bool legacy_available(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev *hostdev, char *why,
 			     size_t size)
 {
-	char path[VFG_PATH_MAX], logical[64];
+	char path[VFG_PATH_MAX], name[32];
 	if (!host_has(ctx, "/sys/class/misc/vfio/dev", &host->container_sysfs)) {
 		snprintf(why, size, "the host has no /dev/vfio/vfio container (the kernel needs VFIO_CONTAINER)");
 		return false;
 	}
-	snprintf(logical, sizeof(logical), "/sys/class/vfio/%u/dev", hostdev->group.number);
-	if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) < 0)
-		return false;
 	/*
 	 * Read, not only looked at: the plan needs the group node's MAJ:MIN
 	 * next (plan.c), so one open serves both. When it does not read as
 	 * MAJ:MIN, whether it is there decides as before, and the plan's own
 	 * read reports what is wrong with it.
 	 */
-	host->group_node_read = vfg_sysfs_read_devnum(path, &host->group_node_rdev, NULL) == 0;
+	snprintf(name, sizeof(name), "%u/dev", hostdev->group.number);
+	_cleanup_close_ int fd =
+		vfg_host_sysfs_open(ctx, host, VFG_SYSFS_CLASS_VFIO, name, O_RDONLY | O_CLOEXEC, path, sizeof(path));
+	host->group_node_read = fd >= 0 && vfg_sysfs_read_devnum_fd(fd, path, &host->group_node_rdev, NULL) == 0;
 	host->group_node_group = hostdev->group.number;
 	if (!host->group_node_read && !exists(path)) {
-		snprintf(why, size, "IOMMU group %u has no vfio group node (no %s)", hostdev->group.number, logical);
+		snprintf(why, size, "IOMMU group %u has no vfio group node (no /sys/class/vfio/%s)",
+			 hostdev->group.number, name);
 		return false;
 	}
 	return true;
@@ -713,7 +751,7 @@ int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const
 	memset(hostdev, 0, sizeof(*hostdev));
 	hostdev->spec = *spec;
 	hostdev->function.addr = spec->addr;
-	_cleanup_close_ int dirfd = function_dir_open(ctx, &spec->addr, dir, sizeof(dir), err);
+	_cleanup_close_ int dirfd = function_dir_open(ctx, host, &spec->addr, dir, sizeof(dir), err);
 	if (dirfd < 0 || function_read_at(dirfd, dir, &spec->addr, &hostdev->function, err) < 0 ||
 	    group_read_at(ctx, host, dirfd, dir, &spec->addr, &hostdev->function, &hostdev->group, err) < 0 ||
 	    check_bound_to_vfio(hostdev, err) < 0 || check_vf_token(dirfd, dir, hostdev, err) < 0 ||
@@ -730,7 +768,9 @@ VFG_EXPORT int vfg_hostdev_enumerate(const vfg_context *ctx, const vfg_hostdev_s
 				     vfg_error *err)
 {
 	vfg_host_nodes host = VFG_HOST_NODES_UNKNOWN;
-	return vfg_hostdev_enumerate_on(ctx, &host, spec, hostdev, err);
+	int r = vfg_hostdev_enumerate_on(ctx, &host, spec, hostdev, err);
+	vfg_host_nodes_release(&host);
+	return r;
 }
 
 VFG_EXPORT void vfg_hostdev_clear(vfg_hostdev *hostdev)

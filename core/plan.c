@@ -122,6 +122,7 @@ static void plan_builder_free(plan_builder *builder)
 	free(builder->node_paths.slots);
 	free(builder->addresses.slots);
 	free(builder->groups.slots);
+	vfg_host_nodes_release(&builder->host);
 }
 
 typedef struct node_key {

@@ -21,15 +21,11 @@ static const char *message_path(const char *dir, const char *name, char *buf, si
 	return buf;
 }
 
-int vfg_sysfs_read_line_at(int dirfd, const char *dir, const char *name, char *buf, size_t size, vfg_error *err)
+/* The line at the start of the attribute open as @fd (@dir/@name, for messages), its newline cut. */
+static int read_line_fd(int fd, const char *dir, const char *name, char *buf, size_t size, vfg_error *err)
 {
 	char path[VFG_PATH_MAX + 64];
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int error = errno;
-		return vfg_error_set(err, error, message_path(dir, name, path, sizeof(path)), "cannot read");
-	}
-	ssize_t n = read(fd, buf, size - 1);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
 	if (n < 0) {
 		int error = errno;
 		return vfg_error_set(err, error, message_path(dir, name, path, sizeof(path)), "cannot read");
@@ -42,6 +38,12 @@ int vfg_sysfs_read_line_at(int dirfd, const char *dir, const char *name, char *b
 		return vfg_error_set(err, EOVERFLOW, message_path(dir, name, path, sizeof(path)),
 				     "value longer than %zu bytes", size - 2);
 	return 0;
+}
+
+int vfg_sysfs_read_line_at(int dirfd, const char *dir, const char *name, char *buf, size_t size, vfg_error *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	return read_line_fd(fd, dir, name, buf, size, err);
 }
 
 int vfg_sysfs_read_line(const char *path, char *buf, size_t size, vfg_error *err)
@@ -70,10 +72,11 @@ int vfg_sysfs_read_hex(const char *path, unsigned long max, unsigned long *value
 	return vfg_sysfs_read_hex_at(AT_FDCWD, NULL, path, max, value, err);
 }
 
-int vfg_sysfs_read_devnum_at(int dirfd, const char *dir, const char *name, dev_t *rdev, vfg_error *err)
+/* MAJ:MIN from the attribute open as @fd (@dir/@name for messages; @fd -1: the open's errno is reported). */
+static int read_devnum_fd(int fd, const char *dir, const char *name, dev_t *rdev, vfg_error *err)
 {
 	char buf[64], path[VFG_PATH_MAX + 64];
-	if (vfg_sysfs_read_line_at(dirfd, dir, name, buf, sizeof(buf), err) < 0)
+	if (read_line_fd(fd, dir, name, buf, sizeof(buf), err) < 0)
 		return -1;
 	unsigned major, minor;
 	char extra;
@@ -82,6 +85,17 @@ int vfg_sysfs_read_devnum_at(int dirfd, const char *dir, const char *name, dev_t
 				     "expected MAJOR:MINOR, found '%s'", buf);
 	*rdev = makedev(major, minor);
 	return 0;
+}
+
+int vfg_sysfs_read_devnum_at(int dirfd, const char *dir, const char *name, dev_t *rdev, vfg_error *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	return read_devnum_fd(fd, dir, name, rdev, err);
+}
+
+int vfg_sysfs_read_devnum_fd(int fd, const char *path, dev_t *rdev, vfg_error *err)
+{
+	return read_devnum_fd(fd, NULL, path, rdev, err);
 }
 
 int vfg_sysfs_read_devnum(const char *path, dev_t *rdev, vfg_error *err)
