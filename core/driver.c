@@ -736,10 +736,27 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 	/* A function gone from the host has no group to ask about: the reattach says it is gone. */
 	vfg_pci_function fn;
 	vfg_error ignored = {0};
-	int r = vfg_pci_function_read(ctx, addr, &fn, &ignored) < 0 ? 0
-								    : check_unclaimed(ctx, &hj, addr, "reattach", err);
-	if (r == 0)
-		r = vfg_pci_reattach_unlocked(ctx, addr, binding, NULL, err);
+	vfg_error why = {0};
+	bool present = vfg_pci_function_read(ctx, addr, &fn, &ignored) == 0;
+	int r = present ? check_unclaimed(ctx, &hj, addr, "reattach", &why) : 0;
+	bool unrecorded = false;
+	if (r == 0) {
+		r = vfg_pci_reattach_unlocked(ctx, addr, binding, NULL, &why);
+		unrecorded = r < 0 && why.errnum == ENOENT;
+	}
 	host_journal_close(&hj);
+	/*
+	 * Nothing to give back, and nothing vfguard would have to: a function
+	 * it did not detach (or gave back already) that is with a host driver
+	 * or none stays there, as a detach of a bound function binds nothing.
+	 * One on a vfio driver is still refused: where it came from is unknown.
+	 */
+	if (unrecorded && present && !vfg_pci_function_on_vfio(&fn)) {
+		snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
+		snprintf(binding->original, sizeof(binding->original), "%s", fn.driver);
+		return 0;
+	}
+	if (r < 0 && err)
+		*err = why;
 	return r;
 }

@@ -214,7 +214,7 @@ START_TEST(detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it)
 }
 END_TEST
 
-START_TEST(reattach_refuses_a_function_vfguard_did_not_detach)
+START_TEST(reattach_refuses_a_vfio_function_vfguard_did_not_detach_and_leaves_a_host_one)
 {
 	const char *root = test_root_new(host_gpu_on_host_drivers);
 	vfg_driver_binding binding;
@@ -224,6 +224,23 @@ START_TEST(reattach_refuses_a_function_vfguard_did_not_detach)
 	ck_assert_int_eq(err.errnum, ENOENT);
 	expect_file(root, "/sys/bus/pci/devices/0000:03:00.0/driver_override", "(null)\n");
 	expect_file(root, "/sys/bus/pci/drivers/vfio-pci/unbind", "");
+
+	/*
+	 * One with a host driver has nothing to give back, and stays: exit 0,
+	 * as a detach of a bound function (a second reattach finds this).
+	 */
+	err = (vfg_error){0};
+	ck_assert_msg(reattach(root, "0000:02:00.0", &binding, &err) == 0, "%s", err.message);
+	ck_assert(!binding.changed);
+	ck_assert_str_eq(binding.driver, "e1000e");
+	expect_file(root, "/sys/bus/pci/devices/0000:02:00.0/driver_override", "(null)\n");
+	expect_file(root, "/sys/bus/pci/drivers/e1000e/unbind", "");
+	expect_file(root, record_of_e1000e, NULL);
+	test_run run;
+	test_cli(&run, (const char *[]){"reattach", "--root", root, "02:00.0", NULL});
+	ck_assert_msg(run.status == 0 && strcmp(run.out, "0000:02:00.0: stays with e1000e\n") == 0, "%s%s", run.out,
+		      run.err);
+	test_run_free(&run);
 
 	/* A function the host does not have is named as that, not as one vfguard did not detach. */
 	err = (vfg_error){0};
@@ -586,7 +603,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, detach_and_reattach_by_hand_refuse_a_group_a_domain_holds);
 	tcase_add_test(tc, detach_takes_the_driver_a_function_was_moved_to_by_hand_as_its_original);
 	tcase_add_test(tc, detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it);
-	tcase_add_test(tc, reattach_refuses_a_function_vfguard_did_not_detach);
+	tcase_add_test(tc, reattach_refuses_a_vfio_function_vfguard_did_not_detach_and_leaves_a_host_one);
 	tcase_add_test(tc, reattach_binds_before_it_gives_back_an_override_naming_another_driver);
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
 	tcase_add_test(tc, a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found);

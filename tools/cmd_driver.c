@@ -29,10 +29,14 @@ static const char reattach_help[] =
 	"none, as it was), and restore its driver_override. Unbinding a vfio driver\n"
 	"waits until no process holds the device open; before it waits, a line on\n"
 	"stderr names the processes holding its VFIO nodes. A function whose IOMMU\n"
-	"group a domain holds is refused: the domain's revoke gives it back.\n"
+	"group a domain holds is refused: the domain's revoke gives it back. One\n"
+	"vfguard did not detach (or gave back already) stays where it is: with a\n"
+	"host driver or none, nothing to do; on a vfio driver, refused, since the\n"
+	"driver it came from is unknown.\n"
 	"\n"
 	"  BDF                  the function: DDDD:BB:DD.F, BB:DD.F or its /sys path\n" CLI_COMMON_HELP "\n"
-	"Exit status: 0 reattached, 1 failed (the error names the device and why), 2 usage.\n";
+	"Exit status: 0 reattached or nothing to give back, 1 failed (the error names\n"
+	"the device and why), 2 usage.\n";
 
 static void print_binding(const cli_common *common, const char *command, const vfg_driver_binding *binding)
 {

@@ -92,7 +92,10 @@ typedef struct vfg_driver_binding {
  * function back to its original driver (or none) and clears the override;
  * unbinding a vfio driver waits, without a timeout, until no process holds
  * the device, and is preceded by a VFG_NOTICE_VFIO_USERS_WAIT notice
- * naming the holders (context.h: vfg_context_set_notice).
+ * naming the holders (context.h: vfg_context_set_notice). A function
+ * vfguard did not detach (or gave back already) is left as it is: with a
+ * host driver or none, reattach returns 0 with binding->changed false;
+ * on a vfio driver it fails with errnum ENOENT, its original unknown.
  */
 int vfg_pci_detach(vfg_context *ctx, const vfg_pci_addr *addr, const char *driver, vfg_driver_binding *binding,
 		   vfg_error *err);

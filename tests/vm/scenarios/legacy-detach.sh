@@ -20,6 +20,11 @@ check reattach vfguard reattach "$EDU"
 expect_eq driver-after-reattach "$(pci_driver "$EDU")" none
 expect_absent group-node-gone "/dev/vfio/$group"
 expect_eq driver-override-cleared "$(cat "$EDU_SYS/driver_override")" "(null)"
+# A second reattach has nothing to give back: it says so and succeeds, as a second detach does.
+check reattach-again sh -c "vfguard reattach --json $EDU >reattach-again.json"
+expect_eq reattach-again-unchanged "$(json_get reattach-again.json changed)" false
+expect_eq reattach-again-driver "$(json_get reattach-again.json driver)" null
+expect_eq driver-after-reattach-again "$(pci_driver "$EDU")" none
 check detach-to-be-held vfguard detach "$EDU" || exit 1
 given_back_while_held reattach-held vfguard reattach "$EDU" || exit 1
 expect_eq driver-after-held-reattach "$(pci_driver "$EDU")" none
