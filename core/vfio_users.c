@@ -1,35 +1,61 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The VFIO users of a device: processes holding its group node or its cdev
- * open. The kernel does not unbind a vfio driver while userspace holds the
- * device (vfio_unregister_group_dev() waits for it), and refuses a group's
- * DMA ownership change while its fds are open: naming the holder says what
- * to stop. Each fd of /proc/PID/fd is stat()ed, which follows the magic link
- * to the open file without opening it again.
+ * open, or a legacy device fd of a device the kernel does not name. The kernel does not unbind a vfio driver while
+ * userspace holds the device (vfio_unregister_group_dev() waits for it), and refuses a group's DMA ownership change
+ * while its fds are open: naming the holder says what to stop. Each fd of /proc/PID/fd is stat()ed, which follows the
+ * magic link to the open file without opening it again.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <vfguard/util.h>
 
 #include "vfio_users.h"
 
-/* The node of @nodes that @fd_entry of the fd directory @fd_dir is open on; NULL when none. */
-static const vfg_vfio_node_ref *open_node(int fd_dir, const char *fd_entry, const vfg_vfio_node_ref *nodes,
-					  size_t n_nodes)
+/*
+ * The name the legacy interface gives a device fd: VFIO_GROUP_GET_DEVICE_FD
+ * makes an anonymous file, anon_inode_getfile("[vfio-device]", ...) in
+ * vfio_device_open_file() (drivers/vfio/group.c, 6.12), whose /proc link
+ * reads "anon_inode:" and that name. Nothing there says which device.
+ */
+#define VFIO_DEVICE_ANON_LINK "anon_inode:[vfio-device]"
+
+/* What one process holds: a node of the device, a legacy device fd, another node of the same majors. */
+typedef struct held {
+	const vfg_vfio_node_ref *node;
+	bool device_fd;
+	bool other_group;
+} held;
+
+/* Look at @fd_entry of the fd directory @fd_dir, adding to @h what it is open on. */
+static void look_at_fd(int fd_dir, const char *fd_entry, const vfg_vfio_node_ref *nodes, size_t n_nodes, held *h)
 {
 	struct stat st;
-	if (fstatat(fd_dir, fd_entry, &st, 0) < 0 || !S_ISCHR(st.st_mode))
-		return NULL;
-	for (size_t i = 0; i < n_nodes; i++)
-		if (st.st_rdev == nodes[i].rdev)
-			return &nodes[i];
-	return NULL;
+	if (fstatat(fd_dir, fd_entry, &st, 0) < 0)
+		return;
+	if (!S_ISCHR(st.st_mode)) {
+		char link[sizeof(VFIO_DEVICE_ANON_LINK) + 1];
+		ssize_t n = readlinkat(fd_dir, fd_entry, link, sizeof(link) - 1);
+		h->device_fd |= n == (ssize_t)sizeof(VFIO_DEVICE_ANON_LINK) - 1 &&
+				memcmp(link, VFIO_DEVICE_ANON_LINK, (size_t)n) == 0;
+		return;
+	}
+	for (size_t i = 0; i < n_nodes; i++) {
+		if (st.st_rdev == nodes[i].rdev) {
+			h->node = &nodes[i];
+			return;
+		}
+		/* every group node has the vfio class's major, every cdev vfio-dev's */
+		h->other_group |= major(st.st_rdev) == major(nodes[i].rdev);
+	}
 }
 
 /* The process's command name (/proc/PID/comm), "?" when it cannot be read. */
@@ -84,19 +110,31 @@ size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, c
 			continue; /* gone, or not ours to look into */
 		}
 		struct dirent *fd;
-		while ((fd = readdir(fds))) {
-			const vfg_vfio_node_ref *node = open_node(fd_dir, fd->d_name, nodes, n_nodes);
-			if (!node)
-				continue;
-			char name[64], entry[512];
-			process_name(proc_dir, process->d_name, name, sizeof(name));
-			snprintf(entry, sizeof(entry), "pid %s (%s) has %s open", process->d_name, name, node->name);
-			size_t grown = append(buf, size, used, entry);
-			more += grown == used;
-			used = grown;
-			found++;
-			break; /* once per process */
-		}
+		held h = {0};
+		while (!h.node && (fd = readdir(fds)))
+			look_at_fd(fd_dir, fd->d_name, nodes, n_nodes, &h);
+		/*
+		 * Once per process: by the node it has open, else by a device fd
+		 * held with no group node at all (the group's fd closed after
+		 * VFIO_GROUP_GET_DEVICE_FD), which may be this device's: unbinding
+		 * waits for that one too. A process with another group's node open
+		 * is taken to hold that group's devices, and is not named.
+		 */
+		if (!h.node && (!h.device_fd || h.other_group))
+			continue;
+		char name[64], entry[512];
+		process_name(proc_dir, process->d_name, name, sizeof(name));
+		if (h.node)
+			snprintf(entry, sizeof(entry), "pid %s (%s) has %s open", process->d_name, name, h.node->name);
+		else
+			snprintf(entry, sizeof(entry),
+				 "pid %s (%s) holds a VFIO device fd, maybe this device's (the kernel does not say "
+				 "which)",
+				 process->d_name, name);
+		size_t grown = append(buf, size, used, entry);
+		more += grown == used;
+		used = grown;
+		found++;
 	}
 	if (more)
 		snprintf(buf + used, size - used, "%sand %zu more", used ? "; " : "", more);

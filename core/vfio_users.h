@@ -19,7 +19,9 @@ typedef struct vfg_vfio_node_ref {
 /*
  * Into @buf: "pid PID (COMM) has NAME open" for each open fd of a process of
  * this kernel (/proc, never the root prefix's: the kernel's processes are
- * the real ones) on a character device of @nodes, "; "-separated, or
+ * the real ones) on a character device of @nodes, and "pid PID (COMM)
+ * holds a VFIO device fd, maybe this device's ..." for one that holds a
+ * legacy device fd but no node of the majors of @nodes, "; "-separated, or
  * "(none found)". Processes vfguard may not look into are skipped. Returns
  * how many processes it names (0: none found).
  */

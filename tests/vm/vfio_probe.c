@@ -79,6 +79,8 @@ struct probe {
 	bool done;
 	/* Before the DMA map: create PATH.waiting (holding the pid), then wait until PATH exists. */
 	const char *pause_before_map;
+	/* --device-fd-only: legacy, before that pause, close the group and container fds and keep the device's. */
+	bool device_fd_only;
 	/* What IOMMU_OPTION get RLIMIT_MODE must read on the iommufd (1 when vfguard set it); 0 by default. */
 	unsigned long expect_rlimit_mode;
 	bool given[NODE_COUNT]; /* the fd came inherited or received, not opened here */
@@ -280,6 +282,18 @@ static int pause_before_map(struct probe *probe)
 {
 	if (!probe->pause_before_map)
 		return 0;
+	/*
+	 * The device fd alone in /proc/PID/fd: the kernel keeps the group open
+	 * for it all the same (a device file holds its group's file,
+	 * drivers/vfio/group.c, 6.12), which /proc does not show.
+	 */
+	if (probe->device_fd_only) {
+		if (probe->device_fd < 0)
+			return fail(probe, 0, "--device-fd-only: no device fd to keep");
+		close(probe->fd[NODE_GROUP]);
+		close(probe->fd[NODE_CONTAINER]);
+		probe->fd[NODE_GROUP] = probe->fd[NODE_CONTAINER] = -1;
+	}
 	char waiting[512];
 	snprintf(waiting, sizeof(waiting), "%s.waiting", probe->pause_before_map);
 	FILE *f = fopen(waiting, "w");
@@ -805,6 +819,8 @@ static void usage(FILE *out)
 		     "  --memlock BYTES             set RLIMIT_MEMLOCK (soft and hard) before anything else\n"
 		     "  --pause-before-map PATH     before the DMA map, write PATH.waiting (the pid) and wait\n"
 		     "                              for PATH to exist (60 s at most)\n"
+		     "  --device-fd-only            legacy, with --pause-before-map: close the group and container\n"
+		     "                              fds before that pause, holding the device fd alone\n"
 		     "  --map-errno ERRNO           the DMA map must fail so (ENOMEM under a small RLIMIT_MEMLOCK)\n"
 		     "  --device-errno ERRNO        getting the device (group-get-device-fd, bind-iommufd) must\n"
 		     "                              fail so (EACCES: a VF without its PF's token); the flow ends\n"
@@ -828,6 +844,7 @@ int main(int argc, char **argv)
 		OPTION_GID,
 		OPTION_OPEN_ERRNO,
 		OPTION_OPEN_ONLY,
+		OPTION_DEVICE_FD_ONLY,
 		OPTION_RLIMIT_SET_ERRNO,
 		OPTION_EXPECT_RLIMIT_MODE,
 		OPTION_RECV_SOCKET,
@@ -858,6 +875,7 @@ int main(int argc, char **argv)
 		{"vf-token", required_argument, NULL, OPTION_VF_TOKEN},
 		{"memlock", required_argument, NULL, OPTION_MEMLOCK},
 		{"pause-before-map", required_argument, NULL, OPTION_PAUSE_BEFORE_MAP},
+		{"device-fd-only", no_argument, NULL, OPTION_DEVICE_FD_ONLY},
 		{"map-errno", required_argument, NULL, OPTION_MAP_ERRNO},
 		{"device-errno", required_argument, NULL, OPTION_DEVICE_ERRNO},
 		{"not-viable", no_argument, NULL, OPTION_NOT_VIABLE},
@@ -955,6 +973,9 @@ int main(int argc, char **argv)
 			break;
 		case OPTION_PAUSE_BEFORE_MAP:
 			probe.pause_before_map = optarg;
+			break;
+		case OPTION_DEVICE_FD_ONLY:
+			probe.device_fd_only = true;
 			break;
 		case OPTION_MAP_ERRNO:
 			probe.map_errno = parse_errno(optarg);

@@ -29,3 +29,23 @@ check detach-to-be-held vfguard detach "$EDU" || exit 1
 given_back_while_held reattach-held vfguard reattach "$EDU" || exit 1
 expect_eq driver-after-held-reattach "$(pci_driver "$EDU")" none
 expect_absent group-node-gone-after-held-reattach "/dev/vfio/$group"
+# Held by the device fd alone (group and container fds closed): /proc shows
+# only an anonymous "[vfio-device]" file, yet the unbind waits for it all the
+# same. The notice names the process as the possible holder.
+check detach-to-be-held-by-device-fd vfguard detach "$EDU" || exit 1
+vfio_probe legacy --container /dev/vfio/vfio --group "/dev/vfio/$group" --device "$EDU" --device-fd-only \
+	--pause-before-map "$PWD/device-fd.hold" >device-fd.probe 2>&1 &
+holder=$!
+check device-fd-holder-has-edu wait_for device-fd.hold.waiting || exit 1
+expect_empty device-fd-holder-has-no-group-fd "$(ls -l /proc/$holder/fd | grep /dev/vfio/)"
+vfguard reattach "$EDU" >device-fd.out 2>device-fd.err &
+command=$!
+check device-fd-says-who-may-hold-it wait_for device-fd.err "vfguard reattach: $EDU: waiting for it to be \
+released: pid $holder (vfio_probe) holds a VFIO device fd, maybe this device's (the kernel does not say which); \
+the kernel asks that process to release the device, and unbinding it from vfio-pci waits until it does"
+sleep 1
+expect_match device-fd-waits-for-the-holder "$(process_state "$command")" '^[SD]$'
+kill "$holder"
+wait "$holder"
+check device-fd-goes-on-once-released wait "$command"
+expect_eq driver-after-device-fd-reattach "$(pci_driver "$EDU")" none
