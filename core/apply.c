@@ -1070,9 +1070,17 @@ static int domain_prepare(vfg_context *ctx, const vfg_domain *domain, vfg_change
 		char name[VFG_HOSTDEV_NAME_MAX];
 		if (!spec->managed || (dj && domain_journal_find_claim(dj, vfg_hostdev_name(spec, name))))
 			continue; /* not managed, or prepared already */
-		/* Its transaction's domain line would carry the new ids before the apply could refuse them. */
-		if (!(dj && dj->open_txn) && ownership_ids_kept(dj, domain, NULL, err) < 0) {
-			record_claim_refused(ctx, domain->name, NULL, err);
+		/*
+		 * Its transaction's domain line would carry the new ids before the
+		 * apply could refuse them; and a switch the apply refuses would
+		 * find this function detached (not knowing the nodes yet, any node
+		 * grant of a labeler not loaded counts here).
+		 */
+		char switched[VFG_HOSTDEV_NAME_MAX] = "";
+		if (!(dj && dj->open_txn) &&
+		    (ownership_ids_kept(dj, domain, NULL, err) < 0 ||
+		     ownership_switch_labelers_loaded(ctx, dj, domain, NULL, switched, err) < 0)) {
+			record_claim_refused(ctx, domain->name, switched[0] ? switched : NULL, err);
 			r = -1;
 			break;
 		}

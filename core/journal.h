@@ -602,7 +602,8 @@ int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_erro
 /*
  * What apply refuses before anything is written, for @plan under the lock
  * @hj holds (apply.c): a group another domain holds, a group this domain
- * holds with another backend, other ids than the domain's grants are for.
+ * holds with another backend, other ids than the domain's grants are for,
+ * an access switch that would take back a grant of a labeler not loaded.
  * 0, or -1 with @err (EBUSY for those) and the hostdev it names in @refused
  * ("" for the ids). vfg_plan_build keeps its refusal for the dry run.
  */
@@ -615,6 +616,14 @@ int ownership_group_free(const host_journal *hj, const char *name, const char *h
  * every record @dj holds (@plan NULL: none): 0, or -1 with @err (EBUSY).
  */
 int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const vfg_plan *plan, vfg_error *err);
+/*
+ * Every record an access switch of @domain would take back (a hostdev @dj
+ * holds with path access, asked with fd) is of a labeler that is loaded:
+ * @plan's, or without a plan (prepare) @ctx's, counting any node record
+ * then. 0, or -1 with @err (EBUSY) naming the hostdev, also in @refused.
+ */
+int ownership_switch_labelers_loaded(const vfg_context *ctx, const domain_journal *dj, const vfg_domain *domain,
+				     const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX], vfg_error *err);
 
 /*
  * driver.c: the functions with a driver record (STATE/drivers/BDF) that no

@@ -165,11 +165,88 @@ int ownership_ids_kept(const domain_journal *dj, const vfg_domain *domain, const
 	return 0;
 }
 
+/* Is labeler @name one @plan runs (node or domain scope), or, without a plan (prepare), one @ctx loaded? */
+static bool labeler_loaded(const vfg_context *ctx, const vfg_plan *plan, const char *name)
+{
+	for (size_t i = 0; plan && i < plan->n_labelers; i++)
+		if (strcmp(plan->labelers[i].labeler->name, name) == 0)
+			return true;
+	for (size_t i = 0; plan && i < plan->n_domain_labelers; i++)
+		if (strcmp(plan->domain_labelers[i].labeler->name, name) == 0)
+			return true;
+	for (size_t i = 0; !plan && ctx && i < ctx->n_labelers; i++)
+		if (strcmp(ctx->labelers[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A record of a labeler not loaded that switching @hostdev (held with path
+ * access, asked with fd) would have to take back: one on a node @plan gives
+ * fd access among the hostdev's; without a plan (prepare, before the nodes
+ * are known), any node record of such a labeler.
+ */
+static const journal_record *switch_takes_back_unloaded(const vfg_context *ctx, const domain_journal *dj,
+							const vfg_plan *plan, const vfg_hostdev *hostdev)
+{
+	for (size_t i = 0; i < dj->n_records; i++) {
+		const journal_record *record = dj->records[i];
+		if (record->node.kind == VFG_NODE_DOMAIN || labeler_loaded(ctx, plan, record->labeler))
+			continue;
+		if (!plan)
+			return record;
+		for (size_t k = 0; k < hostdev->n_nodes; k++) {
+			const vfg_node *node = &plan->nodes[hostdev->nodes[k]];
+			if (node->access == VFG_ACCESS_FD && strcmp(node->path, record->node.path) == 0)
+				return record;
+		}
+	}
+	return NULL;
+}
+
+int ownership_switch_labelers_loaded(const vfg_context *ctx, const domain_journal *dj, const vfg_domain *domain,
+				     const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX], vfg_error *err)
+{
+	size_t n = plan ? plan->n_hostdevs : domain->n_hostdevs;
+	for (size_t h = 0; dj && h < n; h++) {
+		const vfg_hostdev_spec *spec = plan ? &plan->hostdevs[h].spec : &domain->hostdevs[h];
+		const journal_claim *held = domain_journal_find_claim(dj, vfg_hostdev_name(spec, refused));
+		if (!held || held->access != VFG_ACCESS_PATH || spec->access != VFG_ACCESS_FD)
+			continue;
+		const journal_record *record =
+			switch_takes_back_unloaded(ctx, dj, plan, plan ? &plan->hostdevs[h] : NULL);
+		if (!record)
+			continue;
+		/*
+		 * The switch takes back the path grants fd access no longer needs,
+		 * each through the labeler that made it (plan.c:
+		 * plan_leftover_grants); one not loaded has no step, so its grant
+		 * stayed on a node passed by fd and the revoke after refused (a
+		 * trial). Refused here, before a driver or the journal is touched;
+		 * an apply that does not switch keeps such grants as ever (the
+		 * libvirt hook drops apparmor for an unconfined domain).
+		 */
+		const char *held_labelers = vfg_domain_attr(dj->domain, VFG_DOMAIN_ATTR_LABELERS);
+		return vfg_error_refuse(
+			err, EBUSY, refused,
+			"the apply of domain %s switches it from path to fd access, which takes back its path "
+			"grants, but labeler %s, which this apply does not load (config key labelers), holds one on "
+			"%s: it could not be taken back; apply with it loaded (--set labelers=%s, or labelers in "
+			"vfguard.conf), or keep access=path; nothing was changed",
+			domain->name, record->labeler, record->node.path,
+			held_labelers[0] ? held_labelers : record->labeler);
+	}
+	refused[0] = '\0';
+	return 0;
+}
+
 int plan_check_ownership(const host_journal *hj, const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX],
 			 vfg_error *err)
 {
 	refused[0] = '\0';
-	if (ownership_ids_kept(host_journal_find(hj, plan->domain.name), &plan->domain, plan, err) < 0)
+	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
+	if (ownership_ids_kept(dj, &plan->domain, plan, err) < 0 ||
+	    ownership_switch_labelers_loaded(NULL, dj, &plan->domain, plan, refused, err) < 0)
 		return -1;
 	for (size_t h = 0; h < plan->n_hostdevs; h++) {
 		const vfg_hostdev *hostdev = &plan->hostdevs[h];

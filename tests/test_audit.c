@@ -927,6 +927,73 @@ START_TEST(a_revoke_that_fails_on_some_records_journals_the_others_undone)
 }
 END_TEST
 
+/* vm1's apply as apply_vm1's, with labelers=@labelers and its GPU's access=@access: the CLI's result in @run. */
+static void apply_vm1_with(const fixture *f, const char *labelers, const char *access, test_run *run)
+{
+	char set[128], hostdev[64];
+	snprintf(set, sizeof(set), "labelers=%s", labelers);
+	snprintf(hostdev, sizeof(hostdev), "%s,access=%s", VM1_HOSTDEV, access);
+	test_cli(run,
+		 (const char *[]){"apply", "--root", f->root, "--set", set, "--domain", "vm1", "--uid", "107", "--gid",
+				  "107", "--pid", f->pid_text, "--memory", VM_MEMORY, "--hostdev", hostdev, NULL});
+}
+
+/*
+ * A switch to fd access takes back the path grants each through the
+ * labeler that made it. With cgroup, selinux and apparmor left out of
+ * labelers, theirs stayed on the node passed by fd and the revoke after
+ * refused (a trial): the switch is refused, naming the hostdev, a labeler
+ * and how to load them, with the host and the journal as they were.
+ */
+START_TEST(a_switch_to_fd_that_would_leave_a_labeler_s_path_grants_is_refused_changing_nothing)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	char *before = test_snapshot(f.root, TEST_SNAPSHOT_CONTENT);
+	test_run run;
+	apply_vm1_with(&f, "dac", "fd", &run);
+	ck_assert_msg(
+		run.status == 1 &&
+			strstr(run.err, "0000:01:00.0: the apply of domain vm1 switches it from path to fd access") &&
+			strstr(run.err, "but labeler cgroup, which this apply does not load") &&
+			strstr(run.err, "--set labelers=dac,cgroup,selinux,apparmor") &&
+			strstr(run.err, "nothing was changed"),
+		"exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+	test_snapshot_expect(f.root, TEST_SNAPSHOT_CONTENT, before, "the refused switch");
+	free(before);
+	/* with every labeler loaded the switch goes through, and the revoke after gives the host back */
+	apply_vm1_with(&f, "dac,cgroup,selinux,apparmor", "fd", &run);
+	ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.err);
+	test_run_free(&run);
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * An apply that switches nothing keeps what the domain holds, of a labeler
+ * it does not load too: the libvirt hook drops apparmor for a domain
+ * libvirt does not confine, and a domain started again after a crash
+ * without its release must start (refusing it was worse, 8a05f4a).
+ */
+START_TEST(an_apply_that_switches_nothing_keeps_a_labeler_s_grants_it_does_not_load)
+{
+	fixture f;
+	fixture_open(&f);
+	apply_vm1(&f);
+	test_run run;
+	apply_vm1_with(&f, "dac,cgroup,selinux", "path", &run);
+	ck_assert_msg(run.status == 0 && strstr(run.out, "0 changes made"), "exit %d: %s%s", run.status, run.out,
+		      run.err);
+	test_run_free(&run);
+	expect_clean(&f, "after an apply without apparmor that switched nothing");
+	revoke_domain(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
 /* A configuration that loads fewer labelers than the apply did: audit loads the journal's, and finds their drift. */
 START_TEST(audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out)
 {
@@ -1450,6 +1517,8 @@ static Suite *audit_suite(void)
 	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
 	tcase_add_test(tc, audit_checks_the_layers_the_domain_was_applied_with_as_the_journal_records_them);
 	tcase_add_test(tc, audit_loads_the_labelers_the_journal_names_that_the_configuration_leaves_out);
+	tcase_add_test(tc, a_switch_to_fd_that_would_leave_a_labeler_s_path_grants_is_refused_changing_nothing);
+	tcase_add_test(tc, an_apply_that_switches_nothing_keeps_a_labeler_s_grants_it_does_not_load);
 	tcase_add_test(tc, a_revoke_that_fails_on_some_records_journals_the_others_undone);
 	tcase_add_test(tc, a_labeler_the_journal_names_that_is_not_loadable_here_is_a_finding_naming_it);
 	tcase_add_test(tc, two_domains_claiming_one_group_is_a_host_finding);

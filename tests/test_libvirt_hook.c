@@ -934,6 +934,37 @@ START_TEST(a_domain_apparmor_does_not_confine_gets_no_rules_file)
 }
 END_TEST
 
+/*
+ * A confined domain started again after a crash without its release, its
+ * XML now unconfined: the hook drops apparmor, and the start keeps the
+ * rules the domain holds (an apply refused for them left the hook's undo
+ * open, stopping every later start: 8a05f4a); the release takes all back.
+ */
+START_TEST(a_restart_without_apparmor_after_a_crash_keeps_the_held_rules_until_release)
+{
+	const char *root = new_root();
+	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac apparmor\n");
+	/* the rules directory as the package makes it (the rules file moves its times) */
+	ck_assert_int_eq(mkdir(test_path(root, "/etc/apparmor.d"), 0755), 0);
+	ck_assert_int_eq(mkdir(test_path(root, "/etc/apparmor.d/vfguard"), 0755), 0);
+	char *before = test_snapshot(root, TEST_SNAPSHOT_CONTENT | TEST_SNAPSHOT_NO_STATE);
+	char *confined = domain_xml("vm1", HOSTDEV("no", "<driver name='vfio'/>", "0x01"),
+				    "  <seclabel type='dynamic' model='apparmor'/>\n" DAC_107);
+	char *unconfined = domain_xml("vm1", HOSTDEV("no", "<driver name='vfio'/>", "0x01"),
+				      "  <seclabel type='none' model='apparmor'/>\n" DAC_107);
+	run_ok(root, confined, PREPARE("vm1"), "prepare, confined");
+	run_ok(root, unconfined, PREPARE("vm1"), "prepare again, unconfined, without a release");
+	expect_owner(root, "/dev/vfio/7", 107, 107);
+	run_ok(root, unconfined, RELEASE("vm1"), "release");
+	test_snapshot_expect(root, TEST_SNAPSHOT_CONTENT | TEST_SNAPSHOT_NO_STATE, before,
+			     "a restart without apparmor, then the release");
+	free(before);
+	free(confined);
+	free(unconfined);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(wrong_arguments_are_a_usage_error_of_one_line)
 {
 	const char *root = new_root();
@@ -973,6 +1004,7 @@ int main(void)
 	tcase_add_test(tc, a_domain_without_vfio_devices_starts_whatever_vfguard_makes_of_its_xml);
 	tcase_add_test(tc, the_none_security_driver_label_confines_nothing_and_dac_still_grants);
 	tcase_add_test(tc, a_domain_apparmor_does_not_confine_gets_no_rules_file);
+	tcase_add_test(tc, a_restart_without_apparmor_after_a_crash_keeps_the_held_rules_until_release);
 	tcase_add_test(tc, interface_hostdev_and_network_vf_round_trip_is_byte_exact);
 	tcase_add_test(tc, ordinary_network_interface_needs_nothing);
 	tcase_add_test(tc, mdev_hostdev_is_granted_with_the_pci_one_and_release_restores_byte_exactly);
