@@ -21,7 +21,7 @@ _vfguard_options() {
 	plan) own="$_vfguard_domain_options --wide" ;;
 	apply) own="$_vfguard_domain_options --dry-run --wide" ;;
 	audit) own="$_vfguard_domain_options --policy --format" ;;
-	revoke) own='--domain --hostdev' ;;
+	revoke) own='--domain --hostdev --forget' ;;
 	status) own='--domain' ;;
 	restore) own='--all --boot' ;;
 	detach) own='--driver' ;;
@@ -114,7 +114,7 @@ _vfguard_hostdev() {
 # The options that take a value (the word after them is that value).
 _vfguard_value_options=' --root --config --plugin-dir --set --selinux --domain --uuid --uid --gid --selinux-label
 	--selinux-image-label --apparmor-profile --cgroup --pid --hostdev --memory --attr --policy --driver --fd-base
-	--rlimit-mode --socket --timeout --format --qmp --bus '
+	--rlimit-mode --socket --timeout --format --qmp --bus --forget '
 
 # _vfguard_values OPTION CURRENT: candidates for OPTION's value (none for free text).
 _vfguard_values() {

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "journal.h"
 
@@ -106,6 +107,71 @@ static int undo_probe(vfg_context *ctx, const domain_journal *dj, size_t index, 
 	return 0;
 }
 
+/* Does the revoke under way drop @dj's records of @labeler undone (vfg_domain_revoke_forgetting)? */
+static bool forgetting(const vfg_context *ctx, const domain_journal *dj, const char *labeler)
+{
+	if (!ctx->forget.domain || strcmp(ctx->forget.domain, dj->domain->name) != 0)
+		return false;
+	for (const char *const *name = ctx->forget.labelers; name && *name; name++)
+		if (strcmp(*name, labeler) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A record of @labeler, which is not loaded: nothing here can undo it. The
+ * refusal names every node the domain holds a grant of it on, why it is not
+ * loaded, and the two ways out (ENOPKG: no retry finishes it as it is).
+ */
+static int labeler_missing(const vfg_context *ctx, const domain_journal *dj, const journal_record *record,
+			   vfg_error *err)
+{
+	const char *labeler = record->labeler, *name = dj->domain->name;
+	char nodes[1024] = "";
+	size_t used = 0, n = 0;
+	for (size_t i = 0; i < dj->n_records; i++)
+		if (strcmp(dj->records[i]->labeler, labeler) == 0)
+			used = vfg_strlcatf(nodes, sizeof(nodes), used, "%s%s", n++ ? ", " : "",
+					    dj->records[i]->node.path);
+	char module[VFG_PATH_MAX + VFG_NAME_MAX + 16];
+	snprintf(module, sizeof(module), "%s/vfguard-%s.so", ctx->plugin_dir, labeler);
+	bool present = access(module, F_OK) == 0;
+	const char *held = vfg_domain_attr(dj->domain, VFG_DOMAIN_ATTR_LABELERS);
+	char load[VFG_DOMAIN_ATTRS_MAX + 64];
+	if (present)
+		snprintf(load, sizeof(load), "--set labelers=%s, or labelers in vfguard.conf",
+			 held[0] ? held : labeler);
+	else
+		snprintf(load, sizeof(load), "put its module %s back", module);
+	return vfg_error_refuse(
+		err, ENOPKG, record->node.path,
+		"domain %s holds %zu grant%s of labeler %s (%s), which is not loaded here (%s): nothing here can "
+		"undo %s; either load it (%s) and run this again, or drop %s from the journal without undoing "
+		"%s: vfguard revoke --domain %s --forget %s, which prints what each would have put back, to "
+		"undo by hand",
+		name, n, n == 1 ? "" : "s", labeler, nodes,
+		present ? "config key labelers leaves it out" : "its module is missing", n == 1 ? "it" : "them", load,
+		n == 1 ? "it" : "them", n == 1 ? "it" : "them", VFG_NAME_SHELL(name), labeler);
+}
+
+/*
+ * Record @record of a labeler not loaded: dropped without its undo when the
+ * revoke under way forgets that labeler for this domain, told first with
+ * its undo text for the administrator to put back by hand (1: as a record
+ * left alone, nothing was put back); else refused.
+ */
+static int forget_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, const journal_record *record,
+			 vfg_error *err)
+{
+	if (!forgetting(ctx, dj, record->labeler))
+		return labeler_missing(ctx, dj, record, err);
+	const char *undo = record->undo ? record->undo : "";
+	if (ctx->forget.fn)
+		ctx->forget.fn(record->labeler, record->node.path, undo, ctx->forget.data);
+	record_change(ctx, ctx->records.undo_kind, dj, record->labeler, record->node.path, "forgotten", undo, 0);
+	return domain_journal_undone(hj, dj, record->id, err) < 0 ? -1 : 1;
+}
+
 /*
  * Undo the change of record @id with its labeler's revoke, then journal it
  * undone: 0, or 1 when the labeler found the node gone or replaced and put
@@ -121,10 +187,7 @@ static int undo_record_now(vfg_context *ctx, host_journal *hj, domain_journal *d
 	while (index < ctx->n_labelers && strcmp(ctx->labelers[index]->name, record->labeler) != 0)
 		index++;
 	if (index == ctx->n_labelers)
-		return vfg_error_set(err, ENOENT, record->node.path,
-				     "domain %s holds a grant of labeler %s, which is not loaded (config key "
-				     "labelers): cannot undo it",
-				     dj->domain->name, record->labeler);
+		return forget_record(ctx, hj, dj, record, err);
 	const vfg_labeler *labeler = ctx->labelers[index];
 	vfg_probe probe;
 	txn_view view;
@@ -354,10 +417,10 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
 {
 	size_t failed = undo_past_failures(ctx, hj, dj, false, summary, summary ? &summary->changed : NULL, false, err);
 	if (failed) {
-		vfg_error_prefix(err,
-				 "%zu change%s of domain %s could not be undone (run vfguard restore to retry); "
-				 "the first",
-				 failed, failed > 1 ? "s" : "", dj->domain->name);
+		/* A labeler not loaded (ENOPKG): a retry fails the same, and the error says the ways out. */
+		vfg_error_prefix(err, "%zu change%s of domain %s could not be undone%s; the first", failed,
+				 failed > 1 ? "s" : "", dj->domain->name,
+				 err->errnum == ENOPKG ? "" : " (run vfguard restore to retry)");
 		return -1;
 	}
 	while (dj->n_claims > 0)
@@ -373,7 +436,7 @@ static int revoke_all(vfg_context *ctx, host_journal *hj, domain_journal *dj, vf
  */
 static void revoke_failure_explain(const domain_journal *dj, int r, vfg_error *err)
 {
-	if (r == 0 || strstr(err->message, "vfguard restore"))
+	if (r == 0 || strstr(err->message, "vfguard restore") || err->errnum == ENOPKG)
 		return;
 	if (dj->commit_written)
 		vfg_error_prefix(err, "the revoke of domain %s is complete and committed, but", dj->domain->name);
@@ -1145,6 +1208,65 @@ VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_
 		return -1; /* no domain of that name: nothing to record */
 	command_begin(ctx, "revoke", &own, &summary, &err);
 	int r = domain_revoke(ctx, name, summary, err);
+	return command_end(ctx, name, r, err, summary);
+}
+
+/*
+ * --forget is deliberate: each labeler it names is one this context does
+ * not load (a loaded one's grants revoke undoes) and one domain @name holds
+ * a grant of (a misspelt name would drop nothing and say so too late).
+ * Looked at under the shared lock, which writes nothing: a refusal leaves
+ * the host byte for byte.
+ */
+static int check_forget(vfg_context *ctx, const char *name, const char *const *forget, vfg_error *err)
+{
+	if (!forget || !forget[0])
+		return vfg_error_set(err, EINVAL, name, "no labeler named to forget: give at least one");
+	for (const char *const *labeler = forget; *labeler; labeler++)
+		for (size_t i = 0; i < ctx->n_labelers; i++)
+			if (strcmp(ctx->labelers[i]->name, *labeler) == 0)
+				return vfg_error_refuse(err, EINVAL, *labeler,
+							"labeler %s is loaded: vfguard revoke --domain %s undoes its "
+							"grants; --forget is for a labeler that cannot be loaded any "
+							"more; nothing was changed",
+							*labeler, VFG_NAME_SHELL(name));
+	host_journal hj;
+	if (host_journal_open_for(ctx, false, name, &hj, err) < 0)
+		return -1;
+	const domain_journal *dj = host_journal_find(&hj, name);
+	int r = 0;
+	for (const char *const *labeler = forget; r == 0 && *labeler; labeler++) {
+		bool held = false;
+		for (size_t i = 0; dj && !held && i < dj->n_records; i++)
+			held = strcmp(dj->records[i]->labeler, *labeler) == 0;
+		if (!held)
+			r = vfg_error_refuse(err, ENOENT, *labeler,
+					     "domain %s holds no grant of labeler %s: there is nothing to forget; "
+					     "nothing was changed",
+					     name, *labeler);
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_domain_revoke_forgetting(vfg_context *ctx, const char *name, const char *const *forget,
+					    vfg_forgotten_fn forgotten, void *data, vfg_change_summary *summary,
+					    vfg_error *err)
+{
+	command_outcome own;
+	if (vfg_domain_name_check(name, err) < 0)
+		return -1;
+	command_begin(ctx, "revoke", &own, &summary, &err);
+	memset(summary, 0, sizeof(*summary));
+	int r = check_forget(ctx, name, forget, err);
+	if (r == 0) {
+		ctx->forget.domain = name;
+		ctx->forget.labelers = forget;
+		ctx->forget.fn = forgotten;
+		ctx->forget.data = data;
+		r = domain_revoke(ctx, name, summary, err);
+		memset(&ctx->forget, 0, sizeof(ctx->forget));
+	}
 	return command_end(ctx, name, r, err, summary);
 }
 

@@ -51,6 +51,18 @@ struct vfg_context {
 	 * and the command fails with this once the rest is done. "": none.
 	 */
 	vfg_error reattach_failure;
+	/*
+	 * vfg_domain_revoke_forgetting under way: domain @forget.domain's
+	 * records of the labelers @forget.labelers names (NULL-terminated),
+	 * none of them loaded, are dropped without their undo, each told to
+	 * @forget.fn (core/apply.c: forget_record). domain NULL: none.
+	 */
+	struct {
+		const char *domain;
+		const char *const *labelers;
+		vfg_forgotten_fn fn;
+		void *data;
+	} forget;
 	/* vfg_context_set_notice: who is told of a step that may take long (context.h); NULL: nobody. */
 	vfg_notice_fn notice;
 	void *notice_data;

@@ -22,6 +22,38 @@ static bool selected(const domain_journal *dj, const char *name)
 	       (!name || strcmp(dj->domain->name, name) == 0);
 }
 
+/*
+ * A labeler @dj holds a grant of that @ctx does not load, or NULL: its open
+ * transaction is then one restore cannot finish (apply.c: labeler_missing).
+ */
+static const char *labeler_not_loaded(const vfg_context *ctx, const domain_journal *dj)
+{
+	for (size_t r = 0; r < dj->n_records; r++) {
+		bool loaded = false;
+		for (size_t i = 0; i < ctx->n_labelers && !loaded; i++)
+			loaded = strcmp(ctx->labelers[i]->name, dj->records[r]->labeler) == 0;
+		if (!loaded)
+			return dj->records[r]->labeler;
+	}
+	return NULL;
+}
+
+/* What status says of @dj's open transaction, after its domain line: "" when it has none. */
+static void unfinished_text(const vfg_context *ctx, const domain_journal *dj, char *buf, size_t size)
+{
+	const char *missing = dj->open_txn ? labeler_not_loaded(ctx, dj) : NULL;
+	if (!dj->open_txn)
+		snprintf(buf, size, "%s", "");
+	else if (!missing)
+		snprintf(buf, size, "  UNFINISHED: a crashed or failed run left it open; vfguard restore finishes it");
+	else
+		snprintf(buf, size,
+			 "  UNFINISHED: a crashed or failed run left it open, and it holds grants of labeler %s, which "
+			 "is not loaded: load it and run vfguard restore, or vfguard revoke --domain %s --forget %s "
+			 "drops them undone",
+			 missing, VFG_NAME_SHELL(dj->domain->name), missing);
+}
+
 VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *out, vfg_error *err)
 {
 	host_journal hj;
@@ -48,11 +80,11 @@ VFG_EXPORT int vfg_status_write_text(vfg_context *ctx, const char *name, FILE *o
 		char pid[24] = "";
 		if (dj->domain->pid)
 			snprintf(pid, sizeof(pid), ", pid %d", (int)dj->domain->pid);
+		char unfinished[VFG_NAME_SHELL_SIZE + 512];
+		unfinished_text(ctx, dj, unfinished, sizeof(unfinished));
 		fprintf(out, "%sdomain %s (uid %u gid %u%s%s%s)%s\n", shown++ ? "\n" : "", dj->domain->name,
 			(unsigned)dj->domain->uid, (unsigned)dj->domain->gid, pid, dj->domain->uuid[0] ? ", uuid " : "",
-			dj->domain->uuid,
-			dj->open_txn ? "  UNFINISHED: a crashed or failed run left it open; vfguard restore finishes it"
-				     : "");
+			dj->domain->uuid, unfinished);
 		for (size_t c = 0; c < dj->n_claims; c++) {
 			char bdf[VFG_HOSTDEV_NAME_MAX];
 			const journal_claim *claim = &dj->claims[c];

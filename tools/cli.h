@@ -137,9 +137,12 @@ int cli_option_error(const char *command, const struct option *options, int opt,
 /* "vfguard: MESSAGE" on stderr, on one line: control bytes of the input shown escaped (\n, \xHH). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* What apply, revoke or restore did: a line for people, an object with --json. */
+/*
+ * What apply, revoke or restore did: a line for people, an object with
+ * --json, @json_members (", \"NAME\": VALUE..." or NULL) added to it last.
+ */
 void cli_print_summary(const cli_common *common, const char *command, const char *domain,
-		       const vfg_change_summary *summary);
+		       const vfg_change_summary *summary, const char *json_members);
 
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);

@@ -410,7 +410,7 @@ static int run_plan_command(plan_command *cmd, int argc, char **argv)
 			cli_report(&cmd->common, &err);
 			status = EXIT_FAILED;
 		} else {
-			cli_print_summary(&cmd->common, "apply", vfg_plan_domain(plan)->name, &summary);
+			cli_print_summary(&cmd->common, "apply", vfg_plan_domain(plan)->name, &summary, NULL);
 		}
 	} else if (vfg_plan_build(ctx, &cmd->domain.domain, &plan, &err) < 0) {
 		cli_report(&cmd->common, &err);

@@ -25,7 +25,14 @@ static const char revoke_help[] =
 	"\n"
 	"  --domain NAME        the VM (required)\n"
 	"  --hostdev X          take back only this hostdev (repeatable); one the\n"
-	"                       domain does not hold fails, nothing changed\n" CLI_COMMON_HELP "\n"
+	"                       domain does not hold fails, nothing changed\n"
+	"  --forget LABELER     drop the domain's grants of LABELER (repeatable), a\n"
+	"                       labeler that can no longer be loaded (its module\n"
+	"                       removed, or left out of labelers), from the journal\n"
+	"                       WITHOUT undoing them: each is printed with what it\n"
+	"                       would have put back, to undo by hand; the rest is\n"
+	"                       revoked as ever. A labeler that is loaded, or that\n"
+	"                       the domain holds no grant of, fails, nothing changed\n" CLI_COMMON_HELP "\n"
 	"Exit status: 0 revoked, 1 failed (the error names the node and why), 2 usage.\n";
 
 static const char restore_help[] =
@@ -55,7 +62,7 @@ static const char status_help[] =
 	"Exit status: 0 ok, 1 failed, 2 usage.\n";
 
 void cli_print_summary(const cli_common *common, const char *command, const char *domain,
-		       const vfg_change_summary *summary)
+		       const vfg_change_summary *summary, const char *json_members)
 {
 	if (common->json) {
 		printf("{\"version\": 1, \"command\": \"%s\", \"domain\": ", command);
@@ -71,7 +78,7 @@ void cli_print_summary(const cli_common *common, const char *command, const char
 			cli_json_string(stdout, line);
 			first = false;
 		}
-		printf("]}\n");
+		printf("]%s}\n", json_members ? json_members : "");
 		return;
 	}
 	if (summary->recovered)
@@ -97,6 +104,8 @@ typedef struct state_command {
 	bool boot;
 	const char *hostdevs[65]; /* revoke --hostdev, NULL-terminated */
 	size_t n_hostdevs;
+	const char *forget[17]; /* revoke --forget, NULL-terminated */
+	size_t n_forget;
 } state_command;
 
 static int parse_state_options(state_command *cmd, int argc, char **argv)
@@ -107,6 +116,7 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 		{"all", no_argument, NULL, 'A'},
 		{"boot", no_argument, NULL, 'B'},
 		{"hostdev", required_argument, NULL, 'H'},
+		{"forget", required_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -136,6 +146,13 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 			cmd->hostdevs[cmd->n_hostdevs++] = optarg;
 			continue;
 		}
+		if (opt == 'F' && strcmp(cmd->name, "revoke") == 0) {
+			if (cmd->n_forget + 1 >= sizeof(cmd->forget) / sizeof(cmd->forget[0]))
+				return cli_usage_error(cmd->name, "too many --forget (at most %zu)",
+						       sizeof(cmd->forget) / sizeof(cmd->forget[0]) - 1);
+			cmd->forget[cmd->n_forget++] = optarg;
+			continue;
+		}
 		int r = cli_common_option(&cmd->common, opt, optarg);
 		if (r < 0)
 			return EXIT_USAGE; /* the option's own line said why */
@@ -146,6 +163,8 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
 	if (strcmp(cmd->name, "revoke") == 0 && !cmd->domain)
 		return cli_usage_error(cmd->name, "--domain is required");
+	if (cmd->n_forget && cmd->n_hostdevs)
+		return cli_usage_error(cmd->name, "--forget takes back the whole domain: it goes without --hostdev");
 	vfg_error err;
 	if (cmd->domain && vfg_domain_name_check(cmd->domain, &err) < 0)
 		return cli_usage_error(cmd->name, "%s", err.message);
@@ -170,6 +189,35 @@ static int restore_boot_id(const vfg_context *ctx, char id[VFG_BOOT_ID_STRLEN], 
 	return r < 0 ? -1 : 0;
 }
 
+/* revoke --forget: the records dropped undone, each a line for people as it goes, or a JSON member at the end. */
+typedef struct forgotten_output {
+	bool json;
+	FILE *members; /* with --json: ", \"forgotten\": [...", closed by the caller */
+	char *text;
+	size_t size;
+	size_t n;
+} forgotten_output;
+
+static void print_forgotten(const char *labeler, const char *node, const char *undo, void *data)
+{
+	forgotten_output *out = data;
+	if (!out->json) {
+		printf("forgotten: labeler %s's grant on %s, NOT undone; what it would have put back (undo it by "
+		       "hand): %s\n",
+		       labeler, node, undo[0] ? undo : "(nothing recorded)");
+		return;
+	}
+	if (!out->members)
+		return;
+	fputs(out->n++ ? ", {\"labeler\": " : "{\"labeler\": ", out->members);
+	cli_json_string(out->members, labeler);
+	fputs(", \"node\": ", out->members);
+	cli_json_string(out->members, node);
+	fputs(", \"undo\": ", out->members);
+	cli_json_string(out->members, undo);
+	fputs("}", out->members);
+}
+
 static int run_state_command(state_command *cmd, int argc, char **argv)
 {
 	int status = parse_state_options(cmd, argc, argv);
@@ -181,12 +229,21 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 		return cli_context_failed(&cmd->common, &err);
 	vfg_change_summary summary;
 	char boot_id[VFG_BOOT_ID_STRLEN] = "";
+	forgotten_output forgotten = {.json = cmd->common.json};
+	if (forgotten.json && cmd->n_forget) {
+		forgotten.members = open_memstream(&forgotten.text, &forgotten.size);
+		if (forgotten.members)
+			fputs(", \"forgotten\": [", forgotten.members);
+	}
 	int r;
 	if (cmd->boot && restore_boot_id(ctx, boot_id, &err) < 0)
 		r = -1;
 	else if (strcmp(cmd->name, "status") == 0)
 		r = cmd->common.json ? vfg_status_write_json(ctx, cmd->domain, stdout, &err)
 				     : vfg_status_write_text(ctx, cmd->domain, stdout, &err);
+	else if (strcmp(cmd->name, "revoke") == 0 && cmd->n_forget)
+		r = vfg_domain_revoke_forgetting(ctx, cmd->domain, cmd->forget, print_forgotten, &forgotten, &summary,
+						 &err);
 	else if (strcmp(cmd->name, "revoke") == 0 && cmd->n_hostdevs)
 		r = vfg_domain_revoke_hostdevs(ctx, cmd->domain, cmd->hostdevs, &summary, &err);
 	else if (strcmp(cmd->name, "revoke") == 0)
@@ -199,8 +256,15 @@ static int run_state_command(state_command *cmd, int argc, char **argv)
 	} else if (strcmp(cmd->name, "status") != 0) {
 		if (boot_id[0] && !cmd->common.json)
 			printf("boot %s\n", boot_id);
-		cli_print_summary(&cmd->common, cmd->name, cmd->domain, &summary);
+		if (forgotten.members)
+			fputs("]", forgotten.members);
+		if (forgotten.members && fflush(forgotten.members) != 0)
+			status = EXIT_FAILED;
+		cli_print_summary(&cmd->common, cmd->name, cmd->domain, &summary, forgotten.text);
 	}
+	if (forgotten.members)
+		fclose(forgotten.members);
+	free(forgotten.text);
 	if (status == EXIT_OK && fflush(stdout) != 0)
 		status = EXIT_FAILED;
 	vfg_context_free(ctx);

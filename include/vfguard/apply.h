@@ -91,6 +91,29 @@ int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *su
 int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
 			       vfg_change_summary *summary, vfg_error *err);
 
+/*
+ * A record vfg_domain_revoke_forgetting dropped from the journal without
+ * undoing it: labeler @labeler's grant on @node (a device node's path, or
+ * a domain-scope subject), and @undo, the labeler's own text of what was
+ * there before (an owner and mode, a label, a rule), which is left for the
+ * administrator to put back by hand. (VFGUARD_0.9.)
+ */
+typedef void (*vfg_forgotten_fn)(const char *labeler, const char *node, const char *undo, void *data);
+
+/*
+ * vfg_domain_revoke for a domain that holds grants of a labeler this host
+ * can no longer load (its module removed, its name left out of 'labelers'):
+ * its records of each labeler @forget names (NULL-terminated) are dropped
+ * from the journal without being undone, each told to @forgotten (NULL:
+ * nobody) as it goes; everything else the domain holds is undone as
+ * vfg_domain_revoke undoes it, also what a failed or crashed run of the
+ * domain left open. A labeler named that is loaded here, or that the domain
+ * holds no grant of: -1, nothing changed. Other domains' records are never
+ * dropped. (VFGUARD_0.9.)
+ */
+int vfg_domain_revoke_forgetting(vfg_context *ctx, const char *name, const char *const *forget,
+				 vfg_forgotten_fn forgotten, void *data, vfg_change_summary *summary, vfg_error *err);
+
 /* Finish what crashed runs left: undo unfinished applies, complete unfinished revokes; @release_all: revoke every
  * domain too. */
 int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err);

@@ -33,7 +33,8 @@ int vfg_error_set(vfg_error *err, int errnum, const char *subject, const char *f
 /*
  * The same for a refusal vfguard decides, no system call having failed:
  * @errnum classes it for callers and JSON (EBUSY another holds it, EBADMSG
- * a damaged or tampered state, ESTALE an earlier boot's state), and its
+ * a damaged or tampered state, ESTALE an earlier boot's state, ENOPKG a
+ * grant of a labeler that is not loaded, which no retry can undo), and its
  * strerror() is not appended, since the sentence says why. (VFGUARD_0.7.)
  */
 int vfg_error_refuse(vfg_error *err, int errnum, const char *subject, const char *fmt, ...)

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A domain holding grants of a labeler this host can no longer load: its
+ * module removed from the plugin directory, its name out of 'labelers'.
+ * The revoke that cannot undo them names them and the two ways out; revoke
+ * --forget drops them undone, printing each one's undo, and revokes the
+ * rest; and the domain's stuck transaction does not stop another domain's
+ * apply. On generated trees with real nodes: the real DAC labeler (real
+ * chown) and the test-only testmark labeler (a real trusted.* xattr), both
+ * copied into a plugin directory of the tree, so that testmark's module can
+ * be removed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "json_testlib.h"
+#include "testlib.h"
+
+#define MARK_XATTR "trusted.vfguard-testmark"
+
+static const char host[] = "misc vfio 10:196\n"
+			   "group 7 243:0\n"
+			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+			   "group 8 243:1\n"
+			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
+/* Copy module vfguard-@name.so from directory @from into ROOT/plugins, root's and 0644 as a package installs it. */
+static void install_module(const char *root, const char *from, const char *name)
+{
+	char source[4096], target[4096];
+	snprintf(source, sizeof(source), "%s/vfguard-%s.so", from, name);
+	snprintf(target, sizeof(target), "%s/vfguard-%s.so", test_path(root, "/plugins"), name);
+	int in = open(source, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(in >= 0, "%s: %s", source, strerror(errno));
+	int out = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ck_assert_msg(out >= 0, "%s: %s", target, strerror(errno));
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	ck_assert_int_eq(close(out), 0);
+}
+
+/* labelers = @labelers, from ROOT/plugins. */
+static void use_labelers(const char *root, const char *labelers)
+{
+	char config[4096];
+	snprintf(config, sizeof(config), "labelers = %s\nplugin_dir = %s\n", labelers, test_path(root, "/plugins"));
+	test_write_file(root, "/etc/vfguard/vfguard.conf", config);
+}
+
+/* A tree with dac and testmark in its plugin directory, both configured. */
+static const char *host_new(void)
+{
+	const char *root = test_root_new(host);
+	ck_assert_int_eq(mkdir(test_path(root, "/plugins"), 0755), 0);
+	install_module(root, getenv("VFGUARD_BUILT_PLUGIN_DIR"), "dac");
+	install_module(root, getenv("VFGUARD_TEST_PLUGIN_DIR"), "testmark");
+	use_labelers(root, "dac testmark");
+	return root;
+}
+
+/* testmark's module removed and its name taken out of labelers, as an administrator uninstalling it would. */
+static void remove_testmark(const char *root)
+{
+	char module[4096];
+	snprintf(module, sizeof(module), "%s/vfguard-testmark.so", test_path(root, "/plugins"));
+	ck_assert_int_eq(unlink(module), 0);
+	use_labelers(root, "dac");
+}
+
+static void cli_expect(const char *const *argv, int status, const char *expect)
+{
+	test_run run;
+	test_cli(&run, argv);
+	ck_assert_msg(run.status == status && (!expect || strstr(run.err, expect) || strstr(run.out, expect)),
+		      "vfguard %s: exit %d, expected %d and '%s': %s%s", argv[0], run.status, status,
+		      expect ? expect : "", run.out, run.err);
+	test_run_free(&run);
+}
+
+static void apply(const char *root, const char *name, const char *hostdev)
+{
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", name, "--uid", "107", "--gid", "107",
+				    "--hostdev", hostdev, NULL},
+		   0, NULL);
+}
+
+static unsigned owner(const char *root, const char *logical)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(test_path(root, logical), &st), 0);
+	return (unsigned)st.st_uid;
+}
+
+static bool marked(const char *root, const char *logical)
+{
+	char value[64];
+	return getxattr(test_path(root, logical), MARK_XATTR, value, sizeof(value)) > 0;
+}
+
+/* vm1 (group 7) applied with dac and testmark, then testmark removed from the host. */
+static const char *vm1_with_testmark_gone(void)
+{
+	const char *root = host_new();
+	apply(root, "vm1", "01:00.0");
+	ck_assert(owner(root, "/dev/vfio/7") == 107 && marked(root, "/dev/vfio/7"));
+	remove_testmark(root);
+	return root;
+}
+
+/* vm1's revoke, which cannot undo testmark's grants: it fails naming them, undoes the rest, and stays open. */
+static void revoke_vm1_fails(const char *root)
+{
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 1, "exit %d: %s", run.status, run.err);
+	const char *const parts[] = {
+		"domain vm1 holds 2 grants of labeler testmark (",
+		"/dev/vfio/7",
+		"/dev/vfio/vfio",
+		"which is not loaded here (its module is missing)",
+		"either load it (put its module ",
+		"vfguard-testmark.so back) and run this again",
+		"or drop them from the journal without undoing them: vfguard revoke --domain vm1 --forget testmark",
+	};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		ck_assert_msg(strstr(run.err, parts[i]), "'%s' lacks '%s'", run.err, parts[i]);
+	ck_assert_msg(!strstr(run.err, "vfguard restore"), "restore cannot finish it as it is: %s", run.err);
+	test_run_free(&run);
+	ck_assert_uint_eq(owner(root, "/dev/vfio/7"), 0); /* DAC's grant undone all the same */
+	ck_assert(marked(root, "/dev/vfio/7"));
+}
+
+START_TEST(a_revoke_that_cannot_load_a_labeler_names_its_grants_and_both_ways_out)
+{
+	const char *root = vm1_with_testmark_gone();
+	revoke_vm1_fails(root);
+	/* status says what finishes it */
+	test_run run;
+	test_cli(&run, (const char *[]){"status", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "holds grants of labeler testmark, which is not loaded: load "
+							 "it and run vfguard restore, or vfguard revoke --domain vm1 "
+							 "--forget testmark drops them undone"),
+		      "%s%s", run.out, run.err);
+	test_run_free(&run);
+	/* restore fails the same way, naming them too */
+	cli_expect((const char *[]){"restore", "--root", root, NULL}, 1, "--forget testmark");
+	/* the way out it names */
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "testmark", NULL}, 0,
+		   NULL);
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(revoke_forget_drops_the_labeler_s_grants_undone_prints_each_undo_and_revokes_the_rest)
+{
+	const char *root = vm1_with_testmark_gone();
+	revoke_vm1_fails(root); /* its revoke left open: --forget finishes it */
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "testmark", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s%s", run.status, run.out, run.err);
+	ck_assert_msg(strstr(run.out, "forgotten: labeler testmark's grant on /dev/vfio/7, NOT undone; what it would "
+				      "have put back (undo it by hand): absent\n") &&
+			      strstr(run.out, "forgotten: labeler testmark's grant on /dev/vfio/vfio, NOT undone"),
+		      "%s", run.out);
+	test_run_free(&run);
+	/* dropped, not undone: the marks stay for the administrator */
+	ck_assert(marked(root, "/dev/vfio/7") && marked(root, "/dev/vfio/vfio"));
+	ck_assert_uint_eq(owner(root, "/dev/vfio/7"), 0);
+	ck_assert_int_eq(test_journal_files(root), 0);
+	/* status and restore agree: nothing held, nothing open */
+	test_cli(&run, (const char *[]){"status", "--root", root, NULL});
+	ck_assert_msg(run.status == 0 && !strstr(run.out, "vm1"), "%s%s", run.out, run.err);
+	test_run_free(&run);
+	cli_expect((const char *[]){"restore", "--root", root, NULL}, 0, "0 changes undone");
+	test_root_remove(root);
+}
+END_TEST
+
+START_TEST(revoke_forget_with_json_lists_each_dropped_grant_with_its_undo)
+{
+	const char *root = vm1_with_testmark_gone();
+	test_run run;
+	test_cli(&run,
+		 (const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "testmark", "--json", NULL});
+	ck_assert_msg(run.status == 0, "exit %d: %s%s", run.status, run.out, run.err);
+	json_object *top = test_json_parse(run.out);
+	ck_assert_str_eq(test_json_string(top, "command"), "revoke");
+	ck_assert_int_eq(test_json_int(top, "changed"), 1); /* DAC's grant of the group node undone */
+	size_t n;
+	json_object *forgotten = test_json_array(top, "forgotten", &n);
+	ck_assert_uint_eq(n, 2);
+	bool group = false, container = false;
+	for (size_t i = 0; i < n; i++) {
+		json_object *one = json_object_array_get_idx(forgotten, i);
+		ck_assert_str_eq(test_json_string(one, "labeler"), "testmark");
+		ck_assert_str_eq(test_json_string(one, "undo"), "absent");
+		group = group || strcmp(test_json_string(one, "node"), "/dev/vfio/7") == 0;
+		container = container || strcmp(test_json_string(one, "node"), "/dev/vfio/vfio") == 0;
+	}
+	ck_assert(group && container);
+	json_object_put(top);
+	test_run_free(&run);
+	ck_assert_int_eq(test_journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+/* --forget is deliberate: a labeler that is loaded, or one the domain holds no grant of, changes nothing. */
+START_TEST(forget_of_a_loaded_labeler_or_one_not_held_is_refused_changing_nothing)
+{
+	const char *root = vm1_with_testmark_gone();
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_CTIME);
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "dac", NULL}, 1,
+		   "labeler dac is loaded: vfguard revoke --domain vm1 undoes its grants");
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "nosuch", NULL}, 1,
+		   "domain vm1 holds no grant of labeler nosuch");
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "testmark", "--hostdev",
+				    "01:00.0", NULL},
+		   2, "--forget takes back the whole domain");
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME, before, "the refused --forget");
+	free(before);
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "testmark", NULL}, 0,
+		   NULL);
+	test_root_remove(root);
+}
+END_TEST
+
+static Suite *labeler_gone_suite(void)
+{
+	Suite *s = suite_create("labeler gone");
+	TCase *tc = tcase_create("forget");
+	tcase_add_test(tc, a_revoke_that_cannot_load_a_labeler_names_its_grants_and_both_ways_out);
+	tcase_add_test(tc, revoke_forget_drops_the_labeler_s_grants_undone_prints_each_undo_and_revokes_the_rest);
+	tcase_add_test(tc, revoke_forget_with_json_lists_each_dropped_grant_with_its_undo);
+	tcase_add_test(tc, forget_of_a_loaded_labeler_or_one_not_held_is_refused_changing_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_main(labeler_gone_suite());
+}
