@@ -497,10 +497,48 @@ static int recover_domain(vfg_context *ctx, host_journal *hj, domain_journal *dj
 }
 
 /*
+ * Another domain's open transaction that this context cannot finish (a
+ * record of a labeler not loaded: ENOPKG) need not stop a command about
+ * @subject: it stays open, as it would whatever this command did, and what
+ * this command reads of it is what a committed domain shows. Its claims
+ * keep their groups (ownership), its records count as a shared node's
+ * holders with their originals, its side state stays held; the undone
+ * marks of what it did undo are written, so the journal matches the host;
+ * and the holders index, which lists no open journal, is doubted, every
+ * journal read whole. Not when an apply (never a switch past its forward
+ * line, which keeps its new claims) released an earlier claim that its
+ * rollback would claim again: that group would read as free. Nor for
+ * another failure, which a retry may get past.
+ */
+static bool recover_can_wait(const vfg_context *ctx, const domain_journal *dj, const char *subject,
+			     const vfg_error *err)
+{
+	if (!subject || strcmp(dj->domain->name, subject) == 0 || err->errnum != ENOPKG || !dj->open_txn)
+		return false;
+	return dj->open_op == JOURNAL_OP_REVOKE || dj->forward || dj->n_released == 0;
+}
+
+/* The same, noted: @dj's transaction stays open for a run that loads its labeler, or revoke --forget. */
+static void recover_wait(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary)
+{
+	vfg_error unwritten = {0};
+	domain_journal_write(hj, dj, &unwritten);
+	const char *missing = domain_journal_labeler_not_loaded(ctx, dj);
+	char note[VFG_NAME_SHELL_SIZE + 3 * VFG_NAME_MAX + 256];
+	snprintf(note, sizeof(note),
+		 "domain %s: the %s a failed or crashed run left open stays open, holding grants of labeler %s, which "
+		 "is not loaded (load it, or vfguard revoke --domain %s --forget %s)\n",
+		 dj->domain->name, journal_op_name(dj->open_op), missing ? missing : "?",
+		 VFG_NAME_SHELL(dj->domain->name), missing ? missing : "?");
+	summary_note(summary, note);
+}
+
+/*
  * Finish every transaction a crashed or failed run left open; what they undo is
  * recorded as restored. Each counts in @summary as one transaction
  * finished; what it undid counts as changes only when it is @subject's
  * (NULL: every domain's), so that a revoke's "N changes undone" are its own.
+ * Another domain's that cannot be finished here may be left open (recover_can_wait).
  */
 static int recover_unfinished(vfg_context *ctx, host_journal *hj, const char *subject, vfg_change_summary *summary,
 			      vfg_error *err)
@@ -511,6 +549,11 @@ static int recover_unfinished(vfg_context *ctx, host_journal *hj, const char *su
 	for (size_t i = 0; r == 0 && i < hj->n_domains; i++) {
 		size_t changed = summary ? summary->changed : 0;
 		r = recover_domain(ctx, hj, hj->domains[i], summary, err);
+		if (r < 0 && recover_can_wait(ctx, hj->domains[i], subject, err)) {
+			recover_wait(ctx, hj, hj->domains[i], summary);
+			memset(err, 0, sizeof(*err));
+			r = 0;
+		}
 		if (summary && subject && strcmp(hj->domains[i]->domain->name, subject) != 0)
 			summary->changed = changed;
 	}

@@ -537,6 +537,11 @@ int journal_domain_record_labelers(const vfg_context *ctx, const domain_journal 
 				   vfg_error *err);
 /* Is @name one of the comma-separated labeler names of @list? */
 bool labeler_list_has(const char *list, const char *name);
+/*
+ * The first labeler @dj holds a record of that @ctx does not load, or NULL:
+ * nothing here can undo that record (apply.c: labeler_missing).
+ */
+const char *domain_journal_labeler_not_loaded(const vfg_context *ctx, const domain_journal *dj);
 /* @dj's domain as a whole vfg_domain, one that copies with '=' (what a labeler or a caller is given). */
 void journal_domain_copy(const domain_journal *dj, vfg_domain *out);
 void domain_journal_free(domain_journal *dj);

@@ -45,6 +45,18 @@ bool labeler_list_has(const char *list, const char *name)
 	return false;
 }
 
+const char *domain_journal_labeler_not_loaded(const vfg_context *ctx, const domain_journal *dj)
+{
+	for (size_t r = 0; r < dj->n_records; r++) {
+		bool loaded = false;
+		for (size_t i = 0; i < ctx->n_labelers && !loaded; i++)
+			loaded = strcmp(ctx->labelers[i]->name, dj->records[r]->labeler) == 0;
+		if (!loaded)
+			return dj->records[r]->labeler;
+	}
+	return NULL;
+}
+
 int journal_domain_record_labelers(const vfg_context *ctx, const domain_journal *dj, vfg_domain *domain, vfg_error *err)
 {
 	char list[VFG_DOMAIN_ATTRS_MAX] = "";

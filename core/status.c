@@ -22,26 +22,10 @@ static bool selected(const domain_journal *dj, const char *name)
 	       (!name || strcmp(dj->domain->name, name) == 0);
 }
 
-/*
- * A labeler @dj holds a grant of that @ctx does not load, or NULL: its open
- * transaction is then one restore cannot finish (apply.c: labeler_missing).
- */
-static const char *labeler_not_loaded(const vfg_context *ctx, const domain_journal *dj)
-{
-	for (size_t r = 0; r < dj->n_records; r++) {
-		bool loaded = false;
-		for (size_t i = 0; i < ctx->n_labelers && !loaded; i++)
-			loaded = strcmp(ctx->labelers[i]->name, dj->records[r]->labeler) == 0;
-		if (!loaded)
-			return dj->records[r]->labeler;
-	}
-	return NULL;
-}
-
 /* What status says of @dj's open transaction, after its domain line: "" when it has none. */
 static void unfinished_text(const vfg_context *ctx, const domain_journal *dj, char *buf, size_t size)
 {
-	const char *missing = dj->open_txn ? labeler_not_loaded(ctx, dj) : NULL;
+	const char *missing = dj->open_txn ? domain_journal_labeler_not_loaded(ctx, dj) : NULL;
 	if (!dj->open_txn)
 		snprintf(buf, size, "%s", "");
 	else if (!missing)

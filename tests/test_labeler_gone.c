@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -28,7 +29,9 @@ static const char host[] = "misc vfio 10:196\n"
 			   "group 7 243:0\n"
 			   "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
 			   "group 8 243:1\n"
-			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
+			   "group 9 243:2\n"
+			   "device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n";
 
 /* Copy module vfguard-@name.so from directory @from into ROOT/plugins, root's and 0644 as a package installs it. */
 static void install_module(const char *root, const char *from, const char *name)
@@ -215,6 +218,78 @@ START_TEST(revoke_forget_with_json_lists_each_dropped_grant_with_its_undo)
 }
 END_TEST
 
+/*
+ * vm1's revoke stuck on testmark's grants stopped every other domain's
+ * apply and revoke, though none of them could finish it: another domain's
+ * transaction that cannot be finished for want of a labeler stays open,
+ * noted, and what it holds stays held (its group is still vm1's). vm1's
+ * own commands still fail until it is finished.
+ */
+START_TEST(a_domain_stuck_on_a_labeler_not_loaded_does_not_stop_another_domain)
+{
+	const char *root = vm1_with_testmark_gone();
+	revoke_vm1_fails(root);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+					"--hostdev", "02:00.0", NULL});
+	ck_assert_msg(run.status == 0 && strstr(run.out, "domain vm1: the revoke a failed or crashed run left open "
+							 "stays open, holding grants of labeler testmark, which is "
+							 "not loaded (load it, or vfguard revoke --domain vm1 "
+							 "--forget testmark)\n"),
+		      "exit %d: %s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+	ck_assert_uint_eq(owner(root, "/dev/vfio/8"), 108);
+	/* vm1 still holds its group, and its own apply is still refused until it is finished */
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid", "108",
+				    "--hostdev", "01:00.0", NULL},
+		   1, "belongs to domain vm1");
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0", NULL},
+		   1, "--forget testmark");
+	test_cli(&run, (const char *[]){"status", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(strstr(run.out, "UNFINISHED"), "%s%s", run.out, run.err);
+	test_run_free(&run);
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm2", NULL}, 0, "stays open");
+	ck_assert_uint_eq(owner(root, "/dev/vfio/8"), 0);
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", "--forget", "testmark", NULL}, 0,
+		   NULL);
+	ck_assert_int_eq(test_journal_files(root), 0);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * Not an apply that released an earlier claim (an access switch, adding a
+ * hostdev that testmark grants, killed before its forward line): its
+ * rollback would claim the group again, and left open it reads as free, so
+ * it still stops another domain's apply.
+ */
+START_TEST(a_stuck_switch_that_released_a_claim_still_stops_another_domain)
+{
+	bool found = false;
+	for (unsigned point = 1; !found; point++) {
+		const char *root = host_new();
+		apply(root, "vm1", "01:00.0");
+		int status = test_cli_killed_at(
+			point, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid",
+						"107", "--hostdev", "01:00.0,access=fd", "--hostdev", "02:00.0", NULL});
+		ck_assert_msg(!WIFEXITED(status), "the switch ran to its end before a point left a release open");
+		char *journal = test_read_file(root, "/run/vfguard/domains/vm1.journal");
+		found = journal && strstr(journal, "\nrelease ") && strstr(journal, " testmark group /dev/vfio/8 ") &&
+			!strstr(journal, "\nforward ");
+		free(journal);
+		if (found) {
+			remove_testmark(root);
+			cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm2", "--uid", "108", "--gid",
+						    "108", "--hostdev", "03:00.0", NULL},
+				   1, "finishing the apply of domain vm1 that a crashed or failed run left open");
+			ck_assert_uint_eq(owner(root, "/dev/vfio/9"), 0);
+		}
+		test_root_remove(root);
+	}
+}
+END_TEST
+
 /* --forget is deliberate: a labeler that is loaded, or one the domain holds no grant of, changes nothing. */
 START_TEST(forget_of_a_loaded_labeler_or_one_not_held_is_refused_changing_nothing)
 {
@@ -243,6 +318,8 @@ static Suite *labeler_gone_suite(void)
 	tcase_add_test(tc, revoke_forget_drops_the_labeler_s_grants_undone_prints_each_undo_and_revokes_the_rest);
 	tcase_add_test(tc, revoke_forget_with_json_lists_each_dropped_grant_with_its_undo);
 	tcase_add_test(tc, forget_of_a_loaded_labeler_or_one_not_held_is_refused_changing_nothing);
+	tcase_add_test(tc, a_domain_stuck_on_a_labeler_not_loaded_does_not_stop_another_domain);
+	tcase_add_test(tc, a_stuck_switch_that_released_a_claim_still_stops_another_domain);
 	suite_add_tcase(s, tc);
 	return s;
 }
