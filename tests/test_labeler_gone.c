@@ -290,6 +290,38 @@ START_TEST(a_stuck_switch_that_released_a_claim_still_stops_another_domain)
 }
 END_TEST
 
+/*
+ * The switch refused for want of a labeler (test_audit) is refused before
+ * prepare claims and detaches the managed function the same apply adds: a
+ * refusal after it left that function claimed by the domain.
+ */
+START_TEST(a_switch_refused_for_want_of_a_labeler_detaches_nothing_first)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "group 7 243:0\n"
+			      "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+			      "group 8 243:1\n"
+			      "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n");
+	ck_assert_int_eq(mkdir(test_path(root, "/plugins"), 0755), 0);
+	install_module(root, getenv("VFGUARD_BUILT_PLUGIN_DIR"), "dac");
+	install_module(root, getenv("VFGUARD_TEST_PLUGIN_DIR"), "testmark");
+	use_labelers(root, "dac testmark");
+	apply(root, "vm1", "01:00.0");
+	use_labelers(root, "dac");
+	char *before = test_snapshot(root, TEST_SNAPSHOT_NO_CTIME);
+	cli_expect((const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+				    "--hostdev", "01:00.0,access=fd", "--hostdev", "02:00.0,managed=yes", NULL},
+		   1, "0000:01:00.0: the apply of domain vm1 switches it from path to fd access");
+	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME, before, "the refused switch with a managed hostdev");
+	free(before);
+	use_labelers(root, "dac testmark");
+	cli_expect((const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL}, 0, NULL);
+	test_root_remove(root);
+}
+END_TEST
+
 /* --forget is deliberate: a labeler that is loaded, or one the domain holds no grant of, changes nothing. */
 START_TEST(forget_of_a_loaded_labeler_or_one_not_held_is_refused_changing_nothing)
 {
@@ -320,6 +352,7 @@ static Suite *labeler_gone_suite(void)
 	tcase_add_test(tc, forget_of_a_loaded_labeler_or_one_not_held_is_refused_changing_nothing);
 	tcase_add_test(tc, a_domain_stuck_on_a_labeler_not_loaded_does_not_stop_another_domain);
 	tcase_add_test(tc, a_stuck_switch_that_released_a_claim_still_stops_another_domain);
+	tcase_add_test(tc, a_switch_refused_for_want_of_a_labeler_detaches_nothing_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
