@@ -965,6 +965,73 @@ START_TEST(a_restart_without_apparmor_after_a_crash_keeps_the_held_rules_until_r
 }
 END_TEST
 
+/*
+ * libvirt's own AppArmor driver makes the profile libvirt-UUID from its
+ * template and grants QEMU the VFIO nodes in libvirt-UUID.files itself; no
+ * template can include vfguard's per-domain file (docs/apparmor.md,
+ * "libvirt's AppArmor driver"). So when qemu.conf names that driver, or
+ * leaves the choice to libvirt's probe and the probe would take AppArmor
+ * (enabled, the daemon's profile loaded, TEMPLATE.qemu there), the hook
+ * writes no rules file. At prepare begin the XML has no <seclabel> yet, as
+ * libvirt 12.9 sends it. A static label names the administrator's profile,
+ * which may include the file: it keeps its file.
+ */
+START_TEST(libvirts_own_apparmor_driver_gets_no_rules_file)
+{
+	static const struct {
+		const char *qemu_conf, *seclabel;
+		bool probe_enabled, libvirtd_loaded, rules;
+	} cases[] = {
+		{"security_driver = \"apparmor\"\n", "", false, false, false},
+		{"security_driver = [ \"selinux\",\n   \"apparmor\" ]\n", "", false, false, false},
+		{"security_driver = \"selinux\"\n", "", true, true, true},
+		{"security_driver = \"apparmor\" # then \"selinux\"\nsecurity_driver = \"selinux\"\n", "", false, false,
+		 true},
+		{"#security_driver = \"apparmor\"\n", "", true, true, false},
+		{"#security_driver = \"apparmor\"\n", "", true, false, true},
+		{"#security_driver = \"apparmor\"\n", "", false, true, true},
+		{"", "", false, false, true},
+		{"security_driver = \"apparmor\"\n",
+		 "  <seclabel type='static' model='apparmor'><label>vm1-own</label></seclabel>\n", false, false, true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *root = new_root();
+		test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac apparmor\n");
+		test_write_file(root, "/etc/libvirt/qemu.conf", cases[i].qemu_conf);
+		if (cases[i].probe_enabled) {
+			test_write_file(root, "/sys/module/apparmor/parameters/enabled", "Y\n");
+			test_write_file(root, "/etc/apparmor.d/libvirt/TEMPLATE.qemu",
+					"profile LIBVIRT_TEMPLATE {\n}\n");
+		}
+		test_write_file(root, "/sys/kernel/security/apparmor/profiles",
+				cases[i].libvirtd_loaded ? "virt-aa-helper (enforce)\nlibvirtd (enforce)\n"
+							 : "libvirtd-other (enforce)\n");
+		/* the rules folder is there (another domain's file), as vfguard leaves it once made */
+		test_write_file(root, "/etc/apparmor.d/vfguard/libvirt-0d7c2f4e-5b1a-4c9e-8f3d-2a6b9e1c7d50", "");
+		char *seclabels = NULL;
+		ck_assert_int_ge(asprintf(&seclabels, "%s%s", cases[i].seclabel, DAC_107), 0);
+		char *xml = domain_xml("vm1", HOSTDEV("no", "<driver name='vfio'/>", "0x01"), seclabels);
+		/* a file taken out again moves its folder's times: content only */
+		char *before = test_snapshot(root, UNCHANGED | TEST_SNAPSHOT_CONTENT);
+		run_ok(root, xml, PREPARE("vm1"), cases[i].qemu_conf);
+		expect_owner(root, "/dev/vfio/7", 107, 107);
+		const char *file = cases[i].seclabel[0]
+					   ? "/etc/apparmor.d/vfguard/vm1-own"
+					   : "/etc/apparmor.d/vfguard/libvirt-4dea22b3-1d52-d8f3-2516-782e98ab3fa0";
+		struct stat st;
+		bool rules = stat(test_path(root, file), &st) == 0;
+		ck_assert_msg(rules == cases[i].rules, "case %zu (qemu.conf '%s'): the rules file is %s", i,
+			      cases[i].qemu_conf, rules ? "there" : "missing");
+		run_ok(root, xml, RELEASE("vm1"), "release");
+		test_snapshot_expect(root, UNCHANGED | TEST_SNAPSHOT_CONTENT, before, cases[i].qemu_conf);
+		free(before);
+		free(xml);
+		free(seclabels);
+		test_root_remove(root);
+	}
+}
+END_TEST
+
 START_TEST(wrong_arguments_are_a_usage_error_of_one_line)
 {
 	const char *root = new_root();
@@ -1005,6 +1072,7 @@ int main(void)
 	tcase_add_test(tc, the_none_security_driver_label_confines_nothing_and_dac_still_grants);
 	tcase_add_test(tc, a_domain_apparmor_does_not_confine_gets_no_rules_file);
 	tcase_add_test(tc, a_restart_without_apparmor_after_a_crash_keeps_the_held_rules_until_release);
+	tcase_add_test(tc, libvirts_own_apparmor_driver_gets_no_rules_file);
 	tcase_add_test(tc, interface_hostdev_and_network_vf_round_trip_is_byte_exact);
 	tcase_add_test(tc, ordinary_network_interface_needs_nothing);
 	tcase_add_test(tc, mdev_hostdev_is_granted_with_the_pci_one_and_release_restores_byte_exactly);

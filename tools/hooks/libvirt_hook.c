@@ -110,11 +110,133 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 }
 
 /*
+ * qemu.conf's security_driver, a string or a list of strings (libvirt's
+ * config syntax; qemu.conf: "security_driver = [ "selinux", "apparmor" ]"):
+ * 1 when it names @driver, 0 when it is set and does not, -1 when qemu.conf
+ * sets none (or cannot be read), and libvirt probes for one.
+ */
+static int qemu_conf_names_driver(const vfg_context *ctx, const char *driver)
+{
+	char path[VFG_PATH_MAX];
+	vfg_error ignored = {0};
+	if (vfg_host_path(ctx, "/etc/libvirt/qemu.conf", path, sizeof(path), &ignored) < 0)
+		return -1;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[1024];
+	const char *key = "security_driver";
+	int found = -1;
+	bool in_list = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		char *comment = strchr(line, '#'); /* no driver's name holds one */
+		if (comment)
+			*comment = '\0';
+		const char *p = line;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!in_list) {
+			if (strncmp(p, key, strlen(key)) != 0)
+				continue;
+			p += strlen(key);
+			while (isspace((unsigned char)*p))
+				p++;
+			if (*p++ != '=')
+				continue;
+			found = 0; /* the last assignment wins, as in libvirt's parser */
+			while (isspace((unsigned char)*p))
+				p++;
+			in_list = *p == '[';
+		}
+		/* Every quoted word up to the end of the line, or of the list. */
+		for (const char *q = strchr(p, '"'); q; q = strchr(q, '"')) {
+			const char *end = strchr(q + 1, '"');
+			if (!end)
+				break;
+			if ((size_t)(end - q - 1) == strlen(driver) && strncmp(q + 1, driver, strlen(driver)) == 0)
+				found = 1;
+			q = end + 1;
+		}
+		if (in_list && strchr(p, ']'))
+			in_list = false;
+	}
+	return found;
+}
+
+/* Does the apparmorfs profile list (under the host root) have a profile named @name loaded? */
+static bool apparmor_profile_listed(const vfg_context *ctx, const char *name)
+{
+	char path[VFG_PATH_MAX], line[512];
+	vfg_error ignored = {0};
+	if (vfg_host_path(ctx, "/sys/kernel/security/apparmor/profiles", path, sizeof(path), &ignored) < 0)
+		return false;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	size_t length = strlen(name);
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, name, length) == 0 && line[length] == ' ')
+			return true;
+	return false;
+}
+
+/* Is @logical (under the host root) there, and does it start with @prefix? */
+static bool host_file_starts(const vfg_context *ctx, const char *logical, const char *prefix)
+{
+	char path[VFG_PATH_MAX], text[64] = "";
+	vfg_error ignored = {0};
+	if (vfg_host_path(ctx, logical, path, sizeof(path), &ignored) < 0)
+		return false;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	return f && (!prefix[0] || (fgets(text, sizeof(text), f) && strncmp(text, prefix, strlen(prefix)) == 0));
+}
+
+/*
+ * Does libvirt's own AppArmor driver make this domain's profile? Then it
+ * grants QEMU the VFIO nodes itself and vfguard's rules file would be read
+ * by nothing (docs/apparmor.md, "libvirt's AppArmor driver", measured with
+ * libvirt 12.9 by tests/vm/scenarios/libvirt-apparmor.sh):
+ * virt-aa-helper makes libvirt-UUID from TEMPLATE.qemu substituting only
+ * the profile's name and its closing brace (virt-aa-helper.c
+ * create_profile()), so no template can name a per-domain file, and for a
+ * PCI hostdev on the vfio backend or an mdev it writes "/dev/vfio/vfio"
+ * and a glob of every group node into libvirt-UUID.files (get_files()),
+ * loaded before QEMU starts and unloaded, the .files deleted, before
+ * `release end`.
+ *
+ * libvirt decides once, when the daemon starts (security_driver.c
+ * virSecurityDriverLookup()): qemu.conf's security_driver when set, else
+ * the first driver whose probe succeeds, AppArmor's when AppArmor is
+ * enabled, a profile named after the daemon's executable or "libvirtd" is
+ * loaded, and TEMPLATE.qemu exists (security_apparmor.c
+ * AppArmorSecurityManagerProbe(), use_apparmor()). The hook runs as the
+ * daemon's child, so its parent's executable is the daemon's.
+ */
+static bool libvirt_makes_apparmor_profile(const vfg_context *ctx)
+{
+	int named = qemu_conf_names_driver(ctx, "apparmor");
+	if (named >= 0)
+		return named == 1;
+	if (!host_file_starts(ctx, "/sys/module/apparmor/parameters/enabled", "Y") ||
+	    !host_file_starts(ctx, "/etc/apparmor.d/libvirt/TEMPLATE.qemu", ""))
+		return false;
+	char link[64], daemon[VFG_PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)getppid());
+	ssize_t length = readlink(link, daemon, sizeof(daemon) - 1);
+	if (length > 0) {
+		daemon[length] = '\0';
+		if (apparmor_profile_listed(ctx, daemon))
+			return true;
+	}
+	return apparmor_profile_listed(ctx, "libvirtd");
+}
+
+/*
  * The context for @parsed. libvirt confines nothing with SELinux for it:
  * vfguard labels nothing either (selinux=off). Nor with AppArmor (<seclabel
  * type='none' model='apparmor'>, or libvirt's "none" driver): no profile
  * includes a rules file then, so vfguard writes none (a trial found one
- * written all the same), the configuration's labelers less apparmor.
+ * written all the same), the configuration's labelers less apparmor. The
+ * same when libvirt's AppArmor driver makes the domain's profile (above):
+ * libvirt grants the nodes there itself, and no rules file would be read.
+ * A static apparmor label names a profile of the administrator's, which
+ * can include the rules file: the labeler stays.
  */
 static vfg_context *context_for(const libvirt_domain *parsed, vfg_error *err)
 {
@@ -123,7 +245,7 @@ static vfg_context *context_for(const libvirt_domain *parsed, vfg_error *err)
 	if (parsed->selinux_none)
 		overrides[n++] = "selinux=off";
 	vfg_context *ctx = hook_context_new(n ? overrides : NULL, err);
-	if (!ctx || !parsed->apparmor_none)
+	if (!ctx || !(parsed->apparmor_none || (!parsed->apparmor_static && libvirt_makes_apparmor_profile(ctx))))
 		return ctx;
 	_cleanup_free_ char *list = strdup(vfg_config_get(vfg_context_config(ctx), "labelers"));
 	char labelers[1024] = "labelers=";

@@ -687,6 +687,7 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 			out->apparmor_none = true;
 		else if (vfg_domain_attr_set(domain, "apparmor.profile", label, err) < 0)
 			return fail(err, seclabel, "%s", err->message);
+		out->apparmor_static = type == SECLABEL_STATIC;
 		return 0;
 	default:
 		if (type == SECLABEL_NONE || !label[0])

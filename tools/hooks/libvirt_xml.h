@@ -43,6 +43,7 @@ typedef struct libvirt_domain {
 	bool selinux_none; /* <seclabel model='selinux' type='none'>: libvirt confines nothing, vfguard labels nothing
 			    */
 	bool apparmor_none; /* <seclabel model='apparmor' type='none'>: the VM runs unconfined */
+	bool apparmor_static; /* <seclabel model='apparmor' type='static'>: a profile of the administrator's */
 } libvirt_domain;
 
 /* Parse @size bytes of domain XML into @out (cleared first); -1 with @err naming the element on any error. */
