@@ -1,0 +1,110 @@
+# vfgvm-root: clients
+# A real libvirtd 12.9 with its AppArmor driver, as a Debian or Ubuntu host
+# with AppArmor runs it: the daemon confined by the profile libvirt ships
+# (usr.sbin.libvirtd, loaded before it starts, so libvirt's probe takes the
+# AppArmor driver), virt-aa-helper by its own, qemu.conf's
+# security_driver = "apparmor", and vfguard's hook installed as packaged. It
+# starts the managed edu hostdev domain of libvirt-legacy.
+#
+# Without vfguard's abstraction vfguard-libvirtd in the daemon's local
+# profile, the daemon may not execute the hook (the link's target is outside
+# /etc/libvirt/hooks) and the start fails, changing nothing. With it: QEMU
+# runs confined by libvirt-UUID, which virt-aa-helper made from TEMPLATE.qemu
+# and which includes only libvirt's libvirt-UUID.files; that file is where
+# the VFIO nodes are allowed ("/dev/vfio/vfio" and the glob
+# "/dev/vfio/[0-9]*"); QEMU holds the group; vfguard wrote no rules file of
+# its own (the hook leaves AppArmor to libvirt's driver: nothing would read
+# one) and its audit is clean. After `virsh destroy` libvirt has unloaded
+# the profile and deleted libvirt-UUID.files, vfguard has put the host back
+# exactly. docs/apparmor.md, "libvirt's AppArmor driver".
+requires legacy
+check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exit 1
+libvirt_edu_setup || exit 1
+domain=vfg-aa group=/dev/vfio/$(iommu_group "$EDU")
+libvirt_domain $domain "name='vfio'" >domain.xml
+local_profile=/etc/apparmor.d/local/usr.sbin.libvirtd
+cp "$local_profile" local-profile.packaged || exit 1
+
+# The daemon's and virt-aa-helper's profiles as packaged, loaded before the
+# daemon starts: AppArmor confines it at exec, and libvirt's probe finds its
+# profile loaded (security_apparmor.c use_apparmor()).
+check load-libvirtd apparmor_parser --replace /etc/apparmor.d/usr.sbin.libvirtd || exit 1
+check load-virt-aa-helper apparmor_parser --replace /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper || exit 1
+libvirt_start 'security_driver = "apparmor"' || exit 1
+daemon=$(cat /run/libvirtd.pid)
+expect_eq libvirtd-confined "$(cat "/proc/$daemon/attr/current")" "libvirtd (enforce)"
+virsh_ capabilities >capabilities.xml
+expect_eq secmodel-apparmor "$(grep -A1 '<secmodel>' capabilities.xml | grep -o '<model>apparmor</model>')" \
+	"<model>apparmor</model>"
+check define virsh_ define domain.xml || exit 1
+uuid=$(virsh_ domuuid "$domain" | head -n 1)
+profile=libvirt-$uuid
+before=$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)
+
+# Without vfguard's abstraction: the confined daemon may not run the hook.
+if virsh_ start --paused "$domain" >start-denied.out 2>&1; then
+	fail no-hook-rule-refused "the domain started without the daemon's rule for the hook"
+	virsh_ destroy "$domain" >/dev/null 2>&1
+else
+	expect_match no-hook-rule-refused "$(cat start-denied.out)" \
+		"cannot execute binary /etc/libvirt/hooks/qemu.d/vfguard: Permission denied"
+fi
+expect_match no-hook-rule-denied "$(dmesg | grep 'apparmor="DENIED" operation="exec"' | tail -n 1)" \
+	'profile="libvirtd" name="[^"]*/vfguard-libvirt-hook"'
+expect_same no-hook-rule-nothing-changed "$before" "$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)"
+
+# With it, as docs/apparmor.md tells the administrator: one include line in
+# the daemon's local profile, and the profile reloaded.
+echo 'include <abstractions/vfguard-libvirtd>' >>"$local_profile"
+check reload-libvirtd apparmor_parser --replace /etc/apparmor.d/usr.sbin.libvirtd || exit 1
+check start virsh_ start --paused "$domain" || {
+	show_output "/var/log/libvirt/qemu/$domain.log"
+	exit 1
+}
+pid=$(cat "/run/libvirt/qemu/$domain.pid")
+expect_eq qemu-confined "$(cat "/proc/$pid/attr/current")" "$profile (enforce)"
+expect_eq qemu-uid "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" "$LIBVIRT_UID"
+expect_match qemu-holds-group "$(ls -l "/proc/$pid/fd/")" " -> $group\$"
+expect_query_pci qmp-query-pci "$domain"
+# Where the rules that allow it are: the profile virt-aa-helper made from
+# TEMPLATE.qemu includes libvirt's .files and nothing of vfguard's.
+generated=/etc/apparmor.d/libvirt/$profile
+echo "== $generated"
+cat "$generated"
+echo "== $generated.files"
+cat "$generated.files"
+expect_eq profile-from-template "$(grep -c "include if exists <libvirt/$profile.files>" "$generated") $(grep -c vfguard "$generated")" "1 0"
+expect_eq files-allow-vfio "$(grep -cxF -e '  "/dev/vfio/vfio" rw,' -e '  "/dev/vfio/[0-9]*" rw,' "$generated.files")" 2
+check loaded grep -qx "$profile (enforce)" /sys/kernel/security/apparmor/profiles
+expect_absent no-vfguard-rules-file "/etc/apparmor.d/vfguard/$profile"
+# vfguard's own part: the binding, the claim and the DAC grant, and no AppArmor record.
+expect_eq edu-on-vfio-pci "$(pci_driver "$EDU")" vfio-pci
+expect_eq host-group-granted "$(stat -c '%u:%g %a' "$group")" "$LIBVIRT_UID:$LIBVIRT_UID 600"
+check status sh -c "vfguard status --json >status.json"
+expect_eq status-domain "$(json_get status.json domains 0 name) $(json_get status.json domains 0 grants path="$group" state)" \
+	"$domain granted"
+vfguard status >status.txt
+show_output status.txt
+expect_eq status-no-apparmor "$(grep -c apparmor status.txt)" 0
+check audit-clean vfguard audit --domain "$domain"
+
+check destroy virsh_ destroy "$domain"
+# libvirt unloaded its profile and deleted the .files before release end;
+# the profile file itself it keeps (virt-aa-helper makes it only when missing).
+check_fails unloaded grep -q "^$profile " /sys/kernel/security/apparmor/profiles
+expect_absent files-deleted "$generated.files"
+run_checks -p after vfio_probe legacy --container /dev/vfio/vfio --group "$group" --device "$EDU" \
+	--uid "$LIBVIRT_UID" --gid "$LIBVIRT_UID" --open-errno group=ENOENT
+expect_same host-as-before "$before" "$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)"
+expect_empty apparmor-rules-gone "$(ls /etc/apparmor.d/vfguard/ 2>/dev/null)"
+check undefine virsh_ undefine "$domain"
+ls -l /etc/apparmor.d/libvirt/
+libvirt_stop
+
+# The scenarios after this one run an unconfined libvirtd with its DAC
+# driver: the profiles go, the local profile and qemu.conf are as packaged
+# again (libvirtd refuses to start when qemu.conf names a driver it cannot use).
+cp local-profile.packaged "$local_profile"
+cp qemu.conf.packaged /etc/libvirt/qemu.conf
+check unload apparmor_parser --remove /etc/apparmor.d/usr.sbin.libvirtd /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
+rm -f "$generated"
