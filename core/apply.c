@@ -267,17 +267,17 @@ static int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 	} else if (claim.managed) {
 		vfg_driver_binding binding;
 		vfg_error reattach = {0};
-		bool given_back;
+		bool given_back, unrecorded;
 		/* No driver record: the crash came before the detach began; there is nothing to give back. */
-		int r = vfg_pci_reattach_unlocked(ctx, &claim.addr, &binding, &given_back, &reattach);
-		if ((r == 0 && binding.changed) || (r < 0 && reattach.errnum != ENOENT))
+		int r = vfg_pci_reattach_unlocked(ctx, &claim.addr, &binding, &given_back, &unrecorded, &reattach);
+		if ((r == 0 && binding.changed) || (r < 0 && !unrecorded))
 			record_driver(ctx, RECORD_REATTACH, dj->domain->name, &claim.addr, r < 0 ? &reattach : NULL);
 		char bdf[VFG_PCI_ADDR_STRLEN], note[VFG_ERROR_MESSAGE_MAX + 64];
 		if (r < 0 && reattach.errnum == ENODEV) {
 			/* the function is gone: nothing to give back, and nothing left to retry */
 			snprintf(note, sizeof(note), "managed hostdev %s\n", reattach.message);
 			summary_note(summary, note);
-		} else if (r < 0 && reattach.errnum != ENOENT && !ctx->reattach_failure.message[0]) {
+		} else if (r < 0 && !unrecorded && !ctx->reattach_failure.message[0]) {
 			/*
 			 * The driver refused it, or a VFIO user still holds it, or
 			 * only its record could not be dropped. Holding the revoke

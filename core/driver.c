@@ -532,7 +532,7 @@ static void announce_vfio_users(const vfg_context *ctx, const char *bdf, const c
 }
 
 int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, bool *given_back,
-			      vfg_error *err)
+			      bool *unrecorded, vfg_error *err)
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_function fn;
@@ -542,11 +542,15 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 	binding->addr = *addr;
 	if (given_back)
 		*given_back = false;
+	if (unrecorded)
+		*unrecorded = false;
 
 	int have_record = record_read(ctx, bdf, &record, err);
 	if (have_record < 0)
 		return -1;
 	if (!have_record) {
+		if (unrecorded)
+			*unrecorded = true;
 		/* A function the host does not have is named as such, not as one vfguard did not detach. */
 		if (vfg_pci_function_read(ctx, addr, &fn, err) == 0) {
 			char path[VFG_PATH_MAX];
@@ -740,10 +744,8 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 	bool present = vfg_pci_function_read(ctx, addr, &fn, &ignored) == 0;
 	int r = present ? check_unclaimed(ctx, &hj, addr, "reattach", &why) : 0;
 	bool unrecorded = false;
-	if (r == 0) {
-		r = vfg_pci_reattach_unlocked(ctx, addr, binding, NULL, &why);
-		unrecorded = r < 0 && why.errnum == ENOENT;
-	}
+	if (r == 0)
+		r = vfg_pci_reattach_unlocked(ctx, addr, binding, NULL, &unrecorded, &why);
 	host_journal_close(&hj);
 	/*
 	 * Nothing to give back, and nothing vfguard would have to: a function
@@ -751,9 +753,9 @@ VFG_EXPORT int vfg_pci_reattach(vfg_context *ctx, const vfg_pci_addr *addr, vfg_
 	 * or none stays there, as a detach of a bound function binds nothing.
 	 * One on a vfio driver is still refused: where it came from is unknown.
 	 */
-	if (unrecorded && present && !vfg_pci_function_on_vfio(&fn)) {
+	if (r < 0 && unrecorded && present && !vfg_pci_function_on_vfio(&fn)) {
+		/* the driver it had before is not known: original stays "" (null in JSON) */
 		snprintf(binding->driver, sizeof(binding->driver), "%s", fn.driver);
-		snprintf(binding->original, sizeof(binding->original), "%s", fn.driver);
 		return 0;
 	}
 	if (r < 0 && err)

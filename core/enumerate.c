@@ -58,14 +58,12 @@ static const char *const sysfs_dir_paths[VFG_SYSFS_DIRS] = {
 };
 
 int vfg_host_sysfs_open(const vfg_context *ctx, vfg_host_nodes *host, vfg_sysfs_dir which, const char *name, int flags,
-			char *path, size_t size)
+			char *path, size_t size, vfg_error *err)
 {
 	char logical[96];
 	snprintf(logical, sizeof(logical), "%s/%s", sysfs_dir_paths[which], name);
-	if (vfg_host_path(ctx, logical, path, size, NULL) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if (vfg_host_path(ctx, logical, path, size, err) < 0)
+		return -2;
 	int *dir = host ? &host->sysfs_dirs[which] : NULL;
 	/* Relative to the root's fd: the same directory the whole path names, the root's components walked once. */
 	if (dir && *dir < 0)
@@ -91,13 +89,11 @@ static int function_dir_open(const vfg_context *ctx, vfg_host_nodes *host, const
 {
 	char bdf[VFG_PCI_ADDR_STRLEN];
 	vfg_pci_addr_format(addr, bdf);
-	int fd =
-		vfg_host_sysfs_open(ctx, host, VFG_SYSFS_PCI_DEVICES, bdf, O_PATH | O_DIRECTORY | O_CLOEXEC, dir, size);
-	if (fd < 0)
-		return errno == ENAMETOOLONG
-			       ? vfg_error_set(err, ENAMETOOLONG, bdf, "its sysfs path is too long")
-			       : vfg_error_set(err, 0, bdf, "no such PCI function on this host (%s)", dir);
-	return fd;
+	int fd = vfg_host_sysfs_open(ctx, host, VFG_SYSFS_PCI_DEVICES, bdf, O_PATH | O_DIRECTORY | O_CLOEXEC, dir, size,
+				     err);
+	if (fd == -1)
+		return vfg_error_set(err, 0, bdf, "no such PCI function on this host (%s)", dir);
+	return fd < 0 ? -1 : fd;
 }
 
 /*
@@ -331,9 +327,11 @@ static int read_group_members(const vfg_context *ctx, vfg_host_nodes *host, cons
 	char name[32], path[VFG_PATH_MAX];
 	snprintf(name, sizeof(name), "%u/devices", group->number);
 	_cleanup_close_ int fd = vfg_host_sysfs_open(ctx, host, VFG_SYSFS_IOMMU_GROUPS, name,
-						     O_RDONLY | O_DIRECTORY | O_CLOEXEC, path, sizeof(path));
-	if (fd < 0)
+						     O_RDONLY | O_DIRECTORY | O_CLOEXEC, path, sizeof(path), err);
+	if (fd == -1)
 		return vfg_error_set(err, errno, path, "cannot list the IOMMU group's devices");
+	if (fd < 0)
+		return -1;
 	_Alignas(struct group_dirent) char buf[2048];
 	for (;;) {
 		long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
@@ -607,8 +605,12 @@ static bool legacy_available(const vfg_context *ctx, vfg_host_nodes *host, const
 	 * read reports what is wrong with it.
 	 */
 	snprintf(name, sizeof(name), "%u/dev", hostdev->group.number);
-	_cleanup_close_ int fd =
-		vfg_host_sysfs_open(ctx, host, VFG_SYSFS_CLASS_VFIO, name, O_RDONLY | O_CLOEXEC, path, sizeof(path));
+	_cleanup_close_ int fd = vfg_host_sysfs_open(ctx, host, VFG_SYSFS_CLASS_VFIO, name, O_RDONLY | O_CLOEXEC, path,
+						     sizeof(path), NULL);
+	if (fd == -2) {
+		snprintf(why, size, "the path of /sys/class/vfio/%s is too long under the root", name);
+		return false;
+	}
 	host->group_node_read = fd >= 0 && vfg_sysfs_read_devnum_fd(fd, path, &host->group_node_rdev, NULL) == 0;
 	host->group_node_group = hostdev->group.number;
 	if (!host->group_node_read && !exists(path)) {

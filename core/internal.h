@@ -181,11 +181,12 @@ void vfg_host_nodes_release(vfg_host_nodes *host);
  * directory @which, through @host's fd for it (opened now when it is not
  * yet), or through the whole path when @host is NULL or the directory
  * cannot be opened, so that the open itself reports what is missing. @path
- * gets ROOT + the directory + "/" + @name, for messages. The fd, or -1 with
- * errno (ENAMETOOLONG when the path does not fit in @size).
+ * gets ROOT + the directory + "/" + @name, for messages. The fd; -1 with
+ * errno when the open fails (@path filled); -2 with @err when the path does
+ * not fit in @size (@path then unusable).
  */
 int vfg_host_sysfs_open(const vfg_context *ctx, vfg_host_nodes *host, vfg_sysfs_dir which, const char *name, int flags,
-			char *path, size_t size);
+			char *path, size_t size, vfg_error *err);
 /* vfg_hostdev_enumerate, with what is known of the host in @host (VFG_HOST_NODES_UNKNOWN at first). */
 int vfg_hostdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vfg_hostdev_spec *spec,
 			     vfg_hostdev *hostdev, vfg_error *err);
@@ -232,10 +233,13 @@ int vfg_pci_detach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, const ch
 			    vfg_driver_binding *binding, vfg_error *err);
 /*
  * vfg_pci_reattach_unlocked sets *@given_back (may be NULL) once the function
- * is on its original driver, also when dropping its record then fails.
+ * is on its original driver, also when dropping its record then fails, and
+ * *@unrecorded (may be NULL) when it failed for want of a driver record:
+ * vfguard did not detach it, there is nothing to give back. Only that says
+ * so: its errnum ENOENT may also be a failed bind's (a probe's -ENOENT).
  */
 int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_driver_binding *binding, bool *given_back,
-			      vfg_error *err);
+			      bool *unrecorded, vfg_error *err);
 /*
  * driver.c: drop the record of @addr's original driver (STATE/drivers/BDF)
  * without a reattach, for a detach of a boot that is over; *@dropped says

@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "hosttree.h"
 #include "testlib.h"
 
 /* Legacy only: a container but no /dev/iommu and no cdevs, as on Debian's kernels. */
@@ -33,6 +34,39 @@ static void expect_plan_error(const char *root, const char *spec, const char *me
 	ck_assert_msg(strstr(err.message, message), "expected '%s' in '%s'", message, err.message);
 	vfg_context_free(ctx);
 }
+
+/*
+ * A root so long that the function's sysfs path fits and its group's does
+ * not: the message names the group's path and the root, as vfg_host_path
+ * says it (a trial saw uninitialised bytes printed once the plan opened its
+ * sysfs directories once).
+ */
+START_TEST(a_group_path_too_long_under_the_root_is_named)
+{
+	char root[1100];
+	int used = snprintf(root, sizeof(root), "/tmp/vfguard-test-long-%d", (int)getpid());
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	char top[64];
+	snprintf(top, sizeof(top), "%s", root);
+	/* 990 bytes: ROOT + "/sys/bus/pci/devices/0000:01:00.0" (33) fits in 1024, "/sys/kernel/iommu_groups/7/devices"
+	 * (34) not */
+	while (used < 990) {
+		int step = 990 - used > 200 ? 200 : 990 - used - 1;
+		if (step <= 0)
+			break;
+		root[used++] = '/';
+		memset(root + used, 'd', (size_t)step);
+		used += step;
+		root[used] = '\0';
+		ck_assert_int_eq(mkdir(root, 0755), 0);
+	}
+	ck_assert_int_eq((int)strlen(root), 990);
+	char error[512] = "";
+	ck_assert_msg(hosttree_build_string(host_legacy, root, error, sizeof(error)) == 0, "%s", error);
+	expect_plan_error(root, "01:00.0", "/sys/kernel/iommu_groups/7/devices: host path too long under root /tmp/");
+	test_root_remove(top);
+}
+END_TEST
 
 /* Linux 6.1-6.5: vfio-dev/vfio0 exists for a vfio-pci device, with no dev file (no cdev). */
 START_TEST(a_vfio_dev_directory_without_a_dev_file_is_no_cdev)
@@ -575,6 +609,7 @@ static Suite *enumerate_suite(void)
 	TCase *tc = tcase_create("backends");
 	tcase_add_test(tc, legacy_host_gives_container_and_group_nodes_with_sysfs_rdevs);
 	tcase_add_test(tc, a_vfio_dev_directory_without_a_dev_file_is_no_cdev);
+	tcase_add_test(tc, a_group_path_too_long_under_the_root_is_named);
 	tcase_add_test(tc, iommufd_host_gives_iommu_and_cdev_nodes_with_sysfs_rdevs);
 	tcase_add_test(tc, group_members_carry_ids_class_header_and_driver);
 	tcase_add_test(tc, a_function_on_a_vfio_driver_is_a_normal_header_without_its_config_space_read);

@@ -982,6 +982,43 @@ static const char host_managed_pair[] =
 	"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
 
 /*
+ * A bind back that fails with ENOENT (the driver's probe returned -ENOENT,
+ * which the bind file passes on; here its bind file is missing) is a
+ * failure like any other: the revoke said "1 change undone", exit 0, and
+ * left the function on no driver with its record, as if vfguard had never
+ * detached it (a trial: ENOENT was taken as "no driver record").
+ */
+START_TEST(a_managed_hostdev_whose_bind_back_fails_with_enoent_fails_the_revoke)
+{
+	const char *root =
+		test_root_new("misc vfio 10:196\n"
+			      "driver vfio-pci\n"
+			      "driver e1000e\n"
+			      "group 8 243:1\n"
+			      "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n");
+	use_testmark(root);
+	test_write_file(root, "/run/vfguard/drivers/0000:02:00.0", "driver=e1000e\noverride=\n");
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--hostdev", "02:00.0,managed=yes",
+					NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(unlink(test_path(root, "/sys/bus/pci/drivers/e1000e/bind")), 0);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_int_eq(run.status, 1);
+	ck_assert_msg(strstr(run.err, "managed hostdev 0000:02:00.0 of domain vm1 could not be given back to its "
+				      "original driver") &&
+			      strstr(run.err, "e1000e/bind"),
+		      "%s", run.err);
+	test_run_free(&run);
+	char *record = test_read_file(root, "/run/vfguard/drivers/0000:02:00.0");
+	ck_assert_msg(record && strcmp(record, "driver=e1000e\noverride=\n") == 0, "%s", record);
+	free(record);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
  * A managed hostdev that cannot be given back to its driver held the
  * revoke open, and every later command on the host, of any domain, failed
  * finishing it (a trial: a VF gone with its PF's SR-IOV, a driver that
@@ -1509,6 +1546,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, a_journal_of_its_header_alone_is_removed_by_restore_revoke_and_apply);
 	tcase_add_test(tc, a_managed_hostdev_is_claimed_before_its_grants_and_given_back_by_revoke);
 	tcase_add_test(tc, a_managed_hostdev_gone_or_refused_at_revoke_does_not_hold_the_host);
+	tcase_add_test(tc, a_managed_hostdev_whose_bind_back_fails_with_enoent_fails_the_revoke);
 	tcase_add_test(tc, a_driver_record_that_cannot_be_dropped_at_revoke_is_named_as_such);
 	tcase_add_test(tc, a_transaction_syncs_what_a_boots_release_needs_and_no_more);
 	tcase_add_test(tc, a_managed_hostdev_gone_from_the_host_is_noted_at_revoke);
