@@ -590,6 +590,34 @@ START_TEST(reattach_binds_before_it_gives_back_an_override_naming_another_driver
 }
 END_TEST
 
+/*
+ * A reattach whose bind back fails with ENOENT (the original driver's probe
+ * returned -ENOENT, e.g. request_firmware() finding no file, which bind_store
+ * passes on since 5.14; here the driver's bind file is missing) failed, and
+ * the record stays: it is no "nothing to give back" (no record), and must
+ * not exit 0 as one. The function is on no driver, as a first reattach
+ * whose bind failed leaves it.
+ */
+START_TEST(a_reattach_whose_bind_fails_with_enoent_is_a_failure_not_nothing_to_give_back)
+{
+	const char *root = test_root_new("misc vfio 10:196\n"
+					 "driver vfio-pci\n"
+					 "driver e1000e\n"
+					 "group 8\n"
+					 "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000\n");
+	test_write_file(root, record_of_e1000e, "driver=e1000e\noverride=\n");
+	ck_assert_int_eq(unlink(test_path(root, "/sys/bus/pci/drivers/e1000e/bind")), 0);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	int r = reattach(root, "0000:02:00.0", &binding, &err);
+	ck_assert_msg(r == -1, "reattach returned %d (driver '%s', original '%s', changed %d) with the bind failed", r,
+		      binding.driver, binding.original, binding.changed);
+	ck_assert_msg(strstr(err.message, "e1000e/bind"), "%s", err.message);
+	expect_file(root, record_of_e1000e, "driver=e1000e\noverride=\n");
+	test_root_remove(root);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
 	Suite *suite = suite_create("driver");
@@ -605,6 +633,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, detach_of_a_bound_function_changes_nothing_and_reattach_keeps_it);
 	tcase_add_test(tc, reattach_refuses_a_vfio_function_vfguard_did_not_detach_and_leaves_a_host_one);
 	tcase_add_test(tc, reattach_binds_before_it_gives_back_an_override_naming_another_driver);
+	tcase_add_test(tc, a_reattach_whose_bind_fails_with_enoent_is_a_failure_not_nothing_to_give_back);
 	tcase_add_test(tc, cli_detach_reports_the_device_and_json);
 	tcase_add_test(tc, a_vfio_user_holding_the_group_is_named_by_pid_and_name_or_none_found);
 	tcase_add_test(tc, a_reattach_says_who_holds_the_function_before_the_unbind_that_waits_for_it);
