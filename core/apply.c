@@ -678,6 +678,7 @@ static int call_intent(vfg_context *ctx, host_journal *hj, domain_journal *dj, c
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name};
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	txn_view_keep(&view, plan);
 	int r = txn_result(
 		&txn, VFG_LABELER_OPTIONAL(labeler, intent)(&env, &plan->domain, probe, node, step, &txn, err), err);
 	summary_note(summary, txn.notes);
@@ -763,6 +764,7 @@ static int call_grant(vfg_context *ctx, host_journal *hj, domain_journal *dj, co
 	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = labeler->name, .pending_id = intent};
 	txn_view view;
 	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	txn_view_keep(&view, plan);
 	int r = txn_result(&txn, labeler->grant(&env, &plan->domain, probe, node, step, &txn, err), err);
 	summary_note(summary, txn.notes);
 	free(txn.notes);
@@ -1073,11 +1075,14 @@ int vfg_domain_plan_apply(vfg_context *ctx, const vfg_domain *domain, vfg_plan *
 	host_journal hj;
 	int r = open_and_recover(ctx, plan->domain.name, false, false, &hj, summary, err);
 	if (r == 0) {
+		/* the nodes enumeration opened serve the intents and grants of this hold too */
+		plan->keep_node_fds = true;
 		r = plan_under_lock(ctx, &hj, plan, err);
 		if (r == 0)
 			r = check_refusals(ctx, plan, err);
 		if (r == 0)
 			r = plan_apply_held(ctx, &hj, plan, summary, committed, err);
+		plan_close_kept(plan);
 		host_journal_close(&hj);
 	}
 	r = command_end(ctx, plan->domain.name, r, err, summary);

@@ -603,6 +603,10 @@ vfg_labeler_env txn_view_env(const vfg_context *ctx, txn_view *view, const host_
  */
 vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err);
 int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_error *err);
+/* Close the fds enumeration kept (plan->node_fds), once nothing of this hold of the lock needs them. */
+void plan_close_kept(vfg_plan *plan);
+/* @view hands labelers duplicates of the fds @plan's enumeration kept (node.c: vfg_env_dup_kept). */
+void txn_view_keep(txn_view *view, const vfg_plan *plan);
 
 /*
  * What apply refuses before anything is written, for @plan under the lock

@@ -345,10 +345,8 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
 		pl->labeler = ctx->labelers[l];
 		txn_view view;
 		vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
-		/* The first of its plans to open a node takes the fd enumeration checked it through. */
-		view.kept_nodes = plan->nodes;
-		view.kept_fds = plan->node_fds;
-		view.n_kept = plan->n_nodes;
+		/* Its plans open a node through the fd enumeration checked it through. */
+		txn_view_keep(&view, plan);
 		if (pl->labeler->probe(&env, &plan->domain, &pl->probe, err) < 0) {
 			vfg_error_prefix(err, "%s: probe", pl->labeler->name);
 			return -1;
@@ -448,11 +446,19 @@ static int plan_hostdevs(vfg_context *ctx, vfg_plan *plan, vfg_error *err)
 	return r;
 }
 
+void txn_view_keep(txn_view *view, const vfg_plan *plan)
+{
+	view->kept_nodes = plan->nodes;
+	view->kept_fds = plan->node_fds;
+	view->n_kept = plan->node_fds ? plan->n_nodes : 0;
+}
+
 /*
- * The fds enumeration kept that no labeler took: the plan is made, and
- * apply opens every node again under its own lock.
+ * The fds enumeration kept: the plan is made, and an apply in another hold
+ * of the lock opens every node again under its own (vfg_domain_plan_apply
+ * closes them after its apply instead).
  */
-static void plan_close_kept(vfg_plan *plan)
+void plan_close_kept(vfg_plan *plan)
 {
 	for (size_t i = 0; plan->node_fds && i < plan->n_nodes; i++) {
 		vfg_closep(&plan->node_fds[i]);
@@ -527,7 +533,8 @@ int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_erro
 	int r = plan_refresh_nodes(ctx, plan, err);
 	if (r == 0)
 		r = plan_labelers(ctx, hj, plan, err);
-	plan_close_kept(plan);
+	if (r < 0 || !plan->keep_node_fds)
+		plan_close_kept(plan);
 	if (r == 0 && hj->failed) { /* a holder's journal the labelers asked about could not be read */
 		*err = hj->failure;
 		r = -1;

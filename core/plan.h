@@ -42,7 +42,13 @@ struct vfg_plan {
 	size_t n_nodes;
 	vfg_node *nodes;
 	size_t *path_hostdev; /* per node: the first hostdev with path access that uses it, + 1; 0: none */
-	int *node_fds; /* per node: the O_PATH fd enumeration checked it through, until the labelers planned; or -1 */
+	/*
+	 * Per node: the O_PATH fd enumeration checked it through, or -1; kept
+	 * until the labelers planned, or, when the plan is applied in the same
+	 * hold of the lock (keep_node_fds), until the apply is done.
+	 */
+	int *node_fds;
+	bool keep_node_fds;
 	size_t n_labelers; /* the node-scope labelers */
 	vfg_planned_labeler *labelers;
 	size_t n_steps; /* n_labelers * n_nodes */
