@@ -14,7 +14,7 @@
  * prefix), written by the first command of a boot that takes the host lock
  * exclusively. When that command finds another boot id there, every domain
  * the journal holds is of a boot that is over: each is released whole
- * (apply.c: boot_release_domain, which hands its records to the labelers'
+ * (undo.c: boot_release_domain, which hands its records to the labelers'
  * boot_release), then each labeler's boot_sweep releases what it keeps
  * outside the journal with another boot's id on it, and only then is the
  * new boot id written: a crash before that leaves the same to do again.

@@ -585,7 +585,7 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
 			      "record is dropped",
 			      dir, driver_or_none(record.driver));
 		if (err)
-			err->errnum = ENODEV; /* told apart from a reattach that failed (core/apply.c) */
+			err->errnum = ENODEV; /* told apart from a reattach that failed (core/undo.c: release_claim) */
 		return -1;
 	}
 	if (vfg_pci_function_read(ctx, addr, &fn, err) < 0)

@@ -46,7 +46,7 @@ struct vfg_context {
 	host_records records; /* the command under way's records (records.h) */
 	/*
 	 * The first managed hostdev the command under way could not give back
-	 * to its original driver (core/apply.c: release_claim): its claim is
+	 * to its original driver (core/undo.c: release_claim): its claim is
 	 * released all the same, its driver record kept for vfguard reattach,
 	 * and the command fails with this once the rest is done. "": none.
 	 */
@@ -55,7 +55,7 @@ struct vfg_context {
 	 * vfg_domain_revoke_forgetting under way: domain @forget.domain's
 	 * records of the labelers @forget.labelers names (NULL-terminated),
 	 * none of them loaded, are dropped without their undo, each told to
-	 * @forget.fn (core/apply.c: forget_record). domain NULL: none.
+	 * @forget.fn (core/undo.c: forget_record). domain NULL: none.
 	 */
 	struct {
 		const char *domain;

@@ -109,7 +109,7 @@ typedef struct domain_journal {
 	/*
 	 * The claims the open transaction released that an earlier one made
 	 * (an apply that switches a hostdev's access or backend claims it
-	 * anew): its rollback puts them back (apply.c, rollback_now).
+	 * anew): its rollback puts them back (undo.c, rollback_now).
 	 */
 	size_t n_released, released_capacity;
 	journal_claim *released;
@@ -351,7 +351,7 @@ int host_boot_check(vfg_context *ctx, host_journal *hj, const char *subject, boo
 int host_boot_sweep(vfg_context *ctx, host_journal *hj, const char *boot_id, vfg_change_summary *summary,
 		    vfg_error *err);
 /*
- * apply.c: release everything @dj holds, as of a boot that is over: its
+ * undo.c: release everything @dj holds, as of a boot that is over: its
  * open transaction and every record (the labeler's boot_release, or revoke
  * when it has none), its claims without touching a driver (a managed
  * function's driver record is dropped: the boot's binding is the kernel's
@@ -539,7 +539,7 @@ int journal_domain_record_labelers(const vfg_context *ctx, const domain_journal 
 bool labeler_list_has(const char *list, const char *name);
 /*
  * The first labeler @dj holds a record of that @ctx does not load, or NULL:
- * nothing here can undo that record (apply.c: labeler_missing).
+ * nothing here can undo that record (undo.c: labeler_missing).
  */
 const char *domain_journal_labeler_not_loaded(const vfg_context *ctx, const domain_journal *dj);
 /* @dj's domain as a whole vfg_domain, one that copies with '=' (what a labeler or a caller is given). */

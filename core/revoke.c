@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The commands that take back: revoke of a domain (with --forget, of the
+ * records of a labeler that cannot be loaded any more), restore, and the
+ * revoke of some of a domain's hostdevs (hot-unplug). Each is one
+ * transaction under the host lock; undo.c does the undoing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "transaction.h"
+
+static int domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
+{
+	host_journal hj;
+	if (open_and_recover(ctx, name, true, false, &hj, summary, err) < 0)
+		return -1;
+	domain_journal *dj = host_journal_find(&hj, name);
+	int r = 0;
+	if (dj && (dj->n_records > 0 || dj->n_claims > 0)) {
+		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
+		if (r == 0)
+			r = revoke_all(ctx, &hj, dj, summary, err);
+		revoke_failure_explain(dj, r, err);
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *summary, vfg_error *err)
+{
+	command_outcome own;
+	if (vfg_domain_name_check(name, err) < 0)
+		return -1; /* no domain of that name: nothing to record */
+	command_begin(ctx, "revoke", &own, &summary, &err);
+	int r = domain_revoke(ctx, name, summary, err);
+	return command_end(ctx, name, r, err, summary);
+}
+
+/*
+ * --forget is deliberate: each labeler it names is one this context does
+ * not load (a loaded one's grants revoke undoes) and one domain @name holds
+ * a grant of (a misspelt name would drop nothing and say so too late).
+ * Looked at under the shared lock, which writes nothing: a refusal leaves
+ * the host byte for byte.
+ */
+static int check_forget(vfg_context *ctx, const char *name, const char *const *forget, vfg_error *err)
+{
+	if (!forget || !forget[0])
+		return vfg_error_set(err, EINVAL, name, "no labeler named to forget: give at least one");
+	for (const char *const *labeler = forget; *labeler; labeler++)
+		for (size_t i = 0; i < ctx->n_labelers; i++)
+			if (strcmp(ctx->labelers[i]->name, *labeler) == 0)
+				return vfg_error_refuse(err, EINVAL, *labeler,
+							"labeler %s is loaded: vfguard revoke --domain %s undoes its "
+							"grants; --forget is for a labeler that cannot be loaded any "
+							"more; nothing was changed",
+							*labeler, VFG_NAME_SHELL(name));
+	host_journal hj;
+	if (host_journal_open_for(ctx, false, name, &hj, err) < 0)
+		return -1;
+	const domain_journal *dj = host_journal_find(&hj, name);
+	int r = 0;
+	for (const char *const *labeler = forget; r == 0 && *labeler; labeler++) {
+		bool held = false;
+		for (size_t i = 0; dj && !held && i < dj->n_records; i++)
+			held = strcmp(dj->records[i]->labeler, *labeler) == 0;
+		if (!held)
+			r = vfg_error_refuse(err, ENOENT, *labeler,
+					     "domain %s holds no grant of labeler %s: there is nothing to forget; "
+					     "nothing was changed",
+					     name, *labeler);
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_domain_revoke_forgetting(vfg_context *ctx, const char *name, const char *const *forget,
+					    vfg_forgotten_fn forgotten, void *data, vfg_change_summary *summary,
+					    vfg_error *err)
+{
+	command_outcome own;
+	if (vfg_domain_name_check(name, err) < 0)
+		return -1;
+	command_begin(ctx, "revoke", &own, &summary, &err);
+	memset(summary, 0, sizeof(*summary));
+	int r = check_forget(ctx, name, forget, err);
+	if (r == 0) {
+		ctx->forget.domain = name;
+		ctx->forget.labelers = forget;
+		ctx->forget.fn = forgotten;
+		ctx->forget.data = data;
+		r = domain_revoke(ctx, name, summary, err);
+		memset(&ctx->forget, 0, sizeof(ctx->forget));
+	}
+	return command_end(ctx, name, r, err, summary);
+}
+
+static int restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
+{
+	host_journal hj;
+	if (open_and_recover(ctx, NULL, true, true, &hj, summary, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; release_all && r == 0 && i < hj.n_domains; i++) {
+		domain_journal *dj = hj.domains[i];
+		if (dj->n_records == 0 && dj->n_claims == 0)
+			continue;
+		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
+		if (r == 0)
+			r = revoke_all(ctx, &hj, dj, summary, err);
+	}
+	host_journal_close(&hj);
+	return r;
+}
+
+VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summary *summary, vfg_error *err)
+{
+	command_outcome own;
+	command_begin(ctx, "restore", &own, &summary, &err);
+	int r = restore(ctx, release_all, summary, err);
+	return command_end(ctx, NULL, r, err, summary);
+}
+
+/*
+ * Hot-unplug: what hostdev @claim alone needed. Its cdev is its own, and
+ * its group's node (/dev/vfio/N, one group one domain) once no other
+ * function of that group is held by @dj (a trial saw a GPU's audio function
+ * unplugged take the node from the GPU); a shared node (/dev/vfio/vfio,
+ * /dev/iommu) goes only when no other hostdev @dj keeps uses its backend.
+ * Another domain's grants of a shared node are its own records: a labeler's
+ * undo of this domain's record leaves them (labeler.h).
+ */
+static bool record_is_hostdevs(const journal_record *record, const journal_claim *claim, dev_t cdev_rdev,
+			       const domain_journal *dj)
+{
+	char group_path[32];
+	switch (record->node.kind) {
+	case VFG_NODE_GROUP:
+		snprintf(group_path, sizeof(group_path), "/dev/vfio/%u", claim->group);
+		if (strcmp(record->node.path, group_path) != 0)
+			return false;
+		/* A function of the same group that @dj keeps opens the group through the same node. */
+		for (size_t i = 0; i < dj->n_claims; i++)
+			if (&dj->claims[i] != claim && dj->claims[i].group == claim->group)
+				return false;
+		return true;
+	case VFG_NODE_CDEV:
+		return cdev_rdev && record->node.rdev == cdev_rdev;
+	case VFG_NODE_CONTAINER:
+	case VFG_NODE_IOMMUFD: {
+		vfg_backend needs = record->node.kind == VFG_NODE_CONTAINER ? VFG_BACKEND_LEGACY : VFG_BACKEND_IOMMUFD;
+		for (size_t i = 0; i < dj->n_claims; i++)
+			if (&dj->claims[i] != claim &&
+			    (dj->claims[i].backend == needs || dj->claims[i].backend == VFG_BACKEND_AUTO))
+				return false; /* AUTO (no backend written): either node may be its own, so kept */
+		return claim->backend == needs;
+	}
+	case VFG_NODE_DOMAIN:
+		break; /* the domain's own changes (cgroup, AppArmor, memlock) stay with the domain */
+	}
+	return false;
+}
+
+/* One hostdev's records undone, newest first, then its claim released. */
+static int revoke_one_hostdev(vfg_context *ctx, host_journal *hj, domain_journal *dj, const char *name, dev_t cdev_rdev,
+			      vfg_change_summary *summary, vfg_error *err)
+{
+	journal_claim *claim = domain_journal_find_claim(dj, name);
+	if (!claim)
+		return 0; /* named twice: taken back already */
+	undo_probes probes = {0};
+	int r = 0;
+	for (size_t i = dj->n_records; r == 0 && i-- > 0;) {
+		if (i >= dj->n_records || !record_is_hostdevs(dj->records[i], claim, cdev_rdev, dj))
+			continue;
+		r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, err);
+		if (r == 0 && summary)
+			summary->changed++;
+		r = r < 0 ? -1 : 0;
+	}
+	undo_probes_free(&probes);
+	if (r < 0)
+		return -1;
+	for (size_t i = 0; i < dj->n_claims; i++)
+		if (&dj->claims[i] == claim)
+			return release_claim(ctx, hj, dj, i, summary, err);
+	return 0;
+}
+
+/*
+ * The hostdevs the open revoke names (dj->unplug), one after the other, then
+ * the commit: what revoke --hostdev does, and what finishes it after a crash
+ * (a hostdev whose claim is released already is done).
+ */
+int revoke_unplug(vfg_context *ctx, host_journal *hj, domain_journal *dj, vfg_change_summary *summary, vfg_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < dj->n_unplug; i++)
+		r = revoke_one_hostdev(ctx, hj, dj, dj->unplug[i].name, dj->unplug[i].cdev, summary, err);
+	return r < 0 ? -1 : domain_journal_commit(hj, dj, err);
+}
+
+/* Each named hostdev is one @dj holds, and its own nodes can be told: else nothing is to change. */
+static int check_hostdevs_held(const domain_journal *dj, const char *name, const char *const *hostdevs,
+			       const journal_unplug *unplug, size_t n, vfg_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const journal_claim *claim = dj ? domain_journal_find_claim(dj, unplug[i].name) : NULL;
+		if (!claim)
+			return vfg_error_set(err, 0, hostdevs[i], "domain %s holds no hostdev %s; nothing was changed",
+					     name, unplug[i].name);
+		if (claim->backend == VFG_BACKEND_IOMMUFD && !unplug[i].cdev)
+			return vfg_error_set(
+				err, 0, hostdevs[i],
+				"hostdev %s of domain %s shows no vfio-dev/ cdev in sysfs, so its cdev's "
+				"grant cannot be told from another's; nothing was changed (revoke the whole "
+				"domain)",
+				unplug[i].name, name);
+	}
+	return 0;
+}
+
+/* How many of @dj's claims @unplug does not name. */
+static size_t claims_kept(const domain_journal *dj, const journal_unplug *unplug, size_t n)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < dj->n_claims; i++) {
+		char held[VFG_HOSTDEV_NAME_MAX];
+		journal_claim_name(&dj->claims[i], held);
+		bool named = false;
+		for (size_t j = 0; j < n && !named; j++)
+			named = strcmp(held, unplug[j].name) == 0;
+		kept += !named;
+	}
+	return kept;
+}
+
+static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
+				  vfg_change_summary *summary, vfg_error *err)
+{
+	size_t n = 0;
+	while (hostdevs && hostdevs[n])
+		n++;
+	if (n == 0)
+		return vfg_error_set(err, EINVAL, name, "no hostdev named: give at least one");
+	journal_unplug *unplug = calloc(n, sizeof(*unplug));
+	host_journal hj;
+	int r = unplug ? 0 : vfg_error_set(err, ENOMEM, name, "out of memory");
+	/* Every name checked first: a hostdev the domain does not hold changes nothing. */
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		vfg_hostdev_spec spec;
+		r = vfg_hostdev_spec_parse(ctx, hostdevs[i], &spec, err);
+		if (r == 0)
+			vfg_hostdev_name(&spec, unplug[i].name);
+		vfg_hostdev hostdev = {0};
+		vfg_error ignored = {0};
+		/* Its cdev, to know that node as its own; a function gone from sysfs has none to find. */
+		if (r == 0 && vfg_hostdev_enumerate(ctx, &spec, &hostdev, &ignored) == 0 && hostdev.cdev[0])
+			unplug[i].cdev = hostdev.cdev_rdev;
+		vfg_hostdev_clear(&hostdev);
+	}
+	/*
+	 * Looked at first under the shared lock, which writes nothing (the
+	 * exclusive open below rewrites the holders index): a name the domain
+	 * does not hold leaves the host byte for byte. Checked again below, the
+	 * lock held.
+	 */
+	if (r == 0 && host_journal_open_for(ctx, false, name, &hj, err) == 0) {
+		r = check_hostdevs_held(host_journal_find(&hj, name), name, hostdevs, unplug, n, err);
+		host_journal_close(&hj);
+	} else {
+		r = -1;
+	}
+	if (r < 0 || open_and_recover(ctx, name, true, false, &hj, summary, err) < 0) {
+		free(unplug);
+		return -1;
+	}
+	domain_journal *dj = host_journal_find(&hj, name);
+	r = check_hostdevs_held(dj, name, hostdevs, unplug, n, err);
+	if (r == 0 && claims_kept(dj, unplug, n) == 0) {
+		/* the last hostdevs: the whole domain */
+		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);
+		if (r == 0)
+			r = revoke_all(ctx, &hj, dj, summary, err);
+	} else if (r == 0) {
+		/* the begin names them: a crash part-way is finished as this revoke, not the whole domain's */
+		r = domain_journal_begin_unplug(&hj, dj, unplug, n, err);
+		if (r == 0)
+			r = revoke_unplug(ctx, &hj, dj, summary, err);
+	}
+	if (dj)
+		revoke_failure_explain(dj, r, err);
+	host_journal_close(&hj);
+	free(unplug);
+	return r;
+}
+
+VFG_EXPORT int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
+					  vfg_change_summary *summary, vfg_error *err)
+{
+	command_outcome own;
+	if (vfg_domain_name_check(name, err) < 0)
+		return -1;
+	command_begin(ctx, "revoke", &own, &summary, &err);
+	int r = domain_revoke_hostdevs(ctx, name, hostdevs, summary, err);
+	return command_end(ctx, name, r, err, summary);
+}
