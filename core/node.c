@@ -199,6 +199,22 @@ static int vfg_env_dup_kept(const vfg_labeler_env *env, const vfg_node *node)
 	return fcntl(view->kept_fds[node - view->kept_nodes], F_DUPFD_CLOEXEC, 3);
 }
 
+/*
+ * Does @node's path name the inode of @fd, a kept fd, still? A node made
+ * again at the path since enumeration opened it (udev, after a rebind) is
+ * the one the hypervisor will open: a change to the old inode would be
+ * reported made and be lost (a trial). lstat-like, no symlink followed: a
+ * symlink there is not the inode, and the open beneath the root that comes
+ * instead refuses it.
+ */
+static bool kept_still_there(const vfg_labeler_env *env, const vfg_node *node, int fd)
+{
+	struct stat at_path, kept;
+	return node->path[0] == '/' && fstat(fd, &kept) == 0 &&
+	       fstatat(vfg_env_root_fd(env), node->path + 1, &at_path, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       at_path.st_dev == kept.st_dev && at_path.st_ino == kept.st_ino;
+}
+
 int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct stat *st, vfg_error *err)
 {
 	char real[VFG_PATH_MAX];
@@ -211,6 +227,10 @@ int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct 
 	 * now and the checks exactly those of a fresh open.
 	 */
 	int fd = vfg_env_dup_kept(env, node);
+	if (fd >= 0 && !kept_still_there(env, node, fd)) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0)
 		fd = open_beneath(vfg_env_root_fd(env), env->root, node->path, real, err);
 	if (fd < 0)

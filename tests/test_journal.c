@@ -194,6 +194,45 @@ START_TEST(fd_access_takes_back_the_path_grants_of_an_earlier_run)
 }
 END_TEST
 
+/*
+ * A node made again at its path between the plan and a grant (udev, after a
+ * rebind) is the one the grant changes: the apply reused the fd enumeration
+ * had opened, chowned the old inode, and said "granted" while the node the
+ * hypervisor opens stayed root's 0600 (a trial of 785d5af).
+ */
+START_TEST(a_node_made_again_before_its_grant_is_the_one_granted)
+{
+	const char *root = test_root_new(host_three);
+	ck_assert_int_eq(mkdir(test_path(root, "/plugins"), 0755), 0);
+	test_install_module(root, getenv("VFGUARD_BUILT_PLUGIN_DIR"), "dac");
+	test_install_module(root, getenv("VFGUARD_TEST_PLUGIN_DIR"), "testmark");
+	char config[1024];
+	snprintf(config, sizeof(config), "labelers = testmark dac\nplugin_dir = %s\n", test_path(root, "/plugins"));
+	test_write_file(root, "/etc/vfguard/vfguard.conf", config);
+	struct stat before;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &before), 0);
+	setenv("VFGUARD_TESTMARK_REMAKE", "/dev/vfio/7", 1);
+	test_run run;
+	test_cli(&run, (const char *[]){"apply", "--root", root, "--domain", "vm1", "--uid", "107", "--gid", "107",
+					"--hostdev", "01:00.0", NULL});
+	unsetenv("VFGUARD_TESTMARK_REMAKE");
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	struct stat after;
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &after), 0);
+	ck_assert_msg(after.st_ino != before.st_ino, "the node was not made again");
+	ck_assert_msg(after.st_uid == 107 && after.st_gid == 107, "the node at the path is %u:%u, not 107:107",
+		      (unsigned)after.st_uid, (unsigned)after.st_gid);
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", NULL});
+	ck_assert_msg(run.status == 0, "%s", run.err);
+	test_run_free(&run);
+	ck_assert_int_eq(stat(test_path(root, "/dev/vfio/7"), &after), 0);
+	ck_assert_int_eq(after.st_uid, 0);
+	ck_assert_int_eq(after.st_mode & 07777, 0600);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(a_failing_grant_undoes_the_earlier_changes_and_names_the_step)
 {
 	const char *root = host_new();
@@ -1535,6 +1574,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, apply_marks_the_nodes_and_revoke_restores_them_exactly);
 	tcase_add_test(tc, apply_twice_keeps_what_is_held_and_one_revoke_restores);
 	tcase_add_test(tc, a_failing_grant_undoes_the_earlier_changes_and_names_the_step);
+	tcase_add_test(tc, a_node_made_again_before_its_grant_is_the_one_granted);
 	tcase_add_test(tc, fd_access_takes_back_the_path_grants_of_an_earlier_run);
 	tcase_add_test(tc, a_group_another_domain_holds_is_refused_naming_the_holder);
 	tcase_add_test(tc, a_shared_node_keeps_its_mark_until_the_last_holder_revokes);

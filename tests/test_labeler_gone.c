@@ -33,25 +33,6 @@ static const char host[] = "misc vfio 10:196\n"
 			   "group 9 243:2\n"
 			   "device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n";
 
-/* Copy module vfguard-@name.so from directory @from into ROOT/plugins, root's and 0644 as a package installs it. */
-static void install_module(const char *root, const char *from, const char *name)
-{
-	char source[4096], target[4096];
-	snprintf(source, sizeof(source), "%s/vfguard-%s.so", from, name);
-	snprintf(target, sizeof(target), "%s/vfguard-%s.so", test_path(root, "/plugins"), name);
-	int in = open(source, O_RDONLY | O_CLOEXEC);
-	ck_assert_msg(in >= 0, "%s: %s", source, strerror(errno));
-	int out = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	ck_assert_msg(out >= 0, "%s: %s", target, strerror(errno));
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		ck_assert_int_eq(write(out, buf, (size_t)n), n);
-	ck_assert_int_eq(n, 0);
-	close(in);
-	ck_assert_int_eq(close(out), 0);
-}
-
 /* labelers = @labelers, from ROOT/plugins. */
 static void use_labelers(const char *root, const char *labelers)
 {
@@ -65,8 +46,8 @@ static const char *host_new(void)
 {
 	const char *root = test_root_new(host);
 	ck_assert_int_eq(mkdir(test_path(root, "/plugins"), 0755), 0);
-	install_module(root, getenv("VFGUARD_BUILT_PLUGIN_DIR"), "dac");
-	install_module(root, getenv("VFGUARD_TEST_PLUGIN_DIR"), "testmark");
+	test_install_module(root, getenv("VFGUARD_BUILT_PLUGIN_DIR"), "dac");
+	test_install_module(root, getenv("VFGUARD_TEST_PLUGIN_DIR"), "testmark");
 	use_labelers(root, "dac testmark");
 	return root;
 }
@@ -305,8 +286,8 @@ START_TEST(a_switch_refused_for_want_of_a_labeler_detaches_nothing_first)
 			      "group 8 243:1\n"
 			      "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n");
 	ck_assert_int_eq(mkdir(test_path(root, "/plugins"), 0755), 0);
-	install_module(root, getenv("VFGUARD_BUILT_PLUGIN_DIR"), "dac");
-	install_module(root, getenv("VFGUARD_TEST_PLUGIN_DIR"), "testmark");
+	test_install_module(root, getenv("VFGUARD_BUILT_PLUGIN_DIR"), "dac");
+	test_install_module(root, getenv("VFGUARD_TEST_PLUGIN_DIR"), "testmark");
 	use_labelers(root, "dac testmark");
 	apply(root, "vm1", "01:00.0");
 	use_labelers(root, "dac");

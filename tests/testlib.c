@@ -679,3 +679,22 @@ void test_holder_stop(pid_t child)
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 }
+
+/* Copy module vfguard-@name.so from directory @from into ROOT/plugins, root's and 0644 as a package installs it. */
+void test_install_module(const char *root, const char *from, const char *name)
+{
+	char source[4096], target[4096];
+	snprintf(source, sizeof(source), "%s/vfguard-%s.so", from, name);
+	snprintf(target, sizeof(target), "%s/vfguard-%s.so", test_path(root, "/plugins"), name);
+	int in = open(source, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(in >= 0, "%s: %s", source, strerror(errno));
+	int out = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ck_assert_msg(out >= 0, "%s: %s", target, strerror(errno));
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	ck_assert_int_eq(close(out), 0);
+}

@@ -143,4 +143,7 @@ int test_count_fds(void);
 /* Run a suite with Check and return the process exit status. */
 int test_main(Suite *suite);
 
+/* Copy module vfguard-@name.so from directory @from into ROOT/plugins, root's and 0644 as a package installs it. */
+void test_install_module(const char *root, const char *from, const char *name);
+
 #endif

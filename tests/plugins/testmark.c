@@ -4,7 +4,10 @@
  * each path-access node with a real trusted.* xattr and restores the original
  * value (or its absence) on revoke. Environment variables make it fail on
  * purpose, after the intent is journaled: VFGUARD_TESTMARK_FAIL_GRANT=PATH and
- * VFGUARD_TESTMARK_FAIL_REVOKE=PATH (logical node paths).
+ * VFGUARD_TESTMARK_FAIL_REVOKE=PATH (logical node paths). With
+ * VFGUARD_TESTMARK_REMAKE=PATH its grant of PATH first makes the node again
+ * (a new inode, same number, root:root 0600), as udev does after a rebind:
+ * it and the labelers after it in the same apply meet the new one.
  *
  * Shared nodes carry the mark while any domain holds them, and get the
  * original back from the last one, as the real labelers count them.
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -84,11 +88,24 @@ static int write_mark(int fd, const char *undo, vfg_error *err)
 	return 0;
 }
 
+/* The node unlinked and made again: another inode at the path, with the same number. */
+static int remake(const vfg_labeler_env *env, const vfg_node *node, vfg_error *err)
+{
+	char real[4096];
+	if (vfg_env_host_path(env, node->path, real, sizeof(real), err) < 0)
+		return -1;
+	if (unlink(real) < 0 || mknod(real, S_IFCHR | 0600, node->rdev) < 0 || chown(real, 0, 0) < 0)
+		return vfg_error_set(err, errno, real, "cannot make the node again");
+	return 0;
+}
+
 static int testmark_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe_in,
 			  const vfg_node *node, const vfg_step *step, vfg_txn *txn, vfg_error *err)
 {
 	char undo[300];
 	vfg_shared_holders holders;
+	if (fail_here("VFGUARD_TESTMARK_REMAKE", node) && remake(env, node, err) < 0)
+		return -1;
 	int fd = vfg_node_open(env, node, err);
 	if (fd < 0)
 		return -1;
