@@ -603,6 +603,19 @@ vfg_labeler_env txn_view_env(const vfg_context *ctx, txn_view *view, const host_
  */
 vfg_plan *plan_start(vfg_context *ctx, const vfg_domain *domain, vfg_error *err);
 int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_error *err);
+/*
+ * The nodes the hostdevs @dj holds outside @plan (an earlier apply added
+ * them) open by path: a switch of this plan's hostdevs to fd access takes
+ * back no path grant of theirs (plan.c: plan_leftover_grants).
+ */
+typedef struct held_path_needs {
+	bool container, iommu; /* a legacy, an iommufd hostdev with path access */
+	unsigned *groups; /* the legacy ones' IOMMU groups, sorted */
+	size_t n_groups;
+} held_path_needs;
+int held_path_needs_read(const domain_journal *dj, const vfg_plan *plan, held_path_needs *needs, vfg_error *err);
+bool held_path_needs_node(const held_path_needs *needs, const vfg_node *node);
+void held_path_needs_free(held_path_needs *needs);
 /* Close the fds enumeration kept (plan->node_fds), once nothing of this hold of the lock needs them. */
 void plan_close_kept(vfg_plan *plan);
 /* @view hands labelers duplicates of the fds @plan's enumeration kept (node.c: vfg_env_dup_kept). */

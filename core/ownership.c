@@ -187,7 +187,8 @@ static bool labeler_loaded(const vfg_context *ctx, const vfg_plan *plan, const c
  * are known), any node record of such a labeler.
  */
 static const journal_record *switch_takes_back_unloaded(const vfg_context *ctx, const domain_journal *dj,
-							const vfg_plan *plan, const vfg_hostdev *hostdev)
+							const vfg_plan *plan, const vfg_hostdev *hostdev,
+							const held_path_needs *needs)
 {
 	for (size_t i = 0; i < dj->n_records; i++) {
 		const journal_record *record = dj->records[i];
@@ -197,7 +198,9 @@ static const journal_record *switch_takes_back_unloaded(const vfg_context *ctx, 
 			return record;
 		for (size_t k = 0; k < hostdev->n_nodes; k++) {
 			const vfg_node *node = &plan->nodes[hostdev->nodes[k]];
-			if (node->access == VFG_ACCESS_FD && strcmp(node->path, record->node.path) == 0)
+			/* one a hostdev held outside the plan still opens by path keeps its grant: no take-back */
+			if (node->access == VFG_ACCESS_FD && strcmp(node->path, record->node.path) == 0 &&
+			    !held_path_needs_node(needs, node))
 				return record;
 		}
 	}
@@ -208,15 +211,23 @@ int ownership_switch_labelers_loaded(const vfg_context *ctx, const domain_journa
 				     const vfg_plan *plan, char refused[VFG_HOSTDEV_NAME_MAX], vfg_error *err)
 {
 	size_t n = plan ? plan->n_hostdevs : domain->n_hostdevs;
-	for (size_t h = 0; dj && h < n; h++) {
+	held_path_needs needs = {0};
+	bool needs_read = false;
+	const journal_record *record = NULL;
+	size_t h = 0;
+	for (; dj && !record && h < n; h++) {
 		const vfg_hostdev_spec *spec = plan ? &plan->hostdevs[h].spec : &domain->hostdevs[h];
 		const journal_claim *held = domain_journal_find_claim(dj, vfg_hostdev_name(spec, refused));
 		if (!held || held->access != VFG_ACCESS_PATH || spec->access != VFG_ACCESS_FD)
 			continue;
-		const journal_record *record =
-			switch_takes_back_unloaded(ctx, dj, plan, plan ? &plan->hostdevs[h] : NULL);
-		if (!record)
-			continue;
+		/* read once, at the first hostdev that switches */
+		if (plan && !needs_read && held_path_needs_read(dj, plan, &needs, err) < 0)
+			return -1;
+		needs_read = true;
+		record = switch_takes_back_unloaded(ctx, dj, plan, plan ? &plan->hostdevs[h] : NULL, &needs);
+	}
+	held_path_needs_free(&needs);
+	if (record) {
 		/*
 		 * The switch takes back the path grants fd access no longer needs,
 		 * each through the labeler that made it (plan.c:
@@ -227,6 +238,7 @@ int ownership_switch_labelers_loaded(const vfg_context *ctx, const domain_journa
 		 * libvirt hook drops apparmor for an unconfined domain).
 		 */
 		const char *held_labelers = vfg_domain_attr(dj->domain, VFG_DOMAIN_ATTR_LABELERS);
+		vfg_hostdev_name(plan ? &plan->hostdevs[h - 1].spec : &domain->hostdevs[h - 1], refused);
 		return vfg_error_refuse(
 			err, EBUSY, refused,
 			"the apply of domain %s switches it from path to fd access, which takes back its path "

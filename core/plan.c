@@ -372,15 +372,83 @@ static int plan_labelers(vfg_context *ctx, const host_journal *hj, vfg_plan *pla
  * step becomes a revoke (read under the lock the plan is made under; an
  * apply of a plan made apart re-checks under the exclusive one).
  */
+static int unsigned_order(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return (x > y) - (x < y);
+}
+
+void held_path_needs_free(held_path_needs *needs)
+{
+	free(needs->groups);
+	*needs = (held_path_needs){0};
+}
+
+int held_path_needs_read(const domain_journal *dj, const vfg_plan *plan, held_path_needs *needs, vfg_error *err)
+{
+	*needs = (held_path_needs){0};
+	bool *in_plan = dj && dj->n_claims ? calloc(dj->n_claims, sizeof(*in_plan)) : NULL;
+	needs->groups = dj && dj->n_claims ? malloc(dj->n_claims * sizeof(*needs->groups)) : NULL;
+	if (dj && dj->n_claims && (!in_plan || !needs->groups)) {
+		free(in_plan);
+		held_path_needs_free(needs);
+		return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
+	}
+	char name[VFG_HOSTDEV_NAME_MAX];
+	for (size_t h = 0; in_plan && h < plan->n_hostdevs; h++) {
+		const journal_claim *claim =
+			domain_journal_find_claim(dj, vfg_hostdev_name(&plan->hostdevs[h].spec, name));
+		if (claim)
+			in_plan[claim - dj->claims] = true;
+	}
+	for (size_t c = 0; in_plan && c < dj->n_claims; c++) {
+		const journal_claim *claim = &dj->claims[c];
+		if (in_plan[c] || claim->access != VFG_ACCESS_PATH)
+			continue;
+		if (claim->backend == VFG_BACKEND_IOMMUFD) {
+			needs->iommu = true;
+		} else {
+			needs->container = true;
+			needs->groups[needs->n_groups++] = claim->group;
+		}
+	}
+	free(in_plan);
+	if (needs->n_groups)
+		qsort(needs->groups, needs->n_groups, sizeof(*needs->groups), unsigned_order);
+	return 0;
+}
+
+bool held_path_needs_node(const held_path_needs *needs, const vfg_node *node)
+{
+	switch (node->kind) {
+	case VFG_NODE_CONTAINER:
+		return needs->container;
+	case VFG_NODE_IOMMUFD:
+		return needs->iommu;
+	case VFG_NODE_GROUP:
+		return needs->n_groups &&
+		       bsearch(&node->group, needs->groups, needs->n_groups, sizeof(*needs->groups), unsigned_order);
+	case VFG_NODE_CDEV: /* a function's own */
+	case VFG_NODE_DOMAIN:
+		return false;
+	}
+	return false;
+}
+
 static int plan_leftover_grants(const host_journal *hj, vfg_plan *plan, vfg_error *err)
 {
 	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
-	for (size_t i = 0; dj && i < plan->n_steps; i++) {
+	held_path_needs needs = {0};
+	if (dj && held_path_needs_read(dj, plan, &needs, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; dj && r == 0 && i < plan->n_steps; i++) {
 		vfg_step *step = &plan->steps[i];
 		const vfg_node *node = &plan->nodes[step->node];
 		const char *labeler = plan->labelers[step->labeler].labeler->name;
+		/* A node a hostdev held outside this plan still opens by path keeps its grant. */
 		if (node->access != VFG_ACCESS_FD || step->action == VFG_ACTION_GRANT ||
-		    !domain_journal_find_record(dj, labeler, node->path))
+		    !domain_journal_find_record(dj, labeler, node->path) || held_path_needs_node(&needs, node))
 			continue;
 		vfg_step revoke = {.node = step->node, .labeler = step->labeler};
 		if (vfg_step_set(
@@ -388,11 +456,13 @@ static int plan_leftover_grants(const host_journal *hj, vfg_plan *plan, vfg_erro
 			    "fd access needs no path grant here, and an earlier run of domain %s left one: it is taken "
 			    "back",
 			    plan->domain.name) < 0)
-			return vfg_error_set(err, ENOMEM, node->path, "cannot plan");
-		if (plan_keep_step(plan, &revoke, step, node->path, err) < 0)
-			return -1;
+			r = vfg_error_set(err, ENOMEM, node->path, "cannot plan");
+		else if (plan_keep_step(plan, &revoke, step, node->path, err) < 0)
+			r = -1;
 	}
-	return 0;
+	if (dj)
+		held_path_needs_free(&needs);
+	return r;
 }
 
 /* Each step's number among the changes apply makes, for vfg_plan_change_number. */
