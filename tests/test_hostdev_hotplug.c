@@ -418,6 +418,29 @@ START_TEST(revoke_of_a_hostdev_the_domain_does_not_hold_changes_nothing)
 }
 END_TEST
 
+/*
+ * A trial's finding: switching one held hostdev to fd access, naming only
+ * it (as a hot-plug apply does), took back the path grant on /dev/iommu
+ * that the other held hostdev, still on path access and not named, needs
+ * (plan.c: plan_leftover_grants looks only at the plan's own hostdevs).
+ * Its hypervisor's next open of /dev/iommu then fails, and audit finds it
+ * missing. The shared node keeps the grant while a held path hostdev needs it.
+ */
+START_TEST(switching_one_hostdev_to_fd_keeps_the_shared_node_the_other_needs_by_path)
+{
+	const char *root = host_new(host_iommufd);
+	apply2(root, "vm1", "01:00.0,backend=iommufd,access=path", "02:00.0,backend=iommufd,access=path");
+	ck_assert(has_acl(root, "/dev/iommu"));
+	apply1(root, "vm1", "02:00.0,backend=iommufd,access=fd");
+	/* 01:00.0 is still held with path access: its hypervisor opens /dev/iommu by path */
+	ck_assert_msg(has_acl(root, "/dev/iommu"),
+		      "the switch of 02:00.0 took back /dev/iommu's grant, which 01:00.0 (path access) needs");
+	cli_expect(root, 0, (const char *[]){"audit", "--domain", "vm1", NULL});
+	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", NULL});
+	test_root_remove(root);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("hostdev_hotplug");
@@ -435,6 +458,7 @@ int main(void)
 	tcase_add_test(tc, an_adds_memlock_limit_covers_what_the_domain_holds);
 	tcase_add_test(tc, a_hostdev_named_twice_is_taken_back_once);
 	tcase_add_test(tc, revoke_of_a_hostdev_the_domain_does_not_hold_changes_nothing);
+	tcase_add_test(tc, switching_one_hostdev_to_fd_keeps_the_shared_node_the_other_needs_by_path);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);
 }
