@@ -112,11 +112,14 @@ static int hypervisor_ids_from_qemu_conf(const vfg_context *ctx, vfg_domain *dom
 /*
  * qemu.conf's security_driver, a string or a list of strings (libvirt's
  * config syntax; qemu.conf: "security_driver = [ "selinux", "apparmor" ]"):
- * 1 when it names @driver, 0 when it is set and does not, -1 when qemu.conf
- * sets none (or cannot be read), and libvirt probes for one.
+ * 1 when it names @driver, 0 when it names others, -1 when qemu.conf sets
+ * none, or an empty list (or cannot be read), and libvirt probes for one
+ * (qemu_conf.c: qemuSecurityInit() probes when the list's first is NULL).
+ * *@names: how many drivers it names.
  */
-static int qemu_conf_names_driver(const vfg_context *ctx, const char *driver)
+static int qemu_conf_names_driver(const vfg_context *ctx, const char *driver, size_t *names)
 {
+	*names = 0;
 	char path[VFG_PATH_MAX];
 	vfg_error ignored = {0};
 	if (vfg_host_path(ctx, "/etc/libvirt/qemu.conf", path, sizeof(path), &ignored) < 0)
@@ -142,6 +145,7 @@ static int qemu_conf_names_driver(const vfg_context *ctx, const char *driver)
 			if (*p++ != '=')
 				continue;
 			found = 0; /* the last assignment wins, as in libvirt's parser */
+			*names = 0;
 			while (isspace((unsigned char)*p))
 				p++;
 			in_list = *p == '[';
@@ -153,12 +157,13 @@ static int qemu_conf_names_driver(const vfg_context *ctx, const char *driver)
 				break;
 			if ((size_t)(end - q - 1) == strlen(driver) && strncmp(q + 1, driver, strlen(driver)) == 0)
 				found = 1;
+			++*names;
 			q = end + 1;
 		}
 		if (in_list && strchr(p, ']'))
 			in_list = false;
 	}
-	return found;
+	return found == 0 && *names == 0 ? -1 : found;
 }
 
 /* Does the apparmorfs profile list (under the host root) have a profile named @name loaded? */
@@ -210,7 +215,8 @@ static bool host_file_starts(const vfg_context *ctx, const char *logical, const 
  */
 static bool libvirt_makes_apparmor_profile(const vfg_context *ctx)
 {
-	int named = qemu_conf_names_driver(ctx, "apparmor");
+	size_t names;
+	int named = qemu_conf_names_driver(ctx, "apparmor", &names);
 	if (named >= 0)
 		return named == 1;
 	if (!host_file_starts(ctx, "/sys/module/apparmor/parameters/enabled", "Y") ||
@@ -245,7 +251,11 @@ static vfg_context *context_for(const libvirt_domain *parsed, vfg_error *err)
 	if (parsed->selinux_none)
 		overrides[n++] = "selinux=off";
 	vfg_context *ctx = hook_context_new(n ? overrides : NULL, err);
-	if (!ctx || !(parsed->apparmor_none || (!parsed->apparmor_static && libvirt_makes_apparmor_profile(ctx))))
+	size_t names;
+	/* libvirt's "none" driver alone confines nothing: the prepare XML has no seclabel to say it yet */
+	bool none_driver = ctx && qemu_conf_names_driver(ctx, "none", &names) == 1 && names == 1;
+	if (!ctx || !(parsed->apparmor_none ||
+		      (!parsed->apparmor_static && (none_driver || libvirt_makes_apparmor_profile(ctx)))))
 		return ctx;
 	_cleanup_free_ char *list = strdup(vfg_config_get(vfg_context_config(ctx), "labelers"));
 	char labelers[1024] = "labelers=";
