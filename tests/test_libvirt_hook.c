@@ -991,6 +991,13 @@ START_TEST(libvirts_own_apparmor_driver_gets_no_rules_file)
 		{"#security_driver = \"apparmor\"\n", "", true, false, true},
 		{"#security_driver = \"apparmor\"\n", "", false, true, true},
 		{"", "", false, false, true},
+		/*
+		 * A trial: an empty list leaves the choice to libvirt's probe as no
+		 * assignment does (qemu_conf.c: qemuSecurityInit() probes when
+		 * securityDriverNames[0] is NULL), and "none" confines nothing.
+		 */
+		{"security_driver = [ ]\n", "", true, true, false},
+		{"security_driver = \"none\"\n", "", true, true, false},
 		{"security_driver = \"apparmor\"\n",
 		 "  <seclabel type='static' model='apparmor'><label>vm1-own</label></seclabel>\n", false, false, true},
 	};
