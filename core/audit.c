@@ -335,17 +335,28 @@ VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_
 	 */
 	bool unfinished = finding.dj && finding.dj->open_txn;
 	if (unfinished) {
-		char actual[256];
+		char actual[256], fix[VFG_NAME_SHELL_SIZE + 2 * VFG_NAME_MAX + 192];
 		finding.labeler = "journal";
 		snprintf(actual, sizeof(actual),
 			 "an interrupted or failed %s left transaction %lu open: its changes are half made",
 			 journal_op_name(finding.dj->open_op), finding.dj->open_txn);
+		/* restore cannot finish one that holds grants of a labeler not loaded: say what can (a trial) */
+		const char *missing = domain_journal_labeler_not_loaded(ctx, finding.dj);
+		if (missing)
+			snprintf(fix, sizeof(fix),
+				 "load labeler %s and run vfguard restore, or vfguard revoke --domain %s --forget %s "
+				 "(it drops those grants undone), then audit again",
+				 missing, VFG_NAME_SHELL(finding.dj->domain->name), missing);
+		else if (finding.dj->forward)
+			snprintf(fix, sizeof(fix),
+				 "vfguard restore (it completes an access switch past its last grant), "
+				 "then audit again");
+		else
+			snprintf(fix, sizeof(fix),
+				 "vfguard restore (it undoes a crashed apply, completes a crashed "
+				 "revoke), then audit again");
 		vfg_finding_report(&finding, NULL, VFG_FINDING_HOST, "every transaction of the domain finished", actual,
-				   finding.dj->forward
-					   ? "vfguard restore (it completes an access switch past its last grant), "
-					     "then audit again"
-					   : "vfguard restore (it undoes a crashed apply, completes a crashed revoke), "
-					     "then audit again");
+				   "%s", fix);
 	}
 	for (size_t l = 0; l < plan->n_labelers && !unfinished; l++) {
 		const vfg_planned_labeler *pl = &plan->labelers[l];

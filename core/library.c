@@ -87,14 +87,39 @@ VFG_EXPORT void vfg_domain_free(vfg_domain *domain)
 	free(domain);
 }
 
-/* What prepare did, added to what apply does. */
+/* Is @line (@length bytes, its newline counted) one of the lines of @notes already? */
+static bool note_said(const char *notes, const char *line, size_t length)
+{
+	for (const char *at = notes; *at;) {
+		const char *next = strchr(at, '\n');
+		size_t have = next ? (size_t)(next + 1 - at) : strlen(at);
+		if (have == length && memcmp(at, line, length) == 0)
+			return true;
+		at += have;
+	}
+	return false;
+}
+
+/*
+ * What prepare did, added to what apply does. A note both say (each found
+ * another domain's transaction left open, and left it so) is said once.
+ */
 static void summary_add(vfg_change_summary *total, const vfg_change_summary *part)
 {
 	total->changed += part->changed;
 	total->kept += part->kept;
 	total->revoked += part->revoked;
 	total->recovered += part->recovered;
-	vfg_strlcatf(total->notes, sizeof(total->notes), strlen(total->notes), "%s", part->notes);
+	char before[sizeof(total->notes)];
+	snprintf(before, sizeof(before), "%s", total->notes);
+	for (const char *line = part->notes, *end; *line; line = end) {
+		end = strchr(line, '\n');
+		end = end ? end + 1 : line + strlen(line);
+		size_t length = (size_t)(end - line);
+		if (!note_said(before, line, length))
+			vfg_strlcatf(total->notes, sizeof(total->notes), strlen(total->notes), "%.*s", (int)length,
+				     line);
+	}
 }
 
 /*

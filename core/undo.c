@@ -143,8 +143,19 @@ static int forget_record(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 	if (!forgetting(ctx, dj, record->labeler))
 		return labeler_missing(ctx, dj, record, err);
 	const char *undo = record->undo ? record->undo : "";
+	/*
+	 * Other domains holding a grant of the labeler on the same node (a
+	 * shared node's ACL entry, say) are said: undone by hand now, their
+	 * grant could go with it (a trial), and the last one's revoke puts back
+	 * what was there wherever the labeler counts holders.
+	 */
+	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = record->labeler};
+	vfg_node node;
+	vfg_shared_holders holders;
+	journal_record_node(record, &node);
+	vfg_txn_shared_holders(&txn, &node, &holders);
 	if (ctx->forget.fn)
-		ctx->forget.fn(record->labeler, record->node.path, undo, ctx->forget.data);
+		ctx->forget.fn(record->labeler, record->node.path, undo, holders.others, ctx->forget.data);
 	record_change(ctx, ctx->records.undo_kind, dj, record->labeler, record->node.path, "forgotten", undo, 0);
 	return domain_journal_undone(hj, dj, record->id, err) < 0 ? -1 : 1;
 }
@@ -502,7 +513,9 @@ static void recover_wait(vfg_context *ctx, host_journal *hj, domain_journal *dj,
 		 "is not loaded (load it, or vfguard revoke --domain %s --forget %s)\n",
 		 dj->domain->name, journal_op_name(dj->open_op), missing ? missing : "?",
 		 VFG_NAME_SHELL(dj->domain->name), missing ? missing : "?");
-	summary_note(summary, note);
+	/* an apply finishes what is open twice (prepare, then its own transaction): said once */
+	if (summary && !strstr(summary->notes, note))
+		summary_note(summary, note);
 }
 
 /*

@@ -150,6 +150,8 @@ static int parse_state_options(state_command *cmd, int argc, char **argv)
 			if (cmd->n_forget + 1 >= sizeof(cmd->forget) / sizeof(cmd->forget[0]))
 				return cli_usage_error(cmd->name, "too many --forget (at most %zu)",
 						       sizeof(cmd->forget) / sizeof(cmd->forget[0]) - 1);
+			if (!optarg[0])
+				return cli_usage_error(cmd->name, "--forget needs a labeler's name");
 			cmd->forget[cmd->n_forget++] = optarg;
 			continue;
 		}
@@ -198,9 +200,17 @@ typedef struct forgotten_output {
 	size_t n;
 } forgotten_output;
 
-static void print_forgotten(const char *labeler, const char *node, const char *undo, void *data)
+static void print_forgotten(const char *labeler, const char *node, const char *undo, size_t others, void *data)
 {
 	forgotten_output *out = data;
+	if (!out->json && others) {
+		printf("forgotten: labeler %s's grant on %s, NOT undone; %zu other domain%s hold%s a grant of %s on it "
+		       "too: do not undo it by hand while they do (it could take theirs), the last one's revoke puts "
+		       "back what was there; it would have put back: %s\n",
+		       labeler, node, others, others == 1 ? "" : "s", others == 1 ? "s" : "", labeler,
+		       undo[0] ? undo : "(nothing recorded)");
+		return;
+	}
 	if (!out->json) {
 		printf("forgotten: labeler %s's grant on %s, NOT undone; what it would have put back (undo it by "
 		       "hand): %s\n",
@@ -215,7 +225,7 @@ static void print_forgotten(const char *labeler, const char *node, const char *u
 	cli_json_string(out->members, node);
 	fputs(", \"undo\": ", out->members);
 	cli_json_string(out->members, undo);
-	fputs("}", out->members);
+	fprintf(out->members, ", \"others\": %zu}", others);
 }
 
 static int run_state_command(state_command *cmd, int argc, char **argv)

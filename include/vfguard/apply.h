@@ -96,9 +96,13 @@ int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *c
  * undoing it: labeler @labeler's grant on @node (a device node's path, or
  * a domain-scope subject), and @undo, the labeler's own text of what was
  * there before (an owner and mode, a label, a rule), which is left for the
- * administrator to put back by hand. (VFGUARD_0.9.)
+ * administrator to put back by hand. @others: how many other domains hold
+ * a grant of the same labeler on the same node; while any does, undoing it
+ * by hand can take theirs too (a shared node's ACL), and the last one's
+ * revoke puts back what was there where the labeler counts holders.
+ * (VFGUARD_0.9.)
  */
-typedef void (*vfg_forgotten_fn)(const char *labeler, const char *node, const char *undo, void *data);
+typedef void (*vfg_forgotten_fn)(const char *labeler, const char *node, const char *undo, size_t others, void *data);
 
 /*
  * vfg_domain_revoke for a domain that holds grants of a labeler this host
