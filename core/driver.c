@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/openat2.h>
 
 #include "internal.h"
 #include "journal.h"
@@ -42,10 +45,27 @@ static int function_attribute_path(const vfg_context *ctx, const char *bdf, cons
 	return vfg_host_path(ctx, logical, buf, size, err);
 }
 
-/* O_TRUNC as a shell's "echo > file" does: sysfs ignores it, a generated tree then holds the last write. */
-static int sysfs_write(const char *path, const char *value, const char *bdf, vfg_error *err)
+/*
+ * Write @value to the sysfs attribute at @path (ROOT + a logical path). O_TRUNC
+ * as a shell's "echo > file" does: sysfs ignores it, a generated tree then
+ * holds the last write. Opened beneath the root prefix (openat2(2)
+ * RESOLVE_BENEATH, Linux 5.6): sysfs's own links are relative and stay in
+ * it, and a tree under --root whose attribute is a link out of it is
+ * refused rather than written through (EXDEV); on a host, "/" holds all.
+ */
+static int sysfs_write(const vfg_context *ctx, const char *path, const char *value, const char *bdf, vfg_error *err)
 {
-	_cleanup_close_ int fd = vfg_fault("driver.open") ? -1 : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	size_t root_length = strcmp(ctx->root, "/") == 0 ? 0 : strlen(ctx->root);
+	if (strncmp(path, ctx->root, root_length) != 0 || path[root_length] != '/')
+		return vfg_error_set(err, EINVAL, path, "not under the root prefix %s", ctx->root);
+	struct open_how how = {.flags = O_WRONLY | O_TRUNC | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int fd = vfg_fault("driver.open") ? -1
+							  : (int)syscall(SYS_openat2, ctx->root_fd,
+									 path + root_length + 1, &how, sizeof(how));
+	if (fd < 0 && errno == EXDEV)
+		return vfg_error_set(err, errno, path, "leads out of the root prefix %s (a link): not written (%s)",
+				     ctx->root, bdf);
 	if (fd < 0)
 		return vfg_error_set(err, errno, path, "cannot open for writing (%s)", bdf);
 	size_t length = strlen(value);
@@ -187,7 +207,7 @@ static int write_override(const vfg_context *ctx, const char *bdf, const char *d
 	char path[VFG_PATH_MAX];
 	if (function_attribute_path(ctx, bdf, "driver_override", path, sizeof(path), err) < 0)
 		return -1;
-	return sysfs_write(path, driver[0] ? driver : "\n", bdf, err);
+	return sysfs_write(ctx, path, driver[0] ? driver : "\n", bdf, err);
 }
 
 /*
@@ -208,7 +228,7 @@ static int unbind(const vfg_context *ctx, const char *bdf, const char *driver, v
 	char path[VFG_PATH_MAX];
 	if (driver_directory(ctx, driver, "unbind", path, sizeof(path), err) < 0)
 		return -1;
-	return sysfs_write(path, bdf, bdf, err);
+	return sysfs_write(ctx, path, bdf, bdf, err);
 }
 
 static int bind(const vfg_context *ctx, const char *bdf, const char *driver, vfg_error *err)
@@ -217,7 +237,7 @@ static int bind(const vfg_context *ctx, const char *bdf, const char *driver, vfg
 	if (check_driver_loaded(ctx, driver, bdf, err) < 0 ||
 	    driver_directory(ctx, driver, "bind", path, sizeof(path), err) < 0)
 		return -1;
-	return sysfs_write(path, bdf, bdf, err);
+	return sysfs_write(ctx, path, bdf, bdf, err);
 }
 
 static int probe(const vfg_context *ctx, const char *bdf, vfg_error *err)
@@ -225,7 +245,7 @@ static int probe(const vfg_context *ctx, const char *bdf, vfg_error *err)
 	char path[VFG_PATH_MAX];
 	if (vfg_host_path(ctx, "/sys/bus/pci/drivers_probe", path, sizeof(path), err) < 0)
 		return -1;
-	return sysfs_write(path, bdf, bdf, err);
+	return sysfs_write(ctx, path, bdf, bdf, err);
 }
 
 static const char *driver_or_none(const char *driver)

@@ -162,6 +162,37 @@ START_TEST(detach_refuses_a_driver_that_is_not_vfio)
 }
 END_TEST
 
+/*
+ * A sysfs attribute of a tree under --root that is a link out of the root
+ * is not written through: detach refuses it and the file it names keeps
+ * its bytes (the writes followed any link before). A link inside the tree,
+ * as sysfs's own are, still works.
+ */
+START_TEST(a_sysfs_write_through_a_link_out_of_the_root_is_refused)
+{
+	const char *root = test_root_new(host_gpu_on_host_drivers);
+	char outside[64], override[4096];
+	snprintf(outside, sizeof(outside), "/tmp/vfguard-outside-%d", (int)getpid());
+	FILE *f = fopen(outside, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("untouched\n", f);
+	fclose(f);
+	snprintf(override, sizeof(override), "%s",
+		 test_path(root, "/sys/bus/pci/devices/0000:02:00.0/driver_override"));
+	ck_assert_int_eq(unlink(override), 0);
+	ck_assert_int_eq(symlink(outside, override), 0);
+	vfg_driver_binding binding;
+	vfg_error err = {0};
+	ck_assert_int_eq(detach(root, "0000:02:00.0", NULL, &binding, &err), -1);
+	ck_assert_msg(strstr(err.message, "driver_override: leads out of the root prefix"), "%s", err.message);
+	char *left = test_read_file("", outside);
+	ck_assert_msg(left && strcmp(left, "untouched\n") == 0, "the file outside now holds '%s'", left);
+	free(left);
+	ck_assert_int_eq(unlink(outside), 0);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(detach_writes_override_unbind_probe_and_undoes_when_the_driver_does_not_bind)
 {
 	/* A generated /sys does not rebind: exactly the case of a driver that refuses the device. */
@@ -627,6 +658,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, detach_needs_the_driver_loaded);
 	tcase_add_test(tc, detach_refuses_a_driver_that_is_not_vfio);
 	tcase_add_test(tc, detach_writes_override_unbind_probe_and_undoes_when_the_driver_does_not_bind);
+	tcase_add_test(tc, a_sysfs_write_through_a_link_out_of_the_root_is_refused);
 	tcase_add_test(tc, detach_refuses_a_pf_with_vfs_enabled_and_a_bridge_before_any_write);
 	tcase_add_test(tc, detach_and_reattach_by_hand_refuse_a_group_a_domain_holds);
 	tcase_add_test(tc, detach_takes_the_driver_a_function_was_moved_to_by_hand_as_its_original);
