@@ -85,10 +85,10 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 plugins=/usr/lib/$multiarch/vfguard/plugins
 check "vfguard: the CLI, plugins, hooks, config, boot unit, man pages, completion" contains vfguard \
 	/usr/bin/vfguard "$plugins"/vfguard-{dac,cgroup,selinux,apparmor}.so "$plugins"/cgroup/cgroup-v{1,2}.so \
-	/usr/libexec/vfguard/vfguard-{libvirt,oci}-hook /etc/libvirt/hooks/qemu.d/vfguard \
+	/usr/sbin/vfguard-libvirt-hook /usr/libexec/vfguard/vfguard-oci-hook /etc/libvirt/hooks/qemu.d/vfguard \
 	/usr/share/containers/oci/hooks.d/vfguard-hook.json /etc/vfguard/vfguard.conf \
 	/lib/systemd/system/vfguard-restore.service \
-	/usr/share/man/man8/vfguard.8.gz /usr/share/man/man5/vfguard.conf.5.gz \
+	/usr/share/man/man8/vfguard.8.gz /usr/share/man/man8/vfguard-libvirt-hook.8.gz /usr/share/man/man5/vfguard.conf.5.gz \
 	/usr/share/bash-completion/completions/vfguard
 # dh_installsystemd enables the boot unit (docs/boot.md) and the unit runs the installed CLI.
 check "vfguard: vfguard-restore.service is enabled by its postinst and runs /usr/bin/vfguard restore --boot" \

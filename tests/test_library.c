@@ -243,12 +243,16 @@ START_TEST(meson_install_puts_every_part_where_the_prefix_says)
 }
 END_TEST
 
-/* The hooks' programs are in LIBEXECDIR/vfguard; what libvirt and the container runtime read points there. */
+/*
+ * The hooks' programs: libvirt's in SBINDIR (libvirt's AppArmor profile for its
+ * daemon runs what is in /usr/sbin and nothing in libexec/vfguard), the OCI one in
+ * LIBEXECDIR/vfguard; what libvirt and the container runtime read points there.
+ */
 START_TEST(the_hooks_are_installed_where_libvirt_and_the_runtime_look_for_them)
 {
 	ck_assert_msg(installed.install_status == 0, "meson install failed:\n%s", installed.install_output);
 	char *libvirt_hook = NULL, *oci_hook = NULL;
-	ck_assert_int_ge(asprintf(&libvirt_hook, "%s/vfguard/vfguard-libvirt-hook", env("VFGUARD_LIBEXECDIR")), 0);
+	ck_assert_int_ge(asprintf(&libvirt_hook, "%s/vfguard-libvirt-hook", env("VFGUARD_SBINDIR")), 0);
 	ck_assert_int_ge(asprintf(&oci_hook, "%s/vfguard/vfguard-oci-hook", env("VFGUARD_LIBEXECDIR")), 0);
 	for (const char *const *hook = (const char *[]){libvirt_hook, oci_hook, NULL}; *hook; hook++) {
 		char *path = path_in(installed.destdir, *hook);
@@ -873,7 +877,9 @@ static void render_man_page(test_run *run, const char *page)
 
 START_TEST(the_man_pages_render_without_a_warning)
 {
-	for (const char *const *page = (const char *[]){"man8/vfguard.8", "man5/vfguard.conf.5", NULL}; *page; page++) {
+	for (const char *const *page =
+		     (const char *[]){"man8/vfguard.8", "man5/vfguard.conf.5", "man8/vfguard-libvirt-hook.8", NULL};
+	     *page; page++) {
 		test_run run;
 		render_man_page(&run, *page);
 		ck_assert_msg(run.err[0] == '\0', "man %s warns: %s", *page, run.err);
