@@ -60,9 +60,21 @@ static int sysfs_write(const vfg_context *ctx, const char *path, const char *val
 		return vfg_error_set(err, EINVAL, path, "not under the root prefix %s", ctx->root);
 	struct open_how how = {.flags = O_WRONLY | O_TRUNC | O_CLOEXEC,
 			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-	_cleanup_close_ int fd = vfg_fault("driver.open") ? -1
-							  : (int)syscall(SYS_openat2, ctx->root_fd,
-									 path + root_length + 1, &how, sizeof(how));
+	/*
+	 * A lookup beneath a root that meets ".." (every sysfs link has them)
+	 * fails with EAGAIN when a rename or mount happened anywhere meanwhile;
+	 * openat2(2) leaves the retry to the caller (a trial: 75 in 200,000
+	 * opens beside shells renaming files).
+	 */
+	int opened = -1;
+	for (int tries = 0; tries < 64; tries++) {
+		opened = vfg_fault("driver.open")
+				 ? -1
+				 : (int)syscall(SYS_openat2, ctx->root_fd, path + root_length + 1, &how, sizeof(how));
+		if (opened >= 0 || errno != EAGAIN)
+			break;
+	}
+	_cleanup_close_ int fd = opened;
 	if (fd < 0 && errno == EXDEV)
 		return vfg_error_set(err, errno, path, "leads out of the root prefix %s (a link): not written (%s)",
 				     ctx->root, bdf);
