@@ -137,25 +137,43 @@ static int labeler_missing(const vfg_context *ctx, const domain_journal *dj, con
  * its undo text for the administrator to put back by hand (1: as a record
  * left alone, nothing was put back); else refused.
  */
+/*
+ * How many other domains hold the same grant as @record: a record of the
+ * same labeler on the same node, with the same undo text. A shared node's
+ * ACL entry is one (each holder journals the first one's original, and
+ * the last one's revoke puts it back), and undone by hand it could take
+ * theirs (a trial); a cgroup rule in another domain's own cgroup is not
+ * the same grant, and its undo text names that cgroup (a trial saw it
+ * counted, and the advice then wrong).
+ */
+static int same_grant_held(host_journal *hj, const domain_journal *dj, const journal_record *record, size_t *others,
+			   vfg_error *err)
+{
+	*others = 0;
+	if (host_journal_read_rest(hj, err) < 0)
+		return -1;
+	for (size_t i = 0; i < hj->n_domains; i++) {
+		const domain_journal *other = hj->domains[i];
+		if (other == dj)
+			continue;
+		const journal_record *theirs = domain_journal_find_record(other, record->labeler, record->node.path);
+		*others += theirs && theirs->node.rdev == record->node.rdev &&
+			   strcmp(theirs->undo ? theirs->undo : "", record->undo ? record->undo : "") == 0;
+	}
+	return 0;
+}
+
 static int forget_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, const journal_record *record,
 			 vfg_error *err)
 {
 	if (!forgetting(ctx, dj, record->labeler))
 		return labeler_missing(ctx, dj, record, err);
 	const char *undo = record->undo ? record->undo : "";
-	/*
-	 * Other domains holding a grant of the labeler on the same node (a
-	 * shared node's ACL entry, say) are said: undone by hand now, their
-	 * grant could go with it (a trial), and the last one's revoke puts back
-	 * what was there wherever the labeler counts holders.
-	 */
-	vfg_txn txn = {.hj = hj, .dj = dj, .labeler = record->labeler};
-	vfg_node node;
-	vfg_shared_holders holders;
-	journal_record_node(record, &node);
-	vfg_txn_shared_holders(&txn, &node, &holders);
+	size_t others;
+	if (same_grant_held(hj, dj, record, &others, err) < 0)
+		return -1;
 	if (ctx->forget.fn)
-		ctx->forget.fn(record->labeler, record->node.path, undo, holders.others, ctx->forget.data);
+		ctx->forget.fn(record->labeler, record->node.path, undo, others, ctx->forget.data);
 	record_change(ctx, ctx->records.undo_kind, dj, record->labeler, record->node.path, "forgotten", undo, 0);
 	return domain_journal_undone(hj, dj, record->id, err) < 0 ? -1 : 1;
 }

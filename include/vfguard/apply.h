@@ -97,7 +97,7 @@ int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *c
  * a domain-scope subject), and @undo, the labeler's own text of what was
  * there before (an owner and mode, a label, a rule), which is left for the
  * administrator to put back by hand. @others: how many other domains hold
- * a grant of the same labeler on the same node; while any does, undoing it
+ * the same grant (the same labeler, node and undo text); while any does, undoing it
  * by hand can take theirs too (a shared node's ACL), and the last one's
  * revoke puts back what was there where the labeler counts holders.
  * (VFGUARD_0.9.)
