@@ -130,38 +130,57 @@ VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summar
  * function of that group is held by @dj (a trial saw a GPU's audio function
  * unplugged take the node from the GPU); a shared node (/dev/vfio/vfio,
  * /dev/iommu) goes only when no other hostdev @dj keeps uses its backend.
- * Another domain's grants of a shared node are its own records: a labeler's
- * undo of this domain's record leaves them (labeler.h).
+ * Another hostdev that keeps it by fd alone keeps the record only when its
+ * labeler grants for fd access too (record_needed_by_fd): a path grant kept
+ * for the unplugged one, after another switched to fd, goes with it (a
+ * trial found it left, and audit reporting it). Another domain's grants of
+ * a shared node are its own records: a labeler's undo of this domain's
+ * record leaves them (labeler.h). 1 it goes, 0 it stays, -1 with @err.
  */
-static bool record_is_hostdevs(const journal_record *record, const journal_claim *claim, dev_t cdev_rdev,
-			       const domain_journal *dj)
+static int record_is_hostdevs(vfg_context *ctx, const host_journal *hj, const journal_record *record,
+			      const journal_claim *claim, dev_t cdev_rdev, const domain_journal *dj,
+			      undo_probes *probes, vfg_error *err)
 {
 	char group_path[32];
+	bool kept_by_path = false, kept_by_fd = false;
 	switch (record->node.kind) {
 	case VFG_NODE_GROUP:
 		snprintf(group_path, sizeof(group_path), "/dev/vfio/%u", claim->group);
 		if (strcmp(record->node.path, group_path) != 0)
-			return false;
+			return 0;
 		/* A function of the same group that @dj keeps opens the group through the same node. */
 		for (size_t i = 0; i < dj->n_claims; i++)
-			if (&dj->claims[i] != claim && dj->claims[i].group == claim->group)
-				return false;
-		return true;
+			if (&dj->claims[i] != claim && dj->claims[i].group == claim->group) {
+				kept_by_path |= dj->claims[i].access == VFG_ACCESS_PATH;
+				kept_by_fd |= dj->claims[i].access != VFG_ACCESS_PATH;
+			}
+		break;
 	case VFG_NODE_CDEV:
 		return cdev_rdev && record->node.rdev == cdev_rdev;
 	case VFG_NODE_CONTAINER:
 	case VFG_NODE_IOMMUFD: {
 		vfg_backend needs = record->node.kind == VFG_NODE_CONTAINER ? VFG_BACKEND_LEGACY : VFG_BACKEND_IOMMUFD;
-		for (size_t i = 0; i < dj->n_claims; i++)
-			if (&dj->claims[i] != claim &&
-			    (dj->claims[i].backend == needs || dj->claims[i].backend == VFG_BACKEND_AUTO))
-				return false; /* AUTO (no backend written): either node may be its own, so kept */
-		return claim->backend == needs;
+		for (size_t i = 0; i < dj->n_claims; i++) {
+			const journal_claim *other = &dj->claims[i];
+			if (other == claim || (other->backend != needs && other->backend != VFG_BACKEND_AUTO))
+				continue;
+			/* AUTO (no backend written): either node may be its own, so kept */
+			kept_by_path |= other->access == VFG_ACCESS_PATH || other->backend == VFG_BACKEND_AUTO;
+			kept_by_fd |= other->access != VFG_ACCESS_PATH;
+		}
+		if (!kept_by_path && !kept_by_fd && claim->backend != needs)
+			return 0;
+		break;
 	}
 	case VFG_NODE_DOMAIN:
-		break; /* the domain's own changes (cgroup, AppArmor, memlock) stay with the domain */
+		return 0; /* the domain's own changes (cgroup, AppArmor, memlock) stay with the domain */
 	}
-	return false;
+	if (kept_by_path)
+		return 0;
+	if (!kept_by_fd)
+		return 1;
+	int needed = record_needed_by_fd(ctx, hj, dj, record, probes, err);
+	return needed < 0 ? -1 : !needed;
 }
 
 /* One hostdev's records undone, newest first, then its claim released. */
@@ -174,7 +193,14 @@ static int revoke_one_hostdev(vfg_context *ctx, host_journal *hj, domain_journal
 	undo_probes probes = {0};
 	int r = 0;
 	for (size_t i = dj->n_records; r == 0 && i-- > 0;) {
-		if (i >= dj->n_records || !record_is_hostdevs(dj->records[i], claim, cdev_rdev, dj))
+		int goes = i < dj->n_records
+				   ? record_is_hostdevs(ctx, hj, dj->records[i], claim, cdev_rdev, dj, &probes, err)
+				   : 0;
+		if (goes < 0) {
+			r = -1;
+			break;
+		}
+		if (!goes)
 			continue;
 		r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, err);
 		if (r == 0 && summary)

@@ -39,6 +39,14 @@ void undo_probes_free(undo_probes *probes);
 /* Undo record @id with its labeler, journaled undone; synced with the commit, not on its own. */
 int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id, undo_probes *probes,
 		vfg_change_summary *summary, vfg_error *err);
+/*
+ * Does @record's labeler grant anything on its node for a hostdev that has
+ * the node by fd (its plan for the node with fd access says so)? 1 yes, 0
+ * no, -1 with @err; 1 for a labeler not loaded. A hot-unplug keeps a shared
+ * node's record for the hostdevs that stay by this (revoke.c).
+ */
+int record_needed_by_fd(vfg_context *ctx, const host_journal *hj, const domain_journal *dj,
+			const journal_record *record, undo_probes *probes, vfg_error *err);
 /* Give up claim @index; a managed hostdev goes back to its original driver first. */
 int release_claim(vfg_context *ctx, host_journal *hj, domain_journal *dj, size_t index, vfg_change_summary *summary,
 		  vfg_error *err);

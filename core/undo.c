@@ -84,6 +84,32 @@ static int undo_probe(vfg_context *ctx, const domain_journal *dj, size_t index, 
 	return 0;
 }
 
+int record_needed_by_fd(vfg_context *ctx, const host_journal *hj, const domain_journal *dj,
+			const journal_record *record, undo_probes *probes, vfg_error *err)
+{
+	size_t index = 0;
+	while (index < ctx->n_labelers && strcmp(ctx->labelers[index]->name, record->labeler) != 0)
+		index++;
+	if (index == ctx->n_labelers)
+		return 1; /* not loaded: it cannot say, so the record stays as it did */
+	const vfg_labeler *labeler = ctx->labelers[index];
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, labeler->name);
+	vfg_probe probe;
+	if (undo_probe(ctx, dj, index, &env, probes, &probe, err) < 0)
+		return -1;
+	vfg_node node;
+	journal_record_node(record, &node);
+	node.access = VFG_ACCESS_FD;
+	vfg_domain domain;
+	journal_domain_copy(dj, &domain);
+	vfg_step step = {0};
+	int r = labeler->plan(&env, &domain, &probe, &node, &step, err);
+	bool grants = step.action == VFG_ACTION_GRANT;
+	vfg_step_clear(&step);
+	return r < 0 ? -1 : grants;
+}
+
 /* Does the revoke under way drop @dj's records of @labeler undone (vfg_domain_revoke_forgetting)? */
 static bool forgetting(const vfg_context *ctx, const domain_journal *dj, const char *labeler)
 {

@@ -419,25 +419,58 @@ START_TEST(revoke_of_a_hostdev_the_domain_does_not_hold_changes_nothing)
 END_TEST
 
 /*
- * A trial's finding: switching one held hostdev to fd access, naming only
- * it (as a hot-plug apply does), took back the path grant on /dev/iommu
- * that the other held hostdev, still on path access and not named, needs
- * (plan.c: plan_leftover_grants looks only at the plan's own hostdevs).
- * Its hypervisor's next open of /dev/iommu then fails, and audit finds it
- * missing. The shared node keeps the grant while a held path hostdev needs it.
+ * vm1 holds @a and @b by path; then @b alone is applied with fd access (a
+ * hot-plug apply names only it), and @held_node (a node both use) must keep
+ * its path grant for @a; @a unplugged, it must lose it; audit is clean after
+ * each step, and the revoke ends it.
  */
-START_TEST(switching_one_hostdev_to_fd_keeps_the_shared_node_the_other_needs_by_path)
+static void switch_then_unplug(const char *manifest, const char *a, const char *b, const char *b_fd, const char *a_name,
+			       bool (*granted)(const char *root), const char *held_node)
 {
-	const char *root = host_new(host_iommufd);
-	apply2(root, "vm1", "01:00.0,backend=iommufd,access=path", "02:00.0,backend=iommufd,access=path");
-	ck_assert(has_acl(root, "/dev/iommu"));
-	apply1(root, "vm1", "02:00.0,backend=iommufd,access=fd");
-	/* 01:00.0 is still held with path access: its hypervisor opens /dev/iommu by path */
-	ck_assert_msg(has_acl(root, "/dev/iommu"),
-		      "the switch of 02:00.0 took back /dev/iommu's grant, which 01:00.0 (path access) needs");
+	const char *root = host_new(manifest);
+	apply2(root, "vm1", a, b);
+	ck_assert(granted(root));
+	apply1(root, "vm1", b_fd);
+	ck_assert_msg(granted(root), "the switch of %s took back %s's grant, which %s (path access) needs", b_fd,
+		      held_node, a);
+	cli_expect(root, 0, (const char *[]){"audit", "--domain", "vm1", NULL});
+	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", "--hostdev", a_name, NULL});
+	ck_assert_msg(!granted(root), "%s keeps the path grant no hostdev of vm1 needs", held_node);
 	cli_expect(root, 0, (const char *[]){"audit", "--domain", "vm1", NULL});
 	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", NULL});
 	test_root_remove(root);
+}
+
+static bool iommu_granted(const char *root)
+{
+	return has_acl(root, "/dev/iommu");
+}
+
+static bool group_7_granted(const char *root)
+{
+	return owner(root, "/dev/vfio/7") == 107;
+}
+
+/*
+ * Trials: switching one held hostdev to fd access, naming only it, took
+ * back the path grant on /dev/iommu that the other held hostdev, still on
+ * path access and not named, needs (plan.c: plan_leftover_grants looked only
+ * at the plan's own hostdevs); its hypervisor's next open of /dev/iommu then
+ * failed. And once that one is unplugged, the grant kept for it stayed,
+ * which audit reported as drift.
+ */
+START_TEST(a_shared_node_keeps_its_path_grant_while_a_held_hostdev_needs_it)
+{
+	switch_then_unplug(host_iommufd, "01:00.0,backend=iommufd,access=path", "02:00.0,backend=iommufd,access=path",
+			   "02:00.0,backend=iommufd,access=fd", "01:00.0", iommu_granted, "/dev/iommu");
+}
+END_TEST
+
+/* The same in one legacy group (a GPU and its audio function): the group node's owner. */
+START_TEST(a_group_node_keeps_its_path_grant_while_a_held_function_needs_it)
+{
+	switch_then_unplug(host_group_mates, "01:00.0,access=path", "01:00.1,access=path", "01:00.1,access=fd",
+			   "01:00.0", group_7_granted, "/dev/vfio/7");
 }
 END_TEST
 
@@ -458,7 +491,8 @@ int main(void)
 	tcase_add_test(tc, an_adds_memlock_limit_covers_what_the_domain_holds);
 	tcase_add_test(tc, a_hostdev_named_twice_is_taken_back_once);
 	tcase_add_test(tc, revoke_of_a_hostdev_the_domain_does_not_hold_changes_nothing);
-	tcase_add_test(tc, switching_one_hostdev_to_fd_keeps_the_shared_node_the_other_needs_by_path);
+	tcase_add_test(tc, a_shared_node_keeps_its_path_grant_while_a_held_hostdev_needs_it);
+	tcase_add_test(tc, a_group_node_keeps_its_path_grant_while_a_held_function_needs_it);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);
 }

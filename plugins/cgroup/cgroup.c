@@ -943,8 +943,11 @@ static int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, co
 		if (undo_parse(record, node, &undo, err) < 0)
 			return -1;
 		if (node->access == VFG_ACCESS_FD)
-			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "no rule: fd access",
-					   "a rule an earlier path grant left", "vfguard apply (takes it back)");
+			vfg_finding_report(
+				finding, node, VFG_FINDING_DRIFT, "no rule: fd access",
+				"a rule an earlier path grant left",
+				"an apply of the domain's hostdevs as they are (vfguard apply --hostdev ... with "
+				"the same ones) takes it back");
 		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0)
 			audit_v1(hold, &undo.v1, node, &rule, rule_text, finding);
 		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])

@@ -398,9 +398,12 @@ static int dac_audit(const vfg_labeler_env *env, const vfg_domain *domain, const
 {
 	if (vfg_finding_record(finding, node)) {
 		if (node->access == VFG_ACCESS_FD)
-			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, "no path grant: the node has fd access",
-					   "the domain holds the path grant of an earlier run",
-					   "vfguard apply --domain %s takes it back", VFG_NAME_SHELL(domain->name));
+			vfg_finding_report(
+				finding, node, VFG_FINDING_DRIFT, "no path grant: the node has fd access",
+				"the domain holds the path grant of an earlier run",
+				"an apply of domain %s's hostdevs as they are (vfguard apply --domain %s --hostdev "
+				"... with the same ones) takes it back",
+				domain->name, VFG_NAME_SHELL(domain->name));
 		return dac_audit_held(env, domain, node, finding, err);
 	}
 	if (node->access == VFG_ACCESS_FD)
