@@ -199,22 +199,6 @@ static int vfg_env_dup_kept(const vfg_labeler_env *env, const vfg_node *node)
 	return fcntl(view->kept_fds[node - view->kept_nodes], F_DUPFD_CLOEXEC, 3);
 }
 
-/*
- * Does @node's path name the inode of @fd, a kept fd, still? A node made
- * again at the path since enumeration opened it (udev, after a rebind) is
- * the one the hypervisor will open: a change to the old inode would be
- * reported made and be lost (a trial). lstat-like, no symlink followed: a
- * symlink there is not the inode, and the open beneath the root that comes
- * instead refuses it.
- */
-static bool kept_still_there(const vfg_labeler_env *env, const vfg_node *node, int fd)
-{
-	struct stat at_path, kept;
-	return node->path[0] == '/' && fstat(fd, &kept) == 0 &&
-	       fstatat(vfg_env_root_fd(env), node->path + 1, &at_path, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       at_path.st_dev == kept.st_dev && at_path.st_ino == kept.st_ino;
-}
-
 int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct stat *st, vfg_error *err)
 {
 	char real[VFG_PATH_MAX];
@@ -224,15 +208,23 @@ int vfg_node_open_stat(const vfg_labeler_env *env, const vfg_node *node, struct 
 	 * A kept fd is the inode enumeration opened beneath the root with no
 	 * symlink on the way and found the node sysfs names; check_node()
 	 * fstat()s it again all the same, so the owner and mode are as they are
-	 * now and the checks exactly those of a fresh open.
+	 * now and the checks exactly those of a fresh open. It serves only while
+	 * the path names it still, lstat-like (a symlink there is not it): a
+	 * node made again at the path since (udev, after a rebind) is the one
+	 * the hypervisor will open, and a change to the old inode would be
+	 * reported made and be lost (a trial). Then the node is opened anew.
 	 */
+	struct stat at_path;
 	int fd = vfg_env_dup_kept(env, node);
-	if (fd >= 0 && !kept_still_there(env, node, fd)) {
+	bool kept = fd >= 0 && node->path[0] == '/' &&
+		    fstatat(vfg_env_root_fd(env), node->path + 1, &at_path, AT_SYMLINK_NOFOLLOW) == 0;
+	if (fd >= 0 && kept && check_node(fd, real, node, st, err) == 0 && st->st_dev == at_path.st_dev &&
+	    st->st_ino == at_path.st_ino)
+		return fd;
+	if (fd >= 0)
 		close(fd);
-		fd = -1;
-	}
-	if (fd < 0)
-		fd = open_beneath(vfg_env_root_fd(env), env->root, node->path, real, err);
+	vfg_error_clear(err);
+	fd = open_beneath(vfg_env_root_fd(env), env->root, node->path, real, err);
 	if (fd < 0)
 		return -1;
 	if (check_node(fd, real, node, st, err) < 0) {
