@@ -135,11 +135,11 @@ VFG_EXPORT int vfg_restore(vfg_context *ctx, bool release_all, vfg_change_summar
  * for the unplugged one, after another switched to fd, goes with it (a
  * trial found it left, and audit reporting it). Another domain's grants of
  * a shared node are its own records: a labeler's undo of this domain's
- * record leaves them (labeler.h). 1 it goes, 0 it stays, -1 with @err.
+ * record leaves them (labeler.h). Whether it goes.
  */
-static int record_is_hostdevs(vfg_context *ctx, const host_journal *hj, const journal_record *record,
-			      const journal_claim *claim, dev_t cdev_rdev, const domain_journal *dj,
-			      undo_probes *probes, vfg_error *err)
+static bool record_is_hostdevs(vfg_context *ctx, const host_journal *hj, const journal_record *record,
+			       const journal_claim *claim, dev_t cdev_rdev, const domain_journal *dj,
+			       undo_probes *probes)
 {
 	char group_path[32];
 	bool kept_by_path = false, kept_by_fd = false;
@@ -179,8 +179,13 @@ static int record_is_hostdevs(vfg_context *ctx, const host_journal *hj, const jo
 		return 0;
 	if (!kept_by_fd)
 		return 1;
-	int needed = record_needed_by_fd(ctx, hj, dj, record, probes, err);
-	return needed < 0 ? -1 : !needed;
+	/*
+	 * A labeler that cannot say (its probe or plan fails: the node gone, a
+	 * policy unread) keeps the record, as every one did before: the unplug
+	 * does not fail for a question, and the domain's revoke takes it back.
+	 */
+	vfg_error unasked = {0};
+	return record_needed_by_fd(ctx, hj, dj, record, probes, &unasked) == 0;
 }
 
 /* One hostdev's records undone, newest first, then its claim released. */
@@ -193,14 +198,7 @@ static int revoke_one_hostdev(vfg_context *ctx, host_journal *hj, domain_journal
 	undo_probes probes = {0};
 	int r = 0;
 	for (size_t i = dj->n_records; r == 0 && i-- > 0;) {
-		int goes = i < dj->n_records
-				   ? record_is_hostdevs(ctx, hj, dj->records[i], claim, cdev_rdev, dj, &probes, err)
-				   : 0;
-		if (goes < 0) {
-			r = -1;
-			break;
-		}
-		if (!goes)
+		if (i >= dj->n_records || !record_is_hostdevs(ctx, hj, dj->records[i], claim, cdev_rdev, dj, &probes))
 			continue;
 		r = undo_record(ctx, hj, dj, dj->records[i]->id, &probes, summary, err);
 		if (r == 0 && summary)
