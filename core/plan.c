@@ -439,16 +439,20 @@ static int plan_leftover_grants(const host_journal *hj, vfg_plan *plan, vfg_erro
 {
 	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
 	held_path_needs needs = {0};
-	if (dj && held_path_needs_read(dj, plan, &needs, err) < 0)
-		return -1;
+	bool needs_read = false; /* read at the first path grant a node now by fd holds: most applies have none */
 	int r = 0;
 	for (size_t i = 0; dj && r == 0 && i < plan->n_steps; i++) {
 		vfg_step *step = &plan->steps[i];
 		const vfg_node *node = &plan->nodes[step->node];
 		const char *labeler = plan->labelers[step->labeler].labeler->name;
-		/* A node a hostdev held outside this plan still opens by path keeps its grant. */
 		if (node->access != VFG_ACCESS_FD || step->action == VFG_ACTION_GRANT ||
-		    !domain_journal_find_record(dj, labeler, node->path) || held_path_needs_node(&needs, node))
+		    !domain_journal_find_record(dj, labeler, node->path))
+			continue;
+		if (!needs_read && held_path_needs_read(dj, plan, &needs, err) < 0)
+			return -1;
+		needs_read = true;
+		/* A node a hostdev held outside this plan still opens by path keeps its grant. */
+		if (held_path_needs_node(&needs, node))
 			continue;
 		vfg_step revoke = {.node = step->node, .labeler = step->labeler};
 		if (vfg_step_set(
@@ -460,8 +464,7 @@ static int plan_leftover_grants(const host_journal *hj, vfg_plan *plan, vfg_erro
 		else if (plan_keep_step(plan, &revoke, step, node->path, err) < 0)
 			r = -1;
 	}
-	if (dj)
-		held_path_needs_free(&needs);
+	held_path_needs_free(&needs);
 	return r;
 }
 
