@@ -52,6 +52,8 @@ check start virsh_ start --paused "$domain" || {
 pid=$(cat "/run/libvirt/qemu/$domain.pid")
 expect_eq qemu-confined "$(cat "/proc/$pid/attr/current")" "$profile (enforce)"
 expect_eq hook-exec-not-denied "$(dmesg | grep -c 'apparmor="DENIED" operation="exec".*vfguard-libvirt-hook')" "$denials"
+# Not a count of nothing: the kernel log shows AppArmor's records, the load of this very profile among them.
+expect_match apparmor-log-read "$(dmesg | grep -c "apparmor=\"STATUS\" operation=\"profile_load\".*name=\"$profile\"")" '^[1-9]'
 expect_eq qemu-uid "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" "$LIBVIRT_UID"
 expect_match qemu-holds-group "$(ls -l "/proc/$pid/fd/")" " -> $group\$"
 expect_query_pci qmp-query-pci "$domain"
