@@ -803,6 +803,23 @@ static void set_acl_as(const char *path, uid_t uid, gid_t gid, const char *text)
 		      text, path);
 }
 
+/* Audit of vm1 (uid 107) with @hostdevs, right after its apply: no finding. */
+static void expect_audit_clean(fixture *f, const char *const *hostdevs)
+{
+	vfg_audit_report *clean = domain_audit(f, "vm1", 107, hostdevs);
+	ck_assert_msg(clean->n_findings == 0, "a fresh grant drifts: %s",
+		      clean->n_findings ? clean->findings[0].actual : "");
+	vfg_audit_report_free(clean);
+}
+
+/* Audit of vm1 (uid 107) with @hostdevs: one drift on GROUP7, which names @found. */
+static void expect_audit_drift(fixture *f, const char *const *hostdevs, const char *found)
+{
+	vfg_audit_report *report = domain_audit(f, "vm1", 107, hostdevs);
+	expect_one_finding(report, VFG_FINDING_DRIFT, GROUP7, found);
+	vfg_audit_report_free(report);
+}
+
 /*
  * While granted, an exclusive node is the hypervisor's, and an owner may set
  * ACL entries: a security trial's VM uid let uid 108 in, and the entry
@@ -821,19 +838,52 @@ START_TEST(an_acl_the_hypervisor_set_on_its_exclusive_node_goes_with_the_revoke)
 	char *original = test_snapshot(f.root, UNCHANGED);
 	const char *const legacy[] = {"01:00.0,backend=legacy", NULL};
 	domain_apply_ok(&f, "vm1", 107, legacy, NULL);
-	vfg_audit_report *clean = domain_audit(&f, "vm1", 107, legacy);
-	ck_assert_msg(clean->n_findings == 0, "a fresh grant drifts: %s",
-		      clean->n_findings ? clean->findings[0].actual : "");
-	vfg_audit_report_free(clean);
+	expect_audit_clean(&f, legacy);
 	set_acl_as(test_path(f.root, GROUP7), 107, 107,
 		   had_acl ? "u::rw,u:500:r,u:108:rw,g::-,m::rw,o::-" : "u::rw,u:108:rw,g::-,m::rw,o::-");
 	expect_dac_allows(f.root, GROUP7, 108);
-	vfg_audit_report *report = domain_audit(&f, "vm1", 107, legacy);
-	expect_one_finding(report, VFG_FINDING_DRIFT, GROUP7, "an access ACL other than the node had before the grant");
-	vfg_audit_report_free(report);
+	expect_audit_drift(&f, legacy, "an access ACL other than the node had before the grant");
 	domain_revoke_ok(&f, "vm1");
 	test_snapshot_expect(f.root, UNCHANGED, original, "revoke after the hypervisor set an ACL");
 	expect_dac_denies(f.root, GROUP7, 108);
+	free(original);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * An ACL on an exclusive node (an administrator's setfacl, a logind uaccess
+ * entry) let uid 500 and group 600 in before the grant. The grant left the
+ * mask, and both kept opening the group node the hypervisor held: a node
+ * that is "this domain's alone" was not. Now the mask is --- while granted
+ * (the entries stay, and revoke puts the bytes back).
+ */
+START_TEST(an_exclusive_nodes_acl_lets_no_one_else_in_while_granted)
+{
+	fixture f;
+	fixture_open(&f);
+	set_acl(f.root, GROUP7, "u::rw,u:500:rw,g::r,g:600:rw,m::rw,o::-");
+	expect_dac_allows(f.root, GROUP7, 500);
+	ck_assert_int_eq(open_as(test_path(f.root, GROUP7), 600, 600), ENXIO);
+	char *original = test_snapshot(f.root, UNCHANGED);
+	const char *const legacy[] = {"01:00.0,backend=legacy", NULL};
+
+	domain_apply_ok(&f, "vm1", 107, legacy, NULL);
+	expect_owner(f.root, GROUP7, 107, 107, 0600);
+	expect_acl(f.root, GROUP7, "user:500:rw-", true);
+	expect_acl(f.root, GROUP7, "mask::---", true);
+	expect_dac_allows(f.root, GROUP7, 107);
+	expect_dac_denies(f.root, GROUP7, 500);
+	ck_assert_int_eq(open_as(test_path(f.root, GROUP7), 600, 600), EACCES);
+	expect_audit_clean(&f, legacy);
+
+	/* the hypervisor, owner now, widens the mask again: audit says so */
+	ck_assert_int_eq(chmod(test_path(f.root, GROUP7), 0660), 0);
+	expect_audit_drift(&f, legacy, "mode 0660");
+
+	domain_revoke_ok(&f, "vm1");
+	test_snapshot_expect(f.root, UNCHANGED, original, "apply then revoke of a node with an ACL");
+	expect_dac_allows(f.root, GROUP7, 500);
 	free(original);
 	fixture_close(&f);
 }
@@ -1034,6 +1084,7 @@ static Suite *dac_suite(void)
 	tc = tcase_create("exclusive nodes");
 	tcase_add_test(tc, exclusive_node_opens_for_the_domain_uid_only_while_granted);
 	tcase_add_test(tc, exclusive_node_gets_owner_rw_and_its_own_mode_back);
+	tcase_add_test(tc, an_exclusive_nodes_acl_lets_no_one_else_in_while_granted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refusals");

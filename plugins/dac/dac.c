@@ -125,15 +125,18 @@ static int dac_plan(const vfg_labeler_env *env, const vfg_domain *domain, const 
 
 	char now[256], detail[64];
 	dac_describe(node, acl, now, sizeof(now));
-	if ((node->mode & (S_IRUSR | S_IWUSR)) == (S_IRUSR | S_IWUSR))
-		snprintf(detail, sizeof(detail), "chown %u:%u", (unsigned)domain->uid, (unsigned)domain->gid);
-	else
-		snprintf(detail, sizeof(detail), "chown %u:%u, chmod u+rw", (unsigned)domain->uid,
-			 (unsigned)domain->gid);
+	bool add_rw = (node->mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR), mask = acl && (node->mode & S_IRWXG);
+	snprintf(detail, sizeof(detail), "chown %u:%u%s%s%s%s", (unsigned)domain->uid, (unsigned)domain->gid,
+		 add_rw || mask ? ", chmod " : "", add_rw ? "u+rw" : "", add_rw && mask ? "," : "",
+		 mask ? "g-rwx" : "");
 	return vfg_step_set(step, VFG_ACTION_GRANT, detail,
 			    "%s keeps uid %u out at open (generic_permission()); the node is this domain's alone, so "
-			    "it becomes the hypervisor's until revoke restores %u:%u %04o",
-			    now, (unsigned)domain->uid, (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode);
+			    "it becomes the hypervisor's%s until revoke restores %u:%u %04o%s",
+			    now, (unsigned)domain->uid,
+			    acl ? ", its ACL's entries masked (the group bits are the mask) so that none lets another "
+				  "uid or group in,"
+				: "",
+			    (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode, acl ? " and the ACL" : "");
 }
 
 int dac_undo_check_bits(const char *text, const vfg_node *node, unsigned mode, vfg_error *err)
@@ -237,10 +240,20 @@ static int dac_owner_set(const vfg_node_fd *nfd, const dac_owner *owner, vfg_err
 	return 0;
 }
 
-/* What dac_exclusive_grant leaves a node that was @original: the original mode, plus rw for the owner. */
+/*
+ * What dac_exclusive_grant leaves a node that was @original: the original
+ * mode plus rw for the owner, and, on a node with an access ACL, the group
+ * bits cleared. Those bits are the ACL's mask (posix_acl_chmod() rewrites it
+ * from them), which bounds every named user and group entry and the owning
+ * group's (posix_acl_permission(), fs/posix_acl.c): while granted the node is
+ * the domain's alone, and an entry that let uid 500 in before the grant lets
+ * it in again only after revoke puts the ACL's bytes back. A record written
+ * before the ACL was journaled cannot tell, and keeps the group bits.
+ */
 static mode_t dac_granted_mode(const dac_owner *original)
 {
-	return original->mode | S_IRUSR | S_IWUSR;
+	mode_t mode = original->mode | S_IRUSR | S_IWUSR;
+	return original->acl_known && original->original.acl_size ? mode & ~(mode_t)S_IRWXG : mode;
 }
 
 /* The node's owner and mode, journaled before the change; the node is refused when chown would lose a byte. */
@@ -349,8 +362,8 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 	} else {
 		/*
 		 * Exactly what dac_exclusive_grant set: the domain's owner and the
-		 * original mode plus u+rw. Any other bit (a node made 0666) lets
-		 * someone besides the domain open it.
+		 * original mode plus u+rw, with an ACL g-rwx. Any other bit (a node
+		 * made 0666, a mask widened) lets someone besides the domain open it.
 		 */
 		dac_owner original;
 		if (dac_owner_parse(vfg_finding_record(finding, node), node, &original, err) < 0)
@@ -358,8 +371,9 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 		const struct stat *st = &nfd.st;
 		mode_t granted = dac_granted_mode(&original);
 		/*
-		 * The ACL as it was, but for the owner's entry the grant's chmod
-		 * changed: its owner, the hypervisor, may have let another uid in
+		 * The ACL as it was, but for the owner's and the mask's entries,
+		 * which the grant's chmod set (the mode shows them, checked
+		 * above): its owner, the hypervisor, may have let another uid in
 		 * (a security trial; a review: an entry added to an ACL it had).
 		 */
 		bool acl_changed = false;
@@ -367,7 +381,7 @@ static int dac_audit_held(const vfg_labeler_env *env, const vfg_domain *domain, 
 			dac_original now;
 			if (dac_original_read(&nfd, &now, err) < 0)
 				return -1;
-			acl_changed = !dac_acl_same_but_owner(&original.original, &now);
+			acl_changed = !dac_acl_same_but_owner_mask(&original.original, &now);
 		}
 		snprintf(expected, sizeof(expected), "owner %u:%u mode %04o%s", (unsigned)domain->uid,
 			 (unsigned)domain->gid, (unsigned)granted,

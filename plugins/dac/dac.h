@@ -64,8 +64,11 @@ int dac_original_parse(const char *text, const vfg_node *node, dac_original *ori
  * is the original's already, so with no ACL to remove there is no chmod.
  */
 int dac_original_restore(const vfg_node_fd *nfd, const dac_original *original, bool mode_is_original, vfg_error *err);
-/* The same access ACL, or none, but for the owner's entry (a grant's chmod u+rw changes that one). */
-bool dac_acl_same_but_owner(const dac_original *a, const dac_original *b);
+/*
+ * The same access ACL, or none, but for the owner's and the mask's entries
+ * (an exclusive grant's chmod u+rw,g-rwx sets those; the mode shows them).
+ */
+bool dac_acl_same_but_owner_mask(const dac_original *a, const dac_original *b);
 
 /* Is there an access ACL on the node? Its group bits then show the mask, not the group. */
 int dac_acl_present(const vfg_node_fd *nfd, bool *present, vfg_error *err);

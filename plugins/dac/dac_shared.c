@@ -140,7 +140,7 @@ int dac_original_parse(const char *text, const vfg_node *node, dac_original *ori
 	return 0;
 }
 
-bool dac_acl_same_but_owner(const dac_original *a, const dac_original *b)
+bool dac_acl_same_but_owner_mask(const dac_original *a, const dac_original *b)
 {
 	/* Layout: include/uapi/linux/posix_acl_xattr.h; the kernel writes the entries in its own order. */
 	const size_t header = sizeof(struct posix_acl_xattr_header), entry_size = sizeof(struct posix_acl_xattr_entry);
@@ -151,7 +151,7 @@ bool dac_acl_same_but_owner(const dac_original *a, const dac_original *b)
 		memcpy(&x, a->acl + off, entry_size);
 		memcpy(&y, b->acl + off, entry_size);
 		if (x.e_tag != y.e_tag || x.e_id != y.e_id ||
-		    (le16toh(x.e_tag) != ACL_USER_OBJ && x.e_perm != y.e_perm))
+		    (le16toh(x.e_tag) != ACL_USER_OBJ && le16toh(x.e_tag) != ACL_MASK && x.e_perm != y.e_perm))
 			return false;
 	}
 	return true;
