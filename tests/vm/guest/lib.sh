@@ -931,6 +931,61 @@ libvirt_edu_setup() {
 	expect_eq setup-edu-unbound "$(pci_driver "$EDU")" none
 }
 
+# libvirt_apparmor_start: libvirtd as a Debian host with AppArmor runs it:
+# the daemon's and virt-aa-helper's profiles as packaged, loaded before it
+# starts (AppArmor confines it at exec, and libvirt's probe finds its profile
+# loaded: security_apparmor.c use_apparmor()), qemu.conf's
+# security_driver = "apparmor", nothing added to the daemon's local profile.
+# The checks apparmor-enabled, load-*, setup-libvirtd, libvirtd-confined,
+# secmodel-apparmor and local-profile-as-packaged.
+libvirt_apparmor_start() {
+	local daemon local_profile=/etc/apparmor.d/local/usr.sbin.libvirtd
+	check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || return 1
+	cp "$local_profile" local-profile.packaged || return 1
+	check load-libvirtd apparmor_parser --replace /etc/apparmor.d/usr.sbin.libvirtd || return 1
+	check load-virt-aa-helper apparmor_parser --replace /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper || return 1
+	libvirt_start 'security_driver = "apparmor"' || return 1
+	daemon=$(cat /run/libvirtd.pid)
+	expect_eq libvirtd-confined "$(cat "/proc/$daemon/attr/current")" "libvirtd (enforce)"
+	virsh_ capabilities >capabilities.xml
+	expect_eq secmodel-apparmor "$(grep -A1 '<secmodel>' capabilities.xml | grep -o '<model>apparmor</model>')" \
+		"<model>apparmor</model>"
+	expect_eq local-profile-as-packaged "$(grep -c vfguard "$local_profile")" 0
+}
+
+# libvirt_apparmor_stop PROFILE: libvirtd stopped, and the host as the
+# scenarios after this one want it, an unconfined libvirtd with its DAC
+# driver: the profiles go, the local profile and qemu.conf are as packaged
+# again (libvirtd refuses to start when qemu.conf names a driver it cannot
+# use), and the domain's profile PROFILE, which virt-aa-helper keeps, goes.
+libvirt_apparmor_stop() {
+	libvirt_stop
+	cp local-profile.packaged /etc/apparmor.d/local/usr.sbin.libvirtd
+	cp qemu.conf.packaged /etc/libvirt/qemu.conf
+	check unload apparmor_parser --remove /etc/apparmor.d/usr.sbin.libvirtd \
+		/etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
+	rm -f "/etc/apparmor.d/libvirt/$1"
+}
+
+# hook_exec_denials: how many execs of vfguard's libvirt hook AppArmor denied so far.
+hook_exec_denials() {
+	dmesg | grep -c 'apparmor="DENIED" operation="exec".*vfguard-libvirt-hook'
+}
+
+# expect_confined_start PROFILE QEMU_PID DENIALS: the checks that QEMU runs
+# under PROFILE, that no exec of the hook was denied since DENIALS
+# (hook_exec_denials before the start), not a count of nothing (the kernel
+# log holds the load of PROFILE), and that PROFILE was denied no VFIO node
+# (its other denials, if any, are shown).
+expect_confined_start() {
+	expect_eq qemu-confined "$(cat "/proc/$2/attr/current")" "$1 (enforce)"
+	expect_eq hook-exec-not-denied "$(hook_exec_denials)" "$3"
+	expect_match apparmor-log-read "$(dmesg | grep -c "apparmor=\"STATUS\" operation=\"profile_load\".*name=\"$1\"")" '^[1-9]'
+	dmesg | grep "apparmor=\"DENIED\".*profile=\"$1\"" >denied.out
+	[ ! -s denied.out ] || show_output denied.out
+	expect_empty profile-denied-no-vfio-node "$(grep -e 'name="/dev/vfio/' -e 'name="/dev/iommu"' denied.out)"
+}
+
 # libvirt_edu_life PREFIX DOMAIN GROUP [MORE]: domain DOMAIN (domain.xml, the
 # managed edu on the legacy backend, its group node GROUP) defined, started
 # paused, looked at, destroyed and undefined, as libvirt-legacy does; check

@@ -19,41 +19,22 @@
 # the profile and deleted libvirt-UUID.files, vfguard has put the host back
 # exactly. docs/apparmor.md, "libvirt's AppArmor driver".
 requires legacy
-check apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled || exit 1
 libvirt_edu_setup || exit 1
 domain=vfg-aa group=/dev/vfio/$(iommu_group "$EDU")
 libvirt_domain $domain "name='vfio'" >domain.xml
-local_profile=/etc/apparmor.d/local/usr.sbin.libvirtd
-cp "$local_profile" local-profile.packaged || exit 1
-
-# The daemon's and virt-aa-helper's profiles as packaged, loaded before the
-# daemon starts: AppArmor confines it at exec, and libvirt's probe finds its
-# profile loaded (security_apparmor.c use_apparmor()).
-check load-libvirtd apparmor_parser --replace /etc/apparmor.d/usr.sbin.libvirtd || exit 1
-check load-virt-aa-helper apparmor_parser --replace /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper || exit 1
-libvirt_start 'security_driver = "apparmor"' || exit 1
-daemon=$(cat /run/libvirtd.pid)
-expect_eq libvirtd-confined "$(cat "/proc/$daemon/attr/current")" "libvirtd (enforce)"
-virsh_ capabilities >capabilities.xml
-expect_eq secmodel-apparmor "$(grep -A1 '<secmodel>' capabilities.xml | grep -o '<model>apparmor</model>')" \
-	"<model>apparmor</model>"
+libvirt_apparmor_start || exit 1
 check define virsh_ define domain.xml || exit 1
 uuid=$(virsh_ domuuid "$domain" | head -n 1)
 profile=libvirt-$uuid
 before=$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)
 
-# As packaged, nothing added to the daemon's local profile.
-expect_eq local-profile-as-packaged "$(grep -c vfguard "$local_profile")" 0
-denials=$(dmesg | grep -c 'apparmor="DENIED" operation="exec".*vfguard-libvirt-hook')
+denials=$(hook_exec_denials)
 check start virsh_ start --paused "$domain" || {
 	show_output "/var/log/libvirt/qemu/$domain.log"
 	exit 1
 }
 pid=$(cat "/run/libvirt/qemu/$domain.pid")
-expect_eq qemu-confined "$(cat "/proc/$pid/attr/current")" "$profile (enforce)"
-expect_eq hook-exec-not-denied "$(dmesg | grep -c 'apparmor="DENIED" operation="exec".*vfguard-libvirt-hook')" "$denials"
-# Not a count of nothing: the kernel log shows AppArmor's records, the load of this very profile among them.
-expect_match apparmor-log-read "$(dmesg | grep -c "apparmor=\"STATUS\" operation=\"profile_load\".*name=\"$profile\"")" '^[1-9]'
+expect_confined_start "$profile" "$pid" "$denials"
 expect_eq qemu-uid "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" "$LIBVIRT_UID"
 expect_match qemu-holds-group "$(ls -l "/proc/$pid/fd/")" " -> $group\$"
 expect_query_pci qmp-query-pci "$domain"
@@ -90,12 +71,4 @@ expect_same host-as-before "$before" "$(host_snapshot /sys/fs/cgroup /dev/vfio/v
 expect_empty apparmor-rules-gone "$(ls /etc/apparmor.d/vfguard/ 2>/dev/null)"
 check undefine virsh_ undefine "$domain"
 ls -l /etc/apparmor.d/libvirt/
-libvirt_stop
-
-# The scenarios after this one run an unconfined libvirtd with its DAC
-# driver: the profiles go, the local profile and qemu.conf are as packaged
-# again (libvirtd refuses to start when qemu.conf names a driver it cannot use).
-cp local-profile.packaged "$local_profile"
-cp qemu.conf.packaged /etc/libvirt/qemu.conf
-check unload apparmor_parser --remove /etc/apparmor.d/usr.sbin.libvirtd /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
-rm -f "$generated"
+libvirt_apparmor_stop "$profile"
