@@ -587,6 +587,60 @@ END_TEST
  * left the temporary in /etc for good (a security trial). The revoke that
  * finds no file sweeps it as any removal does; a live writer's stays.
  */
+/*
+ * A domain whose profile libvirt's AppArmor driver made: virt-aa-helper's
+ * libvirt-UUID includes only its own libvirt-UUID.files (which allows the
+ * VFIO nodes), and no template can include vfguard's rules file. A device
+ * hot-plugged by hand with vfguard apply wrote a rules file nothing read
+ * (carried since stop 44): the labeler is inactive for such a profile now,
+ * and says why. A profile an administrator made include vfguard's file
+ * still gets it.
+ */
+START_TEST(a_profile_libvirts_apparmor_driver_made_gets_no_rules_file)
+{
+	fixture f;
+	fixture_open(&f);
+	bool includes_ours = _i == 1;
+	char profile[1024];
+	snprintf(profile, sizeof(profile),
+		 "#include <tunables/global>\n\nprofile %s flags=(attach_disconnected) {\n"
+		 "  #include <abstractions/libvirt-qemu>\n%s"
+		 "  #include if exists <libvirt/%s.files>\n}\n",
+		 PROFILE1, includes_ours ? "  include if exists <vfguard/" PROFILE1 ">\n" : "", PROFILE1);
+	test_write_file(f.root, "/etc/apparmor.d/libvirt/" PROFILE1, profile);
+	char *before = policy_snapshot(f.root);
+
+	vfg_hostdev_spec spec;
+	vfg_error err = {0};
+	ck_assert_msg(vfg_hostdev_spec_parse(f.ctx, "01:00.0,backend=legacy", &spec, &err) == 0, "%s", err.message);
+	vfg_domain domain = {.uid = 107, .gid = 107, .n_hostdevs = 1, .hostdevs = &spec};
+	snprintf(domain.name, sizeof(domain.name), "vm1");
+	snprintf(domain.uuid, sizeof(domain.uuid), "%s", UUID1);
+	vfg_plan *plan = NULL;
+	ck_assert_msg(vfg_plan_build(f.ctx, &domain, &plan, &err) == 0, "%s", err.message);
+	const vfg_step *step = test_step(plan, "apparmor", "/dev/vfio/7");
+	const vfg_probe *probe = vfg_plan_labeler_probe(plan, step->labeler);
+	ck_assert_int_eq(probe->active, includes_ours);
+	ck_assert_int_eq(step->action, (includes_ours ? VFG_ACTION_GRANT : VFG_ACTION_INACTIVE));
+	if (!includes_ours)
+		ck_assert_msg(strstr(probe->note, "libvirt's AppArmor driver") &&
+				      strstr(probe->note, "libvirt/" PROFILE1 ".files"),
+			      "%s", probe->note);
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_plan_apply(f.ctx, plan, &summary, &err) == 0, "%s", err.message);
+	vfg_plan_free(plan);
+	ck_assert_uint_eq(summary.changed, includes_ours ? 2 : 0);
+	char *rules = test_read_file(f.root, RULES1);
+	ck_assert_msg(includes_ours ? rules && strstr(rules, "\"/dev/vfio/7\" rw,") : !rules, "%s: %s", RULES1,
+		      rules ? rules : "none");
+	free(rules);
+	domain_revoke_ok(&f, "vm1");
+	expect_policy_unchanged(f.root, before, "apply then revoke");
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file)
 {
 	fixture f;
@@ -903,6 +957,7 @@ static Suite *apparmor_suite(void)
 	tcase_add_test(tc, a_section_without_its_end_line_is_refused_and_left_alone);
 	tcase_add_test(tc, a_domain_name_with_spaces_owns_its_section_whole);
 	tcase_add_test(tc, an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held);
+	tcase_add_loop_test(tc, a_profile_libvirts_apparmor_driver_made_gets_no_rules_file, 0, 2);
 	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file);
 	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_beside_the_admins_file);
 	suite_add_tcase(s, tc);

@@ -235,12 +235,59 @@ static int apparmor_kernel_sync(const vfg_labeler_env *env, const char *profile,
 
 /* ---- probe and plan ------------------------------------------------------------ */
 
+/* More than any profile virt-aa-helper writes from TEMPLATE.qemu (a few hundred bytes). */
+#define APPARMOR_PROFILE_READ_MAX (1024 * 1024)
+
+/*
+ * Is the domain's profile file one libvirt's AppArmor driver made, which no
+ * rules file of vfguard's reaches? virt-aa-helper makes libvirt-UUID from
+ * TEMPLATE.qemu, putting the profile's name and, before the closing brace,
+ * an include of libvirt/libvirt-UUID.files, its own list of the domain's
+ * files, which holds the VFIO nodes (libvirt 12.9 create_profile(),
+ * get_files(); docs/apparmor.md); nothing else of the template changes, so
+ * the file names vfguard/PROFILE only if an administrator wrote it in. The
+ * file stays after the domain stops and serves its next start, and it is
+ * there whenever a device is hot-plugged: 1 when it is such a file, 0 when
+ * not or when there is none, -1 with @err when it cannot be read.
+ */
+static int apparmor_profile_is_libvirts(const vfg_labeler_env *env, const char *profile, char *path, size_t size,
+					vfg_error *err)
+{
+	if (apparmor_file_path(env, "apparmor_profile_dir", profile, path, size, err) < 0)
+		return -1;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : vfg_error_set(err, errno, path, "apparmor: cannot read the profile");
+	_cleanup_free_ char *text = NULL;
+	if (vfg_fd_read_all(fd, path, APPARMOR_PROFILE_READ_MAX, &text, NULL, err) < 0)
+		return -1;
+	char libvirts[VFG_LABEL_MAX + 32], ours[VFG_LABEL_MAX + 32];
+	snprintf(libvirts, sizeof(libvirts), "<libvirt/%s.files>", profile);
+	snprintf(ours, sizeof(ours), "vfguard/%s", profile);
+	return strstr(text, libvirts) && !strstr(text, ours) ? 1 : 0;
+}
+
 static int apparmor_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
 	char profile[VFG_LABEL_MAX], rules_file[VFG_PATH_MAX], self[VFG_LABEL_MAX] = "unconfined";
+	char profile_file[VFG_PATH_MAX];
 	if (apparmor_profile_name(domain, profile, sizeof(profile), err) < 0 ||
 	    apparmor_file_path(env, "apparmor_rules_dir", profile, rules_file, sizeof(rules_file), err) < 0)
 		return -1;
+	int libvirts = apparmor_profile_is_libvirts(env, profile, profile_file, sizeof(profile_file), err);
+	if (libvirts < 0)
+		return -1;
+	if (libvirts) {
+		/* A hot-plug by hand, or a start after one: the hook decided the same at the first start
+		 * (docs/apparmor.md). */
+		probe->active = false;
+		snprintf(probe->note, sizeof(probe->note),
+			 "profile %s is libvirt's AppArmor driver's (%s includes libvirt/%s.files, where libvirt "
+			 "allows the domain's VFIO nodes itself, and not vfguard/%s): a rules file would be read by "
+			 "nothing",
+			 profile, profile_file, profile, profile);
+		return 0;
+	}
 	probe->active = true; /* the rules file is kept either way */
 	const char *loading = "AppArmor not enabled: the file only, nothing loaded";
 	bool confined = false;
@@ -266,6 +313,8 @@ static int apparmor_plan(const vfg_labeler_env *env, const vfg_domain *domain, c
 			 const vfg_node *node, vfg_step *step, vfg_error *err)
 {
 	char rule[APPARMOR_RULE_MAX], detail[sizeof(rule) + 8];
+	if (!probe->active)
+		return vfg_step_set(step, VFG_ACTION_INACTIVE, "", "%s", probe->note);
 	if (apparmor_rule_format(node->path, rule, sizeof(rule), err) < 0)
 		return -1;
 	snprintf(detail, sizeof(detail), "rule %s", rule);

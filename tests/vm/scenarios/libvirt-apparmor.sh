@@ -59,6 +59,13 @@ vfguard status >status.txt
 show_output status.txt
 expect_eq status-no-apparmor "$(grep -c apparmor status.txt)" 0
 check audit-clean vfguard audit --domain "$domain"
+# A hot-plug by hand (vfguard apply, no hook): its plan finds the profile
+# virt-aa-helper made and leaves AppArmor to libvirt, as the hook did.
+check hand-plan sh -c "vfguard plan --domain $domain --uuid $uuid --uid $LIBVIRT_UID --gid $LIBVIRT_UID \
+	--hostdev $EDU,backend=legacy --json >hand-plan.json"
+expect_eq hand-plan-apparmor-inactive "$(json_get hand-plan.json labelers name=apparmor active)" false
+expect_match hand-plan-says-libvirts "$(json_get hand-plan.json labelers name=apparmor note)" \
+	"^profile $profile is libvirt's AppArmor driver's"
 
 check destroy virsh_ destroy "$domain"
 # libvirt unloaded its profile and deleted the .files before release end;
