@@ -485,12 +485,8 @@ int vfg_pci_detach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, const ch
 	return 0;
 }
 
-/*
- * The nodes through which userspace may hold the function: its group's
- * (/sys/class/vfio/N/dev) and its cdev's (vfio-dev/vfioN/dev), with their
- * sysfs device numbers; those sysfs does not show are left out.
- */
-static size_t function_vfio_nodes(const vfg_context *ctx, const char *bdf, vfg_vfio_node_ref nodes[2])
+/* The group's node is /sys/class/vfio/N/dev's, the cdev's vfio-dev/vfioN/dev's. */
+size_t vfg_function_vfio_nodes(const vfg_context *ctx, const char *bdf, vfg_vfio_node_ref nodes[2])
 {
 	char path[VFG_PATH_MAX], name[64], logical[128];
 	size_t n = 0;
@@ -522,7 +518,7 @@ static int name_vfio_users(const vfg_context *ctx, const char *bdf, vfg_error *e
 	if (!err || err->errnum != EBUSY)
 		return -1;
 	vfg_vfio_node_ref nodes[2];
-	size_t n = function_vfio_nodes(ctx, bdf, nodes);
+	size_t n = vfg_function_vfio_nodes(ctx, bdf, nodes);
 	char users[VFG_ERROR_MESSAGE_MAX / 2];
 	vfg_vfio_users_describe(nodes, n, users, sizeof(users));
 	size_t used = strlen(err->message);
@@ -550,7 +546,7 @@ static void announce_vfio_users(const vfg_context *ctx, const char *bdf, const c
 	if (!ctx->notice)
 		return;
 	vfg_vfio_node_ref nodes[2];
-	size_t n = function_vfio_nodes(ctx, bdf, nodes);
+	size_t n = vfg_function_vfio_nodes(ctx, bdf, nodes);
 	char users[VFG_ERROR_MESSAGE_MAX / 2], message[VFG_ERROR_MESSAGE_MAX];
 	size_t holders = n ? vfg_vfio_users_describe(nodes, n, users, sizeof(users)) : 0;
 	if (!holders)

@@ -8,6 +8,7 @@
 #include <vfguard/vfguard.h>
 
 #include "plan.h" /* the plan's layout and what the outputs ask of it (plan.c) */
+#include "vfio_users.h" /* who holds a VFIO node (vfio_users.c) */
 #include "records.h" /* the host records a command queues and writes at its end */
 
 #define VFG_EXPORT __attribute__((visibility("default")))
@@ -246,6 +247,12 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
  * whether there was one.
  */
 int vfg_pci_driver_record_drop(const vfg_context *ctx, const vfg_pci_addr *addr, bool *dropped, vfg_error *err);
+/*
+ * driver.c: the nodes through which userspace may hold function @bdf: its
+ * group's and its cdev's, as sysfs numbers them (those it does not show are
+ * left out); how many.
+ */
+size_t vfg_function_vfio_nodes(const vfg_context *ctx, const char *bdf, vfg_vfio_node_ref nodes[2]);
 
 /* statefile.c: files under the state directory, replaced atomically and durably. */
 /* ROOT + state_dir + "/" + @relative (which may be ""). */

@@ -247,18 +247,95 @@ static int check_hostdevs_held(const domain_journal *dj, const char *name, const
 	return 0;
 }
 
+/* Does @unplug name @claim's hostdev? */
+static bool claim_unplugged(const journal_claim *claim, const journal_unplug *unplug, size_t n)
+{
+	char held[VFG_HOSTDEV_NAME_MAX];
+	journal_claim_name(claim, held);
+	for (size_t j = 0; j < n; j++)
+		if (strcmp(held, unplug[j].name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * How long revoke --hostdev waits for a hostdev's nodes to be let go, and
+ * how often it looks. QEMU closes a device's group and cdev as it finalizes
+ * the device, which may come just after DEVICE_DELETED, and a manager's
+ * unplug returns then (vfguard hotunplug, virsh detach-device).
+ */
+#define UNPLUG_LET_GO_WAIT_MS 5000
+#define UNPLUG_LET_GO_STEP_MS 100
+
+/* The nodes through which a hostdev revoke --hostdev names may still be held. */
+typedef struct unplug_nodes {
+	const char *hostdev;
+	vfg_vfio_node_ref nodes[2];
+	size_t n;
+} unplug_nodes;
+
+/*
+ * Each PCI hostdev of @unplug: its cdev, and its group's node unless a
+ * hostdev @dj keeps is of that group (its VM opens the group through the
+ * same node). An mdev is left out: its nodes are not the function's.
+ */
+static void unplug_nodes_find(const vfg_context *ctx, const domain_journal *dj, const journal_unplug *unplug, size_t n,
+			      unplug_nodes *found)
+{
+	for (size_t i = 0; i < n; i++) {
+		const journal_claim *claim = domain_journal_find_claim(dj, unplug[i].name);
+		found[i] = (unplug_nodes){.hostdev = unplug[i].name};
+		if (!claim || claim->mdev[0])
+			continue;
+		bool group_kept = false;
+		for (size_t c = 0; c < dj->n_claims; c++)
+			group_kept |=
+				dj->claims[c].group == claim->group && !claim_unplugged(&dj->claims[c], unplug, n);
+		vfg_vfio_node_ref nodes[2];
+		size_t count = vfg_function_vfio_nodes(ctx, unplug[i].name, nodes);
+		for (size_t k = 0; k < count; k++)
+			if (!group_kept || strncmp(nodes[k].name, "/dev/vfio/devices/", 18) == 0)
+				found[i].nodes[found[i].n++] = nodes[k];
+	}
+}
+
+/*
+ * A hostdev still in its VM is refused, nothing changed: a process has its
+ * cdev or its group's node open. Its manager's unplug may have returned
+ * before the guest let the device go (a guest that never ran does not
+ * eject it: docs/hotplug.md), and giving a managed one back to its driver
+ * then waits in the kernel's unbind, with no timeout and past any signal,
+ * for the device to be closed (driver.c: announce_vfio_users); a grant taken
+ * back and a claim released would be a device the VM still has. Measured
+ * with a real libvirt: libvirt-hotplug in the VM suite.
+ */
+static int unplug_nodes_let_go(const char *name, const unplug_nodes *found, size_t n, vfg_error *err)
+{
+	char users[VFG_ERROR_MESSAGE_MAX / 2];
+	for (int waited = 0;; waited += UNPLUG_LET_GO_STEP_MS) {
+		size_t i = 0;
+		while (i < n && (!found[i].n || !vfg_vfio_users_open(found[i].nodes, found[i].n, users, sizeof(users))))
+			i++;
+		if (i == n)
+			return 0;
+		if (waited >= UNPLUG_LET_GO_WAIT_MS)
+			return vfg_error_set(
+				err, EBUSY, found[i].hostdev,
+				"hostdev %s of domain %s is still in its VM: %s, after %d s; its manager's "
+				"unplug can return before the guest lets the device go (virsh "
+				"detach-device, QMP device_del); nothing was changed: revoke it once the "
+				"VM has let it go, or stop the VM",
+				found[i].hostdev, name, users, UNPLUG_LET_GO_WAIT_MS / 1000);
+		usleep(UNPLUG_LET_GO_STEP_MS * 1000);
+	}
+}
+
 /* How many of @dj's claims @unplug does not name. */
 static size_t claims_kept(const domain_journal *dj, const journal_unplug *unplug, size_t n)
 {
 	size_t kept = 0;
-	for (size_t i = 0; i < dj->n_claims; i++) {
-		char held[VFG_HOSTDEV_NAME_MAX];
-		journal_claim_name(&dj->claims[i], held);
-		bool named = false;
-		for (size_t j = 0; j < n && !named; j++)
-			named = strcmp(held, unplug[j].name) == 0;
-		kept += !named;
-	}
+	for (size_t i = 0; i < dj->n_claims; i++)
+		kept += !claim_unplugged(&dj->claims[i], unplug, n);
 	return kept;
 }
 
@@ -292,12 +369,22 @@ static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char
 	 * does not hold leaves the host byte for byte. Checked again below, the
 	 * lock held.
 	 */
+	unplug_nodes *found = unplug ? calloc(n, sizeof(*found)) : NULL;
+	if (r == 0 && !found)
+		r = vfg_error_set(err, ENOMEM, name, "out of memory");
 	if (r == 0 && host_journal_open_for(ctx, false, name, &hj, err) == 0) {
-		r = check_hostdevs_held(host_journal_find(&hj, name), name, hostdevs, unplug, n, err);
+		const domain_journal *held = host_journal_find(&hj, name);
+		r = check_hostdevs_held(held, name, hostdevs, unplug, n, err);
+		if (r == 0)
+			unplug_nodes_find(ctx, held, unplug, n, found);
 		host_journal_close(&hj);
 	} else {
 		r = -1;
 	}
+	/* No lock held while it waits: another domain's command goes on meanwhile. */
+	if (r == 0)
+		r = unplug_nodes_let_go(name, found, n, err);
+	free(found);
 	if (r < 0 || open_and_recover(ctx, name, true, false, &hj, summary, err) < 0) {
 		free(unplug);
 		return -1;

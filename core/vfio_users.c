@@ -117,7 +117,8 @@ static size_t append(char *buf, size_t size, size_t used, const char *text)
 	return used + length;
 }
 
-size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size)
+/* vfg_vfio_users_describe(), or with @maybe false vfg_vfio_users_open(): the processes with a node open alone. */
+static size_t describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, bool with_maybe, char *buf, size_t size)
 {
 	size_t used = 0, found = 0, more = 0, maybe_used = 0;
 	/* The possible holders, told after the certain ones, so that "and N more" never hides one of those. */
@@ -150,7 +151,7 @@ size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, c
 		 * waits for that one too. A process with another group's node open
 		 * is taken to hold that group's devices, and is not named.
 		 */
-		if (!h.node && (!h.device_fd || h.other_group || n_nodes == 0))
+		if (!h.node && (!with_maybe || !h.device_fd || h.other_group || n_nodes == 0))
 			continue;
 		char name[64], entry[512];
 		process_name(proc_dir, process->d_name, name, sizeof(name));
@@ -186,4 +187,14 @@ size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, c
 	else if (!used)
 		snprintf(buf, size, "(none found)");
 	return found;
+}
+
+size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size)
+{
+	return describe(nodes, n_nodes, true, buf, size);
+}
+
+size_t vfg_vfio_users_open(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size)
+{
+	return describe(nodes, n_nodes, false, buf, size);
 }

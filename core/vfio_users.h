@@ -26,5 +26,7 @@ typedef struct vfg_vfio_node_ref {
  * how many processes it names (0: none found).
  */
 size_t vfg_vfio_users_describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size);
+/* The same, of the processes that have a node of @nodes open only: the ones certain to be users. */
+size_t vfg_vfio_users_open(const vfg_vfio_node_ref *nodes, size_t n_nodes, char *buf, size_t size);
 
 #endif

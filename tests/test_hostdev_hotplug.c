@@ -7,6 +7,7 @@
  * char nodes; trees compared byte for byte (test_snapshot).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,61 @@ START_TEST(a_group_node_stays_while_a_function_of_its_group_is_held)
 		test_root_remove(root);
 	}
 	free(nic_alone);
+}
+END_TEST
+
+/*
+ * Numbers no other test's tree gives a node: a holder here is this test's
+ * alone, and no other suite's revoke --hostdev, run at the same time, finds
+ * it (the scan reads every process of the machine).
+ */
+static const char host_held[] = "misc vfio 10:196\n"
+				"group 7 243:4001\n"
+				"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
+				"device 0000:01:00.1 group=7 vendor=10de device=1aef class=040300 driver=vfio-pci\n"
+				"group 8 243:4002\n"
+				"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
+
+/*
+ * A hostdev still in its VM (libvirt-hotplug in the VM suite: virsh
+ * detach-device returned, a guest that never ran kept the device, and the
+ * managed give-back then waited in the kernel's unbind for good): while a
+ * process has its group's node open, revoke --hostdev waits a little, then
+ * refuses, naming it and changing nothing; once the node is let go it
+ * revokes. A mate of its group that the domain keeps opens the same node:
+ * that one is not the unplugged function's, and does not stop it.
+ */
+START_TEST(revoke_of_a_hostdev_whose_node_is_still_open_is_refused_until_it_is_let_go)
+{
+	const char *root = host_new(host_held);
+	cli_expect(root, 0,
+		   (const char *[]){"apply", "--domain", "vm1", "--uid", "107", "--gid", "107", "--hostdev", "01:00.0",
+				    "--hostdev", "01:00.1", "--hostdev", "02:00.0", NULL});
+	char *granted = test_snapshot(root, FLAGS);
+	pid_t holder = test_holder_start(test_path(root, "/dev/vfio/8"), O_PATH);
+	test_run run;
+	test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", "--hostdev", "02:00.0", NULL});
+	char expected[256];
+	snprintf(expected, sizeof(expected),
+		 "0000:02:00.0: hostdev 0000:02:00.0 of domain vm1 is still in its VM: pid %d (", (int)holder);
+	ck_assert_msg(run.status == 1 && strstr(run.err, expected) && strstr(run.err, ") has /dev/vfio/8 open") &&
+			      strstr(run.err, "nothing was changed"),
+		      "exit %d, expected 1 and '%s': %s", run.status, expected, run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, FLAGS, granted, "a refused revoke --hostdev");
+
+	/* its group mate held by the same node: 01:00.1 goes, 01:00.0 keeps the node */
+	test_holder_stop(holder);
+	holder = test_holder_start(test_path(root, "/dev/vfio/7"), O_PATH);
+	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "01:00.1", NULL});
+	ck_assert_int_eq(owner(root, "/dev/vfio/7"), 107);
+	test_holder_stop(holder);
+
+	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "02:00.0", NULL});
+	ck_assert_int_eq(owner(root, "/dev/vfio/8"), 0);
+	ck_assert_int_eq(owner(root, "/dev/vfio/7"), 107);
+	free(granted);
+	test_root_remove(root);
 }
 END_TEST
 
@@ -484,6 +540,7 @@ int main(void)
 	tcase_add_test(tc, revoke_naming_every_hostdev_equals_a_whole_revoke);
 	tcase_add_test(tc, a_shared_node_stays_while_another_domain_needs_it);
 	tcase_add_test(tc, a_group_node_stays_while_a_function_of_its_group_is_held);
+	tcase_add_test(tc, revoke_of_a_hostdev_whose_node_is_still_open_is_refused_until_it_is_let_go);
 	tcase_add_test(tc, an_add_to_a_live_domain_keeps_what_it_holds);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_legacy);

@@ -56,13 +56,48 @@ typedef struct fake_qemu {
 
 /* The server's state, in the child. */
 static char objects[8][64], devices[8][64], device_links[8][64], fd_names[8][64];
-static int named_fds[8];
+/*
+ * The fds getfd named, and those an object or a device took by name: as in
+ * QEMU, closefd closes a named one, and the device or object that took one
+ * closes it when it goes (object-del, a completed device_del), so
+ * revoke --hostdev finds the nodes let go once QEMU let the device go.
+ */
+static int named_fds[8], object_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1},
+			 device_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 
 static void say(int fd, const char *text)
 {
 	size_t length = strlen(text);
 	if (write(fd, text, length) != (ssize_t)length)
 		_exit(90);
+}
+
+/* Where @name is in @list, -1 when it is not. */
+static int list_find(char list[8][64], const char *name)
+{
+	for (int i = 0; i < 8; i++)
+		if (list[i][0] && strcmp(list[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* The fd getfd named @name, taken out of the names (-1 when there is none). */
+static int named_fd_take(const char *name)
+{
+	int i = list_find(fd_names, name);
+	if (i < 0)
+		return -1;
+	fd_names[i][0] = '\0';
+	int fd = named_fds[i];
+	named_fds[i] = -1;
+	return fd;
+}
+
+static void fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 static bool in_list(char list[8][64], const char *name, bool remove)
@@ -124,7 +159,10 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 		}
 	} else if (strcmp(command, "closefd") == 0) {
 		fprintf(log, "closefd %s\n", arg(arguments, "fdname"));
-		if (!in_list(fd_names, arg(arguments, "fdname"), true))
+		int fd = named_fd_take(arg(arguments, "fdname"));
+		if (fd >= 0)
+			close(fd);
+		else
 			snprintf(reply, sizeof(reply),
 				 "{\"error\": {\"class\": \"GenericError\", \"desc\": \"File descriptor named '%s' not "
 				 "found\"}}\r\n",
@@ -168,12 +206,16 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 	} else if (strcmp(command, "object-add") == 0) {
 		fprintf(log, "object-add %s %s fd=%s\n", arg(arguments, "qom-type"), arg(arguments, "id"),
 			arg(arguments, "fd"));
-		list_add(objects, arg(arguments, "id"));
-		if (arg(arguments, "fd")[0] && !in_list(fd_names, arg(arguments, "fd"), true))
+		size_t i = list_add(objects, arg(arguments, "id"));
+		if (arg(arguments, "fd")[0] && (object_fds[i] = named_fd_take(arg(arguments, "fd"))) < 0)
 			fprintf(log, "object-add: no fd named %s\n", arg(arguments, "fd"));
 	} else if (strcmp(command, "object-del") == 0) {
 		fprintf(log, "object-del %s\n", arg(arguments, "id"));
-		in_list(objects, arg(arguments, "id"), true);
+		int i = list_find(objects, arg(arguments, "id"));
+		if (i >= 0) {
+			objects[i][0] = '\0';
+			fd_close(&object_fds[i]);
+		}
 	} else if (strcmp(command, "device_add") == 0) {
 		fprintf(log, "device_add %s\n",
 			json_object_to_json_string_ext(arguments,
@@ -181,7 +223,7 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 		size_t i = list_add(devices, arg(arguments, "id"));
 		snprintf(device_links[i], 64, "%s%s", arg(arguments, "iommufd")[0] ? "/objects/" : "",
 			 arg(arguments, "iommufd"));
-		if (arg(arguments, "fd")[0] && !in_list(fd_names, arg(arguments, "fd"), true))
+		if (arg(arguments, "fd")[0] && (device_fds[i] = named_fd_take(arg(arguments, "fd"))) < 0)
 			fprintf(log, "device_add: no fd named %s\n", arg(arguments, "fd"));
 	} else if (strcmp(command, "device_del") == 0) {
 		fprintf(log, "device_del %s\n", arg(arguments, "id"));
@@ -193,7 +235,11 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 				 "3}}\r\n",
 				 arg(arguments, "id"), arg(arguments, "id"));
 			say(conn, event);
-			in_list(devices, arg(arguments, "id"), true);
+			int i = list_find(devices, arg(arguments, "id"));
+			if (i >= 0) {
+				devices[i][0] = '\0';
+				fd_close(&device_fds[i]);
+			}
 		}
 	} else if (strcmp(command, "qmp_capabilities") != 0) {
 		fprintf(log, "unknown command %s\n", command);

@@ -85,7 +85,11 @@ int vfg_domain_revoke(vfg_context *ctx, const char *name, vfg_change_summary *su
  * shared node (/dev/vfio/vfio, /dev/iommu) stays while another hostdev of
  * the domain uses its backend. The domain-scope grant, the locked-memory
  * limit, stays with the domain. A hostdev the domain does not hold: -1,
- * nothing changed.
+ * nothing changed. A hostdev still in its VM, a process having its cdev or
+ * its group's node (when the domain keeps no function of that group) open
+ * still after a wait of 5 seconds without the lock: -1 with EBUSY, naming
+ * the process, nothing changed (a manager's unplug can return before the
+ * guest lets the device go; its own copies of the fds count too).
  * Naming every hostdev the domain holds is vfg_domain_revoke.
  */
 int vfg_domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char *const *hostdevs,
