@@ -889,6 +889,44 @@ START_TEST(an_exclusive_nodes_acl_lets_no_one_else_in_while_granted)
 }
 END_TEST
 
+/*
+ * A node the domain uid owns without rw, with an ACL: the grant makes it
+ * rw for the owner and clears the mask, as for any other owner. The plan
+ * said "chmod u+rw" and nothing of the ACL (the owner's check returned
+ * before it looked for one): a dry run must say what apply does (a trial).
+ */
+START_TEST(the_plan_of_an_owned_node_with_an_acl_says_the_mask_is_cleared)
+{
+	fixture f;
+	fixture_open(&f);
+	ck_assert_int_eq(chown(test_path(f.root, GROUP7), 107, 107), 0);
+	set_acl(f.root, GROUP7, "u::-,u:500:rw,g::r,m::rw,o::-");
+	char *original = test_snapshot(f.root, UNCHANGED);
+	vfg_hostdev_spec spec;
+	vfg_error err = {0};
+	ck_assert_msg(vfg_hostdev_spec_parse(f.ctx, "01:00.0,backend=legacy", &spec, &err) == 0, "%s", err.message);
+	vfg_domain domain = {.uid = 107, .gid = 107, .n_hostdevs = 1, .hostdevs = &spec};
+	snprintf(domain.name, sizeof(domain.name), "vm1");
+	vfg_plan *plan = NULL;
+	ck_assert_msg(vfg_plan_build(f.ctx, &domain, &plan, &err) == 0, "%s", err.message);
+	const vfg_step *step = test_step(plan, "dac", GROUP7);
+	ck_assert_int_eq(step->action, VFG_ACTION_GRANT);
+	ck_assert_str_eq(step->detail, "chown 107:107, chmod u+rw,g-rwx");
+	ck_assert_msg(strstr(step->reason, "with an ACL") && strstr(step->reason, "its ACL's entries masked"), "%s",
+		      step->reason);
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_plan_apply(f.ctx, plan, &summary, &err) == 0, "%s", err.message);
+	vfg_plan_free(plan);
+	expect_owner(f.root, GROUP7, 107, 107, 0600);
+	expect_acl(f.root, GROUP7, "mask::---", true);
+	expect_dac_denies(f.root, GROUP7, 500);
+	domain_revoke_ok(&f, "vm1");
+	test_snapshot_expect(f.root, UNCHANGED, original, "apply then revoke of an owned node with an ACL");
+	free(original);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(cli_audit_exits_3_on_drift_and_0_when_clean)
 {
 	fixture f;
@@ -1085,6 +1123,7 @@ static Suite *dac_suite(void)
 	tcase_add_test(tc, exclusive_node_opens_for_the_domain_uid_only_while_granted);
 	tcase_add_test(tc, exclusive_node_gets_owner_rw_and_its_own_mode_back);
 	tcase_add_test(tc, an_exclusive_nodes_acl_lets_no_one_else_in_while_granted);
+	tcase_add_test(tc, the_plan_of_an_owned_node_with_an_acl_says_the_mask_is_cleared);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refusals");

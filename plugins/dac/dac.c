@@ -36,9 +36,9 @@ static int dac_already_allows(const vfg_labeler_env *env, const vfg_domain *doma
 	*why = NULL;
 	*acl = false;
 	/* acl_permission_check() (fs/namei.c) decides on the owner bits alone for the owner, ACL or not. */
-	if (node->uid == domain->uid) {
-		if ((node->mode & rw_user) == rw_user)
-			*why = "the hypervisor uid owns it with rw";
+	bool owner = node->uid == domain->uid;
+	if (owner && (node->mode & rw_user) == rw_user) {
+		*why = "the hypervisor uid owns it with rw";
 		return 0;
 	}
 
@@ -47,12 +47,15 @@ static int dac_already_allows(const vfg_labeler_env *env, const vfg_domain *doma
 	 * fs/posix_acl.c), and the group bits show its mask, not the owning
 	 * group's permission. An ACL_USER entry for this uid may be another
 	 * domain's grant that goes away with that domain, so an ACL always means
-	 * a grant of this domain's own.
+	 * a grant of this domain's own. The owner without rw needs one too, and
+	 * its plan says what the grant does to an ACL (a trial found "chmod
+	 * u+rw" planned for a node owned by the domain uid whose grant cleared
+	 * the mask as well).
 	 */
 	_cleanup_node_fd_ vfg_node_fd nfd = {.fd = -1};
 	if (vfg_node_fd_open(env, node, &nfd, err) < 0 || dac_acl_present(&nfd, acl, err) < 0)
 		return -1;
-	if (*acl)
+	if (*acl || owner)
 		return 0;
 
 	if (node->gid == domain->gid) {
