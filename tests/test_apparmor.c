@@ -581,12 +581,20 @@ START_TEST(an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held)
 }
 END_TEST
 
-/*
- * A grant killed at its rename leaves its temporary beside a rules file
- * that was never made: the restore finds no file to put back, and once
- * left the temporary in /etc for good (a security trial). The revoke that
- * finds no file sweeps it as any removal does; a live writer's stays.
- */
+/* The plan of domain vm1 (UUID1) holding 01:00.0 on the legacy backend. */
+static vfg_plan *plan_vm1_group7(fixture *f)
+{
+	vfg_hostdev_spec spec;
+	vfg_error err = {0};
+	ck_assert_msg(vfg_hostdev_spec_parse(f->ctx, "01:00.0,backend=legacy", &spec, &err) == 0, "%s", err.message);
+	vfg_domain domain = {.uid = 107, .gid = 107, .n_hostdevs = 1, .hostdevs = &spec};
+	snprintf(domain.name, sizeof(domain.name), "vm1");
+	snprintf(domain.uuid, sizeof(domain.uuid), "%s", UUID1);
+	vfg_plan *plan = NULL;
+	ck_assert_msg(vfg_plan_build(f->ctx, &domain, &plan, &err) == 0, "plan: %s", err.message);
+	return plan;
+}
+
 /*
  * A domain whose profile libvirt's AppArmor driver made: virt-aa-helper's
  * libvirt-UUID includes only its own libvirt-UUID.files (which allows the
@@ -610,14 +618,8 @@ START_TEST(a_profile_libvirts_apparmor_driver_made_gets_no_rules_file)
 	test_write_file(f.root, "/etc/apparmor.d/libvirt/" PROFILE1, profile);
 	char *before = policy_snapshot(f.root);
 
-	vfg_hostdev_spec spec;
 	vfg_error err = {0};
-	ck_assert_msg(vfg_hostdev_spec_parse(f.ctx, "01:00.0,backend=legacy", &spec, &err) == 0, "%s", err.message);
-	vfg_domain domain = {.uid = 107, .gid = 107, .n_hostdevs = 1, .hostdevs = &spec};
-	snprintf(domain.name, sizeof(domain.name), "vm1");
-	snprintf(domain.uuid, sizeof(domain.uuid), "%s", UUID1);
-	vfg_plan *plan = NULL;
-	ck_assert_msg(vfg_plan_build(f.ctx, &domain, &plan, &err) == 0, "%s", err.message);
+	vfg_plan *plan = plan_vm1_group7(&f);
 	const vfg_step *step = test_step(plan, "apparmor", "/dev/vfio/7");
 	const vfg_probe *probe = vfg_plan_labeler_probe(plan, step->labeler);
 	ck_assert_int_eq(probe->active, includes_ours);
@@ -641,6 +643,98 @@ START_TEST(a_profile_libvirts_apparmor_driver_made_gets_no_rules_file)
 }
 END_TEST
 
+/*
+ * The probe reads the profile file at every command, revoke and restore
+ * too. One it cannot read as a plain file made the probe fail, so a domain
+ * holding rules could not be revoked (a trial's symlinked profile file left
+ * the revoke open, the rules in place), and a FIFO there hung every
+ * command. Such a file is not taken as libvirt's: the labeler acts as for
+ * any profile, says why, and the round trip completes.
+ */
+static const char *const odd_profiles[] = {"symlink", "FIFO", "directory", "over 1 MiB"};
+
+static void odd_profile_make(const char *root, const char *logical, int which)
+{
+	const char *path = test_path(root, logical);
+	char target[4096];
+	switch (which) {
+	case 0: /* a symlink to a file virt-aa-helper could have made */
+		snprintf(target, sizeof(target), "%s.real", path);
+		test_write_file("", target,
+				"profile " PROFILE1 " {\n  #include if exists <libvirt/" PROFILE1 ".files>\n}\n");
+		ck_assert_int_eq(symlink(target, path), 0);
+		break;
+	case 1:
+		ck_assert_int_eq(mkfifo(path, 0600), 0);
+		break;
+	case 2:
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		break;
+	default: {
+		char *big = malloc(1100 * 1024 + 1);
+		memset(big, '#', 1100 * 1024);
+		big[1100 * 1024] = '\0';
+		test_write_file(root, logical, big);
+		free(big);
+	}
+	}
+}
+
+static void odd_profile_remove(const char *root, const char *logical, int which)
+{
+	const char *path = test_path(root, logical);
+	char target[4096];
+	snprintf(target, sizeof(target), "%s.real", path);
+	ck_assert_int_eq(which == 2 ? rmdir(path) : unlink(path), 0);
+	ck_assert_int_eq(which == 0 ? unlink(target) : 0, 0);
+}
+
+START_TEST(a_profile_file_that_cannot_be_read_stops_no_command)
+{
+	fixture f;
+	fixture_open(&f);
+	const char *profile_file = "/etc/apparmor.d/libvirt/" PROFILE1;
+	ck_assert_int_eq(mkdir(test_path(f.root, "/etc/apparmor.d/libvirt"), 0755), 0);
+	char *before = policy_snapshot(f.root);
+	const char *const legacy[] = {"01:00.0,backend=legacy", NULL};
+
+	/* rules held from before the file appeared: the revoke takes them back */
+	domain_apply_ok(&f, "vm1", UUID1, legacy, NULL);
+	odd_profile_make(f.root, profile_file, _i);
+	domain_revoke_ok(&f, "vm1");
+	odd_profile_remove(f.root, profile_file, _i);
+	expect_policy_unchanged(f.root, before, odd_profiles[_i]);
+	free(before);
+
+	/* the file there at the apply: the labeler acts, and says why */
+	odd_profile_make(f.root, profile_file, _i);
+	before = policy_snapshot(f.root);
+
+	vfg_error err = {0};
+	vfg_plan *plan = plan_vm1_group7(&f);
+	const vfg_step *step = test_step(plan, "apparmor", "/dev/vfio/7");
+	const vfg_probe *probe = vfg_plan_labeler_probe(plan, step->labeler);
+	ck_assert(probe->active);
+	ck_assert_msg(strstr(probe->note, "not read"), "%s: %s", odd_profiles[_i], probe->note);
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_plan_apply(f.ctx, plan, &summary, &err) == 0, "%s", err.message);
+	vfg_plan_free(plan);
+	char *rules = test_read_file(f.root, RULES1);
+	ck_assert_msg(rules && strstr(rules, "\"/dev/vfio/7\" rw,"), "%s", rules ? rules : "no rules file");
+	free(rules);
+	domain_revoke_ok(&f, "vm1");
+	expect_policy_unchanged(f.root, before, odd_profiles[_i]);
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * A grant killed at its rename leaves its temporary beside a rules file
+ * that was never made: the restore finds no file to put back, and once
+ * left the temporary in /etc for good (a security trial). The revoke that
+ * finds no file sweeps it as any removal does; a live writer's stays.
+ */
 START_TEST(a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file)
 {
 	fixture f;
@@ -958,6 +1052,8 @@ static Suite *apparmor_suite(void)
 	tcase_add_test(tc, a_domain_name_with_spaces_owns_its_section_whole);
 	tcase_add_test(tc, an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held);
 	tcase_add_loop_test(tc, a_profile_libvirts_apparmor_driver_made_gets_no_rules_file, 0, 2);
+	tcase_add_loop_test(tc, a_profile_file_that_cannot_be_read_stops_no_command, 0,
+			    (int)(sizeof(odd_profiles) / sizeof(odd_profiles[0])));
 	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file);
 	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_beside_the_admins_file);
 	suite_add_tcase(s, tc);

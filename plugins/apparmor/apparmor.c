@@ -248,19 +248,38 @@ static int apparmor_kernel_sync(const vfg_labeler_env *env, const char *profile,
  * the file names vfguard/PROFILE only if an administrator wrote it in. The
  * file stays after the domain stops and serves its next start, and it is
  * there whenever a device is hot-plugged: 1 when it is such a file, 0 when
- * not or when there is none, -1 with @err when it cannot be read.
+ * not or when there is none.
+ *
+ * A file that cannot be told (a symlink, not a regular file, over
+ * APPARMOR_PROFILE_READ_MAX, unreadable) is 0 too, with @unread saying why:
+ * the labeler then acts as for any profile, as it did before it read the
+ * file. The probe runs at revoke and restore too, which must never fail on
+ * a file they do not need (a trial found a symlinked profile file leave
+ * every revoke open), nor wait on a FIFO (O_NONBLOCK, and only a regular
+ * file is read). -1 with @err when its path cannot be made.
  */
 static int apparmor_profile_is_libvirts(const vfg_labeler_env *env, const char *profile, char *path, size_t size,
-					vfg_error *err)
+					char *unread, size_t unread_size, vfg_error *err)
 {
+	unread[0] = '\0';
 	if (apparmor_file_path(env, "apparmor_profile_dir", profile, path, size, err) < 0)
 		return -1;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : vfg_error_set(err, errno, path, "apparmor: cannot read the profile");
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
 	_cleanup_free_ char *text = NULL;
-	if (vfg_fd_read_all(fd, path, APPARMOR_PROFILE_READ_MAX, &text, NULL, err) < 0)
-		return -1;
+	vfg_error why = {0};
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		snprintf(unread, unread_size, "%s", errno == ELOOP ? "it is a symlink" : strerror(errno));
+	else if (fstat(fd, &st) < 0)
+		snprintf(unread, unread_size, "%s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(unread, unread_size, "it is not a regular file");
+	else if (vfg_fd_read_all(fd, path, APPARMOR_PROFILE_READ_MAX, &text, NULL, &why) < 0)
+		snprintf(unread, unread_size, "%s", why.errnum == EFBIG ? "it is over 1 MiB" : strerror(why.errnum));
+	if (!text)
+		return 0;
 	char libvirts[VFG_LABEL_MAX + 32], ours[VFG_LABEL_MAX + 32];
 	snprintf(libvirts, sizeof(libvirts), "<libvirt/%s.files>", profile);
 	snprintf(ours, sizeof(ours), "vfguard/%s", profile);
@@ -270,11 +289,12 @@ static int apparmor_profile_is_libvirts(const vfg_labeler_env *env, const char *
 static int apparmor_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
 	char profile[VFG_LABEL_MAX], rules_file[VFG_PATH_MAX], self[VFG_LABEL_MAX] = "unconfined";
-	char profile_file[VFG_PATH_MAX];
+	char profile_file[VFG_PATH_MAX], unread[128];
 	if (apparmor_profile_name(domain, profile, sizeof(profile), err) < 0 ||
 	    apparmor_file_path(env, "apparmor_rules_dir", profile, rules_file, sizeof(rules_file), err) < 0)
 		return -1;
-	int libvirts = apparmor_profile_is_libvirts(env, profile, profile_file, sizeof(profile_file), err);
+	int libvirts = apparmor_profile_is_libvirts(env, profile, profile_file, sizeof(profile_file), unread,
+						    sizeof(unread), err);
 	if (libvirts < 0)
 		return -1;
 	if (libvirts) {
@@ -304,8 +324,10 @@ static int apparmor_probe(const vfg_labeler_env *env, const vfg_domain *domain, 
 		loading =
 			loaded ? "profile loaded: replaced after each change" : "profile not loaded: read when loaded";
 	}
-	snprintf(probe->note, sizeof(probe->note), "profile %s, %s; vfguard %s %s; rules %s", profile, loading,
-		 confined ? "confined by" : "runs", self, rules_file);
+	snprintf(probe->note, sizeof(probe->note), "profile %s, %s; vfguard %s %s; rules %s%s%s%s%s%s", profile,
+		 loading, confined ? "confined by" : "runs", self, rules_file, unread[0] ? "; profile file " : "",
+		 unread[0] ? profile_file : "", unread[0] ? " not read (" : "", unread,
+		 unread[0] ? "), so not taken as libvirt's" : "");
 	return 0;
 }
 
