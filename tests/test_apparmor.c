@@ -644,6 +644,65 @@ START_TEST(a_profile_libvirts_apparmor_driver_made_gets_no_rules_file)
 END_TEST
 
 /*
+ * Which rules file a profile made by virt-aa-helper and edited by hand
+ * includes decides, not the text "vfguard/PROFILE": with apparmor_rules_dir
+ * elsewhere, a profile that includes the domain's rules file was taken as
+ * libvirt's, and the rules it reads were never written (a trial). Nor does
+ * another domain's file whose name starts with the profile's count.
+ */
+static const struct {
+	const char *rules_dir; /* "": the default */
+	const char *include; /* the line the administrator added */
+	const char *rules_file; /* NULL: none written, the labeler inactive */
+} included_rules[] = {
+	{"/etc/apparmor.d/local/vfg", "  include if exists <local/vfg/" PROFILE1 ">\n",
+	 "/etc/apparmor.d/local/vfg/" PROFILE1},
+	{"/etc/apparmor.d/local/vfg/", "  #include <local/vfg/" PROFILE1 ">\n", "/etc/apparmor.d/local/vfg/" PROFILE1},
+	{"/srv/vfguard-rules", "  include \"/srv/vfguard-rules/" PROFILE1 "\"\n", "/srv/vfguard-rules/" PROFILE1},
+	{"", "  include if exists <vfguard/" PROFILE1 "-2>\n", NULL},
+};
+
+START_TEST(the_rules_file_a_profile_includes_is_the_configured_one)
+{
+	fixture f;
+	fixture_open(&f);
+	if (included_rules[_i].rules_dir[0]) {
+		char config[256];
+		snprintf(config, sizeof(config), "labelers = apparmor\napparmor_rules_dir = %s\n",
+			 included_rules[_i].rules_dir);
+		test_write_file(f.root, "/etc/vfguard/vfguard.conf", config);
+		vfg_context_free(f.ctx);
+		f.ctx = test_context(f.root);
+	}
+	char profile[1024];
+	snprintf(profile, sizeof(profile),
+		 "profile %s flags=(attach_disconnected) {\n  #include <abstractions/libvirt-qemu>\n%s"
+		 "  #include if exists <libvirt/%s.files>\n}\n",
+		 PROFILE1, included_rules[_i].include, PROFILE1);
+	test_write_file(f.root, "/etc/apparmor.d/libvirt/" PROFILE1, profile);
+
+	vfg_plan *plan = plan_vm1_group7(&f);
+	const vfg_step *step = test_step(plan, "apparmor", "/dev/vfio/7");
+	bool active = included_rules[_i].rules_file != NULL;
+	ck_assert_msg(vfg_plan_labeler_probe(plan, step->labeler)->active == active, "%s: %s",
+		      included_rules[_i].include, vfg_plan_labeler_probe(plan, step->labeler)->note);
+	vfg_error err = {0};
+	vfg_change_summary summary;
+	ck_assert_msg(vfg_plan_apply(f.ctx, plan, &summary, &err) == 0, "%s", err.message);
+	vfg_plan_free(plan);
+	if (active) {
+		char *rules = test_read_file(f.root, included_rules[_i].rules_file);
+		ck_assert_msg(rules && strstr(rules, "\"/dev/vfio/7\" rw,"), "%s: %s", included_rules[_i].rules_file,
+			      rules ? rules : "none");
+		free(rules);
+	}
+	expect_file(f.root, RULES1, NULL);
+	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/*
  * The probe reads the profile file at every command, revoke and restore
  * too. One it cannot read as a plain file made the probe fail, so a domain
  * holding rules could not be revoked (a trial's symlinked profile file left
@@ -1052,6 +1111,8 @@ static Suite *apparmor_suite(void)
 	tcase_add_test(tc, a_domain_name_with_spaces_owns_its_section_whole);
 	tcase_add_test(tc, an_add_under_another_uuid_or_profile_is_refused_naming_the_one_held);
 	tcase_add_loop_test(tc, a_profile_libvirts_apparmor_driver_made_gets_no_rules_file, 0, 2);
+	tcase_add_loop_test(tc, the_rules_file_a_profile_includes_is_the_configured_one, 0,
+			    (int)(sizeof(included_rules) / sizeof(included_rules[0])));
 	tcase_add_loop_test(tc, a_profile_file_that_cannot_be_read_stops_no_command, 0,
 			    (int)(sizeof(odd_profiles) / sizeof(odd_profiles[0])));
 	tcase_add_test(tc, a_killed_writer_s_temporary_goes_with_the_revoke_that_finds_no_rules_file);

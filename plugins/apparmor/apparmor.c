@@ -239,16 +239,54 @@ static int apparmor_kernel_sync(const vfg_labeler_env *env, const char *profile,
 #define APPARMOR_PROFILE_READ_MAX (1024 * 1024)
 
 /*
+ * Does @text name @path whole, not as the start or end of a longer name
+ * (libvirt-X in libvirt-X2, vfguard/X in myvfguard/X)? An include writes it
+ * between <> or "", an absolute path after a space.
+ */
+static bool apparmor_text_names(const char *text, const char *path)
+{
+	size_t length = strlen(path);
+	for (const char *at = strstr(text, path); at; at = strstr(at + 1, path)) {
+		char before = at == text ? ' ' : at[-1], after = at[length];
+		if (strchr("</\" \t", before) && (after == '\0' || strchr(">\" \t\n", after)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The name under which a profile includes the domain's rules file: relative
+ * to the parser's base directory, /etc/apparmor.d (apparmor_kernel_sync
+ * passes it under a root), when apparmor_rules_dir is below it
+ * ("vfguard/PROFILE" by default); else the file's absolute path.
+ */
+static void apparmor_rules_include_name(const vfg_labeler_env *env, const char *profile, char *buf, size_t size)
+{
+	static const char base[] = "/etc/apparmor.d/";
+	const char *dir = vfg_config_get(env->config, "apparmor_rules_dir");
+	size_t length = strlen(dir);
+	while (length > 1 && dir[length - 1] == '/')
+		length--;
+	if (length > sizeof(base) - 1 && strncmp(dir, base, sizeof(base) - 1) == 0)
+		snprintf(buf, size, "%.*s/%s", (int)(length - (sizeof(base) - 1)), dir + sizeof(base) - 1, profile);
+	else
+		snprintf(buf, size, "%.*s/%s", (int)length, dir, profile);
+}
+
+/*
  * Is the domain's profile file one libvirt's AppArmor driver made, which no
  * rules file of vfguard's reaches? virt-aa-helper makes libvirt-UUID from
  * TEMPLATE.qemu, putting the profile's name and, before the closing brace,
  * an include of libvirt/libvirt-UUID.files, its own list of the domain's
  * files, which holds the VFIO nodes (libvirt 12.9 create_profile(),
  * get_files(); docs/apparmor.md); nothing else of the template changes, so
- * the file names vfguard/PROFILE only if an administrator wrote it in. The
- * file stays after the domain stops and serves its next start, and it is
- * there whenever a device is hot-plugged: 1 when it is such a file, 0 when
- * not or when there is none.
+ * the file names the rules file (@ours, apparmor_rules_include_name) only
+ * if an administrator wrote it in: a substring test took a profile that
+ * includes <local/vfg/PROFILE>, apparmor_rules_dir being
+ * /etc/apparmor.d/local/vfg, for libvirt's, and wrote none of the rules it
+ * reads (a trial). The file stays after the domain stops and serves its
+ * next start, and it is there whenever a device is hot-plugged: 1 when it
+ * is such a file, 0 when not or when there is none.
  *
  * A file that cannot be told (a symlink, not a regular file, over
  * APPARMOR_PROFILE_READ_MAX, unreadable) is 0 too, with @unread saying why:
@@ -259,9 +297,10 @@ static int apparmor_kernel_sync(const vfg_labeler_env *env, const char *profile,
  * file is read). -1 with @err when its path cannot be made.
  */
 static int apparmor_profile_is_libvirts(const vfg_labeler_env *env, const char *profile, char *path, size_t size,
-					char *unread, size_t unread_size, vfg_error *err)
+					char *ours, size_t ours_size, char *unread, size_t unread_size, vfg_error *err)
 {
 	unread[0] = '\0';
+	apparmor_rules_include_name(env, profile, ours, ours_size);
 	if (apparmor_file_path(env, "apparmor_profile_dir", profile, path, size, err) < 0)
 		return -1;
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
@@ -280,21 +319,20 @@ static int apparmor_profile_is_libvirts(const vfg_labeler_env *env, const char *
 		snprintf(unread, unread_size, "%s", why.errnum == EFBIG ? "it is over 1 MiB" : strerror(why.errnum));
 	if (!text)
 		return 0;
-	char libvirts[VFG_LABEL_MAX + 32], ours[VFG_LABEL_MAX + 32];
+	char libvirts[VFG_LABEL_MAX + 32];
 	snprintf(libvirts, sizeof(libvirts), "<libvirt/%s.files>", profile);
-	snprintf(ours, sizeof(ours), "vfguard/%s", profile);
-	return strstr(text, libvirts) && !strstr(text, ours) ? 1 : 0;
+	return strstr(text, libvirts) && !apparmor_text_names(text, ours) ? 1 : 0;
 }
 
 static int apparmor_probe(const vfg_labeler_env *env, const vfg_domain *domain, vfg_probe *probe, vfg_error *err)
 {
 	char profile[VFG_LABEL_MAX], rules_file[VFG_PATH_MAX], self[VFG_LABEL_MAX] = "unconfined";
-	char profile_file[VFG_PATH_MAX], unread[128];
+	char profile_file[VFG_PATH_MAX], ours[VFG_PATH_MAX], unread[128];
 	if (apparmor_profile_name(domain, profile, sizeof(profile), err) < 0 ||
 	    apparmor_file_path(env, "apparmor_rules_dir", profile, rules_file, sizeof(rules_file), err) < 0)
 		return -1;
-	int libvirts = apparmor_profile_is_libvirts(env, profile, profile_file, sizeof(profile_file), unread,
-						    sizeof(unread), err);
+	int libvirts = apparmor_profile_is_libvirts(env, profile, profile_file, sizeof(profile_file), ours,
+						    sizeof(ours), unread, sizeof(unread), err);
 	if (libvirts < 0)
 		return -1;
 	if (libvirts) {
@@ -303,9 +341,8 @@ static int apparmor_probe(const vfg_labeler_env *env, const vfg_domain *domain, 
 		probe->active = false;
 		snprintf(probe->note, sizeof(probe->note),
 			 "profile %s is libvirt's AppArmor driver's (%s includes libvirt/%s.files, where libvirt "
-			 "allows the domain's VFIO nodes itself, and not vfguard/%s): a rules file would be read by "
-			 "nothing",
-			 profile, profile_file, profile, profile);
+			 "allows the domain's VFIO nodes itself, and not %s): a rules file would be read by nothing",
+			 profile, profile_file, profile, ours);
 		return 0;
 	}
 	probe->active = true; /* the rules file is kept either way */
