@@ -136,8 +136,8 @@ static int dac_plan(const vfg_labeler_env *env, const vfg_domain *domain, const 
 			    "%s keeps uid %u out at open (generic_permission()); the node is this domain's alone, so "
 			    "it becomes the hypervisor's%s until revoke restores %u:%u %04o%s",
 			    now, (unsigned)domain->uid,
-			    acl ? ", its ACL's entries masked (the group bits are the mask) so that none lets another "
-				  "uid or group in,"
+			    acl ? ", its ACL's entries masked (the group bits are the mask) so that no named user or "
+				  "group entry lets another in,"
 				: "",
 			    (unsigned)node->uid, (unsigned)node->gid, (unsigned)node->mode, acl ? " and the ACL" : "");
 }
