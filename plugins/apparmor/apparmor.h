@@ -152,4 +152,27 @@ int apparmor_legacy_saved_read(const vfg_labeler_env *env, const char *domain, c
 int apparmor_legacy_saved_remove(const vfg_labeler_env *env, const char *domain, const apparmor_undo *undo,
 				 vfg_error *err);
 
+/* ---- the domain's profile (apparmor_profile.c) ---- */
+
+/* A profile name vfguard uses as a file name: printable ASCII, no space or '/', not starting with '.'. */
+int apparmor_profile_name_check(const char *name, vfg_error *err);
+
+/*
+ * The domain's profile: apparmor.profile, or libvirt-UUID, or vfguard-NAME
+ * (a byte that is no printable ASCII, or a space, written %XX).
+ */
+int apparmor_profile_name(const vfg_domain *domain, char *buf, size_t size, vfg_error *err);
+/* ROOT + DIRECTORY(config @key) + "/" + @profile. */
+int apparmor_file_path(const vfg_labeler_env *env, const char *key, const char *profile, char *buf, size_t size,
+		       vfg_error *err);
+/*
+ * Is @profile's file (apparmor_profile_dir, its path into @path) one
+ * libvirt's AppArmor driver made, which includes libvirt's .files and not
+ * the rules file (whose include name goes into @ours)? 1 or 0; a file it
+ * cannot tell is 0, with @unread saying why; -1 with @err when the path
+ * cannot be made.
+ */
+int apparmor_profile_is_libvirts(const vfg_labeler_env *env, const char *profile, char *path, size_t size, char *ours,
+				 size_t ours_size, char *unread, size_t unread_size, vfg_error *err);
+
 #endif
