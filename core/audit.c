@@ -291,13 +291,15 @@ static void audit_inactive(const vfg_plan *plan, const vfg_labeler *labeler, con
 	if (held == 0 || !described_as_held(&plan->domain, finding->dj->domain, labeler->name))
 		return;
 	char expected[128];
-	snprintf(expected, sizeof(expected), "the layer enforced, as when the domain's %zu grant%s of it were made",
+	snprintf(expected, sizeof(expected), "the labeler active, as when the domain's %zu grant%s of it were made",
 		 held, held == 1 ? "" : "s");
 	finding->labeler = labeler->name;
-	vfg_finding_report(finding, NULL, VFG_FINDING_DRIFT, expected, probe->note,
-			   "if the domain's VM has stopped, vfguard revoke --domain %s takes back what it holds; else "
-			   "see why the layer is not enforced",
-			   VFG_NAME_SHELL(plan->domain.name));
+	vfg_finding_report(
+		finding, NULL, VFG_FINDING_DRIFT, expected, probe->note,
+		"if the domain's VM has stopped, vfguard revoke --domain %s takes back what it holds; else "
+		"the labeler's note says why it is not active now (the layer not enforced, or left to another, "
+		"as libvirt's AppArmor driver)",
+		VFG_NAME_SHELL(plan->domain.name));
 }
 
 VFG_EXPORT int vfg_plan_audit(vfg_context *ctx, const vfg_plan *plan, vfg_audit_report **result, vfg_error *err)

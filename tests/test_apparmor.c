@@ -596,6 +596,23 @@ static vfg_plan *plan_vm1_group7(fixture *f)
 }
 
 /*
+ * PROFILE1's file as virt-aa-helper writes it from TEMPLATE.qemu (its
+ * shape, libvirt 12.9: the template's text, the profile's name, and an
+ * include of libvirt's .files before the closing brace), or edited by an
+ * administrator to include vfguard's rules file too (@includes_ours).
+ */
+static void write_libvirt_profile(const char *root, bool includes_ours)
+{
+	char profile[1024];
+	snprintf(profile, sizeof(profile),
+		 "#include <tunables/global>\n\nprofile %s flags=(attach_disconnected) {\n"
+		 "  #include <abstractions/libvirt-qemu>\n%s"
+		 "  #include if exists <libvirt/%s.files>\n}\n",
+		 PROFILE1, includes_ours ? "  include if exists <vfguard/" PROFILE1 ">\n" : "", PROFILE1);
+	test_write_file(root, "/etc/apparmor.d/libvirt/" PROFILE1, profile);
+}
+
+/*
  * A domain whose profile libvirt's AppArmor driver made: virt-aa-helper's
  * libvirt-UUID includes only its own libvirt-UUID.files (which allows the
  * VFIO nodes), and no template can include vfguard's rules file. A device
@@ -609,13 +626,7 @@ START_TEST(a_profile_libvirts_apparmor_driver_made_gets_no_rules_file)
 	fixture f;
 	fixture_open(&f);
 	bool includes_ours = _i == 1;
-	char profile[1024];
-	snprintf(profile, sizeof(profile),
-		 "#include <tunables/global>\n\nprofile %s flags=(attach_disconnected) {\n"
-		 "  #include <abstractions/libvirt-qemu>\n%s"
-		 "  #include if exists <libvirt/%s.files>\n}\n",
-		 PROFILE1, includes_ours ? "  include if exists <vfguard/" PROFILE1 ">\n" : "", PROFILE1);
-	test_write_file(f.root, "/etc/apparmor.d/libvirt/" PROFILE1, profile);
+	write_libvirt_profile(f.root, includes_ours);
 	char *before = policy_snapshot(f.root);
 
 	vfg_error err = {0};
@@ -987,6 +998,37 @@ static test_run audit(const fixture *f, const char *hostdev)
 	return run;
 }
 
+/*
+ * Rules written before libvirt's AppArmor driver made the domain's profile
+ * (a domain held them, then the profile file appeared): the labeler is
+ * inactive now, and audit reports the held grants, with the probe's note
+ * saying why; a trial found its fix telling to "see why the layer is not
+ * enforced", which libvirt enforces. Revoke takes the rules back all the
+ * same.
+ */
+START_TEST(audit_of_rules_held_when_libvirts_profile_appeared_says_why_the_labeler_is_inactive)
+{
+	fixture f;
+	fixture_open(&f);
+	char *before = policy_snapshot(f.root);
+	const char *hostdev = "01:00.0,backend=legacy";
+	domain_apply_ok(&f, "vm1", UUID1, (const char *[]){hostdev, NULL}, NULL);
+	write_libvirt_profile(f.root, false);
+	test_run run = audit(&f, hostdev);
+	ck_assert_msg(run.status == 3 && strstr(run.out, "the labeler active, as when the domain's 2 grants") &&
+			      strstr(run.out, "is libvirt's AppArmor driver's") &&
+			      strstr(run.out, "the labeler's note says why it is not active now"),
+		      "exit %d: %s%s", run.status, run.out, run.err);
+	test_run_free(&run);
+	domain_revoke_ok(&f, "vm1");
+	ck_assert_int_eq(unlink(test_path(f.root, "/etc/apparmor.d/libvirt/" PROFILE1)), 0);
+	ck_assert_int_eq(rmdir(test_path(f.root, "/etc/apparmor.d/libvirt")), 0);
+	expect_policy_unchanged(f.root, before, "apply, libvirt's profile made, revoke");
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(audit_reports_a_rule_gone_from_the_file_and_one_the_journal_does_not_hold)
 {
 	fixture f;
@@ -1133,6 +1175,7 @@ static Suite *apparmor_suite(void)
 
 	tc = tcase_create("audit");
 	tcase_add_test(tc, audit_reports_a_rule_gone_from_the_file_and_one_the_journal_does_not_hold);
+	tcase_add_test(tc, audit_of_rules_held_when_libvirts_profile_appeared_says_why_the_labeler_is_inactive);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("upgrade");
