@@ -102,9 +102,10 @@ check "libvfguard1: the soname is libvfguard.so.1" \
 check "libvfguard-dev: headers, the .so link, vfguard.pc" contains libvfguard-dev \
 	/usr/include/vfguard/{vfguard,labeler,util}.h "/usr/lib/$multiarch/libvfguard.so" \
 	"/usr/lib/$multiarch/pkgconfig/vfguard.pc"
-check "vfguard-policy: the SELinux module, the AppArmor abstractions and sample profile" contains vfguard-policy \
+check "vfguard-policy: the SELinux module, the AppArmor abstractions, sample profile and rules directory" contains vfguard-policy \
 	/usr/share/selinux/packages/vfguard.pp /etc/apparmor.d/abstractions/vfguard-hypervisor \
-	/etc/apparmor.d/abstractions/vfguard-libvirtd /usr/share/vfguard/apparmor/vfguard-example
+	/etc/apparmor.d/abstractions/vfguard-libvirtd /usr/share/vfguard/apparmor/vfguard-example \
+	/etc/apparmor.d/vfguard/
 
 if command -v lintian >/dev/null; then
 	# Errors and warnings fail; lintian's own "I:" notes are listed in the log only.
