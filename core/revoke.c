@@ -309,7 +309,7 @@ static void unplug_nodes_find(const vfg_context *ctx, const domain_journal *dj, 
  * back and a claim released would be a device the VM still has. Measured
  * with a real libvirt: libvirt-hotplug in the VM suite.
  */
-static int unplug_nodes_let_go(const char *name, const unplug_nodes *found, size_t n, vfg_error *err)
+static int unplug_nodes_let_go(const char *name, const unplug_nodes *found, size_t n, int wait_ms, vfg_error *err)
 {
 	char users[VFG_ERROR_MESSAGE_MAX / 2];
 	for (int waited = 0;; waited += UNPLUG_LET_GO_STEP_MS) {
@@ -318,16 +318,55 @@ static int unplug_nodes_let_go(const char *name, const unplug_nodes *found, size
 			i++;
 		if (i == n)
 			return 0;
-		if (waited >= UNPLUG_LET_GO_WAIT_MS)
-			return vfg_error_set(
-				err, EBUSY, found[i].hostdev,
-				"hostdev %s of domain %s is still in its VM: %s, after %d s; its manager's "
-				"unplug can return before the guest lets the device go (virsh "
-				"detach-device, QMP device_del); nothing was changed: revoke it once the "
-				"VM has let it go, or stop the VM",
-				found[i].hostdev, name, users, UNPLUG_LET_GO_WAIT_MS / 1000);
+		if (waited >= wait_ms) {
+			char after[32] = "";
+			if (waited)
+				snprintf(after, sizeof(after), ", after %d s", waited / 1000);
+			return vfg_error_set(err, EBUSY, found[i].hostdev,
+					     "hostdev %s of domain %s is still in its VM: %s%s; its manager's "
+					     "unplug can return before the guest lets the device go (virsh "
+					     "detach-device, QMP device_del); nothing was changed: revoke it once the "
+					     "VM has let it go, or stop the VM",
+					     found[i].hostdev, name, users, after);
+		}
 		usleep(UNPLUG_LET_GO_STEP_MS * 1000);
 	}
+}
+
+/* Is a node of number @rdev among @found's? */
+static bool unplug_nodes_has(const unplug_nodes *found, dev_t rdev)
+{
+	for (size_t k = 0; k < found->n; k++)
+		if (found->nodes[k].rdev == rdev)
+			return true;
+	return false;
+}
+
+/*
+ * The nodes once more, under the exclusive lock: the wait held none, and
+ * another command may have changed the domain meanwhile. One that took back
+ * the last other function of a named hostdev's group made that group's node
+ * this revoke's to take back, and it was not waited for (a trial: revoke
+ * --hostdev of a GPU and of its audio function run at once both went
+ * through while the VM held the group's node; run one after the other, the
+ * second is refused). Such a node is looked at once, without waiting: the
+ * lock is held. One @waited has was looked at already.
+ */
+static int unplug_nodes_recheck(const vfg_context *ctx, const char *name, const domain_journal *dj,
+				const journal_unplug *unplug, size_t n, const unplug_nodes *waited, vfg_error *err)
+{
+	_cleanup_free_ unplug_nodes *now = calloc(n, sizeof(*now));
+	if (!now)
+		return vfg_error_set(err, ENOMEM, name, "out of memory");
+	unplug_nodes_find(ctx, dj, unplug, n, now);
+	for (size_t i = 0; i < n; i++) {
+		size_t added = 0;
+		for (size_t k = 0; k < now[i].n; k++)
+			if (!unplug_nodes_has(&waited[i], now[i].nodes[k].rdev))
+				now[i].nodes[added++] = now[i].nodes[k];
+		now[i].n = added;
+	}
+	return unplug_nodes_let_go(name, now, n, 0, err);
 }
 
 /* How many of @dj's claims @unplug does not name. */
@@ -383,14 +422,17 @@ static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char
 	}
 	/* No lock held while it waits: another domain's command goes on meanwhile. */
 	if (r == 0)
-		r = unplug_nodes_let_go(name, found, n, err);
-	free(found);
+		r = unplug_nodes_let_go(name, found, n, UNPLUG_LET_GO_WAIT_MS, err);
 	if (r < 0 || open_and_recover(ctx, name, true, false, &hj, summary, err) < 0) {
+		free(found);
 		free(unplug);
 		return -1;
 	}
 	domain_journal *dj = host_journal_find(&hj, name);
 	r = check_hostdevs_held(dj, name, hostdevs, unplug, n, err);
+	if (r == 0)
+		r = unplug_nodes_recheck(ctx, name, dj, unplug, n, found, err);
+	free(found);
 	if (r == 0 && claims_kept(dj, unplug, n) == 0) {
 		/* the last hostdevs: the whole domain */
 		r = domain_journal_begin(&hj, dj, JOURNAL_OP_REVOKE, NULL, err);

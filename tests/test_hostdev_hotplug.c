@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -264,6 +265,63 @@ START_TEST(revoke_of_a_hostdev_whose_node_is_still_open_is_refused_until_it_is_l
 	ck_assert_int_eq(owner(root, "/dev/vfio/8"), 0);
 	ck_assert_int_eq(owner(root, "/dev/vfio/7"), 107);
 	free(granted);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * The wait holds no lock, so another command may change the domain
+ * meanwhile: a revoke --hostdev of 01:00.1 that goes through while one of
+ * 01:00.0 and 02:00.0 waits for 02:00.0 leaves 01:00.0 the last of group 7,
+ * whose node the VM still has open, and that node is then the waiting
+ * revoke's to take back. It is refused, as it is when the two run one after
+ * the other (a trial: run at once, both went through and the group node was
+ * taken back from under the VM).
+ */
+START_TEST(a_group_node_a_revoke_did_not_wait_for_is_looked_at_again_under_the_lock)
+{
+	const char *root = host_new(host_held);
+	cli_expect(root, 0,
+		   (const char *[]){"apply", "--domain", "vm1", "--uid", "107", "--gid", "107", "--hostdev", "01:00.0",
+				    "--hostdev", "01:00.1", "--hostdev", "02:00.0", NULL});
+	pid_t vm = test_holder_start(test_path(root, "/dev/vfio/7"), O_PATH);
+	pid_t late = test_holder_start(test_path(root, "/dev/vfio/8"), O_PATH);
+	int said[2];
+	ck_assert_int_eq(pipe(said), 0);
+	pid_t waiter = fork();
+	ck_assert_int_ge(waiter, 0);
+	if (waiter == 0) {
+		test_run run;
+		test_cli(&run, (const char *[]){"revoke", "--root", root, "--domain", "vm1", "--hostdev", "01:00.0",
+						"--hostdev", "02:00.0", NULL});
+		(void)!write(said[1], run.err, strlen(run.err));
+		_exit(run.status);
+	}
+	close(said[1]);
+	/*
+	 * Let the waiter look at the domain and wait for 02:00.0. The outcome does
+	 * not depend on how long: a waiter that looks only after the other
+	 * revoke waits for group 7's node as well, and is refused the same way.
+	 */
+	struct timespec pause_a_little = {.tv_nsec = 500 * 1000 * 1000};
+	nanosleep(&pause_a_little, NULL);
+	cli_expect(root, 0, (const char *[]){"revoke", "--domain", "vm1", "--hostdev", "01:00.1", NULL});
+	test_holder_stop(late);
+	int status;
+	ck_assert_int_eq(waitpid(waiter, &status, 0), waiter);
+	char err[4096] = "";
+	ssize_t n = read(said[0], err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(said[0]);
+	char expected[256];
+	snprintf(expected, sizeof(expected),
+		 "0000:01:00.0: hostdev 0000:01:00.0 of domain vm1 is still in its VM: pid %d (", (int)vm);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(err, expected) &&
+			      strstr(err, ") has /dev/vfio/7 open") && strstr(err, "nothing was changed"),
+		      "status %#x, expected exit 1 and '%s': %s", status, expected, err);
+	ck_assert_int_eq(owner(root, "/dev/vfio/7"), 107);
+	ck_assert_int_eq(owner(root, "/dev/vfio/8"), 107);
+	test_holder_stop(vm);
 	test_root_remove(root);
 }
 END_TEST
@@ -541,6 +599,7 @@ int main(void)
 	tcase_add_test(tc, a_shared_node_stays_while_another_domain_needs_it);
 	tcase_add_test(tc, a_group_node_stays_while_a_function_of_its_group_is_held);
 	tcase_add_test(tc, revoke_of_a_hostdev_whose_node_is_still_open_is_refused_until_it_is_let_go);
+	tcase_add_test(tc, a_group_node_a_revoke_did_not_wait_for_is_looked_at_again_under_the_lock);
 	tcase_add_test(tc, an_add_to_a_live_domain_keeps_what_it_holds);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_legacy);
