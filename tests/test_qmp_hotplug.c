@@ -6,7 +6,7 @@
  * them) and taking the fds getfd passes by real SCM_RIGHTS, each fstat'ed
  * and logged with its rdev. The host trees are generated with real char
  * nodes standing in for the VFIO ones (devices this kernel has: null, zero,
- * full, random, urandom), so the grants are real chown and ACL entries and
+ * port, full, random, urandom), so the grants are real chown and ACL entries and
  * the opens real opens; trees compared byte for byte (test_snapshot). The VM
  * suite (tests/vm/scenarios/qemu-hotplug.sh) does the same with QEMU.
  */
@@ -28,13 +28,23 @@
 
 #include "testlib.h"
 
-/* The legacy backend's container and groups, and iommufd's /dev/iommu and cdevs, as real char devices. */
+/*
+ * The legacy backend's container and groups, and iommufd's /dev/iommu and
+ * cdevs, as real char devices. 01:00.0, the one hotunplugged (and revoked
+ * after a failed hotplug), has devices nothing keeps open: revoke --hostdev
+ * waits for, then is refused by, any process of the machine holding its
+ * group node or cdev, and a program reading random numbers may hold
+ * /dev/random or /dev/urandom for its whole life (a trial: one process
+ * holding /dev/random, then 01:00.0's cdev, failed three tests). Its group
+ * node is never opened here: /dev/port, which kernel lockdown would not
+ * let its cdev be opened as (open_port() in drivers/char/mem.c).
+ */
 static const char host[] = "misc vfio 1:3\n" /* /dev/null */
 			   "misc iommu 1:5\n" /* /dev/zero: IOMMU_OPTION fails (ENOTTY): rlimit_mode = warn */
-			   "group 7 1:7\n" /* /dev/full */
+			   "group 7 1:4\n" /* /dev/port */
 			   "device 0000:01:00.0 group=7 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci "
-			   "cdev=vfio0:1:8\n" /* /dev/random */
-			   "group 8 1:4\n" /* /dev/port */
+			   "cdev=vfio0:1:7\n" /* /dev/full */
+			   "group 8 1:8\n" /* /dev/random */
 			   "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci "
 			   "cdev=vfio1:1:9\n"; /* /dev/urandom */
 
