@@ -485,23 +485,31 @@ int vfg_pci_detach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, const ch
 	return 0;
 }
 
-/* The group's node is /sys/class/vfio/N/dev's, the cdev's vfio-dev/vfioN/dev's. */
-size_t vfg_function_vfio_nodes(const vfg_context *ctx, const char *bdf, vfg_vfio_node_ref nodes[2])
+/*
+ * The group's node is /sys/class/vfio/N/dev's, N the device's iommu_group
+ * link's, the cdev's its vfio-dev/vfioN/dev's: a PCI function's under
+ * /sys/bus/pci/devices, an mdev's under /sys/bus/mdev/devices (mdev.c).
+ */
+size_t vfg_hostdev_vfio_nodes(const vfg_context *ctx, const char *name, vfg_vfio_node_ref nodes[2])
 {
-	char path[VFG_PATH_MAX], name[64], logical[128];
+	char dir[VFG_PATH_MAX], logical[VFG_PATH_MAX + 16], path[VFG_PATH_MAX], group[64];
 	size_t n = 0;
-	if (function_attribute_path(ctx, bdf, "iommu_group", path, sizeof(path), NULL) == 0 &&
-	    vfg_sysfs_link_name(path, name, sizeof(name), NULL) == 0 && name[0]) {
-		snprintf(logical, sizeof(logical), "/sys/class/vfio/%s/dev", name);
+	if (!vfg_mdev_sysfs_dir(name, dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", name);
+	snprintf(logical, sizeof(logical), "%s/iommu_group", dir);
+	if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) == 0 &&
+	    vfg_sysfs_link_name(path, group, sizeof(group), NULL) == 0 && group[0]) {
+		snprintf(logical, sizeof(logical), "/sys/class/vfio/%s/dev", group);
 		if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) == 0 &&
 		    vfg_sysfs_read_devnum(path, &nodes[n].rdev, NULL) == 0)
-			snprintf(nodes[n++].name, sizeof(nodes[0].name), "/dev/vfio/%s", name);
+			snprintf(nodes[n++].name, sizeof(nodes[0].name), "/dev/vfio/%s", group);
 	}
-	if (function_attribute_path(ctx, bdf, "vfio-dev", path, sizeof(path), NULL) < 0)
+	snprintf(logical, sizeof(logical), "%s/vfio-dev", dir);
+	if (vfg_host_path(ctx, logical, path, sizeof(path), NULL) < 0)
 		return n;
-	_cleanup_closedir_ DIR *dir = opendir(path);
+	_cleanup_closedir_ DIR *cdevs = opendir(path);
 	struct dirent *entry;
-	while (dir && n < 2 && (entry = readdir(dir))) {
+	while (cdevs && n < 2 && (entry = readdir(cdevs))) {
 		if (strncmp(entry->d_name, "vfio", 4) != 0 || strlen(entry->d_name) > 32)
 			continue;
 		char dev[VFG_PATH_MAX + 48];
@@ -518,7 +526,7 @@ static int name_vfio_users(const vfg_context *ctx, const char *bdf, vfg_error *e
 	if (!err || err->errnum != EBUSY)
 		return -1;
 	vfg_vfio_node_ref nodes[2];
-	size_t n = vfg_function_vfio_nodes(ctx, bdf, nodes);
+	size_t n = vfg_hostdev_vfio_nodes(ctx, bdf, nodes);
 	char users[VFG_ERROR_MESSAGE_MAX / 2];
 	vfg_vfio_users_describe(nodes, n, users, sizeof(users));
 	size_t used = strlen(err->message);
@@ -546,7 +554,7 @@ static void announce_vfio_users(const vfg_context *ctx, const char *bdf, const c
 	if (!ctx->notice)
 		return;
 	vfg_vfio_node_ref nodes[2];
-	size_t n = vfg_function_vfio_nodes(ctx, bdf, nodes);
+	size_t n = vfg_hostdev_vfio_nodes(ctx, bdf, nodes);
 	char users[VFG_ERROR_MESSAGE_MAX / 2], message[VFG_ERROR_MESSAGE_MAX];
 	size_t holders = n ? vfg_vfio_users_describe(nodes, n, users, sizeof(users)) : 0;
 	if (!holders)

@@ -204,6 +204,8 @@ int vfg_mdev_enumerate_on(const vfg_context *ctx, vfg_host_nodes *host, const vf
 int vfg_mdev_spec_parse(const char *device, vfg_hostdev_spec *spec, vfg_error *err);
 /* mdev.c: is @device the way an mdev is named ("mdev=..." or under /sys/bus/mdev/devices/)? */
 bool vfg_mdev_spec_named(const char *device);
+/* mdev.c: for hostdev @name "mdev:UUID" (vfg_hostdev_name()), its sysfs directory into @buf; false for another name. */
+bool vfg_mdev_sysfs_dir(const char *name, char *buf, size_t size);
 /* enumerate.c: the IOMMU group of a function, and whether userspace may own it. */
 int vfg_iommu_group_read(const vfg_context *ctx, const vfg_pci_addr *addr, vfg_iommu_group *group, vfg_error *err);
 /* Every member but @addr is bound to a driver that lets userspace own the group's DMA (or to none). */
@@ -248,11 +250,12 @@ int vfg_pci_reattach_unlocked(vfg_context *ctx, const vfg_pci_addr *addr, vfg_dr
  */
 int vfg_pci_driver_record_drop(const vfg_context *ctx, const vfg_pci_addr *addr, bool *dropped, vfg_error *err);
 /*
- * driver.c: the nodes through which userspace may hold function @bdf: its
- * group's and its cdev's, as sysfs numbers them (those it does not show are
- * left out); how many.
+ * driver.c: the nodes through which userspace may hold hostdev @name (as
+ * vfg_hostdev_name() writes it: a PCI function's address, or an mdev's
+ * "mdev:UUID"): its group's and its cdev's, as sysfs numbers them (those it
+ * does not show are left out); how many.
  */
-size_t vfg_function_vfio_nodes(const vfg_context *ctx, const char *bdf, vfg_vfio_node_ref nodes[2]);
+size_t vfg_hostdev_vfio_nodes(const vfg_context *ctx, const char *name, vfg_vfio_node_ref nodes[2]);
 
 /* statefile.c: files under the state directory, replaced atomically and durably. */
 /* ROOT + state_dir + "/" + @relative (which may be ""). */

@@ -52,6 +52,14 @@ bool vfg_mdev_spec_named(const char *device)
 	       strncmp(device, MDEV_SYSFS_DIR, strlen(MDEV_SYSFS_DIR)) == 0;
 }
 
+bool vfg_mdev_sysfs_dir(const char *name, char *buf, size_t size)
+{
+	if (strncmp(name, MDEV_SHOWN_PREFIX, strlen(MDEV_SHOWN_PREFIX)) != 0)
+		return false;
+	snprintf(buf, size, MDEV_SYSFS_DIR "%s", name + strlen(MDEV_SHOWN_PREFIX));
+	return true;
+}
+
 int vfg_mdev_spec_parse(const char *device, vfg_hostdev_spec *spec, vfg_error *err)
 {
 	char uuid[VFG_PATH_MAX];

@@ -276,9 +276,10 @@ typedef struct unplug_nodes {
 } unplug_nodes;
 
 /*
- * Each PCI hostdev of @unplug: its cdev, and its group's node unless a
- * hostdev @dj keeps is of that group (its VM opens the group through the
- * same node). An mdev is left out: its nodes are not the function's.
+ * Each hostdev of @unplug, a PCI function or an mdev: its cdev, and its
+ * group's node unless a hostdev @dj keeps is of that group (its VM opens the
+ * group through the same node). An mdev's are its own (its group holds it
+ * alone), and a VM holds them as it holds a function's.
  */
 static void unplug_nodes_find(const vfg_context *ctx, const domain_journal *dj, const journal_unplug *unplug, size_t n,
 			      unplug_nodes *found)
@@ -286,14 +287,14 @@ static void unplug_nodes_find(const vfg_context *ctx, const domain_journal *dj, 
 	for (size_t i = 0; i < n; i++) {
 		const journal_claim *claim = domain_journal_find_claim(dj, unplug[i].name);
 		found[i] = (unplug_nodes){.hostdev = unplug[i].name};
-		if (!claim || claim->mdev[0])
+		if (!claim)
 			continue;
 		bool group_kept = false;
 		for (size_t c = 0; c < dj->n_claims; c++)
 			group_kept |=
 				dj->claims[c].group == claim->group && !claim_unplugged(&dj->claims[c], unplug, n);
 		vfg_vfio_node_ref nodes[2];
-		size_t count = vfg_function_vfio_nodes(ctx, unplug[i].name, nodes);
+		size_t count = vfg_hostdev_vfio_nodes(ctx, unplug[i].name, nodes);
 		for (size_t k = 0; k < count; k++)
 			if (!group_kept || strncmp(nodes[k].name, "/dev/vfio/devices/", 18) == 0)
 				found[i].nodes[found[i].n++] = nodes[k];

@@ -25,6 +25,7 @@ static const char host[] = "misc vfio 234:196\n"
 
 #define UUID_A "8f1e0c6a-3d2b-4a51-9c7e-2b6f0d4a1e11"
 #define UUID_B "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
+#define UUID_C "5e0a7c2b-91d4-4f36-8a1b-c3d2e1f0a9b8"
 #define PARENT TEST_MDEV_PARENT
 
 /* What a round trip must leave exactly as it found it. */
@@ -286,6 +287,47 @@ START_TEST(apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte)
 }
 END_TEST
 
+/*
+ * An mdev still in its VM is refused as a PCI function is: its group node
+ * (legacy) or its cdev (iommufd) open in a process, revoke --hostdev waits,
+ * then fails with EBUSY naming it, nothing changed; once let go it revokes
+ * (a trial: the mdev was left out of the look, and its grant was taken back
+ * from under the process). Numbers no other test's tree gives a node: the
+ * look reads every process of the machine.
+ */
+START_TEST(revoke_of_an_mdev_whose_node_is_still_open_is_refused_until_it_is_let_go)
+{
+	fixture f;
+	fixture_open(&f);
+	test_make_mdev(f.root, UUID_C, "vfio-pci", 4003, 4004);
+	for (int backend = 0; backend < 2; backend++) {
+		const char *node = backend ? "/dev/vfio/devices/vfio4004" : "/dev/vfio/4003";
+		const char *const hostdevs[] = {backend ? "mdev=" UUID_C ",backend=iommufd"
+							: "mdev=" UUID_C ",backend=legacy",
+						"0000:01:00.0,backend=legacy", NULL};
+		vfg_error err = {0};
+		ck_assert_msg(apply_for(&f, "vm1", hostdevs, &err) == 0, "apply: %s", err.message);
+		pid_t holder = test_holder_start(test_path(f.root, node), O_PATH);
+		vfg_change_summary summary;
+		const char *const unplug[] = {"mdev:" UUID_C, NULL};
+		int r = vfg_domain_revoke_hostdevs(f.ctx, "vm1", unplug, &summary, &err);
+		char expected[256];
+		snprintf(expected, sizeof(expected), "hostdev mdev:%s of domain vm1 is still in its VM: pid %d (",
+			 UUID_C, (int)holder);
+		ck_assert_msg(r == -1 && err.errnum == EBUSY && strstr(err.message, expected) &&
+				      strstr(err.message, node) && strstr(err.message, "nothing was changed"),
+			      "%s: %d, expected EBUSY and '%s': %s", node, r, expected, err.message);
+		expect_owner(f.root, node, 107);
+		test_holder_stop(holder);
+		ck_assert_msg(vfg_domain_revoke_hostdevs(f.ctx, "vm1", unplug, &summary, &err) == 0, "unplug: %s",
+			      err.message);
+		expect_owner(f.root, node, 0);
+		ck_assert_msg(vfg_domain_revoke(f.ctx, "vm1", &summary, &err) == 0, "revoke: %s", err.message);
+	}
+	fixture_close(&f);
+}
+END_TEST
+
 /* The crash test's state, for test_kill_at_each_point()'s callbacks. */
 typedef struct mdev_crash {
 	fixture *f;
@@ -434,6 +476,7 @@ int main(void)
 	tcase_add_test(tc, an_mdev_of_another_vfio_bus_is_refused_naming_its_uuid_and_value);
 	tcase_add_test(tc, an_mdev_without_group_or_not_alone_in_it_is_refused);
 	tcase_add_test(tc, apply_then_revoke_grants_the_mdev_and_restores_byte_for_byte);
+	tcase_add_test(tc, revoke_of_an_mdev_whose_node_is_still_open_is_refused_until_it_is_let_go);
 	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_of_an_mdev_apply_puts_the_tree_back);
 	tcase_add_test(tc, an_mdev_belongs_to_one_domain_at_a_time);
 	tcase_add_test(tc, qemu_args_give_the_mdev_by_sysfsdev_and_refuse_legacy_fd);
