@@ -269,14 +269,19 @@ static void managed_round_trip(const char *devices, const char *managed_bus, con
  * said which function, not whose). A detach record planted says the
  * function had no driver: the release's reattach unbinds vfio-pci, while a
  * child holds the group node, and says so first. (A generated /sys never
- * rebinds: the release then fails, which is not what this is about.)
+ * rebinds: the release then fails, which is not what this is about.) The
+ * node's number is a "LOCAL/EXPERIMENTAL USE" major's (devices.txt) that
+ * no other test's tree gives a node: the notice names every process of
+ * the machine holding one of that number, and test_driver's holders of
+ * 61:19, run beside this one, would be named here, and this one's there (a
+ * trial: a process holding 61:19 failed both suites).
  */
 START_TEST(a_release_waiting_for_a_vfio_user_names_the_domain_in_its_notice)
 {
 	const char *root =
 		test_root_new("misc vfio 10:196\n"
 			      "driver vfio-pci\n"
-			      "group 9 61:19\n"
+			      "group 9 61:29\n"
 			      "device 0000:01:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n");
 	test_write_file(root, "/etc/vfguard/vfguard.conf", "labelers = dac\n");
 	test_write_file(root, "/run/vfguard/drivers/0000:01:00.0", "driver=\noverride=\n");
