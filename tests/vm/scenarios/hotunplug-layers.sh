@@ -7,6 +7,8 @@
 # stays. edu is then hot-plugged back (apply naming only it), and a revoke of
 # it killed at each of its journal points (VFGUARD_FAULT_KILL_AT) is finished
 # by `vfguard restore` as that same unplug: the mdev still works every time.
+# Before all that, a revoke --hostdev of the mdev while a process holds its
+# group node is refused, nothing changed.
 # The whole revoke puts the nodes, and the cgroup's programs, back as before.
 # vfgvm-boot: alone
 # vfgvm-timeout: 300
@@ -41,6 +43,25 @@ hypervisor() {
 check apply vfguard apply "$@" $grant --hostdev "$edu" --hostdev "$md" || exit 1
 hypervisor both-edu --group "$edu_group" --device "$EDU"
 hypervisor both-mdev --group "$mdev_group" --device "$uuid"
+
+# The mdev still held, its group node open in a process as in its VM:
+# revoke --hostdev of it waits, then refuses naming that process, nothing
+# changed (the look for holders once left mdevs out, and took it back).
+sh -c "exec 3<>$mdev_group; exec sleep 60" &
+holder=$!
+i=0
+while [ "$(readlink /proc/$holder/fd/3)" != "$mdev_group" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+vfguard revoke "$@" --hostdev "mdev:$uuid" >held.out 2>&1
+expect_eq mdev-held-refused "$?" 1
+show_output held.out
+expect_match mdev-held-names-holder "$(cat held.out)" \
+	"hostdev mdev:$uuid of domain vm1 is still in its VM: pid $holder \\(sleep\\) has $mdev_group open"
+expect_eq mdev-held-group "$(stat -c '%u:%g %a' "$mdev_group")" "107:107 600"
+kill $holder
+wait $holder 2>/dev/null
 
 check unplug-edu vfguard revoke "$@" --hostdev "$EDU" || exit 1
 expect_eq unplug-edu-group "$(stat -c '%u:%g %a' "$edu_group")" "$edu_original"
