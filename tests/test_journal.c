@@ -25,13 +25,7 @@
 #define MARK_XATTR "trusted.vfguard-testmark"
 
 /* The container, and three single-function groups on vfio-pci. */
-static const char host_three[] = "misc vfio 10:196\n"
-				 "group 7 243:0\n"
-				 "device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n"
-				 "group 8 243:1\n"
-				 "device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n"
-				 "group 9 243:2\n"
-				 "device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n";
+static const char host_three[] = TEST_HOST_THREE_LEGACY;
 
 static void use_testmark(const char *root)
 {

@@ -93,6 +93,20 @@ void test_child_stop(pid_t child);
 /* The pid of a process that has exited and been waited for: no process has it now. */
 pid_t test_dead_pid(void);
 
+/*
+ * A host manifest: the legacy container and three single-function groups
+ * on vfio-pci (7, 8 and 9: 01:00.0, 02:00.0, 03:00.0, group nodes
+ * 243:0-2), the host the journal, hot-plug and labeler-gone suites share.
+ */
+#define TEST_HOST_THREE_LEGACY                                                               \
+	"misc vfio 10:196\n"                                                                 \
+	"group 7 243:0\n"                                                                    \
+	"device 0000:01:00.0 group=7 vendor=10de device=2236 class=030000 driver=vfio-pci\n" \
+	"group 8 243:1\n"                                                                    \
+	"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n" \
+	"group 9 243:2\n"                                                                    \
+	"device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n"
+
 /* A child holding @path open (open(2) @flags) until test_holder_stop; started once it has it open. */
 pid_t test_holder_start(const char *path, int flags);
 void test_holder_stop(pid_t child);
