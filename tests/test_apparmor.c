@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -721,7 +722,7 @@ END_TEST
  * command. Such a file is not taken as libvirt's: the labeler acts as for
  * any profile, says why, and the round trip completes.
  */
-static const char *const odd_profiles[] = {"symlink", "FIFO", "directory", "over 1 MiB"};
+static const char *const odd_profiles[] = {"symlink", "FIFO", "directory", "over 1 MiB", "character device"};
 
 static void odd_profile_make(const char *root, const char *logical, int which)
 {
@@ -739,6 +740,9 @@ static void odd_profile_make(const char *root, const char *logical, int which)
 		break;
 	case 2:
 		ck_assert_int_eq(mkdir(path, 0755), 0);
+		break;
+	case 4: /* no driver behind the number: an open would fail with ENXIO, a look through O_PATH does not */
+		ck_assert_int_eq(mknod(path, S_IFCHR | 0600, makedev(243, 4090)), 0);
 		break;
 	default: {
 		char *big = malloc(1100 * 1024 + 1);
@@ -786,6 +790,8 @@ START_TEST(a_profile_file_that_cannot_be_read_stops_no_command)
 	const vfg_probe *probe = vfg_plan_labeler_probe(plan, step->labeler);
 	ck_assert(probe->active);
 	ck_assert_msg(strstr(probe->note, "not read"), "%s: %s", odd_profiles[_i], probe->note);
+	/* a device node is looked at, never opened */
+	ck_assert_msg(_i != 4 || strstr(probe->note, "it is not a regular file"), "%s", probe->note);
 	vfg_change_summary summary;
 	ck_assert_msg(vfg_plan_apply(f.ctx, plan, &summary, &err) == 0, "%s", err.message);
 	vfg_plan_free(plan);

@@ -130,18 +130,23 @@ int apparmor_profile_is_libvirts(const vfg_labeler_env *env, const char *profile
 	apparmor_rules_include_name(env, profile, ours, ours_size);
 	if (apparmor_file_path(env, "apparmor_profile_dir", profile, path, size, err) < 0)
 		return -1;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	/* Looked at through O_PATH first: a device node there is never opened (its driver's open would run). */
+	_cleanup_close_ int at = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = -1;
 	struct stat st;
+	char proc[VFG_PROC_FD_PATH_MAX];
 	_cleanup_free_ char *text = NULL;
 	vfg_error why = {0};
-	if (fd < 0 && errno == ENOENT)
+	if (at < 0 && errno == ENOENT)
 		return 0;
-	if (fd < 0)
+	if (at < 0)
 		snprintf(unread, unread_size, "%s", errno == ELOOP ? "it is a symlink" : strerror(errno));
-	else if (fstat(fd, &st) < 0)
+	else if (fstat(at, &st) < 0)
 		snprintf(unread, unread_size, "%s", strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		snprintf(unread, unread_size, "it is not a regular file");
+	else if ((fd = open(vfg_proc_fd_path(at, proc, sizeof(proc)), O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		snprintf(unread, unread_size, "%s", strerror(errno));
 	else if (vfg_fd_read_all(fd, path, APPARMOR_PROFILE_READ_MAX, &text, NULL, &why) < 0)
 		snprintf(unread, unread_size, "%s", why.errnum == EFBIG ? "it is over 1 MiB" : strerror(why.errnum));
 	if (!text)
