@@ -117,7 +117,7 @@ static size_t append(char *buf, size_t size, size_t used, const char *text)
 	return used + length;
 }
 
-/* vfg_vfio_users_describe(), or with @maybe false vfg_vfio_users_open(): the processes with a node open alone. */
+/* vfg_vfio_users_describe(), or with @with_maybe false vfg_vfio_users_open(): the processes with a node open alone. */
 static size_t describe(const vfg_vfio_node_ref *nodes, size_t n_nodes, bool with_maybe, char *buf, size_t size)
 {
 	size_t used = 0, found = 0, more = 0, maybe_used = 0;
