@@ -113,6 +113,64 @@ static int call_intent(vfg_context *ctx, host_journal *hj, domain_journal *dj, c
 	return 0;
 }
 
+int record_in_force(const vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, const vfg_step *step,
+		    const journal_record *held, char *why, size_t why_size, vfg_error *err)
+{
+	const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
+	const vfg_node *node = &plan->nodes[step->node];
+	why[0] = '\0';
+	if (!VFG_LABELER_OPTIONAL(pl->labeler, held_in_force))
+		return 1;
+	txn_view view;
+	vfg_labeler_env env = txn_view_env(ctx, &view, hj, pl->labeler->name);
+	int r = pl->labeler->held_in_force(&env, &plan->domain, &pl->probe, node, held->undo, why, why_size, err);
+	if (r < 0)
+		vfg_error_prefix(err, "%s %s", pl->labeler->name, node->path);
+	return r < 0 ? -1 : r > 0;
+}
+
+/*
+ * A grant step the domain holds since an earlier apply whose change its
+ * labeler says is no longer in force (labeler.h: held_in_force; a cgroup
+ * removed and made again at the same path): its record is undone, the
+ * revoke leaving the new cgroup alone, so that the intent pass and the
+ * grants below make the step anew. Before, apply kept it as held and the
+ * hypervisor got nothing from the new cgroup. The undo's mark is synced
+ * with the intents: lost with a crash, the record is held again, as before
+ * this apply, and this apply is rolled back.
+ */
+static int renew_stale_holds(vfg_context *ctx, host_journal *hj, domain_journal *dj, const vfg_plan *plan,
+			     vfg_change_summary *summary, vfg_error *err)
+{
+	undo_probes probes = {0};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < plan->n_steps; i++) {
+		const vfg_step *step = &plan->steps[i];
+		const vfg_planned_labeler *pl = &plan->labelers[step->labeler];
+		const vfg_node *node = &plan->nodes[step->node];
+		const journal_record *held;
+		if (step->action != VFG_ACTION_GRANT ||
+		    !(held = domain_journal_find_record(dj, pl->labeler->name, node->path)))
+			continue;
+		char why[VFG_ERROR_MESSAGE_MAX / 2];
+		int in_force = record_in_force(ctx, hj, plan, step, held, why, sizeof(why), err);
+		if (in_force != 0) {
+			r = in_force < 0 ? -1 : 0;
+			continue;
+		}
+		/* The revoke's own notes say what it left alone; this one says what apply does about it. */
+		r = undo_record(ctx, hj, dj, held->id, &probes, NULL, err);
+		if (r == 0) {
+			char note[VFG_ERROR_MESSAGE_MAX];
+			snprintf(note, sizeof(note), "%s %s: %s; granted again\n", pl->labeler->name, node->path,
+				 why[0] ? why : "the change held since an earlier apply is no longer in force");
+			summary_note(summary, note);
+		}
+	}
+	undo_probes_free(&probes);
+	return r;
+}
+
 /*
  * The intent pass: every grant step of a labeler with an intent callback,
  * that the domain does not hold yet, journals its undo, changing nothing;
@@ -325,6 +383,8 @@ static int plan_apply_held(vfg_context *ctx, host_journal *hj, const vfg_plan *p
 	}
 	apply_intents intents = {0};
 	int r = claim_hostdevs(hj, dj, plan, err);
+	if (r == 0)
+		r = renew_stale_holds(ctx, hj, dj, plan, summary, err);
 	if (r == 0)
 		r = journal_intents(ctx, hj, dj, plan, &intents, summary, err);
 	size_t order = 0; /* numbered as the dry run numbers them: changes only */

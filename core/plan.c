@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "journal.h"
+#include "transaction.h"
 
 /* The nodes a backend needs; where their MAJ:MIN comes from in sysfs. */
 static int node_sysfs_rdev(const vfg_context *ctx, const vfg_host_nodes *host, const vfg_hostdev *hostdev,
@@ -626,7 +626,7 @@ int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_erro
  * the writers, not as the plan's failure (the dry run says it; apply fails
  * with it under its lock).
  */
-static int plan_note_apply(const host_journal *hj, vfg_plan *plan, vfg_error *err)
+static int plan_note_apply(const vfg_context *ctx, const host_journal *hj, vfg_plan *plan, vfg_error *err)
 {
 	const domain_journal *dj = host_journal_find(hj, plan->domain.name);
 	if (dj && dj->n_records > 0) {
@@ -635,9 +635,17 @@ static int plan_note_apply(const host_journal *hj, vfg_plan *plan, vfg_error *er
 			return vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
 		for (size_t i = 0; i < plan->n_steps; i++) {
 			const vfg_step *step = &plan->steps[i];
-			plan->held[i] = step->action == VFG_ACTION_GRANT &&
-					domain_journal_find_record(dj, plan->labelers[step->labeler].labeler->name,
-								   plan->nodes[step->node].path);
+			const journal_record *held =
+				step->action != VFG_ACTION_GRANT
+					? NULL
+					: domain_journal_find_record(dj, plan->labelers[step->labeler].labeler->name,
+								     plan->nodes[step->node].path);
+			/* One no longer in force (a cgroup made again at its path) apply grants again. */
+			char why[VFG_ERROR_MESSAGE_MAX / 2];
+			int in_force = held ? record_in_force(ctx, hj, plan, step, held, why, sizeof(why), err) : 0;
+			if (in_force < 0)
+				return -1;
+			plan->held[i] = in_force;
 		}
 	}
 	char refused[VFG_HOSTDEV_NAME_MAX];
@@ -665,7 +673,7 @@ VFG_EXPORT int vfg_plan_build(vfg_context *ctx, const vfg_domain *domain, vfg_pl
 	}
 	int r = plan_under_lock(ctx, &hj, plan, err);
 	if (r == 0)
-		r = plan_note_apply(&hj, plan, err);
+		r = plan_note_apply(ctx, &hj, plan, err);
 	host_journal_close(&hj);
 	if (r < 0) {
 		vfg_plan_free(plan);

@@ -36,6 +36,14 @@ typedef struct undo_probes {
 } undo_probes;
 void undo_probes_free(undo_probes *probes);
 
+/*
+ * Is @held, the record of @step the domain has since an earlier apply, in
+ * force (labeler.h: held_in_force)? 1, always for a labeler without the
+ * callback; 0, with @why (@why_size bytes) saying what is there instead:
+ * apply undoes it and grants the step again; -1 with @err.
+ */
+int record_in_force(const vfg_context *ctx, const host_journal *hj, const vfg_plan *plan, const vfg_step *step,
+		    const journal_record *held, char *why, size_t why_size, vfg_error *err);
 /* Undo record @id with its labeler, journaled undone; synced with the commit, not on its own. */
 int undo_record(vfg_context *ctx, host_journal *hj, domain_journal *dj, unsigned long id, undo_probes *probes,
 		vfg_change_summary *summary, vfg_error *err);

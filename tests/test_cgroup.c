@@ -687,6 +687,23 @@ END_TEST
 
 static const char *const v1_base[] = {"c 1:3 rwm", NULL};
 
+/* @dir's devices.list is @expected, byte for byte. */
+static void expect_devices_list(const char *dir, const char *expected)
+{
+	char *list = test_cgroup_devices_list(dir);
+	ck_assert_str_eq(list, expected);
+	free(list);
+}
+
+/* A loop test's cgroup: cgroup2's, or v1's denying all but v1_base. */
+static void make_cgroup_v1_or_v2(bool v2, char *dir, size_t size)
+{
+	if (v2)
+		make_v2_cgroup(dir, size, 1);
+	else
+		make_v1_cgroup(dir, size, 1, v1_base);
+}
+
 START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 {
 	fixture f;
@@ -708,9 +725,7 @@ START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 	domain_revoke_ok(&f, "vm1");
 	expect_eperm(dir, f.root, GROUP7);
 	expect_eperm(dir, f.root, CONTAINER);
-	char *after = test_cgroup_devices_list(dir);
-	ck_assert_str_eq(after, before);
-	free(after);
+	expect_devices_list(dir, before);
 	free(before);
 	fixture_close(&f);
 }
@@ -728,10 +743,7 @@ START_TEST(a_revoke_leaves_a_cgroup_made_again_at_the_path_alone)
 	fixture_open(&f);
 	bool v2 = _i == 1;
 	char dir[256];
-	if (v2)
-		make_v2_cgroup(dir, sizeof(dir), 1);
-	else
-		make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
 	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
 	if (v2)
 		test_cgroup_detach_all(dir);
@@ -758,9 +770,59 @@ START_TEST(a_revoke_leaves_a_cgroup_made_again_at_the_path_alone)
 		int map_fd = -1;
 		ck_assert_uint_eq(vfguard_program(dir, &map_fd), 0);
 	} else {
-		char *after = test_cgroup_devices_list(dir);
-		ck_assert_str_eq(after, before);
-		free(after);
+		expect_devices_list(dir, before);
+	}
+	free(before);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * The same domain applied again into a cgroup removed and made again at the
+ * same path (a runtime starting a container again under its name, the
+ * first one gone without its poststop): the rules went with the old cgroup,
+ * and apply used to say "already held" and grant nothing, so the hypervisor
+ * got EPERM. Now the held record is undone (leaving the new cgroup alone)
+ * and the rules granted into the new one; another apply keeps them, and the
+ * revoke takes them back to the new cgroup's own list.
+ */
+START_TEST(an_apply_into_a_cgroup_made_again_at_the_path_grants_again)
+{
+	fixture f;
+	fixture_open(&f);
+	bool v2 = _i == 1;
+	char dir[256];
+	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	domain_apply_ok(&f, "vm1", dir, hostdevs, NULL);
+	if (v2)
+		test_cgroup_detach_all(dir);
+	ck_assert_msg(rmdir(dir) == 0, "rmdir %s: %s", dir, strerror(errno));
+	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
+	char *before = v2 ? NULL : test_cgroup_devices_list(dir);
+
+	vfg_change_summary summary;
+	domain_apply_ok(&f, "vm1", dir, hostdevs, &summary);
+	ck_assert_uint_eq(summary.changed, 2); /* the container's rule and group 7's */
+	ck_assert_uint_eq(summary.kept, 0);
+	ck_assert_msg(strstr(summary.notes, "is another cgroup now") && strstr(summary.notes, "; granted again"), "%s",
+		      summary.notes);
+	expect_opens(dir, f.root, GROUP7);
+	expect_opens(dir, f.root, CONTAINER);
+	expect_eperm(dir, f.root, GROUP8);
+	if (v2)
+		ck_assert_uint_ne(vfguard_program(dir, NULL), 0);
+
+	domain_apply_ok(&f, "vm1", dir, hostdevs, &summary);
+	ck_assert_uint_eq(summary.changed, 0);
+	ck_assert_uint_eq(summary.kept, 2);
+
+	domain_revoke_ok(&f, "vm1");
+	if (v2) {
+		ck_assert_uint_eq(vfguard_program(dir, NULL), 0);
+	} else {
+		expect_eperm(dir, f.root, GROUP7);
+		expect_devices_list(dir, before);
 	}
 	free(before);
 	fixture_close(&f);
@@ -795,9 +857,7 @@ START_TEST(an_apply_for_another_pid_of_a_held_domain_is_refused)
 		 (int)first, (int)second);
 	ck_assert_msg(strstr(err.message, expected) && strstr(err.message, "vfguard revoke --domain vm1 first"), "%s",
 		      err.message);
-	char *after = test_cgroup_devices_list(second_dir);
-	ck_assert_str_eq(after, before);
-	free(after);
+	expect_devices_list(second_dir, before);
 	/* status names the pid the grants are for, so the admin knows which one is held */
 	char *json = NULL;
 	size_t json_size = 0;
@@ -849,9 +909,7 @@ START_TEST(an_apply_naming_another_cgroup_of_a_held_domain_is_refused)
 	ck_assert_msg(strstr(err.message, expected) && strstr(err.message, "give --cgroup ") &&
 			      strstr(err.message, "or run vfguard revoke --domain vm1 first"),
 		      "%s", err.message);
-	char *after = test_cgroup_devices_list(second);
-	ck_assert_str_eq(after, before);
-	free(after);
+	expect_devices_list(second, before);
 	domain_apply_ok(&f, "vm1", NULL, hostdevs, &summary);
 	domain_revoke_ok(&f, "vm1");
 	domain_apply_ok(&f, "vm1", second, hostdevs, &summary);
@@ -1204,10 +1262,7 @@ START_TEST(more_than_64_domains_share_a_cgroups_container_rule_and_the_last_revo
 	fixture_open_with(&f, manifest, "labelers = cgroup\n");
 	free(manifest);
 	char dir[256], programs[256];
-	if (v2)
-		make_v2_cgroup(dir, sizeof(dir), 1);
-	else
-		make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
 	char *before = v2 ? NULL : test_cgroup_devices_list(dir);
 
 	for (int d = 0; d < SHARERS; d++) {
@@ -1250,9 +1305,7 @@ START_TEST(more_than_64_domains_share_a_cgroups_container_rule_and_the_last_revo
 		attached_programs(dir, programs, sizeof(programs));
 		ck_assert_str_eq(programs, "");
 	} else {
-		char *after = test_cgroup_devices_list(dir);
-		ck_assert_str_eq(after, before);
-		free(after);
+		expect_devices_list(dir, before);
 	}
 	test_expect_no_xattr(dir, "trusted.vfguard.c1:7");
 	free(before);
@@ -1364,6 +1417,71 @@ START_TEST(restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_pro
 }
 END_TEST
 
+/* The crash test of an apply that grants again into a cgroup made again (test_kill_at_each_point). */
+typedef struct renew_crash {
+	fixture *f;
+	char dir[256];
+	char *base; /* the new cgroup's own devices.list */
+} renew_crash;
+
+static const char *const renew_hostdevs[] = {LEGACY7, NULL};
+
+/* vm1 granted into the cgroup, which is then removed and made again with the base rules alone. */
+static void renew_crash_setup(renew_crash *c)
+{
+	domain_apply_ok(c->f, "vm1", c->dir, renew_hostdevs, NULL);
+	ck_assert_msg(rmdir(c->dir) == 0, "rmdir %s: %s", c->dir, strerror(errno));
+	make_v1_cgroup(c->dir, sizeof(c->dir), 1, v1_base);
+}
+
+static int renew_crash_apply(void *data)
+{
+	renew_crash *c = data;
+	vfg_error err = {0};
+	return domain_apply(c->f, "vm1", c->dir, 0, renew_hostdevs, NULL, &err);
+}
+
+/*
+ * Whatever point the kill came at, restore leaves a domain that the next
+ * apply grants in the new cgroup (never one "already held" with no rule),
+ * and whose revoke leaves the new cgroup's own list. Then the stale hold is
+ * made again for the next point.
+ */
+static void renew_crash_after_kill(unsigned point, void *data)
+{
+	renew_crash *c = data;
+	test_restore_ok(c->f->ctx, point);
+	domain_apply_ok(c->f, "vm1", c->dir, renew_hostdevs, NULL);
+	expect_opens(c->dir, c->f->root, GROUP7);
+	domain_revoke_ok(c->f, "vm1");
+	char *after = test_cgroup_devices_list(c->dir);
+	ck_assert_msg(strcmp(after, c->base) == 0, "after a kill at point %u, devices.list:\n%s\nexpected:\n%s", point,
+		      after, c->base);
+	free(after);
+	renew_crash_setup(c);
+}
+
+START_TEST(a_kill_at_any_point_of_an_apply_granting_again_is_restored)
+{
+	fixture f;
+	fixture_open(&f);
+	renew_crash crash = {.f = &f};
+	make_v1_cgroup(crash.dir, sizeof(crash.dir), 1, v1_base);
+	crash.base = test_cgroup_devices_list(crash.dir);
+	renew_crash_setup(&crash);
+	unsigned points = test_kill_at_each_point(renew_crash_apply, renew_crash_after_kill, &crash);
+	/* two records undone, two intents and their done marks, the commit */
+	ck_assert_msg(points >= 6, "only %u journal points", points);
+	expect_opens(crash.dir, f.root, GROUP7);
+	domain_revoke_ok(&f, "vm1");
+	char *after = test_cgroup_devices_list(crash.dir);
+	ck_assert_str_eq(after, crash.base);
+	free(after);
+	free(crash.base);
+	fixture_close(&f);
+}
+END_TEST
+
 /* ---- fd access, audit ---- */
 
 START_TEST(fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant)
@@ -1422,10 +1540,7 @@ START_TEST(audit_compares_the_live_rules_with_the_journal)
 	fixture_open(&f);
 	bool v2 = _i == 1;
 	char dir[256];
-	if (v2)
-		make_v2_cgroup(dir, sizeof(dir), 1);
-	else
-		make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
 	const char *const hostdevs[] = {LEGACY7, NULL};
 
 	vfg_audit_report *report = audit(&f, "vm1", dir, hostdevs);
@@ -1472,6 +1587,15 @@ START_TEST(audit_compares_the_live_rules_with_the_journal)
 			      strstr(drift->expected, "as when the domain's 2 grants of it were made") &&
 			      strstr(drift->fix, "vfguard revoke --domain vm1 takes back what it holds"),
 		      "%zu findings: %s", report->n_findings, report->n_findings ? report->findings[0].actual : "");
+	vfg_audit_report_free(report);
+
+	/* Made again at the path, without the rules: another apply is the fix, no revoke first. */
+	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
+	report = audit(&f, "vm1", dir, hostdevs);
+	drift = finding_for(report, GROUP7);
+	ck_assert_msg(drift && drift->kind == VFG_FINDING_DRIFT && strstr(drift->actual, "is another cgroup now") &&
+			      strcmp(drift->fix, "apply the domain again: the grant went with the cgroup removed") == 0,
+		      "%zu findings: %s / %s", report->n_findings, drift ? drift->actual : "", drift ? drift->fix : "");
 	vfg_audit_report_free(report);
 	domain_revoke_ok(&f, "vm1");
 	fixture_close(&f);
@@ -1883,9 +2007,11 @@ static Suite *cgroup_suite(void)
 	tcase_add_unchecked_fixture(tc, runner_setup, cleanup_cgroups);
 	tcase_add_test(tc, hybrid_grant_by_pid_goes_to_both_hierarchies_and_revoke_leaves_both_as_before);
 	tcase_add_test(tc, restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_programs_as_before);
+	tcase_add_test(tc, a_kill_at_any_point_of_an_apply_granting_again_is_restored);
 	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
+	tcase_add_loop_test(tc, an_apply_into_a_cgroup_made_again_at_the_path_grants_again, 0, 2);
 	tcase_add_test(tc, a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes);
 	tcase_add_test(tc, an_apply_for_another_pid_of_a_held_domain_is_refused);
 	tcase_add_test(tc, an_apply_naming_another_cgroup_of_a_held_domain_is_refused);

@@ -281,6 +281,23 @@ typedef struct vfg_labeler {
 	 */
 	int (*private_node_xattr)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 				  const vfg_node *node, vfg_node_xattr *xattr, vfg_error *err);
+
+	/*
+	 * Optional, node scope: is the change a record of @domain's holds
+	 * since an earlier apply still in force? @undo is the record's undo
+	 * text. Apply asks before it keeps such a step, under the exclusive
+	 * lock. 1: in force, kept. 0: the change went with what it was made
+	 * on, and something new is there under the same name (a cgroup
+	 * removed and made again at the same path: the domain would get
+	 * nothing from the new one, and fail closed). The core then undoes the
+	 * record with revoke, which must leave the new one alone, and grants
+	 * the step again in the same apply; @why (@why_size bytes, "" on
+	 * entry) says what is new there, for the apply's notes. -1 with @err.
+	 * Changes nothing. NULL: always in force, what a labeler built before
+	 * this field had.
+	 */
+	int (*held_in_force)(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			     const vfg_node *node, const char *undo, char *why, size_t why_size, vfg_error *err);
 } vfg_labeler;
 
 #define VFG_LABELER_SIZE ((uint32_t)sizeof(vfg_labeler))

@@ -869,6 +869,58 @@ static int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, c
 	return 0;
 }
 
+/*
+ * A rule held since an earlier apply is in force while the cgroup its
+ * record names is the one at that path still: one removed and made again
+ * (a runtime starting a container again under its name) has none of it,
+ * and its revoke leaves the new one alone (cgroup_revoke). systemd's part
+ * is its unit's setting, which the unit keeps.
+ */
+static int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+				const vfg_node *node, const char *undo_line, char *why, size_t why_size, vfg_error *err)
+{
+	(void)domain;
+	(void)probe;
+	undo_text undo;
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold || undo_parse(undo_line, node, &undo, err) < 0)
+		return -1;
+	const undo_part *parts[] = {&undo.v1, &undo.v2};
+	for (size_t i = 0; i < 2; i++) {
+		const undo_part *part = parts[i];
+		if (!part->dir[0] || !part->ino)
+			continue; /* no inode: a record of 0.6, taken as ever */
+		cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, err);
+		if (!dir)
+			return -1;
+		if (dir->gone || dir->ino != part->ino) {
+			snprintf(why, why_size, "%s is another cgroup now (inode %llu, the grant's was %llu)",
+				 part->dir, dir->ino, part->ino);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A part whose cgroup was removed and made again at its path since the
+ * grant, reported as such when the rule is not in force there: another
+ * apply grants it again (cgroup_held_in_force), where revoking first is
+ * not needed. False: the cgroup is the grant's.
+ */
+static bool audit_made_again(const undo_part *part, const cgroup_dir *dir, const vfg_node *node, const char *expected,
+			     vfg_finding *finding)
+{
+	if (!part->ino || dir->ino == part->ino)
+		return false;
+	char actual[VFG_PATH_MAX + 96];
+	snprintf(actual, sizeof(actual), "%s is another cgroup now (inode %llu, the grant's was %llu), without it",
+		 part->dir, dir->ino, part->ino);
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+			   "apply the domain again: the grant went with the cgroup removed");
+	return true;
+}
+
 /* Audit of one hierarchy's part of a grant the journal records. */
 static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
 		     const char *rule_text, vfg_finding *finding)
@@ -885,7 +937,7 @@ static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *n
 				   "revoke the domain, then apply it again");
 		return;
 	}
-	if (state.allowed)
+	if (state.allowed || audit_made_again(part, dir, node, expected, finding))
 		return;
 	_cleanup_free_ char *list = cgroup_v1_list(part->dir, &why);
 	snprintf(actual, sizeof(actual), "no line allows it; %s/devices.list is: %s", part->dir,
@@ -915,11 +967,14 @@ static void audit_v2(cgroup_hold *hold, const undo_part *part, const vfg_node *n
 		return;
 	}
 	if (dir->v2.prog.prog_fd < 0) {
-		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, "no vfguard device program is attached",
-				   "revoke the domain, then apply it again");
+		if (!audit_made_again(part, dir, node, expected, finding))
+			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected,
+					   "no vfguard device program is attached",
+					   "revoke the domain, then apply it again");
 		return;
 	}
-	if (entry.present && (entry.access & rule->access) == rule->access && (entry.flags & VFG_CGROUP_RULE_GRANT))
+	if ((entry.present && (entry.access & rule->access) == rule->access && (entry.flags & VFG_CGROUP_RULE_GRANT)) ||
+	    audit_made_again(part, dir, node, expected, finding))
 		return;
 	char token[TOKEN_MAX];
 	v2_token_format(&entry, token, sizeof(token));
@@ -1107,4 +1162,5 @@ VFG_LABELER_EXPORT const vfg_labeler vfg_labeler_v2 = {
 	.intent = cgroup_intent,
 	.boot_release = cgroup_boot_release,
 	.boot_sweep = cgroup_boot_sweep,
+	.held_in_force = cgroup_held_in_force,
 };
