@@ -566,6 +566,26 @@ int domain_journal_claim_keep(domain_journal *dj, const journal_claim *claim, vf
 void journal_file_name(const char *name, char *buf, size_t size);
 int host_journal_add(host_journal *hj, domain_journal *dj, vfg_error *err);
 
+/*
+ * Between journal_read.c (a journal's bytes, read and replayed) and
+ * journal_parse.c (each of its lines, parsed into the domain_journal).
+ */
+/* A domain line: nine fields and one per attribute, each at least "a.b=c". */
+#define JOURNAL_FIELDS_MAX (9 + VFG_DOMAIN_ATTRS_MAX / 6)
+
+typedef struct journal_reader {
+	const host_journal *hj;
+	domain_journal *dj;
+	unsigned line;
+	char **fields; /* JOURNAL_FIELDS_MAX of them, for each line in turn */
+	vfg_error *err;
+} journal_reader;
+
+/* An error at the reader's line: the journal is damaged (-1, with reader->err naming the file and the line). */
+__attribute__((format(printf, 2, 3))) int reader_error(const journal_reader *reader, const char *fmt, ...);
+/* One line, its newline cut, split into reader->fields and applied to reader->dj: 0, or -1 with reader_error(). */
+int read_line(journal_reader *reader, char *line);
+
 /* What a labeler's grant or revoke works in (labeler.h): one domain's open transaction. */
 struct vfg_txn {
 	host_journal *hj;

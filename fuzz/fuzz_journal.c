@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A domain's journal file as vfguard reads it after a crash
- * (core/journal_read.c): the input is the whole file, put in a state
- * directory below the temporary directory, read through the host journal
- * twice: whole under the exclusive lock (which may cut a torn tail), and as
- * another domain's command reads it (a summary), then completed.
+ * (core/journal_read.c, its lines parsed in core/journal_parse.c): the input
+ * is the whole file, put in a state directory below the temporary
+ * directory, read through the host journal twice: whole under the exclusive
+ * lock (which may cut a torn tail), and as another domain's command reads
+ * it (a summary), then completed.
  */
 #include "fuzz_common.h"
 #include "journal.h"
