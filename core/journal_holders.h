@@ -5,10 +5,12 @@
 /*
  * What the two halves of STATE/holders share: journal_holders.c reads it and
  * decides whether to trust it, journal_holders_write.c writes it
- * (docs/journal.md, "The holders index").
+ * (docs/journal.md, "The holders index"); both name files by their
+ * signature (journal_holders_signature.c).
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "journal.h"
@@ -34,6 +36,10 @@ void file_signature(dev_t dev, ino_t ino, off_t size, const struct timespec *mti
 		    char buf[SIGNATURE_SIZE]);
 void stat_signature(const struct stat *st, char buf[SIGNATURE_SIZE]);
 int path_signature(const char *path, char buf[SIGNATURE_SIZE]);
+/* The @length characters at @text are stat_signature(@st), exactly. */
+bool stat_signature_is(const char *text, size_t length, const struct stat *st);
+/* The 16 hexadecimal digits at @text (file_signature()'s fields), or false. */
+bool hex16_read(const char *text, uint64_t *value);
 /* The index's validity line for @hj (the boot and the journals' generation); false when it cannot be made. */
 bool validity_line(const host_journal *hj, char *buf, size_t size);
 
