@@ -17,7 +17,11 @@
  *   cgroup_v1_libcgroup.c  v1's mount point check, through libcgroup: a module loaded for a v1 write
  *   cgroup_v2.c       v2: vfguard's device program and its map found once per hold, other programs
  *   cgroup_v2_bpf.c   v2's bpf(2) calls and its program: a module the labeler loads for a cgroup2 target
- *   cgroup.c          the labeler: plan, grant, revoke, audit, the undo text, a shared node's holders
+ *   cgroup.c          the labeler: its table, configuration and attributes, probe and plan
+ *   cgroup_grant.c    intent, grant, revoke: a node's rule put into each hierarchy, taken back, still in force
+ *   cgroup_audit.c    audit: the rules the journal records against the cgroups as they are
+ *   cgroup_undo.c     the undo text a grant journals and revoke reads back
+ *   cgroup_holders.c  a shared node's holders: the domains of one cgroup that hold its rule
  */
 
 #include <stdbool.h>
@@ -446,5 +450,102 @@ int cgroup_v2_has_grants(cgroup_dir *dir, bool *any, vfg_error *err);
  * the count is returned, -1 on error.
  */
 int cgroup_v2_foreign(cgroup_dir *dir, char *buf, size_t size, vfg_error *err);
+
+/*
+ * The undo text (cgroup_undo.c): a record's parts, one a hierarchy, written
+ * by a grant and read back only in the form a grant writes.
+ */
+#define TOKEN_MAX 32
+
+/* One hierarchy's part of the undo text. */
+typedef struct undo_part {
+	char dir[VFG_PATH_MAX]; /* "" when this hierarchy has no part */
+	char token[TOKEN_MAX];
+	/*
+	 * v1, v2: the cgroup directory's inode at the grant, written after the
+	 * token as "@INO"; 0 in a record written before it was. A cgroup
+	 * removed and made again at the path (a container of the same id)
+	 * has another: its rules are not the grant's (a security trial saw
+	 * an old domain's revoke strip a new cgroup's own rules).
+	 */
+	unsigned long long ino;
+} undo_part;
+
+/* sd: DIR is the systemd unit, the token the access of the node's path in its original DeviceAllow ("-": none). */
+typedef struct undo_text {
+	undo_part v1, v2, sd;
+} undo_text;
+
+/*
+ * The longest cgroup directory a record names, escaped: a v1 and a v2 part
+ * of it, each with its token and inode, fit VFG_UNDO_MAX, and so does a
+ * shared node's holders key (VFG_STATE_KEY_MAX). A longer one is refused in
+ * the plan (a review found the record cut, or refused by its own rollback).
+ */
+#define DIR_RECORD_MAX 960
+
+/* @path with %XX for each byte a record's directory escapes, into @out. */
+void escape_path(const char *path, char *out, size_t size);
+/* Does @dir, escaped, fit a record (DIR_RECORD_MAX)? */
+bool dir_fits_record(const char *dir);
+/* @undo as its record's text into @buf; false when the whole text does not fit (@buf then holds a cut one). */
+bool undo_format(const undo_text *undo, char *buf, size_t size);
+/* An absolute path with no empty, "." or ".." component: the cgroup directory a grant found. */
+bool is_plain_path(const char *path);
+/* A token only a grant writes: v1's "allowed" or access letters, v2's "absent" or ACCESS/FLAGS of vfguard's flags. */
+bool token_is_canonical(const undo_part *part, bool v1);
+/* The directory of a record's part is a cgroup of that hierarchy (statfs(2) magic), not any directory. */
+int undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, vfg_error *err);
+/* The record @text into @undo, refused unless it is exactly what a grant writes. */
+int undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_error *err);
+/* v2 tokens: "absent" or "ACCESS/FLAGS". */
+void v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size);
+bool v2_token_parse(const char *token, cgroup_v2_entry *entry);
+
+/*
+ * A shared node's holders (cgroup_holders.c): each domain that holds the
+ * rule of a shared node in a cgroup keeps a side state entry keyed by the
+ * cgroup and the rule, its value the token from before the first holder.
+ */
+#define HOLDERS_KEY_SIZE (VFG_STATE_KEY_MAX + 1)
+/* The holders' key of the rule in @dir, "" when @node is not shared (it has no holders) or there is no @dir. */
+int holders_key(const vfg_node *node, const char *dir, unsigned long long ino, const cgroup_rule *rule, char *key,
+		vfg_error *err);
+/*
+ * The key a grant in cgroup @dir joins for @node's rule, and in *@ino the
+ * inode its record then names. @txn, or @env and @domain outside a
+ * transaction (plan).
+ */
+int holders_key_to_join(const vfg_txn *txn, const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
+			const cgroup_dir *dir, const cgroup_rule *rule, char *key, unsigned long long *ino,
+			vfg_error *err);
+/* At grant: the token of a rule others of this cgroup hold already. 1, 0 (none: read it), -1. */
+int holders_before(const vfg_txn *txn, const char *key, bool v1, char *token, vfg_error *err);
+/* This domain holds the rule: durable before the change, so a revoke counts it. */
+int holders_join(vfg_txn *txn, const char *key, const char *token, vfg_error *err);
+/* This domain holds the rule no more: it was restored, or others keep it, or the cgroup is gone. */
+int holders_leave(vfg_txn *txn, const char *key, vfg_error *err);
+/* At revoke: does another domain of this cgroup hold the rule? 1: it stays, and this domain has left; 0; -1. */
+int holders_others(vfg_txn *txn, const char *key, vfg_error *err);
+
+/*
+ * The labeler's callbacks (labeler.h) that cross its files: plan (cgroup.c),
+ * intent, grant, revoke and held_in_force (cgroup_grant.c), audit
+ * (cgroup_audit.c).
+ */
+/* "program 17 'sd_devices' on DIR must allow c 243:0 rw too": what another device program must do. */
+int foreign_message(cgroup_hold *hold, const char *path, const char *rule_text, char *buf, size_t size, vfg_error *err);
+int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		vfg_step *step, vfg_error *err);
+int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		  const vfg_step *step, vfg_txn *txn, vfg_error *err);
+int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		 const vfg_step *step, vfg_txn *txn, vfg_error *err);
+int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		  vfg_txn *txn, vfg_error *err);
+int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
+			 const vfg_node *node, const char *undo_line, char *why, size_t why_size, vfg_error *err);
+int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		 vfg_finding *finding, vfg_error *err);
 
 #endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Audit: each rule the journal records for the domain, checked against its
+ * cgroup as it is now (v1 devices.list, the map of vfguard's device
+ * program, the unit's DeviceAllow=); a rule the plan wants that no record
+ * holds; another device program that would deny what vfguard allows.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroup.h"
+#include "cgroup_bpf.h"
+
+/*
+ * A part whose cgroup was removed and made again at its path since the
+ * grant, reported as such when the rule is not in force there: another
+ * apply grants it again (cgroup_held_in_force), where revoking first is
+ * not needed. False: the cgroup is the grant's.
+ */
+static bool audit_made_again(const undo_part *part, const cgroup_dir *dir, const vfg_node *node, const char *expected,
+			     vfg_finding *finding)
+{
+	if (!part->ino || dir->ino == part->ino)
+		return false;
+	char actual[VFG_PATH_MAX + 96];
+	snprintf(actual, sizeof(actual), "%s is another cgroup now (inode %llu, the grant's was %llu), without it",
+		 part->dir, dir->ino, part->ino);
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+			   "apply the domain again: the grant went with the cgroup removed");
+	return true;
+}
+
+/* Audit of one hierarchy's part of a grant the journal records. */
+static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
+		     const char *rule_text, vfg_finding *finding)
+{
+	cgroup_v1_state state;
+	vfg_error why = {0};
+	char expected[128], actual[VFG_ERROR_MESSAGE_MAX];
+	snprintf(expected, sizeof(expected), "devices.list allows '%s'", rule_text);
+	cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, &why);
+	if (dir && dir->gone)
+		return; /* the cgroup took its rules with it */
+	if (!dir || cgroup_v1_read(dir, rule, &state, &why) < 0) {
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
+				   "revoke the domain, then apply it again");
+		return;
+	}
+	if (state.allowed || audit_made_again(part, dir, node, expected, finding))
+		return;
+	_cleanup_free_ char *list = cgroup_v1_list(part->dir, &why);
+	snprintf(actual, sizeof(actual), "no line allows it; %s/devices.list is: %s", part->dir,
+		 list ? list : why.message);
+	for (char *c = actual; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual, "echo '%s' > %s/devices.allow",
+			   rule_text, part->dir);
+}
+
+static void audit_v2(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
+		     const char *rule_text, vfg_finding *finding)
+{
+	char expected[256], actual[512];
+	snprintf(expected, sizeof(expected), "vfguard's device program on %s, its map allowing '%s'", part->dir,
+		 rule_text);
+	cgroup_v2_entry entry = {0};
+	vfg_error why = {0};
+	cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, &why);
+	if (dir && dir->gone)
+		return; /* the cgroup took its rules with it */
+	if (!dir || cgroup_v2_find(hold, dir, &why) < 0 ||
+	    (dir->v2.prog.prog_fd >= 0 && cgroup_v2_entry_get(dir, rule, &entry, &why) < 0)) {
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
+				   "revoke the domain, then apply it again");
+		return;
+	}
+	if (dir->v2.prog.prog_fd < 0) {
+		if (!audit_made_again(part, dir, node, expected, finding))
+			vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected,
+					   "no vfguard device program is attached",
+					   "revoke the domain, then apply it again");
+		return;
+	}
+	if ((entry.present && (entry.access & rule->access) == rule->access && (entry.flags & VFG_CGROUP_RULE_GRANT)) ||
+	    audit_made_again(part, dir, node, expected, finding))
+		return;
+	char token[TOKEN_MAX];
+	v2_token_format(&entry, token, sizeof(token));
+	snprintf(actual, sizeof(actual), "program %u's map has %s for it", dir->v2.prog.prog_id, token);
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+			   "revoke the domain, then apply it again");
+}
+
+int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
+		 vfg_finding *finding, vfg_error *err)
+{
+	cgroup_hold *hold = cgroup_hold_get(env, err);
+	if (!hold)
+		return -1;
+	cgroup_rule rule = cgroup_rule_for_node(node);
+	char rule_text[48];
+	cgroup_rule_format(&rule, rule_text, sizeof(rule_text));
+	const char *record = vfg_finding_record(finding, node);
+	if (record) {
+		undo_text undo;
+		if (undo_parse(record, node, &undo, err) < 0)
+			return -1;
+		if (node->access == VFG_ACCESS_FD)
+			vfg_finding_report(
+				finding, node, VFG_FINDING_DRIFT, "no rule: fd access",
+				"a rule an earlier path grant left",
+				"an apply of the domain's hostdevs as they are (vfguard apply --hostdev ... with "
+				"the same ones) takes it back");
+		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0)
+			audit_v1(hold, &undo.v1, node, &rule, rule_text, finding);
+		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])
+			audit_v2(hold, &undo.v2, node, &rule, rule_text, finding);
+		char sd_path[VFG_PATH_MAX];
+		if (node->access != VFG_ACCESS_FD && undo.sd.dir[0]) {
+			if (cgroup_sd_node_path(env, node, sd_path, sizeof(sd_path), err) < 0)
+				return -1;
+			cgroup_sd_audit(hold, undo.sd.dir, sd_path, node, finding);
+		}
+	} else if (node->access == VFG_ACCESS_PATH) {
+		_cleanup_step_ vfg_step step = {0};
+		if (cgroup_plan(env, domain, probe, node, &step, err) < 0)
+			return -1;
+		if (step.action == VFG_ACTION_GRANT)
+			vfg_finding_report(finding, node, VFG_FINDING_MISSING, step.detail,
+					   "the domain holds no cgroup rule for it",
+					   "vfguard apply --domain %s with the options given to this audit",
+					   VFG_NAME_SHELL(domain->name));
+	}
+
+	if (node->access != VFG_ACCESS_PATH)
+		return 0;
+	char foreign[1024] = "";
+	cgroup_found_place *found = cgroup_hold_place(hold, domain, err);
+	if (!found)
+		return -1;
+	if (!found->place.v2[0])
+		return 0;
+	if (foreign_message(hold, found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+		return -1;
+	/* systemd's program, with systemd's path taken, allows what the unit's DeviceAllow says (checked above). */
+	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
+	if (systemd < 0)
+		return -1;
+	if (foreign[0] && !systemd)
+		vfg_finding_report(finding, node, VFG_FINDING_CONFLICT, "only vfguard's device program decides",
+				   foreign, "make that program allow '%s'", rule_text);
+	return 0;
+}
