@@ -315,6 +315,22 @@ static long ms_since(const struct timespec *start)
 }
 
 /*
+ * Before the wait, once: without it a user sees the command say nothing
+ * for 5 s. The first hostdev found held is named; the one the refusal
+ * names, when the wait runs out, may be another.
+ */
+static void announce_unplug_wait(const vfg_context *ctx, const char *name, const char *hostdev, const char *users,
+				 int wait_ms)
+{
+	char message[VFG_ERROR_MESSAGE_MAX];
+	snprintf(message, sizeof(message),
+		 "%s: hostdev of domain %s is still in its VM: %s; waiting up to %d s for the VM to let it go, "
+		 "else the revoke is refused",
+		 hostdev, name, users, wait_ms / 1000);
+	vfg_notify(ctx, VFG_NOTICE_UNPLUG_WAIT, hostdev, message);
+}
+
+/*
  * A hostdev still in its VM is refused, nothing changed: a process has its
  * cdev or its group's node open. Its manager's unplug may have returned
  * before the guest let the device go (a guest that never ran does not
@@ -324,10 +340,12 @@ static long ms_since(const struct timespec *start)
  * back and a claim released would be a device the VM still has. Measured
  * with a real libvirt: libvirt-hotplug in the VM suite.
  */
-static int unplug_nodes_let_go(const char *name, const unplug_nodes *found, size_t n, int wait_ms, vfg_error *err)
+static int unplug_nodes_let_go(const vfg_context *ctx, const char *name, const unplug_nodes *found, size_t n,
+			       int wait_ms, vfg_error *err)
 {
 	char users[VFG_ERROR_MESSAGE_MAX / 2];
 	struct timespec start;
+	bool told = false;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		size_t i = 0;
@@ -347,6 +365,9 @@ static int unplug_nodes_let_go(const char *name, const unplug_nodes *found, size
 					     "VM has let it go, or stop the VM",
 					     found[i].hostdev, name, users, after);
 		}
+		if (!told)
+			announce_unplug_wait(ctx, name, found[i].hostdev, users, wait_ms);
+		told = true;
 		long step = wait_ms - waited < UNPLUG_LET_GO_STEP_MS ? wait_ms - waited : UNPLUG_LET_GO_STEP_MS;
 		usleep((useconds_t)step * 1000);
 	}
@@ -385,7 +406,7 @@ static int unplug_nodes_recheck(const vfg_context *ctx, const char *name, const 
 				now[i].nodes[added++] = now[i].nodes[k];
 		now[i].n = added;
 	}
-	return unplug_nodes_let_go(name, now, n, 0, err);
+	return unplug_nodes_let_go(ctx, name, now, n, 0, err);
 }
 
 /* How many of @dj's claims @unplug does not name. */
@@ -441,7 +462,7 @@ static int domain_revoke_hostdevs(vfg_context *ctx, const char *name, const char
 	}
 	/* No lock held while it waits: another domain's command goes on meanwhile. */
 	if (r == 0)
-		r = unplug_nodes_let_go(name, found, n, UNPLUG_LET_GO_WAIT_MS, err);
+		r = unplug_nodes_let_go(ctx, name, found, n, UNPLUG_LET_GO_WAIT_MS, err);
 	if (r < 0 || open_and_recover(ctx, name, true, false, &hj, summary, err) < 0) {
 		free(found);
 		free(unplug);

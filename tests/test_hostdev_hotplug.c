@@ -220,6 +220,15 @@ static const char host_held[] = "misc vfio 10:196\n"
 				"group 8 243:4002\n"
 				"device 0000:02:00.0 group=8 vendor=8086 device=10d3 class=020000 driver=vfio-pci\n";
 
+/* The notice of a revoke --hostdev's wait for @holder, a child of this test, to close @node of @hostdev. */
+static void expected_unplug_notice(pid_t holder, const char *hostdev, const char *node, char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "%s: hostdev of domain vm1 is still in its VM: pid %d (test_hostdev_ho) has %s open; waiting up to "
+		 "5 s for the VM to let it go, else the revoke is refused",
+		 hostdev, (int)holder, node);
+}
+
 /*
  * A hostdev still in its VM (libvirt-hotplug in the VM suite: virsh
  * detach-device returned, a guest that never ran kept the device, and the
@@ -245,6 +254,12 @@ START_TEST(revoke_of_a_hostdev_whose_node_is_still_open_is_refused_until_it_is_l
 	ck_assert_msg(run.status == 1 && strstr(run.err, expected) && strstr(run.err, ") has /dev/vfio/8 open") &&
 			      strstr(run.err, "nothing was changed"),
 		      "exit %d, expected 1 and '%s': %s", run.status, expected, run.err);
+	/* the wait said so first, and once, though it looked at the node many times */
+	char notice[512], line[600];
+	expected_unplug_notice(holder, "0000:02:00.0", "/dev/vfio/8", notice, sizeof(notice));
+	snprintf(line, sizeof(line), "vfguard revoke: %s\n", notice);
+	ck_assert_msg(strncmp(run.err, line, strlen(line)) == 0 && !strstr(run.err + strlen(line), "waiting up to"),
+		      "expected '%s' first, once: %s", line, run.err);
 	test_run_free(&run);
 	test_snapshot_expect(root, FLAGS, granted, "a refused revoke --hostdev");
 
@@ -316,6 +331,77 @@ START_TEST(a_group_node_a_revoke_did_not_wait_for_is_looked_at_again_under_the_l
 	ck_assert_int_eq(owner(root, "/dev/vfio/7"), 107);
 	ck_assert_int_eq(owner(root, "/dev/vfio/8"), 107);
 	test_holder_stop(vm);
+	test_root_remove(root);
+}
+END_TEST
+
+/* The notices a revoke --hostdev gave (vfg_context_set_notice); at the first, the holder lets go. */
+typedef struct unplug_notices {
+	int count;
+	vfg_notice_kind kind;
+	char subject[64];
+	char message[1024];
+	pid_t holder; /* stopped at the first notice, as a VM letting the device go; 0: none */
+} unplug_notices;
+
+static void unplug_notice_seen(const vfg_notice *notice, void *data)
+{
+	unplug_notices *seen = data;
+	if (seen->count++ == 0) {
+		seen->kind = notice->kind;
+		snprintf(seen->subject, sizeof(seen->subject), "%s", notice->subject);
+		snprintf(seen->message, sizeof(seen->message), "%s", notice->message);
+	}
+	if (seen->holder)
+		test_holder_stop(seen->holder);
+	seen->holder = 0;
+}
+
+/* vfg_domain_revoke_hostdevs of @hostdev from vm1 by the library, its notices to @seen. */
+static int revoke_hostdev_seen(const char *root, const char *hostdev, unplug_notices *seen, vfg_error *err)
+{
+	vfg_context *ctx = test_context(root);
+	vfg_context_set_notice(ctx, unplug_notice_seen, seen);
+	const char *hostdevs[] = {hostdev, NULL};
+	vfg_change_summary summary;
+	int r = vfg_domain_revoke_hostdevs(ctx, "vm1", hostdevs, &summary, err);
+	vfg_context_free(ctx);
+	return r;
+}
+
+/*
+ * The wait for a hostdev's nodes to be let go said nothing: a user saw
+ * revoke --hostdev hang for 5 s. Now a notice comes before it, naming the
+ * hostdev, the holder and the wait; the holder lets go at it, as QEMU
+ * closes a device's nodes just after DEVICE_DELETED, and the revoke goes
+ * through. A hostdev nothing holds gives none.
+ */
+START_TEST(a_revoke_of_a_hostdev_still_held_says_so_before_it_waits)
+{
+	const char *root = host_new(host_held);
+	cli_expect(root, 0,
+		   (const char *[]){"apply", "--domain", "vm1", "--uid", "107", "--gid", "107", "--hostdev", "01:00.0",
+				    "--hostdev", "02:00.0", NULL});
+	pid_t holder = test_holder_start(test_path(root, "/dev/vfio/8"), O_PATH);
+	unplug_notices seen = {.holder = holder};
+	vfg_error err = {0};
+	int r = revoke_hostdev_seen(root, "02:00.0", &seen, &err);
+	if (seen.holder)
+		test_holder_stop(seen.holder); /* no notice came */
+	ck_assert_msg(r == 0, "%s", err.message);
+	ck_assert_int_eq(seen.count, 1);
+	ck_assert_int_eq(seen.kind, VFG_NOTICE_UNPLUG_WAIT);
+	ck_assert_str_eq(seen.subject, "0000:02:00.0");
+	char expected[512];
+	expected_unplug_notice(holder, "0000:02:00.0", "/dev/vfio/8", expected, sizeof(expected));
+	ck_assert_str_eq(seen.message, expected);
+	ck_assert_int_eq(owner(root, "/dev/vfio/8"), 0);
+
+	/* Nobody holds 01:00.0's node: no notice. */
+	seen = (unplug_notices){0};
+	ck_assert_msg(revoke_hostdev_seen(root, "01:00.0", &seen, &err) == 0, "%s", err.message);
+	ck_assert_int_eq(seen.count, 0);
+	ck_assert_int_eq(owner(root, "/dev/vfio/7"), 0);
 	test_root_remove(root);
 }
 END_TEST
@@ -594,6 +680,7 @@ int main(void)
 	tcase_add_test(tc, a_group_node_stays_while_a_function_of_its_group_is_held);
 	tcase_add_test(tc, revoke_of_a_hostdev_whose_node_is_still_open_is_refused_until_it_is_let_go);
 	tcase_add_test(tc, a_group_node_a_revoke_did_not_wait_for_is_looked_at_again_under_the_lock);
+	tcase_add_test(tc, a_revoke_of_a_hostdev_still_held_says_so_before_it_waits);
 	tcase_add_test(tc, an_add_to_a_live_domain_keeps_what_it_holds);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_an_add_restores_to_before_the_add);
 	tcase_add_test(tc, a_kill_at_every_journal_point_of_a_revoke_of_one_hostdev_keeps_the_other_legacy);

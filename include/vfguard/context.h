@@ -91,6 +91,15 @@ typedef enum vfg_notice_kind {
 	 * (pid, command name, node) and that. Subject: the function ("BDF").
 	 */
 	VFG_NOTICE_VFIO_USERS_WAIT = 1,
+	/*
+	 * A hot-unplug (vfg_domain_revoke_hostdevs) found a hostdev's cdev or
+	 * group node open in a process, its VM not having let it go yet, and
+	 * waits up to 5 seconds, holding no lock, for it to be closed before
+	 * it refuses; given once, at the first look that finds one open. The
+	 * message names the hostdev, the domain, the holders (pid, command
+	 * name, node) and the wait. Subject: the hostdev ("BDF", "mdev:UUID").
+	 */
+	VFG_NOTICE_UNPLUG_WAIT = 2,
 } vfg_notice_kind;
 
 /*
@@ -110,8 +119,9 @@ typedef void (*vfg_notice_fn)(const vfg_notice *notice, void *data);
  * Have @fn(notice, @data) called with every notice of the calls made on
  * @ctx, in the thread making the call, before the step the notice is
  * about; NULL (the default): none, and nothing is looked up to make them.
- * @fn is called while the call holds the host lock: it must not call the
- * library with @ctx, and a call on another context would wait for that lock.
+ * @fn may be called while the call holds the host lock: it must not call
+ * the library with @ctx, and a call on another context would wait for that
+ * lock.
  */
 void vfg_context_set_notice(vfg_context *ctx, vfg_notice_fn fn, void *data);
 
