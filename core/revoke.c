@@ -358,6 +358,7 @@ static int unplug_nodes_let_go(const vfg_context *ctx, const char *name, const u
 			char after[32] = "";
 			if (wait_ms)
 				snprintf(after, sizeof(after), ", after %ld s", waited / 1000);
+			/* hotunplug reads the holders out of its words (tools/cmd_hotplug.c) */
 			return vfg_error_set(err, EBUSY, found[i].hostdev,
 					     "hostdev %s of domain %s is still in its VM: %s%s; its manager's "
 					     "unplug can return before the guest lets the device go (virsh "

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The QMP server standing in for QEMU (qmp_testlib.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
@@ -188,6 +189,9 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 			 arg(arguments, "iommufd"));
 		if (arg(arguments, "fd")[0] && (device_fds[i] = named_fd_take(arg(arguments, "fd"))) < 0)
 			fprintf(log, "device_add: no fd named %s\n", arg(arguments, "fd"));
+		else if (!arg(arguments, "fd")[0] && fq->device_node[0] &&
+			 (device_fds[i] = open(fq->device_node, O_RDWR | O_CLOEXEC)) < 0)
+			fprintf(log, "device_add: cannot open %s: %s\n", fq->device_node, strerror(errno));
 	} else if (strcmp(command, "device_del") == 0) {
 		fprintf(log, "device_del %s\n", arg(arguments, "id"));
 		if (fq->unplug_completes) {
@@ -201,7 +205,8 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 			int i = list_find(devices, arg(arguments, "id"));
 			if (i >= 0) {
 				devices[i][0] = '\0';
-				fd_close(&device_fds[i]);
+				if (!fq->closes_late)
+					fd_close(&device_fds[i]);
 			}
 		}
 	} else if (strcmp(command, "qmp_capabilities") != 0) {
@@ -301,6 +306,19 @@ void fake_qemu_start(fake_qemu *fq)
 	char byte;
 	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
 	close(ready[0]);
+}
+
+void fake_qemu_hang_up(const fake_qemu *fq)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+	snprintf(address.sun_path, sizeof(address.sun_path), "%s", fq->socket);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&address, sizeof(address)), 0);
+	/* read first: a greeting written to a socket already closed would end the server with SIGPIPE */
+	char byte = 0;
+	while (byte != '\n')
+		ck_assert_int_eq(read(fd, &byte, 1), 1);
+	close(fd);
 }
 
 /* Wait for the server (it must have served every client) and return its log. */

@@ -22,6 +22,8 @@ typedef struct fake_qemu {
 	bool has_iommufd0; /* QEMU was started with qemu-args's -object iommufd,id=iommufd0 */
 	const char *fail; /* the command it answers with an error */
 	bool unplug_completes; /* device_del: DEVICE_DELETED (before the return, as QEMU sends it) */
+	char device_node[256]; /* a path device's node, which device_add opens as QEMU does; "": none */
+	bool closes_late; /* DEVICE_DELETED sent, a device's node stays open until the server ends */
 	uid_t uid;
 	char dir[64];
 	char socket[128];
@@ -31,6 +33,8 @@ typedef struct fake_qemu {
 
 /* Start the server as @fq->uid: it listens before it tells the test it is ready (SO_PEERCRED is the listener's). */
 void fake_qemu_start(fake_qemu *fq);
+/* Connect to the server, take its greeting, and hang up: a client it waits for, so that it ends. */
+void fake_qemu_hang_up(const fake_qemu *fq);
 /* Wait for the server (it must have served every client) and return its log. */
 char *fake_qemu_finish(fake_qemu *fq);
 

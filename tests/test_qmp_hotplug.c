@@ -33,7 +33,8 @@
  * /dev/random or /dev/urandom for its whole life (a trial: one process
  * holding /dev/random, then 01:00.0's cdev, failed three tests). Its group
  * node is never opened here: /dev/port, which kernel lockdown would not
- * let its cdev be opened as (open_port() in drivers/char/mem.c).
+ * let its cdev be opened as (open_port() in drivers/char/mem.c). Its cdev
+ * is, by the fake QEMU of the test whose QEMU keeps it open on purpose.
  */
 static const char host[] = "misc vfio 1:3\n" /* /dev/null */
 			   "misc iommu 1:5\n" /* /dev/zero: IOMMU_OPTION fails (ENOTTY): rlimit_mode = warn */
@@ -354,6 +355,97 @@ START_TEST(test_hotunplug_timeout_keeps_grants)
 }
 END_TEST
 
+/* Start @fq, and hotplug @hostdev into it on @root (one of its connections). */
+static void fake_qemu_start_plugged(fake_qemu *fq, const char *root, const char *hostdev)
+{
+	fake_qemu_start(fq);
+	test_run run;
+	run_vfguard(&run, root, fq, "hotplug", hostdev, NULL);
+	expect_status(&run, 0, "hotplug");
+	test_run_free(&run);
+}
+
+/*
+ * QEMU sent DEVICE_DELETED, but a process (here QEMU itself, its device
+ * not finalized yet) still has the cdev open past the revoke's 5 s wait.
+ * The revoke is refused, and its advice ("nothing was changed: revoke it
+ * once the VM has let it go, or stop the VM") was hotunplug's error too,
+ * untrue there: QEMU did delete the device and its iommufd object. The
+ * error now says what happened, that every grant is kept, and what to run
+ * next, which then takes the grants back.
+ */
+START_TEST(test_hotunplug_whose_node_stays_open_says_qemu_deleted_it_and_keeps_grants)
+{
+	const char *root = root_new();
+	/* QEMU, as uid 107, opens the node by its path: the tree's top (mkdtemp's 0700) must let it through */
+	ck_assert_int_eq(chmod(root, 0755), 0);
+	char *before = test_snapshot(root, FLAGS);
+	fake_qemu fq = {.connections = 3, .unplug_completes = true, .closes_late = true};
+	snprintf(fq.device_node, sizeof(fq.device_node), "%s", test_path(root, "/dev/vfio/devices/vfio0"));
+	fake_qemu_start_plugged(&fq, root, "01:00.0,backend=iommufd");
+	test_run run;
+	char *plugged = test_snapshot(root, FLAGS);
+	run_vfguard(&run, root, &fq, "hotunplug", "01:00.0", NULL);
+	expect_status(&run, 1, "hotunplug");
+	char expected[1024];
+	snprintf(expected, sizeof(expected),
+		 "vfguard: 0000:01:00.0: QEMU deleted device vfg-0000-01-00.0 and iommufd object vfg-iommufd, but "
+		 "pid %d (test_qmp_hotplu) has /dev/vfio/devices/vfio0 open, after 5 s; vfguard kept every grant of "
+		 "the hostdev: once that is closed, run vfguard revoke --domain vm1 --hostdev 0000:01:00.0\n",
+		 (int)fq.pid);
+	const char *error = strstr(run.err, "vfguard: ");
+	ck_assert_msg(error && strcmp(error, expected) == 0, "expected:\n%s\nstderr:\n%s", expected, run.err);
+	test_run_free(&run);
+	test_snapshot_expect(root, FLAGS, plugged, "hotunplug refused after DEVICE_DELETED");
+	ck_assert_uint_eq(node_stat(root, "/dev/vfio/devices/vfio0").st_uid, HYPERVISOR_UID);
+	fake_qemu_hang_up(&fq);
+	char *log = fake_qemu_finish(&fq);
+	expect_in(log, "device_del vfg-0000-01-00.0\nobject-del vfg-iommufd\n");
+	ck_assert_msg(!strstr(log, "cannot open"), "%s", log);
+	free(log);
+
+	/* QEMU gone, the node closed: what the error said to run takes the grants back. */
+	test_cli(&run,
+		 (const char *[]){"revoke", "--root", root, "--domain", "vm1", "--hostdev", "0000:01:00.0", NULL});
+	expect_status(&run, 0, "revoke --hostdev");
+	test_run_free(&run);
+	test_snapshot_expect(root, FLAGS, before, "hotplug, refused hotunplug, revoke --hostdev");
+	free(plugged);
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * Any other failure of that revoke keeps the library's error, after what
+ * QEMU did: here the function's vfio-dev/ went from sysfs (unbound by hand
+ * meanwhile), so its cdev's grant cannot be told from another's.
+ */
+START_TEST(test_hotunplug_whose_revoke_fails_says_what_qemu_did_first)
+{
+	const char *root = root_new();
+	fake_qemu fq = {.connections = 2, .unplug_completes = true};
+	fake_qemu_start_plugged(&fq, root, "01:00.0,backend=iommufd");
+	test_run run;
+	char vfio_dev[4096], kept[4096];
+	snprintf(vfio_dev, sizeof(vfio_dev), "%s", test_path(root, "/sys/bus/pci/devices/0000:01:00.0/vfio-dev"));
+	snprintf(kept, sizeof(kept), "%s/saved-vfio-dev", root);
+	ck_assert_int_eq(rename(vfio_dev, kept), 0);
+	run_vfguard(&run, root, &fq, "hotunplug", "01:00.0", NULL);
+	expect_status(&run, 1, "hotunplug");
+	static const char qemu_did[] = "vfguard: hostdev 0000:01:00.0: QEMU deleted device vfg-0000-01-00.0 and "
+				       "iommufd object vfg-iommufd, but revoking its grants failed: ";
+	ck_assert_msg(strncmp(run.err, qemu_did, strlen(qemu_did)) == 0 &&
+			      strstr(run.err, "hostdev 0000:01:00.0 of domain vm1 shows no vfio-dev/ cdev in sysfs") &&
+			      occurrences(run.err, "vfguard") == 1,
+		      "%s", run.err);
+	test_run_free(&run);
+	free(fake_qemu_finish(&fq));
+	ck_assert_uint_eq(node_stat(root, "/dev/vfio/devices/vfio0").st_uid, HYPERVISOR_UID);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(test_hotunplug_of_a_hostdev_not_held)
 {
 	const char *root = root_new();
@@ -390,6 +482,8 @@ int main(void)
 	tcase_add_test(tc, test_hotunplug_revokes);
 	tcase_add_test(tc, test_hotunplug_keeps_object_another_device_uses);
 	tcase_add_test(tc, test_hotunplug_timeout_keeps_grants);
+	tcase_add_test(tc, test_hotunplug_whose_node_stays_open_says_qemu_deleted_it_and_keeps_grants);
+	tcase_add_test(tc, test_hotunplug_whose_revoke_fails_says_what_qemu_did_first);
 	tcase_add_test(tc, test_hotunplug_of_a_hostdev_not_held);
 	suite_add_tcase(suite, tc);
 	return test_main(suite);

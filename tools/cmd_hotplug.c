@@ -74,7 +74,10 @@ static const char hotunplug_help[] =
 	"the device go; then remove the iommufd object " HOTPLUG_IOMMUFD_ID " if hotplug added\n"
 	"it and no other device uses it, and revoke the hostdev (revoke --hostdev).\n"
 	"When the guest does not let go in time, every grant stays: rerun hotunplug,\n"
-	"or once QEMU is gone run vfguard revoke --hostdev.\n"
+	"or once QEMU is gone run vfguard revoke --hostdev. When QEMU deleted the\n"
+	"device but a process still has its node open 5 s later, every grant stays\n"
+	"too (exit 1, naming the process): run vfguard revoke --hostdev once it is\n"
+	"closed.\n"
 	"\n"
 	"  --qmp SOCKET         the running QEMU's QMP unix socket (required)\n"
 	"  --domain NAME        the VM (required)\n"
@@ -582,6 +585,39 @@ static void hotunplug_print(const hotplug_state *state, bool deleted, bool objec
 		       summary->changed == 1 ? "" : "s");
 }
 
+/*
+ * The revoke after DEVICE_DELETED failed. Refused because a process still
+ * holds the hostdev's node after the 5 s wait (core/revoke.c,
+ * unplug_nodes_let_go), its message ends in revoke --hostdev's advice,
+ * "nothing was changed: revoke it once the VM has let it go, or stop the
+ * VM", which is not what happened here: QEMU did delete the device (and
+ * the object), and only vfguard's side is undone. Said as it is, the
+ * holders kept: the text that message puts between "is still in its VM: "
+ * and its advice. Any other failure keeps the library's message, after
+ * what QEMU did.
+ */
+static void hotunplug_revoke_failed(const hotplug_state *state, bool object_removed, vfg_error *err)
+{
+	static const char held[] = " is still in its VM: ", advice[] = "; its manager's unplug can return";
+	char qemu_did[128];
+	snprintf(qemu_did, sizeof(qemu_did), "QEMU deleted device %s%s", state->device_id,
+		 object_removed ? " and iommufd object " HOTPLUG_IOMMUFD_ID : "");
+	const char *holders = err->errnum == EBUSY ? strstr(err->message, held) : NULL;
+	const char *end = holders ? strstr(holders, advice) : NULL;
+	if (!end) {
+		vfg_error_prefix(err, "hostdev %s: %s, but revoking its grants failed", state->hostdev, qemu_did);
+		return;
+	}
+	holders += strlen(held);
+	char who[sizeof(err->message)];
+	snprintf(who, sizeof(who), "%.*s", (int)(end - holders), holders);
+	const char *domain = state->cmd->domain.domain.name;
+	vfg_error_refuse(err, EBUSY, state->hostdev,
+			 "%s, but %s; vfguard kept every grant of the hostdev: once that is closed, run vfguard "
+			 "revoke --domain %s --hostdev %s",
+			 qemu_did, who, VFG_NAME_SHELL(domain), state->hostdev);
+}
+
 static int run_hotunplug(hotplug_command *cmd, vfg_context *ctx, vfg_error *err)
 {
 	hotplug_state state = {.cmd = cmd, .qmp = {.fd = -1}};
@@ -650,8 +686,10 @@ static int run_hotunplug(hotplug_command *cmd, vfg_context *ctx, vfg_error *err)
 		return EXIT_FAILED;
 	const char *hostdevs[] = {cmd->domain.hostdev_texts[0], NULL};
 	vfg_change_summary summary;
-	if (vfg_domain_revoke_hostdevs(ctx, cmd->domain.domain.name, hostdevs, &summary, err) < 0)
+	if (vfg_domain_revoke_hostdevs(ctx, cmd->domain.domain.name, hostdevs, &summary, err) < 0) {
+		hotunplug_revoke_failed(&state, object_removed, err);
 		return EXIT_FAILED;
+	}
 	hotunplug_print(&state, true, object_removed, &summary);
 	return EXIT_OK;
 }
