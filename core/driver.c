@@ -64,7 +64,7 @@ static int sysfs_write(const vfg_context *ctx, const char *path, const char *val
 	 * A lookup beneath a root that meets ".." (every sysfs link has them)
 	 * fails with EAGAIN when a rename or mount happened anywhere meanwhile;
 	 * openat2(2) leaves the retry to the caller (a trial: 75 in 200,000
-	 * opens beside shells renaming files).
+	 * opens beside shells renaming files; test_driver provokes it).
 	 */
 	int opened = -1;
 	for (int tries = 0; tries < 64; tries++) {

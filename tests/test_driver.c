@@ -7,13 +7,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "testlib.h"
 #include "vfio_users.h"
@@ -377,6 +382,133 @@ static const char host_edu_on_vfio_pci[] =
 	"group 9 61:19\n"
 	"device 0000:03:00.0 group=9 vendor=1234 device=11e8 class=00ff00 driver=vfio-pci\n";
 
+/*
+ * Two CPUs this process may run on, in @cpus: false when it may run on one
+ * only. A lookup meets a rename only while both run at once, and two
+ * processes the scheduler puts on one CPU take turns (a trial, on two
+ * CPUs: left where the scheduler put them, one run of 200,000 opens beside
+ * 145,000 renames met no EAGAIN; each on a CPU of its own, 7 to 9% of the
+ * opens did, 1 to 3% with two other busy processes).
+ */
+static bool two_cpus(int cpus[2])
+{
+	cpu_set_t allowed;
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	int n = 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE && n < 2; cpu++)
+		if (CPU_ISSET(cpu, &allowed))
+			cpus[n++] = cpu;
+	return n == 2;
+}
+
+static void run_on(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+/*
+ * Renames, made by a child on CPU @cpu until it is killed or this process
+ * ends, of a file in a directory of its own on tmpfs (/dev/shm): there
+ * they are many times as fast as on the disk the trees are on, and do not
+ * hold up this process's own file writes (a trial: 50 reattaches a second
+ * beside renames in the tree, 150 beside renames on tmpfs). Its directory
+ * in @dir, to remove once it is stopped.
+ */
+static pid_t renamer_start(int cpu, char dir[64])
+{
+	snprintf(dir, 64, "/dev/shm/vfguard-renames-XXXXXX");
+	ck_assert_msg(mkdtemp(dir), "%s: %s", dir, strerror(errno));
+	char a[96], b[96];
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	int fd = open(a, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	pid_t parent = getpid(), child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		run_on(cpu);
+		for (;;)
+			if (rename(a, b) < 0 || rename(b, a) < 0)
+				_exit(1);
+	}
+	return child;
+}
+
+static void renamer_stop(pid_t renamer, const char *dir)
+{
+	test_holder_stop(renamer);
+	char path[96];
+	snprintf(path, sizeof(path), "%s/a", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/b", dir);
+	unlink(path);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+
+/*
+ * A lookup beneath a root (openat2(2) RESOLVE_BENEATH) fails with EAGAIN
+ * at a ".." when a rename or a mount happened anywhere on the machine since
+ * it began: the kernel cannot tell that the ".." stayed beneath the root
+ * (fs/namei.c handle_dots(): the rename_lock or mount_lock sequence count
+ * sampled in path_init() has moved; every rename takes rename_lock, d_move()
+ * in fs/dcache.c). A function's attributes are reached through such a ".."
+ * (sys/bus/pci/devices/BDF links to ../../../devices/...), and the open is
+ * retried. Beside a process renaming a file in a loop, every reattach (one
+ * write of driver_override, set anew before each) ends as on any generated
+ * /sys, none with EAGAIN. The test's own open of that attribute after each
+ * reattach counts the EAGAINs the kernel gives meanwhile: it goes on until
+ * there are EAGAINS_WANTED, so that the reattaches' opens, as many, met
+ * about as many (without the retry, one fails the test).
+ */
+START_TEST(sysfs_writes_go_through_renames_made_anywhere_meanwhile)
+{
+	enum { EAGAINS_WANTED = 10, SECONDS_AT_MOST = 20 };
+	int cpus[2];
+	ck_assert_msg(two_cpus(cpus), "a lookup meets a rename only on two CPUs at once; this process may use one");
+	const char *root = detached_root(host_edu_on_vfio_pci, "0000:03:00.0", "");
+	const char *override = "/sys/bus/pci/devices/0000:03:00.0/driver_override";
+	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(root_fd, 0);
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	vfg_context *ctx = test_context(root);
+	vfg_pci_addr addr;
+	ck_assert_int_eq(vfg_pci_addr_parse("0000:03:00.0", &addr, NULL), 0);
+	char renames[64];
+	pid_t renamer = renamer_start(cpus[0], renames);
+	run_on(cpus[1]);
+	unsigned reattaches = 0, eagains = 0;
+	time_t start = time(NULL);
+	while (eagains < EAGAINS_WANTED && time(NULL) - start < SECONDS_AT_MOST) {
+		test_write_file(root, override, "vfio-pci\n");
+		vfg_driver_binding binding;
+		vfg_error err = {0};
+		ck_assert_int_eq(vfg_pci_reattach(ctx, &addr, &binding, &err), -1);
+		ck_assert_msg(strstr(err.message, "is bound to vfio-pci, not to its original no driver"),
+			      "reattach %u: %s", reattaches, err.message);
+		expect_file(root, override, "\n");
+		reattaches++;
+		int fd = (int)syscall(SYS_openat2, root_fd, override + 1, &how, sizeof(how));
+		ck_assert_msg(fd >= 0 || errno == EAGAIN, "%s: %s", override, strerror(errno));
+		eagains += fd < 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	renamer_stop(renamer, renames);
+	vfg_context_free(ctx);
+	close(root_fd);
+	ck_assert_msg(eagains >= EAGAINS_WANTED, "in %d s, %u of %u opens beside the renames met EAGAIN",
+		      SECONDS_AT_MOST, eagains, reattaches);
+	test_root_remove(root);
+}
+END_TEST
+
 /* What the notice of a reattach of 0000:03:00.0 says while @holder holds its group node /dev/vfio/9. */
 static void expected_wait_notice(pid_t holder, char *buf, size_t size)
 {
@@ -659,6 +791,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, detach_refuses_a_driver_that_is_not_vfio);
 	tcase_add_test(tc, detach_writes_override_unbind_probe_and_undoes_when_the_driver_does_not_bind);
 	tcase_add_test(tc, a_sysfs_write_through_a_link_out_of_the_root_is_refused);
+	tcase_add_test(tc, sysfs_writes_go_through_renames_made_anywhere_meanwhile);
 	tcase_add_test(tc, detach_refuses_a_pf_with_vfs_enabled_and_a_bridge_before_any_write);
 	tcase_add_test(tc, detach_and_reattach_by_hand_refuse_a_group_a_domain_holds);
 	tcase_add_test(tc, detach_takes_the_driver_a_function_was_moved_to_by_hand_as_its_original);
