@@ -9,6 +9,7 @@
  * (vfg_domain_new, vfg_domain_apply) and the absence of shared state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -379,8 +380,8 @@ START_TEST(the_example_builds_from_the_installed_pc_and_does_not_link_the_librar
 }
 END_TEST
 
-/* The example on a generated host: @script runs as the domain (uid 107). */
-static void run_example(test_run *run, const char *root, const char *script)
+/* The example on a generated host with @hostdevs (NULL: two, below): @script runs as the domain (uid 107). */
+static void run_example_with(test_run *run, const char *root, const char *const hostdevs[2], const char *script)
 {
 	char *binary = path_in(installed.example_dir, "/vfguard-example-manager");
 	char *library_path = NULL;
@@ -399,9 +400,9 @@ static void run_example(test_run *run, const char *root, const char *script)
 				     "--gid",
 				     "107",
 				     "--hostdev",
-				     "01:00.0,backend=legacy,access=path",
+				     hostdevs ? hostdevs[0] : "01:00.0,backend=legacy,access=path",
 				     "--hostdev",
-				     "02:00.0,backend=iommufd,access=fd",
+				     hostdevs ? hostdevs[1] : "02:00.0,backend=iommufd,access=fd",
 				     "--",
 				     "/bin/sh",
 				     "-c",
@@ -411,6 +412,11 @@ static void run_example(test_run *run, const char *root, const char *script)
 	free(plugins);
 	free(library_path);
 	free(binary);
+}
+
+static void run_example(test_run *run, const char *root, const char *script)
+{
+	run_example_with(run, root, NULL, script);
 }
 
 static const char *example_root(void)
@@ -483,6 +489,40 @@ START_TEST(the_example_revokes_however_the_command_ends)
 	test_run_free(&run);
 	test_snapshot_expect(root, TEST_SNAPSHOT_NO_CTIME | TEST_SNAPSHOT_NO_STATE, before, "after SIGTERM");
 	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
+/*
+ * The library's notices reach the example's user: giving a managed hostdev
+ * back to its driver at the revoke waits in the kernel's unbind while a
+ * process holds its group node, and the example says so on stderr before
+ * (here the unbind of a generated /sys returns at once and the function
+ * stays on vfio-pci, so the revoke fails after it). 01:00.0 is on vfio-pci
+ * already; its driver record says vfguard found it on none.
+ */
+START_TEST(the_example_shows_the_librarys_notices_on_stderr)
+{
+	ck_assert_msg(installed.make_status == 0, "make failed:\n%s", installed.make_output);
+	const char *root = example_root();
+	test_write_file(root, "/run/vfguard/drivers/0000:01:00.0", "driver=\noverride=\n");
+	pid_t holder = test_holder_start(test_path(root, "/dev/vfio/7"), O_PATH);
+	test_run run;
+	run_example_with(
+		&run, root,
+		(const char *[]){"01:00.0,backend=legacy,access=path,managed=yes", "02:00.0,backend=iommufd,access=fd"},
+		"true");
+	test_holder_stop(holder);
+	char notice[256];
+	snprintf(notice, sizeof(notice),
+		 "\nvfguard-example-manager: 0000:01:00.0: waiting for it to be released: pid %d (test_library) has "
+		 "/dev/vfio/7 open",
+		 (int)holder);
+	ck_assert_msg(run.status == 1 && strstr(run.err, notice) &&
+			      strstr(run.err, "unbinding it from vfio-pci waits until") &&
+			      strstr(strstr(run.err, notice), "vfguard-example-manager: revoke: "),
+		      "exit %d, expected 1 and '%s' before the revoke's error: %s", run.status, notice + 1, run.err);
+	test_run_free(&run);
 	test_root_remove(root);
 }
 END_TEST
@@ -1302,6 +1342,7 @@ int main(void)
 	tcase_add_test(tc, the_example_builds_from_the_installed_pc_and_does_not_link_the_library);
 	tcase_add_test(tc, the_example_grants_while_the_command_runs_hands_it_the_fds_and_revokes_after);
 	tcase_add_test(tc, the_example_revokes_however_the_command_ends);
+	tcase_add_test(tc, the_example_shows_the_librarys_notices_on_stderr);
 	tcase_add_test(tc, an_out_of_tree_labeler_builds_from_the_installed_pc_alone);
 	tcase_add_test(tc, an_out_of_tree_labeler_round_trips_byte_exact_through_crashes);
 	tcase_add_test(tc, the_man_pages_render_without_a_warning);

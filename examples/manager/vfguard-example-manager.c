@@ -10,7 +10,8 @@
  * vfguard); the library is dlopen()ed, and each function is looked up in
  * the version node it came in (core/libvfguard.map), so a libvfguard
  * without VFGUARD_0.1, or without the VFGUARD_0.2 plan accessors, is
- * refused by name instead of crashing.
+ * refused by name instead of crashing. Notices (VFGUARD_0.8) are shown
+ * when the library has them.
  *
  *   vfguard-example-manager --domain vm1 --uid 107 --gid 107 \
  *	--hostdev 0000:41:00.0,backend=iommufd,access=fd -- qemu-system-x86_64 ...
@@ -54,6 +55,8 @@ typedef struct library {
 	void *handle;
 #define LIBRARY_FIELD(name, node) __typeof__(name) *name;
 	VFGUARD_FUNCTIONS(LIBRARY_FIELD)
+	/* Notices came in VFGUARD_0.8: looked up alone, and a library without them is used without. */
+	__typeof__(vfg_context_set_notice) *vfg_context_set_notice;
 } library;
 
 typedef struct manager_options {
@@ -100,6 +103,7 @@ static int library_load(library *lib)
 	VFGUARD_FUNCTIONS(LIBRARY_LOOKUP)
 	if (missing)
 		return -1;
+	*(void **)(&lib->vfg_context_set_notice) = dlvsym(lib->handle, "vfg_context_set_notice", "VFGUARD_0.8");
 
 	Dl_info info;
 	if (dladdr(*(void **)(&lib->vfg_version), &info) && info.dli_fname)
@@ -195,6 +199,24 @@ static int parse_options(manager_options *options, int argc, char **argv)
 	options->context.overrides = options->settings;
 	options->domain.hostdevs = options->hostdevs;
 	return 0;
+}
+
+/*
+ * A notice of the library: a step that may take long, told before it is
+ * taken, so that the user knows why the manager does not go on (a device
+ * given back to its driver waits until the hypervisor lets it go, a
+ * hot-unplug waits for a node to be closed). One line on stderr, whatever
+ * its kind; a control character (a process's name may hold one) shows as
+ * '?'. It runs in the thread of the call, maybe under the host lock: it
+ * calls nothing of the library.
+ */
+static void show_notice(const vfg_notice *notice, void *data)
+{
+	(void)data;
+	fputs("vfguard-example-manager: ", stderr);
+	for (const unsigned char *c = (const unsigned char *)notice->message; *c; c++)
+		fputc(*c < 0x20 || *c == 0x7f ? '?' : *c, stderr);
+	fputc('\n', stderr);
 }
 
 /* The hypervisor, once started: the signals that would end the manager go to it instead, so revoke still runs. */
@@ -347,6 +369,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfguard-example-manager: %s\n", err.message);
 		return 1;
 	}
+	if (lib.vfg_context_set_notice)
+		lib.vfg_context_set_notice(ctx, show_notice, NULL);
 	status = manage(&lib, ctx, &options);
 	lib.vfg_context_free(ctx);
 	dlclose(lib.handle);
