@@ -582,9 +582,10 @@ typedef struct journal_reader {
 } journal_reader;
 
 /* An error at the reader's line: the journal is damaged (-1, with reader->err naming the file and the line). */
-__attribute__((format(printf, 2, 3))) int reader_error(const journal_reader *reader, const char *fmt, ...);
-/* One line, its newline cut, split into reader->fields and applied to reader->dj: 0, or -1 with reader_error(). */
-int read_line(journal_reader *reader, char *line);
+__attribute__((format(printf, 2, 3))) int journal_reader_error(const journal_reader *reader, const char *fmt, ...);
+/* One line, its newline cut, split into reader->fields and applied to reader->dj: 0, or -1 with journal_reader_error().
+ */
+int journal_read_line(journal_reader *reader, char *line);
 
 /* What a labeler's grant or revoke works in (labeler.h): one domain's open transaction. */
 struct vfg_txn {

@@ -12,7 +12,7 @@
 
 #include "journal.h"
 
-__attribute__((format(printf, 2, 3))) int reader_error(const journal_reader *reader, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) int journal_reader_error(const journal_reader *reader, const char *fmt, ...)
 {
 	char message[VFG_ERROR_MESSAGE_MAX]; /* a path of up to VFG_PATH_MAX named whole */
 	va_list ap;
@@ -66,11 +66,11 @@ static int read_domain_name(journal_reader *reader, const char *name)
 	const char *base = strrchr(reader->dj->path, '/');
 	vfg_error why = {0};
 	if (vfg_domain_name_check(name, &why) < 0)
-		return reader_error(reader, "domain line: %s", why.message);
+		return journal_reader_error(reader, "domain line: %s", why.message);
 	journal_file_name(name, file, sizeof(file));
 	if (strcmp(base ? base + 1 : reader->dj->path, file) != 0)
-		return reader_error(reader, "domain line names domain '%s', whose journal is %s, not this file", name,
-				    file);
+		return journal_reader_error(reader, "domain line names domain '%s', whose journal is %s, not this file",
+					    name, file);
 	return 0;
 }
 /*
@@ -92,7 +92,7 @@ static int read_domain_v1_attrs(journal_reader *reader, char **fields, vfg_domai
 					snprintf(name, sizeof(name), "%s.%s", ctx->labelers[i]->name, def->name);
 		vfg_error why = {0};
 		if (vfg_domain_attr_set(domain, name, fields[field], &why) < 0)
-			return reader_error(reader, "domain line: %s", why.message);
+			return journal_reader_error(reader, "domain line: %s", why.message);
 	}
 	return 0;
 }
@@ -111,7 +111,7 @@ static int read_domain_fields(journal_reader *reader, char **fields, size_t coun
 	    !parse_ulong(fields[4], &gid) || !parse_ulong(fields[numbers], &pid) || pid > INT32_MAX ||
 	    (has_inputs &&
 	     (!parse_memory(fields[inputs], &memory) || !is_flag(fields[inputs + 1]) || !is_flag(fields[inputs + 2]))))
-		return reader_error(reader, "malformed domain line");
+		return journal_reader_error(reader, "malformed domain line");
 	if (read_domain_name(reader, fields[1]) < 0)
 		return -1;
 	domain->attrs_used = 0;
@@ -129,10 +129,10 @@ static int read_domain_fields(journal_reader *reader, char **fields, size_t coun
 		char *eq = strchr(fields[i], '=');
 		vfg_error why = {0};
 		if (!eq)
-			return reader_error(reader, "domain line: attribute '%s' without '='", fields[i]);
+			return journal_reader_error(reader, "domain line: attribute '%s' without '='", fields[i]);
 		*eq = '\0';
 		if (vfg_domain_attr_set(domain, fields[i], eq + 1, &why) < 0)
-			return reader_error(reader, "domain line: %s", why.message);
+			return journal_reader_error(reader, "domain line: %s", why.message);
 	}
 	return 0;
 }
@@ -153,16 +153,16 @@ static int read_claim(journal_reader *reader, char **fields, size_t count, unsig
 	if ((count != 7 && count != 8) || journal_claim_name_parse(fields[2], &claim) < 0 ||
 	    !parse_ulong(fields[3], &group) || vfg_backend_parse(fields[4], &claim.backend, NULL) < 0 ||
 	    vfg_access_parse(fields[5], &claim.access, NULL) < 0)
-		return reader_error(reader, "malformed claim");
+		return journal_reader_error(reader, "malformed claim");
 	claim.group = (unsigned)group;
 	claim.managed = strcmp(fields[6], "1") == 0;
 	if (claim.mdev[0] && claim.managed)
-		return reader_error(reader, "malformed claim: a managed mdev");
+		return journal_reader_error(reader, "malformed claim: a managed mdev");
 	if (count == 8) {
 		vfg_error why = {0};
 		if (!claim.managed || vfg_driver_name_check(fields[7], &why) < 0)
-			return reader_error(reader, "malformed claim: driver '%.64s' %s", fields[7],
-					    claim.managed ? why.message : "on a hostdev that is not managed");
+			return journal_reader_error(reader, "malformed claim: driver '%.64s' %s", fields[7],
+						    claim.managed ? why.message : "on a hostdev that is not managed");
 		snprintf(claim.driver, sizeof(claim.driver), "%s", fields[7]);
 	}
 	return domain_journal_claim_keep(reader->dj, &claim, reader->err);
@@ -236,18 +236,19 @@ static int check_intent_path(journal_reader *reader, const journal_record *recor
 		if (strcmp(labeler->name, record->labeler) != 0 || (labeler->scope == VFG_SCOPE_DOMAIN) == domain_scope)
 			continue;
 		if (domain_scope)
-			return reader_error(reader, "intent of labeler '%s' for '%s' names no device node",
-					    record->labeler, record->node.path);
-		return reader_error(reader, "intent of labeler '%s' for '%s' names a device node: %s records name %s",
-				    record->labeler, record->node.path, labeler->name,
-				    labeler->subject ? labeler->subject : "no device node");
+			return journal_reader_error(reader, "intent of labeler '%s' for '%s' names no device node",
+						    record->labeler, record->node.path);
+		return journal_reader_error(reader,
+					    "intent of labeler '%s' for '%s' names a device node: %s records name %s",
+					    record->labeler, record->node.path, labeler->name,
+					    labeler->subject ? labeler->subject : "no device node");
 	}
 	if (domain_scope ? !record->node.path[0] : !is_dev_path(record->node.path))
-		return reader_error(reader, "intent of labeler '%s' names '%s', which is not %s; refusing to act on it",
-				    record->labeler, record->node.path,
-				    domain_scope ? "a subject" : "a device node under /dev");
+		return journal_reader_error(
+			reader, "intent of labeler '%s' names '%s', which is not %s; refusing to act on it",
+			record->labeler, record->node.path, domain_scope ? "a subject" : "a device node under /dev");
 	if (!domain_scope && !kind_has_path(record->node.kind, record->node.path))
-		return reader_error(
+		return journal_reader_error(
 			reader,
 			"intent of labeler '%s' names '%s' as a %s node, which is never at that path (plan.c); "
 			"refusing to act on it",
@@ -265,7 +266,7 @@ static int read_unplug(journal_reader *reader, char **fields, size_t count)
 	if (count == 0)
 		return 0;
 	if (!(dj->unplug = calloc(count, sizeof(*dj->unplug))))
-		return reader_error(reader, "out of memory");
+		return journal_reader_error(reader, "out of memory");
 	for (size_t i = 0; i < count; i++) {
 		journal_unplug *unplug = &dj->unplug[i];
 		char *cdev = strchr(fields[i], '=');
@@ -276,7 +277,7 @@ static int read_unplug(journal_reader *reader, char **fields, size_t count)
 			*cdev++ = '\0';
 		if (journal_claim_name_parse(fields[i], &parsed) < 0 ||
 		    (cdev && sscanf(cdev, "%u:%u%c", &major_number, &minor_number, &extra) != 2))
-			return reader_error(reader, "malformed hostdev '%s' in a revoke's begin", fields[i]);
+			return journal_reader_error(reader, "malformed hostdev '%s' in a revoke's begin", fields[i]);
 		journal_claim_name(&parsed, unplug->name);
 		unplug->cdev = cdev ? makedev(major_number, minor_number) : 0;
 		dj->n_unplug++;
@@ -297,13 +298,13 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	if (count != 9 || !parse_ulong(fields[2], &record.id) || strlen(fields[3]) >= sizeof(record.labeler) ||
 	    (!domain_scope && !parse_node_kind(fields[4], &record.node.kind)) || strlen(fields[5]) >= VFG_PATH_MAX ||
 	    (!domain_scope && sscanf(fields[6], "%u:%u%c", &major_number, &minor_number, &extra) != 2))
-		return reader_error(reader, "malformed intent");
+		return journal_reader_error(reader, "malformed intent");
 	/* A node's path and a subject are VFG_NODE_PATH_MAX: a longer one was never written by vfguard. */
 	if (strlen(fields[5]) >= VFG_NODE_PATH_MAX)
-		return reader_error(reader,
-				    "intent of labeler '%s' names '%s', longer than a node's path (%d bytes); "
-				    "refusing to act on it",
-				    fields[3], fields[5], VFG_NODE_PATH_MAX - 1);
+		return journal_reader_error(reader,
+					    "intent of labeler '%s' names '%s', longer than a node's path (%d bytes); "
+					    "refusing to act on it",
+					    fields[3], fields[5], VFG_NODE_PATH_MAX - 1);
 	snprintf(record.labeler, sizeof(record.labeler), "%s", fields[3]);
 	snprintf(path, sizeof(path), "%s", fields[5]);
 	record.node.path = path;
@@ -313,11 +314,11 @@ static int read_intent(journal_reader *reader, char **fields, size_t count, unsi
 	if (check_intent_path(reader, &record) < 0)
 		return -1;
 	if (domain_journal_find_record(reader->dj, record.labeler, path))
-		return reader_error(reader,
-				    "a second intent of labeler '%s' for '%s', which the domain holds a record for",
-				    record.labeler, path);
+		return journal_reader_error(
+			reader, "a second intent of labeler '%s' for '%s', which the domain holds a record for",
+			record.labeler, path);
 	if (domain_journal_find_record_id(reader->dj, record.id))
-		return reader_error(reader, "a second record %lu", record.id);
+		return journal_reader_error(reader, "a second record %lu", record.id);
 	if (record.id > reader->dj->last_id)
 		reader->dj->last_id = record.id;
 	return domain_journal_keep_record(reader->dj, &record, path, fields[8], NULL, reader->err);
@@ -327,42 +328,42 @@ static int read_state(journal_reader *reader, char **fields, size_t count, unsig
 {
 	bool set = fields[0][0] == 's';
 	if (reader->dj->version == 1 || count != (set ? 5u : 4u) || strlen(fields[2]) >= 64 || !fields[3][0])
-		return reader_error(reader, "malformed %s", fields[0]);
+		return journal_reader_error(reader, "malformed %s", fields[0]);
 	return domain_journal_keep_state(reader->dj, txn, fields[2], fields[3], set ? fields[4] : NULL, NULL,
 					 reader->err);
 }
 
-int read_line(journal_reader *reader, char *line)
+int journal_read_line(journal_reader *reader, char *line)
 {
 	char **fields = reader->fields;
 	size_t count = 0;
 	char *state = NULL;
 	for (char *field = strtok_r(line, " ", &state); field; field = strtok_r(NULL, " ", &state)) {
 		if (count == JOURNAL_FIELDS_MAX)
-			return reader_error(reader, "too many fields");
+			return journal_reader_error(reader, "too many fields");
 		if (vfg_field_decode(field) < 0)
-			return reader_error(reader, "malformed escape in '%s'", field);
+			return journal_reader_error(reader, "malformed escape in '%s'", field);
 		fields[count++] = field;
 	}
 	domain_journal *dj = reader->dj;
 	unsigned long txn = 0, id = 0;
 	if (count == 0)
-		return reader_error(reader, "empty line");
+		return journal_reader_error(reader, "empty line");
 	static const char *const entries[] = {"domain", "begin",  "commit", "claim",   "release",  "intent",
 					      "done",   "undone", "state",  "unstate", "takeback", "forward"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]) && !known; i++)
 		known = strcmp(fields[0], entries[i]) == 0;
 	if (!known)
-		return reader_error(reader, "unknown entry '%s'", fields[0]);
+		return journal_reader_error(reader, "unknown entry '%s'", fields[0]);
 	if (strcmp(fields[0], "domain") == 0)
 		return read_domain(reader, fields, count);
 	if (count < 2 || !parse_ulong(fields[1], &txn))
-		return reader_error(reader, "'%s' without a transaction number", fields[0]);
+		return journal_reader_error(reader, "'%s' without a transaction number", fields[0]);
 	if (strcmp(fields[0], "begin") == 0) {
 		bool revoke = count >= 3 && strcmp(fields[2], "revoke") == 0;
 		if (count < 3 || (count > 3 && !revoke) || dj->open_txn)
-			return reader_error(reader, "malformed begin, or begin inside an open transaction");
+			return journal_reader_error(reader, "malformed begin, or begin inside an open transaction");
 		if (read_unplug(reader, fields + 3, count - 3) < 0)
 			return -1;
 		dj->open_txn = dj->last_txn = txn;
@@ -370,7 +371,7 @@ int read_line(journal_reader *reader, char *line)
 		return 0;
 	}
 	if (txn != dj->open_txn)
-		return reader_error(reader, "'%s' outside its transaction %lu", fields[0], txn);
+		return journal_reader_error(reader, "'%s' outside its transaction %lu", fields[0], txn);
 	if (strcmp(fields[0], "commit") == 0) {
 		dj->open_txn = 0;
 		dj->open_op = JOURNAL_OP_NONE;
@@ -391,20 +392,22 @@ int read_line(journal_reader *reader, char *line)
 		journal_claim released = {0};
 		char name[VFG_HOSTDEV_NAME_MAX];
 		if (count != 3 || journal_claim_name_parse(fields[2], &released) < 0)
-			return reader_error(reader, "malformed release");
+			return journal_reader_error(reader, "malformed release");
 		vfg_error kept = {0};
 		if (domain_journal_remove_claim(dj, journal_claim_name(&released, name), &kept) < 0)
-			return reader_error(reader, "%s", kept.message);
+			return journal_reader_error(reader, "%s", kept.message);
 		return 0;
 	}
 	if (strcmp(fields[0], "forward") == 0) {
 		/* As apply writes it: once, in an apply that marked takebacks, every grant of it done. */
 		if (count != 2 || dj->open_op != JOURNAL_OP_APPLY || dj->forward || !dj->takebacks)
-			return reader_error(reader, "malformed forward, or one outside an apply that takes back");
+			return journal_reader_error(reader,
+						    "malformed forward, or one outside an apply that takes back");
 		for (size_t i = 0; i < dj->n_records; i++)
 			if (dj->records[i]->txn == txn && !dj->records[i]->done)
-				return reader_error(reader, "forward before record %lu of its transaction is done",
-						    dj->records[i]->id);
+				return journal_reader_error(reader,
+							    "forward before record %lu of its transaction is done",
+							    dj->records[i]->id);
 		dj->forward = true;
 		return 0;
 	}
@@ -413,7 +416,7 @@ int read_line(journal_reader *reader, char *line)
 		journal_record *record =
 			count == 3 && parse_ulong(fields[2], &id) ? domain_journal_find_record_id(dj, id) : NULL;
 		if (!record || record->txn == txn || dj->open_op != JOURNAL_OP_APPLY || dj->forward)
-			return reader_error(reader, "takeback of an unknown record, or out of its place");
+			return journal_reader_error(reader, "takeback of an unknown record, or out of its place");
 		record->takeback = txn;
 		dj->takebacks = true;
 		return 0;
@@ -422,12 +425,12 @@ int read_line(journal_reader *reader, char *line)
 		journal_record *record =
 			count == 3 && parse_ulong(fields[2], &id) ? domain_journal_find_record_id(dj, id) : NULL;
 		if (!record)
-			return reader_error(reader, "%s of an unknown record", fields[0]);
+			return journal_reader_error(reader, "%s of an unknown record", fields[0]);
 		if (fields[0][0] == 'd')
 			record->done = true;
 		else
 			domain_journal_drop_record(dj, record);
 		return 0;
 	}
-	return reader_error(reader, "unknown entry '%s'", fields[0]); /* not reached: entries[] lists them */
+	return journal_reader_error(reader, "unknown entry '%s'", fields[0]); /* not reached: entries[] lists them */
 }

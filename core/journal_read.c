@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -226,7 +225,7 @@ static int read_line_summary(journal_reader *reader, char *line)
 		if (id && (number = strtoul(id, &end, 10), *end == '\0') && !domain_journal_find_record_id(dj, number))
 			return 0; /* the mark of a record not kept */
 	}
-	return read_line(reader, line);
+	return journal_read_line(reader, line);
 }
 
 /*
@@ -264,11 +263,11 @@ static int domain_journal_read(const host_journal *hj, int fd, const struct stat
 		reader.line++;
 		int r = 0;
 		if (reader.line > 1)
-			r = summary ? read_line_summary(&reader, line) : read_line(&reader, line);
+			r = summary ? read_line_summary(&reader, line) : journal_read_line(&reader, line);
 		else if (strcmp(line, JOURNAL_MAGIC_V1) == 0)
 			dj->version = 1;
 		else if (strcmp(line, JOURNAL_MAGIC) != 0)
-			r = reader_error(&reader, "not a journal");
+			r = journal_reader_error(&reader, "not a journal");
 		if (r < 0) {
 			domain_journal_free(dj);
 			return -1;

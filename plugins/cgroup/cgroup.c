@@ -25,7 +25,8 @@
 #include "cgroup.h"
 
 /* "program 17 'sd_devices' on DIR must allow c 243:0 rw too": what another device program must do. */
-int foreign_message(cgroup_hold *hold, const char *path, const char *rule_text, char *buf, size_t size, vfg_error *err)
+int cgroup_foreign_message(cgroup_hold *hold, const char *path, const char *rule_text, char *buf, size_t size,
+			   vfg_error *err)
 {
 	char programs[768];
 	cgroup_dir *dir = cgroup_hold_dir(hold, path, err);
@@ -103,7 +104,7 @@ static int v1_allowed_before(const vfg_labeler_env *env, const vfg_domain *domai
 	char key[HOLDERS_KEY_SIZE];
 	unsigned long long ino;
 	if (cgroup_v1_read(dir, rule, state, err) < 0 ||
-	    holders_key_to_join(NULL, env, domain, node, dir, rule, key, &ino, err) < 0)
+	    cgroup_holders_key_to_join(NULL, env, domain, node, dir, rule, key, &ino, err) < 0)
 		return -1;
 	const char *original = NULL;
 	if (key[0] && vfg_env_state_holders(env, domain, key, &original) == 0)
@@ -180,7 +181,9 @@ int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_
 		return -1;
 	if (refused)
 		return vfg_step_set(step, VFG_ACTION_REFUSE, "", "%s", refusal);
-	const char *long_dir = !dir_fits_record(place->v1) ? place->v1 : !dir_fits_record(place->v2) ? place->v2 : NULL;
+	const char *long_dir = !cgroup_dir_fits_record(place->v1)   ? place->v1
+			       : !cgroup_dir_fits_record(place->v2) ? place->v2
+								    : NULL;
 	if (long_dir)
 		return vfg_step_set(
 			step, VFG_ACTION_REFUSE, "",
@@ -206,7 +209,7 @@ int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_
 		 place->v2[0] ? "v2 BPF map of vfguard's device program" : "");
 
 	char foreign[1024] = "";
-	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (place->v2[0] && cgroup_foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
 	if (systemd < 0)
@@ -283,7 +286,7 @@ static int cgroup_path_check(const char *value, vfg_error *err)
 {
 	if (value[0] != '/')
 		return vfg_error_set(err, EINVAL, value, "cgroup: expected an absolute path");
-	if (is_plain_path(value))
+	if (cgroup_is_plain_path(value))
 		return 0;
 	char plain[VFG_PATH_MAX] = "";
 	size_t used = 0;

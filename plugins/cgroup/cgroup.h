@@ -349,7 +349,7 @@ typedef struct cgroup_found_place {
 	pid_t pid;
 	int refused;
 	char refusal[512];
-	/* systemd's path, once asked (cgroup.c: systemd_route()): -1 not yet, 0 not taken, 1 taken */
+	/* systemd's path, once asked (cgroup_systemd.c: cgroup_sd_route()): -1 not yet, 0 not taken, 1 taken */
 	int systemd;
 	char systemd_unit[CGROUP_SD_UNIT_MAX];
 	char systemd_cgroup[VFG_PATH_MAX]; /* where systemd's program is attached: the unit's cgroup */
@@ -485,22 +485,22 @@ typedef struct undo_text {
 #define DIR_RECORD_MAX 960
 
 /* @path with %XX for each byte a record's directory escapes, into @out. */
-void escape_path(const char *path, char *out, size_t size);
+void cgroup_escape_path(const char *path, char *out, size_t size);
 /* Does @dir, escaped, fit a record (DIR_RECORD_MAX)? */
-bool dir_fits_record(const char *dir);
+bool cgroup_dir_fits_record(const char *dir);
 /* @undo as its record's text into @buf; false when the whole text does not fit (@buf then holds a cut one). */
-bool undo_format(const undo_text *undo, char *buf, size_t size);
+bool cgroup_undo_format(const undo_text *undo, char *buf, size_t size);
 /* An absolute path with no empty, "." or ".." component: the cgroup directory a grant found. */
-bool is_plain_path(const char *path);
+bool cgroup_is_plain_path(const char *path);
 /* A token only a grant writes: v1's "allowed" or access letters, v2's "absent" or ACCESS/FLAGS of vfguard's flags. */
-bool token_is_canonical(const undo_part *part, bool v1);
+bool cgroup_token_is_canonical(const undo_part *part, bool v1);
 /* The directory of a record's part is a cgroup of that hierarchy (statfs(2) magic), not any directory. */
-int undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, vfg_error *err);
+int cgroup_undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, vfg_error *err);
 /* The record @text into @undo, refused unless it is exactly what a grant writes. */
-int undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_error *err);
+int cgroup_undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_error *err);
 /* v2 tokens: "absent" or "ACCESS/FLAGS". */
-void v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size);
-bool v2_token_parse(const char *token, cgroup_v2_entry *entry);
+void cgroup_v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size);
+bool cgroup_v2_token_parse(const char *token, cgroup_v2_entry *entry);
 
 /*
  * A shared node's holders (cgroup_holders.c): each domain that holds the
@@ -509,24 +509,24 @@ bool v2_token_parse(const char *token, cgroup_v2_entry *entry);
  */
 #define HOLDERS_KEY_SIZE (VFG_STATE_KEY_MAX + 1)
 /* The holders' key of the rule in @dir, "" when @node is not shared (it has no holders) or there is no @dir. */
-int holders_key(const vfg_node *node, const char *dir, unsigned long long ino, const cgroup_rule *rule, char *key,
-		vfg_error *err);
+int cgroup_holders_key(const vfg_node *node, const char *dir, unsigned long long ino, const cgroup_rule *rule,
+		       char *key, vfg_error *err);
 /*
  * The key a grant in cgroup @dir joins for @node's rule, and in *@ino the
  * inode its record then names. @txn, or @env and @domain outside a
  * transaction (plan).
  */
-int holders_key_to_join(const vfg_txn *txn, const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
-			const cgroup_dir *dir, const cgroup_rule *rule, char *key, unsigned long long *ino,
-			vfg_error *err);
+int cgroup_holders_key_to_join(const vfg_txn *txn, const vfg_labeler_env *env, const vfg_domain *domain,
+			       const vfg_node *node, const cgroup_dir *dir, const cgroup_rule *rule, char *key,
+			       unsigned long long *ino, vfg_error *err);
 /* At grant: the token of a rule others of this cgroup hold already. 1, 0 (none: read it), -1. */
-int holders_before(const vfg_txn *txn, const char *key, bool v1, char *token, vfg_error *err);
+int cgroup_holders_before(const vfg_txn *txn, const char *key, bool v1, char *token, vfg_error *err);
 /* This domain holds the rule: durable before the change, so a revoke counts it. */
-int holders_join(vfg_txn *txn, const char *key, const char *token, vfg_error *err);
+int cgroup_holders_join(vfg_txn *txn, const char *key, const char *token, vfg_error *err);
 /* This domain holds the rule no more: it was restored, or others keep it, or the cgroup is gone. */
-int holders_leave(vfg_txn *txn, const char *key, vfg_error *err);
+int cgroup_holders_leave(vfg_txn *txn, const char *key, vfg_error *err);
 /* At revoke: does another domain of this cgroup hold the rule? 1: it stays, and this domain has left; 0; -1. */
-int holders_others(vfg_txn *txn, const char *key, vfg_error *err);
+int cgroup_holders_others(vfg_txn *txn, const char *key, vfg_error *err);
 
 /*
  * The labeler's callbacks (labeler.h) that cross its files: plan (cgroup.c),
@@ -534,7 +534,8 @@ int holders_others(vfg_txn *txn, const char *key, vfg_error *err);
  * (cgroup_audit.c).
  */
 /* "program 17 'sd_devices' on DIR must allow c 243:0 rw too": what another device program must do. */
-int foreign_message(cgroup_hold *hold, const char *path, const char *rule_text, char *buf, size_t size, vfg_error *err);
+int cgroup_foreign_message(cgroup_hold *hold, const char *path, const char *rule_text, char *buf, size_t size,
+			   vfg_error *err);
 int cgroup_plan(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		vfg_step *step, vfg_error *err);
 int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,

@@ -86,7 +86,7 @@ static void audit_v2(cgroup_hold *hold, const undo_part *part, const vfg_node *n
 	    audit_made_again(part, dir, node, expected, finding))
 		return;
 	char token[TOKEN_MAX];
-	v2_token_format(&entry, token, sizeof(token));
+	cgroup_v2_token_format(&entry, token, sizeof(token));
 	snprintf(actual, sizeof(actual), "program %u's map has %s for it", dir->v2.prog.prog_id, token);
 	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
 			   "revoke the domain, then apply it again");
@@ -104,7 +104,7 @@ int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 	const char *record = vfg_finding_record(finding, node);
 	if (record) {
 		undo_text undo;
-		if (undo_parse(record, node, &undo, err) < 0)
+		if (cgroup_undo_parse(record, node, &undo, err) < 0)
 			return -1;
 		if (node->access == VFG_ACCESS_FD)
 			vfg_finding_report(
@@ -141,7 +141,7 @@ int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 		return -1;
 	if (!found->place.v2[0])
 		return 0;
-	if (foreign_message(hold, found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (cgroup_foreign_message(hold, found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	/* systemd's program, with systemd's path taken, allows what the unit's DeviceAllow says (checked above). */
 	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;

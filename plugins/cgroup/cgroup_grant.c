@@ -17,7 +17,7 @@
 static int v1_before(const vfg_txn *txn, cgroup_dir *dir, const char *key, const cgroup_rule *rule, char *token,
 		     vfg_error *err)
 {
-	int held = holders_before(txn, key, true, token, err);
+	int held = cgroup_holders_before(txn, key, true, token, err);
 	if (held != 0)
 		return held < 0 ? -1 : 0;
 	cgroup_v1_state state;
@@ -31,14 +31,14 @@ static int v1_before(const vfg_txn *txn, cgroup_dir *dir, const char *key, const
 static int v2_before(const vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const cgroup_rule *rule,
 		     char *token, vfg_error *err)
 {
-	int held = holders_before(txn, key, false, token, err);
+	int held = cgroup_holders_before(txn, key, false, token, err);
 	if (held != 0)
 		return held < 0 ? -1 : 0;
 	cgroup_v2_entry entry = {0};
 	if (cgroup_v2_find(hold, dir, err) < 0 ||
 	    (dir->v2.prog.prog_fd >= 0 && cgroup_v2_entry_get(dir, rule, &entry, err) < 0))
 		return -1;
-	v2_token_format(&entry, token, TOKEN_MAX);
+	cgroup_v2_token_format(&entry, token, TOKEN_MAX);
 	return 0;
 }
 
@@ -98,7 +98,7 @@ int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 
 	/* Another program's deny would stand whatever vfguard's map says: refuse before any change. */
 	char foreign[1024] = "";
-	if (place->v2[0] && foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
+	if (place->v2[0] && cgroup_foreign_message(hold, place->v2, rule_text, foreign, sizeof(foreign), err) < 0)
 		return -1;
 	int systemd = foreign[0] ? cgroup_sd_route(env, hold, found, err) : 0;
 	if (systemd < 0)
@@ -121,8 +121,10 @@ int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 	cgroup_dir *v2_dir = undo.v2.dir[0] ? cgroup_hold_dir(hold, place->v2, err) : NULL;
 	v1_key[0] = v2_key[0] = '\0';
 	if ((place->v1[0] && !v1_dir) || (undo.v2.dir[0] && !v2_dir) ||
-	    (v1_dir && holders_key_to_join(txn, env, domain, node, v1_dir, &rule, v1_key, &undo.v1.ino, err) < 0) ||
-	    (v2_dir && holders_key_to_join(txn, env, domain, node, v2_dir, &rule, v2_key, &undo.v2.ino, err) < 0) ||
+	    (v1_dir &&
+	     cgroup_holders_key_to_join(txn, env, domain, node, v1_dir, &rule, v1_key, &undo.v1.ino, err) < 0) ||
+	    (v2_dir &&
+	     cgroup_holders_key_to_join(txn, env, domain, node, v2_dir, &rule, v2_key, &undo.v2.ino, err) < 0) ||
 	    (v1_dir && v1_before(txn, v1_dir, v1_key, &rule, undo.v1.token, err) < 0) ||
 	    (v2_dir && v2_before(txn, hold, v2_dir, v2_key, &rule, undo.v2.token, err) < 0))
 		return -1;
@@ -131,15 +133,16 @@ int cgroup_intent(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 					 &sd_original, err) < 0))
 		return -1;
 	char text[VFG_UNDO_MAX + 1];
-	if (!undo_format(&undo, text, sizeof(text)))
+	if (!cgroup_undo_format(&undo, text, sizeof(text)))
 		return vfg_error_set(
 			err, ENAMETOOLONG, place->v1[0] ? place->v1 : place->v2,
 			"cgroup: the cgroup's path is too long for its record (%d bytes at most, escaped); "
 			"nothing was changed",
 			VFG_UNDO_MAX);
 	/* This domain holds the rule from before the change, so a revoke counts it. */
-	if (vfg_txn_intent(txn, node, text, err) < 0 || (v1_dir && holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
-	    (v2_dir && holders_join(txn, v2_key, undo.v2.token, err) < 0) ||
+	if (vfg_txn_intent(txn, node, text, err) < 0 ||
+	    (v1_dir && cgroup_holders_join(txn, v1_key, undo.v1.token, err) < 0) ||
+	    (v2_dir && cgroup_holders_join(txn, v2_key, undo.v2.token, err) < 0) ||
 	    (systemd && cgroup_sd_join(txn, undo.sd.dir, sd_path, sd_original, err) < 0))
 		return -1;
 	return 0;
@@ -154,7 +157,7 @@ int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 		return -1;
 	undo_text undo;
 	cgroup_hold *hold = cgroup_hold_get(env, err);
-	if (!hold || undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
+	if (!hold || cgroup_undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
 		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	cgroup_dir *v1_dir = undo.v1.dir[0] ? cgroup_hold_dir(hold, undo.v1.dir, err) : NULL;
@@ -173,7 +176,7 @@ int cgroup_grant(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 static int v1_revoke(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const vfg_node *node,
 		     const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
-	int others = holders_others(txn, key, err);
+	int others = cgroup_holders_others(txn, key, err);
 	if (others != 0)
 		return others < 0 ? -1 : 0;
 	if (strcmp(part->token, "allowed") != 0) {
@@ -192,17 +195,17 @@ static int v1_revoke(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const cha
 		if (added.access && cgroup_v1_write(hold, dir, true, &added, err) < 0)
 			return -1;
 	}
-	return holders_leave(txn, key, err);
+	return cgroup_holders_leave(txn, key, err);
 }
 
 static int v2_revoke(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const char *key, const vfg_node *node,
 		     const cgroup_rule *rule, const undo_part *part, vfg_error *err)
 {
 	cgroup_v2_entry before;
-	if (!v2_token_parse(part->token, &before))
+	if (!cgroup_v2_token_parse(part->token, &before))
 		return vfg_error_set(err, 0, node->path, "cgroup: v2 token '%s' is not 'absent' or 'ACCESS/FLAGS'",
 				     part->token);
-	int others = holders_others(txn, key, err);
+	int others = cgroup_holders_others(txn, key, err);
 	if (others != 0)
 		return others < 0 ? -1 : 0;
 
@@ -216,7 +219,7 @@ static int v2_revoke(vfg_txn *txn, cgroup_hold *hold, cgroup_dir *dir, const cha
 		if (!grants && cgroup_v2_detach(dir, err) < 0)
 			return -1;
 	}
-	return holders_leave(txn, key, err);
+	return cgroup_holders_leave(txn, key, err);
 }
 
 int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
@@ -224,7 +227,7 @@ int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 {
 	undo_text undo;
 	cgroup_hold *hold = cgroup_hold_get(env, err);
-	if (!hold || undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
+	if (!hold || cgroup_undo_parse(vfg_txn_undo(txn, node), node, &undo, err) < 0)
 		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	const undo_part *parts[] = {&undo.v1, &undo.v2};
@@ -235,11 +238,11 @@ int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 			continue;
 		cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, err);
 		/* The key the grant joined: with the inode its record names (0: as 0.6 keyed it). */
-		if (!dir || holders_key(node, part->dir, part->ino, &rule, key, err) < 0)
+		if (!dir || cgroup_holders_key(node, part->dir, part->ino, &rule, key, err) < 0)
 			return -1;
 		if (dir->gone) {
 			vfg_txn_note(txn, "cgroup: %s is gone, and its rules with it; nothing to restore", part->dir);
-			if (holders_leave(txn, key, err) < 0)
+			if (cgroup_holders_leave(txn, key, err) < 0)
 				return -1;
 			continue;
 		}
@@ -248,11 +251,11 @@ int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 				     "cgroup: %s is another cgroup now (inode %llu, the grant's was %llu): the grant's "
 				     "rules went with the one removed; this one's are left alone",
 				     part->dir, dir->ino, part->ino);
-			if (holders_leave(txn, key, err) < 0)
+			if (cgroup_holders_leave(txn, key, err) < 0)
 				return -1;
 			continue;
 		}
-		if (undo_part_check_kind(dir, i == 0, node, err) < 0)
+		if (cgroup_undo_part_check_kind(dir, i == 0, node, err) < 0)
 			return -1;
 		int r = i == 0 ? v1_revoke(txn, hold, dir, key, node, &rule, part, err)
 			       : v2_revoke(txn, hold, dir, key, node, &rule, part, err);
@@ -280,7 +283,7 @@ int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, c
 	(void)probe;
 	undo_text undo;
 	cgroup_hold *hold = cgroup_hold_get(env, err);
-	if (!hold || undo_parse(undo_line, node, &undo, err) < 0)
+	if (!hold || cgroup_undo_parse(undo_line, node, &undo, err) < 0)
 		return -1;
 	const undo_part *parts[] = {&undo.v1, &undo.v2};
 	for (size_t i = 0; i < 2; i++) {

@@ -19,15 +19,15 @@
 #include "cgroup.h"
 
 /* The holders' key of the rule in @dir, "" when @node is not shared (it has no holders) or there is no @dir. */
-int holders_key(const vfg_node *node, const char *dir, unsigned long long ino, const cgroup_rule *rule, char *key,
-		vfg_error *err)
+int cgroup_holders_key(const vfg_node *node, const char *dir, unsigned long long ino, const cgroup_rule *rule,
+		       char *key, vfg_error *err)
 {
 	char escaped[3 * VFG_PATH_MAX], at[24] = "";
 	key[0] = '\0';
 	if (!node->shared || !dir[0])
 		return 0;
-	escape_path(dir, escaped, sizeof(escaped));
-	/* DIR has no raw ':' (escape_path): "DIR:INO:cM:m" is never "DIR:cM:m" of another DIR. */
+	cgroup_escape_path(dir, escaped, sizeof(escaped));
+	/* DIR has no raw ':' (cgroup_escape_path): "DIR:INO:cM:m" is never "DIR:cM:m" of another DIR. */
 	if (ino)
 		snprintf(at, sizeof(at), "%llu:", ino);
 	int n = snprintf(key, HOLDERS_KEY_SIZE, "%s:%s%c%u:%u", escaped, at, rule->type, rule->major, rule->minor);
@@ -48,12 +48,12 @@ int holders_key(const vfg_node *node, const char *dir, unsigned long long ino, c
  * record always names the inode. @txn, or @env and @domain outside a
  * transaction (plan).
  */
-int holders_key_to_join(const vfg_txn *txn, const vfg_labeler_env *env, const vfg_domain *domain, const vfg_node *node,
-			const cgroup_dir *dir, const cgroup_rule *rule, char *key, unsigned long long *ino,
-			vfg_error *err)
+int cgroup_holders_key_to_join(const vfg_txn *txn, const vfg_labeler_env *env, const vfg_domain *domain,
+			       const vfg_node *node, const cgroup_dir *dir, const cgroup_rule *rule, char *key,
+			       unsigned long long *ino, vfg_error *err)
 {
 	*ino = dir->ino;
-	if (holders_key(node, dir->path, 0, rule, key, err) < 0)
+	if (cgroup_holders_key(node, dir->path, 0, rule, key, err) < 0)
 		return -1;
 	if (!key[0])
 		return 0; /* a node of this domain alone: no holders, its record names the inode */
@@ -61,7 +61,7 @@ int holders_key_to_join(const vfg_txn *txn, const vfg_labeler_env *env, const vf
 		*ino = 0;
 		return 0;
 	}
-	return holders_key(node, dir->path, dir->ino, rule, key, err);
+	return cgroup_holders_key(node, dir->path, dir->ino, rule, key, err);
 }
 
 /*
@@ -77,7 +77,7 @@ static int holders_token(const char *key, const char *original, bool v1, char *t
 	if (strlen(original) >= sizeof(part.token))
 		return vfg_error_set(err, 0, key, "cgroup: the holders' token is too long to be one a grant writes");
 	snprintf(part.token, sizeof(part.token), "%s", original);
-	if (!token_is_canonical(&part, v1))
+	if (!cgroup_token_is_canonical(&part, v1))
 		return vfg_error_set(err, 0, key, "cgroup: the holders' token '%s' is not one a grant writes",
 				     original);
 	snprintf(token, TOKEN_MAX, "%s", original);
@@ -85,7 +85,7 @@ static int holders_token(const char *key, const char *original, bool v1, char *t
 }
 
 /* At grant: the token of a rule others of this cgroup hold already. 1, 0 (none: read it), -1. */
-int holders_before(const vfg_txn *txn, const char *key, bool v1, char *token, vfg_error *err)
+int cgroup_holders_before(const vfg_txn *txn, const char *key, bool v1, char *token, vfg_error *err)
 {
 	const char *original = NULL;
 	if (key[0] && vfg_txn_state_holders(txn, key, &original) == 0)
@@ -94,13 +94,13 @@ int holders_before(const vfg_txn *txn, const char *key, bool v1, char *token, vf
 }
 
 /* This domain holds the rule: durable before the change, so a revoke counts it. */
-int holders_join(vfg_txn *txn, const char *key, const char *token, vfg_error *err)
+int cgroup_holders_join(vfg_txn *txn, const char *key, const char *token, vfg_error *err)
 {
 	return key[0] ? vfg_txn_state_set(txn, key, token, err) : 0;
 }
 
 /* This domain holds the rule no more: it was restored, or others keep it, or the cgroup is gone. */
-int holders_leave(vfg_txn *txn, const char *key, vfg_error *err)
+int cgroup_holders_leave(vfg_txn *txn, const char *key, vfg_error *err)
 {
 	return key[0] ? vfg_txn_state_unset(txn, key, err) : 0;
 }
@@ -108,11 +108,11 @@ int holders_leave(vfg_txn *txn, const char *key, vfg_error *err)
 /*
  * At revoke: does another domain of this cgroup hold the rule? 1: it stays,
  * and this domain has left the holders; 0: restore the token, then
- * holders_leave(); -1: error.
+ * cgroup_holders_leave(); -1: error.
  */
-int holders_others(vfg_txn *txn, const char *key, vfg_error *err)
+int cgroup_holders_others(vfg_txn *txn, const char *key, vfg_error *err)
 {
 	if (!key[0] || vfg_txn_state_holders(txn, key, NULL) == 0)
 		return 0;
-	return holders_leave(txn, key, err) < 0 ? -1 : 1;
+	return cgroup_holders_leave(txn, key, err) < 0 ? -1 : 1;
 }

@@ -26,7 +26,7 @@ static bool escaped_byte(unsigned char c)
 	return c <= ' ' || c >= 0x7f || c == '%' || c == ':';
 }
 
-void escape_path(const char *path, char *out, size_t size)
+void cgroup_escape_path(const char *path, char *out, size_t size)
 {
 	size_t used = 0;
 	for (const unsigned char *c = (const unsigned char *)path; *c && used + 4 < size; c++) {
@@ -58,7 +58,7 @@ static bool unescape_path(const char *text, size_t len, char *out, size_t size)
 	return true;
 }
 
-bool dir_fits_record(const char *dir)
+bool cgroup_dir_fits_record(const char *dir)
 {
 	size_t escaped = 0;
 	for (const unsigned char *c = (const unsigned char *)dir; *c; c++)
@@ -67,7 +67,7 @@ bool dir_fits_record(const char *dir)
 }
 
 /* @undo as its record's text into @buf; false when the whole text does not fit (@buf then holds a cut one). */
-bool undo_format(const undo_text *undo, char *buf, size_t size)
+bool cgroup_undo_format(const undo_text *undo, char *buf, size_t size)
 {
 	char escaped[3 * VFG_PATH_MAX];
 	size_t used = 0;
@@ -77,7 +77,7 @@ bool undo_format(const undo_text *undo, char *buf, size_t size)
 	for (size_t i = 0; i < 3; i++) {
 		if (!parts[i]->dir[0])
 			continue;
-		escape_path(parts[i]->dir, escaped, sizeof(escaped));
+		cgroup_escape_path(parts[i]->dir, escaped, sizeof(escaped));
 		char ino[24] = "";
 		if (parts[i]->ino)
 			snprintf(ino, sizeof(ino), "@%llu", parts[i]->ino);
@@ -91,7 +91,7 @@ bool undo_format(const undo_text *undo, char *buf, size_t size)
 }
 
 /* An absolute path with no empty, "." or ".." component: the cgroup directory a grant found. */
-bool is_plain_path(const char *path)
+bool cgroup_is_plain_path(const char *path)
 {
 	if (path[0] != '/')
 		return false;
@@ -126,7 +126,7 @@ static bool sd_token_is_canonical(const char *token)
 }
 
 /* A token only a grant writes: v1's "allowed" or access letters, v2's "absent" or ACCESS/FLAGS of vfguard's flags. */
-bool token_is_canonical(const undo_part *part, bool v1)
+bool cgroup_token_is_canonical(const undo_part *part, bool v1)
 {
 	char canonical[TOKEN_MAX];
 	if (v1) {
@@ -135,26 +135,27 @@ bool token_is_canonical(const undo_part *part, bool v1)
 		       (access >= 0 && strcmp(part->token, cgroup_access_format((unsigned)access, canonical)) == 0);
 	}
 	cgroup_v2_entry entry;
-	if (!v2_token_parse(part->token, &entry) ||
+	if (!cgroup_v2_token_parse(part->token, &entry) ||
 	    (entry.flags & ~(unsigned)(VFG_CGROUP_RULE_BASE | VFG_CGROUP_RULE_GRANT)))
 		return false;
-	v2_token_format(&entry, canonical, sizeof(canonical));
+	cgroup_v2_token_format(&entry, canonical, sizeof(canonical));
 	return strcmp(part->token, canonical) == 0;
 }
 
 /*
  * Revoke writes to devices.deny in the v1 directory and to vfguard's map on
- * the v2 one, as root: the record must be exactly undo_format()'s text,
+ * the v2 one, as root: the record must be exactly cgroup_undo_format()'s text,
  * with plain directories and tokens a grant writes.
  */
 static int undo_check(const char *text, const vfg_node *node, const undo_text *undo, vfg_error *err)
 {
 	char canonical[VFG_UNDO_MAX + 1];
-	bool ok = undo_format(undo, canonical, sizeof(canonical)) && strcmp(text, canonical) == 0 &&
+	bool ok = cgroup_undo_format(undo, canonical, sizeof(canonical)) && strcmp(text, canonical) == 0 &&
 		  (!undo->v2.dir[0] || !undo->sd.dir[0]);
 	const undo_part *parts[] = {&undo->v1, &undo->v2};
 	for (size_t i = 0; i < 2 && ok; i++)
-		ok = !parts[i]->dir[0] || (is_plain_path(parts[i]->dir) && token_is_canonical(parts[i], i == 0));
+		ok = !parts[i]->dir[0] ||
+		     (cgroup_is_plain_path(parts[i]->dir) && cgroup_token_is_canonical(parts[i], i == 0));
 	if (ok && undo->sd.dir[0])
 		ok = is_unit_name(undo->sd.dir) && sd_token_is_canonical(undo->sd.token);
 	if (!ok)
@@ -167,7 +168,7 @@ static int undo_check(const char *text, const vfg_node *node, const undo_text *u
 }
 
 /* The directory of a record's part is a cgroup of that hierarchy (statfs(2) magic), not any directory. */
-int undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, vfg_error *err)
+int cgroup_undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, vfg_error *err)
 {
 	unsigned long expected = v1 ? CGROUP_SUPER_MAGIC : CGROUP2_SUPER_MAGIC;
 	if (dir->fs_type != expected)
@@ -178,7 +179,7 @@ int undo_part_check_kind(const cgroup_dir *dir, bool v1, const vfg_node *node, v
 	return 0;
 }
 
-int undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_error *err)
+int cgroup_undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_error *err)
 {
 	memset(undo, 0, sizeof(*undo));
 	const char *at = text ? text : "";
@@ -220,7 +221,7 @@ int undo_parse(const char *text, const vfg_node *node, undo_text *undo, vfg_erro
 }
 
 /* v2 tokens: "absent" or "ACCESS/FLAGS". */
-void v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size)
+void cgroup_v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size)
 {
 	char access[4];
 	if (!entry->present)
@@ -229,7 +230,7 @@ void v2_token_format(const cgroup_v2_entry *entry, char *buf, size_t size)
 		snprintf(buf, size, "%s/%u", cgroup_access_format(entry->access, access), entry->flags);
 }
 
-bool v2_token_parse(const char *token, cgroup_v2_entry *entry)
+bool cgroup_v2_token_parse(const char *token, cgroup_v2_entry *entry)
 {
 	memset(entry, 0, sizeof(*entry));
 	if (strcmp(token, "absent") == 0)

@@ -55,13 +55,13 @@ static const char *node_name(const xmlNode *node)
 }
 
 /* An element of libvirt's own vocabulary: no namespace. */
-bool is_element(const xmlNode *node, const char *name)
+bool xml_is_element(const xmlNode *node, const char *name)
 {
 	return node->type == XML_ELEMENT_NODE && !node->ns && strcmp(node_name(node), name) == 0;
 }
 
 /* An error about @node: the subject names the line and the element. */
-int fail(vfg_error *err, const xmlNode *node, const char *fmt, ...)
+int xml_fail(vfg_error *err, const xmlNode *node, const char *fmt, ...)
 {
 	char subject[128], text[VFG_ERROR_MESSAGE_MAX / 2];
 	va_list ap;
@@ -86,45 +86,45 @@ static int element_text(const xmlNode *node, char *buf, size_t size, vfg_error *
 	while (length && isspace((unsigned char)text[length - 1]))
 		length--;
 	if (length >= size)
-		return fail(err, node, "longer than %zu characters", size - 1);
+		return xml_fail(err, node, "longer than %zu characters", size - 1);
 	memcpy(buf, text, length);
 	buf[length] = '\0';
 	return 0;
 }
 
 /* The attribute's value into @buf, "" when absent. */
-int attribute(const xmlNode *node, const char *name, char *buf, size_t size, vfg_error *err)
+int xml_attribute(const xmlNode *node, const char *name, char *buf, size_t size, vfg_error *err)
 {
 	cleanup_xml xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *)name);
 	const char *text = value ? (const char *)value : "";
 	if (strlen(text) >= size)
-		return fail(err, node, "%s='%.32s...': longer than %zu characters", name, text, size - 1);
+		return xml_fail(err, node, "%s='%.32s...': longer than %zu characters", name, text, size - 1);
 	memcpy(buf, text, strlen(text) + 1);
 	return 0;
 }
 
 /* The only child element called @name: NULL when there is none, an error when there are two. */
-int only_child(const xmlNode *parent, const char *name, const xmlNode **child, vfg_error *err)
+int xml_only_child(const xmlNode *parent, const char *name, const xmlNode **child, vfg_error *err)
 {
 	*child = NULL;
 	for (const xmlNode *node = parent->children; node; node = node->next) {
-		if (!is_element(node, name))
+		if (!xml_is_element(node, name))
 			continue;
 		if (*child)
-			return fail(err, node, "a second <%s> in <%s>", name, node_name(parent));
+			return xml_fail(err, node, "a second <%s> in <%s>", name, node_name(parent));
 		*child = node;
 	}
 	return 0;
 }
 
-int yes_no(const xmlNode *node, const char *name, const char *value, bool *result, vfg_error *err)
+int xml_yes_no(const xmlNode *node, const char *name, const char *value, bool *result, vfg_error *err)
 {
 	if (strcmp(value, "yes") == 0)
 		*result = true;
 	else if (strcmp(value, "no") == 0)
 		*result = false;
 	else
-		return fail(err, node, "%s='%s': expected yes or no", name, value);
+		return xml_fail(err, node, "%s='%s': expected yes or no", name, value);
 	return 0;
 }
 
@@ -223,10 +223,10 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 	vfg_domain *domain = &out->domain;
 	char model[32], type_text[32], label[VFG_LABEL_MAX] = "", image[VFG_LABEL_MAX] = "";
 	const xmlNode *label_node, *image_node;
-	if (attribute(seclabel, "model", model, sizeof(model), err) < 0 ||
-	    attribute(seclabel, "type", type_text, sizeof(type_text), err) < 0 ||
-	    only_child(seclabel, "label", &label_node, err) < 0 ||
-	    only_child(seclabel, "imagelabel", &image_node, err) < 0)
+	if (xml_attribute(seclabel, "model", model, sizeof(model), err) < 0 ||
+	    xml_attribute(seclabel, "type", type_text, sizeof(type_text), err) < 0 ||
+	    xml_only_child(seclabel, "label", &label_node, err) < 0 ||
+	    xml_only_child(seclabel, "imagelabel", &image_node, err) < 0)
 		return -1;
 	if (label_node && element_text(label_node, label, sizeof(label), err) < 0)
 		return -1;
@@ -242,7 +242,7 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 	else if (strcmp(type_text, "none") == 0)
 		type = SECLABEL_NONE;
 	else
-		return fail(err, seclabel, "type='%s': expected dynamic, static or none", type_text);
+		return xml_fail(err, seclabel, "type='%s': expected dynamic, static or none", type_text);
 
 	/*
 	 * <seclabel type='none'/> without a model turns every security driver
@@ -263,15 +263,15 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 	else if (strcmp(model, "dac") == 0)
 		bit = LIBVIRT_SECLABEL_DAC;
 	else if (!model[0])
-		return fail(err, seclabel, "no model attribute: vfguard cannot tell which layer the label is for");
+		return xml_fail(err, seclabel, "no model attribute: vfguard cannot tell which layer the label is for");
 	else
-		return fail(err, seclabel, "model='%s': expected selinux, apparmor, dac or none", model);
+		return xml_fail(err, seclabel, "model='%s': expected selinux, apparmor, dac or none", model);
 	if (out->seclabels & bit)
-		return fail(err, seclabel, "a second <seclabel model='%s'>", model);
+		return xml_fail(err, seclabel, "a second <seclabel model='%s'>", model);
 	out->seclabels |= bit;
 
 	if (type == SECLABEL_STATIC && !label[0])
-		return fail(err, seclabel, "a static %s seclabel without <label>", model);
+		return xml_fail(err, seclabel, "a static %s seclabel without <label>", model);
 
 	switch (bit) {
 	case LIBVIRT_SECLABEL_SELINUX:
@@ -282,7 +282,7 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 		/* A dynamic label is there once libvirt generated it; before that vfguard allocates one. */
 		if (vfg_domain_attr_set(domain, "selinux.label", label, err) < 0 ||
 		    vfg_domain_attr_set(domain, "selinux.image_label", image, err) < 0)
-			return fail(err, seclabel, "%s", err->message);
+			return xml_fail(err, seclabel, "%s", err->message);
 		return 0;
 	case LIBVIRT_SECLABEL_APPARMOR:
 		/* libvirt's AppArmor driver names the profile libvirt-UUID; the apparmor labeler does the same without
@@ -290,7 +290,7 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 		if (type == SECLABEL_NONE)
 			out->apparmor_none = true;
 		else if (vfg_domain_attr_set(domain, "apparmor.profile", label, err) < 0)
-			return fail(err, seclabel, "%s", err->message);
+			return xml_fail(err, seclabel, "%s", err->message);
 		out->apparmor_static = type == SECLABEL_STATIC;
 		return 0;
 	default:
@@ -308,24 +308,25 @@ static int parse_seclabel(parse_state *state, const xmlNode *seclabel, vfg_error
 static int parse_memory(parse_state *state, const xmlNode *memory, vfg_error *err)
 {
 	char text[64], unit[16];
-	if (element_text(memory, text, sizeof(text), err) < 0 || attribute(memory, "unit", unit, sizeof(unit), err) < 0)
+	if (element_text(memory, text, sizeof(text), err) < 0 ||
+	    xml_attribute(memory, "unit", unit, sizeof(unit), err) < 0)
 		return -1;
 	vfg_error inner = {0};
 	if (libvirt_scaled_parse(text, unit, &state->out->domain.memory, &inner) < 0)
-		return fail(err, memory, "%s", inner.message);
+		return xml_fail(err, memory, "%s", inner.message);
 	return 0;
 }
 
 static int parse_name(parse_state *state, const xmlNode *name, vfg_error *err)
 {
 	if (state->n_names++)
-		return fail(err, name, "a second <name>");
+		return xml_fail(err, name, "a second <name>");
 	vfg_domain *domain = &state->out->domain;
 	if (element_text(name, domain->name, sizeof(domain->name), err) < 0)
 		return -1;
 	vfg_error inner = {0};
 	if (vfg_domain_name_check(domain->name, &inner) < 0)
-		return fail(err, name, "%s", inner.message);
+		return xml_fail(err, name, "%s", inner.message);
 	return 0;
 }
 
@@ -336,7 +337,7 @@ static int parse_uuid(parse_state *state, const xmlNode *uuid, vfg_error *err)
 	if (element_text(uuid, text, sizeof(text), err) < 0)
 		return -1;
 	if (vfg_uuid_parse(text, state->out->domain.uuid, &inner) < 0)
-		return fail(err, uuid, "%s", inner.message);
+		return xml_fail(err, uuid, "%s", inner.message);
 	return 0;
 }
 
@@ -354,10 +355,10 @@ static int find_metadata(parse_state *state, const xmlNode *metadata, vfg_error 
 		    strcmp((const char *)node->ns->href, LIBVIRT_VFGUARD_NAMESPACE) != 0)
 			continue;
 		if (!is_vfguard_element(node, "domain"))
-			return fail(err, node, "unknown element in namespace %s (expected domain)",
-				    LIBVIRT_VFGUARD_NAMESPACE);
+			return xml_fail(err, node, "unknown element in namespace %s (expected domain)",
+					LIBVIRT_VFGUARD_NAMESPACE);
 		if (state->metadata)
-			return fail(err, node, "a second vfguard metadata element");
+			return xml_fail(err, node, "a second vfguard metadata element");
 		state->metadata = node;
 	}
 	return 0;
@@ -371,7 +372,7 @@ static int known_attributes(const xmlNode *node, const char *const *known, vfg_e
 		for (size_t i = 0; known[i]; i++)
 			ok = ok || strcmp((const char *)attr->name, known[i]) == 0;
 		if (!ok)
-			return fail(err, node, "unknown attribute %s", (const char *)attr->name);
+			return xml_fail(err, node, "unknown attribute %s", (const char *)attr->name);
 	}
 	return 0;
 }
@@ -386,39 +387,40 @@ static int apply_metadata_hostdev(parse_state *state, const xmlNode *node, bool 
 	static const char *const known[] = {"address", "access", "vf-token", NULL};
 	char address[64], access[16], token[64];
 	vfg_error inner = {0};
-	if (known_attributes(node, known, err) < 0 || attribute(node, "address", address, sizeof(address), err) < 0 ||
-	    attribute(node, "access", access, sizeof(access), err) < 0 ||
-	    attribute(node, "vf-token", token, sizeof(token), err) < 0)
+	if (known_attributes(node, known, err) < 0 ||
+	    xml_attribute(node, "address", address, sizeof(address), err) < 0 ||
+	    xml_attribute(node, "access", access, sizeof(access), err) < 0 ||
+	    xml_attribute(node, "vf-token", token, sizeof(token), err) < 0)
 		return -1;
 	vfg_pci_addr addr;
 	if (!address[0])
-		return fail(err, node, "no address attribute: which hostdev?");
+		return xml_fail(err, node, "no address attribute: which hostdev?");
 	if (vfg_pci_addr_parse(address, &addr, &inner) < 0)
-		return fail(err, node, "%s", inner.message);
+		return xml_fail(err, node, "%s", inner.message);
 
 	libvirt_domain *out = state->out;
 	size_t i = 0;
 	while (i < out->n_specs && (out->specs[i].mdev[0] || !vfg_pci_addr_equal(&out->specs[i].addr, &addr)))
 		i++;
 	if (i == out->n_specs)
-		return fail(err, node, "address='%s' is no PCI <hostdev> or hostdev <interface> of the domain",
-			    address);
+		return xml_fail(err, node, "address='%s' is no PCI <hostdev> or hostdev <interface> of the domain",
+				address);
 	if (described[i])
-		return fail(err, node, "address='%s' is described twice", address);
+		return xml_fail(err, node, "address='%s' is described twice", address);
 	described[i] = true;
 
 	vfg_hostdev_spec *spec = &out->specs[i];
 	if (access[0]) {
 		if (vfg_access_parse(access, &spec->access, &inner) < 0)
-			return fail(err, node, "%s", inner.message);
+			return xml_fail(err, node, "%s", inner.message);
 	}
 	if (token[0]) {
 		char canonical[VFG_UUID_STRLEN];
 		if (vfg_uuid_parse(token, canonical, &inner) < 0)
-			return fail(err, node, "%s", inner.message);
+			return xml_fail(err, node, "%s", inner.message);
 		if (spec->vf_token[0] && strcmp(spec->vf_token, canonical) != 0)
-			return fail(err, node, "vf-token %s differs from the hostdev's <vf-token> %s", canonical,
-				    spec->vf_token);
+			return xml_fail(err, node, "vf-token %s differs from the hostdev's <vf-token> %s", canonical,
+					spec->vf_token);
 		memcpy(spec->vf_token, canonical, sizeof(canonical));
 	}
 	return 0;
@@ -441,7 +443,7 @@ static int apply_metadata(parse_state *state, vfg_error *err)
 		if (is_vfguard_element(node, "hostdev"))
 			r = apply_metadata_hostdev(state, node, described, err);
 		else
-			r = fail(err, node, "unknown element in vfguard's metadata (expected hostdev)");
+			r = xml_fail(err, node, "unknown element in vfguard's metadata (expected hostdev)");
 	}
 	free(described);
 	return r;
@@ -449,38 +451,38 @@ static int apply_metadata(parse_state *state, vfg_error *err)
 
 static int parse_root(parse_state *state, const xmlNode *root, vfg_error *err)
 {
-	if (!is_element(root, "domain"))
-		return fail(err, root, "the document is no libvirt <domain>");
+	if (!xml_is_element(root, "domain"))
+		return xml_fail(err, root, "the document is no libvirt <domain>");
 	for (const xmlNode *node = root->children; node; node = node->next) {
 		int r = 0;
-		if (is_element(node, "iommufd")) {
+		if (xml_is_element(node, "iommufd")) {
 			char enabled[16];
-			r = attribute(node, "enabled", enabled, sizeof(enabled), err);
+			r = xml_attribute(node, "enabled", enabled, sizeof(enabled), err);
 			if (r == 0 && enabled[0])
-				r = yes_no(node, "enabled", enabled, &state->iommufd_default, err);
+				r = xml_yes_no(node, "enabled", enabled, &state->iommufd_default, err);
 		}
 		if (r < 0)
 			return -1;
 	}
 	for (const xmlNode *node = root->children; node; node = node->next) {
 		int r = 0;
-		if (is_element(node, "name"))
+		if (xml_is_element(node, "name"))
 			r = parse_name(state, node, err);
-		else if (is_element(node, "uuid"))
+		else if (xml_is_element(node, "uuid"))
 			r = parse_uuid(state, node, err);
-		else if (is_element(node, "memory"))
+		else if (xml_is_element(node, "memory"))
 			r = parse_memory(state, node, err);
-		else if (is_element(node, "seclabel"))
+		else if (xml_is_element(node, "seclabel"))
 			r = parse_seclabel(state, node, err);
-		else if (is_element(node, "devices"))
-			r = parse_devices(state, node, err);
-		else if (is_element(node, "metadata"))
+		else if (xml_is_element(node, "devices"))
+			r = libvirt_devices_parse(state, node, err);
+		else if (xml_is_element(node, "metadata"))
 			r = find_metadata(state, node, err);
 		if (r < 0)
 			return -1;
 	}
 	if (!state->n_names)
-		return fail(err, root, "no <name>: libvirt requires one");
+		return xml_fail(err, root, "no <name>: libvirt requires one");
 	return apply_metadata(state, err);
 }
 
@@ -492,7 +494,7 @@ int libvirt_domain_parse(const char *xml, size_t size, libvirt_domain *out, vfg_
 	if (size > INT_MAX)
 		return vfg_error_set(err, EFBIG, "domain XML", "too large");
 
-	cleanup_doc xmlDoc *doc = document_read(xml, size, err);
+	cleanup_doc xmlDoc *doc = libvirt_document_read(xml, size, err);
 	if (!doc)
 		return -1;
 	const xmlNode *root = xmlDocGetRootElement(doc);
@@ -521,26 +523,26 @@ static bool attribute_is(const xmlNode *node, const char *name, const char *valu
 {
 	char text[32];
 	vfg_error ignored = {0};
-	return attribute(node, name, text, sizeof(text), &ignored) == 0 && strcmp(text, value) == 0;
+	return xml_attribute(node, name, text, sizeof(text), &ignored) == 0 && strcmp(text, value) == 0;
 }
 
 /*
- * The devices parse_devices() reads, leniently: a <hostdev> that is not
+ * The devices libvirt_devices_parse() reads, leniently: a <hostdev> that is not
  * one of the kinds that need no VFIO node (USB, SCSI, capabilities mode),
  * an <interface type='hostdev'>, an interface with an <actual
  * type='hostdev'>.
  */
 static bool device_asks_vfio(const xmlNode *node)
 {
-	if (is_element(node, "hostdev"))
+	if (xml_is_element(node, "hostdev"))
 		return !attribute_is(node, "mode", "capabilities") && !attribute_is(node, "type", "usb") &&
 		       !attribute_is(node, "type", "scsi") && !attribute_is(node, "type", "scsi_host");
-	if (!is_element(node, "interface"))
+	if (!xml_is_element(node, "interface"))
 		return false;
 	if (attribute_is(node, "type", "hostdev"))
 		return true;
 	for (const xmlNode *actual = node->children; actual; actual = actual->next)
-		if (is_element(actual, "actual") && attribute_is(actual, "type", "hostdev"))
+		if (xml_is_element(actual, "actual") && attribute_is(actual, "type", "hostdev"))
 			return true;
 	return false;
 }
@@ -548,12 +550,12 @@ static bool device_asks_vfio(const xmlNode *node)
 bool libvirt_domain_asks_vfio(const char *xml, size_t size)
 {
 	vfg_error ignored = {0};
-	cleanup_doc xmlDoc *doc = size > 0 && size <= INT_MAX ? document_read(xml, size, &ignored) : NULL;
+	cleanup_doc xmlDoc *doc = size > 0 && size <= INT_MAX ? libvirt_document_read(xml, size, &ignored) : NULL;
 	const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!root || !is_element(root, "domain"))
+	if (!root || !xml_is_element(root, "domain"))
 		return true;
 	for (const xmlNode *devices = root->children; devices; devices = devices->next)
-		for (const xmlNode *node = is_element(devices, "devices") ? devices->children : NULL; node;
+		for (const xmlNode *node = xml_is_element(devices, "devices") ? devices->children : NULL; node;
 		     node = node->next)
 			if (device_asks_vfio(node))
 				return true;

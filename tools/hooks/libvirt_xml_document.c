@@ -90,7 +90,7 @@ static void parser_free(xmlParserCtxt **ctxt)
 }
 
 /* The document of @xml, or NULL with @err filled: not well-formed, or it declares a DOCTYPE. */
-xmlDoc *document_read(const char *xml, size_t size, vfg_error *err)
+xmlDoc *libvirt_document_read(const char *xml, size_t size, vfg_error *err)
 {
 	__attribute__((cleanup(parser_free))) xmlParserCtxt *ctxt = xmlCreateMemoryParserCtxt(xml, (int)size);
 	if (!ctxt) {

@@ -19,11 +19,11 @@ static int address_number(const xmlNode *node, const char *name, bool required, 
 			  vfg_error *err)
 {
 	char text[32];
-	if (attribute(node, name, text, sizeof(text), err) < 0)
+	if (xml_attribute(node, name, text, sizeof(text), err) < 0)
 		return -1;
 	if (!text[0]) {
 		if (required)
-			return fail(err, node, "no %s attribute: a PCI address needs bus, slot and function", name);
+			return xml_fail(err, node, "no %s attribute: a PCI address needs bus, slot and function", name);
 		*value = 0;
 		return 0;
 	}
@@ -31,7 +31,7 @@ static int address_number(const xmlNode *node, const char *name, bool required, 
 	errno = 0;
 	*value = strtoul(text, &end, 0);
 	if (!isdigit((unsigned char)text[0]) || *end || errno || *value > max)
-		return fail(err, node, "%s='%s': expected a number from 0 to %#lx", name, text, max);
+		return xml_fail(err, node, "%s='%s': expected a number from 0 to %#lx", name, text, max);
 	return 0;
 }
 
@@ -52,13 +52,13 @@ static int parse_pci_address(const xmlNode *node, vfg_pci_addr *addr, vfg_error 
 static int parse_uuid_attribute(const xmlNode *node, char *canonical, vfg_error *err)
 {
 	char text[64];
-	if (attribute(node, "uuid", text, sizeof(text), err) < 0)
+	if (xml_attribute(node, "uuid", text, sizeof(text), err) < 0)
 		return -1;
 	if (!text[0])
-		return fail(err, node, "no uuid attribute");
+		return xml_fail(err, node, "no uuid attribute");
 	vfg_error inner = {0};
 	if (vfg_uuid_parse(text, canonical, &inner) < 0)
-		return fail(err, node, "%s", inner.message);
+		return xml_fail(err, node, "%s", inner.message);
 	return 0;
 }
 
@@ -98,17 +98,17 @@ static int source_address_attributes_check(const xmlNode *address, vfg_error *er
 			ok = strcmp(name, *k) == 0;
 		if (!ok) {
 			char value[64];
-			if (attribute(address, name, value, sizeof(value), err) < 0)
+			if (xml_attribute(address, name, value, sizeof(value), err) < 0)
 				return -1;
-			return fail(err, address, "unknown attribute %s='%s' in a hostdev's source <address>", name,
-				    value);
+			return xml_fail(err, address, "unknown attribute %s='%s' in a hostdev's source <address>", name,
+					value);
 		}
 	}
 	char type[16];
-	if (attribute(address, "type", type, sizeof(type), err) < 0)
+	if (xml_attribute(address, "type", type, sizeof(type), err) < 0)
 		return -1;
 	if (type[0] && strcmp(type, "pci") != 0)
-		return fail(err, address, "type='%s': a PCI hostdev's source address is type='pci'", type);
+		return xml_fail(err, address, "type='%s': a PCI hostdev's source address is type='pci'", type);
 	return 0;
 }
 
@@ -118,10 +118,11 @@ static int parse_source_address_children(const xmlNode *address, vfg_hostdev_spe
 	for (const xmlNode *node = address->children; node; node = node->next) {
 		if (node->type != XML_ELEMENT_NODE)
 			continue;
-		if (!is_element(node, "vf-token"))
-			return fail(err, node, "unknown element in a hostdev's source <address> (expected vf-token)");
+		if (!xml_is_element(node, "vf-token"))
+			return xml_fail(err, node,
+					"unknown element in a hostdev's source <address> (expected vf-token)");
 		if (token)
-			return fail(err, node, "a second <vf-token> in <address>");
+			return xml_fail(err, node, "a second <vf-token> in <address>");
 		token = node;
 	}
 	if (!token)
@@ -130,8 +131,8 @@ static int parse_source_address_children(const xmlNode *address, vfg_hostdev_spe
 	if (parse_vf_token(token, &spec->addr, canonical, err) < 0)
 		return -1;
 	if (spec->vf_token[0] && strcmp(spec->vf_token, canonical) != 0)
-		return fail(err, token, "vf-token %s differs from the <vf-token> %s in <source>", canonical,
-			    spec->vf_token);
+		return xml_fail(err, token, "vf-token %s differs from the <vf-token> %s in <source>", canonical,
+				spec->vf_token);
 	memcpy(spec->vf_token, canonical, sizeof(canonical));
 	return 0;
 }
@@ -145,23 +146,23 @@ static int parse_source_address_children(const xmlNode *address, vfg_hostdev_spe
 static int parse_hostdev_driver(const xmlNode *driver, vfg_hostdev_spec *spec, bool *backend_given, vfg_error *err)
 {
 	char name[32], iommufd[16], model[VFG_DRIVER_MAX + 8];
-	if (attribute(driver, "name", name, sizeof(name), err) < 0 ||
-	    attribute(driver, "iommufd", iommufd, sizeof(iommufd), err) < 0 ||
-	    attribute(driver, "model", model, sizeof(model), err) < 0)
+	if (xml_attribute(driver, "name", name, sizeof(name), err) < 0 ||
+	    xml_attribute(driver, "iommufd", iommufd, sizeof(iommufd), err) < 0 ||
+	    xml_attribute(driver, "model", model, sizeof(model), err) < 0)
 		return -1;
 	if (xmlHasProp(driver, (const xmlChar *)"model")) {
 		vfg_error inner = {0};
 		if (vfg_driver_name_check(model, &inner) < 0)
-			return fail(err, driver, "model='%s': %s", model, inner.message);
+			return xml_fail(err, driver, "model='%s': %s", model, inner.message);
 		snprintf(spec->driver, sizeof(spec->driver), "%s", model);
 	}
 	/* "kvm" (legacy KVM assignment) and "xen" are other backends: no VFIO node is involved. */
 	if (name[0] && strcmp(name, "vfio") != 0)
-		return fail(err, driver,
-			    "driver name='%s': vfguard grants VFIO device nodes, only name='vfio' is served", name);
+		return xml_fail(err, driver,
+				"driver name='%s': vfguard grants VFIO device nodes, only name='vfio' is served", name);
 	if (iommufd[0]) {
 		bool yes = false;
-		if (yes_no(driver, "iommufd", iommufd, &yes, err) < 0)
+		if (xml_yes_no(driver, "iommufd", iommufd, &yes, err) < 0)
 			return -1;
 		spec->backend = yes ? VFG_BACKEND_IOMMUFD : VFG_BACKEND_LEGACY;
 		*backend_given = true;
@@ -182,16 +183,16 @@ static int hostdev_kind_check(const xmlNode *hostdev, const char *mode, const ch
 	static const char *const capabilities_types[] = {"storage", "misc", "net", NULL};
 	bool capabilities = strcmp(mode, "capabilities") == 0;
 	if (mode[0] && strcmp(mode, "subsystem") != 0 && !capabilities)
-		return fail(err, hostdev, "mode='%s': expected subsystem or capabilities", mode);
+		return xml_fail(err, hostdev, "mode='%s': expected subsystem or capabilities", mode);
 	if (!xmlHasProp(hostdev, (const xmlChar *)"type"))
-		return fail(err, hostdev, "no type attribute");
+		return xml_fail(err, hostdev, "no type attribute");
 	for (const char *const *known = capabilities ? capabilities_types : subsystem_types; *known; known++)
 		if (strcmp(type, *known) == 0)
 			return 0;
 	if (capabilities)
-		return fail(err, hostdev, "type='%s': not a capabilities hostdev type (storage, misc, net)", type);
-	return fail(err, hostdev, "type='%s': not a hostdev type libvirt knows (usb, pci, scsi, scsi_host, mdev)",
-		    type);
+		return xml_fail(err, hostdev, "type='%s': not a capabilities hostdev type (storage, misc, net)", type);
+	return xml_fail(err, hostdev, "type='%s': not a hostdev type libvirt knows (usb, pci, scsi, scsi_host, mdev)",
+			type);
 }
 
 /* Room for one more hostdev spec, set to the defaults of a PCI hostdev; NULL with @err at the bound. */
@@ -199,7 +200,7 @@ static vfg_hostdev_spec *spec_new(parse_state *state, const xmlNode *device, vfg
 {
 	libvirt_domain *out = state->out;
 	if (out->n_specs == LIBVIRT_HOSTDEVS_MAX) {
-		fail(err, device, "more than %d PCI hostdevs in one domain", LIBVIRT_HOSTDEVS_MAX);
+		xml_fail(err, device, "more than %d PCI hostdevs in one domain", LIBVIRT_HOSTDEVS_MAX);
 		return NULL;
 	}
 	vfg_hostdev_spec *specs = realloc(out->specs, (out->n_specs + 1) * sizeof(*specs));
@@ -224,7 +225,7 @@ static vfg_hostdev_spec *spec_new(parse_state *state, const xmlNode *device, vfg
 static int parse_pci_device(parse_state *state, const xmlNode *device, vfg_error *err)
 {
 	char managed[16];
-	if (attribute(device, "managed", managed, sizeof(managed), err) < 0)
+	if (xml_attribute(device, "managed", managed, sizeof(managed), err) < 0)
 		return -1;
 	libvirt_domain *out = state->out;
 	vfg_hostdev_spec *spec = spec_new(state, device, err);
@@ -232,29 +233,29 @@ static int parse_pci_device(parse_state *state, const xmlNode *device, vfg_error
 		return -1;
 
 	/* formatdomain: managed omitted means "no", the user detaches the device. */
-	if (managed[0] && yes_no(device, "managed", managed, &spec->managed, err) < 0)
+	if (managed[0] && xml_yes_no(device, "managed", managed, &spec->managed, err) < 0)
 		return -1;
 
 	const xmlNode *driver, *source, *address, *token;
 	bool backend_given = false;
-	if (only_child(device, "driver", &driver, err) < 0)
+	if (xml_only_child(device, "driver", &driver, err) < 0)
 		return -1;
 	if (driver && parse_hostdev_driver(driver, spec, &backend_given, err) < 0)
 		return -1;
 	if (!backend_given && state->iommufd_default)
 		spec->backend = VFG_BACKEND_IOMMUFD;
 
-	if (only_child(device, "source", &source, err) < 0)
+	if (xml_only_child(device, "source", &source, err) < 0)
 		return -1;
 	if (!source)
-		return fail(err, device, "a PCI hostdev without <source>: no host device named");
-	if (only_child(source, "address", &address, err) < 0)
+		return xml_fail(err, device, "a PCI hostdev without <source>: no host device named");
+	if (xml_only_child(source, "address", &address, err) < 0)
 		return -1;
 	if (!address)
-		return fail(err, source, "no <address>: a PCI hostdev is named by its address");
+		return xml_fail(err, source, "no <address>: a PCI hostdev is named by its address");
 	if (source_address_attributes_check(address, err) < 0 || parse_pci_address(address, &spec->addr, err) < 0)
 		return -1;
-	if (only_child(source, "vf-token", &token, err) < 0)
+	if (xml_only_child(source, "vf-token", &token, err) < 0)
 		return -1;
 	if (token && parse_vf_token(token, &spec->addr, spec->vf_token, err) < 0)
 		return -1;
@@ -264,7 +265,7 @@ static int parse_pci_device(parse_state *state, const xmlNode *device, vfg_error
 	for (size_t i = 0; i < out->n_specs; i++)
 		if (!out->specs[i].mdev[0] && vfg_pci_addr_equal(&out->specs[i].addr, &spec->addr)) {
 			char bdf[VFG_PCI_ADDR_STRLEN];
-			return fail(err, address, "%s is assigned twice", vfg_pci_addr_format(&spec->addr, bdf));
+			return xml_fail(err, address, "%s is assigned twice", vfg_pci_addr_format(&spec->addr, bdf));
 		}
 	/* libvirt opens the iommufd and cdev itself and passes the fds; QEMU opens a legacy group (docs/hooks.md). */
 	spec->access = spec->backend == VFG_BACKEND_IOMMUFD ? VFG_ACCESS_FD : VFG_ACCESS_PATH;
@@ -286,43 +287,44 @@ static int parse_mdev(parse_state *state, const xmlNode *hostdev, vfg_error *err
 {
 	static const char *const models[] = {"vfio-pci", "vfio-ccw", "vfio-ap", NULL};
 	char model[32], managed[16], uuid[64];
-	if (attribute(hostdev, "model", model, sizeof(model), err) < 0 ||
-	    attribute(hostdev, "managed", managed, sizeof(managed), err) < 0)
+	if (xml_attribute(hostdev, "model", model, sizeof(model), err) < 0 ||
+	    xml_attribute(hostdev, "managed", managed, sizeof(managed), err) < 0)
 		return -1;
 	const xmlNode *source, *address;
-	if (only_child(hostdev, "source", &source, err) < 0)
+	if (xml_only_child(hostdev, "source", &source, err) < 0)
 		return -1;
-	if (source && only_child(source, "address", &address, err) < 0)
+	if (source && xml_only_child(source, "address", &address, err) < 0)
 		return -1;
 	if (!source || !address)
-		return fail(err, source ? source : hostdev,
-			    "mdev (no uuid): an mdev is named by <source><address uuid=.../>");
-	if (attribute(address, "uuid", uuid, sizeof(uuid), err) < 0)
+		return xml_fail(err, source ? source : hostdev,
+				"mdev (no uuid): an mdev is named by <source><address uuid=.../>");
+	if (xml_attribute(address, "uuid", uuid, sizeof(uuid), err) < 0)
 		return -1;
 	if (!uuid[0])
-		return fail(err, address, "mdev (no uuid): <address> names no uuid");
+		return xml_fail(err, address, "mdev (no uuid): <address> names no uuid");
 	vfg_hostdev_spec parsed = {0};
 	vfg_error inner = {0};
 	if (vfg_uuid_parse(uuid, parsed.mdev, &inner) < 0)
-		return fail(err, address, "mdev uuid: %s", inner.message);
+		return xml_fail(err, address, "mdev uuid: %s", inner.message);
 	bool known = false;
 	for (size_t i = 0; models[i]; i++)
 		known = known || strcmp(model, models[i]) == 0;
 	if (!known)
-		return fail(err, hostdev, "mdev %s: model='%s': expected vfio-pci, vfio-ccw or vfio-ap", parsed.mdev,
-			    model);
+		return xml_fail(err, hostdev, "mdev %s: model='%s': expected vfio-pci, vfio-ccw or vfio-ap",
+				parsed.mdev, model);
 	bool is_managed = false;
-	if (managed[0] && yes_no(hostdev, "managed", managed, &is_managed, err) < 0)
+	if (managed[0] && xml_yes_no(hostdev, "managed", managed, &is_managed, err) < 0)
 		return -1;
 	if (is_managed)
-		return fail(err, hostdev,
-			    "mdev %s: managed='yes', but an mdev has no driver to detach and reattach (its parent's "
-			    "mdev driver made it)",
-			    parsed.mdev);
+		return xml_fail(
+			err, hostdev,
+			"mdev %s: managed='yes', but an mdev has no driver to detach and reattach (its parent's "
+			"mdev driver made it)",
+			parsed.mdev);
 	libvirt_domain *out = state->out;
 	for (size_t i = 0; i < out->n_specs; i++)
 		if (strcmp(out->specs[i].mdev, parsed.mdev) == 0)
-			return fail(err, address, "mdev %s is assigned twice", parsed.mdev);
+			return xml_fail(err, address, "mdev %s is assigned twice", parsed.mdev);
 	vfg_hostdev_spec *spec = spec_new(state, hostdev, err);
 	if (!spec)
 		return -1;
@@ -334,8 +336,8 @@ static int parse_mdev(parse_state *state, const xmlNode *hostdev, vfg_error *err
 static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *err)
 {
 	char mode[32], type[32];
-	if (attribute(hostdev, "mode", mode, sizeof(mode), err) < 0 ||
-	    attribute(hostdev, "type", type, sizeof(type), err) < 0)
+	if (xml_attribute(hostdev, "mode", mode, sizeof(mode), err) < 0 ||
+	    xml_attribute(hostdev, "type", type, sizeof(type), err) < 0)
 		return -1;
 	if (hostdev_kind_check(hostdev, mode, type, err) < 0)
 		return -1;
@@ -364,7 +366,7 @@ static int parse_hostdev(parse_state *state, const xmlNode *hostdev, vfg_error *
 static int parse_interface(parse_state *state, const xmlNode *interface, vfg_error *err)
 {
 	char type[32];
-	if (attribute(interface, "type", type, sizeof(type), err) < 0)
+	if (xml_attribute(interface, "type", type, sizeof(type), err) < 0)
 		return -1;
 	if (strcmp(type, "hostdev") == 0)
 		return parse_pci_device(state, interface, err);
@@ -372,26 +374,26 @@ static int parse_interface(parse_state *state, const xmlNode *interface, vfg_err
 		return 0;
 	const xmlNode *actual;
 	char actual_type[32];
-	if (only_child(interface, "actual", &actual, err) < 0)
+	if (xml_only_child(interface, "actual", &actual, err) < 0)
 		return -1;
 	if (!actual)
 		return 0;
-	if (attribute(actual, "type", actual_type, sizeof(actual_type), err) < 0)
+	if (xml_attribute(actual, "type", actual_type, sizeof(actual_type), err) < 0)
 		return -1;
 	if (strcmp(actual_type, "hostdev") != 0)
 		return 0;
 	return parse_pci_device(state, actual, err);
 }
 
-int parse_devices(parse_state *state, const xmlNode *devices, vfg_error *err)
+int libvirt_devices_parse(parse_state *state, const xmlNode *devices, vfg_error *err)
 {
 	for (const xmlNode *node = devices->children; node; node = node->next) {
 		int r = 0;
-		if (is_element(node, "hostdev"))
+		if (xml_is_element(node, "hostdev"))
 			r = parse_hostdev(state, node, err);
-		else if (is_element(node, "interface"))
+		else if (xml_is_element(node, "interface"))
 			r = parse_interface(state, node, err);
-		else if (is_element(node, "iommu"))
+		else if (xml_is_element(node, "iommu"))
 			state->out->domain.viommu = true;
 		if (r < 0)
 			return -1;

@@ -26,26 +26,26 @@ typedef struct parse_state {
 } parse_state;
 
 /* An element of libvirt's own vocabulary: no namespace. */
-bool is_element(const xmlNode *node, const char *name);
+bool xml_is_element(const xmlNode *node, const char *name);
 /* An error about @node: the subject names the line and the element (-1). */
-int fail(vfg_error *err, const xmlNode *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int xml_fail(vfg_error *err, const xmlNode *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The attribute's value into @buf, "" when absent. */
-int attribute(const xmlNode *node, const char *name, char *buf, size_t size, vfg_error *err);
+int xml_attribute(const xmlNode *node, const char *name, char *buf, size_t size, vfg_error *err);
 /* The only child element called @name: NULL when there is none, an error when there are two. */
-int only_child(const xmlNode *parent, const char *name, const xmlNode **child, vfg_error *err);
+int xml_only_child(const xmlNode *parent, const char *name, const xmlNode **child, vfg_error *err);
 /* @value, the attribute @name of @node, as yes or no into *@result; anything else is an error. */
-int yes_no(const xmlNode *node, const char *name, const char *value, bool *result, vfg_error *err);
+int xml_yes_no(const xmlNode *node, const char *name, const char *value, bool *result, vfg_error *err);
 
 /*
  * The children of <devices> (libvirt_xml_hostdev.c): each PCI function or
  * mdev handed through VFIO becomes a spec in state->out; an <iommu> sets viommu.
  */
-int parse_devices(parse_state *state, const xmlNode *devices, vfg_error *err);
+int libvirt_devices_parse(parse_state *state, const xmlNode *devices, vfg_error *err);
 
 /*
  * The document of @xml (libvirt_xml_document.c), or NULL with @err filled:
  * not well-formed, or it declares a DOCTYPE.
  */
-xmlDoc *document_read(const char *xml, size_t size, vfg_error *err);
+xmlDoc *libvirt_document_read(const char *xml, size_t size, vfg_error *err);
 
 #endif
