@@ -28,6 +28,10 @@ static char objects[8][64], devices[8][64], device_links[8][64], fd_names[8][64]
  */
 static int named_fds[8], object_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1},
 			 device_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+/* What a refused device_add kept (fake_qemu.failed_add_keeps_fds): its fd, open until the server ends, and the object
+ * it linked. */
+static int kept_fd = -1;
+static char kept_object[64];
 
 static void say(int fd, const char *text)
 {
@@ -104,6 +108,10 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 		  "{\"offset\": 0, \"qom-path\": \"/machine/unattached/device[7]\"}}\r\n");
 	if (fq->fail && strcmp(command, fq->fail) == 0) {
 		fprintf(log, "%s refused\n", command);
+		if (fq->failed_add_keeps_fds && strcmp(command, "device_add") == 0) {
+			kept_fd = named_fd_take(arg(arguments, "fd"));
+			snprintf(kept_object, sizeof(kept_object), "%s", arg(arguments, "iommufd"));
+		}
 		snprintf(reply, sizeof(reply),
 			 "{\"error\": {\"class\": \"GenericError\", \"desc\": \"vfio %s: test refusal of %s\"}}\r\n",
 			 arg(arguments, "host"), command);
@@ -176,7 +184,13 @@ static void serve_command(const fake_qemu *fq, int conn, FILE *log, struct json_
 	} else if (strcmp(command, "object-del") == 0) {
 		fprintf(log, "object-del %s\n", arg(arguments, "id"));
 		int i = list_find(objects, arg(arguments, "id"));
-		if (i >= 0) {
+		if (i >= 0 && strcmp(kept_object, arg(arguments, "id")) == 0) {
+			/* qom/object_interfaces.c, user_creatable_del() */
+			snprintf(reply, sizeof(reply),
+				 "{\"error\": {\"class\": \"GenericError\", \"desc\": \"object '%s' is in use, can not "
+				 "be deleted\"}}\r\n",
+				 arg(arguments, "id"));
+		} else if (i >= 0) {
 			objects[i][0] = '\0';
 			fd_close(&object_fds[i]);
 		}

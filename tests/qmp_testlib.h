@@ -21,6 +21,14 @@ typedef struct fake_qemu {
 	int connections; /* how many clients it serves, one after the other */
 	bool has_iommufd0; /* QEMU was started with qemu-args's -object iommufd,id=iommufd0 */
 	const char *fail; /* the command it answers with an error */
+	/*
+	 * fail is device_add, refused as QEMU refuses a device that fails to
+	 * realize: after taking the fd it names, which it keeps with the
+	 * iommufd object the device links (QEMU finalizes no such device;
+	 * measured with QEMU 11.1, qemu-hotplug in the VM suite), so closefd
+	 * finds no such name and object-del says the object is in use.
+	 */
+	bool failed_add_keeps_fds;
 	bool unplug_completes; /* device_del: DEVICE_DELETED (before the return, as QEMU sends it) */
 	char device_node[256]; /* a path device's node, which device_add opens as QEMU does; "": none */
 	bool closes_late; /* DEVICE_DELETED sent, a device's node stays open until the server ends */

@@ -238,6 +238,55 @@ START_TEST(test_qmp_error_revokes_and_undoes)
 }
 END_TEST
 
+/*
+ * QEMU refuses a device_add after the device took its fd (a slot already
+ * taken), and keeps that fd and the iommufd object the device links:
+ * measured with QEMU 11.1 (qemu-hotplug in the VM suite). The rollback's
+ * revoke is then refused naming QEMU, so the hostdev stays the domain's,
+ * which is what the host is, and the error says so and what to run once
+ * QEMU is gone; it did say "nothing left granted", and the journal kept the
+ * hostdev unsaid.
+ */
+START_TEST(test_failed_device_add_whose_fd_qemu_keeps_leaves_the_hostdev_held)
+{
+	const char *root = root_new();
+	char *before = test_snapshot(root, FLAGS);
+	fake_qemu fq = {.fail = "device_add", .failed_add_keeps_fds = true};
+	fake_qemu_start(&fq);
+	test_run run;
+	run_vfguard(&run, root, &fq, "hotplug", "01:00.0,backend=iommufd,access=fd", NULL);
+	expect_status(&run, 1, "hotplug");
+	char expected[512];
+	snprintf(expected, sizeof(expected),
+		 ": GenericError: vfio 0000:01:00.0: test refusal of device_add; domain vm1 keeps the hostdev and its "
+		 "grants, "
+		 "since pid %d (test_qmp_hotplu) has /dev/vfio/devices/vfio0 open, after 5 s (QEMU keeps the fds a "
+		 "failed device_add took): once that is closed (QEMU exits), run vfguard revoke --domain vm1 "
+		 "--hostdev 0000:01:00.0\n",
+		 (int)fq.pid);
+	expect_in(run.err, "vfguard: 0000:01:00.0: QEMU refused device_add on ");
+	expect_in(run.err, expected);
+	ck_assert_msg(occurrences(run.err, "vfguard: ") == 1, "%s", run.err);
+	test_run_free(&run);
+	test_cli(&run, (const char *[]){"status", "--root", root, "--domain", "vm1", NULL});
+	expect_status(&run, 0, "status");
+	expect_in(run.out, "hostdev 0000:01:00.0");
+	test_run_free(&run);
+	char *log = fake_qemu_finish(&fq);
+	expect_in(log, "device_add refused\nclosefd vfg-0000-01-00.0\nobject-del vfg-iommufd\n");
+	free(log);
+
+	/* QEMU gone, its fds with it: what the error said to run leaves the tree as before. */
+	test_cli(&run,
+		 (const char *[]){"revoke", "--root", root, "--domain", "vm1", "--hostdev", "0000:01:00.0", NULL});
+	expect_status(&run, 0, "revoke --hostdev");
+	test_run_free(&run);
+	test_snapshot_expect(root, FLAGS, before, "a hotplug QEMU refused keeping its fds, then revoke --hostdev");
+	free(before);
+	test_root_remove(root);
+}
+END_TEST
+
 START_TEST(test_legacy_fd_refused_as_qemu_args_refuses)
 {
 	const char *root = root_new();
@@ -477,6 +526,7 @@ int main(void)
 	tcase_add_test(tc, test_iommufd_object_added_once);
 	tcase_add_test(tc, test_iommufd_object_of_qemu_args_used);
 	tcase_add_test(tc, test_qmp_error_revokes_and_undoes);
+	tcase_add_test(tc, test_failed_device_add_whose_fd_qemu_keeps_leaves_the_hostdev_held);
 	tcase_add_test(tc, test_legacy_fd_refused_as_qemu_args_refuses);
 	tcase_add_test(tc, test_fds_only_to_the_domains_uid);
 	tcase_add_test(tc, test_hotunplug_revokes);

@@ -58,13 +58,16 @@ static const char hotplug_help[] =
 	"(an iommufd hostdev); device_add with the properties qemu-args writes and\n"
 	"the id vfg-NAME (the hostdev's name, ':' as '-'). On any QMP error what this\n"
 	"run did in QEMU is undone (closefd, object-del), the hostdev's grants are\n"
-	"revoked, and QEMU's error class and description are printed.\n"
+	"revoked, and QEMU's error class and description are printed. QEMU keeps\n"
+	"the fds a failed device_add took: the domain then keeps the hostdev until\n"
+	"QEMU closes them (exits), and the error names them and the revoke to run.\n"
 	"\n"
 	"  --qmp SOCKET         the running QEMU's QMP unix socket (required)\n"
 	"  --bus ID             the bus to plug into (device_add's bus: a pcie-root-port's id\n"
 	"                       on q35, whose pcie.0 takes no hot-plug; default: QEMU's choice)\n"
 	"  --rlimit-mode MODE   as for exec: iommufd's per-process accounting\n" CLI_DOMAIN_HELP CLI_COMMON_HELP "\n"
-	"Exit status: 0 plugged, 1 failed (nothing left granted or added), 2 usage.\n";
+	"Exit status: 0 plugged, 1 failed (nothing left granted or added, but for\n"
+	"what QEMU keeps, as said), 2 usage.\n";
 
 static const char hotunplug_help[] =
 	"Usage: vfguard hotunplug --qmp SOCKET --domain NAME --hostdev SPEC [--timeout SECONDS] [OPTIONS]\n"
@@ -400,18 +403,59 @@ static void hotplug_undo_qemu(hotplug_state *state)
 	}
 }
 
-/* The hostdev's grants taken back after a failure; a failure of that is added to the error. */
+/*
+ * A revoke --hostdev refused because a process still holds the hostdev's
+ * node after the 5 s wait (core/revoke.c, unplug_nodes_let_go): into @who
+ * the holders as its message names them, between "is still in its VM: "
+ * and its advice ("pid 129 (qemu-system-x86) has /dev/vfio/devices/vfio0
+ * open, after 5 s"); false for any other failure. The test of each caller
+ * catches a change of that wording.
+ */
+static bool revoke_refused_holders(const vfg_error *err, char *who, size_t size)
+{
+	static const char held[] = " is still in its VM: ", advice[] = "; its manager's unplug can return";
+	const char *holders = err->errnum == EBUSY ? strstr(err->message, held) : NULL;
+	const char *end = holders ? strstr(holders, advice) : NULL;
+	if (!end)
+		return false;
+	holders += strlen(held);
+	snprintf(who, size, "%.*s", (int)(end - holders), holders);
+	return true;
+}
+
+/*
+ * The hostdev's grants taken back after a failure; a failure of that is
+ * added to the error. QEMU keeps the fds a device_add took when the
+ * device then fails to realize (measured with QEMU 11.1, qemu-hotplug in
+ * the VM suite: a slot already taken; the device object is not finalized,
+ * so neither the cdev's fd nor the iommufd object it links is let go), so
+ * the revoke is refused naming QEMU: the hostdev stays the domain's, which
+ * is what the host is, and the error says until when.
+ */
 static void hotplug_undo_grants(hotplug_state *state, vfg_context *ctx, vfg_error *err)
 {
+	const char *domain = state->cmd->domain.domain.name;
 	const char *hostdevs[] = {state->cmd->domain.hostdev_texts[0], NULL};
 	vfg_change_summary summary;
 	vfg_error revoke_err = {0};
-	if (vfg_domain_revoke_hostdevs(ctx, state->cmd->domain.domain.name, hostdevs, &summary, &revoke_err) < 0) {
-		char first[sizeof(err->message)];
-		snprintf(first, sizeof(first), "%s", err->message);
+	if (vfg_domain_revoke_hostdevs(ctx, domain, hostdevs, &summary, &revoke_err) == 0)
+		return;
+	char first[sizeof(err->message)], who[sizeof(err->message)];
+	/* Its own subject dropped: set again below, it would be said twice. */
+	const char *text = err->message;
+	size_t subject = strlen(err->subject);
+	if (subject && strncmp(text, err->subject, subject) == 0 && strncmp(text + subject, ": ", 2) == 0)
+		text += subject + 2;
+	snprintf(first, sizeof(first), "%s", text);
+	if (revoke_refused_holders(&revoke_err, who, sizeof(who)))
+		vfg_error_refuse(err, EBUSY, state->hostdev,
+				 "%s; domain %s keeps the hostdev and its grants, since %s (QEMU keeps the fds a "
+				 "failed device_add took): once that is closed (QEMU exits), run vfguard revoke "
+				 "--domain %s --hostdev %s",
+				 first, VFG_NAME_SHELL(domain), who, VFG_NAME_SHELL(domain), state->hostdev);
+	else
 		vfg_error_set(err, err->errnum, state->hostdev, "%s; and its grants could not all be revoked: %s",
 			      first, revoke_err.message);
-	}
 }
 
 /* The members --json output of hotplug and hotunplug opens with; the caller adds its own and the "}". */
@@ -591,26 +635,19 @@ static void hotunplug_print(const hotplug_state *state, bool deleted, bool objec
  * unplug_nodes_let_go), its message ends in revoke --hostdev's advice,
  * "nothing was changed: revoke it once the VM has let it go, or stop the
  * VM", which is not what happened here: QEMU did delete the device (and
- * the object), and only vfguard's side is undone. Said as it is, the
- * holders kept: the text that message puts between "is still in its VM: "
- * and its advice. Any other failure keeps the library's message, after
- * what QEMU did.
+ * the object). Said as it is, with the holders the refusal names
+ * (revoke_refused_holders). Any other failure keeps the library's message,
+ * after what QEMU did.
  */
 static void hotunplug_revoke_failed(const hotplug_state *state, bool object_removed, vfg_error *err)
 {
-	static const char held[] = " is still in its VM: ", advice[] = "; its manager's unplug can return";
-	char qemu_did[128];
+	char qemu_did[128], who[sizeof(err->message)];
 	snprintf(qemu_did, sizeof(qemu_did), "QEMU deleted device %s%s", state->device_id,
 		 object_removed ? " and iommufd object " HOTPLUG_IOMMUFD_ID : "");
-	const char *holders = err->errnum == EBUSY ? strstr(err->message, held) : NULL;
-	const char *end = holders ? strstr(holders, advice) : NULL;
-	if (!end) {
+	if (!revoke_refused_holders(err, who, sizeof(who))) {
 		vfg_error_prefix(err, "hostdev %s: %s, but revoking its grants failed", state->hostdev, qemu_did);
 		return;
 	}
-	holders += strlen(held);
-	char who[sizeof(err->message)];
-	snprintf(who, sizeof(who), "%.*s", (int)(end - holders), holders);
 	const char *domain = state->cmd->domain.domain.name;
 	vfg_error_refuse(err, EBUSY, state->hostdev,
 			 "%s, but %s; vfguard kept every grant of the hostdev: once that is closed, run vfguard "

@@ -98,6 +98,53 @@ round() {
 	expect_same "$name-host-as-before" "$before" "$(host_snapshot /sys/fs/cgroup $nodes)"
 }
 
+# refused NAME HOSTDEV KEPT: device_add fails after QEMU took what it was
+# given: the pcie-root-port's one slot is taken (hw/pci/pci.c
+# do_pci_register_device refuses it before vfio-pci's realize runs, after
+# the device's properties, its "fd" among them, were set). Measured with
+# QEMU 11.1: a device that failed to realize is not finalized, so QEMU keeps
+# the cdev's fd it took and the iommufd object the device links (object-del:
+# "in use") until it exits; by path, vfio-pci opened nothing yet. KEPT is
+# what QEMU then holds ("" none). hotplug fails naming QEMU's reason; with
+# nothing kept it takes every grant back; with the cdev kept, its revoke is
+# refused naming QEMU, and the domain keeps the hostdev until QEMU exits,
+# then revoke --hostdev. Either way the host ends as before.
+refused() {
+	local name=$1 hostdev=$2 kept=$3 qemu_pid status
+	rm -f "$socket"
+	$(as_uid 107) qemu-system-x86_64 -S -nodefaults -display none -accel tcg -m 64 -machine q35 \
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1 -device virtio-rng-pci,bus=rp1 \
+		-qmp "unix:$socket,server=on,wait=off" >"$name-qemu.out" 2>&1 &
+	qemu_pid=$!
+	check "$name-qmp-ready" qmp --wait 60 "$socket" query-status || return 1
+	vfguard hotplug --qmp "$socket" --bus rp1 --set labelers=dac --domain vm1 --uid 107 --gid 107 \
+		--hostdev "$hostdev" >"$name-hotplug.out" 2>"$name-hotplug.err"
+	status=$?
+	show_output "$name-hotplug.err"
+	expect_eq "$name-hotplug-failed" "$status" 1
+	expect_match "$name-hotplug-says-why" "$(cat "$name-hotplug.err")" \
+		"vfguard: $EDU: QEMU refused device_add on $socket: GenericError: PCI: slot 0 function 0 already occupied"
+	expect_match "$name-qemu-fds-read" "$(ls -l "/proc/$qemu_pid/fd/")" " -> socket:"
+	# shellcheck disable=SC2086 # the node list
+	expect_eq "$name-nodes-as-before-qemu-runs" "$(stat_nodes $nodes; getfattr -d -m - --absolute-names $nodes)" "$before_nodes"
+	if [ -z "$kept" ]; then
+		expect_empty "$name-qemu-holds-no-vfio-node" "$(vfio_fds "$qemu_pid")"
+		expect_eq "$name-nothing-held" "$(vfguard status --domain vm1 2>&1)" "domain vm1 holds nothing"
+	else
+		expect_eq "$name-qemu-keeps-fds" "$(vfio_fds "$qemu_pid")" "$kept"
+		expect_match "$name-hotplug-says-kept" "$(cat "$name-hotplug.err")" \
+			"; domain vm1 keeps the hostdev and its grants, since pid $qemu_pid \\(qemu-system-x86\\) has $cdev open, after 5 s .*run vfguard revoke --domain vm1 --hostdev $EDU\$"
+		expect_match "$name-hostdev-held" "$(vfguard status --domain vm1 2>&1)" "hostdev $EDU"
+	fi
+	check "$name-qmp-quit" qmp "$socket" quit
+	vm_pid=$qemu_pid vm_wait "$name-qemu-exits" 30
+	[ -z "$kept" ] || check "$name-revoke-hostdev" vfguard revoke --set labelers=dac --domain vm1 --hostdev "$EDU"
+	# shellcheck disable=SC2086 # the node list
+	expect_same "$name-host-as-before" "$before" "$(host_snapshot /sys/fs/cgroup $nodes)"
+}
+
+refused refused-iommufd-fd "$EDU,backend=iommufd,access=fd" "/dev/iommu $cdev "
+refused refused-legacy-path "$EDU,backend=legacy" ""
 round legacy-path "$EDU,backend=legacy" "$group /dev/vfio/vfio " timeout
 round iommufd-fd "$EDU,backend=iommufd,access=fd" "/dev/iommu $cdev " timeout
 round q35-iommufd-fd "$EDU,backend=iommufd,access=fd" "/dev/iommu $cdev " deleted \
