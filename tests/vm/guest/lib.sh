@@ -920,6 +920,36 @@ carry() {
 	tar -C / -czf - "$@" | base64 | sed 's/^/VFGVM carry /'
 }
 
+# libvirt_hotplug_domain NAME [DEVICES]: a q35 domain with one empty
+# pcie-root-port (and DEVICES), its hot-plug native PCIe (ACPI's for bridges
+# off, docs/hotplug.md): a device in the port's slot, which no guest that
+# never ran powered on, is unplugged at once (libvirt-hotplug).
+libvirt_hotplug_domain() {
+	libvirt_domain_with "$1" "    <controller type='pci' index='0' model='pcie-root'/>
+    <controller type='pci' index='1' model='pcie-root-port'/>
+${2:-}" |
+		sed "s|<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|
+			s|machine='pc'|machine='q35'|; s|</os>|</os>\n  <features><acpi/></features>|
+			s|</domain>|  <qemu:commandline><qemu:arg value='-global'/><qemu:arg value='ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'/></qemu:commandline>\n</domain>|"
+}
+
+# qemu_vfio_fds PID: what PID's fds name under /dev/vfio, a line each.
+qemu_vfio_fds() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		readlink "$fd"
+	done | grep '^/dev/vfio/'
+}
+
+# qemu_wait_let_go PID: until PID holds no /dev/vfio node (10 s at most).
+qemu_wait_let_go() {
+	local i=0
+	while [ -n "$(qemu_vfio_fds "$1")" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # libvirt_edu_setup: the checks that vfguard's libvirt hook is installed as
 # packaged (qemu.d's link to the program in /usr/sbin, and executable) and
 # that edu is on no driver, as a managed hostdev starts.

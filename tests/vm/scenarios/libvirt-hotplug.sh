@@ -32,36 +32,12 @@ libvirt_edu_setup || exit 1
 group=/dev/vfio/$(iommu_group "$EDU")
 libvirt_hostdev "name='vfio'" "$EDU" |
 	sed "s|</source>|</source>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>|" >hostdev.xml
-# hotplug_domain NAME [DEVICES]: a q35 domain with one empty pcie-root-port (and DEVICES), native hot-plug.
-hotplug_domain() {
-	libvirt_domain_with "$1" "    <controller type='pci' index='0' model='pcie-root'/>
-    <controller type='pci' index='1' model='pcie-root-port'/>
-${2:-}" |
-		sed "s|<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|
-			s|machine='pc'|machine='q35'|; s|</os>|</os>\n  <features><acpi/></features>|
-			s|</domain>|  <qemu:commandline><qemu:arg value='-global'/><qemu:arg value='ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'/></qemu:commandline>\n</domain>|"
-}
-# qemu_vfio_fds PID: what QEMU's fds name under /dev/vfio.
-qemu_vfio_fds() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		readlink "$fd"
-	done | grep '^/dev/vfio/'
-}
-# wait_let_go PID: until QEMU holds no /dev/vfio node (10 s at most).
-wait_let_go() {
-	local i=0
-	while [ -n "$(qemu_vfio_fds "$1")" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 libvirt_start || exit 1
 before=$(host_snapshot /sys/fs/cgroup /dev/vfio/vfio)
 
 # (a)
 domain=vfg-hotplug
-hotplug_domain $domain "$(cat hostdev.xml)" >domain.xml
+libvirt_hotplug_domain $domain "$(cat hostdev.xml)" >domain.xml
 check a-define virsh_ define domain.xml || exit 1
 uuid=$(virsh_ domuuid $domain | head -n 1)
 check a-start virsh_ start --paused $domain || {
@@ -96,7 +72,7 @@ check a-undefine virsh_ undefine $domain
 
 # (b)
 domain=vfg-hotplug-empty
-hotplug_domain $domain >domain.xml
+libvirt_hotplug_domain $domain >domain.xml
 check b-define virsh_ define domain.xml || exit 1
 uuid=$(virsh_ domuuid $domain | head -n 1)
 check b-start virsh_ start --paused $domain || exit 1
@@ -116,7 +92,7 @@ for round in 1 2; do
 	check b$round-audit-clean vfguard audit --domain $domain
 	[ $round = 1 ] || break
 	check b1-unplug virsh_ detach-device $domain hostdev.xml --live
-	wait_let_go "$pid"
+	qemu_wait_let_go "$pid"
 	expect_empty b1-qemu-lets-go "$(qemu_vfio_fds "$pid")"
 	expect_empty b1-domain-no-hostdev "$(virsh_ dumpxml $domain | grep -F '<hostdev')"
 	# libvirt leaves a function it found on vfio-pci at the plug where it was (docs/hooks.md, Known limits).

@@ -31,6 +31,11 @@ expect_eq qemu-uid "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")" 
 expect_eq qemu-no-caps "$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")" 0000000000000000
 expect_match qemu-holds-iommu "$(ls -l "/proc/$pid/fd/")" " -> /dev/iommu\$"
 expect_match qemu-holds-cdev "$(ls -l "/proc/$pid/fd/")" " -> $cdev\$"
+# libvirtd opened both nodes and passed them: it keeps no copy once QEMU has
+# them, so a process revoke --hostdev would name (core/revoke.c) is QEMU alone.
+libvirtd_fds=$(ls -l "/proc/$(cat /run/libvirtd.pid)/fd/")
+expect_match libvirtd-fds-read "$libvirtd_fds" " -> socket:"
+expect_eq libvirtd-keeps-no-vfio-fd "$(echo "$libvirtd_fds" | grep -cE ' -> /dev/(iommu|vfio/)')" 0
 expect_query_pci qmp-query-pci $domain
 expect_eq edu-on-vfio-pci "$(pci_driver "$EDU")" vfio-pci
 check status sh -c "vfguard status --json >status.json"
