@@ -1534,6 +1534,15 @@ static const vfg_audit_finding *finding_for(const vfg_audit_report *report, cons
 	return NULL;
 }
 
+/* @report (freed) has no finding. */
+static void expect_no_findings(vfg_audit_report *report, const char *what)
+{
+	ck_assert_msg(report->n_findings == 0, "%s: %zu findings, the first %s: %s", what, report->n_findings,
+		      report->n_findings ? report->findings[0].path : "",
+		      report->n_findings ? report->findings[0].actual : "");
+	vfg_audit_report_free(report);
+}
+
 START_TEST(audit_compares_the_live_rules_with_the_journal)
 {
 	fixture f;
@@ -1598,6 +1607,41 @@ START_TEST(audit_compares_the_live_rules_with_the_journal)
 		      "%zu findings: %s / %s", report->n_findings, drift ? drift->actual : "", drift ? drift->fix : "");
 	vfg_audit_report_free(report);
 	domain_revoke_ok(&f, "vm1");
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * A v1 rule another's line allowed at the grant ("allowed": vfguard wrote
+ * none) is not in the cgroup made again at the path without that line: the
+ * hypervisor gets EPERM, and apply grants it again, so audit says so too
+ * (it used to pass over every "allowed" record, and found no drift).
+ */
+START_TEST(audit_finds_a_cgroup_made_again_without_the_line_that_allowed_the_rule)
+{
+	fixture f;
+	fixture_open(&f);
+	char dir[256];
+	make_v1_cgroup(dir, sizeof(dir), 1, (const char *[]){"c 1:3 rwm", "c 1:5 rw", NULL});
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	domain_apply_ok(&f, "vm1", dir, hostdevs, NULL);
+	ck_assert_msg(rmdir(dir) == 0, "rmdir %s: %s", dir, strerror(errno));
+	make_v1_cgroup(dir, sizeof(dir), 1, v1_base);
+	expect_eperm(dir, f.root, GROUP7);
+
+	vfg_audit_report *report = audit(&f, "vm1", dir, hostdevs);
+	const vfg_audit_finding *drift = finding_for(report, GROUP7);
+	ck_assert_msg(drift && drift->kind == VFG_FINDING_DRIFT && strstr(drift->actual, "is another cgroup now") &&
+			      strcmp(drift->fix, "apply the domain again: the grant went with the cgroup removed") == 0,
+		      "%zu findings: %s / %s", report->n_findings, drift ? drift->actual : "", drift ? drift->fix : "");
+	vfg_audit_report_free(report);
+
+	/* the fix it names: another apply, after which audit finds nothing */
+	domain_apply_ok(&f, "vm1", dir, hostdevs, NULL);
+	expect_opens(dir, f.root, GROUP7);
+	expect_no_findings(audit(&f, "vm1", dir, hostdevs), "after the apply");
+	domain_revoke_ok(&f, "vm1");
+	expect_devices_list(dir, "c 1:3 rwm\n");
 	fixture_close(&f);
 }
 END_TEST
@@ -2010,6 +2054,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, a_kill_at_any_point_of_an_apply_granting_again_is_restored);
 	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
+	tcase_add_test(tc, audit_finds_a_cgroup_made_again_without_the_line_that_allowed_the_rule);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	tcase_add_loop_test(tc, an_apply_into_a_cgroup_made_again_at_the_path_grants_again, 0, 2);
 	tcase_add_test(tc, a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes);

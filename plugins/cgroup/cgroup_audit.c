@@ -48,6 +48,9 @@ static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *n
 	}
 	if (state.allowed || audit_made_again(part, dir, node, expected, finding))
 		return;
+	/* "allowed": another's line allowed it at the grant, and vfguard wrote none, so none of its own went. */
+	if (strcmp(part->token, "allowed") == 0)
+		return;
 	_cleanup_free_ char *list = cgroup_v1_list(part->dir, &why);
 	snprintf(actual, sizeof(actual), "no line allows it; %s/devices.list is: %s", part->dir,
 		 list ? list : why.message);
@@ -112,7 +115,7 @@ int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 				"a rule an earlier path grant left",
 				"an apply of the domain's hostdevs as they are (vfguard apply --hostdev ... with "
 				"the same ones) takes it back");
-		else if (undo.v1.dir[0] && strcmp(undo.v1.token, "allowed") != 0)
+		else if (undo.v1.dir[0])
 			audit_v1(hold, &undo.v1, node, &rule, rule_text, finding);
 		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])
 			audit_v2(hold, &undo.v2, node, &rule, rule_text, finding);
