@@ -1515,15 +1515,21 @@ START_TEST(fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_gr
 }
 END_TEST
 
-static vfg_audit_report *audit(fixture *f, const char *name, const char *dir, const char *const *hostdevs)
+/* The audit of domain @name in cgroup @dir or, when NULL, @pid's cgroups. */
+static vfg_audit_report *audit_of(fixture *f, const char *name, const char *dir, pid_t pid, const char *const *hostdevs)
 {
 	vfg_plan *plan = NULL;
 	vfg_error err = {0};
-	ck_assert_msg(domain_plan(f, name, dir, 0, hostdevs, &plan, &err) == 0, "%s", err.message);
+	ck_assert_msg(domain_plan(f, name, dir, pid, hostdevs, &plan, &err) == 0, "%s", err.message);
 	vfg_audit_report *report = NULL;
 	ck_assert_msg(vfg_plan_audit(f->ctx, plan, &report, &err) == 0, "%s", err.message);
 	vfg_plan_free(plan);
 	return report;
+}
+
+static vfg_audit_report *audit(fixture *f, const char *name, const char *dir, const char *const *hostdevs)
+{
+	return audit_of(f, name, dir, 0, hostdevs);
 }
 
 static const vfg_audit_finding *finding_for(const vfg_audit_report *report, const char *path)
@@ -1642,6 +1648,67 @@ START_TEST(audit_finds_a_cgroup_made_again_without_the_line_that_allowed_the_rul
 	expect_no_findings(audit(&f, "vm1", dir, hostdevs), "after the apply");
 	domain_revoke_ok(&f, "vm1");
 	expect_devices_list(dir, "c 1:3 rwm\n");
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * A domain granted by its pid, whose pid then moved to another cgroup and
+ * whose first cgroup was removed: the grant went with it. Apply grants the
+ * rules again where the pid is, and its note says the cgroup is gone (it
+ * said "another cgroup now (inode 0 ...)"); audit calls it drift with the
+ * same fix (it said nothing: a cgroup gone was taken as the VM gone).
+ */
+START_TEST(a_grant_whose_cgroup_is_gone_while_its_pid_lives_in_another_is_drift_and_granted_again)
+{
+	fixture f;
+	fixture_open(&f);
+	/* the pid in a cgroup of each hierarchy; it moves in one (v1, then v2), and its first cgroup there goes */
+	bool v2 = _i == 1;
+	char v1_dir[256], v2_dir[256], first[256];
+	make_v1_cgroup(v1_dir, sizeof(v1_dir), 1, v1_base);
+	make_v2_cgroup(v2_dir, sizeof(v2_dir), 1);
+	pid_t vm = vm_process_in((const char *[]){v1_dir, v2_dir, NULL});
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	vfg_error err = {0};
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, NULL, &err) == 0, "%s", err.message);
+	char *moved = v2 ? v2_dir : v1_dir, pid[16];
+	snprintf(first, sizeof(first), "%s", moved);
+	if (v2)
+		make_v2_cgroup(moved, sizeof(v2_dir), 2);
+	else
+		make_v1_cgroup(moved, sizeof(v1_dir), 2, v1_base);
+	snprintf(pid, sizeof(pid), "%d", (int)vm);
+	test_cgroup_write(moved, "cgroup.procs", pid);
+	if (v2)
+		test_cgroup_detach_all(first);
+	ck_assert_msg(rmdir(first) == 0, "rmdir %s: %s", first, strerror(errno));
+	const char *both[] = {v1_dir, v2_dir, NULL};
+	/* a cgroup2 cgroup with no program confines nothing */
+	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP7)), v2 ? 0 : EPERM);
+
+	vfg_audit_report *report = audit_of(&f, "vm1", NULL, vm, hostdevs);
+	const vfg_audit_finding *drift = finding_for(report, GROUP7);
+	ck_assert_msg(drift && drift->kind == VFG_FINDING_DRIFT &&
+			      strstr(drift->actual, "is gone, and the grant with it") &&
+			      strcmp(drift->fix, "apply the domain again: the grant went with the cgroup removed") == 0,
+		      "%zu findings: %s / %s", report->n_findings, drift ? drift->actual : "", drift ? drift->fix : "");
+	vfg_audit_report_free(report);
+
+	vfg_change_summary summary;
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, &summary, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(summary.changed, 2);
+	ck_assert_msg(strstr(summary.notes, "is gone, and the grant with it; granted again") &&
+			      !strstr(summary.notes, "inode 0"),
+		      "%s", summary.notes);
+	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP7)), 0);
+	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP8)), EPERM);
+	expect_no_findings(audit_of(&f, "vm1", NULL, vm, hostdevs), "after the apply");
+
+	domain_revoke_ok(&f, "vm1");
+	expect_devices_list(v1_dir, "c 1:3 rwm\n");
+	ck_assert_uint_eq(vfguard_program(v2_dir, NULL), 0);
+	vm_process_stop(vm);
 	fixture_close(&f);
 }
 END_TEST
@@ -2055,6 +2122,8 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, fd_access_needs_no_rule_and_takes_back_the_rule_of_an_earlier_path_grant);
 	tcase_add_loop_test(tc, audit_compares_the_live_rules_with_the_journal, 0, 2);
 	tcase_add_test(tc, audit_finds_a_cgroup_made_again_without_the_line_that_allowed_the_rule);
+	tcase_add_loop_test(tc, a_grant_whose_cgroup_is_gone_while_its_pid_lives_in_another_is_drift_and_granted_again,
+			    0, 2);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	tcase_add_loop_test(tc, an_apply_into_a_cgroup_made_again_at_the_path_grants_again, 0, 2);
 	tcase_add_test(tc, a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes);

@@ -30,17 +30,37 @@ static bool audit_made_again(const undo_part *part, const cgroup_dir *dir, const
 	return true;
 }
 
+/*
+ * A part whose cgroup is gone took its rule with it. While the domain's
+ * cgroups are found elsewhere (its pid moved: @placed), apply grants it
+ * again there (cgroup_held_in_force), so that is drift; else the VM is gone
+ * with its cgroup. True when the cgroup is gone.
+ */
+static bool audit_gone(const undo_part *part, const cgroup_dir *dir, bool placed, const vfg_node *node,
+		       const char *expected, vfg_finding *finding)
+{
+	if (!dir->gone)
+		return false;
+	if (placed) {
+		char actual[VFG_PATH_MAX + 64];
+		snprintf(actual, sizeof(actual), "%s is gone, and the grant with it", part->dir);
+		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+				   "apply the domain again: the grant went with the cgroup removed");
+	}
+	return true;
+}
+
 /* Audit of one hierarchy's part of a grant the journal records. */
-static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
-		     const char *rule_text, vfg_finding *finding)
+static void audit_v1(cgroup_hold *hold, const undo_part *part, bool placed, const vfg_node *node,
+		     const cgroup_rule *rule, const char *rule_text, vfg_finding *finding)
 {
 	cgroup_v1_state state;
 	vfg_error why = {0};
 	char expected[128], actual[VFG_ERROR_MESSAGE_MAX];
 	snprintf(expected, sizeof(expected), "devices.list allows '%s'", rule_text);
 	cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, &why);
-	if (dir && dir->gone)
-		return; /* the cgroup took its rules with it */
+	if (dir && audit_gone(part, dir, placed, node, expected, finding))
+		return;
 	if (!dir || cgroup_v1_read(dir, rule, &state, &why) < 0) {
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
 				   "revoke the domain, then apply it again");
@@ -61,8 +81,8 @@ static void audit_v1(cgroup_hold *hold, const undo_part *part, const vfg_node *n
 			   rule_text, part->dir);
 }
 
-static void audit_v2(cgroup_hold *hold, const undo_part *part, const vfg_node *node, const cgroup_rule *rule,
-		     const char *rule_text, vfg_finding *finding)
+static void audit_v2(cgroup_hold *hold, const undo_part *part, bool placed, const vfg_node *node,
+		     const cgroup_rule *rule, const char *rule_text, vfg_finding *finding)
 {
 	char expected[256], actual[512];
 	snprintf(expected, sizeof(expected), "vfguard's device program on %s, its map allowing '%s'", part->dir,
@@ -70,8 +90,8 @@ static void audit_v2(cgroup_hold *hold, const undo_part *part, const vfg_node *n
 	cgroup_v2_entry entry = {0};
 	vfg_error why = {0};
 	cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, &why);
-	if (dir && dir->gone)
-		return; /* the cgroup took its rules with it */
+	if (dir && audit_gone(part, dir, placed, node, expected, finding))
+		return;
 	if (!dir || cgroup_v2_find(hold, dir, &why) < 0 ||
 	    (dir->v2.prog.prog_fd >= 0 && cgroup_v2_entry_get(dir, rule, &entry, &why) < 0)) {
 		vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, why.message,
@@ -116,9 +136,9 @@ int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 				"an apply of the domain's hostdevs as they are (vfguard apply --hostdev ... with "
 				"the same ones) takes it back");
 		else if (undo.v1.dir[0])
-			audit_v1(hold, &undo.v1, node, &rule, rule_text, finding);
+			audit_v1(hold, &undo.v1, probe->active, node, &rule, rule_text, finding);
 		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])
-			audit_v2(hold, &undo.v2, node, &rule, rule_text, finding);
+			audit_v2(hold, &undo.v2, probe->active, node, &rule, rule_text, finding);
 		char sd_path[VFG_PATH_MAX];
 		if (node->access != VFG_ACCESS_FD && undo.sd.dir[0]) {
 			if (cgroup_sd_node_path(env, node, sd_path, sizeof(sd_path), err) < 0)

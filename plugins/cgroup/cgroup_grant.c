@@ -288,12 +288,19 @@ int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, c
 	const undo_part *parts[] = {&undo.v1, &undo.v2};
 	for (size_t i = 0; i < 2; i++) {
 		const undo_part *part = parts[i];
-		if (!part->dir[0] || !part->ino)
-			continue; /* no inode: a record of 0.6, taken as ever */
+		if (!part->dir[0])
+			continue;
 		cgroup_dir *dir = cgroup_hold_dir(hold, part->dir, err);
 		if (!dir)
 			return -1;
-		if (dir->gone || dir->ino != part->ino) {
+		/* Gone, with the step's cgroup found (the plan refuses a --cgroup gone): the pid is elsewhere now. */
+		if (dir->gone) {
+			snprintf(why, why_size, "%s is gone, and the grant with it", part->dir);
+			return 0;
+		}
+		if (!part->ino)
+			continue; /* no inode: a record of 0.6, taken as ever */
+		if (dir->ino != part->ino) {
 			snprintf(why, why_size, "%s is another cgroup now (inode %llu, the grant's was %llu)",
 				 part->dir, dir->ino, part->ino);
 			return 0;
