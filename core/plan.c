@@ -618,6 +618,20 @@ int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_erro
 }
 
 /*
+ * A grant held since an earlier apply that is no longer in force: its
+ * reason says so, with @why, as apply's note will, so that a dry run tells
+ * why a grant the domain holds is made again.
+ */
+static int plan_note_renewal(vfg_plan *plan, vfg_step *step, const char *why, vfg_error *err)
+{
+	char reason[VFG_STEP_REASON_MAX + VFG_ERROR_MESSAGE_MAX];
+	snprintf(reason, sizeof(reason), "%s; held since an earlier apply, but %s: apply grants it again", step->reason,
+		 why[0] ? why : "the change is no longer in force");
+	step->reason = vfg_text_store_add(plan->texts, reason);
+	return step->reason ? 0 : vfg_error_set(err, ENOMEM, plan->domain.name, "cannot plan");
+}
+
+/*
  * For a plan made apart from its apply (vfg_plan_build: plan, a dry run,
  * a hook that checks the plan): what apply would find under its own lock,
  * as the journal reads now, so that what they show is what apply does. A
@@ -643,7 +657,8 @@ static int plan_note_apply(const vfg_context *ctx, const host_journal *hj, vfg_p
 			/* One no longer in force (a cgroup made again at its path) apply grants again. */
 			char why[VFG_ERROR_MESSAGE_MAX / 2];
 			int in_force = held ? record_in_force(ctx, hj, plan, step, held, why, sizeof(why), err) : 0;
-			if (in_force < 0)
+			if (in_force < 0 ||
+			    (held && !in_force && plan_note_renewal(plan, &plan->steps[i], why, err) < 0))
 				return -1;
 			plan->held[i] = in_force;
 		}

@@ -704,6 +704,15 @@ static void make_cgroup_v1_or_v2(bool v2, char *dir, size_t size)
 		make_v1_cgroup(dir, size, 1, v1_base);
 }
 
+/* The loop test's cgroup @dir removed and made again at its path: another cgroup, with none of its rules. */
+static void make_cgroup_again(bool v2, char *dir, size_t size)
+{
+	if (v2)
+		test_cgroup_detach_all(dir);
+	ck_assert_msg(rmdir(dir) == 0, "rmdir %s: %s", dir, strerror(errno));
+	make_cgroup_v1_or_v2(v2, dir, size);
+}
+
 START_TEST(v1_grant_opens_the_node_and_revoke_denies_it_again)
 {
 	fixture f;
@@ -795,10 +804,7 @@ START_TEST(an_apply_into_a_cgroup_made_again_at_the_path_grants_again)
 	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
 	const char *const hostdevs[] = {LEGACY7, NULL};
 	domain_apply_ok(&f, "vm1", dir, hostdevs, NULL);
-	if (v2)
-		test_cgroup_detach_all(dir);
-	ck_assert_msg(rmdir(dir) == 0, "rmdir %s: %s", dir, strerror(errno));
-	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
+	make_cgroup_again(v2, dir, sizeof(dir));
 	char *before = v2 ? NULL : test_cgroup_devices_list(dir);
 
 	vfg_change_summary summary;
@@ -1413,6 +1419,56 @@ START_TEST(restore_after_a_kill_at_any_journal_point_leaves_devices_list_and_pro
 	domain_revoke_ok(&f, "vm1");
 	hybrid_expect_as_before(&h, "the uninterrupted apply, revoked");
 	hybrid_close(&h);
+	fixture_close(&f);
+}
+END_TEST
+
+/* The dry run's steps of @plan, as apply --dry-run prints them, unwrapped. */
+static char *dry_run_steps(const vfg_plan *plan)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(vfg_plan_write_steps_text_width(plan, 0, out), 0);
+	fclose(out);
+	return text;
+}
+
+/*
+ * The dry run of a domain whose cgroup was made again at the path: the
+ * steps it holds are not "held already", and their reason says why, as
+ * apply's note does (it said only what a first grant says).
+ */
+START_TEST(a_dry_run_says_why_a_grant_held_in_a_cgroup_made_again_is_made_again)
+{
+	fixture f;
+	fixture_open(&f);
+	bool v2 = _i == 1;
+	char dir[256];
+	make_cgroup_v1_or_v2(v2, dir, sizeof(dir));
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	make_cgroup_again(v2, dir, sizeof(dir));
+
+	vfg_plan *plan = domain_plan_ok(&f, "vm1", dir, 0, LEGACY7);
+	const vfg_step *step = test_step(plan, "cgroup", GROUP7);
+	ck_assert_msg(step->action == VFG_ACTION_GRANT && strstr(step->reason, "; held since an earlier apply, but ") &&
+			      strstr(step->reason, " is another cgroup now (inode ") &&
+			      strstr(step->reason, ": apply grants it again"),
+		      "%s", step->reason);
+	char *text = dry_run_steps(plan);
+	ck_assert_msg(strstr(text, "held since an earlier apply") && !strstr(text, "held already"), "%s", text);
+	free(text);
+	vfg_plan_free(plan);
+
+	/* granted again, it is held as any other */
+	domain_apply_ok(&f, "vm1", dir, (const char *[]){LEGACY7, NULL}, NULL);
+	plan = domain_plan_ok(&f, "vm1", dir, 0, LEGACY7);
+	text = dry_run_steps(plan);
+	ck_assert_msg(!strstr(text, "held since an earlier apply") && strstr(text, "held already"), "%s", text);
+	free(text);
+	vfg_plan_free(plan);
+	domain_revoke_ok(&f, "vm1");
 	fixture_close(&f);
 }
 END_TEST
@@ -2126,6 +2182,7 @@ static Suite *cgroup_suite(void)
 			    0, 2);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	tcase_add_loop_test(tc, an_apply_into_a_cgroup_made_again_at_the_path_grants_again, 0, 2);
+	tcase_add_loop_test(tc, a_dry_run_says_why_a_grant_held_in_a_cgroup_made_again_is_made_again, 0, 2);
 	tcase_add_test(tc, a_cgroup_path_too_long_for_its_record_is_refused_and_nothing_changes);
 	tcase_add_test(tc, an_apply_for_another_pid_of_a_held_domain_is_refused);
 	tcase_add_test(tc, an_apply_naming_another_cgroup_of_a_held_domain_is_refused);
