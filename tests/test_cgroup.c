@@ -1708,6 +1708,16 @@ START_TEST(audit_finds_a_cgroup_made_again_without_the_line_that_allowed_the_rul
 }
 END_TEST
 
+/* @report (freed) has a drift finding for @node whose actual says @actual and whose fix is @fix. */
+static void expect_drift(vfg_audit_report *report, const char *node, const char *actual, const char *fix)
+{
+	const vfg_audit_finding *drift = finding_for(report, node);
+	ck_assert_msg(drift && drift->kind == VFG_FINDING_DRIFT && strstr(drift->actual, actual) &&
+			      strcmp(drift->fix, fix) == 0,
+		      "%zu findings: %s / %s", report->n_findings, drift ? drift->actual : "", drift ? drift->fix : "");
+	vfg_audit_report_free(report);
+}
+
 /*
  * A domain granted by its pid, whose pid then moved to another cgroup and
  * whose first cgroup was removed: the grant went with it. Apply grants the
@@ -1743,13 +1753,8 @@ START_TEST(a_grant_whose_cgroup_is_gone_while_its_pid_lives_in_another_is_drift_
 	/* a cgroup2 cgroup with no program confines nothing */
 	ck_assert_int_eq(open_in(both, test_path(f.root, GROUP7)), v2 ? 0 : EPERM);
 
-	vfg_audit_report *report = audit_of(&f, "vm1", NULL, vm, hostdevs);
-	const vfg_audit_finding *drift = finding_for(report, GROUP7);
-	ck_assert_msg(drift && drift->kind == VFG_FINDING_DRIFT &&
-			      strstr(drift->actual, "is gone, and the grant with it") &&
-			      strcmp(drift->fix, "apply the domain again: the grant went with the cgroup removed") == 0,
-		      "%zu findings: %s / %s", report->n_findings, drift ? drift->actual : "", drift ? drift->fix : "");
-	vfg_audit_report_free(report);
+	expect_drift(audit_of(&f, "vm1", NULL, vm, hostdevs), GROUP7, "is gone, and the grant with it",
+		     "apply the domain again: the grant went with the cgroup removed");
 
 	vfg_change_summary summary;
 	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, &summary, &err) == 0, "%s", err.message);
@@ -1764,6 +1769,62 @@ START_TEST(a_grant_whose_cgroup_is_gone_while_its_pid_lives_in_another_is_drift_
 	domain_revoke_ok(&f, "vm1");
 	expect_devices_list(v1_dir, "c 1:3 rwm\n");
 	ck_assert_uint_eq(vfguard_program(v2_dir, NULL), 0);
+	vm_process_stop(vm);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * A domain granted by its pid, whose pid then moved to another cgroup of a
+ * hierarchy, the first one still there (as into a scope made for the VM
+ * after the grant): apply said "already held", kept the rules in the cgroup
+ * the VM left, and the VM got EPERM where it is (a trial). Now the grant is
+ * not in force: apply takes the rules back from the first cgroup, as its
+ * own list was, and grants them where the pid is; revoke then leaves both
+ * as they were made.
+ */
+START_TEST(an_apply_after_the_pid_moved_to_another_cgroup_moves_the_rules_with_it)
+{
+	fixture f;
+	fixture_open(&f);
+	bool v2 = _i == 1;
+	char v1_dir[256], v2_dir[256], second[256], pid[16];
+	make_v1_cgroup(v1_dir, sizeof(v1_dir), 1, v1_base);
+	make_v2_cgroup(v2_dir, sizeof(v2_dir), 1);
+	pid_t vm = vm_process_in((const char *[]){v1_dir, v2_dir, NULL});
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	vfg_error err = {0};
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, NULL, &err) == 0, "%s", err.message);
+	if (v2)
+		make_v2_cgroup(second, sizeof(second), 2);
+	else
+		make_v1_cgroup(second, sizeof(second), 2, v1_base);
+	snprintf(pid, sizeof(pid), "%d", (int)vm);
+	test_cgroup_write(second, "cgroup.procs", pid);
+	const char *now[] = {v2 ? v1_dir : second, v2 ? second : v2_dir, NULL};
+	ck_assert_int_eq(open_in(now, test_path(f.root, GROUP7)), v2 ? 0 : EPERM); /* a cgroup2 one with no program */
+	expect_drift(audit_of(&f, "vm1", NULL, vm, hostdevs), GROUP7, "which the domain's process left",
+		     "apply the domain again: the rules move with its process");
+
+	vfg_change_summary summary;
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, &summary, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(summary.changed, 2);
+	char expected[600];
+	snprintf(expected, sizeof(expected), "the domain's cgroup is %s now, the grant's was %s; granted again", second,
+		 v2 ? v2_dir : v1_dir);
+	ck_assert_msg(strstr(summary.notes, expected), "expected \"%s\" in: %s", expected, summary.notes);
+	ck_assert_int_eq(open_in(now, test_path(f.root, GROUP7)), 0);
+	ck_assert_int_eq(open_in(now, test_path(f.root, GROUP8)), EPERM);
+	expect_no_findings(audit_of(&f, "vm1", NULL, vm, hostdevs), "after the apply");
+	/* the cgroup it left is as it was before the first grant */
+	if (v2)
+		ck_assert_uint_eq(vfguard_program(v2_dir, NULL), 0);
+	else
+		expect_devices_list(v1_dir, "c 1:3 rwm\n");
+
+	domain_revoke_ok(&f, "vm1");
+	expect_devices_list(now[0], "c 1:3 rwm\n");
+	ck_assert_uint_eq(vfguard_program(now[1], NULL), 0);
 	vm_process_stop(vm);
 	fixture_close(&f);
 }
@@ -2180,6 +2241,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, audit_finds_a_cgroup_made_again_without_the_line_that_allowed_the_rule);
 	tcase_add_loop_test(tc, a_grant_whose_cgroup_is_gone_while_its_pid_lives_in_another_is_drift_and_granted_again,
 			    0, 2);
+	tcase_add_loop_test(tc, an_apply_after_the_pid_moved_to_another_cgroup_moves_the_rules_with_it, 0, 2);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	tcase_add_loop_test(tc, an_apply_into_a_cgroup_made_again_at_the_path_grants_again, 0, 2);
 	tcase_add_loop_test(tc, a_dry_run_says_why_a_grant_held_in_a_cgroup_made_again_is_made_again, 0, 2);

@@ -115,11 +115,32 @@ static void audit_v2(cgroup_hold *hold, const undo_part *part, bool placed, cons
 			   "revoke the domain, then apply it again");
 }
 
+/*
+ * A part granted in a cgroup the domain's process has left for another of
+ * that hierarchy, @now: the rule is where the VM is not, and apply moves it
+ * (cgroup_held_in_force). True when reported; a cgroup gone is audit_gone's.
+ */
+static bool audit_moved(cgroup_hold *hold, const undo_part *part, const char *now, const vfg_node *node,
+			const char *rule_text, vfg_finding *finding)
+{
+	vfg_error ignored = {0};
+	cgroup_dir *dir = now[0] && strcmp(now, part->dir) != 0 ? cgroup_hold_dir(hold, part->dir, &ignored) : NULL;
+	if (!dir || dir->gone)
+		return false;
+	char expected[VFG_PATH_MAX + 96], actual[VFG_PATH_MAX + 64];
+	snprintf(expected, sizeof(expected), "'%s' allowed in %s, the domain's cgroup", rule_text, now);
+	snprintf(actual, sizeof(actual), "the grant is in %s, which the domain's process left", part->dir);
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+			   "apply the domain again: the rules move with its process");
+	return true;
+}
+
 int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe, const vfg_node *node,
 		 vfg_finding *finding, vfg_error *err)
 {
 	cgroup_hold *hold = cgroup_hold_get(env, err);
-	if (!hold)
+	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found)
 		return -1;
 	cgroup_rule rule = cgroup_rule_for_node(node);
 	char rule_text[48];
@@ -135,9 +156,10 @@ int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 				"a rule an earlier path grant left",
 				"an apply of the domain's hostdevs as they are (vfguard apply --hostdev ... with "
 				"the same ones) takes it back");
-		else if (undo.v1.dir[0])
+		else if (undo.v1.dir[0] && !audit_moved(hold, &undo.v1, found->place.v1, node, rule_text, finding))
 			audit_v1(hold, &undo.v1, probe->active, node, &rule, rule_text, finding);
-		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0])
+		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0] &&
+		    !audit_moved(hold, &undo.v2, found->place.v2, node, rule_text, finding))
 			audit_v2(hold, &undo.v2, probe->active, node, &rule, rule_text, finding);
 		char sd_path[VFG_PATH_MAX];
 		if (node->access != VFG_ACCESS_FD && undo.sd.dir[0]) {
@@ -159,9 +181,6 @@ int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 	if (node->access != VFG_ACCESS_PATH)
 		return 0;
 	char foreign[1024] = "";
-	cgroup_found_place *found = cgroup_hold_place(hold, domain, err);
-	if (!found)
-		return -1;
 	if (!found->place.v2[0])
 		return 0;
 	if (cgroup_foreign_message(hold, found->place.v2, rule_text, foreign, sizeof(foreign), err) < 0)

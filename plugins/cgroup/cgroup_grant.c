@@ -279,13 +279,14 @@ int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vf
 int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			 const vfg_node *node, const char *undo_line, char *why, size_t why_size, vfg_error *err)
 {
-	(void)domain;
 	(void)probe;
 	undo_text undo;
 	cgroup_hold *hold = cgroup_hold_get(env, err);
-	if (!hold || cgroup_undo_parse(undo_line, node, &undo, err) < 0)
+	cgroup_found_place *found = hold ? cgroup_hold_place(hold, domain, err) : NULL;
+	if (!found || cgroup_undo_parse(undo_line, node, &undo, err) < 0)
 		return -1;
 	const undo_part *parts[] = {&undo.v1, &undo.v2};
+	const char *now[] = {found->place.v1, found->place.v2};
 	for (size_t i = 0; i < 2; i++) {
 		const undo_part *part = parts[i];
 		if (!part->dir[0])
@@ -296,6 +297,16 @@ int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, c
 		/* Gone, with the step's cgroup found (the plan refuses a --cgroup gone): the pid is elsewhere now. */
 		if (dir->gone) {
 			snprintf(why, why_size, "%s is gone, and the grant with it", part->dir);
+			return 0;
+		}
+		/*
+		 * The domain's process is in another cgroup of that hierarchy now
+		 * (moved since the grant, as into a scope made for it): the rule
+		 * serves it no more where it was, and it gets EPERM where it is.
+		 * The revoke takes the rule back from the cgroup it was granted in.
+		 */
+		if (now[i][0] && strcmp(now[i], part->dir) != 0) {
+			snprintf(why, why_size, "the domain's cgroup is %s now, the grant's was %s", now[i], part->dir);
 			return 0;
 		}
 		if (!part->ino)
