@@ -1718,6 +1718,25 @@ static void expect_drift(vfg_audit_report *report, const char *node, const char 
 	vfg_audit_report_free(report);
 }
 
+/* Move @pid into the cgroup @dir (cgroup.procs). */
+static void move_to(pid_t pid, const char *dir)
+{
+	char text[16];
+	snprintf(text, sizeof(text), "%d", (int)pid);
+	test_cgroup_write(dir, "cgroup.procs", text);
+}
+
+/* A VM process in a v1 and a cgroup2 cgroup made for it (into @v1_dir, @v2_dir), granted @hostdevs as vm1: its pid. */
+static pid_t vm_granted_in_new_cgroups(fixture *f, char v1_dir[256], char v2_dir[256], const char *const *hostdevs)
+{
+	make_v1_cgroup(v1_dir, 256, 1, v1_base);
+	make_v2_cgroup(v2_dir, 256, 1);
+	pid_t vm = vm_process_in((const char *[]){v1_dir, v2_dir, NULL});
+	vfg_error err = {0};
+	ck_assert_msg(domain_apply(f, "vm1", NULL, vm, hostdevs, NULL, &err) == 0, "%s", err.message);
+	return vm;
+}
+
 /*
  * A domain granted by its pid, whose pid then moved to another cgroup and
  * whose first cgroup was removed: the grant went with it. Apply grants the
@@ -1732,20 +1751,16 @@ START_TEST(a_grant_whose_cgroup_is_gone_while_its_pid_lives_in_another_is_drift_
 	/* the pid in a cgroup of each hierarchy; it moves in one (v1, then v2), and its first cgroup there goes */
 	bool v2 = _i == 1;
 	char v1_dir[256], v2_dir[256], first[256];
-	make_v1_cgroup(v1_dir, sizeof(v1_dir), 1, v1_base);
-	make_v2_cgroup(v2_dir, sizeof(v2_dir), 1);
-	pid_t vm = vm_process_in((const char *[]){v1_dir, v2_dir, NULL});
 	const char *const hostdevs[] = {LEGACY7, NULL};
+	pid_t vm = vm_granted_in_new_cgroups(&f, v1_dir, v2_dir, hostdevs);
 	vfg_error err = {0};
-	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, NULL, &err) == 0, "%s", err.message);
-	char *moved = v2 ? v2_dir : v1_dir, pid[16];
+	char *moved = v2 ? v2_dir : v1_dir;
 	snprintf(first, sizeof(first), "%s", moved);
 	if (v2)
 		make_v2_cgroup(moved, sizeof(v2_dir), 2);
 	else
 		make_v1_cgroup(moved, sizeof(v1_dir), 2, v1_base);
-	snprintf(pid, sizeof(pid), "%d", (int)vm);
-	test_cgroup_write(moved, "cgroup.procs", pid);
+	move_to(vm, moved);
 	if (v2)
 		test_cgroup_detach_all(first);
 	ck_assert_msg(rmdir(first) == 0, "rmdir %s: %s", first, strerror(errno));
@@ -1788,19 +1803,15 @@ START_TEST(an_apply_after_the_pid_moved_to_another_cgroup_moves_the_rules_with_i
 	fixture f;
 	fixture_open(&f);
 	bool v2 = _i == 1;
-	char v1_dir[256], v2_dir[256], second[256], pid[16];
-	make_v1_cgroup(v1_dir, sizeof(v1_dir), 1, v1_base);
-	make_v2_cgroup(v2_dir, sizeof(v2_dir), 1);
-	pid_t vm = vm_process_in((const char *[]){v1_dir, v2_dir, NULL});
+	char v1_dir[256], v2_dir[256], second[256];
 	const char *const hostdevs[] = {LEGACY7, NULL};
+	pid_t vm = vm_granted_in_new_cgroups(&f, v1_dir, v2_dir, hostdevs);
 	vfg_error err = {0};
-	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, NULL, &err) == 0, "%s", err.message);
 	if (v2)
 		make_v2_cgroup(second, sizeof(second), 2);
 	else
 		make_v1_cgroup(second, sizeof(second), 2, v1_base);
-	snprintf(pid, sizeof(pid), "%d", (int)vm);
-	test_cgroup_write(second, "cgroup.procs", pid);
+	move_to(vm, second);
 	const char *now[] = {v2 ? v1_dir : second, v2 ? second : v2_dir, NULL};
 	ck_assert_int_eq(open_in(now, test_path(f.root, GROUP7)), v2 ? 0 : EPERM); /* a cgroup2 one with no program */
 	expect_drift(audit_of(&f, "vm1", NULL, vm, hostdevs), GROUP7, "which the domain's process left",
@@ -1825,6 +1836,110 @@ START_TEST(an_apply_after_the_pid_moved_to_another_cgroup_moves_the_rules_with_i
 	domain_revoke_ok(&f, "vm1");
 	expect_devices_list(now[0], "c 1:3 rwm\n");
 	ck_assert_uint_eq(vfguard_program(now[1], NULL), 0);
+	vm_process_stop(vm);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * A domain granted by its pid, whose pid then moved into a cgroup made
+ * below the grant's (as libvirt moves QEMU into its emulator/ cgroup): the
+ * grant serves it there. A v1 child got the rules from its parent when it
+ * was made; the renewal took them back from the parent, and so from the
+ * child, whose own grant was then refused (EPERM): the apply failed and the
+ * VM lost the rules it had (a trial). cgroup2 runs the parent's program for
+ * the child: audit called it drift, with an apply as the fix, which the
+ * parent's program makes refuse. Both keep the grant now.
+ */
+START_TEST(a_pid_moved_into_a_cgroup_made_below_its_grants_keeps_the_grant)
+{
+	fixture f;
+	fixture_open(&f);
+	bool v2 = _i == 1;
+	char v1_dir[256], v2_dir[256], child[300];
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	pid_t vm = vm_granted_in_new_cgroups(&f, v1_dir, v2_dir, hostdevs);
+	vfg_error err = {0};
+	char *granted = test_cgroup_devices_list(v1_dir);
+	snprintf(child, sizeof(child), "%s/child", v2 ? v2_dir : v1_dir);
+	make_dir(child);
+	move_to(vm, child);
+	const char *now[] = {v2 ? v1_dir : child, v2 ? child : v2_dir, NULL};
+	ck_assert_int_eq(open_in(now, test_path(f.root, GROUP7)), 0);
+
+	if (!v2) {
+		vfg_change_summary summary;
+		ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, &summary, &err) == 0, "%s", err.message);
+		ck_assert_uint_eq(summary.changed, 0);
+		ck_assert_uint_eq(summary.kept, 2);
+		ck_assert_int_eq(open_in(now, test_path(f.root, GROUP7)), 0);
+		expect_devices_list(v1_dir, granted);
+	}
+
+	vfg_audit_report *report = audit_of(&f, "vm1", NULL, vm, hostdevs);
+	for (size_t i = 0; i < report->n_findings; i++)
+		ck_assert_msg(!strstr(report->findings[i].actual, "which the domain's process left"), "%s: %s / %s",
+			      report->findings[i].path, report->findings[i].actual, report->findings[i].fix);
+	if (!v2)
+		ck_assert_uint_eq(report->n_findings, 0);
+	vfg_audit_report_free(report);
+	domain_revoke_ok(&f, "vm1");
+	expect_devices_list(v1_dir, "c 1:3 rwm\n");
+	expect_devices_list(now[0], "c 1:3 rwm\n");
+	ck_assert_uint_eq(vfguard_program(v2_dir, NULL), 0);
+	free(granted);
+	vm_process_stop(vm);
+	fixture_close(&f);
+}
+END_TEST
+
+/*
+ * The same into a v1 cgroup made before the grant: it has no rule of its
+ * parent's, and none can be put there while the parent's is taken back.
+ * Apply keeps the grant rather than fail half way, and audit says what is
+ * missing and where.
+ */
+START_TEST(audit_says_a_v1_cgroup_made_below_the_grants_before_it_lacks_the_rule)
+{
+	fixture f;
+	fixture_open(&f);
+	char v1_dir[256], v2_dir[256], child[300];
+	make_v1_cgroup(v1_dir, sizeof(v1_dir), 1, v1_base);
+	make_v2_cgroup(v2_dir, sizeof(v2_dir), 1);
+	snprintf(child, sizeof(child), "%s/child", v1_dir);
+	make_dir(child);
+	pid_t vm = vm_process_in((const char *[]){v1_dir, v2_dir, NULL});
+	const char *const hostdevs[] = {LEGACY7, NULL};
+	vfg_error err = {0};
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, NULL, &err) == 0, "%s", err.message);
+	char *granted = test_cgroup_devices_list(v1_dir);
+	move_to(vm, child);
+	const char *now[] = {child, v2_dir, NULL};
+	ck_assert_int_eq(open_in(now, test_path(f.root, GROUP7)), EPERM);
+
+	vfg_change_summary summary;
+	ck_assert_msg(domain_apply(&f, "vm1", NULL, vm, hostdevs, &summary, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(summary.changed, 0);
+	expect_devices_list(v1_dir, granted);
+	char fix[600];
+	snprintf(fix, sizeof(fix),
+		 "echo 'c 1:5 rw' > %s/devices.allow (the grant above permits it, and its revoke takes it from there "
+		 "too), or move the domain's process back to %s",
+		 child, v1_dir);
+	vfg_audit_report *report = audit_of(&f, "vm1", NULL, vm, hostdevs);
+	const vfg_audit_finding *drift = finding_for(report, GROUP7);
+	ck_assert_msg(drift && drift->kind == VFG_FINDING_DRIFT && strstr(drift->actual, "was made before the grant") &&
+			      strncmp(drift->fix, fix, sizeof(drift->fix) - 4) == 0,
+		      "%zu findings: %s / %s", report->n_findings, drift ? drift->actual : "", drift ? drift->fix : "");
+	vfg_audit_report_free(report);
+
+	/* the fix audit gives */
+	write_to(child, "devices.allow", "c 1:5 rw");
+	ck_assert_int_eq(open_in(now, test_path(f.root, GROUP7)), 0);
+	domain_revoke_ok(&f, "vm1");
+	expect_devices_list(v1_dir, "c 1:3 rwm\n");
+	expect_devices_list(child, "c 1:3 rwm\n");
+	free(granted);
 	vm_process_stop(vm);
 	fixture_close(&f);
 }
@@ -2242,6 +2357,8 @@ static Suite *cgroup_suite(void)
 	tcase_add_loop_test(tc, a_grant_whose_cgroup_is_gone_while_its_pid_lives_in_another_is_drift_and_granted_again,
 			    0, 2);
 	tcase_add_loop_test(tc, an_apply_after_the_pid_moved_to_another_cgroup_moves_the_rules_with_it, 0, 2);
+	tcase_add_loop_test(tc, a_pid_moved_into_a_cgroup_made_below_its_grants_keeps_the_grant, 0, 2);
+	tcase_add_test(tc, audit_says_a_v1_cgroup_made_below_the_grants_before_it_lacks_the_rule);
 	tcase_add_loop_test(tc, a_revoke_leaves_a_cgroup_made_again_at_the_path_alone, 0, 2);
 	tcase_add_loop_test(tc, an_apply_into_a_cgroup_made_again_at_the_path_grants_again, 0, 2);
 	tcase_add_loop_test(tc, a_dry_run_says_why_a_grant_held_in_a_cgroup_made_again_is_made_again, 0, 2);

@@ -62,6 +62,12 @@ int cgroup_place_find(const vfg_domain *domain, cgroup_place *place, char *why, 
 int cgroup_place_refusal(const cgroup_place *place, const cgroup_place *own, char *why, size_t size, vfg_error *err);
 /* vfguard's own cgroups: those of the calling process (a manager, a hook), for cgroup_place_refusal(). */
 int cgroup_place_own(cgroup_place *own, vfg_error *err);
+/*
+ * Does the cgroup @dir hold @other: 1 it is @other (another spelling
+ * too), 2 an ancestor of it, 0 neither; compared by inode up @other's path.
+ * -1 with @err when @dir cannot be read.
+ */
+int cgroup_place_holds(const char *dir, const char *other, vfg_error *err);
 /* Where the v1 hierarchy of @controller ("devices"), or cgroup2 (NULL), is mounted; -errno, -ENOENT when not. */
 int cgroup_mount_find(const char *controller, char *mountpoint, size_t size);
 

@@ -116,16 +116,50 @@ static void audit_v2(cgroup_hold *hold, const undo_part *part, bool placed, cons
 }
 
 /*
+ * A v1 part whose domain's process is in @below, a cgroup below the
+ * grant's: served while @below's own list allows the rule, which it got
+ * from its parent when it was made after the grant (cgroup_held_in_force).
+ * One made before has none of it, and apply cannot move the rule down: a
+ * v1 cgroup allows only what its parent allows. True when reported.
+ */
+static bool audit_v1_below(cgroup_hold *hold, const undo_part *part, const char *below, const vfg_node *node,
+			   const cgroup_rule *rule, const char *rule_text, vfg_finding *finding)
+{
+	vfg_error ignored = {0};
+	cgroup_v1_state state;
+	cgroup_dir *dir = cgroup_hold_dir(hold, below, &ignored);
+	if (!dir || dir->gone || cgroup_v1_read(dir, rule, &state, &ignored) < 0 || state.allowed)
+		return false;
+	char expected[VFG_PATH_MAX + 96], actual[VFG_PATH_MAX + 128];
+	snprintf(expected, sizeof(expected), "'%s' allowed in %s, the domain's cgroup", rule_text, below);
+	snprintf(actual, sizeof(actual),
+		 "the grant is in %s, above it; this one was made before the grant, and a v1 cgroup copies its "
+		 "parent's list only when it is made",
+		 part->dir);
+	vfg_finding_report(finding, node, VFG_FINDING_DRIFT, expected, actual,
+			   "echo '%s' > %s/devices.allow (the grant above permits it, and its revoke takes it from "
+			   "there too), or move the domain's process back to %s",
+			   rule_text, below, part->dir);
+	return true;
+}
+
+/*
  * A part granted in a cgroup the domain's process has left for another of
  * that hierarchy, @now: the rule is where the VM is not, and apply moves it
- * (cgroup_held_in_force). True when reported; a cgroup gone is audit_gone's.
+ * (cgroup_held_in_force). Below the grant's cgroup it is the grant's still
+ * (audit_v1_below). True when reported; a cgroup gone is audit_gone's.
  */
-static bool audit_moved(cgroup_hold *hold, const undo_part *part, const char *now, const vfg_node *node,
-			const char *rule_text, vfg_finding *finding)
+static bool audit_moved(cgroup_hold *hold, const undo_part *part, bool v1, const char *now, const vfg_node *node,
+			const cgroup_rule *rule, const char *rule_text, vfg_finding *finding)
 {
 	vfg_error ignored = {0};
 	cgroup_dir *dir = now[0] && strcmp(now, part->dir) != 0 ? cgroup_hold_dir(hold, part->dir, &ignored) : NULL;
 	if (!dir || dir->gone)
+		return false;
+	int holds = cgroup_place_holds(part->dir, now, &ignored);
+	if (holds == 2 && v1)
+		return audit_v1_below(hold, part, now, node, rule, rule_text, finding);
+	if (holds != 0)
 		return false;
 	char expected[VFG_PATH_MAX + 96], actual[VFG_PATH_MAX + 64];
 	snprintf(expected, sizeof(expected), "'%s' allowed in %s, the domain's cgroup", rule_text, now);
@@ -156,10 +190,11 @@ int cgroup_audit(const vfg_labeler_env *env, const vfg_domain *domain, const vfg
 				"a rule an earlier path grant left",
 				"an apply of the domain's hostdevs as they are (vfguard apply --hostdev ... with "
 				"the same ones) takes it back");
-		else if (undo.v1.dir[0] && !audit_moved(hold, &undo.v1, found->place.v1, node, rule_text, finding))
+		else if (undo.v1.dir[0] &&
+			 !audit_moved(hold, &undo.v1, true, found->place.v1, node, &rule, rule_text, finding))
 			audit_v1(hold, &undo.v1, probe->active, node, &rule, rule_text, finding);
 		if (node->access != VFG_ACCESS_FD && undo.v2.dir[0] &&
-		    !audit_moved(hold, &undo.v2, found->place.v2, node, rule_text, finding))
+		    !audit_moved(hold, &undo.v2, false, found->place.v2, node, &rule, rule_text, finding))
 			audit_v2(hold, &undo.v2, probe->active, node, &rule, rule_text, finding);
 		char sd_path[VFG_PATH_MAX];
 		if (node->access != VFG_ACCESS_FD && undo.sd.dir[0]) {

@@ -273,8 +273,9 @@ int cgroup_revoke(const vfg_labeler_env *env, const vfg_domain *domain, const vf
  * A rule held since an earlier apply is in force while the cgroup its
  * record names is the one at that path still: one removed and made again
  * (a runtime starting a container again under its name) has none of it,
- * and its revoke leaves the new one alone (cgroup_revoke). systemd's part
- * is its unit's setting, which the unit keeps.
+ * and its revoke leaves the new one alone (cgroup_revoke); and while the
+ * domain's process is in that cgroup or below it. systemd's part is its
+ * unit's setting, which the unit keeps.
  */
 int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, const vfg_probe *probe,
 			 const vfg_node *node, const char *undo_line, char *why, size_t why_size, vfg_error *err)
@@ -304,8 +305,25 @@ int cgroup_held_in_force(const vfg_labeler_env *env, const vfg_domain *domain, c
 		 * (moved since the grant, as into a scope made for it): the rule
 		 * serves it no more where it was, and it gets EPERM where it is.
 		 * The revoke takes the rule back from the cgroup it was granted in.
+		 *
+		 * Not so a cgroup below the grant's (libvirt moves QEMU into the
+		 * emulator/ cgroup it makes under the domain's, qemuProcessSetupEmulator()
+		 * in src/qemu/qemu_process.c): the grant serves it there, and cannot
+		 * move down. cgroup2 runs the programs of a cgroup's ancestors too
+		 * (compute_effective_progs(), kernel/bpf/cgroup.c). A v1 cgroup
+		 * copies its parent's list when it is made (devcgroup_online()),
+		 * may allow only what its parent allows (parent_has_perm()), and
+		 * loses what its parent is denied (propagate_exception(),
+		 * security/device_cgroup.c): a trial's renewal took the rule from the
+		 * parent and with it from the child, whose grant was then refused
+		 * (EPERM), and the VM lost the rule it had. Audit says when such a
+		 * v1 cgroup, made before the grant, lacks it (cgroup_audit.c).
 		 */
-		if (now[i][0] && strcmp(now[i], part->dir) != 0) {
+		int moved =
+			now[i][0] && strcmp(now[i], part->dir) != 0 ? cgroup_place_holds(part->dir, now[i], err) : 1;
+		if (moved < 0)
+			return -1;
+		if (moved == 0) {
 			snprintf(why, why_size, "the domain's cgroup is %s now, the grant's was %s", now[i], part->dir);
 			return 0;
 		}

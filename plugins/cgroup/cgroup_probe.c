@@ -186,17 +186,16 @@ static int hierarchy_root(const char *dir, bool v2, vfg_error *err)
 }
 
 /*
- * Does @dir hold @own (0 none, 1 @own itself, 2 an ancestor of it)? Compared
- * by inode up @own's path, so another spelling of @dir (a trailing slash, a
- * second mount of the hierarchy) is caught too.
+ * By inode up @other's path, so another spelling of @dir (a trailing slash,
+ * a second mount of the hierarchy) is caught too.
  */
-static int holds_cgroup(const char *dir, const char *own, vfg_error *err)
+int cgroup_place_holds(const char *dir, const char *other, vfg_error *err)
 {
 	struct stat target;
 	if (stat(dir, &target) < 0)
-		return vfg_error_set(err, errno, dir, "cannot read the domain's cgroup");
+		return vfg_error_set(err, errno, dir, "cannot read the cgroup");
 	char path[VFG_PATH_MAX];
-	snprintf(path, sizeof(path), "%s", own);
+	snprintf(path, sizeof(path), "%s", other);
 	for (int depth = 1;; depth++) {
 		struct stat st;
 		if (stat(path, &st) < 0)
@@ -214,7 +213,7 @@ static int holds_cgroup(const char *dir, const char *own, vfg_error *err)
 static int hierarchy_refusal(const char *dir, const char *own, bool v2, char *why, size_t size, vfg_error *err)
 {
 	int root = hierarchy_root(dir, v2, err);
-	int holds = root == 0 && own[0] ? holds_cgroup(dir, own, err) : 0;
+	int holds = root == 0 && own[0] ? cgroup_place_holds(dir, own, err) : 0;
 	if (root < 0 || holds < 0)
 		return -1;
 	if (!root && !holds)
