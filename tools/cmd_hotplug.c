@@ -441,10 +441,11 @@ static void hotplug_undo_grants(hotplug_state *state, vfg_context *ctx, vfg_erro
 	if (vfg_domain_revoke_hostdevs(ctx, domain, hostdevs, &summary, &revoke_err) == 0)
 		return;
 	char first[sizeof(err->message)], who[sizeof(err->message)];
-	/* Its own subject dropped: set again below, it would be said twice. */
+	/* The hostdev as its subject dropped: set again below, it would be said twice; another subject stays. */
 	const char *text = err->message;
 	size_t subject = strlen(err->subject);
-	if (subject && strncmp(text, err->subject, subject) == 0 && strncmp(text + subject, ": ", 2) == 0)
+	if (subject && strcmp(err->subject, state->hostdev) == 0 && strncmp(text, err->subject, subject) == 0 &&
+	    strncmp(text + subject, ": ", 2) == 0)
 		text += subject + 2;
 	snprintf(first, sizeof(first), "%s", text);
 	if (revoke_refused_holders(&revoke_err, who, sizeof(who)))
