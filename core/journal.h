@@ -627,7 +627,7 @@ int plan_under_lock(vfg_context *ctx, host_journal *hj, vfg_plan *plan, vfg_erro
 /*
  * The nodes the hostdevs @dj holds outside @plan (an earlier apply added
  * them) open by path: a switch of this plan's hostdevs to fd access takes
- * back no path grant of theirs (plan.c: plan_leftover_grants).
+ * back no path grant of theirs (plan.c: plan_leftover_grants; plan_held.c).
  */
 typedef struct held_path_needs {
 	bool container, iommu; /* a legacy, an iommufd hostdev with path access */
@@ -637,6 +637,12 @@ typedef struct held_path_needs {
 int held_path_needs_read(const domain_journal *dj, const vfg_plan *plan, held_path_needs *needs, vfg_error *err);
 bool held_path_needs_node(const held_path_needs *needs, const vfg_node *node);
 void held_path_needs_free(held_path_needs *needs);
+/*
+ * For a plan made apart from its apply (vfg_plan_build), under the shared
+ * lock: which grant steps the domain holds (plan->held), the reasons of
+ * those no longer in force, and what apply would refuse (plan_held.c).
+ */
+int plan_note_apply(const vfg_context *ctx, const host_journal *hj, vfg_plan *plan, vfg_error *err);
 /* Close the fds enumeration kept (plan->node_fds), once nothing of this hold of the lock needs them. */
 void plan_close_kept(vfg_plan *plan);
 /* @view hands labelers duplicates of the fds @plan's enumeration kept (node.c: vfg_env_dup_kept). */
